@@ -1,0 +1,125 @@
+/**
+ * The core: the contract between the TypeScript machine and a backend (the C++ addon or the
+ * pure-TS reference). It is deliberately low level: frame numbers, 48-bit linear addresses
+ * as non-negative numbers (0 .. 2^48-1, kernel half included), 64-bit entries as two 32-bit
+ * words, and status codes instead of exceptions. Arguments are validated by the TypeScript
+ * layer; the core re-checks ranges and answers EINVAL rather than misbehaving.
+ *
+ * Every operation either succeeds or returns a negative Status with nothing changed (except
+ * where noted). Both backends must give identical results for identical call sequences:
+ * same frames chosen, same entries written, same TLB contents and counters.
+ * docs/core-spec.md states the semantics in full.
+ */
+import type { TlbState } from './tlb-state.js';
+
+/** Options for creating a core. */
+export interface CoreConfig {
+  /** Bytes of simulated RAM: a multiple of 4096, at least 2 MiB. */
+  readonly memoryBytes: number;
+  /** Feature bitmask (see Feature). */
+  readonly features: number;
+  /** TLB arrays, allocated by the caller (createTlbState); the core updates them in place. */
+  readonly tlb: TlbState;
+  /** Shared counters (Counter indices), length Counter.LENGTH. */
+  readonly counters: Float64Array;
+  /** Multi-value results (Result indices), length Result.LENGTH. */
+  readonly result: Float64Array;
+}
+
+/** A backend: physical memory, frames, page tables, the TLB and the access path. */
+export interface Core {
+  readonly backend: 'native' | 'js';
+  readonly totalFrames: number;
+
+  // ---- physical memory ----
+  /** RAM bytes [i * 2^30, min(memoryBytes, (i+1) * 2^30)) as a view; stable for the core's life. */
+  ramChunk(i: number): Uint8Array;
+
+  // ---- frames ----
+  /** Number of free frames. */
+  freeFrames(): number;
+  /** Allocates the lowest free frame, zeroed, refcount 1: its number, or ENOMEM. */
+  allocFrame(): number;
+  /** Allocates the lowest run of `count` free frames starting at a multiple of `align`, zeroed, each refcount 1: first frame, or ENOMEM/EINVAL. */
+  allocFrames(count: number, align: number): number;
+  /** Adds a reference to an allocated frame: the new count, or EINVAL (free, frame 0 or out of range). */
+  refFrame(pfn: number): number;
+  /** Drops a reference: the new count (0 = the frame is free again), or EINVAL (free, frame 0 or out of range). */
+  unrefFrame(pfn: number): number;
+  /** Reference count of a frame (0 when free); frame 0 reports 1. EINVAL when out of range. */
+  refCount(pfn: number): number;
+  /** Copies a whole frame's bytes onto another frame: OK or EINVAL. */
+  copyFrame(dstPfn: number, srcPfn: number): number;
+
+  // ---- page tables ----
+  /** Allocates a top-level table whose entries 256-511 point to the shared kernel tables: its frame, or ENOMEM. */
+  createRoot(): number;
+  /** Unmaps the user half (dropping leaf references, freeing tables) and frees the root frame. OK or EINVAL. */
+  destroyRoot(root: number): number;
+  /**
+   * Maps `count` pages of 2^shift bytes (shift 12, 21 or 30) from `la`. Leaf low word is
+   * (attrLo & 0xF7E) | P | PS (for 2M/1G) | address, high word (attrHi & NX) | address.
+   * pfn >= 0 maps the consecutive frames from pfn (each must be allocated; each gains a
+   * reference); pfn = -1 allocates fresh zeroed frames (aligned runs for large pages).
+   * EEXIST if any slot is occupied, ENOMEM if frames run out, EINVAL on bad arguments.
+   */
+  map(root: number, la: number, count: number, shift: number, attrLo: number, attrHi: number, pfn: number): number;
+  /**
+   * Unmaps every present leaf in [la, la + count*4096), splitting large leaves that are only
+   * partly covered. Drops one reference per frame; frees tables left empty. Returns the number
+   * of 4 KiB pages unmapped (result[D] = frames freed), or ENOMEM (a split failed; nothing unmapped).
+   */
+  unmap(root: number, la: number, count: number): number;
+  /**
+   * For every present leaf in the range (splitting partly covered large leaves):
+   * entry = (entry & ~clr) | set on the attribute bits RW US PWT PCD A D G and bits 9-11
+   * (low word) and NX (high word). With ProtectFlag.KEEP_COW_READONLY, entries carrying
+   * SW_COW keep RW clear. Returns the number of 4 KiB pages covered, or ENOMEM/EINVAL.
+   */
+  protect(root: number, la: number, count: number, setLo: number, setHi: number, clrLo: number, clrHi: number, flags: number): number;
+  /**
+   * Pure walk (no TLB, no A/D). OK with result[A] = physical address of `la`, result[B]/[C] =
+   * leaf entry low/high words, result[D] = page shift; ENOENT when not mapped.
+   */
+  translate(root: number, la: number): number;
+  /**
+   * Copies the present leaves of [la, la + count*4096) from `src` into `dst` for fork
+   * (see ForkMode). Each frame gains a reference. Returns pages copied, or ENOMEM/EEXIST.
+   */
+  fork(src: number, dst: number, la: number, count: number, mode: number): number;
+  /**
+   * Replaces the present 4 KiB leaf at `la` with one pointing at `pfn` (which gains a
+   * reference) carrying (attrLo, attrHi); the old frame loses one. OK, ENOENT or EINVAL.
+   */
+  replace(root: number, la: number, pfn: number, attrLo: number, attrHi: number): number;
+
+  // ---- CPU: CR3, TLB maintenance, accesses ----
+  /** MOV to CR3: loads root and PCID; flushes per the SDM unless noFlush (PCIDE only). */
+  setCr3(root: number, pcid: number, noFlush: boolean): void;
+  /** INVLPG-like: invalidates entries of `pcid` (and global ones) covering each page of [la, la + count*4096). */
+  invalidate(pcid: number, la: number, count: number): void;
+  /** Invalidates every non-global entry tagged with `pcid`. */
+  flushPcid(pcid: number): void;
+  /** Invalidates every entry (includeGlobal) or every non-global entry. */
+  flushAll(includeGlobal: boolean): void;
+  /**
+   * One access through the TLB and walker with the current CR3. flags: bit0 user mode,
+   * bit1 EFLAGS.AC. Returns the physical address, or -(1 + error code) on a page fault
+   * with result[A] = la, result[B] = error code, result[C] = kind.
+   */
+  access(la: number, kind: number, flags: number): number;
+  /**
+   * Runs accesses [start, end) of the arrays; stops at the first fault. Returns the index of
+   * the faulting access (fault details as for access) or `end`.
+   */
+  accessBatch(las: Float64Array, kinds: Uint8Array, start: number, end: number, flags: number): number;
+  /**
+   * Copies bytes between `buf[offset, offset+length)` and virtual memory at `la` through the
+   * access path (one access per page touched). Returns bytes done; fewer than `length` means
+   * a fault, described as for access.
+   */
+  copyVirt(la: number, buf: Uint8Array, offset: number, length: number, write: boolean, flags: number): number;
+
+  /** Releases host resources. The core is unusable afterwards. */
+  dispose(): void;
+}

@@ -1,0 +1,161 @@
+/**
+ * The TLB's state as plain typed arrays. Both backends keep their TLB in exactly this
+ * layout (the native core writes into arrays that TypeScript allocated), so the TLB-hit
+ * path can run in JavaScript without crossing into native code.
+ *
+ * Semantics (identical in every backend):
+ * - `sets` x `ways` entries; entry e belongs to set floor(e / ways).
+ * - An entry's key is ((vpn * 4 + sizeClass) * 8192 + tag), where vpn is the linear
+ *   address shifted by the page size (12, 21 or 30), sizeClass is 0/1/2 for 4K/2M/1G, and
+ *   tag is the PCID (0..4095) or GLOBAL_TAG (4096) for a global entry. Keys are exact doubles.
+ * - The set of a translation is vpn mod sets. Each set keeps an LRU list through
+ *   prev/next (head = most recently used). Every entry is always on its set's list;
+ *   invalid entries are moved to the tail, so a fill takes the tail (the LRU or an invalid entry).
+ * - Initially set s lists its ways head-to-tail in index order.
+ * - `hash` is an open-addressed (linear probing, backward-shift deletion) index from key to
+ *   entry + 1 (0 = empty slot), used only to find entries fast; it never changes which entry
+ *   is chosen.
+ * - `meta[0]` counts valid global entries, `meta[1]` valid 2M entries, `meta[2]` valid 1G
+ *   entries: a lookup skips probes for classes that are empty.
+ */
+import { GLOBAL_TAG, TlbFlag } from './constants.js';
+
+/** The typed arrays that hold one TLB. */
+export interface TlbState {
+  readonly sets: number;
+  readonly ways: number;
+  /** Number of hash slots, a power of two >= 2 * entries and >= 16. */
+  readonly hashSize: number;
+  /** log2(hashSize). */
+  readonly hashBits: number;
+  readonly key: Float64Array;
+  /** Physical address of the translated page's first byte. */
+  readonly pbase: Float64Array;
+  readonly flags: Uint8Array;
+  readonly prev: Int32Array;
+  readonly next: Int32Array;
+  readonly head: Int32Array;
+  readonly tail: Int32Array;
+  readonly hash: Int32Array;
+  readonly meta: Int32Array;
+}
+
+/** Allocates a TLB of `sets` x `ways` entries, all invalid, in the initial LRU order. */
+export function createTlbState(sets: number, ways: number): TlbState {
+  const entries = sets * ways;
+  let hashBits = 4;
+  while (2 ** hashBits < entries * 2) hashBits++;
+  const hashSize = 2 ** hashBits;
+  const s: TlbState = {
+    sets,
+    ways,
+    hashSize,
+    hashBits,
+    key: new Float64Array(entries),
+    pbase: new Float64Array(entries),
+    flags: new Uint8Array(entries),
+    prev: new Int32Array(entries),
+    next: new Int32Array(entries),
+    head: new Int32Array(sets),
+    tail: new Int32Array(sets),
+    hash: new Int32Array(hashSize),
+    meta: new Int32Array(4),
+  };
+  resetLru(s);
+  return s;
+}
+
+/** Puts every set's list back in the initial order (ways in index order). */
+export function resetLru(s: TlbState): void {
+  for (let set = 0; set < s.sets; set++) {
+    const base = set * s.ways;
+    for (let w = 0; w < s.ways; w++) {
+      s.prev[base + w] = w === 0 ? -1 : base + w - 1;
+      s.next[base + w] = w === s.ways - 1 ? -1 : base + w + 1;
+    }
+    s.head[set] = base;
+    s.tail[set] = base + s.ways - 1;
+  }
+}
+
+/** The key of a translation: see the module comment. */
+export function tlbKey(vpn: number, sizeClass: number, tag: number): number {
+  return (vpn * 4 + sizeClass) * 8192 + tag;
+}
+
+/** Hash slot of (vpn, sizeClass, tag): the same 32-bit arithmetic as native/tlb.cc. */
+export function tlbHashSlot(s: TlbState, vpn: number, sizeClass: number, tag: number): number {
+  const lo = vpn >>> 0;
+  const hi = Math.floor(vpn / 4294967296) >>> 0;
+  const m = (tag << 2) | sizeClass;
+  let x = lo ^ Math.imul(hi + 1, 0x85ebca6b) ^ Math.imul(m + 1, 0xc2b2ae35);
+  x = Math.imul(x ^ (x >>> 16), 0x9e3779b1) >>> 0;
+  return x >>> (32 - s.hashBits);
+}
+
+/** Entry index holding exactly this key, or -1. */
+export function tlbFind(s: TlbState, vpn: number, sizeClass: number, tag: number): number {
+  const key = tlbKey(vpn, sizeClass, tag);
+  const mask = s.hashSize - 1;
+  let i = tlbHashSlot(s, vpn, sizeClass, tag);
+  for (;;) {
+    const v = s.hash[i]!;
+    if (v === 0) return -1;
+    if (s.key[v - 1] === key) return v - 1;
+    i = (i + 1) & mask;
+  }
+}
+
+const TWO21 = 2 ** 21;
+const TWO30 = 2 ** 30;
+
+/**
+ * Looks up a 48-bit linear address for a PCID: 4K entries first, then 2M, then 1G; within a
+ * size, the PCID's entry before a global one. Returns the entry index or -1. No state changes.
+ */
+export function tlbLookup(s: TlbState, la: number, pcid: number): number {
+  const vpn = Math.floor(la / 4096);
+  let e = tlbFind(s, vpn, 0, pcid);
+  if (e >= 0) return e;
+  const meta = s.meta;
+  const globals = meta[0]! > 0;
+  if (globals && (e = tlbFind(s, vpn, 0, GLOBAL_TAG)) >= 0) return e;
+  if (meta[1]! > 0) {
+    const v2 = Math.floor(la / TWO21);
+    if ((e = tlbFind(s, v2, 1, pcid)) >= 0) return e;
+    if (globals && (e = tlbFind(s, v2, 1, GLOBAL_TAG)) >= 0) return e;
+  }
+  if (meta[2]! > 0) {
+    const v1 = Math.floor(la / TWO30);
+    if ((e = tlbFind(s, v1, 2, pcid)) >= 0) return e;
+    if (globals && (e = tlbFind(s, v1, 2, GLOBAL_TAG)) >= 0) return e;
+  }
+  return -1;
+}
+
+/** Makes entry e the most recently used of its set. */
+export function tlbTouch(s: TlbState, e: number): void {
+  const set = (e / s.ways) | 0;
+  if (s.head[set] === e) return;
+  const p = s.prev[e]!;
+  const n = s.next[e]!;
+  s.next[p] = n; // p >= 0 because e is not the head
+  if (n >= 0) s.prev[n] = p;
+  else s.tail[set] = p;
+  const h = s.head[set]!;
+  s.prev[e] = -1;
+  s.next[e] = h;
+  s.prev[h] = e;
+  s.head[set] = e;
+}
+
+/** Page size in bytes of a TLB entry, from its key. */
+export function tlbEntryPageBytes(s: TlbState, e: number): number {
+  const sizeClass = Math.floor(s.key[e]! / 8192) % 4;
+  return sizeClass === 0 ? 4096 : sizeClass === 1 ? TWO21 : TWO30;
+}
+
+/** True when entry e is valid. */
+export function tlbValid(s: TlbState, e: number): boolean {
+  return (s.flags[e]! & TlbFlag.VALID) !== 0;
+}
