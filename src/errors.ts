@@ -1,0 +1,80 @@
+/**
+ * Errors users can act on. Bad input is a VmmError with an errno-style code and a message
+ * naming the argument; an illegal access is a PageFault (hardware level, before the VMM
+ * handles it) or a SegmentationFault (what a process would receive).
+ */
+import { hex } from './hex.js';
+
+/** Errno-style codes used by vmsim. */
+export type ErrnoCode = 'EINVAL' | 'ENOMEM' | 'EFAULT' | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EPERM' | 'EACCES' | 'ESRCH' | 'ENOSYS';
+
+/** An operation was refused; nothing changed. `code` names the errno. */
+export class VmmError extends Error {
+  /** The errno name, e.g. 'EINVAL'. */
+  readonly code: ErrnoCode;
+  constructor(code: ErrnoCode, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'VmmError';
+    this.code = code;
+  }
+}
+
+/** Access kinds as users name them. */
+export type AccessKindName = 'read' | 'write' | 'execute';
+
+/** A hardware page fault: the faulting address (CR2), the x86 error code and the access kind. */
+export class PageFault extends Error {
+  /** Faulting virtual address (sign-extended canonical number), as CR2 holds it. */
+  readonly address: number;
+  /** x86 page-fault error code (P=1, W=2, U=4, RSVD=8, I=16). */
+  readonly errorCode: number;
+  /** What the access was. */
+  readonly access: AccessKindName;
+  /** True when the access was made in user mode. */
+  readonly user: boolean;
+  constructor(address: number, errorCode: number, access: AccessKindName) {
+    super(`page fault at ${hex(address)}: ${describeErrorCode(errorCode)} (${access})`);
+    this.name = 'PageFault';
+    this.address = address;
+    this.errorCode = errorCode;
+    this.access = access;
+    this.user = (errorCode & 4) !== 0;
+  }
+  /** True when the page was present (a protection or reserved-bit violation). */
+  get present(): boolean {
+    return (this.errorCode & 1) !== 0;
+  }
+}
+
+/** si_code of a SIGSEGV: no mapping at the address, or the mapping forbids the access. */
+export type SegvCause = 'SEGV_MAPERR' | 'SEGV_ACCERR';
+
+/** An access the VMM could not satisfy: what a process would receive as SIGSEGV. */
+export class SegmentationFault extends Error {
+  /** Faulting virtual address (sign-extended canonical number). */
+  readonly address: number;
+  /** What the access was. */
+  readonly access: AccessKindName;
+  /** SEGV_MAPERR (nothing mapped there) or SEGV_ACCERR (mapping forbids the access). */
+  readonly cause: SegvCause;
+  /** The x86 error code of the page fault behind it. */
+  readonly errorCode: number;
+  constructor(address: number, access: AccessKindName, cause: SegvCause, errorCode: number, detail?: string) {
+    super(`segmentation fault at ${hex(address)}: ${access} ${cause === 'SEGV_MAPERR' ? 'of unmapped address' : 'not permitted'}${detail ? ` (${detail})` : ''} [${cause}]`);
+    this.name = 'SegmentationFault';
+    this.address = address;
+    this.access = access;
+    this.cause = cause;
+    this.errorCode = errorCode;
+  }
+}
+
+/** Human-readable decoding of a page-fault error code, e.g. "present|write|user". */
+export function describeErrorCode(code: number): string {
+  const parts = [(code & 1) !== 0 ? 'protection' : 'not-present'];
+  if (code & 2) parts.push('write');
+  if (code & 4) parts.push('user');
+  if (code & 8) parts.push('reserved-bit');
+  if (code & 16) parts.push('instruction-fetch');
+  return parts.join('|');
+}

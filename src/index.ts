@@ -1,0 +1,28 @@
+/** vmsim: a simulated x86-64 virtual memory manager. The public surface is what this file exports. */
+export { Machine } from './machine/machine.js';
+export type { MachineStats } from './machine/machine.js';
+export type { MachineOptions, BackendName } from './machine/options.js';
+export { AddressSpace } from './machine/address-space.js';
+export type { Translation, AccessOptions, MapOptions, BatchResult } from './machine/address-space.js';
+export { PhysicalMemory } from './machine/physical-memory.js';
+export type { PageFlags, EntryFlags, SoftwareBits } from './page-flags.js';
+export { VmmError, PageFault, SegmentationFault, describeErrorCode } from './errors.js';
+export type { ErrnoCode, AccessKindName, SegvCause } from './errors.js';
+export { hex } from './hex.js';
+export {
+  PAGE_SIZE,
+  PAGE_SIZE_2M,
+  PAGE_SIZE_1G,
+  KERNEL_BASE,
+  USER_END,
+  alignDown,
+  alignUp,
+  isAligned,
+  isCanonical,
+  isKernelAddress,
+  isUserAddress,
+  canonical,
+} from './address.js';
+export type { Address } from './address.js';
+export { PFEC as PageFaultCode } from './core/constants.js';
+export { nativeAvailable } from './core/native-core.js';

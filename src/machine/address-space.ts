@@ -1,0 +1,362 @@
+/**
+ * One address space: a top-level table (CR3) and a PCID, with the page-level API of an MMU
+ * (map, unmap, protect, translate) and accesses through the TLB and the walker.
+ */
+import { AccessKind, Counter, PAGE_SIZE, Result, Status, TlbFlag } from '../core/constants.js';
+import { tlbLookup, tlbTouch } from '../core/tlb-state.js';
+import { PageFault, SegmentationFault, VmmError } from '../errors.js';
+import { hex } from '../hex.js';
+import { describe, fromLinear, sizeName, toCount, toLinear, toLinearAligned, toPhysical } from '../address.js';
+import { decodeFlags, decodeSoftware, encodeFlags, entryBigInt, FLAG_MASK_HI, FLAG_MASK_LO, type EntryFlags, type SoftwareBits } from '../page-flags.js';
+import { KIND_NAMES, kindCode } from './access-kind.js';
+import { RAW_FAULTS, type FaultHandler, type FaultInfo } from './fault.js';
+import type { Machine } from './machine.js';
+import type { AccessKindName } from '../errors.js';
+
+/** A translation found by a pure page walk. */
+export interface Translation {
+  /** Physical address of the translated byte. */
+  physical: number;
+  /** Size of the page that maps it: 4096, 2 MiB or 1 GiB. */
+  pageSize: number;
+  /** Hardware flags of the leaf entry. */
+  flags: EntryFlags;
+  /** Software state (OS-available bits). */
+  software: SoftwareBits;
+  /** The raw 64-bit leaf entry. */
+  entry: bigint;
+}
+
+/** Options of an access. */
+export interface AccessOptions {
+  /** User-mode access (default true). */
+  user?: boolean;
+  /** EFLAGS.AC: lets a supervisor access touch user pages under SMAP (default false). */
+  ac?: boolean;
+}
+
+/** Options of mapPage. */
+export interface MapOptions {
+  /** Page size in bytes: 4096 (default), 2 MiB or 1 GiB. */
+  pageSize?: number;
+}
+
+/** Outcome of accessBatch. */
+export interface BatchResult {
+  /** Index of the first access that did not complete (= end when all did). */
+  completed: number;
+  /** Why the batch stopped early. */
+  fault?: PageFault | SegmentationFault;
+}
+
+const SHIFT_OF: Record<number, number> = { 4096: 12, [2 ** 21]: 21, [2 ** 30]: 30 };
+const TWO48 = 2 ** 48;
+const FAST_USER_NEED = [TlbFlag.VALID | TlbFlag.USER, TlbFlag.VALID | TlbFlag.USER | TlbFlag.WRITABLE | TlbFlag.DIRTY, TlbFlag.VALID | TlbFlag.USER];
+
+/** An isolated address space whose kernel half is shared with every other. */
+export class AddressSpace {
+  /** Frame number of the top-level table. @internal */
+  readonly rootFrame: number;
+  /** PCID tagging this space's TLB entries (0 when PCIDs are off). */
+  readonly pcid: number;
+  /** Who resolves this space's page faults; the raw MMU throws them. @internal */
+  faultHandler: FaultHandler = RAW_FAULTS;
+  private dead = false;
+
+  /** @internal Use machine.createAddressSpace(). */
+  constructor(readonly machine: Machine, rootFrame: number, pcid: number) {
+    this.rootFrame = rootFrame;
+    this.pcid = pcid;
+  }
+
+  /** Physical address of the top-level table: the value CR3 holds for this space. */
+  get root(): number {
+    return this.rootFrame * PAGE_SIZE;
+  }
+
+  /** True once destroy() has run. */
+  get destroyed(): boolean {
+    return this.dead;
+  }
+
+  /** Frees every frame this space owns (its tables and the frames only it references); kernel tables stay. */
+  destroy(): void {
+    this.live();
+    this.beforeDestroy();
+    const m = this.machine;
+    m.release(this);
+    const st = m.core.destroyRoot(this.rootFrame);
+    this.dead = true;
+    if (st < 0) throw m.statusError(st, 'destroy', `root ${hex(this.root)}`);
+  }
+
+  /** Hook for subclasses and the VMM: runs before the tables are freed. @internal */
+  protected beforeDestroy(): void {}
+
+  /** @internal The machine was disposed. */
+  markDestroyed(): void {
+    this.dead = true;
+  }
+
+  // ---------------------------------------------------------------- page-level API
+
+  /**
+   * Maps the page at `va` to the frame(s) at `pa` with `flags`; the mapping takes a reference
+   * on every frame it covers. EEXIST if anything is mapped there, EINVAL for a frame that is
+   * not allocated, ENOMEM when a page table cannot be allocated (nothing changes).
+   */
+  mapPage(va: number | bigint, pa: number | bigint, flags?: import('../page-flags.js').PageFlags, options: MapOptions = {}): void {
+    this.live();
+    const m = this.machine;
+    const size = options?.pageSize ?? PAGE_SIZE;
+    const shift = SHIFT_OF[size];
+    if (shift === undefined) throw new VmmError('EINVAL', `options.pageSize must be 4096, 2 MiB or 1 GiB, got ${describe(size)}`);
+    const la = toLinearAligned(va, size, 'va');
+    const p = toPhysical(pa, m.physical.size, 'pa');
+    if (p % size !== 0) throw new VmmError('EINVAL', `pa ${hex(p)} is not aligned to ${sizeName(size)}`);
+    if (p + size > m.physical.size) throw new VmmError('EINVAL', `pa ${hex(p)}: a ${sizeName(size)} page there runs past the end of physical memory`);
+    const [lo, hi] = encodeFlags(flags);
+    const st = m.core.map(this.rootFrame, la, 1, shift, lo, hi, p / PAGE_SIZE);
+    if (st === Status.EINVAL) throw new VmmError('EINVAL', `pa ${hex(p)}: frame${size > PAGE_SIZE ? 's are' : ' is'} not allocated (allocate with machine.physical.allocFrame${size > PAGE_SIZE ? 's' : ''}())`);
+    if (st < 0) throw m.statusError(st, 'mapPage', `va ${hex(fromLinear(la))}`);
+    // A not-present entry is never cached, so a new mapping needs no TLB invalidation.
+  }
+
+  /** Unmaps the page mapped at `va` (its whole 4K/2M/1G page; `va` must be its start). ENOENT when nothing is mapped. */
+  unmapPage(va: number | bigint): void {
+    this.live();
+    const la = toLinearAligned(va, PAGE_SIZE, 'va');
+    const leaf = this.leafAt(la, 'unmapPage');
+    const m = this.machine;
+    const st = m.core.unmap(this.rootFrame, la, leaf.size / PAGE_SIZE);
+    if (st < 0) throw m.statusError(st, 'unmapPage', `va ${hex(fromLinear(la))}`);
+    m.invalidateRange(this, la, leaf.size / PAGE_SIZE);
+  }
+
+  /** Replaces the hardware flags of the page mapped at `va` (A and D are kept). ENOENT when nothing is mapped. */
+  protectPage(va: number | bigint, flags?: import('../page-flags.js').PageFlags): void {
+    this.live();
+    const la = toLinearAligned(va, PAGE_SIZE, 'va');
+    const [lo, hi] = encodeFlags(flags);
+    const leaf = this.leafAt(la, 'protectPage');
+    const m = this.machine;
+    const st = m.core.protect(this.rootFrame, la, leaf.size / PAGE_SIZE, lo, hi, FLAG_MASK_LO & ~lo, FLAG_MASK_HI & ~hi, 0);
+    if (st < 0) throw m.statusError(st, 'protectPage', `va ${hex(fromLinear(la))}`);
+    m.invalidateRange(this, la, leaf.size / PAGE_SIZE);
+  }
+
+  /** Pure page walk (no TLB fill, no A/D update): the translation of `va`, or undefined when not mapped. */
+  translate(va: number | bigint): Translation | undefined {
+    this.live();
+    const la = toLinear(va, 'va');
+    const m = this.machine;
+    const st = m.core.translate(this.rootFrame, la);
+    if (st === Status.ENOENT) return undefined;
+    if (st < 0) throw m.statusError(st, 'translate', `va ${hex(fromLinear(la))}`);
+    const r = m.result;
+    const lo = r[Result.B]!;
+    const hi = r[Result.C]!;
+    return {
+      physical: r[Result.A]!,
+      pageSize: 2 ** r[Result.D]!,
+      flags: decodeFlags(lo, hi),
+      software: decodeSoftware(lo),
+      entry: entryBigInt(lo, hi),
+    };
+  }
+
+  // ---------------------------------------------------------------- accesses
+
+  /**
+   * One access through the TLB and the walker, as the CPU makes it (A/D set, TLB filled):
+   * the physical address reached. Faults go to the fault handler; unresolved ones throw.
+   * Accessing through a space makes it current, as a context switch would.
+   */
+  access(va: number | bigint, kind: AccessKindName = 'read', options?: AccessOptions): number {
+    this.live();
+    const la = toLinear(va, 'va');
+    const k = kindCode(kind);
+    const m = this.machine;
+    m.activate(this);
+    const user = options?.user ?? true;
+    if (user && options?.ac === undefined) {
+      const pa = this.fastHit(la, k);
+      if (pa >= 0) return pa;
+    }
+    return this.slowAccess(la, k, accessFlags(options));
+  }
+
+  /** Reads `length` bytes of virtual memory at `va` (user mode unless options say otherwise). */
+  read(va: number | bigint, length: number, options?: AccessOptions): Uint8Array {
+    this.live();
+    const la = toLinear(va, 'va');
+    const n = toCount(length, 'length', { max: 2 ** 31 });
+    this.checkSpan(la, n);
+    const out = new Uint8Array(n);
+    this.machine.activate(this);
+    if (n === 0) return out;
+    // Fast path: within one page and a user-mode TLB hit — no native crossing at all.
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la % PAGE_SIZE) + n <= PAGE_SIZE) {
+      const pa = this.fastHit(la, AccessKind.READ);
+      if (pa >= 0) {
+        this.machine.physical.copy(pa, out, false);
+        return out;
+      }
+    }
+    this.copyVirt(la, out, false, accessFlags(options));
+    return out;
+  }
+
+  /** Writes bytes into virtual memory at `va` (user mode unless options say otherwise). */
+  write(va: number | bigint, bytes: Uint8Array | ArrayLike<number>, options?: AccessOptions): void {
+    this.live();
+    const la = toLinear(va, 'va');
+    if (!(bytes instanceof Uint8Array)) {
+      if (bytes === null || typeof bytes !== 'object' || typeof (bytes as ArrayLike<number>).length !== 'number') {
+        throw new VmmError('EINVAL', `bytes must be a Uint8Array or an array of bytes, got ${describe(bytes)}`);
+      }
+      bytes = Uint8Array.from(bytes as ArrayLike<number>);
+    }
+    this.checkSpan(la, bytes.length);
+    this.machine.activate(this);
+    if (bytes.length === 0) return;
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la % PAGE_SIZE) + bytes.length <= PAGE_SIZE) {
+      const pa = this.fastHit(la, AccessKind.WRITE);
+      if (pa >= 0) {
+        this.machine.physical.copy(pa, bytes, true);
+        return;
+      }
+    }
+    this.copyVirt(la, bytes, true, accessFlags(options));
+  }
+
+  /**
+   * Runs many accesses in one native call: `addresses` (canonical virtual addresses) and
+   * `kinds` (0 read, 1 write, 2 execute). Faults the handler resolves are retried; the batch
+   * stops at the first fault it cannot resolve and reports its index.
+   */
+  accessBatch(addresses: Float64Array, kinds: Uint8Array, options: AccessOptions & { start?: number; end?: number } = {}): BatchResult {
+    this.live();
+    if (!(addresses instanceof Float64Array)) throw new VmmError('EINVAL', `addresses must be a Float64Array, got ${describe(addresses)}`);
+    if (!(kinds instanceof Uint8Array)) throw new VmmError('EINVAL', `kinds must be a Uint8Array, got ${describe(kinds)}`);
+    const end = toCount(options.end ?? addresses.length, 'options.end', { max: addresses.length });
+    const start = toCount(options.start ?? 0, 'options.start', { max: end });
+    if (kinds.length < end) throw new VmmError('EINVAL', `kinds has ${kinds.length} entries, fewer than options.end ${end}`);
+    const las = linearBatch(addresses, start, end);
+    const m = this.machine;
+    m.activate(this);
+    const flags = accessFlags(options);
+    let i = start;
+    while (i < end) {
+      i = m.core.accessBatch(las, kinds, i, end, flags);
+      if (i === Status.EINVAL) throw new VmmError('EINVAL', 'accessBatch: kinds must be 0 (read), 1 (write) or 2 (execute)');
+      if (i >= end) break;
+      const outcome = this.faultHandler.handleFault(this.readFault(flags));
+      if (outcome !== true) return { completed: i, fault: outcome };
+    }
+    return { completed: end };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /**
+   * The TLB-hit path in JavaScript over the core's own TLB arrays: exactly what the core does
+   * for a user-mode hit that needs no walk (HITS++, the kind's counter++, move to MRU).
+   * Returns -1 whenever anything else could happen; the core then does the full access.
+   */
+  private fastHit(la: number, kind: number): number {
+    const m = this.machine;
+    const t = m.tlbState;
+    const e = tlbLookup(t, la, m.tag);
+    if (e < 0) return -1;
+    const f = t.flags[e]!;
+    const need = FAST_USER_NEED[kind]!;
+    if ((f & need) !== need || (kind === AccessKind.EXECUTE && (f & TlbFlag.NX) !== 0)) return -1;
+    const c = m.counters;
+    c[Counter.HITS]!++;
+    c[Counter.READS + kind]!++;
+    tlbTouch(t, e);
+    const sizeClass = Math.floor(t.key[e]! / 8192) % 4;
+    const size = sizeClass === 0 ? 4096 : sizeClass === 1 ? 2 ** 21 : 2 ** 30;
+    return t.pbase[e]! + (la % size);
+  }
+
+  private slowAccess(la: number, kind: number, flags: number): number {
+    const m = this.machine;
+    for (;;) {
+      const r = m.core.access(la, kind, flags);
+      if (r >= 0) return r;
+      const outcome = this.faultHandler.handleFault(this.readFault(flags));
+      if (outcome !== true) throw outcome;
+    }
+  }
+
+  private copyVirt(la: number, buf: Uint8Array, write: boolean, flags: number): void {
+    const m = this.machine;
+    let done = 0;
+    while (done < buf.length) {
+      const n = m.core.copyVirt(la + done, buf, done, buf.length - done, write, flags);
+      if (n < 0) throw m.statusError(n, write ? 'write' : 'read', `va ${hex(fromLinear(la + done))}`);
+      done += n;
+      if (done >= buf.length) break;
+      const outcome = this.faultHandler.handleFault(this.readFault(flags));
+      if (outcome !== true) throw outcome;
+    }
+  }
+
+  /** @internal The fault the core just reported. */
+  readFault(flags: number): FaultInfo {
+    const r = this.machine.result;
+    const la = r[Result.A]!;
+    const kind = r[Result.C]!;
+    return { la, address: fromLinear(la), errorCode: r[Result.B]!, kind, access: KIND_NAMES[kind]!, user: (flags & 1) !== 0 };
+  }
+
+  /** Leaf covering `la` (which must be its first byte). */
+  private leafAt(la: number, op: string): { size: number } {
+    const m = this.machine;
+    const st = m.core.translate(this.rootFrame, la);
+    if (st === Status.ENOENT) throw new VmmError('ENOENT', `${op}: va ${hex(fromLinear(la))} is not mapped`);
+    if (st < 0) throw m.statusError(st, op, `va ${hex(fromLinear(la))}`);
+    const size = 2 ** m.result[Result.D]!;
+    if (la % size !== 0) throw new VmmError('EINVAL', `${op}: va ${hex(fromLinear(la))} is inside a ${sizeName(size)} page; pass the page's first address`);
+    return { size };
+  }
+
+  private checkSpan(la: number, n: number): void {
+    const end = la + n;
+    if ((la < 2 ** 47 && end > 2 ** 47) || end > TWO48) {
+      throw new VmmError('EFAULT', `[${hex(fromLinear(la))}, +${n}) leaves the canonical half it starts in`);
+    }
+  }
+
+  /** @internal Throws when destroyed. */
+  live(): void {
+    if (this.dead) throw new VmmError('EINVAL', 'address space has been destroyed');
+    this.machine.checkLive();
+  }
+}
+
+function accessFlags(options: AccessOptions | undefined): number {
+  if (options === undefined) return 1;
+  if (options === null || typeof options !== 'object') throw new VmmError('EINVAL', `options must be an object, got ${describe(options)}`);
+  const { user, ac } = options;
+  if (user !== undefined && typeof user !== 'boolean') throw new VmmError('EINVAL', `options.user must be a boolean, got ${describe(user)}`);
+  if (ac !== undefined && typeof ac !== 'boolean') throw new VmmError('EINVAL', `options.ac must be a boolean, got ${describe(ac)}`);
+  return (user === false ? 0 : 1) | (ac ? 2 : 0);
+}
+
+/** Converts sign-extended addresses to linear ones, copying only when a kernel address is present. */
+function linearBatch(addresses: Float64Array, start: number, end: number): Float64Array {
+  for (let i = start; i < end; i++) {
+    const a = addresses[i]!;
+    if (!(a >= 0 && a < 2 ** 47 && Number.isInteger(a))) return convertBatch(addresses, start, end);
+  }
+  return addresses;
+}
+
+function convertBatch(addresses: Float64Array, start: number, end: number): Float64Array {
+  const out = new Float64Array(addresses.length);
+  for (let i = start; i < end; i++) out[i] = toLinear(addresses[i], `addresses[${i}]`);
+  return out;
+}

@@ -1,0 +1,86 @@
+/** Machine options as users give them, and their validated, resolved form. */
+import { Feature } from '../core/constants.js';
+import { VmmError } from '../errors.js';
+import { describe } from '../address.js';
+
+/** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
+export type BackendName = 'native' | 'js' | 'auto';
+
+/** Options of `new Machine()`. */
+export interface MachineOptions {
+  /** Simulated RAM in bytes, or a string like '1GiB', '64GiB', '512MiB' (default 1 GiB). */
+  memory?: number | string;
+  /** TLB shape: total entries and ways per set (ways = entries is fully associative). Default 64 entries, 4 ways. */
+  tlb?: { entries?: number; ways?: number };
+  /** Paging features. Defaults: nx, pcid and wp on; smep and smap off. */
+  features?: { nx?: boolean; smep?: boolean; smap?: boolean; pcid?: boolean; wp?: boolean };
+  /** Backend (default 'auto'). */
+  backend?: BackendName;
+}
+
+/** Validated options. */
+export interface ResolvedOptions {
+  memoryBytes: number;
+  tlbEntries: number;
+  tlbWays: number;
+  tlbSets: number;
+  features: number;
+  backend: BackendName;
+}
+
+const MIN_MEMORY = 2 ** 21;
+const MAX_MEMORY = 2 ** 40;
+const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gib: 2 ** 30, t: 2 ** 40, tib: 2 ** 40 };
+
+/** Parses '64GiB' / '512m' / 4096 into bytes; EINVAL names `arg`. */
+export function parseSize(value: unknown, arg: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) throw new VmmError('EINVAL', `${arg} ${value} is not a non-negative integer byte count`);
+    return value;
+  }
+  if (typeof value === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+    const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+    if (!m || unit === undefined) throw new VmmError('EINVAL', `${arg} ${JSON.stringify(value)} is not a size like '1GiB' or '512MiB'`);
+    const bytes = Number(m[1]) * unit;
+    if (!Number.isSafeInteger(bytes)) throw new VmmError('EINVAL', `${arg} ${JSON.stringify(value)} is not a whole number of bytes`);
+    return bytes;
+  }
+  throw new VmmError('EINVAL', `${arg} must be a number of bytes or a string like '1GiB', got ${describe(value)}`);
+}
+
+function flag(v: unknown, arg: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new VmmError('EINVAL', `${arg} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+/** Validates machine options and fills in defaults. */
+export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
+  if (opts === null || typeof opts !== 'object') throw new VmmError('EINVAL', `options must be an object, got ${describe(opts)}`);
+  const memoryBytes = parseSize(opts.memory ?? 2 ** 30, 'options.memory');
+  if (memoryBytes % 4096 !== 0) throw new VmmError('EINVAL', `options.memory ${memoryBytes} is not a multiple of 4096`);
+  if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {
+    throw new VmmError('EINVAL', `options.memory ${memoryBytes} is out of range [2 MiB, 1 TiB]`);
+  }
+  const tlb = opts.tlb ?? {};
+  if (tlb === null || typeof tlb !== 'object') throw new VmmError('EINVAL', `options.tlb must be an object, got ${describe(tlb)}`);
+  const entries = tlb.entries ?? 64;
+  const ways = tlb.ways ?? Math.min(4, entries);
+  if (!Number.isInteger(entries) || entries < 1 || entries > 1 << 20) throw new VmmError('EINVAL', `options.tlb.entries ${String(entries)} must be an integer in [1, 1048576]`);
+  if (!Number.isInteger(ways) || ways < 1 || ways > entries) throw new VmmError('EINVAL', `options.tlb.ways ${String(ways)} must be an integer in [1, entries=${entries}]`);
+  if (entries % ways !== 0) throw new VmmError('EINVAL', `options.tlb.entries ${entries} is not a multiple of options.tlb.ways ${ways}`);
+  const f = opts.features ?? {};
+  if (f === null || typeof f !== 'object') throw new VmmError('EINVAL', `options.features must be an object, got ${describe(f)}`);
+  let features = 0;
+  if (flag(f.nx, 'options.features.nx', true)) features |= Feature.NXE;
+  if (flag(f.smep, 'options.features.smep', false)) features |= Feature.SMEP;
+  if (flag(f.smap, 'options.features.smap', false)) features |= Feature.SMAP;
+  if (flag(f.pcid, 'options.features.pcid', true)) features |= Feature.PCIDE;
+  if (flag(f.wp, 'options.features.wp', true)) features |= Feature.WP;
+  const backend = opts.backend ?? 'auto';
+  if (backend !== 'native' && backend !== 'js' && backend !== 'auto') {
+    throw new VmmError('EINVAL', `options.backend must be 'native', 'js' or 'auto', got ${describe(backend)}`);
+  }
+  return { memoryBytes, tlbEntries: entries, tlbWays: ways, tlbSets: entries / ways, features, backend };
+}

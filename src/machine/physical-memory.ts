@@ -1,0 +1,106 @@
+/** Physical memory and the frame allocator, as users see them: addresses in bytes, errors as VmmError. */
+import type { Core } from '../core/core.js';
+import { CHUNK_BYTES, PAGE_SIZE, Status } from '../core/constants.js';
+import { VmmError } from '../errors.js';
+import { hex } from '../hex.js';
+import { describe, toCount, toPhysical } from '../address.js';
+
+/** Raw physical memory and frames of one machine. */
+export class PhysicalMemory {
+  /** @internal */
+  constructor(private readonly core: Core, readonly size: number) {}
+
+  /** Frames in the machine (size / 4096). */
+  get totalFrames(): number {
+    return this.core.totalFrames;
+  }
+  /** Frames not allocated. */
+  get freeFrames(): number {
+    return this.core.freeFrames();
+  }
+  /** Frames allocated (frame 0, kernel tables, page tables and data). */
+  get usedFrames(): number {
+    return this.core.totalFrames - this.core.freeFrames();
+  }
+
+  /** Allocates the lowest free frame, zeroed, with one reference: its physical address. ENOMEM when none is free. */
+  allocFrame(): number {
+    const pfn = this.core.allocFrame();
+    if (pfn < 0) throw new VmmError('ENOMEM', 'allocFrame: no free frame');
+    return pfn * PAGE_SIZE;
+  }
+
+  /** Allocates `count` contiguous zeroed frames starting at a multiple of `align` bytes (default 4096): the first address. */
+  allocFrames(count: number, align: number = PAGE_SIZE): number {
+    const n = toCount(count, 'count', { min: 1, max: this.core.totalFrames });
+    const a = toCount(align, 'align', { min: PAGE_SIZE });
+    if (!Number.isInteger(Math.log2(a))) throw new VmmError('EINVAL', `align ${a} is not a power of two`);
+    const pfn = this.core.allocFrames(n, a / PAGE_SIZE);
+    if (pfn === Status.ENOMEM) throw new VmmError('ENOMEM', `allocFrames: no run of ${n} free frames aligned to ${a} bytes`);
+    if (pfn < 0) throw new VmmError('EINVAL', `allocFrames: bad count ${n} or align ${a}`);
+    return pfn * PAGE_SIZE;
+  }
+
+  /** Drops one reference to the frame at `pa` (freeing it at zero). EINVAL for a free, unaligned or reserved frame. */
+  freeFrame(pa: number | bigint): void {
+    const pfn = this.frameOf(pa, 'pa');
+    if (this.core.unrefFrame(pfn) < 0) throw new VmmError('EINVAL', `pa ${hex(pfn * PAGE_SIZE)}: frame is not allocated${pfn === 0 ? ' (frame 0 is reserved)' : ''}`);
+  }
+
+  /** Adds a reference to an allocated frame. */
+  refFrame(pa: number | bigint): number {
+    const pfn = this.frameOf(pa, 'pa');
+    const r = this.core.refFrame(pfn);
+    if (r < 0) throw new VmmError('EINVAL', `pa ${hex(pfn * PAGE_SIZE)}: frame is not allocated${pfn === 0 ? ' (frame 0 is reserved)' : ''}`);
+    return r;
+  }
+
+  /** Reference count of the frame at `pa` (0 when free). */
+  refCount(pa: number | bigint): number {
+    return this.core.refCount(this.frameOf(pa, 'pa'));
+  }
+
+  /** Copies `length` bytes of physical memory from `pa`. */
+  read(pa: number | bigint, length: number): Uint8Array {
+    const start = toPhysical(pa, this.size, 'pa');
+    const n = toCount(length, 'length');
+    if (start + n > this.size) throw new VmmError('EFAULT', `read: [${hex(start)}, ${hex(start + n)}) runs past the end of physical memory (${hex(this.size)})`);
+    const out = new Uint8Array(n);
+    this.copy(start, out, false);
+    return out;
+  }
+
+  /** Writes bytes into physical memory at `pa`. */
+  write(pa: number | bigint, bytes: Uint8Array | ArrayLike<number>): void {
+    const start = toPhysical(pa, this.size, 'pa');
+    if (!(bytes instanceof Uint8Array)) {
+      if (bytes === null || typeof bytes !== 'object' || typeof (bytes as ArrayLike<number>).length !== 'number') {
+        throw new VmmError('EINVAL', `bytes must be a Uint8Array or an array of bytes, got ${describe(bytes)}`);
+      }
+      bytes = Uint8Array.from(bytes as ArrayLike<number>);
+    }
+    if (start + bytes.length > this.size) throw new VmmError('EFAULT', `write: [${hex(start)}, ${hex(start + bytes.length)}) runs past the end of physical memory (${hex(this.size)})`);
+    this.copy(start, bytes, true);
+  }
+
+  /** @internal Copies between RAM and `buf` (already bounds-checked), across 1 GiB chunks. */
+  copy(pa: number, buf: Uint8Array, toRam: boolean): void {
+    let done = 0;
+    while (done < buf.length) {
+      const p = pa + done;
+      const ci = Math.floor(p / CHUNK_BYTES);
+      const off = p - ci * CHUNK_BYTES;
+      const chunk = this.core.ramChunk(ci);
+      const n = Math.min(buf.length - done, chunk.length - off);
+      if (toRam) chunk.set(buf.subarray(done, done + n), off);
+      else buf.set(chunk.subarray(off, off + n), done);
+      done += n;
+    }
+  }
+
+  private frameOf(pa: number | bigint, arg: string): number {
+    const p = toPhysical(pa, this.size, arg);
+    if (p % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `${arg} ${hex(p)} is not aligned to a 4 KiB frame`);
+    return p / PAGE_SIZE;
+  }
+}
