@@ -1,0 +1,251 @@
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../backends.js';
+import { Machine, PageFault, VmmError, PAGE_SIZE, PAGE_SIZE_2M, KERNEL_BASE, PageFaultCode as PF } from '../../src/index.js';
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
+  const mk = (opts: object = {}) => new Machine({ memory: '16MiB', backend, ...opts });
+
+  it('reads and writes through the TLB, setting A then D as the CPU does', () => {
+    const m = mk();
+    const s = m.createAddressSpace();
+    const pa = m.physical.allocFrame();
+    s.mapPage(0x1000, pa, { writable: true, user: true });
+    s.write(0x1ffe, [1, 2]);
+    expect([...m.physical.read(pa + 0xffe, 2)]).toEqual([1, 2]);
+    expect(s.translate(0x1000)!.flags).toMatchObject({ accessed: true, dirty: true });
+    expect([...s.read(0x1ffe, 2)]).toEqual([1, 2]);
+    const st = m.stats();
+    expect(st.tlb.misses).toBe(1);
+    expect(st.tlb.hits).toBe(1);
+    expect(st.accesses.read).toBe(1);
+    expect(st.accesses.write).toBe(1);
+  });
+
+  it('a read sets A only; the first write after it walks again to set D', () => {
+    const m = mk();
+    const s = m.createAddressSpace();
+    s.mapPage(0x5000, m.physical.allocFrame(), { writable: true, user: true });
+    expect(s.access(0x5008, 'read')).toBe(s.translate(0x5008)!.physical);
+    expect(s.translate(0x5000)!.flags).toMatchObject({ accessed: true, dirty: false });
+    const walks = m.stats().tlb.walks;
+    s.access(0x5010, 'write');
+    expect(s.translate(0x5000)!.flags.dirty).toBe(true);
+    expect(m.stats().tlb.walks).toBe(walks + 1);
+    expect(m.stats().tlb.hits).toBe(1);
+  });
+
+  it('throws PageFault with CR2, error code and kind', () => {
+    const m = mk();
+    const s = m.createAddressSpace();
+    s.mapPage(0x2000, m.physical.allocFrame(), { user: true }); // read-only
+    let f: unknown;
+    try {
+      s.write(0x2004, [9]);
+    } catch (e) {
+      f = e;
+    }
+    expect(f).toBeInstanceOf(PageFault);
+    const pf = f as PageFault;
+    expect(pf.address).toBe(0x2004);
+    expect(pf.errorCode).toBe(PF.P | PF.W | PF.U);
+    expect(pf.access).toBe('write');
+    expect(pf.present).toBe(true);
+    expect(() => s.read(0x9000, 1)).toThrow(expect.objectContaining({ name: 'PageFault', errorCode: PF.U, address: 0x9000 }));
+    expect(() => s.access(0x2000, 'execute')).not.toThrow(); // NX clear
+  });
+
+  it('enforces NX on instruction fetch and reports the I bit', () => {
+    const m = mk();
+    const s = m.createAddressSpace();
+    s.mapPage(0x3000, m.physical.allocFrame(), { user: true, noExecute: true });
+    expect(() => s.access(0x3000, 'execute')).toThrow(expect.objectContaining({ errorCode: PF.P | PF.U | PF.I }));
+    expect(() => s.access(0x3000, 'read')).not.toThrow();
+  });
+
+  it('user accesses to supervisor pages fault; supervisor accesses do not', () => {
+    const m = mk();
+    const s = m.createAddressSpace();
+    s.mapPage(0x4000, m.physical.allocFrame(), { writable: true });
+    expect(() => s.access(0x4000, 'read')).toThrow(expect.objectContaining({ errorCode: PF.P | PF.U }));
+    expect(() => s.access(0x4000, 'write', { user: false })).not.toThrow();
+  });
+
+  it('honours CR0.WP for supervisor writes to read-only pages', () => {
+    for (const wp of [true, false]) {
+      const m = mk({ features: { wp } });
+      const s = m.createAddressSpace();
+      s.mapPage(0x4000, m.physical.allocFrame(), { user: false });
+      const attempt = () => s.access(0x4000, 'write', { user: false });
+      if (wp) expect(attempt).toThrow(expect.objectContaining({ errorCode: PF.P | PF.W }));
+      else expect(attempt).not.toThrow();
+    }
+  });
+
+  it('SMAP blocks supervisor data access to user pages unless AC is set; SMEP blocks fetches', () => {
+    const m = mk({ features: { smap: true, smep: true } });
+    const s = m.createAddressSpace();
+    s.mapPage(0x6000, m.physical.allocFrame(), { user: true, writable: true });
+    expect(() => s.access(0x6000, 'read', { user: false })).toThrow(expect.objectContaining({ errorCode: PF.P }));
+    expect(() => s.access(0x6000, 'read', { user: false, ac: true })).not.toThrow();
+    expect(() => s.access(0x6000, 'execute', { user: false, ac: true })).toThrow(expect.objectContaining({ errorCode: PF.P | PF.I }));
+  });
+
+  it('shares the kernel half between address spaces and keeps user halves isolated', () => {
+    const m = mk();
+    const a = m.createAddressSpace();
+    const b = m.createAddressSpace();
+    const kva = KERNEL_BASE + 0x20_0000;
+    const kpa = m.physical.allocFrame();
+    a.mapPage(kva, kpa, { writable: true, global: true });
+    expect(b.translate(kva)!.physical).toBe(kpa);
+    a.write(kva, [7], { user: false });
+    expect([...b.read(kva, 1, { user: false })]).toEqual([7]);
+    expect(() => b.read(kva, 1)).toThrow(PageFault); // user mode
+    a.mapPage(0x10000, m.physical.allocFrame(), { user: true });
+    expect(b.translate(0x10000)).toBeUndefined();
+    a.unmapPage(kva);
+    expect(b.translate(kva)).toBeUndefined();
+  });
+
+  it('maps 2 MiB pages and translates inside them', () => {
+    const m = mk({ memory: '32MiB' });
+    const s = m.createAddressSpace();
+    const pa = m.physical.allocFrames(512, PAGE_SIZE_2M);
+    s.mapPage(0x4000_0000, pa, { user: true, writable: true }, { pageSize: PAGE_SIZE_2M });
+    const t = s.translate(0x4000_0000 + 0x12345)!;
+    expect(t.pageSize).toBe(PAGE_SIZE_2M);
+    expect(t.physical).toBe(pa + 0x12345);
+    s.write(0x4010_0000, [5]);
+    expect([...m.physical.read(pa + 0x10_0000, 1)]).toEqual([5]);
+    expect(() => s.unmapPage(0x4000_1000)).toThrow(code('EINVAL'));
+    s.unmapPage(0x4000_0000);
+    expect(s.translate(0x4000_0000)).toBeUndefined();
+  });
+
+  it('stale TLB entries are invalidated by protectPage and unmapPage', () => {
+    const m = mk();
+    const s = m.createAddressSpace();
+    s.mapPage(0x7000, m.physical.allocFrame(), { user: true, writable: true });
+    s.write(0x7000, [1]);
+    s.protectPage(0x7000, { user: true });
+    expect(() => s.write(0x7000, [2])).toThrow(PageFault);
+    expect(s.translate(0x7000)!.flags).toMatchObject({ writable: false, accessed: true, dirty: true });
+    s.unmapPage(0x7000);
+    expect(() => s.read(0x7000, 1)).toThrow(expect.objectContaining({ errorCode: PF.U }));
+  });
+
+  it('keeps TLB entries across switches with PCIDs and loses them without', () => {
+    for (const pcid of [true, false]) {
+      const m = mk({ features: { pcid } });
+      const a = m.createAddressSpace();
+      const b = m.createAddressSpace();
+      a.mapPage(0x1000, m.physical.allocFrame(), { user: true });
+      b.mapPage(0x1000, m.physical.allocFrame(), { user: true });
+      a.read(0x1000, 1);
+      b.read(0x1000, 1);
+      a.read(0x1000, 1);
+      const st = m.stats().tlb;
+      expect(st.misses).toBe(pcid ? 2 : 3);
+      expect(st.hits).toBe(pcid ? 1 : 0);
+    }
+  });
+
+  it('accessBatch stops at the first fault, reports its index, and resumes', () => {
+    const m = mk();
+    const s = m.createAddressSpace();
+    s.mapPage(0x1000, m.physical.allocFrame(), { user: true, writable: true });
+    const addrs = new Float64Array([0x1000, 0x1008, 0x2000, 0x1010]);
+    const kinds = new Uint8Array([0, 1, 0, 1]);
+    const r = s.accessBatch(addrs, kinds);
+    expect(r.completed).toBe(2);
+    expect(r.fault).toBeInstanceOf(PageFault);
+    expect(r.fault!.address).toBe(0x2000);
+    s.mapPage(0x2000, m.physical.allocFrame(), { user: true });
+    expect(s.accessBatch(addrs, kinds, { start: 2 })).toEqual({ completed: 4 });
+    expect(m.stats().accesses.total).toBe(4);
+  });
+
+  it('accepts bigint addresses in both spellings', () => {
+    const m = mk();
+    const s = m.createAddressSpace();
+    const pa = m.physical.allocFrame();
+    s.mapPage(0xffff800000400000n, BigInt(pa), { writable: true });
+    expect(s.translate(-(2 ** 47) + 0x400000)!.physical).toBe(pa);
+    expect(s.translate(-(2n ** 47n) + 0x400000n)!.physical).toBe(pa);
+  });
+});
+
+describe.each(BACKENDS)('bad inputs (%s)', (backend) => {
+  const m = new Machine({ memory: '16MiB', backend });
+  const s = m.createAddressSpace();
+  const pa = m.physical.allocFrame();
+
+  it('rejects non-canonical, unaligned and wrongly typed addresses with EINVAL naming the argument', () => {
+    expect(() => s.mapPage(0x800000000000, pa)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/va .*canonical/) }));
+    expect(() => s.mapPage(0x1001, pa)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/va .*aligned/) }));
+    expect(() => s.mapPage('0x1000' as never, pa)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/^EINVAL: va must be/) }));
+    expect(() => s.mapPage(0x1000, pa + 1)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/pa .*aligned/) }));
+    expect(() => s.mapPage(0x1000, -4096)).toThrow(code('EINVAL'));
+    expect(() => s.mapPage(0x1000, 2 ** 40)).toThrow(expect.objectContaining({ message: expect.stringMatching(/beyond physical memory/) }));
+    expect(() => s.mapPage(0x1000, pa, { writable: 1 } as never)).toThrow(expect.objectContaining({ message: expect.stringMatching(/flags.writable must be a boolean/) }));
+    expect(() => s.mapPage(0x1000, pa, { exec: true } as never)).toThrow(expect.objectContaining({ message: expect.stringMatching(/flags.exec is not a page flag/) }));
+    expect(() => s.mapPage(0x1000, pa, {}, { pageSize: 8192 })).toThrow(expect.objectContaining({ message: expect.stringMatching(/pageSize/) }));
+    expect(() => s.translate(NaN)).toThrow(code('EINVAL'));
+    expect(() => s.translate(1.5)).toThrow(code('EINVAL'));
+    expect(() => s.translate(2n ** 64n)).toThrow(code('EINVAL'));
+    expect(() => s.access(0x1000, 'fetch' as never)).toThrow(expect.objectContaining({ message: expect.stringMatching(/kind must be/) }));
+    expect(() => s.access(0x1000, 'read', { user: 'yes' } as never)).toThrow(expect.objectContaining({ message: expect.stringMatching(/options.user/) }));
+    expect(() => s.read(0x1000, -1)).toThrow(expect.objectContaining({ message: expect.stringMatching(/length/) }));
+    expect(() => s.write(0x1000, 'abc' as never)).toThrow(expect.objectContaining({ message: expect.stringMatching(/bytes must be/) }));
+    expect(() => s.read(0x7ffffffffff0, 0x20)).toThrow(code('EFAULT'));
+  });
+
+  it('rejects mapping unallocated frames, double mappings, and unmapping holes, changing nothing', () => {
+    const free0 = m.physical.freeFrames;
+    const unallocated = (m.physical.totalFrames - 1) * PAGE_SIZE;
+    expect(() => s.mapPage(0x1000, unallocated)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/not allocated/) }));
+    expect(m.physical.freeFrames).toBe(free0);
+    s.mapPage(0x1000, pa, { user: true });
+    const free1 = m.physical.freeFrames;
+    expect(() => s.mapPage(0x1000, pa)).toThrow(code('EEXIST'));
+    expect(m.physical.freeFrames).toBe(free1);
+    expect(() => s.unmapPage(0x2000)).toThrow(code('ENOENT'));
+    expect(() => s.protectPage(0x2000, {})).toThrow(code('ENOENT'));
+    s.unmapPage(0x1000);
+  });
+
+  it('rejects bad batches', () => {
+    expect(() => s.accessBatch([1] as never, new Uint8Array(1))).toThrow(expect.objectContaining({ message: expect.stringMatching(/Float64Array/) }));
+    expect(() => s.accessBatch(new Float64Array(2), new Uint8Array(1))).toThrow(expect.objectContaining({ message: expect.stringMatching(/kinds has 1/) }));
+    expect(() => s.accessBatch(new Float64Array([0x1000]), new Uint8Array([3]))).toThrow(expect.objectContaining({ message: expect.stringMatching(/kinds must be 0/) }));
+    expect(() => s.accessBatch(new Float64Array([2 ** 47]), new Uint8Array([0]))).toThrow(expect.objectContaining({ message: expect.stringMatching(/addresses\[0\]/) }));
+    expect(() => s.accessBatch(new Float64Array(4), new Uint8Array(4), { start: 3, end: 2 })).toThrow(code('EINVAL'));
+  });
+
+  it('rejects bad machine options', () => {
+    expect(() => new Machine({ memory: '3GB' as never })).toThrow(expect.objectContaining({ message: expect.stringMatching(/options.memory/) }));
+    expect(() => new Machine({ memory: 1000 })).toThrow(expect.objectContaining({ message: expect.stringMatching(/multiple of 4096/) }));
+    expect(() => new Machine({ memory: 4096 })).toThrow(expect.objectContaining({ message: expect.stringMatching(/out of range/) }));
+    expect(() => new Machine({ tlb: { entries: 10, ways: 4 } })).toThrow(expect.objectContaining({ message: expect.stringMatching(/multiple of/) }));
+    expect(() => new Machine({ tlb: { entries: 0 } })).toThrow(code('EINVAL'));
+    expect(() => new Machine({ backend: 'gpu' as never })).toThrow(expect.objectContaining({ message: expect.stringMatching(/options.backend/) }));
+    expect(() => new Machine({ features: { nx: 'on' } as never })).toThrow(expect.objectContaining({ message: expect.stringMatching(/features.nx/) }));
+    expect(() => new Machine(null as never)).toThrow(code('EINVAL'));
+  });
+
+  it('rejects bad physical accesses', () => {
+    expect(() => m.physical.read(m.physical.size - 1, 2)).toThrow(code('EFAULT'));
+    expect(() => m.physical.write(-1, [1])).toThrow(code('EINVAL'));
+    expect(() => m.physical.freeFrame(0)).toThrow(expect.objectContaining({ message: expect.stringMatching(/reserved/) }));
+    expect(() => m.physical.freeFrame(pa + 1)).toThrow(expect.objectContaining({ message: expect.stringMatching(/aligned/) }));
+    expect(() => m.physical.allocFrames(2, 3 * 4096)).toThrow(expect.objectContaining({ message: expect.stringMatching(/power of two/) }));
+    expect(() => m.physical.allocFrames(1 << 20)).toThrow(code('EINVAL'));
+    const tiny = new Machine({ memory: '2MiB', backend });
+    expect(() => tiny.physical.allocFrames(300)).toThrow(code('ENOMEM'));
+    while (tiny.physical.freeFrames > 0) tiny.physical.allocFrame();
+    expect(() => tiny.physical.allocFrame()).toThrow(code('ENOMEM'));
+    expect(() => tiny.createAddressSpace()).toThrow(code('ENOMEM'));
+  });
+});
