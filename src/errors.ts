@@ -56,7 +56,7 @@ export class SegmentationFault extends Error {
   /** What the access was. */
   readonly access: AccessKindName;
   /** SEGV_MAPERR (nothing mapped there) or SEGV_ACCERR (mapping forbids the access). */
-  readonly cause: SegvCause;
+  override readonly cause: SegvCause;
   /** The x86 error code of the page fault behind it. */
   readonly errorCode: number;
   constructor(address: number, access: AccessKindName, cause: SegvCause, errorCode: number, detail?: string) {

@@ -1,6 +1,6 @@
 /** Picks and builds a backend. */
 import type { Core, CoreConfig } from './core.js';
-import { createJsCore } from './js/js-core.js';
+import { createRefCore as createJsCore } from './ref/ref-core.js';
 import { createNativeCore, nativeAvailable, nativeLoadError } from './native-core.js';
 import { VmmError } from '../errors.js';
 

@@ -5,6 +5,7 @@
 import { AccessKind, Counter, PAGE_SIZE, Result, Status, TlbFlag } from '../core/constants.js';
 import { tlbLookup, tlbTouch } from '../core/tlb-state.js';
 import { PageFault, SegmentationFault, VmmError } from '../errors.js';
+import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
 import { describe, fromLinear, sizeName, toCount, toLinear, toLinearAligned, toPhysical } from '../address.js';
 import { decodeFlags, decodeSoftware, encodeFlags, entryBigInt, FLAG_MASK_HI, FLAG_MASK_LO, type EntryFlags, type SoftwareBits } from '../page-flags.js';
@@ -12,6 +13,12 @@ import { KIND_NAMES, kindCode } from './access-kind.js';
 import { RAW_FAULTS, type FaultHandler, type FaultInfo } from './fault.js';
 import type { Machine } from './machine.js';
 import type { AccessKindName } from '../errors.js';
+import { VirtualMemory } from '../vmm/virtual-memory.js';
+import * as sys from '../vmm/syscalls.js';
+import type { MmapOptions, RegionOptions } from '../vmm/syscalls.js';
+import type { Region, RegionRecord } from '../vmm/region.js';
+import { formatProt } from '../vmm/prot.js';
+import type { SpaceStats } from '../vmm/vm-stats.js';
 
 /** A translation found by a pure page walk. */
 export interface Translation {
@@ -59,14 +66,92 @@ export class AddressSpace {
   readonly rootFrame: number;
   /** PCID tagging this space's TLB entries (0 when PCIDs are off). */
   readonly pcid: number;
-  /** Who resolves this space's page faults; the raw MMU throws them. @internal */
+  /** Who resolves this space's page faults: the VMM, or (raw mode) nobody — faults are thrown. @internal */
   faultHandler: FaultHandler = RAW_FAULTS;
+  /** The VMM state: regions, break, stack, statistics. @internal */
+  readonly vm: VirtualMemory;
   private dead = false;
 
   /** @internal Use machine.createAddressSpace(). */
-  constructor(readonly machine: Machine, rootFrame: number, pcid: number) {
+  constructor(readonly machine: Machine, rootFrame: number, pcid: number, vm: (space: AddressSpace) => VirtualMemory) {
     this.rootFrame = rootFrame;
     this.pcid = pcid;
+    this.vm = vm(this);
+  }
+
+  // ---------------------------------------------------------------- the VMM calls (Linux semantics)
+
+  /** mmap(2): creates a mapping and returns its address. See MmapOptions. */
+  mmap(options: MmapOptions): number {
+    this.live();
+    return sys.mmap(this.vm, options);
+  }
+  /** munmap(2): removes mappings in [addr, addr+length); holes are fine. */
+  munmap(addr: number, length: number): void {
+    this.live();
+    sys.munmap(this.vm, addr, length);
+  }
+  /** mprotect(2): changes the protection of [addr, addr+length), which must be fully mapped (else ENOMEM). */
+  mprotect(addr: number, length: number, prot: string): void {
+    this.live();
+    sys.mprotect(this.vm, addr, length, prot);
+  }
+  /** brk(2): sets the program break (returns it); without an argument, returns the current break. */
+  brk(addr?: number): number {
+    this.live();
+    return sys.brk(this.vm, addr);
+  }
+  /** sbrk(3): moves the break by `increment` bytes; returns the previous break. */
+  sbrk(increment: number): number {
+    this.live();
+    return sys.sbrk(this.vm, increment);
+  }
+  /** fork(2): a child address space; private pages become copy-on-write in both, shared ones stay shared. */
+  fork(): AddressSpace {
+    this.live();
+    return this.machine.forkSpace(this);
+  }
+  /** The regions in address order. */
+  regions(): Region[] {
+    this.live();
+    return [...this.vm.regions].map(publicRegion);
+  }
+  /** The regions as Linux prints /proc/PID/maps. */
+  maps(): string {
+    this.live();
+    return this.vm.maps();
+  }
+  /** The region containing `addr`, or undefined. */
+  findRegion(addr: number): Region | undefined {
+    this.live();
+    if (typeof addr !== 'number' || !Number.isInteger(addr)) throw new VmmError('EINVAL', `addr must be an integer, got ${describe(addr)}`);
+    const r = this.vm.regions.find(addr);
+    return r && publicRegion(r);
+  }
+  /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
+  createRegion(options: RegionOptions): Region {
+    this.live();
+    return publicRegion(sys.createRegion(this.vm, options));
+  }
+  /** Destroys the whole region containing `addr`. */
+  destroyRegion(addr: number): void {
+    this.live();
+    sys.destroyRegion(this.vm, addr);
+  }
+  /** Allocates `size` bytes of anonymous private memory anywhere; returns its address. */
+  allocVirtual(size: number, prot: string = 'rw'): number {
+    this.live();
+    return sys.allocVirtual(this.vm, size, prot);
+  }
+  /** Frees memory that allocVirtual returned. */
+  freeVirtual(addr: number): void {
+    this.live();
+    sys.freeVirtual(this.vm, addr);
+  }
+  /** Statistics of this space: faults, resident and shared pages, virtual size. */
+  stats(): SpaceStats {
+    this.live();
+    return this.vm.stats();
   }
 
   /** Physical address of the top-level table: the value CR3 holds for this space. */
@@ -90,8 +175,10 @@ export class AddressSpace {
     if (st < 0) throw m.statusError(st, 'destroy', `root ${hex(this.root)}`);
   }
 
-  /** Hook for subclasses and the VMM: runs before the tables are freed. @internal */
-  protected beforeDestroy(): void {}
+  /** Drops the regions (and their shared-object attachments) before the tables are freed. */
+  private beforeDestroy(): void {
+    this.vm.teardown();
+  }
 
   /** @internal The machine was disposed. */
   markDestroyed(): void {
@@ -119,6 +206,7 @@ export class AddressSpace {
     const st = m.core.map(this.rootFrame, la, 1, shift, lo, hi, p / PAGE_SIZE);
     if (st === Status.EINVAL) throw new VmmError('EINVAL', `pa ${hex(p)}: frame${size > PAGE_SIZE ? 's are' : ' is'} not allocated (allocate with machine.physical.allocFrame${size > PAGE_SIZE ? 's' : ''}())`);
     if (st < 0) throw m.statusError(st, 'mapPage', `va ${hex(fromLinear(la))}`);
+    this.vm.residentPages += size / PAGE_SIZE;
     // A not-present entry is never cached, so a new mapping needs no TLB invalidation.
   }
 
@@ -130,6 +218,7 @@ export class AddressSpace {
     const m = this.machine;
     const st = m.core.unmap(this.rootFrame, la, leaf.size / PAGE_SIZE);
     if (st < 0) throw m.statusError(st, 'unmapPage', `va ${hex(fromLinear(la))}`);
+    this.vm.residentPages -= st;
     m.invalidateRange(this, la, leaf.size / PAGE_SIZE);
   }
 
@@ -211,23 +300,18 @@ export class AddressSpace {
   write(va: number | bigint, bytes: Uint8Array | ArrayLike<number>, options?: AccessOptions): void {
     this.live();
     const la = toLinear(va, 'va');
-    if (!(bytes instanceof Uint8Array)) {
-      if (bytes === null || typeof bytes !== 'object' || typeof (bytes as ArrayLike<number>).length !== 'number') {
-        throw new VmmError('EINVAL', `bytes must be a Uint8Array or an array of bytes, got ${describe(bytes)}`);
-      }
-      bytes = Uint8Array.from(bytes as ArrayLike<number>);
-    }
-    this.checkSpan(la, bytes.length);
+    const data = toBytes(bytes);
+    this.checkSpan(la, data.length);
     this.machine.activate(this);
-    if (bytes.length === 0) return;
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la % PAGE_SIZE) + bytes.length <= PAGE_SIZE) {
+    if (data.length === 0) return;
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la % PAGE_SIZE) + data.length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.WRITE);
       if (pa >= 0) {
-        this.machine.physical.copy(pa, bytes, true);
+        this.machine.physical.copy(pa, data, true);
         return;
       }
     }
-    this.copyVirt(la, bytes, true, accessFlags(options));
+    this.copyVirt(la, data, true, accessFlags(options));
   }
 
   /**
@@ -335,6 +419,12 @@ export class AddressSpace {
     if (this.dead) throw new VmmError('EINVAL', 'address space has been destroyed');
     this.machine.checkLive();
   }
+}
+
+function publicRegion(r: RegionRecord): Region {
+  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
+  if (r.name !== undefined) out.name = r.name;
+  return out;
 }
 
 function accessFlags(options: AccessOptions | undefined): number {

@@ -12,7 +12,26 @@ import { resolveOptions, type MachineOptions, type ResolvedOptions } from './opt
 import { PhysicalMemory } from './physical-memory.js';
 import { AddressSpace } from './address-space.js';
 import { SINGLE_PAGE_FLUSH_CEILING } from './tlb-policy.js';
-import { toLinear } from '../address.js';
+import { describe, toLinear } from '../address.js';
+import { VmmContext } from '../vmm/vmm-context.js';
+import { VirtualMemory } from '../vmm/virtual-memory.js';
+import type { SharedMemoryObject } from '../vmm/shared-memory.js';
+import type { FaultCounters } from '../vmm/vm-stats.js';
+import { DEFAULT_HEAP_START, INITIAL_STACK_SIZE, STACK_LIMIT, STACK_TOP } from '../vmm/layout.js';
+import { RAW_FAULTS } from './fault.js';
+
+/** Options of createAddressSpace. */
+export interface AddressSpaceOptions {
+  /**
+   * 'vmm' (default): the VMM resolves faults (demand paging, COW, stack growth) and raises
+   * SegmentationFault; 'raw': a bare MMU — every fault is thrown as a PageFault.
+   */
+  faults?: 'vmm' | 'raw';
+  /** Create the [stack] region (default true in 'vmm' mode, false in 'raw' mode). */
+  stack?: boolean;
+  /** RLIMIT_STACK: how far the stack may grow below its top (default 8 MiB). */
+  stackLimit?: number;
+}
 
 const TWO47 = 2 ** 47;
 const MAX_PCID = 4095;
@@ -24,6 +43,8 @@ export interface MachineStats {
   accesses: { read: number; write: number; execute: number; total: number };
   /** Page faults raised by the access path (before any handler resolved them). */
   pageFaults: number;
+  /** VMM fault outcomes summed over every address space (destroyed ones included). */
+  faults: FaultCounters;
   addressSpaces: number;
 }
 
@@ -46,6 +67,8 @@ export class Machine {
   private currentSpace: AddressSpace | undefined;
   private readonly idleRoot: number;
   private disposed = false;
+  /** @internal Zero page, shared memory objects, summed VMM counters. */
+  readonly vmm: VmmContext;
 
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
@@ -67,6 +90,7 @@ export class Machine {
     if (idle < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the kernel page tables');
     this.idleRoot = idle;
     this.core.setCr3(idle, 0, false);
+    this.vmm = new VmmContext(this.core);
   }
 
   /** True when PCIDs tag TLB entries. */
@@ -85,13 +109,53 @@ export class Machine {
   }
 
   /** Creates an empty address space sharing the kernel half. ENOMEM when no frame is left for its top-level table. */
-  createAddressSpace(): AddressSpace {
+  createAddressSpace(options: AddressSpaceOptions = {}): AddressSpace {
     this.checkLive();
+    if (options === null || typeof options !== 'object') throw new VmmError('EINVAL', `options must be an object, got ${describe(options)}`);
+    const mode = options.faults ?? 'vmm';
+    if (mode !== 'vmm' && mode !== 'raw') throw new VmmError('EINVAL', `options.faults must be 'vmm' or 'raw', got ${describe(mode)}`);
+    const withStack = options.stack ?? mode === 'vmm';
+    if (typeof withStack !== 'boolean') throw new VmmError('EINVAL', `options.stack must be a boolean, got ${describe(withStack)}`);
+    const stackLimit = options.stackLimit ?? STACK_LIMIT;
+    if (!Number.isSafeInteger(stackLimit) || stackLimit < INITIAL_STACK_SIZE || stackLimit % 4096 !== 0 || stackLimit > 2 ** 40) {
+      throw new VmmError('EINVAL', `options.stackLimit must be a multiple of 4096 in [${INITIAL_STACK_SIZE}, 2^40], got ${describe(stackLimit)}`);
+    }
     const root = this.core.createRoot();
     if (root < 0) throw new VmmError('ENOMEM', 'createAddressSpace: no free frame for the top-level table');
-    const space = new AddressSpace(this, root, this.allocPcid());
+    const space = new AddressSpace(this, root, this.allocPcid(), (s) => new VirtualMemory(s, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }));
+    if (mode === 'vmm') space.faultHandler = space.vm;
+    if (withStack) space.vm.addRegion({ start: STACK_TOP - INITIAL_STACK_SIZE, end: STACK_TOP, prot: 3, kind: 'stack', name: '[stack]', shared: false });
     this.spaces.add(space);
     return space;
+  }
+
+  /** @internal fork(): a child with the parent's regions and COW page tables; ENOMEM leaves the parent usable and frees the child. */
+  forkSpace(parent: AddressSpace): AddressSpace {
+    const child = this.createAddressSpace({ faults: parent.faultHandler === RAW_FAULTS ? 'raw' : 'vmm', stack: false, stackLimit: parent.vm.stackLimit });
+    try {
+      parent.vm.forkInto(child.vm);
+    } catch (e) {
+      child.destroy();
+      throw e;
+    }
+    return child;
+  }
+
+  /** Creates a named shared memory object (like shm_open + ftruncate) that any address space can mmap. */
+  createSharedMemory(name: string, size: number): SharedMemoryObject {
+    this.checkLive();
+    if (typeof name !== 'string' || name === '' || name.includes('/') || name.length > 255) {
+      throw new VmmError('EINVAL', `name must be a non-empty string without '/' of at most 255 characters, got ${describe(name)}`);
+    }
+    if (!Number.isSafeInteger(size) || size <= 0) throw new VmmError('EINVAL', `size must be a positive integer, got ${describe(size)}`);
+    const bytes = Math.ceil(size / 4096) * 4096;
+    if (bytes > this.config.memoryBytes * 64) throw new VmmError('ENOMEM', `size ${size} is beyond what this machine could back`);
+    return this.vmm.createObject(name, bytes);
+  }
+
+  /** The shared memory object with this name, or undefined (like shm_open without O_CREAT). */
+  openSharedMemory(name: string): SharedMemoryObject | undefined {
+    return this.vmm.byName(name);
   }
 
   /** Loads `space` into CR3 (a context switch). With PCIDs its TLB entries survive switches. */
@@ -134,6 +198,7 @@ export class Machine {
         total: c[Counter.READS]! + c[Counter.WRITES]! + c[Counter.EXECUTES]!,
       },
       pageFaults: c[Counter.FAULTS]!,
+      faults: { ...this.vmm.faults },
       addressSpaces: this.spaces.size,
     };
   }

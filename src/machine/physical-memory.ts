@@ -2,6 +2,7 @@
 import type { Core } from '../core/core.js';
 import { CHUNK_BYTES, PAGE_SIZE, Status } from '../core/constants.js';
 import { VmmError } from '../errors.js';
+import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
 import { describe, toCount, toPhysical } from '../address.js';
 
@@ -73,14 +74,9 @@ export class PhysicalMemory {
   /** Writes bytes into physical memory at `pa`. */
   write(pa: number | bigint, bytes: Uint8Array | ArrayLike<number>): void {
     const start = toPhysical(pa, this.size, 'pa');
-    if (!(bytes instanceof Uint8Array)) {
-      if (bytes === null || typeof bytes !== 'object' || typeof (bytes as ArrayLike<number>).length !== 'number') {
-        throw new VmmError('EINVAL', `bytes must be a Uint8Array or an array of bytes, got ${describe(bytes)}`);
-      }
-      bytes = Uint8Array.from(bytes as ArrayLike<number>);
-    }
-    if (start + bytes.length > this.size) throw new VmmError('EFAULT', `write: [${hex(start)}, ${hex(start + bytes.length)}) runs past the end of physical memory (${hex(this.size)})`);
-    this.copy(start, bytes, true);
+    const data = toBytes(bytes);
+    if (start + data.length > this.size) throw new VmmError('EFAULT', `write: [${hex(start)}, ${hex(start + data.length)}) runs past the end of physical memory (${hex(this.size)})`);
+    this.copy(start, data, true);
   }
 
   /** @internal Copies between RAM and `buf` (already bounds-checked), across 1 GiB chunks. */

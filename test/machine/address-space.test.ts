@@ -9,7 +9,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('reads and writes through the TLB, setting A then D as the CPU does', () => {
     const m = mk();
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     const pa = m.physical.allocFrame();
     s.mapPage(0x1000, pa, { writable: true, user: true });
     s.write(0x1ffe, [1, 2]);
@@ -25,7 +25,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('a read sets A only; the first write after it walks again to set D', () => {
     const m = mk();
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     s.mapPage(0x5000, m.physical.allocFrame(), { writable: true, user: true });
     expect(s.access(0x5008, 'read')).toBe(s.translate(0x5008)!.physical);
     expect(s.translate(0x5000)!.flags).toMatchObject({ accessed: true, dirty: false });
@@ -38,7 +38,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('throws PageFault with CR2, error code and kind', () => {
     const m = mk();
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     s.mapPage(0x2000, m.physical.allocFrame(), { user: true }); // read-only
     let f: unknown;
     try {
@@ -58,7 +58,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('enforces NX on instruction fetch and reports the I bit', () => {
     const m = mk();
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     s.mapPage(0x3000, m.physical.allocFrame(), { user: true, noExecute: true });
     expect(() => s.access(0x3000, 'execute')).toThrow(expect.objectContaining({ errorCode: PF.P | PF.U | PF.I }));
     expect(() => s.access(0x3000, 'read')).not.toThrow();
@@ -66,7 +66,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('user accesses to supervisor pages fault; supervisor accesses do not', () => {
     const m = mk();
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     s.mapPage(0x4000, m.physical.allocFrame(), { writable: true });
     expect(() => s.access(0x4000, 'read')).toThrow(expect.objectContaining({ errorCode: PF.P | PF.U }));
     expect(() => s.access(0x4000, 'write', { user: false })).not.toThrow();
@@ -75,7 +75,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
   it('honours CR0.WP for supervisor writes to read-only pages', () => {
     for (const wp of [true, false]) {
       const m = mk({ features: { wp } });
-      const s = m.createAddressSpace();
+      const s = m.createAddressSpace({ faults: 'raw' });
       s.mapPage(0x4000, m.physical.allocFrame(), { user: false });
       const attempt = () => s.access(0x4000, 'write', { user: false });
       if (wp) expect(attempt).toThrow(expect.objectContaining({ errorCode: PF.P | PF.W }));
@@ -85,7 +85,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('SMAP blocks supervisor data access to user pages unless AC is set; SMEP blocks fetches', () => {
     const m = mk({ features: { smap: true, smep: true } });
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     s.mapPage(0x6000, m.physical.allocFrame(), { user: true, writable: true });
     expect(() => s.access(0x6000, 'read', { user: false })).toThrow(expect.objectContaining({ errorCode: PF.P }));
     expect(() => s.access(0x6000, 'read', { user: false, ac: true })).not.toThrow();
@@ -94,8 +94,8 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('shares the kernel half between address spaces and keeps user halves isolated', () => {
     const m = mk();
-    const a = m.createAddressSpace();
-    const b = m.createAddressSpace();
+    const a = m.createAddressSpace({ faults: 'raw' });
+    const b = m.createAddressSpace({ faults: 'raw' });
     const kva = KERNEL_BASE + 0x20_0000;
     const kpa = m.physical.allocFrame();
     a.mapPage(kva, kpa, { writable: true, global: true });
@@ -111,7 +111,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('maps 2 MiB pages and translates inside them', () => {
     const m = mk({ memory: '32MiB' });
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     const pa = m.physical.allocFrames(512, PAGE_SIZE_2M);
     s.mapPage(0x4000_0000, pa, { user: true, writable: true }, { pageSize: PAGE_SIZE_2M });
     const t = s.translate(0x4000_0000 + 0x12345)!;
@@ -126,7 +126,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('stale TLB entries are invalidated by protectPage and unmapPage', () => {
     const m = mk();
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     s.mapPage(0x7000, m.physical.allocFrame(), { user: true, writable: true });
     s.write(0x7000, [1]);
     s.protectPage(0x7000, { user: true });
@@ -139,8 +139,8 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
   it('keeps TLB entries across switches with PCIDs and loses them without', () => {
     for (const pcid of [true, false]) {
       const m = mk({ features: { pcid } });
-      const a = m.createAddressSpace();
-      const b = m.createAddressSpace();
+      const a = m.createAddressSpace({ faults: 'raw' });
+      const b = m.createAddressSpace({ faults: 'raw' });
       a.mapPage(0x1000, m.physical.allocFrame(), { user: true });
       b.mapPage(0x1000, m.physical.allocFrame(), { user: true });
       a.read(0x1000, 1);
@@ -154,7 +154,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('accessBatch stops at the first fault, reports its index, and resumes', () => {
     const m = mk();
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     s.mapPage(0x1000, m.physical.allocFrame(), { user: true, writable: true });
     const addrs = new Float64Array([0x1000, 0x1008, 0x2000, 0x1010]);
     const kinds = new Uint8Array([0, 1, 0, 1]);
@@ -169,7 +169,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
   it('accepts bigint addresses in both spellings', () => {
     const m = mk();
-    const s = m.createAddressSpace();
+    const s = m.createAddressSpace({ faults: 'raw' });
     const pa = m.physical.allocFrame();
     s.mapPage(0xffff800000400000n, BigInt(pa), { writable: true });
     expect(s.translate(-(2 ** 47) + 0x400000)!.physical).toBe(pa);
@@ -179,7 +179,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
 
 describe.each(BACKENDS)('bad inputs (%s)', (backend) => {
   const m = new Machine({ memory: '16MiB', backend });
-  const s = m.createAddressSpace();
+  const s = m.createAddressSpace({ faults: 'raw' });
   const pa = m.physical.allocFrame();
 
   it('rejects non-canonical, unaligned and wrongly typed addresses with EINVAL naming the argument', () => {

@@ -14,7 +14,7 @@ import {
   hex,
 } from '../../src/index.js';
 
-const BOOT_USED = 258; // frame 0, 256 shared kernel PDPTs, the idle top-level table
+const BOOT_USED = 259; // frame 0, 256 shared kernel PDPTs, the idle top-level table, the zero page
 
 describe.each(BACKENDS)('seed acceptance (%s)', (backend) => {
   const mk = (memory: number | string = '16MiB') => new Machine({ memory, backend });

@@ -1,0 +1,96 @@
+/** The frame allocator of the reference core: a bitmap (lowest free frame first) and reference counts. */
+import { Status } from '../constants.js';
+import type { Ram } from './ram.js';
+
+/** Bitmap + refcounts; frame 0 is reserved. */
+export class Frames {
+  private readonly bits: Uint32Array;
+  readonly refs: Uint32Array;
+  private hint = 0;
+  free: number;
+
+  constructor(readonly total: number, private readonly ram: Ram) {
+    const words = Math.ceil(total / 32);
+    this.bits = new Uint32Array(words);
+    this.refs = new Uint32Array(total);
+    // Bits past the last frame are "allocated" so no search ever returns them.
+    for (let f = total; f < words * 32; f++) this.bits[f >>> 5]! |= 1 << (f & 31);
+    this.bits[0]! |= 1;
+    this.refs[0] = 1;
+    this.free = total - 1;
+  }
+
+  /** True when frame `pfn` is allocated (frame 0 included). */
+  isAllocated(pfn: number): boolean {
+    return (this.bits[pfn >>> 5]! & (1 << (pfn & 31))) !== 0;
+  }
+
+  /** True for a frame the API may ref/unref/copy: in range, non-zero, allocated. */
+  usable(pfn: number): boolean {
+    return Number.isInteger(pfn) && pfn > 0 && pfn < this.total && this.isAllocated(pfn);
+  }
+
+  /** Lowest free frame, zeroed, refcount 1; ENOMEM. */
+  alloc(): number {
+    const words = this.bits.length;
+    for (let w = this.hint; w < words; w++) {
+      const v = this.bits[w]!;
+      if (v !== 0xffffffff) {
+        const inv = ~v;
+        const bit = 31 - Math.clz32(inv & -inv);
+        const pfn = w * 32 + bit;
+        this.take(pfn);
+        this.hint = w;
+        return pfn;
+      }
+    }
+    this.hint = words;
+    return Status.ENOMEM;
+  }
+
+  /** Lowest aligned run of `count` free frames; ENOMEM or EINVAL. */
+  allocRun(count: number, align: number): number {
+    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(align) || align < 1 || !Number.isInteger(Math.log2(align))) return Status.EINVAL;
+    let s = 0;
+    while (s + count <= this.total) {
+      let used = -1;
+      for (let f = s + count - 1; f >= s; f--) {
+        if (this.isAllocated(f)) {
+          used = f;
+          break;
+        }
+      }
+      if (used < 0) {
+        for (let f = s; f < s + count; f++) this.take(f);
+        return s;
+      }
+      s = Math.ceil((used + 1) / align) * align;
+    }
+    return Status.ENOMEM;
+  }
+
+  private take(pfn: number): void {
+    this.bits[pfn >>> 5]! |= 1 << (pfn & 31);
+    this.refs[pfn] = 1;
+    this.free--;
+    this.ram.zeroFrame(pfn);
+  }
+
+  /** ++refcount; EINVAL for frame 0, free or out-of-range frames. */
+  ref(pfn: number): number {
+    if (!this.usable(pfn)) return Status.EINVAL;
+    return ++this.refs[pfn]!;
+  }
+
+  /** --refcount, freeing at 0; EINVAL as ref. */
+  unref(pfn: number): number {
+    if (!this.usable(pfn)) return Status.EINVAL;
+    const n = --this.refs[pfn]!;
+    if (n === 0) {
+      this.bits[pfn >>> 5]! &= ~(1 << (pfn & 31));
+      this.free++;
+      if (pfn >>> 5 < this.hint) this.hint = pfn >>> 5;
+    }
+    return n;
+  }
+}

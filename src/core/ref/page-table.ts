@@ -1,0 +1,328 @@
+/**
+ * Page tables of the reference core, in simulated RAM in the x86-64 format. Everything is
+ * built on two walk primitives over the same tables: `descend` (one address, optionally
+ * creating tables) and `forEachLeaf` (a range, recursing once per table). The native core
+ * has the same semantics (docs/core-spec.md).
+ */
+import { PTE, PTE_HI, Status, ForkMode, ProtectFlag } from '../constants.js';
+import type { Ram } from './ram.js';
+import type { Frames } from './frames.js';
+
+const P = PTE.P;
+const PS = PTE.PS;
+const INTER_USER = 0x67;
+const INTER_KERNEL = 0x63;
+const TWO47 = 2 ** 47;
+const TWO48 = 2 ** 48;
+const ATTR_LO = 0xf7e;
+const NX = PTE_HI.NX;
+
+/** Bytes covered by one entry at `level` (1 = PT … 4 = PML4). */
+export const SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39];
+
+/** Frame number stored in an entry. */
+export function entryPfn(lo: number, hi: number): number {
+  return (lo >>> 12) + (hi & 0xfffff) * 1048576;
+}
+
+/** Entry words for a leaf (or, with level 0 flags, a table pointer) at frame `pfn`. */
+export function makeEntry(pfn: number, lo: number, hi: number): [number, number] {
+  return [(lo | ((pfn % 1048576) * 4096)) >>> 0, (hi | Math.floor(pfn / 1048576)) >>> 0];
+}
+
+/** Index of `la` in a table of `level`. */
+export function indexAt(la: number, level: number): number {
+  return Math.floor(la / SPAN[level]!) % 512;
+}
+
+/** Frames covered by a leaf at `level`. */
+export function leafFrames(level: number): number {
+  return SPAN[level]! / 4096;
+}
+
+class Abort {
+  constructor(readonly status: number) {}
+}
+
+/** Page-table operations over one RAM and frame allocator. */
+export class PageTables {
+  /** The 256 shared kernel PDPT frames (top-level slots 256..511). */
+  readonly kernelPdpts: number[] = [];
+
+  constructor(private readonly ram: Ram, private readonly frames: Frames) {
+    // Boot: the shared kernel half's PDPTs, frames 1..256 (lowest free first).
+    for (let i = 0; i < 256; i++) {
+      const f = frames.alloc();
+      if (f < 0) throw new RangeError('memory too small for the kernel page tables');
+      this.kernelPdpts.push(f);
+    }
+  }
+
+  /** Physical address of entry `idx` of table `table`. */
+  ea(table: number, idx: number): number {
+    return table * 4096 + idx * 8;
+  }
+
+  /** New top-level table with the kernel half linked in; ENOMEM. */
+  createRoot(): number {
+    const t = this.frames.alloc();
+    if (t < 0) return t;
+    for (let i = 0; i < 256; i++) {
+      const [lo, hi] = makeEntry(this.kernelPdpts[i]!, INTER_KERNEL, 0);
+      this.ram.set(this.ea(t, 256 + i), lo, hi);
+    }
+    return t;
+  }
+
+  /**
+   * Walks to the entry that maps `la` at `level`, creating missing tables when `create`.
+   * Returns the table holding that slot, 0 when a table is missing (not creating), or
+   * -1 when a large leaf above `level` covers `la`; throws Abort(ENOMEM) when a table cannot be allocated.
+   */
+  descend(root: number, la: number, level: number, create: boolean): number {
+    let table = root;
+    for (let l = 4; l > level; l--) {
+      const ea = this.ea(table, indexAt(la, l));
+      const lo = this.ram.lo(ea);
+      if ((lo & P) === 0) {
+        if (!create) return 0;
+        const t = this.frames.alloc();
+        if (t < 0) throw new Abort(Status.ENOMEM);
+        const [nlo, nhi] = makeEntry(t, la >= TWO47 ? INTER_KERNEL : INTER_USER, 0);
+        this.ram.set(ea, nlo, nhi);
+        table = t;
+        continue;
+      }
+      if (l < 4 && (lo & PS) !== 0) return -1;
+      table = entryPfn(lo, this.ram.hi(ea));
+    }
+    return table;
+  }
+
+  /** The present leaf covering `la`: [table, index, level] or undefined. */
+  leaf(root: number, la: number): [number, number, number] | undefined {
+    let table = root;
+    for (let l = 4; l >= 1; l--) {
+      const idx = indexAt(la, l);
+      const ea = this.ea(table, idx);
+      if (ea + 8 > this.ram.bytes) return undefined;
+      const lo = this.ram.lo(ea);
+      if ((lo & P) === 0) return undefined;
+      if (l === 1 || (l < 4 && (lo & PS) !== 0)) return [table, idx, l];
+      table = entryPfn(lo, this.ram.hi(ea));
+    }
+    return undefined;
+  }
+
+  /** Splits the large leaf covering `addr` until the leaf there starts at or ends before `addr`; ENOMEM. */
+  splitAt(root: number, addr: number): number {
+    if (addr <= 0 || addr >= TWO48) return Status.OK;
+    for (;;) {
+      const leaf = this.leaf(root, addr);
+      if (!leaf) return Status.OK;
+      const [table, idx, level] = leaf;
+      if (level === 1 || addr % SPAN[level]! === 0) return Status.OK;
+      const st = this.split(table, idx, level, addr >= TWO47);
+      if (st < 0) return st;
+    }
+  }
+
+  private split(table: number, idx: number, level: number, kernel: boolean): number {
+    const t = this.frames.alloc();
+    if (t < 0) return Status.ENOMEM;
+    const ea = this.ea(table, idx);
+    const lo = this.ram.lo(ea);
+    const hi = this.ram.hi(ea);
+    const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % leafFrames(level));
+    const step = leafFrames(level - 1);
+    let attrs = lo & 0x1fff; // attribute bits incl. PS and PAT_LARGE
+    const hiAttrs = hi & NX;
+    if (level === 2) {
+      // 2M → 4K: PS goes, PAT moves from bit 12 to bit 7.
+      const pat = (attrs & PTE.PAT_LARGE) !== 0;
+      attrs = (attrs & ~(PS | PTE.PAT_LARGE)) | (pat ? PS : 0);
+    }
+    for (let k = 0; k < 512; k++) {
+      const [clo, chi] = makeEntry(base + k * step, attrs, hiAttrs);
+      this.ram.set(this.ea(t, k), clo, chi);
+    }
+    const [plo, phi] = makeEntry(t, kernel ? INTER_KERNEL : INTER_USER, 0);
+    this.ram.set(ea, plo, phi);
+    return Status.OK;
+  }
+
+  /**
+   * Calls `fn` for every present leaf in [start, end) in address order (large leaves must
+   * already be split at the edges). With `freeEmpty`, tables left empty are freed.
+   */
+  forEachLeaf(root: number, start: number, end: number, freeEmpty: boolean, fn: (table: number, idx: number, lo: number, hi: number, level: number, va: number) => void): void {
+    this.rec(root, 4, 0, start, end, freeEmpty, fn);
+  }
+
+  private rec(table: number, level: number, base: number, start: number, end: number, freeEmpty: boolean, fn: (table: number, idx: number, lo: number, hi: number, level: number, va: number) => void): void {
+    const span = SPAN[level]!;
+    const i0 = Math.floor((Math.max(start, base) - base) / span);
+    const i1 = Math.floor((Math.min(end, base + span * 512) - 1 - base) / span);
+    for (let i = i0; i <= i1; i++) {
+      const ea = this.ea(table, i);
+      const lo = this.ram.lo(ea);
+      if ((lo & P) === 0) continue;
+      const va = base + i * span;
+      const hi = this.ram.hi(ea);
+      if (level === 1 || (level < 4 && (lo & PS) !== 0)) {
+        fn(table, i, lo, hi, level, va);
+        continue;
+      }
+      const child = entryPfn(lo, hi);
+      this.rec(child, level - 1, va, start, end, freeEmpty, fn);
+      // The root and the shared kernel PDPTs are never freed.
+      if (freeEmpty && !(level === 4 && i >= 256) && this.ram.tableEmpty(child)) {
+        this.ram.set(ea, 0, 0);
+        this.frames.unref(child);
+      }
+    }
+  }
+
+  /** True when the slot for a leaf of `level` at `la` is free (no leaf, no table, no large leaf above). */
+  slotFree(root: number, la: number, level: number): boolean {
+    const table = this.descend(root, la, level, false);
+    if (table === 0) return true;
+    if (table < 0) return false;
+    const ea = this.ea(table, indexAt(la, level));
+    return this.ram.lo(ea) === 0 && this.ram.hi(ea) === 0;
+  }
+
+  /** core.map. */
+  map(root: number, la: number, count: number, level: number, attrLo: number, attrHi: number, pfn: number): number {
+    const span = SPAN[level]!;
+    const per = leafFrames(level);
+    for (let k = 0; k < count; k++) if (!this.slotFree(root, la + k * span, level)) return Status.EEXIST;
+    if (pfn >= 0) {
+      for (let f = pfn; f < pfn + count * per; f++) if (!this.frames.usable(f)) return Status.EINVAL;
+    }
+    const lo0 = (attrLo & ATTR_LO) | P | (level > 1 ? PS : 0);
+    const hi0 = attrHi & NX;
+    let k = 0;
+    try {
+      for (; k < count; k++) {
+        const va = la + k * span;
+        const table = this.descend(root, va, level, true);
+        let f: number;
+        if (pfn >= 0) {
+          f = pfn + k * per;
+          for (let j = 0; j < per; j++) this.frames.ref(f + j);
+        } else {
+          f = per === 1 ? this.frames.alloc() : this.frames.allocRun(per, per);
+          if (f < 0) throw new Abort(Status.ENOMEM);
+        }
+        const [lo, hi] = makeEntry(f, lo0, hi0);
+        this.ram.set(this.ea(table, indexAt(va, level)), lo, hi);
+      }
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+      this.unmap(root, la, ((k + 1) * span) / 4096);
+      return e.status;
+    }
+    return Status.OK;
+  }
+
+  /** core.unmap: returns pages unmapped and reports frames freed through `freed[0]`. */
+  unmap(root: number, la: number, count: number, freed?: number[]): number {
+    const end = la + count * 4096;
+    let st = this.splitAt(root, la);
+    if (st >= 0) st = this.splitAt(root, end);
+    if (st < 0) return st;
+    let pages = 0;
+    let nfreed = 0;
+    this.forEachLeaf(root, la, end, true, (table, idx, lo, hi, level) => {
+      this.ram.set(this.ea(table, idx), 0, 0);
+      const n = leafFrames(level);
+      const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % n);
+      for (let f = base; f < base + n; f++) if (this.frames.unref(f) === 0) nfreed++;
+      pages += n;
+    });
+    if (freed) freed[0] = nfreed;
+    return pages;
+  }
+
+  /** core.protect. */
+  protect(root: number, la: number, count: number, setLo: number, setHi: number, clrLo: number, clrHi: number, flags: number): number {
+    const end = la + count * 4096;
+    let st = this.splitAt(root, la);
+    if (st >= 0) st = this.splitAt(root, end);
+    if (st < 0) return st;
+    setLo &= ATTR_LO;
+    clrLo &= ATTR_LO;
+    setHi &= NX;
+    clrHi &= NX;
+    let pages = 0;
+    this.forEachLeaf(root, la, end, false, (table, idx, lo, hi, level) => {
+      let nlo = (lo & ~clrLo) | setLo;
+      const nhi = ((hi & ~clrHi) | setHi) >>> 0;
+      if ((flags & ProtectFlag.KEEP_COW_READONLY) !== 0 && (nlo & PTE.SW_COW) !== 0) nlo &= ~PTE.RW;
+      this.ram.set(this.ea(table, idx), nlo >>> 0, nhi);
+      pages += leafFrames(level);
+    });
+    return pages;
+  }
+
+  /** core.fork. */
+  fork(src: number, dst: number, la: number, count: number, mode: number): number {
+    const end = la + count * 4096;
+    let st = this.splitAt(src, la);
+    if (st >= 0) st = this.splitAt(src, end);
+    if (st < 0) return st;
+    let pages = 0;
+    try {
+      this.forEachLeaf(src, la, end, false, (table, idx, lo, hi, level, va) => {
+        let plo = lo;
+        if (mode === ForkMode.COW) {
+          plo = ((lo & ~PTE.RW) | PTE.SW_COW) >>> 0;
+          this.ram.set(this.ea(table, idx), plo, hi);
+        }
+        let clo = plo & ~PTE.A;
+        if (mode === ForkMode.SHARE && (lo & PTE.SW_SHARED) !== 0) clo &= ~PTE.D;
+        const dt = this.descend(dst, va, level, true);
+        const dea = this.ea(dt < 0 ? 0 : dt, indexAt(va, level));
+        if (dt < 0 || this.ram.lo(dea) !== 0 || this.ram.hi(dea) !== 0) throw new Abort(Status.EEXIST);
+        this.ram.set(dea, clo >>> 0, hi);
+        const n = leafFrames(level);
+        const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % n);
+        for (let f = base; f < base + n; f++) this.frames.ref(f);
+        pages += n;
+      });
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+      return e.status;
+    }
+    return pages;
+  }
+
+  /** core.replace. */
+  replace(root: number, la: number, pfn: number, attrLo: number, attrHi: number): number {
+    const leaf = this.leaf(root, la);
+    if (!leaf) return Status.ENOENT;
+    const [table, idx, level] = leaf;
+    if (level !== 1 || !this.frames.usable(pfn)) return Status.EINVAL;
+    const ea = this.ea(table, idx);
+    const old = entryPfn(this.ram.lo(ea), this.ram.hi(ea));
+    this.frames.ref(pfn);
+    const [lo, hi] = makeEntry(pfn, (attrLo & ATTR_LO) | P, attrHi & NX);
+    this.ram.set(ea, lo, hi);
+    this.frames.unref(old);
+    return Status.OK;
+  }
+
+  /** core.destroyRoot. */
+  destroyRoot(root: number): number {
+    if (!this.frames.usable(root)) return Status.EINVAL;
+    this.forEachLeaf(root, 0, TWO47, true, (table, idx, lo, hi, level) => {
+      this.ram.set(this.ea(table, idx), 0, 0);
+      const n = leafFrames(level);
+      const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % n);
+      for (let f = base; f < base + n; f++) this.frames.unref(f);
+    });
+    this.frames.unref(root);
+    return Status.OK;
+  }
+}

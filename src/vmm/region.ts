@@ -1,0 +1,46 @@
+/** A region (Linux's VMA): a half-open, page-aligned range with one protection, kind and backing. */
+
+/** What a region is for. */
+export type RegionKind = 'code' | 'data' | 'heap' | 'stack' | 'mmap' | 'shared' | 'kernel';
+
+/** Anonymous zero-fill memory, or a shared memory object at a byte offset. */
+export type Backing = { readonly type: 'anonymous' } | { readonly type: 'object'; readonly objectId: number; readonly offset: number };
+
+/** A region as users see it. */
+export interface Region {
+  readonly start: number;
+  readonly end: number;
+  /** Protection as Linux prints it: 'rw-', 'r-x', '---'. */
+  readonly prot: string;
+  readonly kind: RegionKind;
+  readonly name?: string;
+  readonly shared: boolean;
+  readonly backing: Backing;
+}
+
+/** The region record the VMM keeps (protection as a bitmask). */
+export interface RegionRecord {
+  start: number;
+  end: number;
+  prot: number;
+  kind: RegionKind;
+  name?: string;
+  shared: boolean;
+  backing: Backing;
+}
+
+/** True when b starts where a ends and the two can be one region (Linux's is_mergeable_vma + contiguous pgoff). */
+export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
+  if (a.end !== b.start || a.prot !== b.prot || a.kind !== b.kind || a.shared !== b.shared || a.name !== b.name) return false;
+  if (a.backing.type !== b.backing.type) return false;
+  if (a.backing.type === 'object' && b.backing.type === 'object') {
+    return a.backing.objectId === b.backing.objectId && b.backing.offset === a.backing.offset + (a.end - a.start);
+  }
+  return true;
+}
+
+/** The part [start, end) of a region record (offsets follow the cut). */
+export function slice(r: RegionRecord, start: number, end: number): RegionRecord {
+  const backing = r.backing.type === 'object' ? { type: 'object' as const, objectId: r.backing.objectId, offset: r.backing.offset + (start - r.start) } : r.backing;
+  return { ...r, start, end, backing };
+}

@@ -1,0 +1,256 @@
+/**
+ * mmap, munmap, mprotect, brk and the explicit region calls, with Linux's argument rules
+ * and errno values (mm/mmap.c, mm/mprotect.c, mm/vma.c). Each call validates everything
+ * before it changes anything, so a failing call changes nothing.
+ */
+import { PAGE_SIZE } from '../core/constants.js';
+import { VmmError } from '../errors.js';
+import { hex } from '../hex.js';
+import { describe } from '../address.js';
+import { parseProt } from './prot.js';
+import type { RegionRecord, RegionKind } from './region.js';
+import type { SharedMemoryObject } from './shared-memory.js';
+import type { VirtualMemory } from './virtual-memory.js';
+import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE, mmapBase } from './layout.js';
+
+/** Options of mmap, named after its flags. */
+export interface MmapOptions {
+  /** Address: a hint, or exact with `fixed`/`noReplace`. */
+  addr?: number;
+  /** Bytes; rounded up to whole pages. */
+  length: number;
+  /** 'rwx' letters in any order, '' or 'none'. */
+  prot: string;
+  /** MAP_SHARED (default MAP_PRIVATE). */
+  shared?: boolean;
+  /** MAP_FIXED: place exactly at addr, replacing whatever is there. */
+  fixed?: boolean;
+  /** MAP_FIXED_NOREPLACE: place exactly at addr; EEXIST if anything is mapped there. */
+  noReplace?: boolean;
+  /** Name shown in maps() as [anon:NAME] (PR_SET_VMA_ANON_NAME). */
+  name?: string;
+  /** MAP_POPULATE: map every page now. */
+  populate?: boolean;
+  /** Map a shared memory object (from machine.createSharedMemory) instead of anonymous memory. */
+  object?: SharedMemoryObject;
+  /** Byte offset into `object` (page-aligned). */
+  offset?: number;
+  /** Region kind (default 'mmap', 'shared' for shared mappings). */
+  kind?: RegionKind;
+}
+
+const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'offset', 'kind']);
+const KINDS = new Set<RegionKind>(['code', 'data', 'heap', 'stack', 'mmap', 'shared', 'kernel']);
+
+function bool(v: unknown, arg: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new VmmError('EINVAL', `${arg} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+function int(v: unknown, arg: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new VmmError('EINVAL', `${arg} must be an integer, got ${describe(v)}`);
+  return v;
+}
+
+function prot(v: unknown, arg = 'prot'): number {
+  if (typeof v !== 'string') throw new VmmError('EINVAL', `${arg} must be a string of 'rwx' letters, got ${describe(v)}`);
+  try {
+    return parseProt(v);
+  } catch (e) {
+    throw new VmmError('EINVAL', `${arg} ${JSON.stringify(v)} is not a protection: use letters from 'rwx', '' or 'none'`);
+  }
+}
+
+/** Page-aligns a length, ENOMEM when it cannot fit in user space (Linux: PAGE_ALIGN overflow or > TASK_SIZE). */
+function pageLength(length: number, op: string): number {
+  if (length <= 0) throw new VmmError('EINVAL', `${op}: length must be positive, got ${length}`);
+  const len = Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+  if (len > TASK_SIZE) throw new VmmError('ENOMEM', `${op}: length ${hex(length)} exceeds the user address space`);
+  return len;
+}
+
+/** mmap(2): returns the address of the new mapping. */
+export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
+  if (opts === null || typeof opts !== 'object') throw new VmmError('EINVAL', `mmap: options must be an object, got ${describe(opts)}`);
+  for (const k of Object.keys(opts)) if (!MMAP_KEYS.has(k)) throw new VmmError('EINVAL', `mmap: unknown option ${JSON.stringify(k)}`);
+  const length = pageLength(int(opts.length, 'length'), 'mmap');
+  const p = prot(opts.prot);
+  const shared = bool(opts.shared, 'shared');
+  const fixed = bool(opts.fixed, 'fixed');
+  const noReplace = bool(opts.noReplace, 'noReplace');
+  const populate = bool(opts.populate, 'populate');
+  if (opts.name !== undefined && (typeof opts.name !== 'string' || opts.name.length > 80 || /[\n\\`$[\]]/.test(opts.name))) {
+    throw new VmmError('EINVAL', `name must be a string of at most 80 characters without newlines, brackets, backslash, \` or $ (as PR_SET_VMA_ANON_NAME)`);
+  }
+  const kind = opts.kind ?? (shared ? 'shared' : 'mmap');
+  if (!KINDS.has(kind)) throw new VmmError('EINVAL', `kind must be one of ${[...KINDS].join(', ')}, got ${describe(kind)}`);
+  let object = opts.object;
+  let offset = 0;
+  if (object !== undefined) {
+    if (!object || typeof object !== 'object' || vm.ctx.object(object.id) !== object) throw new VmmError('EINVAL', 'object must be a live shared memory object of this machine');
+    offset = opts.offset === undefined ? 0 : int(opts.offset, 'offset');
+    if (offset < 0 || offset % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `offset ${offset} must be a non-negative multiple of 4096`);
+  } else if (opts.offset !== undefined) {
+    throw new VmmError('EINVAL', 'offset is only meaningful with object');
+  }
+  const exact = fixed || noReplace;
+  let addr: number;
+  if (opts.addr !== undefined || exact) {
+    if (opts.addr === undefined) throw new VmmError('EINVAL', `mmap: ${fixed ? 'fixed' : 'noReplace'} needs addr`);
+    const a = int(opts.addr, 'addr');
+    if (exact) {
+      if (a % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `mmap: addr ${hex(a)} is not page-aligned`);
+      if (a < 0 || a > TASK_SIZE - length) throw new VmmError('ENOMEM', `mmap: [${hex(a)}, +${hex(length)}) is outside user space`);
+      if (a < MMAP_MIN_ADDR) throw new VmmError('EPERM', `mmap: addr ${hex(a)} is below mmap_min_addr (${hex(MMAP_MIN_ADDR)})`);
+      if (noReplace && !vm.regions.isFree(a, a + length)) throw new VmmError('EEXIST', `mmap: [${hex(a)}, ${hex(a + length)}) overlaps an existing mapping`);
+      addr = a;
+    } else {
+      addr = placeHinted(vm, a, length);
+    }
+  } else {
+    addr = placeTopDown(vm, length);
+  }
+  if (shared && object === undefined) object = vm.ctx.createAnonymousObject(length);
+  if (object !== undefined && offset + length > object.size && shared) {
+    // Linux maps past the end of the object and raises SIGBUS on access; vmsim refuses up front.
+    throw new VmmError('EINVAL', `mmap: [offset ${offset}, +${length}) runs past the end of shared memory ${JSON.stringify(object.name)} (${object.size} bytes)`);
+  }
+  if (fixed) vm.removeRange(addr, addr + length);
+  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset });
+  if (populate) vm.populate(addr, addr + length);
+  return addr;
+}
+
+/** A hint is used when the range there is free; otherwise the top-down search decides (as Linux). */
+function placeHinted(vm: VirtualMemory, hint: number, length: number): number {
+  const a = hint - (((hint % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE);
+  if (a >= MMAP_MIN_ADDR && a <= TASK_SIZE - length && vm.regions.isFree(a, a + length) && clearOfStackGuard(vm, a, a + length)) return a;
+  return placeTopDown(vm, length);
+}
+
+function clearOfStackGuard(vm: VirtualMemory, start: number, end: number): boolean {
+  const next = vm.regions.findFirstOverlapping(end, end + STACK_GUARD_GAP);
+  return !next || next.kind !== 'stack';
+}
+
+/** unmapped_area_topdown below mmap_base, then the fallback bottom-up search, else ENOMEM. */
+function placeTopDown(vm: VirtualMemory, length: number): number {
+  const high = Math.min(mmapBase(vm.stackTop, vm.stackLimit), TASK_SIZE);
+  const low = Math.max(PAGE_SIZE, MMAP_MIN_ADDR);
+  const a = vm.regions.findGapTopDown(length, low, high, STACK_GUARD_GAP);
+  if (a !== undefined) return a;
+  const b = vm.regions.findGapTopDown(length, TASK_UNMAPPED_BASE, TASK_SIZE, STACK_GUARD_GAP);
+  if (b !== undefined) return b;
+  throw new VmmError('ENOMEM', `mmap: no free range of ${hex(length)} bytes in user space`);
+}
+
+/** Validates a page-aligned user range for munmap/mprotect-like calls (EINVAL as Linux). */
+function userRange(addr: unknown, length: unknown, op: string): [number, number] {
+  const a = int(addr, 'addr');
+  const l = int(length, 'length');
+  if (a % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `${op}: addr ${hex(a)} is not page-aligned`);
+  if (l < 0) throw new VmmError('EINVAL', `${op}: length ${l} is negative`);
+  return [a, l];
+}
+
+/** munmap(2): holes are fine; frames whose last reference goes are freed. */
+export function munmap(vm: VirtualMemory, addr: number, length: number): void {
+  const [a, l] = userRange(addr, length, 'munmap');
+  if (l === 0) throw new VmmError('EINVAL', 'munmap: length must be positive');
+  const len = Math.ceil(l / PAGE_SIZE) * PAGE_SIZE;
+  if (a < 0 || a > TASK_SIZE || len > TASK_SIZE - a) throw new VmmError('EINVAL', `munmap: [${hex(a)}, +${hex(len)}) is outside user space`);
+  vm.removeRange(a, a + len);
+}
+
+/** mprotect(2): the whole range must be mapped (ENOMEM otherwise, nothing changed). */
+export function mprotect(vm: VirtualMemory, addr: number, length: number, protText: string): void {
+  const p = prot(protText);
+  const [a, l] = userRange(addr, length, 'mprotect');
+  if (l === 0) return;
+  const len = Math.ceil(l / PAGE_SIZE) * PAGE_SIZE;
+  if (a + len > TASK_SIZE || a < 0) throw new VmmError('ENOMEM', `mprotect: [${hex(a)}, +${hex(len)}) is outside user space`);
+  vm.protectRange(a, a + len, p);
+}
+
+/** brk(2) as glibc's brk(): sets the break (or reports it without an argument); ENOMEM when it cannot move. */
+export function brk(vm: VirtualMemory, addr?: number): number {
+  if (addr === undefined) return vm.brkEnd;
+  const target = int(addr, 'addr');
+  if (target < vm.heapStart) throw new VmmError('ENOMEM', `brk: ${hex(target)} is below the start of the heap (${hex(vm.heapStart)})`);
+  const oldEnd = pageUp(vm.brkEnd);
+  const newEnd = pageUp(target);
+  if (newEnd > oldEnd) {
+    // check_brk_limits + the stack guard gap: the new heap must not touch the next mapping.
+    if (newEnd > TASK_SIZE || !vm.regions.isFree(oldEnd, newEnd)) throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would overlap another mapping`);
+    const next = vm.regions.findFirstOverlapping(newEnd, newEnd + STACK_GUARD_GAP);
+    if (next && next.kind === 'stack') throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would enter the stack guard gap`);
+    vm.addRegion({ start: oldEnd, end: newEnd, prot: 3, kind: 'heap', name: '[heap]', shared: false });
+  } else if (newEnd < oldEnd) {
+    vm.removeRange(newEnd, oldEnd);
+  }
+  vm.brkEnd = target;
+  return target;
+}
+
+/** sbrk(3): moves the break by `increment` bytes and returns the old break. */
+export function sbrk(vm: VirtualMemory, increment: number): number {
+  const inc = int(increment, 'increment');
+  const old = vm.brkEnd;
+  brk(vm, old + inc);
+  return old;
+}
+
+function pageUp(v: number): number {
+  return Math.ceil(v / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/** Options of createRegion (the seed kernel's explicit region API). */
+export interface RegionOptions {
+  start: number;
+  length: number;
+  prot: string;
+  kind: RegionKind;
+  name?: string;
+  shared?: boolean;
+}
+
+/** Creates a region exactly at [start, start+length) over free space (EEXIST if anything is there). */
+export function createRegion(vm: VirtualMemory, o: RegionOptions): RegionRecord {
+  if (o === null || typeof o !== 'object') throw new VmmError('EINVAL', `createRegion: options must be an object, got ${describe(o)}`);
+  const start = int(o.start, 'start');
+  const length = int(o.length, 'length');
+  if (start % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `createRegion: start ${hex(start)} is not page-aligned`);
+  if (length <= 0) throw new VmmError('EINVAL', `createRegion: length must be positive, got ${length}`);
+  const len = pageUp(length);
+  if (start < 0 || start + len > TASK_SIZE) throw new VmmError('EINVAL', `createRegion: [${hex(start)}, +${hex(len)}) is outside user space`);
+  if (!KINDS.has(o.kind)) throw new VmmError('EINVAL', `createRegion: kind must be one of ${[...KINDS].join(', ')}, got ${describe(o.kind)}`);
+  if (o.kind === 'kernel') throw new VmmError('EINVAL', "createRegion: kind 'kernel' regions live in the kernel half, not in a user address space");
+  if (o.name !== undefined && typeof o.name !== 'string') throw new VmmError('EINVAL', `createRegion: name must be a string, got ${describe(o.name)}`);
+  const p = prot(o.prot);
+  const shared = bool(o.shared, 'shared');
+  if (!vm.regions.isFree(start, start + len)) throw new VmmError('EEXIST', `createRegion: [${hex(start)}, ${hex(start + len)}) overlaps an existing region`);
+  const object = shared ? vm.ctx.createAnonymousObject(len) : undefined;
+  vm.addRegion({ start, end: start + len, prot: p, kind: o.kind, name: o.name, shared, object });
+  return vm.regions.find(start)!;
+}
+
+/** Destroys the region containing `addr` (all of it). ENOENT when no region is there. */
+export function destroyRegion(vm: VirtualMemory, addr: number): void {
+  const r = vm.regions.find(int(addr, 'addr'));
+  if (!r) throw new VmmError('ENOENT', `destroyRegion: no region contains ${hex(addr)}`);
+  vm.removeRange(r.start, r.end);
+}
+
+/** allocVirtual: an anonymous private mapping of `size` bytes anywhere (the seed's vmm_alloc_virtual). */
+export function allocVirtual(vm: VirtualMemory, size: number, protText: string): number {
+  return mmap(vm, { length: size, prot: protText });
+}
+
+/** freeVirtual: removes the region that allocVirtual returned at `addr`. */
+export function freeVirtual(vm: VirtualMemory, addr: number): void {
+  const a = int(addr, 'addr');
+  const r = vm.regions.find(a);
+  if (!r || r.start !== a) throw new VmmError('EINVAL', `freeVirtual: ${hex(a)} is not the start of a region`);
+  vm.removeRange(r.start, r.end);
+}

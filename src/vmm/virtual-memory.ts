@@ -1,0 +1,340 @@
+/**
+ * The virtual memory manager of one address space: its regions (VMAs) and the calls that
+ * change them — mmap, munmap, mprotect, brk — with Linux's semantics, and the fault handler
+ * that gives regions their pages (demand zero, the zero page, shared objects, COW, stack growth).
+ * Page-table work is always one core call per region range, never one per page.
+ */
+import { ForkMode, PAGE_SIZE, ProtectFlag, PTE, Result, Status, Feature, PFEC } from '../core/constants.js';
+import { SegmentationFault, PageFault, VmmError } from '../errors.js';
+import { hex } from '../hex.js';
+import type { AddressSpace } from '../machine/address-space.js';
+import type { FaultHandler, FaultInfo } from '../machine/fault.js';
+import { RegionMap } from './region-map.js';
+import type { RegionRecord as Region, RegionKind } from './region.js';
+import { PROT_WRITE, protectMasks, userPageAttrs } from './pte-attrs.js';
+import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
+import type { SharedMemoryObject } from './shared-memory.js';
+import type { VmmContext } from './vmm-context.js';
+import { formatMaps } from './maps-format.js';
+import { STACK_GUARD_GAP } from './layout.js';
+
+const TWO47 = 2 ** 47;
+
+/** Region facts the VMM needs beyond the public Region. */
+export interface RegionSpec {
+  start: number;
+  end: number;
+  prot: number;
+  kind: RegionKind;
+  name?: string;
+  shared: boolean;
+  object?: SharedMemoryObject;
+  /** Byte offset into `object`. */
+  offset?: number;
+}
+
+/** The VMM state of one address space. */
+export class VirtualMemory implements FaultHandler {
+  /** @internal */ regions: RegionMap;
+  /** Start of the heap (start_brk) and the current break. */
+  heapStart: number;
+  brkEnd: number;
+  /** Lowest address the stack may grow down to, and the stack's top. */
+  stackTop: number;
+  stackLimit: number;
+  readonly faults: FaultCounters = newFaultCounters();
+  residentPages = 0;
+  sharedPages = 0;
+
+  constructor(
+    readonly space: AddressSpace,
+    readonly ctx: VmmContext,
+    init: { heapStart: number; stackTop: number; stackLimit: number; regions?: RegionMap },
+  ) {
+    this.regions = init.regions ?? new RegionMap();
+    this.heapStart = init.heapStart;
+    this.brkEnd = init.heapStart;
+    this.stackTop = init.stackTop;
+    this.stackLimit = init.stackLimit;
+  }
+
+  private get nxe(): boolean {
+    return (this.space.machine.config.features & Feature.NXE) !== 0;
+  }
+
+  // ------------------------------------------------------------ regions and pages
+
+  /** Adds a region over free space (merging like vma_merge); maps nothing yet. */
+  addRegion(spec: RegionSpec): Region {
+    const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0 } : { type: 'anonymous' as const };
+    const attach = spec.object !== undefined && !this.references(spec.object.id);
+    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing });
+    if (attach) spec.object!.attach();
+    return r;
+  }
+
+  /** Removes [start, end) from the regions and the page tables (holes are fine). */
+  removeRange(start: number, end: number): void {
+    const pieces = this.regions.remove(start, end);
+    if (pieces.length === 0) return;
+    const core = this.space.machine.core;
+    for (const p of pieces) {
+      const n = core.unmap(this.space.rootFrame, p.start, (p.end - p.start) / PAGE_SIZE);
+      if (n < 0) throw this.space.machine.statusError(n, 'munmap', `[${hex(p.start)}, ${hex(p.end)})`);
+      this.residentPages -= n;
+      if (p.shared) this.sharedPages -= n;
+    }
+    this.space.machine.invalidateRange(this.space, pieces[0]!.start, (pieces[pieces.length - 1]!.end - pieces[0]!.start) / PAGE_SIZE);
+    for (const p of pieces) {
+      if (p.backing.type === 'object' && !this.references(p.backing.objectId)) this.ctx.object(p.backing.objectId)?.detach();
+    }
+  }
+
+  /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed). */
+  protectRange(start: number, end: number, prot: number): void {
+    const pieces = this.regions.protect(start, end, prot);
+    const core = this.space.machine.core;
+    for (const p of pieces) {
+      const m = protectMasks(prot, p.shared, this.nxe);
+      const st = core.protect(this.space.rootFrame, p.start, (p.end - p.start) / PAGE_SIZE, m.setLo, m.setHi, m.clrLo, m.clrHi, p.shared ? 0 : ProtectFlag.KEEP_COW_READONLY);
+      if (st < 0) throw this.space.machine.statusError(st, 'mprotect', `[${hex(p.start)}, ${hex(p.end)})`);
+    }
+    this.space.machine.invalidateRange(this.space, start, (end - start) / PAGE_SIZE);
+  }
+
+  /** Maps every page of [start, end) now (MAP_POPULATE) for a private writable or shared region. */
+  populate(start: number, end: number): void {
+    const r = this.regions.find(start);
+    if (!r || r.prot === 0) return;
+    const core = this.space.machine.core;
+    const pages = (end - start) / PAGE_SIZE;
+    if (r.backing.type === 'anonymous' && !r.shared) {
+      // Linux populates a private read-only mapping with the zero page: reads need no frame, so vmsim leaves it to faults.
+      if ((r.prot & PROT_WRITE) === 0) return;
+      const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
+      const st = core.map(this.space.rootFrame, start, pages, 12, lo | PTE.A | PTE.D, hi, -1);
+      if (st < 0) throw this.space.machine.statusError(st, 'mmap', `populate [${hex(start)}, ${hex(end)})`);
+      this.residentPages += pages;
+      this.faults.minor += 0; // populate is not a fault
+      return;
+    }
+    // Shared pages come from the object, one frame at a time (object frames are not contiguous).
+    for (let la = start; la < end; la += PAGE_SIZE) this.mapObjectPage(r, la, false);
+  }
+
+  // ------------------------------------------------------------ faults
+
+  /** Resolves a page fault of this space, or says which signal it is. */
+  handleFault(f: FaultInfo): true | PageFault | SegmentationFault {
+    if (f.la >= TWO47) {
+      // Kernel half: a user access is SIGSEGV (as do_kern_addr_fault → bad_area_nosemaphore); a kernel one is an oops.
+      if (f.user) return this.segv(f, 'SEGV_MAPERR', 'kernel address');
+      return new PageFault(f.address, f.errorCode, f.access);
+    }
+    let r = this.regions.find(f.la);
+    if (!r) {
+      r = this.tryGrowStack(f.la);
+      if (!r) return this.segv(f, 'SEGV_MAPERR');
+    }
+    const write = f.kind === 1;
+    const present = (f.errorCode & PFEC.P) !== 0;
+    // Linux's access_error() for x86.
+    if (write) {
+      if ((r.prot & PROT_WRITE) === 0) return this.segv(f, 'SEGV_ACCERR', `region is ${this.protName(r.prot)}`);
+    } else if (present) {
+      return this.segv(f, 'SEGV_ACCERR', `region is ${this.protName(r.prot)}`);
+    } else if (r.prot === 0) {
+      return this.segv(f, 'SEGV_ACCERR', 'region is ---');
+    }
+    if ((f.errorCode & PFEC.RSVD) !== 0) return new PageFault(f.address, f.errorCode, f.access);
+    const la = f.la - (f.la % PAGE_SIZE);
+    if (!present) {
+      if (r.backing.type === 'object') this.mapObjectPage(r, la, write);
+      else if (r.shared) this.mapObjectPage(r, la, write);
+      else this.mapAnonymousPage(r, la, write);
+      this.faults.minor++;
+      this.ctx.faults.minor++;
+      return true;
+    }
+    return this.writeProtectFault(f, r, la);
+  }
+
+  /** A write to a present, read-only page of a writable region: copy-on-write (or a stale entry). */
+  private writeProtectFault(f: FaultInfo, r: Region, la: number): true | SegmentationFault {
+    const m = this.space.machine;
+    const core = m.core;
+    const st = core.translate(this.space.rootFrame, la);
+    if (st < 0) return true; // unmapped meanwhile: retry faults it in
+    const lo = m.result[Result.B]!;
+    const hi = m.result[Result.C]!;
+    if ((lo & PTE.SW_COW) === 0) {
+      // Not COW and the region allows writing: the entry is stale (e.g. PROT_NONE encoding); rewrite it.
+      const mk = protectMasks(r.prot, r.shared, this.nxe);
+      core.protect(this.space.rootFrame, la, 1, mk.setLo, mk.setHi, mk.clrLo, mk.clrHi, 0);
+      m.invalidateRange(this.space, la, 1);
+      return true;
+    }
+    const pfn = Math.floor(m.result[Result.A]! / PAGE_SIZE);
+    const [alo, ahi] = userPageAttrs(r.prot, r.shared, true, this.nxe);
+    const attrLo = alo | PTE.A | PTE.D | (lo & PTE.G);
+    if (pfn === this.ctx.zeroFrame) {
+      // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
+      const nf = core.allocFrame();
+      if (nf < 0) return this.oom(f);
+      core.replace(this.space.rootFrame, la, nf, attrLo, ahi);
+      core.unrefFrame(nf);
+    } else if (core.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
+      // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
+      core.protect(this.space.rootFrame, la, 1, PTE.RW | PTE.A | PTE.D, 0, PTE.SW_COW, 0, 0);
+      this.faults.cowReused++;
+      this.ctx.faults.cowReused++;
+    } else {
+      const nf = core.allocFrame();
+      if (nf < 0) return this.oom(f);
+      core.copyFrame(nf, pfn);
+      core.replace(this.space.rootFrame, la, nf, attrLo, ahi);
+      core.unrefFrame(nf);
+      this.faults.cowCopied++;
+      this.ctx.faults.cowCopied++;
+    }
+    if (pfn !== this.ctx.zeroFrame) {
+      this.faults.cow++;
+      this.ctx.faults.cow++;
+    }
+    void hi;
+    this.faults.minor++;
+    this.ctx.faults.minor++;
+    m.invalidateRange(this.space, la, 1);
+    return true;
+  }
+
+  private mapAnonymousPage(r: Region, la: number, write: boolean): void {
+    const core = this.space.machine.core;
+    if (write) {
+      const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
+      this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo, hi, -1), la);
+    } else {
+      // Read fault on private anonymous memory maps the shared zero page read-only (COW).
+      const [lo, hi] = userPageAttrs(r.prot, false, false, this.nxe);
+      this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo | PTE.SW_COW, hi, this.ctx.zeroFrame), la);
+    }
+    this.residentPages++;
+  }
+
+  private mapObjectPage(r: Region, la: number, write: boolean): void {
+    const core = this.space.machine.core;
+    const obj = r.backing.type === 'object' ? this.ctx.object(r.backing.objectId) : undefined;
+    if (!obj) throw new VmmError('EFAULT', `region at ${hex(r.start)} lost its shared memory object`);
+    const offset = r.backing.type === 'object' ? r.backing.offset : 0;
+    const index = (offset + (la - r.start)) / PAGE_SIZE;
+    if (index >= obj.size / PAGE_SIZE) throw new VmmError('EFAULT', `access at ${hex(la)} is beyond the end of shared memory ${JSON.stringify(obj.name)} (SIGBUS on Linux)`);
+    const pfn = obj.frameOf(index);
+    if (r.shared) {
+      const [lo, hi] = userPageAttrs(r.prot, true, true, this.nxe);
+      this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo, hi, pfn), la);
+      this.sharedPages++;
+    } else if (write) {
+      const nf = core.allocFrame();
+      if (nf < 0) throw new VmmError('ENOMEM', `no free frame to copy page ${hex(la)}`);
+      core.copyFrame(nf, pfn);
+      const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
+      const st = core.map(this.space.rootFrame, la, 1, 12, lo, hi, nf);
+      core.unrefFrame(nf);
+      this.mapOrThrow(st, la);
+    } else {
+      const [lo, hi] = userPageAttrs(r.prot, false, false, this.nxe);
+      this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo | PTE.SW_COW, hi, pfn), la);
+    }
+    this.residentPages++;
+  }
+
+  private mapOrThrow(st: number, la: number): void {
+    if (st === Status.ENOMEM) throw new VmmError('ENOMEM', `out of physical memory while faulting in ${hex(la)}`);
+    if (st < 0) throw this.space.machine.statusError(st, 'fault', `va ${hex(la)}`);
+  }
+
+  /** Linux's expand_stack: a fault below the stack within its limit and clear of the guard gap grows it. */
+  private tryGrowStack(la: number): Region | undefined {
+    const stack = this.regions.find(this.stackTop - 1);
+    if (!stack || stack.kind !== 'stack' || la >= stack.start) return undefined;
+    const newStart = la - (la % PAGE_SIZE);
+    if (newStart < this.stackTop - this.stackLimit) return undefined;
+    const prev = this.regions.below(newStart);
+    if (prev && prev.end + STACK_GUARD_GAP > newStart) return undefined;
+    this.regions.insert({ start: newStart, end: stack.start, prot: stack.prot, kind: 'stack', name: stack.name, shared: false, backing: { type: 'anonymous' } });
+    return this.regions.find(la);
+  }
+
+  private segv(f: FaultInfo, cause: 'SEGV_MAPERR' | 'SEGV_ACCERR', detail?: string): SegmentationFault {
+    this.faults.segv++;
+    this.ctx.faults.segv++;
+    return new SegmentationFault(f.address, f.access, cause, f.errorCode, detail);
+  }
+
+  private oom(f: FaultInfo): SegmentationFault {
+    throw new VmmError('ENOMEM', `out of physical memory resolving a ${f.access} fault at ${hex(f.address)}`);
+  }
+
+  private protName(p: number): string {
+    return (p & 1 ? 'r' : '-') + (p & 2 ? 'w' : '-') + (p & 4 ? 'x' : '-');
+  }
+
+  // ------------------------------------------------------------ fork, stats, teardown
+
+  /** Copies this space's regions and page tables into `child` (COW for private pages, shared stays shared). */
+  forkInto(child: VirtualMemory): void {
+    const core = this.space.machine.core;
+    child.regions = this.regions.clone();
+    child.heapStart = this.heapStart;
+    child.brkEnd = this.brkEnd;
+    child.stackTop = this.stackTop;
+    child.stackLimit = this.stackLimit;
+    for (const id of this.objectIds()) this.ctx.object(id)?.attach();
+    for (const r of this.regions) {
+      const n = core.fork(this.space.rootFrame, child.space.rootFrame, r.start, (r.end - r.start) / PAGE_SIZE, r.shared ? ForkMode.SHARE : ForkMode.COW);
+      if (n < 0) throw this.space.machine.statusError(n, 'fork', `copying [${hex(r.start)}, ${hex(r.end)})`);
+      child.residentPages += n;
+      if (r.shared) child.sharedPages += n;
+    }
+    // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
+    this.space.machine.flushSpace(this.space);
+  }
+
+  /** Drops every region (frames are freed by the caller's destroyRoot). */
+  teardown(): void {
+    const ids = this.objectIds();
+    this.regions = new RegionMap();
+    for (const id of ids) this.ctx.object(id)?.detach();
+  }
+
+  /** Statistics of this space. */
+  stats(): SpaceStats {
+    let virtualSize = 0;
+    let n = 0;
+    for (const r of this.regions) {
+      virtualSize += r.end - r.start;
+      n++;
+    }
+    return { faults: { ...this.faults }, residentPages: this.residentPages, sharedPages: this.sharedPages, virtualSize, regions: n };
+  }
+
+  /** /proc/PID/maps text. */
+  maps(): string {
+    return formatMaps(this.regions, (id) => {
+      const o = this.ctx.object(id);
+      return o && { name: o.name, linked: o.isLinked };
+    });
+  }
+
+  private references(objectId: number): boolean {
+    for (const r of this.regions) if (r.backing.type === 'object' && r.backing.objectId === objectId) return true;
+    return false;
+  }
+
+  private objectIds(): Set<number> {
+    const ids = new Set<number>();
+    for (const r of this.regions) if (r.backing.type === 'object') ids.add(r.backing.objectId);
+    return ids;
+  }
+}
+

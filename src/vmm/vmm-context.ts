@@ -1,0 +1,57 @@
+/** Machine-wide VMM state: the zero page, the shared memory objects, and summed fault counters. */
+import type { Core } from '../core/core.js';
+import { PAGE_SIZE } from '../core/constants.js';
+import { VmmError } from '../errors.js';
+import { SharedMemoryObject } from './shared-memory.js';
+import { newFaultCounters, type FaultCounters } from './vm-stats.js';
+
+/** State shared by every address space of a machine. */
+export class VmmContext {
+  /** Frame of the shared zero page (empty_zero_page), mapped read-only for read faults. */
+  readonly zeroFrame: number;
+  /** Fault counters summed over every address space that ever ran. */
+  readonly faults: FaultCounters = newFaultCounters();
+  private readonly objects = new Map<number, SharedMemoryObject>();
+  private readonly names = new Map<string, SharedMemoryObject>();
+  private nextId = 1;
+
+  constructor(private readonly core: Core) {
+    const z = core.allocFrame();
+    if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
+    this.zeroFrame = z;
+  }
+
+  /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
+  createObject(name: string, size: number): SharedMemoryObject {
+    if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
+    const obj = new SharedMemoryObject(this.core, this.nextId++, name, size, {
+      unlinked: (o) => {
+        if (this.names.get(o.name) === o) this.names.delete(o.name);
+      },
+      released: (o) => this.objects.delete(o.id),
+    });
+    this.objects.set(obj.id, obj);
+    if (name !== '') this.names.set(name, obj);
+    return obj;
+  }
+
+  /** An anonymous shared object (for MAP_SHARED|MAP_ANONYMOUS): unnamed, gone with its last mapping. */
+  createAnonymousObject(size: number): SharedMemoryObject {
+    return this.createObject('', size);
+  }
+
+  /** The object with this id, while it exists. */
+  object(id: number): SharedMemoryObject | undefined {
+    return this.objects.get(id);
+  }
+
+  /** The object with this name, while the name is linked. */
+  byName(name: string): SharedMemoryObject | undefined {
+    return this.names.get(name);
+  }
+
+  /** Page count helper. */
+  static pages(bytes: number): number {
+    return Math.ceil(bytes / PAGE_SIZE);
+  }
+}
