@@ -1,0 +1,321 @@
+// Node-API binding: class NativeCore implements the Core interface of src/core/core.ts.
+// Every argument is type-checked (TypeError) and range-checked (EINVAL status), so no input
+// from JavaScript can crash the process.
+#include <napi.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cpu.h"
+#include "frames.h"
+#include "page_table.h"
+#include "ram.h"
+#include "tlb.h"
+
+using namespace vmsim;
+
+namespace {
+
+bool isInt(double v) { return std::isfinite(v) && v == std::floor(v); }
+
+double num(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (i >= info.Length() || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+bool flag(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (i >= info.Length() || !info[i].IsBoolean()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+template <typename T>
+T* typed(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* name, size_t* length = nullptr) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) throw Napi::TypeError::New(env, std::string(name) + " has the wrong typed-array type");
+  Napi::TypedArray a = v.As<Napi::TypedArray>();
+  if (length) *length = a.ElementLength();
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+}
+
+// A range [la, la + count * 2^shift) that is aligned, in bounds and inside one half.
+bool rangeOk(double la, double count, int shift) {
+  const double size = std::ldexp(1.0, shift);
+  if (!isInt(la) || !isInt(count) || la < 0 || count < 1 || std::fmod(la, size) != 0) return false;
+  const double end = la + count * size;
+  return end <= 281474976710656.0 && !(la < 140737488355328.0 && end > 140737488355328.0);
+}
+
+class NativeCore : public Napi::ObjectWrap<NativeCore> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function f = DefineClass(env, "NativeCore",
+                                   {
+                                       InstanceMethod<&NativeCore::RamChunk>("ramChunk"),
+                                       InstanceMethod<&NativeCore::FreeFrames>("freeFrames"),
+                                       InstanceMethod<&NativeCore::AllocFrame>("allocFrame"),
+                                       InstanceMethod<&NativeCore::AllocFrames>("allocFrames"),
+                                       InstanceMethod<&NativeCore::RefFrame>("refFrame"),
+                                       InstanceMethod<&NativeCore::UnrefFrame>("unrefFrame"),
+                                       InstanceMethod<&NativeCore::RefCount>("refCount"),
+                                       InstanceMethod<&NativeCore::CopyFrame>("copyFrame"),
+                                       InstanceMethod<&NativeCore::CreateRoot>("createRoot"),
+                                       InstanceMethod<&NativeCore::DestroyRoot>("destroyRoot"),
+                                       InstanceMethod<&NativeCore::Map>("map"),
+                                       InstanceMethod<&NativeCore::Unmap>("unmap"),
+                                       InstanceMethod<&NativeCore::Protect>("protect"),
+                                       InstanceMethod<&NativeCore::Translate>("translate"),
+                                       InstanceMethod<&NativeCore::Fork>("fork"),
+                                       InstanceMethod<&NativeCore::Replace>("replace"),
+                                       InstanceMethod<&NativeCore::SetCr3>("setCr3"),
+                                       InstanceMethod<&NativeCore::Invalidate>("invalidate"),
+                                       InstanceMethod<&NativeCore::FlushPcid>("flushPcid"),
+                                       InstanceMethod<&NativeCore::FlushAll>("flushAll"),
+                                       InstanceMethod<&NativeCore::Access>("access"),
+                                       InstanceMethod<&NativeCore::AccessBatch>("accessBatch"),
+                                       InstanceMethod<&NativeCore::CopyVirt>("copyVirt"),
+                                       InstanceMethod<&NativeCore::Dispose>("dispose"),
+                                   });
+    exports.Set("NativeCore", f);
+    return exports;
+  }
+
+  NativeCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeCore>(info) {
+    Napi::Env env = info.Env();
+    const double bytes = num(info, 0, "memoryBytes");
+    if (!isInt(bytes) || bytes < 2097152.0 || bytes > 1099511627776.0 || std::fmod(bytes, 4096) != 0)
+      throw Napi::RangeError::New(env, "memoryBytes must be a multiple of 4096 in [2 MiB, 1 TiB]");
+    const double features = num(info, 1, "features");
+    if (info.Length() < 5 || !info[2].IsObject()) throw Napi::TypeError::New(env, "tlb must be a TlbState object");
+    Napi::Object t = info[2].As<Napi::Object>();
+    tlb_.sets = t.Get("sets").ToNumber().Uint32Value();
+    tlb_.ways = t.Get("ways").ToNumber().Uint32Value();
+    tlb_.hashSize = t.Get("hashSize").ToNumber().Uint32Value();
+    tlb_.hashBits = t.Get("hashBits").ToNumber().Uint32Value();
+    tlb_.entries = tlb_.sets * tlb_.ways;
+    size_t n = 0, h = 0, s = 0;
+    tlb_.key = typed<double>(env, t.Get("key"), napi_float64_array, "tlb.key", &n);
+    tlb_.pbase = typed<double>(env, t.Get("pbase"), napi_float64_array, "tlb.pbase");
+    tlb_.flags = typed<uint8_t>(env, t.Get("flags"), napi_uint8_array, "tlb.flags");
+    tlb_.prev = typed<int32_t>(env, t.Get("prev"), napi_int32_array, "tlb.prev");
+    tlb_.next = typed<int32_t>(env, t.Get("next"), napi_int32_array, "tlb.next");
+    tlb_.head = typed<int32_t>(env, t.Get("head"), napi_int32_array, "tlb.head", &s);
+    tlb_.tail = typed<int32_t>(env, t.Get("tail"), napi_int32_array, "tlb.tail");
+    tlb_.hash = typed<int32_t>(env, t.Get("hash"), napi_int32_array, "tlb.hash", &h);
+    tlb_.meta = typed<int32_t>(env, t.Get("meta"), napi_int32_array, "tlb.meta");
+    if (tlb_.sets == 0 || tlb_.ways == 0 || n != tlb_.entries || s != tlb_.sets || h != tlb_.hashSize || tlb_.hashSize != (1u << tlb_.hashBits))
+      throw Napi::RangeError::New(env, "tlb arrays do not match its shape");
+    size_t cn = 0, rn = 0;
+    counters_ = typed<double>(env, info[3], napi_float64_array, "counters", &cn);
+    result_ = typed<double>(env, info[4], napi_float64_array, "result", &rn);
+    if (cn < C_LENGTH || rn < R_LENGTH) throw Napi::RangeError::New(env, "counters or result too short");
+    refs_ = Napi::Persistent(Napi::Array::New(env, 3));
+    refs_.Value().Set(0u, t);
+    refs_.Value().Set(1u, info[3]);
+    refs_.Value().Set(2u, info[4]);
+    ram_ = std::make_shared<Ram>(static_cast<uint64_t>(bytes));
+    if (!ram_->ok()) throw Napi::Error::New(env, "could not reserve host memory for simulated RAM");
+    frames_ = std::make_unique<Frames>(static_cast<uint64_t>(bytes) / 4096, *ram_);
+    pt_ = std::make_unique<PageTables>(*ram_, *frames_);
+    if (!pt_->ok()) throw Napi::RangeError::New(env, "memory too small for the kernel page tables");
+    cpu_ = std::make_unique<Cpu>(*ram_, tlb_, counters_, result_, static_cast<int>(features));
+    chunks_.resize((static_cast<uint64_t>(bytes) + CHUNK_BYTES - 1) / CHUNK_BYTES);
+    Napi::Object self = info.This().As<Napi::Object>();
+    self.Set("backend", Napi::String::New(env, "native"));
+    self.Set("totalFrames", Napi::Number::New(env, bytes / 4096));
+  }
+
+ private:
+  Napi::Value N(const Napi::CallbackInfo& info, double v) { return Napi::Number::New(info.Env(), v); }
+  void live(const Napi::CallbackInfo& info) {
+    if (!cpu_) throw Napi::Error::New(info.Env(), "the core has been disposed");
+  }
+  bool rootOk(double r) { return frames_->usable(r); }
+
+  Napi::Value RamChunk(const Napi::CallbackInfo& info) {
+    live(info);
+    const double i = num(info, 0, "i");
+    if (!isInt(i) || i < 0 || i >= static_cast<double>(chunks_.size())) throw Napi::RangeError::New(info.Env(), "chunk index out of range");
+    const size_t k = static_cast<size_t>(i);
+    if (chunks_[k].IsEmpty()) {
+      const uint64_t off = k * CHUNK_BYTES;
+      const uint64_t len = ram_->bytes() - off < CHUNK_BYTES ? ram_->bytes() - off : CHUNK_BYTES;
+      // The buffer keeps the RAM mapping alive (shared ownership) even if the core goes first.
+      auto* keep = new std::shared_ptr<Ram>(ram_);
+      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), ram_->base() + off, len, [](Napi::Env, void*, std::shared_ptr<Ram>* hint) { delete hint; }, keep);
+      chunks_[k] = Napi::Persistent(Napi::Uint8Array::New(info.Env(), len, ab, 0));
+    }
+    return chunks_[k].Value();
+  }
+  Napi::Value FreeFrames(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->freeCount())); }
+  Napi::Value AllocFrame(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->alloc())); }
+  Napi::Value AllocFrames(const Napi::CallbackInfo& info) {
+    live(info);
+    return N(info, static_cast<double>(frames_->allocRun(num(info, 0, "count"), num(info, 1, "align"))));
+  }
+  Napi::Value RefFrame(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->ref(num(info, 0, "pfn")))); }
+  Napi::Value UnrefFrame(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->unref(num(info, 0, "pfn")))); }
+  Napi::Value RefCount(const Napi::CallbackInfo& info) {
+    live(info);
+    const double p = num(info, 0, "pfn");
+    if (!isInt(p) || p < 0 || p >= static_cast<double>(frames_->total())) return N(info, EINVAL_);
+    return N(info, frames_->count(static_cast<uint64_t>(p)));
+  }
+  Napi::Value CopyFrame(const Napi::CallbackInfo& info) {
+    live(info);
+    const double d = num(info, 0, "dst"), s = num(info, 1, "src");
+    if (!frames_->usable(d) || !frames_->usable(s)) return N(info, EINVAL_);
+    ram_->copyFrame(static_cast<uint64_t>(d), static_cast<uint64_t>(s));
+    return N(info, OK);
+  }
+  Napi::Value CreateRoot(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(pt_->createRoot())); }
+  Napi::Value DestroyRoot(const Napi::CallbackInfo& info) {
+    live(info);
+    const double r = num(info, 0, "root");
+    if (!rootOk(r)) return N(info, EINVAL_);
+    return N(info, pt_->destroyRoot(static_cast<uint64_t>(r)));
+  }
+  Napi::Value Map(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count"), shift = num(info, 3, "shift");
+    const double lo = num(info, 4, "attrLo"), hi = num(info, 5, "attrHi"), pfn = num(info, 6, "pfn");
+    const int level = shift == 12 ? 1 : shift == 21 ? 2 : shift == 30 ? 3 : 0;
+    if (!level || !rootOk(root) || !rangeOk(la, count, static_cast<int>(shift)) || !isInt(pfn) || pfn < -1) return N(info, EINVAL_);
+    if (pfn >= 0 && std::fmod(pfn, std::ldexp(1.0, static_cast<int>(shift) - 12)) != 0) return N(info, EINVAL_);
+    return N(info, pt_->map(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), level, attrs(lo), attrs(hi) << 32, static_cast<int64_t>(pfn)));
+  }
+  static uint64_t attrs(double w) { return static_cast<uint64_t>(static_cast<uint32_t>(static_cast<int64_t>(w))); }
+  Napi::Value Unmap(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
+    if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
+    uint64_t freed = 0;
+    const int64_t n = pt_->unmap(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), &freed);
+    result_[R_D] = static_cast<double>(freed);
+    return N(info, static_cast<double>(n));
+  }
+  Napi::Value Protect(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
+    const uint64_t set = attrs(num(info, 3, "setLo")) | (attrs(num(info, 4, "setHi")) << 32);
+    const uint64_t clr = attrs(num(info, 5, "clrLo")) | (attrs(num(info, 6, "clrHi")) << 32);
+    const double flags = num(info, 7, "flags");
+    if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, static_cast<int>(flags))));
+  }
+  Napi::Value Translate(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la");
+    if (!rootOk(root) || !isInt(la) || la < 0 || la >= 281474976710656.0) return N(info, EINVAL_);
+    uint64_t table, idx;
+    const uint64_t a = static_cast<uint64_t>(la);
+    const int level = pt_->leaf(static_cast<uint64_t>(root), a, &table, &idx);
+    if (!level) return N(info, ENOENT_);
+    const uint64_t e = *pt_->slot(table, idx);
+    const uint64_t size = spanOf(level);
+    const uint64_t base = (entryPfn(e) & ~(leafFrames(level) - 1)) * 4096;
+    result_[R_A] = static_cast<double>(base + (a & (size - 1)));
+    result_[R_B] = static_cast<double>(static_cast<uint32_t>(e));
+    result_[R_C] = static_cast<double>(static_cast<uint32_t>(e >> 32));
+    result_[R_D] = 3 + 9 * level;
+    return N(info, OK);
+  }
+  Napi::Value Fork(const Napi::CallbackInfo& info) {
+    live(info);
+    const double src = num(info, 0, "src"), dst = num(info, 1, "dst"), la = num(info, 2, "la"), count = num(info, 3, "count"), mode = num(info, 4, "mode");
+    if (!rootOk(src) || !rootOk(dst) || src == dst || !rangeOk(la, count, 12) || (mode != 0 && mode != 1)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->fork(static_cast<uint64_t>(src), static_cast<uint64_t>(dst), static_cast<uint64_t>(la), static_cast<uint64_t>(count), static_cast<int>(mode))));
+  }
+  Napi::Value Replace(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), pfn = num(info, 2, "pfn");
+    const uint64_t a = attrs(num(info, 3, "attrLo")) | (attrs(num(info, 4, "attrHi")) << 32);
+    if (!rootOk(root) || !rangeOk(la, 1, 12) || !isInt(pfn)) return N(info, EINVAL_);
+    return N(info, pt_->replace(static_cast<uint64_t>(root), static_cast<uint64_t>(la), pfn, a));
+  }
+  Napi::Value SetCr3(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), pcid = num(info, 1, "pcid");
+    const bool noFlush = flag(info, 2, "noFlush");
+    if (!rootOk(root) || !isInt(pcid) || pcid < 0 || pcid > 4095) throw Napi::RangeError::New(info.Env(), "setCr3: bad root or pcid");
+    cpu_->setCr3(static_cast<int64_t>(root), static_cast<uint32_t>(pcid), noFlush);
+    return info.Env().Undefined();
+  }
+  Napi::Value Invalidate(const Napi::CallbackInfo& info) {
+    live(info);
+    const double pcid = num(info, 0, "pcid"), la = num(info, 1, "la"), count = num(info, 2, "count");
+    if (!isInt(pcid) || pcid < 0 || pcid > 4096 || !isInt(la) || la < 0 || la >= 281474976710656.0 || !isInt(count) || count < 0 || count > 1e9)
+      throw Napi::RangeError::New(info.Env(), "invalidate: bad pcid, la or count");
+    const uint64_t a = static_cast<uint64_t>(la);
+    for (uint64_t k = 0; k < static_cast<uint64_t>(count); k++) tlb_.invalidateAddress(a + k * 4096, static_cast<uint32_t>(pcid));
+    counters_[C_INVLPG] += count;
+    return info.Env().Undefined();
+  }
+  Napi::Value FlushPcid(const Napi::CallbackInfo& info) {
+    live(info);
+    const double pcid = num(info, 0, "pcid");
+    const uint64_t t = static_cast<uint64_t>(pcid);
+    tlb_.invalidateWhere([t](double k, uint8_t f) { return !(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 == t; });
+    counters_[C_FLUSHES] += 1;
+    return info.Env().Undefined();
+  }
+  Napi::Value FlushAll(const Napi::CallbackInfo& info) {
+    live(info);
+    const bool all = flag(info, 0, "includeGlobal");
+    tlb_.invalidateWhere([all](double k, uint8_t f) { return all || (!(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 != GLOBAL_TAG); });
+    counters_[C_FLUSHES] += 1;
+    return info.Env().Undefined();
+  }
+  Napi::Value Access(const Napi::CallbackInfo& info) {
+    live(info);
+    const double la = num(info, 0, "la"), kind = num(info, 1, "kind"), flags = num(info, 2, "flags");
+    if (!isInt(la) || la < 0 || la >= 281474976710656.0 || (kind != 0 && kind != 1 && kind != 2)) return N(info, EINVAL_);
+    return N(info, cpu_->access(static_cast<uint64_t>(la), static_cast<int>(kind), static_cast<int>(flags)));
+  }
+  Napi::Value AccessBatch(const Napi::CallbackInfo& info) {
+    live(info);
+    size_t nl = 0, nk = 0;
+    const double* las = typed<double>(info.Env(), info[0], napi_float64_array, "las", &nl);
+    const uint8_t* kinds = typed<uint8_t>(info.Env(), info[1], napi_uint8_array, "kinds", &nk);
+    const double start = num(info, 2, "start"), end = num(info, 3, "end"), flags = num(info, 4, "flags");
+    if (!isInt(start) || !isInt(end) || start < 0 || start > end || end > static_cast<double>(nl) || end > static_cast<double>(nk)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(cpu_->accessBatch(las, kinds, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags))));
+  }
+  Napi::Value CopyVirt(const Napi::CallbackInfo& info) {
+    live(info);
+    const double la = num(info, 0, "la");
+    size_t n = 0;
+    uint8_t* buf = typed<uint8_t>(info.Env(), info[1], napi_uint8_array, "buf", &n);
+    const double offset = num(info, 2, "offset"), length = num(info, 3, "length");
+    const bool write = flag(info, 4, "write");
+    const double flags = num(info, 5, "flags");
+    if (!isInt(la) || la < 0 || la >= 281474976710656.0 || !isInt(offset) || !isInt(length) || offset < 0 || length < 0 || offset + length > static_cast<double>(n) ||
+        la + length > 281474976710656.0)
+      return N(info, EINVAL_);
+    return N(info, static_cast<double>(cpu_->copyVirt(static_cast<uint64_t>(la), buf + static_cast<size_t>(offset), static_cast<uint64_t>(length), write, static_cast<int>(flags))));
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    cpu_.reset();
+    pt_.reset();
+    frames_.reset();
+    for (auto& c : chunks_) c.Reset();
+    ram_.reset();  // the mapping goes when the last chunk view is collected
+    return info.Env().Undefined();
+  }
+
+  Tlb tlb_{};
+  double* counters_ = nullptr;
+  double* result_ = nullptr;
+  Napi::Reference<Napi::Array> refs_;
+  std::shared_ptr<Ram> ram_;
+  std::unique_ptr<Frames> frames_;
+  std::unique_ptr<PageTables> pt_;
+  std::unique_ptr<Cpu> cpu_;
+  std::vector<Napi::Reference<Napi::Uint8Array>> chunks_;
+};
+
+}  // namespace
+
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return NativeCore::Init(env, exports); }
+
+NODE_API_MODULE(vmsim_native, InitAll)

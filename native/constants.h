@@ -1,0 +1,30 @@
+// Mirror of src/core/constants.ts: the numbers both backends share. test/core/constants.test.ts checks them.
+#pragma once
+#include <cstdint>
+
+namespace vmsim {
+
+constexpr uint64_t P = 1, RW = 2, US = 4, PWT = 8, PCD = 16, A = 32, D = 64, PS = 128, G = 256;
+constexpr uint64_t SW_COW = 1 << 9, SW_SHARED = 1 << 10, PAT_LARGE = 1 << 12;
+constexpr uint64_t NX = 1ull << 63;
+constexpr uint64_t ADDR_MASK = 0x000FFFFFFFFFF000ull;
+constexpr uint64_t ATTR_LO = 0xF7E;
+constexpr uint64_t INTER_USER = 0x67, INTER_KERNEL = 0x63;
+
+constexpr int OK = 0, ENOENT_ = -2, ENOMEM_ = -12, EFAULT_ = -14, EEXIST_ = -17, EINVAL_ = -22;
+
+constexpr int F_NXE = 1, F_SMEP = 2, F_SMAP = 4, F_PCIDE = 8, F_WP = 16;
+constexpr int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_I = 16;
+
+enum CounterIndex { C_HITS = 0, C_MISSES, C_WALKS, C_FLUSHES, C_INVLPG, C_EVICTIONS, C_FAULTS, C_READS, C_WRITES, C_EXECUTES, C_LENGTH = 16 };
+enum ResultIndex { R_A = 0, R_B, R_C, R_D, R_LENGTH = 8 };
+
+constexpr uint8_t T_VALID = 1, T_WRITABLE = 2, T_USER = 4, T_NX = 8, T_DIRTY = 16, T_GLOBAL = 32;
+constexpr uint32_t GLOBAL_TAG = 4096;
+constexpr int PROTECT_KEEP_COW_READONLY = 1;
+constexpr int FORK_SHARE = 0, FORK_COW = 1;
+
+constexpr uint64_t TWO47 = 1ull << 47, TWO48 = 1ull << 48;
+constexpr uint64_t CHUNK_BYTES = 1ull << 30;
+
+}  // namespace vmsim

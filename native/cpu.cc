@@ -1,0 +1,139 @@
+#include "cpu.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace vmsim {
+
+static const uint64_t SIZE_OF_CLASS[3] = {4096, 1ull << 21, 1ull << 30};
+
+Cpu::Cpu(Ram& ram, Tlb& tlb, double* counters, double* result, int f)
+    : ram_(ram), tlb_(tlb), c_(counters), r_(result), nxe_(f & F_NXE), smep_(f & F_SMEP), smap_(f & F_SMAP), pcide_(f & F_PCIDE), wp_(f & F_WP) {}
+
+void Cpu::setCr3(int64_t root, uint32_t pcid, bool noFlush) {
+  root_ = root;
+  tag_ = pcide_ ? pcid : 0;
+  if (pcide_) {
+    if (noFlush) return;
+    const uint32_t t = tag_;
+    tlb_.invalidateWhere([t](double k, uint8_t f) { return !(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 == t; });
+  } else {
+    tlb_.invalidateWhere([](double, uint8_t f) { return !(f & T_GLOBAL); });
+  }
+  c_[C_FLUSHES] += 1;
+}
+
+double Cpu::fault(uint64_t la, int kind, bool user, bool present, bool rsvd) {
+  int code = (present ? PF_P : 0) | (kind == 1 ? PF_W : 0) | (user ? PF_U : 0) | (rsvd ? PF_RSVD : 0);
+  if (kind == 2 && (nxe_ || smep_)) code |= PF_I;
+  tlb_.invalidateAddress(la, tag_);  // SDM §4.10.4.1: a fault drops the address's entries
+  c_[C_FAULTS] += 1;
+  r_[R_A] = static_cast<double>(la);
+  r_[R_B] = code;
+  r_[R_C] = kind;
+  return -(1.0 + code);
+}
+
+double Cpu::walk(uint64_t la, int kind, bool user, bool ac) {
+  c_[C_WALKS] += 1;
+  uint64_t table = static_cast<uint64_t>(root_);
+  bool w = true, u = true, nx = false;
+  uint64_t* eas[4];
+  int n = 0;
+  int level = 4;
+  uint64_t e = 0;
+  for (;; level--) {
+    const uint64_t pa = table * 4096 + indexAt(la, level) * 8;
+    if (pa + 8 > ram_.bytes()) return fault(la, kind, user, false, false);
+    uint64_t* s = ram_.entry(pa);
+    e = *s;
+    if (!(e & P)) return fault(la, kind, user, false, false);
+    const bool ps = (e & PS) != 0;
+    const bool rsvd = (!nxe_ && (e & NX)) || (level == 4 && ps) || (level == 3 && ps && (e & 0x3FFFE000ull)) || (level == 2 && ps && (e & 0x1FE000ull));
+    if (rsvd) return fault(la, kind, user, true, true);
+    w = w && (e & RW);
+    u = u && (e & US);
+    nx = nx || (nxe_ && (e & NX));
+    eas[n++] = s;
+    if (level == 1 || (level < 4 && ps)) break;
+    table = entryPfn(e);
+  }
+  if (!allowed(kind, user, ac, u, w, nx)) return fault(la, kind, user, true, false);
+  for (int i = 0; i < n; i++) {
+    uint64_t v = *eas[i] | A;
+    if (i == n - 1 && kind == 1) v |= D;
+    if (v != *eas[i]) *eas[i] = v;
+  }
+  const uint64_t leafE = *eas[n - 1];
+  const uint64_t frames = leafFrames(level);
+  wPbase_ = static_cast<double>((entryPfn(e) & ~(frames - 1)) * 4096);
+  wSizeClass_ = static_cast<uint32_t>(level - 1);
+  wFlags_ = (w ? T_WRITABLE : 0) | (u ? T_USER : 0) | (nx ? T_NX : 0) | ((leafE & D) ? T_DIRTY : 0) | ((leafE & G) ? T_GLOBAL : 0);
+  return 0;
+}
+
+double Cpu::access(uint64_t la, int kind, int flags) {
+  const bool user = flags & 1, ac = flags & 2;
+  if (root_ < 0) return fault(la, kind, user, false, false);
+  const int32_t e = tlb_.lookup(la, tag_);
+  if (e >= 0) {
+    c_[C_HITS] += 1;
+    tlb_.touch(e);
+    const uint8_t f = tlb_.flags[e];
+    if (!allowed(kind, user, ac, f & T_USER, f & T_WRITABLE, f & T_NX)) return fault(la, kind, user, true, false);
+    if (kind == 1 && !(f & T_DIRTY)) {
+      const double r = walk(la, kind, user, ac);
+      if (r < 0) return r;
+      tlb_.flags[e] = (tlb_.flags[e] & T_VALID) | wFlags_;
+    }
+    c_[C_READS + kind] += 1;
+    const uint64_t size = SIZE_OF_CLASS[Tlb::sizeClass(tlb_.key[e])];
+    return tlb_.pbase[e] + static_cast<double>(la & (size - 1));
+  }
+  c_[C_MISSES] += 1;
+  const double r = walk(la, kind, user, ac);
+  if (r < 0) return r;
+  const uint64_t size = SIZE_OF_CLASS[wSizeClass_];
+  const uint32_t tag = (wFlags_ & T_GLOBAL) ? GLOBAL_TAG : tag_;
+  tlb_.fill(c_, la / size, wSizeClass_, tag, wPbase_, wFlags_);
+  c_[C_READS + kind] += 1;
+  return wPbase_ + static_cast<double>(la & (size - 1));
+}
+
+int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags) {
+  // Checked before anything runs, so a bad batch changes nothing.
+  for (uint64_t i = start; i < end; i++) {
+    const double a = las[i];
+    if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 281474976710656.0) || a != std::floor(a)) return EINVAL_;
+  }
+  for (uint64_t i = start; i < end; i++) {
+    const double a = las[i];
+    const uint64_t la = a < 0 ? static_cast<uint64_t>(a + 281474976710656.0) : static_cast<uint64_t>(a);
+    if (access(la, kinds[i], flags) < 0) return static_cast<int64_t>(i);
+  }
+  return static_cast<int64_t>(end);
+}
+
+int64_t Cpu::copyVirt(uint64_t la, uint8_t* buf, uint64_t length, bool write, int flags) {
+  uint64_t done = 0;
+  while (done < length) {
+    const uint64_t va = la + done;
+    const double pa = access(va, write ? 1 : 0, flags);
+    if (pa < 0) return static_cast<int64_t>(done);
+    uint64_t n = 4096 - (va & 4095);
+    if (n > length - done) n = length - done;
+    const uint64_t p = static_cast<uint64_t>(pa);
+    // Bytes beyond RAM read as zero; writes there are dropped.
+    const uint64_t inRam = p >= ram_.bytes() ? 0 : (ram_.bytes() - p < n ? ram_.bytes() - p : n);
+    if (write) {
+      if (inRam) std::memcpy(ram_.base() + p, buf + done, inRam);
+    } else {
+      if (inRam) std::memcpy(buf + done, ram_.base() + p, inRam);
+      if (inRam < n) std::memset(buf + done + inRam, 0, n - inRam);
+    }
+    done += n;
+  }
+  return static_cast<int64_t>(done);
+}
+
+}  // namespace vmsim

@@ -1,0 +1,46 @@
+// The CPU: CR3, the access path (TLB, walk, SDM §4.6 permission rules, A/D updates), batches
+// and copies through virtual memory. Reference: src/core/ref/cpu.ts.
+#pragma once
+#include <cstdint>
+
+#include "constants.h"
+#include "page_table.h"
+#include "ram.h"
+#include "tlb.h"
+
+namespace vmsim {
+
+class Cpu {
+ public:
+  Cpu(Ram& ram, Tlb& tlb, double* counters, double* result, int features);
+  void setCr3(int64_t root, uint32_t pcid, bool noFlush);
+  uint32_t tag() const { return tag_; }
+  // Physical address (>= 0) or -(1 + error code).
+  double access(uint64_t la, int kind, int flags);
+  int64_t accessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags);
+  int64_t copyVirt(uint64_t la, uint8_t* buf, uint64_t length, bool write, int flags);
+
+ private:
+  bool allowed(int kind, bool user, bool ac, bool u, bool w, bool nx) const {
+    if (user) return u && (kind != 1 || w) && (kind != 2 || !nx);
+    if (kind == 2) return !nx && !(smep_ && u);
+    if (smap_ && u && !ac) return false;
+    return kind != 1 || !wp_ || w;
+  }
+  double fault(uint64_t la, int kind, bool user, bool present, bool rsvd);
+  // 0 on success (w* set), or a fault value.
+  double walk(uint64_t la, int kind, bool user, bool ac);
+
+  Ram& ram_;
+  Tlb& tlb_;
+  double* c_;
+  double* r_;
+  int64_t root_ = -1;
+  uint32_t tag_ = 0;
+  bool nxe_, smep_, smap_, pcide_, wp_;
+  double wPbase_ = 0;
+  uint8_t wFlags_ = 0;
+  uint32_t wSizeClass_ = 0;
+};
+
+}  // namespace vmsim

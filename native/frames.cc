@@ -1,0 +1,85 @@
+#include "frames.h"
+
+#include <cmath>
+
+namespace vmsim {
+
+static bool isInt(double v) { return std::isfinite(v) && v == std::floor(v); }
+
+Frames::Frames(uint64_t total, Ram& ram) : total_(total), free_(total - 1), bits_((total + 63) / 64, 0), refs_(total, 0), ram_(ram) {
+  // Bits past the last frame are "allocated" so no search returns them.
+  for (uint64_t f = total; f < bits_.size() * 64; f++) bits_[f >> 6] |= 1ull << (f & 63);
+  bits_[0] |= 1;
+  refs_[0] = 1;
+}
+
+bool Frames::usable(double pfn) const {
+  if (!isInt(pfn) || pfn <= 0 || pfn >= static_cast<double>(total_)) return false;
+  return allocated(static_cast<uint64_t>(pfn));
+}
+
+void Frames::take(uint64_t pfn) {
+  bits_[pfn >> 6] |= 1ull << (pfn & 63);
+  refs_[pfn] = 1;
+  free_--;
+  ram_.zeroFrame(pfn);
+}
+
+int64_t Frames::alloc() {
+  const uint64_t words = bits_.size();
+  for (uint64_t w = hint_; w < words; w++) {
+    const uint64_t v = bits_[w];
+    if (v != ~0ull) {
+      const uint64_t pfn = w * 64 + __builtin_ctzll(~v);
+      take(pfn);
+      hint_ = w;
+      return static_cast<int64_t>(pfn);
+    }
+  }
+  hint_ = words;
+  return ENOMEM_;
+}
+
+int64_t Frames::allocRun(double countD, double alignD) {
+  if (!isInt(countD) || countD < 1 || !isInt(alignD) || alignD < 1 || alignD > 1e15) return EINVAL_;
+  const uint64_t count = static_cast<uint64_t>(countD), align = static_cast<uint64_t>(alignD);
+  if ((align & (align - 1)) != 0) return EINVAL_;
+  uint64_t s = 0;
+  while (s + count <= total_) {
+    int64_t used = -1;
+    for (uint64_t f = s + count; f-- > s;) {
+      if (allocated(f)) {
+        used = static_cast<int64_t>(f);
+        break;
+      }
+    }
+    if (used < 0) {
+      for (uint64_t f = s; f < s + count; f++) take(f);
+      return static_cast<int64_t>(s);
+    }
+    s = (static_cast<uint64_t>(used) + 1 + align - 1) / align * align;
+  }
+  return ENOMEM_;
+}
+
+int64_t Frames::ref(double pfn) {
+  if (!usable(pfn)) return EINVAL_;
+  return ++refs_[static_cast<uint64_t>(pfn)];
+}
+
+uint32_t Frames::unrefU(uint64_t pfn) {
+  const uint32_t n = --refs_[pfn];
+  if (n == 0) {
+    bits_[pfn >> 6] &= ~(1ull << (pfn & 63));
+    free_++;
+    if ((pfn >> 6) < hint_) hint_ = pfn >> 6;
+  }
+  return n;
+}
+
+int64_t Frames::unref(double pfn) {
+  if (!usable(pfn)) return EINVAL_;
+  return unrefU(static_cast<uint64_t>(pfn));
+}
+
+}  // namespace vmsim

@@ -1,0 +1,41 @@
+// Frame allocator: a bitmap searched a 64-bit word at a time from a lowest-possibly-free
+// hint (so the lowest free frame is always chosen, as the reference core does), and a
+// uint32 reference count per frame. Frame 0 is reserved.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "constants.h"
+#include "ram.h"
+
+namespace vmsim {
+
+class Frames {
+ public:
+  Frames(uint64_t total, Ram& ram);
+  uint64_t total() const { return total_; }
+  uint64_t freeCount() const { return free_; }
+  bool allocated(uint64_t pfn) const { return (bits_[pfn >> 6] >> (pfn & 63)) & 1; }
+  // In range, non-zero and allocated: what ref/unref/copy accept.
+  bool usable(double pfn) const;
+  bool usable(uint64_t pfn) const { return pfn > 0 && pfn < total_ && allocated(pfn); }
+  int64_t alloc();
+  int64_t allocRun(double count, double align);
+  int64_t ref(double pfn);
+  int64_t unref(double pfn);
+  // Unchecked variants for internal use on frames known to be usable.
+  void refU(uint64_t pfn) { refs_[pfn]++; }
+  uint32_t unrefU(uint64_t pfn);
+  uint32_t count(uint64_t pfn) const { return refs_[pfn]; }
+
+ private:
+  void take(uint64_t pfn);
+  uint64_t total_;
+  uint64_t free_;
+  uint64_t hint_ = 0;
+  std::vector<uint64_t> bits_;
+  std::vector<uint32_t> refs_;
+  Ram& ram_;
+};
+
+}  // namespace vmsim

@@ -1,0 +1,85 @@
+// Page tables in simulated RAM, in the x86-64 format. Two walk primitives — descend (one
+// address, optionally creating tables) and forEachLeaf (a range, recursing once per table) —
+// build map, unmap, protect, translate, fork, replace, split and destroy.
+// Semantics: docs/core-spec.md; reference: src/core/ref/page-table.ts.
+#pragma once
+#include <cstdint>
+
+#include "constants.h"
+#include "frames.h"
+#include "ram.h"
+
+namespace vmsim {
+
+inline uint64_t spanOf(int level) { return 1ull << (12 + 9 * (level - 1)); }
+inline uint64_t indexAt(uint64_t la, int level) { return (la >> (12 + 9 * (level - 1))) & 511; }
+inline uint64_t entryPfn(uint64_t e) { return (e & ADDR_MASK) >> 12; }
+inline uint64_t leafFrames(int level) { return spanOf(level) >> 12; }
+
+// Thrown inside a walk to abandon an operation with a status (ENOMEM, EEXIST).
+struct Abort {
+  int status;
+};
+
+class PageTables {
+ public:
+  PageTables(Ram& ram, Frames& frames);
+  bool ok() const { return ok_; }
+  uint64_t ea(uint64_t table, uint64_t idx) const { return table * 4096 + idx * 8; }
+  uint64_t* slot(uint64_t table, uint64_t idx) const { return ram_.entry(ea(table, idx)); }
+
+  int64_t createRoot();
+  int destroyRoot(uint64_t root);
+  // Table holding the slot for `la` at `level`; 0 = a table is missing; -1 = a large leaf above.
+  int64_t descend(uint64_t root, uint64_t la, int level, bool create);
+  // Present leaf covering la: returns level (0 = none) and sets table/idx.
+  int leaf(uint64_t root, uint64_t la, uint64_t* table, uint64_t* idx) const;
+  int splitAt(uint64_t root, uint64_t addr);
+
+  int map(uint64_t root, uint64_t la, uint64_t count, int level, uint64_t attrLo, uint64_t attrHi, int64_t pfn);
+  int64_t unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* freed);
+  int64_t protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, int flags);
+  int64_t fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, int mode);
+  int replace(uint64_t root, uint64_t la, double pfn, uint64_t attrs);
+
+  template <typename F>
+  void forEachLeaf(uint64_t root, uint64_t start, uint64_t end, bool freeEmpty, F&& fn) {
+    rec(root, 4, 0, start, end, freeEmpty, fn);
+  }
+
+ private:
+  template <typename F>
+  void rec(uint64_t table, int level, uint64_t base, uint64_t start, uint64_t end, bool freeEmpty, F& fn) {
+    const uint64_t span = spanOf(level);
+    const uint64_t lo = start > base ? start : base;
+    const uint64_t top = base + span * 512;
+    const uint64_t hi = end < top ? end : top;
+    const uint64_t i0 = (lo - base) / span, i1 = (hi - 1 - base) / span;
+    uint64_t* t = slot(table, 0);
+    for (uint64_t i = i0; i <= i1; i++) {
+      const uint64_t e = t[i];
+      if (!(e & P)) continue;
+      const uint64_t va = base + i * span;
+      if (level == 1 || (level < 4 && (e & PS))) {
+        fn(t + i, e, level, va);
+        continue;
+      }
+      const uint64_t child = entryPfn(e);
+      rec(child, level - 1, va, start, end, freeEmpty, fn);
+      // The root and the shared kernel PDPTs are never freed.
+      if (freeEmpty && !(level == 4 && i >= 256) && ram_.tableEmpty(child)) {
+        t[i] = 0;
+        frames_.unrefU(child);
+      }
+    }
+  }
+  int split(uint64_t table, uint64_t idx, int level, bool kernel);
+  bool slotFree(uint64_t root, uint64_t la, int level);
+
+  Ram& ram_;
+  Frames& frames_;
+  uint64_t kernelPdpts_[256];
+  bool ok_ = true;
+};
+
+}  // namespace vmsim

@@ -1,0 +1,94 @@
+// The TLB over the typed arrays TypeScript allocated (src/core/tlb-state.ts): TypeScript runs
+// the hit path itself, so layout, key, hash and LRU order must match it exactly.
+#pragma once
+#include <cstdint>
+
+#include "constants.h"
+
+namespace vmsim {
+
+struct Tlb {
+  double* key;
+  double* pbase;
+  uint8_t* flags;
+  int32_t* prev;
+  int32_t* next;
+  int32_t* head;
+  int32_t* tail;
+  int32_t* hash;
+  int32_t* meta;
+  uint32_t sets, ways, entries, hashSize, hashBits;
+
+  static double makeKey(uint64_t vpn, uint32_t sc, uint32_t tag) { return static_cast<double>((vpn * 4 + sc) * 8192 + tag); }
+
+  uint32_t slot(uint64_t vpn, uint32_t sc, uint32_t tag) const {
+    const uint32_t lo = static_cast<uint32_t>(vpn), hi = static_cast<uint32_t>(vpn >> 32);
+    const uint32_t m = (tag << 2) | sc;
+    uint32_t x = lo ^ ((hi + 1) * 0x85ebca6bu) ^ ((m + 1) * 0xc2b2ae35u);
+    x = (x ^ (x >> 16)) * 0x9e3779b1u;
+    return x >> (32 - hashBits);
+  }
+
+  int32_t find(uint64_t vpn, uint32_t sc, uint32_t tag) const {
+    const double k = makeKey(vpn, sc, tag);
+    const uint32_t mask = hashSize - 1;
+    for (uint32_t i = slot(vpn, sc, tag);; i = (i + 1) & mask) {
+      const int32_t v = hash[i];
+      if (v == 0) return -1;
+      if (key[v - 1] == k) return v - 1;
+    }
+  }
+
+  // 4K, then 2M, then 1G; the PCID's entry before a global one (tlbLookup in tlb-state.ts).
+  int32_t lookup(uint64_t la, uint32_t tag) const {
+    const uint64_t vpn = la >> 12;
+    int32_t e = find(vpn, 0, tag);
+    if (e >= 0) return e;
+    const bool globals = meta[0] > 0;
+    if (globals && (e = find(vpn, 0, GLOBAL_TAG)) >= 0) return e;
+    if (meta[1] > 0) {
+      if ((e = find(la >> 21, 1, tag)) >= 0) return e;
+      if (globals && (e = find(la >> 21, 1, GLOBAL_TAG)) >= 0) return e;
+    }
+    if (meta[2] > 0) {
+      if ((e = find(la >> 30, 2, tag)) >= 0) return e;
+      if (globals && (e = find(la >> 30, 2, GLOBAL_TAG)) >= 0) return e;
+    }
+    return -1;
+  }
+
+  void touch(int32_t e) {
+    const uint32_t set = static_cast<uint32_t>(e) / ways;
+    if (head[set] == e) return;
+    const int32_t p = prev[e], n = next[e];
+    next[p] = n;
+    if (n >= 0) prev[n] = p;
+    else tail[set] = p;
+    const int32_t h = head[set];
+    prev[e] = -1;
+    next[e] = h;
+    prev[h] = e;
+    head[set] = e;
+  }
+
+  static uint32_t sizeClass(double k) { return static_cast<uint32_t>((static_cast<uint64_t>(k) / 8192) % 4); }
+
+  void invalidateEntry(int32_t e);
+  int32_t fill(double* counters, uint64_t vpn, uint32_t sc, uint32_t tag, double pbase, uint8_t flags);
+  void invalidateAddress(uint64_t la, uint32_t tag);
+  template <typename Pred>
+  void invalidateWhere(Pred pred) {
+    for (uint32_t e = 0; e < entries; e++) {
+      const uint8_t f = flags[e];
+      if ((f & T_VALID) && pred(key[e], f)) invalidateEntry(static_cast<int32_t>(e));
+    }
+  }
+
+ private:
+  void hashInsert(int32_t e);
+  void hashDelete(int32_t e);
+  void moveToTail(int32_t e);
+  void metaAdjust(int32_t e, int32_t d);
+};
+
+}  // namespace vmsim
