@@ -1,0 +1,239 @@
+/**
+ * The backbone: random sequences of core operations run on the native core and on the
+ * pure-TS reference must give identical results — return values, counters, result arrays,
+ * TLB arrays (contents and LRU order) and RAM bytes — and frame reference counts must equal
+ * the references the page tables and the test hold.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { Core } from '../../src/core/core.js';
+import { Counter, Feature, PTE, Result } from '../../src/core/constants.js';
+import { createTlbState, type TlbState } from '../../src/core/tlb-state.js';
+import { createRefCore } from '../../src/core/ref/ref-core.js';
+import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
+
+const MEM = 8 * 2 ** 20;
+const USER_BASE = 0x4000_0000;
+const KERNEL_BASE = 2 ** 47 + 0x4000_0000;
+
+interface Rig {
+  core: Core;
+  tlb: TlbState;
+  counters: Float64Array;
+  result: Float64Array;
+}
+
+function rig(make: (c: import('../../src/core/core.js').CoreConfig) => Core, features: number, sets: number, ways: number): Rig {
+  const tlb = createTlbState(sets, ways);
+  const counters = new Float64Array(Counter.LENGTH);
+  const result = new Float64Array(Result.LENGTH);
+  return { core: make({ memoryBytes: MEM, features, tlb, counters, result }), tlb, counters, result };
+}
+
+const page = fc.integer({ min: 0, max: 1100 });
+const attrs = fc.integer({ min: 0, max: 0xfff });
+const op = fc.oneof(
+  fc.record({ t: fc.constant('alloc' as const) }),
+  fc.record({ t: fc.constant('allocRun' as const), count: fc.constantFrom(1, 2, 3, 512), align: fc.constantFrom(1, 2, 512) }),
+  fc.record({ t: fc.constant('ref' as const), i: fc.nat() }),
+  fc.record({ t: fc.constant('unref' as const), i: fc.nat() }),
+  fc.record({ t: fc.constant('createRoot' as const) }),
+  fc.record({ t: fc.constant('destroyRoot' as const), r: fc.nat() }),
+  fc.record({ t: fc.constant('map' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 4 }), large: fc.boolean(), lo: attrs, nx: fc.boolean(), own: fc.boolean(), i: fc.nat(), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('unmap' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 600 }), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('protect' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 600 }), set: attrs, clr: attrs, nx: fc.integer({ min: 0, max: 3 }), flags: fc.integer({ min: 0, max: 1 }) }),
+  fc.record({ t: fc.constant('fork' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), mode: fc.integer({ min: 0, max: 1 }) }),
+  fc.record({ t: fc.constant('replace' as const), r: fc.nat(), page, i: fc.nat(), lo: attrs }),
+  fc.record({ t: fc.constant('cr3' as const), r: fc.nat(), pcid: fc.integer({ min: 0, max: 3 }), noFlush: fc.boolean() }),
+  fc.record({ t: fc.constant('invalidate' as const), pcid: fc.integer({ min: 0, max: 3 }), page, count: fc.integer({ min: 1, max: 4 }), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('flush' as const), pcid: fc.integer({ min: 0, max: 3 }), all: fc.boolean(), global: fc.boolean() }),
+  fc.record({ t: fc.constant('access' as const), page, off: fc.integer({ min: 0, max: 4095 }), kind: fc.integer({ min: 0, max: 2 }), flags: fc.integer({ min: 0, max: 3 }), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('batch' as const), pages: fc.array(fc.tuple(page, fc.integer({ min: 0, max: 2 })), { maxLength: 30 }), flags: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({ t: fc.constant('copy' as const), page, off: fc.integer({ min: 0, max: 4095 }), len: fc.integer({ min: 0, max: 9000 }), write: fc.boolean(), flags: fc.integer({ min: 0, max: 3 }), seed: fc.nat() }),
+  fc.record({ t: fc.constant('translate' as const), r: fc.nat(), page, kernel: fc.boolean() }),
+);
+
+/** Expected refcount of every frame: references held by the test, tables, leaves. */
+function audit(core: Core, roots: number[], held: number[]): Map<number, number> {
+  const want = new Map<number, number>();
+  const add = (f: number, n = 1) => want.set(f, (want.get(f) ?? 0) + n);
+  for (const f of held) add(f);
+  const ram = core.ramChunk(0);
+  const dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+  const walk = (table: number, level: number, from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const lo = dv.getUint32(table * 4096 + i * 8, true);
+      const hi = dv.getUint32(table * 4096 + i * 8 + 4, true);
+      if (!(lo & PTE.P)) continue;
+      const pfn = (lo >>> 12) + (hi & 0xfffff) * 2 ** 20;
+      if (level === 1 || (lo & PTE.PS)) {
+        const n = level === 1 ? 1 : level === 2 ? 512 : 262144;
+        const base = pfn - (pfn % n);
+        for (let f = base; f < base + n; f++) add(f);
+      } else {
+        add(pfn);
+        walk(pfn, level - 1, 0, 512);
+      }
+    }
+  };
+  add(0);
+  for (const r of roots) {
+    add(r);
+    walk(r, 4, 0, 256);
+  }
+  // The shared kernel half: 256 PDPTs (frames 1..256) and what hangs below them, counted once.
+  for (let k = 0; k < 256; k++) {
+    add(1 + k);
+    walk(1 + k, 3, 0, 512);
+  }
+  return want;
+}
+
+function run(a: Rig, b: Rig, ops: fc.RecordValue<unknown>[] | unknown[]): void {
+  const roots: number[] = [];
+  const held: number[] = [];
+  const pcidOf: number[] = [];
+  const same = (label: string, x: unknown, y: unknown) => expect(y, label).toEqual(x);
+  const both = <T>(label: string, f: (c: Core) => T): T => {
+    const x = f(a.core);
+    const y = f(b.core);
+    same(label, x, y);
+    same(`${label}: counters`, [...a.counters], [...b.counters]);
+    same(`${label}: result`, [...a.result], [...b.result]);
+    return x;
+  };
+  const la = (p: number, kernel = false) => (kernel ? KERNEL_BASE : USER_BASE) + p * 4096;
+  for (const raw of ops as Record<string, never>[]) {
+    const o = raw as Record<string, number & boolean & string & [number, number][]>;
+    const root = roots.length ? roots[o.r % roots.length]! : MEM / 4096; // out of range: the EINVAL paths
+    switch (o.t as string) {
+      case 'alloc': {
+        const f = both('alloc', (c) => c.allocFrame());
+        if (f > 0) held.push(f);
+        break;
+      }
+      case 'allocRun': {
+        const f = both('allocRun', (c) => c.allocFrames(o.count, o.align));
+        if (f > 0) for (let k = 0; k < o.count; k++) held.push(f + k);
+        break;
+      }
+      case 'ref':
+        if (held.length) held.push(both('ref', (c) => (c.refFrame(held[o.i % held.length]!), held[o.i % held.length]!)));
+        break;
+      case 'unref':
+        if (held.length) {
+          const idx = o.i % held.length;
+          both('unref', (c) => c.unrefFrame(held[idx]!));
+          held.splice(idx, 1);
+        }
+        break;
+      case 'createRoot': {
+        const r = both('createRoot', (c) => c.createRoot());
+        if (r > 0) {
+          roots.push(r);
+          pcidOf.push(roots.length % 4);
+        }
+        break;
+      }
+      case 'destroyRoot':
+        if (roots.length > 0) {
+          const idx = o.r % roots.length;
+          both('destroyRoot', (c) => c.destroyRoot(roots[idx]!));
+          roots.splice(idx, 1);
+        }
+        break;
+      case 'map': {
+        const shift = o.large ? 21 : 12;
+        const base = o.large ? Math.floor(la(o.page, o.kernel) / 2 ** 21) * 2 ** 21 : la(o.page, o.kernel);
+        const pfn = o.own && held.length ? held[o.i % held.length]! : -1;
+        both('map', (c) => c.map(root, base, o.large ? 1 : o.count, shift, o.lo, o.nx ? 0x80000000 : 0, pfn));
+        break;
+      }
+      case 'unmap':
+        both('unmap', (c) => c.unmap(root, la(o.page, o.kernel), o.count));
+        break;
+      case 'protect':
+        both('protect', (c) => c.protect(root, la(o.page), o.count, o.set, o.nx & 1 ? 0x80000000 : 0, o.clr, o.nx & 2 ? 0x80000000 : 0, o.flags));
+        break;
+      case 'fork': {
+        const child = both('fork-root', (c) => c.createRoot());
+        if (child > 0) {
+          both('fork', (c) => c.fork(root, child, la(o.page), Math.min(o.count, 1100 - o.page + 1), o.mode));
+          roots.push(child);
+        }
+        break;
+      }
+      case 'replace':
+        if (held.length) both('replace', (c) => c.replace(root, la(o.page), held[o.i % held.length]!, o.lo, 0));
+        break;
+      case 'cr3':
+        if (roots.length) both('cr3', (c) => c.setCr3(roots[o.r % roots.length]!, o.pcid, o.noFlush));
+        break;
+      case 'invalidate':
+        both('invalidate', (c) => c.invalidate(o.pcid, la(o.page, o.kernel), o.count));
+        break;
+      case 'flush':
+        both('flush', (c) => (o.all ? c.flushAll(o.global) : c.flushPcid(o.pcid)));
+        break;
+      case 'access':
+        both('access', (c) => c.access(la(o.page, o.kernel) + o.off, o.kind, o.flags));
+        break;
+      case 'batch': {
+        const las = new Float64Array(o.pages.map(([p]) => la(p)));
+        const kinds = new Uint8Array(o.pages.map(([, k]) => k));
+        let i = 0;
+        // Resume after each fault, as the machine does.
+        for (let guard = 0; i < las.length && guard < 40; guard++) i = both('batch', (c) => c.accessBatch(las, kinds, i, las.length, o.flags)) + 1;
+        break;
+      }
+      case 'copy': {
+        const mk = () => Uint8Array.from({ length: o.len }, (_, k) => (o.seed + k * 7) & 255);
+        const ba = mk();
+        const bb = mk();
+        const x = a.core.copyVirt(la(o.page) + o.off, ba, 0, o.len, o.write, o.flags);
+        const y = b.core.copyVirt(la(o.page) + o.off, bb, 0, o.len, o.write, o.flags);
+        same('copy', x, y);
+        same('copy bytes', [...ba], [...bb]);
+        same('copy counters', [...a.counters], [...b.counters]);
+        break;
+      }
+      case 'translate':
+        both('translate', (c) => c.translate(root, la(o.page, o.kernel)));
+        break;
+    }
+    same('freeFrames', a.core.freeFrames(), b.core.freeFrames());
+  }
+  for (const k of ['key', 'pbase', 'flags', 'prev', 'next', 'head', 'tail', 'hash', 'meta'] as const) same(`tlb.${k}`, [...a.tlb[k]], [...b.tlb[k]]);
+  const ra = a.core.ramChunk(0);
+  const rb = b.core.ramChunk(0);
+  expect(Buffer.compare(Buffer.from(ra.buffer, ra.byteOffset, ra.length), Buffer.from(rb.buffer, rb.byteOffset, rb.length))).toBe(0);
+  for (const c of [a.core, b.core]) {
+    const want = audit(c, roots, held);
+    for (let f = 0; f < c.totalFrames; f++) {
+      if (c.refCount(f) !== (want.get(f) ?? 0)) expect({ frame: f, refCount: c.refCount(f) }).toEqual({ frame: f, refCount: want.get(f) ?? 0 });
+    }
+  }
+}
+
+const features = fc.integer({ min: 0, max: 31 }).map((f) => f | (f & Feature.PCIDE ? 0 : 0));
+const shape = fc.constantFrom([4, 2], [1, 4], [2, 1], [8, 8]);
+
+describe('differential: native core vs reference core', () => {
+  it('the reference core agrees with a second reference instance (determinism)', () => {
+    fc.assert(
+      fc.property(features, shape, fc.array(op, { maxLength: 60 }), (f, [s, w], ops) => {
+        run(rig(createRefCore, f, s!, w!), rig(createRefCore, f, s!, w!), ops);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it.skipIf(!nativeAvailable())('native and reference give identical results for random operation sequences', () => {
+    fc.assert(
+      fc.property(features, shape, fc.array(op, { maxLength: 80 }), (f, [s, w], ops) => {
+        run(rig(createRefCore, f, s!, w!), rig(createNativeCore, f, s!, w!), ops);
+      }),
+      { numRuns: Number(process.env.VMSIM_PROPERTY_RUNS ?? 150) },
+    );
+  });
+});
