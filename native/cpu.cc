@@ -104,7 +104,7 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
   // Checked before anything runs, so a bad batch changes nothing.
   for (uint64_t i = start; i < end; i++) {
     const double a = las[i];
-    if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 281474976710656.0) || a != std::floor(a)) return EINVAL_;
+    if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 140737488355328.0) || a != std::floor(a)) return EINVAL_;
   }
   for (uint64_t i = start; i < end; i++) {
     const double a = las[i];

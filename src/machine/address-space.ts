@@ -326,14 +326,14 @@ export class AddressSpace {
     const end = toCount(options.end ?? addresses.length, 'options.end', { max: addresses.length });
     const start = toCount(options.start ?? 0, 'options.start', { max: end });
     if (kinds.length < end) throw new VmmError('EINVAL', `kinds has ${kinds.length} entries, fewer than options.end ${end}`);
-    const las = linearBatch(addresses, start, end);
     const m = this.machine;
     m.activate(this);
     const flags = accessFlags(options);
     let i = start;
     while (i < end) {
-      i = m.core.accessBatch(las, kinds, i, end, flags);
-      if (i === Status.EINVAL) throw new VmmError('EINVAL', 'accessBatch: kinds must be 0 (read), 1 (write) or 2 (execute)');
+      // The core takes canonical (sign-extended) addresses as they are: no conversion pass.
+      i = m.core.accessBatch(addresses, kinds, i, end, flags);
+      if (i === Status.EINVAL) throw batchError(addresses, kinds, start, end);
       if (i >= end) break;
       const outcome = this.faultHandler.handleFault(this.readFault(flags));
       if (outcome !== true) return { completed: i, fault: outcome };
@@ -436,17 +436,11 @@ function accessFlags(options: AccessOptions | undefined): number {
   return (user === false ? 0 : 1) | (ac ? 2 : 0);
 }
 
-/** Converts sign-extended addresses to linear ones, copying only when a kernel address is present. */
-function linearBatch(addresses: Float64Array, start: number, end: number): Float64Array {
+/** Names the first bad element of a batch the core refused (error path only). */
+function batchError(addresses: Float64Array, kinds: Uint8Array, start: number, end: number): VmmError {
   for (let i = start; i < end; i++) {
-    const a = addresses[i]!;
-    if (!(a >= 0 && a < 2 ** 47 && Number.isInteger(a))) return convertBatch(addresses, start, end);
+    if (kinds[i]! > 2) return new VmmError('EINVAL', `kinds[${i}] is ${kinds[i]}: kinds must be 0 (read), 1 (write) or 2 (execute)`);
+    toLinear(addresses[i], `addresses[${i}]`);
   }
-  return addresses;
-}
-
-function convertBatch(addresses: Float64Array, start: number, end: number): Float64Array {
-  const out = new Float64Array(addresses.length);
-  for (let i = start; i < end; i++) out[i] = toLinear(addresses[i], `addresses[${i}]`);
-  return out;
+  return new VmmError('EINVAL', 'accessBatch: invalid batch');
 }

@@ -89,7 +89,9 @@ function audit(core: Core, roots: number[], held: number[]): Map<number, number>
   return want;
 }
 
-function run(a: Rig, b: Rig, ops: fc.RecordValue<unknown>[] | unknown[]): void {
+type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
+
+function run(a: Rig, b: Rig, ops: Op[]): void {
   const roots: number[] = [];
   const held: number[] = [];
   const pcidOf: number[] = [];
@@ -103,8 +105,9 @@ function run(a: Rig, b: Rig, ops: fc.RecordValue<unknown>[] | unknown[]): void {
     return x;
   };
   const la = (p: number, kernel = false) => (kernel ? KERNEL_BASE : USER_BASE) + p * 4096;
-  for (const raw of ops as Record<string, never>[]) {
-    const o = raw as Record<string, number & boolean & string & [number, number][]>;
+  for (const raw of ops) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one record shape per op kind; fields read per case
+    const o = raw as Record<string, any>;
     const root = roots.length ? roots[o.r % roots.length]! : MEM / 4096; // out of range: the EINVAL paths
     switch (o.t as string) {
       case 'alloc': {
@@ -179,8 +182,8 @@ function run(a: Rig, b: Rig, ops: fc.RecordValue<unknown>[] | unknown[]): void {
         both('access', (c) => c.access(la(o.page, o.kernel) + o.off, o.kind, o.flags));
         break;
       case 'batch': {
-        const las = new Float64Array(o.pages.map(([p]) => la(p)));
-        const kinds = new Uint8Array(o.pages.map(([, k]) => k));
+        const las = new Float64Array((o.pages as [number, number][]).map(([p]) => la(p)));
+        const kinds = new Uint8Array((o.pages as [number, number][]).map(([, k]) => k));
         let i = 0;
         // Resume after each fault, as the machine does.
         for (let guard = 0; i < las.length && guard < 40; guard++) i = both('batch', (c) => c.accessBatch(las, kinds, i, las.length, o.flags)) + 1;

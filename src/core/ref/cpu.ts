@@ -153,7 +153,7 @@ export class Cpu {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || end > las.length || end > kinds.length) return Status.EINVAL;
     for (let i = start; i < end; i++) {
       const a = las[i]!;
-      if (kinds[i]! > 2 || !(a >= -TWO47 && a < TWO48) || !Number.isInteger(a)) return Status.EINVAL;
+      if (kinds[i]! > 2 || !(a >= -TWO47 && a < TWO47) || !Number.isInteger(a)) return Status.EINVAL;
     }
     for (let i = start; i < end; i++) {
       const a = las[i]!;
