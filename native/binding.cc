@@ -20,9 +20,11 @@ namespace {
 
 bool isInt(double v) { return std::isfinite(v) && v == std::floor(v); }
 
+// One napi call per argument (the type check is napi_get_value_double's own status).
 double num(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (i >= info.Length() || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
-  return info[i].As<Napi::Number>().DoubleValue();
+  double v;
+  if (i >= info.Length() || napi_get_value_double(info.Env(), info[i], &v) != napi_ok) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  return v;
 }
 
 bool flag(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -93,6 +95,7 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
     tlb_.hashSize = t.Get("hashSize").ToNumber().Uint32Value();
     tlb_.hashBits = t.Get("hashBits").ToNumber().Uint32Value();
     tlb_.entries = tlb_.sets * tlb_.ways;
+    tlb_.setMask = (tlb_.sets & (tlb_.sets - 1)) == 0 ? tlb_.sets - 1 : 0;
     size_t n = 0, h = 0, s = 0;
     tlb_.key = typed<double>(env, t.Get("key"), napi_float64_array, "tlb.key", &n);
     tlb_.pbase = typed<double>(env, t.Get("pbase"), napi_float64_array, "tlb.pbase");

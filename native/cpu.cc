@@ -95,7 +95,7 @@ double Cpu::access(uint64_t la, int kind, int flags) {
   if (r < 0) return r;
   const uint64_t size = SIZE_OF_CLASS[wSizeClass_];
   const uint32_t tag = (wFlags_ & T_GLOBAL) ? GLOBAL_TAG : tag_;
-  tlb_.fill(c_, la / size, wSizeClass_, tag, wPbase_, wFlags_);
+  tlb_.fill(c_, la >> (12 + 9 * wSizeClass_), wSizeClass_, tag, wPbase_, wFlags_);
   c_[C_READS + kind] += 1;
   return wPbase_ + static_cast<double>(la & (size - 1));
 }
@@ -106,12 +106,45 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
     const double a = las[i];
     if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 140737488355328.0) || a != std::floor(a)) return EINVAL_;
   }
+  // A 4K hit that needs no walk is handled inline with counters in registers (exactly what
+  // access() would do for it: HITS++, the kind's counter++, move to MRU); anything else takes
+  // the full path after the local counts are written back.
+  const bool user = flags & 1;
+  double hits = 0, kindCount[3] = {0, 0, 0};
+  static const uint8_t need[3] = {T_VALID | T_USER, T_VALID | T_USER | T_WRITABLE | T_DIRTY, T_VALID | T_USER};
+  const bool fast = user && root_ >= 0;
+  int64_t stop = static_cast<int64_t>(end);
   for (uint64_t i = start; i < end; i++) {
     const double a = las[i];
-    const uint64_t la = a < 0 ? static_cast<uint64_t>(a + 281474976710656.0) : static_cast<uint64_t>(a);
-    if (access(la, kinds[i], flags) < 0) return static_cast<int64_t>(i);
+    const uint64_t la = a < 0 ? static_cast<uint64_t>(static_cast<int64_t>(a) + static_cast<int64_t>(TWO48)) : static_cast<uint64_t>(static_cast<int64_t>(a));
+    const int kind = kinds[i];
+    if (fast) {
+      const int32_t e = tlb_.find(la >> 12, 0, tag_);
+      if (e >= 0) {
+        const uint8_t f = tlb_.flags[e];
+        if ((f & need[kind]) == need[kind] && !(kind == 2 && (f & T_NX))) {
+          hits += 1;
+          kindCount[kind] += 1;
+          tlb_.touch(e);
+          continue;
+        }
+      }
+    }
+    c_[C_HITS] += hits;
+    c_[C_READS] += kindCount[0];
+    c_[C_WRITES] += kindCount[1];
+    c_[C_EXECUTES] += kindCount[2];
+    hits = kindCount[0] = kindCount[1] = kindCount[2] = 0;
+    if (access(la, kind, flags) < 0) {
+      stop = static_cast<int64_t>(i);
+      break;
+    }
   }
-  return static_cast<int64_t>(end);
+  c_[C_HITS] += hits;
+  c_[C_READS] += kindCount[0];
+  c_[C_WRITES] += kindCount[1];
+  c_[C_EXECUTES] += kindCount[2];
+  return stop;
 }
 
 int64_t Cpu::copyVirt(uint64_t la, uint8_t* buf, uint64_t length, bool write, int flags) {

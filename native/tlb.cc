@@ -3,7 +3,7 @@
 namespace vmsim {
 
 static void keyParts(double k, uint64_t* vpn, uint32_t* sc, uint32_t* tag) {
-  const uint64_t u = static_cast<uint64_t>(k);
+  const uint64_t u = static_cast<uint64_t>(static_cast<int64_t>(k));
   *tag = static_cast<uint32_t>(u % 8192);
   const uint64_t rest = u / 8192;
   *sc = static_cast<uint32_t>(rest % 4);
@@ -75,7 +75,7 @@ void Tlb::invalidateEntry(int32_t e) {
 }
 
 int32_t Tlb::fill(double* counters, uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl) {
-  const uint32_t set = static_cast<uint32_t>(vpn % sets);
+  const uint32_t set = static_cast<uint32_t>(setOf(vpn));
   const int32_t e = tail[set];
   if (flags[e] & T_VALID) {
     invalidateEntry(e);

@@ -18,8 +18,13 @@ struct Tlb {
   int32_t* hash;
   int32_t* meta;
   uint32_t sets, ways, entries, hashSize, hashBits;
+  // sets - 1 when sets is a power of two (a mask instead of a 64-bit division), else 0.
+  uint64_t setMask;
 
-  static double makeKey(uint64_t vpn, uint32_t sc, uint32_t tag) { return static_cast<double>((vpn * 4 + sc) * 8192 + tag); }
+  uint64_t setOf(uint64_t vpn) const { return setMask ? (vpn & setMask) : (sets == 1 ? 0 : vpn % sets); }
+
+  // Keys are < 2^53: a signed conversion is exact and much cheaper than an unsigned one.
+  static double makeKey(uint64_t vpn, uint32_t sc, uint32_t tag) { return static_cast<double>(static_cast<int64_t>((vpn * 4 + sc) * 8192 + tag)); }
 
   uint32_t slot(uint64_t vpn, uint32_t sc, uint32_t tag) const {
     const uint32_t lo = static_cast<uint32_t>(vpn), hi = static_cast<uint32_t>(vpn >> 32);
@@ -31,6 +36,14 @@ struct Tlb {
 
   int32_t find(uint64_t vpn, uint32_t sc, uint32_t tag) const {
     const double k = makeKey(vpn, sc, tag);
+    if (ways <= 8) {
+      // Small sets: scanning the set's ways beats hashing. A key lives in at most one entry,
+      // and only in its own set, so the answer is the hash's answer.
+      const uint32_t base = static_cast<uint32_t>(setOf(vpn)) * ways;
+      for (uint32_t w = 0; w < ways; w++)
+        if (key[base + w] == k && (flags[base + w] & T_VALID)) return static_cast<int32_t>(base + w);
+      return -1;
+    }
     const uint32_t mask = hashSize - 1;
     for (uint32_t i = slot(vpn, sc, tag);; i = (i + 1) & mask) {
       const int32_t v = hash[i];
@@ -71,7 +84,7 @@ struct Tlb {
     head[set] = e;
   }
 
-  static uint32_t sizeClass(double k) { return static_cast<uint32_t>((static_cast<uint64_t>(k) / 8192) % 4); }
+  static uint32_t sizeClass(double k) { return static_cast<uint32_t>((static_cast<int64_t>(k) >> 13) & 3); }
 
   void invalidateEntry(int32_t e);
   int32_t fill(double* counters, uint64_t vpn, uint32_t sc, uint32_t tag, double pbase, uint8_t flags);

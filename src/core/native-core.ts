@@ -1,7 +1,8 @@
 /** Loads the C++ addon (built by node-gyp at install) without throwing at import time. */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Core, CoreConfig } from './core.js';
 
 interface NativeBinding {
@@ -16,12 +17,21 @@ function load(): NativeBinding | undefined {
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    // src/core/ and dist/core/ are both two levels below the package root.
-    binding = nodeGypBuild(join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+    binding = nodeGypBuild(packageRoot());
   } catch (e) {
     loadError = e instanceof Error ? e : new Error(String(e));
   }
   return binding;
+}
+
+/** The directory holding binding.gyp, found by walking up (src/, dist/ and dist-bench/ layouts differ). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(`${dir}/binding.gyp`)) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('vmsim: cannot find the package root (binding.gyp) above ' + fileURLToPath(import.meta.url));
 }
 
 /** True when the native addon loaded. */

@@ -8,6 +8,9 @@ import { describe, toCount, toPhysical } from '../address.js';
 
 /** Raw physical memory and frames of one machine. */
 export class PhysicalMemory {
+  /** RAM chunk views, fetched once: a native call per copy would cost more than the copy. */
+  private readonly chunks: Uint8Array[] = [];
+
   /** @internal */
   constructor(private readonly core: Core, readonly size: number) {}
 
@@ -86,7 +89,7 @@ export class PhysicalMemory {
       const p = pa + done;
       const ci = Math.floor(p / CHUNK_BYTES);
       const off = p - ci * CHUNK_BYTES;
-      const chunk = this.core.ramChunk(ci);
+      const chunk = this.chunks[ci] ?? (this.chunks[ci] = this.core.ramChunk(ci));
       const n = Math.min(buf.length - done, chunk.length - off);
       if (toRam) chunk.set(buf.subarray(done, done + n), off);
       else buf.set(chunk.subarray(off, off + n), done);
