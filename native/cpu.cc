@@ -104,7 +104,8 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
   // Checked before anything runs, so a bad batch changes nothing.
   for (uint64_t i = start; i < end; i++) {
     const double a = las[i];
-    if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 140737488355328.0) || a != std::floor(a)) return EINVAL_;
+    // In range first (so the cast is defined), then integral: a cast round trip is cheaper than floor().
+    if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 140737488355328.0) || static_cast<double>(static_cast<int64_t>(a)) != a) return EINVAL_;
   }
   // A 4K hit that needs no walk is handled inline with counters in registers (exactly what
   // access() would do for it: HITS++, the kind's counter++, move to MRU); anything else takes
@@ -113,19 +114,29 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
   double hits = 0, kindCount[3] = {0, 0, 0};
   static const uint8_t need[3] = {T_VALID | T_USER, T_VALID | T_USER | T_WRITABLE | T_DIRTY, T_VALID | T_USER};
   const bool fast = user && root_ >= 0;
+  const bool scanSets = tlb_.ways <= SCAN_WAYS;
   int64_t stop = static_cast<int64_t>(end);
   for (uint64_t i = start; i < end; i++) {
     const double a = las[i];
     const uint64_t la = a < 0 ? static_cast<uint64_t>(static_cast<int64_t>(a) + static_cast<int64_t>(TWO48)) : static_cast<uint64_t>(static_cast<int64_t>(a));
     const int kind = kinds[i];
     if (fast) {
-      const int32_t e = tlb_.find(la >> 12, 0, tag_);
+      const uint64_t vpn = la >> 12;
+      int32_t e;
+      uint32_t set;
+      if (scanSets) {
+        set = static_cast<uint32_t>(tlb_.setOf(vpn));
+        e = tlb_.scan(set * tlb_.ways, Tlb::makeKey(vpn, 0, tag_));
+      } else {
+        e = tlb_.find(vpn, 0, tag_);
+        set = e >= 0 ? static_cast<uint32_t>(e) / tlb_.ways : 0;
+      }
       if (e >= 0) {
         const uint8_t f = tlb_.flags[e];
         if ((f & need[kind]) == need[kind] && !(kind == 2 && (f & T_NX))) {
           hits += 1;
           kindCount[kind] += 1;
-          tlb_.touch(e);
+          tlb_.touchInSet(e, set);
           continue;
         }
       }

@@ -11,6 +11,7 @@ static void keyParts(double k, uint64_t* vpn, uint32_t* sc, uint32_t* tag) {
 }
 
 void Tlb::hashInsert(int32_t e) {
+  if (ways <= SCAN_WAYS) return;  // small sets are scanned, not hashed
   uint64_t vpn;
   uint32_t sc, tag;
   keyParts(key[e], &vpn, &sc, &tag);
@@ -22,6 +23,7 @@ void Tlb::hashInsert(int32_t e) {
 
 // Backward-shift deletion (Knuth's Algorithm R): lookups never meet tombstones.
 void Tlb::hashDelete(int32_t e) {
+  if (ways <= SCAN_WAYS) return;
   uint64_t vpn;
   uint32_t sc, tag;
   keyParts(key[e], &vpn, &sc, &tag);
@@ -71,6 +73,7 @@ void Tlb::invalidateEntry(int32_t e) {
   hashDelete(e);
   metaAdjust(e, -1);
   flags[e] = 0;
+  key[e] = -1;  // no lookup can match an invalid entry
   moveToTail(e);
 }
 

@@ -2,10 +2,13 @@
 // the hit path itself, so layout, key, hash and LRU order must match it exactly.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "constants.h"
 
 namespace vmsim {
+
+constexpr uint32_t SCAN_WAYS = 8;  // mirror of tlb-state.ts
 
 struct Tlb {
   double* key;
@@ -34,15 +37,22 @@ struct Tlb {
     return x >> (32 - hashBits);
   }
 
+  // Keys are exact non-negative doubles (-1 when invalid): equal values have equal bits, so an
+  // integer compare is exact and compiles to a branch-free select.
+  int32_t scan(uint32_t base, double k) const {
+    uint64_t kb;
+    std::memcpy(&kb, &k, 8);
+    const uint64_t* bits = reinterpret_cast<const uint64_t*>(key);
+    int32_t hit = -1;
+    for (uint32_t w = 0; w < ways; w++) hit = bits[base + w] == kb ? static_cast<int32_t>(base + w) : hit;
+    return hit;
+  }
+
   int32_t find(uint64_t vpn, uint32_t sc, uint32_t tag) const {
     const double k = makeKey(vpn, sc, tag);
-    if (ways <= 8) {
-      // Small sets: scanning the set's ways beats hashing. A key lives in at most one entry,
-      // and only in its own set, so the answer is the hash's answer.
-      const uint32_t base = static_cast<uint32_t>(setOf(vpn)) * ways;
-      for (uint32_t w = 0; w < ways; w++)
-        if (key[base + w] == k && (flags[base + w] & T_VALID)) return static_cast<int32_t>(base + w);
-      return -1;
+    if (ways <= SCAN_WAYS) {
+      // Small sets are scanned (no hash): branch-free, since which way hits is unpredictable.
+      return scan(static_cast<uint32_t>(setOf(vpn)) * ways, k);
     }
     const uint32_t mask = hashSize - 1;
     for (uint32_t i = slot(vpn, sc, tag);; i = (i + 1) & mask) {
@@ -70,8 +80,9 @@ struct Tlb {
     return -1;
   }
 
-  void touch(int32_t e) {
-    const uint32_t set = static_cast<uint32_t>(e) / ways;
+  void touch(int32_t e) { touchInSet(e, static_cast<uint32_t>(e) / ways); }
+
+  void touchInSet(int32_t e, uint32_t set) {
     if (head[set] == e) return;
     const int32_t p = prev[e], n = next[e];
     next[p] = n;

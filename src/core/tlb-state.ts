@@ -11,14 +11,19 @@
  * - The set of a translation is vpn mod sets. Each set keeps an LRU list through
  *   prev/next (head = most recently used). Every entry is always on its set's list;
  *   invalid entries are moved to the tail, so a fill takes the tail (the LRU or an invalid entry).
- * - Initially set s lists its ways head-to-tail in index order.
- * - `hash` is an open-addressed (linear probing, backward-shift deletion) index from key to
- *   entry + 1 (0 = empty slot), used only to find entries fast; it never changes which entry
- *   is chosen.
+ * - Initially set s lists its ways head-to-tail in index order. An invalid entry's key is -1
+ *   (initially and after every invalidation), so no key ever matches it.
+ * - With more than SCAN_WAYS (8) ways, `hash` is an open-addressed (linear probing,
+ *   backward-shift deletion) index from key to entry + 1 (0 = empty slot), used only to find
+ *   entries fast; it never changes which entry is chosen. With 8 ways or fewer, lookups scan
+ *   the set instead and `hash` stays all zero.
  * - `meta[0]` counts valid global entries, `meta[1]` valid 2M entries, `meta[2]` valid 1G
  *   entries: a lookup skips probes for classes that are empty.
  */
 import { GLOBAL_TAG, TlbFlag } from './constants.js';
+
+/** Sets with at most this many ways are scanned rather than hashed. */
+export const SCAN_WAYS = 8;
 
 /** The typed arrays that hold one TLB. */
 export interface TlbState {
@@ -51,7 +56,7 @@ export function createTlbState(sets: number, ways: number): TlbState {
     ways,
     hashSize,
     hashBits,
-    key: new Float64Array(entries),
+    key: new Float64Array(entries).fill(-1),
     pbase: new Float64Array(entries),
     flags: new Uint8Array(entries),
     prev: new Int32Array(entries),
@@ -93,9 +98,21 @@ export function tlbHashSlot(s: TlbState, vpn: number, sizeClass: number, tag: nu
   return x >>> (32 - s.hashBits);
 }
 
+/** Set of a translation: vpn mod sets, without a float modulo (V8 compiles `%` on doubles to fmod). */
+export function tlbSet(s: TlbState, vpn: number): number {
+  const sets = s.sets;
+  if ((sets & (sets - 1)) === 0) return vpn & (sets - 1); // ToInt32 keeps the low bits
+  return vpn - Math.floor(vpn / sets) * sets;
+}
+
 /** Entry index holding exactly this key, or -1. */
 export function tlbFind(s: TlbState, vpn: number, sizeClass: number, tag: number): number {
   const key = tlbKey(vpn, sizeClass, tag);
+  if (s.ways <= SCAN_WAYS) {
+    const base = tlbSet(s, vpn) * s.ways;
+    for (let e = base; e < base + s.ways; e++) if (s.key[e] === key) return e;
+    return -1;
+  }
   const mask = s.hashSize - 1;
   let i = tlbHashSlot(s, vpn, sizeClass, tag);
   for (;;) {

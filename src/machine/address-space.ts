@@ -3,7 +3,7 @@
  * (map, unmap, protect, translate) and accesses through the TLB and the walker.
  */
 import { AccessKind, Counter, PAGE_SIZE, Result, Status, TlbFlag } from '../core/constants.js';
-import { tlbLookup, tlbTouch } from '../core/tlb-state.js';
+import { tlbFind, tlbLookup, tlbTouch } from '../core/tlb-state.js';
 import { PageFault, SegmentationFault, VmmError } from '../errors.js';
 import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
@@ -351,8 +351,16 @@ export class AddressSpace {
   private fastHit(la: number, kind: number): number {
     const m = this.machine;
     const t = m.tlbState;
-    const e = tlbLookup(t, la, m.tag);
-    if (e < 0) return -1;
+    // The common case first: a 4K entry of this PCID (tlbLookup's first probe).
+    const vpn = Math.floor(la / 4096);
+    let e = tlbFind(t, vpn, 0, m.tag);
+    let pageOffset = la - vpn * 4096;
+    if (e < 0) {
+      e = tlbLookup(t, la, m.tag);
+      if (e < 0) return -1;
+      const sizeClass = Math.floor(t.key[e]! / 8192) % 4;
+      pageOffset = la % (sizeClass === 0 ? 4096 : sizeClass === 1 ? 2 ** 21 : 2 ** 30);
+    }
     const f = t.flags[e]!;
     const need = FAST_USER_NEED[kind]!;
     if ((f & need) !== need || (kind === AccessKind.EXECUTE && (f & TlbFlag.NX) !== 0)) return -1;
@@ -360,9 +368,7 @@ export class AddressSpace {
     c[Counter.HITS]!++;
     c[Counter.READS + kind]!++;
     tlbTouch(t, e);
-    const sizeClass = Math.floor(t.key[e]! / 8192) % 4;
-    const size = sizeClass === 0 ? 4096 : sizeClass === 1 ? 2 ** 21 : 2 ** 30;
-    return t.pbase[e]! + (la % size);
+    return t.pbase[e]! + pageOffset;
   }
 
   private slowAccess(la: number, kind: number, flags: number): number {

@@ -91,7 +91,11 @@ export class PhysicalMemory {
       const off = p - ci * CHUNK_BYTES;
       const chunk = this.chunks[ci] ?? (this.chunks[ci] = this.core.ramChunk(ci));
       const n = Math.min(buf.length - done, chunk.length - off);
-      if (toRam) chunk.set(buf.subarray(done, done + n), off);
+      if (n <= 32) {
+        // Small copies byte by byte: cheaper than two subarray views of a 1 GiB buffer.
+        if (toRam) for (let k = 0; k < n; k++) chunk[off + k] = buf[done + k]!;
+        else for (let k = 0; k < n; k++) buf[done + k] = chunk[off + k]!;
+      } else if (toRam) chunk.set(buf.subarray(done, done + n), off);
       else buf.set(chunk.subarray(off, off + n), done);
       done += n;
     }

@@ -1,6 +1,6 @@
 /** TLB updates of the reference core over the shared TlbState arrays (fill, evict, invalidate, flush). */
 import { Counter, GLOBAL_TAG, TlbFlag } from '../constants.js';
-import { tlbFind, tlbHashSlot, tlbTouch, type TlbState } from '../tlb-state.js';
+import { SCAN_WAYS, tlbFind, tlbHashSlot, tlbSet, tlbTouch, type TlbState } from '../tlb-state.js';
 
 const SIZES = [4096, 2 ** 21, 2 ** 30];
 
@@ -11,6 +11,7 @@ function keyParts(key: number): [number, number, number] {
 }
 
 function hashInsert(s: TlbState, e: number): void {
+  if (s.ways <= SCAN_WAYS) return; // small sets are scanned, not hashed
   const [vpn, sc, tag] = keyParts(s.key[e]!);
   const mask = s.hashSize - 1;
   let i = tlbHashSlot(s, vpn, sc, tag);
@@ -20,6 +21,7 @@ function hashInsert(s: TlbState, e: number): void {
 
 /** Backward-shift deletion (Knuth's Algorithm R): no tombstones. */
 function hashDelete(s: TlbState, e: number): void {
+  if (s.ways <= SCAN_WAYS) return;
   const mask = s.hashSize - 1;
   const [vpn, sc, tag] = keyParts(s.key[e]!);
   let i = tlbHashSlot(s, vpn, sc, tag);
@@ -68,12 +70,13 @@ export function invalidateEntry(s: TlbState, e: number): void {
   hashDelete(s, e);
   metaAdjust(s, e, -1);
   s.flags[e] = 0;
+  s.key[e] = -1; // no lookup can match an invalid entry, so scans need not test VALID
   moveToTail(s, e);
 }
 
 /** Fills a translation into the LRU way of its set, evicting what was there. */
 export function fill(s: TlbState, counters: Float64Array, vpn: number, sizeClass: number, tag: number, pbase: number, flags: number): number {
-  const set = vpn % s.sets;
+  const set = tlbSet(s, vpn);
   const e = s.tail[set]!;
   if (s.flags[e]! & TlbFlag.VALID) {
     invalidateEntry(s, e);
