@@ -61,6 +61,7 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
                                        InstanceMethod<&NativeCore::UnrefFrame>("unrefFrame"),
                                        InstanceMethod<&NativeCore::RefCount>("refCount"),
                                        InstanceMethod<&NativeCore::CopyFrame>("copyFrame"),
+                                       InstanceMethod<&NativeCore::NoteWritten>("noteWritten"),
                                        InstanceMethod<&NativeCore::CreateRoot>("createRoot"),
                                        InstanceMethod<&NativeCore::DestroyRoot>("destroyRoot"),
                                        InstanceMethod<&NativeCore::Map>("map"),
@@ -163,6 +164,12 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
     const double p = num(info, 0, "pfn");
     if (!isInt(p) || p < 0 || p >= static_cast<double>(frames_->total())) return N(info, EINVAL_);
     return N(info, frames_->count(static_cast<uint64_t>(p)));
+  }
+  Napi::Value NoteWritten(const Napi::CallbackInfo& info) {
+    live(info);
+    const double p = num(info, 0, "pfn"), n = num(info, 1, "count");
+    if (isInt(p) && isInt(n) && p >= 0 && n >= 0 && p < static_cast<double>(frames_->total())) frames_->noteWritten(static_cast<uint64_t>(p), static_cast<uint64_t>(n));
+    return info.Env().Undefined();
   }
   Napi::Value CopyFrame(const Napi::CallbackInfo& info) {
     live(info);

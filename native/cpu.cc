@@ -101,8 +101,10 @@ double Cpu::access(uint64_t la, int kind, int flags) {
 }
 
 int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags) {
-  // Checked before anything runs, so a bad batch changes nothing.
-  for (uint64_t i = start; i < end; i++) {
+  // Checked before anything runs, so a bad batch changes nothing. Bit 2 of flags says the
+  // caller already checked this batch (a resume after a handled fault): without it, resuming
+  // after every fault would re-check the rest of the batch each time.
+  for (uint64_t i = (flags & 4) ? end : start; i < end; i++) {
     const double a = las[i];
     // In range first (so the cast is defined), then integral: a cast round trip is cheaper than floor().
     if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 140737488355328.0) || static_cast<double>(static_cast<int64_t>(a)) != a) return EINVAL_;

@@ -6,7 +6,7 @@ namespace vmsim {
 
 static bool isInt(double v) { return std::isfinite(v) && v == std::floor(v); }
 
-Frames::Frames(uint64_t total, Ram& ram) : total_(total), free_(total - 1), bits_((total + 63) / 64, 0), refs_(total, 0), ram_(ram) {
+Frames::Frames(uint64_t total, Ram& ram) : total_(total), free_(total - 1), bits_((total + 63) / 64, 0), refs_(total, 0), used_((total + 63) / 64, 0), ram_(ram) {
   // Bits past the last frame are "allocated" so no search returns them.
   for (uint64_t f = total; f < bits_.size() * 64; f++) bits_[f >> 6] |= 1ull << (f & 63);
   bits_[0] |= 1;
@@ -22,7 +22,8 @@ void Frames::take(uint64_t pfn) {
   bits_[pfn >> 6] |= 1ull << (pfn & 63);
   refs_[pfn] = 1;
   free_--;
-  ram_.zeroFrame(pfn);
+  if ((used_[pfn >> 6] >> (pfn & 63)) & 1) ram_.zeroFrame(pfn);
+  used_[pfn >> 6] |= 1ull << (pfn & 63);
 }
 
 int64_t Frames::alloc() {

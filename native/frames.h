@@ -27,6 +27,9 @@ class Frames {
   void refU(uint64_t pfn) { refs_[pfn]++; }
   uint32_t unrefU(uint64_t pfn);
   uint32_t count(uint64_t pfn) const { return refs_[pfn]; }
+  void noteWritten(uint64_t pfn, uint64_t n) {
+    for (uint64_t f = pfn; f < pfn + n && f < total_; f++) used_[f >> 6] |= 1ull << (f & 63);
+  }
 
  private:
   void take(uint64_t pfn);
@@ -35,6 +38,9 @@ class Frames {
   uint64_t hint_ = 0;
   std::vector<uint64_t> bits_;
   std::vector<uint32_t> refs_;
+  // Frames handed out at least once: only those can hold old data. Fresh host memory is zero,
+  // so never-used frames are not memset — that would commit host memory nobody asked for.
+  std::vector<uint64_t> used_;
   Ram& ram_;
 };
 

@@ -48,6 +48,8 @@ export interface Core {
   unrefFrame(pfn: number): number;
   /** Reference count of a frame (0 when free); frame 0 reports 1. EINVAL when out of range. */
   refCount(pfn: number): number;
+  /** Tells the core that JS wrote raw bytes into frames [pfn, pfn+count) (so they are zeroed when next allocated). */
+  noteWritten(pfn: number, count: number): void;
   /** Copies a whole frame's bytes onto another frame: OK or EINVAL. */
   copyFrame(dstPfn: number, srcPfn: number): number;
 
@@ -110,7 +112,8 @@ export interface Core {
   access(la: number, kind: number, flags: number): number;
   /**
    * Runs accesses [start, end) of the arrays; stops at the first fault. Returns the index of
-   * the faulting access (fault details as for access) or `end`.
+   * the faulting access (fault details as for access) or `end`. flags as for access, plus
+   * bit 2: the caller already checked this batch (skip the check on a resume).
    */
   accessBatch(las: Float64Array, kinds: Uint8Array, start: number, end: number, flags: number): number;
   /**

@@ -330,9 +330,12 @@ export class AddressSpace {
     m.activate(this);
     const flags = accessFlags(options);
     let i = start;
+    let checked = 0;
     while (i < end) {
       // The core takes canonical (sign-extended) addresses as they are: no conversion pass.
-      i = m.core.accessBatch(addresses, kinds, i, end, flags);
+      // It checks the batch once; resumes after handled faults say so (flag bit 2).
+      i = m.core.accessBatch(addresses, kinds, i, end, flags | checked);
+      checked = 4;
       if (i === Status.EINVAL) throw batchError(addresses, kinds, start, end);
       if (i >= end) break;
       const outcome = this.faultHandler.handleFault(this.readFault(flags));

@@ -80,6 +80,7 @@ export class PhysicalMemory {
     const data = toBytes(bytes);
     if (start + data.length > this.size) throw new VmmError('EFAULT', `write: [${hex(start)}, ${hex(start + data.length)}) runs past the end of physical memory (${hex(this.size)})`);
     this.copy(start, data, true);
+    if (data.length > 0) this.core.noteWritten(Math.floor(start / PAGE_SIZE), Math.floor((start + data.length - 1) / PAGE_SIZE) - Math.floor(start / PAGE_SIZE) + 1);
   }
 
   /** @internal Copies between RAM and `buf` (already bounds-checked), across 1 GiB chunks. */

@@ -130,3 +130,18 @@ describe.each(BACKENDS)('seed acceptance (%s)', (backend) => {
     expect(m.physical.freeFrames).toBe(free0);
   });
 });
+
+describe.each(BACKENDS)('frames are zeroed on allocation (%s)', (backend) => {
+  it('even a free frame that raw physical writes dirtied', () => {
+    const m = new Machine({ memory: '4MiB', backend });
+    const pa = m.physical.allocFrame();
+    m.physical.freeFrame(pa);
+    const next = pa + PAGE_SIZE; // never allocated yet
+    m.physical.write(next, [1, 2, 3]);
+    m.physical.write(pa, [9]);
+    expect(m.physical.allocFrame()).toBe(pa);
+    expect(m.physical.allocFrame()).toBe(next);
+    expect([...m.physical.read(pa, 1)]).toEqual([0]);
+    expect([...m.physical.read(next, 3)]).toEqual([0, 0, 0]);
+  });
+});

@@ -151,7 +151,8 @@ export class Cpu {
   /** See Core.accessBatch. */
   accessBatch(las: Float64Array, kinds: Uint8Array, start: number, end: number, flags: number): number {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || end > las.length || end > kinds.length) return Status.EINVAL;
-    for (let i = start; i < end; i++) {
+    // Bit 2 of flags: already checked by the caller (a resume after a handled fault).
+    for (let i = (flags & 4) !== 0 ? end : start; i < end; i++) {
       const a = las[i]!;
       if (kinds[i]! > 2 || !(a >= -TWO47 && a < TWO47) || !Number.isInteger(a)) return Status.EINVAL;
     }

@@ -45,6 +45,7 @@ export function createRefCore(config: CoreConfig): Core {
     refFrame: (pfn) => frames.ref(pfn),
     unrefFrame: (pfn) => frames.unref(pfn),
     refCount: (pfn) => (isInt(pfn) && pfn >= 0 && pfn < total ? frames.refs[pfn]! : Status.EINVAL),
+    noteWritten: () => {}, // the reference core zeroes every frame it hands out
     copyFrame: (dst, src) => {
       if (!frames.usable(dst) || !frames.usable(src)) return Status.EINVAL;
       ram.copyFrame(dst, src);

@@ -1,0 +1,120 @@
+/* The real kernel doing what the vmsim VMM benchmarks do, timed on this machine.
+ * Prints one JSON object of ns (or ms) per operation. Anonymous private memory, THP off,
+ * so every page is a 4 KiB fault as in the simulator. */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static void die(const char *what) {
+  printf("{\"error\": \"%s failed\"}\n", what);
+  exit(1);
+}
+
+static char *map(size_t len, int populate) {
+  char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+  if (p == MAP_FAILED) die("mmap");
+  madvise(p, len, MADV_NOHUGEPAGE);
+  return p;
+}
+
+static double median(double *v, int n) {
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+      double t = v[j]; v[j] = v[j - 1]; v[j - 1] = t;
+    }
+  return v[n / 2];
+}
+
+int main(void) {
+  const size_t PAGE = 4096, SMALL = 64ul << 20, GIB = 1ul << 30;
+  double runs[5];
+
+  /* First-touch demand-zero fault, per page. */
+  for (int r = 0; r < 5; r++) {
+    char *p = map(SMALL, 0);
+    double t0 = now_ns();
+    for (size_t o = 0; o < SMALL; o += PAGE) p[o] = 1;
+    runs[r] = (now_ns() - t0) / (SMALL / PAGE);
+    munmap(p, SMALL);
+  }
+  double first_touch = median(runs, 5);
+
+  /* Populate 1 GiB, fork it (page-table copy), munmap it. */
+  double t0 = now_ns();
+  char *big = map(GIB, 0);
+  for (size_t o = 0; o < GIB; o += PAGE) big[o] = 1;
+  double populate_ms = (now_ns() - t0) / 1e6;
+  for (int r = 0; r < 5; r++) {
+    t0 = now_ns();
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) _exit(0);
+    runs[r] = (now_ns() - t0) / 1e6;
+    waitpid(pid, NULL, 0);
+  }
+  double fork_ms = median(runs, 5);
+  t0 = now_ns();
+  munmap(big, GIB);
+  double munmap_ms = (now_ns() - t0) / 1e6;
+
+  /* COW break: the child keeps the pages shared while the parent writes each one. */
+  for (int r = 0; r < 3; r++) {
+    char *p = map(SMALL, 0);
+    for (size_t o = 0; o < SMALL; o += PAGE) p[o] = 1;
+    int fd[2];
+    if (pipe(fd)) die("pipe");
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+      char c;
+      close(fd[1]);
+      if (read(fd[0], &c, 1) < 0) _exit(1);
+      _exit(0);
+    }
+    close(fd[0]);
+    t0 = now_ns();
+    for (size_t o = 0; o < SMALL; o += PAGE) p[o] = 2;
+    runs[r] = (now_ns() - t0) / (SMALL / PAGE);
+    if (write(fd[1], "x", 1) != 1) die("write");
+    close(fd[1]);
+    waitpid(pid, NULL, 0);
+    munmap(p, SMALL);
+  }
+  double cow = median(runs, 3);
+
+  /* mprotect split (middle page read-only) and merge (back to read-write). */
+  char *three = map(3 * PAGE, 0);
+  const int N = 200000;
+  t0 = now_ns();
+  for (int i = 0; i < N; i++) {
+    if (mprotect(three + PAGE, PAGE, PROT_READ)) die("mprotect");
+    if (mprotect(three + PAGE, PAGE, PROT_READ | PROT_WRITE)) die("mprotect");
+  }
+  double mprot = (now_ns() - t0) / N;
+  munmap(three, 3 * PAGE);
+
+  /* mmap + munmap of one untouched page. */
+  t0 = now_ns();
+  for (int i = 0; i < N; i++) {
+    void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) die("mmap");
+    munmap(p, PAGE);
+  }
+  double mm = (now_ns() - t0) / N;
+
+  printf("{\"first_touch_fault_ns\": %.1f, \"fork_1g_populated_ms\": %.3f, \"cow_break_ns\": %.1f, \"mprotect_split_merge_ns\": %.1f, "
+         "\"mmap_munmap_ns\": %.1f, \"populate_1g_ms\": %.2f, \"munmap_1g_ms\": %.2f}\n",
+         first_touch, fork_ms, cow, mprot, mm, populate_ms, munmap_ms);
+  return 0;
+}

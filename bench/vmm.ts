@@ -1,0 +1,104 @@
+/** Issue 3 benchmarks: the VMM's operations, side by side with the real kernel doing the same work. */
+import { Machine } from '../src/index.js';
+import { type Figure } from './harness.js';
+import { runLinuxBench } from './linux/linux-bench.js';
+
+const PAGE = 4096;
+
+function time(fn: () => void): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/** One write per page of [base, base + pages * 4096), as a batch. */
+function writesPerPage(base: number, pages: number): [Float64Array, Uint8Array] {
+  const a = new Float64Array(pages);
+  for (let i = 0; i < pages; i++) a[i] = base + i * PAGE;
+  return [a, new Uint8Array(pages).fill(1)];
+}
+
+function vmsimFigures(backend: 'native' | 'js'): Record<string, number> {
+  const out: Record<string, number> = {};
+  const pages = 16384; // 64 MiB
+  {
+    const runs: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const m = new Machine({ memory: '1GiB', backend });
+      const s = m.createAddressSpace();
+      const base = s.mmap({ length: pages * PAGE, prot: 'rw' });
+      const [a, k] = writesPerPage(base, pages);
+      runs.push(time(() => s.accessBatch(a, k)) / pages);
+      m.dispose();
+    }
+    out.first_touch_fault_ns = median(runs);
+  }
+  {
+    const m = new Machine({ memory: '4GiB', backend });
+    const s = m.createAddressSpace();
+    let base = 0;
+    out.populate_1g_ms = time(() => (base = s.mmap({ length: 2 ** 30, prot: 'rw', populate: true }))) / 1e6;
+    const runs: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      let child: ReturnType<typeof s.fork> | undefined;
+      runs.push(time(() => (child = s.fork())) / 1e6);
+      child!.destroy();
+    }
+    out.fork_1g_populated_ms = median(runs);
+    out.munmap_1g_ms = time(() => s.munmap(base, 2 ** 30)) / 1e6;
+    m.dispose();
+  }
+  {
+    const m = new Machine({ memory: '1GiB', backend });
+    const s = m.createAddressSpace();
+    const base = s.mmap({ length: pages * PAGE, prot: 'rw', populate: true });
+    const child = s.fork();
+    const [a, k] = writesPerPage(base, pages);
+    out.cow_break_ns = time(() => s.accessBatch(a, k)) / pages;
+    child.destroy();
+    const three = s.mmap({ length: 3 * PAGE, prot: 'rw' });
+    const N = 20000;
+    out.mprotect_split_merge_ns =
+      time(() => {
+        for (let i = 0; i < N; i++) {
+          s.mprotect(three + PAGE, PAGE, 'r');
+          s.mprotect(three + PAGE, PAGE, 'rw');
+        }
+      }) / N;
+    out.mmap_munmap_ns =
+      time(() => {
+        for (let i = 0; i < N; i++) s.munmap(s.mmap({ length: PAGE, prot: 'rw' }), PAGE);
+      }) / N;
+    m.dispose();
+  }
+  return out;
+}
+
+const ROWS: [string, string, string][] = [
+  ['first_touch_fault_ns', 'first-touch demand-zero fault', 'ns/fault'],
+  ['fork_1g_populated_ms', 'fork of 1 GiB populated', 'ms/fork'],
+  ['cow_break_ns', 'COW break (copy)', 'ns/fault'],
+  ['mprotect_split_merge_ns', 'mprotect split + merge pair', 'ns/pair'],
+  ['mmap_munmap_ns', 'mmap + munmap pair', 'ns/pair'],
+  ['populate_1g_ms', 'populate 1 GiB', 'ms'],
+  ['munmap_1g_ms', 'munmap 1 GiB populated', 'ms'],
+];
+
+/** Runs the VMM benchmarks on the given backends and the real kernel. */
+export function benchVmm(backends: ('native' | 'js')[]): { figures: Figure[]; linuxNote: string } {
+  const per: Record<string, Record<string, number>> = {};
+  for (const b of backends) per[b] = vmsimFigures(b);
+  const linux = runLinuxBench();
+  const lx = 'unavailable' in linux ? undefined : (linux as unknown as Record<string, number>);
+  const figures = ROWS.map(([key, name, unit]) => ({
+    name,
+    unit,
+    values: { native: per.native?.[key], js: per.js?.[key], linux: lx?.[key] },
+  }));
+  return { figures, linuxNote: lx ? 'linux: the same work by this machine\'s kernel (bench/linux/vmbench.c, THP off)' : `linux: n/a (${(linux as { unavailable: string }).unavailable})` };
+}
