@@ -1,0 +1,27 @@
+/** The README's example, run as written (so the README stays true). */
+import { expect, it } from 'vitest';
+import { Machine, SegmentationFault, hex } from '../src/index.js';
+
+it('the README example does what the README says', () => {
+  const m = new Machine({ memory: '1GiB', tlb: { entries: 64, ways: 4 } });
+  const p = m.createAddressSpace();
+  const buf = p.mmap({ length: 8192, prot: 'rw' });
+  p.write(buf, [1, 2, 3]);
+  const child = p.fork();
+  child.write(buf, [9]);
+  expect([p.read(buf, 1)[0], child.read(buf, 1)[0]]).toEqual([1, 9]);
+  p.mprotect(buf, 4096, 'r');
+  let seen = '';
+  try {
+    p.write(buf, [0]);
+  } catch (e) {
+    if (e instanceof SegmentationFault) seen = `${e.cause} ${hex(e.address)}`;
+  }
+  expect(seen).toBe('SEGV_ACCERR 0x00007ffff7ffd000');
+  expect(p.maps().split('\n').filter(Boolean)).toHaveLength(3);
+  const s = m.createAddressSpace({ faults: 'raw' });
+  const pa = m.physical.allocFrame();
+  s.mapPage(0x400000, pa, { user: true, writable: true });
+  expect(s.translate(0x400123)!.physical).toBe(pa + 0x123);
+  expect(s.access(0x400123, 'write')).toBe(pa + 0x123);
+});
