@@ -130,6 +130,16 @@ describe('VMM property: model, leaks, backends', () => {
     for (const b of BACKENDS) expect(play(b, prog).filter((l) => l.startsWith('ok '))).toEqual(['ok 268435456', 'ok undefined', 'ok undefined', 'ok 5', 'ok 6']);
   });
 
+  it('a shared page stays shared across fork in the model and in the machine', () => {
+    const prog: Op[] = [
+      { t: 'mmap', s: 0, p: 0, n: 1, prot: 2, shared: true },
+      { t: 'fork', s: 0 },
+      { t: 'write', s: 1, p: 0, v: 7 },
+      { t: 'read', s: 0, p: 0 },
+    ];
+    for (const b of BACKENDS) expect(play(b, prog).filter((l) => l.startsWith('ok '))).toEqual(['ok 268435456', 'ok undefined', 'ok 7']);
+  });
+
   it('random programs match the model and leak nothing; backends agree', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 10, maxLength: 80 }), (ops) => {
