@@ -48,42 +48,10 @@ bool rangeOk(double la, double count, int shift) {
   return end <= 281474976710656.0 && !(la < 140737488355328.0 && end > 140737488355328.0);
 }
 
-class NativeCore : public Napi::ObjectWrap<NativeCore> {
+class NativeCore {
  public:
-  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function f = DefineClass(env, "NativeCore",
-                                   {
-                                       InstanceMethod<&NativeCore::RamChunk>("ramChunk"),
-                                       InstanceMethod<&NativeCore::FreeFrames>("freeFrames"),
-                                       InstanceMethod<&NativeCore::AllocFrame>("allocFrame"),
-                                       InstanceMethod<&NativeCore::AllocFrames>("allocFrames"),
-                                       InstanceMethod<&NativeCore::RefFrame>("refFrame"),
-                                       InstanceMethod<&NativeCore::UnrefFrame>("unrefFrame"),
-                                       InstanceMethod<&NativeCore::RefCount>("refCount"),
-                                       InstanceMethod<&NativeCore::CopyFrame>("copyFrame"),
-                                       InstanceMethod<&NativeCore::NoteWritten>("noteWritten"),
-                                       InstanceMethod<&NativeCore::CreateRoot>("createRoot"),
-                                       InstanceMethod<&NativeCore::DestroyRoot>("destroyRoot"),
-                                       InstanceMethod<&NativeCore::Map>("map"),
-                                       InstanceMethod<&NativeCore::Unmap>("unmap"),
-                                       InstanceMethod<&NativeCore::Protect>("protect"),
-                                       InstanceMethod<&NativeCore::Translate>("translate"),
-                                       InstanceMethod<&NativeCore::Fork>("fork"),
-                                       InstanceMethod<&NativeCore::Replace>("replace"),
-                                       InstanceMethod<&NativeCore::SetCr3>("setCr3"),
-                                       InstanceMethod<&NativeCore::Invalidate>("invalidate"),
-                                       InstanceMethod<&NativeCore::FlushPcid>("flushPcid"),
-                                       InstanceMethod<&NativeCore::FlushAll>("flushAll"),
-                                       InstanceMethod<&NativeCore::Access>("access"),
-                                       InstanceMethod<&NativeCore::AccessBatch>("accessBatch"),
-                                       InstanceMethod<&NativeCore::CopyVirt>("copyVirt"),
-                                       InstanceMethod<&NativeCore::Dispose>("dispose"),
-                                   });
-    exports.Set("NativeCore", f);
-    return exports;
-  }
-
-  NativeCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeCore>(info) {
+  // Builds the core from (memoryBytes, features, tlb, counters, result) and fills `self` with its fields.
+  NativeCore(const Napi::CallbackInfo& info, Napi::Object self) {
     Napi::Env env = info.Env();
     const double bytes = num(info, 0, "memoryBytes");
     if (!isInt(bytes) || bytes < 2097152.0 || bytes > 1099511627776.0 || std::fmod(bytes, 4096) != 0)
@@ -124,12 +92,11 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
     if (!pt_->ok()) throw Napi::RangeError::New(env, "memory too small for the kernel page tables");
     cpu_ = std::make_unique<Cpu>(*ram_, tlb_, counters_, result_, static_cast<int>(features));
     chunks_.resize((static_cast<uint64_t>(bytes) + CHUNK_BYTES - 1) / CHUNK_BYTES);
-    Napi::Object self = info.This().As<Napi::Object>();
     self.Set("backend", Napi::String::New(env, "native"));
     self.Set("totalFrames", Napi::Number::New(env, bytes / 4096));
   }
 
- private:
+ // Methods are public: the trampolines below call them with the instance from the function's data.
   Napi::Value N(const Napi::CallbackInfo& info, double v) { return Napi::Number::New(info.Env(), v); }
   void live(const Napi::CallbackInfo& info) {
     if (!cpu_) throw Napi::Error::New(info.Env(), "the core has been disposed");
@@ -324,8 +291,52 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
   std::vector<Napi::Reference<Napi::Uint8Array>> chunks_;
 };
 
+
+// Each method is a plain function whose data pointer is the instance: a call costs no
+// napi_unwrap (which, with ObjectWrap, was a large share of a short call).
+template <Napi::Value (NativeCore::*M)(const Napi::CallbackInfo&)>
+Napi::Value Call(const Napi::CallbackInfo& info) {
+  return (static_cast<NativeCore*>(info.Data())->*M)(info);
+}
+
+Napi::Value CreateCore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object self = Napi::Object::New(env);
+  auto* core = new NativeCore(info, self);
+  self.AddFinalizer([](Napi::Env, NativeCore* c) { delete c; }, core);
+  self.Set("ramChunk", Napi::Function::New<Call<&NativeCore::RamChunk>>(env, "ramChunk", core));
+  self.Set("freeFrames", Napi::Function::New<Call<&NativeCore::FreeFrames>>(env, "freeFrames", core));
+  self.Set("allocFrame", Napi::Function::New<Call<&NativeCore::AllocFrame>>(env, "allocFrame", core));
+  self.Set("allocFrames", Napi::Function::New<Call<&NativeCore::AllocFrames>>(env, "allocFrames", core));
+  self.Set("refFrame", Napi::Function::New<Call<&NativeCore::RefFrame>>(env, "refFrame", core));
+  self.Set("unrefFrame", Napi::Function::New<Call<&NativeCore::UnrefFrame>>(env, "unrefFrame", core));
+  self.Set("refCount", Napi::Function::New<Call<&NativeCore::RefCount>>(env, "refCount", core));
+  self.Set("copyFrame", Napi::Function::New<Call<&NativeCore::CopyFrame>>(env, "copyFrame", core));
+  self.Set("noteWritten", Napi::Function::New<Call<&NativeCore::NoteWritten>>(env, "noteWritten", core));
+  self.Set("createRoot", Napi::Function::New<Call<&NativeCore::CreateRoot>>(env, "createRoot", core));
+  self.Set("destroyRoot", Napi::Function::New<Call<&NativeCore::DestroyRoot>>(env, "destroyRoot", core));
+  self.Set("map", Napi::Function::New<Call<&NativeCore::Map>>(env, "map", core));
+  self.Set("unmap", Napi::Function::New<Call<&NativeCore::Unmap>>(env, "unmap", core));
+  self.Set("protect", Napi::Function::New<Call<&NativeCore::Protect>>(env, "protect", core));
+  self.Set("translate", Napi::Function::New<Call<&NativeCore::Translate>>(env, "translate", core));
+  self.Set("fork", Napi::Function::New<Call<&NativeCore::Fork>>(env, "fork", core));
+  self.Set("replace", Napi::Function::New<Call<&NativeCore::Replace>>(env, "replace", core));
+  self.Set("setCr3", Napi::Function::New<Call<&NativeCore::SetCr3>>(env, "setCr3", core));
+  self.Set("invalidate", Napi::Function::New<Call<&NativeCore::Invalidate>>(env, "invalidate", core));
+  self.Set("flushPcid", Napi::Function::New<Call<&NativeCore::FlushPcid>>(env, "flushPcid", core));
+  self.Set("flushAll", Napi::Function::New<Call<&NativeCore::FlushAll>>(env, "flushAll", core));
+  self.Set("access", Napi::Function::New<Call<&NativeCore::Access>>(env, "access", core));
+  self.Set("accessBatch", Napi::Function::New<Call<&NativeCore::AccessBatch>>(env, "accessBatch", core));
+  self.Set("copyVirt", Napi::Function::New<Call<&NativeCore::CopyVirt>>(env, "copyVirt", core));
+  self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));
+  return self;
+}
+
 }  // namespace
 
-Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return NativeCore::Init(env, exports); }
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  exports.Set("createCore", Napi::Function::New<CreateCore>(env, "createCore"));
+  return exports;
+}
 
 NODE_API_MODULE(vmsim_native, InitAll)
