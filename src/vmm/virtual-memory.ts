@@ -10,7 +10,7 @@ import { hex } from '../hex.js';
 import type { AddressSpace } from '../machine/address-space.js';
 import type { FaultHandler, FaultInfo } from '../machine/fault.js';
 import { RegionMap } from './region-map.js';
-import type { RegionRecord as Region, RegionKind } from './region.js';
+import type { RegionRecord as Region } from './region.js';
 import { PROT_WRITE, protectMasks, userPageAttrs } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
 import type { SharedMemoryObject } from './shared-memory.js';
@@ -20,18 +20,8 @@ import { STACK_GUARD_GAP } from './layout.js';
 
 const TWO47 = 2 ** 47;
 
-/** Region facts the VMM needs beyond the public Region. */
-export interface RegionSpec {
-  start: number;
-  end: number;
-  prot: number;
-  kind: RegionKind;
-  name?: string;
-  shared: boolean;
-  object?: SharedMemoryObject;
-  /** Byte offset into `object`. */
-  offset?: number;
-}
+/** A new region: a record without its backing, plus the object (and byte offset) that backs it, if any. */
+export type RegionSpec = Omit<Region, 'backing'> & { object?: SharedMemoryObject; offset?: number };
 
 /** The VMM state of one address space. */
 export class VirtualMemory implements FaultHandler {
