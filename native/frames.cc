@@ -1,14 +1,29 @@
 #include "frames.h"
 
 #include <cmath>
+#include <new>
 
 namespace vmsim {
 
 static bool isInt(double v) { return std::isfinite(v) && v == std::floor(v); }
 
-Frames::Frames(uint64_t total, Ram& ram) : total_(total), free_(total - 1), bits_((total + 63) / 64, 0), refs_(total, 0), used_((total + 63) / 64, 0), ram_(ram) {
+template <typename T>
+static T* zeroed(uint64_t n) {
+  T* p = static_cast<T*>(std::calloc(n, sizeof(T)));
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+Frames::Frames(uint64_t total, Ram& ram)
+    : total_(total),
+      free_(total - 1),
+      words_((total + 63) / 64),
+      bits_(zeroed<uint64_t>(words_), &std::free),
+      refs_(zeroed<uint32_t>(total), &std::free),
+      used_(zeroed<uint64_t>(words_), &std::free),
+      ram_(ram) {
   // Bits past the last frame are "allocated" so no search returns them.
-  for (uint64_t f = total; f < bits_.size() * 64; f++) bits_[f >> 6] |= 1ull << (f & 63);
+  for (uint64_t f = total; f < words_ * 64; f++) bits_[f >> 6] |= 1ull << (f & 63);
   bits_[0] |= 1;
   refs_[0] = 1;
 }
@@ -27,7 +42,7 @@ void Frames::take(uint64_t pfn) {
 }
 
 int64_t Frames::alloc() {
-  const uint64_t words = bits_.size();
+  const uint64_t words = words_;
   for (uint64_t w = hint_; w < words; w++) {
     const uint64_t v = bits_[w];
     if (v != ~0ull) {

@@ -3,7 +3,8 @@
 // uint32 reference count per frame. Frame 0 is reserved.
 #pragma once
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <memory>
 
 #include "constants.h"
 #include "ram.h"
@@ -36,11 +37,16 @@ class Frames {
   uint64_t total_;
   uint64_t free_;
   uint64_t hint_ = 0;
-  std::vector<uint64_t> bits_;
-  std::vector<uint32_t> refs_;
+  // calloc'd, so large arrays come from fresh zero pages the host commits only when touched:
+  // a 64 GiB machine does not pay for 64 MiB of reference counts up front.
+  template <typename T>
+  using Array = std::unique_ptr<T[], decltype(&std::free)>;
+  uint64_t words_;
+  Array<uint64_t> bits_;
+  Array<uint32_t> refs_;
   // Frames handed out at least once: only those can hold old data. Fresh host memory is zero,
   // so never-used frames are not memset — that would commit host memory nobody asked for.
-  std::vector<uint64_t> used_;
+  Array<uint64_t> used_;
   Ram& ram_;
 };
 

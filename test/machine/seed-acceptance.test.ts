@@ -145,3 +145,18 @@ describe.each(BACKENDS)('frames are zeroed on allocation (%s)', (backend) => {
     expect([...m.physical.read(next, 3)]).toEqual([0, 0, 0]);
   });
 });
+
+describe.each(BACKENDS)('large machines (%s)', (backend) => {
+  it('a 64 GiB machine works end to end, including its last frame', () => {
+    const m = new Machine({ memory: '64GiB', backend });
+    expect(m.physical.totalFrames).toBe(16 * 2 ** 20);
+    const s = m.createAddressSpace();
+    const a = s.mmap({ length: 4096, prot: 'rw' });
+    s.write(a, [42]);
+    expect([...s.read(a, 1)]).toEqual([42]);
+    const last = m.physical.size - 4096;
+    m.physical.write(last + 4095, [7]);
+    expect([...m.physical.read(last + 4095, 1)]).toEqual([7]);
+    m.dispose();
+  });
+});
