@@ -165,14 +165,3 @@ export function tlbTouch(s: TlbState, e: number): void {
   s.prev[h] = e;
   s.head[set] = e;
 }
-
-/** Page size in bytes of a TLB entry, from its key. */
-export function tlbEntryPageBytes(s: TlbState, e: number): number {
-  const sizeClass = Math.floor(s.key[e]! / 8192) % 4;
-  return sizeClass === 0 ? 4096 : sizeClass === 1 ? TWO21 : TWO30;
-}
-
-/** True when entry e is valid. */
-export function tlbValid(s: TlbState, e: number): boolean {
-  return (s.flags[e]! & TlbFlag.VALID) !== 0;
-}

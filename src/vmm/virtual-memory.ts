@@ -104,8 +104,7 @@ export class VirtualMemory implements FaultHandler {
       const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
       const st = core.map(this.space.rootFrame, start, pages, 12, lo | PTE.A | PTE.D, hi, -1);
       if (st < 0) throw this.space.machine.statusError(st, 'mmap', `populate [${hex(start)}, ${hex(end)})`);
-      this.residentPages += pages;
-      this.faults.minor += 0; // populate is not a fault
+      this.residentPages += pages; // populating is not a fault: no fault counter moves
       return;
     }
     // Shared pages come from the object, one frame at a time (object frames are not contiguous).
@@ -156,7 +155,6 @@ export class VirtualMemory implements FaultHandler {
     const st = core.translate(this.space.rootFrame, la);
     if (st < 0) return true; // unmapped meanwhile: retry faults it in
     const lo = m.result[Result.B]!;
-    const hi = m.result[Result.C]!;
     if ((lo & PTE.SW_COW) === 0) {
       // Not COW and the region allows writing: the entry is stale (e.g. PROT_NONE encoding); rewrite it.
       const mk = protectMasks(r.prot, r.shared, this.nxe);
@@ -191,7 +189,6 @@ export class VirtualMemory implements FaultHandler {
       this.faults.cow++;
       this.ctx.faults.cow++;
     }
-    void hi;
     this.faults.minor++;
     this.ctx.faults.minor++;
     m.invalidateRange(this.space, la, 1);
@@ -261,7 +258,7 @@ export class VirtualMemory implements FaultHandler {
     return new SegmentationFault(f.address, f.access, cause, f.errorCode, detail);
   }
 
-  private oom(f: FaultInfo): SegmentationFault {
+  private oom(f: FaultInfo): never {
     throw new VmmError('ENOMEM', `out of physical memory resolving a ${f.access} fault at ${hex(f.address)}`);
   }
 

@@ -1,6 +1,5 @@
 /** Machine-wide VMM state: the zero page, the shared memory objects, and summed fault counters. */
 import type { Core } from '../core/core.js';
-import { PAGE_SIZE } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { SharedMemoryObject } from './shared-memory.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
@@ -48,10 +47,5 @@ export class VmmContext {
   /** The object with this name, while the name is linked. */
   byName(name: string): SharedMemoryObject | undefined {
     return this.names.get(name);
-  }
-
-  /** Page count helper. */
-  static pages(bytes: number): number {
-    return Math.ceil(bytes / PAGE_SIZE);
   }
 }
