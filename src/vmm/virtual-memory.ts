@@ -75,9 +75,10 @@ export class VirtualMemory implements FaultHandler {
       if (p.shared) this.sharedPages -= n;
     }
     this.space.machine.invalidateRange(this.space, pieces[0]!.start, (pieces[pieces.length - 1]!.end - pieces[0]!.start) / PAGE_SIZE);
-    for (const p of pieces) {
-      if (p.backing.type === 'object' && !this.references(p.backing.objectId)) this.ctx.object(p.backing.objectId)?.detach();
-    }
+    // One attachment per space and object: detach each object once, when no region of this space maps it any more.
+    const ids = new Set<number>();
+    for (const p of pieces) if (p.backing.type === 'object') ids.add(p.backing.objectId);
+    for (const id of ids) if (!this.references(id)) this.ctx.object(id)?.detach();
   }
 
   /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed). */
