@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { propertyOptions } from '../property-options.js';
 import type { Core } from '../../src/core/core.js';
 import { Counter, Feature, PTE, Result } from '../../src/core/constants.js';
 import { createTlbState, type TlbState } from '../../src/core/tlb-state.js';
@@ -227,7 +228,7 @@ describe('differential: native core vs reference core', () => {
       fc.property(features, shape, fc.array(op, { maxLength: 60 }), (f, [s, w], ops) => {
         run(rig(createRefCore, f, s!, w!), rig(createRefCore, f, s!, w!), ops);
       }),
-      { numRuns: 40 },
+      propertyOptions(40),
     );
   });
 
@@ -236,7 +237,7 @@ describe('differential: native core vs reference core', () => {
       fc.property(features, shape, fc.array(op, { maxLength: 80 }), (f, [s, w], ops) => {
         run(rig(createRefCore, f, s!, w!), rig(createNativeCore, f, s!, w!), ops);
       }),
-      { numRuns: Number(process.env.VMSIM_PROPERTY_RUNS ?? 150) },
+      propertyOptions(150),
     );
   });
 });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { propertyOptions } from '../property-options.js';
 import { Machine, SegmentationFault, VmmError, type AddressSpace } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
 
@@ -158,7 +159,7 @@ describe('VMM property: model, leaks, backends', () => {
         const logs = BACKENDS.map((b) => play(b, ops));
         for (const l of logs.slice(1)) expect(l).toEqual(logs[0]);
       }),
-      { numRuns: Number(process.env.VMSIM_PROPERTY_RUNS ?? 400) },
+      propertyOptions(400),
     );
   });
 });
