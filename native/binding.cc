@@ -124,6 +124,21 @@ class NativeCore {
     live(info);
     return N(info, static_cast<double>(frames_->allocRun(num(info, 0, "count"), num(info, 1, "align"))));
   }
+  Napi::Value AllocFrameList(const Napi::CallbackInfo& info) {
+    live(info);
+    size_t n = 0;
+    double* out = typed<double>(info.Env(), info[0], napi_float64_array, "out", &n);
+    return N(info, frames_->allocList(out, n, num(info, 1, "count")));
+  }
+  Napi::Value MapList(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la");
+    size_t n = 0;
+    const double* list = typed<double>(info.Env(), info[2], napi_float64_array, "frames", &n);
+    const uint64_t lo = attrs(num(info, 3, "attrLo")), hi = attrs(num(info, 4, "attrHi"));
+    if (!rootOk(root) || !rangeOk(la, static_cast<double>(n), 12)) return N(info, EINVAL_);
+    return N(info, pt_->map(static_cast<uint64_t>(root), static_cast<uint64_t>(la), n, 1, lo, hi << 32, -1, list));
+  }
   Napi::Value RefFrame(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->ref(num(info, 0, "pfn")))); }
   Napi::Value UnrefFrame(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->unref(num(info, 0, "pfn")))); }
   Napi::Value RefCount(const Napi::CallbackInfo& info) {
@@ -308,6 +323,8 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("freeFrames", Napi::Function::New<Call<&NativeCore::FreeFrames>>(env, "freeFrames", core));
   self.Set("allocFrame", Napi::Function::New<Call<&NativeCore::AllocFrame>>(env, "allocFrame", core));
   self.Set("allocFrames", Napi::Function::New<Call<&NativeCore::AllocFrames>>(env, "allocFrames", core));
+  self.Set("allocFrameList", Napi::Function::New<Call<&NativeCore::AllocFrameList>>(env, "allocFrameList", core));
+  self.Set("mapList", Napi::Function::New<Call<&NativeCore::MapList>>(env, "mapList", core));
   self.Set("refFrame", Napi::Function::New<Call<&NativeCore::RefFrame>>(env, "refFrame", core));
   self.Set("unrefFrame", Napi::Function::New<Call<&NativeCore::UnrefFrame>>(env, "unrefFrame", core));
   self.Set("refCount", Napi::Function::New<Call<&NativeCore::RefCount>>(env, "refCount", core));

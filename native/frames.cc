@@ -78,6 +78,13 @@ int64_t Frames::allocRun(double countD, double alignD) {
   return ENOMEM_;
 }
 
+int Frames::allocList(double* out, size_t outLength, double count) {
+  if (!isInt(count) || count < 0 || count > static_cast<double>(outLength)) return EINVAL_;
+  if (count > static_cast<double>(free_)) return ENOMEM_;
+  for (size_t k = 0; k < static_cast<size_t>(count); k++) out[k] = static_cast<double>(alloc());
+  return OK;
+}
+
 int64_t Frames::ref(double pfn) {
   if (!usable(pfn)) return EINVAL_;
   return ++refs_[static_cast<uint64_t>(pfn)];

@@ -22,6 +22,7 @@ class Frames {
   bool usable(uint64_t pfn) const { return pfn > 0 && pfn < total_ && allocated(pfn); }
   int64_t alloc();
   int64_t allocRun(double count, double align);
+  int allocList(double* out, size_t outLength, double count);
   int64_t ref(double pfn);
   int64_t unref(double pfn);
   // Unchecked variants for internal use on frames known to be usable.

@@ -94,11 +94,14 @@ bool PageTables::slotFree(uint64_t root, uint64_t la, int level) {
   return *slot(static_cast<uint64_t>(table), indexAt(la, level)) == 0;
 }
 
-int PageTables::map(uint64_t root, uint64_t la, uint64_t count, int level, uint64_t attrLo, uint64_t attrHi, int64_t pfn) {
+int PageTables::map(uint64_t root, uint64_t la, uint64_t count, int level, uint64_t attrLo, uint64_t attrHi, int64_t pfn, const double* list) {
   const uint64_t span = spanOf(level), per = leafFrames(level);
   for (uint64_t k = 0; k < count; k++)
     if (!slotFree(root, la + k * span, level)) return EEXIST_;
-  if (pfn >= 0) {
+  if (list) {
+    for (uint64_t k = 0; k < count; k++)
+      if (!frames_.usable(list[k])) return EINVAL_;
+  } else if (pfn >= 0) {
     for (uint64_t f = pfn; f < pfn + count * per; f++)
       if (!frames_.usable(f)) return EINVAL_;
   }
@@ -109,7 +112,10 @@ int PageTables::map(uint64_t root, uint64_t la, uint64_t count, int level, uint6
       const uint64_t va = la + k * span;
       const int64_t table = descend(root, va, level, true);
       uint64_t f;
-      if (pfn >= 0) {
+      if (list) {
+        f = static_cast<uint64_t>(list[k]);
+        frames_.refU(f);
+      } else if (pfn >= 0) {
         f = pfn + k * per;
         for (uint64_t j = 0; j < per; j++) frames_.refU(f + j);
       } else {

@@ -36,7 +36,8 @@ class PageTables {
   int leaf(uint64_t root, uint64_t la, uint64_t* table, uint64_t* idx) const;
   int splitAt(uint64_t root, uint64_t addr);
 
-  int map(uint64_t root, uint64_t la, uint64_t count, int level, uint64_t attrLo, uint64_t attrHi, int64_t pfn);
+  // list != nullptr: page k takes frame list[k] (4K pages only), else consecutive frames from pfn, or fresh ones for pfn = -1.
+  int map(uint64_t root, uint64_t la, uint64_t count, int level, uint64_t attrLo, uint64_t attrHi, int64_t pfn, const double* list = nullptr);
   int64_t unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* freed);
   int64_t protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, int flags);
   int64_t fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, int mode);

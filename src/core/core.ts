@@ -42,6 +42,8 @@ export interface Core {
   allocFrame(): number;
   /** Allocates the lowest run of `count` free frames starting at a multiple of `align`, zeroed, each refcount 1: first frame, or ENOMEM/EINVAL. */
   allocFrames(count: number, align: number): number;
+  /** Allocates `count` single frames (each the lowest free, zeroed, refcount 1) into out[0..count): OK, or ENOMEM with nothing allocated, or EINVAL. */
+  allocFrameList(out: Float64Array, count: number): number;
   /** Adds a reference to an allocated frame: the new count, or EINVAL (free, frame 0 or out of range). */
   refFrame(pfn: number): number;
   /** Drops a reference: the new count (0 = the frame is free again), or EINVAL (free, frame 0 or out of range). */
@@ -66,6 +68,12 @@ export interface Core {
    * EEXIST if any slot is occupied, ENOMEM if frames run out, EINVAL on bad arguments.
    */
   map(root: number, la: number, count: number, shift: number, attrLo: number, attrHi: number, pfn: number): number;
+  /**
+   * Maps frames.length 4 KiB pages from `la`, page k to frame frames[k] (each must be
+   * allocated; each gains a reference), with the attributes of `map`. EEXIST / EINVAL /
+   * ENOMEM as `map`, all or nothing.
+   */
+  mapList(root: number, la: number, frames: Float64Array, attrLo: number, attrHi: number): number;
   /**
    * Unmaps every present leaf in [la, la + count*4096), splitting large leaves that are only
    * partly covered. Drops one reference per frame; frees tables left empty. Returns the number

@@ -108,8 +108,17 @@ export class VirtualMemory implements FaultHandler {
       this.residentPages += pages; // populating is not a fault: no fault counter moves
       return;
     }
-    // Shared pages come from the object, one frame at a time (object frames are not contiguous).
-    for (let la = start; la < end; la += PAGE_SIZE) this.mapObjectPage(r, la, false);
+    if (!r.shared || r.backing.type !== 'object') return; // private object mappings fault in (COW) on access
+    const obj = this.ctx.object(r.backing.objectId);
+    if (!obj) return;
+    // Object frames are not contiguous: one bulk allocation of the missing ones, one mapList.
+    const first = (r.backing.offset + (start - r.start)) / PAGE_SIZE;
+    const frames = obj.framesOf(first, pages);
+    const [lo, hi] = userPageAttrs(r.prot, true, true, this.nxe);
+    const st = core.mapList(this.space.rootFrame, start, frames, lo, hi);
+    if (st < 0) throw this.space.machine.statusError(st, 'mmap', `populate [${hex(start)}, ${hex(end)})`);
+    this.residentPages += pages;
+    this.sharedPages += pages;
   }
 
   // ------------------------------------------------------------ faults

@@ -36,6 +36,8 @@ const attrs = fc.integer({ min: 0, max: 0xfff });
 const op = fc.oneof(
   fc.record({ t: fc.constant('alloc' as const) }),
   fc.record({ t: fc.constant('allocRun' as const), count: fc.constantFrom(1, 2, 3, 512), align: fc.constantFrom(1, 2, 512) }),
+  fc.record({ t: fc.constant('allocList' as const), count: fc.integer({ min: 0, max: 5 }) }),
+  fc.record({ t: fc.constant('mapList' as const), r: fc.nat(), page, picks: fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), lo: attrs, nx: fc.boolean() }),
   fc.record({ t: fc.constant('ref' as const), i: fc.nat() }),
   fc.record({ t: fc.constant('unref' as const), i: fc.nat() }),
   fc.record({ t: fc.constant('createRoot' as const) }),
@@ -119,6 +121,19 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
       case 'allocRun': {
         const f = both('allocRun', (c) => c.allocFrames(o.count, o.align));
         if (f > 0) for (let k = 0; k < o.count; k++) held.push(f + k);
+        break;
+      }
+      case 'allocList': {
+        const outs = [new Float64Array(o.count), new Float64Array(o.count)];
+        let n = 0;
+        both('allocList', (c) => c.allocFrameList(outs[n++]!, o.count));
+        same('allocList frames', [...outs[0]!], [...outs[1]!]);
+        for (const f of outs[0]!) if (f > 0) held.push(f);
+        break;
+      }
+      case 'mapList': {
+        const list = new Float64Array((o.picks as number[]).map((i) => (held.length ? held[i % held.length]! : MEM / 4096)));
+        both('mapList', (c) => c.mapList(root, la(o.page), list, o.lo, o.nx ? 0x80000000 : 0));
         break;
       }
       case 'ref':

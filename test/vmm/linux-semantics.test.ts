@@ -108,6 +108,21 @@ describe.each(BACKENDS)('VMM with Linux semantics (%s)', (backend) => {
     expect(s.stats().faults.minor).toBe(0);
   });
 
+  it('MAP_POPULATE of a shared mapping maps the object pages in bulk, visible to a second mapper', () => {
+    const { m, s } = mk();
+    const shm = m.createSharedMemory('pop', 8 * PAGE);
+    const free0 = m.physical.freeFrames;
+    const a = s.mmap({ length: 8 * PAGE, prot: 'rw', shared: true, object: shm, populate: true });
+    expect(s.stats()).toMatchObject({ residentPages: 8, sharedPages: 8 });
+    expect(shm.residentPages).toBe(8);
+    expect(free0 - m.physical.freeFrames).toBe(8 + 3); // the object's pages and three page tables
+    s.write(a + 5 * PAGE, [3]);
+    expect(s.stats().faults.minor).toBe(0);
+    const q = m.createAddressSpace();
+    const b = q.mmap({ length: 8 * PAGE, prot: 'r', shared: true, object: shm });
+    expect([...q.read(b + 5 * PAGE, 1)]).toEqual([3]);
+  });
+
   it('reports SIGSEGV causes: MAPERR where nothing is mapped, ACCERR where the region forbids it', () => {
     const { s } = mk();
     const ro = s.mmap({ length: PAGE, prot: 'r' });

@@ -48,6 +48,14 @@ export class Frames {
     return Status.ENOMEM;
   }
 
+  /** `count` single allocations into out; ENOMEM (nothing taken) when too few are free. */
+  allocList(out: Float64Array, count: number): number {
+    if (!Number.isInteger(count) || count < 0 || count > out.length) return Status.EINVAL;
+    if (count > this.free) return Status.ENOMEM;
+    for (let k = 0; k < count; k++) out[k] = this.alloc();
+    return Status.OK;
+  }
+
   /** Lowest aligned run of `count` free frames; ENOMEM or EINVAL. */
   allocRun(count: number, align: number): number {
     if (!Number.isInteger(count) || count < 1 || !Number.isInteger(align) || align < 1 || !Number.isInteger(Math.log2(align))) return Status.EINVAL;

@@ -193,11 +193,13 @@ export class PageTables {
   }
 
   /** core.map. */
-  map(root: number, la: number, count: number, level: number, attrLo: number, attrHi: number, pfn: number): number {
+  map(root: number, la: number, count: number, level: number, attrLo: number, attrHi: number, pfn: number, list?: Float64Array): number {
     const span = SPAN[level]!;
     const per = leafFrames(level);
     for (let k = 0; k < count; k++) if (!this.slotFree(root, la + k * span, level)) return Status.EEXIST;
-    if (pfn >= 0) {
+    if (list) {
+      for (let k = 0; k < count; k++) if (!this.frames.usable(list[k]!)) return Status.EINVAL;
+    } else if (pfn >= 0) {
       for (let f = pfn; f < pfn + count * per; f++) if (!this.frames.usable(f)) return Status.EINVAL;
     }
     const lo0 = (attrLo & ATTR_LO) | P | (level > 1 ? PS : 0);
@@ -208,7 +210,10 @@ export class PageTables {
         const va = la + k * span;
         const table = this.descend(root, va, level, true);
         let f: number;
-        if (pfn >= 0) {
+        if (list) {
+          f = list[k]!;
+          this.frames.ref(f);
+        } else if (pfn >= 0) {
           f = pfn + k * per;
           for (let j = 0; j < per; j++) this.frames.ref(f + j);
         } else {

@@ -42,6 +42,7 @@ export function createRefCore(config: CoreConfig): Core {
     freeFrames: () => frames.free,
     allocFrame: () => frames.alloc(),
     allocFrames: (count, align) => frames.allocRun(count, align),
+    allocFrameList: (out, count) => frames.allocList(out, count),
     refFrame: (pfn) => frames.ref(pfn),
     unrefFrame: (pfn) => frames.unref(pfn),
     refCount: (pfn) => (isInt(pfn) && pfn >= 0 && pfn < total ? frames.refs[pfn]! : Status.EINVAL),
@@ -58,6 +59,10 @@ export function createRefCore(config: CoreConfig): Core {
       if (level === undefined || !rootOk(root) || !rangeOk(la, count, shift) || !isInt(pfn) || pfn < -1) return Status.EINVAL;
       if (pfn >= 0 && pfn % (2 ** (shift - 12)) !== 0) return Status.EINVAL;
       return pt.map(root, la, count, level, attrLo >>> 0, attrHi >>> 0, pfn);
+    },
+    mapList: (root, la, list, attrLo, attrHi) => {
+      if (!rootOk(root) || !(list instanceof Float64Array) || !rangeOk(la, list.length, 12)) return Status.EINVAL;
+      return pt.map(root, la, list.length, 1, attrLo >>> 0, attrHi >>> 0, -1, list);
     },
     unmap: (root, la, count) => {
       if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
