@@ -273,6 +273,15 @@ class NativeCore {
     if (!isInt(start) || !isInt(end) || start < 0 || start > end || end > static_cast<double>(nl) || end > static_cast<double>(nk)) return N(info, EINVAL_);
     return N(info, static_cast<double>(cpu_->accessBatch(las, kinds, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags))));
   }
+  Napi::Value TraceBatch(const Napi::CallbackInfo& info) {
+    live(info);
+    size_t nw = 0, no = 0;
+    const uint32_t* words = typed<uint32_t>(info.Env(), info[0], napi_uint32_array, "words", &nw);
+    const double start = num(info, 1, "start"), end = num(info, 2, "end"), flags = num(info, 3, "flags");
+    double* out = typed<double>(info.Env(), info[4], napi_float64_array, "out", &no);
+    if (!isInt(start) || !isInt(end) || !isInt(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > static_cast<double>(nw) || no < 5) return N(info, EINVAL_);
+    return N(info, static_cast<double>(cpu_->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags), out)));
+  }
   Napi::Value CopyVirt(const Napi::CallbackInfo& info) {
     live(info);
     const double la = num(info, 0, "la");
@@ -344,6 +353,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("flushAll", Napi::Function::New<Call<&NativeCore::FlushAll>>(env, "flushAll", core));
   self.Set("access", Napi::Function::New<Call<&NativeCore::Access>>(env, "access", core));
   self.Set("accessBatch", Napi::Function::New<Call<&NativeCore::AccessBatch>>(env, "accessBatch", core));
+  self.Set("traceBatch", Napi::Function::New<Call<&NativeCore::TraceBatch>>(env, "traceBatch", core));
   self.Set("copyVirt", Napi::Function::New<Call<&NativeCore::CopyVirt>>(env, "copyVirt", core));
   self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));
   return self;

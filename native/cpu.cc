@@ -100,6 +100,70 @@ double Cpu::access(uint64_t la, int kind, int flags) {
   return wPbase_ + static_cast<double>(la & (size - 1));
 }
 
+// The inline user-mode 4K hit path of the batches: exactly what access() does for a TLB hit
+// that needs no walk (HITS++, the kind's counter++, move to MRU), with counters in registers.
+// It remembers the last entry used for instruction fetches and for data: while only fast hits
+// run, no entry moves or changes, so a repeat of the same page skips the set lookup.
+struct Cpu::FastHits {
+  Tlb& t;
+  const uint32_t tag;
+  const bool scanSets;
+  uint64_t hits = 0, reads = 0, writes = 0, execs = 0;
+  uint64_t lastVpn[2] = {~0ull, ~0ull};
+  int32_t lastE[2] = {-1, -1};
+  uint32_t lastSet[2] = {0, 0};
+
+  FastHits(Tlb& tlb, uint32_t tg) : t(tlb), tag(tg), scanSets(tlb.ways <= SCAN_WAYS) {}
+
+  bool hit(uint64_t la, int kind) {
+    static const uint8_t need[3] = {T_VALID | T_USER, T_VALID | T_USER | T_WRITABLE | T_DIRTY, T_VALID | T_USER};
+    const uint64_t vpn = la >> 12;
+    const int c = kind == 2;
+    int32_t e;
+    uint32_t set;
+    if (vpn == lastVpn[c]) {
+      e = lastE[c];
+      set = lastSet[c];
+    } else {
+      if (scanSets) {
+        set = static_cast<uint32_t>(t.setOf(vpn));
+        e = t.scan(set * t.ways, Tlb::makeKey(vpn, 0, tag));
+      } else {
+        e = t.find(vpn, 0, tag);
+        set = e >= 0 ? static_cast<uint32_t>(e) / t.ways : 0;
+      }
+      if (e < 0) return false;
+      lastVpn[c] = vpn;
+      lastE[c] = e;
+      lastSet[c] = set;
+    }
+    const uint8_t f = t.flags[e];
+    if ((f & need[kind]) != need[kind] || (kind == 2 && (f & T_NX))) return false;
+    hits++;
+    reads += kind == 0;
+    writes += kind == 1;
+    execs += kind == 2;
+    t.touchInSet(e, set);
+    return true;
+  }
+
+  // Writes the local counts back before the full path runs (which may move or drop entries).
+  void flush(double* c) {
+    c[C_HITS] += static_cast<double>(hits);
+    c[C_READS] += static_cast<double>(reads);
+    c[C_WRITES] += static_cast<double>(writes);
+    c[C_EXECUTES] += static_cast<double>(execs);
+    hits = reads = writes = execs = 0;
+    lastVpn[0] = lastVpn[1] = ~0ull;
+  }
+};
+
+bool Cpu::touch(FastHits* fh, uint64_t la, int kind, int flags) {
+  if (fh && fh->hit(la, kind)) return true;
+  if (fh) fh->flush(c_);
+  return access(la, kind, flags) >= 0;
+}
+
 int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags) {
   // Checked before anything runs, so a bad batch changes nothing. Bit 2 of flags says the
   // caller already checked this batch (a resume after a handled fault): without it, resuming
@@ -109,54 +173,54 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
     // In range first (so the cast is defined), then integral: a cast round trip is cheaper than floor().
     if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 140737488355328.0) || static_cast<double>(static_cast<int64_t>(a)) != a) return EINVAL_;
   }
-  // A 4K hit that needs no walk is handled inline with counters in registers (exactly what
-  // access() would do for it: HITS++, the kind's counter++, move to MRU); anything else takes
-  // the full path after the local counts are written back.
-  const bool user = flags & 1;
-  double hits = 0, kindCount[3] = {0, 0, 0};
-  static const uint8_t need[3] = {T_VALID | T_USER, T_VALID | T_USER | T_WRITABLE | T_DIRTY, T_VALID | T_USER};
-  const bool fast = user && root_ >= 0;
-  const bool scanSets = tlb_.ways <= SCAN_WAYS;
+  FastHits local(tlb_, tag_);
+  FastHits* fh = (flags & 1) && root_ >= 0 ? &local : nullptr;
   int64_t stop = static_cast<int64_t>(end);
   for (uint64_t i = start; i < end; i++) {
     const double a = las[i];
     const uint64_t la = a < 0 ? static_cast<uint64_t>(static_cast<int64_t>(a) + static_cast<int64_t>(TWO48)) : static_cast<uint64_t>(static_cast<int64_t>(a));
-    const int kind = kinds[i];
-    if (fast) {
-      const uint64_t vpn = la >> 12;
-      int32_t e;
-      uint32_t set;
-      if (scanSets) {
-        set = static_cast<uint32_t>(tlb_.setOf(vpn));
-        e = tlb_.scan(set * tlb_.ways, Tlb::makeKey(vpn, 0, tag_));
-      } else {
-        e = tlb_.find(vpn, 0, tag_);
-        set = e >= 0 ? static_cast<uint32_t>(e) / tlb_.ways : 0;
-      }
-      if (e >= 0) {
-        const uint8_t f = tlb_.flags[e];
-        if ((f & need[kind]) == need[kind] && !(kind == 2 && (f & T_NX))) {
-          hits += 1;
-          kindCount[kind] += 1;
-          tlb_.touchInSet(e, set);
-          continue;
-        }
-      }
-    }
-    c_[C_HITS] += hits;
-    c_[C_READS] += kindCount[0];
-    c_[C_WRITES] += kindCount[1];
-    c_[C_EXECUTES] += kindCount[2];
-    hits = kindCount[0] = kindCount[1] = kindCount[2] = 0;
-    if (access(la, kind, flags) < 0) {
+    if (!touch(fh, la, kinds[i], flags)) {
       stop = static_cast<int64_t>(i);
       break;
     }
   }
-  c_[C_HITS] += hits;
-  c_[C_READS] += kindCount[0];
-  c_[C_WRITES] += kindCount[1];
-  c_[C_EXECUTES] += kindCount[2];
+  local.flush(c_);
+  return stop;
+}
+
+int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int flags, double* out) {
+  if (!(flags & 4)) {
+    for (uint64_t i = start >> 1; i < end; i++)
+      if (w[2 * i + 1] >> 30) return EINVAL_;
+  }
+  static const int ACCESS_OF[4] = {0, 1, 2, 1};  // load, store, fetch, modify (one write-intent lookup)
+  FastHits local(tlb_, tag_);
+  FastHits* fh = (flags & 1) && root_ >= 0 ? &local : nullptr;
+  uint64_t rec[4] = {0, 0, 0, 0}, splits = 0;
+  int64_t stop = static_cast<int64_t>(end * 2);
+  for (uint64_t pos = start; pos < end * 2;) {
+    const uint64_t i = pos >> 1;
+    const uint32_t hi = w[2 * i + 1];
+    const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
+    const int tk = (hi >> 16) & 3;
+    const int kind = ACCESS_OF[tk];
+    const uint64_t last = (la + ((hi >> 18) & 0xFFF)) & (TWO48 - 1);
+    const bool split = (last >> 12) != (la >> 12);
+    if (!(pos & 1) && !touch(fh, la, kind, flags)) {
+      stop = static_cast<int64_t>(pos);
+      break;
+    }
+    if (split && !touch(fh, last & ~4095ull, kind, flags)) {
+      stop = static_cast<int64_t>(2 * i + 1);
+      break;
+    }
+    rec[tk]++;
+    splits += split;
+    pos = 2 * i + 2;
+  }
+  local.flush(c_);
+  for (int k = 0; k < 4; k++) out[k] += static_cast<double>(rec[k]);
+  out[4] += static_cast<double>(splits);
   return stop;
 }
 

@@ -18,9 +18,14 @@ class Cpu {
   // Physical address (>= 0) or -(1 + error code).
   double access(uint64_t la, int kind, int flags);
   int64_t accessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags);
+  // Packed trace records [start/2, end) from page-touch position start (record * 2 + part);
+  // returns the faulting position or end * 2. out[0..3] += completed records by kind, out[4] += splits.
+  int64_t traceBatch(const uint32_t* words, uint64_t start, uint64_t end, int flags, double* out);
   int64_t copyVirt(uint64_t la, uint8_t* buf, uint64_t length, bool write, int flags);
 
  private:
+  struct FastHits;
+  bool touch(FastHits* fh, uint64_t la, int kind, int flags);
   bool allowed(int kind, bool user, bool ac, bool u, bool w, bool nx) const {
     if (user) return u && (kind != 1 || w) && (kind != 2 || !nx);
     if (kind == 2) return !nx && !(smep_ && u);

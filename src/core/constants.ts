@@ -136,3 +136,14 @@ export const ForkMode = {
   /** Private writable: clear RW and set SW_COW in parent and child; A cleared in the child. */
   COW: 1,
 } as const;
+
+/** Indices of the record counts traceBatch adds into its `out` array. */
+export const TraceOut = {
+  LOADS: 0,
+  STORES: 1,
+  INSTRS: 2,
+  MODIFIES: 3,
+  /** Records that crossed a page boundary (two accesses). */
+  SPLITS: 4,
+  LENGTH: 5,
+} as const;

@@ -125,6 +125,18 @@ export interface Core {
    */
   accessBatch(las: Float64Array, kinds: Uint8Array, start: number, end: number, flags: number): number;
   /**
+   * Replays packed trace records (src/trace/trace-record.ts: two words a record, 48-bit
+   * linear address, kind load/store/fetch/modify, size 1..4096) [start >> 1, end) through the
+   * access path. A record is one access per page it touches (two when it crosses a page
+   * boundary; a modify is one write-intent access). Positions count page touches:
+   * record * 2 + part (0 first page, 1 second page). Starts at position `start`; returns the
+   * position of the touch that faulted (details as for access) or end * 2. For each record
+   * completed, out[TraceOut.LOADS + kind] += 1 and out[TraceOut.SPLITS] += 1 if it crossed.
+   * flags as for accessBatch (bit 2: already checked). EINVAL when a record has bits 30-31 of
+   * its high word set (nothing run) or the arguments are out of range.
+   */
+  traceBatch(words: Uint32Array, start: number, end: number, flags: number, out: Float64Array): number;
+  /**
    * Copies bytes between `buf[offset, offset+length)` and virtual memory at `la` through the
    * access path (one access per page touched). Returns bytes done; fewer than `length` means
    * a fault, described as for access.

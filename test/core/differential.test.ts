@@ -52,6 +52,12 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('flush' as const), pcid: fc.integer({ min: 0, max: 3 }), all: fc.boolean(), global: fc.boolean() }),
   fc.record({ t: fc.constant('access' as const), page, off: fc.integer({ min: 0, max: 4095 }), kind: fc.integer({ min: 0, max: 2 }), flags: fc.integer({ min: 0, max: 3 }), kernel: fc.boolean() }),
   fc.record({ t: fc.constant('batch' as const), pages: fc.array(fc.tuple(page, fc.integer({ min: 0, max: 2 })), { maxLength: 30 }), flags: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({
+    t: fc.constant('trace' as const),
+    recs: fc.array(fc.tuple(page, fc.integer({ min: 0, max: 4095 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 4096 }), fc.boolean()), { maxLength: 30 }),
+    flags: fc.integer({ min: 0, max: 3 }),
+    bad: fc.boolean(),
+  }),
   fc.record({ t: fc.constant('copy' as const), page, off: fc.integer({ min: 0, max: 4095 }), len: fc.integer({ min: 0, max: 9000 }), write: fc.boolean(), flags: fc.integer({ min: 0, max: 3 }), seed: fc.nat() }),
   fc.record({ t: fc.constant('translate' as const), r: fc.nat(), page, kernel: fc.boolean() }),
 );
@@ -203,6 +209,26 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
         let i = 0;
         // Resume after each fault, as the machine does.
         for (let guard = 0; i < las.length && guard < 40; guard++) i = both('batch', (c) => c.accessBatch(las, kinds, i, las.length, o.flags)) + 1;
+        break;
+      }
+      case 'trace': {
+        const recs = o.recs as [number, number, number, number, boolean][];
+        const words = new Uint32Array(recs.length * 2);
+        recs.forEach(([p, off, kind, size, kernel], k) => {
+          const a = la(p, kernel) + off;
+          words[2 * k] = a % 2 ** 32;
+          words[2 * k + 1] = Math.floor(a / 2 ** 32) | (kind << 16) | ((size - 1) << 18);
+        });
+        if (o.bad && recs.length) words[words.length - 1]! |= 0x40000000; // reserved bits: EINVAL, nothing runs
+        const outA = new Float64Array(5);
+        const outB = new Float64Array(5);
+        let pos = 0;
+        for (let guard = 0; pos >= 0 && pos < recs.length * 2 && guard < 40; guard++) {
+          const x = both('trace', (c) => c.traceBatch(words, pos, recs.length, o.flags, c === a.core ? outA : outB));
+          same('trace out', [...outA], [...outB]);
+          // Skip the faulting touch, as a replay does after an unresolved fault.
+          pos = x < 0 ? x : x + 1;
+        }
         break;
       }
       case 'copy': {

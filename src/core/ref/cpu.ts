@@ -163,6 +163,28 @@ export class Cpu {
     return end;
   }
 
+  /** See Core.traceBatch. */
+  traceBatch(w: Uint32Array, start: number, end: number, flags: number, out: Float64Array): number {
+    if (!Number.isInteger(start) || !Number.isInteger(end) || !Number.isInteger(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > w.length || out.length < 5) return Status.EINVAL;
+    if ((flags & 4) === 0) for (let i = start >> 1; i < end; i++) if (w[2 * i + 1]! >>> 30 !== 0) return Status.EINVAL;
+    for (let pos = start; pos < end * 2; ) {
+      const i = pos >> 1;
+      const hi = w[2 * i + 1]!;
+      const la = (hi & 0xffff) * 4294967296 + w[2 * i]!;
+      const tk = (hi >>> 16) & 3;
+      const kind = tk === 3 ? 1 : tk;
+      const last = (la + ((hi >>> 18) & 0xfff)) % TWO48;
+      const lastPage = last - (last % 4096);
+      const split = Math.floor(la / 4096) !== lastPage / 4096;
+      if ((pos & 1) === 0 && this.access(la, kind, flags) < 0) return pos;
+      if (split && this.access(lastPage, kind, flags) < 0) return 2 * i + 1;
+      out[tk]! += 1;
+      if (split) out[4]! += 1;
+      pos = 2 * i + 2;
+    }
+    return end * 2;
+  }
+
   /** See Core.copyVirt. */
   copyVirt(la: number, buf: Uint8Array, offset: number, length: number, write: boolean, flags: number): number {
     let done = 0;

@@ -115,6 +115,7 @@ export function createRefCore(config: CoreConfig): Core {
     },
     access: (la, kind, flags) => cpu.access(la, kind, flags),
     accessBatch: (las, kinds, start, end, flags) => cpu.accessBatch(las, kinds, start, end, flags),
+    traceBatch: (words, start, end, flags, out) => cpu.traceBatch(words, start, end, flags, out),
     copyVirt: (la, buf, offset, length, write, flags) => cpu.copyVirt(la, buf, offset, length, write, flags),
     dispose: () => {},
   };
