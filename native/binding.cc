@@ -195,6 +195,16 @@ class NativeCore {
     if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
     return N(info, static_cast<double>(pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, static_cast<int>(flags))));
   }
+  Napi::Value ScanAccessed(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
+    const bool clear = flag(info, 3, "clear");
+    if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
+    uint64_t pages = 0;
+    const int64_t n = pt_->scanAccessed(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), clear, &pages);
+    result_[R_A] = static_cast<double>(pages);
+    return N(info, static_cast<double>(n));
+  }
   Napi::Value Translate(const Napi::CallbackInfo& info) {
     live(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la");
@@ -353,6 +363,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("flushAll", Napi::Function::New<Call<&NativeCore::FlushAll>>(env, "flushAll", core));
   self.Set("access", Napi::Function::New<Call<&NativeCore::Access>>(env, "access", core));
   self.Set("accessBatch", Napi::Function::New<Call<&NativeCore::AccessBatch>>(env, "accessBatch", core));
+  self.Set("scanAccessed", Napi::Function::New<Call<&NativeCore::ScanAccessed>>(env, "scanAccessed", core));
   self.Set("traceBatch", Napi::Function::New<Call<&NativeCore::TraceBatch>>(env, "traceBatch", core));
   self.Set("copyVirt", Napi::Function::New<Call<&NativeCore::CopyVirt>>(env, "copyVirt", core));
   self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));

@@ -169,6 +169,17 @@ int64_t PageTables::protect(uint64_t root, uint64_t la, uint64_t count, uint64_t
   return pages;
 }
 
+int64_t PageTables::scanAccessed(uint64_t root, uint64_t la, uint64_t count, bool clear, uint64_t* pages) {
+  int64_t leaves = 0;
+  forEachLeaf(root, la, la + count * 4096, false, [&](uint64_t* s, uint64_t e, int level, uint64_t) {
+    if (!(e & A)) return;
+    leaves++;
+    *pages += leafFrames(level);
+    if (clear) *s = e & ~A;
+  });
+  return leaves;
+}
+
 int64_t PageTables::fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, int mode) {
   const uint64_t end = la + count * 4096;
   int st = splitAt(src, la);

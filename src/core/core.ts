@@ -93,6 +93,12 @@ export interface Core {
    */
   translate(root: number, la: number): number;
   /**
+   * Counts the present leaves meeting [la, la + count*4096) whose Accessed bit is set, and
+   * clears those bits when `clear` (the TLB is not touched: invalidate as needed). Returns the
+   * number of such leaves with result[A] = the 4 KiB pages they cover, or EINVAL.
+   */
+  scanAccessed(root: number, la: number, count: number, clear: boolean): number;
+  /**
    * Copies the present leaves of [la, la + count*4096) from `src` into `dst` for fork
    * (see ForkMode). Each frame gains a reference. Returns pages copied, or ENOMEM/EEXIST.
    */

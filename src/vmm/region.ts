@@ -27,11 +27,13 @@ export interface RegionRecord {
   name?: string;
   shared: boolean;
   backing: Backing;
+  /** Private anonymous memory faulted in 2 MiB pages where an aligned block fits (THP, MADV_HUGEPAGE). */
+  hugePages?: boolean;
 }
 
 /** True when b starts where a ends and the two can be one region (Linux's is_mergeable_vma + contiguous pgoff). */
 export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
-  if (a.end !== b.start || a.prot !== b.prot || a.kind !== b.kind || a.shared !== b.shared || a.name !== b.name) return false;
+  if (a.end !== b.start || a.prot !== b.prot || a.kind !== b.kind || a.shared !== b.shared || a.name !== b.name || !a.hugePages !== !b.hugePages) return false;
   if (a.backing.type !== b.backing.type) return false;
   if (a.backing.type === 'object' && b.backing.type === 'object') {
     return a.backing.objectId === b.backing.objectId && b.backing.offset === a.backing.offset + (a.end - a.start);

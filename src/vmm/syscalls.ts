@@ -37,9 +37,11 @@ export interface MmapOptions {
   offset?: number;
   /** Region kind (default 'mmap', 'shared' for shared mappings). */
   kind?: RegionKind;
+  /** Transparent huge pages (madvise MADV_HUGEPAGE): private anonymous faults map a whole 2 MiB page where an aligned block lies inside the region. */
+  hugePages?: boolean;
 }
 
-const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'offset', 'kind']);
+const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'offset', 'kind', 'hugePages']);
 const KINDS = new Set<RegionKind>(['code', 'data', 'heap', 'stack', 'mmap', 'shared', 'kernel']);
 
 function bool(v: unknown, arg: string): boolean {
@@ -80,6 +82,7 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   const fixed = bool(opts.fixed, 'fixed');
   const noReplace = bool(opts.noReplace, 'noReplace');
   const populate = bool(opts.populate, 'populate');
+  const hugePages = bool(opts.hugePages, 'hugePages');
   if (opts.name !== undefined && (typeof opts.name !== 'string' || opts.name.length > 80 || /[\n\\`$[\]]/.test(opts.name))) {
     throw new VmmError('EINVAL', `name must be a string of at most 80 characters without newlines, brackets, backslash, \` or $ (as PR_SET_VMA_ANON_NAME)`);
   }
@@ -117,7 +120,7 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
     throw new VmmError('EINVAL', `mmap: [offset ${offset}, +${length}) runs past the end of shared memory ${JSON.stringify(object.name)} (${object.size} bytes)`);
   }
   if (fixed) vm.removeRange(addr, addr + length);
-  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset });
+  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, hugePages: hugePages && !shared && !object });
   if (populate) vm.populate(addr, addr + length);
   return addr;
 }

@@ -19,6 +19,7 @@ import { formatMaps } from './maps-format.js';
 import { STACK_GUARD_GAP } from './layout.js';
 
 const TWO47 = 2 ** 47;
+const HUGE_PAGE = 2 ** 21;
 
 /** A new region: a record without its backing, plus the object (and byte offset) that backs it, if any. */
 export type RegionSpec = Omit<Region, 'backing'> & { object?: SharedMemoryObject; offset?: number };
@@ -58,7 +59,7 @@ export class VirtualMemory implements FaultHandler {
   addRegion(spec: RegionSpec): Region {
     const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0 } : { type: 'anonymous' as const };
     const attach = spec.object !== undefined && !this.references(spec.object.id);
-    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing });
+    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, ...(spec.hugePages ? { hugePages: true } : {}) });
     if (attach) spec.object!.attach();
     return r;
   }
@@ -162,8 +163,14 @@ export class VirtualMemory implements FaultHandler {
   private writeProtectFault(f: FaultInfo, r: Region, la: number): true | SegmentationFault {
     const m = this.space.machine;
     const core = m.core;
-    const st = core.translate(this.space.rootFrame, la);
+    let st = core.translate(this.space.rootFrame, la);
     if (st < 0) return true; // unmapped meanwhile: retry faults it in
+    if (m.result[Result.D]! !== 12) {
+      // A huge leaf: split it into 4 KiB entries first (a protect that changes nothing splits a partly covered leaf), as Linux splits a THP on COW.
+      if (core.protect(this.space.rootFrame, la, 1, 0, 0, 0, 0, 0) < 0) return this.oom(f);
+      st = core.translate(this.space.rootFrame, la);
+      if (st < 0) return true;
+    }
     const lo = m.result[Result.B]!;
     if ((lo & PTE.SW_COW) === 0) {
       // Not COW and the region allows writing: the entry is stale (e.g. PROT_NONE encoding); rewrite it.
@@ -207,6 +214,7 @@ export class VirtualMemory implements FaultHandler {
 
   private mapAnonymousPage(r: Region, la: number, write: boolean): void {
     const core = this.space.machine.core;
+    if (r.hugePages && this.mapHugePage(r, la)) return;
     if (write) {
       const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
       this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo, hi, -1), la);
@@ -216,6 +224,21 @@ export class VirtualMemory implements FaultHandler {
       this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo | PTE.SW_COW, hi, this.ctx.zeroFrame), la);
     }
     this.residentPages++;
+  }
+
+  /**
+   * THP fault: a fresh 2 MiB page for the aligned block around `la` when the block lies inside
+   * the region and nothing in it is mapped yet; false (fall back to 4 KiB, as Linux does) when
+   * not, or when no aligned run of frames is free. Read faults get a private huge page too
+   * (vmsim has no huge zero page).
+   */
+  private mapHugePage(r: Region, la: number): boolean {
+    const block = la - (la % HUGE_PAGE);
+    if (block < r.start || block + HUGE_PAGE > r.end) return false;
+    const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
+    if (this.space.machine.core.map(this.space.rootFrame, block, 1, 21, lo, hi, -1) < 0) return false;
+    this.residentPages += HUGE_PAGE / PAGE_SIZE;
+    return true;
   }
 
   private mapObjectPage(r: Region, la: number, write: boolean): void {

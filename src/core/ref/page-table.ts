@@ -271,6 +271,19 @@ export class PageTables {
     return pages;
   }
 
+  /** core.scanAccessed: [leaves, 4K pages they cover]. */
+  scanAccessed(root: number, la: number, count: number, clear: boolean): [number, number] {
+    let leaves = 0;
+    let pages = 0;
+    this.forEachLeaf(root, la, la + count * 4096, false, (table, idx, lo, hi, level) => {
+      if ((lo & PTE.A) === 0) return;
+      leaves++;
+      pages += leafFrames(level);
+      if (clear) this.ram.set(this.ea(table, idx), (lo & ~PTE.A) >>> 0, hi);
+    });
+    return [leaves, pages];
+  }
+
   /** core.fork. */
   fork(src: number, dst: number, la: number, count: number, mode: number): number {
     const end = la + count * 4096;

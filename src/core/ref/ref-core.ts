@@ -75,6 +75,12 @@ export function createRefCore(config: CoreConfig): Core {
       if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
       return pt.protect(root, la, count, setLo >>> 0, setHi >>> 0, clrLo >>> 0, clrHi >>> 0, flags);
     },
+    scanAccessed: (root, la, count, clear) => {
+      if (!rootOk(root) || !rangeOk(la, count, 12) || typeof clear !== 'boolean') return Status.EINVAL;
+      const [leaves, pages] = pt.scanAccessed(root, la, count, clear);
+      config.result[Result.A] = pages;
+      return leaves;
+    },
     translate: (root, la) => {
       if (!rootOk(root) || !isInt(la) || la < 0 || la >= TWO48) return Status.EINVAL;
       const leaf = pt.leaf(root, la);
