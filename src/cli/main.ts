@@ -1,32 +1,85 @@
 #!/usr/bin/env node
-/** The `vmsim` command. Today: `vmsim demo [--backend native|js]`. */
+/** The `vmsim` command: replay, sweep, convert, maps, demo. */
+import { pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { VmmError } from '../errors.js';
+import { UsageError } from './args.js';
+import { convertCommand } from './commands/convert.js';
+import { mapsCommand } from './commands/maps.js';
+import { replayCommand } from './commands/replay.js';
+import { sweepCommand } from './commands/sweep.js';
 import { runDemo } from './demo.js';
+import { PROCESS_IO, type CommandIo } from './io.js';
 
-const USAGE = `usage: vmsim demo [--backend native|js|auto]
+export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for each command's options)
 
-  demo    run a small process (heap, mmap, demand paging, fork + COW, mprotect)
-          on a simulated x86-64 machine and print what the VMM, TLB and frames did`;
+  replay TRACE    replay a memory-access trace (valgrind lackey or binary, gzip ok) through
+                  a simulated x86-64 TLB and page tables; print what they did
+  sweep TRACE     replay one trace under many TLB configurations on every core; --plot draws
+                  the miss rate as SVG
+  convert IN OUT  turn a lackey trace into the compact binary format (faster to replay)
+  maps TRACE      the memory map (/proc/PID/maps) of the replayed process
+  demo            a small process (heap, mmap, demand paging, fork + COW, mprotect) and its statistics
 
-function main(argv: string[]): number {
+record a trace:   valgrind --tool=lackey --trace-mem=yes --log-file=trace.out PROGRAM
+try one:          vmsim replay traces/ls.lackey.gz      (ships with the package)`;
+
+const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number>> = {
+  replay: replayCommand,
+  sweep: sweepCommand,
+  convert: convertCommand,
+  maps: mapsCommand,
+  demo: async (argv, io) => {
+    let backend: 'native' | 'js' | 'auto' = 'auto';
+    for (let i = 0; i < argv.length; i++) {
+      if (argv[i] === '--backend' && ['native', 'js', 'auto'].includes(argv[i + 1] ?? '')) backend = argv[++i] as typeof backend;
+      else if (argv[i] === '--help') {
+        io.stdout.write('usage: vmsim demo [--backend native|js|auto]\n');
+        return 0;
+      } else throw new UsageError(`demo: bad option ${JSON.stringify(argv[i])} (usage: vmsim demo [--backend native|js|auto])`);
+    }
+    io.stdout.write(runDemo(backend) + '\n');
+    return 0;
+  },
+};
+
+/** Runs the command line `argv` (without node and the script); returns the exit code: 0 done, 1 failed, 2 misuse. */
+export async function main(argv: string[], io: CommandIo = PROCESS_IO): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    console.log(USAGE);
+    (cmd === undefined ? io.stderr : io.stdout).write(USAGE + '\n');
     return cmd === undefined ? 2 : 0;
   }
-  if (cmd !== 'demo') {
-    console.error(`vmsim: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
+  const run = COMMANDS[cmd];
+  if (!run) {
+    io.stderr.write(`vmsim: unknown command ${JSON.stringify(cmd)}\n${USAGE}\n`);
     return 2;
   }
-  let backend: 'native' | 'js' | 'auto' = 'auto';
-  for (let i = 0; i < rest.length; i++) {
-    if (rest[i] === '--backend' && ['native', 'js', 'auto'].includes(rest[i + 1] ?? '')) backend = rest[++i] as typeof backend;
-    else {
-      console.error(`vmsim demo: bad option ${JSON.stringify(rest[i])}\n${USAGE}`);
+  try {
+    return await run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`vmsim ${e.message}\n`);
       return 2;
     }
+    if (e instanceof VmmError || (e instanceof Error && (e.name === 'TraceFormatError' || 'code' in e))) {
+      io.stderr.write(`vmsim ${cmd}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
   }
-  console.log(runDemo(backend));
-  return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+// Run when executed (also through the npm bin symlink), not when imported by tests.
+const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
+if (invoked === import.meta.url) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`vmsim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

@@ -1,0 +1,84 @@
+/** A small, strict command-line parser: declared options only, clear messages, exit code 2 on misuse. */
+
+/** Bad command-line input: the message says what and how to fix it. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** One option of a command. */
+export interface OptionSpec {
+  /** Long name without dashes, e.g. 'tlb-entries'. */
+  name: string;
+  /** flag: no value; int: a non-negative integer; string: any text; list: comma-separated integers (sweeps). */
+  type: 'flag' | 'int' | 'string' | 'list';
+  /** Allowed values for a string option. */
+  choices?: readonly string[];
+  /** Shown in --help. */
+  help: string;
+  /** Placeholder for the value in --help, e.g. 'N'. */
+  value?: string;
+  default?: string;
+}
+
+/** Parsed arguments: options by long name, and positional arguments. */
+export interface ParsedArgs {
+  options: Map<string, string | number | boolean | number[]>;
+  positional: string[];
+}
+
+/** Parses argv against `specs`; throws UsageError on an unknown option, a missing or bad value. */
+export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string): ParsedArgs {
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const options: ParsedArgs['options'] = new Map();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--') || a === '--') {
+      if (a === '--') positional.push(...argv.slice(i + 1));
+      else positional.push(a);
+      if (a === '--') break;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = a.slice(2, eq < 0 ? undefined : eq);
+    const spec = byName.get(name);
+    if (!spec) throw new UsageError(`${command}: unknown option --${name} (see vmsim ${command} --help)`);
+    if (spec.type === 'flag') {
+      if (eq >= 0) throw new UsageError(`${command}: --${name} takes no value`);
+      options.set(name, true);
+      continue;
+    }
+    const raw = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+    if (raw === undefined) throw new UsageError(`${command}: --${name} needs a value (${spec.value ?? 'VALUE'})`);
+    options.set(name, convert(raw, spec, command));
+  }
+  return { options, positional };
+}
+
+function convert(raw: string, spec: OptionSpec, command: string): string | number | number[] {
+  if (spec.type === 'string') {
+    if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`${command}: --${spec.name} must be one of ${spec.choices.join(', ')}; got ${JSON.stringify(raw)}`);
+    return raw;
+  }
+  const parseInt1 = (s: string): number => {
+    if (!/^\d+$/.test(s.trim())) throw new UsageError(`${command}: --${spec.name} needs a non-negative integer, got ${JSON.stringify(s)}`);
+    const n = Number(s);
+    if (!Number.isSafeInteger(n)) throw new UsageError(`${command}: --${spec.name} ${s} is too large`);
+    return n;
+  };
+  if (spec.type === 'int') return parseInt1(raw);
+  const parts = raw.split(',').filter((p) => p.trim() !== '');
+  if (parts.length === 0) throw new UsageError(`${command}: --${spec.name} needs a comma-separated list of integers, got ${JSON.stringify(raw)}`);
+  return parts.map(parseInt1);
+}
+
+/** The help text of one command's options. */
+export function formatOptions(specs: readonly OptionSpec[]): string {
+  const rows = specs.map((s) => {
+    const left = `  --${s.name}${s.type === 'flag' ? '' : ` ${s.value ?? (s.choices ? s.choices.join('|') : 'VALUE')}`}`;
+    const dflt = s.default !== undefined ? ` (default ${s.default})` : '';
+    return [left, s.help + dflt] as const;
+  });
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return rows.map(([l, h]) => l.padEnd(width) + h).join('\n');
+}

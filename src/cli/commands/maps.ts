@@ -1,0 +1,32 @@
+/** `vmsim maps TRACE`: the regions of the process after a replay, as /proc/PID/maps prints them. */
+import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
+import type { CommandIo } from '../io.js';
+import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
+import { runReplay } from './run-replay.js';
+
+const SPECS: OptionSpec[] = [...machineSpecs(false), { name: 'help', type: 'flag', help: 'show this help' }];
+
+export const MAPS_HELP = `usage: vmsim maps TRACE [options]
+
+Replays TRACE (as vmsim replay does) and prints the memory map of the replayed process in
+the format of /proc/PID/maps: each region's range, permissions, offset and name. Touched
+memory is mapped as anonymous rwx regions in 2 MiB blocks (merged when adjacent).
+
+options:
+${formatOptions(SPECS)}`;
+
+/** Runs `vmsim maps`; returns the exit code. */
+export async function mapsCommand(argv: string[], io: CommandIo): Promise<number> {
+  const a = parseArgs(argv, SPECS, 'maps');
+  if (a.options.has('help')) {
+    io.stdout.write(MAPS_HELP + '\n');
+    return 0;
+  }
+  if (a.positional.length !== 1) throw new UsageError(`maps: expected one TRACE file, got ${a.positional.length} (see vmsim maps --help)`);
+  let maps = '';
+  await runReplay(a.positional[0]!, replayOptionsFrom(a, 'maps'), io, 'maps', (space) => {
+    maps = space.maps();
+  });
+  io.stdout.write(maps.endsWith('\n') || maps === '' ? maps : maps + '\n');
+  return 0;
+}

@@ -1,0 +1,192 @@
+/**
+ * The replay engine: packed trace records through one process's address space. The common
+ * case (one TLB level) is one native traceBatch call per chunk, resumed after each fault; TS
+ * only resolves faults. Split L1 TLBs and paging-structure caches are modelled in TS in front
+ * of the core's TLB (which becomes the L2), calling the core once per L1 miss.
+ */
+import { Counter, Result, TlbFlag, TraceOut } from '../core/constants.js';
+import { tlbLookup } from '../core/tlb-state.js';
+import { SegmentationFault, VmmError } from '../errors.js';
+import { hex } from '../hex.js';
+import type { AddressSpace } from '../machine/address-space.js';
+import type { Machine } from '../machine/machine.js';
+import { mapAnonymousAround } from './anon-regions.js';
+import { LruCache } from './lru-cache.js';
+import type { ResolvedReplayOptions } from './replay-options.js';
+
+const USER = 1;
+const CHECKED = 4;
+const TWO32 = 2 ** 32;
+const TWO47 = 2 ** 47;
+const TWO48 = 2 ** 48;
+const NEED = [TlbFlag.USER, TlbFlag.USER | TlbFlag.WRITABLE | TlbFlag.DIRTY, TlbFlag.USER];
+const ACCESS_OF = [0, 1, 2, 1];
+const MAX_SEGFAULTS_LISTED = 10;
+
+/** Counters of a replay in progress. */
+export class ReplayEngine {
+  /** Completed records by trace kind (TraceOut order) and page-crossing records. */
+  readonly out = new Float64Array(TraceOut.LENGTH);
+  /** Lookups re-run after a resolved fault (not new lookups: subtracted from the misses). */
+  retries = 0;
+  segv = 0;
+  readonly segfaults: Array<{ address: string; access: string; cause: string }> = [];
+  readonly l1i?: LruCache;
+  readonly l1d?: LruCache;
+  readonly pwc?: { pml4?: LruCache; pdpt?: LruCache; pd?: LruCache; refs: number };
+  /** Second-level counts (hierarchy mode only). */
+  l2Hits = 0;
+  l2Misses = 0;
+  private anyHuge = false;
+  private readonly hierarchy: boolean;
+
+  constructor(
+    readonly machine: Machine,
+    readonly space: AddressSpace,
+    readonly o: ResolvedReplayOptions,
+  ) {
+    if (o.l1i) this.l1i = new LruCache(o.l1i.entries, o.l1i.ways);
+    if (o.l1d) this.l1d = new LruCache(o.l1d.entries, o.l1d.ways);
+    if (o.pwc) {
+      const mk = (n: number) => (n > 0 ? new LruCache(n, n) : undefined);
+      this.pwc = { pml4: mk(o.pwc.pml4), pdpt: mk(o.pwc.pdpt), pd: mk(o.pwc.pd), refs: 0 };
+    }
+    this.hierarchy = this.l1i !== undefined || this.l1d !== undefined || this.pwc !== undefined;
+  }
+
+  /** Replays records [0, count) of a chunk. */
+  run(words: Uint32Array, count: number): void {
+    this.machine.activate(this.space);
+    if (this.hierarchy) this.runModelled(words, count);
+    else this.runNative(words, count);
+  }
+
+  private runNative(words: Uint32Array, count: number): void {
+    const core = this.machine.core;
+    const end = count * 2;
+    let flags = USER;
+    for (let pos = 0; pos < end; ) {
+      pos = core.traceBatch(words, pos, count, flags, this.out);
+      if (pos < 0) throw new VmmError('EINVAL', 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)');
+      flags = USER | CHECKED;
+      if (pos >= end) break;
+      if (this.resolve()) this.retries++;
+      else pos = this.skip(words, pos >> 1);
+    }
+  }
+
+  /** Resolves the fault the core just reported: true to retry, false when refused (counted). */
+  private resolve(): boolean {
+    const f = this.space.readFault(USER);
+    let outcome = this.space.faultHandler.handleFault(f);
+    if (outcome !== true && this.o.mode === 'anon' && outcome instanceof SegmentationFault && outcome.cause === 'SEGV_MAPERR' && f.la < TWO47) {
+      if (mapAnonymousAround(this.space, f.la, this.o.pageSize === '2m')) outcome = this.space.faultHandler.handleFault(f);
+    }
+    if (outcome === true) return true;
+    this.segv++;
+    if (this.segfaults.length < MAX_SEGFAULTS_LISTED) {
+      this.segfaults.push({ address: hex(f.address), access: f.access, cause: outcome instanceof SegmentationFault ? outcome.cause : outcome.message });
+    }
+    return false;
+  }
+
+  /** Counts refused record i as done (its access happened, as far as the trace goes) and returns the next position. */
+  private skip(words: Uint32Array, i: number): number {
+    this.out[(words[2 * i + 1]! >>> 16) & 3]! += 1;
+    return 2 * i + 2;
+  }
+
+  // ------------------------------------------------------------ modelled hierarchy
+
+  private runModelled(words: Uint32Array, count: number): void {
+    const out = this.out;
+    for (let i = 0; i < count; i++) {
+      const hi = words[2 * i + 1]!;
+      if (hi >>> 30 !== 0) throw new VmmError('EINVAL', 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)');
+      const la = (hi & 0xffff) * TWO32 + words[2 * i]!;
+      const tk = (hi >>> 16) & 3;
+      const kind = ACCESS_OF[tk]!;
+      const last = (la + ((hi >>> 18) & 0xfff)) % TWO48;
+      const lastPage = last - (last % 4096);
+      const split = Math.floor(la / 4096) !== lastPage / 4096;
+      out[tk]! += 1;
+      if (!this.touch(la, kind)) continue;
+      if (split) {
+        out[TraceOut.SPLITS]! += 1;
+        this.touch(lastPage, kind);
+      }
+    }
+  }
+
+  /** One page touch through L1 (if any), then the core (the L2 and the walker). */
+  private touch(la: number, kind: number): boolean {
+    const l1 = kind === 2 ? this.l1i : this.l1d;
+    const k4 = Math.floor(la / 4096) * 4;
+    let assist = false;
+    if (l1) {
+      let f = l1.lookup(k4);
+      if (f < 0 && this.anyHuge) f = l1.lookup(Math.floor(la / 2 ** 21) * 4 + 1);
+      if (f >= 0) {
+        l1.hits++;
+        if ((f & NEED[kind]!) === NEED[kind] && !(kind === 2 && (f & TlbFlag.NX) !== 0)) return true;
+        assist = true; // permission or Dirty update: the core decides (a walk, or a fault)
+      } else {
+        l1.misses++;
+      }
+    }
+    const m = this.machine;
+    const c = m.counters;
+    const h0 = c[Counter.HITS]!;
+    let w0 = c[Counter.WALKS]!;
+    let pa = m.core.access(la, kind, USER);
+    if (!assist) {
+      if (c[Counter.HITS]! > h0) this.l2Hits++;
+      else this.l2Misses++;
+    }
+    while (pa < 0) {
+      this.walked(la, c[Counter.WALKS]! - w0);
+      this.l1i?.invalidate(k4);
+      this.l1d?.invalidate(k4);
+      if (!this.resolve()) return false;
+      this.retries++;
+      w0 = c[Counter.WALKS]!;
+      pa = m.core.access(la, kind, USER);
+    }
+    const sc = this.walked(la, c[Counter.WALKS]! - w0);
+    if (l1) {
+      const e = tlbLookup(m.tlbState, la, this.space.pcid);
+      if (e >= 0) {
+        const huge = sc > 0 || Math.floor(m.tlbState.key[e]! / 8192) % 4 === 1;
+        if (huge) this.anyHuge = true;
+        l1.fill(huge ? Math.floor(la / 2 ** 21) * 4 + 1 : k4, m.tlbState.flags[e]!);
+      }
+    }
+    return true;
+  }
+
+  /** Accounts `walks` page walks of `la` in the paging-structure caches; returns the leaf's size class (0 4K, 1 2M) when known. */
+  private walked(la: number, walks: number): number {
+    const p = this.pwc;
+    if (!p || walks === 0) return 0;
+    const root = this.space.rootFrame;
+    const huge = this.machine.core.translate(root, la) === 0 && this.machine.result[Result.D]! === 21 ? 1 : 0;
+    for (let w = 0; w < walks; w++) {
+      // Deepest cached non-leaf entry first: a PDE hit leaves one reference (the PTE), and so on.
+      const levels: Array<[LruCache | undefined, number]> = huge ? [[p.pdpt, Math.floor(la / 2 ** 30)], [p.pml4, Math.floor(la / 2 ** 39)]] : [[p.pd, Math.floor(la / 2 ** 21)], [p.pdpt, Math.floor(la / 2 ** 30)], [p.pml4, Math.floor(la / 2 ** 39)]];
+      let refs = levels.length + 1;
+      for (let d = 0; d < levels.length; d++) {
+        const [cache, key] = levels[d]!;
+        if (!cache) continue;
+        if (cache.lookup(key) >= 0) {
+          cache.hits++;
+          refs = d + 1;
+          break;
+        }
+        cache.misses++;
+        cache.fill(key, 1);
+      }
+      p.refs += refs;
+    }
+    return huge;
+  }
+}

@@ -1,0 +1,124 @@
+/** Options of a trace replay as users give them, and their validated form. */
+import { VmmError } from '../errors.js';
+import { describe } from '../address.js';
+import type { AddressSpace } from '../machine/address-space.js';
+import type { BackendName } from '../machine/options.js';
+
+/** One TLB level: total entries and ways per set (ways = entries: fully associative). */
+export interface TlbLevelOptions {
+  entries: number;
+  /** Default min(4, entries). */
+  ways?: number;
+}
+
+/**
+ * The TLB of an experiment. `entries`/`ways` alone give one unified, single-level TLB (the
+ * machine's). With `l1i`/`l1d` that TLB becomes the shared second level behind split L1s;
+ * `pwc` adds paging-structure caches (entries per level, fully associative) that shorten walks.
+ */
+export interface ReplayTlbOptions {
+  entries?: number;
+  ways?: number;
+  l1i?: TlbLevelOptions;
+  l1d?: TlbLevelOptions;
+  pwc?: { pml4?: number; pdpt?: number; pd?: number };
+}
+
+/** Options of replay(). */
+export interface ReplayOptions {
+  tlb?: ReplayTlbOptions;
+  /** Page size the process's memory is mapped with (default '4k'; '2m' uses transparent huge pages). */
+  pageSize?: '4k' | '2m';
+  /**
+   * 'anon' (default): every touched page is anonymous read-write-execute memory, mapped on
+   * demand. 'regions': only the regions `setup` created exist; other accesses are counted
+   * as segmentation faults and skipped.
+   */
+  mode?: 'anon' | 'regions';
+  /** Called with the fresh address space before the replay (create regions here). */
+  setup?: (space: AddressSpace) => void;
+  /** Called with the address space after the replay, before the machine is disposed. */
+  onFinish?: (space: AddressSpace) => void;
+  backend?: BackendName;
+  /** Simulated RAM (default '64GiB': reserved, not committed, so only touched frames cost host memory). */
+  memory?: number | string;
+  /** Stop at the first malformed line or record (default: count it as skipped and go on). */
+  strict?: boolean;
+  /** Called with each skipped line's error (non-strict mode). */
+  onSkip?: (e: Error) => void;
+  /** Called as the trace is read. */
+  onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+}
+
+/** A validated TLB level. */
+export interface LevelConfig {
+  entries: number;
+  ways: number;
+}
+
+/** Validated replay options. */
+export interface ResolvedReplayOptions {
+  tlb: LevelConfig;
+  l1i?: LevelConfig;
+  l1d?: LevelConfig;
+  pwc?: { pml4: number; pdpt: number; pd: number };
+  pageSize: '4k' | '2m';
+  mode: 'anon' | 'regions';
+  backend: BackendName;
+  memory: number | string;
+  strict: boolean;
+}
+
+const KEYS = new Set(['tlb', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress']);
+const TLB_KEYS = new Set(['entries', 'ways', 'l1i', 'l1d', 'pwc']);
+
+/** Validates a TLB level (`arg` names it in errors). */
+export function resolveLevel(level: unknown, arg: string, dflt?: LevelConfig): LevelConfig {
+  if (level === undefined && dflt) return dflt;
+  if (level === null || typeof level !== 'object') throw new VmmError('EINVAL', `${arg} must be an object like { entries: 64, ways: 4 }, got ${describe(level)}`);
+  const l = level as Partial<TlbLevelOptions>;
+  const entries = l.entries ?? dflt?.entries;
+  if (!Number.isInteger(entries) || entries! < 1 || entries! > 1 << 20) throw new VmmError('EINVAL', `${arg}.entries must be an integer in [1, 1048576], got ${describe(entries)}`);
+  const ways = l.ways ?? Math.min(4, entries!);
+  if (!Number.isInteger(ways) || ways < 1 || ways > entries!) throw new VmmError('EINVAL', `${arg}.ways must be an integer in [1, entries=${entries}], got ${describe(ways)}`);
+  if (entries! % ways !== 0) throw new VmmError('EINVAL', `${arg}.entries ${entries} is not a multiple of ${arg}.ways ${ways}`);
+  return { entries: entries!, ways };
+}
+
+function pwcSize(v: unknown, arg: string): number {
+  if (v === undefined) return 0;
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 4096) throw new VmmError('EINVAL', `${arg} must be an integer in [0, 4096] (entries), got ${describe(v)}`);
+  return v as number;
+}
+
+/** Validates replay options and fills in defaults; unknown keys are EINVAL (a typo would silently change the experiment). */
+export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptions {
+  if (o === null || typeof o !== 'object') throw new VmmError('EINVAL', `options must be an object, got ${describe(o)}`);
+  for (const k of Object.keys(o)) if (!KEYS.has(k)) throw new VmmError('EINVAL', `unknown replay option ${JSON.stringify(k)}`);
+  const t = o.tlb ?? {};
+  if (t === null || typeof t !== 'object') throw new VmmError('EINVAL', `options.tlb must be an object, got ${describe(t)}`);
+  for (const k of Object.keys(t)) if (!TLB_KEYS.has(k)) throw new VmmError('EINVAL', `unknown TLB option ${JSON.stringify(k)}`);
+  const tlb = resolveLevel({ entries: t.entries ?? 64, ways: t.ways }, 'options.tlb');
+  const r: ResolvedReplayOptions = {
+    tlb,
+    pageSize: o.pageSize ?? '4k',
+    mode: o.mode ?? 'anon',
+    backend: o.backend ?? 'auto',
+    memory: o.memory ?? '64GiB',
+    strict: o.strict ?? false,
+  };
+  if (t.l1i !== undefined) r.l1i = resolveLevel(t.l1i, 'options.tlb.l1i');
+  if (t.l1d !== undefined) r.l1d = resolveLevel(t.l1d, 'options.tlb.l1d');
+  if (t.pwc !== undefined) {
+    if (t.pwc === null || typeof t.pwc !== 'object') throw new VmmError('EINVAL', `options.tlb.pwc must be an object like { pd: 32 }, got ${describe(t.pwc)}`);
+    const p = { pml4: pwcSize(t.pwc.pml4, 'options.tlb.pwc.pml4'), pdpt: pwcSize(t.pwc.pdpt, 'options.tlb.pwc.pdpt'), pd: pwcSize(t.pwc.pd, 'options.tlb.pwc.pd') };
+    if (p.pml4 + p.pdpt + p.pd > 0) r.pwc = p;
+  }
+  if (r.pageSize !== '4k' && r.pageSize !== '2m') throw new VmmError('EINVAL', `options.pageSize must be '4k' or '2m', got ${describe(o.pageSize)}`);
+  if (r.mode !== 'anon' && r.mode !== 'regions') throw new VmmError('EINVAL', `options.mode must be 'anon' or 'regions', got ${describe(o.mode)}`);
+  if (typeof r.strict !== 'boolean') throw new VmmError('EINVAL', `options.strict must be a boolean, got ${describe(o.strict)}`);
+  for (const k of ['setup', 'onFinish', 'onSkip', 'onProgress'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'function') throw new VmmError('EINVAL', `options.${k} must be a function, got ${describe(o[k])}`);
+  }
+  return r;
+}

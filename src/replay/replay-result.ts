@@ -1,0 +1,67 @@
+/** What a replay reports: one plain, JSON-ready object. */
+
+/** Hits and misses of one TLB level. */
+export interface TlbLevelResult {
+  /** 'tlb' (unified), or 'l1i', 'l1d', 'l2'. */
+  name: string;
+  entries: number;
+  ways: number;
+  hits: number;
+  misses: number;
+}
+
+/** Hits and misses of one paging-structure cache. */
+export interface PwcLevelResult {
+  name: 'pml4' | 'pdpt' | 'pd';
+  entries: number;
+  hits: number;
+  misses: number;
+}
+
+/** The outcome of replay(). Counts are exact; `timeMs` is the only measured value. */
+export interface ReplayResult {
+  trace: { source: string; format: 'lackey' | 'binary' | 'records'; gzip: boolean; records: number; skipped: number; ignoredLines: number; bytes: number };
+  /** Trace records replayed (each is one instruction fetch, load, store or modify). */
+  accesses: number;
+  byKind: { instructions: number; loads: number; stores: number; modifies: number };
+  /** Records that crossed a page boundary (each makes two TLB lookups). */
+  pageCrossing: number;
+  tlb: {
+    /** TLB lookups: one per page a record touches. */
+    lookups: number;
+    /** Lookups that hit some level. */
+    hits: number;
+    /** Lookups that missed every level (each needed a page walk). */
+    misses: number;
+    missRate: number;
+    levels: TlbLevelResult[];
+  };
+  /** Page walks, including the walks of faulting accesses and their retries. */
+  walks: number;
+  /** With paging-structure caches: memory references made by walks, and each cache's hits. */
+  pwc?: { walkReferences: number; levels: PwcLevelResult[] };
+  faults: {
+    /** Page faults the hardware raised. */
+    total: number;
+    /** Resolved by mapping a page (demand zero, zero page, shared page). */
+    minor: number;
+    /** Write faults on copy-on-write pages. */
+    cow: number;
+    /** Accesses refused (SIGSEGV); the replay skipped them. */
+    segv: number;
+  };
+  /** First few refused accesses. */
+  segfaults: Array<{ address: string; access: string; cause: string }>;
+  pageSize: '4k' | '2m';
+  /** Distinct pages accessed (leaf entries with the Accessed bit set; a 2 MiB page counts once). */
+  pagesTouched: number;
+  /** Bytes those pages cover. */
+  bytesTouched: number;
+  /** Physical frames the replay allocated (data pages and page tables). */
+  framesUsed: number;
+  /** Regions of the process at the end. */
+  regions: number;
+  backend: 'native' | 'js';
+  timeMs: number;
+  nsPerAccess: number;
+}
