@@ -7,13 +7,15 @@
  */
 import { VmmError } from '../errors.js';
 import type { AddressSpace } from '../machine/address-space.js';
+import { MMAP_MIN_ADDR } from '../vmm/layout.js';
 
 const BLOCK = 2 ** 21;
 
 /** Creates an anonymous region covering `la` (48-bit user address); false when none can exist there (kernel half, below mmap_min_addr). */
 export function mapAnonymousAround(space: AddressSpace, la: number, hugePages: boolean): boolean {
-  let lo = la - (la % BLOCK);
-  let hi = lo + BLOCK;
+  if (la < MMAP_MIN_ADDR) return false; // vm.mmap_min_addr: the first pages are never mapped
+  let lo = Math.max(MMAP_MIN_ADDR, la - (la % BLOCK));
+  let hi = la - (la % BLOCK) + BLOCK;
   const regions = space.vm.regions;
   // Shrink the block to the gap around `la` (regions are sorted and never overlap).
   for (let r = regions.findFirstOverlapping(lo, hi); r; r = regions.findFirstOverlapping(lo, hi)) {

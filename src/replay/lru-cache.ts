@@ -23,15 +23,15 @@ export class LruCache {
     this.vals = new Uint8Array(entries);
   }
 
-  private base(key: number): number {
+  /** First slot of the set of `index` (index mod sets, as hardware takes the low page-number bits). */
+  private base(index: number): number {
     const sets = this.sets;
-    // Power-of-two set counts take the low bits; keys stay below 2^53.
-    return ((sets & (sets - 1)) === 0 ? key % sets : key - Math.floor(key / sets) * sets) * this.ways;
+    return (index - Math.floor(index / sets) * sets) * this.ways;
   }
 
-  /** Looks `key` up; on a hit moves it to MRU and returns its payload, else returns -1. Counts neither. */
-  lookup(key: number): number {
-    const b = this.base(key);
+  /** Looks `key` up in the set of `index` (default: the key); on a hit moves it to MRU and returns its payload, else -1. Counts neither. */
+  lookup(key: number, index = key): number {
+    const b = this.base(index);
     const k = this.keys;
     if (k[b] === key) return this.vals[b]!;
     for (let r = 1; r < this.ways; r++) {
@@ -46,9 +46,9 @@ export class LruCache {
     return -1;
   }
 
-  /** Inserts (or refreshes) `key` as MRU with payload `val`, evicting the set's LRU entry when full. */
-  fill(key: number, val: number): void {
-    const b = this.base(key);
+  /** Inserts (or refreshes) `key` as MRU with payload `val` in the set of `index`, evicting the set's LRU entry when full. */
+  fill(key: number, val: number, index = key): void {
+    const b = this.base(index);
     const k = this.keys;
     let r = 0;
     while (r < this.ways - 1 && k[b + r] !== key) r++;
@@ -58,8 +58,8 @@ export class LruCache {
   }
 
   /** Drops `key` if present (the others keep their order). */
-  invalidate(key: number): void {
-    const b = this.base(key);
+  invalidate(key: number, index = key): void {
+    const b = this.base(index);
     const k = this.keys;
     for (let r = 0; r < this.ways; r++) {
       if (k[b + r] === key) {

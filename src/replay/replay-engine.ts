@@ -121,11 +121,13 @@ export class ReplayEngine {
   /** One page touch through L1 (if any), then the core (the L2 and the walker). */
   private touch(la: number, kind: number): boolean {
     const l1 = kind === 2 ? this.l1i : this.l1d;
-    const k4 = Math.floor(la / 4096) * 4;
+    // L1 keys carry the size class (vpn * 4 + class); the set comes from the page number.
+    const v4 = Math.floor(la / 4096);
+    const k4 = v4 * 4;
     let assist = false;
     if (l1) {
-      let f = l1.lookup(k4);
-      if (f < 0 && this.anyHuge) f = l1.lookup(Math.floor(la / 2 ** 21) * 4 + 1);
+      let f = l1.lookup(k4, v4);
+      if (f < 0 && this.anyHuge) f = l1.lookup(Math.floor(la / 2 ** 21) * 4 + 1, Math.floor(la / 2 ** 21));
       if (f >= 0) {
         l1.hits++;
         if ((f & NEED[kind]!) === NEED[kind] && !(kind === 2 && (f & TlbFlag.NX) !== 0)) return true;
@@ -145,8 +147,7 @@ export class ReplayEngine {
     }
     while (pa < 0) {
       this.walked(la, c[Counter.WALKS]! - w0);
-      this.l1i?.invalidate(k4);
-      this.l1d?.invalidate(k4);
+      this.dropL1(la);
       if (!this.resolve()) return false;
       this.retries++;
       w0 = c[Counter.WALKS]!;
@@ -158,10 +159,23 @@ export class ReplayEngine {
       if (e >= 0) {
         const huge = sc > 0 || Math.floor(m.tlbState.key[e]! / 8192) % 4 === 1;
         if (huge) this.anyHuge = true;
-        l1.fill(huge ? Math.floor(la / 2 ** 21) * 4 + 1 : k4, m.tlbState.flags[e]!);
+        const v2 = Math.floor(la / 2 ** 21);
+        if (huge) l1.fill(v2 * 4 + 1, m.tlbState.flags[e]!, v2);
+        else l1.fill(k4, m.tlbState.flags[e]!, v4);
       }
     }
     return true;
+  }
+
+  /** A fault drops the address's translations from every level (SDM 4.10.4.1), so from both L1s too. */
+  private dropL1(la: number): void {
+    const v4 = Math.floor(la / 4096);
+    const v2 = Math.floor(la / 2 ** 21);
+    for (const l1 of [this.l1i, this.l1d]) {
+      if (!l1) continue;
+      l1.invalidate(v4 * 4, v4);
+      if (this.anyHuge) l1.invalidate(v2 * 4 + 1, v2);
+    }
   }
 
   /** Accounts `walks` page walks of `la` in the paging-structure caches; returns the leaf's size class (0 4K, 1 2M) when known. */
