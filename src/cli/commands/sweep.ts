@@ -54,7 +54,7 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
   const rows = await sweep(trace, configs, { ...(jobs !== undefined ? { jobs } : {}), onRow: (_r, done) => bar.update(done) });
   bar.finish();
   const plot = a.options.get('plot') as string | undefined;
-  if (plot !== undefined) writeFileSync(plot, plotRows(rows, trace));
+  if (plot !== undefined) writeFileSync(plot, plotRows(rows, trace, full));
   if (a.options.has('json')) io.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else if (a.options.has('csv')) {
     const flat = rows.map((r) => flattenObject({ config: r.config, ...omitSegfaults(r.result) }));
@@ -75,12 +75,12 @@ function omitSegfaults(r: SweepRow['result']): Omit<SweepRow['result'], 'segfaul
   return rest;
 }
 
-/** Miss rate against TLB entries, one series per associativity. */
-function plotRows(rows: SweepRow[], trace: string): string {
+/** Miss rate against TLB entries, one series per swept number of ways (or one fully associative line). */
+function plotRows(rows: SweepRow[], trace: string, full: boolean): string {
   const series = new Map<string, Array<{ x: number; y: number }>>();
   for (const r of rows) {
     const l = r.result.tlb.levels[r.result.tlb.levels.length - 1]!;
-    const name = l.ways === l.entries ? 'fully associative' : `${l.ways}-way`;
+    const name = full ? 'fully associative' : `${l.ways}-way`;
     if (!series.has(name)) series.set(name, []);
     series.get(name)!.push({ x: l.entries, y: r.result.tlb.missRate });
   }

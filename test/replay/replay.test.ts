@@ -1,0 +1,164 @@
+/** replay(): hand-written lackey traces with answers worked out by hand, every mode and error path. */
+import { describe, expect, it } from 'vitest';
+import { replay } from '../../src/replay/replay.js';
+import { VmmError } from '../../src/errors.js';
+import { TraceFormatError } from '../../src/trace/trace-error.js';
+import { BACKENDS } from '../backends.js';
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+// Pages 0x400 (code), 0x7ff000 (stack-like), 0x600/0x601 (data); the last load crosses 0x600 → 0x601.
+const SMALL = `==1== Lackey, an example Valgrind tool
+I  00400000,4
+ L 7ff000100,8
+ S 7ff000100,8
+ M 00601000,4
+I  00400004,4
+ L 00600ffc,8
+`;
+
+describe.each(BACKENDS)('replay (%s)', (backend) => {
+  it('counts a small trace exactly: accesses, TLB, walks, faults, pages, frames', async () => {
+    const r = await replay(text(SMALL), { backend, tlb: { entries: 64, ways: 4 } });
+    expect(r.trace).toMatchObject({ format: 'lackey', gzip: false, records: 6, skipped: 0, ignoredLines: 1 });
+    expect(r.accesses).toBe(6);
+    expect(r.byKind).toEqual({ instructions: 2, loads: 2, stores: 1, modifies: 1 });
+    expect(r.pageCrossing).toBe(1);
+    // Touches 0x400 0x7ff000 0x7ff000 0x601 0x400 0x600 0x601: four first touches miss, three hit.
+    expect(r.tlb).toMatchObject({ lookups: 7, hits: 3, misses: 4 });
+    expect(r.tlb.levels).toEqual([{ name: 'tlb', entries: 64, ways: 4, hits: 3, misses: 4 }]);
+    // Each first touch: a walk that faults and a walk on the retry (8); the store to the zero
+    // page hits a read-only entry, faults without a walk, and its retry walks (1).
+    expect(r.walks).toBe(9);
+    // Faults: four first touches and the store to the zero page; all resolved.
+    expect(r.faults).toEqual({ total: 5, minor: 5, cow: 0, segv: 0 });
+    expect(r.pagesTouched).toBe(4);
+    expect(r.bytesTouched).toBe(4 * 4096);
+    // Frames: two written pages (0x7ff000, 0x601) and six tables (PDPT, two PDs, three PTs).
+    expect(r.framesUsed).toBe(8);
+    expect(r.segfaults).toEqual([]);
+    expect(r.backend).toBe(backend);
+  });
+
+  it('gives identical counts for the same trace in every run and on both backends (determinism)', async () => {
+    const strip = (r: Awaited<ReturnType<typeof replay>>) => ({ ...r, timeMs: 0, nsPerAccess: 0, backend: '' });
+    const a = strip(await replay(text(SMALL), { backend }));
+    const b = strip(await replay(text(SMALL), { backend: 'js' }));
+    expect(a).toEqual(b);
+  });
+
+  it('an empty trace replays to zeros', async () => {
+    const r = await replay(text(''), { backend });
+    expect(r.accesses).toBe(0);
+    expect(r.tlb).toMatchObject({ lookups: 0, hits: 0, misses: 0, missRate: 0 });
+    expect(r.pagesTouched).toBe(0);
+    expect(r.framesUsed).toBe(0);
+    expect(r.nsPerAccess).toBe(0);
+  });
+
+  it('kernel addresses, addresses below mmap_min_addr and the page above TASK_SIZE are refused (SIGSEGV); huge user addresses work', async () => {
+    const r = await replay(text('I  ffffffffff600000,4\n L 00001000,8\n L 7fffffffff00,8\n L 7ffe00000000,8\n S 7ffe00000fff,2\n'), { backend });
+    expect(r.accesses).toBe(5);
+    expect(r.faults.segv).toBe(3);
+    expect(r.segfaults).toEqual([
+      { address: '0xffffffffff600000', access: 'execute', cause: 'SEGV_MAPERR' },
+      { address: '0x0000000000001000', access: 'read', cause: 'SEGV_MAPERR' },
+      { address: '0x00007fffffffff00', access: 'read', cause: 'SEGV_MAPERR' },
+    ]);
+    // 0x7ffe00000000 works like any page; the 2-byte store at ...fff crosses into the next page.
+    expect(r.pageCrossing).toBe(1);
+    expect(r.pagesTouched).toBe(2);
+  });
+
+  it("'regions' mode: only the caller's regions exist; the rest is SIGSEGV, with the cause", async () => {
+    const r = await replay(text(' L 10000000,8\n S 10000000,8\n L 20000000,8\n S 30000000,8\n'), {
+      backend,
+      mode: 'regions',
+      setup: (space) => {
+        space.mmap({ addr: 0x1000_0000, length: 4096, prot: 'rw', fixed: true });
+        space.mmap({ addr: 0x3000_0000, length: 4096, prot: 'r', fixed: true });
+      },
+    });
+    expect(r.faults.segv).toBe(2);
+    expect(r.segfaults.map((s) => s.cause)).toEqual(['SEGV_MAPERR', 'SEGV_ACCERR']);
+    expect(r.accesses).toBe(4);
+    expect(r.regions).toBe(3); // two regions and the stack
+  });
+
+  it('2 MiB pages: one fault maps a whole huge page; its TLB entry covers every 4K page in it', async () => {
+    const trace = ' S 40000000,8\n L 40001000,8\n L 401ff000,8\n L 40200000,8\n';
+    const r = await replay(text(trace), { backend, pageSize: '2m', tlb: { entries: 4, ways: 4 } });
+    expect(r.faults.total).toBe(2);
+    expect(r.tlb).toMatchObject({ hits: 2, misses: 2 });
+    expect(r.pagesTouched).toBe(2);
+    expect(r.bytesTouched).toBe(2 * 2 ** 21);
+    expect(r.framesUsed).toBeGreaterThanOrEqual(1024);
+    const small = await replay(text(trace), { backend, tlb: { entries: 4, ways: 4 } });
+    expect(small.tlb).toMatchObject({ hits: 0, misses: 4 });
+    expect(small.pagesTouched).toBe(4);
+  });
+
+  it('paging-structure caches count the memory references a walk needs', async () => {
+    // Three pages in one 2 MiB block: the first walk reads 4 entries, the others find the PDE cached (1 reference).
+    const r = await replay(text(' L 40000000,8\n L 40001000,8\n L 40002000,8\n'), { backend, tlb: { entries: 64, ways: 4, pwc: { pml4: 2, pdpt: 2, pd: 2 } } });
+    // Six walks: each page's faulting walk and its retry.
+    expect(r.walks).toBe(6);
+    expect(r.pwc!.walkReferences).toBe(4 + 5 * 1);
+    expect(r.pwc!.levels).toEqual([
+      { name: 'pml4', entries: 2, hits: 0, misses: 1 },
+      { name: 'pdpt', entries: 2, hits: 0, misses: 1 },
+      { name: 'pd', entries: 2, hits: 5, misses: 1 },
+    ]);
+    expect(r.tlb.levels.map((l) => l.name)).toEqual(['tlb']);
+  });
+
+  it('malformed lines are skipped and counted; strict mode stops at the first with its line number', async () => {
+    const bad = 'I  00400000,4\n L zz,8\n L 00400000,0\n S 00400008,8\n';
+    const skipped: string[] = [];
+    const r = await replay(text(bad), { backend, onSkip: (e) => skipped.push(e.message) });
+    expect(r.trace.skipped).toBe(2);
+    expect(r.accesses).toBe(2);
+    expect(skipped.length).toBe(2);
+    expect(skipped[0]).toMatch(/line 2/);
+    const err = await replay(text(bad), { backend, strict: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TraceFormatError);
+    expect((err as TraceFormatError).line).toBe(2);
+  });
+});
+
+describe('replay: bad input', () => {
+  it('rejects bad options with EINVAL naming the option, before reading anything', async () => {
+    const cases: Array<[object, RegExp]> = [
+      [{ tlb: { entries: 0 } }, /options\.tlb\.entries/],
+      [{ tlb: { entries: 64, ways: 5 } }, /not a multiple/],
+      [{ tlb: { entries: 8, ways: 16 } }, /options\.tlb\.ways/],
+      [{ tlb: { l1d: { entries: -1 } } }, /options\.tlb\.l1d\.entries/],
+      [{ tlb: { pwc: { pd: 1.5 } } }, /options\.tlb\.pwc\.pd/],
+      [{ tlb: { size: 4 } }, /unknown TLB option "size"/],
+      [{ pageSize: '1g' }, /options\.pageSize/],
+      [{ mode: 'file' }, /options\.mode/],
+      [{ strict: 'yes' }, /options\.strict/],
+      [{ setup: 42 }, /options\.setup must be a function/],
+      [{ tlbEntries: 4 }, /unknown replay option "tlbEntries"/],
+    ];
+    for (const [o, msg] of cases) {
+      const e = await replay(text(SMALL), o as never).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(VmmError);
+      expect((e as VmmError).code).toBe('EINVAL');
+      expect((e as Error).message).toMatch(msg);
+    }
+  });
+
+  it('rejects a bad trace argument and a missing file', async () => {
+    await expect(replay(42 as never)).rejects.toThrow(/trace must be a file path/);
+    const e = await replay('/nonexistent/trace.out').catch((x: unknown) => x);
+    expect((e as VmmError).code).toBe('ENOENT');
+    expect((e as Error).message).toMatch(/\/nonexistent\/trace\.out/);
+  });
+
+  it('rejects malformed record chunks and records with reserved bits, counting nothing', async () => {
+    await expect(replay([{ words: new Float64Array(2), count: 1 } as never])).rejects.toThrow(/words: Uint32Array/);
+    await expect(replay([{ words: new Uint32Array(2), count: 2 }])).rejects.toThrow(/words.length >= 2 \* count/);
+    await expect(replay([{ words: Uint32Array.of(0x1000, 0xc0000000), count: 1 }])).rejects.toThrow(/reserved bits/);
+  });
+});
