@@ -1,0 +1,254 @@
+/**
+ * Opens a trace (file path, byte stream or in-memory bytes), detects its format from the
+ * first bytes (gzip, binary "VMSTRACE", else lackey) and streams it as chunks of packed
+ * records. Files are read in 1 MiB pieces, never whole, so multi-gigabyte traces replay in
+ * constant memory.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { VmmError } from '../errors.js';
+import { describe } from '../address.js';
+import type { TraceChunk } from './trace-record.js';
+import { TraceFormatError } from './trace-error.js';
+import { LackeyParser } from './lackey-parser.js';
+import { BinaryTraceDecoder, hasTraceMagic } from './binary-trace.js';
+
+/** Options for openTrace. */
+export interface OpenTraceOptions {
+  /** Throw on the first malformed record instead of skipping it. */
+  strict?: boolean;
+  /** Records per chunk (default 65536). */
+  chunkRecords?: number;
+  /** Called for each skipped record in non-strict mode. */
+  onSkip?: (err: TraceFormatError) => void;
+  /** Called after each piece read from the input (raw bytes: compressed ones for gzip). */
+  onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  /** Name for error messages; defaults to the path, '<stream>' or '<buffer>'. */
+  source?: string;
+}
+
+/** Counters of a trace read so far. */
+export interface TraceStats {
+  /** Lackey lines seen (0 for binary traces). */
+  lines: number;
+  /** Records produced. */
+  records: number;
+  /** Malformed records skipped (non-strict mode). */
+  skipped: number;
+  /** Lackey lines that are not records (0 for binary traces). */
+  ignoredLines: number;
+  /** Raw bytes read from the input (compressed bytes for gzip). */
+  bytesRead: number;
+}
+
+/** An opened trace. */
+export interface TraceReader {
+  /** Format of the (decompressed) contents. */
+  readonly format: 'lackey' | 'binary';
+  /** True when the input was gzip-compressed. */
+  readonly gzip: boolean;
+  /** File name as given, '<stream>' or '<buffer>'. */
+  readonly source: string;
+  /** Input size in bytes when known (file size for paths, length for bytes). */
+  readonly totalBytes?: number;
+  /**
+   * The records, chunk by chunk; callable once. Chunk buffers are reused: a chunk is valid
+   * only until the next one is requested, so copy what you keep. Leaving the loop early closes the input.
+   */
+  chunks(): AsyncIterableIterator<TraceChunk>;
+  /** Counters so far (final once chunks() is exhausted). */
+  stats(): TraceStats;
+  /** Closes the input without reading the rest (not needed after chunks() ends). */
+  close(): Promise<void>;
+}
+
+/** Bytes per file read: big reads keep per-read overhead far below the parse cost. */
+const READ_BYTES = 1 << 20;
+
+/** Opens a trace; rejects with VmmError ENOENT when a path does not exist. */
+export async function openTrace(
+  input: string | NodeJS.ReadableStream | Uint8Array,
+  options: OpenTraceOptions = {},
+): Promise<TraceReader> {
+  let source: string;
+  let totalBytes: number | undefined;
+  let pieces: AsyncIterable<unknown> | Iterable<unknown>;
+  if (typeof input === 'string') {
+    source = options.source ?? input;
+    totalBytes = await fileSize(input);
+    pieces = createReadStream(input, { highWaterMark: READ_BYTES });
+  } else if (input instanceof Uint8Array) {
+    source = options.source ?? '<buffer>';
+    totalBytes = input.length;
+    pieces = slices(input);
+  } else if (input !== null && typeof input === 'object' && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+    source = options.source ?? '<stream>';
+    pieces = input as AsyncIterable<unknown>;
+  } else {
+    throw new VmmError('EINVAL', `trace input must be a path, a readable stream or a Uint8Array, got ${describe(input)}`);
+  }
+
+  let bytesRead = 0;
+  const onProgress = options.onProgress;
+  const raw = new ByteSource(
+    (async function* () {
+      for await (const piece of pieces) {
+        const b = toBuffer(piece);
+        bytesRead += b.length;
+        onProgress?.(bytesRead, totalBytes);
+        yield b;
+      }
+    })(),
+  );
+
+  let body = raw;
+  let gzip = false;
+  try {
+    const head = await raw.peek(2);
+    if (head.length === 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      gzip = true;
+      const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+      // pipeline forwards read errors to gunzip and closes the file if gunzip is destroyed.
+      pipeline(Readable.from(raw, { objectMode: false }), gunzip, () => {});
+      body = new ByteSource(gunzip[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
+    }
+    const format = hasTraceMagic(await body.peek(8)) ? 'binary' : 'lackey';
+    return makeReader(format, gzip, source, totalBytes, body, raw, options, () => bytesRead);
+  } catch (e) {
+    await body.close().catch(() => {});
+    await raw.close().catch(() => {});
+    throw mapError(e, source);
+  }
+}
+
+function makeReader(
+  format: 'lackey' | 'binary',
+  gzip: boolean,
+  source: string,
+  totalBytes: number | undefined,
+  body: ByteSource,
+  raw: ByteSource,
+  options: OpenTraceOptions,
+  bytesRead: () => number,
+): TraceReader {
+  const decoderOptions = { source, strict: options.strict, chunkRecords: options.chunkRecords, onSkip: options.onSkip };
+  const lackey = format === 'lackey' ? new LackeyParser(decoderOptions) : undefined;
+  const binary = format === 'binary' ? new BinaryTraceDecoder(decoderOptions) : undefined;
+  const decoder = (lackey ?? binary)!;
+  let started = false;
+  const close = async (): Promise<void> => {
+    await body.close();
+    await raw.close();
+  };
+  return {
+    format,
+    gzip,
+    source,
+    ...(totalBytes !== undefined ? { totalBytes } : {}),
+    chunks(): AsyncIterableIterator<TraceChunk> {
+      if (started) throw new VmmError('EINVAL', `chunks() of trace ${source} was already called`);
+      started = true;
+      return (async function* () {
+        try {
+          for await (const buf of body) for (const chunk of decoder.feed(buf)) yield chunk;
+          for (const chunk of decoder.finish()) yield chunk;
+        } catch (e) {
+          throw mapError(e, source);
+        } finally {
+          await close();
+        }
+      })();
+    },
+    stats(): TraceStats {
+      return {
+        lines: lackey?.lines ?? 0,
+        records: decoder.records,
+        skipped: decoder.skipped,
+        ignoredLines: lackey?.ignoredLines ?? 0,
+        bytesRead: bytesRead(),
+      };
+    },
+    close,
+  };
+}
+
+/** An async byte iterator that can look at its first bytes before handing them on. */
+class ByteSource implements AsyncIterable<Buffer> {
+  private readonly head: Buffer[] = [];
+  private ended = false;
+  private closed = false;
+  constructor(private readonly it: AsyncIterator<Buffer>) {}
+
+  /** Up to n first bytes (fewer only at end of input); they are still yielded later. */
+  async peek(n: number): Promise<Buffer> {
+    let have = 0;
+    for (const b of this.head) have += b.length;
+    while (have < n && !this.ended) {
+      const r = await this.it.next();
+      if (r.done) this.ended = true;
+      else if (r.value.length > 0) {
+        this.head.push(r.value);
+        have += r.value.length;
+      }
+    }
+    return Buffer.concat(this.head, Math.min(have, n));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    try {
+      while (this.head.length > 0) yield this.head.shift()!;
+      while (!this.ended) {
+        const r = await this.it.next();
+        if (r.done) this.ended = true;
+        else yield r.value;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.ended) await this.it.return?.();
+  }
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw new VmmError('EINVAL', `trace path ${path} is a directory`);
+    return st.size;
+  } catch (e) {
+    throw mapError(e, path);
+  }
+}
+
+/** Turns file-system and zlib errors into the library's errors; others pass through. */
+function mapError(e: unknown, source: string): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (e instanceof VmmError || e instanceof TraceFormatError) return e;
+  if (code === 'ENOENT') return new VmmError('ENOENT', `trace file ${source} does not exist`);
+  if (code === 'EACCES') return new VmmError('EACCES', `trace file ${source} is not readable`);
+  if (code === 'EISDIR') return new VmmError('EINVAL', `trace path ${source} is a directory`);
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return new TraceFormatError(source, {}, `bad gzip data (${(e as Error).message})`);
+  }
+  return e;
+}
+
+function* slices(bytes: Uint8Array): Generator<Buffer> {
+  for (let i = 0; i < bytes.length; i += READ_BYTES) {
+    const n = Math.min(READ_BYTES, bytes.length - i);
+    yield Buffer.from(bytes.buffer, bytes.byteOffset + i, n);
+  }
+}
+
+function toBuffer(piece: unknown): Buffer {
+  if (Buffer.isBuffer(piece)) return piece;
+  if (piece instanceof Uint8Array) return Buffer.from(piece.buffer, piece.byteOffset, piece.length);
+  if (typeof piece === 'string') return Buffer.from(piece, 'latin1');
+  throw new VmmError('EINVAL', `trace stream yielded ${describe(piece)}, expected bytes`);
+}

@@ -1,0 +1,54 @@
+/**
+ * The packed trace record: one memory access in two little-endian uint32 words, lo then hi.
+ * lo = low 32 bits of the 48-bit linear address; hi = address bits 32..47 | kind << 16 |
+ * (size - 1) << 18, bits 30-31 zero. Chunks of these words go straight to Core.traceBatch,
+ * so replay never allocates an object per access.
+ */
+
+/** Access kinds as stored in a record (lackey letters: L, S, I, M). */
+export const TraceKind = { LOAD: 0, STORE: 1, INSTR: 2, MODIFY: 3 } as const;
+
+/** One of the TraceKind values. */
+export type TraceKindValue = (typeof TraceKind)[keyof typeof TraceKind];
+
+/** Largest access size a record can hold (12 bits of size - 1). */
+export const MAX_ACCESS_SIZE = 4096;
+
+/** Bytes per record on disk and in memory. */
+export const RECORD_BYTES = 8;
+
+/** Bits of the high word that must be zero in a valid record. */
+export const RECORD_RESERVED_BITS = 0xc0000000;
+
+const TWO32 = 4294967296;
+
+/**
+ * A batch of records: records 0..count-1 of `words` are valid (words.length >= 2 * count).
+ * Readers reuse the buffer, so a chunk is valid only until the next one is requested.
+ */
+export interface TraceChunk {
+  readonly words: Uint32Array;
+  readonly count: number;
+}
+
+/** Writes record `index`; the caller guarantees 0 <= la < 2^48, kind 0..3, size 1..4096. */
+export function packRecord(words: Uint32Array, index: number, la: number, kind: number, size: number): void {
+  const i = index * 2;
+  words[i] = la % TWO32;
+  words[i + 1] = (Math.floor(la / TWO32) & 0xffff) | ((kind & 3) << 16) | (((size - 1) & 0xfff) << 18);
+}
+
+/** The 48-bit linear address of record `index` (exact as a number). */
+export function recordLa(words: Uint32Array, index: number): number {
+  return (words[index * 2 + 1]! & 0xffff) * TWO32 + words[index * 2]!;
+}
+
+/** The TraceKind of record `index`. */
+export function recordKind(words: Uint32Array, index: number): number {
+  return (words[index * 2 + 1]! >>> 16) & 3;
+}
+
+/** The access size in bytes (1..4096) of record `index`. */
+export function recordSize(words: Uint32Array, index: number): number {
+  return ((words[index * 2 + 1]! >>> 18) & 0xfff) + 1;
+}
