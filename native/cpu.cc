@@ -102,28 +102,34 @@ double Cpu::access(uint64_t la, int kind, int flags) {
 
 // The inline user-mode 4K hit path of the batches: exactly what access() does for a TLB hit
 // that needs no walk (HITS++, the kind's counter++, move to MRU), with counters in registers.
-// It remembers the last entry used for instruction fetches and for data: while only fast hits
-// run, no entry moves or changes, so a repeat of the same page skips the set lookup.
+// A small direct-mapped memo maps recently hit page numbers to their entries: while only fast
+// hits run, no entry is filled, dropped or changed, so a memoised entry still holds its page
+// and the set lookup can be skipped. Any full-path access clears the memo.
 struct Cpu::FastHits {
+  static constexpr uint32_t MEMO = 64;
   Tlb& t;
   const uint32_t tag;
   const bool scanSets;
-  uint64_t hits = 0, reads = 0, writes = 0, execs = 0;
-  uint64_t lastVpn[2] = {~0ull, ~0ull};
-  int32_t lastE[2] = {-1, -1};
-  uint32_t lastSet[2] = {0, 0};
+  uint64_t hits = 0, reads = 0, writes = 0;
+  uint64_t memoVpn[MEMO];
+  int32_t memoE[MEMO];
+  uint32_t memoSet[MEMO];  // kept: a division by the way count costs more than the whole hit
 
-  FastHits(Tlb& tlb, uint32_t tg) : t(tlb), tag(tg), scanSets(tlb.ways <= SCAN_WAYS) {}
+  FastHits(Tlb& tlb, uint32_t tg) : t(tlb), tag(tg), scanSets(tlb.ways <= SCAN_WAYS) { clearMemo(); }
 
-  bool hit(uint64_t la, int kind) {
+  void clearMemo() {
+    for (uint32_t i = 0; i < MEMO; i++) memoVpn[i] = ~0ull;
+  }
+
+  __attribute__((always_inline)) bool hit(uint64_t la, int kind) {
     static const uint8_t need[3] = {T_VALID | T_USER, T_VALID | T_USER | T_WRITABLE | T_DIRTY, T_VALID | T_USER};
     const uint64_t vpn = la >> 12;
-    const int c = kind == 2;
+    const uint32_t m = static_cast<uint32_t>(vpn) & (MEMO - 1);
     int32_t e;
     uint32_t set;
-    if (vpn == lastVpn[c]) {
-      e = lastE[c];
-      set = lastSet[c];
+    if (memoVpn[m] == vpn) {
+      e = memoE[m];
+      set = memoSet[m];
     } else {
       if (scanSets) {
         set = static_cast<uint32_t>(t.setOf(vpn));
@@ -133,17 +139,18 @@ struct Cpu::FastHits {
         set = e >= 0 ? static_cast<uint32_t>(e) / t.ways : 0;
       }
       if (e < 0) return false;
-      lastVpn[c] = vpn;
-      lastE[c] = e;
-      lastSet[c] = set;
+      memoVpn[m] = vpn;
+      memoE[m] = e;
+      memoSet[m] = set;
     }
     const uint8_t f = t.flags[e];
-    if ((f & need[kind]) != need[kind] || (kind == 2 && (f & T_NX))) return false;
+    // Bitwise, not short-circuit: the access kind is unpredictable, so one well-predicted branch.
+    const uint8_t nd = need[kind];
+    if (((f & nd) != nd) | ((kind == 2) & ((f & T_NX) != 0))) return false;
     hits++;
     reads += kind == 0;
     writes += kind == 1;
-    execs += kind == 2;
-    t.touchInSet(e, set);
+    if (t.head[set] != e) t.touchInSet(e, set);
     return true;
   }
 
@@ -152,15 +159,17 @@ struct Cpu::FastHits {
     c[C_HITS] += static_cast<double>(hits);
     c[C_READS] += static_cast<double>(reads);
     c[C_WRITES] += static_cast<double>(writes);
-    c[C_EXECUTES] += static_cast<double>(execs);
-    hits = reads = writes = execs = 0;
-    lastVpn[0] = lastVpn[1] = ~0ull;
+    c[C_EXECUTES] += static_cast<double>(hits - reads - writes);
+    hits = reads = writes = 0;
   }
 };
 
-bool Cpu::touch(FastHits* fh, uint64_t la, int kind, int flags) {
-  if (fh && fh->hit(la, kind)) return true;
-  if (fh) fh->flush(c_);
+// The full path for one page touch (counts flushed first; the memo is stale afterwards).
+__attribute__((noinline)) bool Cpu::slowTouch(FastHits* fh, uint64_t la, int kind, int flags) {
+  if (fh) {
+    fh->flush(c_);
+    fh->clearMemo();
+  }
   return access(la, kind, flags) >= 0;
 }
 
@@ -179,12 +188,14 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
   for (uint64_t i = start; i < end; i++) {
     const double a = las[i];
     const uint64_t la = a < 0 ? static_cast<uint64_t>(static_cast<int64_t>(a) + static_cast<int64_t>(TWO48)) : static_cast<uint64_t>(static_cast<int64_t>(a));
-    if (!touch(fh, la, kinds[i], flags)) {
+    const int kind = kinds[i];
+    if (fh && fh->hit(la, kind)) continue;
+    if (!slowTouch(fh, la, kind, flags)) {
       stop = static_cast<int64_t>(i);
       break;
     }
   }
-  local.flush(c_);
+  if (fh) fh->flush(c_);
   return stop;
 }
 
@@ -196,30 +207,40 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
   static const int ACCESS_OF[4] = {0, 1, 2, 1};  // load, store, fetch, modify (one write-intent lookup)
   FastHits local(tlb_, tag_);
   FastHits* fh = (flags & 1) && root_ >= 0 ? &local : nullptr;
-  uint64_t rec[4] = {0, 0, 0, 0}, splits = 0;
+  // Completed records: loads, stores and modifies counted, fetches derived; page crossings.
+  uint64_t nLoad = 0, nStore = 0, nModify = 0, splits = 0;
+  uint64_t i = start >> 1;
+  bool skipFirst = start & 1;  // resuming at the second page of record i
   int64_t stop = static_cast<int64_t>(end * 2);
-  for (uint64_t pos = start; pos < end * 2;) {
-    const uint64_t i = pos >> 1;
+  for (; i < end; i++) {
     const uint32_t hi = w[2 * i + 1];
     const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
-    const int tk = (hi >> 16) & 3;
+    const uint32_t tk = (hi >> 16) & 3;
     const int kind = ACCESS_OF[tk];
+    if (!skipFirst && !(fh && fh->hit(la, kind)) && !slowTouch(fh, la, kind, flags)) {
+      stop = static_cast<int64_t>(2 * i);
+      break;
+    }
+    skipFirst = false;
     const uint64_t last = (la + ((hi >> 18) & 0xFFF)) & (TWO48 - 1);
-    const bool split = (last >> 12) != (la >> 12);
-    if (!(pos & 1) && !touch(fh, la, kind, flags)) {
-      stop = static_cast<int64_t>(pos);
-      break;
+    if ((last ^ la) >> 12) {
+      const uint64_t la2 = last & ~4095ull;
+      if (!(fh && fh->hit(la2, kind)) && !slowTouch(fh, la2, kind, flags)) {
+        stop = static_cast<int64_t>(2 * i + 1);
+        break;
+      }
+      splits++;
     }
-    if (split && !touch(fh, last & ~4095ull, kind, flags)) {
-      stop = static_cast<int64_t>(2 * i + 1);
-      break;
-    }
-    rec[tk]++;
-    splits += split;
-    pos = 2 * i + 2;
+    nLoad += tk == 0;
+    nStore += tk == 1;
+    nModify += tk == 3;
   }
-  local.flush(c_);
-  for (int k = 0; k < 4; k++) out[k] += static_cast<double>(rec[k]);
+  if (fh) fh->flush(c_);
+  const uint64_t done = i - (start >> 1);
+  out[0] += static_cast<double>(nLoad);
+  out[1] += static_cast<double>(nStore);
+  out[2] += static_cast<double>(done - nLoad - nStore - nModify);
+  out[3] += static_cast<double>(nModify);
   out[4] += static_cast<double>(splits);
   return stop;
 }

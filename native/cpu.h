@@ -25,7 +25,7 @@ class Cpu {
 
  private:
   struct FastHits;
-  bool touch(FastHits* fh, uint64_t la, int kind, int flags);
+  bool slowTouch(FastHits* fh, uint64_t la, int kind, int flags);
   bool allowed(int kind, bool user, bool ac, bool u, bool w, bool nx) const {
     if (user) return u && (kind != 1 || w) && (kind != 2 || !nx);
     if (kind == 2) return !nx && !(smep_ && u);
