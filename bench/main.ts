@@ -3,6 +3,7 @@ import { Machine, nativeAvailable } from '../src/index.js';
 import { printTable } from './harness.js';
 import { benchMmu } from './mmu.js';
 import { benchVmm } from './vmm.js';
+import { benchReplay } from './replay.js';
 
 const backends: ('native' | 'js')[] = nativeAvailable() ? ['native', 'js'] : ['js'];
 console.log(`vmsim benchmarks — node ${process.version}, backends: ${backends.join(', ')}`);
@@ -26,3 +27,6 @@ printTable('Start-up of a 64 GiB machine', ['native', 'js'], [
 const vmm = benchVmm(backends);
 printTable('VMM operations vs the real kernel', ['native', 'js', 'linux'], vmm.figures, [['native', 'js'], ['native', 'linux']]);
 console.log(vmm.linuxNote);
+
+printTable('Trace replay', ['native', 'js', 'naive'], await benchReplay(backends), [['native', 'js'], ['native', 'naive']]);
+console.log('naive = one native core.access() call per access from a TS loop (what batching avoids)');

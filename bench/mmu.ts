@@ -35,6 +35,7 @@ export function benchMmu(backends: ('native' | 'js')[]): Figure[] {
   const singleMiss: Record<string, number> = {};
   const naive: Record<string, number> = {};
   const read8: Record<string, number> = {};
+  const readInto8: Record<string, number> = {};
   for (const b of backends) {
     // 32 pages in a 64-entry TLB: every access hits.
     {
@@ -47,6 +48,10 @@ export function benchMmu(backends: ('native' | 'js')[]): Figure[] {
       }, M);
       read8[b] = nsPerOp(() => {
         for (let k = 0; k < M; k++) s.read(addrs[(i = (i + 1) & (N - 1))]!, 8);
+      }, M);
+      const buf = new Uint8Array(8);
+      readInto8[b] = nsPerOp(() => {
+        for (let k = 0; k < M; k++) s.readInto(addrs[(i = (i + 1) & (N - 1))]!, buf);
       }, M);
       const core = (s.machine as unknown as { core: Core }).core;
       naive[b] = nsPerOp(() => {
@@ -68,7 +73,8 @@ export function benchMmu(backends: ('native' | 'js')[]): Figure[] {
     { name: 'accessBatch, TLB hits', values: hit, unit: 'ns/access', note: 'target: native <= 5 ns and >= 5x js' },
     { name: 'accessBatch, page walks', values: walk, unit: 'ns/access', note: 'target: native <= 30 ns' },
     { name: 'access() from JS, TLB hit', values: single, unit: 'ns/call', note: 'JS fast path over the shared TLB arrays; target < 50 ns' },
-    { name: 'read(va, 8) from JS, TLB hit', values: read8, unit: 'ns/call' },
+    { name: 'read(va, 8) from JS, TLB hit', values: read8, unit: 'ns/call', note: 'allocates the result array' },
+    { name: 'readInto(va, buf8) from JS, TLB hit', values: readInto8, unit: 'ns/call', note: 'no allocation; target < 50 ns' },
     { name: 'naive core.access() per access, hit', values: naive, unit: 'ns/call', note: 'one native crossing per access: what the fast path avoids' },
     { name: 'access() from JS, TLB miss', values: singleMiss, unit: 'ns/call' },
   ];

@@ -26,3 +26,8 @@ export {
 export type { Address } from './address.js';
 export { PFEC as PageFaultCode } from './core/constants.js';
 export { nativeAvailable } from './core/native-core.js';
+export { replay, sweep, combinations } from './replay/index.js';
+export type { TraceInput, ReplayOptions, ReplayTlbOptions, TlbLevelOptions, ReplayResult, TlbLevelResult, PwcLevelResult, SweepConfig, SweepRow, SweepOptions } from './replay/index.js';
+export { openTrace, convertTrace, writeBinaryTrace, LackeyParser, BinaryTraceDecoder, TraceFormatError, TraceKind, packRecord, syntheticLackeyTrace } from './trace/index.js';
+export type { TraceChunk, TraceReader, OpenTraceOptions } from './trace/index.js';
+export type { MmapOptions } from './vmm/syscalls.js';

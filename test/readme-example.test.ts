@@ -25,3 +25,17 @@ it('the README example does what the README says', () => {
   expect(s.translate(0x400123)!.physical).toBe(pa + 0x123);
   expect(s.access(0x400123, 'write')).toBe(pa + 0x123);
 });
+
+it('the README replay example runs as written', async () => {
+  const { replay, sweep } = await import('../src/index.js');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'vmsim-readme-'));
+  const trace = join(dir, 'trace.out');
+  writeFileSync(trace, 'I  00400000,4\n L 7ff000100,8\n S 7ff000100,8\nI  00400004,4\n');
+  const r = await replay(trace, { tlb: { entries: 64, ways: 4, l1d: { entries: 16 } }, pageSize: '4k' });
+  expect([r.accesses, r.tlb.hits, r.tlb.misses, r.faults.minor, r.pagesTouched]).toEqual([4, 2, 2, 3, 2]);
+  const rows = await sweep(trace, [16, 64, 256].map((entries) => ({ tlb: { entries, ways: entries } })), { jobs: 1 });
+  expect(rows.map((x) => x.result.tlb.misses)).toEqual([2, 2, 2]);
+});

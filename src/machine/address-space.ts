@@ -277,23 +277,38 @@ export class AddressSpace {
 
   /** Reads `length` bytes of virtual memory at `va` (user mode unless options say otherwise). */
   read(va: number | bigint, length: number, options?: AccessOptions): Uint8Array {
+    const n = toCount(length, 'length', { max: 2 ** 31 });
+    const out = new Uint8Array(n);
+    this.readInto(va, out, 0, n, options);
+    return out;
+  }
+
+  /**
+   * Reads `length` bytes at `va` into `dst[offset..]` without allocating (the emulator's load
+   * path): a user-mode TLB hit within one page runs entirely in JS.
+   */
+  readInto(va: number | bigint, dst: Uint8Array, offset = 0, length = dst.length - offset, options?: AccessOptions): void {
     this.live();
     const la = toLinear(va, 'va');
-    const n = toCount(length, 'length', { max: 2 ** 31 });
-    this.checkSpan(la, n);
-    const out = new Uint8Array(n);
+    if (!(dst instanceof Uint8Array)) throw new VmmError('EINVAL', `dst must be a Uint8Array, got ${describe(dst)}`);
+    // One test for the common case (small non-negative integers in range); toCount names the bad one otherwise.
+    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= dst.length)) {
+      toCount(offset, 'offset', { max: dst.length });
+      toCount(length, 'length', { max: dst.length - offset });
+    }
+    this.checkSpan(la, length);
     this.machine.activate(this);
-    if (n === 0) return out;
+    if (length === 0) return;
     // Fast path: within one page and a user-mode TLB hit — no native crossing at all.
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la % PAGE_SIZE) + n <= PAGE_SIZE) {
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la % PAGE_SIZE) + length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.READ);
       if (pa >= 0) {
-        this.machine.physical.copy(pa, out, false);
-        return out;
+        this.machine.physical.copyOut(pa, dst, offset, length);
+        return;
       }
     }
-    this.copyVirt(la, out, false, accessFlags(options));
-    return out;
+    const view = offset === 0 && length === dst.length ? dst : dst.subarray(offset, offset + length);
+    this.copyVirt(la, view, false, accessFlags(options));
   }
 
   /** Writes bytes into virtual memory at `va` (user mode unless options say otherwise). */
@@ -307,7 +322,7 @@ export class AddressSpace {
     if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la % PAGE_SIZE) + data.length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.WRITE);
       if (pa >= 0) {
-        this.machine.physical.copy(pa, data, true);
+        this.machine.physical.copyIn(pa, data, 0, data.length);
         return;
       }
     }

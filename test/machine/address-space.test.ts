@@ -23,6 +23,30 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
     expect(st.accesses.write).toBe(1);
   });
 
+  it('readInto reads into a caller buffer at an offset, on the fast path and across pages', () => {
+    const m = mk();
+    const s = m.createAddressSpace({ faults: 'raw' });
+    s.mapPage(0x1000, m.physical.allocFrame(), { writable: true, user: true });
+    s.mapPage(0x2000, m.physical.allocFrame(), { writable: true, user: true });
+    const bytes = Array.from({ length: 40 }, (_, i) => i + 1);
+    s.write(0x1ff0, bytes); // crosses into 0x2000
+    const dst = new Uint8Array(48).fill(0xee);
+    s.readInto(0x1ff0, dst, 4, 13); // within the first page: the JS hit path (4-byte loads + tail)
+    expect([...dst.subarray(0, 20)]).toEqual([0xee, 0xee, 0xee, 0xee, ...bytes.slice(0, 13), 0xee, 0xee, 0xee]);
+    const all = new Uint8Array(40);
+    s.readInto(0x1ff0, all); // crosses the page boundary: the core path
+    expect([...all]).toEqual(bytes);
+    const hits = m.stats().tlb.hits;
+    s.readInto(0x1ff8, new Uint8Array(8));
+    expect(m.stats().tlb.hits).toBe(hits + 1);
+    s.readInto(0x1000, dst, 48); // zero length at the end: nothing to do
+    expect(() => s.readInto(0x1000, [1, 2] as never)).toThrow(code('EINVAL'));
+    expect(() => s.readInto(0x1000, dst, 49)).toThrow(/offset/);
+    expect(() => s.readInto(0x1000, dst, 40, 9)).toThrow(/length/);
+    expect(() => s.readInto(0x1000, dst, -1)).toThrow(code('EINVAL'));
+    expect(() => s.readInto(0x9000, dst, 0, 1)).toThrow(PageFault);
+  });
+
   it('a read sets A only; the first write after it walks again to set D', () => {
     const m = mk();
     const s = m.createAddressSpace({ faults: 'raw' });

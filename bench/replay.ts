@@ -1,0 +1,140 @@
+/**
+ * Trace replay speed: the native engine vs the pure-TS backend vs a naive loop that crosses
+ * into native code once per access, on a real trace (traces/ls.lackey.gz, repeated), plus
+ * lackey parsing throughput. Figures are ns per access (lower is better) or million lines/s.
+ */
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Machine } from '../src/index.js';
+import { replay } from '../src/replay/replay.js';
+import { LackeyParser } from '../src/trace/lackey-parser.js';
+import { encodeHeader } from '../src/trace/binary-trace.js';
+import type { TraceChunk } from '../src/trace/trace-record.js';
+import type { Figure } from './harness.js';
+
+const REPEAT = 8;
+const CHUNK = 65536;
+
+/** The ls trace as one array of packed records, and its text. */
+function loadTrace(): { words: Uint32Array; count: number; text: Buffer } {
+  const text = gunzipSync(readFileSync('traces/ls.lackey.gz'));
+  const parser = new LackeyParser({ chunkRecords: 1 << 20 });
+  const parts: Uint32Array[] = [];
+  for (const c of parser.feed(text)) parts.push(c.words.slice(0, c.count * 2));
+  for (const c of parser.finish()) parts.push(c.words.slice(0, c.count * 2));
+  const words = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    words.set(p, o);
+    o += p.length;
+  }
+  return { words, count: words.length / 2, text };
+}
+
+function* chunksOf(words: Uint32Array, count: number, repeat: number): Generator<TraceChunk> {
+  for (let r = 0; r < repeat; r++) for (let s = 0; s < count; s += CHUNK) yield { words: words.subarray(s * 2, Math.min(count, s + CHUNK) * 2), count: Math.min(CHUNK, count - s) };
+}
+
+/** The engine's simulation time per access (records in memory: no I/O, no parsing). */
+async function engineNs(backend: 'native' | 'js', words: Uint32Array, count: number, repeat: number): Promise<{ ns: number; missRate: number }> {
+  let best = Infinity;
+  let missRate = 0;
+  for (let round = 0; round < 3; round++) {
+    const r = await replay(chunksOf(words, count, repeat), { backend });
+    best = Math.min(best, r.nsPerAccess);
+    missRate = r.tlb.missRate;
+  }
+  return { ns: best, missRate };
+}
+
+/** A naive replay: TS decodes each record and calls core.access once per page touch. */
+function naiveNs(words: Uint32Array, count: number, repeat: number): number {
+  const m = new Machine({ memory: '64GiB', backend: 'native' });
+  const s = m.createAddressSpace();
+  // Pre-map what the trace touches (via the real engine's policy would need faults; a big rwx region is enough here).
+  s.mmap({ addr: 0x10000, length: 2 ** 40, prot: 'rwx', fixed: true, populate: false });
+  m.switchTo(s);
+  const core = m.core;
+  const ACCESS = [0, 1, 2, 1];
+  const run = () => {
+    for (let i = 0; i < count; i++) {
+      const hi = words[2 * i + 1]!;
+      const la = (hi & 0xffff) * 4294967296 + words[2 * i]!;
+      let pa = core.access(la, ACCESS[(hi >>> 16) & 3]!, 1);
+      if (pa < 0) {
+        s.vm.handleFault(s.readFault(1));
+        pa = core.access(la, ACCESS[(hi >>> 16) & 3]!, 1);
+      }
+    }
+  };
+  run(); // faults everything in
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < repeat; k++) run();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / (count * repeat));
+  }
+  m.dispose();
+  return best;
+}
+
+/** Million lackey lines per second through the parser alone. */
+function parseMlps(text: Buffer, repeat: number): number {
+  let best = 0;
+  for (let r = 0; r < 3; r++) {
+    const p = new LackeyParser();
+    const t0 = process.hrtime.bigint();
+    let lines = 0;
+    for (let k = 0; k < repeat; k++) for (const _c of p.feed(text)) lines += 0;
+    for (const _c of p.finish()) lines += 0;
+    lines = p.lines;
+    best = Math.max(best, lines / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6);
+  }
+  return best;
+}
+
+/** Million lines (records) per second for a whole replay of a file: read, parse, simulate. */
+async function fileMlps(path: string, backend: 'native' | 'js'): Promise<number> {
+  let best = 0;
+  for (let r = 0; r < 2; r++) {
+    const t0 = process.hrtime.bigint();
+    const res = await replay(path, { backend });
+    best = Math.max(best, res.trace.records / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6);
+  }
+  return best;
+}
+
+/** The replay figures, side by side. */
+export async function benchReplay(backends: ('native' | 'js')[]): Promise<Figure[]> {
+  const { words, count, text } = loadTrace();
+  const dir = mkdtempSync(join(tmpdir(), 'vmsim-bench-'));
+  try {
+    const textPath = join(dir, 'ls.lackey');
+    writeFileSync(textPath, Buffer.concat(Array.from({ length: REPEAT }, () => text)));
+    const binPath = join(dir, 'ls.bin');
+    const bin = Buffer.concat([Buffer.from(encodeHeader()), ...Array.from({ length: REPEAT }, () => Buffer.from(words.buffer, words.byteOffset, count * 8))]);
+    writeFileSync(binPath, bin);
+    const engine: Record<string, number> = {};
+    const binFile: Record<string, number> = {};
+    const textFile: Record<string, number> = {};
+    let missRate = 0;
+    for (const b of backends) {
+      const e = await engineNs(b, words, count, b === 'js' ? 1 : REPEAT);
+      engine[b] = e.ns;
+      missRate = e.missRate;
+      binFile[b] = 1e3 / (await fileMlps(binPath, b));
+      textFile[b] = await fileMlps(textPath, b);
+    }
+    const naive = backends.includes('native') ? naiveNs(words, count, 2) : undefined;
+    return [
+      { name: `engine, records in memory (${(missRate * 100).toFixed(2)}% misses)`, values: { ...engine, naive }, unit: 'ns/access', note: `ls trace x${REPEAT} (${((count * REPEAT) / 1e6).toFixed(1)} M accesses); target <= 5 ns native` },
+      { name: 'binary trace file, end to end', values: binFile, unit: 'ns/access', note: 'read + decode + simulate' },
+      { name: 'lackey parse only', values: { native: parseMlps(text, REPEAT) }, unit: 'M lines/s', note: 'the same TS parser serves both backends; target >= 10 M lines/s' },
+      { name: 'lackey text file, end to end', values: textFile, unit: 'M lines/s', note: 'read + parse + simulate (higher is better)' },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
