@@ -1,4 +1,4 @@
-/** A line chart as a standalone SVG document: what `vmsim sweep --plot` draws. */
+/** A line chart as a standalone SVG 1.1 document: what `vmsim sweep --plot` draws. */
 
 /** One line of the chart. */
 export interface ChartSeries {
@@ -11,95 +11,148 @@ export interface ChartSpec {
   title: string;
   xLabel: string;
   yLabel: string;
-  /** Logarithmic x axis with ticks at powers of two (TLB sizes). */
+  /** Logarithmic x axis with ticks at powers of two (TLB sizes); x must be > 0. */
   xLog2?: boolean;
-  /** y values are fractions, labelled as percentages. */
+  /** y values are fractions, labelled as percentages (0.125 → "12.5%"). */
   yPercent?: boolean;
   series: ReadonlyArray<ChartSeries>;
+  /** Pixels; default 720. */
   width?: number;
+  /** Pixels; default 440. */
   height?: number;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
-/** Escapes text for XML content and attribute values. */
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Escapes text for XML content and attribute values; characters XML 1.0 forbids even escaped become U+FFFD. */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return s
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
-/** 1, 2, 5 × 10^k at or above v. */
+/** The smallest of 1, 2, 2.5, 5 × 10^k at or above v (v > 0). */
 function niceCeil(v: number): number {
-  if (v <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  // Tolerance: 2.5 * 0.01 may round a hair below 0.125 / 5.
+  for (const m of [1, 2, 2.5, 5]) if (m * p >= v * (1 - 1e-9)) return m * p;
   return 10 * p;
 }
 
-function sizeLabel(x: number): string {
-  if (x >= 2 ** 20 && x % 2 ** 20 === 0) return `${x / 2 ** 20}M`;
-  if (x >= 1024 && x % 1024 === 0) return `${x / 1024}K`;
-  return String(x);
+/** Tick values from lo to hi (at most about 5 intervals), on multiples of a nice step covering [lo, hi]. */
+function niceTicks(lo: number, hi: number): number[] {
+  const step = niceCeil((hi - lo) / 5);
+  // The tolerance keeps a bound that is a multiple of step (up to rounding) from growing an extra interval.
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.ceil(hi / step - 1e-9);
+  const out: number[] = [];
+  for (let k = first; k <= last; k++) out.push(k * step);
+  return out;
 }
 
-const num = (v: number) => (Math.round(v * 100) / 100).toString();
+/** A number without float noise: 5.000000000000001 → "5", 0.1 + 0.2 → "0.3". */
+function numLabel(v: number): string {
+  const r = Number(v.toPrecision(12));
+  return Object.is(r, -0) ? '0' : String(r);
+}
 
-/** The chart as SVG 1.1 text; deterministic. Throws a TypeError naming a non-finite (or, on a log axis, non-positive) point. */
+/** Powers of two as sizes: 16, 64, 1K, 4K, 1M, 1G. */
+function sizeLabel(x: number): string {
+  if (x >= 2 ** 30) return `${x / 2 ** 30}G`;
+  if (x >= 2 ** 20) return `${x / 2 ** 20}M`;
+  if (x >= 2 ** 10) return `${x / 2 ** 10}K`;
+  return numLabel(x);
+}
+
+/** Pixel coordinates with two decimals at most, so output is short and deterministic. */
+const px2 = (v: number) => numLabel(Math.round(v * 100) / 100);
+
+const isPow2 = (x: number) => x > 0 && 2 ** Math.round(Math.log2(x)) === x;
+
+/** The chart as SVG 1.1 text (same spec → same bytes). Throws a TypeError naming the series and point index of a non-finite value (or, on a log axis, x ≤ 0). */
 export function lineChartSvg(spec: ChartSpec): string {
   const W = spec.width ?? 720;
   const H = spec.height ?? 440;
-  const m = { l: 70, r: 170, t: 40, b: 55 };
+  const m = { l: 70, r: spec.series.length > 1 ? 170 : 30, t: 40, b: 55 };
+  if (!Number.isFinite(W) || !Number.isFinite(H) || W <= m.l + m.r || H <= m.t + m.b) throw new TypeError(`chart size ${W}x${H} leaves no room to plot`);
   spec.series.forEach((s, si) =>
     s.points.forEach((p, pi) => {
-      if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) throw new TypeError(`series ${JSON.stringify(s.name)} point ${pi} is not finite (x ${p.x}, y ${p.y})`);
-      if (spec.xLog2 && p.x <= 0) throw new TypeError(`series ${JSON.stringify(s.name)} point ${pi}: x ${p.x} cannot go on a log axis`);
-      void si;
+      const where = `series ${si} (${JSON.stringify(s.name)}) point ${pi}`;
+      if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) throw new TypeError(`${where} is not finite (x ${p.x}, y ${p.y})`);
+      if (spec.xLog2 && p.x <= 0) throw new TypeError(`${where}: x ${p.x} cannot go on a log2 axis`);
     }),
   );
   const pts = spec.series.flatMap((s) => s.points);
   const fx = (x: number) => (spec.xLog2 ? Math.log2(x) : x);
+
+  // x: the data's range (one value is widened so it lands mid-axis).
   let x0 = pts.length ? Math.min(...pts.map((p) => fx(p.x))) : 0;
   let x1 = pts.length ? Math.max(...pts.map((p) => fx(p.x))) : 1;
   if (x0 === x1) {
     x0 -= 1;
     x1 += 1;
   }
-  const yMax = niceCeil(Math.max(0, ...pts.map((p) => p.y)));
-  const px = (x: number) => m.l + ((fx(x) - x0) / (x1 - x0)) * (W - m.l - m.r);
-  const py = (y: number) => H - m.b - (y / yMax) * (H - m.t - m.b);
+  let xTicks: number[];
+  if (spec.xLog2) {
+    xTicks = [...new Set(pts.map((p) => p.x).filter(isPow2))].sort((a, b) => a - b);
+    // No power of two among the data: use those inside its range instead.
+    if (xTicks.length === 0) for (let e = Math.ceil(x0); e <= Math.floor(x1); e++) xTicks.push(2 ** e);
+  } else {
+    xTicks = niceTicks(x0, x1).filter((x) => x >= x0 - 1e-9 * (x1 - x0) && x <= x1 + 1e-9 * (x1 - x0));
+  }
+
+  // y: from 0 (or below, for negative data) to a nice bound at or above the largest y.
+  const yLoData = Math.min(0, ...pts.map((p) => p.y));
+  const yHiData = Math.max(0, ...pts.map((p) => p.y));
+  const yTicks = yHiData === yLoData ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(yLoData, yHiData);
+  const y0 = yTicks[0]!;
+  const y1 = yTicks[yTicks.length - 1]!;
+
+  const plotW = W - m.l - m.r;
+  const plotH = H - m.t - m.b;
+  const sx = (x: number) => m.l + ((fx(x) - x0) / (x1 - x0)) * plotW;
+  const sy = (y: number) => H - m.b - ((y - y0) / (y1 - y0)) * plotH;
+  const xLabel = (x: number) => (spec.xLog2 ? sizeLabel(x) : numLabel(x));
+  const yLabel = (y: number) => (spec.yPercent ? `${numLabel(y * 100)}%` : numLabel(y));
+  // Crowded power-of-two ticks keep every mark but label only every k-th (about 45 px per label).
+  const labelEvery = Math.max(1, Math.ceil(xTicks.length / Math.max(1, Math.floor(plotW / 45))));
+
   const o: string[] = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   o.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
-  o.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(spec.title)}</text>`);
-  // Axes.
-  o.push(`<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#000"/>`);
-  o.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#000"/>`);
-  const xTicks = spec.xLog2 ? [...new Set(pts.map((p) => p.x).filter((x) => Number.isInteger(Math.log2(x))))].sort((a, b) => a - b) : [...new Set(pts.map((p) => p.x))].sort((a, b) => a - b);
-  for (const x of xTicks) {
-    const X = num(px(x));
-    o.push(`<line x1="${X}" y1="${H - m.b}" x2="${X}" y2="${H - m.b + 5}" stroke="#000"/>`);
-    o.push(`<text x="${X}" y="${H - m.b + 18}" text-anchor="middle">${escapeXml(spec.xLog2 ? sizeLabel(x) : String(x))}</text>`);
+  o.push(`<text x="${px2(W / 2)}" y="22" text-anchor="middle" font-size="15">${escapeXml(spec.title)}</text>`);
+  for (const y of yTicks) {
+    const Y = px2(sy(y));
+    o.push(`<line x1="${m.l - 5}" y1="${Y}" x2="${W - m.r}" y2="${Y}" stroke="${y === 0 ? '#000000' : '#e0e0e0'}"/>`);
+    o.push(`<text x="${m.l - 8}" y="${Y}" text-anchor="end" dominant-baseline="middle">${escapeXml(yLabel(y))}</text>`);
   }
-  for (let k = 0; k <= 5; k++) {
-    const y = (yMax * k) / 5;
-    const Y = num(py(y));
-    o.push(`<line x1="${m.l - 5}" y1="${Y}" x2="${W - m.r}" y2="${Y}" stroke="${k === 0 ? '#000' : '#e0e0e0'}"/>`);
-    const label = spec.yPercent ? `${num(y * 100)}%` : num(y);
-    o.push(`<text x="${m.l - 8}" y="${Y}" text-anchor="end" dominant-baseline="middle">${escapeXml(label)}</text>`);
-  }
-  o.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
-  o.push(`<text x="18" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(m.t + H - m.b) / 2})">${escapeXml(spec.yLabel)}</text>`);
+  o.push(`<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#000000"/>`);
+  o.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#000000"/>`);
+  xTicks.forEach((x, i) => {
+    const X = px2(sx(x));
+    o.push(`<line x1="${X}" y1="${H - m.b}" x2="${X}" y2="${H - m.b + 5}" stroke="#000000"/>`);
+    if (i % labelEvery === 0) o.push(`<text x="${X}" y="${H - m.b + 18}" text-anchor="middle">${escapeXml(xLabel(x))}</text>`);
+  });
+  o.push(`<text x="${px2(m.l + plotW / 2)}" y="${H - 12}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
+  const ly = px2(m.t + plotH / 2);
+  o.push(`<text x="18" y="${ly}" text-anchor="middle" transform="rotate(-90 18 ${ly})">${escapeXml(spec.yLabel)}</text>`);
   spec.series.forEach((s, i) => {
     const colour = PALETTE[i % PALETTE.length]!;
-    if (s.points.length > 0) {
-      o.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${s.points.map((p) => `${num(px(p.x))},${num(py(p.y))}`).join(' ')}"/>`);
-      for (const p of s.points) o.push(`<circle cx="${num(px(p.x))}" cy="${num(py(p.y))}" r="3" fill="${colour}"/>`);
-    }
-    if (spec.series.length > 1) {
-      const ly = m.t + 10 + i * 18;
-      o.push(`<line x1="${W - m.r + 15}" y1="${ly}" x2="${W - m.r + 35}" y2="${ly}" stroke="${colour}" stroke-width="2"/>`);
-      o.push(`<text x="${W - m.r + 40}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
-    }
+    if (s.points.length === 0) return;
+    o.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${s.points.map((p) => `${px2(sx(p.x))},${px2(sy(p.y))}`).join(' ')}"/>`);
+    for (const p of s.points) o.push(`<circle cx="${px2(sx(p.x))}" cy="${px2(sy(p.y))}" r="3" fill="${colour}"/>`);
   });
+  if (spec.series.length > 1) {
+    // Empty series are listed too, so a missing line is visibly missing rather than unnamed.
+    spec.series.forEach((s, i) => {
+      const colour = PALETTE[i % PALETTE.length]!;
+      const y = m.t + 10 + i * 18;
+      o.push(`<line x1="${W - m.r + 15}" y1="${y}" x2="${W - m.r + 35}" y2="${y}" stroke="${colour}" stroke-width="2"/>`);
+      o.push(`<text x="${W - m.r + 40}" y="${y}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+    });
+  }
   o.push('</svg>');
   return o.join('\n') + '\n';
 }

@@ -15,7 +15,7 @@ export async function runReplay(trace: string, options: ReplayOptions, io: Comma
   } catch {
     total = undefined; // replay reports the missing file
   }
-  const bar = new ProgressBar({ stream: io.stderr, total, label: `${command} ` });
+  const bar = new ProgressBar({ stream: io.stderr, total, label: `${command} `, unit: 'B' });
   let firstSkip: Error | undefined;
   const result = await replay(trace === '-' ? process.stdin : trace, {
     ...options,

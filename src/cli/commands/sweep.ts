@@ -50,7 +50,7 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
   }
   if (configs.length === 0) throw new UsageError('sweep: no valid combination: the ways must divide the entries');
   const jobs = a.options.get('jobs') as number | undefined;
-  const bar = new ProgressBar({ stream: io.stderr, total: configs.length, label: 'sweep ' });
+  const bar = new ProgressBar({ stream: io.stderr, total: configs.length, label: 'sweep ', unit: 'configs' });
   const rows = await sweep(trace, configs, { ...(jobs !== undefined ? { jobs } : {}), onRow: (_r, done) => bar.update(done) });
   bar.finish();
   const plot = a.options.get('plot') as string | undefined;
