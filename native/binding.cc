@@ -101,6 +101,12 @@ class NativeCore {
   void live(const Napi::CallbackInfo& info) {
     if (!cpu_) throw Napi::Error::New(info.Env(), "the core has been disposed");
   }
+  // Any call that may change page tables or RAM (or asks for invalidation) ends the validity of
+  // the walker's paging-structure cache, which must stay invisible.
+  void mut(const Napi::CallbackInfo& info) {
+    live(info);
+    ram_->gen++;
+  }
   bool rootOk(double r) { return frames_->usable(r); }
 
   Napi::Value RamChunk(const Napi::CallbackInfo& info) {
@@ -119,19 +125,19 @@ class NativeCore {
     return chunks_[k].Value();
   }
   Napi::Value FreeFrames(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->freeCount())); }
-  Napi::Value AllocFrame(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->alloc())); }
+  Napi::Value AllocFrame(const Napi::CallbackInfo& info) { mut(info); return N(info, static_cast<double>(frames_->alloc())); }
   Napi::Value AllocFrames(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     return N(info, static_cast<double>(frames_->allocRun(num(info, 0, "count"), num(info, 1, "align"))));
   }
   Napi::Value AllocFrameList(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     size_t n = 0;
     double* out = typed<double>(info.Env(), info[0], napi_float64_array, "out", &n);
     return N(info, frames_->allocList(out, n, num(info, 1, "count")));
   }
   Napi::Value MapList(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la");
     size_t n = 0;
     const double* list = typed<double>(info.Env(), info[2], napi_float64_array, "frames", &n);
@@ -139,8 +145,8 @@ class NativeCore {
     if (!rootOk(root) || !rangeOk(la, static_cast<double>(n), 12)) return N(info, EINVAL_);
     return N(info, pt_->map(static_cast<uint64_t>(root), static_cast<uint64_t>(la), n, 1, lo, hi << 32, -1, list));
   }
-  Napi::Value RefFrame(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->ref(num(info, 0, "pfn")))); }
-  Napi::Value UnrefFrame(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->unref(num(info, 0, "pfn")))); }
+  Napi::Value RefFrame(const Napi::CallbackInfo& info) { mut(info); return N(info, static_cast<double>(frames_->ref(num(info, 0, "pfn")))); }
+  Napi::Value UnrefFrame(const Napi::CallbackInfo& info) { mut(info); return N(info, static_cast<double>(frames_->unref(num(info, 0, "pfn")))); }
   Napi::Value RefCount(const Napi::CallbackInfo& info) {
     live(info);
     const double p = num(info, 0, "pfn");
@@ -148,27 +154,27 @@ class NativeCore {
     return N(info, frames_->count(static_cast<uint64_t>(p)));
   }
   Napi::Value NoteWritten(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double p = num(info, 0, "pfn"), n = num(info, 1, "count");
     if (isInt(p) && isInt(n) && p >= 0 && n >= 0 && p < static_cast<double>(frames_->total())) frames_->noteWritten(static_cast<uint64_t>(p), static_cast<uint64_t>(n));
     return info.Env().Undefined();
   }
   Napi::Value CopyFrame(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double d = num(info, 0, "dst"), s = num(info, 1, "src");
     if (!frames_->usable(d) || !frames_->usable(s)) return N(info, EINVAL_);
     ram_->copyFrame(static_cast<uint64_t>(d), static_cast<uint64_t>(s));
     return N(info, OK);
   }
-  Napi::Value CreateRoot(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(pt_->createRoot())); }
+  Napi::Value CreateRoot(const Napi::CallbackInfo& info) { mut(info); return N(info, static_cast<double>(pt_->createRoot())); }
   Napi::Value DestroyRoot(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double r = num(info, 0, "root");
     if (!rootOk(r)) return N(info, EINVAL_);
     return N(info, pt_->destroyRoot(static_cast<uint64_t>(r)));
   }
   Napi::Value Map(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count"), shift = num(info, 3, "shift");
     const double lo = num(info, 4, "attrLo"), hi = num(info, 5, "attrHi"), pfn = num(info, 6, "pfn");
     const int level = shift == 12 ? 1 : shift == 21 ? 2 : shift == 30 ? 3 : 0;
@@ -178,7 +184,7 @@ class NativeCore {
   }
   static uint64_t attrs(double w) { return static_cast<uint64_t>(static_cast<uint32_t>(static_cast<int64_t>(w))); }
   Napi::Value Unmap(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
     if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
     uint64_t freed = 0;
@@ -187,7 +193,7 @@ class NativeCore {
     return N(info, static_cast<double>(n));
   }
   Napi::Value Protect(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
     const uint64_t set = attrs(num(info, 3, "setLo")) | (attrs(num(info, 4, "setHi")) << 32);
     const uint64_t clr = attrs(num(info, 5, "clrLo")) | (attrs(num(info, 6, "clrHi")) << 32);
@@ -196,7 +202,7 @@ class NativeCore {
     return N(info, static_cast<double>(pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, static_cast<int>(flags))));
   }
   Napi::Value ScanAccessed(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
     const bool clear = flag(info, 3, "clear");
     if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
@@ -223,20 +229,20 @@ class NativeCore {
     return N(info, OK);
   }
   Napi::Value Fork(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double src = num(info, 0, "src"), dst = num(info, 1, "dst"), la = num(info, 2, "la"), count = num(info, 3, "count"), mode = num(info, 4, "mode");
     if (!rootOk(src) || !rootOk(dst) || src == dst || !rangeOk(la, count, 12) || (mode != 0 && mode != 1)) return N(info, EINVAL_);
     return N(info, static_cast<double>(pt_->fork(static_cast<uint64_t>(src), static_cast<uint64_t>(dst), static_cast<uint64_t>(la), static_cast<uint64_t>(count), static_cast<int>(mode))));
   }
   Napi::Value Replace(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), pfn = num(info, 2, "pfn");
     const uint64_t a = attrs(num(info, 3, "attrLo")) | (attrs(num(info, 4, "attrHi")) << 32);
     if (!rootOk(root) || !rangeOk(la, 1, 12) || !isInt(pfn)) return N(info, EINVAL_);
     return N(info, pt_->replace(static_cast<uint64_t>(root), static_cast<uint64_t>(la), pfn, a));
   }
   Napi::Value SetCr3(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double root = num(info, 0, "root"), pcid = num(info, 1, "pcid");
     const bool noFlush = flag(info, 2, "noFlush");
     if (!rootOk(root) || !isInt(pcid) || pcid < 0 || pcid > 4095) throw Napi::RangeError::New(info.Env(), "setCr3: bad root or pcid");
@@ -244,7 +250,7 @@ class NativeCore {
     return info.Env().Undefined();
   }
   Napi::Value Invalidate(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double pcid = num(info, 0, "pcid"), la = num(info, 1, "la"), count = num(info, 2, "count");
     if (!isInt(pcid) || pcid < 0 || pcid > 4096 || !isInt(la) || la < 0 || la >= 281474976710656.0 || !isInt(count) || count < 0 || count > 1e9)
       throw Napi::RangeError::New(info.Env(), "invalidate: bad pcid, la or count");
@@ -254,7 +260,7 @@ class NativeCore {
     return info.Env().Undefined();
   }
   Napi::Value FlushPcid(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double pcid = num(info, 0, "pcid");
     const uint64_t t = static_cast<uint64_t>(pcid);
     tlb_.invalidateWhere([t](double k, uint8_t f) { return !(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 == t; });
@@ -262,7 +268,7 @@ class NativeCore {
     return info.Env().Undefined();
   }
   Napi::Value FlushAll(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const bool all = flag(info, 0, "includeGlobal");
     tlb_.invalidateWhere([all](double k, uint8_t f) { return all || (!(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 != GLOBAL_TAG); });
     counters_[C_FLUSHES] += 1;
@@ -293,7 +299,7 @@ class NativeCore {
     return N(info, static_cast<double>(cpu_->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags), out)));
   }
   Napi::Value CopyVirt(const Napi::CallbackInfo& info) {
-    live(info);
+    mut(info);
     const double la = num(info, 0, "la");
     size_t n = 0;
     uint8_t* buf = typed<uint8_t>(info.Env(), info[1], napi_uint8_array, "buf", &n);

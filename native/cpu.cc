@@ -42,6 +42,29 @@ double Cpu::walk(uint64_t la, int kind, bool user, bool ac) {
   int n = 0;
   int level = 4;
   uint64_t e = 0;
+  // A cached PDE skips the three upper levels: their Accessed bits were set by the walk that
+  // filled the entry and nothing has written page tables since (same generation).
+  const uint64_t pkey = (static_cast<uint64_t>(root_) << 27) ^ (la >> 21);
+  PdeCache& pc = pde_[(la >> 21) & (PDE_CACHE - 1)];
+  const bool cached = pc.key == pkey && pc.gen == ram_.gen;
+  if (cached) {
+    // The PTE alone: the same checks, A/D updates and results as the loop below at level 1.
+    uint64_t* s = ram_.entry(pc.pt * 4096 + ((la >> 12) & 511) * 8);
+    e = *s;
+    if (!(e & P)) return fault(la, kind, user, false, false);
+    if (!nxe_ && (e & NX)) return fault(la, kind, user, true, true);
+    w = pc.w && (e & RW);
+    u = pc.u && (e & US);
+    nx = pc.nx || (nxe_ && (e & NX));
+    if (!allowed(kind, user, ac, u, w, nx)) return fault(la, kind, user, true, false);
+    const uint64_t v = e | A | (kind == 1 ? D : 0);
+    if (v != e) *s = v;
+    wPbase_ = static_cast<double>(entryPfn(e) * 4096);
+    wSizeClass_ = 0;
+    wFlags_ = (w ? T_WRITABLE : 0) | (u ? T_USER : 0) | (nx ? T_NX : 0) | ((v & D) ? T_DIRTY : 0) | ((v & G) ? T_GLOBAL : 0);
+    return 0;
+  }
+  bool upW = true, upU = true, upNx = false;
   for (;; level--) {
     const uint64_t pa = table * 4096 + indexAt(la, level) * 8;
     if (pa + 8 > ram_.bytes()) return fault(la, kind, user, false, false);
@@ -57,12 +80,26 @@ double Cpu::walk(uint64_t la, int kind, bool user, bool ac) {
     eas[n++] = s;
     if (level == 1 || (level < 4 && ps)) break;
     table = entryPfn(e);
+    if (level == 2) {
+      upW = w;
+      upU = u;
+      upNx = nx;
+    }
   }
   if (!allowed(kind, user, ac, u, w, nx)) return fault(la, kind, user, true, false);
   for (int i = 0; i < n; i++) {
     uint64_t v = *eas[i] | A;
     if (i == n - 1 && kind == 1) v |= D;
     if (v != *eas[i]) *eas[i] = v;
+  }
+  if (level == 1) {
+    // Filled only after a successful walk, when the upper entries' Accessed bits are set.
+    pc.key = pkey;
+    pc.gen = ram_.gen;
+    pc.pt = table;
+    pc.w = upW;
+    pc.u = upU;
+    pc.nx = upNx;
   }
   const uint64_t leafE = *eas[n - 1];
   const uint64_t frames = leafFrames(level);
@@ -112,16 +149,22 @@ struct Cpu::FastHits {
   const bool scanSets;
   uint64_t hits = 0, reads = 0, writes = 0;
   uint64_t memoVpn[MEMO];
+  uint64_t memoUsed = 0;  // slots filled since the last clear: a miss-heavy batch clears nothing
   int32_t memoE[MEMO];
   uint32_t memoSet[MEMO];  // kept: a division by the way count costs more than the whole hit
 
-  FastHits(Tlb& tlb, uint32_t tg) : t(tlb), tag(tg), scanSets(tlb.ways <= SCAN_WAYS) { clearMemo(); }
-
-  void clearMemo() {
+  FastHits(Tlb& tlb, uint32_t tg) : t(tlb), tag(tg), scanSets(tlb.ways <= SCAN_WAYS) {
     for (uint32_t i = 0; i < MEMO; i++) memoVpn[i] = ~0ull;
   }
 
-  __attribute__((always_inline)) bool hit(uint64_t la, int kind) {
+  void clearMemo() {
+    for (uint64_t u = memoUsed; u; u &= u - 1) memoVpn[__builtin_ctzll(u)] = ~0ull;
+    memoUsed = 0;
+  }
+
+  // 1: a hit, done. 0: the full path must run. -1: a plain miss (no 4K entry of this PCID and
+  // no global or large entries anywhere), so the lookup access() would make is known to miss.
+  __attribute__((always_inline)) int hit(uint64_t la, int kind) {
     static const uint8_t need[3] = {T_VALID | T_USER, T_VALID | T_USER | T_WRITABLE | T_DIRTY, T_VALID | T_USER};
     const uint64_t vpn = la >> 12;
     const uint32_t m = static_cast<uint32_t>(vpn) & (MEMO - 1);
@@ -138,20 +181,21 @@ struct Cpu::FastHits {
         e = t.find(vpn, 0, tag);
         set = e >= 0 ? static_cast<uint32_t>(e) / t.ways : 0;
       }
-      if (e < 0) return false;
+      if (e < 0) return (scanSets && (t.meta[0] | t.meta[1] | t.meta[2]) == 0) ? -1 : 0;
       memoVpn[m] = vpn;
+      memoUsed |= 1ull << m;
       memoE[m] = e;
       memoSet[m] = set;
     }
     const uint8_t f = t.flags[e];
     // Bitwise, not short-circuit: the access kind is unpredictable, so one well-predicted branch.
     const uint8_t nd = need[kind];
-    if (((f & nd) != nd) | ((kind == 2) & ((f & T_NX) != 0))) return false;
+    if (((f & nd) != nd) | ((kind == 2) & ((f & T_NX) != 0))) return 0;
     hits++;
     reads += kind == 0;
     writes += kind == 1;
     if (t.head[set] != e) t.touchInSet(e, set);
-    return true;
+    return 1;
   }
 
   // Writes the local counts back before the full path runs (which may move or drop entries).
@@ -173,6 +217,38 @@ __attribute__((noinline)) bool Cpu::slowTouch(FastHits* fh, uint64_t la, int kin
   return access(la, kind, flags) >= 0;
 }
 
+// access() for a user-mode 4K access already known to miss (FastHits::hit returned -1): the
+// walk, then the fill inlined for the common case of a non-global 4K translation in a scanned
+// set. Same counters, entries and LRU order as access().
+bool Cpu::missTouch(FastHits* fh, uint64_t la, int kind) {
+  fh->clearMemo();  // the fill may evict a memoised entry
+  c_[C_MISSES] += 1;
+  if (walk(la, kind, true, false) < 0) return false;
+  const uint64_t vpn = la >> 12;
+  if (wSizeClass_ != 0 || (wFlags_ & T_GLOBAL)) {
+    tlb_.fill(c_, la >> (12 + 9 * wSizeClass_), wSizeClass_, (wFlags_ & T_GLOBAL) ? GLOBAL_TAG : tag_, wPbase_, wFlags_);
+  } else {
+    // No global or large entries exist (hit() checked meta), so the victim needs no meta update,
+    // and it is already its set's tail (Tlb::fill's invalidate-then-move-to-tail is a no-op).
+    const uint32_t set = static_cast<uint32_t>(tlb_.setOf(vpn));
+    const int32_t e = tlb_.tail[set];
+    if (tlb_.flags[e] & T_VALID) c_[C_EVICTIONS] += 1;
+    tlb_.key[e] = Tlb::makeKey(vpn, 0, tag_);
+    tlb_.pbase[e] = wPbase_;
+    tlb_.flags[e] = wFlags_ | T_VALID;
+    tlb_.touchInSet(e, set);
+  }
+  c_[C_READS + kind] += 1;
+  return true;
+}
+
+// One page touch of a batch: the inline hit, the known-miss path, or the full path.
+__attribute__((always_inline)) inline bool Cpu::touchFast(FastHits* fh, uint64_t la, int kind, int flags) {
+  const int h = fh ? fh->hit(la, kind) : 0;
+  if (h > 0) return true;
+  return h < 0 ? missTouch(fh, la, kind) : slowTouch(fh, la, kind, flags);
+}
+
 int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags) {
   // Checked before anything runs, so a bad batch changes nothing. Bit 2 of flags says the
   // caller already checked this batch (a resume after a handled fault): without it, resuming
@@ -189,8 +265,9 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
     const double a = las[i];
     const uint64_t la = a < 0 ? static_cast<uint64_t>(static_cast<int64_t>(a) + static_cast<int64_t>(TWO48)) : static_cast<uint64_t>(static_cast<int64_t>(a));
     const int kind = kinds[i];
-    if (fh && fh->hit(la, kind)) continue;
-    if (!slowTouch(fh, la, kind, flags)) {
+    const int h = fh ? fh->hit(la, kind) : 0;
+    if (h > 0) continue;
+    if (h < 0 ? !missTouch(fh, la, kind) : !slowTouch(fh, la, kind, flags)) {
       stop = static_cast<int64_t>(i);
       break;
     }
@@ -217,7 +294,7 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
     const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
     const uint32_t tk = (hi >> 16) & 3;
     const int kind = ACCESS_OF[tk];
-    if (!skipFirst && !(fh && fh->hit(la, kind)) && !slowTouch(fh, la, kind, flags)) {
+    if (!skipFirst && !touchFast(fh, la, kind, flags)) {
       stop = static_cast<int64_t>(2 * i);
       break;
     }
@@ -225,7 +302,7 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
     const uint64_t last = (la + ((hi >> 18) & 0xFFF)) & (TWO48 - 1);
     if ((last ^ la) >> 12) {
       const uint64_t la2 = last & ~4095ull;
-      if (!(fh && fh->hit(la2, kind)) && !slowTouch(fh, la2, kind, flags)) {
+      if (!touchFast(fh, la2, kind, flags)) {
         stop = static_cast<int64_t>(2 * i + 1);
         break;
       }

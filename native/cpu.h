@@ -26,6 +26,8 @@ class Cpu {
  private:
   struct FastHits;
   bool slowTouch(FastHits* fh, uint64_t la, int kind, int flags);
+  bool missTouch(FastHits* fh, uint64_t la, int kind);
+  bool touchFast(FastHits* fh, uint64_t la, int kind, int flags);
   bool allowed(int kind, bool user, bool ac, bool u, bool w, bool nx) const {
     if (user) return u && (kind != 1 || w) && (kind != 2 || !nx);
     if (kind == 2) return !nx && !(smep_ && u);
@@ -43,6 +45,15 @@ class Cpu {
   int64_t root_ = -1;
   uint32_t tag_ = 0;
   bool nxe_, smep_, smap_, pcide_, wp_;
+  // Paging-structure cache (the hardware's PDE cache): for a 2 MiB region of a root, the page
+  // table the walk reaches and the permissions of the three levels above it. Valid only in the
+  // RAM generation it was filled in, so it never changes what a walk observes.
+  struct PdeCache {
+    uint64_t key = ~0ull, gen = 0, pt = 0;
+    bool w = false, u = false, nx = false;
+  };
+  static constexpr uint32_t PDE_CACHE = 1024;  // direct-mapped; 2 GiB of address space at 4 KiB pages
+  PdeCache pde_[PDE_CACHE];
   double wPbase_ = 0;
   uint8_t wFlags_ = 0;
   uint32_t wSizeClass_ = 0;
