@@ -198,7 +198,7 @@ struct Cpu::FastHits {
     return 1;
   }
 
-  // Writes the local counts back before the full path runs (which may move or drop entries).
+  // Adds the local counts to the shared counters.
   void flush(double* c) {
     c[C_HITS] += static_cast<double>(hits);
     c[C_READS] += static_cast<double>(reads);
@@ -208,20 +208,10 @@ struct Cpu::FastHits {
   }
 };
 
-// The full path for one page touch (counts flushed first; the memo is stale afterwards).
-__attribute__((noinline)) bool Cpu::slowTouch(FastHits* fh, uint64_t la, int kind, int flags) {
-  if (fh) {
-    fh->flush(c_);
-    fh->clearMemo();
-  }
-  return access(la, kind, flags) >= 0;
-}
-
 // access() for a user-mode 4K access already known to miss (FastHits::hit returned -1): the
 // walk, then the fill inlined for the common case of a non-global 4K translation in a scanned
 // set. Same counters, entries and LRU order as access().
-bool Cpu::missTouch(FastHits* fh, uint64_t la, int kind) {
-  fh->clearMemo();  // the fill may evict a memoised entry
+__attribute__((noinline)) bool Cpu::missTouch(uint64_t la, int kind) {
   c_[C_MISSES] += 1;
   if (walk(la, kind, true, false) < 0) return false;
   const uint64_t vpn = la >> 12;
@@ -242,12 +232,19 @@ bool Cpu::missTouch(FastHits* fh, uint64_t la, int kind) {
   return true;
 }
 
-// One page touch of a batch: the inline hit, the known-miss path, or the full path.
-__attribute__((always_inline)) inline bool Cpu::touchFast(FastHits* fh, uint64_t la, int kind, int flags) {
-  const int h = fh ? fh->hit(la, kind) : 0;
-  if (h > 0) return true;
-  return h < 0 ? missTouch(fh, la, kind) : slowTouch(fh, la, kind, flags);
-}
+__attribute__((noinline)) bool Cpu::fullTouch(uint64_t la, int kind, int flags) { return access(la, kind, flags) >= 0; }
+
+// One page touch of a batch: the inline hit, else (memo dropped: the full path may move or
+// replace entries) the known-miss path or the full access path. The local counts are sums,
+// written back once at the end. The FastHits object never escapes, so they stay in registers.
+#define VMSIM_TOUCH(LA, KIND, ON_FAULT)                            \
+  do {                                                             \
+    const int h_ = fast ? local.hit((LA), (KIND)) : 0;             \
+    if (h_ <= 0) {                                                 \
+      local.clearMemo();                                           \
+      if (!(h_ < 0 ? missTouch((LA), (KIND)) : fullTouch((LA), (KIND), flags))) ON_FAULT; \
+    }                                                              \
+  } while (0)
 
 int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags) {
   // Checked before anything runs, so a bad batch changes nothing. Bit 2 of flags says the
@@ -259,20 +256,20 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
     if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 140737488355328.0) || static_cast<double>(static_cast<int64_t>(a)) != a) return EINVAL_;
   }
   FastHits local(tlb_, tag_);
-  FastHits* fh = (flags & 1) && root_ >= 0 ? &local : nullptr;
+  const bool fast = (flags & 1) && root_ >= 0;
   int64_t stop = static_cast<int64_t>(end);
   for (uint64_t i = start; i < end; i++) {
     const double a = las[i];
     const uint64_t la = a < 0 ? static_cast<uint64_t>(static_cast<int64_t>(a) + static_cast<int64_t>(TWO48)) : static_cast<uint64_t>(static_cast<int64_t>(a));
     const int kind = kinds[i];
-    const int h = fh ? fh->hit(la, kind) : 0;
-    if (h > 0) continue;
-    if (h < 0 ? !missTouch(fh, la, kind) : !slowTouch(fh, la, kind, flags)) {
+    bool faulted = false;
+    VMSIM_TOUCH(la, kind, faulted = true);
+    if (faulted) {
       stop = static_cast<int64_t>(i);
       break;
     }
   }
-  if (fh) fh->flush(c_);
+  local.flush(c_);
   return stop;
 }
 
@@ -283,7 +280,7 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
   }
   static const int ACCESS_OF[4] = {0, 1, 2, 1};  // load, store, fetch, modify (one write-intent lookup)
   FastHits local(tlb_, tag_);
-  FastHits* fh = (flags & 1) && root_ >= 0 ? &local : nullptr;
+  const bool fast = (flags & 1) && root_ >= 0;
   // Completed records: loads, stores and modifies counted, fetches derived; page crossings.
   uint64_t nLoad = 0, nStore = 0, nModify = 0, splits = 0;
   uint64_t i = start >> 1;
@@ -294,7 +291,9 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
     const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
     const uint32_t tk = (hi >> 16) & 3;
     const int kind = ACCESS_OF[tk];
-    if (!skipFirst && !touchFast(fh, la, kind, flags)) {
+    bool faulted = false;
+    if (!skipFirst) VMSIM_TOUCH(la, kind, faulted = true);
+    if (faulted) {
       stop = static_cast<int64_t>(2 * i);
       break;
     }
@@ -302,7 +301,8 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
     const uint64_t last = (la + ((hi >> 18) & 0xFFF)) & (TWO48 - 1);
     if ((last ^ la) >> 12) {
       const uint64_t la2 = last & ~4095ull;
-      if (!touchFast(fh, la2, kind, flags)) {
+      VMSIM_TOUCH(la2, kind, faulted = true);
+      if (faulted) {
         stop = static_cast<int64_t>(2 * i + 1);
         break;
       }
@@ -312,7 +312,7 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
     nStore += tk == 1;
     nModify += tk == 3;
   }
-  if (fh) fh->flush(c_);
+  local.flush(c_);
   const uint64_t done = i - (start >> 1);
   out[0] += static_cast<double>(nLoad);
   out[1] += static_cast<double>(nStore);
@@ -321,6 +321,8 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
   out[4] += static_cast<double>(splits);
   return stop;
 }
+
+#undef VMSIM_TOUCH
 
 int64_t Cpu::copyVirt(uint64_t la, uint8_t* buf, uint64_t length, bool write, int flags) {
   uint64_t done = 0;

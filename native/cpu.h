@@ -25,9 +25,8 @@ class Cpu {
 
  private:
   struct FastHits;
-  bool slowTouch(FastHits* fh, uint64_t la, int kind, int flags);
-  bool missTouch(FastHits* fh, uint64_t la, int kind);
-  bool touchFast(FastHits* fh, uint64_t la, int kind, int flags);
+  bool missTouch(uint64_t la, int kind);
+  bool fullTouch(uint64_t la, int kind, int flags);
   bool allowed(int kind, bool user, bool ac, bool u, bool w, bool nx) const {
     if (user) return u && (kind != 1 || w) && (kind != 2 || !nx);
     if (kind == 2) return !nx && !(smep_ && u);
