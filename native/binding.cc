@@ -241,6 +241,13 @@ class NativeCore {
     if (!rootOk(root) || !rangeOk(la, 1, 12) || !isInt(pfn)) return N(info, EINVAL_);
     return N(info, pt_->replace(static_cast<uint64_t>(root), static_cast<uint64_t>(la), pfn, a));
   }
+  Napi::Value CowBreak(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), mode = num(info, 2, "mode");
+    const uint64_t a = attrs(num(info, 3, "attrLo")) | (attrs(num(info, 4, "attrHi")) << 32);
+    if (!rootOk(root) || !rangeOk(la, 1, 12) || (mode != 0 && mode != 1)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->cowBreak(static_cast<uint64_t>(root), static_cast<uint64_t>(la), mode == 0, a)));
+  }
   Napi::Value SetCr3(const Napi::CallbackInfo& info) {
     mut(info);
     const double root = num(info, 0, "root"), pcid = num(info, 1, "pcid");
@@ -370,6 +377,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("access", Napi::Function::New<Call<&NativeCore::Access>>(env, "access", core));
   self.Set("accessBatch", Napi::Function::New<Call<&NativeCore::AccessBatch>>(env, "accessBatch", core));
   self.Set("scanAccessed", Napi::Function::New<Call<&NativeCore::ScanAccessed>>(env, "scanAccessed", core));
+  self.Set("cowBreak", Napi::Function::New<Call<&NativeCore::CowBreak>>(env, "cowBreak", core));
   self.Set("traceBatch", Napi::Function::New<Call<&NativeCore::TraceBatch>>(env, "traceBatch", core));
   self.Set("copyVirt", Napi::Function::New<Call<&NativeCore::CopyVirt>>(env, "copyVirt", core));
   self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));

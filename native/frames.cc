@@ -33,21 +33,21 @@ bool Frames::usable(double pfn) const {
   return allocated(static_cast<uint64_t>(pfn));
 }
 
-void Frames::take(uint64_t pfn) {
+void Frames::take(uint64_t pfn, bool zero) {
   bits_[pfn >> 6] |= 1ull << (pfn & 63);
   refs_[pfn] = 1;
   free_--;
-  if ((used_[pfn >> 6] >> (pfn & 63)) & 1) ram_.zeroFrame(pfn);
+  if (zero && ((used_[pfn >> 6] >> (pfn & 63)) & 1)) ram_.zeroFrame(pfn);
   used_[pfn >> 6] |= 1ull << (pfn & 63);
 }
 
-int64_t Frames::alloc() {
+int64_t Frames::alloc(bool zero) {
   const uint64_t words = words_;
   for (uint64_t w = hint_; w < words; w++) {
     const uint64_t v = bits_[w];
     if (v != ~0ull) {
       const uint64_t pfn = w * 64 + __builtin_ctzll(~v);
-      take(pfn);
+      take(pfn, zero);
       hint_ = w;
       return static_cast<int64_t>(pfn);
     }

@@ -20,7 +20,8 @@ class Frames {
   // In range, non-zero and allocated: what ref/unref/copy accept.
   bool usable(double pfn) const;
   bool usable(uint64_t pfn) const { return pfn > 0 && pfn < total_ && allocated(pfn); }
-  int64_t alloc();
+  // The lowest free frame; `zero` = false skips zeroing a recycled frame (the caller overwrites all of it).
+  int64_t alloc(bool zero = true);
   int64_t allocRun(double count, double align);
   int allocList(double* out, size_t outLength, double count);
   int64_t ref(double pfn);
@@ -34,7 +35,7 @@ class Frames {
   }
 
  private:
-  void take(uint64_t pfn);
+  void take(uint64_t pfn, bool zero = true);
   uint64_t total_;
   uint64_t free_;
   uint64_t hint_ = 0;

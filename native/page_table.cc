@@ -235,6 +235,22 @@ int PageTables::replace(uint64_t root, uint64_t la, double pfnD, uint64_t attrs)
   return OK;
 }
 
+int64_t PageTables::cowBreak(uint64_t root, uint64_t la, bool copy, uint64_t attrs) {
+  uint64_t table, idx;
+  const int level = leaf(root, la, &table, &idx);
+  if (level == 0) return ENOENT_;
+  if (level != 1) return EINVAL_;
+  uint64_t* s = slot(table, idx);
+  const uint64_t old = entryPfn(*s);
+  // A copy overwrites the whole frame, so a recycled frame need not be zeroed first.
+  const int64_t nf = frames_.alloc(!copy);
+  if (nf < 0) return nf;
+  if (copy) ram_.copyFrame(static_cast<uint64_t>(nf), old);
+  *s = (attrs & (ATTR_LO | NX)) | P | (static_cast<uint64_t>(nf) << 12);
+  frames_.unrefU(old);
+  return nf;
+}
+
 int PageTables::destroyRoot(uint64_t root) {
   if (!frames_.usable(root)) return EINVAL_;
   forEachLeaf(root, 0, TWO47, true, [&](uint64_t* s, uint64_t e, int level, uint64_t) {

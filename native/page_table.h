@@ -42,6 +42,9 @@ class PageTables {
   int64_t protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, int flags);
   int64_t fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, int mode);
   int replace(uint64_t root, uint64_t la, double pfn, uint64_t attrs);
+  // Points the 4K leaf at la to a fresh frame (a copy of the old one, or zeros) with `attrs`;
+  // the old frame loses a reference. The new frame's number, or ENOENT/EINVAL/ENOMEM.
+  int64_t cowBreak(uint64_t root, uint64_t la, bool copy, uint64_t attrs);
   // Present leaves meeting the range with Accessed set (cleared when `clear`); *pages += their 4K pages.
   int64_t scanAccessed(uint64_t root, uint64_t la, uint64_t count, bool clear, uint64_t* pages);
 

@@ -109,6 +109,15 @@ export interface Core {
    */
   replace(root: number, la: number, pfn: number, attrLo: number, attrHi: number): number;
 
+  /**
+   * The copy-on-write break in one call: points the present 4 KiB leaf at `la` to a freshly
+   * allocated frame — a copy of the old frame (mode 0) or zeros (mode 1, a write to the zero
+   * page) — carrying (attrLo, attrHi) like `replace`; the old frame loses a reference and the
+   * new one has exactly the leaf's. Returns the new frame, or ENOENT (no leaf), EINVAL (a large
+   * leaf or bad arguments), ENOMEM (no free frame; nothing changed). The TLB is not touched.
+   */
+  cowBreak(root: number, la: number, mode: number, attrLo: number, attrHi: number): number;
+
   // ---- CPU: CR3, TLB maintenance, accesses ----
   /** MOV to CR3: loads root and PCID; flushes per the SDM unless noFlush (PCIDE only). */
   setCr3(root: number, pcid: number, noFlush: boolean): void;

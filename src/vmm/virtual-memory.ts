@@ -184,21 +184,14 @@ export class VirtualMemory implements FaultHandler {
     const attrLo = alo | PTE.A | PTE.D | (lo & PTE.G);
     if (pfn === this.ctx.zeroFrame) {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
-      const nf = core.allocFrame();
-      if (nf < 0) return this.oom(f);
-      core.replace(this.space.rootFrame, la, nf, attrLo, ahi);
-      core.unrefFrame(nf);
+      if (core.cowBreak(this.space.rootFrame, la, 1, attrLo, ahi) < 0) return this.oom(f);
     } else if (core.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
       // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
       core.protect(this.space.rootFrame, la, 1, PTE.RW | PTE.A | PTE.D, 0, PTE.SW_COW, 0, 0);
       this.faults.cowReused++;
       this.ctx.faults.cowReused++;
     } else {
-      const nf = core.allocFrame();
-      if (nf < 0) return this.oom(f);
-      core.copyFrame(nf, pfn);
-      core.replace(this.space.rootFrame, la, nf, attrLo, ahi);
-      core.unrefFrame(nf);
+      if (core.cowBreak(this.space.rootFrame, la, 0, attrLo, ahi) < 0) return this.oom(f);
       this.faults.cowCopied++;
       this.ctx.faults.cowCopied++;
     }

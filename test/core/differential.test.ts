@@ -59,6 +59,7 @@ const op = fc.oneof(
     bad: fc.boolean(),
   }),
   fc.record({ t: fc.constant('copy' as const), page, off: fc.integer({ min: 0, max: 4095 }), len: fc.integer({ min: 0, max: 9000 }), write: fc.boolean(), flags: fc.integer({ min: 0, max: 3 }), seed: fc.nat() }),
+  fc.record({ t: fc.constant('cowBreak' as const), r: fc.nat(), page, mode: fc.integer({ min: 0, max: 1 }), lo: attrs, nx: fc.boolean() }),
   fc.record({ t: fc.constant('scan' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), clear: fc.boolean(), kernel: fc.boolean() }),
   fc.record({ t: fc.constant('translate' as const), r: fc.nat(), page, kernel: fc.boolean() }),
 );
@@ -212,6 +213,9 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
         for (let guard = 0; i < las.length && guard < 40; guard++) i = both('batch', (c) => c.accessBatch(las, kinds, i, las.length, o.flags)) + 1;
         break;
       }
+      case 'cowBreak':
+        if (roots.length) both('cowBreak', (c) => c.cowBreak(roots[o.r % roots.length]!, la(o.page), o.mode, o.lo, o.nx ? 0x80000000 : 0));
+        break;
       case 'scan':
         if (roots.length) both('scan', (c) => c.scanAccessed(roots[o.r % roots.length]!, la(o.page, o.kernel), o.count, o.clear));
         break;

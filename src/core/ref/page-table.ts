@@ -331,6 +331,23 @@ export class PageTables {
     return Status.OK;
   }
 
+  /** core.cowBreak (mode 0 copy, 1 zero). */
+  cowBreak(root: number, la: number, mode: number, attrLo: number, attrHi: number): number {
+    const leaf = this.leaf(root, la);
+    if (!leaf) return Status.ENOENT;
+    const [table, idx, level] = leaf;
+    if (level !== 1) return Status.EINVAL;
+    const ea = this.ea(table, idx);
+    const old = entryPfn(this.ram.lo(ea), this.ram.hi(ea));
+    const nf = this.frames.alloc();
+    if (nf < 0) return nf;
+    if (mode === 0) this.ram.copyFrame(nf, old);
+    const [lo, hi] = makeEntry(nf, (attrLo & ATTR_LO) | P, attrHi & NX);
+    this.ram.set(ea, lo, hi);
+    this.frames.unref(old);
+    return nf;
+  }
+
   /** core.destroyRoot. */
   destroyRoot(root: number): number {
     if (!this.frames.usable(root)) return Status.EINVAL;

@@ -106,6 +106,10 @@ export function createRefCore(config: CoreConfig): Core {
       if (!rootOk(root) || !rangeOk(la, 1, 12) || !isInt(pfn)) return Status.EINVAL;
       return pt.replace(root, la, pfn, attrLo >>> 0, attrHi >>> 0);
     },
+    cowBreak: (root, la, mode, attrLo, attrHi) => {
+      if (!rootOk(root) || !rangeOk(la, 1, 12) || (mode !== 0 && mode !== 1)) return Status.EINVAL;
+      return pt.cowBreak(root, la, mode, attrLo >>> 0, attrHi >>> 0);
+    },
     setCr3: (root, pcid, noFlush) => cpu.setCr3(root, pcid, noFlush),
     invalidate: (pcid, la, count) => {
       for (let k = 0; k < count; k++) invalidateAddress(tlb, la + k * 4096, pcid);
