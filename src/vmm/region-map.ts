@@ -76,7 +76,7 @@ export class RegionMap implements Iterable<RegionRecord> {
     if (!(rec.start < rec.end)) throw new VmmError('EINVAL', `region [${hex(rec.start)}, ${hex(rec.end)}) is empty`);
     if (!this.isFree(rec.start, rec.end)) throw new VmmError('EEXIST', `[${hex(rec.start)}, ${hex(rec.end)}) overlaps an existing region`);
     const i = this.firstEndingAfter(rec.start);
-    this.rs.splice(i, 0, { ...rec });
+    this.rs.splice(i, 0, slice(rec, rec.start, rec.end));
     return this.rs[this.mergeAround(i, i)]!;
   }
 
@@ -118,14 +118,14 @@ export class RegionMap implements Iterable<RegionRecord> {
     for (let i = i0; i < i1; i++) {
       const r = this.rs[i]!;
       if (r.start < start) out.push(slice(r, r.start, start));
-      const mid = { ...slice(r, Math.max(r.start, start), Math.min(r.end, end)), prot };
+      const mid = slice(r, Math.max(r.start, start), Math.min(r.end, end), prot);
       out.push(mid);
       pieces.push(mid);
       if (r.end > end) out.push(slice(r, end, r.end));
     }
     this.rs.splice(i0, i1 - i0, ...out);
     this.mergeAround(i0, i0 + out.length - 1);
-    return pieces.map((p) => ({ ...p }));
+    return pieces.map((p) => slice(p, p.start, p.end));
   }
 
   /** Merges compatible neighbours among indices [a-1, b+1]; returns the index now holding what was at a. */
@@ -137,7 +137,7 @@ export class RegionMap implements Iterable<RegionRecord> {
       const x = this.rs[i]!;
       const y = this.rs[i + 1]!;
       if (canMerge(x, y)) {
-        this.rs[i] = { ...x, end: y.end };
+        this.rs[i] = slice(x, x.start, y.end);
         this.rs.splice(i + 1, 1);
         hi--;
         if (target > i) target--;
@@ -164,7 +164,7 @@ export class RegionMap implements Iterable<RegionRecord> {
   /** A deep copy (fork). */
   clone(): RegionMap {
     const m = new RegionMap();
-    m.rs = this.rs.map((r) => ({ ...r }));
+    m.rs = this.rs.map((r) => slice(r, r.start, r.end));
     return m;
   }
 }

@@ -41,8 +41,12 @@ export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
   return true;
 }
 
-/** The part [start, end) of a region record (offsets follow the cut). */
-export function slice(r: RegionRecord, start: number, end: number): RegionRecord {
+/**
+ * The part [start, end) of a region record (offsets follow the cut), optionally with another
+ * protection. Built as one fixed-shape literal, not a spread: mprotect and munmap split and
+ * merge records on every call, and V8's object spread cost more than the rest of the call.
+ */
+export function slice(r: RegionRecord, start: number, end: number, prot = r.prot): RegionRecord {
   const backing = r.backing.type === 'object' ? { type: 'object' as const, objectId: r.backing.objectId, offset: r.backing.offset + (start - r.start) } : r.backing;
-  return { ...r, start, end, backing };
+  return { start, end, prot, kind: r.kind, name: r.name, shared: r.shared, backing, hugePages: r.hugePages };
 }
