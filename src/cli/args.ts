@@ -72,6 +72,28 @@ function convert(raw: string, spec: OptionSpec, command: string): string | numbe
   return parts.map(parseInt1);
 }
 
+/**
+ * A command's arguments: undefined after printing `help` for --help; otherwise the parsed
+ * options, with exactly `expect.count` positional arguments (UsageError naming `expect.what`).
+ */
+export function parseCommand(
+  argv: readonly string[],
+  specs: readonly OptionSpec[],
+  command: string,
+  help: string,
+  out: { write(s: string): unknown },
+  expect: { count: number; what: string },
+): ParsedArgs | undefined {
+  const a = parseArgs(argv, specs, command);
+  if (a.options.has('help')) {
+    out.write(help + '\n');
+    return undefined;
+  }
+  if (a.positional.length !== expect.count) throw new UsageError(`${command}: expected ${expect.what}, got ${a.positional.length} argument(s) (see vmsim ${command} --help)`);
+  if (a.options.has('json') && a.options.has('csv')) throw new UsageError(`${command}: choose one of --json and --csv`);
+  return a;
+}
+
 /** The help text of one command's options. */
 export function formatOptions(specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => {

@@ -1,7 +1,7 @@
 /** `vmsim convert IN OUT`: a lackey (or binary) trace into vmsim's compact binary format. */
 import { convertTrace } from '../../trace/trace-writer.js';
 import { formatBytes, formatCount } from '../../report/index.js';
-import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
+import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
 
 const SPECS: OptionSpec[] = [
@@ -21,12 +21,8 @@ ${formatOptions(SPECS)}`;
 
 /** Runs `vmsim convert`; returns the exit code. */
 export async function convertCommand(argv: string[], io: CommandIo): Promise<number> {
-  const a = parseArgs(argv, SPECS, 'convert');
-  if (a.options.has('help')) {
-    io.stdout.write(CONVERT_HELP + '\n');
-    return 0;
-  }
-  if (a.positional.length !== 2) throw new UsageError(`convert: expected IN and OUT, got ${a.positional.length} argument(s) (see vmsim convert --help)`);
+  const a = parseCommand(argv, SPECS, 'convert', CONVERT_HELP, io.stdout, { count: 2, what: 'IN and OUT' });
+  if (!a) return 0;
   const [input, output] = a.positional as [string, string];
   if (input === output) throw new UsageError('convert: IN and OUT must be different files');
   let firstSkip: Error | undefined;

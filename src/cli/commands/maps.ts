@@ -1,5 +1,5 @@
 /** `vmsim maps TRACE`: the regions of the process after a replay, as /proc/PID/maps prints them. */
-import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
+import { formatOptions, parseCommand, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
@@ -17,12 +17,8 @@ ${formatOptions(SPECS)}`;
 
 /** Runs `vmsim maps`; returns the exit code. */
 export async function mapsCommand(argv: string[], io: CommandIo): Promise<number> {
-  const a = parseArgs(argv, SPECS, 'maps');
-  if (a.options.has('help')) {
-    io.stdout.write(MAPS_HELP + '\n');
-    return 0;
-  }
-  if (a.positional.length !== 1) throw new UsageError(`maps: expected one TRACE file, got ${a.positional.length} (see vmsim maps --help)`);
+  const a = parseCommand(argv, SPECS, 'maps', MAPS_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
+  if (!a) return 0;
   let maps = '';
   await runReplay(a.positional[0]!, replayOptionsFrom(a, 'maps'), io, 'maps', (space) => {
     maps = space.maps();

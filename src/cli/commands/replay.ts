@@ -1,6 +1,6 @@
 /** `vmsim replay TRACE`: one trace through one TLB configuration; a summary, JSON or CSV. */
 import { flattenObject, toCsv } from '../../report/index.js';
-import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
+import { formatOptions, parseCommand, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { formatReplaySummary } from '../replay-summary.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
@@ -33,13 +33,8 @@ examples:
 
 /** Runs `vmsim replay`; returns the exit code. */
 export async function replayCommand(argv: string[], io: CommandIo): Promise<number> {
-  const a = parseArgs(argv, SPECS, 'replay');
-  if (a.options.has('help')) {
-    io.stdout.write(REPLAY_HELP + '\n');
-    return 0;
-  }
-  if (a.positional.length !== 1) throw new UsageError(`replay: expected one TRACE file, got ${a.positional.length} (see vmsim replay --help)`);
-  if (a.options.has('json') && a.options.has('csv')) throw new UsageError('replay: choose one of --json and --csv');
+  const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
+  if (!a) return 0;
   const result = await runReplay(a.positional[0]!, replayOptionsFrom(a, 'replay'), io, 'replay');
   if (a.options.has('json')) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else if (a.options.has('csv')) {

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { combinations, sweep, type SweepConfig, type SweepRow } from '../../replay/sweep.js';
 import { flattenObject, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, toCsv } from '../../report/index.js';
-import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
+import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 
@@ -30,13 +30,8 @@ example:
 
 /** Runs `vmsim sweep`; returns the exit code. */
 export async function sweepCommand(argv: string[], io: CommandIo): Promise<number> {
-  const a = parseArgs(argv, SPECS, 'sweep');
-  if (a.options.has('help')) {
-    io.stdout.write(SWEEP_HELP + '\n');
-    return 0;
-  }
-  if (a.positional.length !== 1) throw new UsageError(`sweep: expected one TRACE file, got ${a.positional.length} (see vmsim sweep --help)`);
-  if (a.options.has('json') && a.options.has('csv')) throw new UsageError('sweep: choose one of --json and --csv');
+  const a = parseCommand(argv, SPECS, 'sweep', SWEEP_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
+  if (!a) return 0;
   const trace = a.positional[0]!;
   const entriesList = (a.options.get('tlb-entries') as number[] | undefined) ?? [16, 32, 64, 128, 256, 512, 1024];
   const full = a.options.has('fully-associative');
