@@ -144,35 +144,60 @@ double Cpu::access(uint64_t la, int kind, int flags) {
 // and the set lookup can be skipped. Any full-path access clears the memo.
 struct Cpu::FastHits {
   static constexpr uint32_t MEMO = 64;
+  struct Memo {
+    uint64_t vpn;
+    int32_t e;
+    uint32_t set;  // kept: a division by the way count costs more than the whole hit
+  };
+  // Copies of the TLB's array pointers: locals the compiler can keep in registers (through the
+  // Tlb reference it reloads them after every store into the arrays).
+  const double* __restrict const key;
+  const uint8_t* __restrict const flags;
+  int32_t* __restrict const prev;
+  int32_t* __restrict const next;
+  int32_t* __restrict const head;
+  int32_t* __restrict const tail;
   Tlb& t;
   const uint32_t tag;
   const bool scanSets;
   uint64_t hits = 0, reads = 0, writes = 0;
-  uint64_t memoVpn[MEMO];
   uint64_t memoUsed = 0;  // slots filled since the last clear: a miss-heavy batch clears nothing
-  int32_t memoE[MEMO];
-  uint32_t memoSet[MEMO];  // kept: a division by the way count costs more than the whole hit
+  Memo memo[MEMO];
 
-  FastHits(Tlb& tlb, uint32_t tg) : t(tlb), tag(tg), scanSets(tlb.ways <= SCAN_WAYS) {
-    for (uint32_t i = 0; i < MEMO; i++) memoVpn[i] = ~0ull;
+  FastHits(Tlb& tlb, uint32_t tg)
+      : key(tlb.key), flags(tlb.flags), prev(tlb.prev), next(tlb.next), head(tlb.head), tail(tlb.tail), t(tlb), tag(tg), scanSets(tlb.ways <= SCAN_WAYS) {
+    for (uint32_t i = 0; i < MEMO; i++) memo[i].vpn = ~0ull;
   }
 
   void clearMemo() {
-    for (uint64_t u = memoUsed; u; u &= u - 1) memoVpn[__builtin_ctzll(u)] = ~0ull;
+    for (uint64_t u = memoUsed; u; u &= u - 1) memo[__builtin_ctzll(u)].vpn = ~0ull;
     memoUsed = 0;
+  }
+
+  // Tlb::touchInSet over the local pointers.
+  __attribute__((always_inline)) void toFront(int32_t e, uint32_t set) {
+    const int32_t h = head[set];
+    if (h == e) return;
+    const int32_t p = prev[e], n = next[e];
+    next[p] = n;
+    if (n >= 0) prev[n] = p;
+    else tail[set] = p;
+    prev[e] = -1;
+    next[e] = h;
+    prev[h] = e;
+    head[set] = e;
   }
 
   // 1: a hit, done. 0: the full path must run. -1: a plain miss (no 4K entry of this PCID and
   // no global or large entries anywhere), so the lookup access() would make is known to miss.
   __attribute__((always_inline)) int hit(uint64_t la, int kind) {
-    static const uint8_t need[3] = {T_VALID | T_USER, T_VALID | T_USER | T_WRITABLE | T_DIRTY, T_VALID | T_USER};
     const uint64_t vpn = la >> 12;
-    const uint32_t m = static_cast<uint32_t>(vpn) & (MEMO - 1);
+    Memo& mo = memo[static_cast<uint32_t>(vpn) & (MEMO - 1)];
     int32_t e;
     uint32_t set;
-    if (memoVpn[m] == vpn) {
-      e = memoE[m];
-      set = memoSet[m];
+    if (mo.vpn == vpn) {
+      e = mo.e;
+      set = mo.set;
     } else {
       if (scanSets) {
         set = static_cast<uint32_t>(t.setOf(vpn));
@@ -182,19 +207,20 @@ struct Cpu::FastHits {
         set = e >= 0 ? static_cast<uint32_t>(e) / t.ways : 0;
       }
       if (e < 0) return (scanSets && (t.meta[0] | t.meta[1] | t.meta[2]) == 0) ? -1 : 0;
-      memoVpn[m] = vpn;
-      memoUsed |= 1ull << m;
-      memoE[m] = e;
-      memoSet[m] = set;
+      mo.vpn = vpn;
+      mo.e = e;
+      mo.set = set;
+      memoUsed |= 1ull << (static_cast<uint32_t>(vpn) & (MEMO - 1));
     }
-    const uint8_t f = t.flags[e];
+    const uint32_t f = flags[e];
     // Bitwise, not short-circuit: the access kind is unpredictable, so one well-predicted branch.
-    const uint8_t nd = need[kind];
-    if (((f & nd) != nd) | ((kind == 2) & ((f & T_NX) != 0))) return 0;
+    // Needed: valid and user; a write also writable and dirty; a fetch also not NX.
+    const uint32_t nd = (T_VALID | T_USER) | ((kind == 1) ? (T_WRITABLE | T_DIRTY) : 0);
+    if (((f & nd) != nd) | ((kind == 2) & ((f >> 3) & 1))) return 0;
     hits++;
     reads += kind == 0;
     writes += kind == 1;
-    if (t.head[set] != e) t.touchInSet(e, set);
+    toFront(e, set);
     return 1;
   }
 
@@ -207,6 +233,64 @@ struct Cpu::FastHits {
     hits = reads = writes = 0;
   }
 };
+
+static_assert(T_NX == 8, "FastHits::hit tests NX as bit 3");
+
+// The trace loop's common case, compiled on its own so every value lives in a register:
+// records that touch one page whose memoised TLB entry permits the access. Stops at the first
+// record that needs more (a memo miss, a permission or Dirty problem, a page crossing) and
+// returns its index; the caller handles it with the general path and calls again.
+struct TraceRun {
+  uint64_t hits = 0, reads = 0, writes = 0, loads = 0, stores = 0, modifies = 0;
+};
+
+__attribute__((noinline)) static uint64_t traceHitRun(const uint32_t* __restrict w, uint64_t i, uint64_t end, const Cpu::FastHits::Memo* __restrict memo,
+                                                      const uint8_t* __restrict flags, int32_t* __restrict prev, int32_t* __restrict next, int32_t* __restrict head,
+                                                      int32_t* __restrict tail, TraceRun& run) {
+  // Every record here is one hit, so hits = records run; reads = loads, writes = stores +
+  // modifies. The four kinds share one register: 16-bit fields, so at most 65535 records a pass.
+  while (i < end) {
+    const uint64_t stop = end - i > 65535 ? i + 65535 : end;
+    const uint64_t from = i;
+    uint64_t packed = 0;
+    for (; i < stop; i++) {
+      const uint32_t hi = w[2 * i + 1];
+      const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
+      if (((la + ((hi >> 18) & 0xFFF)) ^ la) >> 12) break;  // crosses a page (or wraps): general path
+      const uint64_t vpn = la >> 12;
+      const Cpu::FastHits::Memo& mo = memo[vpn & (Cpu::FastHits::MEMO - 1)];
+      if (mo.vpn != vpn) break;
+      const uint32_t tk = (hi >> 16) & 3;
+      const int32_t e = mo.e;
+      const uint32_t f = flags[e];
+      // load/fetch need valid+user; store/modify also writable+dirty; a fetch also no NX.
+      const uint32_t nd = (T_VALID | T_USER) | ((tk & 1) ? (T_WRITABLE | T_DIRTY) : 0);
+      if (((f & nd) != nd) | ((tk == 2) & ((f >> 3) & 1))) break;
+      packed += 1ull << (16 * tk);
+      const uint32_t set = mo.set;
+      const int32_t h = head[set];
+      if (h != e) {
+        const int32_t p = prev[e], n = next[e];
+        next[p] = n;
+        if (n >= 0) prev[n] = p;
+        else tail[set] = p;
+        prev[e] = -1;
+        next[e] = h;
+        prev[h] = e;
+        head[set] = e;
+      }
+    }
+    const uint64_t loads = packed & 0xFFFF, stores = (packed >> 16) & 0xFFFF, modifies = packed >> 48;
+    run.hits += i - from;
+    run.reads += loads;
+    run.writes += stores + modifies;
+    run.loads += loads;
+    run.stores += stores;
+    run.modifies += modifies;
+    if (i < stop) break;  // stopped early: the caller takes record i
+  }
+  return i;
+}
 
 // access() for a user-mode 4K access already known to miss (FastHits::hit returned -1): the
 // walk, then the fill inlined for the common case of a non-global 4K translation in a scanned
@@ -278,7 +362,6 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
     for (uint64_t i = start >> 1; i < end; i++)
       if (w[2 * i + 1] >> 30) return EINVAL_;
   }
-  static const int ACCESS_OF[4] = {0, 1, 2, 1};  // load, store, fetch, modify (one write-intent lookup)
   FastHits local(tlb_, tag_);
   const bool fast = (flags & 1) && root_ >= 0;
   // Completed records: loads, stores and modifies counted, fetches derived; page crossings.
@@ -286,11 +369,16 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
   uint64_t i = start >> 1;
   bool skipFirst = start & 1;  // resuming at the second page of record i
   int64_t stop = static_cast<int64_t>(end * 2);
+  TraceRun run;
   for (; i < end; i++) {
+    if (fast && !skipFirst) {
+      i = traceHitRun(w, i, end, local.memo, local.flags, local.prev, local.next, local.head, local.tail, run);
+      if (i >= end) break;
+    }
     const uint32_t hi = w[2 * i + 1];
     const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
     const uint32_t tk = (hi >> 16) & 3;
-    const int kind = ACCESS_OF[tk];
+    const int kind = (0x64 >> (2 * tk)) & 3;  // load 0 -> read, store 1 -> write, fetch 2 -> execute, modify 3 -> write
     bool faulted = false;
     if (!skipFirst) VMSIM_TOUCH(la, kind, faulted = true);
     if (faulted) {
@@ -300,9 +388,10 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
     skipFirst = false;
     const uint64_t last = (la + ((hi >> 18) & 0xFFF)) & (TWO48 - 1);
     if ((last ^ la) >> 12) {
-      const uint64_t la2 = last & ~4095ull;
-      VMSIM_TOUCH(la2, kind, faulted = true);
-      if (faulted) {
+      // Page-crossing records are rare: their second page takes the full path (same effect as
+      // the hit path, counts included), which keeps the hot loop to one inlined hit path.
+      local.clearMemo();
+      if (!fullTouch(last & ~4095ull, kind, flags)) {
         stop = static_cast<int64_t>(2 * i + 1);
         break;
       }
@@ -312,6 +401,12 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
     nStore += tk == 1;
     nModify += tk == 3;
   }
+  local.hits += run.hits;
+  local.reads += run.reads;
+  local.writes += run.writes;
+  nLoad += run.loads;
+  nStore += run.stores;
+  nModify += run.modifies;
   local.flush(c_);
   const uint64_t done = i - (start >> 1);
   out[0] += static_cast<double>(nLoad);

@@ -23,8 +23,10 @@ class Cpu {
   int64_t traceBatch(const uint32_t* words, uint64_t start, uint64_t end, int flags, double* out);
   int64_t copyVirt(uint64_t la, uint8_t* buf, uint64_t length, bool write, int flags);
 
+ public:
+  struct FastHits;  // the batches' inline hit path (cpu.cc)
+
  private:
-  struct FastHits;
   bool missTouch(uint64_t la, int kind);
   bool fullTouch(uint64_t la, int kind, int flags);
   bool allowed(int kind, bool user, bool ac, bool u, bool w, bool nx) const {
