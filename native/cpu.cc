@@ -292,6 +292,47 @@ __attribute__((noinline)) static uint64_t traceHitRun(const uint32_t* __restrict
   return i;
 }
 
+// accessBatch's counterpart of traceHitRun: accesses whose memoised entry permits them.
+__attribute__((noinline)) static uint64_t accessHitRun(const double* __restrict las, const uint8_t* __restrict kinds, uint64_t i, uint64_t end,
+                                                       const Cpu::FastHits::Memo* __restrict memo, const uint8_t* __restrict flags, int32_t* __restrict prev,
+                                                       int32_t* __restrict next, int32_t* __restrict head, int32_t* __restrict tail, TraceRun& run) {
+  while (i < end) {
+    const uint64_t stop = end - i > 65535 ? i + 65535 : end;
+    const uint64_t from = i;
+    uint64_t packed = 0;  // reads, writes, executes in 16-bit fields
+    for (; i < stop; i++) {
+      const int64_t a = static_cast<int64_t>(las[i]);  // checked canonical integers (accessBatch's prologue)
+      const uint64_t la = static_cast<uint64_t>(a) & (TWO48 - 1);
+      const uint32_t kind = kinds[i];
+      const uint64_t vpn = la >> 12;
+      const Cpu::FastHits::Memo& mo = memo[vpn & (Cpu::FastHits::MEMO - 1)];
+      if (mo.vpn != vpn) break;
+      const int32_t e = mo.e;
+      const uint32_t f = flags[e];
+      const uint32_t nd = (T_VALID | T_USER) | ((kind == 1) ? (T_WRITABLE | T_DIRTY) : 0);
+      if (((f & nd) != nd) | ((kind == 2) & ((f >> 3) & 1))) break;
+      packed += 1ull << (16 * kind);
+      const uint32_t set = mo.set;
+      const int32_t h = head[set];
+      if (h != e) {
+        const int32_t p = prev[e], n = next[e];
+        next[p] = n;
+        if (n >= 0) prev[n] = p;
+        else tail[set] = p;
+        prev[e] = -1;
+        next[e] = h;
+        prev[h] = e;
+        head[set] = e;
+      }
+    }
+    run.hits += i - from;
+    run.reads += packed & 0xFFFF;
+    run.writes += (packed >> 16) & 0xFFFF;
+    if (i < stop) break;
+  }
+  return i;
+}
+
 // access() for a user-mode 4K access already known to miss (FastHits::hit returned -1): the
 // walk, then the fill inlined for the common case of a non-global 4K translation in a scanned
 // set. Same counters, entries and LRU order as access().
@@ -324,6 +365,7 @@ __attribute__((noinline)) bool Cpu::fullTouch(uint64_t la, int kind, int flags) 
 #define VMSIM_TOUCH(LA, KIND, ON_FAULT)                            \
   do {                                                             \
     const int h_ = fast ? local.hit((LA), (KIND)) : 0;             \
+    lastHit = h_ > 0;                                              \
     if (h_ <= 0) {                                                 \
       local.clearMemo();                                           \
       if (!(h_ < 0 ? missTouch((LA), (KIND)) : fullTouch((LA), (KIND), flags))) ON_FAULT; \
@@ -342,7 +384,15 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
   FastHits local(tlb_, tag_);
   const bool fast = (flags & 1) && root_ >= 0;
   int64_t stop = static_cast<int64_t>(end);
+  TraceRun run;
+  bool lastHit = true;
   for (uint64_t i = start; i < end; i++) {
+    // The hit run is entered after a hit; after a miss the next access is likely one too, and a
+    // run that stops at once would only add a call.
+    if (fast && lastHit) {
+      i = accessHitRun(las, kinds, i, end, local.memo, local.flags, local.prev, local.next, local.head, local.tail, run);
+      if (i >= end) break;
+    }
     const double a = las[i];
     const uint64_t la = a < 0 ? static_cast<uint64_t>(static_cast<int64_t>(a) + static_cast<int64_t>(TWO48)) : static_cast<uint64_t>(static_cast<int64_t>(a));
     const int kind = kinds[i];
@@ -353,6 +403,9 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
       break;
     }
   }
+  local.hits += run.hits;
+  local.reads += run.reads;
+  local.writes += run.writes;
   local.flush(c_);
   return stop;
 }
@@ -370,8 +423,9 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
   bool skipFirst = start & 1;  // resuming at the second page of record i
   int64_t stop = static_cast<int64_t>(end * 2);
   TraceRun run;
+  bool lastHit = true;
   for (; i < end; i++) {
-    if (fast && !skipFirst) {
+    if (fast && lastHit && !skipFirst) {
       i = traceHitRun(w, i, end, local.memo, local.flags, local.prev, local.next, local.head, local.tail, run);
       if (i >= end) break;
     }
