@@ -165,6 +165,32 @@ describe.each(BACKENDS)('VMM with Linux semantics (%s)', (backend) => {
     expect(m.stats().faults.cow).toBe(3);
   });
 
+  it('hugePages (THP): a fault maps a whole 2 MiB page where an aligned block fits; COW splits it; edges fall back to 4 KiB', () => {
+    const { m, s } = mk();
+    const HUGE = 2 ** 21;
+    const a = s.mmap({ addr: 0x4000_0000, length: 2 * HUGE + PAGE, prot: 'rw', fixed: true, hugePages: true });
+    expect(s.regions().find((r) => r.start === a)).toBeDefined();
+    const used = m.physical.usedFrames;
+    s.write(a + 5 * PAGE, [1]); // one fault maps the whole block
+    expect(s.translate(a + 5 * PAGE)!.pageSize).toBe(HUGE);
+    expect(s.stats()).toMatchObject({ residentPages: 512, faults: expect.objectContaining({ minor: 1 }) });
+    expect(m.physical.usedFrames - used).toBeGreaterThanOrEqual(512);
+    s.read(a + 100 * PAGE, 1); // same huge page: no fault
+    expect(s.stats().faults.minor).toBe(1);
+    s.write(a + 2 * HUGE, [3]); // the last page: no aligned block fits in the region, a 4 KiB page
+    expect(s.translate(a + 2 * HUGE)!.pageSize).toBe(PAGE);
+    const child = s.fork();
+    child.write(a + 5 * PAGE, [9]); // COW on a huge page: split, then one 4 KiB copy
+    expect([...s.read(a + 5 * PAGE, 1)]).toEqual([1]);
+    expect([...child.read(a + 5 * PAGE, 1)]).toEqual([9]);
+    expect(child.translate(a + 5 * PAGE)!.pageSize).toBe(PAGE);
+    expect(child.stats().faults).toMatchObject({ cow: 1, cowCopied: 1 });
+    expect(() => s.mmap({ length: PAGE, prot: 'rw', hugePages: 'yes' as never })).toThrow(/hugePages must be a boolean/);
+    // Regions with and without huge pages do not merge.
+    const b = s.mmap({ addr: a + 2 * HUGE + PAGE, length: PAGE, prot: 'rw', fixed: true });
+    expect(s.regions().filter((r) => r.start === a || r.start === b)).toHaveLength(2);
+  });
+
   it('fork keeps shared mappings shared', () => {
     const { s: parent } = mk();
     const a = parent.mmap({ length: PAGE, prot: 'rw', shared: true });
