@@ -162,3 +162,19 @@ describe('replay: bad input', () => {
     await expect(replay([{ words: Uint32Array.of(0x1000, 0xc0000000), count: 1 }])).rejects.toThrow(/reserved bits/);
   });
 });
+
+describe('sweep: bad input', () => {
+  it('rejects a non-path trace, empty or invalid configurations and bad jobs with EINVAL', async () => {
+    const { sweep, combinations } = await import('../../src/replay/sweep.js');
+    await expect(sweep(42 as never, [{}])).rejects.toThrow(/trace must be a file path/);
+    await expect(sweep('x.out', [])).rejects.toThrow(/non-empty array/);
+    await expect(sweep('x.out', [{ tlb: { entries: 3, ways: 2 } }])).rejects.toThrow(/configs\[0\].*not a multiple/);
+    await expect(sweep('x.out', [{}], { jobs: -1 })).rejects.toThrow(/options.jobs/);
+    expect(combinations({ a: [1, 2], b: ['x', 'y'] })).toEqual([
+      { a: 1, b: 'x' },
+      { a: 1, b: 'y' },
+      { a: 2, b: 'x' },
+      { a: 2, b: 'y' },
+    ]);
+  });
+});

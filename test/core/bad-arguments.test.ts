@@ -1,0 +1,69 @@
+/** The newer core operations refuse bad arguments with EINVAL on both backends, changing nothing. */
+import { describe, expect, it } from 'vitest';
+import { Counter, Result, Status } from '../../src/core/constants.js';
+import { createTlbState } from '../../src/core/tlb-state.js';
+import { createRefCore } from '../../src/core/ref/ref-core.js';
+import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
+import type { Core, CoreConfig } from '../../src/core/core.js';
+
+const makers: Array<[string, (c: CoreConfig) => Core]> = [['js', createRefCore]];
+if (nativeAvailable()) makers.push(['native', createNativeCore]);
+
+describe.each(makers)('core argument checks (%s)', (_name, make) => {
+  const rig = () => {
+    const counters = new Float64Array(Counter.LENGTH);
+    const result = new Float64Array(Result.LENGTH);
+    const core = make({ memoryBytes: 8 * 2 ** 20, features: 0, tlb: createTlbState(4, 4), counters, result });
+    const root = core.createRoot();
+    return { core, root, counters, result };
+  };
+
+  it('traceBatch: positions and arrays out of range, reserved bits', () => {
+    const { core, root, counters } = rig();
+    core.setCr3(root, 0, false);
+    const before = [...counters];
+    const words = Uint32Array.of(0x1000, 0, 0x2000, 0);
+    const out = new Float64Array(5);
+    expect(core.traceBatch(words, 0, 3, 1, out)).toBe(Status.EINVAL); // 2 * end > words.length
+    expect(core.traceBatch(words, 5, 2, 1, out)).toBe(Status.EINVAL); // start > 2 * end
+    expect(core.traceBatch(words, -1, 2, 1, out)).toBe(Status.EINVAL);
+    expect(core.traceBatch(words, 0.5, 2, 1, out)).toBe(Status.EINVAL);
+    expect(core.traceBatch(words, 0, 2, 1, new Float64Array(4))).toBe(Status.EINVAL); // out too short
+    expect(core.traceBatch(Uint32Array.of(0x1000, 0, 0x2000, 0x80000000), 0, 2, 1, out)).toBe(Status.EINVAL);
+    expect([...out]).toEqual([0, 0, 0, 0, 0]);
+    expect([...counters]).toEqual(before);
+    // A valid call on an unmapped page faults at position 0, counting nothing completed.
+    expect(core.traceBatch(words, 0, 2, 1, out)).toBe(0);
+    expect(out[0]).toBe(0);
+  });
+
+  it('cowBreak and scanAccessed: bad root, unaligned or out-of-range addresses, bad mode; no leaf', () => {
+    const { core, root } = rig();
+    const free = core.freeFrames();
+    expect(core.cowBreak(root, 0x1000, 2, 0, 0)).toBe(Status.EINVAL);
+    expect(core.cowBreak(root, 0x1001, 0, 0, 0)).toBe(Status.EINVAL);
+    expect(core.cowBreak(root + 1, 0x1000, 0, 0, 0)).toBe(Status.EINVAL);
+    expect(core.cowBreak(root, 0x1000, 0, 0, 0)).toBe(Status.ENOENT);
+    expect(core.scanAccessed(root, 0x1001, 1, false)).toBe(Status.EINVAL);
+    expect(core.scanAccessed(root, 0x1000, 0, false)).toBe(Status.EINVAL);
+    expect(core.scanAccessed(root, 2 ** 48 - 4096, 2, false)).toBe(Status.EINVAL);
+    expect(core.scanAccessed(root + 1, 0x1000, 1, true)).toBe(Status.EINVAL);
+    expect(core.scanAccessed(root, 0x1000, 16, false)).toBe(0);
+    expect(core.freeFrames()).toBe(free);
+  });
+
+  it('cowBreak on a 2 MiB leaf is EINVAL (the caller splits first); ENOMEM changes nothing', () => {
+    const { core, root, result } = rig();
+    expect(core.map(root, 0x20_0000, 1, 21, 0x7, 0, -1)).toBe(Status.OK);
+    expect(core.cowBreak(root, 0x20_0000, 0, 0x7, 0)).toBe(Status.EINVAL);
+    expect(core.map(root, 0x40_0000, 1, 12, 0x7, 0, -1)).toBe(Status.OK);
+    const held: number[] = [];
+    for (let f = core.allocFrame(); f >= 0; f = core.allocFrame()) held.push(f);
+    expect(core.translate(root, 0x40_0000)).toBe(Status.OK);
+    const entry = [...result];
+    expect(core.cowBreak(root, 0x40_0000, 0, 0x7, 0)).toBe(Status.ENOMEM);
+    expect(core.translate(root, 0x40_0000)).toBe(Status.OK);
+    expect([...result]).toEqual(entry); // same frame, same bits
+    for (const f of held) core.unrefFrame(f);
+  });
+});
