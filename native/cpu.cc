@@ -240,13 +240,13 @@ static_assert(T_NX == 8, "FastHits::hit tests NX as bit 3");
 // records that touch one page whose memoised TLB entry permits the access. Stops at the first
 // record that needs more (a memo miss, a permission or Dirty problem, a page crossing) and
 // returns its index; the caller handles it with the general path and calls again.
-struct TraceRun {
+struct HitCounts {
   uint64_t hits = 0, reads = 0, writes = 0, loads = 0, stores = 0, modifies = 0;
 };
 
 __attribute__((noinline)) static uint64_t traceHitRun(const uint32_t* __restrict w, uint64_t i, uint64_t end, const Cpu::FastHits::Memo* __restrict memo,
                                                       const uint8_t* __restrict flags, int32_t* __restrict prev, int32_t* __restrict next, int32_t* __restrict head,
-                                                      int32_t* __restrict tail, TraceRun& run) {
+                                                      int32_t* __restrict tail, HitCounts& run) {
   // Every record here is one hit, so hits = records run; reads = loads, writes = stores +
   // modifies. The four kinds share one register: 16-bit fields, so at most 65535 records a pass.
   while (i < end) {
@@ -295,7 +295,7 @@ __attribute__((noinline)) static uint64_t traceHitRun(const uint32_t* __restrict
 // accessBatch's counterpart of traceHitRun: accesses whose memoised entry permits them.
 __attribute__((noinline)) static uint64_t accessHitRun(const double* __restrict las, const uint8_t* __restrict kinds, uint64_t i, uint64_t end,
                                                        const Cpu::FastHits::Memo* __restrict memo, const uint8_t* __restrict flags, int32_t* __restrict prev,
-                                                       int32_t* __restrict next, int32_t* __restrict head, int32_t* __restrict tail, TraceRun& run) {
+                                                       int32_t* __restrict next, int32_t* __restrict head, int32_t* __restrict tail, HitCounts& run) {
   while (i < end) {
     const uint64_t stop = end - i > 65535 ? i + 65535 : end;
     const uint64_t from = i;
@@ -384,7 +384,7 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
   FastHits local(tlb_, tag_);
   const bool fast = (flags & 1) && root_ >= 0;
   int64_t stop = static_cast<int64_t>(end);
-  TraceRun run;
+  HitCounts run;
   bool lastHit = true;
   for (uint64_t i = start; i < end; i++) {
     // The hit run is entered after a hit; after a miss the next access is likely one too, and a
@@ -422,7 +422,7 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
   uint64_t i = start >> 1;
   bool skipFirst = start & 1;  // resuming at the second page of record i
   int64_t stop = static_cast<int64_t>(end * 2);
-  TraceRun run;
+  HitCounts run;
   bool lastHit = true;
   for (; i < end; i++) {
     if (fast && lastHit && !skipFirst) {

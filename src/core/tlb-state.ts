@@ -20,7 +20,7 @@
  * - `meta[0]` counts valid global entries, `meta[1]` valid 2M entries, `meta[2]` valid 1G
  *   entries: a lookup skips probes for classes that are empty.
  */
-import { GLOBAL_TAG, TlbFlag } from './constants.js';
+import { GLOBAL_TAG } from './constants.js';
 
 /** Sets with at most this many ways are scanned rather than hashed. */
 export const SCAN_WAYS = 8;

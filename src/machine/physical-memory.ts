@@ -4,7 +4,7 @@ import { CHUNK_BYTES, PAGE_SIZE, Status } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
-import { describe, toCount, toPhysical } from '../address.js';
+import { toCount, toPhysical } from '../address.js';
 
 /** Raw physical memory and frames of one machine. */
 export class PhysicalMemory {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../backends.js';
-import { Machine, PageFault, VmmError, PAGE_SIZE, PAGE_SIZE_2M, KERNEL_BASE, PageFaultCode as PF } from '../../src/index.js';
+import { Machine, PageFault, PAGE_SIZE, PAGE_SIZE_2M, KERNEL_BASE, PageFaultCode as PF } from '../../src/index.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
