@@ -87,6 +87,8 @@ class NativeCore {
     refs_.Value().Set(2u, info[4]);
     ram_ = std::make_shared<Ram>(static_cast<uint64_t>(bytes));
     if (!ram_->ok()) throw Napi::Error::New(env, "could not reserve host memory for simulated RAM");
+    if (info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value() && !ram_->commitAll())
+      throw Napi::Error::New(env, "could not commit host memory for simulated RAM (hostMemory: 'eager')");
     frames_ = std::make_unique<Frames>(static_cast<uint64_t>(bytes) / 4096, *ram_);
     pt_ = std::make_unique<PageTables>(*ram_, *frames_);
     if (!pt_->ok()) throw Napi::RangeError::New(env, "memory too small for the kernel page tables");

@@ -9,6 +9,15 @@ Ram::Ram(uint64_t bytes) : bytes_(bytes), base_(nullptr) {
   if (p != MAP_FAILED) base_ = static_cast<uint8_t*>(p);
 }
 
+bool Ram::commitAll() {
+#ifdef MADV_POPULATE_WRITE
+  if (madvise(base_, bytes_, MADV_POPULATE_WRITE) == 0) return true;
+#endif
+  // Older kernels: touch one byte a page (the contents stay zero).
+  for (uint64_t off = 0; off < bytes_; off += 4096) reinterpret_cast<volatile uint8_t*>(base_)[off] = 0;
+  return true;
+}
+
 Ram::~Ram() {
   if (base_) munmap(base_, bytes_);
 }

@@ -20,6 +20,8 @@ class Ram {
   uint64_t gen = 1;
   uint8_t* base() const { return base_; }
   bool ok() const { return base_ != nullptr; }
+  // Commits host memory for all of RAM now (so no frame's first touch is a host page fault).
+  bool commitAll();
   // Entry at physical address pa (8-byte aligned, < bytes).
   uint64_t* entry(uint64_t pa) const { return reinterpret_cast<uint64_t*>(base_ + pa); }
   void zeroFrame(uint64_t pfn) { std::memset(base_ + pfn * 4096, 0, 4096); }

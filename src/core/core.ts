@@ -24,6 +24,8 @@ export interface CoreConfig {
   readonly counters: Float64Array;
   /** Multi-value results (Result indices), length Result.LENGTH. */
   readonly result: Float64Array;
+  /** Commit host memory for all of RAM now instead of on first touch (default false). */
+  readonly eagerHostMemory?: boolean;
 }
 
 /** A backend: physical memory, frames, page tables, the TLB and the access path. */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Core, CoreConfig } from './core.js';
 
 interface NativeBinding {
-  createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array): Core;
+  createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean): Core;
 }
 
 let binding: NativeBinding | undefined;
@@ -49,5 +49,5 @@ export function nativeLoadError(): Error | undefined {
 export function createNativeCore(config: CoreConfig): Core {
   const b = load();
   if (!b) throw loadError ?? new Error('native addon unavailable');
-  return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result);
+  return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result, config.eagerHostMemory === true);
 }

@@ -82,6 +82,7 @@ export class Machine {
       tlb: this.tlbState,
       counters: this.counters,
       result: this.result,
+      eagerHostMemory: this.config.hostMemory === 'eager',
     });
     this.backend = this.core.backend;
     this.physical = new PhysicalMemory(this.core, this.config.memoryBytes);

@@ -16,6 +16,12 @@ export interface MachineOptions {
   features?: { nx?: boolean; smep?: boolean; smap?: boolean; pcid?: boolean; wp?: boolean };
   /** Backend (default 'auto'). */
   backend?: BackendName;
+  /**
+   * 'lazy' (default): host memory is committed when a frame is first touched, so a huge machine
+   * costs nothing up front. 'eager': all of it is committed at construction, so no access pays
+   * a host page fault — steadier timings for benchmarks, as a real machine's RAM exists already.
+   */
+  hostMemory?: 'lazy' | 'eager';
 }
 
 /** Validated options. */
@@ -26,6 +32,7 @@ export interface ResolvedOptions {
   tlbSets: number;
   features: number;
   backend: BackendName;
+  hostMemory: 'lazy' | 'eager';
 }
 
 const MIN_MEMORY = 2 ** 21;
@@ -82,5 +89,7 @@ export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
   if (backend !== 'native' && backend !== 'js' && backend !== 'auto') {
     throw new VmmError('EINVAL', `options.backend must be 'native', 'js' or 'auto', got ${describe(backend)}`);
   }
-  return { memoryBytes, tlbEntries: entries, tlbWays: ways, tlbSets: entries / ways, features, backend };
+  const hostMemory = opts.hostMemory ?? 'lazy';
+  if (hostMemory !== 'lazy' && hostMemory !== 'eager') throw new VmmError('EINVAL', `options.hostMemory must be 'lazy' or 'eager', got ${describe(hostMemory)}`);
+  return { memoryBytes, tlbEntries: entries, tlbWays: ways, tlbSets: entries / ways, features, backend, hostMemory };
 }

@@ -23,6 +23,17 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
     expect(st.accesses.write).toBe(1);
   });
 
+  it("hostMemory: 'eager' commits RAM up front and behaves the same; a bad value is EINVAL", () => {
+    const m = mk({ hostMemory: 'eager' });
+    const s = m.createAddressSpace({ faults: 'raw' });
+    const pa = m.physical.allocFrame();
+    expect([...m.physical.read(pa, 4)]).toEqual([0, 0, 0, 0]);
+    s.mapPage(0x1000, pa, { writable: true, user: true });
+    s.write(0x1000, [7]);
+    expect([...s.read(0x1000, 1)]).toEqual([7]);
+    expect(() => mk({ hostMemory: 'always' })).toThrow(/options.hostMemory must be 'lazy' or 'eager'/);
+  });
+
   it('readInto reads into a caller buffer at an offset, on the fast path and across pages', () => {
     const m = mk();
     const s = m.createAddressSpace({ faults: 'raw' });

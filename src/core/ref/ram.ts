@@ -12,6 +12,11 @@ export class Ram {
     this.words = new Array(n).fill(undefined);
   }
 
+  /** Creates every chunk and writes it, so the host commits all of it now. */
+  commitAll(): void {
+    for (let i = 0; i < this.chunks.length; i++) this.chunk(i).fill(0);
+  }
+
   /** The chunk view, created on first use and the same object afterwards. */
   chunk(i: number): Uint8Array {
     let c = this.chunks[i];

@@ -26,6 +26,7 @@ function rangeOk(la: number, count: number, shift: number): boolean {
 /** Builds the reference core. */
 export function createRefCore(config: CoreConfig): Core {
   const ram = new Ram(config.memoryBytes);
+  if (config.eagerHostMemory) ram.commitAll();
   const frames = new Frames(config.memoryBytes / 4096, ram);
   const pt = new PageTables(ram, frames);
   const cpu = new Cpu(ram, config.tlb, config.counters, config.result, config.features);
