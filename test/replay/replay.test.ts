@@ -85,6 +85,21 @@ describe.each(BACKENDS)('replay (%s)', (backend) => {
     expect(r.regions).toBe(3); // two regions and the stack
   });
 
+  it('what setup touches is neither counted as touched nor left in the TLB', async () => {
+    const r = await replay(text(' L 10000000,8\n L 10000000,8\n'), {
+      backend,
+      mode: 'regions',
+      setup: (space) => {
+        const a = space.mmap({ addr: 0x1000_0000, length: 16 * 4096, prot: 'rw', fixed: true, populate: true });
+        space.write(a, [1]);
+        space.write(a + 4096, [2]);
+      },
+    });
+    expect(r.pagesTouched).toBe(1);
+    expect(r.tlb).toMatchObject({ hits: 1, misses: 1 });
+    expect(r.faults.total).toBe(0);
+  });
+
   it('2 MiB pages: one fault maps a whole huge page; its TLB entry covers every 4K page in it', async () => {
     const trace = ' S 40000000,8\n L 40001000,8\n L 401ff000,8\n L 40200000,8\n';
     const r = await replay(text(trace), { backend, pageSize: '2m', tlb: { entries: 4, ways: 4 } });

@@ -1,0 +1,67 @@
+/** The numbers of a finished replay, gathered from the engine, the machine's counters and the page tables. */
+import { Counter, Result, TraceOut } from '../core/constants.js';
+import type { ReplayEngine } from './replay-engine.js';
+import type { ResolvedReplayOptions } from './replay-options.js';
+import type { ReplayResult } from './replay-result.js';
+
+/** 4 KiB pages in the user half: the range scanned for Accessed bits. */
+export const USER_PAGES = 2 ** 47 / 4096;
+
+/** Builds the ReplayResult; `before` holds the counters and frames in use when the replay began. */
+export function collectResult(
+  engine: ReplayEngine,
+  o: ResolvedReplayOptions,
+  trace: ReplayResult['trace'],
+  before: { counters: Float64Array; usedFrames: number },
+  timeMs: number,
+): ReplayResult {
+  const { machine, space } = engine;
+  const d = (i: number) => machine.counters[i]! - before.counters[i]!;
+  const out = engine.out;
+  const levels: ReplayResult['tlb']['levels'] = [];
+  let hits: number;
+  let misses: number;
+  if (engine.l1i || engine.l1d || engine.pwc) {
+    for (const [name, l] of [['l1i', engine.l1i], ['l1d', engine.l1d]] as const) if (l) levels.push({ name, entries: l.entries, ways: l.ways, hits: l.hits, misses: l.misses });
+    levels.push({ name: engine.l1i || engine.l1d ? 'l2' : 'tlb', entries: o.tlb.entries, ways: o.tlb.ways, hits: engine.l2Hits, misses: engine.l2Misses });
+    misses = engine.l2Misses;
+    hits = (engine.l1i?.hits ?? 0) + (engine.l1d?.hits ?? 0) + engine.l2Hits;
+  } else {
+    // The core counts the retry after a resolved fault as a second lookup; the trace made one.
+    hits = d(Counter.HITS);
+    misses = d(Counter.MISSES) - engine.retries;
+    levels.push({ name: 'tlb', entries: o.tlb.entries, ways: o.tlb.ways, hits, misses });
+  }
+  const vm = space.stats();
+  const pagesTouched = machine.core.scanAccessed(space.rootFrame, 0, USER_PAGES, false);
+  const bytesTouched = machine.result[Result.A]! * 4096;
+  const records = out[TraceOut.LOADS]! + out[TraceOut.STORES]! + out[TraceOut.INSTRS]! + out[TraceOut.MODIFIES]!;
+  const result: ReplayResult = {
+    trace,
+    accesses: records,
+    byKind: { instructions: out[TraceOut.INSTRS]!, loads: out[TraceOut.LOADS]!, stores: out[TraceOut.STORES]!, modifies: out[TraceOut.MODIFIES]! },
+    pageCrossing: out[TraceOut.SPLITS]!,
+    tlb: { lookups: hits + misses, hits, misses, missRate: hits + misses > 0 ? misses / (hits + misses) : 0, levels },
+    walks: d(Counter.WALKS),
+    faults: { total: d(Counter.FAULTS), minor: vm.faults.minor, cow: vm.faults.cow, segv: engine.segv },
+    segfaults: engine.segfaults,
+    pageSize: o.pageSize,
+    pagesTouched,
+    bytesTouched,
+    framesUsed: machine.core.totalFrames - machine.core.freeFrames() - before.usedFrames,
+    regions: vm.regions,
+    backend: machine.core.backend,
+    timeMs,
+    nsPerAccess: trace.records > 0 ? (timeMs * 1e6) / trace.records : 0,
+  };
+  if (engine.pwc) {
+    const p = engine.pwc;
+    const pl: NonNullable<ReplayResult['pwc']>['levels'] = [];
+    for (const name of ['pml4', 'pdpt', 'pd'] as const) {
+      const cache = p[name];
+      if (cache) pl.push({ name, entries: cache.entries, hits: cache.hits, misses: cache.misses });
+    }
+    result.pwc = { walkReferences: p.refs, levels: pl };
+  }
+  return result;
+}
