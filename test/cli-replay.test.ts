@@ -169,6 +169,14 @@ describe('the installed command (dist)', () => {
     expect(j.faults.segv).toBe(0);
   });
 
+  it("reads the trace from standard input with '-'", () => {
+    const p = spawnSync(process.execPath, [bin, 'replay', '-', '--json'], { encoding: 'utf8', input: 'I  00400000,4\n L 7ff000100,8\n' });
+    expect(p.status).toBe(0);
+    const j = JSON.parse(p.stdout);
+    expect(j.trace.source).toBe('<stream>');
+    expect([j.accesses, j.tlb.misses, j.pagesTouched]).toEqual([2, 2, 2]);
+  });
+
   it('exits 2 without a command', () => {
     const p = spawnSync(process.execPath, [bin], { encoding: 'utf8' });
     expect(p.status).toBe(2);
