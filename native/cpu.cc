@@ -412,8 +412,10 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
 
 int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int flags, double* out) {
   if (!(flags & 4)) {
-    for (uint64_t i = start >> 1; i < end; i++)
-      if (w[2 * i + 1] >> 30) return EINVAL_;
+    // An OR over every high word, no early exit: the compiler vectorises it (valid input is the rule).
+    uint32_t bits = 0;
+    for (uint64_t i = start >> 1; i < end; i++) bits |= w[2 * i + 1];
+    if (bits >> 30) return EINVAL_;
   }
   FastHits local(tlb_, tag_);
   const bool fast = (flags & 1) && root_ >= 0;
