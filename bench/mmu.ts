@@ -36,6 +36,7 @@ export function benchMmu(backends: ('native' | 'js')[]): Figure[] {
   const naive: Record<string, number> = {};
   const read8: Record<string, number> = {};
   const readInto8: Record<string, number> = {};
+  const load32: Record<string, number> = {};
   for (const b of backends) {
     // 32 pages in a 64-entry TLB: every access hits.
     {
@@ -52,6 +53,9 @@ export function benchMmu(backends: ('native' | 'js')[]): Figure[] {
       const buf = new Uint8Array(8);
       readInto8[b] = nsPerOp(() => {
         for (let k = 0; k < M; k++) s.readInto(addrs[(i = (i + 1) & (N - 1))]!, buf);
+      }, M);
+      load32[b] = nsPerOp(() => {
+        for (let k = 0; k < M; k++) s.load(addrs[(i = (i + 1) & (N - 1))]!);
       }, M);
       const core = (s.machine as unknown as { core: Core }).core;
       naive[b] = nsPerOp(() => {
@@ -75,6 +79,7 @@ export function benchMmu(backends: ('native' | 'js')[]): Figure[] {
     { name: 'access() from JS, TLB hit', values: single, unit: 'ns/call', note: 'JS fast path over the shared TLB arrays; target < 50 ns' },
     { name: 'read(va, 8) from JS, TLB hit', values: read8, unit: 'ns/call', note: 'allocates the result array' },
     { name: 'readInto(va, buf8) from JS, TLB hit', values: readInto8, unit: 'ns/call', note: 'no allocation; target < 50 ns' },
+    { name: 'load(va) (4 bytes) from JS, TLB hit', values: load32, unit: 'ns/call', note: 'an integer, no buffer: the emulator load; target < 50 ns' },
     { name: 'naive core.access() per access, hit', values: naive, unit: 'ns/call', note: 'one native crossing per access: what the fast path avoids' },
     { name: 'access() from JS, TLB miss', values: singleMiss, unit: 'ns/call' },
   ];

@@ -2,7 +2,7 @@
  * One address space: a top-level table (CR3) and a PCID, with the page-level API of an MMU
  * (map, unmap, protect, translate) and accesses through the TLB and the walker.
  */
-import { AccessKind, Counter, PAGE_SIZE, Result, Status, TlbFlag } from '../core/constants.js';
+import { AccessKind, CHUNK_BYTES, Counter, PAGE_SIZE, Result, Status, TlbFlag } from '../core/constants.js';
 import { tlbFind, tlbLookup, tlbTouch } from '../core/tlb-state.js';
 import { PageFault, SegmentationFault, VmmError } from '../errors.js';
 import { toBytes } from '../bytes.js';
@@ -58,6 +58,11 @@ export interface BatchResult {
 
 const SHIFT_OF: Record<number, number> = { 4096: 12, [2 ** 21]: 21, [2 ** 30]: 30 };
 const TWO48 = 2 ** 48;
+
+/** la mod 4096 without `%`: on numbers above 2^31 V8 compiles `%` to an fmod call, dearer than the whole hit path. */
+function pageOffsetOf(la: number): number {
+  return la - Math.floor(la / PAGE_SIZE) * PAGE_SIZE;
+}
 const FAST_USER_NEED = [TlbFlag.VALID | TlbFlag.USER, TlbFlag.VALID | TlbFlag.USER | TlbFlag.WRITABLE | TlbFlag.DIRTY, TlbFlag.VALID | TlbFlag.USER];
 
 /** An isolated address space whose kernel half is shared with every other. */
@@ -300,7 +305,7 @@ export class AddressSpace {
     this.machine.activate(this);
     if (length === 0) return;
     // Fast path: within one page and a user-mode TLB hit — no native crossing at all.
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la % PAGE_SIZE) + length <= PAGE_SIZE) {
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && pageOffsetOf(la) + length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.READ);
       if (pa >= 0) {
         this.machine.physical.copyOut(pa, dst, offset, length);
@@ -311,6 +316,53 @@ export class AddressSpace {
     this.copyVirt(la, view, false, accessFlags(options));
   }
 
+  /**
+   * Loads a little-endian unsigned integer of `size` bytes (1, 2 or 4) at `va`, as a user-mode
+   * read: the emulator's load, with no buffer at all. A TLB hit within one page runs in JS.
+   */
+  load(va: number | bigint, size: 1 | 2 | 4 = 4): number {
+    this.live();
+    const la = toLinear(va, 'va');
+    if (size !== 1 && size !== 2 && size !== 4) throw new VmmError('EINVAL', `size must be 1, 2 or 4, got ${describe(size)}`);
+    this.machine.activate(this);
+    const off = pageOffsetOf(la);
+    if (off + size <= PAGE_SIZE) {
+      const pa = this.fastHit(la, AccessKind.READ);
+      if (pa >= 0 && pa + size <= this.machine.physical.size) {
+        const dv = this.machine.physical.viewAt(pa);
+        const o = pa - Math.floor(pa / CHUNK_BYTES) * CHUNK_BYTES;
+        if (o + size <= dv.byteLength) return size === 4 ? dv.getUint32(o, true) : size === 2 ? dv.getUint16(o, true) : dv.getUint8(o);
+      }
+    }
+    const b = this.read(va, size);
+    return size === 4 ? (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0 : size === 2 ? b[0]! | (b[1]! << 8) : b[0]!;
+  }
+
+  /** Stores the low `size` bytes (1, 2 or 4) of `value` little-endian at `va`, as a user-mode write. */
+  store(va: number | bigint, value: number, size: 1 | 2 | 4 = 4): void {
+    this.live();
+    const la = toLinear(va, 'va');
+    if (size !== 1 && size !== 2 && size !== 4) throw new VmmError('EINVAL', `size must be 1, 2 or 4, got ${describe(size)}`);
+    if (!Number.isInteger(value)) throw new VmmError('EINVAL', `value must be an integer, got ${describe(value)}`);
+    this.machine.activate(this);
+    const v = value >>> 0;
+    const off = pageOffsetOf(la);
+    if (off + size <= PAGE_SIZE) {
+      const pa = this.fastHit(la, AccessKind.WRITE);
+      if (pa >= 0 && pa + size <= this.machine.physical.size) {
+        const dv = this.machine.physical.viewAt(pa);
+        const o = pa - Math.floor(pa / CHUNK_BYTES) * CHUNK_BYTES;
+        if (o + size <= dv.byteLength) {
+          if (size === 4) dv.setUint32(o, v, true);
+          else if (size === 2) dv.setUint16(o, v & 0xffff, true);
+          else dv.setUint8(o, v & 0xff);
+          return;
+        }
+      }
+    }
+    this.write(va, [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24].slice(0, size));
+  }
+
   /** Writes bytes into virtual memory at `va` (user mode unless options say otherwise). */
   write(va: number | bigint, bytes: Uint8Array | ArrayLike<number>, options?: AccessOptions): void {
     this.live();
@@ -319,7 +371,7 @@ export class AddressSpace {
     this.checkSpan(la, data.length);
     this.machine.activate(this);
     if (data.length === 0) return;
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la % PAGE_SIZE) + data.length <= PAGE_SIZE) {
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && pageOffsetOf(la) + data.length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.WRITE);
       if (pa >= 0) {
         this.machine.physical.copyIn(pa, data, 0, data.length);

@@ -141,6 +141,12 @@ export class PhysicalMemory {
     for (; k < n; k++) dv.setUint8(o + k, src[off + k]!);
   }
 
+  /** @internal The DataView over the RAM chunk holding physical address `pa` (bytes beyond RAM are not readable through it). */
+  viewAt(pa: number): DataView {
+    const ci = Math.floor(pa / CHUNK_BYTES);
+    return this.views[ci] ?? (this.views[ci] = this.viewOf(ci));
+  }
+
   private viewOf(ci: number): DataView {
     const c = this.chunks[ci] ?? (this.chunks[ci] = this.core.ramChunk(ci));
     return new DataView(c.buffer, c.byteOffset, c.byteLength);

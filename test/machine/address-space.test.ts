@@ -34,6 +34,33 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
     expect(() => mk({ hostMemory: 'always' })).toThrow(/options.hostMemory must be 'lazy' or 'eager'/);
   });
 
+  it('load/store move little-endian integers of 1, 2 or 4 bytes, on the fast path and across pages', () => {
+    const m = mk();
+    const s = m.createAddressSpace({ faults: 'raw' });
+    s.mapPage(0x1000, m.physical.allocFrame(), { writable: true, user: true });
+    s.mapPage(0x2000, m.physical.allocFrame(), { writable: true, user: true });
+    s.store(0x1010, 0xdeadbeef); // first write: the core path (miss, then D set)
+    s.store(0x1014, 0x1234, 2); // TLB hit, dirty: the JS path
+    s.store(0x1016, 0x1ff, 1); // only the low byte
+    expect([...s.read(0x1010, 7)]).toEqual([0xef, 0xbe, 0xad, 0xde, 0x34, 0x12, 0xff]);
+    expect(s.load(0x1010)).toBe(0xdeadbeef);
+    expect(s.load(0x1014, 2)).toBe(0x1234);
+    expect(s.load(0x1016, 1)).toBe(0xff);
+    s.store(0x1ffe, 0x04030201); // crosses into 0x2000: the byte path
+    expect(s.load(0x1ffe)).toBe(0x04030201);
+    expect([...s.read(0x2000, 2)]).toEqual([3, 4]);
+    s.store(0x1020, -1);
+    expect(s.load(0x1020)).toBe(0xffffffff);
+    const hits = m.stats().tlb.hits;
+    s.load(0x1024, 4);
+    expect(m.stats().tlb.hits).toBe(hits + 1);
+    expect(() => s.load(0x1000, 3 as never)).toThrow(/size must be 1, 2 or 4/);
+    expect(() => s.store(0x1000, 1.5)).toThrow(/value must be an integer/);
+    expect(() => s.store(0x1000, 1, 8 as never)).toThrow(code('EINVAL'));
+    expect(() => s.load(0x9000)).toThrow(PageFault);
+    expect(() => s.load(2 ** 60)).toThrow(code('EINVAL'));
+  });
+
   it('readInto reads into a caller buffer at an offset, on the fast path and across pages', () => {
     const m = mk();
     const s = m.createAddressSpace({ faults: 'raw' });
