@@ -140,6 +140,8 @@ describe('vmsim maps, convert, sweep', () => {
     ]);
     // Pages 0x400 0x7ff000 0x600 share set 0 of a direct-mapped 4-entry TLB (5 misses); 2 ways hold them but one (4).
     expect(rows[2].result.tlb.misses).toBe(5);
+    // A text trace is converted once for the sweep; the rows still describe it.
+    expect(rows[0].result.trace).toMatchObject({ source: trace, format: 'lackey', gzip: false, records: 6, ignoredLines: 1 });
     expect(rows[4].result.tlb.misses).toBe(4);
     const text = readFileSync(svg, 'utf8');
     expect(text.startsWith('<svg')).toBe(true);

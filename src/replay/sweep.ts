@@ -3,8 +3,13 @@
  * replays configurations from a shared queue (a trace file is read independently by each), and
  * rows come back in configuration order, so the output does not depend on scheduling.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { convertTrace } from '../trace/trace-writer.js';
+import { hasTraceMagic } from '../trace/binary-trace.js';
+import { openTrace } from '../trace/trace-reader.js';
 import { VmmError } from '../errors.js';
 import { replay } from './replay.js';
 import { resolveReplayOptions, type ReplayOptions } from './replay-options.js';
@@ -36,7 +41,24 @@ export function combinations<T extends Record<string, readonly unknown[]>>(axes:
   return rows as Array<{ [K in keyof T]: T[K][number] }>;
 }
 
-/** Replays `trace` (a file path) under each configuration; returns one row per configuration, in order. */
+/** True when `path` starts like a plain (uncompressed) binary trace. */
+async function isPlainBinary(path: string): Promise<boolean> {
+  const fh = await open(path, 'r').catch(() => undefined);
+  if (!fh) return false; // replay reports the error
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await fh.read(head, 0, 8, 0);
+    return bytesRead === 8 && hasTraceMagic(head);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Replays `trace` (a file path) under each configuration; returns one row per configuration, in
+ * order. A text or gzipped trace is converted once to a temporary binary trace first, so the
+ * workers do not each parse it again (parsing costs several times the replay itself).
+ */
 export async function sweep(trace: string, configs: readonly SweepConfig[], options: SweepOptions = {}): Promise<SweepRow[]> {
   if (typeof trace !== 'string') throw new VmmError('EINVAL', 'sweep: trace must be a file path (each worker reads it)');
   if (!Array.isArray(configs) || configs.length === 0) throw new VmmError('EINVAL', 'sweep: configs must be a non-empty array');
@@ -49,6 +71,23 @@ export async function sweep(trace: string, configs: readonly SweepConfig[], opti
   });
   const jobs = options.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 0) throw new VmmError('EINVAL', `sweep: options.jobs must be a non-negative integer, got ${String(jobs)}`);
+  if (configs.length < 2 || (await isPlainBinary(trace))) return sweepFile(trace, configs, jobs, options);
+  const original = await openTrace(trace); // the rows describe the trace the user gave, not the temporary copy
+  const info = { source: trace, format: original.format, gzip: original.gzip, bytes: original.totalBytes ?? 0 };
+  await original.close();
+  const dir = await mkdtemp(join(tmpdir(), 'vmsim-sweep-'));
+  try {
+    const bin = join(dir, 'trace.bin');
+    const conv = await convertTrace(trace, bin, { strict: configs.some((c) => c.strict === true) });
+    const rows = await sweepFile(bin, configs, jobs, options);
+    for (const r of rows) Object.assign(r.result.trace, info, { skipped: conv.skipped, ignoredLines: conv.ignoredLines });
+    return rows;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function sweepFile(trace: string, configs: readonly SweepConfig[], jobs: number, options: SweepOptions): Promise<SweepRow[]> {
   const rows: SweepRow[] = new Array(configs.length);
   let done = 0;
   const finish = (i: number, result: ReplayResult) => {
