@@ -500,6 +500,7 @@ export class AddressSpace {
 function publicRegion(r: RegionRecord): Region {
   const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
   if (r.name !== undefined) out.name = r.name;
+  if (r.hugePages) out.hugePages = true;
   return out;
 }
 

@@ -16,6 +16,8 @@ export interface Region {
   readonly name?: string;
   readonly shared: boolean;
   readonly backing: Backing;
+  /** Faults map 2 MiB pages where they fit (mmap's hugePages, like MADV_HUGEPAGE). */
+  readonly hugePages?: boolean;
 }
 
 /** The region record the VMM keeps (protection as a bitmask). */

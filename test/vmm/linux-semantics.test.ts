@@ -169,7 +169,7 @@ describe.each(BACKENDS)('VMM with Linux semantics (%s)', (backend) => {
     const { m, s } = mk();
     const HUGE = 2 ** 21;
     const a = s.mmap({ addr: 0x4000_0000, length: 2 * HUGE + PAGE, prot: 'rw', fixed: true, hugePages: true });
-    expect(s.regions().find((r) => r.start === a)).toBeDefined();
+    expect(s.regions().find((r) => r.start === a)).toMatchObject({ hugePages: true, prot: 'rw-' });
     const used = m.physical.usedFrames;
     s.write(a + 5 * PAGE, [1]); // one fault maps the whole block
     expect(s.translate(a + 5 * PAGE)!.pageSize).toBe(HUGE);
