@@ -175,18 +175,7 @@ struct Cpu::FastHits {
   }
 
   // Tlb::touchInSet over the local pointers.
-  __attribute__((always_inline)) void toFront(int32_t e, uint32_t set) {
-    const int32_t h = head[set];
-    if (h == e) return;
-    const int32_t p = prev[e], n = next[e];
-    next[p] = n;
-    if (n >= 0) prev[n] = p;
-    else tail[set] = p;
-    prev[e] = -1;
-    next[e] = h;
-    prev[h] = e;
-    head[set] = e;
-  }
+  __attribute__((always_inline)) void toFront(int32_t e, uint32_t set) { lruToFront(e, set, prev, next, head, tail); }
 
   // 1: a hit, done. 0: the full path must run. -1: a plain miss (no 4K entry of this PCID and
   // no global or large entries anywhere), so the lookup access() would make is known to miss.
@@ -267,18 +256,7 @@ __attribute__((noinline)) static uint64_t traceHitRun(const uint32_t* __restrict
       const uint32_t nd = (T_VALID | T_USER) | ((tk & 1) ? (T_WRITABLE | T_DIRTY) : 0);
       if (((f & nd) != nd) | ((tk == 2) & ((f >> 3) & 1))) break;
       packed += 1ull << (16 * tk);
-      const uint32_t set = mo.set;
-      const int32_t h = head[set];
-      if (h != e) {
-        const int32_t p = prev[e], n = next[e];
-        next[p] = n;
-        if (n >= 0) prev[n] = p;
-        else tail[set] = p;
-        prev[e] = -1;
-        next[e] = h;
-        prev[h] = e;
-        head[set] = e;
-      }
+      lruToFront(e, mo.set, prev, next, head, tail);
     }
     const uint64_t loads = packed & 0xFFFF, stores = (packed >> 16) & 0xFFFF, modifies = packed >> 48;
     run.hits += i - from;
@@ -312,18 +290,7 @@ __attribute__((noinline)) static uint64_t accessHitRun(const double* __restrict 
       const uint32_t nd = (T_VALID | T_USER) | ((kind == 1) ? (T_WRITABLE | T_DIRTY) : 0);
       if (((f & nd) != nd) | ((kind == 2) & ((f >> 3) & 1))) break;
       packed += 1ull << (16 * kind);
-      const uint32_t set = mo.set;
-      const int32_t h = head[set];
-      if (h != e) {
-        const int32_t p = prev[e], n = next[e];
-        next[p] = n;
-        if (n >= 0) prev[n] = p;
-        else tail[set] = p;
-        prev[e] = -1;
-        next[e] = h;
-        prev[h] = e;
-        head[set] = e;
-      }
+      lruToFront(e, mo.set, prev, next, head, tail);
     }
     run.hits += i - from;
     run.reads += packed & 0xFFFF;

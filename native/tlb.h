@@ -10,6 +10,21 @@ namespace vmsim {
 
 constexpr uint32_t SCAN_WAYS = 8;  // mirror of tlb-state.ts
 
+// Makes entry e the most recently used of its set's list (over the arrays' pointers, so hot
+// loops can keep them in registers).
+__attribute__((always_inline)) inline void lruToFront(int32_t e, uint32_t set, int32_t* prev, int32_t* next, int32_t* head, int32_t* tail) {
+  const int32_t h = head[set];
+  if (h == e) return;
+  const int32_t p = prev[e], n = next[e];
+  next[p] = n;  // p >= 0: e is not the head
+  if (n >= 0) prev[n] = p;
+  else tail[set] = p;
+  prev[e] = -1;
+  next[e] = h;
+  prev[h] = e;
+  head[set] = e;
+}
+
 struct Tlb {
   double* key;
   double* pbase;
@@ -82,18 +97,7 @@ struct Tlb {
 
   void touch(int32_t e) { touchInSet(e, static_cast<uint32_t>(e) / ways); }
 
-  void touchInSet(int32_t e, uint32_t set) {
-    if (head[set] == e) return;
-    const int32_t p = prev[e], n = next[e];
-    next[p] = n;
-    if (n >= 0) prev[n] = p;
-    else tail[set] = p;
-    const int32_t h = head[set];
-    prev[e] = -1;
-    next[e] = h;
-    prev[h] = e;
-    head[set] = e;
-  }
+  void touchInSet(int32_t e, uint32_t set) { lruToFront(e, set, prev, next, head, tail); }
 
   static uint32_t sizeClass(double k) { return static_cast<uint32_t>((static_cast<int64_t>(k) >> 13) & 3); }
 
