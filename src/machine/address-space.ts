@@ -76,6 +76,8 @@ export class AddressSpace {
   /** The VMM state: regions, break, stack, statistics. @internal */
   readonly vm: VirtualMemory;
   private dead = false;
+  /** The RAM view smallAccess() found (valid right after it returns an offset). */
+  private smallView: DataView | undefined;
 
   /** @internal Use machine.createAddressSpace(). */
   constructor(readonly machine: Machine, rootFrame: number, pcid: number, vm: (space: AddressSpace) => VirtualMemory) {
@@ -321,46 +323,42 @@ export class AddressSpace {
    * read: the emulator's load, with no buffer at all. A TLB hit within one page runs in JS.
    */
   load(va: number | bigint, size: 1 | 2 | 4 = 4): number {
-    this.live();
-    const la = toLinear(va, 'va');
-    if (size !== 1 && size !== 2 && size !== 4) throw new VmmError('EINVAL', `size must be 1, 2 or 4, got ${describe(size)}`);
-    this.machine.activate(this);
-    const off = pageOffsetOf(la);
-    if (off + size <= PAGE_SIZE) {
-      const pa = this.fastHit(la, AccessKind.READ);
-      if (pa >= 0 && pa + size <= this.machine.physical.size) {
-        const dv = this.machine.physical.viewAt(pa);
-        const o = pa - Math.floor(pa / CHUNK_BYTES) * CHUNK_BYTES;
-        if (o + size <= dv.byteLength) return size === 4 ? dv.getUint32(o, true) : size === 2 ? dv.getUint16(o, true) : dv.getUint8(o);
-      }
-    }
+    const o = this.smallAccess(va, size, AccessKind.READ);
+    const dv = this.smallView!;
+    if (o >= 0) return size === 4 ? dv.getUint32(o, true) : size === 2 ? dv.getUint16(o, true) : dv.getUint8(o);
     const b = this.read(va, size);
     return size === 4 ? (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0 : size === 2 ? b[0]! | (b[1]! << 8) : b[0]!;
   }
 
   /** Stores the low `size` bytes (1, 2 or 4) of `value` little-endian at `va`, as a user-mode write. */
   store(va: number | bigint, value: number, size: 1 | 2 | 4 = 4): void {
+    if (!Number.isInteger(value)) throw new VmmError('EINVAL', `value must be an integer, got ${describe(value)}`);
+    const v = value >>> 0;
+    const o = this.smallAccess(va, size, AccessKind.WRITE);
+    const dv = this.smallView!;
+    if (o < 0) this.write(va, [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24].slice(0, size));
+    else if (size === 4) dv.setUint32(o, v, true);
+    else if (size === 2) dv.setUint16(o, v & 0xffff, true);
+    else dv.setUint8(o, v & 0xff);
+  }
+
+  /**
+   * The shared front of load/store: checks, then the JS hit path. Returns the byte offset in
+   * `smallView` (the RAM chunk's DataView) for a user-mode TLB hit within one page and RAM,
+   * or -1 when the caller must take the general path.
+   */
+  private smallAccess(va: number | bigint, size: number, kind: number): number {
     this.live();
     const la = toLinear(va, 'va');
     if (size !== 1 && size !== 2 && size !== 4) throw new VmmError('EINVAL', `size must be 1, 2 or 4, got ${describe(size)}`);
-    if (!Number.isInteger(value)) throw new VmmError('EINVAL', `value must be an integer, got ${describe(value)}`);
     this.machine.activate(this);
-    const v = value >>> 0;
-    const off = pageOffsetOf(la);
-    if (off + size <= PAGE_SIZE) {
-      const pa = this.fastHit(la, AccessKind.WRITE);
-      if (pa >= 0 && pa + size <= this.machine.physical.size) {
-        const dv = this.machine.physical.viewAt(pa);
-        const o = pa - Math.floor(pa / CHUNK_BYTES) * CHUNK_BYTES;
-        if (o + size <= dv.byteLength) {
-          if (size === 4) dv.setUint32(o, v, true);
-          else if (size === 2) dv.setUint16(o, v & 0xffff, true);
-          else dv.setUint8(o, v & 0xff);
-          return;
-        }
-      }
-    }
-    this.write(va, [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24].slice(0, size));
+    if (pageOffsetOf(la) + size > PAGE_SIZE) return -1;
+    const pa = this.fastHit(la, kind);
+    const phys = this.machine.physical;
+    if (pa < 0 || pa + size > phys.size) return -1;
+    const dv = (this.smallView = phys.viewAt(pa));
+    const o = pa - Math.floor(pa / CHUNK_BYTES) * CHUNK_BYTES;
+    return o + size <= dv.byteLength ? o : -1;
   }
 
   /** Writes bytes into virtual memory at `va` (user mode unless options say otherwise). */
