@@ -6,10 +6,10 @@
 export class LruCache {
   readonly sets: number;
   readonly ways: number;
-  /** keys[set * ways + rank]; -1 = empty. */
-  private readonly keys: Float64Array;
+  /** keys[set * ways + rank]; -1 = empty. Read-only outside: callers may peek at a set's MRU slot. */
+  readonly keys: Float64Array;
   /** A small payload per entry (TLB permission flags). */
-  private readonly vals: Uint8Array;
+  readonly vals: Uint8Array;
   hits = 0;
   misses = 0;
 
@@ -23,8 +23,8 @@ export class LruCache {
     this.vals = new Uint8Array(entries);
   }
 
-  /** First slot of the set of `index` (index mod sets, as hardware takes the low page-number bits). */
-  private base(index: number): number {
+  /** First slot (the MRU one) of the set of `index` (index mod sets, as hardware takes the low page-number bits). */
+  base(index: number): number {
     const sets = this.sets;
     return (index - Math.floor(index / sets) * sets) * this.ways;
   }

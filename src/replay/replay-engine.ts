@@ -113,6 +113,20 @@ export class ReplayEngine {
       const lastPage = lastVpn * 4096;
       const split = Math.floor(la / 4096) !== lastVpn;
       out[tk]! += 1;
+      // The common case inline: the page is the MRU entry of its L1 set and permits the access
+      // (exactly what touch() would conclude, with no state to change but the hit count).
+      const l1 = kind === 2 ? this.l1i : this.l1d;
+      if (l1 !== undefined && !split) {
+        const v4 = Math.floor(la / 4096);
+        const b = l1.base(v4);
+        if (l1.keys[b] === v4 * 4) {
+          const f = l1.vals[b]!;
+          if ((f & NEED[kind]!) === NEED[kind] && !(kind === 2 && (f & TlbFlag.NX) !== 0)) {
+            l1.hits++;
+            continue;
+          }
+        }
+      }
       if (!this.touch(la, kind)) continue;
       if (split) {
         out[TraceOut.SPLITS]! += 1;
