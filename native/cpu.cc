@@ -177,8 +177,8 @@ struct Cpu::FastHits {
   // Tlb::touchInSet over the local pointers.
   __attribute__((always_inline)) void toFront(int32_t e, uint32_t set) { lruToFront(e, set, prev, next, head, tail); }
 
-  // 1: a hit, done. 0: the full path must run. -1: a plain miss (no 4K entry of this PCID and
-  // no global or large entries anywhere), so the lookup access() would make is known to miss.
+  // 1: a hit, done. 0: the full path must run. -1: a plain miss (no 4K or 2M entry of this PCID
+  // and no global or 1G entries anywhere), so the lookup access() would make is known to miss.
   __attribute__((always_inline)) int hit(uint64_t la, int kind) {
     const uint64_t vpn = la >> 12;
     Memo& mo = memo[static_cast<uint32_t>(vpn) & (MEMO - 1)];
@@ -195,7 +195,17 @@ struct Cpu::FastHits {
         e = t.find(vpn, 0, tag);
         set = e >= 0 ? static_cast<uint32_t>(e) / t.ways : 0;
       }
-      if (e < 0) return (scanSets && (t.meta[0] | t.meta[1] | t.meta[2]) == 0) ? -1 : 0;
+      if (e < 0) {
+        // Tlb::lookup's next probes, for the common cases: without global or 1G entries, a 2M
+        // entry of this PCID is the only other possible hit (a replay with 2 MiB pages).
+        const int32_t* meta = t.meta;
+        if (!scanSets || meta[0] != 0 || meta[2] != 0) return 0;
+        if (meta[1] == 0) return -1;
+        const uint64_t v2 = la >> 21;
+        set = static_cast<uint32_t>(t.setOf(v2));
+        e = t.scan(set * t.ways, Tlb::makeKey(v2, 1, tag));
+        if (e < 0) return -1;
+      }
       mo.vpn = vpn;
       mo.e = e;
       mo.set = set;
@@ -307,10 +317,10 @@ __attribute__((noinline)) bool Cpu::missTouch(uint64_t la, int kind) {
   c_[C_MISSES] += 1;
   if (walk(la, kind, true, false) < 0) return false;
   const uint64_t vpn = la >> 12;
-  if (wSizeClass_ != 0 || (wFlags_ & T_GLOBAL)) {
+  if (wSizeClass_ != 0 || (wFlags_ & T_GLOBAL) || tlb_.meta[1] != 0) {
     tlb_.fill(c_, la >> (12 + 9 * wSizeClass_), wSizeClass_, (wFlags_ & T_GLOBAL) ? GLOBAL_TAG : tag_, wPbase_, wFlags_);
   } else {
-    // No global or large entries exist (hit() checked meta), so the victim needs no meta update,
+    // No global or large entries exist (hit() checked meta[0] and meta[2], and meta[1] just above), so the victim needs no meta update,
     // and it is already its set's tail (Tlb::fill's invalidate-then-move-to-tail is a no-op).
     const uint32_t set = static_cast<uint32_t>(tlb_.setOf(vpn));
     const int32_t e = tlb_.tail[set];

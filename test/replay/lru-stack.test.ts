@@ -106,6 +106,22 @@ describe.each(BACKENDS)('TLB counts are exact (%s)', (backend) => {
     );
   });
 
+  it('with 2 MiB pages, a fully associative TLB misses exactly as an LRU stack of the 2 MiB page numbers', async () => {
+    const rec2m = fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 2 ** 21 - 1 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom(1, 8, 64));
+    await fc.assert(
+      fc.asyncProperty(fc.array(rec2m, { maxLength: 200 }), fc.integer({ min: 1, max: 12 }), async (recs2m, n) => {
+        // Spread the records over 2 MiB blocks: block b, byte offset o within it.
+        const recs: Rec[] = recs2m.map(([b, o, kind, size]) => [b * 512 + Math.floor(o / 4096), o % 4096, kind, size]);
+        const model = new SetLru(n, n);
+        for (const [p] of touches(recs)) model.access(Math.floor(p / 512));
+        const r = await replay(chunks(recs, 64), { backend, pageSize: '2m', tlb: { entries: n, ways: n } });
+        expect([r.tlb.hits, r.tlb.misses]).toEqual([model.hits, model.misses]);
+        expect(r.pagesTouched).toBe(new Set(touches(recs).map(([p]) => Math.floor(p / 512))).size);
+      }),
+      propertyOptions(40),
+    );
+  });
+
   it('split L1 TLBs see their own pages; the L2 sees exactly the L1 misses', async () => {
     await fc.assert(
       fc.asyncProperty(trace, fc.constantFrom(1, 2, 4, 8), fc.constantFrom(2, 4, 8), fc.constantFrom(4, 8, 16), async (recs, l1i, l1d, l2) => {
