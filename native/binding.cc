@@ -69,13 +69,16 @@ class NativeCore {
     tlb_.key = typed<double>(env, t.Get("key"), napi_float64_array, "tlb.key", &n);
     tlb_.pbase = typed<double>(env, t.Get("pbase"), napi_float64_array, "tlb.pbase");
     tlb_.flags = typed<uint8_t>(env, t.Get("flags"), napi_uint8_array, "tlb.flags");
+    size_t sn = 0, kn = 0;
+    tlb_.stamp = typed<double>(env, t.Get("stamp"), napi_float64_array, "tlb.stamp", &sn);
+    tlb_.clock = typed<double>(env, t.Get("clock"), napi_float64_array, "tlb.clock", &kn);
     tlb_.prev = typed<int32_t>(env, t.Get("prev"), napi_int32_array, "tlb.prev");
     tlb_.next = typed<int32_t>(env, t.Get("next"), napi_int32_array, "tlb.next");
     tlb_.head = typed<int32_t>(env, t.Get("head"), napi_int32_array, "tlb.head", &s);
     tlb_.tail = typed<int32_t>(env, t.Get("tail"), napi_int32_array, "tlb.tail");
     tlb_.hash = typed<int32_t>(env, t.Get("hash"), napi_int32_array, "tlb.hash", &h);
     tlb_.meta = typed<int32_t>(env, t.Get("meta"), napi_int32_array, "tlb.meta");
-    if (tlb_.sets == 0 || tlb_.ways == 0 || n != tlb_.entries || s != tlb_.sets || h != tlb_.hashSize || tlb_.hashSize != (1u << tlb_.hashBits))
+    if (tlb_.sets == 0 || tlb_.ways == 0 || n != tlb_.entries || sn != n || kn < 1 || s != tlb_.sets || h != tlb_.hashSize || tlb_.hashSize != (1u << tlb_.hashBits))
       throw Napi::RangeError::New(env, "tlb arrays do not match its shape");
     size_t cn = 0, rn = 0;
     counters_ = typed<double>(env, info[3], napi_float64_array, "counters", &cn);

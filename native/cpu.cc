@@ -138,25 +138,21 @@ double Cpu::access(uint64_t la, int kind, int flags) {
 }
 
 // The inline user-mode 4K hit path of the batches: exactly what access() does for a TLB hit
-// that needs no walk (HITS++, the kind's counter++, move to MRU), with counters in registers.
+// that needs no walk (HITS++, the kind's counter++, LRU touch), with counters in registers.
 // A small direct-mapped memo maps recently hit page numbers to their entries: while only fast
 // hits run, no entry is filled, dropped or changed, so a memoised entry still holds its page
-// and the set lookup can be skipped. Any full-path access clears the memo.
+// and flags, and the set lookup and permission test can be skipped. Any full-path access
+// clears the memo.
 struct Cpu::FastHits {
   static constexpr uint32_t MEMO = 64;
   struct Memo {
     uint64_t vpn;
     int32_t e;
-    uint32_t set;  // kept: a division by the way count costs more than the whole hit
+    // Bits 0-3: the trace kinds (load, store, fetch, modify; bits 0-2 are also the access kinds
+    // read, write, execute) the entry permits as a fast hit. Bits 4+: the set, kept because a
+    // division by the way count costs more than the whole hit.
+    uint32_t aux;
   };
-  // Copies of the TLB's array pointers: locals the compiler can keep in registers (through the
-  // Tlb reference it reloads them after every store into the arrays).
-  const double* __restrict const key;
-  const uint8_t* __restrict const flags;
-  int32_t* __restrict const prev;
-  int32_t* __restrict const next;
-  int32_t* __restrict const head;
-  int32_t* __restrict const tail;
   Tlb& t;
   const uint32_t tag;
   const bool scanSets;
@@ -164,8 +160,7 @@ struct Cpu::FastHits {
   uint64_t memoUsed = 0;  // slots filled since the last clear: a miss-heavy batch clears nothing
   Memo memo[MEMO];
 
-  FastHits(Tlb& tlb, uint32_t tg)
-      : key(tlb.key), flags(tlb.flags), prev(tlb.prev), next(tlb.next), head(tlb.head), tail(tlb.tail), t(tlb), tag(tg), scanSets(tlb.ways <= SCAN_WAYS) {
+  FastHits(Tlb& tlb, uint32_t tg) : t(tlb), tag(tg), scanSets(tlb.ways <= SCAN_WAYS) {
     for (uint32_t i = 0; i < MEMO; i++) memo[i].vpn = ~0ull;
   }
 
@@ -174,20 +169,23 @@ struct Cpu::FastHits {
     memoUsed = 0;
   }
 
-  // Tlb::touchInSet over the local pointers.
-  __attribute__((always_inline)) void toFront(int32_t e, uint32_t set) { lruToFront(e, set, prev, next, head, tail); }
+  // The kinds a user-mode access may take as a plain hit under TLB flags f: valid and user;
+  // a write also writable and dirty (else a walk sets D); a fetch also not NX.
+  static uint32_t allowed(uint32_t f) {
+    const uint32_t base = (f & (T_VALID | T_USER)) == (T_VALID | T_USER);
+    const uint32_t w = base & ((f & (T_WRITABLE | T_DIRTY)) == (T_WRITABLE | T_DIRTY));
+    const uint32_t x = base & !(f & T_NX);
+    return base | (w << 1) | (x << 2) | (w << 3);
+  }
 
   // 1: a hit, done. 0: the full path must run. -1: a plain miss (no 4K or 2M entry of this PCID
   // and no global or 1G entries anywhere), so the lookup access() would make is known to miss.
   __attribute__((always_inline)) int hit(uint64_t la, int kind) {
     const uint64_t vpn = la >> 12;
     Memo& mo = memo[static_cast<uint32_t>(vpn) & (MEMO - 1)];
-    int32_t e;
-    uint32_t set;
-    if (mo.vpn == vpn) {
-      e = mo.e;
-      set = mo.set;
-    } else {
+    if (mo.vpn != vpn) {
+      int32_t e;
+      uint32_t set;
       if (scanSets) {
         set = static_cast<uint32_t>(t.setOf(vpn));
         e = t.scan(set * t.ways, Tlb::makeKey(vpn, 0, tag));
@@ -208,18 +206,14 @@ struct Cpu::FastHits {
       }
       mo.vpn = vpn;
       mo.e = e;
-      mo.set = set;
+      mo.aux = allowed(t.flags[e]) | (set << 4);
       memoUsed |= 1ull << (static_cast<uint32_t>(vpn) & (MEMO - 1));
     }
-    const uint32_t f = flags[e];
-    // Bitwise, not short-circuit: the access kind is unpredictable, so one well-predicted branch.
-    // Needed: valid and user; a write also writable and dirty; a fetch also not NX.
-    const uint32_t nd = (T_VALID | T_USER) | ((kind == 1) ? (T_WRITABLE | T_DIRTY) : 0);
-    if (((f & nd) != nd) | ((kind == 2) & ((f >> 3) & 1))) return 0;
+    if (!((mo.aux >> kind) & 1)) return 0;
     hits++;
     reads += kind == 0;
     writes += kind == 1;
-    toFront(e, set);
+    t.touchInSet(mo.e, mo.aux >> 4);
     return 1;
   }
 
@@ -233,81 +227,82 @@ struct Cpu::FastHits {
   }
 };
 
-static_assert(T_NX == 8, "FastHits::hit tests NX as bit 3");
-
-// The trace loop's common case, compiled on its own so every value lives in a register:
-// records that touch one page whose memoised TLB entry permits the access. Stops at the first
-// record that needs more (a memo miss, a permission or Dirty problem, a page crossing) and
-// returns its index; the caller handles it with the general path and calls again.
+// A hit run's counts: hits, and hits by kind (the access kinds, or the trace kinds).
 struct HitCounts {
-  uint64_t hits = 0, reads = 0, writes = 0, loads = 0, stores = 0, modifies = 0;
+  uint64_t hits = 0;
+  uint64_t k[4] = {0, 0, 0, 0};
 };
 
-__attribute__((noinline)) static uint64_t traceHitRun(const uint32_t* __restrict w, uint64_t i, uint64_t end, const Cpu::FastHits::Memo* __restrict memo,
-                                                      const uint8_t* __restrict flags, int32_t* __restrict prev, int32_t* __restrict next, int32_t* __restrict head,
-                                                      int32_t* __restrict tail, HitCounts& run) {
-  // Every record here is one hit, so hits = records run; reads = loads, writes = stores +
-  // modifies. The four kinds share one register: 16-bit fields, so at most 65535 records a pass.
+// The LRU arrays a hit run touches, as plain pointers the run copies into registers.
+struct LruRefs {
+  double* stamp;
+  double* clock;
+  int32_t *prev, *next, *head, *tail;
+  explicit LruRefs(Tlb& t) : stamp(t.stamp), clock(t.clock), prev(t.prev), next(t.next), head(t.head), tail(t.tail) {}
+};
+
+// The runs' common case, compiled on its own so every value lives in a register: accesses of
+// one page whose memoised TLB entry permits them. Stops at the first that needs more (a memo
+// miss, a permission or Dirty problem, for traces a page crossing) and returns its index; the
+// caller handles it with the general path and calls again. Every access here is one hit, so
+// hits = accesses run, and with stamps the hit at index i gets stamp clock0 - i0 + i + 1. The
+// kinds share one register in 16-bit fields, so at most 65535 accesses a pass.
+template <bool Stamps, typename Next>
+__attribute__((always_inline)) inline uint64_t hitRun(uint64_t i, uint64_t end, const Cpu::FastHits::Memo* __restrict memo, const LruRefs& lru, HitCounts& run,
+                                                      Next next) {
+  double* __restrict const stamp = lru.stamp;
+  int32_t* __restrict const prev = lru.prev;
+  int32_t* __restrict const nxt = lru.next;
+  int32_t* __restrict const head = lru.head;
+  int32_t* __restrict const tail = lru.tail;
+  const int64_t ck = static_cast<int64_t>(*lru.clock) - static_cast<int64_t>(i);
   while (i < end) {
     const uint64_t stop = end - i > 65535 ? i + 65535 : end;
     const uint64_t from = i;
     uint64_t packed = 0;
     for (; i < stop; i++) {
-      const uint32_t hi = w[2 * i + 1];
-      const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
-      if (((la + ((hi >> 18) & 0xFFF)) ^ la) >> 12) break;  // crosses a page (or wraps): general path
-      const uint64_t vpn = la >> 12;
+      uint64_t vpn;
+      uint32_t k;
+      if (!next(i, vpn, k)) break;
       const Cpu::FastHits::Memo& mo = memo[vpn & (Cpu::FastHits::MEMO - 1)];
-      if (mo.vpn != vpn) break;
-      const uint32_t tk = (hi >> 16) & 3;
-      const int32_t e = mo.e;
-      const uint32_t f = flags[e];
-      // load/fetch need valid+user; store/modify also writable+dirty; a fetch also no NX.
-      const uint32_t nd = (T_VALID | T_USER) | ((tk & 1) ? (T_WRITABLE | T_DIRTY) : 0);
-      if (((f & nd) != nd) | ((tk == 2) & ((f >> 3) & 1))) break;
-      packed += 1ull << (16 * tk);
-      lruToFront(e, mo.set, prev, next, head, tail);
+      if ((mo.vpn != vpn) | !((mo.aux >> k) & 1)) break;
+      packed += 1ull << (16 * k);
+      if constexpr (Stamps) stamp[mo.e] = static_cast<double>(ck + static_cast<int64_t>(i) + 1);
+      else lruToFront(mo.e, mo.aux >> 4, prev, nxt, head, tail);
     }
-    const uint64_t loads = packed & 0xFFFF, stores = (packed >> 16) & 0xFFFF, modifies = packed >> 48;
     run.hits += i - from;
-    run.reads += loads;
-    run.writes += stores + modifies;
-    run.loads += loads;
-    run.stores += stores;
-    run.modifies += modifies;
-    if (i < stop) break;  // stopped early: the caller takes record i
+    run.k[0] += packed & 0xFFFF;
+    run.k[1] += (packed >> 16) & 0xFFFF;
+    run.k[2] += (packed >> 32) & 0xFFFF;
+    run.k[3] += packed >> 48;
+    if (i < stop) break;  // stopped early: the caller takes access i
   }
+  if constexpr (Stamps) *lru.clock = static_cast<double>(ck + static_cast<int64_t>(i));
   return i;
 }
 
-// accessBatch's counterpart of traceHitRun: accesses whose memoised entry permits them.
+// Packed trace records (kinds load, store, fetch, modify) that touch one page.
+template <bool Stamps>
+__attribute__((noinline)) static uint64_t traceHitRun(const uint32_t* __restrict w, uint64_t i, uint64_t end, const Cpu::FastHits::Memo* __restrict memo,
+                                                      const LruRefs& lru, HitCounts& run) {
+  return hitRun<Stamps>(i, end, memo, lru, run, [w](uint64_t j, uint64_t& vpn, uint32_t& k) {
+    const uint32_t hi = w[2 * j + 1];
+    const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * j];
+    vpn = la >> 12;
+    k = (hi >> 16) & 3;
+    return !(((la + ((hi >> 18) & 0xFFF)) ^ la) >> 12);  // crosses a page (or wraps): general path
+  });
+}
+
+// accessBatch's accesses (kinds read, write, execute; checked canonical integer addresses).
+template <bool Stamps>
 __attribute__((noinline)) static uint64_t accessHitRun(const double* __restrict las, const uint8_t* __restrict kinds, uint64_t i, uint64_t end,
-                                                       const Cpu::FastHits::Memo* __restrict memo, const uint8_t* __restrict flags, int32_t* __restrict prev,
-                                                       int32_t* __restrict next, int32_t* __restrict head, int32_t* __restrict tail, HitCounts& run) {
-  while (i < end) {
-    const uint64_t stop = end - i > 65535 ? i + 65535 : end;
-    const uint64_t from = i;
-    uint64_t packed = 0;  // reads, writes, executes in 16-bit fields
-    for (; i < stop; i++) {
-      const int64_t a = static_cast<int64_t>(las[i]);  // checked canonical integers (accessBatch's prologue)
-      const uint64_t la = static_cast<uint64_t>(a) & (TWO48 - 1);
-      const uint32_t kind = kinds[i];
-      const uint64_t vpn = la >> 12;
-      const Cpu::FastHits::Memo& mo = memo[vpn & (Cpu::FastHits::MEMO - 1)];
-      if (mo.vpn != vpn) break;
-      const int32_t e = mo.e;
-      const uint32_t f = flags[e];
-      const uint32_t nd = (T_VALID | T_USER) | ((kind == 1) ? (T_WRITABLE | T_DIRTY) : 0);
-      if (((f & nd) != nd) | ((kind == 2) & ((f >> 3) & 1))) break;
-      packed += 1ull << (16 * kind);
-      lruToFront(e, mo.set, prev, next, head, tail);
-    }
-    run.hits += i - from;
-    run.reads += packed & 0xFFFF;
-    run.writes += (packed >> 16) & 0xFFFF;
-    if (i < stop) break;
-  }
-  return i;
+                                                       const Cpu::FastHits::Memo* __restrict memo, const LruRefs& lru, HitCounts& run) {
+  return hitRun<Stamps>(i, end, memo, lru, run, [las, kinds](uint64_t j, uint64_t& vpn, uint32_t& k) {
+    vpn = (static_cast<uint64_t>(static_cast<int64_t>(las[j])) & (TWO48 - 1)) >> 12;
+    k = kinds[j];
+    return true;
+  });
 }
 
 // access() for a user-mode 4K access already known to miss (FastHits::hit returned -1): the
@@ -320,10 +315,11 @@ __attribute__((noinline)) bool Cpu::missTouch(uint64_t la, int kind) {
   if (wSizeClass_ != 0 || (wFlags_ & T_GLOBAL) || tlb_.meta[1] != 0) {
     tlb_.fill(c_, la >> (12 + 9 * wSizeClass_), wSizeClass_, (wFlags_ & T_GLOBAL) ? GLOBAL_TAG : tag_, wPbase_, wFlags_);
   } else {
-    // No global or large entries exist (hit() checked meta[0] and meta[2], and meta[1] just above), so the victim needs no meta update,
-    // and it is already its set's tail (Tlb::fill's invalidate-then-move-to-tail is a no-op).
+    // No global or large entries exist (hit() checked meta[0] and meta[2], and meta[1] just
+    // above), so the victim needs no meta update; its sets are scanned (hit() returns -1 only
+    // then), so it needs no hash update, and the touch below gives it its new stamp.
     const uint32_t set = static_cast<uint32_t>(tlb_.setOf(vpn));
-    const int32_t e = tlb_.tail[set];
+    const int32_t e = tlb_.victim(set);
     if (tlb_.flags[e] & T_VALID) c_[C_EVICTIONS] += 1;
     tlb_.key[e] = Tlb::makeKey(vpn, 0, tag_);
     tlb_.pbase[e] = wPbase_;
@@ -362,12 +358,14 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
   const bool fast = (flags & 1) && root_ >= 0;
   int64_t stop = static_cast<int64_t>(end);
   HitCounts run;
+  const LruRefs lru(tlb_);
+  const bool stamps = tlb_.ways <= SCAN_WAYS;
   bool lastHit = true;
   for (uint64_t i = start; i < end; i++) {
     // The hit run is entered after a hit; after a miss the next access is likely one too, and a
     // run that stops at once would only add a call.
     if (fast && lastHit) {
-      i = accessHitRun(las, kinds, i, end, local.memo, local.flags, local.prev, local.next, local.head, local.tail, run);
+      i = stamps ? accessHitRun<true>(las, kinds, i, end, local.memo, lru, run) : accessHitRun<false>(las, kinds, i, end, local.memo, lru, run);
       if (i >= end) break;
     }
     const double a = las[i];
@@ -381,8 +379,8 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
     }
   }
   local.hits += run.hits;
-  local.reads += run.reads;
-  local.writes += run.writes;
+  local.reads += run.k[0];
+  local.writes += run.k[1];
   local.flush(c_);
   return stop;
 }
@@ -402,10 +400,12 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
   bool skipFirst = start & 1;  // resuming at the second page of record i
   int64_t stop = static_cast<int64_t>(end * 2);
   HitCounts run;
+  const LruRefs lru(tlb_);
+  const bool stamps = tlb_.ways <= SCAN_WAYS;
   bool lastHit = true;
   for (; i < end; i++) {
     if (fast && lastHit && !skipFirst) {
-      i = traceHitRun(w, i, end, local.memo, local.flags, local.prev, local.next, local.head, local.tail, run);
+      i = stamps ? traceHitRun<true>(w, i, end, local.memo, lru, run) : traceHitRun<false>(w, i, end, local.memo, lru, run);
       if (i >= end) break;
     }
     const uint32_t hi = w[2 * i + 1];
@@ -435,11 +435,11 @@ int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int fla
     nModify += tk == 3;
   }
   local.hits += run.hits;
-  local.reads += run.reads;
-  local.writes += run.writes;
-  nLoad += run.loads;
-  nStore += run.stores;
-  nModify += run.modifies;
+  local.reads += run.k[0];
+  local.writes += run.k[1] + run.k[3];
+  nLoad += run.k[0];
+  nStore += run.k[1];
+  nModify += run.k[3];
   local.flush(c_);
   const uint64_t done = i - (start >> 1);
   out[0] += static_cast<double>(nLoad);

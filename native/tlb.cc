@@ -54,7 +54,12 @@ void Tlb::metaAdjust(int32_t e, int32_t d) {
   if (sc > 0) meta[sc] += d;
 }
 
-void Tlb::moveToTail(int32_t e) {
+// Makes e the first choice of its set's next fill (stamp 0, or the list's tail).
+void Tlb::makeLru(int32_t e) {
+  if (ways <= SCAN_WAYS) {
+    stamp[e] = 0;
+    return;
+  }
   const uint32_t set = static_cast<uint32_t>(e) / ways;
   if (tail[set] == e) return;
   const int32_t p = prev[e], n = next[e];
@@ -74,12 +79,11 @@ void Tlb::invalidateEntry(int32_t e) {
   metaAdjust(e, -1);
   flags[e] = 0;
   key[e] = -1;  // no lookup can match an invalid entry
-  moveToTail(e);
+  makeLru(e);
 }
 
 int32_t Tlb::fill(double* counters, uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl) {
-  const uint32_t set = static_cast<uint32_t>(setOf(vpn));
-  const int32_t e = tail[set];
+  const int32_t e = victim(static_cast<uint32_t>(setOf(vpn)));
   if (flags[e] & T_VALID) {
     invalidateEntry(e);
     counters[C_EVICTIONS] += 1;

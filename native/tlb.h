@@ -29,6 +29,8 @@ struct Tlb {
   double* key;
   double* pbase;
   uint8_t* flags;
+  double* stamp;  // LRU stamps when ways <= SCAN_WAYS (tlb-state.ts); 0 = invalid
+  double* clock;  // clock[0]: the last stamp given
   int32_t* prev;
   int32_t* next;
   int32_t* head;
@@ -97,7 +99,19 @@ struct Tlb {
 
   void touch(int32_t e) { touchInSet(e, static_cast<uint32_t>(e) / ways); }
 
-  void touchInSet(int32_t e, uint32_t set) { lruToFront(e, set, prev, next, head, tail); }
+  void touchInSet(int32_t e, uint32_t set) {
+    if (ways <= SCAN_WAYS) stamp[e] = clock[0] += 1.0;
+    else lruToFront(e, set, prev, next, head, tail);
+  }
+
+  // The entry a fill of `set` replaces: the smallest stamp (lowest index on a tie), or the tail.
+  int32_t victim(uint32_t set) const {
+    if (ways > SCAN_WAYS) return tail[set];
+    const uint32_t base = set * ways;
+    uint32_t v = base;
+    for (uint32_t e = base + 1; e < base + ways; e++) v = stamp[e] < stamp[v] ? e : v;
+    return static_cast<int32_t>(v);
+  }
 
   static uint32_t sizeClass(double k) { return static_cast<uint32_t>((static_cast<int64_t>(k) >> 13) & 3); }
 
@@ -115,7 +129,7 @@ struct Tlb {
  private:
   void hashInsert(int32_t e);
   void hashDelete(int32_t e);
-  void moveToTail(int32_t e);
+  void makeLru(int32_t e);
   void metaAdjust(int32_t e, int32_t d);
 };
 

@@ -8,11 +8,17 @@
  * - An entry's key is ((vpn * 4 + sizeClass) * 8192 + tag), where vpn is the linear
  *   address shifted by the page size (12, 21 or 30), sizeClass is 0/1/2 for 4K/2M/1G, and
  *   tag is the PCID (0..4095) or GLOBAL_TAG (4096) for a global entry. Keys are exact doubles.
- * - The set of a translation is vpn mod sets. Each set keeps an LRU list through
- *   prev/next (head = most recently used). Every entry is always on its set's list;
- *   invalid entries are moved to the tail, so a fill takes the tail (the LRU or an invalid entry).
- * - Initially set s lists its ways head-to-tail in index order. An invalid entry's key is -1
- *   (initially and after every invalidation), so no key ever matches it.
+ * - The set of a translation is vpn mod sets. LRU order is kept in one of two encodings,
+ *   chosen by the associativity (the same rule as the lookup structure below):
+ *   - With at most SCAN_WAYS (8) ways, *stamps*: touching entry e sets stamp[e] = ++clock[0];
+ *     an invalid entry's stamp is 0. A fill takes the entry of its set with the smallest
+ *     stamp, the lowest index on a tie (an invalid entry before any valid one). A hit is one
+ *     store, with no branch on where the entry stood.
+ *   - With more ways, a *list* through prev/next (head = most recently used). Every entry is
+ *     always on its set's list; invalid entries are moved to the tail, so a fill takes the
+ *     tail. Initially set s lists its ways head-to-tail in index order. Finding the LRU way of
+ *     a large set by scanning stamps would cost a pass over the set on every miss.
+ * - An invalid entry's key is -1 (initially and after every invalidation), so no key ever matches it.
  * - With more than SCAN_WAYS (8) ways, `hash` is an open-addressed (linear probing,
  *   backward-shift deletion) index from key to entry + 1 (0 = empty slot), used only to find
  *   entries fast; it never changes which entry is chosen. With 8 ways or fewer, lookups scan
@@ -37,6 +43,10 @@ export interface TlbState {
   /** Physical address of the translated page's first byte. */
   readonly pbase: Float64Array;
   readonly flags: Uint8Array;
+  /** LRU stamps (sets of at most SCAN_WAYS ways); 0 = invalid. */
+  readonly stamp: Float64Array;
+  /** clock[0]: the last stamp given (an exact integer below 2^53). */
+  readonly clock: Float64Array;
   readonly prev: Int32Array;
   readonly next: Int32Array;
   readonly head: Int32Array;
@@ -59,6 +69,8 @@ export function createTlbState(sets: number, ways: number): TlbState {
     key: new Float64Array(entries).fill(-1),
     pbase: new Float64Array(entries),
     flags: new Uint8Array(entries),
+    stamp: new Float64Array(entries),
+    clock: new Float64Array(1),
     prev: new Int32Array(entries),
     next: new Int32Array(entries),
     head: new Int32Array(sets),
@@ -152,6 +164,12 @@ export function tlbLookup(s: TlbState, la: number, pcid: number): number {
 
 /** Makes entry e the most recently used of its set. */
 export function tlbTouch(s: TlbState, e: number): void {
+  if (s.ways <= SCAN_WAYS) {
+    const c = s.clock[0]! + 1;
+    s.clock[0] = c;
+    s.stamp[e] = c;
+    return;
+  }
   const set = (e / s.ways) | 0;
   if (s.head[set] === e) return;
   const p = s.prev[e]!;
@@ -164,4 +182,13 @@ export function tlbTouch(s: TlbState, e: number): void {
   s.next[e] = h;
   s.prev[h] = e;
   s.head[set] = e;
+}
+
+/** The entry a fill of `set` replaces: the least recently used or an invalid one. */
+export function tlbVictim(s: TlbState, set: number): number {
+  if (s.ways > SCAN_WAYS) return s.tail[set]!;
+  const base = set * s.ways;
+  let v = base;
+  for (let e = base + 1; e < base + s.ways; e++) if (s.stamp[e]! < s.stamp[v]!) v = e;
+  return v;
 }

@@ -256,7 +256,7 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
     }
     same('freeFrames', a.core.freeFrames(), b.core.freeFrames());
   }
-  for (const k of ['key', 'pbase', 'flags', 'prev', 'next', 'head', 'tail', 'hash', 'meta'] as const) same(`tlb.${k}`, [...a.tlb[k]], [...b.tlb[k]]);
+  for (const k of ['key', 'pbase', 'flags', 'stamp', 'clock', 'prev', 'next', 'head', 'tail', 'hash', 'meta'] as const) same(`tlb.${k}`, [...a.tlb[k]], [...b.tlb[k]]);
   const ra = a.core.ramChunk(0);
   const rb = b.core.ramChunk(0);
   expect(Buffer.compare(Buffer.from(ra.buffer, ra.byteOffset, ra.length), Buffer.from(rb.buffer, rb.byteOffset, rb.length))).toBe(0);
@@ -269,7 +269,8 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
 }
 
 const features = fc.integer({ min: 0, max: 31 }).map((f) => f | (f & Feature.PCIDE ? 0 : 0));
-const shape = fc.constantFrom([4, 2], [1, 4], [2, 1], [8, 8]);
+// Sets of at most 8 ways are scanned and keep LRU stamps; larger ones are hashed and keep lists.
+const shape = fc.constantFrom([4, 2], [1, 4], [2, 1], [8, 8], [1, 16], [2, 12]);
 
 describe('differential: native core vs reference core', () => {
   it('the reference core agrees with a second reference instance (determinism)', () => {

@@ -1,6 +1,6 @@
 /** TLB updates of the reference core over the shared TlbState arrays (fill, evict, invalidate, flush). */
 import { Counter, GLOBAL_TAG, TlbFlag } from '../constants.js';
-import { SCAN_WAYS, tlbFind, tlbHashSlot, tlbSet, tlbTouch, type TlbState } from '../tlb-state.js';
+import { SCAN_WAYS, tlbFind, tlbHashSlot, tlbSet, tlbTouch, tlbVictim, type TlbState } from '../tlb-state.js';
 
 const SIZES = [4096, 2 ** 21, 2 ** 30];
 
@@ -49,7 +49,12 @@ function metaAdjust(s: TlbState, e: number, d: number): void {
   if (sc > 0) s.meta[sc]! += d;
 }
 
-function moveToTail(s: TlbState, e: number): void {
+/** Makes e the first choice of its set's next fill (stamp 0, or the list's tail). */
+function makeLru(s: TlbState, e: number): void {
+  if (s.ways <= SCAN_WAYS) {
+    s.stamp[e] = 0;
+    return;
+  }
   const set = (e / s.ways) | 0;
   if (s.tail[set] === e) return;
   const p = s.prev[e]!;
@@ -64,20 +69,19 @@ function moveToTail(s: TlbState, e: number): void {
   s.tail[set] = e;
 }
 
-/** Invalidates entry e: out of the hash, flags 0, to the tail of its set. */
+/** Invalidates entry e: out of the hash, flags 0, first to be replaced in its set. */
 export function invalidateEntry(s: TlbState, e: number): void {
   if ((s.flags[e]! & TlbFlag.VALID) === 0) return;
   hashDelete(s, e);
   metaAdjust(s, e, -1);
   s.flags[e] = 0;
   s.key[e] = -1; // no lookup can match an invalid entry, so scans need not test VALID
-  moveToTail(s, e);
+  makeLru(s, e);
 }
 
 /** Fills a translation into the LRU way of its set, evicting what was there. */
 export function fill(s: TlbState, counters: Float64Array, vpn: number, sizeClass: number, tag: number, pbase: number, flags: number): number {
-  const set = tlbSet(s, vpn);
-  const e = s.tail[set]!;
+  const e = tlbVictim(s, tlbSet(s, vpn));
   if (s.flags[e]! & TlbFlag.VALID) {
     invalidateEntry(s, e);
     counters[Counter.EVICTIONS]!++;
