@@ -81,6 +81,13 @@ function toLinearOrNaN(va: unknown): number {
 
 /** Converts a canonical virtual address to the core's 48-bit linear address; EINVAL names `arg`. */
 export function toLinear(va: unknown, arg = 'va'): number {
+  // The common case (a canonical number) in a few instructions, small enough for V8 to inline
+  // into every access path; bigints and errors go out of line.
+  if (typeof va === 'number' && va === Math.floor(va) && va >= -TWO47 && va < TWO47) return va < 0 ? va + TWO48 : va;
+  return toLinearSlow(va, arg);
+}
+
+function toLinearSlow(va: unknown, arg: string): number {
   const la = toLinearOrNaN(va);
   if (!Number.isNaN(la)) return la;
   throw badVirtual(va, arg);

@@ -35,6 +35,8 @@ export const SCAN_WAYS = 8;
 export interface TlbState {
   readonly sets: number;
   readonly ways: number;
+  /** sets - 1 when sets is a power of two (the set is then vpn & setMask), else -1. */
+  readonly setMask: number;
   /** Number of hash slots, a power of two >= 2 * entries and >= 16. */
   readonly hashSize: number;
   /** log2(hashSize). */
@@ -64,6 +66,7 @@ export function createTlbState(sets: number, ways: number): TlbState {
   const s: TlbState = {
     sets,
     ways,
+    setMask: (sets & (sets - 1)) === 0 ? sets - 1 : -1,
     hashSize,
     hashBits,
     key: new Float64Array(entries).fill(-1),
@@ -112,14 +115,30 @@ export function tlbHashSlot(s: TlbState, vpn: number, sizeClass: number, tag: nu
 
 /** Set of a translation: vpn mod sets, without a float modulo (V8 compiles `%` on doubles to fmod). */
 export function tlbSet(s: TlbState, vpn: number): number {
+  const mask = s.setMask;
+  if (mask >= 0) return vpn & mask; // ToInt32 keeps the low bits
   const sets = s.sets;
-  if ((sets & (sets - 1)) === 0) return vpn & (sets - 1); // ToInt32 keeps the low bits
   return vpn - Math.floor(vpn / sets) * sets;
 }
 
-/** Entry index holding exactly this key, or -1. */
+/**
+ * Entry index holding exactly this key, or -1. Small on purpose (the key and set arithmetic
+ * written out, other shapes out of line): the JS hit paths inline it, and V8 inlines only so
+ * much bytecode into one function.
+ */
 export function tlbFind(s: TlbState, vpn: number, sizeClass: number, tag: number): number {
-  const key = tlbKey(vpn, sizeClass, tag);
+  const key = (vpn * 4 + sizeClass) * 8192 + tag; // tlbKey
+  const ways = s.ways;
+  const mask = s.setMask;
+  if (ways > SCAN_WAYS || mask < 0) return otherFind(s, key, vpn, sizeClass, tag);
+  const k = s.key;
+  const base = (vpn & mask) * ways; // tlbSet: ToInt32 keeps the low bits
+  for (let e = base; e < base + ways; e++) if (k[e] === key) return e;
+  return -1;
+}
+
+/** tlbFind for hashed sets (more than SCAN_WAYS ways) and for a set count that is not a power of two. */
+function otherFind(s: TlbState, key: number, vpn: number, sizeClass: number, tag: number): number {
   if (s.ways <= SCAN_WAYS) {
     const base = tlbSet(s, vpn) * s.ways;
     for (let e = base; e < base + s.ways; e++) if (s.key[e] === key) return e;
@@ -164,12 +183,14 @@ export function tlbLookup(s: TlbState, la: number, pcid: number): number {
 
 /** Makes entry e the most recently used of its set. */
 export function tlbTouch(s: TlbState, e: number): void {
-  if (s.ways <= SCAN_WAYS) {
-    const c = s.clock[0]! + 1;
-    s.clock[0] = c;
-    s.stamp[e] = c;
-    return;
-  }
+  if (s.ways > SCAN_WAYS) return listTouch(s, e);
+  const c = s.clock[0]! + 1;
+  s.clock[0] = c;
+  s.stamp[e] = c;
+}
+
+/** Moves e to the head of its set's list (sets of more than SCAN_WAYS ways). */
+function listTouch(s: TlbState, e: number): void {
   const set = (e / s.ways) | 0;
   if (s.head[set] === e) return;
   const p = s.prev[e]!;

@@ -3,7 +3,7 @@
  * (map, unmap, protect, translate) and accesses through the TLB and the walker.
  */
 import { AccessKind, CHUNK_BYTES, Counter, PAGE_SIZE, Result, Status, TlbFlag } from '../core/constants.js';
-import { tlbFind, tlbLookup, tlbTouch } from '../core/tlb-state.js';
+import { tlbFind, tlbLookup, tlbTouch, type TlbState } from '../core/tlb-state.js';
 import { PageFault, SegmentationFault, VmmError } from '../errors.js';
 import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
@@ -63,7 +63,11 @@ const TWO48 = 2 ** 48;
 function pageOffsetOf(la: number): number {
   return la - Math.floor(la / PAGE_SIZE) * PAGE_SIZE;
 }
-const FAST_USER_NEED = [TlbFlag.VALID | TlbFlag.USER, TlbFlag.VALID | TlbFlag.USER | TlbFlag.WRITABLE | TlbFlag.DIRTY, TlbFlag.VALID | TlbFlag.USER];
+/** Per access kind, the entry flags a plain user-mode hit looks at (FAST_MASK) and must find (FAST_NEED): one test. */
+const FAST_NEED = [TlbFlag.VALID | TlbFlag.USER, TlbFlag.VALID | TlbFlag.USER | TlbFlag.WRITABLE | TlbFlag.DIRTY, TlbFlag.VALID | TlbFlag.USER];
+const HITS = Counter.HITS;
+const READS = Counter.READS;
+const FAST_MASK = [FAST_NEED[0]!, FAST_NEED[1]!, FAST_NEED[2]! | TlbFlag.NX];
 
 /** An isolated address space whose kernel half is shared with every other. */
 export class AddressSpace {
@@ -76,8 +80,6 @@ export class AddressSpace {
   /** The VMM state: regions, break, stack, statistics. @internal */
   readonly vm: VirtualMemory;
   private dead = false;
-  /** The RAM view smallAccess() found (valid right after it returns an offset). */
-  private smallView: DataView | undefined;
 
   /** @internal Use machine.createAddressSpace(). */
   constructor(readonly machine: Machine, rootFrame: number, pcid: number, vm: (space: AddressSpace) => VirtualMemory) {
@@ -295,24 +297,34 @@ export class AddressSpace {
    * path): a user-mode TLB hit within one page runs entirely in JS.
    */
   readInto(va: number | bigint, dst: Uint8Array, offset = 0, length = dst.length - offset, options?: AccessOptions): void {
+    // The common case (a user-mode TLB hit within one page, small integer arguments) first,
+    // in few enough bytecodes for V8 to inline the whole hit path; anything else is checked
+    // and served by readIntoSlow.
+    if (options === undefined && length > 0 && (offset | length) >= 0 && dst instanceof Uint8Array && offset + length <= dst.length && (offset | 0) === offset && (length | 0) === length) {
+      this.live();
+      const la = toLinear(va, 'va');
+      if ((la & 4095) + length <= 4096) {
+        this.machine.activate(this);
+        const pa = this.fastHit(la, AccessKind.READ);
+        if (pa >= 0) return this.machine.physical.copyOut(pa, dst, offset, length);
+      }
+    }
+    this.readIntoSlow(va, dst, offset, length, options);
+  }
+
+  /** readInto() with every argument checked: faults, page crossings, options, bad arguments. */
+  private readIntoSlow(va: number | bigint, dst: Uint8Array, offset: number, length: number, options: AccessOptions | undefined): void {
     this.live();
     const la = toLinear(va, 'va');
     if (!(dst instanceof Uint8Array)) throw new VmmError('EINVAL', `dst must be a Uint8Array, got ${describe(dst)}`);
-    // One test for the common case (small non-negative integers in range); toCount names the bad one otherwise.
-    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= dst.length)) {
-      toCount(offset, 'offset', { max: dst.length });
-      toCount(length, 'length', { max: dst.length - offset });
-    }
+    toCount(offset, 'offset', { max: dst.length });
+    toCount(length, 'length', { max: dst.length - offset });
     this.checkSpan(la, length);
     this.machine.activate(this);
     if (length === 0) return;
-    // Fast path: within one page and a user-mode TLB hit — no native crossing at all.
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && pageOffsetOf(la) + length <= PAGE_SIZE) {
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la & 4095) + length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.READ);
-      if (pa >= 0) {
-        this.machine.physical.copyOut(pa, dst, offset, length);
-        return;
-      }
+      if (pa >= 0) return this.machine.physical.copyOut(pa, dst, offset, length);
     }
     const view = offset === 0 && length === dst.length ? dst : dst.subarray(offset, offset + length);
     this.copyVirt(la, view, false, accessFlags(options));
@@ -323,9 +335,15 @@ export class AddressSpace {
    * read: the emulator's load, with no buffer at all. A TLB hit within one page runs in JS.
    */
   load(va: number | bigint, size: 1 | 2 | 4 = 4): number {
-    const o = this.smallAccess(va, size, AccessKind.READ);
-    const dv = this.smallView!;
-    if (o >= 0) return size === 4 ? dv.getUint32(o, true) : size === 2 ? dv.getUint16(o, true) : dv.getUint8(o);
+    const pa = this.smallAccess(va, size, AccessKind.READ);
+    if (pa < 0) return this.loadSlow(va, size);
+    const dv = this.machine.physical.viewAt(pa);
+    const o = pa & (CHUNK_BYTES - 1); // ToInt32 keeps the low bits: pa mod CHUNK_BYTES
+    return size === 4 ? dv.getUint32(o, true) : size === 2 ? dv.getUint16(o, true) : dv.getUint8(o);
+  }
+
+  /** load() through read(): faults, page crossings, supervisor-only or uncached pages. */
+  private loadSlow(va: number | bigint, size: number): number {
     const b = this.read(va, size);
     return size === 4 ? (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0 : size === 2 ? b[0]! | (b[1]! << 8) : b[0]!;
   }
@@ -334,31 +352,34 @@ export class AddressSpace {
   store(va: number | bigint, value: number, size: 1 | 2 | 4 = 4): void {
     if (!Number.isInteger(value)) throw new VmmError('EINVAL', `value must be an integer, got ${describe(value)}`);
     const v = value >>> 0;
-    const o = this.smallAccess(va, size, AccessKind.WRITE);
-    const dv = this.smallView!;
-    if (o < 0) this.write(va, [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24].slice(0, size));
-    else if (size === 4) dv.setUint32(o, v, true);
+    const pa = this.smallAccess(va, size, AccessKind.WRITE);
+    if (pa < 0) return this.storeSlow(va, v, size);
+    const dv = this.machine.physical.viewAt(pa);
+    const o = pa & (CHUNK_BYTES - 1);
+    if (size === 4) dv.setUint32(o, v, true);
     else if (size === 2) dv.setUint16(o, v & 0xffff, true);
     else dv.setUint8(o, v & 0xff);
   }
 
+  /** store() through write(). */
+  private storeSlow(va: number | bigint, v: number, size: number): void {
+    this.write(va, [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24].slice(0, size));
+  }
+
   /**
-   * The shared front of load/store: checks, then the JS hit path. Returns the byte offset in
-   * `smallView` (the RAM chunk's DataView) for a user-mode TLB hit within one page and RAM,
-   * or -1 when the caller must take the general path.
+   * The shared front of load/store: checks, then the JS hit path. Returns the physical address
+   * for a user-mode TLB hit within one page (hence one RAM chunk) and RAM, or -1 when the
+   * caller must take the general path. Kept small: V8 inlines only so much bytecode, and a
+   * call it does not inline boxes the double address on every access.
    */
   private smallAccess(va: number | bigint, size: number, kind: number): number {
     this.live();
     const la = toLinear(va, 'va');
-    if (size !== 1 && size !== 2 && size !== 4) throw new VmmError('EINVAL', `size must be 1, 2 or 4, got ${describe(size)}`);
+    if (size !== 1 && size !== 2 && size !== 4) throw badSize(size);
     this.machine.activate(this);
-    if (pageOffsetOf(la) + size > PAGE_SIZE) return -1;
+    if ((la & 4095) + size > 4096) return -1; // crosses a page (la & 4095 is the page offset: ToInt32 keeps the low bits)
     const pa = this.fastHit(la, kind);
-    const phys = this.machine.physical;
-    if (pa < 0 || pa + size > phys.size) return -1;
-    const dv = (this.smallView = phys.viewAt(pa));
-    const o = pa - Math.floor(pa / CHUNK_BYTES) * CHUNK_BYTES;
-    return o + size <= dv.byteLength ? o : -1;
+    return pa >= 0 && pa + size <= this.machine.physical.size ? pa : -1;
   }
 
   /** Writes bytes into virtual memory at `va` (user mode unless options say otherwise). */
@@ -419,24 +440,17 @@ export class AddressSpace {
   private fastHit(la: number, kind: number): number {
     const m = this.machine;
     const t = m.tlbState;
-    // The common case first: a 4K entry of this PCID (tlbLookup's first probe).
-    const vpn = Math.floor(la / 4096);
-    let e = tlbFind(t, vpn, 0, m.tag);
-    let pageOffset = la - vpn * 4096;
-    if (e < 0) {
-      e = tlbLookup(t, la, m.tag);
-      if (e < 0) return -1;
-      const sizeClass = Math.floor(t.key[e]! / 8192) % 4;
-      pageOffset = la % (sizeClass === 0 ? 4096 : sizeClass === 1 ? 2 ** 21 : 2 ** 30);
-    }
-    const f = t.flags[e]!;
-    const need = FAST_USER_NEED[kind]!;
-    if ((f & need) !== need || (kind === AccessKind.EXECUTE && (f & TlbFlag.NX) !== 0)) return -1;
+    // The common case first: a 4K entry of this PCID (tlbLookup's first probe). Large and
+    // global entries take the rare call, which V8 leaves out of line.
+    let e = tlbFind(t, Math.floor(la / 4096), 0, m.tag);
+    if (e < 0 && (e = tlbLookup(t, la, m.tag)) < 0) return -1;
+    if ((t.flags[e]! & FAST_MASK[kind]!) !== FAST_NEED[kind]) return -1;
     const c = m.counters;
-    c[Counter.HITS]!++;
-    c[Counter.READS + kind]!++;
+    c[HITS]!++;
+    c[READS + kind]!++;
     tlbTouch(t, e);
-    return t.pbase[e]! + pageOffset;
+    // A 4K entry's key has size class 0 (bits 13-14 of the key): then the offset is la's low 12 bits.
+    return t.pbase[e]! + ((t.key[e]! / 8192) & 3 ? largeOffset(t, e, la) : la & 4095);
   }
 
   private slowAccess(la: number, kind: number, flags: number): number {
@@ -488,11 +502,25 @@ export class AddressSpace {
     }
   }
 
-  /** @internal Throws when destroyed. */
+  /** @internal Throws when destroyed (or the machine was disposed, which destroys every space). */
   live(): void {
-    if (this.dead) throw new VmmError('EINVAL', 'address space has been destroyed');
-    this.machine.checkLive();
+    if (this.dead) this.throwDead();
   }
+
+  private throwDead(): never {
+    this.machine.checkLive();
+    throw new VmmError('EINVAL', 'address space has been destroyed');
+  }
+}
+
+/** Offset of `la` in the page of TLB entry e, whatever its page size. */
+function largeOffset(t: TlbState, e: number, la: number): number {
+  const sizeClass = Math.floor(t.key[e]! / 8192) % 4;
+  return la % (sizeClass === 0 ? PAGE_SIZE : sizeClass === 1 ? 2 ** 21 : 2 ** 30);
+}
+
+function badSize(size: unknown): VmmError {
+  return new VmmError('EINVAL', `size must be 1, 2 or 4, got ${describe(size)}`);
 }
 
 function publicRegion(r: RegionRecord): Region {

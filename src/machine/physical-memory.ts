@@ -106,14 +106,9 @@ export class PhysicalMemory {
 
   /** @internal Copies `n` bytes at physical `pa` into dst[off..off+n): the small-read fast path. */
   copyOut(pa: number, dst: Uint8Array, off: number, n: number): void {
-    const ci = Math.floor(pa / CHUNK_BYTES);
-    const dv = this.views[ci];
-    const o = pa - ci * CHUNK_BYTES;
-    if (dv === undefined || n > 64 || o + n > dv.byteLength) {
-      this.copy(pa, off === 0 && n === dst.length ? dst : dst.subarray(off, off + n), false);
-      this.views[ci] ??= this.viewOf(ci);
-      return;
-    }
+    const dv = this.views[Math.floor(pa / CHUNK_BYTES)];
+    const o = pa & (CHUNK_BYTES - 1); // ToInt32 keeps the low bits: pa mod CHUNK_BYTES
+    if (dv === undefined || n > 64 || !this.inOneChunk(pa, o, n)) return this.copySlow(pa, dst, off, n, false);
     // Four bytes per DataView load: V8 compiles these to plain loads; a byte loop costs ~2 ns a byte.
     let k = 0;
     for (; k + 4 <= n; k += 4) {
@@ -128,17 +123,27 @@ export class PhysicalMemory {
 
   /** @internal Copies src[off..off+n) to physical `pa`: the small-write fast path. */
   copyIn(pa: number, src: Uint8Array, off: number, n: number): void {
-    const ci = Math.floor(pa / CHUNK_BYTES);
-    const dv = this.views[ci];
-    const o = pa - ci * CHUNK_BYTES;
-    if (dv === undefined || n > 64 || o + n > dv.byteLength) {
-      this.copy(pa, off === 0 && n === src.length ? src : src.subarray(off, off + n), true);
-      this.views[ci] ??= this.viewOf(ci);
-      return;
-    }
+    const dv = this.views[Math.floor(pa / CHUNK_BYTES)];
+    const o = pa & (CHUNK_BYTES - 1);
+    if (dv === undefined || n > 64 || !this.inOneChunk(pa, o, n)) return this.copySlow(pa, src, off, n, true);
     let k = 0;
     for (; k + 4 <= n; k += 4) dv.setUint32(o + k, src[off + k]! | (src[off + k + 1]! << 8) | (src[off + k + 2]! << 16) | (src[off + k + 3]! << 24), true);
     for (; k < n; k++) dv.setUint8(o + k, src[off + k]!);
+  }
+
+  /** copyOut/copyIn through copy() (first use of a chunk, long runs, the end of RAM); makes the chunk's view for next time. */
+  private copySlow(pa: number, buf: Uint8Array, off: number, n: number, toRam: boolean): void {
+    this.copy(pa, off === 0 && n === buf.length ? buf : buf.subarray(off, off + n), toRam);
+    const ci = Math.floor(pa / CHUNK_BYTES);
+    this.views[ci] ??= this.viewOf(ci);
+  }
+
+  /**
+   * @internal True when [pa, pa + n) (at offset o of its chunk) lies in RAM and in one chunk.
+   * Tested with numbers, not the view's byteLength: that getter costs ~7 ns a call here.
+   */
+  inOneChunk(pa: number, o: number, n: number): boolean {
+    return o + n <= CHUNK_BYTES && pa + n <= this.size;
   }
 
   /** @internal The DataView over the RAM chunk holding physical address `pa` (bytes beyond RAM are not readable through it). */

@@ -85,6 +85,55 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
     expect(() => s.readInto(0x9000, dst, 0, 1)).toThrow(PageFault);
   });
 
+  it('the JS hit paths serve 2 MiB and global entries too, at the right offset and with the same counters', () => {
+    const m = mk({ memory: '64MiB' });
+    const s = m.createAddressSpace({ faults: 'raw' });
+    const big = m.physical.allocFrames(512, PAGE_SIZE_2M);
+    s.mapPage(0x40_0000, big, { writable: true, user: true }, { pageSize: PAGE_SIZE_2M });
+    s.mapPage(0x7000, m.physical.allocFrame(), { writable: true, user: true, global: true });
+    s.store(0x5f_fff0, 0x11223344); // miss: the core fills a 2 MiB entry and sets D
+    s.store(0x7010, 0x55667788);
+    const before = m.stats().tlb;
+    expect(s.load(0x5f_fff0)).toBe(0x11223344); // hits on the 2 MiB entry (tlbLookup's later probes)
+    expect(s.load(0x7010)).toBe(0x55667788);
+    const dst = new Uint8Array(4);
+    s.readInto(0x5f_fff1, dst, 0, 3);
+    expect([...dst]).toEqual([0x33, 0x22, 0x11, 0]);
+    expect(s.access(0x5f_fff0)).toBe(big + 0x1f_fff0);
+    expect(m.physical.read(big + 0x1f_fff0, 4)).toEqual(new Uint8Array([0x44, 0x33, 0x22, 0x11]));
+    const after = m.stats().tlb;
+    expect(after.hits - before.hits).toBe(4);
+    expect(after.misses).toBe(before.misses);
+  });
+
+  it('readInto sends odd arguments to the checked path, which names them', () => {
+    const m = mk();
+    const s = m.createAddressSpace({ faults: 'raw' });
+    s.mapPage(0x1000, m.physical.allocFrame(), { writable: true, user: true });
+    s.write(0x1000, [9, 8, 7]);
+    const dst = new Uint8Array(8);
+    expect(() => s.readInto(0x1000, dst, 1.5, 2)).toThrow(/offset/);
+    expect(() => s.readInto(0x1000, dst, 0, Number.NaN)).toThrow(/length/);
+    expect(() => s.readInto(0x1000, dst, 2 ** 32, 1)).toThrow(/offset/);
+    expect(() => s.readInto(4096.5, dst, 0, 1)).toThrow(code('EINVAL'));
+    s.readInto(0x1000, dst, 0, 3, { user: false }); // options: the checked path, same bytes
+    expect([...dst.subarray(0, 3)]).toEqual([9, 8, 7]);
+    s.readInto(0x1000n, dst, 3, 2); // a bigint address
+    expect([...dst.subarray(0, 5)]).toEqual([9, 8, 7, 9, 8]);
+  });
+
+  it('after the machine is disposed, every access names the disposal', () => {
+    const m = mk();
+    const s = m.createAddressSpace({ faults: 'raw' });
+    s.mapPage(0x1000, m.physical.allocFrame(), { writable: true, user: true });
+    s.load(0x1000);
+    m.dispose();
+    expect(() => s.load(0x1000)).toThrow(code('EINVAL'));
+    expect(() => s.load(0x1000)).toThrow(/disposed/);
+    expect(() => s.readInto(0x1000, new Uint8Array(1))).toThrow(/disposed/);
+    expect(() => s.access(0x1000)).toThrow(/disposed/);
+  });
+
   it('a read sets A only; the first write after it walks again to set D', () => {
     const m = mk();
     const s = m.createAddressSpace({ faults: 'raw' });
