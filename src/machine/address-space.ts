@@ -59,10 +59,13 @@ export interface BatchResult {
 const SHIFT_OF: Record<number, number> = { 4096: 12, [2 ** 21]: 21, [2 ** 30]: 30 };
 const TWO48 = 2 ** 48;
 
-/** la mod 4096 without `%`: on numbers above 2^31 V8 compiles `%` to an fmod call, dearer than the whole hit path. */
-function pageOffsetOf(la: number): number {
-  return la - Math.floor(la / PAGE_SIZE) * PAGE_SIZE;
-}
+/**
+ * `la & PAGE_MASK` is la mod 4096 (ToInt32 keeps the low bits), never `%`: on numbers above
+ * 2^31 V8 compiles `%` to an fmod call, dearer than the whole hit path. The hit paths write
+ * 4096 as a literal: an imported constant is a module cell V8 reloads instead of folding
+ * (`la / PAGE_SIZE` became a real division, ~4 ns a call).
+ */
+const PAGE_MASK = 4095;
 /** Per access kind, the entry flags a plain user-mode hit looks at (FAST_MASK) and must find (FAST_NEED): one test. */
 const FAST_NEED = [TlbFlag.VALID | TlbFlag.USER, TlbFlag.VALID | TlbFlag.USER | TlbFlag.WRITABLE | TlbFlag.DIRTY, TlbFlag.VALID | TlbFlag.USER];
 const HITS = Counter.HITS;
@@ -303,7 +306,7 @@ export class AddressSpace {
     if (options === undefined && length > 0 && (offset | length) >= 0 && dst instanceof Uint8Array && offset + length <= dst.length && (offset | 0) === offset && (length | 0) === length) {
       this.live();
       const la = toLinear(va, 'va');
-      if ((la & 4095) + length <= 4096) {
+      if ((la & PAGE_MASK) + length <= 4096) {
         this.machine.activate(this);
         const pa = this.fastHit(la, AccessKind.READ);
         if (pa >= 0) return this.machine.physical.copyOut(pa, dst, offset, length);
@@ -322,7 +325,7 @@ export class AddressSpace {
     this.checkSpan(la, length);
     this.machine.activate(this);
     if (length === 0) return;
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la & 4095) + length <= PAGE_SIZE) {
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la & PAGE_MASK) + length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.READ);
       if (pa >= 0) return this.machine.physical.copyOut(pa, dst, offset, length);
     }
@@ -377,7 +380,7 @@ export class AddressSpace {
     const la = toLinear(va, 'va');
     if (size !== 1 && size !== 2 && size !== 4) throw badSize(size);
     this.machine.activate(this);
-    if ((la & 4095) + size > 4096) return -1; // crosses a page (la & 4095 is the page offset: ToInt32 keeps the low bits)
+    if ((la & PAGE_MASK) + size > 4096) return -1; // crosses a page
     const pa = this.fastHit(la, kind);
     return pa >= 0 && pa + size <= this.machine.physical.size ? pa : -1;
   }
@@ -390,7 +393,7 @@ export class AddressSpace {
     this.checkSpan(la, data.length);
     this.machine.activate(this);
     if (data.length === 0) return;
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && pageOffsetOf(la) + data.length <= PAGE_SIZE) {
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la & PAGE_MASK) + data.length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.WRITE);
       if (pa >= 0) {
         this.machine.physical.copyIn(pa, data, 0, data.length);
@@ -450,7 +453,7 @@ export class AddressSpace {
     c[READS + kind]!++;
     tlbTouch(t, e);
     // A 4K entry's key has size class 0 (bits 13-14 of the key): then the offset is la's low 12 bits.
-    return t.pbase[e]! + ((t.key[e]! / 8192) & 3 ? largeOffset(t, e, la) : la & 4095);
+    return t.pbase[e]! + ((t.key[e]! / 8192) & 3 ? largeOffset(t, e, la) : la & PAGE_MASK);
   }
 
   private slowAccess(la: number, kind: number, flags: number): number {
@@ -513,10 +516,9 @@ export class AddressSpace {
   }
 }
 
-/** Offset of `la` in the page of TLB entry e, whatever its page size. */
+/** Offset of `la` in the 2 MiB or 1 GiB page of TLB entry e: the rare case of fastHit, out of line. */
 function largeOffset(t: TlbState, e: number, la: number): number {
-  const sizeClass = Math.floor(t.key[e]! / 8192) % 4;
-  return la % (sizeClass === 0 ? PAGE_SIZE : sizeClass === 1 ? 2 ** 21 : 2 ** 30);
+  return la % (((t.key[e]! / 8192) & 3) === 1 ? 2 ** 21 : 2 ** 30);
 }
 
 function badSize(size: unknown): VmmError {
