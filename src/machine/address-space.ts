@@ -291,7 +291,7 @@ export class AddressSpace {
   read(va: number | bigint, length: number, options?: AccessOptions): Uint8Array {
     const n = toCount(length, 'length', { max: 2 ** 31 });
     const out = new Uint8Array(n);
-    this.readInto(va, out, 0, n, options);
+    if (options !== undefined || n === 0 || !this.readHit(va, out, 0, n)) this.readIntoSlow(va, out, 0, n, options);
     return out;
   }
 
@@ -303,16 +303,24 @@ export class AddressSpace {
     // The common case (a user-mode TLB hit within one page, small integer arguments) first,
     // in few enough bytecodes for V8 to inline the whole hit path; anything else is checked
     // and served by readIntoSlow.
-    if (options === undefined && length > 0 && (offset | length) >= 0 && dst instanceof Uint8Array && offset + length <= dst.length && (offset | 0) === offset && (length | 0) === length) {
-      this.live();
-      const la = toLinear(va, 'va');
-      if ((la & PAGE_MASK) + length <= 4096) {
-        this.machine.activate(this);
-        const pa = this.fastHit(la, AccessKind.READ);
-        if (pa >= 0) return this.machine.physical.copyOut(pa, dst, offset, length);
-      }
-    }
-    this.readIntoSlow(va, dst, offset, length, options);
+    const simple = options === undefined && length > 0 && (offset | length) >= 0 && dst instanceof Uint8Array && offset + length <= dst.length && (offset | 0) === offset && (length | 0) === length;
+    if (!simple || !this.readHit(va, dst, offset, length)) this.readIntoSlow(va, dst, offset, length, options);
+  }
+
+  /**
+   * The user-mode read hit of read()/readInto() for checked dst/offset/length (length > 0):
+   * true when a TLB hit within one page served it in JS, false when the caller must go the
+   * checked, general way.
+   */
+  private readHit(va: number | bigint, dst: Uint8Array, offset: number, length: number): boolean {
+    this.live();
+    const la = toLinear(va, 'va');
+    if ((la & PAGE_MASK) + length > 4096) return false;
+    this.machine.activate(this);
+    const pa = this.fastHit(la, AccessKind.READ);
+    if (pa < 0) return false;
+    this.machine.physical.copyOut(pa, dst, offset, length);
+    return true;
   }
 
   /** readInto() with every argument checked: faults, page crossings, options, bad arguments. */

@@ -106,7 +106,7 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
     expect(after.misses).toBe(before.misses);
   });
 
-  it('readInto sends odd arguments to the checked path, which names them', () => {
+  it('read/readInto send odd arguments to the checked path, which names them', () => {
     const m = mk();
     const s = m.createAddressSpace({ faults: 'raw' });
     s.mapPage(0x1000, m.physical.allocFrame(), { writable: true, user: true });
@@ -120,6 +120,12 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
     expect([...dst.subarray(0, 3)]).toEqual([9, 8, 7]);
     s.readInto(0x1000n, dst, 3, 2); // a bigint address
     expect([...dst.subarray(0, 5)]).toEqual([9, 8, 7, 9, 8]);
+    // read(): the same split. Zero bytes still check the address; options take the checked path.
+    expect(s.read(0x1000, 0)).toEqual(new Uint8Array(0));
+    expect(() => s.read(2 ** 47, 0)).toThrow(code('EINVAL'));
+    expect(() => s.read(0x1000, -1)).toThrow(/length/);
+    expect([...s.read(0x1000, 3, { user: false })]).toEqual([9, 8, 7]);
+    expect(() => s.read(0x1ffe, 4)).toThrow(PageFault); // crosses into the unmapped 0x2000: the core path faults
   });
 
   it('after the machine is disposed, every access names the disposal', () => {
