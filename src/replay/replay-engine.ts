@@ -54,25 +54,42 @@ export class ReplayEngine {
     this.hierarchy = this.l1i !== undefined || this.l1d !== undefined || this.pwc !== undefined;
   }
 
-  /** Replays records [0, count) of a chunk. */
-  run(words: Uint32Array, count: number): void {
+  /**
+   * Replays records [0, count) of a chunk; returns how many records it had. `recheck` (a
+   * reader's deferred check, see TraceChunk) is called if a record has reserved bits set.
+   */
+  run(words: Uint32Array, count: number, recheck?: () => number): number {
     this.machine.activate(this.space);
-    if (this.hierarchy) this.runModelled(words, count);
-    else this.runNative(words, count);
+    if (this.hierarchy) {
+      // The modelled path reads records one by one in TS: check first, the cost is small here.
+      const n = recheck ? recheck() : count;
+      this.runModelled(words, n);
+      return n;
+    }
+    return this.runNative(words, count, recheck);
   }
 
-  private runNative(words: Uint32Array, count: number): void {
+  private runNative(words: Uint32Array, count: number, recheck: (() => number) | undefined): number {
     const core = this.machine.core;
-    const end = count * 2;
+    let end = count * 2;
     let flags = USER;
     for (let pos = 0; pos < end; ) {
       pos = core.traceBatch(words, pos, count, flags, this.out);
+      if (pos < 0 && recheck) {
+        // The core checks a batch before running any of it, so nothing ran: check, then replay the rest.
+        count = recheck();
+        recheck = undefined;
+        end = count * 2;
+        pos = 0;
+        continue;
+      }
       if (pos < 0) throw new VmmError('EINVAL', 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)');
       flags = USER | CHECKED;
       if (pos >= end) break;
       if (this.resolve()) this.retries++;
       else pos = this.skip(words, pos >> 1);
     }
+    return count;
   }
 
   /** Resolves the fault the core just reported: true to retry, false when refused (counted). */

@@ -32,7 +32,7 @@ async function openSource(trace: TraceInput, options: ReplayOptions, strict: boo
   if (typeof trace !== 'string' && !(trace instanceof Uint8Array) && (trace === null || typeof trace !== 'object' || typeof (trace as NodeJS.ReadableStream).pipe !== 'function')) {
     throw new VmmError('EINVAL', 'trace must be a file path, a Uint8Array, a readable stream or an iterable of record chunks');
   }
-  const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress });
+  const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress, deferRecordCheck: true });
   const info: ReplayResult['trace'] = { source: reader.source, format: reader.format, gzip: reader.gzip, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
   return {
     info,
@@ -70,8 +70,7 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
       if (!chunk || !(chunk.words instanceof Uint32Array) || !Number.isInteger(chunk.count) || chunk.count < 0 || chunk.words.length < chunk.count * 2) {
         throw new VmmError('EINVAL', 'a trace chunk must be { words: Uint32Array, count } with words.length >= 2 * count');
       }
-      engine.run(chunk.words, chunk.count);
-      records += chunk.count;
+      records += engine.run(chunk.words, chunk.count, chunk.recheck);
     }
     const timeMs = performance.now() - t0;
     src.finish();

@@ -4,8 +4,7 @@
  * records. Files are read in 1 MiB pieces, never whole, so multi-gigabyte traces replay in
  * constant memory.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { VmmError } from '../errors.js';
@@ -13,7 +12,8 @@ import { describe } from '../address.js';
 import type { TraceChunk } from './trace-record.js';
 import { TraceFormatError } from './trace-error.js';
 import { LackeyParser } from './lackey-parser.js';
-import { BinaryTraceDecoder, hasTraceMagic } from './binary-trace.js';
+import { BinaryTraceDecoder, hasTraceMagic, TRACE_HEADER_BYTES } from './binary-trace.js';
+import { binaryFileReader } from './binary-file-reader.js';
 
 /** Options for openTrace. */
 export interface OpenTraceOptions {
@@ -27,6 +27,11 @@ export interface OpenTraceOptions {
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
   /** Name for error messages; defaults to the path, '<stream>' or '<buffer>'. */
   source?: string;
+  /**
+   * @internal For replay, whose core scans every chunk for reserved bits anyway: a binary
+   * trace file's chunks skip the reader's own scan and carry `recheck` instead.
+   */
+  deferRecordCheck?: boolean;
 }
 
 /** Counters of a trace read so far. */
@@ -76,9 +81,19 @@ export async function openTrace(
   let totalBytes: number | undefined;
   let pieces: AsyncIterable<unknown> | Iterable<unknown>;
   if (typeof input === 'string') {
-    source = options.source ?? input;
+    const src = (source = options.source ?? input);
     totalBytes = await fileSize(input);
-    pieces = createReadStream(input, { highWaterMark: READ_BYTES });
+    const fh = await open(input).catch((e: unknown) => Promise.reject(mapError(e, src)));
+    try {
+      // An uncompressed binary trace is read straight into the chunks; anything else streams.
+      const head = new Uint8Array(TRACE_HEADER_BYTES);
+      const { bytesRead: got } = await fh.read(head, 0, TRACE_HEADER_BYTES, 0);
+      if (got === TRACE_HEADER_BYTES && hasTraceMagic(head)) return binaryFileReader(fh, head, src, totalBytes, options, (e) => mapError(e, src));
+    } catch (e) {
+      await fh.close();
+      throw mapError(e, src);
+    }
+    pieces = fh.createReadStream({ highWaterMark: READ_BYTES, start: 0 });
   } else if (input instanceof Uint8Array) {
     source = options.source ?? '<buffer>';
     totalBytes = input.length;

@@ -29,6 +29,13 @@ const TWO32 = 4294967296;
 export interface TraceChunk {
   readonly words: Uint32Array;
   readonly count: number;
+  /**
+   * @internal Set only when the reader was opened with `deferRecordCheck`: the records are not
+   * yet checked for reserved bits. A consumer that finds one calls this once; it checks and
+   * compacts the chunk in place as the reader would have (skipping or throwing) and returns
+   * the new count.
+   */
+  readonly recheck?: () => number;
 }
 
 /** Writes record `index`; the caller guarantees 0 <= la < 2^48, kind 0..3, size 1..4096. */

@@ -4,6 +4,11 @@ import { replay } from '../../src/replay/replay.js';
 import { VmmError } from '../../src/errors.js';
 import { TraceFormatError } from '../../src/trace/trace-error.js';
 import { BACKENDS } from '../backends.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeHeader } from '../../src/trace/binary-trace.js';
+import { packRecord } from '../../src/trace/trace-record.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -169,6 +174,34 @@ describe('replay: bad input', () => {
     const e = await replay('/nonexistent/trace.out').catch((x: unknown) => x);
     expect((e as VmmError).code).toBe('ENOENT');
     expect((e as Error).message).toMatch(/\/nonexistent\/trace\.out/);
+  });
+
+  it('a binary trace file replays as its bytes do: a record with reserved bits is skipped (or stops strict mode)', async () => {
+    const n = 300;
+    const words = new Uint32Array(n * 2);
+    for (let i = 0; i < n; i++) packRecord(words, i, 0x400000 + ((i * 7) % 40) * 4096 + (i % 16) * 8, i % 4, 8);
+    words[2 * 123 + 1]! |= 0x80000000;
+    const bytes = Buffer.concat([encodeHeader(), Buffer.from(words.buffer)]);
+    const dir = await mkdtemp(join(tmpdir(), 'vmsim-replay-'));
+    try {
+      for (const backend of BACKENDS) {
+        const path = join(dir, 't.bin');
+        await writeFile(path, bytes);
+        const skips: number[] = [];
+        const fromFile = await replay(path, { backend, onSkip: (e) => skips.push((e as TraceFormatError).byteOffset!) });
+        const fromBytes = await replay(new Uint8Array(bytes), { backend });
+        expect(fromFile.trace).toMatchObject({ format: 'binary', records: n - 1, skipped: 1 });
+        expect(skips).toEqual([16 + 123 * 8]);
+        expect(fromFile.accesses).toBe(n - 1);
+        expect({ tlb: fromFile.tlb, faults: fromFile.faults, byKind: fromFile.byKind, walks: fromFile.walks, pages: fromFile.pagesTouched }).toEqual({ tlb: fromBytes.tlb, faults: fromBytes.faults, byKind: fromBytes.byKind, walks: fromBytes.walks, pages: fromBytes.pagesTouched });
+        // The modelled hierarchy reads the same records.
+        const modelled = await replay(path, { backend, tlb: { entries: 64, ways: 4, l1d: { entries: 16, ways: 4 } } });
+        expect([modelled.accesses, modelled.trace.skipped]).toEqual([n - 1, 1]);
+        await expect(replay(path, { backend, strict: true })).rejects.toThrow(`byte ${16 + 123 * 8}: malformed record`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects malformed record chunks and records with reserved bits, counting nothing', async () => {

@@ -170,6 +170,80 @@ describe('openTrace', () => {
     await expect(openTrace(42 as unknown as string)).rejects.toMatchObject({ code: 'EINVAL' });
   });
 
+  it('reads a binary file straight into two alternating chunk buffers, checking every record', async () => {
+    // 40 records, two with reserved bits (at records 9 and 30), then a 5-byte partial record.
+    const n = 40;
+    const words = new Uint32Array(n * 2);
+    for (let i = 0; i < n; i++) packRecord(words, i, 0x10000 + i * 8, i % 4, 1 + (i % 8));
+    words[9 * 2 + 1]! |= 0x40000000;
+    words[30 * 2 + 1]! |= 0x80000000;
+    const path = join(dir, 'direct.bin');
+    await writeFile(path, Buffer.concat([encodeHeader(), Buffer.from(words.buffer), Buffer.alloc(5)]));
+    const size = 16 + n * 8 + 5;
+    const skips: number[] = [];
+    const progress: number[] = [];
+    const reader = await openTrace(path, { chunkRecords: 7, onSkip: (e) => skips.push(e.byteOffset!), onProgress: (b, total) => progress.push(b, total!) });
+    expect([reader.format, reader.gzip, reader.totalBytes]).toEqual(['binary', false, size]);
+    const buffers = new Set<Uint32Array>();
+    const records: Rec[] = [];
+    for await (const c of reader.chunks()) {
+      buffers.add(c.words);
+      expect(c.recheck).toBeUndefined();
+      records.push(...recs(c));
+    }
+    const expected = Array.from({ length: n }, (_, i) => ({ la: 0x10000 + i * 8, kind: i % 4, size: 1 + (i % 8) })).filter((_, i) => i !== 9 && i !== 30);
+    expect(records).toEqual(expected);
+    expect(buffers.size).toBe(2); // double-buffered: the next read fills the other one
+    expect(skips).toEqual([16 + 9 * 8, 16 + 30 * 8, 16 + 40 * 8]); // the last: the truncated record
+    expect(reader.stats()).toEqual({ lines: 0, records: n - 2, skipped: 3, ignoredLines: 0, bytesRead: size });
+    expect(progress.at(-2)).toBe(size);
+    expect(progress.filter((_, i) => i % 2 === 1).every((t) => t === size)).toBe(true);
+    // Strict: the first bad record stops the read, named by file and byte offset.
+    await expect(readAll(path, { strict: true, chunkRecords: 7 })).rejects.toThrow(`${path} byte ${16 + 9 * 8}: malformed record`);
+    // The same bytes through the stream decoder (in memory) give the same records and counts.
+    const mem = await readAll(await readFile(path));
+    expect(mem.records).toEqual(expected);
+    expect(mem.stats).toEqual(reader.stats());
+  });
+
+  it("defers the record check to the consumer when asked (replay's core scans anyway)", async () => {
+    const words = new Uint32Array(6);
+    for (let i = 0; i < 3; i++) packRecord(words, i, 0x2000 * (i + 1), 0, 4);
+    words[3]! |= 0x40000000; // record 1
+    const path = join(dir, 'deferred.bin');
+    await writeFile(path, Buffer.concat([encodeHeader(), Buffer.from(words.buffer)]));
+    const reader = await openTrace(path, { deferRecordCheck: true });
+    const seen: Rec[][] = [];
+    for await (const c of reader.chunks()) {
+      expect(c.count).toBe(3);
+      expect(reader.stats().records).toBe(3); // counted as accepted until rechecked
+      expect(c.recheck!()).toBe(2);
+      seen.push(recs({ words: c.words, count: 2 }));
+    }
+    expect(seen).toEqual([[{ la: 0x2000, kind: 0, size: 4 }, { la: 0x6000, kind: 0, size: 4 }]]);
+    expect(reader.stats()).toMatchObject({ records: 2, skipped: 1 });
+  });
+
+  it('closes a binary file read early, and rejects a bad header before any chunk', async () => {
+    const words = new Uint32Array(200);
+    for (let i = 0; i < 100; i++) packRecord(words, i, 0x1000 * i, 1, 8);
+    const path = join(dir, 'early.bin');
+    await writeFile(path, Buffer.concat([encodeHeader(), Buffer.from(words.buffer)]));
+    const reader = await openTrace(path, { chunkRecords: 10 });
+    let n = 0;
+    for await (const c of reader.chunks()) {
+      expect(c.count).toBe(10);
+      if (++n === 2) break;
+    }
+    expect(reader.stats().records).toBe(20);
+    await reader.close(); // already closed by the early exit: a no-op
+    expect(() => reader.chunks()).toThrow(/already called/);
+    const bad = Buffer.concat([encodeHeader(), Buffer.from(words.buffer)]);
+    bad.writeUInt32LE(16, 12); // record size 16
+    await writeFile(path, bad);
+    await expect(openTrace(path)).rejects.toThrow(/byte 12: unsupported record size 16/);
+  });
+
   it('hands out reused chunk buffers, allows one iteration, and closes early', async () => {
     const reader = await openTrace(Buffer.from(TEXT), { chunkRecords: 1000 });
     const buffers = new Set<Uint32Array>();
