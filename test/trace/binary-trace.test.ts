@@ -137,6 +137,31 @@ describe('binary trace format', () => {
     expect(errorOf(() => decode([Buffer.from('VMSX')])).message).toMatch(/bad magic "VMSX"/);
   });
 
+  it('acceptRecords/deferRecords take records read in place: the same checks, offsets and counts as feed()', () => {
+    const bytes = encode(RECORDS);
+    bytes[16 + 16 + 7]! |= 0x80; // record 2
+    const words = () => new Uint32Array(Uint8Array.from(bytes.subarray(16)).buffer);
+    const early = new BinaryTraceDecoder();
+    expect(() => early.acceptRecords(words(), 5, 16)).toThrow(/needs the header fed/);
+    expect(() => early.deferRecords(words(), 5, 16)).toThrow(/needs the header fed/);
+    const seen: number[] = [];
+    const d = new BinaryTraceDecoder({ onSkip: (e) => seen.push(e.byteOffset!) });
+    collect(d.feed(encodeHeader()));
+    const w = words();
+    expect(d.acceptRecords(w, 5, 16)).toBe(4);
+    expect(collect([{ words: w, count: 4 }])).toEqual([RECORDS[0], RECORDS[1], RECORDS[3], RECORDS[4]]);
+    expect([d.records, d.skipped, d.bytes, seen]).toEqual([4, 1, 16 + 40, [32]]);
+    // Deferred: counted as accepted until the consumer asks for the check.
+    const w2 = words();
+    const recheck = d.deferRecords(w2, 5, 56);
+    expect([d.records, d.bytes]).toEqual([9, 96]);
+    expect(recheck()).toBe(4);
+    expect([d.records, d.skipped, seen]).toEqual([8, 2, [32, 72]]);
+    const strict = new BinaryTraceDecoder({ strict: true, source: 's.bin' });
+    collect(strict.feed(encodeHeader()));
+    expect(() => strict.acceptRecords(words(), 5, 16)).toThrow('s.bin byte 32: malformed record');
+  });
+
   it('yields nothing for a header alone or for no bytes', () => {
     expect(decode([encodeHeader()])).toEqual({ records: [], count: 0, skipped: 0, bytes: 16 });
     expect(decode([])).toEqual({ records: [], count: 0, skipped: 0, bytes: 0 });
