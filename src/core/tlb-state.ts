@@ -26,7 +26,7 @@
  * - `meta[0]` counts valid global entries, `meta[1]` valid 2M entries, `meta[2]` valid 1G
  *   entries: a lookup skips probes for classes that are empty.
  */
-import { GLOBAL_TAG } from './constants.js';
+import { GLOBAL_TAG, TlbFlag } from './constants.js';
 
 /** Sets with at most this many ways are scanned rather than hashed. */
 export const SCAN_WAYS = 8;
@@ -203,6 +203,19 @@ function listTouch(s: TlbState, e: number): void {
   s.next[e] = h;
   s.prev[h] = e;
   s.head[set] = e;
+}
+
+/**
+ * Per access kind (read, write, execute): the entry flags a plain user-mode TLB hit tests
+ * (USER_HIT_MASK) and the value they must have (USER_HIT_NEED). Valid and user; a write also
+ * writable and dirty (else a walk sets D); a fetch also not NX. One test, no branch on the kind.
+ */
+export const USER_HIT_NEED: readonly number[] = [TlbFlag.VALID | TlbFlag.USER, TlbFlag.VALID | TlbFlag.USER | TlbFlag.WRITABLE | TlbFlag.DIRTY, TlbFlag.VALID | TlbFlag.USER];
+export const USER_HIT_MASK: readonly number[] = [USER_HIT_NEED[0]!, USER_HIT_NEED[1]!, USER_HIT_NEED[2]! | TlbFlag.NX];
+
+/** True when entry flags `f` let a user-mode access of `kind` hit with nothing else to do (no walk, no fault). */
+export function userHitAllowed(f: number, kind: number): boolean {
+  return (f & USER_HIT_MASK[kind]!) === USER_HIT_NEED[kind];
 }
 
 /** The entry a fill of `set` replaces: the least recently used or an invalid one. */

@@ -2,8 +2,8 @@
  * One address space: a top-level table (CR3) and a PCID, with the page-level API of an MMU
  * (map, unmap, protect, translate) and accesses through the TLB and the walker.
  */
-import { AccessKind, CHUNK_BYTES, Counter, PAGE_SIZE, Result, Status, TlbFlag } from '../core/constants.js';
-import { tlbFind, tlbLookup, tlbTouch, type TlbState } from '../core/tlb-state.js';
+import { AccessKind, CHUNK_BYTES, Counter, PAGE_SIZE, Result, Status } from '../core/constants.js';
+import { tlbFind, tlbLookup, tlbTouch, USER_HIT_MASK, USER_HIT_NEED, type TlbState } from '../core/tlb-state.js';
 import { PageFault, SegmentationFault, VmmError } from '../errors.js';
 import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
@@ -66,11 +66,12 @@ const TWO48 = 2 ** 48;
  * (`la / PAGE_SIZE` became a real division, ~4 ns a call).
  */
 const PAGE_MASK = 4095;
-/** Per access kind, the entry flags a plain user-mode hit looks at (FAST_MASK) and must find (FAST_NEED): one test. */
-const FAST_NEED = [TlbFlag.VALID | TlbFlag.USER, TlbFlag.VALID | TlbFlag.USER | TlbFlag.WRITABLE | TlbFlag.DIRTY, TlbFlag.VALID | TlbFlag.USER];
+// userHitAllowed's tables as module-local constants, tested inline in fastHit: V8 folds these
+// (not imported bindings), and a call would spend inlining budget (see PAGE_MASK).
+const FAST_NEED = USER_HIT_NEED;
+const FAST_MASK = USER_HIT_MASK;
 const HITS = Counter.HITS;
 const READS = Counter.READS;
-const FAST_MASK = [FAST_NEED[0]!, FAST_NEED[1]!, FAST_NEED[2]! | TlbFlag.NX];
 
 /** An isolated address space whose kernel half is shared with every other. */
 export class AddressSpace {
@@ -333,10 +334,8 @@ export class AddressSpace {
     this.checkSpan(la, length);
     this.machine.activate(this);
     if (length === 0) return;
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la & PAGE_MASK) + length <= PAGE_SIZE) {
-      const pa = this.fastHit(la, AccessKind.READ);
-      if (pa >= 0) return this.machine.physical.copyOut(pa, dst, offset, length);
-    }
+    // Options that still mean a plain user-mode access (user: true, no ac) may take the hit path.
+    if ((options === undefined || (options.user !== false && options.ac === undefined)) && this.readHit(va, dst, offset, length)) return;
     const view = offset === 0 && length === dst.length ? dst : dst.subarray(offset, offset + length);
     this.copyVirt(la, view, false, accessFlags(options));
   }

@@ -139,10 +139,10 @@ export class PhysicalMemory {
   }
 
   /**
-   * @internal True when [pa, pa + n) (at offset o of its chunk) lies in RAM and in one chunk.
-   * Tested with numbers, not the view's byteLength: that getter costs ~7 ns a call here.
+   * True when [pa, pa + n) (at offset o of its chunk) lies in RAM and in one chunk. Tested
+   * with numbers, not the view's byteLength: that getter costs ~7 ns a call here.
    */
-  inOneChunk(pa: number, o: number, n: number): boolean {
+  private inOneChunk(pa: number, o: number, n: number): boolean {
     return o + n <= CHUNK_BYTES && pa + n <= this.size;
   }
 

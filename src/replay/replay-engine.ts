@@ -4,8 +4,8 @@
  * only resolves faults. Split L1 TLBs and paging-structure caches are modelled in TS in front
  * of the core's TLB (which becomes the L2), calling the core once per L1 miss.
  */
-import { Counter, Result, TlbFlag, TraceOut } from '../core/constants.js';
-import { tlbLookup } from '../core/tlb-state.js';
+import { Counter, Result, TraceOut } from '../core/constants.js';
+import { tlbLookup, userHitAllowed } from '../core/tlb-state.js';
 import { SegmentationFault, VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import type { AddressSpace } from '../machine/address-space.js';
@@ -19,7 +19,6 @@ const CHECKED = 4;
 const TWO32 = 2 ** 32;
 const TWO47 = 2 ** 47;
 const TWO48 = 2 ** 48;
-const NEED = [TlbFlag.USER, TlbFlag.USER | TlbFlag.WRITABLE | TlbFlag.DIRTY, TlbFlag.USER];
 const ACCESS_OF = [0, 1, 2, 1];
 const MAX_SEGFAULTS_LISTED = 10;
 
@@ -137,8 +136,7 @@ export class ReplayEngine {
         const v4 = Math.floor(la / 4096);
         const b = l1.base(v4);
         if (l1.keys[b] === v4 * 4) {
-          const f = l1.vals[b]!;
-          if ((f & NEED[kind]!) === NEED[kind] && !(kind === 2 && (f & TlbFlag.NX) !== 0)) {
+          if (userHitAllowed(l1.vals[b]!, kind)) {
             l1.hits++;
             continue;
           }
@@ -164,7 +162,7 @@ export class ReplayEngine {
       if (f < 0 && this.anyHuge) f = l1.lookup(Math.floor(la / 2 ** 21) * 4 + 1, Math.floor(la / 2 ** 21));
       if (f >= 0) {
         l1.hits++;
-        if ((f & NEED[kind]!) === NEED[kind] && !(kind === 2 && (f & TlbFlag.NX) !== 0)) return true;
+        if (userHitAllowed(f, kind)) return true;
         assist = true; // permission or Dirty update: the core decides (a walk, or a fault)
       } else {
         l1.misses++;

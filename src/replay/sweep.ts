@@ -4,11 +4,10 @@
  * rows come back in configuration order, so the output does not depend on scheduling.
  */
 import { availableParallelism, tmpdir } from 'node:os';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { convertTrace } from '../trace/trace-writer.js';
-import { hasTraceMagic } from '../trace/binary-trace.js';
 import { openTrace } from '../trace/trace-reader.js';
 import { VmmError } from '../errors.js';
 import { replay } from './replay.js';
@@ -41,19 +40,6 @@ export function combinations<T extends Record<string, readonly unknown[]>>(axes:
   return rows as Array<{ [K in keyof T]: T[K][number] }>;
 }
 
-/** True when `path` starts like a plain (uncompressed) binary trace. */
-async function isPlainBinary(path: string): Promise<boolean> {
-  const fh = await open(path, 'r').catch(() => undefined);
-  if (!fh) return false; // replay reports the error
-  try {
-    const head = Buffer.alloc(8);
-    const { bytesRead } = await fh.read(head, 0, 8, 0);
-    return bytesRead === 8 && hasTraceMagic(head);
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Replays `trace` (a file path) under each configuration; returns one row per configuration, in
  * order. A text or gzipped trace is converted once to a temporary binary trace first, so the
@@ -71,10 +57,11 @@ export async function sweep(trace: string, configs: readonly SweepConfig[], opti
   });
   const jobs = options.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 0) throw new VmmError('EINVAL', `sweep: options.jobs must be a non-negative integer, got ${String(jobs)}`);
-  if (configs.length < 2 || (await isPlainBinary(trace))) return sweepFile(trace, configs, jobs, options);
-  const original = await openTrace(trace); // the rows describe the trace the user gave, not the temporary copy
+  // openTrace sniffs the format (and names a missing file); the rows describe the trace the user gave, not a temporary copy.
+  const original = await openTrace(trace);
   const info = { source: trace, format: original.format, gzip: original.gzip, bytes: original.totalBytes ?? 0 };
   await original.close();
+  if (configs.length < 2 || (original.format === 'binary' && !original.gzip)) return sweepFile(trace, configs, jobs, options);
   const dir = await mkdtemp(join(tmpdir(), 'vmsim-sweep-'));
   try {
     const bin = join(dir, 'trace.bin');

@@ -25,9 +25,10 @@ export function binaryFileReader(
   options: OpenTraceOptions,
   mapError: (e: unknown) => unknown,
 ): TraceReader {
-  const decoder = new BinaryTraceDecoder({ source, strict: options.strict, chunkRecords: options.chunkRecords ?? FILE_CHUNK_RECORDS, onSkip: options.onSkip });
-  for (const _ of decoder.feed(header)); // checks the header (throws on a bad one); yields nothing
   const cap = options.chunkRecords ?? FILE_CHUNK_RECORDS;
+  // The decoder checks cap (as chunkRecords) and the header (throwing on a bad one).
+  const decoder = new BinaryTraceDecoder({ source, strict: options.strict, chunkRecords: cap, onSkip: options.onSkip });
+  for (const _ of decoder.feed(header)); // yields nothing: a header alone has no records
   let bytesRead = TRACE_HEADER_BYTES;
   let started = false;
   let closed = false;

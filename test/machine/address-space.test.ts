@@ -118,6 +118,10 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
     expect(() => s.readInto(4096.5, dst, 0, 1)).toThrow(code('EINVAL'));
     s.readInto(0x1000, dst, 0, 3, { user: false }); // options: the checked path, same bytes
     expect([...dst.subarray(0, 3)]).toEqual([9, 8, 7]);
+    dst.fill(0);
+    s.readInto(0x1001, dst, 1, 2, { user: true }); // checked, then the hit path
+    expect([...dst.subarray(0, 3)]).toEqual([0, 8, 7]);
+    dst[0] = 9;
     s.readInto(0x1000n, dst, 3, 2); // a bigint address
     expect([...dst.subarray(0, 5)]).toEqual([9, 8, 7, 9, 8]);
     // read(): the same split. Zero bytes still check the address; options take the checked path.

@@ -218,6 +218,7 @@ describe('sweep: bad input', () => {
     await expect(sweep('x.out', [])).rejects.toThrow(/non-empty array/);
     await expect(sweep('x.out', [{ tlb: { entries: 3, ways: 2 } }])).rejects.toThrow(/configs\[0\].*not a multiple/);
     await expect(sweep('x.out', [{}], { jobs: -1 })).rejects.toThrow(/options.jobs/);
+    await expect(sweep('/nonexistent/trace.out', [{}, {}], { jobs: 1 })).rejects.toMatchObject({ code: 'ENOENT', message: expect.stringContaining('/nonexistent/trace.out') });
     expect(combinations({ a: [1, 2], b: ['x', 'y'] })).toEqual([
       { a: 1, b: 'x' },
       { a: 1, b: 'y' },

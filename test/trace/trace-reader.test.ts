@@ -242,6 +242,7 @@ describe('openTrace', () => {
     bad.writeUInt32LE(16, 12); // record size 16
     await writeFile(path, bad);
     await expect(openTrace(path)).rejects.toThrow(/byte 12: unsupported record size 16/);
+    await expect(openTrace(path, { chunkRecords: 0 })).rejects.toThrow(RangeError);
   });
 
   it('hands out reused chunk buffers, allows one iteration, and closes early', async () => {
