@@ -58,7 +58,8 @@ export class Cpu {
   /** @internal */ protected readonly spaceSet = new Set<CpuSpace>();
   private readonly pcidInUse = new Uint8Array(MAX_PCID + 1);
   /** @internal */ protected currentSpace: CpuSpace | undefined;
-  private readonly idleRoot: number;
+  /** @internal Frame of the idle top-level table (init_mm's), loaded when no space runs. */
+  readonly idleRoot: number;
   private disposed = false;
 
   /** Builds the hardware; see MachineOptions for the defaults. */

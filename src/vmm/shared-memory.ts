@@ -73,6 +73,11 @@ export class SharedMemoryObject {
     return this.frames.slice(first, first + count);
   }
 
+  /** @internal The frames the object holds a reference on (one each), for auditing. */
+  heldFrames(): number[] {
+    return [...this.frames].filter((f) => f !== 0);
+  }
+
   /** @internal A region started mapping this object. */
   attach(): void {
     this.mappings++;

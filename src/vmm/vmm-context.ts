@@ -36,6 +36,14 @@ export class VmmContext {
     return pfn === this.zeroFrame || (this.hugeZero >= 0 && pfn >= this.hugeZero && pfn < this.hugeZero + HUGE_FRAMES);
   }
 
+  /** @internal Every frame the VMM itself holds one reference on (zero pages, shared object pages), for auditing. */
+  heldFrames(): number[] {
+    const out = [this.zeroFrame];
+    if (this.hugeZero >= 0) for (let i = 0; i < HUGE_FRAMES; i++) out.push(this.hugeZero + i);
+    for (const o of this.objects.values()) out.push(...o.heldFrames());
+    return out;
+  }
+
   /** The huge zero page's first frame (mm_get_huge_zero_folio), allocated once and kept; -1 when no aligned run is free. */
   hugeZeroFrame(): number {
     if (this.hugeZero < 0) {
