@@ -20,6 +20,24 @@ namespace {
 
 bool isInt(double v) { return std::isfinite(v) && v == std::floor(v); }
 
+// JavaScript's ToUint32 / ToInt32 (what `>>> 0` and `| 0` do in the reference core), defined for
+// every double: a plain cast of NaN, an infinity or a value out of range is undefined behaviour.
+uint32_t toUint32(double v) {
+  if (v >= 0 && v < 4294967296.0) return static_cast<uint32_t>(v);
+  if (!std::isfinite(v)) return 0;
+  double m = std::fmod(std::trunc(v), 4294967296.0);
+  if (m < 0) m += 4294967296.0;
+  return static_cast<uint32_t>(m);
+}
+int32_t toInt32(double v) { return static_cast<int32_t>(toUint32(v)); }
+
+// An Error with an errno `code` property: src/core/native-core.ts turns it into a VmmError.
+[[noreturn]] void throwErrno(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
 // One napi call per argument (the type check is napi_get_value_double's own status).
 double num(const Napi::CallbackInfo& info, size_t i, const char* name) {
   double v;
@@ -32,12 +50,17 @@ bool flag(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return info[i].As<Napi::Boolean>().Value();
 }
 
+// One napi call: napi_get_typedarray_info gives the data pointer of an ArrayBuffer- or
+// SharedArrayBuffer-backed array alike (the reference core accepts both); a detached array has length 0.
 template <typename T>
 T* typed(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* name, size_t* length = nullptr) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) throw Napi::TypeError::New(env, std::string(name) + " has the wrong typed-array type");
-  Napi::TypedArray a = v.As<Napi::TypedArray>();
-  if (length) *length = a.ElementLength();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+  napi_typedarray_type t;
+  size_t n = 0;
+  void* data = nullptr;
+  if (v.IsEmpty() || !v.IsTypedArray() || napi_get_typedarray_info(env, v, &t, &n, &data, nullptr, nullptr) != napi_ok || t != type)
+    throw Napi::TypeError::New(env, std::string(name) + " has the wrong typed-array type");
+  if (length) *length = data ? n : 0;
+  return static_cast<T*>(data);
 }
 
 // A range [la, la + count * 2^shift) that is aligned, in bounds and inside one half.
@@ -89,13 +112,17 @@ class NativeCore {
     refs_.Value().Set(1u, info[3]);
     refs_.Value().Set(2u, info[4]);
     ram_ = std::make_shared<Ram>(static_cast<uint64_t>(bytes));
-    if (!ram_->ok()) throw Napi::Error::New(env, "could not reserve host memory for simulated RAM");
+    if (!ram_->ok()) throwErrno(env, "ENOMEM", "could not reserve " + std::to_string(static_cast<uint64_t>(bytes)) + " bytes of host address space for simulated RAM");
     if (info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value() && !ram_->commitAll())
-      throw Napi::Error::New(env, "could not commit host memory for simulated RAM (hostMemory: 'eager')");
-    frames_ = std::make_unique<Frames>(static_cast<uint64_t>(bytes) / 4096, *ram_);
-    pt_ = std::make_unique<PageTables>(*ram_, *frames_);
+      throwErrno(env, "ENOMEM", "could not commit host memory for simulated RAM (hostMemory: 'eager')");
+    try {
+      frames_ = std::make_unique<Frames>(static_cast<uint64_t>(bytes) / 4096, *ram_);
+    } catch (const std::bad_alloc&) {
+      throwErrno(env, "ENOMEM", "could not allocate host memory for the frame allocator");
+    }
+    pt_ = std::make_unique<PageTables>(*ram_, *frames_, counters_);
     if (!pt_->ok()) throw Napi::RangeError::New(env, "memory too small for the kernel page tables");
-    cpu_ = std::make_unique<Cpu>(*ram_, tlb_, counters_, result_, static_cast<int>(features));
+    cpu_ = std::make_unique<Cpu>(*ram_, tlb_, counters_, result_, toInt32(features));
     chunks_.resize((static_cast<uint64_t>(bytes) + CHUNK_BYTES - 1) / CHUNK_BYTES);
     self.Set("backend", Napi::String::New(env, "native"));
     self.Set("totalFrames", Napi::Number::New(env, bytes / 4096));
@@ -161,7 +188,7 @@ class NativeCore {
   Napi::Value NoteWritten(const Napi::CallbackInfo& info) {
     mut(info);
     const double p = num(info, 0, "pfn"), n = num(info, 1, "count");
-    if (isInt(p) && isInt(n) && p >= 0 && n >= 0 && p < static_cast<double>(frames_->total())) frames_->noteWritten(static_cast<uint64_t>(p), static_cast<uint64_t>(n));
+    if (isInt(p) && isInt(n) && p >= 0 && n >= 0 && p < static_cast<double>(frames_->total()) && n <= static_cast<double>(frames_->total())) frames_->noteWritten(static_cast<uint64_t>(p), static_cast<uint64_t>(n));
     return info.Env().Undefined();
   }
   Napi::Value CopyFrame(const Napi::CallbackInfo& info) {
@@ -187,7 +214,7 @@ class NativeCore {
     if (pfn >= 0 && std::fmod(pfn, std::ldexp(1.0, static_cast<int>(shift) - 12)) != 0) return N(info, EINVAL_);
     return N(info, pt_->map(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), level, attrs(lo), attrs(hi) << 32, static_cast<int64_t>(pfn)));
   }
-  static uint64_t attrs(double w) { return static_cast<uint64_t>(static_cast<uint32_t>(static_cast<int64_t>(w))); }
+  static uint64_t attrs(double w) { return toUint32(w); }
   Napi::Value Unmap(const Napi::CallbackInfo& info) {
     mut(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
@@ -202,9 +229,9 @@ class NativeCore {
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
     const uint64_t set = attrs(num(info, 3, "setLo")) | (attrs(num(info, 4, "setHi")) << 32);
     const uint64_t clr = attrs(num(info, 5, "clrLo")) | (attrs(num(info, 6, "clrHi")) << 32);
-    const double flags = num(info, 7, "flags");
+    const uint64_t cond = attrs(num(info, 7, "ifLo")), condClr = attrs(num(info, 8, "thenClrLo"));
     if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, static_cast<int>(flags))));
+    return N(info, static_cast<double>(pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, cond, condClr)));
   }
   Napi::Value ScanAccessed(const Napi::CallbackInfo& info) {
     mut(info);
@@ -222,7 +249,7 @@ class NativeCore {
     if (!rootOk(root) || !isInt(la) || la < 0 || la >= 281474976710656.0) return N(info, EINVAL_);
     uint64_t table, idx;
     const uint64_t a = static_cast<uint64_t>(la);
-    const int level = pt_->leaf(static_cast<uint64_t>(root), a, &table, &idx);
+    const int level = pt_->leaf(static_cast<uint64_t>(root), a, &table, &idx, false);
     if (!level) return N(info, ENOENT_);
     const uint64_t e = *pt_->slot(table, idx);
     const uint64_t size = spanOf(level);
@@ -235,16 +262,10 @@ class NativeCore {
   }
   Napi::Value Fork(const Napi::CallbackInfo& info) {
     mut(info);
-    const double src = num(info, 0, "src"), dst = num(info, 1, "dst"), la = num(info, 2, "la"), count = num(info, 3, "count"), mode = num(info, 4, "mode");
-    if (!rootOk(src) || !rootOk(dst) || src == dst || !rangeOk(la, count, 12) || (mode != 0 && mode != 1)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(pt_->fork(static_cast<uint64_t>(src), static_cast<uint64_t>(dst), static_cast<uint64_t>(la), static_cast<uint64_t>(count), static_cast<int>(mode))));
-  }
-  Napi::Value Replace(const Napi::CallbackInfo& info) {
-    mut(info);
-    const double root = num(info, 0, "root"), la = num(info, 1, "la"), pfn = num(info, 2, "pfn");
-    const uint64_t a = attrs(num(info, 3, "attrLo")) | (attrs(num(info, 4, "attrHi")) << 32);
-    if (!rootOk(root) || !rangeOk(la, 1, 12) || !isInt(pfn)) return N(info, EINVAL_);
-    return N(info, pt_->replace(static_cast<uint64_t>(root), static_cast<uint64_t>(la), pfn, a));
+    const double src = num(info, 0, "src"), dst = num(info, 1, "dst"), la = num(info, 2, "la"), count = num(info, 3, "count");
+    const uint64_t pClr = attrs(num(info, 4, "parentClrLo")), pSet = attrs(num(info, 5, "parentSetLo")), cClr = attrs(num(info, 6, "childClrLo"));
+    if (!rootOk(src) || !rootOk(dst) || src == dst || !rangeOk(la, count, 12)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->fork(static_cast<uint64_t>(src), static_cast<uint64_t>(dst), static_cast<uint64_t>(la), static_cast<uint64_t>(count), pClr, pSet, cClr)));
   }
   Napi::Value CowBreak(const Napi::CallbackInfo& info) {
     mut(info);
@@ -274,6 +295,7 @@ class NativeCore {
   Napi::Value FlushPcid(const Napi::CallbackInfo& info) {
     mut(info);
     const double pcid = num(info, 0, "pcid");
+    if (!isInt(pcid) || pcid < 0 || pcid > 4095) throw Napi::RangeError::New(info.Env(), "flushPcid: bad pcid");
     const uint64_t t = static_cast<uint64_t>(pcid);
     tlb_.invalidateWhere([t](double k, uint8_t f) { return !(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 == t; });
     counters_[C_FLUSHES] += 1;
@@ -290,7 +312,7 @@ class NativeCore {
     live(info);
     const double la = num(info, 0, "la"), kind = num(info, 1, "kind"), flags = num(info, 2, "flags");
     if (!isInt(la) || la < 0 || la >= 281474976710656.0 || (kind != 0 && kind != 1 && kind != 2)) return N(info, EINVAL_);
-    return N(info, cpu_->access(static_cast<uint64_t>(la), static_cast<int>(kind), static_cast<int>(flags)));
+    return N(info, cpu_->access(static_cast<uint64_t>(la), static_cast<int>(kind), toInt32(flags)));
   }
   Napi::Value AccessBatch(const Napi::CallbackInfo& info) {
     live(info);
@@ -299,7 +321,7 @@ class NativeCore {
     const uint8_t* kinds = typed<uint8_t>(info.Env(), info[1], napi_uint8_array, "kinds", &nk);
     const double start = num(info, 2, "start"), end = num(info, 3, "end"), flags = num(info, 4, "flags");
     if (!isInt(start) || !isInt(end) || start < 0 || start > end || end > static_cast<double>(nl) || end > static_cast<double>(nk)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(cpu_->accessBatch(las, kinds, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags))));
+    return N(info, static_cast<double>(cpu_->accessBatch(las, kinds, static_cast<uint64_t>(start), static_cast<uint64_t>(end), toInt32(flags))));
   }
   Napi::Value TraceBatch(const Napi::CallbackInfo& info) {
     live(info);
@@ -308,7 +330,7 @@ class NativeCore {
     const double start = num(info, 1, "start"), end = num(info, 2, "end"), flags = num(info, 3, "flags");
     double* out = typed<double>(info.Env(), info[4], napi_float64_array, "out", &no);
     if (!isInt(start) || !isInt(end) || !isInt(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > static_cast<double>(nw) || no < 5) return N(info, EINVAL_);
-    return N(info, static_cast<double>(cpu_->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags), out)));
+    return N(info, static_cast<double>(cpu_->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), toInt32(flags), out)));
   }
   Napi::Value CopyVirt(const Napi::CallbackInfo& info) {
     mut(info);
@@ -321,7 +343,7 @@ class NativeCore {
     if (!isInt(la) || la < 0 || la >= 281474976710656.0 || !isInt(offset) || !isInt(length) || offset < 0 || length < 0 || offset + length > static_cast<double>(n) ||
         la + length > 281474976710656.0)
       return N(info, EINVAL_);
-    return N(info, static_cast<double>(cpu_->copyVirt(static_cast<uint64_t>(la), buf + static_cast<size_t>(offset), static_cast<uint64_t>(length), write, static_cast<int>(flags))));
+    return N(info, static_cast<double>(cpu_->copyVirt(static_cast<uint64_t>(la), buf + static_cast<size_t>(offset), static_cast<uint64_t>(length), write, toInt32(flags))));
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     cpu_.reset();
@@ -374,7 +396,6 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("protect", Napi::Function::New<Call<&NativeCore::Protect>>(env, "protect", core));
   self.Set("translate", Napi::Function::New<Call<&NativeCore::Translate>>(env, "translate", core));
   self.Set("fork", Napi::Function::New<Call<&NativeCore::Fork>>(env, "fork", core));
-  self.Set("replace", Napi::Function::New<Call<&NativeCore::Replace>>(env, "replace", core));
   self.Set("setCr3", Napi::Function::New<Call<&NativeCore::SetCr3>>(env, "setCr3", core));
   self.Set("invalidate", Napi::Function::New<Call<&NativeCore::Invalidate>>(env, "invalidate", core));
   self.Set("flushPcid", Napi::Function::New<Call<&NativeCore::FlushPcid>>(env, "flushPcid", core));

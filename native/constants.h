@@ -16,7 +16,7 @@ constexpr int OK = 0, ENOENT_ = -2, ENOMEM_ = -12, EFAULT_ = -14, EEXIST_ = -17,
 constexpr int F_NXE = 1, F_SMEP = 2, F_SMAP = 4, F_PCIDE = 8, F_WP = 16;
 constexpr int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_I = 16;
 
-enum CounterIndex { C_HITS = 0, C_MISSES, C_WALKS, C_FLUSHES, C_INVLPG, C_EVICTIONS, C_FAULTS, C_READS, C_WRITES, C_EXECUTES, C_LENGTH = 16 };
+enum CounterIndex { C_HITS = 0, C_MISSES, C_WALKS, C_FLUSHES, C_INVLPG, C_EVICTIONS, C_FAULTS, C_READS, C_WRITES, C_EXECUTES, C_BAD_ENTRIES, C_LENGTH = 16 };
 enum ResultIndex { R_A = 0, R_B, R_C, R_D, R_LENGTH = 8 };
 
 constexpr uint8_t T_VALID = 1, T_WRITABLE = 2, T_USER = 4, T_NX = 8, T_DIRTY = 16, T_GLOBAL = 32;

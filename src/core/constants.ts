@@ -84,6 +84,8 @@ export const Counter = {
   READS: 7,
   WRITES: 8,
   EXECUTES: 9,
+  /** Bad page-table entries (naming a frame beyond RAM, frame 0 or a free frame) that an operation cleared. */
+  BAD_ENTRIES: 10,
   /** Number of counters. */
   LENGTH: 16,
 } as const;
@@ -122,20 +124,6 @@ export const PAGE_SIZE = 4096;
 /** Bytes of simulated RAM per RAM chunk exposed to JS (the last chunk may be shorter). */
 export const CHUNK_SHIFT = 30;
 export const CHUNK_BYTES = 2 ** CHUNK_SHIFT;
-
-/** Flags of core.protect. */
-export const ProtectFlag = {
-  /** After applying the masks, clear RW again on entries that carry SW_COW. */
-  KEEP_COW_READONLY: 1 << 0,
-} as const;
-
-/** Modes of core.fork for one range. */
-export const ForkMode = {
-  /** Copy the entry as is into the child (read-only private or shared pages); A cleared in the child. */
-  SHARE: 0,
-  /** Private writable: clear RW and set SW_COW in parent and child; A cleared in the child. */
-  COW: 1,
-} as const;
 
 /** Indices of the record counts traceBatch adds into its `out` array. */
 export const TraceOut = {

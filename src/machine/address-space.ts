@@ -242,7 +242,7 @@ export class AddressSpace {
     const [lo, hi] = encodeFlags(flags);
     const leaf = this.leafAt(la, 'protectPage');
     const m = this.machine;
-    const st = m.core.protect(this.rootFrame, la, leaf.size / PAGE_SIZE, lo, hi, FLAG_MASK_LO & ~lo, FLAG_MASK_HI & ~hi, 0);
+    const st = m.core.protect(this.rootFrame, la, leaf.size / PAGE_SIZE, lo, hi, FLAG_MASK_LO & ~lo, FLAG_MASK_HI & ~hi, 0, 0);
     if (st < 0) throw m.statusError(st, 'protectPage', `va ${hex(fromLinear(la))}`);
     m.invalidateRange(this, la, leaf.size / PAGE_SIZE);
   }

@@ -46,6 +46,8 @@ export interface MachineStats {
   /** VMM fault outcomes summed over every address space (destroyed ones included). */
   faults: FaultCounters;
   addressSpaces: number;
+  /** Bad page-table entries the core met and cleared (Linux prints "bad pgd/pmd" and clears them). */
+  badEntries: number;
 }
 
 /** A simulated x86-64 machine. */
@@ -201,6 +203,7 @@ export class Machine {
       pageFaults: c[Counter.FAULTS]!,
       faults: { ...this.vmm.faults },
       addressSpaces: this.spaces.size,
+      badEntries: c[Counter.BAD_ENTRIES]!,
     };
   }
 

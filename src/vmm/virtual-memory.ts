@@ -4,7 +4,7 @@
  * that gives regions their pages (demand zero, the zero page, shared objects, COW, stack growth).
  * Page-table work is always one core call per region range, never one per page.
  */
-import { ForkMode, PAGE_SIZE, ProtectFlag, PTE, Result, Status, Feature, PFEC } from '../core/constants.js';
+import { PAGE_SIZE, PTE, Result, Status, Feature, PFEC } from '../core/constants.js';
 import { SegmentationFault, PageFault, VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import type { AddressSpace } from '../machine/address-space.js';
@@ -88,7 +88,7 @@ export class VirtualMemory implements FaultHandler {
     const core = this.space.machine.core;
     for (const p of pieces) {
       const m = protectMasks(prot, p.shared, this.nxe);
-      const st = core.protect(this.space.rootFrame, p.start, (p.end - p.start) / PAGE_SIZE, m.setLo, m.setHi, m.clrLo, m.clrHi, p.shared ? 0 : ProtectFlag.KEEP_COW_READONLY);
+      const st = core.protect(this.space.rootFrame, p.start, (p.end - p.start) / PAGE_SIZE, m.setLo, m.setHi, m.clrLo, m.clrHi, p.shared ? 0 : PTE.SW_COW, PTE.RW);
       if (st < 0) throw this.space.machine.statusError(st, 'mprotect', `[${hex(p.start)}, ${hex(p.end)})`);
     }
     this.space.machine.invalidateRange(this.space, start, (end - start) / PAGE_SIZE);
@@ -167,7 +167,7 @@ export class VirtualMemory implements FaultHandler {
     if (st < 0) return true; // unmapped meanwhile: retry faults it in
     if (m.result[Result.D]! !== 12) {
       // A huge leaf: split it into 4 KiB entries first (a protect that changes nothing splits a partly covered leaf), as Linux splits a THP on COW.
-      if (core.protect(this.space.rootFrame, la, 1, 0, 0, 0, 0, 0) < 0) return this.oom(f);
+      if (core.protect(this.space.rootFrame, la, 1, 0, 0, 0, 0, 0, 0) < 0) return this.oom(f);
       st = core.translate(this.space.rootFrame, la);
       if (st < 0) return true;
     }
@@ -175,7 +175,7 @@ export class VirtualMemory implements FaultHandler {
     if ((lo & PTE.SW_COW) === 0) {
       // Not COW and the region allows writing: the entry is stale (e.g. PROT_NONE encoding); rewrite it.
       const mk = protectMasks(r.prot, r.shared, this.nxe);
-      core.protect(this.space.rootFrame, la, 1, mk.setLo, mk.setHi, mk.clrLo, mk.clrHi, 0);
+      core.protect(this.space.rootFrame, la, 1, mk.setLo, mk.setHi, mk.clrLo, mk.clrHi, 0, 0);
       m.invalidateRange(this.space, la, 1);
       return true;
     }
@@ -187,7 +187,7 @@ export class VirtualMemory implements FaultHandler {
       if (core.cowBreak(this.space.rootFrame, la, 1, attrLo, ahi) < 0) return this.oom(f);
     } else if (core.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
       // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
-      core.protect(this.space.rootFrame, la, 1, PTE.RW | PTE.A | PTE.D, 0, PTE.SW_COW, 0, 0);
+      core.protect(this.space.rootFrame, la, 1, PTE.RW | PTE.A | PTE.D, 0, PTE.SW_COW, 0, 0, 0);
       this.faults.cowReused++;
       this.ctx.faults.cowReused++;
     } else {
@@ -304,7 +304,7 @@ export class VirtualMemory implements FaultHandler {
     child.stackLimit = this.stackLimit;
     for (const id of this.objectIds()) this.ctx.object(id)?.attach();
     for (const r of this.regions) {
-      const n = core.fork(this.space.rootFrame, child.space.rootFrame, r.start, (r.end - r.start) / PAGE_SIZE, r.shared ? ForkMode.SHARE : ForkMode.COW);
+      const n = core.fork(this.space.rootFrame, child.space.rootFrame, r.start, (r.end - r.start) / PAGE_SIZE, r.shared ? 0 : PTE.RW, r.shared ? 0 : PTE.SW_COW, r.shared ? PTE.A | PTE.D : PTE.A);
       if (n < 0) throw this.space.machine.statusError(n, 'fork', `copying [${hex(r.start)}, ${hex(r.end)})`);
       child.residentPages += n;
       if (r.shared) child.sharedPages += n;
