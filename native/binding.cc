@@ -133,12 +133,9 @@ class NativeCore {
   void live(const Napi::CallbackInfo& info) {
     if (!cpu_) throw Napi::Error::New(info.Env(), "the core has been disposed");
   }
-  // Any call that may change page tables or RAM (or asks for invalidation) ends the validity of
-  // the walker's paging-structure cache, which must stay invisible.
-  void mut(const Napi::CallbackInfo& info) {
-    live(info);
-    ram_->gen++;
-  }
+  // Marks the calls that may change page tables or RAM. (The walker's paging-structure cache
+  // checks the entries it stands for on every use, so no call needs to tell it anything.)
+  void mut(const Napi::CallbackInfo& info) { live(info); }
   bool rootOk(double r) { return frames_->usable(r); }
 
   Napi::Value RamChunk(const Napi::CallbackInfo& info) {
