@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cpu.h"
@@ -68,7 +69,7 @@ bool rangeOk(double la, double count, int shift) {
   const double size = std::ldexp(1.0, shift);
   if (!isInt(la) || !isInt(count) || la < 0 || count < 1 || std::fmod(la, size) != 0) return false;
   const double end = la + count * size;
-  return end <= 281474976710656.0 && !(la < 140737488355328.0 && end > 140737488355328.0);
+  return end <= static_cast<double>(TWO48) && !(la < static_cast<double>(TWO47) && end > static_cast<double>(TWO47));
 }
 
 class NativeCore {
@@ -243,7 +244,7 @@ class NativeCore {
   Napi::Value Translate(const Napi::CallbackInfo& info) {
     live(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la");
-    if (!rootOk(root) || !isInt(la) || la < 0 || la >= 281474976710656.0) return N(info, EINVAL_);
+    if (!rootOk(root) || !isInt(la) || la < 0 || la >= static_cast<double>(TWO48)) return N(info, EINVAL_);
     uint64_t table, idx;
     const uint64_t a = static_cast<uint64_t>(la);
     const int level = pt_->leaf(static_cast<uint64_t>(root), a, &table, &idx, false);
@@ -282,7 +283,7 @@ class NativeCore {
   Napi::Value Invalidate(const Napi::CallbackInfo& info) {
     mut(info);
     const double pcid = num(info, 0, "pcid"), la = num(info, 1, "la"), count = num(info, 2, "count");
-    if (!isInt(pcid) || pcid < 0 || pcid > 4096 || !isInt(la) || la < 0 || la >= 281474976710656.0 || !isInt(count) || count < 0 || count > 1e9)
+    if (!isInt(pcid) || pcid < 0 || pcid > 4096 || !isInt(la) || la < 0 || la >= static_cast<double>(TWO48) || !isInt(count) || count < 0 || count > 1e9)
       throw Napi::RangeError::New(info.Env(), "invalidate: bad pcid, la or count");
     const uint64_t a = static_cast<uint64_t>(la);
     for (uint64_t k = 0; k < static_cast<uint64_t>(count); k++) tlb_.invalidateAddress(a + k * 4096, static_cast<uint32_t>(pcid));
@@ -308,7 +309,7 @@ class NativeCore {
   Napi::Value Access(const Napi::CallbackInfo& info) {
     live(info);
     const double la = num(info, 0, "la"), kind = num(info, 1, "kind"), flags = num(info, 2, "flags");
-    if (!isInt(la) || la < 0 || la >= 281474976710656.0 || (kind != 0 && kind != 1 && kind != 2)) return N(info, EINVAL_);
+    if (!isInt(la) || la < 0 || la >= static_cast<double>(TWO48) || (kind != 0 && kind != 1 && kind != 2)) return N(info, EINVAL_);
     return N(info, cpu_->access(static_cast<uint64_t>(la), static_cast<int>(kind), toInt32(flags)));
   }
   Napi::Value AccessBatch(const Napi::CallbackInfo& info) {
@@ -337,8 +338,8 @@ class NativeCore {
     const double offset = num(info, 2, "offset"), length = num(info, 3, "length");
     const bool write = flag(info, 4, "write");
     const double flags = num(info, 5, "flags");
-    if (!isInt(la) || la < 0 || la >= 281474976710656.0 || !isInt(offset) || !isInt(length) || offset < 0 || length < 0 || offset + length > static_cast<double>(n) ||
-        la + length > 281474976710656.0)
+    if (!isInt(la) || la < 0 || la >= static_cast<double>(TWO48) || !isInt(offset) || !isInt(length) || offset < 0 || length < 0 || offset + length > static_cast<double>(n) ||
+        la + length > static_cast<double>(TWO48))
       return N(info, EINVAL_);
     return N(info, static_cast<double>(cpu_->copyVirt(static_cast<uint64_t>(la), buf + static_cast<size_t>(offset), static_cast<uint64_t>(length), write, toInt32(flags))));
   }
@@ -409,8 +410,33 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// The numbers of constants.h, by their names in src/core/constants.ts (test/core/constants.test.ts compares them).
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  const std::pair<const char*, double> all[] = {
+      {"PTE.P", P}, {"PTE.RW", RW}, {"PTE.US", US}, {"PTE.PWT", PWT}, {"PTE.PCD", PCD}, {"PTE.A", A}, {"PTE.D", D}, {"PTE.PS", PS}, {"PTE.G", G},
+      {"PTE.SW_COW", SW_COW}, {"PTE.SW_SHARED", SW_SHARED}, {"PTE.PAT_LARGE", PAT_LARGE}, {"PTE_HI.NX", static_cast<double>(NX >> 32)},
+      {"ADDR_MASK", static_cast<double>(ADDR_MASK)}, {"ATTR_LO", ATTR_LO}, {"INTER_USER", INTER_USER}, {"INTER_KERNEL", INTER_KERNEL},
+      {"Status.OK", OK}, {"Status.ENOENT", ENOENT_}, {"Status.ENOMEM", ENOMEM_}, {"Status.EFAULT", EFAULT_}, {"Status.EEXIST", EEXIST_}, {"Status.EINVAL", EINVAL_},
+      {"Feature.NXE", F_NXE}, {"Feature.SMEP", F_SMEP}, {"Feature.SMAP", F_SMAP}, {"Feature.PCIDE", F_PCIDE}, {"Feature.WP", F_WP},
+      {"PFEC.P", PF_P}, {"PFEC.W", PF_W}, {"PFEC.U", PF_U}, {"PFEC.RSVD", PF_RSVD}, {"PFEC.I", PF_I},
+      {"Counter.HITS", C_HITS}, {"Counter.MISSES", C_MISSES}, {"Counter.WALKS", C_WALKS}, {"Counter.FLUSHES", C_FLUSHES}, {"Counter.INVLPG", C_INVLPG},
+      {"Counter.EVICTIONS", C_EVICTIONS}, {"Counter.FAULTS", C_FAULTS}, {"Counter.READS", C_READS}, {"Counter.WRITES", C_WRITES}, {"Counter.EXECUTES", C_EXECUTES},
+      {"Counter.BAD_ENTRIES", C_BAD_ENTRIES}, {"Counter.LENGTH", C_LENGTH},
+      {"Result.A", R_A}, {"Result.B", R_B}, {"Result.C", R_C}, {"Result.D", R_D}, {"Result.LENGTH", R_LENGTH},
+      {"TlbFlag.VALID", T_VALID}, {"TlbFlag.WRITABLE", T_WRITABLE}, {"TlbFlag.USER", T_USER}, {"TlbFlag.NX", T_NX}, {"TlbFlag.DIRTY", T_DIRTY}, {"TlbFlag.GLOBAL", T_GLOBAL},
+      {"GLOBAL_TAG", GLOBAL_TAG}, {"PAGE_SHIFT", PAGE_SHIFT}, {"PAGE_SIZE", PAGE_SIZE}, {"TWO47", static_cast<double>(TWO47)}, {"TWO48", static_cast<double>(TWO48)},
+      {"CHUNK_BYTES", static_cast<double>(CHUNK_BYTES)},
+      {"TraceRecord.ADDR_HI_MASK", REC_ADDR_HI_MASK}, {"TraceRecord.KIND_SHIFT", REC_KIND_SHIFT}, {"TraceRecord.KIND_MASK", REC_KIND_MASK},
+      {"TraceRecord.SIZE_SHIFT", REC_SIZE_SHIFT}, {"TraceRecord.SIZE_MASK", REC_SIZE_MASK}, {"TraceRecord.RESERVED_SHIFT", REC_RESERVED_SHIFT},
+  };
+  for (const auto& [name, v] : all) c.Set(name, Napi::Number::New(env, v));
+  return c;
+}
+
 Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   exports.Set("createCore", Napi::Function::New<CreateCore>(env, "createCore"));
+  exports.Set("constants", Constants(env));
   return exports;
 }
 

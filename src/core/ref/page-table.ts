@@ -5,17 +5,12 @@
  * has the same semantics (docs/core-spec.md). Page-table contents are untrusted (users write
  * RAM): every entry followed is checked, and the range operations clear bad entries.
  */
-import { Counter, PTE, PTE_HI, Status } from '../constants.js';
+import { Counter, PTE, PTE_HI, Status, INTER_USER, INTER_KERNEL, TWO47, TWO48, ATTR_LO } from '../constants.js';
 import type { Ram } from './ram.js';
 import type { Frames } from './frames.js';
 
 const P = PTE.P;
 const PS = PTE.PS;
-const INTER_USER = 0x67;
-const INTER_KERNEL = 0x63;
-const TWO47 = 2 ** 47;
-const TWO48 = 2 ** 48;
-const ATTR_LO = 0xf7e;
 const NX = PTE_HI.NX;
 
 /** Bytes covered by one entry at `level` (1 = PT … 4 = PML4). */

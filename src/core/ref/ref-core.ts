@@ -1,14 +1,12 @@
 /** The pure-TypeScript reference core: the oracle of the differential tests and the portable backend. */
 import type { Core, CoreConfig } from '../core.js';
-import { Counter, Result, Status, GLOBAL_TAG, TlbFlag } from '../constants.js';
+import { Counter, Result, Status, GLOBAL_TAG, TlbFlag, TWO47, TWO48 } from '../constants.js';
 import { Ram } from './ram.js';
 import { Frames } from './frames.js';
 import { PageTables } from './page-table.js';
 import { Cpu } from './cpu.js';
 import { invalidateAddress, invalidateWhere } from './tlb.js';
 
-const TWO47 = 2 ** 47;
-const TWO48 = 2 ** 48;
 const LEVEL_OF_SHIFT: Record<number, number> = { 12: 1, 21: 2, 30: 3 };
 
 function isInt(v: number): boolean {
