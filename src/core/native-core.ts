@@ -17,8 +17,10 @@ function load(): NativeBinding | undefined {
   if (binding || loadError) return binding;
   try {
     const require = createRequire(import.meta.url);
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = nodeGypBuild(packageRoot());
+    // VMSIM_NATIVE_ADDON names another build of the same sources (the sanitizer build: scripts/sanitize.sh).
+    const override = process.env.VMSIM_NATIVE_ADDON;
+    if (override) binding = require(override) as NativeBinding;
+    else binding = (require('node-gyp-build') as (dir: string) => NativeBinding)(packageRoot());
   } catch (e) {
     loadError = e instanceof Error ? e : new Error(String(e));
   }

@@ -74,7 +74,7 @@ describe.each(BACKENDS)('physical memory ownership (%s)', (backend) => {
   });
 });
 
-describe.skipIf(!nativeAvailable())('host memory', () => {
+describe.skipIf(!nativeAvailable() || (process.env.LD_PRELOAD ?? '').includes('asan'))('host memory', () => {
   it('a reservation the host refuses is VmmError ENOMEM (native), under a small address-space limit', () => {
     const entry = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
     const script = `import('${entry}').then(({ Machine }) => { try { new Machine({ memory: '1TiB', backend: 'native' }); console.log('ok'); } catch (e) { console.log(e.name, e.code); } })`;
