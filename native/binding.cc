@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cpu.h"
@@ -20,6 +21,24 @@ namespace {
 
 bool isInt(double v) { return std::isfinite(v) && v == std::floor(v); }
 
+// JavaScript's ToUint32 / ToInt32 (what `>>> 0` and `| 0` do in the reference core), defined for
+// every double: a plain cast of NaN, an infinity or a value out of range is undefined behaviour.
+uint32_t toUint32(double v) {
+  if (v >= 0 && v < 4294967296.0) return static_cast<uint32_t>(v);
+  if (!std::isfinite(v)) return 0;
+  double m = std::fmod(std::trunc(v), 4294967296.0);
+  if (m < 0) m += 4294967296.0;
+  return static_cast<uint32_t>(m);
+}
+int32_t toInt32(double v) { return static_cast<int32_t>(toUint32(v)); }
+
+// An Error with an errno `code` property: src/core/native-core.ts turns it into a VmmError.
+[[noreturn]] void throwErrno(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
 // One napi call per argument (the type check is napi_get_value_double's own status).
 double num(const Napi::CallbackInfo& info, size_t i, const char* name) {
   double v;
@@ -32,12 +51,17 @@ bool flag(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return info[i].As<Napi::Boolean>().Value();
 }
 
+// One napi call: napi_get_typedarray_info gives the data pointer of an ArrayBuffer- or
+// SharedArrayBuffer-backed array alike (the reference core accepts both); a detached array has length 0.
 template <typename T>
 T* typed(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* name, size_t* length = nullptr) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) throw Napi::TypeError::New(env, std::string(name) + " has the wrong typed-array type");
-  Napi::TypedArray a = v.As<Napi::TypedArray>();
-  if (length) *length = a.ElementLength();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+  napi_typedarray_type t;
+  size_t n = 0;
+  void* data = nullptr;
+  if (v.IsEmpty() || !v.IsTypedArray() || napi_get_typedarray_info(env, v, &t, &n, &data, nullptr, nullptr) != napi_ok || t != type)
+    throw Napi::TypeError::New(env, std::string(name) + " has the wrong typed-array type");
+  if (length) *length = data ? n : 0;
+  return static_cast<T*>(data);
 }
 
 // A range [la, la + count * 2^shift) that is aligned, in bounds and inside one half.
@@ -45,7 +69,7 @@ bool rangeOk(double la, double count, int shift) {
   const double size = std::ldexp(1.0, shift);
   if (!isInt(la) || !isInt(count) || la < 0 || count < 1 || std::fmod(la, size) != 0) return false;
   const double end = la + count * size;
-  return end <= 281474976710656.0 && !(la < 140737488355328.0 && end > 140737488355328.0);
+  return end <= static_cast<double>(TWO48) && !(la < static_cast<double>(TWO47) && end > static_cast<double>(TWO47));
 }
 
 class NativeCore {
@@ -89,13 +113,17 @@ class NativeCore {
     refs_.Value().Set(1u, info[3]);
     refs_.Value().Set(2u, info[4]);
     ram_ = std::make_shared<Ram>(static_cast<uint64_t>(bytes));
-    if (!ram_->ok()) throw Napi::Error::New(env, "could not reserve host memory for simulated RAM");
+    if (!ram_->ok()) throwErrno(env, "ENOMEM", "could not reserve " + std::to_string(static_cast<uint64_t>(bytes)) + " bytes of host address space for simulated RAM");
     if (info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value() && !ram_->commitAll())
-      throw Napi::Error::New(env, "could not commit host memory for simulated RAM (hostMemory: 'eager')");
-    frames_ = std::make_unique<Frames>(static_cast<uint64_t>(bytes) / 4096, *ram_);
-    pt_ = std::make_unique<PageTables>(*ram_, *frames_);
+      throwErrno(env, "ENOMEM", "could not commit host memory for simulated RAM (hostMemory: 'eager')");
+    try {
+      frames_ = std::make_unique<Frames>(static_cast<uint64_t>(bytes) / 4096, *ram_);
+    } catch (const std::bad_alloc&) {
+      throwErrno(env, "ENOMEM", "could not allocate host memory for the frame allocator");
+    }
+    pt_ = std::make_unique<PageTables>(*ram_, *frames_, counters_);
     if (!pt_->ok()) throw Napi::RangeError::New(env, "memory too small for the kernel page tables");
-    cpu_ = std::make_unique<Cpu>(*ram_, tlb_, counters_, result_, static_cast<int>(features));
+    cpu_ = std::make_unique<Cpu>(*ram_, tlb_, counters_, result_, toInt32(features));
     chunks_.resize((static_cast<uint64_t>(bytes) + CHUNK_BYTES - 1) / CHUNK_BYTES);
     self.Set("backend", Napi::String::New(env, "native"));
     self.Set("totalFrames", Napi::Number::New(env, bytes / 4096));
@@ -106,12 +134,9 @@ class NativeCore {
   void live(const Napi::CallbackInfo& info) {
     if (!cpu_) throw Napi::Error::New(info.Env(), "the core has been disposed");
   }
-  // Any call that may change page tables or RAM (or asks for invalidation) ends the validity of
-  // the walker's paging-structure cache, which must stay invisible.
-  void mut(const Napi::CallbackInfo& info) {
-    live(info);
-    ram_->gen++;
-  }
+  // Marks the calls that may change page tables or RAM. (The walker's paging-structure cache
+  // checks the entries it stands for on every use, so no call needs to tell it anything.)
+  void mut(const Napi::CallbackInfo& info) { live(info); }
   bool rootOk(double r) { return frames_->usable(r); }
 
   Napi::Value RamChunk(const Napi::CallbackInfo& info) {
@@ -161,7 +186,7 @@ class NativeCore {
   Napi::Value NoteWritten(const Napi::CallbackInfo& info) {
     mut(info);
     const double p = num(info, 0, "pfn"), n = num(info, 1, "count");
-    if (isInt(p) && isInt(n) && p >= 0 && n >= 0 && p < static_cast<double>(frames_->total())) frames_->noteWritten(static_cast<uint64_t>(p), static_cast<uint64_t>(n));
+    if (isInt(p) && isInt(n) && p >= 0 && n >= 0 && p < static_cast<double>(frames_->total()) && n <= static_cast<double>(frames_->total())) frames_->noteWritten(static_cast<uint64_t>(p), static_cast<uint64_t>(n));
     return info.Env().Undefined();
   }
   Napi::Value CopyFrame(const Napi::CallbackInfo& info) {
@@ -187,7 +212,7 @@ class NativeCore {
     if (pfn >= 0 && std::fmod(pfn, std::ldexp(1.0, static_cast<int>(shift) - 12)) != 0) return N(info, EINVAL_);
     return N(info, pt_->map(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), level, attrs(lo), attrs(hi) << 32, static_cast<int64_t>(pfn)));
   }
-  static uint64_t attrs(double w) { return static_cast<uint64_t>(static_cast<uint32_t>(static_cast<int64_t>(w))); }
+  static uint64_t attrs(double w) { return toUint32(w); }
   Napi::Value Unmap(const Napi::CallbackInfo& info) {
     mut(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
@@ -202,9 +227,9 @@ class NativeCore {
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
     const uint64_t set = attrs(num(info, 3, "setLo")) | (attrs(num(info, 4, "setHi")) << 32);
     const uint64_t clr = attrs(num(info, 5, "clrLo")) | (attrs(num(info, 6, "clrHi")) << 32);
-    const double flags = num(info, 7, "flags");
+    const uint64_t cond = attrs(num(info, 7, "ifLo")), condClr = attrs(num(info, 8, "thenClrLo"));
     if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, static_cast<int>(flags))));
+    return N(info, static_cast<double>(pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, cond, condClr)));
   }
   Napi::Value ScanAccessed(const Napi::CallbackInfo& info) {
     mut(info);
@@ -219,10 +244,10 @@ class NativeCore {
   Napi::Value Translate(const Napi::CallbackInfo& info) {
     live(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la");
-    if (!rootOk(root) || !isInt(la) || la < 0 || la >= 281474976710656.0) return N(info, EINVAL_);
+    if (!rootOk(root) || !isInt(la) || la < 0 || la >= static_cast<double>(TWO48)) return N(info, EINVAL_);
     uint64_t table, idx;
     const uint64_t a = static_cast<uint64_t>(la);
-    const int level = pt_->leaf(static_cast<uint64_t>(root), a, &table, &idx);
+    const int level = pt_->leaf(static_cast<uint64_t>(root), a, &table, &idx, false);
     if (!level) return N(info, ENOENT_);
     const uint64_t e = *pt_->slot(table, idx);
     const uint64_t size = spanOf(level);
@@ -235,16 +260,10 @@ class NativeCore {
   }
   Napi::Value Fork(const Napi::CallbackInfo& info) {
     mut(info);
-    const double src = num(info, 0, "src"), dst = num(info, 1, "dst"), la = num(info, 2, "la"), count = num(info, 3, "count"), mode = num(info, 4, "mode");
-    if (!rootOk(src) || !rootOk(dst) || src == dst || !rangeOk(la, count, 12) || (mode != 0 && mode != 1)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(pt_->fork(static_cast<uint64_t>(src), static_cast<uint64_t>(dst), static_cast<uint64_t>(la), static_cast<uint64_t>(count), static_cast<int>(mode))));
-  }
-  Napi::Value Replace(const Napi::CallbackInfo& info) {
-    mut(info);
-    const double root = num(info, 0, "root"), la = num(info, 1, "la"), pfn = num(info, 2, "pfn");
-    const uint64_t a = attrs(num(info, 3, "attrLo")) | (attrs(num(info, 4, "attrHi")) << 32);
-    if (!rootOk(root) || !rangeOk(la, 1, 12) || !isInt(pfn)) return N(info, EINVAL_);
-    return N(info, pt_->replace(static_cast<uint64_t>(root), static_cast<uint64_t>(la), pfn, a));
+    const double src = num(info, 0, "src"), dst = num(info, 1, "dst"), la = num(info, 2, "la"), count = num(info, 3, "count");
+    const uint64_t pClr = attrs(num(info, 4, "parentClrLo")), pSet = attrs(num(info, 5, "parentSetLo")), cClr = attrs(num(info, 6, "childClrLo"));
+    if (!rootOk(src) || !rootOk(dst) || src == dst || !rangeOk(la, count, 12)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->fork(static_cast<uint64_t>(src), static_cast<uint64_t>(dst), static_cast<uint64_t>(la), static_cast<uint64_t>(count), pClr, pSet, cClr)));
   }
   Napi::Value CowBreak(const Napi::CallbackInfo& info) {
     mut(info);
@@ -264,7 +283,7 @@ class NativeCore {
   Napi::Value Invalidate(const Napi::CallbackInfo& info) {
     mut(info);
     const double pcid = num(info, 0, "pcid"), la = num(info, 1, "la"), count = num(info, 2, "count");
-    if (!isInt(pcid) || pcid < 0 || pcid > 4096 || !isInt(la) || la < 0 || la >= 281474976710656.0 || !isInt(count) || count < 0 || count > 1e9)
+    if (!isInt(pcid) || pcid < 0 || pcid > 4096 || !isInt(la) || la < 0 || la >= static_cast<double>(TWO48) || !isInt(count) || count < 0 || count > 1e9)
       throw Napi::RangeError::New(info.Env(), "invalidate: bad pcid, la or count");
     const uint64_t a = static_cast<uint64_t>(la);
     for (uint64_t k = 0; k < static_cast<uint64_t>(count); k++) tlb_.invalidateAddress(a + k * 4096, static_cast<uint32_t>(pcid));
@@ -274,6 +293,7 @@ class NativeCore {
   Napi::Value FlushPcid(const Napi::CallbackInfo& info) {
     mut(info);
     const double pcid = num(info, 0, "pcid");
+    if (!isInt(pcid) || pcid < 0 || pcid > 4095) throw Napi::RangeError::New(info.Env(), "flushPcid: bad pcid");
     const uint64_t t = static_cast<uint64_t>(pcid);
     tlb_.invalidateWhere([t](double k, uint8_t f) { return !(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 == t; });
     counters_[C_FLUSHES] += 1;
@@ -289,8 +309,8 @@ class NativeCore {
   Napi::Value Access(const Napi::CallbackInfo& info) {
     live(info);
     const double la = num(info, 0, "la"), kind = num(info, 1, "kind"), flags = num(info, 2, "flags");
-    if (!isInt(la) || la < 0 || la >= 281474976710656.0 || (kind != 0 && kind != 1 && kind != 2)) return N(info, EINVAL_);
-    return N(info, cpu_->access(static_cast<uint64_t>(la), static_cast<int>(kind), static_cast<int>(flags)));
+    if (!isInt(la) || la < 0 || la >= static_cast<double>(TWO48) || (kind != 0 && kind != 1 && kind != 2)) return N(info, EINVAL_);
+    return N(info, cpu_->access(static_cast<uint64_t>(la), static_cast<int>(kind), toInt32(flags)));
   }
   Napi::Value AccessBatch(const Napi::CallbackInfo& info) {
     live(info);
@@ -299,7 +319,7 @@ class NativeCore {
     const uint8_t* kinds = typed<uint8_t>(info.Env(), info[1], napi_uint8_array, "kinds", &nk);
     const double start = num(info, 2, "start"), end = num(info, 3, "end"), flags = num(info, 4, "flags");
     if (!isInt(start) || !isInt(end) || start < 0 || start > end || end > static_cast<double>(nl) || end > static_cast<double>(nk)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(cpu_->accessBatch(las, kinds, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags))));
+    return N(info, static_cast<double>(cpu_->accessBatch(las, kinds, static_cast<uint64_t>(start), static_cast<uint64_t>(end), toInt32(flags))));
   }
   Napi::Value TraceBatch(const Napi::CallbackInfo& info) {
     live(info);
@@ -308,7 +328,7 @@ class NativeCore {
     const double start = num(info, 1, "start"), end = num(info, 2, "end"), flags = num(info, 3, "flags");
     double* out = typed<double>(info.Env(), info[4], napi_float64_array, "out", &no);
     if (!isInt(start) || !isInt(end) || !isInt(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > static_cast<double>(nw) || no < 5) return N(info, EINVAL_);
-    return N(info, static_cast<double>(cpu_->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags), out)));
+    return N(info, static_cast<double>(cpu_->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), toInt32(flags), out)));
   }
   Napi::Value CopyVirt(const Napi::CallbackInfo& info) {
     mut(info);
@@ -318,10 +338,10 @@ class NativeCore {
     const double offset = num(info, 2, "offset"), length = num(info, 3, "length");
     const bool write = flag(info, 4, "write");
     const double flags = num(info, 5, "flags");
-    if (!isInt(la) || la < 0 || la >= 281474976710656.0 || !isInt(offset) || !isInt(length) || offset < 0 || length < 0 || offset + length > static_cast<double>(n) ||
-        la + length > 281474976710656.0)
+    if (!isInt(la) || la < 0 || la >= static_cast<double>(TWO48) || !isInt(offset) || !isInt(length) || offset < 0 || length < 0 || offset + length > static_cast<double>(n) ||
+        la + length > static_cast<double>(TWO48))
       return N(info, EINVAL_);
-    return N(info, static_cast<double>(cpu_->copyVirt(static_cast<uint64_t>(la), buf + static_cast<size_t>(offset), static_cast<uint64_t>(length), write, static_cast<int>(flags))));
+    return N(info, static_cast<double>(cpu_->copyVirt(static_cast<uint64_t>(la), buf + static_cast<size_t>(offset), static_cast<uint64_t>(length), write, toInt32(flags))));
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     cpu_.reset();
@@ -374,7 +394,6 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("protect", Napi::Function::New<Call<&NativeCore::Protect>>(env, "protect", core));
   self.Set("translate", Napi::Function::New<Call<&NativeCore::Translate>>(env, "translate", core));
   self.Set("fork", Napi::Function::New<Call<&NativeCore::Fork>>(env, "fork", core));
-  self.Set("replace", Napi::Function::New<Call<&NativeCore::Replace>>(env, "replace", core));
   self.Set("setCr3", Napi::Function::New<Call<&NativeCore::SetCr3>>(env, "setCr3", core));
   self.Set("invalidate", Napi::Function::New<Call<&NativeCore::Invalidate>>(env, "invalidate", core));
   self.Set("flushPcid", Napi::Function::New<Call<&NativeCore::FlushPcid>>(env, "flushPcid", core));
@@ -391,8 +410,33 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// The numbers of constants.h, by their names in src/core/constants.ts (test/core/constants.test.ts compares them).
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  const std::pair<const char*, double> all[] = {
+      {"PTE.P", P}, {"PTE.RW", RW}, {"PTE.US", US}, {"PTE.PWT", PWT}, {"PTE.PCD", PCD}, {"PTE.A", A}, {"PTE.D", D}, {"PTE.PS", PS}, {"PTE.G", G},
+      {"PTE.SW_COW", SW_COW}, {"PTE.SW_SHARED", SW_SHARED}, {"PTE.PAT_LARGE", PAT_LARGE}, {"PTE_HI.NX", static_cast<double>(NX >> 32)},
+      {"ADDR_MASK", static_cast<double>(ADDR_MASK)}, {"ATTR_LO", ATTR_LO}, {"INTER_USER", INTER_USER}, {"INTER_KERNEL", INTER_KERNEL},
+      {"Status.OK", OK}, {"Status.ENOENT", ENOENT_}, {"Status.ENOMEM", ENOMEM_}, {"Status.EFAULT", EFAULT_}, {"Status.EEXIST", EEXIST_}, {"Status.EINVAL", EINVAL_},
+      {"Feature.NXE", F_NXE}, {"Feature.SMEP", F_SMEP}, {"Feature.SMAP", F_SMAP}, {"Feature.PCIDE", F_PCIDE}, {"Feature.WP", F_WP},
+      {"PFEC.P", PF_P}, {"PFEC.W", PF_W}, {"PFEC.U", PF_U}, {"PFEC.RSVD", PF_RSVD}, {"PFEC.I", PF_I},
+      {"Counter.HITS", C_HITS}, {"Counter.MISSES", C_MISSES}, {"Counter.WALKS", C_WALKS}, {"Counter.FLUSHES", C_FLUSHES}, {"Counter.INVLPG", C_INVLPG},
+      {"Counter.EVICTIONS", C_EVICTIONS}, {"Counter.FAULTS", C_FAULTS}, {"Counter.READS", C_READS}, {"Counter.WRITES", C_WRITES}, {"Counter.EXECUTES", C_EXECUTES},
+      {"Counter.BAD_ENTRIES", C_BAD_ENTRIES}, {"Counter.LENGTH", C_LENGTH},
+      {"Result.A", R_A}, {"Result.B", R_B}, {"Result.C", R_C}, {"Result.D", R_D}, {"Result.LENGTH", R_LENGTH},
+      {"TlbFlag.VALID", T_VALID}, {"TlbFlag.WRITABLE", T_WRITABLE}, {"TlbFlag.USER", T_USER}, {"TlbFlag.NX", T_NX}, {"TlbFlag.DIRTY", T_DIRTY}, {"TlbFlag.GLOBAL", T_GLOBAL},
+      {"GLOBAL_TAG", GLOBAL_TAG}, {"PAGE_SHIFT", PAGE_SHIFT}, {"PAGE_SIZE", PAGE_SIZE}, {"TWO47", static_cast<double>(TWO47)}, {"TWO48", static_cast<double>(TWO48)},
+      {"CHUNK_BYTES", static_cast<double>(CHUNK_BYTES)},
+      {"TraceRecord.ADDR_HI_MASK", REC_ADDR_HI_MASK}, {"TraceRecord.KIND_SHIFT", REC_KIND_SHIFT}, {"TraceRecord.KIND_MASK", REC_KIND_MASK},
+      {"TraceRecord.SIZE_SHIFT", REC_SIZE_SHIFT}, {"TraceRecord.SIZE_MASK", REC_SIZE_MASK}, {"TraceRecord.RESERVED_SHIFT", REC_RESERVED_SHIFT},
+  };
+  for (const auto& [name, v] : all) c.Set(name, Napi::Number::New(env, v));
+  return c;
+}
+
 Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   exports.Set("createCore", Napi::Function::New<CreateCore>(env, "createCore"));
+  exports.Set("constants", Constants(env));
   return exports;
 }
 

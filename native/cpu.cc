@@ -42,14 +42,16 @@ double Cpu::walk(uint64_t la, int kind, bool user, bool ac) {
   int n = 0;
   int level = 4;
   uint64_t e = 0;
-  // A cached PDE skips the three upper levels: their Accessed bits were set by the walk that
-  // filled the entry and nothing has written page tables since (same generation).
+  // A cached PDE skips the three upper levels when their entries still hold the values the
+  // filling walk left (Accessed set): the walk through them would read and do the same. The
+  // addresses come from the cached values, so the three loads do not wait on each other.
   const uint64_t pkey = (static_cast<uint64_t>(root_) << 27) ^ (la >> 21);
   PdeCache& pc = pde_[(la >> 21) & (PDE_CACHE - 1)];
-  const bool cached = pc.key == pkey && pc.gen == ram_.gen;
-  if (cached) {
+  if (pc.key == pkey && ((*ram_.entry(static_cast<uint64_t>(root_) * 4096 + indexAt(la, 4) * 8) == pc.pml4e) &
+                         (*ram_.entry(entryPfn(pc.pml4e) * 4096 + indexAt(la, 3) * 8) == pc.pdpte) &
+                         (*ram_.entry(entryPfn(pc.pdpte) * 4096 + indexAt(la, 2) * 8) == pc.pde))) {
     // The PTE alone: the same checks, A/D updates and results as the loop below at level 1.
-    uint64_t* s = ram_.entry(pc.pt * 4096 + ((la >> 12) & 511) * 8);
+    uint64_t* s = ram_.entry(entryPfn(pc.pde) * 4096 + ((la >> 12) & 511) * 8);
     e = *s;
     if (!(e & P)) return fault(la, kind, user, false, false);
     if (!nxe_ && (e & NX)) return fault(la, kind, user, true, true);
@@ -95,8 +97,9 @@ double Cpu::walk(uint64_t la, int kind, bool user, bool ac) {
   if (level == 1) {
     // Filled only after a successful walk, when the upper entries' Accessed bits are set.
     pc.key = pkey;
-    pc.gen = ram_.gen;
-    pc.pt = table;
+    pc.pml4e = *eas[0];
+    pc.pdpte = *eas[1];
+    pc.pde = *eas[2];
     pc.w = upW;
     pc.u = upU;
     pc.nx = upNx;

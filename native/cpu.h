@@ -46,11 +46,12 @@ class Cpu {
   int64_t root_ = -1;
   uint32_t tag_ = 0;
   bool nxe_, smep_, smap_, pcide_, wp_;
-  // Paging-structure cache (the hardware's PDE cache): for a 2 MiB region of a root, the page
-  // table the walk reaches and the permissions of the three levels above it. Valid only in the
-  // RAM generation it was filled in, so it never changes what a walk observes.
+  // Paging-structure cache (the hardware's PDE cache): for a 2 MiB region of a root, the three
+  // upper entries the walk read (after setting their Accessed bits) and their permissions. Used
+  // only while those three entries still hold exactly these values, so it never changes what a
+  // walk observes, whoever wrote RAM (JavaScript's store hit path writes it without a native call).
   struct PdeCache {
-    uint64_t key = ~0ull, gen = 0, pt = 0;
+    uint64_t key = ~0ull, pml4e = 0, pdpte = 0, pde = 0;
     bool w = false, u = false, nx = false;
   };
   static constexpr uint32_t PDE_CACHE = 1024;  // direct-mapped; 2 GiB of address space at 4 KiB pages

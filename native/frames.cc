@@ -33,6 +33,19 @@ bool Frames::usable(double pfn) const {
   return allocated(static_cast<uint64_t>(pfn));
 }
 
+bool Frames::runUsable(uint64_t base, uint64_t n) const {
+  if (base == 0 || base >= total_ || n > total_ - base) return false;
+  uint64_t f = base;
+  const uint64_t end = base + n;
+  for (; f < end && (f & 63); f++)
+    if (!allocated(f)) return false;
+  for (; f + 64 <= end; f += 64)
+    if (bits_[f >> 6] != ~0ull) return false;
+  for (; f < end; f++)
+    if (!allocated(f)) return false;
+  return true;
+}
+
 void Frames::take(uint64_t pfn, bool zero) {
   bits_[pfn >> 6] |= 1ull << (pfn & 63);
   refs_[pfn] = 1;
@@ -57,9 +70,11 @@ int64_t Frames::alloc(bool zero) {
 }
 
 int64_t Frames::allocRun(double countD, double alignD) {
-  if (!isInt(countD) || countD < 1 || !isInt(alignD) || alignD < 1 || alignD > 1e15) return EINVAL_;
+  int exp = 0;
+  if (!isInt(countD) || countD < 1 || !isInt(alignD) || alignD < 1 || std::frexp(alignD, &exp) != 0.5) return EINVAL_;  // align: a power of two
+  // Frame 0 is never free, so with align >= total no run exists (and the casts below stay defined).
+  if (countD > static_cast<double>(total_) || alignD >= static_cast<double>(total_)) return ENOMEM_;
   const uint64_t count = static_cast<uint64_t>(countD), align = static_cast<uint64_t>(alignD);
-  if ((align & (align - 1)) != 0) return EINVAL_;
   uint64_t s = 0;
   while (s + count <= total_) {
     int64_t used = -1;

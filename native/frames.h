@@ -20,6 +20,8 @@ class Frames {
   // In range, non-zero and allocated: what ref/unref/copy accept.
   bool usable(double pfn) const;
   bool usable(uint64_t pfn) const { return pfn > 0 && pfn < total_ && allocated(pfn); }
+  // Frames [base, base + n) are all usable (n >= 1): what a leaf must cover before its references are taken or dropped.
+  bool runUsable(uint64_t base, uint64_t n) const;
   // The lowest free frame; `zero` = false skips zeroing a recycled frame (the caller overwrites all of it).
   int64_t alloc(bool zero = true);
   int64_t allocRun(double count, double align);

@@ -2,7 +2,7 @@
 
 namespace vmsim {
 
-PageTables::PageTables(Ram& ram, Frames& frames) : ram_(ram), frames_(frames) {
+PageTables::PageTables(Ram& ram, Frames& frames, double* counters) : ram_(ram), frames_(frames), counters_(counters) {
   // Boot: the shared kernel half's PDPTs, frames 1..256 (lowest free first).
   for (int i = 0; i < 256; i++) {
     const int64_t f = frames_.alloc();
@@ -26,21 +26,27 @@ int64_t PageTables::descend(uint64_t root, uint64_t la, int level, bool create) 
   for (int l = 4; l > level; l--) {
     uint64_t* s = slot(table, indexAt(la, l));
     const uint64_t e = *s;
-    if (!(e & P)) {
+    if (e & P) {
+      if (l < 4 && (e & PS)) return -1;
+      const uint64_t child = entryPfn(e);
+      if (frames_.usable(child)) {
+        table = child;
+        continue;
+      }
       if (!create) return 0;
-      const int64_t t = frames_.alloc();
-      if (t < 0) throw Abort{ENOMEM_};
-      *s = (la >= TWO47 ? INTER_KERNEL : INTER_USER) | (static_cast<uint64_t>(t) << 12);
-      table = static_cast<uint64_t>(t);
-      continue;
+      clearBad(s);
+    } else if (!create) {
+      return 0;
     }
-    if (l < 4 && (e & PS)) return -1;
-    table = entryPfn(e);
+    const int64_t t = frames_.alloc();
+    if (t < 0) throw Abort{ENOMEM_};
+    *s = (la >= TWO47 ? INTER_KERNEL : INTER_USER) | (static_cast<uint64_t>(t) << 12);
+    table = static_cast<uint64_t>(t);
   }
   return static_cast<int64_t>(table);
 }
 
-int PageTables::leaf(uint64_t root, uint64_t la, uint64_t* table, uint64_t* idx) const {
+int PageTables::leaf(uint64_t root, uint64_t la, uint64_t* table, uint64_t* idx, bool checked) const {
   uint64_t t = root;
   for (int l = 4; l >= 1; l--) {
     const uint64_t i = indexAt(la, l);
@@ -48,11 +54,13 @@ int PageTables::leaf(uint64_t root, uint64_t la, uint64_t* table, uint64_t* idx)
     const uint64_t e = *slot(t, i);
     if (!(e & P)) return 0;
     if (l == 1 || (l < 4 && (e & PS))) {
+      if (checked && !leafOk(e, l)) return 0;
       *table = t;
       *idx = i;
       return l;
     }
     t = entryPfn(e);
+    if (checked && !frames_.usable(t)) return 0;
   }
   return 0;
 }
@@ -80,37 +88,47 @@ int PageTables::splitAt(uint64_t root, uint64_t addr) {
   if (addr == 0 || addr >= TWO48) return OK;
   for (;;) {
     uint64_t table, idx;
-    const int level = leaf(root, addr, &table, &idx);
+    // A bad leaf is not split: the range operation that follows clears it whole.
+    const int level = leaf(root, addr, &table, &idx, true);
     if (level == 0 || level == 1 || addr % spanOf(level) == 0) return OK;
     const int st = split(table, idx, level, addr >= TWO47);
     if (st < 0) return st;
   }
 }
 
-bool PageTables::slotFree(uint64_t root, uint64_t la, int level) {
-  const int64_t table = descend(root, la, level, false);
-  if (table == 0) return true;
-  if (table < 0) return false;
-  return *slot(static_cast<uint64_t>(table), indexAt(la, level)) == 0;
-}
-
 int PageTables::map(uint64_t root, uint64_t la, uint64_t count, int level, uint64_t attrLo, uint64_t attrHi, int64_t pfn, const double* list) {
   const uint64_t span = spanOf(level), per = leafFrames(level);
-  for (uint64_t k = 0; k < count; k++)
-    if (!slotFree(root, la + k * span, level)) return EEXIST_;
+  const int tableShift = 12 + 9 * level;  // pages with the same va >> tableShift share a table
+  // Every slot first (one descent per table): a leaf or table there, or a large leaf above, is EEXIST.
+  {
+    uint64_t key = ~0ull;
+    int64_t table = 0;
+    for (uint64_t k = 0; k < count; k++) {
+      const uint64_t va = la + k * span;
+      if (va >> tableShift != key) {
+        table = descend(root, va, level, false);
+        key = va >> tableShift;
+      }
+      if (table < 0 || (table > 0 && *slot(static_cast<uint64_t>(table), indexAt(va, level)) != 0)) return EEXIST_;
+    }
+  }
   if (list) {
     for (uint64_t k = 0; k < count; k++)
       if (!frames_.usable(list[k])) return EINVAL_;
   } else if (pfn >= 0) {
-    for (uint64_t f = pfn; f < pfn + count * per; f++)
-      if (!frames_.usable(f)) return EINVAL_;
+    if (!frames_.runUsable(static_cast<uint64_t>(pfn), count * per)) return EINVAL_;
   }
   const uint64_t attrs = (attrLo & ATTR_LO) | P | (level > 1 ? PS : 0) | (attrHi & NX);
   uint64_t k = 0;
   try {
+    uint64_t key = ~0ull;
+    uint64_t table = 0;
     for (; k < count; k++) {
       const uint64_t va = la + k * span;
-      const int64_t table = descend(root, va, level, true);
+      if (va >> tableShift != key) {
+        table = static_cast<uint64_t>(descend(root, va, level, true));
+        key = va >> tableShift;
+      }
       uint64_t f;
       if (list) {
         f = static_cast<uint64_t>(list[k]);
@@ -152,17 +170,19 @@ int64_t PageTables::unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* 
   return pages;
 }
 
-int64_t PageTables::protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, int flags) {
+int64_t PageTables::protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, uint64_t cond, uint64_t condClr) {
   const uint64_t end = la + count * 4096;
   int st = splitAt(root, la);
   if (st >= 0) st = splitAt(root, end);
   if (st < 0) return st;
   set &= ATTR_LO | NX;
   clr &= ATTR_LO | NX;
+  cond &= ATTR_LO;
+  condClr &= ATTR_LO;
   int64_t pages = 0;
   forEachLeaf(root, la, end, false, [&](uint64_t* s, uint64_t e, int level, uint64_t) {
     uint64_t n = (e & ~clr) | set;
-    if ((flags & PROTECT_KEEP_COW_READONLY) && (n & SW_COW)) n &= ~RW;
+    if (n & cond) n &= ~condClr;
     *s = n;
     pages += leafFrames(level);
   });
@@ -180,25 +200,23 @@ int64_t PageTables::scanAccessed(uint64_t root, uint64_t la, uint64_t count, boo
   return leaves;
 }
 
-int64_t PageTables::fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, int mode) {
+int64_t PageTables::fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, uint64_t parentClr, uint64_t parentSet, uint64_t childClr) {
   const uint64_t end = la + count * 4096;
   int st = splitAt(src, la);
   if (st >= 0) st = splitAt(src, end);
   if (st < 0) return st;
+  parentClr &= ATTR_LO;
+  parentSet &= ATTR_LO;
+  childClr &= ATTR_LO;
   int64_t pages = 0;
-  // The child's tables are walked with a cached cursor: leaves arrive in address order, so
-  // consecutive leaves share the child's PT and only a table change needs a descent.
+  // The child's tables are walked with a cursor: leaves arrive in address order, so
+  // consecutive leaves share the child's table and only a table change needs a descent.
   uint64_t curTable = 0, curKey = ~0ull;
   int curLevel = 0;
   try {
     forEachLeaf(src, la, end, false, [&](uint64_t* s, uint64_t e, int level, uint64_t va) {
-      uint64_t pe = e;
-      if (mode == FORK_COW) {
-        pe = (e & ~RW) | SW_COW;
-        *s = pe;
-      }
-      uint64_t ce = pe & ~A;
-      if (mode == FORK_SHARE && (e & SW_SHARED)) ce &= ~D;
+      const uint64_t pe = (e & ~parentClr) | parentSet;
+      if (pe != e) *s = pe;
       const uint64_t key = va >> (12 + 9 * level);
       if (key != curKey || level != curLevel) {
         const int64_t t = descend(dst, va, level, true);
@@ -209,7 +227,7 @@ int64_t PageTables::fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count
       }
       uint64_t* d = slot(curTable, indexAt(va, level));
       if (*d != 0) throw Abort{EEXIST_};
-      *d = ce;
+      *d = pe & ~childClr;
       const uint64_t n = leafFrames(level);
       const uint64_t base = entryPfn(e) & ~(n - 1);
       for (uint64_t f = base; f < base + n; f++) frames_.refU(f);
@@ -221,23 +239,9 @@ int64_t PageTables::fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count
   return pages;
 }
 
-int PageTables::replace(uint64_t root, uint64_t la, double pfnD, uint64_t attrs) {
-  uint64_t table, idx;
-  const int level = leaf(root, la, &table, &idx);
-  if (level == 0) return ENOENT_;
-  if (level != 1 || !frames_.usable(pfnD)) return EINVAL_;
-  const uint64_t pfn = static_cast<uint64_t>(pfnD);
-  uint64_t* s = slot(table, idx);
-  const uint64_t old = entryPfn(*s);
-  frames_.refU(pfn);
-  *s = (attrs & (ATTR_LO | NX)) | P | (pfn << 12);
-  frames_.unrefU(old);
-  return OK;
-}
-
 int64_t PageTables::cowBreak(uint64_t root, uint64_t la, bool copy, uint64_t attrs) {
   uint64_t table, idx;
-  const int level = leaf(root, la, &table, &idx);
+  const int level = leaf(root, la, &table, &idx, true);
   if (level == 0) return ENOENT_;
   if (level != 1) return EINVAL_;
   uint64_t* s = slot(table, idx);
@@ -259,7 +263,8 @@ int PageTables::destroyRoot(uint64_t root) {
     const uint64_t base = entryPfn(e) & ~(n - 1);
     for (uint64_t f = base; f < base + n; f++) frames_.unrefU(f);
   });
-  frames_.unrefU(root);
+  // An alias inside the tables may have freed the root already.
+  if (frames_.usable(root)) frames_.unrefU(root);
   return OK;
 }
 

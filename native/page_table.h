@@ -1,6 +1,7 @@
 // Page tables in simulated RAM, in the x86-64 format. Two walk primitives — descend (one
 // address, optionally creating tables) and forEachLeaf (a range, recursing once per table) —
-// build map, unmap, protect, translate, fork, replace, split and destroy.
+// build map, unmap, protect, translate, fork, cowBreak, split and destroy. Page-table contents
+// are untrusted (users write RAM): every entry followed is checked (docs/core-spec.md, bad entries).
 // Semantics: docs/core-spec.md; reference: src/core/ref/page-table.ts.
 #pragma once
 #include <cstdint>
@@ -23,25 +24,30 @@ struct Abort {
 
 class PageTables {
  public:
-  PageTables(Ram& ram, Frames& frames);
+  // Bad entries met are counted in counters[C_BAD_ENTRIES].
+  PageTables(Ram& ram, Frames& frames, double* counters);
   bool ok() const { return ok_; }
   uint64_t ea(uint64_t table, uint64_t idx) const { return table * 4096 + idx * 8; }
   uint64_t* slot(uint64_t table, uint64_t idx) const { return ram_.entry(ea(table, idx)); }
 
   int64_t createRoot();
   int destroyRoot(uint64_t root);
-  // Table holding the slot for `la` at `level`; 0 = a table is missing; -1 = a large leaf above.
+  // Table holding the slot for `la` at `level`; 0 = a table is missing (or, without `create`,
+  // a bad table pointer: the creating pass clears it); -1 = a large leaf above.
   int64_t descend(uint64_t root, uint64_t la, int level, bool create);
-  // Present leaf covering la: returns level (0 = none) and sets table/idx.
-  int leaf(uint64_t root, uint64_t la, uint64_t* table, uint64_t* idx) const;
+  // Present leaf covering la: returns level (0 = none) and sets table/idx. `checked`: every
+  // table on the way and the leaf's frames must be usable (a bad entry reads as not present);
+  // unchecked is the hardware's view (only tables beyond RAM read as not present).
+  int leaf(uint64_t root, uint64_t la, uint64_t* table, uint64_t* idx, bool checked) const;
   int splitAt(uint64_t root, uint64_t addr);
 
   // list != nullptr: page k takes frame list[k] (4K pages only), else consecutive frames from pfn, or fresh ones for pfn = -1.
   int map(uint64_t root, uint64_t la, uint64_t count, int level, uint64_t attrLo, uint64_t attrHi, int64_t pfn, const double* list = nullptr);
   int64_t unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* freed);
-  int64_t protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, int flags);
-  int64_t fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, int mode);
-  int replace(uint64_t root, uint64_t la, double pfn, uint64_t attrs);
+  // entry = (entry & ~clr) | set; then, if the new entry has any bit of `cond`, its `condClr` bits are cleared.
+  int64_t protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, uint64_t cond, uint64_t condClr);
+  // Parent leaf = (leaf & ~parentClr) | parentSet; the child's entry = the new parent leaf & ~childClr.
+  int64_t fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, uint64_t parentClr, uint64_t parentSet, uint64_t childClr);
   // Points the 4K leaf at la to a fresh frame (a copy of the old one, or zeros) with `attrs`;
   // the old frame loses a reference. The new frame's number, or ENOENT/EINVAL/ENOMEM.
   int64_t cowBreak(uint64_t root, uint64_t la, bool copy, uint64_t attrs);
@@ -54,6 +60,16 @@ class PageTables {
   }
 
  private:
+  // A leaf is good when every frame it covers is usable: only then may its references be dropped or taken.
+  bool leafOk(uint64_t e, int level) const {
+    const uint64_t n = leafFrames(level);
+    return frames_.runUsable(entryPfn(e) & ~(n - 1), n);
+  }
+  // Linux's pgd_clear_bad: a bad entry is cleared (what it names cannot be trusted, so nothing is freed) and reported.
+  void clearBad(uint64_t* s) {
+    *s = 0;
+    counters_[C_BAD_ENTRIES] += 1;
+  }
   template <typename F>
   void rec(uint64_t table, int level, uint64_t base, uint64_t start, uint64_t end, bool freeEmpty, F& fn) {
     const uint64_t span = spanOf(level);
@@ -67,11 +83,21 @@ class PageTables {
       if (!(e & P)) continue;
       const uint64_t va = base + i * span;
       if (level == 1 || (level < 4 && (e & PS))) {
-        fn(t + i, e, level, va);
+        if (!leafOk(e, level)) clearBad(t + i);
+        else fn(t + i, e, level, va);
         continue;
       }
       const uint64_t child = entryPfn(e);
+      if (!frames_.usable(child)) {
+        clearBad(t + i);
+        continue;
+      }
       rec(child, level - 1, va, start, end, freeEmpty, fn);
+      // A table that aliases one of its own entries may have been freed on the way: the entry is bad now.
+      if (!frames_.usable(child)) {
+        clearBad(t + i);
+        continue;
+      }
       // The root and the shared kernel PDPTs are never freed.
       if (freeEmpty && !(level == 4 && i >= 256) && ram_.tableEmpty(child)) {
         t[i] = 0;
@@ -80,10 +106,10 @@ class PageTables {
     }
   }
   int split(uint64_t table, uint64_t idx, int level, bool kernel);
-  bool slotFree(uint64_t root, uint64_t la, int level);
 
   Ram& ram_;
   Frames& frames_;
+  double* counters_;
   uint64_t kernelPdpts_[256];
   bool ok_ = true;
 };

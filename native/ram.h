@@ -15,9 +15,6 @@ class Ram {
   Ram& operator=(const Ram&) = delete;
 
   uint64_t bytes() const { return bytes_; }
-  // Bumped by every operation that may change page tables (see binding.cc mut()): the walker's
-  // paging-structure cache is valid only for the generation it was filled in.
-  uint64_t gen = 1;
   uint8_t* base() const { return base_; }
   bool ok() const { return base_ != nullptr; }
   // Commits host memory for all of RAM now (so no frame's first touch is a host page fault).

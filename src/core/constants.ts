@@ -84,6 +84,8 @@ export const Counter = {
   READS: 7,
   WRITES: 8,
   EXECUTES: 9,
+  /** Bad page-table entries (naming a frame beyond RAM, frame 0 or a free frame) that an operation cleared. */
+  BAD_ENTRIES: 10,
   /** Number of counters. */
   LENGTH: 16,
 } as const;
@@ -117,25 +119,30 @@ export const SizeClass = { K4: 0, M2: 1, G1: 2 } as const;
 /** The PCID tag stored in the key of a global TLB entry (PCIDs are 0..4095). */
 export const GLOBAL_TAG = 4096;
 
+/** log2 of PAGE_SIZE. */
+export const PAGE_SHIFT = 12;
 /** Size of a frame and of a small page. */
 export const PAGE_SIZE = 4096;
+/** Start of the kernel half in linear addresses (the user half is [0, 2^47)). */
+export const TWO47 = 2 ** 47;
+/** Size of the 48-bit linear address space. */
+export const TWO48 = 2 ** 48;
+/** Bits of a 64-bit entry that hold the frame's physical address (12-51). */
+export const ADDR_MASK = 0x000f_ffff_ffff_f000;
+/** Low-word attribute bits a leaf takes from its caller: RW US PWT PCD A D G and bits 9-11 (not P, PS, PAT_LARGE). */
+export const ATTR_LO = 0xf7e;
+/** Intermediate entries the core creates: user half P|RW|US|A|D, kernel half P|RW|A|D. */
+export const INTER_USER = 0x67;
+export const INTER_KERNEL = 0x63;
+
+/**
+ * The packed trace record (src/trace/trace-record.ts): two uint32 words, lo = address bits 0-31,
+ * hi = address bits 32-47 | kind << KIND_SHIFT | (size - 1) << SIZE_SHIFT, bits from RESERVED_SHIFT zero.
+ */
+export const TraceRecord = { ADDR_HI_MASK: 0xffff, KIND_SHIFT: 16, KIND_MASK: 3, SIZE_SHIFT: 18, SIZE_MASK: 0xfff, RESERVED_SHIFT: 30 } as const;
 /** Bytes of simulated RAM per RAM chunk exposed to JS (the last chunk may be shorter). */
 export const CHUNK_SHIFT = 30;
 export const CHUNK_BYTES = 2 ** CHUNK_SHIFT;
-
-/** Flags of core.protect. */
-export const ProtectFlag = {
-  /** After applying the masks, clear RW again on entries that carry SW_COW. */
-  KEEP_COW_READONLY: 1 << 0,
-} as const;
-
-/** Modes of core.fork for one range. */
-export const ForkMode = {
-  /** Copy the entry as is into the child (read-only private or shared pages); A cleared in the child. */
-  SHARE: 0,
-  /** Private writable: clear RW and set SW_COW in parent and child; A cleared in the child. */
-  COW: 1,
-} as const;
 
 /** Indices of the record counts traceBatch adds into its `out` array. */
 export const TraceOut = {

@@ -85,10 +85,11 @@ export interface Core {
   /**
    * For every present leaf in the range (splitting partly covered large leaves):
    * entry = (entry & ~clr) | set on the attribute bits RW US PWT PCD A D G and bits 9-11
-   * (low word) and NX (high word). With ProtectFlag.KEEP_COW_READONLY, entries carrying
-   * SW_COW keep RW clear. Returns the number of 4 KiB pages covered, or ENOMEM/EINVAL.
+   * (low word) and NX (high word); then, where the new low word has any bit of `ifLo`, its
+   * `thenClrLo` bits are cleared too (e.g. a COW page keeps RW clear: ifLo SW_COW, thenClrLo
+   * RW). Returns the number of 4 KiB pages covered, or ENOMEM/EINVAL.
    */
-  protect(root: number, la: number, count: number, setLo: number, setHi: number, clrLo: number, clrHi: number, flags: number): number;
+  protect(root: number, la: number, count: number, setLo: number, setHi: number, clrLo: number, clrHi: number, ifLo: number, thenClrLo: number): number;
   /**
    * Pure walk (no TLB, no A/D). OK with result[A] = physical address of `la`, result[B]/[C] =
    * leaf entry low/high words, result[D] = page shift; ENOENT when not mapped.
@@ -101,20 +102,17 @@ export interface Core {
    */
   scanAccessed(root: number, la: number, count: number, clear: boolean): number;
   /**
-   * Copies the present leaves of [la, la + count*4096) from `src` into `dst` for fork
-   * (see ForkMode). Each frame gains a reference. Returns pages copied, or ENOMEM/EEXIST.
+   * Copies the present leaves of [la, la + count*4096) from `src` into `dst` for fork: the
+   * parent's leaf becomes (leaf & ~parentClrLo) | parentSetLo and the child's entry is that
+   * with `childClrLo` cleared (low-word bits 0xF7E only). Each frame gains a reference.
+   * Returns pages copied, or ENOMEM/EEXIST.
    */
-  fork(src: number, dst: number, la: number, count: number, mode: number): number;
-  /**
-   * Replaces the present 4 KiB leaf at `la` with one pointing at `pfn` (which gains a
-   * reference) carrying (attrLo, attrHi); the old frame loses one. OK, ENOENT or EINVAL.
-   */
-  replace(root: number, la: number, pfn: number, attrLo: number, attrHi: number): number;
+  fork(src: number, dst: number, la: number, count: number, parentClrLo: number, parentSetLo: number, childClrLo: number): number;
 
   /**
    * The copy-on-write break in one call: points the present 4 KiB leaf at `la` to a freshly
    * allocated frame — a copy of the old frame (mode 0) or zeros (mode 1, a write to the zero
-   * page) — carrying (attrLo, attrHi) like `replace`; the old frame loses a reference and the
+   * page) — carrying (attrLo, attrHi) as a leaf of `map` (attrLo & 0xF7E | P, attrHi & NX); the old frame loses a reference and the
    * new one has exactly the leaf's. Returns the new frame, or ENOENT (no leaf), EINVAL (a large
    * leaf or bad arguments), ENOMEM (no free frame; nothing changed). The TLB is not touched.
    */

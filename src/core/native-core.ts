@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Core, CoreConfig } from './core.js';
+import { VmmError } from '../errors.js';
 
 interface NativeBinding {
   createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean): Core;
@@ -16,8 +17,10 @@ function load(): NativeBinding | undefined {
   if (binding || loadError) return binding;
   try {
     const require = createRequire(import.meta.url);
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = nodeGypBuild(packageRoot());
+    // VMSIM_NATIVE_ADDON names another build of the same sources (the sanitizer build: scripts/sanitize.sh).
+    const override = process.env.VMSIM_NATIVE_ADDON;
+    if (override) binding = require(override) as NativeBinding;
+    else binding = (require('node-gyp-build') as (dir: string) => NativeBinding)(packageRoot());
   } catch (e) {
     loadError = e instanceof Error ? e : new Error(String(e));
   }
@@ -49,5 +52,12 @@ export function nativeLoadError(): Error | undefined {
 export function createNativeCore(config: CoreConfig): Core {
   const b = load();
   if (!b) throw loadError ?? new Error('native addon unavailable');
-  return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result, config.eagerHostMemory === true);
+  try {
+    return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result, config.eagerHostMemory === true);
+  } catch (e) {
+    // The addon marks host-allocation failures with an errno code (no VmmError class in C++).
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOMEM') throw new VmmError('ENOMEM', (e as Error).message);
+    throw e;
+  }
 }

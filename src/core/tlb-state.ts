@@ -98,11 +98,6 @@ export function resetLru(s: TlbState): void {
   }
 }
 
-/** The key of a translation: see the module comment. */
-export function tlbKey(vpn: number, sizeClass: number, tag: number): number {
-  return (vpn * 4 + sizeClass) * 8192 + tag;
-}
-
 /** Hash slot of (vpn, sizeClass, tag): the same 32-bit arithmetic as native/tlb.cc. */
 export function tlbHashSlot(s: TlbState, vpn: number, sizeClass: number, tag: number): number {
   const lo = vpn >>> 0;
@@ -127,7 +122,7 @@ export function tlbSet(s: TlbState, vpn: number): number {
  * much bytecode into one function.
  */
 export function tlbFind(s: TlbState, vpn: number, sizeClass: number, tag: number): number {
-  const key = (vpn * 4 + sizeClass) * 8192 + tag; // tlbKey
+  const key = (vpn * 4 + sizeClass) * 8192 + tag; // the key: see the module comment
   const ways = s.ways;
   const mask = s.setMask;
   if (ways > SCAN_WAYS || mask < 0) return otherFind(s, key, vpn, sizeClass, tag);

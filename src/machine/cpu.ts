@@ -77,7 +77,7 @@ export class Cpu {
       eagerHostMemory: this.config.hostMemory === 'eager',
     });
     this.backend = this.core.backend;
-    this.physical = new PhysicalMemory(this.core, this.config.memoryBytes);
+    this.physical = new PhysicalMemory(this.core, this.config.memoryBytes, () => this.checkLive());
     // Like Linux's init_mm: a kernel-only address space that is loaded when no process runs.
     const idle = this.core.createRoot();
     if (idle < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the kernel page tables');

@@ -46,6 +46,8 @@ export interface MachineStats {
   /** VMM fault outcomes summed over every address space (destroyed ones included). */
   faults: FaultCounters;
   addressSpaces: number;
+  /** Bad page-table entries the core met and cleared (Linux prints "bad pgd/pmd" and clears them). */
+  badEntries: number;
 }
 
 const SPACE_KEYS = ['faults', 'stack', 'stackLimit', 'onFault'];
@@ -174,6 +176,7 @@ export class Machine extends Cpu {
       pageFaults: c[Counter.FAULTS]!,
       faults: { ...this.vmm.faults },
       addressSpaces: this.spaceSet.size,
+      badEntries: c[Counter.BAD_ENTRIES]!,
     };
   }
 }

@@ -8,7 +8,7 @@
  * `invalidate` for what it changed. `residentPages` counts the 4 KiB user-half pages these
  * operations mapped (kernel-half pages are shared by every space and belong to none).
  */
-import { ForkMode, PAGE_SIZE, ProtectFlag, Result, Status } from '../core/constants.js';
+import { PAGE_SIZE, Result, Status } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { fromLinear } from '../address.js';
 import type { Cpu, CpuSpace } from './cpu.js';
@@ -27,8 +27,17 @@ export interface ProtectChange {
   readonly setHi: number;
   readonly clearLo: number;
   readonly clearHi: number;
-  /** Entries that carry the COW software bit keep RW clear (a private page shared with another space stays read-only). */
-  readonly keepCowReadOnly?: boolean;
+  /** Then, on entries whose new low word has any of these bits, `thenClearLo` is cleared too (0: no condition). */
+  readonly ifLo?: number;
+  /** Low-word bits cleared on the entries that `ifLo` selects. */
+  readonly thenClearLo?: number;
+}
+
+/** How fork copies a leaf: the parent's becomes (leaf & ~parentClearLo) | parentSetLo, the child's is that with childClearLo cleared. */
+export interface ForkBits {
+  readonly parentClearLo: number;
+  readonly parentSetLo: number;
+  readonly childClearLo: number;
 }
 
 /** One present leaf entry, decoded. */
@@ -99,7 +108,7 @@ export class PageTable {
 
   /** Applies `change` to every present leaf of [la, la + pages*4096), splitting partly covered large leaves. False on ENOMEM (a split failed). */
   protect(la: number, pages: number, change: ProtectChange): boolean {
-    const st = this.cpu.core.protect(this.space.rootFrame, la, pages, change.setLo, change.setHi, change.clearLo, change.clearHi, change.keepCowReadOnly ? ProtectFlag.KEEP_COW_READONLY : 0);
+    const st = this.cpu.core.protect(this.space.rootFrame, la, pages, change.setLo, change.setHi, change.clearLo, change.clearHi, change.ifLo ?? 0, change.thenClearLo ?? 0);
     if (st === Status.ENOMEM) return false;
     if (st < 0) throw this.cpu.statusError(st, 'protect', range(la, pages));
     return true;
@@ -134,12 +143,12 @@ export class PageTable {
   }
 
   /**
-   * Copies the present leaves of [la, la + pages*4096) into `child` for fork: shared (entries
-   * as they are) or copy-on-write (RW cleared and the COW bit set in both). Returns the pages
+   * Copies the present leaves of [la, la + pages*4096) into `child` for fork, changing the bits
+   * as `bits` says (the caller's policy: shared as they are, or copy-on-write). Returns the pages
    * copied; ENOMEM throws (the child is then destroyed by the caller).
    */
-  forkInto(child: PageTable, la: number, pages: number, share: boolean): number {
-    const n = this.cpu.core.fork(this.space.rootFrame, child.root, la, pages, share ? ForkMode.SHARE : ForkMode.COW);
+  forkInto(child: PageTable, la: number, pages: number, bits: ForkBits): number {
+    const n = this.cpu.core.fork(this.space.rootFrame, child.root, la, pages, bits.parentClearLo, bits.parentSetLo, bits.childClearLo);
     if (n < 0) throw this.cpu.statusError(n, 'fork', `copying ${range(la, pages)}`);
     if (la < TWO47) child.residentPages += n;
     return n;

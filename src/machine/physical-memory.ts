@@ -6,68 +6,109 @@ import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
 import { toCount, toPhysical } from '../address.js';
 
-/** Raw physical memory and frames of one machine. */
+/**
+ * Raw physical memory and frames of one machine. Frames the user allocates here are the user's:
+ * freeFrame/refFrame act only on those (the references the user holds are counted per frame),
+ * never on frames the VMM owns (roots, page tables, the zero page, mapped data), which would
+ * hand a frame out again while a process still uses it.
+ */
 export class PhysicalMemory {
   /** RAM chunk views, fetched once: a native call per copy would cost more than the copy. */
   private readonly chunks: Uint8Array[] = [];
   /** DataViews of the chunks, for the small-copy fast paths. */
   private readonly views: DataView[] = [];
 
-  /** @internal */
-  constructor(private readonly core: Core, readonly size: number) {}
+  /**
+   * References the user holds on each frame (allocFrame/allocFrames give one, refFrame adds one,
+   * freeFrame drops one). Each is also a reference of the core, so a frame with a user reference
+   * is allocated and cannot have been handed to anyone else. Created on first use; zero-filled
+   * host memory is committed only where touched.
+   */
+  private userRefs: Uint32Array | undefined;
+
+  /** @internal `live` throws when the machine has been disposed. */
+  constructor(private readonly core: Core, readonly size: number, private readonly live: () => void = () => {}) {}
 
   /** Frames in the machine (size / 4096). */
   get totalFrames(): number {
+    this.live();
     return this.core.totalFrames;
   }
   /** Frames not allocated. */
   get freeFrames(): number {
+    this.live();
     return this.core.freeFrames();
   }
   /** Frames allocated (frame 0, kernel tables, page tables and data). */
   get usedFrames(): number {
+    this.live();
     return this.core.totalFrames - this.core.freeFrames();
   }
 
-  /** Allocates the lowest free frame, zeroed, with one reference: its physical address. ENOMEM when none is free. */
+  /** Allocates the lowest free frame, zeroed, with one reference (the user's): its physical address. ENOMEM when none is free. */
   allocFrame(): number {
+    this.live();
     const pfn = this.core.allocFrame();
     if (pfn < 0) throw new VmmError('ENOMEM', 'allocFrame: no free frame');
+    this.owned()[pfn] = 1;
     return pfn * PAGE_SIZE;
   }
 
   /** Allocates `count` contiguous zeroed frames starting at a multiple of `align` bytes (default 4096): the first address. */
   allocFrames(count: number, align: number = PAGE_SIZE): number {
+    this.live();
     const n = toCount(count, 'count', { min: 1, max: this.core.totalFrames });
     const a = toCount(align, 'align', { min: PAGE_SIZE });
     if (!Number.isInteger(Math.log2(a))) throw new VmmError('EINVAL', `align ${a} is not a power of two`);
     const pfn = this.core.allocFrames(n, a / PAGE_SIZE);
     if (pfn === Status.ENOMEM) throw new VmmError('ENOMEM', `allocFrames: no run of ${n} free frames aligned to ${a} bytes`);
     if (pfn < 0) throw new VmmError('EINVAL', `allocFrames: bad count ${n} or align ${a}`);
+    this.owned().fill(1, pfn, pfn + n);
     return pfn * PAGE_SIZE;
   }
 
-  /** Drops one reference to the frame at `pa` (freeing it at zero). EINVAL for a free, unaligned or reserved frame. */
+  /**
+   * Drops one of the user's references to the frame at `pa` (freeing it when it was the last of
+   * all). EINVAL for an unaligned, free or reserved frame; EPERM for a frame the user holds no
+   * reference to (the VMM's: a root, a page table, the zero page, mapped data).
+   */
   freeFrame(pa: number | bigint): void {
-    const pfn = this.frameOf(pa, 'pa');
-    if (this.core.unrefFrame(pfn) < 0) throw new VmmError('EINVAL', `pa ${hex(pfn * PAGE_SIZE)}: frame is not allocated${pfn === 0 ? ' (frame 0 is reserved)' : ''}`);
+    this.live();
+    const pfn = this.userFrame(pa, 'freeFrame');
+    this.userRefs![pfn]!--;
+    this.core.unrefFrame(pfn);
   }
 
-  /** Adds a reference to an allocated frame. */
+  /** Adds a reference (the user's) to a frame the user holds: the new count. EINVAL / EPERM as freeFrame. */
   refFrame(pa: number | bigint): number {
-    const pfn = this.frameOf(pa, 'pa');
+    this.live();
+    const pfn = this.userFrame(pa, 'refFrame');
     const r = this.core.refFrame(pfn);
-    if (r < 0) throw new VmmError('EINVAL', `pa ${hex(pfn * PAGE_SIZE)}: frame is not allocated${pfn === 0 ? ' (frame 0 is reserved)' : ''}`);
+    this.userRefs![pfn]!++;
     return r;
   }
 
-  /** Reference count of the frame at `pa` (0 when free). */
+  /** Reference count of the frame at `pa` (0 when free), whoever holds the references. */
   refCount(pa: number | bigint): number {
+    this.live();
     return this.core.refCount(this.frameOf(pa, 'pa'));
+  }
+
+  /** The frame at `pa` when the user holds a reference to it. */
+  private userFrame(pa: number | bigint, op: string): number {
+    const pfn = this.frameOf(pa, 'pa');
+    if (this.core.refCount(pfn) <= 0 || pfn === 0) throw new VmmError('EINVAL', `${op}: pa ${hex(pfn * PAGE_SIZE)}: frame is not allocated${pfn === 0 ? ' (frame 0 is reserved)' : ''}`);
+    if ((this.userRefs?.[pfn] ?? 0) === 0) throw new VmmError('EPERM', `${op}: pa ${hex(pfn * PAGE_SIZE)}: the frame belongs to the VMM (a page table, a mapped page or the zero page), not to a physical.allocFrame() of yours`);
+    return pfn;
+  }
+
+  private owned(): Uint32Array {
+    return (this.userRefs ??= new Uint32Array(this.core.totalFrames));
   }
 
   /** Copies `length` bytes of physical memory from `pa`. */
   read(pa: number | bigint, length: number): Uint8Array {
+    this.live();
     const start = toPhysical(pa, this.size, 'pa');
     const n = toCount(length, 'length');
     if (start + n > this.size) throw new VmmError('EFAULT', `read: [${hex(start)}, ${hex(start + n)}) runs past the end of physical memory (${hex(this.size)})`);
@@ -78,6 +119,7 @@ export class PhysicalMemory {
 
   /** Writes bytes into physical memory at `pa`. */
   write(pa: number | bigint, bytes: Uint8Array | ArrayLike<number>): void {
+    this.live();
     const start = toPhysical(pa, this.size, 'pa');
     const data = toBytes(bytes);
     if (start + data.length > this.size) throw new VmmError('EFAULT', `write: [${hex(start)}, ${hex(start + data.length)}) runs past the end of physical memory (${hex(this.size)})`);

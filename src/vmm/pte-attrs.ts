@@ -7,7 +7,7 @@
  * answers SEGV_ACCERR).
  */
 import { PTE, PTE_HI } from '../core/constants.js';
-import type { PageAttrs, ProtectChange } from '../machine/page-table.js';
+import type { ForkBits, PageAttrs, ProtectChange } from '../machine/page-table.js';
 
 /** Region protection bits. */
 export const PROT_READ = 1;
@@ -33,6 +33,14 @@ function userPageAttrs(prot: number, shared: boolean, writable: boolean, nxe: bo
   return { lo, hi: hi >>> 0 };
 }
 
+/** A private page shared copy-on-write with another space keeps RW clear whatever its region allows (Linux's anon-exclusive rule). */
+const COW_STAYS_READONLY = { ifLo: PTE.SW_COW, thenClearLo: PTE.RW } as const;
+
+/** fork of a private range: both sides lose RW and carry the COW bit; the child's copy starts not Accessed. */
+export const FORK_PRIVATE: ForkBits = { parentClearLo: PTE.RW, parentSetLo: PTE.SW_COW, childClearLo: PTE.A };
+/** fork of a shared range: entries as they are; the child's copy starts neither Accessed nor Dirty. */
+export const FORK_SHARED: ForkBits = { parentClearLo: 0, parentSetLo: 0, childClearLo: PTE.A | PTE.D };
+
 /** protection_map[]: the PageProt of every (protection, shared) pair, indexed by `prot | (shared ? 8 : 0)`. */
 export function protectionMap(nxe: boolean): readonly PageProt[] {
   const map: PageProt[] = [];
@@ -44,7 +52,7 @@ export function protectionMap(nxe: boolean): readonly PageProt[] {
     map.push({
       writable: w,
       readOnly: userPageAttrs(prot, shared, false, nxe),
-      change: { setLo: w.lo & lowMask, setHi: w.hi, clearLo: lowMask & ~w.lo, clearHi: PTE_HI.NX & ~w.hi, keepCowReadOnly: !shared },
+      change: { setLo: w.lo & lowMask, setHi: w.hi, clearLo: lowMask & ~w.lo, clearHi: PTE_HI.NX & ~w.hi, ...(shared ? {} : COW_STAYS_READONLY) },
     });
   }
   return map;

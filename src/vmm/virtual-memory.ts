@@ -12,7 +12,7 @@ import type { PageAttrs, PageTable } from '../machine/page-table.js';
 import { VmmError } from '../errors.js';
 import { RegionMap } from './region-map.js';
 import type { RegionRecord as Region } from './region.js';
-import { PROT_WRITE, protIndex, type PageProt } from './pte-attrs.js';
+import { FORK_PRIVATE, FORK_SHARED, PROT_WRITE, protIndex, type PageProt } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
@@ -180,7 +180,7 @@ export class VirtualMemory implements FaultHandler {
     }
     if ((leaf.lo & PTE.SW_COW) === 0) {
       // Not COW and the region allows writing: the entry is stale (e.g. PROT_NONE encoding); rewrite it.
-      pt.protect(la, 1, { ...pp.change, keepCowReadOnly: false });
+      pt.protect(la, 1, { ...pp.change, ifLo: 0, thenClearLo: 0 });
       pt.invalidate(la, 1);
       return RETRY;
     }
@@ -328,7 +328,7 @@ export class VirtualMemory implements FaultHandler {
     child.allocations = new Map(this.allocations);
     for (const id of this.objectIds()) this.ctx.object(id)?.attach();
     for (const r of this.regions) {
-      const n = this.pages.forkInto(child.pages, r.start, (r.end - r.start) / PAGE_SIZE, r.shared);
+      const n = this.pages.forkInto(child.pages, r.start, (r.end - r.start) / PAGE_SIZE, r.shared ? FORK_SHARED : FORK_PRIVATE);
       if (r.shared) child.sharedPages += n;
     }
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.

@@ -44,9 +44,36 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('destroyRoot' as const), r: fc.nat() }),
   fc.record({ t: fc.constant('map' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 4 }), large: fc.boolean(), lo: attrs, nx: fc.boolean(), own: fc.boolean(), i: fc.nat(), kernel: fc.boolean() }),
   fc.record({ t: fc.constant('unmap' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 600 }), kernel: fc.boolean() }),
-  fc.record({ t: fc.constant('protect' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 600 }), set: attrs, clr: attrs, nx: fc.integer({ min: 0, max: 3 }), flags: fc.integer({ min: 0, max: 1 }) }),
-  fc.record({ t: fc.constant('fork' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), mode: fc.integer({ min: 0, max: 1 }) }),
-  fc.record({ t: fc.constant('replace' as const), r: fc.nat(), page, i: fc.nat(), lo: attrs }),
+  fc.record({
+    t: fc.constant('protect' as const),
+    r: fc.nat(),
+    page,
+    count: fc.integer({ min: 1, max: 600 }),
+    set: attrs,
+    clr: attrs,
+    nx: fc.integer({ min: 0, max: 3 }),
+    ifLo: fc.oneof(fc.constantFrom(0, PTE.SW_COW), attrs),
+    thenClr: fc.oneof(fc.constantFrom(0, PTE.RW), attrs),
+  }),
+  fc.record({
+    t: fc.constant('fork' as const),
+    r: fc.nat(),
+    page,
+    count: fc.integer({ min: 1, max: 1100 }),
+    // The VMM's two uses (COW: clear RW, set SW_COW, child clears A; shared: the child clears A and D) and arbitrary masks.
+    masks: fc.oneof(fc.constantFrom([PTE.RW, PTE.SW_COW, PTE.A], [0, 0, PTE.A | PTE.D]), fc.tuple(attrs, attrs, attrs)),
+  }),
+  fc.record({
+    t: fc.constant('corrupt' as const),
+    r: fc.nat(),
+    page,
+    level: fc.integer({ min: 1, max: 4 }),
+    kind: fc.integer({ min: 0, max: 6 }),
+    lo: fc.nat({ max: 0xffffffff }),
+    hi: fc.nat({ max: 0xffffffff }),
+    i: fc.nat(),
+    kernel: fc.boolean(),
+  }),
   fc.record({ t: fc.constant('cr3' as const), r: fc.nat(), pcid: fc.integer({ min: 0, max: 3 }), noFlush: fc.boolean() }),
   fc.record({ t: fc.constant('invalidate' as const), pcid: fc.integer({ min: 0, max: 3 }), page, count: fc.integer({ min: 1, max: 4 }), kernel: fc.boolean() }),
   fc.record({ t: fc.constant('flush' as const), pcid: fc.integer({ min: 0, max: 3 }), all: fc.boolean(), global: fc.boolean() }),
@@ -105,6 +132,8 @@ type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 function run(a: Rig, b: Rig, ops: Op[]): void {
   const roots: number[] = [];
   const held: number[] = [];
+  // After a corrupted entry the tables no longer tell who holds what: refcounts are then only compared between the backends.
+  let corrupted = false;
   const pcidOf: number[] = [];
   const same = (label: string, x: unknown, y: unknown) => expect(y, label).toEqual(x);
   const both = <T>(label: string, f: (c: Core) => T): T => {
@@ -180,19 +209,51 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
         both('unmap', (c) => c.unmap(root, la(o.page, o.kernel), o.count));
         break;
       case 'protect':
-        both('protect', (c) => c.protect(root, la(o.page), o.count, o.set, o.nx & 1 ? 0x80000000 : 0, o.clr, o.nx & 2 ? 0x80000000 : 0, o.flags));
+        both('protect', (c) => c.protect(root, la(o.page), o.count, o.set, o.nx & 1 ? 0x80000000 : 0, o.clr, o.nx & 2 ? 0x80000000 : 0, o.ifLo, o.thenClr));
         break;
       case 'fork': {
         const child = both('fork-root', (c) => c.createRoot());
         if (child > 0) {
-          both('fork', (c) => c.fork(root, child, la(o.page), Math.min(o.count, 1100 - o.page + 1), o.mode));
+          const [pClr, pSet, cClr] = o.masks as number[];
+          both('fork', (c) => c.fork(root, child, la(o.page), Math.min(o.count, 1100 - o.page + 1), pClr!, pSet!, cClr!));
           roots.push(child);
         }
         break;
       }
-      case 'replace':
-        if (held.length) both('replace', (c) => c.replace(root, la(o.page), held[o.i % held.length]!, o.lo, 0));
+      case 'corrupt': {
+        if (!roots.length) break;
+        // Users write RAM, page tables included: the same entry written into both RAMs behind the cores' backs.
+        const dv = new DataView(a.core.ramChunk(0).buffer, a.core.ramChunk(0).byteOffset);
+        const target = la(o.page, o.kernel);
+        let table = root;
+        for (let level = 4; level > o.level; level--) {
+          const e = dv.getUint32(table * 4096 + (Math.floor(target / 2 ** (12 + 9 * (level - 1))) % 512) * 8, true);
+          const next = dv.getUint32(table * 4096 + (Math.floor(target / 2 ** (12 + 9 * (level - 1))) % 512) * 8 + 4, true);
+          const pfn = (e >>> 12) + (next & 0xfffff) * 2 ** 20;
+          if (!(e & PTE.P) || e & PTE.PS || pfn >= MEM / 4096) break;
+          table = pfn;
+        }
+        const idx = Math.floor(target / 2 ** (12 + 9 * (o.level - 1))) % 512;
+        let free = 1;
+        while (free < MEM / 4096 && a.core.refCount(free) !== 0) free++;
+        const words: [number, number][] = [
+          [o.lo, o.hi],
+          [(((MEM / 4096 + (o.i % 1000)) * 4096) | 0x67) >>> 0, 0],
+          [((free * 4096) | 0x67) >>> 0, 0],
+          [0x67, 0],
+          [held.length ? ((held[o.i % held.length]! * 4096) | 0x67) >>> 0 : 0x67, 0],
+          [((roots[o.i % roots.length]! * 4096) | 0x67) >>> 0, 0],
+          [0xffffffff, 0xffffffff],
+        ];
+        const [lo, hi] = words[o.kind]!;
+        for (const c of [a.core, b.core]) {
+          const d = new DataView(c.ramChunk(0).buffer, c.ramChunk(0).byteOffset);
+          d.setUint32(table * 4096 + idx * 8, lo, true);
+          d.setUint32(table * 4096 + idx * 8 + 4, hi, true);
+        }
+        corrupted = true;
         break;
+      }
       case 'cr3':
         if (roots.length) both('cr3', (c) => c.setCr3(roots[o.r % roots.length]!, o.pcid, o.noFlush));
         break;
@@ -260,6 +321,8 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
   const ra = a.core.ramChunk(0);
   const rb = b.core.ramChunk(0);
   expect(Buffer.compare(Buffer.from(ra.buffer, ra.byteOffset, ra.length), Buffer.from(rb.buffer, rb.byteOffset, rb.length))).toBe(0);
+  for (let f = 0; f < a.core.totalFrames; f++) if (a.core.refCount(f) !== b.core.refCount(f)) same(`refCount(${f})`, a.core.refCount(f), b.core.refCount(f));
+  if (corrupted) return;
   for (const c of [a.core, b.core]) {
     const want = audit(c, roots, held);
     for (let f = 0; f < c.totalFrames; f++) {

@@ -1,12 +1,10 @@
 /** The reference core's CPU: CR3, the access path (TLB, walk, SDM permission rules, A/D), batches and copies. */
-import { Counter, Feature, GLOBAL_TAG, PFEC, PTE, PTE_HI, Result, Status, TlbFlag, CHUNK_BYTES } from '../constants.js';
+import { Counter, Feature, GLOBAL_TAG, PFEC, PTE, PTE_HI, Result, Status, TlbFlag, CHUNK_BYTES, TWO47, TWO48 } from '../constants.js';
 import { tlbLookup, tlbTouch, type TlbState } from '../tlb-state.js';
 import { entryPfn, indexAt, SPAN } from './page-table.js';
 import { fill, invalidateAddress, invalidateWhere } from './tlb.js';
 import type { Ram } from './ram.js';
 
-const TWO47 = 2 ** 47;
-const TWO48 = 2 ** 48;
 const SIZE_OF_CLASS = [4096, 2 ** 21, 2 ** 30];
 
 /** The access path over one RAM and TLB. */

@@ -2,6 +2,12 @@
 import { Status } from '../constants.js';
 import type { Ram } from './ram.js';
 
+/** An exact power-of-two test for any double (Math.log2 rounds near large powers). */
+function isPowerOfTwo(a: number): boolean {
+  if (a <= 2 ** 31) return (a & (a - 1)) === 0;
+  return 2 ** Math.round(Math.log2(a)) === a;
+}
+
 /** Bitmap + refcounts; frame 0 is reserved. */
 export class Frames {
   private readonly bits: Uint32Array;
@@ -28,6 +34,13 @@ export class Frames {
   /** True for a frame the API may ref/unref/copy: in range, non-zero, allocated. */
   usable(pfn: number): boolean {
     return Number.isInteger(pfn) && pfn > 0 && pfn < this.total && this.isAllocated(pfn);
+  }
+
+  /** True when frames [base, base + n) are all usable (n >= 1): what a leaf must cover before its references change. */
+  runUsable(base: number, n: number): boolean {
+    if (!(base > 0 && base < this.total && n <= this.total - base)) return false;
+    for (let f = base; f < base + n; f++) if (!this.isAllocated(f)) return false;
+    return true;
   }
 
   /** Lowest free frame, zeroed, refcount 1; ENOMEM. */
@@ -58,7 +71,7 @@ export class Frames {
 
   /** Lowest aligned run of `count` free frames; ENOMEM or EINVAL. */
   allocRun(count: number, align: number): number {
-    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(align) || align < 1 || !Number.isInteger(Math.log2(align))) return Status.EINVAL;
+    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(align) || align < 1 || !isPowerOfTwo(align)) return Status.EINVAL;
     let s = 0;
     while (s + count <= this.total) {
       let used = -1;

@@ -2,19 +2,15 @@
  * Page tables of the reference core, in simulated RAM in the x86-64 format. Everything is
  * built on two walk primitives over the same tables: `descend` (one address, optionally
  * creating tables) and `forEachLeaf` (a range, recursing once per table). The native core
- * has the same semantics (docs/core-spec.md).
+ * has the same semantics (docs/core-spec.md). Page-table contents are untrusted (users write
+ * RAM): every entry followed is checked, and the range operations clear bad entries.
  */
-import { PTE, PTE_HI, Status, ForkMode, ProtectFlag } from '../constants.js';
+import { Counter, PTE, PTE_HI, Status, INTER_USER, INTER_KERNEL, TWO47, TWO48, ATTR_LO } from '../constants.js';
 import type { Ram } from './ram.js';
 import type { Frames } from './frames.js';
 
 const P = PTE.P;
 const PS = PTE.PS;
-const INTER_USER = 0x67;
-const INTER_KERNEL = 0x63;
-const TWO47 = 2 ** 47;
-const TWO48 = 2 ** 48;
-const ATTR_LO = 0xf7e;
 const NX = PTE_HI.NX;
 
 /** Bytes covered by one entry at `level` (1 = PT … 4 = PML4). */
@@ -49,7 +45,8 @@ export class PageTables {
   /** The 256 shared kernel PDPT frames (top-level slots 256..511). */
   readonly kernelPdpts: number[] = [];
 
-  constructor(private readonly ram: Ram, private readonly frames: Frames) {
+  /** Bad entries met are counted in counters[Counter.BAD_ENTRIES]. */
+  constructor(private readonly ram: Ram, private readonly frames: Frames, private readonly counters: Float64Array) {
     // Boot: the shared kernel half's PDPTs, frames 1..256 (lowest free first).
     for (let i = 0; i < 256; i++) {
       const f = frames.alloc();
@@ -76,31 +73,42 @@ export class PageTables {
 
   /**
    * Walks to the entry that maps `la` at `level`, creating missing tables when `create`.
-   * Returns the table holding that slot, 0 when a table is missing (not creating), or
-   * -1 when a large leaf above `level` covers `la`; throws Abort(ENOMEM) when a table cannot be allocated.
+   * Returns the table holding that slot, 0 when a table is missing (not creating; a bad table
+   * pointer reads as missing, and the creating pass clears it), or -1 when a large leaf above
+   * `level` covers `la`; throws Abort(ENOMEM) when a table cannot be allocated.
    */
   descend(root: number, la: number, level: number, create: boolean): number {
     let table = root;
     for (let l = 4; l > level; l--) {
       const ea = this.ea(table, indexAt(la, l));
       const lo = this.ram.lo(ea);
-      if ((lo & P) === 0) {
+      if ((lo & P) !== 0) {
+        if (l < 4 && (lo & PS) !== 0) return -1;
+        const child = entryPfn(lo, this.ram.hi(ea));
+        if (this.frames.usable(child)) {
+          table = child;
+          continue;
+        }
         if (!create) return 0;
-        const t = this.frames.alloc();
-        if (t < 0) throw new Abort(Status.ENOMEM);
-        const [nlo, nhi] = makeEntry(t, la >= TWO47 ? INTER_KERNEL : INTER_USER, 0);
-        this.ram.set(ea, nlo, nhi);
-        table = t;
-        continue;
+        this.clearBad(ea);
+      } else if (!create) {
+        return 0;
       }
-      if (l < 4 && (lo & PS) !== 0) return -1;
-      table = entryPfn(lo, this.ram.hi(ea));
+      const t = this.frames.alloc();
+      if (t < 0) throw new Abort(Status.ENOMEM);
+      const [nlo, nhi] = makeEntry(t, la >= TWO47 ? INTER_KERNEL : INTER_USER, 0);
+      this.ram.set(ea, nlo, nhi);
+      table = t;
     }
     return table;
   }
 
-  /** The present leaf covering `la`: [table, index, level] or undefined. */
-  leaf(root: number, la: number): [number, number, number] | undefined {
+  /**
+   * The present leaf covering `la`: [table, index, level] or undefined. `checked`: every table
+   * on the way and the leaf's frames must be usable (a bad entry reads as not present);
+   * unchecked is the hardware's view (only tables beyond RAM read as not present).
+   */
+  leaf(root: number, la: number, checked: boolean): [number, number, number] | undefined {
     let table = root;
     for (let l = 4; l >= 1; l--) {
       const idx = indexAt(la, l);
@@ -108,17 +116,35 @@ export class PageTables {
       if (ea + 8 > this.ram.bytes) return undefined;
       const lo = this.ram.lo(ea);
       if ((lo & P) === 0) return undefined;
-      if (l === 1 || (l < 4 && (lo & PS) !== 0)) return [table, idx, l];
+      if (l === 1 || (l < 4 && (lo & PS) !== 0)) {
+        if (checked && !this.leafOk(lo, this.ram.hi(ea), l)) return undefined;
+        return [table, idx, l];
+      }
       table = entryPfn(lo, this.ram.hi(ea));
+      if (checked && !this.frames.usable(table)) return undefined;
     }
     return undefined;
+  }
+
+  /** A leaf is good when every frame it covers is usable: only then may its references change. */
+  private leafOk(lo: number, hi: number, level: number): boolean {
+    const n = leafFrames(level);
+    const pfn = entryPfn(lo, hi);
+    return this.frames.runUsable(pfn - (pfn % n), n);
+  }
+
+  /** Linux's pgd_clear_bad: a bad entry is cleared (what it names cannot be trusted, so nothing is freed) and reported. */
+  private clearBad(ea: number): void {
+    this.ram.set(ea, 0, 0);
+    this.counters[Counter.BAD_ENTRIES]!++;
   }
 
   /** Splits the large leaf covering `addr` until the leaf there starts at or ends before `addr`; ENOMEM. */
   splitAt(root: number, addr: number): number {
     if (addr <= 0 || addr >= TWO48) return Status.OK;
     for (;;) {
-      const leaf = this.leaf(root, addr);
+      // A bad leaf is not split: the range operation that follows clears it whole.
+      const leaf = this.leaf(root, addr, true);
       if (!leaf) return Status.OK;
       const [table, idx, level] = leaf;
       if (level === 1 || addr % SPAN[level]! === 0) return Status.OK;
@@ -170,11 +196,21 @@ export class PageTables {
       const va = base + i * span;
       const hi = this.ram.hi(ea);
       if (level === 1 || (level < 4 && (lo & PS) !== 0)) {
-        fn(table, i, lo, hi, level, va);
+        if (!this.leafOk(lo, hi, level)) this.clearBad(ea);
+        else fn(table, i, lo, hi, level, va);
         continue;
       }
       const child = entryPfn(lo, hi);
+      if (!this.frames.usable(child)) {
+        this.clearBad(ea);
+        continue;
+      }
       this.rec(child, level - 1, va, start, end, freeEmpty, fn);
+      // A table that aliases one of its own entries may have been freed on the way: the entry is bad now.
+      if (!this.frames.usable(child)) {
+        this.clearBad(ea);
+        continue;
+      }
       // The root and the shared kernel PDPTs are never freed.
       if (freeEmpty && !(level === 4 && i >= 256) && this.ram.tableEmpty(child)) {
         this.ram.set(ea, 0, 0);
@@ -183,32 +219,42 @@ export class PageTables {
     }
   }
 
-  /** True when the slot for a leaf of `level` at `la` is free (no leaf, no table, no large leaf above). */
-  slotFree(root: number, la: number, level: number): boolean {
-    const table = this.descend(root, la, level, false);
-    if (table === 0) return true;
-    if (table < 0) return false;
-    const ea = this.ea(table, indexAt(la, level));
-    return this.ram.lo(ea) === 0 && this.ram.hi(ea) === 0;
-  }
-
   /** core.map. */
   map(root: number, la: number, count: number, level: number, attrLo: number, attrHi: number, pfn: number, list?: Float64Array): number {
     const span = SPAN[level]!;
     const per = leafFrames(level);
-    for (let k = 0; k < count; k++) if (!this.slotFree(root, la + k * span, level)) return Status.EEXIST;
+    const tableSpan = span * 512; // pages with the same floor(va / tableSpan) share a table
+    // Every slot first (one descent per table): a leaf or table there, or a large leaf above, is EEXIST.
+    let key = -1;
+    let table = 0;
+    for (let k = 0; k < count; k++) {
+      const va = la + k * span;
+      if (Math.floor(va / tableSpan) !== key) {
+        table = this.descend(root, va, level, false);
+        key = Math.floor(va / tableSpan);
+      }
+      if (table < 0) return Status.EEXIST;
+      if (table > 0) {
+        const ea = this.ea(table, indexAt(va, level));
+        if (this.ram.lo(ea) !== 0 || this.ram.hi(ea) !== 0) return Status.EEXIST;
+      }
+    }
     if (list) {
       for (let k = 0; k < count; k++) if (!this.frames.usable(list[k]!)) return Status.EINVAL;
     } else if (pfn >= 0) {
-      for (let f = pfn; f < pfn + count * per; f++) if (!this.frames.usable(f)) return Status.EINVAL;
+      if (!this.frames.runUsable(pfn, count * per)) return Status.EINVAL;
     }
     const lo0 = (attrLo & ATTR_LO) | P | (level > 1 ? PS : 0);
     const hi0 = attrHi & NX;
     let k = 0;
     try {
+      key = -1;
       for (; k < count; k++) {
         const va = la + k * span;
-        const table = this.descend(root, va, level, true);
+        if (Math.floor(va / tableSpan) !== key) {
+          table = this.descend(root, va, level, true);
+          key = Math.floor(va / tableSpan);
+        }
         let f: number;
         if (list) {
           f = list[k]!;
@@ -251,7 +297,7 @@ export class PageTables {
   }
 
   /** core.protect. */
-  protect(root: number, la: number, count: number, setLo: number, setHi: number, clrLo: number, clrHi: number, flags: number): number {
+  protect(root: number, la: number, count: number, setLo: number, setHi: number, clrLo: number, clrHi: number, ifLo: number, thenClrLo: number): number {
     const end = la + count * 4096;
     let st = this.splitAt(root, la);
     if (st >= 0) st = this.splitAt(root, end);
@@ -260,11 +306,13 @@ export class PageTables {
     clrLo &= ATTR_LO;
     setHi &= NX;
     clrHi &= NX;
+    ifLo &= ATTR_LO;
+    thenClrLo &= ATTR_LO;
     let pages = 0;
     this.forEachLeaf(root, la, end, false, (table, idx, lo, hi, level) => {
       let nlo = (lo & ~clrLo) | setLo;
       const nhi = ((hi & ~clrHi) | setHi) >>> 0;
-      if ((flags & ProtectFlag.KEEP_COW_READONLY) !== 0 && (nlo & PTE.SW_COW) !== 0) nlo &= ~PTE.RW;
+      if ((nlo & ifLo) !== 0) nlo &= ~thenClrLo;
       this.ram.set(this.ea(table, idx), nlo >>> 0, nhi);
       pages += leafFrames(level);
     });
@@ -284,26 +332,36 @@ export class PageTables {
     return [leaves, pages];
   }
 
-  /** core.fork. */
-  fork(src: number, dst: number, la: number, count: number, mode: number): number {
+  /** core.fork: parent leaf = (leaf & ~parentClr) | parentSet; child entry = new parent leaf & ~childClr. */
+  fork(src: number, dst: number, la: number, count: number, parentClr: number, parentSet: number, childClr: number): number {
     const end = la + count * 4096;
     let st = this.splitAt(src, la);
     if (st >= 0) st = this.splitAt(src, end);
     if (st < 0) return st;
+    parentClr &= ATTR_LO;
+    parentSet &= ATTR_LO;
+    childClr &= ATTR_LO;
     let pages = 0;
+    // The child's tables are walked with a cursor: leaves arrive in address order, so
+    // consecutive leaves share the child's table and only a table change needs a descent.
+    let curTable = 0;
+    let curKey = -1;
+    let curLevel = 0;
     try {
       this.forEachLeaf(src, la, end, false, (table, idx, lo, hi, level, va) => {
-        let plo = lo;
-        if (mode === ForkMode.COW) {
-          plo = ((lo & ~PTE.RW) | PTE.SW_COW) >>> 0;
-          this.ram.set(this.ea(table, idx), plo, hi);
+        const plo = ((lo & ~parentClr) | parentSet) >>> 0;
+        if (plo !== lo) this.ram.set(this.ea(table, idx), plo, hi);
+        const key = Math.floor(va / (SPAN[level]! * 512));
+        if (key !== curKey || level !== curLevel) {
+          const t = this.descend(dst, va, level, true);
+          if (t < 0) throw new Abort(Status.EEXIST);
+          curTable = t;
+          curKey = key;
+          curLevel = level;
         }
-        let clo = plo & ~PTE.A;
-        if (mode === ForkMode.SHARE && (lo & PTE.SW_SHARED) !== 0) clo &= ~PTE.D;
-        const dt = this.descend(dst, va, level, true);
-        const dea = this.ea(dt < 0 ? 0 : dt, indexAt(va, level));
-        if (dt < 0 || this.ram.lo(dea) !== 0 || this.ram.hi(dea) !== 0) throw new Abort(Status.EEXIST);
-        this.ram.set(dea, clo >>> 0, hi);
+        const dea = this.ea(curTable, indexAt(va, level));
+        if (this.ram.lo(dea) !== 0 || this.ram.hi(dea) !== 0) throw new Abort(Status.EEXIST);
+        this.ram.set(dea, (plo & ~childClr) >>> 0, hi);
         const n = leafFrames(level);
         const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % n);
         for (let f = base; f < base + n; f++) this.frames.ref(f);
@@ -316,24 +374,9 @@ export class PageTables {
     return pages;
   }
 
-  /** core.replace. */
-  replace(root: number, la: number, pfn: number, attrLo: number, attrHi: number): number {
-    const leaf = this.leaf(root, la);
-    if (!leaf) return Status.ENOENT;
-    const [table, idx, level] = leaf;
-    if (level !== 1 || !this.frames.usable(pfn)) return Status.EINVAL;
-    const ea = this.ea(table, idx);
-    const old = entryPfn(this.ram.lo(ea), this.ram.hi(ea));
-    this.frames.ref(pfn);
-    const [lo, hi] = makeEntry(pfn, (attrLo & ATTR_LO) | P, attrHi & NX);
-    this.ram.set(ea, lo, hi);
-    this.frames.unref(old);
-    return Status.OK;
-  }
-
   /** core.cowBreak (mode 0 copy, 1 zero). */
   cowBreak(root: number, la: number, mode: number, attrLo: number, attrHi: number): number {
-    const leaf = this.leaf(root, la);
+    const leaf = this.leaf(root, la, true);
     if (!leaf) return Status.ENOENT;
     const [table, idx, level] = leaf;
     if (level !== 1) return Status.EINVAL;
@@ -357,7 +400,8 @@ export class PageTables {
       const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % n);
       for (let f = base; f < base + n; f++) this.frames.unref(f);
     });
-    this.frames.unref(root);
+    // An alias inside the tables may have freed the root already.
+    if (this.frames.usable(root)) this.frames.unref(root);
     return Status.OK;
   }
 }

@@ -1,5 +1,6 @@
 /** Simulated RAM for the reference core: 1 GiB chunks created on first use (V8 callocs them lazily). */
 import { CHUNK_BYTES } from '../constants.js';
+import { VmmError } from '../../errors.js';
 
 /** Byte-addressable RAM with 64-bit entry access as two 32-bit words. */
 export class Ram {
@@ -21,7 +22,12 @@ export class Ram {
   chunk(i: number): Uint8Array {
     let c = this.chunks[i];
     if (!c) {
-      c = new Uint8Array(Math.min(CHUNK_BYTES, this.bytes - i * CHUNK_BYTES));
+      try {
+        c = new Uint8Array(Math.min(CHUNK_BYTES, this.bytes - i * CHUNK_BYTES));
+      } catch (e) {
+        // V8 throws a RangeError when the host cannot give the buffer.
+        throw new VmmError('ENOMEM', `could not allocate host memory for simulated RAM chunk ${i}: ${(e as Error).message}`);
+      }
       this.chunks[i] = c;
       this.words[i] = new Uint32Array(c.buffer, c.byteOffset, c.length >>> 2);
     }

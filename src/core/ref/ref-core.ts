@@ -1,14 +1,12 @@
 /** The pure-TypeScript reference core: the oracle of the differential tests and the portable backend. */
 import type { Core, CoreConfig } from '../core.js';
-import { Counter, Result, Status, GLOBAL_TAG, TlbFlag } from '../constants.js';
+import { Counter, Result, Status, GLOBAL_TAG, TlbFlag, TWO47, TWO48 } from '../constants.js';
 import { Ram } from './ram.js';
 import { Frames } from './frames.js';
 import { PageTables } from './page-table.js';
 import { Cpu } from './cpu.js';
 import { invalidateAddress, invalidateWhere } from './tlb.js';
 
-const TWO47 = 2 ** 47;
-const TWO48 = 2 ** 48;
 const LEVEL_OF_SHIFT: Record<number, number> = { 12: 1, 21: 2, 30: 3 };
 
 function isInt(v: number): boolean {
@@ -28,7 +26,7 @@ export function createRefCore(config: CoreConfig): Core {
   const ram = new Ram(config.memoryBytes);
   if (config.eagerHostMemory) ram.commitAll();
   const frames = new Frames(config.memoryBytes / 4096, ram);
-  const pt = new PageTables(ram, frames);
+  const pt = new PageTables(ram, frames, config.counters);
   const cpu = new Cpu(ram, config.tlb, config.counters, config.result, config.features);
   const tlb = config.tlb;
   const counters = config.counters;
@@ -72,9 +70,9 @@ export function createRefCore(config: CoreConfig): Core {
       result[Result.D] = freed[0]!;
       return n;
     },
-    protect: (root, la, count, setLo, setHi, clrLo, clrHi, flags) => {
+    protect: (root, la, count, setLo, setHi, clrLo, clrHi, ifLo, thenClrLo) => {
       if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
-      return pt.protect(root, la, count, setLo >>> 0, setHi >>> 0, clrLo >>> 0, clrHi >>> 0, flags);
+      return pt.protect(root, la, count, setLo >>> 0, setHi >>> 0, clrLo >>> 0, clrHi >>> 0, ifLo >>> 0, thenClrLo >>> 0);
     },
     scanAccessed: (root, la, count, clear) => {
       if (!rootOk(root) || !rangeOk(la, count, 12) || typeof clear !== 'boolean') return Status.EINVAL;
@@ -84,7 +82,7 @@ export function createRefCore(config: CoreConfig): Core {
     },
     translate: (root, la) => {
       if (!rootOk(root) || !isInt(la) || la < 0 || la >= TWO48) return Status.EINVAL;
-      const leaf = pt.leaf(root, la);
+      const leaf = pt.leaf(root, la, false);
       if (!leaf) return Status.ENOENT;
       const [table, idx, level] = leaf;
       const ea = pt.ea(table, idx);
@@ -99,13 +97,9 @@ export function createRefCore(config: CoreConfig): Core {
       result[Result.D] = 3 + 9 * level;
       return Status.OK;
     },
-    fork: (src, dst, la, count, mode) => {
-      if (!rootOk(src) || !rootOk(dst) || src === dst || !rangeOk(la, count, 12) || (mode !== 0 && mode !== 1)) return Status.EINVAL;
-      return pt.fork(src, dst, la, count, mode);
-    },
-    replace: (root, la, pfn, attrLo, attrHi) => {
-      if (!rootOk(root) || !rangeOk(la, 1, 12) || !isInt(pfn)) return Status.EINVAL;
-      return pt.replace(root, la, pfn, attrLo >>> 0, attrHi >>> 0);
+    fork: (src, dst, la, count, parentClrLo, parentSetLo, childClrLo) => {
+      if (!rootOk(src) || !rootOk(dst) || src === dst || !rangeOk(la, count, 12)) return Status.EINVAL;
+      return pt.fork(src, dst, la, count, parentClrLo >>> 0, parentSetLo >>> 0, childClrLo >>> 0);
     },
     cowBreak: (root, la, mode, attrLo, attrHi) => {
       if (!rootOk(root) || !rangeOk(la, 1, 12) || (mode !== 0 && mode !== 1)) return Status.EINVAL;
