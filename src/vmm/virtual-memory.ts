@@ -322,13 +322,7 @@ export class VirtualMemory implements FaultHandler {
 
   /** Statistics of this space. */
   stats(): SpaceStats {
-    let virtualSize = 0;
-    let n = 0;
-    for (const r of this.regions) {
-      virtualSize += r.end - r.start;
-      n++;
-    }
-    return { faults: { ...this.faults }, residentPages: this.residentPages, sharedPages: this.sharedPages, virtualSize, regions: n };
+    return { faults: { ...this.faults }, residentPages: this.residentPages, sharedPages: this.sharedPages, virtualSize: this.regions.bytes, regions: this.regions.size };
   }
 
   /** /proc/PID/maps text. */
@@ -339,15 +333,13 @@ export class VirtualMemory implements FaultHandler {
     });
   }
 
+  /** O(1): the region map counts the regions of each object. */
   private references(objectId: number): boolean {
-    for (const r of this.regions) if (r.backing.type === 'object' && r.backing.objectId === objectId) return true;
-    return false;
+    return this.regions.references(objectId);
   }
 
-  private objectIds(): Set<number> {
-    const ids = new Set<number>();
-    for (const r of this.regions) if (r.backing.type === 'object') ids.add(r.backing.objectId);
-    return ids;
+  private objectIds(): number[] {
+    return this.regions.objectIds();
   }
 }
 
