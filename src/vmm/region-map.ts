@@ -26,17 +26,42 @@ class Node {
   stack: number;
   /** Bytes the subtree's regions cover. */
   bytes: number;
+  /** Sharing of the subtree's regions: PRIVATE, SHARED or MIXED (fork copies a uniform contiguous subtree in one call). */
+  mode: number;
 
   constructor(
     public rec: RegionRecord,
     readonly pri: number,
+    /** The map allowed to change this node in place; any other copies it first (clone shares nodes). */
+    public owner: number,
   ) {
     this.lo = rec.start;
     this.loEnd = rec.end;
     this.hi = rec.end;
     this.stack = rec.kind === 'stack' ? rec.start : Infinity;
     this.bytes = rec.end - rec.start;
+    this.mode = rec.shared ? SHARED : PRIVATE;
   }
+}
+
+const PRIVATE = 0;
+const SHARED = 1;
+const MIXED = 2;
+
+/** `n` itself when map `id` owns it, else a copy that `id` owns (copy on write after clone). */
+function own(n: Node, id: number): Node {
+  if (n.owner === id) return n;
+  const c = new Node(n.rec, n.pri, id);
+  c.left = n.left;
+  c.right = n.right;
+  c.lo = n.lo;
+  c.loEnd = n.loEnd;
+  c.hi = n.hi;
+  c.gap = n.gap;
+  c.stack = n.stack;
+  c.bytes = n.bytes;
+  c.mode = n.mode;
+  return c;
 }
 
 /** Recomputes a node's subtree figures from its children. */
@@ -47,12 +72,14 @@ function pull(n: Node): Node {
   let gap = 0;
   let stack = r.kind === 'stack' ? r.start : Infinity;
   let bytes = r.end - r.start;
+  let mode = r.shared ? SHARED : PRIVATE;
   if (l !== null) {
     n.lo = l.lo;
     n.loEnd = l.loEnd;
     gap = Math.max(l.gap, r.start - l.hi);
     if (l.stack < stack) stack = l.stack;
     bytes += l.bytes;
+    if (l.mode !== mode) mode = MIXED;
   } else {
     n.lo = r.start;
     n.loEnd = r.end;
@@ -62,38 +89,44 @@ function pull(n: Node): Node {
     gap = Math.max(gap, g.gap, g.lo - r.end);
     if (g.stack < stack) stack = g.stack;
     bytes += g.bytes;
+    if (g.mode !== mode) mode = MIXED;
   } else {
     n.hi = r.end;
   }
   n.gap = gap;
   n.stack = stack;
   n.bytes = bytes;
+  n.mode = mode;
   return n;
 }
 
 /** Joins two trees, every region of `a` below every region of `b`. */
-function join(a: Node | null, b: Node | null): Node | null {
+function join(a: Node | null, b: Node | null, id: number): Node | null {
   if (a === null) return b;
   if (b === null) return a;
   if (a.pri > b.pri) {
-    a.right = join(a.right, b);
+    a = own(a, id);
+    a.right = join(a.right, b, id);
     return pull(a);
   }
-  b.left = join(a, b.left);
+  b = own(b, id);
+  b.left = join(a, b.left, id);
   return pull(b);
 }
 
-/** Removes and returns nothing; the tree without its first (leftmost) node. */
-function dropFirst(n: Node): Node | null {
+/** The tree without its first (leftmost) node. */
+function dropFirst(n: Node, id: number): Node | null {
   if (n.left === null) return n.right;
-  n.left = dropFirst(n.left);
+  n = own(n, id);
+  n.left = dropFirst(n.left!, id);
   return pull(n);
 }
 
 /** The tree without its last (rightmost) node. */
-function dropLast(n: Node): Node | null {
+function dropLast(n: Node, id: number): Node | null {
   if (n.right === null) return n.left;
-  n.right = dropLast(n.right);
+  n = own(n, id);
+  n.right = dropLast(n.right!, id);
   return pull(n);
 }
 
@@ -105,21 +138,6 @@ function first(n: Node): Node {
 function last(n: Node): Node {
   while (n.right !== null) n = n.right;
   return n;
-}
-
-/** Copies a subtree (records are immutable, so they are shared). */
-function copy(n: Node | null): Node | null {
-  if (n === null) return null;
-  const c = new Node(n.rec, n.pri);
-  c.left = copy(n.left);
-  c.right = copy(n.right);
-  c.lo = n.lo;
-  c.loEnd = n.loEnd;
-  c.hi = n.hi;
-  c.gap = n.gap;
-  c.stack = n.stack;
-  c.bytes = n.bytes;
-  return c;
 }
 
 /** In-order iterator with an explicit stack (no generator: fork and maps() walk every region). */
@@ -142,9 +160,13 @@ class InOrder implements Iterator<RegionRecord> {
   }
 }
 
+let nextMapId = 1;
+
 /** Ordered, non-overlapping, maximally merged regions. */
 export class RegionMap implements Iterable<RegionRecord> {
   private root: Node | null = null;
+  /** Owner id of the nodes this map may change in place. */
+  private id = nextMapId++;
   private count = 0;
   /** Deterministic priorities (xorshift32): the same calls build the same tree. */
   private seed = 0x9e3779b9;
@@ -203,6 +225,36 @@ export class RegionMap implements Iterable<RegionRecord> {
     return this.findFirstOverlapping(start, end) === undefined;
   }
 
+  /**
+   * Calls `fn` for each maximal run of touching regions that are all shared or all private,
+   * in address order (fork copies a run with one core call). A contiguous uniform subtree is
+   * one run without visiting its nodes: O(runs * log n), not O(n).
+   */
+  forEachRun(fn: (start: number, end: number, shared: boolean) => void): void {
+    let start = 0;
+    let end = -1;
+    let mode = -1;
+    const emit = (s: number, e: number, m: number): void => {
+      if (s === end && m === mode) {
+        end = e;
+        return;
+      }
+      if (mode !== -1) fn(start, end, mode === SHARED);
+      start = s;
+      end = e;
+      mode = m;
+    };
+    const walk = (n: Node | null): void => {
+      if (n === null) return;
+      if (n.gap === 0 && n.mode !== MIXED) return emit(n.lo, n.hi, n.mode);
+      walk(n.left);
+      emit(n.rec.start, n.rec.end, n.rec.shared ? SHARED : PRIVATE);
+      walk(n.right);
+    };
+    walk(this.root);
+    if (mode !== -1) fn(start, end, mode === SHARED);
+  }
+
   /** The regions overlapping [start, end), in order (O(log n + k)). */
   overlapping(start: number, end: number): RegionRecord[] {
     const out: RegionRecord[] = [];
@@ -221,7 +273,7 @@ export class RegionMap implements Iterable<RegionRecord> {
     if (withPrev && withNext) {
       const merged = slice(prev.rec, prev.rec.start, next.rec.end);
       this.unlink(next.rec);
-      this.root = deleteKey(this.root!, next.rec.start);
+      this.root = deleteKey(this.root!, next.rec.start, this.id);
       this.count--;
       return this.replace(prev.rec.start, merged);
     }
@@ -239,7 +291,7 @@ export class RegionMap implements Iterable<RegionRecord> {
     this.splitAt(start);
     this.splitAt(end);
     const mid = this.cut(start, end);
-    this.root = join(this.sl, this.sr);
+    this.root = join(this.sl, this.sr, this.id);
     const removed: RegionRecord[] = [];
     collect(mid, -Infinity, Infinity, removed);
     for (const r of removed) this.unlink(r);
@@ -283,7 +335,7 @@ export class RegionMap implements Iterable<RegionRecord> {
         merged[0] = slice(l, l.start, merged[0]!.end);
         this.unlink(l);
         this.count--;
-        left = dropLast(left);
+        left = dropLast(left, this.id);
       }
     }
     if (right !== null) {
@@ -293,15 +345,15 @@ export class RegionMap implements Iterable<RegionRecord> {
         merged[merged.length - 1] = slice(m, m.start, r.end);
         this.unlink(r);
         this.count--;
-        right = dropFirst(right);
+        right = dropFirst(right, this.id);
       }
     }
     for (const m of merged) {
-      left = join(left, this.node(m));
+      left = join(left, this.node(m), this.id);
       this.link(m);
     }
     this.count += merged.length;
-    this.root = join(left, right);
+    this.root = join(left, right, this.id);
     return pieces.map((p) => slice(p, p.start, p.end));
   }
 
@@ -317,10 +369,11 @@ export class RegionMap implements Iterable<RegionRecord> {
     return c > low && c - low >= length ? c - length : undefined;
   }
 
-  /** A copy (fork); records are shared, nodes are not. */
+  /** A copy (fork) in O(1): both maps share the nodes and copy a node before changing it. */
   clone(): RegionMap {
     const m = new RegionMap();
-    m.root = copy(this.root);
+    this.id = nextMapId++; // from now on neither map owns the shared nodes
+    m.root = this.root;
     m.count = this.count;
     m.seed = this.seed;
     m.objects = new Map(this.objects);
@@ -386,7 +439,7 @@ export class RegionMap implements Iterable<RegionRecord> {
     x ^= x >>> 17;
     x ^= x << 5;
     this.seed = x >>> 0;
-    return new Node(rec, this.seed);
+    return new Node(rec, this.seed, this.id);
   }
 
   private link(rec: RegionRecord): void {
@@ -403,14 +456,14 @@ export class RegionMap implements Iterable<RegionRecord> {
   /** Adds a node for `rec` (over free space). */
   private add(rec: RegionRecord): void {
     this.split(this.root, rec.start);
-    this.root = join(join(this.sl, this.node(rec)), this.sr);
+    this.root = join(join(this.sl, this.node(rec), this.id), this.sr, this.id);
     this.link(rec);
     this.count++;
   }
 
   /** Replaces the record of the node starting at `key` by `rec` (whose start keeps the order); returns rec. */
   private replace(key: number, rec: RegionRecord): RegionRecord {
-    this.root = replaceKey(this.root!, key, rec);
+    this.root = replaceKey(this.root!, key, rec, this.id);
     return rec;
   }
 
@@ -440,6 +493,7 @@ export class RegionMap implements Iterable<RegionRecord> {
       this.sl = this.sr = null;
       return;
     }
+    n = own(n, this.id);
     if (n.rec.start < key) {
       this.split(n.right, key);
       n.right = this.sl;
@@ -475,17 +529,19 @@ export class RegionMap implements Iterable<RegionRecord> {
   }
 }
 
-function deleteKey(n: Node, key: number): Node | null {
-  if (n.rec.start === key) return join(n.left, n.right);
-  if (key < n.rec.start) n.left = deleteKey(n.left!, key);
-  else n.right = deleteKey(n.right!, key);
+function deleteKey(n: Node, key: number, id: number): Node | null {
+  if (n.rec.start === key) return join(n.left, n.right, id);
+  n = own(n, id);
+  if (key < n.rec.start) n.left = deleteKey(n.left!, key, id);
+  else n.right = deleteKey(n.right!, key, id);
   return pull(n);
 }
 
-function replaceKey(n: Node, key: number, rec: RegionRecord): Node {
+function replaceKey(n: Node, key: number, rec: RegionRecord, id: number): Node {
+  n = own(n, id);
   if (n.rec.start === key) n.rec = rec;
-  else if (key < n.rec.start) n.left = replaceKey(n.left!, key, rec);
-  else n.right = replaceKey(n.right!, key, rec);
+  else if (key < n.rec.start) n.left = replaceKey(n.left!, key, rec, id);
+  else n.right = replaceKey(n.right!, key, rec, id);
   return pull(n);
 }
 
@@ -503,8 +559,8 @@ function checkNode(n: Node | null): void {
   checkNode(n.left);
   checkNode(n.right);
   if ((n.left !== null && n.left.pri > n.pri) || (n.right !== null && n.right.pri > n.pri)) throw new Error(`heap order broken at ${hex(n.rec.start)}`);
-  const saved = [n.lo, n.loEnd, n.hi, n.gap, n.stack, n.bytes];
-  pull(n);
-  const now = [n.lo, n.loEnd, n.hi, n.gap, n.stack, n.bytes];
-  if (saved.some((v, i) => v !== now[i])) throw new Error(`subtree figures of the node at ${hex(n.rec.start)} are stale`);
+  const fresh = pull(Object.assign(Object.create(Node.prototype) as Node, n));
+  if (fresh.lo !== n.lo || fresh.loEnd !== n.loEnd || fresh.hi !== n.hi || fresh.gap !== n.gap || fresh.stack !== n.stack || fresh.bytes !== n.bytes || fresh.mode !== n.mode) {
+    throw new Error(`subtree figures of the node at ${hex(n.rec.start)} are stale`);
+  }
 }

@@ -303,12 +303,13 @@ export class VirtualMemory implements FaultHandler {
     child.stackTop = this.stackTop;
     child.stackLimit = this.stackLimit;
     for (const id of this.objectIds()) this.ctx.object(id)?.attach();
-    for (const r of this.regions) {
-      const n = core.fork(this.space.rootFrame, child.space.rootFrame, r.start, (r.end - r.start) / PAGE_SIZE, r.shared ? ForkMode.SHARE : ForkMode.COW);
-      if (n < 0) throw this.space.machine.statusError(n, 'fork', `copying [${hex(r.start)}, ${hex(r.end)})`);
+    // One core call per run of touching regions of one sharing, not per region.
+    this.regions.forEachRun((start, end, shared) => {
+      const n = core.fork(this.space.rootFrame, child.space.rootFrame, start, (end - start) / PAGE_SIZE, shared ? ForkMode.SHARE : ForkMode.COW);
+      if (n < 0) throw this.space.machine.statusError(n, 'fork', `copying [${hex(start)}, ${hex(end)})`);
       child.residentPages += n;
-      if (r.shared) child.sharedPages += n;
-    }
+      if (shared) child.sharedPages += n;
+    });
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.space.machine.flushSpace(this.space);
   }

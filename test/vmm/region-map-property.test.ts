@@ -35,7 +35,7 @@ const opOf = (space: number) =>
     { weight: 2, arbitrary: fc.record({ t: fc.constant('protect' as const), p: page(space), n: fc.integer({ min: 1, max: 8 }), prot: fc.nat(2) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('gap' as const), n: fc.integer({ min: 1, max: 8 }), lo: page(space), hi: page(space + 8), sg: fc.nat(3) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('query' as const), p: page(space), n: fc.integer({ min: 1, max: 8 }) }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('clone' as const) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('clone' as const), keep: fc.boolean() }) },
   );
 
 /** The outcome of a call: its value, or the code of the VmmError it threw. */
@@ -46,6 +46,17 @@ function outcome<T>(f: () => T): T | { error: string } {
     if (e instanceof VmmError) return { error: e.code };
     throw e;
   }
+}
+
+/** Maximal runs of touching regions of one sharing, from a plain scan. */
+function runsOf(rs: Iterable<RegionRecord>): [number, number, boolean][] {
+  const out: [number, number, boolean][] = [];
+  for (const r of rs) {
+    const top = out[out.length - 1];
+    if (top && top[1] === r.start && top[2] === r.shared) top[1] = r.end;
+    else out.push([r.start, r.end, r.shared]);
+  }
+  return out;
 }
 
 const plain = (rs: Iterable<RegionRecord>) => [...rs].map((r) => ({ ...r }));
@@ -59,6 +70,7 @@ describe.each([
       fc.property(fc.array(opOf(space), { minLength: 1, maxLength: space > 100 ? 400 : 60 }), (ops) => {
         let tree = new RegionMap();
         let ref = new SortedRegionMap();
+        let snapshot: { map: RegionMap; regions: RegionRecord[] } | undefined;
         for (const o of ops) {
           switch (o.t) {
             case 'insert': {
@@ -82,21 +94,28 @@ describe.each([
               expect(tree.below(a)).toEqual(ref.below(a));
               expect(tree.findFirstOverlapping(a, b)).toEqual(ref.findFirstOverlapping(a, b));
               expect(tree.isFree(a, b)).toBe(ref.isFree(a, b));
+              expect(tree.overlapping(a, b)).toEqual([...ref].filter((r) => r.end > a && r.start < b));
+              const runs: [number, number, boolean][] = [];
+              tree.forEachRun((s, e, sh) => runs.push([s, e, sh]));
+              expect(runs).toEqual(runsOf(ref));
               break;
             }
             case 'clone': {
-              // Continue on the copies; the originals must not change under the copies' changes.
-              const before = plain(tree);
-              const t2 = tree.clone();
-              t2.remove(0, space * PAGE);
-              expect(plain(tree)).toEqual(before);
-              tree = tree.clone();
+              // Clones share nodes: whichever one goes on changing, the other (the snapshot) must stay as it was.
+              const copy = tree.clone();
+              const [next, still] = o.keep ? [tree, copy] : [copy, tree];
+              snapshot = { map: still, regions: plain(still) };
+              tree = next;
               ref = ref.clone();
               break;
             }
           }
           tree.check();
           expect(plain(tree)).toEqual(plain(ref));
+          if (snapshot) {
+            snapshot.map.check();
+            expect(plain(snapshot.map)).toEqual(snapshot.regions);
+          }
           expect(tree.size).toBe(ref.size);
         }
       }),
