@@ -2,6 +2,7 @@
 import { Feature } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
+import { DEFAULT_MAX_MAP_COUNT } from '../vmm/map-count.js';
 
 /** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
 export type BackendName = 'native' | 'js' | 'auto';
@@ -22,6 +23,8 @@ export interface MachineOptions {
    * a host page fault — steadier timings for benchmarks, as a real machine's RAM exists already.
    */
   hostMemory?: 'lazy' | 'eager';
+  /** vm.max_map_count: the most regions one address space may have (default 65530, as Linux); beyond it mmap, mprotect and munmap fail with ENOMEM. */
+  maxMapCount?: number;
 }
 
 /** Validated options. */
@@ -33,6 +36,7 @@ export interface ResolvedOptions {
   features: number;
   backend: BackendName;
   hostMemory: 'lazy' | 'eager';
+  maxMapCount: number;
 }
 
 const MIN_MEMORY = 2 ** 21;
@@ -91,5 +95,8 @@ export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
   }
   const hostMemory = opts.hostMemory ?? 'lazy';
   if (hostMemory !== 'lazy' && hostMemory !== 'eager') throw new VmmError('EINVAL', `options.hostMemory must be 'lazy' or 'eager', got ${describe(hostMemory)}`);
-  return { memoryBytes, tlbEntries: entries, tlbWays: ways, tlbSets: entries / ways, features, backend, hostMemory };
+  const maxMapCount = opts.maxMapCount === undefined ? DEFAULT_MAX_MAP_COUNT : opts.maxMapCount;
+  // A sysctl int: 0 to INT_MAX.
+  if (!Number.isSafeInteger(maxMapCount) || maxMapCount < 0 || maxMapCount > 2 ** 31 - 1) throw new VmmError('EINVAL', `options.maxMapCount must be an integer in [0, 2^31 - 1], got ${describe(maxMapCount)}`);
+  return { memoryBytes, tlbEntries: entries, tlbWays: ways, tlbSets: entries / ways, features, backend, hostMemory, maxMapCount };
 }

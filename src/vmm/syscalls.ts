@@ -12,6 +12,10 @@ import type { RegionRecord, RegionKind } from './region.js';
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VirtualMemory } from './virtual-memory.js';
 import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE, mmapBase } from './layout.js';
+import { checkMapCountForMap, checkMapCountForProtect, checkMapCountForUnmap } from './map-count.js';
+
+/** vm.max_map_count of the machine this space runs on. */
+const maxMapCount = (vm: VirtualMemory): number => vm.space.machine.config.maxMapCount;
 
 /** Options of mmap, named after its flags. */
 export interface MmapOptions {
@@ -114,6 +118,7 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   } else {
     addr = placeTopDown(vm, length);
   }
+  checkMapCountForMap(vm.regions, maxMapCount(vm), 'mmap', fixed ? { start: addr, end: addr + length } : undefined);
   if (shared && object === undefined) object = vm.ctx.createAnonymousObject(length);
   if (object !== undefined && offset + length > object.size && shared) {
     // Linux maps past the end of the object and raises SIGBUS on access; vmsim refuses up front.
@@ -163,6 +168,7 @@ export function munmap(vm: VirtualMemory, addr: number, length: number): void {
   if (l === 0) throw new VmmError('EINVAL', 'munmap: length must be positive');
   const len = Math.ceil(l / PAGE_SIZE) * PAGE_SIZE;
   if (a < 0 || a > TASK_SIZE || len > TASK_SIZE - a) throw new VmmError('EINVAL', `munmap: [${hex(a)}, +${hex(len)}) is outside user space`);
+  checkMapCountForUnmap(vm.regions, maxMapCount(vm), a, a + len);
   vm.removeRange(a, a + len);
 }
 
@@ -173,6 +179,7 @@ export function mprotect(vm: VirtualMemory, addr: number, length: number, protTe
   if (l === 0) return;
   const len = Math.ceil(l / PAGE_SIZE) * PAGE_SIZE;
   if (a + len > TASK_SIZE || a < 0) throw new VmmError('ENOMEM', `mprotect: [${hex(a)}, +${hex(len)}) is outside user space`);
+  checkMapCountForProtect(vm.regions, maxMapCount(vm), a, a + len, p);
   vm.protectRange(a, a + len, p);
 }
 
@@ -188,6 +195,7 @@ export function brk(vm: VirtualMemory, addr?: number): number {
     if (newEnd > TASK_SIZE || !vm.regions.isFree(oldEnd, newEnd)) throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would overlap another mapping`);
     const next = vm.regions.findFirstOverlapping(newEnd, newEnd + STACK_GUARD_GAP);
     if (next && next.kind === 'stack') throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would enter the stack guard gap`);
+    checkMapCountForMap(vm.regions, maxMapCount(vm), 'brk'); // do_brk_flags checks even when the heap only grows
     vm.addRegion({ start: oldEnd, end: newEnd, prot: 3, kind: 'heap', name: '[heap]', shared: false });
   } else if (newEnd < oldEnd) {
     vm.removeRange(newEnd, oldEnd);
@@ -233,6 +241,7 @@ export function createRegion(vm: VirtualMemory, o: RegionOptions): RegionRecord 
   const p = prot(o.prot);
   const shared = bool(o.shared, 'shared');
   if (!vm.regions.isFree(start, start + len)) throw new VmmError('EEXIST', `createRegion: [${hex(start)}, ${hex(start + len)}) overlaps an existing region`);
+  checkMapCountForMap(vm.regions, maxMapCount(vm), 'createRegion');
   const object = shared ? vm.ctx.createAnonymousObject(len) : undefined;
   vm.addRegion({ start, end: start + len, prot: p, kind: o.kind, name: o.name, shared, object });
   return vm.regions.find(start)!;
