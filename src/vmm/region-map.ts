@@ -114,32 +114,6 @@ function join(a: Node | null, b: Node | null, id: number): Node | null {
   return pull(b);
 }
 
-/** The tree without its first (leftmost) node. */
-function dropFirst(n: Node, id: number): Node | null {
-  if (n.left === null) return n.right;
-  n = own(n, id);
-  n.left = dropFirst(n.left!, id);
-  return pull(n);
-}
-
-/** The tree without its last (rightmost) node. */
-function dropLast(n: Node, id: number): Node | null {
-  if (n.right === null) return n.left;
-  n = own(n, id);
-  n.right = dropLast(n.right!, id);
-  return pull(n);
-}
-
-function first(n: Node): Node {
-  while (n.left !== null) n = n.left;
-  return n;
-}
-
-function last(n: Node): Node {
-  while (n.right !== null) n = n.right;
-  return n;
-}
-
 /** In-order iterator with an explicit stack (no generator: fork and maps() walk every region). */
 class InOrder implements Iterator<RegionRecord> {
   private readonly path: Node[] = [];
@@ -287,15 +261,15 @@ export class RegionMap implements Iterable<RegionRecord> {
 
   /** Punches [start, end) out of the regions (splitting at the edges); returns the removed pieces in order. */
   remove(start: number, end: number): RegionRecord[] {
-    if (this.isFree(start, end)) return [];
-    this.splitAt(start);
-    this.splitAt(end);
-    const mid = this.cut(start, end);
-    this.root = join(this.sl, this.sr, this.id);
-    const removed: RegionRecord[] = [];
-    collect(mid, -Infinity, Infinity, removed);
-    for (const r of removed) this.unlink(r);
-    this.count -= removed.length;
+    const rs = this.overlapping(start, end);
+    if (rs.length === 0) return [];
+    const a = rs[0]!;
+    const z = rs[rs.length - 1]!;
+    const keep: RegionRecord[] = [];
+    if (a.start < start) keep.push(slice(a, a.start, start));
+    if (z.end > end) keep.push(slice(z, end, z.end));
+    const removed = rs.map((r) => slice(r, Math.max(r.start, start), Math.min(r.end, end)));
+    this.replaceRun(rs, keep);
     return removed;
   }
 
@@ -305,56 +279,40 @@ export class RegionMap implements Iterable<RegionRecord> {
    * pieces that changed (with their new protection).
    */
   protect(start: number, end: number, prot: number): RegionRecord[] {
-    const covered = this.overlapping(start, end);
+    const rs = this.overlapping(start, end);
     let at = start;
-    for (const r of covered) {
+    for (const r of rs) {
       if (r.start > at) break;
       at = r.end;
     }
     if (at < end) throw new VmmError('ENOMEM', `[${hex(start)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)})`);
-    this.splitAt(start);
-    this.splitAt(end);
-    const mid = this.cut(start, end);
-    const old: RegionRecord[] = [];
-    collect(mid, -Infinity, Infinity, old);
-    for (const r of old) this.unlink(r);
-    this.count -= old.length;
-    const pieces = old.map((r) => slice(r, r.start, r.end, prot));
-    // Merge the new pieces among themselves and with the regions on either side.
+    const a = rs[0]!;
+    const z = rs[rs.length - 1]!;
+    const pieces = rs.map((r) => slice(r, Math.max(r.start, start), Math.min(r.end, end), prot));
+    // The new records of the span: the untouched edges, the pieces, and the neighbours they merge with.
+    const old = rs.slice();
+    const list: RegionRecord[] = [];
+    const prev = a.start < start ? undefined : this.below(a.start);
+    if (a.start < start) list.push(slice(a, a.start, start));
+    else if (prev !== undefined && canMerge(prev, pieces[0]!)) {
+      old.unshift(prev);
+      list.push(prev);
+    }
+    list.push(...pieces);
+    const next = z.end > end ? undefined : this.findFirstOverlapping(z.end, z.end + 1);
+    if (z.end > end) list.push(slice(z, end, z.end));
+    else if (next !== undefined && canMerge(pieces[pieces.length - 1]!, next)) {
+      old.push(next);
+      list.push(next);
+    }
     const merged: RegionRecord[] = [];
-    for (const p of pieces) {
+    for (const p of list) {
       const top = merged[merged.length - 1];
       if (top !== undefined && canMerge(top, p)) merged[merged.length - 1] = slice(top, top.start, p.end);
       else merged.push(p);
     }
-    let left = this.sl;
-    let right = this.sr;
-    if (left !== null) {
-      const l = last(left).rec;
-      if (canMerge(l, merged[0]!)) {
-        merged[0] = slice(l, l.start, merged[0]!.end);
-        this.unlink(l);
-        this.count--;
-        left = dropLast(left, this.id);
-      }
-    }
-    if (right !== null) {
-      const r = first(right).rec;
-      const m = merged[merged.length - 1]!;
-      if (canMerge(m, r)) {
-        merged[merged.length - 1] = slice(m, m.start, r.end);
-        this.unlink(r);
-        this.count--;
-        right = dropFirst(right, this.id);
-      }
-    }
-    for (const m of merged) {
-      left = join(left, this.node(m), this.id);
-      this.link(m);
-    }
-    this.count += merged.length;
-    this.root = join(left, right, this.id);
-    return pieces.map((p) => slice(p, p.start, p.end));
+    this.replaceRun(old, merged);
+    return pieces.map((p) => slice(p, p.start, p.end)); // copies: the map's records stay its own
   }
 
   /**
@@ -455,8 +413,7 @@ export class RegionMap implements Iterable<RegionRecord> {
 
   /** Adds a node for `rec` (over free space). */
   private add(rec: RegionRecord): void {
-    this.split(this.root, rec.start);
-    this.root = join(join(this.sl, this.node(rec), this.id), this.sr, this.id);
+    this.root = this.insertNode(this.root, this.node(rec));
     this.link(rec);
     this.count++;
   }
@@ -467,24 +424,44 @@ export class RegionMap implements Iterable<RegionRecord> {
     return rec;
   }
 
-  /** Splits the region strictly containing `addr` (if any) into two at `addr` (unmerged until the caller is done). */
-  private splitAt(addr: number): void {
-    const n = this.floor(addr);
-    if (n === null || n.rec.start === addr || n.rec.end <= addr) return;
-    const r = n.rec;
-    this.replace(r.start, slice(r, r.start, addr));
-    this.add(slice(r, addr, r.end));
+  /**
+   * Replaces `old` (consecutive records of the map) by `fresh` (sorted, disjoint, inside the
+   * span of `old`). All but the first old node go first, so that the first can take the first
+   * new record without breaking the order; the rest are inserted. O((|old| + |fresh|) log n).
+   */
+  private replaceRun(old: RegionRecord[], fresh: RegionRecord[]): void {
+    for (let i = 1; i < old.length; i++) {
+      this.root = deleteKey(this.root!, old[i]!.start, this.id);
+      this.unlink(old[i]!);
+    }
+    let j = 0;
+    if (old.length > 0) {
+      this.unlink(old[0]!);
+      if (fresh.length > 0) {
+        this.replace(old[0]!.start, fresh[0]!);
+        this.link(fresh[0]!);
+        j = 1;
+      } else {
+        this.root = deleteKey(this.root!, old[0]!.start, this.id);
+      }
+    }
+    this.count -= old.length - j;
+    for (; j < fresh.length; j++) this.add(fresh[j]!);
   }
 
-  /** Detaches the nodes starting in [start, end) and returns them; sl/sr hold the parts below and above, for the caller to join. */
-  private cut(start: number, end: number): Node | null {
-    this.split(this.root, start);
-    const below = this.sl;
-    this.split(this.sr, end);
-    const mid = this.sl;
-    this.sl = below;
-    this.root = null;
-    return mid;
+  /** Treap insertion: down to where `x` outranks the node, which is split around it. */
+  private insertNode(n: Node | null, x: Node): Node {
+    if (n === null) return x;
+    if (x.pri > n.pri) {
+      this.split(n, x.rec.start);
+      x.left = this.sl;
+      x.right = this.sr;
+      return pull(x);
+    }
+    n = own(n, this.id);
+    if (x.rec.start < n.rec.start) n.left = this.insertNode(n.left, x);
+    else n.right = this.insertNode(n.right, x);
+    return pull(n);
   }
 
   /** Splits by start: sl gets the nodes starting below `key`, sr the rest. */
