@@ -14,6 +14,9 @@ import { canMerge, slice, type RegionRecord } from './region.js';
 
 /** A tree node: one region and what its subtree spans. */
 class Node {
+  /** The region's bounds, copied out of the record: lookups then touch one object per level, not two. */
+  start: number;
+  end: number;
   left: Node | null = null;
   right: Node | null = null;
   /** Start of the subtree's first region, end of its first and of its last region. */
@@ -35,6 +38,8 @@ class Node {
     /** The map allowed to change this node in place; any other copies it first (clone shares nodes). */
     public owner: number,
   ) {
+    this.start = rec.start;
+    this.end = rec.end;
     this.lo = rec.start;
     this.loEnd = rec.end;
     this.hi = rec.end;
@@ -179,7 +184,7 @@ export class RegionMap implements Iterable<RegionRecord> {
   /** The region containing `addr`. */
   find(addr: number): RegionRecord | undefined {
     const n = this.floor(addr);
-    return n !== null && addr < n.rec.end ? n.rec : undefined;
+    return n !== null && addr < n.end ? n.rec : undefined;
   }
 
   /** The last region starting below `addr` (the one containing it, or the nearest one under it). */
@@ -191,7 +196,7 @@ export class RegionMap implements Iterable<RegionRecord> {
   /** The first region overlapping [start, end). */
   findFirstOverlapping(start: number, end: number): RegionRecord | undefined {
     const n = this.firstEndingAfter(start);
-    return n !== null && n.rec.start < end ? n.rec : undefined;
+    return n !== null && n.start < end ? n.rec : undefined;
   }
 
   /** True when nothing overlaps [start, end). */
@@ -222,7 +227,7 @@ export class RegionMap implements Iterable<RegionRecord> {
       if (n === null) return;
       if (n.gap === 0 && n.mode !== MIXED) return emit(n.lo, n.hi, n.mode);
       walk(n.left);
-      emit(n.rec.start, n.rec.end, n.rec.shared ? SHARED : PRIVATE);
+      emit(n.start, n.end, n.rec.shared ? SHARED : PRIVATE);
       walk(n.right);
     };
     walk(this.root);
@@ -370,7 +375,7 @@ export class RegionMap implements Iterable<RegionRecord> {
     let n = this.root;
     let best: Node | null = null;
     while (n !== null) {
-      if (n.rec.start <= addr) {
+      if (n.start <= addr) {
         best = n;
         n = n.right;
       } else n = n.left;
@@ -383,7 +388,7 @@ export class RegionMap implements Iterable<RegionRecord> {
     let n = this.root;
     let best: Node | null = null;
     while (n !== null) {
-      if (n.rec.end > addr) {
+      if (n.end > addr) {
         best = n;
         n = n.left;
       } else n = n.right;
@@ -453,13 +458,13 @@ export class RegionMap implements Iterable<RegionRecord> {
   private insertNode(n: Node | null, x: Node): Node {
     if (n === null) return x;
     if (x.pri > n.pri) {
-      this.split(n, x.rec.start);
+      this.split(n, x.start);
       x.left = this.sl;
       x.right = this.sr;
       return pull(x);
     }
     n = own(n, this.id);
-    if (x.rec.start < n.rec.start) n.left = this.insertNode(n.left, x);
+    if (x.start < n.start) n.left = this.insertNode(n.left, x);
     else n.right = this.insertNode(n.right, x);
     return pull(n);
   }
@@ -471,7 +476,7 @@ export class RegionMap implements Iterable<RegionRecord> {
       return;
     }
     n = own(n, this.id);
-    if (n.rec.start < key) {
+    if (n.start < key) {
       this.split(n.right, key);
       n.right = this.sl;
       this.sl = pull(n);
@@ -507,17 +512,21 @@ export class RegionMap implements Iterable<RegionRecord> {
 }
 
 function deleteKey(n: Node, key: number, id: number): Node | null {
-  if (n.rec.start === key) return join(n.left, n.right, id);
+  if (n.start === key) return join(n.left, n.right, id);
   n = own(n, id);
-  if (key < n.rec.start) n.left = deleteKey(n.left!, key, id);
+  if (key < n.start) n.left = deleteKey(n.left!, key, id);
   else n.right = deleteKey(n.right!, key, id);
   return pull(n);
 }
 
 function replaceKey(n: Node, key: number, rec: RegionRecord, id: number): Node {
   n = own(n, id);
-  if (n.rec.start === key) n.rec = rec;
-  else if (key < n.rec.start) n.left = replaceKey(n.left!, key, rec, id);
+  if (n.start === key) {
+    n.rec = rec;
+    n.start = rec.start;
+    n.end = rec.end;
+  }
+  else if (key < n.start) n.left = replaceKey(n.left!, key, rec, id);
   else n.right = replaceKey(n.right!, key, rec, id);
   return pull(n);
 }
@@ -526,7 +535,7 @@ function replaceKey(n: Node, key: number, rec: RegionRecord, id: number): Node {
 function collect(n: Node | null, start: number, end: number, out: RegionRecord[]): void {
   if (n === null || n.hi <= start || n.lo >= end) return;
   collect(n.left, start, end, out);
-  if (n.rec.end > start && n.rec.start < end) out.push(n.rec);
+  if (n.end > start && n.start < end) out.push(n.rec);
   collect(n.right, start, end, out);
 }
 
@@ -535,9 +544,9 @@ function checkNode(n: Node | null): void {
   if (n === null) return;
   checkNode(n.left);
   checkNode(n.right);
-  if ((n.left !== null && n.left.pri > n.pri) || (n.right !== null && n.right.pri > n.pri)) throw new Error(`heap order broken at ${hex(n.rec.start)}`);
+  if ((n.left !== null && n.left.pri > n.pri) || (n.right !== null && n.right.pri > n.pri)) throw new Error(`heap order broken at ${hex(n.start)}`);
   const fresh = pull(Object.assign(Object.create(Node.prototype) as Node, n));
   if (fresh.lo !== n.lo || fresh.loEnd !== n.loEnd || fresh.hi !== n.hi || fresh.gap !== n.gap || fresh.stack !== n.stack || fresh.bytes !== n.bytes || fresh.mode !== n.mode) {
-    throw new Error(`subtree figures of the node at ${hex(n.rec.start)} are stale`);
+    throw new Error(`subtree figures of the node at ${hex(n.start)} are stale`);
   }
 }
