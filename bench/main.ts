@@ -4,6 +4,7 @@ import { printTable } from './harness.js';
 import { benchMmu } from './mmu.js';
 import { benchVmm } from './vmm.js';
 import { benchReplay } from './replay.js';
+import { benchRegions } from './regions.js';
 
 const backends: ('native' | 'js')[] = nativeAvailable() ? ['native', 'js'] : ['js'];
 console.log(`vmsim benchmarks — node ${process.version}, backends: ${backends.join(', ')}`);
@@ -30,3 +31,7 @@ console.log(vmm.linuxNote);
 
 printTable('Trace replay', ['native', 'js', 'naive'], await benchReplay(backends), [['native', 'js'], ['native', 'naive']]);
 console.log('naive = one native core.access() call per access from a TS loop (what batching avoids)');
+
+const regions = benchRegions();
+printTable('Region map: gap-tracking tree vs the sorted array it replaced', ['tree', 'array'], regions.map, [['tree', 'array']]);
+printTable('Region operations through the API (native backend)', ['native'], regions.machine, []);

@@ -60,7 +60,7 @@ export class Machine extends Cpu {
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
-    this.vmm = new VmmContext(this.core, this.nxEnabled);
+    this.vmm = new VmmContext(this.core, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
   }
 
   /** The address space whose tables CR3 holds, or undefined when the kernel's idle tables are loaded. */
@@ -142,7 +142,7 @@ export class Machine extends Cpu {
     }
     if (!Number.isSafeInteger(size) || size <= 0) throw new VmmError('EINVAL', `size must be a positive integer, got ${describe(size)}`);
     const bytes = Math.ceil(size / 4096) * 4096;
-    if (bytes > this.config.memoryBytes * 64) throw new VmmError('ENOMEM', `size ${size} is beyond what this machine could back`);
+    // As ftruncate on tmpfs: any size is accepted, storage is sparse, and /dev/shm's size (options.shmSize) bounds the pages present.
     return this.vmm.createObject(name, bytes);
   }
 

@@ -2,6 +2,8 @@
 import { Feature } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
+import { DEFAULT_MAX_MAP_COUNT } from '../vmm/map-count.js';
+import { defaultShmBytes } from '../vmm/vmm-context.js';
 import { strictOptions } from '../strict-options.js';
 
 /** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
@@ -23,6 +25,10 @@ export interface MachineOptions {
    * a host page fault — steadier timings for benchmarks, as a real machine's RAM exists already.
    */
   hostMemory?: 'lazy' | 'eager';
+  /** vm.max_map_count: the most regions one address space may have (default 65530, as Linux); beyond it mmap, mprotect and munmap fail with ENOMEM. */
+  maxMapCount?: number;
+  /** Size of /dev/shm (tmpfs size=), where named shared memory objects keep their pages: bytes or a string like '512MiB' (default half of memory, as tmpfs). */
+  shmSize?: number | string;
 }
 
 /** Validated options. */
@@ -34,6 +40,8 @@ export interface ResolvedOptions {
   features: number;
   backend: BackendName;
   hostMemory: 'lazy' | 'eager';
+  maxMapCount: number;
+  shmBytes: number;
 }
 
 const MIN_MEMORY = 2 ** 21;
@@ -65,7 +73,7 @@ function flag(v: unknown, arg: string, dflt: boolean): boolean {
 
 /** Validates machine options and fills in defaults. */
 export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
-  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory']);
+  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory', 'maxMapCount', 'shmSize']);
   const memoryBytes = parseSize(opts.memory ?? 2 ** 30, 'options.memory');
   if (memoryBytes % 4096 !== 0) throw new VmmError('EINVAL', `options.memory ${memoryBytes} is not a multiple of 4096`);
   if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {
@@ -92,5 +100,10 @@ export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
   }
   const hostMemory = opts.hostMemory ?? 'lazy';
   if (hostMemory !== 'lazy' && hostMemory !== 'eager') throw new VmmError('EINVAL', `options.hostMemory must be 'lazy' or 'eager', got ${describe(hostMemory)}`);
-  return { memoryBytes, tlbEntries: entries, tlbWays: ways, tlbSets: entries / ways, features, backend, hostMemory };
+  const maxMapCount = opts.maxMapCount === undefined ? DEFAULT_MAX_MAP_COUNT : opts.maxMapCount;
+  // A sysctl int: 0 to INT_MAX.
+  if (!Number.isSafeInteger(maxMapCount) || maxMapCount < 0 || maxMapCount > 2 ** 31 - 1) throw new VmmError('EINVAL', `options.maxMapCount must be an integer in [0, 2^31 - 1], got ${describe(maxMapCount)}`);
+  // Whole pages, as tmpfs counts blocks; the default is tmpfs's: half of RAM.
+  const shmBytes = opts.shmSize === undefined ? defaultShmBytes(memoryBytes) : Math.ceil(parseSize(opts.shmSize, 'options.shmSize') / 4096) * 4096;
+  return { memoryBytes, tlbEntries: entries, tlbWays: ways, tlbSets: entries / ways, features, backend, hostMemory, maxMapCount, shmBytes };
 }

@@ -1,58 +1,202 @@
 /**
  * The regions of one address space, ordered by address, never overlapping, always merged
- * maximally (as Linux's vma_merge leaves them for anonymous memory). A sorted array with
- * binary search: O(log n) lookup, cache-friendly, and n stays small (Linux's default
- * max_map_count is 65530); inserts and removals move the tail of the array.
+ * maximally (as Linux's vma_merge leaves them for anonymous memory). A balanced search tree
+ * (a treap with deterministic priorities) whose every subtree knows its first and last
+ * address and the largest gap between its regions — what Linux's maple tree keeps per node
+ * so that unmapped_area_topdown() is O(log n). Lookup, insert, remove, protect and the gap
+ * search are O(log n + k) for k regions touched; only clone (fork) and iteration are O(n).
+ * Records are immutable once in the map: a change replaces a node's record, so a clone may
+ * share them.
  */
 import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import { canMerge, slice, type RegionRecord } from './region.js';
 
+/** A tree node: one region and what its subtree spans. */
+class Node {
+  /** The region's bounds, copied out of the record: lookups then touch one object per level, not two. */
+  start: number;
+  end: number;
+  left: Node | null = null;
+  right: Node | null = null;
+  /** Start of the subtree's first region, end of its first and of its last region. */
+  lo: number;
+  loEnd: number;
+  hi: number;
+  /** Largest gap between two consecutive regions of the subtree (0 for one region). */
+  gap = 0;
+  /** Lowest start of a stack region in the subtree (its guard gap shrinks the gap below it). */
+  stack: number;
+  /** Bytes the subtree's regions cover. */
+  bytes: number;
+  /** Sharing of the subtree's regions: PRIVATE, SHARED or MIXED (fork copies a uniform contiguous subtree in one call). */
+  mode: number;
+
+  constructor(
+    public rec: RegionRecord,
+    readonly pri: number,
+    /** The map allowed to change this node in place; any other copies it first (clone shares nodes). */
+    public owner: number,
+  ) {
+    this.start = rec.start;
+    this.end = rec.end;
+    this.lo = rec.start;
+    this.loEnd = rec.end;
+    this.hi = rec.end;
+    this.stack = rec.kind === 'stack' ? rec.start : Infinity;
+    this.bytes = rec.end - rec.start;
+    this.mode = rec.shared ? SHARED : PRIVATE;
+  }
+}
+
+const PRIVATE = 0;
+const SHARED = 1;
+const MIXED = 2;
+
+/** `n` itself when map `id` owns it, else a copy that `id` owns (copy on write after clone). */
+function own(n: Node, id: number): Node {
+  if (n.owner === id) return n;
+  const c = new Node(n.rec, n.pri, id);
+  c.left = n.left;
+  c.right = n.right;
+  c.lo = n.lo;
+  c.loEnd = n.loEnd;
+  c.hi = n.hi;
+  c.gap = n.gap;
+  c.stack = n.stack;
+  c.bytes = n.bytes;
+  c.mode = n.mode;
+  return c;
+}
+
+/** Recomputes a node's subtree figures from its children. */
+function pull(n: Node): Node {
+  const r = n.rec;
+  const l = n.left;
+  const g = n.right;
+  let gap = 0;
+  let stack = r.kind === 'stack' ? r.start : Infinity;
+  let bytes = r.end - r.start;
+  let mode = r.shared ? SHARED : PRIVATE;
+  if (l !== null) {
+    n.lo = l.lo;
+    n.loEnd = l.loEnd;
+    gap = Math.max(l.gap, r.start - l.hi);
+    if (l.stack < stack) stack = l.stack;
+    bytes += l.bytes;
+    if (l.mode !== mode) mode = MIXED;
+  } else {
+    n.lo = r.start;
+    n.loEnd = r.end;
+  }
+  if (g !== null) {
+    n.hi = g.hi;
+    gap = Math.max(gap, g.gap, g.lo - r.end);
+    if (g.stack < stack) stack = g.stack;
+    bytes += g.bytes;
+    if (g.mode !== mode) mode = MIXED;
+  } else {
+    n.hi = r.end;
+  }
+  n.gap = gap;
+  n.stack = stack;
+  n.bytes = bytes;
+  n.mode = mode;
+  return n;
+}
+
+/** Joins two trees, every region of `a` below every region of `b`. */
+function join(a: Node | null, b: Node | null, id: number): Node | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  if (a.pri > b.pri) {
+    a = own(a, id);
+    a.right = join(a.right, b, id);
+    return pull(a);
+  }
+  b = own(b, id);
+  b.left = join(a, b.left, id);
+  return pull(b);
+}
+
+/** In-order iterator with an explicit stack (no generator: fork and maps() walk every region). */
+class InOrder implements Iterator<RegionRecord> {
+  private readonly path: Node[] = [];
+  constructor(root: Node | null) {
+    this.descend(root);
+  }
+  private descend(n: Node | null): void {
+    for (; n !== null; n = n.left) this.path.push(n);
+  }
+  next(): IteratorResult<RegionRecord> {
+    const n = this.path.pop();
+    if (n === undefined) return { done: true, value: undefined };
+    this.descend(n.right);
+    return { done: false, value: n.rec };
+  }
+  [Symbol.iterator](): Iterator<RegionRecord> {
+    return this;
+  }
+}
+
+let nextMapId = 1;
+
 /** Ordered, non-overlapping, maximally merged regions. */
 export class RegionMap implements Iterable<RegionRecord> {
-  private rs: RegionRecord[] = [];
+  private root: Node | null = null;
+  /** Owner id of the nodes this map may change in place. */
+  private id = nextMapId++;
+  private count = 0;
+  /** Deterministic priorities (xorshift32): the same calls build the same tree. */
+  private seed = 0x9e3779b9;
+  /** Regions per shared memory object id (a space attaches an object once, however many regions map it). */
+  private objects = new Map<number, number>();
+  /** Scratch results of split(). */
+  private sl: Node | null = null;
+  private sr: Node | null = null;
+  /** Running ceiling of findGapTopDown. */
+  private ceiling = 0;
 
   /** Number of regions. */
   get size(): number {
-    return this.rs.length;
+    return this.count;
+  }
+
+  /** Bytes covered by all regions (the space's virtual size). */
+  get bytes(): number {
+    return this.root === null ? 0 : this.root.bytes;
   }
 
   [Symbol.iterator](): Iterator<RegionRecord> {
-    return this.rs[Symbol.iterator]();
+    return new InOrder(this.root);
   }
 
-  /** Index of the last region with start <= addr, or -1. */
-  private floor(addr: number): number {
-    let lo = 0;
-    let hi = this.rs.length - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.rs[mid]!.start <= addr) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return ans;
+  /** True when a region of this map is backed by shared memory object `objectId`. */
+  references(objectId: number): boolean {
+    return this.objects.has(objectId);
+  }
+
+  /** Ids of the shared memory objects the regions map. */
+  objectIds(): number[] {
+    return [...this.objects.keys()];
   }
 
   /** The region containing `addr`. */
   find(addr: number): RegionRecord | undefined {
-    const i = this.floor(addr);
-    return i >= 0 && addr < this.rs[i]!.end ? this.rs[i] : undefined;
+    const n = this.floor(addr);
+    return n !== null && addr < n.end ? n.rec : undefined;
   }
 
   /** The last region starting below `addr` (the one containing it, or the nearest one under it). */
   below(addr: number): RegionRecord | undefined {
-    const i = this.floor(addr - 1);
-    return i >= 0 ? this.rs[i] : undefined;
+    const n = this.floor(addr - 1);
+    return n === null ? undefined : n.rec;
   }
 
   /** The first region overlapping [start, end). */
   findFirstOverlapping(start: number, end: number): RegionRecord | undefined {
-    const i = this.firstEndingAfter(start);
-    const r = this.rs[i];
-    return r && r.start < end ? r : undefined;
+    const n = this.firstEndingAfter(start);
+    return n !== null && n.start < end ? n.rec : undefined;
   }
 
   /** True when nothing overlaps [start, end). */
@@ -60,41 +204,77 @@ export class RegionMap implements Iterable<RegionRecord> {
     return this.findFirstOverlapping(start, end) === undefined;
   }
 
-  private firstEndingAfter(addr: number): number {
-    let lo = 0;
-    let hi = this.rs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.rs[mid]!.end <= addr) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  /**
+   * Calls `fn` for each maximal run of touching regions that are all shared or all private,
+   * in address order (fork copies a run with one core call). A contiguous uniform subtree is
+   * one run without visiting its nodes: O(runs * log n), not O(n).
+   */
+  forEachRun(fn: (start: number, end: number, shared: boolean) => void): void {
+    let start = 0;
+    let end = -1;
+    let mode = -1;
+    const emit = (s: number, e: number, m: number): void => {
+      if (s === end && m === mode) {
+        end = e;
+        return;
+      }
+      if (mode !== -1) fn(start, end, mode === SHARED);
+      start = s;
+      end = e;
+      mode = m;
+    };
+    const walk = (n: Node | null): void => {
+      if (n === null) return;
+      if (n.gap === 0 && n.mode !== MIXED) return emit(n.lo, n.hi, n.mode);
+      walk(n.left);
+      emit(n.start, n.end, n.rec.shared ? SHARED : PRIVATE);
+      walk(n.right);
+    };
+    walk(this.root);
+    if (mode !== -1) fn(start, end, mode === SHARED);
+  }
+
+  /** The regions overlapping [start, end), in order (O(log n + k)). */
+  overlapping(start: number, end: number): RegionRecord[] {
+    const out: RegionRecord[] = [];
+    collect(this.root, start, end, out);
+    return out;
   }
 
   /** Inserts a region over free space and merges it with compatible neighbours; returns the resulting region. */
   insert(rec: RegionRecord): RegionRecord {
     if (!(rec.start < rec.end)) throw new VmmError('EINVAL', `region [${hex(rec.start)}, ${hex(rec.end)}) is empty`);
-    if (!this.isFree(rec.start, rec.end)) throw new VmmError('EEXIST', `[${hex(rec.start)}, ${hex(rec.end)}) overlaps an existing region`);
-    const i = this.firstEndingAfter(rec.start);
-    this.rs.splice(i, 0, slice(rec, rec.start, rec.end));
-    return this.rs[this.mergeAround(i, i)]!;
+    const next = this.firstEndingAfter(rec.start);
+    if (next !== null && next.rec.start < rec.end) throw new VmmError('EEXIST', `[${hex(rec.start)}, ${hex(rec.end)}) overlaps an existing region`);
+    const prev = this.floor(rec.start - 1);
+    const withPrev = prev !== null && canMerge(prev.rec, rec);
+    const withNext = next !== null && canMerge(rec, next.rec);
+    if (withPrev && withNext) {
+      const merged = slice(prev.rec, prev.rec.start, next.rec.end);
+      this.unlink(next.rec);
+      this.root = deleteKey(this.root!, next.rec.start, this.id);
+      this.count--;
+      return this.replace(prev.rec.start, merged);
+    }
+    if (withPrev) return this.replace(prev.rec.start, slice(prev.rec, prev.rec.start, rec.end));
+    // Merging up moves the next region's start down; no region lies in between, so order holds.
+    if (withNext) return this.replace(next.rec.start, slice(rec, rec.start, next.rec.end));
+    const own = slice(rec, rec.start, rec.end);
+    this.add(own);
+    return own;
   }
 
   /** Punches [start, end) out of the regions (splitting at the edges); returns the removed pieces in order. */
   remove(start: number, end: number): RegionRecord[] {
-    const i0 = this.firstEndingAfter(start);
-    let i1 = i0;
-    while (i1 < this.rs.length && this.rs[i1]!.start < end) i1++;
-    if (i0 === i1) return [];
-    const removed: RegionRecord[] = [];
+    const rs = this.overlapping(start, end);
+    if (rs.length === 0) return [];
+    const a = rs[0]!;
+    const z = rs[rs.length - 1]!;
     const keep: RegionRecord[] = [];
-    for (let i = i0; i < i1; i++) {
-      const r = this.rs[i]!;
-      if (r.start < start) keep.push(slice(r, r.start, start));
-      removed.push(slice(r, Math.max(r.start, start), Math.min(r.end, end)));
-      if (r.end > end) keep.push(slice(r, end, r.end));
-    }
-    this.rs.splice(i0, i1 - i0, ...keep);
+    if (a.start < start) keep.push(slice(a, a.start, start));
+    if (z.end > end) keep.push(slice(z, end, z.end));
+    const removed = rs.map((r) => slice(r, Math.max(r.start, start), Math.min(r.end, end)));
+    this.replaceRun(rs, keep);
     return removed;
   }
 
@@ -104,46 +284,40 @@ export class RegionMap implements Iterable<RegionRecord> {
    * pieces that changed (with their new protection).
    */
   protect(start: number, end: number, prot: number): RegionRecord[] {
+    const rs = this.overlapping(start, end);
     let at = start;
-    const i0 = this.firstEndingAfter(start);
-    let i1 = i0;
-    while (at < end) {
-      const r = this.rs[i1];
-      if (!r || r.start > at) throw new VmmError('ENOMEM', `[${hex(start)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)})`);
+    for (const r of rs) {
+      if (r.start > at) break;
       at = r.end;
-      i1++;
     }
-    const out: RegionRecord[] = [];
-    const pieces: RegionRecord[] = [];
-    for (let i = i0; i < i1; i++) {
-      const r = this.rs[i]!;
-      if (r.start < start) out.push(slice(r, r.start, start));
-      const mid = slice(r, Math.max(r.start, start), Math.min(r.end, end), prot);
-      out.push(mid);
-      pieces.push(mid);
-      if (r.end > end) out.push(slice(r, end, r.end));
+    if (at < end) throw new VmmError('ENOMEM', `[${hex(start)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)})`);
+    const a = rs[0]!;
+    const z = rs[rs.length - 1]!;
+    const pieces = rs.map((r) => slice(r, Math.max(r.start, start), Math.min(r.end, end), prot));
+    // The new records of the span: the untouched edges, the pieces, and the neighbours they merge with.
+    const old = rs.slice();
+    const list: RegionRecord[] = [];
+    const prev = a.start < start ? undefined : this.below(a.start);
+    if (a.start < start) list.push(slice(a, a.start, start));
+    else if (prev !== undefined && canMerge(prev, pieces[0]!)) {
+      old.unshift(prev);
+      list.push(prev);
     }
-    this.rs.splice(i0, i1 - i0, ...out);
-    this.mergeAround(i0, i0 + out.length - 1);
-    return pieces.map((p) => slice(p, p.start, p.end));
-  }
-
-  /** Merges compatible neighbours among indices [a-1, b+1]; returns the index now holding what was at a. */
-  private mergeAround(a: number, b: number): number {
-    let lo = Math.max(0, a - 1);
-    let hi = Math.min(this.rs.length - 1, b + 1);
-    let target = a;
-    for (let i = lo; i < hi; ) {
-      const x = this.rs[i]!;
-      const y = this.rs[i + 1]!;
-      if (canMerge(x, y)) {
-        this.rs[i] = slice(x, x.start, y.end);
-        this.rs.splice(i + 1, 1);
-        hi--;
-        if (target > i) target--;
-      } else i++;
+    list.push(...pieces);
+    const next = z.end > end ? undefined : this.findFirstOverlapping(z.end, z.end + 1);
+    if (z.end > end) list.push(slice(z, end, z.end));
+    else if (next !== undefined && canMerge(pieces[pieces.length - 1]!, next)) {
+      old.push(next);
+      list.push(next);
     }
-    return target;
+    const merged: RegionRecord[] = [];
+    for (const p of list) {
+      const top = merged[merged.length - 1];
+      if (top !== undefined && canMerge(top, p)) merged[merged.length - 1] = slice(top, top.start, p.end);
+      else merged.push(p);
+    }
+    this.replaceRun(old, merged);
+    return pieces.map((p) => slice(p, p.start, p.end)); // copies: the map's records stay its own
   }
 
   /**
@@ -151,20 +325,228 @@ export class RegionMap implements Iterable<RegionRecord> {
    * keeping `stackGap` bytes free below a stack region. Undefined when none fits.
    */
   findGapTopDown(length: number, low: number, high: number, stackGap = 0): number | undefined {
-    let ceiling = high;
-    for (let i = this.rs.length - 1; i >= 0 && ceiling > low; i--) {
-      const r = this.rs[i]!;
-      const top = r.kind === 'stack' ? r.start - stackGap : r.start;
-      if (r.end < ceiling && ceiling - Math.max(low, r.end) >= length) return ceiling - length;
-      ceiling = Math.min(ceiling, top);
-    }
-    return ceiling - low >= length ? ceiling - length : undefined;
+    this.ceiling = high;
+    const found = this.topDown(this.root, length, low, stackGap);
+    if (found !== undefined) return found;
+    const c = this.ceiling;
+    return c > low && c - low >= length ? c - length : undefined;
   }
 
-  /** A deep copy (fork). */
+  /** A copy (fork) in O(1): both maps share the nodes and copy a node before changing it. */
   clone(): RegionMap {
     const m = new RegionMap();
-    m.rs = this.rs.map((r) => slice(r, r.start, r.end));
+    this.id = nextMapId++; // from now on neither map owns the shared nodes
+    m.root = this.root;
+    m.count = this.count;
+    m.seed = this.seed;
+    m.objects = new Map(this.objects);
     return m;
+  }
+
+  /**
+   * @internal Checks the invariants (regions ordered, non-overlapping, non-empty, maximally
+   * merged; every subtree figure right; heap order of priorities; counts); throws an Error
+   * naming the first broken one. For tests.
+   */
+  check(): void {
+    let n = 0;
+    let prev: RegionRecord | undefined;
+    const objects = new Map<number, number>();
+    for (const r of this) {
+      if (!(r.start < r.end)) throw new Error(`region [${hex(r.start)}, ${hex(r.end)}) is empty`);
+      if (r.start % 4096 !== 0 || r.end % 4096 !== 0) throw new Error(`region [${hex(r.start)}, ${hex(r.end)}) is not page-aligned`);
+      if (prev !== undefined) {
+        if (prev.end > r.start) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) overlap or are out of order`);
+        if (canMerge(prev, r)) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) should have merged`);
+      }
+      if (r.backing.type === 'object') objects.set(r.backing.objectId, (objects.get(r.backing.objectId) ?? 0) + 1);
+      prev = r;
+      n++;
+    }
+    if (n !== this.count) throw new Error(`size ${this.count} but ${n} regions`);
+    if (objects.size !== this.objects.size || [...objects].some(([id, k]) => this.objects.get(id) !== k)) throw new Error('per-object region counts are wrong');
+    checkNode(this.root);
+  }
+
+  // ------------------------------------------------------------ tree plumbing
+
+  /** The last node with start <= addr. */
+  private floor(addr: number): Node | null {
+    let n = this.root;
+    let best: Node | null = null;
+    while (n !== null) {
+      if (n.start <= addr) {
+        best = n;
+        n = n.right;
+      } else n = n.left;
+    }
+    return best;
+  }
+
+  /** The first node with end > addr (ends grow with starts: regions do not overlap). */
+  private firstEndingAfter(addr: number): Node | null {
+    let n = this.root;
+    let best: Node | null = null;
+    while (n !== null) {
+      if (n.end > addr) {
+        best = n;
+        n = n.left;
+      } else n = n.right;
+    }
+    return best;
+  }
+
+  private node(rec: RegionRecord): Node {
+    let x = this.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seed = x >>> 0;
+    return new Node(rec, this.seed, this.id);
+  }
+
+  private link(rec: RegionRecord): void {
+    if (rec.backing.type === 'object') this.objects.set(rec.backing.objectId, (this.objects.get(rec.backing.objectId) ?? 0) + 1);
+  }
+
+  private unlink(rec: RegionRecord): void {
+    if (rec.backing.type !== 'object') return;
+    const k = this.objects.get(rec.backing.objectId)! - 1;
+    if (k === 0) this.objects.delete(rec.backing.objectId);
+    else this.objects.set(rec.backing.objectId, k);
+  }
+
+  /** Adds a node for `rec` (over free space). */
+  private add(rec: RegionRecord): void {
+    this.root = this.insertNode(this.root, this.node(rec));
+    this.link(rec);
+    this.count++;
+  }
+
+  /** Replaces the record of the node starting at `key` by `rec` (whose start keeps the order); returns rec. */
+  private replace(key: number, rec: RegionRecord): RegionRecord {
+    this.root = replaceKey(this.root!, key, rec, this.id);
+    return rec;
+  }
+
+  /**
+   * Replaces `old` (consecutive records of the map) by `fresh` (sorted, disjoint, inside the
+   * span of `old`). All but the first old node go first, so that the first can take the first
+   * new record without breaking the order; the rest are inserted. O((|old| + |fresh|) log n).
+   */
+  private replaceRun(old: RegionRecord[], fresh: RegionRecord[]): void {
+    for (let i = 1; i < old.length; i++) {
+      this.root = deleteKey(this.root!, old[i]!.start, this.id);
+      this.unlink(old[i]!);
+    }
+    let j = 0;
+    if (old.length > 0) {
+      this.unlink(old[0]!);
+      if (fresh.length > 0) {
+        this.replace(old[0]!.start, fresh[0]!);
+        this.link(fresh[0]!);
+        j = 1;
+      } else {
+        this.root = deleteKey(this.root!, old[0]!.start, this.id);
+      }
+    }
+    this.count -= old.length - j;
+    for (; j < fresh.length; j++) this.add(fresh[j]!);
+  }
+
+  /** Treap insertion: down to where `x` outranks the node, which is split around it. */
+  private insertNode(n: Node | null, x: Node): Node {
+    if (n === null) return x;
+    if (x.pri > n.pri) {
+      this.split(n, x.start);
+      x.left = this.sl;
+      x.right = this.sr;
+      return pull(x);
+    }
+    n = own(n, this.id);
+    if (x.start < n.start) n.left = this.insertNode(n.left, x);
+    else n.right = this.insertNode(n.right, x);
+    return pull(n);
+  }
+
+  /** Splits by start: sl gets the nodes starting below `key`, sr the rest. */
+  private split(n: Node | null, key: number): void {
+    if (n === null) {
+      this.sl = this.sr = null;
+      return;
+    }
+    n = own(n, this.id);
+    if (n.start < key) {
+      this.split(n.right, key);
+      n.right = this.sl;
+      this.sl = pull(n);
+    } else {
+      this.split(n.left, key);
+      n.left = this.sr;
+      this.sr = pull(n);
+    }
+  }
+
+  /**
+   * Reverse in-order walk with pruning, equal to scanning the regions from the top down with
+   * a running ceiling (the lowest start, less the guard gap for a stack, of the regions above).
+   * A subtree is skipped when no gap in it or directly above it can hold `length` bytes.
+   */
+  private topDown(n: Node | null, length: number, low: number, stackGap: number): number | undefined {
+    if (n === null || this.ceiling <= low) return undefined;
+    const c = this.ceiling;
+    const bound = Math.max(c - Math.max(low, n.hi), Math.min(n.gap, c - Math.max(low, n.loEnd)));
+    if (bound < length) {
+      this.ceiling = Math.min(c, n.lo, n.stack - stackGap);
+      return undefined;
+    }
+    const up = this.topDown(n.right, length, low, stackGap);
+    if (up !== undefined) return up;
+    const ceil = this.ceiling;
+    if (ceil <= low) return undefined;
+    const r = n.rec;
+    if (r.end < ceil && ceil - Math.max(low, r.end) >= length) return ceil - length;
+    this.ceiling = Math.min(ceil, r.kind === 'stack' ? r.start - stackGap : r.start);
+    return this.topDown(n.left, length, low, stackGap);
+  }
+}
+
+function deleteKey(n: Node, key: number, id: number): Node | null {
+  if (n.start === key) return join(n.left, n.right, id);
+  n = own(n, id);
+  if (key < n.start) n.left = deleteKey(n.left!, key, id);
+  else n.right = deleteKey(n.right!, key, id);
+  return pull(n);
+}
+
+function replaceKey(n: Node, key: number, rec: RegionRecord, id: number): Node {
+  n = own(n, id);
+  if (n.start === key) {
+    n.rec = rec;
+    n.start = rec.start;
+    n.end = rec.end;
+  }
+  else if (key < n.start) n.left = replaceKey(n.left!, key, rec, id);
+  else n.right = replaceKey(n.right!, key, rec, id);
+  return pull(n);
+}
+
+/** Appends the records of subtree `n` overlapping [start, end) in order, skipping subtrees outside it. */
+function collect(n: Node | null, start: number, end: number, out: RegionRecord[]): void {
+  if (n === null || n.hi <= start || n.lo >= end) return;
+  collect(n.left, start, end, out);
+  if (n.end > start && n.start < end) out.push(n.rec);
+  collect(n.right, start, end, out);
+}
+
+/** Recomputes every subtree figure and the heap order; throws at the first mismatch. */
+function checkNode(n: Node | null): void {
+  if (n === null) return;
+  checkNode(n.left);
+  checkNode(n.right);
+  if ((n.left !== null && n.left.pri > n.pri) || (n.right !== null && n.right.pri > n.pri)) throw new Error(`heap order broken at ${hex(n.start)}`);
+  const fresh = pull(Object.assign(Object.create(Node.prototype) as Node, n));
+  if (fresh.lo !== n.lo || fresh.loEnd !== n.loEnd || fresh.hi !== n.hi || fresh.gap !== n.gap || fresh.stack !== n.stack || fresh.bytes !== n.bytes || fresh.mode !== n.mode) {
+    throw new Error(`subtree figures of the node at ${hex(n.start)} are stale`);
   }
 }

@@ -3,15 +3,29 @@
  * address spaces map at any addresses. The object holds one reference on each page's frame
  * (allocated, zeroed, on first touch); every mapping of a page holds another. The frames go
  * when the name is unlinked and the last mapping is gone.
+ *
+ * As a tmpfs file, an object is sparse: its size costs nothing, only pages present are stored
+ * (a Map, so host memory and unlink are proportional to them), and a named object's pages
+ * count against the size of /dev/shm (options.shmSize, half of RAM by default, as tmpfs):
+ * a page that does not fit is ENOSPC, which a fault turns into SIGBUS as shmem_fault does.
  */
 import type { Core } from '../core/core.js';
-import { PAGE_SIZE } from '../core/constants.js';
 import { VmmError } from '../errors.js';
+
+/** Where a named object's pages are charged: the /dev/shm filesystem's size. */
+export interface ShmBudget {
+  /** Takes `pages` pages of the filesystem; false (nothing taken) when they do not fit. */
+  charge(pages: number): boolean;
+  /** Gives `pages` pages back. */
+  uncharge(pages: number): void;
+  /** Size of the filesystem in bytes (for messages). */
+  readonly bytes: number;
+}
 
 /** A shared memory object. */
 export class SharedMemoryObject {
-  /** Frame of each page, 0 while the page has never been touched. */
-  private readonly frames: Float64Array;
+  /** Frame of each page present, by page index (sparse: a page never touched has no entry). */
+  private readonly frames = new Map<number, number>();
   private mappings = 0;
   private linked: boolean;
   private released = false;
@@ -26,8 +40,9 @@ export class SharedMemoryObject {
     /** Size in bytes (a multiple of 4096). */
     readonly size: number,
     private readonly hooks: { unlinked(o: SharedMemoryObject): void; released(o: SharedMemoryObject): void },
+    /** The filesystem a named object lives on; none for MAP_SHARED|MAP_ANONYMOUS (accounted at mmap time instead). */
+    private readonly budget?: ShmBudget,
   ) {
-    this.frames = new Float64Array(size / PAGE_SIZE);
     // An anonymous object (MAP_SHARED|MAP_ANONYMOUS) has no name to keep it alive.
     this.linked = name !== '';
   }
@@ -39,9 +54,7 @@ export class SharedMemoryObject {
 
   /** Pages of the object that have a frame. */
   get residentPages(): number {
-    let n = 0;
-    for (const f of this.frames) if (f !== 0) n++;
-    return n;
+    return this.frames.size;
   }
 
   /** True while the name is linked. */
@@ -49,33 +62,49 @@ export class SharedMemoryObject {
     return this.linked;
   }
 
-  /** Frame of page `index`, allocating a zeroed one on first touch; ENOMEM when memory is full. @internal */
+  private full(pages: number): VmmError {
+    return new VmmError('ENOSPC', `shared memory ${JSON.stringify(this.name)}: ${pages} more page(s) do not fit in /dev/shm (options.shmSize ${this.budget!.bytes} bytes)`);
+  }
+
+  /** Frame of page `index`, allocating a zeroed one on first touch; ENOMEM when memory is full, ENOSPC when /dev/shm is. @internal */
   frameOf(index: number): number {
-    let f = this.frames[index]!;
-    if (f === 0) {
+    let f = this.frames.get(index);
+    if (f === undefined) {
+      if (this.budget && !this.budget.charge(1)) throw this.full(1);
       f = this.core.allocFrame();
-      if (f < 0) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no free frame for page ${index}`);
-      this.frames[index] = f;
+      if (f < 0) {
+        this.budget?.uncharge(1);
+        throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no free frame for page ${index}`);
+      }
+      this.frames.set(index, f);
     }
     return f;
   }
 
-  /** Frames of pages [first, first+count), allocating the untouched ones in one bulk call; ENOMEM changes nothing. @internal */
+  /** Frames of pages [first, first+count), allocating the untouched ones in one bulk call; ENOMEM or ENOSPC changes nothing. @internal */
   framesOf(first: number, count: number): Float64Array {
+    // More pages than RAM can never be backed: refuse before sizing any array by `count`.
+    if (count > this.core.totalFrames) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: ${count} pages are more than physical memory`);
     let missing = 0;
-    for (let i = first; i < first + count; i++) if (this.frames[i] === 0) missing++;
+    for (let i = first; i < first + count; i++) if (!this.frames.has(i)) missing++;
     if (missing > 0) {
+      if (this.budget && !this.budget.charge(missing)) throw this.full(missing);
       const fresh = new Float64Array(missing);
-      if (this.core.allocFrameList(fresh, missing) < 0) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no ${missing} free frames`);
+      if (this.core.allocFrameList(fresh, missing) < 0) {
+        this.budget?.uncharge(missing);
+        throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no ${missing} free frames`);
+      }
       let k = 0;
-      for (let i = first; i < first + count; i++) if (this.frames[i] === 0) this.frames[i] = fresh[k++]!;
+      for (let i = first; i < first + count; i++) if (!this.frames.has(i)) this.frames.set(i, fresh[k++]!);
     }
-    return this.frames.slice(first, first + count);
+    const out = new Float64Array(count);
+    for (let i = 0; i < count; i++) out[i] = this.frames.get(first + i)!;
+    return out;
   }
 
   /** @internal The frames the object holds a reference on (one each), for auditing. */
   heldFrames(): number[] {
-    return [...this.frames].filter((f) => f !== 0);
+    return [...this.frames.values()].filter((f) => f !== 0);
   }
 
   /** @internal A region started mapping this object. */
@@ -101,9 +130,8 @@ export class SharedMemoryObject {
     if (this.linked || this.mappings > 0 || this.released) return;
     this.released = true;
     this.hooks.released(this);
-    for (let i = 0; i < this.frames.length; i++) {
-      if (this.frames[i] !== 0) this.core.unrefFrame(this.frames[i]!);
-      this.frames[i] = 0;
-    }
+    for (const f of this.frames.values()) this.core.unrefFrame(f);
+    this.budget?.uncharge(this.frames.size);
+    this.frames.clear();
   }
 }

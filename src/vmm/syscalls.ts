@@ -8,10 +8,16 @@ import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import { describe } from '../address.js';
 import { parseProt } from './prot.js';
+import { PROT_WRITE } from './pte-attrs.js';
 import type { RegionRecord, RegionKind } from './region.js';
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VirtualMemory } from './virtual-memory.js';
 import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE, mmapBase } from './layout.js';
+import { checkMapCountForMap, checkMapCountForProtect, checkMapCountForUnmap } from './map-count.js';
+import { checkOvercommit, checkProtectOvercommit } from './overcommit.js';
+
+/** vm.max_map_count of the machine this space runs on. */
+const maxMapCount = (vm: VirtualMemory): number => vm.ctx.maxMapCount;
 
 /** Options of mmap, named after its flags. */
 export interface MmapOptions {
@@ -132,11 +138,12 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   } else {
     addr = placeTopDown(vm, length);
   }
+  // Every check runs before anything changes: with `fixed`, a refused call keeps the old mapping and its data.
+  checkMapCountForMap(vm.regions, maxMapCount(vm), 'mmap', fixed ? { start: addr, end: addr + length } : undefined);
+  // Accounted memory (VM_ACCOUNT): shared anonymous mappings and private writable ones. A shm object's pages are /dev/shm's.
+  if ((shared && object === undefined) || (!shared && (p & PROT_WRITE) !== 0)) checkOvercommit(vm.ctx.totalPages, length, 'mmap');
   if (shared && object === undefined) object = vm.ctx.createAnonymousObject(length);
-  if (object !== undefined && offset + length > object.size && shared) {
-    // Linux maps past the end of the object and raises SIGBUS on access; vmsim refuses up front.
-    throw new VmmError('EINVAL', `mmap: [offset ${offset}, +${length}) runs past the end of shared memory ${JSON.stringify(object.name)} (${object.size} bytes)`);
-  }
+  // As Linux, a mapping may run past the end of its object: an access there is SIGBUS.
   if (fixed) vm.removeRange(addr, addr + length);
   vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, hugePages: hugePages && !shared && !object });
   if (populate) vm.populate(addr, addr + length);
@@ -181,6 +188,7 @@ export function munmap(vm: VirtualMemory, addr: number | bigint, length: number)
   if (l === 0) throw new VmmError('EINVAL', 'munmap: length must be positive');
   const len = Math.ceil(l / PAGE_SIZE) * PAGE_SIZE;
   if (a < 0 || a > TASK_SIZE || len > TASK_SIZE - a) throw new VmmError('EINVAL', `munmap: [${hex(a)}, +${hex(len)}) is outside user space`);
+  checkMapCountForUnmap(vm.regions, maxMapCount(vm), a, a + len);
   vm.removeRange(a, a + len);
 }
 
@@ -198,6 +206,10 @@ export function mprotect(vm: VirtualMemory, addr: number | bigint, length: numbe
   const end = a + len;
   let at = a;
   for (let r = vm.regions.find(at); r && at < end; r = vm.regions.find(at)) at = r.end;
+  if (at > a) {
+    checkMapCountForProtect(vm.regions, maxMapCount(vm), a, Math.min(at, end), p);
+    checkProtectOvercommit(vm.regions, vm.ctx.totalPages, a, Math.min(at, end), p);
+  }
   if (at >= end) return vm.protectRange(a, end, p);
   if (at > a) vm.protectRange(a, at, p);
   throw new VmmError('ENOMEM', `mprotect: [${hex(a)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)}${at > a ? `; [${hex(a)}, ${hex(at)}) was changed, as Linux does` : ''})`);
@@ -215,6 +227,8 @@ export function brk(vm: VirtualMemory, addr?: number | bigint): number {
     if (newEnd > TASK_SIZE || !vm.regions.isFree(oldEnd, newEnd)) throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would overlap another mapping`);
     const next = vm.regions.findFirstOverlapping(newEnd, newEnd + STACK_GUARD_GAP);
     if (next && next.kind === 'stack') throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would enter the stack guard gap`);
+    checkMapCountForMap(vm.regions, maxMapCount(vm), 'brk'); // do_brk_flags checks even when the heap only grows
+    checkOvercommit(vm.ctx.totalPages, newEnd - oldEnd, 'brk');
     vm.addRegion({ start: oldEnd, end: newEnd, prot: 3, kind: 'heap', name: '[heap]', shared: false });
   } else if (newEnd < oldEnd) {
     vm.removeRange(newEnd, oldEnd);
@@ -261,6 +275,8 @@ export function createRegion(vm: VirtualMemory, o: RegionOptions): RegionRecord 
   const p = prot(o.prot);
   const shared = bool(o.shared, 'shared');
   if (!vm.regions.isFree(start, start + len)) throw new VmmError('EEXIST', `createRegion: [${hex(start)}, ${hex(start + len)}) overlaps an existing region`);
+  checkMapCountForMap(vm.regions, maxMapCount(vm), 'createRegion');
+  if (shared || (p & PROT_WRITE) !== 0) checkOvercommit(vm.ctx.totalPages, len, 'createRegion');
   const object = shared ? vm.ctx.createAnonymousObject(len) : undefined;
   vm.addRegion({ start, end: start + len, prot: p, kind: o.kind, name: o.name, shared, object });
   return vm.regions.find(start)!;

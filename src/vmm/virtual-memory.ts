@@ -84,6 +84,7 @@ export class VirtualMemory implements FaultHandler {
 
   /** Removes [start, end) from the regions and the page tables (holes are fine). */
   removeRange(start: number, end: number): void {
+    this.splitEdges(start, end, 'munmap');
     const pieces = this.regions.remove(start, end);
     // An allocation wholly unmapped is gone: a later mapping at its address is not freeVirtual's to free.
     for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
@@ -101,6 +102,7 @@ export class VirtualMemory implements FaultHandler {
 
   /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed). */
   protectRange(start: number, end: number, prot: number): void {
+    this.splitEdges(start, end, 'mprotect');
     const pieces = this.regions.protect(start, end, prot);
     for (const p of pieces) {
       if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, this.pageProt(p).change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
@@ -108,7 +110,26 @@ export class VirtualMemory implements FaultHandler {
     this.pages.invalidate(start, (end - start) / PAGE_SIZE);
   }
 
-  /** Maps every page of [start, end) now (MAP_POPULATE) for a private writable or shared region. */
+  /**
+   * Splits the large pages that [start, end) covers only in part, before any region changes
+   * (as __split_vma splits a THP first): the one step of munmap and mprotect that needs memory,
+   * so that its ENOMEM leaves regions and page tables as they were. A split changes no
+   * translation, only how the tables express it.
+   */
+  private splitEdges(start: number, end: number, op: string): void {
+    for (const edge of [start, end]) {
+      const leaf = edge < TWO47 ? this.pages.leaf(edge) : undefined;
+      if (leaf !== undefined && leaf.pageSize > PAGE_SIZE && edge % leaf.pageSize !== 0 && !this.pages.splitLeaf(edge)) {
+        throw new VmmError('ENOMEM', `${op}: out of physical memory splitting the large page at ${hex(edge - (edge % leaf.pageSize))}; nothing changed`);
+      }
+    }
+  }
+
+  /**
+   * Maps the pages of [start, end) now (MAP_POPULATE) for a private writable or shared region.
+   * Best effort, as mm_populate() ignores errors: when memory (or /dev/shm) runs out, the pages
+   * that fit are mapped in address order, the rest are left to faults, and nothing is thrown.
+   */
   populate(start: number, end: number): void {
     const r = this.regions.find(start);
     if (!r || r.prot === 0) return;
@@ -118,17 +139,30 @@ export class VirtualMemory implements FaultHandler {
       // Linux populates a private read-only mapping with the zero page: reads need no frame, so vmsim leaves it to faults.
       if ((r.prot & PROT_WRITE) === 0) return;
       // Populating is not a fault: no fault counter moves.
-      if (!this.pages.mapZeroed(start, pages, { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi })) throw oomError('mmap', `populate [${hex(start)}, ${hex(end)})`);
+      const attrs = { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi };
+      if (!this.pages.mapZeroed(start, pages, attrs)) fillPrefix(start, pages, (la, n) => this.pages.mapZeroed(la, n, attrs));
       return;
     }
     if (!r.shared || r.backing.type !== 'object') return; // private object mappings fault in (COW) on access
     const obj = this.ctx.object(r.backing.objectId);
     if (!obj) return;
     // Object frames are not contiguous: one bulk allocation of the missing ones, one mapping of the list.
+    // Pages past the end of the object stay unmapped (an access there is SIGBUS, populating them fails).
     const first = (r.backing.offset + (start - r.start)) / PAGE_SIZE;
-    const frames = obj.framesOf(first, pages);
-    if (!this.pages.mapFrameList(start, frames, pp.writable)) throw oomError('mmap', `populate [${hex(start)}, ${hex(end)})`);
-    this.sharedPages += pages;
+    const inside = Math.max(0, Math.min(pages, obj.size / PAGE_SIZE - first));
+    const mapRun = (la: number, n: number): boolean => {
+      let frames: Float64Array;
+      try {
+        frames = obj.framesOf(first + (la - start) / PAGE_SIZE, n);
+      } catch (e) {
+        if (e instanceof VmmError && (e.code === 'ENOMEM' || e.code === 'ENOSPC')) return false;
+        throw e;
+      }
+      if (!this.pages.mapFrameList(la, frames, pp.writable)) return false;
+      this.sharedPages += n;
+      return true;
+    };
+    if (inside > 0 && !mapRun(start, inside)) fillPrefix(start, inside, mapRun);
   }
 
   // ------------------------------------------------------------ faults
@@ -278,6 +312,8 @@ export class VirtualMemory implements FaultHandler {
       pfn = obj.frameOf(index);
     } catch (e) {
       if (e instanceof VmmError && e.code === 'ENOMEM') return OOM;
+      // /dev/shm is full: shmem_fault's ENOSPC is VM_FAULT_SIGBUS.
+      if (e instanceof VmmError && e.code === 'ENOSPC') return { type: 'sigbus', detail: `access at ${hex(la)}: ${e.message}` };
       throw e;
     }
     const pp = this.pageProt(r);
@@ -327,10 +363,11 @@ export class VirtualMemory implements FaultHandler {
     child.stackLimit = this.stackLimit;
     child.allocations = new Map(this.allocations);
     for (const id of this.objectIds()) this.ctx.object(id)?.attach();
-    for (const r of this.regions) {
-      const n = this.pages.forkInto(child.pages, r.start, (r.end - r.start) / PAGE_SIZE, r.shared ? FORK_SHARED : FORK_PRIVATE);
-      if (r.shared) child.sharedPages += n;
-    }
+    // One page-table call per run of touching regions of one sharing, not per region.
+    this.regions.forEachRun((start, end, shared) => {
+      const n = this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, shared ? FORK_SHARED : FORK_PRIVATE);
+      if (shared) child.sharedPages += n;
+    });
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
   }
@@ -344,13 +381,7 @@ export class VirtualMemory implements FaultHandler {
 
   /** Statistics of this space. */
   stats(): SpaceStats {
-    let virtualSize = 0;
-    let n = 0;
-    for (const r of this.regions) {
-      virtualSize += r.end - r.start;
-      n++;
-    }
-    return { faults: { ...this.faults }, residentPages: this.pages.residentPages, sharedPages: this.sharedPages, virtualSize, regions: n };
+    return { faults: { ...this.faults }, residentPages: this.pages.residentPages, sharedPages: this.sharedPages, virtualSize: this.regions.bytes, regions: this.regions.size };
   }
 
   /** /proc/PID/maps text. */
@@ -361,15 +392,13 @@ export class VirtualMemory implements FaultHandler {
     });
   }
 
+  /** O(1): the region map counts the regions of each object. */
   private references(objectId: number): boolean {
-    for (const r of this.regions) if (r.backing.type === 'object' && r.backing.objectId === objectId) return true;
-    return false;
+    return this.regions.references(objectId);
   }
 
-  private objectIds(): Set<number> {
-    const ids = new Set<number>();
-    for (const r of this.regions) if (r.backing.type === 'object') ids.add(r.backing.objectId);
-    return ids;
+  private objectIds(): number[] {
+    return this.regions.objectIds();
   }
 }
 
@@ -381,6 +410,15 @@ function protName(p: number): string {
   return (p & 1 ? 'r' : '-') + (p & 2 ? 'w' : '-') + (p & 4 ? 'x' : '-');
 }
 
-function oomError(op: string, detail: string): VmmError {
-  return new VmmError('ENOMEM', `${op}: out of physical memory (${detail})`);
+/** Runs `op` over ever smaller runs from `start` until one fails at a single page: the longest prefix of `pages` that fits. */
+function fillPrefix(start: number, pages: number, op: (la: number, n: number) => boolean): number {
+  let at = 0;
+  let step = 512;
+  while (at < pages) {
+    const n = Math.min(step, pages - at);
+    if (op(start + at * PAGE_SIZE, n)) at += n;
+    else if (n === 1) break;
+    else step = Math.max(1, n >> 1);
+  }
+  return at;
 }

@@ -1,11 +1,19 @@
 /** Machine-wide VMM state: the zero page, the shared memory objects, and summed fault counters. */
 import type { Core } from '../core/core.js';
 import { VmmError } from '../errors.js';
-import { SharedMemoryObject } from './shared-memory.js';
+import { SharedMemoryObject, type ShmBudget } from './shared-memory.js';
+import { PAGE_SIZE } from '../core/constants.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
+import { DEFAULT_MAX_MAP_COUNT } from './map-count.js';
 
 const HUGE_FRAMES = 512;
+
+/** tmpfs's default size: half of RAM (shmem_default_max_blocks), whole pages. */
+export function defaultShmBytes(memoryBytes: number): number {
+  return Math.floor(memoryBytes / 2 / PAGE_SIZE) * PAGE_SIZE;
+}
+
 
 /** State shared by every address space of a machine. */
 export class VmmContext {
@@ -21,10 +29,31 @@ export class VmmContext {
   /** First frame of the huge zero page (512 aligned zeroed frames), allocated at the first THP read fault; -1 before. */
   private hugeZero = -1;
 
+  /** vm.max_map_count: the most regions one address space may have. */
+  readonly maxMapCount: number;
+  /** /dev/shm, where named objects' pages are charged: its size (tmpfs size=, half of RAM by default) and use. */
+  readonly shm: ShmBudget & { readonly pages: number; used: number };
+
   constructor(
     private readonly core: Core,
     nxe: boolean,
+    limits: { maxMapCount?: number; shmBytes?: number } = {},
   ) {
+    this.maxMapCount = limits.maxMapCount ?? DEFAULT_MAX_MAP_COUNT;
+    const shmBytes = limits.shmBytes ?? defaultShmBytes(core.totalFrames * PAGE_SIZE);
+    this.shm = {
+      bytes: shmBytes,
+      pages: Math.floor(shmBytes / PAGE_SIZE),
+      used: 0,
+      charge(pages: number): boolean {
+        if (this.used + pages > this.pages) return false;
+        this.used += pages;
+        return true;
+      },
+      uncharge(pages: number): void {
+        this.used -= pages;
+      },
+    };
     const z = core.allocFrame();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
@@ -53,15 +82,27 @@ export class VmmContext {
     return this.hugeZero;
   }
 
+  /** Pages of RAM: what the overcommit heuristic compares one request with. */
+  get totalPages(): number {
+    return this.core.totalFrames;
+  }
+
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
   createObject(name: string, size: number): SharedMemoryObject {
     if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
-    const obj = new SharedMemoryObject(this.core, this.nextId++, name, size, {
-      unlinked: (o) => {
-        if (this.names.get(o.name) === o) this.names.delete(o.name);
+    const obj = new SharedMemoryObject(
+      this.core,
+      this.nextId++,
+      name,
+      size,
+      {
+        unlinked: (o) => {
+          if (this.names.get(o.name) === o) this.names.delete(o.name);
+        },
+        released: (o) => this.objects.delete(o.id),
       },
-      released: (o) => this.objects.delete(o.id),
-    });
+      name === '' ? undefined : this.shm,
+    );
     this.objects.set(obj.id, obj);
     if (name !== '') this.names.set(name, obj);
     return obj;
