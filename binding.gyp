@@ -4,6 +4,7 @@
       "target_name": "vmsim_native",
       "sources": [
         "native/binding.cc",
+        "native/batch_accel.cc",
         "native/cpu.cc",
         "native/frames.cc",
         "native/page_table.cc",
