@@ -7,6 +7,7 @@
         "native/batch_accel.cc",
         "native/cpu.cc",
         "native/frames.cc",
+        "native/hierarchy.cc",
         "native/page_table.cc",
         "native/ram.cc",
         "native/tlb.cc"
