@@ -53,7 +53,7 @@ describe('vmsim replay', () => {
   it('split L1 TLBs and walk caches show as levels', async () => {
     const r = await run('replay', trace, '--l1d-entries', '4', '--l1i-entries', '2', '--l1i-ways', '2', '--pwc', '1,1,4', '--json');
     const j = JSON.parse(r.out);
-    expect(j.tlb.levels.map((l: { name: string }) => l.name)).toEqual(['l1i', 'l1d', 'stlb', 'pwc-pml4', 'pwc-pdpt', 'pwc-pd']);
+    expect(j.tlb.levels.map((l: { name: string }) => l.name)).toEqual(['l1i', 'l1d', 'stlb', 'pwc-pml4e', 'pwc-pdpte', 'pwc-pde']);
     expect(j.pwc.levels.map((l: { name: string }) => l.name)).toEqual(['pml4', 'pdpt', 'pd']);
   });
 

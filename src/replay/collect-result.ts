@@ -61,7 +61,7 @@ export function collectResult(
     result.tlb.hierarchy = hierarchySummary(h, st, records, out[TraceOut.INSTRS]!);
     const pwc = levels.filter((l) => l.level === 'pwc');
     if (pwc.length > 0) {
-      result.pwc = { walkReferences: result.tlb.hierarchy.walkReferences.total, levels: pwc.map((l) => ({ name: l.name.slice(4) as 'pml4' | 'pdpt' | 'pd', entries: l.entries, hits: l.hits, misses: l.misses })) };
+      result.pwc = { walkReferences: result.tlb.hierarchy.walkReferences.total, levels: pwc.map((l) => ({ name: l.name.slice(4, -1) as 'pml4' | 'pdpt' | 'pd', entries: l.entries, hits: l.hits, misses: l.misses })) };
     }
     if (o.seriesEvery) result.series = seriesResult(o.seriesEvery, engine.series);
   }

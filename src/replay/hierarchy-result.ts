@@ -19,7 +19,7 @@ export function hierarchyLevels(h: ResolvedHierarchy, st: Float64Array): TlbLeve
       level: s < Slot.L1D ? 'l1i' : s < Slot.STLB ? 'l1d' : s < Slot.PWC_PML4 ? 'stlb' : 'pwc',
       entries: a.entries,
       ways: a.ways,
-      pageSize: s >= Slot.PWC_PML4 ? SLOT_NAMES[s]!.slice(4) : a.sizes.join('+'),
+      pageSize: s >= Slot.PWC_PML4 ? SLOT_NAMES[s]!.slice(4) : a.sizes.join('+'), // a walk cache: the entry it caches
       policy: a.policy,
       hits,
       misses,

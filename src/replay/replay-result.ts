@@ -2,7 +2,7 @@
 
 /** Hits and misses of one TLB array (one row per structure). */
 export interface TlbLevelResult {
-  /** 'tlb' (the unified TLB), or a hierarchy array: 'l1i', 'l1i-2m', 'l1d', 'l1d-2m', 'l1d-1g', 'stlb', 'stlb-1g', 'pwc-pml4', 'pwc-pdpt', 'pwc-pd'. */
+  /** 'tlb' (the unified TLB), or a hierarchy array: 'l1i', 'l1i-2m', 'l1d', 'l1d-2m', 'l1d-1g', 'stlb', 'stlb-1g', 'pwc-pml4e', 'pwc-pdpte', 'pwc-pde'. */
   name: string;
   /** The level the array belongs to (hierarchy rows). */
   level?: 'l1i' | 'l1d' | 'stlb' | 'pwc';

@@ -131,8 +131,8 @@ export function resolveHierarchy(h: HierarchyInput, arg: string, cpuArg: string)
       if (k !== 'pml4' && k !== 'pdpt' && k !== 'pd') fail(`unknown option ${arg}.pwc.${k}`);
       if (v === undefined) continue;
       // 0 entries removes a walk cache (the --pwc form).
-      if (v === 0) given.set(`pwc-${k}`, { v: null, arg: `${arg}.pwc.${k}` });
-      else given.set(`pwc-${k}`, { v, arg: `${arg}.pwc.${k}` });
+      if (v === 0) given.set(`pwc-${k}e` as SlotName, { v: null, arg: `${arg}.pwc.${k}` });
+      else given.set(`pwc-${k}e` as SlotName, { v, arg: `${arg}.pwc.${k}` });
     }
   }
   if (h.entries !== undefined || h.ways !== undefined) {

@@ -9,7 +9,7 @@
 export const Slot = { L1I: 0, L1I_2M: 1, L1D: 2, L1D_2M: 3, L1D_1G: 4, STLB: 5, STLB_1G: 6, PWC_PML4: 7, PWC_PDPT: 8, PWC_PD: 9, COUNT: 10 } as const;
 
 /** Each slot's stable name (result rows, CSV columns, option keys). */
-export const SLOT_NAMES = ['l1i', 'l1i-2m', 'l1d', 'l1d-2m', 'l1d-1g', 'stlb', 'stlb-1g', 'pwc-pml4', 'pwc-pdpt', 'pwc-pd'] as const;
+export const SLOT_NAMES = ['l1i', 'l1i-2m', 'l1d', 'l1d-2m', 'l1d-1g', 'stlb', 'stlb-1g', 'pwc-pml4e', 'pwc-pdpte', 'pwc-pde'] as const;
 export type SlotName = (typeof SLOT_NAMES)[number];
 
 /** TLB slots per level: the instruction L1, the data L1, the second level. */

@@ -133,7 +133,7 @@ describe.each(BACKENDS)('replay (%s)', (backend) => {
       { name: 'pd', entries: 2, hits: 2, misses: 3 },
     ]);
     expect(r.tlb.hierarchy!.walkReferences).toMatchObject({ pml4e: 4, pdpte: 3, pde: 3, pte: 5, total: 15 });
-    expect(r.tlb.levels.map((l) => l.name)).toEqual(['stlb', 'pwc-pml4', 'pwc-pdpt', 'pwc-pd']);
+    expect(r.tlb.levels.map((l) => l.name)).toEqual(['stlb', 'pwc-pml4e', 'pwc-pdpte', 'pwc-pde']);
   });
 
   it('malformed lines are skipped and counted; strict mode stops at the first with its line number', async () => {

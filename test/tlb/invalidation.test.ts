@@ -164,7 +164,7 @@ describe.each(BACKENDS)('TLB hierarchy invalidation per the SDM (%s)', (backend)
   });
 
   it('a page fault drops the walk-cache entries that would be used for its address, and nothing of other addresses', () => {
-    const { m, a, has, touch, fill, stats } = setup(backend);
+    const { a, has, touch, fill, stats } = setup(backend);
     fill();
     const hole = P1 + 0x3000; // same 2 MiB block as P1, not mapped
     expect(touch(hole)).toBe(0); // faulted at the first touch
