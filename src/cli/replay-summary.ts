@@ -21,12 +21,19 @@ export function formatReplaySummary(r: ReplayResult): string {
       { header: ['accesses', 'count'], align: ['left', 'right'] },
     ),
   );
-  const tlbRows = r.tlb.levels.filter((l) => l.level !== 'pwc');
-  const levels = tlbRows.map((l) => [l.name, `${l.entries}`, l.ways === l.entries ? 'full' : `${l.ways}-way`, l.pageSize ?? '', l.policy ?? 'lru', formatCount(l.hits), formatCount(l.misses), formatRate(l.misses, l.hits + l.misses)]);
-  levels.push(['all levels', '', '', '', '', formatCount(r.tlb.hits), formatCount(r.tlb.misses), formatRate(r.tlb.misses, r.tlb.lookups)]);
   const h = r.tlb.hierarchy;
-  out.push(`TLB${h?.cpu ? ` (preset ${h.cpu})` : ''}: a level's misses are counted at the array holding the page's size`);
-  out.push(formatTable(levels, { header: ['TLB', 'entries', 'assoc', 'pages', 'policy', 'hits', 'misses', 'miss rate'], align: ['left', 'right', 'right', 'left', 'left', 'right', 'right', 'right'] }));
+  const tlbRows = r.tlb.levels.filter((l) => l.level !== 'pwc');
+  // The hierarchy's rows add the page sizes and policy of each array.
+  const extra = (l: (typeof tlbRows)[number]) => (h ? [l.pageSize ?? '', l.policy ?? 'lru'] : []);
+  const levels = tlbRows.map((l) => [l.name, `${l.entries}`, l.ways === l.entries ? 'full' : `${l.ways}-way`, ...extra(l), formatCount(l.hits), formatCount(l.misses), formatRate(l.misses, l.hits + l.misses)]);
+  levels.push(['all levels', '', '', ...(h ? ['', ''] : []), formatCount(r.tlb.hits), formatCount(r.tlb.misses), formatRate(r.tlb.misses, r.tlb.lookups)]);
+  if (h) out.push(`TLB${h.cpu ? ` (preset ${h.cpu})` : ''}: a level's misses are counted at the array holding the page's size`);
+  out.push(
+    formatTable(levels, {
+      header: ['TLB', 'entries', 'assoc', ...(h ? ['pages', 'policy'] : []), 'hits', 'misses', 'miss rate'],
+      align: ['left', 'right', 'right', ...(h ? (['left', 'left'] as const) : []), 'right', 'right', 'right'],
+    }),
+  );
   if (h) {
     const mp = (v: number | undefined) => (v === undefined ? '' : v.toFixed(3));
     const lv = (name: string, l: { present: boolean; lookups: number; misses: number }, mpki?: number) => [name, formatCount(l.lookups), formatCount(l.misses), formatRate(l.misses, l.lookups), mp(mpki)];

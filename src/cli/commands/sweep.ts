@@ -71,25 +71,31 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
     const e = a.options.get('tlb-entries') as number[] | undefined;
     axes = [{ name: 'tlb-entries', values: e ?? [16, 32, 64, 128, 256, 512, 1024] }];
   }
+  // The plotted axis varies fastest (last), the others make the lines.
+  const xAxis = axes.find((x) => typeof x.values[0] === 'number') ?? axes[0]!;
+  axes = [...axes.filter((x) => x !== xAxis), xAxis];
   const axisObj = Object.fromEntries(axes.map((x) => [x.name, x.values]));
+  const single = (k: string) => {
+    const v = a.options.get(k);
+    return Array.isArray(v) ? (v.length === 1 ? v[0] : undefined) : (v as number | undefined);
+  };
   const picks: Array<Record<string, number | string>> = [];
   for (const combo of combinations(axisObj)) {
     const pick: Record<string, number | string> = { ...combo };
     if (full) pick['tlb-ways'] = (pick['tlb-entries'] ?? (a.options.get('tlb-entries') as number[] | undefined)?.[0] ?? 64) as number;
     // Left out: an array whose swept ways do not divide its (swept or given) entries.
-    const bad = Object.keys(pick).some((k) => {
+    const bad = SPECS.some(({ name: k }) => {
       if (!k.endsWith('-ways')) return false;
       const pre = k.slice(0, -5);
-      const ent = (pick[`${pre}-entries`] ?? (a.options.get(`${pre}-entries`) as number[] | undefined)?.[0]) as number | undefined;
-      const w = pick[k] as number;
-      return ent !== undefined && (w < 1 || w > ent || ent % w !== 0);
+      const ent = (pick[`${pre}-entries`] ?? single(`${pre}-entries`)) as number | undefined;
+      const w = (pick[k] ?? single(k)) as number | undefined;
+      return ent !== undefined && w !== undefined && (w < 1 || w > ent || ent % w !== 0);
     });
     if (!bad) picks.push(pick);
   }
   if (picks.length === 0) throw new UsageError('sweep: no valid combination: the ways must divide the entries');
   const configs: SweepConfig[] = picks.map((p) => replayOptionsFrom(a, 'sweep', p));
   const plotLevel = a.options.get('plot-level') as string | undefined;
-  const xAxis = axes.find((x) => typeof x.values[0] === 'number') ?? axes[0]!;
   const level = plotLevel ?? levelOfAxis(xAxis.name);
   const jobs = a.options.get('jobs') as number | undefined;
   const bar = new ProgressBar({ stream: io.stderr, total: configs.length, label: 'sweep ', unit: 'configs' });
@@ -97,7 +103,7 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
   bar.finish();
   for (const r of rows) if (level !== 'all' && !levelRate(r, level)) throw new UsageError(`sweep: --plot-level ${level}: no such TLB array or level in the results (${r.result.tlb.levels.map((l) => l.name).join(', ')}, or all)`);
   const plot = a.options.get('plot') as string | undefined;
-  if (plot !== undefined) writeFileSync(plot, plotRows(rows, picks, axes, xAxis, level, trace, a.options.has('log')));
+  if (plot !== undefined) writeFileSync(plot, plotRows(rows, picks, axes, xAxis, level, trace, a.options.has('log'), full));
   if (a.options.has('json')) io.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else if (a.options.has('csv')) {
     const flat = rows.map((r) => flatResult(r.result, { config: r.config }));
@@ -143,14 +149,14 @@ function levelRate(r: SweepRow, level: string): { hits: number; misses: number; 
 }
 
 /** Miss rate of the plotted level against the x axis, one series per combination of the other axes. */
-function plotRows(rows: SweepRow[], picks: Array<Record<string, number | string>>, axes: Axis[], x: Axis, level: string, trace: string, log: boolean): string {
+function plotRows(rows: SweepRow[], picks: Array<Record<string, number | string>>, axes: Axis[], x: Axis, level: string, trace: string, log: boolean, full: boolean): string {
   const numeric = typeof x.values[0] === 'number';
   const others = axes.filter((o) => o !== x);
   const series = new Map<string, Array<{ x: number; y: number }>>();
   let levelName = level;
   rows.forEach((r, i) => {
     const p = picks[i]!;
-    const name = others.length ? others.map((o) => `${o.name} ${p[o.name]}`).join(', ') : level === 'all' ? 'all levels' : 'miss rate';
+    const name = others.length ? others.map((o) => (o.name.endsWith('-ways') ? (full ? 'fully associative' : `${p[o.name]}-way`) : `${o.name} ${p[o.name]}`)).join(', ') : full ? 'fully associative' : level === 'all' ? 'all levels' : 'miss rate';
     const lr = levelRate(r, level)!;
     levelName = lr.name;
     const y = lr.hits + lr.misses > 0 ? lr.misses / (lr.hits + lr.misses) : 0;
