@@ -4,6 +4,7 @@ import { printTable } from './harness.js';
 import { benchMmu } from './mmu.js';
 import { benchVmm } from './vmm.js';
 import { benchReplay } from './replay.js';
+import { benchTlbHierarchy } from './tlb-hierarchy.js';
 
 const backends: ('native' | 'js')[] = nativeAvailable() ? ['native', 'js'] : ['js'];
 console.log(`vmsim benchmarks — node ${process.version}, backends: ${backends.join(', ')}`);
@@ -30,3 +31,9 @@ console.log(vmm.linuxNote);
 
 printTable('Trace replay', ['native', 'js', 'naive'], await benchReplay(backends), [['native', 'js'], ['native', 'naive']]);
 console.log('naive = one native core.access() call per access from a TS loop (what batching avoids)');
+
+if (backends.includes('native')) {
+  const h = await benchTlbHierarchy();
+  printTable('TLB hierarchy (native) vs the single TLB and the TS model', ['native', 'single', 'js'], h.figures, [['single', 'native'], ['native', 'js']]);
+  console.log(h.note);
+}
