@@ -5,8 +5,10 @@
       "target_name": "vmsim_native",
       "sources": [
         "native/binding.cc",
+        "native/batch_accel.cc",
         "native/cpu.cc",
         "native/frames.cc",
+        "native/hierarchy.cc",
         "native/page_table.cc",
         "native/ram.cc",
         "native/tlb.cc"

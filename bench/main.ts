@@ -5,6 +5,7 @@ import { benchMmu } from './mmu.js';
 import { benchVmm } from './vmm.js';
 import { benchReplay } from './replay.js';
 import { benchRegions } from './regions.js';
+import { benchTlbHierarchy } from './tlb-hierarchy.js';
 
 const backends: ('native' | 'js')[] = nativeAvailable() ? ['native', 'js'] : ['js'];
 console.log(`vmsim benchmarks — node ${process.version}, backends: ${backends.join(', ')}`);
@@ -35,3 +36,8 @@ console.log('naive = one native core.access() call per access from a TS loop (wh
 const regions = benchRegions();
 printTable('Region map: gap-tracking tree vs the sorted array it replaced', ['tree', 'array'], regions.map, [['tree', 'array']]);
 printTable('Region operations through the API (native backend)', ['native'], regions.machine, []);
+if (backends.includes('native')) {
+  const h = await benchTlbHierarchy();
+  printTable('TLB hierarchy (native) vs the single TLB and the TS model', ['native', 'single', 'js'], h.figures, [['single', 'native'], ['native', 'js']]);
+  console.log(h.note);
+}

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cpu.h"
+#include "hierarchy.h"
 #include "frames.h"
 #include "page_table.h"
 #include "ram.h"
@@ -124,6 +125,7 @@ class NativeCore {
     pt_ = std::make_unique<PageTables>(*ram_, *frames_, counters_);
     if (!pt_->ok()) throw Napi::RangeError::New(env, "memory too small for the kernel page tables");
     cpu_ = std::make_unique<Cpu>(*ram_, tlb_, counters_, result_, toInt32(features));
+    pcide_ = (toInt32(features) & F_PCIDE) != 0;
     chunks_.resize((static_cast<uint64_t>(bytes) + CHUNK_BYTES - 1) / CHUNK_BYTES);
     self.Set("backend", Napi::String::New(env, "native"));
     self.Set("totalFrames", Napi::Number::New(env, bytes / 4096));
@@ -278,6 +280,8 @@ class NativeCore {
     const bool noFlush = flag(info, 2, "noFlush");
     if (!rootOk(root) || !isInt(pcid) || pcid < 0 || pcid > 4095) throw Napi::RangeError::New(info.Env(), "setCr3: bad root or pcid");
     cpu_->setCr3(static_cast<int64_t>(root), static_cast<uint32_t>(pcid), noFlush);
+    // SDM §4.10.4.1: a CR3 load drops the new PCID's non-global translations and walk-cache entries, unless bit 63 says not to.
+    if (hier_ && !(pcide_ && noFlush)) hier_->invalidate(HOP_CONTEXT, cpu_->tag(), 0);
     return info.Env().Undefined();
   }
   Napi::Value Invalidate(const Napi::CallbackInfo& info) {
@@ -287,6 +291,8 @@ class NativeCore {
       throw Napi::RangeError::New(info.Env(), "invalidate: bad pcid, la or count");
     const uint64_t a = static_cast<uint64_t>(la);
     for (uint64_t k = 0; k < static_cast<uint64_t>(count); k++) tlb_.invalidateAddress(a + k * 4096, static_cast<uint32_t>(pcid));
+    if (hier_)
+      for (uint64_t k = 0; k < static_cast<uint64_t>(count); k++) hier_->invalidate(HOP_INVLPG, static_cast<uint32_t>(pcid), a + k * 4096);
     counters_[C_INVLPG] += count;
     return info.Env().Undefined();
   }
@@ -296,6 +302,7 @@ class NativeCore {
     if (!isInt(pcid) || pcid < 0 || pcid > 4095) throw Napi::RangeError::New(info.Env(), "flushPcid: bad pcid");
     const uint64_t t = static_cast<uint64_t>(pcid);
     tlb_.invalidateWhere([t](double k, uint8_t f) { return !(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 == t; });
+    if (hier_) hier_->invalidate(HOP_CONTEXT, static_cast<uint32_t>(t), 0);
     counters_[C_FLUSHES] += 1;
     return info.Env().Undefined();
   }
@@ -303,6 +310,7 @@ class NativeCore {
     mut(info);
     const bool all = flag(info, 0, "includeGlobal");
     tlb_.invalidateWhere([all](double k, uint8_t f) { return all || (!(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 != GLOBAL_TAG); });
+    if (hier_) hier_->invalidate(all ? HOP_ALL_GLOBAL : HOP_ALL, 0, 0);
     counters_[C_FLUSHES] += 1;
     return info.Env().Undefined();
   }
@@ -343,7 +351,54 @@ class NativeCore {
       return N(info, EINVAL_);
     return N(info, static_cast<double>(cpu_->copyVirt(static_cast<uint64_t>(la), buf + static_cast<size_t>(offset), static_cast<uint64_t>(length), write, toInt32(flags))));
   }
+  // The TLB hierarchy (hierarchy.h): attach from (config, stats) or detach with null.
+  Napi::Value HierarchySet(const Napi::CallbackInfo& info) {
+    live(info);
+    if (info.Length() < 1 || info[0].IsNull()) {
+      hier_.reset();
+      hierStats_.Reset();
+      return N(info, OK);
+    }
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info.Length() < 2 || !info[1].IsTypedArray() ||
+        info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      return N(info, EINVAL_);
+    size_t nc = 0, ns = 0;
+    const double* conf = typed<double>(info.Env(), info[0], napi_float64_array, "config", &nc);
+    double* stats = typed<double>(info.Env(), info[1], napi_float64_array, "stats", &ns);
+    if (!Hierarchy::configOk(conf, nc) || ns < static_cast<size_t>(H_STATS)) return N(info, EINVAL_);
+    hier_ = std::make_unique<Hierarchy>(*cpu_, *ram_, conf, stats);
+    hierStats_ = Napi::Persistent(info[1].As<Napi::Object>());
+    return N(info, OK);
+  }
+  Napi::Value HierTraceBatch(const Napi::CallbackInfo& info) {
+    live(info);
+    if (!hier_) return N(info, EINVAL_);
+    size_t nw = 0, no = 0;
+    const uint32_t* words = typed<uint32_t>(info.Env(), info[0], napi_uint32_array, "words", &nw);
+    const double start = num(info, 1, "start"), end = num(info, 2, "end"), flags = num(info, 3, "flags");
+    double* out = typed<double>(info.Env(), info[4], napi_float64_array, "out", &no);
+    if (!isInt(start) || !isInt(end) || !isInt(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > static_cast<double>(nw) || no < 5) return N(info, EINVAL_);
+    if (!(static_cast<int>(flags) & 1)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(hier_->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags), out)));
+  }
+  Napi::Value HierInvalidate(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double op = num(info, 0, "op"), pcid = num(info, 1, "pcid"), la = num(info, 2, "la");
+    if (!hier_ || !isInt(op) || op < 0 || op > HOP_ALL || !isInt(pcid) || pcid < 0 || pcid > 4095 || !isInt(la) || la < 0 || la >= static_cast<double>(TWO48)) return N(info, EINVAL_);
+    hier_->invalidate(static_cast<int>(op), static_cast<uint32_t>(pcid), static_cast<uint64_t>(la));
+    return N(info, OK);
+  }
+  Napi::Value HierDump(const Napi::CallbackInfo& info) {
+    live(info);
+    const double slot = num(info, 0, "slot");
+    size_t n = 0;
+    double* out = typed<double>(info.Env(), info[1], napi_float64_array, "out", &n);
+    if (!hier_ || !isInt(slot)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(hier_->dump(static_cast<int>(slot), out, n)));
+  }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    hier_.reset();
+    hierStats_.Reset();
     cpu_.reset();
     pt_.reset();
     frames_.reset();
@@ -360,6 +415,9 @@ class NativeCore {
   std::unique_ptr<Frames> frames_;
   std::unique_ptr<PageTables> pt_;
   std::unique_ptr<Cpu> cpu_;
+  std::unique_ptr<Hierarchy> hier_;
+  Napi::ObjectReference hierStats_;  // keeps the stats array the hierarchy writes alive
+  bool pcide_ = false;
   std::vector<Napi::Reference<Napi::Uint8Array>> chunks_;
 };
 
@@ -404,6 +462,10 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("cowBreak", Napi::Function::New<Call<&NativeCore::CowBreak>>(env, "cowBreak", core));
   self.Set("traceBatch", Napi::Function::New<Call<&NativeCore::TraceBatch>>(env, "traceBatch", core));
   self.Set("copyVirt", Napi::Function::New<Call<&NativeCore::CopyVirt>>(env, "copyVirt", core));
+  self.Set("hierarchy", Napi::Function::New<Call<&NativeCore::HierarchySet>>(env, "hierarchy", core));
+  self.Set("hierTraceBatch", Napi::Function::New<Call<&NativeCore::HierTraceBatch>>(env, "hierTraceBatch", core));
+  self.Set("hierInvalidate", Napi::Function::New<Call<&NativeCore::HierInvalidate>>(env, "hierInvalidate", core));
+  self.Set("hierDump", Napi::Function::New<Call<&NativeCore::HierDump>>(env, "hierDump", core));
   self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));
   return self;
 }

@@ -24,7 +24,8 @@ class Cpu {
   int64_t copyVirt(uint64_t la, uint8_t* buf, uint64_t length, bool write, int flags);
 
  public:
-  struct FastHits;  // the batches' inline hit path (cpu.cc)
+  struct FastHits;  // the batches' inline hit path (batch_accel.h)
+  friend class Hierarchy;  // the TLB hierarchy walks through this CPU's walker (hierarchy.cc)
 
  private:
   bool missTouch(uint64_t la, int kind);

@@ -53,7 +53,7 @@ describe('vmsim replay', () => {
   it('split L1 TLBs and walk caches show as levels', async () => {
     const r = await run('replay', trace, '--l1d-entries', '4', '--l1i-entries', '2', '--l1i-ways', '2', '--pwc', '1,1,4', '--json');
     const j = JSON.parse(r.out);
-    expect(j.tlb.levels.map((l: { name: string }) => l.name)).toEqual(['l1i', 'l1d', 'l2']);
+    expect(j.tlb.levels.map((l: { name: string }) => l.name)).toEqual(['l1i', 'l1d', 'stlb', 'pwc-pml4e', 'pwc-pdpte', 'pwc-pde']);
     expect(j.pwc.levels.map((l: { name: string }) => l.name)).toEqual(['pml4', 'pdpt', 'pd']);
   });
 
@@ -82,6 +82,7 @@ describe('vmsim replay', () => {
       [['replay', trace, '--pwc', '1,2'], /--pwc needs three/],
       [['replay', trace, '--l1d-ways', '2'], /--l1d-ways needs --l1d-entries/],
       [['sweep', trace, '--tlb-entries', '6', '--tlb-ways', '4'], /no valid combination/],
+      [['sweep', trace, '--cpu', 'skylake,p4'], /--cpu must be one of/],
       [['convert', trace], /expected IN and OUT/],
       [['maps'], /expected one TRACE/],
     ];
@@ -90,9 +91,28 @@ describe('vmsim replay', () => {
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err).toMatch(msg);
     }
+    // A bad TLB configuration is misuse too (exit 2), and the message names the flags.
     const tlbErr = await run('replay', trace, '--tlb-entries', '6', '--tlb-ways', '4');
-    expect(tlbErr.code).toBe(1);
-    expect(tlbErr.err).toMatch(/not a multiple/);
+    expect(tlbErr.code).toBe(2);
+    expect(tlbErr.err).toMatch(/--tlb-entries 6 is not a multiple of --tlb-ways 4/);
+    const hier: Array<[string[], RegExp]> = [
+      [['--l1d-entries', '64', '--l1d-ways', '3'], /--l1d-ways 3 does not divide --l1d-entries 64/],
+      [['--stlb-entries', '0'], /--stlb-entries must be an integer in \[1, 1048576\], got number 0/],
+      [['--cpu', 'haswell'], /--cpu must be one of skylake, golden-cove, zen3, zen4, champsim, virtuoso/],
+      [['--cpu', 'skylake', '--stlb-policy', 'plru'], /--stlb-policy 'plru' needs a power-of-two number of ways, got --stlb-ways 12/],
+      [['--l1d-policy', 'mru'], /--l1d-policy must be one of lru, plru, fifo, random/],
+      [['--pwc-pde-ways', '2'], /--pwc-pde-ways needs --pwc-pde-entries \(or --cpu\)/],
+      [['--pwc-pde-entries', '6', '--pwc-pde-ways', '4'], /--pwc-pde-ways 4 does not divide --pwc-pde-entries 6/],
+      [['--series', '0', '--cpu', 'zen3'], /--series must be a positive integer/],
+      [['--series', '10'], /--series needs a TLB hierarchy/],
+      [['--series-csv', 'x.csv', '--cpu', 'zen3'], /--series-csv needs --series N/],
+      [['--tlb-entries', '64', '--stlb-entries', '64', '--l1d-entries', '4'], /not both/],
+    ];
+    for (const [args, msg] of hier) {
+      const r = await run('replay', trace, ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(msg);
+    }
   });
 
   it('--help explains every option', async () => {

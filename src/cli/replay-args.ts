@@ -1,50 +1,117 @@
 /** The options replay, maps and sweep share, and their translation into ReplayOptions. */
-import type { ReplayOptions } from '../replay/replay-options.js';
+import { resolveReplayOptions, type ReplayOptions, type ReplayTlbOptions, type TlbLevelOptions } from '../replay/replay-options.js';
+import { CPU_NAMES } from '../tlb/presets.js';
+import { POLICY_NAMES } from '../tlb/layout.js';
 import { UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 
-/** TLB, memory and trace options (single values; sweep accepts lists for the TLB sizes). */
+/** The hierarchy's arrays on the command line: flag prefix, ReplayTlbOptions key (pwc: its key in tlb.pwc), what it is. */
+export const ARRAY_FLAGS: ReadonlyArray<readonly [flag: string, key: string, pwc: boolean, what: string]> = [
+  ['l1i', 'l1i', false, 'L1 instruction TLB (4K, and the sizes no other L1I array holds)'],
+  ['l1i-2m', 'l1i2m', false, 'L1 instruction TLB for 2M pages'],
+  ['l1d', 'l1d', false, 'L1 data TLB (4K, and the sizes no other L1D array holds)'],
+  ['l1d-2m', 'l1d2m', false, 'L1 data TLB for 2M pages'],
+  ['l1d-1g', 'l1d1g', false, 'L1 data TLB for 1G pages'],
+  ['stlb', 'stlb', false, 'second-level TLB (replaces --tlb-entries/--tlb-ways)'],
+  ['stlb-1g', 'stlb1g', false, 'second-level TLB for 1G pages'],
+  ['pwc-pml4e', 'pml4', true, 'PML4E walk cache'],
+  ['pwc-pdpte', 'pdpt', true, 'PDPTE walk cache'],
+  ['pwc-pde', 'pd', true, 'PDE walk cache'],
+];
+
+/** TLB, memory and trace options (single values; sweep accepts lists for every size, associativity, preset and page size). */
 export function machineSpecs(lists: boolean): OptionSpec[] {
   const n = lists ? 'list' : 'int';
   const v = lists ? 'N[,N...]' : 'N';
+  const w = lists ? 'W[,W...]' : 'W';
+  const arrays: OptionSpec[] = ARRAY_FLAGS.flatMap(([flag, , , what]) => [
+    { name: `${flag}-entries`, type: n, value: v, help: `entries of the ${what}` },
+    { name: `${flag}-ways`, type: n, value: w, help: `ways of the ${flag} array (= entries: fully associative)`, default: 'min(4, entries), or the preset\'s' },
+    { name: `${flag}-policy`, type: 'string', choices: POLICY_NAMES, value: POLICY_NAMES.join('|'), help: `replacement policy of the ${flag} array`, default: 'lru' },
+  ]);
   return [
-    { name: 'tlb-entries', type: n, value: v, help: 'TLB entries (the unified TLB, or the L2 behind --l1i/--l1d)', default: '64' },
-    { name: 'tlb-ways', type: n, value: lists ? 'W[,W...]' : 'W', help: 'ways per set; equal to the entries = fully associative', default: 'min(4, entries)' },
-    { name: 'l1i-entries', type: 'int', value: 'N', help: 'add a split L1 instruction TLB of N entries' },
-    { name: 'l1i-ways', type: 'int', value: 'W', help: 'ways of the L1 instruction TLB', default: 'min(4, entries)' },
-    { name: 'l1d-entries', type: 'int', value: 'N', help: 'add a split L1 data TLB of N entries' },
-    { name: 'l1d-ways', type: 'int', value: 'W', help: 'ways of the L1 data TLB', default: 'min(4, entries)' },
-    { name: 'pwc', type: 'string', value: 'PML4,PDPT,PD', help: 'paging-structure caches: entries per level, e.g. 2,4,32 (0 = none)' },
-    { name: 'page-size', type: 'string', choices: ['4k', '2m'], value: '4k|2m', help: 'page size of the process memory (2m: transparent huge pages)', default: '4k' },
+    { name: 'cpu', type: 'string', ...(lists ? {} : { choices: CPU_NAMES }), value: lists ? 'NAME[,NAME...]' : CPU_NAMES.join('|'), help: 'a CPU preset: its TLB hierarchy (docs/tlb-hierarchy.md); the options below override it field by field' },
+    { name: 'tlb-entries', type: n, value: v, help: 'TLB entries (the unified TLB, or the second level of a hierarchy)', default: '64' },
+    { name: 'tlb-ways', type: n, value: w, help: 'ways per set; equal to the entries = fully associative', default: 'min(4, entries)' },
+    ...arrays,
+    { name: 'pwc', type: 'string', value: 'PML4,PDPT,PD', help: 'paging-structure caches: entries per level, fully associative, e.g. 2,4,32 (0 = none)' },
+    { name: 'walk-latency', type: 'int', value: 'CYCLES', help: 'cycles per memory reference of a page walk (cost model)', default: '20, or the preset\'s' },
+    { name: 'series', type: 'int', value: 'N', help: 'with a hierarchy: miss rates every N accesses (JSON/CSV series)' },
+    { name: 'page-size', type: 'string', ...(lists ? {} : { choices: ['4k', '2m'] }), value: lists ? '4k[,2m]' : '4k|2m', help: 'page size of the process memory (2m: transparent huge pages)', default: '4k' },
     { name: 'backend', type: 'string', choices: ['native', 'js', 'auto'], value: 'native|js|auto', help: 'simulation core', default: 'auto' },
     { name: 'memory', type: 'string', value: 'SIZE', help: 'simulated RAM, e.g. 8GiB (reserved, only touched frames use host memory)', default: '64GiB' },
     { name: 'strict', type: 'flag', help: 'stop at the first malformed trace line or record (default: skip and count it)' },
   ];
 }
 
-/** ReplayOptions from parsed single-valued options (sweep passes one combination at a time). */
-export function replayOptionsFrom(a: ParsedArgs, command: string, override: { entries?: number; ways?: number } = {}): ReplayOptions {
+/** The flag an option path in a replay error names: options.tlb.l1d.ways → --l1d-ways. */
+function flagOf(message: string): string {
+  return message
+    .replace(/^EINVAL: /, '')
+    .replace(/options\.tlb\.pwc\.(pml4|pdpt|pd)(?:\.(entries|ways|policy))?/g, (_m, k: string, f?: string) => `--pwc-${k}e-${f ?? 'entries'}`)
+    .replace(/options\.tlb\.(\w+)\.(entries|ways|policy|sizes|seed|latency)/g, (m, k: string, f: string) => {
+      const a = ARRAY_FLAGS.find(([, key, pwc]) => key === k && !pwc);
+      return a ? `--${a[0]}-${f}` : m;
+    })
+    .replace(/options\.tlb\.(entries|ways)/g, '--tlb-$1')
+    .replace(/options\.tlb\.walkReference/g, '--walk-latency')
+    .replace(/options\.cpu/g, '--cpu')
+    .replace(/options\.seriesEvery/g, '--series')
+    .replace(/options\.pageSize/g, '--page-size');
+}
+
+/** One value of an option in a sweep combination (`pick`), else the parsed single value. */
+type Pick = Record<string, number | string>;
+
+/**
+ * ReplayOptions from parsed single-valued options (sweep passes one combination at a time in
+ * `pick`, keyed by option name). Bad combinations are UsageErrors naming the flag (exit 2).
+ */
+export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {}): ReplayOptions {
   const o = a.options;
-  const int = (k: string) => o.get(k) as number | undefined;
-  const entries = override.entries ?? int('tlb-entries');
-  const ways = override.ways ?? int('tlb-ways');
-  const tlb: NonNullable<ReplayOptions['tlb']> = {};
-  if (entries !== undefined) tlb.entries = entries;
-  if (ways !== undefined) tlb.ways = ways;
-  if (int('l1i-entries') !== undefined) tlb.l1i = { entries: int('l1i-entries')!, ...(int('l1i-ways') !== undefined ? { ways: int('l1i-ways') } : {}) };
-  else if (int('l1i-ways') !== undefined) throw new UsageError(`${command}: --l1i-ways needs --l1i-entries`);
-  if (int('l1d-entries') !== undefined) tlb.l1d = { entries: int('l1d-entries')!, ...(int('l1d-ways') !== undefined ? { ways: int('l1d-ways') } : {}) };
-  else if (int('l1d-ways') !== undefined) throw new UsageError(`${command}: --l1d-ways needs --l1d-entries`);
-  const pwc = o.get('pwc') as string | undefined;
-  if (pwc !== undefined) {
-    const parts = pwc.split(',');
-    if (parts.length !== 3 || !parts.every((p) => /^\d+$/.test(p))) throw new UsageError(`${command}: --pwc needs three entry counts PML4,PDPT,PD like 2,4,32; got ${JSON.stringify(pwc)}`);
+  const get = (k: string): number | string | undefined => {
+    if (k in pick) return pick[k];
+    const v = o.get(k);
+    if (Array.isArray(v)) return v.length === 1 ? v[0] : undefined; // a list of one is that value; longer lists are sweep axes
+    return v as number | string | undefined;
+  };
+  const int = (k: string) => get(k) as number | undefined;
+  const tlb: ReplayTlbOptions = {};
+  if (int('tlb-entries') !== undefined) tlb.entries = int('tlb-entries');
+  if (int('tlb-ways') !== undefined) tlb.ways = int('tlb-ways');
+  const cpu = get('cpu') as string | undefined;
+  const pwc: NonNullable<ReplayTlbOptions['pwc']> = {};
+  const spec = o.get('pwc') as string | undefined;
+  if (spec !== undefined) {
+    const parts = spec.split(',');
+    if (parts.length !== 3 || !parts.every((p) => /^\d+$/.test(p))) throw new UsageError(`${command}: --pwc needs three entry counts PML4,PDPT,PD like 2,4,32; got ${JSON.stringify(spec)}`);
     const [pml4, pdpt, pd] = parts.map(Number);
-    tlb.pwc = { pml4: pml4!, pdpt: pdpt!, pd: pd! };
+    Object.assign(pwc, { pml4, pdpt, pd });
   }
+  for (const [flag, key, isPwc] of ARRAY_FLAGS) {
+    const entries = int(`${flag}-entries`);
+    const ways = int(`${flag}-ways`);
+    const policy = get(`${flag}-policy`) as TlbLevelOptions['policy'];
+    if (entries === undefined && ways === undefined && policy === undefined) continue;
+    // Without a preset an array needs its size; with one, the preset's array is the base.
+    if (entries === undefined && cpu === undefined) throw new UsageError(`${command}: --${flag}-${ways !== undefined ? 'ways' : 'policy'} needs --${flag}-entries (or --cpu)`);
+    const l = { ...(entries !== undefined ? { entries } : {}), ...(ways !== undefined ? { ways } : {}), ...(policy !== undefined ? { policy } : {}) } as TlbLevelOptions;
+    if (isPwc) (pwc as Record<string, TlbLevelOptions>)[key] = l;
+    else (tlb as Record<string, TlbLevelOptions>)[key] = l;
+  }
+  if (Object.keys(pwc).length > 0) tlb.pwc = pwc;
+  if (int('walk-latency') !== undefined) tlb.walkReference = int('walk-latency');
   const r: ReplayOptions = { tlb };
-  if (o.has('page-size')) r.pageSize = o.get('page-size') as '4k' | '2m';
+  if (cpu !== undefined) r.cpu = cpu;
+  if (int('series') !== undefined) r.seriesEvery = int('series');
+  if (get('page-size') !== undefined) r.pageSize = get('page-size') as '4k' | '2m';
   if (o.has('backend')) r.backend = o.get('backend') as 'native' | 'js' | 'auto';
   if (o.has('memory')) r.memory = o.get('memory') as string;
   if (o.has('strict')) r.strict = true;
+  try {
+    resolveReplayOptions(r);
+  } catch (e) {
+    if (e instanceof Error && (e as { code?: string }).code === 'EINVAL') throw new UsageError(`${command}: ${flagOf(e.message)}`);
+    throw e;
+  }
   return r;
 }

@@ -21,13 +21,41 @@ export function formatReplaySummary(r: ReplayResult): string {
       { header: ['accesses', 'count'], align: ['left', 'right'] },
     ),
   );
-  const levels = r.tlb.levels.map((l) => [l.name, `${l.entries}`, l.ways === l.entries ? 'full' : `${l.ways}-way`, formatCount(l.hits), formatCount(l.misses), formatRate(l.misses, l.hits + l.misses)]);
-  levels.push(['all levels', '', '', formatCount(r.tlb.hits), formatCount(r.tlb.misses), formatRate(r.tlb.misses, r.tlb.lookups)]);
-  out.push(formatTable(levels, { header: ['TLB', 'entries', 'assoc', 'hits', 'misses', 'miss rate'], align: ['left', 'right', 'right', 'right', 'right', 'right'] }));
-  if (r.pwc) {
-    const rows = r.pwc.levels.map((l) => [l.name, `${l.entries}`, formatCount(l.hits), formatCount(l.misses)]);
-    out.push(formatTable(rows, { header: ['walk cache', 'entries', 'hits', 'misses'], align: ['left', 'right', 'right', 'right'] }));
-    out.push(`page walks: ${formatCount(r.walks)}, ${formatCount(r.pwc.walkReferences)} memory references (${(r.pwc.walkReferences / Math.max(1, r.walks)).toFixed(2)} per walk)\n`);
+  const h = r.tlb.hierarchy;
+  const tlbRows = r.tlb.levels.filter((l) => l.level !== 'pwc');
+  // The hierarchy's rows add the page sizes and policy of each array.
+  const extra = (l: (typeof tlbRows)[number]) => (h ? [l.pageSize ?? '', l.policy ?? 'lru'] : []);
+  const levels = tlbRows.map((l) => [l.name, `${l.entries}`, l.ways === l.entries ? 'full' : `${l.ways}-way`, ...extra(l), formatCount(l.hits), formatCount(l.misses), formatRate(l.misses, l.hits + l.misses)]);
+  levels.push(['all levels', '', '', ...(h ? ['', ''] : []), formatCount(r.tlb.hits), formatCount(r.tlb.misses), formatRate(r.tlb.misses, r.tlb.lookups)]);
+  if (h) out.push(`TLB${h.cpu ? ` (preset ${h.cpu})` : ''}: a level's misses are counted at the array holding the page's size`);
+  out.push(
+    formatTable(levels, {
+      header: ['TLB', 'entries', 'assoc', ...(h ? ['pages', 'policy'] : []), 'hits', 'misses', 'miss rate'],
+      align: ['left', 'right', 'right', ...(h ? (['left', 'left'] as const) : []), 'right', 'right', 'right'],
+    }),
+  );
+  if (h) {
+    const mp = (v: number | undefined) => (v === undefined ? '' : v.toFixed(3));
+    const lv = (name: string, l: { present: boolean; lookups: number; misses: number }, mpki?: number) => [name, formatCount(l.lookups), formatCount(l.misses), formatRate(l.misses, l.lookups), mp(mpki)];
+    const rows = [];
+    if (h.l1i.present) rows.push(lv('L1 instruction', h.l1i, h.mpki?.l1i));
+    if (h.l1d.present) rows.push(lv('L1 data', h.l1d, h.mpki?.l1d));
+    if (h.stlb.present) {
+      rows.push(lv('second level', h.stlb, h.mpki?.stlb));
+      rows.push(lv('  fetches', { present: true, lookups: h.stlb.byKind.instruction.hits + h.stlb.byKind.instruction.misses, misses: h.stlb.byKind.instruction.misses }));
+      rows.push(lv('  data', { present: true, lookups: h.stlb.byKind.data.hits + h.stlb.byKind.data.misses, misses: h.stlb.byKind.data.misses }));
+    }
+    out.push(formatTable(rows, { header: ['TLB level', 'lookups', 'misses', 'miss rate', 'MPKI'], align: ['left', 'right', 'right', 'right', 'right'] }));
+  }
+  if (r.pwc || h) {
+    const pwcRows = r.tlb.levels.filter((l) => l.level === 'pwc').map((l) => [l.name, `${l.entries}`, l.ways === l.entries ? 'full' : `${l.ways}-way`, formatCount(l.hits), formatCount(l.misses), formatRate(l.misses, l.hits + l.misses)]);
+    if (pwcRows.length) out.push(formatTable(pwcRows, { header: ['walk cache', 'entries', 'assoc', 'hits', 'misses', 'miss rate'], align: ['left', 'right', 'right', 'right', 'right', 'right'] }));
+  }
+  if (h) {
+    const w = h.walkReferences;
+    out.push(`page walks: ${formatCount(h.walks.instruction)} for fetches, ${formatCount(h.walks.data)} for data (${formatCount(h.walks.faulting)} faulted, ${formatCount(h.walks.assists)} assists); memory references ${formatCount(w.total)} (${w.perWalk.toFixed(2)} per walk): PML4E ${formatCount(w.pml4e)}, PDPTE ${formatCount(w.pdpte)}, PDE ${formatCount(w.pde)}, PTE ${formatCount(w.pte)}`);
+    const c = h.cost;
+    out.push(`translation cost: ${formatCount(c.translationCycles)} cycles (${c.cyclesPerAccess.toFixed(3)} per access), ${c.averageMissCycles.toFixed(1)} per L1 miss, ${c.averageWalkCycles.toFixed(1)} per walk\n`);
   }
   out.push(
     formatTable(

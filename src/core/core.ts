@@ -158,6 +158,26 @@ export interface Core {
    */
   copyVirt(la: number, buf: Uint8Array, offset: number, length: number, write: boolean, flags: number): number;
 
+  // ---- the per-CPU TLB hierarchy (src/tlb/; docs/tlb-hierarchy.md) ----
+  /**
+   * Attaches a TLB hierarchy (L1 I/D arrays, second level, paging-structure caches) built from
+   * `config` (src/tlb/layout.ts encoding), counting into `stats` (HierStat.LENGTH values, the
+   * caller's array); replaces any earlier one, all entries invalid. `config` null detaches it.
+   * While attached, invalidate/flushPcid/flushAll/setCr3 also act on it as INVLPG, INVPCID and
+   * CR3 loads do (SDM §4.10.4.1). OK or EINVAL.
+   */
+  hierarchy(config: Float64Array | null, stats: Float64Array | null): number;
+  /**
+   * traceBatch through the hierarchy instead of the machine's TLB (user mode only: flags bit 0
+   * must be set). Flags bit 3 (HIER_RETRY): the touch at `start` retries the one that faulted.
+   * Same positions, `out` counts and EINVAL cases as traceBatch; EINVAL with no hierarchy.
+   */
+  hierTraceBatch(words: Uint32Array, start: number, end: number, flags: number, out: Float64Array): number;
+  /** INVLPG or an INVPCID type (HierOp) on the hierarchy only: OK, or EINVAL (no hierarchy, bad arguments). */
+  hierInvalidate(op: number, pcid: number, la: number): number;
+  /** One array's state (TlbArray.dump layout) into `out`: the values written, ENOENT for an absent slot, EINVAL. */
+  hierDump(slot: number, out: Float64Array): number;
+
   /** Releases host resources. The core is unusable afterwards. */
   dispose(): void;
 }

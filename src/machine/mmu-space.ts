@@ -409,18 +409,19 @@ export class MmuSpace {
 
   /**
    * @internal The batch → fault → resume loop of every batch path (accessBatch, trace replay).
-   * `step(pos, flags)` runs from `pos` and returns where it stopped (>= end when all ran, < 0 a
-   * core status, returned as is). A fault goes to the fault handler: after RETRY the batch
+   * `step(pos, flags, retry)` runs from `pos` and returns where it stopped (>= end when all ran,
+   * < 0 a core status, returned as is); `retry` says the access at `pos` re-executes one whose
+   * fault was just resolved. A fault goes to the fault handler: after RETRY the batch
    * resumes at the same position (the re-execution is counted in machine.retries); a refused
    * fault goes to `refused`, which returns the position to go on from, or -1 to stop there
    * (this then returns the faulting position). Flag bit 2 tells the core the batch was checked.
    */
-  runBatch(step: (pos: number, flags: number) => number, start: number, end: number, flags: number, refused: (pos: number, fault: FaultInfo, outcome: FaultOutcome) => number): number {
+  runBatch(step: (pos: number, flags: number, retry: boolean) => number, start: number, end: number, flags: number, refused: (pos: number, fault: FaultInfo, outcome: FaultOutcome) => number): number {
     let pos = start;
     let f = flags;
     let retried: FaultInfo | undefined;
     for (;;) {
-      pos = step(pos, f);
+      pos = step(pos, f, retried !== undefined);
       f = flags | CHECKED;
       if (pos >= end || pos < 0) return pos;
       const fault = this.readFault(flags);

@@ -3,6 +3,8 @@ import { Counter, TraceOut } from '../core/constants.js';
 import type { ReplayEngine } from './replay-engine.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
+import { HierStat } from '../tlb/layout.js';
+import { hierarchyLevels, hierarchySummary, seriesResult } from './hierarchy-result.js';
 
 /** 4 KiB pages in the user half: the range scanned for Accessed bits. */
 export const USER_PAGES = 2 ** 47 / 4096;
@@ -21,11 +23,12 @@ export function collectResult(
   const levels: ReplayResult['tlb']['levels'] = [];
   let hits: number;
   let misses: number;
-  if (engine.l1i || engine.l1d || engine.pwc) {
-    for (const [name, l] of [['l1i', engine.l1i], ['l1d', engine.l1d]] as const) if (l) levels.push({ name, entries: l.entries, ways: l.ways, hits: l.hits, misses: l.misses });
-    levels.push({ name: engine.l1i || engine.l1d ? 'l2' : 'tlb', entries: o.tlb.entries, ways: o.tlb.ways, hits: engine.l2Hits, misses: engine.l2Misses });
-    misses = engine.l2Misses;
-    hits = (engine.l1i?.hits ?? 0) + (engine.l1d?.hits ?? 0) + engine.l2Hits;
+  const h = o.hierarchy;
+  const st = engine.hierStats;
+  if (h && st) {
+    levels.push(...hierarchyLevels(h, st));
+    misses = st[HierStat.MISSES_ALL]!;
+    hits = levels.filter((l) => l.level !== 'pwc').reduce((n, l) => n + l.hits, 0);
   } else {
     // The core counts the retry after a resolved fault as a second lookup; the trace made one.
     hits = d(Counter.HITS);
@@ -55,14 +58,13 @@ export function collectResult(
     timeMs,
     nsPerAccess: trace.records > 0 ? (timeMs * 1e6) / trace.records : 0,
   };
-  if (engine.pwc) {
-    const p = engine.pwc;
-    const pl: NonNullable<ReplayResult['pwc']>['levels'] = [];
-    for (const name of ['pml4', 'pdpt', 'pd'] as const) {
-      const cache = p[name];
-      if (cache) pl.push({ name, entries: cache.entries, hits: cache.hits, misses: cache.misses });
+  if (h && st) {
+    result.tlb.hierarchy = hierarchySummary(h, st, records, out[TraceOut.INSTRS]!);
+    const pwc = levels.filter((l) => l.level === 'pwc');
+    if (pwc.length > 0) {
+      result.pwc = { walkReferences: result.tlb.hierarchy.walkReferences.total, levels: pwc.map((l) => ({ name: l.name.slice(4, -1) as 'pml4' | 'pdpt' | 'pd', entries: l.entries, hits: l.hits, misses: l.misses })) };
     }
-    result.pwc = { walkReferences: p.refs, levels: pl };
+    if (o.seriesEvery) result.series = seriesResult(o.seriesEvery, engine.series);
   }
   return result;
 }

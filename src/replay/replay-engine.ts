@@ -1,25 +1,24 @@
 /**
- * The replay engine: packed trace records through one process's address space. The common
- * case (one TLB level) is one native traceBatch call per chunk, resumed after each fault; TS
- * only resolves faults. Split L1 TLBs and paging-structure caches are modelled in TS in front
- * of the core's TLB (which becomes the L2), calling the core once per L1 miss.
+ * The replay engine: packed trace records through one process's address space. With one
+ * unified TLB a chunk is one core traceBatch call, with a TLB hierarchy one hierTraceBatch
+ * call (per series window); both run in the address space's one batch -> fault -> resume
+ * loop (runBatch), so TS only resolves faults, and a refused access is counted once.
  */
-import { Counter, Result, TraceOut } from '../core/constants.js';
-import { tlbLookup, userHitAllowed } from '../core/tlb-state.js';
+import { TraceOut } from '../core/constants.js';
+import { encodeHierarchy } from '../tlb/hierarchy-options.js';
+import { HIER_RETRY, HierStat, LEVEL_SLOTS, SlotStat } from '../tlb/layout.js';
 import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import type { AddressSpace } from '../vmm/address-space.js';
 import type { Machine } from '../machine/machine.js';
 import { anonymousRegionHook } from './anon-regions.js';
-import { faultError, RETRY, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
-import { LruCache } from './lru-cache.js';
+import { faultError, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
 
 const USER = 1;
-const TWO32 = 2 ** 32;
-const TWO48 = 2 ** 48;
-const ACCESS_OF = [0, 1, 2, 1];
+const CHECKED = 4;
 const MAX_SEGFAULTS_LISTED = 10;
+const BAD_RECORD = 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)';
 
 /** Counters of a replay in progress. */
 export class ReplayEngine {
@@ -27,14 +26,10 @@ export class ReplayEngine {
   readonly out = new Float64Array(TraceOut.LENGTH);
   segv = 0;
   readonly segfaults: Array<{ address: string; access: string; cause: string }> = [];
-  readonly l1i?: LruCache;
-  readonly l1d?: LruCache;
-  readonly pwc?: { pml4?: LruCache; pdpt?: LruCache; pd?: LruCache; refs: number };
-  /** Second-level counts (hierarchy mode only). */
-  l2Hits = 0;
-  l2Misses = 0;
-  private anyHuge = false;
-  private readonly hierarchy: boolean;
+  /** The hierarchy's statistics (layout.ts HierStat), when the replay runs one. */
+  readonly hierStats?: Float64Array;
+  /** Time-series points: records done, then levelCounts() at that point. */
+  readonly series: number[][] = [];
   private readonly retries0: number;
 
   constructor(
@@ -42,20 +37,18 @@ export class ReplayEngine {
     readonly space: AddressSpace,
     readonly o: ResolvedReplayOptions,
   ) {
-    if (o.l1i) this.l1i = new LruCache(o.l1i.entries, o.l1i.ways);
-    if (o.l1d) this.l1d = new LruCache(o.l1d.entries, o.l1d.ways);
-    if (o.pwc) {
-      const mk = (n: number) => (n > 0 ? new LruCache(n, n) : undefined);
-      this.pwc = { pml4: mk(o.pwc.pml4), pdpt: mk(o.pwc.pdpt), pd: mk(o.pwc.pd), refs: 0 };
+    if (o.hierarchy) {
+      this.hierStats = new Float64Array(HierStat.LENGTH);
+      machine.activate(space);
+      if (machine.core.hierarchy(encodeHierarchy(o.hierarchy), this.hierStats) < 0) throw new VmmError('EINVAL', 'the core refused the TLB hierarchy configuration');
     }
-    this.hierarchy = this.l1i !== undefined || this.l1d !== undefined || this.pwc !== undefined;
     this.retries0 = machine.retries;
     if (o.mode === 'anon') space.vm.onMissingRegion = anonymousRegionHook(o.pageSize === '2m');
     // A 2 MiB experiment keeps 2 MiB pages: a write to the huge zero page gets a fresh huge page, not a split.
     if (o.pageSize === '2m') space.vm.hugeZeroWrite = 'allocate';
   }
 
-  /** Accesses re-executed after a resolved fault (the core counted each as one more lookup and miss; not the trace's). */
+  /** Accesses re-executed after a resolved fault (the single TLB counted each as one more lookup and miss; not the trace's). */
   get retries(): number {
     return this.machine.retries - this.retries0;
   }
@@ -66,26 +59,32 @@ export class ReplayEngine {
    */
   run(words: Uint32Array, count: number, recheck?: () => number): number {
     this.machine.activate(this.space);
-    if (this.hierarchy) {
-      // The modelled path reads records one by one in TS: check first, the cost is small here.
-      const n = recheck ? recheck() : count;
-      this.runModelled(words, n);
-      return n;
-    }
-    return this.runNative(words, count, recheck);
-  }
-
-  private runNative(words: Uint32Array, count: number, recheck: (() => number) | undefined): number {
-    const core = this.machine.core;
-    const out = this.out;
     for (;;) {
-      const n = count;
-      const pos = this.space.runBatch((p, flags) => core.traceBatch(words, p, n, flags, out), 0, n * 2, USER, (p, fault, outcome) => this.refused(words, p >> 1, fault, outcome));
-      if (pos >= 0) return count;
+      if (this.runChunk(words, count) >= 0) return count;
       // The core checks a batch before running any of it, so nothing ran: check, then replay the rest.
-      if (!recheck) throw new VmmError('EINVAL', 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)');
+      if (!recheck) throw new VmmError('EINVAL', BAD_RECORD);
       count = recheck();
       recheck = undefined;
+    }
+  }
+
+  /** Records [0, count) through the single TLB or the hierarchy: >= 0 when done, < 0 a core status (nothing ran). */
+  private runChunk(words: Uint32Array, count: number): number {
+    const core = this.machine.core;
+    const out = this.out;
+    const refused = (p: number, fault: FaultInfo, outcome: FaultOutcome) => this.refused(words, p >> 1, fault, outcome);
+    if (!this.hierStats) return this.space.runBatch((p, flags) => core.traceBatch(words, p, count, flags, out), 0, count * 2, USER, refused);
+    // The hierarchy: one batch per series window (in records), or the whole chunk. A retry is
+    // flagged so the hierarchy does not count the re-executed touch as a new lookup.
+    const every = this.o.seriesEvery;
+    let pos = 0;
+    for (let first = true; ; first = false) {
+      const done = this.recordsDone();
+      const stopAt = every ? Math.min(count, (pos >> 1) + (every - (done % every))) : count;
+      pos = this.space.runBatch((p, flags, retry) => core.hierTraceBatch(words, p, stopAt, (first ? flags : flags | CHECKED) | (retry ? HIER_RETRY : 0), out), pos, stopAt * 2, USER, refused);
+      if (pos < 0) return pos;
+      if (every && this.recordsDone() % every === 0) this.point();
+      if (stopAt >= count) return count;
     }
   }
 
@@ -104,133 +103,31 @@ export class ReplayEngine {
     }
   }
 
-  // ------------------------------------------------------------ modelled hierarchy
+  // ------------------------------------------------------------ the hierarchy
 
-  private runModelled(words: Uint32Array, count: number): void {
-    const out = this.out;
-    for (let i = 0; i < count; i++) {
-      const hi = words[2 * i + 1]!;
-      if (hi >>> 30 !== 0) throw new VmmError('EINVAL', 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)');
-      const la = (hi & 0xffff) * TWO32 + words[2 * i]!;
-      const tk = (hi >>> 16) & 3;
-      const kind = ACCESS_OF[tk]!;
-      // No float `%` here: V8 compiles it to an fmod call, dearer than the rest of the record.
-      let last = la + ((hi >>> 18) & 0xfff);
-      if (last >= TWO48) last -= TWO48;
-      const lastVpn = Math.floor(last / 4096);
-      const lastPage = lastVpn * 4096;
-      const split = Math.floor(la / 4096) !== lastVpn;
-      out[tk]! += 1;
-      // The common case inline: the page is the MRU entry of its L1 set and permits the access
-      // (exactly what touch() would conclude, with no state to change but the hit count).
-      const l1 = kind === 2 ? this.l1i : this.l1d;
-      if (l1 !== undefined && !split) {
-        const v4 = Math.floor(la / 4096);
-        const b = l1.base(v4);
-        if (l1.keys[b] === v4 * 4) {
-          if (userHitAllowed(l1.vals[b]!, kind)) {
-            l1.hits++;
-            continue;
-          }
-        }
-      }
-      if (!this.touch(la, kind)) continue;
-      if (split) {
-        out[TraceOut.SPLITS]! += 1;
-        this.touch(lastPage, kind);
-      }
-    }
+  private recordsDone(): number {
+    const o = this.out;
+    return o[TraceOut.LOADS]! + o[TraceOut.STORES]! + o[TraceOut.INSTRS]! + o[TraceOut.MODIFIES]!;
   }
 
-  /** One page touch through L1 (if any), then the core (the L2 and the walker). */
-  private touch(la: number, kind: number): boolean {
-    const l1 = kind === 2 ? this.l1i : this.l1d;
-    // L1 keys carry the size class (vpn * 4 + class); the set comes from the page number.
-    const v4 = Math.floor(la / 4096);
-    const k4 = v4 * 4;
-    let assist = false;
-    if (l1) {
-      let f = l1.lookup(k4, v4);
-      if (f < 0 && this.anyHuge) f = l1.lookup(Math.floor(la / 2 ** 21) * 4 + 1, Math.floor(la / 2 ** 21));
-      if (f >= 0) {
-        l1.hits++;
-        if (userHitAllowed(f, kind)) return true;
-        assist = true; // permission or Dirty update: the core decides (a walk, or a fault)
-      } else {
-        l1.misses++;
-      }
-    }
-    const m = this.machine;
-    const c = m.counters;
-    const h0 = c[Counter.HITS]!;
-    let w0 = c[Counter.WALKS]!;
-    let pa = m.core.access(la, kind, USER);
-    if (!assist) {
-      if (c[Counter.HITS]! > h0) this.l2Hits++;
-      else this.l2Misses++;
-    }
-    let retried: FaultInfo | undefined;
-    while (pa < 0) {
-      this.walked(la, c[Counter.WALKS]! - w0);
-      this.dropL1(la);
-      const f = this.space.readFault(USER);
-      const outcome = this.space.decide(f, retried);
-      if (outcome !== RETRY) {
-        this.countRefused(f, outcome);
-        return false;
-      }
-      retried = f;
-      w0 = c[Counter.WALKS]!;
-      pa = m.core.access(la, kind, USER);
-    }
-    const sc = this.walked(la, c[Counter.WALKS]! - w0);
-    if (l1) {
-      const e = tlbLookup(m.tlbState, la, this.space.pcid);
-      if (e >= 0) {
-        const huge = sc > 0 || Math.floor(m.tlbState.key[e]! / 8192) % 4 === 1;
-        if (huge) this.anyHuge = true;
-        const v2 = Math.floor(la / 2 ** 21);
-        if (huge) l1.fill(v2 * 4 + 1, m.tlbState.flags[e]!, v2);
-        else l1.fill(k4, m.tlbState.flags[e]!, v4);
-      }
-    }
-    return true;
+  /** One point of the time series: the counts so far (collect-result turns them into rates per window). */
+  private point(): void {
+    const st = this.hierStats!;
+    this.series.push([this.recordsDone(), ...levelCounts(st)]);
   }
 
-  /** A fault drops the address's translations from every level (SDM 4.10.4.1), so from both L1s too. */
-  private dropL1(la: number): void {
-    const v4 = Math.floor(la / 4096);
-    const v2 = Math.floor(la / 2 ** 21);
-    for (const l1 of [this.l1i, this.l1d]) {
-      if (!l1) continue;
-      l1.invalidate(v4 * 4, v4);
-      if (this.anyHuge) l1.invalidate(v2 * 4 + 1, v2);
-    }
+  /** Settles a refused last access (its misses go to its levels' first arrays) before the counts are read. */
+  finish(): void {
+    if (this.hierStats) this.machine.core.hierTraceBatch(new Uint32Array(0), 0, 0, USER | CHECKED, this.out);
+    if (this.o.seriesEvery && this.recordsDone() % this.o.seriesEvery !== 0) this.point();
   }
+}
 
-  /** Accounts `walks` page walks of `la` in the paging-structure caches; returns the leaf's size class (0 4K, 1 2M) when known. */
-  private walked(la: number, walks: number): number {
-    const p = this.pwc;
-    if (!p || walks === 0) return 0;
-    const root = this.space.rootFrame;
-    const huge = this.machine.core.translate(root, la) === 0 && this.machine.result[Result.D]! === 21 ? 1 : 0;
-    for (let w = 0; w < walks; w++) {
-      // Deepest cached non-leaf entry first: a PDE hit leaves one reference (the PTE), and so on.
-      const levels: Array<[LruCache | undefined, number]> = huge ? [[p.pdpt, Math.floor(la / 2 ** 30)], [p.pml4, Math.floor(la / 2 ** 39)]] : [[p.pd, Math.floor(la / 2 ** 21)], [p.pdpt, Math.floor(la / 2 ** 30)], [p.pml4, Math.floor(la / 2 ** 39)]];
-      let refs = levels.length + 1;
-      for (let d = 0; d < levels.length; d++) {
-        const [cache, key] = levels[d]!;
-        if (!cache) continue;
-        if (cache.lookup(key) >= 0) {
-          cache.hits++;
-          refs = d + 1;
-          break;
-        }
-        cache.misses++;
-        cache.fill(key, 1);
-      }
-      p.refs += refs;
-    }
-    return huge;
-  }
+/** Lookups and misses of the L1I, L1D and second level and the misses of every level, from a hierarchy's stats. */
+export function levelCounts(st: Float64Array): number[] {
+  const hits = (slots: readonly number[]) => slots.reduce((n, s) => n + st[s * SlotStat.FIELDS + SlotStat.HITS]!, 0);
+  const l1iMiss = st[HierStat.L1I_MISSES]!;
+  const l1dMiss = st[HierStat.L1D_MISSES]!;
+  const stlbMiss = st[HierStat.STLB_MISSES_I]! + st[HierStat.STLB_MISSES_D]!;
+  return [hits(LEVEL_SLOTS.l1i) + l1iMiss, l1iMiss, hits(LEVEL_SLOTS.l1d) + l1dMiss, l1dMiss, hits(LEVEL_SLOTS.stlb) + stlbMiss, stlbMiss, st[HierStat.MISSES_ALL]!];
 }

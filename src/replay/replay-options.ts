@@ -3,30 +3,39 @@ import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import type { AddressSpace } from '../vmm/address-space.js';
 import type { BackendName } from '../machine/options.js';
+import { ARRAY_KEYS, resolveHierarchy, type ResolvedHierarchy, type TlbArrayOptions } from '../tlb/hierarchy-options.js';
 
-/** One TLB level: total entries and ways per set (ways = entries: fully associative). */
-export interface TlbLevelOptions {
-  entries: number;
-  /** Default min(4, entries). */
-  ways?: number;
-}
+/** One TLB level: total entries and ways per set (ways = entries: fully associative), and optionally its policy, page sizes, seed and latency. */
+export type TlbLevelOptions = TlbArrayOptions;
 
 /**
  * The TLB of an experiment. `entries`/`ways` alone give one unified, single-level TLB (the
- * machine's). With `l1i`/`l1d` that TLB becomes the shared second level behind split L1s;
- * `pwc` adds paging-structure caches (entries per level, fully associative) that shorten walks.
+ * machine's). With any L1 array, `stlb` or `pwc` (or a `cpu` preset) the replay runs the
+ * per-CPU hierarchy (docs/tlb-hierarchy.md): `entries`/`ways` are then its second level.
+ * `pwc` values are entries (fully associative) or array options.
  */
 export interface ReplayTlbOptions {
   entries?: number;
   ways?: number;
   l1i?: TlbLevelOptions;
+  l1i2m?: TlbLevelOptions;
   l1d?: TlbLevelOptions;
-  pwc?: { pml4?: number; pdpt?: number; pd?: number };
+  l1d2m?: TlbLevelOptions;
+  l1d1g?: TlbLevelOptions;
+  stlb?: TlbLevelOptions;
+  stlb1g?: TlbLevelOptions;
+  pwc?: { pml4?: number | TlbLevelOptions; pdpt?: number | TlbLevelOptions; pd?: number | TlbLevelOptions };
+  /** Cycles per memory reference of a walk: one number, or [PML4E, PDPTE, PDE, PTE]. */
+  walkReference?: number | [number, number, number, number];
 }
 
 /** Options of replay(). */
 export interface ReplayOptions {
   tlb?: ReplayTlbOptions;
+  /** A CPU preset (skylake, golden-cove, zen3, zen4, champsim, virtuoso): its TLB hierarchy, overridden field by field by `tlb`. */
+  cpu?: string;
+  /** With a hierarchy: record the miss rates every N accesses (result.series). */
+  seriesEvery?: number;
   /** Page size the process's memory is mapped with (default '4k'; '2m' uses transparent huge pages). */
   pageSize?: '4k' | '2m';
   /**
@@ -59,9 +68,9 @@ export interface LevelConfig {
 /** Validated replay options. */
 export interface ResolvedReplayOptions {
   tlb: LevelConfig;
-  l1i?: LevelConfig;
-  l1d?: LevelConfig;
-  pwc?: { pml4: number; pdpt: number; pd: number };
+  /** The per-CPU hierarchy, when the options ask for more than one unified TLB. */
+  hierarchy?: ResolvedHierarchy;
+  seriesEvery?: number;
   pageSize: '4k' | '2m';
   mode: 'anon' | 'regions';
   backend: BackendName;
@@ -69,8 +78,8 @@ export interface ResolvedReplayOptions {
   strict: boolean;
 }
 
-const KEYS = new Set(['tlb', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress']);
-const TLB_KEYS = new Set(['entries', 'ways', 'l1i', 'l1d', 'pwc']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress']);
+const TLB_KEYS = new Set(['entries', 'ways', 'pwc', 'walkReference', ...Object.keys(ARRAY_KEYS)]);
 
 /** Validates a TLB level (`arg` names it in errors). */
 export function resolveLevel(level: unknown, arg: string, dflt?: LevelConfig): LevelConfig {
@@ -85,12 +94,6 @@ export function resolveLevel(level: unknown, arg: string, dflt?: LevelConfig): L
   return { entries: entries!, ways };
 }
 
-function pwcSize(v: unknown, arg: string): number {
-  if (v === undefined) return 0;
-  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 4096) throw new VmmError('EINVAL', `${arg} must be an integer in [0, 4096] (entries), got ${describe(v)}`);
-  return v as number;
-}
-
 /** Validates replay options and fills in defaults; unknown keys are EINVAL (a typo would silently change the experiment). */
 export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptions {
   if (o === null || typeof o !== 'object') throw new VmmError('EINVAL', `options must be an object, got ${describe(o)}`);
@@ -99,6 +102,8 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
   if (t === null || typeof t !== 'object') throw new VmmError('EINVAL', `options.tlb must be an object, got ${describe(t)}`);
   for (const k of Object.keys(t)) if (!TLB_KEYS.has(k)) throw new VmmError('EINVAL', `unknown TLB option ${JSON.stringify(k)}`);
   const tlb = resolveLevel({ entries: t.entries ?? 64, ways: t.ways }, 'options.tlb');
+  const arrays: Record<string, unknown> = {};
+  for (const k of Object.keys(ARRAY_KEYS)) if ((t as Record<string, unknown>)[k] !== undefined) arrays[k] = (t as Record<string, unknown>)[k];
   const r: ResolvedReplayOptions = {
     tlb,
     pageSize: o.pageSize ?? '4k',
@@ -107,12 +112,14 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     memory: o.memory ?? '64GiB',
     strict: o.strict ?? false,
   };
-  if (t.l1i !== undefined) r.l1i = resolveLevel(t.l1i, 'options.tlb.l1i');
-  if (t.l1d !== undefined) r.l1d = resolveLevel(t.l1d, 'options.tlb.l1d');
-  if (t.pwc !== undefined) {
-    if (t.pwc === null || typeof t.pwc !== 'object') throw new VmmError('EINVAL', `options.tlb.pwc must be an object like { pd: 32 }, got ${describe(t.pwc)}`);
-    const p = { pml4: pwcSize(t.pwc.pml4, 'options.tlb.pwc.pml4'), pdpt: pwcSize(t.pwc.pdpt, 'options.tlb.pwc.pdpt'), pd: pwcSize(t.pwc.pd, 'options.tlb.pwc.pd') };
-    if (p.pml4 + p.pdpt + p.pd > 0) r.pwc = p;
+  const pwcAll0 = t.pwc !== undefined && t.pwc !== null && typeof t.pwc === 'object' && Object.values(t.pwc).every((v) => v === 0 || v === undefined);
+  if (o.cpu !== undefined || Object.keys(arrays).length > 0 || (t.pwc !== undefined && !pwcAll0) || t.walkReference !== undefined) {
+    r.hierarchy = resolveHierarchy({ cpu: o.cpu, entries: t.entries, ways: t.ways, arrays, pwc: t.pwc, walkReference: t.walkReference }, 'options.tlb', 'options.cpu');
+  }
+  if (o.seriesEvery !== undefined) {
+    if (!Number.isInteger(o.seriesEvery) || o.seriesEvery < 1) throw new VmmError('EINVAL', `options.seriesEvery must be a positive integer (accesses), got ${describe(o.seriesEvery)}`);
+    if (!r.hierarchy) throw new VmmError('EINVAL', 'options.seriesEvery needs a TLB hierarchy (options.cpu or an L1/stlb/pwc option)');
+    r.seriesEvery = o.seriesEvery;
   }
   if (r.pageSize !== '4k' && r.pageSize !== '2m') throw new VmmError('EINVAL', `options.pageSize must be '4k' or '2m', got ${describe(o.pageSize)}`);
   if (r.mode !== 'anon' && r.mode !== 'regions') throw new VmmError('EINVAL', `options.mode must be 'anon' or 'regions', got ${describe(o.mode)}`);

@@ -1,13 +1,60 @@
 /** What a replay reports: one plain, JSON-ready object. */
 
-/** Hits and misses of one TLB level. */
+/** Hits and misses of one TLB array (one row per structure). */
 export interface TlbLevelResult {
-  /** 'tlb' (unified), or 'l1i', 'l1d', 'l2'. */
+  /** 'tlb' (the unified TLB), or a hierarchy array: 'l1i', 'l1i-2m', 'l1d', 'l1d-2m', 'l1d-1g', 'stlb', 'stlb-1g', 'pwc-pml4e', 'pwc-pdpte', 'pwc-pde'. */
   name: string;
+  /** The level the array belongs to (hierarchy rows). */
+  level?: 'l1i' | 'l1d' | 'stlb' | 'pwc';
   entries: number;
   ways: number;
+  /** Page sizes held, e.g. '4k+2m' (for a walk cache, the entry it caches: 'pml4', 'pdpt', 'pd'). */
+  pageSize?: string;
+  policy?: string;
+  hits: number;
+  /** A level's misses are counted at the array holding the page's size (docs/tlb-hierarchy.md). */
+  misses: number;
+  missRate?: number;
+  fills?: number;
+  evictions?: number;
+}
+
+/** Level totals of a TLB hierarchy. */
+export interface LevelTotals {
+  present: boolean;
+  lookups: number;
   hits: number;
   misses: number;
+  missRate: number;
+}
+
+/** What a replay through a TLB hierarchy adds. */
+export interface HierarchyResult {
+  cpu?: string;
+  l1i: LevelTotals;
+  l1d: LevelTotals;
+  stlb: LevelTotals & { byKind: { instruction: { hits: number; misses: number }; data: { hits: number; misses: number } } };
+  /** Walks the hierarchy started, by kind; those that faulted; hits that needed a walk (a write through a clean or read-only entry). */
+  walks: { instruction: number; data: number; faulting: number; assists: number };
+  /** Memory references of walks by the level read. */
+  walkReferences: { pml4e: number; pdpte: number; pde: number; pte: number; total: number; perWalk: number };
+  cost: {
+    translationCycles: number;
+    cyclesPerAccess: number;
+    /** Cycles an L1 miss costs beyond its L1 lookup (second level, walk caches, walk references). */
+    averageMissCycles: number;
+    averageWalkCycles: number;
+    latencies: Record<string, number>;
+    walkReference: number[];
+  };
+  /** Misses per 1000 instructions (instruction-fetch records), when the trace has them. */
+  mpki?: { l1i: number; l1d: number; stlb: number; walks: number };
+}
+
+/** Miss rates over time: one point per `every` accesses (rates within the window). */
+export interface SeriesResult {
+  every: number;
+  points: Array<{ accesses: number; l1iMissRate: number; l1dMissRate: number; stlbMissRate: number; missesPerAccess: number }>;
 }
 
 /** Hits and misses of one paging-structure cache. */
@@ -35,7 +82,11 @@ export interface ReplayResult {
     misses: number;
     missRate: number;
     levels: TlbLevelResult[];
+    /** With a TLB hierarchy: level totals, walks by kind and level, cost, MPKI. */
+    hierarchy?: HierarchyResult;
   };
+  /** With seriesEvery: miss rates per window. */
+  series?: SeriesResult;
   /** Page walks, including the walks of faulting accesses and their retries. */
   walks: number;
   /** With paging-structure caches: memory references made by walks, and each cache's hits. */

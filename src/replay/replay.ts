@@ -72,6 +72,7 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
       }
       records += engine.run(chunk.words, chunk.count, chunk.recheck);
     }
+    engine.finish();
     const timeMs = performance.now() - t0;
     src.finish();
     src.info.records = records;

@@ -15,6 +15,12 @@ export interface ChartSpec {
   xLog2?: boolean;
   /** y values are fractions, labelled as percentages (0.125 → "12.5%"). */
   yPercent?: boolean;
+  /** Logarithmic y axis with ticks at powers of ten; y must be > 0. */
+  yLog10?: boolean;
+  /** Tick (and label) every one of these x values, e.g. every swept value. */
+  xTicks?: readonly number[];
+  /** x values are indices 0..n-1 labelled with these names (e.g. CPU presets). */
+  xCategories?: readonly string[];
   series: ReadonlyArray<ChartSeries>;
   /** Pixels; default 720. */
   width?: number;
@@ -82,6 +88,7 @@ export function lineChartSvg(spec: ChartSpec): string {
       const where = `series ${si} (${JSON.stringify(s.name)}) point ${pi}`;
       if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) throw new TypeError(`${where} is not finite (x ${p.x}, y ${p.y})`);
       if (spec.xLog2 && p.x <= 0) throw new TypeError(`${where}: x ${p.x} cannot go on a log2 axis`);
+      if (spec.yLog10 && p.y <= 0) throw new TypeError(`${where}: y ${p.y} cannot go on a log10 axis`);
     }),
   );
   const pts = spec.series.flatMap((s) => s.points);
@@ -95,7 +102,9 @@ export function lineChartSvg(spec: ChartSpec): string {
     x1 += 1;
   }
   let xTicks: number[];
-  if (spec.xLog2) {
+  if (spec.xTicks || spec.xCategories) {
+    xTicks = spec.xTicks ? [...spec.xTicks] : spec.xCategories!.map((_, i) => i);
+  } else if (spec.xLog2) {
     xTicks = [...new Set(pts.map((p) => p.x).filter(isPow2))].sort((a, b) => a - b);
     // No power of two among the data: use those inside its range instead.
     if (xTicks.length === 0) for (let e = Math.ceil(x0); e <= Math.floor(x1); e++) xTicks.push(2 ** e);
@@ -104,20 +113,29 @@ export function lineChartSvg(spec: ChartSpec): string {
   }
 
   // y: from 0 (or below, for negative data) to a nice bound at or above the largest y.
-  const yLoData = Math.min(0, ...pts.map((p) => p.y));
-  const yHiData = Math.max(0, ...pts.map((p) => p.y));
-  const yTicks = yHiData === yLoData ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(yLoData, yHiData);
-  const y0 = yTicks[0]!;
-  const y1 = yTicks[yTicks.length - 1]!;
+  const fy = (y: number) => (spec.yLog10 ? Math.log10(y) : y);
+  let yTicks: number[];
+  if (spec.yLog10) {
+    const e0 = pts.length ? Math.floor(Math.min(...pts.map((p) => Math.log10(p.y)))) : -3;
+    const e1 = pts.length ? Math.max(e0 + 1, Math.ceil(Math.max(...pts.map((p) => Math.log10(p.y))))) : 0;
+    yTicks = [];
+    for (let e = e0; e <= e1; e++) yTicks.push(10 ** e);
+  } else {
+    const yLoData = Math.min(0, ...pts.map((p) => p.y));
+    const yHiData = Math.max(0, ...pts.map((p) => p.y));
+    yTicks = yHiData === yLoData ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(yLoData, yHiData);
+  }
+  const y0 = fy(yTicks[0]!);
+  const y1 = fy(yTicks[yTicks.length - 1]!);
 
   const plotW = W - m.l - m.r;
   const plotH = H - m.t - m.b;
   const sx = (x: number) => m.l + ((fx(x) - x0) / (x1 - x0)) * plotW;
-  const sy = (y: number) => H - m.b - ((y - y0) / (y1 - y0)) * plotH;
-  const xLabel = (x: number) => (spec.xLog2 ? sizeLabel(x) : numLabel(x));
+  const sy = (y: number) => H - m.b - ((fy(y) - y0) / (y1 - y0)) * plotH;
+  const xLabel = (x: number) => (spec.xCategories ? (spec.xCategories[x] ?? numLabel(x)) : spec.xLog2 ? sizeLabel(x) : numLabel(x));
   const yLabel = (y: number) => (spec.yPercent ? `${numLabel(y * 100)}%` : numLabel(y));
-  // Crowded power-of-two ticks keep every mark but label only every k-th (about 45 px per label).
-  const labelEvery = Math.max(1, Math.ceil(xTicks.length / Math.max(1, Math.floor(plotW / 45))));
+  // Crowded power-of-two ticks keep every mark but label only every k-th (about 45 px per label); given ticks are all labelled.
+  const labelEvery = spec.xTicks || spec.xCategories ? 1 : Math.max(1, Math.ceil(xTicks.length / Math.max(1, Math.floor(plotW / 45))));
 
   const o: string[] = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
@@ -125,7 +143,7 @@ export function lineChartSvg(spec: ChartSpec): string {
   o.push(`<text x="${px2(W / 2)}" y="22" text-anchor="middle" font-size="15">${escapeXml(spec.title)}</text>`);
   for (const y of yTicks) {
     const Y = px2(sy(y));
-    o.push(`<line x1="${m.l - 5}" y1="${Y}" x2="${W - m.r}" y2="${Y}" stroke="${y === 0 ? '#000000' : '#e0e0e0'}"/>`);
+    o.push(`<line x1="${m.l - 5}" y1="${Y}" x2="${W - m.r}" y2="${Y}" stroke="${y === 0 && !spec.yLog10 ? '#000000' : '#e0e0e0'}"/>`);
     o.push(`<text x="${m.l - 8}" y="${Y}" text-anchor="end" dominant-baseline="middle">${escapeXml(yLabel(y))}</text>`);
   }
   o.push(`<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#000000"/>`);

@@ -48,9 +48,14 @@ export function formatCount(n: number): string {
   return (r < 0 ? '-' : '') + digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** part/whole as a percentage with two decimals: (1, 8) → "12.50%"; "0.00%" when whole is 0. */
+/**
+ * part/whole as a percentage with two decimals: (1, 8) → "12.50%"; "0.00%" when whole or part is 0.
+ * Below 1% three significant digits, so a real rate never prints as zero: (3322, 93.6e6) → "0.00355%".
+ */
 export function formatRate(part: number, whole: number): string {
-  return `${(whole === 0 ? 0 : (100 * part) / whole).toFixed(2)}%`;
+  const r = whole === 0 ? 0 : (100 * part) / whole;
+  if (r > 0 && r < 1) return `${Number(r.toPrecision(3))}%`;
+  return `${r.toFixed(2)}%`;
 }
 
 /** A duration for people: "4.2 ms" (under 10 ms), "850 ms", "12.3 s", "2 min 5 s". */

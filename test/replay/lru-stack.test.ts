@@ -146,7 +146,7 @@ describe.each(BACKENDS)('TLB counts are exact (%s)', (backend) => {
         const level = (name: string) => r.tlb.levels.find((l) => l.name === name)!;
         expect([level('l1i').hits, level('l1i').misses]).toEqual([mi.hits, mi.misses]);
         expect([level('l1d').hits, level('l1d').misses]).toEqual([md.hits, md.misses]);
-        expect([level('l2').hits, level('l2').misses]).toEqual([m2.hits, m2.misses]);
+        expect([level('stlb').hits, level('stlb').misses]).toEqual([m2.hits, m2.misses]);
         expect(r.tlb.misses).toBe(m2.misses);
         expect(r.tlb.hits).toBe(mi.hits + md.hits + m2.hits);
       }),

@@ -119,17 +119,21 @@ describe.each(BACKENDS)('replay (%s)', (backend) => {
   });
 
   it('paging-structure caches count the memory references a walk needs', async () => {
-    // Three pages in one 2 MiB block: the first walk reads 4 entries, the others find the PDE cached (1 reference).
+    // Three pages in one 2 MiB block, each first touched by a faulting walk and its retry.
+    // Page 1's faulting walk stops at the absent PML4E (1 reference, no cache probed); its retry
+    // reads 4 entries and fills the three caches. Pages 2 and 3 find the PDE cached (1 reference),
+    // but their fault drops the cache entries used for the address (SDM 4.10.4.1), so each retry
+    // reads 4 entries again and refills them.
     const r = await replay(text(' L 40000000,8\n L 40001000,8\n L 40002000,8\n'), { backend, tlb: { entries: 64, ways: 4, pwc: { pml4: 2, pdpt: 2, pd: 2 } } });
-    // Six walks: each page's faulting walk and its retry.
     expect(r.walks).toBe(6);
-    expect(r.pwc!.walkReferences).toBe(4 + 5 * 1);
+    expect(r.pwc!.walkReferences).toBe(1 + 4 + (1 + 4) * 2);
     expect(r.pwc!.levels).toEqual([
-      { name: 'pml4', entries: 2, hits: 0, misses: 1 },
-      { name: 'pdpt', entries: 2, hits: 0, misses: 1 },
-      { name: 'pd', entries: 2, hits: 5, misses: 1 },
+      { name: 'pml4', entries: 2, hits: 0, misses: 3 },
+      { name: 'pdpt', entries: 2, hits: 0, misses: 3 },
+      { name: 'pd', entries: 2, hits: 2, misses: 3 },
     ]);
-    expect(r.tlb.levels.map((l) => l.name)).toEqual(['tlb']);
+    expect(r.tlb.hierarchy!.walkReferences).toMatchObject({ pml4e: 4, pdpte: 3, pde: 3, pte: 5, total: 15 });
+    expect(r.tlb.levels.map((l) => l.name)).toEqual(['stlb', 'pwc-pml4e', 'pwc-pdpte', 'pwc-pde']);
   });
 
   it('malformed lines are skipped and counted; strict mode stops at the first with its line number', async () => {

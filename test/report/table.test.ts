@@ -59,6 +59,13 @@ describe('number formats', () => {
     expect(formatRate(7, 0)).toBe('0.00%');
   });
 
+  it('formatRate keeps three significant digits below 1% (a real miss rate is never 0.00%)', () => {
+    expect(formatRate(3322, 93.6e6)).toBe('0.00355%');
+    expect(formatRate(1, 200)).toBe('0.5%');
+    expect(formatRate(1, 101)).toBe('0.99%');
+    expect(formatRate(1, 100)).toBe('1.00%');
+  });
+
   it('formatDuration picks ms, s or min after rounding', () => {
     expect(formatDuration(4.25)).toBe('4.3 ms');
     expect(formatDuration(850)).toBe('850 ms');

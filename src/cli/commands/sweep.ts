@@ -1,90 +1,179 @@
 /** `vmsim sweep TRACE`: one trace under many TLB configurations, on every core; a table, JSON, CSV and an SVG chart. */
 import { writeFileSync } from 'node:fs';
 import { combinations, sweep, type SweepConfig, type SweepRow } from '../../replay/sweep.js';
-import { flattenObject, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, toCsv } from '../../report/index.js';
-import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
+import { formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, toCsv } from '../../report/index.js';
+import { formatOptions, parseCommand, UsageError, type OptionSpec, type ParsedArgs } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
+import { flatResult } from '../result-csv.js';
+import { CPU_NAMES } from '../../tlb/presets.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(true),
   { name: 'fully-associative', type: 'flag', help: 'every TLB size fully associative (ways = entries; replaces --tlb-ways)' },
   { name: 'jobs', type: 'int', value: 'N', help: 'worker threads', default: 'all cores' },
-  { name: 'plot', type: 'string', value: 'FILE.svg', help: 'draw the miss rate against TLB entries (one line per associativity) as SVG' },
+  { name: 'plot', type: 'string', value: 'FILE.svg', help: 'draw the miss rate against the swept value (one line per other combination) as SVG' },
+  { name: 'plot-level', type: 'string', value: 'NAME', help: "the array (l1d, stlb, pwc-pde, ...), level (l1i, l1d, stlb) or 'all' whose miss rate is plotted", default: 'the swept array, else all levels' },
+  { name: 'log', type: 'flag', help: 'logarithmic miss-rate axis' },
   { name: 'json', type: 'flag', help: 'print the rows as JSON' },
   { name: 'csv', type: 'flag', help: 'print the rows as CSV' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
-export const SWEEP_HELP = `usage: vmsim sweep TRACE --tlb-entries N[,N...] [options]
+export const SWEEP_HELP = `usage: vmsim sweep TRACE [--OPTION V1,V2,...]... [options]
 
-Replays TRACE once per TLB configuration — every combination of the listed --tlb-entries
-and --tlb-ways — using worker threads on every core, and prints one row per configuration.
-Combinations where the ways do not divide the entries are left out.
+Replays TRACE once per configuration — every combination of the listed values of any
+size, associativity, preset (--cpu) or page size (--page-size 4k,2m) — using worker threads
+on every core, and prints one row per configuration. Combinations where an array's ways do
+not divide its entries are left out. With no list given, --tlb-entries sweeps 16..1024.
 
 options:
 ${formatOptions(SPECS)}
 
-example:
-  vmsim sweep traces/ls.lackey.gz --tlb-entries 8,16,32,64,128,256 --tlb-ways 1,4,8 --plot miss.svg`;
+examples:
+  vmsim sweep traces/ls.lackey.gz --tlb-entries 8,16,32,64,128,256 --tlb-ways 1,4,8 --plot miss.svg
+  vmsim sweep trace.bin --cpu skylake --l1d-entries 16,32,64,128 --plot l1d.svg
+  vmsim sweep trace.bin --cpu skylake,golden-cove,zen3,zen4,champsim,virtuoso --plot cpus.svg --log`;
+
+/** A swept option: its name and values (numbers, or names for --cpu and --page-size). */
+interface Axis {
+  name: string;
+  values: Array<number | string>;
+}
+
+/** The swept options, in the order of the specs. */
+function axesOf(a: ParsedArgs): Axis[] {
+  const axes: Axis[] = [];
+  for (const s of SPECS) {
+    const v = a.options.get(s.name);
+    if (s.type === 'list' && Array.isArray(v) && v.length > 1) axes.push({ name: s.name, values: v });
+  }
+  for (const [name, allowed] of [['cpu', CPU_NAMES], ['page-size', ['4k', '2m']]] as const) {
+    const v = a.options.get(name) as string | undefined;
+    if (v === undefined) continue;
+    const list = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    for (const x of list) if (!(allowed as readonly string[]).includes(x)) throw new UsageError(`sweep: --${name} must be one of ${allowed.join(', ')}; got ${JSON.stringify(x)}`);
+    if (list.length > 1) axes.push({ name, values: list });
+    else a.options.set(name, list[0]!);
+  }
+  return axes;
+}
 
 /** Runs `vmsim sweep`; returns the exit code. */
 export async function sweepCommand(argv: string[], io: CommandIo): Promise<number> {
   const a = parseCommand(argv, SPECS, 'sweep', SWEEP_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
   const trace = a.positional[0]!;
-  const entriesList = (a.options.get('tlb-entries') as number[] | undefined) ?? [16, 32, 64, 128, 256, 512, 1024];
   const full = a.options.has('fully-associative');
   if (full && a.options.has('tlb-ways')) throw new UsageError('sweep: --fully-associative replaces --tlb-ways; give one of them');
-  const waysList = (a.options.get('tlb-ways') as number[] | undefined) ?? [4];
-  const configs: SweepConfig[] = [];
-  for (const { ways, entries } of combinations({ ways: full ? [0] : waysList, entries: entriesList })) {
-    const w = full ? entries : ways;
-    if (w < 1 || w > entries || entries % w !== 0) continue;
-    configs.push(replayOptionsFrom(a, 'sweep', { entries, ways: w }));
+  let axes = axesOf(a);
+  if (axes.length === 0) {
+    const e = a.options.get('tlb-entries') as number[] | undefined;
+    axes = [{ name: 'tlb-entries', values: e ?? [16, 32, 64, 128, 256, 512, 1024] }];
   }
-  if (configs.length === 0) throw new UsageError('sweep: no valid combination: the ways must divide the entries');
+  // The plotted axis varies fastest (last), the others make the lines.
+  const xAxis = axes.find((x) => typeof x.values[0] === 'number') ?? axes[0]!;
+  axes = [...axes.filter((x) => x !== xAxis), xAxis];
+  const axisObj = Object.fromEntries(axes.map((x) => [x.name, x.values]));
+  const single = (k: string) => {
+    const v = a.options.get(k);
+    return Array.isArray(v) ? (v.length === 1 ? v[0] : undefined) : (v as number | undefined);
+  };
+  const picks: Array<Record<string, number | string>> = [];
+  for (const combo of combinations(axisObj)) {
+    const pick: Record<string, number | string> = { ...combo };
+    if (full) pick['tlb-ways'] = (pick['tlb-entries'] ?? (a.options.get('tlb-entries') as number[] | undefined)?.[0] ?? 64) as number;
+    // Left out: an array whose swept ways do not divide its (swept or given) entries.
+    const bad = SPECS.some(({ name: k }) => {
+      if (!k.endsWith('-ways')) return false;
+      const pre = k.slice(0, -5);
+      const ent = (pick[`${pre}-entries`] ?? single(`${pre}-entries`)) as number | undefined;
+      const w = (pick[k] ?? single(k)) as number | undefined;
+      return ent !== undefined && w !== undefined && (w < 1 || w > ent || ent % w !== 0);
+    });
+    if (!bad) picks.push(pick);
+  }
+  if (picks.length === 0) throw new UsageError('sweep: no valid combination: the ways must divide the entries');
+  const configs: SweepConfig[] = picks.map((p) => replayOptionsFrom(a, 'sweep', p));
+  const plotLevel = a.options.get('plot-level') as string | undefined;
+  const level = plotLevel ?? levelOfAxis(xAxis.name);
   const jobs = a.options.get('jobs') as number | undefined;
   const bar = new ProgressBar({ stream: io.stderr, total: configs.length, label: 'sweep ', unit: 'configs' });
   const rows = await sweep(trace, configs, { ...(jobs !== undefined ? { jobs } : {}), onRow: (_r, done) => bar.update(done) });
   bar.finish();
+  for (const r of rows) if (level !== 'all' && !levelRate(r, level)) throw new UsageError(`sweep: --plot-level ${level}: no such TLB array or level in the results (${r.result.tlb.levels.map((l) => l.name).join(', ')}, or all)`);
   const plot = a.options.get('plot') as string | undefined;
-  if (plot !== undefined) writeFileSync(plot, plotRows(rows, trace, full));
+  if (plot !== undefined) writeFileSync(plot, plotRows(rows, picks, axes, xAxis, level, trace, a.options.has('log'), full));
   if (a.options.has('json')) io.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else if (a.options.has('csv')) {
-    const flat = rows.map((r) => flattenObject({ config: r.config, ...omitSegfaults(r.result) }));
-    io.stdout.write(toCsv(Object.keys(flat[0]!), flat.map((f) => Object.values(f))));
+    const flat = rows.map((r) => flatResult(r.result, { config: r.config }));
+    const header = [...new Set(flat.flatMap((f) => Object.keys(f)))];
+    io.stdout.write(toCsv(header, flat.map((f) => header.map((h) => f[h] ?? null))));
   } else {
-    const table = rows.map((r) => {
-      const l = r.result.tlb.levels[r.result.tlb.levels.length - 1]!;
-      return [`${l.entries}`, l.ways === l.entries ? 'full' : `${l.ways}-way`, formatCount(r.result.tlb.hits), formatCount(r.result.tlb.misses), formatRate(r.result.tlb.misses, r.result.tlb.lookups), formatCount(r.result.walks)];
+    const table = rows.map((r, i) => {
+      const lr = levelRate(r, level)!;
+      return [...axes.map((x) => String(picks[i]![x.name])), formatCount(lr.hits), formatCount(lr.misses), formatRate(lr.misses, lr.hits + lr.misses), formatRate(r.result.tlb.misses, r.result.tlb.lookups), formatCount(r.result.walks)];
     });
-    io.stdout.write(formatTable(table, { header: ['entries', 'assoc', 'hits', 'misses', 'miss rate', 'walks'], align: ['right', 'right', 'right', 'right', 'right', 'right'] }));
+    io.stdout.write(
+      formatTable(table, {
+        header: [...axes.map((x) => x.name), `${level} hits`, `${level} misses`, `${level} miss rate`, 'all-level miss rate', 'walks'],
+        align: [...axes.map(() => 'right' as const), 'right', 'right', 'right', 'right', 'right'],
+      }),
+    );
     if (plot !== undefined) io.stdout.write(`chart written to ${plot}\n`);
   }
   return 0;
 }
 
-function omitSegfaults(r: SweepRow['result']): Omit<SweepRow['result'], 'segfaults'> {
-  const { segfaults: _s, ...rest } = r;
-  return rest;
+/** The level a swept option belongs to: --l1d-entries → l1d, --pwc-pde-ways → pwc-pde, --tlb-* → the last TLB array. */
+function levelOfAxis(name: string): string {
+  const m = /^(l1i-2m|l1i|l1d-2m|l1d-1g|l1d|stlb-1g|stlb|pwc-pml4e|pwc-pdpte|pwc-pde)-(entries|ways)$/.exec(name);
+  if (m) return m[1]!;
+  if (name.startsWith('tlb-')) return 'last';
+  return 'all';
 }
 
-/** Miss rate against TLB entries, one series per swept number of ways (or one fully associative line). */
-function plotRows(rows: SweepRow[], trace: string, full: boolean): string {
-  const series = new Map<string, Array<{ x: number; y: number }>>();
-  for (const r of rows) {
-    const l = r.result.tlb.levels[r.result.tlb.levels.length - 1]!;
-    const name = full ? 'fully associative' : `${l.ways}-way`;
-    if (!series.has(name)) series.set(name, []);
-    series.get(name)!.push({ x: l.entries, y: r.result.tlb.missRate });
+/** Hits and misses of the plotted array or level of one row ('last': the last TLB array, the unified TLB or the second level). */
+function levelRate(r: SweepRow, level: string): { hits: number; misses: number; name: string } | undefined {
+  const t = r.result.tlb;
+  if (level === 'all') return { hits: t.hits, misses: t.misses, name: 'all levels' };
+  if (level === 'last') {
+    const l = [...t.levels].reverse().find((x) => x.level !== 'pwc')!;
+    return { hits: l.hits, misses: l.misses, name: l.name };
   }
+  const row = t.levels.find((l) => l.name === level);
+  if (row) return { hits: row.hits, misses: row.misses, name: row.name };
+  const h = t.hierarchy;
+  const lv = h && (level === 'l1i' || level === 'l1d' || level === 'stlb') ? h[level] : undefined;
+  return lv ? { hits: lv.hits, misses: lv.misses, name: level } : undefined;
+}
+
+/** Miss rate of the plotted level against the x axis, one series per combination of the other axes. */
+function plotRows(rows: SweepRow[], picks: Array<Record<string, number | string>>, axes: Axis[], x: Axis, level: string, trace: string, log: boolean, full: boolean): string {
+  const numeric = typeof x.values[0] === 'number';
+  const others = axes.filter((o) => o !== x);
+  const series = new Map<string, Array<{ x: number; y: number }>>();
+  let levelName = level;
+  rows.forEach((r, i) => {
+    const p = picks[i]!;
+    const name = others.length ? others.map((o) => (o.name.endsWith('-ways') ? (full ? 'fully associative' : `${p[o.name]}-way`) : `${o.name} ${p[o.name]}`)).join(', ') : full ? 'fully associative' : level === 'all' ? 'all levels' : 'miss rate';
+    const lr = levelRate(r, level)!;
+    levelName = lr.name;
+    const y = lr.hits + lr.misses > 0 ? lr.misses / (lr.hits + lr.misses) : 0;
+    if (log && y <= 0) return; // no place on a log axis
+    if (!series.has(name)) series.set(name, []);
+    series.get(name)!.push({ x: numeric ? (p[x.name] as number) : x.values.indexOf(p[x.name]!), y });
+  });
+  const xs = numeric ? [...new Set(x.values as number[])].sort((p, q) => p - q) : undefined;
+  const pow2 = xs !== undefined && xs.every((v) => v > 0 && 2 ** Math.round(Math.log2(v)) === v);
   return lineChartSvg({
-    title: `TLB miss rate — ${trace.split('/').pop()}`,
-    xLabel: 'TLB entries',
-    yLabel: 'miss rate',
-    xLog2: true,
+    title: `${levelName} miss rate — ${trace.split('/').pop()}`,
+    xLabel: x.name,
+    yLabel: `${levelName} miss rate${log ? ' (log scale)' : ''}`,
+    xLog2: pow2,
+    ...(xs ? { xTicks: xs } : { xCategories: x.values.map(String) }),
     yPercent: true,
+    yLog10: log,
     series: [...series].map(([name, points]) => ({ name, points: points.sort((p, q) => p.x - q.x) })),
   });
 }

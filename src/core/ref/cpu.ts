@@ -146,6 +146,28 @@ export class Cpu {
     return this.wPbase + (la % size);
   }
 
+  /** A user-mode walk for the TLB hierarchy (src/tlb/hierarchy-model.ts): 0 with walkPbase/walkFlags/walkSizeClass set, or a fault value. */
+  walkUser(la: number, kind: number): number {
+    if (this.root < 0) return this.fault(la, kind, true, false, false);
+    return this.walk(la, kind, true, false);
+  }
+
+  get walkPbase(): number {
+    return this.wPbase;
+  }
+
+  get walkFlags(): number {
+    return this.wFlags;
+  }
+
+  get walkSizeClass(): number {
+    return this.wSizeClass;
+  }
+
+  get nxeEnabled(): boolean {
+    return this.nxe;
+  }
+
   /** See Core.accessBatch. */
   accessBatch(las: Float64Array, kinds: Uint8Array, start: number, end: number, flags: number): number {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || end > las.length || end > kinds.length) return Status.EINVAL;

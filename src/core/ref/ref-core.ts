@@ -1,11 +1,14 @@
 /** The pure-TypeScript reference core: the oracle of the differential tests and the portable backend. */
 import type { Core, CoreConfig } from '../core.js';
-import { Counter, Result, Status, GLOBAL_TAG, TlbFlag, TWO47, TWO48 } from '../constants.js';
+import { Counter, Feature, Result, Status, GLOBAL_TAG, TlbFlag, TWO47, TWO48 } from '../constants.js';
 import { Ram } from './ram.js';
 import { Frames } from './frames.js';
 import { PageTables } from './page-table.js';
 import { Cpu } from './cpu.js';
 import { invalidateAddress, invalidateWhere } from './tlb.js';
+import { HierarchyModel } from '../../tlb/hierarchy-model.js';
+import { hierarchyConfigOk } from '../../tlb/check-config.js';
+import { DUMP_ENTRY, HierOp, HierStat, Slot } from '../../tlb/layout.js';
 
 const LEVEL_OF_SHIFT: Record<number, number> = { 12: 1, 21: 2, 30: 3 };
 
@@ -33,6 +36,29 @@ export function createRefCore(config: CoreConfig): Core {
   const result = config.result;
   const total = frames.total;
   const rootOk = (r: number) => frames.usable(r);
+  // The per-CPU TLB hierarchy, when attached: core invalidations apply to it too.
+  let hier: HierarchyModel | undefined;
+  const hierCpu = {
+    get root() {
+      return cpu.root;
+    },
+    get tag() {
+      return cpu.tag;
+    },
+    walkUser: (la: number, kind: number) => cpu.walkUser(la, kind),
+    get walkPbase() {
+      return cpu.walkPbase;
+    },
+    get walkFlags() {
+      return cpu.walkFlags;
+    },
+    get walkSizeClass() {
+      return cpu.walkSizeClass;
+    },
+    entryAt: (pa: number): [number, number] | undefined => (pa + 8 > ram.bytes ? undefined : [ram.lo(pa), ram.hi(pa)]),
+    nxe: (config.features & Feature.NXE) !== 0,
+  };
+  const pcide = (config.features & Feature.PCIDE) !== 0;
 
   return {
     backend: 'js',
@@ -105,23 +131,59 @@ export function createRefCore(config: CoreConfig): Core {
       if (!rootOk(root) || !rangeOk(la, 1, 12) || (mode !== 0 && mode !== 1)) return Status.EINVAL;
       return pt.cowBreak(root, la, mode, attrLo >>> 0, attrHi >>> 0);
     },
-    setCr3: (root, pcid, noFlush) => cpu.setCr3(root, pcid, noFlush),
+    setCr3: (root, pcid, noFlush) => {
+      cpu.setCr3(root, pcid, noFlush);
+      // SDM §4.10.4.1: a CR3 load drops the new PCID's non-global translations and walk-cache entries (PCID 0 without PCIDE), unless bit 63 says not to.
+      if (hier && !(pcide && noFlush)) hier.invalidate(HierOp.INVPCID_CONTEXT, cpu.tag, 0);
+    },
     invalidate: (pcid, la, count) => {
       for (let k = 0; k < count; k++) invalidateAddress(tlb, la + k * 4096, pcid);
+      if (hier) for (let k = 0; k < count; k++) hier.invalidate(HierOp.INVLPG, pcid, la + k * 4096);
       counters[Counter.INVLPG]! += count;
     },
     flushPcid: (pcid) => {
       invalidateWhere(tlb, (key, f) => (f & TlbFlag.GLOBAL) === 0 && key % 8192 === pcid);
+      hier?.invalidate(HierOp.INVPCID_CONTEXT, pcid, 0);
       counters[Counter.FLUSHES]!++;
     },
     flushAll: (includeGlobal) => {
       invalidateWhere(tlb, (key, f) => includeGlobal || ((f & TlbFlag.GLOBAL) === 0 && key % 8192 !== GLOBAL_TAG));
+      hier?.invalidate(includeGlobal ? HierOp.INVPCID_ALL_GLOBAL : HierOp.INVPCID_ALL, 0, 0);
       counters[Counter.FLUSHES]!++;
     },
     access: (la, kind, flags) => cpu.access(la, kind, flags),
     accessBatch: (las, kinds, start, end, flags) => cpu.accessBatch(las, kinds, start, end, flags),
     traceBatch: (words, start, end, flags, out) => cpu.traceBatch(words, start, end, flags, out),
     copyVirt: (la, buf, offset, length, write, flags) => cpu.copyVirt(la, buf, offset, length, write, flags),
+    hierarchy: (conf, stats) => {
+      if (conf === null) {
+        hier = undefined;
+        return Status.OK;
+      }
+      if (!hierarchyConfigOk(conf) || !(stats instanceof Float64Array) || stats.length < HierStat.LENGTH) return Status.EINVAL;
+      hier = new HierarchyModel(conf, stats, hierCpu);
+      return Status.OK;
+    },
+    hierTraceBatch: (w, start, end, flags, out) => {
+      if (!hier) return Status.EINVAL;
+      if (!Number.isInteger(start) || !Number.isInteger(end) || !Number.isInteger(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > w.length || out.length < 5) return Status.EINVAL;
+      if ((flags & 1) === 0) return Status.EINVAL; // the hierarchy models user-mode accesses
+      if ((flags & 4) === 0) for (let i = start >> 1; i < end; i++) if (w[2 * i + 1]! >>> 30 !== 0) return Status.EINVAL;
+      return hier.traceBatch(w, start, end, flags, out);
+    },
+    hierInvalidate: (op, pcid, la) => {
+      if (!hier) return Status.EINVAL;
+      if (!Number.isInteger(op) || op < 0 || op > HierOp.INVPCID_ALL || !Number.isInteger(pcid) || pcid < 0 || pcid > 4095 || !Number.isInteger(la) || la < 0 || la >= TWO48) return Status.EINVAL;
+      hier.invalidate(op, pcid, la);
+      return Status.OK;
+    },
+    hierDump: (slot, out) => {
+      if (!hier || !Number.isInteger(slot) || slot < 0 || slot >= Slot.COUNT) return Status.EINVAL;
+      const a = hier.arrays[slot];
+      if (!a) return Status.ENOENT;
+      if (out.length < a.entries * (DUMP_ENTRY + 1) + 2) return Status.EINVAL;
+      return a.dump(out);
+    },
     dispose: () => {},
   };
 }

@@ -1,0 +1,457 @@
+#include "hierarchy.h"
+
+#include <cstring>
+
+namespace vmsim {
+
+static const int L1_SLOTS[2][3] = {{0, 1, -1}, {2, 3, 4}};
+static const int L1_COUNT[2] = {2, 3};
+static const int STLB_SLOTS[2] = {5, 6};
+static const int PWC_SLOT[5] = {-1, -1, H_SLOT_PWC_PD, H_SLOT_PWC_PDPT, H_SLOT_PWC_PML4};
+
+// userHitAllowed (tlb-state.ts) for the access kinds read, write, execute, as bits 0-2.
+static uint8_t allowedKinds(uint8_t f) {
+  const uint8_t base = (f & (T_VALID | T_USER)) == (T_VALID | T_USER);
+  const uint8_t w = base & ((f & (T_WRITABLE | T_DIRTY)) == (T_WRITABLE | T_DIRTY));
+  const uint8_t x = base & !(f & T_NX);
+  return static_cast<uint8_t>(base | (w << 1) | (x << 2));
+}
+
+void HArray::init(uint32_t n, uint32_t w, uint32_t pol, uint32_t sz, uint32_t seed) {
+  entries = n;
+  ways = w;
+  sets = n / w;
+  policy = pol;
+  sizes = sz;
+  setMask = (sets & (sets - 1)) == 0 ? sets - 1 : 0;
+  key.assign(n, -1.0);
+  pbase.assign(n, 0.0);
+  stamp.assign(n, 0.0);
+  flags.assign(n, 0);
+  tree.assign(n, 0);
+  rng = seed ? seed : 1;
+}
+
+void HArray::plruTouch(int32_t e) {
+  const uint32_t base = static_cast<uint32_t>(e) / ways * ways;
+  const uint32_t w = static_cast<uint32_t>(e) - base;
+  uint32_t node = 1;
+  for (uint32_t half = ways >> 1; half >= 1; half >>= 1) {
+    const bool right = (w & half) != 0;
+    tree[base + node] = right ? 0 : 1;
+    node = node * 2 + (right ? 1 : 0);
+  }
+}
+
+int32_t HArray::victim(uint32_t set) {
+  const uint32_t b = set * ways;
+  for (uint32_t e = b; e < b + ways; e++)
+    if (key[e] == -1) return static_cast<int32_t>(e);
+  switch (policy) {
+    case POL_PLRU: {
+      uint32_t node = 1, w = 0;
+      for (uint32_t half = ways >> 1; half >= 1; half >>= 1) {
+        const bool right = tree[b + node] == 1;
+        if (right) w += half;
+        node = node * 2 + (right ? 1 : 0);
+      }
+      return static_cast<int32_t>(b + w);
+    }
+    case POL_RANDOM: {
+      uint32_t x = rng;
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      rng = x;
+      return static_cast<int32_t>(b + x % ways);
+    }
+    default: {
+      uint32_t v = b;
+      for (uint32_t e = b + 1; e < b + ways; e++) v = stamp[e] < stamp[v] ? e : v;
+      return static_cast<int32_t>(v);
+    }
+  }
+}
+
+bool HArray::fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl) {
+  const int32_t e = victim(static_cast<uint32_t>(setOf(vpn)));
+  const bool evicted = key[e] != -1;
+  if (evicted) drop(e);
+  key[e] = static_cast<double>(static_cast<int64_t>((vpn * 4 + sc) * 8192 + tag));
+  pbase[e] = pb;
+  flags[e] = fl | T_VALID;
+  count[sc]++;
+  if (tag == GLOBAL_TAG) globals++;
+  if (policy == POL_LRU || policy == POL_FIFO) stamp[e] = clock += 1.0;
+  else if (policy == POL_PLRU) plruTouch(e);
+  return evicted;
+}
+
+void HArray::drop(int32_t e) {
+  const double k = key[e];
+  if (k == -1) return;
+  const int64_t u = static_cast<int64_t>(k);
+  count[(u / 8192) % 4]--;
+  if (u % 8192 == GLOBAL_TAG) globals--;
+  key[e] = -1;
+  flags[e] = 0;
+  stamp[e] = 0;
+}
+
+void HArray::dropAddress(uint64_t la, uint32_t tag, bool globalsToo) {
+  for (uint32_t sc = 0; sc < 3; sc++) {
+    if (!(sizes & (1u << sc)) || count[sc] == 0) continue;
+    const uint64_t vpn = la >> (12 + 9 * sc);
+    int32_t e = find(vpn, sc, tag);
+    if (e >= 0) drop(e);
+    if (globalsToo && globals > 0 && (e = find(vpn, sc, GLOBAL_TAG)) >= 0) drop(e);
+  }
+}
+
+int64_t HArray::dump(double* out) const {
+  int64_t o = 0;
+  for (uint32_t e = 0; e < entries; e++) {
+    out[o++] = key[e];
+    out[o++] = pbase[e];
+    out[o++] = flags[e];
+    out[o++] = stamp[e];
+  }
+  for (uint32_t e = 0; e < entries; e++) out[o++] = tree[e];
+  out[o++] = clock;
+  out[o++] = rng;
+  return o;
+}
+
+bool Hierarchy::configOk(const double* c, size_t n) {
+  if (n < static_cast<size_t>(H_SLOTS * H_CONF_FIELDS)) return false;
+  for (int s = 0; s < H_SLOTS; s++) {
+    const double* f = c + s * H_CONF_FIELDS;
+    const double entries = f[0], ways = f[1], policy = f[2], sizes = f[3], seed = f[4];
+    auto isInt = [](double v) { return v == static_cast<double>(static_cast<int64_t>(v)); };
+    if (!(entries >= 0 && entries <= 1048576) || !isInt(entries)) return false;
+    if (entries == 0) continue;
+    if (!(ways >= 1 && ways <= entries) || !isInt(ways) || static_cast<int64_t>(entries) % static_cast<int64_t>(ways) != 0) return false;
+    if (!(policy >= 0 && policy <= POL_RANDOM) || !isInt(policy)) return false;
+    const int64_t w = static_cast<int64_t>(ways);
+    if (policy == POL_PLRU && (w & (w - 1)) != 0) return false;
+    if (!(sizes >= 0 && sizes <= 7) || !isInt(sizes)) return false;
+    if (!(seed >= 0 && seed <= 4294967295.0) || !isInt(seed)) return false;
+  }
+  return true;
+}
+
+Hierarchy::Hierarchy(Cpu& cpu, Ram& ram, const double* c, double* stats) : cpu_(cpu), ram_(ram), st_(stats) {
+  for (int s = 0; s < H_SLOTS; s++) {
+    const double* f = c + s * H_CONF_FIELDS;
+    has_[s] = f[0] > 0;
+    if (has_[s]) a_[s].init(static_cast<uint32_t>(f[0]), static_cast<uint32_t>(f[1]), static_cast<uint32_t>(f[2]), static_cast<uint32_t>(f[3]), static_cast<uint32_t>(f[4]));
+  }
+  for (int side = 0; side < 2; side++)
+    for (uint32_t i = 0; i < MEMO; i++) memo_[side][i].vpn = ~0ull;
+}
+
+void Hierarchy::clearMemo() {
+  for (int side = 0; side < 2; side++) {
+    for (uint64_t u = memoUsed_[side]; u; u &= u - 1) memo_[side][__builtin_ctzll(u)].vpn = ~0ull;
+    memoUsed_[side] = 0;
+  }
+}
+
+// Memoises an L1 hit of the page of `la` (valid while no array changes: gen_ stays).
+void Hierarchy::remember(int side, uint64_t la, int slot, int32_t e) {
+  const uint64_t vpn = la >> 12;
+  const uint32_t i = static_cast<uint32_t>(vpn) & (MEMO - 1);
+  Memo& m = memo_[side][i];
+  HArray& a = a_[slot];
+  m.vpn = vpn;
+  m.e = e;
+  m.slot = static_cast<uint8_t>(slot);
+  m.allowed = allowedKinds(a.flags[e]);
+  m.plru = a.policy == POL_PLRU;
+  m.stamp = a.policy == POL_LRU ? &a.stamp[e] : nullptr;
+  m.clock = &a.clock;
+  memoUsed_[side] |= 1ull << i;
+}
+
+int Hierarchy::holder(const int* slots, int n, uint32_t sc) const {
+  for (int i = 0; i < n; i++) {
+    const int s = slots[i];
+    if (s >= 0 && has_[s] && (a_[s].sizes & (1u << sc))) return s;
+  }
+  return -1;
+}
+
+void Hierarchy::fillSlot(int s, uint64_t la, uint32_t sc, uint32_t tag, double pb, uint8_t fl) {
+  if (s < 0) return;
+  gen_++;
+  st_[s * H_SLOT_STATS + HS_FILLS] += 1;
+  if (a_[s].fill(la >> (12 + 9 * sc), sc, tag, pb, fl & ~T_VALID)) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
+}
+
+void Hierarchy::abandon() {
+  const uint32_t p = pending_;
+  pending_ = 0;
+  const int side = (p >> 3) & 1;
+  if (p & 2) {
+    for (int i = 0; i < L1_COUNT[side]; i++) {
+      const int s = L1_SLOTS[side][i];
+      if (has_[s]) {
+        st_[s * H_SLOT_STATS + HS_MISSES] += 1;
+        break;
+      }
+    }
+  }
+  if (p & 4) {
+    for (int s : STLB_SLOTS) {
+      if (has_[s]) {
+        st_[s * H_SLOT_STATS + HS_MISSES] += 1;
+        break;
+      }
+    }
+  }
+}
+
+uint32_t Hierarchy::depth(uint64_t la) const {
+  uint64_t table = static_cast<uint64_t>(cpu_.root_);
+  for (uint32_t level = 4;; level--) {
+    const uint64_t pa = table * 4096 + ((la >> (12 + 9 * (level - 1))) & 511) * 8;
+    if (pa + 8 > ram_.bytes()) return level;
+    const uint64_t e = *ram_.entry(pa);
+    if (!(e & P) || (!cpu_.nxe_ && (e & NX))) return level;
+    if (level == 1 || (e & PS)) return level;
+    table = entryPfn(e);
+  }
+}
+
+void Hierarchy::walkRefs(uint64_t la, uint32_t last, bool ok) {
+  const uint32_t tag = cpu_.tag_;
+  uint32_t first = 4;
+  for (uint32_t L = last + 1; L <= 4; L++) {
+    const int s = PWC_SLOT[L];
+    if (!has_[s]) continue;
+    HArray& a = a_[s];
+    const int32_t e = a.find(la >> (3 + 9 * L), 0, tag);
+    if (e >= 0) {
+      st_[s * H_SLOT_STATS + HS_HITS] += 1;
+      a.touch(e);
+      first = L - 1;
+      break;
+    }
+    st_[s * H_SLOT_STATS + HS_MISSES] += 1;
+  }
+  for (uint32_t L = first; L >= last && L >= 1; L--) st_[H_REFS_PML4E + 4 - L] += 1;
+  if (!ok) return;
+  for (uint32_t L = last + 1; L <= first; L++) {
+    const int s = PWC_SLOT[L];
+    if (!has_[s]) continue;
+    st_[s * H_SLOT_STATS + HS_FILLS] += 1;
+    if (a_[s].fill(la >> (3 + 9 * L), 0, tag, 0, 0)) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
+  }
+}
+
+void Hierarchy::dropFaulting(uint64_t la, uint32_t tag) {
+  gen_++;
+  for (int s = 0; s < H_SLOT_PWC_PML4; s++)
+    if (has_[s]) a_[s].dropAddress(la, tag, true);
+  for (uint32_t L = 2; L <= 4; L++) {
+    const int s = PWC_SLOT[L];
+    if (!has_[s]) continue;
+    const int32_t e = a_[s].find(la >> (3 + 9 * L), 0, tag);
+    if (e >= 0) a_[s].drop(e);
+  }
+}
+
+// hierarchy-model.ts touch(), step for step.
+bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
+  const uint32_t tag = cpu_.tag_;
+  double* st = st_;
+  bool l1Missed = false, stlbMissed = false;
+  int assistSlot = -1;
+  int32_t assistE = -1;
+  const bool again = retry && pending_ != 0;
+  if (again) {
+    l1Missed = (pending_ & 2) != 0;
+    stlbMissed = (pending_ & 4) != 0;
+  } else {
+    if (pending_ != 0) abandon();
+    bool any = false;
+    for (int i = 0; i < L1_COUNT[side]; i++) {
+      const int s = L1_SLOTS[side][i];
+      if (!has_[s]) continue;
+      any = true;
+      HArray& a = a_[s];
+      const int32_t e = a.lookup(la, tag);
+      if (e < 0) continue;
+      st[s * H_SLOT_STATS + HS_HITS] += 1;
+      a.touch(e);
+      if ((allowedKinds(a.flags[e]) >> kind) & 1) {
+        remember(side, la, s, e);
+        return true;
+      }
+      st[H_ASSISTS] += 1;
+      assistSlot = s;
+      assistE = e;
+      break;
+    }
+    if (assistSlot < 0 && any) {
+      l1Missed = true;
+      st[side == 0 ? H_L1I_MISSES : H_L1D_MISSES] += 1;
+    }
+    if (assistSlot < 0) {
+      bool anyS = false;
+      for (int s : STLB_SLOTS) {
+        if (!has_[s]) continue;
+        anyS = true;
+        HArray& a = a_[s];
+        const int32_t e = a.lookup(la, tag);
+        if (e < 0) continue;
+        st[s * H_SLOT_STATS + HS_HITS] += 1;
+        st[side == 0 ? H_STLB_HITS_I : H_STLB_HITS_D] += 1;
+        a.touch(e);
+        if ((allowedKinds(a.flags[e]) >> kind) & 1) {
+          const int64_t k = static_cast<int64_t>(a.key[e]);
+          const uint32_t sc = static_cast<uint32_t>((k / 8192) % 4);
+          const int l1 = holder(L1_SLOTS[side], L1_COUNT[side], sc);
+          if (l1Missed && l1 >= 0) st[l1 * H_SLOT_STATS + HS_MISSES] += 1;
+          fillSlot(l1, la, sc, static_cast<uint32_t>(k % 8192), a.pbase[e], a.flags[e]);
+          return true;
+        }
+        st[H_ASSISTS] += 1;
+        assistSlot = s;
+        assistE = e;
+        break;
+      }
+      if (assistSlot < 0 && anyS) {
+        stlbMissed = true;
+        st[side == 0 ? H_STLB_MISSES_I : H_STLB_MISSES_D] += 1;
+      }
+    }
+  }
+  st[side == 0 ? H_WALKS_I : H_WALKS_D] += 1;
+  if (!again && assistSlot < 0) st[H_MISSES_ALL] += 1;
+  pending_ = 1 | (l1Missed ? 2 : 0) | (stlbMissed ? 4 : 0) | (static_cast<uint32_t>(side) << 3);
+  const double r = cpu_.root_ < 0 ? cpu_.fault(la, kind, true, false, false) : cpu_.walk(la, kind, true, false);
+  walkRefs(la, r == 0 ? cpu_.wSizeClass_ + 1 : depth(la), r == 0);
+  if (r < 0) {
+    st[H_FAULT_WALKS] += 1;
+    dropFaulting(la, tag);
+    return false;
+  }
+  pending_ = 0;
+  const uint32_t sc = cpu_.wSizeClass_;
+  const uint8_t wf = cpu_.wFlags_;
+  const uint32_t ftag = (wf & T_GLOBAL) ? GLOBAL_TAG : tag;
+  const int l1 = holder(L1_SLOTS[side], L1_COUNT[side], sc);
+  if (assistSlot >= 0) {
+    gen_++;
+    a_[assistSlot].flags[assistE] = wf | T_VALID;
+    if (assistSlot >= H_SLOT_STLB) {
+      if (l1Missed && l1 >= 0) st[l1 * H_SLOT_STATS + HS_MISSES] += 1;
+      fillSlot(l1, la, sc, ftag, cpu_.wPbase_, wf);
+    }
+    return true;
+  }
+  const int s2 = holder(STLB_SLOTS, 2, sc);
+  if (stlbMissed && s2 >= 0) st[s2 * H_SLOT_STATS + HS_MISSES] += 1;
+  if (l1Missed && l1 >= 0) st[l1 * H_SLOT_STATS + HS_MISSES] += 1;
+  fillSlot(s2, la, sc, ftag, cpu_.wPbase_, wf);
+  fillSlot(l1, la, sc, ftag, cpu_.wPbase_, wf);
+  return true;
+}
+
+int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int flags, double* out) {
+  if (!(flags & 4)) {
+    uint32_t bits = 0;
+    for (uint64_t i = start >> 1; i < end; i++) bits |= w[2 * i + 1];
+    if (bits >> 30) return EINVAL_;
+  }
+  bool retry = (flags & H_RETRY) != 0;
+  if (!retry && pending_ != 0) abandon();  // the caller skipped the pending access
+  uint64_t n[4] = {0, 0, 0, 0};
+  uint64_t splits = 0;
+  uint64_t mh[H_SLOTS] = {0};  // memo hits per slot, added to the stats at the end
+  int64_t stop = static_cast<int64_t>(end * 2);
+  uint64_t i = start >> 1;
+  bool skipFirst = start & 1;
+  for (; i < end; i++) {
+    const uint32_t hi = w[2 * i + 1];
+    const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
+    const uint32_t tk = (hi >> 16) & 3;
+    const int kind = (0x64 >> (2 * tk)) & 3;
+    const int side = tk == 2 ? 0 : 1;
+    const uint64_t last = (la + ((hi >> 18) & 0xFFF)) & (TWO48 - 1);
+    const bool split = ((last ^ la) >> 12) != 0;
+    if (!skipFirst) {
+      // The common case: an L1 hit memoised since the arrays last changed.
+      const uint64_t vpn = la >> 12;
+      const Memo& m = memo_[side][static_cast<uint32_t>(vpn) & (MEMO - 1)];
+      if (!retry && m.vpn == vpn && ((m.allowed >> kind) & 1) && pending_ == 0) {
+        mh[m.slot]++;
+        if (m.stamp) *m.stamp = *m.clock += 1.0;
+        else if (m.plru) a_[m.slot].plruTouch(m.e);
+      } else {
+        const uint64_t g = gen_;
+        const bool ok = touch(la, kind, side, retry);
+        if (gen_ != g) clearMemo();
+        if (!ok) {
+          stop = static_cast<int64_t>(2 * i);
+          break;
+        }
+      }
+      retry = false;
+    }
+    skipFirst = false;
+    if (split) {
+      const uint64_t g = gen_;
+      const bool ok = touch(last & ~4095ull, kind, side, retry);
+      if (gen_ != g) clearMemo();
+      retry = false;
+      if (!ok) {
+        stop = static_cast<int64_t>(2 * i + 1);
+        break;
+      }
+      splits++;
+    }
+    n[tk]++;
+  }
+  for (int s = 0; s < H_SLOTS; s++)
+    if (mh[s]) st_[s * H_SLOT_STATS + HS_HITS] += static_cast<double>(mh[s]);
+  for (int k = 0; k < 4; k++) out[k] += static_cast<double>(n[k]);
+  out[4] += static_cast<double>(splits);
+  return stop;
+}
+
+void Hierarchy::invalidate(int op, uint32_t pcid, uint64_t la) {
+  gen_++;
+  clearMemo();
+  switch (op) {
+    case HOP_INVLPG:
+    case HOP_ADDRESS:
+      for (int s = 0; s < H_SLOT_PWC_PML4; s++)
+        if (has_[s]) a_[s].dropAddress(la, pcid, op == HOP_INVLPG);
+      for (int s = H_SLOT_PWC_PML4; s < H_SLOTS; s++)
+        if (has_[s]) a_[s].dropWhere([pcid](uint32_t t) { return t == pcid; });
+      break;
+    case HOP_CONTEXT:
+      for (int s = 0; s < H_SLOTS; s++)
+        if (has_[s]) a_[s].dropWhere([pcid](uint32_t t) { return t == pcid; });
+      break;
+    case HOP_ALL_GLOBAL:
+      for (int s = 0; s < H_SLOTS; s++)
+        if (has_[s]) a_[s].dropWhere([](uint32_t) { return true; });
+      break;
+    case HOP_ALL:
+      for (int s = 0; s < H_SLOTS; s++)
+        if (has_[s]) a_[s].dropWhere([](uint32_t t) { return t != GLOBAL_TAG; });
+      break;
+  }
+}
+
+int64_t Hierarchy::dump(int slot, double* out, size_t n) const {
+  if (slot < 0 || slot >= H_SLOTS) return EINVAL_;
+  if (!has_[slot]) return ENOENT_;
+  if (n < static_cast<size_t>(a_[slot].entries) * 5 + 2) return EINVAL_;
+  return a_[slot].dump(out);
+}
+
+}  // namespace vmsim

@@ -1,0 +1,115 @@
+// The per-CPU TLB hierarchy: L1 instruction and data arrays per page size, a second level,
+// paging-structure caches, each with its own size, associativity and replacement policy.
+// The fast twin of src/tlb/hierarchy-model.ts (the reference, whose comments state the
+// semantics); src/tlb/layout.ts defines the slots, the config encoding and the stats layout.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "constants.h"
+#include "cpu.h"
+#include "ram.h"
+
+namespace vmsim {
+
+// layout.ts mirror.
+constexpr int H_SLOTS = 10, H_CONF_FIELDS = 5, H_SLOT_STATS = 4, H_STATS = 56;
+constexpr int HS_HITS = 0, HS_MISSES = 1, HS_FILLS = 2, HS_EVICTIONS = 3;
+constexpr int H_L1I_MISSES = 40, H_L1D_MISSES = 41, H_STLB_HITS_I = 42, H_STLB_MISSES_I = 43, H_STLB_HITS_D = 44, H_STLB_MISSES_D = 45, H_WALKS_I = 46,
+              H_WALKS_D = 47, H_REFS_PML4E = 48, H_ASSISTS = 52, H_FAULT_WALKS = 53, H_MISSES_ALL = 54;
+constexpr int H_SLOT_STLB = 5, H_SLOT_PWC_PML4 = 7, H_SLOT_PWC_PDPT = 8, H_SLOT_PWC_PD = 9;
+constexpr int POL_LRU = 0, POL_PLRU = 1, POL_FIFO = 2, POL_RANDOM = 3;
+constexpr int HOP_INVLPG = 0, HOP_ADDRESS = 1, HOP_CONTEXT = 2, HOP_ALL_GLOBAL = 3, HOP_ALL = 4;
+constexpr int H_RETRY = 8;
+
+// One array (TlbArray in src/tlb/tlb-array.ts).
+struct HArray {
+  uint32_t sets = 0, ways = 0, entries = 0, policy = 0, sizes = 0;
+  uint64_t setMask = 0;  // sets - 1 when a power of two, else 0 (vpn % sets)
+  std::vector<double> key, pbase, stamp;
+  std::vector<uint8_t> flags, tree;
+  double clock = 0;
+  uint32_t rng = 1;
+  int32_t count[3] = {0, 0, 0};
+  int32_t globals = 0;
+
+  void init(uint32_t entries, uint32_t ways, uint32_t policy, uint32_t sizes, uint32_t seed);
+  uint64_t setOf(uint64_t vpn) const { return setMask ? (vpn & setMask) : (sets == 1 ? 0 : vpn % sets); }
+  int32_t find(uint64_t vpn, uint32_t sc, uint32_t tag) const {
+    const double k = static_cast<double>(static_cast<int64_t>((vpn * 4 + sc) * 8192 + tag));
+    const uint32_t b = static_cast<uint32_t>(setOf(vpn)) * ways;
+    const double* kk = key.data();
+    for (uint32_t e = b; e < b + ways; e++)
+      if (kk[e] == k) return static_cast<int32_t>(e);
+    return -1;
+  }
+  int32_t lookup(uint64_t la, uint32_t tag) const {
+    for (uint32_t sc = 0; sc < 3; sc++) {
+      if (!(sizes & (1u << sc)) || count[sc] == 0) continue;
+      const uint64_t vpn = la >> (12 + 9 * sc);
+      int32_t e = find(vpn, sc, tag);
+      if (e < 0 && globals > 0) e = find(vpn, sc, GLOBAL_TAG);
+      if (e >= 0) return e;
+    }
+    return -1;
+  }
+  void touch(int32_t e) {
+    if (policy == POL_LRU) stamp[e] = clock += 1.0;
+    else if (policy == POL_PLRU) plruTouch(e);
+  }
+  void plruTouch(int32_t e);
+  int32_t victim(uint32_t set);
+  bool fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl);
+  void drop(int32_t e);
+  void dropAddress(uint64_t la, uint32_t tag, bool globalsToo);
+  template <typename Pred>
+  void dropWhere(Pred pred) {
+    for (uint32_t e = 0; e < entries; e++) {
+      const double k = key[e];
+      if (k != -1 && pred(static_cast<uint32_t>(static_cast<int64_t>(k) % 8192))) drop(static_cast<int32_t>(e));
+    }
+  }
+  int64_t dump(double* out) const;
+};
+
+class Hierarchy {
+ public:
+  // conf: H_SLOTS * H_CONF_FIELDS values (checked by ok()); stats: H_STATS values owned by the caller.
+  Hierarchy(Cpu& cpu, Ram& ram, const double* conf, double* stats);
+  static bool configOk(const double* conf, size_t n);
+  int64_t traceBatch(const uint32_t* words, uint64_t start, uint64_t end, int flags, double* out);
+  void invalidate(int op, uint32_t pcid, uint64_t la);
+  int64_t dump(int slot, double* out, size_t n) const;
+
+ private:
+  struct Memo {
+    uint64_t vpn;
+    double* stamp;  // the entry's LRU stamp, or null (no update on a hit)
+    double* clock;
+    int32_t e;
+    uint8_t slot, allowed, plru;
+  };
+  static constexpr uint32_t MEMO = 64;
+
+  bool touch(uint64_t la, int kind, int side, bool retry);
+  void abandon();
+  int holder(const int* slots, int n, uint32_t sc) const;
+  void fillSlot(int s, uint64_t la, uint32_t sc, uint32_t tag, double pb, uint8_t fl);
+  uint32_t depth(uint64_t la) const;
+  void walkRefs(uint64_t la, uint32_t last, bool ok);
+  void dropFaulting(uint64_t la, uint32_t tag);
+  void remember(int side, uint64_t la, int slot, int32_t e);
+  void clearMemo();
+
+  Cpu& cpu_;
+  Ram& ram_;
+  double* st_;
+  HArray a_[H_SLOTS];
+  bool has_[H_SLOTS];
+  uint32_t pending_ = 0;
+  uint64_t gen_ = 0;  // bumped by every fill and drop: the memo is valid while it stays
+  Memo memo_[2][MEMO];
+  uint64_t memoUsed_[2] = {0, 0};
+};
+
+}  // namespace vmsim
