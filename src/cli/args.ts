@@ -9,8 +9,10 @@ export class UsageError extends Error {
 export interface OptionSpec {
   /** Long name without dashes, e.g. 'tlb-entries'. */
   name: string;
-  /** flag: no value; int: a non-negative integer; string: any text; list: comma-separated integers (sweeps). */
+  /** flag: no value; int: a non-negative integer; string: any text; list: comma-separated positive integers (sweeps). */
   type: 'flag' | 'int' | 'string' | 'list';
+  /** Least value of an int option (default 0). */
+  min?: number;
   /** Allowed values for a string option. */
   choices?: readonly string[];
   /** Shown in --help. */
@@ -32,7 +34,8 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
   const options: ParsedArgs['options'] = new Map();
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    // -h is --help for every command that has --help.
+    const a = argv[i] === '-h' && byName.has('help') ? '--help' : argv[i]!;
     if (!a.startsWith('--') || a === '--') {
       if (a === '--') positional.push(...argv.slice(i + 1));
       else positional.push(a);
@@ -66,10 +69,18 @@ function convert(raw: string, spec: OptionSpec, command: string): string | numbe
     if (!Number.isSafeInteger(n)) throw new UsageError(`${command}: --${spec.name} ${s} is too large`);
     return n;
   };
-  if (spec.type === 'int') return parseInt1(raw);
-  const parts = raw.split(',').filter((p) => p.trim() !== '');
-  if (parts.length === 0) throw new UsageError(`${command}: --${spec.name} needs a comma-separated list of integers, got ${JSON.stringify(raw)}`);
-  return parts.map(parseInt1);
+  if (spec.type === 'int') {
+    const n = parseInt1(raw);
+    if (spec.min !== undefined && n < spec.min) throw new UsageError(`${command}: --${spec.name} must be at least ${spec.min}, got ${n}`);
+    return n;
+  }
+  const parts = raw.split(',');
+  if (parts.some((p) => p.trim() === '')) throw new UsageError(`${command}: --${spec.name} needs a comma-separated list of positive integers without empty items, got ${JSON.stringify(raw)}`);
+  return parts.map((p) => {
+    const n = parseInt1(p);
+    if (n === 0) throw new UsageError(`${command}: --${spec.name} items must be positive, got 0 in ${JSON.stringify(raw)}`);
+    return n;
+  });
 }
 
 /**

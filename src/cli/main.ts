@@ -10,6 +10,8 @@ import { replayCommand } from './commands/replay.js';
 import { sweepCommand } from './commands/sweep.js';
 import { runDemo } from './demo.js';
 import { PROCESS_IO, type CommandIo } from './io.js';
+import { versionText } from './version.js';
+import { shippedTracePath } from '../package-info.js';
 
 export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for each command's options)
 
@@ -22,7 +24,8 @@ export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for
   demo            a small process (heap, mmap, demand paging, fork + COW, mprotect) and its statistics
 
 record a trace:   valgrind --tool=lackey --trace-mem=yes --log-file=trace.out PROGRAM
-try one:          vmsim replay traces/ls.lackey.gz      (ships with the package)`;
+try one:          vmsim replay ${shippedTracePath()}      (ships with the package)
+version, backend: vmsim --version`;
 
 const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number>> = {
   replay: replayCommand,
@@ -46,6 +49,10 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number
 /** Runs the command line `argv` (without node and the script); returns the exit code: 0 done, 1 failed, 2 misuse. */
 export async function main(argv: string[], io: CommandIo = PROCESS_IO): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    io.stdout.write(versionText() + '\n');
+    return 0;
+  }
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     (cmd === undefined ? io.stderr : io.stdout).write(USAGE + '\n');
     return cmd === undefined ? 2 : 0;
@@ -73,6 +80,7 @@ export async function main(argv: string[], io: CommandIo = PROCESS_IO): Promise<
 // Run when executed (also through the npm bin symlink), not when imported by tests.
 const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
 if (invoked === import.meta.url) {
+  exitQuietlyWhenOutputCloses();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
@@ -82,4 +90,14 @@ if (invoked === import.meta.url) {
       process.exitCode = 70;
     },
   );
+}
+
+/** `vmsim maps t | head -1`: a reader that goes away ends the command quietly (exit 0), as `yes | head` does. */
+function exitQuietlyWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
 }

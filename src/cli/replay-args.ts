@@ -1,5 +1,6 @@
 /** The options replay, maps and sweep share, and their translation into ReplayOptions. */
-import type { ReplayOptions } from '../replay/replay-options.js';
+import { resolveReplayOptions, type ReplayOptions } from '../replay/replay-options.js';
+import { resolveOptions } from '../machine/options.js';
 import { UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 
 /** TLB, memory and trace options (single values; sweep accepts lists for the TLB sizes). */
@@ -46,5 +47,29 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, override: { en
   if (o.has('backend')) r.backend = o.get('backend') as 'native' | 'js' | 'auto';
   if (o.has('memory')) r.memory = o.get('memory') as string;
   if (o.has('strict')) r.strict = true;
+  return checked(r, command);
+}
+
+/** Option paths in the library's messages and the flags that set them, most specific first. */
+const FLAG_NAMES: Array<[RegExp, string]> = [
+  [/options\.tlb\.(l1[id])\.(entries|ways)/g, '--$1-$2'],
+  [/options\.tlb\.pwc(\.\w+)?/g, '--pwc'],
+  [/options\.tlb\.(entries|ways)/g, '--tlb-$1'],
+  [/options\.memory/g, '--memory'],
+];
+
+/**
+ * Validates the options as replay() will, before any input is read: a bad value is a usage
+ * error (exit 2) that names the flag, not the library's option path.
+ */
+function checked(r: ReplayOptions, command: string): ReplayOptions {
+  try {
+    resolveReplayOptions(r);
+    if (r.memory !== undefined) resolveOptions({ memory: r.memory, backend: 'js' });
+  } catch (e) {
+    let msg = (e instanceof Error ? e.message : String(e)).replace(/^E[A-Z]+: /, '');
+    for (const [re, flag] of FLAG_NAMES) msg = msg.replace(re, flag);
+    throw new UsageError(`${command}: ${msg}`);
+  }
   return r;
 }

@@ -2,6 +2,7 @@
 import { flattenObject, toCsv } from '../../report/index.js';
 import { formatOptions, parseCommand, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
+import { shippedTracePath } from '../../package-info.js';
 import { formatReplaySummary } from '../replay-summary.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
@@ -27,7 +28,7 @@ options:
 ${formatOptions(SPECS)}
 
 examples:
-  vmsim replay traces/ls.lackey.gz
+  vmsim replay ${shippedTracePath()}
   vmsim replay trace.out --tlb-entries 1536 --tlb-ways 12 --l1d-entries 64 --l1i-entries 128 --l1i-ways 8
   vmsim replay trace.bin --tlb-entries 64 --tlb-ways 64 --json`;
 

@@ -1,16 +1,18 @@
 /** `vmsim sweep TRACE`: one trace under many TLB configurations, on every core; a table, JSON, CSV and an SVG chart. */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
 import { combinations, sweep, type SweepConfig, type SweepRow } from '../../replay/sweep.js';
-import { flattenObject, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, toCsv } from '../../report/index.js';
+import { flattenObject, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, svgToPng, toCsv } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
+import { shippedTracePath } from '../../package-info.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(true),
   { name: 'fully-associative', type: 'flag', help: 'every TLB size fully associative (ways = entries; replaces --tlb-ways)' },
-  { name: 'jobs', type: 'int', value: 'N', help: 'worker threads', default: 'all cores' },
-  { name: 'plot', type: 'string', value: 'FILE.svg', help: 'draw the miss rate against TLB entries (one line per associativity) as SVG' },
+  { name: 'jobs', type: 'int', min: 1, value: 'N', help: 'worker threads', default: 'all cores' },
+  { name: 'plot', type: 'string', value: 'FILE.svg|FILE.png', help: 'draw the miss rate against TLB entries (one line per associativity), as SVG or PNG by the name' },
   { name: 'json', type: 'flag', help: 'print the rows as JSON' },
   { name: 'csv', type: 'flag', help: 'print the rows as CSV' },
   { name: 'help', type: 'flag', help: 'show this help' },
@@ -26,13 +28,15 @@ options:
 ${formatOptions(SPECS)}
 
 example:
-  vmsim sweep traces/ls.lackey.gz --tlb-entries 8,16,32,64,128,256 --tlb-ways 1,4,8 --plot miss.svg`;
+  vmsim sweep ${shippedTracePath()} --tlb-entries 8,16,32,64,128,256 --tlb-ways 1,4,8 --plot miss.svg`;
 
 /** Runs `vmsim sweep`; returns the exit code. */
 export async function sweepCommand(argv: string[], io: CommandIo): Promise<number> {
   const a = parseCommand(argv, SPECS, 'sweep', SWEEP_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
   const trace = a.positional[0]!;
+  const plot = a.options.get('plot') as string | undefined;
+  if (plot !== undefined) checkPlotPath(plot);
   const entriesList = (a.options.get('tlb-entries') as number[] | undefined) ?? [16, 32, 64, 128, 256, 512, 1024];
   const full = a.options.has('fully-associative');
   if (full && a.options.has('tlb-ways')) throw new UsageError('sweep: --fully-associative replaces --tlb-ways; give one of them');
@@ -48,8 +52,10 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
   const bar = new ProgressBar({ stream: io.stderr, total: configs.length, label: 'sweep ', unit: 'configs' });
   const rows = await sweep(trace, configs, { ...(jobs !== undefined ? { jobs } : {}), onRow: (_r, done) => bar.update(done) });
   bar.finish();
-  const plot = a.options.get('plot') as string | undefined;
-  if (plot !== undefined) writeFileSync(plot, plotRows(rows, trace, full));
+  if (plot !== undefined) {
+    const svg = plotRows(rows, trace, full);
+    writeFileSync(plot, extname(plot).toLowerCase() === '.png' ? svgToPng(svg) : svg);
+  }
   if (a.options.has('json')) io.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else if (a.options.has('csv')) {
     const flat = rows.map((r) => flattenObject({ config: r.config, ...omitSegfaults(r.result) }));
@@ -63,6 +69,20 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
     if (plot !== undefined) io.stdout.write(`chart written to ${plot}\n`);
   }
   return 0;
+}
+
+/** Before any replay runs: the chart's format follows its name (.svg or .png) and its directory must be writable. */
+function checkPlotPath(plot: string): void {
+  const ext = extname(plot).toLowerCase();
+  if (ext !== '.svg' && ext !== '.png') throw new UsageError(`sweep: --plot ${JSON.stringify(plot)} must end in .svg or .png (the format follows the name)`);
+  const dir = dirname(resolve(plot));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`sweep: --plot: directory ${dirname(plot)} does not exist`);
+  if (existsSync(plot) && statSync(plot).isDirectory()) throw new UsageError(`sweep: --plot ${plot} is a directory`);
+  try {
+    accessSync(existsSync(plot) ? plot : dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`sweep: --plot ${plot} is not writable`);
+  }
 }
 
 function omitSegfaults(r: SweepRow['result']): Omit<SweepRow['result'], 'segfaults'> {
