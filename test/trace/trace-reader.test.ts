@@ -146,17 +146,20 @@ describe('openTrace', () => {
     expect((e as Error).message).toMatch(/^cut\.gz: bad gzip data/);
   });
 
-  it('yields no chunks and zero stats for empty traces', async () => {
-    const empty = join(dir, 'empty.out');
-    await writeFile(empty, '');
-    for (const input of [empty, new Uint8Array(0), gzipSync(Buffer.alloc(0)), encodeHeader()]) {
+  it('yields no chunks and zero stats for a binary trace without records, and refuses empty input as no trace', async () => {
+    for (const input of [encodeHeader(), gzipSync(encodeHeader())]) {
       const r = await readAll(input);
       expect(r.chunks).toBe(0);
       expect(r.records).toEqual([]);
       expect({ ...r.stats, bytesRead: 0 }).toEqual({ lines: 0, records: 0, skipped: 0, ignoredLines: 0, bytesRead: 0 });
     }
-    const r = await readAll(empty);
-    expect([r.reader.format, r.reader.totalBytes, r.stats.bytesRead]).toEqual(['lackey', 0, 0]);
+    const empty = join(dir, 'empty.out');
+    await writeFile(empty, '');
+    for (const [input, inside] of [[empty, ''], [new Uint8Array(0), ''], [gzipSync(Buffer.alloc(0)), ' (after gzip decompression)']] as const) {
+      const e = await readAll(input).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(TraceFormatError);
+      expect((e as Error).message).toContain(`is empty${inside}: no memory accesses to replay; record one with: valgrind --tool=lackey --trace-mem=yes`);
+    }
   });
 
   it('rejects a missing file with ENOENT naming the path, and bad inputs with EINVAL', async () => {
