@@ -12,6 +12,7 @@ import { runDemo } from './demo.js';
 import { PROCESS_IO, type CommandIo } from './io.js';
 import { versionText } from './version.js';
 import { shippedTracePath } from '../package-info.js';
+import { removeTrackedTemps } from '../temp-files.js';
 
 export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for each command's options)
 
@@ -81,6 +82,7 @@ export async function main(argv: string[], io: CommandIo = PROCESS_IO): Promise<
 const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
 if (invoked === import.meta.url) {
   exitQuietlyWhenOutputCloses();
+  removeTempsOnSignals();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
@@ -100,4 +102,15 @@ function exitQuietlyWhenOutputCloses(): void {
       throw e;
     });
   }
+}
+
+/** Ctrl-C or SIGTERM during convert or sweep leaves no temporary file behind; the process then dies of the signal, as it would have. */
+function removeTempsOnSignals(): void {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      removeTrackedTemps();
+      process.kill(process.pid, sig);
+    });
+  }
+  process.on('exit', () => removeTrackedTemps());
 }

@@ -11,6 +11,7 @@ import type { TraceChunk } from './trace-record.js';
 import type { TraceFormatError } from './trace-error.js';
 import { encodeHeader, encodeRecords } from './binary-trace.js';
 import { openTrace } from './trace-reader.js';
+import { trackTemp, untrackTemp } from '../temp-files.js';
 
 /** Options for writeBinaryTrace. */
 export interface WriteTraceOptions {
@@ -44,6 +45,12 @@ export interface ConvertTraceResult extends WriteTraceResult {
   skipped: number;
   /** Input lines that were not records (lackey). */
   ignoredLines: number;
+  /** The input's name (path, '<stream>' or '<buffer>'), format and compression. */
+  source: string;
+  format: 'lackey' | 'binary';
+  compression: 'none' | 'gzip' | 'xz' | 'zstd';
+  /** Raw bytes read from the input (compressed bytes when compressed). */
+  bytesRead: number;
 }
 
 /** Streams chunks to a binary trace file; a temp file renamed at the end means failures leave no half file. */
@@ -54,6 +61,7 @@ export async function writeBinaryTrace(
 ): Promise<WriteTraceResult> {
   const gzip = options.gzip ?? path.endsWith('.gz');
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  trackTemp(tmp); // removed by the command's signal handler if the process is interrupted
   let records = 0;
   // Each chunk is copied as it is encoded: the producer may reuse its buffer for the next one.
   const bodies = Readable.from(
@@ -75,13 +83,15 @@ export async function writeBinaryTrace(
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
+  } finally {
+    untrackTemp(tmp);
   }
   return { records, bytes: out.bytesWritten };
 }
 
-/** Converts a lackey or binary trace (optionally gzipped) to a binary trace file. */
+/** Converts a lackey or binary trace (a path, a stream or bytes; optionally compressed) to a binary trace file; writes nothing when the input is not a trace. */
 export async function convertTrace(
-  inputPath: string,
+  inputPath: string | NodeJS.ReadableStream | Uint8Array,
   outputPath: string,
   options: ConvertTraceOptions = {},
 ): Promise<ConvertTraceResult> {
@@ -93,5 +103,5 @@ export async function convertTrace(
   const gzip = options.gzip ?? outputPath.endsWith('.gz');
   const { records, bytes } = await writeBinaryTrace(outputPath, reader.chunks(), { gzip });
   const st = reader.stats();
-  return { records, skipped: st.skipped, ignoredLines: st.ignoredLines, bytes };
+  return { records, skipped: st.skipped, ignoredLines: st.ignoredLines, bytes, source: reader.source, format: reader.format, compression: reader.compression, bytesRead: st.bytesRead };
 }

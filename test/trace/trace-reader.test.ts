@@ -78,7 +78,7 @@ describe('openTrace', () => {
     await writeFile(src, TEXT + ' L zz,4\n');
     const skips: number[] = [];
     const r = await convertTrace(src, out, { onSkip: (e) => skips.push(e.line!) });
-    expect(r).toEqual({ records: 50_000, skipped: 1, ignoredLines: 8, bytes: 16 + 8 * 50_000 });
+    expect(r).toEqual({ records: 50_000, skipped: 1, ignoredLines: 8, source: src, format: 'lackey', compression: 'none', bytesRead: (TEXT + ' L zz,4\n').length, bytes: 16 + 8 * 50_000 });
     expect(skips).toEqual([50_009]);
     const file = await readFile(out);
     expect(file.subarray(0, 8).toString('latin1')).toBe('VMSTRACE');

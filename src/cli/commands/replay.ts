@@ -22,7 +22,9 @@ trace touches is mapped on demand as anonymous memory. Prints what the TLB and t
 tables did.
 
 TRACE is a file written by  valgrind --tool=lackey --trace-mem=yes --log-file=TRACE PROGRAM
-or a binary trace from  vmsim convert; either may be gzipped. '-' reads standard input.
+or a binary trace from  vmsim convert; either may be gzip, xz or zstd compressed. '-' reads
+standard input; a FIFO or <(zcat t.gz) works too. Lines like CMU cachelab's ' L 10,1' (and
+'L 10' without a size) are read as lackey's are.
 
 options:
 ${formatOptions(SPECS)}

@@ -2,7 +2,7 @@
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { combinations, sweep, type SweepConfig, type SweepRow } from '../../replay/sweep.js';
-import { flattenObject, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, svgToPng, toCsv } from '../../report/index.js';
+import { flattenObject, formatBytes, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, svgToPng, toCsv } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { shippedTracePath } from '../../package-info.js';
@@ -22,7 +22,9 @@ export const SWEEP_HELP = `usage: vmsim sweep TRACE --tlb-entries N[,N...] [opti
 
 Replays TRACE once per TLB configuration — every combination of the listed --tlb-entries
 and --tlb-ways — using worker threads on every core, and prints one row per configuration.
-Combinations where the ways do not divide the entries are left out.
+Combinations where the ways do not divide the entries are left out. A text, compressed or
+streamed TRACE ('-' is standard input) is first read once into a temporary binary copy (8
+bytes per access, in $TMPDIR), which the workers share; it is removed at the end.
 
 options:
 ${formatOptions(SPECS)}
@@ -50,7 +52,12 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
   if (configs.length === 0) throw new UsageError('sweep: no valid combination: the ways must divide the entries');
   const jobs = a.options.get('jobs') as number | undefined;
   const bar = new ProgressBar({ stream: io.stderr, total: configs.length, label: 'sweep ', unit: 'configs' });
-  const rows = await sweep(trace, configs, { ...(jobs !== undefined ? { jobs } : {}), onRow: (_r, done) => bar.update(done) });
+  const rows = await sweep(trace === '-' ? process.stdin : trace, configs, {
+    ...(jobs !== undefined ? { jobs } : {}),
+    onRow: (_r, done) => bar.update(done),
+    onBinaryCopy: (path, bytes) =>
+      io.stderr.write(bytes === undefined ? `vmsim sweep: reading ${trace === '-' ? 'standard input' : trace} into a binary copy at ${path} (8 bytes per access; removed when the sweep ends)\n` : `vmsim sweep: binary copy ${path}: ${formatBytes(bytes)}\n`),
+  });
   bar.finish();
   if (plot !== undefined) {
     const svg = plotRows(rows, trace, full);
