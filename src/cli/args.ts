@@ -13,6 +13,8 @@ export interface OptionSpec {
   type: 'flag' | 'int' | 'string' | 'list';
   /** Least value of an int option (default 0). */
   min?: number;
+  /** One-letter alias, e.g. 'o' for -o. */
+  short?: string;
   /** Allowed values for a string option. */
   choices?: readonly string[];
   /** Shown in --help. */
@@ -34,8 +36,9 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
   const options: ParsedArgs['options'] = new Map();
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    // -h is --help for every command that has --help.
-    const a = argv[i] === '-h' && byName.has('help') ? '--help' : argv[i]!;
+    // -h is --help for every command that has --help; -x is the option whose short name is x.
+    const shortName = /^-[a-zA-Z]$/.test(argv[i]!) ? (argv[i] === '-h' && byName.has('help') ? 'help' : specs.find((s) => s.short === argv[i]![1])?.name) : undefined;
+    const a = shortName !== undefined ? `--${shortName}` : argv[i]!;
     if (!a.startsWith('--') || a === '--') {
       if (a === '--') positional.push(...argv.slice(i + 1));
       else positional.push(a);
@@ -93,14 +96,14 @@ export function parseCommand(
   command: string,
   help: string,
   out: { write(s: string): unknown },
-  expect: { count: number; what: string },
+  expect: { count: number; what: string; orMore?: boolean },
 ): ParsedArgs | undefined {
   const a = parseArgs(argv, specs, command);
   if (a.options.has('help')) {
     out.write(help + '\n');
     return undefined;
   }
-  if (a.positional.length !== expect.count) throw new UsageError(`${command}: expected ${expect.what}, got ${a.positional.length} argument(s) (see vmsim ${command} --help)`);
+  if (expect.orMore ? a.positional.length < expect.count : a.positional.length !== expect.count) throw new UsageError(`${command}: expected ${expect.what}, got ${a.positional.length} argument(s) (see vmsim ${command} --help)`);
   if (a.options.has('json') && a.options.has('csv')) throw new UsageError(`${command}: choose one of --json and --csv`);
   return a;
 }
@@ -108,7 +111,7 @@ export function parseCommand(
 /** The help text of one command's options. */
 export function formatOptions(specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => {
-    const left = `  --${s.name}${s.type === 'flag' ? '' : ` ${s.value ?? (s.choices ? s.choices.join('|') : 'VALUE')}`}`;
+    const left = `  ${s.short ? `-${s.short}, ` : ''}--${s.name}${s.type === 'flag' ? '' : ` ${s.value ?? (s.choices ? s.choices.join('|') : 'VALUE')}`}`;
     const dflt = s.default !== undefined ? ` (default ${s.default})` : '';
     return [left, s.help + dflt] as const;
   });

@@ -8,6 +8,7 @@ import { convertCommand } from './commands/convert.js';
 import { mapsCommand } from './commands/maps.js';
 import { replayCommand } from './commands/replay.js';
 import { sweepCommand } from './commands/sweep.js';
+import { recordCommand } from './commands/record.js';
 import { runDemo } from './demo.js';
 import { PROCESS_IO, type CommandIo } from './io.js';
 import { versionText } from './version.js';
@@ -22,9 +23,11 @@ export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for
                   the miss rate as SVG
   convert IN OUT  turn a lackey trace into the compact binary format (faster to replay)
   maps TRACE      the memory map (/proc/PID/maps) of the replayed process
+  record -o OUT -- PROGRAM ARGS...
+                  run PROGRAM under valgrind lackey and write its trace as it is produced
   demo            a small process (heap, mmap, demand paging, fork + COW, mprotect) and its statistics
 
-record a trace:   valgrind --tool=lackey --trace-mem=yes --log-file=trace.out PROGRAM
+record a trace:   vmsim record -o trace.bin -- PROGRAM ARGS...   (or: vmsim replay --record -- PROGRAM ARGS...)
 try one:          vmsim replay ${shippedTracePath()}      (ships with the package)
 version, backend: vmsim --version`;
 
@@ -33,11 +36,12 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number
   sweep: sweepCommand,
   convert: convertCommand,
   maps: mapsCommand,
+  record: recordCommand,
   demo: async (argv, io) => {
     let backend: 'native' | 'js' | 'auto' = 'auto';
     for (let i = 0; i < argv.length; i++) {
       if (argv[i] === '--backend' && ['native', 'js', 'auto'].includes(argv[i + 1] ?? '')) backend = argv[++i] as typeof backend;
-      else if (argv[i] === '--help') {
+      else if (argv[i] === '--help' || argv[i] === '-h') {
         io.stdout.write('usage: vmsim demo [--backend native|js|auto]\n');
         return 0;
       } else throw new UsageError(`demo: bad option ${JSON.stringify(argv[i])} (usage: vmsim demo [--backend native|js|auto])`);

@@ -6,15 +6,20 @@ import { shippedTracePath } from '../../package-info.js';
 import { formatReplaySummary } from '../replay-summary.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
+import { recordLackey } from '../../trace/lackey-recorder.js';
+import { TraceFormatError } from '../../trace/trace-error.js';
+import { recordFailure, tapValgrindMessages } from './record.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(false),
+  { name: 'record', type: 'flag', help: 'run PROGRAM (after --) under valgrind lackey and replay its trace as it is produced' },
   { name: 'json', type: 'flag', help: 'print the result as JSON' },
   { name: 'csv', type: 'flag', help: 'print the result as one CSV row with a header' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
 export const REPLAY_HELP = `usage: vmsim replay TRACE [options]
+       vmsim replay --record [options] -- PROGRAM [ARGS...]
 
 Replays a memory-access trace through a simulated x86-64 process: every access goes
 through the TLB, the 4-level page walk and the kernel's fault handler, and every page the
@@ -31,14 +36,17 @@ ${formatOptions(SPECS)}
 
 examples:
   vmsim replay ${shippedTracePath()}
+  vmsim replay --record --json -- ls /
   vmsim replay trace.out --tlb-entries 1536 --tlb-ways 12 --l1d-entries 64 --l1i-entries 128 --l1i-ways 8
   vmsim replay trace.bin --tlb-entries 64 --tlb-ways 64 --json`;
 
 /** Runs `vmsim replay`; returns the exit code. */
 export async function replayCommand(argv: string[], io: CommandIo): Promise<number> {
-  const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
+  const live = argv.includes('--record') && !argv.slice(0, argv.indexOf('--record')).includes('--');
+  const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, live ? { count: 1, what: 'a PROGRAM to run (after --)', orMore: true } : { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
-  const result = await runReplay(a.positional[0]!, replayOptionsFrom(a, 'replay'), io, 'replay');
+  const options = replayOptionsFrom(a, 'replay');
+  const result = live ? await replayRecording(a.positional, options, io) : await runReplay(a.positional[0]!, options, io, 'replay');
   if (a.options.has('json')) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else if (a.options.has('csv')) {
     const { segfaults: _s, ...rest } = result;
@@ -46,4 +54,21 @@ export async function replayCommand(argv: string[], io: CommandIo): Promise<numb
     io.stdout.write(toCsv(Object.keys(flat), [Object.values(flat)]));
   } else io.stdout.write(formatReplaySummary(result));
   return 0;
+}
+
+/** `replay --record`: the program's trace replayed as valgrind produces it, with nothing written to disk. */
+async function replayRecording(command: string[], options: ReturnType<typeof replayOptionsFrom>, io: CommandIo) {
+  const rec = await recordLackey(command);
+  const tap = tapValgrindMessages(rec);
+  try {
+    const result = await runReplay(tap.stream, { ...options }, io, 'replay');
+    await rec.exit;
+    result.trace.source = `valgrind lackey: ${command.join(' ')}`;
+    return result;
+  } catch (e) {
+    rec.kill();
+    const status = await rec.exit;
+    if (e instanceof TraceFormatError) throw recordFailure(command, status, tap.messages(), e);
+    throw e;
+  }
 }
