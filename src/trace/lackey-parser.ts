@@ -148,14 +148,26 @@ export class LackeyParser {
     while (p < end && count < cap) {
       const start = p;
       // Each read below is guarded by the previous byte not being '\n', so it stays in the line.
-      let q = p;
-      let c = buf[q]!;
-      while (c === SP || c === TAB) c = buf[++q]!;
-      let kind = c === 73 ? TraceKind.INSTR : c === 76 ? TraceKind.LOAD : c === 83 ? TraceKind.STORE : c === 77 ? TraceKind.MODIFY : -1;
-      if (kind >= 0) {
-        c = buf[++q]!;
-        if (c !== SP && c !== TAB) kind = -1;
-        else while (c === SP || c === TAB) c = buf[++q]!;
+      let q = p + 3;
+      let c = buf[p]!;
+      let kind = -1;
+      // lackey's own two shapes first ("I  a,s" and " L a,s"); then the general grammar.
+      if (c === 73 && buf[p + 1] === SP && buf[p + 2] === SP) kind = TraceKind.INSTR;
+      else if (c === SP && buf[p + 2] === SP) {
+        c = buf[p + 1]!;
+        kind = c === 76 ? TraceKind.LOAD : c === 83 ? TraceKind.STORE : c === 77 ? TraceKind.MODIFY : -1;
+      }
+      c = buf[q]!;
+      if (kind < 0 || c === SP || c === TAB) {
+        q = p;
+        c = buf[q]!;
+        while (c === SP || c === TAB) c = buf[++q]!;
+        kind = c === 73 ? TraceKind.INSTR : c === 76 ? TraceKind.LOAD : c === 83 ? TraceKind.STORE : c === 77 ? TraceKind.MODIFY : -1;
+        if (kind >= 0) {
+          c = buf[++q]!;
+          if (c !== SP && c !== TAB) kind = -1;
+          else while (c === SP || c === TAB) c = buf[++q]!;
+        }
       }
       lines++;
       if (kind < 0) {
