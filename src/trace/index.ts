@@ -13,3 +13,4 @@ export { syntheticLackeyTrace } from './synthetic-trace.js';
 export type { SyntheticTraceOptions } from './synthetic-trace.js';
 export { recordLackey } from './lackey-recorder.js';
 export type { LackeyRecording, RecordLackeyOptions } from './lackey-recorder.js';
+export type { Compression } from './decompress.js';
