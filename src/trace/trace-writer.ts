@@ -53,15 +53,35 @@ export interface ConvertTraceResult extends WriteTraceResult {
   bytesRead: number;
 }
 
+/**
+ * Writes `body` (optionally gzipped) to `path` through a temporary file renamed at the end, so
+ * a failure (or `check` throwing once all is written) leaves no half file; returns the bytes
+ * written. The temporary is tracked, so an interrupted command removes it too.
+ */
+export async function writeFileAtomically(path: string, body: Readable, gzip: boolean, check?: () => void): Promise<number> {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  trackTemp(tmp);
+  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+  try {
+    const stages: (Readable | Transform)[] = gzip ? [body, createGzip()] : [body];
+    await pipeline([...stages, out]);
+    check?.();
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  } finally {
+    untrackTemp(tmp);
+  }
+  return out.bytesWritten;
+}
+
 /** Streams chunks to a binary trace file; a temp file renamed at the end means failures leave no half file. */
 export async function writeBinaryTrace(
   path: string,
   chunks: AsyncIterable<TraceChunk> | Iterable<TraceChunk>,
   options: WriteTraceOptions = {},
 ): Promise<WriteTraceResult> {
-  const gzip = options.gzip ?? path.endsWith('.gz');
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  trackTemp(tmp); // removed by the command's signal handler if the process is interrupted
   let records = 0;
   // Each chunk is copied as it is encoded: the producer may reuse its buffer for the next one.
   const bodies = Readable.from(
@@ -75,18 +95,8 @@ export async function writeBinaryTrace(
     })(),
     { objectMode: false },
   );
-  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
-  try {
-    const stages: (Readable | Transform)[] = gzip ? [bodies, createGzip()] : [bodies];
-    await pipeline([...stages, out]);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  } finally {
-    untrackTemp(tmp);
-  }
-  return { records, bytes: out.bytesWritten };
+  const bytes = await writeFileAtomically(path, bodies, options.gzip ?? path.endsWith('.gz'));
+  return { records, bytes };
 }
 
 /** Converts a lackey or binary trace (a path, a stream or bytes; optionally compressed) to a binary trace file; writes nothing when the input is not a trace. */

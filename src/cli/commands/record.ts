@@ -1,14 +1,9 @@
 /** `vmsim record -o OUT -- PROGRAM ARGS...`: a program's memory trace, recorded by valgrind lackey and written as it is produced. */
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { Readable, type Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { Readable } from 'node:stream';
 import { recordLackey, type LackeyRecording } from '../../trace/lackey-recorder.js';
 import { openTrace } from '../../trace/trace-reader.js';
-import { writeBinaryTrace } from '../../trace/trace-writer.js';
+import { writeBinaryTrace, writeFileAtomically } from '../../trace/trace-writer.js';
 import { TraceFormatError } from '../../trace/trace-error.js';
-import { trackTemp, untrackTemp } from '../../temp-files.js';
 import { formatBytes, formatCount } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import { LackeyParser } from '../../trace/lackey-parser.js';
@@ -101,19 +96,8 @@ async function writeText(path: string, input: AsyncIterable<Buffer>, gzip: boole
     })(),
     { objectMode: false },
   );
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  trackTemp(tmp);
-  const file = createWriteStream(tmp, { highWaterMark: 1 << 20 });
-  try {
-    const stages: (Readable | Transform)[] = gzip ? [counted, createGzip()] : [counted];
-    await pipeline([...stages, file]);
+  const bytes = await writeFileAtomically(path, counted, gzip, () => {
     if (parser.records === 0) throw new TraceFormatError('valgrind', {}, 'no memory access was recorded');
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  } finally {
-    untrackTemp(tmp);
-  }
-  return { records: parser.records, bytes: file.bytesWritten };
+  });
+  return { records: parser.records, bytes };
 }
