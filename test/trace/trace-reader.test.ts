@@ -244,7 +244,7 @@ describe('openTrace', () => {
     const bad = Buffer.concat([encodeHeader(), Buffer.from(words.buffer)]);
     bad.writeUInt32LE(16, 12); // record size 16
     await writeFile(path, bad);
-    await expect(openTrace(path)).rejects.toThrow(/byte 12: unsupported record size 16/);
+    await expect(openTrace(path)).rejects.toThrow(/byte 12: bad binary trace header: unsupported record size 16/);
     await expect(openTrace(path, { chunkRecords: 0 })).rejects.toThrow(RangeError);
   });
 
