@@ -31,19 +31,27 @@ export function fmt(v: number | undefined): string {
   return v.toPrecision(3);
 }
 
-/** Prints figures as a table: one column per system and the ratios `a/b` asked for. */
+/**
+ * How `b` compares with `a` in words that carry the direction: "8.0x slower" / "2.5x faster"
+ * for times and rates (a unit ending in '/s' is a rate, higher is better), "3.0x more" / "less"
+ * for amounts; "same" within 5%.
+ */
+export function compare(a: number | undefined, b: number | undefined, unit: string): string {
+  if (a === undefined || b === undefined || !(a > 0) || !(b > 0)) return 'n/a';
+  const rate = unit.endsWith('/s');
+  const time = /^(ns|us|µs|ms|s)(\/|$)/.test(unit);
+  const r = b / a;
+  if (Math.abs(r - 1) < 0.05) return 'same';
+  const times = `${(r >= 1 ? r : 1 / r).toFixed(1)}x`;
+  if (time) return `${times} ${r > 1 ? 'slower' : 'faster'}`;
+  if (rate) return `${times} ${r > 1 ? 'faster' : 'slower'}`;
+  return `${times} ${r > 1 ? 'more' : 'less'}`;
+}
+
+/** Prints figures as a table: one column per system, and for each pair [a, b] a column "b vs a" ("8.0x slower"). */
 export function printTable(title: string, columns: string[], figures: Figure[], ratios: [string, string][]): void {
-  const header = ['benchmark', ...columns.map((c) => c), 'unit', ...ratios.map(([a, b]) => `${b}/${a}`)];
-  const rows = figures.map((f) => [
-    f.name,
-    ...columns.map((c) => fmt(f.values[c])),
-    f.unit,
-    ...ratios.map(([a, b]) => {
-      const x = f.values[a];
-      const y = f.values[b];
-      return x !== undefined && y !== undefined && x > 0 ? `${(y / x).toFixed(1)}x` : 'n/a';
-    }),
-  ]);
+  const header = ['benchmark', ...columns.map((c) => c), 'unit', ...ratios.map(([a, b]) => `${b} vs ${a}`)];
+  const rows = figures.map((f) => [f.name, ...columns.map((c) => fmt(f.values[c])), f.unit, ...ratios.map(([a, b]) => compare(f.values[a], f.values[b], f.unit))]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(`\n## ${title}`);

@@ -32,3 +32,12 @@ export type { TraceInput, ReplayOptions, ReplayTlbOptions, TlbLevelOptions, Repl
 export { openTrace, convertTrace, writeBinaryTrace, LackeyParser, BinaryTraceDecoder, TraceFormatError, TraceKind, packRecord, syntheticLackeyTrace } from './trace/index.js';
 export type { TraceChunk, TraceReader, OpenTraceOptions } from './trace/index.js';
 export type { MmapOptions } from './vmm/syscalls.js';
+export type { AddressSpaceOptions } from './machine/machine.js';
+export type { ResolvedOptions } from './machine/options.js';
+export type { Region, RegionKind, Backing } from './vmm/region.js';
+export type { RegionOptions } from './vmm/syscalls.js';
+export type { SpaceStats, FaultCounters } from './vmm/vm-stats.js';
+export type { SharedMemoryObject } from './vmm/shared-memory.js';
+export type { Compression, TraceStats, TraceDecoderOptions, WriteTraceOptions, WriteTraceResult, ConvertTraceOptions, ConvertTraceResult, SyntheticTraceOptions } from './trace/index.js';
+export { recordLackey } from './trace/index.js';
+export type { LackeyRecording, RecordLackeyOptions } from './trace/index.js';

@@ -9,8 +9,12 @@ export class UsageError extends Error {
 export interface OptionSpec {
   /** Long name without dashes, e.g. 'tlb-entries'. */
   name: string;
-  /** flag: no value; int: a non-negative integer; string: any text; list: comma-separated integers (sweeps). */
+  /** flag: no value; int: a non-negative integer; string: any text; list: comma-separated positive integers (sweeps). */
   type: 'flag' | 'int' | 'string' | 'list';
+  /** Least value of an int option (default 0). */
+  min?: number;
+  /** One-letter alias, e.g. 'o' for -o. */
+  short?: string;
   /** Allowed values for a string option. */
   choices?: readonly string[];
   /** Shown in --help. */
@@ -32,7 +36,9 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
   const options: ParsedArgs['options'] = new Map();
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    // -h is --help for every command that has --help; -x is the option whose short name is x.
+    const shortName = /^-[a-zA-Z]$/.test(argv[i]!) ? (argv[i] === '-h' && byName.has('help') ? 'help' : specs.find((s) => s.short === argv[i]![1])?.name) : undefined;
+    const a = shortName !== undefined ? `--${shortName}` : argv[i]!;
     if (!a.startsWith('--') || a === '--') {
       if (a === '--') positional.push(...argv.slice(i + 1));
       else positional.push(a);
@@ -66,10 +72,18 @@ function convert(raw: string, spec: OptionSpec, command: string): string | numbe
     if (!Number.isSafeInteger(n)) throw new UsageError(`${command}: --${spec.name} ${s} is too large`);
     return n;
   };
-  if (spec.type === 'int') return parseInt1(raw);
-  const parts = raw.split(',').filter((p) => p.trim() !== '');
-  if (parts.length === 0) throw new UsageError(`${command}: --${spec.name} needs a comma-separated list of integers, got ${JSON.stringify(raw)}`);
-  return parts.map(parseInt1);
+  if (spec.type === 'int') {
+    const n = parseInt1(raw);
+    if (spec.min !== undefined && n < spec.min) throw new UsageError(`${command}: --${spec.name} must be at least ${spec.min}, got ${n}`);
+    return n;
+  }
+  const parts = raw.split(',');
+  if (parts.some((p) => p.trim() === '')) throw new UsageError(`${command}: --${spec.name} needs a comma-separated list of positive integers without empty items, got ${JSON.stringify(raw)}`);
+  return parts.map((p) => {
+    const n = parseInt1(p);
+    if (n === 0) throw new UsageError(`${command}: --${spec.name} items must be positive, got 0 in ${JSON.stringify(raw)}`);
+    return n;
+  });
 }
 
 /**
@@ -82,14 +96,14 @@ export function parseCommand(
   command: string,
   help: string,
   out: { write(s: string): unknown },
-  expect: { count: number; what: string },
+  expect: { count: number; what: string; orMore?: boolean },
 ): ParsedArgs | undefined {
   const a = parseArgs(argv, specs, command);
   if (a.options.has('help')) {
     out.write(help + '\n');
     return undefined;
   }
-  if (a.positional.length !== expect.count) throw new UsageError(`${command}: expected ${expect.what}, got ${a.positional.length} argument(s) (see vmsim ${command} --help)`);
+  if (expect.orMore ? a.positional.length < expect.count : a.positional.length !== expect.count) throw new UsageError(`${command}: expected ${expect.what}, got ${a.positional.length} argument(s) (see vmsim ${command} --help)`);
   if (a.options.has('json') && a.options.has('csv')) throw new UsageError(`${command}: choose one of --json and --csv`);
   return a;
 }
@@ -97,7 +111,7 @@ export function parseCommand(
 /** The help text of one command's options. */
 export function formatOptions(specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => {
-    const left = `  --${s.name}${s.type === 'flag' ? '' : ` ${s.value ?? (s.choices ? s.choices.join('|') : 'VALUE')}`}`;
+    const left = `  ${s.short ? `-${s.short}, ` : ''}--${s.name}${s.type === 'flag' ? '' : ` ${s.value ?? (s.choices ? s.choices.join('|') : 'VALUE')}`}`;
     const dflt = s.default !== undefined ? ` (default ${s.default})` : '';
     return [left, s.help + dflt] as const;
   });

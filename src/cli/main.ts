@@ -8,8 +8,12 @@ import { convertCommand } from './commands/convert.js';
 import { mapsCommand } from './commands/maps.js';
 import { replayCommand } from './commands/replay.js';
 import { sweepCommand } from './commands/sweep.js';
+import { recordCommand } from './commands/record.js';
 import { runDemo } from './demo.js';
 import { PROCESS_IO, type CommandIo } from './io.js';
+import { versionText } from './version.js';
+import { shippedTracePath } from '../package-info.js';
+import { removeTrackedTemps } from '../temp-files.js';
 
 export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for each command's options)
 
@@ -19,21 +23,25 @@ export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for
                   the miss rate as SVG
   convert IN OUT  turn a lackey trace into the compact binary format (faster to replay)
   maps TRACE      the memory map (/proc/PID/maps) of the replayed process
+  record -o OUT -- PROGRAM ARGS...
+                  run PROGRAM under valgrind lackey and write its trace as it is produced
   demo            a small process (heap, mmap, demand paging, fork + COW, mprotect) and its statistics
 
-record a trace:   valgrind --tool=lackey --trace-mem=yes --log-file=trace.out PROGRAM
-try one:          vmsim replay traces/ls.lackey.gz      (ships with the package)`;
+record a trace:   vmsim record -o trace.bin -- PROGRAM ARGS...   (or: vmsim replay --record -- PROGRAM ARGS...)
+try one:          vmsim replay ${shippedTracePath()}      (ships with the package)
+version, backend: vmsim --version`;
 
 const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number>> = {
   replay: replayCommand,
   sweep: sweepCommand,
   convert: convertCommand,
   maps: mapsCommand,
+  record: recordCommand,
   demo: async (argv, io) => {
     let backend: 'native' | 'js' | 'auto' = 'auto';
     for (let i = 0; i < argv.length; i++) {
       if (argv[i] === '--backend' && ['native', 'js', 'auto'].includes(argv[i + 1] ?? '')) backend = argv[++i] as typeof backend;
-      else if (argv[i] === '--help') {
+      else if (argv[i] === '--help' || argv[i] === '-h') {
         io.stdout.write('usage: vmsim demo [--backend native|js|auto]\n');
         return 0;
       } else throw new UsageError(`demo: bad option ${JSON.stringify(argv[i])} (usage: vmsim demo [--backend native|js|auto])`);
@@ -46,6 +54,10 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number
 /** Runs the command line `argv` (without node and the script); returns the exit code: 0 done, 1 failed, 2 misuse. */
 export async function main(argv: string[], io: CommandIo = PROCESS_IO): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    io.stdout.write(versionText() + '\n');
+    return 0;
+  }
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     (cmd === undefined ? io.stderr : io.stdout).write(USAGE + '\n');
     return cmd === undefined ? 2 : 0;
@@ -73,6 +85,8 @@ export async function main(argv: string[], io: CommandIo = PROCESS_IO): Promise<
 // Run when executed (also through the npm bin symlink), not when imported by tests.
 const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
 if (invoked === import.meta.url) {
+  exitQuietlyWhenOutputCloses();
+  removeTempsOnSignals();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
@@ -82,4 +96,25 @@ if (invoked === import.meta.url) {
       process.exitCode = 70;
     },
   );
+}
+
+/** `vmsim maps t | head -1`: a reader that goes away ends the command quietly (exit 0), as `yes | head` does. */
+function exitQuietlyWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+}
+
+/** Ctrl-C or SIGTERM during convert or sweep leaves no temporary file behind; the process then dies of the signal, as it would have. */
+function removeTempsOnSignals(): void {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      removeTrackedTemps();
+      process.kill(process.pid, sig);
+    });
+  }
+  process.on('exit', () => removeTrackedTemps());
 }

@@ -1,5 +1,6 @@
 /** The options replay, maps and sweep share, and their translation into ReplayOptions. */
 import { resolveReplayOptions, type ReplayOptions, type ReplayTlbOptions, type TlbLevelOptions } from '../replay/replay-options.js';
+import { resolveOptions } from '../machine/options.js';
 import { CPU_NAMES } from '../tlb/presets.js';
 import { POLICY_NAMES } from '../tlb/layout.js';
 import { UsageError, type OptionSpec, type ParsedArgs } from './args.js';
@@ -46,7 +47,7 @@ export function machineSpecs(lists: boolean): OptionSpec[] {
 /** The flag an option path in a replay error names: options.tlb.l1d.ways → --l1d-ways. */
 function flagOf(message: string): string {
   return message
-    .replace(/^EINVAL: /, '')
+    .replace(/^E[A-Z]+: /, '')
     .replace(/options\.tlb\.pwc\.(pml4|pdpt|pd)(?:\.(entries|ways|policy))?/g, (_m, k: string, f?: string) => `--pwc-${k}e-${f ?? 'entries'}`)
     .replace(/options\.tlb\.(\w+)\.(entries|ways|policy|sizes|seed|latency)/g, (m, k: string, f: string) => {
       const a = ARRAY_FLAGS.find(([, key, pwc]) => key === k && !pwc);
@@ -56,7 +57,8 @@ function flagOf(message: string): string {
     .replace(/options\.tlb\.walkReference/g, '--walk-latency')
     .replace(/options\.cpu/g, '--cpu')
     .replace(/options\.seriesEvery/g, '--series')
-    .replace(/options\.pageSize/g, '--page-size');
+    .replace(/options\.pageSize/g, '--page-size')
+    .replace(/options\.memory/g, '--memory');
 }
 
 /** One value of an option in a sweep combination (`pick`), else the parsed single value. */
@@ -107,10 +109,13 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {
   if (o.has('backend')) r.backend = o.get('backend') as 'native' | 'js' | 'auto';
   if (o.has('memory')) r.memory = o.get('memory') as string;
   if (o.has('strict')) r.strict = true;
+  // Validated as replay() will, before any input is read: a bad value is a usage error (exit 2)
+  // that names the flag, not the library's option path.
   try {
     resolveReplayOptions(r);
+    if (r.memory !== undefined) resolveOptions({ memory: r.memory, backend: 'js' });
   } catch (e) {
-    if (e instanceof Error && (e as { code?: string }).code === 'EINVAL') throw new UsageError(`${command}: ${flagOf(e.message)}`);
+    if (e instanceof Error && typeof (e as { code?: unknown }).code === 'string') throw new UsageError(`${command}: ${flagOf(e.message)}`);
     throw e;
   }
   return r;

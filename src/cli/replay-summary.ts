@@ -6,7 +6,7 @@ import { formatBytes, formatCount, formatDuration, formatRate, formatTable } fro
 export function formatReplaySummary(r: ReplayResult): string {
   const out: string[] = [];
   const t = r.trace;
-  out.push(`trace ${t.source} (${t.format}${t.gzip ? ', gzip' : ''}): ${formatCount(t.records)} records${t.skipped ? `, ${formatCount(t.skipped)} malformed skipped` : ''}`);
+  out.push(`trace ${t.source} (${t.format}${t.compression && t.compression !== 'none' ? `, ${t.compression}` : t.gzip ? ', gzip' : ''}): ${formatCount(t.records)} records${t.skipped ? `, ${formatCount(t.skipped)} malformed skipped` : ''}`);
   out.push(`replayed in ${formatDuration(r.timeMs)} on the ${r.backend} core (${r.nsPerAccess.toFixed(1)} ns per access)\n`);
   out.push(
     formatTable(

@@ -1,40 +1,48 @@
 /** Loads the C++ addon (built by node-gyp at install) without throwing at import time. */
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { dirname } from 'node:path';
-import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { Core, CoreConfig } from './core.js';
 import { VmmError } from '../errors.js';
+import { packageRoot } from '../package-info.js';
 
 interface NativeBinding {
   createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean): Core;
 }
 
+interface NodeGypBuild {
+  (dir: string): NativeBinding;
+  /** The addon file node-gyp-build would load (a prebuild or build/Release). */
+  resolve(dir: string): string;
+}
+
 let binding: NativeBinding | undefined;
 let loadError: Error | undefined;
+let loadedFrom: string | undefined;
 
 function load(): NativeBinding | undefined {
   if (binding || loadError) return binding;
   try {
     const require = createRequire(import.meta.url);
+    const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
+    const dir = packageRoot();
     // VMSIM_NATIVE_ADDON names another build of the same sources (the sanitizer build: scripts/sanitize.sh).
     const override = process.env.VMSIM_NATIVE_ADDON;
-    if (override) binding = require(override) as NativeBinding;
-    else binding = (require('node-gyp-build') as (dir: string) => NativeBinding)(packageRoot());
+    if (override) {
+      loadedFrom = override;
+      binding = require(override) as NativeBinding;
+    } else {
+      loadedFrom = relative(dir, nodeGypBuild.resolve(dir));
+      binding = nodeGypBuild(dir);
+    }
   } catch (e) {
     loadError = e instanceof Error ? e : new Error(String(e));
   }
   return binding;
 }
 
-/** The directory holding binding.gyp, found by walking up (src/, dist/ and dist-bench/ layouts differ). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(`${dir}/binding.gyp`)) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('vmsim: cannot find the package root (binding.gyp) above ' + fileURLToPath(import.meta.url));
+/** The addon file that loaded, relative to the package (e.g. 'prebuilds/linux-x64/vmsim.node'), or undefined. */
+export function nativeAddonPath(): string | undefined {
+  return load() ? loadedFrom : undefined;
 }
 
 /** True when the native addon loaded. */

@@ -67,7 +67,7 @@ export interface PwcLevelResult {
 
 /** The outcome of replay(). Counts are exact; `timeMs` is the only measured value. */
 export interface ReplayResult {
-  trace: { source: string; format: 'lackey' | 'binary' | 'records'; gzip: boolean; records: number; skipped: number; ignoredLines: number; bytes: number };
+  trace: { source: string; format: 'lackey' | 'binary' | 'records'; gzip: boolean; compression?: 'none' | 'gzip' | 'xz' | 'zstd'; records: number; skipped: number; ignoredLines: number; bytes: number };
   /** Trace records replayed (each is one instruction fetch, load, store or modify). */
   accesses: number;
   byKind: { instructions: number; loads: number; stores: number; modifies: number };

@@ -33,7 +33,7 @@ async function openSource(trace: TraceInput, options: ReplayOptions, strict: boo
     throw new VmmError('EINVAL', 'trace must be a file path, a Uint8Array, a readable stream or an iterable of record chunks');
   }
   const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress, deferRecordCheck: true });
-  const info: ReplayResult['trace'] = { source: reader.source, format: reader.format, gzip: reader.gzip, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
+  const info: ReplayResult['trace'] = { source: reader.source, format: reader.format, gzip: reader.gzip, compression: reader.compression, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
   return {
     info,
     chunks: reader.chunks(),

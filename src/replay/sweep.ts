@@ -4,12 +4,13 @@
  * rows come back in configuration order, so the output does not depend on scheduling.
  */
 import { availableParallelism, tmpdir } from 'node:os';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { convertTrace } from '../trace/trace-writer.js';
 import { openTrace } from '../trace/trace-reader.js';
 import { VmmError } from '../errors.js';
+import { trackTemp, untrackTemp } from '../temp-files.js';
 import { replay } from './replay.js';
 import { resolveReplayOptions, type ReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
@@ -29,6 +30,12 @@ export interface SweepOptions {
   jobs?: number;
   /** Called as each configuration finishes (in completion order). */
   onRow?: (row: SweepRow, done: number, total: number) => void;
+  /**
+   * Called before a text, compressed or streamed trace is converted to the temporary binary copy
+   * the workers read (`bytes` undefined), and again when it is written (its size). The copy is
+   * removed when the sweep ends, also on failure.
+   */
+  onBinaryCopy?: (path: string, bytes: number | undefined) => void;
 }
 
 /** Every combination of the listed values (the cartesian product), in order: the last key varies fastest. */
@@ -41,12 +48,14 @@ export function combinations<T extends Record<string, readonly unknown[]>>(axes:
 }
 
 /**
- * Replays `trace` (a file path) under each configuration; returns one row per configuration, in
- * order. A text or gzipped trace is converted once to a temporary binary trace first, so the
- * workers do not each parse it again (parsing costs several times the replay itself).
+ * Replays `trace` (a file path, or a readable stream such as process.stdin) under each
+ * configuration; returns one row per configuration, in order. A text, compressed or streamed
+ * trace (a FIFO too) is read once into a temporary binary trace first, so the workers do not
+ * each parse it again (parsing costs several times the replay itself).
  */
-export async function sweep(trace: string, configs: readonly SweepConfig[], options: SweepOptions = {}): Promise<SweepRow[]> {
-  if (typeof trace !== 'string') throw new VmmError('EINVAL', 'sweep: trace must be a file path (each worker reads it)');
+export async function sweep(trace: string | NodeJS.ReadableStream, configs: readonly SweepConfig[], options: SweepOptions = {}): Promise<SweepRow[]> {
+  const isStream = trace !== null && typeof trace === 'object' && typeof (trace as NodeJS.ReadableStream).pipe === 'function';
+  if (typeof trace !== 'string' && !isStream) throw new VmmError('EINVAL', 'sweep: trace must be a file path or a readable stream');
   if (!Array.isArray(configs) || configs.length === 0) throw new VmmError('EINVAL', 'sweep: configs must be a non-empty array');
   configs.forEach((c, i) => {
     try {
@@ -57,20 +66,30 @@ export async function sweep(trace: string, configs: readonly SweepConfig[], opti
   });
   const jobs = options.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 0) throw new VmmError('EINVAL', `sweep: options.jobs must be a non-negative integer, got ${String(jobs)}`);
-  // openTrace sniffs the format (and names a missing file); the rows describe the trace the user gave, not a temporary copy.
-  const original = await openTrace(trace);
-  const info = { source: trace, format: original.format, gzip: original.gzip, bytes: original.totalBytes ?? 0 };
-  await original.close();
-  if (configs.length < 2 || (original.format === 'binary' && !original.gzip)) return sweepFile(trace, configs, jobs, options);
+  // A FIFO or a stream can be read once only: straight into the binary copy, without a look first.
+  const regular = typeof trace === 'string' && (await stat(trace).then((s) => s.isFile(), () => true));
+  if (regular) {
+    // openTrace sniffs the format (and names a missing file).
+    const original = await openTrace(trace as string);
+    const direct = original.format === 'binary' && original.compression === 'none';
+    await original.close();
+    if (configs.length < 2 || direct) return sweepFile(trace as string, configs, jobs, options);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'vmsim-sweep-'));
+  trackTemp(dir);
   try {
     const bin = join(dir, 'trace.bin');
+    options.onBinaryCopy?.(bin, undefined);
     const conv = await convertTrace(trace, bin, { strict: configs.some((c) => c.strict === true) });
+    options.onBinaryCopy?.(bin, conv.bytes);
     const rows = await sweepFile(bin, configs, jobs, options);
-    for (const r of rows) Object.assign(r.result.trace, info, { skipped: conv.skipped, ignoredLines: conv.ignoredLines });
+    // The rows describe the trace the user gave, not the temporary copy.
+    const info = { source: conv.source, format: conv.format, gzip: conv.compression === 'gzip', compression: conv.compression, bytes: conv.bytesRead, skipped: conv.skipped, ignoredLines: conv.ignoredLines };
+    for (const r of rows) Object.assign(r.result.trace, info);
     return rows;
   } finally {
     await rm(dir, { recursive: true, force: true });
+    untrackTemp(dir);
   }
 }
 

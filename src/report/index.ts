@@ -7,3 +7,4 @@ export { lineChartSvg, escapeXml } from './svg-chart.js';
 export type { ChartSpec, ChartSeries } from './svg-chart.js';
 export { ProgressBar } from './progress-bar.js';
 export type { ProgressStream, ProgressBarOptions } from './progress-bar.js';
+export { svgToPng } from './png.js';

@@ -1,5 +1,5 @@
 /** A progress bar on stderr for long runs: drawn only on a terminal, throttled, cleared at the end. */
-import { formatCount } from './table.js';
+import { formatBytes, formatCount } from './table.js';
 
 /** What the bar writes to: a NodeJS.WriteStream or anything shaped like one. */
 export interface ProgressStream {
@@ -36,6 +36,11 @@ function si(v: number): string {
   return `${v.toFixed(1)}${prefixes[i]}`;
 }
 
+/** An amount of `unit` as people write it: bytes as "58.4 MiB", anything else as "1.2k configs". */
+function amount(v: number, unit: string): string {
+  return unit === 'B' ? formatBytes(Math.round(v)) : `${si(v)} ${unit}`;
+}
+
 /** Redraws at most every `minIntervalMs`; writes nothing at all unless the stream is a TTY. */
 export class ProgressBar {
   private last = -Infinity;
@@ -62,7 +67,7 @@ export class ProgressBar {
     // Staying short of the last column keeps the terminal from wrapping, which would break '\r' redraws.
     const maxLen = Math.max(1, (stream.columns || 80) - 1);
     const secs = (t - this.start) / 1000;
-    const rate = secs > 0 ? ` ${si(Math.max(0, done) / secs)} ${unit}/s` : '';
+    const rate = secs > 0 ? ` ${amount(Math.max(0, done) / secs, unit)}/s` : '';
     const total = this.o.total;
     let text: string;
     if (total !== undefined && total > 0) {
@@ -75,7 +80,7 @@ export class ProgressBar {
       const fill = Math.floor(frac * cols);
       text = `${label}[${'#'.repeat(fill)}${'.'.repeat(cols - fill)}]${suffix}`;
     } else {
-      text = `${label}${SPINNER[this.frame++ % SPINNER.length]} ${formatCount(done)} ${unit} done${rate}`;
+      text = `${label}${SPINNER[this.frame++ % SPINNER.length]} ${unit === 'B' ? formatBytes(done) : `${formatCount(done)} ${unit}`} done${rate}`;
     }
     text = text.slice(0, maxLen);
     stream.write(`\r${text.padEnd(this.drawnWidth)}`);

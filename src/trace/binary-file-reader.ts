@@ -83,6 +83,7 @@ export function binaryFileReader(
   return {
     format: 'binary',
     gzip: false,
+    compression: 'none',
     source,
     totalBytes,
     chunks(): AsyncIterableIterator<TraceChunk> {

@@ -135,7 +135,7 @@ export class BinaryTraceDecoder {
     if (this.nBytes > 0 && this.headerLen < TRACE_HEADER_BYTES) {
       const got = latin1(this.header.subarray(0, Math.min(8, this.headerLen)));
       if (!TRACE_MAGIC.startsWith(got)) throw this.badMagic(got);
-      throw new TraceFormatError(this.source, { byteOffset: 0 }, `truncated header (${this.headerLen} of ${TRACE_HEADER_BYTES} bytes)`);
+      throw new TraceFormatError(this.source, { byteOffset: 0 }, `bad binary trace header: truncated (${this.headerLen} of ${TRACE_HEADER_BYTES} bytes)`);
     }
     if (this.pendingLen > 0) {
       const len = this.pendingLen;
@@ -154,16 +154,16 @@ export class BinaryTraceDecoder {
     const v = new DataView(h.buffer, h.byteOffset, h.length);
     const version = v.getUint32(8, true);
     if (version !== TRACE_VERSION) {
-      throw new TraceFormatError(this.source, { byteOffset: 8 }, `unsupported version ${version} (expected ${TRACE_VERSION})`);
+      throw new TraceFormatError(this.source, { byteOffset: 8 }, `bad binary trace header: unsupported version ${version} (expected ${TRACE_VERSION}; written by a newer vmsim?)`);
     }
     const recordBytes = v.getUint32(12, true);
     if (recordBytes !== RECORD_BYTES) {
-      throw new TraceFormatError(this.source, { byteOffset: 12 }, `unsupported record size ${recordBytes} (expected ${RECORD_BYTES})`);
+      throw new TraceFormatError(this.source, { byteOffset: 12 }, `bad binary trace header: unsupported record size ${recordBytes} (expected ${RECORD_BYTES})`);
     }
   }
 
   private badMagic(got: string): TraceFormatError {
-    return new TraceFormatError(this.source, { byteOffset: 0 }, `bad magic ${JSON.stringify(got)} (expected "${TRACE_MAGIC}")`);
+    return new TraceFormatError(this.source, { byteOffset: 0 }, `bad binary trace header: bad magic ${JSON.stringify(got)} (expected "${TRACE_MAGIC}")`);
   }
 
   /** Copies k records from src[pos..] to the end of the chunk: one typed-array set, no loop. */

@@ -11,3 +11,6 @@ export { writeBinaryTrace, convertTrace } from './trace-writer.js';
 export type { WriteTraceOptions, WriteTraceResult, ConvertTraceOptions, ConvertTraceResult } from './trace-writer.js';
 export { syntheticLackeyTrace } from './synthetic-trace.js';
 export type { SyntheticTraceOptions } from './synthetic-trace.js';
+export { recordLackey } from './lackey-recorder.js';
+export type { LackeyRecording, RecordLackeyOptions } from './lackey-recorder.js';
+export type { Compression } from './decompress.js';

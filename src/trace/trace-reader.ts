@@ -1,12 +1,11 @@
 /**
  * Opens a trace (file path, byte stream or in-memory bytes), detects its format from the
- * first bytes (gzip, binary "VMSTRACE", else lackey) and streams it as chunks of packed
- * records. Files are read in 1 MiB pieces, never whole, so multi-gigabyte traces replay in
- * constant memory.
+ * first bytes (gzip, xz or zstd; binary "VMSTRACE", else lackey text) and streams it as chunks
+ * of packed records. Files are read in 1 MiB pieces, never whole, so multi-gigabyte traces
+ * replay in constant memory; nothing seeks, so FIFOs, /dev/stdin and `<(zcat t.gz)` work.
+ * Input that is not a trace is refused with a hint, before any record is handed on.
  */
 import { open, stat } from 'node:fs/promises';
-import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import type { TraceChunk } from './trace-record.js';
@@ -14,6 +13,8 @@ import { TraceFormatError } from './trace-error.js';
 import { LackeyParser } from './lackey-parser.js';
 import { BinaryTraceDecoder, hasTraceMagic, TRACE_HEADER_BYTES } from './binary-trace.js';
 import { binaryFileReader } from './binary-file-reader.js';
+import { decompress, detectCompression, SNIFF_BYTES, type Compression, type Decompressed } from './decompress.js';
+import { notATrace, checkLooksLikeText, NO_RECORD_LINES, SNIFF_TEXT_BYTES } from './not-a-trace.js';
 
 /** Options for openTrace. */
 export interface OpenTraceOptions {
@@ -54,6 +55,8 @@ export interface TraceReader {
   readonly format: 'lackey' | 'binary';
   /** True when the input was gzip-compressed. */
   readonly gzip: boolean;
+  /** How the input was compressed ('none', 'gzip', 'xz' or 'zstd'), told by its first bytes. */
+  readonly compression: Compression | 'none';
   /** File name as given, '<stream>' or '<buffer>'. */
   readonly source: string;
   /** Input size in bytes when known (file size for paths, length for bytes). */
@@ -82,18 +85,22 @@ export async function openTrace(
   let pieces: AsyncIterable<unknown> | Iterable<unknown>;
   if (typeof input === 'string') {
     const src = (source = options.source ?? input);
-    totalBytes = await fileSize(input);
+    // A FIFO, a terminal or /dev/stdin has no size and cannot seek: it is read once, in order.
+    const regular = await isRegularFile(input);
     const fh = await open(input).catch((e: unknown) => Promise.reject(mapError(e, src)));
-    try {
-      // An uncompressed binary trace is read straight into the chunks; anything else streams.
-      const head = new Uint8Array(TRACE_HEADER_BYTES);
-      const { bytesRead: got } = await fh.read(head, 0, TRACE_HEADER_BYTES, 0);
-      if (got === TRACE_HEADER_BYTES && hasTraceMagic(head)) return binaryFileReader(fh, head, src, totalBytes, options, (e) => mapError(e, src));
-    } catch (e) {
-      await fh.close();
-      throw mapError(e, src);
+    if (regular) {
+      try {
+        totalBytes = (await fh.stat()).size;
+        // An uncompressed binary trace is read straight into the chunks; anything else streams.
+        const head = new Uint8Array(TRACE_HEADER_BYTES);
+        const { bytesRead: got } = await fh.read(head, 0, TRACE_HEADER_BYTES, 0);
+        if (got === TRACE_HEADER_BYTES && hasTraceMagic(head)) return binaryFileReader(fh, head, src, totalBytes, options, (e) => mapError(e, src));
+      } catch (e) {
+        await fh.close();
+        throw mapError(e, src);
+      }
     }
-    pieces = fh.createReadStream({ highWaterMark: READ_BYTES, start: 0 });
+    pieces = fh.createReadStream(regular ? { highWaterMark: READ_BYTES, start: 0 } : { highWaterMark: READ_BYTES });
   } else if (input instanceof Uint8Array) {
     source = options.source ?? '<buffer>';
     totalBytes = input.length;
@@ -119,35 +126,40 @@ export async function openTrace(
   );
 
   let body = raw;
-  let gzip = false;
+  let dec: Decompressed | undefined;
   try {
-    const head = await raw.peek(2);
-    if (head.length === 2 && head[0] === 0x1f && head[1] === 0x8b) {
-      gzip = true;
-      const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-      // pipeline forwards read errors to gunzip and closes the file if gunzip is destroyed.
-      pipeline(Readable.from(raw, { objectMode: false }), gunzip, () => {});
-      body = new ByteSource(gunzip[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
+    const compression = detectCompression(await raw.peek(SNIFF_BYTES), source);
+    if (compression) {
+      dec = decompress(compression, raw, source);
+      body = new ByteSource(dec.body);
     }
-    const format = hasTraceMagic(await body.peek(8)) ? 'binary' : 'lackey';
-    return makeReader(format, gzip, source, totalBytes, body, raw, options, () => bytesRead);
+    const head = await body.peek(SNIFF_TEXT_BYTES);
+    const format = hasTraceMagic(head) ? 'binary' : 'lackey';
+    if (format === 'lackey') checkLooksLikeText(head, source, compression);
+    return makeReader({ format, compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec });
   } catch (e) {
     await body.close().catch(() => {});
     await raw.close().catch(() => {});
-    throw mapError(e, source);
+    throw mapError(e, source, dec);
   }
 }
 
-function makeReader(
-  format: 'lackey' | 'binary',
-  gzip: boolean,
-  source: string,
-  totalBytes: number | undefined,
-  body: ByteSource,
-  raw: ByteSource,
-  options: OpenTraceOptions,
-  bytesRead: () => number,
-): TraceReader {
+interface ReaderParts {
+  format: 'lackey' | 'binary';
+  compression: Compression | 'none';
+  source: string;
+  totalBytes: number | undefined;
+  body: ByteSource;
+  raw: ByteSource;
+  options: OpenTraceOptions;
+  bytesRead: () => number;
+  /** The first bytes of the (decompressed) contents, to explain what a non-trace is. */
+  head: Buffer;
+  dec: Decompressed | undefined;
+}
+
+function makeReader(parts: ReaderParts): TraceReader {
+  const { format, compression, source, totalBytes, body, raw, options, bytesRead, head, dec } = parts;
   const decoderOptions = { source, strict: options.strict, chunkRecords: options.chunkRecords, onSkip: options.onSkip };
   const lackey = format === 'lackey' ? new LackeyParser(decoderOptions) : undefined;
   const binary = format === 'binary' ? new BinaryTraceDecoder(decoderOptions) : undefined;
@@ -159,7 +171,8 @@ function makeReader(
   };
   return {
     format,
-    gzip,
+    gzip: compression === 'gzip',
+    compression,
     source,
     ...(totalBytes !== undefined ? { totalBytes } : {}),
     chunks(): AsyncIterableIterator<TraceChunk> {
@@ -167,10 +180,15 @@ function makeReader(
       started = true;
       return (async function* () {
         try {
-          for await (const buf of body) for (const chunk of decoder.feed(buf)) yield chunk;
+          for await (const buf of body) {
+            for (const chunk of decoder.feed(buf)) yield chunk;
+            // Text with no access line among its first lines is not a trace: say so before reading gigabytes.
+            if (lackey && lackey.records === 0 && lackey.skipped === 0 && lackey.lines > NO_RECORD_LINES) throw notATrace(source, head, lackey);
+          }
           for (const chunk of decoder.finish()) yield chunk;
+          if (lackey && lackey.records === 0) throw notATrace(source, head, lackey);
         } catch (e) {
-          throw mapError(e, source);
+          throw mapError(e, source, dec);
         } finally {
           await close();
         }
@@ -231,25 +249,27 @@ class ByteSource implements AsyncIterable<Buffer> {
   }
 }
 
-async function fileSize(path: string): Promise<number> {
+async function isRegularFile(path: string): Promise<boolean> {
   try {
     const st = await stat(path);
     if (st.isDirectory()) throw new VmmError('EINVAL', `trace path ${path} is a directory`);
-    return st.size;
+    return st.isFile();
   } catch (e) {
     throw mapError(e, path);
   }
 }
 
-/** Turns file-system and zlib errors into the library's errors; others pass through. */
-function mapError(e: unknown, source: string): unknown {
+/** Turns file-system and zlib errors into the library's errors (gzip's with the compressed byte offset); others pass through. */
+function mapError(e: unknown, source: string, dec?: Decompressed): unknown {
   const code = (e as { code?: unknown } | null)?.code;
   if (e instanceof VmmError || e instanceof TraceFormatError) return e;
   if (code === 'ENOENT') return new VmmError('ENOENT', `trace file ${source} does not exist`);
   if (code === 'EACCES') return new VmmError('EACCES', `trace file ${source} is not readable`);
   if (code === 'EISDIR') return new VmmError('EINVAL', `trace path ${source} is a directory`);
   if (typeof code === 'string' && code.startsWith('Z_')) {
-    return new TraceFormatError(source, {}, `bad gzip data (${(e as Error).message})`);
+    const at = dec?.consumed();
+    const where = at === undefined ? '' : code === 'Z_BUF_ERROR' ? ` at compressed byte ${at} (the file is truncated)` : ` after compressed byte ${at}`;
+    return new TraceFormatError(source, {}, `bad gzip data${where}: ${(e as Error).message}`);
   }
   return e;
 }

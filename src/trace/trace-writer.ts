@@ -11,6 +11,7 @@ import type { TraceChunk } from './trace-record.js';
 import type { TraceFormatError } from './trace-error.js';
 import { encodeHeader, encodeRecords } from './binary-trace.js';
 import { openTrace } from './trace-reader.js';
+import { trackTemp, untrackTemp } from '../temp-files.js';
 
 /** Options for writeBinaryTrace. */
 export interface WriteTraceOptions {
@@ -44,6 +45,35 @@ export interface ConvertTraceResult extends WriteTraceResult {
   skipped: number;
   /** Input lines that were not records (lackey). */
   ignoredLines: number;
+  /** The input's name (path, '<stream>' or '<buffer>'), format and compression. */
+  source: string;
+  format: 'lackey' | 'binary';
+  compression: 'none' | 'gzip' | 'xz' | 'zstd';
+  /** Raw bytes read from the input (compressed bytes when compressed). */
+  bytesRead: number;
+}
+
+/**
+ * Writes `body` (optionally gzipped) to `path` through a temporary file renamed at the end, so
+ * a failure (or `check` throwing once all is written) leaves no half file; returns the bytes
+ * written. The temporary is tracked, so an interrupted command removes it too.
+ */
+export async function writeFileAtomically(path: string, body: Readable, gzip: boolean, check?: () => void): Promise<number> {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  trackTemp(tmp);
+  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+  try {
+    const stages: (Readable | Transform)[] = gzip ? [body, createGzip()] : [body];
+    await pipeline([...stages, out]);
+    check?.();
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  } finally {
+    untrackTemp(tmp);
+  }
+  return out.bytesWritten;
 }
 
 /** Streams chunks to a binary trace file; a temp file renamed at the end means failures leave no half file. */
@@ -52,8 +82,6 @@ export async function writeBinaryTrace(
   chunks: AsyncIterable<TraceChunk> | Iterable<TraceChunk>,
   options: WriteTraceOptions = {},
 ): Promise<WriteTraceResult> {
-  const gzip = options.gzip ?? path.endsWith('.gz');
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   let records = 0;
   // Each chunk is copied as it is encoded: the producer may reuse its buffer for the next one.
   const bodies = Readable.from(
@@ -67,21 +95,13 @@ export async function writeBinaryTrace(
     })(),
     { objectMode: false },
   );
-  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
-  try {
-    const stages: (Readable | Transform)[] = gzip ? [bodies, createGzip()] : [bodies];
-    await pipeline([...stages, out]);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  return { records, bytes: out.bytesWritten };
+  const bytes = await writeFileAtomically(path, bodies, options.gzip ?? path.endsWith('.gz'));
+  return { records, bytes };
 }
 
-/** Converts a lackey or binary trace (optionally gzipped) to a binary trace file. */
+/** Converts a lackey or binary trace (a path, a stream or bytes; optionally compressed) to a binary trace file; writes nothing when the input is not a trace. */
 export async function convertTrace(
-  inputPath: string,
+  inputPath: string | NodeJS.ReadableStream | Uint8Array,
   outputPath: string,
   options: ConvertTraceOptions = {},
 ): Promise<ConvertTraceResult> {
@@ -93,5 +113,5 @@ export async function convertTrace(
   const gzip = options.gzip ?? outputPath.endsWith('.gz');
   const { records, bytes } = await writeBinaryTrace(outputPath, reader.chunks(), { gzip });
   const st = reader.stats();
-  return { records, skipped: st.skipped, ignoredLines: st.ignoredLines, bytes };
+  return { records, skipped: st.skipped, ignoredLines: st.ignoredLines, bytes, source: reader.source, format: reader.format, compression: reader.compression, bytesRead: st.bytesRead };
 }

@@ -48,7 +48,19 @@ describe('ProgressBar', () => {
       bar.update(t / 500);
     }
     expect(writes.length).toBe(3);
-    expect(writes[2]).toBe('\r[' + '#'.repeat(40) + '] 100% 2.0 B/s');
+    expect(writes[2]).toBe('\r[' + '#'.repeat(40) + '] 100% 2 B/s');
+  });
+
+  it('shows bytes in binary units (MiB/s, GiB done), never "58.4M B/s"', () => {
+    const { writes, stream, clock, now } = setup(true);
+    const total = new ProgressBar({ stream, total: 2 ** 32, label: 'replay ', unit: 'B', now });
+    clock.t = 1000;
+    total.update(58.4 * 2 ** 20);
+    expect(writes.at(-1)).toMatch(/ 58\.4 MiB\/s$/);
+    const open = new ProgressBar({ stream, label: 'replay ', unit: 'B', now });
+    clock.t = 3000;
+    open.update(3 * 2 ** 30);
+    expect(writes.at(-1)).toMatch(/replay . 3\.0 GiB done 1\.5 GiB\/s/);
   });
 
   it('shows a spinner and "N units done" when the total is unknown, covering a longer previous line', () => {

@@ -123,17 +123,17 @@ describe('binary trace format', () => {
     magic.write('VMSTRACX', 0, 'latin1');
     for (const strict of [true, false]) {
       const e = errorOf(() => decode([magic], { strict, source: 't.bin' }));
-      expect(e.message).toBe('t.bin byte 0: bad magic "VMSTRACX" (expected "VMSTRACE")');
+      expect(e.message).toBe('t.bin byte 0: bad binary trace header: bad magic "VMSTRACX" (expected "VMSTRACE")');
       expect(e.byteOffset).toBe(0);
     }
     const version = Buffer.from(good);
     version.writeUInt32LE(2, 8);
     expect(errorOf(() => decode([version])).byteOffset).toBe(8);
-    expect(errorOf(() => decode([version])).message).toMatch(/unsupported version 2 \(expected 1\)/);
+    expect(errorOf(() => decode([version])).message).toMatch(/bad binary trace header: unsupported version 2 \(expected 1; written by a newer vmsim\?\)/);
     const size = Buffer.from(good);
     size.writeUInt32LE(16, 12);
     expect(errorOf(() => decode([size])).byteOffset).toBe(12);
-    expect(errorOf(() => decode([good.subarray(0, 10)])).message).toBe('<stream> byte 0: truncated header (10 of 16 bytes)');
+    expect(errorOf(() => decode([good.subarray(0, 10)])).message).toBe('<stream> byte 0: bad binary trace header: truncated (10 of 16 bytes)');
     expect(errorOf(() => decode([Buffer.from('VMSX')])).message).toMatch(/bad magic "VMSX"/);
   });
 

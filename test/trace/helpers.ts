@@ -24,13 +24,14 @@ export function collect(chunks: Iterable<TraceChunk>, into: Rec[] = []): Rec[] {
 export function referenceParse(text: string): Rec[] {
   const out: Rec[] = [];
   for (const line of text.split('\n')) {
-    const m = /^(I | [LSM]) ([0-9a-fA-F]{1,16}),([0-9]+)[ \r]*$/.exec(line);
+    // lackey's "I  addr,size" / " L addr,size", and the course simulators' "L addr" (size 1), 0x allowed.
+    const m = /^[ \t]*([ILSM])[ \t]+(?:0[xX])?([0-9a-fA-F]{1,16})(?:,([0-9]+))?[ \t\r]*$/.exec(line);
     if (!m) continue;
     const v = BigInt('0x' + m[2]);
-    const size = Number(m[3]);
+    const size = m[3] === undefined ? 1 : Number(m[3]);
     const top = v >> 47n;
     if ((top !== 0n && top !== 0x1ffffn) || size < 1 || size > 4096) continue;
-    const kind = { 'I ': 2, ' L': 0, ' S': 1, ' M': 3 }[m[1]!]!;
+    const kind = { I: 2, L: 0, S: 1, M: 3 }[m[1]!]!;
     out.push({ la: Number(v & 0xffffffffffffn), kind, size });
   }
   return out;

@@ -78,7 +78,7 @@ describe('openTrace', () => {
     await writeFile(src, TEXT + ' L zz,4\n');
     const skips: number[] = [];
     const r = await convertTrace(src, out, { onSkip: (e) => skips.push(e.line!) });
-    expect(r).toEqual({ records: 50_000, skipped: 1, ignoredLines: 8, bytes: 16 + 8 * 50_000 });
+    expect(r).toEqual({ records: 50_000, skipped: 1, ignoredLines: 8, source: src, format: 'lackey', compression: 'none', bytesRead: (TEXT + ' L zz,4\n').length, bytes: 16 + 8 * 50_000 });
     expect(skips).toEqual([50_009]);
     const file = await readFile(out);
     expect(file.subarray(0, 8).toString('latin1')).toBe('VMSTRACE');
@@ -146,17 +146,20 @@ describe('openTrace', () => {
     expect((e as Error).message).toMatch(/^cut\.gz: bad gzip data/);
   });
 
-  it('yields no chunks and zero stats for empty traces', async () => {
-    const empty = join(dir, 'empty.out');
-    await writeFile(empty, '');
-    for (const input of [empty, new Uint8Array(0), gzipSync(Buffer.alloc(0)), encodeHeader()]) {
+  it('yields no chunks and zero stats for a binary trace without records, and refuses empty input as no trace', async () => {
+    for (const input of [encodeHeader(), gzipSync(encodeHeader())]) {
       const r = await readAll(input);
       expect(r.chunks).toBe(0);
       expect(r.records).toEqual([]);
       expect({ ...r.stats, bytesRead: 0 }).toEqual({ lines: 0, records: 0, skipped: 0, ignoredLines: 0, bytesRead: 0 });
     }
-    const r = await readAll(empty);
-    expect([r.reader.format, r.reader.totalBytes, r.stats.bytesRead]).toEqual(['lackey', 0, 0]);
+    const empty = join(dir, 'empty.out');
+    await writeFile(empty, '');
+    for (const [input, inside] of [[empty, ''], [new Uint8Array(0), ''], [gzipSync(Buffer.alloc(0)), ' (after gzip decompression)']] as const) {
+      const e = await readAll(input).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(TraceFormatError);
+      expect((e as Error).message).toContain(`is empty${inside}: no memory accesses to replay; record one with: valgrind --tool=lackey --trace-mem=yes`);
+    }
   });
 
   it('rejects a missing file with ENOENT naming the path, and bad inputs with EINVAL', async () => {
@@ -241,7 +244,7 @@ describe('openTrace', () => {
     const bad = Buffer.concat([encodeHeader(), Buffer.from(words.buffer)]);
     bad.writeUInt32LE(16, 12); // record size 16
     await writeFile(path, bad);
-    await expect(openTrace(path)).rejects.toThrow(/byte 12: unsupported record size 16/);
+    await expect(openTrace(path)).rejects.toThrow(/byte 12: bad binary trace header: unsupported record size 16/);
     await expect(openTrace(path, { chunkRecords: 0 })).rejects.toThrow(RangeError);
   });
 

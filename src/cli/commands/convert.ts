@@ -14,7 +14,8 @@ export const CONVERT_HELP = `usage: vmsim convert IN OUT [options]
 
 Converts a trace (lackey text or binary, optionally gzipped) into vmsim's binary trace
 format: 8 bytes per access (docs/trace-format.md), several times smaller than the text and
-much faster to replay, for replaying the same trace many times.
+much faster to replay, for replaying the same trace many times. IN may be gzip, xz or zstd
+compressed, a FIFO, or '-' (standard input). Nothing is written when IN is not a trace.
 
 options:
 ${formatOptions(SPECS)}`;
@@ -26,7 +27,7 @@ export async function convertCommand(argv: string[], io: CommandIo): Promise<num
   const [input, output] = a.positional as [string, string];
   if (input === output) throw new UsageError('convert: IN and OUT must be different files');
   let firstSkip: Error | undefined;
-  const r = await convertTrace(input, output, {
+  const r = await convertTrace(input === '-' ? process.stdin : input, output, {
     strict: a.options.has('strict'),
     gzip: a.options.has('gzip') || undefined,
     onSkip: (e: Error) => {

@@ -5,20 +5,26 @@ import { flatResult, seriesRows } from '../result-csv.js';
 import { UsageError } from '../args.js';
 import { formatOptions, parseCommand, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
+import { shippedTracePath } from '../../package-info.js';
 import { formatReplaySummary } from '../replay-summary.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
+import { recordLackey } from '../../trace/lackey-recorder.js';
+import { TraceFormatError } from '../../trace/trace-error.js';
+import { recordFailure, tapValgrindMessages } from './record.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(false),
   { name: 'series-csv', type: 'string', value: 'FILE.csv', help: 'with --series: write the miss rates per window as CSV' },
   { name: 'series-plot', type: 'string', value: 'FILE.svg', help: 'with --series: draw the miss rates per window as SVG' },
+  { name: 'record', type: 'flag', help: 'run PROGRAM (after --) under valgrind lackey and replay its trace as it is produced' },
   { name: 'json', type: 'flag', help: 'print the result as JSON' },
   { name: 'csv', type: 'flag', help: 'print the result as one CSV row with a header' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
 export const REPLAY_HELP = `usage: vmsim replay TRACE [options]
+       vmsim replay --record [options] -- PROGRAM [ARGS...]
 
 Replays a memory-access trace through a simulated x86-64 process: every access goes
 through the TLB, the 4-level page walk and the kernel's fault handler, and every page the
@@ -26,13 +32,16 @@ trace touches is mapped on demand as anonymous memory. Prints what the TLB and t
 tables did.
 
 TRACE is a file written by  valgrind --tool=lackey --trace-mem=yes --log-file=TRACE PROGRAM
-or a binary trace from  vmsim convert; either may be gzipped. '-' reads standard input.
+or a binary trace from  vmsim convert; either may be gzip, xz or zstd compressed. '-' reads
+standard input; a FIFO or <(zcat t.gz) works too. Lines like CMU cachelab's ' L 10,1' (and
+'L 10' without a size) are read as lackey's are.
 
 options:
 ${formatOptions(SPECS)}
 
 examples:
-  vmsim replay traces/ls.lackey.gz
+  vmsim replay ${shippedTracePath()}
+  vmsim replay --record --json -- ls /
   vmsim replay trace.out --cpu skylake
   vmsim replay trace.out --cpu champsim --stlb-entries 2048 --stlb-ways 16 --series 100000 --series-plot rates.svg
   vmsim replay trace.out --tlb-entries 1536 --tlb-ways 12 --l1d-entries 64 --l1i-entries 128 --l1i-ways 8
@@ -40,11 +49,12 @@ examples:
 
 /** Runs `vmsim replay`; returns the exit code. */
 export async function replayCommand(argv: string[], io: CommandIo): Promise<number> {
-  const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
+  const live = argv.includes('--record') && !argv.slice(0, argv.indexOf('--record')).includes('--');
+  const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, live ? { count: 1, what: 'a PROGRAM to run (after --)', orMore: true } : { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
   const options = replayOptionsFrom(a, 'replay');
   for (const k of ['series-csv', 'series-plot']) if (a.options.has(k) && options.seriesEvery === undefined) throw new UsageError(`replay: --${k} needs --series N`);
-  const result = await runReplay(a.positional[0]!, options, io, 'replay');
+  const result = live ? await replayRecording(a.positional, options, io) : await runReplay(a.positional[0]!, options, io, 'replay');
   if (result.series) {
     const { header, rows } = seriesRows(result);
     const csvFile = a.options.get('series-csv') as string | undefined;
@@ -70,4 +80,21 @@ export async function replayCommand(argv: string[], io: CommandIo): Promise<numb
     io.stdout.write(toCsv(Object.keys(flat), [Object.values(flat)]));
   } else io.stdout.write(formatReplaySummary(result));
   return 0;
+}
+
+/** `replay --record`: the program's trace replayed as valgrind produces it, with nothing written to disk. */
+async function replayRecording(command: string[], options: ReturnType<typeof replayOptionsFrom>, io: CommandIo) {
+  const rec = await recordLackey(command);
+  const tap = tapValgrindMessages(rec);
+  try {
+    const result = await runReplay(tap.stream, { ...options }, io, 'replay');
+    await rec.exit;
+    result.trace.source = `valgrind lackey: ${command.join(' ')}`;
+    return result;
+  } catch (e) {
+    rec.kill();
+    const status = await rec.exit;
+    if (e instanceof TraceFormatError) throw recordFailure(command, status, tap.messages(), e);
+    throw e;
+  }
 }

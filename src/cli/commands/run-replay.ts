@@ -7,11 +7,12 @@ import type { AddressSpace } from '../../vmm/address-space.js';
 import { ProgressBar } from '../../report/index.js';
 import type { CommandIo } from '../io.js';
 
-/** Replays `trace` ('-' = standard input) with a progress bar on a terminal; reports the first skipped line on stderr. */
-export async function runReplay(trace: string, options: ReplayOptions, io: CommandIo, command: string, onFinish?: (s: AddressSpace) => void): Promise<ReplayResult> {
+/** Replays `trace` (a path, '-' = standard input, or a stream) with a progress bar on a terminal; reports the first skipped line on stderr. */
+export async function runReplay(trace: string | NodeJS.ReadableStream, options: ReplayOptions, io: CommandIo, command: string, onFinish?: (s: AddressSpace) => void): Promise<ReplayResult> {
   let total: number | undefined;
   try {
-    total = trace === '-' ? undefined : statSync(trace).size;
+    // A FIFO or a stream has no size: the bar shows bytes done instead.
+    total = typeof trace !== 'string' || trace === '-' ? undefined : statSync(trace).isFile() ? statSync(trace).size : undefined;
   } catch {
     total = undefined; // replay reports the missing file
   }

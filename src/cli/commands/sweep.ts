@@ -1,9 +1,11 @@
 /** `vmsim sweep TRACE`: one trace under many TLB configurations, on every core; a table, JSON, CSV and an SVG chart. */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
 import { combinations, sweep, type SweepConfig, type SweepRow } from '../../replay/sweep.js';
-import { formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, toCsv } from '../../report/index.js';
+import { formatBytes, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, svgToPng, toCsv } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec, type ParsedArgs } from '../args.js';
 import type { CommandIo } from '../io.js';
+import { shippedTracePath } from '../../package-info.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { flatResult } from '../result-csv.js';
 import { CPU_NAMES } from '../../tlb/presets.js';
@@ -11,8 +13,8 @@ import { CPU_NAMES } from '../../tlb/presets.js';
 const SPECS: OptionSpec[] = [
   ...machineSpecs(true),
   { name: 'fully-associative', type: 'flag', help: 'every TLB size fully associative (ways = entries; replaces --tlb-ways)' },
-  { name: 'jobs', type: 'int', value: 'N', help: 'worker threads', default: 'all cores' },
-  { name: 'plot', type: 'string', value: 'FILE.svg', help: 'draw the miss rate against the swept value (one line per other combination) as SVG' },
+  { name: 'jobs', type: 'int', min: 1, value: 'N', help: 'worker threads', default: 'all cores' },
+  { name: 'plot', type: 'string', value: 'FILE.svg|FILE.png', help: 'draw the miss rate against the swept value (one line per other combination), as SVG or PNG by the name' },
   { name: 'plot-level', type: 'string', value: 'NAME', help: "the array (l1d, stlb, pwc-pde, ...), level (l1i, l1d, stlb) or 'all' whose miss rate is plotted", default: 'the swept array, else all levels' },
   { name: 'log', type: 'flag', help: 'logarithmic miss-rate axis' },
   { name: 'json', type: 'flag', help: 'print the rows as JSON' },
@@ -26,12 +28,15 @@ Replays TRACE once per configuration — every combination of the listed values 
 size, associativity, preset (--cpu) or page size (--page-size 4k,2m) — using worker threads
 on every core, and prints one row per configuration. Combinations where an array's ways do
 not divide its entries are left out. With no list given, --tlb-entries sweeps 16..1024.
+A text, compressed or streamed TRACE ('-' is standard input) is first read once into a
+temporary binary copy (8 bytes per access, in $TMPDIR), which the workers share; it is
+removed at the end.
 
 options:
 ${formatOptions(SPECS)}
 
 examples:
-  vmsim sweep traces/ls.lackey.gz --tlb-entries 8,16,32,64,128,256 --tlb-ways 1,4,8 --plot miss.svg
+  vmsim sweep ${shippedTracePath()} --tlb-entries 8,16,32,64,128,256 --tlb-ways 1,4,8 --plot miss.svg
   vmsim sweep trace.bin --cpu skylake --l1d-entries 16,32,64,128 --plot l1d.svg
   vmsim sweep trace.bin --cpu skylake,golden-cove,zen3,zen4,champsim,virtuoso --plot cpus.svg --log`;
 
@@ -64,6 +69,8 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
   const a = parseCommand(argv, SPECS, 'sweep', SWEEP_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
   const trace = a.positional[0]!;
+  const plot = a.options.get('plot') as string | undefined;
+  if (plot !== undefined) checkPlotPath(plot);
   const full = a.options.has('fully-associative');
   if (full && a.options.has('tlb-ways')) throw new UsageError('sweep: --fully-associative replaces --tlb-ways; give one of them');
   let axes = axesOf(a);
@@ -99,11 +106,18 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
   const level = plotLevel ?? levelOfAxis(xAxis.name);
   const jobs = a.options.get('jobs') as number | undefined;
   const bar = new ProgressBar({ stream: io.stderr, total: configs.length, label: 'sweep ', unit: 'configs' });
-  const rows = await sweep(trace, configs, { ...(jobs !== undefined ? { jobs } : {}), onRow: (_r, done) => bar.update(done) });
+  const rows = await sweep(trace === '-' ? process.stdin : trace, configs, {
+    ...(jobs !== undefined ? { jobs } : {}),
+    onRow: (_r, done) => bar.update(done),
+    onBinaryCopy: (path, bytes) =>
+      io.stderr.write(bytes === undefined ? `vmsim sweep: reading ${trace === '-' ? 'standard input' : trace} into a binary copy at ${path} (8 bytes per access; removed when the sweep ends)\n` : `vmsim sweep: binary copy ${path}: ${formatBytes(bytes)}\n`),
+  });
   bar.finish();
   for (const r of rows) if (level !== 'all' && !levelRate(r, level)) throw new UsageError(`sweep: --plot-level ${level}: no such TLB array or level in the results (${r.result.tlb.levels.map((l) => l.name).join(', ')}, or all)`);
-  const plot = a.options.get('plot') as string | undefined;
-  if (plot !== undefined) writeFileSync(plot, plotRows(rows, picks, axes, xAxis, level, trace, a.options.has('log'), full));
+  if (plot !== undefined) {
+    const svg = plotRows(rows, picks, axes, xAxis, level, trace, a.options.has('log'), full);
+    writeFileSync(plot, extname(plot).toLowerCase() === '.png' ? svgToPng(svg) : svg);
+  }
   if (a.options.has('json')) io.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else if (a.options.has('csv')) {
     const flat = rows.map((r) => flatResult(r.result, { config: r.config }));
@@ -131,6 +145,20 @@ function levelOfAxis(name: string): string {
   if (m) return m[1]!;
   if (name.startsWith('tlb-')) return 'last';
   return 'all';
+}
+
+/** Before any replay runs: the chart's format follows its name (.svg or .png) and its directory must be writable. */
+function checkPlotPath(plot: string): void {
+  const ext = extname(plot).toLowerCase();
+  if (ext !== '.svg' && ext !== '.png') throw new UsageError(`sweep: --plot ${JSON.stringify(plot)} must end in .svg or .png (the format follows the name)`);
+  const dir = dirname(resolve(plot));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`sweep: --plot: directory ${dirname(plot)} does not exist`);
+  if (existsSync(plot) && statSync(plot).isDirectory()) throw new UsageError(`sweep: --plot ${plot} is a directory`);
+  try {
+    accessSync(existsSync(plot) ? plot : dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`sweep: --plot ${plot} is not writable`);
+  }
 }
 
 /** Hits and misses of the plotted array or level of one row ('last': the last TLB array, the unified TLB or the second level). */
