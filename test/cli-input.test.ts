@@ -202,6 +202,14 @@ describe('the output closed early, and interruptions', () => {
 
 const valgrind = spawnSync('sh', ['-c', 'command -v valgrind']).status === 0;
 
+describe('recording without valgrind', () => {
+  it('is ENOENT saying what to install; a bad command is EINVAL', async () => {
+    const { recordLackey } = await import('../src/trace/lackey-recorder.js');
+    await expect(recordLackey(['true'], { valgrind: join(dir, 'no-valgrind-here') })).rejects.toThrow(/^ENOENT: recording needs valgrind, which is not installed \(.*no-valgrind-here not found; on Debian: apt-get install valgrind\)$/);
+    await expect(recordLackey([])).rejects.toThrow(/EINVAL: record: the command must be a non-empty array/);
+  });
+});
+
 describe.skipIf(!valgrind)('vmsim record (valgrind lackey; skipped only where valgrind is not installed, which .ci/run installs)', () => {
   it('records a program into a binary trace that replays, and as lackey text', () => {
     const out = join(dir, 'true.bin');

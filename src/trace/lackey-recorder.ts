@@ -36,7 +36,7 @@ export async function recordLackey(command: readonly string[], options: RecordLa
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new VmmError('ENOENT', `record needs valgrind, which is not installed (${valgrind} not found; on Debian: apt-get install valgrind)`) : e),
+      reject(e.code === 'ENOENT' ? new VmmError('ENOENT', `recording needs valgrind, which is not installed (${valgrind} not found; on Debian: apt-get install valgrind)`) : e),
     );
   });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));

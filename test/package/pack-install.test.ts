@@ -112,18 +112,20 @@ const buf = p.mmap({ length: 8192, prot: 'rw' });
 p.write(buf, [7, 8, 9]);
 const child = p.fork();
 child.write(buf, [1]);
-replay(process.argv[2], { tlb: { entries: 64 } }).then((r) => {
-  console.log(JSON.stringify({ parent: p.read(buf, 1)[0], child: child.read(buf, 1)[0], native: nativeAvailable(), backend: r.backend, accesses: r.accesses }));
+replay(process.argv[2], { tlb: { entries: 64 } }).then(async (r) => {
+  // sweep's worker threads load the worker module of the same kind (ESM or CommonJS).
+  const rows = await sweep(process.argv[2], [{ tlb: { entries: 16 } }, { tlb: { entries: 64 } }], { jobs: 2 });
+  console.log(JSON.stringify({ parent: p.read(buf, 1)[0], child: child.read(buf, 1)[0], native: nativeAvailable(), backend: r.backend, accesses: r.accesses, swept: rows.map((row) => row.result.accesses) }));
 });
 `;
 
   it('loads with import (ESM) and require (CommonJS), on the native backend', () => {
     const trace = join(project, 'node_modules/vmsim/traces/ls.lackey.gz');
-    writeFileSync(join(project, 'esm.mjs'), script("import { Machine, replay, nativeAvailable } from 'vmsim';"));
-    writeFileSync(join(project, 'cjs.cjs'), script("const { Machine, replay, nativeAvailable } = require('vmsim');"));
+    writeFileSync(join(project, 'esm.mjs'), script("import { Machine, replay, sweep, nativeAvailable } from 'vmsim';"));
+    writeFileSync(join(project, 'cjs.cjs'), script("const { Machine, replay, sweep, nativeAvailable } = require('vmsim');"));
     const esm = JSON.parse(ok(run('node', ['esm.mjs', trace])));
     const cjs = JSON.parse(ok(run('node', ['cjs.cjs', trace])));
-    expect(esm).toEqual({ parent: 7, child: 1, native: true, backend: 'native', accesses: expect.any(Number) });
+    expect(esm).toEqual({ parent: 7, child: 1, native: true, backend: 'native', accesses: expect.any(Number), swept: [esm.accesses, esm.accesses] });
     expect(esm.accesses).toBeGreaterThan(100_000);
     expect(cjs).toEqual(esm);
   });
