@@ -30,7 +30,7 @@ describe('usage errors', () => {
       [['replay', trace, '--tlb-ways', '3'], /--tlb-entries 64 is not a multiple of --tlb-ways 3/],
       [['replay', trace, '--l1d-entries', '0'], /--l1d-entries must be an integer/],
       [['replay', trace, '--l1i-entries', '8', '--l1i-ways', '16'], /--l1i-ways must be an integer in \[1, entries=8\]/],
-      [['replay', trace, '--pwc', '1,2,99999'], /--pwc must be an integer in \[0, 4096\]/],
+      [['replay', trace, '--pwc', '1,2,2000000'], /--pwc-pde-entries must be an integer in \[1, 1048576\]/],
       [['replay', trace, '--memory', 'lots'], /--memory/],
       [['maps', trace, '--tlb-entries', '0'], /^vmsim maps: --tlb-entries/],
       [['sweep', trace, '--tlb-entries', '0,16'], /--tlb-entries items must be positive, got 0 in "0,16"/],
