@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { VmmError } from '../errors.js';
 import { RECORD_BYTES, type TraceChunk } from './trace-record.js';
 import { BinaryTraceDecoder, TRACE_HEADER_BYTES } from './binary-trace.js';
-import type { OpenTraceOptions, TraceReader, TraceStats } from './trace-reader.js';
+import type { OpenTraceOptions, TraceReader, TraceStats } from './trace-reader-types.js';
 
 /** Records per chunk when the caller does not say: 1 MiB reads, the size that kept replay fastest here. */
 const FILE_CHUNK_RECORDS = 131072;
