@@ -15,9 +15,6 @@ import { VmmError } from '../errors.js';
 import { canMerge, slice, type RegionRecord } from './region.js';
 import type { RegionMap } from './region-map.js';
 
-/** Linux's DEFAULT_MAX_MAP_COUNT (USHRT_MAX - 5). */
-export const DEFAULT_MAX_MAP_COUNT = 65530;
-
 function tooMany(op: string, count: number, max: number): VmmError {
   return new VmmError('ENOMEM', `${op}: the address space has ${count} regions, and vm.max_map_count (options.maxMapCount) is ${max}`);
 }

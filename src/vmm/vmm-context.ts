@@ -5,14 +5,9 @@ import { SharedMemoryObject, type ShmBudget } from './shared-memory.js';
 import { PAGE_SIZE } from '../core/constants.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
-import { DEFAULT_MAX_MAP_COUNT } from './map-count.js';
 
 const HUGE_FRAMES = 512;
 
-/** tmpfs's default size: half of RAM (shmem_default_max_blocks), whole pages. */
-export function defaultShmBytes(memoryBytes: number): number {
-  return Math.floor(memoryBytes / 2 / PAGE_SIZE) * PAGE_SIZE;
-}
 
 
 /** State shared by every address space of a machine. */
@@ -37,10 +32,11 @@ export class VmmContext {
   constructor(
     private readonly core: Core,
     nxe: boolean,
-    limits: { maxMapCount?: number; shmBytes?: number } = {},
+    /** vm.max_map_count, and the size of /dev/shm in bytes (the machine's options decide both). */
+    limits: { maxMapCount: number; shmBytes: number },
   ) {
-    this.maxMapCount = limits.maxMapCount ?? DEFAULT_MAX_MAP_COUNT;
-    const shmBytes = limits.shmBytes ?? defaultShmBytes(core.totalFrames * PAGE_SIZE);
+    this.maxMapCount = limits.maxMapCount;
+    const shmBytes = limits.shmBytes;
     this.shm = {
       bytes: shmBytes,
       pages: Math.floor(shmBytes / PAGE_SIZE),
