@@ -156,6 +156,8 @@ export class RegionMap implements Iterable<RegionRecord> {
   private sr: Node | null = null;
   /** Running ceiling of findGapTopDown. */
   private ceiling = 0;
+  /** The region find() returned last, until the map changes (as Linux's vmacache was): faults repeat the lookup of one region. */
+  private last: RegionRecord | undefined;
 
   /** Number of regions. */
   get size(): number {
@@ -183,8 +185,11 @@ export class RegionMap implements Iterable<RegionRecord> {
 
   /** The region containing `addr`. */
   find(addr: number): RegionRecord | undefined {
+    const c = this.last;
+    if (c !== undefined && c.start <= addr && addr < c.end) return c;
     const n = this.floor(addr);
-    return n !== null && addr < n.end ? n.rec : undefined;
+    if (n !== null && addr < n.end) return (this.last = n.rec);
+    return undefined;
   }
 
   /** The last region starting below `addr` (the one containing it, or the nearest one under it). */
@@ -418,6 +423,7 @@ export class RegionMap implements Iterable<RegionRecord> {
 
   /** Adds a node for `rec` (over free space). */
   private add(rec: RegionRecord): void {
+    this.last = undefined;
     this.root = this.insertNode(this.root, this.node(rec));
     this.link(rec);
     this.count++;
@@ -425,6 +431,7 @@ export class RegionMap implements Iterable<RegionRecord> {
 
   /** Replaces the record of the node starting at `key` by `rec` (whose start keeps the order); returns rec. */
   private replace(key: number, rec: RegionRecord): RegionRecord {
+    this.last = undefined;
     this.root = replaceKey(this.root!, key, rec, this.id);
     return rec;
   }
@@ -435,6 +442,7 @@ export class RegionMap implements Iterable<RegionRecord> {
    * new record without breaking the order; the rest are inserted. O((|old| + |fresh|) log n).
    */
   private replaceRun(old: RegionRecord[], fresh: RegionRecord[]): void {
+    this.last = undefined;
     for (let i = 1; i < old.length; i++) {
       this.root = deleteKey(this.root!, old[i]!.start, this.id);
       this.unlink(old[i]!);
