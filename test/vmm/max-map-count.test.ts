@@ -131,7 +131,8 @@ describe.each(BACKENDS)('vm.max_map_count (%s)', (backend) => {
     expect(m.config.maxMapCount).toBe(65530);
     m.dispose();
     expect(new Machine({ memory: '16MiB', backend, maxMapCount: 0 }).config.maxMapCount).toBe(0);
-    for (const bad of [-1, 1.5, 2 ** 31, '10', null, NaN]) {
+    expect(() => new Machine({ memory: '16MiB', backend, maxMapcount: 5 } as never)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/maxMapcount/) }));
+    for (const bad of [-1, 1.5, 2 ** 31, '10', null, NaN, 10n, { valueOf: () => 10 }]) {
       expect(() => new Machine({ memory: '16MiB', backend, maxMapCount: bad as never })).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/maxMapCount/) }));
     }
   });
