@@ -17,6 +17,13 @@ import { strictOptions } from '../strict-options.js';
 const TWO47 = 2 ** 47;
 const MAX_PCID = 4095;
 
+/** The core of a disposed machine: every use is refused with the same VmmError on both backends. */
+const DISPOSED_CORE = new Proxy({} as Core, {
+  get() {
+    throw new VmmError('EINVAL', 'the machine has been disposed');
+  },
+});
+
 /** What the CPU knows of an address space: its top-level table and its TLB tag. */
 export interface CpuSpace {
   readonly rootFrame: number;
@@ -47,7 +54,7 @@ export class Cpu {
   readonly backend: 'native' | 'js';
   /** The validated options. */
   readonly config: Readonly<ResolvedOptions>;
-  /** @internal */ readonly core: Core;
+  /** @internal The backend (replaced by a refusing stub at dispose). */ core: Core;
   /** @internal */ readonly tlbState: TlbState;
   /** @internal */ readonly counters: Float64Array;
   /** @internal */ readonly result: Float64Array;
@@ -68,14 +75,20 @@ export class Cpu {
     this.tlbState = createTlbState(this.config.tlbSets, this.config.tlbWays);
     this.counters = new Float64Array(Counter.LENGTH);
     this.result = new Float64Array(Result.LENGTH);
-    this.core = createCore(this.config.backend, {
-      memoryBytes: this.config.memoryBytes,
-      features: this.config.features,
-      tlb: this.tlbState,
-      counters: this.counters,
-      result: this.result,
-      eagerHostMemory: this.config.hostMemory === 'eager',
-    });
+    try {
+      this.core = createCore(this.config.backend, {
+        memoryBytes: this.config.memoryBytes,
+        features: this.config.features,
+        tlb: this.tlbState,
+        counters: this.counters,
+        result: this.result,
+        eagerHostMemory: this.config.hostMemory === 'eager',
+      });
+    } catch (e) {
+      if (e instanceof VmmError) throw e;
+      // The host refused the reservation of simulated RAM (address space or commit limits).
+      throw new VmmError('ENOMEM', `options.memory: the host could not reserve ${this.config.memoryBytes} bytes of simulated RAM (${(e as Error).message})`);
+    }
     this.backend = this.core.backend;
     this.physical = new PhysicalMemory(this.core, this.config.memoryBytes);
     // Like Linux's init_mm: a kernel-only address space that is loaded when no process runs.
@@ -147,6 +160,8 @@ export class Cpu {
     for (const s of this.spaceSet) s.markDestroyed();
     this.spaceSet.clear();
     this.core.dispose();
+    this.core = DISPOSED_CORE;
+    this.physical.detach(DISPOSED_CORE);
   }
 
   /** @internal A new top-level table (or the given one) and a PCID for a space: [root frame, pcid]; ENOMEM when no frame is left. */

@@ -18,7 +18,8 @@ export class SharedMemoryObject {
 
   /** @internal Use machine.createSharedMemory(). */
   constructor(
-    private readonly core: Core,
+    /** Where the frames come from (the machine: its core is replaced by a refusing stub when it is disposed). */
+    private readonly hw: { readonly core: Core },
     /** Unique id (regions name their backing by it). */
     readonly id: number,
     /** The name it was created with. */
@@ -53,7 +54,7 @@ export class SharedMemoryObject {
   frameOf(index: number): number {
     let f = this.frames[index]!;
     if (f === 0) {
-      f = this.core.allocFrame();
+      f = this.hw.core.allocFrame();
       if (f < 0) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no free frame for page ${index}`);
       this.frames[index] = f;
     }
@@ -66,7 +67,7 @@ export class SharedMemoryObject {
     for (let i = first; i < first + count; i++) if (this.frames[i] === 0) missing++;
     if (missing > 0) {
       const fresh = new Float64Array(missing);
-      if (this.core.allocFrameList(fresh, missing) < 0) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no ${missing} free frames`);
+      if (this.hw.core.allocFrameList(fresh, missing) < 0) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no ${missing} free frames`);
       let k = 0;
       for (let i = first; i < first + count; i++) if (this.frames[i] === 0) this.frames[i] = fresh[k++]!;
     }
@@ -102,7 +103,7 @@ export class SharedMemoryObject {
     this.released = true;
     this.hooks.released(this);
     for (let i = 0; i < this.frames.length; i++) {
-      if (this.frames[i] !== 0) this.core.unrefFrame(this.frames[i]!);
+      if (this.frames[i] !== 0) this.hw.core.unrefFrame(this.frames[i]!);
       this.frames[i] = 0;
     }
   }
