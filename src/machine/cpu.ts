@@ -15,6 +15,9 @@ import { toLinear } from '../address.js';
 import { strictOptions } from '../strict-options.js';
 
 const TWO47 = 2 ** 47;
+const PAGE_BYTES = 4096;
+const USER_PAGES = TWO47 / PAGE_BYTES;
+const SIZE_OF_CLASS = [4096, 2 ** 21, 2 ** 30];
 const MAX_PCID = 4095;
 
 /** The core of a disposed machine: every use is refused with the same VmmError on both backends. */
@@ -208,11 +211,28 @@ export class Cpu {
       for (const tag of this.liveTags()) this.core.invalidate(tag, la, pages);
       return;
     }
+    // A PCID flush keeps global entries: global user pages (which Linux never makes, but
+    // mapPage can) of the range are invalidated one by one, as an OS must INVLPG them.
+    if (pages > SINGLE_PAGE_FLUSH_CEILING) this.dropGlobals(la, pages);
     // Without PCIDs another space's entries were flushed when it was switched out.
     if (!pcide && space !== this.currentSpace) return;
     const tag = pcide ? space.pcid : 0;
     if (pages > SINGLE_PAGE_FLUSH_CEILING) this.core.flushPcid(tag);
     else this.core.invalidate(tag, la, pages);
+  }
+
+  /** Invalidates every global TLB entry that overlaps [la, la + pages*4096): a scan of the TLB arrays, a call per entry found. */
+  private dropGlobals(la: number, pages: number): void {
+    const t = this.tlbState;
+    if (t.meta[0]! === 0) return;
+    const end = la + pages * PAGE_BYTES;
+    for (let e = 0; e < t.key.length; e++) {
+      if ((t.flags[e]! & TlbFlag.GLOBAL) === 0 || (t.flags[e]! & TlbFlag.VALID) === 0) continue;
+      const q = Math.floor(t.key[e]! / 8192);
+      const size = SIZE_OF_CLASS[q % 4]!;
+      const start = Math.floor(q / 4) * size;
+      if (start < end && start + size > la) this.core.invalidate(this.tag, start, 1);
+    }
   }
 
   /** @internal Flushes every entry of a space (after fork write-protects it, or at destroy). */
@@ -224,6 +244,8 @@ export class Cpu {
   /** @internal Forgets a destroyed space; loads the idle tables if it was current. */
   release(space: CpuSpace): void {
     this.flushSpace(space);
+    // The space's frames are about to be freed: no global entry may keep translating to them.
+    this.dropGlobals(0, USER_PAGES);
     if (this.currentSpace === space) {
       this.core.setCr3(this.idleRoot, 0, false);
       this.tag = 0;

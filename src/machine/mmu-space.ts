@@ -150,17 +150,17 @@ export class MmuSpace {
    * not allocated, ENOMEM when a page table cannot be allocated (nothing changes).
    */
   mapPage(va: number | bigint, pa: number | bigint, flags?: PageFlags, options?: MapOptions): void {
-    this.live();
-    const m = this.machine;
     strictOptions(options, 'options', ['pageSize']);
     const size = options?.pageSize ?? PAGE_SIZE;
+    const [lo, hi] = encodeFlags(flags);
+    this.live();
+    const m = this.machine;
     const shift = SHIFT_OF[size];
     if (shift === undefined) throw new VmmError('EINVAL', `options.pageSize must be 4096, 2 MiB or 1 GiB, got ${describe(size)}`);
     const la = toLinearAligned(va, size, 'va');
     const p = toPhysical(pa, m.physical.size, 'pa');
     if (p % size !== 0) throw new VmmError('EINVAL', `pa ${hex(p)} is not aligned to ${sizeName(size)}`);
     if (p + size > m.physical.size) throw new VmmError('EINVAL', `pa ${hex(p)}: a ${sizeName(size)} page there runs past the end of physical memory`);
-    const [lo, hi] = encodeFlags(flags);
     let ok: boolean;
     try {
       ok = this.pages.mapFrames(la, p / PAGE_SIZE, 1, { lo, hi }, size);
@@ -184,9 +184,9 @@ export class MmuSpace {
 
   /** Replaces the hardware flags of the page mapped at `va` (A and D are kept). ENOENT when nothing is mapped. */
   protectPage(va: number | bigint, flags?: PageFlags): void {
+    const [lo, hi] = encodeFlags(flags);
     this.live();
     const la = toLinearAligned(va, PAGE_SIZE, 'va');
-    const [lo, hi] = encodeFlags(flags);
     const size = this.leafAt(la, 'protectPage');
     // A whole leaf is covered: no split, so no allocation can fail.
     this.pages.protect(la, size / PAGE_SIZE, { setLo: lo, setHi: hi, clearLo: FLAG_MASK_LO & ~lo, clearHi: FLAG_MASK_HI & ~hi });
@@ -237,17 +237,18 @@ export class MmuSpace {
    * Accessing through a space makes it current, as a context switch would.
    */
   access(va: number | bigint, kind: AccessKindName = 'read', options?: AccessOptions): number {
+    // Options first (their getters run once), then the liveness check: a getter cannot act on a dead space.
+    const flags = options === undefined ? 1 : accessFlags(options);
     this.live();
     const la = toLinear(va, 'va');
     const k = kindCode(kind);
     const m = this.machine;
     m.activate(this);
-    const user = options?.user ?? true;
-    if (user && options?.ac === undefined) {
+    if (flags === 1) {
       const pa = this.fastHit(la, k);
       if (pa >= 0) return pa;
     }
-    return this.slowAccess(la, k, accessFlags(options));
+    return this.slowAccess(la, k, flags);
   }
 
   /** Reads `length` bytes of virtual memory at `va` (user mode unless options say otherwise). */
@@ -288,6 +289,7 @@ export class MmuSpace {
 
   /** readInto() with every argument checked: faults, page crossings, options, bad arguments. */
   private readIntoSlow(va: number | bigint, dst: Uint8Array, offset: number, length: number, options: AccessOptions | undefined): void {
+    const flags = accessFlags(options);
     this.live();
     const la = toLinear(va, 'va');
     if (!(dst instanceof Uint8Array)) throw new VmmError('EINVAL', `dst must be a Uint8Array, got ${describe(dst)}`);
@@ -297,9 +299,9 @@ export class MmuSpace {
     this.machine.activate(this);
     if (length === 0) return;
     // Options that still mean a plain user-mode access (user: true, no ac) may take the hit path.
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && this.readHit(va, dst, offset, length)) return;
+    if (flags === 1 && this.readHit(va, dst, offset, length)) return;
     const view = offset === 0 && length === dst.length ? dst : dst.subarray(offset, offset + length);
-    this.copyVirt(la, view, false, accessFlags(options));
+    this.copyVirt(la, view, false, flags);
   }
 
   /**
@@ -375,6 +377,7 @@ export class MmuSpace {
    * executable (an NX page faults with the I/D bit), and a fetch that faults returns nothing.
    */
   fetch(va: number | bigint, length: number, options?: AccessOptions): Uint8Array {
+    const flags = accessFlags(options);
     this.live();
     const la = toLinear(va, 'va');
     const n = toCount(length, 'length', { max: 2 ** 31 });
@@ -382,7 +385,6 @@ export class MmuSpace {
     const out = new Uint8Array(n);
     this.machine.activate(this);
     if (n === 0) return out;
-    const flags = accessFlags(options);
     if (flags === 1 && (la & PAGE_MASK) + n <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.EXECUTE);
       if (pa >= 0) {
@@ -418,20 +420,21 @@ export class MmuSpace {
 
   /** Writes bytes into virtual memory at `va` (user mode unless options say otherwise). */
   write(va: number | bigint, bytes: Uint8Array | ArrayLike<number>, options?: AccessOptions): void {
+    // User code (option getters, array-like elements) runs first, then the liveness check.
+    const flags = options === undefined ? 1 : accessFlags(options);
+    const data = toBytes(bytes);
     this.live();
     const la = toLinear(va, 'va');
-    const data = toBytes(bytes);
     this.checkSpan(la, data.length);
     this.machine.activate(this);
     if (data.length === 0) return;
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la & PAGE_MASK) + data.length <= PAGE_SIZE) {
+    if (flags === 1 && (la & PAGE_MASK) + data.length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.WRITE);
       if (pa >= 0) {
         this.machine.physical.copyIn(pa, data, 0, data.length);
         return;
       }
     }
-    const flags = accessFlags(options);
     if ((la & PAGE_MASK) + data.length <= PAGE_SIZE) this.copyVirt(la, data, true, flags);
     else this.writeAcross(la, data, flags);
   }
@@ -442,15 +445,18 @@ export class MmuSpace {
    * stops at the first fault it cannot resolve and reports its index.
    */
   accessBatch(addresses: Float64Array, kinds: Uint8Array, options: AccessOptions & { start?: number; end?: number } = {}): BatchResult {
+    // Options first, each getter once; then the liveness check.
+    const flags = accessFlags(options, BATCH_KEYS);
+    const endOption = options.end;
+    const startOption = options.start;
     this.live();
     if (!(addresses instanceof Float64Array)) throw new VmmError('EINVAL', `addresses must be a Float64Array, got ${describe(addresses)}`);
     if (!(kinds instanceof Uint8Array)) throw new VmmError('EINVAL', `kinds must be a Uint8Array, got ${describe(kinds)}`);
-    const flags = accessFlags(options, BATCH_KEYS);
     // The native core takes no SharedArrayBuffer views: a private copy keeps both backends alike.
     if (addresses.buffer instanceof SharedArrayBuffer) addresses = addresses.slice();
     if (kinds.buffer instanceof SharedArrayBuffer) kinds = kinds.slice();
-    const end = toCount(options.end ?? addresses.length, 'options.end', { max: addresses.length });
-    const start = toCount(options.start ?? 0, 'options.start', { max: end });
+    const end = toCount(endOption ?? addresses.length, 'options.end', { max: addresses.length });
+    const start = toCount(startOption ?? 0, 'options.start', { max: end });
     if (kinds.length < end) throw new VmmError('EINVAL', `kinds has ${kinds.length} entries, fewer than options.end ${end}`);
     const m = this.machine;
     m.activate(this);
