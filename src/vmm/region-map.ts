@@ -362,7 +362,7 @@ export class RegionMap implements Iterable<RegionRecord> {
       if (r.start % 4096 !== 0 || r.end % 4096 !== 0) throw new Error(`region [${hex(r.start)}, ${hex(r.end)}) is not page-aligned`);
       if (prev !== undefined) {
         if (prev.end > r.start) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) overlap or are out of order`);
-        if (canMerge(prev, r)) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) should have merged`);
+        if (canMerge(prev, r)) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) could merge: they should have been merged`);
       }
       if (r.backing.type === 'object') objects.set(r.backing.objectId, (objects.get(r.backing.objectId) ?? 0) + 1);
       prev = r;

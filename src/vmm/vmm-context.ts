@@ -30,7 +30,7 @@ export class VmmContext {
   readonly shm: ShmBudget & { readonly pages: number; used: number };
 
   constructor(
-    private readonly core: Core,
+    private readonly hw: { readonly core: Core },
     nxe: boolean,
     /** vm.max_map_count, and the size of /dev/shm in bytes (the machine's options decide both). */
     limits: { maxMapCount: number; shmBytes: number },
@@ -50,7 +50,7 @@ export class VmmContext {
         this.used -= pages;
       },
     };
-    const z = core.allocFrame();
+    const z = hw.core.allocFrame();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
@@ -61,10 +61,18 @@ export class VmmContext {
     return pfn === this.zeroFrame || (this.hugeZero >= 0 && pfn >= this.hugeZero && pfn < this.hugeZero + HUGE_FRAMES);
   }
 
+  /** @internal Every frame the VMM itself holds one reference on (zero pages, shared object pages), for auditing. */
+  heldFrames(): number[] {
+    const out = [this.zeroFrame];
+    if (this.hugeZero >= 0) for (let i = 0; i < HUGE_FRAMES; i++) out.push(this.hugeZero + i);
+    for (const o of this.objects.values()) out.push(...o.heldFrames());
+    return out;
+  }
+
   /** The huge zero page's first frame (mm_get_huge_zero_folio), allocated once and kept; -1 when no aligned run is free. */
   hugeZeroFrame(): number {
     if (this.hugeZero < 0) {
-      const f = this.core.allocFrames(HUGE_FRAMES, HUGE_FRAMES);
+      const f = this.hw.core.allocFrames(HUGE_FRAMES, HUGE_FRAMES);
       if (f >= 0) this.hugeZero = f;
     }
     return this.hugeZero;
@@ -72,14 +80,14 @@ export class VmmContext {
 
   /** Pages of RAM: what the overcommit heuristic compares one request with. */
   get totalPages(): number {
-    return this.core.totalFrames;
+    return this.hw.core.totalFrames;
   }
 
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
   createObject(name: string, size: number): SharedMemoryObject {
     if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
     const obj = new SharedMemoryObject(
-      this.core,
+      this.hw,
       this.nextId++,
       name,
       size,

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { propertyOptions } from '../property-options.js';
 import { Machine, SegmentationFault, VmmError, type AddressSpace } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
+import { auditMachine } from '../support/invariants.js';
 
 const BASE = 0x1000_0000;
 const PAGES = 8;
@@ -115,6 +116,7 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
       }
     }
     log.push(JSON.stringify(s.destroyed ? {} : s.stats()));
+    auditMachine(m);
     // The region invariants after every step: ordered, non-overlapping, maximally merged, the tree's
     // figures right; and the regions are the model's pages with the model's protection.
     for (let k = 0; k < spaces.length; k++) {
