@@ -55,7 +55,7 @@ function naiveNs(words: Uint32Array, count: number, repeat: number): number {
   const m = new Machine({ memory: '64GiB', backend: 'native' });
   const s = m.createAddressSpace();
   // Pre-map what the trace touches (via the real engine's policy would need faults; a big rwx region is enough here).
-  s.mmap({ addr: 0x10000, length: 2 ** 40, prot: 'rwx', fixed: true, populate: false });
+  s.mmap({ addr: 0x10000, length: 2 ** 40, prot: 'rwx', fixed: true, populate: false, noReserve: true }); // sparse: MAP_NORESERVE, no overcommit charge
   m.switchTo(s);
   const core = m.core;
   const ACCESS = [0, 1, 2, 1];

@@ -124,6 +124,7 @@ function publicRegion(r: RegionRecord): Region {
   const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
   if (r.name !== undefined) out.name = r.name;
   if (r.hugePages) out.hugePages = true;
+  if (r.noReserve) out.noReserve = true;
   return out;
 }
 

@@ -75,7 +75,7 @@ export class VirtualMemory implements FaultHandler {
   addRegion(spec: RegionSpec): Region {
     const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0 } : { type: 'anonymous' as const };
     const attach = spec.object !== undefined && !this.references(spec.object.id);
-    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, ...(spec.hugePages ? { hugePages: true } : {}) });
+    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, ...(spec.hugePages ? { hugePages: true } : {}), ...(spec.noReserve ? { noReserve: true } : {}) });
     if (attach) spec.object!.attach();
     return r;
   }

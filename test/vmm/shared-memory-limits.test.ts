@@ -46,7 +46,10 @@ describe.each(BACKENDS)('shared memory and accounting limits (%s)', (backend) =>
     const one = m.createSharedMemory('one', PAGE);
     const ro = s.mmap({ length: (ram + 1) * PAGE, prot: 'r' });
     const p = s.mmap({ length: 4 * PAGE, prot: 'rw', shared: true, object: one, populate: true });
+    const nr = s.mmap({ length: 2 ** 44, prot: 'r', noReserve: true });
     const mine = {
+      noReserve2e44: errno(() => s.munmap(s.mmap({ length: 2 ** 44, prot: 'rw', noReserve: true }), 2 ** 44)),
+      noReserveMprotect2e44: errno(() => s.mprotect(nr, 2 ** 44, 'rw')),
       ftruncate2e42: 0,
       blocksAfter: big.residentPages,
       sharedAnonRam: map(ram * PAGE, 'rw', true),
