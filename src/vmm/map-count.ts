@@ -45,6 +45,8 @@ export function checkMapCountForUnmap(regions: RegionMap, max: number, start: nu
  * inside the region is a split that needs count < max. ENOMEM names the count.
  */
 export function checkMapCountForProtect(regions: RegionMap, max: number, start: number, end: number, prot: number): void {
+  // Splits happen only at the two edges: below max - 1 regions none can fail, so skip the walk.
+  if (regions.size + 2 <= max) return;
   const rs = regions.overlapping(start, end);
   if (rs.length === 0) return;
   let count = regions.size;
