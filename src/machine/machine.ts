@@ -60,7 +60,7 @@ export class Machine extends Cpu {
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
-    this.vmm = new VmmContext(this.core, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
+    this.vmm = new VmmContext(this, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
   }
 
   /** The address space whose tables CR3 holds, or undefined when the kernel's idle tables are loaded. */

@@ -2,8 +2,6 @@
 import { Feature } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
-import { DEFAULT_MAX_MAP_COUNT } from '../vmm/map-count.js';
-import { defaultShmBytes } from '../vmm/vmm-context.js';
 import { strictOptions } from '../strict-options.js';
 
 /** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
@@ -43,6 +41,9 @@ export interface ResolvedOptions {
   maxMapCount: number;
   shmBytes: number;
 }
+
+/** Linux's DEFAULT_MAX_MAP_COUNT (USHRT_MAX - 5): vm.max_map_count's default. */
+const DEFAULT_MAX_MAP_COUNT = 65530;
 
 const MIN_MEMORY = 2 ** 21;
 const MAX_MEMORY = 2 ** 40;
@@ -104,6 +105,6 @@ export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
   // A sysctl int: 0 to INT_MAX.
   if (!Number.isSafeInteger(maxMapCount) || maxMapCount < 0 || maxMapCount > 2 ** 31 - 1) throw new VmmError('EINVAL', `options.maxMapCount must be an integer in [0, 2^31 - 1], got ${describe(maxMapCount)}`);
   // Whole pages, as tmpfs counts blocks; the default is tmpfs's: half of RAM.
-  const shmBytes = opts.shmSize === undefined ? defaultShmBytes(memoryBytes) : Math.ceil(parseSize(opts.shmSize, 'options.shmSize') / 4096) * 4096;
+  const shmBytes = opts.shmSize === undefined ? Math.floor(memoryBytes / 2 / 4096) * 4096 : Math.ceil(parseSize(opts.shmSize, 'options.shmSize') / 4096) * 4096;
   return { memoryBytes, tlbEntries: entries, tlbWays: ways, tlbSets: entries / ways, features, backend, hostMemory, maxMapCount, shmBytes };
 }

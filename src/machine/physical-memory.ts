@@ -26,28 +26,31 @@ export class PhysicalMemory {
    */
   private userRefs: Uint32Array | undefined;
 
-  /** @internal `live` throws when the machine has been disposed. */
-  constructor(private readonly core: Core, readonly size: number, private readonly live: () => void = () => {}) {}
+  /** @internal */
+  constructor(private core: Core, readonly size: number) {}
+
+  /** @internal The machine was disposed: calls go to `disposed` (which refuses them) and the RAM views are dropped. */
+  detach(disposed: Core): void {
+    this.core = disposed;
+    this.chunks.length = 0;
+    this.views.length = 0;
+  }
 
   /** Frames in the machine (size / 4096). */
   get totalFrames(): number {
-    this.live();
     return this.core.totalFrames;
   }
   /** Frames not allocated. */
   get freeFrames(): number {
-    this.live();
     return this.core.freeFrames();
   }
   /** Frames allocated (frame 0, kernel tables, page tables and data). */
   get usedFrames(): number {
-    this.live();
     return this.core.totalFrames - this.core.freeFrames();
   }
 
   /** Allocates the lowest free frame, zeroed, with one reference (the user's): its physical address. ENOMEM when none is free. */
   allocFrame(): number {
-    this.live();
     const pfn = this.core.allocFrame();
     if (pfn < 0) throw new VmmError('ENOMEM', 'allocFrame: no free frame');
     this.owned()[pfn] = 1;
@@ -56,7 +59,6 @@ export class PhysicalMemory {
 
   /** Allocates `count` contiguous zeroed frames starting at a multiple of `align` bytes (default 4096): the first address. */
   allocFrames(count: number, align: number = PAGE_SIZE): number {
-    this.live();
     const n = toCount(count, 'count', { min: 1, max: this.core.totalFrames });
     const a = toCount(align, 'align', { min: PAGE_SIZE });
     if (!Number.isInteger(Math.log2(a))) throw new VmmError('EINVAL', `align ${a} is not a power of two`);
@@ -73,7 +75,6 @@ export class PhysicalMemory {
    * reference to (the VMM's: a root, a page table, the zero page, mapped data).
    */
   freeFrame(pa: number | bigint): void {
-    this.live();
     const pfn = this.userFrame(pa, 'freeFrame');
     this.userRefs![pfn]!--;
     this.core.unrefFrame(pfn);
@@ -81,7 +82,6 @@ export class PhysicalMemory {
 
   /** Adds a reference (the user's) to a frame the user holds: the new count. EINVAL / EPERM as freeFrame. */
   refFrame(pa: number | bigint): number {
-    this.live();
     const pfn = this.userFrame(pa, 'refFrame');
     const r = this.core.refFrame(pfn);
     this.userRefs![pfn]!++;
@@ -90,7 +90,6 @@ export class PhysicalMemory {
 
   /** Reference count of the frame at `pa` (0 when free), whoever holds the references. */
   refCount(pa: number | bigint): number {
-    this.live();
     return this.core.refCount(this.frameOf(pa, 'pa'));
   }
 
@@ -108,7 +107,6 @@ export class PhysicalMemory {
 
   /** Copies `length` bytes of physical memory from `pa`. */
   read(pa: number | bigint, length: number): Uint8Array {
-    this.live();
     const start = toPhysical(pa, this.size, 'pa');
     const n = toCount(length, 'length');
     if (start + n > this.size) throw new VmmError('EFAULT', `read: [${hex(start)}, ${hex(start + n)}) runs past the end of physical memory (${hex(this.size)})`);
@@ -119,7 +117,6 @@ export class PhysicalMemory {
 
   /** Writes bytes into physical memory at `pa`. */
   write(pa: number | bigint, bytes: Uint8Array | ArrayLike<number>): void {
-    this.live();
     const start = toPhysical(pa, this.size, 'pa');
     const data = toBytes(bytes);
     if (start + data.length > this.size) throw new VmmError('EFAULT', `write: [${hex(start)}, ${hex(start + data.length)}) runs past the end of physical memory (${hex(this.size)})`);

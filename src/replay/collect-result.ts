@@ -30,7 +30,7 @@ export function collectResult(
     misses = st[HierStat.MISSES_ALL]!;
     hits = levels.filter((l) => l.level !== 'pwc').reduce((n, l) => n + l.hits, 0);
   } else {
-    // The core counts the retry after a resolved fault as a second lookup; the trace made one.
+    // The core counts the retry after a resolved fault as a second lookup; the trace made one (retries are counted apart, as machine.stats() does).
     hits = d(Counter.HITS);
     misses = d(Counter.MISSES) - engine.retries;
     levels.push({ name: 'tlb', entries: o.tlb.entries, ways: o.tlb.ways, hits, misses });
@@ -45,7 +45,7 @@ export function collectResult(
     accesses: records,
     byKind: { instructions: out[TraceOut.INSTRS]!, loads: out[TraceOut.LOADS]!, stores: out[TraceOut.STORES]!, modifies: out[TraceOut.MODIFIES]! },
     pageCrossing: out[TraceOut.SPLITS]!,
-    tlb: { lookups: hits + misses, hits, misses, missRate: hits + misses > 0 ? misses / (hits + misses) : 0, levels },
+    tlb: { lookups: hits + misses, hits, misses, missRate: hits + misses > 0 ? misses / (hits + misses) : 0, retries: engine.retries, levels },
     walks: d(Counter.WALKS),
     faults: { total: d(Counter.FAULTS), minor: vm.faults.minor, cow: vm.faults.cow, segv: engine.segv },
     segfaults: engine.segfaults,

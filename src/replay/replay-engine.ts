@@ -44,8 +44,6 @@ export class ReplayEngine {
     }
     this.retries0 = machine.retries;
     if (o.mode === 'anon') space.vm.onMissingRegion = anonymousRegionHook(o.pageSize === '2m');
-    // A 2 MiB experiment keeps 2 MiB pages: a write to the huge zero page gets a fresh huge page, not a split.
-    if (o.pageSize === '2m') space.vm.hugeZeroWrite = 'allocate';
   }
 
   /** Accesses re-executed after a resolved fault (the single TLB counted each as one more lookup and miss; not the trace's). */

@@ -30,8 +30,9 @@ export class AddressSpace extends MmuSpace {
 
   /** mmap(2): creates a mapping and returns its address. See MmapOptions. */
   mmap(options: MmapOptions): number {
+    const o = snapshot(options); // getters run once, before the liveness check
     this.live();
-    return sys.mmap(this.vm, options);
+    return sys.mmap(this.vm, o);
   }
   /** munmap(2): removes mappings in [addr, addr+length); holes are fine. */
   munmap(addr: number | bigint, length: number): void {
@@ -83,8 +84,9 @@ export class AddressSpace extends MmuSpace {
   }
   /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
   createRegion(options: RegionOptions): Region {
+    const o = snapshot(options);
     this.live();
-    return publicRegion(sys.createRegion(this.vm, options));
+    return publicRegion(sys.createRegion(this.vm, o));
   }
   /** Destroys the whole region containing `addr`. */
   destroyRegion(addr: number | bigint): void {
@@ -113,10 +115,16 @@ export class AddressSpace extends MmuSpace {
   }
 }
 
+/** An options object's own properties read once (getters run now), so nothing user code does later can change them. */
+function snapshot<T>(options: T): T {
+  return options !== null && typeof options === 'object' ? { ...options } : options;
+}
+
 function publicRegion(r: RegionRecord): Region {
   const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
   if (r.name !== undefined) out.name = r.name;
   if (r.hugePages) out.hugePages = true;
+  if (r.noReserve) out.noReserve = true;
   return out;
 }
 

@@ -15,9 +15,6 @@ import { VmmError } from '../errors.js';
 import { canMerge, slice, type RegionRecord } from './region.js';
 import type { RegionMap } from './region-map.js';
 
-/** Linux's DEFAULT_MAX_MAP_COUNT (USHRT_MAX - 5). */
-export const DEFAULT_MAX_MAP_COUNT = 65530;
-
 function tooMany(op: string, count: number, max: number): VmmError {
   return new VmmError('ENOMEM', `${op}: the address space has ${count} regions, and vm.max_map_count (options.maxMapCount) is ${max}`);
 }
@@ -48,6 +45,8 @@ export function checkMapCountForUnmap(regions: RegionMap, max: number, start: nu
  * inside the region is a split that needs count < max. ENOMEM names the count.
  */
 export function checkMapCountForProtect(regions: RegionMap, max: number, start: number, end: number, prot: number): void {
+  // Splits happen only at the two edges: below max - 1 regions none can fail, so skip the walk.
+  if (regions.size + 2 <= max) return;
   const rs = regions.overlapping(start, end);
   if (rs.length === 0) return;
   let count = regions.size;

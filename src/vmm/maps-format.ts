@@ -5,8 +5,12 @@ import type { RegionRecord } from './region.js';
 /** Width seq_pad() pads the header to on 64-bit kernels (25 + sizeof(void *) * 6 - 1). */
 const PAD = 72;
 
+/** Zero-padded hex of a 48-bit address, from its two 32-bit halves (Number#toString(16) of a large double is slow). */
 function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, '0');
+  const hi = Math.floor(n / 2 ** 32);
+  const lo = (n >>> 0).toString(16);
+  const s = hi === 0 ? lo : hi.toString(16) + '00000000'.slice(lo.length) + lo;
+  return s.length >= width ? s : '00000000'.slice(0, width - s.length) + s;
 }
 
 /** The pathname column of a region. */
@@ -24,14 +28,15 @@ function pathname(r: RegionRecord, objectName: (id: number) => { name: string; l
 
 /** Formats regions as the text of /proc/PID/maps. */
 export function formatMaps(regions: Iterable<RegionRecord>, objectName: (id: number) => { name: string; linked: boolean } | undefined): string {
-  let out = '';
+  // One string per line, joined once: appending to one growing string makes a rope the GC pays for.
+  const lines: string[] = [];
   for (const r of regions) {
     const isObj = r.backing.type === 'object';
     const offset = r.backing.type === 'object' ? r.backing.offset : 0;
     let line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${isObj ? '00:01' : '00:00'} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
     const name = pathname(r, objectName);
     if (name !== '') line = line.padEnd(PAD, ' ') + ' ' + name;
-    out += line + '\n';
+    lines.push(line);
   }
-  return out;
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

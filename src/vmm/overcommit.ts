@@ -19,7 +19,7 @@ export function checkOvercommit(totalPages: number, bytes: number, op: string): 
 export function checkProtectOvercommit(regions: RegionMap, totalPages: number, start: number, end: number, prot: number): void {
   if ((prot & PROT_WRITE) === 0) return;
   for (const r of regions.overlapping(start, end)) {
-    if (r.shared || (r.prot & PROT_WRITE) !== 0) continue;
+    if (r.shared || r.noReserve || (r.prot & PROT_WRITE) !== 0) continue;
     checkOvercommit(totalPages, Math.min(end, r.end) - Math.max(start, r.start), 'mprotect');
   }
 }

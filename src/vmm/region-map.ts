@@ -1,143 +1,16 @@
 /**
  * The regions of one address space, ordered by address, never overlapping, always merged
- * maximally (as Linux's vma_merge leaves them for anonymous memory). A balanced search tree
- * (a treap with deterministic priorities) whose every subtree knows its first and last
- * address and the largest gap between its regions — what Linux's maple tree keeps per node
- * so that unmapped_area_topdown() is O(log n). Lookup, insert, remove, protect and the gap
- * search are O(log n + k) for k regions touched; only clone (fork) and iteration are O(n).
- * Records are immutable once in the map: a change replaces a node's record, so a clone may
- * share them.
+ * maximally (as Linux's vma_merge leaves them for anonymous memory). Kept in a balanced tree
+ * (region-tree.ts) whose every subtree knows its span and the largest gap between its regions
+ * — what Linux's maple tree keeps per node so that unmapped_area_topdown() is O(log n).
+ * Lookup, insert, remove, protect and the gap search are O(log n + k) for k regions touched;
+ * clone (fork) is O(1): the maps share nodes and copy one before changing it. Records are
+ * immutable once in the map: a change replaces a node's record.
  */
 import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
+import { MIXED, Node, PRIVATE, SHARED, InOrder, checkNode, collect, deleteKey, own, pull, replaceKey } from './region-tree.js';
 import { canMerge, slice, type RegionRecord } from './region.js';
-
-/** A tree node: one region and what its subtree spans. */
-class Node {
-  /** The region's bounds, copied out of the record: lookups then touch one object per level, not two. */
-  start: number;
-  end: number;
-  left: Node | null = null;
-  right: Node | null = null;
-  /** Start of the subtree's first region, end of its first and of its last region. */
-  lo: number;
-  loEnd: number;
-  hi: number;
-  /** Largest gap between two consecutive regions of the subtree (0 for one region). */
-  gap = 0;
-  /** Lowest start of a stack region in the subtree (its guard gap shrinks the gap below it). */
-  stack: number;
-  /** Bytes the subtree's regions cover. */
-  bytes: number;
-  /** Sharing of the subtree's regions: PRIVATE, SHARED or MIXED (fork copies a uniform contiguous subtree in one call). */
-  mode: number;
-
-  constructor(
-    public rec: RegionRecord,
-    readonly pri: number,
-    /** The map allowed to change this node in place; any other copies it first (clone shares nodes). */
-    public owner: number,
-  ) {
-    this.start = rec.start;
-    this.end = rec.end;
-    this.lo = rec.start;
-    this.loEnd = rec.end;
-    this.hi = rec.end;
-    this.stack = rec.kind === 'stack' ? rec.start : Infinity;
-    this.bytes = rec.end - rec.start;
-    this.mode = rec.shared ? SHARED : PRIVATE;
-  }
-}
-
-const PRIVATE = 0;
-const SHARED = 1;
-const MIXED = 2;
-
-/** `n` itself when map `id` owns it, else a copy that `id` owns (copy on write after clone). */
-function own(n: Node, id: number): Node {
-  if (n.owner === id) return n;
-  const c = new Node(n.rec, n.pri, id);
-  c.left = n.left;
-  c.right = n.right;
-  c.lo = n.lo;
-  c.loEnd = n.loEnd;
-  c.hi = n.hi;
-  c.gap = n.gap;
-  c.stack = n.stack;
-  c.bytes = n.bytes;
-  c.mode = n.mode;
-  return c;
-}
-
-/** Recomputes a node's subtree figures from its children. */
-function pull(n: Node): Node {
-  const r = n.rec;
-  const l = n.left;
-  const g = n.right;
-  let gap = 0;
-  let stack = r.kind === 'stack' ? r.start : Infinity;
-  let bytes = r.end - r.start;
-  let mode = r.shared ? SHARED : PRIVATE;
-  if (l !== null) {
-    n.lo = l.lo;
-    n.loEnd = l.loEnd;
-    gap = Math.max(l.gap, r.start - l.hi);
-    if (l.stack < stack) stack = l.stack;
-    bytes += l.bytes;
-    if (l.mode !== mode) mode = MIXED;
-  } else {
-    n.lo = r.start;
-    n.loEnd = r.end;
-  }
-  if (g !== null) {
-    n.hi = g.hi;
-    gap = Math.max(gap, g.gap, g.lo - r.end);
-    if (g.stack < stack) stack = g.stack;
-    bytes += g.bytes;
-    if (g.mode !== mode) mode = MIXED;
-  } else {
-    n.hi = r.end;
-  }
-  n.gap = gap;
-  n.stack = stack;
-  n.bytes = bytes;
-  n.mode = mode;
-  return n;
-}
-
-/** Joins two trees, every region of `a` below every region of `b`. */
-function join(a: Node | null, b: Node | null, id: number): Node | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  if (a.pri > b.pri) {
-    a = own(a, id);
-    a.right = join(a.right, b, id);
-    return pull(a);
-  }
-  b = own(b, id);
-  b.left = join(a, b.left, id);
-  return pull(b);
-}
-
-/** In-order iterator with an explicit stack (no generator: fork and maps() walk every region). */
-class InOrder implements Iterator<RegionRecord> {
-  private readonly path: Node[] = [];
-  constructor(root: Node | null) {
-    this.descend(root);
-  }
-  private descend(n: Node | null): void {
-    for (; n !== null; n = n.left) this.path.push(n);
-  }
-  next(): IteratorResult<RegionRecord> {
-    const n = this.path.pop();
-    if (n === undefined) return { done: true, value: undefined };
-    this.descend(n.right);
-    return { done: false, value: n.rec };
-  }
-  [Symbol.iterator](): Iterator<RegionRecord> {
-    return this;
-  }
-}
 
 let nextMapId = 1;
 
@@ -156,6 +29,8 @@ export class RegionMap implements Iterable<RegionRecord> {
   private sr: Node | null = null;
   /** Running ceiling of findGapTopDown. */
   private ceiling = 0;
+  /** The region find() returned last, until the map changes (as Linux's vmacache was): faults repeat the lookup of one region. */
+  private last: RegionRecord | undefined;
 
   /** Number of regions. */
   get size(): number {
@@ -183,8 +58,11 @@ export class RegionMap implements Iterable<RegionRecord> {
 
   /** The region containing `addr`. */
   find(addr: number): RegionRecord | undefined {
+    const c = this.last;
+    if (c !== undefined && c.start <= addr && addr < c.end) return c;
     const n = this.floor(addr);
-    return n !== null && addr < n.end ? n.rec : undefined;
+    if (n !== null && addr < n.end) return (this.last = n.rec);
+    return undefined;
   }
 
   /** The last region starting below `addr` (the one containing it, or the nearest one under it). */
@@ -357,7 +235,7 @@ export class RegionMap implements Iterable<RegionRecord> {
       if (r.start % 4096 !== 0 || r.end % 4096 !== 0) throw new Error(`region [${hex(r.start)}, ${hex(r.end)}) is not page-aligned`);
       if (prev !== undefined) {
         if (prev.end > r.start) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) overlap or are out of order`);
-        if (canMerge(prev, r)) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) should have merged`);
+        if (canMerge(prev, r)) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) could merge: they should have been merged`);
       }
       if (r.backing.type === 'object') objects.set(r.backing.objectId, (objects.get(r.backing.objectId) ?? 0) + 1);
       prev = r;
@@ -418,6 +296,7 @@ export class RegionMap implements Iterable<RegionRecord> {
 
   /** Adds a node for `rec` (over free space). */
   private add(rec: RegionRecord): void {
+    this.last = undefined;
     this.root = this.insertNode(this.root, this.node(rec));
     this.link(rec);
     this.count++;
@@ -425,6 +304,7 @@ export class RegionMap implements Iterable<RegionRecord> {
 
   /** Replaces the record of the node starting at `key` by `rec` (whose start keeps the order); returns rec. */
   private replace(key: number, rec: RegionRecord): RegionRecord {
+    this.last = undefined;
     this.root = replaceKey(this.root!, key, rec, this.id);
     return rec;
   }
@@ -435,6 +315,7 @@ export class RegionMap implements Iterable<RegionRecord> {
    * new record without breaking the order; the rest are inserted. O((|old| + |fresh|) log n).
    */
   private replaceRun(old: RegionRecord[], fresh: RegionRecord[]): void {
+    this.last = undefined;
     for (let i = 1; i < old.length; i++) {
       this.root = deleteKey(this.root!, old[i]!.start, this.id);
       this.unlink(old[i]!);
@@ -508,45 +389,5 @@ export class RegionMap implements Iterable<RegionRecord> {
     if (r.end < ceil && ceil - Math.max(low, r.end) >= length) return ceil - length;
     this.ceiling = Math.min(ceil, r.kind === 'stack' ? r.start - stackGap : r.start);
     return this.topDown(n.left, length, low, stackGap);
-  }
-}
-
-function deleteKey(n: Node, key: number, id: number): Node | null {
-  if (n.start === key) return join(n.left, n.right, id);
-  n = own(n, id);
-  if (key < n.start) n.left = deleteKey(n.left!, key, id);
-  else n.right = deleteKey(n.right!, key, id);
-  return pull(n);
-}
-
-function replaceKey(n: Node, key: number, rec: RegionRecord, id: number): Node {
-  n = own(n, id);
-  if (n.start === key) {
-    n.rec = rec;
-    n.start = rec.start;
-    n.end = rec.end;
-  }
-  else if (key < n.start) n.left = replaceKey(n.left!, key, rec, id);
-  else n.right = replaceKey(n.right!, key, rec, id);
-  return pull(n);
-}
-
-/** Appends the records of subtree `n` overlapping [start, end) in order, skipping subtrees outside it. */
-function collect(n: Node | null, start: number, end: number, out: RegionRecord[]): void {
-  if (n === null || n.hi <= start || n.lo >= end) return;
-  collect(n.left, start, end, out);
-  if (n.end > start && n.start < end) out.push(n.rec);
-  collect(n.right, start, end, out);
-}
-
-/** Recomputes every subtree figure and the heap order; throws at the first mismatch. */
-function checkNode(n: Node | null): void {
-  if (n === null) return;
-  checkNode(n.left);
-  checkNode(n.right);
-  if ((n.left !== null && n.left.pri > n.pri) || (n.right !== null && n.right.pri > n.pri)) throw new Error(`heap order broken at ${hex(n.start)}`);
-  const fresh = pull(Object.assign(Object.create(Node.prototype) as Node, n));
-  if (fresh.lo !== n.lo || fresh.loEnd !== n.loEnd || fresh.hi !== n.hi || fresh.gap !== n.gap || fresh.stack !== n.stack || fresh.bytes !== n.bytes || fresh.mode !== n.mode) {
-    throw new Error(`subtree figures of the node at ${hex(n.start)} are stale`);
   }
 }

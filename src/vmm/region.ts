@@ -18,6 +18,8 @@ export interface Region {
   readonly backing: Backing;
   /** Faults map 2 MiB pages where they fit (mmap's hugePages, like MADV_HUGEPAGE). */
   readonly hugePages?: boolean;
+  /** MAP_NORESERVE: not charged by the overcommit heuristic (VM_NORESERVE). */
+  readonly noReserve?: boolean;
 }
 
 /** The region record the VMM keeps (protection as a bitmask). */
@@ -31,11 +33,13 @@ export interface RegionRecord {
   backing: Backing;
   /** Private anonymous memory faulted in 2 MiB pages where an aligned block fits (THP, MADV_HUGEPAGE). */
   hugePages?: boolean;
+  /** MAP_NORESERVE (VM_NORESERVE): the overcommit heuristic does not charge it, at mmap nor at mprotect. */
+  noReserve?: boolean;
 }
 
 /** True when b starts where a ends and the two can be one region (Linux's is_mergeable_vma + contiguous pgoff). */
 export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
-  if (a.end !== b.start || a.prot !== b.prot || a.kind !== b.kind || a.shared !== b.shared || a.name !== b.name || !a.hugePages !== !b.hugePages) return false;
+  if (a.end !== b.start || a.prot !== b.prot || a.kind !== b.kind || a.shared !== b.shared || a.name !== b.name || !a.hugePages !== !b.hugePages || !a.noReserve !== !b.noReserve) return false;
   if (a.backing.type !== b.backing.type) return false;
   if (a.backing.type === 'object' && b.backing.type === 'object') {
     return a.backing.objectId === b.backing.objectId && b.backing.offset === a.backing.offset + (a.end - a.start);
@@ -50,5 +54,5 @@ export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
  */
 export function slice(r: RegionRecord, start: number, end: number, prot = r.prot): RegionRecord {
   const backing = r.backing.type === 'object' ? { type: 'object' as const, objectId: r.backing.objectId, offset: r.backing.offset + (start - r.start) } : r.backing;
-  return { start, end, prot, kind: r.kind, name: r.name, shared: r.shared, backing, hugePages: r.hugePages };
+  return { start, end, prot, kind: r.kind, name: r.name, shared: r.shared, backing, hugePages: r.hugePages, noReserve: r.noReserve };
 }

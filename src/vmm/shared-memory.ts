@@ -32,7 +32,8 @@ export class SharedMemoryObject {
 
   /** @internal Use machine.createSharedMemory(). */
   constructor(
-    private readonly core: Core,
+    /** Where the frames come from (the machine: its core is replaced by a refusing stub when it is disposed). */
+    private readonly hw: { readonly core: Core },
     /** Unique id (regions name their backing by it). */
     readonly id: number,
     /** The name it was created with. */
@@ -71,7 +72,7 @@ export class SharedMemoryObject {
     let f = this.frames.get(index);
     if (f === undefined) {
       if (this.budget && !this.budget.charge(1)) throw this.full(1);
-      f = this.core.allocFrame();
+      f = this.hw.core.allocFrame();
       if (f < 0) {
         this.budget?.uncharge(1);
         throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no free frame for page ${index}`);
@@ -84,13 +85,13 @@ export class SharedMemoryObject {
   /** Frames of pages [first, first+count), allocating the untouched ones in one bulk call; ENOMEM or ENOSPC changes nothing. @internal */
   framesOf(first: number, count: number): Float64Array {
     // More pages than RAM can never be backed: refuse before sizing any array by `count`.
-    if (count > this.core.totalFrames) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: ${count} pages are more than physical memory`);
+    if (count > this.hw.core.totalFrames) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: ${count} pages are more than physical memory`);
     let missing = 0;
     for (let i = first; i < first + count; i++) if (!this.frames.has(i)) missing++;
     if (missing > 0) {
       if (this.budget && !this.budget.charge(missing)) throw this.full(missing);
       const fresh = new Float64Array(missing);
-      if (this.core.allocFrameList(fresh, missing) < 0) {
+      if (this.hw.core.allocFrameList(fresh, missing) < 0) {
         this.budget?.uncharge(missing);
         throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no ${missing} free frames`);
       }
@@ -104,7 +105,7 @@ export class SharedMemoryObject {
 
   /** @internal The frames the object holds a reference on (one each), for auditing. */
   heldFrames(): number[] {
-    return [...this.frames.values()].filter((f) => f !== 0);
+    return [...this.frames.values()];
   }
 
   /** @internal A region started mapping this object. */
@@ -130,7 +131,7 @@ export class SharedMemoryObject {
     if (this.linked || this.mappings > 0 || this.released) return;
     this.released = true;
     this.hooks.released(this);
-    for (const f of this.frames.values()) this.core.unrefFrame(f);
+    for (const f of this.frames.values()) this.hw.core.unrefFrame(f);
     this.budget?.uncharge(this.frames.size);
     this.frames.clear();
   }

@@ -45,9 +45,11 @@ export interface MmapOptions {
   kind?: RegionKind;
   /** Transparent huge pages (madvise MADV_HUGEPAGE): private anonymous faults map a whole 2 MiB page where an aligned block lies inside the region. */
   hugePages?: boolean;
+  /** MAP_NORESERVE: no overcommit charge (a large sparse mapping on a small machine), as Linux's heuristic mode allows. */
+  noReserve?: boolean;
 }
 
-const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'offset', 'kind', 'hugePages']);
+const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'offset', 'kind', 'hugePages', 'noReserve']);
 const REGION_KEYS = new Set(['start', 'length', 'prot', 'kind', 'name', 'shared']);
 const KINDS = new Set<RegionKind>(['code', 'data', 'heap', 'stack', 'mmap', 'shared', 'kernel']);
 
@@ -107,6 +109,7 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   const noReplace = bool(opts.noReplace, 'noReplace');
   const populate = bool(opts.populate, 'populate');
   const hugePages = bool(opts.hugePages, 'hugePages');
+  const noReserve = bool(opts.noReserve, 'noReserve');
   if (opts.name !== undefined && (typeof opts.name !== 'string' || opts.name.length > 80 || /[\n\\`$[\]]/.test(opts.name))) {
     throw new VmmError('EINVAL', `name must be a string of at most 80 characters without newlines, brackets, backslash, \` or $ (as PR_SET_VMA_ANON_NAME)`);
   }
@@ -141,11 +144,11 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   // Every check runs before anything changes: with `fixed`, a refused call keeps the old mapping and its data.
   checkMapCountForMap(vm.regions, maxMapCount(vm), 'mmap', fixed ? { start: addr, end: addr + length } : undefined);
   // Accounted memory (VM_ACCOUNT): shared anonymous mappings and private writable ones. A shm object's pages are /dev/shm's.
-  if ((shared && object === undefined) || (!shared && (p & PROT_WRITE) !== 0)) checkOvercommit(vm.ctx.totalPages, length, 'mmap');
+  if (!noReserve && ((shared && object === undefined) || (!shared && (p & PROT_WRITE) !== 0))) checkOvercommit(vm.ctx.totalPages, length, 'mmap');
   if (shared && object === undefined) object = vm.ctx.createAnonymousObject(length);
   // As Linux, a mapping may run past the end of its object: an access there is SIGBUS.
   if (fixed) vm.removeRange(addr, addr + length);
-  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, hugePages: hugePages && !shared && !object });
+  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, hugePages: hugePages && !shared && !object, noReserve });
   if (populate) vm.populate(addr, addr + length);
   return addr;
 }

@@ -5,14 +5,9 @@ import { SharedMemoryObject, type ShmBudget } from './shared-memory.js';
 import { PAGE_SIZE } from '../core/constants.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
-import { DEFAULT_MAX_MAP_COUNT } from './map-count.js';
 
 const HUGE_FRAMES = 512;
 
-/** tmpfs's default size: half of RAM (shmem_default_max_blocks), whole pages. */
-export function defaultShmBytes(memoryBytes: number): number {
-  return Math.floor(memoryBytes / 2 / PAGE_SIZE) * PAGE_SIZE;
-}
 
 
 /** State shared by every address space of a machine. */
@@ -35,12 +30,13 @@ export class VmmContext {
   readonly shm: ShmBudget & { readonly pages: number; used: number };
 
   constructor(
-    private readonly core: Core,
+    private readonly hw: { readonly core: Core },
     nxe: boolean,
-    limits: { maxMapCount?: number; shmBytes?: number } = {},
+    /** vm.max_map_count, and the size of /dev/shm in bytes (the machine's options decide both). */
+    limits: { maxMapCount: number; shmBytes: number },
   ) {
-    this.maxMapCount = limits.maxMapCount ?? DEFAULT_MAX_MAP_COUNT;
-    const shmBytes = limits.shmBytes ?? defaultShmBytes(core.totalFrames * PAGE_SIZE);
+    this.maxMapCount = limits.maxMapCount;
+    const shmBytes = limits.shmBytes;
     this.shm = {
       bytes: shmBytes,
       pages: Math.floor(shmBytes / PAGE_SIZE),
@@ -54,7 +50,7 @@ export class VmmContext {
         this.used -= pages;
       },
     };
-    const z = core.allocFrame();
+    const z = hw.core.allocFrame();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
@@ -76,7 +72,7 @@ export class VmmContext {
   /** The huge zero page's first frame (mm_get_huge_zero_folio), allocated once and kept; -1 when no aligned run is free. */
   hugeZeroFrame(): number {
     if (this.hugeZero < 0) {
-      const f = this.core.allocFrames(HUGE_FRAMES, HUGE_FRAMES);
+      const f = this.hw.core.allocFrames(HUGE_FRAMES, HUGE_FRAMES);
       if (f >= 0) this.hugeZero = f;
     }
     return this.hugeZero;
@@ -84,14 +80,14 @@ export class VmmContext {
 
   /** Pages of RAM: what the overcommit heuristic compares one request with. */
   get totalPages(): number {
-    return this.core.totalFrames;
+    return this.hw.core.totalFrames;
   }
 
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
   createObject(name: string, size: number): SharedMemoryObject {
     if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
     const obj = new SharedMemoryObject(
-      this.core,
+      this.hw,
       this.nextId++,
       name,
       size,

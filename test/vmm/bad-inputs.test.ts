@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
+import { exhaustFrames } from '../support/exhaust-frames.js';
 
 const err = (code: string, re: RegExp) => expect.objectContaining({ code, message: expect.stringMatching(re) });
 
@@ -71,14 +72,7 @@ describe.each(BACKENDS)('VMM bad inputs (%s)', (backend) => {
     const s = m.createAddressSpace();
     const a = s.mmap({ length: 64 * 4096, prot: 'rw', populate: true });
     // Fill the rest of memory so the child cannot get its page tables.
-    const held: number[] = [];
-    for (;;) {
-      try {
-        held.push(m.physical.allocFrame());
-      } catch {
-        break;
-      }
-    }
+    const held = exhaustFrames(m);
     // Two frames left: the child's top-level table and one more table fit, the rest does not.
     m.physical.freeFrame(held.pop()!);
     m.physical.freeFrame(held.pop()!);

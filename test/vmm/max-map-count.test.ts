@@ -4,13 +4,10 @@
  * options.maxMapCount. Counts are compared relative to the limit, so the two limits need not
  * be equal: where each call starts failing, and how many regions it adds, must agree.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Machine, VmmError, type AddressSpace } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
+import { runLinuxProbe } from '../support/linux-probe.js';
 import { RegionMap } from '../../src/vmm/region-map.js';
 import { checkMapCountForProtect } from '../../src/vmm/map-count.js';
 import { pageRecord, parseRegions } from '../support/ascii-regions.js';
@@ -19,15 +16,6 @@ const PAGE = 4096;
 const OPS = ['mmap', 'munmapMiddle', 'munmapEdge', 'munmapWhole', 'mprotectMiddle', 'mprotectEdge', 'fixedMiddle', 'brk'] as const;
 type Probe = { max: number; fullMinusMax: number; at: Record<string, number | [number, number]>[] };
 
-function linuxProbe(): Probe | undefined {
-  try {
-    const exe = join(mkdtempSync(join(tmpdir(), 'vmsim-mapcount-')), 'map-count');
-    execFileSync('cc', ['-O2', '-o', exe, join(import.meta.dirname, 'linux', 'map-count.c')], { stdio: 'pipe' });
-    return JSON.parse(execFileSync(exe, { encoding: 'utf8', timeout: 60_000 })) as Probe;
-  } catch {
-    return undefined;
-  }
-}
 
 const errno = (f: () => unknown): number => {
   try {
@@ -99,7 +87,7 @@ function vmsimProbe(backend: 'native' | 'js', max: number): Probe {
   return { max, fullMinusMax: full - max, at };
 }
 
-const linux = linuxProbe();
+const linux = runLinuxProbe<Probe>('map-count');
 
 describe.each(BACKENDS)('vm.max_map_count (%s)', (backend) => {
   it.skipIf(!linux)('fails where this machine\'s kernel fails, and adds the regions it adds', () => {
@@ -143,7 +131,8 @@ describe.each(BACKENDS)('vm.max_map_count (%s)', (backend) => {
     expect(m.config.maxMapCount).toBe(65530);
     m.dispose();
     expect(new Machine({ memory: '16MiB', backend, maxMapCount: 0 }).config.maxMapCount).toBe(0);
-    for (const bad of [-1, 1.5, 2 ** 31, '10', null, NaN]) {
+    expect(() => new Machine({ memory: '16MiB', backend, maxMapcount: 5 } as never)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/maxMapcount/) }));
+    for (const bad of [-1, 1.5, 2 ** 31, '10', null, NaN, 10n, { valueOf: () => 10 }]) {
       expect(() => new Machine({ memory: '16MiB', backend, maxMapCount: bad as never })).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/maxMapCount/) }));
     }
   });

@@ -5,27 +5,15 @@
  * refused by the overcommit heuristic, and MAP_POPULATE is best effort. Also: a call that
  * fails changes nothing (a 2 MiB split that runs out of memory, a MAP_FIXED that is refused).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Machine, VmmError } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
+import { runLinuxProbe } from '../support/linux-probe.js';
+import { exhaustFrames } from '../support/exhaust-frames.js';
 
 const PAGE = 4096;
 const HUGE = 2 ** 21;
 
-function linuxProbe(): Record<string, unknown> | undefined {
-  try {
-    const exe = join(mkdtempSync(join(tmpdir(), 'vmsim-shm-')), 'shm-limits');
-    execFileSync('cc', ['-O2', '-o', exe, join(import.meta.dirname, 'linux', 'shm-limits.c')], { stdio: 'pipe' });
-    const out = JSON.parse(execFileSync(exe, { encoding: 'utf8', timeout: 60_000 })) as Record<string, unknown>;
-    return out.error ? undefined : out;
-  } catch {
-    return undefined;
-  }
-}
 
 /** 0, or the errno number of the VmmError `f` throws (12 ENOMEM, 14 EFAULT as SIGBUS). */
 const errno = (f: () => unknown): number => {
@@ -40,20 +28,13 @@ const errno = (f: () => unknown): number => {
 
 /** Holds every free frame; returns a function that gives them back. */
 function exhaust(m: Machine): () => void {
-  const held: number[] = [];
-  for (;;) {
-    try {
-      held.push(m.physical.allocFrame());
-    } catch {
-      break;
-    }
-  }
+  const held = exhaustFrames(m);
   return () => {
     for (const f of held) m.physical.freeFrame(f);
   };
 }
 
-const linux = linuxProbe();
+const linux = runLinuxProbe<Record<string, unknown>>('shm-limits');
 
 describe.each(BACKENDS)('shared memory and accounting limits (%s)', (backend) => {
   it.skipIf(!linux)("does what this machine's kernel does", () => {
@@ -65,7 +46,10 @@ describe.each(BACKENDS)('shared memory and accounting limits (%s)', (backend) =>
     const one = m.createSharedMemory('one', PAGE);
     const ro = s.mmap({ length: (ram + 1) * PAGE, prot: 'r' });
     const p = s.mmap({ length: 4 * PAGE, prot: 'rw', shared: true, object: one, populate: true });
+    const nr = s.mmap({ length: 2 ** 44, prot: 'r', noReserve: true });
     const mine = {
+      noReserve2e44: errno(() => s.munmap(s.mmap({ length: 2 ** 44, prot: 'rw', noReserve: true }), 2 ** 44)),
+      noReserveMprotect2e44: errno(() => s.mprotect(nr, 2 ** 44, 'rw')),
       ftruncate2e42: 0,
       blocksAfter: big.residentPages,
       sharedAnonRam: map(ram * PAGE, 'rw', true),

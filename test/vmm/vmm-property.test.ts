@@ -14,6 +14,9 @@ const BASE = 0x1000_0000;
 const PAGES = 8;
 const PROTS = ['', 'r', 'rw', 'rwx', 'x', 'w'];
 
+/** 'rw' as maps() and regions() print it: 'rw-'. */
+const protText = (p: string) => (p.includes('r') ? 'r' : '-') + (p.includes('w') ? 'w' : '-') + (p.includes('x') ? 'x' : '-');
+
 interface Cell {
   v: number;
 }
@@ -114,6 +117,15 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
     }
     log.push(JSON.stringify(s.destroyed ? {} : s.stats()));
     auditMachine(m);
+    // The region invariants after every step: ordered, non-overlapping, maximally merged, the tree's
+    // figures right; and the regions are the model's pages with the model's protection.
+    for (let k = 0; k < spaces.length; k++) {
+      spaces[k]!.vm.regions.check();
+      for (let p = 0; p < PAGES; p++) {
+        const e = models[k]!.get(p);
+        expect(spaces[k]!.findRegion(BASE + p * 4096)?.prot).toBe(e ? protText(e.prot) : undefined);
+      }
+    }
   }
   for (const s of spaces) s.destroy();
   expect(m.physical.freeFrames).toBe(free0);

@@ -55,7 +55,12 @@ int main(void) {
   /* mprotect making a private read-only mapping larger than RAM writable is charged. */
   char *ro = mmap(NULL, (ram + 1) * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   int protErr = ro == MAP_FAILED ? -1 : (mprotect(ro, (ram + 1) * PG, PROT_READ | PROT_WRITE) ? errno : 0);
-  printf("{\"ftruncate2e42\":%d,\"blocksAfter\":%ld,"
+  /* MAP_NORESERVE: not charged, at mmap nor when mprotect makes it writable. */
+  int nrMap = m(1L << 44, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+  char *nr = mmap(NULL, 1L << 44, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  int nrProt = nr == MAP_FAILED ? -1 : (mprotect(nr, 1L << 44, PROT_READ | PROT_WRITE) ? errno : 0);
+  printf("{\"noReserve2e44\":%d,\"noReserveMprotect2e44\":%d,", nrMap, nrProt);
+  printf("\"ftruncate2e42\":%d,\"blocksAfter\":%ld,"
          "\"sharedAnonRam\":%d,\"sharedAnonRamPlus1\":%d,\"sharedAnonReadOnlyRamPlus1\":%d,"
          "\"privateRwRam\":%d,\"privateRwRamPlus1\":%d,\"privateRoRamPlus1\":%d,\"mprotectRwRamPlus1\":%d,"
          "\"populatePastEnd\":%d,\"resident\":[%d,%d,%d,%d],\"sigbusPastEnd\":%d}\n",
