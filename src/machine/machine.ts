@@ -58,7 +58,7 @@ export class Machine extends Cpu {
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
-    this.vmm = new VmmContext(this, this.nxEnabled);
+    this.vmm = new VmmContext(this.frames, this.nxEnabled);
   }
 
   /** The address space whose tables CR3 holds, or undefined when the kernel's idle tables are loaded. */

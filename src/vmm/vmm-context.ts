@@ -1,5 +1,5 @@
 /** Machine-wide VMM state: the zero page, the shared memory objects, and summed fault counters. */
-import type { Core } from '../core/core.js';
+import type { Frames } from '../machine/frames.js';
 import { VmmError } from '../errors.js';
 import { SharedMemoryObject } from './shared-memory.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
@@ -22,10 +22,10 @@ export class VmmContext {
   private hugeZero = -1;
 
   constructor(
-    private readonly hw: { readonly core: Core },
+    private readonly frames: Frames,
     nxe: boolean,
   ) {
-    const z = hw.core.allocFrame();
+    const z = frames.allocZeroed();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
@@ -47,7 +47,7 @@ export class VmmContext {
   /** The huge zero page's first frame (mm_get_huge_zero_folio), allocated once and kept; -1 when no aligned run is free. */
   hugeZeroFrame(): number {
     if (this.hugeZero < 0) {
-      const f = this.hw.core.allocFrames(HUGE_FRAMES, HUGE_FRAMES);
+      const f = this.frames.allocRun(HUGE_FRAMES, HUGE_FRAMES);
       if (f >= 0) this.hugeZero = f;
     }
     return this.hugeZero;
@@ -56,7 +56,7 @@ export class VmmContext {
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
   createObject(name: string, size: number): SharedMemoryObject {
     if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
-    const obj = new SharedMemoryObject(this.hw, this.nextId++, name, size, {
+    const obj = new SharedMemoryObject(this.frames, this.nextId++, name, size, {
       unlinked: (o) => {
         if (this.names.get(o.name) === o) this.names.delete(o.name);
       },
