@@ -341,7 +341,10 @@ export class MmuSpace {
    * user-mode write. A value out of range is EINVAL, never truncated.
    */
   store(va: number | bigint, value: number | bigint, size: 1 | 2 | 4 | 8 = 4): void {
-    if (typeof value !== 'number' || !(value >= STORE_MIN[size]! && value <= STORE_MAX[size]!) || !Number.isInteger(value)) return this.storeOther(va, value, size);
+    // In range for its size (signed or unsigned spelling), in integer operations only: no table loads, no calls.
+    if (size === 8 || typeof value !== 'number' || ((value | 0) !== value && value >>> 0 !== value) || (size !== 4 && (value < -(1 << (size * 8 - 1)) || value >= 1 << (size * 8)))) {
+      return this.storeOther(va, value, size);
+    }
     const v = value >>> 0;
     const pa = this.smallAccess(va, size, AccessKind.WRITE);
     if (pa < 0) return this.storeSlow(va, v, size);
