@@ -13,6 +13,7 @@ import { PhysicalMemory } from './physical-memory.js';
 import { SINGLE_PAGE_FLUSH_CEILING } from './tlb-policy.js';
 import { toLinear } from '../address.js';
 import { strictOptions } from '../strict-options.js';
+import { Frames } from './frames.js';
 
 const TWO47 = 2 ** 47;
 const PAGE_BYTES = 4096;
@@ -58,6 +59,8 @@ export class Cpu {
   /** The validated options. */
   readonly config: Readonly<ResolvedOptions>;
   /** @internal The backend (replaced by a refusing stub at dispose). */ core: Core;
+  /** @internal The typed frame operations (what the VMM and reclaim use for frames). */
+  readonly frames: Frames = new Frames(this);
   /** @internal */ readonly tlbState: TlbState;
   /** @internal */ readonly counters: Float64Array;
   /** @internal */ readonly result: Float64Array;

@@ -60,7 +60,7 @@ export class Machine extends Cpu {
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
-    this.vmm = new VmmContext(this, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
+    this.vmm = new VmmContext(this.frames, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
   }
 
   /** The address space whose tables CR3 holds, or undefined when the kernel's idle tables are loaded. */
@@ -106,8 +106,9 @@ export class Machine extends Cpu {
   /**
    * A raw MMU space over a page table that guest code built in simulated RAM: `cr3` is the
    * physical address of its top-level table (a frame the caller allocated, e.g. with
-   * physical.allocFrame). The space takes over the caller's reference on the table: destroy()
-   * frees it and what its user half maps, as for any space.
+   * physical.allocFrame). The space takes over the caller's references: on the table frames
+   * (destroy() frees them) and one per frame its user half maps (destroy() drops it), as the
+   * entries of any space hold theirs. The entries are the guest's: adopt a table once.
    */
   adoptAddressSpace(cr3: number | bigint, options?: { onFault?: OnFault }): MmuSpace {
     this.checkLive();

@@ -16,6 +16,7 @@ import { strictOptions } from '../strict-options.js';
 import { KIND_NAMES, kindCode } from './access-kind.js';
 import { faultError, RAW_FAULTS, RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from './fault.js';
 import { PageTable } from './page-table.js';
+import { walkEntries, type WalkStep } from './walk.js';
 import type { Cpu } from './cpu.js';
 import type { AccessKindName } from '../errors.js';
 
@@ -31,26 +32,6 @@ export interface Translation {
   software: SoftwareBits;
   /** The raw 64-bit leaf entry. */
   entry: bigint;
-}
-
-/** Flags of a paging-structure entry as walk() decodes them (at upper levels, `dirty` and `global` are bits the CPU ignores). */
-export interface WalkFlags extends EntryFlags {
-  present: boolean;
-  /** PS: this entry maps a 2 MiB (level 2) or 1 GiB (level 3) page instead of pointing to a table. */
-  largePage: boolean;
-}
-
-/** One paging-structure entry a walk visited. */
-export interface WalkStep {
-  /** 4 for the PML4 entry down to 1 for the PTE. */
-  level: 4 | 3 | 2 | 1;
-  /** Index of the entry in its table (address bits 39-47, 30-38, 21-29 or 12-20). */
-  index: number;
-  /** Physical address of the entry. */
-  entryAddress: number;
-  /** The raw 64-bit entry. */
-  entry: bigint;
-  flags: WalkFlags;
 }
 
 /** Options of an access. */
@@ -208,25 +189,7 @@ export class MmuSpace {
    */
   walk(va: number | bigint): WalkStep[] {
     this.live();
-    const la = toLinear(va, 'va');
-    const phys = this.machine.physical;
-    const steps: WalkStep[] = [];
-    let table = this.rootFrame * PAGE_SIZE;
-    for (let level = 4; level >= 1; level--) {
-      const index = Math.floor(la / 2 ** (12 + 9 * (level - 1))) % 512;
-      const entryAddress = table + index * 8;
-      const dv = phys.viewAt(entryAddress);
-      const o = entryAddress % CHUNK_BYTES;
-      const lo = dv.getUint32(o, true);
-      const hi = dv.getUint32(o + 4, true);
-      const present = (lo & 1) !== 0;
-      const largePage = level > 1 && level < 4 && (lo & 0x80) !== 0;
-      steps.push({ level: level as 4 | 3 | 2 | 1, index, entryAddress, entry: entryBigInt(lo, hi), flags: { present, largePage, ...decodeFlags(lo, hi) } });
-      if (!present || largePage || level === 1) break;
-      table = ((lo & 0xfffff000) >>> 0) + (hi & 0xfffff) * 2 ** 32;
-      if (table + PAGE_SIZE > phys.size) break; // points outside RAM: nothing more to read
-    }
-    return steps;
+    return walkEntries(this.machine.physical, this.rootFrame, toLinear(va, 'va'));
   }
 
   // ---------------------------------------------------------------- accesses
@@ -341,7 +304,10 @@ export class MmuSpace {
    * user-mode write. A value out of range is EINVAL, never truncated.
    */
   store(va: number | bigint, value: number | bigint, size: 1 | 2 | 4 | 8 = 4): void {
-    if (typeof value !== 'number' || !(value >= STORE_MIN[size]! && value <= STORE_MAX[size]!) || !Number.isInteger(value)) return this.storeOther(va, value, size);
+    // In range for its size (signed or unsigned spelling), in integer operations only: no table loads, no calls.
+    if (size === 8 || typeof value !== 'number' || ((value | 0) !== value && value >>> 0 !== value) || (size !== 4 && (value < -(1 << (size * 8 - 1)) || value >= 1 << (size * 8)))) {
+      return this.storeOther(va, value, size);
+    }
     const v = value >>> 0;
     const pa = this.smallAccess(va, size, AccessKind.WRITE);
     if (pa < 0) return this.storeSlow(va, v, size);

@@ -9,7 +9,7 @@
  * count against the size of /dev/shm (options.shmSize, half of RAM by default, as tmpfs):
  * a page that does not fit is ENOSPC, which a fault turns into SIGBUS as shmem_fault does.
  */
-import type { Core } from '../core/core.js';
+import type { Frames } from '../machine/frames.js';
 import { VmmError } from '../errors.js';
 
 /** Where a named object's pages are charged: the /dev/shm filesystem's size. */
@@ -32,8 +32,8 @@ export class SharedMemoryObject {
 
   /** @internal Use machine.createSharedMemory(). */
   constructor(
-    /** Where the frames come from (the machine: its core is replaced by a refusing stub when it is disposed). */
-    private readonly hw: { readonly core: Core },
+    /** Where the frames come from. */
+    private readonly frames_: Frames,
     /** Unique id (regions name their backing by it). */
     readonly id: number,
     /** The name it was created with. */
@@ -72,7 +72,7 @@ export class SharedMemoryObject {
     let f = this.frames.get(index);
     if (f === undefined) {
       if (this.budget && !this.budget.charge(1)) throw this.full(1);
-      f = this.hw.core.allocFrame();
+      f = this.frames_.allocZeroed();
       if (f < 0) {
         this.budget?.uncharge(1);
         throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no free frame for page ${index}`);
@@ -85,13 +85,13 @@ export class SharedMemoryObject {
   /** Frames of pages [first, first+count), allocating the untouched ones in one bulk call; ENOMEM or ENOSPC changes nothing. @internal */
   framesOf(first: number, count: number): Float64Array {
     // More pages than RAM can never be backed: refuse before sizing any array by `count`.
-    if (count > this.hw.core.totalFrames) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: ${count} pages are more than physical memory`);
+    if (count > this.frames_.total) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: ${count} pages are more than physical memory`);
     let missing = 0;
     for (let i = first; i < first + count; i++) if (!this.frames.has(i)) missing++;
     if (missing > 0) {
       if (this.budget && !this.budget.charge(missing)) throw this.full(missing);
       const fresh = new Float64Array(missing);
-      if (this.hw.core.allocFrameList(fresh, missing) < 0) {
+      if (!this.frames_.allocList(fresh, missing)) {
         this.budget?.uncharge(missing);
         throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no ${missing} free frames`);
       }
@@ -131,7 +131,7 @@ export class SharedMemoryObject {
     if (this.linked || this.mappings > 0 || this.released) return;
     this.released = true;
     this.hooks.released(this);
-    for (const f of this.frames.values()) this.hw.core.unrefFrame(f);
+    for (const f of this.frames.values()) this.frames_.unref(f);
     this.budget?.uncharge(this.frames.size);
     this.frames.clear();
   }

@@ -137,7 +137,7 @@ export class VirtualMemory implements FaultHandler {
       // Linux populates a private read-only mapping with the zero page: reads need no frame, so vmsim leaves it to faults.
       if ((r.prot & PROT_WRITE) === 0) return;
       // Populating is not a fault: no fault counter moves.
-      const attrs = { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi };
+      const attrs = pp.writableDirty;
       if (!this.pages.mapZeroed(start, pages, attrs)) fillPrefix(start, pages, (la, n) => this.pages.mapZeroed(la, n, attrs));
       return;
     }
@@ -217,7 +217,7 @@ export class VirtualMemory implements FaultHandler {
       return RETRY;
     }
     const pfn = leaf.pfn;
-    const attrs: PageAttrs = { lo: pp.writable.lo | PTE.A | PTE.D | (leaf.lo & PTE.G), hi: pp.writable.hi };
+    const attrs: PageAttrs = (leaf.lo & PTE.G) === 0 ? pp.writableDirty : { lo: pp.writableDirty.lo | PTE.G, hi: pp.writableDirty.hi };
     const zero = this.ctx.isZeroFrame(pfn);
     if (zero) {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
@@ -252,7 +252,7 @@ export class VirtualMemory implements FaultHandler {
   private writeHugeZero(r: Region, la: number, pp: PageProt): FaultOutcome {
     const pt = this.pages;
     const block = la - (la % HUGE_PAGE);
-    const writable: PageAttrs = { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi };
+    const writable = pp.writableDirty;
     pt.unmap(block, HUGE_PAGE / PAGE_SIZE);
     pt.invalidate(block, 1);
     if (!pt.mapZeroed(block, 1, writable, HUGE_PAGE)) {

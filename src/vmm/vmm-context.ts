@@ -1,5 +1,5 @@
 /** Machine-wide VMM state: the zero page, the shared memory objects, and summed fault counters. */
-import type { Core } from '../core/core.js';
+import type { Frames } from '../machine/frames.js';
 import { VmmError } from '../errors.js';
 import { SharedMemoryObject, type ShmBudget } from './shared-memory.js';
 import { PAGE_SIZE } from '../core/constants.js';
@@ -30,7 +30,7 @@ export class VmmContext {
   readonly shm: ShmBudget & { readonly pages: number; used: number };
 
   constructor(
-    private readonly hw: { readonly core: Core },
+    private readonly frames: Frames,
     nxe: boolean,
     /** vm.max_map_count, and the size of /dev/shm in bytes (the machine's options decide both). */
     limits: { maxMapCount: number; shmBytes: number },
@@ -50,7 +50,7 @@ export class VmmContext {
         this.used -= pages;
       },
     };
-    const z = hw.core.allocFrame();
+    const z = frames.allocZeroed();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
@@ -72,7 +72,7 @@ export class VmmContext {
   /** The huge zero page's first frame (mm_get_huge_zero_folio), allocated once and kept; -1 when no aligned run is free. */
   hugeZeroFrame(): number {
     if (this.hugeZero < 0) {
-      const f = this.hw.core.allocFrames(HUGE_FRAMES, HUGE_FRAMES);
+      const f = this.frames.allocRun(HUGE_FRAMES, HUGE_FRAMES);
       if (f >= 0) this.hugeZero = f;
     }
     return this.hugeZero;
@@ -80,14 +80,14 @@ export class VmmContext {
 
   /** Pages of RAM: what the overcommit heuristic compares one request with. */
   get totalPages(): number {
-    return this.hw.core.totalFrames;
+    return this.frames.total;
   }
 
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
   createObject(name: string, size: number): SharedMemoryObject {
     if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
     const obj = new SharedMemoryObject(
-      this.hw,
+      this.frames,
       this.nextId++,
       name,
       size,
