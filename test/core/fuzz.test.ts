@@ -280,3 +280,21 @@ describe.each(BACKENDS)('fuzz: hostile values at PhysicalMemory (%s)', (backend)
     });
   }
 });
+
+describe.each(BACKENDS)('arrays the core keeps pointers into (%s)', (backend) => {
+  it('cannot be detached: the TLB, counter and result arrays of a machine live on SharedArrayBuffers', () => {
+    const m = new Machine({ memory: '4MiB', backend });
+    const arrays = [m.counters, m.result, ...Object.values(m.tlbState).filter((v) => ArrayBuffer.isView(v))] as ArrayBufferView[];
+    expect(arrays.length).toBeGreaterThan(10);
+    for (const a of arrays) {
+      expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(() => structuredClone(a.buffer, { transfer: [a.buffer as unknown as ArrayBuffer] })).toThrow();
+    }
+    const p = m.createAddressSpace();
+    const va = p.mmap({ length: 4096, prot: 'rw' });
+    p.write(va, [1, 2]);
+    expect([...p.read(va, 2)]).toEqual([1, 2]);
+    expect(m.stats().tlb.hits + m.stats().tlb.misses).toBeGreaterThan(0);
+    m.dispose();
+  });
+});
