@@ -298,3 +298,31 @@ describe.each(BACKENDS)('arrays the core keeps pointers into (%s)', (backend) =>
     m.dispose();
   });
 });
+
+describe('SharedArrayBuffer-backed arrays through the public API', () => {
+  it('accessBatch, write and physical.write take them on both backends alike', () => {
+    const run = (backend: 'js' | 'native') => {
+      const m = new Machine({ memory: '4MiB', backend });
+      const p = m.createAddressSpace();
+      const va = p.mmap({ length: 3 * 4096, prot: 'rw' });
+      const las = new Float64Array(new SharedArrayBuffer(3 * 8));
+      las.set([va, va + 4096, va + 8192]);
+      const kinds = new Uint8Array(new SharedArrayBuffer(3));
+      kinds.set([1, 0, 1]);
+      const r = p.accessBatch(las, kinds);
+      const bytes = new Uint8Array(new SharedArrayBuffer(4));
+      bytes.set([9, 8, 7, 6]);
+      p.write(va + 10, bytes);
+      const pa = m.physical.allocFrame();
+      m.physical.write(pa, bytes);
+      const out = { completed: r.completed, read: [...p.read(va + 10, 4)], phys: [...m.physical.read(pa, 4)], stats: m.stats() };
+      m.dispose();
+      return out;
+    };
+    const js = run('js');
+    expect(js.completed).toBe(3);
+    expect(js.read).toEqual([9, 8, 7, 6]);
+    expect(js.phys).toEqual([9, 8, 7, 6]);
+    if (nativeAvailable()) expect(run('native')).toEqual(js);
+  });
+});
