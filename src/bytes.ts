@@ -2,27 +2,19 @@
 import { VmmError } from './errors.js';
 import { describe } from './address.js';
 
-/** Longest array-like accepted (it is copied first). */
-const MAX_BYTES = 2 ** 31;
-
-/**
- * Accepts a Uint8Array as is, or copies an array-like of bytes, each an integer 0..255 (a
- * detached typed array is empty). EINVAL names `arg` (and the index of a value that is not a byte).
- */
+/** Accepts a Uint8Array as is, or copies an array-like of bytes (integers 0-255, nothing else); EINVAL names `arg` and the first bad element. */
 export function toBytes(bytes: unknown, arg = 'bytes'): Uint8Array {
   if (bytes instanceof Uint8Array) return bytes;
-  if (bytes === null || typeof bytes !== 'object') throw notBytes(bytes, arg);
-  const n = (bytes as ArrayLike<unknown>).length;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_BYTES) throw notBytes(bytes, arg);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = (bytes as ArrayLike<unknown>)[i];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) throw new VmmError('EINVAL', `${arg}[${i}] must be a byte (an integer 0..255), got ${describe(v)}`);
-    out[i] = v;
+  if (bytes === null || typeof bytes !== 'object' || typeof (bytes as ArrayLike<number>).length !== 'number') {
+    throw new VmmError('EINVAL', `${arg} must be a Uint8Array or an array of bytes, got ${describe(bytes)}`);
+  }
+  const src = bytes as ArrayLike<unknown>;
+  if (!Number.isSafeInteger(src.length) || src.length < 0 || src.length > 2 ** 31) throw new VmmError('EINVAL', `${arg}.length must be an integer in [0, 2^31], got ${describe(src.length)}`);
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const b = src[i];
+    if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > 255) throw new VmmError('EINVAL', `${arg}[${i}] must be an integer 0-255, got ${describe(b)}`);
+    out[i] = b;
   }
   return out;
-}
-
-function notBytes(bytes: unknown, arg: string): VmmError {
-  return new VmmError('EINVAL', `${arg} must be a Uint8Array or an array of bytes, got ${describe(bytes)}`);
 }
