@@ -212,7 +212,9 @@ class NativeCore {
     const int level = shift == 12 ? 1 : shift == 21 ? 2 : shift == 30 ? 3 : 0;
     if (!level || !rootOk(root) || !rangeOk(la, count, static_cast<int>(shift)) || !isInt(pfn) || pfn < -1) return N(info, EINVAL_);
     if (pfn >= 0 && std::fmod(pfn, std::ldexp(1.0, static_cast<int>(shift) - 12)) != 0) return N(info, EINVAL_);
-    return N(info, pt_->map(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), level, attrs(lo), attrs(hi) << 32, static_cast<int64_t>(pfn)));
+    // A frame number past RAM fails the frame check in map all the same (after the slot checks); clamped so the cast stays defined.
+    const double total = static_cast<double>(frames_->total());
+    return N(info, pt_->map(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), level, attrs(lo), attrs(hi) << 32, static_cast<int64_t>(pfn < total ? pfn : total)));
   }
   static uint64_t attrs(double w) { return toUint32(w); }
   Napi::Value Unmap(const Napi::CallbackInfo& info) {

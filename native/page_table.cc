@@ -109,9 +109,17 @@ int PageTables::map(uint64_t root, uint64_t la, uint64_t count, int level, uint6
         table = descend(root, va, level, false);
         key = va >> tableShift;
       }
-      if (table < 0 || (table > 0 && *slot(static_cast<uint64_t>(table), indexAt(va, level)) != 0)) return EEXIST_;
+      if (table < 0) return EEXIST_;
+      if (table == 0) {
+        // No table yet: every slot of it is free; go on at the next table.
+        k += (512 - indexAt(va, level)) - 1;
+        continue;
+      }
+      if (*slot(static_cast<uint64_t>(table), indexAt(va, level)) != 0) return EEXIST_;
     }
   }
+  // Fresh frames that cannot all exist: ENOMEM before anything is written.
+  if (!list && pfn < 0 && count * per > frames_.freeCount()) return ENOMEM_;
   if (list) {
     for (uint64_t k = 0; k < count; k++)
       if (!frames_.usable(list[k])) return EINVAL_;

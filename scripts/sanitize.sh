@@ -18,5 +18,7 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1:exitcode=86
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87"
 # V8's WebAssembly trap handler takes SIGSEGV first and would swallow ASan's report.
 export NODE_OPTIONS="--disable-wasm-trap-handler"
+# The fuzz test without its state snapshots (ASan checks the memory; snapshots are slow under it).
+export VMSIM_FUZZ_LIGHT=1
 files=(${VMSIM_SANITIZE_FILES:-test/core test/machine test/vmm/vmm-property.test.ts test/vmm/bad-inputs.test.ts test/replay/replay.test.ts})
 exec npx vitest run "${files[@]}"

@@ -26,6 +26,7 @@
  * - `meta[0]` counts valid global entries, `meta[1]` valid 2M entries, `meta[2]` valid 1G
  *   entries: a lookup skips probes for classes that are empty.
  */
+import { undetachable } from './undetachable.js';
 import { GLOBAL_TAG, TlbFlag } from './constants.js';
 
 /** Sets with at most this many ways are scanned rather than hashed. */
@@ -57,7 +58,7 @@ export interface TlbState {
   readonly meta: Int32Array;
 }
 
-/** Allocates a TLB of `sets` x `ways` entries, all invalid, in the initial LRU order. */
+/** Allocates a TLB of `sets` x `ways` entries, all invalid, in the initial LRU order (on SharedArrayBuffers: see undetachable). */
 export function createTlbState(sets: number, ways: number): TlbState {
   const entries = sets * ways;
   let hashBits = 4;
@@ -69,17 +70,17 @@ export function createTlbState(sets: number, ways: number): TlbState {
     setMask: (sets & (sets - 1)) === 0 ? sets - 1 : -1,
     hashSize,
     hashBits,
-    key: new Float64Array(entries).fill(-1),
-    pbase: new Float64Array(entries),
-    flags: new Uint8Array(entries),
-    stamp: new Float64Array(entries),
-    clock: new Float64Array(1),
-    prev: new Int32Array(entries),
-    next: new Int32Array(entries),
-    head: new Int32Array(sets),
-    tail: new Int32Array(sets),
-    hash: new Int32Array(hashSize),
-    meta: new Int32Array(4),
+    key: undetachable(Float64Array, entries).fill(-1),
+    pbase: undetachable(Float64Array, entries),
+    flags: undetachable(Uint8Array, entries),
+    stamp: undetachable(Float64Array, entries),
+    clock: undetachable(Float64Array, 1),
+    prev: undetachable(Int32Array, entries),
+    next: undetachable(Int32Array, entries),
+    head: undetachable(Int32Array, sets),
+    tail: undetachable(Int32Array, sets),
+    hash: undetachable(Int32Array, hashSize),
+    meta: undetachable(Int32Array, 4),
   };
   resetLru(s);
   return s;

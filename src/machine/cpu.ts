@@ -7,6 +7,7 @@ import type { Core } from '../core/core.js';
 import { Counter, Feature, Result, Status, TlbFlag } from '../core/constants.js';
 import { createTlbState, type TlbState } from '../core/tlb-state.js';
 import { createCore } from '../core/create-core.js';
+import { undetachable } from '../core/undetachable.js';
 import { VmmError } from '../errors.js';
 import { resolveOptions, type MachineOptions, type ResolvedOptions } from './options.js';
 import { PhysicalMemory } from './physical-memory.js';
@@ -79,8 +80,8 @@ export class Cpu {
   constructor(options: MachineOptions = {}) {
     this.config = resolveOptions(options);
     this.tlbState = createTlbState(this.config.tlbSets, this.config.tlbWays);
-    this.counters = new Float64Array(Counter.LENGTH);
-    this.result = new Float64Array(Result.LENGTH);
+    this.counters = undetachable(Float64Array, Counter.LENGTH);
+    this.result = undetachable(Float64Array, Result.LENGTH);
     try {
       this.core = createCore(this.config.backend, {
         memoryBytes: this.config.memoryBytes,

@@ -91,10 +91,11 @@ export class Frames {
   }
 
   private take(pfn: number): void {
+    // Zeroed first: creating the RAM chunk may fail (VmmError ENOMEM), and then nothing has changed.
+    this.ram.zeroFrame(pfn);
     this.bits[pfn >>> 5]! |= 1 << (pfn & 31);
     this.refs[pfn] = 1;
     this.free--;
-    this.ram.zeroFrame(pfn);
   }
 
   /** ++refcount; EINVAL for frame 0, free or out-of-range frames. */

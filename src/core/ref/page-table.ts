@@ -234,11 +234,16 @@ export class PageTables {
         key = Math.floor(va / tableSpan);
       }
       if (table < 0) return Status.EEXIST;
-      if (table > 0) {
-        const ea = this.ea(table, indexAt(va, level));
-        if (this.ram.lo(ea) !== 0 || this.ram.hi(ea) !== 0) return Status.EEXIST;
+      if (table === 0) {
+        // No table yet: every slot of it is free; go on at the next table.
+        k += 512 - indexAt(va, level) - 1;
+        continue;
       }
+      const ea = this.ea(table, indexAt(va, level));
+      if (this.ram.lo(ea) !== 0 || this.ram.hi(ea) !== 0) return Status.EEXIST;
     }
+    // Fresh frames that cannot all exist: ENOMEM before anything is written.
+    if (!list && pfn < 0 && count * per > this.frames.free) return Status.ENOMEM;
     if (list) {
       for (let k = 0; k < count; k++) if (!this.frames.usable(list[k]!)) return Status.EINVAL;
     } else if (pfn >= 0) {

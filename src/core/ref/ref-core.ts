@@ -1,6 +1,6 @@
 /** The pure-TypeScript reference core: the oracle of the differential tests and the portable backend. */
 import type { Core, CoreConfig } from '../core.js';
-import { Counter, Feature, Result, Status, GLOBAL_TAG, TlbFlag, TWO47, TWO48 } from '../constants.js';
+import { Counter, Feature, Result, Status, GLOBAL_TAG, TlbFlag, TWO47, TWO48, CHUNK_BYTES } from '../constants.js';
 import { Ram } from './ram.js';
 import { Frames } from './frames.js';
 import { PageTables } from './page-table.js';
@@ -24,17 +24,38 @@ function rangeOk(la: number, count: number, shift: number): boolean {
   return end <= TWO48 && !(la < TWO47 && end > TWO47);
 }
 
+/** The binding's argument checks (native/binding.cc), so both backends refuse the same values the same way. */
+function num(v: unknown, name: string): number {
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a number`);
+  return v;
+}
+function bool(v: unknown, name: string): boolean {
+  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean`);
+  return v;
+}
+function typed<T>(v: unknown, type: new (n: number) => T, name: string): T {
+  if (!(v instanceof type)) throw new TypeError(`${name} has the wrong typed-array type`);
+  return v;
+}
+/** A linear address: an integer in [0, 2^48). */
+function laOk(la: number): boolean {
+  return isInt(la) && la >= 0 && la < TWO48;
+}
+
 /** Builds the reference core. */
 export function createRefCore(config: CoreConfig): Core {
-  const ram = new Ram(config.memoryBytes);
+  const bytes = num(config.memoryBytes, 'memoryBytes');
+  if (!isInt(bytes) || bytes < 2 ** 21 || bytes > 2 ** 40 || bytes % 4096 !== 0) throw new RangeError('memoryBytes must be a multiple of 4096 in [2 MiB, 1 TiB]');
+  const ram = new Ram(bytes);
   if (config.eagerHostMemory) ram.commitAll();
-  const frames = new Frames(config.memoryBytes / 4096, ram);
+  const frames = new Frames(bytes / 4096, ram);
   const pt = new PageTables(ram, frames, config.counters);
-  const cpu = new Cpu(ram, config.tlb, config.counters, config.result, config.features);
+  const cpu = new Cpu(ram, config.tlb, config.counters, config.result, num(config.features, 'features') | 0);
   const tlb = config.tlb;
   const counters = config.counters;
   const result = config.result;
   const total = frames.total;
+  const chunks = Math.ceil(bytes / CHUNK_BYTES);
   const rootOk = (r: number) => frames.usable(r);
   // The per-CPU TLB hierarchy, when attached: core invalidations apply to it too.
   let hier: HierarchyModel | undefined;
@@ -59,37 +80,76 @@ export function createRefCore(config: CoreConfig): Core {
     nxe: (config.features & Feature.NXE) !== 0,
   };
   const pcide = (config.features & Feature.PCIDE) !== 0;
+  let disposed = false;
+  const live = () => {
+    if (disposed) throw new Error('the core has been disposed');
+  };
 
   return {
     backend: 'js',
     totalFrames: total,
-    ramChunk: (i) => ram.chunk(i),
-    freeFrames: () => frames.free,
-    allocFrame: () => frames.alloc(),
-    allocFrames: (count, align) => frames.allocRun(count, align),
-    allocFrameList: (out, count) => frames.allocList(out, count),
-    refFrame: (pfn) => frames.ref(pfn),
-    unrefFrame: (pfn) => frames.unref(pfn),
-    refCount: (pfn) => (isInt(pfn) && pfn >= 0 && pfn < total ? frames.refs[pfn]! : Status.EINVAL),
-    noteWritten: () => {}, // the reference core zeroes every frame it hands out
+    ramChunk: (i) => {
+      live();
+      num(i, 'i');
+      if (!isInt(i) || i < 0 || i >= chunks) throw new RangeError('chunk index out of range');
+      return ram.chunk(i);
+    },
+    freeFrames: () => (live(), frames.free),
+    allocFrame: () => (live(), frames.alloc()),
+    allocFrames: (count, align) => (live(), frames.allocRun(num(count, 'count'), num(align, 'align'))),
+    allocFrameList: (out, count) => (live(), frames.allocList(typed(out, Float64Array, 'out'), num(count, 'count'))),
+    refFrame: (pfn) => (live(), frames.ref(num(pfn, 'pfn'))),
+    unrefFrame: (pfn) => (live(), frames.unref(num(pfn, 'pfn'))),
+    refCount: (pfn) => {
+      live();
+      num(pfn, 'pfn');
+      return isInt(pfn) && pfn >= 0 && pfn < total ? frames.refs[pfn]! : Status.EINVAL;
+    },
+    noteWritten: (pfn, count) => {
+      live();
+      num(pfn, 'pfn');
+      num(count, 'count');
+      // The reference core zeroes every frame it hands out: nothing to note.
+    },
     copyFrame: (dst, src) => {
+      live();
+      num(dst, 'dst');
+      num(src, 'src');
       if (!frames.usable(dst) || !frames.usable(src)) return Status.EINVAL;
       ram.copyFrame(dst, src);
       return Status.OK;
     },
-    createRoot: () => pt.createRoot(),
-    destroyRoot: (root) => pt.destroyRoot(root),
+    createRoot: () => (live(), pt.createRoot()),
+    destroyRoot: (root) => (live(), pt.destroyRoot(num(root, 'root'))),
     map: (root, la, count, shift, attrLo, attrHi, pfn) => {
+      live();
+      num(root, 'root');
+      num(la, 'la');
+      num(count, 'count');
+      num(shift, 'shift');
+      num(attrLo, 'attrLo');
+      num(attrHi, 'attrHi');
+      num(pfn, 'pfn');
       const level = LEVEL_OF_SHIFT[shift];
       if (level === undefined || !rootOk(root) || !rangeOk(la, count, shift) || !isInt(pfn) || pfn < -1) return Status.EINVAL;
       if (pfn >= 0 && pfn % (2 ** (shift - 12)) !== 0) return Status.EINVAL;
       return pt.map(root, la, count, level, attrLo >>> 0, attrHi >>> 0, pfn);
     },
     mapList: (root, la, list, attrLo, attrHi) => {
-      if (!rootOk(root) || !(list instanceof Float64Array) || !rangeOk(la, list.length, 12)) return Status.EINVAL;
+      live();
+      num(root, 'root');
+      num(la, 'la');
+      typed(list, Float64Array, 'frames');
+      num(attrLo, 'attrLo');
+      num(attrHi, 'attrHi');
+      if (!rootOk(root) || !rangeOk(la, list.length, 12)) return Status.EINVAL;
       return pt.map(root, la, list.length, 1, attrLo >>> 0, attrHi >>> 0, -1, list);
     },
     unmap: (root, la, count) => {
+      live();
+      num(root, 'root');
+      num(la, 'la');
+      num(count, 'count');
       if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
       const freed = [0];
       const n = pt.unmap(root, la, count, freed);
@@ -97,17 +157,27 @@ export function createRefCore(config: CoreConfig): Core {
       return n;
     },
     protect: (root, la, count, setLo, setHi, clrLo, clrHi, ifLo, thenClrLo) => {
+      live();
+      for (const [v, name] of [[root, 'root'], [la, 'la'], [count, 'count'], [setLo, 'setLo'], [setHi, 'setHi'], [clrLo, 'clrLo'], [clrHi, 'clrHi'], [ifLo, 'ifLo'], [thenClrLo, 'thenClrLo']] as const) num(v, name);
       if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
       return pt.protect(root, la, count, setLo >>> 0, setHi >>> 0, clrLo >>> 0, clrHi >>> 0, ifLo >>> 0, thenClrLo >>> 0);
     },
     scanAccessed: (root, la, count, clear) => {
-      if (!rootOk(root) || !rangeOk(la, count, 12) || typeof clear !== 'boolean') return Status.EINVAL;
+      live();
+      num(root, 'root');
+      num(la, 'la');
+      num(count, 'count');
+      bool(clear, 'clear');
+      if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
       const [leaves, pages] = pt.scanAccessed(root, la, count, clear);
       config.result[Result.A] = pages;
       return leaves;
     },
     translate: (root, la) => {
-      if (!rootOk(root) || !isInt(la) || la < 0 || la >= TWO48) return Status.EINVAL;
+      live();
+      num(root, 'root');
+      num(la, 'la');
+      if (!rootOk(root) || !laOk(la)) return Status.EINVAL;
       const leaf = pt.leaf(root, la, false);
       if (!leaf) return Status.ENOENT;
       const [table, idx, level] = leaf;
@@ -124,38 +194,92 @@ export function createRefCore(config: CoreConfig): Core {
       return Status.OK;
     },
     fork: (src, dst, la, count, parentClrLo, parentSetLo, childClrLo) => {
+      live();
+      for (const [v, name] of [[src, 'src'], [dst, 'dst'], [la, 'la'], [count, 'count'], [parentClrLo, 'parentClrLo'], [parentSetLo, 'parentSetLo'], [childClrLo, 'childClrLo']] as const) num(v, name);
       if (!rootOk(src) || !rootOk(dst) || src === dst || !rangeOk(la, count, 12)) return Status.EINVAL;
       return pt.fork(src, dst, la, count, parentClrLo >>> 0, parentSetLo >>> 0, childClrLo >>> 0);
     },
     cowBreak: (root, la, mode, attrLo, attrHi) => {
+      live();
+      for (const [v, name] of [[root, 'root'], [la, 'la'], [mode, 'mode'], [attrLo, 'attrLo'], [attrHi, 'attrHi']] as const) num(v, name);
       if (!rootOk(root) || !rangeOk(la, 1, 12) || (mode !== 0 && mode !== 1)) return Status.EINVAL;
       return pt.cowBreak(root, la, mode, attrLo >>> 0, attrHi >>> 0);
     },
     setCr3: (root, pcid, noFlush) => {
+      live();
+      num(root, 'root');
+      num(pcid, 'pcid');
+      bool(noFlush, 'noFlush');
+      if (!rootOk(root) || !isInt(pcid) || pcid < 0 || pcid > 4095) throw new RangeError('setCr3: bad root or pcid');
       cpu.setCr3(root, pcid, noFlush);
       // SDM §4.10.4.1: a CR3 load drops the new PCID's non-global translations and walk-cache entries (PCID 0 without PCIDE), unless bit 63 says not to.
       if (hier && !(pcide && noFlush)) hier.invalidate(HierOp.INVPCID_CONTEXT, cpu.tag, 0);
     },
     invalidate: (pcid, la, count) => {
+      live();
+      num(pcid, 'pcid');
+      num(la, 'la');
+      num(count, 'count');
+      if (!isInt(pcid) || pcid < 0 || pcid > 4096 || !laOk(la) || !isInt(count) || count < 0 || count > 1e9) throw new RangeError('invalidate: bad pcid, la or count');
       for (let k = 0; k < count; k++) invalidateAddress(tlb, la + k * 4096, pcid);
       if (hier) for (let k = 0; k < count; k++) hier.invalidate(HierOp.INVLPG, pcid, la + k * 4096);
       counters[Counter.INVLPG]! += count;
     },
     flushPcid: (pcid) => {
+      live();
+      num(pcid, 'pcid');
+      if (!isInt(pcid) || pcid < 0 || pcid > 4095) throw new RangeError('flushPcid: bad pcid');
       invalidateWhere(tlb, (key, f) => (f & TlbFlag.GLOBAL) === 0 && key % 8192 === pcid);
       hier?.invalidate(HierOp.INVPCID_CONTEXT, pcid, 0);
       counters[Counter.FLUSHES]!++;
     },
     flushAll: (includeGlobal) => {
+      live();
+      bool(includeGlobal, 'includeGlobal');
       invalidateWhere(tlb, (key, f) => includeGlobal || ((f & TlbFlag.GLOBAL) === 0 && key % 8192 !== GLOBAL_TAG));
       hier?.invalidate(includeGlobal ? HierOp.INVPCID_ALL_GLOBAL : HierOp.INVPCID_ALL, 0, 0);
       counters[Counter.FLUSHES]!++;
     },
-    access: (la, kind, flags) => cpu.access(la, kind, flags),
-    accessBatch: (las, kinds, start, end, flags) => cpu.accessBatch(las, kinds, start, end, flags),
-    traceBatch: (words, start, end, flags, out) => cpu.traceBatch(words, start, end, flags, out),
-    copyVirt: (la, buf, offset, length, write, flags) => cpu.copyVirt(la, buf, offset, length, write, flags),
+    access: (la, kind, flags) => {
+      live();
+      num(la, 'la');
+      num(kind, 'kind');
+      num(flags, 'flags');
+      if (!laOk(la) || (kind !== 0 && kind !== 1 && kind !== 2)) return Status.EINVAL;
+      return cpu.access(la, kind, flags);
+    },
+    accessBatch: (las, kinds, start, end, flags) => {
+      live();
+      typed(las, Float64Array, 'las');
+      typed(kinds, Uint8Array, 'kinds');
+      num(start, 'start');
+      num(end, 'end');
+      num(flags, 'flags');
+      // + 0: a start of -0 is position 0 (native returns +0).
+      return cpu.accessBatch(las, kinds, start + 0, end + 0, flags);
+    },
+    traceBatch: (words, start, end, flags, out) => {
+      live();
+      typed(words, Uint32Array, 'words');
+      num(start, 'start');
+      num(end, 'end');
+      num(flags, 'flags');
+      typed(out, Float64Array, 'out');
+      return cpu.traceBatch(words, start + 0, end + 0, flags, out);
+    },
+    copyVirt: (la, buf, offset, length, write, flags) => {
+      live();
+      num(la, 'la');
+      typed(buf, Uint8Array, 'buf');
+      num(offset, 'offset');
+      num(length, 'length');
+      bool(write, 'write');
+      num(flags, 'flags');
+      if (!laOk(la) || !isInt(offset) || !isInt(length) || offset < 0 || length < 0 || offset + length > buf.length || la + length > TWO48) return Status.EINVAL;
+      return cpu.copyVirt(la, buf, offset, length, write, flags);
+    },
     hierarchy: (conf, stats) => {
+      live();
       if (conf === null) {
         hier = undefined;
         return Status.OK;
@@ -165,6 +289,7 @@ export function createRefCore(config: CoreConfig): Core {
       return Status.OK;
     },
     hierTraceBatch: (w, start, end, flags, out) => {
+      live();
       if (!hier) return Status.EINVAL;
       if (!Number.isInteger(start) || !Number.isInteger(end) || !Number.isInteger(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > w.length || out.length < 5) return Status.EINVAL;
       if ((flags & 1) === 0) return Status.EINVAL; // the hierarchy models user-mode accesses
@@ -172,18 +297,23 @@ export function createRefCore(config: CoreConfig): Core {
       return hier.traceBatch(w, start, end, flags, out);
     },
     hierInvalidate: (op, pcid, la) => {
+      live();
       if (!hier) return Status.EINVAL;
       if (!Number.isInteger(op) || op < 0 || op > HierOp.INVPCID_ALL || !Number.isInteger(pcid) || pcid < 0 || pcid > 4095 || !Number.isInteger(la) || la < 0 || la >= TWO48) return Status.EINVAL;
       hier.invalidate(op, pcid, la);
       return Status.OK;
     },
     hierDump: (slot, out) => {
+      live();
       if (!hier || !Number.isInteger(slot) || slot < 0 || slot >= Slot.COUNT) return Status.EINVAL;
       const a = hier.arrays[slot];
       if (!a) return Status.ENOENT;
       if (out.length < a.entries * (DUMP_ENTRY + 1) + 2) return Status.EINVAL;
       return a.dump(out);
     },
-    dispose: () => {},
+    dispose: () => {
+      disposed = true;
+      hier = undefined;
+    },
   };
 }

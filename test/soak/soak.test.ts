@@ -1,0 +1,327 @@
+/**
+ * The soak: both backends in lockstep against a byte-level model, through the public API —
+ * many address spaces, fork, shared anonymous memory and shared memory objects, THP regions,
+ * raw MMU spaces with user frames, global kernel-half pages — with the table auditor
+ * (test/support/table-audit.ts) and a full comparison of both machines every AUDIT steps, and
+ * no leaked frame at the end.
+ *
+ *   VMSIM_SOAK_OPS=1000000 npx vitest run test/soak      # the long run (default: a few seconds)
+ *   VMSIM_SOAK_SEED=7 VMSIM_SOAK_AUDIT=500 ...            # another program, audits every 500 steps
+ */
+import { describe, expect, it } from 'vitest';
+import { Machine, PageFault, SegmentationFault, VmmError, type AddressSpace, type MmuSpace } from '../../src/index.js';
+import { nativeAvailable } from '../../src/core/native-core.js';
+import { auditTables } from '../support/table-audit.js';
+
+const OPS = Number(process.env.VMSIM_SOAK_OPS ?? 2500);
+const SEED = Number(process.env.VMSIM_SOAK_SEED ?? 1);
+const AUDIT = Number(process.env.VMSIM_SOAK_AUDIT ?? 250);
+
+const PAGE = 4096;
+const WINDOW = 0x1000_0000; // VMM mappings: pages [0, WINDOW_PAGES) from here
+const WINDOW_PAGES = 48;
+const HUGE = 0x4000_0000; // THP regions: 2 MiB slots from here
+const HUGE_SLOTS = 3;
+const RAW = 0x2000_0000; // raw spaces' user pages
+const RAW_PAGES = 16;
+const KERNEL = -(2 ** 47) + 0x4000_0000; // kernel-half pages (shared by every space)
+const KERNEL_PAGES = 8;
+const PROTS = ['', 'r', 'rw', 'rwx'];
+
+/** mulberry32: a small deterministic PRNG (the seed is a parameter). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Bytes of pages, by key; an absent key reads as zeros. */
+type Store = Map<number, Uint8Array>;
+interface MPage {
+  prot: string;
+  store: Store;
+  key: number;
+  shared: boolean;
+}
+interface Proc {
+  kind: 'vmm';
+  a: AddressSpace;
+  b: AddressSpace;
+  pages: Map<number, MPage>; // by virtual page number
+}
+interface RawProc {
+  kind: 'raw';
+  a: MmuSpace;
+  b: MmuSpace;
+  pages: Map<number, number>; // vpn -> frame pa (user pages)
+}
+interface Shm {
+  name: string;
+  pages: number;
+  store: Store;
+  a: ReturnType<Machine['createSharedMemory']>;
+  b: ReturnType<Machine['createSharedMemory']>;
+}
+
+function outcome(f: () => unknown): string {
+  try {
+    const v = f();
+    return v instanceof Uint8Array ? `ok ${Buffer.from(v).toString('hex')}` : `ok ${String(v)}`;
+  } catch (e) {
+    if (e instanceof SegmentationFault) return `SEGV ${e.cause}`;
+    if (e instanceof PageFault) return `PF ${e.errorCode}`;
+    if (e instanceof VmmError) return e.code;
+    throw e;
+  }
+}
+
+describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a byte-level model', () => {
+  it(`${OPS} operations (seed ${SEED}), audited every ${AUDIT}`, { timeout: Math.max(60_000, OPS * 20) }, () => {
+    const rnd = prng(SEED);
+    const int = (n: number) => Math.floor(rnd() * n);
+    const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+    const opts = { memory: '64MiB', tlb: { entries: 16, ways: 4 } } as const;
+    const A = new Machine({ ...opts, backend: 'native' });
+    const B = new Machine({ ...opts, backend: 'js' });
+    const used0 = A.physical.usedFrames;
+    expect(B.physical.usedFrames).toBe(used0);
+    const procs: Proc[] = [];
+    const raws: RawProc[] = [];
+    const shms: Shm[] = [];
+    const userFrames: number[] = []; // frames the test allocated (same address on both machines)
+    const frameBytes = new Map<number, Uint8Array>(); // contents of user frames, by pa
+    const kernelPages = new Map<number, number>(); // kernel vpn -> frame pa
+    let shmSeq = 0;
+    // What the program did, so a run that exercised nothing fails.
+    const seen = { fork: 0, shmMap: 0, huge: 0, write: 0, segv: 0, rawWrite: 0, kernelWrite: 0, pf: 0 };
+
+    /** Runs f on both machines: same outcome; returns it. */
+    const both = (label: string, fa: () => unknown, fb: () => unknown): string => {
+      const x = outcome(fa);
+      const y = outcome(fb);
+      expect(y, `${label}: js vs native`).toBe(x);
+      return x;
+    };
+    const bytesOf = (store: Store, key: number): Uint8Array => {
+      let b = store.get(key);
+      if (!b) store.set(key, (b = new Uint8Array(PAGE)));
+      return b;
+    };
+    const newProc = () => {
+      const p: Proc = { kind: 'vmm', a: A.createAddressSpace({ stack: false }), b: B.createAddressSpace({ stack: false }), pages: new Map() };
+      procs.push(p);
+      return p;
+    };
+    newProc();
+
+    const audit = (step: number) => {
+      expect(JSON.stringify(B.stats()), `step ${step}: machine stats`).toBe(JSON.stringify(A.stats()));
+      expect(B.physical.usedFrames).toBe(A.physical.usedFrames);
+      // Raw MMU spaces have no regions or VMM statistics: their pages are checked by the table audit.
+      for (const p of procs) {
+        expect(p.b.maps(), `step ${step}: maps`).toBe(p.a.maps());
+        expect(JSON.stringify(p.b.stats())).toBe(JSON.stringify(p.a.stats()));
+      }
+      // Bytes: a sample of every space's readable pages, on both machines, against the model.
+      for (const p of procs) {
+        for (const [vpn, pg] of p.pages) {
+          if (pg.prot === '' || rnd() > 0.25) continue;
+          const want = bytesOf(pg.store, pg.key);
+          const off = int(PAGE - 8);
+          const r = both(`audit read ${vpn}`, () => p.a.read(vpn * PAGE + off, 8), () => p.b.read(vpn * PAGE + off, 8));
+          expect(r).toBe(`ok ${Buffer.from(want.subarray(off, off + 8)).toString('hex')}`);
+        }
+      }
+      for (const m of [A, B]) {
+        const spaces = m === A ? [...procs, ...raws].map((p) => p.a) : [...procs, ...raws].map((p) => p.b);
+        const rep = auditTables(m, spaces);
+        expect(rep.problems, `step ${step}: table audit (${m.backend})`).toEqual([]);
+      }
+    };
+
+    for (let step = 0; step < OPS; step++) {
+      const r = rnd();
+      const p = pick(procs);
+      if (r < 0.12) {
+        // mmap: private or shared anonymous, or a shared memory object, fixed in the window.
+        const first = int(WINDOW_PAGES);
+        const n = Math.min(1 + int(8), WINDOW_PAGES - first);
+        const prot = pick(PROTS);
+        const shm = shms.length && rnd() < 0.3 ? pick(shms) : undefined;
+        const shared = shm !== undefined || rnd() < 0.3;
+        const offsetPages = shm ? int(Math.max(1, shm.pages - n + 1)) : 0;
+        const len = shm ? Math.min(n, shm.pages - offsetPages) * PAGE : n * PAGE;
+        const o = (sp: AddressSpace, obj?: Shm['a']) => sp.mmap({ addr: WINDOW + first * PAGE, length: len, prot, fixed: true, shared, ...(obj ? { object: obj, offset: offsetPages * PAGE } : {}) });
+        const res = both('mmap', () => o(p.a, shm?.a), () => o(p.b, shm?.b));
+        if (res.startsWith('ok')) {
+          if (shm) seen.shmMap++;
+          const store: Store = shm ? shm.store : new Map();
+          for (let k = 0; k < len / PAGE; k++) p.pages.set(WINDOW / PAGE + first + k, { prot, store, key: shm ? offsetPages + k : WINDOW / PAGE + first + k, shared });
+        }
+      } else if (r < 0.16) {
+        // THP: a private 2 MiB-aligned region (huge pages where a whole block fits).
+        const slot = int(HUGE_SLOTS);
+        const at = HUGE + slot * 2 ** 21;
+        const res = both('mmap huge', () => p.a.mmap({ addr: at, length: 2 ** 21, prot: 'rw', fixed: true, hugePages: true }), () => p.b.mmap({ addr: at, length: 2 ** 21, prot: 'rw', fixed: true, hugePages: true }));
+        if (res.startsWith('ok')) {
+          const store: Store = new Map();
+          for (let k = 0; k < 512; k++) p.pages.set(at / PAGE + k, { prot: 'rw', store, key: k, shared: false });
+        }
+      } else if (r < 0.22) {
+        const first = int(WINDOW_PAGES);
+        const n = 1 + int(8);
+        both('munmap', () => p.a.munmap(WINDOW + first * PAGE, n * PAGE), () => p.b.munmap(WINDOW + first * PAGE, n * PAGE));
+        for (let k = 0; k < n; k++) p.pages.delete(WINDOW / PAGE + first + k);
+      } else if (r < 0.27) {
+        // mprotect of a fully mapped run (over a hole Linux applies a prefix: not modelled here).
+        const vpns = [...p.pages.keys()].sort((x, y) => x - y);
+        if (!vpns.length) continue;
+        let i0 = int(vpns.length);
+        const start = vpns[i0]!;
+        let n = 1;
+        while (n < 6 && vpns[i0 + 1] === start + n) (i0++, n++);
+        const prot = pick(PROTS);
+        const res = both('mprotect', () => p.a.mprotect(start * PAGE, n * PAGE, prot), () => p.b.mprotect(start * PAGE, n * PAGE, prot));
+        if (res.startsWith('ok')) for (let k = 0; k < n; k++) p.pages.get(start + k)!.prot = prot;
+      } else if (r < 0.52) {
+        // A store or a load within one page of a mapped (or unmapped) address.
+        const vpns = [...p.pages.keys()];
+        const vpn = vpns.length && rnd() < 0.9 ? pick(vpns) : WINDOW / PAGE + int(WINDOW_PAGES);
+        const len = 1 + int(16);
+        const off = int(PAGE - len);
+        const va = vpn * PAGE + off;
+        const pg = p.pages.get(vpn);
+        if (rnd() < 0.5) {
+          const data = Uint8Array.from({ length: len }, () => int(256));
+          const res = both('write', () => p.a.write(va, data), () => p.b.write(va, data));
+          if (pg && pg.prot.includes('w')) {
+            expect(res).toBe('ok undefined');
+            bytesOf(pg.store, pg.key).set(data, off);
+            seen.write++;
+            if (vpn >= HUGE / PAGE && p.a.translate(va)?.pageSize === 2 ** 21) seen.huge++;
+          } else {
+            expect(res.startsWith('SEGV'), `write to ${pg?.prot ?? 'nothing'}: ${res}`).toBe(true);
+            seen.segv++;
+          }
+        } else {
+          const res = both('read', () => p.a.read(va, len), () => p.b.read(va, len));
+          if (pg && pg.prot !== '') expect(res).toBe(`ok ${Buffer.from(bytesOf(pg.store, pg.key).subarray(off, off + len)).toString('hex')}`);
+          else expect(res.startsWith('SEGV'), `read of ${pg?.prot ?? 'nothing'}: ${res}`).toBe(true);
+        }
+      } else if (r < 0.57 && procs.length < 8) {
+        // fork: private pages are copied (COW), shared ones stay shared.
+        let ca: AddressSpace | undefined;
+        let cb: AddressSpace | undefined;
+        const res = both('fork', () => (ca = p.a.fork()).root, () => (cb = p.b.fork()).root);
+        if (res.startsWith('ok')) {
+          seen.fork++;
+          const child: Proc = { kind: 'vmm', a: ca!, b: cb!, pages: new Map() };
+          for (const [vpn, pg] of p.pages) {
+            if (pg.shared) child.pages.set(vpn, { ...pg });
+            else child.pages.set(vpn, { prot: pg.prot, store: new Map([[pg.key, Uint8Array.from(bytesOf(pg.store, pg.key))]]), key: pg.key, shared: false });
+          }
+          procs.push(child);
+        }
+      } else if (r < 0.6 && procs.length > 1) {
+        procs.splice(procs.indexOf(p), 1);
+        both('destroy', () => p.a.destroy(), () => p.b.destroy());
+      } else if (r < 0.63 && shms.length < 4) {
+        const name = `soak${shmSeq++}`;
+        const pages = 2 + int(8);
+        const a = A.createSharedMemory(name, pages * PAGE);
+        const b = B.createSharedMemory(name, pages * PAGE);
+        shms.push({ name, pages, store: new Map(), a, b });
+      } else if (r < 0.64 && shms.length) {
+        // Unlink: existing mappings keep the object's pages.
+        const s = shms.splice(int(shms.length), 1)[0]!;
+        both('unlink', () => s.a.unlink(), () => s.b.unlink());
+      } else if (r < 0.68 && raws.length < 3) {
+        raws.push({ kind: 'raw', a: A.createAddressSpace({ faults: 'raw' }), b: B.createAddressSpace({ faults: 'raw' }), pages: new Map() });
+      } else if (r < 0.8 && raws.length) {
+        // Raw MMU spaces: user frames mapped at user addresses; global kernel-half pages, seen by every space.
+        const q = pick(raws);
+        const kernel = rnd() < 0.3;
+        const vpn = kernel ? KERNEL / PAGE + int(KERNEL_PAGES) : RAW / PAGE + int(RAW_PAGES);
+        const mapped = kernel ? kernelPages.get(vpn) : q.pages.get(vpn);
+        const what = rnd();
+        if (what < 0.3 && mapped === undefined) {
+          let pa = userFrames.length && rnd() < 0.5 ? pick(userFrames) : undefined;
+          if (pa === undefined) {
+            const x = both('allocFrame', () => A.physical.allocFrame(), () => B.physical.allocFrame());
+            if (!x.startsWith('ok')) continue;
+            pa = Number(x.slice(3));
+            userFrames.push(pa);
+          }
+          const flags = kernel ? { writable: true, user: false, global: true } : { writable: true, user: true };
+          expect(both('mapPage', () => q.a.mapPage(vpn * PAGE, pa!, flags), () => q.b.mapPage(vpn * PAGE, pa!, flags))).toBe('ok undefined');
+          if (kernel) kernelPages.set(vpn, pa);
+          else q.pages.set(vpn, pa);
+        } else if (what < 0.4 && mapped !== undefined) {
+          expect(both('unmapPage', () => q.a.unmapPage(vpn * PAGE), () => q.b.unmapPage(vpn * PAGE))).toBe('ok undefined');
+          if (kernel) kernelPages.delete(vpn);
+          else q.pages.delete(vpn);
+        } else {
+          const len = 1 + int(8);
+          const off = int(PAGE - len);
+          const va = vpn * PAGE + off;
+          const o = kernel ? { user: false } : undefined;
+          if (rnd() < 0.5) {
+            const data = Uint8Array.from({ length: len }, () => int(256));
+            const res = both('raw write', () => q.a.write(va, data, o), () => q.b.write(va, data, o));
+            if (mapped !== undefined) {
+              expect(res).toBe('ok undefined');
+              bytesOf(frameBytes, mapped).set(data, off);
+              if (kernel) seen.kernelWrite++;
+              else seen.rawWrite++;
+            } else {
+              expect(res.startsWith('PF')).toBe(true);
+              seen.pf++;
+            }
+          } else {
+            const res = both('raw read', () => q.a.read(va, len, o), () => q.b.read(va, len, o));
+            if (mapped !== undefined) expect(res).toBe(`ok ${Buffer.from(bytesOf(frameBytes, mapped).subarray(off, off + len)).toString('hex')}`);
+            else expect(res.startsWith('PF')).toBe(true);
+          }
+        }
+      } else if (r < 0.81 && raws.length) {
+        const q = raws.splice(int(raws.length), 1)[0]!;
+        both('destroy raw', () => q.a.destroy(), () => q.b.destroy());
+      } else {
+        // Switch CR3 by touching another space (a read of its first mapped page).
+        const vpns = [...p.pages.keys()];
+        if (vpns.length) {
+          const vpn = pick(vpns);
+          const pg = p.pages.get(vpn)!;
+          const res = both('touch', () => p.a.read(vpn * PAGE, 1), () => p.b.read(vpn * PAGE, 1));
+          if (pg.prot !== '') expect(res).toBe(`ok ${Buffer.from(bytesOf(pg.store, pg.key).subarray(0, 1)).toString('hex')}`);
+        }
+      }
+      if ((step + 1) % AUDIT === 0) audit(step);
+    }
+    audit(OPS);
+    if (OPS >= 2000) for (const [what, n] of Object.entries(seen)) expect(n, `the program did some ${what}`).toBeGreaterThan(0);
+
+    // Everything goes: no frame may stay behind.
+    for (const p of [...procs, ...raws]) both('destroy', () => p.a.destroy(), () => p.b.destroy());
+    for (const s of shms) both('unlink', () => s.a.unlink(), () => s.b.unlink());
+    const k = A.createAddressSpace({ faults: 'raw' });
+    const kb = B.createAddressSpace({ faults: 'raw' });
+    for (const vpn of kernelPages.keys()) both('unmap kernel', () => k.unmapPage(vpn * PAGE), () => kb.unmapPage(vpn * PAGE));
+    k.destroy();
+    kb.destroy();
+    for (const pa of userFrames) both('freeFrame', () => A.physical.freeFrame(pa), () => B.physical.freeFrame(pa));
+    // What stays is the machine's own: the huge zero page (512 frames), allocated at the first
+    // THP read fault and kept for the machine's life as Linux keeps huge_zero_page while used.
+    const kept = (m: Machine) => m.vmm.heldFrames().length - 1; // minus the 4 KiB zero page, already in used0
+    expect(A.physical.usedFrames).toBe(used0 + kept(A));
+    expect(B.physical.usedFrames).toBe(used0 + kept(B));
+    expect(kept(A)).toBe(kept(B));
+    A.dispose();
+    B.dispose();
+  });
+});
