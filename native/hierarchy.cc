@@ -359,6 +359,40 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
   return true;
 }
 
+// The batch's common case, compiled on its own so its values live in registers: records that
+// touch one page whose L1 entry is memoised and permits the access (no array changes meanwhile,
+// so the memo stays valid). Exactly what touch() does for such a hit: the slot's hit count and
+// the LRU stamp (PLRU and the rest stop the run: the general path handles them). Returns the
+// first record it did not take. The kinds share one register in 16-bit fields, so at most
+// 65535 records a pass.
+__attribute__((noinline)) uint64_t Hierarchy::hitRun(const uint32_t* __restrict w, uint64_t i, uint64_t end, RunCounts& rc) {
+  const Memo* __restrict const memoI = memo_[0];
+  const Memo* __restrict const memoD = memo_[1];
+  while (i < end) {
+    const uint64_t stop = end - i > 65535 ? i + 65535 : end;
+    uint64_t packed = 0;
+    for (; i < stop; i++) {
+      const uint32_t hi = w[2 * i + 1];
+      const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
+      if (((la + ((hi >> 18) & 0xFFF)) ^ la) >> 12) break;  // crosses a page (or wraps): general path
+      const uint32_t tk = (hi >> 16) & 3;
+      const uint32_t kind = (0x64 >> (2 * tk)) & 3;
+      const uint64_t vpn = la >> 12;
+      const Memo& m = (tk == 2 ? memoI : memoD)[static_cast<uint32_t>(vpn) & (MEMO - 1)];
+      if ((m.vpn != vpn) | !((m.allowed >> kind) & 1) | (m.stamp == nullptr && m.plru)) break;
+      rc.hits[m.slot]++;
+      if (m.stamp) *m.stamp = *m.clock += 1.0;
+      packed += 1ull << (16 * tk);
+    }
+    rc.kinds[0] += packed & 0xFFFF;
+    rc.kinds[1] += (packed >> 16) & 0xFFFF;
+    rc.kinds[2] += (packed >> 32) & 0xFFFF;
+    rc.kinds[3] += packed >> 48;
+    if (i < stop) break;  // stopped early: the caller takes record i
+  }
+  return i;
+}
+
 int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int flags, double* out) {
   if (!(flags & 4)) {
     uint32_t bits = 0;
@@ -367,13 +401,18 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
   }
   bool retry = (flags & H_RETRY) != 0;
   if (!retry && pending_ != 0) abandon();  // the caller skipped the pending access
-  uint64_t n[4] = {0, 0, 0, 0};
+  RunCounts rc;
   uint64_t splits = 0;
-  uint64_t mh[H_SLOTS] = {0};  // memo hits per slot, added to the stats at the end
   int64_t stop = static_cast<int64_t>(end * 2);
   uint64_t i = start >> 1;
   bool skipFirst = start & 1;
+  bool lastHit = true;
   for (; i < end; i++) {
+    // The hit run is entered after a hit; after a miss the next record is likely one too.
+    if (lastHit && !retry && !skipFirst) {
+      i = hitRun(w, i, end, rc);
+      if (i >= end) break;
+    }
     const uint32_t hi = w[2 * i + 1];
     const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
     const uint32_t tk = (hi >> 16) & 3;
@@ -381,23 +420,16 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
     const int side = tk == 2 ? 0 : 1;
     const uint64_t last = (la + ((hi >> 18) & 0xFFF)) & (TWO48 - 1);
     const bool split = ((last ^ la) >> 12) != 0;
+    lastHit = false;
     if (!skipFirst) {
-      // The common case: an L1 hit memoised since the arrays last changed.
-      const uint64_t vpn = la >> 12;
-      const Memo& m = memo_[side][static_cast<uint32_t>(vpn) & (MEMO - 1)];
-      if (!retry && m.vpn == vpn && ((m.allowed >> kind) & 1) && pending_ == 0) {
-        mh[m.slot]++;
-        if (m.stamp) *m.stamp = *m.clock += 1.0;
-        else if (m.plru) a_[m.slot].plruTouch(m.e);
-      } else {
-        const uint64_t g = gen_;
-        const bool ok = touch(la, kind, side, retry);
-        if (gen_ != g) clearMemo();
-        if (!ok) {
-          stop = static_cast<int64_t>(2 * i);
-          break;
-        }
+      const uint64_t g = gen_;
+      const bool ok = touch(la, kind, side, retry);
+      if (gen_ != g) clearMemo();
+      if (!ok) {
+        stop = static_cast<int64_t>(2 * i);
+        break;
       }
+      lastHit = gen_ == g;  // a hit changes no array
       retry = false;
     }
     skipFirst = false;
@@ -412,11 +444,11 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
       }
       splits++;
     }
-    n[tk]++;
+    rc.kinds[tk]++;
   }
   for (int s = 0; s < H_SLOTS; s++)
-    if (mh[s]) st_[s * H_SLOT_STATS + HS_HITS] += static_cast<double>(mh[s]);
-  for (int k = 0; k < 4; k++) out[k] += static_cast<double>(n[k]);
+    if (rc.hits[s]) st_[s * H_SLOT_STATS + HS_HITS] += static_cast<double>(rc.hits[s]);
+  for (int k = 0; k < 4; k++) out[k] += static_cast<double>(rc.kinds[k]);
   out[4] += static_cast<double>(splits);
   return stop;
 }

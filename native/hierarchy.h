@@ -91,6 +91,11 @@ class Hierarchy {
   };
   static constexpr uint32_t MEMO = 64;
 
+  struct RunCounts {
+    uint64_t hits[H_SLOTS] = {0};  // per slot
+    uint64_t kinds[4] = {0, 0, 0, 0};  // completed records by trace kind
+  };
+  uint64_t hitRun(const uint32_t* w, uint64_t i, uint64_t end, RunCounts& rc);
   bool touch(uint64_t la, int kind, int side, bool retry);
   void abandon();
   int holder(const int* slots, int n, uint32_t sc) const;
