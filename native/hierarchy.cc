@@ -166,10 +166,11 @@ void Hierarchy::remember(int side, uint64_t la, int slot, int32_t e) {
   m.vpn = vpn;
   m.e = e;
   m.slot = static_cast<uint8_t>(slot);
-  m.allowed = allowedKinds(a.flags[e]);
-  m.plru = a.policy == POL_PLRU;
-  m.stamp = a.policy == POL_LRU ? &a.stamp[e] : nullptr;
-  m.clock = &a.clock;
+  const uint8_t k = allowedKinds(a.flags[e]);  // read, write, execute -> load, store, fetch, modify
+  m.allowed = a.policy == POL_PLRU ? 0 : static_cast<uint8_t>(k | ((k >> 1) & 1) << 3);
+  const bool lru = a.policy == POL_LRU;
+  m.stamp = lru ? &a.stamp[e] : &scratch_[0];
+  m.clock = lru ? &a.clock : &scratch_[1];
   memoUsed_[side] |= 1ull << i;
 }
 
@@ -362,7 +363,7 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
 // The batch's common case, compiled on its own so its values live in registers: records that
 // touch one page whose L1 entry is memoised and permits the access (no array changes meanwhile,
 // so the memo stays valid). Exactly what touch() does for such a hit: the slot's hit count and
-// the LRU stamp (PLRU and the rest stop the run: the general path handles them). Returns the
+// the LRU stamp (a PLRU entry stops the run: the general path updates its tree). Returns the
 // first record it did not take. The kinds share one register in 16-bit fields, so at most
 // 65535 records a pass.
 __attribute__((noinline)) uint64_t Hierarchy::hitRun(const uint32_t* __restrict w, uint64_t i, uint64_t end, RunCounts& rc) {
@@ -376,12 +377,11 @@ __attribute__((noinline)) uint64_t Hierarchy::hitRun(const uint32_t* __restrict 
       const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
       if (((la + ((hi >> 18) & 0xFFF)) ^ la) >> 12) break;  // crosses a page (or wraps): general path
       const uint32_t tk = (hi >> 16) & 3;
-      const uint32_t kind = (0x64 >> (2 * tk)) & 3;
       const uint64_t vpn = la >> 12;
       const Memo& m = (tk == 2 ? memoI : memoD)[static_cast<uint32_t>(vpn) & (MEMO - 1)];
-      if ((m.vpn != vpn) | !((m.allowed >> kind) & 1) | (m.stamp == nullptr && m.plru)) break;
+      if ((m.vpn != vpn) | !((m.allowed >> tk) & 1)) break;
       rc.hits[m.slot]++;
-      if (m.stamp) *m.stamp = *m.clock += 1.0;
+      *m.stamp = *m.clock += 1.0;
       packed += 1ull << (16 * tk);
     }
     rc.kinds[0] += packed & 0xFFFF;

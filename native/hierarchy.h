@@ -84,11 +84,14 @@ class Hierarchy {
  private:
   struct Memo {
     uint64_t vpn;
-    double* stamp;  // the entry's LRU stamp, or null (no update on a hit)
+    double* stamp;  // the entry's LRU stamp, or a scratch slot (FIFO and random: no update on a hit)
     double* clock;
     int32_t e;
-    uint8_t slot, allowed, plru;
+    // Bits 0-3: the trace kinds (load, store, fetch, modify) the entry permits as a plain hit;
+    // 0 for a PLRU array, whose hits take the general path (the tree update).
+    uint8_t slot, allowed;
   };
+  double scratch_[2] = {0, 0};  // stamp and clock of memoised entries whose hits update nothing
   static constexpr uint32_t MEMO = 64;
 
   struct RunCounts {
