@@ -25,7 +25,7 @@ type Op =
   | { t: 'core'; which: 'invalidate' | 'flushPcid' | 'flushAll'; space: number; page: number; global: boolean };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ t: fc.constant('access' as const), space: fc.integer({ min: 0, max: 1 }), pages: fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 12 }) }) },
+  { weight: 5, arbitrary: fc.record({ t: fc.constant('access' as const), space: fc.integer({ min: 0, max: 1 }), pages: fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 3 })), { minLength: 4, maxLength: 16 }) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('inv' as const), op: fc.integer({ min: 0, max: 4 }), space: fc.integer({ min: 0, max: 1 }), page: fc.integer({ min: 0, max: 15 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('cr3' as const), space: fc.integer({ min: 0, max: 1 }), noFlush: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('core' as const), which: fc.constantFrom('invalidate' as const, 'flushPcid' as const, 'flushAll' as const), space: fc.integer({ min: 0, max: 1 }), page: fc.integer({ min: 0, max: 15 }), global: fc.boolean() }) },
@@ -75,11 +75,11 @@ describe.skipIf(!nativeAvailable())('hierarchy invalidation: native = TypeScript
   it('every step of random access/invalidate/CR3 sequences leaves the same stats and array states', () => {
     const small = fc.option(arrayArb(), { nil: undefined });
     fc.assert(
-      fc.property(fc.record({ l1i: small, l1d: small, l1d2m: small, stlb: arrayArb() }), fc.record({ pml4: small, pdpt: small, pd: small }), fc.array(op, { maxLength: 40 }), (arrays, pwc, ops) => {
+      fc.property(fc.record({ l1i: small, l1d: small, l1d2m: small, stlb: arrayArb() }), fc.record({ pml4: small, pdpt: small, pd: small }), fc.array(op, { minLength: 10, maxLength: 60 }), (arrays, pwc, ops) => {
         const clean = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
         expect(run('native', clean(arrays), clean(pwc), ops)).toEqual(run('js', clean(arrays), clean(pwc), ops));
       }),
-      propertyOptions(60),
+      propertyOptions(80),
     );
   });
 });
