@@ -401,6 +401,11 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
   }
   bool retry = (flags & H_RETRY) != 0;
   if (!retry && pending_ != 0) abandon();  // the caller skipped the pending access
+  if (cpu_.root_ != memoRoot_ || cpu_.tag_ != memoTag_) {
+    clearMemo();
+    memoRoot_ = cpu_.root_;
+    memoTag_ = cpu_.tag_;
+  }
   RunCounts rc;
   uint64_t splits = 0;
   int64_t stop = static_cast<int64_t>(end * 2);

@@ -118,6 +118,10 @@ class Hierarchy {
   uint64_t gen_ = 0;  // bumped by every fill and drop: the memo is valid while it stays
   Memo memo_[2][MEMO];
   uint64_t memoUsed_[2] = {0, 0};
+  // The CR3 the memo was filled under: a CR3 load that flushes nothing (bit 63, another PCID)
+  // still changes which entries a lookup may use.
+  int64_t memoRoot_ = -1;
+  uint32_t memoTag_ = ~0u;
 };
 
 }  // namespace vmsim

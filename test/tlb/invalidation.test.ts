@@ -140,6 +140,20 @@ describe.each(BACKENDS)('TLB hierarchy invalidation per the SDM (%s)', (backend)
     for (const s of PWC_SLOTS) expect([has(s, P1, a.pcid), has(s, P1, b.pcid)]).toEqual([false, true]);
   });
 
+  it('after a CR3 load that flushes nothing, lookups use the new PCID: the other space\'s entries do not hit', () => {
+    const { m, a, b, touch, stats } = setup(backend);
+    m.switchTo(a);
+    expect([touch(P1), touch(P1), touch(P1)]).toEqual([2, 2, 2]); // a miss, then hits
+    const before = stats[HierStat.L1D_MISSES]!;
+    m.switchTo(b); // PCIDs: bit 63 set, nothing flushed
+    expect(touch(P1)).toBe(2);
+    expect(stats[HierStat.L1D_MISSES]! - before).toBe(1); // b's P1 was never translated
+    m.switchTo(a);
+    const hits = stats[Slot.L1D * 4]!;
+    expect(touch(P1)).toBe(2);
+    expect(stats[Slot.L1D * 4]! - hits).toBe(1); // a's entry survived the switches
+  });
+
   it('without PCIDs a CR3 load drops every non-global entry and all walk caches', () => {
     const m = new Machine({ memory: '1GiB', backend, features: { pcid: false } });
     const a = m.createAddressSpace();
