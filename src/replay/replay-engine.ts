@@ -103,35 +103,41 @@ export class ReplayEngine {
   /** Records [0, count) through the core's TLB hierarchy, one batch per series window, resumed after each fault. */
   private runHierarchy(words: Uint32Array, count: number, recheck: (() => number) | undefined): number {
     const core = this.machine.core;
-    let flags = USER;
+    let retry = 0;
     let pos = 0;
+    // Records [0, checkedTo) passed the core's reserved-bit check (a batch checks only its own range).
+    let checkedTo = 0;
+    if (this.o.seriesEvery && recheck) {
+      // Windows run one after another, so a bad record found in a later one could not be undone: check first.
+      count = recheck();
+      recheck = undefined;
+    }
     for (;;) {
       const every = this.o.seriesEvery;
       // The batch ends at the next series point (in records), or at the chunk's end.
-      const done = this.recordsDone();
-      const stopAt = every ? Math.min(count, (pos >> 1) + (every - (done % every))) : count;
-      const r = core.hierTraceBatch(words, pos, stopAt, flags, this.out);
+      const stopAt = every ? Math.min(count, (pos >> 1) + (every - (this.recordsDone() % every))) : count;
+      const r = core.hierTraceBatch(words, pos, stopAt, USER | retry | (stopAt <= checkedTo ? CHECKED : 0), this.out);
       if (r < 0 && recheck) {
+        // The core checks a batch before running any of it, so nothing ran: check, then replay the rest.
         count = recheck();
         recheck = undefined;
-        pos = 0;
-        flags = USER;
+        checkedTo = count;
         continue;
       }
       if (r < 0) throw new VmmError('EINVAL', 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)');
+      checkedTo = Math.max(checkedTo, stopAt);
       pos = r;
+      retry = 0;
       if (pos >= stopAt * 2) {
         if (every && this.recordsDone() % every === 0) this.point();
-        flags = USER | CHECKED;
         if (stopAt >= count) return count;
         continue;
       }
       if (this.resolve()) {
         this.retries++;
-        flags = USER | CHECKED | HIER_RETRY;
+        retry = HIER_RETRY;
       } else {
         pos = this.skip(words, pos >> 1);
-        flags = USER | CHECKED;
       }
     }
   }
