@@ -221,3 +221,16 @@ describe.each(BACKENDS)('TLB hierarchy invalidation per the SDM (%s)', (backend)
     expect(m.core.hierTraceBatch(new Uint32Array(2), 0, 1, 1, new Float64Array(5))).toBe(-22);
   });
 });
+
+describe.each(BACKENDS)('TLB hierarchy without a CR3 (%s)', (backend) => {
+  it('an access before any CR3 load is a not-present fault at the first level, on both backends alike', () => {
+    const m = new Machine({ memory: '1GiB', backend });
+    const h = resolveHierarchy({ arrays: { l1d: { entries: 4 } }, pwc: { pd: 2 } }, 'tlb', 'cpu');
+    const st = new Float64Array(HierStat.LENGTH);
+    expect(m.core.hierarchy(encodeHierarchy(h), st)).toBe(0);
+    const w = new Uint32Array(2);
+    packRecord(w, 0, P1, 0, 8);
+    expect(m.core.hierTraceBatch(w, 0, 1, 1, new Float64Array(5))).toBe(0);
+    expect([st[HierStat.FAULT_WALKS], st[HierStat.REFS_PML4E], st[HierStat.MISSES_ALL]]).toEqual([1, 1, 1]);
+  });
+});
