@@ -73,10 +73,10 @@ int32_t HArray::victim(uint32_t set) {
   }
 }
 
-bool HArray::fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl) {
+int32_t HArray::fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl, bool* evicted) {
   const int32_t e = victim(static_cast<uint32_t>(setOf(vpn)));
-  const bool evicted = key[e] != -1;
-  if (evicted) drop(e);
+  *evicted = key[e] != -1;
+  if (*evicted) drop(e);
   key[e] = static_cast<double>(static_cast<int64_t>((vpn * 4 + sc) * 8192 + tag));
   pbase[e] = pb;
   flags[e] = fl | T_VALID;
@@ -84,7 +84,7 @@ bool HArray::fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl
   if (tag == GLOBAL_TAG) globals++;
   if (policy == POL_LRU || policy == POL_FIFO) stamp[e] = clock += 1.0;
   else if (policy == POL_PLRU) plruTouch(e);
-  return evicted;
+  return e;
 }
 
 void HArray::drop(int32_t e) {
@@ -157,7 +157,23 @@ void Hierarchy::clearMemo() {
   }
 }
 
-// Memoises an L1 hit of the page of `la` (valid while no array changes: gen_ stays).
+// Forgets the memo entries of L1 entry e of `slot` (it was refilled or its flags changed). Other
+// memo entries stay valid: a fill only follows a lookup that missed every L1 array, so it cannot
+// take the place of another page's translation in the lookup order; drops and invalidations
+// (gen_) clear the whole memo.
+void Hierarchy::forget(int slot, int32_t e) {
+  const int side = slot < 2 ? 0 : 1;
+  for (uint64_t u = memoUsed_[side]; u; u &= u - 1) {
+    const uint32_t i = static_cast<uint32_t>(__builtin_ctzll(u));
+    Memo& m = memo_[side][i];
+    if (m.e == e && m.slot == slot) {
+      m.vpn = ~0ull;
+      memoUsed_[side] &= ~(1ull << i);
+    }
+  }
+}
+
+// Memoises an L1 hit of the page of `la` (valid until its entry is refilled or changed, or gen_ moves).
 void Hierarchy::remember(int side, uint64_t la, int slot, int32_t e) {
   const uint64_t vpn = la >> 12;
   const uint32_t i = static_cast<uint32_t>(vpn) & (MEMO - 1);
@@ -184,9 +200,11 @@ int Hierarchy::holder(const int* slots, int n, uint32_t sc) const {
 
 void Hierarchy::fillSlot(int s, uint64_t la, uint32_t sc, uint32_t tag, double pb, uint8_t fl) {
   if (s < 0) return;
-  gen_++;
   st_[s * H_SLOT_STATS + HS_FILLS] += 1;
-  if (a_[s].fill(la >> (12 + 9 * sc), sc, tag, pb, fl & ~T_VALID)) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
+  bool evicted;
+  const int32_t e = a_[s].fill(la >> (12 + 9 * sc), sc, tag, pb, fl & ~T_VALID, &evicted);
+  if (evicted) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
+  if (s < H_SLOT_STLB) forget(s, e);
 }
 
 void Hierarchy::abandon() {
@@ -246,7 +264,9 @@ void Hierarchy::walkRefs(uint64_t la, uint32_t last, bool ok) {
     const int s = PWC_SLOT[L];
     if (!has_[s]) continue;
     st_[s * H_SLOT_STATS + HS_FILLS] += 1;
-    if (a_[s].fill(la >> (3 + 9 * L), 0, tag, 0, 0)) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
+    bool evicted;
+    a_[s].fill(la >> (3 + 9 * L), 0, tag, 0, 0, &evicted);
+    if (evicted) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
   }
 }
 
@@ -344,8 +364,8 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
   const uint32_t ftag = (wf & T_GLOBAL) ? GLOBAL_TAG : tag;
   const int l1 = holder(L1_SLOTS[side], L1_COUNT[side], sc);
   if (assistSlot >= 0) {
-    gen_++;
     a_[assistSlot].flags[assistE] = wf | T_VALID;
+    if (assistSlot < H_SLOT_STLB) forget(assistSlot, assistE);
     if (assistSlot >= H_SLOT_STLB) {
       if (l1Missed && l1 >= 0) st[l1 * H_SLOT_STATS + HS_MISSES] += 1;
       fillSlot(l1, la, sc, ftag, cpu_.wPbase_, wf);
@@ -434,7 +454,7 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
         stop = static_cast<int64_t>(2 * i);
         break;
       }
-      lastHit = gen_ == g;  // a hit changes no array
+      lastHit = true;  // after a miss too: a run that stops at once costs only its call
       retry = false;
     }
     skipFirst = false;

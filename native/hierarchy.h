@@ -59,7 +59,8 @@ struct HArray {
   }
   void plruTouch(int32_t e);
   int32_t victim(uint32_t set);
-  bool fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl);
+  // Fills a translation; returns the entry it took (*evicted: a valid one was replaced).
+  int32_t fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl, bool* evicted);
   void drop(int32_t e);
   void dropAddress(uint64_t la, uint32_t tag, bool globalsToo);
   template <typename Pred>
@@ -108,6 +109,7 @@ class Hierarchy {
   void dropFaulting(uint64_t la, uint32_t tag);
   void remember(int side, uint64_t la, int slot, int32_t e);
   void clearMemo();
+  void forget(int slot, int32_t e);
 
   Cpu& cpu_;
   Ram& ram_;
@@ -115,7 +117,7 @@ class Hierarchy {
   HArray a_[H_SLOTS];
   bool has_[H_SLOTS];
   uint32_t pending_ = 0;
-  uint64_t gen_ = 0;  // bumped by every fill and drop: the memo is valid while it stays
+  uint64_t gen_ = 0;  // bumped by every drop and invalidation: the memo is valid while it stays
   Memo memo_[2][MEMO];
   uint64_t memoUsed_[2] = {0, 0};
   // The CR3 the memo was filled under: a CR3 load that flushes nothing (bit 63, another PCID)
