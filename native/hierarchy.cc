@@ -73,10 +73,10 @@ int32_t HArray::victim(uint32_t set) {
   }
 }
 
-bool HArray::fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl) {
+int32_t HArray::fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl, bool* evicted) {
   const int32_t e = victim(static_cast<uint32_t>(setOf(vpn)));
-  const bool evicted = key[e] != -1;
-  if (evicted) drop(e);
+  *evicted = key[e] != -1;
+  if (*evicted) drop(e);
   key[e] = static_cast<double>(static_cast<int64_t>((vpn * 4 + sc) * 8192 + tag));
   pbase[e] = pb;
   flags[e] = fl | T_VALID;
@@ -84,7 +84,7 @@ bool HArray::fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl
   if (tag == GLOBAL_TAG) globals++;
   if (policy == POL_LRU || policy == POL_FIFO) stamp[e] = clock += 1.0;
   else if (policy == POL_PLRU) plruTouch(e);
-  return evicted;
+  return e;
 }
 
 void HArray::drop(int32_t e) {
@@ -157,7 +157,23 @@ void Hierarchy::clearMemo() {
   }
 }
 
-// Memoises an L1 hit of the page of `la` (valid while no array changes: gen_ stays).
+// Forgets the memo entries of L1 entry e of `slot` (it was refilled or its flags changed). Other
+// memo entries stay valid: a fill only follows a lookup that missed every L1 array, so it cannot
+// take the place of another page's translation in the lookup order; drops and invalidations
+// (gen_) clear the whole memo.
+void Hierarchy::forget(int slot, int32_t e) {
+  const int side = slot < 2 ? 0 : 1;
+  for (uint64_t u = memoUsed_[side]; u; u &= u - 1) {
+    const uint32_t i = static_cast<uint32_t>(__builtin_ctzll(u));
+    Memo& m = memo_[side][i];
+    if (m.e == e && m.slot == slot) {
+      m.vpn = ~0ull;
+      memoUsed_[side] &= ~(1ull << i);
+    }
+  }
+}
+
+// Memoises an L1 hit of the page of `la` (valid until its entry is refilled or changed, or gen_ moves).
 void Hierarchy::remember(int side, uint64_t la, int slot, int32_t e) {
   const uint64_t vpn = la >> 12;
   const uint32_t i = static_cast<uint32_t>(vpn) & (MEMO - 1);
@@ -166,10 +182,11 @@ void Hierarchy::remember(int side, uint64_t la, int slot, int32_t e) {
   m.vpn = vpn;
   m.e = e;
   m.slot = static_cast<uint8_t>(slot);
-  m.allowed = allowedKinds(a.flags[e]);
-  m.plru = a.policy == POL_PLRU;
-  m.stamp = a.policy == POL_LRU ? &a.stamp[e] : nullptr;
-  m.clock = &a.clock;
+  const uint8_t k = allowedKinds(a.flags[e]);  // read, write, execute -> load, store, fetch, modify
+  m.allowed = a.policy == POL_PLRU ? 0 : static_cast<uint8_t>(k | ((k >> 1) & 1) << 3);
+  const bool lru = a.policy == POL_LRU;
+  m.stamp = lru ? &a.stamp[e] : &scratch_[0];
+  m.clock = lru ? &a.clock : &scratch_[1];
   memoUsed_[side] |= 1ull << i;
 }
 
@@ -183,9 +200,11 @@ int Hierarchy::holder(const int* slots, int n, uint32_t sc) const {
 
 void Hierarchy::fillSlot(int s, uint64_t la, uint32_t sc, uint32_t tag, double pb, uint8_t fl) {
   if (s < 0) return;
-  gen_++;
   st_[s * H_SLOT_STATS + HS_FILLS] += 1;
-  if (a_[s].fill(la >> (12 + 9 * sc), sc, tag, pb, fl & ~T_VALID)) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
+  bool evicted;
+  const int32_t e = a_[s].fill(la >> (12 + 9 * sc), sc, tag, pb, fl & ~T_VALID, &evicted);
+  if (evicted) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
+  if (s < H_SLOT_STLB) forget(s, e);
 }
 
 void Hierarchy::abandon() {
@@ -245,7 +264,9 @@ void Hierarchy::walkRefs(uint64_t la, uint32_t last, bool ok) {
     const int s = PWC_SLOT[L];
     if (!has_[s]) continue;
     st_[s * H_SLOT_STATS + HS_FILLS] += 1;
-    if (a_[s].fill(la >> (3 + 9 * L), 0, tag, 0, 0)) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
+    bool evicted;
+    a_[s].fill(la >> (3 + 9 * L), 0, tag, 0, 0, &evicted);
+    if (evicted) st_[s * H_SLOT_STATS + HS_EVICTIONS] += 1;
   }
 }
 
@@ -343,8 +364,8 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
   const uint32_t ftag = (wf & T_GLOBAL) ? GLOBAL_TAG : tag;
   const int l1 = holder(L1_SLOTS[side], L1_COUNT[side], sc);
   if (assistSlot >= 0) {
-    gen_++;
     a_[assistSlot].flags[assistE] = wf | T_VALID;
+    if (assistSlot < H_SLOT_STLB) forget(assistSlot, assistE);
     if (assistSlot >= H_SLOT_STLB) {
       if (l1Missed && l1 >= 0) st[l1 * H_SLOT_STATS + HS_MISSES] += 1;
       fillSlot(l1, la, sc, ftag, cpu_.wPbase_, wf);
@@ -359,6 +380,39 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
   return true;
 }
 
+// The batch's common case, compiled on its own so its values live in registers: records that
+// touch one page whose L1 entry is memoised and permits the access (no array changes meanwhile,
+// so the memo stays valid). Exactly what touch() does for such a hit: the slot's hit count and
+// the LRU stamp (a PLRU entry stops the run: the general path updates its tree). Returns the
+// first record it did not take. The kinds share one register in 16-bit fields, so at most
+// 65535 records a pass.
+__attribute__((noinline)) uint64_t Hierarchy::hitRun(const uint32_t* __restrict w, uint64_t i, uint64_t end, RunCounts& rc) {
+  const Memo* __restrict const memoI = memo_[0];
+  const Memo* __restrict const memoD = memo_[1];
+  while (i < end) {
+    const uint64_t stop = end - i > 65535 ? i + 65535 : end;
+    uint64_t packed = 0;
+    for (; i < stop; i++) {
+      const uint32_t hi = w[2 * i + 1];
+      const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
+      if (((la + ((hi >> 18) & 0xFFF)) ^ la) >> 12) break;  // crosses a page (or wraps): general path
+      const uint32_t tk = (hi >> 16) & 3;
+      const uint64_t vpn = la >> 12;
+      const Memo& m = (tk == 2 ? memoI : memoD)[static_cast<uint32_t>(vpn) & (MEMO - 1)];
+      if ((m.vpn != vpn) | !((m.allowed >> tk) & 1)) break;
+      rc.hits[m.slot]++;
+      *m.stamp = *m.clock += 1.0;
+      packed += 1ull << (16 * tk);
+    }
+    rc.kinds[0] += packed & 0xFFFF;
+    rc.kinds[1] += (packed >> 16) & 0xFFFF;
+    rc.kinds[2] += (packed >> 32) & 0xFFFF;
+    rc.kinds[3] += packed >> 48;
+    if (i < stop) break;  // stopped early: the caller takes record i
+  }
+  return i;
+}
+
 int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int flags, double* out) {
   if (!(flags & 4)) {
     uint32_t bits = 0;
@@ -367,13 +421,23 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
   }
   bool retry = (flags & H_RETRY) != 0;
   if (!retry && pending_ != 0) abandon();  // the caller skipped the pending access
-  uint64_t n[4] = {0, 0, 0, 0};
+  if (cpu_.root_ != memoRoot_ || cpu_.tag_ != memoTag_) {
+    clearMemo();
+    memoRoot_ = cpu_.root_;
+    memoTag_ = cpu_.tag_;
+  }
+  RunCounts rc;
   uint64_t splits = 0;
-  uint64_t mh[H_SLOTS] = {0};  // memo hits per slot, added to the stats at the end
   int64_t stop = static_cast<int64_t>(end * 2);
   uint64_t i = start >> 1;
   bool skipFirst = start & 1;
+  bool lastHit = true;
   for (; i < end; i++) {
+    // The hit run is entered after a hit; after a miss the next record is likely one too.
+    if (lastHit && !retry && !skipFirst) {
+      i = hitRun(w, i, end, rc);
+      if (i >= end) break;
+    }
     const uint32_t hi = w[2 * i + 1];
     const uint64_t la = (static_cast<uint64_t>(hi & 0xFFFF) << 32) | w[2 * i];
     const uint32_t tk = (hi >> 16) & 3;
@@ -381,23 +445,16 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
     const int side = tk == 2 ? 0 : 1;
     const uint64_t last = (la + ((hi >> 18) & 0xFFF)) & (TWO48 - 1);
     const bool split = ((last ^ la) >> 12) != 0;
+    lastHit = false;
     if (!skipFirst) {
-      // The common case: an L1 hit memoised since the arrays last changed.
-      const uint64_t vpn = la >> 12;
-      const Memo& m = memo_[side][static_cast<uint32_t>(vpn) & (MEMO - 1)];
-      if (!retry && m.vpn == vpn && ((m.allowed >> kind) & 1) && pending_ == 0) {
-        mh[m.slot]++;
-        if (m.stamp) *m.stamp = *m.clock += 1.0;
-        else if (m.plru) a_[m.slot].plruTouch(m.e);
-      } else {
-        const uint64_t g = gen_;
-        const bool ok = touch(la, kind, side, retry);
-        if (gen_ != g) clearMemo();
-        if (!ok) {
-          stop = static_cast<int64_t>(2 * i);
-          break;
-        }
+      const uint64_t g = gen_;
+      const bool ok = touch(la, kind, side, retry);
+      if (gen_ != g) clearMemo();
+      if (!ok) {
+        stop = static_cast<int64_t>(2 * i);
+        break;
       }
+      lastHit = true;  // after a miss too: a run that stops at once costs only its call
       retry = false;
     }
     skipFirst = false;
@@ -412,11 +469,11 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
       }
       splits++;
     }
-    n[tk]++;
+    rc.kinds[tk]++;
   }
   for (int s = 0; s < H_SLOTS; s++)
-    if (mh[s]) st_[s * H_SLOT_STATS + HS_HITS] += static_cast<double>(mh[s]);
-  for (int k = 0; k < 4; k++) out[k] += static_cast<double>(n[k]);
+    if (rc.hits[s]) st_[s * H_SLOT_STATS + HS_HITS] += static_cast<double>(rc.hits[s]);
+  for (int k = 0; k < 4; k++) out[k] += static_cast<double>(rc.kinds[k]);
   out[4] += static_cast<double>(splits);
   return stop;
 }

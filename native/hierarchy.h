@@ -59,7 +59,8 @@ struct HArray {
   }
   void plruTouch(int32_t e);
   int32_t victim(uint32_t set);
-  bool fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl);
+  // Fills a translation; returns the entry it took (*evicted: a valid one was replaced).
+  int32_t fill(uint64_t vpn, uint32_t sc, uint32_t tag, double pb, uint8_t fl, bool* evicted);
   void drop(int32_t e);
   void dropAddress(uint64_t la, uint32_t tag, bool globalsToo);
   template <typename Pred>
@@ -84,13 +85,21 @@ class Hierarchy {
  private:
   struct Memo {
     uint64_t vpn;
-    double* stamp;  // the entry's LRU stamp, or null (no update on a hit)
+    double* stamp;  // the entry's LRU stamp, or a scratch slot (FIFO and random: no update on a hit)
     double* clock;
     int32_t e;
-    uint8_t slot, allowed, plru;
+    // Bits 0-3: the trace kinds (load, store, fetch, modify) the entry permits as a plain hit;
+    // 0 for a PLRU array, whose hits take the general path (the tree update).
+    uint8_t slot, allowed;
   };
+  double scratch_[2] = {0, 0};  // stamp and clock of memoised entries whose hits update nothing
   static constexpr uint32_t MEMO = 64;
 
+  struct RunCounts {
+    uint64_t hits[H_SLOTS] = {0};  // per slot
+    uint64_t kinds[4] = {0, 0, 0, 0};  // completed records by trace kind
+  };
+  uint64_t hitRun(const uint32_t* w, uint64_t i, uint64_t end, RunCounts& rc);
   bool touch(uint64_t la, int kind, int side, bool retry);
   void abandon();
   int holder(const int* slots, int n, uint32_t sc) const;
@@ -100,6 +109,7 @@ class Hierarchy {
   void dropFaulting(uint64_t la, uint32_t tag);
   void remember(int side, uint64_t la, int slot, int32_t e);
   void clearMemo();
+  void forget(int slot, int32_t e);
 
   Cpu& cpu_;
   Ram& ram_;
@@ -107,9 +117,13 @@ class Hierarchy {
   HArray a_[H_SLOTS];
   bool has_[H_SLOTS];
   uint32_t pending_ = 0;
-  uint64_t gen_ = 0;  // bumped by every fill and drop: the memo is valid while it stays
+  uint64_t gen_ = 0;  // bumped by every drop and invalidation: the memo is valid while it stays
   Memo memo_[2][MEMO];
   uint64_t memoUsed_[2] = {0, 0};
+  // The CR3 the memo was filled under: a CR3 load that flushes nothing (bit 63, another PCID)
+  // still changes which entries a lookup may use.
+  int64_t memoRoot_ = -1;
+  uint32_t memoTag_ = ~0u;
 };
 
 }  // namespace vmsim

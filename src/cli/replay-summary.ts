@@ -55,7 +55,7 @@ export function formatReplaySummary(r: ReplayResult): string {
     const w = h.walkReferences;
     out.push(`page walks: ${formatCount(h.walks.instruction)} for fetches, ${formatCount(h.walks.data)} for data (${formatCount(h.walks.faulting)} faulted, ${formatCount(h.walks.assists)} assists); memory references ${formatCount(w.total)} (${w.perWalk.toFixed(2)} per walk): PML4E ${formatCount(w.pml4e)}, PDPTE ${formatCount(w.pdpte)}, PDE ${formatCount(w.pde)}, PTE ${formatCount(w.pte)}`);
     const c = h.cost;
-    out.push(`translation cost: ${formatCount(c.translationCycles)} cycles (${c.cyclesPerAccess.toFixed(3)} per access), ${c.averageMissCycles.toFixed(1)} per L1 miss, ${c.averageWalkCycles.toFixed(1)} per walk\n`);
+    out.push(`translation cost: ${formatCount(c.translationCycles)} cycles (${c.cyclesPerAccess.toFixed(3)} per access), ${c.averageMissCycles.toFixed(1)} per second-level lookup, ${c.averageWalkCycles.toFixed(1)} per walk\n`);
   }
   out.push(
     formatTable(

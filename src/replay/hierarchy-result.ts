@@ -71,7 +71,8 @@ export function hierarchySummary(h: ResolvedHierarchy, st: Float64Array, accesse
     cost: {
       translationCycles: total,
       cyclesPerAccess: rate(total, accesses),
-      averageMissCycles: l1Misses > 0 ? (stlbCycles + pwcCycles + memCycles) / l1Misses : rate(pwcCycles + memCycles, stlb.misses),
+      // Per lookup that reached the second level (an L1 miss, or a lookup of a side without an L1); without a second level, per L1 miss.
+      averageMissCycles: stlb.present ? rate(stlbCycles + pwcCycles + memCycles, stlb.lookups) : rate(pwcCycles + memCycles, l1Misses),
       averageWalkCycles: rate(pwcCycles + memCycles, walks),
       latencies: Object.fromEntries(h.arrays.filter((a) => a).map((a) => [a!.name, a!.latency])),
       walkReference: [...w],

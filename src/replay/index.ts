@@ -5,3 +5,4 @@ export type { ReplayOptions, ReplayTlbOptions, TlbLevelOptions } from './replay-
 export type { ReplayResult, TlbLevelResult, PwcLevelResult } from './replay-result.js';
 export { sweep, combinations } from './sweep.js';
 export type { SweepConfig, SweepRow, SweepOptions } from './sweep.js';
+export type { HierarchyResult, LevelTotals, SeriesResult } from './replay-result.js';

@@ -57,6 +57,11 @@ export class ReplayEngine {
    */
   run(words: Uint32Array, count: number, recheck?: () => number): number {
     this.machine.activate(this.space);
+    // Series windows run one after another, so a bad record found in a later one could not be undone: check first.
+    if (recheck && this.hierStats && this.o.seriesEvery) {
+      count = recheck();
+      recheck = undefined;
+    }
     for (;;) {
       if (this.runChunk(words, count) >= 0) return count;
       // The core checks a batch before running any of it, so nothing ran: check, then replay the rest.
@@ -72,14 +77,15 @@ export class ReplayEngine {
     const out = this.out;
     const refused = (p: number, fault: FaultInfo, outcome: FaultOutcome) => this.refused(words, p >> 1, fault, outcome);
     if (!this.hierStats) return this.space.runBatch((p, flags) => core.traceBatch(words, p, count, flags, out), 0, count * 2, USER, refused);
-    // The hierarchy: one batch per series window (in records), or the whole chunk. A retry is
-    // flagged so the hierarchy does not count the re-executed touch as a new lookup.
+    // The hierarchy: one batch per series window (in records), or the whole chunk; each window's
+    // first call has the core check that window's records. A retry is flagged so the hierarchy
+    // does not count the re-executed touch as a new lookup.
     const every = this.o.seriesEvery;
     let pos = 0;
-    for (let first = true; ; first = false) {
+    for (;;) {
       const done = this.recordsDone();
       const stopAt = every ? Math.min(count, (pos >> 1) + (every - (done % every))) : count;
-      pos = this.space.runBatch((p, flags, retry) => core.hierTraceBatch(words, p, stopAt, (first ? flags : flags | CHECKED) | (retry ? HIER_RETRY : 0), out), pos, stopAt * 2, USER, refused);
+      pos = this.space.runBatch((p, flags, retry) => core.hierTraceBatch(words, p, stopAt, flags | (retry ? HIER_RETRY : 0), out), pos, stopAt * 2, USER, refused);
       if (pos < 0) return pos;
       if (every && this.recordsDone() % every === 0) this.point();
       if (stopAt >= count) return count;

@@ -41,7 +41,7 @@ export interface HierarchyResult {
   cost: {
     translationCycles: number;
     cyclesPerAccess: number;
-    /** Cycles an L1 miss costs beyond its L1 lookup (second level, walk caches, walk references). */
+    /** Cycles a lookup that reached the second level costs beyond its L1 lookup (second level, walk caches, walk references); without a second level, per L1 miss. */
     averageMissCycles: number;
     averageWalkCycles: number;
     latencies: Record<string, number>;

@@ -9,7 +9,8 @@ import { CPU_NAMES, CPU_PRESETS, type CpuPreset } from './presets.js';
 
 /** One array: entries, ways (default min(4, entries); ways = entries is fully associative), policy, page sizes held, lookup latency. */
 export interface TlbArrayOptions {
-  entries: number;
+  /** Required unless a preset has this array (then every field is an override). */
+  entries?: number;
   ways?: number;
   policy?: PolicyName;
   /** Page sizes the array holds (L1s and the second level; default by name, see docs/tlb-hierarchy.md). */

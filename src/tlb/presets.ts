@@ -53,7 +53,7 @@ export const CPU_PRESETS: Readonly<Record<string, CpuPreset>> = {
     ],
     assumed: [
       'ITLB 2M: fully associative (the manual gives no associativity)',
-      'paging-structure caches: sizes are not published; 2 PML4E, 4 PDPTE, 32 PDE entries (a common reading of microbenchmarks)',
+      'paging-structure caches: sizes are not published; 2 PML4E, 4 PDPTE, 32 PDE entries (assumed, no source)',
       'latencies: L1 1, STLB 9 cycles; 20 cycles per walk memory reference (an L2 hit)',
       'replacement: exact LRU everywhere (the real policies are not published)',
     ],
@@ -93,7 +93,7 @@ export const CPU_PRESETS: Readonly<Record<string, CpuPreset>> = {
     },
     walkReference: [20, 20, 20, 20],
     sources: [
-      '7-cpu.com/cpu/Zen2.html: L1 ITLB 64 entries fully associative, all page sizes (Zen 2; unchanged in Zen 3 per AMD)',
+      '7-cpu.com/cpu/Zen2.html: L1 ITLB 64 entries fully associative, all page sizes (Zen 2; assumed unchanged in Zen 3)',
       'WikiChip, Zen 2: L1 DTLB 64 entries fully associative, 4K/2M/1G; L2 DTLB 2048 entries (12-way in Zen 2), 1G pages smashed into 2M entries',
     ],
     assumed: [

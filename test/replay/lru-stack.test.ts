@@ -7,13 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { replay } from '../../src/replay/replay.js';
-import { packRecord, type TraceChunk } from '../../src/trace/trace-record.js';
+import { BASE, chunks, type Rec } from '../tlb/helpers.js';
 import { BACKENDS } from '../backends.js';
 import { propertyOptions } from '../property-options.js';
 
-const BASE = 0x10_0000_0000; // user memory, far from anything special
-
-type Rec = [page: number, offset: number, kind: number, size: number];
 
 /** Set-associative LRU model: hits/misses over a sequence of keys, with a payload per entry. */
 class SetLru {
@@ -61,18 +58,6 @@ function touches(recs: Rec[]): Array<[number, 'i' | 'd', boolean]> {
     if (last !== first) t.push([last, cls, write]);
   }
   return t;
-}
-
-/** Packs records into chunks of `chunk` records (so resumes cross chunk boundaries too). */
-function chunks(recs: Rec[], chunk: number): TraceChunk[] {
-  const out: TraceChunk[] = [];
-  for (let s = 0; s < recs.length; s += chunk) {
-    const part = recs.slice(s, s + chunk);
-    const words = new Uint32Array(part.length * 2);
-    part.forEach(([page, off, kind, size], k) => packRecord(words, k, BASE + page * 4096 + off, kind, size));
-    out.push({ words, count: part.length });
-  }
-  return out;
 }
 
 const rec = fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4095 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom(1, 4, 8, 64, 4096));

@@ -16,7 +16,7 @@ const P1 = 0x40_0000_0000; // two pages in one 2 MiB block, a third in another 1
 const P2 = P1 + 0x1000;
 const P3 = P1 + 0x4000_0000;
 const G = P1 + 0x2000; // mapped global
-const TLB_SLOTS = [Slot.L1D, Slot.STLB];
+const TLB_SLOTS = [Slot.L1I, Slot.L1D, Slot.STLB];
 const PWC_SLOTS = [Slot.PWC_PML4, Slot.PWC_PDPT, Slot.PWC_PD];
 const PWC_SHIFT: Record<number, number> = { [Slot.PWC_PML4]: 39, [Slot.PWC_PDPT]: 30, [Slot.PWC_PD]: 21 };
 
@@ -28,14 +28,15 @@ function setup(backend: 'native' | 'js') {
     for (const va of [P1, P2, P3]) s.mapPage(va, m.physical.allocFrame(), { user: true, writable: true });
     s.mapPage(G, m.physical.allocFrame(), { user: true, writable: true, global: true });
   }
-  const h = resolveHierarchy({ arrays: { l1d: { entries: 16, ways: 4 }, stlb: { entries: 16, ways: 16 } }, pwc: { pml4: 4, pdpt: 4, pd: 4 } }, 'tlb', 'cpu');
+  const h = resolveHierarchy({ arrays: { l1i: { entries: 16, ways: 8 }, l1d: { entries: 16, ways: 4 }, stlb: { entries: 16, ways: 16 } }, pwc: { pml4: 4, pdpt: 4, pd: 4 } }, 'tlb', 'cpu');
   const stats = new Float64Array(HierStat.LENGTH);
   m.switchTo(a);
   expect(m.core.hierarchy(encodeHierarchy(h), stats)).toBe(0);
   const out = new Float64Array(5);
-  const touch = (la: number) => {
+  /** A load (kind 0) or an instruction fetch (kind 2) of la. */
+  const touch = (la: number, kind = 0) => {
     const w = new Uint32Array(2);
-    packRecord(w, 0, la, 0, 8);
+    packRecord(w, 0, la, kind, 8);
     return m.core.hierTraceBatch(w, 0, 1, 1, out);
   };
   const buf = new Float64Array(5 * 64 + 2);
@@ -53,9 +54,9 @@ function setup(backend: 'native' | 'js') {
   /** Touches every page in both spaces (a's and b's entries, global G once). */
   const fill = () => {
     m.switchTo(a);
-    for (const la of [P1, P2, P3, G]) expect(touch(la)).toBe(2);
+    for (const la of [P1, P2, P3, G]) expect([touch(la), touch(la, 2)]).toEqual([2, 2]);
     m.switchTo(b);
-    for (const la of [P1, P2, P3]) expect(touch(la)).toBe(2);
+    for (const la of [P1, P2, P3]) expect([touch(la), touch(la, 2)]).toEqual([2, 2]);
     m.switchTo(a);
   };
   return { m, a, b, touch, has, keys, fill, stats };
@@ -139,6 +140,20 @@ describe.each(BACKENDS)('TLB hierarchy invalidation per the SDM (%s)', (backend)
     for (const s of PWC_SLOTS) expect([has(s, P1, a.pcid), has(s, P1, b.pcid)]).toEqual([false, true]);
   });
 
+  it('after a CR3 load that flushes nothing, lookups use the new PCID: the other space\'s entries do not hit', () => {
+    const { m, a, b, touch, stats } = setup(backend);
+    m.switchTo(a);
+    expect([touch(P1), touch(P1), touch(P1)]).toEqual([2, 2, 2]); // a miss, then hits
+    const before = stats[HierStat.L1D_MISSES]!;
+    m.switchTo(b); // PCIDs: bit 63 set, nothing flushed
+    expect(touch(P1)).toBe(2);
+    expect(stats[HierStat.L1D_MISSES]! - before).toBe(1); // b's P1 was never translated
+    m.switchTo(a);
+    const hits = stats[Slot.L1D * 4]!;
+    expect(touch(P1)).toBe(2);
+    expect(stats[Slot.L1D * 4]! - hits).toBe(1); // a's entry survived the switches
+  });
+
   it('without PCIDs a CR3 load drops every non-global entry and all walk caches', () => {
     const m = new Machine({ memory: '1GiB', backend, features: { pcid: false } });
     const a = m.createAddressSpace();
@@ -194,7 +209,8 @@ describe.each(BACKENDS)('TLB hierarchy invalidation per the SDM (%s)', (backend)
     expect(m.core.hierInvalidate(HierOp.INVLPG, 4096, 0)).toBe(-22);
     expect(m.core.hierInvalidate(HierOp.INVLPG, 0, 2 ** 48)).toBe(-22);
     expect(m.core.hierDump(10, new Float64Array(10))).toBe(-22);
-    expect(m.core.hierDump(Slot.L1I, new Float64Array(10))).toBe(-2); // absent slot
+    expect(m.core.hierDump(Slot.L1D_2M, new Float64Array(10))).toBe(-2); // absent slot
+    expect(m.core.hierDump(Slot.L1D, new Float64Array(10))).toBe(-22); // too small for the array
     expect(m.core.hierTraceBatch(new Uint32Array(2), 0, 1, 0, new Float64Array(5))).toBe(-22); // supervisor mode is not modelled
     const bad = new Float64Array(50);
     bad[0] = 6; // 6 entries
@@ -203,5 +219,18 @@ describe.each(BACKENDS)('TLB hierarchy invalidation per the SDM (%s)', (backend)
     expect(has(Slot.STLB, P1, a.pcid)).toBe(true); // the old hierarchy is still attached
     expect(m.core.hierarchy(null, null)).toBe(0);
     expect(m.core.hierTraceBatch(new Uint32Array(2), 0, 1, 1, new Float64Array(5))).toBe(-22);
+  });
+});
+
+describe.each(BACKENDS)('TLB hierarchy without a CR3 (%s)', (backend) => {
+  it('an access before any CR3 load is a not-present fault at the first level, on both backends alike', () => {
+    const m = new Machine({ memory: '1GiB', backend });
+    const h = resolveHierarchy({ arrays: { l1d: { entries: 4 } }, pwc: { pd: 2 } }, 'tlb', 'cpu');
+    const st = new Float64Array(HierStat.LENGTH);
+    expect(m.core.hierarchy(encodeHierarchy(h), st)).toBe(0);
+    const w = new Uint32Array(2);
+    packRecord(w, 0, P1, 0, 8);
+    expect(m.core.hierTraceBatch(w, 0, 1, 1, new Float64Array(5))).toBe(0);
+    expect([st[HierStat.FAULT_WALKS], st[HierStat.REFS_PML4E], st[HierStat.MISSES_ALL]]).toEqual([1, 1, 1]);
   });
 });

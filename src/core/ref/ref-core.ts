@@ -76,7 +76,7 @@ export function createRefCore(config: CoreConfig): Core {
     get walkSizeClass() {
       return cpu.walkSizeClass;
     },
-    entryAt: (pa: number): [number, number] | undefined => (pa + 8 > ram.bytes ? undefined : [ram.lo(pa), ram.hi(pa)]),
+    entryAt: (pa: number): [number, number] | undefined => (pa < 0 || pa + 8 > ram.bytes ? undefined : [ram.lo(pa), ram.hi(pa)]),
     nxe: (config.features & Feature.NXE) !== 0,
   };
   const pcide = (config.features & Feature.PCIDE) !== 0;
