@@ -456,14 +456,17 @@ export class MmuSpace {
     let pos = start;
     let f = flags;
     let retried: FaultInfo | undefined;
+    let retriedAt = -1;
     for (;;) {
       pos = step(pos, f);
       f = flags | CHECKED;
       if (pos >= end || pos < 0) return pos;
       const fault = this.readFault(flags);
-      const outcome = this.decide(fault, retried);
+      // Only a fault at the position just retried can be its repeat.
+      const outcome = this.decide(fault, pos === retriedAt ? retried : undefined);
       if (outcome === RETRY) {
         retried = fault;
+        retriedAt = pos;
         continue;
       }
       retried = undefined;
