@@ -76,7 +76,7 @@ export class SharedMemoryObject {
 
   /** @internal The frames the object holds a reference on (one each), for auditing. */
   heldFrames(): number[] {
-    return [...this.frames].filter((f) => f !== 0);
+    return [...this.frames.values()].filter((f) => f !== 0);
   }
 
   /** @internal A region started mapping this object. */
