@@ -92,8 +92,8 @@ export class Cpu {
         eagerHostMemory: this.config.hostMemory === 'eager',
       });
     } catch (e) {
-      if (e instanceof VmmError) throw e;
-      // The host refused the reservation of simulated RAM (address space or commit limits).
+      // The host refused the reservation (or, eager, the commit) of simulated RAM: address-space or commit limits.
+      if (e instanceof VmmError || !(e instanceof Error) || !/host memory|allocation failed/i.test(e.message)) throw e;
       throw new VmmError('ENOMEM', `options.memory: the host could not reserve ${this.config.memoryBytes} bytes of simulated RAM (${(e as Error).message})`);
     }
     this.backend = this.core.backend;

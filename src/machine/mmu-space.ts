@@ -56,7 +56,7 @@ export interface BatchResult {
   fault?: PageFault | SegmentationFault;
 }
 
-const SHIFT_OF: Record<number, number> = { 4096: 12, [2 ** 21]: 21, [2 ** 30]: 30 };
+const PAGE_SIZES: readonly unknown[] = [4096, 2 ** 21, 2 ** 30];
 const TWO48 = 2 ** 48;
 
 /**
@@ -136,8 +136,7 @@ export class MmuSpace {
     const [lo, hi] = encodeFlags(flags);
     this.live();
     const m = this.machine;
-    const shift = SHIFT_OF[size];
-    if (shift === undefined) throw new VmmError('EINVAL', `options.pageSize must be 4096, 2 MiB or 1 GiB, got ${describe(size)}`);
+    if (!PAGE_SIZES.includes(size)) throw new VmmError('EINVAL', `options.pageSize must be 4096, 2 MiB or 1 GiB, got ${describe(size)}`);
     const la = toLinearAligned(va, size, 'va');
     const p = toPhysical(pa, m.physical.size, 'pa');
     if (p % size !== 0) throw new VmmError('EINVAL', `pa ${hex(p)} is not aligned to ${sizeName(size)}`);
@@ -457,14 +456,17 @@ export class MmuSpace {
     let pos = start;
     let f = flags;
     let retried: FaultInfo | undefined;
+    let retriedAt = -1;
     for (;;) {
       pos = step(pos, f, retried !== undefined);
       f = flags | CHECKED;
       if (pos >= end || pos < 0) return pos;
       const fault = this.readFault(flags);
-      const outcome = this.decide(fault, retried);
+      // Only a fault at the position just retried can be its repeat.
+      const outcome = this.decide(fault, pos === retriedAt ? retried : undefined);
       if (outcome === RETRY) {
         retried = fault;
+        retriedAt = pos;
         continue;
       }
       retried = undefined;
