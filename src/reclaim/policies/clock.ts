@@ -1,0 +1,50 @@
+/**
+ * Clock (second chance). The pages form a ring in load order; the hand starts at the first
+ * page loaded. At a victim search the hand clears the Accessed bit of each page that has it
+ * and moves on; the first page found without it is the victim, and the new page takes its
+ * place just behind the hand (so the hand next looks at the page after the victim).
+ */
+import { ACCESSED, type AccessBits, type ReclaimPolicy } from '../policy.js';
+import { PageList } from '../page-list.js';
+import { SCAN_BATCH, Scratch } from '../scratch.js';
+
+/** Second-chance clock over the Accessed bits. */
+export class ClockPolicy implements ReclaimPolicy {
+  readonly name = 'clock';
+  readonly kind = 'ad-bits' as const;
+  /** The ring: tail = the page under the hand, head = the page just behind it. */
+  private readonly ring = new PageList();
+  private readonly scratch = new Scratch();
+
+  get size(): number {
+    return this.ring.size;
+  }
+  insert(key: number): void {
+    this.ring.pushHead(key);
+  }
+  remove(key: number): void {
+    this.ring.remove(key);
+  }
+  select(count: number, bits: AccessBits, out: Float64Array): number {
+    let n = 0;
+    while (n < count && this.ring.size > 0) out[n++] = this.victim(bits);
+    return n;
+  }
+
+  private victim(bits: AccessBits): number {
+    const s = this.scratch;
+    for (;;) {
+      const len = this.ring.fromTail(s.keys, Math.min(SCAN_BATCH, this.ring.size));
+      bits.read(s.keys, len, s.bits);
+      let i = 0;
+      while (i < len && (s.bits[i]! & ACCESSED) !== 0) i++;
+      // Pages [0, i) get their second chance: A cleared, hand moves past them.
+      if (i > 0) bits.clearAccessed(s.keys, i);
+      for (let j = 0; j < i; j++) this.ring.moveToHead(s.keys[j]!);
+      if (i < len) {
+        this.ring.remove(s.keys[i]!);
+        return s.keys[i]!;
+      }
+    }
+  }
+}
