@@ -38,6 +38,7 @@ export class GuardedPolicy implements ReclaimPolicy {
     this.tracked.add(key);
   }
   reference(key: number, write: boolean): void {
+    if (this.kind !== 'every-reference') return; // A/D-bit policies never see references
     this.call('reference', () => this.inner.reference!(key, write));
   }
   remove(key: number): void {
