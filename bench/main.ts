@@ -30,3 +30,4 @@ console.log(vmm.linuxNote);
 
 printTable('Trace replay', ['native', 'js', 'naive'], await benchReplay(backends), [['native', 'js'], ['native', 'naive']]);
 console.log('naive = one native core.access() call per access from a TS loop (what batching avoids)');
+printTable('Reclaim policies and swap pieces', ['policy', 'map'], (await import('./reclaim.js')).benchReclaim(), [['policy', 'map']]);
