@@ -31,3 +31,5 @@ export type { TraceInput, ReplayOptions, ReplayTlbOptions, TlbLevelOptions, Repl
 export { openTrace, convertTrace, writeBinaryTrace, LackeyParser, BinaryTraceDecoder, TraceFormatError, TraceKind, packRecord, syntheticLackeyTrace } from './trace/index.js';
 export type { TraceChunk, TraceReader, OpenTraceOptions } from './trace/index.js';
 export type { MmapOptions } from './vmm/syscalls.js';
+export { createPolicy, resolvePolicy, isPolicyName, policyKind, policySummary, POLICY_NAMES, ACCESSED, DIRTY, stackDistances, parseReferenceString, SwapArea, newReclaimCounters } from './reclaim/index.js';
+export type { AccessBits, PolicyKind, PolicyName, PolicyOptions, ReclaimPolicy, StackDistances, ReferenceString, SwapOptions, SwapSource, ZswapOptions, ZswapStats, ReclaimCounters } from './reclaim/index.js';
