@@ -1,11 +1,13 @@
 /**
- * What happens when the access path raises a page fault. The machine asks the address
- * space's fault handler; without one (the raw MMU, as an emulator author uses it) the fault
- * is thrown as a PageFault. The VMM installs a handler that resolves demand-zero and COW
- * faults and turns the rest into SegmentationFaults.
+ * What happens when the access path raises a page fault. The MMU space asks its fault
+ * handler, which answers with an outcome *value*: retry (it fixed the tables), SIGSEGV with a
+ * cause, out of memory, SIGBUS, or unhandled. The access path that asked builds the exception
+ * (faultError), so a handler never throws for an access it refuses. Without a handler (the raw
+ * MMU, as an emulator author uses it) every fault is unhandled and thrown as a PageFault.
  */
-import type { AccessKindName } from '../errors.js';
-import { PageFault, SegmentationFault } from '../errors.js';
+import type { AccessKindName, SegvCause } from '../errors.js';
+import { PageFault, SegmentationFault, VmmError } from '../errors.js';
+import { hex } from '../hex.js';
 
 /** A page fault as the handler sees it. */
 export interface FaultInfo {
@@ -22,12 +24,46 @@ export interface FaultInfo {
   readonly user: boolean;
 }
 
-/** Resolves faults: returns true when the access should be retried, or the error to raise. */
+/** The handler fixed the page tables: re-execute the access. */
+export const RETRY = Object.freeze({ type: 'retry' as const });
+/** Nobody resolves this fault: it is delivered as a hardware PageFault. */
+export const UNHANDLED = Object.freeze({ type: 'unhandled' as const });
+
+/** What a fault handler decided. */
+export type FaultOutcome =
+  | typeof RETRY
+  | typeof UNHANDLED
+  | { readonly type: 'segv'; readonly cause: SegvCause; readonly detail?: string }
+  | { readonly type: 'oom'; readonly detail?: string }
+  | { readonly type: 'sigbus'; readonly detail: string };
+
+/** Resolves faults. */
 export interface FaultHandler {
-  handleFault(fault: FaultInfo): true | PageFault | SegmentationFault;
+  /** Decides what `fault` means; may change page tables (then answers RETRY). Never throws for an access it refuses. */
+  handleFault(fault: FaultInfo): FaultOutcome;
 }
 
-/** The raw MMU's behaviour: every fault is thrown as a PageFault. */
-export const RAW_FAULTS: FaultHandler = {
-  handleFault: (f) => new PageFault(f.address, f.errorCode, f.access),
-};
+/** The raw MMU's behaviour: every fault is unhandled (thrown as a PageFault). */
+export const RAW_FAULTS: FaultHandler = { handleFault: () => UNHANDLED };
+
+/** The exception an access raises for a fault its handler did not resolve (never called with RETRY). */
+export function faultError(f: FaultInfo, o: FaultOutcome): PageFault | SegmentationFault | VmmError {
+  switch (o.type) {
+    case 'segv':
+      return new SegmentationFault(f.address, f.access, o.cause, f.errorCode, o.detail);
+    case 'oom':
+      return new VmmError('ENOMEM', `out of physical memory resolving a ${f.access} fault at ${hex(f.address)}${o.detail ? ` (${o.detail})` : ''}`);
+    case 'sigbus':
+      return new VmmError('EFAULT', `${o.detail} (SIGBUS on Linux)`);
+    default:
+      return new PageFault(f.address, f.errorCode, f.access);
+  }
+}
+
+/** What a raw space's `onFault` callback may answer: 'retry' after it mapped the page; anything else delivers the fault. */
+export type OnFault = (fault: PageFault) => 'retry' | void | undefined;
+
+/** A handler around a user callback (the loop that calls it refuses a retry that changed nothing). */
+export function callbackHandler(onFault: OnFault): FaultHandler {
+  return { handleFault: (f) => (onFault(new PageFault(f.address, f.errorCode, f.access)) === 'retry' ? RETRY : UNHANDLED) };
+}

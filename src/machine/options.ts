@@ -2,6 +2,7 @@
 import { Feature } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
+import { strictOptions } from '../strict-options.js';
 
 /** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
 export type BackendName = 'native' | 'js' | 'auto';
@@ -64,21 +65,21 @@ function flag(v: unknown, arg: string, dflt: boolean): boolean {
 
 /** Validates machine options and fills in defaults. */
 export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
-  if (opts === null || typeof opts !== 'object') throw new VmmError('EINVAL', `options must be an object, got ${describe(opts)}`);
+  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory']);
   const memoryBytes = parseSize(opts.memory ?? 2 ** 30, 'options.memory');
   if (memoryBytes % 4096 !== 0) throw new VmmError('EINVAL', `options.memory ${memoryBytes} is not a multiple of 4096`);
   if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {
     throw new VmmError('EINVAL', `options.memory ${memoryBytes} is out of range [2 MiB, 1 TiB]`);
   }
   const tlb = opts.tlb ?? {};
-  if (tlb === null || typeof tlb !== 'object') throw new VmmError('EINVAL', `options.tlb must be an object, got ${describe(tlb)}`);
+  strictOptions(tlb, 'options.tlb', ['entries', 'ways']);
   const entries = tlb.entries ?? 64;
   const ways = tlb.ways ?? Math.min(4, entries);
   if (!Number.isInteger(entries) || entries < 1 || entries > 1 << 20) throw new VmmError('EINVAL', `options.tlb.entries ${String(entries)} must be an integer in [1, 1048576]`);
   if (!Number.isInteger(ways) || ways < 1 || ways > entries) throw new VmmError('EINVAL', `options.tlb.ways ${String(ways)} must be an integer in [1, entries=${entries}]`);
   if (entries % ways !== 0) throw new VmmError('EINVAL', `options.tlb.entries ${entries} is not a multiple of options.tlb.ways ${ways}`);
   const f = opts.features ?? {};
-  if (f === null || typeof f !== 'object') throw new VmmError('EINVAL', `options.features must be an object, got ${describe(f)}`);
+  strictOptions(f, 'options.features', ['nx', 'smep', 'smap', 'pcid', 'wp']);
   let features = 0;
   if (flag(f.nx, 'options.features.nx', true)) features |= Feature.NXE;
   if (flag(f.smep, 'options.features.smep', false)) features |= Feature.SMEP;

@@ -1,5 +1,5 @@
 /** The numbers of a finished replay, gathered from the engine, the machine's counters and the page tables. */
-import { Counter, Result, TraceOut } from '../core/constants.js';
+import { Counter, TraceOut } from '../core/constants.js';
 import type { ReplayEngine } from './replay-engine.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
@@ -33,8 +33,9 @@ export function collectResult(
     levels.push({ name: 'tlb', entries: o.tlb.entries, ways: o.tlb.ways, hits, misses });
   }
   const vm = space.stats();
-  const pagesTouched = machine.core.scanAccessed(space.rootFrame, 0, USER_PAGES, false);
-  const bytesTouched = machine.result[Result.A]! * 4096;
+  const touched = space.pages.scanAccessed(0, USER_PAGES, false);
+  const pagesTouched = touched.leaves;
+  const bytesTouched = touched.pages * 4096;
   const records = out[TraceOut.LOADS]! + out[TraceOut.STORES]! + out[TraceOut.INSTRS]! + out[TraceOut.MODIFIES]!;
   const result: ReplayResult = {
     trace,

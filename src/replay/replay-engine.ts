@@ -6,18 +6,17 @@
  */
 import { Counter, Result, TraceOut } from '../core/constants.js';
 import { tlbLookup, userHitAllowed } from '../core/tlb-state.js';
-import { SegmentationFault, VmmError } from '../errors.js';
+import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
-import type { AddressSpace } from '../machine/address-space.js';
+import type { AddressSpace } from '../vmm/address-space.js';
 import type { Machine } from '../machine/machine.js';
-import { mapAnonymousAround } from './anon-regions.js';
+import { anonymousRegionHook } from './anon-regions.js';
+import { faultError, RETRY, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import { LruCache } from './lru-cache.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
 
 const USER = 1;
-const CHECKED = 4;
 const TWO32 = 2 ** 32;
-const TWO47 = 2 ** 47;
 const TWO48 = 2 ** 48;
 const ACCESS_OF = [0, 1, 2, 1];
 const MAX_SEGFAULTS_LISTED = 10;
@@ -26,8 +25,6 @@ const MAX_SEGFAULTS_LISTED = 10;
 export class ReplayEngine {
   /** Completed records by trace kind (TraceOut order) and page-crossing records. */
   readonly out = new Float64Array(TraceOut.LENGTH);
-  /** Lookups re-run after a resolved fault (not new lookups: subtracted from the misses). */
-  retries = 0;
   segv = 0;
   readonly segfaults: Array<{ address: string; access: string; cause: string }> = [];
   readonly l1i?: LruCache;
@@ -38,6 +35,7 @@ export class ReplayEngine {
   l2Misses = 0;
   private anyHuge = false;
   private readonly hierarchy: boolean;
+  private readonly retries0: number;
 
   constructor(
     readonly machine: Machine,
@@ -51,6 +49,15 @@ export class ReplayEngine {
       this.pwc = { pml4: mk(o.pwc.pml4), pdpt: mk(o.pwc.pdpt), pd: mk(o.pwc.pd), refs: 0 };
     }
     this.hierarchy = this.l1i !== undefined || this.l1d !== undefined || this.pwc !== undefined;
+    this.retries0 = machine.retries;
+    if (o.mode === 'anon') space.vm.onMissingRegion = anonymousRegionHook(o.pageSize === '2m');
+    // A 2 MiB experiment keeps 2 MiB pages: a write to the huge zero page gets a fresh huge page, not a split.
+    if (o.pageSize === '2m') space.vm.hugeZeroWrite = 'allocate';
+  }
+
+  /** Accesses re-executed after a resolved fault (the core counted each as one more lookup and miss; not the trace's). */
+  get retries(): number {
+    return this.machine.retries - this.retries0;
   }
 
   /**
@@ -70,46 +77,31 @@ export class ReplayEngine {
 
   private runNative(words: Uint32Array, count: number, recheck: (() => number) | undefined): number {
     const core = this.machine.core;
-    let end = count * 2;
-    let flags = USER;
-    for (let pos = 0; pos < end; ) {
-      pos = core.traceBatch(words, pos, count, flags, this.out);
-      if (pos < 0 && recheck) {
-        // The core checks a batch before running any of it, so nothing ran: check, then replay the rest.
-        count = recheck();
-        recheck = undefined;
-        end = count * 2;
-        pos = 0;
-        continue;
-      }
-      if (pos < 0) throw new VmmError('EINVAL', 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)');
-      flags = USER | CHECKED;
-      if (pos >= end) break;
-      if (this.resolve()) this.retries++;
-      else pos = this.skip(words, pos >> 1);
+    const out = this.out;
+    for (;;) {
+      const n = count;
+      const pos = this.space.runBatch((p, flags) => core.traceBatch(words, p, n, flags, out), 0, n * 2, USER, (p, fault, outcome) => this.refused(words, p >> 1, fault, outcome));
+      if (pos >= 0) return count;
+      // The core checks a batch before running any of it, so nothing ran: check, then replay the rest.
+      if (!recheck) throw new VmmError('EINVAL', 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)');
+      count = recheck();
+      recheck = undefined;
     }
-    return count;
   }
 
-  /** Resolves the fault the core just reported: true to retry, false when refused (counted). */
-  private resolve(): boolean {
-    const f = this.space.readFault(USER);
-    let outcome = this.space.faultHandler.handleFault(f);
-    if (outcome !== true && this.o.mode === 'anon' && outcome instanceof SegmentationFault && outcome.cause === 'SEGV_MAPERR' && f.la < TWO47) {
-      if (mapAnonymousAround(this.space, f.la, this.o.pageSize === '2m')) outcome = this.space.faultHandler.handleFault(f);
-    }
-    if (outcome === true) return true;
-    this.segv++;
-    if (this.segfaults.length < MAX_SEGFAULTS_LISTED) {
-      this.segfaults.push({ address: hex(f.address), access: f.access, cause: outcome instanceof SegmentationFault ? outcome.cause : outcome.message });
-    }
-    return false;
-  }
-
-  /** Counts refused record i as done (its access happened, as far as the trace goes) and returns the next position. */
-  private skip(words: Uint32Array, i: number): number {
+  /** A fault the VMM refused at record i: counted once, the record counted as done; returns the next position. */
+  private refused(words: Uint32Array, i: number, f: FaultInfo, outcome: FaultOutcome): number {
+    this.countRefused(f, outcome);
     this.out[(words[2 * i + 1]! >>> 16) & 3]! += 1;
     return 2 * i + 2;
+  }
+
+  private countRefused(f: FaultInfo, outcome: FaultOutcome): void {
+    if (outcome.type === 'oom' || outcome.type === 'sigbus') throw faultError(f, outcome);
+    this.segv++;
+    if (this.segfaults.length < MAX_SEGFAULTS_LISTED) {
+      this.segfaults.push({ address: hex(f.address), access: f.access, cause: outcome.type === 'segv' ? outcome.cause : faultError(f, outcome).message });
+    }
   }
 
   // ------------------------------------------------------------ modelled hierarchy
@@ -177,11 +169,17 @@ export class ReplayEngine {
       if (c[Counter.HITS]! > h0) this.l2Hits++;
       else this.l2Misses++;
     }
+    let retried: FaultInfo | undefined;
     while (pa < 0) {
       this.walked(la, c[Counter.WALKS]! - w0);
       this.dropL1(la);
-      if (!this.resolve()) return false;
-      this.retries++;
+      const f = this.space.readFault(USER);
+      const outcome = this.space.decide(f, retried);
+      if (outcome !== RETRY) {
+        this.countRefused(f, outcome);
+        return false;
+      }
+      retried = f;
       w0 = c[Counter.WALKS]!;
       pa = m.core.access(la, kind, USER);
     }

@@ -1,7 +1,7 @@
 /** Options of a trace replay as users give them, and their validated form. */
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
-import type { AddressSpace } from '../machine/address-space.js';
+import type { AddressSpace } from '../vmm/address-space.js';
 import type { BackendName } from '../machine/options.js';
 
 /** One TLB level: total entries and ways per set (ways = entries: fully associative). */

@@ -58,7 +58,7 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
     if (options.setup) {
       options.setup(space);
       // The experiment starts clean: what setup touched is neither "touched" nor cached.
-      machine.core.scanAccessed(space.rootFrame, 0, USER_PAGES, true);
+      space.pages.scanAccessed(0, USER_PAGES, true);
       machine.tlb.flush({ global: true });
     }
     const before = { counters: Float64Array.from(machine.counters), usedFrames: machine.core.totalFrames - machine.core.freeFrames() };

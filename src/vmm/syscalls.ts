@@ -16,7 +16,7 @@ import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE, mmapBase
 /** Options of mmap, named after its flags. */
 export interface MmapOptions {
   /** Address: a hint, or exact with `fixed`/`noReplace`. */
-  addr?: number;
+  addr?: number | bigint;
   /** Bytes; rounded up to whole pages. */
   length: number;
   /** 'rwx' letters in any order, '' or 'none'. */
@@ -42,6 +42,7 @@ export interface MmapOptions {
 }
 
 const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'offset', 'kind', 'hugePages']);
+const REGION_KEYS = new Set(['start', 'length', 'prot', 'kind', 'name', 'shared']);
 const KINDS = new Set<RegionKind>(['code', 'data', 'heap', 'stack', 'mmap', 'shared', 'kernel']);
 
 function bool(v: unknown, arg: string): boolean {
@@ -53,6 +54,23 @@ function bool(v: unknown, arg: string): boolean {
 function int(v: unknown, arg: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new VmmError('EINVAL', `${arg} must be an integer, got ${describe(v)}`);
   return v;
+}
+
+const TWO64N = 1n << 64n;
+
+/**
+ * A user-space address argument: a number or a bigint (0 .. 2^64-1, as the kernel's unsigned
+ * long; a negative number is a sign-extended kernel address). EINVAL naming `arg` and showing
+ * the value given when it is neither, or a bigint outside the 64-bit range.
+ */
+export function userAddress(v: unknown, arg: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'bigint') {
+    if (v < 0n || v >= TWO64N) throw new VmmError('EINVAL', `${arg} ${v < 0n ? '-0x' + (-v).toString(16) : '0x' + v.toString(16)} is outside the 64-bit range`);
+    // Beyond 2^53 the number loses low bits, but any such address is far outside user space already.
+    return Number(v);
+  }
+  throw new VmmError('EINVAL', `${arg} must be an integer number or a bigint, got ${describe(v)}`);
 }
 
 function prot(v: unknown, arg = 'prot'): number {
@@ -101,7 +119,7 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   let addr: number;
   if (opts.addr !== undefined || exact) {
     if (opts.addr === undefined) throw new VmmError('EINVAL', `mmap: ${fixed ? 'fixed' : 'noReplace'} needs addr`);
-    const a = int(opts.addr, 'addr');
+    const a = userAddress(opts.addr, 'addr');
     if (exact) {
       if (a % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `mmap: addr ${hex(a)} is not page-aligned`);
       if (a < 0 || a > TASK_SIZE - length) throw new VmmError('ENOMEM', `mmap: [${hex(a)}, +${hex(length)}) is outside user space`);
@@ -150,7 +168,7 @@ function placeTopDown(vm: VirtualMemory, length: number): number {
 
 /** Validates a page-aligned user range for munmap/mprotect-like calls (EINVAL as Linux). */
 function userRange(addr: unknown, length: unknown, op: string): [number, number] {
-  const a = int(addr, 'addr');
+  const a = userAddress(addr, 'addr');
   const l = int(length, 'length');
   if (a % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `${op}: addr ${hex(a)} is not page-aligned`);
   if (l < 0) throw new VmmError('EINVAL', `${op}: length ${l} is negative`);
@@ -158,7 +176,7 @@ function userRange(addr: unknown, length: unknown, op: string): [number, number]
 }
 
 /** munmap(2): holes are fine; frames whose last reference goes are freed. */
-export function munmap(vm: VirtualMemory, addr: number, length: number): void {
+export function munmap(vm: VirtualMemory, addr: number | bigint, length: number): void {
   const [a, l] = userRange(addr, length, 'munmap');
   if (l === 0) throw new VmmError('EINVAL', 'munmap: length must be positive');
   const len = Math.ceil(l / PAGE_SIZE) * PAGE_SIZE;
@@ -166,20 +184,29 @@ export function munmap(vm: VirtualMemory, addr: number, length: number): void {
   vm.removeRange(a, a + len);
 }
 
-/** mprotect(2): the whole range must be mapped (ENOMEM otherwise, nothing changed). */
-export function mprotect(vm: VirtualMemory, addr: number, length: number, protText: string): void {
+/**
+ * mprotect(2): as Linux, the new protection is applied to the regions from `addr` up to the
+ * first hole in the range; a hole then fails the call with ENOMEM (what came before it keeps
+ * the new protection, as do_mprotect_pkey leaves it).
+ */
+export function mprotect(vm: VirtualMemory, addr: number | bigint, length: number, protText: string): void {
   const p = prot(protText);
   const [a, l] = userRange(addr, length, 'mprotect');
   if (l === 0) return;
   const len = Math.ceil(l / PAGE_SIZE) * PAGE_SIZE;
   if (a + len > TASK_SIZE || a < 0) throw new VmmError('ENOMEM', `mprotect: [${hex(a)}, +${hex(len)}) is outside user space`);
-  vm.protectRange(a, a + len, p);
+  const end = a + len;
+  let at = a;
+  for (let r = vm.regions.find(at); r && at < end; r = vm.regions.find(at)) at = r.end;
+  if (at >= end) return vm.protectRange(a, end, p);
+  if (at > a) vm.protectRange(a, at, p);
+  throw new VmmError('ENOMEM', `mprotect: [${hex(a)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)}${at > a ? `; [${hex(a)}, ${hex(at)}) was changed, as Linux does` : ''})`);
 }
 
 /** brk(2) as glibc's brk(): sets the break (or reports it without an argument); ENOMEM when it cannot move. */
-export function brk(vm: VirtualMemory, addr?: number): number {
+export function brk(vm: VirtualMemory, addr?: number | bigint): number {
   if (addr === undefined) return vm.brkEnd;
-  const target = int(addr, 'addr');
+  const target = userAddress(addr, 'addr');
   if (target < vm.heapStart) throw new VmmError('ENOMEM', `brk: ${hex(target)} is below the start of the heap (${hex(vm.heapStart)})`);
   const oldEnd = pageUp(vm.brkEnd);
   const newEnd = pageUp(target);
@@ -210,7 +237,7 @@ function pageUp(v: number): number {
 
 /** Options of createRegion (the seed kernel's explicit region API). */
 export interface RegionOptions {
-  start: number;
+  start: number | bigint;
   length: number;
   prot: string;
   kind: RegionKind;
@@ -221,7 +248,8 @@ export interface RegionOptions {
 /** Creates a region exactly at [start, start+length) over free space (EEXIST if anything is there). */
 export function createRegion(vm: VirtualMemory, o: RegionOptions): RegionRecord {
   if (o === null || typeof o !== 'object') throw new VmmError('EINVAL', `createRegion: options must be an object, got ${describe(o)}`);
-  const start = int(o.start, 'start');
+  for (const k of Object.keys(o)) if (!REGION_KEYS.has(k)) throw new VmmError('EINVAL', `createRegion: unknown option ${JSON.stringify(k)}`);
+  const start = userAddress(o.start, 'start');
   const length = int(o.length, 'length');
   if (start % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `createRegion: start ${hex(start)} is not page-aligned`);
   if (length <= 0) throw new VmmError('EINVAL', `createRegion: length must be positive, got ${length}`);
@@ -239,21 +267,27 @@ export function createRegion(vm: VirtualMemory, o: RegionOptions): RegionRecord 
 }
 
 /** Destroys the region containing `addr` (all of it). ENOENT when no region is there. */
-export function destroyRegion(vm: VirtualMemory, addr: number): void {
-  const r = vm.regions.find(int(addr, 'addr'));
+export function destroyRegion(vm: VirtualMemory, addr: number | bigint): void {
+  const r = vm.regions.find(userAddress(addr, 'addr'));
   if (!r) throw new VmmError('ENOENT', `destroyRegion: no region contains ${hex(addr)}`);
   vm.removeRange(r.start, r.end);
 }
 
-/** allocVirtual: an anonymous private mapping of `size` bytes anywhere (the seed's vmm_alloc_virtual). */
+/** allocVirtual: an anonymous private mapping of `size` bytes anywhere (the seed's vmm_alloc_virtual); remembered for freeVirtual. */
 export function allocVirtual(vm: VirtualMemory, size: number, protText: string): number {
-  return mmap(vm, { length: size, prot: protText });
+  const a = mmap(vm, { length: size, prot: protText });
+  vm.allocations.set(a, a + pageLength(size, 'allocVirtual'));
+  return a;
 }
 
-/** freeVirtual: removes the region that allocVirtual returned at `addr`. */
-export function freeVirtual(vm: VirtualMemory, addr: number): void {
-  const a = int(addr, 'addr');
-  const r = vm.regions.find(a);
-  if (!r || r.start !== a) throw new VmmError('EINVAL', `freeVirtual: ${hex(a)} is not the start of a region`);
-  vm.removeRange(r.start, r.end);
+/**
+ * freeVirtual: removes exactly the range allocVirtual returned at `addr` — even when Linux-style
+ * merging joined it to a neighbouring region. EINVAL when `addr` is not such an allocation.
+ */
+export function freeVirtual(vm: VirtualMemory, addr: number | bigint): void {
+  const a = userAddress(addr, 'addr');
+  const end = vm.allocations.get(a);
+  if (end === undefined) throw new VmmError('EINVAL', `freeVirtual: ${hex(a)} is not an address allocVirtual returned (or it was freed already)`);
+  vm.allocations.delete(a);
+  vm.removeRange(a, end);
 }

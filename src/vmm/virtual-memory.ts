@@ -2,16 +2,17 @@
  * The virtual memory manager of one address space: its regions (VMAs) and the calls that
  * change them — mmap, munmap, mprotect, brk — with Linux's semantics, and the fault handler
  * that gives regions their pages (demand zero, the zero page, shared objects, COW, stack growth).
- * Page-table work is always one core call per region range, never one per page.
+ * It reaches the page tables only through the MMU level's typed page operations (PageTable),
+ * one operation per region range, never one per page. A fault's outcome is a value.
  */
-import { ForkMode, PAGE_SIZE, ProtectFlag, PTE, Result, Status, Feature, PFEC } from '../core/constants.js';
-import { SegmentationFault, PageFault, VmmError } from '../errors.js';
+import { PAGE_SIZE, PTE, PFEC } from '../core/constants.js';
 import { hex } from '../hex.js';
-import type { AddressSpace } from '../machine/address-space.js';
-import type { FaultHandler, FaultInfo } from '../machine/fault.js';
+import { RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
+import type { PageAttrs, PageTable } from '../machine/page-table.js';
+import { VmmError } from '../errors.js';
 import { RegionMap } from './region-map.js';
 import type { RegionRecord as Region } from './region.js';
-import { PROT_WRITE, protectMasks, userPageAttrs } from './pte-attrs.js';
+import { PROT_WRITE, protIndex, type PageProt } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
@@ -24,6 +25,12 @@ const HUGE_PAGE = 2 ** 21;
 /** A new region: a record without its backing, plus the object (and byte offset) that backs it, if any. */
 export type RegionSpec = Omit<Region, 'backing'> & { object?: SharedMemoryObject; offset?: number };
 
+/**
+ * A VMM fault hook for an address outside every region (after stack growth declined): it may
+ * create a region there (through addRegion) and return it; undefined leaves the fault SEGV_MAPERR.
+ */
+export type MissingRegionHook = (vm: VirtualMemory, la: number) => Region | undefined;
+
 /** The VMM state of one address space. */
 export class VirtualMemory implements FaultHandler {
   /** @internal */ regions: RegionMap;
@@ -34,23 +41,34 @@ export class VirtualMemory implements FaultHandler {
   stackTop: number;
   stackLimit: number;
   readonly faults: FaultCounters = newFaultCounters();
-  residentPages = 0;
   sharedPages = 0;
+  /** @internal Ranges allocVirtual returned: start → end (freeVirtual frees exactly these). */
+  allocations = new Map<number, number>();
+  /** @internal What a write to the huge zero page does: split to 4 KiB (Linux since 5.8) or allocate a fresh 2 MiB page. */
+  hugeZeroWrite: 'split' | 'allocate' = 'split';
+  /** @internal Called for a fault outside every region (replay's anonymous mode creates one there). */
+  onMissingRegion: MissingRegionHook | undefined;
 
   constructor(
-    readonly space: AddressSpace,
+    readonly pages: PageTable,
     readonly ctx: VmmContext,
-    init: { heapStart: number; stackTop: number; stackLimit: number; regions?: RegionMap },
+    init: { heapStart: number; stackTop: number; stackLimit: number },
   ) {
-    this.regions = init.regions ?? new RegionMap();
+    this.regions = new RegionMap();
     this.heapStart = init.heapStart;
     this.brkEnd = init.heapStart;
     this.stackTop = init.stackTop;
     this.stackLimit = init.stackLimit;
   }
 
-  private get nxe(): boolean {
-    return (this.space.machine.config.features & Feature.NXE) !== 0;
+  /** 4 KiB pages mapped in this space's user half (Linux's RSS). */
+  get residentPages(): number {
+    return this.pages.residentPages;
+  }
+
+  /** The page attributes of a region (its vm_page_prot), computed once per machine. */
+  private pageProt(r: { prot: number; shared: boolean }): PageProt {
+    return this.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
   }
 
   // ------------------------------------------------------------ regions and pages
@@ -67,15 +85,14 @@ export class VirtualMemory implements FaultHandler {
   /** Removes [start, end) from the regions and the page tables (holes are fine). */
   removeRange(start: number, end: number): void {
     const pieces = this.regions.remove(start, end);
+    // An allocation wholly unmapped is gone: a later mapping at its address is not freeVirtual's to free.
+    for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
     if (pieces.length === 0) return;
-    const core = this.space.machine.core;
     for (const p of pieces) {
-      const n = core.unmap(this.space.rootFrame, p.start, (p.end - p.start) / PAGE_SIZE);
-      if (n < 0) throw this.space.machine.statusError(n, 'munmap', `[${hex(p.start)}, ${hex(p.end)})`);
-      this.residentPages -= n;
+      const n = this.pages.unmap(p.start, (p.end - p.start) / PAGE_SIZE);
       if (p.shared) this.sharedPages -= n;
     }
-    this.space.machine.invalidateRange(this.space, pieces[0]!.start, (pieces[pieces.length - 1]!.end - pieces[0]!.start) / PAGE_SIZE);
+    this.pages.invalidate(pieces[0]!.start, (pieces[pieces.length - 1]!.end - pieces[0]!.start) / PAGE_SIZE);
     // One attachment per space and object: detach each object once, when no region of this space maps it any more.
     const ids = new Set<number>();
     for (const p of pieces) if (p.backing.type === 'object') ids.add(p.backing.objectId);
@@ -85,185 +102,198 @@ export class VirtualMemory implements FaultHandler {
   /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed). */
   protectRange(start: number, end: number, prot: number): void {
     const pieces = this.regions.protect(start, end, prot);
-    const core = this.space.machine.core;
     for (const p of pieces) {
-      const m = protectMasks(prot, p.shared, this.nxe);
-      const st = core.protect(this.space.rootFrame, p.start, (p.end - p.start) / PAGE_SIZE, m.setLo, m.setHi, m.clrLo, m.clrHi, p.shared ? 0 : ProtectFlag.KEEP_COW_READONLY);
-      if (st < 0) throw this.space.machine.statusError(st, 'mprotect', `[${hex(p.start)}, ${hex(p.end)})`);
+      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, this.pageProt(p).change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
     }
-    this.space.machine.invalidateRange(this.space, start, (end - start) / PAGE_SIZE);
+    this.pages.invalidate(start, (end - start) / PAGE_SIZE);
   }
 
   /** Maps every page of [start, end) now (MAP_POPULATE) for a private writable or shared region. */
   populate(start: number, end: number): void {
     const r = this.regions.find(start);
     if (!r || r.prot === 0) return;
-    const core = this.space.machine.core;
     const pages = (end - start) / PAGE_SIZE;
+    const pp = this.pageProt(r);
     if (r.backing.type === 'anonymous' && !r.shared) {
       // Linux populates a private read-only mapping with the zero page: reads need no frame, so vmsim leaves it to faults.
       if ((r.prot & PROT_WRITE) === 0) return;
-      const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
-      const st = core.map(this.space.rootFrame, start, pages, 12, lo | PTE.A | PTE.D, hi, -1);
-      if (st < 0) throw this.space.machine.statusError(st, 'mmap', `populate [${hex(start)}, ${hex(end)})`);
-      this.residentPages += pages; // populating is not a fault: no fault counter moves
+      // Populating is not a fault: no fault counter moves.
+      if (!this.pages.mapZeroed(start, pages, { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi })) throw oomError('mmap', `populate [${hex(start)}, ${hex(end)})`);
       return;
     }
     if (!r.shared || r.backing.type !== 'object') return; // private object mappings fault in (COW) on access
     const obj = this.ctx.object(r.backing.objectId);
     if (!obj) return;
-    // Object frames are not contiguous: one bulk allocation of the missing ones, one mapList.
+    // Object frames are not contiguous: one bulk allocation of the missing ones, one mapping of the list.
     const first = (r.backing.offset + (start - r.start)) / PAGE_SIZE;
     const frames = obj.framesOf(first, pages);
-    const [lo, hi] = userPageAttrs(r.prot, true, true, this.nxe);
-    const st = core.mapList(this.space.rootFrame, start, frames, lo, hi);
-    if (st < 0) throw this.space.machine.statusError(st, 'mmap', `populate [${hex(start)}, ${hex(end)})`);
-    this.residentPages += pages;
+    if (!this.pages.mapFrameList(start, frames, pp.writable)) throw oomError('mmap', `populate [${hex(start)}, ${hex(end)})`);
     this.sharedPages += pages;
   }
 
   // ------------------------------------------------------------ faults
 
-  /** Resolves a page fault of this space, or says which signal it is. */
-  handleFault(f: FaultInfo): true | PageFault | SegmentationFault {
+  /** Resolves a page fault of this space, or says which signal it is (Linux's do_user_addr_fault). */
+  handleFault(f: FaultInfo): FaultOutcome {
     if (f.la >= TWO47) {
       // Kernel half: a user access is SIGSEGV (as do_kern_addr_fault → bad_area_nosemaphore); a kernel one is an oops.
-      if (f.user) return this.segv(f, 'SEGV_MAPERR', 'kernel address');
-      return new PageFault(f.address, f.errorCode, f.access);
+      return f.user ? this.segv('SEGV_MAPERR', 'kernel address') : UNHANDLED;
     }
     let r = this.regions.find(f.la);
     if (!r) {
-      r = this.tryGrowStack(f.la);
-      if (!r) return this.segv(f, 'SEGV_MAPERR');
+      r = this.tryGrowStack(f.la) ?? this.onMissingRegion?.(this, f.la);
+      if (!r) return this.segv('SEGV_MAPERR');
     }
     const write = f.kind === 1;
     const present = (f.errorCode & PFEC.P) !== 0;
     // Linux's access_error() for x86.
     if (write) {
-      if ((r.prot & PROT_WRITE) === 0) return this.segv(f, 'SEGV_ACCERR', `region is ${this.protName(r.prot)}`);
+      if ((r.prot & PROT_WRITE) === 0) return this.segv('SEGV_ACCERR', `region is ${protName(r.prot)}`);
     } else if (present) {
-      return this.segv(f, 'SEGV_ACCERR', `region is ${this.protName(r.prot)}`);
+      return this.segv('SEGV_ACCERR', `region is ${protName(r.prot)}`);
     } else if (r.prot === 0) {
-      return this.segv(f, 'SEGV_ACCERR', 'region is ---');
+      return this.segv('SEGV_ACCERR', 'region is ---');
     }
-    if ((f.errorCode & PFEC.RSVD) !== 0) return new PageFault(f.address, f.errorCode, f.access);
+    if ((f.errorCode & PFEC.RSVD) !== 0) return UNHANDLED;
     const la = f.la - (f.la % PAGE_SIZE);
-    if (!present) {
-      if (r.backing.type === 'object') this.mapObjectPage(r, la, write);
-      else if (r.shared) this.mapObjectPage(r, la, write);
-      else this.mapAnonymousPage(r, la, write);
+    if (present) return this.writeProtectFault(r, la);
+    const outcome = r.backing.type === 'object' || r.shared ? this.mapObjectPage(r, la, write) : this.mapAnonymousPage(r, la, write);
+    if (outcome === RETRY) {
       this.faults.minor++;
       this.ctx.faults.minor++;
-      return true;
     }
-    return this.writeProtectFault(f, r, la);
+    return outcome;
   }
 
   /** A write to a present, read-only page of a writable region: copy-on-write (or a stale entry). */
-  private writeProtectFault(f: FaultInfo, r: Region, la: number): true | SegmentationFault {
-    const m = this.space.machine;
-    const core = m.core;
-    let st = core.translate(this.space.rootFrame, la);
-    if (st < 0) return true; // unmapped meanwhile: retry faults it in
-    if (m.result[Result.D]! !== 12) {
-      // A huge leaf: split it into 4 KiB entries first (a protect that changes nothing splits a partly covered leaf), as Linux splits a THP on COW.
-      if (core.protect(this.space.rootFrame, la, 1, 0, 0, 0, 0, 0) < 0) return this.oom(f);
-      st = core.translate(this.space.rootFrame, la);
-      if (st < 0) return true;
+  private writeProtectFault(r: Region, la: number): FaultOutcome {
+    const pt = this.pages;
+    let leaf = pt.leaf(la);
+    if (leaf === undefined) return RETRY; // unmapped meanwhile: the retry faults it in
+    const pp = this.pageProt(r);
+    if (leaf.pageSize !== PAGE_SIZE && this.ctx.isZeroFrame(leaf.pfn)) return this.writeHugeZero(r, la, pp);
+    if (leaf.pageSize !== PAGE_SIZE) {
+      // A huge leaf: split it into 4 KiB entries first, as Linux splits a THP on a COW fault.
+      if (!pt.splitLeaf(la)) return OOM;
+      leaf = pt.leaf(la);
+      if (leaf === undefined) return RETRY;
     }
-    const lo = m.result[Result.B]!;
-    if ((lo & PTE.SW_COW) === 0) {
+    if ((leaf.lo & PTE.SW_COW) === 0) {
       // Not COW and the region allows writing: the entry is stale (e.g. PROT_NONE encoding); rewrite it.
-      const mk = protectMasks(r.prot, r.shared, this.nxe);
-      core.protect(this.space.rootFrame, la, 1, mk.setLo, mk.setHi, mk.clrLo, mk.clrHi, 0);
-      m.invalidateRange(this.space, la, 1);
-      return true;
+      pt.protect(la, 1, { ...pp.change, keepCowReadOnly: false });
+      pt.invalidate(la, 1);
+      return RETRY;
     }
-    const pfn = Math.floor(m.result[Result.A]! / PAGE_SIZE);
-    const [alo, ahi] = userPageAttrs(r.prot, r.shared, true, this.nxe);
-    const attrLo = alo | PTE.A | PTE.D | (lo & PTE.G);
-    if (pfn === this.ctx.zeroFrame) {
+    const pfn = leaf.pfn;
+    const attrs: PageAttrs = { lo: pp.writable.lo | PTE.A | PTE.D | (leaf.lo & PTE.G), hi: pp.writable.hi };
+    const zero = this.ctx.isZeroFrame(pfn);
+    if (zero) {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
-      if (core.cowBreak(this.space.rootFrame, la, 1, attrLo, ahi) < 0) return this.oom(f);
-    } else if (core.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
+      if (!pt.breakCow(la, attrs, true)) return OOM;
+    } else if (pt.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
       // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
-      core.protect(this.space.rootFrame, la, 1, PTE.RW | PTE.A | PTE.D, 0, PTE.SW_COW, 0, 0);
+      pt.protect(la, 1, REUSE_IN_PLACE);
       this.faults.cowReused++;
       this.ctx.faults.cowReused++;
     } else {
-      if (core.cowBreak(this.space.rootFrame, la, 0, attrLo, ahi) < 0) return this.oom(f);
+      if (!pt.breakCow(la, attrs, false)) return OOM;
       this.faults.cowCopied++;
       this.ctx.faults.cowCopied++;
     }
-    if (pfn !== this.ctx.zeroFrame) {
+    if (!zero) {
       this.faults.cow++;
       this.ctx.faults.cow++;
     }
     this.faults.minor++;
     this.ctx.faults.minor++;
-    m.invalidateRange(this.space, la, 1);
-    return true;
-  }
-
-  private mapAnonymousPage(r: Region, la: number, write: boolean): void {
-    const core = this.space.machine.core;
-    if (r.hugePages && this.mapHugePage(r, la)) return;
-    if (write) {
-      const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
-      this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo, hi, -1), la);
-    } else {
-      // Read fault on private anonymous memory maps the shared zero page read-only (COW).
-      const [lo, hi] = userPageAttrs(r.prot, false, false, this.nxe);
-      this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo | PTE.SW_COW, hi, this.ctx.zeroFrame), la);
-    }
-    this.residentPages++;
+    pt.invalidate(la, 1);
+    return RETRY;
   }
 
   /**
-   * THP fault: a fresh 2 MiB page for the aligned block around `la` when the block lies inside
-   * the region and nothing in it is mapped yet; false (fall back to 4 KiB, as Linux does) when
-   * not, or when no aligned run of frames is free. Read faults get a private huge page too
-   * (vmsim has no huge zero page).
+   * A write to the huge zero page. Linux (since 5.8) splits the mapping into 4 KiB entries of
+   * the zero page (not young, as __split_huge_zero_page_pmd leaves them) and gives only the
+   * written page a fresh zeroed frame. With `hugeZeroWrite: 'allocate'` (replay's 2 MiB
+   * experiments, Linux before 5.8) the block gets a fresh 2 MiB page instead, falling back to
+   * the split when no aligned run is free.
    */
-  private mapHugePage(r: Region, la: number): boolean {
+  private writeHugeZero(r: Region, la: number, pp: PageProt): FaultOutcome {
+    const pt = this.pages;
+    const block = la - (la % HUGE_PAGE);
+    pt.unmap(block, HUGE_PAGE / PAGE_SIZE);
+    pt.invalidate(block, 1);
+    if (this.hugeZeroWrite === 'allocate' && pt.mapZeroed(block, 1, { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi }, HUGE_PAGE)) {
+      this.countMinor();
+      return RETRY;
+    }
+    const zeros = new Float64Array(HUGE_PAGE / PAGE_SIZE).fill(this.ctx.zeroFrame);
+    if (!pt.mapFrameList(block, zeros, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
+    if (!pt.breakCow(la, { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi }, true)) return OOM;
+    this.countMinor();
+    return RETRY;
+  }
+
+  private countMinor(): void {
+    this.faults.minor++;
+    this.ctx.faults.minor++;
+  }
+
+  private mapAnonymousPage(r: Region, la: number, write: boolean): FaultOutcome {
+    if (r.hugePages && this.mapHugePage(r, la, write)) return RETRY;
+    const pp = this.pageProt(r);
+    // A read fault on private anonymous memory maps the shared zero page read-only (COW).
+    const ok = write ? this.pages.mapZeroed(la, 1, pp.writable) : this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
+    return ok ? RETRY : OOM;
+  }
+
+  /**
+   * THP fault: when the aligned 2 MiB block around `la` lies inside the region and nothing in
+   * it is mapped yet, a write maps a fresh 2 MiB page and a read maps the huge zero page
+   * read-only (COW), as do_huge_pmd_anonymous_page does; false (fall back to 4 KiB, as Linux
+   * does) when not, or when no aligned run of frames is free.
+   */
+  private mapHugePage(r: Region, la: number, write: boolean): boolean {
     const block = la - (la % HUGE_PAGE);
     if (block < r.start || block + HUGE_PAGE > r.end) return false;
-    const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
-    if (this.space.machine.core.map(this.space.rootFrame, block, 1, 21, lo, hi, -1) < 0) return false;
-    this.residentPages += HUGE_PAGE / PAGE_SIZE;
-    return true;
+    const pp = this.pageProt(r);
+    try {
+      if (write) return this.pages.mapZeroed(block, 1, pp.writable, HUGE_PAGE);
+      const hz = this.ctx.hugeZeroFrame();
+      return hz >= 0 && this.pages.mapFrames(block, hz, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi }, HUGE_PAGE);
+    } catch (e) {
+      // EEXIST: part of the block is mapped by 4 KiB pages already.
+      if (e instanceof VmmError && e.code === 'EEXIST') return false;
+      throw e;
+    }
   }
 
-  private mapObjectPage(r: Region, la: number, write: boolean): void {
-    const core = this.space.machine.core;
+  private mapObjectPage(r: Region, la: number, write: boolean): FaultOutcome {
     const obj = r.backing.type === 'object' ? this.ctx.object(r.backing.objectId) : undefined;
-    if (!obj) throw new VmmError('EFAULT', `region at ${hex(r.start)} lost its shared memory object`);
+    if (!obj) return { type: 'sigbus', detail: `region at ${hex(r.start)} lost its shared memory object` };
     const offset = r.backing.type === 'object' ? r.backing.offset : 0;
     const index = (offset + (la - r.start)) / PAGE_SIZE;
-    if (index >= obj.size / PAGE_SIZE) throw new VmmError('EFAULT', `access at ${hex(la)} is beyond the end of shared memory ${JSON.stringify(obj.name)} (SIGBUS on Linux)`);
-    const pfn = obj.frameOf(index);
-    if (r.shared) {
-      const [lo, hi] = userPageAttrs(r.prot, true, true, this.nxe);
-      this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo, hi, pfn), la);
-      this.sharedPages++;
-    } else if (write) {
-      const nf = core.allocFrame();
-      if (nf < 0) throw new VmmError('ENOMEM', `no free frame to copy page ${hex(la)}`);
-      core.copyFrame(nf, pfn);
-      const [lo, hi] = userPageAttrs(r.prot, false, true, this.nxe);
-      const st = core.map(this.space.rootFrame, la, 1, 12, lo, hi, nf);
-      core.unrefFrame(nf);
-      this.mapOrThrow(st, la);
-    } else {
-      const [lo, hi] = userPageAttrs(r.prot, false, false, this.nxe);
-      this.mapOrThrow(core.map(this.space.rootFrame, la, 1, 12, lo | PTE.SW_COW, hi, pfn), la);
+    if (index >= obj.size / PAGE_SIZE) return { type: 'sigbus', detail: `access at ${hex(la)} is beyond the end of shared memory ${JSON.stringify(obj.name)}` };
+    let pfn: number;
+    try {
+      pfn = obj.frameOf(index);
+    } catch (e) {
+      if (e instanceof VmmError && e.code === 'ENOMEM') return OOM;
+      throw e;
     }
-    this.residentPages++;
-  }
-
-  private mapOrThrow(st: number, la: number): void {
-    if (st === Status.ENOMEM) throw new VmmError('ENOMEM', `out of physical memory while faulting in ${hex(la)}`);
-    if (st < 0) throw this.space.machine.statusError(st, 'fault', `va ${hex(la)}`);
+    const pp = this.pageProt(r);
+    if (r.shared) {
+      if (!this.pages.mapFrames(la, pfn, 1, pp.writable)) return OOM;
+      this.sharedPages++;
+      return RETRY;
+    }
+    // Private: a write copies the object's page (a COW break of a page not mapped yet); a read maps it read-only (COW).
+    if (!this.pages.mapFrames(la, pfn, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
+    if (!write) return RETRY;
+    if (!this.pages.breakCow(la, pp.writable, false)) {
+      this.pages.unmap(la, 1);
+      return OOM;
+    }
+    return RETRY;
   }
 
   /** Linux's expand_stack: a fault below the stack within its limit and clear of the guard gap grows it. */
@@ -274,43 +304,35 @@ export class VirtualMemory implements FaultHandler {
     if (newStart < this.stackTop - this.stackLimit) return undefined;
     const prev = this.regions.below(newStart);
     if (prev && prev.end + STACK_GUARD_GAP > newStart) return undefined;
+    // Only free space between the region below and the stack: anything else is SEGV_MAPERR (never EEXIST).
+    if (!this.regions.isFree(newStart, stack.start)) return undefined;
     this.regions.insert({ start: newStart, end: stack.start, prot: stack.prot, kind: 'stack', name: stack.name, shared: false, backing: { type: 'anonymous' } });
     return this.regions.find(la);
   }
 
-  private segv(f: FaultInfo, cause: 'SEGV_MAPERR' | 'SEGV_ACCERR', detail?: string): SegmentationFault {
+  private segv(cause: 'SEGV_MAPERR' | 'SEGV_ACCERR', detail?: string): FaultOutcome {
     this.faults.segv++;
     this.ctx.faults.segv++;
-    return new SegmentationFault(f.address, f.access, cause, f.errorCode, detail);
-  }
-
-  private oom(f: FaultInfo): never {
-    throw new VmmError('ENOMEM', `out of physical memory resolving a ${f.access} fault at ${hex(f.address)}`);
-  }
-
-  private protName(p: number): string {
-    return (p & 1 ? 'r' : '-') + (p & 2 ? 'w' : '-') + (p & 4 ? 'x' : '-');
+    return { type: 'segv', cause, detail };
   }
 
   // ------------------------------------------------------------ fork, stats, teardown
 
   /** Copies this space's regions and page tables into `child` (COW for private pages, shared stays shared). */
   forkInto(child: VirtualMemory): void {
-    const core = this.space.machine.core;
     child.regions = this.regions.clone();
     child.heapStart = this.heapStart;
     child.brkEnd = this.brkEnd;
     child.stackTop = this.stackTop;
     child.stackLimit = this.stackLimit;
+    child.allocations = new Map(this.allocations);
     for (const id of this.objectIds()) this.ctx.object(id)?.attach();
     for (const r of this.regions) {
-      const n = core.fork(this.space.rootFrame, child.space.rootFrame, r.start, (r.end - r.start) / PAGE_SIZE, r.shared ? ForkMode.SHARE : ForkMode.COW);
-      if (n < 0) throw this.space.machine.statusError(n, 'fork', `copying [${hex(r.start)}, ${hex(r.end)})`);
-      child.residentPages += n;
+      const n = this.pages.forkInto(child.pages, r.start, (r.end - r.start) / PAGE_SIZE, r.shared);
       if (r.shared) child.sharedPages += n;
     }
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
-    this.space.machine.flushSpace(this.space);
+    this.pages.flush();
   }
 
   /** Drops every region (frames are freed by the caller's destroyRoot). */
@@ -328,7 +350,7 @@ export class VirtualMemory implements FaultHandler {
       virtualSize += r.end - r.start;
       n++;
     }
-    return { faults: { ...this.faults }, residentPages: this.residentPages, sharedPages: this.sharedPages, virtualSize, regions: n };
+    return { faults: { ...this.faults }, residentPages: this.pages.residentPages, sharedPages: this.sharedPages, virtualSize, regions: n };
   }
 
   /** /proc/PID/maps text. */
@@ -351,3 +373,14 @@ export class VirtualMemory implements FaultHandler {
   }
 }
 
+const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
+/** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
+const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
+
+function protName(p: number): string {
+  return (p & 1 ? 'r' : '-') + (p & 2 ? 'w' : '-') + (p & 4 ? 'x' : '-');
+}
+
+function oomError(op: string, detail: string): VmmError {
+  return new VmmError('ENOMEM', `${op}: out of physical memory (${detail})`);
+}

@@ -3,6 +3,9 @@ import type { Core } from '../core/core.js';
 import { VmmError } from '../errors.js';
 import { SharedMemoryObject } from './shared-memory.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
+import { protectionMap, type PageProt } from './pte-attrs.js';
+
+const HUGE_FRAMES = 512;
 
 /** State shared by every address space of a machine. */
 export class VmmContext {
@@ -12,12 +15,34 @@ export class VmmContext {
   readonly faults: FaultCounters = newFaultCounters();
   private readonly objects = new Map<number, SharedMemoryObject>();
   private readonly names = new Map<string, SharedMemoryObject>();
+  /** Page attributes of every (protection, shared) pair (Linux's protection_map), computed once. */
+  readonly protectionMap: readonly PageProt[];
   private nextId = 1;
+  /** First frame of the huge zero page (512 aligned zeroed frames), allocated at the first THP read fault; -1 before. */
+  private hugeZero = -1;
 
-  constructor(private readonly core: Core) {
+  constructor(
+    private readonly core: Core,
+    nxe: boolean,
+  ) {
     const z = core.allocFrame();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
+    this.protectionMap = protectionMap(nxe);
+  }
+
+  /** True for the zero page and the frames of the huge zero page (a write to them needs a fresh frame, no copy). */
+  isZeroFrame(pfn: number): boolean {
+    return pfn === this.zeroFrame || (this.hugeZero >= 0 && pfn >= this.hugeZero && pfn < this.hugeZero + HUGE_FRAMES);
+  }
+
+  /** The huge zero page's first frame (mm_get_huge_zero_folio), allocated once and kept; -1 when no aligned run is free. */
+  hugeZeroFrame(): number {
+    if (this.hugeZero < 0) {
+      const f = this.core.allocFrames(HUGE_FRAMES, HUGE_FRAMES);
+      if (f >= 0) this.hugeZero = f;
+    }
+    return this.hugeZero;
   }
 
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { replay } from '../../replay/replay.js';
 import type { ReplayOptions } from '../../replay/replay-options.js';
 import type { ReplayResult } from '../../replay/replay-result.js';
-import type { AddressSpace } from '../../machine/address-space.js';
+import type { AddressSpace } from '../../vmm/address-space.js';
 import { ProgressBar } from '../../report/index.js';
 import type { CommandIo } from '../io.js';
 

@@ -1,6 +1,9 @@
 /**
- * One address space: a top-level table (CR3) and a PCID, with the page-level API of an MMU
- * (map, unmap, protect, translate) and accesses through the TLB and the walker.
+ * The MMU level of one address space: a top-level table (CR3) and a PCID, the page-level API
+ * of an MMU (map, unmap, protect, translate, walk), and accesses through the TLB and the
+ * walker with the JS TLB-hit fast path. Faults go to a fault handler whose outcome is a value;
+ * the access path builds the exception. Nothing here knows regions or the VMM: a raw space
+ * (`createAddressSpace({ faults: 'raw' })`) is this class as it is.
  */
 import { AccessKind, CHUNK_BYTES, Counter, PAGE_SIZE, Result, Status } from '../core/constants.js';
 import { tlbFind, tlbLookup, tlbTouch, USER_HIT_MASK, USER_HIT_NEED, type TlbState } from '../core/tlb-state.js';
@@ -8,17 +11,13 @@ import { PageFault, SegmentationFault, VmmError } from '../errors.js';
 import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
 import { describe, fromLinear, sizeName, toCount, toLinear, toLinearAligned, toPhysical } from '../address.js';
-import { decodeFlags, decodeSoftware, encodeFlags, entryBigInt, FLAG_MASK_HI, FLAG_MASK_LO, type EntryFlags, type SoftwareBits } from '../page-flags.js';
+import { decodeFlags, decodeSoftware, encodeFlags, entryBigInt, FLAG_MASK_HI, FLAG_MASK_LO, type EntryFlags, type PageFlags, type SoftwareBits } from '../page-flags.js';
+import { strictOptions } from '../strict-options.js';
 import { KIND_NAMES, kindCode } from './access-kind.js';
-import { RAW_FAULTS, type FaultHandler, type FaultInfo } from './fault.js';
-import type { Machine } from './machine.js';
+import { faultError, RAW_FAULTS, RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from './fault.js';
+import { PageTable } from './page-table.js';
+import type { Cpu } from './cpu.js';
 import type { AccessKindName } from '../errors.js';
-import { VirtualMemory } from '../vmm/virtual-memory.js';
-import * as sys from '../vmm/syscalls.js';
-import type { MmapOptions, RegionOptions } from '../vmm/syscalls.js';
-import type { Region, RegionRecord } from '../vmm/region.js';
-import { formatProt } from '../vmm/prot.js';
-import type { SpaceStats } from '../vmm/vm-stats.js';
 
 /** A translation found by a pure page walk. */
 export interface Translation {
@@ -71,100 +70,27 @@ const PAGE_MASK = 4095;
 const FAST_NEED = USER_HIT_NEED;
 const FAST_MASK = USER_HIT_MASK;
 const HITS = Counter.HITS;
+/** accessBatch/traceBatch flag bit 2: the core already checked this batch (a resume). */
+const CHECKED = 4;
 const READS = Counter.READS;
 
-/** An isolated address space whose kernel half is shared with every other. */
-export class AddressSpace {
+/** The MMU level of one address space: CR3 and PCID, page-level mapping, and accesses. */
+export class MmuSpace {
   /** Frame number of the top-level table. @internal */
   readonly rootFrame: number;
   /** PCID tagging this space's TLB entries (0 when PCIDs are off). */
   readonly pcid: number;
-  /** Who resolves this space's page faults: the VMM, or (raw mode) nobody — faults are thrown. @internal */
+  /** Who resolves this space's page faults: nobody (raw: every fault is thrown), a callback, or the VMM. @internal */
   faultHandler: FaultHandler = RAW_FAULTS;
-  /** The VMM state: regions, break, stack, statistics. @internal */
-  readonly vm: VirtualMemory;
+  /** @internal The typed page operations on this space's tables (what the VMM and reclaim use). */
+  readonly pages: PageTable;
   private dead = false;
 
-  /** @internal Use machine.createAddressSpace(). */
-  constructor(readonly machine: Machine, rootFrame: number, pcid: number, vm: (space: AddressSpace) => VirtualMemory) {
+  /** @internal Use machine.createAddressSpace() or machine.adoptAddressSpace(). */
+  constructor(readonly machine: Cpu, rootFrame: number, pcid: number) {
     this.rootFrame = rootFrame;
     this.pcid = pcid;
-    this.vm = vm(this);
-  }
-
-  // ---------------------------------------------------------------- the VMM calls (Linux semantics)
-
-  /** mmap(2): creates a mapping and returns its address. See MmapOptions. */
-  mmap(options: MmapOptions): number {
-    this.live();
-    return sys.mmap(this.vm, options);
-  }
-  /** munmap(2): removes mappings in [addr, addr+length); holes are fine. */
-  munmap(addr: number, length: number): void {
-    this.live();
-    sys.munmap(this.vm, addr, length);
-  }
-  /** mprotect(2): changes the protection of [addr, addr+length), which must be fully mapped (else ENOMEM). */
-  mprotect(addr: number, length: number, prot: string): void {
-    this.live();
-    sys.mprotect(this.vm, addr, length, prot);
-  }
-  /** brk(2): sets the program break (returns it); without an argument, returns the current break. */
-  brk(addr?: number): number {
-    this.live();
-    return sys.brk(this.vm, addr);
-  }
-  /** sbrk(3): moves the break by `increment` bytes; returns the previous break. */
-  sbrk(increment: number): number {
-    this.live();
-    return sys.sbrk(this.vm, increment);
-  }
-  /** fork(2): a child address space; private pages become copy-on-write in both, shared ones stay shared. */
-  fork(): AddressSpace {
-    this.live();
-    return this.machine.forkSpace(this);
-  }
-  /** The regions in address order. */
-  regions(): Region[] {
-    this.live();
-    return [...this.vm.regions].map(publicRegion);
-  }
-  /** The regions as Linux prints /proc/PID/maps. */
-  maps(): string {
-    this.live();
-    return this.vm.maps();
-  }
-  /** The region containing `addr`, or undefined. */
-  findRegion(addr: number): Region | undefined {
-    this.live();
-    if (typeof addr !== 'number' || !Number.isInteger(addr)) throw new VmmError('EINVAL', `addr must be an integer, got ${describe(addr)}`);
-    const r = this.vm.regions.find(addr);
-    return r && publicRegion(r);
-  }
-  /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
-  createRegion(options: RegionOptions): Region {
-    this.live();
-    return publicRegion(sys.createRegion(this.vm, options));
-  }
-  /** Destroys the whole region containing `addr`. */
-  destroyRegion(addr: number): void {
-    this.live();
-    sys.destroyRegion(this.vm, addr);
-  }
-  /** Allocates `size` bytes of anonymous private memory anywhere; returns its address. */
-  allocVirtual(size: number, prot: string = 'rw'): number {
-    this.live();
-    return sys.allocVirtual(this.vm, size, prot);
-  }
-  /** Frees memory that allocVirtual returned. */
-  freeVirtual(addr: number): void {
-    this.live();
-    sys.freeVirtual(this.vm, addr);
-  }
-  /** Statistics of this space: faults, resident and shared pages, virtual size. */
-  stats(): SpaceStats {
-    this.live();
-    return this.vm.stats();
+    this.pages = new PageTable(machine, this);
   }
 
   /** Physical address of the top-level table: the value CR3 holds for this space. */
@@ -188,10 +114,8 @@ export class AddressSpace {
     if (st < 0) throw m.statusError(st, 'destroy', `root ${hex(this.root)}`);
   }
 
-  /** Drops the regions (and their shared-object attachments) before the tables are freed. */
-  private beforeDestroy(): void {
-    this.vm.teardown();
-  }
+  /** What a layer above must drop before the tables are freed (the VMM: its regions). */
+  protected beforeDestroy(): void {}
 
   /** @internal The machine was disposed. */
   markDestroyed(): void {
@@ -205,9 +129,10 @@ export class AddressSpace {
    * on every frame it covers. EEXIST if anything is mapped there, EINVAL for a frame that is
    * not allocated, ENOMEM when a page table cannot be allocated (nothing changes).
    */
-  mapPage(va: number | bigint, pa: number | bigint, flags?: import('../page-flags.js').PageFlags, options: MapOptions = {}): void {
+  mapPage(va: number | bigint, pa: number | bigint, flags?: PageFlags, options?: MapOptions): void {
     this.live();
     const m = this.machine;
+    strictOptions(options, 'options', ['pageSize']);
     const size = options?.pageSize ?? PAGE_SIZE;
     const shift = SHIFT_OF[size];
     if (shift === undefined) throw new VmmError('EINVAL', `options.pageSize must be 4096, 2 MiB or 1 GiB, got ${describe(size)}`);
@@ -216,10 +141,15 @@ export class AddressSpace {
     if (p % size !== 0) throw new VmmError('EINVAL', `pa ${hex(p)} is not aligned to ${sizeName(size)}`);
     if (p + size > m.physical.size) throw new VmmError('EINVAL', `pa ${hex(p)}: a ${sizeName(size)} page there runs past the end of physical memory`);
     const [lo, hi] = encodeFlags(flags);
-    const st = m.core.map(this.rootFrame, la, 1, shift, lo, hi, p / PAGE_SIZE);
-    if (st === Status.EINVAL) throw new VmmError('EINVAL', `pa ${hex(p)}: frame${size > PAGE_SIZE ? 's are' : ' is'} not allocated (allocate with machine.physical.allocFrame${size > PAGE_SIZE ? 's' : ''}())`);
-    if (st < 0) throw m.statusError(st, 'mapPage', `va ${hex(fromLinear(la))}`);
-    this.vm.residentPages += size / PAGE_SIZE;
+    let ok: boolean;
+    try {
+      ok = this.pages.mapFrames(la, p / PAGE_SIZE, 1, { lo, hi }, size);
+    } catch (e) {
+      // Everything else was checked: the core refuses only frames that are not allocated.
+      if (e instanceof VmmError && e.code === 'EINVAL') throw new VmmError('EINVAL', `pa ${hex(p)}: frame${size > PAGE_SIZE ? 's are' : ' is'} not allocated (allocate with machine.physical.allocFrame${size > PAGE_SIZE ? 's' : ''}())`);
+      throw e;
+    }
+    if (!ok) throw new VmmError('ENOMEM', `mapPage: out of physical memory for page tables (va ${hex(fromLinear(la))})`);
     // A not-present entry is never cached, so a new mapping needs no TLB invalidation.
   }
 
@@ -227,44 +157,28 @@ export class AddressSpace {
   unmapPage(va: number | bigint): void {
     this.live();
     const la = toLinearAligned(va, PAGE_SIZE, 'va');
-    const leaf = this.leafAt(la, 'unmapPage');
-    const m = this.machine;
-    const st = m.core.unmap(this.rootFrame, la, leaf.size / PAGE_SIZE);
-    if (st < 0) throw m.statusError(st, 'unmapPage', `va ${hex(fromLinear(la))}`);
-    this.vm.residentPages -= st;
-    m.invalidateRange(this, la, leaf.size / PAGE_SIZE);
+    const size = this.leafAt(la, 'unmapPage');
+    this.pages.unmap(la, size / PAGE_SIZE);
+    this.pages.invalidate(la, size / PAGE_SIZE);
   }
 
   /** Replaces the hardware flags of the page mapped at `va` (A and D are kept). ENOENT when nothing is mapped. */
-  protectPage(va: number | bigint, flags?: import('../page-flags.js').PageFlags): void {
+  protectPage(va: number | bigint, flags?: PageFlags): void {
     this.live();
     const la = toLinearAligned(va, PAGE_SIZE, 'va');
     const [lo, hi] = encodeFlags(flags);
-    const leaf = this.leafAt(la, 'protectPage');
-    const m = this.machine;
-    const st = m.core.protect(this.rootFrame, la, leaf.size / PAGE_SIZE, lo, hi, FLAG_MASK_LO & ~lo, FLAG_MASK_HI & ~hi, 0);
-    if (st < 0) throw m.statusError(st, 'protectPage', `va ${hex(fromLinear(la))}`);
-    m.invalidateRange(this, la, leaf.size / PAGE_SIZE);
+    const size = this.leafAt(la, 'protectPage');
+    // A whole leaf is covered: no split, so no allocation can fail.
+    this.pages.protect(la, size / PAGE_SIZE, { setLo: lo, setHi: hi, clearLo: FLAG_MASK_LO & ~lo, clearHi: FLAG_MASK_HI & ~hi });
+    this.pages.invalidate(la, size / PAGE_SIZE);
   }
 
   /** Pure page walk (no TLB fill, no A/D update): the translation of `va`, or undefined when not mapped. */
   translate(va: number | bigint): Translation | undefined {
     this.live();
-    const la = toLinear(va, 'va');
-    const m = this.machine;
-    const st = m.core.translate(this.rootFrame, la);
-    if (st === Status.ENOENT) return undefined;
-    if (st < 0) throw m.statusError(st, 'translate', `va ${hex(fromLinear(la))}`);
-    const r = m.result;
-    const lo = r[Result.B]!;
-    const hi = r[Result.C]!;
-    return {
-      physical: r[Result.A]!,
-      pageSize: 2 ** r[Result.D]!,
-      flags: decodeFlags(lo, hi),
-      software: decodeSoftware(lo),
-      entry: entryBigInt(lo, hi),
-    };
+    const leaf = this.pages.leaf(toLinear(va, 'va'));
+    if (leaf === undefined) return undefined;
+    return { physical: leaf.physical, pageSize: leaf.pageSize, flags: decodeFlags(leaf.lo, leaf.hi), software: decodeSoftware(leaf.lo), entry: entryBigInt(leaf.lo, leaf.hi) };
   }
 
   // ---------------------------------------------------------------- accesses
@@ -407,7 +321,9 @@ export class AddressSpace {
         return;
       }
     }
-    this.copyVirt(la, data, true, accessFlags(options));
+    const flags = accessFlags(options);
+    if ((la & PAGE_MASK) + data.length <= PAGE_SIZE) this.copyVirt(la, data, true, flags);
+    else this.writeAcross(la, data, flags);
   }
 
   /**
@@ -425,19 +341,64 @@ export class AddressSpace {
     const m = this.machine;
     m.activate(this);
     const flags = accessFlags(options);
-    let i = start;
-    let checked = 0;
-    while (i < end) {
-      // The core takes canonical (sign-extended) addresses as they are: no conversion pass.
-      // It checks the batch once; resumes after handled faults say so (flag bit 2).
-      i = m.core.accessBatch(addresses, kinds, i, end, flags | checked);
-      checked = 4;
-      if (i === Status.EINVAL) throw batchError(addresses, kinds, start, end);
-      if (i >= end) break;
-      const outcome = this.faultHandler.handleFault(this.readFault(flags));
-      if (outcome !== true) return { completed: i, fault: outcome };
+    let fault: PageFault | SegmentationFault | undefined;
+    // The core takes canonical (sign-extended) addresses as they are: no conversion pass.
+    const i = this.runBatch(
+      (pos, f) => m.core.accessBatch(addresses, kinds, pos, end, f),
+      start,
+      end,
+      flags,
+      (_pos, info, outcome) => {
+        const e = faultError(info, outcome);
+        if (e instanceof VmmError) throw e;
+        fault = e;
+        return -1;
+      },
+    );
+    if (i === Status.EINVAL) throw batchError(addresses, kinds, start, end);
+    return fault ? { completed: i, fault } : { completed: end };
+  }
+
+  /**
+   * @internal The batch → fault → resume loop of every batch path (accessBatch, trace replay).
+   * `step(pos, flags)` runs from `pos` and returns where it stopped (>= end when all ran, < 0 a
+   * core status, returned as is). A fault goes to the fault handler: after RETRY the batch
+   * resumes at the same position (the re-execution is counted in machine.retries); a refused
+   * fault goes to `refused`, which returns the position to go on from, or -1 to stop there
+   * (this then returns the faulting position). Flag bit 2 tells the core the batch was checked.
+   */
+  runBatch(step: (pos: number, flags: number) => number, start: number, end: number, flags: number, refused: (pos: number, fault: FaultInfo, outcome: FaultOutcome) => number): number {
+    let pos = start;
+    let f = flags;
+    let retried: FaultInfo | undefined;
+    for (;;) {
+      pos = step(pos, f);
+      f = flags | CHECKED;
+      if (pos >= end || pos < 0) return pos;
+      const fault = this.readFault(flags);
+      const outcome = this.decide(fault, retried);
+      if (outcome === RETRY) {
+        retried = fault;
+        continue;
+      }
+      retried = undefined;
+      const next = refused(pos, fault, outcome);
+      if (next < 0) return pos;
+      pos = next;
+      if (pos >= end) return pos;
     }
-    return { completed: end };
+  }
+
+  /**
+   * @internal The handler's decision on `fault`. A retry is counted; a fault identical to the
+   * one just retried (`retried`) means the handler changed nothing, and is delivered unhandled
+   * instead of looping forever.
+   */
+  decide(fault: FaultInfo, retried: FaultInfo | undefined): FaultOutcome {
+    if (retried !== undefined && retried.la === fault.la && retried.errorCode === fault.errorCode && retried.kind === fault.kind) return UNHANDLED;
+    const outcome = this.faultHandler.handleFault(fault);
+    if (outcome === RETRY) this.machine.retries++;
+    return outcome;
   }
 
   // ---------------------------------------------------------------- internals
@@ -465,25 +426,59 @@ export class AddressSpace {
 
   private slowAccess(la: number, kind: number, flags: number): number {
     const m = this.machine;
+    let retried: FaultInfo | undefined;
     for (;;) {
       const r = m.core.access(la, kind, flags);
       if (r >= 0) return r;
-      const outcome = this.faultHandler.handleFault(this.readFault(flags));
-      if (outcome !== true) throw outcome;
+      retried = this.retryOrThrow(flags, retried);
     }
   }
 
   private copyVirt(la: number, buf: Uint8Array, write: boolean, flags: number): void {
     const m = this.machine;
     let done = 0;
+    let retried: FaultInfo | undefined;
     while (done < buf.length) {
       const n = m.core.copyVirt(la + done, buf, done, buf.length - done, write, flags);
       if (n < 0) throw m.statusError(n, write ? 'write' : 'read', `va ${hex(fromLinear(la + done))}`);
       done += n;
       if (done >= buf.length) break;
-      const outcome = this.faultHandler.handleFault(this.readFault(flags));
-      if (outcome !== true) throw outcome;
+      retried = this.retryOrThrow(flags, retried);
     }
+  }
+
+  /**
+   * A write of bytes that span pages: x86 checks every page a store touches before it writes
+   * any byte, so a store that faults has written nothing. Each page is accessed once (with the
+   * write's counts, A/D bits and TLB fills); then the bytes move by physical address.
+   */
+  private writeAcross(la: number, data: Uint8Array, flags: number): void {
+    const first = Math.floor(la / PAGE_SIZE);
+    const count = Math.floor((la + data.length - 1) / PAGE_SIZE) - first + 1;
+    const pas = new Float64Array(count);
+    const retries = this.machine.retries;
+    for (let k = 0; k < count; k++) pas[k] = this.slowAccess(k === 0 ? la : (first + k) * PAGE_SIZE, AccessKind.WRITE, flags);
+    if (this.machine.retries !== retries) {
+      // A handler ran: it may have changed a page already checked (a raw space's callback can). Re-check by pure walks.
+      for (let k = 0; k < count; k++) {
+        const leaf = this.pages.leaf(k === 0 ? la : (first + k) * PAGE_SIZE);
+        if (leaf === undefined || leaf.physical !== pas[k]) return this.writeAcross(la, data, flags);
+      }
+    }
+    const phys = this.machine.physical;
+    for (let k = 0, off = 0; k < count; k++) {
+      const n = Math.min(data.length - off, PAGE_SIZE - (pas[k]! % PAGE_SIZE));
+      phys.copyIn(pas[k]!, data, off, n);
+      off += n;
+    }
+  }
+
+  /** Hands the fault the core just reported to the handler: returns it when retried, throws the error otherwise. */
+  private retryOrThrow(flags: number, retried: FaultInfo | undefined): FaultInfo {
+    const fault = this.readFault(flags);
+    const outcome = this.decide(fault, retried);
+    if (outcome !== RETRY) throw faultError(fault, outcome);
+    return fault;
   }
 
   /** @internal The fault the core just reported. */
@@ -494,15 +489,12 @@ export class AddressSpace {
     return { la, address: fromLinear(la), errorCode: r[Result.B]!, kind, access: KIND_NAMES[kind]!, user: (flags & 1) !== 0 };
   }
 
-  /** Leaf covering `la` (which must be its first byte). */
-  private leafAt(la: number, op: string): { size: number } {
-    const m = this.machine;
-    const st = m.core.translate(this.rootFrame, la);
-    if (st === Status.ENOENT) throw new VmmError('ENOENT', `${op}: va ${hex(fromLinear(la))} is not mapped`);
-    if (st < 0) throw m.statusError(st, op, `va ${hex(fromLinear(la))}`);
-    const size = 2 ** m.result[Result.D]!;
-    if (la % size !== 0) throw new VmmError('EINVAL', `${op}: va ${hex(fromLinear(la))} is inside a ${sizeName(size)} page; pass the page's first address`);
-    return { size };
+  /** Size of the leaf covering `la` (which must be its first byte). */
+  private leafAt(la: number, op: string): number {
+    const leaf = this.pages.leaf(la);
+    if (leaf === undefined) throw new VmmError('ENOENT', `${op}: va ${hex(fromLinear(la))} is not mapped`);
+    if (la % leaf.pageSize !== 0) throw new VmmError('EINVAL', `${op}: va ${hex(fromLinear(la))} is inside a ${sizeName(leaf.pageSize)} page; pass the page's first address`);
+    return leaf.pageSize;
   }
 
   private checkSpan(la: number, n: number): void {
@@ -530,13 +522,6 @@ function largeOffset(t: TlbState, e: number, la: number): number {
 
 function badSize(size: unknown): VmmError {
   return new VmmError('EINVAL', `size must be 1, 2 or 4, got ${describe(size)}`);
-}
-
-function publicRegion(r: RegionRecord): Region {
-  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
-  if (r.name !== undefined) out.name = r.name;
-  if (r.hugePages) out.hugePages = true;
-  return out;
 }
 
 function accessFlags(options: AccessOptions | undefined): number {

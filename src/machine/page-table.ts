@@ -1,0 +1,183 @@
+/**
+ * The typed page operations of one address space's page tables: what the VMM (and reclaim)
+ * may do to page tables, each one core call over a range or a typed array, never one per page.
+ * Attributes are typed values (PageAttrs, ProtectChange), a leaf is read as a Leaf, and the
+ * core's positional arguments, status codes and result slots stay inside this file.
+ *
+ * Page-table changes never touch the TLB by themselves (as on hardware): the caller runs
+ * `invalidate` for what it changed. `residentPages` counts the 4 KiB user-half pages these
+ * operations mapped (kernel-half pages are shared by every space and belong to none).
+ */
+import { ForkMode, PAGE_SIZE, ProtectFlag, Result, Status } from '../core/constants.js';
+import { hex } from '../hex.js';
+import { fromLinear } from '../address.js';
+import type { Cpu, CpuSpace } from './cpu.js';
+
+/** Hardware and software attribute bits of leaf entries, as two 32-bit words (the address bits are the operation's). */
+export interface PageAttrs {
+  /** Low word: RW US PWT PCD A D G and software bits 9-11 (P and PS are the operation's). */
+  readonly lo: number;
+  /** High word: NX (bit 63) and software bits 52-62. */
+  readonly hi: number;
+}
+
+/** A change of leaf attributes: entry = (entry & ~clear) | set, on the attribute bits. */
+export interface ProtectChange {
+  readonly setLo: number;
+  readonly setHi: number;
+  readonly clearLo: number;
+  readonly clearHi: number;
+  /** Entries that carry the COW software bit keep RW clear (a private page shared with another space stays read-only). */
+  readonly keepCowReadOnly?: boolean;
+}
+
+/** One present leaf entry, decoded. */
+export interface Leaf {
+  /** First frame of the page. */
+  readonly pfn: number;
+  /** Page size in bytes: 4096, 2 MiB or 1 GiB. */
+  readonly pageSize: number;
+  /** Entry low word (flags and software bits included). */
+  readonly lo: number;
+  /** Entry high word. */
+  readonly hi: number;
+  /** Physical address of the byte that was looked up. */
+  readonly physical: number;
+}
+
+const SHIFT_OF_SIZE: Record<number, number> = { 4096: 12, [2 ** 21]: 21, [2 ** 30]: 30 };
+const TWO47 = 2 ** 47;
+
+/** The page tables of one address space, operated on in ranges. */
+export class PageTable {
+  /** 4 KiB user-half pages mapped through these operations (Linux's RSS). */
+  residentPages = 0;
+
+  constructor(
+    private readonly cpu: Cpu,
+    private readonly space: CpuSpace,
+  ) {}
+
+  /** Frame number of the top-level table. */
+  get root(): number {
+    return this.space.rootFrame;
+  }
+
+  /**
+   * Maps `pages` pages of `pageSize` bytes from `la` to fresh zeroed frames (aligned runs for
+   * large pages). False when frames run out (nothing changed); EEXIST when a slot is taken.
+   */
+  mapZeroed(la: number, pages: number, attrs: PageAttrs, pageSize = PAGE_SIZE): boolean {
+    return this.mapped(this.cpu.core.map(this.space.rootFrame, la, pages, SHIFT_OF_SIZE[pageSize]!, attrs.lo, attrs.hi, -1), la, pages * (pageSize / PAGE_SIZE), 'map');
+  }
+
+  /**
+   * Maps `pages` pages of `pageSize` bytes from `la` to the consecutive frames from `pfn` (each
+   * allocated; each gains a reference). False when a page table cannot be allocated; EEXIST
+   * when a slot is taken, EINVAL when a frame is not allocated.
+   */
+  mapFrames(la: number, pfn: number, pages: number, attrs: PageAttrs, pageSize = PAGE_SIZE): boolean {
+    return this.mapped(this.cpu.core.map(this.space.rootFrame, la, pages, SHIFT_OF_SIZE[pageSize]!, attrs.lo, attrs.hi, pfn), la, pages * (pageSize / PAGE_SIZE), 'map');
+  }
+
+  /** Maps frames.length 4 KiB pages from `la`, page k to frame frames[k] (each gains a reference); as mapFrames. */
+  mapFrameList(la: number, frames: Float64Array, attrs: PageAttrs): boolean {
+    return this.mapped(this.cpu.core.mapList(this.space.rootFrame, la, frames, attrs.lo, attrs.hi), la, frames.length, 'map');
+  }
+
+  /**
+   * Unmaps every present leaf of [la, la + pages*4096) (splitting partly covered large
+   * leaves); each frame loses a reference. Returns the 4 KiB pages unmapped; ENOMEM (a split
+   * failed, nothing changed) throws.
+   */
+  unmap(la: number, pages: number): number {
+    const n = this.cpu.core.unmap(this.space.rootFrame, la, pages);
+    if (n < 0) throw this.cpu.statusError(n, 'unmap', range(la, pages));
+    if (la < TWO47) this.residentPages -= n;
+    return n;
+  }
+
+  /** Applies `change` to every present leaf of [la, la + pages*4096), splitting partly covered large leaves. False on ENOMEM (a split failed). */
+  protect(la: number, pages: number, change: ProtectChange): boolean {
+    const st = this.cpu.core.protect(this.space.rootFrame, la, pages, change.setLo, change.setHi, change.clearLo, change.clearHi, change.keepCowReadOnly ? ProtectFlag.KEEP_COW_READONLY : 0);
+    if (st === Status.ENOMEM) return false;
+    if (st < 0) throw this.cpu.statusError(st, 'protect', range(la, pages));
+    return true;
+  }
+
+  /** The present leaf that maps `la` (a pure walk: no TLB, no A/D), or undefined. */
+  leaf(la: number): Leaf | undefined {
+    const st = this.cpu.core.translate(this.space.rootFrame, la);
+    if (st < 0) return undefined;
+    const r = this.cpu.result;
+    const pageSize = 2 ** r[Result.D]!;
+    const physical = r[Result.A]!;
+    return { pfn: Math.floor((physical - (physical % pageSize)) / PAGE_SIZE), pageSize, lo: r[Result.B]!, hi: r[Result.C]!, physical };
+  }
+
+  /** Splits the large leaf covering `la` down to 4 KiB entries (same frames and bits). False on ENOMEM. */
+  splitLeaf(la: number): boolean {
+    // A protect of one page that changes nothing splits the leaf that covers it partly.
+    return this.protect(la - (la % PAGE_SIZE), 1, NO_CHANGE);
+  }
+
+  /**
+   * The copy-on-write break of the 4 KiB leaf at `la`: a fresh frame holding a copy of the old
+   * one (or zeros, for a write to the zero page) with `attrs`; the old frame loses a reference.
+   * False when no frame is free (nothing changed).
+   */
+  breakCow(la: number, attrs: PageAttrs, zeroFill: boolean): boolean {
+    const st = this.cpu.core.cowBreak(this.space.rootFrame, la, zeroFill ? 1 : 0, attrs.lo, attrs.hi);
+    if (st === Status.ENOMEM) return false;
+    if (st < 0) throw this.cpu.statusError(st, 'cowBreak', `va ${hex(fromLinear(la))}`);
+    return true;
+  }
+
+  /**
+   * Copies the present leaves of [la, la + pages*4096) into `child` for fork: shared (entries
+   * as they are) or copy-on-write (RW cleared and the COW bit set in both). Returns the pages
+   * copied; ENOMEM throws (the child is then destroyed by the caller).
+   */
+  forkInto(child: PageTable, la: number, pages: number, share: boolean): number {
+    const n = this.cpu.core.fork(this.space.rootFrame, child.root, la, pages, share ? ForkMode.SHARE : ForkMode.COW);
+    if (n < 0) throw this.cpu.statusError(n, 'fork', `copying ${range(la, pages)}`);
+    if (la < TWO47) child.residentPages += n;
+    return n;
+  }
+
+  /** Counts the leaves of [la, la + pages*4096) whose Accessed bit is set (clearing it with `clear`): { leaves, pages } (4 KiB pages they cover). */
+  scanAccessed(la: number, pages: number, clear: boolean): { leaves: number; pages: number } {
+    const n = this.cpu.core.scanAccessed(this.space.rootFrame, la, pages, clear);
+    if (n < 0) throw this.cpu.statusError(n, 'scanAccessed', range(la, pages));
+    return { leaves: n, pages: this.cpu.result[Result.A]! };
+  }
+
+  /** Reference count of frame `pfn` (0 when free). */
+  refCount(pfn: number): number {
+    return this.cpu.core.refCount(pfn);
+  }
+
+  /** Drops the TLB entries that may translate [la, la + pages*4096) in this space (INVLPGs, or a flush above Linux's ceiling). */
+  invalidate(la: number, pages: number): void {
+    this.cpu.invalidateRange(this.space, la, pages);
+  }
+
+  /** Drops every TLB entry of this space (after fork write-protected it). */
+  flush(): void {
+    this.cpu.flushSpace(this.space);
+  }
+
+  private mapped(st: number, la: number, pages4k: number, op: string): boolean {
+    if (st === Status.ENOMEM) return false;
+    if (st < 0) throw this.cpu.statusError(st, op, range(la, pages4k));
+    if (la < TWO47) this.residentPages += pages4k;
+    return true;
+  }
+}
+
+const NO_CHANGE: ProtectChange = { setLo: 0, setHi: 0, clearLo: 0, clearHi: 0 };
+
+function range(la: number, pages: number): string {
+  return `[${hex(fromLinear(la))}, +${hex(pages * PAGE_SIZE)})`;
+}
+

@@ -1,0 +1,122 @@
+/**
+ * A process's address space: the MMU level (MmuSpace: CR3, PCID, page-level API, accesses)
+ * with the VMM on top — regions, the mmap family with Linux's semantics, the fault policy
+ * (demand paging, COW, stack growth), fork and statistics.
+ */
+import { MmuSpace } from '../machine/mmu-space.js';
+import type { Cpu } from '../machine/cpu.js';
+import { VirtualMemory } from './virtual-memory.js';
+import * as sys from './syscalls.js';
+import type { MmapOptions, RegionOptions } from './syscalls.js';
+import type { Region, RegionRecord } from './region.js';
+import { formatProt } from './prot.js';
+import type { SpaceStats } from './vm-stats.js';
+import type { VmmContext } from './vmm-context.js';
+
+/** How a space makes its fork child: a fresh space of the same machine (no stack region; the regions come from the parent). */
+export type SpawnChild = (parent: AddressSpace) => AddressSpace;
+
+/** An isolated address space whose kernel half is shared with every other, managed by the VMM. */
+export class AddressSpace extends MmuSpace {
+  /** The VMM state: regions, break, stack, statistics. @internal */
+  readonly vm: VirtualMemory;
+
+  /** @internal Use machine.createAddressSpace(). */
+  constructor(machine: Cpu, rootFrame: number, pcid: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
+    super(machine, rootFrame, pcid);
+    this.vm = new VirtualMemory(this.pages, ctx, layout);
+    this.faultHandler = this.vm;
+  }
+
+  /** mmap(2): creates a mapping and returns its address. See MmapOptions. */
+  mmap(options: MmapOptions): number {
+    this.live();
+    return sys.mmap(this.vm, options);
+  }
+  /** munmap(2): removes mappings in [addr, addr+length); holes are fine. */
+  munmap(addr: number | bigint, length: number): void {
+    this.live();
+    sys.munmap(this.vm, addr, length);
+  }
+  /** mprotect(2): changes the protection of [addr, addr+length); over a hole it changes what lies before the hole, then fails with ENOMEM. */
+  mprotect(addr: number | bigint, length: number, prot: string): void {
+    this.live();
+    sys.mprotect(this.vm, addr, length, prot);
+  }
+  /** brk(2): sets the program break (returns it); without an argument, returns the current break. */
+  brk(addr?: number | bigint): number {
+    this.live();
+    return sys.brk(this.vm, addr);
+  }
+  /** sbrk(3): moves the break by `increment` bytes; returns the previous break. */
+  sbrk(increment: number): number {
+    this.live();
+    return sys.sbrk(this.vm, increment);
+  }
+  /** fork(2): a child address space; private pages become copy-on-write in both, shared ones stay shared. */
+  fork(): AddressSpace {
+    this.live();
+    const child = this.spawn(this);
+    try {
+      this.vm.forkInto(child.vm);
+    } catch (e) {
+      child.destroy();
+      throw e;
+    }
+    return child;
+  }
+  /** The regions in address order. */
+  regions(): Region[] {
+    this.live();
+    return [...this.vm.regions].map(publicRegion);
+  }
+  /** The regions as Linux prints /proc/PID/maps. */
+  maps(): string {
+    this.live();
+    return this.vm.maps();
+  }
+  /** The region containing `addr`, or undefined. */
+  findRegion(addr: number | bigint): Region | undefined {
+    this.live();
+    const r = this.vm.regions.find(sys.userAddress(addr, 'addr'));
+    return r && publicRegion(r);
+  }
+  /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
+  createRegion(options: RegionOptions): Region {
+    this.live();
+    return publicRegion(sys.createRegion(this.vm, options));
+  }
+  /** Destroys the whole region containing `addr`. */
+  destroyRegion(addr: number | bigint): void {
+    this.live();
+    sys.destroyRegion(this.vm, addr);
+  }
+  /** Allocates `size` bytes of anonymous private memory anywhere; returns its address. */
+  allocVirtual(size: number, prot: string = 'rw'): number {
+    this.live();
+    return sys.allocVirtual(this.vm, size, prot);
+  }
+  /** Frees exactly what allocVirtual returned at `addr`. */
+  freeVirtual(addr: number | bigint): void {
+    this.live();
+    sys.freeVirtual(this.vm, addr);
+  }
+  /** Statistics of this space: faults, resident and shared pages, virtual size. */
+  stats(): SpaceStats {
+    this.live();
+    return this.vm.stats();
+  }
+
+  /** Drops the regions (and their shared-object attachments) before the tables are freed. */
+  protected override beforeDestroy(): void {
+    this.vm.teardown();
+  }
+}
+
+function publicRegion(r: RegionRecord): Region {
+  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
+  if (r.name !== undefined) out.name = r.name;
+  if (r.hugePages) out.hugePages = true;
+  return out;
+}
+
