@@ -147,3 +147,6 @@ export const TraceOut = {
   SPLITS: 4,
   LENGTH: 5,
 } as const;
+
+/** Flags of core.pageBits per page (ACCESSED and DIRTY equal the reclaim policies' ACCESSED/DIRTY). */
+export const PageBit = { ACCESSED: 1, DIRTY: 2, PRESENT: 4, LARGE: 8, SWAP: 16 } as const;

@@ -6,6 +6,7 @@ import { Frames } from './frames.js';
 import { PageTables } from './page-table.js';
 import { Cpu } from './cpu.js';
 import { invalidateAddress, invalidateWhere } from './tlb.js';
+import { refReclaimOps } from './reclaim.js';
 
 const TWO47 = 2 ** 47;
 const TWO48 = 2 ** 48;
@@ -128,6 +129,7 @@ export function createRefCore(config: CoreConfig): Core {
     accessBatch: (las, kinds, start, end, flags) => cpu.accessBatch(las, kinds, start, end, flags),
     traceBatch: (words, start, end, flags, out) => cpu.traceBatch(words, start, end, flags, out),
     copyVirt: (la, buf, offset, length, write, flags) => cpu.copyVirt(la, buf, offset, length, write, flags),
+    ...refReclaimOps(ram, frames, pt, tlb, counters, result),
     dispose: () => {},
   };
 }
