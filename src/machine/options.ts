@@ -3,6 +3,7 @@ import { Feature } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { strictOptions } from '../strict-options.js';
+import type { SwapOptions } from '../reclaim/swap-area.js';
 
 /** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
 export type BackendName = 'native' | 'js' | 'auto';
@@ -23,6 +24,8 @@ export interface MachineOptions {
    * a host page fault — steadier timings for benchmarks, as a real machine's RAM exists already.
    */
   hostMemory?: 'lazy' | 'eager';
+  /** A swap device: `{ size, file?, zswap?, pageCluster? }` (none by default; see docs/reclaim.md). */
+  swap?: SwapOptions;
 }
 
 /** Validated options. */
@@ -65,7 +68,7 @@ function flag(v: unknown, arg: string, dflt: boolean): boolean {
 
 /** Validates machine options and fills in defaults. */
 export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
-  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory']);
+  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory', 'swap']);
   const memoryBytes = parseSize(opts.memory ?? 2 ** 30, 'options.memory');
   if (memoryBytes % 4096 !== 0) throw new VmmError('EINVAL', `options.memory ${memoryBytes} is not a multiple of 4096`);
   if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {

@@ -4,6 +4,8 @@ import { VmmError } from '../errors.js';
 import { SharedMemoryObject } from './shared-memory.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
+import type { SwapArea } from '../reclaim/swap-area.js';
+import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
 
 const HUGE_FRAMES = 512;
 
@@ -13,6 +15,10 @@ export class VmmContext {
   readonly zeroFrame: number;
   /** Fault counters summed over every address space that ever ran. */
   readonly faults: FaultCounters = newFaultCounters();
+  /** The swap area (`new Machine({ swap })`), if any. */
+  swap: SwapArea | undefined;
+  /** Reclaim and swap counters summed over every address space (/proc/vmstat names). */
+  readonly reclaim: ReclaimCounters = newReclaimCounters();
   private readonly objects = new Map<number, SharedMemoryObject>();
   private readonly names = new Map<string, SharedMemoryObject>();
   /** Page attributes of every (protection, shared) pair (Linux's protection_map), computed once. */
@@ -22,7 +28,7 @@ export class VmmContext {
   private hugeZero = -1;
 
   constructor(
-    private readonly core: Core,
+    readonly core: Core,
     nxe: boolean,
   ) {
     const z = core.allocFrame();

@@ -1,0 +1,321 @@
+/**
+ * One process's resident set under a limit (like a cgroup's memory.max, in pages): the
+ * replacement policy over its private anonymous pages, eviction to swap and swap-in.
+ *
+ * An evicted page's entry becomes not-present holding its swap slot (src/reclaim/swap-entry.ts,
+ * Linux's x86-64 encoding); the next access faults, and the fault reads the page back (a major
+ * fault). A page read back keeps its slot while it stays clean (the swap cache), so evicting
+ * it again is a drop without a write; a write fault, a load from zswap (exclusive) or a swap
+ * device more than half full (vm_swap_full) frees the copy at swap-in, as do_swap_page does.
+ * Every step is a bulk page operation over the victims (one pageBits, one swapOutList, one
+ * invalidateList per batch), never one call per page.
+ */
+import { PAGE_SIZE, PageBit, PTE } from '../core/constants.js';
+import { VmmError } from '../errors.js';
+import type { PageAttrs, PageTable } from '../machine/page-table.js';
+import type { AccessBits, ReclaimPolicy } from '../reclaim/policy.js';
+import type { SwapArea } from '../reclaim/swap-area.js';
+import { decodeSwapEntry, encodeSwapEntry } from '../reclaim/swap-entry.js';
+import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
+import type { Core } from '../core/core.js';
+import type { PageProt } from './pte-attrs.js';
+
+const CHUNK = 2 ** 30;
+
+/** How a resident set was configured (a fork child gets the same). */
+export interface ResidentConfig {
+  limit: number;
+  /** Makes a fresh policy (one per process). */
+  makePolicy: () => ReclaimPolicy;
+  /** Flush the TLB entry of a page whose Accessed bit reclaim clears (default false: x86 Linux does not). */
+  flushAccessed: boolean;
+}
+
+/** What the machine-wide side gives a resident set. */
+export interface ResidentContext {
+  readonly core: Core;
+  readonly zeroFrame: number;
+  readonly swap: SwapArea | undefined;
+  /** Machine-wide counters (summed over processes). */
+  readonly reclaim: ReclaimCounters;
+}
+
+/** Outcome of a fault handled here. */
+export type ResidentFault = 'minor' | 'major' | 'oom';
+
+/** The resident set of one process. */
+export class ResidentSet implements AccessBits {
+  readonly policy: ReclaimPolicy;
+  /** vpn -> slot of pages whose entry holds a swap entry (mirrors the page tables). */
+  readonly swapped = new Map<number, number>();
+  /** vpn -> slot of resident pages whose swap copy is still valid (the swap cache). */
+  readonly cached = new Map<number, number>();
+  /** Pages the policy tracks (resident private anonymous 4 KiB pages). */
+  readonly tracked = new Set<number>();
+  /** This process's counters. */
+  readonly counters = newReclaimCounters();
+  private las = new Float64Array(64);
+  private bits = new Uint8Array(64);
+  private frames = new Float64Array(64);
+  private lo = new Uint32Array(64);
+  private hi = new Uint32Array(64);
+  private victims = new Float64Array(64);
+  private readonly page = new Uint8Array(PAGE_SIZE);
+
+  constructor(
+    private readonly pages: PageTable,
+    private readonly ctx: ResidentContext,
+    readonly config: ResidentConfig,
+  ) {
+    this.policy = config.makePolicy();
+  }
+
+  /** Pages of this process in swap (Linux's VmSwap, in pages). */
+  get swappedPages(): number {
+    return this.swapped.size;
+  }
+
+  // ---------------------------------------------------------------- AccessBits for the policy
+
+  /** Reads A/D of pages keys[0..count) (virtual page numbers) in one bulk call. */
+  read(keys: Float64Array, count: number, out: Uint8Array): void {
+    this.ensureScan(count);
+    for (let i = 0; i < count; i++) this.las[i] = keys[i]! * PAGE_SIZE;
+    this.pages.pageBits(this.las, count, this.bits, this.frames);
+    for (let i = 0; i < count; i++) out[i] = this.bits[i]! & (PageBit.ACCESSED | PageBit.DIRTY);
+    this.counters.pgscan_direct += count;
+    this.ctx.reclaim.pgscan_direct += count;
+  }
+
+  /** Clears A of pages keys[0..count) in one bulk call (and flushes their TLB entries when configured). */
+  clearAccessed(keys: Float64Array, count: number): void {
+    this.ensureScan(count);
+    for (let i = 0; i < count; i++) this.las[i] = keys[i]! * PAGE_SIZE;
+    this.pages.clearAccessedList(this.las, count);
+    if (this.config.flushAccessed) this.pages.invalidateList(this.las, count);
+  }
+
+  // ---------------------------------------------------------------- faults and references
+
+  /**
+   * A not-present fault at `la` in a private anonymous region: makes room under the limit,
+   * then maps the page — read back from swap if its entry holds a slot, else demand-zero
+   * (a write) or the zero page (a read). Returns the fault's kind, or 'oom' (nothing changed).
+   */
+  fault(la: number, write: boolean, pp: PageProt): ResidentFault {
+    const vpn = la / PAGE_SIZE;
+    const slot = this.swapped.get(vpn);
+    if (!this.makeRoom(vpn)) return 'oom';
+    let kind: ResidentFault;
+    if (slot === undefined) {
+      const ok = write ? this.pages.mapZeroed(la, 1, pp.writable) : this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
+      if (!ok) return 'oom';
+      kind = 'minor';
+    } else {
+      if (!this.swapInPage(la, vpn, slot, write, pp.writable)) return 'oom';
+      kind = 'major';
+    }
+    this.tracked.add(vpn);
+    this.policy.insert(vpn, write);
+    if (kind === 'major') this.count('pgmajfault');
+    return kind;
+  }
+
+  /** A reference to resident page `vpn` (for every-reference policies; the VMM's drivers call it on hits). */
+  reference(vpn: number, write: boolean): void {
+    if (this.tracked.has(vpn)) this.policy.reference?.(vpn, write);
+  }
+
+  /** Evicts until fewer than `limit` pages are tracked, so one more fits; false when nothing more can go. */
+  private makeRoom(incoming: number): boolean {
+    while (this.tracked.size >= this.config.limit) {
+      const n = this.evict(this.tracked.size - this.config.limit + 1, incoming);
+      if (n === 0) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Asks the policy for `count` victims and evicts them in one batch: pages mapping the zero
+   * page are dropped, clean pages with a valid swap copy are dropped without a write, the rest
+   * are written to swap (zswap first when configured). Returns pages evicted (0: none could be).
+   */
+  evict(count: number, incoming?: number): number {
+    this.ensure(count);
+    const n = this.policy.select(count, this, this.victims, incoming);
+    if (n === 0) return 0;
+    const las = this.las;
+    for (let i = 0; i < n; i++) las[i] = this.victims[i]! * PAGE_SIZE;
+    this.pages.pageBits(las, n, this.bits, this.frames);
+    const swap = this.ctx.swap;
+    let done = 0;
+    for (let i = 0; i < n; i++) {
+      const vpn = this.victims[i]!;
+      const b = this.bits[i]!;
+      const pfn = this.frames[i]!;
+      if ((b & PageBit.PRESENT) === 0) throw new VmmError('EFAULT', `reclaim: the policy chose page ${vpn}, which is not resident (internal inconsistency)`);
+      let slot = -1;
+      if (pfn === this.ctx.zeroFrame) {
+        this.count('evict_clean'); // nothing to keep: the next fault maps the zero page again
+      } else {
+        const cachedSlot = this.cached.get(vpn);
+        if (cachedSlot !== undefined && (b & PageBit.DIRTY) === 0) {
+          slot = cachedSlot; // the swap cache's reference becomes the entry's
+          this.count('evict_clean');
+        } else {
+          slot = cachedSlot ?? (swap ? swap.slots.alloc() : -1);
+          if (slot < 0) {
+            // Swap is full (or there is none): this page and the rest stay (Linux's putback).
+            for (let j = i; j < n; j++) this.policy.insert(this.victims[j]!, false);
+            break;
+          }
+          const pa = pfn * PAGE_SIZE;
+          const where = swap!.write(slot, this.ctx.core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK);
+          this.count(where === 'zswap' ? 'zswpout' : 'pswpout');
+          this.count('evict_dirty');
+        }
+        this.cached.delete(vpn);
+      }
+      if (slot >= 0) {
+        const [lo, hi] = encodeSwapEntry(slot);
+        this.lo[i] = lo;
+        this.hi[i] = hi;
+        this.swapped.set(vpn, slot);
+      } else {
+        this.lo[i] = 0;
+        this.hi[i] = 0;
+      }
+      this.tracked.delete(vpn);
+      done++;
+    }
+    if (done > 0) {
+      this.pages.swapOutList(las, done, this.lo, this.hi);
+      this.pages.invalidateList(las, done);
+      this.counters.pgsteal_direct += done;
+      this.ctx.reclaim.pgsteal_direct += done;
+    }
+    return done;
+  }
+
+  /** Reads `slot` back into a fresh frame mapped at `la`; false when no frame is free (nothing changed). */
+  private swapInPage(la: number, vpn: number, slot: number, write: boolean, attrs: PageAttrs): boolean {
+    const swap = this.ctx.swap!;
+    const entry = this.pages.readEntry(la);
+    if (!entry || decodeSwapEntry(entry[0], entry[1]) !== slot) throw new VmmError('EFAULT', `reclaim: the entry of page ${vpn} does not hold swap slot ${slot} (internal inconsistency)`);
+    // A zswap load is exclusive: make sure the frame exists before reading the page out.
+    if (this.ctx.core.freeFrames() === 0) return false;
+    const from = swap.read(slot, this.page, 0);
+    if (from === 'zswap') this.count('zswpin');
+    else this.count('pswpin');
+    const pfn = this.pages.swapIn(la, -1, write || from === 'zswap' ? { lo: attrs.lo | PTE.D, hi: attrs.hi } : attrs, this.page, 0);
+    if (pfn < 0) throw new VmmError('ENOMEM', 'swap-in: no page table frame'); // cannot happen: the entry's table exists
+    this.swapped.delete(vpn);
+    // Keep the swap copy while the page is clean, unless swap is getting full (vm_swap_full).
+    if (write || from === 'zswap' || swap.slots.halfFull) swap.put(slot);
+    else this.cached.set(vpn, slot);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- unmap, fork, teardown
+
+  /** Forgets [start, end) before it is unmapped: swap entries cleared and their slots freed, tracked pages removed. */
+  forget(start: number, end: number): void {
+    const first = start / PAGE_SIZE;
+    const last = end / PAGE_SIZE;
+    const inRange = (vpn: number) => vpn >= first && vpn < last;
+    const span = last - first;
+    const pick = (keys: Iterable<number>, size: number): number[] => {
+      if (span <= size) {
+        const out: number[] = [];
+        for (let v = first; v < last; v++) out.push(v);
+        return out;
+      }
+      return [...keys].filter(inRange);
+    };
+    const gone: number[] = [];
+    for (const vpn of pick(this.swapped.keys(), this.swapped.size)) {
+      const slot = this.swapped.get(vpn);
+      if (slot === undefined) continue;
+      this.swapped.delete(vpn);
+      this.ctx.swap!.put(slot);
+      gone.push(vpn);
+    }
+    this.clearEntries(gone);
+    for (const vpn of pick(this.cached.keys(), this.cached.size)) {
+      const slot = this.cached.get(vpn);
+      if (slot === undefined) continue;
+      this.cached.delete(vpn);
+      this.ctx.swap!.put(slot);
+    }
+    for (const vpn of pick(this.tracked, this.tracked.size)) {
+      if (!this.tracked.delete(vpn)) continue;
+      this.policy.remove(vpn);
+    }
+  }
+
+  /** Gives a fork child the parent's swap entries (each slot gains a reference) and its tracked pages. */
+  forkInto(child: ResidentSet): void {
+    const vpns = [...this.swapped.keys()];
+    if (vpns.length > 0) {
+      const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
+      const lo = new Uint32Array(vpns.length);
+      const hi = new Uint32Array(vpns.length);
+      vpns.forEach((v, i) => {
+        [lo[i], hi[i]] = encodeSwapEntry(this.swapped.get(v)!);
+      });
+      if (!child.pages.writeEntries(las, vpns.length, lo, hi)) throw new VmmError('ENOMEM', 'fork: out of physical memory copying swap entries');
+      for (const v of vpns) {
+        const slot = this.swapped.get(v)!;
+        this.ctx.swap!.slots.dup(slot);
+        child.swapped.set(v, slot);
+      }
+    }
+    for (const v of this.tracked) {
+      child.tracked.add(v);
+      child.policy.insert(v, false);
+    }
+  }
+
+  /** Frees every slot this process holds and clears its swap entries (before its tables go). */
+  release(): void {
+    this.clearEntries([...this.swapped.keys()]);
+    for (const slot of this.swapped.values()) this.ctx.swap!.put(slot);
+    for (const slot of this.cached.values()) this.ctx.swap!.put(slot);
+    this.swapped.clear();
+    this.cached.clear();
+    for (const v of this.tracked) this.policy.remove(v);
+    this.tracked.clear();
+  }
+
+  private clearEntries(vpns: number[]): void {
+    if (vpns.length === 0) return;
+    const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
+    const zeros = new Uint32Array(vpns.length);
+    this.pages.writeEntries(las, vpns.length, zeros, zeros);
+  }
+
+  private count(k: keyof ReclaimCounters): void {
+    this.counters[k]++;
+    this.ctx.reclaim[k]++;
+  }
+
+  /** Grows the victim buffers (never while a policy writes into them). */
+  private ensure(n: number): void {
+    this.ensureScan(n);
+    if (n <= this.victims.length) return;
+    const len = this.las.length;
+    this.lo = new Uint32Array(len);
+    this.hi = new Uint32Array(len);
+    this.victims = new Float64Array(len);
+  }
+
+  /** Grows the scan buffers (read and clearAccessed may run inside a policy's select). */
+  private ensureScan(n: number): void {
+    if (n <= this.las.length) return;
+    let len = this.las.length;
+    while (len < n) len *= 2;
+    this.las = new Float64Array(len);
+    this.bits = new Uint8Array(len);
+    this.frames = new Float64Array(len);
+  }
+}
