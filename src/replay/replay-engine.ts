@@ -14,6 +14,7 @@ import { anonymousRegionHook } from './anon-regions.js';
 import { faultError, RETRY, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import { LruCache } from './lru-cache.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
+import type { ResidentSet } from '../vmm/resident-set.js';
 
 const USER = 1;
 const TWO32 = 2 ** 32;
@@ -34,6 +35,8 @@ export class ReplayEngine {
   l2Hits = 0;
   l2Misses = 0;
   private anyHuge = false;
+  /** The resident set whose policy needs every reference (lru, lfu, 2q, arc), told of each page touch that hit. */
+  private readonly everyRef: ResidentSet | undefined;
   private readonly hierarchy: boolean;
   private readonly retries0: number;
 
@@ -50,6 +53,8 @@ export class ReplayEngine {
     }
     this.hierarchy = this.l1i !== undefined || this.l1d !== undefined || this.pwc !== undefined;
     this.retries0 = machine.retries;
+    const rs = space.vm.resident;
+    this.everyRef = rs && rs.policy.kind === 'every-reference' ? rs : undefined;
     if (o.mode === 'anon') space.vm.onMissingRegion = anonymousRegionHook(o.pageSize === '2m');
     // A 2 MiB experiment keeps 2 MiB pages: a write to the huge zero page gets a fresh huge page, not a split.
     if (o.pageSize === '2m') space.vm.hugeZeroWrite = 'allocate';
@@ -78,14 +83,45 @@ export class ReplayEngine {
   private runNative(words: Uint32Array, count: number, recheck: (() => number) | undefined): number {
     const core = this.machine.core;
     const out = this.out;
+    const rs = this.everyRef;
     for (;;) {
       const n = count;
-      const pos = this.space.runBatch((p, flags) => core.traceBatch(words, p, n, flags, out), 0, n * 2, USER, (p, fault, outcome) => this.refused(words, p >> 1, fault, outcome));
+      let faultAt = -1;
+      const batch = rs
+        ? (p: number, flags: number) => {
+            const r = core.traceBatch(words, p, n, flags, out);
+            // Touches [p, r) hit; a resumed touch (p = the fault) was the insert's reference already.
+            if (r >= 0) this.referenceHits(rs, words, p === faultAt ? p + 1 : p, r);
+            faultAt = r;
+            return r;
+          }
+        : (p: number, flags: number) => core.traceBatch(words, p, n, flags, out);
+      const pos = this.space.runBatch(batch, 0, n * 2, USER, (p, fault, outcome) => this.refused(words, p >> 1, fault, outcome));
       if (pos >= 0) return count;
       // The core checks a batch before running any of it, so nothing ran: check, then replay the rest.
       if (!recheck) throw new VmmError('EINVAL', 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)');
       count = recheck();
       recheck = undefined;
+    }
+  }
+
+  /** Tells the policy of the page touches [from, to) (positions: record * 2 + part), all hits. */
+  private referenceHits(rs: ResidentSet, words: Uint32Array, from: number, to: number): void {
+    for (let pos = from; pos < to; ) {
+      const i = pos >> 1;
+      const hi = words[2 * i + 1]!;
+      const la = (hi & 0xffff) * TWO32 + words[2 * i]!;
+      const tk = (hi >>> 16) & 3;
+      const write = tk === 1 || tk === 3;
+      const first = Math.floor(la / 4096);
+      const last = Math.floor((la + ((hi >>> 18) & 0xfff)) / 4096);
+      if ((pos & 1) === 0) {
+        rs.reference(first, write);
+        pos += last === first ? 2 : 1;
+      } else {
+        rs.reference(last, write);
+        pos++;
+      }
     }
   }
 
