@@ -73,9 +73,14 @@ export class SwapArea {
     return 'device';
   }
 
-  /** Reads `slot`'s page into `into`; 'zswap' means the pool's copy is gone (the page is dirty now). */
-  read(slot: number, into: Uint8Array, offset = 0): SwapSource {
-    if (this.zswap?.load(slot, into, offset)) return 'zswap';
+  /**
+   * Reads `slot`'s page into `into`. 'zswap' means it came from the pool, which freed its copy
+   * (an exclusive load: the page is dirty now) unless another entry still holds the slot, in
+   * which case the copy stays and 'device' semantics apply ('zswap-shared').
+   */
+  read(slot: number, into: Uint8Array, offset = 0): SwapSource | 'zswap-shared' {
+    const exclusive = this.device.slots.refs(slot) <= 1;
+    if (this.zswap?.load(slot, into, offset, exclusive)) return exclusive ? 'zswap' : 'zswap-shared';
     this.device.read(slot, into, offset);
     this.pswpin++;
     return 'device';

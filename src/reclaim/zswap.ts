@@ -110,12 +110,12 @@ export class Zswap {
     return this.entries.has(slot);
   }
 
-  /** Decompresses `slot`'s page into `into` and frees the entry; false when not in the pool. */
-  load(slot: number, into: Uint8Array, offset = 0): boolean {
+  /** Decompresses `slot`'s page into `into` and, when `exclusive` (no other entry holds the slot), frees the entry; false when not in the pool. */
+  load(slot: number, into: Uint8Array, offset = 0, exclusive = true): boolean {
     const e = this.entries.get(slot);
     if (e === undefined) return false;
     decode(e, into, offset);
-    this.invalidate(slot);
+    if (exclusive) this.invalidate(slot);
     this.counts.zswpin++;
     return true;
   }

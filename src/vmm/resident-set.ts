@@ -205,8 +205,8 @@ export class ResidentSet implements AccessBits {
     // A zswap load is exclusive: make sure the frame exists before reading the page out.
     if (this.ctx.core.freeFrames() === 0) return false;
     const from = swap.read(slot, this.page, 0);
-    if (from === 'zswap') this.count('zswpin');
-    else this.count('pswpin');
+    if (from === 'device') this.count('pswpin');
+    else this.count('zswpin');
     const pfn = this.pages.swapIn(la, -1, write || from === 'zswap' ? { lo: attrs.lo | PTE.D, hi: attrs.hi } : attrs, this.page, 0);
     if (pfn < 0) throw new VmmError('ENOMEM', 'swap-in: no page table frame'); // cannot happen: the entry's table exists
     this.swapped.delete(vpn);
