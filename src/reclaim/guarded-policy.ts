@@ -45,6 +45,9 @@ export class GuardedPolicy implements ReclaimPolicy {
     this.call('remove', () => this.inner.remove(key));
     this.tracked.delete(key);
   }
+  deactivate(key: number): void {
+    if (typeof this.inner.deactivate === 'function') this.call('deactivate', () => this.inner.deactivate!(key));
+  }
   select(count: number, bits: AccessBits, out: Float64Array, incoming?: number): number {
     const n = this.call('select', () => this.inner.select(count, bits, out, incoming));
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > count) {

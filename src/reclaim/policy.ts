@@ -54,6 +54,8 @@ export interface ReclaimPolicy {
   reference?(key: number, write: boolean): void;
   /** A tracked page left without being selected. */
   remove(key: number): void;
+  /** Optional: MADV_COLD made `key` a preferred victim (its Accessed bit is already clear). */
+  deactivate?(key: number): void;
   /** Chooses, forgets and writes to `out` up to `count` victims; returns how many. */
   select(count: number, bits: AccessBits, out: Float64Array, incoming?: number): number;
 }

@@ -52,6 +52,12 @@ export class ResidentSet implements AccessBits {
   readonly cached = new Map<number, number>();
   /** Pages the policy tracks (resident private anonymous 4 KiB pages). */
   readonly tracked = new Set<number>();
+  /** Resident pages under mlock: never evicted (Linux's unevictable list), still charged to the limit. */
+  readonly locked = new Set<number>();
+  /** Locked ranges [start, end) of virtual page numbers (mlock; not inherited by a fork child). */
+  private lockedRanges: Array<[number, number]> = [];
+  /** Pages given MADV_FREE: dropped without a write at eviction unless written since. */
+  readonly lazyFree = new Set<number>();
   /** This process's counters. */
   readonly counters = newReclaimCounters();
   private las = new Float64Array(64);
@@ -115,8 +121,11 @@ export class ResidentSet implements AccessBits {
       if (!this.swapInPage(la, vpn, slot, write, pp.writable)) return 'oom';
       kind = 'major';
     }
-    this.tracked.add(vpn);
-    this.policy.insert(vpn, write);
+    if (this.isLocked(vpn)) this.locked.add(vpn);
+    else {
+      this.tracked.add(vpn);
+      this.policy.insert(vpn, write);
+    }
     if (kind === 'major') this.count('pgmajfault');
     return kind;
   }
@@ -128,11 +137,17 @@ export class ResidentSet implements AccessBits {
 
   /** Evicts until fewer than `limit` pages are tracked, so one more fits; false when nothing more can go. */
   private makeRoom(incoming: number): boolean {
-    while (this.tracked.size >= this.config.limit) {
-      const n = this.evict(this.tracked.size - this.config.limit + 1, incoming);
+    while (this.tracked.size + this.locked.size >= this.config.limit) {
+      if (this.tracked.size === 0) return false; // everything resident is locked
+      const n = this.evict(this.tracked.size + this.locked.size - this.config.limit + 1, incoming);
       if (n === 0) return false;
     }
     return true;
+  }
+
+  /** Pages resident and charged to the limit (tracked + locked). */
+  get charged(): number {
+    return this.tracked.size + this.locked.size;
   }
 
   /**
@@ -144,6 +159,23 @@ export class ResidentSet implements AccessBits {
     this.ensure(count);
     const n = this.policy.select(count, this, this.victims, incoming);
     if (n === 0) return 0;
+    return this.evictVictims(n);
+  }
+
+  /** Evicts the given tracked pages now (MADV_PAGEOUT), bypassing the policy's choice. Returns pages evicted. */
+  evictPages(vpns: readonly number[]): number {
+    const list = vpns.filter((v) => this.tracked.has(v));
+    if (list.length === 0) return 0;
+    this.ensure(list.length);
+    list.forEach((v, i) => {
+      this.policy.remove(v);
+      this.victims[i] = v;
+    });
+    return this.evictVictims(list.length);
+  }
+
+  /** Evicts victims[0..n) (already forgotten by the policy). */
+  private evictVictims(n: number): number {
     const las = this.las;
     for (let i = 0; i < n; i++) las[i] = this.victims[i]! * PAGE_SIZE;
     this.pages.pageBits(las, n, this.bits, this.frames);
@@ -155,8 +187,15 @@ export class ResidentSet implements AccessBits {
       const pfn = this.frames[i]!;
       if ((b & PageBit.PRESENT) === 0) throw new VmmError('EFAULT', `reclaim: the policy chose page ${vpn}, which is not resident (internal inconsistency)`);
       let slot = -1;
-      if (pfn === this.ctx.zeroFrame) {
-        this.count('evict_clean'); // nothing to keep: the next fault maps the zero page again
+      const lazy = this.lazyFree.delete(vpn);
+      if (pfn === this.ctx.zeroFrame || (lazy && (b & PageBit.DIRTY) === 0)) {
+        // Nothing to keep: the zero page, or a MADV_FREE page not written since (the next fault sees zeros).
+        this.count('evict_clean');
+        const stale = this.cached.get(vpn);
+        if (stale !== undefined) {
+          this.cached.delete(vpn);
+          this.ctx.swap!.put(stale);
+        }
       } else {
         const cachedSlot = this.cached.get(vpn);
         if (cachedSlot !== undefined && (b & PageBit.DIRTY) === 0) {
@@ -218,8 +257,8 @@ export class ResidentSet implements AccessBits {
 
   // ---------------------------------------------------------------- unmap, fork, teardown
 
-  /** Forgets [start, end) before it is unmapped: swap entries cleared and their slots freed, tracked pages removed. */
-  forget(start: number, end: number): void {
+  /** Forgets [start, end) before it is unmapped (or zapped: `keepLocks`): swap entries cleared and their slots freed, tracked pages removed. */
+  forget(start: number, end: number, keepLocks = false): void {
     const first = start / PAGE_SIZE;
     const last = end / PAGE_SIZE;
     const inRange = (vpn: number) => vpn >= first && vpn < last;
@@ -251,6 +290,84 @@ export class ResidentSet implements AccessBits {
       if (!this.tracked.delete(vpn)) continue;
       this.policy.remove(vpn);
     }
+    for (const vpn of pick(this.locked, this.locked.size)) this.locked.delete(vpn);
+    for (const vpn of pick(this.lazyFree, this.lazyFree.size)) this.lazyFree.delete(vpn);
+    if (!keepLocks) this.lockedRanges = subtractRange(this.lockedRanges, first, last);
+  }
+
+  // ---------------------------------------------------------------- mlock, madvise
+
+  /** True when page `vpn` lies in an mlocked range. */
+  isLocked(vpn: number): boolean {
+    for (const [s, e] of this.lockedRanges) if (vpn >= s && vpn < e) return true;
+    return false;
+  }
+
+  /** True when any page of [start, end) (addresses) is in an mlocked range. */
+  overlapsLocked(start: number, end: number): boolean {
+    const a = start / PAGE_SIZE;
+    const b = end / PAGE_SIZE;
+    return this.lockedRanges.some(([s, e]) => s < b && e > a);
+  }
+
+  /** mlock of [start, end): resident pages there become unevictable; later faults there too. */
+  lock(start: number, end: number): void {
+    const a = start / PAGE_SIZE;
+    const b = end / PAGE_SIZE;
+    this.lockedRanges = [...subtractRange(this.lockedRanges, a, b), [a, b] as [number, number]].sort((x, y) => x[0] - y[0]);
+    for (const v of [...this.tracked]) {
+      if (v < a || v >= b) continue;
+      this.tracked.delete(v);
+      this.policy.remove(v);
+      this.locked.add(v);
+    }
+  }
+
+  /** munlock of [start, end): its locked pages become evictable again (the policy tracks them anew). */
+  unlock(start: number, end: number): void {
+    const a = start / PAGE_SIZE;
+    const b = end / PAGE_SIZE;
+    this.lockedRanges = subtractRange(this.lockedRanges, a, b);
+    for (const v of [...this.locked].sort((x, y) => x - y)) {
+      if (v < a || v >= b) continue;
+      this.locked.delete(v);
+      this.tracked.add(v);
+      this.policy.insert(v, false);
+    }
+  }
+
+  /** MADV_FREE of [start, end): resident pages become lazily freeable, swapped ones are freed now (they read as zeros). */
+  markLazyFree(start: number, end: number): number[] {
+    const a = start / PAGE_SIZE;
+    const b = end / PAGE_SIZE;
+    const gone: number[] = [];
+    for (const [v, slot] of [...this.swapped]) {
+      if (v < a || v >= b) continue;
+      this.swapped.delete(v);
+      this.ctx.swap!.put(slot);
+      gone.push(v);
+    }
+    this.clearEntries(gone);
+    const resident: number[] = [];
+    for (const v of this.tracked) if (v >= a && v < b) resident.push(v);
+    for (const v of resident) {
+      this.lazyFree.add(v);
+      const slot = this.cached.get(v);
+      if (slot !== undefined) {
+        this.cached.delete(v);
+        this.ctx.swap!.put(slot);
+      }
+    }
+    return resident;
+  }
+
+  /** Tracked pages of [start, end), in address order. */
+  trackedIn(start: number, end: number): number[] {
+    const a = start / PAGE_SIZE;
+    const b = end / PAGE_SIZE;
+    const out: number[] = [];
+    for (const v of this.tracked) if (v >= a && v < b) out.push(v);
+    return out.sort((x, y) => x - y);
   }
 
   /** Gives a fork child the parent's swap entries (each slot gains a reference) and its tracked pages. */
@@ -270,7 +387,8 @@ export class ResidentSet implements AccessBits {
         child.swapped.set(v, slot);
       }
     }
-    for (const v of this.tracked) {
+    // Memory locks are not inherited (mlock(2)): the parent's locked pages are ordinary in the child.
+    for (const v of [...this.tracked, ...this.locked]) {
       child.tracked.add(v);
       child.policy.insert(v, false);
     }
@@ -285,6 +403,9 @@ export class ResidentSet implements AccessBits {
     this.cached.clear();
     for (const v of this.tracked) this.policy.remove(v);
     this.tracked.clear();
+    this.locked.clear();
+    this.lazyFree.clear();
+    this.lockedRanges = [];
   }
 
   private clearEntries(vpns: number[]): void {
@@ -318,4 +439,17 @@ export class ResidentSet implements AccessBits {
     this.bits = new Uint8Array(len);
     this.frames = new Float64Array(len);
   }
+}
+
+/** `ranges` (sorted, disjoint [s, e)) without [a, b). */
+function subtractRange(ranges: Array<[number, number]>, a: number, b: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of ranges) {
+    if (e <= a || s >= b) out.push([s, e]);
+    else {
+      if (s < a) out.push([s, a]);
+      if (e > b) out.push([b, e]);
+    }
+  }
+  return out;
 }

@@ -103,6 +103,14 @@ export class VirtualMemory implements FaultHandler {
     for (const id of ids) if (!this.references(id)) this.ctx.object(id)?.detach();
   }
 
+  /** MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next access faults them in anew. */
+  zapRange(start: number, end: number, shared: boolean): void {
+    if (!shared) this.resident?.forget(start, end, true);
+    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE);
+    if (shared) this.sharedPages -= n;
+    this.pages.invalidate(start, (end - start) / PAGE_SIZE);
+  }
+
   /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed). */
   protectRange(start: number, end: number, prot: number): void {
     const pieces = this.regions.protect(start, end, prot);

@@ -37,6 +37,10 @@ export class LinuxLruPolicy implements ReclaimPolicy {
   remove(key: number): void {
     if (!this.inactive.remove(key)) this.active.remove(key);
   }
+  /** MADV_COLD: to the inactive tail (deactivate_page / lru_deactivate_fn). */
+  deactivate(key: number): void {
+    if (this.inactive.remove(key) || this.active.remove(key)) this.inactive.pushTail(key);
+  }
   select(count: number, bits: AccessBits, out: Float64Array): number {
     const s = this.scratch;
     let n = 0;

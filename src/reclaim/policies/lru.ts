@@ -20,6 +20,10 @@ export class LruPolicy implements ReclaimPolicy {
   remove(key: number): void {
     this.list.remove(key);
   }
+  /** MADV_COLD: the least recently used end. */
+  deactivate(key: number): void {
+    if (this.list.remove(key)) this.list.pushTail(key);
+  }
   select(count: number, _bits: unknown, out: Float64Array): number {
     let n = 0;
     while (n < count && this.list.size > 0) out[n++] = this.list.popTail()!;

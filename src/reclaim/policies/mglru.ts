@@ -45,6 +45,14 @@ export class MglruPolicy implements ReclaimPolicy {
     this.gens.get(g)!.remove(key);
     this.genOf.delete(key);
   }
+  /** MADV_COLD: to the tail of the oldest generation. */
+  deactivate(key: number): void {
+    const g = this.genOf.get(key);
+    if (g === undefined) return;
+    this.gens.get(g)!.remove(key);
+    this.gens.get(this.minSeq)!.pushTail(key);
+    this.genOf.set(key, this.minSeq);
+  }
   select(count: number, bits: AccessBits, out: Float64Array): number {
     const s = this.scratch;
     let n = 0;
