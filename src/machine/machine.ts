@@ -20,6 +20,7 @@ import { SwapArea } from '../reclaim/swap-area.js';
 import { resolvePolicy } from '../reclaim/registry.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import { ResidentSet, type ResidentConfig } from '../vmm/resident-set.js';
+import { Reclaimer, resolveWatermarks, type OomKill, type Watermarks } from '../vmm/reclaimer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
 
@@ -77,14 +78,28 @@ export class Machine extends Cpu {
   constructor(options: MachineOptions = {}) {
     super(options);
     this.vmm = new VmmContext(this.core, this.nxEnabled);
-    if (options.swap !== undefined) {
-      try {
+    try {
+      if ((options.watermarks !== undefined || options.onOomKill !== undefined) && options.swap === undefined) throw new VmmError('EINVAL', 'options.watermarks and options.onOomKill need options.swap (reclaim needs somewhere to put pages)');
+      if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
+      if (options.swap !== undefined) {
+        const wm = resolveWatermarks(options.watermarks, this.core.totalFrames);
         this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes);
-      } catch (e) {
-        this.core.dispose();
-        throw e;
+        this.vmm.reclaimer = new Reclaimer(wm, () => this.core.freeFrames(), (rs) => (rs.owner as AddressSpace).destroy(), options.onOomKill);
       }
+    } catch (e) {
+      this.core.dispose();
+      throw e;
     }
+  }
+
+  /** The free-page watermarks (pages), when the machine reclaims (it has swap). */
+  get watermarks(): Watermarks | undefined {
+    return this.vmm.reclaimer?.watermarks;
+  }
+
+  /** The OOM kills so far, oldest first. */
+  oomKills(): OomKill[] {
+    return [...(this.vmm.reclaimer?.kills ?? [])];
   }
 
   /** Releases the machine's host memory and closes its swap device. */
@@ -173,7 +188,12 @@ export class Machine extends Cpu {
   private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
     const [root, pcid] = this.newRoot('createAddressSpace');
     const space = new AddressSpace(this, root, pcid, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config));
-    if (resident) space.vm.resident = new ResidentSet(space.pages, this.vmm, resident);
+    // With swap every process is reclaimable (no limit of its own unless given).
+    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+    if (cfg) {
+      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg);
+      space.vm.resident.owner = space;
+    }
     this.register(space);
     return space;
   }

@@ -24,8 +24,12 @@ export interface MachineOptions {
    * a host page fault — steadier timings for benchmarks, as a real machine's RAM exists already.
    */
   hostMemory?: 'lazy' | 'eager';
-  /** A swap device: `{ size, file?, zswap?, pageCluster? }` (none by default; see docs/reclaim.md). */
+  /** A swap device: `{ size, file?, zswap?, pageCluster? }` (none by default; see docs/reclaim.md). With it, every process's pages are reclaimable and the machine reclaims as Linux does. */
   swap?: SwapOptions;
+  /** Free-page watermarks in pages (default: computed as Linux computes them from the memory size). Needs swap. */
+  watermarks?: { min?: number; low?: number; high?: number };
+  /** Called at each OOM kill (the event is also in machine.oomKills()). */
+  onOomKill?: (event: { space: object; points: number; rss: number; swap: number }) => void;
 }
 
 /** Validated options. */
@@ -68,7 +72,7 @@ function flag(v: unknown, arg: string, dflt: boolean): boolean {
 
 /** Validates machine options and fills in defaults. */
 export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
-  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory', 'swap']);
+  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory', 'swap', 'watermarks', 'onOomKill']);
   const memoryBytes = parseSize(opts.memory ?? 2 ** 30, 'options.memory');
   if (memoryBytes % 4096 !== 0) throw new VmmError('EINVAL', `options.memory ${memoryBytes} is not a multiple of 4096`);
   if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {

@@ -19,6 +19,7 @@ import { decodeSwapEntry, encodeSwapEntry } from '../reclaim/swap-entry.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { Core } from '../core/core.js';
 import type { PageProt } from './pte-attrs.js';
+import type { Reclaimer } from './reclaimer.js';
 
 const CHUNK = 2 ** 30;
 
@@ -38,10 +39,12 @@ export interface ResidentContext {
   readonly swap: SwapArea | undefined;
   /** Machine-wide counters (summed over processes). */
   readonly reclaim: ReclaimCounters;
+  /** Watermarks, kswapd and the OOM killer (present when the machine has swap). */
+  readonly reclaimer: Reclaimer | undefined;
 }
 
 /** Outcome of a fault handled here. */
-export type ResidentFault = 'minor' | 'major' | 'oom';
+export type ResidentFault = 'minor' | 'major' | 'oom' | 'killed';
 
 /** The resident set of one process. */
 export class ResidentSet implements AccessBits {
@@ -67,6 +70,10 @@ export class ResidentSet implements AccessBits {
   private hi = new Uint32Array(64);
   private victims = new Float64Array(64);
   private readonly page = new Uint8Array(PAGE_SIZE);
+  /** Who is scanning now: background (kswapd) or the allocating process (direct). */
+  private scanner: 'kswapd' | 'direct' = 'direct';
+  /** The process this set belongs to (what an OOM kill reports). */
+  owner: object | undefined;
 
   constructor(
     private readonly pages: PageTable,
@@ -74,6 +81,22 @@ export class ResidentSet implements AccessBits {
     readonly config: ResidentConfig,
   ) {
     this.policy = config.makePolicy();
+    ctx.reclaimer?.sets.add(this);
+  }
+
+  /** oom_badness points: resident plus swapped pages (page-table pages are not counted, see docs/reclaim.md). */
+  badness(): number {
+    return this.pages.residentPages + this.swapped.size;
+  }
+
+  /** Pages mapped in this process (VmRSS). */
+  rss(): number {
+    return this.pages.residentPages;
+  }
+
+  /** Counts this process's OOM kill. */
+  countOomKill(): void {
+    this.count('oom_kill');
   }
 
   /** Pages of this process in swap (Linux's VmSwap, in pages). */
@@ -89,8 +112,9 @@ export class ResidentSet implements AccessBits {
     for (let i = 0; i < count; i++) this.las[i] = keys[i]! * PAGE_SIZE;
     this.pages.pageBits(this.las, count, this.bits, this.frames);
     for (let i = 0; i < count; i++) out[i] = this.bits[i]! & (PageBit.ACCESSED | PageBit.DIRTY);
-    this.counters.pgscan_direct += count;
-    this.ctx.reclaim.pgscan_direct += count;
+    const k = this.scanner === 'kswapd' ? 'pgscan_kswapd' : 'pgscan_direct';
+    this.counters[k] += count;
+    this.ctx.reclaim[k] += count;
   }
 
   /** Clears A of pages keys[0..count) in one bulk call (and flushes their TLB entries when configured). */
@@ -111,6 +135,7 @@ export class ResidentSet implements AccessBits {
   fault(la: number, write: boolean, pp: PageProt): ResidentFault {
     const vpn = la / PAGE_SIZE;
     const slot = this.swapped.get(vpn);
+    if (this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this)) return 'killed';
     if (!this.makeRoom(vpn)) return 'oom';
     let kind: ResidentFault;
     if (slot === undefined) {
@@ -155,11 +180,16 @@ export class ResidentSet implements AccessBits {
    * page are dropped, clean pages with a valid swap copy are dropped without a write, the rest
    * are written to swap (zswap first when configured). Returns pages evicted (0: none could be).
    */
-  evict(count: number, incoming?: number): number {
+  evict(count: number, incoming?: number, who: 'kswapd' | 'direct' = 'direct'): number {
     this.ensure(count);
-    const n = this.policy.select(count, this, this.victims, incoming);
-    if (n === 0) return 0;
-    return this.evictVictims(n);
+    this.scanner = who;
+    try {
+      const n = this.policy.select(count, this, this.victims, incoming);
+      if (n === 0) return 0;
+      return this.evictVictims(n);
+    } finally {
+      this.scanner = 'direct';
+    }
   }
 
   /** Evicts the given tracked pages now (MADV_PAGEOUT), bypassing the policy's choice. Returns pages evicted. */
@@ -230,8 +260,9 @@ export class ResidentSet implements AccessBits {
     if (done > 0) {
       this.pages.swapOutList(las, done, this.lo, this.hi);
       this.pages.invalidateList(las, done);
-      this.counters.pgsteal_direct += done;
-      this.ctx.reclaim.pgsteal_direct += done;
+      const k = this.scanner === 'kswapd' ? 'pgsteal_kswapd' : 'pgsteal_direct';
+      this.counters[k] += done;
+      this.ctx.reclaim[k] += done;
     }
     return done;
   }
@@ -406,6 +437,7 @@ export class ResidentSet implements AccessBits {
     this.locked.clear();
     this.lazyFree.clear();
     this.lockedRanges = [];
+    this.ctx.reclaimer?.sets.delete(this);
   }
 
   private clearEntries(vpns: number[]): void {

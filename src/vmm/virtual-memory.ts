@@ -182,6 +182,7 @@ export class VirtualMemory implements FaultHandler {
   private residentFault(la: number, write: boolean, pp: PageProt): FaultOutcome {
     const kind = this.resident!.fault(la, write, pp);
     if (kind === 'oom') return OOM;
+    if (kind === 'killed') return KILLED;
     this.faults[kind]++;
     this.ctx.faults[kind]++;
     return RETRY;
@@ -398,6 +399,7 @@ export class VirtualMemory implements FaultHandler {
 }
 
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
+const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 /** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
 const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
 

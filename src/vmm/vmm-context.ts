@@ -5,6 +5,7 @@ import { SharedMemoryObject } from './shared-memory.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
 import type { SwapArea } from '../reclaim/swap-area.js';
+import type { Reclaimer } from './reclaimer.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
 
 const HUGE_FRAMES = 512;
@@ -17,6 +18,8 @@ export class VmmContext {
   readonly faults: FaultCounters = newFaultCounters();
   /** The swap area (`new Machine({ swap })`), if any. */
   swap: SwapArea | undefined;
+  /** Watermarks, kswapd, direct reclaim and the OOM killer (with swap). */
+  reclaimer: Reclaimer | undefined;
   /** Reclaim and swap counters summed over every address space (/proc/vmstat names). */
   readonly reclaim: ReclaimCounters = newReclaimCounters();
   private readonly objects = new Map<number, SharedMemoryObject>();
