@@ -16,7 +16,8 @@ describe('watermarks', () => {
     expect(linuxWatermarks(64).min).toBe(32);
     expect(linuxWatermarks(512).min).toBe(45); // int_sqrt(16 * 2048) = 181 KiB
     // Huge ones to 262144 KiB (65536 pages).
-    expect(linuxWatermarks(2 ** 28).min).toBe(65536);
+    expect(linuxWatermarks(2 ** 28).min).toBe(32768); // 1 TiB: int_sqrt(16 * 2^30) = 131072 KiB
+    expect(linuxWatermarks(2 ** 31).min).toBe(65536); // 8 TiB: clamped at 262144 KiB
   });
 
   it('can be overridden, and bad values are EINVAL naming the key', () => {
