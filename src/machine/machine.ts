@@ -84,7 +84,7 @@ export class Machine extends Cpu {
       if (options.swap !== undefined) {
         const wm = resolveWatermarks(options.watermarks, this.core.totalFrames);
         this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes);
-        this.vmm.reclaimer = new Reclaimer(wm, () => this.core.freeFrames(), (rs) => (rs.owner as AddressSpace).destroy(), options.onOomKill);
+        this.vmm.reclaimer = new Reclaimer(wm, () => this.core.freeFrames(), (rs) => (rs.owner as AddressSpace).destroy(), options.onOomKill, (n) => this.vmm.shrinkSwapCache(n));
       }
     } catch (e) {
       this.core.dispose();

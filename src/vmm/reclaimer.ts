@@ -75,6 +75,8 @@ export class Reclaimer {
     /** Called with an OOM victim's resident set: destroys its process. */
     private readonly kill: (rs: ResidentSet) => void,
     private readonly onOomKill?: (k: OomKill) => void,
+    /** Drops up to n unmapped swap-cache pages; returns how many. */
+    private readonly shrinkCache: (n: number) => number = () => 0,
   ) {}
 
   /**
@@ -108,7 +110,8 @@ export class Reclaimer {
 
   /** Evicts round-robin over the processes until `target` frames are free; returns pages reclaimed. */
   private reclaimUntil(target: number, who: 'kswapd' | 'direct'): number {
-    let total = 0;
+    // Unmapped swap-cache pages (read ahead, never used) are the cheapest to reclaim: no write, no unmap.
+    let total = this.shrinkCache(Math.max(0, target - this.freeFrames()));
     let idle = 0;
     while (this.freeFrames() < target && this.sets.size > 0 && idle < this.sets.size) {
       const list = [...this.sets];

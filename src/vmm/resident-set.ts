@@ -20,6 +20,7 @@ import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-sta
 import type { Core } from '../core/core.js';
 import type { PageProt } from './pte-attrs.js';
 import type { Reclaimer } from './reclaimer.js';
+import type { SwapCache } from '../reclaim/swap-cache.js';
 
 const CHUNK = 2 ** 30;
 
@@ -41,6 +42,10 @@ export interface ResidentContext {
   readonly reclaim: ReclaimCounters;
   /** Watermarks, kswapd and the OOM killer (present when the machine has swap). */
   readonly reclaimer: Reclaimer | undefined;
+  /** Pages in memory that hold a swap slot's contents for any process (read ahead, or swapped in shared). */
+  readonly swapCache: SwapCache;
+  /** Slots of swap-cache pages that readahead brought in and no fault used yet. */
+  readonly readahead: Set<number>;
 }
 
 /** Outcome of a fault handled here. */
@@ -143,8 +148,9 @@ export class ResidentSet implements AccessBits {
       if (!ok) return 'oom';
       kind = 'minor';
     } else {
-      if (!this.swapInPage(la, vpn, slot, write, pp.writable)) return 'oom';
-      kind = 'major';
+      const k = this.swapInPage(la, vpn, slot, write, pp);
+      if (!k) return 'oom';
+      kind = k;
     }
     if (this.isLocked(vpn)) this.locked.add(vpn);
     else {
@@ -224,7 +230,7 @@ export class ResidentSet implements AccessBits {
         const stale = this.cached.get(vpn);
         if (stale !== undefined) {
           this.cached.delete(vpn);
-          this.ctx.swap!.put(stale);
+          this.putSlot(stale);
         }
       } else {
         const cachedSlot = this.cached.get(vpn);
@@ -238,6 +244,7 @@ export class ResidentSet implements AccessBits {
             for (let j = i; j < n; j++) this.policy.insert(this.victims[j]!, false);
             break;
           }
+          this.dropCachePage(slot); // a copy read ahead from this slot is stale now
           const pa = pfn * PAGE_SIZE;
           const where = swap!.write(slot, this.ctx.core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK);
           this.count(where === 'zswap' ? 'zswpout' : 'pswpout');
@@ -267,23 +274,99 @@ export class ResidentSet implements AccessBits {
     return done;
   }
 
-  /** Reads `slot` back into a fresh frame mapped at `la`; false when no frame is free (nothing changed). */
-  private swapInPage(la: number, vpn: number, slot: number, write: boolean, attrs: PageAttrs): boolean {
+  /**
+   * Maps `slot`'s page back at `la`. From the swap cache (a page read ahead, or swapped in by
+   * another process holding the same slot) it is a minor fault; else the page is read from
+   * zswap or the device (major) and its neighbouring slots are read ahead. A page whose slot
+   * other entries still hold comes back shared and read-only (COW), as Linux maps a swap-cache
+   * page: sharing survives eviction. Returns the fault's kind, or undefined when no frame is free.
+   */
+  private swapInPage(la: number, vpn: number, slot: number, write: boolean, pp: PageProt): 'major' | 'minor' | undefined {
     const swap = this.ctx.swap!;
     const entry = this.pages.readEntry(la);
     if (!entry || decodeSwapEntry(entry[0], entry[1]) !== slot) throw new VmmError('EFAULT', `reclaim: the entry of page ${vpn} does not hold swap slot ${slot} (internal inconsistency)`);
     // A zswap load is exclusive: make sure the frame exists before reading the page out.
-    if (this.ctx.core.freeFrames() === 0) return false;
+    if (this.ctx.core.freeFrames() === 0) return undefined;
+    const shared = swap.slots.refs(slot) > 1;
+    const cow: PageAttrs = { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi };
+    const cachedFrame = this.ctx.swapCache.frameOf(slot);
+    if (cachedFrame !== undefined) {
+      // Exclusive once this entry's reference goes (putSlot drops the cache page with the slot): writable then.
+      this.pages.swapIn(la, cachedFrame, shared ? cow : write ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, null, 0);
+      this.count('swapcache_hit');
+      if (this.ctx.readahead.delete(slot)) this.count('swap_ra_hit');
+      this.swapped.delete(vpn);
+      if (!shared && !write && !swap.slots.halfFull) {
+        // Keep the clean copy (this entry's slot reference moves to the per-process cache).
+        this.ctx.swapCache.deleteSlot(slot);
+        this.ctx.core.unrefFrame(cachedFrame);
+        this.cached.set(vpn, slot);
+      } else this.putSlot(slot);
+      return 'minor';
+    }
     const from = swap.read(slot, this.page, 0);
     if (from === 'device') this.count('pswpin');
     else this.count('zswpin');
-    const pfn = this.pages.swapIn(la, -1, write || from === 'zswap' ? { lo: attrs.lo | PTE.D, hi: attrs.hi } : attrs, this.page, 0);
+    const dirty = write || from === 'zswap';
+    const pfn = this.pages.swapIn(la, -1, shared ? cow : dirty ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, this.page, 0);
     if (pfn < 0) throw new VmmError('ENOMEM', 'swap-in: no page table frame'); // cannot happen: the entry's table exists
     this.swapped.delete(vpn);
+    if (shared) {
+      // The other holders of the slot will find this page in the swap cache.
+      this.ctx.swapCache.add(slot, pfn);
+      this.ctx.core.refFrame(pfn);
+      this.putSlot(slot);
+    } else if (dirty || swap.slots.halfFull) this.putSlot(slot);
     // Keep the swap copy while the page is clean, unless swap is getting full (vm_swap_full).
-    if (write || from === 'zswap' || swap.slots.halfFull) swap.put(slot);
     else this.cached.set(vpn, slot);
-    return true;
+    this.readAhead(slot);
+    return 'major';
+  }
+
+  /** swap_cluster_readahead: the in-use device slots of the aligned window around `slot` go to the swap cache. */
+  private readAhead(slot: number): void {
+    const swap = this.ctx.swap!;
+    if (swap.pageCluster === 0) return;
+    const [first, last] = swap.window(slot);
+    const want: number[] = [];
+    for (let t = first; t <= last; t++) {
+      if (t === slot || swap.slots.refs(t) === 0 || this.ctx.swapCache.frameOf(t) !== undefined || swap.zswap?.has(t)) continue;
+      want.push(t);
+    }
+    const core = this.ctx.core;
+    const reserve = this.ctx.reclaimer?.watermarks.low ?? 0;
+    if (want.length === 0 || core.freeFrames() - want.length <= reserve + 2) return;
+    const frames = new Float64Array(want.length);
+    if (core.allocFrameList(frames, want.length) < 0) return;
+    let lo = Infinity;
+    let hi = -1;
+    want.forEach((t, i) => {
+      const f = frames[i]!;
+      const pa = f * PAGE_SIZE;
+      swap.device.read(t, core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK);
+      this.ctx.swapCache.add(t, f);
+      this.ctx.readahead.add(t);
+      lo = Math.min(lo, f);
+      hi = Math.max(hi, f);
+    });
+    // One call marks the frames written (so they are zeroed when next allocated); frames between them are marked too, harmlessly.
+    core.noteWritten(lo, hi - lo + 1);
+    swap.pswpin += want.length;
+    this.counters.swap_ra += want.length;
+    this.ctx.reclaim.swap_ra += want.length;
+  }
+
+  /** Drops one reference to `slot`; a freed slot takes its swap-cache page with it. */
+  private putSlot(slot: number): void {
+    if (this.ctx.swap!.put(slot)) this.dropCachePage(slot);
+  }
+
+  /** Drops the swap-cache page of `slot` (its copy is stale or its slot is gone). */
+  private dropCachePage(slot: number): void {
+    const f = this.ctx.swapCache.deleteSlot(slot);
+    if (f === undefined) return;
+    this.ctx.readahead.delete(slot);
+    this.ctx.core.unrefFrame(f);
   }
 
   // ---------------------------------------------------------------- unmap, fork, teardown
@@ -307,7 +390,7 @@ export class ResidentSet implements AccessBits {
       const slot = this.swapped.get(vpn);
       if (slot === undefined) continue;
       this.swapped.delete(vpn);
-      this.ctx.swap!.put(slot);
+      this.putSlot(slot);
       gone.push(vpn);
     }
     this.clearEntries(gone);
@@ -315,7 +398,7 @@ export class ResidentSet implements AccessBits {
       const slot = this.cached.get(vpn);
       if (slot === undefined) continue;
       this.cached.delete(vpn);
-      this.ctx.swap!.put(slot);
+      this.putSlot(slot);
     }
     for (const vpn of pick(this.tracked, this.tracked.size)) {
       if (!this.tracked.delete(vpn)) continue;
@@ -375,7 +458,7 @@ export class ResidentSet implements AccessBits {
     for (const [v, slot] of [...this.swapped]) {
       if (v < a || v >= b) continue;
       this.swapped.delete(v);
-      this.ctx.swap!.put(slot);
+      this.putSlot(slot);
       gone.push(v);
     }
     this.clearEntries(gone);
@@ -386,7 +469,7 @@ export class ResidentSet implements AccessBits {
       const slot = this.cached.get(v);
       if (slot !== undefined) {
         this.cached.delete(v);
-        this.ctx.swap!.put(slot);
+        this.putSlot(slot);
       }
     }
     return resident;
@@ -428,8 +511,8 @@ export class ResidentSet implements AccessBits {
   /** Frees every slot this process holds and clears its swap entries (before its tables go). */
   release(): void {
     this.clearEntries([...this.swapped.keys()]);
-    for (const slot of this.swapped.values()) this.ctx.swap!.put(slot);
-    for (const slot of this.cached.values()) this.ctx.swap!.put(slot);
+    for (const slot of this.swapped.values()) this.putSlot(slot);
+    for (const slot of this.cached.values()) this.putSlot(slot);
     this.swapped.clear();
     this.cached.clear();
     for (const v of this.tracked) this.policy.remove(v);

@@ -6,6 +6,7 @@ import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
 import type { SwapArea } from '../reclaim/swap-area.js';
 import type { Reclaimer } from './reclaimer.js';
+import { SwapCache } from '../reclaim/swap-cache.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
 
 const HUGE_FRAMES = 512;
@@ -20,6 +21,24 @@ export class VmmContext {
   swap: SwapArea | undefined;
   /** Watermarks, kswapd, direct reclaim and the OOM killer (with swap). */
   reclaimer: Reclaimer | undefined;
+  /** The machine's swap cache: slot -> frame of pages read ahead or swapped in shared. */
+  readonly swapCache = new SwapCache();
+  /** Slots whose swap-cache page readahead brought in and no fault used yet. */
+  readonly readahead = new Set<number>();
+
+  /** Drops up to `n` swap-cache pages that no entry maps (oldest first); returns how many (reclaim's cheapest pages). */
+  shrinkSwapCache(n: number): number {
+    let dropped = 0;
+    for (const [slot, f] of [...this.swapCache.entries()]) {
+      if (dropped >= n) break;
+      if (this.core.refCount(f) !== 1) continue;
+      this.swapCache.deleteSlot(slot);
+      this.readahead.delete(slot);
+      this.core.unrefFrame(f);
+      dropped++;
+    }
+    return dropped;
+  }
   /** Reclaim and swap counters summed over every address space (/proc/vmstat names). */
   readonly reclaim: ReclaimCounters = newReclaimCounters();
   private readonly objects = new Map<number, SharedMemoryObject>();

@@ -55,12 +55,25 @@ describe.each(BACKENDS)('replay under pressure (%s)', (backend) => {
     const recs: Array<[number, number]> = [];
     for (let p = 0; p < 8; p++) recs.push([p, 1]);
     for (let k = 0; k < 2; k++) for (let p = 0; p < 8; p++) recs.push([p, 0]);
-    const r = await replay(chunk(recs), { backend, frames: 4, policy: 'fifo', swap: { size: '1MiB' } });
+    const r = await replay(chunk(recs), { backend, frames: 4, policy: 'fifo', swap: { size: '1MiB', pageCluster: 0 } });
     expect(r.faults.minor).toBe(8);
     expect(r.faults.major).toBe(16);
     expect(r.swap).toEqual({ in: 16, out: 8 });
     expect(r.evictions).toEqual({ clean: 12, dirty: 8 });
     expect(r.resident).toEqual({ frames: 4, policy: 'fifo' });
+  });
+
+  it('with readahead (page-cluster 3) neighbouring slots come back as swap-cache hits: minor faults', async () => {
+    const recs: Array<[number, number]> = [];
+    for (let p = 0; p < 8; p++) recs.push([p, 1]);
+    for (let p = 0; p < 8; p++) recs.push([p, 0]);
+    let counters: Record<string, number> = {};
+    const r = await replay(chunk(recs), { backend, frames: 4, policy: 'fifo', swap: '1MiB', onFinish: (s) => (counters = { ...s.reclaimStats().counters! }) });
+    // Pages 0-3 went to slots 1-4, pages 4-7 stay resident until the reads evict them.
+    expect(r.faults.major + counters.swapcache_hit!).toBe(8);
+    expect(counters.swapcache_hit).toBeGreaterThan(0);
+    expect(counters.swap_ra_hit).toBe(counters.swapcache_hit);
+    expect(counters.swap_ra).toBeGreaterThanOrEqual(counters.swap_ra_hit!);
   });
 
   it('zswap keeps the written pages compressed; its loads are exclusive, so pages come back dirty', async () => {
