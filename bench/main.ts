@@ -30,4 +30,6 @@ console.log(vmm.linuxNote);
 
 printTable('Trace replay', ['native', 'js', 'naive'], await benchReplay(backends), [['native', 'js'], ['native', 'naive']]);
 console.log('naive = one native core.access() call per access from a TS loop (what batching avoids)');
-printTable('Reclaim policies and swap pieces', ['policy', 'map'], (await import('./reclaim.js')).benchReclaim(), [['policy', 'map']]);
+const reclaimBench = await import('./reclaim.js');
+printTable('Reclaim policies and swap pieces', ['policy', 'map'], reclaimBench.benchReclaim(), [['policy', 'map']]);
+printTable('Reclaim through the VMM', ['native', 'js', 'map'], await reclaimBench.benchReclaimVmm(backends), [['native', 'js']]);

@@ -41,6 +41,16 @@ T* typed(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* na
   return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
 }
 
+// One napi call per typed array (napi_get_typedarray_info gives type, length and the data
+// pointer with its offset applied): the reclaim calls take several small arrays per call.
+template <typename T>
+T* typedInfo(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* name, size_t* length) {
+  napi_typedarray_type t;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &t, length, &data, nullptr, nullptr) != napi_ok || t != type) throw Napi::TypeError::New(env, std::string(name) + " has the wrong typed-array type");
+  return static_cast<T*>(data);
+}
+
 // A range [la, la + count * 2^shift) that is aligned, in bounds and inside one half.
 bool rangeOk(double la, double count, int shift) {
   const double size = std::ldexp(1.0, shift);
@@ -328,7 +338,7 @@ class NativeCore {
   // The list las[0..count) if it is valid (4 KiB-aligned user addresses), else `bad` (an empty list has no data pointer).
   const double* pageList(const Napi::CallbackInfo& info, size_t i, double count, size_t* n, bool* ok) {
     size_t len;
-    const double* las = typed<double>(info.Env(), info[i], napi_float64_array, "las", &len);
+    const double* las = typedInfo<double>(info.Env(), info[i], napi_float64_array, "las", &len);
     *ok = isInt(count) && count >= 0 && count <= static_cast<double>(len) && Reclaim::listOk(las, static_cast<size_t>(count));
     *n = *ok ? static_cast<size_t>(count) : 0;
     return las;
@@ -339,8 +349,8 @@ class NativeCore {
     size_t n = 0, outLen = 0, frLen = 0;
     bool ok;
     const double* las = pageList(info, 1, count, &n, &ok);
-    uint8_t* out = typed<uint8_t>(info.Env(), info[3], napi_uint8_array, "out", &outLen);
-    double* fr = typed<double>(info.Env(), info[4], napi_float64_array, "frames", &frLen);
+    uint8_t* out = typedInfo<uint8_t>(info.Env(), info[3], napi_uint8_array, "out", &outLen);
+    double* fr = typedInfo<double>(info.Env(), info[4], napi_float64_array, "frames", &frLen);
     if (!ok || !rootOk(root) || outLen < n || frLen < n) return N(info, EINVAL_);
     Reclaim(*pt_, *frames_, *ram_).pageBits(static_cast<uint64_t>(root), las, n, out, fr);
     return N(info, OK);
@@ -360,8 +370,8 @@ class NativeCore {
     size_t n = 0, loLen = 0, hiLen = 0;
     bool ok;
     const double* las = pageList(info, 1, count, &n, &ok);
-    const uint32_t* lo = typed<uint32_t>(info.Env(), info[3], napi_uint32_array, "lo", &loLen);
-    const uint32_t* hi = typed<uint32_t>(info.Env(), info[4], napi_uint32_array, "hi", &hiLen);
+    const uint32_t* lo = typedInfo<uint32_t>(info.Env(), info[3], napi_uint32_array, "lo", &loLen);
+    const uint32_t* hi = typedInfo<uint32_t>(info.Env(), info[4], napi_uint32_array, "hi", &hiLen);
     if (!ok || !rootOk(root) || loLen < n || hiLen < n) return N(info, EINVAL_);
     return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).swapOut(static_cast<uint64_t>(root), las, n, lo, hi)));
   }
@@ -383,8 +393,8 @@ class NativeCore {
     size_t n = 0, loLen = 0, hiLen = 0;
     bool ok;
     const double* las = pageList(info, 1, count, &n, &ok);
-    const uint32_t* lo = typed<uint32_t>(info.Env(), info[3], napi_uint32_array, "lo", &loLen);
-    const uint32_t* hi = typed<uint32_t>(info.Env(), info[4], napi_uint32_array, "hi", &hiLen);
+    const uint32_t* lo = typedInfo<uint32_t>(info.Env(), info[3], napi_uint32_array, "lo", &loLen);
+    const uint32_t* hi = typedInfo<uint32_t>(info.Env(), info[4], napi_uint32_array, "hi", &hiLen);
     if (!ok || !rootOk(root) || loLen < n || hiLen < n) return N(info, EINVAL_);
     return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).writeEntries(static_cast<uint64_t>(root), las, n, lo, hi)));
   }
@@ -396,7 +406,7 @@ class NativeCore {
     const uint8_t* bytes = nullptr;
     if (!info[5].IsNull()) {
       size_t len;
-      bytes = typed<uint8_t>(info.Env(), info[5], napi_uint8_array, "bytes", &len);
+      bytes = typedInfo<uint8_t>(info.Env(), info[5], napi_uint8_array, "bytes", &len);
       if (!isInt(offset) || offset < 0 || offset + 4096 > static_cast<double>(len)) return N(info, EINVAL_);
       bytes += static_cast<size_t>(offset);
     }

@@ -3,7 +3,7 @@ import { Feature } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { strictOptions } from '../strict-options.js';
-import type { SwapOptions } from '../reclaim/swap-area.js';
+import type { SwapOptions } from '../reclaim/swap-options.js';
 
 /** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
 export type BackendName = 'native' | 'js' | 'auto';

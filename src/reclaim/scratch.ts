@@ -13,5 +13,7 @@ export class Scratch {
   }
 }
 
-/** How many pages a ring policy reads per bulk call: large enough to amortise it, small enough not to read a whole memory. */
+/** The most pages a ring policy reads per bulk call: large enough to amortise it, small enough not to read a whole memory. */
 export const SCAN_BATCH = 64;
+/** The first read of a victim search (most end within a few pages); each further read doubles, up to SCAN_BATCH. */
+export const FIRST_BATCH = 4;

@@ -10,18 +10,9 @@ import { SwapDevice } from './swap-device.js';
 import type { SwapSlots } from './swap-slots.js';
 import { Zswap, type ZswapOptions, type ZswapStats } from './zswap.js';
 import { readaheadWindow } from './swap-readahead.js';
+import type { SwapOptions } from './swap-options.js';
 
-/** `new Machine({ swap })`: the swap device. */
-export interface SwapOptions {
-  /** Bytes or a size string ('64MiB'), a multiple of 4 KiB; page 0 is the header. */
-  size: number | string;
-  /** Keep the slots in this file instead of host memory. */
-  file?: string;
-  /** Put a compressed pool in front of the device (off by default). */
-  zswap?: boolean | ZswapOptions;
-  /** log2 of the readahead window in slots (default 3 = 8 pages, /proc/sys/vm/page-cluster). */
-  pageCluster?: number;
-}
+export type { SwapOptions } from './swap-options.js';
 
 const KEYS = new Set(['size', 'file', 'zswap', 'pageCluster']);
 const ZSWAP_KEYS = new Set(['maxPoolPercent', 'acceptThresholdPercent']);

@@ -9,7 +9,18 @@
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { strictOptions } from '../strict-options.js';
-import type { ResidentSet } from './resident-set.js';
+/** What reclaim needs of a process's resident set (implemented by ResidentSet). */
+export interface Reclaimable {
+  /** Evicts up to `count` pages chosen by its policy; returns how many went. */
+  evict(count: number, incoming: number | undefined, who: 'kswapd' | 'direct'): number;
+  /** oom_badness points. */
+  badness(): number;
+  rss(): number;
+  readonly swappedPages: number;
+  /** The process (what an OOM kill reports). */
+  readonly owner: object | undefined;
+  countOomKill(): void;
+}
 
 /** SWAP_CLUSTER_MAX: pages reclaimed per batch. */
 const BATCH = 32;
@@ -61,7 +72,7 @@ export function resolveWatermarks(given: unknown, pages: number): Watermarks {
 
 /** The machine's reclaim: resident sets register here. */
 export class Reclaimer {
-  readonly sets = new Set<ResidentSet>();
+  readonly sets = new Set<Reclaimable>();
   /** OOM kills so far, oldest first. */
   readonly kills: OomKill[] = [];
   /** kswapd runs (wake-ups that reclaimed something). */
@@ -73,7 +84,7 @@ export class Reclaimer {
     readonly watermarks: Watermarks,
     private readonly freeFrames: () => number,
     /** Called with an OOM victim's resident set: destroys its process. */
-    private readonly kill: (rs: ResidentSet) => void,
+    private readonly kill: (rs: Reclaimable) => void,
     private readonly onOomKill?: (k: OomKill) => void,
     /** Drops up to n unmapped swap-cache pages; returns how many. */
     private readonly shrinkCache: (n: number) => number = () => 0,
@@ -85,7 +96,7 @@ export class Reclaimer {
    * nothing reclaimable kills a process. Returns false when the faulting process itself was
    * killed (its fault must not go on).
    */
-  beforeAllocate(rs: ResidentSet): boolean {
+  beforeAllocate(rs: Reclaimable): boolean {
     if (this.running) return true; // reclaim itself allocates nothing, but never recurse
     this.running = true;
     try {
@@ -127,8 +138,8 @@ export class Reclaimer {
   }
 
   /** oom_badness: the process with most resident + swapped pages (the first of equals); undefined when none has any. */
-  private oomVictim(): ResidentSet | undefined {
-    let best: ResidentSet | undefined;
+  private oomVictim(): Reclaimable | undefined {
+    let best: Reclaimable | undefined;
     let points = 0;
     for (const rs of this.sets) {
       const p = rs.badness();
@@ -140,7 +151,7 @@ export class Reclaimer {
     return best;
   }
 
-  private oomKill(rs: ResidentSet): void {
+  private oomKill(rs: Reclaimable): void {
     const k: OomKill = { space: rs.owner ?? rs, points: rs.badness(), rss: rs.rss(), swap: rs.swappedPages };
     this.kills.push(k);
     rs.countOomKill();

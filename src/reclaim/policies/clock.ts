@@ -6,7 +6,7 @@
  */
 import { ACCESSED, type AccessBits, type ReclaimPolicy } from '../policy.js';
 import { PageList } from '../page-list.js';
-import { SCAN_BATCH, Scratch } from '../scratch.js';
+import { FIRST_BATCH, SCAN_BATCH, Scratch } from '../scratch.js';
 
 /** Second-chance clock over the Accessed bits. */
 export class ClockPolicy implements ReclaimPolicy {
@@ -33,8 +33,10 @@ export class ClockPolicy implements ReclaimPolicy {
 
   private victim(bits: AccessBits): number {
     const s = this.scratch;
+    // Most searches end within a few pages: read a few first, more each round.
+    let batch = FIRST_BATCH;
     for (;;) {
-      const len = this.ring.fromTail(s.keys, Math.min(SCAN_BATCH, this.ring.size));
+      const len = this.ring.fromTail(s.keys, Math.min(batch, this.ring.size));
       bits.read(s.keys, len, s.bits);
       let i = 0;
       while (i < len && (s.bits[i]! & ACCESSED) !== 0) i++;
@@ -45,6 +47,7 @@ export class ClockPolicy implements ReclaimPolicy {
         this.ring.remove(s.keys[i]!);
         return s.keys[i]!;
       }
+      batch = Math.min(SCAN_BATCH, batch * 2);
     }
   }
 }

@@ -7,7 +7,7 @@
  */
 import { ACCESSED, DIRTY, type AccessBits, type ReclaimPolicy } from '../policy.js';
 import { PageList } from '../page-list.js';
-import { SCAN_BATCH, Scratch } from '../scratch.js';
+import { FIRST_BATCH, SCAN_BATCH, Scratch } from '../scratch.js';
 
 /** Not-recently-used by the enhanced clock algorithm. */
 export class NruPolicy implements ReclaimPolicy {
@@ -43,8 +43,9 @@ export class NruPolicy implements ReclaimPolicy {
   private pass(bits: AccessBits, want: number, clear: boolean): number | undefined {
     const s = this.scratch;
     let left = this.ring.size;
+    let batch = FIRST_BATCH;
     while (left > 0) {
-      const len = this.ring.fromTail(s.keys, Math.min(SCAN_BATCH, left));
+      const len = this.ring.fromTail(s.keys, Math.min(batch, left));
       bits.read(s.keys, len, s.bits);
       let i = 0;
       while (i < len && (s.bits[i]! & (ACCESSED | DIRTY)) !== want) i++;
@@ -55,6 +56,7 @@ export class NruPolicy implements ReclaimPolicy {
         return s.keys[i]!;
       }
       left -= len;
+      batch = Math.min(SCAN_BATCH, batch * 2);
     }
     return undefined;
   }

@@ -8,7 +8,7 @@
  */
 import { ACCESSED, DIRTY, type AccessBits, type ReclaimPolicy } from '../policy.js';
 import { PageList } from '../page-list.js';
-import { SCAN_BATCH, Scratch } from '../scratch.js';
+import { FIRST_BATCH, SCAN_BATCH, Scratch } from '../scratch.js';
 
 /** Working-set clock. */
 export class WsClockPolicy implements ReclaimPolicy {
@@ -48,8 +48,9 @@ export class WsClockPolicy implements ReclaimPolicy {
     let oldDirty: number | undefined;
     let clean: number | undefined;
     let left = this.ring.size;
+    let batch = FIRST_BATCH;
     while (left > 0) {
-      const len = this.ring.fromTail(s.keys, Math.min(SCAN_BATCH, left));
+      const len = this.ring.fromTail(s.keys, Math.min(batch, left));
       bits.read(s.keys, len, s.bits);
       let young = 0;
       let i = 0;
@@ -75,6 +76,7 @@ export class WsClockPolicy implements ReclaimPolicy {
       for (let j = 0; j < i; j++) this.ring.moveToHead(s.keys[j]!);
       if (victim !== undefined) return victim;
       left -= len;
+      batch = Math.min(SCAN_BATCH, batch * 2);
     }
     return oldDirty ?? clean ?? this.ring.tail()!;
   }
