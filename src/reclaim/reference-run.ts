@@ -67,7 +67,7 @@ export function runReferenceString(refs: string | ReferenceString, options: Refe
   if (policy === 'opt') popts.future = r.pages.map(vpn);
   const m = new Machine({ memory: '16MiB', backend: options.backend ?? 'auto', swap: { size: (distinct.size + 2) * 4096, pageCluster: 0 } }); // no readahead: every re-reference of a written page is a swap-in, as textbooks count
   try {
-    const s = m.createAddressSpace({ residentLimit: frames, policy, policyOptions: popts, flushAccessed: options.flushAccessed ?? true, stack: false });
+    const s = m.createAddressSpace({ residentLimit: frames, policy, ...(typeof policy === 'string' ? { policyOptions: popts } : {}), flushAccessed: options.flushAccessed ?? true, stack: false });
     s.mmap({ addr: BASE, length: (maxPage + 1) * 4096, prot: 'rw', fixed: true });
     const rs = s.vm.resident!;
     const slots: number[] = [];
