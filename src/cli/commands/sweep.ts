@@ -4,6 +4,7 @@ import { combinations, sweep, type SweepConfig, type SweepRow } from '../../repl
 import { flattenObject, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, toCsv } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
+import { curveCommand } from './curve.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 
 const SPECS: OptionSpec[] = [
@@ -30,6 +31,8 @@ example:
 
 /** Runs `vmsim sweep`; returns the exit code. */
 export async function sweepCommand(argv: string[], io: CommandIo): Promise<number> {
+  // A sweep over resident limits (--frames) is the fault-rate curve: vmsim curve.
+  if (argv.some((x) => x === '--frames' || x.startsWith('--frames='))) return curveCommand(argv, io);
   const a = parseCommand(argv, SPECS, 'sweep', SWEEP_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
   const trace = a.positional[0]!;
