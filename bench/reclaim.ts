@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { Machine } from '../src/machine/machine.js';
 import { replay } from '../src/replay/replay.js';
 import { packRecord, type TraceChunk } from '../src/trace/trace-record.js';
-import { runReferenceString } from '../src/reclaim/reference-run.js';
+import { runReferenceString } from '../src/replay/reference-run.js';
 
 const REFS = 200_000;
 const PAGES = 4096;

@@ -34,8 +34,9 @@ export type { TraceChunk, TraceReader, OpenTraceOptions } from './trace/index.js
 export type { MmapOptions } from './vmm/syscalls.js';
 export { createPolicy, resolvePolicy, isPolicyName, policyKind, policySummary, POLICY_NAMES, ACCESSED, DIRTY, stackDistances, parseReferenceString, SwapArea, newReclaimCounters } from './reclaim/index.js';
 export type { AccessBits, PolicyKind, PolicyName, PolicyOptions, ReclaimPolicy, StackDistances, ReferenceString, SwapOptions, SwapSource, ZswapOptions, ZswapStats, ReclaimCounters } from './reclaim/index.js';
-export { runReferenceString, faultCurve, encodeSwapEntry, decodeSwapEntry } from './reclaim/index.js';
-export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow } from './reclaim/index.js';
+export { encodeSwapEntry, decodeSwapEntry } from './reclaim/index.js';
+export { runReferenceString, faultCurve } from './replay/index.js';
+export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow } from './replay/index.js';
 export { linuxWatermarks } from './vmm/reclaimer.js';
 export type { Watermarks, OomKill } from './vmm/reclaimer.js';
 export type { MadviseAdvice } from './vmm/madvise.js';

@@ -10,7 +10,7 @@ import { strictOptions } from '../strict-options.js';
 import { Cpu, type TlbStats } from './cpu.js';
 import { MmuSpace } from './mmu-space.js';
 import { callbackHandler, type OnFault } from './fault.js';
-import type { MachineOptions } from './options.js';
+import { parseSize, type MachineOptions } from './options.js';
 import { VmmContext } from '../vmm/vmm-context.js';
 import { AddressSpace } from '../vmm/address-space.js';
 import type { SharedMemoryObject } from '../vmm/shared-memory.js';
@@ -83,7 +83,7 @@ export class Machine extends Cpu {
       if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
       if (options.swap !== undefined) {
         const wm = resolveWatermarks(options.watermarks, this.core.totalFrames);
-        this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes);
+        this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
         this.vmm.reclaimer = new Reclaimer(wm, () => this.core.freeFrames(), (rs) => (rs.owner as AddressSpace).destroy(), options.onOomKill, (n) => this.vmm.shrinkSwapCache(n));
       }
     } catch (e) {

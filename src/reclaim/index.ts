@@ -11,8 +11,4 @@ export type { SwapOptions, SwapSource } from './swap-area.js';
 export type { ZswapOptions, ZswapStats } from './zswap.js';
 export { newReclaimCounters } from './reclaim-stats.js';
 export type { ReclaimCounters } from './reclaim-stats.js';
-export { runReferenceString } from './reference-run.js';
-export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep } from './reference-run.js';
-export { faultCurve } from './fault-curve.js';
-export type { FaultCurve, FaultCurveRow } from './fault-curve.js';
 export { encodeSwapEntry, decodeSwapEntry } from './swap-entry.js';

@@ -5,7 +5,6 @@
  */
 import { VmmError } from '../errors.js';
 import { describe, PAGE_SIZE } from '../address.js';
-import { parseSize } from '../machine/options.js';
 import { SwapDevice } from './swap-device.js';
 import type { SwapSlots } from './swap-slots.js';
 import { Zswap, type ZswapOptions, type ZswapStats } from './zswap.js';
@@ -29,8 +28,11 @@ export class SwapArea {
   pswpin = 0;
   pswpout = 0;
 
-  /** Validates `options` (EINVAL naming the key) and opens the device; `memoryBytes` sizes the pool. */
-  constructor(options: unknown, memoryBytes: number) {
+  /**
+   * Validates `options` (EINVAL naming the key) and opens the device; `memoryBytes` sizes the
+   * pool; `parseSize` turns '64MiB' into bytes (the machine's, so sizes read alike everywhere).
+   */
+  constructor(options: unknown, memoryBytes: number, parseSize: (value: unknown, arg: string) => number) {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new VmmError('EINVAL', `swap must be an object like { size: '64MiB' }, got ${describe(options)}`);
     for (const k of Object.keys(options)) if (!KEYS.has(k)) throw new VmmError('EINVAL', `swap: unknown option '${k}' (known: ${[...KEYS].join(', ')})`);
     const o = options as SwapOptions;

@@ -1,7 +1,7 @@
 /** User policies through the VMM, a misbehaving one, and the two backends agreeing under pressure. */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
-import { runReferenceString } from '../../src/reclaim/reference-run.js';
+import { runReferenceString } from '../../src/replay/reference-run.js';
 import { replay } from '../../src/replay/replay.js';
 import { packRecord } from '../../src/trace/trace-record.js';
 import type { ReclaimPolicy } from '../../src/reclaim/policy.js';

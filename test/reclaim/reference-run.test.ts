@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { runReferenceString } from '../../src/reclaim/reference-run.js';
+import { runReferenceString } from '../../src/replay/reference-run.js';
 import { POLICY_NAMES, createPolicy } from '../../src/reclaim/registry.js';
 import type { PolicyName } from '../../src/reclaim/policy.js';
 import { VmmError } from '../../src/errors.js';

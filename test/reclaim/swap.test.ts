@@ -6,7 +6,14 @@ import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { SwapSlots } from '../../src/reclaim/swap-slots.js';
 import { SwapDevice } from '../../src/reclaim/swap-device.js';
-import { SwapArea } from '../../src/reclaim/swap-area.js';
+import { SwapArea as SwapAreaOf } from '../../src/reclaim/swap-area.js';
+import { parseSize } from '../../src/machine/options.js';
+
+class SwapArea extends SwapAreaOf {
+  constructor(o: unknown, memory: number) {
+    super(o, memory, parseSize);
+  }
+}
 import { Zswap } from '../../src/reclaim/zswap.js';
 import { SwapCache } from '../../src/reclaim/swap-cache.js';
 import { readaheadWindow } from '../../src/reclaim/swap-readahead.js';

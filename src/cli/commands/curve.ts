@@ -1,6 +1,6 @@
 /** `vmsim curve TRACE --frames 8,16,32 --policy lru,clock [--plot curve.svg]`: the fault-rate curve per policy. */
 import { writeFileSync } from 'node:fs';
-import { faultCurve } from '../../reclaim/fault-curve.js';
+import { faultCurve } from '../../replay/fault-curve.js';
 import { POLICY_NAMES, isPolicyName } from '../../reclaim/registry.js';
 import { formatCount, formatTable, lineChartSvg } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';

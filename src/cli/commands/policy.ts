@@ -1,5 +1,5 @@
 /** `vmsim policy REFS --frames N --policy NAME`: a reference string through the VMM, as the textbook table. */
-import { runReferenceString, type ReferenceRunResult } from '../../reclaim/reference-run.js';
+import { runReferenceString, type ReferenceRunResult } from '../../replay/reference-run.js';
 import { POLICY_NAMES, isPolicyName, policyKind, policySummary } from '../../reclaim/registry.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';

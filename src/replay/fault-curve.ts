@@ -6,12 +6,12 @@
  */
 import { VmmError } from '../errors.js';
 import { openTrace } from '../trace/trace-reader.js';
-import { replay } from '../replay/replay.js';
+import { replay } from './replay.js';
 import type { BackendName } from '../machine/options.js';
-import type { PolicyName } from './policy.js';
-import type { SwapOptions } from './swap-options.js';
-import { isPolicyName, POLICY_NAMES } from './registry.js';
-import { stackDistances } from './stack-distance.js';
+import type { PolicyName } from '../reclaim/policy.js';
+import type { SwapOptions } from '../reclaim/swap-options.js';
+import { isPolicyName, POLICY_NAMES } from '../reclaim/registry.js';
+import { stackDistances } from '../reclaim/stack-distance.js';
 import { MMAP_MIN_ADDR, TASK_SIZE } from '../vmm/layout.js';
 
 /** One point of the curve. */

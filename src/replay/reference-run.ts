@@ -9,8 +9,8 @@ import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { Machine } from '../machine/machine.js';
 import type { BackendName } from '../machine/options.js';
-import type { PolicyName, PolicyOptions, ReclaimPolicy } from './policy.js';
-import { parseReferenceString, type ReferenceString } from './reference-string.js';
+import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
+import { parseReferenceString, type ReferenceString } from '../reclaim/reference-string.js';
 import { strictOptions } from '../strict-options.js';
 
 /** Options of runReferenceString. */
