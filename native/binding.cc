@@ -364,16 +364,30 @@ class NativeCore {
     if (!ok || !rootOk(root)) return N(info, EINVAL_);
     return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).clearAccessed(static_cast<uint64_t>(root), las, n)));
   }
+  // (root, las, count, lo, hi): the arguments of swapOutList and writeEntries; false when invalid.
+  struct EntryList {
+    uint64_t root;
+    const double* las;
+    size_t n;
+    const uint32_t* lo;
+    const uint32_t* hi;
+  };
+  bool entryList(const Napi::CallbackInfo& info, EntryList* e) {
+    const double root = num(info, 0, "root"), count = num(info, 2, "count");
+    size_t loLen = 0, hiLen = 0;
+    bool ok;
+    e->las = pageList(info, 1, count, &e->n, &ok);
+    e->lo = typedInfo<uint32_t>(info.Env(), info[3], napi_uint32_array, "lo", &loLen);
+    e->hi = typedInfo<uint32_t>(info.Env(), info[4], napi_uint32_array, "hi", &hiLen);
+    const bool valid = ok && rootOk(root) && loLen >= e->n && hiLen >= e->n;
+    e->root = valid ? static_cast<uint64_t>(root) : 0;  // no cast of an unchecked double
+    return valid;
+  }
   Napi::Value SwapOutList(const Napi::CallbackInfo& info) {
     mut(info);
-    const double root = num(info, 0, "root"), count = num(info, 2, "count");
-    size_t n = 0, loLen = 0, hiLen = 0;
-    bool ok;
-    const double* las = pageList(info, 1, count, &n, &ok);
-    const uint32_t* lo = typedInfo<uint32_t>(info.Env(), info[3], napi_uint32_array, "lo", &loLen);
-    const uint32_t* hi = typedInfo<uint32_t>(info.Env(), info[4], napi_uint32_array, "hi", &hiLen);
-    if (!ok || !rootOk(root) || loLen < n || hiLen < n) return N(info, EINVAL_);
-    return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).swapOut(static_cast<uint64_t>(root), las, n, lo, hi)));
+    EntryList e;
+    if (!entryList(info, &e)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).swapOut(e.root, e.las, e.n, e.lo, e.hi)));
   }
   Napi::Value ReadEntry(const Napi::CallbackInfo& info) {
     live(info);
@@ -389,14 +403,9 @@ class NativeCore {
   }
   Napi::Value WriteEntries(const Napi::CallbackInfo& info) {
     mut(info);
-    const double root = num(info, 0, "root"), count = num(info, 2, "count");
-    size_t n = 0, loLen = 0, hiLen = 0;
-    bool ok;
-    const double* las = pageList(info, 1, count, &n, &ok);
-    const uint32_t* lo = typedInfo<uint32_t>(info.Env(), info[3], napi_uint32_array, "lo", &loLen);
-    const uint32_t* hi = typedInfo<uint32_t>(info.Env(), info[4], napi_uint32_array, "hi", &hiLen);
-    if (!ok || !rootOk(root) || loLen < n || hiLen < n) return N(info, EINVAL_);
-    return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).writeEntries(static_cast<uint64_t>(root), las, n, lo, hi)));
+    EntryList e;
+    if (!entryList(info, &e)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).writeEntries(e.root, e.las, e.n, e.lo, e.hi)));
   }
   Napi::Value SwapIn(const Napi::CallbackInfo& info) {
     mut(info);

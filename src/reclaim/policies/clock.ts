@@ -4,34 +4,15 @@
  * and moves on; the first page found without it is the victim, and the new page takes its
  * place just behind the hand (so the hand next looks at the page after the victim).
  */
-import { ACCESSED, type AccessBits, type ReclaimPolicy } from '../policy.js';
-import { PageList } from '../page-list.js';
-import { FIRST_BATCH, SCAN_BATCH, Scratch } from '../scratch.js';
+import { ACCESSED, type AccessBits } from '../policy.js';
+import { FIRST_BATCH, SCAN_BATCH } from '../scratch.js';
+import { RingPolicy } from './ring-policy.js';
 
 /** Second-chance clock over the Accessed bits. */
-export class ClockPolicy implements ReclaimPolicy {
+export class ClockPolicy extends RingPolicy {
   readonly name = 'clock';
-  readonly kind = 'ad-bits' as const;
-  /** The ring: tail = the page under the hand, head = the page just behind it. */
-  private readonly ring = new PageList();
-  private readonly scratch = new Scratch();
 
-  get size(): number {
-    return this.ring.size;
-  }
-  insert(key: number): void {
-    this.ring.pushHead(key);
-  }
-  remove(key: number): void {
-    this.ring.remove(key);
-  }
-  select(count: number, bits: AccessBits, out: Float64Array): number {
-    let n = 0;
-    while (n < count && this.ring.size > 0) out[n++] = this.victim(bits);
-    return n;
-  }
-
-  private victim(bits: AccessBits): number {
+  protected victim(bits: AccessBits): number {
     const s = this.scratch;
     // Most searches end within a few pages: read a few first, more each round.
     let batch = FIRST_BATCH;

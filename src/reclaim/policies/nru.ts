@@ -5,33 +5,15 @@
  * passes; 3) and 4) repeat 1) and 2) (every A is clear by then). The hand moves over every
  * page it looks at, as in the clock; the new page goes just behind it.
  */
-import { ACCESSED, DIRTY, type AccessBits, type ReclaimPolicy } from '../policy.js';
-import { PageList } from '../page-list.js';
-import { FIRST_BATCH, SCAN_BATCH, Scratch } from '../scratch.js';
+import { ACCESSED, DIRTY, type AccessBits } from '../policy.js';
+import { FIRST_BATCH, SCAN_BATCH } from '../scratch.js';
+import { RingPolicy } from './ring-policy.js';
 
 /** Not-recently-used by the enhanced clock algorithm. */
-export class NruPolicy implements ReclaimPolicy {
+export class NruPolicy extends RingPolicy {
   readonly name = 'nru';
-  readonly kind = 'ad-bits' as const;
-  private readonly ring = new PageList();
-  private readonly scratch = new Scratch();
 
-  get size(): number {
-    return this.ring.size;
-  }
-  insert(key: number): void {
-    this.ring.pushHead(key);
-  }
-  remove(key: number): void {
-    this.ring.remove(key);
-  }
-  select(count: number, bits: AccessBits, out: Float64Array): number {
-    let n = 0;
-    while (n < count && this.ring.size > 0) out[n++] = this.victim(bits);
-    return n;
-  }
-
-  private victim(bits: AccessBits): number {
+  protected victim(bits: AccessBits): number {
     for (let pass = 0; pass < 4; pass++) {
       const found = this.pass(bits, (pass & 1) === 0 ? 0 : DIRTY, (pass & 1) === 1);
       if (found !== undefined) return found;
