@@ -17,6 +17,13 @@ export function encodeSwapEntry(slot: number): [lo: number, hi: number] {
   return [((inv % 2 ** LO_BITS) * 512) >>> 0, Math.floor(inv / 2 ** LO_BITS)];
 }
 
+/** Writes slot's entry words into lo[i], hi[i] (no allocation: eviction encodes whole batches). */
+export function encodeSwapEntryInto(slot: number, lo: Uint32Array, hi: Uint32Array, i: number): void {
+  const inv = OFFSET_MASK - slot;
+  lo[i] = (inv % 2 ** LO_BITS) * 512;
+  hi[i] = Math.floor(inv / 2 ** LO_BITS);
+}
+
 /** The slot of a swap entry's words, or -1 when they are not a swap entry (present, or empty). */
 export function decodeSwapEntry(lo: number, hi: number): number {
   if ((lo & 1) !== 0 || (lo === 0 && hi === 0)) return -1;

@@ -15,7 +15,7 @@ import { VmmError } from '../errors.js';
 import type { PageAttrs, PageTable } from '../machine/page-table.js';
 import type { AccessBits, ReclaimPolicy } from '../reclaim/policy.js';
 import type { SwapArea } from '../reclaim/swap-area.js';
-import { decodeSwapEntry, encodeSwapEntry } from '../reclaim/swap-entry.js';
+import { decodeSwapEntry, encodeSwapEntryInto } from '../reclaim/swap-entry.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { Core } from '../core/core.js';
 import type { PageProt } from './pte-attrs.js';
@@ -253,9 +253,7 @@ export class ResidentSet implements AccessBits {
         this.cached.delete(vpn);
       }
       if (slot >= 0) {
-        const [lo, hi] = encodeSwapEntry(slot);
-        this.lo[i] = lo;
-        this.hi[i] = hi;
+        encodeSwapEntryInto(slot, this.lo, this.hi, i);
         this.swapped.set(vpn, slot);
       } else {
         this.lo[i] = 0;
@@ -491,9 +489,7 @@ export class ResidentSet implements AccessBits {
       const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
       const lo = new Uint32Array(vpns.length);
       const hi = new Uint32Array(vpns.length);
-      vpns.forEach((v, i) => {
-        [lo[i], hi[i]] = encodeSwapEntry(this.swapped.get(v)!);
-      });
+      vpns.forEach((v, i) => encodeSwapEntryInto(this.swapped.get(v)!, lo, hi, i));
       if (!child.pages.writeEntries(las, vpns.length, lo, hi)) throw new VmmError('ENOMEM', 'fork: out of physical memory copying swap entries');
       for (const v of vpns) {
         const slot = this.swapped.get(v)!;

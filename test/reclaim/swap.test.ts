@@ -307,3 +307,23 @@ describe('SwapCache', () => {
     expect(c.size).toBe(0);
   });
 });
+
+describe('swap entries', () => {
+  it("are Linux x86-64's: P clear, offset inverted in bits 9-58, type 0 in 59-63", async () => {
+    const { encodeSwapEntry, decodeSwapEntry, encodeSwapEntryInto } = await import('../../src/reclaim/swap-entry.js');
+    // __swp_entry(0, 1) = ~1 << 14 >> 5 = 0x07ff_ffff_ffff_fc00
+    expect(encodeSwapEntry(1)).toEqual([0xffff_fc00, 0x07ff_ffff]);
+    for (const slot of [1, 2, 4095, 2 ** 23, 2 ** 32 - 1, 2 ** 40]) {
+      const [lo, hi] = encodeSwapEntry(slot);
+      expect(lo & 0x1ff).toBe(0); // P and bits 1-8 clear
+      expect(hi >>> 27).toBe(0); // type 0
+      expect(decodeSwapEntry(lo, hi)).toBe(slot);
+      const a = new Uint32Array(1);
+      const b = new Uint32Array(1);
+      encodeSwapEntryInto(slot, a, b, 0);
+      expect([a[0], b[0]]).toEqual([lo, hi]);
+    }
+    expect(decodeSwapEntry(0, 0)).toBe(-1); // pte_none
+    expect(decodeSwapEntry(0x1003, 0)).toBe(-1); // present
+  });
+});

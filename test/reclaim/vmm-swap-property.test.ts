@@ -83,8 +83,15 @@ describe.each(BACKENDS)('contents under a resident limit with swap (%s)', (backe
               procs.splice(procs.indexOf(p), 1);
             }
             for (const q of procs) {
-              expect(q.s.vm.resident!.tracked.size).toBeLessThanOrEqual(limit);
+              const rs = q.s.vm.resident!;
+              expect(rs.tracked.size + rs.locked.size).toBeLessThanOrEqual(limit);
               checkEntries(q);
+              // The counters balance: every page reclaimed was dropped or written, every write went somewhere.
+              const c = rs.counters;
+              expect(c.pgsteal_direct + c.pgsteal_kswapd).toBe(c.evict_clean + c.evict_dirty);
+              expect(c.evict_dirty).toBe(c.pswpout + c.zswpout);
+              expect(q.s.reclaimStats().VmSwap).toBe(rs.swapped.size);
+              expect(q.s.reclaimStats().VmRSS).toBe(q.s.stats().residentPages);
             }
           }
           // Every byte, then teardown.
