@@ -61,7 +61,8 @@ export function collectResult(
     const z = machine.vmm.swap?.zswapStats();
     result.swap = { in: c.pswpin + c.zswpin, out: c.pswpout + c.zswpout, ...(z ? { zswap: { storedPages: z.stored_pages, compressedBytes: z.pool_total_size, ratio: z.compression_ratio } } : {}) };
     result.evictions = { clean: c.evict_clean, dirty: c.evict_dirty };
-    result.resident = { frames: rs.config.limit, policy: rs.policy.name };
+    const pages = rs.tracked.size + rs.locked.size;
+    result.resident = { frames: rs.config.limit, policy: rs.policy.name, pages, pageIns: pages + c.evict_clean + c.evict_dirty };
   }
   if (engine.pwc) {
     const p = engine.pwc;

@@ -55,7 +55,8 @@ export interface ReplayResult {
   /** Under a resident limit (`frames`): pages read from / written to swap (zswap included), evictions without and with a write. */
   swap?: { in: number; out: number; zswap?: { storedPages: number; compressedBytes: number; ratio: number } };
   evictions?: { clean: number; dirty: number };
-  resident?: { frames: number; policy: string };
+  /** The limit, the policy, the pages resident at the end, and page-ins (first touches + re-references after eviction: a textbook's page faults). */
+  resident?: { frames: number; policy: string; pages: number; pageIns: number };
   /** First few refused accesses. */
   segfaults: Array<{ address: string; access: string; cause: string }>;
   pageSize: '4k' | '2m';

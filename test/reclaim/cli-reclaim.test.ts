@@ -57,9 +57,19 @@ describe('vmsim replay --frames', () => {
     expect(j.faults.major).toBeGreaterThan(0);
     expect(j.swap.in).toBe(j.faults.major); // pages read at a fault (readahead pages are counted apart, swap_ra)
     expect(j.evictions.clean + j.evictions.dirty).toBeGreaterThan(0);
-    expect(j.resident).toEqual({ frames: 32, policy: 'clock' });
+    expect(j.resident).toMatchObject({ frames: 32, policy: 'clock' });
     const text = await run(['replay', 'traces/ls.lackey.gz', '--frames', '32']);
     expect(text.out).toMatch(/major \(read from swap\)/);
     expect((await run(['replay', 'traces/ls.lackey.gz', '--policy', 'lru'])).err).toMatch(/--policy needs --frames N/);
+  });
+
+  it('--course-summary prints the course simulators\' lines; LRU misses equal Mattson', async () => {
+    const r = await run(['replay', 'traces/ls.lackey.gz', '--frames', '64', '--policy', 'lru', '--course-summary']);
+    const v = Object.fromEntries(r.out.trim().split('\n').map((l) => l.split(': ')));
+    expect(Number(v['Hits']) + Number(v['Misses'])).toBe(Number(v['Total references']));
+    const curve = JSON.parse((await run(['curve', 'traces/ls.lackey.gz', '--frames', '64', '--policy', 'lru', '--json'])).out);
+    expect(Number(v['Misses'])).toBe(curve.mattson[0]);
+    expect(Number(v['Clean evictions']) + Number(v['Dirty evictions'])).toBe(Number(v['Misses']) - 64);
+    expect(v['Miss rate']).toMatch(/^\d+\.\d\d%$/);
   });
 });

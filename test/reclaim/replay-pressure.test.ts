@@ -60,7 +60,7 @@ describe.each(BACKENDS)('replay under pressure (%s)', (backend) => {
     expect(r.faults.major).toBe(16);
     expect(r.swap).toEqual({ in: 16, out: 8 });
     expect(r.evictions).toEqual({ clean: 12, dirty: 8 });
-    expect(r.resident).toEqual({ frames: 4, policy: 'fifo' });
+    expect(r.resident).toMatchObject({ frames: 4, policy: 'fifo', pages: 4, pageIns: 24 });
   });
 
   it('with readahead (page-cluster 3) neighbouring slots come back as swap-cache hits: minor faults', async () => {

@@ -5,7 +5,7 @@ import type { CommandIo } from '../io.js';
 import { formatReplaySummary } from '../replay-summary.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
-import { addPressureOptions, PRESSURE_SPECS } from '../pressure-args.js';
+import { addPressureOptions, courseSummary, PRESSURE_SPECS } from '../pressure-args.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(false),
@@ -39,7 +39,8 @@ export async function replayCommand(argv: string[], io: CommandIo): Promise<numb
   const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
   const result = await runReplay(a.positional[0]!, addPressureOptions(a, replayOptionsFrom(a, 'replay'), 'replay'), io, 'replay');
-  if (a.options.has('json')) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  if (a.options.has('course-summary')) io.stdout.write(courseSummary(result));
+  else if (a.options.has('json')) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else if (a.options.has('csv')) {
     const { segfaults: _s, ...rest } = result;
     const flat = flattenObject(rest);
