@@ -234,7 +234,26 @@ export class ResidentSet implements AccessBits {
         }
       } else {
         const cachedSlot = this.cached.get(vpn);
-        if (cachedSlot !== undefined && (b & PageBit.DIRTY) === 0) {
+        const sharers = swap && this.ctx.core.refCount(pfn) > 1 ? this.sharersOf(vpn, pfn) : undefined;
+        if (sharers) {
+          // The reverse map: every page table that maps this frame at this page gets the same swap entry.
+          slot = swap!.slots.alloc();
+          if (slot < 0) {
+            for (let j = i; j < n; j++) this.policy.insert(this.victims[j]!, false);
+            break;
+          }
+          const cacheSlot = this.ctx.swapCache.slotOf(pfn);
+          if (cacheSlot !== undefined) this.dropCachePage(cacheSlot);
+          const pa = pfn * PAGE_SIZE;
+          const where = swap!.write(slot, this.ctx.core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK);
+          this.count(where === 'zswap' ? 'zswpout' : 'pswpout');
+          this.count('evict_dirty');
+          for (const other of sharers) {
+            swap!.slots.dup(slot);
+            other.unmapShared(vpn, slot);
+          }
+          if (cachedSlot !== undefined) this.putSlot(cachedSlot);
+        } else if (cachedSlot !== undefined && (b & PageBit.DIRTY) === 0) {
           slot = cachedSlot; // the swap cache's reference becomes the entry's
           this.count('evict_clean');
         } else {
@@ -285,10 +304,11 @@ export class ResidentSet implements AccessBits {
     if (!entry || decodeSwapEntry(entry[0], entry[1]) !== slot) throw new VmmError('EFAULT', `reclaim: the entry of page ${vpn} does not hold swap slot ${slot} (internal inconsistency)`);
     // A zswap load is exclusive: make sure the frame exists before reading the page out.
     if (this.ctx.core.freeFrames() === 0) return undefined;
-    const shared = swap.slots.refs(slot) > 1;
     const cow: PageAttrs = { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi };
     const cachedFrame = this.ctx.swapCache.frameOf(slot);
     if (cachedFrame !== undefined) {
+      // Shared while another entry holds the slot or another page table maps the frame (beyond the cache's own reference).
+      const shared = swap.slots.refs(slot) > 1 || this.ctx.core.refCount(cachedFrame) > 1;
       // Exclusive once this entry's reference goes (putSlot drops the cache page with the slot): writable then.
       this.pages.swapIn(la, cachedFrame, shared ? cow : write ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, null, 0);
       this.count('swapcache_hit');
@@ -302,6 +322,7 @@ export class ResidentSet implements AccessBits {
       } else this.putSlot(slot);
       return 'minor';
     }
+    const shared = swap.slots.refs(slot) > 1;
     const from = swap.read(slot, this.page, 0);
     if (from === 'device') this.count('pswpin');
     else this.count('zswpin');
@@ -352,6 +373,54 @@ export class ResidentSet implements AccessBits {
     swap.pswpin += want.length;
     this.counters.swap_ra += want.length;
     this.ctx.reclaim.swap_ra += want.length;
+  }
+
+  /**
+   * The other processes mapping frame `pfn` at page `vpn` (a COW page shared since fork: same
+   * address in every process of the family), when they and the swap cache account for every
+   * reference of the frame and none has it locked; undefined otherwise (then only this page
+   * table lets the page go, and the others keep the frame).
+   */
+  private sharersOf(vpn: number, pfn: number): ResidentSet[] | undefined {
+    const rc = this.ctx.reclaimer;
+    if (!rc) return undefined;
+    const out: ResidentSet[] = [];
+    for (const other of rc.sets) {
+      if (other === this || !(other instanceof ResidentSet)) continue;
+      if (other.frameAt(vpn) !== pfn) continue;
+      if (other.locked.has(vpn) || !other.tracked.has(vpn)) return undefined;
+      out.push(other);
+    }
+    const expected = out.length + 1 + (this.ctx.swapCache.slotOf(pfn) !== undefined ? 1 : 0);
+    return out.length > 0 && expected === this.ctx.core.refCount(pfn) ? out : undefined;
+  }
+
+  /** The frame mapping page `vpn` here (-1 when not present): one bulk call of one page. */
+  frameAt(vpn: number): number {
+    this.ensureScan(1);
+    this.las[0] = vpn * PAGE_SIZE;
+    this.pages.pageBits(this.las, 1, this.bits, this.frames);
+    return (this.bits[0]! & PageBit.PRESENT) !== 0 ? this.frames[0]! : -1;
+  }
+
+  /** Another process's reclaim evicts the page this one shares with it: the entry takes `slot` (whose reference it was given). */
+  unmapShared(vpn: number, slot: number): void {
+    this.tracked.delete(vpn);
+    this.policy.remove(vpn);
+    this.lazyFree.delete(vpn);
+    const c = this.cached.get(vpn);
+    if (c !== undefined) {
+      this.cached.delete(vpn);
+      this.putSlot(c);
+    }
+    this.ensure(1);
+    const las = Float64Array.of(vpn * PAGE_SIZE);
+    const lo = new Uint32Array(1);
+    const hi = new Uint32Array(1);
+    encodeSwapEntryInto(slot, lo, hi, 0);
+    this.pages.swapOutList(las, 1, lo, hi);
+    this.pages.invalidateList(las, 1);
+    this.swapped.set(vpn, slot);
   }
 
   /** Drops one reference to `slot`; a freed slot takes its swap-cache page with it. */

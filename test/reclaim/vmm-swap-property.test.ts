@@ -20,6 +20,7 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('munmap' as const), p: fc.nat(), page: fc.integer({ min: 0, max: PAGES - 1 }), n: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ t: fc.constant('remap' as const), p: fc.nat() }),
   fc.record({ t: fc.constant('destroy' as const), p: fc.nat() }),
+  fc.record({ t: fc.constant('pageout' as const), p: fc.nat(), page: fc.integer({ min: 0, max: PAGES - 1 }), n: fc.integer({ min: 1, max: PAGES }) }),
 );
 
 interface Proc {
@@ -78,6 +79,12 @@ describe.each(BACKENDS)('contents under a resident limit with swap (%s)', (backe
                 p.s.mmap({ addr: BASE + k * 4096, length: 4096, prot: 'rw', fixed: true });
                 p.mapped[k] = true;
               }
+            } else if (o.t === 'pageout') {
+              const n = Math.min(o.n, PAGES - o.page);
+              let hole = false;
+              for (let k = o.page; k < o.page + n; k++) hole ||= !p.mapped[k];
+              if (hole) expect(() => p.s.madvise(BASE + o.page * 4096, n * 4096, 'MADV_PAGEOUT')).toThrow(/ENOMEM/);
+              else p.s.madvise(BASE + o.page * 4096, n * 4096, 'MADV_PAGEOUT');
             } else {
               p.s.destroy();
               procs.splice(procs.indexOf(p), 1);
@@ -101,7 +108,7 @@ describe.each(BACKENDS)('contents under a resident limit with swap (%s)', (backe
           expect(m.stats().frames.used).toBe(framesAtStart);
           m.dispose();
         }),
-        propertyOptions(25),
+        propertyOptions(40),
       );
     });
   }
