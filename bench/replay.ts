@@ -12,7 +12,7 @@ import { replay } from '../src/replay/replay.js';
 import type { ReplayOptions } from '../src/replay/replay-options.js';
 import { LackeyParser } from '../src/trace/lackey-parser.js';
 import { encodeHeader } from '../src/trace/binary-trace.js';
-import type { TraceChunk } from '../src/trace/trace-record.js';
+import { packRecord, type TraceChunk } from '../src/trace/trace-record.js';
 import type { Figure } from './harness.js';
 
 const REPEAT = 8;
@@ -48,6 +48,20 @@ async function engineNs(backend: 'native' | 'js', words: Uint32Array, count: num
     missRate = r.tlb.missRate;
   }
   return { ns: best, missRate };
+}
+
+/**
+ * The fault path of replay, per record: every record touches a new page (anon mode: a region
+ * per 2 MiB block, then a demand fault per page — a native map and a retry), or every record is
+ * refused (below mmap_min_addr: counted once, no exception built). µs per record.
+ */
+async function faultUs(backend: 'native' | 'js', refused: boolean): Promise<number> {
+  const n = backend === 'native' ? 100_000 : 20_000;
+  const words = new Uint32Array(n * 2);
+  for (let i = 0; i < n; i++) packRecord(words, i, refused ? 0x1000 + (i % 8) * 8 : 0x1000_0000 + i * 4096, i % 2, 8);
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) best = Math.min(best, ((await replay([{ words, count: n }], { backend, memory: '2GiB' })).timeMs * 1e3) / n);
+  return best;
 }
 
 /** A naive replay: TS decodes each record and calls core.access once per page touch. */
@@ -133,12 +147,20 @@ export async function benchReplay(backends: ('native' | 'js')[]): Promise<Figure
       textFile[b] = await fileMlps(textPath, b);
     }
     const naive = backends.includes('native') ? naiveNs(words, count, 2) : undefined;
+    const faulting: Record<string, number> = {};
+    const refusing: Record<string, number> = {};
+    for (const b of backends) {
+      faulting[b] = await faultUs(b, false);
+      refusing[b] = await faultUs(b, true);
+    }
     return [
       { name: `engine, records in memory (${(missRate * 100).toFixed(2)}% misses)`, values: { ...engine, naive }, unit: 'ns/access', note: `ls trace x${REPEAT} (${((count * REPEAT) / 1e6).toFixed(1)} M accesses); target <= 5 ns native` },
       { name: 'engine, split L1 TLBs + L2 + walk caches', values: modelled, unit: 'ns/access', note: 'opt-in hierarchy: L1/PWC modelled in TS, one core call per L1 miss' },
       { name: 'binary trace file, end to end', values: binFile, unit: 'ns/access', note: 'read + decode + simulate' },
       { name: 'lackey parse only', values: { native: parseMlps(text, REPEAT) }, unit: 'M lines/s', note: 'the same TS parser serves both backends; target >= 10 M lines/s' },
       { name: 'lackey text file, end to end', values: textFile, unit: 'M lines/s', note: 'read + parse + simulate (higher is better)' },
+      { name: 'a demand fault on every record (anon mode)', values: faulting, unit: 'µs/record', note: 'region per 2 MiB block, then per page a native map and a retry' },
+      { name: 'every record refused (SIGSEGV counted)', values: refusing, unit: 'µs/record', note: 'an outcome value, counted once; no exception is built' },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -156,6 +156,8 @@ function badVirtual(va: unknown, arg: string): VmmError {
     return new VmmError('EINVAL', `${arg} must be a number or bigint, got ${describe(va)}`);
   }
   if (typeof va === 'number' && !Number.isInteger(va)) return new VmmError('EINVAL', `${arg} ${va} is not an integer address`);
-  const shown = typeof va === 'bigint' ? hex(va) : Math.abs(va) < 2 ** 64 ? hex(BigInt(va)) : String(va);
+  // A bigint outside 64 bits is shown as given (hex() would wrap it to 64 bits).
+  const outside = typeof va === 'bigint' && (va >= 1n << 64n || va < -(1n << 63n));
+  const shown = outside ? (va < 0n ? '-0x' + (-va).toString(16) : '0x' + va.toString(16)) : typeof va === 'bigint' ? hex(va) : Math.abs(va) < 2 ** 64 ? hex(BigInt(va)) : String(va);
   return new VmmError('EINVAL', `${arg} ${shown} is not a canonical 48-bit address (user half below 0x0000800000000000, kernel half from ${hex(KERNEL_BASE_U)})`);
 }

@@ -5,6 +5,7 @@ export type { MachineOptions, BackendName } from './machine/options.js';
 export { AddressSpace } from './vmm/address-space.js';
 export { MmuSpace } from './machine/mmu-space.js';
 export type { Translation, AccessOptions, MapOptions, BatchResult } from './machine/mmu-space.js';
+export type { WalkStep, WalkFlags } from './machine/walk.js';
 export { PhysicalMemory } from './machine/physical-memory.js';
 export type { PageFlags, EntryFlags, SoftwareBits } from './page-flags.js';
 export { VmmError, PageFault, SegmentationFault, describeErrorCode } from './errors.js';

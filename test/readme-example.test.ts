@@ -24,6 +24,14 @@ it('the README example does what the README says', () => {
   s.mapPage(0x400000, pa, { user: true, writable: true });
   expect(s.translate(0x400123)!.physical).toBe(pa + 0x123);
   expect(s.access(0x400123, 'write')).toBe(pa + 0x123);
+  expect(s.load(0x400000, 8)).toBe(0n);
+  expect(s.fetch(0x400000, 15)).toHaveLength(15);
+  expect(s.walk(0x400123).map((w) => w.level)).toEqual([4, 3, 2, 1]);
+  const lazy = m.createAddressSpace({ faults: 'raw', onFault: (f) => { lazy.mapPage(f.address - (f.address % 4096), m.physical.allocFrame(), { user: true, writable: true }); return 'retry'; } });
+  lazy.store(0x5000, 1);
+  expect(lazy.load(0x5000)).toBe(1);
+  const cr3 = m.physical.allocFrame(); // an (empty) table a guest built
+  expect(m.adoptAddressSpace(cr3).root).toBe(cr3);
 });
 
 it('the README replay example runs as written', async () => {

@@ -13,9 +13,20 @@ import { PhysicalMemory } from './physical-memory.js';
 import { SINGLE_PAGE_FLUSH_CEILING } from './tlb-policy.js';
 import { toLinear } from '../address.js';
 import { strictOptions } from '../strict-options.js';
+import { Frames } from './frames.js';
 
 const TWO47 = 2 ** 47;
+const PAGE_BYTES = 4096;
+const USER_PAGES = TWO47 / PAGE_BYTES;
+const SIZE_OF_CLASS = [4096, 2 ** 21, 2 ** 30];
 const MAX_PCID = 4095;
+
+/** The core of a disposed machine: every use is refused with the same VmmError on both backends. */
+const DISPOSED_CORE = new Proxy({} as Core, {
+  get() {
+    throw new VmmError('EINVAL', 'the machine has been disposed');
+  },
+});
 
 /** What the CPU knows of an address space: its top-level table and its TLB tag. */
 export interface CpuSpace {
@@ -47,7 +58,9 @@ export class Cpu {
   readonly backend: 'native' | 'js';
   /** The validated options. */
   readonly config: Readonly<ResolvedOptions>;
-  /** @internal */ readonly core: Core;
+  /** @internal The backend (replaced by a refusing stub at dispose). */ core: Core;
+  /** @internal The typed frame operations (what the VMM and reclaim use for frames). */
+  readonly frames: Frames = new Frames(this);
   /** @internal */ readonly tlbState: TlbState;
   /** @internal */ readonly counters: Float64Array;
   /** @internal */ readonly result: Float64Array;
@@ -58,7 +71,8 @@ export class Cpu {
   /** @internal */ protected readonly spaceSet = new Set<CpuSpace>();
   private readonly pcidInUse = new Uint8Array(MAX_PCID + 1);
   /** @internal */ protected currentSpace: CpuSpace | undefined;
-  private readonly idleRoot: number;
+  /** @internal Frame of the idle top-level table (init_mm's), loaded when no space runs. */
+  readonly idleRoot: number;
   private disposed = false;
 
   /** Builds the hardware; see MachineOptions for the defaults. */
@@ -67,14 +81,20 @@ export class Cpu {
     this.tlbState = createTlbState(this.config.tlbSets, this.config.tlbWays);
     this.counters = new Float64Array(Counter.LENGTH);
     this.result = new Float64Array(Result.LENGTH);
-    this.core = createCore(this.config.backend, {
-      memoryBytes: this.config.memoryBytes,
-      features: this.config.features,
-      tlb: this.tlbState,
-      counters: this.counters,
-      result: this.result,
-      eagerHostMemory: this.config.hostMemory === 'eager',
-    });
+    try {
+      this.core = createCore(this.config.backend, {
+        memoryBytes: this.config.memoryBytes,
+        features: this.config.features,
+        tlb: this.tlbState,
+        counters: this.counters,
+        result: this.result,
+        eagerHostMemory: this.config.hostMemory === 'eager',
+      });
+    } catch (e) {
+      if (e instanceof VmmError) throw e;
+      // The host refused the reservation of simulated RAM (address space or commit limits).
+      throw new VmmError('ENOMEM', `options.memory: the host could not reserve ${this.config.memoryBytes} bytes of simulated RAM (${(e as Error).message})`);
+    }
     this.backend = this.core.backend;
     this.physical = new PhysicalMemory(this.core, this.config.memoryBytes);
     // Like Linux's init_mm: a kernel-only address space that is loaded when no process runs.
@@ -146,6 +166,8 @@ export class Cpu {
     for (const s of this.spaceSet) s.markDestroyed();
     this.spaceSet.clear();
     this.core.dispose();
+    this.core = DISPOSED_CORE;
+    this.physical.detach(DISPOSED_CORE);
   }
 
   /** @internal A new top-level table (or the given one) and a PCID for a space: [root frame, pcid]; ENOMEM when no frame is left. */
@@ -192,11 +214,28 @@ export class Cpu {
       for (const tag of this.liveTags()) this.core.invalidate(tag, la, pages);
       return;
     }
+    // A PCID flush keeps global entries: global user pages (which Linux never makes, but
+    // mapPage can) of the range are invalidated one by one, as an OS must INVLPG them.
+    if (pages > SINGLE_PAGE_FLUSH_CEILING) this.dropGlobals(la, pages);
     // Without PCIDs another space's entries were flushed when it was switched out.
     if (!pcide && space !== this.currentSpace) return;
     const tag = pcide ? space.pcid : 0;
     if (pages > SINGLE_PAGE_FLUSH_CEILING) this.core.flushPcid(tag);
     else this.core.invalidate(tag, la, pages);
+  }
+
+  /** Invalidates every global TLB entry that overlaps [la, la + pages*4096): a scan of the TLB arrays, a call per entry found. */
+  private dropGlobals(la: number, pages: number): void {
+    const t = this.tlbState;
+    if (t.meta[0]! === 0) return;
+    const end = la + pages * PAGE_BYTES;
+    for (let e = 0; e < t.key.length; e++) {
+      if ((t.flags[e]! & TlbFlag.GLOBAL) === 0 || (t.flags[e]! & TlbFlag.VALID) === 0) continue;
+      const q = Math.floor(t.key[e]! / 8192);
+      const size = SIZE_OF_CLASS[q % 4]!;
+      const start = Math.floor(q / 4) * size;
+      if (start < end && start + size > la) this.core.invalidate(this.tag, start, 1);
+    }
   }
 
   /** @internal Flushes every entry of a space (after fork write-protects it, or at destroy). */
@@ -214,6 +253,8 @@ export class Cpu {
   /** @internal Forgets a destroyed space; loads the idle tables if it was current. */
   release(space: CpuSpace): void {
     this.flushSpace(space);
+    // The space's frames are about to be freed: no global entry may keep translating to them.
+    this.dropGlobals(0, USER_PAGES);
     if (this.currentSpace === space) {
       this.core.setCr3(this.idleRoot, 0, false);
       this.tag = 0;

@@ -77,14 +77,14 @@ export class Machine extends Cpu {
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
-    this.vmm = new VmmContext(this.core, this.nxEnabled);
+    this.vmm = new VmmContext(this.frames, this.nxEnabled);
     try {
       if ((options.watermarks !== undefined || options.onOomKill !== undefined) && options.swap === undefined) throw new VmmError('EINVAL', 'options.watermarks and options.onOomKill need options.swap (reclaim needs somewhere to put pages)');
       if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
       if (options.swap !== undefined) {
-        const wm = resolveWatermarks(options.watermarks, this.core.totalFrames);
+        const wm = resolveWatermarks(options.watermarks, this.frames.total);
         this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
-        this.vmm.reclaimer = new Reclaimer(wm, () => this.core.freeFrames(), (rs) => (rs.owner as AddressSpace).destroy(), options.onOomKill, (n) => this.vmm.shrinkSwapCache(n));
+        this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), (rs) => (rs.owner as AddressSpace).destroy(), options.onOomKill, (n) => this.vmm.shrinkSwapCache(n));
       }
     } catch (e) {
       this.core.dispose();
@@ -164,8 +164,9 @@ export class Machine extends Cpu {
   /**
    * A raw MMU space over a page table that guest code built in simulated RAM: `cr3` is the
    * physical address of its top-level table (a frame the caller allocated, e.g. with
-   * physical.allocFrame). The space takes over the caller's reference on the table: destroy()
-   * frees it and what its user half maps, as for any space.
+   * physical.allocFrame). The space takes over the caller's references: on the table frames
+   * (destroy() frees them) and one per frame its user half maps (destroy() drops it), as the
+   * entries of any space hold theirs. The entries are the guest's: adopt a table once.
    */
   adoptAddressSpace(cr3: number | bigint, options?: { onFault?: OnFault }): MmuSpace {
     this.checkLive();

@@ -16,6 +16,7 @@ import { strictOptions } from '../strict-options.js';
 import { KIND_NAMES, kindCode } from './access-kind.js';
 import { faultError, RAW_FAULTS, RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from './fault.js';
 import { PageTable } from './page-table.js';
+import { walkEntries, type WalkStep } from './walk.js';
 import type { Cpu } from './cpu.js';
 import type { AccessKindName } from '../errors.js';
 
@@ -55,7 +56,7 @@ export interface BatchResult {
   fault?: PageFault | SegmentationFault;
 }
 
-const SHIFT_OF: Record<number, number> = { 4096: 12, [2 ** 21]: 21, [2 ** 30]: 30 };
+const PAGE_SIZES: readonly unknown[] = [4096, 2 ** 21, 2 ** 30];
 const TWO48 = 2 ** 48;
 
 /**
@@ -130,17 +131,16 @@ export class MmuSpace {
    * not allocated, ENOMEM when a page table cannot be allocated (nothing changes).
    */
   mapPage(va: number | bigint, pa: number | bigint, flags?: PageFlags, options?: MapOptions): void {
-    this.live();
-    const m = this.machine;
     strictOptions(options, 'options', ['pageSize']);
     const size = options?.pageSize ?? PAGE_SIZE;
-    const shift = SHIFT_OF[size];
-    if (shift === undefined) throw new VmmError('EINVAL', `options.pageSize must be 4096, 2 MiB or 1 GiB, got ${describe(size)}`);
+    const [lo, hi] = encodeFlags(flags);
+    this.live();
+    const m = this.machine;
+    if (!PAGE_SIZES.includes(size)) throw new VmmError('EINVAL', `options.pageSize must be 4096, 2 MiB or 1 GiB, got ${describe(size)}`);
     const la = toLinearAligned(va, size, 'va');
     const p = toPhysical(pa, m.physical.size, 'pa');
     if (p % size !== 0) throw new VmmError('EINVAL', `pa ${hex(p)} is not aligned to ${sizeName(size)}`);
     if (p + size > m.physical.size) throw new VmmError('EINVAL', `pa ${hex(p)}: a ${sizeName(size)} page there runs past the end of physical memory`);
-    const [lo, hi] = encodeFlags(flags);
     let ok: boolean;
     try {
       ok = this.pages.mapFrames(la, p / PAGE_SIZE, 1, { lo, hi }, size);
@@ -164,9 +164,9 @@ export class MmuSpace {
 
   /** Replaces the hardware flags of the page mapped at `va` (A and D are kept). ENOENT when nothing is mapped. */
   protectPage(va: number | bigint, flags?: PageFlags): void {
+    const [lo, hi] = encodeFlags(flags);
     this.live();
     const la = toLinearAligned(va, PAGE_SIZE, 'va');
-    const [lo, hi] = encodeFlags(flags);
     const size = this.leafAt(la, 'protectPage');
     // A whole leaf is covered: no split, so no allocation can fail.
     this.pages.protect(la, size / PAGE_SIZE, { setLo: lo, setHi: hi, clearLo: FLAG_MASK_LO & ~lo, clearHi: FLAG_MASK_HI & ~hi });
@@ -181,6 +181,16 @@ export class MmuSpace {
     return { physical: leaf.physical, pageSize: leaf.pageSize, flags: decodeFlags(leaf.lo, leaf.hi), software: decodeSoftware(leaf.lo), entry: entryBigInt(leaf.lo, leaf.hi) };
   }
 
+  /**
+   * The page walk of `va` as the hardware would do it, entry by entry, top first: one step per
+   * level visited, ending at a leaf, a not-present entry, or an entry that points outside RAM.
+   * Reads simulated RAM only (no TLB, no A/D update).
+   */
+  walk(va: number | bigint): WalkStep[] {
+    this.live();
+    return walkEntries(this.machine.physical, this.rootFrame, toLinear(va, 'va'));
+  }
+
   // ---------------------------------------------------------------- accesses
 
   /**
@@ -189,17 +199,18 @@ export class MmuSpace {
    * Accessing through a space makes it current, as a context switch would.
    */
   access(va: number | bigint, kind: AccessKindName = 'read', options?: AccessOptions): number {
+    // Options first (their getters run once), then the liveness check: a getter cannot act on a dead space.
+    const flags = options === undefined ? 1 : accessFlags(options);
     this.live();
     const la = toLinear(va, 'va');
     const k = kindCode(kind);
     const m = this.machine;
     m.activate(this);
-    const user = options?.user ?? true;
-    if (user && options?.ac === undefined) {
+    if (flags === 1) {
       const pa = this.fastHit(la, k);
       if (pa >= 0) return pa;
     }
-    return this.slowAccess(la, k, accessFlags(options));
+    return this.slowAccess(la, k, flags);
   }
 
   /** Reads `length` bytes of virtual memory at `va` (user mode unless options say otherwise). */
@@ -240,6 +251,7 @@ export class MmuSpace {
 
   /** readInto() with every argument checked: faults, page crossings, options, bad arguments. */
   private readIntoSlow(va: number | bigint, dst: Uint8Array, offset: number, length: number, options: AccessOptions | undefined): void {
+    const flags = accessFlags(options);
     this.live();
     const la = toLinear(va, 'va');
     if (!(dst instanceof Uint8Array)) throw new VmmError('EINVAL', `dst must be a Uint8Array, got ${describe(dst)}`);
@@ -249,32 +261,52 @@ export class MmuSpace {
     this.machine.activate(this);
     if (length === 0) return;
     // Options that still mean a plain user-mode access (user: true, no ac) may take the hit path.
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && this.readHit(va, dst, offset, length)) return;
+    if (flags === 1 && this.readHit(va, dst, offset, length)) return;
     const view = offset === 0 && length === dst.length ? dst : dst.subarray(offset, offset + length);
-    this.copyVirt(la, view, false, accessFlags(options));
+    this.copyVirt(la, view, false, flags);
   }
 
   /**
-   * Loads a little-endian unsigned integer of `size` bytes (1, 2 or 4) at `va`, as a user-mode
-   * read: the emulator's load, with no buffer at all. A TLB hit within one page runs in JS.
+   * Loads a little-endian unsigned integer of `size` bytes (1, 2, 4, or 8 as a bigint) at `va`,
+   * as a user-mode read: the emulator's load, with no buffer at all. A TLB hit within one page
+   * runs in JS.
    */
-  load(va: number | bigint, size: 1 | 2 | 4 = 4): number {
+  load(va: number | bigint, size?: 1 | 2 | 4): number;
+  load(va: number | bigint, size: 8): bigint;
+  load(va: number | bigint, size: 1 | 2 | 4 | 8 = 4): number | bigint {
     const pa = this.smallAccess(va, size, AccessKind.READ);
     if (pa < 0) return this.loadSlow(va, size);
     const dv = this.machine.physical.viewAt(pa);
     const o = pa & (CHUNK_BYTES - 1); // ToInt32 keeps the low bits: pa mod CHUNK_BYTES
-    return size === 4 ? dv.getUint32(o, true) : size === 2 ? dv.getUint16(o, true) : dv.getUint8(o);
+    return size === 4 ? dv.getUint32(o, true) : size === 2 ? dv.getUint16(o, true) : size === 1 ? dv.getUint8(o) : dv.getBigUint64(o, true);
+  }
+
+  /** A sign-extending load (MOVSX): `size` 1, 2 or 4 bytes as a number, 8 bytes as a bigint. */
+  loadSigned(va: number | bigint, size?: 1 | 2 | 4): number;
+  loadSigned(va: number | bigint, size: 8): bigint;
+  loadSigned(va: number | bigint, size: 1 | 2 | 4 | 8 = 4): number | bigint {
+    if (size === 8) return BigInt.asIntN(64, this.load(va, 8));
+    const v = this.load(va, size);
+    return size === 4 ? v | 0 : size === 2 ? (v << 16) >> 16 : (v << 24) >> 24;
   }
 
   /** load() through read(): faults, page crossings, supervisor-only or uncached pages. */
-  private loadSlow(va: number | bigint, size: number): number {
+  private loadSlow(va: number | bigint, size: number): number | bigint {
     const b = this.read(va, size);
+    if (size === 8) return new DataView(b.buffer).getBigUint64(0, true);
     return size === 4 ? (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0 : size === 2 ? b[0]! | (b[1]! << 8) : b[0]!;
   }
 
-  /** Stores the low `size` bytes (1, 2 or 4) of `value` little-endian at `va`, as a user-mode write. */
-  store(va: number | bigint, value: number, size: 1 | 2 | 4 = 4): void {
-    if (!Number.isInteger(value)) throw new VmmError('EINVAL', `value must be an integer, got ${describe(value)}`);
+  /**
+   * Stores `value` little-endian in `size` bytes (1, 2 or 4: an integer in the signed or
+   * unsigned range of that size; 8: a bigint or safe integer in [-2^63, 2^64)) at `va`, as a
+   * user-mode write. A value out of range is EINVAL, never truncated.
+   */
+  store(va: number | bigint, value: number | bigint, size: 1 | 2 | 4 | 8 = 4): void {
+    // In range for its size (signed or unsigned spelling), in integer operations only: no table loads, no calls.
+    if (size === 8 || typeof value !== 'number' || ((value | 0) !== value && value >>> 0 !== value) || (size !== 4 && (value < -(1 << (size * 8 - 1)) || value >= 1 << (size * 8)))) {
+      return this.storeOther(va, value, size);
+    }
     const v = value >>> 0;
     const pa = this.smallAccess(va, size, AccessKind.WRITE);
     if (pa < 0) return this.storeSlow(va, v, size);
@@ -285,9 +317,54 @@ export class MmuSpace {
     else dv.setUint8(o, v & 0xff);
   }
 
+  /** store() of 8 bytes, and every bad value or size (out of line: the 1/2/4-byte hit path stays small). */
+  private storeOther(va: number | bigint, value: unknown, size: unknown): void {
+    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw badSize(size);
+    if (size !== 8) throw new VmmError('EINVAL', `value must be an integer in [${STORE_MIN[size]}, ${STORE_MAX[size]}] for a ${size}-byte store, got ${describe(value)}`);
+    let v: bigint;
+    if (typeof value === 'bigint' && value >= -(2n ** 63n) && value < 2n ** 64n) v = BigInt.asUintN(64, value);
+    else if (typeof value === 'number' && Number.isSafeInteger(value)) v = BigInt.asUintN(64, BigInt(value));
+    else throw new VmmError('EINVAL', `value must be a bigint in [-2^63, 2^64) or a safe integer for an 8-byte store, got ${describe(value)}`);
+    const pa = this.smallAccess(va, 8, AccessKind.WRITE);
+    if (pa >= 0) return this.machine.physical.viewAt(pa).setBigUint64(pa & (CHUNK_BYTES - 1), v, true);
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, v, true);
+    this.write(va, bytes);
+  }
+
   /** store() through write(). */
   private storeSlow(va: number | bigint, v: number, size: number): void {
     this.write(va, [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24].slice(0, size));
+  }
+
+  /**
+   * An instruction fetch of `length` bytes at `va` (user mode): every page it touches must be
+   * executable (an NX page faults with the I/D bit), and a fetch that faults returns nothing.
+   */
+  fetch(va: number | bigint, length: number, options?: AccessOptions): Uint8Array {
+    const flags = accessFlags(options);
+    this.live();
+    const la = toLinear(va, 'va');
+    const n = toCount(length, 'length', { max: 2 ** 31 });
+    this.checkSpan(la, n);
+    const out = new Uint8Array(n);
+    this.machine.activate(this);
+    if (n === 0) return out;
+    if (flags === 1 && (la & PAGE_MASK) + n <= PAGE_SIZE) {
+      const pa = this.fastHit(la, AccessKind.EXECUTE);
+      if (pa >= 0) {
+        this.machine.physical.copyOut(pa, out, 0, n);
+        return out;
+      }
+    }
+    const pas = this.touchPages(la, n, AccessKind.EXECUTE, flags);
+    const phys = this.machine.physical;
+    for (let k = 0, off = 0; k < pas.length; k++) {
+      const c = Math.min(n - off, PAGE_SIZE - (pas[k]! % PAGE_SIZE));
+      phys.copyOut(pas[k]!, out, off, c);
+      off += c;
+    }
+    return out;
   }
 
   /**
@@ -299,7 +376,7 @@ export class MmuSpace {
   private smallAccess(va: number | bigint, size: number, kind: number): number {
     this.live();
     const la = toLinear(va, 'va');
-    if (size !== 1 && size !== 2 && size !== 4) throw badSize(size);
+    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw badSize(size);
     this.machine.activate(this);
     if ((la & PAGE_MASK) + size > 4096) return -1; // crosses a page
     const pa = this.fastHit(la, kind);
@@ -308,20 +385,21 @@ export class MmuSpace {
 
   /** Writes bytes into virtual memory at `va` (user mode unless options say otherwise). */
   write(va: number | bigint, bytes: Uint8Array | ArrayLike<number>, options?: AccessOptions): void {
+    // User code (option getters, array-like elements) runs first, then the liveness check.
+    const flags = options === undefined ? 1 : accessFlags(options);
+    const data = toBytes(bytes);
     this.live();
     const la = toLinear(va, 'va');
-    const data = toBytes(bytes);
     this.checkSpan(la, data.length);
     this.machine.activate(this);
     if (data.length === 0) return;
-    if ((options === undefined || (options.user !== false && options.ac === undefined)) && (la & PAGE_MASK) + data.length <= PAGE_SIZE) {
+    if (flags === 1 && (la & PAGE_MASK) + data.length <= PAGE_SIZE) {
       const pa = this.fastHit(la, AccessKind.WRITE);
       if (pa >= 0) {
         this.machine.physical.copyIn(pa, data, 0, data.length);
         return;
       }
     }
-    const flags = accessFlags(options);
     if ((la & PAGE_MASK) + data.length <= PAGE_SIZE) this.copyVirt(la, data, true, flags);
     else this.writeAcross(la, data, flags);
   }
@@ -332,15 +410,21 @@ export class MmuSpace {
    * stops at the first fault it cannot resolve and reports its index.
    */
   accessBatch(addresses: Float64Array, kinds: Uint8Array, options: AccessOptions & { start?: number; end?: number } = {}): BatchResult {
+    // Options first, each getter once; then the liveness check.
+    const flags = accessFlags(options, BATCH_KEYS);
+    const endOption = options.end;
+    const startOption = options.start;
     this.live();
     if (!(addresses instanceof Float64Array)) throw new VmmError('EINVAL', `addresses must be a Float64Array, got ${describe(addresses)}`);
     if (!(kinds instanceof Uint8Array)) throw new VmmError('EINVAL', `kinds must be a Uint8Array, got ${describe(kinds)}`);
-    const end = toCount(options.end ?? addresses.length, 'options.end', { max: addresses.length });
-    const start = toCount(options.start ?? 0, 'options.start', { max: end });
+    // The native core takes no SharedArrayBuffer views: a private copy keeps both backends alike.
+    if (addresses.buffer instanceof SharedArrayBuffer) addresses = addresses.slice();
+    if (kinds.buffer instanceof SharedArrayBuffer) kinds = kinds.slice();
+    const end = toCount(endOption ?? addresses.length, 'options.end', { max: addresses.length });
+    const start = toCount(startOption ?? 0, 'options.start', { max: end });
     if (kinds.length < end) throw new VmmError('EINVAL', `kinds has ${kinds.length} entries, fewer than options.end ${end}`);
     const m = this.machine;
     m.activate(this);
-    const flags = accessFlags(options);
     let fault: PageFault | SegmentationFault | undefined;
     // The core takes canonical (sign-extended) addresses as they are: no conversion pass.
     const i = this.runBatch(
@@ -371,14 +455,17 @@ export class MmuSpace {
     let pos = start;
     let f = flags;
     let retried: FaultInfo | undefined;
+    let retriedAt = -1;
     for (;;) {
       pos = step(pos, f);
       f = flags | CHECKED;
       if (pos >= end || pos < 0) return pos;
       const fault = this.readFault(flags);
-      const outcome = this.decide(fault, retried);
+      // Only a fault at the position just retried can be its repeat.
+      const outcome = this.decide(fault, pos === retriedAt ? retried : undefined);
       if (outcome === RETRY) {
         retried = fault;
+        retriedAt = pos;
         continue;
       }
       retried = undefined;
@@ -435,6 +522,13 @@ export class MmuSpace {
   }
 
   private copyVirt(la: number, buf: Uint8Array, write: boolean, flags: number): void {
+    if (buf.buffer instanceof SharedArrayBuffer) {
+      // The native core takes no SharedArrayBuffer views: go through a private copy, on both backends alike.
+      const tmp = write ? buf.slice() : new Uint8Array(buf.length);
+      this.copyVirt(la, tmp, write, flags);
+      if (!write) buf.set(tmp);
+      return;
+    }
     const m = this.machine;
     let done = 0;
     let retried: FaultInfo | undefined;
@@ -453,24 +547,34 @@ export class MmuSpace {
    * write's counts, A/D bits and TLB fills); then the bytes move by physical address.
    */
   private writeAcross(la: number, data: Uint8Array, flags: number): void {
-    const first = Math.floor(la / PAGE_SIZE);
-    const count = Math.floor((la + data.length - 1) / PAGE_SIZE) - first + 1;
-    const pas = new Float64Array(count);
-    const retries = this.machine.retries;
-    for (let k = 0; k < count; k++) pas[k] = this.slowAccess(k === 0 ? la : (first + k) * PAGE_SIZE, AccessKind.WRITE, flags);
-    if (this.machine.retries !== retries) {
-      // A handler ran: it may have changed a page already checked (a raw space's callback can). Re-check by pure walks.
-      for (let k = 0; k < count; k++) {
-        const leaf = this.pages.leaf(k === 0 ? la : (first + k) * PAGE_SIZE);
-        if (leaf === undefined || leaf.physical !== pas[k]) return this.writeAcross(la, data, flags);
-      }
-    }
+    const pas = this.touchPages(la, data.length, AccessKind.WRITE, flags);
     const phys = this.machine.physical;
-    for (let k = 0, off = 0; k < count; k++) {
+    for (let k = 0, off = 0; k < pas.length; k++) {
       const n = Math.min(data.length - off, PAGE_SIZE - (pas[k]! % PAGE_SIZE));
       phys.copyIn(pas[k]!, data, off, n);
       off += n;
     }
+  }
+
+  /**
+   * One access of `kind` to every page [la, la + n) touches, in order, faults resolved or
+   * thrown: the physical address of each page's first byte in the range. When a handler ran,
+   * the earlier pages are checked again by pure walks (a raw space's callback may have
+   * changed them), and the whole access is re-executed if one did change, as the CPU would.
+   */
+  private touchPages(la: number, n: number, kind: number, flags: number): Float64Array {
+    const first = Math.floor(la / PAGE_SIZE);
+    const count = Math.floor((la + n - 1) / PAGE_SIZE) - first + 1;
+    const pas = new Float64Array(count);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const retries = this.machine.retries;
+      for (let k = 0; k < count; k++) pas[k] = this.slowAccess(k === 0 ? la : (first + k) * PAGE_SIZE, kind, flags);
+      if (this.machine.retries === retries) return pas;
+      let same = true;
+      for (let k = 0; k < count && same; k++) same = this.pages.leaf(k === 0 ? la : (first + k) * PAGE_SIZE)?.physical === pas[k];
+      if (same) return pas;
+    }
+    throw new VmmError('EFAULT', `[${hex(fromLinear(la))}, +${n}): the fault handler keeps remapping the pages of this access`);
   }
 
   /** Hands the fault the core just reported to the handler: returns it when retried, throws the error otherwise. */
@@ -521,12 +625,19 @@ function largeOffset(t: TlbState, e: number, la: number): number {
 }
 
 function badSize(size: unknown): VmmError {
-  return new VmmError('EINVAL', `size must be 1, 2 or 4, got ${describe(size)}`);
+  return new VmmError('EINVAL', `size must be 1, 2, 4 or 8, got ${describe(size)}`);
 }
 
-function accessFlags(options: AccessOptions | undefined): number {
+const ACCESS_KEYS = ['user', 'ac'];
+const BATCH_KEYS = ['user', 'ac', 'start', 'end'];
+
+/** The values a store of 1, 2 or 4 bytes takes: the signed and the unsigned range of that size. */
+const STORE_MIN: readonly number[] = [NaN, -0x80, -0x8000, NaN, -0x8000_0000];
+const STORE_MAX: readonly number[] = [NaN, 0xff, 0xffff, NaN, 0xffff_ffff];
+
+function accessFlags(options: AccessOptions | undefined, keys: readonly string[] = ACCESS_KEYS): number {
   if (options === undefined) return 1;
-  if (options === null || typeof options !== 'object') throw new VmmError('EINVAL', `options must be an object, got ${describe(options)}`);
+  strictOptions(options, 'options', keys);
   const { user, ac } = options;
   if (user !== undefined && typeof user !== 'boolean') throw new VmmError('EINVAL', `options.user must be a boolean, got ${describe(user)}`);
   if (ac !== undefined && typeof ac !== 'boolean') throw new VmmError('EINVAL', `options.ac must be a boolean, got ${describe(ac)}`);

@@ -111,9 +111,11 @@ export class PageTable {
     const st = this.cpu.core.translate(this.space.rootFrame, la);
     if (st < 0) return undefined;
     const r = this.cpu.result;
-    const pageSize = 2 ** r[Result.D]!;
+    const shift = r[Result.D]!;
+    // No float `%` or `**` here: V8 compiles them to calls (fmod, pow), dearer than the rest of a COW fault's TS work.
+    const pageSize = shift === 12 ? 4096 : shift === 21 ? 2097152 : 1073741824;
     const physical = r[Result.A]!;
-    return { pfn: Math.floor((physical - (physical % pageSize)) / PAGE_SIZE), pageSize, lo: r[Result.B]!, hi: r[Result.C]!, physical };
+    return { pfn: Math.floor(physical / pageSize) * (pageSize / 4096), pageSize, lo: r[Result.B]!, hi: r[Result.C]!, physical };
   }
 
   /** Splits the large leaf covering `la` down to 4 KiB entries (same frames and bits). False on ENOMEM. */

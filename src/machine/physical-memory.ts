@@ -14,7 +14,14 @@ export class PhysicalMemory {
   private readonly views: DataView[] = [];
 
   /** @internal */
-  constructor(private readonly core: Core, readonly size: number) {}
+  constructor(private core: Core, readonly size: number) {}
+
+  /** @internal The machine was disposed: calls go to `disposed` (which refuses them) and the RAM views are dropped. */
+  detach(disposed: Core): void {
+    this.core = disposed;
+    this.chunks.length = 0;
+    this.views.length = 0;
+  }
 
   /** Frames in the machine (size / 4096). */
   get totalFrames(): number {

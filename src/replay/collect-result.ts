@@ -27,7 +27,7 @@ export function collectResult(
     misses = engine.l2Misses;
     hits = (engine.l1i?.hits ?? 0) + (engine.l1d?.hits ?? 0) + engine.l2Hits;
   } else {
-    // The core counts the retry after a resolved fault as a second lookup; the trace made one.
+    // The core counts the retry after a resolved fault as a second lookup; the trace made one (retries are counted apart, as machine.stats() does).
     hits = d(Counter.HITS);
     misses = d(Counter.MISSES) - engine.retries;
     levels.push({ name: 'tlb', entries: o.tlb.entries, ways: o.tlb.ways, hits, misses });
@@ -42,7 +42,7 @@ export function collectResult(
     accesses: records,
     byKind: { instructions: out[TraceOut.INSTRS]!, loads: out[TraceOut.LOADS]!, stores: out[TraceOut.STORES]!, modifies: out[TraceOut.MODIFIES]! },
     pageCrossing: out[TraceOut.SPLITS]!,
-    tlb: { lookups: hits + misses, hits, misses, missRate: hits + misses > 0 ? misses / (hits + misses) : 0, levels },
+    tlb: { lookups: hits + misses, hits, misses, missRate: hits + misses > 0 ? misses / (hits + misses) : 0, retries: engine.retries, levels },
     walks: d(Counter.WALKS),
     faults: { total: d(Counter.FAULTS), minor: vm.faults.minor, major: vm.faults.major, cow: vm.faults.cow, segv: engine.segv },
     segfaults: engine.segfaults,

@@ -56,8 +56,6 @@ export class ReplayEngine {
     const rs = space.vm.resident;
     this.everyRef = rs && rs.policy.kind === 'every-reference' ? rs : undefined;
     if (o.mode === 'anon') space.vm.onMissingRegion = anonymousRegionHook(o.pageSize === '2m');
-    // A 2 MiB experiment keeps 2 MiB pages: a write to the huge zero page gets a fresh huge page, not a split.
-    if (o.pageSize === '2m') space.vm.hugeZeroWrite = 'allocate';
   }
 
   /** Accesses re-executed after a resolved fault (the core counted each as one more lookup and miss; not the trace's). */
@@ -81,6 +79,8 @@ export class ReplayEngine {
   }
 
   private runNative(words: Uint32Array, count: number, recheck: (() => number) | undefined): number {
+    // The native core takes no SharedArrayBuffer views: a private copy keeps both backends alike.
+    if (words.buffer instanceof SharedArrayBuffer) words = words.slice();
     const core = this.machine.core;
     const out = this.out;
     const rs = this.everyRef;

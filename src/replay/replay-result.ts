@@ -34,6 +34,8 @@ export interface ReplayResult {
     /** Lookups that missed every level (each needed a page walk). */
     misses: number;
     missRate: number;
+    /** Accesses re-executed after a resolved page fault: counted here, not as lookups or misses (machine.stats().tlb.retries counts the same). */
+    retries: number;
     levels: TlbLevelResult[];
   };
   /** Page walks, including the walks of faulting accesses and their retries. */

@@ -33,8 +33,9 @@ export class AddressSpace extends MmuSpace {
 
   /** mmap(2): creates a mapping and returns its address. See MmapOptions. */
   mmap(options: MmapOptions): number {
+    const o = snapshot(options); // getters run once, before the liveness check
     this.live();
-    return sys.mmap(this.vm, options);
+    return sys.mmap(this.vm, o);
   }
   /** munmap(2): removes mappings in [addr, addr+length); holes are fine. */
   munmap(addr: number | bigint, length: number): void {
@@ -86,8 +87,9 @@ export class AddressSpace extends MmuSpace {
   }
   /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
   createRegion(options: RegionOptions): Region {
+    const o = snapshot(options);
     this.live();
-    return publicRegion(sys.createRegion(this.vm, options));
+    return publicRegion(sys.createRegion(this.vm, o));
   }
   /** Destroys the whole region containing `addr`. */
   destroyRegion(addr: number | bigint): void {
@@ -146,6 +148,11 @@ export class AddressSpace extends MmuSpace {
   protected override beforeDestroy(): void {
     this.vm.teardown();
   }
+}
+
+/** An options object's own properties read once (getters run now), so nothing user code does later can change them. */
+function snapshot<T>(options: T): T {
+  return options !== null && typeof options === 'object' ? { ...options } : options;
 }
 
 function publicRegion(r: RegionRecord): Region {

@@ -18,6 +18,8 @@ export const PROT_EXEC = 4;
 export interface PageProt {
   /** A page that may be written now (RW when the protection has write). */
   readonly writable: PageAttrs;
+  /** `writable` with Accessed and Dirty set: a page that is being written now (a write fault, MAP_POPULATE). */
+  readonly writableDirty: PageAttrs;
   /** A page mapped read-only whatever the protection (the zero page, a COW page, a private object page). */
   readonly readOnly: PageAttrs;
   /** The change mprotect applies to every leaf of the region (COW entries keep RW clear when private). */
@@ -43,6 +45,7 @@ export function protectionMap(nxe: boolean): readonly PageProt[] {
     const lowMask = PTE.US | PTE.RW;
     map.push({
       writable: w,
+      writableDirty: { lo: w.lo | PTE.A | PTE.D, hi: w.hi },
       readOnly: userPageAttrs(prot, shared, false, nxe),
       change: { setLo: w.lo & lowMask, setHi: w.hi, clearLo: lowMask & ~w.lo, clearHi: PTE_HI.NX & ~w.hi, keepCowReadOnly: !shared },
     });

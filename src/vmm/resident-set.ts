@@ -17,12 +17,11 @@ import type { AccessBits, ReclaimPolicy } from '../reclaim/policy.js';
 import type { SwapArea } from '../reclaim/swap-area.js';
 import { decodeSwapEntry, encodeSwapEntryInto } from '../reclaim/swap-entry.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
-import type { Core } from '../core/core.js';
+import type { Frames } from '../machine/frames.js';
 import type { PageProt } from './pte-attrs.js';
 import type { Reclaimer } from './reclaimer.js';
 import type { SwapCache } from '../reclaim/swap-cache.js';
 
-const CHUNK = 2 ** 30;
 
 /** How a resident set was configured (a fork child gets the same). */
 export interface ResidentConfig {
@@ -35,7 +34,7 @@ export interface ResidentConfig {
 
 /** What the machine-wide side gives a resident set. */
 export interface ResidentContext {
-  readonly core: Core;
+  readonly frames: Frames;
   readonly zeroFrame: number;
   readonly swap: SwapArea | undefined;
   /** Machine-wide counters (summed over processes). */
@@ -234,7 +233,7 @@ export class ResidentSet implements AccessBits {
         }
       } else {
         const cachedSlot = this.cached.get(vpn);
-        const sharers = swap && this.ctx.core.refCount(pfn) > 1 ? this.sharersOf(vpn, pfn) : undefined;
+        const sharers = swap && this.ctx.frames.refCount(pfn) > 1 ? this.sharersOf(vpn, pfn) : undefined;
         if (sharers) {
           // The reverse map: every page table that maps this frame at this page gets the same swap entry.
           slot = swap!.slots.alloc();
@@ -244,8 +243,7 @@ export class ResidentSet implements AccessBits {
           }
           const cacheSlot = this.ctx.swapCache.slotOf(pfn);
           if (cacheSlot !== undefined) this.dropCachePage(cacheSlot);
-          const pa = pfn * PAGE_SIZE;
-          const where = swap!.write(slot, this.ctx.core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK);
+          const where = swap!.write(slot, ...this.ctx.frames.bytes(pfn));
           this.count(where === 'zswap' ? 'zswpout' : 'pswpout');
           this.count('evict_dirty');
           for (const other of sharers) {
@@ -264,8 +262,7 @@ export class ResidentSet implements AccessBits {
             break;
           }
           this.dropCachePage(slot); // a copy read ahead from this slot is stale now
-          const pa = pfn * PAGE_SIZE;
-          const where = swap!.write(slot, this.ctx.core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK);
+          const where = swap!.write(slot, ...this.ctx.frames.bytes(pfn));
           this.count(where === 'zswap' ? 'zswpout' : 'pswpout');
           this.count('evict_dirty');
         }
@@ -303,12 +300,12 @@ export class ResidentSet implements AccessBits {
     const entry = this.pages.readEntry(la);
     if (!entry || decodeSwapEntry(entry[0], entry[1]) !== slot) throw new VmmError('EFAULT', `reclaim: the entry of page ${vpn} does not hold swap slot ${slot} (internal inconsistency)`);
     // A zswap load is exclusive: make sure the frame exists before reading the page out.
-    if (this.ctx.core.freeFrames() === 0) return undefined;
+    if (this.ctx.frames.freeCount() === 0) return undefined;
     const cow: PageAttrs = { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi };
     const cachedFrame = this.ctx.swapCache.frameOf(slot);
     if (cachedFrame !== undefined) {
       // Shared while another entry holds the slot or another page table maps the frame (beyond the cache's own reference).
-      const shared = swap.slots.refs(slot) > 1 || this.ctx.core.refCount(cachedFrame) > 1;
+      const shared = swap.slots.refs(slot) > 1 || this.ctx.frames.refCount(cachedFrame) > 1;
       // Exclusive once this entry's reference goes (putSlot drops the cache page with the slot): writable then.
       this.pages.swapIn(la, cachedFrame, shared ? cow : write ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, null, 0);
       this.count('swapcache_hit');
@@ -317,7 +314,7 @@ export class ResidentSet implements AccessBits {
       if (!shared && !write && !swap.slots.halfFull) {
         // Keep the clean copy (this entry's slot reference moves to the per-process cache).
         this.ctx.swapCache.deleteSlot(slot);
-        this.ctx.core.unrefFrame(cachedFrame);
+        this.ctx.frames.unref(cachedFrame);
         this.cached.set(vpn, slot);
       } else this.putSlot(slot);
       return 'minor';
@@ -333,7 +330,7 @@ export class ResidentSet implements AccessBits {
     if (shared) {
       // The other holders of the slot will find this page in the swap cache.
       this.ctx.swapCache.add(slot, pfn);
-      this.ctx.core.refFrame(pfn);
+      this.ctx.frames.ref(pfn);
       this.putSlot(slot);
     } else if (dirty || swap.slots.halfFull) this.putSlot(slot);
     // Keep the swap copy while the page is clean, unless swap is getting full (vm_swap_full).
@@ -352,24 +349,23 @@ export class ResidentSet implements AccessBits {
       if (t === slot || swap.slots.refs(t) === 0 || this.ctx.swapCache.frameOf(t) !== undefined || swap.zswap?.has(t)) continue;
       want.push(t);
     }
-    const core = this.ctx.core;
+    const fr = this.ctx.frames;
     const reserve = this.ctx.reclaimer?.watermarks.low ?? 0;
-    if (want.length === 0 || core.freeFrames() - want.length <= reserve + 2) return;
+    if (want.length === 0 || fr.freeCount() - want.length <= reserve + 2) return;
     const frames = new Float64Array(want.length);
-    if (core.allocFrameList(frames, want.length) < 0) return;
+    if (!fr.allocList(frames, want.length)) return;
     let lo = Infinity;
     let hi = -1;
     want.forEach((t, i) => {
       const f = frames[i]!;
-      const pa = f * PAGE_SIZE;
-      swap.device.read(t, core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK);
+      swap.device.read(t, ...fr.bytes(f));
       this.ctx.swapCache.add(t, f);
       this.ctx.readahead.add(t);
       lo = Math.min(lo, f);
       hi = Math.max(hi, f);
     });
     // One call marks the frames written (so they are zeroed when next allocated); frames between them are marked too, harmlessly.
-    core.noteWritten(lo, hi - lo + 1);
+    fr.noteWritten(lo, hi - lo + 1);
     swap.pswpin += want.length;
     this.counters.swap_ra += want.length;
     this.ctx.reclaim.swap_ra += want.length;
@@ -392,7 +388,7 @@ export class ResidentSet implements AccessBits {
       out.push(other);
     }
     const expected = out.length + 1 + (this.ctx.swapCache.slotOf(pfn) !== undefined ? 1 : 0);
-    return out.length > 0 && expected === this.ctx.core.refCount(pfn) ? out : undefined;
+    return out.length > 0 && expected === this.ctx.frames.refCount(pfn) ? out : undefined;
   }
 
   /** The frame mapping page `vpn` here (-1 when not present): one bulk call of one page. */
@@ -433,7 +429,7 @@ export class ResidentSet implements AccessBits {
     const f = this.ctx.swapCache.deleteSlot(slot);
     if (f === undefined) return;
     this.ctx.readahead.delete(slot);
-    this.ctx.core.unrefFrame(f);
+    this.ctx.frames.unref(f);
   }
 
   // ---------------------------------------------------------------- unmap, fork, teardown

@@ -4,7 +4,7 @@
  * (allocated, zeroed, on first touch); every mapping of a page holds another. The frames go
  * when the name is unlinked and the last mapping is gone.
  */
-import type { Core } from '../core/core.js';
+import type { Frames } from '../machine/frames.js';
 import { PAGE_SIZE } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 
@@ -18,7 +18,8 @@ export class SharedMemoryObject {
 
   /** @internal Use machine.createSharedMemory(). */
   constructor(
-    private readonly core: Core,
+    /** Where the frames come from. */
+    private readonly frames_: Frames,
     /** Unique id (regions name their backing by it). */
     readonly id: number,
     /** The name it was created with. */
@@ -53,7 +54,7 @@ export class SharedMemoryObject {
   frameOf(index: number): number {
     let f = this.frames[index]!;
     if (f === 0) {
-      f = this.core.allocFrame();
+      f = this.frames_.allocZeroed();
       if (f < 0) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no free frame for page ${index}`);
       this.frames[index] = f;
     }
@@ -66,11 +67,16 @@ export class SharedMemoryObject {
     for (let i = first; i < first + count; i++) if (this.frames[i] === 0) missing++;
     if (missing > 0) {
       const fresh = new Float64Array(missing);
-      if (this.core.allocFrameList(fresh, missing) < 0) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no ${missing} free frames`);
+      if (!this.frames_.allocList(fresh, missing)) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no ${missing} free frames`);
       let k = 0;
       for (let i = first; i < first + count; i++) if (this.frames[i] === 0) this.frames[i] = fresh[k++]!;
     }
     return this.frames.slice(first, first + count);
+  }
+
+  /** @internal The frames the object holds a reference on (one each), for auditing. */
+  heldFrames(): number[] {
+    return [...this.frames].filter((f) => f !== 0);
   }
 
   /** @internal A region started mapping this object. */
@@ -97,7 +103,7 @@ export class SharedMemoryObject {
     this.released = true;
     this.hooks.released(this);
     for (let i = 0; i < this.frames.length; i++) {
-      if (this.frames[i] !== 0) this.core.unrefFrame(this.frames[i]!);
+      if (this.frames[i] !== 0) this.frames_.unref(this.frames[i]!);
       this.frames[i] = 0;
     }
   }

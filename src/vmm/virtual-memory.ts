@@ -45,8 +45,6 @@ export class VirtualMemory implements FaultHandler {
   sharedPages = 0;
   /** @internal Ranges allocVirtual returned: start → end (freeVirtual frees exactly these). */
   allocations = new Map<number, number>();
-  /** @internal What a write to the huge zero page does: split to 4 KiB (Linux since 5.8) or allocate a fresh 2 MiB page. */
-  hugeZeroWrite: 'split' | 'allocate' = 'split';
   /** @internal Called for a fault outside every region (replay's anonymous mode creates one there). */
   onMissingRegion: MissingRegionHook | undefined;
   /** @internal The resident limit, policy and swap state, when the space has a resident limit. */
@@ -130,7 +128,7 @@ export class VirtualMemory implements FaultHandler {
       // Linux populates a private read-only mapping with the zero page: reads need no frame, so vmsim leaves it to faults.
       if ((r.prot & PROT_WRITE) === 0) return;
       // Populating is not a fault: no fault counter moves.
-      if (!this.pages.mapZeroed(start, pages, { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi })) throw oomError('mmap', `populate [${hex(start)}, ${hex(end)})`);
+      if (!this.pages.mapZeroed(start, pages, pp.writableDirty)) throw oomError('mmap', `populate [${hex(start)}, ${hex(end)})`);
       return;
     }
     if (!r.shared || r.backing.type !== 'object') return; // private object mappings fault in (COW) on access
@@ -196,7 +194,7 @@ export class VirtualMemory implements FaultHandler {
     const pp = this.pageProt(r);
     if (leaf.pageSize !== PAGE_SIZE && this.ctx.isZeroFrame(leaf.pfn)) return this.writeHugeZero(r, la, pp);
     if (leaf.pageSize !== PAGE_SIZE) {
-      // A huge leaf: split it into 4 KiB entries first, as Linux splits a THP on a COW fault.
+      // A huge leaf: split it into 4 KiB entries first, as Linux splits a THP on a COW fault (since 5.8).
       if (!pt.splitLeaf(la)) return OOM;
       leaf = pt.leaf(la);
       if (leaf === undefined) return RETRY;
@@ -208,7 +206,7 @@ export class VirtualMemory implements FaultHandler {
       return RETRY;
     }
     const pfn = leaf.pfn;
-    const attrs: PageAttrs = { lo: pp.writable.lo | PTE.A | PTE.D | (leaf.lo & PTE.G), hi: pp.writable.hi };
+    const attrs: PageAttrs = (leaf.lo & PTE.G) === 0 ? pp.writableDirty : { lo: pp.writableDirty.lo | PTE.G, hi: pp.writableDirty.hi };
     const zero = this.ctx.isZeroFrame(pfn);
     if (zero) {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
@@ -234,24 +232,23 @@ export class VirtualMemory implements FaultHandler {
   }
 
   /**
-   * A write to the huge zero page. Linux (since 5.8) splits the mapping into 4 KiB entries of
-   * the zero page (not young, as __split_huge_zero_page_pmd leaves them) and gives only the
-   * written page a fresh zeroed frame. With `hugeZeroWrite: 'allocate'` (replay's 2 MiB
-   * experiments, Linux before 5.8) the block gets a fresh 2 MiB page instead, falling back to
-   * the split when no aligned run is free.
+   * A write to the huge zero page, as Linux 6.x does it (do_huge_zero_wp_pmd; checked against
+   * this machine's kernel in test/vmm/linux-kernel.test.ts): the block gets a fresh zeroed
+   * 2 MiB page. When no aligned run of frames is free, the fallback splits the mapping into
+   * 4 KiB entries of the zero page (not young, as __split_huge_zero_page_pmd leaves them) and
+   * only the written page gets a fresh frame.
    */
   private writeHugeZero(r: Region, la: number, pp: PageProt): FaultOutcome {
     const pt = this.pages;
     const block = la - (la % HUGE_PAGE);
+    const writable = pp.writableDirty;
     pt.unmap(block, HUGE_PAGE / PAGE_SIZE);
     pt.invalidate(block, 1);
-    if (this.hugeZeroWrite === 'allocate' && pt.mapZeroed(block, 1, { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi }, HUGE_PAGE)) {
-      this.countMinor();
-      return RETRY;
+    if (!pt.mapZeroed(block, 1, writable, HUGE_PAGE)) {
+      const zeros = new Float64Array(HUGE_PAGE / PAGE_SIZE).fill(this.ctx.zeroFrame);
+      if (!pt.mapFrameList(block, zeros, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
+      if (!pt.breakCow(la, writable, true)) return OOM;
     }
-    const zeros = new Float64Array(HUGE_PAGE / PAGE_SIZE).fill(this.ctx.zeroFrame);
-    if (!pt.mapFrameList(block, zeros, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
-    if (!pt.breakCow(la, { lo: pp.writable.lo | PTE.A | PTE.D, hi: pp.writable.hi }, true)) return OOM;
     this.countMinor();
     return RETRY;
   }

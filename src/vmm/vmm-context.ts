@@ -1,5 +1,5 @@
 /** Machine-wide VMM state: the zero page, the shared memory objects, and summed fault counters. */
-import type { Core } from '../core/core.js';
+import type { Frames } from '../machine/frames.js';
 import { VmmError } from '../errors.js';
 import { SharedMemoryObject } from './shared-memory.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
@@ -31,10 +31,10 @@ export class VmmContext {
     let dropped = 0;
     for (const [slot, f] of [...this.swapCache.entries()]) {
       if (dropped >= n) break;
-      if (this.core.refCount(f) !== 1) continue;
+      if (this.frames.refCount(f) !== 1) continue;
       this.swapCache.deleteSlot(slot);
       this.readahead.delete(slot);
-      this.core.unrefFrame(f);
+      this.frames.unref(f);
       dropped++;
     }
     return dropped;
@@ -50,10 +50,11 @@ export class VmmContext {
   private hugeZero = -1;
 
   constructor(
-    readonly core: Core,
+    /** @internal The typed frame operations (also what reclaim uses). */
+    readonly frames: Frames,
     nxe: boolean,
   ) {
-    const z = core.allocFrame();
+    const z = frames.allocZeroed();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
@@ -64,10 +65,19 @@ export class VmmContext {
     return pfn === this.zeroFrame || (this.hugeZero >= 0 && pfn >= this.hugeZero && pfn < this.hugeZero + HUGE_FRAMES);
   }
 
+  /** @internal Every frame the VMM itself holds one reference on (zero pages, shared object pages), for auditing. */
+  heldFrames(): number[] {
+    const out = [this.zeroFrame];
+    if (this.hugeZero >= 0) for (let i = 0; i < HUGE_FRAMES; i++) out.push(this.hugeZero + i);
+    for (const o of this.objects.values()) out.push(...o.heldFrames());
+    for (const [, f] of this.swapCache.entries()) out.push(f); // the swap cache's own reference
+    return out;
+  }
+
   /** The huge zero page's first frame (mm_get_huge_zero_folio), allocated once and kept; -1 when no aligned run is free. */
   hugeZeroFrame(): number {
     if (this.hugeZero < 0) {
-      const f = this.core.allocFrames(HUGE_FRAMES, HUGE_FRAMES);
+      const f = this.frames.allocRun(HUGE_FRAMES, HUGE_FRAMES);
       if (f >= 0) this.hugeZero = f;
     }
     return this.hugeZero;
@@ -76,7 +86,7 @@ export class VmmContext {
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
   createObject(name: string, size: number): SharedMemoryObject {
     if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
-    const obj = new SharedMemoryObject(this.core, this.nextId++, name, size, {
+    const obj = new SharedMemoryObject(this.frames, this.nextId++, name, size, {
       unlinked: (o) => {
         if (this.names.get(o.name) === o) this.names.delete(o.name);
       },

@@ -41,7 +41,8 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
     s.mapPage(0x2000, m.physical.allocFrame(), { writable: true, user: true });
     s.store(0x1010, 0xdeadbeef); // first write: the core path (miss, then D set)
     s.store(0x1014, 0x1234, 2); // TLB hit, dirty: the JS path
-    s.store(0x1016, 0x1ff, 1); // only the low byte
+    expect(() => s.store(0x1016, 0x1ff, 1)).toThrow(/value must be an integer in \[-128, 255\] for a 1-byte store, got number 511/); // never truncated
+    s.store(0x1016, -1, 1); // the signed spelling of 0xff
     expect([...s.read(0x1010, 7)]).toEqual([0xef, 0xbe, 0xad, 0xde, 0x34, 0x12, 0xff]);
     expect(s.load(0x1010)).toBe(0xdeadbeef);
     expect(s.load(0x1014, 2)).toBe(0x1234);
@@ -54,9 +55,12 @@ describe.each(BACKENDS)('address space accesses (%s)', (backend) => {
     const hits = m.stats().tlb.hits;
     s.load(0x1024, 4);
     expect(m.stats().tlb.hits).toBe(hits + 1);
-    expect(() => s.load(0x1000, 3 as never)).toThrow(/size must be 1, 2 or 4/);
+    expect(() => s.load(0x1000, 3 as never)).toThrow(/size must be 1, 2, 4 or 8/);
     expect(() => s.store(0x1000, 1.5)).toThrow(/value must be an integer/);
-    expect(() => s.store(0x1000, 1, 8 as never)).toThrow(code('EINVAL'));
+    expect(() => s.store(0x1000, 1, 3 as never)).toThrow(/size must be 1, 2, 4 or 8/);
+    expect(() => s.store(0x1000, 2 ** 53 + 0x41)).toThrow(code('EINVAL'));
+    expect(() => s.store(0x1000, 2 ** 64 as never, 8)).toThrow(code('EINVAL'));
+    expect(() => s.store(0x1000, 2n ** 64n, 8)).toThrow(code('EINVAL'));
     expect(() => s.load(0x9000)).toThrow(PageFault);
     expect(() => s.load(2 ** 60)).toThrow(code('EINVAL'));
   });

@@ -11,6 +11,7 @@ import type { AddressSpace } from '../../src/vmm/address-space.js';
 import { decodeSwapEntry } from '../../src/reclaim/swap-entry.js';
 import { BACKENDS } from '../backends.js';
 import { propertyOptions } from '../property-options.js';
+import { auditMachine } from '../support/invariants.js';
 
 const PAGES = 12;
 const op = fc.oneof(
@@ -89,6 +90,8 @@ describe.each(BACKENDS)('contents under a resident limit with swap (%s)', (backe
               p.s.destroy();
               procs.splice(procs.indexOf(p), 1);
             }
+            // Refcounts equal the entries, tables and VMM holders (the swap cache included); no TLB entry outlives its mapping.
+            auditMachine(m);
             for (const q of procs) {
               const rs = q.s.vm.resident!;
               expect(rs.tracked.size + rs.locked.size).toBeLessThanOrEqual(limit);

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { propertyOptions } from '../property-options.js';
 import { Machine, SegmentationFault, VmmError, type AddressSpace } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
+import { auditMachine } from '../support/invariants.js';
 
 const BASE = 0x1000_0000;
 const PAGES = 8;
@@ -112,6 +113,7 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
       }
     }
     log.push(JSON.stringify(s.destroyed ? {} : s.stats()));
+    auditMachine(m);
   }
   for (const s of spaces) s.destroy();
   expect(m.physical.freeFrames).toBe(free0);

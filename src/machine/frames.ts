@@ -1,0 +1,70 @@
+/**
+ * The typed frame operations the kernel side (the VMM's zero pages and shared memory objects,
+ * reclaim) uses: frame numbers in, frame numbers out, failure as a value — no core positional
+ * calls or status codes above this level. Users have PhysicalMemory (addresses in bytes,
+ * errors thrown) instead.
+ */
+import type { Core } from '../core/core.js';
+
+/** Frame allocation and reference counts of one machine. */
+export class Frames {
+  /** `hw.core` is read at every call: a disposed machine's core refuses them all. */
+  constructor(private readonly hw: { readonly core: Core }) {}
+
+  /** The lowest free frame, zeroed, with one reference; -1 when none is free. */
+  allocZeroed(): number {
+    const f = this.hw.core.allocFrame();
+    return f < 0 ? -1 : f;
+  }
+
+  /** The first of the lowest run of `count` free frames starting at a multiple of `align` (frames), zeroed, one reference each; -1 when none is free. */
+  allocRun(count: number, align: number): number {
+    const f = this.hw.core.allocFrames(count, align);
+    return f < 0 ? -1 : f;
+  }
+
+  /** Fills out[0..count) with single zeroed frames (one reference each, lowest first); false (nothing allocated) when too few are free. */
+  allocList(out: Float64Array, count = out.length): boolean {
+    return this.hw.core.allocFrameList(out, count) >= 0;
+  }
+
+  /** Drops one reference on `pfn`: the count left (0 = the frame is free again). */
+  unref(pfn: number): number {
+    return this.hw.core.unrefFrame(pfn);
+  }
+
+  /** Reference count of `pfn` (0 when free). */
+  refCount(pfn: number): number {
+    return this.hw.core.refCount(pfn);
+  }
+
+  // ---- for reclaim: the frame count, references, and the bytes of a frame (swap reads and writes)
+
+  /** Frames of the machine. */
+  get total(): number {
+    return this.hw.core.totalFrames;
+  }
+
+  /** Free frames now. */
+  freeCount(): number {
+    return this.hw.core.freeFrames();
+  }
+
+  /** Adds a reference to an allocated `pfn` (the swap cache holding a page): the new count. */
+  ref(pfn: number): number {
+    return this.hw.core.refFrame(pfn);
+  }
+
+  /** The RAM view holding frame `pfn` and the frame's byte offset in it (the view is stable for the machine's life). */
+  bytes(pfn: number): [view: Uint8Array, offset: number] {
+    const pa = pfn * 4096;
+    return [this.hw.core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK];
+  }
+
+  /** Says that frames [pfn, pfn + count) were written through `bytes` (so they are zeroed when next allocated). */
+  noteWritten(pfn: number, count: number): void {
+    this.hw.core.noteWritten(pfn, count);
+  }
+}
+
+const CHUNK = 2 ** 30;
