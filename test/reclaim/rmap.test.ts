@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import { BACKENDS } from '../backends.js';
+import { auditMachine } from '../support/invariants.js';
 
 const PG = 4096;
 
@@ -19,6 +20,7 @@ describe.each(BACKENDS)('reverse map (%s)', (backend) => {
     expect(child.reclaimStats()).toMatchObject({ VmSwap: 4 });
     expect(m.stats().frames.free).toBe(free0 + 4);
     expect(m.reclaimStats().swap!.used).toBe(4); // one slot per page, held by both entries
+    auditMachine(m);
     // The child reads first (a major fault, into the swap cache); the parent then maps the same frame (a minor fault).
     for (let i = 0; i < 4; i++) expect(child.read(b + i * PG, 1)[0]).toBe(10 + i);
     for (let i = 0; i < 4; i++) expect(parent.read(b + i * PG, 1)[0]).toBe(10 + i);
@@ -26,9 +28,11 @@ describe.each(BACKENDS)('reverse map (%s)', (backend) => {
     expect(parent.stats().faults.major).toBe(0);
     expect(parent.reclaimStats().counters!.swapcache_hit).toBe(4);
     for (let i = 0; i < 4; i++) expect(parent.translate(b + i * PG)!.physical).toBe(child.translate(b + i * PG)!.physical);
+    auditMachine(m);
     // Still copy-on-write: a write in one does not show in the other.
     parent.write(b, [99]);
     expect(child.read(b, 1)[0]).toBe(10);
+    auditMachine(m);
     expect(m.reclaimStats().swap!.used).toBe(0);
     parent.destroy();
     child.destroy();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Machine } from '../../src/machine/machine.js';
 import { VmmError } from '../../src/errors.js';
 import { BACKENDS } from '../backends.js';
+import { auditMachine } from '../support/invariants.js';
 
 const PG = 4096;
 
@@ -126,6 +127,7 @@ describe.each(BACKENDS)('madvise and mlock (%s)', (backend) => {
     expect(rs.locked.size).toBe(0);
     s.madvise(b, 2 * PG, 'MADV_PAGEOUT');
     expect(s.reclaimStats().VmSwap).toBeGreaterThanOrEqual(2);
+    auditMachine(m);
     m.dispose();
   });
 });

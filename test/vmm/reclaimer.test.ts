@@ -4,6 +4,7 @@ import { Machine } from '../../src/machine/machine.js';
 import { linuxWatermarks } from '../../src/vmm/reclaimer.js';
 import { VmmError } from '../../src/errors.js';
 import { BACKENDS } from '../backends.js';
+import { auditMachine } from '../support/invariants.js';
 
 const PG = 4096;
 
@@ -44,6 +45,7 @@ describe.each(BACKENDS)('reclaim under machine memory pressure (%s)', (backend) 
     }
     expect(lowest).toBeGreaterThanOrEqual(w.min);
     for (let i = 0; i < n; i++) expect([...s.read(b + i * PG + 8, 2)]).toEqual([i & 0xff, i >> 8]);
+    auditMachine(m);
     const c = m.reclaimStats().counters;
     expect(c.pgsteal_kswapd).toBeGreaterThan(0);
     expect(c.pgscan_kswapd).toBeGreaterThanOrEqual(c.pgsteal_kswapd);
@@ -71,6 +73,7 @@ describe.each(BACKENDS)('reclaim under machine memory pressure (%s)', (backend) 
     expect(events).toEqual([big]);
     expect(big.destroyed).toBe(true);
     expect(m.reclaimStats().counters.oom_kill).toBe(1);
+    auditMachine(m);
     m.dispose();
   });
 
