@@ -41,8 +41,9 @@ void Reclaim::pageBits(uint64_t root, const double* las, size_t n, uint8_t* out,
       out[i] = e ? PB_SWAP : 0;
       continue;
     }
-    out[i] = PB_PRESENT | ((e & A) ? PB_ACCESSED : 0) | ((e & D) ? PB_DIRTY : 0);
-    frames[i] = static_cast<double>(entryPfn(e));
+    const uint64_t pfn = entryPfn(e);
+    out[i] = PB_PRESENT | ((e & A) ? PB_ACCESSED : 0) | ((e & D) ? PB_DIRTY : 0) | (frames_.count(pfn) > 1 ? PB_SHARED : 0);
+    frames[i] = static_cast<double>(pfn);
   }
 }
 

@@ -163,8 +163,9 @@ export interface Core {
   // ---- reclaim (native/reclaim.cc, src/core/ref/reclaim.ts): lists of 4 KiB user pages ----
   /**
    * For each page las[i] (4 KiB aligned, user half) of [0, count): out[i] = PageBit flags of
-   * the entry at its 4 KiB level (ACCESSED | DIRTY | PRESENT; SWAP for a non-present non-zero
-   * entry; LARGE when a 2M/1G leaf maps it; 0 when empty), frames[i] = its frame or -1.
+   * the entry at its 4 KiB level (ACCESSED | DIRTY | PRESENT, and SHARED when the frame has more
+   * than one reference; SWAP for a non-present non-zero entry; LARGE when a 2M/1G leaf maps it;
+   * 0 when empty), frames[i] = its frame or -1.
    * OK, or EINVAL (nothing written) for a bad list.
    */
   pageBits(root: number, las: Float64Array, count: number, out: Uint8Array, frames: Float64Array): number;

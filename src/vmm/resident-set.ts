@@ -233,7 +233,7 @@ export class ResidentSet implements AccessBits {
         }
       } else {
         const cachedSlot = this.cached.get(vpn);
-        const sharers = swap && this.ctx.frames.refCount(pfn) > 1 ? this.sharersOf(vpn, pfn) : undefined;
+        const sharers = swap && (b & PageBit.SHARED) !== 0 ? this.sharersOf(vpn, pfn) : undefined;
         if (sharers) {
           // The reverse map: every page table that maps this frame at this page gets the same swap entry.
           slot = swap!.slots.alloc();

@@ -53,8 +53,9 @@ export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, tlb: Tlb
           out[i] = lo !== 0 || hi !== 0 ? PageBit.SWAP : 0;
           continue;
         }
-        out[i] = PageBit.PRESENT | (lo & PTE.A ? PageBit.ACCESSED : 0) | (lo & PTE.D ? PageBit.DIRTY : 0);
-        fr[i] = entryPfn(lo, hi);
+        const pfn = entryPfn(lo, hi);
+        out[i] = PageBit.PRESENT | (lo & PTE.A ? PageBit.ACCESSED : 0) | (lo & PTE.D ? PageBit.DIRTY : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
+        fr[i] = pfn;
       }
       return Status.OK;
     },
