@@ -11,6 +11,7 @@
         "native/hierarchy.cc",
         "native/page_table.cc",
         "native/ram.cc",
+        "native/reclaim.cc",
         "native/tlb.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

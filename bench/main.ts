@@ -42,3 +42,7 @@ if (backends.includes('native')) {
   printTable('TLB hierarchy (native) vs the single TLB and the TS model', ['native', 'single', 'js'], h.figures, [['single', 'native'], ['native', 'js']]);
   console.log(h.note);
 }
+
+const reclaimBench = await import('./reclaim.js');
+printTable('Reclaim policies and swap pieces', ['policy', 'map'], reclaimBench.benchReclaim(), [['policy', 'map']]);
+printTable('Reclaim through the VMM', ['native', 'js', 'map'], await reclaimBench.benchReclaimVmm(backends), [['native', 'js']]);

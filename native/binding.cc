@@ -14,6 +14,7 @@
 #include "frames.h"
 #include "page_table.h"
 #include "ram.h"
+#include "reclaim.h"
 #include "tlb.h"
 
 using namespace vmsim;
@@ -398,6 +399,108 @@ class NativeCore {
     if (!hier_ || !isInt(slot)) return N(info, EINVAL_);
     return N(info, static_cast<double>(hier_->dump(static_cast<int>(slot), out, n)));
   }
+  // ---- reclaim (native/reclaim.cc): list arguments are checked whole before anything runs
+  // The list las[0..count) if it is valid (4 KiB-aligned user addresses), else `bad` (an empty list has no data pointer).
+  const double* pageList(const Napi::CallbackInfo& info, size_t i, double count, size_t* n, bool* ok) {
+    size_t len;
+    const double* las = typed<double>(info.Env(), info[i], napi_float64_array, "las", &len);
+    *ok = isInt(count) && count >= 0 && count <= static_cast<double>(len) && Reclaim::listOk(las, static_cast<size_t>(count));
+    *n = *ok ? static_cast<size_t>(count) : 0;
+    return las;
+  }
+  Napi::Value PageBits(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), count = num(info, 2, "count");
+    size_t n = 0, outLen = 0, frLen = 0;
+    bool ok;
+    const double* las = pageList(info, 1, count, &n, &ok);
+    uint8_t* out = typed<uint8_t>(info.Env(), info[3], napi_uint8_array, "out", &outLen);
+    double* fr = typed<double>(info.Env(), info[4], napi_float64_array, "frames", &frLen);
+    if (!ok || !rootOk(root) || outLen < n || frLen < n) return N(info, EINVAL_);
+    Reclaim(*pt_, *frames_, *ram_).pageBits(static_cast<uint64_t>(root), las, n, out, fr);
+    return N(info, OK);
+  }
+  Napi::Value ClearAccessedList(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double root = num(info, 0, "root"), count = num(info, 2, "count");
+    size_t n = 0;
+    bool ok;
+    const double* las = pageList(info, 1, count, &n, &ok);
+    if (!ok || !rootOk(root)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).clearAccessed(static_cast<uint64_t>(root), las, n)));
+  }
+  // (root, las, count, lo, hi): the arguments of swapOutList and writeEntries; false when invalid.
+  struct EntryList {
+    uint64_t root;
+    const double* las;
+    size_t n;
+    const uint32_t* lo;
+    const uint32_t* hi;
+  };
+  bool entryList(const Napi::CallbackInfo& info, EntryList* e) {
+    const double root = num(info, 0, "root"), count = num(info, 2, "count");
+    size_t loLen = 0, hiLen = 0;
+    bool ok;
+    e->las = pageList(info, 1, count, &e->n, &ok);
+    e->lo = typed<uint32_t>(info.Env(), info[3], napi_uint32_array, "lo", &loLen);
+    e->hi = typed<uint32_t>(info.Env(), info[4], napi_uint32_array, "hi", &hiLen);
+    const bool valid = ok && rootOk(root) && loLen >= e->n && hiLen >= e->n;
+    e->root = valid ? static_cast<uint64_t>(root) : 0;  // no cast of an unchecked double
+    return valid;
+  }
+  Napi::Value SwapOutList(const Napi::CallbackInfo& info) {
+    mut(info);
+    EntryList e;
+    if (!entryList(info, &e)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).swapOut(e.root, e.las, e.n, e.lo, e.hi)));
+  }
+  Napi::Value ReadEntry(const Napi::CallbackInfo& info) {
+    live(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la");
+    if (!rootOk(root) || !Reclaim::listOk(&la, 1)) return N(info, EINVAL_);
+    uint64_t e = 0;
+    const int st = Reclaim(*pt_, *frames_, *ram_).readEntry(static_cast<uint64_t>(root), static_cast<uint64_t>(la), &e);
+    if (st == OK) {
+      result_[R_B] = static_cast<double>(static_cast<uint32_t>(e));
+      result_[R_C] = static_cast<double>(static_cast<uint32_t>(e >> 32));
+    }
+    return N(info, st);
+  }
+  Napi::Value WriteEntries(const Napi::CallbackInfo& info) {
+    mut(info);
+    EntryList e;
+    if (!entryList(info, &e)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).writeEntries(e.root, e.las, e.n, e.lo, e.hi)));
+  }
+  Napi::Value SwapIn(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), pfn = num(info, 2, "pfn");
+    const uint64_t a = attrs(num(info, 3, "attrLo")) | (attrs(num(info, 4, "attrHi")) << 32);
+    const double offset = num(info, 6, "offset");
+    const uint8_t* bytes = nullptr;
+    if (!info[5].IsNull()) {
+      size_t len;
+      bytes = typed<uint8_t>(info.Env(), info[5], napi_uint8_array, "bytes", &len);
+      if (!isInt(offset) || offset < 0 || offset + 4096 > static_cast<double>(len)) return N(info, EINVAL_);
+      bytes += static_cast<size_t>(offset);
+    }
+    if (!rootOk(root) || !Reclaim::listOk(&la, 1) || !isInt(pfn) || pfn < -1) return N(info, EINVAL_);
+    return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).swapIn(static_cast<uint64_t>(root), static_cast<uint64_t>(la), pfn, a, bytes)));
+  }
+  Napi::Value InvalidateList(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double pcid = num(info, 0, "pcid"), count = num(info, 2, "count");
+    size_t n = 0;
+    bool ok;
+    const double* las = pageList(info, 1, count, &n, &ok);
+    if (!ok || !isInt(pcid) || pcid < 0 || pcid > 4096) throw Napi::RangeError::New(info.Env(), "invalidateList: bad pcid, las or count");
+    for (size_t k = 0; k < n; k++) tlb_.invalidateAddress(static_cast<uint64_t>(las[k]), static_cast<uint32_t>(pcid));
+    // As Invalidate: an INVLPG reaches every TLB structure, the hierarchy's too.
+    if (hier_)
+      for (size_t k = 0; k < n; k++) hier_->invalidate(HOP_INVLPG, static_cast<uint32_t>(pcid), static_cast<uint64_t>(las[k]));
+    counters_[C_INVLPG] += static_cast<double>(n);
+    return info.Env().Undefined();
+  }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     hier_.reset();
     hierStats_.Reset();
@@ -468,6 +571,13 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("hierTraceBatch", Napi::Function::New<Call<&NativeCore::HierTraceBatch>>(env, "hierTraceBatch", core));
   self.Set("hierInvalidate", Napi::Function::New<Call<&NativeCore::HierInvalidate>>(env, "hierInvalidate", core));
   self.Set("hierDump", Napi::Function::New<Call<&NativeCore::HierDump>>(env, "hierDump", core));
+  self.Set("pageBits", Napi::Function::New<Call<&NativeCore::PageBits>>(env, "pageBits", core));
+  self.Set("clearAccessedList", Napi::Function::New<Call<&NativeCore::ClearAccessedList>>(env, "clearAccessedList", core));
+  self.Set("swapOutList", Napi::Function::New<Call<&NativeCore::SwapOutList>>(env, "swapOutList", core));
+  self.Set("readEntry", Napi::Function::New<Call<&NativeCore::ReadEntry>>(env, "readEntry", core));
+  self.Set("writeEntries", Napi::Function::New<Call<&NativeCore::WriteEntries>>(env, "writeEntries", core));
+  self.Set("swapIn", Napi::Function::New<Call<&NativeCore::SwapIn>>(env, "swapIn", core));
+  self.Set("invalidateList", Napi::Function::New<Call<&NativeCore::InvalidateList>>(env, "invalidateList", core));
   self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));
   return self;
 }

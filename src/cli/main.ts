@@ -9,6 +9,8 @@ import { mapsCommand } from './commands/maps.js';
 import { replayCommand } from './commands/replay.js';
 import { sweepCommand } from './commands/sweep.js';
 import { recordCommand } from './commands/record.js';
+import { policyCommand } from './commands/policy.js';
+import { curveCommand } from './commands/curve.js';
 import { runDemo } from './demo.js';
 import { PROCESS_IO, type CommandIo } from './io.js';
 import { versionText } from './version.js';
@@ -25,6 +27,10 @@ export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for
   maps TRACE      the memory map (/proc/PID/maps) of the replayed process
   record -o OUT -- PROGRAM ARGS...
                   run PROGRAM under valgrind lackey and write its trace as it is produced
+  curve TRACE     fault rate per policy and resident limit (--frames 8,16,.. --policy lru,clock),
+                  next to Mattson's exact LRU curve; --plot draws it
+  policy REFS     a reference string (7,0,1,2w,...) through a process with --frames N resident
+                  pages and a --policy; prints the textbook table of hits, faults and evictions
   demo            a small process (heap, mmap, demand paging, fork + COW, mprotect) and its statistics
 
 record a trace:   vmsim record -o trace.bin -- PROGRAM ARGS...   (or: vmsim replay --record -- PROGRAM ARGS...)
@@ -37,6 +43,8 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number
   convert: convertCommand,
   maps: mapsCommand,
   record: recordCommand,
+  policy: policyCommand,
+  curve: curveCommand,
   demo: async (argv, io) => {
     let backend: 'native' | 'js' | 'auto' = 'auto';
     for (let i = 0; i < argv.length; i++) {

@@ -65,6 +65,15 @@ export function formatReplaySummary(r: ReplayResult): string {
         ['  minor (demand paging)', formatCount(r.faults.minor)],
         ['  copy-on-write', formatCount(r.faults.cow)],
         ['  refused (SIGSEGV)', formatCount(r.faults.segv)],
+        ...(r.resident
+          ? ([
+              ['  major (read from swap)', formatCount(r.faults.major)],
+              [`resident limit (${r.resident.policy})`, `${formatCount(r.resident.frames)} pages`],
+              ['swap in / out (pages)', `${formatCount(r.swap!.in)} / ${formatCount(r.swap!.out)}`],
+              ['evictions clean / dirty', `${formatCount(r.evictions!.clean)} / ${formatCount(r.evictions!.dirty)}`],
+              ...(r.swap!.zswap ? [['zswap pages, ratio', `${formatCount(r.swap!.zswap.storedPages)}, ${r.swap!.zswap.ratio.toFixed(2)}x`] as [string, string]] : []),
+            ] as Array<[string, string]>)
+          : []),
         [`pages touched (${r.pageSize})`, formatCount(r.pagesTouched)],
         ['memory touched', formatBytes(r.bytesTouched)],
         ['frames used', `${formatCount(r.framesUsed)} (${formatBytes(r.framesUsed * 4096)})`],

@@ -154,3 +154,6 @@ export const TraceOut = {
   SPLITS: 4,
   LENGTH: 5,
 } as const;
+
+/** Flags of core.pageBits per page (ACCESSED and DIRTY equal the reclaim policies' ACCESSED/DIRTY; SHARED: the frame has more than one reference). */
+export const PageBit = { ACCESSED: 1, DIRTY: 2, PRESENT: 4, LARGE: 8, SWAP: 16, SHARED: 32 } as const;

@@ -178,6 +178,42 @@ export interface Core {
   /** One array's state (TlbArray.dump layout) into `out`: the values written, ENOENT for an absent slot, EINVAL. */
   hierDump(slot: number, out: Float64Array): number;
 
+  // ---- reclaim (native/reclaim.cc, src/core/ref/reclaim.ts): lists of 4 KiB user pages ----
+  /**
+   * For each page las[i] (4 KiB aligned, user half) of [0, count): out[i] = PageBit flags of
+   * the entry at its 4 KiB level (ACCESSED | DIRTY | PRESENT, and SHARED when the frame has more
+   * than one reference; SWAP for a non-present non-zero entry; LARGE when a 2M/1G leaf maps it;
+   * 0 when empty), frames[i] = its frame or -1.
+   * OK, or EINVAL (nothing written) for a bad list.
+   */
+  pageBits(root: number, las: Float64Array, count: number, out: Uint8Array, frames: Float64Array): number;
+  /** Clears the Accessed bit of the present 4 KiB leaves at las[0..count) (the TLB is not touched): how many had it, or EINVAL. */
+  clearAccessedList(root: number, las: Float64Array, count: number): number;
+  /**
+   * Replaces the present 4 KiB leaves at las[0..count) by the non-present entries
+   * (lo[i], hi[i]) (bit P clear, else EINVAL); each frame loses a reference. All or nothing:
+   * ENOENT when one is not a present 4 KiB leaf. Returns the frames freed. The TLB is not touched.
+   */
+  swapOutList(root: number, las: Float64Array, count: number, lo: Uint32Array, hi: Uint32Array): number;
+  /** The raw entry at the 4 KiB level for `la` (present or not): OK with result[B]/[C] = low/high word; ENOENT when no table holds it; EINVAL when a large leaf maps it. */
+  readEntry(root: number, la: number): number;
+  /**
+   * Writes the non-present entries (lo[i], hi[i]) at las[0..count) (0 clears), creating tables
+   * for non-zero ones: the swap entries a fork copies, or clearing them before unmap. EEXIST
+   * (nothing written) when a page is present or inside a large leaf; EINVAL when an entry has
+   * P set. Returns entries written, or ENOMEM (a table could not be allocated; the ones before stay).
+   */
+  writeEntries(root: number, las: Float64Array, count: number, lo: Uint32Array, hi: Uint32Array): number;
+  /**
+   * Maps the 4 KiB page `la` over a non-present (or empty) entry with (attrLo, attrHi): to
+   * frame `pfn` (which gains a reference), or for pfn = -1 to a fresh frame holding
+   * bytes[offset, offset + 4096) (zeros when bytes is null), refcount 1. Returns the frame, or
+   * EEXIST (present there), ENOMEM (nothing changed), EINVAL.
+   */
+  swapIn(root: number, la: number, pfn: number, attrLo: number, attrHi: number, bytes: Uint8Array | null, offset: number): number;
+  /** Invalidates the TLB entries of `pcid` (and global ones) for each page las[0..count), as one INVLPG each. */
+  invalidateList(pcid: number, las: Float64Array, count: number): void;
+
   /** Releases host resources. The core is unusable afterwards. */
   dispose(): void;
 }

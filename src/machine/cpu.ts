@@ -239,6 +239,12 @@ export class Cpu {
     }
   }
 
+  /** @internal Invalidates each page of las[0..count) of `space` (reclaim's unmapped pages): one core call. */
+  invalidateList(space: CpuSpace, las: Float64Array, count: number): void {
+    if (!this.pcidEnabled && space !== this.currentSpace) return;
+    this.core.invalidateList(this.pcidEnabled ? space.pcid : 0, las, count);
+  }
+
   /** @internal Flushes every entry of a space (after fork write-protects it, or at destroy). */
   flushSpace(space: CpuSpace): void {
     if (!this.pcidEnabled && space !== this.currentSpace) return;

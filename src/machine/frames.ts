@@ -11,11 +11,6 @@ export class Frames {
   /** `hw.core` is read at every call: a disposed machine's core refuses them all. */
   constructor(private readonly hw: { readonly core: Core }) {}
 
-  /** Frames in the machine. */
-  get total(): number {
-    return this.hw.core.totalFrames;
-  }
-
   /** The lowest free frame, zeroed, with one reference; -1 when none is free. */
   allocZeroed(): number {
     const f = this.hw.core.allocFrame();
@@ -42,4 +37,34 @@ export class Frames {
   refCount(pfn: number): number {
     return this.hw.core.refCount(pfn);
   }
+
+  // ---- for reclaim: the frame count, references, and the bytes of a frame (swap reads and writes)
+
+  /** Frames in the machine. */
+  get total(): number {
+    return this.hw.core.totalFrames;
+  }
+
+  /** Free frames now. */
+  freeCount(): number {
+    return this.hw.core.freeFrames();
+  }
+
+  /** Adds a reference to an allocated `pfn` (the swap cache holding a page): the new count. */
+  ref(pfn: number): number {
+    return this.hw.core.refFrame(pfn);
+  }
+
+  /** The RAM view holding frame `pfn` and the frame's byte offset in it (the view is stable for the machine's life). */
+  bytes(pfn: number): [view: Uint8Array, offset: number] {
+    const pa = pfn * 4096;
+    return [this.hw.core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK];
+  }
+
+  /** Says that frames [pfn, pfn + count) were written through `bytes` (so they are zeroed when next allocated). */
+  noteWritten(pfn: number, count: number): void {
+    this.hw.core.noteWritten(pfn, count);
+  }
 }
+
+const CHUNK = 2 ** 30;

@@ -10,12 +10,19 @@ import { strictOptions } from '../strict-options.js';
 import { Cpu, type TlbStats } from './cpu.js';
 import { MmuSpace } from './mmu-space.js';
 import { callbackHandler, type OnFault } from './fault.js';
-import type { MachineOptions } from './options.js';
+import { parseSize, type MachineOptions } from './options.js';
 import { VmmContext } from '../vmm/vmm-context.js';
 import { AddressSpace } from '../vmm/address-space.js';
 import type { SharedMemoryObject } from '../vmm/shared-memory.js';
 import type { FaultCounters } from '../vmm/vm-stats.js';
 import { DEFAULT_HEAP_START, INITIAL_STACK_SIZE, STACK_LIMIT, STACK_TOP } from '../vmm/layout.js';
+import { SwapArea } from '../reclaim/swap-area.js';
+import { resolvePolicy } from '../reclaim/registry.js';
+import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
+import { ResidentSet, type ResidentConfig } from '../vmm/resident-set.js';
+import { Reclaimer, resolveWatermarks, type OomKill, type Watermarks } from '../vmm/reclaimer.js';
+import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
+import type { ZswapStats } from '../reclaim/zswap.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -31,6 +38,18 @@ export interface AddressSpaceOptions {
   stackLimit?: number;
   /** Raw mode: called with each page fault; it may map the page and return 'retry' to re-execute the access. */
   onFault?: OnFault;
+  /**
+   * Resident limit in 4 KiB pages, counting only this process's private anonymous pages (like
+   * a cgroup's memory.max): at the limit a fault first evicts a page chosen by `policy`.
+   * Evicted pages go to the machine's swap (`new Machine({ swap })`). Default: no limit.
+   */
+  residentLimit?: number;
+  /** Replacement policy under the limit: a name ('clock' by default) or your own ReclaimPolicy object. */
+  policy?: PolicyName | ReclaimPolicy;
+  /** Options of a built-in policy (seed, future for opt, ...); capacity defaults to residentLimit. */
+  policyOptions?: PolicyOptions;
+  /** Flush a page's TLB entry when reclaim clears its Accessed bit (default false, as x86 Linux: a page that stays in the TLB looks idle). */
+  flushAccessed?: boolean;
 }
 
 /** Options of a raw MMU space. */
@@ -50,7 +69,7 @@ export interface MachineStats {
   badEntries: number;
 }
 
-const SPACE_KEYS = ['faults', 'stack', 'stackLimit', 'onFault'];
+const SPACE_KEYS = ['faults', 'stack', 'stackLimit', 'onFault', 'residentLimit', 'policy', 'policyOptions', 'flushAccessed'];
 
 /** A simulated x86-64 machine. */
 export class Machine extends Cpu {
@@ -61,6 +80,46 @@ export class Machine extends Cpu {
   constructor(options: MachineOptions = {}) {
     super(options);
     this.vmm = new VmmContext(this.frames, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
+    try {
+      if ((options.watermarks !== undefined || options.onOomKill !== undefined) && options.swap === undefined) throw new VmmError('EINVAL', 'options.watermarks and options.onOomKill need options.swap (reclaim needs somewhere to put pages)');
+      if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
+      if (options.swap !== undefined) {
+        const wm = resolveWatermarks(options.watermarks, this.frames.total);
+        this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
+        this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), (rs) => (rs.owner as AddressSpace).destroy(), options.onOomKill, (n) => this.vmm.shrinkSwapCache(n));
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /** The free-page watermarks (pages), when the machine reclaims (it has swap). */
+  get watermarks(): Watermarks | undefined {
+    return this.vmm.reclaimer?.watermarks;
+  }
+
+  /** The OOM kills so far, oldest first. */
+  oomKills(): OomKill[] {
+    return [...(this.vmm.reclaimer?.kills ?? [])];
+  }
+
+  /** Releases the machine's host memory and closes its swap device. */
+  override dispose(): void {
+    super.dispose();
+    this.vmm.swap?.close();
+  }
+
+  /** Reclaim and swap statistics of the whole machine, named as /proc/vmstat and /proc/swaps name them. */
+  reclaimStats(): { counters: ReclaimCounters; swap: { total: number; used: number; free: number } | undefined; zswap: ZswapStats | undefined } {
+    this.checkLive();
+    const sw = this.vmm.swap;
+    const counters = { ...this.vmm.reclaim, pgfault: this.vmm.faults.minor + this.vmm.faults.major, pgmajfault: this.vmm.faults.major };
+    if (sw) {
+      counters.pswpin = sw.pswpin;
+      counters.pswpout = sw.pswpout;
+    }
+    return { counters, swap: sw && { total: sw.slots.total, used: sw.slots.used, free: sw.slots.free }, zswap: sw?.zswapStats() };
   }
 
   /** The address space whose tables CR3 holds, or undefined when the kernel's idle tables are loaded. */
@@ -98,7 +157,8 @@ export class Machine extends Cpu {
     if (!Number.isSafeInteger(stackLimit) || stackLimit < INITIAL_STACK_SIZE || stackLimit % 4096 !== 0 || stackLimit > 2 ** 40) {
       throw new VmmError('EINVAL', `options.stackLimit must be a multiple of 4096 in [${INITIAL_STACK_SIZE}, 2^40], got ${describe(stackLimit)}`);
     }
-    const space = this.newProcessSpace(stackLimit);
+    const resident = this.residentConfig(options);
+    const space = this.newProcessSpace(stackLimit, resident);
     if (withStack) space.vm.addRegion({ start: STACK_TOP - INITIAL_STACK_SIZE, end: STACK_TOP, prot: 3, kind: 'stack', name: '[stack]', shared: false });
     return space;
   }
@@ -127,12 +187,45 @@ export class Machine extends Cpu {
     return space;
   }
 
-  /** A VMM-managed space with no regions yet. */
-  private newProcessSpace(stackLimit: number): AddressSpace {
+  /** A VMM-managed space with no regions yet (a fork child gets its parent's resident configuration). */
+  private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
     const [root, pcid] = this.newRoot('createAddressSpace');
-    const space = new AddressSpace(this, root, pcid, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit));
+    const space = new AddressSpace(this, root, pcid, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config));
+    // With swap every process is reclaimable (no limit of its own unless given).
+    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+    if (cfg) {
+      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg);
+      space.vm.resident.owner = space;
+    }
     this.register(space);
     return space;
+  }
+
+  /** Validates the resident-limit options (EINVAL naming the option); undefined without a limit. */
+  private residentConfig(o: AddressSpaceOptions): ResidentConfig | undefined {
+    const limit = o.residentLimit;
+    if (limit === undefined) {
+      for (const k of ['policy', 'policyOptions', 'flushAccessed'] as const) if (o[k] !== undefined) throw new VmmError('EINVAL', `options.${k} needs options.residentLimit (the number of pages the process may keep resident)`);
+      return undefined;
+    }
+    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) throw new VmmError('EINVAL', `options.residentLimit must be a positive whole number of pages, got ${describe(limit)}`);
+    const flushAccessed = o.flushAccessed ?? false;
+    if (typeof flushAccessed !== 'boolean') throw new VmmError('EINVAL', `options.flushAccessed must be a boolean, got ${describe(flushAccessed)}`);
+    const spec = o.policy ?? 'clock';
+    const popts: PolicyOptions = { ...(o.policyOptions ?? {}) };
+    if (typeof spec === 'string' && (spec === '2q' || spec === 'arc') && popts.capacity === undefined) popts.capacity = limit;
+    // Validate now (a bad name or option is an error here, not at the first fault).
+    resolvePolicy(spec, popts);
+    if (typeof spec === 'object' && o.policyOptions !== undefined) throw new VmmError('EINVAL', 'options.policyOptions apply to built-in policies only');
+    // One user object cannot serve two processes: a fork child of a space with a user policy is refused at fork.
+    let given = typeof spec === 'object';
+    const makePolicy = () => {
+      if (typeof spec === 'string') return resolvePolicy(spec, popts);
+      if (!given) throw new VmmError('EINVAL', `fork: the policy object '${spec.name}' serves its process already; a child needs its own (use a built-in policy name to fork)`);
+      given = false;
+      return resolvePolicy(spec);
+    };
+    return { limit, makePolicy, flushAccessed };
   }
 
   /** Creates a named shared memory object (like shm_open + ftruncate) that any address space can mmap. */

@@ -3,6 +3,7 @@ import { Feature } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { strictOptions } from '../strict-options.js';
+import type { SwapOptions } from '../reclaim/swap-options.js';
 
 /** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
 export type BackendName = 'native' | 'js' | 'auto';
@@ -27,6 +28,12 @@ export interface MachineOptions {
   maxMapCount?: number;
   /** Size of /dev/shm (tmpfs size=), where named shared memory objects keep their pages: bytes or a string like '512MiB' (default half of memory, as tmpfs). */
   shmSize?: number | string;
+  /** A swap device: `{ size, file?, zswap?, pageCluster? }` (none by default; see docs/reclaim.md). With it, every process's pages are reclaimable and the machine reclaims as Linux does. */
+  swap?: SwapOptions;
+  /** Free-page watermarks in pages (default: computed as Linux computes them from the memory size). Needs swap. */
+  watermarks?: { min?: number; low?: number; high?: number };
+  /** Called at each OOM kill (the event is also in machine.oomKills()). */
+  onOomKill?: (event: { space: object; points: number; rss: number; swap: number }) => void;
 }
 
 /** Validated options. */
@@ -74,7 +81,7 @@ function flag(v: unknown, arg: string, dflt: boolean): boolean {
 
 /** Validates machine options and fills in defaults. */
 export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
-  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory', 'maxMapCount', 'shmSize']);
+  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory', 'maxMapCount', 'shmSize', 'swap', 'watermarks', 'onOomKill']);
   const memoryBytes = parseSize(opts.memory ?? 2 ** 30, 'options.memory');
   if (memoryBytes % 4096 !== 0) throw new VmmError('EINVAL', `options.memory ${memoryBytes} is not a multiple of 4096`);
   if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {

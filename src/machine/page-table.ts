@@ -12,6 +12,7 @@ import { PAGE_SIZE, Result, Status } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { fromLinear } from '../address.js';
 import type { Cpu, CpuSpace } from './cpu.js';
+import { SINGLE_PAGE_FLUSH_CEILING } from './tlb-policy.js';
 
 /** Hardware and software attribute bits of leaf entries, as two 32-bit words (the address bits are the operation's). */
 export interface PageAttrs {
@@ -176,6 +177,63 @@ export class PageTable {
   /** Drops every TLB entry of this space (after fork write-protected it). */
   flush(): void {
     this.cpu.flushSpace(this.space);
+  }
+
+  // ------------------------------------------------------------ reclaim: lists of 4 KiB pages
+
+  /** For pages las[0..count): bits[i] = PageBit flags (A, D, present, swap entry, large), frames[i] = frame or -1. One core call. */
+  pageBits(las: Float64Array, count: number, bits: Uint8Array, frames: Float64Array): void {
+    const st = this.cpu.core.pageBits(this.space.rootFrame, las, count, bits, frames);
+    if (st < 0) throw this.cpu.statusError(st, 'pageBits', `${count} pages`);
+  }
+
+  /** Clears the Accessed bit of the present leaves at las[0..count) (TLB untouched); returns how many had it. */
+  clearAccessedList(las: Float64Array, count: number): number {
+    const n = this.cpu.core.clearAccessedList(this.space.rootFrame, las, count);
+    if (n < 0) throw this.cpu.statusError(n, 'clearAccessedList', `${count} pages`);
+    return n;
+  }
+
+  /** Replaces the present 4 KiB leaves at las[0..count) by the non-present entries (lo, hi), dropping their frames' references. Returns frames freed. */
+  swapOutList(las: Float64Array, count: number, lo: Uint32Array, hi: Uint32Array): number {
+    const n = this.cpu.core.swapOutList(this.space.rootFrame, las, count, lo, hi);
+    if (n < 0) throw this.cpu.statusError(n, 'swapOutList', `${count} pages`);
+    this.residentPages -= count;
+    return n;
+  }
+
+  /** The raw 4 KiB-level entry for `la` as [lo, hi] (present or not), or undefined when no table holds it or a large leaf maps it. */
+  readEntry(la: number): [number, number] | undefined {
+    const st = this.cpu.core.readEntry(this.space.rootFrame, la);
+    if (st < 0) return undefined;
+    return [this.cpu.result[Result.B]!, this.cpu.result[Result.C]!];
+  }
+
+  /** Writes non-present entries (swap entries; 0 clears) at las[0..count), creating tables as needed. False on ENOMEM. */
+  writeEntries(las: Float64Array, count: number, lo: Uint32Array, hi: Uint32Array): boolean {
+    const n = this.cpu.core.writeEntries(this.space.rootFrame, las, count, lo, hi);
+    if (n === Status.ENOMEM) return false;
+    if (n < 0) throw this.cpu.statusError(n, 'writeEntries', `${count} pages`);
+    return true;
+  }
+
+  /**
+   * Maps `la` over its non-present entry to frame `pfn` (a swap-cache hit; it gains a
+   * reference) or, with pfn = -1, to a fresh frame holding bytes[offset, +4096). Returns the
+   * frame, or -1 when no frame (or table) is free (nothing changed).
+   */
+  swapIn(la: number, pfn: number, attrs: PageAttrs, bytes: Uint8Array | null, offset: number): number {
+    const f = this.cpu.core.swapIn(this.space.rootFrame, la, pfn, attrs.lo, attrs.hi, bytes, offset);
+    if (f === Status.ENOMEM) return -1;
+    if (f < 0) throw this.cpu.statusError(f, 'swapIn', `va ${hex(fromLinear(la))}`);
+    this.residentPages++;
+    return f;
+  }
+
+  /** Drops the TLB entries for each page of las[0..count) (single-page invalidations, or a flush of the space above Linux's ceiling). */
+  invalidateList(las: Float64Array, count: number): void {
+    if (count > SINGLE_PAGE_FLUSH_CEILING) this.flush();
+    else if (count > 0) this.cpu.invalidateList(this.space, las, count);
   }
 
   private mapped(st: number, la: number, pages4k: number, op: string): boolean {

@@ -47,7 +47,7 @@ export function collectResult(
     pageCrossing: out[TraceOut.SPLITS]!,
     tlb: { lookups: hits + misses, hits, misses, missRate: hits + misses > 0 ? misses / (hits + misses) : 0, retries: engine.retries, levels },
     walks: d(Counter.WALKS),
-    faults: { total: d(Counter.FAULTS), minor: vm.faults.minor, cow: vm.faults.cow, segv: engine.segv },
+    faults: { total: d(Counter.FAULTS), minor: vm.faults.minor, major: vm.faults.major, cow: vm.faults.cow, segv: engine.segv },
     segfaults: engine.segfaults,
     pageSize: o.pageSize,
     pagesTouched,
@@ -58,6 +58,15 @@ export function collectResult(
     timeMs,
     nsPerAccess: trace.records > 0 ? (timeMs * 1e6) / trace.records : 0,
   };
+  const rs = space.vm.resident;
+  if (rs) {
+    const c = rs.counters;
+    const z = machine.vmm.swap?.zswapStats();
+    result.swap = { in: c.pswpin + c.zswpin, out: c.pswpout + c.zswpout, ...(z ? { zswap: { storedPages: z.stored_pages, compressedBytes: z.pool_total_size, ratio: z.compression_ratio } } : {}) };
+    result.evictions = { clean: c.evict_clean, dirty: c.evict_dirty };
+    const pages = rs.tracked.size + rs.locked.size;
+    result.resident = { frames: rs.config.limit, policy: rs.policy.name, pages, pageIns: pages + c.evict_clean + c.evict_dirty };
+  }
   if (h && st) {
     result.tlb.hierarchy = hierarchySummary(h, st, records, out[TraceOut.INSTRS]!);
     const pwc = levels.filter((l) => l.level === 'pwc');

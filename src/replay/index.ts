@@ -6,3 +6,7 @@ export type { ReplayResult, TlbLevelResult, PwcLevelResult } from './replay-resu
 export { sweep, combinations } from './sweep.js';
 export type { SweepConfig, SweepRow, SweepOptions } from './sweep.js';
 export type { HierarchyResult, LevelTotals, SeriesResult } from './replay-result.js';
+export { runReferenceString } from './reference-run.js';
+export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep } from './reference-run.js';
+export { faultCurve } from './fault-curve.js';
+export type { FaultCurve, FaultCurveRow } from './fault-curve.js';

@@ -14,8 +14,10 @@ import type { Machine } from '../machine/machine.js';
 import { anonymousRegionHook } from './anon-regions.js';
 import { faultError, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
+import type { ResidentSet } from '../vmm/resident-set.js';
 
 const USER = 1;
+const TWO32 = 2 ** 32;
 const CHECKED = 4;
 const MAX_SEGFAULTS_LISTED = 10;
 const BAD_RECORD = 'trace chunk has a record with reserved bits set (bits 30-31 of its second word)';
@@ -30,6 +32,8 @@ export class ReplayEngine {
   readonly hierStats?: Float64Array;
   /** Time-series points: records done, then levelCounts() at that point. */
   readonly series: number[][] = [];
+  /** The resident set whose policy needs every reference (lru, lfu, 2q, arc), told of each page touch that hit. */
+  private readonly everyRef: ResidentSet | undefined;
   private readonly retries0: number;
 
   constructor(
@@ -43,6 +47,8 @@ export class ReplayEngine {
       if (machine.core.hierarchy(encodeHierarchy(o.hierarchy), this.hierStats) < 0) throw new VmmError('EINVAL', 'the core refused the TLB hierarchy configuration');
     }
     this.retries0 = machine.retries;
+    const rs = space.vm.resident;
+    this.everyRef = rs && rs.policy.kind === 'every-reference' ? rs : undefined;
     if (o.mode === 'anon') space.vm.onMissingRegion = anonymousRegionHook(o.pageSize === '2m');
   }
 
@@ -76,7 +82,7 @@ export class ReplayEngine {
     const core = this.machine.core;
     const out = this.out;
     const refused = (p: number, fault: FaultInfo, outcome: FaultOutcome) => this.refused(words, p >> 1, fault, outcome);
-    if (!this.hierStats) return this.space.runBatch((p, flags) => core.traceBatch(words, p, count, flags, out), 0, count * 2, USER, refused);
+    if (!this.hierStats) return this.space.runBatch(this.tellingHits(words, (p, flags) => core.traceBatch(words, p, count, flags, out)), 0, count * 2, USER, refused);
     // The hierarchy: one batch per series window (in records), or the whole chunk; each window's
     // first call has the core check that window's records. A retry is flagged so the hierarchy
     // does not count the re-executed touch as a new lookup.
@@ -85,10 +91,47 @@ export class ReplayEngine {
     for (;;) {
       const done = this.recordsDone();
       const stopAt = every ? Math.min(count, (pos >> 1) + (every - (done % every))) : count;
-      pos = this.space.runBatch((p, flags, retry) => core.hierTraceBatch(words, p, stopAt, flags | (retry ? HIER_RETRY : 0), out), pos, stopAt * 2, USER, refused);
+      pos = this.space.runBatch(this.tellingHits(words, (p, flags, retry) => core.hierTraceBatch(words, p, stopAt, flags | (retry ? HIER_RETRY : 0), out)), pos, stopAt * 2, USER, refused);
       if (pos < 0) return pos;
       if (every && this.recordsDone() % every === 0) this.point();
       if (stopAt >= count) return count;
+    }
+  }
+
+  /**
+   * `step` as is, or (for a policy that needs every reference) wrapped so that the touches a
+   * batch completed are told to the policy: they were hits; a resumed touch (at the fault just
+   * resolved) was the fault's own reference already.
+   */
+  private tellingHits(words: Uint32Array, step: (p: number, flags: number, retry: boolean) => number): (p: number, flags: number, retry: boolean) => number {
+    const rs = this.everyRef;
+    if (!rs) return step;
+    let faultAt = -1;
+    return (p, flags, retry) => {
+      const r = step(p, flags, retry);
+      if (r >= 0) this.referenceHits(rs, words, p === faultAt ? p + 1 : p, r);
+      faultAt = r;
+      return r;
+    };
+  }
+
+  /** Tells the policy of the page touches [from, to) (positions: record * 2 + part), all hits. */
+  private referenceHits(rs: ResidentSet, words: Uint32Array, from: number, to: number): void {
+    for (let pos = from; pos < to; ) {
+      const i = pos >> 1;
+      const hi = words[2 * i + 1]!;
+      const la = (hi & 0xffff) * TWO32 + words[2 * i]!;
+      const tk = (hi >>> 16) & 3;
+      const write = tk === 1 || tk === 3;
+      const first = Math.floor(la / 4096);
+      const last = Math.floor((la + ((hi >>> 18) & 0xfff)) / 4096);
+      if ((pos & 1) === 0) {
+        rs.reference(first, write);
+        pos += last === first ? 2 : 1;
+      } else {
+        rs.reference(last, write);
+        pos++;
+      }
     }
   }
 

@@ -4,6 +4,8 @@ import { describe } from '../address.js';
 import type { AddressSpace } from '../vmm/address-space.js';
 import type { BackendName } from '../machine/options.js';
 import { ARRAY_KEYS, resolveHierarchy, type ResolvedHierarchy, type TlbArrayOptions } from '../tlb/hierarchy-options.js';
+import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
+import type { SwapOptions } from '../reclaim/swap-area.js';
 
 /** One TLB level: total entries and ways per set (ways = entries: fully associative), and optionally its policy, page sizes, seed and latency. */
 export type TlbLevelOptions = TlbArrayOptions;
@@ -57,6 +59,16 @@ export interface ReplayOptions {
   onSkip?: (e: Error) => void;
   /** Called as the trace is read. */
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  /** Resident limit of the process in pages: replay under memory pressure (pages beyond it are evicted to swap). */
+  frames?: number;
+  /** Replacement policy under `frames` (default 'clock'); every-reference policies (lru, lfu, 2q, arc) see every page touch. */
+  policy?: PolicyName | ReclaimPolicy;
+  /** Options of a built-in policy. */
+  policyOptions?: PolicyOptions;
+  /** The swap device: a size ('1GiB') or { size, file?, zswap?, pageCluster? } (default with `frames`: 1 GiB in host memory). */
+  swap?: number | string | SwapOptions;
+  /** Flush a page's TLB entry when reclaim clears its Accessed bit (default false, as x86 Linux). */
+  flushAccessed?: boolean;
 }
 
 /** A validated TLB level. */
@@ -76,9 +88,11 @@ export interface ResolvedReplayOptions {
   backend: BackendName;
   memory: number | string;
   strict: boolean;
+  /** Resident limit and swap, when replaying under memory pressure. */
+  pressure?: { frames: number; policy: PolicyName | ReclaimPolicy; policyOptions?: PolicyOptions; swap: SwapOptions; flushAccessed: boolean };
 }
 
-const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed']);
 const TLB_KEYS = new Set(['entries', 'ways', 'pwc', 'walkReference', ...Object.keys(ARRAY_KEYS)]);
 
 /** Validates a TLB level (`arg` names it in errors). */
@@ -126,6 +140,15 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
   if (typeof r.strict !== 'boolean') throw new VmmError('EINVAL', `options.strict must be a boolean, got ${describe(o.strict)}`);
   for (const k of ['setup', 'onFinish', 'onSkip', 'onProgress'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'function') throw new VmmError('EINVAL', `options.${k} must be a function, got ${describe(o[k])}`);
+  }
+  if (o.frames !== undefined) {
+    if (typeof o.frames !== 'number' || !Number.isSafeInteger(o.frames) || o.frames < 1) throw new VmmError('EINVAL', `options.frames must be a positive whole number of pages, got ${describe(o.frames)}`);
+    if (r.pageSize !== '4k') throw new VmmError('EINVAL', "options.frames needs pageSize '4k' (huge pages are not reclaimed)");
+    const swap = o.swap === undefined ? { size: '1GiB' } : typeof o.swap === 'object' && o.swap !== null ? o.swap : { size: o.swap };
+    if (o.policy === 'opt') throw new VmmError('EINVAL', "policy 'opt' needs the whole reference sequence in advance: use it with reference strings (vmsim policy, runReferenceString)");
+    r.pressure = { frames: o.frames, policy: o.policy ?? 'clock', swap, flushAccessed: o.flushAccessed ?? false, ...(o.policyOptions ? { policyOptions: o.policyOptions } : {}) };
+  } else {
+    for (const k of ['policy', 'policyOptions', 'swap', 'flushAccessed'] as const) if (o[k] !== undefined) throw new VmmError('EINVAL', `options.${k} needs options.frames (the resident limit in pages)`);
   }
   return r;
 }

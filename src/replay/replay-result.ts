@@ -98,11 +98,18 @@ export interface ReplayResult {
     total: number;
     /** Resolved by mapping a page (demand zero, zero page, shared page). */
     minor: number;
+    /** Faults that read the page back from swap (0 without a resident limit). */
+    major: number;
     /** Write faults on copy-on-write pages. */
     cow: number;
     /** Accesses refused (SIGSEGV); the replay skipped them. */
     segv: number;
   };
+  /** Under a resident limit (`frames`): pages read from / written to swap (zswap included), evictions without and with a write. */
+  swap?: { in: number; out: number; zswap?: { storedPages: number; compressedBytes: number; ratio: number } };
+  evictions?: { clean: number; dirty: number };
+  /** The limit, the policy, the pages resident at the end, and page-ins (first touches + re-references after eviction: a textbook's page faults). */
+  resident?: { frames: number; policy: string; pages: number; pageIns: number };
   /** First few refused accesses. */
   segfaults: Array<{ address: string; access: string; cause: string }>;
   pageSize: '4k' | '2m';

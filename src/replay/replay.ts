@@ -52,9 +52,10 @@ async function openSource(trace: TraceInput, options: ReplayOptions, strict: boo
  */
 export async function replay(trace: TraceInput, options: ReplayOptions = {}): Promise<ReplayResult> {
   const o = resolveReplayOptions(options);
-  const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend });
+  const pr = o.pressure;
+  const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
   try {
-    const space = machine.createAddressSpace();
+    const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
     if (options.setup) {
       options.setup(space);
       // The experiment starts clean: what setup touched is neither "touched" nor cached.

@@ -12,6 +12,9 @@ import type { Region, RegionRecord } from './region.js';
 import { formatProt } from './prot.js';
 import type { SpaceStats } from './vm-stats.js';
 import type { VmmContext } from './vmm-context.js';
+import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
+import { toLinear } from '../address.js';
+import { madvise, mlock, type MadviseAdvice } from './madvise.js';
 
 /** How a space makes its fork child: a fresh space of the same machine (no stack region; the regions come from the parent). */
 export type SpawnChild = (parent: AddressSpace) => AddressSpace;
@@ -107,6 +110,38 @@ export class AddressSpace extends MmuSpace {
   stats(): SpaceStats {
     this.live();
     return this.vm.stats();
+  }
+
+  /**
+   * Memory pressure as /proc/PID/status shows it: VmRSS and VmSwap (4 KiB pages), the resident
+   * limit, and this process's reclaim counters (undefined without a resident limit).
+   */
+  reclaimStats(): { VmRSS: number; VmSwap: number; residentLimit: number | undefined; counters: ReclaimCounters | undefined } {
+    this.live();
+    const rs = this.vm.resident;
+    return { VmRSS: this.vm.residentPages, VmSwap: rs?.swappedPages ?? 0, residentLimit: rs?.config.limit, counters: rs && { ...rs.counters, pgfault: this.vm.faults.minor + this.vm.faults.major, pgmajfault: this.vm.faults.major } };
+  }
+
+  /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_COLD or MADV_PAGEOUT over [addr, addr+length), with Linux's errors. */
+  madvise(addr: number | bigint, length: number, advice: MadviseAdvice): void {
+    this.live();
+    madvise(this.vm, addr, length, advice);
+  }
+  /** mlock(2): locks [addr, addr+length) (rounded to pages) and faults it in; locked pages are never evicted. */
+  mlock(addr: number | bigint, length: number): void {
+    this.live();
+    mlock(this.vm, addr, length, true);
+  }
+  /** munlock(2): the pages of [addr, addr+length) become evictable again. */
+  munlock(addr: number | bigint, length: number): void {
+    this.live();
+    mlock(this.vm, addr, length, false);
+  }
+
+  /** Reports a reference to `va` that hit (no fault) to an every-reference policy (lru, lfu, 2q, arc, opt); drivers that see every reference call it. */
+  reference(va: number | bigint, write = false): void {
+    this.live();
+    this.vm.resident?.reference(Math.floor(toLinear(va) / 4096), write);
   }
 
   /** Drops the regions (and their shared-object attachments) before the tables are freed. */

@@ -6,13 +6,13 @@ import { PROT_WRITE } from './pte-attrs.js';
 
 /**
  * Overcommit as vm.overcommit_memory = 0 (the default heuristic) decides it: one request for
- * more pages than RAM (this machine has no swap) is ENOMEM (__vm_enough_memory's OVERCOMMIT_GUESS).
+ * more pages than RAM plus swap is ENOMEM (__vm_enough_memory's OVERCOMMIT_GUESS).
  * Linux charges shared anonymous mappings, private writable ones, mprotect that makes a
  * private mapping writable, and brk.
  */
 export function checkOvercommit(totalPages: number, bytes: number, op: string): void {
   const pages = Math.ceil(bytes / PAGE_SIZE);
-  if (pages > totalPages) throw new VmmError('ENOMEM', `${op}: ${pages} pages are more than this machine's RAM (${totalPages} pages) could ever back (overcommit heuristic)`);
+  if (pages > totalPages) throw new VmmError('ENOMEM', `${op}: ${pages} pages are more than this machine's RAM and swap (${totalPages} pages) could ever back (overcommit heuristic)`);
 }
 
 /** mprotect's charge (mprotect_fixup): each private region part that becomes writable is one request. */

@@ -18,6 +18,7 @@ import type { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
 import { formatMaps } from './maps-format.js';
 import { STACK_GUARD_GAP } from './layout.js';
+import type { ResidentSet } from './resident-set.js';
 
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
@@ -46,6 +47,8 @@ export class VirtualMemory implements FaultHandler {
   allocations = new Map<number, number>();
   /** @internal Called for a fault outside every region (replay's anonymous mode creates one there). */
   onMissingRegion: MissingRegionHook | undefined;
+  /** @internal The resident limit, policy and swap state, when the space has a resident limit. */
+  resident: ResidentSet | undefined;
 
   constructor(
     readonly pages: PageTable,
@@ -87,6 +90,7 @@ export class VirtualMemory implements FaultHandler {
     // An allocation wholly unmapped is gone: a later mapping at its address is not freeVirtual's to free.
     for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
     if (pieces.length === 0) return;
+    for (const p of pieces) if (this.resident && !p.shared && p.backing.type === 'anonymous') this.resident.forget(p.start, p.end);
     for (const p of pieces) {
       const n = this.pages.unmap(p.start, (p.end - p.start) / PAGE_SIZE);
       if (p.shared) this.sharedPages -= n;
@@ -96,6 +100,14 @@ export class VirtualMemory implements FaultHandler {
     const ids = new Set<number>();
     for (const p of pieces) if (p.backing.type === 'object') ids.add(p.backing.objectId);
     for (const id of ids) if (!this.references(id)) this.ctx.object(id)?.detach();
+  }
+
+  /** MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next access faults them in anew. */
+  zapRange(start: number, end: number, shared: boolean): void {
+    if (!shared) this.resident?.forget(start, end, true);
+    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE);
+    if (shared) this.sharedPages -= n;
+    this.pages.invalidate(start, (end - start) / PAGE_SIZE);
   }
 
   /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed). */
@@ -189,12 +201,23 @@ export class VirtualMemory implements FaultHandler {
     if ((f.errorCode & PFEC.RSVD) !== 0) return UNHANDLED;
     const la = f.la - (f.la % PAGE_SIZE);
     if (present) return this.writeProtectFault(r, la);
+    if (this.resident && r.backing.type === 'anonymous' && !r.shared && !r.hugePages) return this.residentFault(la, write, this.pageProt(r));
     const outcome = r.backing.type === 'object' || r.shared ? this.mapObjectPage(r, la, write) : this.mapAnonymousPage(r, la, write);
     if (outcome === RETRY) {
       this.faults.minor++;
       this.ctx.faults.minor++;
     }
     return outcome;
+  }
+
+  /** A not-present fault under a resident limit: the resident set makes room, then maps the page (from swap: a major fault). */
+  private residentFault(la: number, write: boolean, pp: PageProt): FaultOutcome {
+    const kind = this.resident!.fault(la, write, pp);
+    if (kind === 'oom') return OOM;
+    if (kind === 'killed') return KILLED;
+    this.faults[kind]++;
+    this.ctx.faults[kind]++;
+    return RETRY;
   }
 
   /** A write to a present, read-only page of a writable region: copy-on-write (or a stale entry). */
@@ -365,12 +388,14 @@ export class VirtualMemory implements FaultHandler {
       const n = this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, shared ? FORK_SHARED : FORK_PRIVATE);
       if (shared) child.sharedPages += n;
     });
+    if (this.resident && child.resident) this.resident.forkInto(child.resident);
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
   }
 
   /** Drops every region (frames are freed by the caller's destroyRoot). */
   teardown(): void {
+    this.resident?.release();
     const ids = this.objectIds();
     this.regions = new RegionMap();
     for (const id of ids) this.ctx.object(id)?.detach();
@@ -400,6 +425,7 @@ export class VirtualMemory implements FaultHandler {
 }
 
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
+const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 /** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
 const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
 

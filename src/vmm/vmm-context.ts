@@ -5,6 +5,10 @@ import { SharedMemoryObject, type ShmBudget } from './shared-memory.js';
 import { PAGE_SIZE } from '../core/constants.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
+import type { SwapArea } from '../reclaim/swap-area.js';
+import type { Reclaimer } from './reclaimer.js';
+import { SwapCache } from '../reclaim/swap-cache.js';
+import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
 
 const HUGE_FRAMES = 512;
 
@@ -16,6 +20,30 @@ export class VmmContext {
   readonly zeroFrame: number;
   /** Fault counters summed over every address space that ever ran. */
   readonly faults: FaultCounters = newFaultCounters();
+  /** The swap area (`new Machine({ swap })`), if any. */
+  swap: SwapArea | undefined;
+  /** Watermarks, kswapd, direct reclaim and the OOM killer (with swap). */
+  reclaimer: Reclaimer | undefined;
+  /** The machine's swap cache: slot -> frame of pages read ahead or swapped in shared. */
+  readonly swapCache = new SwapCache();
+  /** Slots whose swap-cache page readahead brought in and no fault used yet. */
+  readonly readahead = new Set<number>();
+
+  /** Drops up to `n` swap-cache pages that no entry maps (oldest first); returns how many (reclaim's cheapest pages). */
+  shrinkSwapCache(n: number): number {
+    let dropped = 0;
+    for (const [slot, f] of [...this.swapCache.entries()]) {
+      if (dropped >= n) break;
+      if (this.frames.refCount(f) !== 1) continue;
+      this.swapCache.deleteSlot(slot);
+      this.readahead.delete(slot);
+      this.frames.unref(f);
+      dropped++;
+    }
+    return dropped;
+  }
+  /** Reclaim and swap counters summed over every address space (/proc/vmstat names). */
+  readonly reclaim: ReclaimCounters = newReclaimCounters();
   private readonly objects = new Map<number, SharedMemoryObject>();
   private readonly names = new Map<string, SharedMemoryObject>();
   /** Page attributes of every (protection, shared) pair (Linux's protection_map), computed once. */
@@ -30,7 +58,8 @@ export class VmmContext {
   readonly shm: ShmBudget & { readonly pages: number; used: number };
 
   constructor(
-    private readonly frames: Frames,
+    /** @internal The typed frame operations (also what reclaim uses). */
+    readonly frames: Frames,
     nxe: boolean,
     /** vm.max_map_count, and the size of /dev/shm in bytes (the machine's options decide both). */
     limits: { maxMapCount: number; shmBytes: number },
@@ -66,6 +95,7 @@ export class VmmContext {
     const out = [this.zeroFrame];
     if (this.hugeZero >= 0) for (let i = 0; i < HUGE_FRAMES; i++) out.push(this.hugeZero + i);
     for (const o of this.objects.values()) out.push(...o.heldFrames());
+    for (const [, f] of this.swapCache.entries()) out.push(f); // the swap cache's own reference
     return out;
   }
 
@@ -78,9 +108,9 @@ export class VmmContext {
     return this.hugeZero;
   }
 
-  /** Pages of RAM: what the overcommit heuristic compares one request with. */
+  /** Pages of RAM and swap: what the overcommit heuristic compares one request with (totalram_pages() + total_swap_pages). */
   get totalPages(): number {
-    return this.frames.total;
+    return this.frames.total + (this.swap?.slots.total ?? 0);
   }
 
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */

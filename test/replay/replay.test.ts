@@ -36,7 +36,7 @@ describe.each(BACKENDS)('replay (%s)', (backend) => {
     // page hits a read-only entry, faults without a walk, and its retry walks (1).
     expect(r.walks).toBe(9);
     // Faults: four first touches and the store to the zero page; all resolved.
-    expect(r.faults).toEqual({ total: 5, minor: 5, cow: 0, segv: 0 });
+    expect(r.faults).toEqual({ total: 5, minor: 5, major: 0, cow: 0, segv: 0 });
     expect(r.pagesTouched).toBe(4);
     expect(r.bytesTouched).toBe(4 * 4096);
     // Frames: two written pages (0x7ff000, 0x601) and six tables (PDPT, two PDs, three PTs).

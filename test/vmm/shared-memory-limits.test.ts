@@ -112,6 +112,16 @@ describe.each(BACKENDS)('shared memory and accounting limits (%s)', (backend) =>
     m.dispose();
   });
 
+  it('with swap, the heuristic compares one request with RAM plus swap (totalram_pages + total_swap_pages)', () => {
+    const m = new Machine({ memory: '8MiB', backend, swap: { size: '8MiB' } });
+    const s = m.createAddressSpace();
+    const total = m.physical.totalFrames + m.reclaimStats().swap!.total;
+    const a = s.mmap({ length: (m.physical.totalFrames + 16) * PAGE, prot: 'rw' }); // more than RAM, less than RAM + swap
+    expect(s.findRegion(a)).toBeDefined();
+    expect(() => s.mmap({ length: (total + 1) * PAGE, prot: 'rw' })).toThrow(expect.objectContaining({ code: 'ENOMEM', message: expect.stringMatching(/RAM and swap/) }));
+    m.dispose();
+  });
+
   it('a shared anonymous mapping larger than RAM is ENOMEM, a typed error, and changes nothing', () => {
     const m = new Machine({ memory: '64GiB', backend });
     const s = m.createAddressSpace();

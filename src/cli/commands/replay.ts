@@ -13,8 +13,11 @@ import { recordLackey } from '../../trace/lackey-recorder.js';
 import { TraceFormatError } from '../../trace/trace-error.js';
 import { recordFailure, tapValgrindMessages } from './record.js';
 
+import { addPressureOptions, courseSummary, PRESSURE_SPECS } from '../pressure-args.js';
+
 const SPECS: OptionSpec[] = [
   ...machineSpecs(false),
+  ...PRESSURE_SPECS,
   { name: 'series-csv', type: 'string', value: 'FILE.csv', help: 'with --series: write the miss rates per window as CSV' },
   { name: 'series-plot', type: 'string', value: 'FILE.svg', help: 'with --series: draw the miss rates per window as SVG' },
   { name: 'record', type: 'flag', help: 'run PROGRAM (after --) under valgrind lackey and replay its trace as it is produced' },
@@ -45,14 +48,15 @@ examples:
   vmsim replay trace.out --cpu skylake
   vmsim replay trace.out --cpu champsim --stlb-entries 2048 --stlb-ways 16 --series 100000 --series-plot rates.svg
   vmsim replay trace.out --tlb-entries 1536 --tlb-ways 12 --l1d-entries 64 --l1i-entries 128 --l1i-ways 8
-  vmsim replay trace.bin --tlb-entries 64 --tlb-ways 64 --json`;
+  vmsim replay trace.bin --tlb-entries 64 --tlb-ways 64 --json
+  vmsim replay traces/ls.lackey.gz --frames 64 --policy lru --swap 64MiB`;
 
 /** Runs `vmsim replay`; returns the exit code. */
 export async function replayCommand(argv: string[], io: CommandIo): Promise<number> {
   const live = argv.includes('--record') && !argv.slice(0, argv.indexOf('--record')).includes('--');
   const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, live ? { count: 1, what: 'a PROGRAM to run (after --)', orMore: true } : { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
-  const options = replayOptionsFrom(a, 'replay');
+  const options = addPressureOptions(a, replayOptionsFrom(a, 'replay'), 'replay');
   for (const k of ['series-csv', 'series-plot']) if (a.options.has(k) && options.seriesEvery === undefined) throw new UsageError(`replay: --${k} needs --series N`);
   const result = live ? await replayRecording(a.positional, options, io) : await runReplay(a.positional[0]!, options, io, 'replay');
   if (result.series) {
@@ -74,7 +78,8 @@ export async function replayCommand(argv: string[], io: CommandIo): Promise<numb
       );
     }
   }
-  if (a.options.has('json')) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  if (a.options.has('course-summary')) io.stdout.write(courseSummary(result));
+  else if (a.options.has('json')) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else if (a.options.has('csv')) {
     const flat = flatResult(result);
     io.stdout.write(toCsv(Object.keys(flat), [Object.values(flat)]));

@@ -6,6 +6,7 @@ import { formatBytes, formatCount, formatRate, formatTable, lineChartSvg, Progre
 import { formatOptions, parseCommand, UsageError, type OptionSpec, type ParsedArgs } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { shippedTracePath } from '../../package-info.js';
+import { curveCommand } from './curve.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { flatResult } from '../result-csv.js';
 import { CPU_NAMES } from '../../tlb/presets.js';
@@ -66,6 +67,10 @@ function axesOf(a: ParsedArgs): Axis[] {
 
 /** Runs `vmsim sweep`; returns the exit code. */
 export async function sweepCommand(argv: string[], io: CommandIo): Promise<number> {
+  // A sweep over resident limits (--frames) is the fault-rate curve: vmsim curve.
+  if (argv.some((x) => x === '--frames' || x.startsWith('--frames='))) return curveCommand(argv, io);
+  // A sweep over resident limits (--frames) is the fault-rate curve: vmsim curve.
+  if (argv.some((x) => x === '--frames' || x.startsWith('--frames='))) return curveCommand(argv, io);
   const a = parseCommand(argv, SPECS, 'sweep', SWEEP_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
   const trace = a.positional[0]!;

@@ -9,6 +9,7 @@ import { invalidateAddress, invalidateWhere } from './tlb.js';
 import { HierarchyModel } from '../../tlb/hierarchy-model.js';
 import { hierarchyConfigOk } from '../../tlb/check-config.js';
 import { DUMP_ENTRY, HierOp, HierStat, Slot } from '../../tlb/layout.js';
+import { refReclaimOps } from './reclaim.js';
 
 const LEVEL_OF_SHIFT: Record<number, number> = { 12: 1, 21: 2, 30: 3 };
 
@@ -84,6 +85,8 @@ export function createRefCore(config: CoreConfig): Core {
   const live = () => {
     if (disposed) throw new Error('the core has been disposed');
   };
+
+  const reclaimOps = refReclaimOps(ram, frames, pt, tlb, counters, result);
 
   return {
     backend: 'js',
@@ -311,9 +314,29 @@ export function createRefCore(config: CoreConfig): Core {
       if (out.length < a.entries * (DUMP_ENTRY + 1) + 2) return Status.EINVAL;
       return a.dump(out);
     },
+    // The reclaim list operations, refused after dispose like every other; an INVLPG of a list
+    // reaches the hierarchy too, as invalidate's does.
+    ...guarded(reclaimOps, live),
+    invalidateList: (pcid, las, count) => {
+      live();
+      reclaimOps.invalidateList(pcid, las, count);
+      if (hier) for (let k = 0; k < count; k++) hier.invalidate(HierOp.INVLPG, pcid, las[k]!);
+    },
     dispose: () => {
       disposed = true;
       hier = undefined;
     },
   };
+}
+
+/** `ops` with `live()` run before each call (a disposed core refuses them all). */
+function guarded<T extends object>(ops: T, live: () => void): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(ops)) {
+    out[k] = (...args: unknown[]) => {
+      live();
+      return (f as (...a: unknown[]) => unknown)(...args);
+    };
+  }
+  return out as T;
 }

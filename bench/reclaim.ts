@@ -1,0 +1,226 @@
+/**
+ * Reclaim pieces: the cost of a policy decision (a policy object driven over a reference
+ * string, A/D bits kept in a Map as the hardware would set them) next to a plain JS loop
+ * that simulates the same policy with a Map; Mattson's one pass for every size vs one LRU
+ * run per size; and a page through zswap (DEFLATE level 1) and through the swap device.
+ */
+import { createPolicy } from '../src/reclaim/registry.js';
+import { ACCESSED, type AccessBits, type PolicyName } from '../src/reclaim/policy.js';
+import { stackDistances } from '../src/reclaim/stack-distance.js';
+import { Zswap } from '../src/reclaim/zswap.js';
+import { SwapDevice } from '../src/reclaim/swap-device.js';
+import { nsPerOp, type Figure } from './harness.js';
+import { performance } from 'node:perf_hooks';
+import { Machine } from '../src/machine/machine.js';
+import { replay } from '../src/replay/replay.js';
+import { packRecord, type TraceChunk } from '../src/trace/trace-record.js';
+import { runReferenceString } from '../src/replay/reference-run.js';
+
+const REFS = 200_000;
+const PAGES = 4096;
+const FRAMES = 1024;
+
+/** A reference string with locality: 80% of references to 20% of the pages. */
+function refString(): Float64Array {
+  const r = new Float64Array(REFS);
+  let s = 12345;
+  for (let i = 0; i < REFS; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    const hot = (s & 0xff) < 205;
+    s = (s * 1103515245 + 12345) >>> 0;
+    r[i] = hot ? s % Math.floor(PAGES / 5) : s % PAGES;
+  }
+  return r;
+}
+
+/** Runs the policy object over refs; returns faults. */
+function runObject(name: PolicyName, refs: Float64Array): number {
+  const policy = createPolicy(name, name === 'opt' ? { future: refs } : name === 'arc' || name === '2q' ? { capacity: FRAMES } : {});
+  const bits = new Map<number, number>();
+  const access: AccessBits = {
+    read(keys, n, out) {
+      for (let i = 0; i < n; i++) out[i] = bits.get(keys[i]!)!;
+    },
+    clearAccessed(keys, n) {
+      for (let i = 0; i < n; i++) bits.set(keys[i]!, bits.get(keys[i]!)! & ~ACCESSED);
+    },
+  };
+  const out = new Float64Array(1);
+  let faults = 0;
+  for (let i = 0; i < refs.length; i++) {
+    const p = refs[i]!;
+    const b = bits.get(p);
+    if (b !== undefined) {
+      bits.set(p, b | ACCESSED);
+      policy.reference?.(p, false);
+      continue;
+    }
+    faults++;
+    if (bits.size >= FRAMES) {
+      policy.select(1, access, out, p);
+      bits.delete(out[0]!);
+    }
+    policy.insert(p, false);
+    bits.set(p, ACCESSED);
+  }
+  return faults;
+}
+
+/** LRU with a JS Map (insertion order = recency): the plain loop a student would write. */
+function mapLru(refs: Float64Array, frames: number): number {
+  const m = new Map<number, true>();
+  let faults = 0;
+  for (let i = 0; i < refs.length; i++) {
+    const p = refs[i]!;
+    if (m.delete(p)) {
+      m.set(p, true);
+      continue;
+    }
+    faults++;
+    if (m.size >= frames) m.delete(m.keys().next().value!);
+    m.set(p, true);
+  }
+  return faults;
+}
+
+/** FIFO with a JS Map. */
+function mapFifo(refs: Float64Array): number {
+  const m = new Map<number, true>();
+  let faults = 0;
+  for (let i = 0; i < refs.length; i++) {
+    const p = refs[i]!;
+    if (m.has(p)) continue;
+    faults++;
+    if (m.size >= FRAMES) m.delete(m.keys().next().value!);
+    m.set(p, true);
+  }
+  return faults;
+}
+
+/** Policy decisions, Mattson, zswap and the device: ns per reference / per page. */
+export function benchReclaim(): Figure[] {
+  const refs = refString();
+  if (runObject('lru', refs) !== mapLru(refs, FRAMES) || runObject('fifo', refs) !== mapFifo(refs)) throw new Error('bench: policy and Map loop disagree');
+  const figures: Figure[] = [];
+  for (const [name, plain] of [['lru', () => mapLru(refs, FRAMES)], ['fifo', () => mapFifo(refs)]] as const) {
+    figures.push({ name: `reference string, ${name} (${FRAMES} frames)`, unit: 'ns/ref', values: { policy: nsPerOp(() => runObject(name, refs), REFS), map: nsPerOp(plain, REFS) } });
+  }
+  for (const name of ['clock', 'linux', 'mglru', 'arc', 'opt'] as const) {
+    figures.push({ name: `reference string, ${name}`, unit: 'ns/ref', values: { policy: nsPerOp(() => runObject(name, refs), REFS, 3) } });
+  }
+  const sizes = [64, 128, 256, 512, 1024, 2048, 4096];
+  figures.push({
+    name: `LRU curve at ${sizes.length} sizes`,
+    unit: 'ns/ref',
+    values: { policy: nsPerOp(() => stackDistances(refs).faults(64), REFS, 3), map: nsPerOp(() => sizes.forEach((s) => mapLru(refs, s)), REFS, 3) },
+    note: 'policy = Mattson, one pass for every size; map = one Map-LRU run per size',
+  });
+
+  // A page of program-like data: small integers and pointers.
+  const page = new Uint8Array(4096);
+  const v = new DataView(page.buffer);
+  for (let i = 0; i < 4096; i += 8) v.setBigUint64(i, i % 64 === 0 ? 0x5555_5555_9000n + BigInt(i) : BigInt(i & 0xff), true);
+  const N = 2000;
+  const z = new Zswap(2 ** 34, {}, () => undefined);
+  const back = new Uint8Array(4096);
+  const store = nsPerOp(() => { for (let i = 0; i < N; i++) z.store(i + 1, page); }, N, 3);
+  figures.push({ name: 'zswap store (deflate level 1)', unit: 'ns/page', values: { policy: store }, note: `compression ratio ${z.stats().compression_ratio.toFixed(2)} on a page of small integers and pointers` });
+  figures.push({ name: 'zswap store + load (inflate)', unit: 'ns/page', values: { policy: nsPerOp(() => { for (let i = 0; i < N; i++) { z.store(i + 1, page); z.load(i + 1, back); } }, N, 3) } });
+  const dev = new SwapDevice({ size: (N + 1) * 4096 });
+  figures.push({ name: 'swap device write + read (memory)', unit: 'ns/page', values: { policy: nsPerOp(() => { for (let i = 0; i < N; i++) { dev.write(i + 1, page); dev.read(i + 1, back); } }, N, 3) } });
+  dev.close();
+  return figures;
+}
+
+/** A trace with locality: 99.5% of accesses to 48 hot pages (mostly TLB hits), the rest over 8192 pages. */
+function pressureTrace(n: number): TraceChunk[] {
+  const words = new Uint32Array(n * 2);
+  let st = 99;
+  const rnd = () => {
+    // mulberry32: consecutive values independent (an LCG's are not)
+    let t = (st = (st + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  for (let i = 0; i < n; i++) {
+    const hot = rnd() % 1000 < 995;
+    const page = hot ? rnd() % 48 : rnd() % 8192;
+    packRecord(words, i, 0x10_0000_0000 + page * 4096 + (rnd() & 0xff8), rnd() & 1, 8);
+  }
+  const chunks: TraceChunk[] = [];
+  for (let o = 0; o < n; o += 65536) chunks.push({ words: words.subarray(o * 2, Math.min(n, o + 65536) * 2), count: Math.min(65536, n - o) });
+  return chunks;
+}
+
+async function bestMs(f: () => Promise<unknown>, rounds = 3): Promise<number> {
+  await f();
+  let best = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    await f();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+/** Reclaim through the real VMM, next to the same work without memory pressure (or a Map loop): native and js backends. */
+export async function benchReclaimVmm(backends: ('native' | 'js')[]): Promise<Figure[]> {
+  const N = 1_000_000;
+  const trace = pressureTrace(N);
+  const rows: Figure[] = [];
+  const plain: Record<string, number> = {};
+  const pressure: Record<string, number> = {};
+  const perEvict: Record<string, number> = {};
+  const faultOnly: Record<string, number> = {};
+  const swapIn: Record<string, number> = {};
+  const refs: Record<string, number> = {};
+  let faults = 0;
+  for (const backend of backends) {
+    plain[backend] = ((await bestMs(() => replay(trace, { backend }))) * 1e6) / N;
+    pressure[backend] = ((await bestMs(() => replay(trace, { backend, frames: 2048, policy: 'clock', swap: '64MiB' }))) * 1e6) / N;
+    const r = await replay(trace, { backend, frames: 2048, policy: 'clock', swap: '64MiB' });
+    faults = r.faults.major + r.faults.minor;
+    // Reclaim and swap-in per page, in steady state (host memory and swap chunks already committed):
+    // MADV_PAGEOUT of P dirty pages is pure reclaim in batches; reading them back is P major faults.
+    const P = 20000;
+    const m = new Machine({ memory: '256MiB', backend, hostMemory: 'eager', swap: { size: '128MiB', pageCluster: 0 } });
+    const s = m.createAddressSpace();
+    const b = s.mmap({ length: P * 4096, prot: 'rw' });
+    const cycle = () => {
+      for (let i = 0; i < P; i++) s.write(b + i * 4096, [i & 0xff]);
+      const t0 = performance.now();
+      s.madvise(b, P * 4096, 'MADV_PAGEOUT');
+      const t1 = performance.now();
+      for (let i = 0; i < P; i++) s.read(b + i * 4096, 1);
+      const t2 = performance.now();
+      for (let i = 0; i < P; i++) s.read(b + i * 4096, 1);
+      const t3 = performance.now();
+      return [t1 - t0, t2 - t1, t3 - t2] as const;
+    };
+    cycle();
+    let bestOut = Infinity;
+    let bestIn = Infinity;
+    let bestHit = Infinity;
+    for (let k = 0; k < 3; k++) {
+      const [o, i, h] = cycle();
+      bestOut = Math.min(bestOut, o);
+      bestIn = Math.min(bestIn, i);
+      bestHit = Math.min(bestHit, h);
+    }
+    m.dispose();
+    faultOnly[backend] = (bestHit * 1e6) / P;
+    perEvict[backend] = (bestOut * 1e6) / P;
+    swapIn[backend] = ((bestIn - bestHit) * 1e6) / P;
+    const text = Array.from(refString().subarray(0, 20000), (p) => p % 600).join(',');
+    refs[backend] = nsPerOp(() => runReferenceString(text, { frames: 256, policy: 'lru', backend }), 20000, 3);
+  }
+  const mapRefs = nsPerOp(() => mapLru(Float64Array.from(refString().subarray(0, 20000), (p) => p % 600), 256), 20000, 3);
+  rows.push({ name: 'replay, no pressure', unit: 'ns/access', values: { ...plain } });
+  rows.push({ name: `replay, 2048 frames (clock, ${faults} faults)`, unit: 'ns/access', values: { ...pressure }, note: `pressure/none: ${backends.map((b) => `${b} ${(pressure[b]! / plain[b]!).toFixed(2)}x`).join(', ')} (target: within 2x)` });
+  rows.push({ name: 'space.read of a resident page (API)', unit: 'ns/page', values: { ...faultOnly } });
+  rows.push({ name: 'reclaim a dirty page (MADV_PAGEOUT)', unit: 'ns/page', values: { ...perEvict }, note: 'batched: pageBits, swap write, swapOutList, invalidate per 20000 pages (target < 1000)' });
+  rows.push({ name: 'swap-in (major fault, no readahead)', unit: 'ns/page', values: { ...swapIn }, note: 'space.read of a swapped page minus a resident one: fault, swap read, swapIn (target < 2000)' });
+  rows.push({ name: 'reference string through the VMM, lru', unit: 'ns/ref', values: { ...refs, map: mapRefs }, note: `VMM/Map loop: ${backends.map((b) => `${b} ${(refs[b]! / mapRefs).toFixed(1)}x`).join(', ')} (every reference is a real access, fault and eviction)` });
+  return rows;
+}

@@ -1,0 +1,161 @@
+/**
+ * Machine-wide reclaim, as Linux does it for a zone: watermarks computed from the memory
+ * size (mm/page_alloc.c), background reclaim (kswapd) woken at allocation points when free
+ * memory falls below `low` and run until it is above `high`, direct reclaim by the allocating
+ * process below `min`, and the OOM killer (mm/oom_kill.c) when nothing more can be reclaimed.
+ * Reclaim goes through the processes' resident sets round-robin (like shrink_node over the
+ * memory cgroups), each evicting a batch chosen by its own policy.
+ */
+import { VmmError } from '../errors.js';
+import { describe } from '../address.js';
+import { strictOptions } from '../strict-options.js';
+/** What reclaim needs of a process's resident set (implemented by ResidentSet). */
+export interface Reclaimable {
+  /** Evicts up to `count` pages chosen by its policy; returns how many went. */
+  evict(count: number, incoming: number | undefined, who: 'kswapd' | 'direct'): number;
+  /** oom_badness points. */
+  badness(): number;
+  rss(): number;
+  readonly swappedPages: number;
+  /** The process (what an OOM kill reports). */
+  readonly owner: object | undefined;
+  countOomKill(): void;
+}
+
+/** SWAP_CLUSTER_MAX: pages reclaimed per batch. */
+const BATCH = 32;
+
+/** Free-page thresholds in pages. */
+export interface Watermarks {
+  min: number;
+  low: number;
+  high: number;
+}
+
+/** An OOM kill, as the kernel log reports it. */
+export interface OomKill {
+  /** The killed process's address space (destroyed by then). */
+  space: object;
+  /** Its oom_badness points: resident + swapped pages. */
+  points: number;
+  /** Its VmRSS and VmSwap in pages. */
+  rss: number;
+  swap: number;
+}
+
+/**
+ * Linux's watermarks for `pages` managed pages: min_free_kbytes = int_sqrt(16 × KiB of memory)
+ * clamped to [128, 262144]; min = min_free_kbytes / 4 pages; low = min + max(min / 4,
+ * pages × watermark_scale_factor (10) / 10000); high = min + 2 × that (__setup_per_zone_wmarks).
+ */
+export function linuxWatermarks(pages: number): Watermarks {
+  const kib = pages * 4;
+  const minFreeKbytes = Math.min(262144, Math.max(128, Math.floor(Math.sqrt(kib * 16))));
+  const min = Math.floor(minFreeKbytes / 4);
+  const tmp = Math.max(Math.floor(min / 4), Math.floor((pages * 10) / 10000));
+  return { min, low: min + tmp, high: min + 2 * tmp };
+}
+
+/** Validates user watermarks (EINVAL naming the key); fills the missing ones from Linux's. */
+export function resolveWatermarks(given: unknown, pages: number): Watermarks {
+  const w = linuxWatermarks(pages);
+  if (given === undefined) return w;
+  strictOptions(given, 'options.watermarks', ['min', 'low', 'high']);
+  const g = given as Partial<Watermarks>;
+  const out = { min: g.min ?? w.min, low: g.low ?? w.low, high: g.high ?? w.high };
+  for (const k of ['min', 'low', 'high'] as const) {
+    if (!Number.isSafeInteger(out[k]) || out[k] < 0 || out[k] > pages) throw new VmmError('EINVAL', `options.watermarks.${k} must be a whole number of pages from 0 to ${pages}, got ${describe(out[k])}`);
+  }
+  if (!(out.min <= out.low && out.low <= out.high)) throw new VmmError('EINVAL', `options.watermarks must satisfy min <= low <= high, got ${out.min}, ${out.low}, ${out.high}`);
+  return out;
+}
+
+/** The machine's reclaim: resident sets register here. */
+export class Reclaimer {
+  readonly sets = new Set<Reclaimable>();
+  /** OOM kills so far, oldest first. */
+  readonly kills: OomKill[] = [];
+  /** kswapd runs (wake-ups that reclaimed something). */
+  kswapdRuns = 0;
+  private cursor = 0;
+  private running = false;
+
+  constructor(
+    readonly watermarks: Watermarks,
+    private readonly freeFrames: () => number,
+    /** Called with an OOM victim's resident set: destroys its process. */
+    private readonly kill: (rs: Reclaimable) => void,
+    private readonly onOomKill?: (k: OomKill) => void,
+    /** Drops up to n unmapped swap-cache pages; returns how many. */
+    private readonly shrinkCache: (n: number) => number = () => 0,
+  ) {}
+
+  /**
+   * An allocation point (a fault about to take a frame for `rs`): wakes kswapd below `low`
+   * (reclaims to `high`), reclaims directly below `min`, and with no free frame left and
+   * nothing reclaimable kills a process. Returns false when the faulting process itself was
+   * killed (its fault must not go on).
+   */
+  beforeAllocate(rs: Reclaimable): boolean {
+    if (this.running) return true; // reclaim itself allocates nothing, but never recurse
+    this.running = true;
+    try {
+      const w = this.watermarks;
+      if (this.freeFrames() < w.low) {
+        if (this.reclaimUntil(w.high, 'kswapd') > 0) this.kswapdRuns++;
+      }
+      if (this.freeFrames() < w.min) this.reclaimUntil(w.min + 1, 'direct');
+      while (this.freeFrames() < 2) {
+        // Out of memory: nothing reclaimable is left (swap full, or everything locked).
+        const victim = this.oomVictim();
+        if (!victim) return true; // nobody to kill: the fault fails with ENOMEM
+        const self = victim === rs;
+        this.oomKill(victim);
+        if (self) return false;
+      }
+      return true;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Evicts round-robin over the processes until `target` frames are free; returns pages reclaimed. */
+  private reclaimUntil(target: number, who: 'kswapd' | 'direct'): number {
+    // Unmapped swap-cache pages (read ahead, never used) are the cheapest to reclaim: no write, no unmap.
+    let total = this.shrinkCache(Math.max(0, target - this.freeFrames()));
+    let idle = 0;
+    while (this.freeFrames() < target && this.sets.size > 0 && idle < this.sets.size) {
+      const list = [...this.sets];
+      const rs = list[this.cursor++ % list.length]!;
+      const n = rs.evict(Math.min(BATCH, Math.max(1, target - this.freeFrames())), undefined, who);
+      if (n === 0) idle++;
+      else {
+        idle = 0;
+        total += n;
+      }
+    }
+    return total;
+  }
+
+  /** oom_badness: the process with most resident + swapped pages (the first of equals); undefined when none has any. */
+  private oomVictim(): Reclaimable | undefined {
+    let best: Reclaimable | undefined;
+    let points = 0;
+    for (const rs of this.sets) {
+      const p = rs.badness();
+      if (p > points) {
+        best = rs;
+        points = p;
+      }
+    }
+    return best;
+  }
+
+  private oomKill(rs: Reclaimable): void {
+    const k: OomKill = { space: rs.owner ?? rs, points: rs.badness(), rss: rs.rss(), swap: rs.swappedPages };
+    this.kills.push(k);
+    rs.countOomKill();
+    this.kill(rs);
+    this.onOomKill?.(k);
+  }
+}

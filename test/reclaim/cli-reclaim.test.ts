@@ -1,0 +1,75 @@
+/** The reclaim commands: vmsim policy, vmsim curve (and sweep --frames), vmsim replay --frames. */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });
+  return { code, out, err };
+}
+
+describe('vmsim policy', () => {
+  it('prints the textbook table and totals', async () => {
+    const r = await run(['policy', '7,0,1,2,0,3,0,4,2,3,0,3,2,1,2,0,1,7,0,1', '--frames', '3', '--policy', 'lru']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ref {6}7 {2}0 {2}1 {2}2/);
+    expect(r.out).toMatch(/lru, 3 frames: 12 faults, 8 hits in 20 references/);
+  });
+
+  it('--json has faults, hits and steps', async () => {
+    const r = await run(['policy', '1,2,3,4,1,2,5,1,2,3,4,5', '--frames', '4', '--policy', 'fifo', '--json']);
+    const j = JSON.parse(r.out);
+    expect([j.faults, j.hits, j.steps.length]).toEqual([10, 2, 12]);
+    expect(j.steps[4]).toMatchObject({ page: 1, fault: false });
+  });
+
+  it('misuse: exit 2 with the reason; a bad value: exit 1', async () => {
+    expect((await run(['policy', '1,2', '--policy', 'lru'])).err).toMatch(/--frames N is required/);
+    expect((await run(['policy', '1,2', '--frames', '2', '--policy', 'best'])).code).toBe(2);
+    const bad = await run(['policy', '1,x', '--frames', '2']);
+    expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/reference #2 "x"/)]);
+    expect((await run(['policy', '1,2', '--frames', '0'])).code).toBe(1);
+  });
+});
+
+describe('vmsim curve / sweep --frames', () => {
+  it('the lru rows equal Mattson on the shipped ls trace; --plot writes an SVG', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmsim-curve-'));
+    const svg = join(dir, 'c.svg');
+    const r = await run(['sweep', 'traces/ls.lackey.gz', '--frames', '16,64', '--policy', 'lru,clock', '--json', '--plot', svg]);
+    expect(r.code).toBe(0);
+    const c = JSON.parse(r.out);
+    const lru = c.rows.filter((x: { policy: string }) => x.policy === 'lru').map((x: { faults: number }) => x.faults);
+    expect(lru).toEqual(c.mattson);
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<\?xml|<svg/);
+    expect((await run(['curve', 'traces/ls.lackey.gz', '--policy', 'lru'])).err).toMatch(/--frames N,N,... is required/);
+  });
+});
+
+describe('vmsim replay --frames', () => {
+  it('reports major faults, swap and evictions; --policy without --frames is misuse', async () => {
+    const r = await run(['replay', 'traces/ls.lackey.gz', '--frames', '32', '--policy', 'clock', '--swap', '16MiB', '--json']);
+    const j = JSON.parse(r.out);
+    expect(j.faults.major).toBeGreaterThan(0);
+    expect(j.swap.in).toBe(j.faults.major); // pages read at a fault (readahead pages are counted apart, swap_ra)
+    expect(j.evictions.clean + j.evictions.dirty).toBeGreaterThan(0);
+    expect(j.resident).toMatchObject({ frames: 32, policy: 'clock' });
+    const text = await run(['replay', 'traces/ls.lackey.gz', '--frames', '32']);
+    expect(text.out).toMatch(/major \(read from swap\)/);
+    expect((await run(['replay', 'traces/ls.lackey.gz', '--policy', 'lru'])).err).toMatch(/--policy needs --frames N/);
+  });
+
+  it('--course-summary prints the course simulators\' lines; LRU misses equal Mattson', async () => {
+    const r = await run(['replay', 'traces/ls.lackey.gz', '--frames', '64', '--policy', 'lru', '--course-summary']);
+    const v = Object.fromEntries(r.out.trim().split('\n').map((l) => l.split(': ')));
+    expect(Number(v['Hits']) + Number(v['Misses'])).toBe(Number(v['Total references']));
+    const curve = JSON.parse((await run(['curve', 'traces/ls.lackey.gz', '--frames', '64', '--policy', 'lru', '--json'])).out);
+    expect(Number(v['Misses'])).toBe(curve.mattson[0]);
+    expect(Number(v['Clean evictions']) + Number(v['Dirty evictions'])).toBe(Number(v['Misses']) - 64);
+    expect(v['Miss rate']).toMatch(/^\d+\.\d\d%$/);
+  });
+});

@@ -1,0 +1,55 @@
+/** Pages shared since fork are evicted from every page table that maps them and come back shared. */
+import { describe, expect, it } from 'vitest';
+import { Machine } from '../../src/machine/machine.js';
+import { BACKENDS } from '../backends.js';
+import { auditMachine } from '../support/invariants.js';
+
+const PG = 4096;
+
+describe.each(BACKENDS)('reverse map (%s)', (backend) => {
+  it('evicting a COW-shared page unmaps it from parent and child; it comes back as one shared frame', () => {
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB', pageCluster: 0 } });
+    const parent = m.createAddressSpace();
+    const b = parent.mmap({ length: 4 * PG, prot: 'rw' });
+    for (let i = 0; i < 4; i++) parent.write(b + i * PG, [10 + i]);
+    const child = parent.fork();
+    const free0 = m.stats().frames.free;
+    parent.madvise(b, 4 * PG, 'MADV_PAGEOUT');
+    // Both page tables hold the swap entries now, and the four frames are free.
+    expect(parent.reclaimStats()).toMatchObject({ VmSwap: 4 });
+    expect(child.reclaimStats()).toMatchObject({ VmSwap: 4 });
+    expect(m.stats().frames.free).toBe(free0 + 4);
+    expect(m.reclaimStats().swap!.used).toBe(4); // one slot per page, held by both entries
+    auditMachine(m);
+    // The child reads first (a major fault, into the swap cache); the parent then maps the same frame (a minor fault).
+    for (let i = 0; i < 4; i++) expect(child.read(b + i * PG, 1)[0]).toBe(10 + i);
+    for (let i = 0; i < 4; i++) expect(parent.read(b + i * PG, 1)[0]).toBe(10 + i);
+    expect(child.stats().faults.major).toBe(4);
+    expect(parent.stats().faults.major).toBe(0);
+    expect(parent.reclaimStats().counters!.swapcache_hit).toBe(4);
+    for (let i = 0; i < 4; i++) expect(parent.translate(b + i * PG)!.physical).toBe(child.translate(b + i * PG)!.physical);
+    auditMachine(m);
+    // Still copy-on-write: a write in one does not show in the other.
+    parent.write(b, [99]);
+    expect(child.read(b, 1)[0]).toBe(10);
+    auditMachine(m);
+    expect(m.reclaimStats().swap!.used).toBe(0);
+    parent.destroy();
+    child.destroy();
+    m.dispose();
+  });
+
+  it('a page also mapped by a process that has it locked stays (only the evicting table lets go, nothing changes for the locker)', () => {
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB', pageCluster: 0 } });
+    const parent = m.createAddressSpace();
+    const b = parent.mmap({ length: PG, prot: 'rw' });
+    parent.write(b, [5]);
+    const child = parent.fork();
+    child.mlock(b, PG); // a write fault: the child gets its own copy (mlock breaks COW, as __mm_populate does)
+    parent.madvise(b, PG, 'MADV_PAGEOUT');
+    expect(parent.reclaimStats().VmSwap).toBe(1);
+    expect(child.reclaimStats()).toMatchObject({ VmSwap: 0, VmRSS: 1 });
+    expect([parent.read(b, 1)[0], child.read(b, 1)[0]]).toEqual([5, 5]);
+    m.dispose();
+  });
+});
