@@ -89,6 +89,18 @@ describe('vmsim sweep over the hierarchy', () => {
     expect(text).toContain('(log scale)');
   });
 
+  it('a policy list is an axis: one row per policy, the chart names each on the x axis', async () => {
+    const svg = join(dir, 'pol.svg');
+    const r = await run('sweep', LS, '--cpu', 'champsim', '--stlb-entries', '64', '--stlb-policy', 'lru,plru,fifo,random', '--stlb-ways', '4', '--jobs', '1', '--plot', svg, '--json');
+    const rows = JSON.parse(r.out);
+    expect(rows.map((x: { config: { tlb: { stlb: { policy: string } } } }) => x.config.tlb.stlb.policy)).toEqual(['lru', 'plru', 'fifo', 'random']);
+    expect(rows.map((x: { result: { tlb: { levels: Array<{ name: string; policy: string }> } } }) => x.result.tlb.levels.find((l) => l.name === 'stlb')!.policy)).toEqual(['lru', 'plru', 'fifo', 'random']);
+    const text = readFileSync(svg, 'utf8');
+    for (const p of ['lru', 'plru', 'fifo', 'random']) expect(text).toContain(`>${p}</text>`);
+    expect(text).toContain('stlb miss rate');
+    expect((await run('sweep', LS, '--stlb-entries', '64', '--stlb-policy', 'lru,mru')).err).toMatch(/--stlb-policy must be one of lru, plru, fifo, random; got "mru"/);
+  });
+
   it('--pwc-pde-entries and --page-size lists are axes too; an unknown --plot-level is a clear error', async () => {
     const r = await run('sweep', LS, '--l1d-entries', '64', '--pwc-pde-entries', '4,16', '--page-size', '4k,2m', '--jobs', '1', '--json');
     const rows = JSON.parse(r.out);

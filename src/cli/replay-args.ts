@@ -27,7 +27,7 @@ export function machineSpecs(lists: boolean): OptionSpec[] {
   const arrays: OptionSpec[] = ARRAY_FLAGS.flatMap(([flag, , , what]) => [
     { name: `${flag}-entries`, type: n, value: v, help: `entries of the ${what}` },
     { name: `${flag}-ways`, type: n, value: w, help: `ways of the ${flag} array (= entries: fully associative)`, default: 'min(4, entries), or the preset\'s' },
-    { name: `${flag}-policy`, type: 'string', choices: POLICY_NAMES, value: POLICY_NAMES.join('|'), help: `replacement policy of the ${flag} array`, default: 'lru' },
+    { name: `${flag}-policy`, type: 'string', ...(lists ? {} : { choices: POLICY_NAMES }), value: lists ? 'P[,P...]' : POLICY_NAMES.join('|'), help: `replacement policy of the ${flag} array${lists ? ` (${POLICY_NAMES.join(', ')})` : ''}`, default: 'lru' },
   ]);
   return [
     { name: 'cpu', type: 'string', ...(lists ? {} : { choices: CPU_NAMES }), value: lists ? 'NAME[,NAME...]' : CPU_NAMES.join('|'), help: 'a CPU preset: its TLB hierarchy (docs/tlb-hierarchy.md); the options below override it field by field' },

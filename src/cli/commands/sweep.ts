@@ -10,6 +10,7 @@ import { curveCommand } from './curve.js';
 import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { flatResult } from '../result-csv.js';
 import { CPU_NAMES } from '../../tlb/presets.js';
+import { POLICY_NAMES } from '../../tlb/layout.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(true),
@@ -26,7 +27,8 @@ const SPECS: OptionSpec[] = [
 export const SWEEP_HELP = `usage: vmsim sweep TRACE [--OPTION V1,V2,...]... [options]
 
 Replays TRACE once per configuration — every combination of the listed values of any
-size, associativity, preset (--cpu) or page size (--page-size 4k,2m) — using worker threads
+size, associativity, replacement policy (--l1d-policy lru,fifo), preset (--cpu) or page size
+(--page-size 4k,2m) — using worker threads
 on every core, and prints one row per configuration. Combinations where an array's ways do
 not divide its entries are left out. With no list given, --tlb-entries sweeps 16..1024.
 A text, compressed or streamed TRACE ('-' is standard input) is first read once into a
@@ -41,7 +43,7 @@ examples:
   vmsim sweep trace.bin --cpu skylake --l1d-entries 16,32,64,128 --plot l1d.svg
   vmsim sweep trace.bin --cpu skylake,golden-cove,zen3,zen4,champsim,virtuoso --plot cpus.svg --log`;
 
-/** A swept option: its name and values (numbers, or names for --cpu and --page-size). */
+/** A swept option: its name and values (numbers, or names for --cpu, --page-size and the policies). */
 interface Axis {
   name: string;
   values: Array<number | string>;
@@ -54,7 +56,8 @@ function axesOf(a: ParsedArgs): Axis[] {
     const v = a.options.get(s.name);
     if (s.type === 'list' && Array.isArray(v) && v.length > 1) axes.push({ name: s.name, values: v });
   }
-  for (const [name, allowed] of [['cpu', CPU_NAMES], ['page-size', ['4k', '2m']]] as const) {
+  const named: Array<readonly [string, readonly string[]]> = [['cpu', CPU_NAMES], ['page-size', ['4k', '2m']], ...SPECS.filter((sp) => sp.name.endsWith('-policy')).map((sp) => [sp.name, POLICY_NAMES] as const)];
+  for (const [name, allowed] of named) {
     const v = a.options.get(name) as string | undefined;
     if (v === undefined) continue;
     const list = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -146,7 +149,7 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
 
 /** The level a swept option belongs to: --l1d-entries → l1d, --pwc-pde-ways → pwc-pde, --tlb-* → the last TLB array. */
 function levelOfAxis(name: string): string {
-  const m = /^(l1i-2m|l1i|l1d-2m|l1d-1g|l1d|stlb-1g|stlb|pwc-pml4e|pwc-pdpte|pwc-pde)-(entries|ways)$/.exec(name);
+  const m = /^(l1i-2m|l1i|l1d-2m|l1d-1g|l1d|stlb-1g|stlb|pwc-pml4e|pwc-pdpte|pwc-pde)-(entries|ways|policy)$/.exec(name);
   if (m) return m[1]!;
   if (name.startsWith('tlb-')) return 'last';
   return 'all';
