@@ -43,20 +43,42 @@ export function isUserAddress(va: Address): boolean {
   return la >= 0 && la < TWO47;
 }
 
-/** Rounds down to a multiple of `align` (a power of two), for numbers. */
+/** Rounds down to a multiple of `align` (a power of two), for safe integers; EINVAL otherwise. */
 export function alignDown(value: number, align = PAGE_SIZE): number {
+  checkAlignArgs(value, align, 'alignDown');
   return value - mod(value, align);
 }
 
-/** Rounds up to a multiple of `align` (a power of two), for numbers. */
+/** Rounds up to a multiple of `align` (a power of two), for safe integers; EINVAL otherwise (also when the result is not safe). */
 export function alignUp(value: number, align = PAGE_SIZE): number {
+  checkAlignArgs(value, align, 'alignUp');
   const r = mod(value, align);
-  return r === 0 ? value : value + (align - r);
+  const up = r === 0 ? value : value + (align - r);
+  if (!Number.isSafeInteger(up)) throw new VmmError('EINVAL', `alignUp: ${value} rounded up to ${align} is not a safe integer`);
+  return up;
 }
 
-/** True when `value` is a multiple of `align`. */
+/** True when `value` is a multiple of `align` (a power of two); EINVAL for anything but safe integers. */
 export function isAligned(value: number, align = PAGE_SIZE): boolean {
+  checkAlignArgs(value, align, 'isAligned');
   return mod(value, align) === 0;
+}
+
+/** Prints an address as canonical 16-digit hex (hex() with its argument checked): a safe integer, or a bigint in the signed or unsigned 64-bit range. */
+export function hexAddress(addr: number | bigint): string {
+  if (typeof addr === 'bigint') {
+    if (addr < -(1n << 63n) || addr >= TWO64N) throw new VmmError('EINVAL', `hex: addr ${addr}n is outside the 64-bit range`);
+  } else if (typeof addr !== 'number' || !Number.isSafeInteger(addr)) throw new VmmError('EINVAL', `hex: addr must be a safe integer or a bigint, got ${describe(addr)}`);
+  return hex(addr);
+}
+
+function checkAlignArgs(value: unknown, align: unknown, fn: string): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new VmmError('EINVAL', `${fn}: value must be a safe integer, got ${describe(value)}`);
+  if (typeof align !== 'number' || !Number.isSafeInteger(align) || !isPow2(align)) throw new VmmError('EINVAL', `${fn}: align must be a positive power of two, got ${describe(align)}`);
+}
+
+function isPow2(n: number): boolean {
+  return n > 0 && Number.isInteger(Math.log2(n));
 }
 
 function mod(value: number, m: number): number {

@@ -10,7 +10,6 @@ export { PhysicalMemory } from './machine/physical-memory.js';
 export type { PageFlags, EntryFlags, SoftwareBits } from './page-flags.js';
 export { VmmError, PageFault, SegmentationFault, describeErrorCode } from './errors.js';
 export type { ErrnoCode, AccessKindName, SegvCause } from './errors.js';
-export { hex } from './hex.js';
 export {
   PAGE_SIZE,
   PAGE_SIZE_2M,
@@ -24,6 +23,7 @@ export {
   isKernelAddress,
   isUserAddress,
   canonical,
+  hexAddress as hex,
 } from './address.js';
 export type { Address } from './address.js';
 export { PFEC as PageFaultCode } from './core/constants.js';

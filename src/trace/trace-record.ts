@@ -4,6 +4,8 @@
  * (size - 1) << 18, bits 30-31 zero. Chunks of these words go straight to Core.traceBatch,
  * so replay never allocates an object per access.
  */
+import { VmmError } from '../errors.js';
+import { describe } from '../address.js';
 
 /** Access kinds as stored in a record (lackey letters: L, S, I, M). */
 export const TraceKind = { LOAD: 0, STORE: 1, INSTR: 2, MODIFY: 3 } as const;
@@ -38,8 +40,14 @@ export interface TraceChunk {
   readonly recheck?: () => number;
 }
 
-/** Writes record `index`; the caller guarantees 0 <= la < 2^48, kind 0..3, size 1..4096. */
+/** Writes record `index` of `words`: a linear address 0 <= la < 2^48, a TraceKind 0..3 and a size 1..4096; EINVAL naming the argument otherwise. */
 export function packRecord(words: Uint32Array, index: number, la: number, kind: number, size: number): void {
+  // Public and never on a hot path (the readers pack records inline): every argument is checked.
+  if (!(words instanceof Uint32Array)) throw new VmmError('EINVAL', `packRecord: words must be a Uint32Array, got ${describe(words)}`);
+  if (!Number.isInteger(index) || index < 0 || index * 2 + 1 >= words.length) throw new VmmError('EINVAL', `packRecord: index must be an integer in [0, ${words.length >> 1}), got ${describe(index)}`);
+  if (!Number.isInteger(la) || la < 0 || la >= 2 ** 48) throw new VmmError('EINVAL', `packRecord: la must be an integer in [0, 2^48), got ${describe(la)}`);
+  if (kind !== 0 && kind !== 1 && kind !== 2 && kind !== 3) throw new VmmError('EINVAL', `packRecord: kind must be a TraceKind (0 load, 1 store, 2 instruction, 3 modify), got ${describe(kind)}`);
+  if (!Number.isInteger(size) || size < 1 || size > MAX_ACCESS_SIZE) throw new VmmError('EINVAL', `packRecord: size must be an integer in [1, ${MAX_ACCESS_SIZE}], got ${describe(size)}`);
   const i = index * 2;
   words[i] = la % TWO32;
   words[i + 1] = (Math.floor(la / TWO32) & 0xffff) | ((kind & 3) << 16) | (((size - 1) & 0xfff) << 18);
