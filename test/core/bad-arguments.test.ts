@@ -1,19 +1,17 @@
 /** The newer core operations refuse bad arguments with EINVAL on both backends, changing nothing. */
 import { describe, expect, it } from 'vitest';
-import { Counter, Result, Status } from '../../src/core/constants.js';
-import { createTlbState } from '../../src/core/tlb-state.js';
+import { Status } from '../../src/core/constants.js';
 import { createRefCore } from '../../src/core/ref/ref-core.js';
 import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
 import type { Core, CoreConfig } from '../../src/core/core.js';
+import { coreRig } from '../support/core-rig.js';
 
 const makers: Array<[string, (c: CoreConfig) => Core]> = [['js', createRefCore]];
 if (nativeAvailable()) makers.push(['native', createNativeCore]);
 
 describe.each(makers)('core argument checks (%s)', (_name, make) => {
   const rig = () => {
-    const counters = new Float64Array(Counter.LENGTH);
-    const result = new Float64Array(Result.LENGTH);
-    const core = make({ memoryBytes: 8 * 2 ** 20, features: 0, tlb: createTlbState(4, 4), counters, result });
+    const { core, counters, result } = coreRig(make, 8 * 2 ** 20);
     const root = core.createRoot();
     return { core, root, counters, result };
   };

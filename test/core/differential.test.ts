@@ -8,10 +8,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { propertyOptions } from '../property-options.js';
 import type { Core } from '../../src/core/core.js';
-import { Counter, Feature, PTE, Result } from '../../src/core/constants.js';
-import { createTlbState, type TlbState } from '../../src/core/tlb-state.js';
+import { Feature, PTE } from '../../src/core/constants.js';
+import type { TlbState } from '../../src/core/tlb-state.js';
 import { createRefCore } from '../../src/core/ref/ref-core.js';
 import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
+import { coreRig } from '../support/core-rig.js';
 
 const MEM = 8 * 2 ** 20;
 const USER_BASE = 0x4000_0000;
@@ -25,10 +26,7 @@ interface Rig {
 }
 
 function rig(make: (c: import('../../src/core/core.js').CoreConfig) => Core, features: number, sets: number, ways: number): Rig {
-  const tlb = createTlbState(sets, ways);
-  const counters = new Float64Array(Counter.LENGTH);
-  const result = new Float64Array(Result.LENGTH);
-  return { core: make({ memoryBytes: MEM, features, tlb, counters, result }), tlb, counters, result };
+  return coreRig(make, MEM, features, sets, ways);
 }
 
 const page = fc.integer({ min: 0, max: 1100 });

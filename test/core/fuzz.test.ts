@@ -8,13 +8,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { propertyOptions } from '../property-options.js';
-import { Counter, Result } from '../../src/core/constants.js';
-import { createTlbState, type TlbState } from '../../src/core/tlb-state.js';
+import type { TlbState } from '../../src/core/tlb-state.js';
 import { createRefCore } from '../../src/core/ref/ref-core.js';
 import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
 import type { Core, CoreConfig } from '../../src/core/core.js';
 import { Machine, VmmError } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
+import { coreRig } from '../support/core-rig.js';
 
 const MEM = 2 * 2 ** 20;
 /** VMSIM_FUZZ_LIGHT=1 (the sanitizer run): outcomes only, no state snapshots — ASan checks the memory there. */
@@ -31,10 +31,7 @@ interface Rig {
 
 /** A core with a root (made current), a mapped page, a mapped 2 MiB page and a held frame. */
 function rig(make: (c: CoreConfig) => Core): Rig {
-  const tlb = createTlbState(4, 4);
-  const counters = new Float64Array(Counter.LENGTH);
-  const result = new Float64Array(Result.LENGTH);
-  const core = make({ memoryBytes: MEM, features: 31, tlb, counters, result });
+  const { core, tlb, counters, result } = coreRig(make, MEM, 31);
   const root = core.createRoot();
   core.map(root, 0x1000, 2, 12, 0x67, 0, -1);
   core.setCr3(root, 1, false);

@@ -8,10 +8,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { propertyOptions } from '../property-options.js';
 import type { Core, CoreConfig } from '../../src/core/core.js';
-import { Counter, PageBit, PTE, Result, Status } from '../../src/core/constants.js';
-import { createTlbState, type TlbState } from '../../src/core/tlb-state.js';
+import { PageBit, PTE, Result, Status } from '../../src/core/constants.js';
+import type { TlbState } from '../../src/core/tlb-state.js';
 import { createRefCore } from '../../src/core/ref/ref-core.js';
 import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
+import { coreRig } from '../support/core-rig.js';
 
 const MEM = 4 * 2 ** 20;
 const BASE = 0x4000_0000;
@@ -26,10 +27,7 @@ interface Rig {
 }
 
 function rig(make: (c: CoreConfig) => Core): Rig {
-  const tlb = createTlbState(8, 4);
-  const counters = new Float64Array(Counter.LENGTH);
-  const result = new Float64Array(Result.LENGTH);
-  const core = make({ memoryBytes: MEM, features: 0x1f, tlb, counters, result });
+  const { core, tlb, counters, result } = coreRig(make, MEM, 0x1f, 8, 4);
   const root = core.createRoot();
   core.setCr3(root, 1, false);
   return { core, tlb, counters, result, root };

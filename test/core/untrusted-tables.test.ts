@@ -7,12 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Counter, Result, Status } from '../../src/core/constants.js';
-import { createTlbState } from '../../src/core/tlb-state.js';
 import { createRefCore } from '../../src/core/ref/ref-core.js';
 import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
 import type { Core, CoreConfig } from '../../src/core/core.js';
 import { Machine } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
+import { coreRig } from '../support/core-rig.js';
 
 const MEM = 8 * 2 ** 20;
 const FRAMES = MEM / 4096;
@@ -31,9 +31,7 @@ function peekLo(core: Core, table: number, idx: number): number {
 
 describe.each(makers)('bad page-table entries (%s core)', (_name, make) => {
   const rig = () => {
-    const counters = new Float64Array(Counter.LENGTH);
-    const result = new Float64Array(Result.LENGTH);
-    const core = make({ memoryBytes: MEM, features: 0, tlb: createTlbState(4, 4), counters, result });
+    const { core, counters, result } = coreRig(make, MEM);
     const root = core.createRoot();
     return { core, root, counters, result };
   };
