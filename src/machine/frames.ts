@@ -10,6 +10,9 @@ import type { Core } from '../core/core.js';
 export class Frames {
   /** `hw.core` is read at every call: a disposed machine's core refuses them all. */
   constructor(private readonly hw: { readonly core: Core }) {}
+  /** RAM views by chunk, valid for the core they came from (a disposed machine swaps its core). */
+  private views: Uint8Array[] = [];
+  private viewsOf: Core | undefined;
 
   /** The lowest free frame, zeroed, with one reference; -1 when none is free. */
   allocZeroed(): number {
@@ -57,8 +60,23 @@ export class Frames {
 
   /** The RAM view holding frame `pfn` and the frame's byte offset in it (the view is stable for the machine's life). */
   bytes(pfn: number): [view: Uint8Array, offset: number] {
-    const pa = pfn * 4096;
-    return [this.hw.core.ramChunk(Math.floor(pa / CHUNK)), pa % CHUNK];
+    return [this.view(pfn), this.offset(pfn)];
+  }
+
+  /** The RAM view holding frame `pfn` (cached: no core call per page while the core is the same). */
+  view(pfn: number): Uint8Array {
+    const core = this.hw.core;
+    if (core !== this.viewsOf) {
+      this.viewsOf = core;
+      this.views = [];
+    }
+    const i = Math.floor(pfn / FRAMES_PER_CHUNK);
+    return this.views[i] ?? (this.views[i] = core.ramChunk(i));
+  }
+
+  /** The byte offset of frame `pfn` in its view. */
+  offset(pfn: number): number {
+    return (pfn % FRAMES_PER_CHUNK) * 4096;
   }
 
   /** Says that frames [pfn, pfn + count) were written through `bytes` (so they are zeroed when next allocated). */
@@ -67,4 +85,4 @@ export class Frames {
   }
 }
 
-const CHUNK = 2 ** 30;
+const FRAMES_PER_CHUNK = 2 ** 30 / 4096;

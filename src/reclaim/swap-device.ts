@@ -11,6 +11,7 @@ import { totalmem } from 'node:os';
 import { VmmError } from '../errors.js';
 import { PAGE_SIZE } from '../address.js';
 import { SwapSlots } from './swap-slots.js';
+import { isZeroPage } from './zero-page.js';
 
 /** Slots per host-memory chunk (1 MiB). */
 const CHUNK_PAGES = 256;
@@ -30,6 +31,11 @@ export class SwapDevice {
   /** The swap file's path, if it has one. */
   readonly file: string | undefined;
   private readonly chunks: Array<Uint8Array | undefined> = [];
+  /**
+   * Slots (in host memory) whose page was all zeros: no copy kept. A machine's untouched pages
+   * are zero, and copying them would commit host memory for nothing (a host page fault per page).
+   */
+  private zeros: Uint8Array | undefined;
   private fd = -1;
 
   constructor(options: SwapDeviceOptions) {
@@ -41,6 +47,7 @@ export class SwapDevice {
     if (file === undefined) {
       if (size > totalmem()) throw new VmmError('ENOMEM', `swap size ${size} bytes is larger than this host's memory (${totalmem()} bytes); give swap.file to keep it on disk`);
       this.slots = new SwapSlots(size / PAGE_SIZE);
+      this.zeros = new Uint8Array(this.slots.pages);
       return;
     }
     if (typeof file !== 'string' || file === '') throw new VmmError('EINVAL', `swap.file must be a path, got ${String(file)}`);
@@ -73,6 +80,12 @@ export class SwapDevice {
       writeSync(this.fd, page, offset, PAGE_SIZE, slot * PAGE_SIZE);
       return;
     }
+    const zeros = this.zeros!;
+    if (isZeroPage(page, offset)) {
+      zeros[slot] = 1;
+      return;
+    }
+    zeros[slot] = 0;
     const c = slot / CHUNK_PAGES | 0;
     let chunk = this.chunks[c];
     if (!chunk) this.chunks[c] = chunk = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
@@ -85,10 +98,15 @@ export class SwapDevice {
       readSync(this.fd, into, offset, PAGE_SIZE, slot * PAGE_SIZE);
       return;
     }
-    const chunk = this.chunks[slot / CHUNK_PAGES | 0];
+    const chunk = this.zeros![slot] === 1 ? undefined : this.chunks[slot / CHUNK_PAGES | 0];
     const at = (slot % CHUNK_PAGES) * PAGE_SIZE;
     if (chunk) into.set(chunk.subarray(at, at + PAGE_SIZE), offset);
     else into.fill(0, offset, offset + PAGE_SIZE);
+  }
+
+  /** True when `slot` holds a page of zeros the device keeps no copy of (a reader whose target is zero already may skip the read). */
+  holdsZeros(slot: number): boolean {
+    return this.zeros !== undefined && this.zeros[slot] === 1;
   }
 
   /** Releases the storage (the file stays, as a swap file does). Idempotent. */

@@ -98,6 +98,8 @@ export class Reclaimer {
    */
   beforeAllocate(rs: Reclaimable): boolean {
     if (this.running) return true; // reclaim itself allocates nothing, but never recurse
+    const free = this.freeFrames();
+    if (free >= this.watermarks.low && free >= 2) return true; // the usual case: one query, nothing to do
     this.running = true;
     try {
       const w = this.watermarks;

@@ -100,7 +100,7 @@ export class ResidentSet implements AccessBits {
 
   /** Counts this process's OOM kill. */
   countOomKill(): void {
-    this.count('oom_kill');
+    this.counters.oom_kill++, this.ctx.reclaim.oom_kill++;
   }
 
   /** Pages of this process in swap (Linux's VmSwap, in pages). */
@@ -116,9 +116,9 @@ export class ResidentSet implements AccessBits {
     for (let i = 0; i < count; i++) this.las[i] = keys[i]! * PAGE_SIZE;
     this.pages.pageBits(this.las, count, this.bits, this.frames);
     for (let i = 0; i < count; i++) out[i] = this.bits[i]! & (PageBit.ACCESSED | PageBit.DIRTY);
-    const k = this.scanner === 'kswapd' ? 'pgscan_kswapd' : 'pgscan_direct';
-    this.counters[k] += count;
-    this.ctx.reclaim[k] += count;
+    // Named stores, not counters[k]: a keyed store over many names is a megamorphic lookup.
+    if (this.scanner === 'kswapd') this.counters.pgscan_kswapd += count, this.ctx.reclaim.pgscan_kswapd += count;
+    else this.counters.pgscan_direct += count, this.ctx.reclaim.pgscan_direct += count;
   }
 
   /** Clears A of pages keys[0..count) in one bulk call (and flushes their TLB entries when configured). */
@@ -156,7 +156,7 @@ export class ResidentSet implements AccessBits {
       this.tracked.add(vpn);
       this.policy.insert(vpn, write);
     }
-    if (kind === 'major') this.count('pgmajfault');
+    if (kind === 'major') this.counters.pgmajfault++, this.ctx.reclaim.pgmajfault++;
     return kind;
   }
 
@@ -199,14 +199,15 @@ export class ResidentSet implements AccessBits {
 
   /** Evicts the given tracked pages now (MADV_PAGEOUT), bypassing the policy's choice. Returns pages evicted. */
   evictPages(vpns: readonly number[]): number {
-    const list = vpns.filter((v) => this.tracked.has(v));
-    if (list.length === 0) return 0;
-    this.ensure(list.length);
-    list.forEach((v, i) => {
+    this.ensure(vpns.length);
+    let n = 0;
+    for (let i = 0; i < vpns.length; i++) {
+      const v = vpns[i]!;
+      if (!this.tracked.has(v)) continue;
       this.policy.remove(v);
-      this.victims[i] = v;
-    });
-    return this.evictVictims(list.length);
+      this.victims[n++] = v;
+    }
+    return n === 0 ? 0 : this.evictVictims(n);
   }
 
   /** Evicts victims[0..n) (already forgotten by the policy). */
@@ -222,17 +223,18 @@ export class ResidentSet implements AccessBits {
       const pfn = this.frames[i]!;
       if ((b & PageBit.PRESENT) === 0) throw new VmmError('EFAULT', `reclaim: the policy chose page ${vpn}, which is not resident (internal inconsistency)`);
       let slot = -1;
-      const lazy = this.lazyFree.delete(vpn);
+      // Size tests first: most batches meet empty sets, and a Map probe costs ~40 ns here.
+      const lazy = this.lazyFree.size !== 0 && this.lazyFree.delete(vpn);
       if (pfn === this.ctx.zeroFrame || (lazy && (b & PageBit.DIRTY) === 0)) {
         // Nothing to keep: the zero page, or a MADV_FREE page not written since (the next fault sees zeros).
-        this.count('evict_clean');
-        const stale = this.cached.get(vpn);
+        this.counters.evict_clean++, this.ctx.reclaim.evict_clean++;
+        const stale = this.cached.size === 0 ? undefined : this.cached.get(vpn);
         if (stale !== undefined) {
           this.cached.delete(vpn);
           this.putSlot(stale);
         }
       } else {
-        const cachedSlot = this.cached.get(vpn);
+        const cachedSlot = this.cached.size === 0 ? undefined : this.cached.get(vpn);
         const sharers = swap && (b & PageBit.SHARED) !== 0 ? this.sharersOf(vpn, pfn) : undefined;
         if (sharers) {
           // The reverse map: every page table that maps this frame at this page gets the same swap entry.
@@ -243,9 +245,10 @@ export class ResidentSet implements AccessBits {
           }
           const cacheSlot = this.ctx.swapCache.slotOf(pfn);
           if (cacheSlot !== undefined) this.dropCachePage(cacheSlot);
-          const where = swap!.write(slot, ...this.ctx.frames.bytes(pfn));
-          this.count(where === 'zswap' ? 'zswpout' : 'pswpout');
-          this.count('evict_dirty');
+          const where = swap!.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
+          if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
+          else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
+          this.counters.evict_dirty++, this.ctx.reclaim.evict_dirty++;
           for (const other of sharers) {
             swap!.slots.dup(slot);
             other.unmapShared(vpn, slot);
@@ -253,7 +256,7 @@ export class ResidentSet implements AccessBits {
           if (cachedSlot !== undefined) this.putSlot(cachedSlot);
         } else if (cachedSlot !== undefined && (b & PageBit.DIRTY) === 0) {
           slot = cachedSlot; // the swap cache's reference becomes the entry's
-          this.count('evict_clean');
+          this.counters.evict_clean++, this.ctx.reclaim.evict_clean++;
         } else {
           slot = cachedSlot ?? (swap ? swap.slots.alloc() : -1);
           if (slot < 0) {
@@ -262,11 +265,12 @@ export class ResidentSet implements AccessBits {
             break;
           }
           this.dropCachePage(slot); // a copy read ahead from this slot is stale now
-          const where = swap!.write(slot, ...this.ctx.frames.bytes(pfn));
-          this.count(where === 'zswap' ? 'zswpout' : 'pswpout');
-          this.count('evict_dirty');
+          const where = swap!.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
+          if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
+          else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
+          this.counters.evict_dirty++, this.ctx.reclaim.evict_dirty++;
         }
-        this.cached.delete(vpn);
+        if (cachedSlot !== undefined) this.cached.delete(vpn);
       }
       if (slot >= 0) {
         encodeSwapEntryInto(slot, this.lo, this.hi, i);
@@ -281,9 +285,8 @@ export class ResidentSet implements AccessBits {
     if (done > 0) {
       this.pages.swapOutList(las, done, this.lo, this.hi);
       this.pages.invalidateList(las, done);
-      const k = this.scanner === 'kswapd' ? 'pgsteal_kswapd' : 'pgsteal_direct';
-      this.counters[k] += done;
-      this.ctx.reclaim[k] += done;
+      if (this.scanner === 'kswapd') this.counters.pgsteal_kswapd += done, this.ctx.reclaim.pgsteal_kswapd += done;
+      else this.counters.pgsteal_direct += done, this.ctx.reclaim.pgsteal_direct += done;
     }
     return done;
   }
@@ -308,8 +311,8 @@ export class ResidentSet implements AccessBits {
       const shared = swap.slots.refs(slot) > 1 || this.ctx.frames.refCount(cachedFrame) > 1;
       // Exclusive once this entry's reference goes (putSlot drops the cache page with the slot): writable then.
       this.pages.swapIn(la, cachedFrame, shared ? cow : write ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, null, 0);
-      this.count('swapcache_hit');
-      if (this.ctx.readahead.delete(slot)) this.count('swap_ra_hit');
+      this.counters.swapcache_hit++, this.ctx.reclaim.swapcache_hit++;
+      if (this.ctx.readahead.delete(slot)) this.counters.swap_ra_hit++, this.ctx.reclaim.swap_ra_hit++;
       this.swapped.delete(vpn);
       if (!shared && !write && !swap.slots.halfFull) {
         // Keep the clean copy (this entry's slot reference moves to the per-process cache).
@@ -321,10 +324,12 @@ export class ResidentSet implements AccessBits {
     }
     const shared = swap.slots.refs(slot) > 1;
     const from = swap.read(slot, this.page, 0);
-    if (from === 'device') this.count('pswpin');
-    else this.count('zswpin');
+    if (from === 'device') this.counters.pswpin++, this.ctx.reclaim.pswpin++;
+    else this.counters.zswpin++, this.ctx.reclaim.zswpin++;
     const dirty = write || from === 'zswap';
-    const pfn = this.pages.swapIn(la, -1, shared ? cow : dirty ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, this.page, 0);
+    // A page of zeros needs no copy: the core's fresh frame is zeroed (and an untouched host page stays uncommitted).
+    const bytes = from === 'device' && swap.device.holdsZeros(slot) ? null : this.page;
+    const pfn = this.pages.swapIn(la, -1, shared ? cow : dirty ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, bytes, 0);
     if (pfn < 0) throw new VmmError('ENOMEM', 'swap-in: no page table frame'); // cannot happen: the entry's table exists
     this.swapped.delete(vpn);
     if (shared) {
@@ -358,7 +363,8 @@ export class ResidentSet implements AccessBits {
     let hi = -1;
     want.forEach((t, i) => {
       const f = frames[i]!;
-      swap.device.read(t, ...fr.bytes(f));
+      // allocList's frames are zeroed: a slot of zeros needs no read.
+      if (!swap.device.holdsZeros(t)) swap.device.read(t, fr.view(f), fr.offset(f));
       this.ctx.swapCache.add(t, f);
       this.ctx.readahead.add(t);
       lo = Math.min(lo, f);
@@ -426,6 +432,7 @@ export class ResidentSet implements AccessBits {
 
   /** Drops the swap-cache page of `slot` (its copy is stale or its slot is gone). */
   private dropCachePage(slot: number): void {
+    if (this.ctx.swapCache.size === 0) return;
     const f = this.ctx.swapCache.deleteSlot(slot);
     if (f === undefined) return;
     this.ctx.readahead.delete(slot);
@@ -543,6 +550,11 @@ export class ResidentSet implements AccessBits {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
     const out: number[] = [];
+    if (b - a <= this.tracked.size) {
+      // A range no larger than the set: probing it page by page yields address order without a sort.
+      for (let v = a; v < b; v++) if (this.tracked.has(v)) out.push(v);
+      return out;
+    }
     for (const v of this.tracked) if (v >= a && v < b) out.push(v);
     return out.sort((x, y) => x - y);
   }
@@ -589,11 +601,6 @@ export class ResidentSet implements AccessBits {
     const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
     const zeros = new Uint32Array(vpns.length);
     this.pages.writeEntries(las, vpns.length, zeros, zeros);
-  }
-
-  private count(k: keyof ReclaimCounters): void {
-    this.counters[k]++;
-    this.ctx.reclaim[k]++;
   }
 
   /** Grows the victim buffers (never while a policy writes into them). */
