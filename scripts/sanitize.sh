@@ -20,5 +20,5 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87"
 export NODE_OPTIONS="--disable-wasm-trap-handler"
 # The fuzz test without its state snapshots (ASan checks the memory; snapshots are slow under it).
 export VMSIM_FUZZ_LIGHT=1
-files=(${VMSIM_SANITIZE_FILES:-test/core test/machine test/vmm/vmm-property.test.ts test/vmm/bad-inputs.test.ts test/replay/replay.test.ts})
+files=(${VMSIM_SANITIZE_FILES:-test/core test/machine test/vmm/vmm-property.test.ts test/vmm/bad-inputs.test.ts test/replay/replay.test.ts test/soak})
 exec npx vitest run "${files[@]}"

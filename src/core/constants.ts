@@ -131,8 +131,9 @@ export const TWO48 = 2 ** 48;
 export const ADDR_MASK = 0x000f_ffff_ffff_f000;
 /** Low-word attribute bits a leaf takes from its caller: RW US PWT PCD A D G and bits 9-11 (not P, PS, PAT_LARGE). */
 export const ATTR_LO = 0xf7e;
-/** Intermediate entries the core creates: user half P|RW|US|A|D, kernel half P|RW|A|D. */
+/** Intermediate entries the core creates in the user half: P|RW|US|A|D (leaves carry the protection). */
 export const INTER_USER = 0x67;
+/** Intermediate entries of the kernel half: P|RW|A|D. */
 export const INTER_KERNEL = 0x63;
 
 /**
