@@ -8,23 +8,18 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { propertyOptions } from '../property-options.js';
-import type { TlbState } from '../../src/core/tlb-state.js';
 import { createRefCore } from '../../src/core/ref/ref-core.js';
 import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
 import type { Core, CoreConfig } from '../../src/core/core.js';
 import { Machine, VmmError } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
-import { coreRig } from '../support/core-rig.js';
+import { coreRig, type CoreRig } from '../support/core-rig.js';
 
 const MEM = 2 * 2 ** 20;
 /** VMSIM_FUZZ_LIGHT=1 (the sanitizer run): outcomes only, no state snapshots — ASan checks the memory there. */
 const LIGHT = process.env.VMSIM_FUZZ_LIGHT === '1';
 
-interface Rig {
-  core: Core;
-  tlb: TlbState;
-  counters: Float64Array;
-  result: Float64Array;
+interface Rig extends CoreRig {
   root: number;
   frame: number;
 }

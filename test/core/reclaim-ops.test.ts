@@ -9,20 +9,15 @@ import fc from 'fast-check';
 import { propertyOptions } from '../property-options.js';
 import type { Core, CoreConfig } from '../../src/core/core.js';
 import { PageBit, PTE, Result, Status } from '../../src/core/constants.js';
-import type { TlbState } from '../../src/core/tlb-state.js';
 import { createRefCore } from '../../src/core/ref/ref-core.js';
 import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
-import { coreRig } from '../support/core-rig.js';
+import { coreRig, type CoreRig } from '../support/core-rig.js';
 
 const MEM = 4 * 2 ** 20;
 const BASE = 0x4000_0000;
 const USER = PTE.RW | PTE.US;
 
-interface Rig {
-  core: Core;
-  tlb: TlbState;
-  counters: Float64Array;
-  result: Float64Array;
+interface Rig extends CoreRig {
   root: number;
 }
 

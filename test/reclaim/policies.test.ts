@@ -9,9 +9,9 @@ import { createPolicy, POLICY_NAMES, policyKind } from '../../src/reclaim/regist
 import type { PolicyName } from '../../src/reclaim/policy.js';
 import { stackDistances } from '../../src/reclaim/stack-distance.js';
 import { runPolicy } from './policy-driver.js';
+import { FIFO_FIRST_STEPS, SILBERSCHATZ } from './textbook.js';
 import { propertyOptions } from '../property-options.js';
 
-const SILBERSCHATZ = [7, 0, 1, 2, 0, 3, 0, 4, 2, 3, 0, 3, 2, 1, 2, 0, 1, 7, 0, 1];
 const BELADY = [1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5];
 
 function make(name: PolicyName, refs: readonly number[], frames: number, extra: object = {}) {
@@ -36,14 +36,7 @@ describe('textbook results', () => {
 
   it('the FIFO table: what each fault evicts and the frames after it', () => {
     const r = run('fifo', SILBERSCHATZ, 3);
-    expect(r.steps.slice(0, 6).map((s) => [s.page, s.fault, s.evicted, s.frames])).toEqual([
-      [7, true, undefined, [7]],
-      [0, true, undefined, [7, 0]],
-      [1, true, undefined, [7, 0, 1]],
-      [2, true, 7, [2, 0, 1]],
-      [0, false, undefined, [2, 0, 1]],
-      [3, true, 0, [2, 3, 1]],
-    ]);
+    expect(r.steps.slice(0, 6).map((s) => [s.page, s.fault, s.evicted, s.frames])).toEqual(FIFO_FIRST_STEPS);
   });
 
   it('OPT evicts the page used farthest ahead: 7 at the first fault (used at 17), then 1 (used at 13)', () => {

@@ -12,8 +12,9 @@ import { VmmError } from '../../src/errors.js';
 import { BACKENDS } from '../backends.js';
 import { propertyOptions } from '../property-options.js';
 import { runPolicy } from './policy-driver.js';
+import { FIFO_FIRST_STEPS, SILBERSCHATZ as TEXTBOOK } from './textbook.js';
 
-const SILBERSCHATZ = '7,0,1,2,0,3,0,4,2,3,0,3,2,1,2,0,1,7,0,1';
+const SILBERSCHATZ = TEXTBOOK.join(',');
 const BELADY = '1,2,3,4,1,2,5,1,2,3,4,5';
 
 describe.each(BACKENDS)('reference strings through the VMM (%s)', (backend) => {
@@ -30,14 +31,7 @@ describe.each(BACKENDS)('reference strings through the VMM (%s)', (backend) => {
 
   it('the step table: page, hit or fault, the page evicted, the frames after', () => {
     const r = runReferenceString(SILBERSCHATZ, { frames: 3, policy: 'fifo', backend });
-    expect(r.steps.slice(0, 6).map((s) => [s.page, s.fault, s.evicted, s.frames])).toEqual([
-      [7, true, undefined, [7]],
-      [0, true, undefined, [7, 0]],
-      [1, true, undefined, [7, 0, 1]],
-      [2, true, 7, [2, 0, 1]],
-      [0, false, undefined, [2, 0, 1]],
-      [3, true, 0, [2, 3, 1]],
-    ]);
+    expect(r.steps.slice(0, 6).map((s) => [s.page, s.fault, s.evicted, s.frames])).toEqual(FIFO_FIRST_STEPS);
     expect(r.hits + r.faults).toBe(20);
   });
 
