@@ -20,6 +20,7 @@ import { SwapArea } from '../reclaim/swap-area.js';
 import { resolvePolicy } from '../reclaim/registry.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import { ResidentSet, type ResidentConfig } from '../vmm/resident-set.js';
+import { ShmReclaim } from '../vmm/shm-reclaim.js';
 import { Reclaimer, resolveWatermarks, type OomKill, type Watermarks } from '../vmm/reclaimer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
@@ -87,6 +88,10 @@ export class Machine extends Cpu {
         const wm = resolveWatermarks(options.watermarks, this.frames.total);
         this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
         this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), (rs) => (rs.owner as AddressSpace).destroy(), options.onOomKill, (n) => this.vmm.shrinkSwapCache(n));
+        // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
+        const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
+        this.vmm.shmPager = shm;
+        this.vmm.reclaimer.sets.add(shm);
       }
     } catch (e) {
       this.dispose();

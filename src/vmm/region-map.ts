@@ -51,6 +51,14 @@ export class RegionMap implements Iterable<RegionRecord> {
     return this.objects.has(objectId);
   }
 
+  /** The regions backed by object `objectId`, in order (a reverse-map lookup: O(n), but no work at all for a map that has none). */
+  regionsOf(objectId: number): RegionRecord[] {
+    const out: RegionRecord[] = [];
+    if (!this.objects.has(objectId)) return out;
+    for (const r of this) if (r.backing.type === 'object' && r.backing.objectId === objectId) out.push(r);
+    return out;
+  }
+
   /** Ids of the shared memory objects the regions map. */
   objectIds(): number[] {
     return [...this.objects.keys()];

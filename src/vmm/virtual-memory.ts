@@ -79,7 +79,7 @@ export class VirtualMemory implements FaultHandler {
     const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0 } : { type: 'anonymous' as const };
     const attach = spec.object !== undefined && !this.references(spec.object.id);
     const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, ...(spec.hugePages ? { hugePages: true } : {}), ...(spec.noReserve ? { noReserve: true } : {}) });
-    if (attach) spec.object!.attach();
+    if (attach) spec.object!.attach(this);
     return r;
   }
 
@@ -99,7 +99,7 @@ export class VirtualMemory implements FaultHandler {
     // One attachment per space and object: detach each object once, when no region of this space maps it any more.
     const ids = new Set<number>();
     for (const p of pieces) if (p.backing.type === 'object') ids.add(p.backing.objectId);
-    for (const id of ids) if (!this.references(id)) this.ctx.object(id)?.detach();
+    for (const id of ids) if (!this.references(id)) this.ctx.object(id)?.detach(this);
   }
 
   /** MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next access faults them in anew. */
@@ -202,11 +202,9 @@ export class VirtualMemory implements FaultHandler {
     const la = f.la - (f.la % PAGE_SIZE);
     if (present) return this.writeProtectFault(r, la);
     if (this.resident && r.backing.type === 'anonymous' && !r.shared && !r.hugePages) return this.residentFault(la, write, this.pageProt(r));
-    const outcome = r.backing.type === 'object' || r.shared ? this.mapObjectPage(r, la, write) : this.mapAnonymousPage(r, la, write);
-    if (outcome === RETRY) {
-      this.faults.minor++;
-      this.ctx.faults.minor++;
-    }
+    if (r.backing.type === 'object' || r.shared) return this.objectFault(r, la, write);
+    const outcome = this.mapAnonymousPage(r, la, write);
+    if (outcome === RETRY) this.countMinor();
     return outcome;
   }
 
@@ -292,6 +290,8 @@ export class VirtualMemory implements FaultHandler {
     this.ctx.faults.minor++;
   }
 
+
+
   private mapAnonymousPage(r: Region, la: number, write: boolean): FaultOutcome {
     if (r.hugePages && this.mapHugePage(r, la, write)) return RETRY;
     const pp = this.pageProt(r);
@@ -321,6 +321,21 @@ export class VirtualMemory implements FaultHandler {
     }
   }
 
+  /** A not-present fault in a shared (or object-backed) region: major when the page had to be read back from swap (shmem_fault's VM_FAULT_MAJOR). */
+  private objectFault(r: Region, la: number, write: boolean): FaultOutcome {
+    this.pagedIn = false;
+    const outcome = this.mapObjectPage(r, la, write);
+    if (outcome !== RETRY) return outcome;
+    if (this.pagedIn) {
+      this.faults.major++;
+      this.ctx.faults.major++;
+    } else this.countMinor();
+    return outcome;
+  }
+
+  /** Set by mapObjectPage when its page came back from swap (read by objectFault). */
+  private pagedIn = false;
+
   private mapObjectPage(r: Region, la: number, write: boolean): FaultOutcome {
     const obj = r.backing.type === 'object' ? this.ctx.object(r.backing.objectId) : undefined;
     if (!obj) return { type: 'sigbus', detail: `region at ${hex(r.start)} lost its shared memory object` };
@@ -329,6 +344,9 @@ export class VirtualMemory implements FaultHandler {
     if (index >= obj.size / PAGE_SIZE) return { type: 'sigbus', detail: `access at ${hex(la)} is beyond the end of shared memory ${JSON.stringify(obj.name)}` };
     let pfn: number;
     try {
+      // An allocation point (a first touch, or a read back from swap): reclaim may run first, as for anonymous memory.
+      if (obj.presentFrame(index) === undefined && this.resident && this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this.resident)) return KILLED;
+      if (obj.isSwapped(index)) this.pagedIn = this.ctx.shmPager!.pageIn(obj, index) === 'major';
       pfn = obj.frameOf(index);
     } catch (e) {
       if (e instanceof VmmError && e.code === 'ENOMEM') return OOM;
@@ -382,7 +400,7 @@ export class VirtualMemory implements FaultHandler {
     child.stackTop = this.stackTop;
     child.stackLimit = this.stackLimit;
     child.allocations = new Map(this.allocations);
-    for (const id of this.objectIds()) this.ctx.object(id)?.attach();
+    for (const id of this.objectIds()) this.ctx.object(id)?.attach(child);
     // One page-table call per run of touching regions of one sharing, not per region.
     this.regions.forEachRun((start, end, shared) => {
       const n = this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, shared ? FORK_SHARED : FORK_PRIVATE);
@@ -398,7 +416,7 @@ export class VirtualMemory implements FaultHandler {
     this.resident?.release();
     const ids = this.objectIds();
     this.regions = new RegionMap();
-    for (const id of ids) this.ctx.object(id)?.detach();
+    for (const id of ids) this.ctx.object(id)?.detach(this);
   }
 
   /** Statistics of this space. */

@@ -1,7 +1,7 @@
 /** Machine-wide VMM state: the zero page, the shared memory objects, and summed fault counters. */
 import type { Frames } from '../machine/frames.js';
 import { VmmError } from '../errors.js';
-import { SharedMemoryObject, type ShmBudget } from './shared-memory.js';
+import { SharedMemoryObject, type ObjectPager, type ShmBudget } from './shared-memory.js';
 import { PAGE_SIZE } from '../core/constants.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
@@ -28,6 +28,17 @@ export class VmmContext {
   readonly swapCache = new SwapCache();
   /** Slots whose swap-cache page readahead brought in and no fault used yet. */
   readonly readahead = new Set<number>();
+  /** Reclaim of shared memory objects' pages (with swap): objects created from then on are reclaimable. */
+  shmPager: ObjectPager | undefined;
+
+  /** Drops one reference to swap `slot`; a freed slot takes its swap-cache page (if any) with it. */
+  releaseSlot(slot: number): void {
+    if (!this.swap!.put(slot)) return;
+    const f = this.swapCache.size === 0 ? undefined : this.swapCache.deleteSlot(slot);
+    if (f === undefined) return;
+    this.readahead.delete(slot);
+    this.frames.unref(f);
+  }
 
   /** Drops up to `n` swap-cache pages that no entry maps (oldest first); returns how many (reclaim's cheapest pages). */
   shrinkSwapCache(n: number): number {
@@ -99,6 +110,13 @@ export class VmmContext {
     return out;
   }
 
+  /** @internal Every swap slot shared memory objects hold (one reference each), for auditing. */
+  heldSlots(): number[] {
+    const out: number[] = [];
+    for (const o of this.objects.values()) out.push(...o.heldSlots());
+    return out;
+  }
+
   /** The huge zero page's first frame (mm_get_huge_zero_folio), allocated once and kept; -1 when no aligned run is free. */
   hugeZeroFrame(): number {
     if (this.hugeZero < 0) {
@@ -128,6 +146,7 @@ export class VmmContext {
         released: (o) => this.objects.delete(o.id),
       },
       name === '' ? undefined : this.shm,
+      this.shmPager,
     );
     this.objects.set(obj.id, obj);
     if (name !== '') this.names.set(name, obj);

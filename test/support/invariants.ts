@@ -8,11 +8,15 @@
  *   memory objects), plus frame 0 and whatever the test allocated itself (`extraHeld`);
  * - no valid TLB entry translates what the tables do not: its page maps the same frames in
  *   the tables of its PCID's space, with no permission the tables lack (a TLB may be less
- *   permissive than the tables, never more).
+ *   permissive than the tables, never more);
+ * - with swap, every slot's reference count equals its holders: swap entries in the page
+ *   tables (non-present entries in Linux's encoding), processes' clean swap copies, and shared
+ *   memory objects' swapped pages; and every swap-cache page's slot is in use.
  * It throws an Error naming the first broken invariant.
  */
 import { AddressSpace, type Machine } from '../../src/index.js';
 import { GLOBAL_TAG, TlbFlag } from '../../src/core/constants.js';
+import { decodeSwapEntry } from '../../src/reclaim/swap-entry.js';
 
 const P = 1;
 const RW = 2;
@@ -33,6 +37,42 @@ export function auditMachine(m: Machine, extraHeld: readonly number[] = []): voi
   for (const s of m.addressSpaces()) if (s instanceof AddressSpace) auditRegions(s);
   auditFrames(m, extraHeld);
   auditTlb(m);
+  auditSlots(m);
+}
+
+/** Swap entries (non-present, non-zero 4 KiB-level entries) under one table level of a root: counted into `refs` by slot. */
+function walkSwapEntries(m: Machine, table: number, level: number, to: number, refs: Map<number, number>): void {
+  const w = tableWords(m, table);
+  for (let i = 0; i < to; i++) {
+    const lo = w[2 * i]!;
+    const hi = w[2 * i + 1]!;
+    if ((lo & P) === 0) {
+      if (level === 1 && (lo !== 0 || hi !== 0)) {
+        const slot = decodeSwapEntry(lo, hi);
+        refs.set(slot, (refs.get(slot) ?? 0) + 1);
+      }
+      continue;
+    }
+    if (level > 1 && !(level <= 3 && (lo & PS) !== 0)) walkSwapEntries(m, frameOf(lo, hi), level - 1, 512, refs);
+  }
+}
+
+function auditSlots(m: Machine): void {
+  const swap = m.vmm.swap;
+  if (!swap) return;
+  const refs = new Map<number, number>();
+  const add = (slot: number) => refs.set(slot, (refs.get(slot) ?? 0) + 1);
+  for (const s of m.addressSpaces()) {
+    walkSwapEntries(m, s.rootFrame, 4, 256, refs);
+    if (s instanceof AddressSpace) for (const slot of s.vm.resident?.cached.values() ?? []) add(slot);
+  }
+  for (const slot of m.vmm.heldSlots()) add(slot);
+  for (let slot = 1; slot <= swap.slots.total; slot++) {
+    const want = refs.get(slot) ?? 0;
+    const got = swap.slots.refs(slot);
+    if (got !== want) throw new Error(`swap slot ${slot}: reference count ${got}, but ${want} holder(s) found`);
+  }
+  for (const [slot] of m.vmm.swapCache.entries()) if (swap.slots.refs(slot) === 0) throw new Error(`swap cache page of free slot ${slot}`);
 }
 
 /** Regions ordered, non-overlapping, page-aligned, non-empty and maximally merged, and the region tree's own figures right (RegionMap.check). */
