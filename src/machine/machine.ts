@@ -116,7 +116,7 @@ export class Machine extends Cpu {
   }
 
   /** Reclaim and swap statistics of the whole machine, named as /proc/vmstat and /proc/swaps name them. */
-  reclaimStats(): { counters: ReclaimCounters; swap: { total: number; used: number; free: number } | undefined; zswap: ZswapStats | undefined } {
+  reclaimStats(): { counters: ReclaimCounters; swap: { total: number; used: number; free: number } | undefined; zswap: ZswapStats | undefined; shmem: { pages: number; swapped: number } } {
     this.checkLive();
     const sw = this.vmm.swap;
     const counters = { ...this.vmm.reclaim, pgfault: this.vmm.faults.minor + this.vmm.faults.major, pgmajfault: this.vmm.faults.major };
@@ -124,7 +124,7 @@ export class Machine extends Cpu {
       counters.pswpin = sw.pswpin;
       counters.pswpout = sw.pswpout;
     }
-    return { counters, swap: sw && { total: sw.slots.total, used: sw.slots.used, free: sw.slots.free }, zswap: sw?.zswapStats() };
+    return { counters, swap: sw && { total: sw.slots.total, used: sw.slots.used, free: sw.slots.free }, zswap: sw?.zswapStats(), shmem: this.vmm.shmemPages() };
   }
 
   /** The address space whose tables CR3 holds, or undefined when the kernel's idle tables are loaded. */

@@ -6,7 +6,7 @@ import { PAGE_SIZE } from '../core/constants.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
 import type { SwapArea } from '../reclaim/swap-area.js';
-import type { Reclaimer } from './reclaimer.js';
+import type { Reclaimable, Reclaimer } from './reclaimer.js';
 import { SwapCache } from '../reclaim/swap-cache.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
 
@@ -29,7 +29,7 @@ export class VmmContext {
   /** Slots whose swap-cache page readahead brought in and no fault used yet. */
   readonly readahead = new Set<number>();
   /** Reclaim of shared memory objects' pages (with swap): objects created from then on are reclaimable. */
-  shmPager: ObjectPager | undefined;
+  shmPager: (ObjectPager & Reclaimable) | undefined;
 
   /** Drops one reference to swap `slot`; a freed slot takes its swap-cache page (if any) with it. */
   releaseSlot(slot: number): void {
@@ -108,6 +108,17 @@ export class VmmContext {
     for (const o of this.objects.values()) out.push(...o.heldFrames());
     for (const [, f] of this.swapCache.entries()) out.push(f); // the swap cache's own reference
     return out;
+  }
+
+  /** Pages of every shared memory object: resident (/proc/meminfo's Shmem) and in swap. */
+  shmemPages(): { pages: number; swapped: number } {
+    let pages = 0;
+    let swapped = 0;
+    for (const o of this.objects.values()) {
+      pages += o.residentPages;
+      swapped += o.swappedPages;
+    }
+    return { pages, swapped };
   }
 
   /** @internal Every swap slot shared memory objects hold (one reference each), for auditing. */

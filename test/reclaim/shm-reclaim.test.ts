@@ -33,6 +33,7 @@ describe.each(BACKENDS)('shared memory reclaim (%s)', (backend) => {
     const hog = pressure(m, () => shm.swappedPages === 8);
     expect(shm.swappedPages).toBe(8);
     expect(shm.residentPages).toBe(0);
+    expect(m.reclaimStats().shmem).toEqual({ pages: 0, swapped: 8 });
     // Unmapped in both page tables: nothing of the object is resident in either.
     expect(a.stats().sharedPages).toBe(0);
     expect(b.stats().sharedPages).toBe(0);

@@ -14,6 +14,7 @@ import { propertyOptions } from '../property-options.js';
 import { auditMachine } from '../support/invariants.js';
 
 const PAGES = 12;
+const SHARED = 4;
 const op = fc.oneof(
   fc.record({ t: fc.constant('write' as const), p: fc.nat(), page: fc.integer({ min: 0, max: PAGES - 1 }), v: fc.integer({ min: 1, max: 255 }) }),
   fc.record({ t: fc.constant('read' as const), p: fc.nat(), page: fc.integer({ min: 0, max: PAGES - 1 }) }),
@@ -22,6 +23,11 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('remap' as const), p: fc.nat() }),
   fc.record({ t: fc.constant('destroy' as const), p: fc.nat() }),
   fc.record({ t: fc.constant('pageout' as const), p: fc.nat(), page: fc.integer({ min: 0, max: PAGES - 1 }), n: fc.integer({ min: 1, max: PAGES }) }),
+  // The MAP_SHARED|MAP_ANONYMOUS region every process inherits: writes, reads, MADV_PAGEOUT, and machine reclaim of object pages.
+  fc.record({ t: fc.constant('swrite' as const), p: fc.nat(), page: fc.integer({ min: 0, max: SHARED - 1 }), v: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({ t: fc.constant('sread' as const), p: fc.nat(), page: fc.integer({ min: 0, max: SHARED - 1 }) }),
+  fc.record({ t: fc.constant('spageout' as const), p: fc.nat() }),
+  fc.record({ t: fc.constant('kswapd' as const), p: fc.nat(), n: fc.integer({ min: 1, max: SHARED }) }),
 );
 
 interface Proc {
@@ -32,6 +38,7 @@ interface Proc {
 }
 
 const BASE = 0x20_0000_0000;
+const SBASE = 0x30_0000_0000;
 
 /** Checks that every swapped page's entry decodes to its slot. */
 function checkEntries(p: Proc): void {
@@ -51,6 +58,9 @@ describe.each(BACKENDS)('contents under a resident limit with swap (%s)', (backe
           const framesAtStart = m.stats().frames.used;
           const first = m.createAddressSpace({ residentLimit: limit, policy, stack: false });
           first.mmap({ addr: BASE, length: PAGES * 4096, prot: 'rw', fixed: true });
+          first.mmap({ addr: SBASE, length: SHARED * 4096, prot: 'rw', fixed: true, shared: true });
+          /** Model of the shared region: one memory for every process. */
+          const shared = new Map<number, number>();
           const procs: Proc[] = [{ s: first, mem: new Map(), mapped: Array(PAGES).fill(true) }];
           for (const o of ops) {
             if (procs.length === 0) break;
@@ -80,6 +90,15 @@ describe.each(BACKENDS)('contents under a resident limit with swap (%s)', (backe
                 p.s.mmap({ addr: BASE + k * 4096, length: 4096, prot: 'rw', fixed: true });
                 p.mapped[k] = true;
               }
+            } else if (o.t === 'swrite') {
+              p.s.write(SBASE + o.page * 4096 + 100, [o.v]);
+              shared.set(o.page, o.v);
+            } else if (o.t === 'sread') {
+              expect(p.s.read(SBASE + o.page * 4096 + 100, 1)[0]).toBe(shared.get(o.page) ?? 0);
+            } else if (o.t === 'spageout') {
+              p.s.madvise(SBASE, SHARED * 4096, 'MADV_PAGEOUT');
+            } else if (o.t === 'kswapd') {
+              m.vmm.shmPager!.evict(o.n, undefined, 'kswapd');
             } else if (o.t === 'pageout') {
               const n = Math.min(o.n, PAGES - o.page);
               let hole = false;
@@ -106,6 +125,7 @@ describe.each(BACKENDS)('contents under a resident limit with swap (%s)', (backe
           }
           // Every byte, then teardown.
           for (const p of procs) for (let k = 0; k < PAGES; k++) if (p.mapped[k]) expect(p.s.read(BASE + k * 4096 + 100, 1)[0]).toBe(p.mem.get(k) ?? 0);
+          for (const p of procs) for (let k = 0; k < SHARED; k++) expect(p.s.read(SBASE + k * 4096 + 100, 1)[0]).toBe(shared.get(k) ?? 0);
           for (const p of procs) p.s.destroy();
           expect(m.reclaimStats().swap!.used).toBe(0);
           expect(m.stats().frames.used).toBe(framesAtStart);
