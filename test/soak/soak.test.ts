@@ -1,6 +1,7 @@
 /**
  * The soak: both backends in lockstep against a byte-level model, through the public API —
  * many address spaces, fork, shared anonymous memory and shared memory objects, THP regions,
+ * MADV_PAGEOUT to swap (private pages and shared ones),
  * raw MMU spaces with user frames, global kernel-half pages — with the table auditor
  * (test/support/invariants.ts: regions, every frame's holders, the TLB against the tables) and a full comparison of both machines every AUDIT steps, and
  * no leaked frame at the end.
@@ -85,7 +86,8 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
     const rnd = prng(SEED);
     const int = (n: number) => Math.floor(rnd() * n);
     const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-    const opts = { memory: '64MiB', tlb: { entries: 16, ways: 4 } } as const;
+    // With swap: every process is reclaimable, and MADV_PAGEOUT evicts private and shared pages (readahead on).
+    const opts = { memory: '64MiB', tlb: { entries: 16, ways: 4 }, swap: { size: '16MiB' } } as const;
     const A = new Machine({ ...opts, backend: 'native' });
     const B = new Machine({ ...opts, backend: 'js' });
     const used0 = A.physical.usedFrames;
@@ -98,7 +100,7 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
     const kernelPages = new Map<number, number>(); // kernel vpn -> frame pa
     let shmSeq = 0;
     // What the program did, so a run that exercised nothing fails.
-    const seen = { fork: 0, shmMap: 0, huge: 0, write: 0, segv: 0, rawWrite: 0, kernelWrite: 0, pf: 0 };
+    const seen = { fork: 0, shmMap: 0, huge: 0, write: 0, segv: 0, rawWrite: 0, kernelWrite: 0, pf: 0, pageout: 0, shmSwapped: 0 };
 
     /** Runs f on both machines: same outcome; returns it. */
     const both = (label: string, fa: () => unknown, fb: () => unknown): string => {
@@ -122,6 +124,7 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
     const audit = (step: number) => {
       expect(JSON.stringify(B.stats()), `step ${step}: machine stats`).toBe(JSON.stringify(A.stats()));
       expect(B.physical.usedFrames).toBe(A.physical.usedFrames);
+      expect(JSON.stringify(B.reclaimStats()), `step ${step}: reclaim stats`).toBe(JSON.stringify(A.reclaimStats()));
       // Raw MMU spaces have no regions or VMM statistics: their pages are checked by the table audit.
       for (const p of procs) {
         expect(p.b.maps(), `step ${step}: maps`).toBe(p.a.maps());
@@ -185,6 +188,13 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
         const prot = pick(PROTS);
         const res = both('mprotect', () => p.a.mprotect(start * PAGE, n * PAGE, prot), () => p.b.mprotect(start * PAGE, n * PAGE, prot));
         if (res.startsWith('ok')) for (let k = 0; k < n; k++) p.pages.get(start + k)!.prot = prot;
+      } else if (r < 0.29) {
+        // MADV_PAGEOUT of a window range: private pages go to swap, shared ones only this process maps too; contents unchanged.
+        const first = int(WINDOW_PAGES);
+        const n = Math.min(1 + int(8), WINDOW_PAGES - first);
+        both('pageout', () => p.a.madvise(WINDOW + first * PAGE, n * PAGE, 'MADV_PAGEOUT'), () => p.b.madvise(WINDOW + first * PAGE, n * PAGE, 'MADV_PAGEOUT'));
+        seen.pageout++;
+        if (A.reclaimStats().shmem.swapped > 0) seen.shmSwapped++;
       } else if (r < 0.52) {
         // A store or a load within one page of a mapped (or unmapped) address.
         const vpns = [...p.pages.keys()];
@@ -312,6 +322,8 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
     k.destroy();
     kb.destroy();
     for (const pa of userFrames) both('freeFrame', () => A.physical.freeFrame(pa), () => B.physical.freeFrame(pa));
+    expect(A.reclaimStats().swap!.used).toBe(0);
+    expect(B.reclaimStats().swap!.used).toBe(0);
     // What stays is the machine's own: the huge zero page (512 frames), allocated at the first
     // THP read fault and kept for the machine's life as Linux keeps huge_zero_page while used.
     const kept = (m: Machine) => m.vmm.heldFrames().length - 1; // minus the 4 KiB zero page, already in used0
