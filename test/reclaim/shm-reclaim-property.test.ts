@@ -119,6 +119,12 @@ describe.each(BACKENDS)('shared memory contents under reclaim (%s)', (backend) =
             }
           }
           auditMachine(m);
+          // The machine's counters balance: every page reclaimed was dropped or written (no zswap here, so every write is a pswpout).
+          const c = m.reclaimStats().counters;
+          expect(c.pgsteal_direct + c.pgsteal_kswapd).toBe(c.evict_clean + c.evict_dirty);
+          expect(c.evict_dirty).toBe(c.pswpout);
+          // Only these two objects exist (a released one holds nothing).
+          expect(m.reclaimStats().shmem).toEqual({ pages: objects[0]!.residentPages + objects[1]!.residentPages, swapped: objects[0]!.swappedPages + objects[1]!.swappedPages });
         }
         for (const p of procs) {
           p.slots.forEach((mp, s) => {
