@@ -7,6 +7,7 @@ namespace vmsim {
 static const int L1_SLOTS[2][3] = {{0, 1, -1}, {2, 3, 4}};
 static const int L1_COUNT[2] = {2, 3};
 static const int STLB_SLOTS[2] = {5, 6};
+static const int L2I_SLOTS[1] = {H_SLOT_L2I};
 static const int PWC_SLOT[5] = {-1, -1, H_SLOT_PWC_PD, H_SLOT_PWC_PDPT, H_SLOT_PWC_PML4};
 
 // userHitAllowed (tlb-state.ts) for the access kinds read, write, execute, as bits 0-2.
@@ -221,13 +222,25 @@ void Hierarchy::abandon() {
     }
   }
   if (p & 4) {
-    for (int s : STLB_SLOTS) {
+    int n;
+    const int* second = secondLevel(side, &n);
+    for (int i = 0; i < n; i++) {
+      const int s = second[i];
       if (has_[s]) {
         st_[s * H_SLOT_STATS + HS_MISSES] += 1;
         break;
       }
     }
   }
+}
+
+const int* Hierarchy::secondLevel(int side, int* n) const {
+  if (side == 0 && has_[H_SLOT_L2I]) {
+    *n = 1;
+    return L2I_SLOTS;
+  }
+  *n = 2;
+  return STLB_SLOTS;
 }
 
 uint32_t Hierarchy::depth(uint64_t la) const {
@@ -320,7 +333,10 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
     }
     if (assistSlot < 0) {
       bool anyS = false;
-      for (int s : STLB_SLOTS) {
+      int n2;
+      const int* second = secondLevel(side, &n2);
+      for (int i2 = 0; i2 < n2; i2++) {
+        const int s = second[i2];
         if (!has_[s]) continue;
         anyS = true;
         HArray& a = a_[s];
@@ -372,7 +388,9 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
     }
     return true;
   }
-  const int s2 = holder(STLB_SLOTS, 2, sc);
+  int n2;
+  const int* second = secondLevel(side, &n2);
+  const int s2 = holder(second, n2, sc);
   if (stlbMissed && s2 >= 0) st[s2 * H_SLOT_STATS + HS_MISSES] += 1;
   if (l1Missed && l1 >= 0) st[l1 * H_SLOT_STATS + HS_MISSES] += 1;
   fillSlot(s2, la, sc, ftag, cpu_.wPbase_, wf);

@@ -13,11 +13,11 @@
 namespace vmsim {
 
 // layout.ts mirror.
-constexpr int H_SLOTS = 10, H_CONF_FIELDS = 5, H_SLOT_STATS = 4, H_STATS = 56;
+constexpr int H_SLOTS = 11, H_CONF_FIELDS = 5, H_SLOT_STATS = 4, H_STATS = 60;
 constexpr int HS_HITS = 0, HS_MISSES = 1, HS_FILLS = 2, HS_EVICTIONS = 3;
-constexpr int H_L1I_MISSES = 40, H_L1D_MISSES = 41, H_STLB_HITS_I = 42, H_STLB_MISSES_I = 43, H_STLB_HITS_D = 44, H_STLB_MISSES_D = 45, H_WALKS_I = 46,
-              H_WALKS_D = 47, H_REFS_PML4E = 48, H_ASSISTS = 52, H_FAULT_WALKS = 53, H_MISSES_ALL = 54;
-constexpr int H_SLOT_STLB = 5, H_SLOT_PWC_PML4 = 7, H_SLOT_PWC_PDPT = 8, H_SLOT_PWC_PD = 9;
+constexpr int H_L1I_MISSES = 44, H_L1D_MISSES = 45, H_STLB_HITS_I = 46, H_STLB_MISSES_I = 47, H_STLB_HITS_D = 48, H_STLB_MISSES_D = 49, H_WALKS_I = 50,
+              H_WALKS_D = 51, H_REFS_PML4E = 52, H_ASSISTS = 56, H_FAULT_WALKS = 57, H_MISSES_ALL = 58;
+constexpr int H_SLOT_STLB = 5, H_SLOT_L2I = 7, H_SLOT_PWC_PML4 = 8, H_SLOT_PWC_PDPT = 9, H_SLOT_PWC_PD = 10;
 constexpr int POL_LRU = 0, POL_PLRU = 1, POL_FIFO = 2, POL_RANDOM = 3;
 constexpr int HOP_INVLPG = 0, HOP_ADDRESS = 1, HOP_CONTEXT = 2, HOP_ALL_GLOBAL = 3, HOP_ALL = 4;
 constexpr int H_RETRY = 8;
@@ -102,6 +102,8 @@ class Hierarchy {
   uint64_t hitRun(const uint32_t* w, uint64_t i, uint64_t end, RunCounts& rc);
   bool touch(uint64_t la, int kind, int side, bool retry);
   void abandon();
+  // The second-level slots a side looks up (fetches: the L2 ITLB when present), and how many.
+  const int* secondLevel(int side, int* n) const;
   int holder(const int* slots, int n, uint32_t sc) const;
   void fillSlot(int s, uint64_t la, uint32_t sc, uint32_t tag, double pb, uint8_t fl);
   uint32_t depth(uint64_t la) const;

@@ -14,6 +14,7 @@ export const ARRAY_FLAGS: ReadonlyArray<readonly [flag: string, key: string, pwc
   ['l1d-1g', 'l1d1g', false, 'L1 data TLB for 1G pages'],
   ['stlb', 'stlb', false, 'second-level TLB (replaces --tlb-entries/--tlb-ways)'],
   ['stlb-1g', 'stlb1g', false, 'second-level TLB for 1G pages'],
+  ['l2i', 'l2i', false, 'second-level instruction TLB (AMD\'s L2 ITLB: fetches look it up instead of the second level)'],
   ['pwc-pml4e', 'pml4', true, 'PML4E walk cache'],
   ['pwc-pdpte', 'pdpt', true, 'PDPTE walk cache'],
   ['pwc-pde', 'pd', true, 'PDE walk cache'],

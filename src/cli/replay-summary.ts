@@ -42,9 +42,10 @@ export function formatReplaySummary(r: ReplayResult): string {
     if (h.l1d.present) rows.push(lv('L1 data', h.l1d, h.mpki?.l1d));
     if (h.stlb.present) {
       rows.push(lv('second level', h.stlb, h.mpki?.stlb));
-      rows.push(lv('  fetches', { present: true, lookups: h.stlb.byKind.instruction.hits + h.stlb.byKind.instruction.misses, misses: h.stlb.byKind.instruction.misses }));
+      if (!h.l2i.present) rows.push(lv('  fetches', { present: true, lookups: h.stlb.byKind.instruction.hits + h.stlb.byKind.instruction.misses, misses: h.stlb.byKind.instruction.misses }));
       rows.push(lv('  data', { present: true, lookups: h.stlb.byKind.data.hits + h.stlb.byKind.data.misses, misses: h.stlb.byKind.data.misses }));
     }
+    if (h.l2i.present) rows.push(lv('L2 instruction', h.l2i, h.mpki?.l2i));
     out.push(formatTable(rows, { header: ['TLB level', 'lookups', 'misses', 'miss rate', 'MPKI'], align: ['left', 'right', 'right', 'right', 'right'] }));
   }
   if (r.pwc || h) {

@@ -16,7 +16,7 @@ export function hierarchyLevels(h: ResolvedHierarchy, st: Float64Array): TlbLeve
     const misses = st[b + SlotStat.MISSES]!;
     rows.push({
       name: SLOT_NAMES[s]!,
-      level: s < Slot.L1D ? 'l1i' : s < Slot.STLB ? 'l1d' : s < Slot.PWC_PML4 ? 'stlb' : 'pwc',
+      level: s < Slot.L1D ? 'l1i' : s < Slot.STLB ? 'l1d' : s < Slot.L2I ? 'stlb' : s < Slot.PWC_PML4 ? 'l2i' : 'pwc',
       entries: a.entries,
       ways: a.ways,
       pageSize: s >= Slot.PWC_PML4 ? SLOT_NAMES[s]!.slice(4) : a.sizes.join('+'), // a walk cache: the entry it caches
@@ -39,7 +39,10 @@ export function hierarchySummary(h: ResolvedHierarchy, st: Float64Array, accesse
     const hits = slotHits(slots);
     return { present: has(slots), lookups: hits + misses, hits, misses, missRate: rate(misses, hits + misses) };
   };
-  const stlbI = { hits: st[HierStat.STLB_HITS_I]!, misses: st[HierStat.STLB_MISSES_I]! };
+  // The fetch side's second level is the L2 ITLB when there is one (AMD), else the shared second level.
+  const secondI = { hits: st[HierStat.STLB_HITS_I]!, misses: st[HierStat.STLB_MISSES_I]! };
+  const splitI = has(LEVEL_SLOTS.l2i);
+  const stlbI = splitI ? { hits: 0, misses: 0 } : secondI;
   const stlbD = { hits: st[HierStat.STLB_HITS_D]!, misses: st[HierStat.STLB_MISSES_D]! };
   const refs = { pml4e: st[HierStat.REFS_PML4E]!, pdpte: st[HierStat.REFS_PDPTE]!, pde: st[HierStat.REFS_PDE]!, pte: st[HierStat.REFS_PTE]! };
   const refTotal = refs.pml4e + refs.pdpte + refs.pde + refs.pte;
@@ -47,6 +50,7 @@ export function hierarchySummary(h: ResolvedHierarchy, st: Float64Array, accesse
   const l1i = level(LEVEL_SLOTS.l1i, st[HierStat.L1I_MISSES]!);
   const l1d = level(LEVEL_SLOTS.l1d, st[HierStat.L1D_MISSES]!);
   const stlb = level(LEVEL_SLOTS.stlb, stlbI.misses + stlbD.misses);
+  const l2i = level(LEVEL_SLOTS.l2i, splitI ? secondI.misses : 0);
   // Cost: a hit costs its array's latency; a level miss the slowest array of the level (all are probed);
   // a walk its walk-cache probes and its memory references.
   const lat = (s: number) => h.arrays[s]?.latency ?? 0;
@@ -54,7 +58,9 @@ export function hierarchySummary(h: ResolvedHierarchy, st: Float64Array, accesse
   const hitCycles = (slots: readonly number[]) => slots.reduce((n, s) => n + st[s * SlotStat.FIELDS + SlotStat.HITS]! * lat(s), 0);
   const l1Hit = hitCycles(LEVEL_SLOTS.l1i) + hitCycles(LEVEL_SLOTS.l1d);
   const l1Miss = l1i.misses * maxLat(LEVEL_SLOTS.l1i) + l1d.misses * maxLat(LEVEL_SLOTS.l1d);
-  const stlbCycles = hitCycles(LEVEL_SLOTS.stlb) + stlb.misses * maxLat(LEVEL_SLOTS.stlb);
+  const stlbCycles = hitCycles(LEVEL_SLOTS.stlb) + stlb.misses * maxLat(LEVEL_SLOTS.stlb) + hitCycles(LEVEL_SLOTS.l2i) + l2i.misses * maxLat(LEVEL_SLOTS.l2i);
+  const secondPresent = stlb.present || l2i.present;
+  const secondLookups = stlb.lookups + l2i.lookups;
   let pwcCycles = 0;
   for (let s = Slot.PWC_PML4; s < Slot.COUNT; s++) pwcCycles += (st[s * SlotStat.FIELDS + SlotStat.HITS]! + st[s * SlotStat.FIELDS + SlotStat.MISSES]!) * lat(s);
   const w = h.walkReference;
@@ -66,13 +72,14 @@ export function hierarchySummary(h: ResolvedHierarchy, st: Float64Array, accesse
     l1i,
     l1d,
     stlb: { ...stlb, byKind: { instruction: stlbI, data: stlbD } },
+    l2i,
     walks: { instruction: st[HierStat.WALKS_I]!, data: st[HierStat.WALKS_D]!, faulting: st[HierStat.FAULT_WALKS]!, assists: st[HierStat.ASSISTS]! },
     walkReferences: { ...refs, total: refTotal, perWalk: rate(refTotal, walks) },
     cost: {
       translationCycles: total,
       cyclesPerAccess: rate(total, accesses),
       // Per lookup that reached the second level (an L1 miss, or a lookup of a side without an L1); without a second level, per L1 miss.
-      averageMissCycles: stlb.present ? rate(stlbCycles + pwcCycles + memCycles, stlb.lookups) : rate(pwcCycles + memCycles, l1Misses),
+      averageMissCycles: secondPresent ? rate(stlbCycles + pwcCycles + memCycles, secondLookups) : rate(pwcCycles + memCycles, l1Misses),
       averageWalkCycles: rate(pwcCycles + memCycles, walks),
       latencies: Object.fromEntries(h.arrays.filter((a) => a).map((a) => [a!.name, a!.latency])),
       walkReference: [...w],
@@ -80,7 +87,7 @@ export function hierarchySummary(h: ResolvedHierarchy, st: Float64Array, accesse
   };
   if (instructions > 0) {
     const k = 1000 / instructions;
-    r.mpki = { l1i: l1i.misses * k, l1d: l1d.misses * k, stlb: stlb.misses * k, walks: walks * k };
+    r.mpki = { l1i: l1i.misses * k, l1d: l1d.misses * k, stlb: stlb.misses * k, ...(l2i.present ? { l2i: l2i.misses * k } : {}), walks: walks * k };
   }
   return r;
 }

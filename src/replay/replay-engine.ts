@@ -176,5 +176,6 @@ export function levelCounts(st: Float64Array): number[] {
   const l1iMiss = st[HierStat.L1I_MISSES]!;
   const l1dMiss = st[HierStat.L1D_MISSES]!;
   const stlbMiss = st[HierStat.STLB_MISSES_I]! + st[HierStat.STLB_MISSES_D]!;
-  return [hits(LEVEL_SLOTS.l1i) + l1iMiss, l1iMiss, hits(LEVEL_SLOTS.l1d) + l1dMiss, l1dMiss, hits(LEVEL_SLOTS.stlb) + stlbMiss, stlbMiss, st[HierStat.MISSES_ALL]!];
+  // The second level with the L2 ITLB, if any: the stlb misses count both sides.
+  return [hits(LEVEL_SLOTS.l1i) + l1iMiss, l1iMiss, hits(LEVEL_SLOTS.l1d) + l1dMiss, l1dMiss, hits(LEVEL_SLOTS.stlb) + hits(LEVEL_SLOTS.l2i) + stlbMiss, stlbMiss, st[HierStat.MISSES_ALL]!];
 }

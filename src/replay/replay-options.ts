@@ -26,6 +26,8 @@ export interface ReplayTlbOptions {
   l1d1g?: TlbLevelOptions;
   stlb?: TlbLevelOptions;
   stlb1g?: TlbLevelOptions;
+  /** A second-level instruction TLB (AMD's L2 ITLB): fetches that miss the L1I look it up instead of `stlb`, which then serves data only. */
+  l2i?: TlbLevelOptions;
   pwc?: { pml4?: number | TlbLevelOptions; pdpt?: number | TlbLevelOptions; pd?: number | TlbLevelOptions };
   /** Cycles per memory reference of a walk: one number, or [PML4E, PDPTE, PDE, PTE]. */
   walkReference?: number | [number, number, number, number];

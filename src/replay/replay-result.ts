@@ -2,10 +2,10 @@
 
 /** Hits and misses of one TLB array (one row per structure). */
 export interface TlbLevelResult {
-  /** 'tlb' (the unified TLB), or a hierarchy array: 'l1i', 'l1i-2m', 'l1d', 'l1d-2m', 'l1d-1g', 'stlb', 'stlb-1g', 'pwc-pml4e', 'pwc-pdpte', 'pwc-pde'. */
+  /** 'tlb' (the unified TLB), or a hierarchy array: 'l1i', 'l1i-2m', 'l1d', 'l1d-2m', 'l1d-1g', 'stlb', 'stlb-1g', 'l2i', 'pwc-pml4e', 'pwc-pdpte', 'pwc-pde'. */
   name: string;
   /** The level the array belongs to (hierarchy rows). */
-  level?: 'l1i' | 'l1d' | 'stlb' | 'pwc';
+  level?: 'l1i' | 'l1d' | 'stlb' | 'l2i' | 'pwc';
   entries: number;
   ways: number;
   /** Page sizes held, e.g. '4k+2m' (for a walk cache, the entry it caches: 'pml4', 'pdpt', 'pd'). */
@@ -33,7 +33,10 @@ export interface HierarchyResult {
   cpu?: string;
   l1i: LevelTotals;
   l1d: LevelTotals;
+  /** The shared second level: data, and fetches when there is no L2 ITLB (`byKind` splits them). */
   stlb: LevelTotals & { byKind: { instruction: { hits: number; misses: number }; data: { hits: number; misses: number } } };
+  /** The second-level instruction TLB (AMD's L2 ITLB), which fetches look up instead of `stlb`; `present: false` without one. */
+  l2i: LevelTotals;
   /** Walks the hierarchy started, by kind; those that faulted; hits that needed a walk (a write through a clean or read-only entry). */
   walks: { instruction: number; data: number; faulting: number; assists: number };
   /** Memory references of walks by the level read. */
@@ -48,12 +51,13 @@ export interface HierarchyResult {
     walkReference: number[];
   };
   /** Misses per 1000 instructions (instruction-fetch records), when the trace has them. */
-  mpki?: { l1i: number; l1d: number; stlb: number; walks: number };
+  mpki?: { l1i: number; l1d: number; stlb: number; l2i?: number; walks: number };
 }
 
 /** Miss rates over time: one point per `every` accesses (rates within the window). */
 export interface SeriesResult {
   every: number;
+  /** `stlbMissRate`: the second level's, the L2 ITLB's lookups included. */
   points: Array<{ accesses: number; l1iMissRate: number; l1dMissRate: number; stlbMissRate: number; missesPerAccess: number }>;
 }
 

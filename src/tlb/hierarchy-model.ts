@@ -3,7 +3,8 @@
  * is its fast twin and the differential tests compare the two entry by entry).
  *
  * One page touch of a user-mode access: the L1 arrays of its side (instruction fetches the L1I,
- * data the L1D), then the second-level arrays, then a page walk through the machine's real
+ * data the L1D), then the second-level arrays (for fetches the separate L2 ITLB when the
+ * hierarchy has one, as AMD's cores do), then a page walk through the machine's real
  * walker (which sets Accessed/Dirty in the page tables). An entry that is found but does not
  * permit the access (a write through a read-only or clean entry) is a hit at its level that
  * needs an *assist*: a walk, which sets Dirty or raises the fault. A completed walk fills the
@@ -40,6 +41,7 @@ const L1_SLOTS = [
   [Slot.L1D, Slot.L1D_2M, Slot.L1D_1G],
 ];
 const STLB_SLOTS = [Slot.STLB, Slot.STLB_1G];
+const L2I_SLOTS = [Slot.L2I];
 /** PWC slot of the upper level L (index L): PD for 2, PDPT for 3, PML4 for 4. */
 const PWC_SLOT = [-1, -1, Slot.PWC_PD, Slot.PWC_PDPT, Slot.PWC_PML4];
 const TWO32 = 2 ** 32;
@@ -126,9 +128,14 @@ export class HierarchyModel {
       if (s !== undefined) this.missAt(s);
     }
     if (p & 4) {
-      const s = STLB_SLOTS.find((x) => this.arrays[x]);
+      const s = this.secondLevel(side).find((x) => this.arrays[x]);
       if (s !== undefined) this.missAt(s);
     }
+  }
+
+  /** The second-level arrays a side looks up: fetches use the L2 ITLB when there is one (AMD), else the shared second level. */
+  private secondLevel(side: number): readonly number[] {
+    return side === 0 && this.arrays[Slot.L2I] ? L2I_SLOTS : STLB_SLOTS;
   }
 
   /** One page touch; false on a page fault (raised by the walker, the address dropped everywhere). */
@@ -166,7 +173,7 @@ export class HierarchyModel {
       }
       if (assistSlot < 0) {
         let anyS = false;
-        for (const s of STLB_SLOTS) {
+        for (const s of this.secondLevel(side)) {
           const a = this.arrays[s];
           if (!a) continue;
           anyS = true;
@@ -218,7 +225,7 @@ export class HierarchyModel {
       }
       return true;
     }
-    const s2 = this.holder(STLB_SLOTS, sc);
+    const s2 = this.holder(this.secondLevel(side), sc);
     if (stlbMissed && s2 >= 0) this.missAt(s2);
     if (l1Missed && l1 >= 0) this.missAt(l1);
     this.fillSlot(s2, la, sc, ftag, cpu.walkPbase, wf);

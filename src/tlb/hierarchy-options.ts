@@ -17,7 +17,7 @@ export interface TlbArrayOptions {
   sizes?: Array<'4k' | '2m' | '1g'>;
   /** Seed of the random policy (default: the slot number + 1). */
   seed?: number;
-  /** Cycles of a lookup (default: L1 1, second level 8, walk caches 1). */
+  /** Cycles of a lookup (default: L1 1, second level and L2 ITLB 8, walk caches 1). */
   latency?: number;
 }
 
@@ -30,6 +30,7 @@ export const ARRAY_KEYS: Readonly<Record<string, SlotName>> = {
   l1d1g: 'l1d-1g',
   stlb: 'stlb',
   stlb1g: 'stlb-1g',
+  l2i: 'l2i',
 };
 
 /** A validated array. */
@@ -78,7 +79,7 @@ export function resolveArray(v: unknown, arg: string, name: SlotName, base: Part
   if (!Array.isArray(sizes) || !sizes.every((s) => s in SIZE_BITS)) fail(`${arg}.sizes must be a list of '4k', '2m', '1g', got ${describe(o.sizes)}`);
   const seed = (o.seed ?? base?.seed ?? SLOT_NAMES.indexOf(name) + 1) as number;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) fail(`${arg}.seed must be an integer in [0, 2^32), got ${describe(o.seed)}`);
-  const latency = (o.latency ?? base?.latency ?? (name.startsWith('l1') ? 1 : name.startsWith('stlb') ? 8 : 1)) as number;
+  const latency = (o.latency ?? base?.latency ?? (name.startsWith('l1') ? 1 : name.startsWith('stlb') || name === 'l2i' ? 8 : 1)) as number;
   if (typeof latency !== 'number' || !Number.isFinite(latency) || latency < 0) fail(`${arg}.latency must be a non-negative number of cycles, got ${describe(o.latency)}`);
   return { name, entries, ways, policy, sizes: [...sizes], seed, latency };
 }
@@ -102,6 +103,8 @@ function defaultSizes(name: SlotName, present: Set<SlotName>): ResolvedArray['si
       return ['4k', ...(present.has('l1d-2m') ? [] : (['2m'] as const)), ...(present.has('l1d-1g') ? [] : (['1g'] as const))];
     case 'stlb':
       return present.has('stlb-1g') ? ['4k', '2m'] : ['4k', '2m', '1g'];
+    case 'l2i':
+      return ['4k', '2m', '1g'];
     case 'l1i-2m':
     case 'l1d-2m':
       return ['2m'];

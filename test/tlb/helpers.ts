@@ -47,9 +47,9 @@ export function arrayArb(): fc.Arbitrary<{ entries: number; ways: number; policy
 /** A random hierarchy: each array present or not. */
 export function tlbOptionsArb(): fc.Arbitrary<ReplayTlbOptions> {
   const opt = fc.option(arrayArb(), { nil: undefined });
-  return fc.record({ l1i: opt, l1i2m: opt, l1d: opt, l1d2m: opt, stlb: arrayArb(), stlb1g: opt, pml4: opt, pdpt: opt, pd: opt }).map((r) => {
+  return fc.record({ l1i: opt, l1i2m: opt, l1d: opt, l1d2m: opt, stlb: arrayArb(), stlb1g: opt, l2i: opt, pml4: opt, pdpt: opt, pd: opt }).map((r) => {
     const t: ReplayTlbOptions = { stlb: r.stlb };
-    for (const k of ['l1i', 'l1i2m', 'l1d', 'l1d2m', 'stlb1g'] as const) if (r[k]) t[k] = r[k];
+    for (const k of ['l1i', 'l1i2m', 'l1d', 'l1d2m', 'stlb1g', 'l2i'] as const) if (r[k]) t[k] = r[k];
     const pwc: NonNullable<ReplayTlbOptions['pwc']> = {};
     for (const k of ['pml4', 'pdpt', 'pd'] as const) if (r[k]) pwc[k] = r[k];
     if (Object.keys(pwc).length > 0) t.pwc = pwc;

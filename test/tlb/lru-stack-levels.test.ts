@@ -77,4 +77,41 @@ describe.each(BACKENDS)('hierarchy levels are exact LRU stacks (%s)', (backend) 
       propertyOptions(50),
     );
   });
+
+  it("with an L2 ITLB (AMD's split second level): it sees exactly the L1I misses, the second level exactly the L1D misses", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(rec, { maxLength: 300 }), shape, shape, shape, shape, async (recs, [ie, iw], [de, dw], [se, sw], [ue, uw]) => {
+        const l1i = new SetLru(ie!, iw!);
+        const l1d = new SetLru(de!, dw!);
+        const stlb = new SetLru(se!, sw!);
+        const l2i = new SetLru(ue!, uw!);
+        let walks = 0;
+        for (const [pg, off, kind, size] of recs) {
+          const la = BASE + pg * 4096 + off;
+          for (const vpn of new Set([Math.floor(la / 4096), Math.floor((la + size - 1) / 4096)])) {
+            if ((kind === 2 ? l1i : l1d).access(vpn)) continue;
+            if (!(kind === 2 ? l2i : stlb).access(vpn)) walks++;
+          }
+        }
+        const r = await replay(chunks(recs, 50), {
+          backend,
+          mode: 'regions',
+          setup: (s) => {
+            for (const addr of [BASE, BASE + GIB_PAGES * 4096]) s.mmap({ addr, length: 3 * 2 ** 21, prot: 'rwx', fixed: true, populate: true });
+          },
+          tlb: { l1i: { entries: ie!, ways: iw! }, l1d: { entries: de!, ways: dw! }, stlb: { entries: se!, ways: sw! }, l2i: { entries: ue!, ways: uw! } },
+        });
+        const row = (n: string) => r.tlb.levels.find((l) => l.name === n)!;
+        const pairs: Array<[string, SetLru]> = [['l1i', l1i], ['l1d', l1d], ['stlb', stlb], ['l2i', l2i]];
+        for (const [n, m] of pairs) expect([n, row(n).hits, row(n).misses]).toEqual([n, m.hits, m.misses]);
+        expect(row('l2i').level).toBe('l2i');
+        const h = r.tlb.hierarchy!;
+        expect(h.l2i).toMatchObject({ present: true, hits: l2i.hits, misses: l2i.misses });
+        expect(h.stlb.byKind.instruction).toEqual({ hits: 0, misses: 0 });
+        expect(h.stlb.byKind.data).toEqual({ hits: stlb.hits, misses: stlb.misses });
+        expect(r.tlb.misses).toBe(walks);
+      }),
+      propertyOptions(50),
+    );
+  });
 });

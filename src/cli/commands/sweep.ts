@@ -17,7 +17,7 @@ const SPECS: OptionSpec[] = [
   { name: 'fully-associative', type: 'flag', help: 'every TLB size fully associative (ways = entries; replaces --tlb-ways)' },
   { name: 'jobs', type: 'int', min: 1, value: 'N', help: 'worker threads', default: 'all cores' },
   { name: 'plot', type: 'string', value: 'FILE.svg|FILE.png', help: 'draw the miss rate against the swept value (one line per other combination), as SVG or PNG by the name' },
-  { name: 'plot-level', type: 'string', value: 'NAME', help: "the array (l1d, stlb, pwc-pde, ...), level (l1i, l1d, stlb) or 'all' whose miss rate is plotted", default: 'the swept array, else all levels' },
+  { name: 'plot-level', type: 'string', value: 'NAME', help: "the array (l1d, stlb, pwc-pde, ...), level (l1i, l1d, stlb, l2i) or 'all' whose miss rate is plotted", default: 'the swept array, else all levels' },
   { name: 'log', type: 'flag', help: 'logarithmic miss-rate axis' },
   { name: 'json', type: 'flag', help: 'print the rows as JSON' },
   { name: 'csv', type: 'flag', help: 'print the rows as CSV' },
@@ -149,7 +149,7 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
 
 /** The level a swept option belongs to: --l1d-entries → l1d, --pwc-pde-ways → pwc-pde, --tlb-* → the last TLB array. */
 function levelOfAxis(name: string): string {
-  const m = /^(l1i-2m|l1i|l1d-2m|l1d-1g|l1d|stlb-1g|stlb|pwc-pml4e|pwc-pdpte|pwc-pde)-(entries|ways|policy)$/.exec(name);
+  const m = /^(l1i-2m|l1i|l1d-2m|l1d-1g|l1d|stlb-1g|stlb|l2i|pwc-pml4e|pwc-pdpte|pwc-pde)-(entries|ways|policy)$/.exec(name);
   if (m) return m[1]!;
   if (name.startsWith('tlb-')) return 'last';
   return 'all';
@@ -180,7 +180,7 @@ function levelRate(r: SweepRow, level: string): { hits: number; misses: number; 
   const row = t.levels.find((l) => l.name === level);
   if (row) return { hits: row.hits, misses: row.misses, name: row.name };
   const h = t.hierarchy;
-  const lv = h && (level === 'l1i' || level === 'l1d' || level === 'stlb') ? h[level] : undefined;
+  const lv = h && (level === 'l1i' || level === 'l1d' || level === 'stlb' || level === 'l2i') ? h[level] : undefined;
   return lv ? { hits: lv.hits, misses: lv.misses, name: level } : undefined;
 }
 
