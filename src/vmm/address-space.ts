@@ -15,14 +15,14 @@ import type { VmmContext } from './vmm-context.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import { toLinear } from '../address.js';
 import { madvise, mlock, type MadviseAdvice } from './madvise.js';
-import { checkOomScoreAdj, oomScore, type OomKiller, type OomProcess } from './oom-killer.js';
+import { checkOomScoreAdj, oomScore, type OomKiller } from './oom-killer.js';
 import { userTablePages } from '../machine/table-pages.js';
 
 /** How a space makes its fork child: a fresh space of the same machine (no stack region; the regions come from the parent). */
 export type SpawnChild = (parent: AddressSpace) => AddressSpace;
 
 /** An isolated address space whose kernel half is shared with every other, managed by the VMM. */
-export class AddressSpace extends MmuSpace implements OomProcess {
+export class AddressSpace extends MmuSpace {
   /** The VMM state: regions, break, stack, statistics. @internal */
   readonly vm: VirtualMemory;
   /** @internal The machine's OOM killer (set by the machine). */
