@@ -34,7 +34,7 @@ export type FaultOutcome =
   | typeof RETRY
   | typeof UNHANDLED
   | { readonly type: 'segv'; readonly cause: SegvCause; readonly detail?: string }
-  | { readonly type: 'oom'; readonly detail?: string }
+  | { readonly type: 'oom'; readonly detail?: string; /** What ran out (default 'out of physical memory'). */ readonly reason?: string }
   | { readonly type: 'sigbus'; readonly detail: string };
 
 /** Resolves faults. */
@@ -52,7 +52,7 @@ export function faultError(f: FaultInfo, o: FaultOutcome): PageFault | Segmentat
     case 'segv':
       return new SegmentationFault(f.address, f.access, o.cause, f.errorCode, o.detail);
     case 'oom':
-      return new VmmError('ENOMEM', `out of physical memory resolving a ${f.access} fault at ${hex(f.address)}${o.detail ? ` (${o.detail})` : ''}`);
+      return new VmmError('ENOMEM', `${o.reason ?? 'out of physical memory'} resolving a ${f.access} fault at ${hex(f.address)}${o.detail ? ` (${o.detail})` : ''}`);
     case 'sigbus':
       return new VmmError('EFAULT', `${o.detail} (SIGBUS on Linux)`);
     default:

@@ -21,7 +21,8 @@ import { resolvePolicy } from '../reclaim/registry.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import { ResidentSet, type ResidentConfig } from '../vmm/resident-set.js';
 import { ShmReclaim } from '../vmm/shm-reclaim.js';
-import { Reclaimer, resolveWatermarks, type OomKill, type Watermarks } from '../vmm/reclaimer.js';
+import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.js';
+import { OomKiller, checkOomScoreAdj, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
 
@@ -51,6 +52,8 @@ export interface AddressSpaceOptions {
   policyOptions?: PolicyOptions;
   /** Flush a page's TLB entry when reclaim clears its Accessed bit (default false, as x86 Linux: a page that stays in the TLB looks idle). */
   flushAccessed?: boolean;
+  /** oom_score_adj, -1000 (never OOM-killed) to 1000 (default 0; 'vmm' mode only). See space.oomScoreAdj. */
+  oomScoreAdj?: number;
 }
 
 /** Options of a raw MMU space. */
@@ -70,24 +73,29 @@ export interface MachineStats {
   badEntries: number;
 }
 
-const SPACE_KEYS = ['faults', 'stack', 'stackLimit', 'onFault', 'residentLimit', 'policy', 'policyOptions', 'flushAccessed'];
+const SPACE_KEYS = ['faults', 'stack', 'stackLimit', 'onFault', 'residentLimit', 'policy', 'policyOptions', 'flushAccessed', 'oomScoreAdj'];
 
 /** A simulated x86-64 machine. */
 export class Machine extends Cpu {
   /** @internal Zero page, shared memory objects, summed VMM counters. */
   readonly vmm: VmmContext;
+  /** The OOM killer: global kills (with swap) and memory cgroup kills (at a resident limit). */
+  private readonly oom: OomKiller;
 
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
     this.vmm = new VmmContext(this.frames, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
+    const swapPages = () => this.vmm.swap?.slots.total ?? 0;
+    this.oom = new OomKiller(() => this.frames.total + swapPages(), swapPages, (c) => (c.owner as AddressSpace).destroy(), options.onOomKill);
     try {
-      if ((options.watermarks !== undefined || options.onOomKill !== undefined) && options.swap === undefined) throw new VmmError('EINVAL', 'options.watermarks and options.onOomKill need options.swap (reclaim needs somewhere to put pages)');
+      // onOomKill works without swap too: a process at its residentLimit can still be killed by the memory cgroup OOM killer.
+      if (options.watermarks !== undefined && options.swap === undefined) throw new VmmError('EINVAL', 'options.watermarks need options.swap (reclaim needs somewhere to put pages)');
       if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
       if (options.swap !== undefined) {
         const wm = resolveWatermarks(options.watermarks, this.frames.total);
         this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
-        this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), (rs) => (rs.owner as AddressSpace).destroy(), options.onOomKill, (n) => this.vmm.shrinkSwapCache(n));
+        this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => this.vmm.shrinkSwapCache(n));
         // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
         const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
         this.vmm.shmPager = shm;
@@ -106,7 +114,7 @@ export class Machine extends Cpu {
 
   /** The OOM kills so far, oldest first. */
   oomKills(): OomKill[] {
-    return [...(this.vmm.reclaimer?.kills ?? [])];
+    return [...this.oom.kills];
   }
 
   /** Releases the machine's host memory and closes its swap device. */
@@ -147,6 +155,7 @@ export class Machine extends Cpu {
     if (mode !== 'vmm' && mode !== 'raw') throw new VmmError('EINVAL', `options.faults must be 'vmm' or 'raw', got ${describe(mode)}`);
     if (mode === 'raw') {
       if (options.stack === true || options.stackLimit !== undefined) throw new VmmError('EINVAL', "options.stack and options.stackLimit need faults: 'vmm' (a raw MMU space has no regions)");
+      if (options.oomScoreAdj !== undefined) throw new VmmError('EINVAL', "options.oomScoreAdj needs faults: 'vmm' (the OOM killer kills processes, a raw MMU space is none)");
       const onFault = options.onFault;
       if (onFault !== undefined && typeof onFault !== 'function') throw new VmmError('EINVAL', `options.onFault must be a function, got ${describe(onFault)}`);
       const [root, pcid] = this.newRoot('createAddressSpace');
@@ -163,7 +172,9 @@ export class Machine extends Cpu {
       throw new VmmError('EINVAL', `options.stackLimit must be a multiple of 4096 in [${INITIAL_STACK_SIZE}, 2^40], got ${describe(stackLimit)}`);
     }
     const resident = this.residentConfig(options);
+    const adj = options.oomScoreAdj === undefined ? 0 : checkOomScoreAdj(options.oomScoreAdj, 'options.oomScoreAdj');
     const space = this.newProcessSpace(stackLimit, resident);
+    space.oomScoreAdj = adj;
     if (withStack) space.vm.addRegion({ start: STACK_TOP - INITIAL_STACK_SIZE, end: STACK_TOP, prot: 3, kind: 'stack', name: '[stack]', shared: false });
     return space;
   }
@@ -196,6 +207,7 @@ export class Machine extends Cpu {
   private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
     const [root, pcid] = this.newRoot('createAddressSpace');
     const space = new AddressSpace(this, root, pcid, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config));
+    space.oomKiller = this.oom;
     // With swap every process is reclaimable (no limit of its own unless given).
     const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
     if (cfg) {

@@ -4,6 +4,7 @@ import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { strictOptions } from '../strict-options.js';
 import type { SwapOptions } from '../reclaim/swap-options.js';
+import type { OomKill } from '../vmm/oom-killer.js';
 
 /** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
 export type BackendName = 'native' | 'js' | 'auto';
@@ -32,8 +33,8 @@ export interface MachineOptions {
   swap?: SwapOptions;
   /** Free-page watermarks in pages (default: computed as Linux computes them from the memory size). Needs swap. */
   watermarks?: { min?: number; low?: number; high?: number };
-  /** Called at each OOM kill (the event is also in machine.oomKills()). */
-  onOomKill?: (event: { space: object; points: number; rss: number; swap: number }) => void;
+  /** Called at each OOM kill, global or memory cgroup (the event is also in machine.oomKills()). */
+  onOomKill?: (event: OomKill) => void;
 }
 
 /** Validated options. */

@@ -15,6 +15,8 @@ import type { VmmContext } from './vmm-context.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import { toLinear } from '../address.js';
 import { madvise, mlock, type MadviseAdvice } from './madvise.js';
+import { checkOomScoreAdj, oomScore, type OomKiller } from './oom-killer.js';
+import { userTablePages } from '../machine/table-pages.js';
 
 /** How a space makes its fork child: a fresh space of the same machine (no stack region; the regions come from the parent). */
 export type SpawnChild = (parent: AddressSpace) => AddressSpace;
@@ -23,6 +25,9 @@ export type SpawnChild = (parent: AddressSpace) => AddressSpace;
 export class AddressSpace extends MmuSpace {
   /** The VMM state: regions, break, stack, statistics. @internal */
   readonly vm: VirtualMemory;
+  /** @internal The machine's OOM killer (set by the machine). */
+  oomKiller: OomKiller | undefined;
+  private adj = 0;
 
   /** @internal Use machine.createAddressSpace(). */
   constructor(machine: Cpu, rootFrame: number, pcid: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
@@ -61,6 +66,7 @@ export class AddressSpace extends MmuSpace {
   fork(): AddressSpace {
     this.live();
     const child = this.spawn(this);
+    child.adj = this.adj; // copy_signal: a fork child inherits oom_score_adj
     try {
       this.vm.forkInto(child.vm);
     } catch (e) {
@@ -120,6 +126,24 @@ export class AddressSpace extends MmuSpace {
     this.live();
     const rs = this.vm.resident;
     return { VmRSS: this.vm.residentPages, VmSwap: rs?.swappedPages ?? 0, residentLimit: rs?.config.limit, counters: rs && { ...rs.counters, pgfault: this.vm.faults.minor + this.vm.faults.major, pgmajfault: this.vm.faults.major } };
+  }
+
+  /** /proc/PID/oom_score_adj: -1000 (never OOM-killed) to 1000 (killed first); 0 by default, inherited by a fork child. */
+  get oomScoreAdj(): number {
+    return this.adj;
+  }
+  /** Sets oom_score_adj: a whole number from -1000 to 1000, else EINVAL. */
+  set oomScoreAdj(value: number) {
+    this.live();
+    this.adj = checkOomScoreAdj(value, 'oomScoreAdj');
+  }
+
+  /** /proc/PID/oom_score: oom_badness (rss + swap + page-table pages, oomScoreAdj applied) scaled into 0..2000 against RAM + swap; 0 at oomScoreAdj -1000. */
+  oomScore(): number {
+    this.live();
+    const ctx = this.vm.ctx;
+    const points = this.pages.residentPages + (this.vm.resident?.swappedPages ?? 0) + userTablePages(ctx.frames, this.rootFrame);
+    return oomScore(points, this.adj, ctx.frames.total + (ctx.swap?.slots.total ?? 0));
   }
 
   /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_COLD or MADV_PAGEOUT over [addr, addr+length), with Linux's errors. */

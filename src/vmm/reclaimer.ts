@@ -2,24 +2,29 @@
  * Machine-wide reclaim, as Linux does it for a zone: watermarks computed from the memory
  * size (mm/page_alloc.c), background reclaim (kswapd) woken at allocation points when free
  * memory falls below `low` and run until it is above `high`, direct reclaim by the allocating
- * process below `min`, and the OOM killer (mm/oom_kill.c) when nothing more can be reclaimed.
+ * process below `min`, and the OOM killer (src/vmm/oom-killer.ts) when nothing more can be reclaimed.
  * Reclaim goes through the processes' resident sets round-robin (like shrink_node over the
  * memory cgroups), each evicting a batch chosen by its own policy.
  */
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { strictOptions } from '../strict-options.js';
-/** What reclaim needs of a process's resident set (implemented by ResidentSet). */
+import type { OomCandidate, OomKiller } from './oom-killer.js';
+
+export type { OomKill } from './oom-killer.js';
+
+/** What reclaim needs of a reclaim domain: a process's resident set, or the machine's shared memory (ShmReclaim). */
 export interface Reclaimable {
   /** Evicts up to `count` pages chosen by its policy; returns how many went. */
   evict(count: number, incoming: number | undefined, who: 'kswapd' | 'direct'): number;
-  /** oom_badness points. */
-  badness(): number;
-  rss(): number;
-  readonly swappedPages: number;
-  /** The process (what an OOM kill reports). */
-  readonly owner: object | undefined;
-  countOomKill(): void;
+}
+
+/** A process's resident set (ResidentSet): reclaimable, and a candidate of the OOM killer. */
+export type ProcessReclaimable = Reclaimable & OomCandidate;
+
+/** The domains that belong to a process (shared memory is nobody's to kill). */
+function* processes(sets: Iterable<Reclaimable>): Iterable<OomCandidate> {
+  for (const r of sets) if ((r as Partial<OomCandidate>).owner !== undefined) yield r as ProcessReclaimable;
 }
 
 /** SWAP_CLUSTER_MAX: pages reclaimed per batch. */
@@ -30,17 +35,6 @@ export interface Watermarks {
   min: number;
   low: number;
   high: number;
-}
-
-/** An OOM kill, as the kernel log reports it. */
-export interface OomKill {
-  /** The killed process's address space (destroyed by then). */
-  space: object;
-  /** Its oom_badness points: resident + swapped pages. */
-  points: number;
-  /** Its VmRSS and VmSwap in pages. */
-  rss: number;
-  swap: number;
 }
 
 /**
@@ -73,8 +67,6 @@ export function resolveWatermarks(given: unknown, pages: number): Watermarks {
 /** The machine's reclaim: resident sets register here. */
 export class Reclaimer {
   readonly sets = new Set<Reclaimable>();
-  /** OOM kills so far, oldest first. */
-  readonly kills: OomKill[] = [];
   /** kswapd runs (wake-ups that reclaimed something). */
   kswapdRuns = 0;
   private cursor = 0;
@@ -83,9 +75,8 @@ export class Reclaimer {
   constructor(
     readonly watermarks: Watermarks,
     private readonly freeFrames: () => number,
-    /** Called with an OOM victim's resident set: destroys its process. */
-    private readonly kill: (rs: Reclaimable) => void,
-    private readonly onOomKill?: (k: OomKill) => void,
+    /** The machine's OOM killer (chooses, destroys and reports a victim). */
+    private readonly oom: OomKiller,
     /** Drops up to n unmapped swap-cache pages; returns how many. */
     private readonly shrinkCache: (n: number) => number = () => 0,
   ) {}
@@ -96,7 +87,7 @@ export class Reclaimer {
    * nothing reclaimable kills a process. Returns false when the faulting process itself was
    * killed (its fault must not go on).
    */
-  beforeAllocate(rs: Reclaimable): boolean {
+  beforeAllocate(rs: ProcessReclaimable): boolean {
     if (this.running) return true; // reclaim itself allocates nothing, but never recurse
     const free = this.freeFrames();
     if (free >= this.watermarks.low && free >= 2) return true; // the usual case: one query, nothing to do
@@ -109,11 +100,10 @@ export class Reclaimer {
       if (this.freeFrames() < w.min) this.reclaimUntil(w.min + 1, 'direct');
       while (this.freeFrames() < 2) {
         // Out of memory: nothing reclaimable is left (swap full, or everything locked).
-        const victim = this.oomVictim();
-        if (!victim) return true; // nobody to kill: the fault fails with ENOMEM
-        const self = victim === rs;
-        this.oomKill(victim);
-        if (self) return false;
+        const victim = this.oom.victim(processes(this.sets));
+        if (!victim) return true; // nobody may be killed (all oom_score_adj -1000): the fault fails with ENOMEM
+        this.oom.killGlobal(victim);
+        if (victim === rs) return false;
       }
       return true;
     } finally {
@@ -137,27 +127,5 @@ export class Reclaimer {
       }
     }
     return total;
-  }
-
-  /** oom_badness: the process with most resident + swapped pages (the first of equals); undefined when none has any. */
-  private oomVictim(): Reclaimable | undefined {
-    let best: Reclaimable | undefined;
-    let points = 0;
-    for (const rs of this.sets) {
-      const p = rs.badness();
-      if (p > points) {
-        best = rs;
-        points = p;
-      }
-    }
-    return best;
-  }
-
-  private oomKill(rs: Reclaimable): void {
-    const k: OomKill = { space: rs.owner ?? rs, points: rs.badness(), rss: rs.rss(), swap: rs.swappedPages };
-    this.kills.push(k);
-    rs.countOomKill();
-    this.kill(rs);
-    this.onOomKill?.(k);
   }
 }

@@ -21,6 +21,7 @@ import type { Frames } from '../machine/frames.js';
 import type { PageProt } from './pte-attrs.js';
 import type { Reclaimer } from './reclaimer.js';
 import type { SwapCache } from '../reclaim/swap-cache.js';
+import { userTablePages } from '../machine/table-pages.js';
 
 
 /** How a resident set was configured (a fork child gets the same). */
@@ -47,8 +48,8 @@ export interface ResidentContext {
   readonly readahead: Set<number>;
 }
 
-/** Outcome of a fault handled here. */
-export type ResidentFault = 'minor' | 'major' | 'oom' | 'killed';
+/** Outcome of a fault handled here ('memcg': at the limit with nothing evictable, nothing changed; the memory cgroup OOM killer's case). */
+export type ResidentFault = 'minor' | 'major' | 'oom' | 'killed' | 'memcg';
 
 /** The resident set of one process. */
 export class ResidentSet implements AccessBits {
@@ -88,9 +89,9 @@ export class ResidentSet implements AccessBits {
     ctx.reclaimer?.sets.add(this);
   }
 
-  /** oom_badness points: resident plus swapped pages (page-table pages are not counted, see docs/reclaim.md). */
+  /** oom_badness points before oom_score_adj: resident + swapped + page-table pages (get_mm_rss + MM_SWAPENTS + mm_pgtables_bytes / PAGE_SIZE). */
   badness(): number {
-    return this.pages.residentPages + this.swapped.size;
+    return this.pages.residentPages + this.swapped.size + userTablePages(this.ctx.frames, this.pages.root);
   }
 
   /** Pages mapped in this process (VmRSS). */
@@ -134,13 +135,13 @@ export class ResidentSet implements AccessBits {
   /**
    * A not-present fault at `la` in a private anonymous region: makes room under the limit,
    * then maps the page — read back from swap if its entry holds a slot, else demand-zero
-   * (a write) or the zero page (a read). Returns the fault's kind, or 'oom' (nothing changed).
+   * (a write) or the zero page (a read). Returns the fault's kind, or 'oom' / 'memcg' (nothing changed).
    */
   fault(la: number, write: boolean, pp: PageProt): ResidentFault {
     const vpn = la / PAGE_SIZE;
     const slot = this.swapped.get(vpn);
     if (this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this)) return 'killed';
-    if (!this.makeRoom(vpn)) return 'oom';
+    if (!this.makeRoom(vpn)) return 'memcg';
     let kind: ResidentFault;
     if (slot === undefined) {
       const ok = write ? this.pages.mapZeroed(la, 1, pp.writable) : this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });

@@ -53,9 +53,6 @@ interface Mapping {
 
 /** The reclaim domain of all shared memory objects of a machine. */
 export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
-  /** Shared memory belongs to no process (Reclaimable's owner and swap figures are a process's). */
-  readonly owner = undefined;
-  readonly swappedPages = 0;
   private readonly slotOf = new Map<SharedMemoryObject, number>();
   private readonly objects: Array<SharedMemoryObject | undefined> = [];
   private readonly freeSlots: number[] = [];
@@ -120,18 +117,7 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     for (const slot of slots) this.ctx.releaseSlot(slot);
   }
 
-  // ------------------------------------------------------------ Reclaimable
-
-  /** Shared memory belongs to no process: never an OOM victim. */
-  badness(): number {
-    return 0;
-  }
-
-  rss(): number {
-    return 0;
-  }
-
-  countOomKill(): void {}
+  // ------------------------------------------------------------ Reclaimable (never an OOM victim: shared memory belongs to no process)
 
   /** Evicts up to `count` object pages chosen by the policy; returns how many went. */
   evict(count: number, incoming?: number, who: 'kswapd' | 'direct' = 'direct'): number {

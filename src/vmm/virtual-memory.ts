@@ -19,6 +19,7 @@ import type { VmmContext } from './vmm-context.js';
 import { formatMaps } from './maps-format.js';
 import { STACK_GUARD_GAP } from './layout.js';
 import type { ResidentSet } from './resident-set.js';
+import { memcgOutOfMemory } from './oom-killer.js';
 
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
@@ -213,6 +214,7 @@ export class VirtualMemory implements FaultHandler {
     const kind = this.resident!.fault(la, write, pp);
     if (kind === 'oom') return OOM;
     if (kind === 'killed') return KILLED;
+    if (kind === 'memcg') return memcgOutOfMemory(this.resident!);
     this.faults[kind]++;
     this.ctx.faults[kind]++;
     return RETRY;

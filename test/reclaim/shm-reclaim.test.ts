@@ -142,6 +142,24 @@ describe.each(BACKENDS)('shared memory reclaim (%s)', (backend) => {
     m.dispose();
   });
 
+  it('the OOM killer never picks the shared memory domain, even when every process scores below zero', () => {
+    const m = new Machine({ memory: '4MiB', backend, swap: { size: 8 * PG, pageCluster: 0 } });
+    const shm = m.createSharedMemory('kept', 2 * PG);
+    const p = m.createAddressSpace({ oomScoreAdj: -999 });
+    const s = p.mmap({ length: 2 * PG, prot: 'rw', shared: true, object: shm });
+    p.write(s, [1]);
+    const a = p.mmap({ length: 1024 * PG, prot: 'rw' });
+    expect(() => {
+      for (let i = 0; i < 1024; i++) p.write(a + i * PG, [1]);
+    }).toThrow(/ENOMEM.*OOM killer/);
+    expect(p.destroyed).toBe(true);
+    expect(m.oomKills()).toHaveLength(1);
+    expect(m.oomKills()[0]!.space).toBe(p);
+    expect(m.oomKills()[0]!.points).toBeLessThan(0);
+    auditMachine(m);
+    m.dispose();
+  });
+
   it('destroying everything leaves no frame and no slot: objects released while swapped free their slots', () => {
     const m = new Machine({ memory: '4MiB', backend, swap: { size: '8MiB', pageCluster: 0 } });
     const framesAtStart = m.stats().frames.used;

@@ -110,7 +110,8 @@ describe.each(BACKENDS)('madvise and mlock (%s)', (backend) => {
 
   it('locked pages are never evicted; munlock makes them evictable again; locks are not inherited by fork', () => {
     const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB' } });
-    const s = m.createAddressSpace({ residentLimit: 3, policy: 'fifo' });
+    // oomScoreAdj -1000: the memory cgroup OOM killer may not kill it (the case below where it does).
+    const s = m.createAddressSpace({ residentLimit: 3, policy: 'fifo', oomScoreAdj: -1000 });
     const b = s.mmap({ length: 8 * PG, prot: 'rw' });
     s.mlock(b, 2 * PG); // faults both in (write faults: private writable)
     expect(s.reclaimStats().VmRSS).toBe(2);
@@ -121,12 +122,32 @@ describe.each(BACKENDS)('madvise and mlock (%s)', (backend) => {
     // Locking two more would leave no evictable page under the limit of 3: the fault-in fails
     // (the range stays locked, as a failed __mm_populate leaves VM_LOCKED in Linux).
     expect(() => s.mlock(b + 2 * PG, 2 * PG)).toThrow(/ENOMEM/);
+    expect(s.destroyed).toBe(false);
+    expect(m.oomKills()).toEqual([]);
     const child = s.fork();
     expect(child.vm.resident!.locked.size).toBe(0);
     s.munlock(b, 4 * PG);
     expect(rs.locked.size).toBe(0);
     s.madvise(b, 2 * PG, 'MADV_PAGEOUT');
     expect(s.reclaimStats().VmSwap).toBeGreaterThanOrEqual(2);
+    auditMachine(m);
+    m.dispose();
+  });
+
+  it('a lock that cannot fit under the resident limit is a memory cgroup OOM kill of the process (as mlock beyond memory.max on Linux)', () => {
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB' } });
+    const s = m.createAddressSpace({ residentLimit: 3, policy: 'fifo' });
+    const b = s.mmap({ length: 8 * PG, prot: 'rw' });
+    s.mlock(b, 2 * PG);
+    for (let i = 2; i < 8; i++) s.write(b + i * PG, [i]);
+    expect(() => s.mlock(b + 2 * PG, 2 * PG)).toThrow(/ENOMEM/);
+    expect(s.destroyed).toBe(true);
+    const kills = m.oomKills();
+    expect(kills).toHaveLength(1);
+    expect(kills[0]!.space).toBe(s);
+    expect(kills[0]!.constraint).toBe('memcg');
+    expect(m.reclaimStats().counters.oom_kill).toBe(1);
+    expect(m.reclaimStats().swap!.used).toBe(0);
     auditMachine(m);
     m.dispose();
   });

@@ -70,6 +70,9 @@ describe.each(BACKENDS)('reclaim under machine memory pressure (%s)', (backend) 
     expect(kills).toHaveLength(1);
     expect(kills[0]!.space).toBe(big);
     expect(kills[0]!.rss).toBeGreaterThanOrEqual(1400);
+    expect(kills[0]!.constraint).toBe('global');
+    expect(kills[0]!.points).toBe(kills[0]!.rss + kills[0]!.swap + kills[0]!.pgtables);
+    expect(kills[0]!.pgtables).toBeGreaterThanOrEqual(2 + Math.ceil(1400 / 512)); // a PDPT, a PD and the PTs of 1400 pages at least
     expect(events).toEqual([big]);
     expect(big.destroyed).toBe(true);
     expect(m.reclaimStats().counters.oom_kill).toBe(1);
