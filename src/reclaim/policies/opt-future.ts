@@ -87,10 +87,14 @@ export class OptFutureBuilder {
     this.n = i + 1;
   }
 
-  /** The future of the references pushed (the builder is spent). */
+  /** The future of the references pushed (the builder is spent: it lets go of its arrays). */
   finish(match: OptMatch): OptFuture {
     const d = this.idOf.size;
-    return new OptFuture(this.ids.slice(0, this.n), this.nextAt.slice(0, this.n), this.firstAt.slice(0, d), this.keys.slice(0, d), this.idOf, match);
+    const f = new OptFuture(this.ids.slice(0, this.n), this.nextAt.slice(0, this.n), this.firstAt.slice(0, d), this.keys.slice(0, d), this.idOf, match);
+    this.ids = this.nextAt = this.firstAt = this.lastAt = new Int32Array(0);
+    this.keys = new Float64Array(0);
+    this.n = 0;
+    return f;
   }
 
   private grow(): void {

@@ -52,7 +52,7 @@ export class OptPolicy implements ReclaimPolicy {
   get size(): number {
     return this.count;
   }
-  insert(key: number): void {
+  insert(key: number, _write?: boolean): void {
     const id = this.idOf(key);
     const back = this.selected.size > 0 ? this.selected.get(id) : undefined;
     if (back !== undefined && this.loaded[id]! < 0) {
@@ -69,7 +69,7 @@ export class OptPolicy implements ReclaimPolicy {
     this.count++;
     this.push(id);
   }
-  reference(key: number): void {
+  reference(key: number, _write?: boolean): void {
     const id = this.idOf(key);
     this.advance(key, id);
     if (this.loaded[id]! >= 0) this.push(id);
