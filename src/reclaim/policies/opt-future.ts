@@ -99,25 +99,23 @@ export class OptFutureBuilder {
 
   private grow(): void {
     if (this.n >= MAX_LENGTH) throw new VmmError('ENOMEM', `opt: the future is limited to ${MAX_LENGTH} references`);
-    const size = Math.min(MAX_LENGTH, this.ids.length * 2);
-    const ids = new Int32Array(size);
-    ids.set(this.ids);
-    this.ids = ids;
-    const next = new Int32Array(size);
-    next.set(this.nextAt);
-    this.nextAt = next;
+    const size = Math.min(MAX_LENGTH, Math.max(16, this.ids.length * 2));
+    this.ids = grown(this.ids, size);
+    this.nextAt = grown(this.nextAt, size);
   }
 
   private growKeys(): void {
     const size = this.keys.length * 2;
-    const keys = new Float64Array(size);
-    keys.set(this.keys);
-    this.keys = keys;
-    const first = new Int32Array(size);
-    first.set(this.firstAt);
-    this.firstAt = first;
-    const last = new Int32Array(size);
-    last.set(this.lastAt);
-    this.lastAt = last;
+    this.keys = grown(this.keys, size);
+    this.firstAt = grown(this.firstAt, size);
+    this.lastAt = grown(this.lastAt, size);
   }
+}
+
+/** A copy of `a` with room for `size` elements (the new ones `fill`, default 0). */
+export function grown<T extends Int32Array | Float64Array>(a: T, size: number, fill = 0): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
+  b.set(a);
+  if (fill !== 0) b.fill(fill, a.length);
+  return b;
 }

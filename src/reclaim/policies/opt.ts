@@ -14,7 +14,7 @@
  */
 import { VmmError } from '../../errors.js';
 import type { ReclaimPolicy } from '../policy.js';
-import { NEVER, OptFuture } from './opt-future.js';
+import { grown, NEVER, OptFuture } from './opt-future.js';
 
 /** Belady's optimal replacement. */
 export class OptPolicy implements ReclaimPolicy {
@@ -153,12 +153,8 @@ export class OptPolicy implements ReclaimPolicy {
       this.extra.set(key, e);
       this.extraKeys.push(key);
       if (e >= this.nextOf.length) {
-        const loaded = new Float64Array(this.loaded.length * 2).fill(-1);
-        loaded.set(this.loaded);
-        this.loaded = loaded;
-        const next = new Int32Array(this.nextOf.length * 2);
-        next.set(this.nextOf);
-        this.nextOf = next;
+        this.loaded = grown(this.loaded, this.loaded.length * 2, -1);
+        this.nextOf = grown(this.nextOf, this.nextOf.length * 2);
       }
       this.nextOf[e] = NEVER;
     }
@@ -252,14 +248,8 @@ export class OptPolicy implements ReclaimPolicy {
 
   private growHeap(min = 0): void {
     const size = Math.max(min, this.hId.length * 2);
-    const id = new Int32Array(size);
-    id.set(this.hId.subarray(0, this.hn));
-    this.hId = id;
-    const next = new Int32Array(size);
-    next.set(this.hNext.subarray(0, this.hn));
-    this.hNext = next;
-    const loaded = new Float64Array(size);
-    loaded.set(this.hLoaded.subarray(0, this.hn));
-    this.hLoaded = loaded;
+    this.hId = grown(this.hId, size);
+    this.hNext = grown(this.hNext, size);
+    this.hLoaded = grown(this.hLoaded, size);
   }
 }
