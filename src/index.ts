@@ -54,7 +54,7 @@ export { encodeSwapEntry, decodeSwapEntry } from './reclaim/index.js';
 export { runReferenceString, faultCurve } from './replay/index.js';
 export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow } from './replay/index.js';
 export { linuxWatermarks } from './vmm/reclaimer.js';
-export { OptFuture } from './reclaim/index.js';
+export { OptFuture, OptFutureBuilder } from './reclaim/index.js';
 export type { OptMatch } from './reclaim/index.js';
 export type { Watermarks, OomKill } from './vmm/reclaimer.js';
 export type { MadviseAdvice } from './vmm/madvise.js';
