@@ -98,6 +98,19 @@ describe.each(BACKENDS)('opt in replay (%s)', (backend) => {
     );
   });
 
+  it('the TLB hierarchy path (with series windows) tells the policies the same touches', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(recordArb(12), { minLength: 1, maxLength: 100 }), fc.integer({ min: 1, max: 8 }), async (recs, frames) => {
+        const touches = touchesOf(recs);
+        const opt = await pageIns(chunks(recs), { backend, frames, policy: 'opt', swap: '1MiB', cpu: 'skylake', seriesEvery: 7 });
+        expect(opt.pageIns).toBe(belady(touches, frames));
+        const lru = await pageIns(chunks(recs), { backend, frames, policy: 'lru', swap: '1MiB', cpu: 'skylake' });
+        expect(lru.pageIns).toBe(stackDistances(touches).faults(frames));
+      }),
+      propertyOptions(15),
+    );
+  });
+
   it('passes over the references the VMM refuses (mode regions: accesses outside the mapped pages are SIGSEGV)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(recordArb(12), { minLength: 1, maxLength: 100 }), fc.integer({ min: 1, max: 6 }), async (recs, frames) => {

@@ -179,16 +179,22 @@ export class OptPolicy implements ReclaimPolicy {
   private push(id: number): void {
     if (this.hn > 4 * this.count + 64) return this.rebuild();
     if (this.hn === this.hId.length) this.growHeap();
+    // Sift up with a hole: parents move down until the new entry's place is found.
+    const next = this.nextOf[id]!;
+    const loaded = this.loaded[id]!;
+    const hNext = this.hNext;
+    const hLoaded = this.hLoaded;
     let i = this.hn++;
-    this.hId[i] = id;
-    this.hNext[i] = this.nextOf[id]!;
-    this.hLoaded[i] = this.loaded[id]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.before(i, p)) break;
-      this.swap(i, p);
+      const pn = hNext[p]!;
+      if (!(next > pn || (next === pn && loaded < hLoaded[p]!))) break;
+      this.move(p, i);
       i = p;
     }
+    this.hId[i] = id;
+    hNext[i] = next;
+    hLoaded[i] = loaded;
   }
 
   private pop(): void {
