@@ -7,7 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { replay } from '../../src/replay/replay.js';
 import { faultCurve } from '../../src/replay/fault-curve.js';
 import { packRecord, type TraceChunk } from '../../src/trace/trace-record.js';
@@ -197,6 +200,16 @@ describe.each(BACKENDS)('opt on real and synthetic traces (%s)', (backend) => {
 });
 
 describe('opt on a file path', () => {
+  it('a FIFO is refused before it is opened (opening it would wait for a writer)', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'vmsim-opt-')), 'trace.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await expect(replay(fifo, { frames: 4, policy: 'opt' })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/trace\.fifo is not a regular file/) });
+  });
+
+  it('a missing file is ENOENT, as without opt', async () => {
+    await expect(replay('/nonexistent/trace.gz', { frames: 4, policy: 'opt' })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('reads the file twice and agrees with the same bytes', async () => {
     const a = await pageIns('traces/ls.lackey.gz', { frames: 32, policy: 'opt' });
     const b = await pageIns(readFileSync('traces/ls.lackey.gz'), { frames: 32, policy: 'opt' });
