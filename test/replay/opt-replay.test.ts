@@ -16,7 +16,8 @@ import { faultCurve } from '../../src/replay/fault-curve.js';
 import { packRecord, type TraceChunk } from '../../src/trace/trace-record.js';
 import { syntheticLackeyTrace } from '../../src/trace/synthetic-trace.js';
 import { stackDistances } from '../../src/reclaim/stack-distance.js';
-import { POLICY_NAMES } from '../../src/reclaim/registry.js';
+import { createPolicy, POLICY_NAMES } from '../../src/reclaim/registry.js';
+import { runPolicy } from '../reclaim/policy-driver.js';
 import type { PolicyName } from '../../src/reclaim/policy.js';
 import { BACKENDS } from '../backends.js';
 import { propertyOptions } from '../property-options.js';
@@ -98,6 +99,18 @@ describe.each(BACKENDS)('opt in replay (%s)', (backend) => {
         expect(opt.pageIns).toBeLessThanOrEqual(lru.pageIns);
       }),
       propertyOptions(40),
+    );
+  });
+
+  it('every-reference policies are told each touch once: replay makes the textbook model\'s decisions (lru, lfu, 2q, arc, opt)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(recordArb(12), { minLength: 1, maxLength: 100 }), fc.integer({ min: 1, max: 10 }), fc.constantFrom<PolicyName>('lru', 'lfu', '2q', 'arc', 'opt'), async (recs, frames, name) => {
+        const touches = touchesOf(recs);
+        const model = runPolicy(createPolicy(name, name === 'opt' ? { future: touches } : name === '2q' || name === 'arc' ? { capacity: frames } : {}), touches, frames);
+        const r = await pageIns(chunks(recs), { backend, frames, policy: name, swap: '1MiB', ...(name === '2q' || name === 'arc' ? { policyOptions: { capacity: frames } } : {}) });
+        expect(r.pageIns).toBe(model.faults);
+      }),
+      propertyOptions(60),
     );
   });
 
