@@ -35,9 +35,9 @@ export function chunkTouches(words: Uint32Array, count: number, touch: (vpn: num
   }
 }
 
-/** Reads `source` once and calls `touch(vpn)` for each page touch; `strict` as replay's. */
-export async function traceTouches(source: TouchSource, touch: (vpn: number) => void, strict = false): Promise<void> {
-  const chunks = typeof source === 'string' || source instanceof Uint8Array ? (await openTrace(source, { strict })).chunks() : source;
+/** Reads `source` once and calls `touch(vpn)` for each page touch; `strict` and `onProgress` as replay's. */
+export async function traceTouches(source: TouchSource, touch: (vpn: number) => void, strict = false, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void): Promise<void> {
+  const chunks = typeof source === 'string' || source instanceof Uint8Array ? (await openTrace(source, { strict, ...(onProgress ? { onProgress } : {}) })).chunks() : source;
   for await (const c of chunks) {
     checkChunk(c);
     chunkTouches(c.words, c.count, touch);

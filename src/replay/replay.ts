@@ -63,7 +63,7 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
   const pr = o.pressure;
   checkTraceInput(trace);
   // OPT needs the future: a first pass over the trace, unless the caller gave it.
-  if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict) };
+  if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress) };
   const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
   try {
     const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
