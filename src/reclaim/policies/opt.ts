@@ -144,7 +144,13 @@ export class OptPolicy implements ReclaimPolicy {
 
   /** The id of `key`: the future's, or a new one after them ('skip' mode; 'exact' refuses it at advance). */
   private idOf(key: number): number {
-    const id = this.f.idOf.get(key);
+    const f = this.f;
+    // Nearly always the reference expected next: no map lookup.
+    if (this.position < f.length) {
+      const next = f.ids[this.position]!;
+      if (f.keys[next] === key) return next;
+    }
+    const id = f.idOf.get(key);
     if (id !== undefined) return id;
     let e = this.extra.get(key);
     if (e === undefined) {
