@@ -61,6 +61,8 @@ export class OptFutureBuilder {
   private firstAt = new Int32Array(1024);
   /** lastAt[id]: the latest position of id so far. */
   private lastAt = new Int32Array(1024);
+  private lastKey = NaN;
+  private lastId = 0;
 
   constructor(expected = 1 << 16) {
     this.ids = new Int32Array(Math.max(16, expected));
@@ -71,7 +73,8 @@ export class OptFutureBuilder {
   push(key: number): void {
     const i = this.n;
     if (i === this.ids.length) this.grow();
-    let id = this.idOf.get(key);
+    // Runs of touches to one page are common (a loop's code, a stack frame): skip the map for them.
+    let id = key === this.lastKey ? this.lastId : this.idOf.get(key);
     if (id === undefined) {
       id = this.idOf.size;
       if (id === this.keys.length) this.growKeys();
@@ -82,6 +85,8 @@ export class OptFutureBuilder {
       this.nextAt[this.lastAt[id]!] = i;
     }
     this.lastAt[id] = i;
+    this.lastKey = key;
+    this.lastId = id;
     this.ids[i] = id;
     this.nextAt[i] = NEVER;
     this.n = i + 1;
