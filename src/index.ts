@@ -54,6 +54,8 @@ export { encodeSwapEntry, decodeSwapEntry } from './reclaim/index.js';
 export { runReferenceString, faultCurve } from './replay/index.js';
 export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow } from './replay/index.js';
 export { linuxWatermarks } from './vmm/reclaimer.js';
+export { OptFuture, OptFutureBuilder } from './reclaim/index.js';
+export type { OptMatch } from './reclaim/index.js';
 export type { Watermarks, OomKill } from './vmm/reclaimer.js';
 export { OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX } from './vmm/oom-killer.js';
 export type { OomConstraint } from './vmm/oom-killer.js';

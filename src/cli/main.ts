@@ -27,7 +27,7 @@ export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for
   maps TRACE      the memory map (/proc/PID/maps) of the replayed process
   record -o OUT -- PROGRAM ARGS...
                   run PROGRAM under valgrind lackey and write its trace as it is produced
-  curve TRACE     fault rate per policy and resident limit (--frames 8,16,.. --policy lru,clock),
+  curve TRACE     fault rate per policy and resident limit (--frames 8,16,.. --policy lru,clock,opt),
                   next to Mattson's exact LRU curve; --plot draws it
   policy REFS     a reference string (7,0,1,2w,...) through a process with --frames N resident
                   pages and a --policy; prints the textbook table of hits, faults and evictions

@@ -7,7 +7,7 @@ import type { ReplayResult } from '../replay/replay-result.js';
 /** The options (added to replay's). */
 export const PRESSURE_SPECS: OptionSpec[] = [
   { name: 'frames', type: 'int', value: 'N', help: 'resident limit of the process in pages: replay under memory pressure' },
-  { name: 'policy', type: 'string', value: 'NAME', help: `replacement policy under --frames (${POLICY_NAMES.filter((n) => n !== 'opt').join(', ')})`, default: 'clock' },
+  { name: 'policy', type: 'string', value: 'NAME', help: `replacement policy under --frames (${POLICY_NAMES.join(', ')})`, default: 'clock' },
   { name: 'swap', type: 'string', value: 'SIZE', help: 'swap device size under --frames', default: '1GiB' },
   { name: 'swap-file', type: 'string', value: 'PATH', help: 'keep the swap device in this file instead of host memory' },
   { name: 'zswap', type: 'flag', help: 'a compressed pool (zswap) in front of swap' },

@@ -24,6 +24,8 @@
  *   mlock — locked pages are never tracked).
  */
 
+import type { OptFuture } from './policies/opt-future.js';
+
 /** Bit 0 of an {@link AccessBits.read} result: the page's Accessed bit. */
 export const ACCESSED = 1;
 /** Bit 1 of an {@link AccessBits.read} result: the page's Dirty bit. */
@@ -69,8 +71,12 @@ export interface PolicyOptions {
   capacity?: number;
   /** Seed of `random` (default 1). */
   seed?: number;
-  /** The whole reference sequence in advance, as keys (required by `opt`). */
-  future?: ArrayLike<number>;
+  /**
+   * The whole reference sequence in advance, as keys (required by `opt`): an array (every
+   * reference must then follow it exactly), or an OptFuture (see its `match`). replay() fills
+   * it in from a first pass over the trace.
+   */
+  future?: ArrayLike<number> | OptFuture;
   /** Counter width of `aging` in bits (default 8, 1–32). */
   bits?: number;
   /** Working-set window of `wsclock`, in virtual-time ticks (faults) (default 16). */

@@ -62,7 +62,7 @@ export function isPolicyName(name: unknown): name is PolicyName {
 /**
  * Creates the built-in policy `name` (EINVAL for an unknown name, an option it does not take,
  * or a bad value). `capacity` is accepted by every policy and required by 2q and arc;
- * `future` is required by opt.
+ * `future` is required by opt (replay() fills it in from a first pass over the trace).
  */
 export function createPolicy(name: PolicyName, options: PolicyOptions = {}): ReclaimPolicy {
   const e = entry(name);
@@ -78,7 +78,7 @@ export function createPolicy(name: PolicyName, options: PolicyOptions = {}): Rec
   if (name === 'opt') {
     const f = o.future as unknown;
     if (f === undefined || f === null || typeof f !== 'object' || typeof (f as ArrayLike<number>).length !== 'number') {
-      throw new VmmError('EINVAL', `policy 'opt' needs future: the whole reference sequence in advance (an array of page keys), got ${describe(f)}`);
+      throw new VmmError('EINVAL', `policy 'opt' needs future: the whole reference sequence in advance (an array of page keys or an OptFuture), got ${describe(f)}`);
     }
   }
   if (o.bits !== undefined) positiveInt(o.bits, 'bits', 32);

@@ -82,7 +82,7 @@ export class ReplayEngine {
     const core = this.machine.core;
     const out = this.out;
     const refused = (p: number, fault: FaultInfo, outcome: FaultOutcome) => this.refused(words, p >> 1, fault, outcome);
-    if (!this.hierStats) return this.space.runBatch(this.tellingHits(words, (p, flags) => core.traceBatch(words, p, count, flags, out)), 0, count * 2, USER, refused);
+    if (!this.hierStats) return this.space.runBatch(this.tellingHits(words, count * 2, (p, flags) => core.traceBatch(words, p, count, flags, out)), 0, count * 2, USER, refused);
     // The hierarchy: one batch per series window (in records), or the whole chunk; each window's
     // first call has the core check that window's records. A retry is flagged so the hierarchy
     // does not count the re-executed touch as a new lookup.
@@ -91,7 +91,7 @@ export class ReplayEngine {
     for (;;) {
       const done = this.recordsDone();
       const stopAt = every ? Math.min(count, (pos >> 1) + (every - (done % every))) : count;
-      pos = this.space.runBatch(this.tellingHits(words, (p, flags, retry) => core.hierTraceBatch(words, p, stopAt, flags | (retry ? HIER_RETRY : 0), out)), pos, stopAt * 2, USER, refused);
+      pos = this.space.runBatch(this.tellingHits(words, stopAt * 2, (p, flags, retry) => core.hierTraceBatch(words, p, stopAt, flags | (retry ? HIER_RETRY : 0), out)), pos, stopAt * 2, USER, refused);
       if (pos < 0) return pos;
       if (every && this.recordsDone() % every === 0) this.point();
       if (stopAt >= count) return count;
@@ -99,18 +99,37 @@ export class ReplayEngine {
   }
 
   /**
-   * `step` as is, or (for a policy that needs every reference) wrapped so that the touches a
-   * batch completed are told to the policy: they were hits; a resumed touch (at the fault just
-   * resolved) was the fault's own reference already.
+   * `step` as is, or (for a policy that needs every reference) wrapped so that each page touch
+   * is told to the policy exactly once: the touches a batch completed were hits; a touch that
+   * faulted a page in was the fault's insert; a touch that took a write-protect fault on a
+   * tracked page (copy-on-write of the zero page) is a reference once the fault is resolved.
+   * `end` is the batch's end position.
    */
-  private tellingHits(words: Uint32Array, step: (p: number, flags: number, retry: boolean) => number): (p: number, flags: number, retry: boolean) => number {
+  private tellingHits(words: Uint32Array, end: number, step: (p: number, flags: number, retry: boolean) => number): (p: number, flags: number, retry: boolean) => number {
     const rs = this.everyRef;
     if (!rs) return step;
     let faultAt = -1;
+    /** The position whose touch the policy has been told of (or will be, by the fault's insert). */
+    let toldAt = -1;
+    /** The tracked page of a write-protect fault at faultAt, referenced if the fault is resolved. */
+    let pendingPage = -1;
     return (p, flags, retry) => {
+      let from = p;
+      if (p === faultAt) {
+        // Resumed at the fault just resolved.
+        if (pendingPage >= 0) rs.reference(pendingPage, true);
+        pendingPage = -1;
+        from = nextTouch(words, p);
+      }
       const r = step(p, flags, retry);
-      if (r >= 0) this.referenceHits(rs, words, p === faultAt ? p + 1 : p, r);
+      if (r >= 0) this.referenceHits(rs, words, from, r);
       faultAt = r;
+      pendingPage = -1;
+      if (r >= 0 && r < end && r !== toldAt) {
+        toldAt = r;
+        const page = touchPage(words, r);
+        if (rs.tracked.has(page)) pendingPage = page;
+      }
       return r;
     };
   }
@@ -168,6 +187,23 @@ export class ReplayEngine {
     if (this.hierStats) this.machine.core.hierTraceBatch(new Uint32Array(0), 0, 0, USER | CHECKED, this.out);
     if (this.o.seriesEvery && this.recordsDone() % this.o.seriesEvery !== 0) this.point();
   }
+}
+
+/** The position of the touch after `pos` (a record that stays in one page has one touch, at part 0). */
+function nextTouch(words: Uint32Array, pos: number): number {
+  if ((pos & 1) === 1) return pos + 1;
+  const i = pos >> 1;
+  const hi = words[2 * i + 1]!;
+  const la = (hi & 0xffff) * TWO32 + words[2 * i]!;
+  return Math.floor(la / 4096) === Math.floor((la + ((hi >>> 18) & 0xfff)) / 4096) ? pos + 2 : pos + 1;
+}
+
+/** The page the touch at `pos` touches. */
+function touchPage(words: Uint32Array, pos: number): number {
+  const i = pos >> 1;
+  const hi = words[2 * i + 1]!;
+  const la = (hi & 0xffff) * TWO32 + words[2 * i]!;
+  return Math.floor(((pos & 1) === 0 ? la : la + ((hi >>> 18) & 0xfff)) / 4096);
 }
 
 /** Lookups and misses of the L1I, L1D and second level and the misses of every level, from a hierarchy's stats. */

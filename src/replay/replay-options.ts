@@ -63,7 +63,12 @@ export interface ReplayOptions {
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
   /** Resident limit of the process in pages: replay under memory pressure (pages beyond it are evicted to swap). */
   frames?: number;
-  /** Replacement policy under `frames` (default 'clock'); every-reference policies (lru, lfu, 2q, arc) see every page touch. */
+  /**
+   * Replacement policy under `frames` (default 'clock'); every-reference policies (lru, lfu,
+   * 2q, arc, opt) see every page touch. 'opt' reads the trace twice (a first pass computes its
+   * future), so it needs a file path, bytes or an array of chunks, not a stream — unless
+   * `policyOptions.future` is given.
+   */
   policy?: PolicyName | ReclaimPolicy;
   /** Options of a built-in policy. */
   policyOptions?: PolicyOptions;
@@ -147,7 +152,6 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     if (typeof o.frames !== 'number' || !Number.isSafeInteger(o.frames) || o.frames < 1) throw new VmmError('EINVAL', `options.frames must be a positive whole number of pages, got ${describe(o.frames)}`);
     if (r.pageSize !== '4k') throw new VmmError('EINVAL', "options.frames needs pageSize '4k' (huge pages are not reclaimed)");
     const swap = o.swap === undefined ? { size: '1GiB' } : typeof o.swap === 'object' && o.swap !== null ? o.swap : { size: o.swap };
-    if (o.policy === 'opt') throw new VmmError('EINVAL', "policy 'opt' needs the whole reference sequence in advance: use it with reference strings (vmsim policy, runReferenceString)");
     r.pressure = { frames: o.frames, policy: o.policy ?? 'clock', swap, flushAccessed: o.flushAccessed ?? false, ...(o.policyOptions ? { policyOptions: o.policyOptions } : {}) };
   } else {
     for (const k of ['policy', 'policyOptions', 'swap', 'flushAccessed'] as const) if (o[k] !== undefined) throw new VmmError('EINVAL', `options.${k} needs options.frames (the resident limit in pages)`);

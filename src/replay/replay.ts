@@ -8,6 +8,9 @@ import { ReplayEngine } from './replay-engine.js';
 import { resolveReplayOptions, type ReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
 import { collectResult, USER_PAGES } from './collect-result.js';
+import { checkChunk } from './page-touches.js';
+import { traceFuture } from './trace-future.js';
+import { OptPolicy } from '../reclaim/policies/opt.js';
 
 /** A trace: a file path (lackey text, binary, either gzipped), its bytes, a readable stream, or chunks of packed records. */
 export type TraceInput = string | Uint8Array | NodeJS.ReadableStream | Iterable<TraceChunk> | AsyncIterable<TraceChunk>;
@@ -24,13 +27,18 @@ function isChunkIterable(t: unknown): t is Iterable<TraceChunk> | AsyncIterable<
   return Symbol.iterator in t || Symbol.asyncIterator in t;
 }
 
+/** EINVAL unless `trace` is one of the TraceInput shapes. */
+function checkTraceInput(trace: TraceInput): void {
+  if (isChunkIterable(trace)) return;
+  if (typeof trace !== 'string' && !(trace instanceof Uint8Array) && (trace === null || typeof trace !== 'object' || typeof (trace as NodeJS.ReadableStream).pipe !== 'function')) {
+    throw new VmmError('EINVAL', 'trace must be a file path, a Uint8Array, a readable stream or an iterable of record chunks');
+  }
+}
+
 async function openSource(trace: TraceInput, options: ReplayOptions, strict: boolean): Promise<Source> {
   if (isChunkIterable(trace)) {
     const info: ReplayResult['trace'] = { source: '<records>', format: 'records', gzip: false, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
     return { info, chunks: trace, finish: () => undefined };
-  }
-  if (typeof trace !== 'string' && !(trace instanceof Uint8Array) && (trace === null || typeof trace !== 'object' || typeof (trace as NodeJS.ReadableStream).pipe !== 'function')) {
-    throw new VmmError('EINVAL', 'trace must be a file path, a Uint8Array, a readable stream or an iterable of record chunks');
   }
   const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress, deferRecordCheck: true });
   const info: ReplayResult['trace'] = { source: reader.source, format: reader.format, gzip: reader.gzip, compression: reader.compression, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
@@ -53,6 +61,9 @@ async function openSource(trace: TraceInput, options: ReplayOptions, strict: boo
 export async function replay(trace: TraceInput, options: ReplayOptions = {}): Promise<ReplayResult> {
   const o = resolveReplayOptions(options);
   const pr = o.pressure;
+  checkTraceInput(trace);
+  // OPT needs the future: a first pass over the trace, unless the caller gave it.
+  if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress) };
   const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
   try {
     const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
@@ -61,6 +72,9 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
       // The experiment starts clean: what setup touched is neither "touched" nor cached.
       space.pages.scanAccessed(0, USER_PAGES, true);
       machine.tlb.flush({ global: true });
+      // OPT's future is the trace's: the pages setup touched count from the trace's first reference.
+      const policy = space.vm.resident?.policy;
+      if (policy instanceof OptPolicy) policy.rewind();
     }
     const before = { counters: Float64Array.from(machine.counters), usedFrames: machine.core.totalFrames - machine.core.freeFrames() };
     const engine = new ReplayEngine(machine, space, o);
@@ -68,9 +82,7 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
     const t0 = performance.now();
     let records = 0;
     for await (const chunk of src.chunks) {
-      if (!chunk || !(chunk.words instanceof Uint32Array) || !Number.isInteger(chunk.count) || chunk.count < 0 || chunk.words.length < chunk.count * 2) {
-        throw new VmmError('EINVAL', 'a trace chunk must be { words: Uint32Array, count } with words.length >= 2 * count');
-      }
+      checkChunk(chunk);
       records += engine.run(chunk.words, chunk.count, chunk.recheck);
     }
     engine.finish();

@@ -96,7 +96,7 @@ describe('replay pressure options', () => {
     await expect(replay(c, { frames: -1 })).rejects.toThrow(/options.frames/);
     await expect(replay(c, { policy: 'lru' })).rejects.toThrow(/options.policy needs options.frames/);
     await expect(replay(c, { frames: 2, policy: 'nope' as never })).rejects.toThrow(/unknown policy string "nope"/);
-    await expect(replay(c, { frames: 2, policy: 'opt' })).rejects.toThrow(/'opt' needs the whole reference sequence/);
+    await expect(replay((function* () { yield* c; })(), { frames: 2, policy: 'opt' })).rejects.toThrow(/'opt' reads the trace twice/);
     await expect(replay(c, { frames: 2, swap: '1PiB' })).rejects.toThrow(/swap.size/);
     await expect(replay(c, { frames: 2, swap: { size: '1MiB', bogus: 1 } as never })).rejects.toThrow(/swap: unknown option 'bogus'/);
     await expect(replay(c, { frames: 2, pageSize: '2m' })).rejects.toThrow(/needs pageSize '4k'/);

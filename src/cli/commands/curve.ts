@@ -1,4 +1,4 @@
-/** `vmsim curve TRACE --frames 8,16,32 --policy lru,clock [--plot curve.svg]`: the fault-rate curve per policy. */
+/** `vmsim curve TRACE --frames 8,16,32 --policy lru,clock,opt [--plot curve.svg]`: the fault-rate curve per policy. */
 import { writeFileSync } from 'node:fs';
 import { faultCurve } from '../../replay/fault-curve.js';
 import { POLICY_NAMES, isPolicyName } from '../../reclaim/registry.js';
@@ -8,7 +8,7 @@ import type { CommandIo } from '../io.js';
 
 const SPECS: OptionSpec[] = [
   { name: 'frames', type: 'list', value: 'N[,N...]', help: 'resident limits (pages) to replay under' },
-  { name: 'policy', type: 'string', value: 'NAME[,NAME...]', help: `replacement policies (${POLICY_NAMES.filter((n) => n !== 'opt').join(', ')})`, default: 'lru' },
+  { name: 'policy', type: 'string', value: 'NAME[,NAME...]', help: `replacement policies (${POLICY_NAMES.join(', ')})`, default: 'lru' },
   { name: 'swap', type: 'string', value: 'SIZE', help: 'swap device size', default: '1GiB' },
   { name: 'backend', type: 'string', choices: ['native', 'js', 'auto'], help: 'core backend', default: 'auto' },
   { name: 'plot', type: 'string', value: 'FILE.svg', help: 'draw the fault rate against frames (one line per policy, and Mattson\'s exact LRU) as SVG' },
@@ -21,13 +21,15 @@ export const CURVE_HELP = `usage: vmsim curve TRACE --frames N,N,... [--policy N
 
 Replays TRACE once per policy and resident limit (a process allowed that many resident
 pages, evicting to swap) and prints the faults (page-ins) of each, next to the exact LRU
-count for every size from one stack-distance pass (Mattson); the lru rows equal it.
+count for every size from one stack-distance pass (Mattson); the lru rows equal it. The
+opt rows are Belady's optimum, the fewest faults any policy can have: that pass's page
+touches are their future.
 
 options:
 ${formatOptions(SPECS)}
 
 example:
-  vmsim curve traces/ls.lackey.gz --frames 8,16,32,64,128 --policy lru,clock,fifo --plot curve.svg`;
+  vmsim curve traces/ls.lackey.gz --frames 8,16,32,64,128 --policy lru,clock,opt --plot curve.svg`;
 
 /** Runs `vmsim curve`; returns the exit code. */
 export async function curveCommand(argv: string[], io: CommandIo): Promise<number> {

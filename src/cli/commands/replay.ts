@@ -49,7 +49,8 @@ examples:
   vmsim replay trace.out --cpu champsim --stlb-entries 2048 --stlb-ways 16 --series 100000 --series-plot rates.svg
   vmsim replay trace.out --tlb-entries 1536 --tlb-ways 12 --l1d-entries 64 --l1i-entries 128 --l1i-ways 8
   vmsim replay trace.bin --tlb-entries 64 --tlb-ways 64 --json
-  vmsim replay traces/ls.lackey.gz --frames 64 --policy lru --swap 64MiB`;
+  vmsim replay traces/ls.lackey.gz --frames 64 --policy lru --swap 64MiB
+  vmsim replay traces/ls.lackey.gz --frames 64 --policy opt     (reads TRACE twice: not from a pipe)`;
 
 /** Runs `vmsim replay`; returns the exit code. */
 export async function replayCommand(argv: string[], io: CommandIo): Promise<number> {
