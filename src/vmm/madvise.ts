@@ -143,7 +143,11 @@ function populate(vm: VirtualMemory, parts: Array<{ r: RegionRecord; s: number; 
       const la = las[i]!;
       const present = (bits[i]! & PageBit.PRESENT) !== 0;
       const out = vm.handleFault({ la, address: la, errorCode: PFEC.U | (write ? PFEC.W : 0) | (present ? PFEC.P : 0), kind: write ? 1 : 0, access: write ? 'write' : 'read', user: true });
-      if (out !== RETRY) throw new VmmError('ENOMEM', `mlock: could not fault in ${hex(la)} (${out.type === 'oom' ? 'out of memory, or more locked pages than the resident limit' : out.type})`);
+      if (out !== RETRY) {
+        // Say what ran out, and whether the OOM killer took the process (a memory cgroup kill at its limit).
+        const why = out.type === 'oom' ? [out.reason ?? 'out of memory, or more locked pages than the resident limit', out.detail].filter(Boolean).join('; ') : out.type;
+        throw new VmmError('ENOMEM', `mlock: could not fault in ${hex(la)} (${why})`);
+      }
     }
   }
 }
