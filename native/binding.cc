@@ -186,6 +186,20 @@ class NativeCore {
     if (!isInt(p) || p < 0 || p >= static_cast<double>(frames_->total())) return N(info, EINVAL_);
     return N(info, frames_->count(static_cast<uint64_t>(p)));
   }
+  Napi::Value RefCountList(const Napi::CallbackInfo& info) {
+    live(info);
+    size_t n = 0, m = 0;
+    const double* list = typed<double>(info.Env(), info[0], napi_float64_array, "frames", &n);
+    const double c = num(info, 1, "count");
+    double* out = typed<double>(info.Env(), info[2], napi_float64_array, "out", &m);
+    if (!isInt(c) || c < 0 || c > static_cast<double>(n) || c > static_cast<double>(m)) return N(info, EINVAL_);
+    const size_t count = static_cast<size_t>(c);
+    const double total = static_cast<double>(frames_->total());
+    for (size_t i = 0; i < count; i++)
+      if (!isInt(list[i]) || list[i] < 0 || list[i] >= total) return N(info, EINVAL_);
+    for (size_t i = 0; i < count; i++) out[i] = frames_->count(static_cast<uint64_t>(list[i]));
+    return N(info, OK);
+  }
   Napi::Value NoteWritten(const Napi::CallbackInfo& info) {
     mut(info);
     const double p = num(info, 0, "pfn"), n = num(info, 1, "count");
@@ -548,6 +562,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("refFrame", Napi::Function::New<Call<&NativeCore::RefFrame>>(env, "refFrame", core));
   self.Set("unrefFrame", Napi::Function::New<Call<&NativeCore::UnrefFrame>>(env, "unrefFrame", core));
   self.Set("refCount", Napi::Function::New<Call<&NativeCore::RefCount>>(env, "refCount", core));
+  self.Set("refCountList", Napi::Function::New<Call<&NativeCore::RefCountList>>(env, "refCountList", core));
   self.Set("copyFrame", Napi::Function::New<Call<&NativeCore::CopyFrame>>(env, "copyFrame", core));
   self.Set("noteWritten", Napi::Function::New<Call<&NativeCore::NoteWritten>>(env, "noteWritten", core));
   self.Set("createRoot", Napi::Function::New<Call<&NativeCore::CreateRoot>>(env, "createRoot", core));

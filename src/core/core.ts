@@ -52,6 +52,8 @@ export interface Core {
   unrefFrame(pfn: number): number;
   /** Reference count of a frame (0 when free); frame 0 reports 1. EINVAL when out of range. */
   refCount(pfn: number): number;
+  /** Reference counts of frames[0..count) into out[0..count) (reclaim's check of a batch): OK, or EINVAL (nothing written) for a frame out of range or arrays too short. */
+  refCountList(frames: Float64Array, count: number, out: Float64Array): number;
   /** Tells the core that JS wrote raw bytes into frames [pfn, pfn+count) (so they are zeroed when next allocated). */
   noteWritten(pfn: number, count: number): void;
   /** Copies a whole frame's bytes onto another frame: OK or EINVAL. */

@@ -4,6 +4,7 @@
  * calls or status codes above this level. Users have PhysicalMemory (addresses in bytes,
  * errors thrown) instead.
  */
+import { VmmError } from '../errors.js';
 import type { Core } from '../core/core.js';
 
 /** Frame allocation and reference counts of one machine. */
@@ -39,6 +40,13 @@ export class Frames {
   /** Reference count of `pfn` (0 when free). */
   refCount(pfn: number): number {
     return this.hw.core.refCount(pfn);
+  }
+
+  /** Reference counts of frames[0..count) into out, in one core call. */
+  refCounts(frames: Float64Array, count: number, out: Float64Array): void {
+    const st = this.hw.core.refCountList(frames, count, out);
+    // The callers pass frames read from page tables or held by the VMM: a refusal is a bug, not bad input.
+    if (st < 0) throw new VmmError('EFAULT', `refCounts: ${count} frames, one out of range or arrays shorter than ${count} (internal inconsistency)`);
   }
 
   // ---- for reclaim: the frame count, references, and the bytes of a frame (swap reads and writes)

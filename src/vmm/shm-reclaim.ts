@@ -197,11 +197,16 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
       }
       hits.push(hit);
     }
+    // Every holder of the frame must be one found here (the object and its mappings): a raw space may map it too.
+    const pfns = new Float64Array(n);
+    for (let v = 0; v < n; v++) pfns[v] = this.frameOfKey(keys[v]!);
+    const refs = new Float64Array(n);
+    fr.refCounts(pfns, n, refs);
     const slots = new Float64Array(n).fill(-1);
     let done = 0;
     for (let v = 0; v < n; v++) {
-      const pfn = this.frameOfKey(keys[v]!);
-      if (keep[v] || fr.refCount(pfn) !== 1 + matched[v]!) {
+      const pfn = pfns[v]!;
+      if (keep[v] || refs[v] !== 1 + matched[v]!) {
         keep[v] = 1;
         continue;
       }
@@ -285,12 +290,18 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
   /** Keys of the present pages of obj[first, first + count) that `by` alone maps (the object's reference + one mapping). */
   private exclusiveKeys(obj: SharedMemoryObject, first: number, count: number, by: object): Float64Array {
     const s = this.objectSlot(obj, false);
-    const out: number[] = [];
     if (s < 0) return new Float64Array(0);
+    const present: number[] = [];
+    const pfnList: number[] = [];
     for (let i = first; i < first + count; i++) {
       const pfn = obj.presentFrame(i);
-      if (pfn !== undefined && this.ctx.frames.refCount(pfn) === 2) out.push(s * PAGES + i);
+      if (pfn !== undefined) present.push(i), pfnList.push(pfn);
     }
+    const pfns = Float64Array.from(pfnList);
+    const refs = new Float64Array(pfns.length);
+    this.ctx.frames.refCounts(pfns, pfns.length, refs);
+    const out: number[] = [];
+    for (let k = 0; k < present.length; k++) if (refs[k] === 2) out.push(s * PAGES + present[k]!);
     // The one mapping must be `by`'s: confirm with one bulk read of its entries.
     const keys = Float64Array.from(out);
     const mine = this.mappings(keys, keys.length).find((m) => m.vm === by);

@@ -37,6 +37,7 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('allocList' as const), count: fc.integer({ min: 0, max: 5 }) }),
   fc.record({ t: fc.constant('mapList' as const), r: fc.nat(), page, picks: fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), lo: attrs, nx: fc.boolean() }),
   fc.record({ t: fc.constant('ref' as const), i: fc.nat() }),
+  fc.record({ t: fc.constant('refCounts' as const), picks: fc.array(fc.nat(), { maxLength: 6 }), count: fc.integer({ min: -1, max: 7 }) }),
   fc.record({ t: fc.constant('unref' as const), i: fc.nat() }),
   fc.record({ t: fc.constant('createRoot' as const) }),
   fc.record({ t: fc.constant('destroyRoot' as const), r: fc.nat() }),
@@ -169,6 +170,15 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
       case 'mapList': {
         const list = new Float64Array((o.picks as number[]).map((i) => (held.length ? held[i % held.length]! : MEM / 4096)));
         both('mapList', (c) => c.mapList(root, la(o.page), list, o.lo, o.nx ? 0x80000000 : 0));
+        break;
+      }
+      case 'refCounts': {
+        // Held frames, frame 0, and (past the held ones) a frame beyond RAM: an EINVAL that writes nothing.
+        const list = Float64Array.from(o.picks as number[], (i) => (i % 7 === 6 ? MEM / 4096 : held.length ? held[i % held.length]! : 0));
+        const outs = [new Float64Array(6).fill(-5), new Float64Array(6).fill(-5)];
+        let n = 0;
+        both('refCountList', (c) => c.refCountList(list, o.count as number, outs[n++]!));
+        same('refCountList counts', [...outs[0]!], [...outs[1]!]);
         break;
       }
       case 'ref':

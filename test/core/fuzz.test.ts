@@ -107,6 +107,7 @@ const CALLS: Array<[keyof Core, (r: Rig) => unknown[]]> = [
   ['refFrame', (r) => [r.frame]],
   ['unrefFrame', (r) => [r.frame]],
   ['refCount', (r) => [r.frame]],
+  ['refCountList', (r) => [Float64Array.of(r.frame, 0), 2, new Float64Array(2)]],
   ['noteWritten', (r) => [r.frame, 1]],
   ['copyFrame', (r) => [r.frame, r.frame]],
   ['destroyRoot', (r) => [r.root]],

@@ -108,6 +108,19 @@ export function createRefCore(config: CoreConfig): Core {
       num(pfn, 'pfn');
       return isInt(pfn) && pfn >= 0 && pfn < total ? frames.refs[pfn]! : Status.EINVAL;
     },
+    refCountList: (list, count, out) => {
+      live();
+      typed(list, Float64Array, 'frames');
+      typed(out, Float64Array, 'out');
+      num(count, 'count');
+      if (!isInt(count) || count < 0 || count > list.length || count > out.length) return Status.EINVAL;
+      for (let i = 0; i < count; i++) {
+        const pfn = list[i]!;
+        if (!isInt(pfn) || pfn < 0 || pfn >= total) return Status.EINVAL;
+      }
+      for (let i = 0; i < count; i++) out[i] = frames.refs[list[i]!]!;
+      return Status.OK;
+    },
     noteWritten: (pfn, count) => {
       live();
       num(pfn, 'pfn');
