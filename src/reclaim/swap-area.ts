@@ -79,6 +79,18 @@ export class SwapArea {
     return 'device';
   }
 
+  /**
+   * A device read without a copy, for a reader that copies the page onward anyway: when
+   * `slot`'s page is on the in-memory device (not in the pool), counts the read and returns
+   * the view holding its bytes at `device.pageOffset(slot)`, or null for a page of zeros.
+   * undefined: use `read` (a file device, or the pool holds the page).
+   */
+  readView(slot: number): Uint8Array | null | undefined {
+    if (this.device.file !== undefined || this.zswap?.has(slot)) return undefined;
+    this.pswpin++;
+    return this.device.pageView(slot) ?? null;
+  }
+
   /** Drops one reference to `slot`; when it is free, its pool entry goes too. Returns true when freed. */
   put(slot: number): boolean {
     const freed = this.device.slots.put(slot);

@@ -104,6 +104,20 @@ export class SwapDevice {
     else into.fill(0, offset, offset + PAGE_SIZE);
   }
 
+  /**
+   * The host-memory chunk holding `slot`'s bytes (at `pageOffset(slot)`), so a reader can copy
+   * them straight to where they go; undefined for a file device or a slot of zeros.
+   */
+  pageView(slot: number): Uint8Array | undefined {
+    if (this.fd >= 0 || this.zeros![slot] === 1) return undefined;
+    return this.chunks[slot / CHUNK_PAGES | 0];
+  }
+
+  /** The byte offset of `slot`'s page in its pageView. */
+  pageOffset(slot: number): number {
+    return (slot % CHUNK_PAGES) * PAGE_SIZE;
+  }
+
   /** True when `slot` holds a page of zeros the device keeps no copy of (a reader whose target is zero already may skip the read). */
   holdsZeros(slot: number): boolean {
     return this.zeros !== undefined && this.zeros[slot] === 1;

@@ -21,6 +21,7 @@ import type { Frames } from '../machine/frames.js';
 import type { PageProt } from './pte-attrs.js';
 import type { Reclaimer } from './reclaimer.js';
 import type { SwapCache } from '../reclaim/swap-cache.js';
+import { CACHED, LAZY, LOCKED, PageSetView, PageSlotView, PageStates, SWAPPED, TRACKED } from './page-states.js';
 
 
 /** How a resident set was configured (a fork child gets the same). */
@@ -53,18 +54,20 @@ export type ResidentFault = 'minor' | 'major' | 'oom' | 'killed';
 /** The resident set of one process. */
 export class ResidentSet implements AccessBits {
   readonly policy: ReclaimPolicy;
+  /** Every page's flags and slots (the views below read it). */
+  private readonly st = new PageStates();
   /** vpn -> slot of pages whose entry holds a swap entry (mirrors the page tables). */
-  readonly swapped = new Map<number, number>();
+  readonly swapped = new PageSlotView(this.st, SWAPPED);
   /** vpn -> slot of resident pages whose swap copy is still valid (the swap cache). */
-  readonly cached = new Map<number, number>();
+  readonly cached = new PageSlotView(this.st, CACHED);
   /** Pages the policy tracks (resident private anonymous 4 KiB pages). */
-  readonly tracked = new Set<number>();
+  readonly tracked = new PageSetView(this.st, TRACKED);
   /** Resident pages under mlock: never evicted (Linux's unevictable list), still charged to the limit. */
-  readonly locked = new Set<number>();
+  readonly locked = new PageSetView(this.st, LOCKED);
   /** Locked ranges [start, end) of virtual page numbers (mlock; not inherited by a fork child). */
   private lockedRanges: Array<[number, number]> = [];
   /** Pages given MADV_FREE: dropped without a write at eviction unless written since. */
-  readonly lazyFree = new Set<number>();
+  readonly lazyFree = new PageSetView(this.st, LAZY);
   /** This process's counters. */
   readonly counters = newReclaimCounters();
   private las = new Float64Array(64);
@@ -138,11 +141,11 @@ export class ResidentSet implements AccessBits {
    */
   fault(la: number, write: boolean, pp: PageProt): ResidentFault {
     const vpn = la / PAGE_SIZE;
-    const slot = this.swapped.get(vpn);
+    const slot = this.st.slot(vpn, SWAPPED);
     if (this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this)) return 'killed';
     if (!this.makeRoom(vpn)) return 'oom';
     let kind: ResidentFault;
-    if (slot === undefined) {
+    if (slot < 0) {
       const ok = write ? this.pages.mapZeroed(la, 1, pp.writable) : this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
       if (!ok) return 'oom';
       kind = 'minor';
@@ -151,9 +154,9 @@ export class ResidentSet implements AccessBits {
       if (!k) return 'oom';
       kind = k;
     }
-    if (this.isLocked(vpn)) this.locked.add(vpn);
+    if (this.lockedRanges.length !== 0 && this.isLocked(vpn)) this.st.add(vpn, LOCKED);
     else {
-      this.tracked.add(vpn);
+      this.st.add(vpn, TRACKED);
       this.policy.insert(vpn, write);
     }
     if (kind === 'major') this.counters.pgmajfault++, this.ctx.reclaim.pgmajfault++;
@@ -162,14 +165,15 @@ export class ResidentSet implements AccessBits {
 
   /** A reference to resident page `vpn` (for every-reference policies; the VMM's drivers call it on hits). */
   reference(vpn: number, write: boolean): void {
-    if (this.tracked.has(vpn)) this.policy.reference?.(vpn, write);
+    if (this.st.has(vpn, TRACKED)) this.policy.reference?.(vpn, write);
   }
 
   /** Evicts until fewer than `limit` pages are tracked, so one more fits; false when nothing more can go. */
   private makeRoom(incoming: number): boolean {
-    while (this.tracked.size + this.locked.size >= this.config.limit) {
-      if (this.tracked.size === 0) return false; // everything resident is locked
-      const n = this.evict(this.tracked.size + this.locked.size - this.config.limit + 1, incoming);
+    const st = this.st;
+    while (st.count(TRACKED) + st.count(LOCKED) >= this.config.limit) {
+      if (st.count(TRACKED) === 0) return false; // everything resident is locked
+      const n = this.evict(st.count(TRACKED) + st.count(LOCKED) - this.config.limit + 1, incoming);
       if (n === 0) return false;
     }
     return true;
@@ -177,7 +181,7 @@ export class ResidentSet implements AccessBits {
 
   /** Pages resident and charged to the limit (tracked + locked). */
   get charged(): number {
-    return this.tracked.size + this.locked.size;
+    return this.st.count(TRACKED) + this.st.count(LOCKED);
   }
 
   /**
@@ -203,7 +207,7 @@ export class ResidentSet implements AccessBits {
     let n = 0;
     for (let i = 0; i < vpns.length; i++) {
       const v = vpns[i]!;
-      if (!this.tracked.has(v)) continue;
+      if (!this.st.has(v, TRACKED)) continue;
       this.policy.remove(v);
       this.victims[n++] = v;
     }
@@ -216,6 +220,7 @@ export class ResidentSet implements AccessBits {
     for (let i = 0; i < n; i++) las[i] = this.victims[i]! * PAGE_SIZE;
     this.pages.pageBits(las, n, this.bits, this.frames);
     const swap = this.ctx.swap;
+    const st = this.st;
     let done = 0;
     for (let i = 0; i < n; i++) {
       const vpn = this.victims[i]!;
@@ -224,17 +229,18 @@ export class ResidentSet implements AccessBits {
       if ((b & PageBit.PRESENT) === 0) throw new VmmError('EFAULT', `reclaim: the policy chose page ${vpn}, which is not resident (internal inconsistency)`);
       let slot = -1;
       // Size tests first: most batches meet empty sets, and a Map probe costs ~40 ns here.
-      const lazy = this.lazyFree.size !== 0 && this.lazyFree.delete(vpn);
+      const lazy = st.delete(vpn, LAZY);
       if (pfn === this.ctx.zeroFrame || (lazy && (b & PageBit.DIRTY) === 0)) {
         // Nothing to keep: the zero page, or a MADV_FREE page not written since (the next fault sees zeros).
         this.counters.evict_clean++, this.ctx.reclaim.evict_clean++;
-        const stale = this.cached.size === 0 ? undefined : this.cached.get(vpn);
-        if (stale !== undefined) {
-          this.cached.delete(vpn);
+        const stale = st.slot(vpn, CACHED);
+        if (stale >= 0) {
+          st.delete(vpn, CACHED);
           this.putSlot(stale);
         }
       } else {
-        const cachedSlot = this.cached.size === 0 ? undefined : this.cached.get(vpn);
+        const c = st.slot(vpn, CACHED);
+        const cachedSlot = c < 0 ? undefined : c;
         const sharers = swap && (b & PageBit.SHARED) !== 0 ? this.sharersOf(vpn, pfn) : undefined;
         if (sharers) {
           // The reverse map: every page table that maps this frame at this page gets the same swap entry.
@@ -270,16 +276,16 @@ export class ResidentSet implements AccessBits {
           else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
           this.counters.evict_dirty++, this.ctx.reclaim.evict_dirty++;
         }
-        if (cachedSlot !== undefined) this.cached.delete(vpn);
+        if (cachedSlot !== undefined) st.delete(vpn, CACHED);
       }
       if (slot >= 0) {
         encodeSwapEntryInto(slot, this.lo, this.hi, i);
-        this.swapped.set(vpn, slot);
+        st.setSlot(vpn, SWAPPED, slot);
       } else {
         this.lo[i] = 0;
         this.hi[i] = 0;
       }
-      this.tracked.delete(vpn);
+      st.delete(vpn, TRACKED);
       done++;
     }
     if (done > 0) {
@@ -313,25 +319,28 @@ export class ResidentSet implements AccessBits {
       this.pages.swapIn(la, cachedFrame, shared ? cow : write ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, null, 0);
       this.counters.swapcache_hit++, this.ctx.reclaim.swapcache_hit++;
       if (this.ctx.readahead.delete(slot)) this.counters.swap_ra_hit++, this.ctx.reclaim.swap_ra_hit++;
-      this.swapped.delete(vpn);
+      this.st.delete(vpn, SWAPPED);
       if (!shared && !write && !swap.slots.halfFull) {
         // Keep the clean copy (this entry's slot reference moves to the per-process cache).
         this.ctx.swapCache.deleteSlot(slot);
         this.ctx.frames.unref(cachedFrame);
-        this.cached.set(vpn, slot);
+        this.st.setSlot(vpn, CACHED, slot);
       } else this.putSlot(slot);
       return 'minor';
     }
     const shared = swap.slots.refs(slot) > 1;
-    const from = swap.read(slot, this.page, 0);
+    // From the in-memory device the core copies straight out of the device's storage (one copy, not two).
+    const view = swap.readView(slot);
+    const from = view !== undefined ? 'device' : swap.read(slot, this.page, 0);
     if (from === 'device') this.counters.pswpin++, this.ctx.reclaim.pswpin++;
     else this.counters.zswpin++, this.ctx.reclaim.zswpin++;
     const dirty = write || from === 'zswap';
     // A page of zeros needs no copy: the core's fresh frame is zeroed (and an untouched host page stays uncommitted).
-    const bytes = from === 'device' && swap.device.holdsZeros(slot) ? null : this.page;
-    const pfn = this.pages.swapIn(la, -1, shared ? cow : dirty ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, bytes, 0);
+    const bytes = view !== undefined ? view : from === 'device' && swap.device.holdsZeros(slot) ? null : this.page;
+    const offset = view ? swap.device.pageOffset(slot) : 0;
+    const pfn = this.pages.swapIn(la, -1, shared ? cow : dirty ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, bytes, offset);
     if (pfn < 0) throw new VmmError('ENOMEM', 'swap-in: no page table frame'); // cannot happen: the entry's table exists
-    this.swapped.delete(vpn);
+    this.st.delete(vpn, SWAPPED);
     if (shared) {
       // The other holders of the slot will find this page in the swap cache.
       this.ctx.swapCache.add(slot, pfn);
@@ -339,7 +348,7 @@ export class ResidentSet implements AccessBits {
       this.putSlot(slot);
     } else if (dirty || swap.slots.halfFull) this.putSlot(slot);
     // Keep the swap copy while the page is clean, unless swap is getting full (vm_swap_full).
-    else this.cached.set(vpn, slot);
+    else this.st.setSlot(vpn, CACHED, slot);
     this.readAhead(slot);
     return 'major';
   }
@@ -390,7 +399,7 @@ export class ResidentSet implements AccessBits {
     for (const other of rc.sets) {
       if (other === this || !(other instanceof ResidentSet)) continue;
       if (other.frameAt(vpn) !== pfn) continue;
-      if (other.locked.has(vpn) || !other.tracked.has(vpn)) return undefined;
+      if (!other.st.has(vpn, TRACKED)) return undefined; // locked (never tracked), or not a page the other evicts
       out.push(other);
     }
     const expected = out.length + 1 + (this.ctx.swapCache.slotOf(pfn) !== undefined ? 1 : 0);
@@ -407,12 +416,12 @@ export class ResidentSet implements AccessBits {
 
   /** Another process's reclaim evicts the page this one shares with it: the entry takes `slot` (whose reference it was given). */
   unmapShared(vpn: number, slot: number): void {
-    this.tracked.delete(vpn);
+    this.st.delete(vpn, TRACKED);
     this.policy.remove(vpn);
-    this.lazyFree.delete(vpn);
-    const c = this.cached.get(vpn);
-    if (c !== undefined) {
-      this.cached.delete(vpn);
+    this.st.delete(vpn, LAZY);
+    const c = this.st.slot(vpn, CACHED);
+    if (c >= 0) {
+      this.st.delete(vpn, CACHED);
       this.putSlot(c);
     }
     this.ensure(1);
@@ -422,7 +431,7 @@ export class ResidentSet implements AccessBits {
     encodeSwapEntryInto(slot, lo, hi, 0);
     this.pages.swapOutList(las, 1, lo, hi);
     this.pages.invalidateList(las, 1);
-    this.swapped.set(vpn, slot);
+    this.st.setSlot(vpn, SWAPPED, slot);
   }
 
   /** Drops one reference to `slot`; a freed slot takes its swap-cache page with it. */
@@ -445,37 +454,25 @@ export class ResidentSet implements AccessBits {
   forget(start: number, end: number, keepLocks = false): void {
     const first = start / PAGE_SIZE;
     const last = end / PAGE_SIZE;
-    const inRange = (vpn: number) => vpn >= first && vpn < last;
-    const span = last - first;
-    const pick = (keys: Iterable<number>, size: number): number[] => {
-      if (span <= size) {
-        const out: number[] = [];
-        for (let v = first; v < last; v++) out.push(v);
-        return out;
-      }
-      return [...keys].filter(inRange);
-    };
-    const gone: number[] = [];
-    for (const vpn of pick(this.swapped.keys(), this.swapped.size)) {
-      const slot = this.swapped.get(vpn);
-      if (slot === undefined) continue;
-      this.swapped.delete(vpn);
+    const st = this.st;
+    const gone = st.inRange(SWAPPED, first, last);
+    for (const vpn of gone) {
+      const slot = st.slot(vpn, SWAPPED);
+      st.delete(vpn, SWAPPED);
       this.putSlot(slot);
-      gone.push(vpn);
     }
     this.clearEntries(gone);
-    for (const vpn of pick(this.cached.keys(), this.cached.size)) {
-      const slot = this.cached.get(vpn);
-      if (slot === undefined) continue;
-      this.cached.delete(vpn);
+    for (const vpn of st.inRange(CACHED, first, last)) {
+      const slot = st.slot(vpn, CACHED);
+      st.delete(vpn, CACHED);
       this.putSlot(slot);
     }
-    for (const vpn of pick(this.tracked, this.tracked.size)) {
-      if (!this.tracked.delete(vpn)) continue;
+    for (const vpn of st.inRange(TRACKED, first, last)) {
+      st.delete(vpn, TRACKED);
       this.policy.remove(vpn);
     }
-    for (const vpn of pick(this.locked, this.locked.size)) this.locked.delete(vpn);
-    for (const vpn of pick(this.lazyFree, this.lazyFree.size)) this.lazyFree.delete(vpn);
+    for (const vpn of st.inRange(LOCKED, first, last)) st.delete(vpn, LOCKED);
+    for (const vpn of st.inRange(LAZY, first, last)) st.delete(vpn, LAZY);
     if (!keepLocks) this.lockedRanges = subtractRange(this.lockedRanges, first, last);
   }
 
@@ -499,23 +496,21 @@ export class ResidentSet implements AccessBits {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
     this.lockedRanges = [...subtractRange(this.lockedRanges, a, b), [a, b] as [number, number]].sort((x, y) => x[0] - y[0]);
-    for (const v of [...this.tracked]) {
-      if (v < a || v >= b) continue;
-      this.tracked.delete(v);
+    for (const v of this.st.inRange(TRACKED, a, b)) {
+      this.st.delete(v, TRACKED);
       this.policy.remove(v);
-      this.locked.add(v);
+      this.st.add(v, LOCKED);
     }
   }
 
-  /** munlock of [start, end): its locked pages become evictable again (the policy tracks them anew). */
+  /** munlock of [start, end): its locked pages become evictable again (the policy tracks them anew, in address order). */
   unlock(start: number, end: number): void {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
     this.lockedRanges = subtractRange(this.lockedRanges, a, b);
-    for (const v of [...this.locked].sort((x, y) => x - y)) {
-      if (v < a || v >= b) continue;
-      this.locked.delete(v);
-      this.tracked.add(v);
+    for (const v of this.st.inRange(LOCKED, a, b)) {
+      this.st.delete(v, LOCKED);
+      this.st.add(v, TRACKED);
       this.policy.insert(v, false);
     }
   }
@@ -524,21 +519,20 @@ export class ResidentSet implements AccessBits {
   markLazyFree(start: number, end: number): number[] {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
-    const gone: number[] = [];
-    for (const [v, slot] of [...this.swapped]) {
-      if (v < a || v >= b) continue;
-      this.swapped.delete(v);
+    const st = this.st;
+    const gone = st.inRange(SWAPPED, a, b);
+    for (const v of gone) {
+      const slot = st.slot(v, SWAPPED);
+      st.delete(v, SWAPPED);
       this.putSlot(slot);
-      gone.push(v);
     }
     this.clearEntries(gone);
-    const resident: number[] = [];
-    for (const v of this.tracked) if (v >= a && v < b) resident.push(v);
+    const resident = st.inRange(TRACKED, a, b);
     for (const v of resident) {
-      this.lazyFree.add(v);
-      const slot = this.cached.get(v);
-      if (slot !== undefined) {
-        this.cached.delete(v);
+      st.add(v, LAZY);
+      const slot = st.slot(v, CACHED);
+      if (slot >= 0) {
+        st.delete(v, CACHED);
         this.putSlot(slot);
       }
     }
@@ -547,51 +541,40 @@ export class ResidentSet implements AccessBits {
 
   /** Tracked pages of [start, end), in address order. */
   trackedIn(start: number, end: number): number[] {
-    const a = start / PAGE_SIZE;
-    const b = end / PAGE_SIZE;
-    const out: number[] = [];
-    if (b - a <= this.tracked.size) {
-      // A range no larger than the set: probing it page by page yields address order without a sort.
-      for (let v = a; v < b; v++) if (this.tracked.has(v)) out.push(v);
-      return out;
-    }
-    for (const v of this.tracked) if (v >= a && v < b) out.push(v);
-    return out.sort((x, y) => x - y);
+    return this.st.inRange(TRACKED, start / PAGE_SIZE, end / PAGE_SIZE);
   }
 
-  /** Gives a fork child the parent's swap entries (each slot gains a reference) and its tracked pages. */
+  /** Gives a fork child the parent's swap entries (each slot gains a reference) and its resident pages (address order). */
   forkInto(child: ResidentSet): void {
-    const vpns = [...this.swapped.keys()];
+    const vpns = this.st.all(SWAPPED);
     if (vpns.length > 0) {
       const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
       const lo = new Uint32Array(vpns.length);
       const hi = new Uint32Array(vpns.length);
-      vpns.forEach((v, i) => encodeSwapEntryInto(this.swapped.get(v)!, lo, hi, i));
+      vpns.forEach((v, i) => encodeSwapEntryInto(this.st.slot(v, SWAPPED), lo, hi, i));
       if (!child.pages.writeEntries(las, vpns.length, lo, hi)) throw new VmmError('ENOMEM', 'fork: out of physical memory copying swap entries');
       for (const v of vpns) {
-        const slot = this.swapped.get(v)!;
+        const slot = this.st.slot(v, SWAPPED);
         this.ctx.swap!.slots.dup(slot);
-        child.swapped.set(v, slot);
+        child.st.setSlot(v, SWAPPED, slot);
       }
     }
     // Memory locks are not inherited (mlock(2)): the parent's locked pages are ordinary in the child.
-    for (const v of [...this.tracked, ...this.locked]) {
-      child.tracked.add(v);
+    for (const v of this.st.all(TRACKED | LOCKED)) {
+      child.st.add(v, TRACKED);
       child.policy.insert(v, false);
     }
   }
 
   /** Frees every slot this process holds and clears its swap entries (before its tables go). */
   release(): void {
-    this.clearEntries([...this.swapped.keys()]);
-    for (const slot of this.swapped.values()) this.putSlot(slot);
-    for (const slot of this.cached.values()) this.putSlot(slot);
-    this.swapped.clear();
-    this.cached.clear();
-    for (const v of this.tracked) this.policy.remove(v);
-    this.tracked.clear();
-    this.locked.clear();
-    this.lazyFree.clear();
+    const st = this.st;
+    const swapped = st.all(SWAPPED);
+    this.clearEntries(swapped);
+    for (const v of swapped) this.putSlot(st.slot(v, SWAPPED));
+    for (const v of st.all(CACHED)) this.putSlot(st.slot(v, CACHED));
+    for (const v of st.all(TRACKED)) this.policy.remove(v);
+    st.clear();
     this.lockedRanges = [];
     this.ctx.reclaimer?.sets.delete(this);
   }
