@@ -157,6 +157,18 @@ class NativeCore {
     }
     return chunks_[k].Value();
   }
+  // A 2 MiB view (see core.ts ramWindow): V8 counts an external buffer's length as memory pressure.
+  Napi::Value RamWindow(const Napi::CallbackInfo& info) {
+    live(info);
+    constexpr uint64_t WINDOW = 1ull << 21;
+    const double i = num(info, 0, "i");
+    if (!isInt(i) || i < 0 || i * static_cast<double>(WINDOW) >= static_cast<double>(ram_->bytes())) throw Napi::RangeError::New(info.Env(), "window index out of range");
+    const uint64_t off = static_cast<uint64_t>(i) * WINDOW;
+    const uint64_t len = ram_->bytes() - off < WINDOW ? ram_->bytes() - off : WINDOW;
+    auto* keep = new std::shared_ptr<Ram>(ram_);
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), ram_->base() + off, len, [](Napi::Env, void*, std::shared_ptr<Ram>* hint) { delete hint; }, keep);
+    return Napi::Uint8Array::New(info.Env(), len, ab, 0);
+  }
   Napi::Value FreeFrames(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->freeCount())); }
   Napi::Value AllocFrame(const Napi::CallbackInfo& info) { mut(info); return N(info, static_cast<double>(frames_->alloc())); }
   Napi::Value AllocFrames(const Napi::CallbackInfo& info) {
@@ -540,6 +552,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   auto* core = new NativeCore(info, self);
   self.AddFinalizer([](Napi::Env, NativeCore* c) { delete c; }, core);
   self.Set("ramChunk", Napi::Function::New<Call<&NativeCore::RamChunk>>(env, "ramChunk", core));
+  self.Set("ramWindow", Napi::Function::New<Call<&NativeCore::RamWindow>>(env, "ramWindow", core));
   self.Set("freeFrames", Napi::Function::New<Call<&NativeCore::FreeFrames>>(env, "freeFrames", core));
   self.Set("allocFrame", Napi::Function::New<Call<&NativeCore::AllocFrame>>(env, "allocFrame", core));
   self.Set("allocFrames", Napi::Function::New<Call<&NativeCore::AllocFrames>>(env, "allocFrames", core));

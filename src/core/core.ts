@@ -36,6 +36,12 @@ export interface Core {
   // ---- physical memory ----
   /** RAM bytes [i * 2^30, min(memoryBytes, (i+1) * 2^30)) as a view; stable for the core's life. */
   ramChunk(i: number): Uint8Array;
+  /**
+   * RAM bytes [i * 2^21, min(memoryBytes, (i+1) * 2^21)) as a new view (the caller keeps it).
+   * For frame bytes from TS (swap reads and writes): V8 counts a view's whole length as
+   * external memory, and the first 1 GiB ramChunk of a machine makes it run a full GC.
+   */
+  ramWindow(i: number): Uint8Array;
 
   // ---- frames ----
   /** Number of free frames. */
