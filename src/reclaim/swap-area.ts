@@ -8,7 +8,7 @@ import { describe, PAGE_SIZE } from '../address.js';
 import { SwapDevice } from './swap-device.js';
 import type { SwapSlots } from './swap-slots.js';
 import { Zswap, type ZswapOptions, type ZswapStats } from './zswap.js';
-import { readaheadWindow } from './swap-readahead.js';
+import { SwapReadahead } from './swap-readahead.js';
 import type { SwapOptions } from './swap-options.js';
 
 export type { SwapOptions } from './swap-options.js';
@@ -24,6 +24,8 @@ export class SwapArea {
   /** @internal */ readonly device: SwapDevice;
   /** @internal */ readonly zswap: Zswap | undefined;
   readonly pageCluster: number;
+  /** The adaptive readahead window (Linux's swapin_nr_pages). */
+  readonly readahead: SwapReadahead;
   /** Pages read from / written to the device (Linux's pswpin / pswpout). */
   pswpin = 0;
   pswpout = 0;
@@ -52,6 +54,7 @@ export class SwapArea {
     this.device = new SwapDevice({ size, file: o.file });
     this.zswap = zswap;
     this.pageCluster = pc;
+    this.readahead = new SwapReadahead(pc, this.device.slots.pages);
   }
 
   /** @internal The slot allocator. */
@@ -98,9 +101,9 @@ export class SwapArea {
     return freed;
   }
 
-  /** The slots Linux would read ahead with `slot` ([first, last], in-use ones only are read). */
+  /** The slots Linux would read with a fault that missed the swap cache at `slot` ([first, last], in-use ones only are read); adapts the window. */
   window(slot: number): [number, number] {
-    return readaheadWindow(slot, this.pageCluster, this.device.slots.pages);
+    return this.readahead.window(slot);
   }
 
   /** The pool's counters (undefined without zswap). */

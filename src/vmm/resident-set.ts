@@ -318,7 +318,10 @@ export class ResidentSet implements AccessBits {
       // Exclusive once this entry's reference goes (putSlot drops the cache page with the slot): writable then.
       this.pages.swapIn(la, cachedFrame, shared ? cow : write ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, null, 0);
       this.counters.swapcache_hit++, this.ctx.reclaim.swapcache_hit++;
-      if (this.ctx.readahead.delete(slot)) this.counters.swap_ra_hit++, this.ctx.reclaim.swap_ra_hit++;
+      if (this.ctx.readahead.delete(slot)) {
+        this.counters.swap_ra_hit++, this.ctx.reclaim.swap_ra_hit++;
+        swap.readahead.hit(); // the next window grows from it
+      }
       this.st.delete(vpn, SWAPPED);
       if (!shared && !write && !swap.slots.halfFull) {
         // Keep the clean copy (this entry's slot reference moves to the per-process cache).
@@ -353,7 +356,7 @@ export class ResidentSet implements AccessBits {
     return 'major';
   }
 
-  /** swap_cluster_readahead: the in-use device slots of the aligned window around `slot` go to the swap cache. */
+  /** swap_cluster_readahead: the in-use device slots of the window swapin_nr_pages chose around `slot` go to the swap cache. */
   private readAhead(slot: number): void {
     const swap = this.ctx.swap!;
     if (swap.pageCluster === 0) return;
