@@ -73,6 +73,9 @@ export class ResidentSet implements AccessBits {
   private las = new Float64Array(64);
   private bits = new Uint8Array(64);
   private frames = new Float64Array(64);
+  /** Entries of las/bits/frames still true from the policy's last read (0: none): a victim found there needs no second read. */
+  private scanned = 0;
+  private clearLas = new Float64Array(64);
   private lo = new Uint32Array(64);
   private hi = new Uint32Array(64);
   private victims = new Float64Array(64);
@@ -118,6 +121,7 @@ export class ResidentSet implements AccessBits {
     this.ensureScan(count);
     for (let i = 0; i < count; i++) this.las[i] = keys[i]! * PAGE_SIZE;
     this.pages.pageBits(this.las, count, this.bits, this.frames);
+    this.scanned = count;
     for (let i = 0; i < count; i++) out[i] = this.bits[i]! & (PageBit.ACCESSED | PageBit.DIRTY);
     // Named stores, not counters[k]: a keyed store over many names is a megamorphic lookup.
     if (this.scanner === 'kswapd') this.counters.pgscan_kswapd += count, this.ctx.reclaim.pgscan_kswapd += count;
@@ -127,9 +131,11 @@ export class ResidentSet implements AccessBits {
   /** Clears A of pages keys[0..count) in one bulk call (and flushes their TLB entries when configured). */
   clearAccessed(keys: Float64Array, count: number): void {
     this.ensureScan(count);
-    for (let i = 0; i < count; i++) this.las[i] = keys[i]! * PAGE_SIZE;
-    this.pages.clearAccessedList(this.las, count);
-    if (this.config.flushAccessed) this.pages.invalidateList(this.las, count);
+    // Its own buffer: the last read's results stay valid (clearing A changes no frame, D or sharing).
+    const las = this.clearLas;
+    for (let i = 0; i < count; i++) las[i] = keys[i]! * PAGE_SIZE;
+    this.pages.clearAccessedList(las, count);
+    if (this.config.flushAccessed) this.pages.invalidateList(las, count);
   }
 
   // ---------------------------------------------------------------- faults and references
@@ -192,6 +198,7 @@ export class ResidentSet implements AccessBits {
   evict(count: number, incoming?: number, who: 'kswapd' | 'direct' = 'direct'): number {
     this.ensure(count);
     this.scanner = who;
+    this.scanned = 0;
     try {
       const n = this.policy.select(count, this, this.victims, incoming);
       if (n === 0) return 0;
@@ -211,14 +218,28 @@ export class ResidentSet implements AccessBits {
       this.policy.remove(v);
       this.victims[n++] = v;
     }
+    this.scanned = 0;
     return n === 0 ? 0 : this.evictVictims(n);
   }
 
   /** Evicts victims[0..n) (already forgotten by the policy). */
   private evictVictims(n: number): number {
     const las = this.las;
-    for (let i = 0; i < n; i++) las[i] = this.victims[i]! * PAGE_SIZE;
-    this.pages.pageBits(las, n, this.bits, this.frames);
+    // One victim the policy just read (a clock's): its bits and frame are known, no second read.
+    let known = -1;
+    if (n === 1) {
+      const la = this.victims[0]! * PAGE_SIZE;
+      for (let j = 0; j < this.scanned; j++) if (las[j] === la) known = j;
+    }
+    this.scanned = 0;
+    if (known >= 0) {
+      this.bits[0] = this.bits[known]!;
+      this.frames[0] = this.frames[known]!;
+      las[0] = las[known]!;
+    } else {
+      for (let i = 0; i < n; i++) las[i] = this.victims[i]! * PAGE_SIZE;
+      this.pages.pageBits(las, n, this.bits, this.frames);
+    }
     const swap = this.ctx.swap;
     const st = this.st;
     let done = 0;
@@ -412,6 +433,7 @@ export class ResidentSet implements AccessBits {
   /** The frame mapping page `vpn` here (-1 when not present): one bulk call of one page. */
   frameAt(vpn: number): number {
     this.ensureScan(1);
+    this.scanned = 0;
     this.las[0] = vpn * PAGE_SIZE;
     this.pages.pageBits(this.las, 1, this.bits, this.frames);
     return (this.bits[0]! & PageBit.PRESENT) !== 0 ? this.frames[0]! : -1;
@@ -605,8 +627,10 @@ export class ResidentSet implements AccessBits {
     let len = this.las.length;
     while (len < n) len *= 2;
     this.las = new Float64Array(len);
+    this.clearLas = new Float64Array(len);
     this.bits = new Uint8Array(len);
     this.frames = new Float64Array(len);
+    this.scanned = 0;
   }
 }
 
