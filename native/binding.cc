@@ -499,6 +499,19 @@ class NativeCore {
     if (!rootOk(root) || !Reclaim::listOk(&la, 1) || !isInt(pfn) || pfn < -1) return N(info, EINVAL_);
     return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).swapIn(static_cast<uint64_t>(root), static_cast<uint64_t>(la), pfn, a, bytes)));
   }
+  Napi::Value CopyFramesOut(const Napi::CallbackInfo& info) {
+    mut(info);
+    size_t nf, nd, nz;
+    const double* frames = typed<double>(info.Env(), info[0], napi_float64_array, "frames", &nf);
+    const double start = num(info, 1, "start"), count = num(info, 2, "count"), off = num(info, 4, "dstOffset");
+    uint8_t* dst = typed<uint8_t>(info.Env(), info[3], napi_uint8_array, "dst", &nd);
+    uint8_t* zero = typed<uint8_t>(info.Env(), info[5], napi_uint8_array, "zero", &nz);
+    if (!isInt(start) || !isInt(count) || !isInt(off) || start < 0 || count < 0 || off < 0) return N(info, EINVAL_);
+    if (start + count > static_cast<double>(nf) || start + count > static_cast<double>(nz) || off + count * 4096 > static_cast<double>(nd)) return N(info, EINVAL_);
+    if (count == 0) return N(info, OK);
+    const size_t s = static_cast<size_t>(start);
+    return N(info, Reclaim(*pt_, *frames_, *ram_).copyFramesOut(frames + s, static_cast<size_t>(count), dst + static_cast<size_t>(off), zero + s));
+  }
   Napi::Value InvalidateList(const Napi::CallbackInfo& info) {
     mut(info);
     const double pcid = num(info, 0, "pcid"), count = num(info, 2, "count");
@@ -590,6 +603,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("readEntry", Napi::Function::New<Call<&NativeCore::ReadEntry>>(env, "readEntry", core));
   self.Set("writeEntries", Napi::Function::New<Call<&NativeCore::WriteEntries>>(env, "writeEntries", core));
   self.Set("swapIn", Napi::Function::New<Call<&NativeCore::SwapIn>>(env, "swapIn", core));
+  self.Set("copyFramesOut", Napi::Function::New<Call<&NativeCore::CopyFramesOut>>(env, "copyFramesOut", core));
   self.Set("invalidateList", Napi::Function::New<Call<&NativeCore::InvalidateList>>(env, "invalidateList", core));
   self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));
   return self;

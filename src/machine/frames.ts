@@ -83,6 +83,14 @@ export class Frames {
     return (pfn - Math.floor(pfn / FRAMES_PER_WINDOW) * FRAMES_PER_WINDOW) * 4096;
   }
 
+  /**
+   * Copies frames[start, start + count) to dst from dstOffset, 4096 bytes each, in one core call;
+   * an all-zero frame is not copied and gets zero[i] = 1 (else 0). Throws for a frame not allocated.
+   */
+  copyOut(frames: Float64Array, start: number, count: number, dst: Uint8Array, dstOffset: number, zero: Uint8Array): void {
+    if (this.hw.core.copyFramesOut(frames, start, count, dst, dstOffset, zero) < 0) throw new RangeError(`copyOut: a frame of ${count} is not allocated, or the buffers are too short`);
+  }
+
   /** Says that frames [pfn, pfn + count) were written through `bytes` (so they are zeroed when next allocated). */
   noteWritten(pfn: number, count: number): void {
     this.hw.core.noteWritten(pfn, count);

@@ -5,7 +5,7 @@
  */
 import { VmmError } from '../errors.js';
 import { describe, PAGE_SIZE } from '../address.js';
-import { SwapDevice } from './swap-device.js';
+import { SwapDevice, type FrameCopy } from './swap-device.js';
 import type { SwapSlots } from './swap-slots.js';
 import { Zswap, type ZswapOptions, type ZswapStats } from './zswap.js';
 import { SwapReadahead } from './swap-readahead.js';
@@ -67,6 +67,17 @@ export class SwapArea {
     if (this.zswap?.store(slot, bytes, offset)) return 'zswap';
     this.deviceWrite(slot, bytes, offset);
     return 'device';
+  }
+
+  /** True when pages go to the in-memory device as they are (no pool, no file): `writeFrames` applies. */
+  get framesDirect(): boolean {
+    return this.zswap === undefined && this.device.file === undefined;
+  }
+
+  /** Stores frames[0..count) in slots[0..count) on the in-memory device in runs (see SwapDevice.writeFrames); counts them as pswpout. */
+  writeFrames(slots: Float64Array, frames: Float64Array, count: number, copy: FrameCopy): void {
+    this.device.writeFrames(slots, frames, count, copy);
+    this.pswpout += count;
   }
 
   /**

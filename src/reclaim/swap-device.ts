@@ -13,6 +13,9 @@ import { PAGE_SIZE } from '../address.js';
 import { SwapSlots } from './swap-slots.js';
 import { isZeroPage } from './zero-page.js';
 
+/** The core's copy of frames[start, +count) to dst at dstOffset, all-zero frames flagged in zero[] (Frames.copyOut). */
+export type FrameCopy = (frames: Float64Array, start: number, count: number, dst: Uint8Array, dstOffset: number, zero: Uint8Array) => void;
+
 /** Slots per host-memory chunk (1 MiB). */
 const CHUNK_PAGES = 256;
 const MAGIC = 'SWAPSPACE2';
@@ -37,6 +40,7 @@ export class SwapDevice {
    */
   private zeros: Uint8Array | undefined;
   private fd = -1;
+  private zeroOut = new Uint8Array(64);
 
   constructor(options: SwapDeviceOptions) {
     const { size, file } = options;
@@ -90,6 +94,29 @@ export class SwapDevice {
     let chunk = this.chunks[c];
     if (!chunk) this.chunks[c] = chunk = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
     chunk.set(page.subarray(offset, offset + PAGE_SIZE), (slot % CHUNK_PAGES) * PAGE_SIZE);
+  }
+
+  /**
+   * Stores the frames frames[0..count) in slots[0..count) (in-memory device only) through
+   * `copy` — the core's copy of frames into a buffer, flagging all-zero frames — a run of
+   * neighbouring slots of one chunk per call, with no view or JS copy per page.
+   */
+  writeFrames(slots: Float64Array, frames: Float64Array, count: number, copy: FrameCopy): void {
+    if (this.fd >= 0) throw new VmmError('EINVAL', 'writeFrames: a file device takes its pages one by one (write)');
+    if (this.zeroOut.length < count) this.zeroOut = new Uint8Array(Math.max(count, 2 * this.zeroOut.length));
+    const zero = this.zeroOut;
+    const zeros = this.zeros!;
+    for (let i = 0; i < count; ) {
+      const first = slots[i]!;
+      const c = first / CHUNK_PAGES | 0;
+      let j = i + 1;
+      while (j < count && slots[j] === first + (j - i) && (slots[j]! / CHUNK_PAGES | 0) === c) j++;
+      let chunk = this.chunks[c];
+      if (!chunk) this.chunks[c] = chunk = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
+      copy(frames, i, j - i, chunk, (first - c * CHUNK_PAGES) * PAGE_SIZE, zero);
+      for (let k = i; k < j; k++) zeros[slots[k]!] = zero[k]!;
+      i = j;
+    }
   }
 
   /** Reads `slot`'s bytes into `into` at `offset`. */

@@ -7,8 +7,10 @@
  * fault). A page read back keeps its slot while it stays clean (the swap cache), so evicting
  * it again is a drop without a write; a write fault, a load from zswap (exclusive) or a swap
  * device more than half full (vm_swap_full) frees the copy at swap-in, as do_swap_page does.
- * Every step is a bulk page operation over the victims (one pageBits, one swapOutList, one
- * invalidateList per batch), never one call per page.
+ * Every step is a bulk page operation over the victims (one pageBits — none for a victim the
+ * policy just read — one swapOutList, one invalidateList per batch, and to the in-memory
+ * device one copy per run of neighbouring slots), never one call per page. The per-page
+ * bookkeeping lives in PageStates (typed arrays by vpn block), not in Maps and Sets.
  */
 import { PAGE_SIZE, PageBit, PTE } from '../core/constants.js';
 import { VmmError } from '../errors.js';
@@ -21,6 +23,7 @@ import type { Frames } from '../machine/frames.js';
 import type { PageProt } from './pte-attrs.js';
 import type { Reclaimer } from './reclaimer.js';
 import type { SwapCache } from '../reclaim/swap-cache.js';
+import type { FrameCopy } from '../reclaim/swap-device.js';
 import { CACHED, LAZY, LOCKED, PageSetView, PageSlotView, PageStates, SWAPPED, TRACKED } from './page-states.js';
 
 
@@ -79,6 +82,10 @@ export class ResidentSet implements AccessBits {
   private lo = new Uint32Array(64);
   private hi = new Uint32Array(64);
   private victims = new Float64Array(64);
+  /** Slots and frames of the victims whose copies go to the in-memory device after the batch's decisions. */
+  private writeSlots = new Float64Array(64);
+  private writeFrames = new Float64Array(64);
+  private readonly copyOut: FrameCopy = (frames, start, count, dst, off, zero) => this.ctx.frames.copyOut(frames, start, count, dst, off, zero);
   private readonly page = new Uint8Array(PAGE_SIZE);
   /** Who is scanning now: background (kswapd) or the allocating process (direct). */
   private scanner: 'kswapd' | 'direct' = 'direct';
@@ -242,6 +249,9 @@ export class ResidentSet implements AccessBits {
     }
     const swap = this.ctx.swap;
     const st = this.st;
+    // To the in-memory device the copies go after the decisions, in runs of slots, one core call each.
+    const direct = swap !== undefined && swap.framesDirect;
+    let writes = 0;
     let done = 0;
     for (let i = 0; i < n; i++) {
       const vpn = this.victims[i]!;
@@ -292,9 +302,15 @@ export class ResidentSet implements AccessBits {
             break;
           }
           this.dropCachePage(slot); // a copy read ahead from this slot is stale now
-          const where = swap!.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
-          if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
-          else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
+          if (direct) {
+            this.writeSlots[writes] = slot;
+            this.writeFrames[writes++] = pfn;
+            this.counters.pswpout++, this.ctx.reclaim.pswpout++;
+          } else {
+            const where = swap!.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
+            if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
+            else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
+          }
           this.counters.evict_dirty++, this.ctx.reclaim.evict_dirty++;
         }
         if (cachedSlot !== undefined) st.delete(vpn, CACHED);
@@ -309,6 +325,8 @@ export class ResidentSet implements AccessBits {
       st.delete(vpn, TRACKED);
       done++;
     }
+    // Before the entries change: the frames are still mapped (and referenced) here.
+    if (writes > 0) swap!.writeFrames(this.writeSlots, this.writeFrames, writes, this.copyOut);
     if (done > 0) {
       this.pages.swapOutList(las, done, this.lo, this.hi);
       this.pages.invalidateList(las, done);
@@ -619,6 +637,8 @@ export class ResidentSet implements AccessBits {
     this.lo = new Uint32Array(len);
     this.hi = new Uint32Array(len);
     this.victims = new Float64Array(len);
+    this.writeSlots = new Float64Array(len);
+    this.writeFrames = new Float64Array(len);
   }
 
   /** Grows the scan buffers (read and clearAccessed may run inside a policy's select). */
