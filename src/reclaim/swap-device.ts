@@ -41,6 +41,7 @@ export class SwapDevice {
   private zeros: Uint8Array | undefined;
   private fd = -1;
   private zeroOut = new Uint8Array(64);
+  private stage = new Uint8Array(0);
 
   constructor(options: SwapDeviceOptions) {
     const { size, file } = options;
@@ -111,9 +112,17 @@ export class SwapDevice {
       const c = first / CHUNK_PAGES | 0;
       let j = i + 1;
       while (j < count && slots[j] === first + (j - i) && (slots[j]! / CHUNK_PAGES | 0) === c) j++;
-      let chunk = this.chunks[c];
-      if (!chunk) this.chunks[c] = chunk = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
-      copy(frames, i, j - i, chunk, (first - c * CHUNK_PAGES) * PAGE_SIZE, zero);
+      const at = (first - c * CHUNK_PAGES) * PAGE_SIZE;
+      const chunk = this.chunks[c];
+      if (chunk) copy(frames, i, j - i, chunk, at, zero);
+      else {
+        // No chunk yet: stage the run, and make the chunk only if a page is not zeros (zero pages commit nothing).
+        if (this.stage.length < (j - i) * PAGE_SIZE) this.stage = new Uint8Array(Math.min(CHUNK_PAGES, Math.max(j - i, 2 * (this.stage.length / PAGE_SIZE))) * PAGE_SIZE);
+        copy(frames, i, j - i, this.stage, 0, zero);
+        let data = false;
+        for (let k = i; k < j; k++) data ||= zero[k] === 0;
+        if (data) (this.chunks[c] = new Uint8Array(CHUNK_PAGES * PAGE_SIZE)).set(this.stage.subarray(0, (j - i) * PAGE_SIZE), at);
+      }
       for (let k = i; k < j; k++) zeros[slots[k]!] = zero[k]!;
       i = j;
     }

@@ -177,6 +177,59 @@ describe('SwapDevice', () => {
   });
 });
 
+describe('SwapDevice.writeFrames', () => {
+  /** A stand-in for the core's copyFramesOut over fake frames: frame f holds bytes f (0 = a page of zeros). */
+  const copy = (frames: Float64Array, start: number, count: number, dst: Uint8Array, off: number, zero: Uint8Array) => {
+    for (let i = start; i < start + count; i++) {
+      zero[i] = frames[i] === 0 ? 1 : 0;
+      if (frames[i] !== 0) dst.fill(frames[i]!, off + (i - start) * PAGE, off + (i - start + 1) * PAGE);
+    }
+  };
+
+  it('stores runs of neighbouring slots across chunk edges; zero pages are flags, read back as zeros', () => {
+    const dev = new SwapDevice({ size: 600 * PAGE });
+    // Slots 254-257 cross the first chunk edge (256 slots a chunk); 300 stands alone; 3 is a page of zeros.
+    const slots = Float64Array.of(254, 255, 256, 257, 300, 3);
+    const frames = Float64Array.of(11, 12, 13, 14, 15, 0);
+    dev.writeFrames(slots, frames, 6, copy);
+    const back = new Uint8Array(PAGE);
+    for (let i = 0; i < 5; i++) {
+      dev.read(slots[i]!, back);
+      expect(back.every((b) => b === frames[i])).toBe(true);
+    }
+    expect(dev.holdsZeros(3)).toBe(true);
+    expect(dev.holdsZeros(254)).toBe(false);
+    back.fill(9);
+    dev.read(3, back);
+    expect(back.every((b) => b === 0)).toBe(true);
+    // A later write of data to a zero slot clears its flag.
+    dev.writeFrames(Float64Array.of(3), Float64Array.of(7), 1, copy);
+    expect(dev.holdsZeros(3)).toBe(false);
+    dev.read(3, back);
+    expect(back[100]).toBe(7);
+    dev.close();
+  });
+
+  it('a run of zero pages on a chunk never written commits no chunk (pageView stays empty)', () => {
+    const dev = new SwapDevice({ size: 600 * PAGE });
+    dev.writeFrames(Float64Array.of(10, 11, 12), Float64Array.of(0, 0, 0), 3, copy);
+    expect([10, 11, 12].map((s) => dev.holdsZeros(s))).toEqual([true, true, true]);
+    expect(dev.pageView(10)).toBeUndefined();
+    dev.writeFrames(Float64Array.of(13, 14), Float64Array.of(0, 5), 2, copy);
+    expect(dev.pageView(14)).toBeInstanceOf(Uint8Array);
+    expect(dev.pageView(14)![dev.pageOffset(14)]).toBe(5);
+    dev.close();
+  });
+
+  it('a file device refuses it (its pages are written one by one)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmsim-wf-'));
+    const dev = new SwapDevice({ size: 8 * PAGE, file: join(dir, 'swap') });
+    expect(() => dev.writeFrames(Float64Array.of(1), Float64Array.of(1), 1, copy)).toThrow(/file device/);
+    dev.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('SwapArea options', () => {
   it('refuses unknown keys and bad values, naming them', () => {
     const bad: Array<[unknown, RegExp]> = [
