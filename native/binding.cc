@@ -69,7 +69,9 @@ T* typed(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* na
 // A range [la, la + count * 2^shift) that is aligned, in bounds and inside one half.
 bool rangeOk(double la, double count, int shift) {
   const double size = std::ldexp(1.0, shift);
-  if (!isInt(la) || !isInt(count) || la < 0 || count < 1 || std::fmod(la, size) != 0) return false;
+  // The alignment test on the integer, not fmod (a libm call on every map, unmap and protect).
+  if (!isInt(la) || !isInt(count) || la < 0 || count < 1 || la >= static_cast<double>(TWO48)) return false;
+  if ((static_cast<uint64_t>(la) & ((1ull << shift) - 1)) != 0) return false;
   const double end = la + count * size;
   return end <= static_cast<double>(TWO48) && !(la < static_cast<double>(TWO47) && end > static_cast<double>(TWO47));
 }
