@@ -11,45 +11,25 @@
  * policy just read — one swapOutList, one invalidateList per batch, and to the in-memory
  * device one copy per run of neighbouring slots), never one call per page. The per-page
  * bookkeeping lives in PageStates (typed arrays by vpn block), not in Maps and Sets.
+ * Its parts: page-states.ts (per-page flags and slots), swap-in.ts (the fault that maps a page
+ * back, and readahead), locked-ranges.ts (mlock), swap-slot-refs.ts (slot and swap-cache
+ * references), resident-context.ts (its configuration and the machine-wide side).
  */
 import { PAGE_SIZE, PageBit, PTE } from '../core/constants.js';
 import { VmmError } from '../errors.js';
-import type { PageAttrs, PageTable } from '../machine/page-table.js';
+import type { PageTable } from '../machine/page-table.js';
 import type { AccessBits, ReclaimPolicy } from '../reclaim/policy.js';
-import type { SwapArea } from '../reclaim/swap-area.js';
-import { decodeSwapEntry, encodeSwapEntryInto } from '../reclaim/swap-entry.js';
-import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
-import type { Frames } from '../machine/frames.js';
+import { encodeSwapEntryInto } from '../reclaim/swap-entry.js';
+import { newReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { PageProt } from './pte-attrs.js';
-import type { Reclaimer } from './reclaimer.js';
-import type { SwapCache } from '../reclaim/swap-cache.js';
 import type { FrameCopy } from '../reclaim/swap-device.js';
 import { CACHED, LAZY, LOCKED, PageSetView, PageSlotView, PageStates, SWAPPED, TRACKED } from './page-states.js';
+import type { ResidentConfig, ResidentContext } from './resident-context.js';
+import { LockedRanges } from './locked-ranges.js';
+import { SwapIn } from './swap-in.js';
+import { dropCachePage, putSlot } from './swap-slot-refs.js';
 
-
-/** How a resident set was configured (a fork child gets the same). */
-export interface ResidentConfig {
-  limit: number;
-  /** Makes a fresh policy (one per process). */
-  makePolicy: () => ReclaimPolicy;
-  /** Flush the TLB entry of a page whose Accessed bit reclaim clears (default false: x86 Linux does not). */
-  flushAccessed: boolean;
-}
-
-/** What the machine-wide side gives a resident set. */
-export interface ResidentContext {
-  readonly frames: Frames;
-  readonly zeroFrame: number;
-  readonly swap: SwapArea | undefined;
-  /** Machine-wide counters (summed over processes). */
-  readonly reclaim: ReclaimCounters;
-  /** Watermarks, kswapd and the OOM killer (present when the machine has swap). */
-  readonly reclaimer: Reclaimer | undefined;
-  /** Pages in memory that hold a swap slot's contents for any process (read ahead, or swapped in shared). */
-  readonly swapCache: SwapCache;
-  /** Slots of swap-cache pages that readahead brought in and no fault used yet. */
-  readonly readahead: Set<number>;
-}
+export type { ResidentConfig, ResidentContext } from './resident-context.js';
 
 /** Outcome of a fault handled here. */
 export type ResidentFault = 'minor' | 'major' | 'oom' | 'killed';
@@ -68,7 +48,7 @@ export class ResidentSet implements AccessBits {
   /** Resident pages under mlock: never evicted (Linux's unevictable list), still charged to the limit. */
   readonly locked = new PageSetView(this.st, LOCKED);
   /** Locked ranges [start, end) of virtual page numbers (mlock; not inherited by a fork child). */
-  private lockedRanges: Array<[number, number]> = [];
+  private readonly locks = new LockedRanges();
   /** Pages given MADV_FREE: dropped without a write at eviction unless written since. */
   readonly lazyFree = new PageSetView(this.st, LAZY);
   /** This process's counters. */
@@ -86,7 +66,8 @@ export class ResidentSet implements AccessBits {
   private writeSlots = new Float64Array(64);
   private writeFrames = new Float64Array(64);
   private readonly copyOut: FrameCopy = (frames, start, count, dst, off, zero) => this.ctx.frames.copyOut(frames, start, count, dst, off, zero);
-  private readonly page = new Uint8Array(PAGE_SIZE);
+  /** Swap-in of this process's pages (swap-in.ts). */
+  private readonly swapIn: SwapIn;
   /** Who is scanning now: background (kswapd) or the allocating process (direct). */
   private scanner: 'kswapd' | 'direct' = 'direct';
   /** The process this set belongs to (what an OOM kill reports). */
@@ -98,6 +79,7 @@ export class ResidentSet implements AccessBits {
     readonly config: ResidentConfig,
   ) {
     this.policy = config.makePolicy();
+    this.swapIn = new SwapIn(pages, ctx, this.st, this.counters);
     ctx.reclaimer?.sets.add(this);
   }
 
@@ -163,11 +145,11 @@ export class ResidentSet implements AccessBits {
       if (!ok) return 'oom';
       kind = 'minor';
     } else {
-      const k = this.swapInPage(la, vpn, slot, write, pp);
+      const k = this.swapIn.page(la, vpn, slot, write, pp);
       if (!k) return 'oom';
       kind = k;
     }
-    if (this.lockedRanges.length !== 0 && this.isLocked(vpn)) this.st.add(vpn, LOCKED);
+    if (this.isLocked(vpn)) this.st.add(vpn, LOCKED);
     else {
       this.st.add(vpn, TRACKED);
       this.policy.insert(vpn, write);
@@ -337,98 +319,6 @@ export class ResidentSet implements AccessBits {
   }
 
   /**
-   * Maps `slot`'s page back at `la`. From the swap cache (a page read ahead, or swapped in by
-   * another process holding the same slot) it is a minor fault; else the page is read from
-   * zswap or the device (major) and its neighbouring slots are read ahead. A page whose slot
-   * other entries still hold comes back shared and read-only (COW), as Linux maps a swap-cache
-   * page: sharing survives eviction. Returns the fault's kind, or undefined when no frame is free.
-   */
-  private swapInPage(la: number, vpn: number, slot: number, write: boolean, pp: PageProt): 'major' | 'minor' | undefined {
-    const swap = this.ctx.swap!;
-    const entry = this.pages.readEntry(la);
-    if (!entry || decodeSwapEntry(entry[0], entry[1]) !== slot) throw new VmmError('EFAULT', `reclaim: the entry of page ${vpn} does not hold swap slot ${slot} (internal inconsistency)`);
-    // A zswap load is exclusive: make sure the frame exists before reading the page out.
-    if (this.ctx.frames.freeCount() === 0) return undefined;
-    const cow: PageAttrs = { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi };
-    const cachedFrame = this.ctx.swapCache.frameOf(slot);
-    if (cachedFrame !== undefined) {
-      // Shared while another entry holds the slot or another page table maps the frame (beyond the cache's own reference).
-      const shared = swap.slots.refs(slot) > 1 || this.ctx.frames.refCount(cachedFrame) > 1;
-      // Exclusive once this entry's reference goes (putSlot drops the cache page with the slot): writable then.
-      this.pages.swapIn(la, cachedFrame, shared ? cow : write ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, null, 0);
-      this.counters.swapcache_hit++, this.ctx.reclaim.swapcache_hit++;
-      if (this.ctx.readahead.delete(slot)) {
-        this.counters.swap_ra_hit++, this.ctx.reclaim.swap_ra_hit++;
-        swap.readahead.hit(); // the next window grows from it
-      }
-      this.st.delete(vpn, SWAPPED);
-      if (!shared && !write && !swap.slots.halfFull) {
-        // Keep the clean copy (this entry's slot reference moves to the per-process cache).
-        this.ctx.swapCache.deleteSlot(slot);
-        this.ctx.frames.unref(cachedFrame);
-        this.st.setSlot(vpn, CACHED, slot);
-      } else this.putSlot(slot);
-      return 'minor';
-    }
-    const shared = swap.slots.refs(slot) > 1;
-    // From the in-memory device the core copies straight out of the device's storage (one copy, not two).
-    const view = swap.readView(slot);
-    const from = view !== undefined ? 'device' : swap.read(slot, this.page, 0);
-    if (from === 'device') this.counters.pswpin++, this.ctx.reclaim.pswpin++;
-    else this.counters.zswpin++, this.ctx.reclaim.zswpin++;
-    const dirty = write || from === 'zswap';
-    // A page of zeros needs no copy: the core's fresh frame is zeroed (and an untouched host page stays uncommitted).
-    const bytes = view !== undefined ? view : from === 'device' && swap.device.holdsZeros(slot) ? null : this.page;
-    const offset = view ? swap.device.pageOffset(slot) : 0;
-    const pfn = this.pages.swapIn(la, -1, shared ? cow : dirty ? { lo: pp.writable.lo | PTE.D, hi: pp.writable.hi } : pp.writable, bytes, offset);
-    if (pfn < 0) throw new VmmError('ENOMEM', 'swap-in: no page table frame'); // cannot happen: the entry's table exists
-    this.st.delete(vpn, SWAPPED);
-    if (shared) {
-      // The other holders of the slot will find this page in the swap cache.
-      this.ctx.swapCache.add(slot, pfn);
-      this.ctx.frames.ref(pfn);
-      this.putSlot(slot);
-    } else if (dirty || swap.slots.halfFull) this.putSlot(slot);
-    // Keep the swap copy while the page is clean, unless swap is getting full (vm_swap_full).
-    else this.st.setSlot(vpn, CACHED, slot);
-    this.readAhead(slot);
-    return 'major';
-  }
-
-  /** swap_cluster_readahead: the in-use device slots of the window swapin_nr_pages chose around `slot` go to the swap cache. */
-  private readAhead(slot: number): void {
-    const swap = this.ctx.swap!;
-    if (swap.pageCluster === 0) return;
-    const [first, last] = swap.window(slot);
-    const want: number[] = [];
-    for (let t = first; t <= last; t++) {
-      if (t === slot || swap.slots.refs(t) === 0 || this.ctx.swapCache.frameOf(t) !== undefined || swap.zswap?.has(t)) continue;
-      want.push(t);
-    }
-    const fr = this.ctx.frames;
-    const reserve = this.ctx.reclaimer?.watermarks.low ?? 0;
-    if (want.length === 0 || fr.freeCount() - want.length <= reserve + 2) return;
-    const frames = new Float64Array(want.length);
-    if (!fr.allocList(frames, want.length)) return;
-    let lo = Infinity;
-    let hi = -1;
-    want.forEach((t, i) => {
-      const f = frames[i]!;
-      // allocList's frames are zeroed: a slot of zeros needs no read.
-      if (!swap.device.holdsZeros(t)) swap.device.read(t, fr.view(f), fr.offset(f));
-      this.ctx.swapCache.add(t, f);
-      this.ctx.readahead.add(t);
-      lo = Math.min(lo, f);
-      hi = Math.max(hi, f);
-    });
-    // One call marks the frames written (so they are zeroed when next allocated); frames between them are marked too, harmlessly.
-    fr.noteWritten(lo, hi - lo + 1);
-    swap.pswpin += want.length;
-    this.counters.swap_ra += want.length;
-    this.ctx.reclaim.swap_ra += want.length;
-  }
-
-  /**
    * The other processes mapping frame `pfn` at page `vpn` (a COW page shared since fork: same
    * address in every process of the family), when they and the swap cache account for every
    * reference of the frame and none has it locked; undefined otherwise (then only this page
@@ -479,16 +369,12 @@ export class ResidentSet implements AccessBits {
 
   /** Drops one reference to `slot`; a freed slot takes its swap-cache page with it. */
   private putSlot(slot: number): void {
-    if (this.ctx.swap!.put(slot)) this.dropCachePage(slot);
+    putSlot(this.ctx, slot);
   }
 
   /** Drops the swap-cache page of `slot` (its copy is stale or its slot is gone). */
   private dropCachePage(slot: number): void {
-    if (this.ctx.swapCache.size === 0) return;
-    const f = this.ctx.swapCache.deleteSlot(slot);
-    if (f === undefined) return;
-    this.ctx.readahead.delete(slot);
-    this.ctx.frames.unref(f);
+    dropCachePage(this.ctx, slot);
   }
 
   // ---------------------------------------------------------------- unmap, fork, teardown
@@ -516,29 +402,28 @@ export class ResidentSet implements AccessBits {
     }
     for (const vpn of st.inRange(LOCKED, first, last)) st.delete(vpn, LOCKED);
     for (const vpn of st.inRange(LAZY, first, last)) st.delete(vpn, LAZY);
-    if (!keepLocks) this.lockedRanges = subtractRange(this.lockedRanges, first, last);
+    if (!keepLocks) this.locks.remove(first, last);
   }
 
   // ---------------------------------------------------------------- mlock, madvise
 
   /** True when page `vpn` lies in an mlocked range. */
   isLocked(vpn: number): boolean {
-    for (const [s, e] of this.lockedRanges) if (vpn >= s && vpn < e) return true;
-    return false;
+    return !this.locks.empty && this.locks.has(vpn);
   }
 
   /** True when any page of [start, end) (addresses) is in an mlocked range. */
   overlapsLocked(start: number, end: number): boolean {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
-    return this.lockedRanges.some(([s, e]) => s < b && e > a);
+    return this.locks.overlaps(a, b);
   }
 
   /** mlock of [start, end): resident pages there become unevictable; later faults there too. */
   lock(start: number, end: number): void {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
-    this.lockedRanges = [...subtractRange(this.lockedRanges, a, b), [a, b] as [number, number]].sort((x, y) => x[0] - y[0]);
+    this.locks.add(a, b);
     for (const v of this.st.inRange(TRACKED, a, b)) {
       this.st.delete(v, TRACKED);
       this.policy.remove(v);
@@ -550,7 +435,7 @@ export class ResidentSet implements AccessBits {
   unlock(start: number, end: number): void {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
-    this.lockedRanges = subtractRange(this.lockedRanges, a, b);
+    this.locks.remove(a, b);
     for (const v of this.st.inRange(LOCKED, a, b)) {
       this.st.delete(v, LOCKED);
       this.st.add(v, TRACKED);
@@ -618,7 +503,7 @@ export class ResidentSet implements AccessBits {
     for (const v of st.all(CACHED)) this.putSlot(st.slot(v, CACHED));
     for (const v of st.all(TRACKED)) this.policy.remove(v);
     st.clear();
-    this.lockedRanges = [];
+    this.locks.clear();
     this.ctx.reclaimer?.sets.delete(this);
   }
 
@@ -652,17 +537,4 @@ export class ResidentSet implements AccessBits {
     this.frames = new Float64Array(len);
     this.scanned = 0;
   }
-}
-
-/** `ranges` (sorted, disjoint [s, e)) without [a, b). */
-function subtractRange(ranges: Array<[number, number]>, a: number, b: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (const [s, e] of ranges) {
-    if (e <= a || s >= b) out.push([s, e]);
-    else {
-      if (s < a) out.push([s, a]);
-      if (e > b) out.push([b, e]);
-    }
-  }
-  return out;
 }
