@@ -24,7 +24,7 @@ export class SwapArea {
   /** @internal */ readonly device: SwapDevice;
   /** @internal */ readonly zswap: Zswap | undefined;
   readonly pageCluster: number;
-  /** The adaptive readahead window (Linux's swapin_nr_pages). */
+  /** @internal The adaptive readahead window (Linux's swapin_nr_pages). */
   readonly readahead: SwapReadahead;
   /** Pages read from / written to the device (Linux's pswpin / pswpout). */
   pswpin = 0;
@@ -69,12 +69,12 @@ export class SwapArea {
     return 'device';
   }
 
-  /** True when pages go to the in-memory device as they are (no pool, no file): `writeFrames` applies. */
+  /** @internal True when pages go to the in-memory device as they are (no pool, no file): `writeFrames` applies. */
   get framesDirect(): boolean {
     return this.zswap === undefined && this.device.file === undefined;
   }
 
-  /** Stores frames[0..count) in slots[0..count) on the in-memory device in runs (see SwapDevice.writeFrames); counts them as pswpout. */
+  /** @internal Stores frames[0..count) in slots[0..count) on the in-memory device in runs (see SwapDevice.writeFrames); counts them as pswpout. */
   writeFrames(slots: Float64Array, frames: Float64Array, count: number, copy: FrameCopy): void {
     this.device.writeFrames(slots, frames, count, copy);
     this.pswpout += count;
@@ -94,7 +94,7 @@ export class SwapArea {
   }
 
   /**
-   * A device read without a copy, for a reader that copies the page onward anyway: when
+   * @internal A device read without a copy, for a reader that copies the page onward anyway: when
    * `slot`'s page is on the in-memory device (not in the pool), counts the read and returns
    * the view holding its bytes at `device.pageOffset(slot)`, or null for a page of zeros.
    * undefined: use `read` (a file device, or the pool holds the page).
