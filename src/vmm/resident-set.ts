@@ -136,11 +136,11 @@ export class ResidentSet implements AccessBits {
    */
   fault(la: number, write: boolean, pp: PageProt): ResidentFault {
     const vpn = la / PAGE_SIZE;
-    const slot = this.st.slot(vpn, SWAPPED);
+    const slot = this.swapped.get(vpn);
     if (this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this)) return 'killed';
     if (!this.makeRoom(vpn)) return 'oom';
     let kind: ResidentFault;
-    if (slot < 0) {
+    if (slot === undefined) {
       const ok = write ? this.pages.mapZeroed(la, 1, pp.writable) : this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
       if (!ok) return 'oom';
       kind = 'minor';
