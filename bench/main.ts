@@ -8,6 +8,12 @@ import { benchRegions } from './regions.js';
 import { benchTlbHierarchy } from './tlb-hierarchy.js';
 
 const backends: ('native' | 'js')[] = nativeAvailable() ? ['native', 'js'] : ['js'];
+// VMSIM_BENCH=reclaim runs only the reclaim-through-the-VMM section (its targets), e.g. while tuning it.
+if (process.env.VMSIM_BENCH === 'reclaim') {
+  const { benchReclaimVmm } = await import('./reclaim.js');
+  printTable('Reclaim through the VMM', ['native', 'js', 'map'], await benchReclaimVmm(backends), [['native', 'js']]);
+  process.exit(0);
+}
 console.log(`vmsim benchmarks — node ${process.version}, backends: ${backends.join(', ')}`);
 printTable('MMU access path', ['native', 'js'], benchMmu(backends), [['native', 'js']]);
 

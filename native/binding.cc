@@ -69,7 +69,9 @@ T* typed(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* na
 // A range [la, la + count * 2^shift) that is aligned, in bounds and inside one half.
 bool rangeOk(double la, double count, int shift) {
   const double size = std::ldexp(1.0, shift);
-  if (!isInt(la) || !isInt(count) || la < 0 || count < 1 || std::fmod(la, size) != 0) return false;
+  // The alignment test on the integer, not fmod (a libm call on every map, unmap and protect).
+  if (!isInt(la) || !isInt(count) || la < 0 || count < 1 || la >= static_cast<double>(TWO48)) return false;
+  if ((static_cast<uint64_t>(la) & ((1ull << shift) - 1)) != 0) return false;
   const double end = la + count * size;
   return end <= static_cast<double>(TWO48) && !(la < static_cast<double>(TWO47) && end > static_cast<double>(TWO47));
 }
@@ -156,6 +158,18 @@ class NativeCore {
       chunks_[k] = Napi::Persistent(Napi::Uint8Array::New(info.Env(), len, ab, 0));
     }
     return chunks_[k].Value();
+  }
+  // A 2 MiB view (see core.ts ramWindow): V8 counts an external buffer's length as memory pressure.
+  Napi::Value RamWindow(const Napi::CallbackInfo& info) {
+    live(info);
+    constexpr uint64_t WINDOW = 1ull << 21;
+    const double i = num(info, 0, "i");
+    if (!isInt(i) || i < 0 || i * static_cast<double>(WINDOW) >= static_cast<double>(ram_->bytes())) throw Napi::RangeError::New(info.Env(), "window index out of range");
+    const uint64_t off = static_cast<uint64_t>(i) * WINDOW;
+    const uint64_t len = ram_->bytes() - off < WINDOW ? ram_->bytes() - off : WINDOW;
+    auto* keep = new std::shared_ptr<Ram>(ram_);
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), ram_->base() + off, len, [](Napi::Env, void*, std::shared_ptr<Ram>* hint) { delete hint; }, keep);
+    return Napi::Uint8Array::New(info.Env(), len, ab, 0);
   }
   Napi::Value FreeFrames(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->freeCount())); }
   Napi::Value AllocFrame(const Napi::CallbackInfo& info) { mut(info); return N(info, static_cast<double>(frames_->alloc())); }
@@ -501,6 +515,19 @@ class NativeCore {
     if (!rootOk(root) || !Reclaim::listOk(&la, 1) || !isInt(pfn) || pfn < -1) return N(info, EINVAL_);
     return N(info, static_cast<double>(Reclaim(*pt_, *frames_, *ram_).swapIn(static_cast<uint64_t>(root), static_cast<uint64_t>(la), pfn, a, bytes)));
   }
+  Napi::Value CopyFramesOut(const Napi::CallbackInfo& info) {
+    mut(info);
+    size_t nf, nd, nz;
+    const double* frames = typed<double>(info.Env(), info[0], napi_float64_array, "frames", &nf);
+    const double start = num(info, 1, "start"), count = num(info, 2, "count"), off = num(info, 4, "dstOffset");
+    uint8_t* dst = typed<uint8_t>(info.Env(), info[3], napi_uint8_array, "dst", &nd);
+    uint8_t* zero = typed<uint8_t>(info.Env(), info[5], napi_uint8_array, "zero", &nz);
+    if (!isInt(start) || !isInt(count) || !isInt(off) || start < 0 || count < 0 || off < 0) return N(info, EINVAL_);
+    if (start + count > static_cast<double>(nf) || start + count > static_cast<double>(nz) || off + count * 4096 > static_cast<double>(nd)) return N(info, EINVAL_);
+    if (count == 0) return N(info, OK);
+    const size_t s = static_cast<size_t>(start);
+    return N(info, Reclaim(*pt_, *frames_, *ram_).copyFramesOut(frames + s, static_cast<size_t>(count), dst + static_cast<size_t>(off), zero + s));
+  }
   Napi::Value InvalidateList(const Napi::CallbackInfo& info) {
     mut(info);
     const double pcid = num(info, 0, "pcid"), count = num(info, 2, "count");
@@ -554,6 +581,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   auto* core = new NativeCore(info, self);
   self.AddFinalizer([](Napi::Env, NativeCore* c) { delete c; }, core);
   self.Set("ramChunk", Napi::Function::New<Call<&NativeCore::RamChunk>>(env, "ramChunk", core));
+  self.Set("ramWindow", Napi::Function::New<Call<&NativeCore::RamWindow>>(env, "ramWindow", core));
   self.Set("freeFrames", Napi::Function::New<Call<&NativeCore::FreeFrames>>(env, "freeFrames", core));
   self.Set("allocFrame", Napi::Function::New<Call<&NativeCore::AllocFrame>>(env, "allocFrame", core));
   self.Set("allocFrames", Napi::Function::New<Call<&NativeCore::AllocFrames>>(env, "allocFrames", core));
@@ -592,6 +620,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("readEntry", Napi::Function::New<Call<&NativeCore::ReadEntry>>(env, "readEntry", core));
   self.Set("writeEntries", Napi::Function::New<Call<&NativeCore::WriteEntries>>(env, "writeEntries", core));
   self.Set("swapIn", Napi::Function::New<Call<&NativeCore::SwapIn>>(env, "swapIn", core));
+  self.Set("copyFramesOut", Napi::Function::New<Call<&NativeCore::CopyFramesOut>>(env, "copyFramesOut", core));
   self.Set("invalidateList", Napi::Function::New<Call<&NativeCore::InvalidateList>>(env, "invalidateList", core));
   self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));
   return self;

@@ -117,6 +117,21 @@ int64_t Reclaim::writeEntries(uint64_t root, const double* las, size_t n, const 
   return written;
 }
 
+int Reclaim::copyFramesOut(const double* frames, size_t n, uint8_t* dst, uint8_t* zero) {
+  for (size_t i = 0; i < n; i++)
+    if (!frames_.usable(frames[i])) return EINVAL_;
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t* src = ram_.base() + static_cast<uint64_t>(frames[i]) * 4096;
+    const uint64_t* w = reinterpret_cast<const uint64_t*>(src);
+    uint64_t any = 0;
+    // Most pages with data differ from zero early: test a line at a time, stop at the first non-zero one.
+    for (int k = 0; k < 512 && any == 0; k += 8) any = w[k] | w[k + 1] | w[k + 2] | w[k + 3] | w[k + 4] | w[k + 5] | w[k + 6] | w[k + 7];
+    zero[i] = any == 0 ? 1 : 0;
+    if (any != 0) std::memcpy(dst + i * 4096, src, 4096);
+  }
+  return OK;
+}
+
 int64_t Reclaim::swapIn(uint64_t root, uint64_t la, double pfn, uint64_t attrs, const uint8_t* bytes) {
   bool large;
   uint64_t* s = slot4k(root, la, false, &large);

@@ -26,6 +26,8 @@ class Reclaim {
   int readEntry(uint64_t root, uint64_t la, uint64_t* entry);
   int64_t writeEntries(uint64_t root, const double* las, size_t n, const uint32_t* lo, const uint32_t* hi);
   int64_t swapIn(uint64_t root, uint64_t la, double pfn, uint64_t attrs, const uint8_t* bytes);
+  // Frames frames[0..n) to dst + i*4096, except all-zero ones (zero[i] = 1). EINVAL (nothing written) for a frame not allocated.
+  int copyFramesOut(const double* frames, size_t n, uint8_t* dst, uint8_t* zero);
 
  private:
   // The 4 KiB-level slot for la: nullptr when no table holds it; *large set when a large leaf maps it.

@@ -36,6 +36,12 @@ export interface Core {
   // ---- physical memory ----
   /** RAM bytes [i * 2^30, min(memoryBytes, (i+1) * 2^30)) as a view; stable for the core's life. */
   ramChunk(i: number): Uint8Array;
+  /**
+   * RAM bytes [i * 2^21, min(memoryBytes, (i+1) * 2^21)) as a new view (the caller keeps it).
+   * For frame bytes from TS (swap reads and writes): V8 counts a view's whole length as
+   * external memory, and the first 1 GiB ramChunk of a machine makes it run a full GC.
+   */
+  ramWindow(i: number): Uint8Array;
 
   // ---- frames ----
   /** Number of free frames. */
@@ -215,6 +221,13 @@ export interface Core {
   swapIn(root: number, la: number, pfn: number, attrLo: number, attrHi: number, bytes: Uint8Array | null, offset: number): number;
   /** Invalidates the TLB entries of `pcid` (and global ones) for each page las[0..count), as one INVLPG each. */
   invalidateList(pcid: number, las: Float64Array, count: number): void;
+  /**
+   * Swap-out's copy of frames to the swap device's storage, with no view per page: for i in
+   * [start, start + count), frame frames[i] (allocated) is copied to dst[dstOffset + (i - start)
+   * * 4096, +4096) and zero[i] = 0 — unless it reads as all zeros, then zero[i] = 1 and nothing
+   * is copied. OK, or EINVAL (nothing written) for a frame not allocated or arrays too short.
+   */
+  copyFramesOut(frames: Float64Array, start: number, count: number, dst: Uint8Array, dstOffset: number, zero: Uint8Array): number;
 
   /** Releases host resources. The core is unusable afterwards. */
   dispose(): void;

@@ -11,7 +11,7 @@ import type { Core } from '../core/core.js';
 export class Frames {
   /** `hw.core` is read at every call: a disposed machine's core refuses them all. */
   constructor(private readonly hw: { readonly core: Core }) {}
-  /** RAM views by chunk, valid for the core they came from (a disposed machine swaps its core). */
+  /** RAM views by 2 MiB window, valid for the core they came from (a disposed machine swaps its core). */
   private views: Uint8Array[] = [];
   private viewsOf: Core | undefined;
 
@@ -71,20 +71,32 @@ export class Frames {
     return [this.view(pfn), this.offset(pfn)];
   }
 
-  /** The RAM view holding frame `pfn` (cached: no core call per page while the core is the same). */
+  /**
+   * The RAM view holding frame `pfn` (cached: no core call per page while the core is the same).
+   * 2 MiB windows, not the 1 GiB chunks: V8 runs a full GC for the external memory a 1 GiB view
+   * claims (~1-5 ms, once per machine: most of a short replay's reclaim time).
+   */
   view(pfn: number): Uint8Array {
     const core = this.hw.core;
     if (core !== this.viewsOf) {
       this.viewsOf = core;
       this.views = [];
     }
-    const i = Math.floor(pfn / FRAMES_PER_CHUNK);
-    return this.views[i] ?? (this.views[i] = core.ramChunk(i));
+    const i = Math.floor(pfn / FRAMES_PER_WINDOW);
+    return this.views[i] ?? (this.views[i] = core.ramWindow(i));
   }
 
   /** The byte offset of frame `pfn` in its view. */
   offset(pfn: number): number {
-    return (pfn % FRAMES_PER_CHUNK) * 4096;
+    return (pfn - Math.floor(pfn / FRAMES_PER_WINDOW) * FRAMES_PER_WINDOW) * 4096;
+  }
+
+  /**
+   * Copies frames[start, start + count) to dst from dstOffset, 4096 bytes each, in one core call;
+   * an all-zero frame is not copied and gets zero[i] = 1 (else 0). Throws for a frame not allocated.
+   */
+  copyOut(frames: Float64Array, start: number, count: number, dst: Uint8Array, dstOffset: number, zero: Uint8Array): void {
+    if (this.hw.core.copyFramesOut(frames, start, count, dst, dstOffset, zero) < 0) throw new RangeError(`copyOut: a frame of ${count} is not allocated, or the buffers are too short`);
   }
 
   /** Says that frames [pfn, pfn + count) were written through `bytes` (so they are zeroed when next allocated). */
@@ -93,4 +105,4 @@ export class Frames {
   }
 }
 
-const FRAMES_PER_CHUNK = 2 ** 30 / 4096;
+const FRAMES_PER_WINDOW = 2 ** 21 / 4096;

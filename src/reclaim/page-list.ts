@@ -1,10 +1,14 @@
 /**
  * An ordered list of page keys with O(1) insert, remove and move by key: the LRU lists,
  * FIFO queues and clock rings of the policies. "Head" is the newest end, "tail" the oldest.
- * Nodes live in typed arrays (no object per page), indexed through one Map.
+ * Nodes live in typed arrays (no object per page), indexed through a KeyIndex (blocks of
+ * neighbouring keys, cheaper than one Map).
  */
+import { KeyIndex } from './key-index.js';
+
+/** An ordered list of page keys (see above). */
 export class PageList {
-  private readonly index = new Map<number, number>();
+  private readonly index = new KeyIndex();
   private keys = new Float64Array(16);
   private prev = new Int32Array(16);
   private next = new Int32Array(16);
@@ -20,7 +24,7 @@ export class PageList {
 
   /** True when key is in the list. */
   has(key: number): boolean {
-    return this.index.has(key);
+    return this.index.get(key) >= 0;
   }
 
   /** The oldest key (undefined when empty). */
@@ -56,7 +60,7 @@ export class PageList {
   /** Removes key; returns whether it was there. */
   remove(key: number): boolean {
     const n = this.index.get(key);
-    if (n === undefined) return false;
+    if (n < 0) return false;
     this.unlink(n);
     this.index.delete(key);
     this.free.push(n);
@@ -73,7 +77,7 @@ export class PageList {
 
   /** Makes key the newest (it must be in the list). */
   moveToHead(key: number): void {
-    const n = this.index.get(key)!;
+    const n = this.index.get(key);
     if (n === this.headNode) return;
     this.unlink(n);
     this.prev[n] = -1;

@@ -5,10 +5,10 @@
  */
 import { VmmError } from '../errors.js';
 import { describe, PAGE_SIZE } from '../address.js';
-import { SwapDevice } from './swap-device.js';
+import { SwapDevice, type FrameCopy } from './swap-device.js';
 import type { SwapSlots } from './swap-slots.js';
 import { Zswap, type ZswapOptions, type ZswapStats } from './zswap.js';
-import { readaheadWindow } from './swap-readahead.js';
+import { SwapReadahead } from './swap-readahead.js';
 import type { SwapOptions } from './swap-options.js';
 
 export type { SwapOptions } from './swap-options.js';
@@ -24,6 +24,8 @@ export class SwapArea {
   /** @internal */ readonly device: SwapDevice;
   /** @internal */ readonly zswap: Zswap | undefined;
   readonly pageCluster: number;
+  /** @internal The adaptive readahead window (Linux's swapin_nr_pages). */
+  readonly readahead: SwapReadahead;
   /** Pages read from / written to the device (Linux's pswpin / pswpout). */
   pswpin = 0;
   pswpout = 0;
@@ -52,6 +54,7 @@ export class SwapArea {
     this.device = new SwapDevice({ size, file: o.file });
     this.zswap = zswap;
     this.pageCluster = pc;
+    this.readahead = new SwapReadahead(pc, this.device.slots.pages);
   }
 
   /** @internal The slot allocator. */
@@ -64,6 +67,17 @@ export class SwapArea {
     if (this.zswap?.store(slot, bytes, offset)) return 'zswap';
     this.deviceWrite(slot, bytes, offset);
     return 'device';
+  }
+
+  /** @internal True when pages go to the in-memory device as they are (no pool, no file): `writeFrames` applies. */
+  get framesDirect(): boolean {
+    return this.zswap === undefined && this.device.file === undefined;
+  }
+
+  /** @internal Stores frames[0..count) in slots[0..count) on the in-memory device in runs (see SwapDevice.writeFrames); counts them as pswpout. */
+  writeFrames(slots: Float64Array, frames: Float64Array, count: number, copy: FrameCopy): void {
+    this.device.writeFrames(slots, frames, count, copy);
+    this.pswpout += count;
   }
 
   /**
@@ -79,6 +93,18 @@ export class SwapArea {
     return 'device';
   }
 
+  /**
+   * @internal A device read without a copy, for a reader that copies the page onward anyway: when
+   * `slot`'s page is on the in-memory device (not in the pool), counts the read and returns
+   * the view holding its bytes at `device.pageOffset(slot)`, or null for a page of zeros.
+   * undefined: use `read` (a file device, or the pool holds the page).
+   */
+  readView(slot: number): Uint8Array | null | undefined {
+    if (this.device.file !== undefined || this.zswap?.has(slot)) return undefined;
+    this.pswpin++;
+    return this.device.pageView(slot) ?? null;
+  }
+
   /** Drops one reference to `slot`; when it is free, its pool entry goes too. Returns true when freed. */
   put(slot: number): boolean {
     const freed = this.device.slots.put(slot);
@@ -86,9 +112,9 @@ export class SwapArea {
     return freed;
   }
 
-  /** The slots Linux would read ahead with `slot` ([first, last], in-use ones only are read). */
+  /** The slots Linux would read with a fault that missed the swap cache at `slot` ([first, last], in-use ones only are read); adapts the window. */
   window(slot: number): [number, number] {
-    return readaheadWindow(slot, this.pageCluster, this.device.slots.pages);
+    return this.readahead.window(slot);
   }
 
   /** The pool's counters (undefined without zswap). */

@@ -13,6 +13,9 @@ import { PAGE_SIZE } from '../address.js';
 import { SwapSlots } from './swap-slots.js';
 import { isZeroPage } from './zero-page.js';
 
+/** The core's copy of frames[start, +count) to dst at dstOffset, all-zero frames flagged in zero[] (Frames.copyOut). */
+export type FrameCopy = (frames: Float64Array, start: number, count: number, dst: Uint8Array, dstOffset: number, zero: Uint8Array) => void;
+
 /** Slots per host-memory chunk (1 MiB). */
 const CHUNK_PAGES = 256;
 const MAGIC = 'SWAPSPACE2';
@@ -37,6 +40,8 @@ export class SwapDevice {
    */
   private zeros: Uint8Array | undefined;
   private fd = -1;
+  private zeroOut = new Uint8Array(64);
+  private stage = new Uint8Array(0);
 
   constructor(options: SwapDeviceOptions) {
     const { size, file } = options;
@@ -92,6 +97,37 @@ export class SwapDevice {
     chunk.set(page.subarray(offset, offset + PAGE_SIZE), (slot % CHUNK_PAGES) * PAGE_SIZE);
   }
 
+  /**
+   * Stores the frames frames[0..count) in slots[0..count) (in-memory device only) through
+   * `copy` — the core's copy of frames into a buffer, flagging all-zero frames — a run of
+   * neighbouring slots of one chunk per call, with no view or JS copy per page.
+   */
+  writeFrames(slots: Float64Array, frames: Float64Array, count: number, copy: FrameCopy): void {
+    if (this.fd >= 0) throw new VmmError('EINVAL', 'writeFrames: a file device takes its pages one by one (write)');
+    if (this.zeroOut.length < count) this.zeroOut = new Uint8Array(Math.max(count, 2 * this.zeroOut.length));
+    const zero = this.zeroOut;
+    const zeros = this.zeros!;
+    for (let i = 0; i < count; ) {
+      const first = slots[i]!;
+      const c = first / CHUNK_PAGES | 0;
+      let j = i + 1;
+      while (j < count && slots[j] === first + (j - i) && (slots[j]! / CHUNK_PAGES | 0) === c) j++;
+      const at = (first - c * CHUNK_PAGES) * PAGE_SIZE;
+      const chunk = this.chunks[c];
+      if (chunk) copy(frames, i, j - i, chunk, at, zero);
+      else {
+        // No chunk yet: stage the run, and make the chunk only if a page is not zeros (zero pages commit nothing).
+        if (this.stage.length < (j - i) * PAGE_SIZE) this.stage = new Uint8Array(Math.min(CHUNK_PAGES, Math.max(j - i, 2 * (this.stage.length / PAGE_SIZE))) * PAGE_SIZE);
+        copy(frames, i, j - i, this.stage, 0, zero);
+        let data = false;
+        for (let k = i; k < j; k++) data ||= zero[k] === 0;
+        if (data) (this.chunks[c] = new Uint8Array(CHUNK_PAGES * PAGE_SIZE)).set(this.stage.subarray(0, (j - i) * PAGE_SIZE), at);
+      }
+      for (let k = i; k < j; k++) zeros[slots[k]!] = zero[k]!;
+      i = j;
+    }
+  }
+
   /** Reads `slot`'s bytes into `into` at `offset`. */
   read(slot: number, into: Uint8Array, offset = 0): void {
     if (this.fd >= 0) {
@@ -102,6 +138,20 @@ export class SwapDevice {
     const at = (slot % CHUNK_PAGES) * PAGE_SIZE;
     if (chunk) into.set(chunk.subarray(at, at + PAGE_SIZE), offset);
     else into.fill(0, offset, offset + PAGE_SIZE);
+  }
+
+  /**
+   * The host-memory chunk holding `slot`'s bytes (at `pageOffset(slot)`), so a reader can copy
+   * them straight to where they go; undefined for a file device or a slot of zeros.
+   */
+  pageView(slot: number): Uint8Array | undefined {
+    if (this.fd >= 0 || this.zeros![slot] === 1) return undefined;
+    return this.chunks[slot / CHUNK_PAGES | 0];
+  }
+
+  /** The byte offset of `slot`'s page in its pageView. */
+  pageOffset(slot: number): number {
+    return (slot % CHUNK_PAGES) * PAGE_SIZE;
   }
 
   /** True when `slot` holds a page of zeros the device keeps no copy of (a reader whose target is zero already may skip the read). */

@@ -101,6 +101,7 @@ const HOSTILE: Array<[string, () => unknown]> = [
 /** Every core method with valid arguments (for a rig). */
 const CALLS: Array<[keyof Core, (r: Rig) => unknown[]]> = [
   ['ramChunk', () => [0]],
+  ['ramWindow', () => [0]],
   ['allocFrames', () => [2, 2]],
   ['allocFrameList', () => [new Float64Array(2), 2]],
   ['mapList', (r) => [r.root, 0x10_0000, Float64Array.of(r.frame), 0x67, 0]],

@@ -1,6 +1,6 @@
 /**
  * The core's reclaim operations (pageBits, clearAccessedList, swapOutList, readEntry,
- * writeEntries, swapIn, invalidateList): random sequences on the native core and the
+ * writeEntries, swapIn, invalidateList, copyFramesOut): random sequences on the native core and the
  * pure-TS reference give identical return values, result slots, counters, TLB arrays, RAM
  * and reference counts; and the semantics stated in core.ts hold on each backend.
  */
@@ -45,6 +45,8 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('inval' as const), ps: fc.array(pageArb, { maxLength: 5 }) }),
   fc.record({ t: fc.constant('unmap' as const), p: pageArb, n: fc.integer({ min: 1, max: 40 }) }),
   fc.record({ t: fc.constant('badlist' as const) }),
+  // Frames by number (some free, some page tables, some user pages with bytes or zeros), into a buffer at an offset.
+  fc.record({ t: fc.constant('copyout' as const), fs: fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 5 }), start: fc.integer({ min: 0, max: 2 }), off: fc.integer({ min: 0, max: 3 }) }),
 );
 
 /** Runs one op; returns what it returned (and the result slots it filled). */
@@ -94,6 +96,13 @@ function run(r: Rig, o: fc.Arbitrary<unknown> extends never ? never : any): unkn
       return null;
     case 'unmap':
       return c.unmap(r.root, la(o.p), o.n);
+    case 'copyout': {
+      const dst = new Uint8Array(4096 * 6).fill(0xee);
+      const zero = new Uint8Array(o.fs.length).fill(7);
+      const count = Math.max(0, o.fs.length - o.start);
+      const st = c.copyFramesOut(Float64Array.from(o.fs), o.start, count, dst, o.off * 4096 + (o.off === 3 ? 1 : 0), zero);
+      return [st, [...zero], hashRam(dst)];
+    }
     case 'badlist':
       return [c.pageBits(r.root, Float64Array.of(la(0) + 1), 1, new Uint8Array(1), new Float64Array(1)), c.clearAccessedList(r.root, Float64Array.of(2 ** 47), 1), c.swapOutList(r.root, Float64Array.of(la(0)), 2, new Uint32Array(2), new Uint32Array(2))];
   }
@@ -201,6 +210,37 @@ describe.each(makers)('reclaim operations on %s', (_name, make) => {
     expect(c.freeFrames()).toBe(free0); // the emptied tables went with the unmap
     expect(c.readEntry(r.root, 2 ** 41)).toBe(Status.ENOENT);
     c.dispose();
+  });
+
+  it('copyFramesOut copies frames with bytes, flags all-zero frames without copying, refuses free frames and short arrays', () => {
+    for (const [, make] of makers) {
+      const r = rig(make);
+      const c = r.core;
+      expect(c.map(r.root, la(0), 2, 12, USER, 0, -1)).toBe(Status.OK);
+      const fr = new Float64Array(2);
+      c.pageBits(r.root, Float64Array.of(la(0), la(1)), 2, new Uint8Array(2), fr);
+      const bytes = new Uint8Array(4096).fill(0x5a);
+      bytes[4095] = 1;
+      const pfn = c.swapIn(r.root, la(2), -1, USER, 0, bytes, 0);
+      const frames = Float64Array.of(fr[0]!, pfn, fr[1]!);
+      const dst = new Uint8Array(3 * 4096 + 8).fill(0xee);
+      const zero = new Uint8Array(3);
+      expect(c.copyFramesOut(frames, 0, 3, dst, 8, zero)).toBe(Status.OK);
+      expect([...zero]).toEqual([1, 0, 1]);
+      expect(dst.subarray(8 + 4096, 8 + 8192)).toEqual(bytes);
+      expect(dst[8]).toBe(0xee); // a zero frame is not copied
+      expect(c.copyFramesOut(frames, 1, 1, dst, 0, zero)).toBe(Status.OK); // from index start, to dst offset 0
+      expect(dst.subarray(0, 4096)).toEqual(bytes);
+      const free = c.allocFrame();
+      c.unrefFrame(free);
+      const before = Buffer.from(dst);
+      expect(c.copyFramesOut(Float64Array.of(pfn, free), 0, 2, dst, 0, zero)).toBe(Status.EINVAL);
+      expect(c.copyFramesOut(frames, 0, 3, dst, 4096, zero)).toBe(Status.EINVAL); // dst too short
+      expect(c.copyFramesOut(frames, 2, 2, dst, 0, zero)).toBe(Status.EINVAL); // past the frame list
+      expect(c.copyFramesOut(frames, 0, 1, dst, -1, zero)).toBe(Status.EINVAL);
+      expect(c.copyFramesOut(frames, 0.5, 1, dst, 0, zero)).toBe(Status.EINVAL);
+      expect(Buffer.from(dst).equals(before)).toBe(true);
+    }
   });
 
   it('bad lists are EINVAL with nothing changed', () => {

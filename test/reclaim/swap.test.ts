@@ -16,7 +16,7 @@ class SwapArea extends SwapAreaOf {
 }
 import { Zswap } from '../../src/reclaim/zswap.js';
 import { SwapCache } from '../../src/reclaim/swap-cache.js';
-import { readaheadWindow } from '../../src/reclaim/swap-readahead.js';
+import { readaheadWindow, SwapReadahead, swapinWindowPages } from '../../src/reclaim/swap-readahead.js';
 import { VmmError } from '../../src/errors.js';
 import { propertyOptions } from '../property-options.js';
 
@@ -177,6 +177,59 @@ describe('SwapDevice', () => {
   });
 });
 
+describe('SwapDevice.writeFrames', () => {
+  /** A stand-in for the core's copyFramesOut over fake frames: frame f holds bytes f (0 = a page of zeros). */
+  const copy = (frames: Float64Array, start: number, count: number, dst: Uint8Array, off: number, zero: Uint8Array) => {
+    for (let i = start; i < start + count; i++) {
+      zero[i] = frames[i] === 0 ? 1 : 0;
+      if (frames[i] !== 0) dst.fill(frames[i]!, off + (i - start) * PAGE, off + (i - start + 1) * PAGE);
+    }
+  };
+
+  it('stores runs of neighbouring slots across chunk edges; zero pages are flags, read back as zeros', () => {
+    const dev = new SwapDevice({ size: 600 * PAGE });
+    // Slots 254-257 cross the first chunk edge (256 slots a chunk); 300 stands alone; 3 is a page of zeros.
+    const slots = Float64Array.of(254, 255, 256, 257, 300, 3);
+    const frames = Float64Array.of(11, 12, 13, 14, 15, 0);
+    dev.writeFrames(slots, frames, 6, copy);
+    const back = new Uint8Array(PAGE);
+    for (let i = 0; i < 5; i++) {
+      dev.read(slots[i]!, back);
+      expect(back.every((b) => b === frames[i])).toBe(true);
+    }
+    expect(dev.holdsZeros(3)).toBe(true);
+    expect(dev.holdsZeros(254)).toBe(false);
+    back.fill(9);
+    dev.read(3, back);
+    expect(back.every((b) => b === 0)).toBe(true);
+    // A later write of data to a zero slot clears its flag.
+    dev.writeFrames(Float64Array.of(3), Float64Array.of(7), 1, copy);
+    expect(dev.holdsZeros(3)).toBe(false);
+    dev.read(3, back);
+    expect(back[100]).toBe(7);
+    dev.close();
+  });
+
+  it('a run of zero pages on a chunk never written commits no chunk (pageView stays empty)', () => {
+    const dev = new SwapDevice({ size: 600 * PAGE });
+    dev.writeFrames(Float64Array.of(10, 11, 12), Float64Array.of(0, 0, 0), 3, copy);
+    expect([10, 11, 12].map((s) => dev.holdsZeros(s))).toEqual([true, true, true]);
+    expect(dev.pageView(10)).toBeUndefined();
+    dev.writeFrames(Float64Array.of(13, 14), Float64Array.of(0, 5), 2, copy);
+    expect(dev.pageView(14)).toBeInstanceOf(Uint8Array);
+    expect(dev.pageView(14)![dev.pageOffset(14)]).toBe(5);
+    dev.close();
+  });
+
+  it('a file device refuses it (its pages are written one by one)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmsim-wf-'));
+    const dev = new SwapDevice({ size: 8 * PAGE, file: join(dir, 'swap') });
+    expect(() => dev.writeFrames(Float64Array.of(1), Float64Array.of(1), 1, copy)).toThrow(/file device/);
+    dev.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('SwapArea options', () => {
   it('refuses unknown keys and bad values, naming them', () => {
     const bad: Array<[unknown, RegExp]> = [
@@ -217,12 +270,66 @@ describe('SwapArea options', () => {
     z.close();
   });
 
-  it('the readahead window is the aligned 2^page-cluster slots, never slot 0', () => {
-    expect(readaheadWindow(13, 3, 100)).toEqual([8, 15]);
-    expect(readaheadWindow(3, 3, 100)).toEqual([1, 7]);
-    expect(readaheadWindow(97, 3, 100)).toEqual([96, 99]);
-    expect(readaheadWindow(13, 0, 100)).toEqual([13, 13]);
-    expect(new SwapArea({ size: 64 * PAGE, pageCluster: 2 }, 2 ** 24).window(6)).toEqual([4, 7]);
+  it('a readahead window is the aligned run of its size around the slot, never slot 0 nor past the end', () => {
+    expect(readaheadWindow(13, 8, 100)).toEqual([8, 15]);
+    expect(readaheadWindow(3, 8, 100)).toEqual([1, 7]);
+    expect(readaheadWindow(97, 8, 100)).toEqual([96, 99]);
+    expect(readaheadWindow(13, 2, 100)).toEqual([12, 13]);
+    expect(readaheadWindow(13, 1, 100)).toEqual([13, 13]);
+  });
+
+  it('the window size follows Linux __swapin_nr_pages: hits + 2 rounded up to a power of two, capped, halving at most', () => {
+    // No hits: 2 pages for a fault next to the previous one (either side), else 1.
+    expect(swapinWindowPages(10, 11, 0, 8, 0)).toBe(2);
+    expect(swapinWindowPages(10, 9, 0, 8, 0)).toBe(2);
+    expect(swapinWindowPages(10, 12, 0, 8, 0)).toBe(1);
+    // Hits: hits + 2, rounded up to 4, 8, ...; capped at 2^page-cluster.
+    expect(swapinWindowPages(0, 50, 1, 8, 0)).toBe(4);
+    expect(swapinWindowPages(0, 50, 2, 8, 0)).toBe(4);
+    expect(swapinWindowPages(0, 50, 3, 8, 0)).toBe(8);
+    expect(swapinWindowPages(0, 50, 30, 8, 0)).toBe(8);
+    expect(swapinWindowPages(0, 50, 30, 2, 0)).toBe(2);
+    // Never below half the previous window.
+    expect(swapinWindowPages(0, 50, 0, 8, 8)).toBe(4);
+    expect(swapinWindowPages(0, 50, 0, 8, 4)).toBe(2);
+    expect(swapinWindowPages(0, 50, 0, 8, 1)).toBe(1);
+  });
+
+  it('the machine-wide state adapts the window to readahead hits, fault after fault (page-cluster 3)', () => {
+    const ra = new SwapReadahead(3, 1000);
+    const seq: Array<[number, number]> = [];
+    const fault = (slot: number, hitsBefore = 0) => {
+      for (let i = 0; i < hitsBefore; i++) ra.hit();
+      seq.push(ra.window(slot));
+    };
+    fault(50); // random, no hits: 1 page (the fault's own)
+    fault(51); // next to the previous: 2
+    fault(60, 2); // two read-ahead pages were used: 4
+    fault(70, 6); // six: 8, the most
+    fault(300); // nothing used since: halves, 4
+    fault(500); // 2
+    fault(700); // 1
+    fault(701); // adjacent to 700 (the last fault without hits): 2
+    expect(ra.history).toEqual([1, 2, 4, 8, 4, 2, 1, 2]);
+    expect(seq).toEqual([[50, 50], [50, 51], [60, 63], [64, 71], [300, 303], [500, 501], [700, 700], [700, 701]]);
+    // Only a fault without hits becomes the "previous offset" that adjacency is judged by.
+    const ra2 = new SwapReadahead(3, 1000);
+    ra2.window(100); // prev = 100
+    ra2.hit();
+    ra2.window(200); // hits: prev stays 100, window 4
+    ra2.window(101); // no hits, adjacent to 100: 2 (not below 4 / 2 = 2)
+    expect(ra2.history).toEqual([1, 4, 2]);
+  });
+
+  it('page-cluster 0 never reads ahead, whatever the hits; the area uses its own state', () => {
+    const ra = new SwapReadahead(0, 1000);
+    ra.hit();
+    ra.hit();
+    expect(ra.window(5)).toEqual([5, 5]);
+    expect(ra.history).toEqual([]);
+    const area = new SwapArea({ size: 64 * PAGE, pageCluster: 2 }, 2 ** 24);
+    area.readahead.hit();
+    expect(area.window(6)).toEqual([4, 7]); // 1 hit: 4 pages, the most for page-cluster 2
   });
 });
 

@@ -13,7 +13,7 @@ import type { TlbState } from '../tlb-state.js';
 const TWO47 = 2 ** 47;
 const ATTR_LO = 0xf7e;
 
-type ReclaimOps = Pick<Core, 'pageBits' | 'clearAccessedList' | 'swapOutList' | 'readEntry' | 'writeEntries' | 'swapIn' | 'invalidateList'>;
+type ReclaimOps = Pick<Core, 'pageBits' | 'clearAccessedList' | 'swapOutList' | 'readEntry' | 'writeEntries' | 'swapIn' | 'invalidateList' | 'copyFramesOut'>;
 
 /** True when las[0..count) are 4 KiB-aligned user-half addresses and count fits the array. */
 function listOk(las: Float64Array, count: number): boolean {
@@ -150,6 +150,22 @@ export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, tlb: Tlb
       const [elo, ehi] = makeEntry(f, ((attrLo >>> 0) & ATTR_LO) | PTE.P, (attrHi >>> 0) & PTE_HI.NX);
       ram.set(ea, elo, ehi);
       return f;
+    },
+    copyFramesOut(fr, start, count, dst, dstOffset, zero) {
+      if (!(fr instanceof Float64Array) || !(dst instanceof Uint8Array) || !(zero instanceof Uint8Array)) return Status.EINVAL;
+      if (![start, count, dstOffset].every(Number.isInteger) || start < 0 || count < 0 || dstOffset < 0) return Status.EINVAL;
+      if (start + count > fr.length || start + count > zero.length || dstOffset + count * 4096 > dst.length) return Status.EINVAL;
+      for (let i = start; i < start + count; i++) if (!frames.usable(fr[i]!)) return Status.EINVAL;
+      for (let i = start; i < start + count; i++) {
+        const pa = fr[i]! * 4096;
+        const c = ram.chunk(Math.floor(pa / CHUNK_BYTES));
+        const at = pa % CHUNK_BYTES;
+        let k = 0;
+        while (k < 4096 && c[at + k] === 0) k++;
+        zero[i] = k === 4096 ? 1 : 0;
+        if (k !== 4096) dst.set(c.subarray(at, at + 4096), dstOffset + (i - start) * 4096);
+      }
+      return Status.OK;
     },
     invalidateList(pcid, las, count) {
       if (!listOk(las, count) || !Number.isInteger(pcid) || pcid < 0 || pcid > 4096) throw new RangeError('invalidateList: bad pcid, las or count');

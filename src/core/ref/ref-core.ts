@@ -97,6 +97,14 @@ export function createRefCore(config: CoreConfig): Core {
       if (!isInt(i) || i < 0 || i >= chunks) throw new RangeError('chunk index out of range');
       return ram.chunk(i);
     },
+    ramWindow: (i) => {
+      live();
+      num(i, 'i');
+      if (!isInt(i) || i < 0 || i * 2 ** 21 >= bytes) throw new RangeError('window index out of range');
+      const start = i * 2 ** 21 - Math.floor((i * 2 ** 21) / CHUNK_BYTES) * CHUNK_BYTES;
+      const c = ram.chunk(Math.floor((i * 2 ** 21) / CHUNK_BYTES));
+      return c.subarray(start, Math.min(c.length, start + 2 ** 21));
+    },
     freeFrames: () => (live(), frames.free),
     allocFrame: () => (live(), frames.alloc()),
     allocFrames: (count, align) => (live(), frames.allocRun(num(count, 'count'), num(align, 'align'))),
