@@ -232,6 +232,7 @@ export class ResidentSet implements AccessBits {
     }
     const swap = this.ctx.swap;
     const st = this.st;
+    const rmap = swap ? this.reverseMap(n) : undefined;
     // To the in-memory device the copies go after the decisions, in runs of slots, one core call each.
     const direct = swap !== undefined && swap.framesDirect;
     let writes = 0;
@@ -255,7 +256,7 @@ export class ResidentSet implements AccessBits {
       } else {
         const c = st.slot(vpn, CACHED);
         const cachedSlot = c < 0 ? undefined : c;
-        const sharers = swap && (b & PageBit.SHARED) !== 0 ? this.sharersOf(vpn, pfn) : undefined;
+        const sharers = rmap && (b & PageBit.SHARED) !== 0 ? rmap.sharers(i, pfn) : undefined;
         if (sharers) {
           // The reverse map: every page table that maps this frame at this page gets the same swap entry.
           slot = swap!.slots.alloc();
@@ -272,6 +273,7 @@ export class ResidentSet implements AccessBits {
           for (const other of sharers) {
             swap!.slots.dup(slot);
             other.unmapShared(vpn, slot);
+            rmap!.unmapLater(other, vpn, slot);
           }
           if (cachedSlot !== undefined) this.putSlot(cachedSlot);
         } else if (cachedSlot !== undefined && (b & PageBit.DIRTY) === 0) {
@@ -310,6 +312,7 @@ export class ResidentSet implements AccessBits {
     }
     // Before the entries change: the frames are still mapped (and referenced) here.
     if (writes > 0) swap!.writeFrames(this.writeSlots, this.writeFrames, writes, this.copyOut);
+    rmap?.unmapAll();
     if (done > 0) {
       this.pages.swapOutList(las, done, this.lo, this.hi);
       this.pages.invalidateList(las, done);
@@ -320,35 +323,69 @@ export class ResidentSet implements AccessBits {
   }
 
   /**
-   * The other processes mapping frame `pfn` at page `vpn` (a COW page shared since fork: same
-   * address in every process of the family), when they and the swap cache account for every
-   * reference of the frame and none has it locked; undefined otherwise (then only this page
-   * table lets the page go, and the others keep the frame).
+   * The reverse map of a batch's victims that are COW-shared (since fork: the same address in
+   * every process of the family): for each other process one bulk read of those pages, and one
+   * read of their frames' reference counts — never a call per page and process. `sharers(i)`
+   * gives the other processes mapping victim i's frame at its address, when they and the swap
+   * cache account for every reference of the frame and none has it locked (else undefined:
+   * only this page table lets the page go). `unmapLater` queues an entry change that
+   * `unmapAll` makes with one swapOutList and one invalidateList per process.
    */
-  private sharersOf(vpn: number, pfn: number): ResidentSet[] | undefined {
+  private reverseMap(n: number): ReverseMap | undefined {
     const rc = this.ctx.reclaimer;
     if (!rc) return undefined;
-    const out: ResidentSet[] = [];
+    const shared: number[] = [];
+    for (let i = 0; i < n; i++) if ((this.bits[i]! & PageBit.SHARED) !== 0) shared.push(i);
+    if (shared.length === 0) return undefined;
+    const las = Float64Array.from(shared, (i) => this.victims[i]! * PAGE_SIZE);
+    const others: Array<{ rs: ResidentSet; frames: Float64Array }> = [];
     for (const other of rc.sets) {
       if (other === this || !(other instanceof ResidentSet)) continue;
-      if (other.frameAt(vpn) !== pfn) continue;
-      if (!other.st.has(vpn, TRACKED)) return undefined; // locked (never tracked), or not a page the other evicts
-      out.push(other);
+      const frames = new Float64Array(shared.length);
+      other.pages.pageBits(las, shared.length, new Uint8Array(shared.length), frames);
+      others.push({ rs: other, frames });
     }
-    const expected = out.length + 1 + (this.ctx.swapCache.slotOf(pfn) !== undefined ? 1 : 0);
-    return out.length > 0 && expected === this.ctx.frames.refCount(pfn) ? out : undefined;
+    const pfns = Float64Array.from(shared, (i) => this.frames[i]!);
+    const refs = new Float64Array(shared.length);
+    this.ctx.frames.refCounts(pfns, shared.length, refs);
+    const at = new Map<number, number>(shared.map((i, j) => [i, j]));
+    const pending = new Map<ResidentSet, { las: number[]; slots: number[] }>();
+    return {
+      sharers: (i, pfn) => {
+        const j = at.get(i);
+        if (j === undefined) return undefined;
+        const out: ResidentSet[] = [];
+        const vpn = this.victims[i]!;
+        for (const o of others) {
+          // pageBits gives -1 for a page that is not present: only a mapping of this very frame counts.
+          if (o.frames[j] !== pfn) continue;
+          if (!o.rs.st.has(vpn, TRACKED)) return undefined; // locked (never tracked), or not a page the other evicts
+          out.push(o.rs);
+        }
+        const expected = out.length + 1 + (this.ctx.swapCache.slotOf(pfn) !== undefined ? 1 : 0);
+        return out.length > 0 && expected === refs[j] ? out : undefined;
+      },
+      unmapLater: (other, vpn, slot) => {
+        let q = pending.get(other);
+        if (!q) pending.set(other, (q = { las: [], slots: [] }));
+        q.las.push(vpn * PAGE_SIZE);
+        q.slots.push(slot);
+      },
+      unmapAll: () => {
+        for (const [other, q] of pending) {
+          const m = q.las.length;
+          const lo = new Uint32Array(m);
+          const hi = new Uint32Array(m);
+          q.slots.forEach((slot, k) => encodeSwapEntryInto(slot, lo, hi, k));
+          const list = Float64Array.from(q.las);
+          other.pages.swapOutList(list, m, lo, hi);
+          other.pages.invalidateList(list, m);
+        }
+      },
+    };
   }
 
-  /** The frame mapping page `vpn` here (-1 when not present): one bulk call of one page. */
-  frameAt(vpn: number): number {
-    this.ensureScan(1);
-    this.scanned = 0;
-    this.las[0] = vpn * PAGE_SIZE;
-    this.pages.pageBits(this.las, 1, this.bits, this.frames);
-    return (this.bits[0]! & PageBit.PRESENT) !== 0 ? this.frames[0]! : -1;
-  }
-
-  /** Another process's reclaim evicts the page this one shares with it: the entry takes `slot` (whose reference it was given). */
+  /** Another process's reclaim evicts the page this one shares with it: its bookkeeping now (the entry takes `slot`, whose reference it was given, in the evicting batch's bulk unmap). */
   unmapShared(vpn: number, slot: number): void {
     this.st.delete(vpn, TRACKED);
     this.policy.remove(vpn);
@@ -358,13 +395,6 @@ export class ResidentSet implements AccessBits {
       this.st.delete(vpn, CACHED);
       this.putSlot(c);
     }
-    this.ensure(1);
-    const las = Float64Array.of(vpn * PAGE_SIZE);
-    const lo = new Uint32Array(1);
-    const hi = new Uint32Array(1);
-    encodeSwapEntryInto(slot, lo, hi, 0);
-    this.pages.swapOutList(las, 1, lo, hi);
-    this.pages.invalidateList(las, 1);
     this.st.setSlot(vpn, SWAPPED, slot);
   }
 
@@ -538,4 +568,11 @@ export class ResidentSet implements AccessBits {
     this.frames = new Float64Array(len);
     this.scanned = 0;
   }
+}
+
+/** A batch's reverse map (ResidentSet.reverseMap). */
+interface ReverseMap {
+  sharers(i: number, pfn: number): ResidentSet[] | undefined;
+  unmapLater(other: ResidentSet, vpn: number, slot: number): void;
+  unmapAll(): void;
 }

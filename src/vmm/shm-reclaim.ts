@@ -15,12 +15,11 @@
  */
 import { PAGE_SIZE, PageBit } from '../core/constants.js';
 import { VmmError } from '../errors.js';
-import type { Frames } from '../machine/frames.js';
 import type { AccessBits, ReclaimPolicy } from '../reclaim/policy.js';
-import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
-import type { SwapArea } from '../reclaim/swap-area.js';
-import type { SwapCache } from '../reclaim/swap-cache.js';
 import type { Reclaimable } from './reclaimer.js';
+import { putSlot } from './swap-slot-refs.js';
+import { readAround } from './swap-in.js';
+import type { ResidentContext } from './resident-context.js';
 import type { ObjectPager, SharedMemoryObject } from './shared-memory.js';
 import type { VirtualMemory } from './virtual-memory.js';
 import type { RegionRecord } from './region.js';
@@ -31,15 +30,7 @@ const PAGES = 2 ** 36;
 const MAX_OBJECTS = 2 ** 17;
 
 /** What the pager needs of the machine. */
-export interface ShmReclaimContext {
-  readonly frames: Frames;
-  readonly swap: SwapArea | undefined;
-  readonly reclaim: ReclaimCounters;
-  readonly swapCache: SwapCache;
-  readonly readahead: Set<number>;
-  /** Drops one reference to a slot, and its swap-cache page when the slot is freed. */
-  releaseSlot(slot: number): void;
-}
+export type ShmReclaimContext = Pick<ResidentContext, 'frames' | 'swap' | 'reclaim' | 'swapCache' | 'readahead' | 'reclaimer'>;
 
 /** One mapping of a victim page: where a space maps it. */
 interface Mapping {
@@ -85,7 +76,10 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
       // The swap cache's reference passes to the object.
       this.ctx.swapCache.deleteSlot(slot);
       this.ctx.reclaim.swapcache_hit++;
-      if (this.ctx.readahead.delete(slot)) this.ctx.reclaim.swap_ra_hit++;
+      if (this.ctx.readahead.delete(slot)) {
+        this.ctx.reclaim.swap_ra_hit++;
+        swap.readahead.hit(); // the next window grows from it
+      }
       kind = 'minor';
     } else {
       pfn = fr.allocZeroed();
@@ -101,7 +95,9 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     }
     // shmem_swapin_folio frees the swap copy: the page is the object's alone again (and dirty).
     obj.pagedIn(index, pfn);
-    this.ctx.releaseSlot(slot);
+    putSlot(this.ctx, slot);
+    // shmem_swapin_cluster: the neighbouring slots come into the swap cache too.
+    if (kind === 'major') this.ctx.reclaim.swap_ra += readAround(this.ctx, slot);
     return kind;
   }
 
@@ -114,7 +110,7 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
       this.objects[s] = undefined;
       this.freeSlots.push(s);
     }
-    for (const slot of slots) this.ctx.releaseSlot(slot);
+    for (const slot of slots) putSlot(this.ctx, slot);
   }
 
   // ------------------------------------------------------------ Reclaimable (never an OOM victim: shared memory belongs to no process)

@@ -84,36 +84,46 @@ export class SwapIn {
     return 'major';
   }
 
-  /** swap_cluster_readahead: the in-use device slots of the window swapin_nr_pages chose around `slot` go to the swap cache. */
+  /** swap_cluster_readahead around `slot`, counted as this process's. */
   private readAhead(slot: number): void {
-    const swap = this.ctx.swap!;
-    if (swap.pageCluster === 0) return;
-    const [first, last] = swap.window(slot);
-    const want: number[] = [];
-    for (let t = first; t <= last; t++) {
-      if (t === slot || swap.slots.refs(t) === 0 || this.ctx.swapCache.frameOf(t) !== undefined || swap.zswap?.has(t)) continue;
-      want.push(t);
-    }
-    const fr = this.ctx.frames;
-    const reserve = this.ctx.reclaimer?.watermarks.low ?? 0;
-    if (want.length === 0 || fr.freeCount() - want.length <= reserve + 2) return;
-    const frames = new Float64Array(want.length);
-    if (!fr.allocList(frames, want.length)) return;
-    let lo = Infinity;
-    let hi = -1;
-    want.forEach((t, i) => {
-      const f = frames[i]!;
-      // allocList's frames are zeroed: a slot of zeros needs no read.
-      if (!swap.device.holdsZeros(t)) swap.device.read(t, fr.view(f), fr.offset(f));
-      this.ctx.swapCache.add(t, f);
-      this.ctx.readahead.add(t);
-      lo = Math.min(lo, f);
-      hi = Math.max(hi, f);
-    });
-    // One call marks the frames written (so they are zeroed when next allocated); frames between them are marked too, harmlessly.
-    fr.noteWritten(lo, hi - lo + 1);
-    swap.pswpin += want.length;
-    this.counters.swap_ra += want.length;
-    this.ctx.reclaim.swap_ra += want.length;
+    const n = readAround(this.ctx, slot);
+    this.counters.swap_ra += n;
+    this.ctx.reclaim.swap_ra += n;
   }
+}
+
+/**
+ * swap_cluster_readahead: the in-use device slots of the window swapin_nr_pages chose around
+ * `slot` go to the swap cache (anonymous and shared memory page-ins alike, as in Linux).
+ * Returns the pages read (the caller counts them).
+ */
+export function readAround(ctx: Pick<ResidentContext, 'swap' | 'swapCache' | 'readahead' | 'frames' | 'reclaimer'>, slot: number): number {
+  const swap = ctx.swap!;
+  if (swap.pageCluster === 0) return 0;
+  const [first, last] = swap.window(slot);
+  const want: number[] = [];
+  for (let t = first; t <= last; t++) {
+    if (t === slot || swap.slots.refs(t) === 0 || ctx.swapCache.frameOf(t) !== undefined || swap.zswap?.has(t)) continue;
+    want.push(t);
+  }
+  const fr = ctx.frames;
+  const reserve = ctx.reclaimer?.watermarks.low ?? 0;
+  if (want.length === 0 || fr.freeCount() - want.length <= reserve + 2) return 0;
+  const frames = new Float64Array(want.length);
+  if (!fr.allocList(frames, want.length)) return 0;
+  let lo = Infinity;
+  let hi = -1;
+  want.forEach((t, i) => {
+    const f = frames[i]!;
+    // allocList's frames are zeroed: a slot of zeros needs no read.
+    if (!swap.device.holdsZeros(t)) swap.device.read(t, fr.view(f), fr.offset(f));
+    ctx.swapCache.add(t, f);
+    ctx.readahead.add(t);
+    lo = Math.min(lo, f);
+    hi = Math.max(hi, f);
+  });
+  // One call marks the frames written (so they are zeroed when next allocated); frames between them are marked too, harmlessly.
+  fr.noteWritten(lo, hi - lo + 1);
+  swap.pswpin += want.length;
+  return want.length;
 }

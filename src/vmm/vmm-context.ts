@@ -31,15 +31,6 @@ export class VmmContext {
   /** Reclaim of shared memory objects' pages (with swap): objects created from then on are reclaimable. */
   shmPager: (ObjectPager & Reclaimable) | undefined;
 
-  /** Drops one reference to swap `slot`; a freed slot takes its swap-cache page (if any) with it. */
-  releaseSlot(slot: number): void {
-    if (!this.swap!.put(slot)) return;
-    const f = this.swapCache.size === 0 ? undefined : this.swapCache.deleteSlot(slot);
-    if (f === undefined) return;
-    this.readahead.delete(slot);
-    this.frames.unref(f);
-  }
-
   /** Drops up to `n` swap-cache pages that no entry maps (oldest first); returns how many (reclaim's cheapest pages). */
   shrinkSwapCache(n: number): number {
     let dropped = 0;

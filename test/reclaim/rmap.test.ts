@@ -39,6 +39,24 @@ describe.each(BACKENDS)('reverse map (%s)', (backend) => {
     m.dispose();
   });
 
+  it('a batch of pages shared by four processes: every page table gets the same swap entries; some pages only two share', () => {
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB', pageCluster: 0 } });
+    const p0 = m.createAddressSpace();
+    const b = p0.mmap({ length: 8 * PG, prot: 'rw' });
+    for (let i = 0; i < 8; i++) p0.write(b + i * PG, [30 + i]);
+    const kids = [p0.fork(), p0.fork(), p0.fork()];
+    // The first child writes pages 4-7: its copies are its own, so those pages are shared by three processes only.
+    for (let i = 4; i < 8; i++) kids[0]!.write(b + i * PG, [90 + i]);
+    p0.madvise(b, 8 * PG, 'MADV_PAGEOUT');
+    expect(m.reclaimStats().swap!.used).toBe(8); // one slot per page, whoever shares it
+    for (const k of kids.slice(1)) expect(k.reclaimStats().VmSwap).toBe(8);
+    expect(kids[0]!.reclaimStats()).toMatchObject({ VmSwap: 4, VmRSS: 4 });
+    auditMachine(m);
+    for (let i = 0; i < 8; i++) for (const [s, v] of [[p0, 30 + i], [kids[1]!, 30 + i], [kids[2]!, 30 + i], [kids[0]!, i < 4 ? 30 + i : 90 + i]] as const) expect(s.read(b + i * PG, 1)[0]).toBe(v);
+    auditMachine(m);
+    m.dispose();
+  });
+
   it('a page also mapped by a process that has it locked stays (only the evicting table lets go, nothing changes for the locker)', () => {
     const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB', pageCluster: 0 } });
     const parent = m.createAddressSpace();

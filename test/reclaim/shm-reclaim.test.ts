@@ -142,6 +142,28 @@ describe.each(BACKENDS)('shared memory reclaim (%s)', (backend) => {
     m.dispose();
   });
 
+  it('shared memory page-ins read ahead as anonymous ones do (swapin_nr_pages): read-ahead pages come back as minor faults', () => {
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB', pageCluster: 3 } });
+    const shm = m.createSharedMemory('ra', 16 * PG);
+    const a = m.createAddressSpace();
+    const va = a.mmap({ length: 16 * PG, prot: 'rw', shared: true, object: shm });
+    for (let i = 0; i < 16; i++) a.write(va + i * PG, [i + 1]);
+    a.madvise(va, 16 * PG, 'MADV_PAGEOUT');
+    expect(shm.swappedPages).toBe(16);
+    const major0 = a.stats().faults.major;
+    for (let i = 0; i < 16; i++) expect(a.read(va + i * PG, 1)[0]).toBe(i + 1);
+    const c = m.reclaimStats().counters;
+    const major = a.stats().faults.major - major0;
+    // Sequential faults grow the window: some pages were read ahead and found in the swap cache.
+    expect(c.swap_ra_hit).toBeGreaterThan(0);
+    expect(major + c.swap_ra_hit).toBe(16);
+    expect(c.swap_ra).toBeGreaterThanOrEqual(c.swap_ra_hit);
+    expect(shm.swappedPages).toBe(0);
+    expect(m.reclaimStats().swap!.used).toBe(0);
+    auditMachine(m);
+    m.dispose();
+  });
+
   it('the OOM killer never picks the shared memory domain, even when every process scores below zero', () => {
     const m = new Machine({ memory: '4MiB', backend, swap: { size: 8 * PG, pageCluster: 0 } });
     const shm = m.createSharedMemory('kept', 2 * PG);
