@@ -37,8 +37,10 @@ export function collectResult(
   }
   const vm = space.stats();
   const touched = space.pages.scanAccessed(0, USER_PAGES, false);
-  const pagesTouched = touched.leaves;
-  const bytesTouched = touched.pages * 4096;
+  // Under a resident limit (4 KiB pages only) the leaves left at the end are not the pages touched: the resident set counted them as they faulted in.
+  const rs = space.vm.resident;
+  const pagesTouched = rs?.countTouched ? rs.touchedPages : touched.leaves;
+  const bytesTouched = rs?.countTouched ? rs.touchedPages * 4096 : touched.pages * 4096;
   const records = out[TraceOut.LOADS]! + out[TraceOut.STORES]! + out[TraceOut.INSTRS]! + out[TraceOut.MODIFIES]!;
   const result: ReplayResult = {
     trace,
@@ -58,7 +60,6 @@ export function collectResult(
     timeMs,
     nsPerAccess: trace.records > 0 ? (timeMs * 1e6) / trace.records : 0,
   };
-  const rs = space.vm.resident;
   if (rs) {
     const c = rs.counters;
     const z = machine.vmm.swap?.zswapStats();

@@ -67,6 +67,8 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
   const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
   try {
     const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
+    // Under a resident limit most pages are evicted by the end: count the pages touched as they fault in.
+    if (pr) space.vm.resident!.countTouched = true;
     if (options.setup) {
       options.setup(space);
       // The experiment starts clean: what setup touched is neither "touched" nor cached.

@@ -19,6 +19,8 @@ export const LAZY = 4;
 export const SWAPPED = 8;
 /** Resident with a valid swap copy (cacheSlot). */
 export const CACHED = 16;
+/** Faulted in at least once (kept through eviction; only counted when asked: ResidentSet.countTouched). */
+export const TOUCHED = 32;
 
 const BLOCK = 512;
 
@@ -37,7 +39,7 @@ export class PageStates {
   private lastKey = -1;
   private last: Block | undefined;
   /** Pages with each flag (index: the flag's bit number). */
-  private readonly counts = new Float64Array(5);
+  private readonly counts = new Float64Array(6);
 
   /** Pages carrying `flag`. */
   count(flag: number): number {

@@ -23,7 +23,7 @@ import { encodeSwapEntryInto } from '../reclaim/swap-entry.js';
 import { newReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { PageProt } from './pte-attrs.js';
 import type { FrameCopy } from '../reclaim/swap-device.js';
-import { CACHED, LAZY, LOCKED, PageSetView, PageSlotView, PageStates, SWAPPED, TRACKED } from './page-states.js';
+import { CACHED, LAZY, LOCKED, PageSetView, PageSlotView, PageStates, SWAPPED, TOUCHED, TRACKED } from './page-states.js';
 import type { ResidentConfig, ResidentContext } from './resident-context.js';
 import { LockedRanges } from './locked-ranges.js';
 import { SwapIn } from './swap-in.js';
@@ -73,6 +73,8 @@ export class ResidentSet implements AccessBits {
   private scanner: 'kswapd' | 'direct' = 'direct';
   /** The process this set belongs to (what an OOM kill reports). */
   owner: object | undefined;
+  /** @internal Count the distinct pages ever faulted in (replay's "pages touched": under a limit most are evicted by the end). */
+  countTouched = false;
 
   constructor(
     private readonly pages: PageTable,
@@ -156,7 +158,13 @@ export class ResidentSet implements AccessBits {
       this.policy.insert(vpn, write);
     }
     if (kind === 'major') this.counters.pgmajfault++, this.ctx.reclaim.pgmajfault++;
+    if (this.countTouched) this.st.add(vpn, TOUCHED);
     return kind;
+  }
+
+  /** @internal Distinct pages faulted in since countTouched was set (munmap does not forget them). */
+  get touchedPages(): number {
+    return this.st.count(TOUCHED);
   }
 
   /** A reference to resident page `vpn` (for every-reference policies; the VMM's drivers call it on hits). */

@@ -34,6 +34,9 @@ describe.each(BACKENDS)('replay under pressure (%s)', (backend) => {
         const sd = stackDistances(recs.map(([p]) => p));
         expect(pageIns(r, resident)).toBe(sd.faults(frames));
         expect(r.swap!.in).toBe(r.faults.major);
+        // Pages touched are the distinct pages of the trace, whatever was evicted by the end.
+        expect(r.pagesTouched).toBe(new Set(recs.map(([p]) => p)).size);
+        expect(r.bytesTouched).toBe(r.pagesTouched * 4096);
       }),
       propertyOptions(40),
     );
@@ -45,6 +48,7 @@ describe.each(BACKENDS)('replay under pressure (%s)', (backend) => {
     const b = await replay(chunk(recs), { backend, frames: 23, policy: 'clock' });
     expect(b.faults).toEqual(a.faults);
     expect(b.tlb).toEqual(a.tlb);
+    expect(b.pagesTouched).toBe(a.pagesTouched);
     expect(b.swap).toEqual({ in: 0, out: 0 });
     expect(b.evictions).toEqual({ clean: 0, dirty: 0 });
   });
