@@ -76,16 +76,22 @@ export function runReferenceString(refs: string | ReferenceString, options: Refe
     r.pages.forEach((page, i) => {
       const write = r.writes[i]!;
       const va = BASE + page * 4096;
-      const before = new Set(rs.tracked);
+      // A textbook page fault: the page was not resident (a write to a resident zero-page mapping is a COW fault, not one).
+      const fault = !rs.tracked.has(vpn(page));
       if (write) s.write(va, [1]);
       else s.read(va, 1);
-      // A textbook page fault: the page was not resident (a write to a resident zero-page mapping is a COW fault, not one).
-      const fault = !before.has(vpn(page));
       let evicted: number | undefined;
       if (fault) {
         faults++;
-        for (const v of before) if (!rs.tracked.has(v)) evicted = v - BASE / 4096;
-        const at = evicted === undefined ? slots.length : slots.indexOf(evicted);
+        // The frames hold exactly the tracked pages: the one of them no longer tracked was the victim (one per fault under a limit).
+        let at = slots.length;
+        for (let k = 0; k < slots.length; k++) {
+          if (!rs.tracked.has(vpn(slots[k]!))) {
+            evicted = slots[k]!;
+            at = k;
+            break;
+          }
+        }
         slots[at] = page;
       } else {
         s.reference(va, write);

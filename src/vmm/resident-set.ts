@@ -343,7 +343,8 @@ export class ResidentSet implements AccessBits {
     const rc = this.ctx.reclaimer;
     if (!rc) return undefined;
     const shared: number[] = [];
-    for (let i = 0; i < n; i++) if ((this.bits[i]! & PageBit.SHARED) !== 0) shared.push(i);
+    // The zero page is shared by every read-only mapping, but its eviction only drops the entry.
+    for (let i = 0; i < n; i++) if ((this.bits[i]! & PageBit.SHARED) !== 0 && this.frames[i] !== this.ctx.zeroFrame) shared.push(i);
     if (shared.length === 0) return undefined;
     const las = Float64Array.from(shared, (i) => this.victims[i]! * PAGE_SIZE);
     const others: Array<{ rs: ResidentSet; frames: Float64Array }> = [];
