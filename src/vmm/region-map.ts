@@ -31,6 +31,11 @@ export class RegionMap implements Iterable<RegionRecord> {
   private ceiling = 0;
   /** The region find() returned last, until the map changes (as Linux's vmacache was): faults repeat the lookup of one region. */
   private last: RegionRecord | undefined;
+  /** Bumped by every change of the regions (add, replace, replaceRun: the paths that also drop `last`). */
+  private version = 0;
+  /** regionsOf's answers, valid while byObjectVersion === version. */
+  private readonly byObject = new Map<number, RegionRecord[]>();
+  private byObjectVersion = -1;
 
   /** Number of regions. */
   get size(): number {
@@ -51,11 +56,22 @@ export class RegionMap implements Iterable<RegionRecord> {
     return this.objects.has(objectId);
   }
 
-  /** The regions backed by object `objectId`, in order (a reverse-map lookup: O(n), but no work at all for a map that has none). */
-  regionsOf(objectId: number): RegionRecord[] {
-    const out: RegionRecord[] = [];
-    if (!this.objects.has(objectId)) return out;
-    for (const r of this) if (r.backing.type === 'object' && r.backing.objectId === objectId) out.push(r);
+  /**
+   * The regions backed by object `objectId`, in order (the reverse map's lookup). Found by one
+   * O(n) walk, then kept until the map changes: reclaim asks for every batch, the map rarely changes.
+   */
+  regionsOf(objectId: number): readonly RegionRecord[] {
+    if (!this.objects.has(objectId)) return NONE;
+    if (this.byObjectVersion !== this.version) {
+      this.byObject.clear();
+      this.byObjectVersion = this.version;
+    }
+    let out = this.byObject.get(objectId);
+    if (out === undefined) {
+      out = [];
+      for (const r of this) if (r.backing.type === 'object' && r.backing.objectId === objectId) out.push(r);
+      this.byObject.set(objectId, out);
+    }
     return out;
   }
 
@@ -305,6 +321,7 @@ export class RegionMap implements Iterable<RegionRecord> {
   /** Adds a node for `rec` (over free space). */
   private add(rec: RegionRecord): void {
     this.last = undefined;
+    this.version++;
     this.root = this.insertNode(this.root, this.node(rec));
     this.link(rec);
     this.count++;
@@ -313,6 +330,7 @@ export class RegionMap implements Iterable<RegionRecord> {
   /** Replaces the record of the node starting at `key` by `rec` (whose start keeps the order); returns rec. */
   private replace(key: number, rec: RegionRecord): RegionRecord {
     this.last = undefined;
+    this.version++;
     this.root = replaceKey(this.root!, key, rec, this.id);
     return rec;
   }
@@ -324,6 +342,7 @@ export class RegionMap implements Iterable<RegionRecord> {
    */
   private replaceRun(old: RegionRecord[], fresh: RegionRecord[]): void {
     this.last = undefined;
+    this.version++;
     for (let i = 1; i < old.length; i++) {
       this.root = deleteKey(this.root!, old[i]!.start, this.id);
       this.unlink(old[i]!);
@@ -399,3 +418,5 @@ export class RegionMap implements Iterable<RegionRecord> {
     return this.topDown(n.left, length, low, stackGap);
   }
 }
+
+const NONE: readonly RegionRecord[] = Object.freeze([]);

@@ -22,7 +22,6 @@ import { readAround } from './swap-in.js';
 import type { ResidentContext } from './resident-context.js';
 import type { ObjectPager, SharedMemoryObject } from './shared-memory.js';
 import type { VirtualMemory } from './virtual-memory.js';
-import type { RegionRecord } from './region.js';
 
 /** Key layout: object slot × 2^36 + page index (2^36 pages = 256 TiB, more than user space). */
 const PAGES = 2 ** 36;
@@ -40,6 +39,8 @@ interface Mapping {
   owner: number[];
   /** Whether the region is MAP_SHARED (counted in the space's sharedPages). */
   shared: boolean[];
+  /** The object's frame of each address's page: an entry maps the object's page only when it maps this frame. */
+  want: number[];
 }
 
 /** The reclaim domain of all shared memory objects of a machine. */
@@ -154,7 +155,7 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
       const { bits, frames } = this.bitsOf(m);
       for (let j = 0; j < m.las.length; j++) {
         const v = m.owner[j]!;
-        if ((bits[j]! & PageBit.PRESENT) !== 0 && frames[j] === this.frameOfKey(keys[v]!)) out[v] = out[v]! | (bits[j]! & (PageBit.ACCESSED | PageBit.DIRTY));
+        if ((bits[j]! & PageBit.PRESENT) !== 0 && frames[j] === m.want[j]) out[v] = out[v]! | (bits[j]! & (PageBit.ACCESSED | PageBit.DIRTY));
       }
     }
     if (this.scanner === 'kswapd') this.ctx.reclaim.pgscan_kswapd += count;
@@ -163,7 +164,7 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
 
   /** Clears A in every mapping of each page (the TLB is not flushed, as on x86 Linux). */
   clearAccessed(keys: Float64Array, count: number): void {
-    for (const m of this.mappings(keys, count)) m.vm.pages.clearAccessedList(Float64Array.from(m.las), m.las.length);
+    for (const m of this.mappings(keys, count)) m.vm.pages.clearAccessedList(this.lasOf(m), m.las.length);
   }
 
   // ------------------------------------------------------------ eviction
@@ -186,7 +187,7 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
       const hit = new Uint8Array(m.las.length);
       for (let j = 0; j < m.las.length; j++) {
         const v = m.owner[j]!;
-        if ((bits[j]! & PageBit.PRESENT) === 0 || frames[j] !== this.frameOfKey(keys[v]!)) continue; // unmapped here, or a private copy
+        if ((bits[j]! & PageBit.PRESENT) === 0 || frames[j] !== m.want[j]) continue; // unmapped here, or a private copy
         hit[j] = 1;
         matched[v]!++;
         if (m.vm.resident?.isLocked(m.las[j]! / PAGE_SIZE)) keep[v] = 1; // mlocked: unevictable
@@ -249,39 +250,52 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
   /** Where each of keys[0..count) is mapped, grouped by space and region sharing (one list per space). */
   private mappings(keys: ArrayLike<number>, count: number): Mapping[] {
     const bySpace = new Map<VirtualMemory, Mapping>();
-    // The regions of each (space, object) pair, looked up once per call.
-    const regionsOf = new Map<VirtualMemory, Map<SharedMemoryObject, RegionRecord[]>>();
     for (let v = 0; v < count; v++) {
       const [obj, index] = this.decode(keys[v]!);
       const at = index * PAGE_SIZE;
+      const pfn = this.frameOfKey(keys[v]!);
       for (const mapper of obj.mappedBy()) {
         const vm = mapper as VirtualMemory;
-        let perObj = regionsOf.get(vm);
-        if (!perObj) regionsOf.set(vm, (perObj = new Map()));
-        let list = perObj.get(obj);
-        if (!list) perObj.set(obj, (list = vm.regions.regionsOf(obj.id)));
-        for (const r of list) {
+        // The region map keeps its answer until it changes.
+        for (const r of vm.regions.regionsOf(obj.id)) {
           if (r.backing.type !== 'object') continue;
           const la = r.start + (at - r.backing.offset);
           if (la < r.start || la >= r.end) continue;
           let m = bySpace.get(vm);
-          if (!m) bySpace.set(vm, (m = { vm, las: [], owner: [], shared: [] }));
+          if (!m) bySpace.set(vm, (m = { vm, las: [], owner: [], shared: [], want: [] }));
           m.las.push(la);
           m.owner.push(v);
           m.shared.push(r.shared);
+          m.want.push(pfn);
         }
       }
     }
     return [...bySpace.values()];
   }
 
-  /** One bulk read of a mapping list's entries. */
+  /** One bulk read of a mapping list's entries, into scratch arrays valid until the next read. */
   private bitsOf(m: Mapping): { bits: Uint8Array; frames: Float64Array } {
-    const bits = new Uint8Array(m.las.length);
-    const frames = new Float64Array(m.las.length);
-    m.vm.pages.pageBits(Float64Array.from(m.las), m.las.length, bits, frames);
-    return { bits, frames };
+    const n = m.las.length;
+    const las = this.lasOf(m);
+    if (this.scratchBits.length < n) {
+      this.scratchBits = new Uint8Array(las.length);
+      this.scratchFrames = new Float64Array(las.length);
+    }
+    m.vm.pages.pageBits(las, n, this.scratchBits, this.scratchFrames);
+    return { bits: this.scratchBits, frames: this.scratchFrames };
   }
+
+  /** A mapping's addresses in the scratch list (no array made per call). */
+  private lasOf(m: Mapping): Float64Array {
+    const n = m.las.length;
+    if (this.scratchLas.length < n) this.scratchLas = new Float64Array(Math.max(n, 2 * this.scratchLas.length));
+    for (let j = 0; j < n; j++) this.scratchLas[j] = m.las[j]!;
+    return this.scratchLas;
+  }
+
+  private scratchLas = new Float64Array(64);
+  private scratchBits = new Uint8Array(64);
+  private scratchFrames = new Float64Array(64);
 
   /** Keys of the present pages of obj[first, first + count) that `by` alone maps (the object's reference + one mapping). */
   private exclusiveKeys(obj: SharedMemoryObject, first: number, count: number, by: object): Float64Array {
@@ -306,7 +320,7 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     const ok = new Set<number>();
     for (let j = 0; j < mine.las.length; j++) {
       const v = mine.owner[j]!;
-      if ((bits[j]! & PageBit.PRESENT) !== 0 && frames[j] === this.frameOfKey(keys[v]!)) ok.add(v);
+      if ((bits[j]! & PageBit.PRESENT) !== 0 && frames[j] === mine.want[j]) ok.add(v);
     }
     return Float64Array.from([...ok].sort((a, b) => a - b), (v) => keys[v]!);
   }

@@ -136,6 +136,27 @@ describe('RegionMap queries', () => {
     expect(m.bytes).toBe(5 * PAGE);
   });
 
+  it('regionsOf lists the regions of an object, and answers anew after every change (its answer is kept until then)', () => {
+    // Digits are pages of object 1 at that page offset: 0 1 2 at pages 0-2 merge into one region.
+    const m = mapOf('012.a.5');
+    const starts = () => m.regionsOf(1).map((r) => [r.start / PAGE, r.end / PAGE]);
+    expect(starts()).toEqual([[0, 3], [6, 7]]);
+    expect(m.regionsOf(1)).toBe(m.regionsOf(1)); // kept while nothing changes
+    expect(m.regionsOf(2)).toEqual([]);
+    m.remove(1 * PAGE, 2 * PAGE);
+    expect(starts()).toEqual([[0, 1], [2, 3], [6, 7]]);
+    m.protect(2 * PAGE, 3 * PAGE, 1);
+    expect(m.regionsOf(1).map((r) => [r.start / PAGE, r.prot])).toEqual([[0, 3], [2, 1], [6, 3]]);
+    m.insert(pageRecord('1', 1));
+    expect(starts()).toEqual([[0, 2], [2, 3], [6, 7]]);
+    m.remove(0, 8 * PAGE);
+    expect(m.regionsOf(1)).toEqual([]);
+    const c = mapOf('3');
+    const d = c.clone();
+    d.remove(0, PAGE);
+    expect([c.regionsOf(1).length, d.regionsOf(1).length]).toEqual([1, 0]);
+  });
+
   it('clone is independent of the original', () => {
     const m = mapOf('aa..bb');
     const c = m.clone();
