@@ -96,7 +96,7 @@ export class Frames {
    * an all-zero frame is not copied and gets zero[i] = 1 (else 0). Throws for a frame not allocated.
    */
   copyOut(frames: Float64Array, start: number, count: number, dst: Uint8Array, dstOffset: number, zero: Uint8Array): void {
-    if (this.hw.core.copyFramesOut(frames, start, count, dst, dstOffset, zero) < 0) throw new RangeError(`copyOut: a frame of ${count} is not allocated, or the buffers are too short`);
+    if (this.hw.core.copyFramesOut(frames, start, count, dst, dstOffset, zero) < 0) throw new VmmError('EFAULT', `copyOut: a frame of ${count} is not allocated, or the buffers are too short (internal inconsistency)`);
   }
 
   /** Says that frames [pfn, pfn + count) were written through `bytes` (so they are zeroed when next allocated). */

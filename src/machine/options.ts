@@ -4,7 +4,7 @@ import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { strictOptions } from '../strict-options.js';
 import type { SwapOptions } from '../reclaim/swap-options.js';
-import type { OomKill } from '../vmm/oom-killer.js';
+import type { OomKill } from '../reclaim/oom-report.js';
 
 /** Which core runs the hot paths. 'auto' picks native when the addon loads, else js. */
 export type BackendName = 'native' | 'js' | 'auto';

@@ -117,7 +117,11 @@ export interface ReplayResult {
   /** First few refused accesses. */
   segfaults: Array<{ address: string; access: string; cause: string }>;
   pageSize: '4k' | '2m';
-  /** Distinct pages accessed (leaf entries with the Accessed bit set; a 2 MiB page counts once). */
+  /**
+   * Distinct pages accessed (leaf entries with the Accessed bit set; a 2 MiB page counts once).
+   * Under a resident limit (`frames`), the pages the replay faulted in, counted as they came
+   * (most are evicted by the end); a page `setup` left resident that the trace only hit is not among them.
+   */
   pagesTouched: number;
   /** Bytes those pages cover. */
   bytesTouched: number;

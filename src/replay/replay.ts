@@ -11,6 +11,7 @@ import { collectResult, USER_PAGES } from './collect-result.js';
 import { checkChunk } from './page-touches.js';
 import { traceFuture } from './trace-future.js';
 import { OptPolicy } from '../reclaim/policies/opt.js';
+import { OptFuture } from '../reclaim/policies/opt-future.js';
 
 /** A trace: a file path (lackey text, binary, either gzipped), its bytes, a readable stream, or chunks of packed records. */
 export type TraceInput = string | Uint8Array | NodeJS.ReadableStream | Iterable<TraceChunk> | AsyncIterable<TraceChunk>;
@@ -64,11 +65,11 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
   checkTraceInput(trace);
   // OPT needs the future: a first pass over the trace, unless the caller gave it.
   if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress) };
+  // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
+  else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
   const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
   try {
     const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
-    // Under a resident limit most pages are evicted by the end: count the pages touched as they fault in.
-    if (pr) space.vm.resident!.countTouched = true;
     if (options.setup) {
       options.setup(space);
       // The experiment starts clean: what setup touched is neither "touched" nor cached.
@@ -78,6 +79,8 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
       const policy = space.vm.resident?.policy;
       if (policy instanceof OptPolicy) policy.rewind();
     }
+    // Under a resident limit most pages are evicted by the end: count the trace's pages as they fault in (not setup's).
+    if (pr) space.vm.resident!.countTouched = true;
     const before = { counters: Float64Array.from(machine.counters), usedFrames: machine.core.totalFrames - machine.core.freeFrames() };
     const engine = new ReplayEngine(machine, space, o);
     const src = await openSource(trace, options, o.strict);
@@ -97,4 +100,9 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
   } finally {
     machine.dispose();
   }
+}
+
+/** True for an array or typed array of page keys (a user's `future`); the registry refuses anything else with a clear EINVAL. */
+function isArrayLike(v: unknown): v is ArrayLike<number> {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
 }

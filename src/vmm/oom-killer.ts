@@ -5,6 +5,7 @@
  * process). Also /proc/PID/oom_score and the oom_score_adj rules.
  */
 import { VmmError } from '../errors.js';
+import type { OomConstraint, OomKill } from '../reclaim/oom-report.js';
 import { describe } from '../address.js';
 import type { FaultOutcome } from '../machine/fault.js';
 
@@ -33,27 +34,6 @@ export interface OomProcess {
   readonly oomScoreAdj: number;
   /** @internal */
   readonly oomKiller: OomKiller | undefined;
-}
-
-/** Which limit ran out, as the kernel log's constraint= says: CONSTRAINT_NONE ('global') or CONSTRAINT_MEMCG ('memcg'). */
-export type OomConstraint = 'global' | 'memcg';
-
-/** An OOM kill, as the kernel log reports it. */
-export interface OomKill {
-  /** The killed process's address space (destroyed by then). */
-  space: object;
-  /** 'global': the machine ran out; 'memcg': the process's resident limit did (constraint=CONSTRAINT_MEMCG). */
-  constraint: OomConstraint;
-  /** Its oom_badness points: rss + swap + pgtables + oomScoreAdj × ⌊totalPages / 1000⌋. */
-  points: number;
-  /** Its VmRSS and VmSwap in pages. */
-  rss: number;
-  swap: number;
-  /** Its page-table pages (the log's pgtables, in pages). */
-  pgtables: number;
-  oomScoreAdj: number;
-  /** The pages the points are relative to: RAM + swap (global), or residentLimit + swap (memcg, mem_cgroup_get_max). */
-  totalPages: number;
 }
 
 /** Validates an oom_score_adj value (EINVAL naming `name`). */
@@ -158,3 +138,5 @@ export function memcgOutOfMemory(c: OomCandidate): FaultOutcome {
   if (killer?.killMemcg(c)) return { type: 'oom', reason, detail: 'the process was killed by the memory cgroup OOM killer' };
   return { type: 'oom', reason, detail: 'oomScoreAdj -1000: the memory cgroup OOM killer may not kill it, nothing was killed' };
 }
+
+export type { OomConstraint, OomKill } from '../reclaim/oom-report.js';

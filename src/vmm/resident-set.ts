@@ -259,7 +259,7 @@ export class ResidentSet implements AccessBits {
         const stale = st.slot(vpn, CACHED);
         if (stale >= 0) {
           st.delete(vpn, CACHED);
-          this.putSlot(stale);
+          putSlot(this.ctx, stale);
         }
       } else {
         const c = st.slot(vpn, CACHED);
@@ -273,7 +273,7 @@ export class ResidentSet implements AccessBits {
             break;
           }
           const cacheSlot = this.ctx.swapCache.slotOf(pfn);
-          if (cacheSlot !== undefined) this.dropCachePage(cacheSlot);
+          if (cacheSlot !== undefined) dropCachePage(this.ctx, cacheSlot);
           const where = swap!.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
           if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
           else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
@@ -283,7 +283,7 @@ export class ResidentSet implements AccessBits {
             other.unmapShared(vpn, slot);
             rmap!.unmapLater(other, vpn, slot);
           }
-          if (cachedSlot !== undefined) this.putSlot(cachedSlot);
+          if (cachedSlot !== undefined) putSlot(this.ctx, cachedSlot);
         } else if (cachedSlot !== undefined && (b & PageBit.DIRTY) === 0) {
           slot = cachedSlot; // the swap cache's reference becomes the entry's
           this.counters.evict_clean++, this.ctx.reclaim.evict_clean++;
@@ -294,7 +294,7 @@ export class ResidentSet implements AccessBits {
             for (let j = i; j < n; j++) this.policy.insert(this.victims[j]!, false);
             break;
           }
-          this.dropCachePage(slot); // a copy read ahead from this slot is stale now
+          dropCachePage(this.ctx, slot); // a copy read ahead from this slot is stale now
           if (direct) {
             this.writeSlots[writes] = slot;
             this.writeFrames[writes++] = pfn;
@@ -402,20 +402,11 @@ export class ResidentSet implements AccessBits {
     const c = this.st.slot(vpn, CACHED);
     if (c >= 0) {
       this.st.delete(vpn, CACHED);
-      this.putSlot(c);
+      putSlot(this.ctx, c);
     }
     this.st.setSlot(vpn, SWAPPED, slot);
   }
 
-  /** Drops one reference to `slot`; a freed slot takes its swap-cache page with it. */
-  private putSlot(slot: number): void {
-    putSlot(this.ctx, slot);
-  }
-
-  /** Drops the swap-cache page of `slot` (its copy is stale or its slot is gone). */
-  private dropCachePage(slot: number): void {
-    dropCachePage(this.ctx, slot);
-  }
 
   // ---------------------------------------------------------------- unmap, fork, teardown
 
@@ -428,13 +419,13 @@ export class ResidentSet implements AccessBits {
     for (const vpn of gone) {
       const slot = st.slot(vpn, SWAPPED);
       st.delete(vpn, SWAPPED);
-      this.putSlot(slot);
+      putSlot(this.ctx, slot);
     }
     this.clearEntries(gone);
     for (const vpn of st.inRange(CACHED, first, last)) {
       const slot = st.slot(vpn, CACHED);
       st.delete(vpn, CACHED);
-      this.putSlot(slot);
+      putSlot(this.ctx, slot);
     }
     for (const vpn of st.inRange(TRACKED, first, last)) {
       st.delete(vpn, TRACKED);
@@ -492,7 +483,7 @@ export class ResidentSet implements AccessBits {
     for (const v of gone) {
       const slot = st.slot(v, SWAPPED);
       st.delete(v, SWAPPED);
-      this.putSlot(slot);
+      putSlot(this.ctx, slot);
     }
     this.clearEntries(gone);
     const resident = st.inRange(TRACKED, a, b);
@@ -501,7 +492,7 @@ export class ResidentSet implements AccessBits {
       const slot = st.slot(v, CACHED);
       if (slot >= 0) {
         st.delete(v, CACHED);
-        this.putSlot(slot);
+        putSlot(this.ctx, slot);
       }
     }
     return resident;
@@ -539,8 +530,8 @@ export class ResidentSet implements AccessBits {
     const st = this.st;
     const swapped = st.all(SWAPPED);
     this.clearEntries(swapped);
-    for (const v of swapped) this.putSlot(st.slot(v, SWAPPED));
-    for (const v of st.all(CACHED)) this.putSlot(st.slot(v, CACHED));
+    for (const v of swapped) putSlot(this.ctx, st.slot(v, SWAPPED));
+    for (const v of st.all(CACHED)) putSlot(this.ctx, st.slot(v, CACHED));
     for (const v of st.all(TRACKED)) this.policy.remove(v);
     st.clear();
     this.locks.clear();

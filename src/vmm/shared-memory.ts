@@ -125,7 +125,9 @@ export class SharedMemoryObject {
   framesOf(first: number, count: number): Float64Array {
     // More pages than RAM can never be backed: refuse before sizing any array by `count`.
     if (count > this.frames_.total) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: ${count} pages are more than physical memory`);
-    // Swapped pages come back one by one (each a read); what does not fit stays swapped.
+    // Swapped pages come back one by one (each a read). When memory runs out midway the ENOMEM
+    // goes to the caller with the pages read so far back in the object (a consistent state: they
+    // are its frames now, as a fault would have left them); populate then maps what fits.
     if (this.slots.size !== 0) for (let i = first; i < first + count; i++) if (this.slots.has(i)) this.pager!.pageIn(this, i);
     let missing = 0;
     for (let i = first; i < first + count; i++) if (!this.frames.has(i)) missing++;

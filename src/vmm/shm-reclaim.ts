@@ -85,9 +85,17 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     } else {
       pfn = fr.allocZeroed();
       if (pfn < 0) throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(obj.name)}: no free frame to read page ${index} back from swap`);
-      if (!swap.zswap?.has(slot) && swap.device.holdsZeros(slot)) swap.pswpin++; // a page of zeros: the fresh frame is it already
-      else {
-        const from = swap.read(slot, fr.view(pfn), fr.offset(pfn));
+      if (!swap.zswap?.has(slot) && swap.device.holdsZeros(slot)) {
+        swap.pswpin++; // a page of zeros: the fresh frame is it already
+        this.ctx.reclaim.pswpin++;
+      } else {
+        let from: string;
+        try {
+          from = swap.read(slot, fr.view(pfn), fr.offset(pfn));
+        } catch (e) {
+          fr.unref(pfn); // a failed read (a swap file's I/O error) changes nothing
+          throw e;
+        }
         fr.noteWritten(pfn, 1);
         if (from === 'device') this.ctx.reclaim.pswpin++;
         else this.ctx.reclaim.zswpin++;
@@ -201,6 +209,7 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     fr.refCounts(pfns, n, refs);
     const slots = new Float64Array(n).fill(-1);
     let done = 0;
+    let toZswap = 0;
     for (let v = 0; v < n; v++) {
       const pfn = pfns[v]!;
       if (keep[v] || refs[v] !== 1 + matched[v]!) {
@@ -212,12 +221,22 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
         for (let w = v; w < n; w++) keep[w] = 1; // swap is full: the rest stay
         break;
       }
-      const where = swap.write(slot, fr.view(pfn), fr.offset(pfn));
-      if (where === 'zswap') this.ctx.reclaim.zswpout++;
-      else this.ctx.reclaim.pswpout++;
+      let where: string;
+      try {
+        where = swap.write(slot, fr.view(pfn), fr.offset(pfn));
+      } catch (e) {
+        // A failed write (a swap file's I/O error) changes nothing: the slots go back, every victim is tracked again.
+        swap.put(slot);
+        for (let w = 0; w < v; w++) if (slots[w]! >= 0) swap.put(slots[w]!);
+        for (let w = 0; w < n; w++) this.policy.insert(keys[w]!, false);
+        throw e;
+      }
+      if (where === 'zswap') toZswap++;
       slots[v] = slot;
       done++;
     }
+    this.ctx.reclaim.zswpout += toZswap;
+    this.ctx.reclaim.pswpout += done - toZswap;
     // One bulk unmap (entries cleared, frame references dropped) and one invalidation per mapping space.
     maps.forEach((m, k) => {
       const las: number[] = [];

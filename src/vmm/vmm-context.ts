@@ -96,7 +96,7 @@ export class VmmContext {
   heldFrames(): number[] {
     const out = [this.zeroFrame];
     if (this.hugeZero >= 0) for (let i = 0; i < HUGE_FRAMES; i++) out.push(this.hugeZero + i);
-    for (const o of this.objects.values()) out.push(...o.heldFrames());
+    for (const o of this.objects.values()) for (const f of o.heldFrames()) out.push(f); // no spread: an object may hold millions
     for (const [, f] of this.swapCache.entries()) out.push(f); // the swap cache's own reference
     return out;
   }
@@ -115,7 +115,7 @@ export class VmmContext {
   /** @internal Every swap slot shared memory objects hold (one reference each), for auditing. */
   heldSlots(): number[] {
     const out: number[] = [];
-    for (const o of this.objects.values()) out.push(...o.heldSlots());
+    for (const o of this.objects.values()) for (const slot of o.heldSlots()) out.push(slot);
     return out;
   }
 

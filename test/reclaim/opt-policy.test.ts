@@ -120,3 +120,25 @@ describe('OptPolicy', () => {
     expect(p.size).toBe(3);
   });
 });
+
+describe('OptFuture and OptFutureBuilder refuse bad input', () => {
+  it('a bad expected size, key or match is an EINVAL naming it; a spent builder refuses more', () => {
+    expect(() => new OptFutureBuilder(2 ** 40)).toThrow(/EINVAL.*expected/);
+    expect(() => new OptFutureBuilder(-1)).toThrow(/EINVAL.*expected/);
+    expect(() => new OptFutureBuilder(1.5)).toThrow(/EINVAL.*expected/);
+    const b = new OptFutureBuilder(4);
+    expect(() => b.push(-1)).toThrow(/EINVAL.*key/);
+    expect(() => b.push(0.5)).toThrow(/EINVAL.*key/);
+    expect(() => b.push(Number.NaN)).toThrow(/EINVAL.*key/);
+    b.push(3);
+    expect(() => b.finish('bogus' as never)).toThrow(/EINVAL.*match/);
+    const f = b.finish('skip');
+    expect(f.length).toBe(1);
+    expect(() => b.push(4)).toThrow(/EINVAL.*finish\(\) was called/);
+    expect(() => b.finish('skip')).toThrow(/EINVAL.*finish\(\) was called/);
+    expect(f.idOf.size).toBe(1); // the future given out is unchanged
+    expect(() => OptFuture.from([1, 2], 'nope' as never)).toThrow(/EINVAL.*match/);
+    expect(() => OptFuture.from(null as never)).toThrow(/EINVAL.*keys/);
+    expect(OptFuture.from(Float64Array.of(5, 6, 5), 'exact').length).toBe(3);
+  });
+});

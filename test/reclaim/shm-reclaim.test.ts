@@ -182,6 +182,44 @@ describe.each(BACKENDS)('shared memory reclaim (%s)', (backend) => {
     m.dispose();
   });
 
+  it('a swap write or read that fails (a swap file I/O error) changes nothing: no slot or frame leaks, the pages stay tracked', () => {
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB', pageCluster: 0 } });
+    const shm = m.createSharedMemory('io', 4 * PG);
+    const a = m.createAddressSpace();
+    const va = a.mmap({ length: 4 * PG, prot: 'rw', shared: true, object: shm });
+    for (let i = 0; i < 4; i++) a.write(va + i * PG, [i + 7]);
+    const swap = m.vmm.swap!;
+    const write = swap.write.bind(swap);
+    let writes = 0;
+    swap.write = (...args: Parameters<typeof write>) => {
+      if (++writes === 3) throw new Error('EIO (simulated)');
+      return write(...args);
+    };
+    const free = m.stats().frames.free;
+    expect(() => a.madvise(va, 4 * PG, 'MADV_PAGEOUT')).toThrow(/EIO/);
+    expect(m.reclaimStats().swap!.used).toBe(0);
+    expect(shm.residentPages).toBe(4);
+    expect(m.stats().frames.free).toBe(free);
+    expect(m.reclaimStats().counters.pswpout).toBe(2); // the device counts the two writes it made before the third failed
+    expect(m.reclaimStats().counters.pgsteal_direct).toBe(0);
+    auditMachine(m);
+    swap.write = write;
+    a.madvise(va, 4 * PG, 'MADV_PAGEOUT'); // the pages are still the policy's: they go now
+    expect(shm.swappedPages).toBe(4);
+    const read = swap.read.bind(swap);
+    swap.read = () => {
+      throw new Error('EIO (simulated)');
+    };
+    const free2 = m.stats().frames.free;
+    expect(() => a.read(va, 1)).toThrow(/EIO/);
+    expect(m.stats().frames.free).toBe(free2);
+    expect(shm.swappedPages).toBe(4);
+    swap.read = read;
+    for (let i = 0; i < 4; i++) expect(a.read(va + i * PG, 1)[0]).toBe(i + 7);
+    auditMachine(m);
+    m.dispose();
+  });
+
   it('destroying everything leaves no frame and no slot: objects released while swapped free their slots', () => {
     const m = new Machine({ memory: '4MiB', backend, swap: { size: '8MiB', pageCluster: 0 } });
     const framesAtStart = m.stats().frames.used;

@@ -160,6 +160,31 @@ describe.each(BACKENDS)('opt in replay (%s)', (backend) => {
     expect(r.pageIns).toBe(1 + belady(touches, 3, [BASE / PAGE + 4]));
   });
 
+  it("under a resident limit, pages touched are the trace's page-ins: what setup touched is not counted", async () => {
+    const recs: Rec[] = [20, 21, 22, 20].map((p) => [BASE + p * PAGE, 0, 8]);
+    const setup = (s: { mmap(o: object): unknown; write(a: number, b: number[]): void }) => {
+      s.mmap({ addr: BASE, length: 32 * PAGE, prot: 'rw', fixed: true });
+      for (let p = 0; p < 8; p++) s.write(BASE + p * PAGE, [1]);
+    };
+    for (const policy of ['lru', 'clock'] as const) {
+      const r = await replay(chunks(recs), { backend, frames: 64, policy, mode: 'regions', setup });
+      expect(r.pagesTouched).toBe(3);
+      expect(r.bytesTouched).toBe(3 * PAGE);
+    }
+  });
+
+  it('a future given as a plain array is matched as replay needs (setup pages and refused accesses passed over)', async () => {
+    const recs: Rec[] = [0, 1, 2, 0, 3, 0, 1].map((p) => [BASE + p * PAGE, 0, 8]);
+    const touches = recs.map(([la]) => Math.floor(la / PAGE));
+    const setup = (s: { mmap(o: object): unknown; write(a: number, b: number[]): void }) => {
+      s.mmap({ addr: BASE, length: 4 * PAGE, prot: 'rw', fixed: true });
+      s.write(BASE + 3 * PAGE, [1]);
+    };
+    const given = await pageIns(chunks(recs), { backend, frames: 2, policy: 'opt', mode: 'regions', setup, policyOptions: { future: touches } });
+    const computed = await pageIns(chunks(recs), { backend, frames: 2, policy: 'opt', mode: 'regions', setup });
+    expect(given.pageIns).toBe(computed.pageIns);
+  });
+
   it('an array of chunks is read twice; a generator, an async generator and a stream are refused with what to do', async () => {
     const recs: Rec[] = [0, 1, 2, 0, 3, 0, 1].map((p) => [BASE + p * PAGE, 1, 8]);
     const [c] = chunks(recs);

@@ -5,6 +5,7 @@
  * takes ~80 MB and no object per reference.
  */
 import { VmmError } from '../../errors.js';
+import { describe } from '../../address.js';
 
 /** Next use of "never again" (larger than every position). */
 export const NEVER = 0x7fffffff;
@@ -26,6 +27,7 @@ export type OptMatch =
 export class OptFuture {
   /** References in the sequence. */
   readonly length: number;
+  /** @internal Use OptFuture.from or an OptFutureBuilder (they build consistent arrays). */
   constructor(
     /** ids[i]: the id of the key referenced at position i. */
     readonly ids: Int32Array,
@@ -45,6 +47,8 @@ export class OptFuture {
 
   /** The future of `keys` (page keys, in reference order), matched as `match` says (default 'exact'). */
   static from(keys: ArrayLike<number>, match: OptMatch = 'exact'): OptFuture {
+    if (keys === null || typeof keys !== 'object' || !Number.isSafeInteger(keys.length)) throw new VmmError('EINVAL', `OptFuture.from: keys must be an array of page keys, got ${describe(keys)}`);
+    checkMatch(match);
     const b = new OptFutureBuilder(keys.length);
     for (let i = 0; i < keys.length; i++) b.push(keys[i]!);
     return b.finish(match);
@@ -64,13 +68,19 @@ export class OptFutureBuilder {
   private lastKey = NaN;
   private lastId = 0;
 
+  private spent = false;
+
+  /** `expected`: references to make room for at first (it grows as needed). */
   constructor(expected = 1 << 16) {
+    if (!Number.isSafeInteger(expected) || expected < 0 || expected > MAX_LENGTH) throw new VmmError('EINVAL', `OptFutureBuilder: expected must be a whole number of references from 0 to ${MAX_LENGTH}, got ${describe(expected)}`);
     this.ids = new Int32Array(Math.max(16, expected));
     this.nextAt = new Int32Array(Math.max(16, expected));
   }
 
-  /** Appends a reference to `key`. */
+  /** Appends a reference to `key` (a page key: a non-negative safe integer). */
   push(key: number): void {
+    if (this.spent) throw spentError();
+    if (!Number.isSafeInteger(key) || key < 0) throw new VmmError('EINVAL', `OptFutureBuilder.push: key must be a non-negative safe integer (a page key), got ${describe(key)}`);
     const i = this.n;
     if (i === this.ids.length) this.grow();
     // Runs of touches to one page are common (a loop's code, a stack frame): skip the map for them.
@@ -94,6 +104,9 @@ export class OptFutureBuilder {
 
   /** The future of the references pushed (the builder is spent: it lets go of its arrays). */
   finish(match: OptMatch): OptFuture {
+    if (this.spent) throw spentError();
+    checkMatch(match);
+    this.spent = true;
     const d = this.idOf.size;
     const f = new OptFuture(this.ids.slice(0, this.n), this.nextAt.slice(0, this.n), this.firstAt.slice(0, d), this.keys.slice(0, d), this.idOf, match);
     this.ids = this.nextAt = this.firstAt = this.lastAt = new Int32Array(0);
@@ -123,4 +136,12 @@ export function grown<T extends Int32Array | Float64Array>(a: T, size: number, f
   b.set(a);
   if (fill !== 0) b.fill(fill, a.length);
   return b;
+}
+
+function checkMatch(match: unknown): void {
+  if (match !== 'exact' && match !== 'skip') throw new VmmError('EINVAL', `match must be 'exact' or 'skip', got ${describe(match)}`);
+}
+
+function spentError(): VmmError {
+  return new VmmError('EINVAL', 'OptFutureBuilder: finish() was called already; make a new builder');
 }

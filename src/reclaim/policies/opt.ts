@@ -49,9 +49,11 @@ export class OptPolicy implements ReclaimPolicy {
     this.nextOf.set(this.f.firstAt);
     this.loaded = new Float64Array(Math.max(1, d)).fill(-1);
   }
+  /** Pages tracked. */
   get size(): number {
     return this.count;
   }
+  /** A page became resident: its reference is the future's next one for it (or a put-back after select, which is none). */
   insert(key: number, _write?: boolean): void {
     const id = this.idOf(key);
     const back = this.selected.size > 0 ? this.selected.get(id) : undefined;
@@ -69,17 +71,20 @@ export class OptPolicy implements ReclaimPolicy {
     this.count++;
     this.push(id);
   }
+  /** A later reference to a resident page: its next use moves on. */
   reference(key: number, _write?: boolean): void {
     const id = this.idOf(key);
     this.advance(key, id);
     if (this.loaded[id]! >= 0) this.push(id);
   }
+  /** The page left without being chosen. */
   remove(key: number): void {
     const id = this.f.idOf.get(key) ?? this.extra.get(key);
     if (id === undefined || this.loaded[id]! < 0) return;
     this.loaded[id] = -1;
     this.count--;
   }
+  /** Belady's choice: the pages whose next use is farthest (never first; ties to the earliest loaded). */
   select(count: number, _bits: unknown, out: Float64Array): number {
     this.selected.clear();
     let n = 0;
