@@ -25,8 +25,19 @@ export async function notRereadable(trace: unknown): Promise<string | undefined>
   if (typeof (trace as NodeJS.ReadableStream).pipe === 'function') return 'a stream can be read only once';
   const t = trace as Partial<Iterable<TraceChunk> & AsyncIterable<TraceChunk>>;
   // An iterator that is its own iterable (a generator) is spent after one pass; an array is not.
-  if (typeof t[Symbol.iterator] === 'function') return t[Symbol.iterator]!() === t ? 'a generator or iterator of chunks can be read only once' : undefined;
-  if (typeof t[Symbol.asyncIterator] === 'function') return t[Symbol.asyncIterator]!() === t ? 'an async generator or iterator of chunks can be read only once' : undefined;
+  // A fresh iterator asked for only to tell them apart is closed again (no pass has started).
+  if (typeof t[Symbol.iterator] === 'function') {
+    const it = t[Symbol.iterator]!();
+    if (it === t) return 'a generator or iterator of chunks can be read only once';
+    it.return?.();
+    return undefined;
+  }
+  if (typeof t[Symbol.asyncIterator] === 'function') {
+    const it = t[Symbol.asyncIterator]!();
+    if (it === t) return 'an async generator or iterator of chunks can be read only once';
+    void it.return?.();
+    return undefined;
+  }
   return undefined;
 }
 
