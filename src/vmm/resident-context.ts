@@ -6,7 +6,7 @@ import type { Frames } from '../machine/frames.js';
 import type { Reclaimer } from './reclaimer.js';
 import type { SwapCache } from '../reclaim/swap-cache.js';
 
-/** How a resident set was configured (a fork child gets the same). */
+/** How a resident set was configured (a fork child gets the same object: the reverse map knows a fork family by it). */
 export interface ResidentConfig {
   limit: number;
   /** Makes a fresh policy (one per process). */

@@ -349,7 +349,9 @@ export class ResidentSet implements AccessBits {
     const las = Float64Array.from(shared, (i) => this.victims[i]! * PAGE_SIZE);
     const others: Array<{ rs: ResidentSet; frames: Float64Array }> = [];
     for (const other of rc.sets) {
-      if (other === this || !(other instanceof ResidentSet)) continue;
+      // Only the fork family can share an anonymous page (Linux's anon_vma chain): a fork child's
+      // set is made with its parent's configuration object, a new process's with its own.
+      if (other === this || !(other instanceof ResidentSet) || other.config !== this.config) continue;
       const frames = new Float64Array(shared.length);
       other.pages.pageBits(las, shared.length, new Uint8Array(shared.length), frames);
       others.push({ rs: other, frames });
