@@ -142,8 +142,9 @@ export class AddressSpace extends MmuSpace {
   oomScore(): number {
     this.live();
     const ctx = this.vm.ctx;
-    const points = this.pages.residentPages + (this.vm.resident?.swappedPages ?? 0) + userTablePages(ctx.frames, this.rootFrame);
-    return oomScore(points, this.adj, ctx.frames.total + (ctx.swap?.slots.total ?? 0));
+    // The resident set's badness when there is one (the OOM killer's own figure); without one, no page can be in swap.
+    const points = this.vm.resident?.badness() ?? this.pages.residentPages + userTablePages(ctx.frames, this.rootFrame);
+    return oomScore(points, this.adj, ctx.totalPages);
   }
 
   /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_COLD or MADV_PAGEOUT over [addr, addr+length), with Linux's errors. */
