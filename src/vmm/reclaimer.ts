@@ -15,6 +15,8 @@ export type { OomKill } from './oom-killer.js';
 
 /** What reclaim needs of a reclaim domain: a process's resident set, or the machine's shared memory (ShmReclaim). */
 export interface Reclaimable {
+  /** A process's pages (an OOM candidate) or the machine's shared memory (nobody's to kill). */
+  readonly domain: 'process' | 'shmem';
   /** Evicts up to `count` pages chosen by its policy; returns how many went. */
   evict(count: number, incoming: number | undefined, who: 'kswapd' | 'direct'): number;
 }
@@ -24,7 +26,7 @@ export type ProcessReclaimable = Reclaimable & OomCandidate;
 
 /** The domains that belong to a process (shared memory is nobody's to kill). */
 function* processes(sets: Iterable<Reclaimable>): Iterable<OomCandidate> {
-  for (const r of sets) if ((r as Partial<OomCandidate>).owner !== undefined) yield r as ProcessReclaimable;
+  for (const r of sets) if (r.domain === 'process') yield r as ProcessReclaimable;
 }
 
 /** SWAP_CLUSTER_MAX: pages reclaimed per batch. */

@@ -37,6 +37,8 @@ export type ResidentFault = 'minor' | 'major' | 'oom' | 'killed' | 'memcg';
 
 /** The resident set of one process. */
 export class ResidentSet implements AccessBits {
+  /** A process's reclaim domain (Reclaimable): an OOM candidate. */
+  readonly domain = 'process' as const;
   readonly policy: ReclaimPolicy;
   /** Every page's flags and slots (the views below read it). */
   private readonly st = new PageStates();

@@ -45,6 +45,7 @@ interface Mapping {
 
 /** The reclaim domain of all shared memory objects of a machine. */
 export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
+  readonly domain = 'shmem' as const;
   private readonly slotOf = new Map<SharedMemoryObject, number>();
   private readonly objects: Array<SharedMemoryObject | undefined> = [];
   private readonly freeSlots: number[] = [];
