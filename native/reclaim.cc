@@ -33,7 +33,18 @@ void Reclaim::pageBits(uint64_t root, const double* las, size_t n, uint8_t* out,
     const uint64_t* s = slot4k(root, static_cast<uint64_t>(las[i]), false, &large);
     frames[i] = -1;
     if (large) {
-      out[i] = PB_LARGE;
+      // A 2M/1G leaf: its A/D (the page's, as the CPU keeps them there) and this 4K part's frame.
+      uint64_t table, idx;
+      const int level = pt_.leaf(root, static_cast<uint64_t>(las[i]), &table, &idx, true);
+      if (level < 2) {
+        out[i] = PB_LARGE;  // a bad large entry: reported, never followed
+        continue;
+      }
+      const uint64_t e = *pt_.slot(table, idx);
+      const uint64_t n = leafFrames(level);
+      const uint64_t pfn = (entryPfn(e) & ~(n - 1)) + ((static_cast<uint64_t>(las[i]) >> 12) & (n - 1));
+      out[i] = PB_LARGE | PB_PRESENT | ((e & A) ? PB_ACCESSED : 0) | ((e & D) ? PB_DIRTY : 0) | (frames_.count(pfn) > 1 ? PB_SHARED : 0);
+      frames[i] = static_cast<double>(pfn);
       continue;
     }
     const uint64_t e = s ? *s : 0;
@@ -57,6 +68,11 @@ int64_t Reclaim::clearAccessed(uint64_t root, const double* las, size_t n) {
   for (size_t i = 0; i < n; i++) {
     bool large;
     uint64_t* s = slot4k(root, static_cast<uint64_t>(las[i]), false, &large);
+    if (large) {
+      // pmdp_test_and_clear_young: a large leaf's Accessed bit.
+      uint64_t table, idx;
+      if (pt_.leaf(root, static_cast<uint64_t>(las[i]), &table, &idx, true) >= 2) s = pt_.slot(table, idx);
+    }
     if (s && (*s & P) && (*s & A)) {
       *s &= ~A;
       cleared++;

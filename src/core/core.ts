@@ -190,12 +190,14 @@ export interface Core {
   /**
    * For each page las[i] (4 KiB aligned, user half) of [0, count): out[i] = PageBit flags of
    * the entry at its 4 KiB level (ACCESSED | DIRTY | PRESENT, and SHARED when the frame has more
-   * than one reference; SWAP for a non-present non-zero entry; LARGE when a 2M/1G leaf maps it;
-   * 0 when empty), frames[i] = its frame or -1.
+   * than one reference; SWAP for a non-present non-zero entry; 0 when empty), frames[i] = its
+   * frame or -1. Within a 2M/1G leaf: LARGE | PRESENT with that leaf's ACCESSED/DIRTY, and the
+   * frame of the 4 KiB part of it at las[i] (SHARED by that frame's count); a bad large entry is
+   * LARGE alone with frame -1.
    * OK, or EINVAL (nothing written) for a bad list.
    */
   pageBits(root: number, las: Float64Array, count: number, out: Uint8Array, frames: Float64Array): number;
-  /** Clears the Accessed bit of the present 4 KiB leaves at las[0..count) (the TLB is not touched): how many had it, or EINVAL. */
+  /** Clears the Accessed bit of the present leaves at las[0..count), a 2M/1G leaf's included (the TLB is not touched): how many had it, or EINVAL. */
   clearAccessedList(root: number, las: Float64Array, count: number): number;
   /**
    * Replaces the present 4 KiB leaves at las[0..count) by the non-present entries

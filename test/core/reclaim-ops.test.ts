@@ -45,6 +45,9 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('inval' as const), ps: fc.array(pageArb, { maxLength: 5 }) }),
   fc.record({ t: fc.constant('unmap' as const), p: pageArb, n: fc.integer({ min: 1, max: 40 }) }),
   fc.record({ t: fc.constant('badlist' as const) }),
+  // A 2 MiB page in the next block, and its 4 KiB parts read and cleared like any page.
+  fc.record({ t: fc.constant('huge' as const) }),
+  fc.record({ t: fc.constant('hbits' as const), ps: fc.array(fc.integer({ min: 512, max: 520 }), { maxLength: 4 }), clear: fc.boolean() }),
   // Frames by number (some free, some page tables, some user pages with bytes or zeros), into a buffer at an offset.
   fc.record({ t: fc.constant('copyout' as const), fs: fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 5 }), start: fc.integer({ min: 0, max: 2 }), off: fc.integer({ min: 0, max: 3 }) }),
 );
@@ -65,6 +68,14 @@ function run(r: Rig, o: fc.Arbitrary<unknown> extends never ? never : any): unkn
     }
     case 'clear':
       return c.clearAccessedList(r.root, list(o.ps), o.ps.length);
+    case 'huge':
+      return [c.map(r.root, la(512), 1, 21, USER, 0, -1), c.access(la(512) + 8, 1, 1)];
+    case 'hbits': {
+      if (o.clear) return c.clearAccessedList(r.root, list(o.ps), o.ps.length);
+      const out = new Uint8Array(o.ps.length);
+      const fr = new Float64Array(o.ps.length);
+      return [c.pageBits(r.root, list(o.ps), o.ps.length, out, fr), [...out], [...fr]];
+    }
     case 'out': {
       const lo = Uint32Array.from(o.ps, (_: number, i: number) => ((o.slot + i) << 12) | (o.badP && i === 0 ? 1 : 0));
       const hi = new Uint32Array(o.ps.length).fill(0x8000_0000);
@@ -162,6 +173,25 @@ describe.each(makers)('reclaim operations on %s', (_name, make) => {
     expect(c.clearAccessedList(r.root, las, 4)).toBe(2);
     c.pageBits(r.root, las, 4, out, fr);
     expect([...out]).toEqual([PageBit.PRESENT | PageBit.DIRTY, PageBit.PRESENT, PageBit.PRESENT, 0]);
+    c.dispose();
+  });
+
+  it("within a 2 MiB leaf pageBits reports the leaf's A/D and each 4 KiB part's frame; clearAccessedList clears the leaf's A", () => {
+    const r = rig(make);
+    const c = r.core;
+    expect(c.map(r.root, la(512), 1, 21, USER, 0, -1)).toBe(0);
+    expect(c.access(la(512 + 5) + 8, 1, 1)).toBeGreaterThan(0); // a write: the leaf's A and D
+    const las = Float64Array.of(la(512), la(512 + 5), la(512 + 511));
+    const out = new Uint8Array(3);
+    const fr = new Float64Array(3);
+    expect(c.pageBits(r.root, las, 3, out, fr)).toBe(0);
+    const all = PageBit.LARGE | PageBit.PRESENT | PageBit.ACCESSED | PageBit.DIRTY;
+    expect([...out]).toEqual([all, all, all]);
+    expect(fr[0]! % 512).toBe(0);
+    expect([fr[1]! - fr[0]!, fr[2]! - fr[0]!]).toEqual([5, 511]);
+    expect(c.clearAccessedList(r.root, las, 3)).toBe(1); // one leaf, one Accessed bit
+    c.pageBits(r.root, las, 3, out, fr);
+    expect(out[1]).toBe(PageBit.LARGE | PageBit.PRESENT | PageBit.DIRTY);
     c.dispose();
   });
 

@@ -6,7 +6,7 @@ import { CHUNK_BYTES, Counter, PageBit, PTE, PTE_HI, Result, Status } from '../c
 import type { Core } from '../core.js';
 import type { Ram } from './ram.js';
 import type { Frames } from './frames.js';
-import { entryPfn, indexAt, makeEntry, type PageTables } from './page-table.js';
+import { entryPfn, indexAt, leafFrames, makeEntry, type PageTables } from './page-table.js';
 import { invalidateAddress } from './tlb.js';
 import type { TlbState } from '../tlb-state.js';
 
@@ -44,7 +44,20 @@ export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, tlb: Tlb
         const ea = slot(root, las[i]!, false);
         fr[i] = -1;
         if (ea === -2) {
-          out[i] = PageBit.LARGE;
+          // A 2M/1G leaf: its A/D (the page's, as the CPU keeps them there) and this 4K part's frame.
+          const leaf = pt.leaf(root, las[i]!, true);
+          if (!leaf || leaf[2] < 2) {
+            out[i] = PageBit.LARGE; // a bad large entry: reported, never followed
+            continue;
+          }
+          const [table, idx, level] = leaf;
+          const lea = pt.ea(table, idx);
+          const llo = ram.lo(lea);
+          const n = leafFrames(level);
+          const raw = entryPfn(llo, ram.hi(lea));
+          const pfn = raw - (raw % n) + (Math.floor(las[i]! / 4096) % n);
+          out[i] = PageBit.LARGE | PageBit.PRESENT | (llo & PTE.A ? PageBit.ACCESSED : 0) | (llo & PTE.D ? PageBit.DIRTY : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
+          fr[i] = pfn;
           continue;
         }
         const lo = ea < 0 ? 0 : ram.lo(ea);
@@ -68,7 +81,12 @@ export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, tlb: Tlb
       if (!listOk(las, count) || !rootOk(root)) return Status.EINVAL;
       let cleared = 0;
       for (let i = 0; i < count; i++) {
-        const ea = slot(root, las[i]!, false);
+        let ea = slot(root, las[i]!, false);
+        if (ea === -2) {
+          // pmdp_test_and_clear_young: a large leaf's Accessed bit.
+          const leaf = pt.leaf(root, las[i]!, true);
+          ea = leaf && leaf[2] >= 2 ? pt.ea(leaf[0], leaf[1]) : -1;
+        }
         if (ea < 0) continue;
         const lo = ram.lo(ea);
         if ((lo & PTE.P) !== 0 && (lo & PTE.A) !== 0) {
