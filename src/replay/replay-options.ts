@@ -150,7 +150,8 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
   }
   if (o.frames !== undefined) {
     if (typeof o.frames !== 'number' || !Number.isSafeInteger(o.frames) || o.frames < 1) throw new VmmError('EINVAL', `options.frames must be a positive whole number of pages, got ${describe(o.frames)}`);
-    if (r.pageSize !== '4k') throw new VmmError('EINVAL', "options.frames needs pageSize '4k' (huge pages are not reclaimed)");
+    // Frames are 4 KiB pages (a textbook's frames); the machine API reclaims 2 MiB pages too (createAddressSpace({ residentLimit }) with a hugePages region).
+    if (r.pageSize !== '4k') throw new VmmError('EINVAL', "options.frames needs pageSize '4k' (frames are 4 KiB pages)");
     const swap = o.swap === undefined ? { size: '1GiB' } : typeof o.swap === 'object' && o.swap !== null ? o.swap : { size: o.swap };
     r.pressure = { frames: o.frames, policy: o.policy ?? 'clock', swap, flushAccessed: o.flushAccessed ?? false, ...(o.policyOptions ? { policyOptions: o.policyOptions } : {}) };
   } else {

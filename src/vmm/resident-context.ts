@@ -19,6 +19,8 @@ export interface ResidentConfig {
 export interface ResidentContext {
   readonly frames: Frames;
   readonly zeroFrame: number;
+  /** True for the zero page and the frames of the huge zero page (evicting a mapping of them drops it). */
+  isZeroFrame(pfn: number): boolean;
   readonly swap: SwapArea | undefined;
   /** Machine-wide counters (summed over processes). */
   readonly reclaim: ReclaimCounters;

@@ -30,6 +30,9 @@ import { SwapIn } from './swap-in.js';
 import { dropCachePage, putSlot } from './swap-slot-refs.js';
 import { userTablePages } from '../machine/table-pages.js';
 
+/** 4 KiB pages in a 2 MiB page. */
+const HUGE_PAGES = 512;
+
 export type { ResidentConfig, ResidentContext } from './resident-context.js';
 
 /** Outcome of a fault handled here ('memcg': at the limit with nothing evictable, nothing changed; the memory cgroup OOM killer's case). */
@@ -174,15 +177,40 @@ export class ResidentSet implements AccessBits {
     if (this.st.has(vpn, TRACKED)) this.policy.reference?.(vpn, write);
   }
 
-  /** Evicts until fewer than `limit` pages are tracked, so one more fits; false when nothing more can go. */
-  private makeRoom(incoming: number): boolean {
+  /** Evicts until `pages` more fit under the limit; false when they cannot (nothing is evicted when they never could). */
+  private makeRoom(incoming: number, pages = 1): boolean {
     const st = this.st;
-    while (st.count(TRACKED) + st.count(LOCKED) >= this.config.limit) {
-      if (st.count(TRACKED) === 0) return false; // everything resident is locked
-      const n = this.evict(st.count(TRACKED) + st.count(LOCKED) - this.config.limit + 1, incoming);
+    if (st.count(LOCKED) + pages > this.config.limit) return false; // the locked pages alone leave no room
+    while (st.count(TRACKED) + st.count(LOCKED) + pages > this.config.limit) {
+      if (st.count(TRACKED) === 0) return false;
+      const n = this.evict(st.count(TRACKED) + st.count(LOCKED) + pages - this.config.limit, incoming);
       if (n === 0) return false;
     }
     return true;
+  }
+
+  /**
+   * Before a THP fault maps the 2 MiB page at block vpn `first`: reclaim may run, and the
+   * limit must have room for its 512 pages. 'no-room' (nothing evicted when it never fits, or
+   * some page of the block is already resident or swapped) sends the fault to 4 KiB pages, as
+   * do_huge_pmd_anonymous_page falls back when its memory cgroup charge fails.
+   */
+  beforeHuge(first: number): 'ok' | 'no-room' | 'killed' {
+    if (this.st.inRange(TRACKED | LOCKED | SWAPPED | CACHED, first, first + HUGE_PAGES).length > 0) return 'no-room';
+    if (this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this)) return 'killed';
+    return this.makeRoom(first, HUGE_PAGES) ? 'ok' : 'no-room';
+  }
+
+  /** The 2 MiB page at block vpn `first` was mapped: its 512 pages are resident, charged and tracked (one folio to Linux; the policy sees each page). */
+  trackHuge(first: number, write: boolean): void {
+    for (let v = first; v < first + HUGE_PAGES; v++) {
+      if (this.isLocked(v)) this.st.add(v, LOCKED);
+      else {
+        this.st.add(v, TRACKED);
+        this.policy.insert(v, write);
+      }
+      if (this.countTouched) this.st.add(v, TOUCHED);
+    }
   }
 
   /** Pages resident and charged to the limit (tracked + locked). */
@@ -224,7 +252,7 @@ export class ResidentSet implements AccessBits {
 
   /** Evicts victims[0..n) (already forgotten by the policy). */
   private evictVictims(n: number): number {
-    const las = this.las;
+    let las = this.las;
     // One victim the policy just read (a clock's): its bits and frame are known, no second read.
     let known = -1;
     if (n === 1) {
@@ -239,6 +267,13 @@ export class ResidentSet implements AccessBits {
     } else {
       for (let i = 0; i < n; i++) las[i] = this.victims[i]! * PAGE_SIZE;
       this.pages.pageBits(las, n, this.bits, this.frames);
+    }
+    for (let i = 0; i < n; i++) {
+      if ((this.bits[i]! & PageBit.LARGE) === 0) continue;
+      n = this.splitHugeVictims(n);
+      if (n === 0) return 0;
+      las = this.las; // the batch may have outgrown the buffers
+      break;
     }
     const swap = this.ctx.swap;
     const st = this.st;
@@ -255,7 +290,7 @@ export class ResidentSet implements AccessBits {
       let slot = -1;
       // Size tests first: most batches meet empty sets, and a Map probe costs ~40 ns here.
       const lazy = st.delete(vpn, LAZY);
-      if (pfn === this.ctx.zeroFrame || (lazy && (b & PageBit.DIRTY) === 0)) {
+      if (this.ctx.isZeroFrame(pfn) || (lazy && (b & PageBit.DIRTY) === 0)) {
         // Nothing to keep: the zero page, or a MADV_FREE page not written since (the next fault sees zeros).
         this.counters.evict_clean++, this.ctx.reclaim.evict_clean++;
         const stale = st.slot(vpn, CACHED);
@@ -333,6 +368,50 @@ export class ResidentSet implements AccessBits {
   }
 
   /**
+   * Victims inside 2 MiB pages (THP): Linux reclaims the folio whole and splits it first
+   * (split_folio_to_list), so each such leaf becomes 512 4 KiB entries (A/D copied) and every
+   * tracked page of it joins the batch. A split that finds no frame for its table leaves that
+   * block's victims to the policy again. The batch's bits are read anew. Returns its size.
+   */
+  private splitHugeVictims(n: number): number {
+    const out: number[] = [];
+    const blocks = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const v = this.victims[i]!;
+      if ((this.bits[i]! & PageBit.LARGE) === 0) out.push(v);
+      else {
+        const b = Math.floor(v / HUGE_PAGES);
+        let list = blocks.get(b);
+        if (!list) blocks.set(b, (list = []));
+        list.push(v);
+      }
+    }
+    for (const [b, chosen] of blocks) {
+      const first = b * HUGE_PAGES;
+      if (!this.pages.splitLeaf(first * PAGE_SIZE)) {
+        for (const v of chosen) this.policy.insert(v, false);
+        continue;
+      }
+      const picked = new Set(chosen);
+      for (let v = first; v < first + HUGE_PAGES; v++) {
+        if (picked.has(v)) out.push(v);
+        else if (this.st.has(v, TRACKED)) {
+          this.policy.remove(v);
+          out.push(v);
+        }
+      }
+    }
+    this.ensure(out.length);
+    for (let i = 0; i < out.length; i++) {
+      this.victims[i] = out[i]!;
+      this.las[i] = out[i]! * PAGE_SIZE;
+    }
+    this.scanned = 0;
+    if (out.length > 0) this.pages.pageBits(this.las, out.length, this.bits, this.frames);
+    return out.length;
+  }
+
+  /**
    * The reverse map of a batch's victims that are COW-shared (since fork: the same address in
    * every process of the family): for each other process one bulk read of those pages, and one
    * read of their frames' reference counts — never a call per page and process. `sharers(i)`
@@ -346,17 +425,18 @@ export class ResidentSet implements AccessBits {
     if (!rc) return undefined;
     const shared: number[] = [];
     // The zero page is shared by every read-only mapping, but its eviction only drops the entry.
-    for (let i = 0; i < n; i++) if ((this.bits[i]! & PageBit.SHARED) !== 0 && this.frames[i] !== this.ctx.zeroFrame) shared.push(i);
+    for (let i = 0; i < n; i++) if ((this.bits[i]! & PageBit.SHARED) !== 0 && !this.ctx.isZeroFrame(this.frames[i]!)) shared.push(i);
     if (shared.length === 0) return undefined;
     const las = Float64Array.from(shared, (i) => this.victims[i]! * PAGE_SIZE);
-    const others: Array<{ rs: ResidentSet; frames: Float64Array }> = [];
+    const others: Array<{ rs: ResidentSet; frames: Float64Array; bits: Uint8Array }> = [];
     for (const other of rc.sets) {
       // Only the fork family can share an anonymous page (Linux's anon_vma chain): a fork child's
       // set is made with its parent's configuration object, a new process's with its own.
       if (other === this || !(other instanceof ResidentSet) || other.config !== this.config) continue;
       const frames = new Float64Array(shared.length);
-      other.pages.pageBits(las, shared.length, new Uint8Array(shared.length), frames);
-      others.push({ rs: other, frames });
+      const bits = new Uint8Array(shared.length);
+      other.pages.pageBits(las, shared.length, bits, frames);
+      others.push({ rs: other, frames, bits });
     }
     const pfns = Float64Array.from(shared, (i) => this.frames[i]!);
     const refs = new Float64Array(shared.length);
@@ -373,6 +453,7 @@ export class ResidentSet implements AccessBits {
           // pageBits gives -1 for a page that is not present: only a mapping of this very frame counts.
           if (o.frames[j] !== pfn) continue;
           if (!o.rs.st.has(vpn, TRACKED)) return undefined; // locked (never tracked), or not a page the other evicts
+          if ((o.bits[j]! & PageBit.LARGE) !== 0) return undefined; // still inside the other's 2 MiB page: its table keeps the frame
           out.push(o.rs);
         }
         const expected = out.length + 1 + (this.ctx.swapCache.slotOf(pfn) !== undefined ? 1 : 0);

@@ -202,7 +202,11 @@ export class VirtualMemory implements FaultHandler {
     if ((f.errorCode & PFEC.RSVD) !== 0) return UNHANDLED;
     const la = f.la - (f.la % PAGE_SIZE);
     if (present) return this.writeProtectFault(r, la);
-    if (this.resident && r.backing.type === 'anonymous' && !r.shared && !r.hugePages) return this.residentFault(la, write, this.pageProt(r));
+    if (this.resident && r.backing.type === 'anonymous' && !r.shared) {
+      // THP under reclaim: a 2 MiB page when its 512 pages fit, else 4 KiB pages like any others.
+      const huge = r.hugePages ? this.residentHugeFault(r, la, write) : undefined;
+      return huge ?? this.residentFault(la, write, this.pageProt(r));
+    }
     if (r.backing.type === 'object' || r.shared) return this.objectFault(r, la, write);
     const outcome = this.mapAnonymousPage(r, la, write);
     if (outcome === RETRY) this.countMinor();
@@ -217,6 +221,24 @@ export class VirtualMemory implements FaultHandler {
     if (kind === 'memcg') return memcgOutOfMemory(this.resident!);
     this.faults[kind]++;
     this.ctx.faults[kind]++;
+    return RETRY;
+  }
+
+  /**
+   * A THP fault in a process with a resident set: the 2 MiB page is mapped (a fresh one for a
+   * write, the huge zero page for a read) when the block lies in the region, none of its pages
+   * is resident or swapped, and its 512 pages fit under the limit; its pages are then charged
+   * and tracked one by one (reclaim splits the page when it evicts it). Undefined: fall back.
+   */
+  private residentHugeFault(r: Region, la: number, write: boolean): FaultOutcome | undefined {
+    const block = la - (la % HUGE_PAGE);
+    if (block < r.start || block + HUGE_PAGE > r.end) return undefined;
+    const rs = this.resident!;
+    const room = rs.beforeHuge(block / PAGE_SIZE);
+    if (room === 'killed') return KILLED;
+    if (room === 'no-room' || !this.mapHugePage(r, la, write)) return undefined;
+    rs.trackHuge(block / PAGE_SIZE, write);
+    this.countMinor();
     return RETRY;
   }
 
