@@ -69,6 +69,9 @@ describe('bad hierarchy configurations are EINVAL naming the option', () => {
     [{ tlb: { walkReference: [1, 2] } }, /options\.tlb\.walkReference must be cycles per walk memory reference/],
     [{ seriesEvery: 10 }, /options\.seriesEvery needs a TLB hierarchy/],
     [{ cpu: 'zen3', seriesEvery: 0 }, /options\.seriesEvery must be a positive integer/],
+    [{ tlb: { l2i: { entries: 0 } } }, /options\.tlb\.l2i\.entries must be an integer in \[1, 1048576\]/],
+    [{ cpu: 'zen4', tlb: { l2i: { entries: 512, ways: 3 } } }, /options\.tlb\.l2i\.ways 3 does not divide options\.tlb\.l2i\.entries 512/],
+    [{ tlb: { l2i: { entries: 8, lru: true } } }, /unknown option options\.tlb\.l2i\.lru/],
   ] as const)('%j', async (opts, msg) => {
     expect(() => resolveReplayOptions(opts as never)).toThrow(msg);
     await expect(replay('traces/ls.lackey.gz', opts as never)).rejects.toMatchObject({ code: 'EINVAL' });
