@@ -23,6 +23,7 @@ import { encodeSwapEntryInto } from '../reclaim/swap-entry.js';
 import { newReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { PageProt } from './pte-attrs.js';
 import type { FrameCopy } from '../reclaim/swap-device.js';
+import type { SwapSource } from '../reclaim/swap-area.js';
 import { CACHED, LAZY, LOCKED, PageSetView, PageSlotView, PageStates, SWAPPED, TOUCHED, TRACKED } from './page-states.js';
 import type { ResidentConfig, ResidentContext } from './resident-context.js';
 import { LockedRanges } from './locked-ranges.js';
@@ -282,6 +283,7 @@ export class ResidentSet implements AccessBits {
     const direct = swap !== undefined && swap.framesDirect;
     let writes = 0;
     let done = 0;
+    let failure: unknown;
     for (let i = 0; i < n; i++) {
       const vpn = this.victims[i]!;
       const b = this.bits[i]!;
@@ -311,7 +313,11 @@ export class ResidentSet implements AccessBits {
           }
           const cacheSlot = this.ctx.swapCache.slotOf(pfn);
           if (cacheSlot !== undefined) dropCachePage(this.ctx, cacheSlot);
-          const where = swap!.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
+          const where = this.writeOrPutBack(slot, pfn, i, n, lazy, true);
+          if (where === undefined) {
+            failure = this.writeError;
+            break;
+          }
           if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
           else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
           this.counters.evict_dirty++, this.ctx.reclaim.evict_dirty++;
@@ -337,7 +343,11 @@ export class ResidentSet implements AccessBits {
             this.writeFrames[writes++] = pfn;
             this.counters.pswpout++, this.ctx.reclaim.pswpout++;
           } else {
-            const where = swap!.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
+            const where = this.writeOrPutBack(slot, pfn, i, n, lazy, cachedSlot === undefined);
+            if (where === undefined) {
+              failure = this.writeError;
+              break;
+            }
             if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
             else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
           }
@@ -364,7 +374,29 @@ export class ResidentSet implements AccessBits {
       if (this.scanner === 'kswapd') this.counters.pgsteal_kswapd += done, this.ctx.reclaim.pgsteal_kswapd += done;
       else this.counters.pgsteal_direct += done, this.ctx.reclaim.pgsteal_direct += done;
     }
+    // A write that failed (a swap file's I/O error): the pages before it are evicted as decided, it and the rest stay.
+    if (failure !== undefined) throw failure;
     return done;
+  }
+
+  private writeError: unknown;
+
+  /**
+   * Writes victim i's page to `slot`; if the write throws, victim i and the rest go back to the
+   * policy (as when swap is full), its MADV_FREE mark comes back, a slot taken for it (`fresh`)
+   * is freed, and undefined is returned with the error in writeError.
+   */
+  private writeOrPutBack(slot: number, pfn: number, i: number, n: number, lazy: boolean, fresh: boolean): SwapSource | undefined {
+    const swap = this.ctx.swap!;
+    try {
+      return swap.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
+    } catch (e) {
+      this.writeError = e;
+      if (fresh) swap.put(slot);
+      if (lazy) this.st.add(this.victims[i]!, LAZY);
+      for (let j = i; j < n; j++) this.policy.insert(this.victims[j]!, false);
+      return undefined;
+    }
   }
 
   /**

@@ -71,3 +71,31 @@ describe.each(BACKENDS)('reverse map (%s)', (backend) => {
     m.dispose();
   });
 });
+
+describe.each(BACKENDS)('anonymous eviction when a swap write fails (%s)', (backend) => {
+  it('the pages before the failed write are evicted as decided; it and the rest stay resident and tracked; nothing leaks', () => {
+    // zswap makes every eviction a per-page write (the in-memory device takes runs in one call).
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB', pageCluster: 0, zswap: true } });
+    const s = m.createAddressSpace();
+    const b = s.mmap({ length: 4 * PG, prot: 'rw' });
+    for (let i = 0; i < 4; i++) s.write(b + i * PG, Uint8Array.from({ length: 64 }, (_, k) => (k * 7 + i) & 0xff));
+    const swap = m.vmm.swap!;
+    const write = swap.write.bind(swap);
+    let writes = 0;
+    swap.write = (...args: Parameters<typeof write>) => {
+      if (++writes === 3) throw new Error('EIO (simulated)');
+      return write(...args);
+    };
+    expect(() => s.madvise(b, 4 * PG, 'MADV_PAGEOUT')).toThrow(/EIO/);
+    expect(s.reclaimStats().VmSwap).toBe(2);
+    expect(s.vm.resident!.tracked.size).toBe(2);
+    expect(m.reclaimStats().swap!.used).toBe(2);
+    auditMachine(m);
+    swap.write = write;
+    s.madvise(b, 4 * PG, 'MADV_PAGEOUT');
+    expect(s.reclaimStats().VmSwap).toBe(4);
+    for (let i = 0; i < 4; i++) expect([...s.read(b + i * PG, 64)]).toEqual(Array.from({ length: 64 }, (_, k) => (k * 7 + i) & 0xff));
+    auditMachine(m);
+    m.dispose();
+  });
+});
