@@ -69,6 +69,22 @@ export class PageStates {
     return true;
   }
 
+  /** Sets `flag` on the pages [first, first + count) of one block (a 2 MiB page's): one block lookup. */
+  addRun(first: number, count: number, flag: number): void {
+    const b = this.block(first, true)!;
+    const i0 = first - this.lastKey * BLOCK;
+    if (i0 + count > BLOCK) throw new RangeError(`addRun: [${first}, +${count}) crosses a block`);
+    let added = 0;
+    for (let i = i0; i < i0 + count; i++) {
+      const f = b.flags[i]!;
+      if ((f & flag) !== 0) continue;
+      if (f === 0) b.used++;
+      b.flags[i] = f | flag;
+      added++;
+    }
+    this.counts[31 - Math.clz32(flag)]! += added;
+  }
+
   /** Clears `flag` of `vpn`; false when it was not set. */
   delete(vpn: number, flag: number): boolean {
     if (this.counts[31 - Math.clz32(flag)] === 0) return false;

@@ -204,13 +204,19 @@ export class ResidentSet implements AccessBits {
 
   /** The 2 MiB page at block vpn `first` was mapped: its 512 pages are resident, charged and tracked (one folio to Linux; the policy sees each page). */
   trackHuge(first: number, write: boolean): void {
+    if (this.countTouched) this.st.addRun(first, HUGE_PAGES, TOUCHED);
+    if (!this.overlapsLocked(first * PAGE_SIZE, (first + HUGE_PAGES) * PAGE_SIZE)) {
+      // The usual case: no lock anywhere in the block, one run of page states.
+      this.st.addRun(first, HUGE_PAGES, TRACKED);
+      for (let v = first; v < first + HUGE_PAGES; v++) this.policy.insert(v, write);
+      return;
+    }
     for (let v = first; v < first + HUGE_PAGES; v++) {
       if (this.isLocked(v)) this.st.add(v, LOCKED);
       else {
         this.st.add(v, TRACKED);
         this.policy.insert(v, write);
       }
-      if (this.countTouched) this.st.add(v, TOUCHED);
     }
   }
 
