@@ -538,13 +538,7 @@ export class ResidentSet implements AccessBits {
     const first = start / PAGE_SIZE;
     const last = end / PAGE_SIZE;
     const st = this.st;
-    const gone = st.inRange(SWAPPED, first, last);
-    for (const vpn of gone) {
-      const slot = st.slot(vpn, SWAPPED);
-      st.delete(vpn, SWAPPED);
-      putSlot(this.ctx, slot);
-    }
-    this.clearEntries(gone);
+    this.dropSwapped(first, last);
     for (const vpn of st.inRange(CACHED, first, last)) {
       const slot = st.slot(vpn, CACHED);
       st.delete(vpn, CACHED);
@@ -557,6 +551,18 @@ export class ResidentSet implements AccessBits {
     for (const vpn of st.inRange(LOCKED, first, last)) st.delete(vpn, LOCKED);
     for (const vpn of st.inRange(LAZY, first, last)) st.delete(vpn, LAZY);
     if (!keepLocks) this.locks.remove(first, last);
+  }
+
+  /** Pages of [first, last) (vpns) in swap: their slots freed, their entries cleared (they read as zeros, or go). */
+  private dropSwapped(first: number, last: number): void {
+    const st = this.st;
+    const gone = st.inRange(SWAPPED, first, last);
+    for (const vpn of gone) {
+      const slot = st.slot(vpn, SWAPPED);
+      st.delete(vpn, SWAPPED);
+      putSlot(this.ctx, slot);
+    }
+    this.clearEntries(gone);
   }
 
   // ---------------------------------------------------------------- mlock, madvise
@@ -602,13 +608,7 @@ export class ResidentSet implements AccessBits {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
     const st = this.st;
-    const gone = st.inRange(SWAPPED, a, b);
-    for (const v of gone) {
-      const slot = st.slot(v, SWAPPED);
-      st.delete(v, SWAPPED);
-      putSlot(this.ctx, slot);
-    }
-    this.clearEntries(gone);
+    this.dropSwapped(a, b);
     const resident = st.inRange(TRACKED, a, b);
     for (const v of resident) {
       st.add(v, LAZY);

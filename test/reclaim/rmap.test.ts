@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
+import { failNthWrite } from '../support/failing-swap.js';
 
 const PG = 4096;
 
@@ -80,18 +81,13 @@ describe.each(BACKENDS)('anonymous eviction when a swap write fails (%s)', (back
     const b = s.mmap({ length: 4 * PG, prot: 'rw' });
     for (let i = 0; i < 4; i++) s.write(b + i * PG, Uint8Array.from({ length: 64 }, (_, k) => (k * 7 + i) & 0xff));
     const swap = m.vmm.swap!;
-    const write = swap.write.bind(swap);
-    let writes = 0;
-    swap.write = (...args: Parameters<typeof write>) => {
-      if (++writes === 3) throw new Error('EIO (simulated)');
-      return write(...args);
-    };
+    const restore = failNthWrite(swap, 3);
     expect(() => s.madvise(b, 4 * PG, 'MADV_PAGEOUT')).toThrow(/EIO/);
     expect(s.reclaimStats().VmSwap).toBe(2);
     expect(s.vm.resident!.tracked.size).toBe(2);
     expect(m.reclaimStats().swap!.used).toBe(2);
     auditMachine(m);
-    swap.write = write;
+    restore();
     s.madvise(b, 4 * PG, 'MADV_PAGEOUT');
     expect(s.reclaimStats().VmSwap).toBe(4);
     for (let i = 0; i < 4; i++) expect([...s.read(b + i * PG, 64)]).toEqual(Array.from({ length: 64 }, (_, k) => (k * 7 + i) & 0xff));

@@ -8,6 +8,7 @@ import { Machine } from '../../src/machine/machine.js';
 import type { AddressSpace } from '../../src/vmm/address-space.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
+import { failNthWrite } from '../support/failing-swap.js';
 
 const PG = 4096;
 
@@ -189,12 +190,7 @@ describe.each(BACKENDS)('shared memory reclaim (%s)', (backend) => {
     const va = a.mmap({ length: 4 * PG, prot: 'rw', shared: true, object: shm });
     for (let i = 0; i < 4; i++) a.write(va + i * PG, [i + 7]);
     const swap = m.vmm.swap!;
-    const write = swap.write.bind(swap);
-    let writes = 0;
-    swap.write = (...args: Parameters<typeof write>) => {
-      if (++writes === 3) throw new Error('EIO (simulated)');
-      return write(...args);
-    };
+    const restore = failNthWrite(swap, 3);
     const free = m.stats().frames.free;
     expect(() => a.madvise(va, 4 * PG, 'MADV_PAGEOUT')).toThrow(/EIO/);
     expect(m.reclaimStats().swap!.used).toBe(0);
@@ -203,7 +199,7 @@ describe.each(BACKENDS)('shared memory reclaim (%s)', (backend) => {
     expect(m.reclaimStats().counters.pswpout).toBe(2); // the device counts the two writes it made before the third failed
     expect(m.reclaimStats().counters.pgsteal_direct).toBe(0);
     auditMachine(m);
-    swap.write = write;
+    restore();
     a.madvise(va, 4 * PG, 'MADV_PAGEOUT'); // the pages are still the policy's: they go now
     expect(shm.swappedPages).toBe(4);
     const read = swap.read.bind(swap);
