@@ -23,7 +23,6 @@ import { encodeSwapEntryInto } from '../reclaim/swap-entry.js';
 import { newReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { PageProt } from './pte-attrs.js';
 import type { FrameCopy } from '../reclaim/swap-device.js';
-import type { SwapSource } from '../reclaim/swap-area.js';
 import { CACHED, LAZY, LOCKED, PageSetView, PageSlotView, PageStates, SWAPPED, TOUCHED, TRACKED } from './page-states.js';
 import type { ResidentConfig, ResidentContext } from './resident-context.js';
 import { LockedRanges } from './locked-ranges.js';
@@ -319,13 +318,10 @@ export class ResidentSet implements AccessBits {
           }
           const cacheSlot = this.ctx.swapCache.slotOf(pfn);
           if (cacheSlot !== undefined) dropCachePage(this.ctx, cacheSlot);
-          const where = this.writeOrPutBack(slot, pfn, i, n, lazy, true);
-          if (where === undefined) {
+          if (!this.writeOrPutBack(slot, pfn, i, n, lazy, true)) {
             failure = this.writeError;
             break;
           }
-          if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
-          else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
           this.counters.evict_dirty++, this.ctx.reclaim.evict_dirty++;
           for (const other of sharers) {
             swap!.slots.dup(slot);
@@ -349,13 +345,10 @@ export class ResidentSet implements AccessBits {
             this.writeFrames[writes++] = pfn;
             this.counters.pswpout++, this.ctx.reclaim.pswpout++;
           } else {
-            const where = this.writeOrPutBack(slot, pfn, i, n, lazy, cachedSlot === undefined);
-            if (where === undefined) {
+            if (!this.writeOrPutBack(slot, pfn, i, n, lazy, cachedSlot === undefined)) {
               failure = this.writeError;
               break;
             }
-            if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
-            else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
           }
           this.counters.evict_dirty++, this.ctx.reclaim.evict_dirty++;
         }
@@ -388,20 +381,23 @@ export class ResidentSet implements AccessBits {
   private writeError: unknown;
 
   /**
-   * Writes victim i's page to `slot`; if the write throws, victim i and the rest go back to the
-   * policy (as when swap is full), its MADV_FREE mark comes back, a slot taken for it (`fresh`)
-   * is freed, and undefined is returned with the error in writeError.
+   * Writes victim i's page to `slot` and counts where it went (pswpout or zswpout); if the write
+   * throws, victim i and the rest go back to the policy (as when swap is full), its MADV_FREE mark
+   * comes back, a slot taken for it (`fresh`) is freed, and false is returned with the error in writeError.
    */
-  private writeOrPutBack(slot: number, pfn: number, i: number, n: number, lazy: boolean, fresh: boolean): SwapSource | undefined {
+  private writeOrPutBack(slot: number, pfn: number, i: number, n: number, lazy: boolean, fresh: boolean): boolean {
     const swap = this.ctx.swap!;
     try {
-      return swap.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
+      const where = swap.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
+      if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
+      else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
+      return true;
     } catch (e) {
       this.writeError = e;
       if (fresh) swap.put(slot);
       if (lazy) this.st.add(this.victims[i]!, LAZY);
       for (let j = i; j < n; j++) this.policy.insert(this.victims[j]!, false);
-      return undefined;
+      return false;
     }
   }
 
