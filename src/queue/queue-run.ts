@@ -39,7 +39,8 @@ const ADD_BATCH = 500;
 /** Puts `jobs` on the queue at `loc` (once per distinct key) and resolves with every job's outcome, by key. */
 export async function runOnQueue(loc: QueueLocation, jobs: readonly RowJob[], hooks: QueueRunHooks = {}): Promise<Map<string, QueueOutcome>> {
   const byKey = new Map<string, RowJob>();
-  for (const j of jobs) byKey.set(j.key, j);
+  // Equal keys are equal work (the same content and configuration): the first path given carries it.
+  for (const j of jobs) if (!byKey.has(j.key)) byKey.set(j.key, j);
   const total = byKey.size;
   const outcomes = new Map<string, QueueOutcome>();
   await probeQueue(loc);

@@ -1,0 +1,111 @@
+/**
+ * `vmsim sweep … --emit slurm` and `vmsim gather`: the job-array script is run here as SLURM
+ * would run it (bash, once per task with SLURM_ARRAY_TASK_ID), and gather prints exactly what
+ * the local sweep prints (only the measured time differs).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { syntheticLackeyTrace } from '../../src/trace/synthetic-trace.js';
+import { CLI } from '../support/redis-server.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vmsim-slurm-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+mkdirSync(join(dir, 'traces'));
+copyFileSync(join(import.meta.dirname, '..', '..', 'traces', 'ls.lackey.gz'), join(dir, 'traces', 'ls.lackey.gz'));
+writeFileSync(join(dir, 'traces', 's.lackey'), syntheticLackeyTrace({ seed: 9, records: 5000 }));
+
+/** Runs the built command in `dir` (trace paths relative to it, as a user would type them). */
+function vmsim(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** Runs task `i` of the array as SLURM would: the script itself, under bash. */
+function task(script: string, i: number): { code: number | null; err: string } {
+  const r = spawnSync('bash', [script], { cwd: dir, encoding: 'utf8', env: { ...process.env, SLURM_ARRAY_TASK_ID: String(i) } });
+  return { code: r.status, err: r.stderr };
+}
+
+const untimed = (text: string) => JSON.stringify(JSON.parse(text), (k, x: unknown) => (k === 'timeMs' || k === 'nsPerAccess' ? undefined : x));
+function untimedCsv(csv: string): string {
+  const lines = csv.trimEnd().split('\n').map((l) => l.split(','));
+  const keep = lines[0]!.map((h, i) => (h === 'timeMs' || h === 'nsPerAccess' ? -1 : i)).filter((i) => i >= 0);
+  return lines.map((l) => keep.map((i) => l[i]).join(',')).join('\n');
+}
+
+describe('vmsim sweep --emit slurm, then vmsim gather', () => {
+  const sweepArgs = ['sweep', 'traces/ls.lackey.gz', 'traces/s.lackey', '--tlb-entries', '16,64', '--cpu', 'skylake,zen4', '--json'];
+
+  it('writes a job array whose tasks run the same command, and gather prints the local sweep', () => {
+    const e = vmsim([...sweepArgs, '--emit', 'slurm', '--emit-dir', 'out']);
+    expect(e.code, e.err).toBe(0);
+    const script = join(dir, 'out', 'sweep.sbatch');
+    expect(e.out).toContain(`wrote ${script}: a SLURM job array of 8 rows`);
+    expect(e.out).toContain(`vmsim gather ${join(dir, 'out')}`);
+    const text = readFileSync(script, 'utf8');
+    expect(text).toMatch(/^#!\/bin\/bash\n/);
+    expect(text).toContain('#SBATCH --array=0-7\n');
+    expect(text).toContain(`#SBATCH --output=${join(dir, 'out')}/logs/row-%a.out\n`);
+    // One command for every task; the row comes from SLURM_ARRAY_TASK_ID; the roots are the traces' directory.
+    expect(text.match(/^exec .*$/m)![0]).toBe(`exec ${process.execPath} ${CLI} worker --slurm ${join(dir, 'out')} --root ${realpathSync(join(dir, 'traces'))}`);
+
+    const early = vmsim(['gather', 'out']);
+    expect(early.code).toBe(1);
+    expect(early.err).toMatch(/^vmsim gather: 8 of 8 rows have not run yet \(rows 0,1,2,3,4,5,6,7\); run them with: sbatch --array=0,1,2,3,4,5,6,7 out\/sweep\.sbatch\n$/);
+
+    for (let i = 0; i < 8; i++) expect(task(script, i)).toEqual({ code: 0, err: `vmsim worker: row ${i} done\n` });
+    expect(readdirSync(join(dir, 'out', 'rows'))).toHaveLength(8);
+    // Submitting again runs nothing twice.
+    expect(task(script, 3)).toEqual({ code: 0, err: 'vmsim worker: row 3 was done already\n' });
+
+    const local = vmsim(sweepArgs);
+    const gathered = vmsim(['gather', 'out']);
+    expect(gathered.code, gathered.err).toBe(0);
+    expect(untimed(gathered.out)).toBe(untimed(local.out));
+    const [gc, lc] = [vmsim(['gather', 'out', '--csv']), vmsim([...sweepArgs.slice(0, -1), '--csv'])];
+    expect(untimedCsv(gc.out)).toBe(untimedCsv(lc.out));
+    const [gt, lt] = [vmsim(['gather', 'out', '--plot', 'x.svg']), vmsim([...sweepArgs.slice(0, -1), '--plot', 'x.svg'])];
+    expect(gt.err).toMatch(/--plot draws one trace/);
+    expect(gt.code).toBe(lt.code);
+  });
+
+  it('a row whose trace changed fails alone; gather prints the rest and reports it (exit 1)', () => {
+    writeFileSync(join(dir, 'traces', 'c.lackey'), syntheticLackeyTrace({ seed: 4, records: 300 }));
+    const e = vmsim(['sweep', 'traces/c.lackey', 'traces/s.lackey', '--tlb-entries', '8', '--json', '--emit', 'slurm', '--emit-dir', 'changed']);
+    expect(e.code, e.err).toBe(0);
+    appendFileSync(join(dir, 'traces', 'c.lackey'), ' L 7ff000100,8\n');
+    const script = join(dir, 'changed', 'sweep.sbatch');
+    const failed = task(script, 0);
+    expect(failed.code).toBe(1);
+    expect(failed.err).toMatch(/^vmsim worker: row 0 failed: trace .*\/traces\/c\.lackey has changed since the sweep was queued/);
+    expect(task(script, 1).code).toBe(0);
+    const g = vmsim(['gather', 'changed']);
+    expect(g.code).toBe(1);
+    const rows = JSON.parse(g.out) as Array<{ trace?: string; error?: string; result?: { accesses: number } }>;
+    expect(rows[0]).toMatchObject({ trace: 'traces/c.lackey', error: expect.stringMatching(/has changed since/) });
+    expect(rows[1]!.result!.accesses).toBe(5000);
+    expect(g.err).toMatch(/1 of 2 rows failed/);
+  });
+
+  it('refuses what is not a sweep, a row out of range, and a task without its index', () => {
+    const none = vmsim(['gather', 'traces']);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/traces holds no sweep \(traces\/sweep\.json: no such file\); write one with vmsim sweep … --emit slurm/);
+    mkdirSync(join(dir, 'junk'));
+    writeFileSync(join(dir, 'junk', 'sweep.json'), '{"format":"other"}');
+    expect(vmsim(['gather', 'junk']).err).toMatch(/is not a vmsim sweep manifest/);
+    writeFileSync(join(dir, 'junk', 'sweep.json'), '{');
+    expect(vmsim(['gather', 'junk']).err).toMatch(/is not JSON/);
+    const noIndex = vmsim(['worker', '--slurm', 'out'], { SLURM_ARRAY_TASK_ID: '' });
+    expect(noIndex.code).toBe(2);
+    expect(noIndex.err).toMatch(/--slurm needs --row N \(or SLURM_ARRAY_TASK_ID/);
+    const far = vmsim(['worker', '--slurm', 'out', '--row', '99']);
+    expect(far.code).toBe(1);
+    expect(far.err).toMatch(/row 99 is not in the sweep \(rows 0-7\)/);
+    expect(vmsim(['sweep', 'traces/s.lackey', '--emit', 'pbs']).err).toMatch(/--emit must be one of slurm/);
+    expect(vmsim(['sweep', 'traces/s.lackey', '--emit-dir', 'x']).err).toMatch(/--emit-dir goes with --emit slurm/);
+  });
+});
