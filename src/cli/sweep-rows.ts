@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sweep, type SweepConfig, type SweepRow } from '../replay/sweep.js';
-import type { FailedSweepRow } from '../replay/queued-sweep.js';
+import type { FailedSweepRow } from '../replay/sweep-row.js';
 import { formatBytes, ProgressBar } from '../report/index.js';
 import { packageVersion } from '../package-info.js';
 import { UsageError, type OptionSpec, type ParsedArgs } from './args.js';

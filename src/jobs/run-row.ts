@@ -15,7 +15,7 @@ import { encodeRow } from '../queue/row-codec.js';
 import { QueueError } from '../queue/queue-error.js';
 import { openUnderRoots } from './trace-roots.js';
 import type { FileHandle } from 'node:fs/promises';
-import type { SweepConfig } from '../replay/sweep.js';
+import type { SweepConfig } from '../replay/sweep-row.js';
 
 /** Content hashes of files already read, by device, inode, size and times: each trace is hashed once per process, not once per row. */
 const hashes = new Map<string, string>();

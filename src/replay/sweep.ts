@@ -12,19 +12,11 @@ import { openTrace } from '../trace/trace-reader.js';
 import { VmmError } from '../errors.js';
 import { trackTemp, untrackTemp } from '../temp-files.js';
 import { replay } from './replay.js';
-import type { ReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
 import { checkSweepConfigs } from './sweep-configs.js';
-import type { FailedSweepRow, QueueSweepOptions } from './queued-sweep.js';
+import type { FailedSweepRow, QueueSweepOptions, SweepConfig, SweepRow } from './sweep-row.js';
 
-/** A configuration of a sweep: replay options without callbacks (they must cross to a worker thread). */
-export type SweepConfig = Omit<ReplayOptions, 'setup' | 'onFinish' | 'onSkip' | 'onProgress'>;
-
-/** One row of a sweep. */
-export interface SweepRow {
-  config: SweepConfig;
-  result: ReplayResult;
-}
+export type { SweepConfig, SweepRow } from './sweep-row.js';
 
 /** Options of sweep(). */
 export interface SweepOptions {

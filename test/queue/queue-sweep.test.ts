@@ -148,7 +148,7 @@ describe.skipIf(!redisInstalled)('sweeps on a job queue (BullMQ on a private red
     expect(errors[3]).toMatch(new RegExp(`^trace ${changed} has changed since the sweep was queued`));
     expect(errors[4]).toBe(`trace ${secret} line 1: bad address "…"`);
     expect(errors[5]).toMatch(/is outside this worker's --root directories/);
-    expect(rows.map((r) => r.trace ?? r.result!.trace.source)).toEqual(traces);
+    expect(rows.map((r) => (r.error !== undefined ? r.trace : r.result.trace.source))).toEqual(traces);
     expect(JSON.stringify(rows)).not.toMatch(/TOPSECRET/);
 
     // The command prints the good rows and lists the failed ones (exit 1).
