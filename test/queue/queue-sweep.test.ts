@@ -35,35 +35,41 @@ function untimedCsv(csv: string): string {
 }
 
 describe.skipIf(!redisInstalled)('sweeps on a job queue (BullMQ on a private redis-server; skipped only where redis-server is not installed, which .ci/run installs)', () => {
-  let redis: RedisServer;
-  const dir = mkdtempSync(join(tmpdir(), 'vmsim-queue-'));
-  const roots = join(dir, 'traces');
-  const outside = join(dir, 'elsewhere');
-  mkdirSync(roots);
-  mkdirSync(outside);
-  const ls = join(roots, 'ls.lackey.gz');
-  const synth = join(roots, 'synth.lackey');
-  copyFileSync(join(import.meta.dirname, '..', '..', 'traces', 'ls.lackey.gz'), ls);
-  writeFileSync(synth, syntheticLackeyTrace({ seed: 7, records: 20_000 }));
+  let redis: RedisServer | undefined;
+  // Made in beforeAll: a skipped suite runs no hook, and must leave nothing behind either.
+  let dir = '';
+  let roots = '';
+  let outside = '';
+  let ls = '';
+  let synth = '';
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vmsim-queue-'));
+    roots = join(dir, 'traces');
+    outside = join(dir, 'elsewhere');
+    mkdirSync(roots);
+    mkdirSync(outside);
+    ls = join(roots, 'ls.lackey.gz');
+    synth = join(roots, 'synth.lackey');
+    copyFileSync(join(import.meta.dirname, '..', '..', 'traces', 'ls.lackey.gz'), ls);
+    writeFileSync(synth, syntheticLackeyTrace({ seed: 7, records: 20_000 }));
     redis = await startRedis();
   });
   afterAll(async () => {
     await destroyWorkers();
     await redis?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('two workers, one killed in the middle of a job: the rows are the local sweep, byte for byte; a second run reuses every row', async () => {
-    const url = redis.url('kill');
+    const url = redis!.url('kill');
     // The first job is slow (the pure-TS core, 4 frames under LRU: ~0.5 s), so it is surely running when its worker dies.
     const configs: SweepConfig[] = [{ backend: 'js', frames: 4, policy: 'lru', cpu: 'skylake' }, { tlb: { entries: 16 } }, { tlb: { entries: 64, ways: 64 } }, { cpu: 'zen4', pageSize: '2m' }];
-    const workerArgs = ['--queue', url, '--root', roots, '--concurrency', '1', '--lock-duration', '1500'];
+    const workerArgs = ['--queue', url, '--root', roots, '--concurrency', '1', '--lock-duration', '2000'];
     const [a, b] = await Promise.all([startWorker(workerArgs), startWorker(workerArgs)]);
     expect(a.log()).toMatch(/serving redis:\/\/127\.0\.0\.1:\d+\/kill with 1 process/);
     const slowKey = makeRowJob(packageVersion(), ls, await hashFile(ls), configs[0] as Record<string, unknown>).key;
-    const connection = { host: '127.0.0.1', port: redis.port };
+    const connection = { host: '127.0.0.1', port: redis!.port };
     const events = new QueueEvents('kill', { connection });
     const queue = new Queue('kill', { connection });
     try {
@@ -118,7 +124,7 @@ describe.skipIf(!redisInstalled)('sweeps on a job queue (BullMQ on a private red
   });
 
   it('a failed row does not sink the sweep: outside --root, missing, changed since queued, a symlink out, bad content — each says why, never what the file holds', async () => {
-    const url = redis.url('bad');
+    const url = redis!.url('bad');
     const ok = join(roots, 'ok.lackey');
     const away = join(outside, 'away.lackey');
     const missing = join(roots, 'gone.lackey');
@@ -162,13 +168,13 @@ describe.skipIf(!redisInstalled)('sweeps on a job queue (BullMQ on a private red
   });
 
   it('jobs written to the queue by anyone are checked: a ".." escape, a wrong key, a malformed job', async () => {
-    const url = redis.url('raw');
+    const url = redis!.url('raw');
     const away = join(outside, 'escape.lackey');
     writeFileSync(away, syntheticLackeyTrace({ seed: 5, records: 500 }));
     const hash = await hashFile(away);
     const dotdot = makeRowJob(packageVersion(), `${roots}/../elsewhere/escape.lackey`, hash, { tlb: { entries: 8 } });
     const wrongKey = { ...makeRowJob(packageVersion(), join(roots, 'ok.lackey'), hash, {}), key: 'f'.repeat(64) };
-    const connection = { host: '127.0.0.1', port: redis.port };
+    const connection = { host: '127.0.0.1', port: redis!.port };
     const queue = new Queue('raw', { connection });
     const w = await startWorker(['--queue', url, '--root', roots, '--concurrency', '1']);
     try {
