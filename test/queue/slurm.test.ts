@@ -4,7 +4,7 @@
  * the local sweep prints (only the measured time differs).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +17,14 @@ mkdirSync(join(dir, 'traces'));
 copyFileSync(join(import.meta.dirname, '..', '..', 'traces', 'ls.lackey.gz'), join(dir, 'traces', 'ls.lackey.gz'));
 writeFileSync(join(dir, 'traces', 's.lackey'), syntheticLackeyTrace({ seed: 9, records: 5000 }));
 
-/** Runs the built command in `dir` (trace paths relative to it, as a user would type them). */
-function vmsim(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+/** Runs the built command in `dir` (trace paths relative to it, as a user would type them); async, so the test's event loop keeps answering vitest. */
+function vmsim(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  const p = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve) => p.once('close', (code) => resolve({ code, out, err })));
 }
 
 /** Runs task `i` of the array as SLURM would: the script itself, under bash. */
@@ -42,7 +46,7 @@ describe('vmsim sweep --emit slurm, then vmsim gather', () => {
   const sweepArgs = ['sweep', 'traces/ls.lackey.gz', 'traces/s.lackey', '--tlb-entries', '16,64', '--cpu', 'zen4', '--json'];
 
   it('writes a job array whose tasks run the same command, and gather prints the local sweep', async () => {
-    const e = vmsim([...sweepArgs, '--emit', 'slurm', '--emit-dir', 'out']);
+    const e = await vmsim([...sweepArgs, '--emit', 'slurm', '--emit-dir', 'out']);
     expect(e.code, e.err).toBe(0);
     const script = join(dir, 'out', 'sweep.sbatch');
     expect(e.out).toContain(`wrote ${script}: a SLURM job array of 4 rows`);
@@ -54,7 +58,7 @@ describe('vmsim sweep --emit slurm, then vmsim gather', () => {
     // One command for every task; the row comes from SLURM_ARRAY_TASK_ID; the roots are the traces' directory.
     expect(text.match(/^exec .*$/m)![0]).toBe(`exec ${process.execPath} ${CLI} worker --slurm ${join(dir, 'out')} --root ${realpathSync(join(dir, 'traces'))}`);
 
-    const early = vmsim(['gather', 'out']);
+    const early = await vmsim(['gather', 'out']);
     expect(early.code).toBe(1);
     expect(early.err).toMatch(/^vmsim gather: 4 of 4 rows have not run yet \(rows 0,1,2,3\); run them with: sbatch --array=0,1,2,3 out\/sweep\.sbatch\n$/);
 
@@ -65,17 +69,16 @@ describe('vmsim sweep --emit slurm, then vmsim gather', () => {
     // Submitting again runs nothing twice.
     expect(await task(script, 3)).toEqual({ code: 0, err: 'vmsim worker: row 3 was done already\n' });
 
-    const local = vmsim(sweepArgs);
-    const gathered = vmsim(['gather', 'out']);
+    const [local, gathered] = await Promise.all([vmsim(sweepArgs), vmsim(['gather', 'out'])]);
     expect(gathered.code, gathered.err).toBe(0);
     expect(untimed(gathered.out)).toBe(untimed(local.out));
-    const [gc, lc] = [vmsim(['gather', 'out', '--csv']), vmsim([...sweepArgs.slice(0, -1), '--csv'])];
+    const [gc, lc] = await Promise.all([vmsim(['gather', 'out', '--csv']), vmsim([...sweepArgs.slice(0, -1), '--csv'])]);
     expect(untimedCsv(gc.out)).toBe(untimedCsv(lc.out));
   });
 
   it('a row whose trace changed fails alone; gather prints the rest and reports it (exit 1)', async () => {
     writeFileSync(join(dir, 'traces', 'c.lackey'), syntheticLackeyTrace({ seed: 4, records: 300 }));
-    const e = vmsim(['sweep', 'traces/c.lackey', 'traces/s.lackey', '--tlb-entries', '8', '--json', '--emit', 'slurm', '--emit-dir', 'changed']);
+    const e = await vmsim(['sweep', 'traces/c.lackey', 'traces/s.lackey', '--tlb-entries', '8', '--json', '--emit', 'slurm', '--emit-dir', 'changed']);
     expect(e.code, e.err).toBe(0);
     appendFileSync(join(dir, 'traces', 'c.lackey'), ' L 7ff000100,8\n');
     const script = join(dir, 'changed', 'sweep.sbatch');
@@ -83,7 +86,7 @@ describe('vmsim sweep --emit slurm, then vmsim gather', () => {
     expect(failed.code).toBe(1);
     expect(failed.err).toMatch(/^vmsim worker: row 0 failed: trace .*\/traces\/c\.lackey has changed since the sweep was queued/);
     expect(fine.code).toBe(0);
-    const g = vmsim(['gather', 'changed']);
+    const g = await vmsim(['gather', 'changed']);
     expect(g.code).toBe(1);
     const rows = JSON.parse(g.out) as Array<{ trace?: string; error?: string; result?: { accesses: number } }>;
     expect(rows[0]).toMatchObject({ trace: 'traces/c.lackey', error: expect.stringMatching(/has changed since/) });
@@ -91,22 +94,22 @@ describe('vmsim sweep --emit slurm, then vmsim gather', () => {
     expect(g.err).toMatch(/1 of 2 rows failed/);
   });
 
-  it('refuses what is not a sweep, a row out of range, and a task without its index', () => {
-    const none = vmsim(['gather', 'traces']);
+  it('refuses what is not a sweep, a row out of range, and a task without its index', async () => {
+    const none = await vmsim(['gather', 'traces']);
     expect(none.code).toBe(1);
     expect(none.err).toMatch(/traces holds no sweep \(traces\/sweep\.json: no such file\); write one with vmsim sweep … --emit slurm/);
     mkdirSync(join(dir, 'junk'));
     writeFileSync(join(dir, 'junk', 'sweep.json'), '{"format":"other"}');
-    expect(vmsim(['gather', 'junk']).err).toMatch(/is not a vmsim sweep manifest/);
+    expect((await vmsim(['gather', 'junk'])).err).toMatch(/is not a vmsim sweep manifest/);
     writeFileSync(join(dir, 'junk', 'sweep.json'), '{');
-    expect(vmsim(['gather', 'junk']).err).toMatch(/is not JSON/);
-    const noIndex = vmsim(['worker', '--slurm', 'out'], { SLURM_ARRAY_TASK_ID: '' });
+    expect((await vmsim(['gather', 'junk'])).err).toMatch(/is not JSON/);
+    const noIndex = await vmsim(['worker', '--slurm', 'out'], { SLURM_ARRAY_TASK_ID: '' });
     expect(noIndex.code).toBe(2);
     expect(noIndex.err).toMatch(/--slurm needs --row N \(or SLURM_ARRAY_TASK_ID/);
-    const far = vmsim(['worker', '--slurm', 'out', '--row', '99']);
+    const far = await vmsim(['worker', '--slurm', 'out', '--row', '99']);
     expect(far.code).toBe(1);
     expect(far.err).toMatch(/row 99 is not in the sweep \(rows 0-3\)/);
-    expect(vmsim(['sweep', 'traces/s.lackey', '--emit', 'pbs']).err).toMatch(/--emit must be one of slurm/);
-    expect(vmsim(['sweep', 'traces/s.lackey', '--emit-dir', 'x']).err).toMatch(/--emit-dir goes with --emit slurm/);
+    expect((await vmsim(['sweep', 'traces/s.lackey', '--emit', 'pbs'])).err).toMatch(/--emit must be one of slurm/);
+    expect((await vmsim(['sweep', 'traces/s.lackey', '--emit-dir', 'x'])).err).toMatch(/--emit-dir goes with --emit slurm/);
   });
 });
