@@ -11,6 +11,8 @@ import { sweepCommand } from './commands/sweep.js';
 import { recordCommand } from './commands/record.js';
 import { policyCommand } from './commands/policy.js';
 import { curveCommand } from './commands/curve.js';
+import { workerCommand } from './commands/worker.js';
+import { gatherCommand } from './commands/gather.js';
 import { runDemo } from './demo.js';
 import { PROCESS_IO, type CommandIo } from './io.js';
 import { versionText } from './version.js';
@@ -32,6 +34,10 @@ export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for
   policy REFS     a reference string (7,0,1,2w,...) through a process with --frames N resident
                   pages and a --policy; prints the textbook table of hits, faults and evictions
   demo            a small process (heap, mmap, demand paging, fork + COW, mprotect) and its statistics
+  worker --queue redis://HOST:PORT/NAME
+                  compute the rows of sweeps run with --queue (BullMQ on Redis), reading traces
+                  only under --root DIR
+  gather DIR      print the rows of a SLURM sweep (vmsim sweep … --emit slurm) as the sweep would
 
 record a trace:   vmsim record -o trace.bin -- PROGRAM ARGS...   (or: vmsim replay --record -- PROGRAM ARGS...)
 try one:          vmsim replay ${shippedTracePath()}      (ships with the package)
@@ -45,6 +51,8 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number
   record: recordCommand,
   policy: policyCommand,
   curve: curveCommand,
+  worker: workerCommand,
+  gather: gatherCommand,
   demo: async (argv, io) => {
     let backend: 'native' | 'js' | 'auto' = 'auto';
     for (let i = 0; i < argv.length; i++) {
@@ -121,7 +129,8 @@ function removeTempsOnSignals(): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
       removeTrackedTemps();
-      process.kill(process.pid, sig);
+      // A command that handles the signal itself (vmsim worker stops gracefully) decides; else die of it.
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
     });
   }
   process.on('exit', () => removeTrackedTemps());

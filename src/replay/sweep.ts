@@ -12,17 +12,11 @@ import { openTrace } from '../trace/trace-reader.js';
 import { VmmError } from '../errors.js';
 import { trackTemp, untrackTemp } from '../temp-files.js';
 import { replay } from './replay.js';
-import { resolveReplayOptions, type ReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
+import { checkSweepConfigs } from './sweep-configs.js';
+import type { FailedSweepRow, QueueSweepOptions, SweepConfig, SweepRow } from './sweep-row.js';
 
-/** A configuration of a sweep: replay options without callbacks (they must cross to a worker thread). */
-export type SweepConfig = Omit<ReplayOptions, 'setup' | 'onFinish' | 'onSkip' | 'onProgress'>;
-
-/** One row of a sweep. */
-export interface SweepRow {
-  config: SweepConfig;
-  result: ReplayResult;
-}
+export type { SweepConfig, SweepRow } from './sweep-row.js';
 
 /** Options of sweep(). */
 export interface SweepOptions {
@@ -53,17 +47,24 @@ export function combinations<T extends Record<string, readonly unknown[]>>(axes:
  * trace (a FIFO too) is read once into a temporary binary trace first, so the workers do not
  * each parse it again (parsing costs several times the replay itself).
  */
-export async function sweep(trace: string | NodeJS.ReadableStream, configs: readonly SweepConfig[], options: SweepOptions = {}): Promise<SweepRow[]> {
+export function sweep(trace: string | NodeJS.ReadableStream, configs: readonly SweepConfig[], options?: SweepOptions): Promise<SweepRow[]>;
+/**
+ * With `queue` (redis://HOST:PORT/NAME): the rows run on `vmsim worker`s serving that queue, one
+ * job per trace × configuration (trace files every worker can read); finished rows are reused
+ * by later runs, and a row that failed carries its error instead of sinking the sweep
+ * (docs/queue.md).
+ */
+export function sweep(trace: string | readonly string[], configs: readonly SweepConfig[], options: QueueSweepOptions): Promise<Array<SweepRow | FailedSweepRow>>;
+export async function sweep(trace: string | readonly string[] | NodeJS.ReadableStream, configs: readonly SweepConfig[], options: SweepOptions | QueueSweepOptions = {}): Promise<Array<SweepRow | FailedSweepRow>> {
+  // Loaded only when asked for: a local sweep does not load the queue's client.
+  if (options !== null && typeof options === 'object' && 'queue' in options && options.queue !== undefined) return (await import('./queued-sweep.js')).queuedSweep(trace, configs, options);
+  return sweepHere(trace as string | NodeJS.ReadableStream, configs, options as SweepOptions);
+}
+
+async function sweepHere(trace: string | NodeJS.ReadableStream, configs: readonly SweepConfig[], options: SweepOptions = {}): Promise<SweepRow[]> {
   const isStream = trace !== null && typeof trace === 'object' && typeof (trace as NodeJS.ReadableStream).pipe === 'function';
   if (typeof trace !== 'string' && !isStream) throw new VmmError('EINVAL', 'sweep: trace must be a file path or a readable stream');
-  if (!Array.isArray(configs) || configs.length === 0) throw new VmmError('EINVAL', 'sweep: configs must be a non-empty array');
-  configs.forEach((c, i) => {
-    try {
-      resolveReplayOptions(c);
-    } catch (e) {
-      throw new VmmError('EINVAL', `sweep: configs[${i}]: ${(e as Error).message}`);
-    }
-  });
+  checkSweepConfigs(configs);
   const jobs = options.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 0) throw new VmmError('EINVAL', `sweep: options.jobs must be a non-negative integer, got ${String(jobs)}`);
   // A FIFO or a stream can be read once only: straight into the binary copy, without a look first.

@@ -89,7 +89,8 @@ beforeAll(() => {
 
 afterAll(() => {
   if (!process.env.VMSIM_KEEP_PACK_TEST) rmSync(work, { recursive: true, force: true });
-});
+  // The installed project is some thousand files (the queue's client included): removing them can outlast the default 10 s on a busy disk.
+}, 60_000);
 
 describe('the packed package, installed where no compiler is', () => {
   it('ships a LICENSE, the linux-x64 prebuild and declarations without @internal members, and no source maps', () => {

@@ -1,8 +1,8 @@
 /** `vmsim sweep TRACE`: one trace under many TLB configurations, on every core; a table, JSON, CSV and an SVG chart. */
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { combinations, sweep, type SweepConfig, type SweepRow } from '../../replay/sweep.js';
-import { formatBytes, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, svgToPng, toCsv } from '../../report/index.js';
+import { combinations, type SweepConfig, type SweepRow } from '../../replay/sweep.js';
+import { flattenObject, formatCount, formatRate, formatTable, lineChartSvg, svgToPng, toCsv } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec, type ParsedArgs } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { shippedTracePath } from '../../package-info.js';
@@ -11,11 +11,13 @@ import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { flatResult } from '../result-csv.js';
 import { CPU_NAMES } from '../../tlb/presets.js';
 import { POLICY_NAMES } from '../../tlb/layout.js';
+import { SOURCE_SPECS, sweepRows, type OutputRow } from '../sweep-rows.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(true),
   { name: 'fully-associative', type: 'flag', help: 'every TLB size fully associative (ways = entries; replaces --tlb-ways)' },
   { name: 'jobs', type: 'int', min: 1, value: 'N', help: 'worker threads', default: 'all cores' },
+  ...SOURCE_SPECS,
   { name: 'plot', type: 'string', value: 'FILE.svg|FILE.png', help: 'draw the miss rate against the swept value (one line per other combination), as SVG or PNG by the name' },
   { name: 'plot-level', type: 'string', value: 'NAME', help: "the array (l1d, stlb, pwc-pde, ...), level (l1i, l1d, stlb, l2i) or 'all' whose miss rate is plotted", default: 'the swept array, else all levels' },
   { name: 'log', type: 'flag', help: 'logarithmic miss-rate axis' },
@@ -24,7 +26,7 @@ const SPECS: OptionSpec[] = [
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
-export const SWEEP_HELP = `usage: vmsim sweep TRACE [--OPTION V1,V2,...]... [options]
+export const SWEEP_HELP = `usage: vmsim sweep TRACE... [--OPTION V1,V2,...]... [options]
 
 Replays TRACE once per configuration — every combination of the listed values of any
 size, associativity, replacement policy (--l1d-policy lru,fifo), preset (--cpu) or page size
@@ -33,7 +35,8 @@ on every core, and prints one row per configuration. Combinations where an array
 not divide its entries are left out. With no list given, --tlb-entries sweeps 16..1024.
 A text, compressed or streamed TRACE ('-' is standard input) is first read once into a
 temporary binary copy (8 bytes per access, in $TMPDIR), which the workers share; it is
-removed at the end.
+removed at the end. With several TRACEs the rows are those of each trace in turn. --queue
+runs the rows on vmsim workers elsewhere, --emit slurm on a SLURM cluster (docs/queue.md).
 
 options:
 ${formatOptions(SPECS)}
@@ -41,7 +44,8 @@ ${formatOptions(SPECS)}
 examples:
   vmsim sweep ${shippedTracePath()} --tlb-entries 8,16,32,64,128,256 --tlb-ways 1,4,8 --plot miss.svg
   vmsim sweep trace.bin --cpu skylake --l1d-entries 16,32,64,128 --plot l1d.svg
-  vmsim sweep trace.bin --cpu skylake,golden-cove,zen3,zen4,champsim,virtuoso --plot cpus.svg --log`;
+  vmsim sweep trace.bin --cpu skylake,golden-cove,zen3,zen4,champsim,virtuoso --plot cpus.svg --log
+  vmsim sweep /shared/a.bin /shared/b.bin --tlb-entries 16,64,256 --queue redis://head:6379/study --csv`;
 
 /** A swept option: its name and values (numbers, or names for --cpu, --page-size and the policies). */
 interface Axis {
@@ -68,16 +72,18 @@ function axesOf(a: ParsedArgs): Axis[] {
   return axes;
 }
 
-/** Runs `vmsim sweep`; returns the exit code. */
-export async function sweepCommand(argv: string[], io: CommandIo): Promise<number> {
+/** Runs `vmsim sweep` (or, with `gatherDir`, prints the rows of that SLURM sweep: vmsim gather); returns the exit code. */
+export async function sweepCommand(argv: string[], io: CommandIo, gatherDir?: string): Promise<number> {
   // A sweep over resident limits (--frames) is the fault-rate curve: vmsim curve.
   if (argv.some((x) => x === '--frames' || x.startsWith('--frames='))) return curveCommand(argv, io);
   // A sweep over resident limits (--frames) is the fault-rate curve: vmsim curve.
   if (argv.some((x) => x === '--frames' || x.startsWith('--frames='))) return curveCommand(argv, io);
-  const a = parseCommand(argv, SPECS, 'sweep', SWEEP_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
+  const a = parseCommand(argv, SPECS, 'sweep', SWEEP_HELP, io.stdout, { count: 1, what: 'a TRACE file', orMore: true });
   if (!a) return 0;
-  const trace = a.positional[0]!;
+  const traces = a.positional;
+  const trace = traces[0]!;
   const plot = a.options.get('plot') as string | undefined;
+  if (plot !== undefined && traces.length > 1) throw new UsageError('sweep: --plot draws one trace; give one TRACE (or plot each sweep apart)');
   if (plot !== undefined) checkPlotPath(plot);
   const full = a.options.has('fully-associative');
   if (full && a.options.has('tlb-ways')) throw new UsageError('sweep: --fully-associative replaces --tlb-ways; give one of them');
@@ -112,39 +118,43 @@ export async function sweepCommand(argv: string[], io: CommandIo): Promise<numbe
   const configs: SweepConfig[] = picks.map((p) => replayOptionsFrom(a, 'sweep', p));
   const plotLevel = a.options.get('plot-level') as string | undefined;
   const level = plotLevel ?? levelOfAxis(xAxis.name);
-  const jobs = a.options.get('jobs') as number | undefined;
-  const bar = new ProgressBar({ stream: io.stderr, total: configs.length, label: 'sweep ', unit: 'configs' });
-  const rows = await sweep(trace === '-' ? process.stdin : trace, configs, {
-    ...(jobs !== undefined ? { jobs } : {}),
-    onRow: (_r, done) => bar.update(done),
-    onBinaryCopy: (path, bytes) =>
-      io.stderr.write(bytes === undefined ? `vmsim sweep: reading ${trace === '-' ? 'standard input' : trace} into a binary copy at ${path} (8 bytes per access; removed when the sweep ends)\n` : `vmsim sweep: binary copy ${path}: ${formatBytes(bytes)}\n`),
-  });
-  bar.finish();
-  for (const r of rows) if (level !== 'all' && !levelRate(r, level)) throw new UsageError(`sweep: --plot-level ${level}: no such TLB array or level in the results (${r.result.tlb.levels.map((l) => l.name).join(', ')}, or all)`);
+  const rows = await sweepRows(traces, configs, argv, a, io, gatherDir);
+  if (rows === undefined) return 0;
+  for (const r of rows) if (r.result && level !== 'all' && !levelRate(r, level)) throw new UsageError(`sweep: --plot-level ${level}: no such TLB array or level in the results (${r.result.tlb.levels.map((l) => l.name).join(', ')}, or all)`);
   if (plot !== undefined) {
     const svg = plotRows(rows, picks, axes, xAxis, level, trace, a.options.has('log'), full);
     writeFileSync(plot, extname(plot).toLowerCase() === '.png' ? svgToPng(svg) : svg);
   }
   if (a.options.has('json')) io.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else if (a.options.has('csv')) {
-    const flat = rows.map((r) => flatResult(r.result, { config: r.config }));
+    const flat = rows.map((r) => (r.result ? flatResult(r.result, { config: r.config }) : flattenObject({ config: r.config, trace: { source: r.trace }, error: r.error })));
     const header = [...new Set(flat.flatMap((f) => Object.keys(f)))];
     io.stdout.write(toCsv(header, flat.map((f) => header.map((h) => f[h] ?? null))));
   } else {
+    const many = traces.length > 1;
     const table = rows.map((r, i) => {
+      const lead = [...(many ? [traces[Math.floor(i / picks.length)]!] : []), ...axes.map((x) => String(picks[i % picks.length]![x.name]))];
+      if (!r.result) return [...lead, 'failed', '', '', '', ''];
       const lr = levelRate(r, level)!;
-      return [...axes.map((x) => String(picks[i]![x.name])), formatCount(lr.hits), formatCount(lr.misses), formatRate(lr.misses, lr.hits + lr.misses), formatRate(r.result.tlb.misses, r.result.tlb.lookups), formatCount(r.result.walks)];
+      return [...lead, formatCount(lr.hits), formatCount(lr.misses), formatRate(lr.misses, lr.hits + lr.misses), formatRate(r.result.tlb.misses, r.result.tlb.lookups), formatCount(r.result.walks)];
     });
     io.stdout.write(
       formatTable(table, {
-        header: [...axes.map((x) => x.name), `${level} hits`, `${level} misses`, `${level} miss rate`, 'all-level miss rate', 'walks'],
-        align: [...axes.map(() => 'right' as const), 'right', 'right', 'right', 'right', 'right'],
+        header: [...(many ? ['trace'] : []), ...axes.map((x) => x.name), `${level} hits`, `${level} misses`, `${level} miss rate`, 'all-level miss rate', 'walks'],
+        align: [...(many ? ['left' as const] : []), ...axes.map(() => 'right' as const), 'right', 'right', 'right', 'right', 'right'],
       }),
     );
     if (plot !== undefined) io.stdout.write(`chart written to ${plot}\n`);
   }
-  return 0;
+  return reportFailures(rows, io);
+}
+
+/** Failed rows (from a queue or a cluster) go to stderr, one line each; the exit code is then 1. */
+function reportFailures(rows: OutputRow[], io: CommandIo): number {
+  const failed = rows.flatMap((r, i) => (r.result ? [] : [`  row ${i} (${r.trace}, ${JSON.stringify(r.config)}): ${r.error}`]));
+  if (failed.length === 0) return 0;
+  io.stderr.write(`vmsim sweep: ${failed.length} of ${rows.length} rows failed (the others are above):\n${failed.join('\n')}\n`);
+  return 1;
 }
 
 /** The level a swept option belongs to: --l1d-entries → l1d, --pwc-pde-ways → pwc-pde, --tlb-* → the last TLB array. */
@@ -185,12 +195,13 @@ function levelRate(r: SweepRow, level: string): { hits: number; misses: number; 
 }
 
 /** Miss rate of the plotted level against the x axis, one series per combination of the other axes. */
-function plotRows(rows: SweepRow[], picks: Array<Record<string, number | string>>, axes: Axis[], x: Axis, level: string, trace: string, log: boolean, full: boolean): string {
+function plotRows(rows: OutputRow[], picks: Array<Record<string, number | string>>, axes: Axis[], x: Axis, level: string, trace: string, log: boolean, full: boolean): string {
   const numeric = typeof x.values[0] === 'number';
   const others = axes.filter((o) => o !== x);
   const series = new Map<string, Array<{ x: number; y: number }>>();
   let levelName = level;
   rows.forEach((r, i) => {
+    if (!r.result) return;
     const p = picks[i]!;
     const name = others.length ? others.map((o) => (o.name.endsWith('-ways') ? (full ? 'fully associative' : `${p[o.name]}-way`) : `${o.name} ${p[o.name]}`)).join(', ') : full ? 'fully associative' : level === 'all' ? 'all levels' : 'miss rate';
     const lr = levelRate(r, level)!;
