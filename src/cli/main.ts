@@ -11,6 +11,7 @@ import { sweepCommand } from './commands/sweep.js';
 import { recordCommand } from './commands/record.js';
 import { policyCommand } from './commands/policy.js';
 import { curveCommand } from './commands/curve.js';
+import { serveCommand } from './commands/serve.js';
 import { runDemo } from './demo.js';
 import { PROCESS_IO, type CommandIo } from './io.js';
 import { versionText } from './version.js';
@@ -32,6 +33,7 @@ export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for
   policy REFS     a reference string (7,0,1,2w,...) through a process with --frames N resident
                   pages and a --policy; prints the textbook table of hits, faults and evictions
   demo            a small process (heap, mmap, demand paging, fork + COW, mprotect) and its statistics
+  serve           the teaching page in your browser (translation, replacement, fork, swap), served locally
 
 record a trace:   vmsim record -o trace.bin -- PROGRAM ARGS...   (or: vmsim replay --record -- PROGRAM ARGS...)
 try one:          vmsim replay ${shippedTracePath()}      (ships with the package)
@@ -45,6 +47,7 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number
   record: recordCommand,
   policy: policyCommand,
   curve: curveCommand,
+  serve: serveCommand,
   demo: async (argv, io) => {
     let backend: 'native' | 'js' | 'auto' = 'auto';
     for (let i = 0; i < argv.length; i++) {

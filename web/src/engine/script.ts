@@ -178,12 +178,14 @@ export class ProcessLab {
   readonly procs: Proc[] = [];
   readonly results: StepResult[] = [];
 
+  /** `backend`: the page runs 'js'; tests run the same script on 'native' to check the page against it. */
   constructor(
     readonly commands: Command[],
     steps: number,
+    backend: 'js' | 'native' | 'auto' = 'js',
   ) {
     const first = commands[0];
-    this.machine = new Machine(first?.op === 'machine' ? first.options : { memory: '16MiB', backend: 'js' });
+    this.machine = new Machine({ ...(first?.op === 'machine' ? first.options : { memory: '16MiB' }), backend });
     const n = Math.min(steps, commands.length);
     for (let i = 0; i < n; i++) this.results.push(this.run(commands[i]!));
   }
@@ -271,7 +273,7 @@ export class ProcessLab {
         p.gone = `killed by SIGSEGV (${e.cause})`;
         return { command: c, ok: false, message: `${e.message}: ${c.proc} is killed` + this.sideEffects(faults0, kills0) };
       }
-      if (e instanceof VmmError || e instanceof SegmentationFault) return { command: c, ok: false, message: `${e.name} ${e instanceof VmmError ? e.code + ': ' : ''}${e.message}` + this.sideEffects(faults0, kills0) };
+      if (e instanceof VmmError || e instanceof SegmentationFault) return { command: c, ok: false, message: `${e.name}: ${e.message}` + this.sideEffects(faults0, kills0) };
       throw e;
     }
   }

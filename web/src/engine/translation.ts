@@ -100,8 +100,9 @@ export class TranslationLab {
   readonly giant: MmuSpace;
   private events: FaultEvent[] = [];
 
-  constructor() {
-    this.machine = new Machine({ memory: '2GiB', backend: 'js' });
+  /** `backend`: the page runs 'js'; tests run the same lab on 'native' to check the page against it. */
+  constructor(backend: 'js' | 'native' | 'auto' = 'js') {
+    this.machine = new Machine({ memory: '2GiB', backend });
     const p = this.machine.createAddressSpace();
     this.linux = p;
     p.mmap({ addr: LAYOUT.code, length: 4 * 4096, prot: 'rx', fixed: true, kind: 'code', name: 'code' });

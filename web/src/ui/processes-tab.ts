@@ -20,7 +20,7 @@ export const SCENARIOS: Record<'processes' | 'pressure', { name: string; script:
   pressure: [
     { name: 'resident limit and swap', script: 'machine memory=8M swap=256K\np1 = spawn limit=6 policy=clock\nmmap p1 0x100000 64K rw\nwrite p1 0x100000 40K\nread p1 0x100000 16K\nwrite p1 0x108000 8K' },
     { name: 'zswap in front of swap', script: 'machine memory=8M swap=256K zswap\np1 = spawn limit=6 policy=clock\nmmap p1 0x100000 64K rw\nwrite p1 0x100000 40K\nread p1 0x100000 16K' },
-    { name: 'the OOM killer', script: 'machine memory=4M swap=64K\np1 = spawn\np2 = spawn adj=500\nmmap p1 0x100000 2M rw\nmmap p2 0x100000 2M rw\nwrite p2 0x100000 1M\nwrite p1 0x100000 2M\nread p2 0x100000' },
+    { name: 'the OOM killer', script: 'machine memory=4M swap=64K\np1 = spawn\np2 = spawn adj=500\nmmap p1 0x100000 3M rw\nmmap p2 0x100000 1M rw\nwrite p2 0x100000 1M\nwrite p1 0x100000 3M\nread p2 0x100000' },
   ],
 };
 
