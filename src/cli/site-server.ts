@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { VmmError } from '../errors.js';
 
 const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', png: 'image/png', json: 'application/json', ico: 'image/x-icon' };
@@ -48,6 +49,10 @@ export async function startSiteServer(options: { root: string; port: number; hos
   const files = loadBundle(options.root);
   const loopback = LOOPBACK.has(options.host);
   const server = createServer((req, res) => respond(req, res, files, loopback));
+  // CONNECT and Upgrade requests bypass the request handler in node:http: refused the same way.
+  const refuse = (_req: IncomingMessage, socket: Duplex) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  server.on('connect', refuse);
+  server.on('upgrade', refuse);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
