@@ -29,8 +29,10 @@ export interface TableNode {
 export interface FrameUse {
   pfn: number;
   refCount: number;
-  /** 'free', 'kernel' (boot tables, idle PML4, frames no process maps), 'zero' (the zero page), 'table', 'page'. */
-  kind: 'free' | 'kernel' | 'zero' | 'table' | 'page';
+  /** 'free', 'kernel' (boot tables, idle PML4, frames no process maps), 'zero' (the zero page), 'table', 'page', 'swapcache' (a page read back from swap that still has its slot). */
+  kind: 'free' | 'kernel' | 'zero' | 'table' | 'page' | 'swapcache';
+  /** The swap slot of a swap-cache frame. */
+  slot?: number;
   /** PIDs whose tables or pages use it, with the virtual address of a page. */
   owners: { pid: number; va?: number }[];
 }
@@ -101,8 +103,9 @@ export function frameUses(machine: Machine, procs: Proc[]): FrameUse[] {
   for (let f = 0; f <= Math.min(total - 1, last + 8); f++) {
     const r = refs[f]!;
     const o = owners.get(f) ?? [];
-    const kind: FrameUse['kind'] = machine.vmm.isZeroFrame(f) ? 'zero' : r <= 0 ? 'free' : (kinds.get(f) ?? 'kernel');
-    out.push({ pfn: f, refCount: Math.max(0, r), kind, owners: kind === 'zero' ? [] : o });
+    const slot = machine.vmm.swapCache.slotOf(f);
+    const kind: FrameUse['kind'] = machine.vmm.isZeroFrame(f) ? 'zero' : r <= 0 ? 'free' : (kinds.get(f) ?? (slot !== undefined ? 'swapcache' : 'kernel'));
+    out.push({ pfn: f, refCount: Math.max(0, r), kind, owners: kind === 'zero' ? [] : o, ...(slot !== undefined ? { slot } : {}) });
   }
   return out;
 }

@@ -42,7 +42,7 @@ export function mountExercises(panel: HTMLElement, params: Params, save: (p: Par
     return h(
       'div',
       {},
-      h('p', {}, `ARG seed ${ex.seed}. A process on an x86-64 machine with 4-level paging and 4 KiB pages; CR3 = ${hex(ex.cr3)}. These are the non-empty entries of its page tables (the PML4's kernel half, entries 256\u2013511, left out). An entry's bit 0 is Present, bit 1 Writable, bit 2 User; bits 12\u201351 hold the physical address of the next table or of the page.`),
+      h('p', {}, `ARG seed ${ex.seed}. A process on an x86-64 machine with 4-level paging and 4 KiB pages; CR3 = ${hex(ex.cr3)}. These are the non-empty entries of its page tables (the PML4's kernel half, entries 256\u2013511, left out). An entry's bit 0 is Present, bit 1 Writable, bit 2 User, bit 5 Accessed, bit 6 Dirty, bit 63 No-execute; bits 12\u201351 hold the physical address of the next table or of the page.`),
       ...ex.tables.map((t) => h('div', { className: 'dump' }, h('h4', {}, `${['', 'PT', 'PD', 'PDPT', 'PML4'][t.level]} at ${hex(t.address)}`), h('pre', {}, t.entries.map((e) => `[${String(e.index).padStart(3)}] ${hex(e.entry, 16)}`).join('\n')))),
       h('h4', {}, 'For each virtual address: the physical address it translates to, or the fault (user-mode access).'),
       h('ol', { className: 'questions' }, ...ex.questions.map((q) => h('li', { 'data-va': hex(q.va) }, `Virtual address ${hex(q.va, 12)} (${q.kind}): translates to what physical address (or fault)?`, show ? h('div', { className: 'answer' }, h('strong', {}, q.answer), h('ul', {}, ...q.steps.map((s) => h('li', {}, s)))) : null))),

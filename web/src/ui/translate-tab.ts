@@ -107,6 +107,7 @@ function record(r: AccessRecord): HTMLElement {
     h('p', {}, `CR3 = ${hex(r.before[0]!.entryAddress - r.before[0]!.index * 8)} (the top-level table), PCID ${r.pcid}.`),
     tlbView(r),
     h('h4', {}, 'The walk (entries in simulated RAM, before \u2192 after the access)'),
+    h('p', { className: 'hint' }, 'Bits that changed are marked 0\u21921. * D and G mean nothing in an entry that points to a table (Linux writes D there anyway: its table entries end in 0x67).'),
     ...r.after.map((s, i) => levelView(r.before[i], s)),
     r.faults.length ? h('h4', {}, 'Page faults') : null,
     r.faults.length ? h('ol', { className: 'faults' }, ...r.faults.map((f) => h('li', {}, `#PF at ${hex(f.address)}, error code ${hex(f.errorCode)} = ${f.decoded}`, h('br'), `kernel: ${f.action}`))) : null,
@@ -156,11 +157,10 @@ function levelView(before: WalkStep | undefined, s: WalkStep): HTMLElement {
     'div',
     { className: 'level', 'data-level': s.level, 'data-entry': hex(s.entry, 16) },
     h('h5', {}, `${LEVEL_NAMES[s.level]} (level ${s.level}): table at ${hex(s.entryAddress - s.index * 8)}, index ${s.index}, entry at ${hex(s.entryAddress)}`),
-    h('p', {}, h('code', {}, before && changed ? `${hex(before.entry, 16)} \u2192 ` : '', hex(s.entry, 16)), changed ? ' (changed by this access)' : '', ' \u2014 ', !s.flags.present ? 'not present' : large ? `maps a ${s.level === 3 ? '1 GiB' : '2 MiB'} page at ${hex(next!)}` : s.level === 1 ? `maps the 4 KiB frame at ${hex(next!)}` : `points to the ${LEVEL_NAMES[s.level - 1]} at ${hex(next!)}`),
+    h('p', {}, h('code', {}, before && changed ? `${hex(before.entry, 16)} \u2192 ` : '', hex(s.entry, 16)), before === undefined ? ' (a new entry: the kernel wrote it during this access)' : changed ? ' (changed by this access)' : '', ' \u2014 ', !s.flags.present ? 'not present' : large ? `maps a ${s.level === 3 ? '1 GiB' : '2 MiB'} page at ${hex(next!)}` : s.level === 1 ? `maps the 4 KiB frame at ${hex(next!)}` : `points to the ${LEVEL_NAMES[s.level - 1]} at ${hex(next!)}`),
     h(
       'table',
       { className: 'entry-bits' },
-      s.level > 1 && !large ? h('caption', { className: 'hint' }, '* D and G are ignored in an entry that points to a table (Linux writes D there anyway: its table entries are 0x67)') : null,
       h('thead', {}, h('tr', {}, ...bits.map((b) => h('th', { scope: 'col', title: b.meaning }, `${b.name === 'PS' && s.level === 1 ? 'PAT' : b.name}`, h('br'), h('small', {}, `bit ${b.bit}`))))),
       h('tbody', {}, h('tr', {}, ...bits.map((b) => {
         const now = bit(s.entry, b.bit);
