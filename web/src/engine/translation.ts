@@ -2,12 +2,18 @@
  * The translation lab: one machine with a Linux process (4 KiB pages and a THP region) and a
  * second address space whose 1 GiB page was built entry by entry in simulated RAM, as a kernel
  * builds one (vmsim's VMM maps 4 KiB pages and 2 MiB THPs; hugetlbfs's 1 GiB pages are not in
- * it). Each access runs through the CPU's real access path — TLB lookup, the walk that sets A
- * and D, the fault, the kernel's decision, the retry — and is recorded with what changed.
+ * it). Each access runs through the CPU — its TLB hierarchy (a Skylake core's arrays), the walk
+ * that sets A and D, the fault, the kernel's decision, the retry — and is recorded with what changed.
  */
-import { Machine, SegmentationFault, PageFault, VmmError, describeErrorCode, tlbLookup, TlbFlag, type AddressSpace, type MmuSpace, type WalkStep } from './lib.js';
+import { Machine, VmmError, describeErrorCode, type AddressSpace, type MmuSpace, type WalkStep } from './lib.js';
 import type { FaultCounters } from '../../../src/vmm/vm-stats.js';
 import type { FaultHandler, FaultInfo, FaultOutcome } from '../../../src/machine/fault.js';
+import { parseAddress } from './bits.js';
+import { faultError } from '../../../src/machine/fault.js';
+import { encodeHierarchy, resolveHierarchy, type ResolvedHierarchy } from '../../../src/tlb/hierarchy-options.js';
+import { HierStat, HIER_RETRY, Slot, SlotStat, SLOT_NAMES } from '../../../src/tlb/layout.js';
+import { packRecord, TraceKind } from '../../../src/trace/trace-record.js';
+import { TraceOut } from '../../../src/core/constants.js';
 
 /** Which address space an access runs in. */
 export type SpaceId = 'linux' | 'giant';
@@ -35,14 +41,16 @@ export interface FaultEvent {
   action: string;
 }
 
-/** The TLB entry that translates the address, if any. */
-export interface TlbEntryView {
-  index: number;
-  set: number;
-  way: number;
-  pageSize: number;
-  pbase: number;
-  flags: string[];
+/** One array of the per-CPU TLB hierarchy during an access. */
+export interface TlbLevelView {
+  /** Its name: l1d, l1d-2m, stlb, pwc-pde, ... */
+  name: string;
+  entries: number;
+  ways: number;
+  hits: number;
+  misses: number;
+  fills: number;
+  evictions: number;
 }
 
 /** Everything one access did. */
@@ -51,23 +59,19 @@ export interface AccessRecord {
   /** The walk (entries in RAM) before and after the access. */
   before: WalkStep[];
   after: WalkStep[];
-  /** TLB: the entry found before the access (a hit) and the entry translating it after. */
-  tlbBefore?: TlbEntryView;
-  tlbAfter?: TlbEntryView;
-  /** Counted by the machine during the access. */
-  tlbHits: number;
-  tlbMisses: number;
-  walks: number;
   faults: FaultEvent[];
   /** The physical address reached, or undefined when the access was refused. */
   physical?: number;
   pageSize?: number;
   /** The error delivered to the program, if any. */
   error?: string;
-  /** TLB shape, for the view. */
-  tlbSets: number;
-  tlbWays: number;
   pcid: number;
+  /** The per-CPU TLB hierarchy (Skylake's arrays): each array's lookups during the access, in lookup order. */
+  levels: TlbLevelView[];
+  /** Entries the walks read, by level (PML4E, PDPTE, PDE, PTE): the paging-structure caches skip the upper ones. */
+  walkReads: [number, number, number, number];
+  /** Walks the hierarchy started (including the re-walk after a fault). */
+  hierWalks: number;
 }
 
 /** Addresses of the lab's regions. */
@@ -93,12 +97,35 @@ export const PRESETS: ReadonlyArray<{ label: string; spec: AccessSpec }> = [
   { label: 'read an unmapped address', spec: { space: 'linux', va: 0x1234_5000, kind: 'read' } },
 ];
 
+const KIND_LETTER: Record<Kind, string> = { read: 'r', write: 'w', execute: 'x' };
+
+/** Encodes accesses for the URL: linux:w:600010,... */
+export function encodeAccesses(list: AccessSpec[]): string {
+  return list.map((a) => `${a.space}:${KIND_LETTER[a.kind]}:${a.va.toString(16)}`).join(',');
+}
+
+/** Decodes the URL's accesses, skipping malformed ones. */
+export function decodeAccesses(text: string | null): AccessSpec[] {
+  if (!text) return [];
+  const kinds: Record<string, Kind> = { r: 'read', w: 'write', x: 'execute' };
+  return text.split(',').flatMap((t) => {
+    const [space, k, va] = t.split(':');
+    const v = parseAddress('0x' + (va ?? ''));
+    return (space === 'linux' || space === 'giant') && kinds[k ?? ''] && v !== undefined ? [{ space: space as SpaceId, kind: kinds[k!]!, va: v }] : [];
+  });
+}
+
 /** The lab's machine and its two address spaces. */
 export class TranslationLab {
   readonly machine: Machine;
   readonly linux: AddressSpace;
   readonly giant: MmuSpace;
   private events: FaultEvent[] = [];
+  /** The CPU's TLB hierarchy (a Skylake core's arrays) and its statistics. */
+  readonly hierarchy: ResolvedHierarchy = resolveHierarchy({ cpu: 'skylake', arrays: {} }, 'tlb', 'cpu');
+  private readonly hierStats = new Float64Array(HierStat.LENGTH);
+  private readonly words = new Uint32Array(2);
+  private readonly out = new Float64Array(TraceOut.LENGTH);
 
   /** `backend`: the page runs 'js'; tests run the same lab on 'native' to check the page against it. */
   constructor(backend: 'js' | 'native' | 'auto' = 'js') {
@@ -113,6 +140,7 @@ export class TranslationLab {
     this.buildGiantPage();
     this.observe(p);
     this.observe(this.giant);
+    if (this.machine.core.hierarchy(encodeHierarchy(this.hierarchy), this.hierStats) < 0) throw new VmmError('EINVAL', 'the core refused the TLB hierarchy');
   }
 
   /** A 1 GiB page at LAYOUT.giant → LAYOUT.giantPhys: a PDPT in a frame of its own, its entry with PS set. */
@@ -149,20 +177,31 @@ export class TranslationLab {
     const space = spec.space === 'linux' ? this.linux : this.giant;
     const before = space.walk(spec.va);
     m.switchTo(space);
-    const tlbBefore = this.tlbEntry(spec.va, space.pcid);
-    const s0 = m.tlbStats();
     this.events = [];
     let physical: number | undefined;
     let error: string | undefined;
-    try {
-      physical = space.access(spec.va, spec.kind);
-    } catch (e) {
-      if (!(e instanceof SegmentationFault || e instanceof PageFault || e instanceof VmmError)) throw e;
+    const h0 = this.hierStats.slice();
+    // One access as the CPU's TLB hierarchy runs it: its arrays, then the walk, faults to the
+    // kernel through the same batch → fault → resume loop as trace replay.
+    packRecord(this.words, 0, spec.va, spec.kind === 'read' ? TraceKind.LOAD : spec.kind === 'write' ? TraceKind.STORE : TraceKind.INSTR, 1);
+    const core = m.core;
+    space.runBatch((p, flags, retry) => core.hierTraceBatch(this.words, p, 1, flags | (retry ? HIER_RETRY : 0), this.out), 0, 2, 1, (_p, fault, outcome) => {
+      const e = faultError(fault, outcome);
       error = `${e.name}: ${e.message}`;
+      return -1;
+    });
+    if (error === undefined) physical = space.translate(spec.va)?.physical;
+    const d = (i: number) => this.hierStats[i]! - h0[i]!;
+    const levels: TlbLevelView[] = [];
+    for (let slot = 0; slot < Slot.COUNT; slot++) {
+      const a = this.hierarchy.arrays[slot];
+      if (!a || a.entries === 0) continue;
+      const b = slot * SlotStat.FIELDS;
+      levels.push({ name: SLOT_NAMES[slot]!, entries: a.entries, ways: a.ways, hits: d(b + SlotStat.HITS), misses: d(b + SlotStat.MISSES), fills: d(b + SlotStat.FILLS), evictions: d(b + SlotStat.EVICTIONS) });
     }
-    const s1 = m.tlbStats();
+    const walkReads: [number, number, number, number] = [d(HierStat.REFS_PML4E), d(HierStat.REFS_PDPTE), d(HierStat.REFS_PDE), d(HierStat.REFS_PTE)];
+    const hierWalks = d(HierStat.WALKS_D) + d(HierStat.WALKS_I);
     const after = space.walk(spec.va);
-    const tlbAfter = this.tlbEntry(spec.va, space.pcid);
     const leaf = after[after.length - 1]!;
     const leafFrame = leaf.flags.present ? Math.floor(Number(leaf.entry & 0x000f_ffff_ffff_f000n) / 4096) : -1;
     const mapped = leaf.level === 3 ? 'a 1 GiB page' : leaf.level === 2 ? (m.vmm.isZeroFrame(leafFrame) ? 'the huge zero page (2 MiB, read-only)' : 'a fresh zeroed 2 MiB page (THP)') : m.vmm.isZeroFrame(leafFrame) ? 'the shared zero page, read-only (a write will copy it)' : 'a fresh zeroed frame';
@@ -172,29 +211,14 @@ export class TranslationLab {
       spec,
       before,
       after,
-      ...(tlbBefore ? { tlbBefore } : {}),
-      ...(tlbAfter ? { tlbAfter } : {}),
-      tlbHits: s1.hits - s0.hits,
-      tlbMisses: s1.misses + s1.retries - s0.misses - s0.retries,
-      walks: s1.walks - s0.walks,
       faults: this.events,
       ...(physical !== undefined ? { physical, pageSize } : {}),
       ...(error ? { error } : {}),
-      tlbSets: m.tlbState.sets,
-      tlbWays: m.tlbState.ways,
       pcid: space.pcid,
+      levels,
+      walkReads,
+      hierWalks,
     };
-  }
-
-  /** The TLB entry (this PCID's or a global one) that translates `va` now. */
-  private tlbEntry(va: number, pcid: number): TlbEntryView | undefined {
-    const t = this.machine.tlbState;
-    const e = tlbLookup(t, va, pcid);
-    if (e < 0) return undefined;
-    const cls = Math.floor(t.key[e]! / 8192) % 4;
-    const f = t.flags[e]!;
-    const flags = (Object.keys(TlbFlag) as (keyof typeof TlbFlag)[]).filter((k) => (f & TlbFlag[k]) !== 0);
-    return { index: e, set: Math.floor(e / t.ways), way: e % t.ways, pageSize: [4096, 2 ** 21, 2 ** 30][cls]!, pbase: t.pbase[e]!, flags };
   }
 
   /** Releases the machine. */

@@ -9,20 +9,7 @@ import { intParam, type Params } from './url-state.js';
 import { ProcessLab, parseScript, apiCall, ScriptError, type Command, type Proc } from '../engine/script.js';
 import { tableTree, frameUses, type TableNode, type FrameUse } from '../engine/memory-map.js';
 import { hex } from '../engine/bits.js';
-
-/** Scenarios to start from. */
-export const SCENARIOS: Record<'processes' | 'pressure', { name: string; script: string }[]> = {
-  processes: [
-    { name: 'fork and copy-on-write', script: 'p1 = spawn\nmmap p1 0x10000 16K rw\nwrite p1 0x10000 16K\np2 = fork p1\nwrite p2 0x11000\nwrite p1 0x12000\nexit p2\nwrite p1 0x13000' },
-    { name: 'mmap, mprotect, munmap', script: 'p1 = spawn\nmmap p1 0x400000 32K rw name=heap\nwrite p1 0x400000 8K\nmprotect p1 0x402000 8K r\nread p1 0x403000\nmunmap p1 0x404000 16K\nwrite p1 0x402000' },
-    { name: 'shared memory', script: 'p1 = spawn\nmmap p1 0x20000 8K rw shared\nwrite p1 0x20000 8K\np2 = fork p1\nwrite p2 0x20000\nread p1 0x21000' },
-  ],
-  pressure: [
-    { name: 'resident limit and swap', script: 'machine memory=8M swap=256K\np1 = spawn limit=6 policy=clock\nmmap p1 0x100000 64K rw\nwrite p1 0x100000 40K\nread p1 0x100000 16K\nwrite p1 0x108000 8K' },
-    { name: 'zswap in front of swap', script: 'machine memory=8M swap=256K zswap\np1 = spawn limit=6 policy=clock\nmmap p1 0x100000 64K rw\nwrite p1 0x100000 40K\nread p1 0x100000 16K' },
-    { name: 'the OOM killer', script: 'machine memory=4M swap=64K\np1 = spawn\np2 = spawn adj=500\nmmap p1 0x100000 3M rw\nmmap p2 0x100000 1M rw\nwrite p2 0x100000 1M\nwrite p1 0x100000 3M\nread p2 0x100000' },
-  ],
-};
+import { SCENARIOS } from '../engine/scenarios.js';
 
 /** Builds the view. */
 export function mountProcesses(panel: HTMLElement, params: Params, save: (p: Params) => void, kind: 'processes' | 'pressure'): void {
@@ -170,7 +157,7 @@ function frameGrid(frames: FrameUse[], procs: Proc[]): HTMLElement {
     'section',
     { className: 'frames-view' },
     h('h3', {}, 'Physical frames'),
-    h('p', { className: 'hint' }, `Frames 0\u2013${k - 1}: the kernel (frame 0, the shared kernel half\u2019s tables, the idle PML4, the zero page). Each cell: the frame number; who uses it (a pid, T for a page-table page, + between sharers, Z the zero page, SC the swap cache, K the kernel); \u00d7N its reference count. Hover or focus a cell for details.`),
+    h('p', { className: 'hint' }, `Frames 0\u2013${k - 1}: the kernel (frame 0, the shared kernel half\u2019s tables, the idle PML4, the zero page). Each cell: the frame number; who uses it (a pid, T for a page-table page, + between sharers, Z the zero page, SC the swap cache, K the kernel); \u00d7N its reference count. Hover over a cell for details (screen readers read each cell\u2019s description).`),
     h('ul', { className: 'frame-grid', 'aria-label': 'physical frames' }, ...cells),
   );
 }

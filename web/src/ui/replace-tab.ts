@@ -4,10 +4,9 @@ import { Stepper } from './stepper.js';
 import { intParam, type Params } from './url-state.js';
 import { runPolicy, faultCurve, type PolicyRun } from '../engine/replacement.js';
 import { randomReferenceString } from '../engine/random.js';
+import { TEXTBOOK_REFS } from '../engine/scenarios.js';
 import { POLICY_NAMES, policySummary, isPolicyName, parseReferenceString, type PolicyName } from '../engine/lib.js';
 
-/** The textbook's reference string (Silberschatz et al.). */
-export const TEXTBOOK_REFS = '7,0,1,2,0,3,0,4,2,3,0,3,2,1,2,0,1,7,0,1';
 const CLOCK_FAMILY = new Set<PolicyName>(['clock', 'nru']);
 
 /** Builds the view. */

@@ -2,28 +2,11 @@
 import { h, field, replace } from './dom.js';
 import { Stepper } from './stepper.js';
 import { intParam, type Params } from './url-state.js';
-import { TranslationLab, PRESETS, type AccessRecord, type AccessSpec, type Kind, type SpaceId } from '../engine/translation.js';
+import { TranslationLab, PRESETS, encodeAccesses, decodeAccesses, type AccessRecord, type AccessSpec, type Kind, type SpaceId } from '../engine/translation.js';
 import { ENTRY_BITS, bit, entryAddress, hex, parseAddress, splitAddress } from '../engine/bits.js';
 import type { WalkStep } from '../engine/lib.js';
 
 const LEVEL_NAMES = ['', 'PT', 'PD', 'PDPT', 'PML4'];
-const KIND_LETTER: Record<Kind, string> = { read: 'r', write: 'w', execute: 'x' };
-
-/** Encodes accesses for the URL: linux:w:600010,... */
-export function encodeAccesses(list: AccessSpec[]): string {
-  return list.map((a) => `${a.space}:${KIND_LETTER[a.kind]}:${a.va.toString(16)}`).join(',');
-}
-
-/** Decodes the URL's accesses, skipping malformed ones. */
-export function decodeAccesses(text: string | null): AccessSpec[] {
-  if (!text) return [];
-  const kinds: Record<string, Kind> = { r: 'read', w: 'write', x: 'execute' };
-  return text.split(',').flatMap((t) => {
-    const [space, k, va] = t.split(':');
-    const v = parseAddress('0x' + (va ?? ''));
-    return (space === 'linux' || space === 'giant') && kinds[k ?? ''] && v !== undefined ? [{ space: space as SpaceId, kind: kinds[k!]!, va: v }] : [];
-  });
-}
 
 /** Builds the view. */
 export function mountTranslate(panel: HTMLElement, params: Params, save: (p: Params) => void): void {
@@ -41,7 +24,7 @@ export function mountTranslate(panel: HTMLElement, params: Params, save: (p: Par
   replace(
     panel,
     h('h2', {}, 'Translation'),
-    h('p', { className: 'intro' }, 'Each access runs through the CPU of the simulated machine: the TLB, the 4-level walk over tables in simulated RAM (which sets the Accessed and Dirty bits), and on a fault the kernel\u2019s handler, then the access again. The machine has 2 GiB of RAM; the process has code at 0x400000, data at 0x600000, a read-only page at 0x700000 and a THP region at 0x40000000; the second address space maps one 1 GiB page at 0x8000000000.'),
+    h('p', { className: 'intro' }, 'Each access runs through a CPU of the simulated machine: its TLBs and paging-structure caches (a Skylake core\u2019s), the 4-level walk over tables in simulated RAM (which sets the Accessed and Dirty bits), and on a fault the kernel\u2019s handler, then the access again. The machine has 2 GiB of RAM; the process has code at 0x400000, data at 0x600000, a read-only page at 0x700000 and a THP region at 0x40000000; the second address space maps one 1 GiB page at 0x8000000000.'),
     h('div', { className: 'presets', role: 'group', 'aria-label': 'example accesses' }, ...presetButtons),
     h('form', { className: 'controls', onsubmit: (e: Event) => (e.preventDefault(), addTyped()) }, field('Address space', spaceSel), field('Virtual address', vaInput, 'hex (0x...) or decimal'), field('Access', kindSel), h('button', { type: 'submit' }, 'Access'), h('button', { type: 'button', onclick: () => ((accesses = []), render(0)) }, 'Start over')),
     error,
@@ -90,7 +73,7 @@ export function mountTranslate(panel: HTMLElement, params: Params, save: (p: Par
 }
 
 function summary(r: AccessRecord): string {
-  if (r.physical !== undefined) return `${hex(r.physical)}${r.faults.length ? ` after ${r.faults.length} fault${r.faults.length > 1 ? 's' : ''}` : r.tlbHits ? ' (TLB hit)' : ''}`;
+  if (r.physical !== undefined) return `${hex(r.physical)}${r.faults.length ? ` after ${r.faults.length} fault${r.faults.length > 1 ? 's' : ''}` : r.hierWalks === 0 ? ' (TLB hit)' : ''}`;
   return r.faults.length ? `fault ${hex(r.faults[0]!.errorCode)}: ${r.faults[r.faults.length - 1]!.outcome}` : 'refused';
 }
 
@@ -134,17 +117,19 @@ function addressBits(va: number, pageSize: number): HTMLElement {
   );
 }
 
+const ARRAY_LABEL: Record<string, string> = { l1i: 'L1 iTLB (4 KiB)', 'l1i-2m': 'L1 iTLB (2 MiB)', l1d: 'L1 dTLB (4 KiB)', 'l1d-2m': 'L1 dTLB (2 MiB)', 'l1d-1g': 'L1 dTLB (1 GiB)', stlb: 'second-level TLB (4 KiB + 2 MiB)', 'stlb-1g': 'second-level TLB (1 GiB)', l2i: 'L2 iTLB', 'pwc-pml4e': 'paging-structure cache: PML4 entries', 'pwc-pdpte': 'paging-structure cache: PDPT entries', 'pwc-pde': 'paging-structure cache: PD entries' };
+
 function tlbView(r: AccessRecord): HTMLElement {
-  const e = r.tlbAfter;
-  const b = r.tlbBefore;
-  const allows = b && (r.spec.kind === 'read' || (r.spec.kind === 'write' ? b.flags.includes('WRITABLE') && b.flags.includes('DIRTY') : !b.flags.includes('NX')));
-  const why = b && !allows ? (r.spec.kind === 'execute' ? ' but the entry says NX: the CPU faults' : b.flags.includes('WRITABLE') ? ' but the entry is not yet dirty: the CPU walks to set D' : ' but the entry is read-only: the CPU walks the tables again') : '';
-  const before = b ? `hit: entry ${b.index} (set ${b.set}, way ${b.way})${why}` : 'miss: no entry of this PCID translates the page';
+  const used = r.levels.filter((l) => l.hits + l.misses + l.fills > 0);
+  const word = (n: number, one: string, many = one + 's') => `${n} ${n === 1 ? one : many}`;
   return h(
     'div',
     { className: 'tlb' },
-    h('h4', {}, `TLB (${r.tlbSets} sets \u00d7 ${r.tlbWays} ways, one array for 4 KiB, 2 MiB and 1 GiB entries)`),
-    h('ul', {}, h('li', { 'data-tlb': 'before' }, `Lookup: ${before}.`), h('li', {}, `During the access: ${r.tlbHits} hit${r.tlbHits === 1 ? '' : 's'}, ${r.tlbMisses} miss${r.tlbMisses === 1 ? '' : 'es'}, ${r.walks} walk${r.walks === 1 ? '' : 's'}.`), h('li', { 'data-tlb': 'after' }, e ? `${r.tlbBefore ? 'Entry' : 'Filled'}: entry ${e.index} (set ${e.set}, way ${e.way}): ${e.pageSize === 4096 ? '4 KiB' : e.pageSize === 2 ** 21 ? '2 MiB' : '1 GiB'} page \u2192 ${hex(e.pbase)}, ${e.flags.join(' ')}.` : 'No entry after the access (a fault leaves none).')),
+    h('h4', {}, 'The TLBs (a Skylake core\u2019s: replay\u2019s --cpu skylake)'),
+    used.length === 0
+      ? h('p', {}, 'No TLB array was looked up.')
+      : h('table', { className: 'tlb-levels' }, h('thead', {}, h('tr', {}, ...['array', 'size', 'looked up', 'filled'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, ...used.map((l) => h('tr', { 'data-array': l.name }, h('th', { scope: 'row' }, ARRAY_LABEL[l.name] ?? l.name), h('td', {}, `${l.entries} entries, ${l.ways === l.entries ? 'fully associative' : `${l.ways}-way`}`), h('td', {}, l.hits + l.misses === 0 ? '\u2014' : [l.hits ? word(l.hits, 'hit') : '', l.misses ? word(l.misses, 'miss', 'misses') : ''].filter(Boolean).join(', ')), h('td', {}, l.fills ? `filled${l.evictions ? `, evicting ${word(l.evictions, 'entry', 'entries')}` : ''}` : '\u2014'))))),
+    h('p', {}, r.hierWalks === 0 ? 'No page walk: a TLB translated the address.' : `${word(r.hierWalks, 'page walk')}${r.hierWalks > 1 ? ' (the access ran again after the fault, or a hit that did not allow it walked)' : ''}; entries read from memory: ${['PML4E', 'PDPTE', 'PDE', 'PTE'].map((n, i) => `${r.walkReads[i]} ${n}`).join(', ')}${r.walkReads[0]! < r.hierWalks ? ' \u2014 the paging-structure caches gave the upper entries' : ''}.`),
   );
 }
 
