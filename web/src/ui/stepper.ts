@@ -64,7 +64,8 @@ export class Stepper {
     if (this.step === this.max) this.go(0);
     this.play.textContent = 'Pause';
     this.play.setAttribute('aria-pressed', 'true');
-    this.timer = setInterval(() => this.go(this.step + 1), 700);
+    // A view replaced while playing (another tab, a new run) stops its timer at the next tick.
+    this.timer = setInterval(() => (this.el.isConnected ? this.go(this.step + 1) : this.stop()), 700);
   }
 
   /** Stops playing. */
