@@ -80,6 +80,11 @@ export function mountReplace(panel: HTMLElement, params: Params, save: (p: Param
     if (seed !== 1) p.set('seed', String(seed));
     save(p);
     replace(tables, ...runs.map((r) => policyTable(r, step, optFaults)));
+    // Long strings scroll sideways: keep the current reference in view (without moving the page up or down).
+    for (const box of tables.querySelectorAll<HTMLElement>('.scroll')) {
+      const now = box.querySelector<HTMLElement>('th.now');
+      if (now && (now.offsetLeft < box.scrollLeft || now.offsetLeft + now.offsetWidth > box.scrollLeft + box.clientWidth)) box.scrollLeft = now.offsetLeft - box.clientWidth / 2;
+    }
   }
 
   function drawCurve(): void {
