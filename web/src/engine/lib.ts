@@ -17,5 +17,3 @@ export { createPolicy, POLICY_NAMES, policyKind, policySummary, isPolicyName } f
 export type { PolicyName, PolicyOptions, ReclaimPolicy } from '../../../src/reclaim/policy.js';
 export { decodeSwapEntry } from '../../../src/reclaim/swap-entry.js';
 export { PageList } from '../../../src/reclaim/page-list.js';
-export { tlbLookup, tlbSet } from '../../../src/core/tlb-state.js';
-export { TlbFlag, SizeClass, PTE, PTE_HI } from '../../../src/core/constants.js';
