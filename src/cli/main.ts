@@ -13,6 +13,7 @@ import { policyCommand } from './commands/policy.js';
 import { curveCommand } from './commands/curve.js';
 import { workerCommand } from './commands/worker.js';
 import { gatherCommand } from './commands/gather.js';
+import { serveCommand } from './commands/serve.js';
 import { runDemo } from './demo.js';
 import { PROCESS_IO, type CommandIo } from './io.js';
 import { versionText } from './version.js';
@@ -38,6 +39,7 @@ export const USAGE = `usage: vmsim COMMAND [options]   (vmsim COMMAND --help for
                   compute the rows of sweeps run with --queue (BullMQ on Redis), reading traces
                   only under --root DIR
   gather DIR      print the rows of a SLURM sweep (vmsim sweep … --emit slurm) as the sweep would
+  serve           the teaching page in your browser (translation, replacement, fork, swap), served locally
 
 record a trace:   vmsim record -o trace.bin -- PROGRAM ARGS...   (or: vmsim replay --record -- PROGRAM ARGS...)
 try one:          vmsim replay ${shippedTracePath()}      (ships with the package)
@@ -53,6 +55,7 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number
   curve: curveCommand,
   worker: workerCommand,
   gather: gatherCommand,
+  serve: serveCommand,
   demo: async (argv, io) => {
     let backend: 'native' | 'js' | 'auto' = 'auto';
     for (let i = 0; i < argv.length; i++) {

@@ -76,7 +76,7 @@ beforeAll(() => {
   // Pack from a copy: packing rebuilds dist/ and build/, which the other test files use meanwhile.
   const src = join(work, 'src');
   mkdirSync(src);
-  for (const f of ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'src', 'native', 'scripts', 'docs', 'traces']) {
+  for (const f of ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'src', 'native', 'scripts', 'docs', 'traces', 'web']) {
     cpSync(join(repo, f), join(src, f), { recursive: true });
   }
   symlinkSync(join(repo, 'node_modules'), join(src, 'node_modules'));
@@ -99,7 +99,8 @@ describe('the packed package, installed where no compiler is', () => {
     expect(list).toContain('package/prebuilds/linux-x64/vmsim.node');
     expect(list).toContain('package/dist/cjs/index.js');
     expect(list.filter((f) => f.endsWith('.map'))).toEqual([]);
-    expect(list.filter((f) => f.startsWith('package/test/') || f.startsWith('package/src/'))).toEqual([]);
+    expect(list.filter((f) => f.startsWith('package/test/') || f.startsWith('package/src/') || f.startsWith('package/web/src/'))).toEqual([]);
+    expect(list).toContain('package/web/dist/index.html'); // the teaching page, for vmsim serve
     const dts = readFileSync(join(project, 'node_modules/vmsim/dist/machine/machine.d.ts'), 'utf8');
     expect(dts).toContain('createAddressSpace');
     expect(dts).not.toMatch(/\bcore: Core\b|@internal/);
