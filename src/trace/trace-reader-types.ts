@@ -34,6 +34,8 @@ export interface TraceStats {
   ignoredLines: number;
   /** Raw bytes read from the input (compressed bytes for gzip). */
   bytesRead: number;
+  /** Event records read (version-2 binary traces; 0 otherwise). */
+  events: number;
 }
 
 /** An opened trace. */
@@ -44,6 +46,8 @@ export interface TraceReader {
   readonly gzip: boolean;
   /** How the input was compressed ('none', 'gzip', 'xz' or 'zstd'), told by its first bytes. */
   readonly compression: Compression | 'none';
+  /** True when chunks may carry events (a version-2 binary trace). */
+  readonly events: boolean;
   /** File name as given, '<stream>' or '<buffer>'. */
   readonly source: string;
   /** Input size in bytes when known (file size for paths, length for bytes). */

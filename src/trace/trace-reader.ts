@@ -11,7 +11,7 @@ import { describe } from '../address.js';
 import type { TraceChunk } from './trace-record.js';
 import { TraceFormatError } from './trace-error.js';
 import { LackeyParser } from './lackey-parser.js';
-import { BinaryTraceDecoder, hasTraceMagic, TRACE_HEADER_BYTES } from './binary-trace.js';
+import { BinaryTraceDecoder, hasTraceMagic, headerVersion, TRACE_HEADER_BYTES, TRACE_VERSION } from './binary-trace.js';
 import { binaryFileReader } from './binary-file-reader.js';
 import { decompress, detectCompression, SNIFF_BYTES, type Compression, type Decompressed } from './decompress.js';
 import type { OpenTraceOptions, TraceReader, TraceStats } from './trace-reader-types.js';
@@ -41,7 +41,7 @@ export async function openTrace(
         // An uncompressed binary trace is read straight into the chunks; anything else streams.
         const head = new Uint8Array(TRACE_HEADER_BYTES);
         const { bytesRead: got } = await fh.read(head, 0, TRACE_HEADER_BYTES, 0);
-        if (got === TRACE_HEADER_BYTES && hasTraceMagic(head)) return binaryFileReader(fh, head, src, totalBytes, options, (e) => mapError(e, src));
+        if (got === TRACE_HEADER_BYTES && headerVersion(head) === TRACE_VERSION) return binaryFileReader(fh, head, src, totalBytes, options, (e) => mapError(e, src));
       } catch (e) {
         await fh.close();
         throw mapError(e, src);
@@ -83,7 +83,7 @@ export async function openTrace(
     const head = await body.peek(SNIFF_TEXT_BYTES);
     const format = hasTraceMagic(head) ? 'binary' : 'lackey';
     if (format === 'lackey') checkLooksLikeText(head, source, compression);
-    return makeReader({ format, compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec });
+    return makeReader({ format, compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec, events: format === 'binary' && headerVersion(head) >= 2 });
   } catch (e) {
     await body.close().catch(() => {});
     await raw.close().catch(() => {});
@@ -103,10 +103,12 @@ interface ReaderParts {
   /** The first bytes of the (decompressed) contents, to explain what a non-trace is. */
   head: Buffer;
   dec: Decompressed | undefined;
+  /** True for a version-2 binary trace, whose chunks may carry events. */
+  events: boolean;
 }
 
 function makeReader(parts: ReaderParts): TraceReader {
-  const { format, compression, source, totalBytes, body, raw, options, bytesRead, head, dec } = parts;
+  const { format, compression, source, totalBytes, body, raw, options, bytesRead, head, dec, events } = parts;
   const decoderOptions = { source, strict: options.strict, chunkRecords: options.chunkRecords, onSkip: options.onSkip };
   const lackey = format === 'lackey' ? new LackeyParser(decoderOptions) : undefined;
   const binary = format === 'binary' ? new BinaryTraceDecoder(decoderOptions) : undefined;
@@ -120,6 +122,7 @@ function makeReader(parts: ReaderParts): TraceReader {
     format,
     gzip: compression === 'gzip',
     compression,
+    events,
     source,
     ...(totalBytes !== undefined ? { totalBytes } : {}),
     chunks(): AsyncIterableIterator<TraceChunk> {
@@ -148,6 +151,7 @@ function makeReader(parts: ReaderParts): TraceReader {
         skipped: decoder.skipped,
         ignoredLines: lackey?.ignoredLines ?? 0,
         bytesRead: bytesRead(),
+        events: binary?.eventCount ?? 0,
       };
     },
     close,

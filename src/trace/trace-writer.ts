@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { TraceChunk } from './trace-record.js';
 import type { TraceFormatError } from './trace-error.js';
-import { encodeHeader, encodeRecords } from './binary-trace.js';
+import { encodeChunk, encodeHeader, encodeRecords, TRACE_EVENTS_VERSION, TRACE_VERSION } from './binary-trace.js';
 import { openTrace } from './trace-reader.js';
 import { trackTemp, untrackTemp } from '../temp-files.js';
 
@@ -17,12 +17,16 @@ import { trackTemp, untrackTemp } from '../temp-files.js';
 export interface WriteTraceOptions {
   /** Gzip the output; defaults to true when the path ends in '.gz'. */
   gzip?: boolean;
+  /** Write a version-2 trace that keeps the chunks' events (default: version 1, accesses only). */
+  events?: boolean;
 }
 
 /** What a write produced. */
 export interface WriteTraceResult {
   /** Records written. */
   records: number;
+  /** Event records written (version 2). */
+  events: number;
   /** Bytes in the output file (compressed size when gzipped). */
   bytes: number;
 }
@@ -83,20 +87,24 @@ export async function writeBinaryTrace(
   options: WriteTraceOptions = {},
 ): Promise<WriteTraceResult> {
   let records = 0;
+  let events = 0;
+  const keep = options.events === true;
   // Each chunk is copied as it is encoded: the producer may reuse its buffer for the next one.
   const bodies = Readable.from(
     (async function* () {
-      yield encodeHeader();
+      yield encodeHeader(keep ? TRACE_EVENTS_VERSION : TRACE_VERSION);
       for await (const chunk of chunks) {
-        if (chunk.count === 0) continue;
         records += chunk.count;
-        yield encodeRecords(chunk);
+        if (keep) {
+          events += chunk.events?.length ?? 0;
+          yield* encodeChunk(chunk);
+        } else if (chunk.count > 0) yield encodeRecords(chunk);
       }
     })(),
     { objectMode: false },
   );
   const bytes = await writeFileAtomically(path, bodies, options.gzip ?? path.endsWith('.gz'));
-  return { records, bytes };
+  return { records, events, bytes };
 }
 
 /** Converts a lackey or binary trace (a path, a stream or bytes; optionally compressed) to a binary trace file; writes nothing when the input is not a trace. */
@@ -111,7 +119,7 @@ export async function convertTrace(
     onProgress: options.onProgress,
   });
   const gzip = options.gzip ?? outputPath.endsWith('.gz');
-  const { records, bytes } = await writeBinaryTrace(outputPath, reader.chunks(), { gzip });
+  const { records, events, bytes } = await writeBinaryTrace(outputPath, reader.chunks(), { gzip, events: reader.events });
   const st = reader.stats();
-  return { records, skipped: st.skipped, ignoredLines: st.ignoredLines, bytes, source: reader.source, format: reader.format, compression: reader.compression, bytesRead: st.bytesRead };
+  return { records, events, skipped: st.skipped, ignoredLines: st.ignoredLines, bytes, source: reader.source, format: reader.format, compression: reader.compression, bytesRead: st.bytesRead };
 }
