@@ -28,6 +28,17 @@ export interface TraceDecoderOptions {
   onSkip?: (err: TraceFormatError) => void;
 }
 
+/** Options of LackeyParser: the decoders' own, and a hook for the lines that are not records. */
+export interface LackeyParserOptions extends TraceDecoderOptions {
+  /**
+   * Called with each line that is not a record (valgrind's messages, its system-call and
+   * scheduler lines), without its newline, while `pending` records of the current chunk come
+   * before it. Returning true ends the chunk after this line (it is yielded at once, however
+   * few records it has). The recorder reads valgrind's log this way.
+   */
+  onOtherLine?: (buf: Uint8Array, start: number, end: number) => boolean | void;
+}
+
 /** Default records per chunk: 512 KiB of words, large enough to amortise per-chunk calls. */
 export const DEFAULT_CHUNK_RECORDS = 65536;
 
@@ -61,9 +72,11 @@ export class LackeyParser {
   /** True when malformed records throw. */
   readonly strict: boolean;
   private readonly onSkip: ((err: TraceFormatError) => void) | undefined;
+  private readonly onOtherLine: LackeyParserOptions['onOtherLine'];
   private readonly words: Uint32Array;
   private readonly cap: number;
   private count = 0;
+  private cut = false;
   private nLines = 0;
   private nRecords = 0;
   private nSkipped = 0;
@@ -76,13 +89,17 @@ export class LackeyParser {
   private overflowDirty = false;
   private finished = false;
 
-  constructor(options: TraceDecoderOptions = {}) {
+  constructor(options: LackeyParserOptions = {}) {
     this.source = options.source ?? '<stream>';
     this.strict = options.strict ?? false;
     this.onSkip = options.onSkip;
+    this.onOtherLine = options.onOtherLine;
     this.cap = checkChunkRecords(options.chunkRecords);
     this.words = new Uint32Array(this.cap * 2);
   }
+
+  /** Records of the current chunk so far (where an onOtherLine line sits among them). */
+  get pending(): number { return this.count; }
 
   /** Lines seen (the final line counts even without a newline). */
   get lines(): number { return this.nLines; }
@@ -118,7 +135,8 @@ export class LackeyParser {
     const end = data.lastIndexOf(NL) + 1;
     while (pos < end) {
       pos = this.parseLines(data, pos, end);
-      if (this.count === this.cap) {
+      if (this.count === this.cap || this.cut) {
+        this.cut = false;
         yield { words: this.words, count: this.count };
         this.count = 0;
       }
@@ -145,7 +163,7 @@ export class LackeyParser {
     let lines = this.nLines;
     let records = this.nRecords;
     let ignored = this.nIgnored;
-    while (p < end && count < cap) {
+    while (p < end && count < cap && !this.cut) {
       const start = p;
       // Each read below is guarded by the previous byte not being '\n', so it stays in the line.
       let q = p + 3;
@@ -172,7 +190,15 @@ export class LackeyParser {
       lines++;
       if (kind < 0) {
         ignored++;
-        p = buf.indexOf(NL, p) + 1;
+        const nl = buf.indexOf(NL, p);
+        if (this.onOtherLine) {
+          this.count = count;
+          this.nLines = lines;
+          this.nRecords = records;
+          this.nIgnored = ignored;
+          if (this.onOtherLine(buf, p, nl > p && buf[nl - 1] === CR ? nl - 1 : nl) === true) this.cut = true;
+        }
+        p = nl + 1;
         continue;
       }
       if (c === 48 && (buf[q + 1] === 120 || buf[q + 1] === 88)) q += 2; // 0x
@@ -260,7 +286,8 @@ export class LackeyParser {
     this.carryLen = 0;
     this.carryOverflow = false;
     this.overflowDirty = false;
-    if (this.count === this.cap) {
+    if (this.count === this.cap || this.cut) {
+      this.cut = false;
       yield { words: this.words, count: this.count };
       this.count = 0;
     }

@@ -76,6 +76,8 @@ export interface MapEvent extends Placed {
   inode: number;
   /** The file (file mappings). */
   path?: string;
+  /** For kind 'file': the file's size in bytes when the recorder saw it. */
+  size?: number;
   /** For kind 'brk': the program break at the start. */
   brk?: number;
 }
@@ -144,7 +146,7 @@ export function encodeEvent(e: NewTraceEvent): Uint8Array {
       w.u32pair(protBits(e.prot) | (KINDS.indexOf(e.kind) << 8) | ((e.shared ? 1 : 0) << 16), 0);
       w.num(e.dev);
       w.num(e.inode);
-      w.num(e.brk ?? 0);
+      w.num(e.kind === 'brk' ? (e.brk ?? 0) : (e.size ?? 0));
       w.str(e.path ?? '');
       break;
     case 'end':
@@ -231,7 +233,7 @@ export function decodeEvent(lo: number, hi: number, payload: Uint8Array, at: num
       const [bits] = r.u32pair();
       const dev = r.num();
       const inode = r.num();
-      const brk = r.num();
+      const extra = r.num();
       const path = r.str();
       const kind = KINDS[(bits >>> 8) & 0xff];
       if (!kind) throw fail(`unknown mapping kind ${(bits >>> 8) & 0xff}`);
@@ -239,7 +241,8 @@ export function decodeEvent(lo: number, hi: number, payload: Uint8Array, at: num
       if (start % 4096 !== 0 || end % 4096 !== 0 || start >= end || end > 2 ** 47) throw fail(`bad range 0x${start.toString(16)}-0x${end.toString(16)} (page-aligned user addresses, start below end)`);
       e = { type: 'map', pid, start, end, prot: protString(bits & 7), shared: ((bits >>> 16) & 1) === 1, kind, offset: off, dev, inode, at, byteOffset };
       if (path) e.path = path;
-      if (kind === 'brk') e.brk = brk;
+      if (kind === 'brk') e.brk = extra;
+      if (kind === 'file') e.size = extra;
       break;
     }
     case TraceEventType.END: {

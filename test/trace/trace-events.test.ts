@@ -21,7 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const EVENTS: NewTraceEvent[] = [
   { type: 'note', text: '{"recorder":"test"}' },
   { type: 'image', pid: 4242, parent: 0, path: '/usr/bin/ls' },
-  { type: 'map', pid: 4242, start: 0x108000, end: 0x10a000, prot: 'r-x', shared: false, kind: 'file', offset: 0x1000, dev: 0xfe00, inode: 2147856, path: '/usr/bin/ls' },
+  { type: 'map', pid: 4242, start: 0x108000, end: 0x10a000, prot: 'r-x', shared: false, kind: 'file', offset: 0x1000, dev: 0xfe00, inode: 2147856, path: '/usr/bin/ls', size: 151344 },
   { type: 'map', pid: 4242, start: 0x4035000, end: 0x4036000, prot: 'rwx', shared: false, kind: 'brk', offset: 0, dev: 0, inode: 0, brk: 0x4035000 },
   { type: 'thread', pid: 4242, thread: 1 },
   { type: 'syscall', pid: 4242, thread: 1, nr: 9, args: [0n, 8192n, 3n, 34n, 4294967295n, 0n], result: 0x4835000n },
