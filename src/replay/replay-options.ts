@@ -80,6 +80,9 @@ export interface ReplayOptions {
   flushAccessed?: boolean;
 }
 
+/** A configuration of a sweep: replay options without callbacks or a signal (they cannot cross to a worker thread). */
+export type SweepConfig = Omit<ReplayOptions, 'setup' | 'onFinish' | 'onSkip' | 'onProgress' | 'signal'>;
+
 /** A validated TLB level. */
 export interface LevelConfig {
   entries: number;

@@ -2,7 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import { replay } from './replay.js';
 import type { ReplayResult } from './replay-result.js';
-import type { SweepConfig } from './sweep.js';
+import type { SweepConfig } from './replay-options.js';
 
 /** What the main thread sends: a configuration to replay, or an order to abort the one running. */
 export type ToWorker = { type: 'run'; i: number; trace: string; config: SweepConfig; progress: boolean } | { type: 'abort' };

@@ -14,13 +14,12 @@ import { describe } from '../address.js';
 import { trackTemp, untrackTemp } from '../temp-files.js';
 import { abortable, AbortError, checkSignal, throwIfAborted, untilAborted } from '../abort.js';
 import { replay } from './replay.js';
-import { resolveReplayOptions, type ReplayOptions } from './replay-options.js';
+import { resolveReplayOptions, type SweepConfig } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
 import type { OnRunProgress } from './run-progress.js';
 import type { ToWorker, FromWorker } from './sweep-worker.js';
 
-/** A configuration of a sweep: replay options without callbacks or a signal (they cannot cross to a worker thread). */
-export type SweepConfig = Omit<ReplayOptions, 'setup' | 'onFinish' | 'onSkip' | 'onProgress' | 'signal'>;
+export type { SweepConfig } from './replay-options.js';
 
 /** Replay options that cannot cross to a worker thread. */
 const LOCAL_ONLY = ['setup', 'onFinish', 'onSkip', 'onProgress', 'signal'] as const;
