@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    setupFiles: ['test/support/yield-between-tests.ts'],
     include: ['test/**/*.test.ts'],
     exclude: ['test/**/*.long.test.ts', '**/node_modules/**'],
     testTimeout: 60_000,

@@ -16,6 +16,7 @@ const scaled = testFiles('test').filter((f) => !f.endsWith('.long.test.ts') && S
 export default defineConfig({
   test: {
     pool: 'forks',
+    setupFiles: ['test/support/yield-between-tests.ts'],
     include: ['test/**/*.long.test.ts', ...scaled],
     env: { VMSIM_LONG: '1' },
     testTimeout: 240_000,
