@@ -52,7 +52,7 @@ export { createPolicy, resolvePolicy, isPolicyName, policyKind, policySummary, P
 export type { AccessBits, PolicyKind, PolicyName, PolicyOptions, ReclaimPolicy, StackDistances, ReferenceString, SwapOptions, SwapSource, ZswapOptions, ZswapStats, ReclaimCounters } from './reclaim/index.js';
 export { encodeSwapEntry, decodeSwapEntry } from './reclaim/index.js';
 export { runReferenceString, faultCurve } from './replay/index.js';
-export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow } from './replay/index.js';
+export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow, FaultCurveOptions, RunProgress, OnRunProgress } from './replay/index.js';
 export { linuxWatermarks } from './vmm/reclaimer.js';
 export { OptFuture, OptFutureBuilder } from './reclaim/index.js';
 export type { OptMatch } from './reclaim/index.js';

@@ -4,7 +4,7 @@
  * call (per series window); both run in the address space's one batch -> fault -> resume
  * loop (runBatch), so TS only resolves faults, and a refused access is counted once.
  */
-import { TraceOut } from '../core/constants.js';
+import { PFEC, TraceOut } from '../core/constants.js';
 import { encodeHierarchy } from '../tlb/hierarchy-options.js';
 import { HIER_RETRY, HierStat, LEVEL_SLOTS, SlotStat } from '../tlb/layout.js';
 import { VmmError } from '../errors.js';
@@ -12,7 +12,7 @@ import { hex } from '../hex.js';
 import type { AddressSpace } from '../vmm/address-space.js';
 import type { Machine } from '../machine/machine.js';
 import { anonymousRegionHook } from './anon-regions.js';
-import { faultError, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
+import { faultError, RETRY, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
 import type { ResidentSet } from '../vmm/resident-set.js';
 
@@ -27,6 +27,10 @@ export class ReplayEngine {
   /** Completed records by trace kind (TraceOut order) and page-crossing records. */
   readonly out = new Float64Array(TraceOut.LENGTH);
   segv = 0;
+  /** Resolved faults on a not-present page: each brought a page in. */
+  pageIns = 0;
+  /** Resolved faults on a present page (a write to a zero-page or copy-on-write mapping): no page came in. */
+  writeProtect = 0;
   readonly segfaults: Array<{ address: string; access: string; cause: string }> = [];
   /** The hierarchy's statistics (layout.ts HierStat), when the replay runs one. */
   readonly hierStats?: Float64Array;
@@ -50,6 +54,18 @@ export class ReplayEngine {
     const rs = space.vm.resident;
     this.everyRef = rs && rs.policy.kind === 'every-reference' ? rs : undefined;
     if (o.mode === 'anon') space.vm.onMissingRegion = anonymousRegionHook(o.pageSize === '2m');
+    // Every resolved fault, split by the error code's P bit, so page-ins and Linux's minor+major reconcile.
+    const vm = space.faultHandler;
+    space.faultHandler = {
+      handleFault: (f) => {
+        const outcome = vm.handleFault(f);
+        if (outcome === RETRY) {
+          if (f.errorCode & PFEC.P) this.writeProtect++;
+          else this.pageIns++;
+        }
+        return outcome;
+      },
+    };
   }
 
   /** Accesses re-executed after a resolved fault (the single TLB counted each as one more lookup and miss; not the trace's). */

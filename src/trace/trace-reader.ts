@@ -30,6 +30,8 @@ export async function openTrace(
   let source: string;
   let totalBytes: number | undefined;
   let pieces: AsyncIterable<unknown> | Iterable<unknown>;
+  /** Closes the file we opened: the read stream's own close comes a tick after it is destroyed, and closing the reader must leave no descriptor open. */
+  let closeFile: (() => Promise<void>) | undefined;
   if (typeof input === 'string') {
     const src = (source = options.source ?? input);
     // A FIFO, a terminal or /dev/stdin has no size and cannot seek: it is read once, in order.
@@ -48,6 +50,7 @@ export async function openTrace(
       }
     }
     pieces = fh.createReadStream(regular ? { highWaterMark: READ_BYTES, start: 0 } : { highWaterMark: READ_BYTES });
+    closeFile = () => fh.close().catch(() => undefined);
   } else if (input instanceof Uint8Array) {
     source = options.source ?? '<buffer>';
     totalBytes = input.length;
@@ -63,11 +66,15 @@ export async function openTrace(
   const onProgress = options.onProgress;
   const raw = new ByteSource(
     (async function* () {
-      for await (const piece of pieces) {
-        const b = toBuffer(piece);
-        bytesRead += b.length;
-        onProgress?.(bytesRead, totalBytes);
-        yield b;
+      try {
+        for await (const piece of pieces) {
+          const b = toBuffer(piece);
+          bytesRead += b.length;
+          onProgress?.(bytesRead, totalBytes);
+          yield b;
+        }
+      } finally {
+        await closeFile?.();
       }
     })(),
   );
@@ -158,7 +165,8 @@ function makeReader(parts: ReaderParts): TraceReader {
 class ByteSource implements AsyncIterable<Buffer> {
   private readonly head: Buffer[] = [];
   private ended = false;
-  private closed = false;
+  /** The one close: every caller (the reader's close, a pipeline tearing its input down) waits for the same. */
+  private closing: Promise<void> | undefined;
   constructor(private readonly it: AsyncIterator<Buffer>) {}
 
   /** Up to n first bytes (fewer only at end of input); they are still yielded later. */
@@ -189,10 +197,11 @@ class ByteSource implements AsyncIterable<Buffer> {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (!this.ended) await this.it.return?.();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (!this.ended) await this.it.return?.();
+    })();
+    return this.closing;
   }
 }
 

@@ -6,15 +6,17 @@
  * (test/support/invariants.ts: regions, every frame's holders, the TLB against the tables) and a full comparison of both machines every AUDIT steps, and
  * no leaked frame at the end.
  *
- *   VMSIM_SOAK_OPS=1000000 npx vitest run test/soak      # the long run (default: a few seconds)
+ *   npm test: 2500 steps (a few seconds); npm run test:long: 30,000 steps
+ *   VMSIM_SOAK_OPS=1000000 npx vitest run test/soak      # a longer run
  *   VMSIM_SOAK_SEED=7 VMSIM_SOAK_AUDIT=500 ...            # another program, audits every 500 steps
  */
 import { describe, expect, it } from 'vitest';
 import { Machine, PageFault, SegmentationFault, VmmError, type AddressSpace, type MmuSpace } from '../../src/index.js';
 import { nativeAvailable } from '../../src/core/native-core.js';
 import { auditMachine } from '../support/invariants.js';
+import { LONG } from '../property-options.js';
 
-const OPS = Number(process.env.VMSIM_SOAK_OPS ?? 2500);
+const OPS = Number(process.env.VMSIM_SOAK_OPS ?? (LONG ? 30_000 : 2500));
 const SEED = Number(process.env.VMSIM_SOAK_SEED ?? 2); // a program that reaches every kind of step (the `seen` check below)
 const AUDIT = Number(process.env.VMSIM_SOAK_AUDIT ?? 250);
 
@@ -82,7 +84,7 @@ function outcome(f: () => unknown): string {
 }
 
 describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a byte-level model', () => {
-  it(`${OPS} operations (seed ${SEED}), audited every ${AUDIT}`, { timeout: Math.max(60_000, OPS * 20) }, () => {
+  it(`${OPS} operations (seed ${SEED}), audited every ${AUDIT}`, { timeout: Math.max(60_000, OPS * 20) }, async () => {
     const rnd = prng(SEED);
     const int = (n: number) => Math.floor(rnd() * n);
     const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
@@ -145,6 +147,8 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
     };
 
     for (let step = 0; step < OPS; step++) {
+      // A long run lets vitest's worker answer its runner now and then (it gives up on a worker silent for 60 s).
+      if (step > 0 && step % 2000 === 0) await new Promise((resolve) => setImmediate(resolve));
       const r = rnd();
       const p = pick(procs);
       if (r < 0.12) {
