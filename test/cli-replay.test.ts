@@ -75,14 +75,14 @@ describe('vmsim replay', () => {
     const cases: Array<[string[], RegExp]> = [
       [['replay'], /expected one TRACE/],
       [['replay', trace, '--tlb-entries'], /--tlb-entries needs a value/],
-      [['replay', trace, '--tlb-entries', 'many'], /non-negative integer, got "many"/],
-      [['replay', trace, '--page-size', '1g'], /--page-size must be one of 4k, 2m/],
+      [['replay', trace, '--tlb-entries', 'many'], /--tlb-entries many: needs a whole number of at least 1/],
+      [['replay', trace, '--page-size', '1g'], /--page-size 1g: must be one of 4k, 2m/],
       [['replay', trace, '--frobnicate'], /unknown option --frobnicate/],
       [['replay', trace, '--json', '--csv'], /choose one of --json and --csv/],
-      [['replay', trace, '--pwc', '1,2'], /--pwc needs three/],
+      [['replay', trace, '--pwc', '1,2'], /--pwc 1,2: needs three entry counts PML4,PDPT,PD/],
       [['replay', trace, '--l1d-ways', '2'], /--l1d-ways needs --l1d-entries/],
       [['sweep', trace, '--tlb-entries', '6', '--tlb-ways', '4'], /no valid combination/],
-      [['sweep', trace, '--cpu', 'skylake,p4'], /--cpu must be one of/],
+      [['sweep', trace, '--cpu', 'skylake,p4'], /--cpu skylake,p4: "p4" is not one of skylake/],
       [['convert', trace], /expected IN and OUT/],
       [['maps'], /expected one TRACE/],
     ];
@@ -94,17 +94,17 @@ describe('vmsim replay', () => {
     // A bad TLB configuration is misuse too (exit 2), and the message names the flags.
     const tlbErr = await run('replay', trace, '--tlb-entries', '6', '--tlb-ways', '4');
     expect(tlbErr.code).toBe(2);
-    expect(tlbErr.err).toMatch(/--tlb-entries 6 is not a multiple of --tlb-ways 4/);
+    expect(tlbErr.err).toMatch(/--tlb-entries 6: is not a multiple of --tlb-ways 4/);
     const hier: Array<[string[], RegExp]> = [
-      [['--l1d-entries', '64', '--l1d-ways', '3'], /--l1d-ways 3 does not divide --l1d-entries 64/],
-      [['--stlb-entries', '0'], /--stlb-entries must be an integer in \[1, 1048576\], got number 0/],
-      [['--cpu', 'haswell'], /--cpu must be one of skylake, golden-cove, zen3, zen4, champsim, virtuoso/],
-      [['--cpu', 'skylake', '--stlb-policy', 'plru'], /--stlb-policy 'plru' needs a power-of-two number of ways, got --stlb-ways 12/],
-      [['--l1d-policy', 'mru'], /--l1d-policy must be one of lru, plru, fifo, random/],
+      [['--l1d-entries', '64', '--l1d-ways', '3'], /--l1d-ways 3: does not divide --l1d-entries 64/],
+      [['--stlb-entries', '0'], /--stlb-entries 0: needs a whole number of at least 1/],
+      [['--stlb-entries', '2000000'], /--stlb-entries 2000000: must be an integer in \[1, 1048576\]$/m],
+      [['--cpu', 'haswell'], /--cpu haswell: must be one of skylake, golden-cove, zen3, zen4, champsim, virtuoso/],
+      [['--cpu', 'skylake', '--stlb-policy', 'plru'], /--stlb-policy plru: needs a power-of-two number of ways, got --stlb-ways 12/],
+      [['--l1d-policy', 'mru'], /--l1d-policy mru: must be one of lru, plru, fifo, random/],
       [['--pwc-pde-ways', '2'], /--pwc-pde-ways needs --pwc-pde-entries \(or --cpu\)/],
-      [['--pwc-pde-entries', '6', '--pwc-pde-ways', '4'], /--pwc-pde-ways 4 does not divide --pwc-pde-entries 6/],
-      [['--series', '0', '--cpu', 'zen3'], /--series must be a positive integer/],
-      [['--series', '10'], /--series needs a TLB hierarchy/],
+      [['--pwc-pde-entries', '6', '--pwc-pde-ways', '4'], /--pwc-pde-ways 4: does not divide --pwc-pde-entries 6/],
+      [['--series', '0', '--cpu', 'zen3'], /--series 0: needs a whole number of at least 1/],
       [['--series-csv', 'x.csv', '--cpu', 'zen3'], /--series-csv needs --series N/],
       [['--tlb-entries', '64', '--stlb-entries', '64', '--l1d-entries', '4'], /not both/],
     ];

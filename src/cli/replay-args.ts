@@ -3,7 +3,7 @@ import { resolveReplayOptions, type ReplayOptions, type ReplayTlbOptions, type T
 import { resolveOptions } from '../machine/options.js';
 import { CPU_NAMES } from '../tlb/presets.js';
 import { POLICY_NAMES } from '../tlb/layout.js';
-import { typed, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
+import { badValue, typed, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 
 /** The hierarchy's arrays on the command line: flag prefix, ReplayTlbOptions key (pwc: its key in tlb.pwc), what it is. */
 export const ARRAY_FLAGS: ReadonlyArray<readonly [flag: string, key: string, pwc: boolean, what: string]> = [
@@ -38,16 +38,17 @@ export function inputSpecs(): OptionSpec[] {
 /** TLB, memory and trace options (single values; sweep accepts lists for every size, associativity, preset and page size). */
 export function machineSpecs(lists: boolean): OptionSpec[] {
   const n = lists ? 'list' : 'int';
+  const one = lists ? {} : { min: 1 };
   const v = lists ? 'N[,N...]' : 'N';
   const w = lists ? 'W[,W...]' : 'W';
   const arrays: OptionSpec[] = ARRAY_FLAGS.flatMap(([flag, , , what]) => [
-    { name: `${flag}-entries`, type: n, value: v, group: GROUP.hier, row: flag, help: what, ...(flag === 'l1i' ? { groupNote: ARRAY_NOTE } : {}) },
-    { name: `${flag}-ways`, type: n, value: w, group: GROUP.hier, row: flag, help: `ways of the ${flag} array` },
+    { name: `${flag}-entries`, type: n, ...one, value: v, group: GROUP.hier, row: flag, help: what, ...(flag === 'l1i' ? { groupNote: ARRAY_NOTE } : {}) },
+    { name: `${flag}-ways`, type: n, ...one, value: w, group: GROUP.hier, row: flag, help: `ways of the ${flag} array` },
     { name: `${flag}-policy`, type: lists ? 'names' : 'string', choices: POLICY_NAMES, value: lists ? 'P[,P...]' : 'P', group: GROUP.hier, row: flag, help: `replacement policy of the ${flag} array` },
   ]);
   return [
-    { name: 'tlb-entries', type: n, value: v, group: GROUP.tlb, help: 'TLB entries (the unified TLB, or the second level of a hierarchy)', default: '64' },
-    { name: 'tlb-ways', type: n, value: w, group: GROUP.tlb, help: 'ways per set; equal to the entries = fully associative', default: 'min(4, entries)' },
+    { name: 'tlb-entries', type: n, ...one, value: v, group: GROUP.tlb, help: 'TLB entries (the unified TLB, or the second level of a hierarchy)', default: '64' },
+    { name: 'tlb-ways', type: n, ...one, value: w, group: GROUP.tlb, help: 'ways per set; equal to the entries = fully associative', default: 'min(4, entries)' },
     { name: 'cpu', type: lists ? 'names' : 'string', choices: CPU_NAMES, value: lists ? 'NAME[,NAME...]' : 'NAME', group: GROUP.hier, help: `a CPU preset (${CPU_NAMES.join(', ')}): its whole TLB hierarchy; the options below override it field by field` },
     ...arrays,
     { name: 'pwc', type: 'string', value: 'PML4,PDPT,PD', group: GROUP.hier, help: 'paging-structure caches: entries per level, fully associative, e.g. 2,4,32 (0 = none)' },
@@ -77,13 +78,19 @@ function flagOf(message: string): string {
     .replace(/options\.memory/g, '--memory');
 }
 
-/** The message of a library error about the options, with flags for option paths and the user's own text for the values it names. */
+/**
+ * The message of a library error about the options as a usage error reads: "--flag TYPED:
+ * problem" when it is about an option the user typed (the library repeats the value it was
+ * given, a size as its byte count: the user's own text replaces it), flags for option paths.
+ */
 export function userMessage(message: string, a: ParsedArgs): string {
-  return flagOf(message).replace(/--([a-z0-9-]+) (\S+)/g, (m, name: string, value: string) => {
-    const raw = a.raw.get(name);
-    // The library names a value it was given: the number a size became, or a list's item. Show what was typed.
-    return raw !== undefined && !raw.split(',').includes(value) ? typed(name, raw) : m;
-  });
+  const msg = flagOf(message);
+  const m = /^--([a-z0-9-]+) (.*)$/s.exec(msg);
+  if (m && a.raw.has(m[1]!)) {
+    const rest = m[2]!.replace(/^(-?\d[\w.]*|"[^"]*"|'[^']*') /, '').replace(/, got (?:number|string) \S+$/, '');
+    return `${typed(m[1]!, a.raw.get(m[1]!)!)}: ${rest}`;
+  }
+  return msg;
 }
 
 /** One value of an option in a sweep combination (`pick`), else the parsed single value. */
@@ -110,8 +117,11 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {
   const spec = o.get('pwc') as string | undefined;
   if (spec !== undefined) {
     const parts = spec.split(',');
-    if (parts.length !== 3 || !parts.every((p) => /^\d+$/.test(p))) throw new UsageError(`${command}: --pwc needs three entry counts PML4,PDPT,PD like 2,4,32; got ${JSON.stringify(spec)}`);
+    if (parts.length !== 3 || !parts.every((p) => /^\d+$/.test(p))) throw badValue(command, 'pwc', spec, 'needs three entry counts PML4,PDPT,PD like 2,4,32');
     const [pml4, pdpt, pd] = parts.map(Number);
+    parts.forEach((p, i) => {
+      if (Number(p) > 2 ** 20) throw badValue(command, 'pwc', spec, `${['PML4', 'PDPT', 'PD'][i]} entries ${p}: at most 1048576`);
+    });
     Object.assign(pwc, { pml4, pdpt, pd });
   }
   for (const [flag, key, isPwc] of ARRAY_FLAGS) {

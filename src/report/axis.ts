@@ -99,7 +99,7 @@ export function tickLabels(ticks: readonly number[], format: TickFormat = 'numbe
   const unit = format === 'percent' ? '%' : '';
   if (log) return vals.map((v) => `${grouped(numLabel(Number(v.toPrecision(6))))}${v === 0 ? '' : suffix}${unit}`);
   const d = commonDecimals(vals);
-  return vals.map((v) => `${grouped((Object.is(Number(v.toFixed(d)), -0) ? 0 : v).toFixed(d))}${v === 0 ? '' : suffix}${unit}`);
+  return vals.map((v) => (v === 0 && format === 'si' ? '0' : `${grouped((Object.is(Number(v.toFixed(d)), -0) ? 0 : v).toFixed(d))}${v === 0 ? '' : suffix}${unit}`));
 }
 
 /**

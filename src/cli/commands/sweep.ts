@@ -1,7 +1,7 @@
 /** `vmsim sweep TRACE`: one trace under many TLB configurations, on every core; a table, JSON, CSV and a chart. */
 import { combinations, sweep, type SweepConfig, type SweepRow } from '../../replay/sweep.js';
 import { barChartSvg, formatBytes, formatCount, formatRate, formatTable, lineChartSvg, ProgressBar, toCsv, writeChart } from '../../report/index.js';
-import { badValue, formatOptions, parseCommand, UsageError, type OptionSpec, type ParsedArgs } from '../args.js';
+import { badValue, formatOptions, parseCommand, typed, UsageError, type OptionSpec, type ParsedArgs } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { shippedTracePath } from '../../package-info.js';
 import { curveCommand } from './curve.js';
@@ -83,7 +83,12 @@ function impossible(pick: Record<string, number | string>, a: ParsedArgs, comman
     replayOptionsFrom(a, command, pick);
   } catch (e) {
     // The ways a policy cannot work with (a preset's 12-way STLB under plru): left out as the above are.
-    if (e instanceof UsageError && /power-of-two/.test(e.message)) return e.message.replace(/^sweep: /, '');
+    if (e instanceof UsageError && /power-of-two/.test(e.message)) {
+      // Named with this combination's values, not the lists typed.
+      let m = e.message.replace(/^sweep: /, '');
+      for (const [k, v] of Object.entries(pick)) if (a.raw.has(k)) m = m.replace(typed(k, a.raw.get(k)!), typed(k, String(v)));
+      return m;
+    }
     throw e;
   }
   return undefined;
@@ -212,8 +217,8 @@ function sweepChart(rows: SweepRow[], picks: Array<Record<string, number | strin
   if (typeof x.values[0] !== 'number') {
     const categories = x.values.map(String);
     const at = (i: number) => categories.indexOf(String(picks[i]![x.name]));
-    // Across presets (or other names) alone: one bar per level of the hierarchy, unless a level was asked for.
-    if (others.length === 0 && !levelGiven && rows.every((r) => r.result.tlb.hierarchy)) {
+    // Across presets or page sizes alone: one bar per level of the hierarchy, unless a level was asked for.
+    if (others.length === 0 && !levelGiven && level === 'all' && rows.every((r) => r.result.tlb.hierarchy)) {
       const levels = (['l1i', 'l1d', 'stlb', 'l2i'] as const).filter((l) => rows.some((r) => r.result.tlb.hierarchy![l].present));
       return barChartSvg({
         title: `TLB miss rates by ${axisTitle(x.name).replace(/ \(--.*/, '')} — ${traceName(trace)}`,
