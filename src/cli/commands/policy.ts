@@ -130,7 +130,7 @@ export async function policyCommand(argv: string[], io: CommandIo): Promise<numb
   else {
     const width = (a.options.get('width') as number | undefined) ?? terminalWidth(io);
     const solve = a.options.has('compute');
-    const out: string[] = [`${where}; policy ${r.policy}, ${frames} frame${frames === 1 ? '' : 's'}`, ''];
+    const out: string[] = [...wrapText(`${where}; policy ${r.policy}, ${frames} frame${frames === 1 ? '' : 's'}`, width), ''];
     if (!solve) out.push(...wrapText(`Assuming the ${r.policy} replacement policy and ${frames} frame${frames === 1 ? '' : 's'}, work out for each reference whether it hits or faults, which page it evicts, and which pages the frames hold after it. (-c shows the answers.)`, width), '');
     if (solve && a.options.has('notrace')) out.pop();
     else out.push(formatTable(r, { solve, hex: refs.hex, width }));
