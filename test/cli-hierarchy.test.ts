@@ -1,6 +1,6 @@
 /** The TLB hierarchy on the command line: presets, per-array flags, CSV columns per level, the time series, sweeps over any array parameter or preset. */
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rmSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
@@ -18,6 +18,7 @@ function parseCsv(text: string): string[][] {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vmsim-cli-h-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const LS = 'traces/ls.lackey.gz';
 
 describe('vmsim replay with a TLB hierarchy', () => {

@@ -1,7 +1,7 @@
 /** The replay, maps, convert and sweep commands: output, exit codes, --json/--csv, --plot, bad options. */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { rmSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
@@ -15,6 +15,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vmsim-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const trace = join(dir, 'small.out');
 writeFileSync(trace, '==1== header\nI  00400000,4\n L 7ff000100,8\n S 7ff000100,8\n M 00601000,4\nI  00400004,4\n L 00600ffc,8\n');
 
@@ -203,5 +204,38 @@ describe('the installed command (dist)', () => {
     const p = spawnSync(process.execPath, [bin], { encoding: 'utf8' });
     expect(p.status).toBe(2);
     expect(p.stderr).toMatch(/usage: vmsim COMMAND/);
+  });
+});
+
+describe('replay options that changed', () => {
+  it('--series works with the one default TLB: its miss rate per window, adding up to the totals', async () => {
+    const csv = join(dir, 'series.csv');
+    const png = join(dir, 'series.png');
+    const r = await run('replay', 'traces/ls.lackey.gz', '--series', '100000', '--series-csv', csv, '--series-plot', png, '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    const rows = readFileSync(csv, 'utf8').trim().split('\n').map((l) => l.split(','));
+    expect(rows[0]).toEqual(['accesses', 'tlbMissRate', 'missesPerAccess']);
+    expect(j.series.points.length).toBe(Math.ceil(j.accesses / 100000));
+    // Misses per window (rate x window length) add up to the replay's misses.
+    let prev = 0;
+    let misses = 0;
+    for (const p of j.series.points) {
+      misses += p.missesPerAccess * (p.accesses - prev);
+      prev = p.accesses;
+    }
+    expect(Math.round(misses)).toBe(j.tlb.misses);
+    expect([...readFileSync(png).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  });
+
+  it('--swap-file never shrinks an existing swap file: a smaller --swap is refused before the replay', async () => {
+    const file = join(dir, 'swapfile');
+    const first = await run('replay', trace, '--frames', '2', '--swap', '64KiB', '--swap-file', file);
+    expect(first.code, first.err).toBe(0);
+    const smaller = await run('replay', trace, '--frames', '2', '--swap', '32KiB', '--swap-file', file);
+    expect(smaller.code).toBe(2);
+    expect(smaller.err).toBe(`vmsim replay: --swap-file ${file} is an existing 64.0 KiB swap file and --swap 32KiB would shrink it; give --swap 64KiB (or more), another --swap-file, or remove the file first\n`);
+    expect(readFileSync(file).length).toBe(65536);
+    expect((await run('replay', trace, '--frames', '2', '--swap', '64KiB', '--swap-file', file)).code).toBe(0);
   });
 });

@@ -244,7 +244,8 @@ export function formatOptions(specs: readonly OptionSpec[], width = 100): string
       const names = specs.filter((x) => x.row === s.row).map((x) => x.name.slice(s.row!.length + 1));
       return `      --${s.row}-${names.join('/-')}`;
     }
-    return `  ${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'flag' ? '' : ` ${s.value ?? (s.choices ? s.choices.join('|') : 'VALUE')}`}`;
+    const short = s.short ?? (s.name === 'help' ? 'h' : undefined);
+    return `  ${short ? `-${short}, ` : '    '}--${s.name}${s.type === 'flag' ? '' : ` ${s.value ?? (s.choices ? s.choices.join('|') : 'VALUE')}`}`;
   };
   const shown = specs.filter((s) => s.row === undefined || specs.find((x) => x.row === s.row) === s);
   const col = Math.min(38, Math.max(...shown.map((s) => left(s).length)) + 2);

@@ -61,8 +61,14 @@ export function checkSwapFile(file: string, sizeText: string, command: string): 
   const want = parseSize(sizeText, '--swap');
   // Only a swap file is reused (the device refuses anything else); its size is the device's.
   if (st.size > want && isSwapFileHeader(file)) {
-    throw new UsageError(`${command}: --swap-file ${file} is an existing ${formatBytes(st.size)} swap file and --swap ${sizeText} would shrink it; give --swap ${formatBytes(st.size).replace(' ', '')} (or more), another --swap-file, or remove the file first`);
+    throw new UsageError(`${command}: --swap-file ${file} is an existing ${formatBytes(st.size)} swap file and --swap ${sizeText} would shrink it; give --swap ${sizeArg(st.size)} (or more), another --swap-file, or remove the file first`);
   }
+}
+
+/** Bytes as --swap takes them, in the largest unit that divides them: 64KiB, 1GiB. */
+function sizeArg(n: number): string {
+  for (const [u, b] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) if (n % b === 0) return `${n / b}${u}`;
+  return String(n);
 }
 
 /** "SWAPSPACE2" at the end of the first page, as mkswap writes it. */

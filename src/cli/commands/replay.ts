@@ -49,7 +49,7 @@ examples:
   vmsim replay ${shippedTracePath()}
   vmsim replay --record --json -- ls /
   vmsim replay trace.out --cpu skylake
-  vmsim replay trace.out --cpu champsim --stlb-entries 2048 --stlb-ways 16 --series 100000 --series-plot rates.png
+  vmsim replay trace.out --cpu champsim --stlb-entries 2048 --series 100000 --series-plot rates.png
   vmsim replay trace.out --tlb-entries 1536 --tlb-ways 12 --l1d-entries 64 --l1i-entries 128 --l1i-ways 8
   vmsim replay trace.bin --tlb-entries 64 --tlb-ways 64 --json
   vmsim replay traces/ls.lackey.gz --frames 64 --policy lru --swap 64MiB
