@@ -264,6 +264,10 @@ describe.skipIf(!valgrind)('vmsim record (valgrind lackey; skipped only where va
     const j = JSON.parse(r.stdout);
     expect(j.trace.source).toBe('valgrind lackey: sh -c exit 0');
     expect(j.accesses).toBeGreaterThan(10_000);
+    // ns per access leaves out the time spent waiting for valgrind (most of the run).
+    expect(j.trace.waitMs).toBeGreaterThan(0);
+    expect(j.trace.waitMs).toBeLessThanOrEqual(j.timeMs);
+    expect(j.nsPerAccess).toBeCloseTo(((j.timeMs - j.trace.waitMs) * 1e6) / j.trace.records, 6);
     expect(j.tlb.levels[0].entries).toBe(16);
     const bad = spawnSync(process.execPath, [bin, 'record', '-o', join(dir, 'never.bin'), '--', join(dir, 'no-such-program')], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
