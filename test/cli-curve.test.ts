@@ -1,7 +1,7 @@
 /** vmsim curve reads its input once ('-', a FIFO, <(...)), leaves no temporary file, and draws PNG or SVG (--log too). */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -17,22 +17,25 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 const dir = mkdtempSync(join(tmpdir(), 'vmsim-cli-curve-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const bin = 'dist/cli/main.js'; // built by npm test before the tests run
-const LS = 'traces/ls.lackey.gz';
+// The first 150,000 lines of the shipped ls trace: enough pages to evict, small enough to replay many times.
+const text = gunzipSync(readFileSync('traces/ls.lackey.gz')).subarray(0, 2_000_000);
+const LS = join(dir, 'ls-head.out');
+writeFileSync(LS, text.subarray(0, text.lastIndexOf(10) + 1));
 
 describe('vmsim curve', () => {
   it("reads '-', a FIFO and <(zcat ...) once, with the numbers of the file itself, and leaves no temporary file", async () => {
-    const args = '--frames 16,64 --policy lru,fifo --json';
+    const args = '--frames 16,64 --policy lru --json';
     const file = JSON.parse((await run('curve', LS, ...args.split(' '))).out);
-    expect(file.touches).toBeGreaterThan(700_000);
+    expect(file.touches).toBeGreaterThan(100_000);
     const tmp = join(dir, 'tmp');
     mkdirSync(tmp);
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     const sh = (script: string, input?: Buffer) => spawnSync('bash', ['-c', script], { input, encoding: 'utf8', env: { ...process.env, TMPDIR: tmp, VMSIM: `${process.execPath} ${bin}` } });
     const runs = [
-      sh(`$VMSIM curve - ${args}`, gunzipSync(readFileSync(LS))),
-      sh(`zcat ${LS} > ${fifo} & $VMSIM curve ${fifo} ${args}`),
-      sh(`$VMSIM curve <(zcat ${LS}) ${args}`),
+      sh(`$VMSIM curve - ${args}`, readFileSync(LS)),
+      sh(`cat ${LS} > ${fifo} & $VMSIM curve ${fifo} ${args}`),
+      sh(`$VMSIM curve <(cat ${LS}) ${args}`),
     ];
     for (const r of runs) {
       expect(r.status, r.stderr).toBe(0);
