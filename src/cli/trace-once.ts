@@ -10,10 +10,11 @@ import { convertTrace } from '../trace/trace-writer.js';
 import { openTrace } from '../trace/trace-reader.js';
 import { trackTemp, untrackTemp } from '../temp-files.js';
 
-/** Runs `use` with a path that can be read again and again and holds the same records as `trace` ('-' = standard input). */
+/** Runs `use` with a path that can be read again and again and holds the same records as `trace` ('-' = standard input); `strict` stops at the first malformed record. */
 export async function withRereadableTrace<T>(trace: string, strict: boolean, use: (path: string) => Promise<T>): Promise<T> {
   const regular = trace !== '-' && (await stat(trace).then((s) => s.isFile(), () => false));
-  if (regular) {
+  // With strict, the copy is where malformed records are refused, so every input goes through it.
+  if (regular && !strict) {
     const r = await openTrace(trace);
     const direct = r.format === 'binary' && r.compression === 'none';
     await r.close();
