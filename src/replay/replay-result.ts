@@ -84,7 +84,7 @@ export interface ReplayResult {
     skipped: number;
     ignoredLines: number;
     bytes: number;
-    /** `vmsim replay --record`: milliseconds spent waiting for valgrind to produce the trace (left out of nsPerAccess). */
+    /** `vmsim replay --record`: milliseconds of the replay's wall time not spent computing (waiting for valgrind to produce the trace); left out of nsPerAccess. */
     waitMs?: number;
   };
   /** Trace records replayed (each is one instruction fetch, load, store or modify). */

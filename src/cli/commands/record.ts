@@ -39,22 +39,14 @@ example:
   vmsim replay ls.bin`;
 
 /**
- * The lackey output, with the first 64 KiB of valgrind's own messages kept on the side (when the
- * program cannot run, they are what to tell the user) and the time spent waiting for it.
+ * The lackey output, with the first 64 KiB of valgrind's own messages kept on the side: when the
+ * program cannot run, they are what to tell the user.
  */
-export function tapValgrindMessages(rec: LackeyRecording): { stream: Readable; messages: () => string[]; waitMs: () => number } {
+export function tapValgrindMessages(rec: LackeyRecording): { stream: Readable; messages: () => string[] } {
   let head = '';
-  let waited = 0;
   const stream = Readable.from(
     (async function* () {
-      const it = (rec.trace as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-      for (;;) {
-        // The time the reader spends waiting here is valgrind's (the program runs 50-100x slower under it).
-        const t0 = performance.now();
-        const next = await it.next();
-        waited += performance.now() - t0;
-        if (next.done) return;
-        const piece = next.value;
+      for await (const piece of rec.trace as AsyncIterable<Buffer>) {
         if (head.length < 65536) head += piece.toString('latin1', 0, Math.min(piece.length, 65536));
         yield piece;
       }
@@ -62,7 +54,7 @@ export function tapValgrindMessages(rec: LackeyRecording): { stream: Readable; m
     { objectMode: false },
   );
   const messages = () => head.split('\n').filter((l) => /^valgrind:|^==\d+== (?!Lackey|Copyright|Using Valgrind|Command:|Parent PID:|$)/.test(l) && !/^==\d+== +$/.test(l)).slice(0, 5);
-  return { stream, messages, waitMs: () => waited };
+  return { stream, messages };
 }
 
 /** Why nothing was recorded: valgrind's complaint and the exit status. */

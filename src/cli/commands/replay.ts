@@ -115,13 +115,16 @@ async function replayRecording(command: string[], options: ReturnType<typeof rep
   const rec = await recordLackey(command);
   const tap = tapValgrindMessages(rec);
   try {
+    const cpu0 = process.cpuUsage();
     const result = await runReplay(tap.stream, { ...options }, io, 'replay');
+    const cpu = process.cpuUsage(cpu0);
     await rec.exit;
     result.trace.source = `valgrind lackey: ${command.join(' ')}`;
-    // The replay waited for valgrind (which runs the program 50-100 times slower) most of the time: that is not ours.
-    const wait = Math.min(tap.waitMs(), result.timeMs);
-    result.trace.waitMs = wait;
-    result.nsPerAccess = result.trace.records > 0 ? ((result.timeMs - wait) * 1e6) / result.trace.records : 0;
+    // Valgrind runs the program 50-100 times slower than it runs alone, in its own process: the
+    // replay's wall time is mostly waiting for it. Its own time is the CPU time of this process.
+    const busy = Math.min(result.timeMs, (cpu.user + cpu.system) / 1000);
+    result.trace.waitMs = result.timeMs - busy;
+    result.nsPerAccess = result.trace.records > 0 ? (busy * 1e6) / result.trace.records : 0;
     return result;
   } catch (e) {
     rec.kill();
