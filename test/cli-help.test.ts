@@ -63,8 +63,9 @@ describe('help', () => {
   it('--help anywhere before -- wins over a bad option, as git and npm do', async () => {
     const r = await run('replay', '--bogus', '--help');
     expect([r.code, r.out.startsWith('usage: vmsim replay')]).toEqual([0, true]);
-    const rec = await run('record', '-o', 'x', '--', 'ls', '--help');
-    expect(rec.out).toBe(''); // --help after -- is the program's
+    // --help after -- is the program's: without -o this is the usage error, not record's help (nothing runs).
+    const rec = await run('record', '--', 'ls', '--help');
+    expect([rec.code, rec.out, rec.err]).toEqual([2, '', 'vmsim record: -o OUT is required (the trace file to write)\n']);
   });
 });
 
