@@ -1,6 +1,6 @@
 /** vmsim curve reads its input once ('-', a FIFO, <(...)), leaves no temporary file, and draws PNG or SVG (--log too). */
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,12 +31,18 @@ describe('vmsim curve', () => {
     mkdirSync(tmp);
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    const sh = (script: string, input?: Buffer) => spawnSync('bash', ['-c', script], { input, encoding: 'utf8', env: { ...process.env, TMPDIR: tmp, VMSIM: `${process.execPath} ${bin}` } });
-    const runs = [
-      sh(`$VMSIM curve - ${args}`, readFileSync(LS)),
-      sh(`cat ${LS} > ${fifo} & $VMSIM curve ${fifo} ${args}`),
-      sh(`$VMSIM curve <(cat ${LS}) ${args}`),
-    ];
+    // Asynchronous, so the test worker keeps answering while the commands run.
+    const sh = (script: string, input?: Buffer) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn('bash', ['-c', script], { env: { ...process.env, TMPDIR: tmp, VMSIM: `${process.execPath} ${bin}` } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d));
+        child.stderr.on('data', (d: Buffer) => (stderr += d));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+        child.stdin.end(input);
+      });
+    const runs = [await sh(`$VMSIM curve - ${args}`, readFileSync(LS)), await sh(`cat ${LS} > ${fifo} & $VMSIM curve ${fifo} ${args}`), await sh(`$VMSIM curve <(cat ${LS}) ${args}`)];
     for (const r of runs) {
       expect(r.status, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual(file);

@@ -95,6 +95,8 @@ class Attributor {
   windows = 0;
   /** The address of the last `I` record (-1: none yet). */
   private instr = -1;
+  /** The address of the last record run. */
+  private lastLa = 0;
   /** Hierarchy: the page each side (0 data, 1 fetch) touched last, and whether it was written (-1: unknown). */
   private readonly lastPage = [-1, -1];
   private readonly lastWrite = [false, false];
@@ -125,7 +127,7 @@ class Attributor {
         this.window(words, i, j);
         this.accountHits(words, i, j);
         const c1 = this.counts();
-        // Certain hits have no event; if one had, it goes to the window's first record rather than vanish.
+        // Certain hits have no event; should one have any, it is charged to the window's first page (and the current instruction) rather than lost.
         if (c1[0] !== c0[0] || c1[1] !== c0[1] || c1[2] !== c0[2]) this.account(words, i, c1[0] - c0[0], c1[1] - c0[1], c1[2] - c0[2], false);
         i = j;
         continue;
@@ -151,8 +153,6 @@ class Attributor {
     const c1 = this.counts();
     if (c1[0] !== c0[0] || c1[1] !== c0[1] || c1[2] !== c0[2]) this.charge(this.lastLa, c1[0] - c0[0], c1[1] - c0[1], c1[2] - c0[2], 0);
   }
-
-  private lastLa = 0;
 
   private window(words: Uint32Array, from: number, to: number): void {
     this.windows++;
