@@ -53,6 +53,8 @@ export type { AccessBits, PolicyKind, PolicyName, PolicyOptions, ReclaimPolicy, 
 export { encodeSwapEntry, decodeSwapEntry } from './reclaim/index.js';
 export { runReferenceString, faultCurve } from './replay/index.js';
 export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow, FaultCurveOptions, RunProgress, OnRunProgress } from './replay/index.js';
+export { annotate } from './annotate/index.js';
+export type { AnnotateOptions, AnnotateResult, RegionEvents, InstructionEvents, Events } from './annotate/index.js';
 export { linuxWatermarks } from './vmm/reclaimer.js';
 export { OptFuture, OptFutureBuilder } from './reclaim/index.js';
 export type { OptMatch } from './reclaim/index.js';

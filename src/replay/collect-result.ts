@@ -4,7 +4,7 @@ import type { ReplayEngine } from './replay-engine.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
 import { HierStat } from '../tlb/layout.js';
-import { hierarchyLevels, hierarchySummary, seriesResult } from './hierarchy-result.js';
+import { hierarchyLevels, hierarchySummary, seriesResult, singleTlbSeries } from './hierarchy-result.js';
 
 /** 4 KiB pages in the user half: the range scanned for Accessed bits. */
 export const USER_PAGES = 2 ** 47 / 4096;
@@ -78,6 +78,6 @@ export function collectResult(
       result.pwc = { walkReferences: result.tlb.hierarchy.walkReferences.total, levels: pwc.map((l) => ({ name: l.name.slice(4, -1) as 'pml4' | 'pdpt' | 'pd', entries: l.entries, hits: l.hits, misses: l.misses })) };
     }
     if (o.seriesEvery) result.series = seriesResult(o.seriesEvery, engine.series);
-  }
+  } else if (o.seriesEvery) result.series = singleTlbSeries(o.seriesEvery, engine.series);
   return result;
 }

@@ -38,7 +38,7 @@ export interface ReplayOptions {
   tlb?: ReplayTlbOptions;
   /** A CPU preset (skylake, golden-cove, zen3, zen4, champsim, virtuoso): its TLB hierarchy, overridden field by field by `tlb`. */
   cpu?: string;
-  /** With a hierarchy: record the miss rates every N accesses (result.series). */
+  /** Record the miss rates every N accesses (result.series). */
   seriesEvery?: number;
   /** Page size the process's memory is mapped with (default '4k'; '2m' uses transparent huge pages). */
   pageSize?: '4k' | '2m';
@@ -144,7 +144,6 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
   }
   if (o.seriesEvery !== undefined) {
     if (!Number.isInteger(o.seriesEvery) || o.seriesEvery < 1) throw new VmmError('EINVAL', `options.seriesEvery must be a positive integer (accesses), got ${describe(o.seriesEvery)}`);
-    if (!r.hierarchy) throw new VmmError('EINVAL', 'options.seriesEvery needs a TLB hierarchy (options.cpu or an L1/stlb/pwc option)');
     r.seriesEvery = o.seriesEvery;
   }
   if (r.pageSize !== '4k' && r.pageSize !== '2m') throw new VmmError('EINVAL', `options.pageSize must be '4k' or '2m', got ${describe(o.pageSize)}`);

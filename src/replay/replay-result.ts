@@ -54,11 +54,15 @@ export interface HierarchyResult {
   mpki?: { l1i: number; l1d: number; stlb: number; l2i?: number; walks: number };
 }
 
-/** Miss rates over time: one point per `every` accesses (rates within the window). */
+/**
+ * Miss rates over time: one point per `every` accesses (rates within the window). With a
+ * hierarchy each point has the L1I, L1D and second-level rates (`stlbMissRate`: the L2 ITLB's
+ * lookups included); with the single TLB, `tlbMissRate`. `missesPerAccess`: TLB misses of the
+ * last level (walks started) per trace record.
+ */
 export interface SeriesResult {
   every: number;
-  /** `stlbMissRate`: the second level's, the L2 ITLB's lookups included. */
-  points: Array<{ accesses: number; l1iMissRate: number; l1dMissRate: number; stlbMissRate: number; missesPerAccess: number }>;
+  points: Array<{ accesses: number; l1iMissRate?: number; l1dMissRate?: number; stlbMissRate?: number; tlbMissRate?: number; missesPerAccess: number }>;
 }
 
 /** Hits and misses of one paging-structure cache. */
@@ -71,7 +75,18 @@ export interface PwcLevelResult {
 
 /** The outcome of replay(). Counts are exact; `timeMs` is the only measured value. */
 export interface ReplayResult {
-  trace: { source: string; format: 'lackey' | 'binary' | 'records'; gzip: boolean; compression?: 'none' | 'gzip' | 'xz' | 'zstd'; records: number; skipped: number; ignoredLines: number; bytes: number };
+  trace: {
+    source: string;
+    format: 'lackey' | 'binary' | 'records' | 'addresses';
+    gzip: boolean;
+    compression?: 'none' | 'gzip' | 'xz' | 'zstd';
+    records: number;
+    skipped: number;
+    ignoredLines: number;
+    bytes: number;
+    /** `vmsim replay --record`: milliseconds of the replay's wall time not spent computing (waiting for valgrind to produce the trace); left out of nsPerAccess. */
+    waitMs?: number;
+  };
   /** Trace records replayed (each is one instruction fetch, load, store or modify). */
   accesses: number;
   byKind: { instructions: number; loads: number; stores: number; modifies: number };
