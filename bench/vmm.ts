@@ -96,6 +96,20 @@ function vmsimFigures(backend: 'native' | 'js'): Record<string, number> {
     out.mmap_munmap_ns = Math.min(time(mapUnmap), time(mapUnmap), time(mapUnmap)) / N;
     m.dispose();
   }
+  {
+    // smaps of a process with 10,000 regions, as the kernel's row: 2-page chunks of alternating protection, a page written in each writable one.
+    const m = new Machine({ memory: '256MiB', backend });
+    const s = m.createAddressSpace();
+    const chunks = 10000;
+    const base = s.mmap({ length: chunks * 2 * PAGE, prot: 'rw' });
+    const one = new Uint8Array([1]);
+    for (let i = 0; i < chunks; i += 2) s.write(base + i * 2 * PAGE, one);
+    for (let i = 1; i < chunks; i += 2) s.mprotect(base + i * 2 * PAGE, 2 * PAGE, 'r');
+    const read = () => void s.smaps({ format: 'text' });
+    read();
+    out.smaps_10k_ms = Math.min(time(read), time(read), time(read)) / 1e6;
+    m.dispose();
+  }
   return out;
 }
 
@@ -108,6 +122,7 @@ const ROWS: [string, string, string][] = [
   ['mmap_munmap_ns', 'mmap + munmap pair', 'ns/pair'],
   ['populate_1g_ms', 'populate 1 GiB', 'ms'],
   ['munmap_1g_ms', 'munmap 1 GiB populated', 'ms'],
+  ['smaps_10k_ms', 'smaps (text) of 10,000 regions', 'ms'],
 ];
 
 /** Runs the VMM benchmarks on the given backends and the real kernel. */

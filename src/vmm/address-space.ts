@@ -172,8 +172,7 @@ export class AddressSpace extends MmuSpace {
   smaps(options?: ProcFormatOptions): SmapsEntry[] | string {
     const text = proc.procFormat(options, 'smaps');
     this.live();
-    const e = proc.smaps(this.vm);
-    return text ? proc.formatSmaps(e) : e;
+    return text ? proc.smapsText(this.vm) : proc.smaps(this.vm);
   }
   /** /proc/PID/smaps_rollup: every region's figures added up (with Pss split into anonymous, file and shmem); `{ format: 'text' }` gives the file's text. */
   smapsRollup(): SmapsRollup;

@@ -1,5 +1,5 @@
 /** /proc's per-process files over a VMM address space: smaps, smaps_rollup, pagemap, clear_refs, status, statm. */
-export { smaps, smapsRollup, formatSmaps, formatSmapsRollup } from './smaps.js';
+export { smaps, smapsText, smapsRollup, formatSmapsRollup } from './smaps.js';
 export type { SmapsEntry, SmapsRollup, SmapsTotals } from './smaps.js';
 export { pagemap, decodePagemapEntry } from './pagemap.js';
 export type { PagemapEntry } from './pagemap.js';

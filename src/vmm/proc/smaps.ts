@@ -12,6 +12,7 @@ import { formatMapsLine, hexAddress, type ObjectName } from '../maps-format.js';
 import { addMemSizeStats, gatherMemSizeStats, newMemSizeStats, type MemSizeStats } from './mem-size-stats.js';
 import { VM_HUGEPAGE, VM_LOCKED, VM_SOFTDIRTY, formatVmFlags, regionVmFlags, vmFlagNames } from './vm-flags-text.js';
 import { isLockedRange } from './lock-state.js';
+import { TextWriter, label } from './text-writer.js';
 
 /** The fields smaps and smaps_rollup share (kB), in the kernel's order. */
 export interface SmapsTotals {
@@ -120,25 +121,27 @@ function thpEligible(r: RegionRecord, flags: number): 0 | 1 {
   return block + HUGE <= r.end ? 1 : 0;
 }
 
+/** What smaps needs of each region: the records, their statistics and smaps' vm_flags. */
+function collect(vm: VirtualMemory): { regions: RegionRecord[]; stats: MemSizeStats[]; flags: number[] } {
+  const regions = [...vm.regions];
+  return { regions, stats: gatherMemSizeStats(vm, regions), flags: regions.map((r) => smapsVmFlags(vm, r)) };
+}
+
 /** /proc/PID/smaps of `vm`, one entry per region. */
 export function smaps(vm: VirtualMemory): SmapsEntry[] {
-  const regions = [...vm.regions];
-  const stats = gatherMemSizeStats(vm, regions);
+  const { regions, stats, flags } = collect(vm);
   const names = objectNames(vm);
-  return regions.map((r, i) => {
-    const flags = smapsVmFlags(vm, r);
-    return {
-      maps: formatMapsLine(r, names),
-      start: r.start,
-      end: r.end,
-      Size: kB(r.end - r.start),
-      KernelPageSize: 4,
-      MMUPageSize: 4,
-      ...totals(stats[i]!),
-      THPeligible: thpEligible(r, flags),
-      VmFlags: vmFlagNames(flags),
-    };
-  });
+  return regions.map((r, i) => ({
+    maps: formatMapsLine(r, names),
+    start: r.start,
+    end: r.end,
+    Size: kB(r.end - r.start),
+    KernelPageSize: 4,
+    MMUPageSize: 4,
+    ...totals(stats[i]!),
+    THPeligible: thpEligible(r, flags[i]!),
+    VmFlags: vmFlagNames(flags[i]!),
+  }));
 }
 
 /** /proc/PID/smaps_rollup of `vm`. */
@@ -163,50 +166,96 @@ export function smapsRollup(vm: VirtualMemory): SmapsRollup {
   };
 }
 
-/** seq_put_decimal_ull_width(m, label, kB, width) + " kB": a label padded as the kernel's literal, the value right-aligned. */
-function line(label: string, value: number, width = 8): string {
-  const v = String(value);
-  return label + (v.length >= width ? v : '        '.slice(0, width - v.length) + v) + ' kB\n';
+// The text, written as bytes with no object per field: the labels as the kernel's format
+// strings spell them (SEQ_PUT_DEC pads the value to 8 columns; Private_Hugetlb has a longer
+// label and 7), each value followed by " kB\n".
+const TOTALS = ['Rss', 'Pss', 'Pss_Dirty', 'Shared_Clean', 'Shared_Dirty', 'Private_Clean', 'Private_Dirty', 'Referenced', 'Anonymous', 'KSM', 'LazyFree', 'AnonHugePages', 'ShmemPmdMapped', 'FilePmdMapped', 'Shared_Hugetlb', 'Private_Hugetlb', 'Swap', 'SwapPss', 'Locked'] as const;
+const ROLLUP_SPLIT = ['Pss_Anon', 'Pss_File', 'Pss_Shmem'] as const;
+const labelOf = (f: string): Uint8Array => label(f === 'Private_Hugetlb' ? 'Private_Hugetlb: ' : `${f}:`.padEnd(16));
+const TOTAL_LABELS = TOTALS.map(labelOf);
+const SPLIT_LABELS = ROLLUP_SPLIT.map(labelOf);
+const SIZE_LABELS = ['Size', 'KernelPageSize', 'MMUPageSize'].map(labelOf);
+const KB_NL = label(' kB\n');
+const NL = label('\n');
+const THP = label('THPeligible:    ');
+
+/** Reused scratch: the totals of one block in TOTALS order. */
+const values = new Float64Array(TOTALS.length);
+
+function fillFromStats(st: MemSizeStats): void {
+  values[0] = kB(st.resident);
+  values[1] = pssKB(st.pss);
+  values[2] = pssKB(st.pssDirty);
+  values[3] = kB(st.sharedClean);
+  values[4] = kB(st.sharedDirty);
+  values[5] = kB(st.privateClean);
+  values[6] = kB(st.privateDirty);
+  values[7] = kB(st.referenced);
+  values[8] = kB(st.anonymous);
+  values[9] = 0;
+  values[10] = kB(st.lazyfree);
+  values[11] = kB(st.anonymousThp);
+  values[12] = 0;
+  values[13] = 0;
+  values[14] = 0;
+  values[15] = 0;
+  values[16] = kB(st.swap);
+  values[17] = pssKB(st.swapPss);
+  values[18] = pssKB(st.pssLocked);
 }
 
-/** The __show_smap() block: Rss .. Locked (with the Pss split in rollup mode). */
-function formatTotals(t: SmapsTotals, rollup?: SmapsRollup): string {
-  let s = line('Rss:            ', t.Rss) + line('Pss:            ', t.Pss) + line('Pss_Dirty:      ', t.Pss_Dirty);
-  if (rollup) s += line('Pss_Anon:       ', rollup.Pss_Anon) + line('Pss_File:       ', rollup.Pss_File) + line('Pss_Shmem:      ', rollup.Pss_Shmem);
-  return (
-    s +
-    line('Shared_Clean:   ', t.Shared_Clean) +
-    line('Shared_Dirty:   ', t.Shared_Dirty) +
-    line('Private_Clean:  ', t.Private_Clean) +
-    line('Private_Dirty:  ', t.Private_Dirty) +
-    line('Referenced:     ', t.Referenced) +
-    line('Anonymous:      ', t.Anonymous) +
-    line('KSM:            ', t.KSM) +
-    line('LazyFree:       ', t.LazyFree) +
-    line('AnonHugePages:  ', t.AnonHugePages) +
-    line('ShmemPmdMapped: ', t.ShmemPmdMapped) +
-    line('FilePmdMapped:  ', t.FilePmdMapped) +
-    line('Shared_Hugetlb: ', t.Shared_Hugetlb) +
-    line('Private_Hugetlb: ', t.Private_Hugetlb, 7) +
-    line('Swap:           ', t.Swap) +
-    line('SwapPss:        ', t.SwapPss) +
-    line('Locked:         ', t.Locked)
-  );
+function fillFromTotals(t: SmapsTotals): void {
+  for (let i = 0; i < TOTALS.length; i++) values[i] = t[TOTALS[i]!];
 }
 
-/** The text of /proc/PID/smaps for `entries`, byte for byte as the kernel prints it. */
-export function formatSmaps(entries: readonly SmapsEntry[]): string {
-  const parts: string[] = [];
-  for (const e of entries) {
-    const thp = String(e.THPeligible);
-    parts.push(
-      e.maps + '\n' + line('Size:           ', e.Size) + line('KernelPageSize: ', e.KernelPageSize) + line('MMUPageSize:    ', e.MMUPageSize) + formatTotals(e) + 'THPeligible:    ' + '        '.slice(0, Math.max(0, 8 - thp.length)) + thp + '\n' + formatVmFlags(e.VmFlags) + '\n',
-    );
+function field(w: TextWriter, l: Uint8Array, v: number, width: number): void {
+  w.bytes(l);
+  w.decimal(v, width);
+  w.bytes(KB_NL);
+}
+
+/** The __show_smap() block from `values` (with the rollup's Pss split after Pss_Dirty). */
+function writeTotals(w: TextWriter, split?: readonly number[]): void {
+  for (let i = 0; i < TOTALS.length; i++) {
+    field(w, TOTAL_LABELS[i]!, values[i]!, i === 15 ? 7 : 8);
+    if (i === 2 && split) for (let k = 0; k < 3; k++) field(w, SPLIT_LABELS[k]!, split[k]!, 8);
   }
-  return parts.join('');
+}
+
+/** One region's block: maps line, page sizes, totals (in `values`), THPeligible, VmFlags. */
+function writeEntry(w: TextWriter, maps: string, sizeKB: number, thp: number, flags: readonly string[]): void {
+  w.text(maps);
+  w.bytes(NL);
+  field(w, SIZE_LABELS[0]!, sizeKB, 8);
+  field(w, SIZE_LABELS[1]!, 4, 8);
+  field(w, SIZE_LABELS[2]!, 4, 8);
+  writeTotals(w);
+  w.bytes(THP);
+  w.decimal(thp, 8);
+  w.bytes(NL);
+  w.text(formatVmFlags(flags));
+  w.bytes(NL);
+}
+
+/** The text of /proc/PID/smaps of `vm`, written straight from the statistics (no entry objects). */
+export function smapsText(vm: VirtualMemory): string {
+  const { regions, stats, flags } = collect(vm);
+  const names = objectNames(vm);
+  const w = new TextWriter(1200 * regions.length + 1024); // a block is ~1.1 KB
+  for (let i = 0; i < regions.length; i++) {
+    const r = regions[i]!;
+    fillFromStats(stats[i]!);
+    writeEntry(w, formatMapsLine(r, names), kB(r.end - r.start), thpEligible(r, flags[i]!), vmFlagNames(flags[i]!));
+  }
+  return w.toString();
 }
 
 /** The text of /proc/PID/smaps_rollup. */
 export function formatSmapsRollup(r: SmapsRollup): string {
-  return r.maps + '\n' + formatTotals(r, r);
+  const w = new TextWriter();
+  w.text(r.maps);
+  w.bytes(NL);
+  fillFromTotals(r);
+  writeTotals(w, [r.Pss_Anon, r.Pss_File, r.Pss_Shmem]);
+  return w.toString();
 }
