@@ -209,6 +209,7 @@ export class VirtualMemory implements FaultHandler {
     }
     const write = f.kind === 1;
     if (!write) this.proc.zeroMaybe = true; // a read may map the zero page: the resident count may now exceed RSS
+    else if (this.proc.softDirty !== undefined) this.proc.softDirty.written(Math.floor(f.la / PAGE_SIZE));
     const present = (f.errorCode & PFEC.P) !== 0;
     // Linux's access_error() for x86.
     if (write) {

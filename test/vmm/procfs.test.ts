@@ -270,6 +270,11 @@ describe.each(BACKENDS)('/proc files (%s)', (backend) => {
     expect(flags(c, a + P)).toBe('present exclusive');
     c.write(a + P, one);
     expect(flags(c, a + P)).toBe('present exclusive soft-dirty');
+    // Read back clean, written, evicted again into the same (swap cache) slot: still soft-dirty.
+    s.read(a + P, 1);
+    s.write(a + P, one);
+    s.madvise(a + P, P, 'pageout');
+    expect(flags(s, a + P)).toBe('swapped soft-dirty');
     auditMachine(m);
     m.dispose();
   });

@@ -6,8 +6,8 @@
  * when its entry carries Linux's _PAGE_SOFT_DIRTY (bit 11, set by the write-fault paths); such
  * pages are write-protected by clear_refs, and read faults there map pages read-only, so the
  * next write faults and marks the entry. Swap entries carry no soft-dirty bit in vmsim: the
- * slot each swapped page held at clear_refs is remembered instead — a page swapped in, written
- * and swapped out again holds another slot.
+ * slot each swapped page held at clear_refs is remembered instead, and forgotten at the page's
+ * first write fault since (every first write faults), so a page written since never reads clean.
  */
 
 /** VM_SOFTDIRTY state by page range, and the swap slots seen clean. */
@@ -67,6 +67,15 @@ export class SoftDirty {
   allClean(start: number, end: number): boolean {
     const i = this.firstEndingAfter(start / 4096);
     return i < this.ranges.length && this.ranges[i]! <= start / 4096 && this.ranges[i + 1]! >= end / 4096;
+  }
+
+  /**
+   * A write fault at page `vpn` (every first write after clear_refs 4 faults): its swap slot, if
+   * it had one at clear_refs, no longer says clean — a page read back, written and evicted again
+   * may be written to the same slot (the swap cache's).
+   */
+  written(vpn: number): void {
+    if (this.swapClean.size > 0) this.swapClean.delete(vpn);
   }
 
   /** True when swap entry `slot` at `vpn` is the one seen at the last clear_refs 4 (so not soft-dirty). */
