@@ -27,6 +27,17 @@ class Frames {
   // True when the frame the last alloc() took had never been handed out: its host memory is
   // untouched and reads as zero, and writing it is the host's first commit of that page.
   bool lastFresh() const { return lastFresh_; }
+  // True when no frame of pfn's 2 MiB block (512 frames) but pfn itself was ever handed out.
+  bool blockFresh(uint64_t pfn) const {
+    const uint64_t first = pfn & ~511ull;
+    if (first + 512 > total_) return false;
+    for (uint64_t w = first >> 6; w < (first >> 6) + 8; w++) {
+      uint64_t v = used_[w];
+      if (w == (pfn >> 6)) v &= ~(1ull << (pfn & 63));
+      if (v) return false;
+    }
+    return true;
+  }
   int64_t allocRun(double count, double align);
   int allocList(double* out, size_t outLength, double count);
   int64_t ref(double pfn);

@@ -37,6 +37,15 @@ bool Ram::commitAll() {
   return true;
 }
 
+void Ram::adviseHuge(uint64_t pfn) {
+#ifdef MADV_HUGEPAGE
+  const uint64_t off = (pfn * 4096) & ~(kHostHuge - 1);
+  if (off + kHostHuge <= bytes_) madvise(base_ + off, kHostHuge, MADV_HUGEPAGE);
+#else
+  (void)pfn;
+#endif
+}
+
 Ram::~Ram() {
   if (mapBase_) munmap(mapBase_, mapBytes_);
 }

@@ -42,15 +42,23 @@ class Ram {
       if (p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7]) return false;
     return true;
   }
-  // copyFrame for a COW break: a source of zeros (most frames in a simulation: accesses move no
-  // bytes) is not copied onto a destination that is zero already — `dstFresh`, a frame never
-  // handed out, whose host page is untouched. Copying would be the host's first write to that
-  // page: a host page fault (~1.5-3 us on this VM), most of a COW break's time. A recycled
-  // destination is zeroed (zeroFrame leaves one that reads as zero alone).
-  void copyFrameLazy(uint64_t dst, uint64_t src, bool dstFresh) {
-    if (!frameIsZero(src)) copyFrame(dst, src);
-    else if (!dstFresh) zeroFrame(dst);
+  // The COW break's copy onto `dst` (freshly allocated; `dstFresh`: never handed out before, so
+  // its host page is untouched and reads as zero, and `blockFresh`: nor any frame of its 2 MiB
+  // block). A source of zeros (most frames in a simulation: accesses move no bytes) is not
+  // copied onto a destination that is zero already: copying would be the host's first write to
+  // that page, a host page fault (~1.5-3 us on this VM). A real copy into a fresh block first
+  // advises the block MADV_HUGEPAGE, so the host commits it as one 2 MiB page (one fault and one
+  // clear for the 512 frames that the lowest-first allocator hands out next) instead of 512.
+  void copyFrameCow(uint64_t dst, uint64_t src, bool dstFresh, bool blockFresh) {
+    if (frameIsZero(src)) {
+      if (!dstFresh) zeroFrame(dst);
+      return;
+    }
+    if (blockFresh) adviseHuge(dst);
+    copyFrame(dst, src);
   }
+  // madvise(MADV_HUGEPAGE) of the 2 MiB block holding frame pfn (advice: ignored where THP is off).
+  void adviseHuge(uint64_t pfn);
   bool tableEmpty(uint64_t pfn) const {
     const uint64_t* t = entry(pfn * 4096);
     for (int i = 0; i < 512; i++)
