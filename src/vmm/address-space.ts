@@ -193,7 +193,7 @@ export class AddressSpace extends MmuSpace {
   pagemap(addr: number | bigint, pages: number, options: PagemapOptions & { format: 'entries' }): PagemapEntry[];
   pagemap(addr: number | bigint, pages: number, options?: PagemapOptions): BigUint64Array | PagemapEntry[];
   pagemap(addr: number | bigint, pages: number, options?: PagemapOptions): BigUint64Array | PagemapEntry[] {
-    const o = proc.pagemapRange(addr, pages, options);
+    const o = proc.pagemapRange(sys.userAddress(addr, 'addr'), pages, options);
     this.live();
     const words = proc.pagemap(this.vm, o.first, o.pages, o.pfn);
     return o.entries ? Array.from(words, proc.decodePagemapEntry) : words;

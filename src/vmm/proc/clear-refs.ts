@@ -12,7 +12,7 @@ import { VmmError } from '../../errors.js';
 import { describe } from '../../address.js';
 import { scanEntries } from '../../machine/table-scan.js';
 import { decodeSwapEntry } from '../../reclaim/swap-entry.js';
-import type { VirtualMemory } from '../virtual-memory.js';
+import type { ProcSpace } from './proc-state.js';
 import { SOFT_DIRTY } from '../pte-attrs.js';
 import { SoftDirty } from './soft-dirty.js';
 import { rssPages } from './rss-counts.js';
@@ -23,7 +23,7 @@ export const CLEAR_REFS = { ALL: 1, ANON: 2, MAPPED: 3, SOFT_DIRTY: 4, MM_HIWATE
 const WRPROTECT_CLEAN = { setLo: 0, setHi: 0, clearLo: PTE.RW | SOFT_DIRTY, clearHi: 0 };
 
 /** Writes `value` to the space's clear_refs; EINVAL for anything but 1-5, nothing changed. */
-export function clearRefs(vm: VirtualMemory, value: unknown): void {
+export function clearRefs(vm: ProcSpace, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < CLEAR_REFS.ALL || value > CLEAR_REFS.MM_HIWATER_RSS) {
     throw new VmmError('EINVAL', `clearRefs: value must be 1 (all), 2 (anon), 3 (mapped), 4 (soft-dirty) or 5 (mm hiwater rss), got ${describe(value)}`);
   }

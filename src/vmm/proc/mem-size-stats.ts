@@ -14,7 +14,7 @@ import { scanEntries, entryFrame } from '../../machine/table-scan.js';
 import { PTE } from '../../core/constants.js';
 import { decodeSwapEntry } from '../../reclaim/swap-entry.js';
 import type { RegionRecord } from '../region.js';
-import type { VirtualMemory } from '../virtual-memory.js';
+import type { ProcSpace } from './proc-state.js';
 import { isObjectPage } from './rss-counts.js';
 import { isLockedPage } from './lock-state.js';
 
@@ -79,7 +79,7 @@ interface Met {
  * Adds up the statistics of `regions` (address order, all of this space), one MemSizeStats per
  * region, as smaps_pte_range / smaps_pmd_entry / smaps_account and the shmem swap count do.
  */
-export function gatherMemSizeStats(vm: VirtualMemory, regions: readonly RegionRecord[]): MemSizeStats[] {
+export function gatherMemSizeStats(vm: ProcSpace, regions: readonly RegionRecord[]): MemSizeStats[] {
   const out = regions.map(() => newMemSizeStats());
   if (regions.length === 0) return out;
   const ctx = vm.ctx;

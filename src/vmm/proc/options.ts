@@ -3,7 +3,6 @@ import { VmmError } from '../../errors.js';
 import { describe } from '../../address.js';
 import { hex } from '../../hex.js';
 import { strictOptions } from '../../strict-options.js';
-import { userAddress } from '../syscalls.js';
 import { TASK_SIZE } from '../layout.js';
 
 /** How a /proc call answers: the kernel's fields as an object (the default), or the file's exact text. */
@@ -31,9 +30,8 @@ export function procFormat(options: unknown, op: string): boolean {
 /** Most pages one pagemap() call reads (2^24 pages: 64 GiB of address space, a 128 MiB answer); read larger ranges in pieces. */
 export const PAGEMAP_MAX_PAGES = 2 ** 24;
 
-/** The first page and page count pagemap(addr, pages) reads, and its options; EINVAL naming the bad argument. */
-export function pagemapRange(addr: unknown, pages: unknown, options: unknown): { first: number; pages: number; entries: boolean; pfn: boolean } {
-  const a = userAddress(addr, 'addr');
+/** The first page and page count pagemap(addr, pages) reads (`addr` already a user address number), and its options; EINVAL naming the bad argument. */
+export function pagemapRange(a: number, pages: unknown, options: unknown): { first: number; pages: number; entries: boolean; pfn: boolean } {
   if (typeof pages !== 'number' || !Number.isSafeInteger(pages) || pages < 0 || pages > PAGEMAP_MAX_PAGES) {
     throw new VmmError('EINVAL', `pagemap: pages must be an integer from 0 to ${PAGEMAP_MAX_PAGES}, got ${describe(pages)}`);
   }

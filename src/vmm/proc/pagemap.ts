@@ -10,7 +10,7 @@
 import { scanEntries, entryFrame } from '../../machine/table-scan.js';
 import { PTE } from '../../core/constants.js';
 import { decodeSwapEntry } from '../../reclaim/swap-entry.js';
-import type { VirtualMemory } from '../virtual-memory.js';
+import type { ProcSpace } from './proc-state.js';
 import { SOFT_DIRTY } from '../pte-attrs.js';
 import { isObjectPage } from './rss-counts.js';
 
@@ -61,7 +61,7 @@ export function decodePagemapEntry(e: bigint): PagemapEntry {
  * [0, pages); `showPfn` false leaves frame numbers and swap locations 0, as the kernel does for
  * a reader without CAP_SYS_ADMIN.
  */
-export function pagemapWords(vm: VirtualMemory, first: number, pages: number, words: Uint32Array, showPfn: boolean): void {
+export function pagemapWords(vm: ProcSpace, first: number, pages: number, words: Uint32Array, showPfn: boolean): void {
   const start = first * 4096;
   const end = start + pages * 4096;
   const sd = vm.proc.softDirty;
@@ -131,7 +131,7 @@ export function pagemapWords(vm: VirtualMemory, first: number, pages: number, wo
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** The pagemap entries of pages [first, first + pages) as the file holds them: 64-bit words. */
-export function pagemap(vm: VirtualMemory, first: number, pages: number, showPfn: boolean): BigUint64Array {
+export function pagemap(vm: ProcSpace, first: number, pages: number, showPfn: boolean): BigUint64Array {
   const out = new BigUint64Array(pages);
   if (LITTLE_ENDIAN) {
     pagemapWords(vm, first, pages, new Uint32Array(out.buffer), showPfn);

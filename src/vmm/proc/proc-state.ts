@@ -4,6 +4,19 @@
  * (then the resident count overstates RSS), and the soft-dirty state once clear_refs 4 ran.
  */
 import { SoftDirty } from './soft-dirty.js';
+import type { PageTable } from '../../machine/page-table.js';
+import type { RegionMap } from '../region-map.js';
+import type { ResidentSet } from '../resident-set.js';
+import type { VmmContext } from '../vmm-context.js';
+
+/** What /proc reads of a process (a VirtualMemory): regions, page tables, the machine's VMM state, its resident set and /proc state. */
+export interface ProcSpace {
+  readonly regions: RegionMap;
+  readonly pages: PageTable;
+  readonly ctx: VmmContext;
+  readonly resident: ResidentSet | undefined;
+  readonly proc: ProcState;
+}
 
 /** Per-process /proc state (VirtualMemory.proc). */
 export class ProcState {

@@ -5,7 +5,7 @@
  */
 import { scanEntries, entryFrame } from '../../machine/table-scan.js';
 import type { RegionRecord } from '../region.js';
-import type { VirtualMemory } from '../virtual-memory.js';
+import type { ProcSpace } from './proc-state.js';
 
 /** RSS by kind, in 4 KiB pages. */
 export interface RssCounts {
@@ -17,7 +17,7 @@ export interface RssCounts {
 }
 
 /** The counters of `vm`'s user half. */
-export function rssCounts(vm: VirtualMemory): RssCounts {
+export function rssCounts(vm: ProcSpace): RssCounts {
   const out: RssCounts = { anon: 0, shmem: 0, file: 0, swap: 0 };
   const regions = [...vm.regions];
   if (regions.length === 0) return out;
@@ -48,7 +48,7 @@ export function rssCounts(vm: VirtualMemory): RssCounts {
 }
 
 /** True when the page at `la` of region `r` maps its shared memory object's own frame (a shmem page, not a private copy). */
-export function isObjectPage(vm: VirtualMemory, r: RegionRecord, la: number, pfn: number): boolean {
+export function isObjectPage(vm: ProcSpace, r: RegionRecord, la: number, pfn: number): boolean {
   if (r.backing.type !== 'object') return false;
   if (r.shared) return true;
   const obj = vm.ctx.object(r.backing.objectId);
@@ -56,7 +56,7 @@ export function isObjectPage(vm: VirtualMemory, r: RegionRecord, la: number, pfn
 }
 
 /** RSS in pages: what VmRSS shows. */
-export function rssPages(vm: VirtualMemory): number {
+export function rssPages(vm: ProcSpace): number {
   const c = rssCounts(vm);
   return c.anon + c.shmem + c.file;
 }
@@ -67,7 +67,7 @@ export function rssPages(vm: VirtualMemory): number {
  * entries too), so nothing is read unless it could raise the mark, and the tables are counted
  * only when the zero page may be mapped.
  */
-export function recordHiwater(vm: VirtualMemory): void {
+export function recordHiwater(vm: ProcSpace): void {
   const p = vm.proc;
   const total = vm.regions.bytes / 4096;
   if (total > p.hiwaterVm) p.hiwaterVm = total;

@@ -7,7 +7,7 @@
  * "sd" on regions that have VM_SOFTDIRTY (all of them until clear_refs 4).
  */
 import type { RegionRecord } from '../region.js';
-import type { VirtualMemory } from '../virtual-memory.js';
+import type { ProcSpace } from './proc-state.js';
 import { formatMapsLine, hexAddress, type ObjectName } from '../maps-format.js';
 import { addMemSizeStats, gatherMemSizeStats, newMemSizeStats, type MemSizeStats } from './mem-size-stats.js';
 import { VM_HUGEPAGE, VM_LOCKED, VM_SOFTDIRTY, formatVmFlags, regionVmFlags, vmFlagNames } from './vm-flags-text.js';
@@ -93,7 +93,7 @@ function totals(st: MemSizeStats): SmapsTotals {
 }
 
 /** The objects' names for the maps lines. */
-export function objectNames(vm: VirtualMemory): ObjectName {
+export function objectNames(vm: ProcSpace): ObjectName {
   return (id) => {
     const o = vm.ctx.object(id);
     return o && { name: o.name, linked: o.isLinked };
@@ -101,7 +101,7 @@ export function objectNames(vm: VirtualMemory): ObjectName {
 }
 
 /** The vm_flags of a region as smaps shows them: the record's, plus mlock and soft-dirty state. */
-export function smapsVmFlags(vm: VirtualMemory, r: RegionRecord): number {
+export function smapsVmFlags(vm: ProcSpace, r: RegionRecord): number {
   let f = regionVmFlags(r);
   if (isLockedRange(vm, r.start, r.end)) f |= VM_LOCKED;
   const sd = vm.proc.softDirty;
@@ -122,13 +122,13 @@ function thpEligible(r: RegionRecord, flags: number): 0 | 1 {
 }
 
 /** What smaps needs of each region: the records, their statistics and smaps' vm_flags. */
-function collect(vm: VirtualMemory): { regions: RegionRecord[]; stats: MemSizeStats[]; flags: number[] } {
+function collect(vm: ProcSpace): { regions: RegionRecord[]; stats: MemSizeStats[]; flags: number[] } {
   const regions = [...vm.regions];
   return { regions, stats: gatherMemSizeStats(vm, regions), flags: regions.map((r) => smapsVmFlags(vm, r)) };
 }
 
 /** /proc/PID/smaps of `vm`, one entry per region. */
-export function smaps(vm: VirtualMemory): SmapsEntry[] {
+export function smaps(vm: ProcSpace): SmapsEntry[] {
   const { regions, stats, flags } = collect(vm);
   const names = objectNames(vm);
   return regions.map((r, i) => ({
@@ -145,7 +145,7 @@ export function smaps(vm: VirtualMemory): SmapsEntry[] {
 }
 
 /** /proc/PID/smaps_rollup of `vm`. */
-export function smapsRollup(vm: VirtualMemory): SmapsRollup {
+export function smapsRollup(vm: ProcSpace): SmapsRollup {
   const regions = [...vm.regions];
   const sum = newMemSizeStats();
   for (const st of gatherMemSizeStats(vm, regions)) addMemSizeStats(sum, st);
@@ -238,7 +238,7 @@ function writeEntry(w: TextWriter, maps: string, sizeKB: number, thp: number, fl
 }
 
 /** The text of /proc/PID/smaps of `vm`, written straight from the statistics (no entry objects). */
-export function smapsText(vm: VirtualMemory): string {
+export function smapsText(vm: ProcSpace): string {
   const { regions, stats, flags } = collect(vm);
   const names = objectNames(vm);
   const w = new TextWriter(1200 * regions.length + 1024); // a block is ~1.1 KB

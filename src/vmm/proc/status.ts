@@ -10,7 +10,7 @@
  * (Linux's unsigned subtraction would wrap).
  */
 import { userTablePages } from '../../machine/table-pages.js';
-import type { VirtualMemory } from '../virtual-memory.js';
+import type { ProcSpace } from './proc-state.js';
 import { rssCounts } from './rss-counts.js';
 import { lockedVmPages } from './lock-state.js';
 import { VM_GROWSDOWN, isDataMapping, isExecMapping, regionVmFlags } from './vm-flags-text.js';
@@ -66,7 +66,7 @@ interface Figures {
   swap: number;
 }
 
-function figures(vm: VirtualMemory): Figures {
+function figures(vm: ProcSpace): Figures {
   let totalVm = 0;
   let dataVm = 0;
   let stackVm = 0;
@@ -90,7 +90,7 @@ function figures(vm: VirtualMemory): Figures {
 }
 
 /** /proc/PID/status's memory lines of `vm`. */
-export function procStatus(vm: VirtualMemory): ProcStatus {
+export function procStatus(vm: ProcSpace): ProcStatus {
   const f = figures(vm);
   const rss = f.anon + f.file + f.shmem;
   const text = f.textPages * 4;
@@ -115,7 +115,7 @@ export function procStatus(vm: VirtualMemory): ProcStatus {
 }
 
 /** /proc/PID/statm of `vm`. */
-export function procStatm(vm: VirtualMemory): ProcStatm {
+export function procStatm(vm: ProcSpace): ProcStatm {
   const f = figures(vm);
   const shared = f.file + f.shmem;
   return { size: f.totalVm, resident: shared + f.anon, shared, text: f.textPages, lib: 0, data: f.dataVm + f.stackVm, dt: 0 };
