@@ -3,7 +3,8 @@ import { formatProt } from './prot.js';
 import type { RegionRecord } from './region.js';
 
 /** Width seq_pad() pads the header to on 64-bit kernels (25 + sizeof(void *) * 6 - 1). */
-const PAD = 72;
+export const MAPS_PAD = 72;
+const PAD = MAPS_PAD;
 
 /** Zero-padded hex of a 48-bit address, from its two 32-bit halves (Number#toString(16) of a large double is slow). */
 function hex(n: number, width: number): string {
@@ -13,8 +14,8 @@ function hex(n: number, width: number): string {
   return s.length >= width ? s : '00000000'.slice(0, width - s.length) + s;
 }
 
-/** The pathname column of a region. */
-function pathname(r: RegionRecord, objectName: ObjectName): string {
+/** The pathname column of a region ('' for none). */
+export function mapsPathname(r: RegionRecord, objectName: ObjectName): string {
   if (r.backing.type === 'object') {
     const o = objectName(r.backing.objectId);
     if (!o || o.name === '') return '/dev/zero (deleted)'; // shared anonymous memory
@@ -34,7 +35,7 @@ export function formatMapsLine(r: RegionRecord, objectName: ObjectName): string 
   const isObj = r.backing.type === 'object';
   const offset = r.backing.type === 'object' ? r.backing.offset : 0;
   const line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${isObj ? '00:01' : '00:00'} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
-  const name = pathname(r, objectName);
+  const name = mapsPathname(r, objectName);
   return name === '' ? line : line.padEnd(PAD, ' ') + ' ' + name;
 }
 

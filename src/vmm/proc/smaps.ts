@@ -8,7 +8,7 @@
  */
 import type { RegionRecord } from '../region.js';
 import type { ProcSpace } from './proc-state.js';
-import { formatMapsLine, hexAddress, type ObjectName } from '../maps-format.js';
+import { MAPS_PAD, formatMapsLine, hexAddress, mapsPathname, type ObjectName } from '../maps-format.js';
 import { addMemSizeStats, gatherMemSizeStats, newMemSizeStats, type MemSizeStats } from './mem-size-stats.js';
 import { VM_HUGEPAGE, VM_LOCKED, VM_SOFTDIRTY, formatVmFlags, regionVmFlags, vmFlagNames } from './vm-flags-text.js';
 import { isLockedRange } from './lock-state.js';
@@ -222,10 +222,47 @@ function writeTotals(w: TextWriter, split?: readonly number[]): void {
   }
 }
 
+/** The VmFlags line of each vm_flags word met (a space has few distinct ones). */
+const vmFlagLines = new Map<number, Uint8Array>();
+
+function vmFlagsLine(flags: number): Uint8Array {
+  let l = vmFlagLines.get(flags);
+  if (l === undefined) vmFlagLines.set(flags, (l = label(formatVmFlags(vmFlagNames(flags)) + '\n')));
+  return l;
+}
+
+/** A region's maps line as formatMapsLine prints it, written as bytes (the hex columns digit by digit). */
+function writeMapsLine(w: TextWriter, r: RegionRecord, names: ObjectName): void {
+  const start = w.length;
+  w.hex(r.start, 8);
+  w.byte(45); // '-'
+  w.hex(r.end, 8);
+  w.byte(32);
+  w.byte(r.prot & 1 ? 114 : 45);
+  w.byte(r.prot & 2 ? 119 : 45);
+  w.byte(r.prot & 4 ? 120 : 45);
+  w.byte(r.shared ? 115 : 112);
+  w.byte(32);
+  const obj = r.backing.type === 'object' ? r.backing : undefined;
+  w.hex(obj ? obj.offset : 0, 8);
+  w.bytes(obj ? DEV_OBJECT : DEV_NONE);
+  w.decimal(obj ? obj.objectId : 0, 0);
+  w.byte(32);
+  const name = mapsPathname(r, names);
+  if (name !== '') {
+    w.padTo(start + MAPS_PAD);
+    w.byte(32);
+    w.text(name);
+  }
+}
+const DEV_OBJECT = label(' 00:01 ');
+const DEV_NONE = label(' 00:00 ');
+
 /** One region's block: maps line, page sizes, totals (in `values`), THPeligible, VmFlags. */
-function writeEntry(w: TextWriter, maps: string, sizeKB: number, thp: number, flags: readonly string[]): void {
-  w.text(maps);
+function writeEntry(w: TextWriter, r: RegionRecord, names: ObjectName, thp: number, flags: number): void {
+  writeMapsLine(w, r, names);
   w.bytes(NL);
+  const sizeKB = kB(r.end - r.start);
   field(w, SIZE_LABELS[0]!, sizeKB, 8);
   field(w, SIZE_LABELS[1]!, 4, 8);
   field(w, SIZE_LABELS[2]!, 4, 8);
@@ -233,8 +270,7 @@ function writeEntry(w: TextWriter, maps: string, sizeKB: number, thp: number, fl
   w.bytes(THP);
   w.decimal(thp, 8);
   w.bytes(NL);
-  w.text(formatVmFlags(flags));
-  w.bytes(NL);
+  w.bytes(vmFlagsLine(flags));
 }
 
 /** The text of /proc/PID/smaps of `vm`, written straight from the statistics (no entry objects). */
@@ -245,7 +281,7 @@ export function smapsText(vm: ProcSpace): string {
   for (let i = 0; i < regions.length; i++) {
     const r = regions[i]!;
     fillFromStats(stats[i]!);
-    writeEntry(w, formatMapsLine(r, names), kB(r.end - r.start), thpEligible(r, flags[i]!), vmFlagNames(flags[i]!));
+    writeEntry(w, r, names, thpEligible(r, flags[i]!), flags[i]!);
   }
   return w.toString();
 }

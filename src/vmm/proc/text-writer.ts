@@ -69,6 +69,43 @@ export class TextWriter {
     this.n = n + digits;
   }
 
+  /** Bytes written so far. */
+  get length(): number {
+    return this.n;
+  }
+
+  /** Appends one ASCII character code. */
+  byte(c: number): void {
+    this.room(1);
+    this.buf[this.n++] = c;
+  }
+
+  /** Appends spaces up to column `to` (nothing when already there). */
+  padTo(to: number): void {
+    if (to <= this.n) return;
+    this.room(to - this.n);
+    this.buf.fill(32, this.n, to);
+    this.n = to;
+  }
+
+  /** Appends a non-negative integer (below 2^53) in lowercase hex, zero-padded to `width` digits (%0Nlx). */
+  hex(v: number, width: number): void {
+    this.room(16);
+    let digits = 1;
+    for (let x = v; x >= 16; x = Math.floor(x / 16)) digits++;
+    const buf = this.buf;
+    let n = this.n;
+    for (let k = digits; k < width; k++) buf[n++] = 48;
+    let x = v;
+    for (let k = n + digits - 1; k >= n; k--) {
+      const q = Math.floor(x / 16);
+      const d = x - q * 16;
+      buf[k] = d < 10 ? 48 + d : 87 + d;
+      x = q;
+    }
+    this.n = n + digits;
+  }
+
   /** The text written. */
   toString(): string {
     return decoder.decode(this.buf.subarray(0, this.n));
