@@ -45,16 +45,16 @@ class Ram {
   // The COW break's copy onto `dst` (freshly allocated; `dstFresh`: never handed out before, so
   // its host page is untouched and reads as zero, and `blockFresh`: nor any frame of its 2 MiB
   // block). A source of zeros (most frames in a simulation: accesses move no bytes) is not
-  // copied onto a destination that is zero already: copying would be the host's first write to
-  // that page, a host page fault (~1.5-3 us on this VM). A real copy into a fresh block first
+  // copied onto a fresh destination, which reads as zero already: copying would be the host's
+  // first write to that page, a host page fault (~1.5-3 us on this VM). A real copy into a fresh block first
   // advises the block MADV_HUGEPAGE, so the host commits it as one 2 MiB page (one fault and one
   // clear for the 512 frames that the lowest-first allocator hands out next) instead of 512.
   void copyFrameCow(uint64_t dst, uint64_t src, bool dstFresh, bool blockFresh) {
-    if (frameIsZero(src)) {
-      if (!dstFresh) zeroFrame(dst);
-      return;
+    // A recycled destination is committed already: a plain copy is the cheapest.
+    if (dstFresh) {
+      if (frameIsZero(src)) return;
+      if (blockFresh) adviseHuge(dst);
     }
-    if (blockFresh) adviseHuge(dst);
     copyFrame(dst, src);
   }
   // madvise(MADV_HUGEPAGE) of the 2 MiB block holding frame pfn (advice: ignored where THP is off).
