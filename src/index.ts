@@ -62,3 +62,5 @@ export type { Watermarks, OomKill } from './vmm/reclaimer.js';
 export { OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX } from './vmm/oom-killer.js';
 export type { OomConstraint } from './vmm/oom-killer.js';
 export type { MadviseAdvice } from './vmm/madvise.js';
+export { decodePagemapEntry } from './vmm/proc/index.js';
+export type { SmapsEntry, SmapsRollup, SmapsTotals, PagemapEntry, PagemapOptions, ProcFormatOptions, ProcStatus, ProcStatm } from './vmm/proc/index.js';
