@@ -52,7 +52,9 @@ export { createPolicy, resolvePolicy, isPolicyName, policyKind, policySummary, P
 export type { AccessBits, PolicyKind, PolicyName, PolicyOptions, ReclaimPolicy, StackDistances, ReferenceString, SwapOptions, SwapSource, ZswapOptions, ZswapStats, ReclaimCounters } from './reclaim/index.js';
 export { encodeSwapEntry, decodeSwapEntry } from './reclaim/index.js';
 export { runReferenceString, faultCurve } from './replay/index.js';
-export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow } from './replay/index.js';
+export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow, FaultCurveOptions, RunProgress, OnRunProgress } from './replay/index.js';
+export { annotate } from './annotate/index.js';
+export type { AnnotateOptions, AnnotateResult, RegionEvents, InstructionEvents, Events } from './annotate/index.js';
 export { linuxWatermarks } from './vmm/reclaimer.js';
 export { OptFuture, OptFutureBuilder } from './reclaim/index.js';
 export type { OptMatch } from './reclaim/index.js';
@@ -60,3 +62,5 @@ export type { Watermarks, OomKill } from './vmm/reclaimer.js';
 export { OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX } from './vmm/oom-killer.js';
 export type { OomConstraint } from './vmm/oom-killer.js';
 export type { MadviseAdvice } from './vmm/madvise.js';
+export { decodePagemapEntry } from './vmm/proc/index.js';
+export type { SmapsEntry, SmapsRollup, SmapsTotals, PagemapEntry, PagemapOptions, ProcFormatOptions, ProcStatus, ProcStatm } from './vmm/proc/index.js';
