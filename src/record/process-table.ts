@@ -29,6 +29,8 @@ export interface RecordedProcess {
   exec?: HeldCall & { thread: number };
   /** True once the process ended (exit_group, a fatal signal, or its log closed). */
   ended: boolean;
+  /** A new image's first thread is the one that called execve: not a new thread. */
+  execThread?: boolean;
 }
 
 /** All processes of one recording, by pid (a pid used again after its process ended names a new one). */
@@ -36,6 +38,8 @@ export class ProcessTable {
   private readonly procs = new Map<number, RecordedProcess>();
   /** Threads valgrind ran that no clone announced (anomalies, counted for the note). */
   unannouncedThreads = 0;
+  /** Thread numbers handed out, over all processes and images. */
+  threadsSeen = 0;
 
   get(pid: number): RecordedProcess | undefined {
     return this.procs.get(pid);
@@ -51,11 +55,17 @@ export class ProcessTable {
     if (old && !old.born && !old.ended && parent !== 0) {
       old.parent = parent;
       old.born = true;
-      if (tid !== undefined && !old.threads.has(tid)) old.threads.set(tid, old.nextThread++);
+      if (tid !== undefined && !old.threads.has(tid)) {
+        old.threads.set(tid, old.nextThread++);
+        this.threadsSeen++;
+      }
       return old;
     }
     const p: RecordedProcess = { pid, parent, born, threads: new Map(), nextThread: 1, ended: false };
-    if (tid !== undefined) p.threads.set(tid, p.nextThread++);
+    if (tid !== undefined) {
+      p.threads.set(tid, p.nextThread++);
+      this.threadsSeen++;
+    }
     this.procs.set(pid, p);
     return p;
   }
@@ -66,6 +76,8 @@ export class ProcessTable {
     if (t === undefined) {
       t = p.nextThread++;
       if (t > 1) this.unannouncedThreads++;
+      if (p.execThread) delete p.execThread;
+      else this.threadsSeen++;
       p.threads.set(tid, t);
     }
     return t;
@@ -76,6 +88,7 @@ export class ProcessTable {
     let tid = 1;
     while (p.threads.has(tid)) tid++;
     const t = p.nextThread++;
+    this.threadsSeen++;
     p.threads.set(tid, t);
     return t;
   }
@@ -94,6 +107,7 @@ export class ProcessTable {
   newImage(p: RecordedProcess): void {
     p.threads.clear();
     p.nextThread = 1;
+    p.execThread = true;
     delete p.exec;
   }
 

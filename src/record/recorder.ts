@@ -20,7 +20,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { VmmError } from '../errors.js';
-import { writeFileAtomically } from '../trace/trace-writer.js';
+import { TraceFormatError } from '../trace/trace-error.js';
+import { createGzip, constants as zlibConstants } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { rm } from 'node:fs/promises';
 import type { NewTraceEvent } from '../trace/trace-events.js';
 import { packageVersion } from '../package-info.js';
 import { LogConnection, type ConnectionHost } from './log-connection.js';
@@ -38,6 +42,8 @@ export interface RecordProgramOptions {
   valgrind?: string;
   /** The vgdb executable (default 'vgdb' from PATH, which valgrind's package installs). */
   vgdb?: string;
+  /** Called as records are written (their count so far). */
+  onProgress?: (records: number) => void;
   /** @internal Copies each connection's raw log into this directory (conn-N.log), for debugging the recorder. */
   rawLogDir?: string;
 }
@@ -52,6 +58,8 @@ export interface RecordProgramResult {
   bytes: number;
   /** Processes recorded (the program and every child). */
   processes: number;
+  /** Threads recorded (every thread of every image). */
+  threads: number;
   /** The program's exit: its code (valgrind passes it on) or the signal that ended it. */
   exit: { code: number | null; signal: NodeJS.Signals | null };
   /** What could not be attributed exactly, and other remarks (also in the trace's last note). */
@@ -101,6 +109,7 @@ class Recording implements ConnectionHost {
   private childExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private first = true;
   private connectionCount = 0;
+  private images = 0;
   private failure: unknown;
   private settle: (() => void) | undefined;
   private readonly notes: RecordNotes = { ambiguousRecords: 0, orphanResults: 0, tornCalls: 0, unannouncedThreads: 0, unheldImages: 0, unexpectedImages: 0, valgrindMappings: 0 };
@@ -114,8 +123,18 @@ class Recording implements ConnectionHost {
   async run(): Promise<RecordProgramResult> {
     const port = await this.listen();
     this.output.write([{ type: 'note', text: JSON.stringify({ recorder: 'vmsim record', vmsim: packageVersion(), command: this.command }) }]);
-    const writing = writeFileAtomically(this.options.output, this.output.body, this.options.gzip ?? this.options.output.endsWith('.gz'));
+    const writing = writeGrowing(this.options.output, this.output.body, this.options.gzip ?? this.options.output.endsWith('.gz'));
     writing.catch(() => {});
+    const progress = this.options.onProgress;
+    const timer = progress ? setInterval(() => progress(this.output.records), 250) : undefined;
+    try {
+      return await this.record(port, writing);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private async record(port: number, writing: Promise<number>): Promise<RecordProgramResult> {
     await this.start(port);
     await new Promise<void>((resolve) => {
       this.settle = resolve;
@@ -127,7 +146,9 @@ class Recording implements ConnectionHost {
       throw this.failure;
     }
     // Images no execve asked for: written as processes of their own, at the end.
-    for (const c of this.waiting.values()) {
+    const early = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const c of early) {
       this.notes.unexpectedImages++;
       this.admit(c, undefined);
     }
@@ -136,12 +157,18 @@ class Recording implements ConnectionHost {
       this.check();
     });
     this.notes.unannouncedThreads = this.table.unannouncedThreads;
+    if (this.images === 0) {
+      this.output.body.destroy(new Error('nothing recorded'));
+      await writing.catch(() => {});
+      const how = this.childExit!.signal ? `killed by ${this.childExit!.signal}` : `exit ${this.childExit!.code}`;
+      throw new TraceFormatError(this.command.join(' '), {}, `valgrind recorded nothing (${how}); valgrind's own message is above`);
+    }
     const records = this.output.records;
     this.output.write([{ type: 'note', text: JSON.stringify({ valgrind: this.valgrindVersion, ...this.notes }) }]);
     const events = this.output.events;
     this.output.end();
     const bytes = await writing;
-    return { records, events, bytes, processes: [...this.table.all()].length, exit: this.childExit!, notes: this.notes };
+    return { records, events, bytes, processes: [...this.table.all()].length, threads: this.table.threadsSeen, exit: this.childExit!, notes: this.notes };
   }
 
   cleanup(): void {
@@ -241,11 +268,13 @@ class Recording implements ConnectionHost {
       parent = exec.parent;
       this.table.newImage(exec);
     } else {
+      // Its scheduler's first lines may have named it already.
       const old = this.table.get(pid);
       if (!old || old.ended) this.table.add(pid, 0);
-      else this.table.newImage(old);
+      else old.born = true;
     }
     this.notes.valgrindMappings += image.excluded;
+    this.images++;
     events.push({ type: 'image', pid, parent, path: imagePath(c, exec, image) });
     for (const m of image.mappings) events.push({ type: 'map', pid, ...m });
     this.output.write(events);
@@ -278,6 +307,23 @@ class Recording implements ConnectionHost {
       s();
     }
   }
+}
+
+/**
+ * Writes the trace as it comes, straight into `path` (a recording's file grows while the
+ * program runs, as `vmsim record` promises: it can be watched, and what was written survives an
+ * interruption); a failure removes it. Returns the bytes written.
+ */
+async function writeGrowing(path: string, body: Readable, gzip: boolean): Promise<number> {
+  const file = createWriteStream(path, { highWaterMark: 1 << 20 });
+  try {
+    await pipeline([body, ...(gzip ? [createGzip({ flush: zlibConstants.Z_SYNC_FLUSH })] : []), file]);
+  } catch (e) {
+    file.destroy();
+    await rm(path, { force: true });
+    throw e;
+  }
+  return file.bytesWritten;
 }
 
 /** The image's program: the file mapped at the image's lowest address among those named like the command, else the command. */
