@@ -5,7 +5,9 @@
  * goes through the log interpreter; the image's first mappings are read while valgrind holds
  * it at startup; and records wait until the process they belong to is known to the trace.
  */
+import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { isAbsolute } from 'node:path';
 import { LackeyParser } from '../trace/lackey-parser.js';
 import type { NewTraceEvent, TraceEvent } from '../trace/trace-events.js';
 import type { TraceChunk } from '../trace/trace-record.js';
@@ -30,6 +32,22 @@ export interface ConnectionHost {
   closed(c: LogConnection): void;
   /** Something failed for good. */
   fail(e: unknown): void;
+}
+
+/**
+ * The file an open named, as the recorder sees it now (the program may have changed it since):
+ * a relative path is looked up from the process's working directory or openat's directory
+ * descriptor, through /proc, while the process lives.
+ */
+function fileInfo(pid: number, dirfd: number | undefined, path: string): { dev: number; inode: number; size: number } | undefined {
+  const AT_FDCWD = -100;
+  const full = isAbsolute(path) ? path : dirfd !== undefined && dirfd !== AT_FDCWD ? `/proc/${pid}/fd/${dirfd}/${path}` : `/proc/${pid}/cwd/${path}`;
+  try {
+    const st = statSync(full);
+    return { dev: st.dev, inode: st.ino, size: st.size };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Buffers of the socket kept before it is paused. */
@@ -74,6 +92,7 @@ export class LogConnection {
     this.interp = new LogInterpreter(host.table, this.sink(), {
       execCalled: (proc) => this.afterWrite.push(() => host.execCalled(proc, this)),
       message: (pid, text) => this.message(pid, text),
+      fileInfo: fileInfo,
     });
     this.parser = new LackeyParser({ source: 'valgrind', chunkRecords: 65536, onOtherLine: (b, s, e) => this.otherLine(b, s, e) });
     socket.on('data', (d: Buffer) => {

@@ -36,6 +36,8 @@ export interface LogHooks {
   execCalled(p: RecordedProcess): void;
   /** A valgrind message (`==PID== text`). */
   message(pid: number, text: string): void;
+  /** What the file an open named is (device, inode, size), when it can be told; `dirfd` is openat's. */
+  fileInfo?(pid: number, dirfd: number | undefined, path: string): { dev: number; inode: number; size: number } | undefined;
 }
 
 /** Counts of what could not be attributed exactly. */
@@ -249,6 +251,11 @@ export class LogInterpreter {
     const thread = this.table.thread(proc, call.tid);
     const ev: NewTraceEvent & { type: 'syscall' } = { type: 'syscall', pid, thread, nr: call.nr, args: call.args ?? [], result };
     if (call.path !== undefined) ev.path = call.path;
+    if ((call.nr === 2 || call.nr === 257) && result >= 0n && call.path !== undefined) {
+      const dirfd = call.nr === 257 && call.args ? Number(BigInt.asIntN(32, call.args[0]!)) : undefined;
+      const file = this.hooks.fileInfo?.(pid, dirfd, call.path);
+      if (file) ev.file = file;
+    }
     if (call.nr === 56 && result >= 0n && call.args && (Number(call.args[0]! & 0xffffffffn) & CLONE_THREAD) !== 0) ev.child = this.table.announceThread(proc);
     this.sink.event(ev);
     if (call.nr === 231 && result >= 0n) this.ended(proc);

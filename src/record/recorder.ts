@@ -14,7 +14,7 @@
  * an exec'd image's after the execve that asked for it (a connection that arrives early waits,
  * and valgrind blocks on its log meanwhile).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,8 @@ export interface RecordProgramOptions {
   vgdb?: string;
   /** Called as records are written (their count so far). */
   onProgress?: (records: number) => void;
+  /** The program's standard input, output and error (default: this process's, inherited). */
+  stdio?: StdioOptions;
   /** @internal Copies each connection's raw log into this directory (conn-N.log), for debugging the recorder. */
   rawLogDir?: string;
 }
@@ -201,7 +203,7 @@ class Recording implements ConnectionHost {
       `--log-socket=127.0.0.1:${port}`,
       ...this.command,
     ];
-    const child = spawn(valgrind, args, { stdio: 'inherit' });
+    const child = spawn(valgrind, args, { stdio: this.options.stdio ?? 'inherit' });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
