@@ -1,4 +1,5 @@
 /** What a replay reports: one plain, JSON-ready object. */
+import type { TraceFormat } from '../trace/trace-reader-types.js';
 
 /** Hits and misses of one TLB array (one row per structure). */
 export interface TlbLevelResult {
@@ -77,7 +78,7 @@ export interface PwcLevelResult {
 export interface ReplayResult {
   trace: {
     source: string;
-    format: 'lackey' | 'binary' | 'records' | 'addresses';
+    format: TraceFormat | 'records';
     gzip: boolean;
     compression?: 'none' | 'gzip' | 'xz' | 'zstd';
     records: number;

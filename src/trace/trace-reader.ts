@@ -13,10 +13,11 @@ import { TraceFormatError } from './trace-error.js';
 import { LackeyParser } from './lackey-parser.js';
 import { AddressListParser, sniffAddressList } from './address-list-parser.js';
 import { BinaryTraceDecoder, hasTraceMagic, headerVersion, TRACE_HEADER_BYTES, TRACE_VERSION } from './binary-trace.js';
+import { ChampSimDecoder, sniffChampSim } from './champsim.js';
 import { binaryFileReader } from './binary-file-reader.js';
 import { decompress, detectCompression, SNIFF_BYTES, type Compression, type Decompressed } from './decompress.js';
-import type { OpenTraceOptions, TraceReader, TraceStats } from './trace-reader-types.js';
-import { notATrace, checkLooksLikeText, NO_RECORD_LINES, SNIFF_TEXT_BYTES } from './not-a-trace.js';
+import type { OpenTraceOptions, TraceFormat, TraceReader, TraceStats } from './trace-reader-types.js';
+import { notATrace, checkLooksLikeText, looksBinary, NO_RECORD_LINES, SNIFF_TEXT_BYTES } from './not-a-trace.js';
 
 export type { OpenTraceOptions, TraceStats, TraceReader } from './trace-reader-types.js';
 
@@ -89,7 +90,17 @@ export async function openTrace(
       body = new ByteSource(dec.body);
     }
     const head = await body.peek(SNIFF_TEXT_BYTES);
-    if (hasTraceMagic(head)) return makeReader({ format: 'binary', compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec, events: headerVersion(head) >= 2 });
+    const common = { compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec } as const;
+    const forced = options.format && options.format !== 'auto' ? options.format : undefined;
+    if (forced) {
+      if (forced !== 'champsim' && forced !== 'champsim-cloudsuite') throw new VmmError('EINVAL', `format must be 'auto', 'champsim' or 'champsim-cloudsuite', got ${describe(forced)}`);
+      if (head.length === 0) checkLooksLikeText(head, source, compression);
+      return makeReader({ ...common, format: forced, events: forced === 'champsim-cloudsuite' });
+    }
+    if (hasTraceMagic(head)) return makeReader({ ...common, format: 'binary', events: headerVersion(head) >= 2 });
+    // Binary data without vmsim's magic: ChampSim's instruction records, told by their fields.
+    const champsim = looksBinary(head) ? sniffChampSim(head) : undefined;
+    if (champsim) return makeReader({ ...common, format: champsim, events: champsim === 'champsim-cloudsuite' });
     checkLooksLikeText(head, source, compression);
     // Text: lackey's (and the course simulators') lines, or a plain list of addresses.
     const list = sniffAddressList(head);
@@ -102,7 +113,7 @@ export async function openTrace(
 }
 
 interface ReaderParts {
-  format: 'lackey' | 'binary' | 'addresses';
+  format: TraceFormat;
   /** Of bare numbers in an address list. */
   radix?: 10 | 16;
   compression: Compression | 'none';
@@ -125,8 +136,9 @@ function makeReader(parts: ReaderParts): TraceReader {
   const lackey = format === 'lackey' ? new LackeyParser(decoderOptions) : undefined;
   const binary = format === 'binary' ? new BinaryTraceDecoder(decoderOptions) : undefined;
   const list = format === 'addresses' ? new AddressListParser(parts.radix ?? 16, decoderOptions) : undefined;
+  const champsim = format === 'champsim' || format === 'champsim-cloudsuite' ? new ChampSimDecoder(format, decoderOptions) : undefined;
   const text = lackey ?? list;
-  const decoder = (lackey ?? binary ?? list)!;
+  const decoder = (lackey ?? binary ?? list ?? champsim)!;
   let started = false;
   const close = async (): Promise<void> => {
     await body.close();
@@ -165,7 +177,8 @@ function makeReader(parts: ReaderParts): TraceReader {
         skipped: decoder.skipped,
         ignoredLines: text?.ignoredLines ?? 0,
         bytesRead: bytesRead(),
-        events: binary?.eventCount ?? 0,
+        events: binary?.eventCount ?? champsim?.eventCount ?? 0,
+        ...(champsim ? { instructions: champsim.instructions } : {}),
       };
     },
     close,

@@ -12,6 +12,7 @@ import type { TraceFormatError } from './trace-error.js';
 import { encodeChunk, encodeHeader, encodeRecords, TRACE_EVENTS_VERSION, TRACE_VERSION } from './binary-trace.js';
 import { openTrace } from './trace-reader.js';
 import { trackTemp, untrackTemp } from '../temp-files.js';
+import type { TraceFormat } from './trace-reader-types.js';
 
 /** Options for writeBinaryTrace. */
 export interface WriteTraceOptions {
@@ -51,7 +52,7 @@ export interface ConvertTraceResult extends WriteTraceResult {
   ignoredLines: number;
   /** The input's name (path, '<stream>' or '<buffer>'), format and compression. */
   source: string;
-  format: 'lackey' | 'binary' | 'addresses';
+  format: TraceFormat;
   compression: 'none' | 'gzip' | 'xz' | 'zstd';
   /** Raw bytes read from the input (compressed bytes when compressed). */
   bytesRead: number;

@@ -76,7 +76,7 @@ describe.skipIf(why)(`recording programs whole${why ? ` (skipped: ${why})` : ''}
     // What the recorder saw of it (a little later than the call: here the size may already be ftruncate's).
     expect(open.file).toMatchObject({ inode: statSync(`${dir}/shared.dat`).ino, dev: statSync(`${dir}/shared.dat`).dev });
     const s = hex(fam.calls.get('mmap-shared'));
-    expect(syscalls(fam, pid, 9).findLast((e) => e.result === s)).toMatchObject({ args: [0n, 4n * 4096n, 3n, 1n, open.result, 0n] });
+    expect(syscalls(fam, pid, 9).filter((e) => e.result === s).at(-1)).toMatchObject({ args: [0n, 4n * 4096n, 3n, 1n, open.result, 0n] });
     expect(syscalls(fam, pid, 77)[0]).toMatchObject({ args: [open.result, 4n * 4096n], result: 0n });
     const dup = syscalls(fam, pid, 32).find((e) => e.args[0] === open.result)!;
     expect(syscalls(fam, pid, 3).some((e) => e.args[0] === dup.result)).toBe(true);
