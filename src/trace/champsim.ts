@@ -193,6 +193,81 @@ export class ChampSimDecoder {
 
   /** Decodes `n` whole records of `src` (4-byte aligned), the first at trace byte `offset`. */
   private *decode(src: Uint8Array, n: number, offset: number): Generator<TraceChunk, void, undefined> {
+    if (this.L.asid === undefined) {
+      yield* this.decode64(src, n, offset);
+      return;
+    }
+    yield* this.decodeAny(src, n, offset);
+  }
+
+  /**
+   * The 64-byte layout, unrolled: the hot loop of a ChampSim replay (a check of the record's
+   * 7 high words and branch bytes, then up to 7 accesses written).
+   */
+  private *decode64(src: Uint8Array, n: number, offset: number): Generator<TraceChunk, void, undefined> {
+    const w32 = new Uint32Array(src.buffer, src.byteOffset, n * 16);
+    const words = this.words;
+    const cap = this.cap;
+    let c = this.count;
+    let r = 0;
+    while (r < n) {
+      // As many records as surely fit in the chunk (7 accesses each at most).
+      const end = Math.min(n, r + Math.max(1, Math.floor((cap - c) / 7)));
+      const from = c;
+      let taken = end - r;
+      for (; r < end; r++) {
+        const q = r << 4;
+        const ipLo = w32[q]!;
+        const ipHi = w32[q + 1]!;
+        // Canonical: bits 47-63 all equal, i.e. (hi >> 15) is 0 or -1.
+        const bad =
+          (((ipHi >> 15) + 1) >>> 1) |
+          (((w32[q + 5]! >> 15) + 1) >>> 1) |
+          (((w32[q + 7]! >> 15) + 1) >>> 1) |
+          (((w32[q + 9]! >> 15) + 1) >>> 1) |
+          (((w32[q + 11]! >> 15) + 1) >>> 1) |
+          (((w32[q + 13]! >> 15) + 1) >>> 1) |
+          (((w32[q + 15]! >> 15) + 1) >>> 1) |
+          (w32[q + 2]! & 0xfefe);
+        if (bad !== 0 || (ipLo | ipHi) === 0) {
+          this.count = c; // consistent if reject throws
+          const dv = new DataView(src.buffer, src.byteOffset + r * 64, 64);
+          this.reject(offset + r * 64, `malformed ChampSim record: ${recordProblem(dv, 0, this.L) ?? 'bad fields'} (a CloudSuite trace, 96-byte records? --format champsim-cloudsuite)`);
+          taken--;
+          continue;
+        }
+        words[2 * c] = ipLo;
+        words[2 * c + 1] = (ipHi & 0xffff) | INSTR_HI;
+        c++;
+        for (let i = q + 8; i < q + 16; i += 2) {
+          const lo = w32[i]!;
+          const hi = w32[i + 1]!;
+          if ((lo | hi) === 0) continue;
+          words[2 * c] = lo;
+          words[2 * c + 1] = (hi & 0xffff) | LOAD_HI;
+          c++;
+        }
+        for (let i = q + 4; i < q + 8; i += 2) {
+          const lo = w32[i]!;
+          const hi = w32[i + 1]!;
+          if ((lo | hi) === 0) continue;
+          words[2 * c] = lo;
+          words[2 * c + 1] = (hi & 0xffff) | STORE_HI;
+          c++;
+        }
+      }
+      this.nRecords += c - from;
+      this.nInstructions += taken;
+      this.count = c;
+      if (c + 7 > cap && c > 0) {
+        yield this.take();
+        c = 0;
+      }
+    }
+  }
+
+  /** Any layout, field by field (CloudSuite's, with its ASIDs). */
+  private *decodeAny(src: Uint8Array, n: number, offset: number): Generator<TraceChunk, void, undefined> {
     const L = this.L;
     const R = L.bytes;
     const w32 = new Uint32Array(src.buffer, src.byteOffset, (n * R) >>> 2);
