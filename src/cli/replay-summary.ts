@@ -7,7 +7,8 @@ export function formatReplaySummary(r: ReplayResult): string {
   const out: string[] = [];
   const t = r.trace;
   out.push(`trace ${t.source} (${t.format}${t.compression && t.compression !== 'none' ? `, ${t.compression}` : t.gzip ? ', gzip' : ''}): ${formatCount(t.records)} records${t.skipped ? `, ${formatCount(t.skipped)} malformed skipped` : ''}`);
-  out.push(`replayed in ${formatDuration(r.timeMs)} on the ${r.backend} core (${r.nsPerAccess.toFixed(1)} ns per access)\n`);
+  out.push(`replayed in ${formatDuration(r.timeMs)} on the ${r.backend} core (${r.nsPerAccess.toFixed(1)} ns per access)${r.window ? '' : '\n'}`);
+  if (r.window) out.push(`counted: ${formatCount(r.window.simulate)} ${r.window.unit} after a warm-up of ${formatCount(r.window.warmup)} (uncounted; pages touched and frames used are the whole run's)\n`);
   out.push(
     formatTable(
       [

@@ -40,7 +40,7 @@ export class ReplayEngine {
   private readonly tlb0: readonly [number, number];
   /** The resident set whose policy needs every reference (lru, lfu, 2q, arc), told of each page touch that hit. */
   private readonly everyRef: ResidentSet | undefined;
-  private readonly retries0: number;
+  private retries0: number;
 
   constructor(
     readonly machine: Machine,
@@ -69,6 +69,18 @@ export class ReplayEngine {
         return outcome;
       },
     };
+  }
+
+  /** Starts the counts again (the end of a warm-up): what ran so far stays in the TLBs and tables, uncounted. */
+  resetCounts(): void {
+    this.out.fill(0);
+    this.pageIns = 0;
+    this.writeProtect = 0;
+    this.segv = 0;
+    this.segfaults.length = 0;
+    this.hierStats?.fill(0);
+    this.series.length = 0;
+    this.retries0 = this.machine.retries;
   }
 
   /** Accesses re-executed after a resolved fault (the single TLB counted each as one more lookup and miss; not the trace's). */

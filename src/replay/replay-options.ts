@@ -78,6 +78,17 @@ export interface ReplayOptions {
   swap?: number | string | SwapOptions;
   /** Flush a page's TLB entry when reclaim clears its Accessed bit (default false, as x86 Linux). */
   flushAccessed?: boolean;
+  /** How to read the trace: 'auto' (default: told by its contents), or ChampSim's records ('champsim', 'champsim-cloudsuite') whatever its first records look like. */
+  format?: 'auto' | 'champsim' | 'champsim-cloudsuite';
+  /**
+   * ChampSim's warm-up: the first `warmup` instructions replay (the TLBs, page tables and
+   * memory warm up) without being counted; the counts start after them. Instructions are the
+   * trace's instruction fetches (ChampSim: every record; lackey: its I lines); a trace without
+   * any counts accesses instead (result.window says which).
+   */
+  warmup?: number;
+  /** After the warm-up, replay and count this many instructions (or accesses, as `warmup`), then stop reading. */
+  simulate?: number;
 }
 
 /** A configuration of a sweep: replay options without callbacks or a signal (they cannot cross to a worker thread). */
@@ -102,9 +113,14 @@ export interface ResolvedReplayOptions {
   strict: boolean;
   /** Resident limit and swap, when replaying under memory pressure. */
   pressure?: { frames: number; policy: PolicyName | ReclaimPolicy; policyOptions?: PolicyOptions; swap: SwapOptions; flushAccessed: boolean };
+  format: 'auto' | 'champsim' | 'champsim-cloudsuite';
+  /** Instructions (or accesses) replayed uncounted first, and counted after them (Infinity: to the end). */
+  warmup: number;
+  simulate: number;
 }
 
-const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'format', 'warmup', 'simulate']);
+const FORMATS = ['auto', 'champsim', 'champsim-cloudsuite'];
 const TLB_KEYS = new Set(['entries', 'ways', 'pwc', 'walkReference', ...Object.keys(ARRAY_KEYS)]);
 
 /** Validates a TLB level (`arg` names it in errors). */
@@ -137,7 +153,15 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     backend: o.backend ?? 'auto',
     memory: o.memory ?? '64GiB',
     strict: o.strict ?? false,
+    format: o.format ?? 'auto',
+    warmup: o.warmup ?? 0,
+    simulate: o.simulate ?? Infinity,
   };
+  if (!FORMATS.includes(r.format)) throw new VmmError('EINVAL', `options.format must be one of ${FORMATS.map((f) => `'${f}'`).join(', ')}, got ${describe(o.format)}`);
+  for (const k of ['warmup', 'simulate'] as const) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) throw new VmmError('EINVAL', `options.${k} must be a whole number of instructions (or accesses), got ${describe(v)}`);
+  }
   const pwcAll0 = t.pwc !== undefined && t.pwc !== null && typeof t.pwc === 'object' && Object.values(t.pwc).every((v) => v === 0 || v === undefined);
   if (o.cpu !== undefined || Object.keys(arrays).length > 0 || (t.pwc !== undefined && !pwcAll0) || t.walkReference !== undefined) {
     r.hierarchy = resolveHierarchy({ cpu: o.cpu, entries: t.entries, ways: t.ways, arrays, pwc: t.pwc, walkReference: t.walkReference }, 'options.tlb', 'options.cpu');

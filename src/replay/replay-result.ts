@@ -1,5 +1,6 @@
 /** What a replay reports: one plain, JSON-ready object. */
 import type { TraceFormat } from '../trace/trace-reader-types.js';
+import type { WindowResult } from './measure-window.js';
 
 /** Hits and misses of one TLB array (one row per structure). */
 export interface TlbLevelResult {
@@ -109,6 +110,13 @@ export interface ReplayResult {
   };
   /** With seriesEvery: miss rates per window. */
   series?: SeriesResult;
+  /**
+   * With `warmup` or `simulate` (ChampSim's windows): what N counted ('instructions': the
+   * trace's instruction fetches; 'accesses' for a trace without any) and how many ran
+   * uncounted, then counted. Every count in this result is the counted window's; `pagesTouched`,
+   * `bytesTouched`, `framesUsed` and `regions` are the whole run's.
+   */
+  window?: WindowResult;
   /** Page walks, including the walks of faulting accesses and their retries. */
   walks: number;
   /** With paging-structure caches: memory references made by walks, and each cache's hits. */

@@ -7,7 +7,8 @@ import { openTrace } from '../trace/trace-reader.js';
 import { ReplayEngine } from './replay-engine.js';
 import { resolveReplayOptions, type ReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
-import { collectResult, USER_PAGES } from './collect-result.js';
+import { collectResult, measureBaseline, USER_PAGES, type Baseline } from './collect-result.js';
+import { MeasureWindow } from './measure-window.js';
 import { checkChunk } from './page-touches.js';
 import { traceFuture } from './trace-future.js';
 import { OptPolicy } from '../reclaim/policies/opt.js';
@@ -42,12 +43,12 @@ function checkTraceInput(trace: TraceInput): void {
   }
 }
 
-async function openSource(trace: TraceInput, options: ReplayOptions, strict: boolean): Promise<Source> {
+async function openSource(trace: TraceInput, options: ReplayOptions, strict: boolean, deferRecordCheck = true): Promise<Source> {
   if (isChunkIterable(trace)) {
     const info: ReplayResult['trace'] = { source: '<records>', format: 'records', gzip: false, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
     return { info, chunks: trace, bounded: !(Symbol.asyncIterator in trace), finish: () => undefined, close: async () => undefined };
   }
-  const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress, deferRecordCheck: true });
+  const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress, deferRecordCheck, ...(options.format ? { format: options.format } : {}) });
   const info: ReplayResult['trace'] = { source: reader.source, format: reader.format, gzip: reader.gzip, compression: reader.compression, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
   return {
     info,
@@ -76,7 +77,7 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
   const signal = checkSignal(options.signal, 'options.signal');
   throwIfAborted(signal);
   // OPT needs the future: a first pass over the trace, unless the caller gave it.
-  if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress, signal) };
+  if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress, signal, o.format) };
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
   const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
@@ -93,17 +94,28 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
     }
     // Under a resident limit most pages are evicted by the end: count the trace's pages as they fault in (not setup's).
     if (pr) space.vm.resident!.countTouched = true;
-    const before = { counters: Float64Array.from(machine.counters), usedFrames: machine.core.totalFrames - machine.core.freeFrames() };
+    const before: Baseline = { counters: Float64Array.from(machine.counters), usedFrames: machine.core.totalFrames - machine.core.freeFrames() };
     const engine = new ReplayEngine(machine, space, o);
+    // ChampSim's warm-up: at its end the counts start again from there.
+    const window = new MeasureWindow(o.warmup, o.simulate, () => {
+      engine.resetCounts();
+      Object.assign(before, measureBaseline(machine, space));
+    });
     // Opening a FIFO waits for its writer: an abort meanwhile rejects at once, and the trace is closed when it opens.
-    const src = await untilAborted(openSource(trace, options, o.strict), signal, (s) => s.close(), signal !== undefined && (await readsEndSoon(trace)));
+    const src = await untilAborted(openSource(trace, options, o.strict, window.open), signal, (s) => s.close(), signal !== undefined && (await readsEndSoon(trace)));
     const t0 = performance.now();
     let records = 0;
     try {
       for await (const chunk of abortable(src.chunks, signal, src.bounded)) {
         checkChunk(chunk);
-        records += engine.run(chunk.words, chunk.count, chunk.recheck);
+        if (window.open) {
+          records += engine.run(chunk.words, chunk.count, chunk.recheck);
+          continue;
+        }
+        for (const piece of window.pieces(chunk)) records += engine.run(piece.words, piece.count);
+        if (window.done) break;
       }
+      window.finish();
     } finally {
       // A trace never iterated (aborted before its first chunk) is closed here; a pipe still waiting for data is closed when the read ends.
       if (src.bounded) await src.close();
@@ -114,6 +126,7 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
     src.finish();
     src.info.records = records;
     const result = collectResult(engine, o, src.info, before, timeMs);
+    if (!window.open) result.window = window.result();
     options.onFinish?.(space);
     return result;
   } finally {

@@ -42,6 +42,8 @@ export interface ConvertTraceOptions {
   onSkip?: (err: TraceFormatError) => void;
   /** Progress over the input's raw bytes. */
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  /** How to read the input: 'auto' (default), or ChampSim's records ('champsim', 'champsim-cloudsuite'). */
+  format?: 'auto' | 'champsim' | 'champsim-cloudsuite';
 }
 
 /** What a conversion produced. */
@@ -115,6 +117,7 @@ export async function convertTrace(
   options: ConvertTraceOptions = {},
 ): Promise<ConvertTraceResult> {
   const reader = await openTrace(inputPath, {
+    ...(options.format ? { format: options.format } : {}),
     strict: options.strict,
     onSkip: options.onSkip,
     onProgress: options.onProgress,

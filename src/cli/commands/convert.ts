@@ -3,9 +3,11 @@ import { convertTrace } from '../../trace/trace-writer.js';
 import { checkWritable, formatBytes, formatCount } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
+import { formatSpec } from '../replay-args.js';
 
 const SPECS: OptionSpec[] = [
   { name: 'strict', type: 'flag', help: 'stop at the first malformed line (default: skip and count it)' },
+  (({ group: _g, ...s }) => s)(formatSpec()),
   { name: 'gzip', type: 'flag', help: 'gzip the output (also when OUT ends in .gz)' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
@@ -36,6 +38,7 @@ export async function convertCommand(argv: string[], io: CommandIo): Promise<num
   let firstSkip: Error | undefined;
   const r = await convertTrace(input === '-' ? process.stdin : input, output, {
     strict: a.options.has('strict'),
+    ...(a.options.has('format') ? { format: a.options.get('format') as 'auto' | 'champsim' | 'champsim-cloudsuite' } : {}),
     gzip: a.options.has('gzip') || undefined,
     onSkip: (e: Error) => {
       firstSkip ??= e;

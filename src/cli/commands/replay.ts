@@ -7,7 +7,7 @@ import { formatOptions, parseCommand, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { shippedTracePath } from '../../package-info.js';
 import { formatReplaySummary } from '../replay-summary.js';
-import { GROUP, machineSpecs, replayOptionsFrom } from '../replay-args.js';
+import { GROUP, machineSpecs, replayOptionsFrom, windowSpecs } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
 import { recordLackey } from '../../trace/lackey-recorder.js';
 import { TraceFormatError } from '../../trace/trace-error.js';
@@ -18,6 +18,7 @@ import type { ReplayResult } from '../../replay/replay-result.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(false),
+  ...windowSpecs(),
   ...PRESSURE_SPECS,
   { name: 'series', type: 'int', min: 1, value: 'N', group: GROUP.output, help: 'the miss rates within every N accesses (a time series: in --json, --series-csv, --series-plot)' },
   { name: 'series-csv', type: 'string', value: 'FILE.csv', group: GROUP.output, help: 'with --series: write the miss rates per window as CSV' },
