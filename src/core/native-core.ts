@@ -7,7 +7,15 @@ import { packageRoot } from '../package-info.js';
 
 interface NativeBinding {
   createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean): Core;
+  lackeyScan?: LackeyScanFn;
 }
+
+/**
+ * The native lackey scanner (native/lackey_scan.cc): parses whole lines of buf[pos, end) in
+ * lackey's own two shapes into packed records at words[2 * count ...] (up to cap), stops before
+ * a line of any other shape; returns where it stopped and sets out[0] to the new count.
+ */
+export type LackeyScanFn = (buf: Uint8Array, pos: number, end: number, words: Uint32Array, count: number, cap: number, out: Float64Array) => number;
 
 interface NodeGypBuild {
   (dir: string): NativeBinding;
@@ -54,6 +62,11 @@ export function nativeAvailable(): boolean {
 export function nativeLoadError(): Error | undefined {
   load();
   return loadError;
+}
+
+/** The native lackey scanner, or undefined without the addon (or an addon built before it). */
+export function nativeLackeyScan(): LackeyScanFn | undefined {
+  return load()?.lackeyScan;
 }
 
 /** Builds the native core; throws when the addon is unavailable. */

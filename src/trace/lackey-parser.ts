@@ -15,6 +15,7 @@
  */
 import { MAX_ACCESS_SIZE, TraceKind, type TraceChunk } from './trace-record.js';
 import { TraceFormatError } from './trace-error.js';
+import { nativeLackeyScan, type LackeyScanFn } from '../core/native-core.js';
 
 /** Options shared by the trace decoders. */
 export interface TraceDecoderOptions {
@@ -37,6 +38,11 @@ export interface LackeyParserOptions extends TraceDecoderOptions {
    * few records it has). The recorder reads valgrind's log this way.
    */
   onOtherLine?: (buf: Uint8Array, start: number, end: number) => boolean | void;
+  /**
+   * @internal Parse lackey's own line shapes with the native scanner when the addon is loaded
+   * (default true; the results are the same, test/trace/lackey-scan.test.ts checks it).
+   */
+  native?: boolean;
 }
 
 /** Default records per chunk: 512 KiB of words, large enough to amortise per-chunk calls. */
@@ -77,6 +83,9 @@ export class LackeyParser {
   private readonly cap: number;
   private count = 0;
   private cut = false;
+  /** The native scanner for the common line shapes, when the addon is loaded. */
+  private readonly scan: LackeyScanFn | undefined;
+  private readonly scanOut = new Float64Array(1);
   private nLines = 0;
   private nRecords = 0;
   private nSkipped = 0;
@@ -96,6 +105,7 @@ export class LackeyParser {
     this.onOtherLine = options.onOtherLine;
     this.cap = checkChunkRecords(options.chunkRecords);
     this.words = new Uint32Array(this.cap * 2);
+    this.scan = options.native === false ? undefined : nativeLackeyScan();
   }
 
   /** Records of the current chunk so far (where an onOtherLine line sits among them). */
@@ -155,15 +165,35 @@ export class LackeyParser {
     }
   }
 
-  /** The hot loop: parses whole lines of buf[p, end) (end just past a '\n') until the chunk is full. */
+  /**
+   * Parses whole lines of buf[p, end) (end just past a '\n') until the chunk is full: the
+   * native scanner takes the runs of lackey's own line shapes, this parser every other line.
+   */
   private parseLines(buf: Uint8Array, p: number, end: number): number {
+    const scan = this.scan;
+    if (!scan) return this.parseSlow(buf, p, end, Infinity);
+    while (p < end && this.count < this.cap && !this.cut) {
+      const q = scan(buf, p, end, this.words, this.count, this.cap, this.scanOut);
+      const n = this.scanOut[0]! - this.count;
+      this.count += n;
+      this.nRecords += n;
+      this.nLines += n;
+      p = q;
+      if (p < end && this.count < this.cap) p = this.parseSlow(buf, p, end, 1);
+    }
+    return p;
+  }
+
+  /** The TypeScript parser (the whole grammar, and every message): up to `maxLines` whole lines of buf[p, end). */
+  private parseSlow(buf: Uint8Array, p: number, end: number, maxLines: number): number {
     const words = this.words;
     const cap = this.cap;
     let count = this.count;
     let lines = this.nLines;
     let records = this.nRecords;
     let ignored = this.nIgnored;
-    while (p < end && count < cap && !this.cut) {
+    const lastLine = lines + maxLines;
+    while (p < end && count < cap && !this.cut && lines < lastLine) {
       const start = p;
       // Each read below is guarded by the previous byte not being '\n', so it stays in the line.
       let q = p + 3;
