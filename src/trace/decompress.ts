@@ -9,11 +9,13 @@
  *   zstd  28 b5 2f fd        fzstd (pure JS, streams; the author's fflate is the common pure-JS zlib)
  * Formats vmsim does not read (bzip2, lz4, zip, 7z, lzma) are refused by name with what to do instead.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { TraceFormatError } from './trace-error.js';
+import { xzOnWorker } from './xz-worker.js';
 
 /** A compression vmsim reads. */
 export type Compression = 'gzip' | 'xz' | 'zstd';
@@ -58,8 +60,8 @@ export function decompress(kind: Compression, input: AsyncIterable<Buffer>, sour
     return { body: gunzip[Symbol.asyncIterator]() as AsyncIterator<Buffer>, consumed: () => gunzip.bytesWritten };
   }
   if (kind === 'zstd') return { body: zstdStream(input, source), consumed: () => undefined };
-  const xz = xzProgram();
-  return { body: xz ? xzProcess(xz, input, source) : xzStream(input, source), consumed: () => undefined };
+  // On a worker thread, so decompression runs while the replay does (xz-worker.ts).
+  return { body: xzOnWorker(input, source, xzProgram()), consumed: () => undefined };
 }
 
 /** Which xz decoder runs: the system's xz when there is one ('auto'), or always the WebAssembly one. */
@@ -71,38 +73,25 @@ export function useXzDecoder(choice: 'auto' | 'wasm'): void {
   xzChoice = choice;
 }
 
-/** The system's xz, if it runs (looked up once). */
+/** The system's xz, if there is one on PATH (looked up once, without running it: a process start costs more than the lookup). */
 function xzProgram(): string | undefined {
   if (xzChoice === 'wasm') return undefined;
   if (xzFound === undefined) {
-    const r = spawnSync('xz', ['--version'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
-    xzFound = r.status === 0 ? 'xz' : null;
+    xzFound = null;
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+      if (!dir) continue;
+      try {
+        accessSync(join(dir, 'xz'), constants.X_OK);
+        xzFound = join(dir, 'xz');
+        break;
+      } catch {
+        // not here
+      }
+    }
   }
   return xzFound ?? undefined;
 }
 
-/** `xz -dc` in a child process: the compressed bytes into its input, the decompressed ones out. */
-async function* xzProcess(xz: string, input: AsyncIterable<Buffer>, source: string): AsyncGenerator<Buffer, void, undefined> {
-  const child = spawn(xz, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let said = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (said += d));
-  const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  let readError: unknown;
-  // xz stops reading at corrupt data (EPIPE then): its own message says why.
-  pipeline(Readable.from(input, { objectMode: false }), child.stdin, (e) => {
-    if (e && (e as NodeJS.ErrnoException).code !== 'EPIPE' && (e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') readError = e;
-  });
-  let done = false;
-  try {
-    for await (const b of child.stdout as AsyncIterable<Buffer>) yield b;
-    const code = await exit;
-    done = true;
-    if (readError) throw readError;
-    if (code !== 0) throw new TraceFormatError(source, {}, `bad xz data (${said.trim().replace(/^xz: \(stdin\): /, '') || `xz exited with ${code}`})`);
-  } finally {
-    if (!done) child.kill();
-  }
-}
 
 const load = createRequire(import.meta.url);
 
@@ -137,26 +126,4 @@ async function* zstdStream(input: AsyncIterable<Buffer>, source: string): AsyncG
 function codecError(codec: string, e: unknown, source: string): unknown {
   if (e !== null && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string' && !(e instanceof TraceFormatError)) return e;
   return new TraceFormatError(source, {}, `bad ${codec} data (${e instanceof Error ? e.message : String(e)})`);
-}
-
-async function* xzStream(input: AsyncIterable<Buffer>, source: string): AsyncGenerator<Buffer, void, undefined> {
-  const { XzReadableStream } = load('xz-decompress') as typeof import('xz-decompress');
-  const web = Readable.toWeb(Readable.from(input, { objectMode: false })) as unknown as ReadableStream<Uint8Array>;
-  const xz = new XzReadableStream(web);
-  const reader = xz.getReader();
-  try {
-    for (;;) {
-      let r: { done: boolean; value?: Uint8Array | undefined };
-      try {
-        r = await reader.read();
-      } catch (e) {
-        throw codecError('xz', e, source);
-      }
-      if (r.done || !r.value) return;
-      yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length);
-    }
-  } finally {
-    reader.releaseLock();
-    await xz.cancel().catch(() => {});
-  }
 }
