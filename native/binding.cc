@@ -3,6 +3,10 @@
 // from JavaScript can crash the process.
 #include <napi.h>
 
+#include <sys/file.h>
+
+#include <cerrno>
+#include <climits>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -652,8 +656,26 @@ Napi::Object Constants(Napi::Env env) {
   return c;
 }
 
+// flock(fd, lock): an exclusive, non-blocking advisory lock on an open file (lock = true), or its
+// release. The kernel holds it for the open file description and drops it when the process dies,
+// so a swap file in use by a machine in any process is refused (swapon's EBUSY). Returns "" on
+// success, else the errno's name ("EWOULDBLOCK" when another description holds the lock).
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  const double fd = num(info, 0, "fd");
+  const bool lock = flag(info, 1, "lock");
+  if (!isInt(fd) || fd < 0 || fd > INT_MAX) throw Napi::RangeError::New(info.Env(), "fd must be a file descriptor");
+  int r;
+  do r = ::flock(static_cast<int>(fd), lock ? (LOCK_EX | LOCK_NB) : LOCK_UN);
+  while (r != 0 && errno == EINTR);
+  if (r == 0) return Napi::String::New(info.Env(), "");
+  const int e = errno;
+  const char* name = e == EWOULDBLOCK ? "EWOULDBLOCK" : e == EBADF ? "EBADF" : e == ENOLCK ? "ENOLCK" : e == EINVAL ? "EINVAL" : "EIO";
+  return Napi::String::New(info.Env(), name);
+}
+
 Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   exports.Set("createCore", Napi::Function::New<CreateCore>(env, "createCore"));
+  exports.Set("flock", Napi::Function::New<Flock>(env, "flock"));
   exports.Set("constants", Constants(env));
   return exports;
 }
