@@ -205,13 +205,15 @@ export class Machine extends Cpu {
 
   /** A VMM-managed space with no regions yet (a fork child gets its parent's resident configuration). */
   private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
+    // With swap every process is reclaimable (no limit of its own unless given).
+    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+    // The policy before the table: a refused one (a plug-in object serves one process) allocates nothing.
+    const policy = cfg?.makePolicy();
     const [root, pcid] = this.newRoot('createAddressSpace');
     const space = new AddressSpace(this, root, pcid, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config));
     space.oomKiller = this.oom;
-    // With swap every process is reclaimable (no limit of its own unless given).
-    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
     if (cfg) {
-      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg);
+      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg, policy);
       space.vm.resident.owner = space;
     }
     this.register(space);

@@ -485,6 +485,14 @@ export class MmuSpace {
   decide(fault: FaultInfo, retried: FaultInfo | undefined): FaultOutcome {
     if (retried !== undefined && retried.la === fault.la && retried.errorCode === fault.errorCode && retried.kind === fault.kind) return UNHANDLED;
     const outcome = this.faultHandler.handleFault(fault);
+    // The handler may have run user code (an onFault or onOomKill callback) that destroyed this
+    // space, or accessed another one and so loaded another CR3: a retry runs here, or not at all
+    // (a refusal keeps its own reason, e.g. the OOM killer's ENOMEM for the process it killed).
+    if (this.dead) {
+      if (outcome === RETRY) this.throwDead();
+      return outcome;
+    }
+    this.machine.activate(this);
     if (outcome === RETRY) this.machine.retries++;
     return outcome;
   }

@@ -9,6 +9,7 @@ import type { SwapArea } from '../reclaim/swap-area.js';
 import type { Reclaimable, Reclaimer } from './reclaimer.js';
 import { SwapCache } from '../reclaim/swap-cache.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
+import type { PluginGate } from '../reclaim/guarded-policy.js';
 
 const HUGE_FRAMES = 512;
 
@@ -30,6 +31,14 @@ export class VmmContext {
   readonly readahead = new Set<number>();
   /** Reclaim of shared memory objects' pages (with swap): objects created from then on are reclaimable. */
   shmPager: (ObjectPager & Reclaimable) | undefined;
+  /** Raised while a user's policy code runs (a plug-in's select, insert, remove): VMM calls are refused then (refuseReentry). */
+  readonly pluginGate: PluginGate = { depth: 0, running: '' };
+
+  /** EBUSY when a user's policy code is running: a plug-in may not call into the VMM it is serving (`what`: the call). */
+  refuseReentry(what: string): void {
+    const g = this.pluginGate;
+    if (g.depth > 0) throw new VmmError('EBUSY', `${what}: called from inside ${g.running}; a reclaim policy may not map, unmap, advise, fault or destroy memory of its machine from its own callbacks (the VMM is in the middle of an operation)`);
+  }
 
   /** Drops up to `n` swap-cache pages that no entry maps (oldest first); returns how many (reclaim's cheapest pages). */
   shrinkSwapCache(n: number): number {

@@ -12,6 +12,9 @@
  * - with swap, every slot's reference count equals its holders: swap entries in the page
  *   tables (non-present entries in Linux's encoding), processes' clean swap copies, and shared
  *   memory objects' swapped pages; and every swap-cache page's slot is in use.
+ * - in every VMM space, every present page and every swap entry lies inside a region, and the
+ *   resident set agrees with the tables: its tracked and locked pages are present, its swapped
+ *   pages' entries hold their slots (a failure in the middle of munmap or destroy breaks these);
  * It throws an Error naming the first broken invariant.
  */
 import { AddressSpace, type Machine } from '../../src/index.js';
@@ -34,7 +37,11 @@ interface Leaf {
 
 /** Audits `m`; `extraHeld` lists frames the test holds references on itself (each once per reference). */
 export function auditMachine(m: Machine, extraHeld: readonly number[] = []): void {
-  for (const s of m.addressSpaces()) if (s instanceof AddressSpace) auditRegions(s);
+  for (const s of m.addressSpaces()) {
+    if (!(s instanceof AddressSpace)) continue;
+    auditRegions(s);
+    auditMappings(m, s);
+  }
   auditFrames(m, extraHeld);
   auditTlb(m);
   auditSlots(m);
@@ -73,6 +80,45 @@ function auditSlots(m: Machine): void {
     if (got !== want) throw new Error(`swap slot ${slot}: reference count ${got}, but ${want} holder(s) found`);
   }
   for (const [slot] of m.vmm.swapCache.entries()) if (swap.slots.refs(slot) === 0) throw new Error(`swap cache page of free slot ${slot}`);
+}
+
+/** Every user-half entry of `s` (present leaves and swap entries, with their addresses) under one table. */
+function userEntries(m: Machine, table: number, level: number, base: number, out: Array<{ la: number; size: number; lo: number; hi: number }>): void {
+  const w = tableWords(m, table);
+  const span = 2 ** (12 + 9 * (level - 1));
+  for (let i = 0; i < (level === 4 ? 256 : 512); i++) {
+    const lo = w[2 * i]!;
+    const hi = w[2 * i + 1]!;
+    const la = base + i * span;
+    if ((lo & P) === 0) {
+      if (level === 1 && (lo !== 0 || hi !== 0)) out.push({ la, size: span, lo, hi });
+      continue;
+    }
+    if (level === 1 || (level <= 3 && (lo & PS) !== 0)) out.push({ la, size: span, lo, hi });
+    else userEntries(m, frameOf(lo, hi), level - 1, la, out);
+  }
+}
+
+/** Pages and swap entries only inside regions; the resident set's pages as the tables have them. */
+function auditMappings(m: Machine, s: AddressSpace): void {
+  const entries: Array<{ la: number; size: number; lo: number; hi: number }> = [];
+  userEntries(m, s.rootFrame, 4, 0, entries);
+  const present = new Set<number>();
+  const swapSlot = new Map<number, number>();
+  for (const e of entries) {
+    for (let off = 0; off < e.size; off += 4096) {
+      const la = e.la + off;
+      if (!s.vm.regions.find(la)) throw new Error(`space ${s.pcid}: ${(e.lo & P) !== 0 ? 'a page' : 'a swap entry'} at 0x${la.toString(16)} lies in no region`);
+      if ((e.lo & P) !== 0) present.add(la / 4096);
+      else swapSlot.set(la / 4096, decodeSwapEntry(e.lo, e.hi));
+      if (e.size > 2 ** 21) break; // a 1 GiB page: its region was checked at its start
+    }
+  }
+  const rs = s.vm.resident;
+  if (!rs) return;
+  for (const v of rs.tracked) if (!present.has(v)) throw new Error(`space ${s.pcid}: tracked page 0x${(v * 4096).toString(16)} is not present`);
+  for (const v of rs.locked) if (!present.has(v)) throw new Error(`space ${s.pcid}: locked page 0x${(v * 4096).toString(16)} is not present`);
+  for (const [v, slot] of rs.swapped) if (swapSlot.get(v) !== slot) throw new Error(`space ${s.pcid}: page 0x${(v * 4096).toString(16)} is in swap slot ${slot} but its entry holds ${swapSlot.get(v) ?? 'none'}`);
 }
 
 /** Regions ordered, non-overlapping, page-aligned, non-empty and maximally merged, and the region tree's own figures right (RegionMap.check). */
