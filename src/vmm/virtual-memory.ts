@@ -189,7 +189,8 @@ export class VirtualMemory implements FaultHandler {
     this.ctx.refuseReentry(`a ${f.access} fault at ${hex(f.address)}`);
     for (let round = 0; ; round++) {
       if (this.dead) throw new VmmError('EINVAL', 'address space has been destroyed');
-      const out = this.resolveFault(f);
+      // Looked at anew: a page that is there now (a callback touched it) needs nothing more (the access runs again).
+      const out = round > 0 && (f.errorCode & PFEC.P) === 0 && f.la < TWO47 && this.pages.leaf(f.la) !== undefined ? RETRY : this.resolveFault(f);
       if (out === AGAIN) {
         if (round < MAX_ROUNDS) continue;
         return { type: 'oom', detail: `the OOM killer ran ${MAX_ROUNDS} times for this one fault (an onOomKill callback that takes back what each kill frees?)` };

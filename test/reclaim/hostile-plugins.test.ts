@@ -274,6 +274,32 @@ describe.each(BACKENDS)('onOomKill callbacks that misbehave (%s)', (backend) => 
     r.m.dispose();
   });
 
+  it('a callback that writes the very page being faulted in: the fault sees it mapped and the access completes', () => {
+    let r: ReturnType<typeof oomRig>;
+    let at = -1;
+    const wrote: number[] = [];
+    r = oomRig(() => {
+      if (at < 0 || r.s.destroyed) return;
+      r.s.write(at, [0xcc]);
+      wrote.push(at);
+    });
+    let failed: unknown;
+    for (let i = 0; i < 1200 && failed === undefined; i++) {
+      at = r.b + i * PG + 8;
+      try {
+        r.s.write(r.b + i * PG, [i & 0xff]);
+      } catch (e) {
+        failed = e;
+      }
+    }
+    expect(failed).toBeUndefined(); // the kill made room for all of it
+    expect(wrote.length).toBeGreaterThan(0);
+    // The callback's byte survived: the fault did not map the page a second time over it.
+    for (const va of wrote) expect(r.s.read(va, 1)[0]).toBe(0xcc);
+    auditMachine(r.m);
+    r.m.dispose();
+  });
+
   it('a callback that throws: a VmmError with the callback error as cause; the kill stands, nothing leaks', () => {
     const boom = new Error('callback exploded');
     const r = oomRig(() => {
