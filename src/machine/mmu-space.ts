@@ -112,11 +112,15 @@ export class MmuSpace {
     m.release(this);
     const st = m.core.destroyRoot(this.rootFrame);
     this.dead = true;
+    this.afterDestroy();
     if (st < 0) throw m.statusError(st, 'destroy', `root ${hex(this.root)}`);
   }
 
   /** What a layer above must drop before the tables are freed (the VMM: its regions). */
   protected beforeDestroy(): void {}
+
+  /** What a layer above gives back once the tables are freed (the VMM: its hold on the huge zero page). */
+  protected afterDestroy(): void {}
 
   /** @internal The machine was disposed. */
   markDestroyed(): void {

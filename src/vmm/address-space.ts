@@ -169,6 +169,11 @@ export class AddressSpace extends MmuSpace {
     this.vm.teardown();
   }
 
+  /** Gives back what outlives the tables (the huge zero page, freed with its last holder). */
+  protected override afterDestroy(): void {
+    this.vm.released();
+  }
+
   /**
    * A VMM call: refused from inside a plug-in policy's callback (EBUSY, nothing changed); when
    * it is done, the plug-in is told what changed and its first error is thrown — the call's

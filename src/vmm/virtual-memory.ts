@@ -360,7 +360,7 @@ export class VirtualMemory implements FaultHandler {
     const pp = this.pageProt(r);
     try {
       if (write) return this.pages.mapZeroed(block, 1, pp.writable, HUGE_PAGE);
-      const hz = this.ctx.hugeZeroFrame();
+      const hz = this.ctx.hugeZeroFrame(this);
       return hz >= 0 && this.pages.mapFrames(block, hz, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi }, HUGE_PAGE);
     } catch (e) {
       // EEXIST: part of the block is mapped by 4 KiB pages already.
@@ -459,6 +459,7 @@ export class VirtualMemory implements FaultHandler {
       if (shared) child.sharedPages += n;
     });
     if (this.resident && child.resident) this.resident.forkInto(child.resident);
+    this.ctx.forkHugeZero(this, child);
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
   }
@@ -473,6 +474,11 @@ export class VirtualMemory implements FaultHandler {
     const ids = this.objectIds();
     this.regions = new RegionMap();
     for (const id of ids) this.ctx.object(id)?.detach(this);
+  }
+
+  /** After the tables are gone: this space's hold on the huge zero page goes (the last one frees it). */
+  released(): void {
+    this.ctx.putHugeZero(this);
   }
 
   /** Statistics of this space. */
