@@ -18,8 +18,11 @@ bool Ram::commitAll() {
   return true;
 }
 
-Ram::~Ram() {
+void Ram::release() {
   if (base_) munmap(base_, bytes_);
+  base_ = nullptr;
 }
+
+Ram::~Ram() { release(); }
 
 }  // namespace vmsim

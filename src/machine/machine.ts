@@ -25,6 +25,8 @@ import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.
 import { OomKiller, checkOomScoreAdj, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
+import { closeWhenCollected, disposed } from './release-on-collect.js';
+import './symbol-dispose.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -95,6 +97,7 @@ export class Machine extends Cpu {
       if (options.swap !== undefined) {
         const wm = resolveWatermarks(options.watermarks, this.frames.total);
         this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
+        closeWhenCollected(this, this.vmm.swap); // a machine nobody disposed gives its swap file back when collected
         this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => this.vmm.shrinkSwapCache(n));
         // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
         const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
@@ -121,6 +124,12 @@ export class Machine extends Cpu {
   override dispose(): void {
     super.dispose();
     this.vmm.swap?.close();
+    disposed(this);
+  }
+
+  /** `using m = new Machine()`: dispose() when the block ends. (A machine nobody disposed is freed when collected.) */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Reclaim and swap statistics of the whole machine, named as /proc/vmstat and /proc/swaps name them. */
