@@ -1,7 +1,7 @@
 /** The reclaim commands: vmsim policy, vmsim curve (and sweep --frames), vmsim replay --frames; opt among them. */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { tempDir } from '../support/temp-dir.js';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 
@@ -38,7 +38,7 @@ describe('vmsim policy', () => {
 
 describe('vmsim curve / sweep --frames', () => {
   it('the lru rows equal Mattson on the shipped ls trace; --plot writes an SVG', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vmsim-curve-'));
+    const dir = tempDir('curve');
     const svg = join(dir, 'c.svg');
     const r = await run(['sweep', 'traces/ls.lackey.gz', '--frames', '16,64', '--policy', 'lru,clock', '--json', '--plot', svg]);
     expect(r.code).toBe(0);

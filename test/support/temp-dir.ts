@@ -20,6 +20,16 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
+/** Runs `f` with a fresh directory and removes it after, whatever happens (for work outside a test: a probe built and run at load time). */
+export function withTempDir<T>(prefix: string, f: (dir: string) => T): T {
+  const dir = make(prefix);
+  try {
+    return f(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A fresh directory for a whole test file (call it at the top level or in a describe), removed after the file's tests. */
 export function fileTempDir(prefix: string): string {
   const dir = make(prefix);
