@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { AddressSpace, Machine, PageFault, SegmentationFault, VmmError, type OomKill, type ReclaimPolicy } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
+import { thrown } from '../support/thrown.js';
 
 const PG = 4096;
 
@@ -49,15 +50,6 @@ function hostile(): Hostile {
   return p;
 }
 
-/** The error `f` throws (fails the test when it returns). */
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-}
 
 /** A VmmError with this errno, never a raw PageFault or a plain Error. */
 function vmmError(e: unknown, code: string): VmmError {

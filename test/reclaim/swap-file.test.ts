@@ -13,20 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { Machine, VmmError } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
+import { thrown } from '../support/thrown.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const PG = 4096;
 const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
-/** The error `f` throws (fails the test when it returns). */
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-}
 
 /** Open descriptors of this process. */
 function fds(): number {
