@@ -214,6 +214,54 @@ describe.each(BACKENDS)('swap file I/O errors (%s)', (backend) => {
     m.dispose();
   });
 
+  it('a zswap writeback that fails (the device full) keeps the page in the pool: every page reads back as written', () => {
+    const file = join(tempDir('swapfile'), 'swap');
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '4MiB', file, zswap: { maxPoolPercent: 1 }, pageCluster: 0 } });
+    const s = m.createAddressSpace({ residentLimit: 16 });
+    const n = 160;
+    const b = s.mmap({ length: n * PG, prot: 'rw' });
+    // Half random, half zeros: about 2 KiB compressed, so ~80 pages fill the 1% pool and it writes back to the file.
+    let seed = 7;
+    const page = (i: number) => {
+      const p = new Uint8Array(PG);
+      for (let k = 0; k < PG / 2; k++) {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        p[k] = seed & 0xff;
+      }
+      p[PG - 1] = i;
+      return p;
+    };
+    const pages: Uint8Array[] = [];
+    for (let i = 0; i < n / 2; i++) s.write(b + i * PG, (pages[i] = page(i)));
+    const dev = m.vmm.swap!.device as unknown as { fd: number };
+    const full = openSync('/dev/full', 'r+');
+    const fd = dev.fd;
+    dev.fd = full;
+    let failed = 0;
+    try {
+      for (let i = n / 2; i < n; i++) {
+        try {
+          s.write(b + i * PG, (pages[i] = page(i)));
+        } catch (e) {
+          expect((e as VmmError).code).toBe('ENOSPC');
+          expect(((e as VmmError).cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
+          failed++;
+          pages[i] = new Uint8Array(PG); // that write never happened: the page reads as zeros
+        }
+      }
+    } finally {
+      dev.fd = fd;
+      closeSync(full);
+    }
+    expect(failed).toBeGreaterThan(0);
+    auditMachine(m);
+    for (let i = 0; i < n; i++) expect(s.read(b + i * PG, PG), `page ${i}`).toEqual(pages[i]);
+    auditMachine(m);
+    m.dispose();
+  });
+
   it('a FIFO, /dev/null and a directory are refused by errno with the reason, and no descriptor leaks', () => {
     const dir = tempDir('swapfile');
     const fifo = join(dir, 'fifo');
