@@ -186,7 +186,7 @@ export class VirtualMemory implements FaultHandler {
    * inside a plug-in's own callback is EBUSY.
    */
   handleFault(f: FaultInfo): FaultOutcome {
-    this.ctx.refuseReentry(`a ${f.access} fault at ${hex(f.address)}`);
+    if (this.ctx.pluginGate.depth > 0) this.ctx.refuseReentry(`a ${f.access} fault at ${hex(f.address)}`);
     for (let round = 0; ; round++) {
       if (this.dead) throw new VmmError('EINVAL', 'address space has been destroyed');
       // Looked at anew: a page that is there now (a callback touched it) needs nothing more (the access runs again).
