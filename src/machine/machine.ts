@@ -25,6 +25,8 @@ import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.
 import { OomKiller, checkOomScoreAdj, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
+import { closeWhenCollected, disposed } from './release-on-collect.js';
+import './symbol-dispose.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -95,6 +97,7 @@ export class Machine extends Cpu {
       if (options.swap !== undefined) {
         const wm = resolveWatermarks(options.watermarks, this.frames.total);
         this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
+        closeWhenCollected(this, this.vmm.swap); // a machine nobody disposed gives its swap file back when collected
         this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => this.vmm.shrinkSwapCache(n));
         // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
         const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
@@ -121,6 +124,12 @@ export class Machine extends Cpu {
   override dispose(): void {
     super.dispose();
     this.vmm.swap?.close();
+    disposed(this);
+  }
+
+  /** `using m = new Machine()`: dispose() when the block ends. (A machine nobody disposed is freed when collected.) */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Reclaim and swap statistics of the whole machine, named as /proc/vmstat and /proc/swaps name them. */
@@ -205,13 +214,15 @@ export class Machine extends Cpu {
 
   /** A VMM-managed space with no regions yet (a fork child gets its parent's resident configuration). */
   private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
+    // With swap every process is reclaimable (no limit of its own unless given).
+    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+    // The policy before the table: a refused one (a plug-in object serves one process) allocates nothing.
+    const policy = cfg?.makePolicy();
     const [root, pcid] = this.newRoot('createAddressSpace');
     const space = new AddressSpace(this, root, pcid, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config));
     space.oomKiller = this.oom;
-    // With swap every process is reclaimable (no limit of its own unless given).
-    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
     if (cfg) {
-      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg);
+      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg, policy);
       space.vm.resident.owner = space;
     }
     this.register(space);
