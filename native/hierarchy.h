@@ -1,6 +1,6 @@
 // The per-CPU TLB hierarchy: L1 instruction and data arrays per page size, a second level,
 // paging-structure caches, each with its own size, associativity and replacement policy.
-// The fast twin of src/tlb/hierarchy-model.ts (the reference, whose comments state the
+// The fast twin of src/core/ref/hierarchy-model.ts (the reference, whose comments state the
 // semantics); src/tlb/layout.ts defines the slots, the config encoding and the stats layout.
 #pragma once
 #include <cstdint>
@@ -22,7 +22,7 @@ constexpr int POL_LRU = 0, POL_PLRU = 1, POL_FIFO = 2, POL_RANDOM = 3;
 constexpr int HOP_INVLPG = 0, HOP_ADDRESS = 1, HOP_CONTEXT = 2, HOP_ALL_GLOBAL = 3, HOP_ALL = 4;
 constexpr int H_RETRY = 8;
 
-// One array (TlbArray in src/tlb/tlb-array.ts).
+// One array (TlbArray in src/core/ref/tlb-array.ts).
 struct HArray {
   uint32_t sets = 0, ways = 0, entries = 0, policy = 0, sizes = 0;
   uint64_t setMask = 0;  // sets - 1 when a power of two, else 0 (vpn % sets)

@@ -1,6 +1,6 @@
 /** vmsim: a simulated x86-64 virtual memory manager. The public surface is what this file exports. */
-export { Machine } from './machine/machine.js';
-export type { MachineStats } from './machine/machine.js';
+export { Machine } from './system/machine.js';
+export type { MachineStats } from './system/machine.js';
 export type { MachineOptions, BackendName } from './machine/options.js';
 export { AddressSpace } from './vmm/address-space.js';
 export { MmuSpace } from './machine/mmu-space.js';
@@ -36,7 +36,7 @@ export type { CpuPreset, PresetArray, TlbArrayOptions, SlotName, PolicyName as T
 export { openTrace, convertTrace, writeBinaryTrace, LackeyParser, BinaryTraceDecoder, TraceFormatError, TraceKind, packRecord, syntheticLackeyTrace } from './trace/index.js';
 export type { TraceChunk, TraceReader, OpenTraceOptions } from './trace/index.js';
 export type { MmapOptions } from './vmm/syscalls.js';
-export type { AddressSpaceOptions } from './machine/machine.js';
+export type { AddressSpaceOptions } from './system/machine.js';
 export type { ResolvedOptions } from './machine/options.js';
 export type { Region, RegionKind, Backing } from './vmm/region.js';
 export type { RegionOptions } from './vmm/syscalls.js';
@@ -45,8 +45,8 @@ export type { SharedMemoryObject } from './vmm/shared-memory.js';
 export type { Compression, TraceStats, TraceDecoderOptions, WriteTraceOptions, WriteTraceResult, ConvertTraceOptions, ConvertTraceResult, SyntheticTraceOptions } from './trace/index.js';
 export { recordLackey } from './trace/index.js';
 export type { LackeyRecording, RecordLackeyOptions } from './trace/index.js';
-export type { Cpu, TlbStats } from './machine/cpu.js';
-export type { RawSpaceOptions } from './machine/machine.js';
+export type { Mmu, Mmu as Cpu, TlbStats } from './machine/mmu.js';
+export type { RawSpaceOptions } from './system/machine.js';
 export type { OnFault } from './machine/fault.js';
 export { createPolicy, resolvePolicy, isPolicyName, policyKind, policySummary, POLICY_NAMES, ACCESSED, DIRTY, stackDistances, parseReferenceString, SwapArea, newReclaimCounters } from './reclaim/index.js';
 export type { AccessBits, PolicyKind, PolicyName, PolicyOptions, ReclaimPolicy, StackDistances, ReferenceString, SwapOptions, SwapSource, ZswapOptions, ZswapStats, ReclaimCounters } from './reclaim/index.js';

@@ -17,7 +17,7 @@ import { KIND_NAMES, kindCode } from './access-kind.js';
 import { faultError, RAW_FAULTS, RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from './fault.js';
 import { PageTable } from './page-table.js';
 import { walkEntries, type WalkStep } from './walk.js';
-import type { Cpu } from './cpu.js';
+import type { Mmu } from './mmu.js';
 import type { AccessKindName } from '../errors.js';
 
 /** A translation found by a pure page walk. */
@@ -88,7 +88,7 @@ export class MmuSpace {
   private dead = false;
 
   /** @internal Use machine.createAddressSpace() or machine.adoptAddressSpace(). */
-  constructor(readonly machine: Cpu, rootFrame: number, pcid: number) {
+  constructor(readonly machine: Mmu, rootFrame: number, pcid: number) {
     this.rootFrame = rootFrame;
     this.pcid = pcid;
     this.pages = new PageTable(machine, this);

@@ -11,7 +11,7 @@
 import { PAGE_SIZE, Result, Status } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { fromLinear } from '../address.js';
-import type { Cpu, CpuSpace } from './cpu.js';
+import type { Mmu, CpuSpace } from './mmu.js';
 import { SINGLE_PAGE_FLUSH_CEILING } from './tlb-policy.js';
 
 /** Hardware and software attribute bits of leaf entries, as two 32-bit words (the address bits are the operation's). */
@@ -64,7 +64,7 @@ export class PageTable {
   residentPages = 0;
 
   constructor(
-    private readonly cpu: Cpu,
+    private readonly cpu: Mmu,
     private readonly space: CpuSpace,
   ) {}
 

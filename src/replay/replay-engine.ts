@@ -10,7 +10,7 @@ import { HIER_RETRY, HierStat, LEVEL_SLOTS, SlotStat } from '../tlb/layout.js';
 import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import type { AddressSpace } from '../vmm/address-space.js';
-import type { Machine } from '../machine/machine.js';
+import type { Machine } from '../system/machine.js';
 import { anonymousRegionHook } from './anon-regions.js';
 import { faultError, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { ResolvedReplayOptions } from './replay-options.js';

@@ -1,7 +1,7 @@
 /** replay(): a memory-access trace through one simulated process, with the TLB an experiment chooses. */
 import { performance } from 'node:perf_hooks';
 import { VmmError } from '../errors.js';
-import { Machine } from '../machine/machine.js';
+import { Machine } from '../system/machine.js';
 import type { TraceChunk } from '../trace/trace-record.js';
 import { openTrace } from '../trace/trace-reader.js';
 import { ReplayEngine } from './replay-engine.js';

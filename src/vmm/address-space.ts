@@ -4,7 +4,7 @@
  * (demand paging, COW, stack growth), fork and statistics.
  */
 import { MmuSpace } from '../machine/mmu-space.js';
-import type { Cpu } from '../machine/cpu.js';
+import type { Mmu } from '../machine/mmu.js';
 import { VirtualMemory } from './virtual-memory.js';
 import * as sys from './syscalls.js';
 import type { MmapOptions, RegionOptions } from './syscalls.js';
@@ -30,7 +30,7 @@ export class AddressSpace extends MmuSpace {
   private adj = 0;
 
   /** @internal Use machine.createAddressSpace(). */
-  constructor(machine: Cpu, rootFrame: number, pcid: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
+  constructor(machine: Mmu, rootFrame: number, pcid: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
     super(machine, rootFrame, pcid);
     this.vm = new VirtualMemory(this.pages, ctx, layout);
     this.faultHandler = this.vm;

@@ -99,7 +99,7 @@ describe('the packed package, installed where no compiler is', () => {
     expect(list).toContain('package/dist/cjs/index.js');
     expect(list.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(list.filter((f) => f.startsWith('package/test/') || f.startsWith('package/src/'))).toEqual([]);
-    const dts = readFileSync(join(project, 'node_modules/vmsim/dist/machine/machine.d.ts'), 'utf8');
+    const dts = readFileSync(join(project, 'node_modules/vmsim/dist/system/machine.d.ts'), 'utf8');
     expect(dts).toContain('createAddressSpace');
     expect(dts).not.toMatch(/\bcore: Core\b|@internal/);
     expect(existsSync(join(project, 'node_modules/vmsim/build'))).toBe(false); // the prebuild loaded: nothing was compiled

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import { VmmError } from '../../src/errors.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';

@@ -146,7 +146,7 @@ export class Cpu {
     return this.wPbase + (la % size);
   }
 
-  /** A user-mode walk for the TLB hierarchy (src/tlb/hierarchy-model.ts): 0 with walkPbase/walkFlags/walkSizeClass set, or a fault value. */
+  /** A user-mode walk for the TLB hierarchy (src/core/ref/hierarchy-model.ts): 0 with walkPbase/walkFlags/walkSizeClass set, or a fault value. */
   walkUser(la: number, kind: number): number {
     if (this.root < 0) return this.fault(la, kind, true, false, false);
     return this.walk(la, kind, true, false);

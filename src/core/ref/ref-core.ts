@@ -6,8 +6,8 @@ import { Frames } from './frames.js';
 import { PageTables } from './page-table.js';
 import { Cpu } from './cpu.js';
 import { invalidateAddress, invalidateWhere } from './tlb.js';
-import { HierarchyModel } from '../../tlb/hierarchy-model.js';
-import { hierarchyConfigOk } from '../../tlb/check-config.js';
+import { HierarchyModel } from './hierarchy-model.js';
+import { hierarchyConfigOk } from './check-config.js';
 import { DUMP_ENTRY, HierOp, HierStat, Slot } from '../../tlb/layout.js';
 import { refReclaimOps } from './reclaim.js';
 

@@ -17,9 +17,9 @@
  * to the array that holds the page's size once the translation is known (the level's first
  * array when the access was refused).
  */
-import { GLOBAL_TAG, TlbFlag } from '../core/constants.js';
-import { userHitAllowed } from '../core/tlb-state.js';
-import { CONF_FIELDS, HIER_RETRY, HierOp, HierStat, Slot, SlotStat } from './layout.js';
+import { GLOBAL_TAG, TlbFlag } from '../constants.js';
+import { userHitAllowed } from '../tlb-state.js';
+import { CONF_FIELDS, HIER_RETRY, HierOp, HierStat, Slot, SlotStat } from '../../tlb/layout.js';
 import { TlbArray } from './tlb-array.js';
 
 /** What the model needs of the CPU: CR3's root and tag, the walker, RAM's page-table entries. */

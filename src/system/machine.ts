@@ -1,5 +1,5 @@
 /**
- * The simulated machine: the hardware (Cpu: physical memory, CR3, TLB, paging features) with
+ * The simulated machine: the hardware (Mmu: physical memory, CR3, TLB, paging features) with
  * the kernel's memory manager on it — the VMM context (zero page, shared memory objects) and
  * the address spaces that run. This file puts the two levels together; neither knows the other.
  */
@@ -7,10 +7,10 @@ import { Counter } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe, toPhysical } from '../address.js';
 import { strictOptions } from '../strict-options.js';
-import { Cpu, type TlbStats } from './cpu.js';
-import { MmuSpace } from './mmu-space.js';
-import { callbackHandler, type OnFault } from './fault.js';
-import { parseSize, type MachineOptions } from './options.js';
+import { Mmu, type TlbStats } from '../machine/mmu.js';
+import { MmuSpace } from '../machine/mmu-space.js';
+import { callbackHandler, type OnFault } from '../machine/fault.js';
+import { parseSize, type MachineOptions } from '../machine/options.js';
 import { VmmContext } from '../vmm/vmm-context.js';
 import { AddressSpace } from '../vmm/address-space.js';
 import type { SharedMemoryObject } from '../vmm/shared-memory.js';
@@ -76,7 +76,7 @@ export interface MachineStats {
 const SPACE_KEYS = ['faults', 'stack', 'stackLimit', 'onFault', 'residentLimit', 'policy', 'policyOptions', 'flushAccessed', 'oomScoreAdj'];
 
 /** A simulated x86-64 machine. */
-export class Machine extends Cpu {
+export class Machine extends Mmu {
   /** @internal Zero page, shared memory objects, summed VMM counters. */
   readonly vmm: VmmContext;
   /** The OOM killer: global kills (with swap) and memory cgroup kills (at a resident limit). */

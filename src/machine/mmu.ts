@@ -52,7 +52,7 @@ export interface TlbStats {
 }
 
 /** One CPU's memory system: physical memory, CR3/PCID, the TLB and its maintenance. */
-export class Cpu {
+export class Mmu {
   /** Raw physical memory and frames. */
   readonly physical: PhysicalMemory;
   /** Which backend runs the core. */
