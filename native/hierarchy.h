@@ -79,6 +79,8 @@ class Hierarchy {
   Hierarchy(Cpu& cpu, Ram& ram, const double* conf, double* stats);
   static bool configOk(const double* conf, size_t n);
   int64_t traceBatch(const uint32_t* words, uint64_t start, uint64_t end, int flags, double* out);
+  double access(uint64_t la, int kind, int flags);
+  void settle();
   void invalidate(int op, uint32_t pcid, uint64_t la);
   int64_t dump(int slot, double* out, size_t n) const;
 
@@ -100,7 +102,8 @@ class Hierarchy {
     uint64_t kinds[4] = {0, 0, 0, 0};  // completed records by trace kind
   };
   uint64_t hitRun(const uint32_t* w, uint64_t i, uint64_t end, RunCounts& rc);
-  bool touch(uint64_t la, int kind, int side, bool retry);
+  bool touch(uint64_t la, int kind, int side, bool retry, int mode);
+  bool hitOk(uint8_t f, int kind, int mode) const;
   void abandon();
   // The second-level slots a side looks up (fetches: the L2 ITLB when present), and how many.
   const int* secondLevel(int side, int* n) const;
@@ -119,6 +122,8 @@ class Hierarchy {
   HArray a_[H_SLOTS];
   bool has_[H_SLOTS];
   uint32_t pending_ = 0;
+  double lastPa_ = 0;     // the physical address of touch()'s access when it succeeded
+  double lastFault_ = 0;  // its fault value when it did not
   uint64_t gen_ = 0;  // bumped by every drop and invalidation: the memo is valid while it stays
   Memo memo_[2][MEMO];
   uint64_t memoUsed_[2] = {0, 0};
