@@ -1,25 +1,30 @@
 /**
- * The hardware level of a machine: one CPU's memory system — physical memory, the core that
- * runs page walks and the TLB, CR3 with PCIDs, and the OS's TLB-invalidation policy. It knows
- * address spaces only as (root, PCID) pairs; nothing here knows regions or the VMM.
+ * The MMU level of a machine: physical memory and the core shared by every CPU, the CPUs
+ * (each its TLB, CR3, ASIDs and counters), the address spaces as the TLB code knows them
+ * (root frame and MmContext), scheduling of tasks onto CPUs, and Linux's x86 TLB code
+ * (ArchTlb: context switches, flush requests, shootdowns). Nothing here knows regions or the
+ * VMM; the Machine (src/system/machine.ts) puts the VMM on top of it.
  */
 import type { Core } from '../core/core.js';
-import { Counter, Feature, Result, Status, TlbFlag } from '../core/constants.js';
-import { createTlbState, type TlbState } from '../core/tlb-state.js';
+import { Counter, Feature, Result, Status, TlbOp } from '../core/constants.js';
+import { createTlbState } from '../core/tlb-state.js';
 import { createCore } from '../core/create-core.js';
 import { undetachable } from '../core/undetachable.js';
+import { HierStat, Slot } from '../tlb/layout.js';
+import { encodeHierarchy } from '../tlb/hierarchy-options.js';
 import { VmmError } from '../errors.js';
 import { resolveOptions, type MachineOptions, type ResolvedOptions } from './options.js';
 import { PhysicalMemory } from './physical-memory.js';
-import { SINGLE_PAGE_FLUSH_CEILING } from './tlb-policy.js';
-import { toLinear } from '../address.js';
-import { strictOptions } from '../strict-options.js';
 import { Frames } from './frames.js';
+import { MmContext } from './mm-context.js';
+import { LinuxAsids, StaticAsids, type CpuAsids } from './asids.js';
+import { Cpu, type SchedTask, type TlbStats } from './cpu.js';
+import { ArchTlb, FLUSH_ALL } from './arch-tlb.js';
+import { sumShootdownCounters, type MachineShootdowns } from './shootdown-stats.js';
+
+export type { TlbStats } from './cpu.js';
 
 const TWO47 = 2 ** 47;
-const PAGE_BYTES = 4096;
-const USER_PAGES = TWO47 / PAGE_BYTES;
-const SIZE_OF_CLASS = [4096, 2 ** 21, 2 ** 30];
 const MAX_PCID = 4095;
 
 /** The core of a disposed machine: every use is refused with the same VmmError on both backends. */
@@ -29,29 +34,18 @@ const DISPOSED_CORE = new Proxy({} as Core, {
   },
 });
 
-/** What the CPU knows of an address space: its top-level table and its TLB tag. */
+/** What the machine knows of an address space: its top-level table, its TLB context, its tasks. */
 export interface CpuSpace {
   readonly rootFrame: number;
-  readonly pcid: number;
+  /** @internal Its mm->context (ctx_id, tlb_gen, cpumask, global ASID). */
+  readonly mm: MmContext;
+  /** @internal The tasks of this space (its main thread first, then its threads). */
+  tasks(): Iterable<SchedTask>;
   /** The machine was disposed: the space is dead. */
   markDestroyed(): void;
 }
 
-/** TLB statistics of the machine. */
-export interface TlbStats {
-  hits: number;
-  /** Misses of the accesses themselves (retries after resolved faults excluded: see `retries`). */
-  misses: number;
-  /** Accesses re-executed after a resolved page fault (each one more lookup, a miss, and a walk). */
-  retries: number;
-  walks: number;
-  flushes: number;
-  invalidations: number;
-  evictions: number;
-  hitRate: number;
-}
-
-/** One CPU's memory system: physical memory, CR3/PCID, the TLB and its maintenance. */
+/** The MMU level: physical memory, the core, the CPUs and the TLB code of the kernel. */
 export class Mmu {
   /** Raw physical memory and frames. */
   readonly physical: PhysicalMemory;
@@ -62,34 +56,41 @@ export class Mmu {
   /** @internal The backend (replaced by a refusing stub at dispose). */ core: Core;
   /** @internal The typed frame operations (what the VMM and reclaim use for frames). */
   readonly frames: Frames = new Frames(this);
-  /** @internal */ readonly tlbState: TlbState;
-  /** @internal */ readonly counters: Float64Array;
-  /** @internal */ readonly result: Float64Array;
-  /** @internal TLB tag of the current CR3: its PCID with PCIDE, else 0. */
-  tag = 0;
-  /** @internal Accesses re-executed after a resolved fault (the core counted each as one more lookup and miss). */
-  retries = 0;
-  /** @internal */ protected readonly spaceSet = new Set<CpuSpace>();
-  private readonly pcidInUse = new Uint8Array(MAX_PCID + 1);
-  /** @internal */ protected currentSpace: CpuSpace | undefined;
+  /** @internal Multi-value results of the core (shared by every CPU: calls are one at a time). */
+  readonly result: Float64Array;
   /** @internal Frame of the idle top-level table (init_mm's), loaded when no space runs. */
   readonly idleRoot: number;
+  /** @internal init_mm's TLB context. */
+  readonly initMm: MmContext;
+  /** @internal The CPU the core's CPU-level calls act on (core.selectCpu). */
+  selected = 0;
+  /** @internal A user-half leaf was mapped global (mapPage can; Linux never does). */
+  userGlobals = false;
+  /** @internal Linux's x86 TLB code over these CPUs. */
+  readonly arch: ArchTlb;
+  /** @internal */ protected readonly spaceSet = new Set<CpuSpace>();
+  private readonly cpuList: Cpu[];
+  private readonly pcidInUse = new Uint8Array(MAX_PCID + 1);
+  private nextCtxId = 2; // init_mm is 1 (INIT_MM_CONTEXT), the first mm 2 (last_mm_ctx_id starts at 1)
+  private nextTaskId = 1;
   private disposed = false;
 
   /** Builds the hardware; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     this.config = resolveOptions(options);
-    this.tlbState = createTlbState(this.config.tlbSets, this.config.tlbWays);
-    this.counters = undetachable(Float64Array, Counter.LENGTH);
+    const n = this.config.cpus;
+    const tlbs = Array.from({ length: n }, () => createTlbState(this.config.tlbSets, this.config.tlbWays));
+    const counters = Array.from({ length: n }, () => undetachable(Float64Array, Counter.LENGTH));
     this.result = undetachable(Float64Array, Result.LENGTH);
     try {
       this.core = createCore(this.config.backend, {
         memoryBytes: this.config.memoryBytes,
         features: this.config.features,
-        tlb: this.tlbState,
-        counters: this.counters,
+        tlb: tlbs[0]!,
+        counters: counters[0]!,
         result: this.result,
         eagerHostMemory: this.config.hostMemory === 'eager',
+        ...(n > 1 ? { otherCpus: tlbs.slice(1).map((tlb, i) => ({ tlb, counters: counters[i + 1]! })) } : {}),
       });
     } catch (e) {
       // The host refused the reservation (or, eager, the commit) of simulated RAM: address-space or commit limits.
@@ -102,7 +103,74 @@ export class Mmu {
     const idle = this.core.createRoot();
     if (idle < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the kernel page tables');
     this.idleRoot = idle;
-    this.core.setCr3(idle, 0, false);
+    this.initMm = new MmContext(idle, 1, n);
+    const pcide = this.pcidEnabled;
+    const h = this.config.hierarchy;
+    const slots = Array.from({ length: Slot.COUNT }, (_, s) => h?.arrays[s] !== undefined);
+    this.cpuList = tlbs.map((tlb, i) => {
+      const asids: CpuAsids = this.config.asids === 'static' ? new StaticAsids(pcide) : new LinuxAsids(pcide, this.config.shootdown.mechanism === 'invlpgb');
+      return new Cpu(this, i, tlb, counters[i]!, h ? undetachable(Float64Array, HierStat.LENGTH) : undefined, slots, asids, this.initMm);
+    });
+    this.arch = new ArchTlb(this);
+    if (h) {
+      const conf = encodeHierarchy(h);
+      for (const cpu of this.cpuList) {
+        this.selectCpu(cpu.index);
+        if (this.core.hierarchy(conf, cpu.hierStats!) < 0) throw new VmmError('EINVAL', 'the core refused the TLB hierarchy configuration');
+      }
+      this.selectCpu(0);
+    }
+    // initialize_tlbstate_and_flush on every CPU: init_mm in the first ASID, CR3 loaded with a flush.
+    const boot = new Float64Array(n * TlbOp.FIELDS);
+    for (const cpu of this.cpuList) {
+      cpu.asid = cpu.asids.boot(this.initMm);
+      cpu.tag = pcide ? cpu.asids.pcid(cpu.asid) : 0;
+      boot.set([TlbOp.LOAD_CR3, cpu.index, idle, cpu.tag, 0], cpu.index * TlbOp.FIELDS);
+    }
+    this.core.tlbOps(boot, n);
+  }
+
+  // ---------------------------------------------------------------- the CPUs
+
+  /** Number of CPUs. */
+  get cpus(): number {
+    return this.cpuList.length;
+  }
+
+  /** CPU `index` (0 to cpus - 1). */
+  cpu(index: number): Cpu {
+    const c = typeof index === 'number' && Number.isInteger(index) ? this.cpuList[index] : undefined;
+    if (!c) throw new VmmError('EINVAL', `cpu index must be an integer in [0, ${this.cpuList.length - 1}], got ${String(index)}`);
+    return c;
+  }
+
+  /** @internal Every CPU, in order. */
+  get cpuArray(): readonly Cpu[] {
+    return this.cpuList;
+  }
+
+  /** @internal CPU 0's TLB arrays (the single-CPU view). */
+  get tlbState() {
+    return this.cpuList[0]!.tlbState;
+  }
+
+  /** @internal CPU 0's counters (the single-CPU view; countersSum() adds every CPU's). */
+  get counters(): Float64Array {
+    return this.cpuList[0]!.counters;
+  }
+
+  /** @internal Every CPU's counters added up. */
+  countersSum(): Float64Array {
+    const out = new Float64Array(Counter.LENGTH);
+    for (const cpu of this.cpuList) for (let i = 0; i < Counter.LENGTH; i++) out[i]! += cpu.counters[i]!;
+    return out;
+  }
+
+  /** @internal Accesses re-executed after resolved faults, on every CPU. */
+  get retries(): number {
+    let n = 0;
+    for (const cpu of this.cpuList) n += cpu.retries;
+    return n;
   }
 
   /** True when PCIDs tag TLB entries. */
@@ -115,50 +183,58 @@ export class Mmu {
     return (this.config.features & Feature.NXE) !== 0;
   }
 
-  /** TLB statistics, exact at the moment of the call. */
+  /** @internal ArchTlbHost: the shootdown options. */
+  get shootdown() {
+    return this.config.shootdown;
+  }
+
+  /** @internal ArchTlbHost. */
+  get pcide(): boolean {
+    return this.pcidEnabled;
+  }
+
+  /** @internal ArchTlbHost. */
+  get staticAsids(): boolean {
+    return this.config.asids === 'static';
+  }
+
+  /** TLB statistics of every CPU added up, exact at the moment of the call. */
   tlbStats(): TlbStats {
-    const c = this.counters;
-    const hits = c[Counter.HITS]!;
-    const misses = c[Counter.MISSES]! - this.retries;
-    return {
-      hits,
-      misses,
-      retries: this.retries,
-      walks: c[Counter.WALKS]!,
-      flushes: c[Counter.FLUSHES]!,
-      invalidations: c[Counter.INVLPG]!,
-      evictions: c[Counter.EVICTIONS]!,
-      hitRate: hits + misses === 0 ? 0 : hits / (hits + misses),
-    };
+    const all = this.cpuList.map((c) => c.tlbStats());
+    const s: TlbStats = { hits: 0, misses: 0, retries: 0, walks: 0, flushes: 0, invalidations: 0, evictions: 0, hitRate: 0 };
+    for (const t of all) {
+      s.hits += t.hits;
+      s.misses += t.misses;
+      s.retries += t.retries;
+      s.walks += t.walks;
+      s.flushes += t.flushes;
+      s.invalidations += t.invalidations;
+      s.evictions += t.evictions;
+    }
+    s.hitRate = s.hits + s.misses === 0 ? 0 : s.hits / (s.hits + s.misses);
+    return s;
   }
 
-  /** Resets the TLB and access counters to zero (the TLB contents stay). */
+  /** Shootdown counters of every CPU added up, with Linux's vmstat counters and the broadcast instructions. */
+  shootdownStats(): MachineShootdowns {
+    const a = this.arch;
+    return { ...sumShootdownCounters(this.cpuList.map((c) => c.sd)), vmstat: { ...a.vmstat }, invlpgb: a.invlpgb, tlbsync: a.tlbsync, batchFlushes: a.batchFlushes };
+  }
+
+  /** Resets every CPU's TLB, access and shootdown counters to zero (the TLB contents stay). */
   resetStats(): void {
-    this.counters.fill(0);
-    this.retries = 0;
+    for (const cpu of this.cpuList) cpu.resetStats();
+    const a = this.arch;
+    Object.assign(a.vmstat, { nr_tlb_remote_flush: 0, nr_tlb_remote_flush_received: 0, nr_tlb_local_flush_all: 0, nr_tlb_local_flush_one: 0 });
+    a.invlpgb = 0;
+    a.tlbsync = 0;
+    a.batchFlushes = 0;
   }
 
-  /** TLB maintenance as the OS would issue it. */
-  readonly tlb = {
-    /** INVLPG in the current address space: drops the entries that translate `va`. */
-    invlpg: (va: number | bigint): void => {
-      this.checkLive();
-      this.core.invalidate(this.tag, toLinear(va), 1);
-    },
-    /** Flushes every non-global entry (what a CR3 reload without PCIDs does), or every entry with `global`. */
-    flush: (options: { global?: boolean } = {}): void => {
-      this.checkLive();
-      strictOptions(options, 'options', ['global']);
-      if (options.global !== undefined && typeof options.global !== 'boolean') throw new VmmError('EINVAL', `options.global must be a boolean, got ${typeof options.global}`);
-      this.core.flushAll(options.global === true);
-    },
-    /** Number of valid entries now in the TLB. */
-    validEntries: (): number => {
-      let n = 0;
-      for (const f of this.tlbState.flags) if (f & TlbFlag.VALID) n++;
-      return n;
-    },
-  };
+  /** TLB maintenance on CPU 0 as the OS would issue it (each CPU has its own: `cpu(i).tlb`). */
+  get tlb(): Cpu['tlb'] {
+    return this.cpuList[0]!.tlb;
+  }
 
   /** Releases host memory; the machine and its address spaces are unusable afterwards. */
   dispose(): void {
@@ -171,98 +247,161 @@ export class Mmu {
     this.physical.detach(DISPOSED_CORE);
   }
 
-  /** @internal A new top-level table (or the given one) and a PCID for a space: [root frame, pcid]; ENOMEM when no frame is left. */
-  newRoot(what: string, given?: number): [number, number] {
-    if (given !== undefined) return [given, this.allocPcid()];
-    const root = this.core.createRoot();
-    if (root < 0) throw new VmmError('ENOMEM', `${what}: no free frame for the top-level table`);
-    return [root, this.allocPcid()];
+  // ---------------------------------------------------------------- scheduling
+
+  /** @internal CpuHost: `cpu` runs `task` (sched's context_switch: switch_mm_irqs_off to its mm). */
+  schedule(cpu: Cpu, task: SchedTask): void {
+    this.checkLive();
+    task.checkRunnable(this);
+    if (task.cpu === cpu) return;
+    if (task.cpu !== undefined) throw new VmmError('EBUSY', `the task runs on CPU ${task.cpu.index} already: one task runs on one CPU at a time (idle that CPU first)`);
+    this.arch.hostFlush(cpu);
+    if (cpu.task) cpu.task.cpu = undefined;
+    cpu.task = task;
+    task.cpu = cpu;
+    this.arch.switchMm(cpu, task.mm);
+    this.arch.commit();
   }
 
-  /** @internal Adds a live space (its root and PCID came from newRoot or a guest). */
+  /** @internal CpuHost: `cpu` runs the idle task (lazy TLB: its address space stays loaded). */
+  idle(cpu: Cpu): void {
+    if (cpu.task) cpu.task.cpu = undefined;
+    cpu.task = undefined;
+    this.arch.enterLazy(cpu);
+  }
+
+  /**
+   * @internal The CPU a task's access runs on, selected in the core: the one it runs on, or
+   * CPU 0 when it runs nowhere (it is scheduled there first, as a single CPU always did).
+   */
+  enter(task: SchedTask): Cpu {
+    let c = task.cpu;
+    if (c === undefined) {
+      c = this.cpuList[0]!;
+      this.schedule(c, task);
+    }
+    if (c.index !== this.selected) this.selectCpu(c.index);
+    return c;
+  }
+
+  /** @internal Makes `task` run (as enter) — the name of the single-CPU API. */
+  activate(task: SchedTask): void {
+    this.enter(task);
+  }
+
+  /** @internal The core's CPU-level calls act on CPU `index` from now on. */
+  selectCpu(index: number): void {
+    this.core.selectCpu(index);
+    this.selected = index;
+  }
+
+  /**
+   * @internal A system call of `space` (munmap, mprotect, madvise, fork...) runs in the kernel on
+   * the CPU of its main thread when that runs, else on the lowest-numbered CPU running one of
+   * its threads, else on CPU 0 (a kernel thread there: no context switch). That CPU initiates the flushes.
+   */
+  kernelFor(space: CpuSpace): void {
+    let index = -1;
+    for (const t of space.tasks()) {
+      const c = t.cpu;
+      if (c === undefined) continue;
+      if (index < 0) index = c.index;
+      else index = Math.min(index, c.index);
+      if ((t as unknown) === space) break;
+    }
+    if (index < 0) index = 0;
+    if (index !== this.selected) this.selectCpu(index);
+  }
+
+  /** @internal A fresh task id. */
+  taskId(): number {
+    return this.nextTaskId++;
+  }
+
+  // ---------------------------------------------------------------- address spaces
+
+  /** @internal A new top-level table (or the given one): its frame; ENOMEM when no frame is left. */
+  newRoot(what: string, given?: number): number {
+    if (given !== undefined) return given;
+    const root = this.core.createRoot();
+    if (root < 0) throw new VmmError('ENOMEM', `${what}: no free frame for the top-level table`);
+    return root;
+  }
+
+  /** @internal The TLB context of a new space over `root`: a fresh ctx_id and, in the static model, its PCID. */
+  newMm(root: number, owner: unknown): MmContext {
+    const mm = new MmContext(root, this.nextCtxId++, this.cpuList.length, owner);
+    if (this.staticAsids) mm.staticPcid = this.allocPcid();
+    return mm;
+  }
+
+  /** @internal Adds a live space. */
   register(space: CpuSpace): void {
     this.spaceSet.add(space);
   }
 
-  /** @internal Loads `space` into CR3 (a context switch); the caller checked the space. */
-  load(space: CpuSpace): void {
-    if (this.currentSpace === space) return;
-    // PCID 0 is shared by the spaces beyond 4095 and by the idle tables: it must always flush.
-    const noFlush = this.pcidEnabled && space.pcid !== 0;
-    this.core.setCr3(space.rootFrame, this.pcidEnabled ? space.pcid : 0, noFlush);
-    this.tag = this.pcidEnabled ? space.pcid : 0;
-    this.currentSpace = space;
-  }
-
-  /** @internal Makes `space` current if it is not (an access runs in the space's context). */
-  activate(space: CpuSpace): void {
-    if (this.currentSpace !== space) this.load(space);
-  }
-
   /**
-   * @internal Invalidates stale TLB entries after `pages` pages from `la` changed in `space`:
-   * single-page invalidations up to Linux's ceiling, a flush above it. Kernel-half changes
-   * reach every PCID.
+   * @internal Before a space's tables are freed (exit_mmap): its tasks stop running (their CPUs
+   * go idle, lazily on it), then the whole mm is flushed with freed tables (tlb_finish_mmu of a
+   * full mm), which also moves every CPU still lazy on it to init_mm.
    */
-  invalidateRange(space: CpuSpace, la: number, pages: number): void {
-    if (pages <= 0) return;
-    const pcide = this.pcidEnabled;
-    if (la >= TWO47) {
-      if (pages > SINGLE_PAGE_FLUSH_CEILING) {
-        this.core.flushAll(true);
-        return;
-      }
-      for (const tag of this.liveTags()) this.core.invalidate(tag, la, pages);
+  release(space: CpuSpace): void {
+    for (const t of space.tasks()) if (t.cpu) this.idle(t.cpu);
+    const mm = space.mm;
+    this.arch.flushRange(mm, 0, FLUSH_ALL, 12, true);
+    // A CPU the flush did not reach (a preempted vCPU under KVM's paravirtual flush) goes to init_mm at its next switch; none may walk the freed tables meanwhile.
+    for (const cpu of this.cpuList) if (cpu.loaded === mm && !cpu.hostFlushPending) this.arch.switchMm(cpu, this.initMm);
+    mm.dead = true;
+    this.arch.release(mm, (cpu) => (cpu.asids as StaticAsids).forget?.(mm));
+    if (mm.staticPcid !== 0) this.pcidInUse[mm.staticPcid] = 0;
+    this.spaceSet.delete(space);
+  }
+
+  // ---------------------------------------------------------------- flush requests of the page operations
+
+  /** @internal flush_tlb_mm_range for `space` from the kernel's CPU; kernel-half ranges go to every CPU (flush_tlb_kernel_range). */
+  flushRange(space: CpuSpace, start: number, end: number, strideShift: number, freedTables: boolean): void {
+    if (start >= TWO47) {
+      this.arch.flushKernelRange(start, Math.ceil((end - start) / 4096));
       return;
     }
-    // A PCID flush keeps global entries: global user pages (which Linux never makes, but
-    // mapPage can) of the range are invalidated one by one, as an OS must INVLPG them.
-    if (pages > SINGLE_PAGE_FLUSH_CEILING) this.dropGlobals(la, pages);
-    // Without PCIDs another space's entries were flushed when it was switched out.
-    if (!pcide && space !== this.currentSpace) return;
-    const tag = pcide ? space.pcid : 0;
-    if (pages > SINGLE_PAGE_FLUSH_CEILING) this.core.flushPcid(tag);
-    else this.core.invalidate(tag, la, pages);
+    this.arch.flushRange(space.mm, start, end, strideShift, freedTables);
   }
 
-  /** Invalidates every global TLB entry that overlaps [la, la + pages*4096): a scan of the TLB arrays, a call per entry found. */
-  private dropGlobals(la: number, pages: number): void {
-    const t = this.tlbState;
-    if (t.meta[0]! === 0) return;
-    const end = la + pages * PAGE_BYTES;
-    for (let e = 0; e < t.key.length; e++) {
-      if ((t.flags[e]! & TlbFlag.GLOBAL) === 0 || (t.flags[e]! & TlbFlag.VALID) === 0) continue;
-      const q = Math.floor(t.key[e]! / 8192);
-      const size = SIZE_OF_CLASS[q % 4]!;
-      const start = Math.floor(q / 4) * size;
-      if (start < end && start + size > la) this.core.invalidate(this.tag, start, 1);
-    }
+  /** @internal flush_tlb_mm: the whole mm (freed_tables, as the macro says). */
+  flushMm(space: CpuSpace): void {
+    this.arch.flushRange(space.mm, 0, FLUSH_ALL, 12, true);
   }
 
-  /** @internal Invalidates each page of las[0..count) of `space` (reclaim's unmapped pages): one core call. */
-  invalidateList(space: CpuSpace, las: Float64Array, count: number): void {
-    if (!this.pcidEnabled && space !== this.currentSpace) return;
-    this.core.invalidateList(this.pcidEnabled ? space.pcid : 0, las, count);
+  /** @internal Reclaim unmapped pages las[0..count) of `space`: batched when another CPU may hold them, else flushed page by page. */
+  unmapPages(space: CpuSpace, las: Float64Array, count: number): void {
+    this.arch.unmapPages(space.mm, las, count);
   }
 
-  /** @internal Flushes every entry of a space (after fork write-protects it, or at destroy). */
-  flushSpace(space: CpuSpace): void {
-    if (!this.pcidEnabled && space !== this.currentSpace) return;
-    this.core.flushPcid(this.pcidEnabled ? space.pcid : 0);
+  /** @internal try_to_unmap_flush: reclaim's batch is flushed once. */
+  flushUnmapBatch(): void {
+    this.arch.flushUnmapBatch();
   }
 
-  /** @internal Forgets a destroyed space; loads the idle tables if it was current. */
-  release(space: CpuSpace): void {
-    this.flushSpace(space);
-    // The space's frames are about to be freed: no global entry may keep translating to them.
-    this.dropGlobals(0, USER_PAGES);
-    if (this.currentSpace === space) {
-      this.core.setCr3(this.idleRoot, 0, false);
-      this.tag = 0;
-      this.currentSpace = undefined;
-    }
-    if (space.pcid !== 0) this.pcidInUse[space.pcid] = 0;
-    this.spaceSet.delete(space);
+  // ---------------------------------------------------------------- CpuHost
+
+  /** @internal */
+  cpuInvlpg(cpu: Cpu, la: number): void {
+    this.arch.invlpg(cpu, la);
+  }
+
+  /** @internal */
+  cpuFlush(cpu: Cpu, global: boolean): void {
+    this.arch.flushCpu(cpu, global);
+  }
+
+  /** @internal The hierarchy's pending faulted touch gets its misses counted (an empty trace batch settles it). */
+  settleHierarchy(cpu: Cpu): void {
+    if (this.disposed || !cpu.hierStats) return;
+    const was = this.selected;
+    if (was !== cpu.index) this.selectCpu(cpu.index);
+    this.core.hierTraceBatch(EMPTY_TRACE, 0, 0, 1 | 4, SCRATCH_OUT);
+    if (was !== cpu.index) this.selectCpu(was);
   }
 
   /** @internal Throws when the machine was disposed. */
@@ -284,6 +423,7 @@ export class Mmu {
     }
   }
 
+  /** The 'static' model's PCID for a new space: the lowest free one, or 0 (shared, flushed at every switch) beyond 4095. */
   private allocPcid(): number {
     if (!this.pcidEnabled) return 0;
     for (let p = 1; p <= MAX_PCID; p++) {
@@ -292,13 +432,9 @@ export class Mmu {
         return p;
       }
     }
-    return 0; // beyond 4095 spaces: untagged, flushed at every switch
-  }
-
-  private liveTags(): number[] {
-    if (!this.pcidEnabled) return [0];
-    const tags = [0];
-    for (const s of this.spaceSet) if (s.pcid !== 0) tags.push(s.pcid);
-    return tags;
+    return 0;
   }
 }
+
+const EMPTY_TRACE = new Uint32Array(0);
+const SCRATCH_OUT = new Float64Array(5);

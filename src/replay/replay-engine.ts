@@ -5,7 +5,6 @@
  * loop (runBatch), so TS only resolves faults, and a refused access is counted once.
  */
 import { TraceOut } from '../core/constants.js';
-import { encodeHierarchy } from '../tlb/hierarchy-options.js';
 import { HIER_RETRY, HierStat, LEVEL_SLOTS, SlotStat } from '../tlb/layout.js';
 import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
@@ -41,11 +40,8 @@ export class ReplayEngine {
     readonly space: AddressSpace,
     readonly o: ResolvedReplayOptions,
   ) {
-    if (o.hierarchy) {
-      this.hierStats = new Float64Array(HierStat.LENGTH);
-      machine.activate(space);
-      if (machine.core.hierarchy(encodeHierarchy(o.hierarchy), this.hierStats) < 0) throw new VmmError('EINVAL', 'the core refused the TLB hierarchy configuration');
-    }
+    // The machine's CPUs have the hierarchy (new Machine({ cpu, tlb })); the process runs on CPU 0.
+    if (o.hierarchy) this.hierStats = machine.cpu(0).hierStats;
     this.retries0 = machine.retries;
     const rs = space.vm.resident;
     this.everyRef = rs && rs.policy.kind === 'every-reference' ? rs : undefined;

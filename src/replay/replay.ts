@@ -67,7 +67,8 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
   if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress) };
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
-  const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
+  // The machine's CPU has the experiment's TLB: the single TLB, or the hierarchy (options.tlb and options.cpu, validated above).
+  const machine = new Machine({ memory: o.memory, tlb: options.tlb ?? o.tlb, ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
   try {
     const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
     if (options.setup) {
@@ -75,6 +76,9 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
       // The experiment starts clean: what setup touched is neither "touched" nor cached.
       space.pages.scanAccessed(0, USER_PAGES, true);
       machine.tlb.flush({ global: true });
+      // The hierarchy counts from the trace's first access (setup's went through it too).
+      machine.cpu(0).tlbStats();
+      machine.cpu(0).hierStats?.fill(0);
       // OPT's future is the trace's: the pages setup touched count from the trace's first reference.
       const policy = space.vm.resident?.policy;
       if (policy instanceof OptPolicy) policy.rewind();

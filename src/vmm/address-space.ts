@@ -30,8 +30,8 @@ export class AddressSpace extends MmuSpace {
   private adj = 0;
 
   /** @internal Use machine.createAddressSpace(). */
-  constructor(machine: Mmu, rootFrame: number, pcid: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
-    super(machine, rootFrame, pcid);
+  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
+    super(machine, rootFrame);
     this.vm = new VirtualMemory(this.pages, ctx, layout);
     this.faultHandler = this.vm;
   }
@@ -39,32 +39,32 @@ export class AddressSpace extends MmuSpace {
   /** mmap(2): creates a mapping and returns its address. See MmapOptions. */
   mmap(options: MmapOptions): number {
     const o = snapshot(options); // getters run once, before the liveness check
-    this.live();
+    this.syscall();
     return sys.mmap(this.vm, o);
   }
   /** munmap(2): removes mappings in [addr, addr+length); holes are fine. */
   munmap(addr: number | bigint, length: number): void {
-    this.live();
+    this.syscall();
     sys.munmap(this.vm, addr, length);
   }
   /** mprotect(2): changes the protection of [addr, addr+length); over a hole it changes what lies before the hole, then fails with ENOMEM. */
   mprotect(addr: number | bigint, length: number, prot: string): void {
-    this.live();
+    this.syscall();
     sys.mprotect(this.vm, addr, length, prot);
   }
   /** brk(2): sets the program break (returns it); without an argument, returns the current break. */
   brk(addr?: number | bigint): number {
-    this.live();
+    this.syscall();
     return sys.brk(this.vm, addr);
   }
   /** sbrk(3): moves the break by `increment` bytes; returns the previous break. */
   sbrk(increment: number): number {
-    this.live();
+    this.syscall();
     return sys.sbrk(this.vm, increment);
   }
   /** fork(2): a child address space; private pages become copy-on-write in both, shared ones stay shared. */
   fork(): AddressSpace {
-    this.live();
+    this.syscall();
     const child = this.spawn(this);
     child.adj = this.adj; // copy_signal: a fork child inherits oom_score_adj
     try {
@@ -94,22 +94,22 @@ export class AddressSpace extends MmuSpace {
   /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
   createRegion(options: RegionOptions): Region {
     const o = snapshot(options);
-    this.live();
+    this.syscall();
     return publicRegion(sys.createRegion(this.vm, o));
   }
   /** Destroys the whole region containing `addr`. */
   destroyRegion(addr: number | bigint): void {
-    this.live();
+    this.syscall();
     sys.destroyRegion(this.vm, addr);
   }
   /** Allocates `size` bytes of anonymous private memory anywhere; returns its address. */
   allocVirtual(size: number, prot: string = 'rw'): number {
-    this.live();
+    this.syscall();
     return sys.allocVirtual(this.vm, size, prot);
   }
   /** Frees exactly what allocVirtual returned at `addr`. */
   freeVirtual(addr: number | bigint): void {
-    this.live();
+    this.syscall();
     sys.freeVirtual(this.vm, addr);
   }
   /** Statistics of this space: faults, resident and shared pages, virtual size. */
@@ -149,17 +149,17 @@ export class AddressSpace extends MmuSpace {
 
   /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_COLD or MADV_PAGEOUT over [addr, addr+length), with Linux's errors. */
   madvise(addr: number | bigint, length: number, advice: MadviseAdvice): void {
-    this.live();
+    this.syscall();
     madvise(this.vm, addr, length, advice);
   }
   /** mlock(2): locks [addr, addr+length) (rounded to pages) and faults it in; locked pages are never evicted. */
   mlock(addr: number | bigint, length: number): void {
-    this.live();
+    this.syscall();
     mlock(this.vm, addr, length, true);
   }
   /** munlock(2): the pages of [addr, addr+length) become evictable again. */
   munlock(addr: number | bigint, length: number): void {
-    this.live();
+    this.syscall();
     mlock(this.vm, addr, length, false);
   }
 
@@ -167,6 +167,16 @@ export class AddressSpace extends MmuSpace {
   reference(va: number | bigint, write = false): void {
     this.live();
     this.vm.resident?.reference(Math.floor(toLinear(va) / 4096), write);
+  }
+
+  /**
+   * The entry of a system call: the space is live, and the kernel runs on the CPU of its main
+   * thread (else of its lowest-numbered running thread, else CPU 0): the CPU that initiates the
+   * call's TLB flushes.
+   */
+  private syscall(): void {
+    this.live();
+    this.machine.kernelFor(this);
   }
 
   /** Drops the regions (and their shared-object attachments) before the tables are freed. */
