@@ -31,6 +31,7 @@ export { nativeAvailable } from './core/native-core.js';
 export { replay, sweep, combinations } from './replay/index.js';
 export type { TraceInput, ReplayOptions, ReplayTlbOptions, TlbLevelOptions, ReplayResult, TlbLevelResult, PwcLevelResult, SweepConfig, SweepRow, SweepOptions } from './replay/index.js';
 export type { HierarchyResult, LevelTotals, SeriesResult } from './replay/index.js';
+export type { MultiReplayOptions, MultiReplayResult, ProcessReplayResult } from './replay/index.js';
 export { CPU_PRESETS, CPU_NAMES, SLOT_NAMES, POLICY_NAMES as TLB_POLICY_NAMES } from './tlb/index.js';
 export type { CpuPreset, PresetArray, TlbArrayOptions, SlotName, PolicyName as TlbPolicyName } from './tlb/index.js';
 export { openTrace, convertTrace, writeBinaryTrace, LackeyParser, BinaryTraceDecoder, TraceFormatError, TraceKind, packRecord, syntheticLackeyTrace } from './trace/index.js';

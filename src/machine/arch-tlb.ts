@@ -96,8 +96,14 @@ export class ArchTlb {
       grown.set(this.ops);
       this.ops = grown;
     }
-    this.ops.set([op, cpu, a, b, c, d], this.nOps * TlbOp.FIELDS);
-    this.nOps++;
+    const o = this.ops;
+    const i = this.nOps++ * TlbOp.FIELDS;
+    o[i] = op;
+    o[i + 1] = cpu;
+    o[i + 2] = a;
+    o[i + 3] = b;
+    o[i + 4] = c;
+    o[i + 5] = d;
   }
 
   /** Runs the operations gathered so far: one core call for every CPU they reach. */
@@ -200,15 +206,27 @@ export class ArchTlb {
     if (this.hw.userGlobals && info.askedEnd !== FLUSH_ALL && info.askedStart < TWO47) this.dropUserGlobals(info.askedStart, info.askedEnd);
   }
 
+  /** The one flush_tlb_info (Linux's is per CPU, and requests never nest). */
+  private readonly theInfo: FlushInfo = { mm: undefined, start: 0, end: 0, strideShift: 12, freedTables: false, newGen: 0, initiator: 0, trimCpumask: false, askedStart: 0, askedEnd: 0 };
+
   /** init_flush_tlb_info: more pages than the ceiling at the stride become a full flush. */
   private info(mm: MmContext | undefined, start: number, end: number, strideShift: number, freedTables: boolean, newGen: number, initiator: number): FlushInfo {
-    const askedStart = start;
-    const askedEnd = end;
+    const f = this.theInfo;
+    f.askedStart = start;
+    f.askedEnd = end;
     if (end !== FLUSH_ALL && Math.floor((end - start) / 2 ** strideShift) > this.hw.shootdown.ceiling) {
       start = 0;
       end = FLUSH_ALL;
     }
-    return { mm, start, end, strideShift, freedTables, newGen, initiator, trimCpumask: false, askedStart, askedEnd };
+    f.mm = mm;
+    f.start = start;
+    f.end = end;
+    f.strideShift = strideShift;
+    f.freedTables = freedTables;
+    f.newGen = newGen;
+    f.initiator = initiator;
+    f.trimCpumask = false;
+    return f;
   }
 
   /**

@@ -18,7 +18,7 @@ import { Task } from './task.js';
 import { Thread } from './thread.js';
 import type { Mmu } from './mmu.js';
 import type { MmContext } from './mm-context.js';
-import type { SchedTask } from './cpu.js';
+import type { Cpu, SchedTask } from './cpu.js';
 
 export type { AccessOptions, BatchResult } from './task.js';
 
@@ -100,6 +100,11 @@ export class MmuSpace extends Task {
     const t = new Thread(this.machine, this.machine.taskId(), this);
     this.threads.add(t);
     return t;
+  }
+
+  /** @internal The CPU its main thread runs on, or undefined. */
+  get runningOn(): Cpu | undefined {
+    return this.cpu;
   }
 
   /** @internal Its tasks: the space itself (its main thread), then its threads. */

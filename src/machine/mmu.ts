@@ -41,6 +41,8 @@ export interface CpuSpace {
   readonly mm: MmContext;
   /** @internal The tasks of this space (its main thread first, then its threads). */
   tasks(): Iterable<SchedTask>;
+  /** @internal The CPU its main thread runs on. */
+  readonly runningOn: Cpu | undefined;
   /** The machine was disposed: the space is dead. */
   markDestroyed(): void;
 }
@@ -301,13 +303,12 @@ export class Mmu {
    * its threads, else on CPU 0 (a kernel thread there: no context switch). That CPU initiates the flushes.
    */
   kernelFor(space: CpuSpace): void {
-    let index = -1;
-    for (const t of space.tasks()) {
-      const c = t.cpu;
-      if (c === undefined) continue;
-      if (index < 0) index = c.index;
-      else index = Math.min(index, c.index);
-      if ((t as unknown) === space) break;
+    let index = space.runningOn?.index ?? -1;
+    if (index < 0) {
+      for (const t of space.tasks()) {
+        const c = t.cpu;
+        if (c !== undefined && (index < 0 || c.index < index)) index = c.index;
+      }
     }
     if (index < 0) index = 0;
     if (index !== this.selected) this.selectCpu(index);

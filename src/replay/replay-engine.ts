@@ -40,8 +40,8 @@ export class ReplayEngine {
     readonly space: AddressSpace,
     readonly o: ResolvedReplayOptions,
   ) {
-    // The machine's CPUs have the hierarchy (new Machine({ cpu, tlb })); the process runs on CPU 0.
-    if (o.hierarchy) this.hierStats = machine.cpu(0).hierStats;
+    // The machine's CPUs have the hierarchy (new Machine({ cpu, tlb })): the one the process runs on.
+    if (o.hierarchy) this.hierStats = (space.cpu ?? machine.cpu(0)).hierStats;
     this.retries0 = machine.retries;
     const rs = space.vm.resident;
     this.everyRef = rs && rs.policy.kind === 'every-reference' ? rs : undefined;

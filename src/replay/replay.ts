@@ -12,9 +12,12 @@ import { checkChunk } from './page-touches.js';
 import { traceFuture } from './trace-future.js';
 import { OptPolicy } from '../reclaim/policies/opt.js';
 import { OptFuture } from '../reclaim/policies/opt-future.js';
+import { replayMany, type MultiReplayOptions } from './multi-replay.js';
+import type { MultiReplayResult } from './multi-replay-result.js';
 
-/** A trace: a file path (lackey text, binary, either gzipped), its bytes, a readable stream, or chunks of packed records. */
-export type TraceInput = string | Uint8Array | NodeJS.ReadableStream | Iterable<TraceChunk> | AsyncIterable<TraceChunk>;
+import type { TraceInput } from './trace-input.js';
+
+export type { TraceInput } from './trace-input.js';
 
 interface Source {
   info: ReplayResult['trace'];
@@ -55,11 +58,25 @@ async function openSource(trace: TraceInput, options: ReplayOptions, strict: boo
   };
 }
 
+/** True for a list of traces (replay of several programs), not one trace given as an array of chunks. */
+function isTraceList(t: unknown): t is readonly TraceInput[] {
+  return Array.isArray(t) && t.length > 0 && !t.every((c) => c !== null && typeof c === 'object' && (c as TraceChunk).words instanceof Uint32Array);
+}
+
 /**
  * Replays a trace into a fresh process on a fresh machine and returns exact counts: accesses
- * by kind, TLB hits and misses per level, walks, faults, pages touched, frames used.
+ * by kind, TLB hits and misses per level, walks, faults, pages touched, frames used. Given a
+ * list of traces, replays them at once, one process each, on a machine of `options.cpus` CPUs
+ * (src/replay/multi-replay.ts).
  */
-export async function replay(trace: TraceInput, options: ReplayOptions = {}): Promise<ReplayResult> {
+export async function replay(traces: readonly TraceInput[], options?: MultiReplayOptions): Promise<MultiReplayResult>;
+export async function replay(trace: TraceInput, options?: ReplayOptions): Promise<ReplayResult>;
+export async function replay(trace: TraceInput | readonly TraceInput[], options: ReplayOptions | MultiReplayOptions = {}): Promise<ReplayResult | MultiReplayResult> {
+  if (isTraceList(trace)) return replayMany(trace, options as MultiReplayOptions);
+  return replayOne(trace as TraceInput, options as ReplayOptions);
+}
+
+async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<ReplayResult> {
   const o = resolveReplayOptions(options);
   const pr = o.pressure;
   checkTraceInput(trace);
