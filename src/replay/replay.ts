@@ -58,9 +58,10 @@ async function openSource(trace: TraceInput, options: ReplayOptions, strict: boo
   };
 }
 
-/** True for a list of traces (replay of several programs), not one trace given as an array of chunks. */
+/** True for a list of traces (replay of several programs): an array whose every element is a trace (a path, bytes, a stream or an iterable), not one trace given as an array of chunks. */
 function isTraceList(t: unknown): t is readonly TraceInput[] {
-  return Array.isArray(t) && t.length > 0 && !t.every((c) => c !== null && typeof c === 'object' && (c as TraceChunk).words instanceof Uint32Array);
+  const isTrace = (x: unknown) => typeof x === 'string' || x instanceof Uint8Array || (x !== null && typeof x === 'object' && (typeof (x as NodeJS.ReadableStream).pipe === 'function' || Symbol.iterator in x || Symbol.asyncIterator in x));
+  return Array.isArray(t) && t.length > 0 && t.every(isTrace);
 }
 
 /**
