@@ -306,10 +306,10 @@ class NativeCore {
     return N(info, pt_->map(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), level, attrs(lo), attrs(hi) << 32, static_cast<int64_t>(pfn < total ? pfn : total)));
   }
   static uint64_t attrs(double w) { return toUint32(w); }
-  // result[E..H]: leaves to flush (unmap: tables freed), the span [F, G), the levels (core.ts Result).
-  void putSpan(const FlushSpan& f) {
+  // result[E..H]: unmap's tables freed (protect's leaves to flush), the span [F, G), the levels (core.ts Result).
+  void putSpan(const FlushSpan& f, bool unmap) {
     const bool any = f.levels != 0;
-    result_[R_E] = static_cast<double>(f.tables ? f.tables : f.leaves);
+    result_[R_E] = static_cast<double>(unmap ? f.tables : f.leaves);
     result_[R_F] = any ? static_cast<double>(f.start) : 0;
     result_[R_G] = any ? static_cast<double>(f.end) : 0;
     result_[R_H] = static_cast<double>(f.levels);
@@ -322,7 +322,7 @@ class NativeCore {
     FlushSpan span;
     const int64_t n = pt_->unmap(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), &freed, &span);
     result_[R_D] = static_cast<double>(freed);
-    putSpan(span);
+    putSpan(span, true);
     return N(info, static_cast<double>(n));
   }
   Napi::Value Protect(const Napi::CallbackInfo& info) {
@@ -334,7 +334,7 @@ class NativeCore {
     if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
     FlushSpan span;
     const int64_t n = pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, cond, condClr, &span);
-    if (n >= 0) putSpan(span);
+    if (n >= 0) putSpan(span, false);
     return N(info, static_cast<double>(n));
   }
   Napi::Value ScanAccessed(const Napi::CallbackInfo& info) {

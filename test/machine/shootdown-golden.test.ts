@@ -50,6 +50,28 @@ describe.each(BACKENDS)('TLB shootdowns as Linux does them (%s)', (backend) => {
     auditMachine(m);
   });
 
+  it("a munmap that frees a page table flushes from the table's 2 MiB base (pte_free_tlb adds the PMD-aligned address to the range)", () => {
+    const { m, p } = fourCpus(backend);
+    // Ten pages alone in their 2 MiB, 100 pages above its base: their PT goes with them.
+    const x = p.mmap({ length: 10 * PG, prot: 'rw', addr: 2 ** 40 + 100 * PG, fixed: true });
+    for (let k = 0; k < 10; k++) p.write(x + k * PG, [k]);
+    m.resetStats();
+    p.munmap(x, 10 * PG);
+    // The range is [base, x + 10 pages): 110 pages over the ceiling, a full flush on every CPU.
+    for (const i of [0, 1, 2, 3]) expect(m.cpu(i).stats().flushes).toEqual({ full: 1, single: 0 });
+    auditMachine(m);
+  });
+
+  it('a lazy CPU is skipped for a munmap that frees no page table (should_flush_tlb: is_lazy)', () => {
+    const { m, p, a } = fourCpus(backend);
+    m.cpu(2).idle();
+    m.resetStats();
+    p.munmap(a + 8 * PG, 10 * PG);
+    expect(m.cpu(2).stats()).toMatchObject({ ipisReceived: 0, lazySkipped: 1 });
+    expect(m.cpu(0).stats().ipisSent).toBe(2);
+    auditMachine(m);
+  });
+
   it('the ceiling is a machine option (the debugfs knob): 10 pages over a ceiling of 8 are a full flush', () => {
     const { m, p, a } = fourCpus(backend, 4, { shootdown: { ceiling: 8 } });
     p.munmap(a + 8 * PG, 10 * PG);

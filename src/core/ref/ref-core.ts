@@ -123,9 +123,9 @@ export function createRefCore(config: CoreConfig): Core {
 
   const reclaimOps = refReclaimOps(ram, frames, pt, result);
   /** Writes a range operation's FlushSpan into result[E..H] (core.ts Result). */
-  const putSpan = (f: FlushSpan) => {
+  const putSpan = (f: FlushSpan, unmap: boolean) => {
     const any = f.levels !== 0;
-    result[Result.E] = f.tables > 0 ? f.tables : f.leaves;
+    result[Result.E] = unmap ? f.tables : f.leaves;
     result[Result.F] = any ? f.start : 0;
     result[Result.G] = any ? f.end : 0;
     result[Result.H] = f.levels;
@@ -256,7 +256,7 @@ export function createRefCore(config: CoreConfig): Core {
       const span = new FlushSpan();
       const n = pt.unmap(root, la, count, freed, span);
       result[Result.D] = freed[0]!;
-      putSpan(span);
+      putSpan(span, true);
       return n;
     },
     protect: (root, la, count, setLo, setHi, clrLo, clrHi, ifLo, thenClrLo) => {
@@ -265,7 +265,7 @@ export function createRefCore(config: CoreConfig): Core {
       if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
       const span = new FlushSpan();
       const n = pt.protect(root, la, count, setLo >>> 0, setHi >>> 0, clrLo >>> 0, clrHi >>> 0, ifLo >>> 0, thenClrLo >>> 0, span);
-      if (n >= 0) putSpan(span);
+      if (n >= 0) putSpan(span, false);
       return n;
     },
     scanAccessed: (root, la, count, clear) => {
