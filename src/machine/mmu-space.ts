@@ -122,12 +122,15 @@ export class MmuSpace extends Task {
     this.live();
     this.beforeDestroy();
     const m = this.machine;
+    // The OOM killer destroys a process from inside another's fault: that fault goes on on its own CPU.
+    const was = m.selected;
     m.kernelFor(this);
     m.release(this);
     for (const t of this.threads) t.markExited();
     this.threads.clear();
     const st = m.core.destroyRoot(this.rootFrame);
     this.dead = true;
+    if (m.selected !== was) m.selectCpu(was);
     if (st < 0) throw m.statusError(st, 'destroy', `root ${hex(this.root)}`);
   }
 

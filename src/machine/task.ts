@@ -385,7 +385,12 @@ export abstract class Task implements SchedTask {
   decide(fault: FaultInfo, retried: FaultInfo | undefined): FaultOutcome {
     if (retried !== undefined && retried.la === fault.la && retried.errorCode === fault.errorCode && retried.kind === fault.kind) return UNHANDLED;
     const outcome = this.home.faultHandler.handleFault(fault);
-    if (outcome === RETRY && this.cpu !== undefined) this.cpu.retries++;
+    const cpu = this.cpu;
+    if (outcome === RETRY && cpu !== undefined) {
+      cpu.retries++;
+      // The handler may have entered the kernel for another process (an OOM kill destroys one): the retry runs here again.
+      if (cpu.index !== this.machine.selected) this.machine.selectCpu(cpu.index);
+    }
     return outcome;
   }
 
