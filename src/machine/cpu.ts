@@ -3,7 +3,7 @@
  * with the address space it holds loaded, its ASIDs, the task it runs, and its counters. What
  * a CPU does when the scheduler switches it (Linux's switch_mm_irqs_off, enter_lazy_tlb) and
  * when a flush reaches it (flush_tlb_func) is the machine's (src/machine/mmu.ts,
- * src/machine/tlb-flush.ts): this class holds the state and the public view of it.
+ * src/machine/arch-tlb.ts): this class holds the state and the public view of it.
  */
 import { Counter, TlbFlag } from '../core/constants.js';
 import type { TlbState } from '../core/tlb-state.js';
