@@ -726,8 +726,6 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("invalidateList", Napi::Function::New<Call<&NativeCore::InvalidateList>>(env, "invalidateList", core));
   self.Set("selectCpu", Napi::Function::New<Call<&NativeCore::SelectCpu>>(env, "selectCpu", core));
   self.Set("tlbOps", Napi::Function::New<Call<&NativeCore::TlbOps>>(env, "tlbOps", core));
-  self.Set("selectCpu", Napi::Function::New<Call<&NativeCore::SelectCpu>>(env, "selectCpu", core));
-  self.Set("tlbOps", Napi::Function::New<Call<&NativeCore::TlbOps>>(env, "tlbOps", core));
   self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));
   return self;
 }

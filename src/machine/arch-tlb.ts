@@ -24,6 +24,8 @@ export const FLUSH_ALL = -1;
 const GEN_INVALID = 0;
 const TWO47 = 2 ** 47;
 const SIZE_OF_CLASS = [4096, 2 ** 21, 2 ** 30];
+/** 2^k for the strides and page sizes (k < 64): `2 ** k` of a variable k is a Math.pow call, the dearest step of a flush request. */
+const POW2 = Float64Array.from({ length: 64 }, (_, k) => 2 ** k);
 
 /** struct flush_tlb_info. */
 interface FlushInfo {
@@ -82,11 +84,11 @@ export class ArchTlb {
 
   constructor(private readonly hw: ArchTlbHost) {
     this.batch = { cpumask: new Uint8Array(hw.cpuArray.length), flushRequired: false, unmappedPages: false };
+    this.invlpgbOn = hw.shootdown.mechanism === 'invlpgb';
   }
 
-  private get invlpgbOn(): boolean {
-    return this.hw.shootdown.mechanism === 'invlpgb';
-  }
+  /** The options never change: read once (a flush request is on the COW fault's path). */
+  private readonly invlpgbOn: boolean;
 
   // ------------------------------------------------------------ the operation list
 
@@ -111,7 +113,15 @@ export class ArchTlb {
     if (this.nOps === 0) return;
     const n = this.nOps;
     this.nOps = 0;
-    const st = this.hw.core.tlbOps(this.ops, n);
+    const o = this.ops;
+    // One INVLPG run or PCID flush on the kernel's own CPU (every flush of a single CPU): the
+    // CPU-level call does exactly what tlbOps would, and a call with numbers crosses the
+    // boundary in half the time of one with a typed array.
+    if (n === 1 && o[1] === this.hw.selected) {
+      if (o[0] === TlbOp.INVLPG && o[5] === 12) return this.hw.core.invalidate(o[2]!, o[3]!, o[4]!);
+      if (o[0] === TlbOp.FLUSH_PCID) return this.hw.core.flushPcid(o[2]!);
+    }
+    const st = this.hw.core.tlbOps(o, n);
     if (st < 0) throw new Error(`internal error: the core refused a TLB operation list (${st})`);
   }
 
@@ -200,8 +210,9 @@ export class ArchTlb {
       info.trimCpumask = false;
       this.flushMulti(mm.cpumask, info);
       this.considerGlobalAsid(mm);
-    } else if (mm === this.hw.cpuArray[c]!.loaded) {
-      this.flushFunc(this.hw.cpuArray[c]!, info, true);
+    } else {
+      const cpu = this.hw.cpuArray[c]!;
+      if (mm === cpu.loaded) this.flushFunc(cpu, info, true);
     }
     if (this.hw.userGlobals && info.askedEnd !== FLUSH_ALL && info.askedStart < TWO47) this.dropUserGlobals(info.askedStart, info.askedEnd);
   }
@@ -214,7 +225,7 @@ export class ArchTlb {
     const f = this.theInfo;
     f.askedStart = start;
     f.askedEnd = end;
-    if (end !== FLUSH_ALL && Math.floor((end - start) / 2 ** strideShift) > this.hw.shootdown.ceiling) {
+    if (end !== FLUSH_ALL && Math.floor((end - start) / POW2[strideShift]!) > this.hw.shootdown.ceiling) {
       start = 0;
       end = FLUSH_ALL;
     }
@@ -311,9 +322,9 @@ export class ArchTlb {
     if (localGen === mmGen) return 0;
     let cycles: number;
     if (f.end !== FLUSH_ALL && f.newGen === localGen + 1 && f.newGen === mmGen) {
-      const step = 2 ** f.strideShift;
+      const step = POW2[f.strideShift]!;
       const shift = f.strideShift > 30 ? 30 : f.strideShift;
-      const first = Math.floor(f.start / 2 ** shift) * 2 ** shift;
+      const first = Math.floor(f.start / POW2[shift]!) * POW2[shift]!;
       const n = Math.ceil((f.end - f.start) / step);
       this.pushInvlpg(cpu.index, cpu.tag, first, n, shift, step);
       cpu.sd.flushes.single += n;
@@ -332,7 +343,7 @@ export class ArchTlb {
 
   /** INVLPGs at `step` from `first` (the core's stride is a page size; a larger stride is one INVLPG per step). */
   private pushInvlpg(cpu: number, tag: number, first: number, n: number, shift: number, step: number): void {
-    if (step === 2 ** shift) this.push(TlbOp.INVLPG, cpu, tag, first, n, shift);
+    if (step === POW2[shift]!) this.push(TlbOp.INVLPG, cpu, tag, first, n, shift);
     else for (let k = 0; k < n; k++) this.push(TlbOp.INVLPG, cpu, tag, first + k * step, 1, shift);
   }
 
@@ -359,12 +370,12 @@ export class ArchTlb {
       n = 1;
     } else {
       const shift = info.strideShift > 30 ? 30 : info.strideShift;
-      let addr = Math.floor(info.start / 2 ** shift) * 2 ** shift;
+      let addr = Math.floor(info.start / POW2[shift]!) * POW2[shift]!;
       do {
         let nr = 1;
-        if (info.strideShift <= 21) nr = Math.min(Math.max(Math.floor((info.end - addr) / 2 ** info.strideShift), 1), sd.invlpgbCountMax);
+        if (info.strideShift <= 21) nr = Math.min(Math.max(Math.floor((info.end - addr) / POW2[info.strideShift]!), 1), sd.invlpgbCountMax);
         for (const cpu of cpus) this.push(TlbOp.INVLPG, cpu.index, pcid, addr, nr, shift);
-        addr += nr * 2 ** info.strideShift;
+        addr += nr * POW2[info.strideShift]!;
         n++;
       } while (addr < info.end);
     }
