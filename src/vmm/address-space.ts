@@ -4,7 +4,7 @@
  * (demand paging, COW, stack growth), fork and statistics.
  */
 import { MmuSpace } from '../machine/mmu-space.js';
-import type { Cpu } from '../machine/cpu.js';
+import type { Mmu } from '../machine/mmu.js';
 import { VirtualMemory } from './virtual-memory.js';
 import * as sys from './syscalls.js';
 import type { MmapOptions, RegionOptions } from './syscalls.js';
@@ -32,8 +32,8 @@ export class AddressSpace extends MmuSpace {
   private adj = 0;
 
   /** @internal Use machine.createAddressSpace(). */
-  constructor(machine: Cpu, rootFrame: number, pcid: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
-    super(machine, rootFrame, pcid);
+  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
+    super(machine, rootFrame);
     this.vm = new VirtualMemory(this.pages, ctx, layout);
     this.faultHandler = this.vm;
   }
@@ -195,7 +195,7 @@ export class AddressSpace extends MmuSpace {
    * and write-protects, so the next write to a page marks it again; 5 resets VmHWM to VmRSS.
    */
   clearRefs(value: 1 | 2 | 3 | 4 | 5): void {
-    this.live();
+    this.syscall();
     proc.clearRefs(this.vm, value);
   }
   /** /proc/PID/status's memory lines (VmPeak .. VmSwap, HugetlbPages; kB); `{ format: 'text' }` gives them as the file prints them. */
@@ -225,6 +225,16 @@ export class AddressSpace extends MmuSpace {
   }
 
   /**
+   * The entry of a system call: the space is live, and the kernel runs on the CPU of its main
+   * thread (else of its lowest-numbered running thread, else CPU 0): the CPU that initiates the
+   * call's TLB flushes.
+   */
+  private syscall(): void {
+    this.live();
+    this.machine.kernelFor(this);
+  }
+
+  /**
    * Drops the regions (and their shared-object attachments) before the tables are freed. From
    * inside a plug-in's callback it is refused (EBUSY) before anything changes; otherwise it
    * always completes (the policy is told nothing: it goes with the process).
@@ -247,6 +257,7 @@ export class AddressSpace extends MmuSpace {
   private call<T>(op: string, f: () => T): T {
     this.live();
     this.vm.ctx.refuseReentry(op);
+    this.machine.kernelFor(this);
     let out: T;
     try {
       out = f();
