@@ -1,5 +1,6 @@
 /** The README's example, run as written (so the README stays true). */
 import { expect, it } from 'vitest';
+import { tempDir } from './support/temp-dir.js';
 import { Machine, SegmentationFault, hex } from '../src/index.js';
 
 it('the README example does what the README says', () => {
@@ -36,14 +37,29 @@ it('the README example does what the README says', () => {
 
 it('the README replay example runs as written', async () => {
   const { replay, sweep } = await import('../src/index.js');
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'vmsim-readme-'));
+  const dir = tempDir('readme');
   const trace = join(dir, 'trace.out');
   writeFileSync(trace, 'I  00400000,4\n L 7ff000100,8\n S 7ff000100,8\nI  00400004,4\n');
   const r = await replay(trace, { tlb: { entries: 64, ways: 4, l1d: { entries: 16 } }, pageSize: '4k' });
   expect([r.accesses, r.tlb.hits, r.tlb.misses, r.faults.minor, r.pagesTouched]).toEqual([4, 2, 2, 3, 2]);
   const rows = await sweep(trace, [16, 64, 256].map((entries) => ({ tlb: { entries, ways: entries } })), { jobs: 1 });
   expect(rows.map((x) => x.result.tlb.misses)).toEqual([2, 2, 2]);
+});
+
+it('the README multiprocessor example does what the README says', () => {
+  const m = new Machine({ cpus: 4 });
+  const p = m.createAddressSpace();
+  const a = p.mmap({ length: 64 * 4096, prot: 'rw', populate: true });
+  const [t1, t2, t3] = [p.createThread(), p.createThread(), p.createThread()];
+  m.cpu(0).run(p); m.cpu(1).run(t1); m.cpu(2).run(t2); m.cpu(3).run(t3);
+  t1.write(a + 8 * 4096, [1]);
+  p.munmap(a + 8 * 4096, 10 * 4096);
+  for (let i = 1; i < 4; i++) expect(m.cpu(i).stats()).toMatchObject({ ipisReceived: 1, tlbShootdowns: 1, flushes: { full: 0, single: 10 } });
+  expect(m.cpu(0).stats()).toMatchObject({ ipisSent: 3, flushes: { full: 0, single: 10 } });
+  m.cpu(3).idle();
+  p.munmap(a + 20 * 4096, 4096);
+  expect(m.stats().shootdowns).toMatchObject({ ipisSent: 5, lazySkipped: 1, vmstat: { nr_tlb_remote_flush: 2 } });
+  expect(m.cpu(3).stats().ipisReceived).toBe(1);
 });

@@ -6,7 +6,9 @@ import { VmmError } from '../errors.js';
 import { packageRoot } from '../package-info.js';
 
 interface NativeBinding {
-  createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean): Core;
+  createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean, otherCpus: unknown): Core;
+  /** flock(2) LOCK_EX|LOCK_NB (lock) or LOCK_UN on `fd`: '' or the errno's name. */
+  flock?(fd: number, lock: boolean): string;
   lackeyScan?: LackeyScanFn;
 }
 
@@ -74,11 +76,20 @@ export function createNativeCore(config: CoreConfig): Core {
   const b = load();
   if (!b) throw loadError ?? new Error('native addon unavailable');
   try {
-    return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result, config.eagerHostMemory === true);
+    return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result, config.eagerHostMemory === true, config.otherCpus);
   } catch (e) {
     // The addon marks host-allocation failures with an errno code (no VmmError class in C++).
     const code = (e as { code?: unknown }).code;
     if (code === 'ENOMEM') throw new VmmError('ENOMEM', (e as Error).message);
     throw e;
   }
+}
+
+/**
+ * An exclusive non-blocking flock(2) on `fd` (`lock`), or its release: '' on success, else the
+ * errno's name ('EWOULDBLOCK': held elsewhere); undefined when the addon (or its flock) is unavailable.
+ */
+export function nativeFlock(fd: number, lock: boolean): string | undefined {
+  const b = load();
+  return b?.flock ? b.flock(fd, lock) : undefined;
 }

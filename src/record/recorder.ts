@@ -27,6 +27,8 @@ import type { Readable } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import type { NewTraceEvent } from '../trace/trace-events.js';
 import { packageVersion } from '../package-info.js';
+import { trackChild } from '../live-children.js';
+import { trackTemp, untrackTemp } from '../temp-files.js';
 import { LogConnection, type ConnectionHost } from './log-connection.js';
 import { ProcessTable, type RecordedProcess } from './process-table.js';
 import { readStartupImage, releaseHeld, type StartupImage } from './startup-image.js';
@@ -86,6 +88,13 @@ export interface RecordNotes {
   valgrindMappings: number;
 }
 
+/** A private directory for vgdb's FIFOs, removed on an interrupt too. */
+function trackedTempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vmsim-record-'));
+  trackTemp(dir);
+  return dir;
+}
+
 /** Records `command` (program and arguments) into `options.output`; rejects with ENOENT when valgrind is missing. */
 export async function recordProgram(command: readonly string[], options: RecordProgramOptions): Promise<RecordProgramResult> {
   if (!Array.isArray(command) || command.length === 0 || command.some((a) => typeof a !== 'string')) {
@@ -102,7 +111,7 @@ export async function recordProgram(command: readonly string[], options: RecordP
 class Recording implements ConnectionHost {
   readonly table = new ProcessTable();
   readonly output = new TraceOutput();
-  private readonly dir = mkdtempSync(join(tmpdir(), 'vmsim-record-'));
+  private readonly dir = trackedTempDir();
   private readonly vgdbPrefix = join(this.dir, 'vgdb');
   private readonly connections = new Set<LogConnection>();
   private readonly waiting = new Map<number, LogConnection>();
@@ -178,6 +187,7 @@ class Recording implements ConnectionHost {
     for (const c of this.connections) c.destroy();
     if (this.child && this.childExit === undefined) this.child.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
+    untrackTemp(this.dir);
   }
 
   private listen(): Promise<number> {
@@ -205,6 +215,7 @@ class Recording implements ConnectionHost {
     ];
     const child = spawn(valgrind, args, { stdio: this.options.stdio ?? 'inherit' });
     this.child = child;
+    trackChild(child); // a SIGTERM to vmsim ends valgrind too, as Ctrl-C does
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (e: NodeJS.ErrnoException) =>

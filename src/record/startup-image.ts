@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, readlink, stat } from 'node:fs/promises';
 import type { MapEvent, MapKind } from '../trace/trace-events.js';
+import { trackChild } from '../live-children.js';
 
 /** One line of /proc/PID/maps. */
 export interface ProcMapsEntry {
@@ -186,6 +187,7 @@ async function runVgdb(vgdb: string, args: string[], timeoutMs: number): Promise
 function runVgdbOnce(vgdb: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(vgdb, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    trackChild(child);
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -5,7 +5,7 @@ import type { ResolvedReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
 import { HierStat } from '../tlb/layout.js';
 import { hierarchyLevels, hierarchySummary, seriesResult, singleTlbSeries } from './hierarchy-result.js';
-import type { Machine } from '../machine/machine.js';
+import type { Machine } from '../system/machine.js';
 import type { AddressSpace } from '../vmm/address-space.js';
 import type { ResidentSet } from '../vmm/resident-set.js';
 

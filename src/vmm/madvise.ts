@@ -6,6 +6,7 @@
  * holes and fails at the end; mlock stops at the hole). DONTNEED, COLD and PAGEOUT on an
  * mlocked range and FREE on anything but private anonymous memory are EINVAL.
  */
+import { TlbGather } from '../machine/tlb-gather.js';
 import { PAGE_SIZE, PageBit, PFEC, PTE } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
@@ -77,8 +78,10 @@ export function madvise(vm: VirtualMemory, addr: unknown, len: unknown, advice: 
       if (rs) {
         const resident = rs.markLazyFree(s, e);
         // The pages are clean and old from now on (madvise_free_pte_range: pte_mkold, pte_mkclean): only a write after this keeps them.
-        vm.pages.protect(s, (e - s) / PAGE_SIZE, { setLo: 0, setHi: 0, clearLo: PTE.D | PTE.A, clearHi: 0 });
-        vm.pages.invalidate(s, (e - s) / PAGE_SIZE);
+        // The entries changed in one mmu_gather, flushed once.
+        const g = new TlbGather();
+        vm.pages.protect(s, (e - s) / PAGE_SIZE, { setLo: 0, setHi: 0, clearLo: PTE.D | PTE.A, clearHi: 0 }, g);
+        vm.pages.finish(g);
         void resident;
       } else vm.zapRange(s, e, false); // without reclaim a lazily freed page is as good as freed now
     } else if ((adv === 'PAGEOUT' || adv === 'COLD') && r.backing.type === 'object' && vm.ctx.shmPager) {
@@ -94,8 +97,8 @@ export function madvise(vm: VirtualMemory, addr: unknown, len: unknown, advice: 
       const vpns = rs.trackedIn(s, e);
       if (adv === 'COLD') {
         const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
-        vm.pages.clearAccessedList(las, las.length);
-        vm.pages.invalidateList(las, las.length);
+        // madvise_cold_or_pageout_pte_range: the young entries made old, their span flushed once (tlb_finish_mmu).
+        if (vm.pages.clearAccessedList(las, las.length) > 0) vm.pages.flushPages(las, las.length);
         for (const v of vpns) rs.policy.deactivate?.(v);
       } else rs.evictPages(vpns);
     }

@@ -9,6 +9,7 @@ import { PAGE_SIZE, PTE, PFEC } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { PageAttrs, PageTable } from '../machine/page-table.js';
+import { TlbGather } from '../machine/tlb-gather.js';
 import { VmmError } from '../errors.js';
 import { RegionMap } from './region-map.js';
 import type { RegionRecord as Region } from './region.js';
@@ -106,24 +107,33 @@ export class VirtualMemory implements FaultHandler {
     for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
     if (pieces.length === 0) return;
     for (const p of pieces) if (this.resident && !p.shared && p.backing.type === 'anonymous') this.resident.forget(p.start, p.end);
+    // unmap_region: one mmu_gather over the pieces, flushed once after the range is unmapped and
+    // before its frames can be reused (tlb_finish_mmu), with freed_tables when tables went.
+    const g = new TlbGather();
     for (const p of pieces) {
-      const n = this.pages.unmap(p.start, (p.end - p.start) / PAGE_SIZE);
+      const n = this.pages.unmap(p.start, (p.end - p.start) / PAGE_SIZE, g);
       if (p.shared) this.sharedPages -= n;
     }
-    this.pages.invalidate(pieces[0]!.start, (pieces[pieces.length - 1]!.end - pieces[0]!.start) / PAGE_SIZE);
+    this.pages.finish(g);
     // One attachment per space and object: detach each object once, when no region of this space maps it any more.
     const ids = new Set<number>();
     for (const p of pieces) if (p.backing.type === 'object') ids.add(p.backing.objectId);
     for (const id of ids) if (!this.references(id)) this.ctx.object(id)?.detach(this);
   }
 
-  /** MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next access faults them in anew. */
+  /**
+   * MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next
+   * access faults them in anew. A huge page covered in part is split first (zap_pmd_range), the
+   * zap is one mmu_gather (zap_page_range_single), flushed once.
+   */
   zapRange(start: number, end: number, shared: boolean): void {
     recordHiwater(this);
+    this.splitEdges(start, end, 'madvise');
     if (!shared) this.resident?.forget(start, end, true);
-    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE);
+    const g = new TlbGather();
+    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE, g);
     if (shared) this.sharedPages -= n;
-    this.pages.invalidate(start, (end - start) / PAGE_SIZE);
+    this.pages.finish(g);
   }
 
   /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed). */
@@ -131,12 +141,14 @@ export class VirtualMemory implements FaultHandler {
     this.splitEdges(start, end, 'mprotect');
     const pieces = this.regions.protect(start, end, prot);
     const sd = this.proc.softDirty;
+    // change_protection in one mmu_gather: flushed once, only over the entries whose change needs it.
+    const g = new TlbGather();
     for (const p of pieces) {
       // Where soft-dirty tracking write-protects, mprotect grants no write: the next write faults and marks the page.
       const pp = sd !== undefined && sd.overlapsClean(p.start, p.end) ? this.pageProt(p).softDirtyWp : this.pageProt(p);
-      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, pp.change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
+      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, pp.change, g)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
     }
-    this.pages.invalidate(start, (end - start) / PAGE_SIZE);
+    this.pages.finish(g);
   }
 
   /**
@@ -202,8 +214,30 @@ export class VirtualMemory implements FaultHandler {
 
   // ------------------------------------------------------------ faults
 
-  /** Resolves a page fault of this space, or says which signal it is (Linux's do_user_addr_fault). */
+  /**
+   * Resolves a page fault of this space, or says which signal it is (Linux's do_user_addr_fault).
+   * When the OOM killer ran on the way (another process died and onOomKill ran user code),
+   * the fault is looked at anew; a plug-in policy is told what changed once the fault is done.
+   * A fault of a space destroyed meanwhile (by a callback) is EINVAL "destroyed"; a fault from
+   * inside a plug-in's own callback is EBUSY.
+   */
   handleFault(f: FaultInfo): FaultOutcome {
+    if (this.ctx.pluginGate.depth > 0) this.ctx.refuseReentry(`a ${f.access} fault at ${hex(f.address)}`);
+    for (let round = 0; ; round++) {
+      if (this.dead) throw new VmmError('EINVAL', 'address space has been destroyed');
+      // Looked at anew: a page that is there now (a callback touched it) needs nothing more (the access runs again).
+      const out = round > 0 && (f.errorCode & PFEC.P) === 0 && f.la < TWO47 && this.pages.leaf(f.la) !== undefined ? RETRY : this.resolveFault(f);
+      if (out === AGAIN) {
+        if (round < MAX_ROUNDS) continue;
+        return { type: 'oom', detail: `the OOM killer ran ${MAX_ROUNDS} times for this one fault (an onOomKill callback that takes back what each kill frees?)` };
+      }
+      this.resident?.settle();
+      return out;
+    }
+  }
+
+  /** One look at a fault: its outcome, or AGAIN when the OOM killer ran first. */
+  private resolveFault(f: FaultInfo): FaultOutcome {
     if (f.la >= TWO47) {
       // Kernel half: a user access is SIGSEGV (as do_kern_addr_fault → bad_area_nosemaphore); a kernel one is an oops.
       return f.user ? this.segv('SEGV_MAPERR', 'kernel address') : UNHANDLED;
@@ -244,6 +278,7 @@ export class VirtualMemory implements FaultHandler {
     const kind = this.resident!.fault(la, write, pp);
     if (kind === 'oom') return OOM;
     if (kind === 'killed') return KILLED;
+    if (kind === 'again') return AGAIN;
     if (kind === 'memcg') return memcgOutOfMemory(this.resident!);
     this.faults[kind]++;
     this.ctx.faults[kind]++;
@@ -262,6 +297,7 @@ export class VirtualMemory implements FaultHandler {
     const rs = this.resident!;
     const room = rs.beforeHuge(block / PAGE_SIZE);
     if (room === 'killed') return KILLED;
+    if (room === 'again') return AGAIN;
     if (room === 'no-room' || !this.mapHugePage(r, la, write)) return undefined;
     rs.trackHuge(block / PAGE_SIZE, write);
     this.countMinor();
@@ -293,20 +329,24 @@ export class VirtualMemory implements FaultHandler {
       if (leaf === undefined) return RETRY;
     }
     if ((leaf.lo & PTE.SW_COW) === 0) {
-      // The part of a split COW leaf that is not COW (cannot happen: a split keeps the bits); as above.
+      // Not COW and the region allows writing: write-protected by clear_refs 4 (soft-dirty), or a stale
+      // entry: made writable, dirty and soft-dirty in place (wp_page_reuse). Like its
+      // ptep_set_access_flags, no flush: the fault dropped this CPU's entry, and another CPU's is at
+      // most less permissive (its own fault fixes it).
       pt.protect(la, 1, pp.wpReuse);
-      pt.invalidate(la, 1);
       this.countMinor();
       return RETRY;
     }
     const pfn = leaf.pfn;
     const attrs: PageAttrs = (leaf.lo & PTE.G) === 0 ? pp.writableDirty : { lo: pp.writableDirty.lo | PTE.G, hi: pp.writableDirty.hi };
     const zero = this.ctx.isZeroFrame(pfn);
+    let reused = false;
     if (zero) {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
       if (!pt.breakCow(la, attrs, true)) return OOM;
     } else if (pt.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
       // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
+      reused = true;
       pt.protect(la, 1, REUSE_IN_PLACE);
       this.faults.cowReused++;
       this.ctx.faults.cowReused++;
@@ -321,7 +361,9 @@ export class VirtualMemory implements FaultHandler {
     }
     this.faults.minor++;
     this.ctx.faults.minor++;
-    pt.invalidate(la, 1);
+    // wp_page_copy replaces the entry with ptep_clear_flush (flush_tlb_page); wp_page_reuse only
+    // relaxes it (ptep_set_access_flags: no flush, as for the stale entry above).
+    if (!reused) pt.flushPage(la);
     return RETRY;
   }
 
@@ -337,7 +379,8 @@ export class VirtualMemory implements FaultHandler {
     const block = la - (la % HUGE_PAGE);
     const writable = pp.writableDirty;
     pt.unmap(block, HUGE_PAGE / PAGE_SIZE);
-    pt.invalidate(block, 1);
+    // pmdp_huge_clear_flush: flush_tlb_range of the 2 MiB (512 pages at 4 KiB: a full flush, freed_tables).
+    pt.flushRange(block, block + HUGE_PAGE, 12, true);
     if (!pt.mapZeroed(block, 1, writable, HUGE_PAGE)) {
       const zeros = new Float64Array(HUGE_PAGE / PAGE_SIZE).fill(this.ctx.zeroFrame);
       if (!pt.mapFrameList(block, zeros, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
@@ -374,7 +417,7 @@ export class VirtualMemory implements FaultHandler {
     const pp = this.pageProt(r);
     try {
       if (write) return this.pages.mapZeroed(block, 1, pp.writable, HUGE_PAGE);
-      const hz = this.ctx.hugeZeroFrame();
+      const hz = this.ctx.hugeZeroFrame(this);
       return hz >= 0 && this.pages.mapFrames(block, hz, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi }, HUGE_PAGE);
     } catch (e) {
       // EEXIST: part of the block is mapped by 4 KiB pages already.
@@ -387,7 +430,7 @@ export class VirtualMemory implements FaultHandler {
   private objectFault(r: Region, la: number, write: boolean): FaultOutcome {
     this.pagedIn = false;
     const outcome = this.mapObjectPage(r, la, write);
-    if (outcome !== RETRY) return outcome;
+    if (outcome !== RETRY) return outcome; // AGAIN included
     if (this.pagedIn) {
       this.faults.major++;
       this.ctx.faults.major++;
@@ -407,7 +450,11 @@ export class VirtualMemory implements FaultHandler {
     let pfn: number;
     try {
       // An allocation point (a first touch, or a read back from swap): reclaim may run first, as for anonymous memory.
-      if (obj.presentFrame(index) === undefined && this.resident && this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this.resident)) return KILLED;
+      if (obj.presentFrame(index) === undefined && this.resident && this.ctx.reclaimer) {
+        const r = this.ctx.reclaimer.beforeAllocate(this.resident);
+        if (r === 'killed') return KILLED;
+        if (r === 'again') return AGAIN;
+      }
       if (obj.isSwapped(index)) this.pagedIn = this.ctx.shmPager!.pageIn(obj, index) === 'major';
       pfn = obj.frameOf(index);
     } catch (e) {
@@ -470,16 +517,26 @@ export class VirtualMemory implements FaultHandler {
       if (shared) child.sharedPages += n;
     });
     if (this.resident && child.resident) this.resident.forkInto(child.resident);
+    this.ctx.forkHugeZero(this, child);
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
   }
 
+  /** True once teardown ran (the space is being destroyed or was). */
+  private dead = false;
+
   /** Drops every region (frames are freed by the caller's destroyRoot). */
   teardown(): void {
+    this.dead = true;
     this.resident?.release();
     const ids = this.objectIds();
     this.regions = new RegionMap();
     for (const id of ids) this.ctx.object(id)?.detach(this);
+  }
+
+  /** After the tables are gone: this space's hold on the huge zero page goes (the last one frees it). */
+  released(): void {
+    this.ctx.putHugeZero(this);
   }
 
   /** Statistics of this space. */
@@ -506,6 +563,10 @@ export class VirtualMemory implements FaultHandler {
 }
 
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
+/** Internal: the OOM killer ran during the fault; look at it anew (never returned by handleFault). */
+const AGAIN: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'again' });
+/** Looks at one fault anew at most this often (each time the OOM killer killed a process). */
+const MAX_ROUNDS = 64;
 const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 /** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
 const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D | SOFT_DIRTY, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
