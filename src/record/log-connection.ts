@@ -5,7 +5,7 @@
  * goes through the log interpreter; the image's first mappings are read while valgrind holds
  * it at startup; and records wait until the process they belong to is known to the trace.
  */
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { LackeyParser } from '../trace/lackey-parser.js';
@@ -39,12 +39,18 @@ export interface ConnectionHost {
  * a relative path is looked up from the process's working directory or openat's directory
  * descriptor, through /proc, while the process lives.
  */
-function fileInfo(pid: number, dirfd: number | undefined, path: string): { dev: number; inode: number; size: number } | undefined {
+function fileInfo(pid: number, dirfd: number | undefined, path: string): { dev: number; inode: number; size: number; realPath?: string } | undefined {
   const AT_FDCWD = -100;
   const full = isAbsolute(path) ? path : dirfd !== undefined && dirfd !== AT_FDCWD ? `/proc/${pid}/fd/${dirfd}/${path}` : `/proc/${pid}/cwd/${path}`;
   try {
     const st = statSync(full);
-    return { dev: st.dev, inode: st.ino, size: st.size };
+    let realPath: string | undefined;
+    try {
+      realPath = realpathSync(full);
+    } catch {
+      // a file gone meanwhile keeps the path it was opened by
+    }
+    return { dev: st.dev, inode: st.ino, size: st.size, ...(realPath !== undefined && realPath !== path ? { realPath } : {}) };
   } catch {
     return undefined;
   }

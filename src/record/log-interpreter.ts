@@ -37,7 +37,7 @@ export interface LogHooks {
   /** A valgrind message (`==PID== text`). */
   message(pid: number, text: string): void;
   /** What the file an open named is (device, inode, size), when it can be told; `dirfd` is openat's. */
-  fileInfo?(pid: number, dirfd: number | undefined, path: string): { dev: number; inode: number; size: number } | undefined;
+  fileInfo?(pid: number, dirfd: number | undefined, path: string): { dev: number; inode: number; size: number; realPath?: string } | undefined;
 }
 
 /** Counts of what could not be attributed exactly. */

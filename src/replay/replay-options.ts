@@ -70,6 +70,12 @@ export interface ReplayOptions {
   warmup?: number;
   /** After the warm-up, replay and count this many instructions (or accesses, as `warmup`), then stop reading. */
   simulate?: number;
+  /**
+   * CPUs of the machine (1-256, default 1). A recorded program's threads run on them
+   * (docs/replay.md: placement); a trace of accesses alone runs on CPU 0. Several traces at
+   * once: replay([a, b], { cpus }).
+   */
+  cpus?: number;
 }
 
 /** A configuration of a sweep: replay options without callbacks or a signal (they cannot cross to a worker thread). */
@@ -94,9 +100,10 @@ export interface ResolvedReplayOptions {
   /** Instructions (or accesses) replayed uncounted first, and counted after them (Infinity: to the end). */
   warmup: number;
   simulate: number;
+  cpus: number;
 }
 
-const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'format', 'warmup', 'simulate']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'format', 'warmup', 'simulate', 'cpus']);
 const FORMATS = ['auto', 'champsim', 'champsim-cloudsuite'];
 
 /** Validates replay options and fills in defaults; unknown keys are EINVAL (a typo would silently change the experiment). */
@@ -114,7 +121,9 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     format: o.format ?? 'auto',
     warmup: o.warmup ?? 0,
     simulate: o.simulate ?? Infinity,
+    cpus: o.cpus ?? 1,
   };
+  if (typeof r.cpus !== 'number' || !Number.isInteger(r.cpus) || r.cpus < 1 || r.cpus > 256) throw new VmmError('EINVAL', `options.cpus must be an integer in [1, 256], got ${describe(o.cpus)}`);
   if (!FORMATS.includes(r.format)) throw new VmmError('EINVAL', `options.format must be one of ${FORMATS.map((f) => `'${f}'`).join(', ')}, got ${describe(o.format)}`);
   for (const k of ['warmup', 'simulate'] as const) {
     const v = o[k];

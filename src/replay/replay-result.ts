@@ -1,6 +1,7 @@
 /** What a replay reports: one plain, JSON-ready object. */
 import type { TraceFormat } from '../trace/trace-reader-types.js';
 import type { WindowResult } from './measure-window.js';
+import type { ProgramResult } from './program/program-result.js';
 
 /** Hits and misses of one TLB array (one row per structure). */
 export interface TlbLevelResult {
@@ -117,6 +118,8 @@ export interface ReplayResult {
    * `bytesTouched`, `framesUsed` and `regions` are the whole run's.
    */
   window?: WindowResult;
+  /** A recorded program's replay (a trace with processes): each process and thread, each CPU, the system calls' agreement with the recording. The totals above are the whole tree's. */
+  program?: ProgramResult;
   /** Page walks, including the walks of faulting accesses and their retries. */
   walks: number;
   /** With paging-structure caches: memory references made by walks, and each cache's hits. */

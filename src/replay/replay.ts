@@ -16,6 +16,7 @@ import { OptFuture } from '../reclaim/policies/opt-future.js';
 import { abortable, checkSignal, throwIfAborted, untilAborted } from '../abort.js';
 import { readsEndSoon } from './reads-end-soon.js';
 import { replayMany, type MultiReplayOptions } from './multi-replay.js';
+import { isProgramChunk, runProgram } from './program/run-program.js';
 import type { MultiReplayResult } from './multi-replay-result.js';
 
 import type { TraceInput } from './trace-input.js';
@@ -97,6 +98,39 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
   if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress, signal, o.format) };
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
+  // A trace of processes (a recorded program; CloudSuite's address spaces) is told by its first chunk's events.
+  const early = await untilAborted(openSource(trace, options, o.strict, o.warmup === 0 && o.simulate === Infinity), signal, (s) => s.close(), signal !== undefined && (await readsEndSoon(trace)));
+  const iter = (Symbol.asyncIterator in early.chunks ? (early.chunks as AsyncIterable<TraceChunk>)[Symbol.asyncIterator]() : (early.chunks as Iterable<TraceChunk>)[Symbol.iterator]()) as AsyncIterator<TraceChunk> | Iterator<TraceChunk>;
+  let firstChunk: IteratorResult<TraceChunk>;
+  try {
+    firstChunk = await iter.next();
+  } catch (e) {
+    await early.close().catch(() => undefined);
+    throw e;
+  }
+  if (!firstChunk.done && isProgramChunk(firstChunk.value)) {
+    for (const k of ['setup', 'warmup', 'simulate', 'seriesEvery'] as const) {
+      if (options[k] !== undefined) {
+        await early.close().catch(() => undefined);
+        throw new VmmError('EINVAL', `options.${k} is for a trace of accesses, not one of processes (a recorded program)`);
+      }
+    }
+    try {
+      const result = await runProgram(firstChunk.value, iter, options, o, early.info, () => early.finish());
+      return result;
+    } finally {
+      await early.close().catch(() => undefined);
+    }
+  }
+  // The chunks again, the first one included.
+  early.chunks = (async function* () {
+    if (!firstChunk.done) yield firstChunk.value;
+    for (;;) {
+      const n = await iter.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  })();
   // The machine's CPU has the experiment's TLB: the single TLB, or the hierarchy (options.tlb and options.cpu, validated above).
   const machine = replayMachine(options, o);
   try {
@@ -122,8 +156,7 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
       engine.resetCounts();
       Object.assign(before, measureBaseline(machine, space));
     });
-    // Opening a FIFO waits for its writer: an abort meanwhile rejects at once, and the trace is closed when it opens.
-    const src = await untilAborted(openSource(trace, options, o.strict, window.open), signal, (s) => s.close(), signal !== undefined && (await readsEndSoon(trace)));
+    const src = early;
     const t0 = performance.now();
     let records = 0;
     try {

@@ -41,8 +41,8 @@ export interface SyscallEvent extends Placed {
   result: bigint;
   /** The path or name argument (open, openat, execve, shm_open), as recorded. */
   path?: string;
-  /** What the recorder saw of the file an open named (device, inode, size in bytes). */
-  file?: { dev: number; inode: number; size: number };
+  /** What the recorder saw of the file an open named: device, inode, size, and its path with every symbolic link resolved (what /proc/PID/maps prints), when that differs. */
+  file?: { dev: number; inode: number; size: number; realPath?: string };
   /** For clone/fork/vfork: the new process's pid, or the new thread's number in its process. */
   child?: number;
 }
@@ -129,6 +129,7 @@ export function encodeEvent(e: NewTraceEvent): Uint8Array {
       w.num(e.file?.inode ?? 0);
       w.num(e.file?.size ?? 0);
       w.str(e.path ?? '');
+      if (e.file?.realPath !== undefined) w.str(e.file.realPath);
       break;
     }
     case 'image':
@@ -213,9 +214,10 @@ export function decodeEvent(lo: number, hi: number, payload: Uint8Array, at: num
       const inode = r.num();
       const size = r.num();
       const path = r.str();
+      const realPath = r.more() ? r.str() : undefined;
       e = { type: 'syscall', pid, thread, nr, args, result, at, byteOffset };
       if (path) e.path = path;
-      if (flags & 1) e.file = { dev, inode, size };
+      if (flags & 1) e.file = realPath !== undefined ? { dev, inode, size, realPath } : { dev, inode, size };
       if (flags & 2) e.child = child;
       break;
     }
@@ -327,6 +329,10 @@ class Reader {
     private readonly fail: (why: string) => Error,
   ) {
     this.v = new DataView(b.buffer, b.byteOffset, b.length);
+  }
+  /** True when a whole word is left (an optional field follows). */
+  more(): boolean {
+    return this.p + 8 <= this.b.length;
   }
   need(words: number): void {
     if (this.b.length < words * 8) throw this.fail(`${this.b.length / 8} payload word(s), needs at least ${words}`);

@@ -25,7 +25,7 @@ const EVENTS: NewTraceEvent[] = [
   { type: 'map', pid: 4242, start: 0x4035000, end: 0x4036000, prot: 'rwx', shared: false, kind: 'brk', offset: 0, dev: 0, inode: 0, brk: 0x4035000 },
   { type: 'thread', pid: 4242, thread: 1 },
   { type: 'syscall', pid: 4242, thread: 1, nr: 9, args: [0n, 8192n, 3n, 34n, 4294967295n, 0n], result: 0x4835000n },
-  { type: 'syscall', pid: 4242, thread: 2, nr: 257, args: [4294967196n, 0x4034bb0n, 524288n], result: 4n, path: '/lib/x86_64-linux-gnu/libc.so.6', file: { dev: 0xfe00, inode: 339380, size: 1922136 } },
+  { type: 'syscall', pid: 4242, thread: 2, nr: 257, args: [4294967196n, 0x4034bb0n, 524288n], result: 4n, path: '/lib/x86_64-linux-gnu/libc.so.6', file: { dev: 0xfe00, inode: 339380, size: 1922136, realPath: '/usr/lib/x86_64-linux-gnu/libc.so.6' } },
   { type: 'syscall', pid: 4242, thread: 1, nr: 56, args: [0x1200011n, 0n, 0n, 0x4a28a10n, 0n], result: 4250n, child: 4250 },
   { type: 'syscall', pid: 4242, thread: 1, nr: 28, args: [0xffffffffffffffffn, 8192n, 4n], result: -22n },
   { type: 'end', pid: 4250, status: 0, signal: 11 },

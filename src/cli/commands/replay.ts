@@ -26,7 +26,7 @@ const SPECS: OptionSpec[] = [
   { name: 'series-csv', type: 'string', value: 'FILE.csv', group: GROUP.output, help: 'with --series: write the miss rates per window as CSV' },
   plotSpec('series-plot', 'with --series: draw the miss rates per window', GROUP.output),
   { name: 'record', type: 'flag', group: GROUP.memory, help: "run PROGRAM (after --) under valgrind lackey and replay its trace as it is produced (ns per access then leaves out the time spent waiting for valgrind)" },
-  { name: 'cpus', type: 'int', min: 1, max: 256, value: 'N', group: GROUP.memory, help: 'several TRACEs at once, one process each, on a machine of N CPUs (process i on CPU i mod N)', default: '1' },
+  { name: 'cpus', type: 'int', min: 1, max: 256, value: 'N', group: GROUP.memory, help: "CPUs of the machine: a recorded program's threads run on them (a new thread on the first CPU running none, else the least loaded); several TRACEs run one process each, process i on CPU i mod N", default: '1' },
   { name: 'quantum', type: 'int', min: 1, value: 'N', group: GROUP.memory, help: 'with several TRACEs: accesses a process runs before its CPU switches to the next', default: '10000' },
   { name: 'json', type: 'flag', group: GROUP.output, help: 'print the result as JSON' },
   { name: 'csv', type: 'flag', group: GROUP.output, help: 'print the result as one CSV row with a header' },
@@ -68,7 +68,9 @@ export async function replayCommand(argv: string[], io: CommandIo): Promise<numb
   const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, live ? { count: 1, what: 'a PROGRAM to run (after --)', orMore: true } : { count: 1, what: 'one or more TRACE files', orMore: true });
   if (!a) return 0;
   const options = addPressureOptions(a, replayOptionsFrom(a, 'replay'), 'replay');
-  if (!live && (a.positional.length > 1 || a.options.has('cpus') || a.options.has('quantum'))) return replayMany(a, options, io);
+  if (!live && (a.positional.length > 1 || a.options.has('quantum'))) return replayMany(a, options, io);
+  // One TRACE on several CPUs: a recorded program's threads run on them.
+  if (a.options.has('cpus')) options.cpus = a.options.get('cpus') as number;
   for (const k of ['series-csv', 'series-plot']) if (a.options.has(k) && options.seriesEvery === undefined) throw new UsageError(`replay: --${k} needs --series N`);
   // Output files are checked before the replay, so a typo does not cost the run.
   const csvFile = checkedOutput(a, 'series-csv', 'replay');
