@@ -1,6 +1,7 @@
 /** The human-readable report of one replay. */
 import type { ReplayResult } from '../replay/replay-result.js';
 import { formatBytes, formatCount, formatDuration, formatRate, formatTable } from '../report/index.js';
+import { formatProgramSummary } from './program-summary.js';
 
 /** A few aligned tables: the trace, the accesses, the TLB levels, walks, faults and memory. */
 export function formatReplaySummary(r: ReplayResult): string {
@@ -88,5 +89,6 @@ export function formatReplaySummary(r: ReplayResult): string {
     ),
   );
   for (const s of r.segfaults) out.push(`SIGSEGV: ${s.access} at ${s.address} (${s.cause})`);
+  if (r.program) out.push('', formatProgramSummary(r.program));
   return out.join('\n').replace(/\n+$/, '') + '\n';
 }

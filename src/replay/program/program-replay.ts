@@ -60,6 +60,8 @@ export class ProgramReplay {
   private recorded = false;
   private current: { p: RecordedProcessState; t: ReplayThread } | undefined;
   records = 0;
+  /** Byte offset of the last event read (where an error about what follows it points). */
+  private lastEvent = 0;
 
   constructor(
     readonly machine: Machine,
@@ -84,7 +86,7 @@ export class ProgramReplay {
   /** Records [from, to) of a chunk on the current thread. */
   private runRecords(words: Uint32Array, from: number, to: number, next: TraceEvent | undefined): void {
     const c = this.current;
-    if (!c) throw this.error(next?.byteOffset, `${to - from} access record(s) before any THREAD event says whose they are`);
+    if (!c) throw this.error(next?.byteOffset ?? this.lastEvent, `${to - from} access record(s) ${next ? 'before' : 'after'} this point and before any THREAD event says whose they are`);
     const { p, t } = c;
     const cpu = this.machine.cpu(t.cpu);
     if (cpu.current !== t.task) cpu.run(t.task);
@@ -98,6 +100,7 @@ export class ProgramReplay {
   }
 
   private event(e: TraceEvent): void {
+    this.lastEvent = e.byteOffset;
     switch (e.type) {
       case 'note':
         this.notes.push(e.text);
