@@ -31,6 +31,11 @@ export class MeasureWindow {
     this.warm = warmup === 0;
   }
 
+  /** True once the warm-up is over (or there was none). */
+  get warmedUp(): boolean {
+    return this.warm;
+  }
+
   /** True when the window changes nothing (no warm-up, no limit). */
   get open(): boolean {
     return this.warmup === 0 && this.simulate === Infinity;

@@ -140,3 +140,25 @@ describe('ChampSim replay', () => {
     await expect(replay([{ words, count: 1 }], { format: 'trace' as 'champsim' })).rejects.toThrow(/options.format must be one of 'auto', 'champsim', 'champsim-cloudsuite'/);
   });
 });
+
+describe("ChampSim's multi-core mode", () => {
+  it('several ChampSim traces at once on --cpus CPUs, each with its own warm-up and simulation window', async () => {
+    const a = join(dir, 'core0.champsimtrace');
+    const b = join(dir, 'core1.champsimtrace');
+    writeFileSync(a, champsimBytes(program(12_000, 3)));
+    writeFileSync(b, champsimBytes(program(9_000, 4)));
+    const r = await replay([a, b], { cpus: 2, warmup: 4_000, simulate: 3_000 });
+    expect(r.processes.map((p) => [p.cpu, p.trace.format, p.window, p.byKind.instructions])).toEqual([
+      [0, 'champsim', { unit: 'instructions', warmup: 4_000, simulate: 3_000 }, 3_000],
+      [1, 'champsim', { unit: 'instructions', warmup: 4_000, simulate: 3_000 }, 3_000],
+    ]);
+    // The machine counts from the end of both warm-ups: its accesses are the two windows'.
+    expect(r.machine.accesses).toBe(r.processes[0]!.accesses + r.processes[1]!.accesses);
+    const cpuLookups = r.cpus.reduce((n, c) => n + c.tlb.hits + c.tlb.misses, 0);
+    expect(cpuLookups).toBeLessThanOrEqual(r.machine.accesses + 2); // a page-crossing access is two lookups; none here
+    // Without windows the whole traces run.
+    const whole = await replay([a, b], { cpus: 2 });
+    expect(whole.processes.map((p) => p.byKind.instructions)).toEqual([12_000, 9_000]);
+    expect(whole.processes[0]!.window).toBeUndefined();
+  });
+});
