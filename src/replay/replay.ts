@@ -109,7 +109,7 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     throw e;
   }
   if (!firstChunk.done && isProgramChunk(firstChunk.value)) {
-    for (const k of ['setup', 'warmup', 'simulate', 'seriesEvery'] as const) {
+    for (const k of ['setup', 'seriesEvery'] as const) {
       if (options[k] !== undefined) {
         await early.close().catch(() => undefined);
         throw new VmmError('EINVAL', `options.${k} is for a trace of accesses, not one of processes (a recorded program)`);

@@ -162,3 +162,31 @@ describe("ChampSim's multi-core mode", () => {
     expect(whole.processes[0]!.window).toBeUndefined();
   });
 });
+
+describe("CloudSuite's address spaces", () => {
+  it('each ASID is a process of its own (anonymous memory on demand), with ChampSim windows over all of them', async () => {
+    const cs: Instr[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const asid = Math.floor(i / 500) % 2 === 0 ? 3 : 9;
+      cs.push({ ip: 0x10000 + (i % 64) * 4, loads: [0x200000 + (i % 300) * 4096], asid: [asid, asid] });
+    }
+    const file = join(dir, 'cloudsuite.trace');
+    writeFileSync(file, champsimBytes(cs, true));
+    const r = await replay(file, { format: 'champsim-cloudsuite' });
+    expect(r.trace.format).toBe('champsim-cloudsuite');
+    const p = r.program!;
+    expect(p.processes.map((q) => [q.pid, q.accesses])).toEqual([
+      [4, 3000],
+      [10, 3000],
+    ]);
+    expect(p.anonymousProcesses).toBe(2);
+    expect(r.accesses).toBe(6000);
+    expect(r.faults.segv).toBe(0);
+    // Each address space has its own page tables: each faults its 300 data pages and its code page in.
+    expect(p.processes.map((q) => q.faults.pageIns)).toEqual([301, 301]);
+    const w = await replay(file, { format: 'champsim-cloudsuite', warmup: 1000, simulate: 1000 });
+    expect(w.window).toEqual({ unit: 'instructions', warmup: 1000, simulate: 1000 });
+    expect(w.byKind.instructions).toBe(1000);
+    expect(w.program!.processes.map((q) => q.byKind.instructions)).toEqual([500, 500]);
+  });
+});

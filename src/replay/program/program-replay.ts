@@ -249,6 +249,23 @@ export class ProgramReplay {
     this.processes.delete(p.pid);
   }
 
+  /** The end of a warm-up (ChampSim's windows): every count starts again from here; pages touched and frames stay the whole run's. */
+  resetCounts(): void {
+    for (const p of this.processes.values()) {
+      p.engine.resetCounts();
+      p.faultBase = { ...p.space.stats().faults };
+      for (const t of p.allThreads) t.byKind.fill(0);
+    }
+    // A process that ended within the warm-up counted nothing in the window.
+    for (const p of this.all) {
+      if (!p.ended) continue;
+      p.discarded = true;
+      for (const t of p.allThreads) t.byKind.fill(0);
+      for (const k of Object.keys(p.counts) as Array<keyof typeof p.counts>) p.counts[k] = 0;
+    }
+    this.machine.resetStats();
+  }
+
   /** Ends what the trace left running (its end). */
   finish(): void {
     for (const p of [...this.processes.values()]) this.endProcess(p, 'running');

@@ -58,6 +58,10 @@ export class RecordedProcessState {
   /** Accessed pages at exit (for the replay's pagesTouched). */
   touched = { leaves: 0, pages: 0 };
   ended = false;
+  /** Its faults (minor, major, copy-on-write) at the end of a warm-up: the counts start there. */
+  faultBase: { minor: number; major: number; cow: number } | undefined;
+  /** It ended during a warm-up: nothing of it is counted. */
+  discarded = false;
   /** True for a process the trace never gave an image (the anonymous-memory fallback). */
   readonly anonymous: boolean;
 
@@ -87,9 +91,10 @@ export class RecordedProcessState {
     this.counts.segv += e.segv;
     this.counts.sigbus += e.sigbus;
     if (f) {
-      this.counts.minor += f.minor;
-      this.counts.major += f.major;
-      this.counts.cow += f.cow;
+      this.counts.minor += f.minor - (this.faultBase?.minor ?? 0);
+      this.counts.major += f.major - (this.faultBase?.major ?? 0);
+      this.counts.cow += f.cow - (this.faultBase?.cow ?? 0);
+      this.faultBase = undefined;
     }
     for (const s of e.segfaults) if (this.segfaults.length < 10) this.segfaults.push(s);
   }

@@ -7,6 +7,7 @@ import { replayMachine } from '../replay-machine.js';
 import type { ReplayOptions, ResolvedReplayOptions } from '../replay-options.js';
 import type { ReplayResult } from '../replay-result.js';
 import { ProgramReplay } from './program-replay.js';
+import { MeasureWindow } from '../measure-window.js';
 
 /** True when a trace's first chunk says it is one of processes: it has events other than notes (images, threads, calls). */
 export function isProgramChunk(chunk: TraceChunk | undefined): boolean {
@@ -26,15 +27,19 @@ export async function runProgram(
   try {
     const framesBefore = machine.core.totalFrames - machine.core.freeFrames();
     const r = new ProgramReplay(machine, o, { strict: o.strict, source: info.source });
+    // ChampSim's windows over the whole tree's instructions (CloudSuite's address spaces, a recorded program).
+    const window = new MeasureWindow(o.warmup, o.simulate, () => r.resetCounts());
     const t0 = performance.now();
-    checkChunk(first);
-    r.run(first);
-    for (;;) {
+    let chunk: TraceChunk | undefined = first;
+    while (chunk) {
+      checkChunk(chunk);
+      if (window.open) r.run(chunk);
+      else for (const piece of window.pieces(chunk)) r.run(piece);
+      if (!window.open && window.done) break;
       const n = await rest.next();
-      if (n.done) break;
-      checkChunk(n.value);
-      r.run(n.value);
+      chunk = n.done ? undefined : n.value;
     }
+    if (!window.open) window.finish();
     r.finish();
     const timeMs = performance.now() - t0;
     finishSource();
@@ -82,6 +87,7 @@ export async function runProgram(
       timeMs,
       nsPerAccess: accesses > 0 ? (timeMs * 1e6) / accesses : 0,
       program,
+      ...(window.open ? {} : { window: window.result() }),
     };
     void TraceOut;
     return result;
