@@ -227,7 +227,8 @@ describe('a trace of processes that cannot be replayed', () => {
 
   it('options that are for a trace of accesses are refused for a trace of processes', async () => {
     const path = await trace('opts.trace', base, [[0x400010, 2]]);
-    await expect(replay(path, { warmup: 10 })).rejects.toThrow(/options.warmup is for a trace of accesses, not one of processes/);
+    await expect(replay(path, { setup: () => undefined })).rejects.toThrow(/options.setup is for a trace of accesses, not one of processes/);
+    await expect(replay(path, { seriesEvery: 10 })).rejects.toThrow(/options.seriesEvery is for a trace of accesses, not one of processes/);
     await expect(replay(path, { cpus: 0 })).rejects.toThrow(/options.cpus must be an integer in \[1, 256\]/);
     void PAGE;
   });
