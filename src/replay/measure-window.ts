@@ -6,6 +6,9 @@
  */
 import { TraceKind, type TraceChunk } from '../trace/trace-record.js';
 
+// Read in per-record loops: a module constant, not an imported binding (a getter call each time in the CommonJS build).
+const INSTR = TraceKind.INSTR;
+
 /** What a window counted. */
 export interface WindowResult {
   /** What N counts: 'instructions' (instruction fetches) or 'accesses'. */
@@ -97,7 +100,7 @@ export class MeasureWindow {
     const w = chunk.words;
     let n = 0;
     for (let i = 0; i < chunk.count; i++) {
-      if (((w[2 * i + 1]! >>> 16) & 3) !== TraceKind.INSTR) continue;
+      if (((w[2 * i + 1]! >>> 16) & 3) !== INSTR) continue;
       if (n === budget) {
         add(n);
         return i;
@@ -111,14 +114,14 @@ export class MeasureWindow {
 
 function hasInstructions(chunk: TraceChunk): boolean {
   const w = chunk.words;
-  for (let i = 0; i < chunk.count; i++) if (((w[2 * i + 1]! >>> 16) & 3) === TraceKind.INSTR) return true;
+  for (let i = 0; i < chunk.count; i++) if (((w[2 * i + 1]! >>> 16) & 3) === INSTR) return true;
   return false;
 }
 
 function countInstructions(chunk: TraceChunk): number {
   const w = chunk.words;
   let n = 0;
-  for (let i = 0; i < chunk.count; i++) if (((w[2 * i + 1]! >>> 16) & 3) === TraceKind.INSTR) n++;
+  for (let i = 0; i < chunk.count; i++) if (((w[2 * i + 1]! >>> 16) & 3) === INSTR) n++;
   return n;
 }
 

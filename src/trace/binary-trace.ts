@@ -5,6 +5,9 @@
  * (trace-events.ts): an 8-byte header whose second word has bits 30-31 set, then its payload.
  */
 import { RECORD_BYTES, RECORD_RESERVED_BITS, type TraceChunk } from './trace-record.js';
+
+// A module constant, read in the per-record loops: an imported binding in the CommonJS build is a getter call each time.
+const RESERVED = RECORD_RESERVED_BITS;
 import { TraceFormatError } from './trace-error.js';
 import { checkChunkRecords, type TraceDecoderOptions } from './lackey-parser.js';
 import { decodeEvent, encodeEvent, type NewTraceEvent, type TraceEvent } from './trace-events.js';
@@ -286,7 +289,7 @@ export class BinaryTraceDecoder {
    * many of the records at the end are the start of an event still incomplete.
    */
   private keepValid(w: Uint32Array, from: number, to: number, offset: number, events: boolean): { end: number; unread: number } {
-    if ((highWordBits(w, from, to) & RECORD_RESERVED_BITS) === 0) {
+    if ((highWordBits(w, from, to) & RESERVED) === 0) {
       this.nRecords += to - from;
       return { end: to, unread: 0 };
     }
@@ -295,8 +298,7 @@ export class BinaryTraceDecoder {
     let i = from;
     while (i < to) {
       // The clean run up to the next marked record moves down in one copy.
-      let j = i;
-      while (j < to && (w[2 * j + 1]! & RECORD_RESERVED_BITS) === 0) j++;
+      const j = nextMarked(w, i, to);
       if (j > i) {
         if (out !== i) w.copyWithin(2 * out, 2 * i, 2 * j);
         out += j - i;
@@ -354,6 +356,16 @@ export class BinaryTraceDecoder {
     this.nSkipped++;
     if (err) this.onSkip!(err);
   }
+}
+
+/** The first record of [i, to) with bits 30-31 set (to when none): eight records a test, then one by one. */
+function nextMarked(w: Uint32Array, i: number, to: number): number {
+  for (; i + 8 <= to; i += 8) {
+    const k = 2 * i + 1;
+    if (((w[k]! | w[k + 2]! | w[k + 4]! | w[k + 6]! | w[k + 8]! | w[k + 10]! | w[k + 12]! | w[k + 14]!) & RESERVED) !== 0) break;
+  }
+  for (; i < to; i++) if ((w[2 * i + 1]! & RESERVED) !== 0) return i;
+  return to;
 }
 
 /**

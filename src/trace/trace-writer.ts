@@ -44,6 +44,8 @@ export interface ConvertTraceOptions {
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
   /** How to read the input: 'auto' (default), or ChampSim's records ('champsim', 'champsim-cloudsuite'). */
   format?: 'auto' | 'champsim' | 'champsim-cloudsuite';
+  /** Write the accesses alone (a version-1 trace), leaving out a version-2 input's events (threads, calls, processes). */
+  accessesOnly?: boolean;
 }
 
 /** What a conversion produced. */
@@ -123,7 +125,7 @@ export async function convertTrace(
     onProgress: options.onProgress,
   });
   const gzip = options.gzip ?? outputPath.endsWith('.gz');
-  const { records, events, bytes } = await writeBinaryTrace(outputPath, reader.chunks(), { gzip, events: reader.events });
+  const { records, events, bytes } = await writeBinaryTrace(outputPath, reader.chunks(), { gzip, events: reader.events && options.accessesOnly !== true });
   const st = reader.stats();
   return { records, events, skipped: st.skipped, ignoredLines: st.ignoredLines, bytes, source: reader.source, format: reader.format, compression: reader.compression, bytesRead: st.bytesRead };
 }

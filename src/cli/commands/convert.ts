@@ -8,6 +8,7 @@ import { formatSpec } from '../replay-args.js';
 const SPECS: OptionSpec[] = [
   { name: 'strict', type: 'flag', help: 'stop at the first malformed line (default: skip and count it)' },
   (({ group: _g, ...s }) => s)(formatSpec()),
+  { name: 'accesses-only', type: 'flag', help: "leave out a recorded program's threads, calls and processes: its accesses alone (binary version 1)" },
   { name: 'gzip', type: 'flag', help: 'gzip the output (also when OUT ends in .gz)' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
@@ -39,6 +40,7 @@ export async function convertCommand(argv: string[], io: CommandIo): Promise<num
   const r = await convertTrace(input === '-' ? process.stdin : input, output, {
     strict: a.options.has('strict'),
     ...(a.options.has('format') ? { format: a.options.get('format') as 'auto' | 'champsim' | 'champsim-cloudsuite' } : {}),
+    ...(a.options.has('accesses-only') ? { accessesOnly: true } : {}),
     gzip: a.options.has('gzip') || undefined,
     onSkip: (e: Error) => {
       firstSkip ??= e;
