@@ -17,6 +17,7 @@ import { toLinear } from '../address.js';
 import { madvise, mlock, type MadviseAdvice } from './madvise.js';
 import { checkOomScoreAdj, oomScore, type OomKiller } from './oom-killer.js';
 import { userTablePages } from '../machine/table-pages.js';
+import { VM_HUGEPAGE, VM_NORESERVE } from './vm-flags.js';
 
 /** How a space makes its fork child: a fresh space of the same machine (no stack region; the regions come from the parent). */
 export type SpawnChild = (parent: AddressSpace) => AddressSpace;
@@ -183,8 +184,8 @@ function snapshot<T>(options: T): T {
 function publicRegion(r: RegionRecord): Region {
   const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
   if (r.name !== undefined) out.name = r.name;
-  if (r.hugePages) out.hugePages = true;
-  if (r.noReserve) out.noReserve = true;
+  if ((r.flags & VM_HUGEPAGE) !== 0) out.hugePages = true;
+  if ((r.flags & VM_NORESERVE) !== 0) out.noReserve = true;
   return out;
 }
 

@@ -3,6 +3,7 @@ import { PAGE_SIZE } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import type { RegionMap } from './region-map.js';
 import { PROT_WRITE } from './pte-attrs.js';
+import { VM_NORESERVE } from './vm-flags.js';
 
 /**
  * Overcommit as vm.overcommit_memory = 0 (the default heuristic) decides it: one request for
@@ -19,7 +20,7 @@ export function checkOvercommit(totalPages: number, bytes: number, op: string): 
 export function checkProtectOvercommit(regions: RegionMap, totalPages: number, start: number, end: number, prot: number): void {
   if ((prot & PROT_WRITE) === 0) return;
   for (const r of regions.overlapping(start, end)) {
-    if (r.shared || r.noReserve || (r.prot & PROT_WRITE) !== 0) continue;
+    if (r.shared || (r.flags & VM_NORESERVE) !== 0 || (r.prot & PROT_WRITE) !== 0) continue;
     checkOvercommit(totalPages, Math.min(end, r.end) - Math.max(start, r.start), 'mprotect');
   }
 }

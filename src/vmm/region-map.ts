@@ -11,6 +11,7 @@ import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import { MIXED, Node, PRIVATE, SHARED, InOrder, checkNode, collect, deleteKey, own, pull, replaceKey } from './region-tree.js';
 import { canMerge, slice, type RegionRecord } from './region.js';
+import { VM_GROWSDOWN } from './vm-flags.js';
 
 let nextMapId = 1;
 
@@ -414,7 +415,7 @@ export class RegionMap implements Iterable<RegionRecord> {
     if (ceil <= low) return undefined;
     const r = n.rec;
     if (r.end < ceil && ceil - Math.max(low, r.end) >= length) return ceil - length;
-    this.ceiling = Math.min(ceil, r.kind === 'stack' ? r.start - stackGap : r.start);
+    this.ceiling = Math.min(ceil, (r.flags & VM_GROWSDOWN) !== 0 ? r.start - stackGap : r.start);
     return this.topDown(n.left, length, low, stackGap);
   }
 }

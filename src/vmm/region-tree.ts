@@ -6,6 +6,7 @@
  */
 import { hex } from '../hex.js';
 import type { RegionRecord } from './region.js';
+import { VM_GROWSDOWN } from './vm-flags.js';
 
 /** A tree node: one region and what its subtree spans. */
 export class Node {
@@ -20,7 +21,7 @@ export class Node {
   hi: number;
   /** Largest gap between two consecutive regions of the subtree (0 for one region). */
   gap = 0;
-  /** Lowest start of a stack region in the subtree (its guard gap shrinks the gap below it). */
+  /** Lowest start of a VM_GROWSDOWN region (a stack) in the subtree (its guard gap shrinks the gap below it). */
   stack: number;
   /** Bytes the subtree's regions cover. */
   bytes: number;
@@ -38,7 +39,7 @@ export class Node {
     this.lo = rec.start;
     this.loEnd = rec.end;
     this.hi = rec.end;
-    this.stack = rec.kind === 'stack' ? rec.start : Infinity;
+    this.stack = (rec.flags & VM_GROWSDOWN) !== 0 ? rec.start : Infinity;
     this.bytes = rec.end - rec.start;
     this.mode = rec.shared ? SHARED : PRIVATE;
   }
@@ -73,7 +74,7 @@ export function pull(n: Node): Node {
   const l = n.left;
   const g = n.right;
   let gap = 0;
-  let stack = r.kind === 'stack' ? r.start : Infinity;
+  let stack = (r.flags & VM_GROWSDOWN) !== 0 ? r.start : Infinity;
   let bytes = r.end - r.start;
   let mode = r.shared ? SHARED : PRIVATE;
   if (l !== null) {

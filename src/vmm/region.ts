@@ -31,15 +31,17 @@ export interface RegionRecord {
   name?: string;
   shared: boolean;
   backing: Backing;
-  /** Private anonymous memory faulted in 2 MiB pages where an aligned block fits (THP, MADV_HUGEPAGE). */
-  hugePages?: boolean;
-  /** MAP_NORESERVE (VM_NORESERVE): the overcommit heuristic does not charge it, at mmap nor at mprotect. */
-  noReserve?: boolean;
+  /**
+   * Linux's VM_* bits beyond protection and sharing (vm-flags.ts, REGION_FLAGS): VM_HUGEPAGE
+   * (faults map 2 MiB pages where an aligned block fits), VM_NORESERVE, VM_ACCOUNT, VM_LOCKED,
+   * VM_GROWSDOWN, VM_DONTCOPY, VM_WIPEONFORK, the readahead hints. Regions merge only with equal flags.
+   */
+  flags: number;
 }
 
 /** True when b starts where a ends and the two can be one region (Linux's is_mergeable_vma + contiguous pgoff). */
 export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
-  if (a.end !== b.start || a.prot !== b.prot || a.kind !== b.kind || a.shared !== b.shared || a.name !== b.name || !a.hugePages !== !b.hugePages || !a.noReserve !== !b.noReserve) return false;
+  if (a.end !== b.start || a.prot !== b.prot || a.kind !== b.kind || a.shared !== b.shared || a.name !== b.name || a.flags !== b.flags) return false;
   if (a.backing.type !== b.backing.type) return false;
   if (a.backing.type === 'object' && b.backing.type === 'object') {
     return a.backing.objectId === b.backing.objectId && b.backing.offset === a.backing.offset + (a.end - a.start);
@@ -52,7 +54,7 @@ export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
  * protection. Built as one fixed-shape literal, not a spread: mprotect and munmap split and
  * merge records on every call, and V8's object spread cost more than the rest of the call.
  */
-export function slice(r: RegionRecord, start: number, end: number, prot = r.prot): RegionRecord {
+export function slice(r: RegionRecord, start: number, end: number, prot = r.prot, flags = r.flags): RegionRecord {
   const backing = r.backing.type === 'object' ? { type: 'object' as const, objectId: r.backing.objectId, offset: r.backing.offset + (start - r.start) } : r.backing;
-  return { start, end, prot, kind: r.kind, name: r.name, shared: r.shared, backing, hugePages: r.hugePages, noReserve: r.noReserve };
+  return { start, end, prot, kind: r.kind, name: r.name, shared: r.shared, backing, flags };
 }

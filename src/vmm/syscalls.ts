@@ -15,6 +15,7 @@ import type { VirtualMemory } from './virtual-memory.js';
 import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE, mmapBase } from './layout.js';
 import { checkMapCountForMap, checkMapCountForProtect, checkMapCountForUnmap } from './map-count.js';
 import { checkOvercommit, checkProtectOvercommit } from './overcommit.js';
+import { VM_GROWSDOWN, VM_HUGEPAGE, VM_NORESERVE } from './vm-flags.js';
 
 /** vm.max_map_count of the machine this space runs on. */
 const maxMapCount = (vm: VirtualMemory): number => vm.ctx.maxMapCount;
@@ -148,7 +149,7 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   if (shared && object === undefined) object = vm.ctx.createAnonymousObject(length);
   // As Linux, a mapping may run past the end of its object: an access there is SIGBUS.
   if (fixed) vm.removeRange(addr, addr + length);
-  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, hugePages: hugePages && !shared && !object, noReserve });
+  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, flags: (hugePages && !shared && !object ? VM_HUGEPAGE : 0) | (noReserve ? VM_NORESERVE : 0) });
   if (populate) vm.populate(addr, addr + length);
   return addr;
 }
@@ -232,7 +233,7 @@ export function brk(vm: VirtualMemory, addr?: number | bigint): number {
     if (next && next.kind === 'stack') throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would enter the stack guard gap`);
     checkMapCountForMap(vm.regions, maxMapCount(vm), 'brk'); // do_brk_flags checks even when the heap only grows
     checkOvercommit(vm.ctx.totalPages, newEnd - oldEnd, 'brk');
-    vm.addRegion({ start: oldEnd, end: newEnd, prot: 3, kind: 'heap', name: '[heap]', shared: false });
+    vm.addRegion({ start: oldEnd, end: newEnd, prot: 3, kind: 'heap', name: '[heap]', shared: false, flags: 0 });
   } else if (newEnd < oldEnd) {
     vm.removeRange(newEnd, oldEnd);
   }
@@ -281,7 +282,7 @@ export function createRegion(vm: VirtualMemory, o: RegionOptions): RegionRecord 
   checkMapCountForMap(vm.regions, maxMapCount(vm), 'createRegion');
   if (shared || (p & PROT_WRITE) !== 0) checkOvercommit(vm.ctx.totalPages, len, 'createRegion');
   const object = shared ? vm.ctx.createAnonymousObject(len) : undefined;
-  vm.addRegion({ start, end: start + len, prot: p, kind: o.kind, name: o.name, shared, object });
+  vm.addRegion({ start, end: start + len, prot: p, kind: o.kind, name: o.name, shared, object, flags: o.kind === 'stack' ? VM_GROWSDOWN : 0 });
   return vm.regions.find(start)!;
 }
 

@@ -20,6 +20,7 @@ import { formatMaps } from './maps-format.js';
 import { STACK_GUARD_GAP } from './layout.js';
 import type { ResidentSet } from './resident-set.js';
 import { memcgOutOfMemory } from './oom-killer.js';
+import { VM_HUGEPAGE } from './vm-flags.js';
 
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
@@ -79,7 +80,7 @@ export class VirtualMemory implements FaultHandler {
   addRegion(spec: RegionSpec): Region {
     const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0 } : { type: 'anonymous' as const };
     const attach = spec.object !== undefined && !this.references(spec.object.id);
-    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, ...(spec.hugePages ? { hugePages: true } : {}), ...(spec.noReserve ? { noReserve: true } : {}) });
+    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, flags: spec.flags });
     if (attach) spec.object!.attach(this);
     return r;
   }
@@ -204,7 +205,7 @@ export class VirtualMemory implements FaultHandler {
     if (present) return this.writeProtectFault(r, la);
     if (this.resident && r.backing.type === 'anonymous' && !r.shared) {
       // THP under reclaim: a 2 MiB page when its 512 pages fit, else 4 KiB pages like any others.
-      const huge = r.hugePages ? this.residentHugeFault(r, la, write) : undefined;
+      const huge = (r.flags & VM_HUGEPAGE) !== 0 ? this.residentHugeFault(r, la, write) : undefined;
       return huge ?? this.residentFault(la, write, this.pageProt(r));
     }
     if (r.backing.type === 'object' || r.shared) return this.objectFault(r, la, write);
@@ -317,7 +318,7 @@ export class VirtualMemory implements FaultHandler {
 
 
   private mapAnonymousPage(r: Region, la: number, write: boolean): FaultOutcome {
-    if (r.hugePages && this.mapHugePage(r, la, write)) return RETRY;
+    if ((r.flags & VM_HUGEPAGE) !== 0 && this.mapHugePage(r, la, write)) return RETRY;
     const pp = this.pageProt(r);
     // A read fault on private anonymous memory maps the shared zero page read-only (COW).
     const ok = write ? this.pages.mapZeroed(la, 1, pp.writable) : this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
@@ -404,7 +405,7 @@ export class VirtualMemory implements FaultHandler {
     if (prev && prev.end + STACK_GUARD_GAP > newStart) return undefined;
     // Only free space between the region below and the stack: anything else is SEGV_MAPERR (never EEXIST).
     if (!this.regions.isFree(newStart, stack.start)) return undefined;
-    this.regions.insert({ start: newStart, end: stack.start, prot: stack.prot, kind: 'stack', name: stack.name, shared: false, backing: { type: 'anonymous' } });
+    this.regions.insert({ start: newStart, end: stack.start, prot: stack.prot, kind: 'stack', name: stack.name, shared: false, backing: { type: 'anonymous' }, flags: stack.flags });
     return this.regions.find(la);
   }
 

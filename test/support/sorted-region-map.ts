@@ -6,6 +6,7 @@
 import { VmmError } from '../../src/errors.js';
 import { hex } from '../../src/hex.js';
 import { canMerge, slice, type RegionRecord } from '../../src/vmm/region.js';
+import { VM_GROWSDOWN } from '../../src/vmm/vm-flags.js';
 
 /** Ordered, non-overlapping, maximally merged regions. */
 export class SortedRegionMap implements Iterable<RegionRecord> {
@@ -153,7 +154,7 @@ export class SortedRegionMap implements Iterable<RegionRecord> {
     let ceiling = high;
     for (let i = this.rs.length - 1; i >= 0 && ceiling > low; i--) {
       const r = this.rs[i]!;
-      const top = r.kind === 'stack' ? r.start - stackGap : r.start;
+      const top = (r.flags & VM_GROWSDOWN) !== 0 ? r.start - stackGap : r.start;
       if (r.end < ceiling && ceiling - Math.max(low, r.end) >= length) return ceiling - length;
       ceiling = Math.min(ceiling, top);
     }
