@@ -305,6 +305,14 @@ class NativeCore {
     if (!rootOk(root) || !rangeOk(la, 1, 12) || (mode != 0 && mode != 1)) return N(info, EINVAL_);
     return N(info, static_cast<double>(pt_->cowBreak(static_cast<uint64_t>(root), static_cast<uint64_t>(la), mode == 0, a)));
   }
+  Napi::Value MoveRange(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double root = num(info, 0, "root"), src = num(info, 1, "src"), dst = num(info, 2, "dst"), count = num(info, 3, "count");
+    if (!rootOk(root) || !rangeOk(src, count, 12) || !rangeOk(dst, count, 12)) return N(info, EINVAL_);
+    const double len = count * 4096;
+    if (src + len > static_cast<double>(TWO47) || dst + len > static_cast<double>(TWO47) || (src < dst + len && dst < src + len)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->moveRange(static_cast<uint64_t>(root), static_cast<uint64_t>(src), static_cast<uint64_t>(dst), static_cast<uint64_t>(count))));
+  }
   Napi::Value SetCr3(const Napi::CallbackInfo& info) {
     mut(info);
     const double root = num(info, 0, "root"), pcid = num(info, 1, "pcid");
@@ -608,6 +616,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("accessBatch", Napi::Function::New<Call<&NativeCore::AccessBatch>>(env, "accessBatch", core));
   self.Set("scanAccessed", Napi::Function::New<Call<&NativeCore::ScanAccessed>>(env, "scanAccessed", core));
   self.Set("cowBreak", Napi::Function::New<Call<&NativeCore::CowBreak>>(env, "cowBreak", core));
+  self.Set("moveRange", Napi::Function::New<Call<&NativeCore::MoveRange>>(env, "moveRange", core));
   self.Set("traceBatch", Napi::Function::New<Call<&NativeCore::TraceBatch>>(env, "traceBatch", core));
   self.Set("copyVirt", Napi::Function::New<Call<&NativeCore::CopyVirt>>(env, "copyVirt", core));
   self.Set("hierarchy", Napi::Function::New<Call<&NativeCore::HierarchySet>>(env, "hierarchy", core));

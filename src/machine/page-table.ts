@@ -157,6 +157,19 @@ export class PageTable {
     return n;
   }
 
+  /**
+   * Moves the entries of [from, from + pages*4096) to [to, ...) (mremap): present pages keep
+   * their frames, bits and reference counts, swap entries move as they are, whole tables move
+   * where both sides are aligned alike. `to` must be free of entries (EEXIST throws); false on
+   * ENOMEM (nothing moved). The caller invalidates `from`.
+   */
+  moveRange(from: number, to: number, pages: number): boolean {
+    const st = this.cpu.core.moveRange(this.space.rootFrame, from, to, pages);
+    if (st === Status.ENOMEM) return false;
+    if (st < 0) throw this.cpu.statusError(st, 'moveRange', `${range(from, pages)} to ${hex(fromLinear(to))}`);
+    return true;
+  }
+
   /** Counts the leaves of [la, la + pages*4096) whose Accessed bit is set (clearing it with `clear`): { leaves, pages } (4 KiB pages they cover). */
   scanAccessed(la: number, pages: number, clear: boolean): { leaves: number; pages: number } {
     const n = this.cpu.core.scanAccessed(this.space.rootFrame, la, pages, clear);

@@ -187,6 +187,16 @@ export class RegionMap implements Iterable<RegionRecord> {
    * pieces that changed (with their new protection).
    */
   protect(start: number, end: number, prot: number): RegionRecord[] {
+    return this.modify(start, end, (r) => slice(r, r.start, r.end, prot));
+  }
+
+  /**
+   * Changes the regions of [start, end), which must be covered without holes (else ENOMEM,
+   * nothing changed): each piece becomes `change(piece)` (same range; another protection or
+   * other flags), as Linux's vma_modify does for mprotect, mlock and madvise. Splits at the
+   * edges, then merges what became compatible. Returns the changed pieces (copies).
+   */
+  modify(start: number, end: number, change: (piece: RegionRecord) => RegionRecord): RegionRecord[] {
     const rs = this.overlapping(start, end);
     let at = start;
     for (const r of rs) {
@@ -196,7 +206,10 @@ export class RegionMap implements Iterable<RegionRecord> {
     if (at < end) throw new VmmError('ENOMEM', `[${hex(start)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)})`);
     const a = rs[0]!;
     const z = rs[rs.length - 1]!;
-    const pieces = rs.map((r) => slice(r, Math.max(r.start, start), Math.min(r.end, end), prot));
+    const pieces = rs.map((r) => {
+      const c = change(slice(r, Math.max(r.start, start), Math.min(r.end, end)));
+      return slice(c, c.start, c.end); // the map keeps a record of its own
+    });
     // The new records of the span: the untouched edges, the pieces, and the neighbours they merge with.
     const old = rs.slice();
     const list: RegionRecord[] = [];

@@ -88,6 +88,9 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('cowBreak' as const), r: fc.nat(), page, mode: fc.integer({ min: 0, max: 1 }), lo: attrs, nx: fc.boolean() }),
   fc.record({ t: fc.constant('scan' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), clear: fc.boolean(), kernel: fc.boolean() }),
   fc.record({ t: fc.constant('translate' as const), r: fc.nat(), page, kernel: fc.boolean() }),
+  // mremap's move: to anywhere (overlaps are EINVAL), or by a whole number of 2 MiB blocks (tables move whole).
+  fc.record({ t: fc.constant('move' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), to: page, shift: fc.constantFrom(0, 0, -1024, -512, 512, 1024), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('swapEntries' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 8 }), slot: fc.integer({ min: 1, max: 1000 }) }),
 );
 
 /** Expected refcount of every frame: references held by the test, tables, leaves. */
@@ -322,6 +325,19 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
       case 'translate':
         both('translate', (c) => c.translate(root, la(o.page, o.kernel)));
         break;
+      case 'move': {
+        // A relative target (a multiple of 512 pages) keeps the 2 MiB alignment of the source; the kernel half is refused.
+        const to = o.shift !== 0 ? o.page + o.shift : o.to;
+        both('moveRange', (c) => c.moveRange(root, la(o.page, o.kernel), to >= 0 ? la(to, o.kernel) : 4096, o.count));
+        break;
+      }
+      case 'swapEntries': {
+        // Non-present entries (what reclaim leaves): moveRange moves them as they are.
+        const las = Float64Array.from({ length: o.count }, (_, k) => la(o.page + k));
+        const lo = new Uint32Array(o.count).fill((o.slot << 9) >>> 0);
+        both('writeEntries', (c) => c.writeEntries(root, las, o.count, lo, new Uint32Array(o.count)));
+        break;
+      }
     }
     same('freeFrames', a.core.freeFrames(), b.core.freeFrames());
   }
