@@ -305,6 +305,12 @@ class NativeCore {
     if (!rootOk(root) || !rangeOk(la, 1, 12) || (mode != 0 && mode != 1)) return N(info, EINVAL_);
     return N(info, static_cast<double>(pt_->cowBreak(static_cast<uint64_t>(root), static_cast<uint64_t>(la), mode == 0, a)));
   }
+  Napi::Value CountFrames(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count"), pfn = num(info, 3, "pfn"), frames = num(info, 4, "frames");
+    if (!rootOk(root) || !rangeOk(la, count, 12) || !isInt(pfn) || pfn < 0 || !isInt(frames) || frames < 0) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->countFrames(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), static_cast<uint64_t>(pfn), static_cast<uint64_t>(frames))));
+  }
   Napi::Value MoveRange(const Napi::CallbackInfo& info) {
     mut(info);
     const double root = num(info, 0, "root"), src = num(info, 1, "src"), dst = num(info, 2, "dst"), count = num(info, 3, "count");
@@ -617,6 +623,7 @@ Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   self.Set("scanAccessed", Napi::Function::New<Call<&NativeCore::ScanAccessed>>(env, "scanAccessed", core));
   self.Set("cowBreak", Napi::Function::New<Call<&NativeCore::CowBreak>>(env, "cowBreak", core));
   self.Set("moveRange", Napi::Function::New<Call<&NativeCore::MoveRange>>(env, "moveRange", core));
+  self.Set("countFrames", Napi::Function::New<Call<&NativeCore::CountFrames>>(env, "countFrames", core));
   self.Set("traceBatch", Napi::Function::New<Call<&NativeCore::TraceBatch>>(env, "traceBatch", core));
   self.Set("copyVirt", Napi::Function::New<Call<&NativeCore::CopyVirt>>(env, "copyVirt", core));
   self.Set("hierarchy", Napi::Function::New<Call<&NativeCore::HierarchySet>>(env, "hierarchy", core));

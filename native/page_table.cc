@@ -263,6 +263,21 @@ int64_t PageTables::cowBreak(uint64_t root, uint64_t la, bool copy, uint64_t att
   return nf;
 }
 
+int64_t PageTables::countFrames(uint64_t root, uint64_t la, uint64_t count, uint64_t pfn, uint64_t frames) {
+  const uint64_t end = la + count * 4096;
+  int64_t n = 0;
+  forEachLeaf(root, la, end, false, [&](uint64_t*, uint64_t e, int level, uint64_t va) {
+    const uint64_t per = leafFrames(level);
+    const uint64_t base = entryPfn(e) & ~(per - 1);
+    // The part of the leaf inside the range, then the part of that inside the frame range.
+    const uint64_t a = base + ((va > la ? va : la) - va) / 4096;
+    const uint64_t b = base + ((va + per * 4096 < end ? va + per * 4096 : end) - va) / 4096;
+    const uint64_t x = a > pfn ? a : pfn, y = b < pfn + frames ? b : pfn + frames;
+    if (y > x) n += static_cast<int64_t>(y - x);
+  });
+  return n;
+}
+
 // moveRange: mirrors PageTables.moveRange of src/core/ref/page-table.ts step for step (same
 // allocations in the same order), as move_page_tables moves PUDs, PMDs, then PTEs.
 int PageTables::moveRange(uint64_t root, uint64_t src, uint64_t dst, uint64_t count) {

@@ -55,6 +55,8 @@ class PageTables {
   // mremap's move: the entries of [src, src + count*4096) go to the empty [dst, ...) (whole tables
   // or large leaves where aligned alike and dst's slot is empty). OK, EEXIST, or ENOMEM with all moved back.
   int moveRange(uint64_t root, uint64_t src, uint64_t dst, uint64_t count);
+  // 4 KiB pages of the range whose present leaf maps a frame in [pfn, pfn + frames).
+  int64_t countFrames(uint64_t root, uint64_t la, uint64_t count, uint64_t pfn, uint64_t frames);
   // Present leaves meeting the range with Accessed set (cleared when `clear`); *pages += their 4K pages.
   int64_t scanAccessed(uint64_t root, uint64_t la, uint64_t count, bool clear, uint64_t* pages);
 

@@ -6,7 +6,7 @@
 import { hex } from './hex.js';
 
 /** Errno-style codes used by vmsim. */
-export type ErrnoCode = 'EINVAL' | 'ENOMEM' | 'EFAULT' | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EPERM' | 'EACCES' | 'ESRCH' | 'ENOSYS' | 'ENOSPC';
+export type ErrnoCode = 'EINVAL' | 'ENOMEM' | 'EFAULT' | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EPERM' | 'EACCES' | 'ESRCH' | 'ENOSYS' | 'ENOSPC' | 'EAGAIN' | 'EBADF';
 
 /** An operation was refused; nothing changed. `code` names the errno. */
 export class VmmError extends Error {

@@ -118,6 +118,14 @@ export interface Core {
   fork(src: number, dst: number, la: number, count: number, parentClrLo: number, parentSetLo: number, childClrLo: number): number;
 
   /**
+   * The 4 KiB pages of [la, la + count*4096) that present leaves map to frames in [pfn, pfn +
+   * frames) (a large leaf partly inside the range counts its parts inside): the VMM's count of
+   * zero-page mappings, which Linux's RSS leaves out. Bad entries met are cleared and counted,
+   * as scanAccessed does. EINVAL for a bad range or root.
+   */
+  countFrames(root: number, la: number, count: number, pfn: number, frames: number): number;
+
+  /**
    * mremap's move of page-table entries: the entries of the user-half range [src, src +
    * count*4096) move to [dst, dst + count*4096) unchanged (present leaves with their A/D and
    * software bits, and non-present ones: swap entries), and no frame's reference count changes.

@@ -157,6 +157,13 @@ export class PageTable {
     return n;
   }
 
+  /** The 4 KiB pages of [la, la + pages*4096) mapped to frames in [pfn, pfn + frames) (the VMM counts zero-page mappings with it). */
+  countFrames(la: number, pages: number, pfn: number, frames: number): number {
+    const n = this.cpu.core.countFrames(this.space.rootFrame, la, pages, pfn, frames);
+    if (n < 0) throw this.cpu.statusError(n, 'countFrames', range(la, pages));
+    return n;
+  }
+
   /**
    * Moves the entries of [from, from + pages*4096) to [to, ...) (mremap): present pages keep
    * their frames, bits and reference counts, swap entries move as they are, whole tables move

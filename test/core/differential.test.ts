@@ -90,6 +90,7 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('translate' as const), r: fc.nat(), page, kernel: fc.boolean() }),
   // mremap's move: to anywhere (overlaps are EINVAL), or by a whole number of 2 MiB blocks (tables move whole).
   fc.record({ t: fc.constant('move' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), to: page, shift: fc.constantFrom(0, 0, -1024, -512, 512, 1024), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('countFrames' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), pfn: fc.integer({ min: 0, max: 2100 }), frames: fc.constantFrom(0, 1, 2, 512, 2048), kernel: fc.boolean() }),
   fc.record({ t: fc.constant('swapEntries' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 8 }), slot: fc.integer({ min: 1, max: 1000 }) }),
 );
 
@@ -331,6 +332,9 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
         both('moveRange', (c) => c.moveRange(root, la(o.page, o.kernel), to >= 0 ? la(to, o.kernel) : 4096, o.count));
         break;
       }
+      case 'countFrames':
+        both('countFrames', (c) => c.countFrames(root, la(o.page, o.kernel), o.count, o.pfn, o.frames));
+        break;
       case 'swapEntries': {
         // Non-present entries (what reclaim leaves): moveRange moves them as they are.
         const las = Float64Array.from({ length: o.count }, (_, k) => la(o.page + k));

@@ -138,6 +138,22 @@ describe.each(makers)('core moveRange (%s)', (_name, make) => {
     c.dispose();
   });
 
+  it('countFrames counts the 4 KiB pages of a range mapped to a frame range (parts of large leaves included)', () => {
+    const { c, root, result } = rig(make);
+    const z = c.allocFrame();
+    expect(c.mapList(root, BASE, Float64Array.of(z, z, z), USER, 0)).toBe(0);
+    expect(c.map(root, BASE + M, 1, 21, USER, 0, -1)).toBe(0);
+    const huge = tr(c, result, root, BASE + M)![0] / 4096;
+    expect(c.countFrames(root, BASE, 3, z, 1)).toBe(3);
+    expect(c.countFrames(root, BASE + 4096, 5, z, 1)).toBe(2);
+    expect(c.countFrames(root, BASE, 1024, huge, 512)).toBe(512);
+    expect(c.countFrames(root, BASE + M + 10 * 4096, 20, huge + 15, 100)).toBe(15); // parts 15..29 of the leaf
+    expect(c.countFrames(root, BASE, 4, z + 1, 1)).toBe(0);
+    expect(c.countFrames(root, BASE + 1, 4, z, 1)).toBe(Status.EINVAL);
+    expect(c.countFrames(root, BASE, 4, -1, 1)).toBe(Status.EINVAL);
+    c.dispose();
+  });
+
   it('ENOMEM when a destination table cannot be allocated: everything moved so far goes back', () => {
     const { c, root, result } = rig(make, 4 * 2 ** 20);
     // Pages in two 2 MiB blocks; the destination shifts them by one page, so each block needs a new table at dst.

@@ -545,6 +545,23 @@ export class PageTables {
     }
   }
 
+  /** core.countFrames: 4 KiB pages of [la, la+count*4096) whose present leaf maps a frame in [pfn, pfn+frames). */
+  countFrames(root: number, la: number, count: number, pfn: number, frames: number): number {
+    const end = la + count * 4096;
+    let n = 0;
+    this.forEachLeaf(root, la, end, false, (_table, _idx, lo, hi, level, va) => {
+      const per = leafFrames(level);
+      const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % per);
+      // The part of the leaf inside the range, then the part of that inside the frame range.
+      const a = base + (Math.max(va, la) - va) / 4096;
+      const b = base + (Math.min(va + per * 4096, end) - va) / 4096;
+      const x = Math.max(a, pfn);
+      const y = Math.min(b, pfn + frames);
+      if (y > x) n += y - x;
+    });
+    return n;
+  }
+
   /** core.cowBreak (mode 0 copy, 1 zero). */
   cowBreak(root: number, la: number, mode: number, attrLo: number, attrHi: number): number {
     const leaf = this.leaf(root, la, true);

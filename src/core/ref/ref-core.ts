@@ -223,6 +223,12 @@ export function createRefCore(config: CoreConfig): Core {
       if (!rootOk(src) || !rootOk(dst) || src === dst || !rangeOk(la, count, 12)) return Status.EINVAL;
       return pt.fork(src, dst, la, count, parentClrLo >>> 0, parentSetLo >>> 0, childClrLo >>> 0);
     },
+    countFrames: (root, la, count, pfn, frames) => {
+      live();
+      for (const [v, name] of [[root, 'root'], [la, 'la'], [count, 'count'], [pfn, 'pfn'], [frames, 'frames']] as const) num(v, name);
+      if (!rootOk(root) || !rangeOk(la, count, 12) || !isInt(pfn) || pfn < 0 || !isInt(frames) || frames < 0) return Status.EINVAL;
+      return pt.countFrames(root, la, count, pfn, frames);
+    },
     moveRange: (root, src, dst, count) => {
       live();
       for (const [v, name] of [[root, 'root'], [src, 'src'], [dst, 'dst'], [count, 'count']] as const) num(v, name);
