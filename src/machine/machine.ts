@@ -15,7 +15,6 @@ import { VmmContext } from '../vmm/vmm-context.js';
 import { AddressSpace } from '../vmm/address-space.js';
 import type { SharedMemoryObject } from '../vmm/shared-memory.js';
 import type { FaultCounters } from '../vmm/vm-stats.js';
-import { VM_GROWSDOWN } from '../vmm/vm-flags.js';
 import { DEFAULT_HEAP_START, INITIAL_STACK_SIZE, STACK_LIMIT, STACK_TOP } from '../vmm/layout.js';
 import { SwapArea } from '../reclaim/swap-area.js';
 import { resolvePolicy } from '../reclaim/registry.js';
@@ -176,7 +175,7 @@ export class Machine extends Cpu {
     const adj = options.oomScoreAdj === undefined ? 0 : checkOomScoreAdj(options.oomScoreAdj, 'options.oomScoreAdj');
     const space = this.newProcessSpace(stackLimit, resident);
     space.oomScoreAdj = adj;
-    if (withStack) space.vm.addRegion({ start: STACK_TOP - INITIAL_STACK_SIZE, end: STACK_TOP, prot: 3, kind: 'stack', name: '[stack]', shared: false, flags: VM_GROWSDOWN });
+    if (withStack) space.vm.addStack();
     return space;
   }
 
@@ -214,6 +213,7 @@ export class Machine extends Cpu {
     if (cfg) {
       space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg);
       space.vm.resident.owner = space;
+      space.vm.resident.lockedAt = (la) => space.vm.isLockedAt(la);
     }
     this.register(space);
     return space;

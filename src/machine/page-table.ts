@@ -60,8 +60,18 @@ const TWO47 = 2 ** 47;
 
 /** The page tables of one address space, operated on in ranges. */
 export class PageTable {
-  /** 4 KiB user-half pages mapped through these operations (Linux's RSS). */
+  /** 4 KiB user-half pages mapped through these operations, the zero page's mappings included. */
   residentPages = 0;
+  /**
+   * Of those, the pages that map the OS's zero page(s): the layer above keeps this count (only it
+   * knows those frames), because Linux's RSS leaves zero-page mappings out (they are "special").
+   */
+  zeroPages = 0;
+
+  /** Linux's RSS: resident pages less zero-page mappings. */
+  get rss(): number {
+    return this.residentPages - this.zeroPages;
+  }
 
   constructor(
     private readonly cpu: Cpu,

@@ -10,11 +10,19 @@ import * as sys from './syscalls.js';
 import type { MmapOptions, RegionOptions } from './syscalls.js';
 import type { Region, RegionRecord } from './region.js';
 import { formatProt } from './prot.js';
+import { positionLabel, type ProcessLayout } from './maps-format.js';
 import type { SpaceStats } from './vm-stats.js';
 import type { VmmContext } from './vmm-context.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import { toLinear } from '../address.js';
-import { madvise, mlock, type MadviseAdvice } from './madvise.js';
+import { madvise, type MadviseAdvice } from './madvise.js';
+import { MLOCK_ONFAULT, mlockall, mlockRange, munlockall } from './mlock.js';
+import { mremap, type MremapOptions } from './mremap.js';
+import { mincore } from './mincore.js';
+import type { Rlimit, RlimitName } from './rlimits.js';
+import { VM_LOCKED, VM_LOCKONFAULT } from './vm-flags.js';
+import { describe } from '../address.js';
+import { VmmError } from '../errors.js';
 import { checkOomScoreAdj, oomScore, type OomKiller } from './oom-killer.js';
 import { userTablePages } from '../machine/table-pages.js';
 import { VM_HUGEPAGE, VM_NORESERVE } from './vm-flags.js';
@@ -79,7 +87,8 @@ export class AddressSpace extends MmuSpace {
   /** The regions in address order. */
   regions(): Region[] {
     this.live();
-    return [...this.vm.regions].map(publicRegion);
+    const layout = this.vm.layout;
+    return [...this.vm.regions].map((r) => publicRegion(r, layout));
   }
   /** The regions as Linux prints /proc/PID/maps. */
   maps(): string {
@@ -90,13 +99,13 @@ export class AddressSpace extends MmuSpace {
   findRegion(addr: number | bigint): Region | undefined {
     this.live();
     const r = this.vm.regions.find(sys.userAddress(addr, 'addr'));
-    return r && publicRegion(r);
+    return r && publicRegion(r, this.vm.layout);
   }
   /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
   createRegion(options: RegionOptions): Region {
     const o = snapshot(options);
     this.live();
-    return publicRegion(sys.createRegion(this.vm, o));
+    return publicRegion(sys.createRegion(this.vm, o), this.vm.layout);
   }
   /** Destroys the whole region containing `addr`. */
   destroyRegion(addr: number | bigint): void {
@@ -144,24 +153,61 @@ export class AddressSpace extends MmuSpace {
     this.live();
     const ctx = this.vm.ctx;
     // The resident set's badness when there is one (the OOM killer's own figure); without one, no page can be in swap.
-    const points = this.vm.resident?.badness() ?? this.pages.residentPages + userTablePages(ctx.frames, this.rootFrame);
+    const points = this.vm.resident?.badness() ?? this.pages.rss + userTablePages(ctx.frames, this.rootFrame);
     return oomScore(points, this.adj, ctx.totalPages);
   }
 
-  /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_COLD or MADV_PAGEOUT over [addr, addr+length), with Linux's errors. */
-  madvise(addr: number | bigint, length: number, advice: MadviseAdvice): void {
+  /** madvise(2) over [addr, addr+length) with any advice Linux implements for memory (see MadviseAdvice), with Linux's errors. */
+  madvise(addr: number | bigint, length: number | bigint, advice: MadviseAdvice): void {
     this.live();
     madvise(this.vm, addr, length, advice);
   }
-  /** mlock(2): locks [addr, addr+length) (rounded to pages) and faults it in; locked pages are never evicted. */
-  mlock(addr: number | bigint, length: number): void {
+  /** mlock(2): locks [addr, addr+length) (rounded to pages; its regions split at the edges, VM_LOCKED) and faults it in; locked pages are never evicted. */
+  mlock(addr: number | bigint, length: number | bigint): void {
     this.live();
-    mlock(this.vm, addr, length, true);
+    mlockRange(this.vm, addr, length, VM_LOCKED, 'mlock');
+  }
+  /** mlock2(2): mlock, or with flags MLOCK_ONFAULT (1) lock the pages as they are faulted in (nothing is faulted in now). */
+  mlock2(addr: number | bigint, length: number | bigint, flags = 0): void {
+    this.live();
+    if (typeof flags !== 'number' || !Number.isInteger(flags) || (flags & ~MLOCK_ONFAULT) !== 0) throw new VmmError('EINVAL', `mlock2: flags must be 0 or MLOCK_ONFAULT (1), got ${describe(flags)}`);
+    mlockRange(this.vm, addr, length, VM_LOCKED | (flags & MLOCK_ONFAULT ? VM_LOCKONFAULT : 0), 'mlock2');
   }
   /** munlock(2): the pages of [addr, addr+length) become evictable again. */
-  munlock(addr: number | bigint, length: number): void {
+  munlock(addr: number | bigint, length: number | bigint): void {
     this.live();
-    mlock(this.vm, addr, length, false);
+    mlockRange(this.vm, addr, length, 0, 'munlock');
+  }
+  /** mlockall(2): MCL_CURRENT (1) locks every region now, MCL_FUTURE (2) every later one, MCL_ONFAULT (4) locks pages as they are faulted in. */
+  mlockall(flags: number): void {
+    this.live();
+    mlockall(this.vm, flags);
+  }
+  /** munlockall(2): unlocks every region, and later ones are no longer locked. */
+  munlockall(): void {
+    this.live();
+    munlockall(this.vm);
+  }
+  /** mremap(2): grows, shrinks or moves the mapping at addr (see MremapOptions); returns its address. Moves page-table entries, never bytes. */
+  mremap(addr: number | bigint, oldLength: number | bigint, newLength: number | bigint, options?: MremapOptions): number {
+    const o = snapshot(options);
+    this.live();
+    return mremap(this.vm, addr, oldLength, newLength, o);
+  }
+  /** mincore(2): one byte per page of [addr, addr+length), 1 when the page is resident (mapped, or in the memory backing it). */
+  mincore(addr: number | bigint, length: number | bigint): Uint8Array {
+    this.live();
+    return mincore(this.vm, addr, length);
+  }
+  /** getrlimit(2) of RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK or RLIMIT_MEMLOCK: { soft, hard } in bytes, Infinity for none. */
+  getrlimit(resource: RlimitName): Rlimit {
+    this.live();
+    return this.vm.rlimits.get(resource);
+  }
+  /** setrlimit(2): EINVAL for an unknown resource or soft above hard, EPERM to raise the hard limit. */
+  setrlimit(resource: RlimitName, soft: number | bigint, hard: number | bigint): void {
+    this.live();
+    this.vm.rlimits.set(resource, soft, hard);
   }
 
   /** Reports a reference to `va` that hit (no fault) to an every-reference policy (lru, lfu, 2q, arc, opt); drivers that see every reference call it. */
@@ -181,9 +227,13 @@ function snapshot<T>(options: T): T {
   return options !== null && typeof options === 'object' ? { ...options } : options;
 }
 
-function publicRegion(r: RegionRecord): Region {
-  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
-  if (r.name !== undefined) out.name = r.name;
+function publicRegion(r: RegionRecord, layout: ProcessLayout): Region {
+  // Linux tells the heap and the stack by position (anonymous memory merges across kinds): the kind and name say where it is.
+  const label = positionLabel(r, layout);
+  const kind = label === '[heap]' ? 'heap' : label === '[stack]' ? 'stack' : r.kind === 'heap' ? 'mmap' : r.kind;
+  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind, shared: r.shared, backing: r.backing };
+  if (label !== undefined) out.name = label;
+  else if (r.name !== undefined) out.name = r.name;
   if ((r.flags & VM_HUGEPAGE) !== 0) out.hugePages = true;
   if ((r.flags & VM_NORESERVE) !== 0) out.noReserve = true;
   return out;

@@ -13,28 +13,46 @@ function hex(n: number, width: number): string {
   return s.length >= width ? s : '00000000'.slice(0, width - s.length) + s;
 }
 
+/** Where the process's heap and initial stack are (mm->start_brk, brk, start_stack): maps names regions by them. */
+export interface ProcessLayout {
+  readonly startBrk: number;
+  readonly brk: number;
+  readonly startStack: number;
+}
+
+/** The label get_vma_name gives anonymous private memory by position: '[heap]' (vma_is_initial_heap), '[stack]' (vma_is_initial_stack), or undefined. */
+export function positionLabel(r: RegionRecord, p: ProcessLayout | undefined): '[heap]' | '[stack]' | undefined {
+  if (p === undefined || r.backing.type !== 'anonymous' || r.shared) return undefined;
+  if (r.start < p.brk && r.end > p.startBrk) return '[heap]';
+  if (r.start <= p.startStack && r.end >= p.startStack) return '[stack]';
+  return undefined;
+}
+
 /** The pathname column of a region. */
-function pathname(r: RegionRecord, objectName: (id: number) => { name: string; linked: boolean } | undefined): string {
+function pathname(r: RegionRecord, objectName: (id: number) => { name: string; linked: boolean } | undefined, p: ProcessLayout | undefined): string {
   if (r.backing.type === 'object') {
     const o = objectName(r.backing.objectId);
     if (!o || o.name === '') return '/dev/zero (deleted)'; // shared anonymous memory
     return `/dev/shm/${o.name}${o.linked ? '' : ' (deleted)'}`;
   }
-  if (r.kind === 'heap') return '[heap]';
-  if (r.kind === 'stack') return '[stack]';
+  const label = positionLabel(r, p);
+  if (label !== undefined) return label;
+  // Without a process (a plain list of records), the kinds say it.
+  if (p === undefined && r.kind === 'heap') return '[heap]';
+  if (p === undefined && r.kind === 'stack') return '[stack]';
   if (r.name !== undefined && r.name !== '') return r.kind === 'code' || r.kind === 'data' ? r.name : `[anon:${r.name}]`;
   return '';
 }
 
 /** Formats regions as the text of /proc/PID/maps. */
-export function formatMaps(regions: Iterable<RegionRecord>, objectName: (id: number) => { name: string; linked: boolean } | undefined): string {
+export function formatMaps(regions: Iterable<RegionRecord>, objectName: (id: number) => { name: string; linked: boolean } | undefined, layout?: ProcessLayout): string {
   // One string per line, joined once: appending to one growing string makes a rope the GC pays for.
   const lines: string[] = [];
   for (const r of regions) {
     const isObj = r.backing.type === 'object';
     const offset = r.backing.type === 'object' ? r.backing.offset : 0;
     let line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${isObj ? '00:01' : '00:00'} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
-    const name = pathname(r, objectName);
+    const name = pathname(r, objectName, layout);
     if (name !== '') line = line.padEnd(PAD, ' ') + ' ' + name;
     lines.push(line);
   }

@@ -13,7 +13,7 @@ import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { hex } from '../hex.js';
 import { TASK_SIZE } from './layout.js';
-import { userAddress } from './syscalls.js';
+import { sizeArg, userAddress } from './syscalls.js';
 import { checkMapCountForModify } from './map-count.js';
 import { slice, type RegionRecord } from './region.js';
 import { VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT } from './vm-flags.js';
@@ -28,11 +28,6 @@ export const MCL_FUTURE = 2;
 export const MCL_ONFAULT = 4;
 
 const TWO64 = 2 ** 64;
-
-function length(v: unknown, op: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new VmmError('EINVAL', `${op}: length must be a non-negative integer, got ${describe(v)}`);
-  return v;
-}
 
 /** can_do_mlock: a process may lock when RLIMIT_MEMLOCK is not 0, or with CAP_IPC_LOCK. */
 function canLock(vm: VirtualMemory, op: string): void {
@@ -52,7 +47,7 @@ function lockedPagesIn(vm: VirtualMemory, start: number, end: number): number {
  */
 export function mlockRange(vm: VirtualMemory, addr: unknown, len: unknown, flags: number, op: string): void {
   const raw = userAddress(addr, 'addr');
-  const l = length(len, op);
+  const l = sizeArg(len, op);
   const a = raw - (raw % PAGE_SIZE);
   const end = a + Math.ceil((l + (raw - a)) / PAGE_SIZE) * PAGE_SIZE;
   if (end >= TWO64) throw new VmmError('EINVAL', `${op}: [${hex(raw)}, +${hex(l)}) wraps around the address space`);
@@ -79,7 +74,7 @@ export function mlockRange(vm: VirtualMemory, addr: unknown, len: unknown, flags
   if ((flags & VM_LOCKED) !== 0) {
     const err = populateRange(vm, a, end, 'mlock');
     // __mlock_posix_error_return: GUP's EFAULT (PROT_NONE, SIGBUS) is ENOMEM, its ENOMEM is EAGAIN.
-    if (err) throw new VmmError(err.code === 'EFAULT' ? 'ENOMEM' : 'EAGAIN', `${op}: ${err.message}; the range stays locked, as in Linux`);
+    if (err) throw new VmmError(err.code === 'EFAULT' ? 'ENOMEM' : 'EAGAIN', `${op}: ${err.message.replace(/^[A-Z]+: /, '')}; the range stays locked, as in Linux`);
   }
 }
 
@@ -93,21 +88,16 @@ function setLockFlags(vm: VirtualMemory, start: number, end: number, flags: numb
   if (end <= start) return;
   const change = (p: RegionRecord): RegionRecord => slice(p, p.start, p.end, p.prot, (p.flags & ~VM_LOCKED_MASK) | flags);
   checkMapCountForModify(vm.regions, vm.ctx.maxMapCount, start, end, change, op);
-  let delta = 0;
   const touched: Array<[number, number]> = [];
   for (const r of vm.regions.overlapping(start, end)) {
     const s = Math.max(start, r.start);
     const e = Math.min(end, r.end);
     const nf = (r.flags & ~VM_LOCKED_MASK) | flags;
     if (nf === r.flags) continue;
-    const pages = (e - s) / PAGE_SIZE;
-    if ((nf & VM_LOCKED) === 0) delta -= pages;
-    else if ((r.flags & VM_LOCKED) === 0) delta += pages;
     touched.push([s, e]);
   }
   if (touched.length === 0) return;
   for (const [s, e] of touched) vm.regions.modify(s, e, change);
-  vm.lockedVm += delta;
   const rs = vm.resident;
   if (rs) for (const [s, e] of touched) (flags & VM_LOCKED) !== 0 ? rs.lock(s, e) : rs.unlock(s, e);
 }

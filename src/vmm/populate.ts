@@ -94,7 +94,7 @@ function mapRun(vm: VirtualMemory, r: RegionRecord, la: number, count: number, w
   const pp = vm.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
   const ok = write ? vm.pages.mapZeroed(la, count, pp.writableDirty) : vm.pages.mapFrameList(la, new Float64Array(count).fill(vm.ctx.zeroFrame), { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
   if (!ok) return false;
-  if (!write) vm.zeroMapped += count;
+  if (!write) vm.pages.zeroPages += count;
   vm.faults.minor += count;
   vm.ctx.faults.minor += count;
   return true;

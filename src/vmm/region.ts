@@ -39,9 +39,13 @@ export interface RegionRecord {
   flags: number;
 }
 
+/** Kinds Linux does not tell apart: anonymous memory from mmap, brk or the stack merges when its flags agree (a rw mapping placed inside the heap merges with it). */
+const ANON_KINDS: ReadonlySet<RegionKind> = new Set(['mmap', 'heap', 'stack']);
+
 /** True when b starts where a ends and the two can be one region (Linux's is_mergeable_vma + contiguous pgoff). */
 export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
-  if (a.end !== b.start || a.prot !== b.prot || a.kind !== b.kind || a.shared !== b.shared || a.name !== b.name || a.flags !== b.flags) return false;
+  if (a.end !== b.start || a.prot !== b.prot || a.shared !== b.shared || a.name !== b.name || a.flags !== b.flags) return false;
+  if (a.kind !== b.kind && !(ANON_KINDS.has(a.kind) && ANON_KINDS.has(b.kind))) return false;
   if (a.backing.type !== b.backing.type) return false;
   if (a.backing.type === 'object' && b.backing.type === 'object') {
     return a.backing.objectId === b.backing.objectId && b.backing.offset === a.backing.offset + (a.end - a.start);

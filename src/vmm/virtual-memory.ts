@@ -5,22 +5,24 @@
  * It reaches the page tables only through the MMU level's typed page operations (PageTable),
  * one operation per region range, never one per page. A fault's outcome is a value.
  */
-import { PAGE_SIZE, PTE, PFEC } from '../core/constants.js';
+import { PAGE_SIZE, PageBit, PTE, PFEC } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { PageAttrs, PageTable } from '../machine/page-table.js';
 import { VmmError } from '../errors.js';
 import { RegionMap } from './region-map.js';
-import type { RegionRecord as Region } from './region.js';
-import { FORK_PRIVATE, FORK_SHARED, PROT_WRITE, protIndex, type PageProt } from './pte-attrs.js';
+import { slice, type RegionRecord as Region } from './region.js';
+import { FORK_PRIVATE, PROT_WRITE, protIndex, type PageProt } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
-import { formatMaps } from './maps-format.js';
-import { STACK_GUARD_GAP } from './layout.js';
+import { formatMaps, type ProcessLayout } from './maps-format.js';
+import { INITIAL_STACK_SIZE, MMAP_MIN_ADDR, STACK_GUARD_GAP, mmapBase } from './layout.js';
 import type { ResidentSet } from './resident-set.js';
 import { memcgOutOfMemory } from './oom-killer.js';
-import { VM_HUGEPAGE } from './vm-flags.js';
+import { VM_ACCOUNT, VM_DONTCOPY, VM_GROWSDOWN, VM_HUGEPAGE, VM_LOCKED, VM_LOCKED_MASK, VM_NOHUGEPAGE, VM_WIPEONFORK } from './vm-flags.js';
+import { Rlimits } from './rlimits.js';
+import { populateRange } from './populate.js';
 
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
@@ -40,9 +42,16 @@ export class VirtualMemory implements FaultHandler {
   /** Start of the heap (start_brk) and the current break. */
   heapStart: number;
   brkEnd: number;
-  /** Lowest address the stack may grow down to, and the stack's top. */
+  /** The stack's top (the initial stack region ends there; start_stack is in its last page). */
   stackTop: number;
-  stackLimit: number;
+  /** Where top-down placement starts (mmap_base), fixed when the process image is made (creation, exec). */
+  mmapBase: number;
+  /** RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK (kept by a fork child and by exec). */
+  rlimits: Rlimits;
+  /** CAP_IPC_LOCK: lock beyond RLIMIT_MEMLOCK (off: a vmsim process is an ordinary user's). */
+  capIpcLock = false;
+  /** Flags every new mapping gets (mm->def_flags: VM_LOCKED | VM_LOCKONFAULT after mlockall(MCL_FUTURE)). */
+  defFlags = 0;
   readonly faults: FaultCounters = newFaultCounters();
   sharedPages = 0;
   /** @internal Ranges allocVirtual returned: start → end (freeVirtual frees exactly these). */
@@ -55,18 +64,53 @@ export class VirtualMemory implements FaultHandler {
   constructor(
     readonly pages: PageTable,
     readonly ctx: VmmContext,
-    init: { heapStart: number; stackTop: number; stackLimit: number },
+    init: { heapStart: number; stackTop: number; stackLimit: number; mmapBase?: number },
   ) {
     this.regions = new RegionMap();
     this.heapStart = init.heapStart;
     this.brkEnd = init.heapStart;
     this.stackTop = init.stackTop;
-    this.stackLimit = init.stackLimit;
+    this.rlimits = new Rlimits(init.stackLimit);
+    this.mmapBase = init.mmapBase ?? mmapBase(init.stackTop, init.stackLimit);
   }
 
-  /** 4 KiB pages mapped in this space's user half (Linux's RSS). */
+  /** Pages of locked regions (mm->locked_vm, VmLck), mapped or not. */
+  get lockedVm(): number {
+    return this.regions.lockedBytes / PAGE_SIZE + this.lockedLeak;
+  }
+  /** Pages Linux's locked_vm keeps counting after their region stopped being locked (MREMAP_DONTUNMAP's old range). */
+  lockedLeak = 0;
+
+  /** RLIMIT_STACK's soft limit: how far the stack may grow below its top. */
+  get stackLimit(): number {
+    return this.rlimits.soft('RLIMIT_STACK');
+  }
+
+  /** Linux's RSS: 4 KiB pages mapped in this space's user half, zero-page mappings left out. */
   get residentPages(): number {
-    return this.pages.residentPages;
+    return this.pages.rss;
+  }
+
+  /** True when the page at `la` lies in a locked region (its pages are never evicted). */
+  isLockedAt(la: number): boolean {
+    const r = this.regions.find(la);
+    return r !== undefined && (r.flags & VM_LOCKED) !== 0;
+  }
+
+  /** The pages of [start, end) that map the zero page or the huge zero page (one bulk count each). */
+  zeroPagesIn(start: number, end: number): number {
+    if (this.pages.zeroPages === 0) return 0;
+    const n = (end - start) / PAGE_SIZE;
+    const hz = this.ctx.hugeZeroStart;
+    return this.pages.countFrames(start, n, this.ctx.zeroFrame, 1) + (hz >= 0 ? this.pages.countFrames(start, n, hz, 512) : 0);
+  }
+
+  /** Unmaps [start, end) of one kind of region, keeping the shared and zero-page counts; returns pages unmapped. */
+  private unmapPages(start: number, end: number, shared: boolean): number {
+    if (!shared) this.pages.zeroPages -= this.zeroPagesIn(start, end);
+    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE);
+    if (shared) this.sharedPages -= n;
+    return n;
   }
 
   /** The page attributes of a region (its vm_page_prot), computed once per machine. */
@@ -75,6 +119,16 @@ export class VirtualMemory implements FaultHandler {
   }
 
   // ------------------------------------------------------------ regions and pages
+
+  /**
+   * The initial stack a new process image gets (setup_arg_pages: 128 KiB below the stack's top,
+   * growing down, charged to Committed_AS as VM_STACK_FLAGS include VM_ACCOUNT).
+   */
+  addStack(): void {
+    const start = this.stackTop - INITIAL_STACK_SIZE;
+    this.ctx.overcommit.charge(INITIAL_STACK_SIZE / PAGE_SIZE, undefined, 'stack');
+    this.addRegion({ start, end: this.stackTop, prot: 3, kind: 'stack', shared: false, flags: VM_GROWSDOWN | VM_ACCOUNT });
+  }
 
   /** Adds a region over free space (merging like vma_merge); maps nothing yet. */
   addRegion(spec: RegionSpec): Region {
@@ -93,10 +147,13 @@ export class VirtualMemory implements FaultHandler {
     for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
     if (pieces.length === 0) return;
     for (const p of pieces) if (this.resident && !p.shared && p.backing.type === 'anonymous') this.resident.forget(p.start, p.end);
+    let accounted = 0;
     for (const p of pieces) {
-      const n = this.pages.unmap(p.start, (p.end - p.start) / PAGE_SIZE);
-      if (p.shared) this.sharedPages -= n;
+      this.unmapPages(p.start, p.end, p.shared);
+      const pages = (p.end - p.start) / PAGE_SIZE;
+      if ((p.flags & VM_ACCOUNT) !== 0) accounted += pages;
     }
+    this.ctx.overcommit.uncharge(accounted);
     this.pages.invalidate(pieces[0]!.start, (pieces[pieces.length - 1]!.end - pieces[0]!.start) / PAGE_SIZE);
     // One attachment per space and object: detach each object once, when no region of this space maps it any more.
     const ids = new Set<number>();
@@ -106,16 +163,46 @@ export class VirtualMemory implements FaultHandler {
 
   /** MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next access faults them in anew. */
   zapRange(start: number, end: number, shared: boolean): void {
-    if (!shared) this.resident?.forget(start, end, true);
-    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE);
-    if (shared) this.sharedPages -= n;
+    if (!shared) this.resident?.forget(start, end);
+    this.unmapPages(start, end, shared);
     this.pages.invalidate(start, (end - start) / PAGE_SIZE);
   }
 
-  /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed). */
-  protectRange(start: number, end: number, prot: number): void {
+  /**
+   * MADV_REMOVE's unmap_mapping_range: this space's mappings of pages [first, first + count) of
+   * object `objectId` go — all of them in shared regions, only the pages still mapping the
+   * object's frames (not copied on write) in private ones.
+   */
+  unmapObjectPages(objectId: number, first: number, count: number): void {
+    const obj = this.ctx.object(objectId);
+    for (const r of [...this.regions.regionsOf(objectId)]) {
+      if (r.backing.type !== 'object') continue;
+      const off = r.backing.offset / PAGE_SIZE;
+      const a = Math.max(first, off);
+      const b = Math.min(first + count, off + (r.end - r.start) / PAGE_SIZE);
+      if (b <= a) continue;
+      const s = r.start + (a - off) * PAGE_SIZE;
+      const e = r.start + (b - off) * PAGE_SIZE;
+      if (r.shared) {
+        this.zapRange(s, e, true);
+        continue;
+      }
+      const n = b - a;
+      const las = Float64Array.from({ length: n }, (_, i) => s + i * PAGE_SIZE);
+      const bits = new Uint8Array(n);
+      const frames = new Float64Array(n);
+      this.pages.pageBits(las, n, bits, frames);
+      const gone = las.filter((_, i) => (bits[i]! & PageBit.PRESENT) !== 0 && frames[i] === obj?.presentFrame(a + i));
+      if (gone.length === 0) continue;
+      this.pages.swapOutList(gone, gone.length, new Uint32Array(gone.length), new Uint32Array(gone.length));
+      this.pages.invalidateList(gone, gone.length);
+    }
+  }
+
+  /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed); `flags` gives each piece's new flags (mprotect adds VM_ACCOUNT where it charged). */
+  protectRange(start: number, end: number, prot: number, flags: (piece: Region) => number = (p) => p.flags): void {
     this.splitEdges(start, end, 'mprotect');
-    const pieces = this.regions.protect(start, end, prot);
+    const pieces = this.regions.modify(start, end, (p) => slice(p, p.start, p.end, prot, flags(p)));
     for (const p of pieces) {
       if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, this.pageProt(p).change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
     }
@@ -138,43 +225,12 @@ export class VirtualMemory implements FaultHandler {
   }
 
   /**
-   * Maps the pages of [start, end) now (MAP_POPULATE) for a private writable or shared region.
-   * Best effort, as mm_populate() ignores errors: when memory (or /dev/shm) runs out, the pages
-   * that fit are mapped in address order, the rest are left to faults, and nothing is thrown.
+   * MAP_POPULATE (and MAP_LOCKED): mm_populate of [start, end), best effort — errors are
+   * ignored, so when memory (or /dev/shm) runs out the pages that fit are mapped in address
+   * order and the rest are left to faults. Every page faulted in counts as a minor fault.
    */
   populate(start: number, end: number): void {
-    const r = this.regions.find(start);
-    if (!r || r.prot === 0) return;
-    const pages = (end - start) / PAGE_SIZE;
-    const pp = this.pageProt(r);
-    if (r.backing.type === 'anonymous' && !r.shared) {
-      // Linux populates a private read-only mapping with the zero page: reads need no frame, so vmsim leaves it to faults.
-      if ((r.prot & PROT_WRITE) === 0) return;
-      // Populating is not a fault: no fault counter moves.
-      const attrs = pp.writableDirty;
-      if (!this.pages.mapZeroed(start, pages, attrs)) fillPrefix(start, pages, (la, n) => this.pages.mapZeroed(la, n, attrs));
-      return;
-    }
-    if (!r.shared || r.backing.type !== 'object') return; // private object mappings fault in (COW) on access
-    const obj = this.ctx.object(r.backing.objectId);
-    if (!obj) return;
-    // Object frames are not contiguous: one bulk allocation of the missing ones, one mapping of the list.
-    // Pages past the end of the object stay unmapped (an access there is SIGBUS, populating them fails).
-    const first = (r.backing.offset + (start - r.start)) / PAGE_SIZE;
-    const inside = Math.max(0, Math.min(pages, obj.size / PAGE_SIZE - first));
-    const mapRun = (la: number, n: number): boolean => {
-      let frames: Float64Array;
-      try {
-        frames = obj.framesOf(first + (la - start) / PAGE_SIZE, n);
-      } catch (e) {
-        if (e instanceof VmmError && (e.code === 'ENOMEM' || e.code === 'ENOSPC')) return false;
-        throw e;
-      }
-      if (!this.pages.mapFrameList(la, frames, pp.writable)) return false;
-      this.sharedPages += n;
-      return true;
-    };
-    if (inside > 0 && !mapRun(start, inside)) fillPrefix(start, inside, mapRun);
+    populateRange(this, start, end, 'map');
   }
 
   // ------------------------------------------------------------ faults
@@ -268,6 +324,7 @@ export class VirtualMemory implements FaultHandler {
     if (zero) {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
       if (!pt.breakCow(la, attrs, true)) return OOM;
+      pt.zeroPages--;
     } else if (pt.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
       // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
       pt.protect(la, 1, REUSE_IN_PLACE);
@@ -300,11 +357,14 @@ export class VirtualMemory implements FaultHandler {
     const block = la - (la % HUGE_PAGE);
     const writable = pp.writableDirty;
     pt.unmap(block, HUGE_PAGE / PAGE_SIZE);
+    pt.zeroPages -= HUGE_PAGE / PAGE_SIZE;
     pt.invalidate(block, 1);
     if (!pt.mapZeroed(block, 1, writable, HUGE_PAGE)) {
       const zeros = new Float64Array(HUGE_PAGE / PAGE_SIZE).fill(this.ctx.zeroFrame);
       if (!pt.mapFrameList(block, zeros, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
+      pt.zeroPages += HUGE_PAGE / PAGE_SIZE;
       if (!pt.breakCow(la, writable, true)) return OOM;
+      pt.zeroPages--;
     }
     this.countMinor();
     return RETRY;
@@ -321,8 +381,10 @@ export class VirtualMemory implements FaultHandler {
     if ((r.flags & VM_HUGEPAGE) !== 0 && this.mapHugePage(r, la, write)) return RETRY;
     const pp = this.pageProt(r);
     // A read fault on private anonymous memory maps the shared zero page read-only (COW).
-    const ok = write ? this.pages.mapZeroed(la, 1, pp.writable) : this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
-    return ok ? RETRY : OOM;
+    if (write) return this.pages.mapZeroed(la, 1, pp.writable) ? RETRY : OOM;
+    if (!this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
+    this.pages.zeroPages++;
+    return RETRY;
   }
 
   /**
@@ -338,7 +400,9 @@ export class VirtualMemory implements FaultHandler {
     try {
       if (write) return this.pages.mapZeroed(block, 1, pp.writable, HUGE_PAGE);
       const hz = this.ctx.hugeZeroFrame();
-      return hz >= 0 && this.pages.mapFrames(block, hz, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi }, HUGE_PAGE);
+      if (hz < 0 || !this.pages.mapFrames(block, hz, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi }, HUGE_PAGE)) return false;
+      this.pages.zeroPages += HUGE_PAGE / PAGE_SIZE;
+      return true;
     } catch (e) {
       // EEXIST: part of the block is mapped by 4 KiB pages already.
       if (e instanceof VmmError && e.code === 'EEXIST') return false;
@@ -395,17 +459,35 @@ export class VirtualMemory implements FaultHandler {
     return RETRY;
   }
 
-  /** Linux's expand_stack: a fault below the stack within its limit and clear of the guard gap grows it. */
+  /**
+   * Linux's expand_downwards: a fault below a VM_GROWSDOWN region (the stack, a MAP_GROWSDOWN
+   * mapping) that is the first region above the address grows it down to the faulting page,
+   * unless that is below mmap_min_addr, within stack_guard_gap of an accessible region below
+   * that does not grow down itself, makes the region larger than RLIMIT_STACK, takes the address
+   * space past RLIMIT_AS or locked memory past RLIMIT_MEMLOCK, or the commit is refused. The new
+   * pages are charged (VM_ACCOUNT) and, in a locked region, locked.
+   */
   private tryGrowStack(la: number): Region | undefined {
-    const stack = this.regions.find(this.stackTop - 1);
-    if (!stack || stack.kind !== 'stack' || la >= stack.start) return undefined;
+    const r = this.regions.findFirstOverlapping(la, 2 ** 47);
+    if (!r || (r.flags & VM_GROWSDOWN) === 0 || la >= r.start) return undefined;
     const newStart = la - (la % PAGE_SIZE);
-    if (newStart < this.stackTop - this.stackLimit) return undefined;
-    const prev = this.regions.below(newStart);
-    if (prev && prev.end + STACK_GUARD_GAP > newStart) return undefined;
-    // Only free space between the region below and the stack: anything else is SEGV_MAPERR (never EEXIST).
-    if (!this.regions.isFree(newStart, stack.start)) return undefined;
-    this.regions.insert({ start: newStart, end: stack.start, prot: stack.prot, kind: 'stack', name: stack.name, shared: false, backing: { type: 'anonymous' }, flags: stack.flags });
+    if (newStart < MMAP_MIN_ADDR) return undefined;
+    const prev = this.regions.below(newStart + 1);
+    if (prev && prev !== r && (prev.flags & VM_GROWSDOWN) === 0 && prev.prot !== 0 && newStart - prev.end < STACK_GUARD_GAP) return undefined;
+    if (prev && prev.end > newStart) return undefined;
+    const grow = (r.start - newStart) / PAGE_SIZE;
+    if (r.end - newStart > this.stackLimit) return undefined;
+    if (this.regions.bytes / PAGE_SIZE + grow > this.rlimits.soft('RLIMIT_AS') / PAGE_SIZE) return undefined;
+    if ((r.flags & VM_LOCKED) !== 0 && !this.capIpcLock && this.lockedVm + grow > this.rlimits.soft('RLIMIT_MEMLOCK') / PAGE_SIZE) return undefined;
+    if ((r.flags & VM_ACCOUNT) !== 0) {
+      try {
+        this.ctx.overcommit.charge(grow, this.regions.bytes / PAGE_SIZE, 'stack growth');
+      } catch (e) {
+        if (e instanceof VmmError) return undefined;
+        throw e;
+      }
+    }
+    this.regions.insert({ start: newStart, end: r.start, prot: r.prot, kind: r.kind, name: r.name, shared: false, backing: { type: 'anonymous' }, flags: r.flags });
     return this.regions.find(la);
   }
 
@@ -417,44 +499,96 @@ export class VirtualMemory implements FaultHandler {
 
   // ------------------------------------------------------------ fork, stats, teardown
 
-  /** Copies this space's regions and page tables into `child` (COW for private pages, shared stays shared). */
+  /**
+   * fork's dup_mmap: the child gets the regions, less VM_DONTCOPY ones (MADV_DONTFORK), with
+   * locks cleared (mlock is not inherited; the copies are not merged, as Linux leaves them); the
+   * copies of VM_ACCOUNT regions are charged (ENOMEM under vm.overcommit_memory 2). Page-table
+   * entries are copied only where a fault could not fill them again: private regions' pages
+   * become COW in both, VM_WIPEONFORK regions start empty, and shared regions are not copied
+   * at all (vma_needs_copy: the child faults them in). The parent's TLB is flushed.
+   */
   forkInto(child: VirtualMemory): void {
     child.regions = this.regions.clone();
     child.heapStart = this.heapStart;
     child.brkEnd = this.brkEnd;
     child.stackTop = this.stackTop;
-    child.stackLimit = this.stackLimit;
+    child.mmapBase = this.mmapBase;
+    child.rlimits = this.rlimits.clone();
+    child.capIpcLock = this.capIpcLock;
+    child.defFlags = this.defFlags & VM_NOHUGEPAGE; // mm_init keeps only VM_INIT_DEF_MASK
     child.allocations = new Map(this.allocations);
-    for (const id of this.objectIds()) this.ctx.object(id)?.attach(child);
-    // One page-table call per run of touching regions of one sharing, not per region.
-    this.regions.forEachRun((start, end, shared) => {
-      const n = this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, shared ? FORK_SHARED : FORK_PRIVATE);
-      if (shared) child.sharedPages += n;
-    });
-    if (this.resident && child.resident) this.resident.forkInto(child.resident);
+    const flags = this.regions.flagsOr;
+    if ((flags & (VM_DONTCOPY | VM_LOCKED_MASK)) !== 0) {
+      for (const r of [...this.regions]) {
+        if ((r.flags & VM_DONTCOPY) !== 0) child.regions.remove(r.start, r.end);
+        else if ((r.flags & VM_LOCKED_MASK) !== 0) child.regions.setRecord(slice(r, r.start, r.end, r.prot, r.flags & ~VM_LOCKED_MASK));
+      }
+    }
+    const charge = child.regions.accountedBytes / PAGE_SIZE;
+    try {
+      this.ctx.overcommit.charge(charge, this.regions.bytes / PAGE_SIZE, 'fork');
+    } catch (e) {
+      child.regions = new RegionMap(); // nothing was charged: the caller's teardown of the child uncharges nothing
+      throw e;
+    }
+    for (const id of child.objectIds()) this.ctx.object(id)?.attach(child);
+    // One page-table call per run of touching private regions whose pages are copied, not per region.
+    const copy = (start: number, end: number): void => {
+      this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, FORK_PRIVATE);
+      if (this.pages.zeroPages > 0) child.pages.zeroPages += child.zeroPagesIn(start, end);
+    };
+    if ((flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0) {
+      this.regions.forEachRun((start, end, shared) => {
+        if (!shared) copy(start, end);
+      });
+    } else {
+      let runStart = -1;
+      let runEnd = -1;
+      for (const r of this.regions) {
+        const copied = !r.shared && (r.flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0;
+        if (copied && r.start === runEnd) runEnd = r.end;
+        else {
+          if (runStart >= 0) copy(runStart, runEnd);
+          runStart = copied ? r.start : -1;
+          runEnd = copied ? r.end : -1;
+        }
+      }
+      if (runStart >= 0) copy(runStart, runEnd);
+    }
+    if (this.resident && child.resident) this.resident.forkInto(child.resident, (vpn) => copiedPage(child, vpn));
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
   }
 
-  /** Drops every region (frames are freed by the caller's destroyRoot). */
+  /** Drops every region (frames are freed by the caller's destroyRoot) and uncharges what they had charged. */
   teardown(): void {
     this.resident?.release();
     const ids = this.objectIds();
+    this.ctx.overcommit.uncharge(this.regions.accountedBytes / PAGE_SIZE);
     this.regions = new RegionMap();
     for (const id of ids) this.ctx.object(id)?.detach(this);
   }
 
   /** Statistics of this space. */
   stats(): SpaceStats {
-    return { faults: { ...this.faults }, residentPages: this.pages.residentPages, sharedPages: this.sharedPages, virtualSize: this.regions.bytes, regions: this.regions.size };
+    return { faults: { ...this.faults }, residentPages: this.pages.rss, sharedPages: this.sharedPages, virtualSize: this.regions.bytes, regions: this.regions.size, lockedPages: this.lockedVm };
   }
 
   /** /proc/PID/maps text. */
   maps(): string {
-    return formatMaps(this.regions, (id) => {
-      const o = this.ctx.object(id);
-      return o && { name: o.name, linked: o.isLinked };
-    });
+    return formatMaps(
+      this.regions,
+      (id) => {
+        const o = this.ctx.object(id);
+        return o && { name: o.name, linked: o.isLinked };
+      },
+      this.layout,
+    );
+  }
+
+  /** mm->start_brk, brk and start_stack (the initial stack pointer lies in the stack's top page). */
+  get layout(): ProcessLayout {
+    return { startBrk: this.heapStart, brk: this.brkEnd, startStack: this.stackTop - PAGE_SIZE };
   }
 
   /** O(1): the region map counts the regions of each object. */
@@ -467,6 +601,12 @@ export class VirtualMemory implements FaultHandler {
   }
 }
 
+/** True when a fork child got page `vpn`'s entry: it lies in one of the child's private regions that is not VM_WIPEONFORK. */
+function copiedPage(child: VirtualMemory, vpn: number): boolean {
+  const r = child.regions.find(vpn * PAGE_SIZE);
+  return r !== undefined && !r.shared && (r.flags & VM_WIPEONFORK) === 0;
+}
+
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
 const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 /** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
@@ -474,17 +614,4 @@ const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D, setHi: 0, clearLo: PTE.S
 
 function protName(p: number): string {
   return (p & 1 ? 'r' : '-') + (p & 2 ? 'w' : '-') + (p & 4 ? 'x' : '-');
-}
-
-/** Runs `op` over ever smaller runs from `start` until one fails at a single page: the longest prefix of `pages` that fits. */
-function fillPrefix(start: number, pages: number, op: (la: number, n: number) => boolean): number {
-  let at = 0;
-  let step = 512;
-  while (at < pages) {
-    const n = Math.min(step, pages - at);
-    if (op(start + at * PAGE_SIZE, n)) at += n;
-    else if (n === 1) break;
-    else step = Math.max(1, n >> 1);
-  }
-  return at;
 }

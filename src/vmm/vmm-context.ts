@@ -9,6 +9,7 @@ import type { SwapArea } from '../reclaim/swap-area.js';
 import type { Reclaimable, Reclaimer } from './reclaimer.js';
 import { SwapCache } from '../reclaim/swap-cache.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
+import { Overcommit } from './overcommit.js';
 
 const HUGE_FRAMES = 512;
 
@@ -56,6 +57,8 @@ export class VmmContext {
 
   /** vm.max_map_count: the most regions one address space may have. */
   readonly maxMapCount: number;
+  /** vm.overcommit_memory and its companions, and Committed_AS. */
+  readonly overcommit: Overcommit;
   /** /dev/shm, where named objects' pages are charged: its size (tmpfs size=, half of RAM by default) and use. */
   readonly shm: ShmBudget & { readonly pages: number; used: number };
 
@@ -85,6 +88,12 @@ export class VmmContext {
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
+    this.overcommit = new Overcommit(frames.total, () => this.swap?.slots.total ?? 0, frames.freeCount());
+  }
+
+  /** First frame of the huge zero page, or -1 before the first THP read fault allocated it. */
+  get hugeZeroStart(): number {
+    return this.hugeZero;
   }
 
   /** True for the zero page and the frames of the huge zero page (a write to them needs a fresh frame, no copy). */
@@ -145,7 +154,10 @@ export class VmmContext {
         unlinked: (o) => {
           if (this.names.get(o.name) === o) this.names.delete(o.name);
         },
-        released: (o) => this.objects.delete(o.id),
+        released: (o) => {
+          this.objects.delete(o.id);
+          this.overcommit.uncharge(o.accounted); // shmem_unacct_size when the last mapping of an anonymous object goes
+        },
       },
       name === '' ? undefined : this.shm,
       this.shmPager,

@@ -1,7 +1,7 @@
 /**
  * The invariant auditor of a machine (as Linux's tools/testing/vma checks VMA trees and
  * CONFIG_DEBUG_VM checks page counts), run after every step of the property tests:
- * - the regions of every VMM space are ordered, non-overlapping and maximally merged;
+ * - the regions of every VMM space are ordered, non-overlapping and page-aligned;
  * - every frame's reference count equals the holders the auditor finds: page-table entries
  *   (read from simulated RAM in the hardware format, one reference per 4 KiB frame a leaf
  *   covers), the tables themselves, roots, and the frames the VMM holds (zero pages, shared
@@ -75,7 +75,7 @@ function auditSlots(m: Machine): void {
   for (const [slot] of m.vmm.swapCache.entries()) if (swap.slots.refs(slot) === 0) throw new Error(`swap cache page of free slot ${slot}`);
 }
 
-/** Regions ordered, non-overlapping, page-aligned, non-empty and maximally merged, and the region tree's own figures right (RegionMap.check). */
+/** Regions ordered, non-overlapping, page-aligned and non-empty, and the region tree's own figures right (RegionMap.check). */
 export function auditRegions(s: AddressSpace): void {
   s.vm.regions.check();
 }

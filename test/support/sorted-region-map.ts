@@ -8,7 +8,7 @@ import { hex } from '../../src/hex.js';
 import { canMerge, slice, type RegionRecord } from '../../src/vmm/region.js';
 import { VM_GROWSDOWN } from '../../src/vmm/vm-flags.js';
 
-/** Ordered, non-overlapping, maximally merged regions. */
+/** Ordered, non-overlapping regions, merged where made or changed. */
 export class SortedRegionMap implements Iterable<RegionRecord> {
   private rs: RegionRecord[] = [];
 
@@ -100,8 +100,8 @@ export class SortedRegionMap implements Iterable<RegionRecord> {
 
   /**
    * Sets the protection of [start, end), which must be covered without holes (else ENOMEM,
-   * nothing changed). Splits at the edges, then merges what became compatible. Returns the
-   * pieces that changed (with their new protection).
+   * nothing changed). A region already at `prot` stays whole; the others are split at the
+   * edges, and the changed pieces merge with what became compatible. Returns the changed pieces.
    */
   protect(start: number, end: number, prot: number): RegionRecord[] {
     let at = start;
@@ -117,6 +117,10 @@ export class SortedRegionMap implements Iterable<RegionRecord> {
     const pieces: RegionRecord[] = [];
     for (let i = i0; i < i1; i++) {
       const r = this.rs[i]!;
+      if (r.prot === prot) {
+        out.push(r);
+        continue;
+      }
       if (r.start < start) out.push(slice(r, r.start, start));
       const mid = slice(r, Math.max(r.start, start), Math.min(r.end, end), prot);
       out.push(mid);

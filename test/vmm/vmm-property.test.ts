@@ -117,7 +117,7 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
     }
     log.push(JSON.stringify(s.destroyed ? {} : s.stats()));
     auditMachine(m);
-    // The region invariants after every step: ordered, non-overlapping, maximally merged, the tree's
+    // The region invariants after every step: ordered, non-overlapping, the tree's
     // figures right; and the regions are the model's pages with the model's protection.
     for (let k = 0; k < spaces.length; k++) {
       spaces[k]!.vm.regions.check();
