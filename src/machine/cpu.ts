@@ -187,6 +187,12 @@ export class Cpu {
   /** @internal Loads `space` into CR3 (a context switch); the caller checked the space. */
   load(space: CpuSpace): void {
     if (this.currentSpace === space) return;
+    // Another task on the same tables (a vfork child borrows its parent's): CR3 keeps its value, nothing to load.
+    const cur = this.currentSpace;
+    if (cur !== undefined && cur.rootFrame === space.rootFrame && cur.pcid === space.pcid) {
+      this.currentSpace = space;
+      return;
+    }
     // PCID 0 is shared by the spaces beyond 4095 and by the idle tables: it must always flush.
     const noFlush = this.pcidEnabled && space.pcid !== 0;
     this.core.setCr3(space.rootFrame, this.pcidEnabled ? space.pcid : 0, noFlush);
@@ -219,7 +225,7 @@ export class Cpu {
     // mapPage can) of the range are invalidated one by one, as an OS must INVLPG them.
     if (pages > SINGLE_PAGE_FLUSH_CEILING) this.dropGlobals(la, pages);
     // Without PCIDs another space's entries were flushed when it was switched out.
-    if (!pcide && space !== this.currentSpace) return;
+    if (!pcide && !this.isLoaded(space)) return;
     const tag = pcide ? space.pcid : 0;
     if (pages > SINGLE_PAGE_FLUSH_CEILING) this.core.flushPcid(tag);
     else this.core.invalidate(tag, la, pages);
@@ -241,14 +247,20 @@ export class Cpu {
 
   /** @internal Invalidates each page of las[0..count) of `space` (reclaim's unmapped pages): one core call. */
   invalidateList(space: CpuSpace, las: Float64Array, count: number): void {
-    if (!this.pcidEnabled && space !== this.currentSpace) return;
+    if (!this.pcidEnabled && !this.isLoaded(space)) return;
     this.core.invalidateList(this.pcidEnabled ? space.pcid : 0, las, count);
   }
 
   /** @internal Flushes every entry of a space (after fork write-protects it, or at destroy). */
   flushSpace(space: CpuSpace): void {
-    if (!this.pcidEnabled && space !== this.currentSpace) return;
+    if (!this.pcidEnabled && !this.isLoaded(space)) return;
     this.core.flushPcid(this.pcidEnabled ? space.pcid : 0);
+  }
+
+  /** True when CR3 holds `space`'s tables now (its own task, or a vfork child's on the same tables). */
+  private isLoaded(space: CpuSpace): boolean {
+    const cur = this.currentSpace;
+    return cur === space || (cur !== undefined && cur.rootFrame === space.rootFrame);
   }
 
   /** @internal Forgets a destroyed space; loads the idle tables if it was current. */

@@ -78,14 +78,15 @@ const READS = Counter.READS;
 /** The MMU level of one address space: CR3 and PCID, page-level mapping, and accesses. */
 export class MmuSpace {
   /** Frame number of the top-level table. @internal */
-  readonly rootFrame: number;
+  rootFrame: number;
   /** PCID tagging this space's TLB entries (0 when PCIDs are off). */
-  readonly pcid: number;
+  pcid: number;
   /** Who resolves this space's page faults: nobody (raw: every fault is thrown), a callback, or the VMM. @internal */
   faultHandler: FaultHandler = RAW_FAULTS;
   /** @internal The typed page operations on this space's tables (what the VMM and reclaim use). */
-  readonly pages: PageTable;
-  private dead = false;
+  pages: PageTable;
+  /** 0 live, 1 destroyed, 2 waiting for its vfork child (every call refused until the child execs or exits). */
+  private state = 0;
 
   /** @internal Use machine.createAddressSpace() or machine.adoptAddressSpace(). */
   constructor(readonly machine: Cpu, rootFrame: number, pcid: number) {
@@ -101,7 +102,7 @@ export class MmuSpace {
 
   /** True once destroy() has run. */
   get destroyed(): boolean {
-    return this.dead;
+    return this.state === 1;
   }
 
   /** Frees every frame this space owns (its tables and the frames only it references); kernel tables stay. */
@@ -111,16 +112,33 @@ export class MmuSpace {
     const m = this.machine;
     m.release(this);
     const st = m.core.destroyRoot(this.rootFrame);
-    this.dead = true;
+    this.state = 1;
     if (st < 0) throw m.statusError(st, 'destroy', `root ${hex(this.root)}`);
   }
 
   /** What a layer above must drop before the tables are freed (the VMM: its regions). */
   protected beforeDestroy(): void {}
 
+  /** @internal Moves this space to tables of its own (a vfork child's exec): root, PCID, page operations. */
+  rebind(rootFrame: number, pcid: number): void {
+    this.rootFrame = rootFrame;
+    this.pcid = pcid;
+    this.pages = new PageTable(this.machine, this);
+  }
+
+  /** @internal A vfork parent stops (true) until its child execs or exits (false); a dead space stays dead. */
+  setWaiting(waiting: boolean): void {
+    if (this.state !== 1) this.state = waiting ? 2 : 0;
+  }
+
+  /** @internal Marks the space dead without freeing anything (a vfork child that exits owns no tables). */
+  protected markExited(): void {
+    this.state = 1;
+  }
+
   /** @internal The machine was disposed. */
   markDestroyed(): void {
-    this.dead = true;
+    this.state = 1;
   }
 
   // ---------------------------------------------------------------- page-level API
@@ -611,11 +629,12 @@ export class MmuSpace {
 
   /** @internal Throws when destroyed (or the machine was disposed, which destroys every space). */
   live(): void {
-    if (this.dead) this.throwDead();
+    if (this.state !== 0) this.throwDead();
   }
 
   private throwDead(): never {
     this.machine.checkLive();
+    if (this.state === 2) throw new VmmError('EBUSY', 'this process waits for its vfork child: it runs again when the child calls exec() or destroy()');
     throw new VmmError('EINVAL', 'address space has been destroyed');
   }
 }

@@ -23,23 +23,44 @@ import type { Rlimit, RlimitName } from './rlimits.js';
 import { VM_LOCKED, VM_LOCKONFAULT } from './vm-flags.js';
 import { describe } from '../address.js';
 import { VmmError } from '../errors.js';
+import { strictOptions } from '../strict-options.js';
+import { INITIAL_STACK_SIZE } from './layout.js';
 import { checkOomScoreAdj, oomScore, type OomKiller } from './oom-killer.js';
 import { userTablePages } from '../machine/table-pages.js';
 import { VM_HUGEPAGE, VM_NORESERVE } from './vm-flags.js';
 
-/** How a space makes its fork child: a fresh space of the same machine (no stack region; the regions come from the parent). */
-export type SpawnChild = (parent: AddressSpace) => AddressSpace;
+/** What a process needs from its machine (the composition root): a fork child, a vfork child, tables of its own after a vfork child's exec, a new image's layout. @internal */
+export interface ProcessHooks {
+  /** A fresh space of the same machine for a fork child (no stack region; the regions come from the parent). */
+  fork(parent: AddressSpace): AddressSpace;
+  /** A vfork child: an unregistered space on the parent's tables and VMM state. */
+  borrow(parent: AddressSpace): AddressSpace;
+  /** Gives a vfork child that execs tables, a PCID, VMM state and a resident set of its own, and registers it. */
+  reroot(child: AddressSpace, lender: AddressSpace): void;
+  /** A new process image's layout (randomized when the machine has ASLR), for RLIMIT_STACK `stackLimit`. */
+  layout(stackLimit: number): { stackTop: number; mmapBase: number; heapStart: number };
+}
+
+/** Options of exec. */
+export interface ExecOptions {
+  /** Create the new image's [stack] region (default true). */
+  stack?: boolean;
+}
 
 /** An isolated address space whose kernel half is shared with every other, managed by the VMM. */
 export class AddressSpace extends MmuSpace {
   /** The VMM state: regions, break, stack, statistics. @internal */
-  readonly vm: VirtualMemory;
+  vm: VirtualMemory;
   /** @internal The machine's OOM killer (set by the machine). */
   oomKiller: OomKiller | undefined;
   private adj = 0;
+  /** The parent whose address space this vfork child borrows (until it execs or exits). */
+  private lender: AddressSpace | undefined;
+  /** The vfork child borrowing this process's address space (this process waits meanwhile). */
+  private borrower: AddressSpace | undefined;
 
   /** @internal Use machine.createAddressSpace(). */
-  constructor(machine: Cpu, rootFrame: number, pcid: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
+  constructor(machine: Cpu, rootFrame: number, pcid: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number }, private readonly hooks: ProcessHooks) {
     super(machine, rootFrame, pcid);
     this.vm = new VirtualMemory(this.pages, ctx, layout);
     this.faultHandler = this.vm;
@@ -74,7 +95,7 @@ export class AddressSpace extends MmuSpace {
   /** fork(2): a child address space; private pages become copy-on-write in both, shared ones stay shared. */
   fork(): AddressSpace {
     this.live();
-    const child = this.spawn(this);
+    const child = this.hooks.fork(this);
     child.adj = this.adj; // copy_signal: a fork child inherits oom_score_adj
     try {
       this.vm.forkInto(child.vm);
@@ -84,6 +105,83 @@ export class AddressSpace extends MmuSpace {
     }
     return child;
   }
+  /**
+   * vfork(2): a child that borrows this process's address space — the same regions, tables and
+   * memory, so its writes are this process's — until it calls exec() (it gets an address space of
+   * its own) or destroy() (it exits). Meanwhile this process waits: every call on it throws
+   * VmmError EBUSY, as the parent of vfork does not run until the child execs or exits. The child
+   * is not a separate address space until its exec (machine.addressSpaces() does not list it; its
+   * faults count in the shared memory's statistics).
+   */
+  vfork(): AddressSpace {
+    this.live();
+    const child = this.hooks.borrow(this);
+    child.vm = this.vm;
+    child.pages = this.pages;
+    child.faultHandler = this.vm;
+    child.adj = this.adj;
+    child.oomKiller = this.oomKiller;
+    child.lender = this;
+    this.borrower = child;
+    this.setWaiting(true);
+    return child;
+  }
+
+  /**
+   * execve(2)'s memory side: the address space is replaced by a new image's — no region, an empty
+   * heap at a new start, a fresh [stack] (options.stack, default true), a new mmap base (all
+   * randomized when the machine has ASLR) — while the process keeps what Linux keeps across exec:
+   * its identity (this object, its place among the machine's spaces and in its fork family),
+   * fault counters, resource limits, oom_score_adj, resident limit and reclaim counters. Locks
+   * and mlockall(MCL_FUTURE) end. A vfork child gets its own address space here and its parent
+   * runs again. ENOMEM (nothing changed) when the new stack cannot be charged.
+   */
+  exec(options?: ExecOptions): void {
+    const o = snapshot(options);
+    strictOptions(o, 'options', ['stack']);
+    const stack = o?.stack ?? true;
+    if (typeof stack !== 'boolean') throw new VmmError('EINVAL', `options.stack must be a boolean, got ${describe(stack)}`);
+    this.live();
+    const lender = this.lender;
+    const layout = this.hooks.layout(this.vm.stackLimit);
+    if (lender === undefined) return this.vm.exec(layout, stack);
+    // The new image's stack is charged before the child leaves the borrowed memory: a refused exec changes nothing.
+    const oc = this.vm.ctx.overcommit;
+    if (stack) oc.charge(INITIAL_STACK_SIZE / 4096, undefined, 'exec');
+    try {
+      this.hooks.reroot(this, lender);
+    } catch (e) {
+      if (stack) oc.uncharge(INITIAL_STACK_SIZE / 4096);
+      throw e;
+    }
+    this.lender = undefined;
+    lender.borrower = undefined;
+    lender.setWaiting(false);
+    this.vm.exec(layout, stack, true);
+  }
+
+  /** Frees this process's address space; a vfork child that still borrows its parent's just exits (the parent runs again). */
+  override destroy(): void {
+    const lender = this.lender;
+    if (lender !== undefined) {
+      this.live();
+      this.lender = undefined;
+      lender.borrower = undefined;
+      lender.setWaiting(false);
+      this.markExited();
+      return;
+    }
+    const borrower = this.borrower;
+    if (borrower !== undefined) {
+      // Destroyed while a vfork child borrows its memory (an OOM kill): the child goes with it.
+      this.borrower = undefined;
+      borrower.lender = undefined;
+      borrower.markExited();
+      this.setWaiting(false);
+    }
+    super.destroy();
+  }
+
   /** The regions in address order. */
   regions(): Region[] {
     this.live();

@@ -677,8 +677,14 @@ export class ResidentSet implements AccessBits {
     }
   }
 
-  /** Frees every slot this process holds and clears its swap entries (before its tables go). */
+  /** Frees every slot this process holds and clears its swap entries (before its tables go); the set leaves the machine's reclaim. */
   release(): void {
+    this.reset();
+    this.ctx.reclaimer?.sets.delete(this);
+  }
+
+  /** exec: every page state goes (slots freed, swap entries cleared, the policy emptied); the set, its configuration and counters stay. */
+  reset(): void {
     const st = this.st;
     const swapped = st.all(SWAPPED);
     this.clearEntries(swapped);
@@ -686,7 +692,6 @@ export class ResidentSet implements AccessBits {
     for (const v of st.all(CACHED)) putSlot(this.ctx, st.slot(v, CACHED));
     for (const v of st.all(TRACKED)) this.policy.remove(v);
     st.clear();
-    this.ctx.reclaimer?.sets.delete(this);
   }
 
   private clearEntries(vpns: number[]): void {

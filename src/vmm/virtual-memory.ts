@@ -17,7 +17,7 @@ import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stat
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
 import { formatMaps, type ProcessLayout } from './maps-format.js';
-import { INITIAL_STACK_SIZE, MMAP_MIN_ADDR, STACK_GUARD_GAP, mmapBase } from './layout.js';
+import { INITIAL_STACK_SIZE, MMAP_MIN_ADDR, STACK_GUARD_GAP } from './layout.js';
 import type { ResidentSet } from './resident-set.js';
 import { memcgOutOfMemory } from './oom-killer.js';
 import { VM_ACCOUNT, VM_DONTCOPY, VM_GROWSDOWN, VM_HUGEPAGE, VM_LOCKED, VM_LOCKED_MASK, VM_NOHUGEPAGE, VM_WIPEONFORK } from './vm-flags.js';
@@ -64,14 +64,14 @@ export class VirtualMemory implements FaultHandler {
   constructor(
     readonly pages: PageTable,
     readonly ctx: VmmContext,
-    init: { heapStart: number; stackTop: number; stackLimit: number; mmapBase?: number },
+    init: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number },
   ) {
     this.regions = new RegionMap();
     this.heapStart = init.heapStart;
     this.brkEnd = init.heapStart;
     this.stackTop = init.stackTop;
     this.rlimits = new Rlimits(init.stackLimit);
-    this.mmapBase = init.mmapBase ?? mmapBase(init.stackTop, init.stackLimit);
+    this.mmapBase = init.mmapBase;
   }
 
   /** Pages of locked regions (mm->locked_vm, VmLck), mapped or not. */
@@ -558,6 +558,34 @@ export class VirtualMemory implements FaultHandler {
     if (this.resident && child.resident) this.resident.forkInto(child.resident, (vpn) => copiedPage(child, vpn));
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
+  }
+
+  /**
+   * exec's new image (exec_mmap): every region and page goes — uncharged, objects detached, swap
+   * slots freed, the TLB flushed — and the process starts over with `layout`'s stack, mmap base
+   * and heap, and (withStack) the initial stack, charged before anything goes (a refused charge
+   * changes nothing). What the process keeps: its fault counters, resource limits, CAP_IPC_LOCK,
+   * resident-set configuration and counters; mlockall's MCL_FUTURE is dropped (def_flags).
+   */
+  exec(layout: { stackTop: number; mmapBase: number; heapStart: number }, withStack: boolean, stackCharged = false): void {
+    if (withStack && !stackCharged) this.ctx.overcommit.charge(INITIAL_STACK_SIZE / PAGE_SIZE, undefined, 'exec');
+    this.resident?.reset();
+    this.ctx.overcommit.uncharge(this.regions.accountedBytes / PAGE_SIZE);
+    const ids = this.objectIds();
+    this.pages.unmap(0, 2 ** 47 / PAGE_SIZE);
+    this.pages.zeroPages = 0;
+    this.pages.flush();
+    this.regions = new RegionMap();
+    for (const id of ids) this.ctx.object(id)?.detach(this);
+    this.sharedPages = 0;
+    this.allocations = new Map();
+    this.heapStart = layout.heapStart;
+    this.brkEnd = layout.heapStart;
+    this.stackTop = layout.stackTop;
+    this.mmapBase = layout.mmapBase;
+    this.defFlags &= VM_NOHUGEPAGE;
+    this.lockedLeak = 0;
+    if (withStack) this.addRegion({ start: this.stackTop - INITIAL_STACK_SIZE, end: this.stackTop, prot: 3, kind: 'stack', shared: false, flags: VM_GROWSDOWN | VM_ACCOUNT });
   }
 
   /** Drops every region (frames are freed by the caller's destroyRoot) and uncharges what they had charged. */
