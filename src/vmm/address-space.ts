@@ -325,11 +325,13 @@ function snapshot<T>(options: T): T {
   return options !== null && typeof options === 'object' ? { ...options } : options;
 }
 
+const ANONYMOUS = Object.freeze({ type: 'anonymous' as const });
+
 function publicRegion(r: RegionRecord, layout: ProcessLayout): Region {
   // Linux tells the heap and the stack by position (anonymous memory merges across kinds): the kind and name say where it is.
   const label = positionLabel(r, layout);
   const kind = label === '[heap]' ? 'heap' : label === '[stack]' ? 'stack' : r.kind === 'heap' ? 'mmap' : r.kind;
-  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind, shared: r.shared, backing: r.backing };
+  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind, shared: r.shared, backing: r.backing.type === 'anonymous' ? ANONYMOUS : r.backing };
   if (label !== undefined) out.name = label;
   else if (r.name !== undefined) out.name = r.name;
   if ((r.flags & VM_HUGEPAGE) !== 0) out.hugePages = true;

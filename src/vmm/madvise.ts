@@ -244,6 +244,11 @@ function coldOrPageout(vm: VirtualMemory, r: RegionRecord, s: number, e: number,
       if (adv === 'PAGEOUT') vm.ctx.shmPager.pageOut(obj, first, count, vm);
       else vm.ctx.shmPager.deactivate(obj, first, count, vm);
     }
+  } else if (r.backing.type === 'object' && adv === 'PAGEOUT') {
+    // No swap: shrink_folio_list still unmaps the pages only this process maps; a page never written (clean, its
+    // entry's Dirty bit clear) is dropped from the object then (it reads as zeros again), a written one stays.
+    const obj = vm.ctx.object(r.backing.objectId);
+    if (obj) for (const i of vm.unmapObjectPages(obj.id, r.backing.offset / PAGE_SIZE + (s - r.start) / PAGE_SIZE, (e - s) / PAGE_SIZE, true)) obj.punchHole(i, 1);
   } else if (rs && r.backing.type === 'anonymous' && !r.shared) {
     const vpns = rs.trackedIn(s, e);
     if (adv === 'COLD') {
@@ -265,14 +270,14 @@ function coldOrPageout(vm: VirtualMemory, r: RegionRecord, s: number, e: number,
  * faulted back first. The call fails with the last block's error unless every block was done.
  */
 function collapseRange(vm: VirtualMemory, r: RegionRecord, s: number, e: number, out: { done: number; want: number; fail?: ErrnoCode }): void {
+  // thp_vma_allowable_order: the region must be able to hold an aligned 2 MiB page at all, and allow THP.
+  if (r.shared || r.backing.type !== 'anonymous' || (r.flags & VM_NOHUGEPAGE) !== 0 || Math.floor((r.end - HUGE) / HUGE) * HUGE < r.start) {
+    throw new VmmError('EINVAL', `madvise: MADV_COLLAPSE: [${hex(r.start)}, ${hex(r.end)}) cannot hold a huge page (${r.shared || r.backing.type !== 'anonymous' ? 'not private anonymous memory' : (r.flags & VM_NOHUGEPAGE) !== 0 ? 'MADV_NOHUGEPAGE' : 'too small for an aligned 2 MiB block'})`);
+  }
   const first = Math.ceil(s / HUGE) * HUGE;
   const last = Math.floor(e / HUGE) * HUGE;
   if (last <= first) return;
   out.want += (last - first) / HUGE;
-  if (r.shared || r.backing.type !== 'anonymous' || (r.flags & VM_NOHUGEPAGE) !== 0) {
-    out.fail = 'EINVAL';
-    return;
-  }
   for (let b = first; b < last; b += HUGE) {
     const err = collapseBlock(vm, r, b);
     if (err) out.fail = err;

@@ -14,7 +14,7 @@ import { describe } from '../address.js';
 import { hex } from '../hex.js';
 import { TASK_SIZE } from './layout.js';
 import { sizeArg, checkExpand, mlockFutureOk, placeHinted, placeTopDown, userAddress } from './syscalls.js';
-import { slice, type RegionRecord } from './region.js';
+import { pgoff, slice, type RegionRecord } from './region.js';
 import { VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT } from './vm-flags.js';
 import type { VirtualMemory } from './virtual-memory.js';
 
@@ -71,34 +71,42 @@ export function mremap(vm: VirtualMemory, addr: unknown, oldLength: unknown, new
   if (a % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `mremap: addr ${hex(a)} is not page-aligned`);
   const newLen = pageAlign(newRaw);
   if (newLen === 0 || newLen >= 2 ** 64) throw new VmmError('EINVAL', 'mremap: the new length is 0');
+  let oldLen = pageAlign(oldRaw);
   const implies = (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
   if (implies) {
     if (want % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `mremap: newAddr ${hex(want)} is not page-aligned`);
     if ((flags & MREMAP_MAYMOVE) === 0) throw new VmmError('EINVAL', 'mremap: MREMAP_FIXED and MREMAP_DONTUNMAP need MREMAP_MAYMOVE');
-    if ((flags & MREMAP_DONTUNMAP) !== 0 && pageAlign(oldRaw) !== newLen) throw new VmmError('EINVAL', 'mremap: MREMAP_DONTUNMAP cannot resize');
+    if ((flags & MREMAP_DONTUNMAP) !== 0 && oldLen !== newLen) throw new VmmError('EINVAL', 'mremap: MREMAP_DONTUNMAP cannot resize');
+    if (newLen > TASK_SIZE || want > TASK_SIZE - newLen) throw new VmmError('EINVAL', `mremap: [${hex(want)}, +${hex(newLen)}) is outside user space`);
+    if (a + oldLen > want && want + newLen > a) throw new VmmError('EINVAL', `mremap: the old range [${hex(a)}, +${hex(oldLen)}) and the new one [${hex(want)}, +${hex(newLen)}) overlap`);
     if (vm.regions.size + 2 >= vm.ctx.maxMapCount - 3) throw new VmmError('ENOMEM', `mremap: ${vm.regions.size} regions leave no room below vm.max_map_count (${vm.ctx.maxMapCount}) for the splits a move may need`);
   }
-  let oldLen = pageAlign(oldRaw);
   let r = a < TASK_SIZE ? vm.regions.find(a) : undefined;
   if (!r) throw new VmmError('EFAULT', `mremap: ${hex(a)} is not mapped`);
   if (implies) {
-    // mremap_to
-    if (newLen > TASK_SIZE || want > TASK_SIZE - newLen) throw new VmmError('EINVAL', `mremap: [${hex(want)}, +${hex(newLen)}) is outside user space`);
-    if (a + oldLen > want && want + newLen > a) throw new VmmError('EINVAL', `mremap: the old range [${hex(a)}, +${hex(oldLen)}) and the new one [${hex(want)}, +${hex(newLen)}) overlap`);
-    if ((flags & MREMAP_FIXED) !== 0) {
-      vm.removeRange(want, want + newLen);
-      r = vm.regions.find(a);
-      if (!r) throw new VmmError('EFAULT', `mremap: ${hex(a)} is not mapped`);
-    }
+    // mremap_to. A move that keeps the size may take several regions and the holes between them
+    // (Linux 6.17+); otherwise the old range (after a shrink) must lie in its region, checked
+    // before anything is unmapped.
+    const multi = (flags & MREMAP_FIXED) !== 0 && oldLen === newLen && a + oldLen > r.end;
+    if (!multi) valid(vm, r, a, Math.min(oldLen, newLen), newLen, flags);
+    // A single region's target is unmapped whole; several regions' pieces each unmap only where they land.
+    if ((flags & MREMAP_FIXED) !== 0 && !multi) vm.removeRange(want, want + newLen);
     if (oldLen > newLen) {
       vm.removeRange(a + newLen, a + oldLen);
       oldLen = newLen;
-      r = vm.regions.find(a)!;
     }
-    valid(vm, r, a, oldLen, newLen, flags);
+    r = vm.regions.find(a)!;
     if ((flags & MREMAP_DONTUNMAP) !== 0) checkExpand(vm, r.prot, r.shared, r.flags, oldLen / PAGE_SIZE, 'mremap');
     const to = (flags & MREMAP_FIXED) !== 0 ? want : place(vm, want, newLen);
-    return move(vm, r, a, oldLen, to, newLen, flags);
+    if (!multi) return move(vm, r, a, oldLen, to, newLen, flags);
+    // Each region's piece moves to the same offset from `to`; the holes stay holes.
+    for (const p of vm.regions.overlapping(a, a + oldLen)) {
+      const s = Math.max(a, p.start);
+      const e = Math.min(a + oldLen, p.end);
+      if ((flags & MREMAP_FIXED) !== 0) vm.removeRange(to + (s - a), to + (e - a));
+      move(vm, vm.regions.find(s)!, s, e - s, to + (s - a), e - s, flags);
+    }
+    return to;
   }
   // mremap_at
   if (newLen === oldLen) return a;
@@ -141,7 +149,7 @@ function valid(vm: VirtualMemory, r: RegionRecord, a: number, oldLen: number, ne
 /**
  * move_vma: the region piece [a, a + oldLen) becomes [to, to + newLen) (same attributes, its
  * object offset kept), its entries move, and the old range goes (MREMAP_DONTUNMAP: stays, empty,
- * unlocked and uncharged). The charge is the growth (or all of newLen with DONTUNMAP).
+ * unlocked). The charge is the growth (or all of newLen with DONTUNMAP).
  */
 function move(vm: VirtualMemory, r: RegionRecord, a: number, oldLen: number, to: number, newLen: number, flags: number): number {
   const dontUnmap = (flags & MREMAP_DONTUNMAP) !== 0;
@@ -151,7 +159,11 @@ function move(vm: VirtualMemory, r: RegionRecord, a: number, oldLen: number, to:
   const charge = accounted ? (dontUnmap ? newLen : Math.max(0, newLen - oldLen)) / PAGE_SIZE : 0;
   if (charge > 0) oc.charge(charge, vm.regions.bytes / PAGE_SIZE, 'mremap');
   const piece = slice(r, a, a + oldLen);
-  const moved = slice({ ...piece, start: to, end: to + newLen }, to, to + newLen);
+  // The new region keeps the old offset in what backs it (vm_pgoff): an object's, or the address the anonymous memory was
+  // first mapped at — unless no anonymous page was ever made in it (copy_vma: then the new address, to merge more).
+  const fresh = piece.backing.type === 'anonymous' && !piece.shared && piece.anon === 0;
+  const backing = piece.backing.type === 'anonymous' ? (fresh ? { type: 'anonymous' as const } : { type: 'anonymous' as const, offset: pgoff(piece) }) : piece.backing;
+  const moved: RegionRecord = { ...piece, start: to, end: to + newLen, backing };
   // The entries first: when a page table cannot be allocated nothing has changed.
   if (oldLen > 0 && !vm.pages.moveRange(a, to, oldLen / PAGE_SIZE)) {
     if (charge > 0) oc.uncharge(charge);
@@ -161,9 +173,9 @@ function move(vm: VirtualMemory, r: RegionRecord, a: number, oldLen: number, to:
   vm.resident?.moveRange(a, to, oldLen / PAGE_SIZE);
   vm.regions.insert(moved);
   if (dontUnmap) {
-    // dontunmap_complete: the old region (all of it) is neither locked nor charged any more; its pages fault in anew.
+    // dontunmap_complete: the old region (all of it) is no longer locked; its pages fault in anew.
     const old = vm.regions.find(a)!;
-    const nf = old.flags & ~(VM_LOCKED_MASK | VM_ACCOUNT);
+    const nf = old.flags & ~VM_LOCKED_MASK;
     if (nf !== old.flags) vm.regions.setRecord(slice(old, old.start, old.end, old.prot, nf));
     // Linux's locked_vm keeps counting the old pages (only munmap would subtract them): so does VmLck.
     if ((old.flags & VM_LOCKED) !== 0) vm.lockedLeak += (old.end - old.start) / PAGE_SIZE;

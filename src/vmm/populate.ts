@@ -80,17 +80,16 @@ function populateRegion(vm: VirtualMemory, r: RegionRecord, s: number, e: number
     }
     const err = faultIn(vm, las[i]!, write, present);
     if (err) return err;
-    // A THP fault maps the whole 2 MiB block: read the rest of it again.
-    if (huge) {
-      const rest = n - i - 1;
-      if (rest > 0) vm.pages.pageBits(las.subarray(i + 1), rest, bits.subarray(i + 1), frames.subarray(i + 1));
-    }
+    // A THP fault maps the whole 2 MiB block, a read fault in an object's mapping the pages around it: read those again.
+    const again = huge ? n - i - 1 : r.backing.type === 'object' ? Math.min(n - i - 1, 16) : 0;
+    if (again > 0) vm.pages.pageBits(las.subarray(i + 1), again, bits.subarray(i + 1), frames.subarray(i + 1));
   }
   return undefined;
 }
 
 /** Maps `count` missing pages of private anonymous memory from `la` in one call, each counted as the minor fault GUP would take. */
 function mapRun(vm: VirtualMemory, r: RegionRecord, la: number, count: number, write: boolean): boolean {
+  if (write) r = vm.anonPrepare(r);
   const pp = vm.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
   const ok = write ? vm.pages.mapZeroed(la, count, pp.writableDirty) : vm.pages.mapFrameList(la, new Float64Array(count).fill(vm.ctx.zeroFrame), { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
   if (!ok) return false;

@@ -11,7 +11,7 @@
 import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import { MIXED, Node, PRIVATE, SHARED, InOrder, checkNode, collect, deleteKey, own, pull, replaceKey } from './region-tree.js';
-import { canMerge, slice, type RegionRecord } from './region.js';
+import { canMerge, joined, slice, type RegionRecord } from './region.js';
 import { VM_GROWSDOWN } from './vm-flags.js';
 
 let nextMapId = 1;
@@ -74,6 +74,18 @@ export class RegionMap implements Iterable<RegionRecord> {
     if (!old || old.start !== rec.start || old.end !== rec.end) throw new VmmError('EINVAL', `no region [${hex(rec.start)}, ${hex(rec.end)})`);
     this.unlink(old);
     this.replace(rec.start, rec);
+    this.link(rec);
+  }
+
+  /**
+   * The region starting at `oldStart` takes a lower start (`rec`: the same region grown down over
+   * free space, as expand_downwards grows a stack), without merging with the region below.
+   */
+  growDown(oldStart: number, rec: RegionRecord): void {
+    const old = this.find(oldStart);
+    if (!old || old.start !== oldStart || rec.end !== old.end || rec.start > oldStart || !this.isFree(rec.start, oldStart)) throw new VmmError('EINVAL', `cannot grow [${hex(oldStart)}, ...) down to ${hex(rec.start)}`);
+    this.unlink(old);
+    this.replace(oldStart, rec);
     this.link(rec);
   }
 
@@ -180,17 +192,18 @@ export class RegionMap implements Iterable<RegionRecord> {
     if (next !== null && next.rec.start < rec.end) throw new VmmError('EEXIST', `[${hex(rec.start)}, ${hex(rec.end)}) overlaps an existing region`);
     const prev = this.floor(rec.start - 1);
     const withPrev = prev !== null && canMerge(prev.rec, rec);
-    const withNext = next !== null && canMerge(rec, next.rec);
+    // can_vma_merge_right: with the previous region too, the previous and the next must agree (their anon_vmas).
+    const withNext = next !== null && canMerge(withPrev ? joined(prev.rec, rec) : rec, next.rec);
     if (withPrev && withNext) {
-      const merged = slice(prev.rec, prev.rec.start, next.rec.end);
+      const merged = joined(joined(prev.rec, rec), next.rec);
       this.unlink(next.rec);
       this.root = deleteKey(this.root!, next.rec.start, this.id);
       this.count--;
       return this.replace(prev.rec.start, merged);
     }
-    if (withPrev) return this.replace(prev.rec.start, slice(prev.rec, prev.rec.start, rec.end));
+    if (withPrev) return this.replace(prev.rec.start, joined(prev.rec, rec));
     // Merging up moves the next region's start down; no region lies in between, so order holds.
-    if (withNext) return this.replace(next.rec.start, slice(rec, rec.start, next.rec.end));
+    if (withNext) return this.replace(next.rec.start, joined(rec, next.rec));
     const own = slice(rec, rec.start, rec.end);
     this.add(own);
     return own;
@@ -276,7 +289,7 @@ export class RegionMap implements Iterable<RegionRecord> {
       const p = list[i]!;
       const top = merged[merged.length - 1];
       if (top !== undefined && (topChanged || changed[i]) && canMerge(top, p)) {
-        merged[merged.length - 1] = slice(top, top.start, p.end);
+        merged[merged.length - 1] = joined(top, p);
         topChanged = true;
       } else {
         merged.push(p);

@@ -293,7 +293,9 @@ export function mprotect(vm: VirtualMemory, addr: number | bigint, length: numbe
   for (let r = vm.regions.find(at); r && at < end; r = vm.regions.find(at)) at = r.end;
   // mprotect_fixup charges private memory that becomes writable for the first time (VM_ACCOUNT from then on).
   const charged = (r: RegionRecord): boolean => (p & PROT_WRITE) !== 0 && !r.shared && (r.prot & PROT_WRITE) === 0 && (r.flags & (VM_ACCOUNT | VM_NORESERVE)) === 0;
-  const flagsOf = (r: RegionRecord): number => (charged(r) ? r.flags | VM_ACCOUNT : r.flags);
+  // Made read-only before any anonymous page was made in it (no anon_vma), anonymous memory is uncharged again.
+  const uncharged = (r: RegionRecord): boolean => (p & PROT_WRITE) === 0 && (r.flags & VM_ACCOUNT) !== 0 && !r.shared && r.backing.type === 'anonymous' && r.anon === 0;
+  const flagsOf = (r: RegionRecord): number => (charged(r) ? r.flags | VM_ACCOUNT : uncharged(r) ? r.flags & ~VM_ACCOUNT : r.flags);
   const stop = Math.min(at, end);
   if (at > a) {
     checkMapCountForModify(vm.regions, maxMapCount(vm), a, stop, (r) => slice(r, r.start, r.end, p, flagsOf(r)), 'mprotect');
@@ -317,8 +319,18 @@ export function mprotect(vm: VirtualMemory, addr: number | bigint, length: numbe
       throw e;
     }
   }
-  if (at >= end) return vm.protectRange(a, end, p, flagsOf);
-  if (at > a) vm.protectRange(a, at, p, flagsOf);
+  // mprotect_fixup, region by region: each piece changes (and merges) in turn; a private locked region that
+  // becomes writable is faulted in for writing right then (breaking COW), which gives it an anon_vma before the next piece merges.
+  for (const r of vm.regions.overlapping(a, stop)) {
+    const s = Math.max(a, r.start);
+    const e = Math.min(stop, r.end);
+    const cur = vm.regions.find(s)!;
+    if (uncharged(cur)) vm.ctx.overcommit.uncharge((e - s) / PAGE_SIZE);
+    const populate = (p & PROT_WRITE) !== 0 && !cur.shared && (cur.prot & PROT_WRITE) === 0 && (cur.flags & VM_LOCKED) !== 0;
+    vm.protectRange(s, e, p, flagsOf);
+    if (populate) vm.populate(s, e);
+  }
+  if (at >= end) return;
   throw new VmmError('ENOMEM', `mprotect: [${hex(a)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)}${at > a ? `; [${hex(a)}, ${hex(at)}) was changed, as Linux does` : ''})`);
 }
 

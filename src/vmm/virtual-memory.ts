@@ -11,7 +11,7 @@ import { RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome 
 import type { PageAttrs, PageTable } from '../machine/page-table.js';
 import { VmmError } from '../errors.js';
 import { RegionMap } from './region-map.js';
-import { slice, type RegionRecord as Region } from './region.js';
+import { pgoff, slice, type RegionRecord as Region } from './region.js';
 import { FORK_PRIVATE, PROT_WRITE, protIndex, type PageProt } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
 import type { SharedMemoryObject } from './shared-memory.js';
@@ -26,9 +26,11 @@ import { populateRange } from './populate.js';
 
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
+/** fault_around_bytes / PAGE_SIZE: how many pages a read fault in an object's mapping may map (64 KiB). */
+const FAULT_AROUND = 16;
 
 /** A new region: a record without its backing, plus the object (and byte offset) that backs it, if any. */
-export type RegionSpec = Omit<Region, 'backing'> & { object?: SharedMemoryObject; offset?: number };
+export type RegionSpec = Omit<Region, 'backing' | 'anon'> & { object?: SharedMemoryObject; offset?: number };
 
 /**
  * A VMM fault hook for an address outside every region (after stack growth declined): it may
@@ -134,7 +136,7 @@ export class VirtualMemory implements FaultHandler {
   addRegion(spec: RegionSpec): Region {
     const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0 } : { type: 'anonymous' as const };
     const attach = spec.object !== undefined && !this.references(spec.object.id);
-    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, flags: spec.flags });
+    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, flags: spec.flags, anon: 0 });
     if (attach) spec.object!.attach(this);
     return r;
   }
@@ -173,8 +175,9 @@ export class VirtualMemory implements FaultHandler {
    * object `objectId` go — all of them in shared regions, only the pages still mapping the
    * object's frames (not copied on write) in private ones.
    */
-  unmapObjectPages(objectId: number, first: number, count: number): void {
+  unmapObjectPages(objectId: number, first: number, count: number, onlyMine = false): number[] {
     const obj = this.ctx.object(objectId);
+    const clean: number[] = [];
     for (const r of [...this.regions.regionsOf(objectId)]) {
       if (r.backing.type !== 'object') continue;
       const off = r.backing.offset / PAGE_SIZE;
@@ -183,7 +186,7 @@ export class VirtualMemory implements FaultHandler {
       if (b <= a) continue;
       const s = r.start + (a - off) * PAGE_SIZE;
       const e = r.start + (b - off) * PAGE_SIZE;
-      if (r.shared) {
+      if (r.shared && !onlyMine) {
         this.zapRange(s, e, true);
         continue;
       }
@@ -192,11 +195,16 @@ export class VirtualMemory implements FaultHandler {
       const bits = new Uint8Array(n);
       const frames = new Float64Array(n);
       this.pages.pageBits(las, n, bits, frames);
-      const gone = las.filter((_, i) => (bits[i]! & PageBit.PRESENT) !== 0 && frames[i] === obj?.presentFrame(a + i));
+      // onlyMine: the pages no other mapping holds (the object's reference and this entry's).
+      const mine = (i: number) => (bits[i]! & PageBit.PRESENT) !== 0 && frames[i] === obj?.presentFrame(a + i) && (!onlyMine || (bits[i]! & PageBit.SHARED) === 0 || this.pages.refCount(frames[i]!) <= 2);
+      const gone = las.filter((_, i) => mine(i));
+      for (let i = 0; i < n; i++) if (mine(i) && (bits[i]! & PageBit.DIRTY) === 0) clean.push(a + i);
       if (gone.length === 0) continue;
       this.pages.swapOutList(gone, gone.length, new Uint32Array(gone.length), new Uint32Array(gone.length));
+      if (r.shared) this.sharedPages -= gone.length;
       this.pages.invalidateList(gone, gone.length);
     }
+    return clean;
   }
 
   /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed); `flags` gives each piece's new flags (mprotect adds VM_ACCOUNT where it charged). */
@@ -258,6 +266,8 @@ export class VirtualMemory implements FaultHandler {
     }
     if ((f.errorCode & PFEC.RSVD) !== 0) return UNHANDLED;
     const la = f.la - (f.la % PAGE_SIZE);
+    // A write to private memory makes (or copies) an anonymous page: the region needs its anon_vma.
+    if (write && !r.shared && r.anon === 0) r = this.anonPrepare(r);
     if (present) return this.writeProtectFault(r, la);
     if (this.resident && r.backing.type === 'anonymous' && !r.shared) {
       // THP under reclaim: a 2 MiB page when its 512 pages fit, else 4 KiB pages like any others.
@@ -268,6 +278,28 @@ export class VirtualMemory implements FaultHandler {
     const outcome = this.mapAnonymousPage(r, la, write);
     if (outcome === RETRY) this.countMinor();
     return outcome;
+  }
+
+  /**
+   * anon_vma_prepare: the region gets an anon_vma when its first anonymous page is made — a
+   * neighbour's when they could share one (find_mergeable_anon_vma: the next region first, then
+   * the previous, each adjacent, of the same backing and flags, with an anon_vma of its own, not a
+   * fork child's), else a new one. The record is replaced, not merged (as Linux leaves it).
+   */
+  anonPrepare(r: Region): Region {
+    if (r.anon !== 0) return r;
+    const cur = this.regions.find(r.start);
+    if (cur !== undefined && cur.anon !== 0) return cur; // the caller's record was older
+    if (cur !== undefined) r = cur;
+    const next = this.regions.findFirstOverlapping(r.end, r.end + 1);
+    const prev = this.regions.below(r.start);
+    let id = 0;
+    if (next !== undefined && next.start === r.end && anonCompatible(r, next)) id = next.anon;
+    else if (prev !== undefined && prev.end === r.start && anonCompatible(prev, r)) id = prev.anon;
+    if (id === 0) id = this.ctx.newAnonId();
+    const rec = slice(r, r.start, r.end, r.prot, r.flags, id);
+    this.regions.setRecord(rec);
+    return rec;
   }
 
   /** A not-present fault under a resident limit: the resident set makes room, then maps the page (from swap: a major fault). */
@@ -290,6 +322,7 @@ export class VirtualMemory implements FaultHandler {
   private residentHugeFault(r: Region, la: number, write: boolean): FaultOutcome | undefined {
     const block = la - (la % HUGE_PAGE);
     if (block < r.start || block + HUGE_PAGE > r.end) return undefined;
+    r = this.anonPrepare(r); // do_huge_pmd_anonymous_page prepares it for the huge zero page too
     const rs = this.resident!;
     const room = rs.beforeHuge(block / PAGE_SIZE);
     if (room === 'killed') return KILLED;
@@ -396,6 +429,7 @@ export class VirtualMemory implements FaultHandler {
   private mapHugePage(r: Region, la: number, write: boolean): boolean {
     const block = la - (la % HUGE_PAGE);
     if (block < r.start || block + HUGE_PAGE > r.end) return false;
+    r = this.anonPrepare(r); // do_huge_pmd_anonymous_page prepares it for the huge zero page too
     const pp = this.pageProt(r);
     try {
       if (write) return this.pages.mapZeroed(block, 1, pp.writable, HUGE_PAGE);
@@ -415,11 +449,56 @@ export class VirtualMemory implements FaultHandler {
     this.pagedIn = false;
     const outcome = this.mapObjectPage(r, la, write);
     if (outcome !== RETRY) return outcome;
+    if (!write) this.faultAround(r, la);
     if (this.pagedIn) {
       this.faults.major++;
       this.ctx.faults.major++;
     } else this.countMinor();
     return outcome;
+  }
+
+  /**
+   * do_fault_around after a read fault in an object's mapping: the object's pages present in
+   * memory within the 16-page aligned window around `la` (clipped to the region and to one page
+   * table) that are not mapped here yet are mapped too — read-only (COW) in a private mapping —
+   * with no fault of their own (filemap_map_pages). Swapped pages are not in memory: left to faults.
+   */
+  private faultAround(r: Region, la: number): void {
+    const obj = r.backing.type === 'object' ? this.ctx.object(r.backing.objectId) : undefined;
+    if (!obj || r.backing.type !== 'object') return;
+    const idx = Math.floor(la / PAGE_SIZE) % 512;
+    const from = Math.max(idx - (idx % FAULT_AROUND), idx - Math.min(idx, (la - r.start) / PAGE_SIZE));
+    const to = Math.min(from + FAULT_AROUND, 512, idx + (r.end - la) / PAGE_SIZE);
+    if (to - from <= 1) return;
+    const base = la - (idx - from) * PAGE_SIZE;
+    const n = to - from;
+    const las = new Float64Array(n);
+    for (let i = 0; i < n; i++) las[i] = base + i * PAGE_SIZE;
+    const bits = new Uint8Array(n);
+    const frames = new Float64Array(n);
+    this.pages.pageBits(las, n, bits, frames);
+    const first = (r.backing.offset + (base - r.start)) / PAGE_SIZE;
+    const pp = this.pageProt(r);
+    const attrs = r.shared ? pp.writable : { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi };
+    // Runs of consecutive pages to map: one mapFrameList each.
+    let i = 0;
+    while (i < n) {
+      const f = bits[i] === 0 && first + i < obj.size / PAGE_SIZE ? obj.presentFrame(first + i) : undefined;
+      if (f === undefined) {
+        i++;
+        continue;
+      }
+      const run: number[] = [f];
+      let j = i + 1;
+      for (; j < n && bits[j] === 0 && first + j < obj.size / PAGE_SIZE; j++) {
+        const g = obj.presentFrame(first + j);
+        if (g === undefined) break;
+        run.push(g);
+      }
+      if (!this.pages.mapFrameList(las[i]!, Float64Array.from(run), attrs)) return; // no page table: the rest fault in later
+      if (r.shared) this.sharedPages += run.length;
+      i = j;
+    }
   }
 
   /** Set by mapObjectPage when its page came back from swap (read by objectFault). */
@@ -487,7 +566,9 @@ export class VirtualMemory implements FaultHandler {
         throw e;
       }
     }
-    this.regions.insert({ start: newStart, end: r.start, prot: r.prot, kind: r.kind, name: r.name, shared: false, backing: { type: 'anonymous' }, flags: r.flags });
+    // expand_downwards prepares the region's anon_vma first, then the region takes the new pages (its offset lowered with its start).
+    const grown = this.anonPrepare(r);
+    this.regions.growDown(grown.start, slice(grown, newStart, grown.end));
     return this.regions.find(la);
   }
 
@@ -517,12 +598,16 @@ export class VirtualMemory implements FaultHandler {
     child.capIpcLock = this.capIpcLock;
     child.defFlags = this.defFlags & VM_NOHUGEPAGE; // mm_init keeps only VM_INIT_DEF_MASK
     child.allocations = new Map(this.allocations);
-    const flags = this.regions.flagsOr;
-    if ((flags & (VM_DONTCOPY | VM_LOCKED_MASK)) !== 0) {
-      for (const r of [...this.regions]) {
-        if ((r.flags & VM_DONTCOPY) !== 0) child.regions.remove(r.start, r.end);
-        else if ((r.flags & VM_LOCKED_MASK) !== 0) child.regions.setRecord(slice(r, r.start, r.end, r.prot, r.flags & ~VM_LOCKED_MASK));
+    // The child's copies: DONTCOPY ones gone, no locks, a new anon_vma each (anon_vma_fork: the
+    // child's chain holds the parent's too), none where the child starts empty (WIPEONFORK).
+    for (const r of [...this.regions]) {
+      if ((r.flags & VM_DONTCOPY) !== 0) {
+        child.regions.remove(r.start, r.end);
+        continue;
       }
+      const flags = r.flags & ~VM_LOCKED_MASK;
+      const anon = r.anon === 0 || (r.flags & VM_WIPEONFORK) !== 0 ? 0 : -this.ctx.newAnonId();
+      if (flags !== r.flags || anon !== r.anon) child.regions.setRecord(slice(r, r.start, r.end, r.prot, flags, anon));
     }
     const charge = child.regions.accountedBytes / PAGE_SIZE;
     try {
@@ -532,30 +617,25 @@ export class VirtualMemory implements FaultHandler {
       throw e;
     }
     for (const id of child.objectIds()) this.ctx.object(id)?.attach(child);
-    // One page-table call per run of touching private regions whose pages are copied, not per region.
+    // vma_needs_copy: only regions with an anon_vma have entries a fault could not make again;
+    // one page-table call per run of them.
+    let runStart = -1;
+    let runEnd = -1;
     const copy = (start: number, end: number): void => {
       this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, FORK_PRIVATE);
       if (this.pages.zeroPages > 0) child.pages.zeroPages += child.zeroPagesIn(start, end);
     };
-    if ((flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0) {
-      this.regions.forEachRun((start, end, shared) => {
-        if (!shared) copy(start, end);
-      });
-    } else {
-      let runStart = -1;
-      let runEnd = -1;
-      for (const r of this.regions) {
-        const copied = !r.shared && (r.flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0;
-        if (copied && r.start === runEnd) runEnd = r.end;
-        else {
-          if (runStart >= 0) copy(runStart, runEnd);
-          runStart = copied ? r.start : -1;
-          runEnd = copied ? r.end : -1;
-        }
+    for (const r of this.regions) {
+      const copied = !r.shared && r.anon !== 0 && (r.flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0;
+      if (copied && r.start === runEnd) runEnd = r.end;
+      else {
+        if (runStart >= 0) copy(runStart, runEnd);
+        runStart = copied ? r.start : -1;
+        runEnd = copied ? r.end : -1;
       }
-      if (runStart >= 0) copy(runStart, runEnd);
     }
-    if (this.resident && child.resident) this.resident.forkInto(child.resident, (vpn) => copiedPage(child, vpn));
+    if (runStart >= 0) copy(runStart, runEnd);
+    if (this.resident && child.resident) this.resident.forkInto(child.resident, (vpn) => copiedPage(this, vpn));
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
   }
@@ -629,10 +709,18 @@ export class VirtualMemory implements FaultHandler {
   }
 }
 
-/** True when a fork child got page `vpn`'s entry: it lies in one of the child's private regions that is not VM_WIPEONFORK. */
-function copiedPage(child: VirtualMemory, vpn: number): boolean {
-  const r = child.regions.find(vpn * PAGE_SIZE);
-  return r !== undefined && !r.shared && (r.flags & VM_WIPEONFORK) === 0;
+/** anon_vma_compatible + reusable_anon_vma: b follows a, same backing (contiguous offsets), same flags but access bits, and the neighbour's anon_vma is its own. */
+function anonCompatible(a: Region, b: Region): boolean {
+  const other = a.anon !== 0 ? a.anon : b.anon;
+  if (other <= 0 || a.shared !== b.shared || a.flags !== b.flags || a.backing.type !== b.backing.type) return false;
+  if (a.backing.type === 'object' && b.backing.type === 'object' && a.backing.objectId !== b.backing.objectId) return false;
+  return pgoff(b) === pgoff(a) + (a.end - a.start);
+}
+
+/** True when a fork child got page `vpn`'s entry: it lies in a private region of the parent with an anon_vma, neither DONTCOPY nor WIPEONFORK. */
+function copiedPage(parent: VirtualMemory, vpn: number): boolean {
+  const r = parent.regions.find(vpn * PAGE_SIZE);
+  return r !== undefined && !r.shared && r.anon !== 0 && (r.flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0;
 }
 
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });

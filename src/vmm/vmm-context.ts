@@ -52,6 +52,12 @@ export class VmmContext {
   /** Page attributes of every (protection, shared) pair (Linux's protection_map), computed once. */
   readonly protectionMap: readonly PageProt[];
   private nextId = 1;
+  private nextAnon = 1;
+
+  /** A new anon_vma's id (unique on the machine). */
+  newAnonId(): number {
+    return this.nextAnon++;
+  }
   /** First frame of the huge zero page (512 aligned zeroed frames), allocated at the first THP read fault; -1 before. */
   private hugeZero = -1;
 

@@ -5,7 +5,7 @@
  */
 import { VmmError } from '../../src/errors.js';
 import { hex } from '../../src/hex.js';
-import { canMerge, slice, type RegionRecord } from '../../src/vmm/region.js';
+import { canMerge, joined, slice, type RegionRecord } from '../../src/vmm/region.js';
 import { VM_GROWSDOWN } from '../../src/vmm/vm-flags.js';
 
 /** Ordered, non-overlapping regions, merged where made or changed. */
@@ -141,7 +141,7 @@ export class SortedRegionMap implements Iterable<RegionRecord> {
       const x = this.rs[i]!;
       const y = this.rs[i + 1]!;
       if (canMerge(x, y)) {
-        this.rs[i] = slice(x, x.start, y.end);
+        this.rs[i] = joined(x, y);
         this.rs.splice(i + 1, 1);
         hi--;
         if (target > i) target--;

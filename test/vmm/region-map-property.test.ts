@@ -26,6 +26,7 @@ function record(start: number, pages: number, attr: number, offset: number): Reg
     shared,
     backing: shared ? { type: 'object', objectId: 1 + (attr % 2), offset: offset * PAGE } : { type: 'anonymous' },
     flags: !shared && kinds[attr % 4] === 'stack' ? VM_GROWSDOWN : 0,
+    anon: 0,
   };
 }
 

@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef MREMAP_DONTUNMAP
@@ -50,6 +51,7 @@
 
 static char buf[1 << 20];
 static char out[1 << 22];
+static unsigned char vec[WINDOW_PAGES];
 
 static long slurp(const char *path) {
   int fd = open(path, O_RDONLY);
@@ -155,7 +157,6 @@ static int step(const char *name, long *a, char *v) {
     return 0;
   }
   if (!strcmp(name, "mincore")) {
-    static unsigned char vec[WINDOW_PAGES];
     if (mincore(at(a[0]), a[1] * PG, vec)) return errno;
     char *o = v;
     *o++ = '"';
@@ -171,6 +172,47 @@ static int step(const char *name, long *a, char *v) {
     return setrlimit(RLIMIT_MEMLOCK, &r) ? errno : 0;
   }
   return -1;
+}
+
+/* Faults in 256 KiB of stack below the caller: every later frame (steps, signal frames) lands on touched pages. */
+static __attribute__((noinline)) void touch_stack(void) {
+  volatile char big[256 << 10];
+  for (size_t i = 0; i < sizeof big; i += PG) big[i] = 1;
+}
+
+/* The present bit (63) of the window's first `n` pages in /proc/self/pagemap, as a string of 0/1. */
+static void pagemap(char *o, long n) {
+  static uint64_t e[WINDOW_PAGES];
+  int fd = open("/proc/self/pagemap", O_RDONLY);
+  long k = fd < 0 ? 0 : pread(fd, e, n * 8, (off_t)((uintptr_t)WINDOW / PG) * 8) / 8;
+  if (fd >= 0) close(fd);
+  for (long i = 0; i < n; i++) o[i] = i < k && (e[i] >> 63) ? '1' : '0';
+  o[n] = 0;
+}
+
+/*
+ * Writes every page of the interpreter's own writable memory outside the window (its stack, its
+ * data, the C library's): after a fork they are copy-on-write, and a step must not pay for them.
+ * Each page gets back the byte it holds.
+ */
+static void touch_data(void) {
+  static char maps[1 << 16];
+  int fd = open("/proc/self/maps", O_RDONLY);
+  long n = 0;
+  ssize_t k;
+  while (fd >= 0 && (k = read(fd, maps + n, sizeof maps - 1 - n)) > 0) n += k;
+  if (fd >= 0) close(fd);
+  maps[n] = 0;
+  for (char *line = maps; *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = 0;
+    unsigned long a, b;
+    char p[8];
+    if (sscanf(line, "%lx-%lx %7s", &a, &b, p) == 3 && p[0] == 'r' && p[1] == 'w' && p[3] == 'p' && (b <= (unsigned long)WINDOW || a >= (unsigned long)WINDOW + (WINDOW_PAGES + 32) * PG) && !strstr(line, "[v"))
+      for (unsigned long x = a; x < b; x += PG) *(volatile char *)x = *(volatile char *)x;
+    if (!nl) break;
+    line = nl + 1;
+  }
 }
 
 /* Drops CAP_IPC_LOCK from the effective set (root may mlock past RLIMIT_MEMLOCK otherwise). */
@@ -194,8 +236,7 @@ int main(int argc, char **argv) {
   struct rlimit memlock0;
   getrlimit(RLIMIT_MEMLOCK, &memlock0);
   /* Warm up: the stack, the buffers and every call on a scratch page, so no step pays for the interpreter. */
-  volatile char deep[1 << 16];
-  for (size_t i = 0; i < sizeof deep; i += PG) deep[i] = 1;
+  touch_stack();
   memset(buf, 0, sizeof buf);
   memset(out, ' ', sizeof out);
   char *scratch = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -233,8 +274,37 @@ int main(int argc, char **argv) {
       continue;
     }
     prctl(PR_SET_THP_DISABLE, thp ? 0 : 1, 0, 0, 0);
+    if (!strcmp(name, "fork")) {
+      /* "fork off w val": the child reports what it maps of the window's first 32 pages after fork and after
+         one access (a read, or with w a write of val), with the access's faults and VmRSS change; it then exits. */
+      fflush(stdout);
+      pid_t pid = fork();
+      if (pid == 0) {
+        touch_data(); /* the child's own copies of the interpreter's memory, before anything is measured */
+        char pm0[40], pm1[40], v[16];
+        /* The child faults in the code it runs (file pages are not copied by fork): run every path once outside the window. */
+        mmap(at(WINDOW_PAGES + 8), PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        long w0[6] = {WINDOW_PAGES + 8, 1}, w1[6] = {WINDOW_PAGES + 16, 1};
+        step("r", w0, v), step("w", w0, v), step("r", w1, v), step("w", w1, v);
+        pagemap(pm0, 32), status_kb("VmRSS:"), minflt(), majflt();
+        pagemap(pm0, 32);
+        long r0 = status_kb("VmRSS:");
+        long f0 = minflt(), m0 = majflt();
+        long b[6] = {a[0], a[2]};
+        int r = step(a[1] ? "w" : "r", b, v);
+        long f1 = minflt(), m1 = majflt();
+        long r1 = status_kb("VmRSS:");
+        pagemap(pm1, 32);
+        printf("{\"r\":\"%s\"%s%s,\"min\":%ld,\"maj\":%ld,\"rss\":%ld,\"pm0\":\"%s\",\"pm1\":\"%s\"}\n", r == 0 ? "0" : r == -2 ? "SIGBUS" : "SIGSEGV", v[0] ? ",\"v\":" : "", v, f1 - f0, m1 - m0, (r1 - r0) / 4, pm0, pm1);
+        fflush(stdout);
+        _exit(0);
+      }
+      waitpid(pid, NULL, 0);
+      touch_data();
+      continue;
+    }
     long rss0 = status_kb("VmRSS:"), lck0 = status_kb("VmLck:");
-    char v[WINDOW_PAGES + 8];
+    static char v[WINDOW_PAGES + 8];
     long f0 = minflt(), m0 = majflt();
     int r = step(name, a, v);
     long f1 = minflt(), m1 = majflt();
