@@ -276,6 +276,7 @@ function collapseRange(vm: VirtualMemory, r: RegionRecord, s: number, e: number,
   }
   const first = Math.ceil(s / HUGE) * HUGE;
   const last = Math.floor(e / HUGE) * HUGE;
+  // A range that holds no whole aligned block collapses nothing and succeeds (hstart/hend round inward).
   if (last <= first) return;
   out.want += (last - first) / HUGE;
   for (let b = first; b < last; b += HUGE) {

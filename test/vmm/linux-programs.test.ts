@@ -98,6 +98,20 @@ const CASES: Record<string, { rule: string; steps: Step[] }> = {
   },
 };
 
+/** The same with THP as the machine has it (madvise mode: huge pages for MADV_HUGEPAGE regions and MADV_COLLAPSE only). */
+const THP_CASES: Record<string, { rule: string; steps: Step[] }> = {
+  hugeFaults: {
+    rule: 'in a MADV_HUGEPAGE region a write fault maps a 2 MiB page (one fault, 512 pages resident), a read fault the huge zero page (not resident), a write to it a fresh 2 MiB page',
+    steps: [['mmap', 0, 1024, 3, 0], ['madvise', 0, 1024, 14], ['w', 0, 1], ['r', 600], ['w', 600, 2], ['r', 0]],
+  },
+  collapse: {
+    rule: 'MADV_COLLAPSE makes a 2 MiB page of a block with a written page (its bytes kept); an empty block fails with EINVAL after the others were collapsed; a range holding no whole block succeeds doing nothing; VM_NOHUGEPAGE is EINVAL',
+    steps: [['mmap', 0, 1024, 3, 0], ['w', 1, 1], ['w', 300, 3], ['r', 5], ['madvise', 0, 1024, 25], ['r', 300], ['madvise', 0, 4, 25], ['madvise', 0, 1024, 15], ['madvise', 0, 512, 25]],
+  },
+};
+const thpNames = Object.keys(THP_CASES);
+const thpKernel = runOnKernel(thpNames.map((n) => THP_CASES[n]!.steps), { thp: true });
+
 const names = Object.keys(CASES);
 const RANDOM = 24;
 const randoms = Array.from({ length: RANDOM }, (_, i) => randomProgram(7700 + i, 30));
@@ -112,6 +126,14 @@ describe.skipIf(!kernel.results).each(BACKENDS)('memory programs, vmsim and this
   it.each(names.map((n, i) => [n, i] as const))('%s', (name, i) => {
     const c = CASES[name]!;
     compare(c.steps, kernel.results![i]!, runOnVmsim(backend, c.steps, 1024));
+  });
+
+  it.each(thpNames.map((n, i) => [n, i] as const))('THP: %s', (name, i) => {
+    const c = THP_CASES[name]!;
+    const k = thpKernel.results?.[i];
+    // The kernel falls back to 4 KiB pages when no 2 MiB of host memory is free: then there is nothing to compare.
+    if (!k || (name === 'hugeFaults' && k[2]!.rss !== 512)) return console.warn(`THP case ${name} skipped: the kernel had no huge page to give`);
+    compare(c.steps, k, runOnVmsim(backend, c.steps, 1024));
   });
 
   it(`${RANDOM} random programs of every call give the kernel's results step for step`, () => {
