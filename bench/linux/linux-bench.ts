@@ -29,6 +29,8 @@ export interface LinuxBenchResult {
   exec_1g_ms: number;
   /** execve of a process with nothing mapped beyond its image, the same way. */
   exec_small_ms: number;
+  /** Reading /proc/self/smaps whole in a process with 10,000 regions of its own. */
+  smaps_10k_ms: number;
 }
 
 function packageRoot(): string {

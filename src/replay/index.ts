@@ -5,8 +5,10 @@ export type { ReplayOptions, ReplayTlbOptions, TlbLevelOptions } from './replay-
 export type { ReplayResult, TlbLevelResult, PwcLevelResult } from './replay-result.js';
 export { sweep, combinations } from './sweep.js';
 export type { SweepConfig, SweepRow, SweepOptions } from './sweep.js';
+export type { FailedSweepRow, QueueSweepOptions } from './sweep-row.js';
 export type { HierarchyResult, LevelTotals, SeriesResult } from './replay-result.js';
 export { runReferenceString } from './reference-run.js';
 export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep } from './reference-run.js';
 export { faultCurve } from './fault-curve.js';
-export type { FaultCurve, FaultCurveRow } from './fault-curve.js';
+export type { FaultCurve, FaultCurveRow, FaultCurveOptions } from './fault-curve.js';
+export type { RunProgress, OnRunProgress } from './run-progress.js';

@@ -182,7 +182,7 @@ function setFlags(vm: VirtualMemory, s: number, e: number, nf: number, adv: Advi
 }
 
 /**
- * MADV_FREE: the pages lose their dirty bit and are lazily free — kept, with their contents, until
+ * MADV_FREE: the pages lose their dirty and accessed bits and are lazily free — kept, with their contents, until
  * reclaim needs memory (then dropped without a write, reading as zeros after) or a write makes
  * them dirty again. Swapped pages of the range are freed now. Without reclaim (no swap and no
  * resident limit) nothing ever reclaims, so the pages simply stay.
@@ -190,7 +190,8 @@ function setFlags(vm: VirtualMemory, s: number, e: number, nf: number, adv: Advi
 function lazyFree(vm: VirtualMemory, s: number, e: number): void {
   vm.resident?.markLazyFree(s, e);
   const n = (e - s) / PAGE_SIZE;
-  vm.pages.protect(s, n, { setLo: 0, setHi: 0, clearLo: PTE.D, clearHi: 0 });
+  // madvise_free_pte_range: pte_mkold, pte_mkclean.
+  vm.pages.protect(s, n, { setLo: 0, setHi: 0, clearLo: PTE.D | PTE.A, clearHi: 0 });
   vm.pages.invalidate(s, n);
 }
 

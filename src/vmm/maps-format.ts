@@ -3,7 +3,8 @@ import { formatProt } from './prot.js';
 import type { RegionRecord } from './region.js';
 
 /** Width seq_pad() pads the header to on 64-bit kernels (25 + sizeof(void *) * 6 - 1). */
-const PAD = 72;
+export const MAPS_PAD = 72;
+const PAD = MAPS_PAD;
 
 /** Zero-padded hex of a 48-bit address, from its two 32-bit halves (Number#toString(16) of a large double is slow). */
 function hex(n: number, width: number): string {
@@ -28,8 +29,8 @@ export function positionLabel(r: RegionRecord, p: ProcessLayout | undefined): '[
   return undefined;
 }
 
-/** The pathname column of a region. */
-function pathname(r: RegionRecord, objectName: (id: number) => { name: string; linked: boolean } | undefined, p: ProcessLayout | undefined): string {
+/** The pathname column of a region ('' for none); `p` places [heap] and [stack] (without it, the regions' kinds do). */
+export function mapsPathname(r: RegionRecord, objectName: ObjectName, p?: ProcessLayout): string {
   if (r.backing.type === 'object') {
     const o = objectName(r.backing.objectId);
     if (!o || o.name === '') return '/dev/zero (deleted)'; // shared anonymous memory
@@ -44,17 +45,27 @@ function pathname(r: RegionRecord, objectName: (id: number) => { name: string; l
   return '';
 }
 
+/** Who a region's object is, for its pathname column (undefined: the object is gone). */
+export type ObjectName = (id: number) => { name: string; linked: boolean } | undefined;
+
+/** One /proc/PID/maps line of a region, without the newline (smaps starts each region's block with it). */
+export function formatMapsLine(r: RegionRecord, objectName: ObjectName, layout?: ProcessLayout): string {
+  const isObj = r.backing.type === 'object';
+  const offset = r.backing.type === 'object' ? r.backing.offset : 0;
+  const line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${isObj ? '00:01' : '00:00'} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
+  const name = mapsPathname(r, objectName, layout);
+  return name === '' ? line : line.padEnd(PAD, ' ') + ' ' + name;
+}
+
+/** Zero-padded hex of a 48-bit address (the maps line's address columns). */
+export function hexAddress(n: number, width = 8): string {
+  return hex(n, width);
+}
+
 /** Formats regions as the text of /proc/PID/maps. */
-export function formatMaps(regions: Iterable<RegionRecord>, objectName: (id: number) => { name: string; linked: boolean } | undefined, layout?: ProcessLayout): string {
+export function formatMaps(regions: Iterable<RegionRecord>, objectName: ObjectName, layout?: ProcessLayout): string {
   // One string per line, joined once: appending to one growing string makes a rope the GC pays for.
   const lines: string[] = [];
-  for (const r of regions) {
-    const isObj = r.backing.type === 'object';
-    const offset = r.backing.type === 'object' ? r.backing.offset : 0;
-    let line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${isObj ? '00:01' : '00:00'} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
-    const name = pathname(r, objectName, layout);
-    if (name !== '') line = line.padEnd(PAD, ' ') + ' ' + name;
-    lines.push(line);
-  }
+  for (const r of regions) lines.push(formatMapsLine(r, objectName, layout));
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

@@ -172,6 +172,9 @@ function move(vm: VirtualMemory, r: RegionRecord, a: number, oldLen: number, to:
   vm.pages.invalidate(a, oldLen / PAGE_SIZE);
   vm.resident?.moveRange(a, to, oldLen / PAGE_SIZE);
   vm.regions.insert(moved);
+  // move_soft_dirty_pte marks every moved entry soft-dirty; here the new range reads soft-dirty
+  // whole (as VM_SOFTDIRTY would), its never-faulted pages included.
+  vm.proc.softDirty?.markDirty(to, to + newLen);
   if (dontUnmap) {
     // dontunmap_complete: the old region (all of it) is no longer locked; its pages fault in anew.
     const old = vm.regions.find(a)!;

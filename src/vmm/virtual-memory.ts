@@ -12,7 +12,7 @@ import type { PageAttrs, PageTable } from '../machine/page-table.js';
 import { VmmError } from '../errors.js';
 import { RegionMap } from './region-map.js';
 import { pgoff, slice, type RegionRecord as Region } from './region.js';
-import { FORK_PRIVATE, PROT_WRITE, protIndex, type PageProt } from './pte-attrs.js';
+import { FORK_PRIVATE, PROT_WRITE, SOFT_DIRTY, protIndex, type PageProt } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
@@ -23,6 +23,8 @@ import { memcgOutOfMemory } from './oom-killer.js';
 import { VM_ACCOUNT, VM_DONTCOPY, VM_GROWSDOWN, VM_HUGEPAGE, VM_LOCKED, VM_LOCKED_MASK, VM_NOHUGEPAGE, VM_WIPEONFORK } from './vm-flags.js';
 import { Rlimits } from './rlimits.js';
 import { populateRange } from './populate.js';
+import { ProcState } from './proc/proc-state.js';
+import { recordHiwater } from './proc/rss-counts.js';
 
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
@@ -62,6 +64,8 @@ export class VirtualMemory implements FaultHandler {
   onMissingRegion: MissingRegionHook | undefined;
   /** @internal The resident limit, policy and swap state, when the space has a resident limit. */
   resident: ResidentSet | undefined;
+  /** @internal What /proc needs beyond regions and tables: high-water marks, soft-dirty state. */
+  proc = new ProcState();
 
   constructor(
     readonly pages: PageTable,
@@ -120,6 +124,13 @@ export class VirtualMemory implements FaultHandler {
     return this.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
   }
 
+  /** pageProt for mapping `la` on a fault that does not write: write-protecting where soft-dirty tracking is on (clear_refs 4 cleared VM_SOFTDIRTY there). */
+  private readProt(r: { prot: number; shared: boolean }, la: number): PageProt {
+    const pp = this.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
+    const sd = this.proc.softDirty;
+    return sd !== undefined && sd.isClean(la / PAGE_SIZE) ? pp.softDirtyWp : pp;
+  }
+
   // ------------------------------------------------------------ regions and pages
 
   /**
@@ -138,12 +149,15 @@ export class VirtualMemory implements FaultHandler {
     const attach = spec.object !== undefined && !this.references(spec.object.id);
     const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, flags: spec.flags, anon: 0 });
     if (attach) spec.object!.attach(this);
+    // A new or grown mapping has VM_SOFTDIRTY (all its pages read as soft-dirty), as __mmap_region and do_brk_flags set it.
+    this.proc.softDirty?.markDirty(r.start, r.end);
     return r;
   }
 
   /** Removes [start, end) from the regions and the page tables (holes are fine). */
   removeRange(start: number, end: number): void {
     this.splitEdges(start, end, 'munmap');
+    recordHiwater(this); // update_hiwater_vm/update_hiwater_rss before the figures drop
     const pieces = this.regions.remove(start, end);
     // An allocation wholly unmapped is gone: a later mapping at its address is not freeVirtual's to free.
     for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
@@ -165,6 +179,7 @@ export class VirtualMemory implements FaultHandler {
 
   /** MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next access faults them in anew. */
   zapRange(start: number, end: number, shared: boolean): void {
+    recordHiwater(this); // update_hiwater_rss before the figure drops
     if (!shared) this.resident?.forget(start, end);
     this.unmapPages(start, end, shared);
     this.pages.invalidate(start, (end - start) / PAGE_SIZE);
@@ -176,6 +191,7 @@ export class VirtualMemory implements FaultHandler {
    * object's frames (not copied on write) in private ones.
    */
   unmapObjectPages(objectId: number, first: number, count: number, onlyMine = false): number[] {
+    if (!onlyMine) recordHiwater(this); // MADV_REMOVE zaps (update_hiwater_rss); reclaim (onlyMine) does not record
     const obj = this.ctx.object(objectId);
     const clean: number[] = [];
     for (const r of [...this.regions.regionsOf(objectId)]) {
@@ -211,8 +227,11 @@ export class VirtualMemory implements FaultHandler {
   protectRange(start: number, end: number, prot: number, flags: (piece: Region) => number = (p) => p.flags): void {
     this.splitEdges(start, end, 'mprotect');
     const pieces = this.regions.modify(start, end, (p) => slice(p, p.start, p.end, prot, flags(p)));
+    const sd = this.proc.softDirty;
     for (const p of pieces) {
-      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, this.pageProt(p).change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
+      // Where soft-dirty tracking write-protects, mprotect grants no write: the next write faults and marks the page.
+      const pp = sd !== undefined && sd.overlapsClean(p.start, p.end) ? this.pageProt(p).softDirtyWp : this.pageProt(p);
+      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, pp.change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
     }
     this.pages.invalidate(start, (end - start) / PAGE_SIZE);
   }
@@ -224,11 +243,17 @@ export class VirtualMemory implements FaultHandler {
    * translation, only how the tables express it.
    */
   private splitEdges(start: number, end: number, op: string): void {
-    for (const edge of [start, end]) {
-      const leaf = edge < TWO47 ? this.pages.leaf(edge) : undefined;
-      if (leaf !== undefined && leaf.pageSize > PAGE_SIZE && edge % leaf.pageSize !== 0 && !this.pages.splitLeaf(edge)) {
-        throw new VmmError('ENOMEM', `${op}: out of physical memory splitting the large page at ${hex(edge - (edge % leaf.pageSize))}; nothing changed`);
-      }
+    // No large leaf was ever mapped here: nothing to split, and no translate per edge (two core
+    // calls and two objects were ~10% of an mprotect or munmap).
+    if (!this.pages.largeLeaves) return;
+    this.splitEdge(start, op);
+    this.splitEdge(end, op);
+  }
+
+  private splitEdge(edge: number, op: string): void {
+    const leaf = edge < TWO47 ? this.pages.leaf(edge) : undefined;
+    if (leaf !== undefined && leaf.pageSize > PAGE_SIZE && edge % leaf.pageSize !== 0 && !this.pages.splitLeaf(edge)) {
+      throw new VmmError('ENOMEM', `${op}: out of physical memory splitting the large page at ${hex(edge - (edge % leaf.pageSize))}; nothing changed`);
     }
   }
 
@@ -255,6 +280,7 @@ export class VirtualMemory implements FaultHandler {
       if (!r) return this.segv('SEGV_MAPERR');
     }
     const write = f.kind === 1;
+    if (write && this.proc.softDirty !== undefined) this.proc.softDirty.written(Math.floor(f.la / PAGE_SIZE));
     const present = (f.errorCode & PFEC.P) !== 0;
     // Linux's access_error() for x86.
     if (write) {
@@ -272,7 +298,7 @@ export class VirtualMemory implements FaultHandler {
     if (this.resident && r.backing.type === 'anonymous' && !r.shared) {
       // THP under reclaim: a 2 MiB page when its 512 pages fit, else 4 KiB pages like any others.
       const huge = (r.flags & VM_HUGEPAGE) !== 0 ? this.residentHugeFault(r, la, write) : undefined;
-      return huge ?? this.residentFault(la, write, this.pageProt(r));
+      return huge ?? this.residentFault(la, write, write ? this.pageProt(r) : this.readProt(r, la));
     }
     if (r.backing.type === 'object' || r.shared) return this.objectFault(r, la, write);
     const outcome = this.mapAnonymousPage(r, la, write);
@@ -339,6 +365,17 @@ export class VirtualMemory implements FaultHandler {
     if (leaf === undefined) return RETRY; // unmapped meanwhile: the retry faults it in
     const pp = this.pageProt(r);
     if (leaf.pageSize !== PAGE_SIZE && this.ctx.isZeroFrame(leaf.pfn)) return this.writeHugeZero(r, la, pp);
+    if ((leaf.lo & PTE.SW_COW) === 0) {
+      // Not COW and the region allows writing: write-protected by clear_refs 4 (soft-dirty), or a
+      // stale entry. Reused in place, whole (a 2 MiB page is not split), as wp_page_reuse and
+      // do_huge_pmd_wp_page do: writable, Accessed, Dirty, soft-dirty. A fault like any other.
+      const first = la - (la % leaf.pageSize);
+      const n = leaf.pageSize / PAGE_SIZE;
+      pt.protect(first, n, pp.wpReuse);
+      pt.invalidate(first, n);
+      this.countMinor();
+      return RETRY;
+    }
     if (leaf.pageSize !== PAGE_SIZE) {
       // A huge leaf: split it into 4 KiB entries first, as Linux splits a THP on a COW fault (since 5.8).
       if (!pt.splitLeaf(la)) return OOM;
@@ -346,9 +383,10 @@ export class VirtualMemory implements FaultHandler {
       if (leaf === undefined) return RETRY;
     }
     if ((leaf.lo & PTE.SW_COW) === 0) {
-      // Not COW and the region allows writing: the entry is stale (e.g. PROT_NONE encoding); rewrite it.
-      pt.protect(la, 1, { ...pp.change, ifLo: 0, thenClearLo: 0 });
+      // The part of a split COW leaf that is not COW (cannot happen: a split keeps the bits); as above.
+      pt.protect(la, 1, pp.wpReuse);
       pt.invalidate(la, 1);
+      this.countMinor();
       return RETRY;
     }
     const pfn = leaf.pfn;
@@ -522,7 +560,7 @@ export class VirtualMemory implements FaultHandler {
       if (e instanceof VmmError && e.code === 'ENOSPC') return { type: 'sigbus', detail: `access at ${hex(la)}: ${e.message}` };
       throw e;
     }
-    const pp = this.pageProt(r);
+    const pp = write ? this.pageProt(r) : this.readProt(r, la);
     if (r.shared) {
       if (!this.pages.mapFrames(la, pfn, 1, pp.writable)) return OOM;
       this.sharedPages++;
@@ -598,6 +636,7 @@ export class VirtualMemory implements FaultHandler {
     child.capIpcLock = this.capIpcLock;
     child.defFlags = this.defFlags & VM_NOHUGEPAGE; // mm_init keeps only VM_INIT_DEF_MASK
     child.allocations = new Map(this.allocations);
+    child.proc = this.proc.forkChild();
     // The child's copies: DONTCOPY ones gone, no locks, a new anon_vma each (anon_vma_fork: the
     // child's chain holds the parent's too), none where the child starts empty (WIPEONFORK).
     for (const r of [...this.regions]) {
@@ -623,7 +662,8 @@ export class VirtualMemory implements FaultHandler {
     let runEnd = -1;
     const copy = (start: number, end: number): void => {
       this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, FORK_PRIVATE);
-      if (this.pages.zeroPages > 0) child.pages.zeroPages += child.zeroPagesIn(start, end);
+      // The child's copies map the zero page where the parent's entries do.
+      child.pages.zeroPages += this.zeroPagesIn(start, end);
     };
     for (const r of this.regions) {
       const copied = !r.shared && r.anon !== 0 && (r.flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0;
@@ -645,7 +685,8 @@ export class VirtualMemory implements FaultHandler {
    * slots freed, the TLB flushed — and the process starts over with `layout`'s stack, mmap base
    * and heap, and (withStack) the initial stack, charged before anything goes (a refused charge
    * changes nothing). What the process keeps: its fault counters, resource limits, CAP_IPC_LOCK,
-   * resident-set configuration and counters; mlockall's MCL_FUTURE is dropped (def_flags).
+   * resident-set configuration and counters; mlockall's MCL_FUTURE is dropped (def_flags), and
+   * /proc's per-mm state (VmPeak, VmHWM, soft-dirty) starts over.
    */
   exec(layout: { stackTop: number; mmapBase: number; heapStart: number }, withStack: boolean, stackCharged = false): void {
     if (withStack && !stackCharged) this.ctx.overcommit.charge(INITIAL_STACK_SIZE / PAGE_SIZE, undefined, 'exec');
@@ -665,6 +706,7 @@ export class VirtualMemory implements FaultHandler {
     this.mmapBase = layout.mmapBase;
     this.defFlags &= VM_NOHUGEPAGE;
     this.lockedLeak = 0;
+    this.proc = new ProcState(); // a new mm: high-water marks and soft-dirty state start over
     if (withStack) this.addRegion({ start: this.stackTop - INITIAL_STACK_SIZE, end: this.stackTop, prot: 3, kind: 'stack', shared: false, flags: VM_GROWSDOWN | VM_ACCOUNT });
   }
 
@@ -726,7 +768,7 @@ function copiedPage(parent: VirtualMemory, vpn: number): boolean {
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
 const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 /** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
-const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
+const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D | SOFT_DIRTY, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
 
 function protName(p: number): string {
   return (p & 1 ? 'r' : '-') + (p & 2 ? 'w' : '-') + (p & 4 ? 'x' : '-');

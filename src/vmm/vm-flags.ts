@@ -36,6 +36,8 @@ export const VM_NORESERVE = 0x200000;
 export const VM_WIPEONFORK = 0x2000000;
 /** MADV_DONTDUMP. */
 export const VM_DONTDUMP = 0x4000000;
+/** Every page counts as soft-dirty (a new or grown region, until clear_refs 4); /proc's soft-dirty state keeps it, not the record. */
+export const VM_SOFTDIRTY = 0x8000000;
 /** MADV_HUGEPAGE (or mmap's hugePages): faults map 2 MiB pages where they fit. */
 export const VM_HUGEPAGE = 0x20000000;
 /** MADV_NOHUGEPAGE: never 2 MiB pages here. */

@@ -17,6 +17,7 @@
 import { AddressSpace, type Machine } from '../../src/index.js';
 import { GLOBAL_TAG, TlbFlag } from '../../src/core/constants.js';
 import { decodeSwapEntry } from '../../src/reclaim/swap-entry.js';
+import { rssPages } from '../../src/vmm/proc/rss-counts.js';
 
 const P = 1;
 const RW = 2;
@@ -78,6 +79,9 @@ function auditSlots(m: Machine): void {
 /** Regions ordered, non-overlapping, page-aligned and non-empty, and the region tree's own figures right (RegionMap.check). */
 export function auditRegions(s: AddressSpace): void {
   s.vm.regions.check();
+  // The resident count less its zero-page mappings (kept as pages are mapped) is RSS as a scan of the tables finds it.
+  const scanned = rssPages(s.vm);
+  if (s.vm.pages.rss !== scanned) throw new Error(`space ${s.pcid}: RSS ${s.vm.pages.rss} by the counters, ${scanned} by a scan of the page tables`);
 }
 
 /** The 512 entries of a table as 1024 words (lo, hi), a view of simulated RAM (no copy). */
