@@ -61,7 +61,7 @@ export type { OptMatch } from './reclaim/index.js';
 export type { Watermarks, OomKill } from './vmm/reclaimer.js';
 export { OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX } from './vmm/oom-killer.js';
 export type { OomConstraint } from './vmm/oom-killer.js';
-export type { MadviseAdvice } from './vmm/madvise.js';
+export type { MadviseAdvice, MadviseAdviceName } from './vmm/madvise.js';
 export { MADV } from './vmm/madvise.js';
 export { MLOCK_ONFAULT, MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT } from './vmm/mlock.js';
 export { MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP } from './vmm/mremap.js';

@@ -54,25 +54,26 @@ export const MADV = {
   COLLAPSE: 25,
 } as const;
 
-type AdviceName = keyof typeof MADV;
+/** An advice's name without its MADV_ prefix (a key of MADV). */
+export type MadviseAdviceName = keyof typeof MADV;
 /** An advice: its name ('MADV_DONTNEED' or 'dontneed') or its number. */
-export type MadviseAdvice = `MADV_${AdviceName}` | Lowercase<AdviceName> | number;
+export type MadviseAdvice = `MADV_${MadviseAdviceName}` | Lowercase<MadviseAdviceName> | number;
 
 const HUGE = 2 ** 21;
 
-function adviceOf(v: unknown): AdviceName {
+function adviceOf(v: unknown): MadviseAdviceName {
   if (typeof v === 'number') {
-    const k = (Object.keys(MADV) as AdviceName[]).find((n) => MADV[n] === v);
+    const k = (Object.keys(MADV) as MadviseAdviceName[]).find((n) => MADV[n] === v);
     if (k) return k;
   } else if (typeof v === 'string') {
-    const k = v.toUpperCase().replace(/^MADV_/, '') as AdviceName;
+    const k = v.toUpperCase().replace(/^MADV_/, '') as MadviseAdviceName;
     if (k in MADV) return k;
   }
   throw new VmmError('EINVAL', `madvise: advice must be one of ${Object.keys(MADV).map((k) => `MADV_${k}`).join(', ')} (or its number), got ${describe(v)}`);
 }
 
 /** The new flags an advice gives a region, or undefined when the advice is not a flag change; throws Linux's error for a region it refuses. */
-function flagChange(adv: AdviceName, r: RegionRecord): number | undefined {
+function flagChange(adv: MadviseAdviceName, r: RegionRecord): number | undefined {
   const f = r.flags;
   switch (adv) {
     case 'NORMAL':
@@ -170,7 +171,7 @@ export function madvise(vm: VirtualMemory, addr: unknown, len: unknown, advice: 
 }
 
 /** madvise_update_vma: the region piece [s, e) takes flags `nf` (split and merged as vma_modify; EAGAIN when vm.max_map_count refuses a split). */
-function setFlags(vm: VirtualMemory, s: number, e: number, nf: number, adv: AdviceName): void {
+function setFlags(vm: VirtualMemory, s: number, e: number, nf: number, adv: MadviseAdviceName): void {
   const change = (p: RegionRecord): RegionRecord => slice(p, p.start, p.end, p.prot, nf);
   try {
     checkMapCountForModify(vm.regions, vm.ctx.maxMapCount, s, e, change, `madvise(MADV_${adv})`);
