@@ -63,7 +63,8 @@ export function checkMapCountForModify(regions: RegionMap, max: number, start: n
     const r = rs[i]!;
     const ps = Math.max(start, r.start);
     const pe = Math.min(end, r.end);
-    const piece = change(slice(r, ps, pe));
+    const c = change(r);
+    const piece = slice(c, ps, pe);
     if (piece.prot === r.prot && piece.flags === r.flags) {
       prev = r;
       continue;

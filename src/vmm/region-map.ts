@@ -234,8 +234,9 @@ export class RegionMap implements Iterable<RegionRecord> {
 
   /**
    * Changes the regions of [start, end), which must be covered without holes (else ENOMEM,
-   * nothing changed): each piece becomes `change(piece)` (same range; another protection or
-   * other flags), as Linux's vma_modify does for mprotect, mlock and madvise. A region the
+   * nothing changed): each region's piece becomes `change(region)` (called with the whole
+   * region; only its protection and flags are taken, the range is the piece's), as Linux's
+   * vma_modify does for mprotect, mlock and madvise. A region the
    * change leaves as it is is not split; a changed piece is split off at the range's edges and
    * merged with the neighbours it became compatible with (unchanged neighbours are not merged
    * with each other, as Linux leaves them). Returns the changed pieces (copies).
@@ -254,7 +255,7 @@ export class RegionMap implements Iterable<RegionRecord> {
     for (const r of rs) {
       const s = Math.max(r.start, start);
       const e = Math.min(r.end, end);
-      const c = change(slice(r, s, e));
+      const c = change(r);
       if (c.prot === r.prot && c.flags === r.flags) {
         list.push(r);
         changed.push(false);

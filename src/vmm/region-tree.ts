@@ -6,7 +6,12 @@
  */
 import { hex } from '../hex.js';
 import type { RegionRecord } from './region.js';
-import { VM_ACCOUNT, VM_GROWSDOWN, VM_LOCKED } from './vm-flags.js';
+import { VM_ACCOUNT as ACCOUNT, VM_GROWSDOWN as GROWSDOWN, VM_LOCKED as LOCKED } from './vm-flags.js';
+
+// Module-local copies: the CommonJS build reads an imported binding through a getter at every use, and pull runs per node touched.
+const VM_ACCOUNT = ACCOUNT;
+const VM_GROWSDOWN = GROWSDOWN;
+const VM_LOCKED = LOCKED;
 
 /** A tree node: one region and what its subtree spans. */
 export class Node {

@@ -291,47 +291,64 @@ export function mprotect(vm: VirtualMemory, addr: number | bigint, length: numbe
   const end = a + len;
   let at = a;
   for (let r = vm.regions.find(at); r && at < end; r = vm.regions.find(at)) at = r.end;
-  // mprotect_fixup charges private memory that becomes writable for the first time (VM_ACCOUNT from then on).
-  const charged = (r: RegionRecord): boolean => (p & PROT_WRITE) !== 0 && !r.shared && (r.prot & PROT_WRITE) === 0 && (r.flags & (VM_ACCOUNT | VM_NORESERVE)) === 0;
-  // Made read-only before any anonymous page was made in it (no anon_vma), anonymous memory is uncharged again.
-  const uncharged = (r: RegionRecord): boolean => (p & PROT_WRITE) === 0 && (r.flags & VM_ACCOUNT) !== 0 && !r.shared && r.backing.type === 'anonymous' && r.anon === 0;
-  const flagsOf = (r: RegionRecord): number => (charged(r) ? r.flags | VM_ACCOUNT : uncharged(r) ? r.flags & ~VM_ACCOUNT : r.flags);
   const stop = Math.min(at, end);
   if (at > a) {
+    const flagsOf = (r: RegionRecord): number => protectFlags(r, p);
+    const rs = vm.regions.overlapping(a, stop);
     checkMapCountForModify(vm.regions, maxMapCount(vm), a, stop, (r) => slice(r, r.start, r.end, p, flagsOf(r)), 'mprotect');
-    // may_expand_vm: private memory that becomes writable is data (RLIMIT_DATA).
-    let newData = 0;
-    for (const r of vm.regions.overlapping(a, stop)) if (isData(p, r.shared, r.flags) && !isData(r.prot, r.shared, r.flags)) newData += (Math.min(stop, r.end) - Math.max(a, r.start)) / PAGE_SIZE;
     const dl = vm.rlimits.soft('RLIMIT_DATA');
-    if (newData > 0 && dl !== Infinity && dataPages(vm) + newData > dl / PAGE_SIZE) throw new VmmError('ENOMEM', `mprotect: ${newData} more pages of private writable memory would exceed RLIMIT_DATA (${dl / PAGE_SIZE} pages)`);
-    // One request per region part, as mprotect_fixup makes them; a refused one takes back the ones before (nothing changes).
-    const oc = vm.ctx.overcommit;
-    const done: number[] = [];
-    try {
-      for (const r of vm.regions.overlapping(a, stop)) {
-        if (!charged(r)) continue;
-        const pages = (Math.min(stop, r.end) - Math.max(a, r.start)) / PAGE_SIZE;
-        oc.charge(pages, vm.regions.bytes / PAGE_SIZE, 'mprotect');
-        done.push(pages);
-      }
-    } catch (e) {
-      for (const n of done) oc.uncharge(n);
-      throw e;
+    if (dl !== Infinity) {
+      // may_expand_vm: private memory that becomes writable is data (RLIMIT_DATA).
+      let newData = 0;
+      for (const r of rs) if (isData(p, r.shared, r.flags) && !isData(r.prot, r.shared, r.flags)) newData += (Math.min(stop, r.end) - Math.max(a, r.start)) / PAGE_SIZE;
+      if (newData > 0 && dataPages(vm) + newData > dl / PAGE_SIZE) throw new VmmError('ENOMEM', `mprotect: ${newData} more pages of private writable memory would exceed RLIMIT_DATA (${dl / PAGE_SIZE} pages)`);
     }
-  }
-  // mprotect_fixup, region by region: each piece changes (and merges) in turn; a private locked region that
-  // becomes writable is faulted in for writing right then (breaking COW), which gives it an anon_vma before the next piece merges.
-  for (const r of vm.regions.overlapping(a, stop)) {
-    const s = Math.max(a, r.start);
-    const e = Math.min(stop, r.end);
-    const cur = vm.regions.find(s)!;
-    if (uncharged(cur)) vm.ctx.overcommit.uncharge((e - s) / PAGE_SIZE);
-    const populate = (p & PROT_WRITE) !== 0 && !cur.shared && (cur.prot & PROT_WRITE) === 0 && (cur.flags & VM_LOCKED) !== 0;
-    vm.protectRange(s, e, p, flagsOf);
-    if (populate) vm.populate(s, e);
+    if ((p & PROT_WRITE) !== 0) {
+      // One request per region part, as mprotect_fixup makes them; a refused one takes back the ones before (nothing changes).
+      const oc = vm.ctx.overcommit;
+      const done: number[] = [];
+      try {
+        for (const r of rs) {
+          if (!charged(r, p)) continue;
+          const pages = (Math.min(stop, r.end) - Math.max(a, r.start)) / PAGE_SIZE;
+          oc.charge(pages, vm.regions.bytes / PAGE_SIZE, 'mprotect');
+          done.push(pages);
+        }
+      } catch (e) {
+        for (const n of done) oc.uncharge(n);
+        throw e;
+      }
+    }
+    // mprotect_fixup, region by region: each piece changes (and merges) in turn; a private locked region that
+    // becomes writable is faulted in for writing right then (breaking COW), which gives it an anon_vma before the next piece merges.
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
+      const s = Math.max(a, r.start);
+      const e = Math.min(stop, r.end);
+      const cur = i === 0 ? r : vm.regions.find(s)!; // the first is as it was; later ones may have merged meanwhile
+      if (uncharged(cur, p)) vm.ctx.overcommit.uncharge((e - s) / PAGE_SIZE);
+      const populate = (p & PROT_WRITE) !== 0 && !cur.shared && (cur.prot & PROT_WRITE) === 0 && (cur.flags & VM_LOCKED) !== 0;
+      vm.protectRange(s, e, p, flagsOf);
+      if (populate) vm.populate(s, e);
+    }
   }
   if (at >= end) return;
   throw new VmmError('ENOMEM', `mprotect: [${hex(a)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)}${at > a ? `; [${hex(a)}, ${hex(at)}) was changed, as Linux does` : ''})`);
+}
+
+/** mprotect_fixup charges private memory that becomes writable for the first time (VM_ACCOUNT from then on). */
+function charged(r: RegionRecord, p: number): boolean {
+  return (p & PROT_WRITE) !== 0 && !r.shared && (r.prot & PROT_WRITE) === 0 && (r.flags & (VM_ACCOUNT | VM_NORESERVE)) === 0;
+}
+
+/** Made read-only before any anonymous page was made in it (no anon_vma), anonymous memory is uncharged again. */
+function uncharged(r: RegionRecord, p: number): boolean {
+  return (p & PROT_WRITE) === 0 && (r.flags & VM_ACCOUNT) !== 0 && !r.shared && r.backing.type === 'anonymous' && r.anon === 0;
+}
+
+/** A region's flags after mprotect to `p`: VM_ACCOUNT gained or dropped as mprotect_fixup charges. */
+function protectFlags(r: RegionRecord, p: number): number {
+  return charged(r, p) ? r.flags | VM_ACCOUNT : uncharged(r, p) ? r.flags & ~VM_ACCOUNT : r.flags;
 }
 
 /** brk(2) as glibc's brk(): sets the break (or reports it without an argument); ENOMEM when it cannot move. */
