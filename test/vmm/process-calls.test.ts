@@ -10,9 +10,26 @@ import { Machine, MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, VmmError, type AddressSp
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
 import { exhaustFrames } from '../support/exhaust-frames.js';
+import { runLinuxProbe } from '../support/linux-probe.js';
 
 const PG = 4096;
 const HUGE = 2 ** 21;
+
+/**
+ * Where Linux x86-64 (randomize_va_space 2, RLIMIT_STACK 8 MiB) puts a new image's pieces:
+ * the stack's top 22 bits of pages below STACK_TOP (randomize_stack_top); mmap_base 28 bits of
+ * pages below TASK_SIZE less the gap (RLIMIT_STACK + stack_guard_gap + the stack's largest
+ * shift: mmap_base()); a PIE 28 bits of pages above ELF_ET_DYN_BASE; the heap within 1 GiB
+ * above the program (arch_randomize_brk).
+ */
+const TASK = 2 ** 47 - PG;
+const ASLR = {
+  stack: [TASK - (2 ** 22 - 1) * PG, TASK],
+  mmapBase: [TASK - (8 * 2 ** 20 + 2 ** 20 + (2 ** 22 - 1) * PG) - (2 ** 28 - 1) * PG, TASK - (8 * 2 ** 20 + 2 ** 20 + (2 ** 22 - 1) * PG)],
+  pie: [0x555555554000, 0x555555554000 + (2 ** 28 - 1) * PG],
+  brk: 2 ** 30,
+} as const;
+const within = (v: number, [lo, hi]: readonly [number, number]) => expect(v >= lo && v <= hi, `${v.toString(16)} in [${lo.toString(16)}, ${hi.toString(16)}]`).toBe(true);
 const err = (code: string, re?: RegExp) => expect.objectContaining({ code, ...(re ? { message: expect.stringMatching(re) } : {}) });
 
 /** Everything a refused call must leave as it was. */
@@ -247,15 +264,14 @@ describe.each(BACKENDS)('process memory calls (%s)', (backend) => {
     expect(layout({ aslr: { seed: 8 } })).not.toEqual(a);
     for (let seed = 1; seed <= 20; seed++) {
       const l = layout({ aslr: { seed } });
-      expect(l.stack).toBeLessThanOrEqual(0x7ffffffff000);
-      expect(l.stack).toBeGreaterThan(0x7ffffffff000 - 2 ** 34); // 22 bits of pages
-      expect(l.heap).toBeGreaterThanOrEqual(0x555555559000);
-      expect(l.heap).toBeLessThan(0x555555559000 + 2 ** 40 + 2 ** 30); // PIE: 28 bits of pages, brk: 1 GiB
-      expect(l.mmap).toBeLessThan(l.stack - 2 ** 27);
-      expect(l.mmap).toBeGreaterThan(2 ** 47 - 2 ** 40 - 2 ** 35);
+      within(l.stack, ASLR.stack);
+      // vmsim's notional program image is 5 pages (the heap starts there without ASLR).
+      within(l.heap - 0x5000, [ASLR.pie[0], ASLR.pie[1] + ASLR.brk]);
+      within(l.mmap + PG, ASLR.mmapBase); // the first mapping ends at mmap_base
       expect(l.exec.stack).not.toBe(l.stack);
     }
   });
+
 
   it('MADV_FREE keeps the pages until reclaim needs memory, then drops the clean ones; without swap they stay', () => {
     for (const swap of [true, false]) {
@@ -349,5 +365,21 @@ describe.each(BACKENDS)('process memory calls (%s)', (backend) => {
     expect(() => c.read(0x1000_0000, 1)).toThrow(VmmError);
     auditMachine(m);
     m.dispose();
+  });
+});
+
+const kernelAslr = runLinuxProbe<{ randomize_va_space: number; runs: [number, number, number, number][] }>('aslr');
+
+describe('ASLR against this machine’s kernel', () => {
+  it.skipIf(!kernelAslr)('places stack, libraries, program and heap in the windows vmsim draws from', () => {
+    const k = kernelAslr!;
+    for (const [stack, lib, exe, heap] of k.runs) {
+      within(stack, ASLR.stack);
+      // ld.so and the C library are mapped top-down from mmap_base: the highest ends there or a little below.
+      within(lib, [ASLR.mmapBase[0] - 2 ** 26, ASLR.mmapBase[1]]);
+      within(exe, ASLR.pie);
+      within(heap - exe, [0, ASLR.brk + 2 ** 20]); // the program's own pages, then up to 1 GiB
+    }
+    if (k.randomize_va_space === 2) expect(new Set(k.runs.map((r) => r[0])).size).toBeGreaterThan(k.runs.length / 2);
   });
 });
