@@ -28,6 +28,8 @@ import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.
 import { OomKiller, checkOomScoreAdj, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
+import { closeWhenCollected, disposed } from './release-on-collect.js';
+import './symbol-dispose.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -102,6 +104,7 @@ export class Machine extends Cpu {
       if (options.swap !== undefined) {
         const wm = resolveWatermarks(options.watermarks, this.frames.total);
         this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
+        closeWhenCollected(this, this.vmm.swap); // a machine nobody disposed gives its swap file back when collected
         this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => this.vmm.shrinkSwapCache(n));
         // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
         const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
@@ -146,6 +149,12 @@ export class Machine extends Cpu {
   override dispose(): void {
     super.dispose();
     this.vmm.swap?.close();
+    disposed(this);
+  }
+
+  /** `using m = new Machine()`: dispose() when the block ends. (A machine nobody disposed is freed when collected.) */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Reclaim and swap statistics of the whole machine, named as /proc/vmstat and /proc/swaps name them. */
@@ -230,19 +239,26 @@ export class Machine extends Cpu {
 
   /** A VMM-managed space with no regions yet (a fork child gets its parent's resident configuration). */
   private newProcessSpace(stackLimit: number, resident?: ResidentConfig, layout = this.aslr.next(stackLimit)): AddressSpace {
+    // The policy before the table: a refused one (a plug-in object serves one process) allocates nothing.
+    const cfg = this.residentFor(resident);
+    const policy = cfg?.makePolicy();
     const [root, pcid] = this.newRoot('createAddressSpace');
     const space = new AddressSpace(this, root, pcid, this.vmm, { ...layout, stackLimit }, this.hooks);
     space.oomKiller = this.oom;
-    this.attachResident(space, resident);
+    this.attachResident(space, cfg, policy);
     this.register(space);
     return space;
   }
 
-  /** Gives a process its resident set: the configuration given (a limit), else, with swap, an unlimited one (every process is reclaimable). */
-  private attachResident(space: AddressSpace, resident: ResidentConfig | undefined): void {
-    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+  /** A process's resident configuration: the one given (a limit), else, with swap, an unlimited one (every process is reclaimable). */
+  private residentFor(resident: ResidentConfig | undefined): ResidentConfig | undefined {
+    return resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+  }
+
+  /** Gives a process its resident set (with the policy made for it). */
+  private attachResident(space: AddressSpace, cfg: ResidentConfig | undefined, policy: ReclaimPolicy | undefined): void {
     if (!cfg) return;
-    space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg);
+    space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg, policy);
     space.vm.resident.owner = space;
     space.vm.resident.lockedAt = (la) => space.vm.isLockedAt(la);
   }
@@ -253,6 +269,8 @@ export class Machine extends Cpu {
     fork: (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START }),
     borrow: (parent) => new AddressSpace(this, parent.rootFrame, parent.pcid, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: parent.vm.stackLimit }, this.hooks),
     reroot: (child, lender) => {
+      const cfg = this.residentFor(lender.vm.resident?.config);
+      const policy = cfg?.makePolicy();
       const [root, pcid] = this.newRoot('exec');
       child.rebind(root, pcid);
       const vm = new VirtualMemory(child.pages, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: lender.vm.stackLimit });
@@ -261,7 +279,7 @@ export class Machine extends Cpu {
       vm.onMissingRegion = lender.vm.onMissingRegion;
       child.vm = vm;
       child.faultHandler = vm;
-      this.attachResident(child, lender.vm.resident?.config);
+      this.attachResident(child, cfg, policy);
       this.register(child);
     },
     layout: (stackLimit) => this.aslr.next(stackLimit),

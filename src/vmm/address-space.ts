@@ -71,32 +71,30 @@ export class AddressSpace extends MmuSpace {
   /** mmap(2): creates a mapping and returns its address. See MmapOptions. */
   mmap(options: MmapOptions): number {
     const o = snapshot(options); // getters run once, before the liveness check
-    this.live();
-    return sys.mmap(this.vm, o);
+    return this.call('mmap', () => sys.mmap(this.vm, o));
   }
   /** munmap(2): removes mappings in [addr, addr+length); holes are fine. */
   munmap(addr: number | bigint, length: number): void {
-    this.live();
-    sys.munmap(this.vm, addr, length);
+    this.call('munmap', () => sys.munmap(this.vm, addr, length));
   }
   /** mprotect(2): changes the protection of [addr, addr+length); over a hole it changes what lies before the hole, then fails with ENOMEM. */
   mprotect(addr: number | bigint, length: number, prot: string): void {
-    this.live();
-    sys.mprotect(this.vm, addr, length, prot);
+    this.call('mprotect', () => sys.mprotect(this.vm, addr, length, prot));
   }
   /** brk(2): sets the program break (returns it); without an argument, returns the current break. */
   brk(addr?: number | bigint): number {
-    this.live();
-    return sys.brk(this.vm, addr);
+    return this.call('brk', () => sys.brk(this.vm, addr));
   }
   /** sbrk(3): moves the break by `increment` bytes; returns the previous break. */
   sbrk(increment: number): number {
-    this.live();
-    return sys.sbrk(this.vm, increment);
+    return this.call('sbrk', () => sys.sbrk(this.vm, increment));
   }
   /** fork(2): a child address space; private pages become copy-on-write in both, shared ones stay shared. */
   fork(): AddressSpace {
-    this.live();
+    return this.call('fork', () => this.forkChild());
+  }
+  /** fork's work: the child space, its regions and tables (destroyed again when copying fails). */
+  private forkChild(): AddressSpace {
     const child = this.hooks.fork(this);
     child.adj = this.adj; // copy_signal: a fork child inherits oom_score_adj
     try {
@@ -116,7 +114,10 @@ export class AddressSpace extends MmuSpace {
    * faults count in the shared memory's statistics).
    */
   vfork(): AddressSpace {
-    this.live();
+    return this.call('vfork', () => this.borrowedChild());
+  }
+  /** vfork's work: the child on this process's tables and VMM state. */
+  private borrowedChild(): AddressSpace {
     const child = this.hooks.borrow(this);
     child.vm = this.vm;
     child.pages = this.pages;
@@ -143,7 +144,10 @@ export class AddressSpace extends MmuSpace {
     strictOptions(o, 'options', ['stack']);
     const stack = o?.stack ?? true;
     if (typeof stack !== 'boolean') throw new VmmError('EINVAL', `options.stack must be a boolean, got ${describe(stack)}`);
-    this.live();
+    this.call('exec', () => this.newImage(stack));
+  }
+  /** exec's work (see exec). */
+  private newImage(stack: boolean): void {
     const lender = this.lender;
     const layout = this.hooks.layout(this.vm.stackLimit);
     if (lender === undefined) return this.vm.exec(layout, stack);
@@ -204,23 +208,19 @@ export class AddressSpace extends MmuSpace {
   /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
   createRegion(options: RegionOptions): Region {
     const o = snapshot(options);
-    this.live();
-    return publicRegion(sys.createRegion(this.vm, o), this.vm.layout);
+    return this.call('createRegion', () => publicRegion(sys.createRegion(this.vm, o), this.vm.layout));
   }
   /** Destroys the whole region containing `addr`. */
   destroyRegion(addr: number | bigint): void {
-    this.live();
-    sys.destroyRegion(this.vm, addr);
+    this.call('destroyRegion', () => sys.destroyRegion(this.vm, addr));
   }
   /** Allocates `size` bytes of anonymous private memory anywhere; returns its address. */
   allocVirtual(size: number, prot: string = 'rw'): number {
-    this.live();
-    return sys.allocVirtual(this.vm, size, prot);
+    return this.call('allocVirtual', () => sys.allocVirtual(this.vm, size, prot));
   }
   /** Frees exactly what allocVirtual returned at `addr`. */
   freeVirtual(addr: number | bigint): void {
-    this.live();
-    sys.freeVirtual(this.vm, addr);
+    this.call('freeVirtual', () => sys.freeVirtual(this.vm, addr));
   }
   /** Statistics of this space: faults, resident and shared pages, virtual size. */
   stats(): SpaceStats {
@@ -259,45 +259,39 @@ export class AddressSpace extends MmuSpace {
 
   /** madvise(2) over [addr, addr+length) with any advice Linux implements for memory (see MadviseAdvice), with Linux's errors. */
   madvise(addr: number | bigint, length: number | bigint, advice: MadviseAdvice): void {
-    this.live();
-    madvise(this.vm, addr, length, advice);
+    this.call('madvise', () => madvise(this.vm, addr, length, advice));
   }
   /** mlock(2): locks [addr, addr+length) (rounded to pages; its regions split at the edges, VM_LOCKED) and faults it in; locked pages are never evicted. */
   mlock(addr: number | bigint, length: number | bigint): void {
-    this.live();
-    mlockRange(this.vm, addr, length, VM_LOCKED, 'mlock');
+    this.call('mlock', () => mlockRange(this.vm, addr, length, VM_LOCKED, 'mlock'));
   }
   /** mlock2(2): mlock, or with flags MLOCK_ONFAULT (1) lock the pages as they are faulted in (nothing is faulted in now). */
   mlock2(addr: number | bigint, length: number | bigint, flags = 0): void {
-    this.live();
-    if (typeof flags !== 'number' || !Number.isInteger(flags) || (flags & ~MLOCK_ONFAULT) !== 0) throw new VmmError('EINVAL', `mlock2: flags must be 0 or MLOCK_ONFAULT (1), got ${describe(flags)}`);
-    mlockRange(this.vm, addr, length, VM_LOCKED | (flags & MLOCK_ONFAULT ? VM_LOCKONFAULT : 0), 'mlock2');
+    this.call('mlock2', () => {
+      if (typeof flags !== 'number' || !Number.isInteger(flags) || (flags & ~MLOCK_ONFAULT) !== 0) throw new VmmError('EINVAL', `mlock2: flags must be 0 or MLOCK_ONFAULT (1), got ${describe(flags)}`);
+      mlockRange(this.vm, addr, length, VM_LOCKED | (flags & MLOCK_ONFAULT ? VM_LOCKONFAULT : 0), 'mlock2');
+    });
   }
   /** munlock(2): the pages of [addr, addr+length) become evictable again. */
   munlock(addr: number | bigint, length: number | bigint): void {
-    this.live();
-    mlockRange(this.vm, addr, length, 0, 'munlock');
+    this.call('munlock', () => mlockRange(this.vm, addr, length, 0, 'munlock'));
   }
   /** mlockall(2): MCL_CURRENT (1) locks every region now, MCL_FUTURE (2) every later one, MCL_ONFAULT (4) locks pages as they are faulted in. */
   mlockall(flags: number): void {
-    this.live();
-    mlockall(this.vm, flags);
+    this.call('mlockall', () => mlockall(this.vm, flags));
   }
   /** munlockall(2): unlocks every region, and later ones are no longer locked. */
   munlockall(): void {
-    this.live();
-    munlockall(this.vm);
+    this.call('munlockall', () => munlockall(this.vm));
   }
   /** mremap(2): grows, shrinks or moves the mapping at addr (see MremapOptions); returns its address. Moves page-table entries, never bytes. */
   mremap(addr: number | bigint, oldLength: number | bigint, newLength: number | bigint, options?: MremapOptions): number {
     const o = snapshot(options);
-    this.live();
-    return mremap(this.vm, addr, oldLength, newLength, o);
+    return this.call('mremap', () => mremap(this.vm, addr, oldLength, newLength, o));
   }
   /** mincore(2): one byte per page of [addr, addr+length), 1 when the page is resident (mapped, or in the memory backing it). */
   mincore(addr: number | bigint, length: number | bigint): Uint8Array {
-    this.live();
-    return mincore(this.vm, addr, length);
+    return this.call('mincore', () => mincore(this.vm, addr, length));
   }
   /** getrlimit(2) of RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK or RLIMIT_MEMLOCK: { soft, hard } in bytes, Infinity for none. */
   getrlimit(resource: RlimitName): Rlimit {
@@ -306,8 +300,7 @@ export class AddressSpace extends MmuSpace {
   }
   /** setrlimit(2): EINVAL for an unknown resource or soft above hard, EPERM to raise the hard limit. */
   setrlimit(resource: RlimitName, soft: number | bigint, hard: number | bigint): void {
-    this.live();
-    this.vm.rlimits.set(resource, soft, hard);
+    this.call('setrlimit', () => this.vm.rlimits.set(resource, soft, hard));
   }
 
   /** /proc/PID/smaps: one entry per region with the kernel's fields (kB) in its order; `{ format: 'text' }` gives the file's exact text. */
@@ -375,13 +368,45 @@ export class AddressSpace extends MmuSpace {
 
   /** Reports a reference to `va` that hit (no fault) to an every-reference policy (lru, lfu, 2q, arc, opt); drivers that see every reference call it. */
   reference(va: number | bigint, write = false): void {
-    this.live();
-    this.vm.resident?.reference(Math.floor(toLinear(va) / 4096), write);
+    this.call('reference', () => this.vm.resident?.reference(Math.floor(toLinear(va) / 4096), write));
   }
 
-  /** Drops the regions (and their shared-object attachments) before the tables are freed. */
+  /**
+   * Drops the regions (and their shared-object attachments) before the tables are freed. From
+   * inside a plug-in's callback it is refused (EBUSY) before anything changes; otherwise it
+   * always completes (the policy is told nothing: it goes with the process).
+   */
   protected override beforeDestroy(): void {
+    this.vm.ctx.refuseReentry('destroy');
     this.vm.teardown();
+  }
+
+  /** Gives back what outlives the tables (the huge zero page, freed with its last holder). */
+  protected override afterDestroy(): void {
+    this.vm.released();
+  }
+
+  /**
+   * A VMM call: refused from inside a plug-in policy's callback (EBUSY, nothing changed); when
+   * it is done, the plug-in is told what changed and its first error is thrown — the call's
+   * changes stand (a call that failed itself reports its own error; the plug-in is still told).
+   */
+  private call<T>(op: string, f: () => T): T {
+    this.live();
+    this.vm.ctx.refuseReentry(op);
+    let out: T;
+    try {
+      out = f();
+    } catch (e) {
+      try {
+        this.vm.resident?.settle(op);
+      } catch {
+        // The call's own error is the one to report; the plug-in was told all the same.
+      }
+      throw e;
+    }
+    this.vm.resident?.settle(op);
+    return out;
   }
 }
 

@@ -86,14 +86,17 @@ export class Reclaimer {
   /**
    * An allocation point (a fault about to take a frame for `rs`): wakes kswapd below `low`
    * (reclaims to `high`), reclaims directly below `min`, and with no free frame left and
-   * nothing reclaimable kills a process. Returns false when the faulting process itself was
-   * killed (its fault must not go on).
+   * nothing reclaimable kills a process. 'killed': the faulting process itself was killed (its
+   * fault must not go on); 'again': the OOM killer killed another process and onOomKill ran,
+   * so anything may have changed (the fault must be looked at anew, nothing was allocated);
+   * 'ok': go on.
    */
-  beforeAllocate(rs: ProcessReclaimable): boolean {
-    if (this.running) return true; // reclaim itself allocates nothing, but never recurse
+  beforeAllocate(rs: ProcessReclaimable): 'ok' | 'killed' | 'again' {
+    if (this.running) return 'ok'; // reclaim itself allocates nothing, but never recurse
     const free = this.freeFrames();
-    if (free >= this.watermarks.low && free >= 2) return true; // the usual case: one query, nothing to do
+    if (free >= this.watermarks.low && free >= 2) return 'ok'; // the usual case: one query, nothing to do
     this.running = true;
+    let killed = false;
     try {
       const w = this.watermarks;
       if (this.freeFrames() < w.low) {
@@ -103,11 +106,12 @@ export class Reclaimer {
       while (this.freeFrames() < 2) {
         // Out of memory: nothing reclaimable is left (swap full, or everything locked).
         const victim = this.oom.victim(processes(this.sets));
-        if (!victim) return true; // nobody may be killed (all oom_score_adj -1000): the fault fails with ENOMEM
+        if (!victim) break; // nobody may be killed (all oom_score_adj -1000): the fault fails with ENOMEM
+        killed = true;
         this.oom.killGlobal(victim);
-        if (victim === rs) return false;
+        if (victim === rs) return 'killed';
       }
-      return true;
+      return killed ? 'again' : 'ok';
     } finally {
       this.running = false;
     }

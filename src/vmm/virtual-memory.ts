@@ -268,8 +268,30 @@ export class VirtualMemory implements FaultHandler {
 
   // ------------------------------------------------------------ faults
 
-  /** Resolves a page fault of this space, or says which signal it is (Linux's do_user_addr_fault). */
+  /**
+   * Resolves a page fault of this space, or says which signal it is (Linux's do_user_addr_fault).
+   * When the OOM killer ran on the way (another process died and onOomKill ran user code),
+   * the fault is looked at anew; a plug-in policy is told what changed once the fault is done.
+   * A fault of a space destroyed meanwhile (by a callback) is EINVAL "destroyed"; a fault from
+   * inside a plug-in's own callback is EBUSY.
+   */
   handleFault(f: FaultInfo): FaultOutcome {
+    if (this.ctx.pluginGate.depth > 0) this.ctx.refuseReentry(`a ${f.access} fault at ${hex(f.address)}`);
+    for (let round = 0; ; round++) {
+      if (this.dead) throw new VmmError('EINVAL', 'address space has been destroyed');
+      // Looked at anew: a page that is there now (a callback touched it) needs nothing more (the access runs again).
+      const out = round > 0 && (f.errorCode & PFEC.P) === 0 && f.la < TWO47 && this.pages.leaf(f.la) !== undefined ? RETRY : this.resolveFault(f);
+      if (out === AGAIN) {
+        if (round < MAX_ROUNDS) continue;
+        return { type: 'oom', detail: `the OOM killer ran ${MAX_ROUNDS} times for this one fault (an onOomKill callback that takes back what each kill frees?)` };
+      }
+      this.resident?.settle();
+      return out;
+    }
+  }
+
+  /** One look at a fault: its outcome, or AGAIN when the OOM killer ran first. */
+  private resolveFault(f: FaultInfo): FaultOutcome {
     if (f.la >= TWO47) {
       // Kernel half: a user access is SIGSEGV (as do_kern_addr_fault → bad_area_nosemaphore); a kernel one is an oops.
       return f.user ? this.segv('SEGV_MAPERR', 'kernel address') : UNHANDLED;
@@ -333,6 +355,7 @@ export class VirtualMemory implements FaultHandler {
     const kind = this.resident!.fault(la, write, pp);
     if (kind === 'oom') return OOM;
     if (kind === 'killed') return KILLED;
+    if (kind === 'again') return AGAIN;
     if (kind === 'memcg') return memcgOutOfMemory(this.resident!);
     this.faults[kind]++;
     this.ctx.faults[kind]++;
@@ -352,6 +375,7 @@ export class VirtualMemory implements FaultHandler {
     const rs = this.resident!;
     const room = rs.beforeHuge(block / PAGE_SIZE);
     if (room === 'killed') return KILLED;
+    if (room === 'again') return AGAIN;
     if (room === 'no-room' || !this.mapHugePage(r, la, write)) return undefined;
     rs.trackHuge(block / PAGE_SIZE, write);
     this.countMinor();
@@ -471,7 +495,7 @@ export class VirtualMemory implements FaultHandler {
     const pp = this.pageProt(r);
     try {
       if (write) return this.pages.mapZeroed(block, 1, pp.writable, HUGE_PAGE);
-      const hz = this.ctx.hugeZeroFrame();
+      const hz = this.ctx.hugeZeroFrame(this);
       if (hz < 0 || !this.pages.mapFrames(block, hz, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi }, HUGE_PAGE)) return false;
       this.pages.zeroPages += HUGE_PAGE / PAGE_SIZE;
       return true;
@@ -486,7 +510,7 @@ export class VirtualMemory implements FaultHandler {
   private objectFault(r: Region, la: number, write: boolean): FaultOutcome {
     this.pagedIn = false;
     const outcome = this.mapObjectPage(r, la, write);
-    if (outcome !== RETRY) return outcome;
+    if (outcome !== RETRY) return outcome; // AGAIN included
     if (!write) this.faultAround(r, la);
     if (this.pagedIn) {
       this.faults.major++;
@@ -551,7 +575,11 @@ export class VirtualMemory implements FaultHandler {
     let pfn: number;
     try {
       // An allocation point (a first touch, or a read back from swap): reclaim may run first, as for anonymous memory.
-      if (obj.presentFrame(index) === undefined && this.resident && this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this.resident)) return KILLED;
+      if (obj.presentFrame(index) === undefined && this.resident && this.ctx.reclaimer) {
+        const r = this.ctx.reclaimer.beforeAllocate(this.resident);
+        if (r === 'killed') return KILLED;
+        if (r === 'again') return AGAIN;
+      }
       if (obj.isSwapped(index)) this.pagedIn = this.ctx.shmPager!.pageIn(obj, index) === 'major';
       pfn = obj.frameOf(index);
     } catch (e) {
@@ -676,6 +704,7 @@ export class VirtualMemory implements FaultHandler {
     }
     if (runStart >= 0) copy(runStart, runEnd);
     if (this.resident && child.resident) this.resident.forkInto(child.resident, (vpn) => copiedPage(this, vpn));
+    this.ctx.forkHugeZero(this, child);
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
   }
@@ -696,6 +725,7 @@ export class VirtualMemory implements FaultHandler {
     this.pages.unmap(0, 2 ** 47 / PAGE_SIZE);
     this.pages.zeroPages = 0;
     this.pages.flush();
+    this.ctx.putHugeZero(this); // the old mm's hold on the huge zero page goes with it
     this.regions = new RegionMap();
     for (const id of ids) this.ctx.object(id)?.detach(this);
     this.sharedPages = 0;
@@ -710,13 +740,22 @@ export class VirtualMemory implements FaultHandler {
     if (withStack) this.addRegion({ start: this.stackTop - INITIAL_STACK_SIZE, end: this.stackTop, prot: 3, kind: 'stack', shared: false, flags: VM_GROWSDOWN | VM_ACCOUNT });
   }
 
+  /** True once teardown ran (the space is being destroyed or was). */
+  private dead = false;
+
   /** Drops every region (frames are freed by the caller's destroyRoot) and uncharges what they had charged. */
   teardown(): void {
+    this.dead = true;
     this.resident?.release();
     const ids = this.objectIds();
     this.ctx.overcommit.uncharge(this.regions.accountedBytes / PAGE_SIZE);
     this.regions = new RegionMap();
     for (const id of ids) this.ctx.object(id)?.detach(this);
+  }
+
+  /** After the tables are gone: this space's hold on the huge zero page goes (the last one frees it). */
+  released(): void {
+    this.ctx.putHugeZero(this);
   }
 
   /** Statistics of this space. */
@@ -766,6 +805,10 @@ function copiedPage(parent: VirtualMemory, vpn: number): boolean {
 }
 
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
+/** Internal: the OOM killer ran during the fault; look at it anew (never returned by handleFault). */
+const AGAIN: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'again' });
+/** Looks at one fault anew at most this often (each time the OOM killer killed a process). */
+const MAX_ROUNDS = 64;
 const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 /** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
 const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D | SOFT_DIRTY, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };

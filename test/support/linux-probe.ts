@@ -1,16 +1,17 @@
 /** Builds a C probe of test/vmm/linux/ with the system compiler and runs it: its JSON, or undefined without a compiler (the test then skips). */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withTempDir } from './temp-dir.js';
 
 /** The parsed JSON the probe `name`.c prints, or undefined when it cannot be built or run, or reports an error. */
 export function runLinuxProbe<T>(name: string): T | undefined {
   try {
-    const exe = join(mkdtempSync(join(tmpdir(), `vmsim-${name}-`)), name);
-    execFileSync('cc', ['-O2', '-o', exe, join(import.meta.dirname, '..', 'vmm', 'linux', `${name}.c`)], { stdio: 'pipe' });
-    const out = JSON.parse(execFileSync(exe, { encoding: 'utf8', timeout: 60_000 })) as T & { error?: string };
-    return out.error ? undefined : out;
+    return withTempDir(name, (dir) => {
+      const exe = join(dir, name);
+      execFileSync('cc', ['-O2', '-o', exe, join(import.meta.dirname, '..', 'vmm', 'linux', `${name}.c`)], { stdio: 'pipe' });
+      const out = JSON.parse(execFileSync(exe, { encoding: 'utf8', timeout: 60_000 })) as T & { error?: string };
+      return out.error ? undefined : out;
+    });
   } catch {
     return undefined;
   }
