@@ -159,26 +159,41 @@ int PageTables::map(uint64_t root, uint64_t la, uint64_t count, int level, uint6
   return OK;
 }
 
-int64_t PageTables::unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* freed) {
+int64_t PageTables::unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* freed, FlushSpan* span) {
   const uint64_t end = la + count * 4096;
   int st = splitAt(root, la);
   if (st >= 0) st = splitAt(root, end);
   if (st < 0) return st;
   int64_t pages = 0;
   uint64_t nfreed = 0;
-  forEachLeaf(root, la, end, true, [&](uint64_t* s, uint64_t e, int level, uint64_t) {
+  freedSpan_ = span;
+  forEachLeaf(root, la, end, true, [&](uint64_t* s, uint64_t e, int level, uint64_t va) {
     *s = 0;
     const uint64_t n = leafFrames(level);
     const uint64_t base = entryPfn(e) & ~(n - 1);
     for (uint64_t f = base; f < base + n; f++)
       if (frames_.unrefU(f) == 0) nfreed++;
     pages += n;
+    if (span) {
+      span->leaves++;
+      span->add(va, va + spanOf(level), 1u << (level - 1));
+    }
   });
+  freedSpan_ = nullptr;
   *freed = nfreed;
   return pages;
 }
 
-int64_t PageTables::protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, uint64_t cond, uint64_t condClr) {
+// x86's pte_needs_flush (huge_pmd_needs_flush for a large leaf, which does not ignore Accessed):
+// a present leaf whose change must be flushed — RW, US, PWT, PCD, G or NX changed, or Dirty
+// (or, for a large leaf, Accessed) cleared. Software bits never need one; the frame never changes here.
+static bool needsFlush(uint64_t o, uint64_t n, int level) {
+  const uint64_t diff = o ^ n;
+  if (diff & (RW | US | PWT | PCD | G | NX)) return true;
+  return (diff & o & (D | (level > 1 ? A : 0))) != 0;
+}
+
+int64_t PageTables::protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, uint64_t cond, uint64_t condClr, FlushSpan* span) {
   const uint64_t end = la + count * 4096;
   int st = splitAt(root, la);
   if (st >= 0) st = splitAt(root, end);
@@ -188,11 +203,15 @@ int64_t PageTables::protect(uint64_t root, uint64_t la, uint64_t count, uint64_t
   cond &= ATTR_LO;
   condClr &= ATTR_LO;
   int64_t pages = 0;
-  forEachLeaf(root, la, end, false, [&](uint64_t* s, uint64_t e, int level, uint64_t) {
+  forEachLeaf(root, la, end, false, [&](uint64_t* s, uint64_t e, int level, uint64_t va) {
     uint64_t n = (e & ~clr) | set;
     if (n & cond) n &= ~condClr;
     *s = n;
     pages += leafFrames(level);
+    if (span && needsFlush(e, n, level)) {
+      span->leaves++;
+      span->add(va, va + spanOf(level), 1u << (level - 1));
+    }
   });
   return pages;
 }

@@ -23,10 +23,26 @@ struct Abort {
   int status;
 };
 
+// What a range operation did that the TLB may still hold (Linux's mmu_gather range): the span
+// [start, end) of the leaves cleared or changed in a way that needs a flush, how many, the
+// tables freed, and the levels involved (bit 0 PTE, 1 PMD, 2 PUD, 3 P4D: tlb_get_unmap_shift).
+// A freed table adds [base, base + 4096) of the region it mapped at its parent's level, as
+// pte_free_tlb / pmd_free_tlb / pud_free_tlb add the table's (aligned) address.
+struct FlushSpan {
+  uint64_t start = ~0ull, end = 0, leaves = 0, tables = 0;
+  uint32_t levels = 0;
+  void add(uint64_t s, uint64_t e, uint32_t bit) {
+    if (s < start) start = s;
+    if (e > end) end = e;
+    levels |= bit;
+  }
+};
+
 class PageTables {
  public:
-  // Bad entries met are counted in counters[C_BAD_ENTRIES].
+  // Bad entries met are counted in counters[C_BAD_ENTRIES] (the counters of the CPU that runs the operation: setCounters).
   PageTables(Ram& ram, Frames& frames, double* counters);
+  void setCounters(double* counters) { counters_ = counters; }
   bool ok() const { return ok_; }
   uint64_t ea(uint64_t table, uint64_t idx) const { return table * 4096 + idx * 8; }
   uint64_t* slot(uint64_t table, uint64_t idx) const { return ram_.entry(ea(table, idx)); }
@@ -44,9 +60,11 @@ class PageTables {
 
   // list != nullptr: page k takes frame list[k] (4K pages only), else consecutive frames from pfn, or fresh ones for pfn = -1.
   int map(uint64_t root, uint64_t la, uint64_t count, int level, uint64_t attrLo, uint64_t attrHi, int64_t pfn, const double* list = nullptr);
-  int64_t unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* freed);
+  // `span` (may be null): the leaves cleared and tables freed.
+  int64_t unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* freed, FlushSpan* span = nullptr);
   // entry = (entry & ~clr) | set; then, if the new entry has any bit of `cond`, its `condClr` bits are cleared.
-  int64_t protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, uint64_t cond, uint64_t condClr);
+  // `span` (may be null): the leaves whose change needs a TLB flush (x86's pte_needs_flush / huge_pmd_needs_flush).
+  int64_t protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, uint64_t cond, uint64_t condClr, FlushSpan* span = nullptr);
   // Parent leaf = (leaf & ~parentClr) | parentSet; the child's entry = the new parent leaf & ~childClr.
   int64_t fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, uint64_t parentClr, uint64_t parentSet, uint64_t childClr);
   // Points the 4K leaf at la to a fresh frame (a copy of the old one, or zeros) with `attrs`;
@@ -108,6 +126,11 @@ class PageTables {
       if (freeEmpty && !(level == 4 && i >= 256) && ram_.tableEmpty(child)) {
         t[i] = 0;
         frames_.unrefU(child);
+        // A PT freed from a PD entry is a PMD-level change (bit 1), and so on up.
+        if (freedSpan_) {
+          freedSpan_->tables++;
+          freedSpan_->add(va, va + 4096, 1u << (level - 1));
+        }
       }
     }
   }
@@ -123,6 +146,7 @@ class PageTables {
   Ram& ram_;
   Frames& frames_;
   double* counters_;
+  FlushSpan* freedSpan_ = nullptr;  // set while unmap runs: the tables it frees
   uint64_t kernelPdpts_[256];
   bool ok_ = true;
 };

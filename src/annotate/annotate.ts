@@ -14,7 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { Counter } from '../core/constants.js';
 import { tlbLookup, userHitAllowed } from '../core/tlb-state.js';
-import { Machine } from '../machine/machine.js';
+import { Machine } from '../system/machine.js';
 import { ReplayEngine } from '../replay/replay-engine.js';
 import { resolveReplayOptions, type ReplayOptions } from '../replay/replay-options.js';
 import type { ReplayResult } from '../replay/replay-result.js';
@@ -230,9 +230,10 @@ class Attributor {
       const side = kind === TraceKind.INSTR ? 1 : 0;
       return this.lastPage[side] === Math.floor(la / 4096) && (access !== 1 || this.lastWrite[side]!);
     }
-    const m = this.machine;
-    const e = tlbLookup(m.tlbState, la, m.tag);
-    return e >= 0 && userHitAllowed(m.tlbState.flags[e]!, access);
+    // A replay's machine has one CPU: its TLB and the PCID it gives the process.
+    const cpu = this.machine.cpu(0);
+    const e = tlbLookup(cpu.tlbState, la, cpu.tag);
+    return e >= 0 && userHitAllowed(cpu.tlbState.flags[e]!, access);
   }
 
   /** After record k ran alone: its page is now its side's last (a fault may have invalidated the other side's). */

@@ -4,7 +4,7 @@
  * (demand paging, COW, stack growth), fork and statistics.
  */
 import { MmuSpace } from '../machine/mmu-space.js';
-import type { Cpu } from '../machine/cpu.js';
+import type { Mmu } from '../machine/mmu.js';
 import { VirtualMemory } from './virtual-memory.js';
 import * as sys from './syscalls.js';
 import type { MmapOptions, RegionOptions } from './syscalls.js';
@@ -62,8 +62,8 @@ export class AddressSpace extends MmuSpace {
   private borrower: AddressSpace | undefined;
 
   /** @internal Use machine.createAddressSpace(). */
-  constructor(machine: Cpu, rootFrame: number, pcid: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number }, private readonly hooks: ProcessHooks) {
-    super(machine, rootFrame, pcid);
+  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number }, private readonly hooks: ProcessHooks, share?: AddressSpace) {
+    super(machine, rootFrame, share);
     this.vm = new VirtualMemory(this.pages, ctx, layout);
     this.faultHandler = this.vm;
   }
@@ -120,12 +120,13 @@ export class AddressSpace extends MmuSpace {
   private borrowedChild(): AddressSpace {
     const child = this.hooks.borrow(this);
     child.vm = this.vm;
-    child.pages = this.pages;
     child.faultHandler = this.vm;
     child.adj = this.adj;
     child.oomKiller = this.oomKiller;
     child.lender = this;
     this.borrower = child;
+    // The child runs where the parent ran (the same mm: no CR3 reload); the parent sleeps.
+    if (this.cpu) this.machine.schedule(this.cpu, child);
     this.setWaiting(true);
     return child;
   }
@@ -150,19 +151,23 @@ export class AddressSpace extends MmuSpace {
   private newImage(stack: boolean): void {
     const lender = this.lender;
     const layout = this.hooks.layout(this.vm.stackLimit);
-    if (lender === undefined) return this.vm.exec(layout, stack);
-    // The new image's stack is charged before the child leaves the borrowed memory: a refused exec changes nothing.
+    // The new image's stack is charged first (bprm_mm_init), before the point of no return: a refused exec changes nothing.
     const oc = this.vm.ctx.overcommit;
     if (stack) oc.charge(INITIAL_STACK_SIZE / 4096, undefined, 'exec');
-    try {
-      this.hooks.reroot(this, lender);
-    } catch (e) {
-      if (stack) oc.uncharge(INITIAL_STACK_SIZE / 4096);
-      throw e;
+    if (lender !== undefined) {
+      // A vfork child leaves the borrowed memory for tables of its own; its parent runs again.
+      try {
+        this.hooks.reroot(this, lender);
+      } catch (e) {
+        if (stack) oc.uncharge(INITIAL_STACK_SIZE / 4096);
+        throw e;
+      }
+      this.lender = undefined;
+      lender.borrower = undefined;
+      lender.setWaiting(false);
     }
-    this.lender = undefined;
-    lender.borrower = undefined;
-    lender.setWaiting(false);
+    // de_thread: the process's other threads end.
+    for (const t of [...this.threads]) t.exit();
     this.vm.exec(layout, stack, true);
   }
 
@@ -342,7 +347,7 @@ export class AddressSpace extends MmuSpace {
    * and write-protects, so the next write to a page marks it again; 5 resets VmHWM to VmRSS.
    */
   clearRefs(value: 1 | 2 | 3 | 4 | 5): void {
-    this.live();
+    this.syscall();
     proc.clearRefs(this.vm, value);
   }
   /** /proc/PID/status's memory lines (VmPeak .. VmSwap, HugetlbPages; kB); `{ format: 'text' }` gives them as the file prints them. */
@@ -372,6 +377,16 @@ export class AddressSpace extends MmuSpace {
   }
 
   /**
+   * The entry of a system call: the space is live, and the kernel runs on the CPU of its main
+   * thread (else of its lowest-numbered running thread, else CPU 0): the CPU that initiates the
+   * call's TLB flushes.
+   */
+  private syscall(): void {
+    this.live();
+    this.machine.kernelFor(this);
+  }
+
+  /**
    * Drops the regions (and their shared-object attachments) before the tables are freed. From
    * inside a plug-in's callback it is refused (EBUSY) before anything changes; otherwise it
    * always completes (the policy is told nothing: it goes with the process).
@@ -394,6 +409,7 @@ export class AddressSpace extends MmuSpace {
   private call<T>(op: string, f: () => T): T {
     this.live();
     this.vm.ctx.refuseReentry(op);
+    this.machine.kernelFor(this);
     let out: T;
     try {
       out = f();

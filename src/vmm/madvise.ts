@@ -15,6 +15,7 @@
  *   MADV_COLD/PAGEOUT (EINVAL on locked memory), MADV_POPULATE_READ/WRITE (populate.ts),
  *   MADV_COLLAPSE (private anonymous 2 MiB blocks into huge pages).
  */
+import { TlbGather } from '../machine/tlb-gather.js';
 import { PAGE_SIZE, PageBit, PTE } from '../core/constants.js';
 import { VmmError, type ErrnoCode } from '../errors.js';
 import { describe } from '../address.js';
@@ -191,9 +192,10 @@ function setFlags(vm: VirtualMemory, s: number, e: number, nf: number, adv: Madv
 function lazyFree(vm: VirtualMemory, s: number, e: number): void {
   vm.resident?.markLazyFree(s, e);
   const n = (e - s) / PAGE_SIZE;
-  // madvise_free_pte_range: pte_mkold, pte_mkclean.
-  vm.pages.protect(s, n, { setLo: 0, setHi: 0, clearLo: PTE.D | PTE.A, clearHi: 0 });
-  vm.pages.invalidate(s, n);
+  // madvise_free_pte_range: pte_mkold, pte_mkclean; the entries changed in one mmu_gather, flushed once.
+  const g = new TlbGather();
+  vm.pages.protect(s, n, { setLo: 0, setHi: 0, clearLo: PTE.D | PTE.A, clearHi: 0 }, g);
+  vm.pages.finish(g);
 }
 
 /**
@@ -255,8 +257,8 @@ function coldOrPageout(vm: VirtualMemory, r: RegionRecord, s: number, e: number,
     const vpns = rs.trackedIn(s, e);
     if (adv === 'COLD') {
       const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
-      vm.pages.clearAccessedList(las, las.length);
-      vm.pages.invalidateList(las, las.length);
+      // madvise_cold_or_pageout_pte_range: the young entries made old, their span flushed once (tlb_finish_mmu).
+      if (vm.pages.clearAccessedList(las, las.length) > 0) vm.pages.flushPages(las, las.length);
       for (const v of vpns) rs.policy.deactivate?.(v);
     } else rs.evictPages(vpns);
   }

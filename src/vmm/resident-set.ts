@@ -144,8 +144,8 @@ export class ResidentSet implements AccessBits {
     // Its own buffer: the last read's results stay valid (clearing A changes no frame, D or sharing).
     const las = this.clearLas;
     for (let i = 0; i < count; i++) las[i] = keys[i]! * PAGE_SIZE;
-    this.pages.clearAccessedList(las, count);
-    if (this.config.flushAccessed) this.pages.invalidateList(las, count);
+    const young = this.pages.clearAccessedList(las, count);
+    if (this.config.flushAccessed && young > 0) this.pages.flushPages(las, count);
   }
 
   // ---------------------------------------------------------------- faults and references
@@ -391,6 +391,8 @@ export class ResidentSet implements AccessBits {
       if (this.scanner === 'kswapd') this.counters.pgsteal_kswapd += done, this.ctx.reclaim.pgsteal_kswapd += done;
       else this.counters.pgsteal_direct += done, this.ctx.reclaim.pgsteal_direct += done;
     }
+    // try_to_unmap_flush: the batch's deferred flushes go out once, before the frames are reused.
+    this.pages.flushUnmapBatch();
     // A write that failed (a swap file's I/O error): the pages before it are evicted as decided, it and the rest stay.
     if (failure !== undefined) throw failure;
     return done;

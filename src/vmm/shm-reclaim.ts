@@ -244,7 +244,9 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     }
     this.ctx.reclaim.zswpout += toZswap;
     this.ctx.reclaim.pswpout += done - toZswap;
-    // One bulk unmap (entries cleared, frame references dropped) and one invalidation per mapping space.
+    // One bulk unmap (entries cleared, frame references dropped) per mapping space; the TLB flushes
+    // are deferred into reclaim's batch when other CPUs may hold the pages, and go out once below.
+    let anyUnmapped: VirtualMemory | undefined;
     maps.forEach((m, k) => {
       const las: number[] = [];
       let shared = 0;
@@ -259,7 +261,10 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
       m.vm.pages.swapOutList(list, las.length, zeros, zeros);
       m.vm.pages.invalidateList(list, las.length);
       m.vm.sharedPages -= shared;
+      anyUnmapped = m.vm;
     });
+    // try_to_unmap_flush (shrink_folio_list): one flush for the whole batch.
+    anyUnmapped?.pages.flushUnmapBatch();
     for (let v = 0; v < n; v++) {
       const [obj, index] = this.decode(keys[v]!);
       if (keep[v]) this.policy.insert(keys[v]!, false);

@@ -9,6 +9,7 @@ import { PAGE_SIZE, PageBit, PTE, PFEC } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { PageAttrs, PageTable } from '../machine/page-table.js';
+import { TlbGather } from '../machine/tlb-gather.js';
 import { VmmError } from '../errors.js';
 import { RegionMap } from './region-map.js';
 import { pgoff, slice, type RegionRecord as Region } from './region.js';
@@ -112,9 +113,9 @@ export class VirtualMemory implements FaultHandler {
   }
 
   /** Unmaps [start, end) of one kind of region, keeping the shared and zero-page counts; returns pages unmapped. */
-  private unmapPages(start: number, end: number, shared: boolean): number {
+  private unmapPages(start: number, end: number, shared: boolean, gather?: TlbGather): number {
     if (!shared) this.pages.zeroPages -= this.zeroPagesIn(start, end);
-    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE);
+    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE, gather);
     if (shared) this.sharedPages -= n;
     return n;
   }
@@ -163,26 +164,34 @@ export class VirtualMemory implements FaultHandler {
     for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
     if (pieces.length === 0) return;
     for (const p of pieces) if (this.resident && !p.shared && p.backing.type === 'anonymous') this.resident.forget(p.start, p.end);
+    // unmap_region: one mmu_gather over the pieces, flushed once after the range is unmapped and
+    // before its frames can be reused (tlb_finish_mmu), with freed_tables when tables went.
+    const g = new TlbGather();
     let accounted = 0;
     for (const p of pieces) {
-      this.unmapPages(p.start, p.end, p.shared);
-      const pages = (p.end - p.start) / PAGE_SIZE;
-      if ((p.flags & VM_ACCOUNT) !== 0) accounted += pages;
+      this.unmapPages(p.start, p.end, p.shared, g);
+      if ((p.flags & VM_ACCOUNT) !== 0) accounted += (p.end - p.start) / PAGE_SIZE;
     }
     this.ctx.overcommit.uncharge(accounted);
-    this.pages.invalidate(pieces[0]!.start, (pieces[pieces.length - 1]!.end - pieces[0]!.start) / PAGE_SIZE);
+    this.pages.finish(g);
     // One attachment per space and object: detach each object once, when no region of this space maps it any more.
     const ids = new Set<number>();
     for (const p of pieces) if (p.backing.type === 'object') ids.add(p.backing.objectId);
     for (const id of ids) if (!this.references(id)) this.ctx.object(id)?.detach(this);
   }
 
-  /** MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next access faults them in anew. */
+  /**
+   * MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next
+   * access faults them in anew. A huge page covered in part is split first (zap_pmd_range), the
+   * zap is one mmu_gather (zap_page_range_single), flushed once.
+   */
   zapRange(start: number, end: number, shared: boolean): void {
     recordHiwater(this); // update_hiwater_rss before the figure drops
+    this.splitEdges(start, end, 'madvise');
     if (!shared) this.resident?.forget(start, end);
-    this.unmapPages(start, end, shared);
-    this.pages.invalidate(start, (end - start) / PAGE_SIZE);
+    const g = new TlbGather();
+    this.unmapPages(start, end, shared, g);
+    this.pages.finish(g);
   }
 
   /**
@@ -194,6 +203,7 @@ export class VirtualMemory implements FaultHandler {
     if (!onlyMine) recordHiwater(this); // MADV_REMOVE zaps (update_hiwater_rss); reclaim (onlyMine) does not record
     const obj = this.ctx.object(objectId);
     const clean: number[] = [];
+    let unmapped = false;
     for (const r of [...this.regions.regionsOf(objectId)]) {
       if (r.backing.type !== 'object') continue;
       const off = r.backing.offset / PAGE_SIZE;
@@ -219,7 +229,10 @@ export class VirtualMemory implements FaultHandler {
       this.pages.swapOutList(gone, gone.length, new Uint32Array(gone.length), new Uint32Array(gone.length));
       if (r.shared) this.sharedPages -= gone.length;
       this.pages.invalidateList(gone, gone.length);
+      unmapped = true;
     }
+    // The flushes invalidateList deferred into the batch go out before the object's frames can be freed.
+    if (unmapped) this.pages.flushUnmapBatch();
     return clean;
   }
 
@@ -228,12 +241,14 @@ export class VirtualMemory implements FaultHandler {
     this.splitEdges(start, end, 'mprotect');
     const pieces = this.regions.modify(start, end, (p) => slice(p, p.start, p.end, prot, flags(p)));
     const sd = this.proc.softDirty;
+    // change_protection in one mmu_gather: flushed once, only over the entries whose change needs it.
+    const g = new TlbGather();
     for (const p of pieces) {
       // Where soft-dirty tracking write-protects, mprotect grants no write: the next write faults and marks the page.
       const pp = sd !== undefined && sd.overlapsClean(p.start, p.end) ? this.pageProt(p).softDirtyWp : this.pageProt(p);
-      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, pp.change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
+      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, pp.change, g)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
     }
-    this.pages.invalidate(start, (end - start) / PAGE_SIZE);
+    this.pages.finish(g);
   }
 
   /**
@@ -407,21 +422,25 @@ export class VirtualMemory implements FaultHandler {
       if (leaf === undefined) return RETRY;
     }
     if ((leaf.lo & PTE.SW_COW) === 0) {
-      // The part of a split COW leaf that is not COW (cannot happen: a split keeps the bits); as above.
+      // Not COW and the region allows writing: write-protected by clear_refs 4 (soft-dirty), or a stale
+      // entry: made writable, dirty and soft-dirty in place (wp_page_reuse). Like its
+      // ptep_set_access_flags, no flush: the fault dropped this CPU's entry, and another CPU's is at
+      // most less permissive (its own fault fixes it).
       pt.protect(la, 1, pp.wpReuse);
-      pt.invalidate(la, 1);
       this.countMinor();
       return RETRY;
     }
     const pfn = leaf.pfn;
     const attrs: PageAttrs = (leaf.lo & PTE.G) === 0 ? pp.writableDirty : { lo: pp.writableDirty.lo | PTE.G, hi: pp.writableDirty.hi };
     const zero = this.ctx.isZeroFrame(pfn);
+    let reused = false;
     if (zero) {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
       if (!pt.breakCow(la, attrs, true)) return OOM;
       pt.zeroPages--;
     } else if (pt.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
       // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
+      reused = true;
       pt.protect(la, 1, REUSE_IN_PLACE);
       this.faults.cowReused++;
       this.ctx.faults.cowReused++;
@@ -436,7 +455,9 @@ export class VirtualMemory implements FaultHandler {
     }
     this.faults.minor++;
     this.ctx.faults.minor++;
-    pt.invalidate(la, 1);
+    // wp_page_copy replaces the entry with ptep_clear_flush (flush_tlb_page); wp_page_reuse only
+    // relaxes it (ptep_set_access_flags: no flush, as for the stale entry above).
+    if (!reused) pt.flushPage(la);
     return RETRY;
   }
 
@@ -453,7 +474,8 @@ export class VirtualMemory implements FaultHandler {
     const writable = pp.writableDirty;
     pt.unmap(block, HUGE_PAGE / PAGE_SIZE);
     pt.zeroPages -= HUGE_PAGE / PAGE_SIZE;
-    pt.invalidate(block, 1);
+    // pmdp_huge_clear_flush: flush_tlb_range of the 2 MiB (512 pages at 4 KiB: a full flush, freed_tables).
+    pt.flushRange(block, block + HUGE_PAGE, 12, true);
     if (!pt.mapZeroed(block, 1, writable, HUGE_PAGE)) {
       const zeros = new Float64Array(HUGE_PAGE / PAGE_SIZE).fill(this.ctx.zeroFrame);
       if (!pt.mapFrameList(block, zeros, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;

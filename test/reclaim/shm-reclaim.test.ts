@@ -4,7 +4,7 @@
  * written to swap, and read back once into one frame that every mapping maps again.
  */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import type { AddressSpace } from '../../src/vmm/address-space.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';

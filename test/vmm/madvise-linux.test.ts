@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import { VmmError } from '../../src/errors.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';

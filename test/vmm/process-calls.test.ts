@@ -187,6 +187,31 @@ describe.each(BACKENDS)('process memory calls (%s)', (backend) => {
     m.dispose();
   });
 
+  it('vfork on several CPUs: the child runs where the parent ran, on the same mm (no CR3 load); exec gives it its own and ends its threads', () => {
+    const m = new Machine({ memory: '32MiB', backend, cpus: 2 });
+    const p = m.createAddressSpace();
+    const a = p.mmap({ length: PG, prot: 'rw' });
+    m.cpu(1).run(p);
+    p.write(a, [1]);
+    const t = p.createThread();
+    m.cpu(0).run(t);
+    const c = p.vfork();
+    expect(m.cpu(1).current).toBe(c); // the parent sleeps; its CPU runs the child
+    expect(p.runningOn).toBeUndefined();
+    expect(m.cpu(1).pcidOf(c)).toBe(m.cpu(1).pcidOf(p)); // one TLB context
+    c.write(a, [2]);
+    expect(t.read(a, 1)[0]).toBe(2); // the parent's thread sees the child's write: the same memory
+    const th = c.createThread();
+    c.exec();
+    expect(th.hasExited).toBe(true); // de_thread
+    expect(c.root).not.toBe(p.root);
+    expect(m.cpu(1).current).toBe(c);
+    expect(c.findRegion(a)).toBeUndefined();
+    expect(p.read(a, 1)[0]).toBe(2); // the parent runs again
+    auditMachine(m);
+    m.dispose();
+  });
+
   it('resource limits: RLIMIT_AS and RLIMIT_DATA refuse growth with ENOMEM, RLIMIT_STACK bounds the stack, RLIMIT_MEMLOCK locks', () => {
     const m = new Machine({ memory: '32MiB', backend });
     const s = m.createAddressSpace();

@@ -40,19 +40,51 @@ class Abort {
   constructor(readonly status: number) {}
 }
 
+/**
+ * What a range operation did that a TLB may still hold (Linux's mmu_gather range): the span
+ * [start, end) of the leaves cleared or changed in a way that needs a flush, how many, the tables
+ * freed, and the levels (bit 0 PTE, 1 PMD, 2 PUD, 3 P4D). A freed table adds [base, base + 4096)
+ * of the region it mapped, as pte_free_tlb / pmd_free_tlb / pud_free_tlb add the table's address.
+ */
+export class FlushSpan {
+  start = Infinity;
+  end = 0;
+  leaves = 0;
+  tables = 0;
+  levels = 0;
+  add(s: number, e: number, bit: number): void {
+    if (s < this.start) this.start = s;
+    if (e > this.end) this.end = e;
+    this.levels |= bit;
+  }
+}
+
+/** x86's pte_needs_flush (huge_pmd_needs_flush for a large leaf): RW US PWT PCD G or NX changed, or D (a large leaf's A too) cleared. */
+function needsFlush(lo: number, hi: number, nlo: number, nhi: number, level: number): boolean {
+  if (((lo ^ nlo) & (PTE.RW | PTE.US | PTE.PWT | PTE.PCD | PTE.G)) !== 0 || ((hi ^ nhi) & NX) !== 0) return true;
+  return (lo & ~nlo & (PTE.D | (level > 1 ? PTE.A : 0))) !== 0;
+}
+
 /** Page-table operations over one RAM and frame allocator. */
 export class PageTables {
+  /** Set while unmap runs: the tables it frees. */
+  private freedSpan: FlushSpan | undefined;
   /** The 256 shared kernel PDPT frames (top-level slots 256..511). */
   readonly kernelPdpts: number[] = [];
 
-  /** Bad entries met are counted in counters[Counter.BAD_ENTRIES]. */
-  constructor(private readonly ram: Ram, private readonly frames: Frames, private readonly counters: Float64Array) {
+  /** Bad entries met are counted in counters[Counter.BAD_ENTRIES] (the counters of the CPU that runs the operation: setCounters). */
+  constructor(private readonly ram: Ram, private readonly frames: Frames, private counters: Float64Array) {
     // Boot: the shared kernel half's PDPTs, frames 1..256 (lowest free first).
     for (let i = 0; i < 256; i++) {
       const f = frames.alloc();
       if (f < 0) throw new RangeError('memory too small for the kernel page tables');
       this.kernelPdpts.push(f);
     }
+  }
+
+  /** Bad entries are counted in the counters of the CPU the core has selected. */
+  setCounters(counters: Float64Array): void {
+    this.counters = counters;
   }
 
   /** Physical address of entry `idx` of table `table`. */
@@ -215,6 +247,11 @@ export class PageTables {
       if (freeEmpty && !(level === 4 && i >= 256) && this.ram.tableEmpty(child)) {
         this.ram.set(ea, 0, 0);
         this.frames.unref(child);
+        // A PT freed from a PD entry is a PMD-level change (bit 1), and so on up.
+        if (this.freedSpan) {
+          this.freedSpan.tables++;
+          this.freedSpan.add(va, va + 4096, 1 << (level - 1));
+        }
       }
     }
   }
@@ -282,27 +319,36 @@ export class PageTables {
     return Status.OK;
   }
 
-  /** core.unmap: returns pages unmapped and reports frames freed through `freed[0]`. */
-  unmap(root: number, la: number, count: number, freed?: number[]): number {
+  /** core.unmap: returns pages unmapped and reports frames freed through `freed[0]`, the leaves cleared and tables freed through `span`. */
+  unmap(root: number, la: number, count: number, freed?: number[], span?: FlushSpan): number {
     const end = la + count * 4096;
     let st = this.splitAt(root, la);
     if (st >= 0) st = this.splitAt(root, end);
     if (st < 0) return st;
     let pages = 0;
     let nfreed = 0;
-    this.forEachLeaf(root, la, end, true, (table, idx, lo, hi, level) => {
-      this.ram.set(this.ea(table, idx), 0, 0);
-      const n = leafFrames(level);
-      const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % n);
-      for (let f = base; f < base + n; f++) if (this.frames.unref(f) === 0) nfreed++;
-      pages += n;
-    });
+    this.freedSpan = span;
+    try {
+      this.forEachLeaf(root, la, end, true, (table, idx, lo, hi, level, va) => {
+        this.ram.set(this.ea(table, idx), 0, 0);
+        const n = leafFrames(level);
+        const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % n);
+        for (let f = base; f < base + n; f++) if (this.frames.unref(f) === 0) nfreed++;
+        pages += n;
+        if (span) {
+          span.leaves++;
+          span.add(va, va + SPAN[level]!, 1 << (level - 1));
+        }
+      });
+    } finally {
+      this.freedSpan = undefined;
+    }
     if (freed) freed[0] = nfreed;
     return pages;
   }
 
-  /** core.protect. */
-  protect(root: number, la: number, count: number, setLo: number, setHi: number, clrLo: number, clrHi: number, ifLo: number, thenClrLo: number): number {
+  /** core.protect; `span` collects the leaves whose change needs a TLB flush. */
+  protect(root: number, la: number, count: number, setLo: number, setHi: number, clrLo: number, clrHi: number, ifLo: number, thenClrLo: number, span?: FlushSpan): number {
     const end = la + count * 4096;
     let st = this.splitAt(root, la);
     if (st >= 0) st = this.splitAt(root, end);
@@ -314,12 +360,16 @@ export class PageTables {
     ifLo &= ATTR_LO;
     thenClrLo &= ATTR_LO;
     let pages = 0;
-    this.forEachLeaf(root, la, end, false, (table, idx, lo, hi, level) => {
+    this.forEachLeaf(root, la, end, false, (table, idx, lo, hi, level, va) => {
       let nlo = (lo & ~clrLo) | setLo;
       const nhi = ((hi & ~clrHi) | setHi) >>> 0;
       if ((nlo & ifLo) !== 0) nlo &= ~thenClrLo;
       this.ram.set(this.ea(table, idx), nlo >>> 0, nhi);
       pages += leafFrames(level);
+      if (span && needsFlush(lo, hi, nlo >>> 0, nhi, level)) {
+        span.leaves++;
+        span.add(va, va + SPAN[level]!, 1 << (level - 1));
+      }
     });
     return pages;
   }

@@ -1,5 +1,5 @@
 /**
- * The simulated machine: the hardware (Cpu: physical memory, CR3, TLB, paging features) with
+ * The simulated machine: the hardware (Mmu: physical memory, CR3, TLB, paging features) with
  * the kernel's memory manager on it — the VMM context (zero page, shared memory objects) and
  * the address spaces that run. This file puts the two levels together; neither knows the other.
  */
@@ -7,10 +7,11 @@ import { Counter } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import { describe, toPhysical } from '../address.js';
 import { strictOptions } from '../strict-options.js';
-import { Cpu, type TlbStats } from './cpu.js';
-import { MmuSpace } from './mmu-space.js';
-import { callbackHandler, type OnFault } from './fault.js';
-import { parseSize, type MachineOptions } from './options.js';
+import { Mmu, type TlbStats } from '../machine/mmu.js';
+import type { MachineShootdowns } from '../machine/shootdown-stats.js';
+import { MmuSpace } from '../machine/mmu-space.js';
+import { callbackHandler, type OnFault } from '../machine/fault.js';
+import { parseSize, type MachineOptions } from '../machine/options.js';
 import { VmmContext } from '../vmm/vmm-context.js';
 import { AddressSpace, type ProcessHooks } from '../vmm/address-space.js';
 import { VirtualMemory } from '../vmm/virtual-memory.js';
@@ -28,8 +29,8 @@ import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.
 import { OomKiller, checkOomScoreAdj, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
-import { closeWhenCollected, disposed } from './release-on-collect.js';
-import './symbol-dispose.js';
+import { closeWhenCollected, disposed } from '../machine/release-on-collect.js';
+import '../machine/symbol-dispose.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -76,12 +77,14 @@ export interface MachineStats {
   addressSpaces: number;
   /** Bad page-table entries the core met and cleared (Linux prints "bad pgd/pmd" and clears them). */
   badEntries: number;
+  /** TLB shootdowns: every CPU's counters added up, Linux's vmstat counters, INVLPGB/TLBSYNC (docs/multiprocessor.md). */
+  shootdowns: MachineShootdowns;
 }
 
 const SPACE_KEYS = ['faults', 'stack', 'stackLimit', 'onFault', 'residentLimit', 'policy', 'policyOptions', 'flushAccessed', 'oomScoreAdj'];
 
 /** A simulated x86-64 machine. */
-export class Machine extends Cpu {
+export class Machine extends Mmu {
   /** @internal Zero page, shared memory objects, summed VMM counters. */
   readonly vmm: VmmContext;
   /** The OOM killer: global kills (with swap) and memory cgroup kills (at a resident limit). */
@@ -169,9 +172,13 @@ export class Machine extends Cpu {
     return { counters, swap: sw && { total: sw.slots.total, used: sw.slots.used, free: sw.slots.free }, zswap: sw?.zswapStats(), shmem: this.vmm.shmemPages() };
   }
 
-  /** The address space whose tables CR3 holds, or undefined when the kernel's idle tables are loaded. */
+  /**
+   * The address space whose tables CPU 0's CR3 holds, or undefined when the kernel's idle tables
+   * are loaded (an idle CPU keeps the last space loaded, lazily). Each CPU's task: `cpu(i).current`.
+   */
   get current(): MmuSpace | undefined {
-    return this.currentSpace as MmuSpace | undefined;
+    const mm = this.cpu(0).loaded;
+    return mm.dead ? undefined : (mm.owner as MmuSpace | undefined);
   }
 
   /** Live address spaces. */
@@ -192,8 +199,7 @@ export class Machine extends Cpu {
       if (options.oomScoreAdj !== undefined) throw new VmmError('EINVAL', "options.oomScoreAdj needs faults: 'vmm' (the OOM killer kills processes, a raw MMU space is none)");
       const onFault = options.onFault;
       if (onFault !== undefined && typeof onFault !== 'function') throw new VmmError('EINVAL', `options.onFault must be a function, got ${describe(onFault)}`);
-      const [root, pcid] = this.newRoot('createAddressSpace');
-      const space = new MmuSpace(this, root, pcid);
+      const space = new MmuSpace(this, this.newRoot('createAddressSpace'));
       if (onFault) space.faultHandler = callbackHandler(onFault);
       this.register(space);
       return space;
@@ -230,8 +236,7 @@ export class Machine extends Cpu {
     for (const s of this.spaceSet) if (s.rootFrame === root) throw new VmmError('EBUSY', `cr3: the table at ${pa} is already the root of a live address space`);
     const onFault = options?.onFault;
     if (onFault !== undefined && typeof onFault !== 'function') throw new VmmError('EINVAL', `options.onFault must be a function, got ${describe(onFault)}`);
-    const [, pcid] = this.newRoot('adoptAddressSpace', root);
-    const space = new MmuSpace(this, root, pcid);
+    const space = new MmuSpace(this, this.newRoot('adoptAddressSpace', root));
     if (onFault) space.faultHandler = callbackHandler(onFault);
     this.register(space);
     return space;
@@ -242,8 +247,7 @@ export class Machine extends Cpu {
     // The policy before the table: a refused one (a plug-in object serves one process) allocates nothing.
     const cfg = this.residentFor(resident);
     const policy = cfg?.makePolicy();
-    const [root, pcid] = this.newRoot('createAddressSpace');
-    const space = new AddressSpace(this, root, pcid, this.vmm, { ...layout, stackLimit }, this.hooks);
+    const space = new AddressSpace(this, this.newRoot('createAddressSpace'), this.vmm, { ...layout, stackLimit }, this.hooks);
     space.oomKiller = this.oom;
     this.attachResident(space, cfg, policy);
     this.register(space);
@@ -267,12 +271,11 @@ export class Machine extends Cpu {
   private readonly hooks: ProcessHooks = {
     // A fork child's layout is its parent's (forkInto copies it): no randomization is drawn for it.
     fork: (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START }),
-    borrow: (parent) => new AddressSpace(this, parent.rootFrame, parent.pcid, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: parent.vm.stackLimit }, this.hooks),
+    borrow: (parent) => new AddressSpace(this, parent.rootFrame, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: parent.vm.stackLimit }, this.hooks, parent),
     reroot: (child, lender) => {
       const cfg = this.residentFor(lender.vm.resident?.config);
       const policy = cfg?.makePolicy();
-      const [root, pcid] = this.newRoot('exec');
-      child.rebind(root, pcid);
+      child.rebind(this.newRoot('exec'));
       const vm = new VirtualMemory(child.pages, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: lender.vm.stackLimit });
       vm.rlimits = lender.vm.rlimits.clone();
       vm.capIpcLock = lender.vm.capIpcLock;
@@ -329,19 +332,20 @@ export class Machine extends Cpu {
     return this.vmm.byName(name);
   }
 
-  /** Loads `space` into CR3 (a context switch). With PCIDs its TLB entries survive switches. */
+  /** Runs `space` (its main thread) on CPU 0: a context switch, CR3 loaded with its tables (`cpu(0).run(space)`). With PCIDs its TLB entries survive switches. */
   switchTo(space: MmuSpace): void {
     this.checkLive();
     if (!(space instanceof MmuSpace) || space.machine !== this) {
       throw new VmmError('EINVAL', 'space must be an AddressSpace of this machine');
     }
     if (space.destroyed) throw new VmmError('EINVAL', 'space has been destroyed');
-    this.load(space);
+    this.cpu(0).run(space);
   }
 
-  /** Machine-wide statistics, exact at the moment of the call. */
+  /** Machine-wide statistics (every CPU's added up), exact at the moment of the call. */
   stats(): MachineStats {
-    const c = this.counters;
+    this.checkLive();
+    const c = this.countersSum();
     const total = this.core.totalFrames;
     const free = this.core.freeFrames();
     const reads = c[Counter.READS]!;
@@ -355,6 +359,7 @@ export class Machine extends Cpu {
       faults: { ...this.vmm.faults },
       addressSpaces: this.spaceSet.size,
       badEntries: c[Counter.BAD_ENTRIES]!,
+      shootdowns: this.shootdownStats(),
     };
   }
 }
