@@ -85,7 +85,7 @@ describe('vmsim replay', () => {
       [['sweep', trace, '--cpu', 'skylake,p4'], /--cpu skylake,p4: "p4" is not one of skylake/],
       [['convert', trace], /expected IN and OUT/],
       [['maps'], /expected one TRACE/],
-      [['replay', trace, trace, '--cpus', '0'], /--cpus must be an integer in \[1, 256\]/],
+      [['replay', trace, trace, '--cpus', '0'], /--cpus 0: needs a whole number in \[1, 256\]/],
       [['replay', trace, trace, '--csv'], /--csv is for one TRACE/],
     ];
     for (const [argv, msg] of cases) {

@@ -12,7 +12,8 @@ import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { Counter } from '../core/constants.js';
 import { HierStat, Slot, SlotStat } from '../tlb/layout.js';
-import { Machine } from '../system/machine.js';
+import type { Machine } from '../system/machine.js';
+import { replayMachine } from './replay-machine.js';
 import type { AddressSpace } from '../vmm/address-space.js';
 import type { Cpu } from '../machine/cpu.js';
 import type { TraceChunk } from '../trace/trace-record.js';
@@ -92,7 +93,7 @@ export async function replayMany(traces: readonly TraceInput[], options: MultiRe
   const { cpus, quantum, single } = resolveMulti(options, traces.length);
   const o = resolveReplayOptions(single);
   const pr = o.pressure;
-  const machine = new Machine({ memory: o.memory, tlb: single.tlb ?? o.tlb, ...(single.cpu !== undefined ? { cpu: single.cpu } : {}), backend: o.backend, cpus, ...(pr ? { swap: pr.swap } : {}) });
+  const machine = replayMachine(single, o, cpus);
   const procs: Proc[] = [];
   try {
     for (let i = 0; i < traces.length; i++) {

@@ -1,7 +1,7 @@
 /** replay(): a memory-access trace through one simulated process, with the TLB an experiment chooses. */
 import { performance } from 'node:perf_hooks';
 import { VmmError } from '../errors.js';
-import { Machine } from '../system/machine.js';
+import { replayMachine } from './replay-machine.js';
 import type { TraceChunk } from '../trace/trace-record.js';
 import { openTrace } from '../trace/trace-reader.js';
 import { ReplayEngine } from './replay-engine.js';
@@ -97,7 +97,7 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
   // The machine's CPU has the experiment's TLB: the single TLB, or the hierarchy (options.tlb and options.cpu, validated above).
-  const machine = new Machine({ memory: o.memory, tlb: options.tlb ?? o.tlb, ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
+  const machine = replayMachine(options, o);
   try {
     const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
     if (options.setup) {

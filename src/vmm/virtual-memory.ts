@@ -399,6 +399,13 @@ export class VirtualMemory implements FaultHandler {
 
   /** A write to a present, read-only page of a writable region: copy-on-write (or a stale entry). */
   private writeProtectFault(r: Region, la: number): FaultOutcome {
+    // A copy (of a COW page, or of the zero page) allocates: reclaim may run first, as for any
+    // allocation (__alloc_pages' slow path), and the entry is read after it (it may have been
+    // evicted meanwhile; the OOM killer may have run: then the fault is looked at anew).
+    if (this.resident && this.ctx.reclaimer) {
+      const rc = this.ctx.reclaimer.beforeAllocate(this.resident);
+      if (rc !== 'ok') return rc === 'killed' ? KILLED : AGAIN;
+    }
     const pt = this.pages;
     let leaf = pt.leaf(la);
     if (leaf === undefined) return RETRY; // unmapped meanwhile: the retry faults it in

@@ -25,7 +25,7 @@ const SPECS: OptionSpec[] = [
   { name: 'series-csv', type: 'string', value: 'FILE.csv', group: GROUP.output, help: 'with --series: write the miss rates per window as CSV' },
   plotSpec('series-plot', 'with --series: draw the miss rates per window', GROUP.output),
   { name: 'record', type: 'flag', group: GROUP.memory, help: "run PROGRAM (after --) under valgrind lackey and replay its trace as it is produced (ns per access then leaves out the time spent waiting for valgrind)" },
-  { name: 'cpus', type: 'int', min: 1, value: 'N', group: GROUP.memory, help: 'several TRACEs at once, one process each, on a machine of N CPUs (process i on CPU i mod N)', default: '1' },
+  { name: 'cpus', type: 'int', min: 1, max: 256, value: 'N', group: GROUP.memory, help: 'several TRACEs at once, one process each, on a machine of N CPUs (process i on CPU i mod N)', default: '1' },
   { name: 'quantum', type: 'int', min: 1, value: 'N', group: GROUP.memory, help: 'with several TRACEs: accesses a process runs before its CPU switches to the next', default: '10000' },
   { name: 'json', type: 'flag', group: GROUP.output, help: 'print the result as JSON' },
   { name: 'csv', type: 'flag', group: GROUP.output, help: 'print the result as one CSV row with a header' },
