@@ -24,7 +24,7 @@ import { RETRY } from '../machine/fault.js';
 import { PFEC } from '../core/constants.js';
 import { sizeArg, userAddress } from './syscalls.js';
 import { checkMapCountForModify } from './map-count.js';
-import { slice, type RegionRecord } from './region.js';
+import type { RegionRecord } from './region.js';
 import { protIndex } from './pte-attrs.js';
 import { populateRange } from './populate.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_HUGEPAGE, VM_LOCKED, VM_NOHUGEPAGE, VM_RAND_READ, VM_SEQ_READ, VM_WIPEONFORK } from './vm-flags.js';
@@ -173,14 +173,14 @@ export function madvise(vm: VirtualMemory, addr: unknown, len: unknown, advice: 
 
 /** madvise_update_vma: the region piece [s, e) takes flags `nf` (split and merged as vma_modify; EAGAIN when vm.max_map_count refuses a split). */
 function setFlags(vm: VirtualMemory, s: number, e: number, nf: number, adv: MadviseAdviceName): void {
-  const change = (p: RegionRecord): RegionRecord => slice(p, p.start, p.end, p.prot, nf);
+  const flagsOf = (): number => nf;
   try {
-    checkMapCountForModify(vm.regions, vm.ctx.maxMapCount, s, e, change, `madvise(MADV_${adv})`);
+    checkMapCountForModify(vm.regions, vm.ctx.maxMapCount, s, e, undefined, flagsOf, `madvise(MADV_${adv})`);
   } catch (err) {
     if (err instanceof VmmError && err.code === 'ENOMEM') throw new VmmError('EAGAIN', err.message.replace(/^ENOMEM: /, ''));
     throw err;
   }
-  vm.regions.modify(s, e, change);
+  vm.regions.modify(s, e, undefined, flagsOf);
 }
 
 /**

@@ -45,14 +45,15 @@ export function checkMapCountForUnmap(regions: RegionMap, max: number, start: nu
  * inside the region is a split that needs count < max. ENOMEM names the count.
  */
 export function checkMapCountForProtect(regions: RegionMap, max: number, start: number, end: number, prot: number): void {
-  checkMapCountForModify(regions, max, start, end, (r) => slice(r, r.start, r.end, prot), 'mprotect');
+  checkMapCountForModify(regions, max, start, end, prot, (r) => r.flags, 'mprotect');
 }
 
 /**
  * The same walk for any change of the regions' protection or flags (mprotect, mlock, madvise
- * flags: Linux's vma_modify): a region the change leaves as it is needs no split.
+ * flags: Linux's vma_modify): each region takes protection `prot` (undefined: its own) and
+ * flags `flagsOf(region)`; a region the change leaves as it is needs no split.
  */
-export function checkMapCountForModify(regions: RegionMap, max: number, start: number, end: number, change: (piece: RegionRecord) => RegionRecord, op: string): void {
+export function checkMapCountForModify(regions: RegionMap, max: number, start: number, end: number, prot: number | undefined, flagsOf: (r: RegionRecord) => number, op: string): void {
   // Splits happen only at the two edges: below max - 1 regions none can fail, so skip the walk.
   if (regions.size + 2 <= max) return;
   const rs = regions.overlapping(start, end);
@@ -63,8 +64,7 @@ export function checkMapCountForModify(regions: RegionMap, max: number, start: n
     const r = rs[i]!;
     const ps = Math.max(start, r.start);
     const pe = Math.min(end, r.end);
-    const c = change(r);
-    const piece = slice(c, ps, pe);
+    const piece = slice(r, ps, pe, prot ?? r.prot, flagsOf(r));
     if (piece.prot === r.prot && piece.flags === r.flags) {
       prev = r;
       continue;

@@ -15,7 +15,7 @@ import { hex } from '../hex.js';
 import { TASK_SIZE } from './layout.js';
 import { sizeArg, userAddress } from './syscalls.js';
 import { checkMapCountForModify } from './map-count.js';
-import { slice, type RegionRecord } from './region.js';
+import type { RegionRecord } from './region.js';
 import { VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT } from './vm-flags.js';
 import type { VirtualMemory } from './virtual-memory.js';
 import { populateRange } from './populate.js';
@@ -86,8 +86,8 @@ export function mlockRange(vm: VirtualMemory, addr: unknown, len: unknown, flags
  */
 function setLockFlags(vm: VirtualMemory, start: number, end: number, flags: number, op: string): void {
   if (end <= start) return;
-  const change = (p: RegionRecord): RegionRecord => slice(p, p.start, p.end, p.prot, (p.flags & ~VM_LOCKED_MASK) | flags);
-  checkMapCountForModify(vm.regions, vm.ctx.maxMapCount, start, end, change, op);
+  const flagsOf = (p: RegionRecord): number => (p.flags & ~VM_LOCKED_MASK) | flags;
+  checkMapCountForModify(vm.regions, vm.ctx.maxMapCount, start, end, undefined, flagsOf, op);
   const touched: Array<[number, number]> = [];
   for (const r of vm.regions.overlapping(start, end)) {
     const s = Math.max(start, r.start);
@@ -97,7 +97,7 @@ function setLockFlags(vm: VirtualMemory, start: number, end: number, flags: numb
     touched.push([s, e]);
   }
   if (touched.length === 0) return;
-  for (const [s, e] of touched) vm.regions.modify(s, e, change);
+  for (const [s, e] of touched) vm.regions.modify(s, e, undefined, flagsOf);
   const rs = vm.resident;
   if (rs) for (const [s, e] of touched) (flags & VM_LOCKED) !== 0 ? rs.lock(s, e) : rs.unlock(s, e);
 }

@@ -229,19 +229,18 @@ export class RegionMap implements Iterable<RegionRecord> {
    * pieces that changed (with their new protection).
    */
   protect(start: number, end: number, prot: number): RegionRecord[] {
-    return this.modify(start, end, (r) => slice(r, r.start, r.end, prot));
+    return this.modify(start, end, prot, (r) => r.flags);
   }
 
   /**
    * Changes the regions of [start, end), which must be covered without holes (else ENOMEM,
-   * nothing changed): each region's piece becomes `change(region)` (called with the whole
-   * region; only its protection and flags are taken, the range is the piece's), as Linux's
-   * vma_modify does for mprotect, mlock and madvise. A region the
+   * nothing changed): each region's piece takes protection `prot` (undefined: its own) and flags
+   * `flagsOf(region)`, as Linux's vma_modify does for mprotect, mlock and madvise. A region the
    * change leaves as it is is not split; a changed piece is split off at the range's edges and
    * merged with the neighbours it became compatible with (unchanged neighbours are not merged
    * with each other, as Linux leaves them). Returns the changed pieces (copies).
    */
-  modify(start: number, end: number, change: (piece: RegionRecord) => RegionRecord): RegionRecord[] {
+  modify(start: number, end: number, prot: number | undefined, flagsOf: (r: RegionRecord) => number): RegionRecord[] {
     const rs = this.overlapping(start, end);
     let at = start;
     for (const r of rs) {
@@ -255,13 +254,14 @@ export class RegionMap implements Iterable<RegionRecord> {
     for (const r of rs) {
       const s = Math.max(r.start, start);
       const e = Math.min(r.end, end);
-      const c = change(r);
-      if (c.prot === r.prot && c.flags === r.flags) {
+      const np = prot ?? r.prot;
+      const nf = flagsOf(r);
+      if (np === r.prot && nf === r.flags) {
         list.push(r);
         changed.push(false);
         continue;
       }
-      const piece = slice(c, s, e); // the map keeps a record of its own
+      const piece = slice(r, s, e, np, nf); // the map keeps a record of its own
       if (r.start < s) list.push(slice(r, r.start, s)), changed.push(false);
       list.push(piece);
       changed.push(true);

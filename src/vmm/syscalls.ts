@@ -9,7 +9,7 @@ import { hex } from '../hex.js';
 import { describe } from '../address.js';
 import { parseProt } from './prot.js';
 import { PROT_WRITE } from './pte-attrs.js';
-import { slice, type RegionRecord, type RegionKind } from './region.js';
+import type { RegionRecord, RegionKind } from './region.js';
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VirtualMemory } from './virtual-memory.js';
 import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE } from './layout.js';
@@ -295,7 +295,7 @@ export function mprotect(vm: VirtualMemory, addr: number | bigint, length: numbe
   if (at > a) {
     const flagsOf = (r: RegionRecord): number => protectFlags(r, p);
     const rs = vm.regions.overlapping(a, stop);
-    checkMapCountForModify(vm.regions, maxMapCount(vm), a, stop, (r) => slice(r, r.start, r.end, p, flagsOf(r)), 'mprotect');
+    checkMapCountForModify(vm.regions, maxMapCount(vm), a, stop, p, flagsOf, 'mprotect');
     const dl = vm.rlimits.soft('RLIMIT_DATA');
     if (dl !== Infinity) {
       // may_expand_vm: private memory that becomes writable is data (RLIMIT_DATA).

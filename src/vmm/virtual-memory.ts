@@ -239,7 +239,7 @@ export class VirtualMemory implements FaultHandler {
   /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed); `flags` gives each piece's new flags (mprotect adds VM_ACCOUNT where it charged). */
   protectRange(start: number, end: number, prot: number, flags: (piece: Region) => number = (p) => p.flags): void {
     this.splitEdges(start, end, 'mprotect');
-    const pieces = this.regions.modify(start, end, (p) => slice(p, p.start, p.end, prot, flags(p)));
+    const pieces = this.regions.modify(start, end, prot, flags);
     const sd = this.proc.softDirty;
     // change_protection in one mmu_gather: flushed once, only over the entries whose change needs it.
     const g = new TlbGather();
