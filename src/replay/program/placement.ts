@@ -27,6 +27,12 @@ export class Placement {
     return best;
   }
 
+  /** A thread goes on `cpu` (one that keeps the CPU it had: an execve's caller). */
+  take(cpu: number): number {
+    this.live[cpu]!++;
+    return cpu;
+  }
+
   /** A thread on `cpu` ended. */
   release(cpu: number): void {
     if (this.live[cpu]! > 0) this.live[cpu]!--;

@@ -2,8 +2,8 @@
  * The replay of a recorded program whole (a version-2 trace with processes, threads and
  * system calls; docs/replay.md): the recorded process tree on a machine of `cpus` CPUs. Each
  * image starts with the mappings recorded for it; each recorded thread is a thread of its
- * process placed on a CPU (placement.ts); each fork is a fork (copy-on-write), each execve a new
- * address space; each memory system call runs through the VMM with the recorded arguments
+ * process placed on a CPU (placement.ts); each fork is a fork (copy-on-write), each execve the
+ * VMM's exec (a new image in the same process, its caller kept on its CPU); each memory system call runs through the VMM with the recorded arguments
  * (syscall-replay.ts) and its result is compared with the recording's. The records run, in the
  * trace's order, on the CPU of the thread they belong to; an access no mapping covers is a
  * SIGSEGV, counted, as it was in the program.
@@ -34,8 +34,6 @@ import type { Disagreement, ProgramResult, SyscallAgreement } from './program-re
 
 const CLONE_THREAD = 0x10000n;
 const MAX_DISAGREEMENTS = 20;
-/** valgrind's client stack limit (its --main-stacksize default, 8 MiB): how far the recorded stack may grow. */
-const STACK_LIMIT = 8 << 20;
 
 /** Options the program replay takes beyond the resolved replay options. */
 export interface ProgramReplayConfig {
@@ -138,15 +136,20 @@ export class ProgramReplay {
     const p = this.processes.get(e.pid);
     if (p && !p.execPending) throw this.error(e.byteOffset, `IMAGE event for process ${e.pid}, which runs and called no execve`);
     if (p) {
-      // The new image: a new address space; the thread that called execve is its thread 1.
-      const cpu = [...p.threads.values()].find((t) => !t.ended)?.cpu;
-      this.retireImage(p);
-      p.space = this.newSpace();
-      p.engine = this.engineFor(p.space, false);
+      // The new image (the VMM's exec: the old regions go, the other threads end); the thread
+      // that called execve goes on as its thread 1, on the CPU it ran on.
+      const caller = p.execCaller;
+      const cpu = caller?.cpu ?? this.placement.place();
+      for (const t of p.threads.values()) this.endThread(p, t);
+      const old = p.space.cpu;
+      if (old !== undefined && old.index !== cpu) old.idle();
+      this.countTouched(p);
+      p.space.exec({ stack: false });
       p.threads.clear();
       p.execPending = false;
+      p.execCaller = undefined;
       p.images.push(e.path);
-      this.newThread(p, 1, cpu);
+      this.newThread(p, 1, caller ? this.placement.take(cpu) : cpu);
       return;
     }
     const q = new RecordedProcessState(e.pid, e.parent, this.newSpace(), undefined as never, false);
@@ -166,9 +169,8 @@ export class ProgramReplay {
         const object = this.files.object({ path: e.path ?? '', dev: e.dev, inode: e.inode, ...(e.size !== undefined ? { size: e.size } : {}) });
         s.mmap({ addr: e.start, length, prot: e.prot.replace(/-/g, '') || 'none', fixed: true, object, offset: e.offset, ...(e.shared ? { shared: true } : {}) });
       } else if (e.kind === 'stack') {
-        s.createRegion({ start: e.start, length, prot: e.prot.replace(/-/g, '') || 'none', kind: 'stack' });
-        s.vm.stackTop = e.end;
-        s.vm.stackLimit = STACK_LIMIT;
+        // The stack valgrind made: a mapping that grows down on a fault below it (MAP_GROWSDOWN), as far as RLIMIT_STACK (8 MiB, valgrind's too).
+        s.mmap({ addr: e.start, length, prot: e.prot.replace(/-/g, '') || 'none', fixed: true, growsDown: true });
       } else {
         s.mmap({ addr: e.start, length, prot: e.prot.replace(/-/g, '') || 'none', fixed: true, ...(e.shared ? { shared: true } : {}) });
         if (e.kind === 'brk') p.brk = { base: e.start, end: e.brk ?? e.start };
@@ -220,13 +222,13 @@ export class ProgramReplay {
     this.placement.release(t.cpu);
     const task = t.task as unknown as { hasExited?: boolean; exit?: () => void };
     if (t.task !== p.space && task.hasExited === false) task.exit!();
-    else if (t.task === p.space) {
-      const cpu = this.machine.cpu(t.cpu);
-      if (cpu.current === p.space) cpu.idle();
-    }
   }
 
-  /** The end of an image (exec, exit): its counts into the process's, its maps kept, its space destroyed. */
+  /**
+   * The end of a process: its counts into the process's (an exec keeps the engine and the VMM's
+   * fault counters, as Linux keeps a task's across exec, so they span every image), its maps
+   * kept, its space destroyed.
+   */
   private retireImage(p: RecordedProcessState): void {
     for (const t of p.threads.values()) this.endThread(p, t);
     p.foldImage();
@@ -234,10 +236,15 @@ export class ProgramReplay {
     const st = p.space.stats();
     p.residentAtExit = st.residentPages;
     p.regionsAtExit = st.regions;
+    this.countTouched(p);
+    p.space.destroy();
+  }
+
+  /** The pages an image touched (the replay's pagesTouched), read before exec or exit takes its tables. */
+  private countTouched(p: RecordedProcessState): void {
     const touched = p.space.pages.scanAccessed(0, USER_PAGES, false);
     p.touched.leaves += touched.leaves;
     p.touched.pages += touched.pages;
-    p.space.destroy();
   }
 
   private endProcess(p: RecordedProcessState, exit: RecordedProcessState['exit']): void {
@@ -309,6 +316,7 @@ export class ProgramReplay {
       case 59:
         if (e.result >= 0n) {
           p.execPending = true;
+          p.execCaller = t;
           // Until the new image arrives the process runs nothing.
           if (this.current?.p === p) this.current = undefined;
         }
@@ -411,11 +419,7 @@ export class ProgramReplay {
     for (const r of space.vm.regions) {
       const file = r.backing.type === 'object' ? this.files.fileOf(r.backing.objectId) : undefined;
       if (!file) {
-        // The stack of a recorded program is the plain mapping valgrind made for it: no [stack] label, as the program saw it.
-        if (r.kind === 'stack') {
-          lines.push(`${hexAddress(r.start)}-${hexAddress(r.end)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} 00000000 00:00 0 `);
-          continue;
-        }
+        // (A recorded program's stack is the plain MAP_GROWSDOWN mapping valgrind made: no [stack] label, as the program saw it.)
         lines.push(formatMapsLine(r, (id) => {
           const o = space.vm.ctx.object(id);
           return o && { name: o.name, linked: o.isLinked };

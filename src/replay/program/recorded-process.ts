@@ -48,6 +48,8 @@ export class RecordedProcessState {
   readonly shmAt = new Map<number, number>();
   /** An execve succeeded: the next IMAGE event is its new image. */
   execPending = false;
+  /** The thread that called it (it goes on as thread 1 of the new image). */
+  execCaller: ReplayThread | undefined;
   exit: ProcessResult['exit'] = 'running';
   peak = 0;
   readonly counts: ImageCounts = { pageIns: 0, writeProtect: 0, minor: 0, major: 0, cow: 0, segv: 0, sigbus: 0 };

@@ -5,10 +5,9 @@
  * the trace's. A call the program saw fail is executed as recorded (it should fail here too).
  *
  * What is not Linux's own here, because the recording was made under valgrind or because the
- * VMM lacks the call: brk is valgrind's emulation (its heap is an rwx mapping from the base,
- * one page at least, growing within 8 MiB); mremap is made of mmap and munmap (a move does not
- * carry the pages: they fault in again at the new place); madvise advice other than
- * DONTNEED, FREE, COLD and PAGEOUT, msync and ftruncate change nothing (files are zeros).
+ * trace holds no file contents: brk is valgrind's emulation (its heap is an rwx mapping from the
+ * base, one page at least, growing within 8 MiB), and msync and ftruncate change nothing (a
+ * file's pages are zeros with no disk behind them).
  */
 import { VmmError } from '../../errors.js';
 import type { SyscallEvent } from '../../trace/trace-events.js';
@@ -20,11 +19,14 @@ const PAGE = 4096;
 const MAP_SHARED = 0x01;
 const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
+const MAP_GROWSDOWN = 0x100;
+const MAP_LOCKED = 0x2000;
 const MAP_NORESERVE = 0x4000;
 const MAP_POPULATE = 0x8000;
 const MAP_FIXED_NOREPLACE = 0x100000;
 const MREMAP_MAYMOVE = 1;
 const MREMAP_FIXED = 2;
+const MREMAP_DONTUNMAP = 4;
 /** valgrind's brk segment reservation (VG_(brk) limit: 8 MiB past the base). */
 const BRK_RESERVATION = 8 << 20;
 
@@ -77,6 +79,8 @@ export function replayMemoryCall(e: SyscallEvent, p: RecordedProcessState, files
         ...(fixed ? { fixed: true } : (flags & MAP_FIXED_NOREPLACE) !== 0 ? { noReplace: true } : {}),
         ...((flags & MAP_NORESERVE) !== 0 ? { noReserve: true } : {}),
         ...((flags & MAP_POPULATE) !== 0 ? { populate: true } : {}),
+        ...((flags & MAP_GROWSDOWN) !== 0 ? { growsDown: true } : {}),
+        ...((flags & MAP_LOCKED) !== 0 ? { locked: true } : {}),
         ...(file ? { object: files.object(file), offset: num(a[5]) } : {}),
       };
       return { result: attempt(() => s.mmap(opts)) };
@@ -88,24 +92,22 @@ export function replayMemoryCall(e: SyscallEvent, p: RecordedProcessState, files
     case 12:
       return { result: brk(p, num(a[0])) };
     case 25:
-      return mremap(e, s);
-    case 28: {
-      const advice = num(a[2]);
-      // The advice the VMM acts on (DONTNEED, FREE, COLD, PAGEOUT); the rest change no page table here.
-      if ([4, 8, 20, 21].includes(advice)) return { result: attempt(() => s.madvise(num(a[0]), num(a[1]), advice)) };
-      return { result: 0n };
-    }
+      return { result: mremap(e, s) };
+    case 28:
+      return { result: attempt(() => s.madvise(num(a[0]), num(a[1]), num(a[2]))) };
     case 149:
-    case 325:
       return { result: attempt(() => s.mlock(num(a[0]), num(a[1]))) };
+    case 325:
+      return { result: attempt(() => s.mlock2(num(a[0]), num(a[1]), num(a[2]))) };
     case 150:
       return { result: attempt(() => s.munlock(num(a[0]), num(a[1]))) };
+    case 151:
+      return { result: attempt(() => s.mlockall(num(a[0]))) };
+    case 152:
+      return { result: attempt(() => s.munlockall()) };
     case 26:
       // msync: a file's pages have no disk behind them here.
       return { result: 0n };
-    case 151:
-    case 152:
-      return { notReplayed: true };
     default:
       return { notReplayed: true };
   }
@@ -128,31 +130,18 @@ function brk(p: RecordedProcessState, want: number): bigint {
   return BigInt(want);
 }
 
-/** mremap as mmap and munmap (the VMM has no mremap): in place when the result is the old address, else a new mapping there. */
-function mremap(e: SyscallEvent, s: AddressSpace): CallOutcome {
-  const [oldA, oldL, newL, flagsB] = e.args;
-  const old = Number(oldA ?? 0n);
-  const oldLen = pageUp(Number(oldL ?? 0n));
-  const newLen = pageUp(Number(newL ?? 0n));
-  const flags = Number(flagsB ?? 0n);
-  // A call the program saw fail changed nothing: only its refusal could be compared, and there is no mremap to refuse it.
-  if (e.result < 0n) return { notReplayed: true };
-  const to = Number(e.result);
-  const r = s.vm.regions.find(old);
-  if (!r || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) !== 0) return { notReplayed: true };
-  const prot = protString(BigInt(r.prot));
-  const obj = r.backing.type === 'object' ? s.vm.ctx.object(r.backing.objectId) : undefined;
-  const base = r.backing.type === 'object' ? r.backing.offset + (old - r.start) : 0;
-  const object = obj ? { object: obj, offset: base } : {};
-  if (to === old) {
-    if (newLen > oldLen) return { result: attempt(() => s.mmap({ addr: old + oldLen, length: newLen - oldLen, prot, fixed: true, ...(r.shared ? { shared: true } : {}), ...(obj ? { object: obj, offset: base + oldLen } : {}) })) === BigInt(old + oldLen) ? BigInt(old) : -12n };
-    if (newLen < oldLen) attempt(() => s.munmap(old + newLen, oldLen - newLen));
-    return { result: BigInt(old) };
-  }
-  const made = attempt(() => s.mmap({ addr: to, length: newLen, prot, fixed: true, ...(r.shared ? { shared: true } : {}), ...object }));
-  if (made < 0n) return { result: made };
-  attempt(() => s.munmap(old, oldLen));
-  return { result: BigInt(to) };
+/**
+ * mremap through the VMM's: where the recording moved the mapping, MREMAP_FIXED to the address
+ * it got (as mmap is MAP_FIXED at its result); a call that failed runs with its own flags.
+ */
+function mremap(e: SyscallEvent, s: AddressSpace): bigint {
+  const [oldA, oldL, newL, flagsB, newA] = e.args;
+  const old = num(oldA);
+  const flags = num(flagsB);
+  if (e.result < 0n) return attempt(() => s.mremap(old, num(oldL), num(newL), { flags, ...((flags & MREMAP_FIXED) !== 0 ? { newAddr: num(newA) } : {}) }));
+  const to = num(e.result);
+  if (to === old && (flags & MREMAP_DONTUNMAP) === 0) return attempt(() => s.mremap(old, num(oldL), num(newL)));
+  return attempt(() => s.mremap(old, num(oldL), num(newL), { flags: flags | MREMAP_MAYMOVE | MREMAP_FIXED, newAddr: to }));
 }
 
 /** A trace that cannot be replayed as it stands (a call on something it never made). */
