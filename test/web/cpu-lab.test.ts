@@ -12,6 +12,7 @@ import { CpuLab } from '../../web/src/engine/cpu-lab.js';
 import { parseScript, apiCall, ScriptError, ProcessLab } from '../../web/src/engine/script.js';
 import { SCENARIOS } from '../../web/src/engine/scenarios.js';
 import { propertyOptions } from '../property-options.js';
+import { cpuScriptArb } from '../support/cpu-scripts.js';
 
 const BACKENDS = nativeAvailable() ? (['js', 'native'] as const) : (['js'] as const);
 
@@ -172,24 +173,9 @@ describe('the explanations agree with the counters', () => {
     }
   });
 
-  /** A random script: two processes, four threads, four CPUs; the threads move, idle, touch memory; the processes unmap, protect, advise, fork. */
-  const scriptArb = fc
-    .array(
-      fc.oneof(
-        fc.tuple(fc.integer({ min: 0, max: 3 }), fc.constantFrom('p1', 'p2', 't1', 't2', 't3', 't4')).map(([c, t]) => `run ${c} ${t}`),
-        fc.integer({ min: 0, max: 3 }).map((c) => `idle ${c}`),
-        fc.tuple(fc.constantFrom('write', 'read'), fc.constantFrom('p1', 'p2', 't1', 't2', 't3', 't4'), fc.integer({ min: 0, max: 70 }), fc.integer({ min: 1, max: 24 })).map(([op, t, pg, n]) => `${op} ${t} ${0x100000 + pg * 4096} ${n * 4096}`),
-        fc.tuple(fc.constantFrom('munmap', 'madvise'), fc.constantFrom('p1', 'p2'), fc.integer({ min: 0, max: 70 }), fc.integer({ min: 1, max: 48 })).map(([op, p, pg, n]) => `${op} ${p} ${0x100000 + pg * 4096} ${n * 4096}${op === 'madvise' ? ' dontneed' : ''}`),
-        fc.tuple(fc.constantFrom('p1', 'p2'), fc.integer({ min: 0, max: 70 }), fc.integer({ min: 1, max: 40 }), fc.constantFrom('r', 'rw', 'none')).map(([p, pg, n, pr]) => `mprotect ${p} ${0x100000 + pg * 4096} ${n * 4096} ${pr}`),
-        fc.constantFrom('exit t1', 'exit t3', 'p3 = fork p1', 'run 1 p3', 'exit p3'),
-      ),
-      { maxLength: 25 },
-    )
-    .map((ops) => ['machine cpus=4 memory=16M', 'p1 = spawn', 'mmap p1 0x100000 256K rw', 'p2 = spawn', 'mmap p2 0x100000 256K rw', 't1 = thread p1', 't2 = thread p1', 't3 = thread p1', 't4 = thread p2', ...ops].join('\n'));
-
   it('random scripts: the requests account for every IPI, INVLPG and full flush; the cost terms add up; both backends agree', () => {
     fc.assert(
-      fc.property(scriptArb, (script) => {
+      fc.property(cpuScriptArb, (script) => {
         const runs = BACKENDS.map((b) => lab(script, Number.MAX_SAFE_INTEGER, b));
         try {
           const l = runs[0]!;

@@ -105,8 +105,8 @@ export interface TlbEntryView {
   dirty: boolean;
   global: boolean;
   /**
-   * It can still translate: its PCID is loaded, or a switch back to its space would use the
-   * slot without a flush. An entry of a slot behind its space's generation is dead weight: the
+   * It can still translate: its PCID is loaded on a CPU that runs a task, or a switch back to
+   * its space would use the slot without a flush. An entry of a slot behind its space's generation is dead weight: the
    * switch that could reach it flushes it first (why Linux may skip lazy CPUs).
    */
   usable: boolean;
@@ -297,7 +297,8 @@ export class CpuLab implements LabObserver {
       const va = Math.floor(q / 4) * size;
       const h = cpu.asids.holder(pcid);
       const owner = h ? mms.get(h.ctxId) : undefined;
-      const usable = pcid === cpu.tag || (owner !== undefined && !owner.mm.dead && h!.gen >= owner.mm.tlbGen);
+      // A lazy CPU runs no user code: its loaded PCID's entries count only once a switch back would keep them.
+      const usable = (pcid === cpu.tag && !cpu.lazy) || (owner !== undefined && !owner.mm.dead && h!.gen >= owner.mm.tlbGen);
       out.push({ va, pageSize: size, pa: t.pbase[e]!, pcid, ...(owner ? { owner: owner.name } : {}), writable: (f & TlbFlag.WRITABLE) !== 0, user: (f & TlbFlag.USER) !== 0, nx: (f & TlbFlag.NX) !== 0, dirty: (f & TlbFlag.DIRTY) !== 0, global: (f & TlbFlag.GLOBAL) !== 0, usable });
     }
     return out.sort((a, b) => a.pcid - b.pcid || a.va - b.va);

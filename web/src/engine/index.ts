@@ -5,6 +5,8 @@ export type { PolicyRun, FrameBits, CurvePoint } from './replacement.js';
 export { TranslationLab, PRESETS, LAYOUT } from './translation.js';
 export type { AccessRecord, AccessSpec } from './translation.js';
 export { ProcessLab, parseScript, apiCall, ScriptError } from './script.js';
+export { CpuLab } from './cpu-lab.js';
+export type { FlushRequest, CpuFlushOutcome, SwitchEvent, CpuSnapshot } from './cpu-lab.js';
 export { tableTree, frameUses } from './memory-map.js';
 export { translationExercise, replacementExercise } from './exercises.js';
 export { Random, randomReferenceString } from './random.js';

@@ -193,7 +193,7 @@ function slotTable(c: CpuSnapshot): HTMLElement {
           h('th', { scope: 'row' }, `${s.asid}${s.asid === c.asid ? ' \u25c0 loaded' : ''}`),
           h('td', {}, String(s.pcid)),
           h('td', {}, s.holder ?? '\u2014'),
-          h('td', {}, s.holder === undefined ? '\u2014' : behind ? `${s.gen} of ${s.mmGen}: behind` : `${s.gen}: up to date`),
+          h('td', {}, s.holder === undefined ? '\u2014' : behind ? `${s.gen}, behind ${s.holder}\u2019s ${s.mmGen}` : `${s.gen}: up to date`),
         );
       }),
     ),
