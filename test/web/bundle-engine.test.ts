@@ -9,7 +9,8 @@ import { HAVE_CHROMIUM, NO_CHROMIUM, openPage, type PageRig } from '../support/b
 import { runReferenceString } from '../../src/replay/reference-run.js';
 import { POLICY_NAMES } from '../../src/reclaim/registry.js';
 import { nativeAvailable } from '../../src/core/native-core.js';
-import { ProcessLab, parseScript } from '../../web/src/engine/script.js';
+import { parseScript } from '../../web/src/engine/script.js';
+import { ProcessLab } from '../../web/src/engine/process-lab.js';
 import { frameUses } from '../../web/src/engine/memory-map.js';
 import * as browserZlib from '../../web/host/node-zlib.js';
 import { cpuScriptArb } from '../support/cpu-scripts.js';

@@ -7,7 +7,8 @@ import { HAVE_CHROMIUM, NO_CHROMIUM, openPage, type PageRig } from '../support/b
 import { main } from '../../src/cli/main.js';
 import { nativeAvailable } from '../../src/core/native-core.js';
 import { TranslationLab, PRESETS, encodeAccesses } from '../../web/src/engine/translation.js';
-import { ProcessLab, parseScript } from '../../web/src/engine/script.js';
+import { parseScript } from '../../web/src/engine/script.js';
+import { ProcessLab } from '../../web/src/engine/process-lab.js';
 import { frameUses } from '../../web/src/engine/memory-map.js';
 import { SCENARIOS, TEXTBOOK_REFS } from '../../web/src/engine/scenarios.js';
 import { translationExercise } from '../../web/src/engine/exercises.js';

@@ -11,7 +11,8 @@
  * library's own.
  */
 import { FLUSH_ALL, TLB_NR_DYN_ASIDS, type Cpu, type CpuStats, type MmContext, type ShootdownCost } from './lib.js';
-import { ProcessLab, type Command, type LabObserver } from './script.js';
+import type { Command } from './script.js';
+import { ProcessLab, type LabObserver } from './process-lab.js';
 import { TlbFlag } from '../../../src/core/constants.js';
 
 /** What a CPU did for one flush request. */

@@ -12,6 +12,7 @@ import { CpuLab, type CpuFlushOutcome, type CpuSnapshot, type FlushRequest, type
 import { hex } from '../engine/bits.js';
 import { SCENARIOS } from '../engine/scenarios.js';
 import type { CpuStats } from '../engine/lib.js';
+import type { Command } from '../engine/script.js';
 
 /** Builds the view. */
 export function mountCpus(panel: HTMLElement, params: Params, save: (p: Params) => void): void {
@@ -76,11 +77,24 @@ function lineView(lab: CpuLab, step: number): HTMLElement {
     'section',
     { className: 'cpu-events', 'data-line': line },
     h('h3', {}, c ? `What line ${step} did: ${c.text}` : 'Before the first line'),
-    requests.length === 0 && switches.length === 0 ? h('p', {}, c ? 'No flush request and no context switch.' : 'Step forward to run the script.') : null,
+    requests.length === 0 && switches.length === 0 ? h('p', { className: 'quiet' }, c ? `No flush request and no context switch. ${QUIET[c.op] ?? ''}` : 'Step forward to run the script.') : null,
     ...switches.map(switchView),
     ...requests.map((r) => requestView(lab, r)),
   );
 }
+
+/** Why a line made no flush, by what it is. */
+const QUIET: Partial<Record<Command['op'], string>> = {
+  munmap: 'No entry was cleared in the range (nothing was mapped there, or nothing had been touched), so no TLB can hold a translation of it: tlb_finish_mmu flushes only what the gather collected.',
+  madvise: 'No entry was cleared or cleaned, so no TLB can hold a translation that changed: the gather has nothing to flush.',
+  mprotect: 'No entry changed in a way that needs a flush (pte_needs_flush: a flush when R/W, U/S, XD, PWT, PCD or G change or Dirty is cleared; untouched pages have no entry at all).',
+  write: 'A TLB miss walks the tables and fills the TLB; a fault that maps a page needs no flush, as a not-present entry is never cached (a copy-on-write copy would flush its page).',
+  read: 'A TLB miss walks the tables and fills the TLB; a fault that maps a page needs no flush, as a not-present entry is never cached.',
+  idle: 'enter_lazy_tlb: the CPU keeps the address space loaded (no CR3 write) and is lazy: flushes skip it until a page table is freed, and a switch back catches up.',
+  mmap: 'A new mapping has no present entry yet, so no TLB can hold it.',
+  run: 'The CPU runs that task already (or the line failed): nothing to switch.',
+  exit: 'A thread that exits (do_exit \u2192 exit_mm \u2192 enter_lazy_tlb) leaves its CPU idle with the address space still loaded, lazily; its process lives on.',
+};
 
 function switchView(s: SwitchEvent): HTMLElement {
   return h(

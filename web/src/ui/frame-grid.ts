@@ -7,7 +7,7 @@
 import { h } from './dom.js';
 import { hex } from '../engine/bits.js';
 import type { FrameUse } from '../engine/memory-map.js';
-import type { Proc } from '../engine/script.js';
+import type { Proc } from '../engine/process-lab.js';
 
 /** The frames section: a legend, the grid and the description of the cell in focus. */
 export function frameGrid(frames: FrameUse[], procs: Proc[]): HTMLElement {

@@ -7,7 +7,7 @@ import { h } from './dom.js';
 import type { Params } from './url-state.js';
 import { mountScriptLab } from './script-lab.js';
 import { frameGrid } from './frame-grid.js';
-import { ProcessLab, type Proc } from '../engine/script.js';
+import { ProcessLab, type Proc } from '../engine/process-lab.js';
 import { tableTree, frameUses, type TableNode } from '../engine/memory-map.js';
 import { hex } from '../engine/bits.js';
 import { SCENARIOS } from '../engine/scenarios.js';

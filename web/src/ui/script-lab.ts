@@ -7,7 +7,8 @@
 import { h, replace } from './dom.js';
 import { Stepper } from './stepper.js';
 import { intParam, type Params } from './url-state.js';
-import { parseScript, apiCall, ScriptError, type Command, type StepResult } from '../engine/script.js';
+import { parseScript, apiCall, ScriptError, type Command } from '../engine/script.js';
+import type { StepResult } from '../engine/process-lab.js';
 
 /** What one render of a step gives the shared view. */
 export interface LabRender {
