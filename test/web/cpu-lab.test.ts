@@ -189,10 +189,13 @@ describe('the explanations agree with the counters', () => {
           expect(outcomes.reduce((n, o) => n + o.invlpg, 0)).toBe(sum((s) => s.flushes.single));
           expect(outcomes.filter((o) => o.fullFlush).length).toBe(sum((s) => s.flushes.full));
           expect(l.switches.filter((s) => s.flushed).length).toBe(sum((s) => s.switchFlushes));
+          for (const s of l.switches) expect(s.rule).toBe('switch_mm_irqs_off → choose_new_asid');
           for (const r of l.requests) {
             if (r.cost.terms.length) expect(r.cost.terms.reduce((n, [, x]) => n + x, 0), script).toBe(r.cost.total);
             // Nothing reaches a CPU outside the mask, and only the initiator works without an IPI.
             for (const o of r.cpus) if (!o.inMask && !o.initiator) expect(o.decision).toBe('not-in-mask');
+            // Every decision is explained and names the Linux function whose rule it is.
+            for (const o of r.cpus) expect([o.why.length > 20, /^[a-z_]+( \(.*\))?( → [a-z_]+( \(.*\))?)*$/.test(o.rule)], o.rule).toEqual([true, true]);
           }
           if (runs[1]) expect(observe(runs[1])).toEqual(observe(l));
         } finally {

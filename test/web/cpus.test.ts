@@ -134,7 +134,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the CPUs tab in Chromium ${HAVE_CHROMIUM ? '' :
     await rig.screenshot('cpus-lazy-skipped');
     await openScript(script, stepOf(script, 'munmap p1 0x400000'));
     const freed = await why();
-    expect(freed[2]).toMatch(/IPI although lazy: page tables were freed[\s\S]*switches it to init_mm/);
+    expect(freed[2]).toMatch(/IPI although lazy: the request has freed_tables[\s\S]*switches it to init_mm/);
     expect(freed[3]).toMatch(/takes it out of mm_cpumask\(p1\)/);
     await rig.screenshot('cpus-freed-tables');
   });

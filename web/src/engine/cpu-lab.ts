@@ -340,9 +340,9 @@ export class CpuLab implements LabObserver {
       if (d('otherMmSkipped') > 0) return { ...base, decision: 'other-mm-skipped', why: `runs ${this.mmName(b.loaded)}, not ${name} (it stays in ${name}'s cpumask until an IPI trims it): should_flush_tlb skips it; its slot for ${name} is behind, so a switch back flushes`, rule: 'should_flush_tlb' };
       if (d('ipisReceived') > 0) {
         const why = leftMask
-          ? `IPI (page tables were freed, so every CPU in the mask gets one); it runs ${this.mmName(b.loaded)}: flush_tlb_func takes it out of mm_cpumask(${name}) and returns`
+          ? `IPI (the request has freed_tables, so every CPU in the mask gets one); it runs ${this.mmName(b.loaded)}: flush_tlb_func takes it out of mm_cpumask(${name}) and returns`
           : toInitMm
-            ? `IPI although lazy: page tables were freed (freed_tables), and a lazy CPU could still walk them; flush_tlb_func switches it to init_mm (cheaper than a flush)`
+            ? `IPI although lazy: the request has freed_tables, and a lazy CPU could still walk a freed table speculatively; flush_tlb_func switches it to init_mm (cheaper than a flush)`
             : work
               ? `IPI (it runs ${name}): flush_tlb_func — ${work}`
               : `IPI; flush_tlb_func finds it caught up already: nothing to flush`;

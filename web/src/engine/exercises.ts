@@ -68,7 +68,7 @@ export function translationExercise(seed: number, count = 5): TranslationExercis
     const readOnly = bases[0]! + 64 * 4096 + r.int(8) * 4096;
     p.mmap({ addr: readOnly, length: 4096, prot: 'r', fixed: true });
     p.read(readOnly, 1);
-    // A kernel page: a frame in the direct map (PAGE_OFFSET + its physical address), supervisor only as every kernel-half mapping.
+    // A kernel page: a frame in the direct map (PAGE_OFFSET + its physical address); the kernel half's PML4 entries have U/S = 0.
     const frame = m.physical.allocFrame();
     const kernel = PAGE_OFFSET + frame;
     p.mapPage(kernel, frame, { writable: true, user: false, noExecute: true });

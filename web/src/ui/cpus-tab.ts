@@ -87,7 +87,7 @@ function lineView(lab: CpuLab, step: number): HTMLElement {
 const QUIET: Partial<Record<Command['op'], string>> = {
   munmap: 'No entry was cleared in the range (nothing was mapped there, or nothing had been touched), so no TLB can hold a translation of it: tlb_finish_mmu flushes only what the gather collected.',
   madvise: 'No entry was cleared or cleaned, so no TLB can hold a translation that changed: the gather has nothing to flush.',
-  mprotect: 'No entry changed in a way that needs a flush (pte_needs_flush: a flush when R/W, U/S, XD, PWT, PCD or G change or Dirty is cleared; untouched pages have no entry at all).',
+  mprotect: 'No entry changed in a way that needs a flush (pte_needs_flush: a flush when R/W, U/S, XD, PWT, PCD, PAT or G change, or Present or Dirty is cleared; pages never touched have no entry at all).',
   write: 'A TLB miss walks the tables and fills the TLB; a fault that maps a page needs no flush, as a not-present entry is never cached (a copy-on-write copy would flush its page).',
   read: 'A TLB miss walks the tables and fills the TLB; a fault that maps a page needs no flush, as a not-present entry is never cached.',
   idle: 'enter_lazy_tlb: the CPU keeps the address space loaded (no CR3 write) and is lazy: flushes skip it until a page table is freed, and a switch back catches up.',
@@ -121,14 +121,14 @@ function range(r: FlushRequest): string {
 
 function requestView(lab: CpuLab, r: FlushRequest): HTMLElement {
   const stride = r.strideShift === 12 ? '4 KiB' : r.strideShift === 21 ? '2 MiB' : r.strideShift === 30 ? '1 GiB' : `2^${r.strideShift}`;
-  const size = r.pages === undefined ? `The whole address space: a full flush (flush_tlb_mm${r.freedTables ? ', freed_tables' : ''}).` : r.full ? `${plural(r.pages, 'page')} at the ${stride} stride > tlb_single_page_flush_ceiling (${r.ceiling}): init_flush_tlb_info makes it a full flush — past the ceiling, one CR3 reload costs less than that many INVLPGs and their misses.` : `${plural(r.pages, 'page')} at the ${stride} stride \u2264 tlb_single_page_flush_ceiling (${r.ceiling}): a partial flush, one INVLPG per page on each CPU exactly one generation behind.`;
+  const size = r.pages === undefined ? `The whole address space: a full flush (flush_tlb_mm${r.freedTables ? ', freed_tables' : ''}).` : r.full ? `${plural(r.pages, 'page')} at the ${stride} stride > tlb_single_page_flush_ceiling (${r.ceiling}): init_flush_tlb_info makes it a full flush. Linux caps single-page flushes at the ceiling (about 100 ns each, so at most about 3 \u00b5s); past it, one flush of the whole PCID is cheaper, paid later in refills.` : `${plural(r.pages, 'page')} at the ${stride} stride \u2264 tlb_single_page_flush_ceiling (${r.ceiling}): a partial flush, one INVLPG per page on each CPU exactly one generation behind.`;
   const ipis = r.cpus.filter((o) => o.decision === 'ipi').length;
   const cost = lab.machine.shootdown.cost;
   return h(
     'div',
     { className: 'event request', 'data-request': r.mm, 'data-pages': r.pages ?? 'all', 'data-full': String(r.full) },
     h('h4', {}, `flush_tlb_mm_range(${r.mm}, ${range(r)}, ${stride} stride, freed_tables = ${r.freedTables ? 'yes' : 'no'}) on CPU ${r.initiator}`),
-    h('p', {}, `${r.mm}\u2019s tlb_gen ${r.gen[0]} \u2192 ${r.gen[1]} (inc_mm_tlb_gen). ${size}${r.freedTables ? ' Page tables were freed: every CPU in the cpumask gets the IPI, lazy ones included (a lazy CPU could otherwise walk a freed table).' : ''} ${plural(ipis, 'IPI')} sent. The kernel does not know what each TLB holds: a CPU that is reached invalidates the whole range, cached or not.`),
+    h('p', {}, `${r.mm}\u2019s tlb_gen ${r.gen[0]} \u2192 ${r.gen[1]} (inc_mm_tlb_gen). ${size}${r.freedTables ? ` freed_tables is set (${r.pages === undefined ? 'flush_tlb_mm always sets it, and a process that exits frees its tables' : 'the unmap freed a page table'}): every CPU in the cpumask gets the IPI, lazy ones included, since a lazy CPU could otherwise walk a freed table.` : ''} ${plural(ipis, 'IPI')} sent. The kernel does not know what each TLB holds: a CPU that is reached invalidates the whole range, cached or not.`),
     h(
       'div',
       { className: 'scroll' },
