@@ -62,6 +62,27 @@ export function sniffChampSim(head: Uint8Array): ChampSimVariant | undefined {
   return undefined;
 }
 
+/** Records of the head that a forced layout must fit, as detection requires of the detected one. */
+export const CHAMPSIM_HEAD_RECORDS = 64;
+
+/**
+ * The first of `head`'s first 64 whole records that is not a record of `variant`, or the input
+ * too short to hold one: undefined when they all fit. The reader refuses such a file outright
+ * (it is not of this layout: another record size, or not ChampSim at all), where a malformed
+ * record further on is skipped as one bad record.
+ */
+export function champsimHeadProblem(head: Uint8Array, variant: ChampSimVariant): { byteOffset: number; reason: string } | undefined {
+  const L = LAYOUTS[variant];
+  const n = Math.min(CHAMPSIM_HEAD_RECORDS, Math.floor(head.length / L.bytes));
+  if (n < 1) return { byteOffset: 0, reason: `the input is ${head.length} byte(s), less than one ${L.bytes}-byte record` };
+  const dv = new DataView(head.buffer, head.byteOffset, n * L.bytes);
+  for (let r = 0; r < n; r++) {
+    const why = recordProblem(dv, r * L.bytes, L);
+    if (why !== undefined) return { byteOffset: r * L.bytes, reason: why };
+  }
+  return undefined;
+}
+
 /** Why the record at `at` of `dv` is not a ChampSim record of layout L, or undefined. */
 function recordProblem(dv: DataView, at: number, L: Layout): string | undefined {
   const ipLo = dv.getUint32(at, true);

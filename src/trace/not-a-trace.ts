@@ -30,17 +30,17 @@ export function looksBinary(head: Uint8Array): boolean {
 }
 
 /** Throws unless `head` (the first bytes) could start a text trace: empty input and binary data are refused. */
-export function checkLooksLikeText(head: Uint8Array, source: string, compression: string | undefined): void {
+export function checkLooksLikeText(head: Uint8Array, source: string, compression: string | undefined, binaryHint?: string): void {
   const inside = compression ? ` (after ${compression} decompression)` : '';
   if (head.length === 0) throw new TraceFormatError(source, {}, `is empty${inside}: no memory accesses to replay; ${RECORD_HOW}`);
-  if (looksBinary(head)) binary(source, inside);
+  if (looksBinary(head)) binary(source, inside, binaryHint);
 }
 
-function binary(source: string, inside: string): never {
+function binary(source: string, inside: string, hint: string | undefined): never {
   throw new TraceFormatError(
     source,
     {},
-    `is binary data${inside}, not a trace: neither a vmsim binary trace (which starts with "VMSTRACE") nor ChampSim's instruction records (64 bytes, or CloudSuite's 96; --format champsim or --format champsim-cloudsuite reads a file as one whatever its first records look like) nor gzip, xz or zstd around one, nor lackey text; ${RECORD_HOW}`,
+    `is binary data${inside}, not a trace: neither a vmsim binary trace (which starts with "VMSTRACE") nor ChampSim's instruction records (64 bytes, or CloudSuite's 96; --format champsim or --format champsim-cloudsuite names the layout) nor gzip, xz or zstd around one, nor lackey text${hint ? `; ${hint}` : ''}; ${RECORD_HOW}`,
   );
 }
 

@@ -13,7 +13,7 @@ import { TraceFormatError } from './trace-error.js';
 import { LackeyParser } from './lackey-parser.js';
 import { AddressListParser, sniffAddressList } from './address-list-parser.js';
 import { BinaryTraceDecoder, hasTraceMagic, headerVersion, TRACE_HEADER_BYTES, TRACE_VERSION } from './binary-trace.js';
-import { ChampSimDecoder, sniffChampSim } from './champsim.js';
+import { ChampSimDecoder, champsimHeadProblem, sniffChampSim, CHAMPSIM_RECORD_BYTES, type ChampSimVariant } from './champsim.js';
 import { binaryFileReader } from './binary-file-reader.js';
 import { decompress, detectCompression, SNIFF_BYTES, type Compression, type Decompressed } from './decompress.js';
 import type { OpenTraceOptions, TraceFormat, TraceReader, TraceStats } from './trace-reader-types.js';
@@ -95,13 +95,15 @@ export async function openTrace(
     if (forced) {
       if (forced !== 'champsim' && forced !== 'champsim-cloudsuite') throw new VmmError('EINVAL', `format must be 'auto', 'champsim' or 'champsim-cloudsuite', got ${describe(forced)}`);
       if (head.length === 0) checkLooksLikeText(head, source, compression);
+      const bad = champsimHeadProblem(head, forced);
+      if (bad) throw wrongChampSimLayout(source, forced, head, bad);
       return makeReader({ ...common, format: forced, events: forced === 'champsim-cloudsuite' });
     }
     if (hasTraceMagic(head)) return makeReader({ ...common, format: 'binary', events: headerVersion(head) >= 2 });
     // Binary data without vmsim's magic: ChampSim's instruction records, told by their fields.
     const champsim = looksBinary(head) ? sniffChampSim(head) : undefined;
     if (champsim) return makeReader({ ...common, format: champsim, events: champsim === 'champsim-cloudsuite' });
-    checkLooksLikeText(head, source, compression);
+    checkLooksLikeText(head, source, compression, looksBinary(head) ? almostChampSim(head) : undefined);
     // Text: lackey's (and the course simulators') lines, or a plain list of addresses.
     const list = sniffAddressList(head);
     return makeReader({ format: list ? 'addresses' : 'lackey', radix: list?.radix ?? 16, compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec, events: false });
@@ -266,4 +268,24 @@ function toBuffer(piece: unknown): Buffer {
   if (piece instanceof Uint8Array) return Buffer.from(piece.buffer, piece.byteOffset, piece.length);
   if (typeof piece === 'string') return Buffer.from(piece, 'latin1');
   throw new VmmError('EINVAL', `trace stream yielded ${describe(piece)}, expected bytes`);
+}
+
+/** A forced ChampSim layout that the file's first records do not fit: refused at the first that does not, with what would fit. */
+function wrongChampSimLayout(source: string, variant: ChampSimVariant, head: Uint8Array, bad: { byteOffset: number; reason: string }): TraceFormatError {
+  const other: ChampSimVariant = variant === 'champsim' ? 'champsim-cloudsuite' : 'champsim';
+  const fits = sniffChampSim(head) === other || (other === 'champsim-cloudsuite' && champsimHeadProblem(head, other) === undefined);
+  const hint = fits ? `; its records read as ${CHAMPSIM_RECORD_BYTES[other]}-byte ones: --format ${other}` : head.length < CHAMPSIM_RECORD_BYTES[variant] ? '' : '; records of another size, or not a ChampSim trace';
+  return new TraceFormatError(source, { byteOffset: bad.byteOffset }, `is not a trace of ChampSim's ${CHAMPSIM_RECORD_BYTES[variant]}-byte records (--format ${variant}): ${bad.reason}${hint}`);
+}
+
+/**
+ * For binary data that detection refused: where it stops reading as ChampSim records when its
+ * first record does read as one (a trace of another record size), to say so with the offset.
+ */
+function almostChampSim(head: Uint8Array): string | undefined {
+  for (const v of ['champsim', 'champsim-cloudsuite'] as const) {
+    const bad = champsimHeadProblem(head, v);
+    if (bad && bad.byteOffset > 0) return `its first record reads as ChampSim's ${CHAMPSIM_RECORD_BYTES[v]}-byte input_instr${v === 'champsim' ? '' : ' (CloudSuite)'} but the one at byte ${bad.byteOffset} does not (${bad.reason}): records of another size?`;
+  }
+  return undefined;
 }

@@ -96,7 +96,7 @@ describe('ChampSim records', () => {
     }
   });
 
-  it('format forces the layout; a file of the wrong record size is an error at the offset of its last, partial record', async () => {
+  it('format forces the layout; a file of the wrong record size is refused at the offset of its first record that does not fit, a malformed record past the first 64 is skipped', async () => {
     // A CloudSuite trace whose first record would not pass: read as one only when told.
     const cs = champsimBytes([{ ip: 0x400000, asid: [1, 1] }, { ip: 0x400004, asid: [1, 1] }, { ip: 0x400008, asid: [1, 1] }], true);
     const file = join(dir, 'cs.trace');
@@ -106,21 +106,34 @@ describe('ChampSim records', () => {
     const got: Rec[] = [];
     for await (const c of r.chunks()) got.push(...recs(c));
     expect(got.map((x) => x.la)).toEqual([0x400000, 0x400004, 0x400008]);
-    // 288 bytes read as 64-byte records: 4 whole ones (the 96-byte stride puts garbage in their slots) and 32 bytes left over.
-    const strict = await openTrace(file, { format: 'champsim', strict: true });
-    const err = await (async () => {
-      try {
-        for await (const _ of strict.chunks());
-      } catch (e) {
-        return e as TraceFormatError;
-      }
-      return undefined;
-    })();
-    expect(err).toBeInstanceOf(TraceFormatError);
-    expect(err!.message).toMatch(/^.*cs\.trace byte (64|128|192): malformed ChampSim record: |truncated ChampSim record/);
-    const lenient = await openTrace(file, { format: 'champsim' });
+    // Its 288 bytes read as 64-byte records: the second (byte 64) is the first record's load slots and ASIDs, ip 0.
+    const wrong = await openTraceError(file, { format: 'champsim' });
+    expect(wrong.byteOffset).toBe(64);
+    expect(wrong.message).toBe(`${file} byte 64: is not a trace of ChampSim's 64-byte records (--format champsim): ip 0; its records read as 96-byte ones: --format champsim-cloudsuite`);
+    // Records of a size neither layout has (80 bytes): refused whether forced or detected, at the first that does not fit.
+    const r80 = Buffer.concat(Array.from({ length: 100 }, (_, i) => Buffer.concat([champsimBytes([{ ip: 0x400000 + 4 * i, loads: [0x601000] }]), Buffer.alloc(16)])));
+    const f80 = join(dir, 'r80.trace');
+    writeFileSync(f80, r80);
+    const forced = await openTraceError(f80, { format: 'champsim-cloudsuite' });
+    expect(forced.message).toMatch(/byte 96: is not a trace of ChampSim's 96-byte records \(--format champsim-cloudsuite\): .*; records of another size, or not a ChampSim trace$/);
+    const detected = await openTraceError(f80, {});
+    expect(detected.message).toMatch(/is binary data, not a trace: .* nor lackey text; its first record reads as ChampSim's 64-byte input_instr but the one at byte 64 does not \(ip 0\): records of another size\?; record one with/);
+    const tiny = join(dir, 'tiny.trace');
+    writeFileSync(tiny, champsimBytes(INSTRS).subarray(0, 40));
+    expect((await openTraceError(tiny, { format: 'champsim' })).message).toBe(`${tiny} byte 0: is not a trace of ChampSim's 64-byte records (--format champsim): the input is 40 byte(s), less than one 64-byte record`);
+    // A malformed record after the first 64: one bad record, skipped (an error at its offset with strict).
+    const long = Array.from({ length: 70 }, (_, i) => ({ ip: 0x400000 + 4 * i }));
+    const bytes = champsimBytes(long);
+    bytes.fill(0, 66 * 64, 66 * 64 + 8);
+    const later = join(dir, 'later.trace');
+    writeFileSync(later, bytes);
+    const lenient = await openTrace(later);
     for await (const _ of lenient.chunks());
-    expect(lenient.stats().skipped).toBeGreaterThan(0);
+    expect(lenient.stats()).toMatchObject({ skipped: 1, instructions: 69 });
+    const strict = await openTrace(later, { strict: true });
+    await expect((async () => {
+      for await (const _ of strict.chunks());
+    })()).rejects.toThrow(`${later} byte ${66 * 64}: malformed ChampSim record: ip 0 (a CloudSuite trace, 96-byte records? --format champsim-cloudsuite)`);
     const truncated = join(dir, 'cut.trace');
     writeFileSync(truncated, champsimBytes(INSTRS).subarray(0, 64 * 3 + 10));
     const t = await openTrace(truncated, { strict: true });
@@ -132,7 +145,19 @@ describe('ChampSim records', () => {
   it('binary data that is no trace at all names ChampSim among what it is not; a bad format is EINVAL', async () => {
     const junk = join(dir, 'junk.bin');
     writeFileSync(junk, Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 37 + 11) & 0xff)));
-    await expect(openTrace(junk)).rejects.toThrow(/is binary data, not a trace: neither a vmsim binary trace .* nor ChampSim's instruction records \(64 bytes, or CloudSuite's 96; --format champsim/);
+    await expect(openTrace(junk)).rejects.toThrow(/is binary data, not a trace: neither a vmsim binary trace .* nor ChampSim's instruction records \(64 bytes, or CloudSuite's 96; --format champsim or --format champsim-cloudsuite names the layout\) nor gzip/);
     await expect(openTrace(junk, { format: 'nope' as 'champsim' })).rejects.toThrow(/EINVAL: format must be 'auto', 'champsim' or 'champsim-cloudsuite', got .*nope/);
   });
 });
+
+/** The TraceFormatError openTrace (or reading the trace through) throws. */
+async function openTraceError(file: string, options: Parameters<typeof openTrace>[1]): Promise<TraceFormatError> {
+  try {
+    const r = await openTrace(file, options);
+    for await (const _ of r.chunks());
+  } catch (e) {
+    expect(e).toBeInstanceOf(TraceFormatError);
+    return e as TraceFormatError;
+  }
+  throw new Error(`${file}: expected an error`);
+}

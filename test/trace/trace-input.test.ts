@@ -112,7 +112,7 @@ describe('input that is not a trace', () => {
     const bytes = Buffer.alloc(20_000, 0).map(() => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24) & 0xff);
     bytes[0] = 0x41; // not by chance a known magic
     expect((await failure(bytes)).message).toBe(
-      `<buffer>: is binary data, not a trace: neither a vmsim binary trace (which starts with "VMSTRACE") nor ChampSim's instruction records (64 bytes, or CloudSuite's 96; --format champsim or --format champsim-cloudsuite reads a file as one whatever its first records look like) nor gzip, xz or zstd around one, nor lackey text; ${HOW}`,
+      `<buffer>: is binary data, not a trace: neither a vmsim binary trace (which starts with "VMSTRACE") nor ChampSim's instruction records (64 bytes, or CloudSuite's 96; --format champsim or --format champsim-cloudsuite names the layout) nor gzip, xz or zstd around one, nor lackey text; ${HOW}`,
     );
     expect((await failure(gzipSync(bytes))).message).toMatch(/^<buffer>: is binary data \(after gzip decompression\), not a trace/);
   });
