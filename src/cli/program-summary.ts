@@ -8,11 +8,11 @@ export function formatProgramSummary(p: ProgramResult): string {
   const rows: string[][] = [];
   for (const q of p.processes) {
     const exit = q.exit === 'running' ? 'running' : q.exit === 'lost' ? 'lost' : 'status' in q.exit ? `exit ${q.exit.status}` : `signal ${q.exit.signal}`;
-    rows.push([`${q.pid}`, q.parent ? `${q.parent}` : '', q.images[q.images.length - 1] || '(anonymous)', '', '', formatCount(q.accesses), formatCount(q.faults.pageIns + q.faults.writeProtect), formatCount(q.faults.cow), formatCount(q.faults.segv + q.faults.sigbus), `${formatCount(q.resident.pages)} / ${formatCount(q.resident.peak)}`, exit]);
-    for (const t of q.threads) rows.push(['', '', q.images.length > 1 ? `  image ${t.image}` : '', `${t.thread}`, `${t.cpu}`, formatCount(t.accesses), '', '', '', '', '']);
+    rows.push([`${q.pid}`, q.parent ? `${q.parent}` : '', q.images[q.images.length - 1] || '(anonymous)', '', '', formatCount(q.accesses), formatCount(q.faults.minor), formatCount(q.faults.major), formatCount(q.faults.cow), formatCount(q.faults.segv + q.faults.sigbus), `${formatCount(q.resident.pages)} / ${formatCount(q.resident.peak)}`, formatCount(q.regions), exit]);
+    for (const t of q.threads) rows.push(['', '', q.images.length > 1 ? `  image ${t.image}` : '', `${t.thread}`, `${t.cpu}`, formatCount(t.accesses), formatCount(t.faults.pageIns + t.faults.writeProtect), '', '', formatCount(t.faults.segv + t.faults.sigbus), '', '', '']);
   }
-  out.push('processes and threads (faults: page faults resolved; resident: pages at exit / peak)');
-  out.push(formatTable(rows, { header: ['pid', 'parent', 'program', 'thread', 'cpu', 'accesses', 'faults', 'cow', 'SIGSEGV', 'resident', 'end'], align: ['right', 'right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] }));
+  out.push("processes and threads (minor/major/cow: the process's page faults by kind, a thread's row its faults resolved; resident: pages at exit / peak; regions at exit)");
+  out.push(formatTable(rows, { header: ['pid', 'parent', 'program', 'thread', 'cpu', 'accesses', 'minor', 'major', 'cow', 'SIGSEGV', 'resident', 'regions', 'end'], align: ['right', 'right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] }));
   out.push(
     formatTable(
       p.cpus.map((c) => [`${c.index}`, formatCount(c.tlb.hits), formatCount(c.tlb.misses), formatCount(c.ipisReceived), formatCount(c.tlbShootdowns), formatCount(c.flushes.single), formatCount(c.flushes.full), formatCount(c.switchFlushes)]),
@@ -25,7 +25,7 @@ export function formatProgramSummary(p: ProgramResult): string {
   for (const d of p.disagreements.slice(0, 5)) out.push(`disagrees: ${d.call}(${d.args.join(', ')}) of ${d.pid}/${d.thread} at byte ${d.byteOffset}: recorded ${d.recorded}, replayed ${d.replayed}`);
   const skipped = Object.entries(p.notReplayed);
   if (skipped.length) out.push(`not replayed (no such call in this VMM, or a call that failed in the recording and cannot be tried here): ${skipped.map(([n, k]) => `${n} ${k}`).join(', ')}`);
-  if (p.files) out.push(`${p.files} file(s) mapped: a trace holds no file contents, so their pages read as zeros`);
+  if (p.files) out.push(`${p.files} file(s) mapped, each a shared memory object standing in for its page cache: a trace holds no file contents, so their pages read as zeros`);
   if (p.anonymousProcesses) out.push(`${p.anonymousProcesses} process(es) without a recorded image ran in the anonymous-memory fallback`);
   out.push(`placement: ${p.placement}`);
   return out.join('\n') + '\n';

@@ -100,6 +100,13 @@ describe.skipIf(why)(`recorded programs replayed whole${why ? ` (skipped: ${why}
     for (const [name, n] of recorded) expect((syscalls[name]?.calls ?? 0) + (famR.program!.notReplayed[name] ?? 0), name).toBe(n);
     expect(famR.faults.segv).toBe(0);
     expect(famR.accesses).toBe(fam.records.length);
+    // Each process's faults are its threads' (every access runs on one of them), by kind.
+    for (const q of famR.program!.processes) {
+      const sum = (k: 'pageIns' | 'writeProtect' | 'segv' | 'sigbus') => q.threads.reduce((n, t) => n + t.faults[k], 0);
+      expect({ pageIns: sum('pageIns'), writeProtect: sum('writeProtect'), segv: sum('segv'), sigbus: sum('sigbus') }, `${q.pid}`).toEqual({ pageIns: q.faults.pageIns, writeProtect: q.faults.writeProtect, segv: q.faults.segv, sigbus: q.faults.sigbus });
+      expect(q.threads.every((t) => t.faults.pageIns > 0), `${q.pid}`).toBe(true);
+      expect(q.regions, `${q.pid}`).toBe(q.maps.trimEnd().split('\n').length);
+    }
     expect(famR.program!.files).toBeGreaterThanOrEqual(4);
   });
 
@@ -145,6 +152,7 @@ describe.skipIf(why)(`recorded programs replayed whole${why ? ` (skipped: ${why}
     expect(text.stdout).toMatch(/processes and threads/);
     expect(text.stdout).toMatch(/system calls against the recording/);
     expect(text.stdout).toMatch(/munmap +\d+ +\d+ +0/);
+    expect(text.stdout).toMatch(/pid +parent +program +thread +cpu +accesses +minor +major +cow +SIGSEGV +resident +regions +end/);
   });
 });
 
@@ -187,7 +195,7 @@ describe('a trace of processes that cannot be replayed', () => {
     const r = await replay(path);
     expect(r.accesses).toBe(2);
     expect(r.faults.segv).toBe(1);
-    expect(r.program!.processes[0]).toMatchObject({ pid: 100, exit: { status: 0 }, faults: { segv: 1 } });
+    expect(r.program!.processes[0]).toMatchObject({ pid: 100, exit: { status: 0 }, faults: { segv: 1 }, threads: [{ thread: 1, cpu: 0, accesses: 2, faults: { pageIns: 1, writeProtect: 0, segv: 1, sigbus: 0 } }] });
     expect(r.segfaults[0]).toMatchObject({ address: '0x0000000000900000', cause: 'SEGV_MAPERR' });
   });
 

@@ -88,10 +88,20 @@ export class ProgramReplay {
     const { p, t } = c;
     const cpu = this.machine.cpu(t.cpu);
     if (cpu.current !== t.task) cpu.run(t.task);
-    const out = p.engine.out;
+    const en = p.engine;
+    const out = en.out;
     const before = [out[0]!, out[1]!, out[2]!, out[3]!];
-    p.engine.run(words.subarray(2 * from, 2 * to), to - from, undefined, t.task);
+    const f = t.faults;
+    f.pageIns -= en.pageIns;
+    f.writeProtect -= en.writeProtect;
+    f.segv -= en.segv;
+    f.sigbus -= en.sigbus;
+    en.run(words.subarray(2 * from, 2 * to), to - from, undefined, t.task);
     for (let k = 0; k < 4; k++) t.byKind[k]! += out[k]! - before[k]!;
+    f.pageIns += en.pageIns;
+    f.writeProtect += en.writeProtect;
+    f.segv += en.segv;
+    f.sigbus += en.sigbus;
     this.records += to - from;
     const rss = p.space.vm.residentPages;
     if (rss > p.peak) p.peak = rss;
@@ -113,6 +123,7 @@ export class ProgramReplay {
         const p = this.processes.get(e.pid) ?? (this.recorded ? undefined : this.anonymousProcess(e.pid));
         const t = p?.threads.get(e.thread) ?? (p && p.anonymous ? this.newThread(p, e.thread) : undefined);
         if (!p || !t) throw this.error(e.byteOffset, `THREAD event for ${p ? `thread ${e.thread} of ` : ''}process ${e.pid}, which ${p ? 'has no such thread' : 'the trace has not started'}`);
+        if (p.execPending) throw this.execWithoutImage(e.byteOffset, p, 'THREAD event');
         this.current = { p, t };
         return;
       }
@@ -148,6 +159,7 @@ export class ProgramReplay {
       p.threads.clear();
       p.execPending = false;
       p.execCaller = undefined;
+      p.execCall = undefined;
       p.images.push(e.path);
       this.newThread(p, 1, caller ? this.placement.take(cpu) : cpu);
       return;
@@ -210,7 +222,7 @@ export class ProgramReplay {
 
   private newThread(p: RecordedProcessState, number: number, cpu = this.placement.place()): ReplayThread {
     const task = number === 1 ? p.space : p.space.createThread();
-    const t: ReplayThread = { number, image: p.image, task, cpu, byKind: new Float64Array(TraceOut.LENGTH), ended: false };
+    const t: ReplayThread = { number, image: p.image, task, cpu, byKind: new Float64Array(TraceOut.LENGTH), faults: { pageIns: 0, writeProtect: 0, segv: 0, sigbus: 0 }, ended: false };
     p.threads.set(number, t);
     p.allThreads.push(t);
     return t;
@@ -261,13 +273,13 @@ export class ProgramReplay {
     for (const p of this.processes.values()) {
       p.engine.resetCounts();
       p.faultBase = { ...p.space.stats().faults };
-      for (const t of p.allThreads) t.byKind.fill(0);
+      for (const t of p.allThreads) clearThread(t);
     }
     // A process that ended within the warm-up counted nothing in the window.
     for (const p of this.all) {
       if (!p.ended) continue;
       p.discarded = true;
-      for (const t of p.allThreads) t.byKind.fill(0);
+      for (const t of p.allThreads) clearThread(t);
       for (const k of Object.keys(p.counts) as Array<keyof typeof p.counts>) p.counts[k] = 0;
     }
     this.machine.resetStats();
@@ -275,6 +287,10 @@ export class ProgramReplay {
 
   /** Ends what the trace left running (its end). */
   finish(): void {
+    for (const p of this.processes.values()) {
+      // A recording interrupted between an execve and its new image: the process is left as it was.
+      if (p.execPending) this.notes.push(`process ${p.pid} called execve(${p.execCall?.path ?? ''}) at byte ${p.execCall?.byteOffset ?? 0} and the trace ends before its new image`);
+    }
     for (const p of [...this.processes.values()]) this.endProcess(p, 'running');
     for (let c = 0; c < this.machine.cpus; c++) {
       const cpu: Cpu = this.machine.cpu(c);
@@ -289,6 +305,7 @@ export class ProgramReplay {
     const t = p?.threads.get(e.thread);
     if (!p || !t) throw this.error(e.byteOffset, `syscall record (${syscallName(e.nr)}) for ${p ? `thread ${e.thread} of ` : ''}process ${e.pid}, which ${p ? 'has no such thread' : 'the trace has not started'}`);
     const name = syscallName(e.nr);
+    if (p.execPending) throw this.execWithoutImage(e.byteOffset, p, `syscall record (${name})`);
     switch (e.nr) {
       case 2:
       case 257:
@@ -317,6 +334,7 @@ export class ProgramReplay {
         if (e.result >= 0n) {
           p.execPending = true;
           p.execCaller = t;
+          p.execCall = { byteOffset: e.byteOffset, path: e.path ?? '' };
           // Until the new image arrives the process runs nothing.
           if (this.current?.p === p) this.current = undefined;
         }
@@ -461,14 +479,27 @@ export class ProgramReplay {
       disagreements: this.disagreements,
       notReplayed: this.notReplayed,
       files: this.files.count,
+      notes: this.notes,
       placement: 'a new thread runs on the lowest-numbered CPU running no live thread, else on the CPU running the fewest (lowest numbered first), which it time-shares; threads stay on their CPU',
       anonymousProcesses: this.all.filter((p) => p.anonymous).length,
     };
   }
 
+  /** The process goes on after an execve the recording saw succeed, with no IMAGE event for the program it started. */
+  private execWithoutImage(byteOffset: number, p: RecordedProcessState, what: string): TraceFormatError {
+    const x = p.execCall;
+    return this.error(byteOffset, `${what} for process ${p.pid}, whose execve(${x?.path ?? ''}) at byte ${x?.byteOffset ?? 0} succeeded: the trace gives no IMAGE event for the program it started (an execve of a file the recording never saw)`);
+  }
+
   private error(byteOffset: number | undefined, why: string): TraceFormatError {
     return new TraceFormatError(this.config.source, byteOffset !== undefined ? { byteOffset } : {}, why);
   }
+}
+
+/** A thread's counts start again (the end of a warm-up). */
+function clearThread(t: ReplayThread): void {
+  t.byKind.fill(0);
+  t.faults.pageIns = t.faults.writeProtect = t.faults.segv = t.faults.sigbus = 0;
 }
 
 function attemptNumber(f: () => number): bigint {

@@ -12,6 +12,8 @@ export interface ThreadResult {
   cpu: number;
   accesses: number;
   byKind: { instructions: number; loads: number; stores: number; modifies: number };
+  /** Faults its accesses took: not-present (pageIns) and protection (writeProtect) faults resolved, accesses refused (SIGSEGV, SIGBUS). */
+  faults: { pageIns: number; writeProtect: number; segv: number; sigbus: number };
 }
 
 /** One process's part. */
@@ -73,6 +75,8 @@ export interface ProgramResult {
   notReplayed: Record<string, number>;
   /** Files mapped (their pages read as zeros: a trace holds no file contents). */
   files: number;
+  /** The trace's notes (the recorder's own) and the replay's (a recording that ended between an execve and its image). */
+  notes: string[];
   /** How the processes' threads were placed: the rule, and each CPU's threads over the run. */
   placement: string;
   /** Access records of processes without a recorded image (traces without system calls: the anonymous-on-demand fallback). */

@@ -6,6 +6,9 @@
  * holds no file contents: every page of a file reads as zeros (the result says so). The
  * objects are the machine's shared memory objects, sized generously (storage is sparse), so
  * an access past a file's end is not the SIGBUS it would be on Linux.
+ *
+ * This is a stand-in for the page cache (issue 19, built apart): anonymous shared memory in
+ * the place of a file's cached pages. With the page cache a file's pages will be its own.
  */
 import type { Machine } from '../../system/machine.js';
 import type { SharedMemoryObject } from '../../vmm/shared-memory.js';

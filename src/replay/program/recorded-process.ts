@@ -14,6 +14,8 @@ export interface ReplayThread {
   cpu: number;
   /** Accesses by trace kind (load, store, fetch, modify), as TraceOut orders them. */
   byKind: Float64Array;
+  /** The faults its accesses took (the engine's counts while it ran). */
+  faults: ThreadResult['faults'];
   ended: boolean;
 }
 
@@ -50,6 +52,8 @@ export class RecordedProcessState {
   execPending = false;
   /** The thread that called it (it goes on as thread 1 of the new image). */
   execCaller: ReplayThread | undefined;
+  /** Where that execve is in the trace, and the file it named (for errors). */
+  execCall: { byteOffset: number; path: string } | undefined;
   exit: ProcessResult['exit'] = 'running';
   peak = 0;
   readonly counts: ImageCounts = { pageIns: 0, writeProtect: 0, minor: 0, major: 0, cow: 0, segv: 0, sigbus: 0 };
@@ -104,7 +108,7 @@ export class RecordedProcessState {
   /** The result of one thread. */
   static threadResult(t: ReplayThread): ThreadResult {
     const k = t.byKind;
-    return { thread: t.number, image: t.image, cpu: t.cpu, accesses: k[0]! + k[1]! + k[2]! + k[3]!, byKind: { instructions: k[2]!, loads: k[0]!, stores: k[1]!, modifies: k[3]! } };
+    return { thread: t.number, image: t.image, cpu: t.cpu, accesses: k[0]! + k[1]! + k[2]! + k[3]!, byKind: { instructions: k[2]!, loads: k[0]!, stores: k[1]!, modifies: k[3]! }, faults: { ...t.faults } };
   }
 }
 
