@@ -30,7 +30,7 @@ const MEMORY_RANGE = { min: 2 ** 21, max: 2 ** 40 };
 export function inputSpecs(): OptionSpec[] {
   return [
     { name: 'memory', type: 'size', ...MEMORY_RANGE, value: 'SIZE', group: GROUP.memory, help: 'simulated RAM, e.g. 8GiB (reserved; only touched frames use host memory)', default: '64GiB' },
-    { name: 'strict', type: 'flag', group: GROUP.memory, help: 'stop at the first malformed trace line or record (default: skip and count it)' },
+    { name: 'strict', type: 'flag', group: GROUP.memory, help: 'stop at the first malformed trace line or record, or at the first system call of a recorded program whose result differs from the recording (default: skip and count it)' },
     { name: 'backend', type: 'string', choices: ['native', 'js', 'auto'], value: 'native|js|auto', group: GROUP.memory, help: 'simulation core', default: 'auto' },
     formatSpec(),
   ];
@@ -44,7 +44,7 @@ export function formatSpec(): OptionSpec {
     choices: ['auto', 'champsim', 'champsim-cloudsuite'],
     value: 'auto|champsim|champsim-cloudsuite',
     group: GROUP.memory,
-    help: "read TRACE as ChampSim's 64-byte instruction records (CloudSuite's 96-byte ones) even when its first records do not look like them (auto tells them by their contents)",
+    help: "read TRACE as ChampSim's 64-byte instruction records (CloudSuite's 96-byte ones) without telling them by their contents (auto); its first 64 records must still fit the layout",
     default: 'auto',
   };
 }

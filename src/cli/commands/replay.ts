@@ -39,11 +39,16 @@ export const REPLAY_HELP = `usage: vmsim replay TRACE [options]
 
 Replays a memory-access trace through a simulated x86-64 process: every access goes
 through the TLB, the 4-level page walk and the kernel's fault handler, and every page the
-trace touches is mapped on demand as anonymous memory. Prints what the TLB and the page
-tables did.
+trace touches is mapped on demand as anonymous memory (the fallback for traces without
+system calls). Prints what the TLB and the page tables did.
+
+A program recorded whole by  vmsim record  replays as it ran: its processes (fork, execve),
+its threads on --cpus CPUs, each memory system call through the VMM compared with its
+recorded result, and an access outside every mapping a SIGSEGV (docs/replay.md).
 
 TRACE is a file written by  valgrind --tool=lackey --trace-mem=yes --log-file=TRACE PROGRAM,
-a binary trace from  vmsim convert, or a plain list of addresses, one a line (0x7ffd1234,
+a binary trace from  vmsim record  or  vmsim convert, a ChampSim trace (input_instr, or
+CloudSuite's; told by its contents), or a plain list of addresses, one a line (0x7ffd1234,
 optionally followed by R or W); any may be gzip, xz or zstd compressed. '-' reads standard
 input; a FIFO or <(zcat t.gz) works too. Lines like CMU cachelab's ' L 10,1' are read as
 lackey's are (docs/trace-format.md).

@@ -1,6 +1,6 @@
 /** replay() of a trace with processes (a recorded program, or CloudSuite's address spaces): the machine, the loop, the result. */
 import { performance } from 'node:perf_hooks';
-import { Counter, TraceOut } from '../../core/constants.js';
+import { Counter } from '../../core/constants.js';
 import type { TraceChunk } from '../../trace/trace-record.js';
 import { checkChunk } from '../page-touches.js';
 import { replayMachine } from '../replay-machine.js';
@@ -89,7 +89,6 @@ export async function runProgram(
       program,
       ...(window.open ? {} : { window: window.result() }),
     };
-    void TraceOut;
     return result;
   } finally {
     machine.dispose();
