@@ -156,6 +156,8 @@ export class ProgramReplay {
       if (old !== undefined && old.index !== cpu) old.idle();
       this.countTouched(p);
       p.space.exec({ stack: false });
+      // The old image's brk segment went with its regions; the new one comes in a MAP event.
+      p.brk = undefined;
       p.threads.clear();
       p.execPending = false;
       p.execCaller = undefined;
