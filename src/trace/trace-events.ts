@@ -16,20 +16,20 @@ export const EVENT_MARK = 0xc0000000;
 export const MAX_EVENT_WORDS = 0xffff;
 
 /** Where an event sits: `at` records of its chunk come before it; `byteOffset` is its header's byte offset in the (decompressed) trace. */
-interface Placed {
+export interface EventPlace {
   at: number;
   byteOffset: number;
 }
 
 /** The accesses that follow are thread `thread` (1 = the first thread, in creation order) of process `pid`. */
-export interface ThreadEvent extends Placed {
+export interface ThreadEvent extends EventPlace {
   type: 'thread';
   pid: number;
   thread: number;
 }
 
 /** A system call as the program made it and as it returned (result: the return value, or -errno). */
-export interface SyscallEvent extends Placed {
+export interface SyscallEvent extends EventPlace {
   type: 'syscall';
   pid: number;
   thread: number;
@@ -48,7 +48,7 @@ export interface SyscallEvent extends Placed {
 }
 
 /** Process `pid` starts running the program `path` (its first image, or a new one after execve). */
-export interface ImageEvent extends Placed {
+export interface ImageEvent extends EventPlace {
   type: 'image';
   pid: number;
   /** The parent's pid (0 when the recording did not see it). */
@@ -60,7 +60,7 @@ export interface ImageEvent extends Placed {
 export type MapKind = 'anon' | 'file' | 'brk' | 'stack';
 
 /** A mapping the image starts with (made by the loader, not by a recorded call). */
-export interface MapEvent extends Placed {
+export interface MapEvent extends EventPlace {
   type: 'map';
   pid: number;
   /** [start, end): page-aligned user addresses. */
@@ -83,7 +83,7 @@ export interface MapEvent extends Placed {
 }
 
 /** Process `pid` ended other than by exit_group: killed by `signal`, or the recording lost it (signal 0). */
-export interface EndEvent extends Placed {
+export interface EndEvent extends EventPlace {
   type: 'end';
   pid: number;
   status: number;
@@ -91,7 +91,7 @@ export interface EndEvent extends Placed {
 }
 
 /** What the recorder says about the recording (a JSON object's text). */
-export interface NoteEvent extends Placed {
+export interface NoteEvent extends EventPlace {
   type: 'note';
   text: string;
 }
@@ -100,8 +100,7 @@ export interface NoteEvent extends Placed {
 export type TraceEvent = ThreadEvent | SyscallEvent | ImageEvent | MapEvent | EndEvent | NoteEvent;
 
 /** An event as a writer takes it: without its place, which writing decides. */
-export type NewTraceEvent = DistributiveOmit<TraceEvent, 'at' | 'byteOffset'>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type NewTraceEvent = TraceEvent extends infer E ? (E extends unknown ? Omit<E, 'at' | 'byteOffset'> : never) : never;
 
 const KINDS: readonly MapKind[] = ['anon', 'file', 'brk', 'stack'];
 const TWO32 = 2 ** 32;

@@ -199,6 +199,40 @@ describe('a trace of processes that cannot be replayed', () => {
     expect(r.segfaults[0]).toMatchObject({ address: '0x0000000000900000', cause: 'SEGV_MAPERR' });
   });
 
+  it("the VMM's own calls: the stack grows down, mremap carries the pages it moves, mlockall and madvise(MADV_HUGEPAGE) agree", async () => {
+    const call = (at: number, nr: number, args: bigint[], result: bigint): [number, NewTraceEvent] => [at, { type: 'syscall', pid: 100, thread: 1, nr, args, result }];
+    const path = await trace(
+      'calls.trace',
+      [
+        ...base,
+        call(1, 9, [0n, 0x4000n, 3n, 0x22n, 0xffffffffffffffffn, 0n], 0x10000000n),
+        call(3, 25, [0x10000000n, 0x4000n, 0x8000n, 1n], 0x20000000n),
+        call(6, 151, [1n], 0n),
+        call(6, 28, [0x20000000n, 0x8000n, 14n], 0n),
+        call(6, 231, [0n], 0n),
+      ],
+      [
+        [0x7fe008, 1], // a page below the stack: MAP_GROWSDOWN grows it
+        [0x10000000, 1],
+        [0x10001000, 1],
+        [0x20000000, 1], // the moved pages: no new fault
+        [0x20001000, 1],
+        [0x10000000, 0], // the old place is gone: SIGSEGV
+      ],
+    );
+    const r = await replay(path);
+    const p = r.program!;
+    expect(p.syscalls).toEqual({ mmap: { calls: 1, agree: 1, disagree: 0 }, mremap: { calls: 1, agree: 1, disagree: 0 }, mlockall: { calls: 1, agree: 1, disagree: 0 }, madvise: { calls: 1, agree: 1, disagree: 0 }, exit_group: { calls: 1, agree: 1, disagree: 0 } });
+    expect(p.notReplayed).toEqual({});
+    const q = p.processes[0]!;
+    expect(q.threads[0]!.faults).toEqual({ pageIns: 3, writeProtect: 0, segv: 1, sigbus: 0 });
+    expect(q.segfaults[0]).toMatchObject({ address: '0x0000000010000000', cause: 'SEGV_MAPERR' });
+    const maps = q.maps.trimEnd().split('\n');
+    expect(maps.some((l) => l.startsWith('20000000-20008000 rw-p'))).toBe(true);
+    expect(maps.some((l) => l.startsWith('007fe000-00800000 rw-p') || l.startsWith('7fe000-800000 rw-p'))).toBe(true);
+    expect(maps.some((l) => l.startsWith('10000000-'))).toBe(false);
+  });
+
   it('a syscall record for an unknown thread, an image no execve asked for, a mapping of a descriptor never opened, records before any thread: errors with the offset', async () => {
     const cases: Array<[string, Array<[number, NewTraceEvent]>, RegExp]> = [
       ['unknown-thread', [...base, [0, { type: 'syscall', pid: 100, thread: 7, nr: 11, args: [0x400000n, 4096n], result: 0n }]], /syscall record \(munmap\) for thread 7 of process 100, which has no such thread/],
