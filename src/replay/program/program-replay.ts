@@ -29,7 +29,7 @@ import type { ResolvedReplayOptions } from '../replay-options.js';
 import { Placement } from './placement.js';
 import { RecordedFiles } from './recorded-files.js';
 import { RecordedProcessState, type ReplayThread } from './recorded-process.js';
-import { ReplayInputError, replayMemoryCall, errnoName } from './syscall-replay.js';
+import { ReplayInputError, replayMemoryCall, errnoName, attempt } from './syscall-replay.js';
 import type { Disagreement, ProgramResult, SyscallAgreement } from './program-result.js';
 
 const CLONE_THREAD = 0x10000n;
@@ -378,7 +378,13 @@ export class ProgramReplay {
       this.newThread(p, child);
       return this.agree(name, e, e.result);
     }
-    const space = this.machine.callAs(t.task, () => p.space.fork());
+    if (this.processes.has(child)) throw this.error(e.byteOffset, `${name} makes process ${child}, which the trace already runs`);
+    let space: AddressSpace | undefined;
+    const forked = attempt(() => {
+      space = this.machine.callAs(t.task, () => p.space.fork());
+    });
+    // The VMM refused the fork (ENOMEM, EAGAIN): a disagreement; the child's records then name a process the replay has not started.
+    if (!space) return this.agree(name, e, forked);
     const c = new RecordedProcessState(child, p.pid, space, this.engineFor(space, false), false);
     c.images.push(p.images[p.images.length - 1]!);
     for (const [fd, f] of p.fds) c.fds.set(fd, f);
@@ -395,24 +401,29 @@ export class ProgramReplay {
       return;
     }
     if (e.nr === 29) {
-      this.sysvObjects.set(Number(e.result), this.sysvObjects.get(Number(e.result)) ?? this.machine.createSharedMemory(`vmsim-sysv-${Number(e.result)}`, Math.max(4096, Number(e.args[1] ?? 0n))));
-      return this.agree(name, e, e.result);
+      const id = Number(e.result);
+      if (this.sysvObjects.has(id)) return this.agree(name, e, e.result);
+      // A size the VMM refuses (the recording says it succeeded) is a disagreement, not the end of the replay.
+      const made = attempt(() => {
+        this.sysvObjects.set(id, this.machine.createSharedMemory(`vmsim-sysv-${id}`, Math.max(4096, Number(e.args[1] ?? 0n))));
+        return e.result;
+      });
+      return this.agree(name, e, made);
     }
     if (e.nr === 30) {
       const object = this.sysvObjects.get(Number(e.args[0] ?? 0n));
       if (!object) throw this.error(e.byteOffset, `shmat of shared memory id ${Number(e.args[0] ?? 0n)}, which no shmget in the trace gave`);
       const readOnly = (Number(e.args[2] ?? 0n) & 0o10000) !== 0; // SHM_RDONLY
       const addr = Number(e.result);
-      const r = this.machine.callAs(t.task, () => attemptNumber(() => p.space.mmap({ addr, length: object.size, prot: readOnly ? 'r' : 'rw', shared: true, fixed: true, object, offset: 0 })));
-      p.shmAt.set(addr, object.size);
+      const r = this.machine.callAs(t.task, () => attempt(() => p.space.mmap({ addr, length: object.size, prot: readOnly ? 'r' : 'rw', shared: true, fixed: true, object, offset: 0 })));
+      if (r >= 0n) p.shmAt.set(addr, object.size);
       return this.agree(name, e, r);
     }
     const addr = Number(e.args[0] ?? 0n);
     const len = p.shmAt.get(addr);
     if (len === undefined) return this.agree(name, e, -22n);
     p.shmAt.delete(addr);
-    this.machine.callAs(t.task, () => p.space.munmap(addr, len));
-    return this.agree(name, e, 0n);
+    return this.agree(name, e, this.machine.callAs(t.task, () => attempt(() => p.space.munmap(addr, len))));
   }
   private readonly sysvObjects = new Map<number, ReturnType<Machine['createSharedMemory']>>();
 
@@ -502,15 +513,6 @@ export class ProgramReplay {
 function clearThread(t: ReplayThread): void {
   t.byKind.fill(0);
   t.faults.pageIns = t.faults.writeProtect = t.faults.segv = t.faults.sigbus = 0;
-}
-
-function attemptNumber(f: () => number): bigint {
-  try {
-    return BigInt(f());
-  } catch (e) {
-    if (e instanceof VmmError) return -22n;
-    throw e;
-  }
 }
 
 function show(v: bigint): string {

@@ -37,7 +37,8 @@ const ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4,
 export type CallOutcome = { result: bigint } | { notReplayed: true };
 
 /** Runs a function of the VMM: its return value, or -errno for the VmmError it raised. */
-function attempt(f: () => bigint | number | void): bigint {
+/** A VMM call's result as a system call returns it: its value, or -errno for the VmmError it threw. */
+export function attempt(f: () => bigint | number | void): bigint {
   try {
     const r = f();
     return typeof r === 'bigint' ? r : BigInt(r ?? 0);
