@@ -176,7 +176,7 @@ export class LogInterpreter {
 
   private isFork(call: HeldCall): boolean {
     if (!FORK_LIKE.has(call.nr)) return false;
-    return call.nr !== 56 || call.args === undefined || (Number(call.args[0]! & 0xffffffffn) & CLONE_THREAD) === 0;
+    return call.nr !== 56 || call.args === undefined || (Number((call.args[0] ?? 0n) & 0xffffffffn) & CLONE_THREAD) === 0;
   }
 
   /** A result piece torn from its call: given to the one call that can own it. */
@@ -252,11 +252,11 @@ export class LogInterpreter {
     const ev: NewTraceEvent & { type: 'syscall' } = { type: 'syscall', pid, thread, nr: call.nr, args: call.args ?? [], result };
     if (call.path !== undefined) ev.path = call.path;
     if ((call.nr === 2 || call.nr === 257) && result >= 0n && call.path !== undefined) {
-      const dirfd = call.nr === 257 && call.args ? Number(BigInt.asIntN(32, call.args[0]!)) : undefined;
+      const dirfd = call.nr === 257 && call.args ? Number(BigInt.asIntN(32, call.args[0] ?? 0n)) : undefined;
       const file = this.hooks.fileInfo?.(pid, dirfd, call.path);
       if (file) ev.file = file;
     }
-    if (call.nr === 56 && result >= 0n && call.args && (Number(call.args[0]! & 0xffffffffn) & CLONE_THREAD) !== 0) ev.child = this.table.announceThread(proc);
+    if (call.nr === 56 && result >= 0n && call.args && (Number((call.args[0] ?? 0n) & 0xffffffffn) & CLONE_THREAD) !== 0) ev.child = this.table.announceThread(proc);
     this.sink.event(ev);
     if (call.nr === 231 && result >= 0n) this.ended(proc);
   }
