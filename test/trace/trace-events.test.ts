@@ -189,6 +189,30 @@ describe('bad event records', () => {
     }
   });
 
+  it('a valid trace with random bytes changed decodes, or is a TraceFormatError at an offset inside the file, whatever the pieces (as a property)', () => {
+    const base = v2(
+      [{ la: 0x7000, kind: 0, size: 8 }, { la: 0x401000, kind: 2, size: 4 }, { la: 0x7ff0001000, kind: 1, size: 8 }],
+      EVENTS.map((e, i) => ({ at: Math.min(3, i >> 2), e })),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 16, max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 97 }), (edits, cut, split) => {
+        const bytes = Buffer.from(base.subarray(0, base.length - cut));
+        for (const [at, v] of edits) if (at < bytes.length) bytes[at] = v;
+        const pieces: Uint8Array[] = [];
+        for (let i = 0; i < bytes.length; i += split) pieces.push(bytes.subarray(i, i + split));
+        try {
+          decodeAll(pieces);
+        } catch (e) {
+          expect(e).toBeInstanceOf(TraceFormatError);
+          const off = (e as TraceFormatError).byteOffset!;
+          expect(off).toBeGreaterThanOrEqual(8);
+          expect(off).toBeLessThan(bytes.length);
+        }
+      }),
+      propertyOptions(3000, 400),
+    );
+  });
+
   it('records with only one of bits 30-31 set stay malformed records (skipped, or an error with --strict); version 1 has no events', () => {
     const words = new Uint32Array([0x1000, 0x40000000, 0x2000, 0x80000000, 0x3000, 0]);
     const body = encodeRecords({ words, count: 3 });
