@@ -8,8 +8,8 @@ export type { Translation, AccessOptions, MapOptions, BatchResult } from './mach
 export type { WalkStep, WalkFlags } from './machine/walk.js';
 export { PhysicalMemory } from './machine/physical-memory.js';
 export type { PageFlags, EntryFlags, SoftwareBits } from './page-flags.js';
-export { VmmError, PageFault, SegmentationFault, describeErrorCode } from './errors.js';
-export type { ErrnoCode, AccessKindName, SegvCause } from './errors.js';
+export { VmmError, PageFault, SegmentationFault, BusError, describeErrorCode } from './errors.js';
+export type { ErrnoCode, AccessKindName, SegvCause, BusCause } from './errors.js';
 export {
   PAGE_SIZE,
   PAGE_SIZE_2M,
@@ -60,3 +60,8 @@ export type { Watermarks, OomKill } from './vmm/reclaimer.js';
 export { OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX } from './vmm/oom-killer.js';
 export type { OomConstraint } from './vmm/oom-killer.js';
 export type { MadviseAdvice } from './vmm/madvise.js';
+export type { File } from './vmm/file/file.js';
+export type { FileSystem, CreateFileOptions, OpenFileOptions } from './vmm/file/file-system.js';
+export type { MemInfo, VmStat } from './vmm/mem-stats.js';
+export type { VmOptions } from './machine/options.js';
+export type { MsyncFlags } from './vmm/msync.js';

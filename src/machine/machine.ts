@@ -4,6 +4,7 @@
  * the address spaces that run. This file puts the two levels together; neither knows the other.
  */
 import { Counter } from '../core/constants.js';
+import type { SwapOptions } from '../reclaim/swap-options.js';
 import { VmmError } from '../errors.js';
 import { describe, toPhysical } from '../address.js';
 import { strictOptions } from '../strict-options.js';
@@ -25,6 +26,11 @@ import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.
 import { OomKiller, checkOomScoreAdj, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
+import { SimClock } from '../vmm/sim-clock.js';
+import { resolveVmTunables } from '../vmm/vm-tunables.js';
+import { FileSystem } from '../vmm/file/file-system.js';
+import { FileReclaim } from '../vmm/reclaim/file-reclaim.js';
+import { meminfo, vmstat, type MemInfo, type VmStat, type StatSources } from '../vmm/mem-stats.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -81,21 +87,39 @@ export class Machine extends Cpu {
   readonly vmm: VmmContext;
   /** The OOM killer: global kills (with swap) and memory cgroup kills (at a resident limit). */
   private readonly oom: OomKiller;
+  /** The machine's files: a disk filesystem, and the tmpfs at /dev/shm whose files are the shared memory objects. */
+  readonly fs: FileSystem;
+  /** @internal Reclaim of page cache pages (the file LRU). */
+  readonly fileReclaim: FileReclaim;
 
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
-    this.vmm = new VmmContext(this.frames, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
+    const c = this.counters;
+    // Simulated time: one nanosecond per memory access (see src/vmm/sim-clock.ts).
+    const clock = new SimClock(() => c[Counter.READS]! + c[Counter.WRITES]! + c[Counter.EXECUTES]!);
+    let tunables;
+    try {
+      tunables = resolveVmTunables(options.vm);
+    } catch (e) {
+      super.dispose();
+      throw e;
+    }
+    this.vmm = new VmmContext(this.frames, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes }, clock, tunables);
     const swapPages = () => this.vmm.swap?.slots.total ?? 0;
     this.oom = new OomKiller(() => this.frames.total + swapPages(), swapPages, (c) => (c.owner as AddressSpace).destroy(), options.onOomKill);
+    this.fs = new FileSystem(this.vmm, () => this.checkLive());
+    this.fileReclaim = new FileReclaim(this.vmm);
     try {
       // onOomKill works without swap too: a process at its residentLimit can still be killed by the memory cgroup OOM killer.
-      if (options.watermarks !== undefined && options.swap === undefined) throw new VmmError('EINVAL', 'options.watermarks need options.swap (reclaim needs somewhere to put pages)');
       if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
+      // Every machine reclaims its page cache; with swap, anonymous and shared memory pages too.
+      const wm = resolveWatermarks(options.watermarks, this.frames.total);
+      this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => this.vmm.shrinkSwapCache(n));
+      this.vmm.reclaimer.sets.add(this.fileReclaim);
       if (options.swap !== undefined) {
-        const wm = resolveWatermarks(options.watermarks, this.frames.total);
-        this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
-        this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => this.vmm.shrinkSwapCache(n));
+        const swap = options.vm?.pageCluster === undefined ? options.swap : samePageCluster(options.swap, tunables.pageCluster);
+        this.vmm.swap = new SwapArea(swap, this.config.memoryBytes, parseSize);
         // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
         const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
         this.vmm.shmPager = shm;
@@ -107,7 +131,43 @@ export class Machine extends Cpu {
     }
   }
 
-  /** The free-page watermarks (pages), when the machine reclaims (it has swap). */
+  /** Simulated seconds since the machine was built: one nanosecond per memory access, plus sleeps and the time writers waited for writeback. */
+  uptime(): number {
+    this.checkLive();
+    return this.vmm.clock.now() / 1e9;
+  }
+
+  /** Lets `ms` milliseconds of simulated time pass (a sleeping machine): the flusher writes back what is due meanwhile. */
+  sleep(ms: number): void {
+    this.checkLive();
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new VmmError('EINVAL', `sleep: ms must be a non-negative finite number, got ${describe(ms)}`);
+    this.vmm.clock.advance(Math.round(ms * 1e6));
+    this.vmm.flusher.catchUp();
+  }
+
+  /** /proc/meminfo: the machine's memory, in kB, keyed by the kernel's field names (see docs/files.md). */
+  meminfo(): MemInfo {
+    this.checkLive();
+    this.vmm.flusher.catchUp();
+    return meminfo(this.statSources());
+  }
+
+  /** /proc/vmstat: the machine's memory counters, in pages (pgpgin and pgpgout in KiB), keyed by the kernel's field names. */
+  vmstat(): VmStat {
+    this.checkLive();
+    this.vmm.flusher.catchUp();
+    return vmstat(this.statSources());
+  }
+
+  private statSources(): StatSources {
+    const spaces = [...this.spaceSet] as MmuSpace[];
+    const vmmSpaces = spaces.filter((s): s is AddressSpace => s instanceof AddressSpace);
+    const residentSets: ResidentSet[] = [];
+    for (const s of vmmSpaces) if (s.vm.resident) residentSets.push(s.vm.resident);
+    return { ctx: this.vmm, frames: this.frames, roots: spaces.map((s) => s.rootFrame), vmmRoots: vmmSpaces.map((s) => s.rootFrame), residentSets, fileReclaim: this.fileReclaim };
+  }
+
+  /** The free-page watermarks (pages): below `low` kswapd reclaims, below `min` the allocating process does. */
   get watermarks(): Watermarks | undefined {
     return this.vmm.reclaimer?.watermarks;
   }
@@ -209,7 +269,7 @@ export class Machine extends Cpu {
     const space = new AddressSpace(this, root, pcid, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config));
     space.oomKiller = this.oom;
     // With swap every process is reclaimable (no limit of its own unless given).
-    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+    const cfg = resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
     if (cfg) {
       space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg);
       space.vm.resident.owner = space;
@@ -290,4 +350,12 @@ export class Machine extends Cpu {
       badEntries: c[Counter.BAD_ENTRIES]!,
     };
   }
+}
+
+/** options.swap with vm.pageCluster in it (EINVAL when both give different values). */
+function samePageCluster(swap: SwapOptions, pageCluster: number): SwapOptions {
+  if (swap !== null && typeof swap === 'object' && swap.pageCluster !== undefined && swap.pageCluster !== pageCluster) {
+    throw new VmmError('EINVAL', `options.vm.pageCluster ${pageCluster} and options.swap.pageCluster ${String(swap.pageCluster)} disagree (give one)`);
+  }
+  return swap !== null && typeof swap === 'object' ? { ...swap, pageCluster } : swap;
 }

@@ -7,7 +7,7 @@
  */
 import { AccessKind, CHUNK_BYTES, Counter, PAGE_SIZE, Result, Status } from '../core/constants.js';
 import { tlbFind, tlbLookup, tlbTouch, USER_HIT_MASK, USER_HIT_NEED, type TlbState } from '../core/tlb-state.js';
-import { PageFault, SegmentationFault, VmmError } from '../errors.js';
+import { PageFault, SegmentationFault, VmmError, type BusError } from '../errors.js';
 import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
 import { describe, fromLinear, sizeName, toCount, toLinear, toLinearAligned, toPhysical } from '../address.js';
@@ -53,7 +53,7 @@ export interface BatchResult {
   /** Index of the first access that did not complete (= end when all did). */
   completed: number;
   /** Why the batch stopped early. */
-  fault?: PageFault | SegmentationFault;
+  fault?: PageFault | SegmentationFault | BusError;
 }
 
 const PAGE_SIZES: readonly unknown[] = [4096, 2 ** 21, 2 ** 30];
@@ -425,7 +425,7 @@ export class MmuSpace {
     if (kinds.length < end) throw new VmmError('EINVAL', `kinds has ${kinds.length} entries, fewer than options.end ${end}`);
     const m = this.machine;
     m.activate(this);
-    let fault: PageFault | SegmentationFault | undefined;
+    let fault: PageFault | SegmentationFault | BusError | undefined;
     // The core takes canonical (sign-extended) addresses as they are: no conversion pass.
     const i = this.runBatch(
       (pos, f) => m.core.accessBatch(addresses, kinds, pos, end, f),

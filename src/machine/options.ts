@@ -35,6 +35,31 @@ export interface MachineOptions {
   watermarks?: { min?: number; low?: number; high?: number };
   /** Called at each OOM kill, global or memory cgroup (the event is also in machine.oomKills()). */
   onOomKill?: (event: OomKill) => void;
+  /** The VMM's tunables, named after Linux's sysctls (see VmOptions; defaults are Linux's). */
+  vm?: VmOptions;
+}
+
+/**
+ * The VMM's tunables as users give them: Linux's /proc/sys/vm names in camel case (and the
+ * block device's read_ahead_kb, debugfs's fault_around_bytes). Each defaults to Linux's value.
+ */
+export interface VmOptions {
+  /** vm.swappiness, 0-200 (default 60): how much reclaim prefers swapping anonymous pages over dropping file pages (100: equal cost). */
+  swappiness?: number;
+  /** vm.dirty_ratio, percent (default 20): above it, writers are throttled until writeback catches up. */
+  dirtyRatio?: number;
+  /** vm.dirty_background_ratio, percent (default 10): above it, the flusher writes back in the background. */
+  dirtyBackgroundRatio?: number;
+  /** vm.dirty_expire_centisecs (default 3000): dirty data older than this is written by the flusher's next run. */
+  dirtyExpireCentisecs?: number;
+  /** vm.dirty_writeback_centisecs (default 500): the flusher's period in simulated time; 0 disables periodic writeback. */
+  dirtyWritebackCentisecs?: number;
+  /** read_ahead_kb of the disk (default 128): the largest file readahead window; 0 disables readahead. */
+  readAheadKb?: number;
+  /** fault_around_bytes (default 65536): a read fault maps the cached pages of this aligned window; 4096 or less disables it. */
+  faultAroundBytes?: number;
+  /** vm.page-cluster, 0-10 (default 3): swap readahead reads up to 2^pageCluster slots (also settable as swap.pageCluster). */
+  pageCluster?: number;
 }
 
 /** Validated options. */
@@ -82,7 +107,7 @@ function flag(v: unknown, arg: string, dflt: boolean): boolean {
 
 /** Validates machine options and fills in defaults. */
 export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
-  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory', 'maxMapCount', 'shmSize', 'swap', 'watermarks', 'onOomKill']);
+  strictOptions(opts, 'options', ['memory', 'tlb', 'features', 'backend', 'hostMemory', 'maxMapCount', 'shmSize', 'swap', 'watermarks', 'onOomKill', 'vm']);
   const memoryBytes = parseSize(opts.memory ?? 2 ** 30, 'options.memory');
   if (memoryBytes % 4096 !== 0) throw new VmmError('EINVAL', `options.memory ${memoryBytes} is not a multiple of 4096`);
   if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {

@@ -15,6 +15,9 @@ import type { VmmContext } from './vmm-context.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import { toLinear } from '../address.js';
 import { madvise, mlock, type MadviseAdvice } from './madvise.js';
+import { msync, type MsyncFlags } from './msync.js';
+import { mincore } from './mincore.js';
+import { RegularFile } from './file/regular-file.js';
 import { checkOomScoreAdj, oomScore, type OomKiller } from './oom-killer.js';
 import { userTablePages } from '../machine/table-pages.js';
 
@@ -78,7 +81,7 @@ export class AddressSpace extends MmuSpace {
   /** The regions in address order. */
   regions(): Region[] {
     this.live();
-    return [...this.vm.regions].map(publicRegion);
+    return [...this.vm.regions].map((r) => publicRegion(this.vm, r));
   }
   /** The regions as Linux prints /proc/PID/maps. */
   maps(): string {
@@ -89,13 +92,13 @@ export class AddressSpace extends MmuSpace {
   findRegion(addr: number | bigint): Region | undefined {
     this.live();
     const r = this.vm.regions.find(sys.userAddress(addr, 'addr'));
-    return r && publicRegion(r);
+    return r && publicRegion(this.vm, r);
   }
   /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
   createRegion(options: RegionOptions): Region {
     const o = snapshot(options);
     this.live();
-    return publicRegion(sys.createRegion(this.vm, o));
+    return publicRegion(this.vm, sys.createRegion(this.vm, o));
   }
   /** Destroys the whole region containing `addr`. */
   destroyRegion(addr: number | bigint): void {
@@ -163,6 +166,19 @@ export class AddressSpace extends MmuSpace {
     mlock(this.vm, addr, length, false);
   }
 
+  /** msync(2): MS_SYNC writes back the dirty file pages MAP_SHARED mappings of [addr, addr+length) map and waits for them; Linux's errors (EINVAL, ENOMEM for unmapped parts, EBUSY). */
+  msync(addr: number | bigint, length: number, flags: MsyncFlags): void {
+    this.live();
+    this.vm.ctx.flusher.catchUp();
+    msync(this.vm, addr, length, flags);
+  }
+  /** mincore(2): one byte per page of [addr, addr+length), 1 when the page is resident (mapped here, or in the page cache or swap cache). */
+  mincore(addr: number | bigint, length: number): Uint8Array {
+    this.live();
+    this.vm.ctx.flusher.catchUp();
+    return mincore(this.vm, addr, length);
+  }
+
   /** Reports a reference to `va` that hit (no fault) to an every-reference policy (lru, lfu, 2q, arc, opt); drivers that see every reference call it. */
   reference(va: number | bigint, write = false): void {
     this.live();
@@ -180,8 +196,12 @@ function snapshot<T>(options: T): T {
   return options !== null && typeof options === 'object' ? { ...options } : options;
 }
 
-function publicRegion(r: RegionRecord): Region {
-  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
+function publicRegion(vm: VirtualMemory, r: RegionRecord): Region {
+  const b = r.backing;
+  // A regular file shows its path; a shared memory object its id, as before.
+  const inode = b.type === 'object' ? vm.ctx.object(b.objectId) : undefined;
+  const backing: Region['backing'] = b.type === 'anonymous' ? b : inode instanceof RegularFile ? { type: 'file', path: inode.path, offset: b.offset } : { type: 'object', objectId: b.objectId, offset: b.offset };
+  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing };
   if (r.name !== undefined) out.name = r.name;
   if (r.hugePages) out.hugePages = true;
   if (r.noReserve) out.noReserve = true;

@@ -83,7 +83,7 @@ export function madvise(vm: VirtualMemory, addr: unknown, len: unknown, advice: 
       } else vm.zapRange(s, e, false); // without reclaim a lazily freed page is as good as freed now
     } else if ((adv === 'PAGEOUT' || adv === 'COLD') && r.backing.type === 'object' && vm.ctx.shmPager) {
       // Object pages (shmem): those this process alone maps (madvise_cold_or_pageout_pte_range skips shared folios).
-      const obj = vm.ctx.object(r.backing.objectId);
+      const obj = vm.ctx.shmObject(r.backing.objectId);
       const first = (r.backing.offset + (s - r.start)) / PAGE_SIZE;
       const count = obj ? Math.max(0, Math.min((e - s) / PAGE_SIZE, obj.size / PAGE_SIZE - first)) : 0;
       if (obj && count > 0) {

@@ -13,10 +13,14 @@ function hex(n: number, width: number): string {
   return s.length >= width ? s : '00000000'.slice(0, width - s.length) + s;
 }
 
+/** What maps shows of a region's inode: a shared memory object's name, or a regular file's path. */
+export type InodeName = { name: string; linked: boolean } | { path: string; linked: boolean };
+
 /** The pathname column of a region. */
-function pathname(r: RegionRecord, objectName: (id: number) => { name: string; linked: boolean } | undefined): string {
+function pathname(r: RegionRecord, objectName: (id: number) => InodeName | undefined): string {
   if (r.backing.type === 'object') {
     const o = objectName(r.backing.objectId);
+    if (o && 'path' in o) return `${o.path}${o.linked ? '' : ' (deleted)'}`;
     if (!o || o.name === '') return '/dev/zero (deleted)'; // shared anonymous memory
     return `/dev/shm/${o.name}${o.linked ? '' : ' (deleted)'}`;
   }
@@ -27,13 +31,15 @@ function pathname(r: RegionRecord, objectName: (id: number) => { name: string; l
 }
 
 /** Formats regions as the text of /proc/PID/maps. */
-export function formatMaps(regions: Iterable<RegionRecord>, objectName: (id: number) => { name: string; linked: boolean } | undefined): string {
+export function formatMaps(regions: Iterable<RegionRecord>, objectName: (id: number) => InodeName | undefined): string {
   // One string per line, joined once: appending to one growing string makes a rope the GC pays for.
   const lines: string[] = [];
   for (const r of regions) {
     const isObj = r.backing.type === 'object';
     const offset = r.backing.type === 'object' ? r.backing.offset : 0;
-    let line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${isObj ? '00:01' : '00:00'} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
+    // tmpfs (shared memory) is device 00:01, the disk filesystem 08:01.
+    const dev = !isObj ? '00:00' : r.backing.type === 'object' && 'path' in (objectName(r.backing.objectId) ?? {}) ? '08:01' : '00:01';
+    let line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${dev} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
     const name = pathname(r, objectName);
     if (name !== '') line = line.padEnd(PAD, ' ') + ' ' + name;
     lines.push(line);

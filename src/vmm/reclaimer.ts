@@ -13,12 +13,14 @@ import type { OomCandidate, OomKiller } from './oom-killer.js';
 
 export type { OomKill } from './oom-killer.js';
 
-/** What reclaim needs of a reclaim domain: a process's resident set, or the machine's shared memory (ShmReclaim). */
+/** What reclaim needs of a reclaim domain: a process's resident set, the machine's shared memory (ShmReclaim) or its page cache (FileReclaim). */
 export interface Reclaimable {
-  /** A process's pages (an OOM candidate) or the machine's shared memory (nobody's to kill). */
-  readonly domain: 'process' | 'shmem';
+  /** A process's pages (an OOM candidate), the machine's shared memory or its file pages (nobody's to kill). */
+  readonly domain: 'process' | 'shmem' | 'file';
   /** Evicts up to `count` pages chosen by its policy; returns how many went. */
   evict(count: number, incoming: number | undefined, who: 'kswapd' | 'direct'): number;
+  /** Pages on its LRU lists (evictable pages it tracks). */
+  lruPages(): number;
 }
 
 /** A process's resident set (ResidentSet): reclaimable, and a candidate of the OOM killer. */
@@ -84,12 +86,13 @@ export class Reclaimer {
   ) {}
 
   /**
-   * An allocation point (a fault about to take a frame for `rs`): wakes kswapd below `low`
+   * An allocation point (a fault about to take a frame for `rs`; none for the page cache's own
+   * allocations, read(2) and write(2)): wakes kswapd below `low`
    * (reclaims to `high`), reclaims directly below `min`, and with no free frame left and
    * nothing reclaimable kills a process. Returns false when the faulting process itself was
    * killed (its fault must not go on).
    */
-  beforeAllocate(rs: ProcessReclaimable): boolean {
+  beforeAllocate(rs: ProcessReclaimable | undefined): boolean {
     if (this.running) return true; // reclaim itself allocates nothing, but never recurse
     const free = this.freeFrames();
     if (free >= this.watermarks.low && free >= 2) return true; // the usual case: one query, nothing to do
@@ -111,6 +114,13 @@ export class Reclaimer {
     } finally {
       this.running = false;
     }
+  }
+
+  /** Anonymous pages on LRU lists: the processes' and shared memory's tracked pages. */
+  anonPages(): number {
+    let n = 0;
+    for (const r of this.sets) if (r.domain !== 'file') n += r.lruPages();
+    return n;
   }
 
   /** Evicts round-robin over the processes until `target` frames are free; returns pages reclaimed. */

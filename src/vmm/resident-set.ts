@@ -88,7 +88,13 @@ export class ResidentSet implements AccessBits {
   ) {
     this.policy = config.makePolicy();
     this.swapIn = new SwapIn(pages, ctx, this.st, this.counters);
-    ctx.reclaimer?.sets.add(this);
+    // Without swap anonymous pages cannot be evicted: only the page cache is reclaimed then.
+    if (ctx.swap) ctx.reclaimer?.sets.add(this);
+  }
+
+  /** Pages on this process's LRU (tracked by its policy). */
+  lruPages(): number {
+    return this.st.count(TRACKED);
   }
 
   /** oom_badness points before oom_score_adj: resident + swapped + page-table pages (get_mm_rss + MM_SWAPENTS + mm_pgtables_bytes / PAGE_SIZE). */

@@ -58,12 +58,23 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     readonly policy: ReclaimPolicy,
   ) {}
 
+  /** Object pages the policy tracks. */
+  lruPages(): number {
+    return this.policy.size;
+  }
+
   // ------------------------------------------------------------ ObjectPager
 
   /** A page got a frame: the policy tracks it from now on. */
   added(obj: SharedMemoryObject, index: number): void {
     const s = this.objectSlot(obj, true);
     if (s >= 0) this.policy.insert(s * PAGES + index, false);
+  }
+
+  /** A page left without reclaim (truncation): the policy forgets it. */
+  removed(obj: SharedMemoryObject, index: number): void {
+    const s = this.objectSlot(obj, false);
+    if (s >= 0) this.policy.remove(s * PAGES + index);
   }
 
   /** Reads page `index` back: from the swap cache (minor: readahead brought it in) or from zswap or the device (major). */
@@ -267,28 +278,21 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
 
   // ------------------------------------------------------------ the reverse map
 
-  /** Where each of keys[0..count) is mapped, grouped by space and region sharing (one list per space). */
+  /** Where each of keys[0..count) is mapped, grouped by space (one list per space), found through each object's i_mmap. */
   private mappings(keys: ArrayLike<number>, count: number): Mapping[] {
     const bySpace = new Map<VirtualMemory, Mapping>();
     for (let v = 0; v < count; v++) {
       const [obj, index] = this.decode(keys[v]!);
-      const at = index * PAGE_SIZE;
       const pfn = this.frameOfKey(keys[v]!);
-      for (const mapper of obj.mappedBy()) {
-        const vm = mapper as VirtualMemory;
-        // The region map keeps its answer until it changes.
-        for (const r of vm.regions.regionsOf(obj.id)) {
-          if (r.backing.type !== 'object') continue;
-          const la = r.start + (at - r.backing.offset);
-          if (la < r.start || la >= r.end) continue;
-          let m = bySpace.get(vm);
-          if (!m) bySpace.set(vm, (m = { vm, las: [], owner: [], shared: [], want: [] }));
-          m.las.push(la);
-          m.owner.push(v);
-          m.shared.push(r.shared);
-          m.want.push(pfn);
-        }
-      }
+      obj.mappingsOf(index, index, (mp) => {
+        const vm = mp.vm as VirtualMemory;
+        let m = bySpace.get(vm);
+        if (!m) bySpace.set(vm, (m = { vm, las: [], owner: [], shared: [], want: [] }));
+        m.las.push(mp.start + (index - mp.pgoff) * PAGE_SIZE);
+        m.owner.push(v);
+        m.shared.push(mp.shared);
+        m.want.push(pfn);
+      });
     }
     return [...bySpace.values()];
   }

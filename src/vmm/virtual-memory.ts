@@ -14,8 +14,12 @@ import { RegionMap } from './region-map.js';
 import type { RegionRecord as Region } from './region.js';
 import { FORK_PRIVATE, FORK_SHARED, PROT_WRITE, protIndex, type PageProt } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
-import type { SharedMemoryObject } from './shared-memory.js';
+import { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
+import type { Inode } from './file/inode.js';
+import type { File } from './file/file.js';
+import type { RegularFile } from './file/regular-file.js';
+import { fileFault, isCachePage, sharedWriteFault } from './file/file-fault.js';
 import { formatMaps } from './maps-format.js';
 import { STACK_GUARD_GAP } from './layout.js';
 import type { ResidentSet } from './resident-set.js';
@@ -24,8 +28,8 @@ import { memcgOutOfMemory } from './oom-killer.js';
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
 
-/** A new region: a record without its backing, plus the object (and byte offset) that backs it, if any. */
-export type RegionSpec = Omit<Region, 'backing'> & { object?: SharedMemoryObject; offset?: number };
+/** A new region: a record without its backing, plus the inode (and byte offset) that backs it, if any, and the open file it is mapped through. */
+export type RegionSpec = Omit<Region, 'backing'> & { object?: Inode; offset?: number; file?: File };
 
 /**
  * A VMM fault hook for an address outside every region (after stack growth declined): it may
@@ -50,6 +54,8 @@ export class VirtualMemory implements FaultHandler {
   onMissingRegion: MissingRegionHook | undefined;
   /** @internal The resident limit, policy and swap state, when the space has a resident limit. */
   resident: ResidentSet | undefined;
+  /** @internal The space was torn down (a fault that ran reclaim must not go on in it). */
+  dead = false;
 
   constructor(
     readonly pages: PageTable,
@@ -68,8 +74,8 @@ export class VirtualMemory implements FaultHandler {
     return this.pages.residentPages;
   }
 
-  /** The page attributes of a region (its vm_page_prot), computed once per machine. */
-  private pageProt(r: { prot: number; shared: boolean }): PageProt {
+  /** @internal The page attributes of a region (its vm_page_prot), computed once per machine. */
+  pageProt(r: { prot: number; shared: boolean }): PageProt {
     return this.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
   }
 
@@ -77,10 +83,10 @@ export class VirtualMemory implements FaultHandler {
 
   /** Adds a region over free space (merging like vma_merge); maps nothing yet. */
   addRegion(spec: RegionSpec): Region {
-    const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0 } : { type: 'anonymous' as const };
-    const attach = spec.object !== undefined && !this.references(spec.object.id);
+    const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0, ...(spec.file ? { file: spec.file } : {}) } : { type: 'anonymous' as const };
     const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, ...(spec.hugePages ? { hugePages: true } : {}), ...(spec.noReserve ? { noReserve: true } : {}) });
-    if (attach) spec.object!.attach(this);
+    // The file's reverse map (i_mmap) learns the mapping.
+    spec.object?.mapRange(this, spec.start, spec.end, (spec.offset ?? 0) / PAGE_SIZE, spec.shared);
     return r;
   }
 
@@ -97,10 +103,8 @@ export class VirtualMemory implements FaultHandler {
       if (p.shared) this.sharedPages -= n;
     }
     this.pages.invalidate(pieces[0]!.start, (pieces[pieces.length - 1]!.end - pieces[0]!.start) / PAGE_SIZE);
-    // One attachment per space and object: detach each object once, when no region of this space maps it any more.
-    const ids = new Set<number>();
-    for (const p of pieces) if (p.backing.type === 'object') ids.add(p.backing.objectId);
-    for (const id of ids) if (!this.references(id)) this.ctx.object(id)?.detach(this);
+    // The files' reverse maps forget the pieces (a file with nothing else holding it goes).
+    for (const p of pieces) if (p.backing.type === 'object') this.ctx.object(p.backing.objectId)?.unmapRange(this, p.start, p.end);
   }
 
   /** MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next access faults them in anew. */
@@ -116,7 +120,9 @@ export class VirtualMemory implements FaultHandler {
     this.splitEdges(start, end, 'mprotect');
     const pieces = this.regions.protect(start, end, prot);
     for (const p of pieces) {
-      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, this.pageProt(p).change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
+      // A MAP_SHARED regular file keeps its pages write-protected until their first write (dirty tracking).
+      const change = p.shared && this.isRegularFile(p) ? this.pageProt({ prot: p.prot & ~PROT_WRITE, shared: true }).change : this.pageProt(p).change;
+      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
     }
     this.pages.invalidate(start, (end - start) / PAGE_SIZE);
   }
@@ -154,8 +160,13 @@ export class VirtualMemory implements FaultHandler {
       if (!this.pages.mapZeroed(start, pages, attrs)) fillPrefix(start, pages, (la, n) => this.pages.mapZeroed(la, n, attrs));
       return;
     }
+    if (r.backing.type === 'object' && this.isRegularFile(r)) {
+      // A regular file's pages fault in as populate_vma_page_range asks: read faults, write faults (copies) for a private writable mapping.
+      this.faultIn(start, end, !r.shared && (r.prot & PROT_WRITE) !== 0);
+      return;
+    }
     if (!r.shared || r.backing.type !== 'object') return; // private object mappings fault in (COW) on access
-    const obj = this.ctx.object(r.backing.objectId);
+    const obj = this.ctx.shmObject(r.backing.objectId);
     if (!obj) return;
     // Object frames are not contiguous: one bulk allocation of the missing ones, one mapping of the list.
     // Pages past the end of the object stay unmapped (an access there is SIGBUS, populating them fails).
@@ -174,6 +185,21 @@ export class VirtualMemory implements FaultHandler {
       return true;
     };
     if (inside > 0 && !mapRun(start, inside)) fillPrefix(start, inside, mapRun);
+  }
+
+  /** True when region `r` maps a regular file (not anonymous memory or a tmpfs file). */
+  private isRegularFile(r: Region): boolean {
+    return r.backing.type === 'object' && this.ctx.object(r.backing.objectId)?.kind === 'file';
+  }
+
+  /** Faults in the pages of [start, end) one by one (populate: the first that fails stops it, nothing is thrown). */
+  private faultIn(start: number, end: number, write: boolean): void {
+    for (let la = start; la < end; la += PAGE_SIZE) {
+      const leaf = this.pages.leaf(la);
+      if (leaf && (!write || (leaf.lo & PTE.RW) !== 0)) continue;
+      const out = this.handleFault({ la, address: la, errorCode: PFEC.U | (write ? PFEC.W : 0) | (leaf ? PFEC.P : 0), kind: write ? 1 : 0, access: write ? 'write' : 'read', user: true });
+      if (out !== RETRY) return;
+    }
   }
 
   // ------------------------------------------------------------ faults
@@ -255,6 +281,14 @@ export class VirtualMemory implements FaultHandler {
       leaf = pt.leaf(la);
       if (leaf === undefined) return RETRY;
     }
+    if ((leaf.lo & PTE.SW_COW) === 0 && r.shared) {
+      // A MAP_SHARED regular file's page written for the first time since it was clean: page_mkwrite.
+      const out = sharedWriteFault(this, r, la, leaf.pfn);
+      if (out) {
+        this.countMinor();
+        return out;
+      }
+    }
     if ((leaf.lo & PTE.SW_COW) === 0) {
       // Not COW and the region allows writing: the entry is stale (e.g. PROT_NONE encoding); rewrite it.
       pt.protect(la, 1, { ...pp.change, ifLo: 0, thenClearLo: 0 });
@@ -267,7 +301,7 @@ export class VirtualMemory implements FaultHandler {
     if (zero) {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
       if (!pt.breakCow(la, attrs, true)) return OOM;
-    } else if (pt.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
+    } else if (pt.refCount(pfn) === 1 && (r.backing.type === 'anonymous' || !isCachePage(this, r, la, pfn))) {
       // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
       pt.protect(la, 1, REUSE_IN_PLACE);
       this.faults.cowReused++;
@@ -345,53 +379,15 @@ export class VirtualMemory implements FaultHandler {
     }
   }
 
-  /** A not-present fault in a shared (or object-backed) region: major when the page had to be read back from swap (shmem_fault's VM_FAULT_MAJOR). */
+  /** A not-present fault in a shared (or file-backed) region: major when the page had to be read (from the disk, or back from swap). */
   private objectFault(r: Region, la: number, write: boolean): FaultOutcome {
-    this.pagedIn = false;
-    const outcome = this.mapObjectPage(r, la, write);
+    const { outcome, major } = fileFault(this, r, la, write);
     if (outcome !== RETRY) return outcome;
-    if (this.pagedIn) {
+    if (major) {
       this.faults.major++;
       this.ctx.faults.major++;
     } else this.countMinor();
     return outcome;
-  }
-
-  /** Set by mapObjectPage when its page came back from swap (read by objectFault). */
-  private pagedIn = false;
-
-  private mapObjectPage(r: Region, la: number, write: boolean): FaultOutcome {
-    const obj = r.backing.type === 'object' ? this.ctx.object(r.backing.objectId) : undefined;
-    if (!obj) return { type: 'sigbus', detail: `region at ${hex(r.start)} lost its shared memory object` };
-    const offset = r.backing.type === 'object' ? r.backing.offset : 0;
-    const index = (offset + (la - r.start)) / PAGE_SIZE;
-    if (index >= obj.size / PAGE_SIZE) return { type: 'sigbus', detail: `access at ${hex(la)} is beyond the end of shared memory ${JSON.stringify(obj.name)}` };
-    let pfn: number;
-    try {
-      // An allocation point (a first touch, or a read back from swap): reclaim may run first, as for anonymous memory.
-      if (obj.presentFrame(index) === undefined && this.resident && this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this.resident)) return KILLED;
-      if (obj.isSwapped(index)) this.pagedIn = this.ctx.shmPager!.pageIn(obj, index) === 'major';
-      pfn = obj.frameOf(index);
-    } catch (e) {
-      if (e instanceof VmmError && e.code === 'ENOMEM') return OOM;
-      // /dev/shm is full: shmem_fault's ENOSPC is VM_FAULT_SIGBUS.
-      if (e instanceof VmmError && e.code === 'ENOSPC') return { type: 'sigbus', detail: `access at ${hex(la)}: ${e.message}` };
-      throw e;
-    }
-    const pp = this.pageProt(r);
-    if (r.shared) {
-      if (!this.pages.mapFrames(la, pfn, 1, pp.writable)) return OOM;
-      this.sharedPages++;
-      return RETRY;
-    }
-    // Private: a write copies the object's page (a COW break of a page not mapped yet); a read maps it read-only (COW).
-    if (!this.pages.mapFrames(la, pfn, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
-    if (!write) return RETRY;
-    if (!this.pages.breakCow(la, pp.writable, false)) {
-      this.pages.unmap(la, 1);
-      return OOM;
-    }
-    return RETRY;
   }
 
   /** Linux's expand_stack: a fault below the stack within its limit and clear of the guard gap grows it. */
@@ -424,7 +420,7 @@ export class VirtualMemory implements FaultHandler {
     child.stackTop = this.stackTop;
     child.stackLimit = this.stackLimit;
     child.allocations = new Map(this.allocations);
-    for (const id of this.objectIds()) this.ctx.object(id)?.attach(child);
+    for (const id of this.objectIds()) this.ctx.object(id)?.copyMappings(this, child);
     // One page-table call per run of touching regions of one sharing, not per region.
     this.regions.forEachRun((start, end, shared) => {
       const n = this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, shared ? FORK_SHARED : FORK_PRIVATE);
@@ -437,10 +433,11 @@ export class VirtualMemory implements FaultHandler {
 
   /** Drops every region (frames are freed by the caller's destroyRoot). */
   teardown(): void {
+    this.dead = true;
     this.resident?.release();
     const ids = this.objectIds();
     this.regions = new RegionMap();
-    for (const id of ids) this.ctx.object(id)?.detach(this);
+    for (const id of ids) this.ctx.object(id)?.unmapSpace(this);
   }
 
   /** Statistics of this space. */
@@ -452,13 +449,14 @@ export class VirtualMemory implements FaultHandler {
   maps(): string {
     return formatMaps(this.regions, (id) => {
       const o = this.ctx.object(id);
-      return o && { name: o.name, linked: o.isLinked };
+      if (!o) return undefined;
+      return o instanceof SharedMemoryObject ? { name: o.name, linked: o.isLinked } : { path: (o as RegularFile).path, linked: o.isLinked };
     });
   }
 
-  /** O(1): the region map counts the regions of each object. */
-  private references(objectId: number): boolean {
-    return this.regions.references(objectId);
+  /** @internal The region at linear address `la` (the reverse map asks for VM_EXEC). */
+  regionAt(la: number): Region | undefined {
+    return this.regions.find(la);
   }
 
   private objectIds(): number[] {

@@ -91,7 +91,7 @@ describe.each(BACKENDS)('shared memory reclaim (%s)', (backend) => {
     const va = parent.mmap({ length: 4 * PG, prot: 'rw', shared: true });
     for (let i = 0; i < 4; i++) parent.write(va + i * PG, [20 + i]);
     const child = parent.fork();
-    const obj = m.vmm.object(parent.regions().find((r) => r.start === va)!.backing.type === 'object' ? (parent.regions().find((r) => r.start === va)!.backing as { objectId: number }).objectId : -1)!;
+    const obj = m.vmm.shmObject(parent.regions().find((r) => r.start === va)!.backing.type === 'object' ? (parent.regions().find((r) => r.start === va)!.backing as { objectId: number }).objectId : -1)!;
     const hog = pressure(m, () => obj.swappedPages === 4);
     expect(obj.swappedPages).toBe(4);
     auditMachine(m);

@@ -1,0 +1,187 @@
+/**
+ * The page cache of the machine's regular files: each file's cached pages (its inode's map by
+ * page offset) share the machine's frames, its file LRU lists and its workingset clock. Pages
+ * come in from the disk (filemap_add_folio: a refault of a recently evicted page comes back
+ * active), are marked dirty by write(2) and by writes through MAP_SHARED mappings
+ * (folio_mark_dirty, with the dirty accounting writeback works from), are written back to the
+ * disk, and leave by truncation or eviction (an evicted page leaves a shadow entry). Every
+ * allocation is an allocation point where reclaim may run first, as in any other fault.
+ */
+import { VmmError } from '../../errors.js';
+import type { Frames } from '../../machine/frames.js';
+import { CachePage, PG } from './cache-page.js';
+import type { RegularFile } from './regular-file.js';
+import { FileLru } from '../reclaim/file-lru.js';
+import { Workingset, type LruSizes } from '../reclaim/workingset.js';
+import { mkclean } from '../reclaim/file-rmap.js';
+import type { SimClock } from '../sim-clock.js';
+
+const PAGE = 4096;
+
+/** /proc/vmstat counters the page cache keeps (pages; pgpgin/pgpgout are reported in KiB). */
+export interface PageCacheCounters {
+  /** Pages read from / written to the disk for files. */
+  pagesIn: number;
+  pagesOut: number;
+  /** nr_dirtied, nr_written: pages that became dirty, pages written back. */
+  nr_dirtied: number;
+  nr_written: number;
+}
+
+/** What the page cache needs of the machine. */
+export interface PageCacheContext {
+  readonly frames: Frames;
+  readonly clock: SimClock;
+  /** An allocation point: reclaim may run before frames are taken. */
+  beforeAllocate(): void;
+  /** The anonymous LRU sizes and free swap (the workingset a refault competes with). */
+  anonSizes(): { activeAnon: number; inactiveAnon: number; swapFree: number };
+  /** lru_note_cost for file pages (a refault restored the workingset). */
+  noteFileCost(nrIo: number, nrRotated: number): void;
+}
+
+/** The page cache of regular files. */
+export class PageCache {
+  readonly lru: FileLru;
+  readonly workingset = new Workingset();
+  readonly counters: PageCacheCounters = { pagesIn: 0, pagesOut: 0, nr_dirtied: 0, nr_written: 0 };
+  /** Cached pages of regular files (NR_FILE_PAGES without shmem and the swap cache). */
+  nrPages = 0;
+  /** Dirty pages (NR_FILE_DIRTY). */
+  nrDirty = 0;
+  /** Dirty files, in the order they became dirty (the flusher's b_dirty list). */
+  readonly dirtyFiles = new Set<RegularFile>();
+  /** Called when a file goes from clean to dirty (the flusher schedules its wake-up). */
+  onFirstDirty: () => void = () => {};
+
+  constructor(private readonly ctx: PageCacheContext) {
+    this.lru = new FileLru(() => this.workingset.activation());
+  }
+
+  /** Sizes of the LRU lists a refault distance is compared with. */
+  private lruSizes(): LruSizes {
+    return { activeFile: this.lru.activeSize, inactiveFile: this.lru.inactiveSize, ...this.ctx.anonSizes() };
+  }
+
+  /**
+   * filemap_add_folio: caches the 2^order pages from `index` of `f` in fresh frames, read from
+   * the disk (a hole reads zeros without I/O) unless `fresh` (a write about to cover it),
+   * PG_readahead when `mark`. Returns the first page, or undefined when not enough frames can be
+   * had, even after reclaim (nothing added then).
+   */
+  addFolio(f: RegularFile, index: number, order: number, mark: boolean, fresh = false): CachePage | undefined {
+    this.ctx.beforeAllocate();
+    const n = 2 ** order;
+    const pfns = new Float64Array(n);
+    if (!this.ctx.frames.allocList(pfns, n)) return undefined;
+    let first: CachePage | undefined;
+    for (let k = 0; k < n; k++) {
+      const i = index + k;
+      const pfn = pfns[k]!;
+      if (!fresh && !f.disk.isHole(i)) {
+        f.disk.read(i, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
+        this.ctx.frames.noteWritten(pfn, 1);
+        this.counters.pagesIn++;
+      }
+      const p = new CachePage(f, i, pfn, order);
+      if (mark) p.flags |= PG.READAHEAD;
+      const shadow = f.shadows.get(i);
+      if (shadow !== undefined) {
+        f.shadows.delete(i);
+        this.workingset.refaultFile(p, shadow, this.lruSizes(), () => this.ctx.noteFileCost(1, 0));
+      }
+      f.pages.set(i, p);
+      this.nrPages++;
+      this.lru.add(p);
+      first ??= p;
+    }
+    return first;
+  }
+
+  /** filemap_add_folio of one page (see addFolio). */
+  add(f: RegularFile, index: number, mark: boolean, fresh = false): CachePage | undefined {
+    return this.addFolio(f, index, 0, mark, fresh);
+  }
+
+  /** The cached page `index` of `f`, or a fresh one read in; ENOMEM when no frame can be had. */
+  get(f: RegularFile, index: number): CachePage {
+    const p = f.pages.get(index) ?? this.add(f, index, false);
+    if (!p) throw new VmmError('ENOMEM', `page cache: no free frame for page ${index} of ${f.path}`);
+    return p;
+  }
+
+  /** folio_mark_dirty: the page is newer than the disk (accounted once until written back). */
+  markDirty(p: CachePage): void {
+    if (p.has(PG.DIRTY)) return;
+    p.flags |= PG.DIRTY;
+    const f = p.inode as RegularFile;
+    f.dirtyPages.add(p);
+    if (f.dirtyPages.size === 1) {
+      f.dirtiedWhen = this.ctx.clock.now();
+      this.dirtyFiles.add(f);
+      if (this.dirtyFiles.size === 1) this.onFirstDirty();
+    }
+    this.nrDirty++;
+    this.counters.nr_dirtied++;
+  }
+
+  /** The page is no longer dirty (written back, or truncated: cancel_dirty_page). */
+  private cleaned(p: CachePage): void {
+    if (!p.has(PG.DIRTY)) return;
+    p.flags &= ~PG.DIRTY;
+    const f = p.inode as RegularFile;
+    f.dirtyPages.delete(p);
+    if (f.dirtyPages.size === 0) this.dirtyFiles.delete(f);
+    this.nrDirty--;
+  }
+
+  /**
+   * Writes dirty pages back to the disk: their mappings are write-protected and cleaned first
+   * (folio_mkclean, so a later write faults and dirties the page again), then each page's bytes
+   * go to its block. A page reclaim met dirty (PG_reclaim) rotates to the inactive tail.
+   */
+  writePages(pages: readonly CachePage[]): void {
+    const dirty = pages.filter((p) => p.has(PG.DIRTY));
+    if (dirty.length === 0) return;
+    mkclean(dirty);
+    const fr = this.ctx.frames;
+    for (const p of dirty) {
+      const f = p.inode as RegularFile;
+      // The bytes past the end of the file are not written (block_write_full_folio zeroes them).
+      f.disk.write(p.index, fr.view(p.pfn), fr.offset(p.pfn));
+      if ((p.index + 1) * PAGE > f.size) f.disk.truncate(f.size);
+      this.cleaned(p);
+      this.counters.pagesOut++;
+      this.counters.nr_written++;
+      if (p.has(PG.RECLAIM)) this.lru.rotateToTail(p);
+    }
+  }
+
+  /**
+   * Takes page `p` out of its file's cache and frees the cache's reference on its frame (its
+   * mappings are gone already). `shadow`: an eviction, which leaves a workingset shadow entry.
+   */
+  remove(p: CachePage, shadow: boolean): void {
+    const f = p.inode as RegularFile;
+    this.cleaned(p);
+    this.lru.remove(p);
+    f.pages.delete(p.index);
+    this.nrPages--;
+    if (shadow) f.shadows.set(p.index, this.workingset.eviction(p));
+    this.ctx.frames.unref(p.pfn);
+  }
+
+  /** A file is gone: every page and shadow entry of it goes (its mappings went first). */
+  release(f: RegularFile): void {
+    for (const p of [...f.pages.values()]) this.remove(p, false);
+    f.shadows.clear();
+    f.disk.clear();
+  }
+
+  /** Zeroes bytes [from, to) of cached page `p` (a truncation's partial page, an extension's tail). */
+  zero(p: CachePage, from: number, to: number): void {
+    const fr = this.ctx.frames;
+    fr.view(p.pfn).fill(0, fr.offset(p.pfn) + from, fr.offset(p.pfn) + to);
+    fr.noteWritten(p.pfn, 1);
+  }
+}

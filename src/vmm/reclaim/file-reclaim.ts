@@ -1,0 +1,169 @@
+/**
+ * Reclaim of page cache pages (mm/vmscan.c for the file LRU lists of a node without MGLRU):
+ * - shrink_active_list refills the inactive list while it is low (inactive_is_low): pages from
+ *   the active tail are deactivated to the inactive head with PG_workingset set, except
+ *   referenced executable pages, which get another trip around the active list;
+ * - shrink_inactive_list takes SWAP_CLUSTER_MAX pages from the inactive tail and decides each
+ *   as shrink_folio_list does (folio_check_references: a page mapped by more than one young
+ *   entry, or young again after PG_referenced, or young and executable, is activated; young
+ *   once: PG_referenced and another trip; mlocked: activated; otherwise reclaimed): a mapped
+ *   page is unmapped from every mapping through its file's i_mmap (its dirty bits pass to the
+ *   page); a clean one is dropped without I/O, leaving a workingset shadow entry; a dirty one is
+ *   never written from here (Linux writes file pages only through the flusher): it gets
+ *   PG_reclaim and is activated, and when every page of a batch was dirty the flusher is woken
+ *   to write everything back (WB_REASON_VMSCAN) — a page written back with PG_reclaim then
+ *   rotates to the inactive tail, to be dropped by the next pass. A page some other holder
+ *   references (a raw space mapping its frame) stays.
+ */
+import type { Reclaimable } from '../reclaimer.js';
+import type { PageCache } from '../file/page-cache.js';
+import type { Flusher } from '../file/flusher.js';
+import { PG, type CachePage } from '../file/cache-page.js';
+import { entriesOf, referenced, unmapPages } from './file-rmap.js';
+import type { Frames } from '../../machine/frames.js';
+
+/** SWAP_CLUSTER_MAX. */
+const BATCH = 32;
+
+/** /proc/vmstat counters of file reclaim. */
+export interface FileReclaimCounters {
+  pgscan_file: number;
+  pgsteal_file: number;
+  pgscan_kswapd: number;
+  pgscan_direct: number;
+  pgsteal_kswapd: number;
+  pgsteal_direct: number;
+  /** Active pages scanned by shrink_active_list. */
+  pgrefill: number;
+  /** Dirty pages reclaim met and left to writeback (PG_reclaim set). */
+  nr_vmscan_immediate_reclaim: number;
+}
+
+/** What file reclaim needs of the machine. */
+export interface FileReclaimContext {
+  readonly frames: Frames;
+  readonly pageCache: PageCache;
+  readonly flusher: Flusher;
+  /** lru_note_cost for the file LRU. */
+  noteCost(file: boolean, nrIo: number, nrRotated: number): void;
+  /** Machine-wide counters the scan and steal also add to. */
+  readonly reclaim: { pgscan_kswapd: number; pgscan_direct: number; pgsteal_kswapd: number; pgsteal_direct: number };
+}
+
+/** The file LRU as a reclaim domain. */
+export class FileReclaim implements Reclaimable {
+  readonly domain = 'file' as const;
+  readonly counters: FileReclaimCounters = { pgscan_file: 0, pgsteal_file: 0, pgscan_kswapd: 0, pgscan_direct: 0, pgsteal_kswapd: 0, pgsteal_direct: 0, pgrefill: 0, nr_vmscan_immediate_reclaim: 0 };
+
+  constructor(private readonly ctx: FileReclaimContext) {}
+
+  /** Pages on the file LRU lists. */
+  lruPages(): number {
+    const lru = this.ctx.pageCache.lru;
+    return lru.activeSize + lru.inactiveSize;
+  }
+
+  /**
+   * Reclaims up to `count` file pages: refill the inactive list while it is low, then shrink
+   * its tail a batch at a time; gives up after scanning the lists twice over. When a pass finds
+   * only dirty pages, the flusher writes and this waits for it (reclaim_throttle). Returns pages freed.
+   */
+  evict(count: number, _incoming: number | undefined, who: 'kswapd' | 'direct'): number {
+    const lru = this.ctx.pageCache.lru;
+    let freed = 0;
+    let budget = 2 * (lru.activeSize + lru.inactiveSize) + BATCH;
+    while (freed < count && budget > 0 && lru.activeSize + lru.inactiveSize > 0) {
+      if (lru.inactiveIsLow() || lru.inactiveSize === 0) budget -= this.shrinkActive(BATCH);
+      const batch = lru.fromTail(false, BATCH);
+      if (batch.length === 0) continue;
+      budget -= batch.length;
+      const r = this.shrinkInactive(batch, who);
+      freed += r.freed;
+      if (r.freed === 0 && r.dirty === batch.length) this.ctx.flusher.waitForWriteback();
+    }
+    return freed;
+  }
+
+  /** shrink_active_list over up to n pages of the active tail; returns pages scanned. */
+  private shrinkActive(n: number): number {
+    const lru = this.ctx.pageCache.lru;
+    const batch = lru.fromTail(true, n);
+    if (batch.length === 0) return 0;
+    this.counters.pgrefill += batch.length;
+    const ref = referenced(batch, entriesOf(batch));
+    let rotated = 0;
+    for (let k = 0; k < batch.length; k++) {
+      const p = batch[k]!;
+      if (ref.young[k]! > 0 && ref.exec[k]) {
+        lru.rotateActive(p);
+        rotated++;
+      } else lru.deactivate(p);
+    }
+    if (rotated > 0) this.ctx.noteCost(true, 0, rotated);
+    return batch.length;
+  }
+
+  /** shrink_inactive_list + shrink_folio_list over one isolated batch. */
+  private shrinkInactive(batch: CachePage[], who: 'kswapd' | 'direct'): { freed: number; dirty: number } {
+    const { pageCache: cache, frames } = this.ctx;
+    const lru = cache.lru;
+    const n = batch.length;
+    this.counters.pgscan_file += n;
+    if (who === 'kswapd') this.counters.pgscan_kswapd += n, this.ctx.reclaim.pgscan_kswapd += n;
+    else this.counters.pgscan_direct += n, this.ctx.reclaim.pgscan_direct += n;
+    const entries = entriesOf(batch);
+    const ref = referenced(batch, entries);
+    // Decide references first (folio_check_references), then unmap what is to be reclaimed.
+    const go = new Uint8Array(n);
+    let unqueuedDirty = 0;
+    for (let k = 0; k < n; k++) {
+      const p = batch[k]!;
+      if (p.has(PG.DIRTY) || ref.dirty[k]) unqueuedDirty++;
+      const referencedFolio = p.has(PG.REFERENCED);
+      p.flags &= ~PG.REFERENCED;
+      if (ref.locked[k]) {
+        lru.activate(p);
+        continue;
+      }
+      if (ref.young[k]! > 0) {
+        p.flags |= PG.REFERENCED;
+        if (referencedFolio || ref.young[k]! > 1 || ref.exec[k]) lru.activate(p);
+        else lru.keep(p);
+        continue;
+      }
+      go[k] = 1;
+    }
+    // try_to_unmap: the entries of the pages to reclaim go, their Dirty bits pass to the pages.
+    const dirtied = unmapPages(batch, entries, go);
+    const pfns = new Float64Array(n);
+    for (let k = 0; k < n; k++) pfns[k] = batch[k]!.pfn;
+    const refs = new Float64Array(n);
+    frames.refCounts(pfns, n, refs);
+    let freed = 0;
+    for (let k = 0; k < n; k++) {
+      if (!go[k]) continue;
+      const p = batch[k]!;
+      if (dirtied[k]) cache.markDirty(p);
+      if (refs[k] !== 1) {
+        // Still mapped by someone the reverse map does not know (or an entry it could not clear).
+        lru.activate(p);
+        continue;
+      }
+      if (p.has(PG.DIRTY)) {
+        // Never written from reclaim: marked for immediate reclaim once the flusher wrote it.
+        p.flags |= PG.RECLAIM;
+        this.counters.nr_vmscan_immediate_reclaim++;
+        lru.activate(p);
+        continue;
+      }
+      cache.remove(p, true);
+      freed++;
+    }
+    this.counters.pgsteal_file += freed;
+    if (who === 'kswapd') this.counters.pgsteal_kswapd += freed, this.ctx.reclaim.pgsteal_kswapd += freed;
+    else this.counters.pgsteal_direct += freed, this.ctx.reclaim.pgsteal_direct += freed;
+    this.ctx.noteCost(true, 0, n - freed);
+    if (unqueuedDirty === n) this.ctx.flusher.wakeForReclaim();
+    return { freed, dirty: unqueuedDirty };
+  }
+}
