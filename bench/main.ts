@@ -14,6 +14,13 @@ if (process.env.VMSIM_BENCH === 'reclaim') {
   printTable('Reclaim through the VMM', ['native', 'js', 'map'], await benchReclaimVmm(backends), [['native', 'js']]);
   process.exit(0);
 }
+// VMSIM_BENCH=vmm runs only the VMM operations beside the kernel (one run, the ratios of that run).
+if (process.env.VMSIM_BENCH === 'vmm') {
+  const vmm = benchVmm(backends);
+  printTable('VMM operations vs the real kernel', ['native', 'js', 'linux'], vmm.figures, [['native', 'js'], ['native', 'linux']]);
+  console.log(vmm.linuxNote);
+  process.exit(0);
+}
 console.log(`vmsim benchmarks — node ${process.version}, backends: ${backends.join(', ')}`);
 printTable('MMU access path', ['native', 'js'], benchMmu(backends), [['native', 'js']]);
 

@@ -4,6 +4,7 @@ import { type Figure } from './harness.js';
 import { runLinuxBench } from './linux/linux-bench.js';
 
 const PAGE = 4096;
+const ONE = new Uint8Array([1]);
 
 function time(fn: () => void): number {
   const t0 = process.hrtime.bigint();
@@ -54,30 +55,47 @@ function vmsimFigures(backend: 'native' | 'js'): Record<string, number> {
     m.dispose();
   }
   {
-    const m = new Machine({ memory: '1GiB', backend });
-    const s = m.createAddressSpace();
-    const base = s.mmap({ length: pages * PAGE, prot: 'rw', populate: true });
-    const child = s.fork();
-    const [a, k] = writesPerPage(base, pages);
-    out.cow_break_ns = time(() => s.accessBatch(a, k)) / pages;
-    child.destroy();
-    // With RAM committed up front, as the kernel's own memory is: no copy lands on a frame whose
-    // host memory is touched for the first time (a host page fault, 2-4 us on this VM).
-    {
-      const w = new Machine({ memory: '256MiB', backend, hostMemory: 'eager' });
+    // COW breaks of pages holding data, as the kernel's row (its parent writes every page before fork).
+    const cow = (m: Machine, write: boolean): number => {
+      const s = m.createAddressSpace();
+      const base = s.mmap({ length: pages * PAGE, prot: 'rw', populate: true });
+      if (write) for (let i = 0; i < pages; i++) s.write(base + i * PAGE, ONE);
+      const child = s.fork();
+      const [a, k] = writesPerPage(base, pages);
+      const ns = time(() => s.accessBatch(a, k)) / pages;
+      child.destroy();
+      s.destroy();
+      return ns;
+    };
+    const fresh = (write: boolean, hostMemory: 'lazy' | 'eager' = 'lazy') => {
       const runs: number[] = [];
       for (let r = 0; r < 3; r++) {
-        const ws = w.createAddressSpace();
-        const wb = ws.mmap({ length: pages * PAGE, prot: 'rw', populate: true });
-        const wc = ws.fork();
-        const [wa, wk] = writesPerPage(wb, pages);
-        runs.push(time(() => ws.accessBatch(wa, wk)) / pages);
-        wc.destroy();
-        ws.destroy();
+        const m = new Machine({ memory: '256MiB', backend, hostMemory });
+        runs.push(cow(m, write));
+        m.dispose();
       }
-      out.cow_break_warm_ns = median(runs);
-      w.dispose();
+      return median(runs);
+    };
+    // Lazy RAM, a fresh machine: every copy lands on a frame whose host page is touched for the first time.
+    out.cow_break_ns = fresh(true);
+    // Populated and never written: the sources are zeros, so no copy (and no host page) is needed.
+    out.cow_break_zero_ns = fresh(false);
+    // RAM committed up front (hostMemory: 'eager'), as a real machine's RAM exists before the kernel uses it.
+    out.cow_break_warm_ns = fresh(true, 'eager');
+    {
+      // Lazy RAM whose frames were used before (a machine that has run a while): the steady state.
+      const m = new Machine({ memory: '256MiB', backend });
+      const runs: number[] = [];
+      cow(m, true);
+      for (let r = 0; r < 3; r++) runs.push(cow(m, true));
+      out.cow_break_recycled_ns = median(runs);
+      m.dispose();
     }
+  }
+  {
+    const m = new Machine({ memory: '1GiB', backend });
+    const s = m.createAddressSpace();
+    s.mmap({ length: pages * PAGE, prot: 'rw', populate: true });
     const three = s.mmap({ length: 3 * PAGE, prot: 'rw' });
     const N = 20000;
     // Best of three after a warm-up: the first backend measured would otherwise pay the JIT's warm-up of the TS VMM code.
@@ -96,18 +114,37 @@ function vmsimFigures(backend: 'native' | 'js'): Record<string, number> {
     out.mmap_munmap_ns = Math.min(time(mapUnmap), time(mapUnmap), time(mapUnmap)) / N;
     m.dispose();
   }
+  {
+    // smaps of a process with 10,000 regions, as the kernel's row: 2-page chunks of alternating protection, a page written in each writable one.
+    const m = new Machine({ memory: '256MiB', backend });
+    const s = m.createAddressSpace();
+    const chunks = 10000;
+    const base = s.mmap({ length: chunks * 2 * PAGE, prot: 'rw' });
+    const one = new Uint8Array([1]);
+    for (let i = 0; i < chunks; i += 2) s.write(base + i * 2 * PAGE, one);
+    for (let i = 1; i < chunks; i += 2) s.mprotect(base + i * 2 * PAGE, 2 * PAGE, 'r');
+    const read = () => void s.smaps({ format: 'text' });
+    // Best of five after two warm-ups (the JIT optimises the text writer's loops by the second call).
+    read();
+    read();
+    out.smaps_10k_ms = Math.min(time(read), time(read), time(read), time(read), time(read)) / 1e6;
+    m.dispose();
+  }
   return out;
 }
 
 const ROWS: [string, string, string][] = [
   ['first_touch_fault_ns', 'first-touch demand-zero fault', 'ns/fault'],
   ['fork_1g_populated_ms', 'fork of 1 GiB populated', 'ms/fork'],
-  ['cow_break_ns', 'COW break (copy), lazy host memory', 'ns/fault'],
+  ['cow_break_ns', 'COW break (copy), lazy host memory, fresh frames', 'ns/fault'],
+  ['cow_break_recycled_ns', 'COW break (copy), lazy host memory, frames used before', 'ns/fault'],
   ['cow_break_warm_ns', "COW break (copy), hostMemory: 'eager'", 'ns/fault'],
+  ['cow_break_zero_ns', 'COW break of populated, never-written pages (no copy)', 'ns/fault'],
   ['mprotect_split_merge_ns', 'mprotect split + merge pair', 'ns/pair'],
   ['mmap_munmap_ns', 'mmap + munmap pair', 'ns/pair'],
   ['populate_1g_ms', 'populate 1 GiB', 'ms'],
   ['munmap_1g_ms', 'munmap 1 GiB populated', 'ms'],
+  ['smaps_10k_ms', 'smaps (text) of 10,000 regions', 'ms'],
 ];
 
 /** Runs the VMM benchmarks on the given backends and the real kernel. */
@@ -119,8 +156,8 @@ export function benchVmm(backends: ('native' | 'js')[]): { figures: Figure[]; li
   const figures = ROWS.map(([key, name, unit]) => ({
     name,
     unit,
-    // The kernel has one COW figure: its page allocator hands out whatever pages it has.
-    values: { native: per.native?.[key], js: per.js?.[key], linux: lx?.[key === 'cow_break_warm_ns' ? 'cow_break_ns' : key] },
+    // The kernel has one COW figure (pages holding data): its page allocator hands out whatever pages it has.
+    values: { native: per.native?.[key], js: per.js?.[key], linux: lx?.[key.startsWith('cow_break') ? 'cow_break_ns' : key] },
   }));
   return { figures, linuxNote: lx ? 'linux: the same work by this machine\'s kernel (bench/linux/vmbench.c, THP off)' : `linux: n/a (${(linux as { unavailable: string }).unavailable})` };
 }

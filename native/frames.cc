@@ -50,7 +50,8 @@ void Frames::take(uint64_t pfn, bool zero) {
   bits_[pfn >> 6] |= 1ull << (pfn & 63);
   refs_[pfn] = 1;
   free_--;
-  if (zero && ((used_[pfn >> 6] >> (pfn & 63)) & 1)) ram_.zeroFrame(pfn);
+  lastFresh_ = !((used_[pfn >> 6] >> (pfn & 63)) & 1);
+  if (zero && !lastFresh_) ram_.zeroFrame(pfn);
   used_[pfn >> 6] |= 1ull << (pfn & 63);
 }
 

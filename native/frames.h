@@ -24,6 +24,20 @@ class Frames {
   bool runUsable(uint64_t base, uint64_t n) const;
   // The lowest free frame; `zero` = false skips zeroing a recycled frame (the caller overwrites all of it).
   int64_t alloc(bool zero = true);
+  // True when the frame the last alloc() took had never been handed out: its host memory is
+  // untouched and reads as zero, and writing it is the host's first commit of that page.
+  bool lastFresh() const { return lastFresh_; }
+  // True when no frame of pfn's 2 MiB block (512 frames) but pfn itself was ever handed out.
+  bool blockFresh(uint64_t pfn) const {
+    const uint64_t first = pfn & ~511ull;
+    if (first + 512 > total_) return false;
+    for (uint64_t w = first >> 6; w < (first >> 6) + 8; w++) {
+      uint64_t v = used_[w];
+      if (w == (pfn >> 6)) v &= ~(1ull << (pfn & 63));
+      if (v) return false;
+    }
+    return true;
+  }
   int64_t allocRun(double count, double align);
   int allocList(double* out, size_t outLength, double count);
   int64_t ref(double pfn);
@@ -51,6 +65,7 @@ class Frames {
   // Frames handed out at least once: only those can hold old data. Fresh host memory is zero,
   // so never-used frames are not memset — that would commit host memory nobody asked for.
   Array<uint64_t> used_;
+  bool lastFresh_ = false;
   Ram& ram_;
 };
 

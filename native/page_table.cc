@@ -257,7 +257,10 @@ int64_t PageTables::cowBreak(uint64_t root, uint64_t la, bool copy, uint64_t att
   // A copy overwrites the whole frame, so a recycled frame need not be zeroed first.
   const int64_t nf = frames_.alloc(!copy);
   if (nf < 0) return nf;
-  if (copy) ram_.copyFrame(static_cast<uint64_t>(nf), old);
+  if (copy) {
+    const bool fresh = frames_.lastFresh();
+    ram_.copyFrameCow(static_cast<uint64_t>(nf), old, fresh, fresh && frames_.blockFresh(static_cast<uint64_t>(nf)));
+  }
   *s = (attrs & (ATTR_LO | NX)) | P | (static_cast<uint64_t>(nf) << 12);
   frames_.unrefU(old);
   return nf;

@@ -52,7 +52,9 @@ export { createPolicy, resolvePolicy, isPolicyName, policyKind, policySummary, P
 export type { AccessBits, PolicyKind, PolicyName, PolicyOptions, ReclaimPolicy, StackDistances, ReferenceString, SwapOptions, SwapSource, ZswapOptions, ZswapStats, ReclaimCounters } from './reclaim/index.js';
 export { encodeSwapEntry, decodeSwapEntry } from './reclaim/index.js';
 export { runReferenceString, faultCurve } from './replay/index.js';
-export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow } from './replay/index.js';
+export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep, FaultCurve, FaultCurveRow, FaultCurveOptions, RunProgress, OnRunProgress } from './replay/index.js';
+export { annotate } from './annotate/index.js';
+export type { AnnotateOptions, AnnotateResult, RegionEvents, InstructionEvents, Events } from './annotate/index.js';
 export { linuxWatermarks } from './vmm/reclaimer.js';
 export { OptFuture, OptFutureBuilder } from './reclaim/index.js';
 export type { OptMatch } from './reclaim/index.js';
@@ -65,3 +67,5 @@ export type { FileSystem, CreateFileOptions, OpenFileOptions } from './vmm/file/
 export type { MemInfo, VmStat } from './vmm/mem-stats.js';
 export type { VmOptions } from './machine/options.js';
 export type { MsyncFlags } from './vmm/msync.js';
+export { decodePagemapEntry } from './vmm/proc/index.js';
+export type { SmapsEntry, SmapsRollup, SmapsTotals, PagemapEntry, PagemapOptions, ProcFormatOptions, ProcStatus, ProcStatm } from './vmm/proc/index.js';

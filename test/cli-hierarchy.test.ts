@@ -1,6 +1,6 @@
 /** The TLB hierarchy on the command line: presets, per-array flags, CSV columns per level, the time series, sweeps over any array parameter or preset. */
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rmSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
@@ -18,6 +18,7 @@ function parseCsv(text: string): string[][] {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vmsim-cli-h-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const LS = 'traces/ls.lackey.gz';
 
 describe('vmsim replay with a TLB hierarchy', () => {
@@ -52,7 +53,7 @@ describe('vmsim replay with a TLB hierarchy', () => {
     expect(a[0]).toContain('tlb.hierarchy.mpki.l1d');
   });
 
-  it('--series writes the miss rates per window as CSV and SVG', async () => {
+  it('--series writes the miss rates per window as CSV and a chart of a panel per level', async () => {
     const csv = join(dir, 's.csv');
     const svg = join(dir, 's.svg');
     const r = await run('replay', LS, '--cpu', 'zen3', '--series', '100000', '--series-csv', csv, '--series-plot', svg, '--json');
@@ -62,7 +63,9 @@ describe('vmsim replay with a TLB hierarchy', () => {
     expect(rows.length - 1).toBe(Math.ceil(j.accesses / 100000));
     expect(Number(rows[1]![0])).toBe(100000);
     expect(j.series.points.length).toBe(rows.length - 1);
-    expect(readFileSync(svg, 'utf8')).toContain('every 100000 accesses');
+    const text = readFileSync(svg, 'utf8');
+    expect(text).toContain('each point: the 100,000 accesses up to it');
+    for (const panel of ['L1 instruction TLB', 'L1 data TLB', 'second-level TLB and L2 instruction TLB', 'per 1,000 accesses']) expect(text).toContain(`>${panel}</text>`);
   });
 });
 
@@ -73,7 +76,8 @@ describe('vmsim sweep over the hierarchy', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/l1d-entries\s+l1d hits\s+l1d misses\s+l1d miss rate/);
     const text = readFileSync(svg, 'utf8');
-    expect(text).toContain('l1d miss rate');
+    expect(text).toContain('L1 data TLB miss rate (% of its lookups)');
+    expect(text).toContain('L1 data TLB entries (--l1d-entries)');
     for (const v of ['16', '32', '48', '64']) expect(text).toContain(`>${v}</text>`);
   });
 
@@ -86,7 +90,10 @@ describe('vmsim sweep over the hierarchy', () => {
     expect(rows[0]).toContain('tlb.levels.stlb.misses');
     const text = readFileSync(svg, 'utf8');
     for (const n of ['skylake', 'zen4', 'champsim']) expect(text).toContain(`>${n}</text>`);
-    expect(text).toContain('(log scale)');
+    expect(text).toContain('miss rate (% of the level&apos;s lookups, log scale)');
+    // Names on the x axis are bars, one per level of each preset (zen4's L2 ITLB is the only one of its kind here).
+    for (const level of ['L1 instruction TLB', 'L1 data TLB', 'second-level TLB', 'L2 instruction TLB']) expect(text).toContain(`>${level}</text>`);
+    expect(text).not.toContain('<polyline');
   });
 
   it('a policy list is an axis: one row per policy, the chart names each on the x axis', async () => {
@@ -97,8 +104,8 @@ describe('vmsim sweep over the hierarchy', () => {
     expect(rows.map((x: { result: { tlb: { levels: Array<{ name: string; policy: string }> } } }) => x.result.tlb.levels.find((l) => l.name === 'stlb')!.policy)).toEqual(['lru', 'plru', 'fifo', 'random']);
     const text = readFileSync(svg, 'utf8');
     for (const p of ['lru', 'plru', 'fifo', 'random']) expect(text).toContain(`>${p}</text>`);
-    expect(text).toContain('stlb miss rate');
-    expect((await run('sweep', LS, '--stlb-entries', '64', '--stlb-policy', 'lru,mru')).err).toMatch(/--stlb-policy must be one of lru, plru, fifo, random; got "mru"/);
+    expect(text).toContain('second-level TLB miss rate (% of its lookups)');
+    expect((await run('sweep', LS, '--stlb-entries', '64', '--stlb-policy', 'lru,mru')).err).toMatch(/--stlb-policy lru,mru: "mru" is not one of lru, plru, fifo, random; did you mean lru\?/);
   });
 
   it('--pwc-pde-entries and --page-size lists are axes too; an unknown --plot-level is a clear error', async () => {

@@ -25,21 +25,36 @@ const lsText = gunzipSync(readFileSync('traces/ls.lackey.gz'));
 describe('usage errors', () => {
   it('exit 2 and name the flag, for values the library would refuse too', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['replay', trace, '--tlb-entries', '0'], /^vmsim replay: --tlb-entries must be an integer in \[1, 1048576\], got number 0\n$/],
-      [['replay', trace, '--tlb-entries', '-5'], /--tlb-entries needs a non-negative integer, got "-5"/],
+      [['replay', trace, '--tlb-entries', '0'], /^vmsim replay: --tlb-entries 0: needs a whole number of at least 1\n$/],
+      [['replay', trace, '--tlb-entries', '-5'], /^vmsim replay: --tlb-entries -5: needs a whole number of at least 1\n$/],
       [['replay', trace, '--tlb-ways', '3'], /--tlb-entries 64 is not a multiple of --tlb-ways 3/],
-      [['replay', trace, '--l1d-entries', '0'], /--l1d-entries must be an integer/],
-      [['replay', trace, '--l1i-entries', '8', '--l1i-ways', '16'], /--l1i-ways must be an integer in \[1, entries=8\]/],
-      [['replay', trace, '--pwc', '1,2,2000000'], /--pwc-pde-entries must be an integer in \[1, 1048576\]/],
-      [['replay', trace, '--memory', 'lots'], /--memory/],
-      [['maps', trace, '--tlb-entries', '0'], /^vmsim maps: --tlb-entries/],
-      [['sweep', trace, '--tlb-entries', '0,16'], /--tlb-entries items must be positive, got 0 in "0,16"/],
-      [['sweep', trace, '--tlb-entries', '16,,32'], /without empty items, got "16,,32"/],
+      [['replay', trace, '--l1d-entries', '0'], /--l1d-entries 0: needs a whole number of at least 1/],
+      [['replay', trace, '--l1i-entries', '8', '--l1i-ways', '16'], /--l1i-ways 16: must be an integer in \[1, entries=8\]/],
+      [['replay', trace, '--pwc', '1,2,2000000'], /--pwc 1,2,2000000: PD entries 2000000: at most 1048576/],
+      [['replay', trace, '--memory', 'lots'], /--memory lots: needs a size like 64MiB/],
+      // The size as typed, not its byte count.
+      [['replay', trace, '--memory', '2TiB'], /^vmsim replay: --memory 2TiB: out of range: 2 MiB to 1 TiB\n$/],
+      [['replay', trace, '--frames', '4', '--swap', '1k'], /--swap 1k: must be a whole number of 4 KiB pages/],
+      // 0 and -1 alike.
+      [['replay', trace, '--frames', '0'], /^vmsim replay: --frames 0: needs a whole number of at least 1\n$/],
+      [['replay', trace, '--frames', '-1'], /^vmsim replay: --frames -1: needs a whole number of at least 1\n$/],
+      [['replay', trace, '--frames', '--json'], /--frames needs a value \(N\)/],
+      [['replay', trace, '--tlb-entires', '5'], /unknown option --tlb-entires; did you mean --tlb-entries\?/],
+      [['replay', trace, '--frames', '4', '--policy', 'lur'], /--policy lur: must be one of .*; did you mean lru\?/],
+      [['replay', trace, '--cpu', 'skylak'], /--cpu skylak: must be one of skylake, .*; did you mean skylake\?/],
+      [['sweep', trace, '--cpu', 'skylake,zen'], /--cpu skylake,zen: "zen" is not one of .*; did you mean zen3\?/],
+      [['maps', trace, '--tlb-entries', '64'], /^vmsim maps: unknown option --tlb-entries/],
+      [['sweep', trace, '--tlb-entries', '0,16'], /--tlb-entries 0,16: each item must be a whole number of at least 1, got 0/],
+      [['sweep', trace, '--tlb-entries', '16,,32'], /--tlb-entries 16,,32: needs a comma-separated list .* without empty items/],
       [['sweep', trace, '--tlb-entries', '16,'], /without empty items/],
-      [['sweep', trace, '--tlb-ways', '0'], /--tlb-ways items must be positive/],
-      [['sweep', trace, '--jobs', '0'], /--jobs must be at least 1, got 0/],
+      [['sweep', trace, '--tlb-ways', '0'], /--tlb-ways 0: each item must be a whole number of at least 1/],
+      [['sweep', trace, '--jobs', '0'], /--jobs 0: needs a whole number of at least 1/],
+      [['sweep', trace, '--log'], /--log needs --plot FILE/],
+      [['sweep', trace, '--plot-level', 'stbl'], /--plot-level stbl: no such TLB array or level .*; did you mean stlb\?/],
+      [['curve', trace, '--frames', '8', '--policy', 'lru,optimum'], /--policy lru,optimum: "optimum" is not one of/],
       [['record', '--', 'true'], /-o OUT is required/],
       [['record', '-o', 'x.bin'], /expected a PROGRAM to run/],
+      [['replya', trace], /^vmsim "replya" is not a vmsim command; did you mean replay\?/],
     ];
     for (const [argv, msg] of cases) {
       const r = await run(...argv);
@@ -50,7 +65,7 @@ describe('usage errors', () => {
   });
 
   it('-h and --help on every command', async () => {
-    for (const cmd of ['replay', 'sweep', 'convert', 'maps', 'record', 'demo']) {
+    for (const cmd of ['replay', 'sweep', 'curve', 'annotate', 'policy', 'convert', 'maps', 'record', 'demo']) {
       for (const flag of ['-h', '--help']) {
         const r = await run(cmd, flag);
         expect(r.code, `${cmd} ${flag}`).toBe(0);
@@ -68,19 +83,32 @@ describe('usage errors', () => {
     expect(r.out).toMatch(new RegExp(`^vmsim ${pkg.version.replace(/\./g, '\\.')}\\n${backend.source}\\n$`));
   });
 
-  it('--plot is checked before any replay: the format follows the name, the directory must exist', async () => {
+  it('chart and output files are checked before any replay: the format follows the name, the directory must exist', async () => {
     const missingTrace = join(dir, 'no-such-trace');
+    mkdirSync(dir + '/.svg-dir.svg', { recursive: true });
     for (const [plot, msg] of [
-      ['chart.pdf', /--plot "chart.pdf" must end in .svg or .png/],
-      ['chart', /must end in .svg or .png/],
-      [join(dir, 'nodir', 'c.svg'), /--plot: directory .*nodir does not exist/],
+      ['chart.pdf', /--plot chart\.pdf: must end in \.svg or \.png \(the format follows the name\), not \.pdf/],
+      ['chart', /--plot chart: must end in .svg or .png/],
+      [join(dir, 'nodir', 'c.svg'), /--plot \S+c\.svg: directory .*nodir does not exist/],
       [dir + '/.svg-dir.svg', /is a directory/],
     ] as const) {
-      if (plot.endsWith('.svg-dir.svg')) mkdirSync(plot, { recursive: true });
-      const r = await run('sweep', missingTrace, '--tlb-entries', '4,8', '--plot', plot);
-      expect(r.code, plot).toBe(2); // a usage error, not the missing trace
-      expect(r.err).toMatch(msg);
+      for (const argv of [
+        ['sweep', missingTrace, '--tlb-entries', '4,8', '--plot', plot],
+        ['curve', missingTrace, '--frames', '4,8', '--plot', plot],
+      ]) {
+        const r = await run(...argv);
+        expect(r.code, argv.join(' ')).toBe(2); // a usage error, not the missing trace
+        expect(r.err).toMatch(msg);
+      }
     }
+    const series = await run('replay', missingTrace, '--series', '10', '--series-plot', 'rates.jpg');
+    expect([series.code, series.err]).toEqual([2, 'vmsim replay: --series-plot rates.jpg: must end in .svg or .png (the format follows the name), not .jpg\n']);
+    const csv = await run('replay', missingTrace, '--series', '10', '--series-csv', join(dir, 'nodir', 'r.csv'));
+    expect(csv.code).toBe(2);
+    expect(csv.err).toMatch(/--series-csv \S+r\.csv: directory/);
+    const conv = await run('convert', missingTrace, join(dir, 'nodir', 'out.bin'));
+    expect(conv.code).toBe(2);
+    expect(conv.err).toMatch(/^vmsim convert: OUT \S+out\.bin: directory \S+nodir does not exist\n$/);
   });
 
   it('--plot FILE.png renders a PNG, FILE.svg an SVG', async () => {
@@ -236,6 +264,10 @@ describe.skipIf(!valgrind)('vmsim record (valgrind lackey; skipped only where va
     const j = JSON.parse(r.stdout);
     expect(j.trace.source).toBe('valgrind lackey: sh -c exit 0');
     expect(j.accesses).toBeGreaterThan(10_000);
+    // ns per access leaves out the time spent waiting for valgrind (most of the run).
+    expect(j.trace.waitMs).toBeGreaterThan(0);
+    expect(j.trace.waitMs).toBeLessThanOrEqual(j.timeMs);
+    expect(j.nsPerAccess).toBeCloseTo(((j.timeMs - j.trace.waitMs) * 1e6) / j.trace.records, 6);
     expect(j.tlb.levels[0].entries).toBe(16);
     const bad = spawnSync(process.execPath, [bin, 'record', '-o', join(dir, 'never.bin'), '--', join(dir, 'no-such-program')], { encoding: 'utf8' });
     expect(bad.status).toBe(1);

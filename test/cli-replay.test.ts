@@ -1,7 +1,7 @@
 /** The replay, maps, convert and sweep commands: output, exit codes, --json/--csv, --plot, bad options. */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { rmSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
@@ -15,6 +15,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vmsim-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const trace = join(dir, 'small.out');
 writeFileSync(trace, '==1== header\nI  00400000,4\n L 7ff000100,8\n S 7ff000100,8\n M 00601000,4\nI  00400004,4\n L 00600ffc,8\n');
 
@@ -75,14 +76,14 @@ describe('vmsim replay', () => {
     const cases: Array<[string[], RegExp]> = [
       [['replay'], /expected one TRACE/],
       [['replay', trace, '--tlb-entries'], /--tlb-entries needs a value/],
-      [['replay', trace, '--tlb-entries', 'many'], /non-negative integer, got "many"/],
-      [['replay', trace, '--page-size', '1g'], /--page-size must be one of 4k, 2m/],
+      [['replay', trace, '--tlb-entries', 'many'], /--tlb-entries many: needs a whole number of at least 1/],
+      [['replay', trace, '--page-size', '1g'], /--page-size 1g: must be one of 4k, 2m/],
       [['replay', trace, '--frobnicate'], /unknown option --frobnicate/],
       [['replay', trace, '--json', '--csv'], /choose one of --json and --csv/],
-      [['replay', trace, '--pwc', '1,2'], /--pwc needs three/],
+      [['replay', trace, '--pwc', '1,2'], /--pwc 1,2: needs three entry counts PML4,PDPT,PD/],
       [['replay', trace, '--l1d-ways', '2'], /--l1d-ways needs --l1d-entries/],
       [['sweep', trace, '--tlb-entries', '6', '--tlb-ways', '4'], /no valid combination/],
-      [['sweep', trace, '--cpu', 'skylake,p4'], /--cpu must be one of/],
+      [['sweep', trace, '--cpu', 'skylake,p4'], /--cpu skylake,p4: "p4" is not one of skylake/],
       [['convert', trace], /expected IN and OUT/],
       [['maps'], /expected one TRACE/],
     ];
@@ -94,17 +95,17 @@ describe('vmsim replay', () => {
     // A bad TLB configuration is misuse too (exit 2), and the message names the flags.
     const tlbErr = await run('replay', trace, '--tlb-entries', '6', '--tlb-ways', '4');
     expect(tlbErr.code).toBe(2);
-    expect(tlbErr.err).toMatch(/--tlb-entries 6 is not a multiple of --tlb-ways 4/);
+    expect(tlbErr.err).toMatch(/--tlb-entries 6: is not a multiple of --tlb-ways 4/);
     const hier: Array<[string[], RegExp]> = [
-      [['--l1d-entries', '64', '--l1d-ways', '3'], /--l1d-ways 3 does not divide --l1d-entries 64/],
-      [['--stlb-entries', '0'], /--stlb-entries must be an integer in \[1, 1048576\], got number 0/],
-      [['--cpu', 'haswell'], /--cpu must be one of skylake, golden-cove, zen3, zen4, champsim, virtuoso/],
-      [['--cpu', 'skylake', '--stlb-policy', 'plru'], /--stlb-policy 'plru' needs a power-of-two number of ways, got --stlb-ways 12/],
-      [['--l1d-policy', 'mru'], /--l1d-policy must be one of lru, plru, fifo, random/],
+      [['--l1d-entries', '64', '--l1d-ways', '3'], /--l1d-ways 3: does not divide --l1d-entries 64/],
+      [['--stlb-entries', '0'], /--stlb-entries 0: needs a whole number of at least 1/],
+      [['--stlb-entries', '2000000'], /--stlb-entries 2000000: must be an integer in \[1, 1048576\]$/m],
+      [['--cpu', 'haswell'], /--cpu haswell: must be one of skylake, golden-cove, zen3, zen4, champsim, virtuoso/],
+      [['--cpu', 'skylake', '--stlb-policy', 'plru'], /--stlb-policy plru: needs a power-of-two number of ways, got --stlb-ways 12/],
+      [['--l1d-policy', 'mru'], /--l1d-policy mru: must be one of lru, plru, fifo, random/],
       [['--pwc-pde-ways', '2'], /--pwc-pde-ways needs --pwc-pde-entries \(or --cpu\)/],
-      [['--pwc-pde-entries', '6', '--pwc-pde-ways', '4'], /--pwc-pde-ways 4 does not divide --pwc-pde-entries 6/],
-      [['--series', '0', '--cpu', 'zen3'], /--series must be a positive integer/],
-      [['--series', '10'], /--series needs a TLB hierarchy/],
+      [['--pwc-pde-entries', '6', '--pwc-pde-ways', '4'], /--pwc-pde-ways 4: does not divide --pwc-pde-entries 6/],
+      [['--series', '0', '--cpu', 'zen3'], /--series 0: needs a whole number of at least 1/],
       [['--series-csv', 'x.csv', '--cpu', 'zen3'], /--series-csv needs --series N/],
       [['--tlb-entries', '64', '--stlb-entries', '64', '--l1d-entries', '4'], /not both/],
     ];
@@ -203,5 +204,38 @@ describe('the installed command (dist)', () => {
     const p = spawnSync(process.execPath, [bin], { encoding: 'utf8' });
     expect(p.status).toBe(2);
     expect(p.stderr).toMatch(/usage: vmsim COMMAND/);
+  });
+});
+
+describe('replay options that changed', () => {
+  it('--series works with the one default TLB: its miss rate per window, adding up to the totals', async () => {
+    const csv = join(dir, 'series.csv');
+    const png = join(dir, 'series.png');
+    const r = await run('replay', 'traces/ls.lackey.gz', '--series', '100000', '--series-csv', csv, '--series-plot', png, '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    const rows = readFileSync(csv, 'utf8').trim().split('\n').map((l) => l.split(','));
+    expect(rows[0]).toEqual(['accesses', 'tlbMissRate', 'missesPerAccess']);
+    expect(j.series.points.length).toBe(Math.ceil(j.accesses / 100000));
+    // Misses per window (rate x window length) add up to the replay's misses.
+    let prev = 0;
+    let misses = 0;
+    for (const p of j.series.points) {
+      misses += p.missesPerAccess * (p.accesses - prev);
+      prev = p.accesses;
+    }
+    expect(Math.round(misses)).toBe(j.tlb.misses);
+    expect([...readFileSync(png).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  });
+
+  it('--swap-file never shrinks an existing swap file: a smaller --swap is refused before the replay', async () => {
+    const file = join(dir, 'swapfile');
+    const first = await run('replay', trace, '--frames', '2', '--swap', '64KiB', '--swap-file', file);
+    expect(first.code, first.err).toBe(0);
+    const smaller = await run('replay', trace, '--frames', '2', '--swap', '32KiB', '--swap-file', file);
+    expect(smaller.code).toBe(2);
+    expect(smaller.err).toBe(`vmsim replay: --swap-file ${file} is an existing 64.0 KiB swap file and --swap 32KiB would shrink it; give --swap 64KiB (or more), another --swap-file, or remove the file first\n`);
+    expect(readFileSync(file).length).toBe(65536);
+    expect((await run('replay', trace, '--frames', '2', '--swap', '64KiB', '--swap-file', file)).code).toBe(0);
   });
 });

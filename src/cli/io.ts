@@ -1,6 +1,6 @@
 /** Where a command writes: injectable so tests can run commands in-process. */
 export interface CommandIo {
-  stdout: { write(s: string): unknown };
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
 }
 

@@ -3,7 +3,7 @@ import { resolveReplayOptions, type ReplayOptions, type ReplayTlbOptions, type T
 import { resolveOptions } from '../machine/options.js';
 import { CPU_NAMES } from '../tlb/presets.js';
 import { POLICY_NAMES } from '../tlb/layout.js';
-import { UsageError, type OptionSpec, type ParsedArgs } from './args.js';
+import { badValue, typed, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 
 /** The hierarchy's arrays on the command line: flag prefix, ReplayTlbOptions key (pwc: its key in tlb.pwc), what it is. */
 export const ARRAY_FLAGS: ReadonlyArray<readonly [flag: string, key: string, pwc: boolean, what: string]> = [
@@ -20,30 +20,46 @@ export const ARRAY_FLAGS: ReadonlyArray<readonly [flag: string, key: string, pwc
   ['pwc-pde', 'pd', true, 'PDE walk cache'],
 ];
 
+/** Group headings of the machine options in --help. */
+export const GROUP = { tlb: 'TLB', hier: 'TLB hierarchy (a --cpu preset, or arrays of your own; docs/tlb-hierarchy.md)', memory: 'memory and input', output: 'output' } as const;
+
+/** RAM a machine may have (as resolveOptions checks). */
+const MEMORY_RANGE = { min: 2 ** 21, max: 2 ** 40 };
+
+/** --backend, --memory and --strict: every command that replays a trace has them. */
+export function inputSpecs(): OptionSpec[] {
+  return [
+    { name: 'memory', type: 'size', ...MEMORY_RANGE, value: 'SIZE', group: GROUP.memory, help: 'simulated RAM, e.g. 8GiB (reserved; only touched frames use host memory)', default: '64GiB' },
+    { name: 'strict', type: 'flag', group: GROUP.memory, help: 'stop at the first malformed trace line or record (default: skip and count it)' },
+    { name: 'backend', type: 'string', choices: ['native', 'js', 'auto'], value: 'native|js|auto', group: GROUP.memory, help: 'simulation core', default: 'auto' },
+  ];
+}
+
 /** TLB, memory and trace options (single values; sweep accepts lists for every size, associativity, preset and page size). */
 export function machineSpecs(lists: boolean): OptionSpec[] {
   const n = lists ? 'list' : 'int';
+  const one = lists ? {} : { min: 1 };
   const v = lists ? 'N[,N...]' : 'N';
   const w = lists ? 'W[,W...]' : 'W';
   const arrays: OptionSpec[] = ARRAY_FLAGS.flatMap(([flag, , , what]) => [
-    { name: `${flag}-entries`, type: n, value: v, help: `entries of the ${what}` },
-    { name: `${flag}-ways`, type: n, value: w, help: `ways of the ${flag} array (= entries: fully associative)`, default: 'min(4, entries), or the preset\'s' },
-    { name: `${flag}-policy`, type: 'string', ...(lists ? {} : { choices: POLICY_NAMES }), value: lists ? 'P[,P...]' : POLICY_NAMES.join('|'), help: `replacement policy of the ${flag} array${lists ? ` (${POLICY_NAMES.join(', ')})` : ''}`, default: 'lru' },
+    { name: `${flag}-entries`, type: n, ...one, value: v, group: GROUP.hier, row: flag, help: what, ...(flag === 'l1i' ? { groupNote: ARRAY_NOTE } : {}) },
+    { name: `${flag}-ways`, type: n, ...one, value: w, group: GROUP.hier, row: flag, help: `ways of the ${flag} array` },
+    { name: `${flag}-policy`, type: lists ? 'names' : 'string', choices: POLICY_NAMES, value: lists ? 'P[,P...]' : 'P', group: GROUP.hier, row: flag, help: `replacement policy of the ${flag} array` },
   ]);
   return [
-    { name: 'cpu', type: 'string', ...(lists ? {} : { choices: CPU_NAMES }), value: lists ? 'NAME[,NAME...]' : CPU_NAMES.join('|'), help: 'a CPU preset: its TLB hierarchy (docs/tlb-hierarchy.md); the options below override it field by field' },
-    { name: 'tlb-entries', type: n, value: v, help: 'TLB entries (the unified TLB, or the second level of a hierarchy)', default: '64' },
-    { name: 'tlb-ways', type: n, value: w, help: 'ways per set; equal to the entries = fully associative', default: 'min(4, entries)' },
+    { name: 'tlb-entries', type: n, ...one, value: v, group: GROUP.tlb, help: 'TLB entries (the unified TLB, or the second level of a hierarchy)', default: '64' },
+    { name: 'tlb-ways', type: n, ...one, value: w, group: GROUP.tlb, help: 'ways per set; equal to the entries = fully associative', default: 'min(4, entries)' },
+    { name: 'cpu', type: lists ? 'names' : 'string', choices: CPU_NAMES, value: lists ? 'NAME[,NAME...]' : 'NAME', group: GROUP.hier, help: `a CPU preset (${CPU_NAMES.join(', ')}): its whole TLB hierarchy; the options below override it field by field` },
     ...arrays,
-    { name: 'pwc', type: 'string', value: 'PML4,PDPT,PD', help: 'paging-structure caches: entries per level, fully associative, e.g. 2,4,32 (0 = none)' },
-    { name: 'walk-latency', type: 'int', value: 'CYCLES', help: 'cycles per memory reference of a page walk (cost model)', default: '20, or the preset\'s' },
-    { name: 'series', type: 'int', value: 'N', help: 'with a hierarchy: miss rates every N accesses (JSON/CSV series)' },
-    { name: 'page-size', type: 'string', ...(lists ? {} : { choices: ['4k', '2m'] }), value: lists ? '4k[,2m]' : '4k|2m', help: 'page size of the process memory (2m: transparent huge pages)', default: '4k' },
-    { name: 'backend', type: 'string', choices: ['native', 'js', 'auto'], value: 'native|js|auto', help: 'simulation core', default: 'auto' },
-    { name: 'memory', type: 'string', value: 'SIZE', help: 'simulated RAM, e.g. 8GiB (reserved, only touched frames use host memory)', default: '64GiB' },
-    { name: 'strict', type: 'flag', help: 'stop at the first malformed trace line or record (default: skip and count it)' },
+    { name: 'pwc', type: 'string', value: 'PML4,PDPT,PD', group: GROUP.hier, help: 'paging-structure caches: entries per level, fully associative, e.g. 2,4,32 (0 = none)' },
+    { name: 'walk-latency', type: 'int', value: 'CYCLES', group: GROUP.hier, help: 'cycles per memory reference of a page walk (the cost model)', default: "20, or the preset's" },
+    { name: 'page-size', type: lists ? 'names' : 'string', choices: ['4k', '2m'], value: lists ? '4k[,2m]' : '4k|2m', group: GROUP.memory, help: 'page size of the process memory (2m: transparent huge pages)', default: '4k' },
+    ...inputSpecs(),
   ];
 }
+
+/** The per-array help line: ARRAY_FLAGS' what, and the policies they take. */
+export const ARRAY_NOTE = `each array: --ARRAY-entries N, --ARRAY-ways W (= N: fully associative; default min(4, N) or the preset's), --ARRAY-policy ${POLICY_NAMES.join('|')} (default lru)`;
 
 /** The flag an option path in a replay error names: options.tlb.l1d.ways → --l1d-ways. */
 function flagOf(message: string): string {
@@ -60,6 +76,21 @@ function flagOf(message: string): string {
     .replace(/options\.seriesEvery/g, '--series')
     .replace(/options\.pageSize/g, '--page-size')
     .replace(/options\.memory/g, '--memory');
+}
+
+/**
+ * The message of a library error about the options as a usage error reads: "--flag TYPED:
+ * problem" when it is about an option the user typed (the library repeats the value it was
+ * given, a size as its byte count: the user's own text replaces it), flags for option paths.
+ */
+export function userMessage(message: string, a: ParsedArgs): string {
+  const msg = flagOf(message);
+  const m = /^--([a-z0-9-]+) (.*)$/s.exec(msg);
+  if (m && a.raw.has(m[1]!)) {
+    const rest = m[2]!.replace(/^(-?\d[\w.]*|"[^"]*"|'[^']*') /, '').replace(/, got (?:number|string) \S+$/, '');
+    return `${typed(m[1]!, a.raw.get(m[1]!)!)}: ${rest}`;
+  }
+  return msg;
 }
 
 /** One value of an option in a sweep combination (`pick`), else the parsed single value. */
@@ -86,8 +117,11 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {
   const spec = o.get('pwc') as string | undefined;
   if (spec !== undefined) {
     const parts = spec.split(',');
-    if (parts.length !== 3 || !parts.every((p) => /^\d+$/.test(p))) throw new UsageError(`${command}: --pwc needs three entry counts PML4,PDPT,PD like 2,4,32; got ${JSON.stringify(spec)}`);
+    if (parts.length !== 3 || !parts.every((p) => /^\d+$/.test(p))) throw badValue(command, 'pwc', spec, 'needs three entry counts PML4,PDPT,PD like 2,4,32');
     const [pml4, pdpt, pd] = parts.map(Number);
+    parts.forEach((p, i) => {
+      if (Number(p) > 2 ** 20) throw badValue(command, 'pwc', spec, `${['PML4', 'PDPT', 'PD'][i]} entries ${p}: at most 1048576`);
+    });
     Object.assign(pwc, { pml4, pdpt, pd });
   }
   for (const [flag, key, isPwc] of ARRAY_FLAGS) {
@@ -105,7 +139,7 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {
   if (int('walk-latency') !== undefined) tlb.walkReference = int('walk-latency');
   const r: ReplayOptions = { tlb };
   if (cpu !== undefined) r.cpu = cpu;
-  if (int('series') !== undefined) r.seriesEvery = int('series');
+  if (o.get('series') !== undefined) r.seriesEvery = o.get('series') as number;
   if (get('page-size') !== undefined) r.pageSize = get('page-size') as '4k' | '2m';
   if (o.has('backend')) r.backend = o.get('backend') as 'native' | 'js' | 'auto';
   if (o.has('memory')) r.memory = o.get('memory') as string;
@@ -116,7 +150,7 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {
     resolveReplayOptions(r);
     if (r.memory !== undefined) resolveOptions({ memory: r.memory, backend: 'js' });
   } catch (e) {
-    if (e instanceof Error && typeof (e as { code?: unknown }).code === 'string') throw new UsageError(`${command}: ${flagOf(e.message)}`);
+    if (e instanceof Error && typeof (e as { code?: unknown }).code === 'string') throw new UsageError(`${command}: ${userMessage(e.message, a)}`);
     throw e;
   }
   return r;

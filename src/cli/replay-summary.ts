@@ -62,20 +62,23 @@ export function formatReplaySummary(r: ReplayResult): string {
     formatTable(
       [
         ['page walks', formatCount(r.walks)],
+        // Split by what each fault did (the page-ins are what curve and textbooks count as faults), then as Linux counts them.
         ['page faults', formatCount(r.faults.total)],
-        ['  minor (demand paging)', formatCount(r.faults.minor)],
-        ['  copy-on-write', formatCount(r.faults.cow)],
+        [`  page-ins (curve's "faults")`, formatCount(r.faults.pageIns)],
+        ['  writes to zero-page/COW pages', formatCount(r.faults.writeProtect)],
         ['  refused (SIGSEGV)', formatCount(r.faults.segv)],
+        ['minor + major (read from swap)', `${formatCount(r.faults.minor)} + ${formatCount(r.faults.major)}`],
+        ['copy-on-write faults', formatCount(r.faults.cow)],
         ...(r.resident
           ? ([
-              ['  major (read from swap)', formatCount(r.faults.major)],
               [`resident limit (${r.resident.policy})`, `${formatCount(r.resident.frames)} pages`],
               ['swap in / out (pages)', `${formatCount(r.swap!.in)} / ${formatCount(r.swap!.out)}`],
               ['evictions clean / dirty', `${formatCount(r.evictions!.clean)} / ${formatCount(r.evictions!.dirty)}`],
               ...(r.swap!.zswap ? [['zswap pages, ratio', `${formatCount(r.swap!.zswap.storedPages)}, ${r.swap!.zswap.ratio.toFixed(2)}x`] as [string, string]] : []),
             ] as Array<[string, string]>)
           : []),
-        [`pages touched (${r.pageSize})`, formatCount(r.pagesTouched)],
+        // With 2 MiB pages, where a THP did not fit the pages are 4 KiB: say how many of each.
+        r.pageSize === '2m' ? ['pages touched (2 MiB + 4 KiB)', `${formatCount(r.pagesTouchedBySize['2m'])} + ${formatCount(r.pagesTouchedBySize['4k'])}`] : ['pages touched (4k)', formatCount(r.pagesTouched)],
         ['memory touched', formatBytes(r.bytesTouched)],
         ['frames used', `${formatCount(r.framesUsed)} (${formatBytes(r.framesUsed * 4096)})`],
         ['regions', formatCount(r.regions)],

@@ -9,9 +9,9 @@ export function flatResult(r: ReplayResult, prefix: Record<string, unknown> = {}
   return flattenObject({ ...prefix, ...rest, tlb: { ...rest.tlb, levels } });
 }
 
-/** The time series as CSV rows (accesses, then each rate). */
+/** The time series as CSV rows (accesses, then each rate: the hierarchy's levels, or the one TLB's). */
 export function seriesRows(r: ReplayResult): { header: string[]; rows: number[][] } {
   const pts = r.series?.points ?? [];
-  const header = ['accesses', 'l1iMissRate', 'l1dMissRate', 'stlbMissRate', 'missesPerAccess'];
-  return { header, rows: pts.map((p) => [p.accesses, p.l1iMissRate, p.l1dMissRate, p.stlbMissRate, p.missesPerAccess]) };
+  const header = r.tlb.hierarchy ? ['accesses', 'l1iMissRate', 'l1dMissRate', 'stlbMissRate', 'missesPerAccess'] : ['accesses', 'tlbMissRate', 'missesPerAccess'];
+  return { header, rows: pts.map((p) => header.map((h) => (p as Record<string, number | undefined>)[h] ?? 0)) };
 }

@@ -5,12 +5,11 @@
  * same order, so the command prints the same output.
  */
 import { realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { sweep, type SweepConfig, type SweepRow } from '../replay/sweep.js';
 import type { FailedSweepRow } from '../replay/sweep-row.js';
 import { formatBytes, ProgressBar } from '../report/index.js';
-import { packageVersion } from '../package-info.js';
+import { packageRoot, packageVersion } from '../package-info.js';
 import { UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CommandIo } from './io.js';
 
@@ -101,7 +100,8 @@ async function emitSlurm(traces: string[], configs: SweepConfig[], argv: readonl
   }
   // The tasks may read each trace's directory (and nothing else).
   const roots = [...new Set(files.map((f) => dirname(realpathSync(f.path))))];
-  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  // The package's own command (its bin), whichever build this module was loaded from.
+  const main = join(packageRoot(), 'dist', 'cli', 'main.js');
   const script = await writeSlurmSweep(dir, { format: SLURM_FORMAT, version: packageVersion(), argv: kept, traces: files, rows }, [process.execPath, main], roots);
   io.stdout.write(`wrote ${script}: a SLURM job array of ${rows.length} rows (manifest ${dirname(script)}/sweep.json)\nsubmit it with:  sbatch ${script}\nthen print the rows with:  vmsim gather ${dirname(script)}\n`);
 }

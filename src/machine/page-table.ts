@@ -62,6 +62,11 @@ const TWO47 = 2 ** 47;
 export class PageTable {
   /** 4 KiB user-half pages mapped through these operations (Linux's RSS). */
   residentPages = 0;
+  /**
+   * A 2 MiB or 1 GiB leaf was mapped through these operations (or copied in by fork): until
+   * then no range operation can meet one, and callers may skip looking for large leaves to split.
+   */
+  largeLeaves = false;
 
   constructor(
     private readonly cpu: Cpu,
@@ -78,6 +83,7 @@ export class PageTable {
    * large pages). False when frames run out (nothing changed); EEXIST when a slot is taken.
    */
   mapZeroed(la: number, pages: number, attrs: PageAttrs, pageSize = PAGE_SIZE): boolean {
+    if (pageSize !== PAGE_SIZE) this.largeLeaves = true;
     return this.mapped(this.cpu.core.map(this.space.rootFrame, la, pages, SHIFT_OF_SIZE[pageSize]!, attrs.lo, attrs.hi, -1), la, pages * (pageSize / PAGE_SIZE), 'map');
   }
 
@@ -87,6 +93,7 @@ export class PageTable {
    * when a slot is taken, EINVAL when a frame is not allocated.
    */
   mapFrames(la: number, pfn: number, pages: number, attrs: PageAttrs, pageSize = PAGE_SIZE): boolean {
+    if (pageSize !== PAGE_SIZE) this.largeLeaves = true;
     return this.mapped(this.cpu.core.map(this.space.rootFrame, la, pages, SHIFT_OF_SIZE[pageSize]!, attrs.lo, attrs.hi, pfn), la, pages * (pageSize / PAGE_SIZE), 'map');
   }
 
@@ -154,6 +161,7 @@ export class PageTable {
     const n = this.cpu.core.fork(this.space.rootFrame, child.root, la, pages, bits.parentClearLo, bits.parentSetLo, bits.childClearLo);
     if (n < 0) throw this.cpu.statusError(n, 'fork', `copying ${range(la, pages)}`);
     if (la < TWO47) child.residentPages += n;
+    if (this.largeLeaves) child.largeLeaves = true;
     return n;
   }
 

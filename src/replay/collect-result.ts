@@ -4,7 +4,7 @@ import type { ReplayEngine } from './replay-engine.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
 import { HierStat } from '../tlb/layout.js';
-import { hierarchyLevels, hierarchySummary, seriesResult } from './hierarchy-result.js';
+import { hierarchyLevels, hierarchySummary, seriesResult, singleTlbSeries } from './hierarchy-result.js';
 
 /** 4 KiB pages in the user half: the range scanned for Accessed bits. */
 export const USER_PAGES = 2 ** 47 / 4096;
@@ -41,6 +41,8 @@ export function collectResult(
   const rs = space.vm.resident;
   const pagesTouched = rs?.countTouched ? rs.touchedPages : touched.leaves;
   const bytesTouched = rs?.countTouched ? rs.touchedPages * 4096 : touched.pages * 4096;
+  // leaves = huge + small and pages = 512 * huge + small (4 KiB pages covered): the split by size.
+  const huge = rs?.countTouched ? 0 : (touched.pages - touched.leaves) / 511;
   const records = out[TraceOut.LOADS]! + out[TraceOut.STORES]! + out[TraceOut.INSTRS]! + out[TraceOut.MODIFIES]!;
   const result: ReplayResult = {
     trace,
@@ -49,10 +51,11 @@ export function collectResult(
     pageCrossing: out[TraceOut.SPLITS]!,
     tlb: { lookups: hits + misses, hits, misses, missRate: hits + misses > 0 ? misses / (hits + misses) : 0, retries: engine.retries, levels },
     walks: d(Counter.WALKS),
-    faults: { total: d(Counter.FAULTS), minor: vm.faults.minor, major: vm.faults.major, cow: vm.faults.cow, segv: engine.segv },
+    faults: { total: d(Counter.FAULTS), pageIns: engine.pageIns, writeProtect: engine.writeProtect, minor: vm.faults.minor, major: vm.faults.major, cow: vm.faults.cow, segv: engine.segv },
     segfaults: engine.segfaults,
     pageSize: o.pageSize,
     pagesTouched,
+    pagesTouchedBySize: { '4k': pagesTouched - huge, '2m': huge },
     bytesTouched,
     framesUsed: machine.core.totalFrames - machine.core.freeFrames() - before.usedFrames,
     regions: vm.regions,
@@ -75,6 +78,6 @@ export function collectResult(
       result.pwc = { walkReferences: result.tlb.hierarchy.walkReferences.total, levels: pwc.map((l) => ({ name: l.name.slice(4, -1) as 'pml4' | 'pdpt' | 'pd', entries: l.entries, hits: l.hits, misses: l.misses })) };
     }
     if (o.seriesEvery) result.series = seriesResult(o.seriesEvery, engine.series);
-  }
+  } else if (o.seriesEvery) result.series = singleTlbSeries(o.seriesEvery, engine.series);
   return result;
 }

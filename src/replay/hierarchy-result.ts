@@ -92,6 +92,18 @@ export function hierarchySummary(h: ResolvedHierarchy, st: Float64Array, accesse
   return r;
 }
 
+/** The time series of one TLB: its miss rate and misses per access within each window (points: records, lookups, misses). */
+export function singleTlbSeries(every: number, points: number[][]): SeriesResult {
+  const out: SeriesResult = { every, points: [] };
+  let prev = [0, 0, 0];
+  for (const p of points) {
+    const d = p.map((v, i) => v - prev[i]!);
+    out.points.push({ accesses: p[0]!, tlbMissRate: rate(d[2]!, d[1]!), missesPerAccess: rate(d[2]!, d[0]!) });
+    prev = p;
+  }
+  return out;
+}
+
 /** The time series: miss rates within each window between consecutive points. */
 export function seriesResult(every: number, points: number[][]): SeriesResult {
   const out: SeriesResult = { every, points: [] };

@@ -10,4 +10,5 @@ export type { HierarchyResult, LevelTotals, SeriesResult } from './replay-result
 export { runReferenceString } from './reference-run.js';
 export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep } from './reference-run.js';
 export { faultCurve } from './fault-curve.js';
-export type { FaultCurve, FaultCurveRow } from './fault-curve.js';
+export type { FaultCurve, FaultCurveRow, FaultCurveOptions } from './fault-curve.js';
+export type { RunProgress, OnRunProgress } from './run-progress.js';

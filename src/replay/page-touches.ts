@@ -9,6 +9,8 @@ import { VmmError } from '../errors.js';
 import { openTrace } from '../trace/trace-reader.js';
 import type { TraceChunk } from '../trace/trace-record.js';
 import { MMAP_MIN_ADDR, TASK_SIZE } from '../vmm/layout.js';
+import { abortable, untilAborted } from '../abort.js';
+import { readsEndSoon } from './reads-end-soon.js';
 
 const TWO32 = 2 ** 32;
 
@@ -35,17 +37,28 @@ export function chunkTouches(words: Uint32Array, count: number, touch: (vpn: num
   }
 }
 
-/** Reads `source` once and calls `touch(vpn)` for each page touch; `strict` and `onProgress` as replay's. */
-export async function traceTouches(source: TouchSource, touch: (vpn: number) => void, strict = false, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void): Promise<void> {
-  const chunks = typeof source === 'string' || source instanceof Uint8Array ? (await openTrace(source, { strict, ...(onProgress ? { onProgress } : {}) })).chunks() : source;
-  for await (const c of chunks) {
-    checkChunk(c);
-    chunkTouches(c.words, c.count, touch);
+/** Reads `source` once and calls `touch(vpn)` for each page touch; `strict`, `onProgress` and `signal` as replay's. */
+export async function traceTouches(source: TouchSource, touch: (vpn: number) => void, strict = false, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void, signal?: AbortSignal): Promise<void> {
+  if (typeof source !== 'string' && !(source instanceof Uint8Array)) {
+    for await (const c of abortable(source, signal, !(Symbol.asyncIterator in source))) {
+      checkChunk(c);
+      chunkTouches(c.words, c.count, touch);
+    }
+    return;
+  }
+  const reader = await untilAborted(openTrace(source, { strict, ...(onProgress ? { onProgress } : {}) }), signal, (r) => r.close(), signal !== undefined && (await readsEndSoon(source)));
+  // A regular file's or bytes' reads end soon (an abort waits for one); a pipe's may not.
+  const bounded = reader.totalBytes !== undefined;
+  try {
+    for await (const c of abortable(reader.chunks(), signal, bounded)) chunkTouches(c.words, c.count, touch);
+  } finally {
+    if (bounded) await reader.close();
+    else void reader.close().catch(() => undefined);
   }
 }
 
 /** The page touches of `source` as virtual page numbers, in order. */
-export async function pageTouches(source: TouchSource, strict = false): Promise<Float64Array> {
+export async function pageTouches(source: TouchSource, strict = false, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void, signal?: AbortSignal): Promise<Float64Array> {
   let out = new Float64Array(1 << 16);
   let n = 0;
   await traceTouches(
@@ -59,6 +72,8 @@ export async function pageTouches(source: TouchSource, strict = false): Promise<
       out[n++] = v;
     },
     strict,
+    onProgress,
+    signal,
   );
   return out.subarray(0, n);
 }

@@ -44,9 +44,14 @@ export interface ReferenceRunResult {
   references: number;
   faults: number;
   hits: number;
-  /** Of the faults, those the VMM resolved without I/O (first touches; re-reads of a page that was only ever read: it maps the zero page again). */
+  /**
+   * Of the faults, those the VMM resolved without I/O: first touches, and re-references of a page
+   * evicted without a write (one only ever read maps the zero page again). `faults` =
+   * `minorFaults` + `majorFaults`. Linux's min_flt (the space's `stats().faults.minor`) counts
+   * more: a write to a resident page mapped as the zero page is a minor fault there, not a fault here.
+   */
   minorFaults: number;
-  /** Of the faults, those that read the page back from swap. */
+  /** Of the faults, those that read the page back from swap (Linux's maj_flt). */
   majorFaults: number;
   steps: ReferenceStep[];
 }
@@ -98,7 +103,7 @@ export function runReferenceString(refs: string | ReferenceString, options: Refe
       }
       steps.push({ page, write, fault, ...(evicted !== undefined ? { evicted } : {}), frames: [...slots] });
     });
-    return { policy: typeof policy === 'string' ? policy : policy.name, frames, references: r.pages.length, faults, hits: r.pages.length - faults, minorFaults: s.vm.faults.minor, majorFaults: s.vm.faults.major, steps };
+    return { policy: typeof policy === 'string' ? policy : policy.name, frames, references: r.pages.length, faults, hits: r.pages.length - faults, minorFaults: faults - s.vm.faults.major, majorFaults: s.vm.faults.major, steps };
   } finally {
     m.dispose();
   }

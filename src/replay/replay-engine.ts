@@ -4,7 +4,7 @@
  * call (per series window); both run in the address space's one batch -> fault -> resume
  * loop (runBatch), so TS only resolves faults, and a refused access is counted once.
  */
-import { TraceOut } from '../core/constants.js';
+import { Counter, PFEC, TraceOut } from '../core/constants.js';
 import { encodeHierarchy } from '../tlb/hierarchy-options.js';
 import { HIER_RETRY, HierStat, LEVEL_SLOTS, SlotStat } from '../tlb/layout.js';
 import { VmmError } from '../errors.js';
@@ -12,7 +12,7 @@ import { hex } from '../hex.js';
 import type { AddressSpace } from '../vmm/address-space.js';
 import type { Machine } from '../machine/machine.js';
 import { anonymousRegionHook } from './anon-regions.js';
-import { faultError, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
+import { faultError, RETRY, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
 import type { ResidentSet } from '../vmm/resident-set.js';
 
@@ -27,11 +27,17 @@ export class ReplayEngine {
   /** Completed records by trace kind (TraceOut order) and page-crossing records. */
   readonly out = new Float64Array(TraceOut.LENGTH);
   segv = 0;
+  /** Resolved faults on a not-present page: each brought a page in. */
+  pageIns = 0;
+  /** Resolved faults on a present page (a write to a zero-page or copy-on-write mapping): no page came in. */
+  writeProtect = 0;
   readonly segfaults: Array<{ address: string; access: string; cause: string }> = [];
   /** The hierarchy's statistics (layout.ts HierStat), when the replay runs one. */
   readonly hierStats?: Float64Array;
-  /** Time-series points: records done, then levelCounts() at that point. */
+  /** Time-series points: records done, then levelCounts() at that point (one TLB: its lookups and misses). */
   readonly series: number[][] = [];
+  /** The single TLB's hits and misses when the replay began (its series counts from there). */
+  private readonly tlb0: readonly [number, number];
   /** The resident set whose policy needs every reference (lru, lfu, 2q, arc), told of each page touch that hit. */
   private readonly everyRef: ResidentSet | undefined;
   private readonly retries0: number;
@@ -47,9 +53,22 @@ export class ReplayEngine {
       if (machine.core.hierarchy(encodeHierarchy(o.hierarchy), this.hierStats) < 0) throw new VmmError('EINVAL', 'the core refused the TLB hierarchy configuration');
     }
     this.retries0 = machine.retries;
+    this.tlb0 = [machine.counters[Counter.HITS]!, machine.counters[Counter.MISSES]!];
     const rs = space.vm.resident;
     this.everyRef = rs && rs.policy.kind === 'every-reference' ? rs : undefined;
     if (o.mode === 'anon') space.vm.onMissingRegion = anonymousRegionHook(o.pageSize === '2m');
+    // Every resolved fault, split by the error code's P bit, so page-ins and Linux's minor+major reconcile.
+    const vm = space.faultHandler;
+    space.faultHandler = {
+      handleFault: (f) => {
+        const outcome = vm.handleFault(f);
+        if (outcome === RETRY) {
+          if (f.errorCode & PFEC.P) this.writeProtect++;
+          else this.pageIns++;
+        }
+        return outcome;
+      },
+    };
   }
 
   /** Accesses re-executed after a resolved fault (the single TLB counted each as one more lookup and miss; not the trace's). */
@@ -64,7 +83,7 @@ export class ReplayEngine {
   run(words: Uint32Array, count: number, recheck?: () => number): number {
     this.machine.activate(this.space);
     // Series windows run one after another, so a bad record found in a later one could not be undone: check first.
-    if (recheck && this.hierStats && this.o.seriesEvery) {
+    if (recheck && this.o.seriesEvery) {
       count = recheck();
       recheck = undefined;
     }
@@ -82,16 +101,18 @@ export class ReplayEngine {
     const core = this.machine.core;
     const out = this.out;
     const refused = (p: number, fault: FaultInfo, outcome: FaultOutcome) => this.refused(words, p >> 1, fault, outcome);
-    if (!this.hierStats) return this.space.runBatch(this.tellingHits(words, count * 2, (p, flags) => core.traceBatch(words, p, count, flags, out)), 0, count * 2, USER, refused);
-    // The hierarchy: one batch per series window (in records), or the whole chunk; each window's
-    // first call has the core check that window's records. A retry is flagged so the hierarchy
-    // does not count the re-executed touch as a new lookup.
     const every = this.o.seriesEvery;
+    if (!this.hierStats && !every) return this.space.runBatch(this.tellingHits(words, count * 2, (p, flags) => core.traceBatch(words, p, count, flags, out)), 0, count * 2, USER, refused);
+    // One batch per series window (in records), or the whole chunk; each window's first call has
+    // the core check that window's records. A retry is flagged so the hierarchy does not count
+    // the re-executed touch as a new lookup.
+    const hier = this.hierStats !== undefined;
     let pos = 0;
     for (;;) {
       const done = this.recordsDone();
       const stopAt = every ? Math.min(count, (pos >> 1) + (every - (done % every))) : count;
-      pos = this.space.runBatch(this.tellingHits(words, stopAt * 2, (p, flags, retry) => core.hierTraceBatch(words, p, stopAt, flags | (retry ? HIER_RETRY : 0), out)), pos, stopAt * 2, USER, refused);
+      const step = hier ? (p: number, flags: number, retry: boolean) => core.hierTraceBatch(words, p, stopAt, flags | (retry ? HIER_RETRY : 0), out) : (p: number, flags: number) => core.traceBatch(words, p, stopAt, flags, out);
+      pos = this.space.runBatch(this.tellingHits(words, stopAt * 2, step), pos, stopAt * 2, USER, refused);
       if (pos < 0) return pos;
       if (every && this.recordsDone() % every === 0) this.point();
       if (stopAt >= count) return count;
@@ -178,8 +199,14 @@ export class ReplayEngine {
 
   /** One point of the time series: the counts so far (collect-result turns them into rates per window). */
   private point(): void {
-    const st = this.hierStats!;
-    this.series.push([this.recordsDone(), ...levelCounts(st)]);
+    const st = this.hierStats;
+    if (st) this.series.push([this.recordsDone(), ...levelCounts(st)]);
+    else {
+      // The retry after a resolved fault is not the trace's lookup (as collect-result counts).
+      const c = this.machine.counters;
+      const misses = c[Counter.MISSES]! - this.tlb0[1] - this.retries;
+      this.series.push([this.recordsDone(), c[Counter.HITS]! - this.tlb0[0] + misses, misses]);
+    }
   }
 
   /** Settles a refused last access (its misses go to its levels' first arrays) before the counts are read. */

@@ -38,7 +38,7 @@ export interface ReplayOptions {
   tlb?: ReplayTlbOptions;
   /** A CPU preset (skylake, golden-cove, zen3, zen4, champsim, virtuoso): its TLB hierarchy, overridden field by field by `tlb`. */
   cpu?: string;
-  /** With a hierarchy: record the miss rates every N accesses (result.series). */
+  /** Record the miss rates every N accesses (result.series). */
   seriesEvery?: number;
   /** Page size the process's memory is mapped with (default '4k'; '2m' uses transparent huge pages). */
   pageSize?: '4k' | '2m';
@@ -59,8 +59,10 @@ export interface ReplayOptions {
   strict?: boolean;
   /** Called with each skipped line's error (non-strict mode). */
   onSkip?: (e: Error) => void;
-  /** Called as the trace is read. */
+  /** Called as the trace is read (every 1 MiB or chunk of records): bytes read so far and the trace's size (undefined for a stream). With `policy: 'opt'` the first pass reports, then the replay from 0 again. */
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  /** Aborts the replay: it then rejects with an AbortError (name 'AbortError', code 'ABORT_ERR', as Node's APIs), having closed the trace and freed the machine. */
+  signal?: AbortSignal;
   /** Resident limit of the process in pages: replay under memory pressure (pages beyond it are evicted to swap). */
   frames?: number;
   /**
@@ -77,6 +79,9 @@ export interface ReplayOptions {
   /** Flush a page's TLB entry when reclaim clears its Accessed bit (default false, as x86 Linux). */
   flushAccessed?: boolean;
 }
+
+/** A configuration of a sweep: replay options without callbacks or a signal (they cannot cross to a worker thread). */
+export type SweepConfig = Omit<ReplayOptions, 'setup' | 'onFinish' | 'onSkip' | 'onProgress' | 'signal'>;
 
 /** A validated TLB level. */
 export interface LevelConfig {
@@ -99,7 +104,7 @@ export interface ResolvedReplayOptions {
   pressure?: { frames: number; policy: PolicyName | ReclaimPolicy; policyOptions?: PolicyOptions; swap: SwapOptions; flushAccessed: boolean };
 }
 
-const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed']);
 const TLB_KEYS = new Set(['entries', 'ways', 'pwc', 'walkReference', ...Object.keys(ARRAY_KEYS)]);
 
 /** Validates a TLB level (`arg` names it in errors). */
@@ -139,7 +144,6 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
   }
   if (o.seriesEvery !== undefined) {
     if (!Number.isInteger(o.seriesEvery) || o.seriesEvery < 1) throw new VmmError('EINVAL', `options.seriesEvery must be a positive integer (accesses), got ${describe(o.seriesEvery)}`);
-    if (!r.hierarchy) throw new VmmError('EINVAL', 'options.seriesEvery needs a TLB hierarchy (options.cpu or an L1/stlb/pwc option)');
     r.seriesEvery = o.seriesEvery;
   }
   if (r.pageSize !== '4k' && r.pageSize !== '2m') throw new VmmError('EINVAL', `options.pageSize must be '4k' or '2m', got ${describe(o.pageSize)}`);

@@ -54,11 +54,15 @@ export interface HierarchyResult {
   mpki?: { l1i: number; l1d: number; stlb: number; l2i?: number; walks: number };
 }
 
-/** Miss rates over time: one point per `every` accesses (rates within the window). */
+/**
+ * Miss rates over time: one point per `every` accesses (rates within the window). With a
+ * hierarchy each point has the L1I, L1D and second-level rates (`stlbMissRate`: the L2 ITLB's
+ * lookups included); with the single TLB, `tlbMissRate`. `missesPerAccess`: TLB misses of the
+ * last level (walks started) per trace record.
+ */
 export interface SeriesResult {
   every: number;
-  /** `stlbMissRate`: the second level's, the L2 ITLB's lookups included. */
-  points: Array<{ accesses: number; l1iMissRate: number; l1dMissRate: number; stlbMissRate: number; missesPerAccess: number }>;
+  points: Array<{ accesses: number; l1iMissRate?: number; l1dMissRate?: number; stlbMissRate?: number; tlbMissRate?: number; missesPerAccess: number }>;
 }
 
 /** Hits and misses of one paging-structure cache. */
@@ -71,7 +75,18 @@ export interface PwcLevelResult {
 
 /** The outcome of replay(). Counts are exact; `timeMs` is the only measured value. */
 export interface ReplayResult {
-  trace: { source: string; format: 'lackey' | 'binary' | 'records'; gzip: boolean; compression?: 'none' | 'gzip' | 'xz' | 'zstd'; records: number; skipped: number; ignoredLines: number; bytes: number };
+  trace: {
+    source: string;
+    format: 'lackey' | 'binary' | 'records' | 'addresses';
+    gzip: boolean;
+    compression?: 'none' | 'gzip' | 'xz' | 'zstd';
+    records: number;
+    skipped: number;
+    ignoredLines: number;
+    bytes: number;
+    /** `vmsim replay --record`: milliseconds of the replay's wall time not spent computing (waiting for valgrind to produce the trace); left out of nsPerAccess. */
+    waitMs?: number;
+  };
   /** Trace records replayed (each is one instruction fetch, load, store or modify). */
   accesses: number;
   byKind: { instructions: number; loads: number; stores: number; modifies: number };
@@ -97,14 +112,26 @@ export interface ReplayResult {
   walks: number;
   /** With paging-structure caches: memory references made by walks, and each cache's hits. */
   pwc?: { walkReferences: number; levels: PwcLevelResult[] };
+  /**
+   * Page faults, split two ways: by what they did (`total` = `pageIns` + `writeProtect` +
+   * `segv`) and as Linux counts them (`minor` + `major` = `pageIns` + `writeProtect`, perf's
+   * page-faults). A textbook (and faultCurve) counts `pageIns` only.
+   */
   faults: {
     /** Page faults the hardware raised. */
     total: number;
-    /** Resolved by mapping a page (demand zero, zero page, shared page). */
+    /**
+     * Faults on a not-present page, each of which brought a page in (a 4 KiB page, or 2 MiB with
+     * pageSize '2m'): first touches, and with `frames` re-references after eviction (then equal to `resident.pageIns`).
+     */
+    pageIns: number;
+    /** Write faults on a present read-only page: a write to a page mapped as the zero page, or to a copy-on-write page (`cow`). They bring no page in. */
+    writeProtect: number;
+    /** Faults resolved without I/O (demand zero, zero page, writes to zero-page and COW pages, swap-cache hits), as Linux's min_flt. */
     minor: number;
-    /** Faults that read the page back from swap (0 without a resident limit). */
+    /** Faults that read the page back from swap (0 without a resident limit), as Linux's maj_flt. */
     major: number;
-    /** Write faults on copy-on-write pages. */
+    /** Write faults on copy-on-write pages (a write to a zero-page mapping is not one). */
     cow: number;
     /** Accesses refused (SIGSEGV); the replay skipped them. */
     segv: number;
@@ -112,18 +139,25 @@ export interface ReplayResult {
   /** Under a resident limit (`frames`): pages read from / written to swap (zswap included), evictions without and with a write. */
   swap?: { in: number; out: number; zswap?: { storedPages: number; compressedBytes: number; ratio: number } };
   evictions?: { clean: number; dirty: number };
-  /** The limit, the policy, the pages resident at the end, and page-ins (first touches + re-references after eviction: a textbook's page faults). */
+  /**
+   * Under a resident limit (`frames`): the limit, the policy, the pages resident at the end, and
+   * page-ins (`pages` + evictions: first touches + re-references after eviction, a textbook's
+   * page faults and faultCurve's `faults`; equal to `faults.pageIns`).
+   */
   resident?: { frames: number; policy: string; pages: number; pageIns: number };
   /** First few refused accesses. */
   segfaults: Array<{ address: string; access: string; cause: string }>;
   pageSize: '4k' | '2m';
   /**
-   * Distinct pages accessed (leaf entries with the Accessed bit set; a 2 MiB page counts once).
-   * Under a resident limit (`frames`), the pages the replay faulted in, counted as they came
-   * (most are evicted by the end); a page `setup` left resident that the trace only hit is not among them.
+   * Distinct pages accessed (leaf entries with the Accessed bit set; a 2 MiB page counts once,
+   * so with pageSize '2m' this mixes sizes: `pagesTouchedBySize` splits it). Under a resident
+   * limit (`frames`), the distinct pages the replay faulted in, counted as they came (most are
+   * evicted by the end); a page `setup` left resident that the trace only hit is not among them.
    */
   pagesTouched: number;
-  /** Bytes those pages cover. */
+  /** `pagesTouched` by page size: 2 MiB pages (THPs, only with pageSize '2m') and 4 KiB pages (where a 2 MiB page did not fit). */
+  pagesTouchedBySize: { '4k': number; '2m': number };
+  /** Bytes those pages cover (a 2 MiB page counts 2 MiB). */
   bytesTouched: number;
   /** Physical frames the replay allocated (data pages and page tables). */
   framesUsed: number;

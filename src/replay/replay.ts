@@ -12,6 +12,8 @@ import { checkChunk } from './page-touches.js';
 import { traceFuture } from './trace-future.js';
 import { OptPolicy } from '../reclaim/policies/opt.js';
 import { OptFuture } from '../reclaim/policies/opt-future.js';
+import { abortable, checkSignal, throwIfAborted, untilAborted } from '../abort.js';
+import { readsEndSoon } from './reads-end-soon.js';
 
 /** A trace: a file path (lackey text, binary, either gzipped), its bytes, a readable stream, or chunks of packed records. */
 export type TraceInput = string | Uint8Array | NodeJS.ReadableStream | Iterable<TraceChunk> | AsyncIterable<TraceChunk>;
@@ -19,7 +21,11 @@ export type TraceInput = string | Uint8Array | NodeJS.ReadableStream | Iterable<
 interface Source {
   info: ReplayResult['trace'];
   chunks: AsyncIterable<TraceChunk> | Iterable<TraceChunk>;
+  /** True when a pending read ends soon (a regular file, bytes, chunks in memory): an abort waits for it and closes the source before rejecting. */
+  bounded: boolean;
   finish(): void;
+  /** Closes the trace (again: a no-op); iterating `chunks` to its end or stopping it closes it too. */
+  close(): Promise<void>;
 }
 
 function isChunkIterable(t: unknown): t is Iterable<TraceChunk> | AsyncIterable<TraceChunk> {
@@ -39,13 +45,15 @@ function checkTraceInput(trace: TraceInput): void {
 async function openSource(trace: TraceInput, options: ReplayOptions, strict: boolean): Promise<Source> {
   if (isChunkIterable(trace)) {
     const info: ReplayResult['trace'] = { source: '<records>', format: 'records', gzip: false, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
-    return { info, chunks: trace, finish: () => undefined };
+    return { info, chunks: trace, bounded: !(Symbol.asyncIterator in trace), finish: () => undefined, close: async () => undefined };
   }
   const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress, deferRecordCheck: true });
   const info: ReplayResult['trace'] = { source: reader.source, format: reader.format, gzip: reader.gzip, compression: reader.compression, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
   return {
     info,
     chunks: reader.chunks(),
+    bounded: reader.totalBytes !== undefined,
+    close: () => reader.close(),
     finish() {
       const s = reader.stats();
       info.skipped = s.skipped;
@@ -57,14 +65,18 @@ async function openSource(trace: TraceInput, options: ReplayOptions, strict: boo
 
 /**
  * Replays a trace into a fresh process on a fresh machine and returns exact counts: accesses
- * by kind, TLB hits and misses per level, walks, faults, pages touched, frames used.
+ * by kind, TLB hits and misses per level, walks, faults, pages touched, frames used. With
+ * `options.signal` aborted it rejects with an AbortError (between chunks, or while one is read),
+ * having closed the trace and disposed the machine.
  */
 export async function replay(trace: TraceInput, options: ReplayOptions = {}): Promise<ReplayResult> {
   const o = resolveReplayOptions(options);
   const pr = o.pressure;
   checkTraceInput(trace);
+  const signal = checkSignal(options.signal, 'options.signal');
+  throwIfAborted(signal);
   // OPT needs the future: a first pass over the trace, unless the caller gave it.
-  if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress) };
+  if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress, signal) };
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
   const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
@@ -83,12 +95,19 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
     if (pr) space.vm.resident!.countTouched = true;
     const before = { counters: Float64Array.from(machine.counters), usedFrames: machine.core.totalFrames - machine.core.freeFrames() };
     const engine = new ReplayEngine(machine, space, o);
-    const src = await openSource(trace, options, o.strict);
+    // Opening a FIFO waits for its writer: an abort meanwhile rejects at once, and the trace is closed when it opens.
+    const src = await untilAborted(openSource(trace, options, o.strict), signal, (s) => s.close(), signal !== undefined && (await readsEndSoon(trace)));
     const t0 = performance.now();
     let records = 0;
-    for await (const chunk of src.chunks) {
-      checkChunk(chunk);
-      records += engine.run(chunk.words, chunk.count, chunk.recheck);
+    try {
+      for await (const chunk of abortable(src.chunks, signal, src.bounded)) {
+        checkChunk(chunk);
+        records += engine.run(chunk.words, chunk.count, chunk.recheck);
+      }
+    } finally {
+      // A trace never iterated (aborted before its first chunk) is closed here; a pipe still waiting for data is closed when the read ends.
+      if (src.bounded) await src.close();
+      else void src.close().catch(() => undefined);
     }
     engine.finish();
     const timeMs = performance.now() - t0;

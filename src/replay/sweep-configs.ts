@@ -2,6 +2,9 @@
 import { VmmError } from '../errors.js';
 import { resolveReplayOptions } from './replay-options.js';
 
+/** Replay options that cannot cross to a worker thread (or a queue's worker). */
+const LOCAL_ONLY = ['setup', 'onFinish', 'onSkip', 'onProgress', 'signal'] as const;
+
 /** Throws VmmError EINVAL unless `configs` is a non-empty array of valid replay options (naming the first bad one). */
 export function checkSweepConfigs(configs: unknown): void {
   if (!Array.isArray(configs) || configs.length === 0) throw new VmmError('EINVAL', 'sweep: configs must be a non-empty array');
@@ -11,5 +14,6 @@ export function checkSweepConfigs(configs: unknown): void {
     } catch (e) {
       throw new VmmError('EINVAL', `sweep: configs[${i}]: ${(e as Error).message}`);
     }
+    for (const k of LOCAL_ONLY) if ((c as Record<string, unknown>)[k] !== undefined) throw new VmmError('EINVAL', `sweep: configs[${i}].${k} cannot cross to a worker thread (give sweep's own onProgress or signal)`);
   });
 }

@@ -1,9 +1,8 @@
 /** What a sweep is made of and gives back: its configurations and rows, wherever the rows are computed. */
-import type { ReplayOptions } from './replay-options.js';
+import type { SweepConfig } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
 
-/** A configuration of a sweep: replay options without callbacks (they must cross to a worker thread). */
-export type SweepConfig = Omit<ReplayOptions, 'setup' | 'onFinish' | 'onSkip' | 'onProgress'>;
+export type { SweepConfig } from './replay-options.js';
 
 /** One row of a sweep. */
 export interface SweepRow {

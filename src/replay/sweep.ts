@@ -7,12 +7,16 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { convertTrace } from '../trace/trace-writer.js';
+import { writeBinaryTrace } from '../trace/trace-writer.js';
 import { openTrace } from '../trace/trace-reader.js';
 import { VmmError } from '../errors.js';
+import { describe } from '../address.js';
 import { trackTemp, untrackTemp } from '../temp-files.js';
+import { abortable, AbortError, checkSignal, throwIfAborted, untilAborted } from '../abort.js';
 import { replay } from './replay.js';
 import type { ReplayResult } from './replay-result.js';
+import type { OnRunProgress } from './run-progress.js';
+import type { ToWorker, FromWorker } from './sweep-worker.js';
 import { checkSweepConfigs } from './sweep-configs.js';
 import type { FailedSweepRow, QueueSweepOptions, SweepConfig, SweepRow } from './sweep-row.js';
 
@@ -30,6 +34,13 @@ export interface SweepOptions {
    * removed when the sweep ends, also on failure.
    */
   onBinaryCopy?: (path: string, bytes: number | undefined) => void;
+  /** Called as the trace is read: by the binary copy ('read'), then within each row ('run', on its worker), not only when a row finishes. */
+  onProgress?: OnRunProgress;
+  /**
+   * Aborts the sweep: it then rejects with an AbortError (as Node's APIs), once the running
+   * replays have stopped, every worker thread has exited and the binary copy is removed.
+   */
+  signal?: AbortSignal;
 }
 
 /** Every combination of the listed values (the cartesian product), in order: the last key varies fastest. */
@@ -67,25 +78,47 @@ async function sweepHere(trace: string | NodeJS.ReadableStream, configs: readonl
   checkSweepConfigs(configs);
   const jobs = options.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 0) throw new VmmError('EINVAL', `sweep: options.jobs must be a non-negative integer, got ${String(jobs)}`);
+  const signal = checkSignal(options.signal, 'sweep: options.signal');
+  for (const k of ['onRow', 'onBinaryCopy', 'onProgress'] as const) {
+    if (options[k] !== undefined && typeof options[k] !== 'function') throw new VmmError('EINVAL', `sweep: options.${k} must be a function, got ${describe(options[k])}`);
+  }
+  throwIfAborted(signal);
   // A FIFO or a stream can be read once only: straight into the binary copy, without a look first.
   const regular = typeof trace === 'string' && (await stat(trace).then((s) => s.isFile(), () => true));
   if (regular) {
     // openTrace sniffs the format (and names a missing file).
-    const original = await openTrace(trace as string);
+    const original = await untilAborted(openTrace(trace as string), signal, (r) => r.close(), true);
     const direct = original.format === 'binary' && original.compression === 'none';
     await original.close();
-    if (configs.length < 2 || direct) return sweepFile(trace as string, configs, jobs, options);
+    if (configs.length < 2 || direct) return sweepFile(trace as string, configs, jobs, options, signal);
   }
   const dir = await mkdtemp(join(tmpdir(), 'vmsim-sweep-'));
   trackTemp(dir);
   try {
     const bin = join(dir, 'trace.bin');
     options.onBinaryCopy?.(bin, undefined);
-    const conv = await convertTrace(trace, bin, { strict: configs.some((c) => c.strict === true) });
-    options.onBinaryCopy?.(bin, conv.bytes);
-    const rows = await sweepFile(bin, configs, jobs, options);
+    const progress = options.onProgress;
+    const total = configs.length;
+    const reader = await untilAborted(
+      openTrace(trace, { strict: configs.some((c) => c.strict === true), ...(progress ? { onProgress: (bytesRead, totalBytes) => progress({ phase: 'read', index: -1, bytesRead, totalBytes, done: 0, total }) } : {}) }),
+      signal,
+      (r) => r.close(),
+      regular,
+    );
+    const bounded = reader.totalBytes !== undefined;
+    let written: { bytes: number };
+    try {
+      // An abort stops the copy between chunks (or while a pipe is read); the half-written copy goes with the directory.
+      written = await writeBinaryTrace(bin, abortable(reader.chunks(), signal, bounded), { gzip: false });
+    } finally {
+      if (bounded) await reader.close();
+      else void reader.close().catch(() => undefined);
+    }
+    const st = reader.stats();
+    options.onBinaryCopy?.(bin, written.bytes);
+    const rows = await sweepFile(bin, configs, jobs, options, signal);
     // The rows describe the trace the user gave, not the temporary copy.
-    const info = { source: conv.source, format: conv.format, gzip: conv.compression === 'gzip', compression: conv.compression, bytes: conv.bytesRead, skipped: conv.skipped, ignoredLines: conv.ignoredLines };
+    const info = { source: reader.source, format: reader.format, gzip: reader.compression === 'gzip', compression: reader.compression, bytes: st.bytesRead, skipped: st.skipped, ignoredLines: st.ignoredLines };
     for (const r of rows) Object.assign(r.result.trace, info);
     return rows;
   } finally {
@@ -94,46 +127,109 @@ async function sweepHere(trace: string | NodeJS.ReadableStream, configs: readonl
   }
 }
 
-async function sweepFile(trace: string, configs: readonly SweepConfig[], jobs: number, options: SweepOptions): Promise<SweepRow[]> {
+async function sweepFile(trace: string, configs: readonly SweepConfig[], jobs: number, options: SweepOptions, signal: AbortSignal | undefined): Promise<SweepRow[]> {
   const rows: SweepRow[] = new Array(configs.length);
+  const total = configs.length;
   let done = 0;
   const finish = (i: number, result: ReplayResult) => {
     rows[i] = { config: configs[i]!, result };
-    options.onRow?.(rows[i]!, ++done, configs.length);
+    options.onRow?.(rows[i]!, ++done, total);
   };
+  const progress = options.onProgress;
+  const report = (index: number) => (progress ? (bytesRead: number, totalBytes: number | undefined) => progress({ phase: 'run', index, bytesRead, totalBytes, done, total }) : undefined);
   const threads = Math.min(jobs, configs.length);
   if (threads <= 1) {
-    for (let i = 0; i < configs.length; i++) finish(i, await replay(trace, configs[i]));
+    for (let i = 0; i < configs.length; i++) {
+      const onProgress = report(i);
+      finish(i, await replay(trace, { ...configs[i], ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) }));
+    }
     return rows;
   }
-  let next = 0;
-  const workerUrl = new URL('./sweep-worker.js', import.meta.url);
-  await Promise.all(
-    Array.from({ length: threads }, () => {
-      return new Promise<void>((resolve, reject) => {
-        const w = new Worker(workerUrl);
-        const feed = () => {
-          if (next >= configs.length) {
-            void w.terminate();
-            resolve();
-            return;
-          }
-          const i = next++;
-          w.postMessage({ i, trace, config: configs[i] });
-        };
-        w.on('message', (m: { i: number; result?: ReplayResult; error?: string }) => {
-          if (m.error !== undefined) {
-            void w.terminate();
-            reject(new VmmError('EINVAL', `sweep: configs[${m.i}]: ${m.error}`));
-            return;
-          }
-          finish(m.i, m.result!);
-          feed();
-        });
-        w.on('error', reject);
-        feed();
-      });
-    }),
-  );
+  await onWorkers(trace, configs, threads, signal, finish, report);
   return rows;
+}
+
+/**
+ * Runs the configurations on `threads` worker threads, each taking the next from the queue.
+ * Settles only when every worker has exited: after the last row, or — at the first failure
+ * (a replay's error, a throwing callback, an abort) — once the running replays have been told
+ * to stop (each closes its trace) and the workers are gone.
+ */
+function onWorkers(
+  trace: string,
+  configs: readonly SweepConfig[],
+  threads: number,
+  signal: AbortSignal | undefined,
+  finish: (i: number, result: ReplayResult) => void,
+  report: (index: number) => ((bytesRead: number, totalBytes: number | undefined) => void) | undefined,
+): Promise<void> {
+  const workerUrl = new URL('./sweep-worker.js', import.meta.url);
+  return new Promise<void>((resolve, reject) => {
+    let next = 0;
+    let live = threads;
+    let failed = false;
+    let failure: unknown;
+    const stops: Array<() => void> = [];
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      failure = e;
+      signal?.removeEventListener('abort', onAbort);
+      for (const stop of stops) stop();
+    };
+    const onAbort = () => fail(new AbortError(signal!.reason));
+    const exited = () => {
+      if (--live > 0) return;
+      signal?.removeEventListener('abort', onAbort);
+      if (failed) reject(failure);
+      else resolve();
+    };
+    for (let t = 0; t < threads; t++) {
+      const w = new Worker(workerUrl);
+      /** The configuration this worker replays, or -1 when idle. */
+      let busy = -1;
+      let progress: ReturnType<typeof report>;
+      const send = (m: ToWorker) => w.postMessage(m);
+      const feed = () => {
+        if (failed || next >= configs.length) {
+          busy = -1;
+          void w.terminate();
+          return;
+        }
+        busy = next++;
+        progress = report(busy);
+        try {
+          send({ type: 'run', i: busy, trace, config: configs[busy]!, progress: progress !== undefined });
+        } catch (e) {
+          // A value that cannot be cloned (a policy object, a function): refused, as a worker could not run it.
+          fail(new VmmError('EINVAL', `sweep: configs[${busy}] cannot cross to a worker thread: ${(e as Error).message}`));
+          busy = -1;
+          void w.terminate();
+        }
+      };
+      w.on('message', (m: FromWorker) => {
+        try {
+          if (m.type === 'progress') {
+            if (!failed) progress?.(m.bytesRead, m.totalBytes);
+            return;
+          }
+          if (m.type === 'error') fail(new VmmError('EINVAL', `sweep: configs[${m.i}]: ${m.error}`));
+          else if (m.type === 'result' && !failed) finish(m.i, m.result);
+        } catch (e) {
+          // A throwing onRow or onProgress fails the sweep; it must not become an uncaught exception.
+          fail(e);
+        }
+        if (m.type !== 'progress') feed();
+      });
+      w.on('error', fail);
+      w.once('exit', exited);
+      // A busy worker is told to abort (its replay closes the trace, then it answers and is let go); an idle one goes now.
+      stops.push(() => (busy >= 0 ? send({ type: 'abort' }) : void w.terminate()));
+      feed();
+    }
+    if (signal) {
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
 }

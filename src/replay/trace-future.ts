@@ -46,10 +46,10 @@ export async function notRereadable(trace: unknown): Promise<string | undefined>
  * passed over); EINVAL for a trace read once. `onProgress` sees this pass's bytes (a progress
  * bar shows the first pass, then the replay's).
  */
-export async function traceFuture(trace: unknown, strict: boolean, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void): Promise<OptFuture> {
+export async function traceFuture(trace: unknown, strict: boolean, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void, signal?: AbortSignal): Promise<OptFuture> {
   const why = await notRereadable(trace);
   if (why !== undefined) throw new VmmError('EINVAL', `policy 'opt' reads the trace twice (a first pass computes the future it needs), but ${why}: ${HOW}`);
   const b = new OptFutureBuilder();
-  await traceTouches(trace as TouchSource, (v) => b.push(v), strict, onProgress);
+  await traceTouches(trace as TouchSource, (v) => b.push(v), strict, onProgress, signal);
   return b.finish('skip');
 }

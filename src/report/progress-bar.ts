@@ -1,5 +1,5 @@
 /** A progress bar on stderr for long runs: drawn only on a terminal, throttled, cleared at the end. */
-import { formatBytes, formatCount } from './table.js';
+import { formatBytes, formatCount, formatDuration } from './table.js';
 
 /** What the bar writes to: a NodeJS.WriteStream or anything shaped like one. */
 export interface ProgressStream {
@@ -19,6 +19,8 @@ export interface ProgressBarOptions {
   unit?: string;
   /** Least time between redraws; default 100. */
   minIntervalMs?: number;
+  /** Show the time since the start after the count ("1.2M accesses, 12.3 s"). */
+  elapsed?: boolean;
   /** Clock in milliseconds; default performance.now (tests inject one). */
   now?: () => number;
 }
@@ -80,7 +82,8 @@ export class ProgressBar {
       const fill = Math.floor(frac * cols);
       text = `${label}[${'#'.repeat(fill)}${'.'.repeat(cols - fill)}]${suffix}`;
     } else {
-      text = `${label}${SPINNER[this.frame++ % SPINNER.length]} ${unit === 'B' ? formatBytes(done) : `${formatCount(done)} ${unit}`} done${rate}`;
+      const count = unit === 'B' ? formatBytes(done) : `${formatCount(done)} ${unit}`;
+      text = `${label}${SPINNER[this.frame++ % SPINNER.length]} ${count}${this.o.elapsed ? `, ${formatDuration(t - this.start)}` : ' done'}${rate}`;
     }
     text = text.slice(0, maxLen);
     stream.write(`\r${text.padEnd(this.drawnWidth)}`);

@@ -5,7 +5,11 @@
  * input looks like and how to record a real trace.
  */
 import { TraceFormatError } from './trace-error.js';
-import type { LackeyParser } from './lackey-parser.js';
+/** What the not-a-trace message needs of a text parser. */
+interface TextCounts {
+  readonly lines: number;
+  readonly skipped: number;
+}
 
 /** Bytes of the (decompressed) start of the input that the checks look at. */
 export const SNIFF_TEXT_BYTES = 4096;
@@ -36,7 +40,7 @@ function binary(source: string, inside: string): never {
 }
 
 /** The error for text in which no line is an access: what the text looks like, and how to get a trace. */
-export function notATrace(source: string, head: Uint8Array, parser: LackeyParser): TraceFormatError {
+export function notATrace(source: string, head: Uint8Array, parser: TextCounts): TraceFormatError {
   const text = Buffer.from(head.buffer, head.byteOffset, head.length).toString('latin1');
   if (/^==\d+== (Lackey|Command:|Counted \d+ call)/m.test(text) || /guest instrs:/.test(text)) {
     return new TraceFormatError(source, {}, `is a valgrind lackey log recorded without --trace-mem=yes: it has counts but no memory accesses; ${RECORD_HOW}`);

@@ -24,13 +24,13 @@ export interface OpenTraceOptions {
 
 /** Counters of a trace read so far. */
 export interface TraceStats {
-  /** Lackey lines seen (0 for binary traces). */
+  /** Text lines seen (0 for binary traces). */
   lines: number;
   /** Records produced. */
   records: number;
   /** Malformed records skipped (non-strict mode). */
   skipped: number;
-  /** Lackey lines that are not records (0 for binary traces). */
+  /** Text lines that are not records (0 for binary traces). */
   ignoredLines: number;
   /** Raw bytes read from the input (compressed bytes for gzip). */
   bytesRead: number;
@@ -38,8 +38,8 @@ export interface TraceStats {
 
 /** An opened trace. */
 export interface TraceReader {
-  /** Format of the (decompressed) contents. */
-  readonly format: 'lackey' | 'binary';
+  /** Format of the (decompressed) contents: lackey text, vmsim's binary records, or a plain list of addresses (one a line). */
+  readonly format: 'lackey' | 'binary' | 'addresses';
   /** True when the input was gzip-compressed. */
   readonly gzip: boolean;
   /** How the input was compressed ('none', 'gzip', 'xz' or 'zstd'), told by its first bytes. */

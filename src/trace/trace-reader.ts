@@ -1,6 +1,6 @@
 /**
  * Opens a trace (file path, byte stream or in-memory bytes), detects its format from the
- * first bytes (gzip, xz or zstd; binary "VMSTRACE", else lackey text) and streams it as chunks
+ * first bytes (gzip, xz or zstd; binary "VMSTRACE", a plain list of addresses, else lackey text) and streams it as chunks
  * of packed records. Files are read in 1 MiB pieces, never whole, so multi-gigabyte traces
  * replay in constant memory; nothing seeks, so FIFOs, /dev/stdin and `<(zcat t.gz)` work.
  * Input that is not a trace is refused with a hint, before any record is handed on.
@@ -11,6 +11,7 @@ import { describe } from '../address.js';
 import type { TraceChunk } from './trace-record.js';
 import { TraceFormatError } from './trace-error.js';
 import { LackeyParser } from './lackey-parser.js';
+import { AddressListParser, sniffAddressList } from './address-list-parser.js';
 import { BinaryTraceDecoder, hasTraceMagic, TRACE_HEADER_BYTES } from './binary-trace.js';
 import { binaryFileReader } from './binary-file-reader.js';
 import { decompress, detectCompression, SNIFF_BYTES, type Compression, type Decompressed } from './decompress.js';
@@ -30,6 +31,8 @@ export async function openTrace(
   let source: string;
   let totalBytes: number | undefined;
   let pieces: AsyncIterable<unknown> | Iterable<unknown>;
+  /** Closes the file we opened: the read stream's own close comes a tick after it is destroyed, and closing the reader must leave no descriptor open. */
+  let closeFile: (() => Promise<void>) | undefined;
   if (typeof input === 'string') {
     const src = (source = options.source ?? input);
     // A FIFO, a terminal or /dev/stdin has no size and cannot seek: it is read once, in order.
@@ -48,6 +51,7 @@ export async function openTrace(
       }
     }
     pieces = fh.createReadStream(regular ? { highWaterMark: READ_BYTES, start: 0 } : { highWaterMark: READ_BYTES });
+    closeFile = () => fh.close().catch(() => undefined);
   } else if (input instanceof Uint8Array) {
     source = options.source ?? '<buffer>';
     totalBytes = input.length;
@@ -63,11 +67,15 @@ export async function openTrace(
   const onProgress = options.onProgress;
   const raw = new ByteSource(
     (async function* () {
-      for await (const piece of pieces) {
-        const b = toBuffer(piece);
-        bytesRead += b.length;
-        onProgress?.(bytesRead, totalBytes);
-        yield b;
+      try {
+        for await (const piece of pieces) {
+          const b = toBuffer(piece);
+          bytesRead += b.length;
+          onProgress?.(bytesRead, totalBytes);
+          yield b;
+        }
+      } finally {
+        await closeFile?.();
       }
     })(),
   );
@@ -81,9 +89,11 @@ export async function openTrace(
       body = new ByteSource(dec.body);
     }
     const head = await body.peek(SNIFF_TEXT_BYTES);
-    const format = hasTraceMagic(head) ? 'binary' : 'lackey';
-    if (format === 'lackey') checkLooksLikeText(head, source, compression);
-    return makeReader({ format, compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec });
+    if (hasTraceMagic(head)) return makeReader({ format: 'binary', compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec });
+    checkLooksLikeText(head, source, compression);
+    // Text: lackey's (and the course simulators') lines, or a plain list of addresses.
+    const list = sniffAddressList(head);
+    return makeReader({ format: list ? 'addresses' : 'lackey', radix: list?.radix ?? 16, compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec });
   } catch (e) {
     await body.close().catch(() => {});
     await raw.close().catch(() => {});
@@ -92,7 +102,9 @@ export async function openTrace(
 }
 
 interface ReaderParts {
-  format: 'lackey' | 'binary';
+  format: 'lackey' | 'binary' | 'addresses';
+  /** Of bare numbers in an address list. */
+  radix?: 10 | 16;
   compression: Compression | 'none';
   source: string;
   totalBytes: number | undefined;
@@ -110,7 +122,9 @@ function makeReader(parts: ReaderParts): TraceReader {
   const decoderOptions = { source, strict: options.strict, chunkRecords: options.chunkRecords, onSkip: options.onSkip };
   const lackey = format === 'lackey' ? new LackeyParser(decoderOptions) : undefined;
   const binary = format === 'binary' ? new BinaryTraceDecoder(decoderOptions) : undefined;
-  const decoder = (lackey ?? binary)!;
+  const list = format === 'addresses' ? new AddressListParser(parts.radix ?? 16, decoderOptions) : undefined;
+  const text = lackey ?? list;
+  const decoder = (lackey ?? binary ?? list)!;
   let started = false;
   const close = async (): Promise<void> => {
     await body.close();
@@ -130,10 +144,10 @@ function makeReader(parts: ReaderParts): TraceReader {
           for await (const buf of body) {
             for (const chunk of decoder.feed(buf)) yield chunk;
             // Text with no access line among its first lines is not a trace: say so before reading gigabytes.
-            if (lackey && lackey.records === 0 && lackey.skipped === 0 && lackey.lines > NO_RECORD_LINES) throw notATrace(source, head, lackey);
+            if (text && text.records === 0 && text.skipped === 0 && text.lines > NO_RECORD_LINES) throw notATrace(source, head, text);
           }
           for (const chunk of decoder.finish()) yield chunk;
-          if (lackey && lackey.records === 0) throw notATrace(source, head, lackey);
+          if (text && text.records === 0) throw notATrace(source, head, text);
         } catch (e) {
           throw mapError(e, source, dec);
         } finally {
@@ -143,10 +157,10 @@ function makeReader(parts: ReaderParts): TraceReader {
     },
     stats(): TraceStats {
       return {
-        lines: lackey?.lines ?? 0,
+        lines: text?.lines ?? 0,
         records: decoder.records,
         skipped: decoder.skipped,
-        ignoredLines: lackey?.ignoredLines ?? 0,
+        ignoredLines: text?.ignoredLines ?? 0,
         bytesRead: bytesRead(),
       };
     },
@@ -158,7 +172,8 @@ function makeReader(parts: ReaderParts): TraceReader {
 class ByteSource implements AsyncIterable<Buffer> {
   private readonly head: Buffer[] = [];
   private ended = false;
-  private closed = false;
+  /** The one close: every caller (the reader's close, a pipeline tearing its input down) waits for the same. */
+  private closing: Promise<void> | undefined;
   constructor(private readonly it: AsyncIterator<Buffer>) {}
 
   /** Up to n first bytes (fewer only at end of input); they are still yielded later. */
@@ -189,10 +204,11 @@ class ByteSource implements AsyncIterable<Buffer> {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (!this.ended) await this.it.return?.();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (!this.ended) await this.it.return?.();
+    })();
+    return this.closing;
   }
 }
 

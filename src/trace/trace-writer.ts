@@ -47,7 +47,7 @@ export interface ConvertTraceResult extends WriteTraceResult {
   ignoredLines: number;
   /** The input's name (path, '<stream>' or '<buffer>'), format and compression. */
   source: string;
-  format: 'lackey' | 'binary';
+  format: 'lackey' | 'binary' | 'addresses';
   compression: 'none' | 'gzip' | 'xz' | 'zstd';
   /** Raw bytes read from the input (compressed bytes when compressed). */
   bytesRead: number;

@@ -20,6 +20,8 @@ import { mincore } from './mincore.js';
 import { RegularFile } from './file/regular-file.js';
 import { checkOomScoreAdj, oomScore, type OomKiller } from './oom-killer.js';
 import { userTablePages } from '../machine/table-pages.js';
+import * as proc from './proc/index.js';
+import type { PagemapEntry, PagemapOptions, ProcFormatOptions, ProcStatm, ProcStatus, SmapsEntry, SmapsRollup } from './proc/index.js';
 
 /** How a space makes its fork child: a fresh space of the same machine (no stack region; the regions come from the parent). */
 export type SpawnChild = (parent: AddressSpace) => AddressSpace;
@@ -177,6 +179,69 @@ export class AddressSpace extends MmuSpace {
     this.live();
     this.vm.ctx.flusher.catchUp();
     return mincore(this.vm, addr, length);
+  }
+
+  /** /proc/PID/smaps: one entry per region with the kernel's fields (kB) in its order; `{ format: 'text' }` gives the file's exact text. */
+  smaps(): SmapsEntry[];
+  smaps(options: { format: 'text' }): string;
+  smaps(options?: ProcFormatOptions): SmapsEntry[] | string;
+  smaps(options?: ProcFormatOptions): SmapsEntry[] | string {
+    const text = proc.procFormat(options, 'smaps');
+    this.live();
+    return text ? proc.smapsText(this.vm) : proc.smaps(this.vm);
+  }
+  /** /proc/PID/smaps_rollup: every region's figures added up (with Pss split into anonymous, file and shmem); `{ format: 'text' }` gives the file's text. */
+  smapsRollup(): SmapsRollup;
+  smapsRollup(options: { format: 'text' }): string;
+  smapsRollup(options?: ProcFormatOptions): SmapsRollup | string;
+  smapsRollup(options?: ProcFormatOptions): SmapsRollup | string {
+    const text = proc.procFormat(options, 'smapsRollup');
+    this.live();
+    const r = proc.smapsRollup(this.vm);
+    return text ? proc.formatSmapsRollup(r) : r;
+  }
+  /**
+   * /proc/PID/pagemap for `pages` pages from the page of `addr`: the file's 64-bit entries (bit
+   * 63 present, 62 swapped, 61 file/shared, 56 exclusive, 55 soft-dirty, bits 0-54 the frame or
+   * swap type and offset); `{ format: 'entries' }` decodes them, `{ pfn: false }` hides frames.
+   */
+  pagemap(addr: number | bigint, pages: number, options?: PagemapOptions & { format?: undefined }): BigUint64Array;
+  pagemap(addr: number | bigint, pages: number, options: PagemapOptions & { format: 'entries' }): PagemapEntry[];
+  pagemap(addr: number | bigint, pages: number, options?: PagemapOptions): BigUint64Array | PagemapEntry[];
+  pagemap(addr: number | bigint, pages: number, options?: PagemapOptions): BigUint64Array | PagemapEntry[] {
+    const o = proc.pagemapRange(sys.userAddress(addr, 'addr'), pages, options);
+    this.live();
+    const words = proc.pagemap(this.vm, o.first, o.pages, o.pfn);
+    return o.entries ? Array.from(words, proc.decodePagemapEntry) : words;
+  }
+  /**
+   * Writes /proc/PID/clear_refs: 1 clears every page's Accessed bit, 2 those of anonymous
+   * regions, 3 those of regions mapping shared memory; 4 clears soft-dirty (pagemap bit 55)
+   * and write-protects, so the next write to a page marks it again; 5 resets VmHWM to VmRSS.
+   */
+  clearRefs(value: 1 | 2 | 3 | 4 | 5): void {
+    this.live();
+    proc.clearRefs(this.vm, value);
+  }
+  /** /proc/PID/status's memory lines (VmPeak .. VmSwap, HugetlbPages; kB); `{ format: 'text' }` gives them as the file prints them. */
+  status(): ProcStatus;
+  status(options: { format: 'text' }): string;
+  status(options?: ProcFormatOptions): ProcStatus | string;
+  status(options?: ProcFormatOptions): ProcStatus | string {
+    const text = proc.procFormat(options, 'status');
+    this.live();
+    const s = proc.procStatus(this.vm);
+    return text ? proc.formatStatus(s) : s;
+  }
+  /** /proc/PID/statm (pages: size resident shared text lib data dt); `{ format: 'text' }` gives the file's line. */
+  statm(): ProcStatm;
+  statm(options: { format: 'text' }): string;
+  statm(options?: ProcFormatOptions): ProcStatm | string;
+  statm(options?: ProcFormatOptions): ProcStatm | string {
+    const text = proc.procFormat(options, 'statm');
+    this.live();
+    const s = proc.procStatm(this.vm);
+    return text ? proc.formatStatm(s) : s;
   }
 
   /** Reports a reference to `va` that hit (no fault) to an every-reference policy (lru, lfu, 2q, arc, opt); drivers that see every reference call it. */

@@ -20,6 +20,13 @@ export class LockedRanges {
     return this.ranges.some(([s, e]) => s < b && e > a);
   }
 
+  /** How many pages of [a, b) lie in locked ranges. */
+  pagesIn(a: number, b: number): number {
+    let n = 0;
+    for (const [s, e] of this.ranges) if (s < b && e > a) n += Math.min(e, b) - Math.max(s, a);
+    return n;
+  }
+
   /** Locks [a, b). */
   add(a: number, b: number): void {
     this.ranges = [...subtractRange(this.ranges, a, b), [a, b] as [number, number]].sort((x, y) => x[0] - y[0]);

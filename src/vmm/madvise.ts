@@ -76,8 +76,8 @@ export function madvise(vm: VirtualMemory, addr: unknown, len: unknown, advice: 
       if (rs?.overlapsLocked(s, e)) throw new VmmError('EINVAL', `madvise: MADV_FREE on mlocked memory at ${hex(s)}`);
       if (rs) {
         const resident = rs.markLazyFree(s, e);
-        // The pages are clean from now on: only a write after this keeps them.
-        vm.pages.protect(s, (e - s) / PAGE_SIZE, { setLo: 0, setHi: 0, clearLo: PTE.D, clearHi: 0 });
+        // The pages are clean and old from now on (madvise_free_pte_range: pte_mkold, pte_mkclean): only a write after this keeps them.
+        vm.pages.protect(s, (e - s) / PAGE_SIZE, { setLo: 0, setHi: 0, clearLo: PTE.D | PTE.A, clearHi: 0 });
         vm.pages.invalidate(s, (e - s) / PAGE_SIZE);
         void resident;
       } else vm.zapRange(s, e, false); // without reclaim a lazily freed page is as good as freed now

@@ -3,7 +3,8 @@ import { formatProt } from './prot.js';
 import type { RegionRecord } from './region.js';
 
 /** Width seq_pad() pads the header to on 64-bit kernels (25 + sizeof(void *) * 6 - 1). */
-const PAD = 72;
+export const MAPS_PAD = 72;
+const PAD = MAPS_PAD;
 
 /** Zero-padded hex of a 48-bit address, from its two 32-bit halves (Number#toString(16) of a large double is slow). */
 function hex(n: number, width: number): string {
@@ -16,8 +17,11 @@ function hex(n: number, width: number): string {
 /** What maps shows of a region's inode: a shared memory object's name, or a regular file's path. */
 export type InodeName = { name: string; linked: boolean } | { path: string; linked: boolean };
 
-/** The pathname column of a region. */
-function pathname(r: RegionRecord, objectName: (id: number) => InodeName | undefined): string {
+/** Who a region's inode is, for its pathname column (undefined: it is gone). */
+export type ObjectName = (id: number) => InodeName | undefined;
+
+/** The pathname column of a region ('' for none). */
+export function mapsPathname(r: RegionRecord, objectName: ObjectName): string {
   if (r.backing.type === 'object') {
     const o = objectName(r.backing.objectId);
     if (o && 'path' in o) return `${o.path}${o.linked ? '' : ' (deleted)'}`;
@@ -30,19 +34,26 @@ function pathname(r: RegionRecord, objectName: (id: number) => InodeName | undef
   return '';
 }
 
+/** One /proc/PID/maps line of a region, without the newline (smaps starts each region's block with it). */
+export function formatMapsLine(r: RegionRecord, objectName: ObjectName): string {
+  const isObj = r.backing.type === 'object';
+  const offset = r.backing.type === 'object' ? r.backing.offset : 0;
+  // tmpfs (shared memory) is device 00:01, the disk filesystem 08:01.
+  const dev = r.backing.type !== 'object' ? '00:00' : 'path' in (objectName(r.backing.objectId) ?? {}) ? '08:01' : '00:01';
+  const line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${dev} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
+  const name = mapsPathname(r, objectName);
+  return name === '' ? line : line.padEnd(PAD, ' ') + ' ' + name;
+}
+
+/** Zero-padded hex of a 48-bit address (the maps line's address columns). */
+export function hexAddress(n: number, width = 8): string {
+  return hex(n, width);
+}
+
 /** Formats regions as the text of /proc/PID/maps. */
-export function formatMaps(regions: Iterable<RegionRecord>, objectName: (id: number) => InodeName | undefined): string {
+export function formatMaps(regions: Iterable<RegionRecord>, objectName: ObjectName): string {
   // One string per line, joined once: appending to one growing string makes a rope the GC pays for.
   const lines: string[] = [];
-  for (const r of regions) {
-    const isObj = r.backing.type === 'object';
-    const offset = r.backing.type === 'object' ? r.backing.offset : 0;
-    // tmpfs (shared memory) is device 00:01, the disk filesystem 08:01.
-    const dev = !isObj ? '00:00' : r.backing.type === 'object' && 'path' in (objectName(r.backing.objectId) ?? {}) ? '08:01' : '00:01';
-    let line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${dev} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
-    const name = pathname(r, objectName);
-    if (name !== '') line = line.padEnd(PAD, ' ') + ' ' + name;
-    lines.push(line);
-  }
+  for (const r of regions) lines.push(formatMapsLine(r, objectName));
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

@@ -9,6 +9,12 @@
 import { PTE, PTE_HI } from '../core/constants.js';
 import type { ForkBits, PageAttrs, ProtectChange } from '../machine/page-table.js';
 
+/**
+ * Linux's _PAGE_SOFT_DIRTY (_PAGE_BIT_SOFTW3, bit 11; the core's SW_SPARE): set with Dirty by
+ * every write-fault path (pte_mkdirty sets both on x86), cleared with RW by clear_refs 4.
+ */
+export const SOFT_DIRTY = PTE.SW_SPARE;
+
 /** Region protection bits. */
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -24,12 +30,21 @@ export interface PageProt {
   readonly readOnly: PageAttrs;
   /** The change mprotect applies to every leaf of the region (COW entries keep RW clear when private). */
   readonly change: ProtectChange;
+  /** A write fault on a present page that is not COW (write-protected by clear_refs 4, or stale): writable, Accessed, Dirty, soft-dirty (wp_page_reuse). */
+  readonly wpReuse: ProtectChange;
+  /**
+   * The attributes where soft-dirty tracking write-protects (a region whose VM_SOFTDIRTY
+   * clear_refs 4 cleared, vma_wants_writenotify): a read fault maps the page read-only
+   * (`writable` without RW), mprotect grants no write permission, so every write faults.
+   */
+  readonly softDirtyWp: PageProt;
 }
 
 /** Attribute words [lo, hi] for a user page of a region with `prot`; `writable` says whether this page may carry RW now. */
 function userPageAttrs(prot: number, shared: boolean, writable: boolean, nxe: boolean): PageAttrs {
   let lo = prot === 0 ? 0 : PTE.US;
-  if (writable && (prot & PROT_WRITE) !== 0) lo |= PTE.RW;
+  // A page mapped writable is soft-dirty (Linux's invariant once tracking write-protects: every writable entry has the bit).
+  if (writable && (prot & PROT_WRITE) !== 0) lo |= PTE.RW | SOFT_DIRTY;
   if (shared) lo |= PTE.SW_SHARED;
   const hi = nxe && (prot & PROT_EXEC) === 0 ? PTE_HI.NX : 0;
   return { lo, hi: hi >>> 0 };
@@ -50,13 +65,14 @@ export function protectionMap(nxe: boolean): readonly PageProt[] {
     const prot = i & 7;
     const shared = (i & 8) !== 0;
     const w = userPageAttrs(prot, shared, true, nxe);
+    const ro = userPageAttrs(prot, shared, false, nxe);
     const lowMask = PTE.US | PTE.RW;
-    map.push({
-      writable: w,
-      writableDirty: { lo: w.lo | PTE.A | PTE.D, hi: w.hi },
-      readOnly: userPageAttrs(prot, shared, false, nxe),
-      change: { setLo: w.lo & lowMask, setHi: w.hi, clearLo: lowMask & ~w.lo, clearHi: PTE_HI.NX & ~w.hi, ...(shared ? {} : COW_STAYS_READONLY) },
-    });
+    const writableDirty = { lo: w.lo | PTE.A | PTE.D | SOFT_DIRTY, hi: w.hi };
+    const change: ProtectChange = { setLo: w.lo & lowMask, setHi: w.hi, clearLo: lowMask & ~w.lo, clearHi: PTE_HI.NX & ~w.hi, ...(shared ? {} : COW_STAYS_READONLY) };
+    const wpReuse: ProtectChange = { setLo: (w.lo & lowMask) | PTE.A | PTE.D | ((w.lo & PTE.RW) !== 0 ? SOFT_DIRTY : 0), setHi: w.hi, clearLo: lowMask & ~w.lo, clearHi: PTE_HI.NX & ~w.hi };
+    const base = { writableDirty, readOnly: ro, wpReuse };
+    const wp: PageProt = { ...base, writable: ro, change: { ...change, setLo: change.setLo & ~PTE.RW }, get softDirtyWp() { return wp; } };
+    map.push({ ...base, writable: w, change, softDirtyWp: wp });
   }
   return map;
 }

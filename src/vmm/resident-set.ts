@@ -581,6 +581,11 @@ export class ResidentSet implements AccessBits {
     return this.locks.overlaps(a, b);
   }
 
+  /** Pages of [start, end) (addresses) in mlocked ranges, resident or not (for VmLck and smaps). */
+  lockedPagesIn(start: number, end: number): number {
+    return this.locks.empty ? 0 : this.locks.pagesIn(start / PAGE_SIZE, end / PAGE_SIZE);
+  }
+
   /** mlock of [start, end): resident pages there become unevictable; later faults there too. */
   lock(start: number, end: number): void {
     const a = start / PAGE_SIZE;

@@ -12,7 +12,7 @@ import type { PageAttrs, PageTable } from '../machine/page-table.js';
 import { VmmError } from '../errors.js';
 import { RegionMap } from './region-map.js';
 import type { RegionRecord as Region } from './region.js';
-import { FORK_PRIVATE, FORK_SHARED, PROT_WRITE, protIndex, type PageProt } from './pte-attrs.js';
+import { FORK_PRIVATE, FORK_SHARED, PROT_WRITE, SOFT_DIRTY, protIndex, type PageProt } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
 import { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
@@ -24,6 +24,8 @@ import { formatMaps } from './maps-format.js';
 import { STACK_GUARD_GAP } from './layout.js';
 import type { ResidentSet } from './resident-set.js';
 import { memcgOutOfMemory } from './oom-killer.js';
+import { ProcState } from './proc/proc-state.js';
+import { recordHiwater } from './proc/rss-counts.js';
 
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
@@ -56,6 +58,8 @@ export class VirtualMemory implements FaultHandler {
   resident: ResidentSet | undefined;
   /** @internal The space was torn down (a fault that ran reclaim must not go on in it). */
   dead = false;
+  /** @internal What /proc needs beyond regions and tables: high-water marks, soft-dirty state. */
+  proc = new ProcState();
 
   constructor(
     readonly pages: PageTable,
@@ -79,6 +83,13 @@ export class VirtualMemory implements FaultHandler {
     return this.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
   }
 
+  /** @internal pageProt for mapping `la` on a fault that does not write: write-protecting where soft-dirty tracking is on (clear_refs 4 cleared VM_SOFTDIRTY there). */
+  readProt(r: { prot: number; shared: boolean }, la: number): PageProt {
+    const pp = this.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
+    const sd = this.proc.softDirty;
+    return sd !== undefined && sd.isClean(la / PAGE_SIZE) ? pp.softDirtyWp : pp;
+  }
+
   // ------------------------------------------------------------ regions and pages
 
   /** Adds a region over free space (merging like vma_merge); maps nothing yet. */
@@ -87,12 +98,15 @@ export class VirtualMemory implements FaultHandler {
     const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, ...(spec.hugePages ? { hugePages: true } : {}), ...(spec.noReserve ? { noReserve: true } : {}) });
     // The file's reverse map (i_mmap) learns the mapping.
     spec.object?.mapRange(this, spec.start, spec.end, (spec.offset ?? 0) / PAGE_SIZE, spec.shared);
+    // A new or grown mapping has VM_SOFTDIRTY (all its pages read as soft-dirty), as __mmap_region and do_brk_flags set it.
+    this.proc.softDirty?.markDirty(r.start, r.end);
     return r;
   }
 
   /** Removes [start, end) from the regions and the page tables (holes are fine). */
   removeRange(start: number, end: number): void {
     this.splitEdges(start, end, 'munmap');
+    recordHiwater(this); // update_hiwater_vm/update_hiwater_rss before the figures drop
     const pieces = this.regions.remove(start, end);
     // An allocation wholly unmapped is gone: a later mapping at its address is not freeVirtual's to free.
     for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
@@ -109,6 +123,7 @@ export class VirtualMemory implements FaultHandler {
 
   /** MADV_DONTNEED of [start, end) inside one region: its pages and swap entries go; the next access faults them in anew. */
   zapRange(start: number, end: number, shared: boolean): void {
+    recordHiwater(this);
     if (!shared) this.resident?.forget(start, end, true);
     const n = this.pages.unmap(start, (end - start) / PAGE_SIZE);
     if (shared) this.sharedPages -= n;
@@ -119,10 +134,13 @@ export class VirtualMemory implements FaultHandler {
   protectRange(start: number, end: number, prot: number): void {
     this.splitEdges(start, end, 'mprotect');
     const pieces = this.regions.protect(start, end, prot);
+    const sd = this.proc.softDirty;
     for (const p of pieces) {
-      // A MAP_SHARED regular file keeps its pages write-protected until their first write (dirty tracking).
-      const change = p.shared && this.isRegularFile(p) ? this.pageProt({ prot: p.prot & ~PROT_WRITE, shared: true }).change : this.pageProt(p).change;
-      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
+      // Write-protected where soft-dirty tracking asks, and in a MAP_SHARED regular file (its pages stay
+      // read-only until their first write, for dirty tracking): mprotect grants no write there.
+      const base = this.pageProt(p);
+      const pp = (sd !== undefined && sd.overlapsClean(p.start, p.end)) || (p.shared && this.isRegularFile(p)) ? base.softDirtyWp : base;
+      if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, pp.change)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
     }
     this.pages.invalidate(start, (end - start) / PAGE_SIZE);
   }
@@ -134,11 +152,17 @@ export class VirtualMemory implements FaultHandler {
    * translation, only how the tables express it.
    */
   private splitEdges(start: number, end: number, op: string): void {
-    for (const edge of [start, end]) {
-      const leaf = edge < TWO47 ? this.pages.leaf(edge) : undefined;
-      if (leaf !== undefined && leaf.pageSize > PAGE_SIZE && edge % leaf.pageSize !== 0 && !this.pages.splitLeaf(edge)) {
-        throw new VmmError('ENOMEM', `${op}: out of physical memory splitting the large page at ${hex(edge - (edge % leaf.pageSize))}; nothing changed`);
-      }
+    // No large leaf was ever mapped here: nothing to split, and no translate per edge (two core
+    // calls and two objects were ~10% of an mprotect or munmap).
+    if (!this.pages.largeLeaves) return;
+    this.splitEdge(start, op);
+    this.splitEdge(end, op);
+  }
+
+  private splitEdge(edge: number, op: string): void {
+    const leaf = edge < TWO47 ? this.pages.leaf(edge) : undefined;
+    if (leaf !== undefined && leaf.pageSize > PAGE_SIZE && edge % leaf.pageSize !== 0 && !this.pages.splitLeaf(edge)) {
+      throw new VmmError('ENOMEM', `${op}: out of physical memory splitting the large page at ${hex(edge - (edge % leaf.pageSize))}; nothing changed`);
     }
   }
 
@@ -151,7 +175,7 @@ export class VirtualMemory implements FaultHandler {
     const r = this.regions.find(start);
     if (!r || r.prot === 0) return;
     const pages = (end - start) / PAGE_SIZE;
-    const pp = this.pageProt(r);
+    const pp = this.readProt(r, start);
     if (r.backing.type === 'anonymous' && !r.shared) {
       // Linux populates a private read-only mapping with the zero page: reads need no frame, so vmsim leaves it to faults.
       if ((r.prot & PROT_WRITE) === 0) return;
@@ -216,6 +240,8 @@ export class VirtualMemory implements FaultHandler {
       if (!r) return this.segv('SEGV_MAPERR');
     }
     const write = f.kind === 1;
+    if (!write) this.proc.zeroMaybe = true; // a read may map the zero page: the resident count may now exceed RSS
+    else if (this.proc.softDirty !== undefined) this.proc.softDirty.written(Math.floor(f.la / PAGE_SIZE));
     const present = (f.errorCode & PFEC.P) !== 0;
     // Linux's access_error() for x86.
     if (write) {
@@ -231,7 +257,7 @@ export class VirtualMemory implements FaultHandler {
     if (this.resident && r.backing.type === 'anonymous' && !r.shared) {
       // THP under reclaim: a 2 MiB page when its 512 pages fit, else 4 KiB pages like any others.
       const huge = r.hugePages ? this.residentHugeFault(r, la, write) : undefined;
-      return huge ?? this.residentFault(la, write, this.pageProt(r));
+      return huge ?? this.residentFault(la, write, write ? this.pageProt(r) : this.readProt(r, la));
     }
     if (r.backing.type === 'object' || r.shared) return this.objectFault(r, la, write);
     const outcome = this.mapAnonymousPage(r, la, write);
@@ -275,6 +301,17 @@ export class VirtualMemory implements FaultHandler {
     if (leaf === undefined) return RETRY; // unmapped meanwhile: the retry faults it in
     const pp = this.pageProt(r);
     if (leaf.pageSize !== PAGE_SIZE && this.ctx.isZeroFrame(leaf.pfn)) return this.writeHugeZero(r, la, pp);
+    if ((leaf.lo & PTE.SW_COW) === 0) {
+      // Not COW and the region allows writing: write-protected by clear_refs 4 (soft-dirty), or a
+      // stale entry. Reused in place, whole (a 2 MiB page is not split), as wp_page_reuse and
+      // do_huge_pmd_wp_page do: writable, Accessed, Dirty, soft-dirty. A fault like any other.
+      const first = la - (la % leaf.pageSize);
+      const n = leaf.pageSize / PAGE_SIZE;
+      pt.protect(first, n, pp.wpReuse);
+      pt.invalidate(first, n);
+      this.countMinor();
+      return RETRY;
+    }
     if (leaf.pageSize !== PAGE_SIZE) {
       // A huge leaf: split it into 4 KiB entries first, as Linux splits a THP on a COW fault (since 5.8).
       if (!pt.splitLeaf(la)) return OOM;
@@ -290,9 +327,10 @@ export class VirtualMemory implements FaultHandler {
       }
     }
     if ((leaf.lo & PTE.SW_COW) === 0) {
-      // Not COW and the region allows writing: the entry is stale (e.g. PROT_NONE encoding); rewrite it.
-      pt.protect(la, 1, { ...pp.change, ifLo: 0, thenClearLo: 0 });
+      // The part of a split COW leaf that is not COW (cannot happen: a split keeps the bits); as above.
+      pt.protect(la, 1, pp.wpReuse);
       pt.invalidate(la, 1);
+      this.countMinor();
       return RETRY;
     }
     const pfn = leaf.pfn;
@@ -420,6 +458,7 @@ export class VirtualMemory implements FaultHandler {
     child.stackTop = this.stackTop;
     child.stackLimit = this.stackLimit;
     child.allocations = new Map(this.allocations);
+    child.proc = this.proc.forkChild();
     for (const id of this.objectIds()) this.ctx.object(id)?.copyMappings(this, child);
     // One page-table call per run of touching regions of one sharing, not per region.
     this.regions.forEachRun((start, end, shared) => {
@@ -467,7 +506,7 @@ export class VirtualMemory implements FaultHandler {
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
 const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 /** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
-const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
+const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D | SOFT_DIRTY, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
 
 function protName(p: number): string {
   return (p & 1 ? 'r' : '-') + (p & 2 ? 'w' : '-') + (p & 4 ? 'x' : '-');

@@ -109,7 +109,7 @@ describe('vmsim sweep --emit slurm, then vmsim gather', () => {
     const far = await vmsim(['worker', '--slurm', 'out', '--row', '99']);
     expect(far.code).toBe(1);
     expect(far.err).toMatch(/row 99 is not in the sweep \(rows 0-3\)/);
-    expect((await vmsim(['sweep', 'traces/s.lackey', '--emit', 'pbs'])).err).toMatch(/--emit must be one of slurm/);
+    expect((await vmsim(['sweep', 'traces/s.lackey', '--emit', 'pbs'])).err).toMatch(/--emit pbs: must be one of slurm/);
     expect((await vmsim(['sweep', 'traces/s.lackey', '--emit-dir', 'x'])).err).toMatch(/--emit-dir goes with --emit slurm/);
   });
 });

@@ -35,9 +35,11 @@ describe.each(BACKENDS)('replay (%s)', (backend) => {
     // Each first touch: a walk that faults and a walk on the retry (8); the store to the zero
     // page hits a read-only entry, faults without a walk, and its retry walks (1).
     expect(r.walks).toBe(9);
-    // Faults: four first touches and the store to the zero page; all resolved.
-    expect(r.faults).toEqual({ total: 5, minor: 5, major: 0, cow: 0, segv: 0 });
+    // Faults: four first touches (page-ins) and the store to the zero page (a write-protect
+    // fault that brings no page in); all resolved, all minor as Linux counts them.
+    expect(r.faults).toEqual({ total: 5, pageIns: 4, writeProtect: 1, minor: 5, major: 0, cow: 0, segv: 0 });
     expect(r.pagesTouched).toBe(4);
+    expect(r.pagesTouchedBySize).toEqual({ '4k': 4, '2m': 0 });
     expect(r.bytesTouched).toBe(4 * 4096);
     // Frames: two written pages (0x7ff000, 0x601) and six tables (PDPT, two PDs, three PTs).
     expect(r.framesUsed).toBe(8);

@@ -24,6 +24,14 @@ describe('ProgressBar', () => {
     }
   });
 
+  it('with elapsed, an open-ended count shows the time since the start (record: accesses so far)', () => {
+    const { writes, stream, clock, now } = setup(true);
+    const bar = new ProgressBar({ stream, label: 'record t.bin: ', unit: 'accesses', elapsed: true, now });
+    clock.t = 12_300;
+    bar.update(1_234_567);
+    expect(writes).toEqual(['\rrecord t.bin: | 1,234,567 accesses, 12.3 s 100.4k accesses/s']);
+  });
+
   it('draws label, bar, percent and rate, at most once per minIntervalMs', () => {
     const { writes, stream, clock, now } = setup(true);
     const bar = new ProgressBar({ stream, total: 10, label: 'run ', now });

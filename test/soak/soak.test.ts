@@ -1,20 +1,23 @@
 /**
  * The soak: both backends in lockstep against a byte-level model, through the public API —
  * many address spaces, fork, shared anonymous memory and shared memory objects, THP regions,
- * MADV_PAGEOUT to swap (private pages and shared ones),
+ * MADV_PAGEOUT to swap (private pages and shared ones), clear_refs (from a PRNG of its own, so
+ * the program's other steps stay what the seed makes them) with /proc's files compared at each audit,
  * raw MMU spaces with user frames, global kernel-half pages — with the table auditor
  * (test/support/invariants.ts: regions, every frame's holders, the TLB against the tables) and a full comparison of both machines every AUDIT steps, and
  * no leaked frame at the end.
  *
- *   VMSIM_SOAK_OPS=1000000 npx vitest run test/soak      # the long run (default: a few seconds)
+ *   npm test: 2500 steps (a few seconds); npm run test:long: 30,000 steps
+ *   VMSIM_SOAK_OPS=1000000 npx vitest run test/soak      # a longer run
  *   VMSIM_SOAK_SEED=7 VMSIM_SOAK_AUDIT=500 ...            # another program, audits every 500 steps
  */
 import { describe, expect, it } from 'vitest';
 import { Machine, PageFault, SegmentationFault, VmmError, type AddressSpace, type MmuSpace } from '../../src/index.js';
 import { nativeAvailable } from '../../src/core/native-core.js';
 import { auditMachine } from '../support/invariants.js';
+import { LONG } from '../property-options.js';
 
-const OPS = Number(process.env.VMSIM_SOAK_OPS ?? 2500);
+const OPS = Number(process.env.VMSIM_SOAK_OPS ?? (LONG ? 30_000 : 2500));
 const SEED = Number(process.env.VMSIM_SOAK_SEED ?? 2); // a program that reaches every kind of step (the `seen` check below)
 const AUDIT = Number(process.env.VMSIM_SOAK_AUDIT ?? 250);
 
@@ -82,8 +85,9 @@ function outcome(f: () => unknown): string {
 }
 
 describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a byte-level model', () => {
-  it(`${OPS} operations (seed ${SEED}), audited every ${AUDIT}`, { timeout: Math.max(60_000, OPS * 20) }, () => {
+  it(`${OPS} operations (seed ${SEED}), audited every ${AUDIT}`, { timeout: Math.max(60_000, OPS * 20) }, async () => {
     const rnd = prng(SEED);
+    const rndProc = prng(SEED + 1);
     const int = (n: number) => Math.floor(rnd() * n);
     const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
     // With swap: every process is reclaimable, and MADV_PAGEOUT evicts private and shared pages (readahead on).
@@ -100,7 +104,7 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
     const kernelPages = new Map<number, number>(); // kernel vpn -> frame pa
     let shmSeq = 0;
     // What the program did, so a run that exercised nothing fails.
-    const seen = { fork: 0, shmMap: 0, huge: 0, write: 0, segv: 0, rawWrite: 0, kernelWrite: 0, pf: 0, pageout: 0, shmSwapped: 0, hugePageout: 0 };
+    const seen = { fork: 0, shmMap: 0, huge: 0, write: 0, segv: 0, rawWrite: 0, kernelWrite: 0, pf: 0, pageout: 0, shmSwapped: 0, hugePageout: 0, clearRefs: 0 };
 
     /** Runs f on both machines: same outcome; returns it. */
     const both = (label: string, fa: () => unknown, fb: () => unknown): string => {
@@ -140,11 +144,18 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
           expect(r).toBe(`ok ${Buffer.from(want.subarray(off, off + 8)).toString('hex')}`);
         }
       }
+      // /proc's files: the same text on both machines.
+      for (const p of procs) {
+        const proc = (s: AddressSpace) => s.smaps({ format: 'text' }) + s.smapsRollup({ format: 'text' }) + s.status({ format: 'text' }) + s.statm({ format: 'text' }) + s.pagemap(WINDOW, WINDOW_PAGES).join(',') + s.pagemap(HUGE, HUGE_SLOTS * 512).join(',');
+        expect(proc(p.b), `step ${step}: /proc`).toBe(proc(p.a));
+      }
       // The frames the test allocated are held once by the test itself, besides any mapping.
       for (const m of [A, B]) expect(() => auditMachine(m, userFrames.map((pa) => pa / PAGE)), `step ${step}: audit (${m.backend})`).not.toThrow();
     };
 
     for (let step = 0; step < OPS; step++) {
+      // A long run lets vitest's worker answer its runner now and then (it gives up on a worker silent for 60 s).
+      if (step > 0 && step % 2000 === 0) await new Promise((resolve) => setImmediate(resolve));
       const r = rnd();
       const p = pick(procs);
       if (r < 0.12) {
@@ -310,6 +321,13 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
           const res = both('touch', () => p.a.read(vpn * PAGE, 1), () => p.b.read(vpn * PAGE, 1));
           if (pg.prot !== '') expect(res).toBe(`ok ${Buffer.from(bytesOf(pg.store, pg.key).subarray(0, 1)).toString('hex')}`);
         }
+      }
+      if (rndProc() < 0.01) {
+        // clear_refs: Accessed bits, soft-dirty (write-protects every page), or the RSS high-water mark.
+        const v = (1 + Math.floor(rndProc() * 5)) as 1 | 2 | 3 | 4 | 5;
+        const q = procs[Math.floor(rndProc() * procs.length)]!;
+        both(`clearRefs ${v}`, () => q.a.clearRefs(v), () => q.b.clearRefs(v));
+        seen.clearRefs++;
       }
       if ((step + 1) % AUDIT === 0) audit(step);
     }

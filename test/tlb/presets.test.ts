@@ -67,7 +67,6 @@ describe('bad hierarchy configurations are EINVAL naming the option', () => {
     [{ tlb: { pwc: { pd: { entries: 6, ways: 4 } } } }, /options\.tlb\.pwc\.pd\.ways 4 does not divide options\.tlb\.pwc\.pd\.entries 6/],
     [{ tlb: { entries: 64, stlb: { entries: 64 } } }, /not both/],
     [{ tlb: { walkReference: [1, 2] } }, /options\.tlb\.walkReference must be cycles per walk memory reference/],
-    [{ seriesEvery: 10 }, /options\.seriesEvery needs a TLB hierarchy/],
     [{ cpu: 'zen3', seriesEvery: 0 }, /options\.seriesEvery must be a positive integer/],
     [{ tlb: { l2i: { entries: 0 } } }, /options\.tlb\.l2i\.entries must be an integer in \[1, 1048576\]/],
     [{ cpu: 'zen4', tlb: { l2i: { entries: 512, ways: 3 } } }, /options\.tlb\.l2i\.ways 3 does not divide options\.tlb\.l2i\.entries 512/],

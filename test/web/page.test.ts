@@ -13,18 +13,21 @@ import { SCENARIOS, TEXTBOOK_REFS } from '../../web/src/engine/scenarios.js';
 
 const BACKEND = nativeAvailable() ? 'native' : 'js';
 
-/** `vmsim policy REFS --frames N --policy P`'s table as rows of cells (label, then one cell per reference). */
+/** `vmsim policy REFS --frames N --policy P -c`'s table as rows of cells (label, then one cell per reference). */
 async function policyTable(refs: string, frames: number, policy: string): Promise<Map<string, string[]>> {
   let out = '';
-  const code = await main(['policy', refs, '--frames', String(frames), '--policy', policy], { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => undefined } });
+  const code = await main(['policy', refs, '--frames', String(frames), '--policy', policy, '-c'], { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => undefined } });
   expect(code).toBe(0);
-  const lines = out.split('\n');
+  // The table starts at its 'ref' line (a heading and a blank line come first).
+  const all = out.split('\n');
+  const lines = all.slice(all.findIndex((l) => l.startsWith('ref ')));
   const n = refs.split(',').length;
   const rows = new Map<string, string[]>();
+  // Cells of equal width, one space apart, measured on the 'ref' line (others end at their last mark).
+  const w = (lines[0]!.length - 8 + 1) / n - 1;
   for (const line of lines.slice(0, frames + 3)) {
     const label = line.slice(0, 8).trim();
     const rest = line.slice(8);
-    const w = (rest.length + 1) / n - 1; // cells of equal width, one space apart
     rows.set(label, Array.from({ length: n }, (_, i) => rest.slice(i * (w + 1), i * (w + 1) + w).trim()));
   }
   return rows;

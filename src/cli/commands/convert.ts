@@ -1,6 +1,6 @@
 /** `vmsim convert IN OUT`: a lackey (or binary) trace into vmsim's compact binary format. */
 import { convertTrace } from '../../trace/trace-writer.js';
-import { formatBytes, formatCount } from '../../report/index.js';
+import { checkWritable, formatBytes, formatCount } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
 
@@ -14,8 +14,9 @@ export const CONVERT_HELP = `usage: vmsim convert IN OUT [options]
 
 Converts a trace (lackey text or binary, optionally gzipped) into vmsim's binary trace
 format: 8 bytes per access (docs/trace-format.md), several times smaller than the text and
-much faster to replay, for replaying the same trace many times. IN may be gzip, xz or zstd
-compressed, a FIFO, or '-' (standard input). Nothing is written when IN is not a trace.
+much faster to replay, for replaying the same trace many times. IN may be lackey text, a
+plain list of addresses or a binary trace, gzip, xz or zstd compressed, a FIFO, or '-'
+(standard input). Nothing is written when IN is not a trace.
 
 options:
 ${formatOptions(SPECS)}`;
@@ -26,6 +27,12 @@ export async function convertCommand(argv: string[], io: CommandIo): Promise<num
   if (!a) return 0;
   const [input, output] = a.positional as [string, string];
   if (input === output) throw new UsageError('convert: IN and OUT must be different files');
+  // Checked before the input is read: a typo in OUT must not cost the conversion.
+  try {
+    checkWritable(output);
+  } catch (e) {
+    throw new UsageError(`convert: OUT ${output}: ${(e as Error).message}`);
+  }
   let firstSkip: Error | undefined;
   const r = await convertTrace(input === '-' ? process.stdin : input, output, {
     strict: a.options.has('strict'),

@@ -1,10 +1,11 @@
 /** `vmsim maps TRACE`: the regions of the process after a replay, as /proc/PID/maps prints them. */
 import { formatOptions, parseCommand, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
-import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
+import { inputSpecs, replayOptionsFrom } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
 
-const SPECS: OptionSpec[] = [...machineSpecs(false), { name: 'help', type: 'flag', help: 'show this help' }];
+// The TLB cannot change a memory map: maps has only the options of the input and the machine's memory.
+const SPECS: OptionSpec[] = [...inputSpecs().map(({ group: _g, ...s }) => s), { name: 'help', type: 'flag', help: 'show this help' }];
 
 export const MAPS_HELP = `usage: vmsim maps TRACE [options]
 

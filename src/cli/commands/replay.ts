@@ -1,28 +1,30 @@
 /** `vmsim replay TRACE`: one trace through one TLB configuration; a summary, JSON or CSV. */
 import { writeFileSync } from 'node:fs';
-import { lineChartSvg, toCsv } from '../../report/index.js';
+import { formatDuration, lineChartSvg, toCsv, writeChart, type ChartPanel } from '../../report/index.js';
 import { flatResult, seriesRows } from '../result-csv.js';
 import { UsageError } from '../args.js';
 import { formatOptions, parseCommand, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { shippedTracePath } from '../../package-info.js';
 import { formatReplaySummary } from '../replay-summary.js';
-import { machineSpecs, replayOptionsFrom } from '../replay-args.js';
+import { GROUP, machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
 import { recordLackey } from '../../trace/lackey-recorder.js';
 import { TraceFormatError } from '../../trace/trace-error.js';
 import { recordFailure, tapValgrindMessages } from './record.js';
-
+import { checkedOutput, checkedPlot, plotSpec, traceName } from '../plot-args.js';
 import { addPressureOptions, courseSummary, PRESSURE_SPECS } from '../pressure-args.js';
+import type { ReplayResult } from '../../replay/replay-result.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(false),
   ...PRESSURE_SPECS,
-  { name: 'series-csv', type: 'string', value: 'FILE.csv', help: 'with --series: write the miss rates per window as CSV' },
-  { name: 'series-plot', type: 'string', value: 'FILE.svg', help: 'with --series: draw the miss rates per window as SVG' },
-  { name: 'record', type: 'flag', help: 'run PROGRAM (after --) under valgrind lackey and replay its trace as it is produced' },
-  { name: 'json', type: 'flag', help: 'print the result as JSON' },
-  { name: 'csv', type: 'flag', help: 'print the result as one CSV row with a header' },
+  { name: 'series', type: 'int', min: 1, value: 'N', group: GROUP.output, help: 'the miss rates within every N accesses (a time series: in --json, --series-csv, --series-plot)' },
+  { name: 'series-csv', type: 'string', value: 'FILE.csv', group: GROUP.output, help: 'with --series: write the miss rates per window as CSV' },
+  plotSpec('series-plot', 'with --series: draw the miss rates per window', GROUP.output),
+  { name: 'record', type: 'flag', group: GROUP.memory, help: "run PROGRAM (after --) under valgrind lackey and replay its trace as it is produced (ns per access then leaves out the time spent waiting for valgrind)" },
+  { name: 'json', type: 'flag', group: GROUP.output, help: 'print the result as JSON' },
+  { name: 'csv', type: 'flag', group: GROUP.output, help: 'print the result as one CSV row with a header' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
@@ -34,10 +36,11 @@ through the TLB, the 4-level page walk and the kernel's fault handler, and every
 trace touches is mapped on demand as anonymous memory. Prints what the TLB and the page
 tables did.
 
-TRACE is a file written by  valgrind --tool=lackey --trace-mem=yes --log-file=TRACE PROGRAM
-or a binary trace from  vmsim convert; either may be gzip, xz or zstd compressed. '-' reads
-standard input; a FIFO or <(zcat t.gz) works too. Lines like CMU cachelab's ' L 10,1' (and
-'L 10' without a size) are read as lackey's are.
+TRACE is a file written by  valgrind --tool=lackey --trace-mem=yes --log-file=TRACE PROGRAM,
+a binary trace from  vmsim convert, or a plain list of addresses, one a line (0x7ffd1234,
+optionally followed by R or W); any may be gzip, xz or zstd compressed. '-' reads standard
+input; a FIFO or <(zcat t.gz) works too. Lines like CMU cachelab's ' L 10,1' are read as
+lackey's are (docs/trace-format.md).
 
 options:
 ${formatOptions(SPECS)}
@@ -46,7 +49,7 @@ examples:
   vmsim replay ${shippedTracePath()}
   vmsim replay --record --json -- ls /
   vmsim replay trace.out --cpu skylake
-  vmsim replay trace.out --cpu champsim --stlb-entries 2048 --stlb-ways 16 --series 100000 --series-plot rates.svg
+  vmsim replay trace.out --cpu champsim --stlb-entries 2048 --series 100000 --series-plot rates.png
   vmsim replay trace.out --tlb-entries 1536 --tlb-ways 12 --l1d-entries 64 --l1i-entries 128 --l1i-ways 8
   vmsim replay trace.bin --tlb-entries 64 --tlb-ways 64 --json
   vmsim replay traces/ls.lackey.gz --frames 64 --policy lru --swap 64MiB
@@ -59,43 +62,69 @@ export async function replayCommand(argv: string[], io: CommandIo): Promise<numb
   if (!a) return 0;
   const options = addPressureOptions(a, replayOptionsFrom(a, 'replay'), 'replay');
   for (const k of ['series-csv', 'series-plot']) if (a.options.has(k) && options.seriesEvery === undefined) throw new UsageError(`replay: --${k} needs --series N`);
+  // Output files are checked before the replay, so a typo does not cost the run.
+  const csvFile = checkedOutput(a, 'series-csv', 'replay');
+  const plotFile = checkedPlot(a, 'series-plot', 'replay');
   const result = live ? await replayRecording(a.positional, options, io) : await runReplay(a.positional[0]!, options, io, 'replay');
   if (result.series) {
     const { header, rows } = seriesRows(result);
-    const csvFile = a.options.get('series-csv') as string | undefined;
     if (csvFile !== undefined) writeFileSync(csvFile, toCsv(header, rows));
-    const plotFile = a.options.get('series-plot') as string | undefined;
-    if (plotFile !== undefined) {
-      const names = ['L1 instruction', 'L1 data', 'second level', 'misses per access'];
-      writeFileSync(
-        plotFile,
-        lineChartSvg({
-          title: `TLB miss rates every ${result.series.every} accesses — ${result.trace.source.split('/').pop()}`,
-          xLabel: 'accesses',
-          yLabel: 'miss rate',
-          yPercent: true,
-          series: names.map((name, k) => ({ name, points: rows.map((r) => ({ x: r[0]!, y: r[k + 1]! })) })),
-        }),
-      );
-    }
+    if (plotFile !== undefined) writeChart(plotFile, seriesChart(result, live ? 'valgrind lackey' : traceName(a.positional[0]!), (a.options.get('cpu') as string | undefined) ?? undefined));
   }
   if (a.options.has('course-summary')) io.stdout.write(courseSummary(result));
   else if (a.options.has('json')) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else if (a.options.has('csv')) {
     const flat = flatResult(result);
     io.stdout.write(toCsv(Object.keys(flat), [Object.values(flat)]));
-  } else io.stdout.write(formatReplaySummary(result));
+  } else io.stdout.write(formatReplaySummary(result) + (live && result.trace.waitMs !== undefined ? `(waited ${formatDuration(result.trace.waitMs)} for valgrind to produce the trace; ns per access leaves that out)\n` : ''));
   return 0;
 }
 
+/** The time series as panels over the accesses: each level's miss rate (% of its lookups), then the misses per 1,000 accesses. */
+function seriesChart(r: ReplayResult, trace: string, cpu: string | undefined): string {
+  const s = r.series!;
+  const pts = s.points;
+  const panel = (title: string, label: string, pick: (p: (typeof pts)[number]) => number | undefined, format: 'percent' | 'number' = 'percent'): ChartPanel => ({
+    title,
+    y: { label, format },
+    series: [{ name: title, points: pts.flatMap((p) => (pick(p) === undefined ? [] : [{ x: p.accesses, y: pick(p)! }])) }],
+  });
+  const h = r.tlb.hierarchy;
+  const rateLabel = 'miss rate (% of its lookups)';
+  const t = r.tlb.levels[0]!;
+  const panels: ChartPanel[] = h
+    ? [
+        ...(h.l1i.present ? [panel('L1 instruction TLB', rateLabel, (p) => p.l1iMissRate)] : []),
+        ...(h.l1d.present ? [panel('L1 data TLB', rateLabel, (p) => p.l1dMissRate)] : []),
+        ...(h.stlb.present || h.l2i.present ? [panel(`second-level TLB${h.l2i.present ? ' and L2 instruction TLB' : ''}`, rateLabel, (p) => p.stlbMissRate)] : []),
+        panel('misses of the whole hierarchy (page walks needed)', 'per 1,000 accesses', (p) => p.missesPerAccess * 1000, 'number'),
+      ]
+    : [panel(`TLB (${t.entries} entries, ${t.ways === t.entries ? 'fully associative' : `${t.ways}-way`})`, 'miss rate (% of lookups)', (p) => p.tlbMissRate)];
+  return lineChartSvg({
+    title: `TLB misses over time — ${trace}`,
+    subtitle: `${cpu ? `preset ${cpu}` : h ? 'a TLB hierarchy' : 'one TLB'}; each point: the ${s.every.toLocaleString('en-US')} accesses up to it; ${r.pageSize === '2m' ? '2 MiB' : '4 KiB'} pages`,
+    x: { label: 'accesses (trace records)', format: 'si', fromZero: true },
+    panels,
+    legend: false,
+    panelHeight: panels.length > 2 ? 130 : panels.length === 2 ? 170 : 300,
+  });
+}
+
 /** `replay --record`: the program's trace replayed as valgrind produces it, with nothing written to disk. */
-async function replayRecording(command: string[], options: ReturnType<typeof replayOptionsFrom>, io: CommandIo) {
+async function replayRecording(command: string[], options: ReturnType<typeof replayOptionsFrom>, io: CommandIo): Promise<ReplayResult> {
   const rec = await recordLackey(command);
   const tap = tapValgrindMessages(rec);
   try {
+    const cpu0 = process.cpuUsage();
     const result = await runReplay(tap.stream, { ...options }, io, 'replay');
+    const cpu = process.cpuUsage(cpu0);
     await rec.exit;
     result.trace.source = `valgrind lackey: ${command.join(' ')}`;
+    // Valgrind runs the program 50-100 times slower than it runs alone, in its own process: the
+    // replay's wall time is mostly waiting for it. Its own time is the CPU time of this process.
+    const busy = Math.min(result.timeMs, (cpu.user + cpu.system) / 1000);
+    result.trace.waitMs = result.timeMs - busy;
+    result.nsPerAccess = result.trace.records > 0 ? (busy * 1e6) / result.trace.records : 0;
     return result;
   } catch (e) {
     rec.kill();

@@ -47,6 +47,8 @@ export interface FileFaultSpace {
   readonly dead: boolean;
   /** The region's page attributes (vm_page_prot). */
   pageProt(r: RegionRecord): PageProt;
+  /** The attributes a read fault at `la` maps with (write-protected where soft-dirty tracking asks). */
+  readProt(r: RegionRecord, la: number): PageProt;
 }
 
 /** A fault's result: the outcome, and whether it was major (the page had to be read). */
@@ -58,9 +60,9 @@ export interface FileFaultResult {
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
 const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 
-/** The attributes a read fault maps a page of region `r` with (young). */
-function readAttrs(s: FileFaultSpace, r: RegionRecord, inode: Inode): PageAttrs {
-  const pp = s.pageProt(r);
+/** The attributes a read fault at `la` maps a page of region `r` with (young). */
+function readAttrs(s: FileFaultSpace, r: RegionRecord, la: number, inode: Inode): PageAttrs {
+  const pp = s.readProt(r, la);
   // tmpfs shared mappings are writable at once; a regular file's are write-protected until the first write (page_mkwrite).
   const a = r.shared ? (inode.kind === 'shmem' ? pp.writable : pp.readOnly) : { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi };
   return { lo: a.lo | PTE.A, hi: a.hi };
@@ -113,7 +115,7 @@ function faultAround(s: FileFaultSpace, r: RegionRecord, la: number, pgoff: numb
   s.pages.pageBits(las, n, bits, frames);
   const end = inode.endIndex;
   const frameList = new Float64Array(n);
-  const attrs = readAttrs(s, r, inode);
+  const attrs = readAttrs(s, r, la, inode);
   let mappedSelf = false;
   let mapped = 0;
   let notWorkingset = 0;
@@ -197,10 +199,10 @@ function mapCachePage(s: FileFaultSpace, r: RegionRecord, la: number, p: CachePa
       s.ctx.flusher.balance();
       return RETRY;
     }
-    return s.pages.mapFrames(la, p.pfn, 1, readAttrs(s, r, p.inode)) ? RETRY : OOM;
+    return s.pages.mapFrames(la, p.pfn, 1, readAttrs(s, r, la, p.inode)) ? RETRY : OOM;
   }
   // Private: read-only copy-on-write; a write copies it now (do_cow_fault).
-  if (!s.pages.mapFrames(la, p.pfn, 1, readAttrs(s, r, p.inode))) return OOM;
+  if (!s.pages.mapFrames(la, p.pfn, 1, readAttrs(s, r, la, p.inode))) return OOM;
   if (!write) return RETRY;
   if (!s.pages.breakCow(la, pp.writableDirty, false)) {
     s.pages.unmap(la, 1);
@@ -228,11 +230,11 @@ function shmemFault(s: FileFaultSpace, r: RegionRecord, la: number, pgoff: numbe
   }
   const pp = s.pageProt(r);
   if (r.shared) {
-    if (!s.pages.mapFrames(la, pfn, 1, write ? pp.writableDirty : readAttrs(s, r, obj))) return { outcome: OOM, major };
+    if (!s.pages.mapFrames(la, pfn, 1, write ? pp.writableDirty : readAttrs(s, r, la, obj))) return { outcome: OOM, major };
     s.sharedPages++;
     return { outcome: RETRY, major };
   }
-  if (!s.pages.mapFrames(la, pfn, 1, readAttrs(s, r, obj))) return { outcome: OOM, major };
+  if (!s.pages.mapFrames(la, pfn, 1, readAttrs(s, r, la, obj))) return { outcome: OOM, major };
   if (!write) return { outcome: RETRY, major };
   if (!s.pages.breakCow(la, pp.writableDirty, false)) {
     s.pages.unmap(la, 1);
@@ -253,14 +255,11 @@ export function sharedWriteFault(s: FileFaultSpace, r: RegionRecord, la: number,
   if (!p || p.pfn !== pfn) return undefined;
   s.ctx.flusher.catchUp();
   s.ctx.pageCache.markDirty(p);
-  s.pages.protect(la, 1, MAKE_WRITABLE);
+  s.pages.protect(la, 1, s.pageProt(r).wpReuse);
   s.pages.invalidate(la, 1);
   s.ctx.flusher.balance();
   return RETRY;
 }
-
-/** wp_page_reuse on a shared page: writable, young and dirty. */
-const MAKE_WRITABLE = { setLo: PTE.RW | PTE.A | PTE.D, setHi: 0, clearLo: 0, clearHi: 0 };
 
 /** True when `pfn` is the cache page of the file page `la` maps in region `r` (not a private copy). */
 export function isCachePage(s: FileFaultSpace, r: RegionRecord, la: number, pfn: number): boolean {

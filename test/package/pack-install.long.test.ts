@@ -76,7 +76,7 @@ beforeAll(() => {
   // Pack from a copy: packing rebuilds dist/ and build/, which the other test files use meanwhile.
   const src = join(work, 'src');
   mkdirSync(src);
-  for (const f of ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'src', 'native', 'scripts', 'docs', 'traces', 'web']) {
+  for (const f of ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'tsconfig.build.json', 'typedoc.json', 'LICENSE', 'README.md', 'CHANGELOG.md', 'src', 'native', 'scripts', 'docs', 'traces', 'web']) {
     cpSync(join(repo, f), join(src, f), { recursive: true });
   }
   symlinkSync(join(repo, 'node_modules'), join(src, 'node_modules'));
@@ -93,15 +93,22 @@ afterAll(() => {
 }, 60_000);
 
 describe('the packed package, installed where no compiler is', () => {
-  it('ships a LICENSE, the linux-x64 prebuild and declarations without @internal members, and no source maps', () => {
+  it('ships a LICENSE, a CHANGELOG, the API reference, the linux-x64 prebuild and declarations without @internal members, and no source maps', () => {
     const list = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n');
     expect(list).toContain('package/LICENSE');
+    expect(list).toContain('package/CHANGELOG.md');
+    expect(list).toContain('package/docs/api/index.html');
+    expect(list).toContain('package/docs/api/classes/Machine.html');
     expect(list).toContain('package/prebuilds/linux-x64/vmsim.node');
     expect(list).toContain('package/dist/cjs/index.js');
     expect(list.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(list.filter((f) => f.startsWith('package/test/') || f.startsWith('package/src/') || f.startsWith('package/web/src/'))).toEqual([]);
     expect(list).toContain('package/web/dist/index.html'); // the teaching page, for vmsim serve
-    const dts = readFileSync(join(project, 'node_modules/vmsim/dist/machine/machine.d.ts'), 'utf8');
+    // One copy of the library: the CommonJS build, and three thin entries over it.
+    expect(list.filter((f) => f.startsWith('package/dist/') && !f.startsWith('package/dist/cjs/')).sort()).toEqual(['package/dist/cli/main.js', 'package/dist/index.d.ts', 'package/dist/index.js']);
+    const pkg = JSON.parse(readFileSync(join(project, 'node_modules/vmsim/package.json'), 'utf8')) as { keywords?: string[]; repository?: unknown };
+    expect(pkg.keywords).toEqual(expect.arrayContaining(['tlb', 'page-table', 'virtual-memory']));
+    const dts = readFileSync(join(project, 'node_modules/vmsim/dist/cjs/machine/machine.d.ts'), 'utf8');
     expect(dts).toContain('createAddressSpace');
     expect(dts).not.toMatch(/\bcore: Core\b|@internal/);
     expect(existsSync(join(project, 'node_modules/vmsim/build'))).toBe(false); // the prebuild loaded: nothing was compiled
@@ -132,6 +139,26 @@ replay(process.argv[2], { tlb: { entries: 64 } }).then(async (r) => {
     expect(cjs).toEqual(esm);
   });
 
+  it('is one copy however it is loaded: instanceof holds across import and require, both ways', () => {
+    // An ES module that also requires vmsim, and a CommonJS module that also imports it.
+    const check = `
+const same = esm.VmmError === cjs.VmmError && esm.Machine === cjs.Machine && esm.replay === cjs.replay;
+const caught = (f) => { try { f(); } catch (e) { return e; } };
+// Thrown by one entry's class, tested with the other's (the README's example relies on it).
+const fromEsm = caught(() => new esm.Machine({ memory: 'lots' }));
+const fromCjs = caught(() => new cjs.Machine({ memory: 'lots' }));
+const m = new cjs.Machine({ memory: '64MiB' });
+const space = m.createAddressSpace();
+const segv = caught(() => space.read(0x1000, 1));
+console.log(JSON.stringify({ same, esmToCjs: fromEsm instanceof cjs.VmmError, cjsToEsm: fromCjs instanceof esm.VmmError, code: fromCjs.code, segv: segv instanceof esm.SegmentationFault, keys: Object.keys(esm).length === Object.keys(cjs).length }));
+`;
+    writeFileSync(join(project, 'both.mjs'), `import * as esm from 'vmsim';\nimport { createRequire } from 'node:module';\nconst cjs = createRequire(import.meta.url)('vmsim');\n${check}`);
+    writeFileSync(join(project, 'both.cjs'), `const cjs = require('vmsim');\nimport('vmsim').then((esm) => {\n${check}\n});`);
+    const expected = { same: true, esmToCjs: true, cjsToEsm: true, code: 'EINVAL', segv: true, keys: true };
+    expect(JSON.parse(ok(run('node', ['both.mjs'])))).toEqual(expected);
+    expect(JSON.parse(ok(run('node', ['both.cjs'])))).toEqual(expected);
+  });
+
   it('type-checks strict TypeScript of both module kinds against the published types, and runs it', () => {
     const program = (load: string) => `${load}
 const m = new Machine({ memory: '64MiB', backend: 'auto' });
@@ -145,9 +172,19 @@ const opts: AddressSpaceOptions = { faults: 'vmm' };
 const shm: SharedMemoryObject = m.createSharedMemory('x', 4096);
 const ro: RegionOptions | undefined = undefined;
 const ts: TraceStats | undefined = undefined;
-console.log(JSON.stringify({ regions: regions.length > 0, minor: faults.minor, shm: shm.size, opts: opts.faults, ro, ts }));
+let refused = false;
+try {
+  new Machine({ memory: 'lots' });
+} catch (e) {
+  // The README's check: the error's class, narrowed to its code.
+  if (e instanceof VmmError) refused = e.code === 'EINVAL';
+}
+const ac = new AbortController();
+ac.abort();
+const aborted: Promise<ReplayResult | string> = replay(new Uint8Array(0), { signal: ac.signal }).catch((e: Error) => e.name);
+aborted.then((name) => console.log(JSON.stringify({ regions: regions.length > 0, minor: faults.minor, shm: shm.size, opts: opts.faults, ro, ts, refused, name })));
 `;
-    const types = 'Machine, type Address, type Region, type SpaceStats, type FaultCounters, type AddressSpaceOptions, type SharedMemoryObject, type RegionOptions, type TraceStats';
+    const types = 'Machine, VmmError, replay, type ReplayResult, type Address, type Region, type SpaceStats, type FaultCounters, type AddressSpaceOptions, type SharedMemoryObject, type RegionOptions, type TraceStats';
     writeFileSync(join(project, 'esm.mts'), program(`import { ${types} } from 'vmsim';`));
     writeFileSync(join(project, 'cjs.cts'), program(`import { ${types} } from 'vmsim';`));
     writeFileSync(
@@ -157,7 +194,7 @@ console.log(JSON.stringify({ regions: regions.length > 0, minor: faults.minor, s
     ok(run('node', ['node_modules/typescript/bin/tsc', '-p', '.']));
     expect(readFileSync(join(project, 'out/cjs.cjs'), 'utf8')).toMatch(/require\("vmsim"\)/);
     const esm = JSON.parse(ok(run('node', ['out/esm.mjs'])));
-    expect(esm).toEqual({ regions: true, minor: 1, shm: 4096, opts: 'vmm' });
+    expect(esm).toEqual({ regions: true, minor: 1, shm: 4096, opts: 'vmm', refused: true, name: 'AbortError' });
     expect(JSON.parse(ok(run('node', ['out/cjs.cjs'])))).toEqual(esm);
   });
 
