@@ -11,12 +11,14 @@
  *   permissive than the tables, never more);
  * - with swap, every slot's reference count equals its holders: swap entries in the page
  *   tables (non-present entries in Linux's encoding), processes' clean swap copies, and shared
- *   memory objects' swapped pages; and every swap-cache page's slot is in use.
+ *   memory objects' swapped pages; and every swap-cache page's slot is in use;
+ * - the page cache and the files' reverse maps (audit-files.ts).
  * It throws an Error naming the first broken invariant.
  */
 import { AddressSpace, type Machine } from '../../src/index.js';
 import { GLOBAL_TAG, TlbFlag } from '../../src/core/constants.js';
 import { decodeSwapEntry } from '../../src/reclaim/swap-entry.js';
+import { auditFiles } from './audit-files.js';
 
 const P = 1;
 const RW = 2;
@@ -38,6 +40,7 @@ export function auditMachine(m: Machine, extraHeld: readonly number[] = []): voi
   auditFrames(m, extraHeld);
   auditTlb(m);
   auditSlots(m);
+  auditFiles(m);
 }
 
 /** Swap entries (non-present, non-zero 4 KiB-level entries) under one table level of a root: counted into `refs` by slot. */
