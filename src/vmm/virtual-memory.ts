@@ -301,6 +301,14 @@ export class VirtualMemory implements FaultHandler {
     if (leaf === undefined) return RETRY; // unmapped meanwhile: the retry faults it in
     const pp = this.pageProt(r);
     if (leaf.pageSize !== PAGE_SIZE && this.ctx.isZeroFrame(leaf.pfn)) return this.writeHugeZero(r, la, pp);
+    if ((leaf.lo & PTE.SW_COW) === 0 && r.shared && leaf.pageSize === PAGE_SIZE) {
+      // A MAP_SHARED regular file's page written for the first time since it was clean: page_mkwrite.
+      const out = sharedWriteFault(this, r, la, leaf.pfn);
+      if (out) {
+        this.countMinor();
+        return out;
+      }
+    }
     if ((leaf.lo & PTE.SW_COW) === 0) {
       // Not COW and the region allows writing: write-protected by clear_refs 4 (soft-dirty), or a
       // stale entry. Reused in place, whole (a 2 MiB page is not split), as wp_page_reuse and
@@ -317,14 +325,6 @@ export class VirtualMemory implements FaultHandler {
       if (!pt.splitLeaf(la)) return OOM;
       leaf = pt.leaf(la);
       if (leaf === undefined) return RETRY;
-    }
-    if ((leaf.lo & PTE.SW_COW) === 0 && r.shared) {
-      // A MAP_SHARED regular file's page written for the first time since it was clean: page_mkwrite.
-      const out = sharedWriteFault(this, r, la, leaf.pfn);
-      if (out) {
-        this.countMinor();
-        return out;
-      }
     }
     if ((leaf.lo & PTE.SW_COW) === 0) {
       // The part of a split COW leaf that is not COW (cannot happen: a split keeps the bits); as above.

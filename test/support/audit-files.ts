@@ -74,6 +74,18 @@ function auditSpace(m: Machine, s: AddressSpace): void {
     else list.push(m0);
     checkEntries(s, inode, r.start, r.end, r.backing.offset / PAGE, r.shared);
   }
+  // sharedPages counts every entry of the MAP_SHARED regions.
+  let shared = 0;
+  for (const r of vm.regions) {
+    if (!r.shared) continue;
+    const n = (r.end - r.start) / PAGE;
+    const las = new Float64Array(n);
+    for (let i = 0; i < n; i++) las[i] = r.start + i * PAGE;
+    const bits = new Uint8Array(n);
+    vm.pages.pageBits(las, n, bits, new Float64Array(n));
+    for (let i = 0; i < n; i++) if ((bits[i]! & PageBit.PRESENT) !== 0) shared++;
+  }
+  if (shared !== vm.sharedPages) throw new Error(`space: sharedPages ${vm.sharedPages}, but ${shared} entries in MAP_SHARED regions`);
   for (const inode of ctx.allInodes()) {
     const got = [...inode.mappingsIn(vm)].sort((a, b) => a.start - b.start).map((x) => `${x.start}-${x.end}@${x.pgoff}${x.shared ? 's' : 'p'}`);
     const exp = (want.get(inode) ?? []).map((x) => `${x.start}-${x.end}@${x.pgoff}${x.shared ? 's' : 'p'}`);

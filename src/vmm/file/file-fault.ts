@@ -41,7 +41,7 @@ export interface FileFaultSpace {
   readonly pages: PageTable;
   readonly ctx: VmmContext;
   readonly resident: ResidentSet | undefined;
-  /** RssShmem. */
+  /** Resident pages of MAP_SHARED mappings. */
   sharedPages: number;
   /** The space was destroyed meanwhile (the OOM killer took it at an allocation point). */
   readonly dead: boolean;
@@ -143,7 +143,7 @@ function faultAround(s: FileFaultSpace, r: RegionRecord, la: number, pgoff: numb
     if (runStart < 0) runStart = i;
   }
   flush(n);
-  if (r.shared && inode.kind === 'shmem') s.sharedPages += mapped;
+  if (r.shared) s.sharedPages += mapped;
   const ra = raOf(r);
   // filemap_map_pages: mapped pages count as mmap hits (unless recently evicted workingset pages).
   if (ra) ra.mmapMiss = Math.max(0, ra.mmapMiss - notWorkingset);
@@ -196,10 +196,13 @@ function mapCachePage(s: FileFaultSpace, r: RegionRecord, la: number, p: CachePa
       // do_shared_fault: page_mkwrite dirties the page, then it is mapped writable and dirty.
       s.ctx.pageCache.markDirty(p);
       if (!s.pages.mapFrames(la, p.pfn, 1, pp.writableDirty)) return OOM;
+      s.sharedPages++;
       s.ctx.flusher.balance();
       return RETRY;
     }
-    return s.pages.mapFrames(la, p.pfn, 1, readAttrs(s, r, la, p.inode)) ? RETRY : OOM;
+    if (!s.pages.mapFrames(la, p.pfn, 1, readAttrs(s, r, la, p.inode))) return OOM;
+    s.sharedPages++;
+    return RETRY;
   }
   // Private: read-only copy-on-write; a write copies it now (do_cow_fault).
   if (!s.pages.mapFrames(la, p.pfn, 1, readAttrs(s, r, la, p.inode))) return OOM;

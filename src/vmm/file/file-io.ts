@@ -29,8 +29,15 @@ import { putSlot } from '../swap-slot-refs.js';
 const PAGE = 4096;
 /** PAGEVEC_SIZE: the most folios one read batch holds. */
 const BATCH = 31;
-/** The largest file size (MAX_LFS_FILESIZE, bounded by exact integers). */
-export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER - (Number.MAX_SAFE_INTEGER % PAGE);
+/** The largest regular file (ext4's s_maxbytes with extents and 4 KiB blocks: 2^32 - 1 blocks). */
+export const MAX_FILE_SIZE = (2 ** 32 - 1) * PAGE;
+/** The largest tmpfs file (MAX_LFS_FILESIZE, bounded by exact integers). */
+export const MAX_SHMEM_SIZE = Number.MAX_SAFE_INTEGER - (Number.MAX_SAFE_INTEGER % PAGE);
+
+/** s_maxbytes of the filesystem an inode is on. */
+export function maxFileSize(kind: 'file' | 'shmem'): number {
+  return kind === 'file' ? MAX_FILE_SIZE : MAX_SHMEM_SIZE;
+}
 
 /** folio_mark_accessed on every page of p's folio (one LRU entry per page here). */
 function markFolio(ctx: VmmContext, p: CachePage): void {
@@ -159,7 +166,8 @@ function zeroTail(ctx: VmmContext, f: Inode, old: number, size: number): void {
 
 /** write(2) of `data` at `pos` (pwrite); returns bytes written. */
 export function writeFile(ctx: VmmContext, inode: Inode, pos: number, data: Uint8Array): number {
-  if (pos + data.length > MAX_FILE_SIZE) throw new VmmError('EFBIG', `write: [${pos}, +${data.length}) is past the largest file size ${MAX_FILE_SIZE}`);
+  const max = maxFileSize(inode.kind);
+  if (pos + data.length > max) throw new VmmError('EFBIG', `write: [${pos}, +${data.length}) is past the largest file size ${max}`);
   if (data.length === 0) return 0;
   ctx.flusher.catchUp();
   const fr = ctx.frames;

@@ -13,7 +13,7 @@ import type { VmmContext } from '../vmm-context.js';
 import { SharedMemoryObject } from '../shared-memory.js';
 import { RegularFile } from './regular-file.js';
 import { File } from './file.js';
-import { MAX_FILE_SIZE, writeFile } from './file-io.js';
+import { maxFileSize, writeFile } from './file-io.js';
 import type { Inode } from './inode.js';
 
 /** PATH_MAX (bytes with the terminating NUL) and NAME_MAX. */
@@ -77,9 +77,10 @@ export class FileSystem {
     if (data !== undefined && !(data instanceof Uint8Array)) throw new VmmError('EINVAL', `options.data must be a Uint8Array (a Buffer is one), got ${describe(data)}`);
     const size = options.size ?? data?.length ?? 0;
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new VmmError('EINVAL', `options.size must be a non-negative whole number of bytes, got ${describe(size)}`);
-    if (size > MAX_FILE_SIZE) throw new VmmError('EFBIG', `options.size ${size} is past the largest file size ${MAX_FILE_SIZE}`);
     if (data !== undefined && data.length > size) throw new VmmError('EINVAL', `options.data has ${data.length} bytes, more than options.size ${size}`);
     const name = this.shmName(p);
+    const max = maxFileSize(name !== undefined ? 'shmem' : 'file');
+    if (size > max) throw new VmmError('EFBIG', `options.size ${size} is past the largest file size ${max}`);
     if (name !== undefined) {
       if (this.ctx.byName(name)) throw new VmmError('EEXIST', `${p} exists`);
       const obj = this.ctx.createObject(name, size);

@@ -10,12 +10,12 @@ import { describe } from '../../address.js';
 import type { VmmContext } from '../vmm-context.js';
 import type { Inode } from './inode.js';
 import { RaState } from './readahead.js';
-import { MAX_FILE_SIZE, fsyncFile, readFile, truncateFile, writeFile } from './file-io.js';
+import { fsyncFile, maxFileSize, readFile, truncateFile, writeFile } from './file-io.js';
 
-/** A whole number of bytes from 0 to `max`, else EINVAL (EFBIG past the largest file size). */
-function bytesArg(v: unknown, arg: string, op: string): number {
+/** A whole number of bytes from 0 to `max`, else EINVAL (EFBIG past `max`, the largest file size). */
+function bytesArg(v: unknown, arg: string, op: string, max: number): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new VmmError('EINVAL', `${op}: ${arg} must be a non-negative whole number of bytes, got ${describe(v)}`);
-  if (v > MAX_FILE_SIZE) throw new VmmError('EFBIG', `${op}: ${arg} ${v} is past the largest file size ${MAX_FILE_SIZE}`);
+  if (v > max) throw new VmmError('EFBIG', `${op}: ${arg} ${v} is past the largest file size ${max}`);
   return v;
 }
 
@@ -65,15 +65,16 @@ export class File {
   /** pread(2): up to `length` bytes from `offset` (fewer at the end of the file, none past it), through the page cache. */
   read(offset: number, length: number): Uint8Array {
     this.check('read');
-    const pos = bytesArg(offset, 'offset', 'read');
-    const n = bytesArg(length, 'length', 'read');
+    // A read past the end is empty, not an error: any offset and length an integer can hold.
+    const pos = bytesArg(offset, 'offset', 'read', Number.MAX_SAFE_INTEGER);
+    const n = bytesArg(length, 'length', 'read', Number.MAX_SAFE_INTEGER);
     return readFile(this.ctx, this.inode, this.ra, pos, n);
   }
 
   /** pwrite(2): writes `bytes` at `offset` (growing the file as needed), dirtying page cache pages; returns bytes written. */
   write(offset: number, bytes: Uint8Array): number {
     this.check('write');
-    const pos = bytesArg(offset, 'offset', 'write');
+    const pos = bytesArg(offset, 'offset', 'write', maxFileSize(this.inode.kind));
     if (!(bytes instanceof Uint8Array)) throw new VmmError('EINVAL', `write: bytes must be a Uint8Array (a Buffer is one), got ${describe(bytes)}`);
     if (this.readOnly) throw new VmmError('EBADF', `write: ${this.path} is open read-only`);
     return writeFile(this.ctx, this.inode, pos, bytes);
@@ -82,7 +83,7 @@ export class File {
   /** ftruncate(2): the file becomes `size` bytes long; mappings of pages past the end are unmapped (an access there is SIGBUS). */
   truncate(size: number): void {
     this.check('truncate');
-    const n = bytesArg(size, 'size', 'truncate');
+    const n = bytesArg(size, 'size', 'truncate', maxFileSize(this.inode.kind));
     if (this.readOnly) throw new VmmError('EINVAL', `truncate: ${this.path} is open read-only (ftruncate needs a writable descriptor)`);
     truncateFile(this.ctx, this.inode, n);
   }

@@ -13,7 +13,7 @@ import type { FileMapping, Inode } from '../file/inode.js';
 /** What the reverse map needs of an address space's VMM. */
 export interface MappingSpace {
   readonly pages: PageTable;
-  /** Resident pages of its MAP_SHARED mappings (RssShmem), which an unmap lowers. */
+  /** Resident pages of its MAP_SHARED mappings, which an unmap lowers. */
   sharedPages: number;
   /** Its resident set, when it has one: mlocked pages are never unmapped by reclaim. */
   readonly resident?: { isLocked(vpn: number): boolean } | undefined;
@@ -28,7 +28,7 @@ export interface SpaceEntries {
   las: number[];
   /** Batch index of the page each entry would map. */
   owner: number[];
-  /** Whether its mapping is MAP_SHARED. */
+  /** Whether its mapping is MAP_SHARED (counted in the space's sharedPages). */
   shared: boolean[];
 }
 
