@@ -134,7 +134,8 @@ function walk(frames: Frames, root: number, mapped: Set<number> | undefined): nu
       const [lo, hi] = entry(frames, table, i);
       if ((lo & 1) === 0) continue;
       const leaf = level === 1 || (level <= 3 && (lo & 0x80) !== 0);
-      const addr = (lo & (level === 1 ? 0xfffff000 : 0xffffe000)) >>> 0;
+      // A large leaf's bit 12 is its PAT bit, not an address bit.
+      const addr = (lo & (leaf && level > 1 ? 0xffffe000 : 0xfffff000)) >>> 0;
       const f = addr / 4096 + (hi & 0xfffff) * 2 ** 20;
       if (f <= 0 || f >= frames.total) continue;
       if (leaf) {

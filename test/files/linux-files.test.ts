@@ -6,6 +6,7 @@
  *   fault_around_bytes window (16 pages), aligned on the page-table index of the address, so
  *   with the mapping at a 2 MiB boundary touches of pages 0 1 15 16 31 40 63 5 33 47 48 of a
  *   cached file cost 1 0 0 1 0 1 1 0 0 0 0 faults — MAP_SHARED, MAP_PRIVATE and tmpfs alike;
+ *   the window is clamped to the mapping (its start, its end) and stops at the end of the file;
  *   a fresh tmpfs page has nothing to map around: one fault each;
  * - MAP_PRIVATE copy on write: a write to a page a read mapped is one more fault, later writes
  *   none; a write to a page no read mapped is one fault (do_cow_fault), and a read next to it
@@ -37,6 +38,8 @@ interface Probe {
   faultAroundShared: number[];
   faultAroundPrivate: number[];
   faultAroundShmem: number[];
+  faultAroundClamped: number[];
+  faultAroundEof: number[];
   shmemFresh: number[];
   cow: Record<string, number>;
   coldBefore: string[];
@@ -117,6 +120,15 @@ describe.skipIf(!linux)("file mappings: vmsim does what this machine's kernel do
         const a = s.mmap({ addr: BASE, noReplace: true, length: 64 * PG, prot: 'r', shared: true, file: f });
         expect(touches(s, a, SEQ)).toEqual(p.faultAroundShared);
         s.munmap(a, 64 * PG);
+        // The window clamped to the mapping: from file page 8, 5 pages past a 2 MiB boundary.
+        const o = s.mmap({ addr: BASE + 5 * PG, noReplace: true, length: 40 * PG, prot: 'r', shared: true, file: f, offset: 8 * PG });
+        expect(touches(s, o, [0, 10, 11, 26, 27, 39, 1])).toEqual(p.faultAroundClamped);
+        s.munmap(o, 40 * PG);
+        // ... and to the end of the file.
+        const ten = written(m, '/dir/ten', 10);
+        const e = s.mmap({ addr: BASE, noReplace: true, length: 32 * PG, prot: 'r', shared: true, file: ten });
+        expect(touches(s, e, [0, 9, 3])).toEqual(p.faultAroundEof);
+        s.munmap(e, 32 * PG);
         const b = s.mmap({ addr: BASE, noReplace: true, length: 64 * PG, prot: 'rw', file: f });
         expect(touches(s, b, SEQ)).toEqual(p.faultAroundPrivate);
         const shm = m.fs.create('/dev/shm/probe');

@@ -187,8 +187,27 @@ int main(int argc, char **argv) {
     printf("\"cow\":{\"firstWrite\":%ld,\"secondWrite\":%ld,\"writeFresh\":%ld,\"readAfter\":%ld,\"readBefore\":%ld,\"fileByte\":%d,\"copied\":%d,\"uncopied\":%d,\"copiedOther\":%d},", w1, w2, w3, r11, r9, b, m[3 * PG + 7], m[4 * PG], m[3 * PG + 100]);
   }
   munmap(m, 64 * PG);
+  /* The window clamped to the mapping: 40 pages from file page 8, mapped 5 pages past a 2 MiB boundary. */
+  {
+    uint8_t *w = aligned_free(64 * PG);
+    uint8_t *o = mmap(w + 5 * PG, 40 * PG, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 8 * PG);
+    static const int around[] = {0, 10, 11, 26, 27, 39, 1};
+    touch_counts("faultAroundClamped", o, around, 7);
+    munmap(o, 40 * PG);
+  }
   close(fd);
   unlink(path);
+
+  /* Fault-around stops at the end of the file: a 10-page file mapped over 32 pages. */
+  {
+    fd = make_file(10, path);
+    uint8_t *e = map_at(32 * PG, PROT_READ, MAP_SHARED, fd, 0);
+    static const int upto[] = {0, 9, 3};
+    touch_counts("faultAroundEof", e, upto, 3);
+    munmap(e, 32 * PG);
+    close(fd);
+    unlink(path);
+  }
 
   /* Fault-around on a tmpfs (shmem) file. */
   {
