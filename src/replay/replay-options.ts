@@ -2,7 +2,7 @@
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import type { AddressSpace } from '../vmm/address-space.js';
-import type { BackendName } from '../machine/options.js';
+import type { BackendName, VmOptions } from '../machine/options.js';
 import { ARRAY_KEYS, resolveHierarchy, type ResolvedHierarchy, type TlbArrayOptions } from '../tlb/hierarchy-options.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import type { SwapOptions } from '../reclaim/swap-area.js';
@@ -55,6 +55,8 @@ export interface ReplayOptions {
   backend?: BackendName;
   /** Simulated RAM (default '64GiB': reserved, not committed, so only touched frames cost host memory). */
   memory?: number | string;
+  /** The machine's vm tunables (swappiness, readAheadKb, faultAroundBytes, ...: MachineOptions.vm). */
+  vm?: VmOptions;
   /** Stop at the first malformed line or record (default: count it as skipped and go on). */
   strict?: boolean;
   /** Called with each skipped line's error (non-strict mode). */
@@ -99,12 +101,13 @@ export interface ResolvedReplayOptions {
   mode: 'anon' | 'regions';
   backend: BackendName;
   memory: number | string;
+  vm?: VmOptions;
   strict: boolean;
   /** Resident limit and swap, when replaying under memory pressure. */
   pressure?: { frames: number; policy: PolicyName | ReclaimPolicy; policyOptions?: PolicyOptions; swap: SwapOptions; flushAccessed: boolean };
 }
 
-const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'vm', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed']);
 const TLB_KEYS = new Set(['entries', 'ways', 'pwc', 'walkReference', ...Object.keys(ARRAY_KEYS)]);
 
 /** Validates a TLB level (`arg` names it in errors). */
@@ -136,6 +139,7 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     mode: o.mode ?? 'anon',
     backend: o.backend ?? 'auto',
     memory: o.memory ?? '64GiB',
+    ...(o.vm !== undefined ? { vm: o.vm } : {}),
     strict: o.strict ?? false,
   };
   const pwcAll0 = t.pwc !== undefined && t.pwc !== null && typeof t.pwc === 'object' && Object.values(t.pwc).every((v) => v === 0 || v === undefined);

@@ -79,7 +79,7 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
   if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress, signal) };
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
-  const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
+  const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(o.vm ? { vm: o.vm } : {}), ...(pr ? { swap: pr.swap } : {}) });
   try {
     const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
     if (options.setup) {

@@ -33,11 +33,13 @@ function target(pages: number, largeFolios = true) {
     marked,
     added: [],
     has: (i) => cached.has(i),
-    add(index, order, mark) {
-      for (let k = 0; k < 2 ** order; k++) cached.set(index + k, order);
-      if (mark) marked.add(index);
-      t.added.push(index);
-      return true;
+    add(folios) {
+      for (const { index, order, mark } of folios) {
+        for (let k = 0; k < 2 ** order; k++) cached.set(index + k, order);
+        if (mark) marked.add(index);
+        t.added.push(index);
+      }
+      return folios.length;
     },
   };
   return t;

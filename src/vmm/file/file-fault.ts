@@ -93,6 +93,9 @@ export function fileFault(s: FileFaultSpace, r: RegionRecord, la: number, write:
   return filemapFault(s, r, la, pgoff, inode as RegularFile, write);
 }
 
+/** Buffers of one fault-around window (up to a page table's 512 entries). */
+const AROUND = { las: new Float64Array(512), bits: new Uint8Array(512), frames: new Float64Array(512), frameList: new Float64Array(512) };
+
 /**
  * do_fault_around + filemap_map_pages: maps the cached pages of the window around `la` whose
  * entries are empty; returns whether the faulting page was among them.
@@ -108,13 +111,11 @@ function faultAround(s: FileFaultSpace, r: RegionRecord, la: number, pgoff: numb
   const first = pgoff + from - pteOff;
   const n = to - from + 1;
   const base = la + (from - pteOff) * PAGE_SIZE;
-  const las = new Float64Array(n);
+  // The window is at most one page table (512 entries): module-wide buffers, no allocation per fault.
+  const { las, bits, frames, frameList } = AROUND;
   for (let i = 0; i < n; i++) las[i] = base + i * PAGE_SIZE;
-  const bits = new Uint8Array(n);
-  const frames = new Float64Array(n);
   s.pages.pageBits(las, n, bits, frames);
   const end = inode.endIndex;
-  const frameList = new Float64Array(n);
   const attrs = readAttrs(s, r, la, inode);
   let mappedSelf = false;
   let mapped = 0;

@@ -46,14 +46,14 @@ function markFolio(ctx: VmmContext, p: CachePage): void {
 
 /** The readahead view of a regular file's page cache. */
 export function raTarget(ctx: VmmContext, f: RegularFile): RaTarget {
-  return {
+  return (f.raTarget ??= {
     get isize() {
       return f.size;
     },
     largeFolios: true,
     has: (index) => f.pages.has(index),
-    add: (index, order, mark) => ctx.pageCache.addFolio(f, index, order, mark) !== undefined,
-  };
+    add: (folios) => ctx.pageCache.addFolios(f, folios),
+  });
 }
 
 /**

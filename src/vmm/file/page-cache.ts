@@ -13,6 +13,7 @@ import { CachePage, PG } from './cache-page.js';
 import type { RegularFile } from './regular-file.js';
 import { FileLru } from '../reclaim/file-lru.js';
 import { Workingset, type LruSizes } from '../reclaim/workingset.js';
+import type { RaFolio } from './readahead.js';
 import { mkclean } from '../reclaim/file-rmap.js';
 import type { SimClock } from '../sim-clock.js';
 
@@ -58,44 +59,73 @@ export class PageCache {
     this.lru = new FileLru(() => this.workingset.activation());
   }
 
-  /** Sizes of the LRU lists a refault distance is compared with. */
-  private lruSizes(): LruSizes {
-    return { activeFile: this.lru.activeSize, inactiveFile: this.lru.inactiveSize, ...this.ctx.anonSizes() };
-  }
+  /** The LRU lists a refault distance is compared with (the anonymous part read only when needed). */
+  private readonly lruSizes: LruSizes = {
+    activeFile: () => this.lru.activeSize,
+    anon: () => this.ctx.anonSizes(),
+  };
 
   /**
-   * filemap_add_folio: caches the 2^order pages from `index` of `f` in fresh frames, read from
-   * the disk (a hole reads zeros without I/O) unless `fresh` (a write about to cover it),
-   * PG_readahead when `mark`. Returns the first page, or undefined when not enough frames can be
-   * had, even after reclaim (nothing added then).
+   * filemap_add_folio for a list of folios (readahead's): each of 2^order pages from `index` of
+   * `f`, cached in fresh frames read from the disk (a hole reads zeros without I/O) unless
+   * `fresh` (a write about to cover it), PG_readahead when `mark`. Reclaim may run first, once;
+   * the frames come in one allocation, or folio by folio when not all can be had. Returns how
+   * many folios were added, in order.
    */
-  addFolio(f: RegularFile, index: number, order: number, mark: boolean, fresh = false): CachePage | undefined {
+  addFolios(f: RegularFile, folios: readonly RaFolio[], fresh = false): number {
     this.ctx.beforeAllocate();
-    const n = 2 ** order;
-    const pfns = new Float64Array(n);
-    if (!this.ctx.frames.allocList(pfns, n)) return undefined;
-    let first: CachePage | undefined;
+    let total = 0;
+    for (const x of folios) total += 2 ** x.order;
+    const pfns = new Float64Array(total);
+    let k = 0;
+    let done = 0;
+    if (this.ctx.frames.allocList(pfns, total)) {
+      for (const x of folios) {
+        this.insert(f, x, pfns, k, fresh);
+        k += 2 ** x.order;
+        done++;
+      }
+      return done;
+    }
+    for (const x of folios) {
+      const n = 2 ** x.order;
+      if (!this.ctx.frames.allocList(pfns, n)) break;
+      this.insert(f, x, pfns, 0, fresh);
+      done++;
+    }
+    return done;
+  }
+
+  /** Caches folio `x` of `f` in frames pfns[at, at + 2^order). */
+  private insert(f: RegularFile, x: RaFolio, pfns: Float64Array, at: number, fresh: boolean): void {
+    const fr = this.ctx.frames;
+    const n = 2 ** x.order;
     for (let k = 0; k < n; k++) {
-      const i = index + k;
-      const pfn = pfns[k]!;
+      const i = x.index + k;
+      const pfn = pfns[at + k]!;
       if (!fresh && !f.disk.isHole(i)) {
-        f.disk.read(i, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
-        this.ctx.frames.noteWritten(pfn, 1);
+        f.disk.read(i, fr.view(pfn), fr.offset(pfn));
+        fr.noteWritten(pfn, 1);
         this.counters.pagesIn++;
       }
-      const p = new CachePage(f, i, pfn, order);
-      if (mark) p.flags |= PG.READAHEAD;
-      const shadow = f.shadows.get(i);
-      if (shadow !== undefined) {
-        f.shadows.delete(i);
-        this.workingset.refaultFile(p, shadow, this.lruSizes(), () => this.ctx.noteFileCost(1, 0));
+      const p = new CachePage(f, i, pfn, x.order);
+      if (x.mark) p.flags |= PG.READAHEAD;
+      if (f.shadows.size !== 0) {
+        const shadow = f.shadows.get(i);
+        if (shadow !== undefined) {
+          f.shadows.delete(i);
+          this.workingset.refaultFile(p, shadow, this.lruSizes, () => this.ctx.noteFileCost(1, 0));
+        }
       }
       f.pages.set(i, p);
       this.nrPages++;
       this.lru.add(p);
-      first ??= p;
     }
-    return first;
+  }
+
+  /** filemap_add_folio of one folio (see addFolios): its first page, or undefined when no frames can be had. */
+  addFolio(f: RegularFile, index: number, order: number, mark: boolean, fresh = false): CachePage | undefined {
+    return this.addFolios(f, [{ index, order, mark }], fresh) === 1 ? f.pages.get(index) : undefined;
   }
 
   /** filemap_add_folio of one page (see addFolio). */

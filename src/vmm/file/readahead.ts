@@ -51,8 +51,18 @@ export interface RaTarget {
   readonly largeFolios: boolean;
   /** A page (not a swap or shadow entry) is cached at `index`. */
   has(index: number): boolean;
-  /** Adds the folio of 2^order pages from `index` read from the disk (PG_readahead when `mark`); false when no frames can be had. */
-  add(index: number, order: number, mark: boolean): boolean;
+  /**
+   * Adds folios read from the disk, in order: each of 2^order pages from `index`, PG_readahead
+   * when `mark`. Returns how many were added (fewer when frames ran out: the rest are not).
+   */
+  add(folios: readonly RaFolio[]): number;
+}
+
+/** A folio readahead asks for. */
+export interface RaFolio {
+  readonly index: number;
+  readonly order: number;
+  readonly mark: boolean;
 }
 
 /** -1 stands for ULONG_MAX (page_cache_prev_miss's answer when every page back to 0 is cached). */
@@ -116,13 +126,9 @@ export function nextRaSize(cur: number, max: number): number {
  */
 export function raUnbounded(t: RaTarget, index: number, nr: number, lookahead: number): number {
   const mark = lookahead <= nr ? nr - lookahead : -1;
-  let added = 0;
-  for (let i = 0; i < nr; i++) {
-    if (t.has(index + i)) continue;
-    if (!t.add(index + i, 0, i === mark)) break;
-    added++;
-  }
-  return added;
+  const plan: RaFolio[] = [];
+  for (let i = 0; i < nr; i++) if (!t.has(index + i)) plan.push({ index: index + i, order: 0, mark: i === mark });
+  return plan.length === 0 ? 0 : t.add(plan);
 }
 
 /** do_page_cache_ra: raUnbounded clamped to the page that holds the file's last byte. */
@@ -156,7 +162,7 @@ export function raOrder(t: RaTarget, ra: RaState): number {
   const newOrder = Math.max(0, Math.min(MAX_PAGECACHE_ORDER, ra.order, ilog2(ra.size)));
   ra.order = newOrder;
   let index = start;
-  let added = 0;
+  const plan: RaFolio[] = [];
   let err = false;
   while (index <= limit) {
     let order = newOrder;
@@ -166,14 +172,19 @@ export function raOrder(t: RaTarget, ra: RaState): number {
     const n = 2 ** order;
     let busy = false;
     for (let i = 0; i < n && !busy; i++) busy = t.has(index + i);
-    // ra_alloc_folio: filemap_add_folio refuses a range with a cached page (EEXIST), or no frames (ENOMEM).
-    if (busy || !t.add(index, order, index === mark - (mark % n))) {
+    // ra_alloc_folio: filemap_add_folio refuses a range with a cached page (EEXIST).
+    if (busy) {
       err = true;
       break;
     }
-    added += n;
+    plan.push({ index, order, mark: index === mark - (mark % n) });
     index += n;
   }
+  // The folios planned go in together; when frames run out (ENOMEM) the rest does not.
+  const done = plan.length === 0 ? 0 : t.add(plan);
+  let added = 0;
+  for (let k = 0; k < done; k++) added += 2 ** plan[k]!.order;
+  if (done < plan.length) return added;
   if (!err || ra.size <= index - start) return added;
   return added + doPageCacheRa(t, index, ra.size - (index - start), ra.asyncSize);
 }

@@ -7,6 +7,7 @@
 import { Inode, type InodeHost } from './inode.js';
 import { DiskBlocks } from './disk.js';
 import type { CachePage } from './cache-page.js';
+import type { RaTarget } from './readahead.js';
 
 /** A regular file's inode. */
 export class RegularFile extends Inode {
@@ -24,6 +25,8 @@ export class RegularFile extends Inode {
   /** The offsets writeback goes through next, ascending (rebuilt when used up: range_cyclic's wrap). */
   writebackQueue: number[] = [];
   writebackPos = 0;
+  /** Readahead's view of its page cache (made once, by file-io's raTarget). @internal */
+  raTarget: RaTarget | undefined;
 
   constructor(
     id: number,

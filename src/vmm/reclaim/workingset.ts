@@ -21,14 +21,12 @@ export interface WorkingsetCounters {
   workingset_nodereclaim: number;
 }
 
-/** The sizes the refault distance is compared with. */
+/** The sizes the refault distance is compared with, read when needed. */
 export interface LruSizes {
-  activeFile: number;
-  inactiveFile: number;
-  activeAnon: number;
-  inactiveAnon: number;
-  /** Free swap pages (mem_cgroup_get_nr_swap_pages): anonymous pages compete only while swap has room. */
-  swapFree: number;
+  /** NR_ACTIVE_FILE. */
+  activeFile(): number;
+  /** The anonymous lists, and free swap pages (mem_cgroup_get_nr_swap_pages): anonymous pages compete only while swap has room. */
+  anon(): { activeAnon: number; inactiveAnon: number; swapFree: number };
 }
 
 /** The node's nonresident age and the shadow entries' encoding. */
@@ -67,8 +65,11 @@ export class Workingset {
     const eviction = Math.floor(shadow / 2);
     const wasWorkingset = shadow % 2 === 1;
     const distance = this.age - eviction;
-    let workingset = sizes.activeFile;
-    if (sizes.swapFree > 0) workingset += sizes.activeAnon + sizes.inactiveAnon;
+    let workingset = sizes.activeFile();
+    if (distance > workingset) {
+      const a = sizes.anon();
+      if (a.swapFree > 0) workingset += a.activeAnon + a.inactiveAnon;
+    }
     if (distance > workingset) return false;
     p.flags |= PG.ACTIVE;
     this.age++;
