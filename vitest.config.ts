@@ -9,6 +9,8 @@ export default defineConfig({
     setupFiles: ['test/support/yield-between-tests.ts'],
     include: ['test/**/*.test.ts'],
     exclude: ['test/**/*.long.test.ts', '**/node_modules/**'],
+    // A temporary folder of the run's own, which must be empty at the end (test/support/tmp-guard.ts).
+    globalSetup: ['test/support/tmp-guard.ts'],
     testTimeout: 60_000,
   },
 });

@@ -19,6 +19,7 @@ export default defineConfig({
     setupFiles: ['test/support/yield-between-tests.ts'],
     include: ['test/**/*.long.test.ts', ...scaled],
     env: { VMSIM_LONG: '1' },
+    globalSetup: ['test/support/tmp-guard.ts'],
     testTimeout: 240_000,
   },
 });

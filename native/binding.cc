@@ -3,9 +3,15 @@
 // from JavaScript can crash the process.
 #include <napi.h>
 
+#include <sys/file.h>
+
+#include <cerrno>
+#include <climits>
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -76,6 +82,41 @@ bool rangeOk(double la, double count, int shift) {
   return end <= static_cast<double>(TWO48) && !(la < static_cast<double>(TWO47) && end > static_cast<double>(TWO47));
 }
 
+class NativeCore;
+
+// The cores of one thread (a Node-API env). A core's methods are Node-API functions whose
+// data pointer is a slot that names the core; a slot and its functions are reused by a later
+// core once the core's object was collected, so a machine made and dropped costs no new
+// function objects — whose bookkeeping Node frees only after the running script yields to the
+// event loop. A collected core is freed by the next createCore or dispose of its thread
+// (sweep), so even a loop that makes machines without dispose() and never yields runs in
+// bounded memory: a weak reference tells a collected object at once (the GC clears it), and
+// RAM is unmapped only once every view of it is collected too.
+struct Slot {
+  NativeCore* core = nullptr;  // null while the slot is free
+  Napi::ObjectReference methods;  // its functions (strong: they outlive a collected core's object)
+};
+struct CoreTable {
+  std::vector<Slot*> slots;  // every slot made (each owned here)
+  std::vector<Slot*> free;
+  int refs = 1;  // the env's own, plus one per core finalizer still to run (whichever goes last deletes the table)
+  ~CoreTable() {
+    for (Slot* s : slots) delete s;
+  }
+};
+void unrefTable(CoreTable* table) {
+  if (--table->refs == 0) delete table;
+}
+void finalizeTable(Napi::Env, CoreTable* table) { unrefTable(table); }
+void sweep(napi_env env, CoreTable* table);
+
+// The hint of a core's finalizer: outlives the core when a sweep freed it first (core = null).
+struct CoreRef {
+  CoreTable* table;
+  Slot* slot;
+  NativeCore* core;
+};
+
 class NativeCore {
  public:
   // Builds the core from (memoryBytes, features, tlb, counters, result) and fills `self` with its fields.
@@ -130,6 +171,9 @@ class NativeCore {
     cpu_ = std::make_unique<Cpu>(*ram_, tlb_, counters_, result_, toInt32(features));
     pcide_ = (toInt32(features) & F_PCIDE) != 0;
     chunks_.resize((static_cast<uint64_t>(bytes) + CHUNK_BYTES - 1) / CHUNK_BYTES);
+    env_ = env;
+    self_ = Napi::Weak(self);
+    account(env);
     self.Set("backend", Napi::String::New(env, "native"));
     self.Set("totalFrames", Napi::Number::New(env, bytes / 4096));
   }
@@ -141,7 +185,20 @@ class NativeCore {
   }
   // Marks the calls that may change page tables or RAM. (The walker's paging-structure cache
   // checks the entries it stands for on every use, so no call needs to tell it anything.)
-  void mut(const Napi::CallbackInfo& info) { live(info); }
+  void mut(const Napi::CallbackInfo& info) {
+    live(info);
+    // Tell V8 what the machine commits, a megabyte at a time: it then collects machines nobody disposed.
+    if (frames_->touched() >= accounted_ + 256) account(info.Env());
+  }
+  // napi_adjust_external_memory to the host memory this core commits: its touched frames' pages
+  // and their share of the frame allocator's arrays.
+  void account(napi_env env) {
+    accounted_ = frames_->touched();
+    const int64_t now = static_cast<int64_t>(accounted_) * (4096 + 8) + 65536;
+    int64_t total;
+    napi_adjust_external_memory(env, now - reported_, &total);
+    reported_ = now;
+  }
   bool rootOk(double r) { return frames_->usable(r); }
 
   Napi::Value RamChunk(const Napi::CallbackInfo& info) {
@@ -149,15 +206,23 @@ class NativeCore {
     const double i = num(info, 0, "i");
     if (!isInt(i) || i < 0 || i >= static_cast<double>(chunks_.size())) throw Napi::RangeError::New(info.Env(), "chunk index out of range");
     const size_t k = static_cast<size_t>(i);
-    if (chunks_[k].IsEmpty()) {
-      const uint64_t off = k * CHUNK_BYTES;
-      const uint64_t len = ram_->bytes() - off < CHUNK_BYTES ? ram_->bytes() - off : CHUNK_BYTES;
-      // The buffer keeps the RAM mapping alive (shared ownership) even if the core goes first.
-      auto* keep = new std::shared_ptr<Ram>(ram_);
-      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), ram_->base() + off, len, [](Napi::Env, void*, std::shared_ptr<Ram>* hint) { delete hint; }, keep);
-      chunks_[k] = Napi::Persistent(Napi::Uint8Array::New(info.Env(), len, ab, 0));
+    // Weakly held: the same view while anyone holds it (stable for the core's life), and a
+    // collected machine's views do not keep its RAM mapped.
+    if (!chunks_[k].IsEmpty()) {
+      Napi::Uint8Array v = chunks_[k].Value();
+      if (!v.IsEmpty()) return v;
     }
-    return chunks_[k].Value();
+    const uint64_t off = k * CHUNK_BYTES;
+    const uint64_t len = ram_->bytes() - off < CHUNK_BYTES ? ram_->bytes() - off : CHUNK_BYTES;
+    Napi::Uint8Array v = view(info.Env(), off, len);
+    chunks_[k] = Napi::Weak(v);
+    return v;
+  }
+  // A view of RAM [off, off + len): its buffer keeps the mapping alive (shared ownership) even if the core goes first.
+  Napi::Uint8Array view(Napi::Env env, uint64_t off, uint64_t len) {
+    auto* keep = new std::shared_ptr<Ram>(ram_);
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, ram_->base() + off, len, [](Napi::Env, void*, std::shared_ptr<Ram>* hint) { delete hint; }, keep);
+    return Napi::Uint8Array::New(env, len, ab, 0);
   }
   // A 2 MiB view (see core.ts ramWindow): V8 counts an external buffer's length as memory pressure.
   Napi::Value RamWindow(const Napi::CallbackInfo& info) {
@@ -167,9 +232,15 @@ class NativeCore {
     if (!isInt(i) || i < 0 || i * static_cast<double>(WINDOW) >= static_cast<double>(ram_->bytes())) throw Napi::RangeError::New(info.Env(), "window index out of range");
     const uint64_t off = static_cast<uint64_t>(i) * WINDOW;
     const uint64_t len = ram_->bytes() - off < WINDOW ? ram_->bytes() - off : WINDOW;
-    auto* keep = new std::shared_ptr<Ram>(ram_);
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), ram_->base() + off, len, [](Napi::Env, void*, std::shared_ptr<Ram>* hint) { delete hint; }, keep);
-    return Napi::Uint8Array::New(info.Env(), len, ab, 0);
+    // Weakly held, as chunks are: RAM is unmapped only once every view of it is collected.
+    auto it = windows_.find(static_cast<uint64_t>(i));
+    if (it != windows_.end()) {
+      Napi::Uint8Array v = it->second.Value();
+      if (!v.IsEmpty()) return v;
+    }
+    Napi::Uint8Array v = view(info.Env(), off, len);
+    windows_[static_cast<uint64_t>(i)] = Napi::Weak(v);
+    return v;
   }
   Napi::Value FreeFrames(const Napi::CallbackInfo& info) { live(info); return N(info, static_cast<double>(frames_->freeCount())); }
   Napi::Value AllocFrame(const Napi::CallbackInfo& info) { mut(info); return N(info, static_cast<double>(frames_->alloc())); }
@@ -543,14 +614,48 @@ class NativeCore {
     return info.Env().Undefined();
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    release();
+    sweep(info.Env(), ref_->table);  // this core's RAM too, when no view of it is left
+    return info.Env().Undefined();
+  }
+
+  // Frees everything but RAM (which views may still show): after dispose(), or once the JS object was collected.
+  void release() {
     hier_.reset();
     hierStats_.Reset();
     cpu_.reset();
     pt_.reset();
     frames_.reset();
-    for (auto& c : chunks_) c.Reset();
-    ram_.reset();  // the mapping goes when the last chunk view is collected
-    return info.Env().Undefined();
+    refs_.Reset();
+    released_ = true;
+  }
+  // Unmaps RAM when no view of it is alive (none can reach it); true when nothing is left to free.
+  bool tryUnmap(napi_env env) {
+    if (!ram_) return true;
+    for (auto& c : chunks_)
+      if (!c.IsEmpty() && !c.Value().IsEmpty()) return false;
+    for (auto& [i, w] : windows_)
+      if (!w.Value().IsEmpty()) return false;
+    std::vector<Napi::Reference<Napi::Uint8Array>>().swap(chunks_);  // the capacity too: the object may wait long for its finalizer
+    std::unordered_map<uint64_t, Napi::Reference<Napi::Uint8Array>>().swap(windows_);
+    ram_->release();  // the views' deferred finalizers only drop their shares later
+    ram_.reset();
+    int64_t total;
+    napi_adjust_external_memory(env, -reported_, &total);
+    reported_ = 0;
+    return true;
+  }
+  // A collected core: free it now (its finalizer runs only when the event loop turns). True when done.
+  bool sweepOne(napi_env env) {
+    if (!released_ && self_.Value().IsEmpty()) release();
+    return released_ && tryUnmap(env);
+  }
+
+  ~NativeCore() {
+    if (reported_ != 0 && env_) {
+      int64_t total;
+      napi_adjust_external_memory(env_, -reported_, &total);
+    }
   }
 
   Tlb tlb_{};
@@ -565,64 +670,132 @@ class NativeCore {
   Napi::ObjectReference hierStats_;  // keeps the stats array the hierarchy writes alive
   bool pcide_ = false;
   std::vector<Napi::Reference<Napi::Uint8Array>> chunks_;
+  std::unordered_map<uint64_t, Napi::Reference<Napi::Uint8Array>> windows_;
+  napi_env env_ = nullptr;
+  Napi::Reference<Napi::Object> self_;  // weak: empty once the core's object is collected
+  bool released_ = false;
+  uint64_t accounted_ = 0;  // touched frames at the last account()
+  int64_t reported_ = 0;    // bytes told to napi_adjust_external_memory
+  CoreRef* ref_ = nullptr;  // its table and slot
 };
 
-
-// Each method is a plain function whose data pointer is the instance: a call costs no
-// napi_unwrap (which, with ObjectWrap, was a large share of a short call).
-template <Napi::Value (NativeCore::*M)(const Napi::CallbackInfo&)>
-Napi::Value Call(const Napi::CallbackInfo& info) {
-  return (static_cast<NativeCore*>(info.Data())->*M)(info);
+// Gives a collected core's slot back (its functions wait for the next core) and deletes the core.
+void retire(NativeCore* c) {
+  CoreRef* ref = c->ref_;
+  ref->slot->core = nullptr;
+  ref->table->free.push_back(ref->slot);
+  ref->core = nullptr;
+  delete c;
 }
 
+// Frees every collected core of the thread whose resources can go (see CoreTable).
+void sweep(napi_env env, CoreTable* t) {
+  for (Slot* s : t->slots) {
+    NativeCore* c = s->core;
+    if (!c || !c->sweepOne(env)) continue;
+    if (!c->self_.Value().IsEmpty()) continue;  // disposed but still referenced: its object keeps the slot
+    retire(c);  // its finalizer (later) finds no core and only lets go of the table
+  }
+}
+
+// The finalizer of a core's JS object (Node runs it once the event loop turns): frees the core unless a sweep did.
+void finalizeCore(Napi::Env env, CoreRef* ref) {
+  if (NativeCore* c = ref->core) {
+    c->release();
+    c->tryUnmap(env);  // else the views still alive keep RAM mapped until they go
+    retire(c);
+  }
+  unrefTable(ref->table);
+  delete ref;
+}
+
+// Each method is a plain function whose data pointer is its slot, which names the core: a call
+// costs no napi_unwrap (which, with ObjectWrap, was a large share of a short call).
+template <Napi::Value (NativeCore::*M)(const Napi::CallbackInfo&)>
+Napi::Value Call(const Napi::CallbackInfo& info) {
+  NativeCore* c = static_cast<Slot*>(info.Data())->core;
+  if (!c) throw Napi::Error::New(info.Env(), "the core has been disposed");
+  return (c->*M)(info);
+}
+
+// A slot's functions, by the Core interface's names.
+Napi::Object Methods(Napi::Env env, Slot* s) {
+  Napi::Object m = Napi::Object::New(env);
+#define VMSIM_METHOD(js, cc) m.Set(js, Napi::Function::New<Call<&NativeCore::cc>>(env, js, s))
+  VMSIM_METHOD("ramChunk", RamChunk);
+  VMSIM_METHOD("ramWindow", RamWindow);
+  VMSIM_METHOD("freeFrames", FreeFrames);
+  VMSIM_METHOD("allocFrame", AllocFrame);
+  VMSIM_METHOD("allocFrames", AllocFrames);
+  VMSIM_METHOD("allocFrameList", AllocFrameList);
+  VMSIM_METHOD("mapList", MapList);
+  VMSIM_METHOD("refFrame", RefFrame);
+  VMSIM_METHOD("unrefFrame", UnrefFrame);
+  VMSIM_METHOD("refCount", RefCount);
+  VMSIM_METHOD("refCountList", RefCountList);
+  VMSIM_METHOD("copyFrame", CopyFrame);
+  VMSIM_METHOD("noteWritten", NoteWritten);
+  VMSIM_METHOD("createRoot", CreateRoot);
+  VMSIM_METHOD("destroyRoot", DestroyRoot);
+  VMSIM_METHOD("map", Map);
+  VMSIM_METHOD("unmap", Unmap);
+  VMSIM_METHOD("protect", Protect);
+  VMSIM_METHOD("translate", Translate);
+  VMSIM_METHOD("fork", Fork);
+  VMSIM_METHOD("setCr3", SetCr3);
+  VMSIM_METHOD("invalidate", Invalidate);
+  VMSIM_METHOD("flushPcid", FlushPcid);
+  VMSIM_METHOD("flushAll", FlushAll);
+  VMSIM_METHOD("access", Access);
+  VMSIM_METHOD("accessBatch", AccessBatch);
+  VMSIM_METHOD("scanAccessed", ScanAccessed);
+  VMSIM_METHOD("cowBreak", CowBreak);
+  VMSIM_METHOD("traceBatch", TraceBatch);
+  VMSIM_METHOD("copyVirt", CopyVirt);
+  VMSIM_METHOD("hierarchy", HierarchySet);
+  VMSIM_METHOD("hierTraceBatch", HierTraceBatch);
+  VMSIM_METHOD("hierInvalidate", HierInvalidate);
+  VMSIM_METHOD("hierDump", HierDump);
+  VMSIM_METHOD("pageBits", PageBits);
+  VMSIM_METHOD("clearAccessedList", ClearAccessedList);
+  VMSIM_METHOD("swapOutList", SwapOutList);
+  VMSIM_METHOD("readEntry", ReadEntry);
+  VMSIM_METHOD("writeEntries", WriteEntries);
+  VMSIM_METHOD("swapIn", SwapIn);
+  VMSIM_METHOD("copyFramesOut", CopyFramesOut);
+  VMSIM_METHOD("invalidateList", InvalidateList);
+  VMSIM_METHOD("dispose", Dispose);
+#undef VMSIM_METHOD
+  return m;
+}
+
+// createCore(memoryBytes, features, tlb, counters, result, eager): the core's object, its
+// methods from a free slot (or a new one).
 Napi::Value CreateCore(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  CoreTable* t = static_cast<CoreTable*>(info.Data());
+  sweep(env, t);  // machines collected since the last call give their memory, reservation and slot back first
   Napi::Object self = Napi::Object::New(env);
   auto* core = new NativeCore(info, self);
-  self.AddFinalizer([](Napi::Env, NativeCore* c) { delete c; }, core);
-  self.Set("ramChunk", Napi::Function::New<Call<&NativeCore::RamChunk>>(env, "ramChunk", core));
-  self.Set("ramWindow", Napi::Function::New<Call<&NativeCore::RamWindow>>(env, "ramWindow", core));
-  self.Set("freeFrames", Napi::Function::New<Call<&NativeCore::FreeFrames>>(env, "freeFrames", core));
-  self.Set("allocFrame", Napi::Function::New<Call<&NativeCore::AllocFrame>>(env, "allocFrame", core));
-  self.Set("allocFrames", Napi::Function::New<Call<&NativeCore::AllocFrames>>(env, "allocFrames", core));
-  self.Set("allocFrameList", Napi::Function::New<Call<&NativeCore::AllocFrameList>>(env, "allocFrameList", core));
-  self.Set("mapList", Napi::Function::New<Call<&NativeCore::MapList>>(env, "mapList", core));
-  self.Set("refFrame", Napi::Function::New<Call<&NativeCore::RefFrame>>(env, "refFrame", core));
-  self.Set("unrefFrame", Napi::Function::New<Call<&NativeCore::UnrefFrame>>(env, "unrefFrame", core));
-  self.Set("refCount", Napi::Function::New<Call<&NativeCore::RefCount>>(env, "refCount", core));
-  self.Set("refCountList", Napi::Function::New<Call<&NativeCore::RefCountList>>(env, "refCountList", core));
-  self.Set("copyFrame", Napi::Function::New<Call<&NativeCore::CopyFrame>>(env, "copyFrame", core));
-  self.Set("noteWritten", Napi::Function::New<Call<&NativeCore::NoteWritten>>(env, "noteWritten", core));
-  self.Set("createRoot", Napi::Function::New<Call<&NativeCore::CreateRoot>>(env, "createRoot", core));
-  self.Set("destroyRoot", Napi::Function::New<Call<&NativeCore::DestroyRoot>>(env, "destroyRoot", core));
-  self.Set("map", Napi::Function::New<Call<&NativeCore::Map>>(env, "map", core));
-  self.Set("unmap", Napi::Function::New<Call<&NativeCore::Unmap>>(env, "unmap", core));
-  self.Set("protect", Napi::Function::New<Call<&NativeCore::Protect>>(env, "protect", core));
-  self.Set("translate", Napi::Function::New<Call<&NativeCore::Translate>>(env, "translate", core));
-  self.Set("fork", Napi::Function::New<Call<&NativeCore::Fork>>(env, "fork", core));
-  self.Set("setCr3", Napi::Function::New<Call<&NativeCore::SetCr3>>(env, "setCr3", core));
-  self.Set("invalidate", Napi::Function::New<Call<&NativeCore::Invalidate>>(env, "invalidate", core));
-  self.Set("flushPcid", Napi::Function::New<Call<&NativeCore::FlushPcid>>(env, "flushPcid", core));
-  self.Set("flushAll", Napi::Function::New<Call<&NativeCore::FlushAll>>(env, "flushAll", core));
-  self.Set("access", Napi::Function::New<Call<&NativeCore::Access>>(env, "access", core));
-  self.Set("accessBatch", Napi::Function::New<Call<&NativeCore::AccessBatch>>(env, "accessBatch", core));
-  self.Set("scanAccessed", Napi::Function::New<Call<&NativeCore::ScanAccessed>>(env, "scanAccessed", core));
-  self.Set("cowBreak", Napi::Function::New<Call<&NativeCore::CowBreak>>(env, "cowBreak", core));
-  self.Set("traceBatch", Napi::Function::New<Call<&NativeCore::TraceBatch>>(env, "traceBatch", core));
-  self.Set("copyVirt", Napi::Function::New<Call<&NativeCore::CopyVirt>>(env, "copyVirt", core));
-  self.Set("hierarchy", Napi::Function::New<Call<&NativeCore::HierarchySet>>(env, "hierarchy", core));
-  self.Set("hierTraceBatch", Napi::Function::New<Call<&NativeCore::HierTraceBatch>>(env, "hierTraceBatch", core));
-  self.Set("hierInvalidate", Napi::Function::New<Call<&NativeCore::HierInvalidate>>(env, "hierInvalidate", core));
-  self.Set("hierDump", Napi::Function::New<Call<&NativeCore::HierDump>>(env, "hierDump", core));
-  self.Set("pageBits", Napi::Function::New<Call<&NativeCore::PageBits>>(env, "pageBits", core));
-  self.Set("clearAccessedList", Napi::Function::New<Call<&NativeCore::ClearAccessedList>>(env, "clearAccessedList", core));
-  self.Set("swapOutList", Napi::Function::New<Call<&NativeCore::SwapOutList>>(env, "swapOutList", core));
-  self.Set("readEntry", Napi::Function::New<Call<&NativeCore::ReadEntry>>(env, "readEntry", core));
-  self.Set("writeEntries", Napi::Function::New<Call<&NativeCore::WriteEntries>>(env, "writeEntries", core));
-  self.Set("swapIn", Napi::Function::New<Call<&NativeCore::SwapIn>>(env, "swapIn", core));
-  self.Set("copyFramesOut", Napi::Function::New<Call<&NativeCore::CopyFramesOut>>(env, "copyFramesOut", core));
-  self.Set("invalidateList", Napi::Function::New<Call<&NativeCore::InvalidateList>>(env, "invalidateList", core));
-  self.Set("dispose", Napi::Function::New<Call<&NativeCore::Dispose>>(env, "dispose", core));
+  Slot* s;
+  if (!t->free.empty()) {
+    s = t->free.back();
+    t->free.pop_back();
+  } else {
+    s = new Slot();
+    t->slots.push_back(s);
+    s->methods = Napi::Persistent(Methods(env, s));
+  }
+  s->core = core;
+  core->ref_ = new CoreRef{t, s, core};
+  t->refs++;
+  self.AddFinalizer(finalizeCore, core->ref_);
+  Napi::Object m = s->methods.Value();
+  Napi::Array names = m.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    Napi::Value k = names.Get(i);
+    self.Set(k, m.Get(k));
+  }
   return self;
 }
 
@@ -652,8 +825,29 @@ Napi::Object Constants(Napi::Env env) {
   return c;
 }
 
+// flock(fd, lock): an exclusive, non-blocking advisory lock on an open file (lock = true), or its
+// release. The kernel holds it for the open file description and drops it when the process dies,
+// so a swap file in use by a machine in any process is refused (swapon's EBUSY). Returns "" on
+// success, else the errno's name ("EWOULDBLOCK" when another description holds the lock).
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  const double fd = num(info, 0, "fd");
+  const bool lock = flag(info, 1, "lock");
+  if (!isInt(fd) || fd < 0 || fd > INT_MAX) throw Napi::RangeError::New(info.Env(), "fd must be a file descriptor");
+  int r;
+  do r = ::flock(static_cast<int>(fd), lock ? (LOCK_EX | LOCK_NB) : LOCK_UN);
+  while (r != 0 && errno == EINTR);
+  if (r == 0) return Napi::String::New(info.Env(), "");
+  const int e = errno;
+  const char* name = e == EWOULDBLOCK ? "EWOULDBLOCK" : e == EBADF ? "EBADF" : e == ENOLCK ? "ENOLCK" : e == EINVAL ? "EINVAL" : "EIO";
+  return Napi::String::New(info.Env(), name);
+}
+
 Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
-  exports.Set("createCore", Napi::Function::New<CreateCore>(env, "createCore"));
+  // This thread's cores (deleted when the env goes and the last core's finalizer has run).
+  auto* table = new CoreTable();
+  env.SetInstanceData<CoreTable, finalizeTable>(table);
+  exports.Set("createCore", Napi::Function::New<CreateCore>(env, "createCore", table));
+  exports.Set("flock", Napi::Function::New<Flock>(env, "flock"));
   exports.Set("constants", Constants(env));
   return exports;
 }

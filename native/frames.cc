@@ -7,20 +7,13 @@ namespace vmsim {
 
 static bool isInt(double v) { return std::isfinite(v) && v == std::floor(v); }
 
-template <typename T>
-static T* zeroed(uint64_t n) {
-  T* p = static_cast<T*>(std::calloc(n, sizeof(T)));
-  if (!p) throw std::bad_alloc();
-  return p;
-}
-
 Frames::Frames(uint64_t total, Ram& ram)
     : total_(total),
       free_(total - 1),
       words_((total + 63) / 64),
-      bits_(zeroed<uint64_t>(words_), &std::free),
-      refs_(zeroed<uint32_t>(total), &std::free),
-      used_(zeroed<uint64_t>(words_), &std::free),
+      bits_(words_),
+      refs_(total),
+      used_(words_),
       ram_(ram) {
   // Bits past the last frame are "allocated" so no search returns them.
   for (uint64_t f = total; f < words_ * 64; f++) bits_[f >> 6] |= 1ull << (f & 63);
@@ -52,6 +45,7 @@ void Frames::take(uint64_t pfn, bool zero) {
   free_--;
   lastFresh_ = !((used_[pfn >> 6] >> (pfn & 63)) & 1);
   if (zero && !lastFresh_) ram_.zeroFrame(pfn);
+  if (lastFresh_) touched_++;
   used_[pfn >> 6] |= 1ull << (pfn & 63);
 }
 

@@ -2,20 +2,47 @@
 // hint (so the lowest free frame is always chosen, as the reference core does), and a
 // uint32 reference count per frame. Frame 0 is reserved.
 #pragma once
+#include <sys/mman.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <new>
 
 #include "constants.h"
 #include "ram.h"
 
 namespace vmsim {
 
+// An array of zeros straight from mmap: host pages are committed only when touched and given
+// back whole at destruction. (calloc may hand out recycled heap memory, which it must zero —
+// committing all of it — and glibc keeps freed blocks below its mmap threshold, up to 32 MiB.)
+template <typename T>
+class ZeroArray {
+ public:
+  explicit ZeroArray(uint64_t n) : bytes_(n > 0 ? n * sizeof(T) : sizeof(T)) {
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    p_ = static_cast<T*>(p);
+  }
+  ~ZeroArray() { munmap(p_, bytes_); }
+  ZeroArray(const ZeroArray&) = delete;
+  ZeroArray& operator=(const ZeroArray&) = delete;
+  T& operator[](uint64_t i) { return p_[i]; }
+  const T& operator[](uint64_t i) const { return p_[i]; }
+
+ private:
+  uint64_t bytes_;
+  T* p_ = nullptr;
+};
+
 class Frames {
  public:
   Frames(uint64_t total, Ram& ram);
   uint64_t total() const { return total_; }
   uint64_t freeCount() const { return free_; }
+  // Frames ever handed out: their host pages are committed (what the machine costs the host).
+  uint64_t touched() const { return touched_; }
   bool allocated(uint64_t pfn) const { return (bits_[pfn >> 6] >> (pfn & 63)) & 1; }
   // In range, non-zero and allocated: what ref/unref/copy accept.
   bool usable(double pfn) const;
@@ -55,16 +82,15 @@ class Frames {
   uint64_t total_;
   uint64_t free_;
   uint64_t hint_ = 0;
-  // calloc'd, so large arrays come from fresh zero pages the host commits only when touched:
-  // a 64 GiB machine does not pay for 64 MiB of reference counts up front.
-  template <typename T>
-  using Array = std::unique_ptr<T[], decltype(&std::free)>;
+  uint64_t touched_ = 0;
+  // Fresh zero pages the host commits only when touched: a 64 GiB machine does not pay for
+  // 64 MiB of reference counts up front.
   uint64_t words_;
-  Array<uint64_t> bits_;
-  Array<uint32_t> refs_;
+  ZeroArray<uint64_t> bits_;
+  ZeroArray<uint32_t> refs_;
   // Frames handed out at least once: only those can hold old data. Fresh host memory is zero,
   // so never-used frames are not memset — that would commit host memory nobody asked for.
-  Array<uint64_t> used_;
+  ZeroArray<uint64_t> used_;
   bool lastFresh_ = false;
   Ram& ram_;
 };

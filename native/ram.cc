@@ -46,8 +46,12 @@ void Ram::adviseHuge(uint64_t pfn) {
 #endif
 }
 
-Ram::~Ram() {
+void Ram::release() {
   if (mapBase_) munmap(mapBase_, mapBytes_);
+  mapBase_ = nullptr;
+  base_ = nullptr;
 }
+
+Ram::~Ram() { release(); }
 
 }  // namespace vmsim

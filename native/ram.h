@@ -20,6 +20,8 @@ class Ram {
   bool ok() const { return base_ != nullptr; }
   // Commits host memory for all of RAM now (so no frame's first touch is a host page fault).
   bool commitAll();
+  // Unmaps RAM now (idempotent); only when nothing can reach it any more (every view of it collected).
+  void release();
   // Entry at physical address pa (8-byte aligned, < bytes).
   uint64_t* entry(uint64_t pa) const { return reinterpret_cast<uint64_t*>(base_ + pa); }
   // A frame that already reads as zero is left alone: a recycled frame whose host page was

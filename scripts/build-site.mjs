@@ -21,7 +21,7 @@ const browserHost = {
   name: 'vmsim-browser-host',
   setup(b) {
     // The addon loader: the browser has no addon (createCore('auto') then picks the js core).
-    b.onResolve({ filter: /\/native-core\.js$/ }, (a) => (a.importer.endsWith(join('src', 'core', 'create-core.ts')) ? { path: join(host, 'native-core.ts') } : undefined));
+    b.onResolve({ filter: /\/native-core\.js$/ }, (a) => (a.importer.endsWith(join('src', 'core', 'create-core.ts')) || a.importer.endsWith(join('src', 'reclaim', 'swap-lock.ts')) ? { path: join(host, 'native-core.ts') } : undefined));
     b.onResolve({ filter: /^node:/ }, (a) => {
       const shim = NODE_SHIMS[a.path];
       if (shim) return { path: join(host, shim) };

@@ -6,14 +6,14 @@
 import { hex } from './hex.js';
 
 /** Errno-style codes used by vmsim. */
-export type ErrnoCode = 'EINVAL' | 'ENOMEM' | 'EFAULT' | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EPERM' | 'EACCES' | 'ESRCH' | 'ENOSYS' | 'ENOSPC' | 'EBADF' | 'EFBIG' | 'ENAMETOOLONG';
+export type ErrnoCode = 'EINVAL' | 'ENOMEM' | 'EFAULT' | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EPERM' | 'EACCES' | 'ESRCH' | 'ENOSYS' | 'ENOSPC' | 'EIO' | 'EISDIR' | 'EBADF' | 'EFBIG' | 'ENAMETOOLONG';
 
-/** An operation was refused; nothing changed. `code` names the errno. */
+/** An operation was refused; nothing changed (or, where its docs say so, it completed first). `code` names the errno; `cause` holds the error behind it (a host I/O error, a plug-in's or callback's throw). */
 export class VmmError extends Error {
   /** The errno name, e.g. 'EINVAL'. */
   readonly code: ErrnoCode;
-  constructor(code: ErrnoCode, message: string) {
-    super(`${code}: ${message}`);
+  constructor(code: ErrnoCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
     this.name = 'VmmError';
     this.code = code;
   }

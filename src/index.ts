@@ -42,6 +42,7 @@ export type { Region, RegionKind, Backing } from './vmm/region.js';
 export type { RegionOptions } from './vmm/syscalls.js';
 export type { SpaceStats, FaultCounters } from './vmm/vm-stats.js';
 export type { SharedMemoryObject } from './vmm/shared-memory.js';
+export type { Inode } from './vmm/file/inode.js';
 export type { Compression, TraceStats, TraceDecoderOptions, WriteTraceOptions, WriteTraceResult, ConvertTraceOptions, ConvertTraceResult, SyntheticTraceOptions } from './trace/index.js';
 export { recordLackey } from './trace/index.js';
 export type { LackeyRecording, RecordLackeyOptions } from './trace/index.js';

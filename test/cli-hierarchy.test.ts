@@ -1,7 +1,7 @@
 /** The TLB hierarchy on the command line: presets, per-array flags, CSV columns per level, the time series, sweeps over any array parameter or preset. */
-import { afterAll, describe, expect, it } from 'vitest';
-import { rmSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileTempDir } from './support/temp-dir.js';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 
@@ -17,8 +17,7 @@ function parseCsv(text: string): string[][] {
   return text.trim().split('\n').map((line) => line.split(','));
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'vmsim-cli-h-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = fileTempDir('cli-h');
 const LS = 'traces/ls.lackey.gz';
 
 describe('vmsim replay with a TLB hierarchy', () => {

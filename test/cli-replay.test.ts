@@ -1,8 +1,8 @@
 /** The replay, maps, convert and sweep commands: output, exit codes, --json/--csv, --plot, bad options. */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { rmSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileTempDir } from './support/temp-dir.js';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 
@@ -14,8 +14,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'vmsim-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = fileTempDir('cli');
 const trace = join(dir, 'small.out');
 writeFileSync(trace, '==1== header\nI  00400000,4\n L 7ff000100,8\n S 7ff000100,8\n M 00601000,4\nI  00400004,4\n L 00600ffc,8\n');
 

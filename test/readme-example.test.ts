@@ -1,5 +1,6 @@
 /** The README's example, run as written (so the README stays true). */
 import { expect, it } from 'vitest';
+import { tempDir } from './support/temp-dir.js';
 import { Machine, SegmentationFault, hex } from '../src/index.js';
 
 it('the README example does what the README says', () => {
@@ -36,10 +37,9 @@ it('the README example does what the README says', () => {
 
 it('the README replay example runs as written', async () => {
   const { replay, sweep } = await import('../src/index.js');
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'vmsim-readme-'));
+  const dir = tempDir('readme');
   const trace = join(dir, 'trace.out');
   writeFileSync(trace, 'I  00400000,4\n L 7ff000100,8\n S 7ff000100,8\nI  00400004,4\n');
   const r = await replay(trace, { tlb: { entries: 64, ways: 4, l1d: { entries: 16 } }, pageSize: '4k' });

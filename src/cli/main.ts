@@ -22,6 +22,7 @@ import { PROCESS_IO, type CommandIo } from './io.js';
 import { versionText } from './version.js';
 import { shippedTracePath } from '../package-info.js';
 import { removeTrackedTemps } from '../temp-files.js';
+import { signalChildren } from '../live-children.js';
 
 export const USAGE = `usage: vmsim COMMAND [options]        vmsim help COMMAND (or vmsim COMMAND --help): its options
 
@@ -158,10 +159,15 @@ function exitQuietlyWhenOutputCloses(): void {
   }
 }
 
-/** Ctrl-C or SIGTERM during convert or sweep leaves no temporary file behind; the process then dies of the signal, as it would have. */
+/**
+ * Ctrl-C or SIGTERM during any command leaves no temporary file and no child (valgrind) behind;
+ * the process then dies of the signal, as it would have. (Long decoding yields to the event
+ * loop, so the handler runs within a second: src/trace/decompress.ts.)
+ */
 function removeTempsOnSignals(): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
+      signalChildren(sig);
       removeTrackedTemps();
       // A command that handles the signal itself (vmsim worker stops gracefully) decides; else die of it.
       if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);

@@ -7,6 +7,8 @@ import { packageRoot } from '../package-info.js';
 
 interface NativeBinding {
   createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean): Core;
+  /** flock(2) LOCK_EX|LOCK_NB (lock) or LOCK_UN on `fd`: '' or the errno's name. */
+  flock?(fd: number, lock: boolean): string;
 }
 
 interface NodeGypBuild {
@@ -68,4 +70,13 @@ export function createNativeCore(config: CoreConfig): Core {
     if (code === 'ENOMEM') throw new VmmError('ENOMEM', (e as Error).message);
     throw e;
   }
+}
+
+/**
+ * An exclusive non-blocking flock(2) on `fd` (`lock`), or its release: '' on success, else the
+ * errno's name ('EWOULDBLOCK': held elsewhere); undefined when the addon (or its flock) is unavailable.
+ */
+export function nativeFlock(fd: number, lock: boolean): string | undefined {
+  const b = load();
+  return b?.flock ? b.flock(fd, lock) : undefined;
 }

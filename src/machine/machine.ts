@@ -31,6 +31,8 @@ import { resolveVmTunables } from '../vmm/vm-tunables.js';
 import { FileSystem } from '../vmm/file/file-system.js';
 import { FileReclaim } from '../vmm/reclaim/file-reclaim.js';
 import { meminfo, vmstat, type MemInfo, type VmStat, type StatSources } from '../vmm/mem-stats.js';
+import { closeWhenCollected, disposed } from './release-on-collect.js';
+import './symbol-dispose.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -120,6 +122,7 @@ export class Machine extends Cpu {
       if (options.swap !== undefined) {
         const swap = options.vm?.pageCluster === undefined ? options.swap : samePageCluster(options.swap, tunables.pageCluster);
         this.vmm.swap = new SwapArea(swap, this.config.memoryBytes, parseSize);
+        closeWhenCollected(this, this.vmm.swap); // a machine nobody disposed gives its swap file back when collected
         // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
         const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
         this.vmm.shmPager = shm;
@@ -140,6 +143,7 @@ export class Machine extends Cpu {
   /** Lets `ms` milliseconds of simulated time pass (a sleeping machine): the flusher writes back what is due meanwhile. */
   sleep(ms: number): void {
     this.checkLive();
+    this.vmm.refuseReentry('sleep');
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new VmmError('EINVAL', `sleep: ms must be a non-negative finite number, got ${describe(ms)}`);
     this.vmm.clock.advance(Math.round(ms * 1e6));
     this.vmm.flusher.catchUp();
@@ -148,14 +152,15 @@ export class Machine extends Cpu {
   /** /proc/meminfo: the machine's memory, in kB, keyed by the kernel's field names (see docs/files.md). */
   meminfo(): MemInfo {
     this.checkLive();
-    this.vmm.flusher.catchUp();
+    // The flusher catches up first, unless a plug-in's callback asks (the VMM is mid-operation: the counters as they are).
+    if (this.vmm.pluginGate.depth === 0) this.vmm.flusher.catchUp();
     return meminfo(this.statSources());
   }
 
   /** /proc/vmstat: the machine's memory counters, in pages (pgpgin and pgpgout in KiB), keyed by the kernel's field names. */
   vmstat(): VmStat {
     this.checkLive();
-    this.vmm.flusher.catchUp();
+    if (this.vmm.pluginGate.depth === 0) this.vmm.flusher.catchUp();
     return vmstat(this.statSources());
   }
 
@@ -181,6 +186,12 @@ export class Machine extends Cpu {
   override dispose(): void {
     super.dispose();
     this.vmm.swap?.close();
+    disposed(this);
+  }
+
+  /** `using m = new Machine()`: dispose() when the block ends. (A machine nobody disposed is freed when collected.) */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Reclaim and swap statistics of the whole machine, named as /proc/vmstat and /proc/swaps name them. */
@@ -265,13 +276,15 @@ export class Machine extends Cpu {
 
   /** A VMM-managed space with no regions yet (a fork child gets its parent's resident configuration). */
   private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
+    // With swap every process is reclaimable (no limit of its own unless given).
+    const cfg = resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+    // The policy before the table: a refused one (a plug-in object serves one process) allocates nothing.
+    const policy = cfg?.makePolicy();
     const [root, pcid] = this.newRoot('createAddressSpace');
     const space = new AddressSpace(this, root, pcid, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config));
     space.oomKiller = this.oom;
-    // With swap every process is reclaimable (no limit of its own unless given).
-    const cfg = resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
     if (cfg) {
-      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg);
+      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg, policy);
       space.vm.resident.owner = space;
     }
     this.register(space);

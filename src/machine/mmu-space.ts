@@ -112,11 +112,15 @@ export class MmuSpace {
     m.release(this);
     const st = m.core.destroyRoot(this.rootFrame);
     this.dead = true;
+    this.afterDestroy();
     if (st < 0) throw m.statusError(st, 'destroy', `root ${hex(this.root)}`);
   }
 
   /** What a layer above must drop before the tables are freed (the VMM: its regions). */
   protected beforeDestroy(): void {}
+
+  /** What a layer above gives back once the tables are freed (the VMM: its hold on the huge zero page). */
+  protected afterDestroy(): void {}
 
   /** @internal The machine was disposed. */
   markDestroyed(): void {
@@ -485,6 +489,14 @@ export class MmuSpace {
   decide(fault: FaultInfo, retried: FaultInfo | undefined): FaultOutcome {
     if (retried !== undefined && retried.la === fault.la && retried.errorCode === fault.errorCode && retried.kind === fault.kind) return UNHANDLED;
     const outcome = this.faultHandler.handleFault(fault);
+    // The handler may have run user code (an onFault or onOomKill callback) that destroyed this
+    // space, or accessed another one and so loaded another CR3: a retry runs here, or not at all
+    // (a refusal keeps its own reason, e.g. the OOM killer's ENOMEM for the process it killed).
+    if (this.dead) {
+      if (outcome === RETRY) this.throwDead();
+      return outcome;
+    }
+    this.machine.activate(this);
     if (outcome === RETRY) this.machine.retries++;
     return outcome;
   }

@@ -42,7 +42,14 @@ export interface AccessBits {
 /** `'ad-bits'`: decides from Accessed/Dirty bits (works everywhere); `'every-reference'`: needs every reference. */
 export type PolicyKind = 'ad-bits' | 'every-reference';
 
-/** A page-replacement policy (see the protocol above). Implement this to plug in your own. */
+/**
+ * A page-replacement policy (see the protocol above). Implement this to plug in your own: a
+ * plug-in is told of pages (insert, remove, deactivate) once the VMM operation that changed
+ * them is complete, and before it is asked for victims; what it throws is reported as an
+ * EINVAL naming it (with its error as `cause`) after that operation, which stands. Its
+ * callbacks may read memory but not change it: a VMM call from inside them (mmap, munmap,
+ * madvise, a page fault, destroy...) is refused with EBUSY.
+ */
 export interface ReclaimPolicy {
   /** Name shown in results, e.g. 'clock'. */
   readonly name: string;

@@ -5,10 +5,11 @@
  * header mkswap writes (version 1, last_page, "SWAPSPACE2" at the end of page 0), so
  * `file(1)` recognises it as a Linux swap file.
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readSync, statSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, statSync, statfsSync, writeSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { totalmem } from 'node:os';
-import { VmmError } from '../errors.js';
+import { VmmError, type ErrnoCode } from '../errors.js';
+import { lockSwapFile, type SwapFileLock } from './swap-lock.js';
 import { PAGE_SIZE } from '../address.js';
 import { SwapSlots } from './swap-slots.js';
 import { isZeroPage } from './zero-page.js';
@@ -24,7 +25,10 @@ const MAGIC = 'SWAPSPACE2';
 export interface SwapDeviceOptions {
   /** Bytes (a multiple of 4096, at least two pages). */
   size: number;
-  /** Path of a swap file to create (default: host memory). An existing file is overwritten only if it already is a swap file. */
+  /**
+   * Path of a swap file to create (default: host memory). An existing file is overwritten only
+   * if it already is a swap file and no other machine (in any process) uses it (else EBUSY).
+   */
   file?: string;
 }
 
@@ -40,6 +44,7 @@ export class SwapDevice {
    */
   private zeros: Uint8Array | undefined;
   private fd = -1;
+  private lock: SwapFileLock | undefined;
   private zeroOut = new Uint8Array(64);
   private stage = new Uint8Array(0);
 
@@ -56,22 +61,46 @@ export class SwapDevice {
       return;
     }
     if (typeof file !== 'string' || file === '') throw new VmmError('EINVAL', `swap.file must be a path, got ${String(file)}`);
-    if (existsSync(file) && statSync(file).size > 0 && !isSwapFile(file)) {
+    const st = statOf(file);
+    if (st) checkKind(st, file);
+    if (st && st.size > 0 && !isSwapFile(file)) {
       throw new VmmError('EEXIST', `swap.file ${file} exists and is not a swap file; refusing to overwrite it`);
     }
     let free: number;
     try {
-      const fs = statfsSync(existsSync(file) ? file : dirname(file));
+      const fs = statfsSync(st ? file : dirname(file));
       free = fs.bavail * fs.bsize;
     } catch (e) {
-      throw new VmmError('ENOENT', `swap.file ${file}: ${(e as Error).message}`);
+      throw new VmmError('ENOENT', `swap.file ${file}: ${(e as Error).message}`, { cause: e });
     }
     // The file is sparse, but a device that could never be filled is refused up front.
-    if (size > free + (existsSync(file) ? statSync(file).size : 0)) throw new VmmError('ENOMEM', `swap size ${size} bytes is larger than the free space where ${file} lives (${free} bytes)`);
+    if (size > free + (st?.size ?? 0)) throw new VmmError('ENOMEM', `swap size ${size} bytes is larger than the free space where ${file} lives (${free} bytes)`);
     this.slots = new SwapSlots(size / PAGE_SIZE);
-    this.fd = openSync(file, 'w+');
-    ftruncateSync(this.fd, size);
-    writeSync(this.fd, header(this.slots.pages), 0, PAGE_SIZE, 0);
+    // No truncation before the lock is held (the file may be another machine's), and no open
+    // that could block (a FIFO put there since the check): O_NONBLOCK, then the kind again.
+    let fd: number;
+    try {
+      fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NONBLOCK, 0o600);
+    } catch (e) {
+      throw hostError(e, `swap.file ${file}: cannot open it`);
+    }
+    try {
+      checkKind(fstatSync(fd), file);
+      this.lock = lockSwapFile(fd, file);
+      try {
+        ftruncateSync(fd, 0); // the old slots' contents go (as mkswap leaves none)
+        ftruncateSync(fd, size);
+        this.fd = fd;
+        this.write(0, header(this.slots.pages));
+      } catch (e) {
+        this.fd = -1;
+        this.lock.release();
+        throw e;
+      }
+    } catch (e) {
+      closeSync(fd);
+      throw e instanceof VmmError ? e : hostError(e, `swap.file ${file}: cannot prepare it`);
+    }
   }
 
   /** Bytes of the device, header page included. */
@@ -82,7 +111,13 @@ export class SwapDevice {
   /** Stores one page's bytes (`page`, 4096 bytes from `offset`) in `slot`. */
   write(slot: number, page: Uint8Array, offset = 0): void {
     if (this.fd >= 0) {
-      writeSync(this.fd, page, offset, PAGE_SIZE, slot * PAGE_SIZE);
+      let n: number;
+      try {
+        n = writeSync(this.fd, page, offset, PAGE_SIZE, slot * PAGE_SIZE);
+      } catch (e) {
+        throw hostError(e, `swap.file ${this.file}: writing slot ${slot} failed`);
+      }
+      if (n !== PAGE_SIZE) throw new VmmError('EIO', `swap.file ${this.file}: short write of slot ${slot} (${n} of ${PAGE_SIZE} bytes)`);
       return;
     }
     const zeros = this.zeros!;
@@ -131,7 +166,14 @@ export class SwapDevice {
   /** Reads `slot`'s bytes into `into` at `offset`. */
   read(slot: number, into: Uint8Array, offset = 0): void {
     if (this.fd >= 0) {
-      readSync(this.fd, into, offset, PAGE_SIZE, slot * PAGE_SIZE);
+      let n: number;
+      try {
+        n = readSync(this.fd, into, offset, PAGE_SIZE, slot * PAGE_SIZE);
+      } catch (e) {
+        throw hostError(e, `swap.file ${this.file}: reading slot ${slot} failed`);
+      }
+      // Fewer bytes than a page: the file was cut under the machine (truncated by someone else). Never zeros.
+      if (n !== PAGE_SIZE) throw new VmmError('EIO', `swap.file ${this.file}: short read of slot ${slot} (${n} of ${PAGE_SIZE} bytes; was the file truncated?)`);
       return;
     }
     const chunk = this.zeros![slot] === 1 ? undefined : this.chunks[slot / CHUNK_PAGES | 0];
@@ -159,10 +201,14 @@ export class SwapDevice {
     return this.zeros !== undefined && this.zeros[slot] === 1;
   }
 
-  /** Releases the storage (the file stays, as a swap file does). Idempotent. */
+  /** Releases the storage and the file (which stays, as a swap file does) for another machine. Idempotent. */
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd >= 0) {
+      this.lock?.release();
+      closeSync(this.fd);
+    }
     this.fd = -1;
+    this.lock = undefined;
     this.chunks.length = 0;
   }
 }
@@ -178,12 +224,44 @@ function header(pages: number): Uint8Array {
   return h;
 }
 
+/** The file's stat (following links), or undefined when there is none. */
+function statOf(file: string): Stats | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch (e) {
+    throw hostError(e, `swap.file ${file}: cannot stat it`);
+  }
+}
+
+/** A swap file must be a regular file: a directory is EISDIR, a FIFO, device or socket EINVAL (swapon wants a regular file or a block device). */
+function checkKind(st: Stats, file: string): void {
+  if (st.isDirectory()) throw new VmmError('EISDIR', `swap.file ${file} is a directory; name a file in it`);
+  if (!st.isFile()) throw new VmmError('EINVAL', `swap.file ${file} is not a regular file (a FIFO, device or socket cannot hold swap slots)`);
+}
+
+/** Errnos a host I/O error keeps as they are; any other is EIO. */
+const KEPT: ReadonlySet<string> = new Set<ErrnoCode>(['ENOSPC', 'EACCES', 'EPERM', 'ENOENT', 'EISDIR', 'ENOMEM', 'EBUSY']);
+
+/** A host I/O error as a VmmError: the errno when vmsim has it (ENOSPC, EACCES, ...), else EIO; the host's error is the cause. */
+function hostError(e: unknown, what: string): VmmError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const errno = (code !== undefined && KEPT.has(code) ? code : 'EIO') as ErrnoCode;
+  return new VmmError(errno, `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
 function isSwapFile(path: string): boolean {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw hostError(e, `swap.file ${path}: cannot open it`);
+  }
   try {
     const tail = new Uint8Array(MAGIC.length);
     readSync(fd, tail, 0, MAGIC.length, PAGE_SIZE - MAGIC.length);
     return new TextDecoder().decode(tail) === MAGIC;
+  } catch (e) {
+    throw hostError(e, `swap.file ${path}: cannot read it`);
   } finally {
     closeSync(fd);
   }

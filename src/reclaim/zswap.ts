@@ -146,8 +146,9 @@ export class Zswap {
     for (const [slot, e] of this.entries) {
       if (this.bytes < this.acceptBelow) break;
       decode(e, this.page, 0);
-      this.invalidate(slot);
+      // Written first, then dropped: a writeback that fails (the device full) keeps the page here.
       this.writeBack(slot, this.page);
+      this.invalidate(slot);
       this.counts.zswpwb++;
     }
   }

@@ -3,7 +3,7 @@
  * each codec streams, so a trace of many gigabytes decompresses in constant memory.
  *   gzip  1f 8b              Node's zlib
  *   xz    fd 37 7a 58 5a 00  xz-decompress (liblzma's decoder compiled to WebAssembly: no native build, streams)
- *   zstd  28 b5 2f fd        fzstd (pure JS, streams; the author's fflate is the common pure-JS zlib)
+ *   zstd  28 b5 2f fd        fzstd (pure JS; fed one block at a time here, so output streams a block at a time)
  * Formats vmsim does not read (bzip2, lz4, zip, 7z, lzma) are refused by name with what to do instead.
  */
 import { createRequire } from 'node:module';
@@ -59,11 +59,23 @@ export function decompress(kind: Compression, input: AsyncIterable<Buffer>, sour
 
 const load = createRequire(import.meta.url);
 
+/** zstd's default limit on a frame's window when decompressing (ZSTD_WINDOWLOG_LIMIT_DEFAULT: 2^27): larger needs `zstd -d --memory=`. */
+const ZSTD_WINDOW_LIMIT = 2 ** 27;
+/** The largest block a frame may hold (Block_Maximum_Size: 128 KiB, or the window when smaller). */
+const ZSTD_BLOCK_MAX = 128 * 1024;
+
+/**
+ * zstd through fzstd, one block at a time: the frame and block headers are read here, so each
+ * push hands the decoder one whole block and at most one block of output (128 KiB) exists
+ * before it is passed on — a few kilobytes of RLE blocks that decompress to gigabytes stay a
+ * stream (fzstd turns everything it is given at once into output at once). A frame whose window
+ * exceeds zstd's default limit is refused before the decoder allocates it.
+ */
 async function* zstdStream(input: AsyncIterable<Buffer>, source: string): AsyncGenerator<Buffer, void, undefined> {
   const { Decompress } = load('fzstd') as typeof import('fzstd');
   let out: Buffer[] = [];
   const d = new Decompress((data) => {
-    out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+    if (data.length > 0) out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
   });
   const push = (b: Uint8Array, final: boolean) => {
     try {
@@ -71,19 +83,147 @@ async function* zstdStream(input: AsyncIterable<Buffer>, source: string): AsyncG
     } catch (e) {
       throw codecError('zstd', e, source);
     }
+    // fzstd keeps an empty remainder per push that ends on a block boundary (fields c, l of
+    // fzstd 0.1): drop them, or one small object per block would pile up over a long trace.
+    const st = d as unknown as { c?: unknown[]; l?: number };
+    if (st.l === 0 && Array.isArray(st.c) && st.c.length > 64) st.c.length = 0;
   };
-  let last: Buffer | undefined;
-  // fzstd must be told which push is the last: hold one piece back.
+  const bad = (why: string) => new TraceFormatError(source, {}, `bad zstd data (${why})`);
+  const pending = new Pending();
+  // What comes next: a frame's start, its header, a block, a frame's checksum, or a skippable frame's rest.
+  let state: 'frame' | 'block' = 'frame';
+  let blockMax = ZSTD_BLOCK_MAX;
+  let checksum = 0;
+  const yieldSlice = timeSlicer();
+  const step = (): boolean => {
+    if (state === 'frame') {
+      if (pending.length < 4) return false;
+      const magic = pending.u32(0);
+      if ((magic & 0xfffffff0) === 0x184d2a50) {
+        // A skippable frame: its size, then that many bytes nobody decodes.
+        if (pending.length < 8) return false;
+        const size = pending.u32(4);
+        if (pending.length < 8 + size) return false;
+        pending.take(8 + size);
+        return true;
+      }
+      if (magic !== 0xfd2fb528) throw bad('not a zstd frame');
+      if (pending.length < 6) return false;
+      const fhd = pending.byte(4);
+      const single = (fhd >> 5) & 1;
+      const fcsFlag = fhd >> 6;
+      const fcsBytes = fcsFlag === 0 ? single : 1 << fcsFlag;
+      const dictBytes = [0, 1, 2, 4][fhd & 3]!;
+      const headerBytes = 5 + (single ? 0 : 1) + dictBytes + fcsBytes;
+      if (pending.length < headerBytes) return false;
+      let window: number;
+      if (single) {
+        window = 0;
+        for (let i = fcsBytes - 1; i >= 0; i--) window = window * 256 + pending.byte(5 + dictBytes + i);
+        if (fcsFlag === 1) window += 256;
+      } else {
+        const wd = pending.byte(5);
+        const base = 2 ** (10 + (wd >> 3));
+        window = base + (base / 8) * (wd & 7);
+      }
+      if (window > ZSTD_WINDOW_LIMIT) {
+        throw new TraceFormatError(source, {}, `a zstd frame asks for a window of ${Math.round(window / 2 ** 20)} MiB, more than the ${ZSTD_WINDOW_LIMIT / 2 ** 20} MiB zstd decompresses by default; vmsim stops there to stay in bounded memory (decompress it first: zstd -d --memory=${Math.ceil(window / 2 ** 20)}MB ${source})`);
+      }
+      blockMax = Math.min(ZSTD_BLOCK_MAX, Math.max(window, 1));
+      checksum = (fhd >> 2) & 1 ? 4 : 0;
+      push(pending.take(headerBytes), false);
+      state = 'block';
+      return true;
+    }
+    if (pending.length < 3) return false;
+    const h = pending.byte(0) | (pending.byte(1) << 8) | (pending.byte(2) << 16);
+    const last = h & 1;
+    const type = (h >> 1) & 3;
+    const size = h >>> 3;
+    if (type === 3) throw bad('reserved block type');
+    if (size > blockMax) throw bad(`a block of ${size} bytes, more than the frame's ${blockMax}`);
+    const bytes = 3 + (type === 1 ? 1 : size) + (last ? checksum : 0);
+    if (pending.length < bytes) return false;
+    push(pending.take(bytes), false);
+    if (last) state = 'frame';
+    return true;
+  };
   for await (const piece of input) {
-    if (last) push(last, false);
-    last = piece;
-    if (out.length) {
-      yield* out;
-      out = [];
+    pending.add(piece);
+    while (step()) {
+      if (out.length > 0) {
+        yield* out;
+        out = [];
+        await yieldSlice();
+      }
     }
   }
-  push(last ?? new Uint8Array(0), true);
+  if (pending.length > 0 || state !== 'frame') throw bad('the data ends inside a frame: truncated');
+  push(new Uint8Array(0), true);
   yield* out;
+}
+
+/** Input bytes not consumed yet: pieces as they came, read across piece boundaries. */
+class Pending {
+  private pieces: Buffer[] = [];
+  private at = 0;
+  length = 0;
+  add(b: Buffer): void {
+    if (b.length === 0) return;
+    this.pieces.push(b);
+    this.length += b.length;
+  }
+  byte(i: number): number {
+    let k = 0;
+    let j = this.at + i;
+    while (j >= this.pieces[k]!.length) j -= this.pieces[k++]!.length;
+    return this.pieces[k]![j]!;
+  }
+  u32(i: number): number {
+    return (this.byte(i) | (this.byte(i + 1) << 8) | (this.byte(i + 2) << 16) | (this.byte(i + 3) << 24)) >>> 0;
+  }
+  /** The next n bytes (a view when they lie in one piece, else a copy), consumed. */
+  take(n: number): Uint8Array {
+    const first = this.pieces[0]!;
+    let out: Uint8Array;
+    if (this.at + n <= first.length) out = first.subarray(this.at, this.at + n);
+    else {
+      out = new Uint8Array(n);
+      let filled = 0;
+      let k = 0;
+      let from = this.at;
+      while (filled < n) {
+        const p = this.pieces[k++]!;
+        const c = Math.min(n - filled, p.length - from);
+        out.set(p.subarray(from, from + c), filled);
+        filled += c;
+        from = 0;
+      }
+    }
+    this.length -= n;
+    this.at += n;
+    while (this.pieces.length > 0 && this.at >= this.pieces[0]!.length) this.at -= this.pieces.shift()!.length;
+    return out;
+  }
+}
+
+/**
+ * An await that lets the event loop run (timers, I/O, signal handlers) once the caller has
+ * worked for ~20 ms without it: a decoder fed from memory otherwise runs on microtasks alone,
+ * and Ctrl-C or SIGTERM would wait until the whole stream was decoded.
+ */
+function timeSlicer(): () => Promise<void> | void {
+  let since = performance.now();
+  return () => {
+    const now = performance.now();
+    if (now - since < 20) return;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        since = performance.now();
+        resolve();
+      }),
+    );
+  };
 }
 
 /** A decoder's complaint as a TraceFormatError; I/O errors (with a string code) pass. */
@@ -97,6 +237,7 @@ async function* xzStream(input: AsyncIterable<Buffer>, source: string): AsyncGen
   const web = Readable.toWeb(Readable.from(input, { objectMode: false })) as unknown as ReadableStream<Uint8Array>;
   const xz = new XzReadableStream(web);
   const reader = xz.getReader();
+  const yieldSlice = timeSlicer();
   try {
     for (;;) {
       let r: { done: boolean; value?: Uint8Array | undefined };
@@ -107,6 +248,7 @@ async function* xzStream(input: AsyncIterable<Buffer>, source: string): AsyncGen
       }
       if (r.done || !r.value) return;
       yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length);
+      await yieldSlice();
     }
   } finally {
     reader.releaseLock();

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { VmmError } from '../errors.js';
+import { trackChild } from '../live-children.js';
 
 /** A program running under lackey. */
 export interface LackeyRecording {
@@ -39,6 +40,7 @@ export async function recordLackey(command: readonly string[], options: RecordLa
       reject(e.code === 'ENOENT' ? new VmmError('ENOENT', `recording needs valgrind, which is not installed (${valgrind} not found; on Debian: apt-get install valgrind)`) : e),
     );
   });
+  trackChild(child); // a SIGTERM to vmsim ends valgrind too, as Ctrl-C does
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return { trace: child.stdio[3] as Readable, exit, kill: () => void child.kill('SIGTERM') };
 }

@@ -44,32 +44,30 @@ export class AddressSpace extends MmuSpace {
   /** mmap(2): creates a mapping and returns its address. See MmapOptions. */
   mmap(options: MmapOptions): number {
     const o = snapshot(options); // getters run once, before the liveness check
-    this.live();
-    return sys.mmap(this.vm, o);
+    return this.call('mmap', () => sys.mmap(this.vm, o));
   }
   /** munmap(2): removes mappings in [addr, addr+length); holes are fine. */
   munmap(addr: number | bigint, length: number): void {
-    this.live();
-    sys.munmap(this.vm, addr, length);
+    this.call('munmap', () => sys.munmap(this.vm, addr, length));
   }
   /** mprotect(2): changes the protection of [addr, addr+length); over a hole it changes what lies before the hole, then fails with ENOMEM. */
   mprotect(addr: number | bigint, length: number, prot: string): void {
-    this.live();
-    sys.mprotect(this.vm, addr, length, prot);
+    this.call('mprotect', () => sys.mprotect(this.vm, addr, length, prot));
   }
   /** brk(2): sets the program break (returns it); without an argument, returns the current break. */
   brk(addr?: number | bigint): number {
-    this.live();
-    return sys.brk(this.vm, addr);
+    return this.call('brk', () => sys.brk(this.vm, addr));
   }
   /** sbrk(3): moves the break by `increment` bytes; returns the previous break. */
   sbrk(increment: number): number {
-    this.live();
-    return sys.sbrk(this.vm, increment);
+    return this.call('sbrk', () => sys.sbrk(this.vm, increment));
   }
   /** fork(2): a child address space; private pages become copy-on-write in both, shared ones stay shared. */
   fork(): AddressSpace {
-    this.live();
+    return this.call('fork', () => this.forkChild());
+  }
+  /** fork's work: the child space, its regions and tables (destroyed again when copying fails). */
+  private forkChild(): AddressSpace {
     const child = this.spawn(this);
     child.adj = this.adj; // copy_signal: a fork child inherits oom_score_adj
     try {
@@ -99,23 +97,19 @@ export class AddressSpace extends MmuSpace {
   /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
   createRegion(options: RegionOptions): Region {
     const o = snapshot(options);
-    this.live();
-    return publicRegion(this.vm, sys.createRegion(this.vm, o));
+    return this.call('createRegion', () => publicRegion(this.vm, sys.createRegion(this.vm, o)));
   }
   /** Destroys the whole region containing `addr`. */
   destroyRegion(addr: number | bigint): void {
-    this.live();
-    sys.destroyRegion(this.vm, addr);
+    this.call('destroyRegion', () => sys.destroyRegion(this.vm, addr));
   }
   /** Allocates `size` bytes of anonymous private memory anywhere; returns its address. */
   allocVirtual(size: number, prot: string = 'rw'): number {
-    this.live();
-    return sys.allocVirtual(this.vm, size, prot);
+    return this.call('allocVirtual', () => sys.allocVirtual(this.vm, size, prot));
   }
   /** Frees exactly what allocVirtual returned at `addr`. */
   freeVirtual(addr: number | bigint): void {
-    this.live();
-    sys.freeVirtual(this.vm, addr);
+    this.call('freeVirtual', () => sys.freeVirtual(this.vm, addr));
   }
   /** Statistics of this space: faults, resident and shared pages, virtual size. */
   stats(): SpaceStats {
@@ -154,25 +148,23 @@ export class AddressSpace extends MmuSpace {
 
   /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_COLD or MADV_PAGEOUT over [addr, addr+length), with Linux's errors. */
   madvise(addr: number | bigint, length: number, advice: MadviseAdvice): void {
-    this.live();
-    madvise(this.vm, addr, length, advice);
+    this.call('madvise', () => madvise(this.vm, addr, length, advice));
   }
   /** mlock(2): locks [addr, addr+length) (rounded to pages) and faults it in; locked pages are never evicted. */
   mlock(addr: number | bigint, length: number): void {
-    this.live();
-    mlock(this.vm, addr, length, true);
+    this.call('mlock', () => mlock(this.vm, addr, length, true));
   }
   /** munlock(2): the pages of [addr, addr+length) become evictable again. */
   munlock(addr: number | bigint, length: number): void {
-    this.live();
-    mlock(this.vm, addr, length, false);
+    this.call('munlock', () => mlock(this.vm, addr, length, false));
   }
 
   /** msync(2): MS_SYNC writes back the dirty file pages MAP_SHARED mappings of [addr, addr+length) map and waits for them; Linux's errors (EINVAL, ENOMEM for unmapped parts, EBUSY). */
   msync(addr: number | bigint, length: number, flags: MsyncFlags): void {
-    this.live();
-    this.vm.ctx.flusher.catchUp();
-    msync(this.vm, addr, length, flags);
+    this.call('msync', () => {
+      this.vm.ctx.flusher.catchUp();
+      msync(this.vm, addr, length, flags);
+    });
   }
   /** mincore(2): one byte per page of [addr, addr+length), 1 when the page is resident (mapped here, or in the page cache or swap cache). */
   mincore(addr: number | bigint, length: number): Uint8Array {
@@ -246,13 +238,45 @@ export class AddressSpace extends MmuSpace {
 
   /** Reports a reference to `va` that hit (no fault) to an every-reference policy (lru, lfu, 2q, arc, opt); drivers that see every reference call it. */
   reference(va: number | bigint, write = false): void {
-    this.live();
-    this.vm.resident?.reference(Math.floor(toLinear(va) / 4096), write);
+    this.call('reference', () => this.vm.resident?.reference(Math.floor(toLinear(va) / 4096), write));
   }
 
-  /** Drops the regions (and their shared-object attachments) before the tables are freed. */
+  /**
+   * Drops the regions (and their shared-object attachments) before the tables are freed. From
+   * inside a plug-in's callback it is refused (EBUSY) before anything changes; otherwise it
+   * always completes (the policy is told nothing: it goes with the process).
+   */
   protected override beforeDestroy(): void {
+    this.vm.ctx.refuseReentry('destroy');
     this.vm.teardown();
+  }
+
+  /** Gives back what outlives the tables (the huge zero page, freed with its last holder). */
+  protected override afterDestroy(): void {
+    this.vm.released();
+  }
+
+  /**
+   * A VMM call: refused from inside a plug-in policy's callback (EBUSY, nothing changed); when
+   * it is done, the plug-in is told what changed and its first error is thrown — the call's
+   * changes stand (a call that failed itself reports its own error; the plug-in is still told).
+   */
+  private call<T>(op: string, f: () => T): T {
+    this.live();
+    this.vm.ctx.refuseReentry(op);
+    let out: T;
+    try {
+      out = f();
+    } catch (e) {
+      try {
+        this.vm.resident?.settle(op);
+      } catch {
+        // The call's own error is the one to report; the plug-in was told all the same.
+      }
+      throw e;
+    }
+    this.vm.resident?.settle(op);
+    return out;
   }
 }
 

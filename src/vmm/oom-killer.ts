@@ -123,7 +123,13 @@ export class OomKiller {
     this.kills.push(k);
     c.countOomKill();
     this.kill(c);
-    this.onOomKill?.(k);
+    if (!this.onOomKill) return;
+    try {
+      this.onOomKill(k);
+    } catch (e) {
+      // The kill stands (the victim is gone, counted and reported); the fault that ran the killer fails with the callback's error.
+      throw new VmmError('EINVAL', `onOomKill threw after the OOM killer killed a process (the kill stands): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
   }
 }
 

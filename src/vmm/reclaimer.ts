@@ -73,6 +73,8 @@ export class Reclaimer {
   readonly sets = new Set<Reclaimable>();
   /** kswapd runs (wake-ups that reclaimed something). */
   kswapdRuns = 0;
+  /** Processes the OOM killer killed from here: a caller compares it across allocation points (anything may have changed after one). */
+  oomKills = 0;
   private cursor = 0;
   private running = false;
 
@@ -89,14 +91,17 @@ export class Reclaimer {
    * An allocation point (a fault about to take a frame for `rs`; none for the page cache's own
    * allocations, read(2) and write(2)): wakes kswapd below `low`
    * (reclaims to `high`), reclaims directly below `min`, and with no free frame left and
-   * nothing reclaimable kills a process. Returns false when the faulting process itself was
-   * killed (its fault must not go on).
+   * nothing reclaimable kills a process. 'killed': the faulting process itself was killed (its
+   * fault must not go on); 'again': the OOM killer killed another process and onOomKill ran,
+   * so anything may have changed (the fault must be looked at anew, nothing was allocated);
+   * 'ok': go on.
    */
-  beforeAllocate(rs: ProcessReclaimable | undefined): boolean {
-    if (this.running) return true; // reclaim itself allocates nothing, but never recurse
+  beforeAllocate(rs: ProcessReclaimable | undefined): 'ok' | 'killed' | 'again' {
+    if (this.running) return 'ok'; // reclaim itself allocates nothing, but never recurse
     const free = this.freeFrames();
-    if (free >= this.watermarks.low && free >= 2) return true; // the usual case: one query, nothing to do
+    if (free >= this.watermarks.low && free >= 2) return 'ok'; // the usual case: one query, nothing to do
     this.running = true;
+    let killed = false;
     try {
       const w = this.watermarks;
       if (this.freeFrames() < w.low) {
@@ -106,11 +111,13 @@ export class Reclaimer {
       while (this.freeFrames() < 2) {
         // Out of memory: nothing reclaimable is left (swap full, or everything locked).
         const victim = this.oom.victim(processes(this.sets));
-        if (!victim) return true; // nobody may be killed (all oom_score_adj -1000): the fault fails with ENOMEM
+        if (!victim) break; // nobody may be killed (all oom_score_adj -1000): the fault fails with ENOMEM
+        killed = true;
+        this.oomKills++;
         this.oom.killGlobal(victim);
-        if (victim === rs) return false;
+        if (victim === rs) return 'killed';
       }
-      return true;
+      return killed ? 'again' : 'ok';
     } finally {
       this.running = false;
     }

@@ -5,6 +5,7 @@ import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { Frames } from '../machine/frames.js';
 import type { Reclaimer } from './reclaimer.js';
 import type { SwapCache } from '../reclaim/swap-cache.js';
+import type { PluginGate } from '../reclaim/guarded-policy.js';
 
 /** How a resident set was configured (a fork child gets the same object: the reverse map knows a fork family by it). */
 export interface ResidentConfig {
@@ -30,4 +31,6 @@ export interface ResidentContext {
   readonly swapCache: SwapCache;
   /** Slots of swap-cache pages that readahead brought in and no fault used yet. */
   readonly readahead: Set<number>;
+  /** Raised while a user's policy code runs: the VMM refuses re-entry then. */
+  readonly pluginGate: PluginGate;
 }

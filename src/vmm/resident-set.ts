@@ -19,6 +19,7 @@ import { PAGE_SIZE, PageBit, PTE } from '../core/constants.js';
 import { VmmError } from '../errors.js';
 import type { PageTable } from '../machine/page-table.js';
 import type { AccessBits, ReclaimPolicy } from '../reclaim/policy.js';
+import { GuardedPolicy } from '../reclaim/guarded-policy.js';
 import { encodeSwapEntryInto } from '../reclaim/swap-entry.js';
 import { newReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { PageProt } from './pte-attrs.js';
@@ -35,8 +36,12 @@ const HUGE_PAGES = 512;
 
 export type { ResidentConfig, ResidentContext } from './resident-context.js';
 
-/** Outcome of a fault handled here ('memcg': at the limit with nothing evictable, nothing changed; the memory cgroup OOM killer's case). */
-export type ResidentFault = 'minor' | 'major' | 'oom' | 'killed' | 'memcg';
+/**
+ * Outcome of a fault handled here ('memcg': at the limit with nothing evictable, nothing
+ * changed; the memory cgroup OOM killer's case. 'again': the OOM killer ran first — a process
+ * died and onOomKill ran user code — so the fault must be looked at anew; nothing was mapped).
+ */
+export type ResidentFault = 'minor' | 'major' | 'oom' | 'killed' | 'memcg' | 'again';
 
 /** The resident set of one process. */
 export class ResidentSet implements AccessBits {
@@ -81,12 +86,21 @@ export class ResidentSet implements AccessBits {
   /** @internal Count the distinct pages ever faulted in (replay's "pages touched": under a limit most are evicted by the end). */
   countTouched = false;
 
+  /** The policy when it is a user's plug-in (told of pages when the VMM is consistent: settle). */
+  private readonly guarded: GuardedPolicy | undefined;
+
+  /** `policy`: made by the caller before anything was allocated (default: config.makePolicy()). */
   constructor(
     private readonly pages: PageTable,
     private readonly ctx: ResidentContext,
     readonly config: ResidentConfig,
+    policy: ReclaimPolicy = config.makePolicy(),
   ) {
-    this.policy = config.makePolicy();
+    this.policy = policy;
+    if (policy instanceof GuardedPolicy) {
+      this.guarded = policy;
+      policy.gate = ctx.pluginGate;
+    }
     this.swapIn = new SwapIn(pages, ctx, this.st, this.counters);
     // Without swap anonymous pages cannot be evicted: only the page cache is reclaimed then.
     if (ctx.swap) ctx.reclaimer?.sets.add(this);
@@ -150,8 +164,12 @@ export class ResidentSet implements AccessBits {
    */
   fault(la: number, write: boolean, pp: PageProt): ResidentFault {
     const vpn = la / PAGE_SIZE;
+    if (this.ctx.reclaimer) {
+      const r = this.ctx.reclaimer.beforeAllocate(this);
+      if (r !== 'ok') return r;
+    }
+    // Read after reclaim: an OOM kill's callback may have changed this page.
     const slot = this.swapped.get(vpn);
-    if (this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this)) return 'killed';
     if (!this.makeRoom(vpn)) return 'memcg';
     let kind: ResidentFault;
     if (slot === undefined) {
@@ -201,9 +219,12 @@ export class ResidentSet implements AccessBits {
    * some page of the block is already resident or swapped) sends the fault to 4 KiB pages, as
    * do_huge_pmd_anonymous_page falls back when its memory cgroup charge fails.
    */
-  beforeHuge(first: number): 'ok' | 'no-room' | 'killed' {
+  beforeHuge(first: number): 'ok' | 'no-room' | 'killed' | 'again' {
     if (this.st.inRange(TRACKED | LOCKED | SWAPPED | CACHED, first, first + HUGE_PAGES).length > 0) return 'no-room';
-    if (this.ctx.reclaimer && !this.ctx.reclaimer.beforeAllocate(this)) return 'killed';
+    if (this.ctx.reclaimer) {
+      const r = this.ctx.reclaimer.beforeAllocate(this);
+      if (r !== 'ok') return r;
+    }
     return this.makeRoom(first, HUGE_PAGES) ? 'ok' : 'no-room';
   }
 
@@ -655,14 +676,27 @@ export class ResidentSet implements AccessBits {
     }
   }
 
-  /** Frees every slot this process holds and clears its swap entries (before its tables go). */
+  /**
+   * Tells a plug-in policy what changed, now that the VMM is consistent (the end of an
+   * operation or a fault): its queued notifications are delivered, and its first error is
+   * thrown after (`after` names the operation that completed). Built-in policies were told at once.
+   */
+  settle(after?: string): void {
+    this.guarded?.flush(after);
+  }
+
+  /**
+   * Frees every slot this process holds and clears its swap entries (before its tables go).
+   * The policy is told nothing: it served this process only and goes with it (a plug-in's
+   * remove() cannot stop a teardown).
+   */
   release(): void {
     const st = this.st;
     const swapped = st.all(SWAPPED);
     this.clearEntries(swapped);
     for (const v of swapped) putSlot(this.ctx, st.slot(v, SWAPPED));
     for (const v of st.all(CACHED)) putSlot(this.ctx, st.slot(v, CACHED));
-    for (const v of st.all(TRACKED)) this.policy.remove(v);
+    this.guarded?.discard();
     st.clear();
     this.locks.clear();
     this.ctx.reclaimer?.sets.delete(this);

@@ -113,17 +113,30 @@ export function readAround(ctx: Pick<ResidentContext, 'swap' | 'swapCache' | 're
   if (!fr.allocList(frames, want.length)) return 0;
   let lo = Infinity;
   let hi = -1;
-  want.forEach((t, i) => {
-    const f = frames[i]!;
+  let read = 0;
+  for (; read < want.length; read++) {
+    const t = want[read]!;
+    const f = frames[read]!;
     // allocList's frames are zeroed: a slot of zeros needs no read.
-    if (!swap.device.holdsZeros(t)) swap.device.read(t, fr.view(f), fr.offset(f));
+    if (!swap.device.holdsZeros(t)) {
+      try {
+        swap.device.read(t, fr.view(f), fr.offset(f));
+      } catch {
+        // Readahead is a guess: a slot that cannot be read (a file cut short) is left on the device, as a
+        // failed readahead page never becomes uptodate in Linux; the fault that needs it reports the error.
+        lo = Math.min(lo, f);
+        hi = Math.max(hi, f);
+        break;
+      }
+    }
     ctx.swapCache.add(t, f);
     ctx.readahead.add(t);
     lo = Math.min(lo, f);
     hi = Math.max(hi, f);
-  });
+  }
+  for (let i = read; i < want.length; i++) fr.unref(frames[i]!);
   // One call marks the frames written (so they are zeroed when next allocated); frames between them are marked too, harmlessly.
-  fr.noteWritten(lo, hi - lo + 1);
-  swap.pswpin += want.length;
-  return want.length;
+  if (hi >= 0) fr.noteWritten(lo, hi - lo + 1);
+  swap.pswpin += read;
+  return read;
 }

@@ -5,6 +5,7 @@
  * It reaches the page tables only through the MMU level's typed page operations (PageTable),
  * one operation per region range, never one per page. A fault's outcome is a value.
  */
+import { AGAIN, KILLED, OOM } from './fault-outcomes.js';
 import { PAGE_SIZE, PTE, PFEC } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
@@ -228,8 +229,30 @@ export class VirtualMemory implements FaultHandler {
 
   // ------------------------------------------------------------ faults
 
-  /** Resolves a page fault of this space, or says which signal it is (Linux's do_user_addr_fault). */
+  /**
+   * Resolves a page fault of this space, or says which signal it is (Linux's do_user_addr_fault).
+   * When the OOM killer ran on the way (another process died and onOomKill ran user code),
+   * the fault is looked at anew; a plug-in policy is told what changed once the fault is done.
+   * A fault of a space destroyed meanwhile (by a callback) is EINVAL "destroyed"; a fault from
+   * inside a plug-in's own callback is EBUSY.
+   */
   handleFault(f: FaultInfo): FaultOutcome {
+    if (this.ctx.pluginGate.depth > 0) this.ctx.refuseReentry(`a ${f.access} fault at ${hex(f.address)}`);
+    for (let round = 0; ; round++) {
+      if (this.dead) throw new VmmError('EINVAL', 'address space has been destroyed');
+      // Looked at anew: a page that is there now (a callback touched it) needs nothing more (the access runs again).
+      const out = round > 0 && (f.errorCode & PFEC.P) === 0 && f.la < TWO47 && this.pages.leaf(f.la) !== undefined ? RETRY : this.resolveFault(f);
+      if (out === AGAIN) {
+        if (round < MAX_ROUNDS) continue;
+        return { type: 'oom', detail: `the OOM killer ran ${MAX_ROUNDS} times for this one fault (an onOomKill callback that takes back what each kill frees?)` };
+      }
+      this.resident?.settle();
+      return out;
+    }
+  }
+
+  /** One look at a fault: its outcome, or AGAIN when the OOM killer ran first. */
+  private resolveFault(f: FaultInfo): FaultOutcome {
     if (f.la >= TWO47) {
       // Kernel half: a user access is SIGSEGV (as do_kern_addr_fault → bad_area_nosemaphore); a kernel one is an oops.
       return f.user ? this.segv('SEGV_MAPERR', 'kernel address') : UNHANDLED;
@@ -270,6 +293,7 @@ export class VirtualMemory implements FaultHandler {
     const kind = this.resident!.fault(la, write, pp);
     if (kind === 'oom') return OOM;
     if (kind === 'killed') return KILLED;
+    if (kind === 'again') return AGAIN;
     if (kind === 'memcg') return memcgOutOfMemory(this.resident!);
     this.faults[kind]++;
     this.ctx.faults[kind]++;
@@ -288,6 +312,7 @@ export class VirtualMemory implements FaultHandler {
     const rs = this.resident!;
     const room = rs.beforeHuge(block / PAGE_SIZE);
     if (room === 'killed') return KILLED;
+    if (room === 'again') return AGAIN;
     if (room === 'no-room' || !this.mapHugePage(r, la, write)) return undefined;
     rs.trackHuge(block / PAGE_SIZE, write);
     this.countMinor();
@@ -408,7 +433,7 @@ export class VirtualMemory implements FaultHandler {
     const pp = this.pageProt(r);
     try {
       if (write) return this.pages.mapZeroed(block, 1, pp.writable, HUGE_PAGE);
-      const hz = this.ctx.hugeZeroFrame();
+      const hz = this.ctx.hugeZeroFrame(this);
       return hz >= 0 && this.pages.mapFrames(block, hz, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi }, HUGE_PAGE);
     } catch (e) {
       // EEXIST: part of the block is mapped by 4 KiB pages already.
@@ -420,7 +445,7 @@ export class VirtualMemory implements FaultHandler {
   /** A not-present fault in a shared (or file-backed) region: major when the page had to be read (from the disk, or back from swap). */
   private objectFault(r: Region, la: number, write: boolean): FaultOutcome {
     const { outcome, major } = fileFault(this, r, la, write);
-    if (outcome !== RETRY) return outcome;
+    if (outcome !== RETRY) return outcome; // AGAIN included
     if (major) {
       this.faults.major++;
       this.ctx.faults.major++;
@@ -466,6 +491,7 @@ export class VirtualMemory implements FaultHandler {
       if (shared) child.sharedPages += n;
     });
     if (this.resident && child.resident) this.resident.forkInto(child.resident);
+    this.ctx.forkHugeZero(this, child);
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
   }
@@ -477,6 +503,11 @@ export class VirtualMemory implements FaultHandler {
     const ids = this.objectIds();
     this.regions = new RegionMap();
     for (const id of ids) this.ctx.object(id)?.unmapSpace(this);
+  }
+
+  /** After the tables are gone: this space's hold on the huge zero page goes (the last one frees it). */
+  released(): void {
+    this.ctx.putHugeZero(this);
   }
 
   /** Statistics of this space. */
@@ -503,8 +534,8 @@ export class VirtualMemory implements FaultHandler {
   }
 }
 
-const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
-const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
+/** Looks at one fault anew at most this often (each time the OOM killer killed a process). */
+const MAX_ROUNDS = 64;
 /** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
 const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D | SOFT_DIRTY, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
 

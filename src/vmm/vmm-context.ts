@@ -17,6 +17,7 @@ import type { ReclaimPolicy } from '../reclaim/policy.js';
 import type { Reclaimable, Reclaimer } from './reclaimer.js';
 import { SwapCache } from '../reclaim/swap-cache.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
+import type { PluginGate } from '../reclaim/guarded-policy.js';
 
 const HUGE_FRAMES = 512;
 
@@ -38,6 +39,14 @@ export class VmmContext {
   readonly readahead = new Set<number>();
   /** Reclaim of shared memory objects' pages (with swap): objects created from then on are reclaimable. */
   shmPager: (ObjectPager & Reclaimable & { readonly policy: ReclaimPolicy }) | undefined;
+  /** Raised while a user's policy code runs (a plug-in's select, insert, remove): VMM calls are refused then (refuseReentry). */
+  readonly pluginGate: PluginGate = { depth: 0, running: '' };
+
+  /** EBUSY when a user's policy code is running: a plug-in may not call into the VMM it is serving (`what`: the call). */
+  refuseReentry(what: string): void {
+    const g = this.pluginGate;
+    if (g.depth > 0) throw new VmmError('EBUSY', `${what}: called from inside ${g.running}; a reclaim policy may not map, unmap, advise, fault or destroy memory of its machine from its own callbacks (the VMM is in the middle of an operation)`);
+  }
 
   /** Drops up to `n` swap-cache pages that no entry maps (oldest first); returns how many (reclaim's cheapest pages). */
   shrinkSwapCache(n: number): number {
@@ -67,8 +76,10 @@ export class VmmContext {
   /** Page attributes of every (protection, shared) pair (Linux's protection_map), computed once. */
   readonly protectionMap: readonly PageProt[];
   private nextId = 1;
-  /** First frame of the huge zero page (512 aligned zeroed frames), allocated at the first THP read fault; -1 before. */
+  /** First frame of the huge zero page (512 aligned zeroed frames), allocated at the first THP read fault; -1 when there is none. */
   private hugeZero = -1;
+  /** The spaces holding it (Linux's MMF_HUGE_ZERO_PAGE): it is freed when the last one exits. */
+  private readonly hugeZeroUsers = new Set<object>();
 
   /** vm.max_map_count: the most regions one address space may have. */
   readonly maxMapCount: number;
@@ -166,13 +177,40 @@ export class VmmContext {
     return out;
   }
 
-  /** The huge zero page's first frame (mm_get_huge_zero_folio), allocated once and kept; -1 when no aligned run is free. */
-  hugeZeroFrame(): number {
+  /**
+   * The huge zero page's first frame for `user` (mm_get_huge_zero_folio): allocated at the first
+   * call, then held by every space that asked (Linux's MMF_HUGE_ZERO_PAGE, one reference per mm
+   * however many mappings); -1 when no aligned run is free.
+   */
+  hugeZeroFrame(user: object): number {
     if (this.hugeZero < 0) {
       const f = this.frames.allocRun(HUGE_FRAMES, HUGE_FRAMES);
       if (f >= 0) this.hugeZero = f;
     }
+    if (this.hugeZero >= 0) this.hugeZeroUsers.add(user);
     return this.hugeZero;
+  }
+
+  /** A fork child holds the huge zero page when its parent does (copy_huge_pmd copies the mapping). */
+  forkHugeZero(parent: object, child: object): void {
+    if (this.hugeZeroUsers.has(parent)) this.hugeZeroUsers.add(child);
+  }
+
+  /**
+   * `user` exits (mm_put_huge_zero_folio): when no space holds the huge zero page any more its
+   * 512 frames are freed, as Linux's shrinker frees it once only its own reference is left
+   * (Linux waits for memory pressure; vmsim frees it now, so frames return to where they started).
+   */
+  putHugeZero(user: object): void {
+    if (!this.hugeZeroUsers.delete(user) || this.hugeZeroUsers.size > 0 || this.hugeZero < 0) return;
+    const f = this.hugeZero;
+    const list = Float64Array.from({ length: HUGE_FRAMES }, (_, i) => f + i);
+    const refs = new Float64Array(HUGE_FRAMES);
+    this.frames.refCounts(list, HUGE_FRAMES, refs);
+    // Only the VMM's own reference may be left (every holder has exited); anything else keeps it.
+    if (!refs.every((r) => r === 1)) return;
+    this.hugeZero = -1;
+    for (let i = 0; i < HUGE_FRAMES; i++) this.frames.unref(f + i);
   }
 
   /** Pages of RAM and swap: what the overcommit heuristic compares one request with (totalram_pages() + total_swap_pages). */

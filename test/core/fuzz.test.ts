@@ -3,7 +3,9 @@
  * ±Infinity, −0, 2^53, huge and fractional numbers, strings, null, undefined, bigints, valueOf
  * objects, Proxies, booleans, plain arrays and wrong, detached and shared typed arrays in each
  * argument. The two backends must answer alike (the same status, or the same error class), a
- * refused call must change nothing, and the process must survive.
+ * refused call must change nothing, and the process must survive. Then hostile plug-ins and
+ * callbacks through the VMM: a policy and an onOomKill that throw, re-enter or lie at random,
+ * with the invariant auditor after every step.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -11,7 +13,8 @@ import { LONG, propertyOptions } from '../property-options.js';
 import { createRefCore } from '../../src/core/ref/ref-core.js';
 import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
 import type { Core, CoreConfig } from '../../src/core/core.js';
-import { Machine, VmmError } from '../../src/index.js';
+import { Machine, SegmentationFault, VmmError, type AddressSpace, type ReclaimPolicy } from '../../src/index.js';
+import { auditMachine } from '../support/invariants.js';
 import { BACKENDS } from '../backends.js';
 import { coreRig, type CoreRig } from '../support/core-rig.js';
 
@@ -328,5 +331,129 @@ describe('SharedArrayBuffer-backed arrays through the public API', () => {
     expect(js.read).toEqual([9, 8, 7, 6]);
     expect(js.phys).toEqual([9, 8, 7, 6]);
     if (nativeAvailable()) expect(run('native')).toEqual(js);
+  });
+});
+
+/** What a hostile plug-in does on its nth call: behave, throw, or call back into the VMM (refused: EBUSY). */
+type Mischief = 'ok' | 'throw' | 'throwBefore' | 'reenter' | 'reenterLeak' | 'wrongVictim' | 'noVictim';
+const MISCHIEF: Mischief[] = ['ok', 'throw', 'throwBefore', 'reenter', 'reenterLeak', 'wrongVictim', 'noVictim'];
+type OomMischief = 'ok' | 'throw' | 'allocate' | 'destroySelf' | 'destroyOther';
+
+describe.each(BACKENDS)('fuzz: hostile plug-ins and callbacks through the VMM (%s)', (backend) => {
+  const PG = 4096;
+  const BASE = 0x4000_0000;
+  const PAGES = 24;
+  it('a policy and an onOomKill that throw, re-enter or lie at random: only VmmError or SegmentationFault escape, the auditor passes after every step, nothing leaks', () => {
+    const seen = { oomKills: 0, pluginErrors: 0, busy: 0 };
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...MISCHIEF), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.constantFrom<OomMischief>('ok', 'throw', 'allocate', 'destroySelf', 'destroyOther'), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: PAGES - 1 }), fc.integer({ min: 1, max: 6 })), { minLength: 1, maxLength: 40 }),
+        (plan, oomPlan, ops) => {
+          let spaces: AddressSpace[] = [];
+          let oomCalls = 0;
+          const m = new Machine({
+            memory: '8MiB',
+            backend,
+            swap: { size: 64 * PG },
+            onOomKill: (k) => {
+              const mode = oomPlan[oomCalls++ % oomPlan.length]!;
+              const live = spaces.filter((s) => !s.destroyed);
+              if (mode === 'throw') throw new Error('onOomKill refuses');
+              if (mode === 'allocate' && live[0]) live[0].write(BASE, [1]);
+              if (mode === 'destroySelf' || mode === 'destroyOther') {
+                const victim = mode === 'destroySelf' ? live[live.length - 1] : live.find((s) => s !== k.space);
+                victim?.destroy();
+              }
+            },
+          });
+          const used0 = m.stats().frames.used;
+          const policy = (owner: () => AddressSpace | undefined): ReclaimPolicy => {
+            const keys: number[] = [];
+            let n = 0;
+            const step = (): Mischief => plan[n++ % plan.length]!;
+            const reenter = (swallow: boolean) => {
+              try {
+                owner()?.munmap(BASE, 2 * PG);
+              } catch (e) {
+                if (!swallow) throw e;
+              }
+            };
+            return {
+              name: 'fuzzed',
+              kind: 'ad-bits',
+              get size() {
+                return keys.length;
+              },
+              insert(key) {
+                const s = step();
+                if (s === 'throwBefore') throw new Error('insert refuses');
+                if (s === 'reenter' || s === 'reenterLeak') reenter(s === 'reenter');
+                keys.push(key);
+                if (s === 'throw') throw new Error('insert refuses after');
+              },
+              remove(key) {
+                const s = step();
+                if (s === 'throwBefore') throw new Error('remove refuses');
+                const i = keys.indexOf(key);
+                if (i >= 0) keys.splice(i, 1);
+                if (s === 'throw') throw new Error('remove refuses after');
+              },
+              select(count, _bits, out) {
+                const s = step();
+                if (s === 'reenter' || s === 'reenterLeak') reenter(s === 'reenter');
+                if (s === 'throw' || s === 'throwBefore') throw new Error('select refuses');
+                if (s === 'noVictim') return 0;
+                const got = Math.min(count, keys.length);
+                for (let i = 0; i < got; i++) out[i] = keys.shift()!;
+                if (s === 'wrongVictim' && got > 0) out[0] = 12345;
+                return got;
+              },
+            };
+          };
+          for (let i = 0; i < 3; i++) {
+            const s: AddressSpace = m.createAddressSpace({ stack: false, residentLimit: 4 + 2 * i, policy: policy(() => s) });
+            s.mmap({ addr: BASE, length: PAGES * PG, prot: 'rw', fixed: true, noReserve: true });
+            spaces.push(s);
+          }
+          const big = m.createAddressSpace({ stack: false });
+          const bb = big.mmap({ length: 1500 * PG, prot: 'rw' });
+          big.mlock(bb, 1500 * PG); // most of RAM, unevictable: reclaim and the OOM killer come early
+          spaces.push(big);
+          for (const [op, page, n] of ops) {
+            const live = spaces.filter((x) => !x.destroyed);
+            if (live.length === 0) break;
+            const s = live[page % live.length]!;
+            const at = BASE + page * PG;
+            try {
+              if (op <= 3) s.write(at, [page, op]);
+              else if (op === 4) s.read(at, 8);
+              else if (op === 5) s.munmap(at, n * PG);
+              else if (op === 6) s.mmap({ addr: BASE, length: PAGES * PG, prot: 'rw', fixed: true, noReserve: true });
+              else if (op === 7) s.madvise(at, Math.min(n, PAGES - page) * PG, n % 2 ? 'MADV_PAGEOUT' : 'MADV_DONTNEED');
+              else if (op === 8) s.mlock(at, Math.min(n, PAGES - page) * PG);
+              else spaces.push(s.fork());
+            } catch (e) {
+              // Only the VMM's own errors: never a raw PageFault or a plug-in's or callback's Error.
+              expect(e instanceof VmmError || e instanceof SegmentationFault, String(e)).toBe(true);
+              if (e instanceof VmmError && /policy 'fuzzed'/.test(e.message)) seen.pluginErrors++;
+              if (e instanceof VmmError && (e.cause as VmmError | undefined)?.code === 'EBUSY') seen.busy++;
+            }
+            auditMachine(m);
+          }
+          seen.oomKills += m.oomKills().length;
+          for (const s of spaces) if (!s.destroyed) s.destroy();
+          spaces = [];
+          auditMachine(m);
+          expect(m.stats().frames.used).toBe(used0);
+          expect(m.reclaimStats().swap!.used).toBe(0);
+          m.dispose();
+        },
+      ),
+      propertyOptions(LIGHT ? 10 : 40),
+    );
+    // The runs did what they are for.
+    for (const [what, n] of Object.entries(seen)) expect(n, what).toBeGreaterThan(0);
   });
 });

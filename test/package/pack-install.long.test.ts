@@ -80,7 +80,9 @@ beforeAll(() => {
     cpSync(join(repo, f), join(src, f), { recursive: true });
   }
   symlinkSync(join(repo, 'node_modules'), join(src, 'node_modules'));
-  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: src, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error' } });
+  // prebuildify (prepack) makes a folder in TMPDIR for node-gyp: this test's own, removed with it.
+  mkdirSync(join(work, 'tmp'));
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: src, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error', TMPDIR: join(work, 'tmp') } });
   tarball = join(work, packed.trim().split('\n').pop()!);
   mkdirSync(project);
   writeProject();

@@ -1,7 +1,7 @@
 /** The reclaim commands: vmsim curve (and sweep --frames), vmsim replay --frames; opt among them (vmsim policy: test/cli-policy.test.ts). */
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { tempDir } from '../support/temp-dir.js';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 
@@ -14,8 +14,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 describe('vmsim curve / sweep --frames', () => {
   it('the lru rows equal Mattson on the shipped ls trace; --plot writes an SVG', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vmsim-curve-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir('curve');
     const svg = join(dir, 'c.svg');
     const r = await run(['sweep', 'traces/ls.lackey.gz', '--frames', '16,64', '--policy', 'lru,clock', '--json', '--plot', svg]);
     expect(r.code).toBe(0);

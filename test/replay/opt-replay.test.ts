@@ -7,9 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { tempDir } from '../support/temp-dir.js';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replay } from '../../src/replay/replay.js';
 import { faultCurve } from '../../src/replay/fault-curve.js';
@@ -239,7 +239,7 @@ describe.each(BACKENDS)('opt on real and synthetic traces (%s)', (backend) => {
 
 describe('opt on a file path', () => {
   it('a FIFO is refused before it is opened (opening it would wait for a writer)', async () => {
-    const fifo = join(mkdtempSync(join(tmpdir(), 'vmsim-opt-')), 'trace.fifo');
+    const fifo = join(tempDir('opt'), 'trace.fifo');
     execFileSync('mkfifo', [fifo]);
     await expect(replay(fifo, { frames: 4, policy: 'opt' })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/trace\.fifo is not a regular file/) });
   });

@@ -64,4 +64,21 @@ describe.each(BACKENDS)('invariant auditor (%s)', (backend) => {
     (s.vm.regions as unknown as { add(r: typeof first): void }).add({ ...first, start: first.end, end: first.end + PAGE });
     expect(() => auditMachine(m)).toThrow(/could merge|overlap/);
   });
+
+  it('names a page mapped outside every region, and a tracked page that is not present', () => {
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB' } });
+    const s = m.createAddressSpace();
+    const a = s.mmap({ length: 4 * PAGE, prot: 'rw' });
+    s.write(a, [1]);
+    s.write(a + PAGE, [1]);
+    expect(() => auditMachine(m)).not.toThrow();
+    s.vm.regions.remove(a, a + PAGE); // the region goes behind the VMM's back, its page stays
+    expect(() => auditMachine(m)).toThrow(/lies in no region/);
+    s.vm.pages.unmap(a + PAGE, 1); // a tracked page unmapped behind the resident set's back
+    s.vm.pages.invalidate(a + PAGE, 1);
+    s.vm.regions.remove(a + PAGE, a + 4 * PAGE);
+    s.vm.pages.unmap(a, 1);
+    s.vm.pages.invalidate(a, 1);
+    expect(() => auditMachine(m)).toThrow(/tracked page .* is not present/);
+  });
 });

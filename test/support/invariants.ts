@@ -12,10 +12,13 @@
  * - with swap, every slot's reference count equals its holders: swap entries in the page
  *   tables (non-present entries in Linux's encoding), processes' clean swap copies, and shared
  *   memory objects' swapped pages; and every swap-cache page's slot is in use;
- * - the page cache and the files' reverse maps (audit-files.ts).
+ * - the page cache and the files' reverse maps (audit-files.ts);
+ * - in every VMM space, every present page and every swap entry lies inside a region, and the
+ *   resident set agrees with the tables: its tracked and locked pages are present, its swapped
+ *   pages' entries hold their slots (a failure in the middle of munmap or destroy breaks these);
  * It throws an Error naming the first broken invariant.
  */
-import { AddressSpace, type Machine } from '../../src/index.js';
+import { AddressSpace, type Machine, type MmuSpace } from '../../src/index.js';
 import { GLOBAL_TAG, TlbFlag } from '../../src/core/constants.js';
 import { decodeSwapEntry } from '../../src/reclaim/swap-entry.js';
 import { auditFiles } from './audit-files.js';
@@ -36,37 +39,30 @@ interface Leaf {
 
 /** Audits `m`; `extraHeld` lists frames the test holds references on itself (each once per reference). */
 export function auditMachine(m: Machine, extraHeld: readonly number[] = []): void {
-  for (const s of m.addressSpaces()) if (s instanceof AddressSpace) auditRegions(s);
-  auditFrames(m, extraHeld);
+  // One walk of each space's user half serves the frame, slot and mapping audits.
+  const walks = new Map<MmuSpace, Entries>();
+  for (const s of m.addressSpaces()) {
+    const e: Entries = { la: [], size: [], lo: [], hi: [], tables: [] };
+    userEntries(m, s.rootFrame, 4, 0, e);
+    walks.set(s, e);
+    if (!(s instanceof AddressSpace)) continue;
+    auditRegions(s);
+    auditMappings(s, e);
+  }
+  auditFrames(m, extraHeld, walks);
   auditTlb(m);
-  auditSlots(m);
+  auditSlots(m, walks);
   auditFiles(m);
 }
 
-/** Swap entries (non-present, non-zero 4 KiB-level entries) under one table level of a root: counted into `refs` by slot. */
-function walkSwapEntries(m: Machine, table: number, level: number, to: number, refs: Map<number, number>): void {
-  const w = tableWords(m, table);
-  for (let i = 0; i < to; i++) {
-    const lo = w[2 * i]!;
-    const hi = w[2 * i + 1]!;
-    if ((lo & P) === 0) {
-      if (level === 1 && (lo !== 0 || hi !== 0)) {
-        const slot = decodeSwapEntry(lo, hi);
-        refs.set(slot, (refs.get(slot) ?? 0) + 1);
-      }
-      continue;
-    }
-    if (level > 1 && !(level <= 3 && (lo & PS) !== 0)) walkSwapEntries(m, frameOf(lo, hi), level - 1, 512, refs);
-  }
-}
-
-function auditSlots(m: Machine): void {
+function auditSlots(m: Machine, walks: Map<MmuSpace, Entries>): void {
   const swap = m.vmm.swap;
   if (!swap) return;
   const refs = new Map<number, number>();
   const add = (slot: number) => refs.set(slot, (refs.get(slot) ?? 0) + 1);
-  for (const s of m.addressSpaces()) {
-    walkSwapEntries(m, s.rootFrame, 4, 256, refs);
+  for (const [s, e] of walks) {
+    // Swap entries: non-present, non-zero 4 KiB-level entries.
+    for (let x = 0; x < e.lo.length; x++) if ((e.lo[x]! & P) === 0) add(decodeSwapEntry(e.lo[x]!, e.hi[x]!));
     if (s instanceof AddressSpace) for (const slot of s.vm.resident?.cached.values() ?? []) add(slot);
   }
   for (const slot of m.vmm.heldSlots()) add(slot);
@@ -76,6 +72,78 @@ function auditSlots(m: Machine): void {
     if (got !== want) throw new Error(`swap slot ${slot}: reference count ${got}, but ${want} holder(s) found`);
   }
   for (const [slot] of m.vmm.swapCache.entries()) if (swap.slots.refs(slot) === 0) throw new Error(`swap cache page of free slot ${slot}`);
+}
+
+/** The user-half entries under one table (present leaves and swap entries), in address order: address, size, low and high word. */
+interface Entries {
+  la: number[];
+  size: number[];
+  lo: number[];
+  hi: number[];
+  /** The table frames below the root. */
+  tables: number[];
+}
+
+function userEntries(m: Machine, table: number, level: number, base: number, out: Entries): void {
+  const w = tableWords(m, table);
+  const span = 2 ** (12 + 9 * (level - 1));
+  const n = level === 4 ? 256 : 512;
+  for (let i = 0; i < n; i++) {
+    const lo = w[2 * i]!;
+    const hi = w[2 * i + 1]!;
+    if (lo === 0 && hi === 0) continue;
+    if ((lo & P) === 0 ? level === 1 : level === 1 || (level <= 3 && (lo & PS) !== 0)) {
+      out.la.push(base + i * span);
+      out.size.push(span);
+      out.lo.push(lo);
+      out.hi.push(hi);
+    } else if ((lo & P) !== 0) {
+      out.tables.push(frameOf(lo, hi));
+      userEntries(m, frameOf(lo, hi), level - 1, base + i * span, out);
+    }
+  }
+}
+
+/**
+ * Pages and swap entries only inside regions; the resident set's pages as the tables have them.
+ * The walk yields entries in address order, as the regions and the resident set's views iterate:
+ * each check is one merge of two sorted lists, no lookup per page (the property tests run this at every step).
+ */
+function auditMappings(s: AddressSpace, e: Entries): void {
+  const regions = [...s.vm.regions];
+  const present: Array<[first: number, end: number]> = []; // vpn ranges of present leaves, in order
+  const swapped: Array<[vpn: number, slot: number]> = [];
+  let k = 0;
+  for (let x = 0; x < e.la.length; x++) {
+    const la = e.la[x]!;
+    const lo = e.lo[x]!;
+    const end = la + e.size[x]!;
+    while (k < regions.length && regions[k]!.end <= la) k++;
+    // The leaf lies in regions end to end (a large leaf may span touching ones).
+    let at = la;
+    for (let j = k; j < regions.length && regions[j]!.start <= at && at < end; j++) at = regions[j]!.end;
+    if (at < end) throw new Error(`space ${s.pcid}: ${(lo & P) !== 0 ? 'a page' : 'a swap entry'} at 0x${la.toString(16)} lies in no region`);
+    const vpn = la / 4096;
+    if ((lo & P) === 0) swapped.push([vpn, decodeSwapEntry(lo, e.hi[x]!)]);
+    else present.push([vpn, end / 4096]);
+  }
+  const rs = s.vm.resident;
+  if (!rs) return;
+  const mustBePresent = (what: string, vpns: Iterable<number>) => {
+    let i = 0;
+    for (const v of vpns) {
+      while (i < present.length && present[i]![1] <= v) i++;
+      if (i === present.length || present[i]![0] > v) throw new Error(`space ${s.pcid}: ${what} page 0x${(v * 4096).toString(16)} is not present`);
+    }
+  };
+  mustBePresent('tracked', rs.tracked);
+  mustBePresent('locked', rs.locked);
+  let i = 0;
+  for (const [v, slot] of rs.swapped) {
+    while (i < swapped.length && swapped[i]![0] < v) i++;
+    const held = i < swapped.length && swapped[i]![0] === v ? swapped[i]![1] : undefined;
+    if (held !== slot) throw new Error(`space ${s.pcid}: page 0x${(v * 4096).toString(16)} is in swap slot ${slot} but its entry holds ${held ?? 'none'}`);
+  }
 }
 
 /** Regions ordered, non-overlapping, page-aligned, non-empty and maximally merged, and the region tree's own figures right (RegionMap.check). */
@@ -119,7 +187,7 @@ function walkTable(m: Machine, table: number, level: number, from: number, to: n
   }
 }
 
-function auditFrames(m: Machine, extraHeld: readonly number[]): void {
+function auditFrames(m: Machine, extraHeld: readonly number[], walks: Map<MmuSpace, Entries>): void {
   const total = m.physical.totalFrames;
   // Frames a corrupt entry names beyond RAM land in the spare slot at the end.
   const refs = new Float64Array(total + 1);
@@ -129,7 +197,17 @@ function auditFrames(m: Machine, extraHeld: readonly number[]): void {
   for (const r of roots) add(r);
   // The kernel half is the same 256 PDPTs under every root: walk it once.
   walkTable(m, m.idleRoot, 4, 256, 512, refs);
-  for (const s of m.addressSpaces()) walkTable(m, s.rootFrame, 4, 0, 256, refs);
+  for (const e of walks.values()) {
+    for (const t of e.tables) add(t);
+    for (let x = 0; x < e.lo.length; x++) {
+      const lo = e.lo[x]!;
+      if ((lo & P) === 0) continue;
+      // A large leaf's bit 12 is its PAT bit, not an address bit; one reference per 4 KiB frame it covers.
+      const size = e.size[x]!;
+      const f = frameOf(size === 4096 ? lo : lo & ~0x1000, e.hi[x]!);
+      for (let k = 0; k < size / 4096; k++) add(f + k);
+    }
+  }
   for (const f of m.vmm.heldFrames()) add(f);
   for (const f of extraHeld) add(f);
   if (refs[total]! > 0) throw new Error(`${refs[total]} reference(s) to frames beyond RAM`);

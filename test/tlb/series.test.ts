@@ -1,7 +1,7 @@
 /** The time series: windows of N accesses whose counts add up to the totals, and records checked across windows as without them. */
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from '../support/temp-dir.js';
 import { join } from 'node:path';
 import { replay } from '../../src/replay/replay.js';
 import { encodeHeader } from '../../src/trace/binary-trace.js';
@@ -44,8 +44,7 @@ describe.each(BACKENDS)('time series (%s)', (backend) => {
     c[0]!.words[2 * 70 + 1]! |= 1 << 30;
     await expect(replay(c, { backend, cpu: 'zen3', seriesEvery: 10 })).rejects.toMatchObject({ code: 'EINVAL' });
     // A binary file (checked lazily by its reader): the bad record is skipped, the rest replayed once.
-    const dir = mkdtempSync(join(tmpdir(), 'vmsim-series-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir('series');
     const file = join(dir, 't.bin');
     const words = chunks(recs, 100)[0]!.words;
     words[2 * 70 + 1]! |= 1 << 30;

@@ -3,9 +3,9 @@
  * or after a blank, lines starting with `=` skipped) is read by the lackey parser as is, and
  * replays under memory pressure with their summary lines.
  */
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from '../support/temp-dir.js';
 import { join } from 'node:path';
 import { LackeyParser } from '../../src/trace/lackey-parser.js';
 import { TraceKind } from '../../src/trace/trace-record.js';
@@ -35,9 +35,7 @@ describe('course trace format', () => {
   });
 
   it('replays with --frames and prints the summary lines (8 references, 4 pages; OPT with 2 frames misses 6 times)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vmsim-course-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, 'course.trace');
+    const file = join(tempDir('course'), 'course.trace');
     writeFileSync(file, COURSE);
     let out = '';
     const code = await main(['replay', file, '--frames', '2', '--policy', 'opt', '--course-summary'], { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => undefined } });

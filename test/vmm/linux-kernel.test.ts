@@ -6,11 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Machine, type AddressSpace } from '../../src/index.js';
 import { BACKENDS } from '../backends.js';
+import { withTempDir } from '../support/temp-dir.js';
 
 const PAGE = 4096;
 const HUGE = 2 ** 21;
@@ -28,9 +27,11 @@ interface Probe {
 
 function runProbe(): Probe | string {
   try {
-    const exe = join(mkdtempSync(join(tmpdir(), 'vmsim-probe-')), 'probe');
-    execFileSync('cc', ['-O1', '-std=c11', '-o', exe, join(import.meta.dirname, 'linux', 'probe.c')], { stdio: 'pipe' });
-    return JSON.parse(execFileSync(exe, { encoding: 'utf8', timeout: 30_000 })) as Probe;
+    return withTempDir('probe', (dir) => {
+      const exe = join(dir, 'probe');
+      execFileSync('cc', ['-O1', '-std=c11', '-o', exe, join(import.meta.dirname, 'linux', 'probe.c')], { stdio: 'pipe' });
+      return JSON.parse(execFileSync(exe, { encoding: 'utf8', timeout: 30_000 })) as Probe;
+    });
   } catch (e) {
     return (e as Error).message.split('\n')[0]!;
   }

@@ -5,23 +5,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Machine } from '../../src/machine/machine.js';
 import { VmmError } from '../../src/errors.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
+import { withTempDir } from '../support/temp-dir.js';
 
 const PG = 4096;
 
 function linuxOutcomes(): Map<string, string> | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'vmsim-madv-'));
-  const bin = join(dir, 'madv');
-  const cc = spawnSync('cc', ['-O1', '-o', bin, 'test/vmm/madvise-linux.c'], { encoding: 'utf8' });
-  if (cc.status !== 0) return undefined;
-  const run = spawnSync(bin, { encoding: 'utf8' });
-  return new Map(run.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  return withTempDir('madv', (dir) => {
+    const bin = join(dir, 'madv');
+    const cc = spawnSync('cc', ['-O1', '-o', bin, 'test/vmm/madvise-linux.c'], { encoding: 'utf8' });
+    if (cc.status !== 0) return undefined;
+    const run = spawnSync(bin, { encoding: 'utf8' });
+    return new Map(run.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  });
 }
 
 function vmsimOutcomes(backend: 'js' | 'native'): Map<string, string> {

@@ -5,27 +5,27 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Machine, OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, VmmError, type OomKill } from '../../src/index.js';
 import { oomBadness, oomScore } from '../../src/vmm/oom-killer.js';
 import { userTablePages } from '../../src/machine/table-pages.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
+import { withTempDir } from '../support/temp-dir.js';
 
 const PG = 4096;
 const GIB = 2 ** 30;
 
 /** Lines "adj rss swap pte total score" from the real kernel, or undefined without a C compiler. */
 function linuxScores(): number[][] | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'vmsim-oom-'));
-  const bin = join(dir, 'oom');
-  const cc = spawnSync('cc', ['-O1', '-o', bin, 'test/vmm/oom-linux.c'], { encoding: 'utf8' });
-  if (cc.status !== 0) return undefined;
-  const run = spawnSync(bin, { encoding: 'utf8' });
-  if (run.status !== 0) return undefined;
-  return run.stdout.trim().split('\n').map((l) => l.split(' ').map(Number));
+  return withTempDir('oom', (dir) => {
+    const bin = join(dir, 'oom');
+    const cc = spawnSync('cc', ['-O1', '-o', bin, 'test/vmm/oom-linux.c'], { encoding: 'utf8' });
+    if (cc.status !== 0) return undefined;
+    const run = spawnSync(bin, { encoding: 'utf8' });
+    if (run.status !== 0) return undefined;
+    return run.stdout.trim().split('\n').map((l) => l.split(' ').map(Number));
+  });
 }
 
 const linux = linuxScores();

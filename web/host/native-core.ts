@@ -23,3 +23,8 @@ export function nativeAddonPath(): string | undefined {
 export function createNativeCore(_config: CoreConfig): Core {
   throw new VmmError('ENOSYS', `backend 'native' is not available: ${WHY.message}`);
 }
+
+/** No addon to lock with (a browser has no swap file either). */
+export function nativeFlock(_fd: number, _lock: boolean): string | undefined {
+  return undefined;
+}

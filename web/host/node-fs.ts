@@ -13,3 +13,8 @@ export const readSync = refuse;
 export const statSync = refuse;
 export const statfsSync = refuse;
 export const writeSync = refuse;
+export const fstatSync = refuse;
+export const readFileSync = refuse;
+export const rmSync = refuse;
+/** The open flags swap-device.ts names (their values never reach a file in the browser). */
+export const constants = { O_RDWR: 2, O_CREAT: 64, O_NONBLOCK: 2048, O_NOFOLLOW: 131072, O_EXCL: 128, O_WRONLY: 1, O_RDONLY: 0 };

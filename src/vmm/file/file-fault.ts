@@ -23,6 +23,7 @@ import { PAGE_SIZE, PageBit, PTE } from '../../core/constants.js';
 import { VmmError } from '../../errors.js';
 import { hex } from '../../hex.js';
 import { RETRY, type FaultOutcome } from '../../machine/fault.js';
+import { AGAIN, KILLED, OOM } from '../fault-outcomes.js';
 import type { PageAttrs, PageTable } from '../../machine/page-table.js';
 import type { PageProt } from '../pte-attrs.js';
 import type { RegionRecord } from '../region.js';
@@ -57,8 +58,6 @@ export interface FileFaultResult {
   major: boolean;
 }
 
-const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
-const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 
 /** The attributes a read fault at `la` maps a page of region `r` with (young). */
 function readAttrs(s: FileFaultSpace, r: RegionRecord, la: number, inode: Inode): PageAttrs {
@@ -173,12 +172,17 @@ function filemapFault(s: FileFaultSpace, r: RegionRecord, la: number, pgoff: num
     // No page in the page cache at all (PGMAJFAULT), with read-around.
     retried = true;
     ctx.reclaim.pgmajfault++;
-    if (ctx.reclaimer && !ctx.reclaimer.beforeAllocate(s.resident)) return { outcome: KILLED, major: true };
-    if (s.dead) return { outcome: KILLED, major: true };
+    // Allocation points (reclaim may run, the OOM killer too): the faulting process may be gone
+    // after each, and when the OOM killer ran (user code in onOomKill) the fault is looked at anew.
+    const epoch = ctx.reclaimer?.oomKills ?? 0;
+    const killed = (): FileFaultResult | undefined => (s.dead ? { outcome: KILLED, major: true } : (ctx.reclaimer?.oomKills ?? 0) !== epoch ? { outcome: AGAIN, major: true } : undefined);
+    if (ctx.reclaimer && ctx.reclaimer.beforeAllocate(s.resident) === 'killed') return { outcome: KILLED, major: true };
+    let k = killed();
+    if (k) return k;
     if (ra) syncMmapRa(raTarget(ctx, f), ra, pgoff, { exec: (r.prot & 4) !== 0, pgoff: (r.backing as { offset: number }).offset / PAGE_SIZE, pages: (r.end - r.start) / PAGE_SIZE });
-    if (s.dead) return { outcome: KILLED, major: true };
+    if ((k = killed())) return k;
     p = f.pages.get(pgoff) ?? ctx.pageCache.add(f, pgoff, false);
-    if (s.dead) return { outcome: KILLED, major: true };
+    if ((k = killed())) return k;
     if (!p) return { outcome: OOM, major: true };
   }
   // The retry looks at i_size again (the read may have met a truncation), and maps around a read.
@@ -221,8 +225,11 @@ function shmemFault(s: FileFaultSpace, r: RegionRecord, la: number, pgoff: numbe
   let pfn: number;
   try {
     // An allocation point (a first touch, or a read back from swap): reclaim may run first, as for anonymous memory.
-    if (obj.presentFrame(pgoff) === undefined && s.ctx.reclaimer && !s.ctx.reclaimer.beforeAllocate(s.resident)) return { outcome: KILLED, major };
-    if (s.dead) return { outcome: KILLED, major };
+    if (obj.presentFrame(pgoff) === undefined && s.ctx.reclaimer) {
+      const room = s.ctx.reclaimer.beforeAllocate(s.resident);
+      if (room === 'killed' || s.dead) return { outcome: KILLED, major };
+      if (room === 'again') return { outcome: AGAIN, major };
+    }
     if (obj.isSwapped(pgoff)) major = s.ctx.shmPager!.pageIn(obj, pgoff) === 'major';
     if (major) s.ctx.reclaim.pgmajfault++;
     pfn = obj.frameOf(pgoff);

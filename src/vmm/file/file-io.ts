@@ -207,7 +207,7 @@ export function writeFile(ctx: VmmContext, inode: Inode, pos: number, data: Uint
     fr.view(pfn).set(data.subarray(at - pos, at - pos + n), fr.offset(pfn) + off);
     fr.noteWritten(pfn, 1);
     at += n;
-    if (at > inode.size) inode.size = at;
+    if (at > inode.isize) inode.isize = at;
     if (page) ctx.pageCache.markDirty(page);
   }
   ctx.clock.copied(at - pos);
@@ -220,10 +220,10 @@ export function truncateFile(ctx: VmmContext, inode: Inode, size: number): void 
   const old = inode.size;
   if (size >= old) {
     zeroTail(ctx, inode, old, size);
-    inode.size = size;
+    inode.isize = size;
     return;
   }
-  inode.size = size;
+  inode.isize = size;
   const hole = Math.ceil(size / PAGE);
   zapFrom(inode, hole);
   if (inode instanceof SharedMemoryObject) {

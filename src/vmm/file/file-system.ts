@@ -71,6 +71,7 @@ export class FileSystem {
   /** creat(2) with O_EXCL: a new file of `size` bytes (EEXIST when the path names one), opened read-write. */
   create(path: string, options: CreateFileOptions = {}): File {
     this.live();
+    this.ctx.refuseReentry('fs.create');
     const p = normalizePath(path);
     strictOptions(options, 'options', ['size', 'data']);
     const data = options.data;
@@ -110,6 +111,7 @@ export class FileSystem {
   /** open(2) of an existing file (ENOENT otherwise), read-write unless `readOnly`. */
   open(path: string, options: OpenFileOptions = {}): File {
     this.live();
+    this.ctx.refuseReentry('fs.open');
     const p = normalizePath(path);
     strictOptions(options, 'options', ['readOnly']);
     const ro = options.readOnly ?? false;
@@ -120,6 +122,7 @@ export class FileSystem {
   /** unlink(2): the name goes; the file lives on while it is open or mapped (then its pages are freed). */
   unlink(path: string): void {
     this.live();
+    this.ctx.refuseReentry('fs.unlink');
     const p = normalizePath(path);
     const inode = this.lookup(p, 'unlink');
     if (inode instanceof SharedMemoryObject) inode.unlink();

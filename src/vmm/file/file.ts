@@ -56,9 +56,10 @@ export class File {
     return this.open;
   }
 
-  /** @internal EBADF once closed; EINVAL once the machine is disposed. */
+  /** @internal EBADF once closed; EINVAL once the machine is disposed; EBUSY from inside a reclaim plug-in's callback (but for size). */
   check(op: string): void {
     this.live();
+    if (op !== 'size') this.ctx.refuseReentry(`${this.path}: ${op}`);
     if (!this.open) throw new VmmError('EBADF', `${op}: ${this.path} was closed`);
   }
 

@@ -32,8 +32,10 @@ export interface InodeHost {
 
 /** An inode with its page cache and reverse map. */
 export abstract class Inode {
-  /** Size in bytes (i_size). */
-  size: number;
+  /** Unique id among the machine's inodes (regions name their backing by it). */
+  readonly id: number;
+  /** @internal Size in bytes (i_size; changed by writes and truncation). */
+  isize: number;
   /** @internal The page cache: cached pages by page offset. */
   readonly pages = new Map<number, CachePage>();
   /** @internal Workingset shadow entries of evicted pages: page offset → the eviction's nonresident age. */
@@ -49,16 +51,20 @@ export abstract class Inode {
   /** @internal The pages were freed: the inode is gone. */
   released = false;
 
-  constructor(
-    /** Unique id among the machine's inodes (regions name their backing by it). */
-    readonly id: number,
-    size: number,
-    linked: boolean,
-    /** @internal */
-    protected readonly host: InodeHost,
-  ) {
-    this.size = size;
+  /** @internal */
+  protected readonly host: InodeHost;
+
+  /** @internal */
+  constructor(id: number, size: number, linked: boolean, host: InodeHost) {
+    this.id = id;
+    this.isize = size;
     this.linked = linked;
+    this.host = host;
+  }
+
+  /** Size in bytes (i_size). */
+  get size(): number {
+    return this.isize;
   }
 
   /** 'file' (a regular file on the disk) or 'shmem' (tmpfs: memory and swap). */
