@@ -21,7 +21,7 @@ import { SwapArea } from '../reclaim/swap-area.js';
 import { resolvePolicy } from '../reclaim/registry.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import { ResidentSet, type ResidentConfig } from '../vmm/resident-set.js';
-import { ShmReclaim } from '../vmm/shm-reclaim.js';
+import { ShmReclaim } from '../vmm/reclaim/shmem.js';
 import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.js';
 import { OomKiller, checkOomScoreAdj, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';

@@ -4,7 +4,7 @@ import type { SwapArea } from '../reclaim/swap-area.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { Frames } from '../machine/frames.js';
 import type { Reclaimer } from './reclaimer.js';
-import type { SwapCache } from '../reclaim/swap-cache.js';
+import type { SwapCache } from './reclaim/swap-cache.js';
 import type { PluginGate } from '../reclaim/guarded-policy.js';
 
 /** How a resident set was configured (a fork child gets the same object: the reverse map knows a fork family by it). */

@@ -15,7 +15,7 @@ import { protectionMap, type PageProt } from './pte-attrs.js';
 import type { SwapArea } from '../reclaim/swap-area.js';
 import type { ReclaimPolicy } from '../reclaim/policy.js';
 import type { Reclaimable, Reclaimer } from './reclaimer.js';
-import { SwapCache } from '../reclaim/swap-cache.js';
+import { SwapCache, shrinkSwapCache } from './reclaim/swap-cache.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { PluginGate } from '../reclaim/guarded-policy.js';
 
@@ -50,16 +50,7 @@ export class VmmContext {
 
   /** Drops up to `n` swap-cache pages that no entry maps (oldest first); returns how many (reclaim's cheapest pages). */
   shrinkSwapCache(n: number): number {
-    let dropped = 0;
-    for (const [slot, f] of [...this.swapCache.entries()]) {
-      if (dropped >= n) break;
-      if (this.frames.refCount(f) !== 1) continue;
-      this.swapCache.deleteSlot(slot);
-      this.readahead.delete(slot);
-      this.frames.unref(f);
-      dropped++;
-    }
-    return dropped;
+    return shrinkSwapCache(this, n);
   }
   /** Reclaim and swap counters summed over every address space (/proc/vmstat names). */
   readonly reclaim: ReclaimCounters = newReclaimCounters();

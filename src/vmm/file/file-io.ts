@@ -23,8 +23,9 @@ import { PG, clearReadahead, folioPages, type CachePage } from './cache-page.js'
 import type { Inode } from './inode.js';
 import type { RegularFile } from './regular-file.js';
 import { asyncRa, syncRa, type RaState, type RaTarget } from './readahead.js';
-import { zapFrom } from '../reclaim/file-rmap.js';
-import { putSlot } from '../swap-slot-refs.js';
+import { zapFrom } from '../reclaim/rmap.js';
+import { flushAll } from '../../machine/tlb-flush.js';
+import { putSlot } from '../reclaim/swap-cache.js';
 
 const PAGE = 4096;
 /** PAGEVEC_SIZE: the most folios one read batch holds. */
@@ -225,12 +226,12 @@ export function truncateFile(ctx: VmmContext, inode: Inode, size: number): void 
   }
   inode.isize = size;
   const hole = Math.ceil(size / PAGE);
-  zapFrom(inode, hole);
+  const proof = flushAll(zapFrom(inode, hole));
   if (inode instanceof SharedMemoryObject) {
     for (const slot of inode.dropFrom(hole)) putSlot(ctx, slot);
   } else {
     const f = inode as RegularFile;
-    for (const p of [...f.pages.values()]) if (p.index >= hole) ctx.pageCache.remove(p, false);
+    for (const p of [...f.pages.values()]) if (p.index >= hole) ctx.pageCache.remove(p, false, proof);
     for (const i of [...f.shadows.keys()]) if (i >= hole) f.shadows.delete(i);
     f.disk.truncate(size);
   }

@@ -14,7 +14,8 @@ import type { RegularFile } from './regular-file.js';
 import { FileLru } from '../reclaim/file-lru.js';
 import { Workingset, type LruSizes } from '../reclaim/workingset.js';
 import type { RaFolio } from './readahead.js';
-import { mkclean } from '../reclaim/file-rmap.js';
+import { mkclean } from '../reclaim/rmap.js';
+import { flushAll, type Flushed } from '../../machine/tlb-flush.js';
 import type { SimClock } from '../sim-clock.js';
 
 const PAGE = 4096;
@@ -173,7 +174,7 @@ export class PageCache {
   writePages(pages: readonly CachePage[]): void {
     const dirty = pages.filter((p) => p.has(PG.DIRTY));
     if (dirty.length === 0) return;
-    mkclean(dirty);
+    flushAll(mkclean(dirty));
     const fr = this.ctx.frames;
     for (const p of dirty) {
       const f = p.inode as RegularFile;
@@ -191,7 +192,7 @@ export class PageCache {
    * Takes page `p` out of its file's cache and frees the cache's reference on its frame (its
    * mappings are gone already). `shadow`: an eviction, which leaves a workingset shadow entry.
    */
-  remove(p: CachePage, shadow: boolean): void {
+  remove(p: CachePage, shadow: boolean, _flushed: Flushed): void {
     const f = p.inode as RegularFile;
     this.cleaned(p);
     this.lru.remove(p);
@@ -203,7 +204,9 @@ export class PageCache {
 
   /** A file is gone: every page and shadow entry of it goes (its mappings went first). */
   release(f: RegularFile): void {
-    for (const p of [...f.pages.values()]) this.remove(p, false);
+    // Its mappings are gone (an inode is released with none left): nothing for a TLB to hold.
+    const proof = flushAll([]);
+    for (const p of [...f.pages.values()]) this.remove(p, false, proof);
     f.shadows.clear();
     f.disk.clear();
   }

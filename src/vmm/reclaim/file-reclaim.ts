@@ -19,7 +19,9 @@ import type { Reclaimable } from '../reclaimer.js';
 import type { PageCache } from '../file/page-cache.js';
 import type { Flusher } from '../file/flusher.js';
 import { PG, type CachePage } from '../file/cache-page.js';
-import { entriesOf, referenced, unmapPages } from './file-rmap.js';
+import { Rmap } from './rmap.js';
+import { evictBatch, Fate, type EvictionSource, type PipelineContext } from './pipeline.js';
+import type { Flushed } from '../../machine/tlb-flush.js';
 import type { Frames } from '../../machine/frames.js';
 
 /** SWAP_CLUSTER_MAX. */
@@ -40,7 +42,7 @@ export interface FileReclaimCounters {
 }
 
 /** What file reclaim needs of the machine. */
-export interface FileReclaimContext {
+export interface FileReclaimContext extends PipelineContext {
   readonly frames: Frames;
   readonly pageCache: PageCache;
   readonly flusher: Flusher;
@@ -90,7 +92,9 @@ export class FileReclaim implements Reclaimable {
     const batch = lru.fromTail(true, n);
     if (batch.length === 0) return 0;
     this.counters.pgrefill += batch.length;
-    const ref = referenced(batch, entriesOf(batch));
+    const pfns = new Float64Array(batch.length);
+    for (let k = 0; k < batch.length; k++) pfns[k] = batch[k]!.pfn;
+    const ref = Rmap.ofInodePages(batch, pfns).walk(true);
     let rotated = 0;
     for (let k = 0; k < batch.length; k++) {
       const p = batch[k]!;
@@ -103,67 +107,90 @@ export class FileReclaim implements Reclaimable {
     return batch.length;
   }
 
-  /** shrink_inactive_list + shrink_folio_list over one isolated batch. */
+  /** shrink_inactive_list over one isolated batch: shrink_folio_list is the eviction pipeline. */
   private shrinkInactive(batch: CachePage[], who: 'kswapd' | 'direct'): { freed: number; dirty: number } {
-    const { pageCache: cache, frames } = this.ctx;
-    const lru = cache.lru;
     const n = batch.length;
     this.counters.pgscan_file += n;
     if (who === 'kswapd') this.counters.pgscan_kswapd += n, this.ctx.reclaim.pgscan_kswapd += n;
     else this.counters.pgscan_direct += n, this.ctx.reclaim.pgscan_direct += n;
-    const entries = entriesOf(batch);
-    const ref = referenced(batch, entries);
-    // Decide references first (folio_check_references), then unmap what is to be reclaimed.
-    const go = new Uint8Array(n);
-    let unqueuedDirty = 0;
-    for (let k = 0; k < n; k++) {
-      const p = batch[k]!;
-      if (p.has(PG.DIRTY) || ref.dirty[k]) unqueuedDirty++;
-      const referencedFolio = p.has(PG.REFERENCED);
-      p.flags &= ~PG.REFERENCED;
-      if (ref.locked[k]) {
-        lru.activate(p);
-        continue;
-      }
-      if (ref.young[k]! > 0) {
-        p.flags |= PG.REFERENCED;
-        if (referencedFolio || ref.young[k]! > 1 || ref.exec[k]) lru.activate(p);
-        else lru.keep(p);
-        continue;
-      }
-      go[k] = 1;
-    }
-    // try_to_unmap: the entries of the pages to reclaim go, their Dirty bits pass to the pages.
-    const dirtied = unmapPages(batch, entries, go);
-    const pfns = new Float64Array(n);
-    for (let k = 0; k < n; k++) pfns[k] = batch[k]!.pfn;
-    const refs = new Float64Array(n);
-    frames.refCounts(pfns, n, refs);
-    let freed = 0;
-    for (let k = 0; k < n; k++) {
-      if (!go[k]) continue;
-      const p = batch[k]!;
-      if (dirtied[k]) cache.markDirty(p);
-      if (refs[k] !== 1) {
-        // Still mapped by someone the reverse map does not know (or an entry it could not clear).
-        lru.activate(p);
-        continue;
-      }
-      if (p.has(PG.DIRTY)) {
-        // Never written from reclaim: marked for immediate reclaim once the flusher wrote it.
-        p.flags |= PG.RECLAIM;
-        this.counters.nr_vmscan_immediate_reclaim++;
-        lru.activate(p);
-        continue;
-      }
-      cache.remove(p, true);
-      freed++;
-    }
+    const src = new FileBatch(this.ctx, this.counters, batch);
+    const { reclaimed: freed } = evictBatch(this.ctx, src);
     this.counters.pgsteal_file += freed;
     if (who === 'kswapd') this.counters.pgsteal_kswapd += freed, this.ctx.reclaim.pgsteal_kswapd += freed;
     else this.counters.pgsteal_direct += freed, this.ctx.reclaim.pgsteal_direct += freed;
     this.ctx.noteCost(true, 0, n - freed);
-    if (unqueuedDirty === n) this.ctx.flusher.wakeForReclaim();
-    return { freed, dirty: unqueuedDirty };
+    if (src.unqueuedDirty === n) this.ctx.flusher.wakeForReclaim();
+    return { freed, dirty: src.unqueuedDirty };
+  }
+}
+
+/** A batch of inactive file pages in the pipeline (shrink_folio_list's file cases). */
+class FileBatch implements EvictionSource {
+  readonly needsRefs = true;
+  readonly swapEntries = false;
+  readonly n: number;
+  /** Pages dirty in the batch (by flag or entry): all of them wakes the flusher. */
+  unqueuedDirty = 0;
+
+  constructor(
+    private readonly ctx: FileReclaimContext,
+    private readonly counters: FileReclaimCounters,
+    private readonly pages: CachePage[],
+  ) {
+    this.n = pages.length;
+  }
+
+  rmap(): Rmap {
+    const pfns = new Float64Array(this.n);
+    for (let k = 0; k < this.n; k++) pfns[k] = this.pages[k]!.pfn;
+    return Rmap.ofInodePages(this.pages, pfns).walk(true);
+  }
+
+  /** folio_check_references, then what else keeps a file page (a holder the reverse map does not know). */
+  classify(k: number, rm: Rmap, refs: number): Fate {
+    const lru = this.ctx.pageCache.lru;
+    const p = this.pages[k]!;
+    if (p.has(PG.DIRTY) || rm.dirty[k]) this.unqueuedDirty++;
+    const referencedFolio = p.has(PG.REFERENCED);
+    p.flags &= ~PG.REFERENCED;
+    if (rm.locked[k]) {
+      lru.activate(p); // mlocked: Linux moves it to the unevictable list
+      return Fate.KEEP;
+    }
+    if (rm.young[k]! > 0) {
+      p.flags |= PG.REFERENCED;
+      if (referencedFolio || rm.young[k]! > 1 || rm.exec[k]) lru.activate(p);
+      else lru.keep(p);
+      return Fate.KEEP;
+    }
+    if (refs !== 1 + rm.mapped[k]!) {
+      // Held by someone the reverse map does not know (a raw space mapping its frame).
+      lru.activate(p);
+      return Fate.KEEP;
+    }
+    return Fate.DROP;
+  }
+
+  wrote(): void {
+    // File pages are never written from reclaim.
+  }
+
+  putBack(k: number): void {
+    this.ctx.pageCache.lru.keep(this.pages[k]!);
+  }
+
+  /** Unmapped: a dirty page waits for the flusher (PG_reclaim, activated); a clean one is dropped, leaving a shadow entry. */
+  commit(k: number, _fate: Fate, _slot: number, rm: Rmap, proof: Flushed): boolean {
+    const cache = this.ctx.pageCache;
+    const p = this.pages[k]!;
+    if (rm.dirty[k]) cache.markDirty(p);
+    if (p.has(PG.DIRTY)) {
+      p.flags |= PG.RECLAIM;
+      this.counters.nr_vmscan_immediate_reclaim++;
+      cache.lru.activate(p);
+      return false;
+    }
+    cache.remove(p, true, proof);
+    return true;
   }
 }
