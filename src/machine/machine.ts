@@ -117,7 +117,12 @@ export class Machine extends Cpu {
       if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
       // Every machine reclaims its page cache; with swap, anonymous and shared memory pages too.
       const wm = resolveWatermarks(options.watermarks, this.frames.total);
-      this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => this.vmm.shrinkSwapCache(n));
+      const vmm = this.vmm;
+      this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => vmm.shrinkSwapCache(n), {
+        swappiness: () => vmm.tunables.swappiness,
+        canSwap: () => vmm.swap !== undefined && vmm.swap.slots.free > 0,
+        costs: () => ({ anon: vmm.anonCost, file: vmm.fileCost }),
+      });
       this.vmm.reclaimer.sets.add(this.fileReclaim);
       if (options.swap !== undefined) {
         const swap = options.vm?.pageCluster === undefined ? options.swap : samePageCluster(options.swap, tunables.pageCluster);

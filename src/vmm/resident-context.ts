@@ -31,6 +31,8 @@ export interface ResidentContext {
   readonly swapCache: SwapCache;
   /** Slots of swap-cache pages that readahead brought in and no fault used yet. */
   readonly readahead: Set<number>;
+  /** lru_note_cost: reclaim's I/O (pages written) and rotations (pages scanned, not reclaimed) on the anonymous (or file) lists. */
+  noteCost(file: boolean, nrIo: number, nrRotated: number): void;
   /** Raised while a user's policy code runs: the VMM refuses re-entry then. */
   readonly pluginGate: PluginGate;
 }

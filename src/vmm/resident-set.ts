@@ -115,6 +115,12 @@ export class ResidentSet implements AccessBits {
   lruPages(): number {
     return this.st.count(TRACKED);
   }
+  /** Of them, pages on its policy's active list (Linux's Active(anon); 0 when the policy has none). */
+  activePages(): number {
+    const a = (this.policy as { active?: { size?: number } }).active;
+    return typeof a?.size === 'number' ? a.size : 0;
+  }
+
 
   /** oom_badness points before oom_score_adj: resident + swapped + page-table pages (get_mm_rss + MM_SWAPENTS + mm_pgtables_bytes / PAGE_SIZE). */
   badness(): number {

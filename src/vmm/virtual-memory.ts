@@ -276,16 +276,35 @@ export class VirtualMemory implements FaultHandler {
     }
     if ((f.errorCode & PFEC.RSVD) !== 0) return UNHANDLED;
     const la = f.la - (f.la % PAGE_SIZE);
-    if (present) return this.writeProtectFault(r, la);
+    if (present) {
+      // A COW break allocates: reclaim may run first (the page may go meanwhile: the fault then retries).
+      const room = this.allocationPoint();
+      if (room) return room;
+      return this.writeProtectFault(r, la);
+    }
     if (this.resident && r.backing.type === 'anonymous' && !r.shared) {
       // THP under reclaim: a 2 MiB page when its 512 pages fit, else 4 KiB pages like any others.
       const huge = r.hugePages ? this.residentHugeFault(r, la, write) : undefined;
       return huge ?? this.residentFault(la, write, write ? this.pageProt(r) : this.readProt(r, la));
     }
     if (r.backing.type === 'object' || r.shared) return this.objectFault(r, la, write);
+    const room = this.allocationPoint();
+    if (room) return room;
     const outcome = this.mapAnonymousPage(r, la, write);
     if (outcome === RETRY) this.countMinor();
     return outcome;
+  }
+
+  /**
+   * An allocation point outside the resident set's own (which has one in its fault): reclaim
+   * may run first — the page cache's pages, and with swap anonymous ones. AGAIN when the OOM
+   * killer ran meanwhile, KILLED when it took this process; undefined: go on.
+   */
+  private allocationPoint(): FaultOutcome | undefined {
+    const rc = this.ctx.reclaimer;
+    if (!rc) return undefined;
+    const r = rc.beforeAllocate(this.resident);
+    return r === 'ok' ? undefined : r === 'killed' ? KILLED : AGAIN;
   }
 
   /** A not-present fault under a resident limit: the resident set makes room, then maps the page (from swap: a major fault). */

@@ -54,7 +54,8 @@ export function evictAnon(rs: ResidentSet, victims: Float64Array, n: number, who
   }
   vpns = Float64Array.from(vpns);
   const batch = new AnonBatch(rs, vpns, las, bits, frames);
-  const { reclaimed, failure } = evictBatch(rs.ctx, batch);
+  const { reclaimed, written, failure } = evictBatch(rs.ctx, batch);
+  rs.ctx.noteCost(false, written, batch.n - reclaimed);
   if (reclaimed > 0) {
     if (who === 'kswapd') rs.counters.pgsteal_kswapd += reclaimed, rs.ctx.reclaim.pgsteal_kswapd += reclaimed;
     else rs.counters.pgsteal_direct += reclaimed, rs.ctx.reclaim.pgsteal_direct += reclaimed;

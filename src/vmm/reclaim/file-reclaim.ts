@@ -15,7 +15,7 @@
  *   rotates to the inactive tail, to be dropped by the next pass. A page some other holder
  *   references (a raw space mapping its frame) stays.
  */
-import type { Reclaimable } from '../reclaimer.js';
+import type { FileLists } from '../reclaimer.js';
 import type { PageCache } from '../file/page-cache.js';
 import type { Flusher } from '../file/flusher.js';
 import { PG, type CachePage } from '../file/cache-page.js';
@@ -53,7 +53,7 @@ export interface FileReclaimContext extends PipelineContext {
 }
 
 /** The file LRU as a reclaim domain. */
-export class FileReclaim implements Reclaimable {
+export class FileReclaim implements FileLists {
   readonly domain = 'file' as const;
   readonly counters: FileReclaimCounters = { pgscan_file: 0, pgsteal_file: 0, pgscan_kswapd: 0, pgscan_direct: 0, pgsteal_kswapd: 0, pgsteal_direct: 0, pgrefill: 0, nr_vmscan_immediate_reclaim: 0 };
 
@@ -63,6 +63,38 @@ export class FileReclaim implements Reclaimable {
   lruPages(): number {
     const lru = this.ctx.pageCache.lru;
     return lru.activeSize + lru.inactiveSize;
+  }
+
+  /** Pages on the active list. */
+  activePages(): number {
+    return this.ctx.pageCache.lru.activeSize;
+  }
+
+  listSizes(): { inactive: number; active: number } {
+    const lru = this.ctx.pageCache.lru;
+    return { inactive: lru.inactiveSize, active: lru.activeSize };
+  }
+
+  refaultActivations(): number {
+    return this.ctx.pageCache.workingset.counters.workingset_activate_file;
+  }
+
+  /**
+   * shrink_inactive_list over up to `n` pages of the inactive tail (the reclaimer's scan): pages
+   * reclaimed. When every page taken was dirty, the flusher was woken and reclaim waits for a
+   * batch of writeback (reclaim_throttle).
+   */
+  shrinkInactiveList(n: number, who: 'kswapd' | 'direct'): number {
+    const batch = this.ctx.pageCache.lru.fromTail(false, Math.min(n, BATCH));
+    if (batch.length === 0) return 0;
+    const r = this.shrinkInactive(batch, who);
+    if (r.freed === 0 && r.dirty === batch.length) this.ctx.flusher.waitForWriteback();
+    return r.freed;
+  }
+
+  /** shrink_active_list over up to `n` pages of the active tail. */
+  shrinkActiveList(n: number): void {
+    this.shrinkActive(Math.min(n, BATCH));
   }
 
   /**

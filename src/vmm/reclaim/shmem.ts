@@ -32,7 +32,7 @@ const PAGES = 2 ** 36;
 const MAX_OBJECTS = 2 ** 17;
 
 /** What the pager needs of the machine. */
-export type ShmReclaimContext = Pick<ResidentContext, 'frames' | 'swap' | 'reclaim' | 'swapCache' | 'readahead' | 'reclaimer'>;
+export type ShmReclaimContext = Pick<ResidentContext, 'frames' | 'swap' | 'reclaim' | 'swapCache' | 'readahead' | 'reclaimer' | 'noteCost'>;
 
 /** The reclaim domain of all shared memory objects of a machine. */
 export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
@@ -57,6 +57,12 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
   lruPages(): number {
     return this.policy.size;
   }
+  /** Of them, pages on its policy's active list (Linux's Active(anon); 0 when the policy has none). */
+  activePages(): number {
+    const a = (this.policy as { active?: { size?: number } }).active;
+    return typeof a?.size === 'number' ? a.size : 0;
+  }
+
 
   // ------------------------------------------------------------ ObjectPager
 
@@ -185,7 +191,8 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
    * mlocked stays, and the policy tracks it again; so do the rest when swap is full or a write fails.
    */
   private evictKeys(keys: Float64Array, n: number): number {
-    const { reclaimed, failure } = evictBatch(this.ctx, new ShmBatch(this, keys, n));
+    const { reclaimed, written, failure } = evictBatch(this.ctx, new ShmBatch(this, keys, n));
+    this.ctx.noteCost(false, written, n - reclaimed);
     this.ctx.reclaim.evict_dirty += reclaimed;
     if (this.scanner === 'kswapd') this.ctx.reclaim.pgsteal_kswapd += reclaimed;
     else this.ctx.reclaim.pgsteal_direct += reclaimed;
