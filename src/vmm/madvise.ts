@@ -81,26 +81,31 @@ export function madvise(vm: VirtualMemory, addr: unknown, len: unknown, advice: 
         vm.pages.invalidate(s, (e - s) / PAGE_SIZE);
         void resident;
       } else vm.zapRange(s, e, false); // without reclaim a lazily freed page is as good as freed now
-    } else if ((adv === 'PAGEOUT' || adv === 'COLD') && r.backing.type === 'object' && vm.ctx.shmPager) {
+    } else if ((adv === 'PAGEOUT' || adv === 'COLD') && r.backing.type === 'object') {
       // Object pages (shmem): those this process alone maps (madvise_cold_or_pageout_pte_range skips shared folios).
-      const obj = vm.ctx.shmObject(r.backing.objectId);
+      const obj = vm.ctx.shmPager ? vm.ctx.shmObject(r.backing.objectId) : undefined;
       const first = (r.backing.offset + (s - r.start)) / PAGE_SIZE;
       const count = obj ? Math.max(0, Math.min((e - s) / PAGE_SIZE, obj.size / PAGE_SIZE - first)) : 0;
       if (obj && count > 0) {
-        if (adv === 'PAGEOUT') vm.ctx.shmPager.pageOut(obj, first, count, vm);
-        else vm.ctx.shmPager.deactivate(obj, first, count, vm);
+        if (adv === 'PAGEOUT') vm.ctx.shmPager!.pageOut(obj, first, count, vm);
+        else vm.ctx.shmPager!.deactivate(obj, first, count, vm);
       }
-    } else if (rs && anonPrivate) {
-      const vpns = rs.trackedIn(s, e);
-      if (adv === 'COLD') {
-        const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
-        vm.pages.clearAccessedList(las, las.length);
-        vm.pages.invalidateList(las, las.length);
-        for (const v of vpns) rs.policy.deactivate?.(v);
-      } else rs.evictPages(vpns);
-    }
+      // A private mapping's copies are anonymous pages of this process.
+      if (rs && !r.shared) coldOrPageout(vm, rs, s, e, adv);
+    } else if (rs && anonPrivate) coldOrPageout(vm, rs, s, e, adv);
   }
   if (hole !== undefined) throw new VmmError('ENOMEM', `madvise: [${hex(a)}, ${hex(end)}) is not fully mapped (hole at ${hex(hole)})`);
+}
+
+/** MADV_COLD / MADV_PAGEOUT of the anonymous pages `rs` tracks in [s, e). */
+function coldOrPageout(vm: VirtualMemory, rs: NonNullable<VirtualMemory['resident']>, s: number, e: number, adv: string): void {
+  const vpns = rs.trackedIn(s, e);
+  if (adv === 'COLD') {
+    const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
+    vm.pages.clearAccessedList(las, las.length);
+    vm.pages.invalidateList(las, las.length);
+    for (const v of vpns) rs.policy.deactivate?.(v);
+  } else rs.evictPages(vpns);
 }
 
 /** mlock(2) / munlock(2): `addr` is rounded down to its page, the length up. */

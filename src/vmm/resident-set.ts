@@ -257,6 +257,28 @@ export class ResidentSet implements AccessBits {
     }
   }
 
+  /**
+   * Before a MAP_PRIVATE file or shared memory page is copied on write (the copy is an
+   * anonymous page: charged, tracked and evicted like any other): room under the limit for it.
+   * False: at the limit with nothing evictable (the memory cgroup OOM case; nothing changed).
+   * True at once when the page is tracked already (a copy of a copy: it replaces it).
+   */
+  beforeCopy(vpn: number): boolean {
+    if (this.st.has(vpn, TRACKED | LOCKED)) return true;
+    return this.makeRoom(vpn);
+  }
+
+  /** The copy of page `vpn` is mapped: tracked from now on (locked in an mlocked range). */
+  trackCopy(vpn: number, write: boolean): void {
+    if (this.st.has(vpn, TRACKED | LOCKED)) return;
+    if (this.isLocked(vpn)) this.st.add(vpn, LOCKED);
+    else {
+      this.st.add(vpn, TRACKED);
+      this.policy.insert(vpn, write);
+    }
+    if (this.countTouched) this.st.add(vpn, TOUCHED);
+  }
+
   /** Pages resident and charged to the limit (tracked + locked). */
   get charged(): number {
     return this.st.count(TRACKED) + this.st.count(LOCKED);

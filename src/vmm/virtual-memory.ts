@@ -112,7 +112,8 @@ export class VirtualMemory implements FaultHandler {
     // An allocation wholly unmapped is gone: a later mapping at its address is not freeVirtual's to free.
     for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
     if (pieces.length === 0) return;
-    for (const p of pieces) if (this.resident && !p.shared && p.backing.type === 'anonymous') this.resident.forget(p.start, p.end);
+    // Private mappings' anonymous pages (a file mapping's copies too) and their swap entries.
+    for (const p of pieces) if (this.resident && !p.shared) this.resident.forget(p.start, p.end);
     for (const p of pieces) {
       const n = this.pages.unmap(p.start, (p.end - p.start) / PAGE_SIZE);
       if (p.shared) this.sharedPages -= n;
@@ -287,6 +288,8 @@ export class VirtualMemory implements FaultHandler {
       const huge = r.hugePages ? this.residentHugeFault(r, la, write) : undefined;
       return huge ?? this.residentFault(la, write, write ? this.pageProt(r) : this.readProt(r, la));
     }
+    // A private file or shared memory mapping's copy that reclaim swapped: read back like any anonymous page.
+    if (this.resident && r.backing.type === 'object' && !r.shared && this.resident.swapped.get(la / PAGE_SIZE) !== undefined) return this.residentFault(la, write, write ? this.pageProt(r) : this.readProt(r, la));
     if (r.backing.type === 'object' || r.shared) return this.objectFault(r, la, write);
     const room = this.allocationPoint();
     if (room) return room;
@@ -389,7 +392,12 @@ export class VirtualMemory implements FaultHandler {
       this.faults.cowReused++;
       this.ctx.faults.cowReused++;
     } else {
+      // A private file or shared memory mapping's copy is an anonymous page: charged and tracked.
+      const rs = r.backing.type === 'object' && !r.shared ? this.resident : undefined;
+      if (rs && !rs.beforeCopy(la / PAGE_SIZE)) return memcgOutOfMemory(rs);
+      if (rs && pt.leaf(la)?.pfn !== pfn) return RETRY; // reclaim changed the page meanwhile: look again
       if (!pt.breakCow(la, attrs, false)) return OOM;
+      rs?.trackCopy(la / PAGE_SIZE, true);
       this.faults.cowCopied++;
       this.ctx.faults.cowCopied++;
     }

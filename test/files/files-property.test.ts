@@ -3,7 +3,8 @@
  * backends: random sequences of pwrite, pread, ftruncate, fsync, close and reopen, unlink and
  * create, mmap (MAP_SHARED or MAP_PRIVATE, at an offset, past the end of the file), writes and
  * reads through the mappings (SIGBUS past the end), msync, MADV_DONTNEED, fork, destroy, time
- * passing (the flusher), file reclaim, and memory pressure from a process that fills memory
+ * passing (the flusher), file reclaim, MADV_PAGEOUT and MADV_COLD (a private mapping's copies to
+ * swap), and memory pressure from a process that fills memory
  * (reclaim of file pages, shared memory and swap of anonymous pages) on a small machine with
  * swap. The rules the model follows are Linux's: a MAP_SHARED mapping sees the file; a
  * MAP_PRIVATE one sees it until it writes a page (its copy), MADV_DONTNEED drops the copies,
@@ -62,6 +63,7 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('munmap' as const), p: fc.nat(), slot }),
   fc.record({ t: fc.constant('msync' as const), p: fc.nat(), slot }),
   fc.record({ t: fc.constant('dontneed' as const), p: fc.nat(), slot }),
+  fc.record({ t: fc.constant('pageout' as const), p: fc.nat(), slot, cold: fc.boolean() }),
   fc.record({ t: fc.constant('anon' as const), p: fc.nat(), page, v: fc.integer({ min: 0, max: 255 }), write: fc.boolean() }),
   fc.record({ t: fc.constant('fork' as const), p: fc.nat() }),
   fc.record({ t: fc.constant('destroy' as const), p: fc.nat() }),
@@ -166,6 +168,9 @@ describe.each(BACKENDS)('files, mappings and anonymous memory against a model (%
                 p.slots[o.slot] = undefined;
               } else if (o.t === 'msync') {
                 p.s.msync(at(o.slot, 0, 0), mp.pages * PG, 'MS_SYNC');
+              } else if (o.t === 'pageout') {
+                // Private copies go to swap (anonymous pages); shared memory pages this process alone maps too.
+                p.s.madvise(at(o.slot, 0, 0), mp.pages * PG, o.cold ? 'MADV_COLD' : 'MADV_PAGEOUT');
               } else if (o.t === 'dontneed') {
                 p.s.madvise(at(o.slot, 0, 0), mp.pages * PG, 'MADV_DONTNEED');
                 mp.copies.clear();

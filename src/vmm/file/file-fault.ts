@@ -24,6 +24,7 @@ import { VmmError } from '../../errors.js';
 import { hex } from '../../hex.js';
 import { RETRY, type FaultOutcome } from '../../machine/fault.js';
 import { AGAIN, KILLED, OOM } from '../fault-outcomes.js';
+import { memcgOutOfMemory } from '../oom-killer.js';
 import type { PageAttrs, PageTable } from '../../machine/page-table.js';
 import type { PageProt } from '../pte-attrs.js';
 import type { RegionRecord } from '../region.js';
@@ -210,12 +211,21 @@ function mapCachePage(s: FileFaultSpace, r: RegionRecord, la: number, p: CachePa
     return RETRY;
   }
   // Private: read-only copy-on-write; a write copies it now (do_cow_fault).
+  if (write && s.resident && !s.resident.beforeCopy(la / PAGE_SIZE)) return memcgOutOfMemory(s.resident);
   if (!s.pages.mapFrames(la, p.pfn, 1, readAttrs(s, r, la, p.inode))) return OOM;
-  if (!write) return RETRY;
+  return write ? copyOnWrite(s, la, pp) : RETRY;
+}
+
+/**
+ * The copy of a private mapping's page cache page (mapped read-only at `la`): an anonymous page
+ * from now on, charged to the resident set and tracked by its policy (reclaim swaps it).
+ */
+export function copyOnWrite(s: FileFaultSpace, la: number, pp: PageProt): FaultOutcome {
   if (!s.pages.breakCow(la, pp.writableDirty, false)) {
     s.pages.unmap(la, 1);
     return OOM;
   }
+  s.resident?.trackCopy(la / PAGE_SIZE, true);
   return RETRY;
 }
 
@@ -245,13 +255,9 @@ function shmemFault(s: FileFaultSpace, r: RegionRecord, la: number, pgoff: numbe
     s.sharedPages++;
     return { outcome: RETRY, major };
   }
+  if (write && s.resident && !s.resident.beforeCopy(la / PAGE_SIZE)) return { outcome: memcgOutOfMemory(s.resident), major };
   if (!s.pages.mapFrames(la, pfn, 1, readAttrs(s, r, la, obj))) return { outcome: OOM, major };
-  if (!write) return { outcome: RETRY, major };
-  if (!s.pages.breakCow(la, pp.writableDirty, false)) {
-    s.pages.unmap(la, 1);
-    return { outcome: OOM, major };
-  }
-  return { outcome: RETRY, major };
+  return { outcome: write ? copyOnWrite(s, la, pp) : RETRY, major };
 }
 
 /**

@@ -24,8 +24,8 @@ export interface RmapSpace {
   readonly pages: PageTable;
   /** Resident pages of its MAP_SHARED mappings, which an unmap lowers. */
   sharedPages: number;
-  /** Its resident set, when it has one: pages in mlocked ranges are never unmapped by reclaim. */
-  readonly resident?: { isLocked(vpn: number): boolean } | undefined;
+  /** Its resident set, when it has one: pages in mlocked ranges are never unmapped by reclaim; truncation forgets a private mapping's copies. */
+  readonly resident?: { isLocked(vpn: number): boolean; forget?(start: number, end: number, keepLocks?: boolean): void } | undefined;
   /** The region at an address, for VM_EXEC (folio_referenced reports vm_flags). */
   regionAt(la: number): { prot: number } | undefined;
 }
@@ -325,6 +325,8 @@ export function zapFrom(inode: Inode, first: number): TlbFlush[] {
     const pages = (m.end - la) / PAGE_SIZE;
     if (pages <= 0) return;
     const space = m.vm as RmapSpace;
+    // even_cows: a private mapping's copies (anonymous pages, maybe in swap) go too.
+    if (!m.shared) space.resident?.forget?.(la, m.end, true);
     const r = space.pages.unmapPages(la, pages);
     if (m.shared) space.sharedPages -= r.pages;
     flushes.push(r.flush);
