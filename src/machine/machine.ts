@@ -54,7 +54,7 @@ export interface AddressSpaceOptions {
    * Evicted pages go to the machine's swap (`new Machine({ swap })`). Default: no limit.
    */
   residentLimit?: number;
-  /** Replacement policy under the limit: a name ('clock' by default) or your own ReclaimPolicy object. */
+  /** Replacement policy under the limit: a name ('clock' by default, 'mglru' on a machine with vm.lruGen) or your own ReclaimPolicy object. */
   policy?: PolicyName | ReclaimPolicy;
   /** Options of a built-in policy (seed, future for opt, ...); capacity defaults to residentLimit. */
   policyOptions?: PolicyOptions;
@@ -129,7 +129,7 @@ export class Machine extends Cpu {
         this.vmm.swap = new SwapArea(swap, this.config.memoryBytes, parseSize);
         closeWhenCollected(this, this.vmm.swap); // a machine nobody disposed gives its swap file back when collected
         // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
-        const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
+        const shm = new ShmReclaim(this.vmm, resolvePolicy(this.defaultPolicy));
         this.vmm.shmPager = shm;
         this.vmm.reclaimer.sets.add(shm);
       }
@@ -282,7 +282,7 @@ export class Machine extends Cpu {
   /** A VMM-managed space with no regions yet (a fork child gets its parent's resident configuration). */
   private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
     // With swap every process is reclaimable (no limit of its own unless given).
-    const cfg = resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+    const cfg = resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy(this.defaultPolicy), flushAccessed: false } : undefined);
     // The policy before the table: a refused one (a plug-in object serves one process) allocates nothing.
     const policy = cfg?.makePolicy();
     const [root, pcid] = this.newRoot('createAddressSpace');
@@ -296,6 +296,11 @@ export class Machine extends Cpu {
     return space;
   }
 
+  /** The replacement policy of processes and shared memory that name none: 'clock', or 'mglru' with vm.lruGen. */
+  private get defaultPolicy(): 'clock' | 'mglru' {
+    return this.vmm.tunables.lruGen ? 'mglru' : 'clock';
+  }
+
   /** Validates the resident-limit options (EINVAL naming the option); undefined without a limit. */
   private residentConfig(o: AddressSpaceOptions): ResidentConfig | undefined {
     const limit = o.residentLimit;
@@ -306,7 +311,7 @@ export class Machine extends Cpu {
     if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) throw new VmmError('EINVAL', `options.residentLimit must be a positive whole number of pages, got ${describe(limit)}`);
     const flushAccessed = o.flushAccessed ?? false;
     if (typeof flushAccessed !== 'boolean') throw new VmmError('EINVAL', `options.flushAccessed must be a boolean, got ${describe(flushAccessed)}`);
-    const spec = o.policy ?? 'clock';
+    const spec = o.policy ?? this.defaultPolicy;
     const popts: PolicyOptions = { ...(o.policyOptions ?? {}) };
     if (typeof spec === 'string' && (spec === '2q' || spec === 'arc') && popts.capacity === undefined) popts.capacity = limit;
     // Validate now (a bad name or option is an error here, not at the first fault).

@@ -60,6 +60,12 @@ export interface VmOptions {
   faultAroundBytes?: number;
   /** vm.page-cluster, 0-10 (default 3): swap readahead reads up to 2^pageCluster slots (also settable as swap.pageCluster). */
   pageCluster?: number;
+  /**
+   * /sys/kernel/mm/lru_gen/enabled (default false): the multi-generation LRU for file pages (the
+   * page cache's generations replace its active and inactive lists), for shared memory, and as
+   * the replacement policy of processes that do not name one ('mglru').
+   */
+  lruGen?: boolean;
 }
 
 /** Validated options. */

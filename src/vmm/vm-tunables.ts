@@ -26,6 +26,8 @@ export interface VmTunables {
   readonly faultAroundBytes: number;
   /** vm.page-cluster: swap readahead reads up to 2^pageCluster slots (0: none). */
   readonly pageCluster: number;
+  /** /sys/kernel/mm/lru_gen/enabled: the multi-generation LRU for page cache and shared memory pages, and processes' default policy. */
+  readonly lruGen: boolean;
 }
 
 /** Linux's defaults. */
@@ -38,6 +40,7 @@ export const VM_DEFAULTS: VmTunables = Object.freeze({
   readAheadKb: 128,
   faultAroundBytes: 65536,
   pageCluster: 3,
+  lruGen: false,
 });
 
 const KEYS = Object.keys(VM_DEFAULTS);
@@ -50,11 +53,16 @@ function intIn(v: unknown, key: string, min: number, max: number): number {
   return v;
 }
 
+function bool(v: unknown, key: string): boolean {
+  if (typeof v !== 'boolean') throw new VmmError('EINVAL', `options.vm.${key} must be true or false, got ${describe(v)}`);
+  return v;
+}
+
 /** Validates `options.vm` (EINVAL naming the key) and fills in Linux's defaults. */
 export function resolveVmTunables(given: VmOptions | undefined): VmTunables {
   strictOptions(given, 'options.vm', KEYS);
   const g = (given ?? {}) as Record<string, unknown>;
-  const pick = (k: keyof VmTunables, min: number, max: number): number => (g[k] === undefined ? VM_DEFAULTS[k] : intIn(g[k], k, min, max));
+  const pick = (k: Exclude<keyof VmTunables, 'lruGen'>, min: number, max: number): number => (g[k] === undefined ? VM_DEFAULTS[k] : intIn(g[k], k, min, max));
   return {
     swappiness: pick('swappiness', 0, 200),
     dirtyRatio: pick('dirtyRatio', 0, 100),
@@ -64,6 +72,7 @@ export function resolveVmTunables(given: VmOptions | undefined): VmTunables {
     readAheadKb: pick('readAheadKb', 0, 2 ** 31 - 1),
     faultAroundBytes: pick('faultAroundBytes', 0, MAX_FAULT_AROUND),
     pageCluster: pick('pageCluster', 0, 10),
+    lruGen: g.lruGen === undefined ? false : bool(g.lruGen, 'lruGen'),
   };
 }
 

@@ -115,6 +115,7 @@ export class VmmContext {
       },
       anonSizes: () => ({ activeAnon: 0, inactiveAnon: this.reclaimer?.anonPages() ?? 0, swapFree: this.swap?.slots.free ?? 0 }),
       noteFileCost: (io, rotated) => this.noteCost(true, io, rotated),
+      lruGen: tunables.lruGen,
     });
     this.flusher = new Flusher({ clock, tunables, freePages: () => frames.freeCount(), reservePages: () => (this.reclaimer?.watermarks ?? linuxWatermarks(frames.total)).high }, this.pageCache);
   }

@@ -11,7 +11,8 @@
  * truncation unmaps even copies past the new end; bytes past the end of the file read as zeros
  * in its last page and SIGBUS past it. The auditor runs after every step (frames, slots, the
  * page cache and the reverse maps), and after everything is destroyed, closed and unlinked no
- * frame, swap slot or cache page is left.
+ * frame, swap slot or cache page is left. Both with the active and inactive lists and with the
+ * multi-generation LRU (vm.lruGen).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -75,11 +76,11 @@ const op = fc.oneof(
 /** The byte at `pos` of a file, as a mapping or read(2) sees it (zeros past the end). */
 const byteAt = (f: FileModel, pos: number): number => (pos < f.size ? f.bytes[pos]! : 0);
 
-describe.each(BACKENDS)('files, mappings and anonymous memory against a model (%s)', (backend) => {
+describe.each(BACKENDS.flatMap((b) => [[b, false] as const, [b, true] as const]))('files, mappings and anonymous memory against a model (%s, lruGen %s)', (backend, lruGen) => {
   it('every byte equals the model; nothing is left when everything is gone', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 45 }), (ops) => {
-        const m = new Machine({ memory: '4MiB', backend, swap: { size: 1024 * PG }, vm: { readAheadKb: 16 } });
+        const m = new Machine({ memory: '4MiB', backend, swap: { size: 1024 * PG }, vm: { readAheadKb: 16, lruGen } });
         const framesAtStart = m.stats().frames.used;
         const files: Array<FileModel | undefined> = PATHS.map(() => undefined);
         const handles: Array<File | undefined> = PATHS.map(() => undefined);

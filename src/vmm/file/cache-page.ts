@@ -37,6 +37,9 @@ export class CachePage {
   list: LruList = LruList.NONE;
   prev: CachePage | null = null;
   next: CachePage | null = null;
+  /** Under the multi-generation LRU: its generation (-1: none), and its uses through read(2) after PG_referenced (LRU_REFS). */
+  seq = -1;
+  refs = 0;
 
   constructor(
     /** Its file. */

@@ -11,7 +11,8 @@ import { VmmError } from '../../errors.js';
 import type { Frames } from '../../machine/frames.js';
 import { CachePage, PG } from './cache-page.js';
 import type { RegularFile } from './regular-file.js';
-import { FileLru } from '../reclaim/file-lru.js';
+import { FileLru, type FileLists } from '../reclaim/file-lru.js';
+import { FileLruGen } from '../reclaim/file-lru-gen.js';
 import { Workingset, type LruSizes } from '../reclaim/workingset.js';
 import type { RaFolio } from './readahead.js';
 import { mkclean } from '../reclaim/rmap.js';
@@ -40,11 +41,13 @@ export interface PageCacheContext {
   anonSizes(): { activeAnon: number; inactiveAnon: number; swapFree: number };
   /** lru_note_cost for file pages (a refault restored the workingset). */
   noteFileCost(nrIo: number, nrRotated: number): void;
+  /** The multi-generation LRU (vm.lruGen) instead of the active and inactive lists. */
+  readonly lruGen?: boolean;
 }
 
 /** The page cache of regular files. */
 export class PageCache {
-  readonly lru: FileLru;
+  readonly lru: FileLists;
   readonly workingset = new Workingset();
   readonly counters: PageCacheCounters = { pagesIn: 0, pagesOut: 0, nr_dirtied: 0, nr_written: 0 };
   /** Cached pages of regular files (NR_FILE_PAGES without shmem and the swap cache). */
@@ -57,7 +60,7 @@ export class PageCache {
   onFirstDirty: () => void = () => {};
 
   constructor(private readonly ctx: PageCacheContext) {
-    this.lru = new FileLru(() => this.workingset.activation());
+    this.lru = ctx.lruGen ? new FileLruGen() : new FileLru(() => this.workingset.activation());
   }
 
   /** The LRU lists a refault distance is compared with (the anonymous part read only when needed). */
@@ -115,7 +118,8 @@ export class PageCache {
         const shadow = f.shadows.get(i);
         if (shadow !== undefined) {
           f.shadows.delete(i);
-          this.workingset.refaultFile(p, shadow, this.lruSizes, () => this.ctx.noteFileCost(1, 0));
+          if (this.lru.gen) this.lru.refault(p, shadow, this.workingset.counters);
+          else this.workingset.refaultFile(p, shadow, this.lruSizes, () => this.ctx.noteFileCost(1, 0));
         }
       }
       f.pages.set(i, p);
@@ -198,7 +202,7 @@ export class PageCache {
     this.lru.remove(p);
     f.pages.delete(p.index);
     this.nrPages--;
-    if (shadow) f.shadows.set(p.index, this.workingset.eviction(p));
+    if (shadow) f.shadows.set(p.index, this.lru.gen ? this.lru.eviction(p) : this.workingset.eviction(p));
     this.ctx.frames.unref(p.pfn);
   }
 

@@ -6,6 +6,7 @@
  * two-touch rule: a first use sets PG_referenced, a second activates the page.
  */
 import { CachePage, LruList, PG } from '../file/cache-page.js';
+import type { FileLruGen } from './file-lru-gen.js';
 
 /** One doubly linked list of cache pages. */
 class List {
@@ -46,6 +47,7 @@ class List {
 
 /** The inactive and active file lists. */
 export class FileLru {
+  readonly gen = false as const;
   private readonly inactive = new List();
   private readonly active = new List();
   /** Pages moved to the active list / back to the inactive one (pgactivate, pgdeactivate). */
@@ -170,3 +172,6 @@ export class FileLru {
     }
   }
 }
+
+/** The page cache's LRU: the active and inactive lists, or the multi-generation LRU (vm.lruGen). */
+export type FileLists = FileLru | FileLruGen;

@@ -20,6 +20,7 @@ import type { PageCache } from '../file/page-cache.js';
 import type { Flusher } from '../file/flusher.js';
 import { PG, type CachePage } from '../file/cache-page.js';
 import { Rmap } from './rmap.js';
+import { MIN_NR_GENS } from './file-lru-gen.js';
 import { evictBatch, Fate, type EvictionSource, type PipelineContext } from './pipeline.js';
 import type { Flushed } from '../../machine/tlb-flush.js';
 import type { Frames } from '../../machine/frames.js';
@@ -70,8 +71,10 @@ export class FileReclaim implements FileLists {
     return this.ctx.pageCache.lru.activeSize;
   }
 
+  /** The lists as get_scan_count sees them (under the multi-generation LRU every page is evictable from the oldest generation on: all inactive). */
   listSizes(): { inactive: number; active: number } {
     const lru = this.ctx.pageCache.lru;
+    if (lru.gen) return { inactive: lru.inactiveSize + lru.activeSize, active: 0 };
     return { inactive: lru.inactiveSize, active: lru.activeSize };
   }
 
@@ -85,7 +88,7 @@ export class FileReclaim implements FileLists {
    * batch of writeback (reclaim_throttle).
    */
   shrinkInactiveList(n: number, who: 'kswapd' | 'direct'): number {
-    const batch = this.ctx.pageCache.lru.fromTail(false, Math.min(n, BATCH));
+    const batch = this.isolate(Math.min(n, BATCH));
     if (batch.length === 0) return 0;
     const r = this.shrinkInactive(batch, who);
     if (r.freed === 0 && r.dirty === batch.length) this.ctx.flusher.waitForWriteback();
@@ -107,15 +110,46 @@ export class FileReclaim implements FileLists {
     let freed = 0;
     let budget = 2 * (lru.activeSize + lru.inactiveSize) + BATCH;
     while (freed < count && budget > 0 && lru.activeSize + lru.inactiveSize > 0) {
-      if (lru.inactiveIsLow() || lru.inactiveSize === 0) budget -= this.shrinkActive(BATCH);
-      const batch = lru.fromTail(false, BATCH);
-      if (batch.length === 0) continue;
+      if (!lru.gen && (lru.inactiveIsLow() || lru.inactiveSize === 0)) budget -= this.shrinkActive(BATCH);
+      const batch = this.isolate(Math.min(BATCH, count - freed));
+      if (batch.length === 0) {
+        if (lru.gen) budget -= BATCH; // aging made nothing evictable (all young): try again, within the budget
+        continue;
+      }
       budget -= batch.length;
       const r = this.shrinkInactive(batch, who);
       freed += r.freed;
       if (r.freed === 0 && r.dirty === batch.length) this.ctx.flusher.waitForWriteback();
     }
     return freed;
+  }
+
+  /**
+   * isolate_lru_folios from the inactive tail; under the multi-generation LRU, from the oldest
+   * generation after aging when only MIN_NR_GENS are left (should_run_aging), past the pages
+   * sort_folio keeps (dirty ones wake the flusher when nothing else is found).
+   */
+  private isolate(n: number): CachePage[] {
+    const lru = this.ctx.pageCache.lru;
+    if (!lru.gen) return lru.fromTail(false, n);
+    const young = (pages: CachePage[]): Uint8Array => {
+      const pfns = new Float64Array(pages.length);
+      for (let k = 0; k < pages.length; k++) pfns[k] = pages[k]!.pfn;
+      const rm = Rmap.ofInodePages(pages, pfns).walk(true, false);
+      return Uint8Array.from(rm.young, (y) => (y > 0 ? 1 : 0));
+    };
+    const sorted = { dirty: 0, protected: 0 };
+    if (lru.generations <= MIN_NR_GENS) lru.age(young);
+    let batch = lru.oldestTail(n, sorted);
+    if (batch.length === 0 && lru.generations <= MIN_NR_GENS) {
+      lru.age(young);
+      batch = lru.oldestTail(n, sorted);
+    }
+    if (batch.length === 0 && sorted.dirty > 0) {
+      this.ctx.flusher.wakeForReclaim();
+      this.ctx.flusher.waitForWriteback();
+    }
+    return batch;
   }
 
   /** shrink_active_list over up to n pages of the active tail; returns pages scanned. */
@@ -183,6 +217,30 @@ class FileBatch implements EvictionSource {
     const lru = this.ctx.pageCache.lru;
     const p = this.pages[k]!;
     if (p.has(PG.DIRTY) || rm.dirty[k]) this.unqueuedDirty++;
+    if (lru.gen) {
+      // folio_check_references under lru_gen: mlocked or young twice (lru_gen_set_refs) activates, young once keeps.
+      if (rm.locked[k]) {
+        lru.activate(p);
+        return Fate.KEEP;
+      }
+      if (rm.young[k]! > 0) {
+        if (!p.has(PG.REFERENCED) && !p.has(PG.WORKINGSET)) {
+          p.flags |= PG.REFERENCED;
+          p.refs = 0;
+          lru.keep(p);
+        } else {
+          p.flags = (p.flags & ~PG.REFERENCED) | PG.WORKINGSET;
+          p.refs = 0;
+          lru.activate(p);
+        }
+        return Fate.KEEP;
+      }
+      if (refs !== 1 + rm.mapped[k]!) {
+        lru.activate(p);
+        return Fate.KEEP;
+      }
+      return Fate.DROP;
+    }
     const referencedFolio = p.has(PG.REFERENCED);
     p.flags &= ~PG.REFERENCED;
     if (rm.locked[k]) {
