@@ -6,9 +6,14 @@ import { benchVmm } from './vmm.js';
 import { benchReplay } from './replay.js';
 import { benchRegions } from './regions.js';
 import { benchTlbHierarchy } from './tlb-hierarchy.js';
+import { benchMultiprocessor } from './multiprocessor.js';
 
 const backends: ('native' | 'js')[] = nativeAvailable() ? ['native', 'js'] : ['js'];
 // VMSIM_BENCH=reclaim runs only the reclaim-through-the-VMM section (its targets), e.g. while tuning it.
+if (process.env.VMSIM_BENCH === 'mp') {
+  printTable('Multiprocessor', ['native', 'js'], await benchMultiprocessor(backends), [['native', 'js']]);
+  process.exit(0);
+}
 if (process.env.VMSIM_BENCH === 'reclaim') {
   const { benchReclaimVmm } = await import('./reclaim.js');
   printTable('Reclaim through the VMM', ['native', 'js', 'map'], await benchReclaimVmm(backends), [['native', 'js']]);
@@ -53,6 +58,7 @@ printTable('VMM operations vs the real kernel', ['native', 'js', 'linux'], vmm.f
 console.log(vmm.linuxNote);
 
 printTable('Trace replay', ['native', 'js', 'naive'], await benchReplay(backends), [['native', 'js'], ['native', 'naive']]);
+printTable('Multiprocessor', ['native', 'js'], await benchMultiprocessor(backends), [['native', 'js']]);
 console.log('naive = one native core.access() call per access from a TS loop (what batching avoids)');
 
 const regions = benchRegions();

@@ -11,7 +11,7 @@ import { Zswap } from '../src/reclaim/zswap.js';
 import { SwapDevice } from '../src/reclaim/swap-device.js';
 import { nsPerOp, type Figure } from './harness.js';
 import { performance } from 'node:perf_hooks';
-import { Machine } from '../src/machine/machine.js';
+import { Machine } from '../src/system/machine.js';
 import { replay } from '../src/replay/replay.js';
 import { packRecord, type TraceChunk } from '../src/trace/trace-record.js';
 import { runReferenceString } from '../src/replay/reference-run.js';

@@ -82,6 +82,67 @@ bool rangeOk(double la, double count, int shift) {
   return end <= static_cast<double>(TWO48) && !(la < static_cast<double>(TWO47) && end > static_cast<double>(TWO47));
 }
 
+// One CPU of the core: its TLB (TypeScript's arrays), counters, CR3 and walker, and its
+// optional TLB hierarchy. Heap-allocated so the Cpu's references stay valid.
+struct CpuCtx {
+  Tlb tlb{};
+  double* counters = nullptr;
+  std::unique_ptr<Cpu> cpu;
+  std::unique_ptr<Hierarchy> hier;
+  Napi::ObjectReference hierStats;  // keeps the stats array the hierarchy writes alive
+};
+
+// Reads a TlbState object (src/core/tlb-state.ts) into `tlb`: pointers into its typed arrays.
+void readTlb(Napi::Env env, Napi::Value v, Tlb& tlb) {
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "tlb must be a TlbState object");
+  Napi::Object t = v.As<Napi::Object>();
+  tlb.sets = t.Get("sets").ToNumber().Uint32Value();
+  tlb.ways = t.Get("ways").ToNumber().Uint32Value();
+  tlb.hashSize = t.Get("hashSize").ToNumber().Uint32Value();
+  tlb.hashBits = t.Get("hashBits").ToNumber().Uint32Value();
+  tlb.entries = tlb.sets * tlb.ways;
+  tlb.setMask = (tlb.sets & (tlb.sets - 1)) == 0 ? tlb.sets - 1 : 0;
+  size_t n = 0, h = 0, s = 0;
+  tlb.key = typed<double>(env, t.Get("key"), napi_float64_array, "tlb.key", &n);
+  tlb.pbase = typed<double>(env, t.Get("pbase"), napi_float64_array, "tlb.pbase");
+  tlb.flags = typed<uint8_t>(env, t.Get("flags"), napi_uint8_array, "tlb.flags");
+  size_t sn = 0, kn = 0;
+  tlb.stamp = typed<double>(env, t.Get("stamp"), napi_float64_array, "tlb.stamp", &sn);
+  tlb.clock = typed<double>(env, t.Get("clock"), napi_float64_array, "tlb.clock", &kn);
+  tlb.prev = typed<int32_t>(env, t.Get("prev"), napi_int32_array, "tlb.prev");
+  tlb.next = typed<int32_t>(env, t.Get("next"), napi_int32_array, "tlb.next");
+  tlb.head = typed<int32_t>(env, t.Get("head"), napi_int32_array, "tlb.head", &s);
+  tlb.tail = typed<int32_t>(env, t.Get("tail"), napi_int32_array, "tlb.tail");
+  tlb.hash = typed<int32_t>(env, t.Get("hash"), napi_int32_array, "tlb.hash", &h);
+  tlb.meta = typed<int32_t>(env, t.Get("meta"), napi_int32_array, "tlb.meta");
+  if (tlb.sets == 0 || tlb.ways == 0 || n != tlb.entries || sn != n || kn < 1 || s != tlb.sets || h != tlb.hashSize || tlb.hashSize != (1u << tlb.hashBits))
+    throw Napi::RangeError::New(env, "tlb arrays do not match its shape");
+}
+
+// The TLB maintenance of one CPU, shared by the calls on the selected CPU and tlbOps: each
+// reaches the CPU's TLB and its hierarchy, as the instruction does (SDM Vol. 3A §4.10.4.1).
+void invlpgOn(CpuCtx& c, uint32_t pcid, uint64_t la, uint64_t count, uint32_t shift) {
+  for (uint64_t k = 0; k < count; k++) c.tlb.invalidateAddress(la + (k << shift), pcid);
+  if (c.hier)
+    for (uint64_t k = 0; k < count; k++) c.hier->invalidate(HOP_INVLPG, pcid, la + (k << shift));
+  c.counters[C_INVLPG] += static_cast<double>(count);
+}
+void flushPcidOn(CpuCtx& c, uint32_t pcid) {
+  c.tlb.invalidateWhere([pcid](double k, uint8_t f) { return !(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 == pcid; });
+  if (c.hier) c.hier->invalidate(HOP_CONTEXT, pcid, 0);
+  c.counters[C_FLUSHES] += 1;
+}
+void flushAllOn(CpuCtx& c, bool all) {
+  c.tlb.invalidateWhere([all](double k, uint8_t f) { return all || (!(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 != GLOBAL_TAG); });
+  if (c.hier) c.hier->invalidate(all ? HOP_ALL_GLOBAL : HOP_ALL, 0, 0);
+  c.counters[C_FLUSHES] += 1;
+}
+void setCr3On(CpuCtx& c, bool pcide, int64_t root, uint32_t pcid, bool noFlush) {
+  c.cpu->setCr3(root, pcid, noFlush);
+  // SDM §4.10.4.1: a CR3 load drops the new PCID's non-global translations and walk-cache entries, unless bit 63 says not to.
+  if (c.hier && !(pcide && noFlush)) c.hier->invalidate(HOP_CONTEXT, c.cpu->tag(), 0);
+}
+
 class NativeCore;
 
 // The cores of one thread (a Node-API env). A core's methods are Node-API functions whose
@@ -119,7 +180,7 @@ struct CoreRef {
 
 class NativeCore {
  public:
-  // Builds the core from (memoryBytes, features, tlb, counters, result) and fills `self` with its fields.
+  // Builds the core from (memoryBytes, features, tlb, counters, result, eager, otherCpus) and fills `self` with its fields.
   NativeCore(const Napi::CallbackInfo& info, Napi::Object self) {
     Napi::Env env = info.Env();
     const double bytes = num(info, 0, "memoryBytes");
@@ -127,48 +188,46 @@ class NativeCore {
       throw Napi::RangeError::New(env, "memoryBytes must be a multiple of 4096 in [2 MiB, 1 TiB]");
     const double features = num(info, 1, "features");
     if (info.Length() < 5 || !info[2].IsObject()) throw Napi::TypeError::New(env, "tlb must be a TlbState object");
-    Napi::Object t = info[2].As<Napi::Object>();
-    tlb_.sets = t.Get("sets").ToNumber().Uint32Value();
-    tlb_.ways = t.Get("ways").ToNumber().Uint32Value();
-    tlb_.hashSize = t.Get("hashSize").ToNumber().Uint32Value();
-    tlb_.hashBits = t.Get("hashBits").ToNumber().Uint32Value();
-    tlb_.entries = tlb_.sets * tlb_.ways;
-    tlb_.setMask = (tlb_.sets & (tlb_.sets - 1)) == 0 ? tlb_.sets - 1 : 0;
-    size_t n = 0, h = 0, s = 0;
-    tlb_.key = typed<double>(env, t.Get("key"), napi_float64_array, "tlb.key", &n);
-    tlb_.pbase = typed<double>(env, t.Get("pbase"), napi_float64_array, "tlb.pbase");
-    tlb_.flags = typed<uint8_t>(env, t.Get("flags"), napi_uint8_array, "tlb.flags");
-    size_t sn = 0, kn = 0;
-    tlb_.stamp = typed<double>(env, t.Get("stamp"), napi_float64_array, "tlb.stamp", &sn);
-    tlb_.clock = typed<double>(env, t.Get("clock"), napi_float64_array, "tlb.clock", &kn);
-    tlb_.prev = typed<int32_t>(env, t.Get("prev"), napi_int32_array, "tlb.prev");
-    tlb_.next = typed<int32_t>(env, t.Get("next"), napi_int32_array, "tlb.next");
-    tlb_.head = typed<int32_t>(env, t.Get("head"), napi_int32_array, "tlb.head", &s);
-    tlb_.tail = typed<int32_t>(env, t.Get("tail"), napi_int32_array, "tlb.tail");
-    tlb_.hash = typed<int32_t>(env, t.Get("hash"), napi_int32_array, "tlb.hash", &h);
-    tlb_.meta = typed<int32_t>(env, t.Get("meta"), napi_int32_array, "tlb.meta");
-    if (tlb_.sets == 0 || tlb_.ways == 0 || n != tlb_.entries || sn != n || kn < 1 || s != tlb_.sets || h != tlb_.hashSize || tlb_.hashSize != (1u << tlb_.hashBits))
-      throw Napi::RangeError::New(env, "tlb arrays do not match its shape");
-    size_t cn = 0, rn = 0;
-    counters_ = typed<double>(env, info[3], napi_float64_array, "counters", &cn);
+    size_t rn = 0;
     result_ = typed<double>(env, info[4], napi_float64_array, "result", &rn);
-    if (cn < C_LENGTH || rn < R_LENGTH) throw Napi::RangeError::New(env, "counters or result too short");
-    refs_ = Napi::Persistent(Napi::Array::New(env, 3));
-    refs_.Value().Set(0u, t);
-    refs_.Value().Set(1u, info[3]);
-    refs_.Value().Set(2u, info[4]);
+    if (rn < R_LENGTH) throw Napi::RangeError::New(env, "counters or result too short");
+    // CPU 0 from (tlb, counters); CPUs 1.. from otherCpus[i - 1] = { tlb, counters }.
+    std::vector<std::pair<Napi::Value, Napi::Value>> given{{info[2], info[3]}};
+    if (info.Length() > 6 && !info[6].IsUndefined() && !info[6].IsNull()) {
+      if (!info[6].IsArray()) throw Napi::TypeError::New(env, "otherCpus must be an array of { tlb, counters }");
+      Napi::Array more = info[6].As<Napi::Array>();
+      if (more.Length() > 255) throw Napi::RangeError::New(env, "at most 256 CPUs");
+      for (uint32_t i = 0; i < more.Length(); i++) {
+        Napi::Value o = more.Get(i);
+        if (!o.IsObject()) throw Napi::TypeError::New(env, "otherCpus must be an array of { tlb, counters }");
+        given.emplace_back(o.As<Napi::Object>().Get("tlb"), o.As<Napi::Object>().Get("counters"));
+      }
+    }
+    refs_ = Napi::Persistent(Napi::Array::New(env, given.size() * 2 + 1));
+    refs_.Value().Set(0u, info[4]);
+    for (size_t i = 0; i < given.size(); i++) {
+      auto c = std::make_unique<CpuCtx>();
+      readTlb(env, given[i].first, c->tlb);
+      size_t cn = 0;
+      c->counters = typed<double>(env, given[i].second, napi_float64_array, "counters", &cn);
+      if (cn < C_LENGTH) throw Napi::RangeError::New(env, "counters or result too short");
+      refs_.Value().Set(static_cast<uint32_t>(2 * i + 1), given[i].first);
+      refs_.Value().Set(static_cast<uint32_t>(2 * i + 2), given[i].second);
+      cpus_.push_back(std::move(c));
+    }
     ram_ = std::make_shared<Ram>(static_cast<uint64_t>(bytes));
     if (!ram_->ok()) throwErrno(env, "ENOMEM", "could not reserve " + std::to_string(static_cast<uint64_t>(bytes)) + " bytes of host address space for simulated RAM");
     if (info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value() && !ram_->commitAll())
       throwErrno(env, "ENOMEM", "could not commit host memory for simulated RAM (hostMemory: 'eager')");
     try {
       frames_ = std::make_unique<Frames>(static_cast<uint64_t>(bytes) / 4096, *ram_);
+      for (auto& c : cpus_) c->cpu = std::make_unique<Cpu>(*ram_, c->tlb, c->counters, result_, toInt32(features));
     } catch (const std::bad_alloc&) {
       throwErrno(env, "ENOMEM", "could not allocate host memory for the frame allocator");
     }
-    pt_ = std::make_unique<PageTables>(*ram_, *frames_, counters_);
+    cur_ = cpus_[0].get();
+    pt_ = std::make_unique<PageTables>(*ram_, *frames_, cur_->counters);
     if (!pt_->ok()) throw Napi::RangeError::New(env, "memory too small for the kernel page tables");
-    cpu_ = std::make_unique<Cpu>(*ram_, tlb_, counters_, result_, toInt32(features));
     pcide_ = (toInt32(features) & F_PCIDE) != 0;
     chunks_.resize((static_cast<uint64_t>(bytes) + CHUNK_BYTES - 1) / CHUNK_BYTES);
     env_ = env;
@@ -176,12 +235,13 @@ class NativeCore {
     account(env);
     self.Set("backend", Napi::String::New(env, "native"));
     self.Set("totalFrames", Napi::Number::New(env, bytes / 4096));
+    self.Set("cpuCount", Napi::Number::New(env, static_cast<double>(cpus_.size())));
   }
 
  // Methods are public: the trampolines below call them with the instance from the function's data.
   Napi::Value N(const Napi::CallbackInfo& info, double v) { return Napi::Number::New(info.Env(), v); }
   void live(const Napi::CallbackInfo& info) {
-    if (!cpu_) throw Napi::Error::New(info.Env(), "the core has been disposed");
+    if (!cur_) throw Napi::Error::New(info.Env(), "the core has been disposed");
   }
   // Marks the calls that may change page tables or RAM. (The walker's paging-structure cache
   // checks the entries it stands for on every use, so no call needs to tell it anything.)
@@ -317,13 +377,23 @@ class NativeCore {
     return N(info, pt_->map(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), level, attrs(lo), attrs(hi) << 32, static_cast<int64_t>(pfn < total ? pfn : total)));
   }
   static uint64_t attrs(double w) { return toUint32(w); }
+  // result[E..H]: unmap's tables freed (protect's leaves to flush), the span [F, G), the levels (core.ts Result).
+  void putSpan(const FlushSpan& f, bool unmap) {
+    const bool any = f.levels != 0;
+    result_[R_E] = static_cast<double>(unmap ? f.tables : f.leaves);
+    result_[R_F] = any ? static_cast<double>(f.start) : 0;
+    result_[R_G] = any ? static_cast<double>(f.end) : 0;
+    result_[R_H] = static_cast<double>(f.levels);
+  }
   Napi::Value Unmap(const Napi::CallbackInfo& info) {
     mut(info);
     const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count");
     if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
     uint64_t freed = 0;
-    const int64_t n = pt_->unmap(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), &freed);
+    FlushSpan span;
+    const int64_t n = pt_->unmap(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), &freed, &span);
     result_[R_D] = static_cast<double>(freed);
+    putSpan(span, true);
     return N(info, static_cast<double>(n));
   }
   Napi::Value Protect(const Napi::CallbackInfo& info) {
@@ -333,7 +403,10 @@ class NativeCore {
     const uint64_t clr = attrs(num(info, 5, "clrLo")) | (attrs(num(info, 6, "clrHi")) << 32);
     const uint64_t cond = attrs(num(info, 7, "ifLo")), condClr = attrs(num(info, 8, "thenClrLo"));
     if (!rootOk(root) || !rangeOk(la, count, 12)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, cond, condClr)));
+    FlushSpan span;
+    const int64_t n = pt_->protect(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), set, clr, cond, condClr, &span);
+    if (n >= 0) putSpan(span, false);
+    return N(info, static_cast<double>(n));
   }
   Napi::Value ScanAccessed(const Napi::CallbackInfo& info) {
     mut(info);
@@ -376,14 +449,26 @@ class NativeCore {
     if (!rootOk(root) || !rangeOk(la, 1, 12) || (mode != 0 && mode != 1)) return N(info, EINVAL_);
     return N(info, static_cast<double>(pt_->cowBreak(static_cast<uint64_t>(root), static_cast<uint64_t>(la), mode == 0, a)));
   }
+  Napi::Value CountFrames(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count"), pfn = num(info, 3, "pfn"), frames = num(info, 4, "frames");
+    if (!rootOk(root) || !rangeOk(la, count, 12) || !isInt(pfn) || pfn < 0 || !isInt(frames) || frames < 0) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->countFrames(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), static_cast<uint64_t>(pfn), static_cast<uint64_t>(frames))));
+  }
+  Napi::Value MoveRange(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double root = num(info, 0, "root"), src = num(info, 1, "src"), dst = num(info, 2, "dst"), count = num(info, 3, "count");
+    if (!rootOk(root) || !rangeOk(src, count, 12) || !rangeOk(dst, count, 12)) return N(info, EINVAL_);
+    const double len = count * 4096;
+    if (src + len > static_cast<double>(TWO47) || dst + len > static_cast<double>(TWO47) || (src < dst + len && dst < src + len)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->moveRange(static_cast<uint64_t>(root), static_cast<uint64_t>(src), static_cast<uint64_t>(dst), static_cast<uint64_t>(count))));
+  }
   Napi::Value SetCr3(const Napi::CallbackInfo& info) {
     mut(info);
     const double root = num(info, 0, "root"), pcid = num(info, 1, "pcid");
     const bool noFlush = flag(info, 2, "noFlush");
     if (!rootOk(root) || !isInt(pcid) || pcid < 0 || pcid > 4095) throw Napi::RangeError::New(info.Env(), "setCr3: bad root or pcid");
-    cpu_->setCr3(static_cast<int64_t>(root), static_cast<uint32_t>(pcid), noFlush);
-    // SDM §4.10.4.1: a CR3 load drops the new PCID's non-global translations and walk-cache entries, unless bit 63 says not to.
-    if (hier_ && !(pcide_ && noFlush)) hier_->invalidate(HOP_CONTEXT, cpu_->tag(), 0);
+    setCr3On(*cur_, pcide_, static_cast<int64_t>(root), static_cast<uint32_t>(pcid), noFlush);
     return info.Env().Undefined();
   }
   Napi::Value Invalidate(const Napi::CallbackInfo& info) {
@@ -391,36 +476,26 @@ class NativeCore {
     const double pcid = num(info, 0, "pcid"), la = num(info, 1, "la"), count = num(info, 2, "count");
     if (!isInt(pcid) || pcid < 0 || pcid > 4096 || !isInt(la) || la < 0 || la >= static_cast<double>(TWO48) || !isInt(count) || count < 0 || count > 1e9)
       throw Napi::RangeError::New(info.Env(), "invalidate: bad pcid, la or count");
-    const uint64_t a = static_cast<uint64_t>(la);
-    for (uint64_t k = 0; k < static_cast<uint64_t>(count); k++) tlb_.invalidateAddress(a + k * 4096, static_cast<uint32_t>(pcid));
-    if (hier_)
-      for (uint64_t k = 0; k < static_cast<uint64_t>(count); k++) hier_->invalidate(HOP_INVLPG, static_cast<uint32_t>(pcid), a + k * 4096);
-    counters_[C_INVLPG] += count;
+    invlpgOn(*cur_, static_cast<uint32_t>(pcid), static_cast<uint64_t>(la), static_cast<uint64_t>(count), 12);
     return info.Env().Undefined();
   }
   Napi::Value FlushPcid(const Napi::CallbackInfo& info) {
     mut(info);
     const double pcid = num(info, 0, "pcid");
     if (!isInt(pcid) || pcid < 0 || pcid > 4095) throw Napi::RangeError::New(info.Env(), "flushPcid: bad pcid");
-    const uint64_t t = static_cast<uint64_t>(pcid);
-    tlb_.invalidateWhere([t](double k, uint8_t f) { return !(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 == t; });
-    if (hier_) hier_->invalidate(HOP_CONTEXT, static_cast<uint32_t>(t), 0);
-    counters_[C_FLUSHES] += 1;
+    flushPcidOn(*cur_, static_cast<uint32_t>(pcid));
     return info.Env().Undefined();
   }
   Napi::Value FlushAll(const Napi::CallbackInfo& info) {
     mut(info);
-    const bool all = flag(info, 0, "includeGlobal");
-    tlb_.invalidateWhere([all](double k, uint8_t f) { return all || (!(f & T_GLOBAL) && static_cast<uint64_t>(k) % 8192 != GLOBAL_TAG); });
-    if (hier_) hier_->invalidate(all ? HOP_ALL_GLOBAL : HOP_ALL, 0, 0);
-    counters_[C_FLUSHES] += 1;
+    flushAllOn(*cur_, flag(info, 0, "includeGlobal"));
     return info.Env().Undefined();
   }
   Napi::Value Access(const Napi::CallbackInfo& info) {
     live(info);
     const double la = num(info, 0, "la"), kind = num(info, 1, "kind"), flags = num(info, 2, "flags");
     if (!isInt(la) || la < 0 || la >= static_cast<double>(TWO48) || (kind != 0 && kind != 1 && kind != 2)) return N(info, EINVAL_);
-    return N(info, cpu_->access(static_cast<uint64_t>(la), static_cast<int>(kind), toInt32(flags)));
+    return N(info, cur_->cpu->access(static_cast<uint64_t>(la), static_cast<int>(kind), toInt32(flags)));
   }
   Napi::Value AccessBatch(const Napi::CallbackInfo& info) {
     live(info);
@@ -429,7 +504,7 @@ class NativeCore {
     const uint8_t* kinds = typed<uint8_t>(info.Env(), info[1], napi_uint8_array, "kinds", &nk);
     const double start = num(info, 2, "start"), end = num(info, 3, "end"), flags = num(info, 4, "flags");
     if (!isInt(start) || !isInt(end) || start < 0 || start > end || end > static_cast<double>(nl) || end > static_cast<double>(nk)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(cpu_->accessBatch(las, kinds, static_cast<uint64_t>(start), static_cast<uint64_t>(end), toInt32(flags))));
+    return N(info, static_cast<double>(cur_->cpu->accessBatch(las, kinds, static_cast<uint64_t>(start), static_cast<uint64_t>(end), toInt32(flags))));
   }
   Napi::Value TraceBatch(const Napi::CallbackInfo& info) {
     live(info);
@@ -438,7 +513,7 @@ class NativeCore {
     const double start = num(info, 1, "start"), end = num(info, 2, "end"), flags = num(info, 3, "flags");
     double* out = typed<double>(info.Env(), info[4], napi_float64_array, "out", &no);
     if (!isInt(start) || !isInt(end) || !isInt(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > static_cast<double>(nw) || no < 5) return N(info, EINVAL_);
-    return N(info, static_cast<double>(cpu_->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), toInt32(flags), out)));
+    return N(info, static_cast<double>(cur_->cpu->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), toInt32(flags), out)));
   }
   Napi::Value CopyVirt(const Napi::CallbackInfo& info) {
     mut(info);
@@ -451,14 +526,15 @@ class NativeCore {
     if (!isInt(la) || la < 0 || la >= static_cast<double>(TWO48) || !isInt(offset) || !isInt(length) || offset < 0 || length < 0 || offset + length > static_cast<double>(n) ||
         la + length > static_cast<double>(TWO48))
       return N(info, EINVAL_);
-    return N(info, static_cast<double>(cpu_->copyVirt(static_cast<uint64_t>(la), buf + static_cast<size_t>(offset), static_cast<uint64_t>(length), write, toInt32(flags))));
+    return N(info, static_cast<double>(cur_->cpu->copyVirt(static_cast<uint64_t>(la), buf + static_cast<size_t>(offset), static_cast<uint64_t>(length), write, toInt32(flags))));
   }
   // The TLB hierarchy (hierarchy.h): attach from (config, stats) or detach with null.
   Napi::Value HierarchySet(const Napi::CallbackInfo& info) {
     live(info);
     if (info.Length() < 1 || info[0].IsNull()) {
-      hier_.reset();
-      hierStats_.Reset();
+      cur_->cpu->attach(nullptr);
+      cur_->hier.reset();
+      cur_->hierStats.Reset();
       return N(info, OK);
     }
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info.Length() < 2 || !info[1].IsTypedArray() ||
@@ -468,26 +544,27 @@ class NativeCore {
     const double* conf = typed<double>(info.Env(), info[0], napi_float64_array, "config", &nc);
     double* stats = typed<double>(info.Env(), info[1], napi_float64_array, "stats", &ns);
     if (!Hierarchy::configOk(conf, nc) || ns < static_cast<size_t>(H_STATS)) return N(info, EINVAL_);
-    hier_ = std::make_unique<Hierarchy>(*cpu_, *ram_, conf, stats);
-    hierStats_ = Napi::Persistent(info[1].As<Napi::Object>());
+    cur_->hier = std::make_unique<Hierarchy>(*cur_->cpu, *ram_, conf, stats);
+    cur_->cpu->attach(cur_->hier.get());
+    cur_->hierStats = Napi::Persistent(info[1].As<Napi::Object>());
     return N(info, OK);
   }
   Napi::Value HierTraceBatch(const Napi::CallbackInfo& info) {
     live(info);
-    if (!hier_) return N(info, EINVAL_);
+    if (!cur_->hier) return N(info, EINVAL_);
     size_t nw = 0, no = 0;
     const uint32_t* words = typed<uint32_t>(info.Env(), info[0], napi_uint32_array, "words", &nw);
     const double start = num(info, 1, "start"), end = num(info, 2, "end"), flags = num(info, 3, "flags");
     double* out = typed<double>(info.Env(), info[4], napi_float64_array, "out", &no);
     if (!isInt(start) || !isInt(end) || !isInt(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > static_cast<double>(nw) || no < 5) return N(info, EINVAL_);
     if (!(static_cast<int>(flags) & 1)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(hier_->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags), out)));
+    return N(info, static_cast<double>(cur_->hier->traceBatch(words, static_cast<uint64_t>(start), static_cast<uint64_t>(end), static_cast<int>(flags), out)));
   }
   Napi::Value HierInvalidate(const Napi::CallbackInfo& info) {
     mut(info);
     const double op = num(info, 0, "op"), pcid = num(info, 1, "pcid"), la = num(info, 2, "la");
-    if (!hier_ || !isInt(op) || op < 0 || op > HOP_ALL || !isInt(pcid) || pcid < 0 || pcid > 4095 || !isInt(la) || la < 0 || la >= static_cast<double>(TWO48)) return N(info, EINVAL_);
-    hier_->invalidate(static_cast<int>(op), static_cast<uint32_t>(pcid), static_cast<uint64_t>(la));
+    if (!cur_->hier || !isInt(op) || op < 0 || op > HOP_ALL || !isInt(pcid) || pcid < 0 || pcid > 4095 || !isInt(la) || la < 0 || la >= static_cast<double>(TWO48)) return N(info, EINVAL_);
+    cur_->hier->invalidate(static_cast<int>(op), static_cast<uint32_t>(pcid), static_cast<uint64_t>(la));
     return N(info, OK);
   }
   Napi::Value HierDump(const Napi::CallbackInfo& info) {
@@ -495,8 +572,8 @@ class NativeCore {
     const double slot = num(info, 0, "slot");
     size_t n = 0;
     double* out = typed<double>(info.Env(), info[1], napi_float64_array, "out", &n);
-    if (!hier_ || !isInt(slot)) return N(info, EINVAL_);
-    return N(info, static_cast<double>(hier_->dump(static_cast<int>(slot), out, n)));
+    if (!cur_->hier || !isInt(slot)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(cur_->hier->dump(static_cast<int>(slot), out, n)));
   }
   // ---- reclaim (native/reclaim.cc): list arguments are checked whole before anything runs
   // The list las[0..count) if it is valid (4 KiB-aligned user addresses), else `bad` (an empty list has no data pointer).
@@ -606,12 +683,55 @@ class NativeCore {
     bool ok;
     const double* las = pageList(info, 1, count, &n, &ok);
     if (!ok || !isInt(pcid) || pcid < 0 || pcid > 4096) throw Napi::RangeError::New(info.Env(), "invalidateList: bad pcid, las or count");
-    for (size_t k = 0; k < n; k++) tlb_.invalidateAddress(static_cast<uint64_t>(las[k]), static_cast<uint32_t>(pcid));
+    for (size_t k = 0; k < n; k++) cur_->tlb.invalidateAddress(static_cast<uint64_t>(las[k]), static_cast<uint32_t>(pcid));
     // As Invalidate: an INVLPG reaches every TLB structure, the hierarchy's too.
-    if (hier_)
-      for (size_t k = 0; k < n; k++) hier_->invalidate(HOP_INVLPG, static_cast<uint32_t>(pcid), static_cast<uint64_t>(las[k]));
-    counters_[C_INVLPG] += static_cast<double>(n);
+    if (cur_->hier)
+      for (size_t k = 0; k < n; k++) cur_->hier->invalidate(HOP_INVLPG, static_cast<uint32_t>(pcid), static_cast<uint64_t>(las[k]));
+    cur_->counters[C_INVLPG] += static_cast<double>(n);
     return info.Env().Undefined();
+  }
+  // The CPU the CPU-level calls act on (setCr3, invalidate, flushes, accesses, batches, the hierarchy).
+  Napi::Value SelectCpu(const Napi::CallbackInfo& info) {
+    live(info);
+    const double i = num(info, 0, "cpu");
+    if (!isInt(i) || i < 0 || i >= static_cast<double>(cpus_.size())) throw Napi::RangeError::New(info.Env(), "selectCpu: no such CPU");
+    cur_ = cpus_[static_cast<size_t>(i)].get();
+    pt_->setCounters(cur_->counters);
+    return info.Env().Undefined();
+  }
+  // TLB maintenance on any CPUs in one call (core.ts tlbOps): checked whole first, then run in order.
+  Napi::Value TlbOps(const Napi::CallbackInfo& info) {
+    live(info);
+    size_t n = 0;
+    const double* ops = typed<double>(info.Env(), info[0], napi_float64_array, "ops", &n);
+    const double count = num(info, 1, "count");
+    if (!isInt(count) || count < 0 || count * TLB_OP_FIELDS > static_cast<double>(n)) return N(info, EINVAL_);
+    const size_t m = static_cast<size_t>(count);
+    const double ncpu = static_cast<double>(cpus_.size());
+    for (size_t i = 0; i < m; i++) {
+      const double* o = ops + i * TLB_OP_FIELDS;
+      const double op = o[0], cpu = o[1], a = o[2], b = o[3], c = o[4], d = o[5];
+      if (!isInt(cpu) || cpu < 0 || cpu >= ncpu) return N(info, EINVAL_);
+      bool ok = false;
+      if (op == TLB_OP_INVLPG)
+        ok = isInt(a) && a >= 0 && a <= 4096 && isInt(b) && b >= 0 && b < static_cast<double>(TWO48) && isInt(c) && c >= 0 && c <= 1e9 && (d == 12 || d == 21 || d == 30) &&
+             (static_cast<uint64_t>(b) & ((1ull << static_cast<int>(d)) - 1)) == 0 && b + c * std::ldexp(1.0, static_cast<int>(d)) <= static_cast<double>(TWO48);
+      else if (op == TLB_OP_FLUSH_PCID) ok = isInt(a) && a >= 0 && a <= 4095;
+      else if (op == TLB_OP_FLUSH_ALL) ok = a == 0 || a == 1;
+      else if (op == TLB_OP_LOAD_CR3) ok = rootOk(a) && isInt(b) && b >= 0 && b <= 4095 && (c == 0 || c == 1);
+      if (!ok) return N(info, EINVAL_);
+    }
+    for (size_t i = 0; i < m; i++) {
+      const double* o = ops + i * TLB_OP_FIELDS;
+      CpuCtx& c = *cpus_[static_cast<size_t>(o[1])];
+      switch (static_cast<int>(o[0])) {
+        case TLB_OP_INVLPG: invlpgOn(c, static_cast<uint32_t>(o[2]), static_cast<uint64_t>(o[3]), static_cast<uint64_t>(o[4]), static_cast<uint32_t>(o[5])); break;
+        case TLB_OP_FLUSH_PCID: flushPcidOn(c, static_cast<uint32_t>(o[2])); break;
+        case TLB_OP_FLUSH_ALL: flushAllOn(c, o[2] == 1); break;
+        default: setCr3On(c, pcide_, static_cast<int64_t>(o[2]), static_cast<uint32_t>(o[3]), o[4] == 1); break;
+      }
+    }
+    return N(info, OK);
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     release();
@@ -621,9 +741,8 @@ class NativeCore {
 
   // Frees everything but RAM (which views may still show): after dispose(), or once the JS object was collected.
   void release() {
-    hier_.reset();
-    hierStats_.Reset();
-    cpu_.reset();
+    cur_ = nullptr;
+    cpus_.clear();
     pt_.reset();
     frames_.reset();
     refs_.Reset();
@@ -658,16 +777,13 @@ class NativeCore {
     }
   }
 
-  Tlb tlb_{};
-  double* counters_ = nullptr;
+  std::vector<std::unique_ptr<CpuCtx>> cpus_;
+  CpuCtx* cur_ = nullptr;  // the selected CPU
   double* result_ = nullptr;
   Napi::Reference<Napi::Array> refs_;
   std::shared_ptr<Ram> ram_;
   std::unique_ptr<Frames> frames_;
   std::unique_ptr<PageTables> pt_;
-  std::unique_ptr<Cpu> cpu_;
-  std::unique_ptr<Hierarchy> hier_;
-  Napi::ObjectReference hierStats_;  // keeps the stats array the hierarchy writes alive
   bool pcide_ = false;
   std::vector<Napi::Reference<Napi::Uint8Array>> chunks_;
   std::unordered_map<uint64_t, Napi::Reference<Napi::Uint8Array>> windows_;
@@ -750,6 +866,8 @@ Napi::Object Methods(Napi::Env env, Slot* s) {
   VMSIM_METHOD("accessBatch", AccessBatch);
   VMSIM_METHOD("scanAccessed", ScanAccessed);
   VMSIM_METHOD("cowBreak", CowBreak);
+  VMSIM_METHOD("moveRange", MoveRange);
+  VMSIM_METHOD("countFrames", CountFrames);
   VMSIM_METHOD("traceBatch", TraceBatch);
   VMSIM_METHOD("copyVirt", CopyVirt);
   VMSIM_METHOD("hierarchy", HierarchySet);
@@ -764,6 +882,8 @@ Napi::Object Methods(Napi::Env env, Slot* s) {
   VMSIM_METHOD("swapIn", SwapIn);
   VMSIM_METHOD("copyFramesOut", CopyFramesOut);
   VMSIM_METHOD("invalidateList", InvalidateList);
+  VMSIM_METHOD("selectCpu", SelectCpu);
+  VMSIM_METHOD("tlbOps", TlbOps);
   VMSIM_METHOD("dispose", Dispose);
 #undef VMSIM_METHOD
   return m;
@@ -814,7 +934,9 @@ Napi::Object Constants(Napi::Env env) {
       {"Counter.HITS", C_HITS}, {"Counter.MISSES", C_MISSES}, {"Counter.WALKS", C_WALKS}, {"Counter.FLUSHES", C_FLUSHES}, {"Counter.INVLPG", C_INVLPG},
       {"Counter.EVICTIONS", C_EVICTIONS}, {"Counter.FAULTS", C_FAULTS}, {"Counter.READS", C_READS}, {"Counter.WRITES", C_WRITES}, {"Counter.EXECUTES", C_EXECUTES},
       {"Counter.BAD_ENTRIES", C_BAD_ENTRIES}, {"Counter.LENGTH", C_LENGTH},
-      {"Result.A", R_A}, {"Result.B", R_B}, {"Result.C", R_C}, {"Result.D", R_D}, {"Result.LENGTH", R_LENGTH},
+      {"Result.A", R_A}, {"Result.B", R_B}, {"Result.C", R_C}, {"Result.D", R_D}, {"Result.E", R_E}, {"Result.F", R_F}, {"Result.G", R_G}, {"Result.H", R_H},
+      {"Result.LENGTH", R_LENGTH},
+      {"TlbOp.INVLPG", TLB_OP_INVLPG}, {"TlbOp.FLUSH_PCID", TLB_OP_FLUSH_PCID}, {"TlbOp.FLUSH_ALL", TLB_OP_FLUSH_ALL}, {"TlbOp.LOAD_CR3", TLB_OP_LOAD_CR3}, {"TlbOp.FIELDS", TLB_OP_FIELDS},
       {"TlbFlag.VALID", T_VALID}, {"TlbFlag.WRITABLE", T_WRITABLE}, {"TlbFlag.USER", T_USER}, {"TlbFlag.NX", T_NX}, {"TlbFlag.DIRTY", T_DIRTY}, {"TlbFlag.GLOBAL", T_GLOBAL},
       {"GLOBAL_TAG", GLOBAL_TAG}, {"PAGE_SHIFT", PAGE_SHIFT}, {"PAGE_SIZE", PAGE_SIZE}, {"TWO47", static_cast<double>(TWO47)}, {"TWO48", static_cast<double>(TWO48)},
       {"CHUNK_BYTES", static_cast<double>(CHUNK_BYTES)},

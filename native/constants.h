@@ -18,7 +18,10 @@ constexpr int F_NXE = 1, F_SMEP = 2, F_SMAP = 4, F_PCIDE = 8, F_WP = 16;
 constexpr int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_I = 16;
 
 enum CounterIndex { C_HITS = 0, C_MISSES, C_WALKS, C_FLUSHES, C_INVLPG, C_EVICTIONS, C_FAULTS, C_READS, C_WRITES, C_EXECUTES, C_BAD_ENTRIES, C_LENGTH = 16 };
-enum ResultIndex { R_A = 0, R_B, R_C, R_D, R_LENGTH = 8 };
+enum ResultIndex { R_A = 0, R_B, R_C, R_D, R_E, R_F, R_G, R_H, R_LENGTH = 8 };
+
+// core.tlbOps: operations of TLB_OP_FIELDS numbers each, [op, cpu, a, b, c, d].
+enum TlbOpCode { TLB_OP_INVLPG = 0, TLB_OP_FLUSH_PCID = 1, TLB_OP_FLUSH_ALL = 2, TLB_OP_LOAD_CR3 = 3, TLB_OP_FIELDS = 6 };
 
 constexpr uint8_t T_VALID = 1, T_WRITABLE = 2, T_USER = 4, T_NX = 8, T_DIRTY = 16, T_GLOBAL = 32;
 constexpr uint32_t GLOBAL_TAG = 4096;

@@ -1,6 +1,7 @@
 #include "cpu.h"
 
 #include "batch_accel.h"
+#include "hierarchy.h"
 
 #include <cmath>
 #include <cstring>
@@ -115,6 +116,7 @@ double Cpu::walk(uint64_t la, int kind, bool user, bool ac) {
 }
 
 double Cpu::access(uint64_t la, int kind, int flags) {
+  if (hier_) return hier_->access(la, kind, flags);
   const bool user = flags & 1, ac = flags & 2;
   if (root_ < 0) return fault(la, kind, user, false, false);
   const int32_t e = tlb_.lookup(la, tag_);
@@ -165,6 +167,7 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
     // In range first (so the cast is defined), then integral: a cast round trip is cheaper than floor().
     if (kinds[i] > 2 || !(a >= -140737488355328.0 && a < 140737488355328.0) || static_cast<double>(static_cast<int64_t>(a)) != a) return EINVAL_;
   }
+  if (hier_) return hierAccessBatch(las, kinds, start, end, flags);
   FastHits local(tlb_, tag_);
   const bool fast = (flags & 1) && root_ >= 0;
   int64_t stop = static_cast<int64_t>(end);
@@ -196,7 +199,19 @@ int64_t Cpu::accessBatch(const double* las, const uint8_t* kinds, uint64_t start
   return stop;
 }
 
+// accessBatch through the hierarchy: access() for each; only the first may be a retry (bit 3).
+int64_t Cpu::hierAccessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags) {
+  for (uint64_t i = start; i < end; i++) {
+    const double a = las[i];
+    const uint64_t la = a < 0 ? static_cast<uint64_t>(static_cast<int64_t>(a) + static_cast<int64_t>(TWO48)) : static_cast<uint64_t>(static_cast<int64_t>(a));
+    if (hier_->access(la, kinds[i], i == start ? flags : flags & ~H_RETRY) < 0) return static_cast<int64_t>(i);
+  }
+  return static_cast<int64_t>(end);
+}
+
 int64_t Cpu::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, int flags, double* out) {
+  // Through the hierarchy when one is attached (user mode only, as hierTraceBatch).
+  if (hier_) return (flags & 1) ? hier_->traceBatch(w, start, end, flags, out) : EINVAL_;
   if (!(flags & 4)) {
     // An OR over every high word, no early exit: the compiler vectorises it (valid input is the rule).
     uint32_t bits = 0;
@@ -267,7 +282,8 @@ int64_t Cpu::copyVirt(uint64_t la, uint8_t* buf, uint64_t length, bool write, in
   uint64_t done = 0;
   while (done < length) {
     const uint64_t va = la + done;
-    const double pa = access(va, write ? 1 : 0, flags);
+    // Only the first page's access may retry a faulted one (bit 3, the hierarchy's retry).
+    const double pa = access(va, write ? 1 : 0, done == 0 ? flags : flags & ~H_RETRY);
     if (pa < 0) return static_cast<int64_t>(done);
     uint64_t n = 4096 - (va & 4095);
     if (n > length - done) n = length - done;

@@ -10,9 +10,14 @@
 
 namespace vmsim {
 
+class Hierarchy;
+
 class Cpu {
  public:
   Cpu(Ram& ram, Tlb& tlb, double* counters, double* result, int features);
+  // With a hierarchy attached, the access path (access, accessBatch, traceBatch, copyVirt) goes
+  // through it instead of the single TLB (hierarchy.h).
+  void attach(Hierarchy* h) { hier_ = h; }
   void setCr3(int64_t root, uint32_t pcid, bool noFlush);
   uint32_t tag() const { return tag_; }
   // Physical address (>= 0) or -(1 + error code).
@@ -29,6 +34,7 @@ class Cpu {
 
  private:
   bool missTouch(uint64_t la, int kind);
+  int64_t hierAccessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags);
   bool fullTouch(uint64_t la, int kind, int flags);
   bool allowed(int kind, bool user, bool ac, bool u, bool w, bool nx) const {
     if (user) return u && (kind != 1 || w) && (kind != 2 || !nx);
@@ -42,6 +48,7 @@ class Cpu {
 
   Ram& ram_;
   Tlb& tlb_;
+  Hierarchy* hier_ = nullptr;
   double* c_;
   double* r_;
   int64_t root_ = -1;

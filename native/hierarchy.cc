@@ -295,8 +295,17 @@ void Hierarchy::dropFaulting(uint64_t la, uint32_t tag) {
   }
 }
 
-// hierarchy-model.ts touch(), step for step.
-bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
+// Whether an entry with TLB flags f lets the access through with nothing else to do: for user
+// mode userHitAllowed; for a supervisor access (machine API accesses with user: false) the
+// SDM's rules over the entry's flags (Cpu::allowed), and Dirty for a write.
+bool Hierarchy::hitOk(uint8_t f, int kind, int mode) const {
+  if (mode & 1) return (allowedKinds(f) >> kind) & 1;
+  if (!(f & T_VALID) || !cpu_.allowed(kind, false, (mode & 2) != 0, f & T_USER, f & T_WRITABLE, f & T_NX)) return false;
+  return kind != 1 || (f & T_DIRTY);
+}
+
+// hierarchy-model.ts touch(), step for step. mode: bit 0 user, bit 1 EFLAGS.AC.
+bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry, int mode) {
   const uint32_t tag = cpu_.tag_;
   double* st = st_;
   bool l1Missed = false, stlbMissed = false;
@@ -318,8 +327,9 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
       if (e < 0) continue;
       st[s * H_SLOT_STATS + HS_HITS] += 1;
       a.touch(e);
-      if ((allowedKinds(a.flags[e]) >> kind) & 1) {
-        remember(side, la, s, e);
+      if (hitOk(a.flags[e], kind, mode)) {
+        if (mode & 1) remember(side, la, s, e);
+        lastPa_ = a.pbase[e] + static_cast<double>(la & ((1ull << (12 + 9 * ((static_cast<int64_t>(a.key[e]) / 8192) % 4))) - 1));
         return true;
       }
       st[H_ASSISTS] += 1;
@@ -345,9 +355,10 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
         st[s * H_SLOT_STATS + HS_HITS] += 1;
         st[side == 0 ? H_STLB_HITS_I : H_STLB_HITS_D] += 1;
         a.touch(e);
-        if ((allowedKinds(a.flags[e]) >> kind) & 1) {
+        if (hitOk(a.flags[e], kind, mode)) {
           const int64_t k = static_cast<int64_t>(a.key[e]);
           const uint32_t sc = static_cast<uint32_t>((k / 8192) % 4);
+          lastPa_ = a.pbase[e] + static_cast<double>(la & ((1ull << (12 + 9 * sc)) - 1));
           const int l1 = holder(L1_SLOTS[side], L1_COUNT[side], sc);
           if (l1Missed && l1 >= 0) st[l1 * H_SLOT_STATS + HS_MISSES] += 1;
           fillSlot(l1, la, sc, static_cast<uint32_t>(k % 8192), a.pbase[e], a.flags[e]);
@@ -367,15 +378,18 @@ bool Hierarchy::touch(uint64_t la, int kind, int side, bool retry) {
   st[side == 0 ? H_WALKS_I : H_WALKS_D] += 1;
   if (!again && assistSlot < 0) st[H_MISSES_ALL] += 1;
   pending_ = 1 | (l1Missed ? 2 : 0) | (stlbMissed ? 4 : 0) | (static_cast<uint32_t>(side) << 3);
-  const double r = cpu_.root_ < 0 ? cpu_.fault(la, kind, true, false, false) : cpu_.walk(la, kind, true, false);
+  const bool user = (mode & 1) != 0;
+  const double r = cpu_.root_ < 0 ? cpu_.fault(la, kind, user, false, false) : cpu_.walk(la, kind, user, (mode & 2) != 0);
   walkRefs(la, r == 0 ? cpu_.wSizeClass_ + 1 : depth(la), r == 0);
   if (r < 0) {
     st[H_FAULT_WALKS] += 1;
     dropFaulting(la, tag);
+    lastFault_ = r;
     return false;
   }
   pending_ = 0;
   const uint32_t sc = cpu_.wSizeClass_;
+  lastPa_ = cpu_.wPbase_ + static_cast<double>(la & ((1ull << (12 + 9 * sc)) - 1));
   const uint8_t wf = cpu_.wFlags_;
   const uint32_t ftag = (wf & T_GLOBAL) ? GLOBAL_TAG : tag;
   const int l1 = holder(L1_SLOTS[side], L1_COUNT[side], sc);
@@ -466,7 +480,7 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
     lastHit = false;
     if (!skipFirst) {
       const uint64_t g = gen_;
-      const bool ok = touch(la, kind, side, retry);
+      const bool ok = touch(la, kind, side, retry, 1);
       if (gen_ != g) clearMemo();
       if (!ok) {
         stop = static_cast<int64_t>(2 * i);
@@ -478,7 +492,7 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
     skipFirst = false;
     if (split) {
       const uint64_t g = gen_;
-      const bool ok = touch(last & ~4095ull, kind, side, retry);
+      const bool ok = touch(last & ~4095ull, kind, side, retry, 1);
       if (gen_ != g) clearMemo();
       retry = false;
       if (!ok) {
@@ -494,6 +508,28 @@ int64_t Hierarchy::traceBatch(const uint32_t* w, uint64_t start, uint64_t end, i
   for (int k = 0; k < 4; k++) out[k] += static_cast<double>(rc.kinds[k]);
   out[4] += static_cast<double>(splits);
   return stop;
+}
+
+// One access of the machine API through the hierarchy (Cpu::access when a hierarchy is
+// attached): the physical address, or the fault value. flags: bit 0 user, bit 1 AC, bit 3
+// (H_RETRY) this access retries the one that faulted (its lookups were counted).
+double Hierarchy::access(uint64_t la, int kind, int flags) {
+  if (cpu_.root_ != memoRoot_ || cpu_.tag_ != memoTag_) {
+    clearMemo();
+    memoRoot_ = cpu_.root_;
+    memoTag_ = cpu_.tag_;
+  }
+  const uint64_t g = gen_;
+  const bool ok = touch(la, kind, kind == 2 ? 0 : 1, (flags & H_RETRY) != 0, flags & 3);
+  if (gen_ != g) clearMemo();
+  if (!ok) return lastFault_;
+  cpu_.c_[C_READS + kind] += 1;
+  return lastPa_;
+}
+
+// A pending faulted touch the caller gave up on (an access that is not retried) gets its misses now.
+void Hierarchy::settle() {
+  if (pending_ != 0) abandon();
 }
 
 void Hierarchy::invalidate(int op, uint32_t pcid, uint64_t la) {

@@ -1,6 +1,6 @@
 // The per-CPU TLB hierarchy: L1 instruction and data arrays per page size, a second level,
 // paging-structure caches, each with its own size, associativity and replacement policy.
-// The fast twin of src/tlb/hierarchy-model.ts (the reference, whose comments state the
+// The fast twin of src/core/ref/hierarchy-model.ts (the reference, whose comments state the
 // semantics); src/tlb/layout.ts defines the slots, the config encoding and the stats layout.
 #pragma once
 #include <cstdint>
@@ -22,7 +22,7 @@ constexpr int POL_LRU = 0, POL_PLRU = 1, POL_FIFO = 2, POL_RANDOM = 3;
 constexpr int HOP_INVLPG = 0, HOP_ADDRESS = 1, HOP_CONTEXT = 2, HOP_ALL_GLOBAL = 3, HOP_ALL = 4;
 constexpr int H_RETRY = 8;
 
-// One array (TlbArray in src/tlb/tlb-array.ts).
+// One array (TlbArray in src/core/ref/tlb-array.ts).
 struct HArray {
   uint32_t sets = 0, ways = 0, entries = 0, policy = 0, sizes = 0;
   uint64_t setMask = 0;  // sets - 1 when a power of two, else 0 (vpn % sets)
@@ -79,6 +79,8 @@ class Hierarchy {
   Hierarchy(Cpu& cpu, Ram& ram, const double* conf, double* stats);
   static bool configOk(const double* conf, size_t n);
   int64_t traceBatch(const uint32_t* words, uint64_t start, uint64_t end, int flags, double* out);
+  double access(uint64_t la, int kind, int flags);
+  void settle();
   void invalidate(int op, uint32_t pcid, uint64_t la);
   int64_t dump(int slot, double* out, size_t n) const;
 
@@ -100,7 +102,8 @@ class Hierarchy {
     uint64_t kinds[4] = {0, 0, 0, 0};  // completed records by trace kind
   };
   uint64_t hitRun(const uint32_t* w, uint64_t i, uint64_t end, RunCounts& rc);
-  bool touch(uint64_t la, int kind, int side, bool retry);
+  bool touch(uint64_t la, int kind, int side, bool retry, int mode);
+  bool hitOk(uint8_t f, int kind, int mode) const;
   void abandon();
   // The second-level slots a side looks up (fetches: the L2 ITLB when present), and how many.
   const int* secondLevel(int side, int* n) const;
@@ -119,6 +122,8 @@ class Hierarchy {
   HArray a_[H_SLOTS];
   bool has_[H_SLOTS];
   uint32_t pending_ = 0;
+  double lastPa_ = 0;     // the physical address of touch()'s access when it succeeded
+  double lastFault_ = 0;  // its fault value when it did not
   uint64_t gen_ = 0;  // bumped by every drop and invalidation: the memo is valid while it stays
   Memo memo_[2][MEMO];
   uint64_t memoUsed_[2] = {0, 0};

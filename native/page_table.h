@@ -5,6 +5,7 @@
 // Semantics: docs/core-spec.md; reference: src/core/ref/page-table.ts.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "constants.h"
 #include "frames.h"
@@ -22,10 +23,26 @@ struct Abort {
   int status;
 };
 
+// What a range operation did that the TLB may still hold (Linux's mmu_gather range): the span
+// [start, end) of the leaves cleared or changed in a way that needs a flush, how many, the
+// tables freed, and the levels involved (bit 0 PTE, 1 PMD, 2 PUD, 3 P4D: tlb_get_unmap_shift).
+// A freed table adds [base, base + 4096) of the region it mapped at its parent's level, as
+// pte_free_tlb / pmd_free_tlb / pud_free_tlb add the table's (aligned) address.
+struct FlushSpan {
+  uint64_t start = ~0ull, end = 0, leaves = 0, tables = 0;
+  uint32_t levels = 0;
+  void add(uint64_t s, uint64_t e, uint32_t bit) {
+    if (s < start) start = s;
+    if (e > end) end = e;
+    levels |= bit;
+  }
+};
+
 class PageTables {
  public:
-  // Bad entries met are counted in counters[C_BAD_ENTRIES].
+  // Bad entries met are counted in counters[C_BAD_ENTRIES] (the counters of the CPU that runs the operation: setCounters).
   PageTables(Ram& ram, Frames& frames, double* counters);
+  void setCounters(double* counters) { counters_ = counters; }
   bool ok() const { return ok_; }
   uint64_t ea(uint64_t table, uint64_t idx) const { return table * 4096 + idx * 8; }
   uint64_t* slot(uint64_t table, uint64_t idx) const { return ram_.entry(ea(table, idx)); }
@@ -43,14 +60,21 @@ class PageTables {
 
   // list != nullptr: page k takes frame list[k] (4K pages only), else consecutive frames from pfn, or fresh ones for pfn = -1.
   int map(uint64_t root, uint64_t la, uint64_t count, int level, uint64_t attrLo, uint64_t attrHi, int64_t pfn, const double* list = nullptr);
-  int64_t unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* freed);
+  // `span` (may be null): the leaves cleared and tables freed.
+  int64_t unmap(uint64_t root, uint64_t la, uint64_t count, uint64_t* freed, FlushSpan* span = nullptr);
   // entry = (entry & ~clr) | set; then, if the new entry has any bit of `cond`, its `condClr` bits are cleared.
-  int64_t protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, uint64_t cond, uint64_t condClr);
+  // `span` (may be null): the leaves whose change needs a TLB flush (x86's pte_needs_flush / huge_pmd_needs_flush).
+  int64_t protect(uint64_t root, uint64_t la, uint64_t count, uint64_t set, uint64_t clr, uint64_t cond, uint64_t condClr, FlushSpan* span = nullptr);
   // Parent leaf = (leaf & ~parentClr) | parentSet; the child's entry = the new parent leaf & ~childClr.
   int64_t fork(uint64_t src, uint64_t dst, uint64_t la, uint64_t count, uint64_t parentClr, uint64_t parentSet, uint64_t childClr);
   // Points the 4K leaf at la to a fresh frame (a copy of the old one, or zeros) with `attrs`;
   // the old frame loses a reference. The new frame's number, or ENOENT/EINVAL/ENOMEM.
   int64_t cowBreak(uint64_t root, uint64_t la, bool copy, uint64_t attrs);
+  // mremap's move: the entries of [src, src + count*4096) go to the empty [dst, ...) (whole tables
+  // or large leaves where aligned alike and dst's slot is empty). OK, EEXIST, or ENOMEM with all moved back.
+  int moveRange(uint64_t root, uint64_t src, uint64_t dst, uint64_t count);
+  // 4 KiB pages of the range whose present leaf maps a frame in [pfn, pfn + frames).
+  int64_t countFrames(uint64_t root, uint64_t la, uint64_t count, uint64_t pfn, uint64_t frames);
   // Present leaves meeting the range with Accessed set (cleared when `clear`); *pages += their 4K pages.
   int64_t scanAccessed(uint64_t root, uint64_t la, uint64_t count, bool clear, uint64_t* pages);
 
@@ -102,14 +126,27 @@ class PageTables {
       if (freeEmpty && !(level == 4 && i >= 256) && ram_.tableEmpty(child)) {
         t[i] = 0;
         frames_.unrefU(child);
+        // A PT freed from a PD entry is a PMD-level change (bit 1), and so on up.
+        if (freedSpan_) {
+          freedSpan_->tables++;
+          freedSpan_->add(va, va + 4096, 1u << (level - 1));
+        }
       }
     }
   }
   int split(uint64_t table, uint64_t idx, int level, bool kernel);
+  // moveRange's parts (see page_table.cc).
+  bool occupied(uint64_t table, int level, uint64_t base, uint64_t start, uint64_t end) const;
+  void prune(uint64_t root, uint64_t start, uint64_t end);
+  void splitCovering(uint64_t root, uint64_t la);
+  int moveWhole(uint64_t root, uint64_t o, uint64_t n, int level);
+  void moveLoop(uint64_t root, uint64_t from, uint64_t to, uint64_t len, std::vector<uint64_t>& log);
+  void moveBack(uint64_t root, uint64_t from, uint64_t to, uint64_t ext, int level);
 
   Ram& ram_;
   Frames& frames_;
   double* counters_;
+  FlushSpan* freedSpan_ = nullptr;  // set while unmap runs: the tables it frees
   uint64_t kernelPdpts_[256];
   bool ok_ = true;
 };

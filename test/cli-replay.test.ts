@@ -73,7 +73,7 @@ describe('vmsim replay', () => {
 
   it('bad options give a clear message and exit 2', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['replay'], /expected one TRACE/],
+      [['replay'], /expected one or more TRACE files/],
       [['replay', trace, '--tlb-entries'], /--tlb-entries needs a value/],
       [['replay', trace, '--tlb-entries', 'many'], /--tlb-entries many: needs a whole number of at least 1/],
       [['replay', trace, '--page-size', '1g'], /--page-size 1g: must be one of 4k, 2m/],
@@ -85,6 +85,8 @@ describe('vmsim replay', () => {
       [['sweep', trace, '--cpu', 'skylake,p4'], /--cpu skylake,p4: "p4" is not one of skylake/],
       [['convert', trace], /expected IN and OUT/],
       [['maps'], /expected one TRACE/],
+      [['replay', trace, trace, '--cpus', '0'], /--cpus 0: needs a whole number in \[1, 256\]/],
+      [['replay', trace, trace, '--csv'], /--csv is for one TRACE/],
     ];
     for (const [argv, msg] of cases) {
       const r = await run(...argv);
@@ -113,6 +115,20 @@ describe('vmsim replay', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toMatch(msg);
     }
+  });
+
+  it('several TRACEs with --cpus: one process each, a table per process and per CPU, or JSON', async () => {
+    const r = await run('replay', trace, trace, trace, '--cpus', '2', '--quantum', '2', '--backend', 'js');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/3 processes on 2 CPUs, quantum 2 accesses/);
+    expect(r.out).toMatch(/CPU\s+TLB hits\s+misses\s+switch flushes/);
+    const j = JSON.parse((await run('replay', trace, trace, '--cpus', '2', '--json')).out);
+    expect(j.processes.map((p: { cpu: number; accesses: number }) => [p.cpu, p.accesses])).toEqual([
+      [0, 6],
+      [1, 6],
+    ]);
+    expect(j.cpus).toHaveLength(2);
+    expect(j.machine.accesses).toBe(12);
   });
 
   it('--help explains every option', async () => {

@@ -47,3 +47,19 @@ it('the README replay example runs as written', async () => {
   const rows = await sweep(trace, [16, 64, 256].map((entries) => ({ tlb: { entries, ways: entries } })), { jobs: 1 });
   expect(rows.map((x) => x.result.tlb.misses)).toEqual([2, 2, 2]);
 });
+
+it('the README multiprocessor example does what the README says', () => {
+  const m = new Machine({ cpus: 4 });
+  const p = m.createAddressSpace();
+  const a = p.mmap({ length: 64 * 4096, prot: 'rw', populate: true });
+  const [t1, t2, t3] = [p.createThread(), p.createThread(), p.createThread()];
+  m.cpu(0).run(p); m.cpu(1).run(t1); m.cpu(2).run(t2); m.cpu(3).run(t3);
+  t1.write(a + 8 * 4096, [1]);
+  p.munmap(a + 8 * 4096, 10 * 4096);
+  for (let i = 1; i < 4; i++) expect(m.cpu(i).stats()).toMatchObject({ ipisReceived: 1, tlbShootdowns: 1, flushes: { full: 0, single: 10 } });
+  expect(m.cpu(0).stats()).toMatchObject({ ipisSent: 3, flushes: { full: 0, single: 10 } });
+  m.cpu(3).idle();
+  p.munmap(a + 20 * 4096, 4096);
+  expect(m.stats().shootdowns).toMatchObject({ ipisSent: 5, lazySkipped: 1, vmstat: { nr_tlb_remote_flush: 2 } });
+  expect(m.cpu(3).stats().ipisReceived).toBe(1);
+});

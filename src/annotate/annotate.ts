@@ -14,7 +14,8 @@
 import { performance } from 'node:perf_hooks';
 import { Counter } from '../core/constants.js';
 import { tlbLookup, userHitAllowed } from '../core/tlb-state.js';
-import { Machine } from '../machine/machine.js';
+import type { Machine } from '../system/machine.js';
+import { replayMachine } from '../replay/replay-machine.js';
 import { ReplayEngine } from '../replay/replay-engine.js';
 import { resolveReplayOptions, type ReplayOptions } from '../replay/replay-options.js';
 import type { ReplayResult } from '../replay/replay-result.js';
@@ -64,7 +65,7 @@ export async function annotate(trace: string | NodeJS.ReadableStream, options: A
   const o = resolveReplayOptions(options);
   const pr = o.pressure;
   if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress) };
-  const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(pr ? { swap: pr.swap } : {}) });
+  const machine = replayMachine(options, o);
   try {
     const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
     if (pr) space.vm.resident!.countTouched = true;
@@ -230,9 +231,10 @@ class Attributor {
       const side = kind === TraceKind.INSTR ? 1 : 0;
       return this.lastPage[side] === Math.floor(la / 4096) && (access !== 1 || this.lastWrite[side]!);
     }
-    const m = this.machine;
-    const e = tlbLookup(m.tlbState, la, m.tag);
-    return e >= 0 && userHitAllowed(m.tlbState.flags[e]!, access);
+    // A replay's machine has one CPU: its TLB and the PCID it gives the process.
+    const cpu = this.machine.cpu(0);
+    const e = tlbLookup(cpu.tlbState, la, cpu.tag);
+    return e >= 0 && userHitAllowed(cpu.tlbState.flags[e]!, access);
   }
 
   /** After record k ran alone: its page is now its side's last (a fault may have invalidated the other side's). */

@@ -1,5 +1,5 @@
 /** The built-in default job: a small process life — mmap, demand faults, fork with COW, mprotect — with the statistics it produced. */
-import { Machine } from '../machine/machine.js';
+import { Machine } from '../system/machine.js';
 import { SegmentationFault } from '../errors.js';
 import { hex } from '../hex.js';
 

@@ -100,8 +100,26 @@ export const Result = {
   C: 2,
   /** translate: page-size shift (12, 21 or 30); unmap: frames freed. */
   D: 3,
+  /** unmap: page tables freed; protect: leaves whose change needs a TLB flush (x86's pte_needs_flush). */
+  E: 4,
+  /** unmap, protect: start of the span to flush (the leaves cleared or changed, and each freed table's region base; 0 when nothing). */
+  F: 5,
+  /** unmap, protect: end of that span (exclusive). */
+  G: 6,
+  /** unmap, protect: the levels involved (FlushLevel bits), as Linux's mmu_gather records cleared_ptes/pmds/puds/p4ds. */
+  H: 7,
   LENGTH: 8,
 } as const;
+
+/** Bits of Result.H: a 4 KiB leaf (PTE), a 2 MiB leaf or a freed page table (PMD), a 1 GiB leaf or a freed PD (PUD), a freed PDPT (P4D). */
+export const FlushLevel = { PTE: 1, PMD: 2, PUD: 4, P4D: 8 } as const;
+
+/**
+ * The operations of core.tlbOps: TlbOp.FIELDS numbers each, [op, cpu, a, b, c, d].
+ * INVLPG [pcid (0..4096), la, count, shift (12, 21, 30)]: INVLPG at la + k * 2^shift for k < count.
+ * FLUSH_PCID [pcid]: INVPCID single context. FLUSH_ALL [includeGlobal 0|1]. LOAD_CR3 [root, pcid, noFlush 0|1].
+ */
+export const TlbOp = { INVLPG: 0, FLUSH_PCID: 1, FLUSH_ALL: 2, LOAD_CR3: 3, FIELDS: 6 } as const;
 
 /** TLB entry flag bits (the `flags` Uint8Array of the TLB arrays). */
 export const TlbFlag = {
@@ -157,4 +175,4 @@ export const TraceOut = {
 } as const;
 
 /** Flags of core.pageBits per page (ACCESSED and DIRTY equal the reclaim policies' ACCESSED/DIRTY; SHARED: the frame has more than one reference). */
-export const PageBit = { ACCESSED: 1, DIRTY: 2, PRESENT: 4, LARGE: 8, SWAP: 16, SHARED: 32 } as const;
+export const PageBit = { ACCESSED: 1, DIRTY: 2, PRESENT: 4, LARGE: 8, SWAP: 16, SHARED: 32, WRITABLE: 64 } as const;

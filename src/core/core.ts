@@ -26,12 +26,16 @@ export interface CoreConfig {
   readonly result: Float64Array;
   /** Commit host memory for all of RAM now instead of on first touch (default false). */
   readonly eagerHostMemory?: boolean;
+  /** CPUs 1..n-1 (CPU 0 is `tlb` and `counters`): each its own TLB arrays and counters; at most 255. */
+  readonly otherCpus?: ReadonlyArray<{ readonly tlb: TlbState; readonly counters: Float64Array }>;
 }
 
 /** A backend: physical memory, frames, page tables, the TLB and the access path. */
 export interface Core {
   readonly backend: 'native' | 'js';
   readonly totalFrames: number;
+  /** Number of CPUs (1 + otherCpus.length). */
+  readonly cpuCount: number;
 
   // ---- physical memory ----
   /** RAM bytes [i * 2^30, min(memoryBytes, (i+1) * 2^30)) as a view; stable for the core's life. */
@@ -87,7 +91,8 @@ export interface Core {
   /**
    * Unmaps every present leaf in [la, la + count*4096), splitting large leaves that are only
    * partly covered. Drops one reference per frame; frees tables left empty. Returns the number
-   * of 4 KiB pages unmapped (result[D] = frames freed), or ENOMEM (a split failed; nothing unmapped).
+   * of 4 KiB pages unmapped (result[D] = frames freed, result[E] = tables freed, [F, G) the span
+   * a flush must cover and H its levels: Result), or ENOMEM (a split failed; nothing unmapped).
    */
   unmap(root: number, la: number, count: number): number;
   /**
@@ -95,7 +100,8 @@ export interface Core {
    * entry = (entry & ~clr) | set on the attribute bits RW US PWT PCD A D G and bits 9-11
    * (low word) and NX (high word); then, where the new low word has any bit of `ifLo`, its
    * `thenClrLo` bits are cleared too (e.g. a COW page keeps RW clear: ifLo SW_COW, thenClrLo
-   * RW). Returns the number of 4 KiB pages covered, or ENOMEM/EINVAL.
+   * RW). Returns the number of 4 KiB pages covered (result[E] = leaves whose change needs a TLB
+   * flush, [F, G) their span, H their levels: Result), or ENOMEM/EINVAL.
    */
   protect(root: number, la: number, count: number, setLo: number, setHi: number, clrLo: number, clrHi: number, ifLo: number, thenClrLo: number): number;
   /**
@@ -118,6 +124,27 @@ export interface Core {
   fork(src: number, dst: number, la: number, count: number, parentClrLo: number, parentSetLo: number, childClrLo: number): number;
 
   /**
+   * The 4 KiB pages of [la, la + count*4096) that present leaves map to frames in [pfn, pfn +
+   * frames) (a large leaf partly inside the range counts its parts inside): the VMM's count of
+   * zero-page mappings, which Linux's RSS leaves out. Bad entries met are cleared and counted,
+   * as scanAccessed does. EINVAL for a bad range or root.
+   */
+  countFrames(root: number, la: number, count: number, pfn: number, frames: number): number;
+
+  /**
+   * mremap's move of page-table entries: the entries of the user-half range [src, src +
+   * count*4096) move to [dst, dst + count*4096) unchanged (present leaves with their A/D and
+   * software bits, and non-present ones: swap entries), and no frame's reference count changes.
+   * Where both sides are aligned alike on a 1 GiB or 2 MiB boundary and dst's slot is empty, the
+   * table (or large leaf) moves whole, as move_page_tables moves a PMD; a large leaf that cannot
+   * move whole is split first (also at the range's edges, as for unmap). EINVAL for overlapping
+   * ranges or a range outside the user half; EEXIST (nothing changed) when anything is mapped in
+   * dst; ENOMEM when a table cannot be allocated, with every entry moved back (splits stay).
+   * Tables left empty in src are freed. The TLB is not touched. Returns OK.
+   */
+  moveRange(root: number, src: number, dst: number, count: number): number;
+
+  /**
    * The copy-on-write break in one call: points the present 4 KiB leaf at `la` to a freshly
    * allocated frame — a copy of the old frame (mode 0) or zeros (mode 1, a write to the zero
    * page) — carrying (attrLo, attrHi) as a leaf of `map` (attrLo & 0xF7E | P, attrHi & NX); the old frame loses a reference and the
@@ -125,6 +152,22 @@ export interface Core {
    * leaf or bad arguments), ENOMEM (no free frame; nothing changed). The TLB is not touched.
    */
   cowBreak(root: number, la: number, mode: number, attrLo: number, attrHi: number): number;
+
+  // ---- CPUs: the CPU-level calls below act on the selected CPU ----
+  /**
+   * Selects the CPU that setCr3, invalidate, invalidateList, flushPcid, flushAll, access,
+   * accessBatch, traceBatch, copyVirt and the hierarchy calls act on (CPU 0 at first); bad
+   * entries met by page-table operations count in its counters. RangeError for no such CPU.
+   */
+  selectCpu(cpu: number): void;
+  /**
+   * TLB maintenance on any CPUs in one call (a shootdown's INVLPGs, flushes and CR3 loads on
+   * every target): `count` operations of TlbOp.FIELDS numbers (constants.ts TlbOp), checked
+   * whole first (EINVAL, nothing run, for a bad one), then run in order, each on its CPU's TLB
+   * and hierarchy exactly as invalidate (at the given stride), flushPcid, flushAll and setCr3
+   * on that CPU, counting in its counters. The selected CPU does not change. OK or EINVAL.
+   */
+  tlbOps(ops: Float64Array, count: number): number;
 
   // ---- CPU: CR3, TLB maintenance, accesses ----
   /** MOV to CR3: loads root and PCID; flushes per the SDM unless noFlush (PCIDE only). */
@@ -136,9 +179,10 @@ export interface Core {
   /** Invalidates every entry (includeGlobal) or every non-global entry. */
   flushAll(includeGlobal: boolean): void;
   /**
-   * One access through the TLB and walker with the current CR3. flags: bit0 user mode,
-   * bit1 EFLAGS.AC. Returns the physical address, or -(1 + error code) on a page fault
-   * with result[A] = la, result[B] = error code, result[C] = kind.
+   * One access through the TLB (the hierarchy, when one is attached) and walker with the
+   * current CR3. flags: bit0 user mode, bit1 EFLAGS.AC, bit 3 (HIER_RETRY) the access retries
+   * one that faulted (the hierarchy counts its lookups once). Returns the physical address, or
+   * -(1 + error code) on a page fault with result[A] = la, result[B] = error code, result[C] = kind.
    */
   access(la: number, kind: number, flags: number): number;
   /**
@@ -156,7 +200,8 @@ export interface Core {
    * position of the touch that faulted (details as for access) or end * 2. For each record
    * completed, out[TraceOut.LOADS + kind] += 1 and out[TraceOut.SPLITS] += 1 if it crossed.
    * flags as for accessBatch (bit 2: already checked). EINVAL when a record has bits 30-31 of
-   * its high word set (nothing run) or the arguments are out of range.
+   * its high word set (nothing run) or the arguments are out of range. With a hierarchy
+   * attached, this is hierTraceBatch.
    */
   traceBatch(words: Uint32Array, start: number, end: number, flags: number, out: Float64Array): number;
   /**
@@ -171,8 +216,9 @@ export interface Core {
    * Attaches a TLB hierarchy (L1 I/D arrays, second level, paging-structure caches) built from
    * `config` (src/tlb/layout.ts encoding), counting into `stats` (HierStat.LENGTH values, the
    * caller's array); replaces any earlier one, all entries invalid. `config` null detaches it.
-   * While attached, invalidate/flushPcid/flushAll/setCr3 also act on it as INVLPG, INVPCID and
-   * CR3 loads do (SDM §4.10.4.1). OK or EINVAL.
+   * While attached, the selected CPU's accesses (access, accessBatch, traceBatch, copyVirt) go
+   * through it instead of the single TLB, and invalidate/flushPcid/flushAll/setCr3 also act on
+   * it as INVLPG, INVPCID and CR3 loads do (SDM §4.10.4.1). OK or EINVAL.
    */
   hierarchy(config: Float64Array | null, stats: Float64Array | null): number;
   /**
@@ -189,7 +235,7 @@ export interface Core {
   // ---- reclaim (native/reclaim.cc, src/core/ref/reclaim.ts): lists of 4 KiB user pages ----
   /**
    * For each page las[i] (4 KiB aligned, user half) of [0, count): out[i] = PageBit flags of
-   * the entry at its 4 KiB level (ACCESSED | DIRTY | PRESENT, and SHARED when the frame has more
+   * the entry at its 4 KiB level (ACCESSED | DIRTY | PRESENT | WRITABLE (RW), and SHARED when the frame has more
    * than one reference; SWAP for a non-present non-zero entry; 0 when empty), frames[i] = its
    * frame or -1. Within a 2M/1G leaf: LARGE | PRESENT with that leaf's ACCESSED/DIRTY, and the
    * frame of the 4 KiB part of it at las[i] (SHARED by that frame's count); a bad large entry is

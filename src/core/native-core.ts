@@ -6,7 +6,7 @@ import { VmmError } from '../errors.js';
 import { packageRoot } from '../package-info.js';
 
 interface NativeBinding {
-  createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean): Core;
+  createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean, otherCpus: unknown): Core;
   /** flock(2) LOCK_EX|LOCK_NB (lock) or LOCK_UN on `fd`: '' or the errno's name. */
   flock?(fd: number, lock: boolean): string;
 }
@@ -63,7 +63,7 @@ export function createNativeCore(config: CoreConfig): Core {
   const b = load();
   if (!b) throw loadError ?? new Error('native addon unavailable');
   try {
-    return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result, config.eagerHostMemory === true);
+    return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result, config.eagerHostMemory === true, config.otherCpus);
   } catch (e) {
     // The addon marks host-allocation failures with an errno code (no VmmError class in C++).
     const code = (e as { code?: unknown }).code;

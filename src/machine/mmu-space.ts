@@ -1,24 +1,26 @@
 /**
- * The MMU level of one address space: a top-level table (CR3) and a PCID, the page-level API
- * of an MMU (map, unmap, protect, translate, walk), and accesses through the TLB and the
- * walker with the JS TLB-hit fast path. Faults go to a fault handler whose outcome is a value;
- * the access path builds the exception. Nothing here knows regions or the VMM: a raw space
- * (`createAddressSpace({ faults: 'raw' })`) is this class as it is.
+ * The MMU level of one address space: a top-level table (CR3) and its TLB context (Linux's
+ * mm->context), the page-level API of an MMU (map, unmap, protect, translate, walk), and the
+ * access API as its own main task (Task). Threads (createThread) share it. Nothing here knows
+ * regions or the VMM: a raw space (`createAddressSpace({ faults: 'raw' })`) is this class as it is.
  */
-import { AccessKind, CHUNK_BYTES, Counter, PAGE_SIZE, Result, Status } from '../core/constants.js';
-import { tlbFind, tlbLookup, tlbTouch, USER_HIT_MASK, USER_HIT_NEED, type TlbState } from '../core/tlb-state.js';
-import { PageFault, SegmentationFault, VmmError, type BusError } from '../errors.js';
-import { toBytes } from '../bytes.js';
+import { PAGE_SIZE } from '../core/constants.js';
+import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
-import { describe, fromLinear, sizeName, toCount, toLinear, toLinearAligned, toPhysical } from '../address.js';
+import { describe, fromLinear, sizeName, toLinear, toLinearAligned, toPhysical } from '../address.js';
 import { decodeFlags, decodeSoftware, encodeFlags, entryBigInt, FLAG_MASK_HI, FLAG_MASK_LO, type EntryFlags, type PageFlags, type SoftwareBits } from '../page-flags.js';
 import { strictOptions } from '../strict-options.js';
-import { KIND_NAMES, kindCode } from './access-kind.js';
-import { faultError, RAW_FAULTS, RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from './fault.js';
+import { RAW_FAULTS, type FaultHandler } from './fault.js';
 import { PageTable } from './page-table.js';
+import { TlbGather } from './tlb-gather.js';
 import { walkEntries, type WalkStep } from './walk.js';
-import type { Cpu } from './cpu.js';
-import type { AccessKindName } from '../errors.js';
+import { Task } from './task.js';
+import { Thread } from './thread.js';
+import type { Mmu } from './mmu.js';
+import type { MmContext } from './mm-context.js';
+import type { Cpu, SchedTask } from './cpu.js';
+
+export type { AccessOptions, BatchResult } from './task.js';
 
 /** A translation found by a pure page walk. */
 export interface Translation {
@@ -34,64 +36,45 @@ export interface Translation {
   entry: bigint;
 }
 
-/** Options of an access. */
-export interface AccessOptions {
-  /** User-mode access (default true). */
-  user?: boolean;
-  /** EFLAGS.AC: lets a supervisor access touch user pages under SMAP (default false). */
-  ac?: boolean;
-}
-
 /** Options of mapPage. */
 export interface MapOptions {
   /** Page size in bytes: 4096 (default), 2 MiB or 1 GiB. */
   pageSize?: number;
 }
 
-/** Outcome of accessBatch. */
-export interface BatchResult {
-  /** Index of the first access that did not complete (= end when all did). */
-  completed: number;
-  /** Why the batch stopped early. */
-  fault?: PageFault | SegmentationFault | BusError;
-}
-
 const PAGE_SIZES: readonly unknown[] = [4096, 2 ** 21, 2 ** 30];
-const TWO48 = 2 ** 48;
 
-/**
- * `la & PAGE_MASK` is la mod 4096 (ToInt32 keeps the low bits), never `%`: on numbers above
- * 2^31 V8 compiles `%` to an fmod call, dearer than the whole hit path. The hit paths write
- * 4096 as a literal: an imported constant is a module cell V8 reloads instead of folding
- * (`la / PAGE_SIZE` became a real division, ~4 ns a call).
- */
-const PAGE_MASK = 4095;
-// userHitAllowed's tables as module-local constants, tested inline in fastHit: V8 folds these
-// (not imported bindings), and a call would spend inlining budget (see PAGE_MASK).
-const FAST_NEED = USER_HIT_NEED;
-const FAST_MASK = USER_HIT_MASK;
-const HITS = Counter.HITS;
-/** accessBatch/traceBatch flag bit 2: the core already checked this batch (a resume). */
-const CHECKED = 4;
-const READS = Counter.READS;
-
-/** The MMU level of one address space: CR3 and PCID, page-level mapping, and accesses. */
-export class MmuSpace {
+/** The MMU level of one address space: CR3 and its TLB context, page-level mapping, and accesses (as its main task). */
+export class MmuSpace extends Task {
   /** Frame number of the top-level table. @internal */
-  readonly rootFrame: number;
-  /** PCID tagging this space's TLB entries (0 when PCIDs are off). */
-  readonly pcid: number;
+  rootFrame: number;
+  /** @internal Its TLB context: ctx_id, tlb_gen, mm_cpumask, global ASID. */
+  mm: MmContext;
   /** Who resolves this space's page faults: nobody (raw: every fault is thrown), a callback, or the VMM. @internal */
   faultHandler: FaultHandler = RAW_FAULTS;
   /** @internal The typed page operations on this space's tables (what the VMM and reclaim use). */
-  readonly pages: PageTable;
+  pages: PageTable;
+  /** @internal Its live threads (not the main task). */
+  readonly threads = new Set<Thread>();
   private dead = false;
+  /** Waiting for its vfork child: every call is refused (EBUSY) until the child execs or exits. */
+  private waiting = false;
 
-  /** @internal Use machine.createAddressSpace() or machine.adoptAddressSpace(). */
-  constructor(readonly machine: Cpu, rootFrame: number, pcid: number) {
-    this.rootFrame = rootFrame;
-    this.pcid = pcid;
-    this.pages = new PageTable(machine, this);
+  /**
+   * @internal Use machine.createAddressSpace() or machine.adoptAddressSpace(). With `share`, the
+   * space is a task on `share`'s tables and TLB context (a vfork child: the same mm, so running
+   * it reloads no CR3) until `rebind` gives it its own.
+   */
+  constructor(machine: Mmu, rootFrame: number, share?: MmuSpace) {
+    super(machine, machine.taskId());
+    this.rootFrame = share ? share.rootFrame : rootFrame;
+    this.mm = share ? share.mm : machine.newMm(rootFrame, this);
+    this.pages = share ? share.pages : new PageTable(machine, this);
+  }
+
+  /** @internal Task: a space's accesses use its own tables. */
+  protected get home(): this {
+    return this;
   }
 
   /** Physical address of the top-level table: the value CR3 holds for this space. */
@@ -99,19 +82,61 @@ export class MmuSpace {
     return this.rootFrame * PAGE_SIZE;
   }
 
+  /**
+   * The PCID tagging this space's TLB entries on CPU 0: with Linux's dynamic ASIDs the ASID it
+   * holds there + 1 (0 when it holds none), with `asids: 'static'` its own PCID; 0 without PCIDs.
+   * Each CPU's: `machine.cpu(i).pcidOf(space)`.
+   */
+  get pcid(): number {
+    return this.machine.cpu(0).asids.pcidOf(this.mm);
+  }
+
   /** True once destroy() has run. */
   get destroyed(): boolean {
     return this.dead;
   }
 
-  /** Frees every frame this space owns (its tables and the frames only it references); kernel tables stay. */
+  /**
+   * A new thread of this process: a task that shares this address space, with the access API
+   * of a space. It runs nowhere until a CPU runs it (`machine.cpu(i).run(thread)`); an access
+   * by a thread that runs nowhere schedules it on CPU 0 first.
+   */
+  createThread(): Thread<this> {
+    this.live();
+    const t = new Thread(this.machine, this.machine.taskId(), this);
+    this.threads.add(t);
+    return t;
+  }
+
+  /** @internal The CPU its main thread runs on, or undefined. */
+  get runningOn(): Cpu | undefined {
+    return this.cpu;
+  }
+
+  /** @internal Its tasks: the space itself (its main thread), then its threads. */
+  *tasks(): Iterable<SchedTask> {
+    yield this;
+    yield* this.threads;
+  }
+
+  /**
+   * Frees every frame this space owns (its tables and the frames only it references); kernel
+   * tables stay. Its tasks stop running first (their CPUs go idle) and its threads exit; the
+   * whole address space is flushed, with freed page tables, before its frames are reused.
+   */
   destroy(): void {
     this.live();
     this.beforeDestroy();
     const m = this.machine;
+    // The OOM killer destroys a process from inside another's fault: that fault goes on on its own CPU.
+    const was = m.selected;
+    m.kernelFor(this);
     m.release(this);
+    for (const t of this.threads) t.markExited();
+    this.threads.clear();
     const st = m.core.destroyRoot(this.rootFrame);
     this.dead = true;
+    if (m.selected !== was) m.selectCpu(was);
     this.afterDestroy();
     if (st < 0) throw m.statusError(st, 'destroy', `root ${hex(this.root)}`);
   }
@@ -122,9 +147,39 @@ export class MmuSpace {
   /** What a layer above gives back once the tables are freed (the VMM: its hold on the huge zero page). */
   protected afterDestroy(): void {}
 
+  /**
+   * @internal Moves this space to tables of its own (a vfork child's exec): root, TLB context,
+   * page operations; the CPU running it switches to them (exec's activate_mm).
+   */
+  rebind(rootFrame: number): void {
+    this.rootFrame = rootFrame;
+    this.mm = this.machine.newMm(rootFrame, this);
+    this.pages = new PageTable(this.machine, this);
+    this.machine.switchTaskMm(this);
+  }
+
+  /** @internal A vfork parent stops (true) until its child execs or exits (false). */
+  setWaiting(waiting: boolean): void {
+    this.waiting = waiting;
+  }
+
+  /** @internal Marks the space dead without freeing anything (a vfork child that exits owns no tables): its CPU goes idle. */
+  protected markExited(): void {
+    if (this.cpu) this.machine.idle(this.cpu);
+    for (const t of this.threads) t.markExited();
+    this.threads.clear();
+    this.dead = true;
+  }
+
   /** @internal The machine was disposed. */
   markDestroyed(): void {
     this.dead = true;
+    for (const t of this.threads) t.markExited();
+  }
+
+  /** @internal A thread exited. */
+  threadExited(t: Thread): void {
+    this.threads.delete(t);
   }
 
   // ---------------------------------------------------------------- page-level API
@@ -140,6 +195,7 @@ export class MmuSpace {
     const [lo, hi] = encodeFlags(flags);
     this.live();
     const m = this.machine;
+    m.kernelFor(this);
     if (!PAGE_SIZES.includes(size)) throw new VmmError('EINVAL', `options.pageSize must be 4096, 2 MiB or 1 GiB, got ${describe(size)}`);
     const la = toLinearAligned(va, size, 'va');
     const p = toPhysical(pa, m.physical.size, 'pa');
@@ -162,8 +218,11 @@ export class MmuSpace {
     this.live();
     const la = toLinearAligned(va, PAGE_SIZE, 'va');
     const size = this.leafAt(la, 'unmapPage');
-    this.pages.unmap(la, size / PAGE_SIZE);
-    this.pages.invalidate(la, size / PAGE_SIZE);
+    this.machine.kernelFor(this);
+    // Linux's zap: the cleared leaf (and any table freed) in an mmu_gather, flushed once.
+    const g = new TlbGather();
+    this.pages.unmap(la, size / PAGE_SIZE, g);
+    this.pages.finish(g);
   }
 
   /** Replaces the hardware flags of the page mapped at `va` (A and D are kept). ENOENT when nothing is mapped. */
@@ -172,9 +231,11 @@ export class MmuSpace {
     this.live();
     const la = toLinearAligned(va, PAGE_SIZE, 'va');
     const size = this.leafAt(la, 'protectPage');
-    // A whole leaf is covered: no split, so no allocation can fail.
-    this.pages.protect(la, size / PAGE_SIZE, { setLo: lo, setHi: hi, clearLo: FLAG_MASK_LO & ~lo, clearHi: FLAG_MASK_HI & ~hi });
-    this.pages.invalidate(la, size / PAGE_SIZE);
+    this.machine.kernelFor(this);
+    // A whole leaf is covered: no split, so no allocation can fail. Flushed when the change needs it (pte_needs_flush).
+    const g = new TlbGather();
+    this.pages.protect(la, size / PAGE_SIZE, { setLo: lo, setHi: hi, clearLo: FLAG_MASK_LO & ~lo, clearHi: FLAG_MASK_HI & ~hi }, g);
+    this.pages.finish(g);
   }
 
   /** Pure page walk (no TLB fill, no A/D update): the translation of `va`, or undefined when not mapped. */
@@ -195,417 +256,6 @@ export class MmuSpace {
     return walkEntries(this.machine.physical, this.rootFrame, toLinear(va, 'va'));
   }
 
-  // ---------------------------------------------------------------- accesses
-
-  /**
-   * One access through the TLB and the walker, as the CPU makes it (A/D set, TLB filled):
-   * the physical address reached. Faults go to the fault handler; unresolved ones throw.
-   * Accessing through a space makes it current, as a context switch would.
-   */
-  access(va: number | bigint, kind: AccessKindName = 'read', options?: AccessOptions): number {
-    // Options first (their getters run once), then the liveness check: a getter cannot act on a dead space.
-    const flags = options === undefined ? 1 : accessFlags(options);
-    this.live();
-    const la = toLinear(va, 'va');
-    const k = kindCode(kind);
-    const m = this.machine;
-    m.activate(this);
-    if (flags === 1) {
-      const pa = this.fastHit(la, k);
-      if (pa >= 0) return pa;
-    }
-    return this.slowAccess(la, k, flags);
-  }
-
-  /** Reads `length` bytes of virtual memory at `va` (user mode unless options say otherwise). */
-  read(va: number | bigint, length: number, options?: AccessOptions): Uint8Array {
-    const n = toCount(length, 'length', { max: 2 ** 31 });
-    const out = new Uint8Array(n);
-    if (options !== undefined || n === 0 || !this.readHit(va, out, 0, n)) this.readIntoSlow(va, out, 0, n, options);
-    return out;
-  }
-
-  /**
-   * Reads `length` bytes at `va` into `dst[offset..]` without allocating (the emulator's load
-   * path): a user-mode TLB hit within one page runs entirely in JS.
-   */
-  readInto(va: number | bigint, dst: Uint8Array, offset = 0, length = dst.length - offset, options?: AccessOptions): void {
-    // The common case (a user-mode TLB hit within one page, small integer arguments) first,
-    // in few enough bytecodes for V8 to inline the whole hit path; anything else is checked
-    // and served by readIntoSlow.
-    const simple = options === undefined && length > 0 && (offset | length) >= 0 && dst instanceof Uint8Array && offset + length <= dst.length && (offset | 0) === offset && (length | 0) === length;
-    if (!simple || !this.readHit(va, dst, offset, length)) this.readIntoSlow(va, dst, offset, length, options);
-  }
-
-  /**
-   * The user-mode read hit of read()/readInto() for checked dst/offset/length (length > 0):
-   * true when a TLB hit within one page served it in JS, false when the caller must go the
-   * checked, general way.
-   */
-  private readHit(va: number | bigint, dst: Uint8Array, offset: number, length: number): boolean {
-    this.live();
-    const la = toLinear(va, 'va');
-    if ((la & PAGE_MASK) + length > 4096) return false;
-    this.machine.activate(this);
-    const pa = this.fastHit(la, AccessKind.READ);
-    if (pa < 0) return false;
-    this.machine.physical.copyOut(pa, dst, offset, length);
-    return true;
-  }
-
-  /** readInto() with every argument checked: faults, page crossings, options, bad arguments. */
-  private readIntoSlow(va: number | bigint, dst: Uint8Array, offset: number, length: number, options: AccessOptions | undefined): void {
-    const flags = accessFlags(options);
-    this.live();
-    const la = toLinear(va, 'va');
-    if (!(dst instanceof Uint8Array)) throw new VmmError('EINVAL', `dst must be a Uint8Array, got ${describe(dst)}`);
-    toCount(offset, 'offset', { max: dst.length });
-    toCount(length, 'length', { max: dst.length - offset });
-    this.checkSpan(la, length);
-    this.machine.activate(this);
-    if (length === 0) return;
-    // Options that still mean a plain user-mode access (user: true, no ac) may take the hit path.
-    if (flags === 1 && this.readHit(va, dst, offset, length)) return;
-    const view = offset === 0 && length === dst.length ? dst : dst.subarray(offset, offset + length);
-    this.copyVirt(la, view, false, flags);
-  }
-
-  /**
-   * Loads a little-endian unsigned integer of `size` bytes (1, 2, 4, or 8 as a bigint) at `va`,
-   * as a user-mode read: the emulator's load, with no buffer at all. A TLB hit within one page
-   * runs in JS.
-   */
-  load(va: number | bigint, size?: 1 | 2 | 4): number;
-  load(va: number | bigint, size: 8): bigint;
-  load(va: number | bigint, size: 1 | 2 | 4 | 8 = 4): number | bigint {
-    const pa = this.smallAccess(va, size, AccessKind.READ);
-    if (pa < 0) return this.loadSlow(va, size);
-    const dv = this.machine.physical.viewAt(pa);
-    const o = pa & (CHUNK_BYTES - 1); // ToInt32 keeps the low bits: pa mod CHUNK_BYTES
-    return size === 4 ? dv.getUint32(o, true) : size === 2 ? dv.getUint16(o, true) : size === 1 ? dv.getUint8(o) : dv.getBigUint64(o, true);
-  }
-
-  /** A sign-extending load (MOVSX): `size` 1, 2 or 4 bytes as a number, 8 bytes as a bigint. */
-  loadSigned(va: number | bigint, size?: 1 | 2 | 4): number;
-  loadSigned(va: number | bigint, size: 8): bigint;
-  loadSigned(va: number | bigint, size: 1 | 2 | 4 | 8 = 4): number | bigint {
-    if (size === 8) return BigInt.asIntN(64, this.load(va, 8));
-    const v = this.load(va, size);
-    return size === 4 ? v | 0 : size === 2 ? (v << 16) >> 16 : (v << 24) >> 24;
-  }
-
-  /** load() through read(): faults, page crossings, supervisor-only or uncached pages. */
-  private loadSlow(va: number | bigint, size: number): number | bigint {
-    const b = this.read(va, size);
-    if (size === 8) return new DataView(b.buffer).getBigUint64(0, true);
-    return size === 4 ? (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0 : size === 2 ? b[0]! | (b[1]! << 8) : b[0]!;
-  }
-
-  /**
-   * Stores `value` little-endian in `size` bytes (1, 2 or 4: an integer in the signed or
-   * unsigned range of that size; 8: a bigint or safe integer in [-2^63, 2^64)) at `va`, as a
-   * user-mode write. A value out of range is EINVAL, never truncated.
-   */
-  store(va: number | bigint, value: number | bigint, size: 1 | 2 | 4 | 8 = 4): void {
-    // In range for its size (signed or unsigned spelling), in integer operations only: no table loads, no calls.
-    if (size === 8 || typeof value !== 'number' || ((value | 0) !== value && value >>> 0 !== value) || (size !== 4 && (value < -(1 << (size * 8 - 1)) || value >= 1 << (size * 8)))) {
-      return this.storeOther(va, value, size);
-    }
-    const v = value >>> 0;
-    const pa = this.smallAccess(va, size, AccessKind.WRITE);
-    if (pa < 0) return this.storeSlow(va, v, size);
-    const dv = this.machine.physical.viewAt(pa);
-    const o = pa & (CHUNK_BYTES - 1);
-    if (size === 4) dv.setUint32(o, v, true);
-    else if (size === 2) dv.setUint16(o, v & 0xffff, true);
-    else dv.setUint8(o, v & 0xff);
-  }
-
-  /** store() of 8 bytes, and every bad value or size (out of line: the 1/2/4-byte hit path stays small). */
-  private storeOther(va: number | bigint, value: unknown, size: unknown): void {
-    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw badSize(size);
-    if (size !== 8) throw new VmmError('EINVAL', `value must be an integer in [${STORE_MIN[size]}, ${STORE_MAX[size]}] for a ${size}-byte store, got ${describe(value)}`);
-    let v: bigint;
-    if (typeof value === 'bigint' && value >= -(2n ** 63n) && value < 2n ** 64n) v = BigInt.asUintN(64, value);
-    else if (typeof value === 'number' && Number.isSafeInteger(value)) v = BigInt.asUintN(64, BigInt(value));
-    else throw new VmmError('EINVAL', `value must be a bigint in [-2^63, 2^64) or a safe integer for an 8-byte store, got ${describe(value)}`);
-    const pa = this.smallAccess(va, 8, AccessKind.WRITE);
-    if (pa >= 0) return this.machine.physical.viewAt(pa).setBigUint64(pa & (CHUNK_BYTES - 1), v, true);
-    const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setBigUint64(0, v, true);
-    this.write(va, bytes);
-  }
-
-  /** store() through write(). */
-  private storeSlow(va: number | bigint, v: number, size: number): void {
-    this.write(va, [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24].slice(0, size));
-  }
-
-  /**
-   * An instruction fetch of `length` bytes at `va` (user mode): every page it touches must be
-   * executable (an NX page faults with the I/D bit), and a fetch that faults returns nothing.
-   */
-  fetch(va: number | bigint, length: number, options?: AccessOptions): Uint8Array {
-    const flags = accessFlags(options);
-    this.live();
-    const la = toLinear(va, 'va');
-    const n = toCount(length, 'length', { max: 2 ** 31 });
-    this.checkSpan(la, n);
-    const out = new Uint8Array(n);
-    this.machine.activate(this);
-    if (n === 0) return out;
-    if (flags === 1 && (la & PAGE_MASK) + n <= PAGE_SIZE) {
-      const pa = this.fastHit(la, AccessKind.EXECUTE);
-      if (pa >= 0) {
-        this.machine.physical.copyOut(pa, out, 0, n);
-        return out;
-      }
-    }
-    const pas = this.touchPages(la, n, AccessKind.EXECUTE, flags);
-    const phys = this.machine.physical;
-    for (let k = 0, off = 0; k < pas.length; k++) {
-      const c = Math.min(n - off, PAGE_SIZE - (pas[k]! % PAGE_SIZE));
-      phys.copyOut(pas[k]!, out, off, c);
-      off += c;
-    }
-    return out;
-  }
-
-  /**
-   * The shared front of load/store: checks, then the JS hit path. Returns the physical address
-   * for a user-mode TLB hit within one page (hence one RAM chunk) and RAM, or -1 when the
-   * caller must take the general path. Kept small: V8 inlines only so much bytecode, and a
-   * call it does not inline boxes the double address on every access.
-   */
-  private smallAccess(va: number | bigint, size: number, kind: number): number {
-    this.live();
-    const la = toLinear(va, 'va');
-    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw badSize(size);
-    this.machine.activate(this);
-    if ((la & PAGE_MASK) + size > 4096) return -1; // crosses a page
-    const pa = this.fastHit(la, kind);
-    return pa >= 0 && pa + size <= this.machine.physical.size ? pa : -1;
-  }
-
-  /** Writes bytes into virtual memory at `va` (user mode unless options say otherwise). */
-  write(va: number | bigint, bytes: Uint8Array | ArrayLike<number>, options?: AccessOptions): void {
-    // User code (option getters, array-like elements) runs first, then the liveness check.
-    const flags = options === undefined ? 1 : accessFlags(options);
-    const data = toBytes(bytes);
-    this.live();
-    const la = toLinear(va, 'va');
-    this.checkSpan(la, data.length);
-    this.machine.activate(this);
-    if (data.length === 0) return;
-    if (flags === 1 && (la & PAGE_MASK) + data.length <= PAGE_SIZE) {
-      const pa = this.fastHit(la, AccessKind.WRITE);
-      if (pa >= 0) {
-        this.machine.physical.copyIn(pa, data, 0, data.length);
-        return;
-      }
-    }
-    if ((la & PAGE_MASK) + data.length <= PAGE_SIZE) this.copyVirt(la, data, true, flags);
-    else this.writeAcross(la, data, flags);
-  }
-
-  /**
-   * Runs many accesses in one native call: `addresses` (canonical virtual addresses) and
-   * `kinds` (0 read, 1 write, 2 execute). Faults the handler resolves are retried; the batch
-   * stops at the first fault it cannot resolve and reports its index.
-   */
-  accessBatch(addresses: Float64Array, kinds: Uint8Array, options: AccessOptions & { start?: number; end?: number } = {}): BatchResult {
-    // Options first, each getter once; then the liveness check.
-    const flags = accessFlags(options, BATCH_KEYS);
-    const endOption = options.end;
-    const startOption = options.start;
-    this.live();
-    if (!(addresses instanceof Float64Array)) throw new VmmError('EINVAL', `addresses must be a Float64Array, got ${describe(addresses)}`);
-    if (!(kinds instanceof Uint8Array)) throw new VmmError('EINVAL', `kinds must be a Uint8Array, got ${describe(kinds)}`);
-    // The native core takes no SharedArrayBuffer views: a private copy keeps both backends alike.
-    if (addresses.buffer instanceof SharedArrayBuffer) addresses = addresses.slice();
-    if (kinds.buffer instanceof SharedArrayBuffer) kinds = kinds.slice();
-    const end = toCount(endOption ?? addresses.length, 'options.end', { max: addresses.length });
-    const start = toCount(startOption ?? 0, 'options.start', { max: end });
-    if (kinds.length < end) throw new VmmError('EINVAL', `kinds has ${kinds.length} entries, fewer than options.end ${end}`);
-    const m = this.machine;
-    m.activate(this);
-    let fault: PageFault | SegmentationFault | BusError | undefined;
-    // The core takes canonical (sign-extended) addresses as they are: no conversion pass.
-    const i = this.runBatch(
-      (pos, f) => m.core.accessBatch(addresses, kinds, pos, end, f),
-      start,
-      end,
-      flags,
-      (_pos, info, outcome) => {
-        const e = faultError(info, outcome);
-        if (e instanceof VmmError) throw e;
-        fault = e;
-        return -1;
-      },
-    );
-    if (i === Status.EINVAL) throw batchError(addresses, kinds, start, end);
-    return fault ? { completed: i, fault } : { completed: end };
-  }
-
-  /**
-   * @internal The batch → fault → resume loop of every batch path (accessBatch, trace replay).
-   * `step(pos, flags, retry)` runs from `pos` and returns where it stopped (>= end when all ran,
-   * < 0 a core status, returned as is); `retry` says the access at `pos` re-executes one whose
-   * fault was just resolved. A fault goes to the fault handler: after RETRY the batch
-   * resumes at the same position (the re-execution is counted in machine.retries); a refused
-   * fault goes to `refused`, which returns the position to go on from, or -1 to stop there
-   * (this then returns the faulting position). Flag bit 2 tells the core the batch was checked.
-   */
-  runBatch(step: (pos: number, flags: number, retry: boolean) => number, start: number, end: number, flags: number, refused: (pos: number, fault: FaultInfo, outcome: FaultOutcome) => number): number {
-    let pos = start;
-    let f = flags;
-    let retried: FaultInfo | undefined;
-    let retriedAt = -1;
-    for (;;) {
-      pos = step(pos, f, retried !== undefined);
-      f = flags | CHECKED;
-      if (pos >= end || pos < 0) return pos;
-      const fault = this.readFault(flags);
-      // Only a fault at the position just retried can be its repeat.
-      const outcome = this.decide(fault, pos === retriedAt ? retried : undefined);
-      if (outcome === RETRY) {
-        retried = fault;
-        retriedAt = pos;
-        continue;
-      }
-      retried = undefined;
-      const next = refused(pos, fault, outcome);
-      if (next < 0) return pos;
-      pos = next;
-      if (pos >= end) return pos;
-    }
-  }
-
-  /**
-   * @internal The handler's decision on `fault`. A retry is counted; a fault identical to the
-   * one just retried (`retried`) means the handler changed nothing, and is delivered unhandled
-   * instead of looping forever.
-   */
-  decide(fault: FaultInfo, retried: FaultInfo | undefined): FaultOutcome {
-    if (retried !== undefined && retried.la === fault.la && retried.errorCode === fault.errorCode && retried.kind === fault.kind) return UNHANDLED;
-    const outcome = this.faultHandler.handleFault(fault);
-    // The handler may have run user code (an onFault or onOomKill callback) that destroyed this
-    // space, or accessed another one and so loaded another CR3: a retry runs here, or not at all
-    // (a refusal keeps its own reason, e.g. the OOM killer's ENOMEM for the process it killed).
-    if (this.dead) {
-      if (outcome === RETRY) this.throwDead();
-      return outcome;
-    }
-    this.machine.activate(this);
-    if (outcome === RETRY) this.machine.retries++;
-    return outcome;
-  }
-
-  // ---------------------------------------------------------------- internals
-
-  /**
-   * The TLB-hit path in JavaScript over the core's own TLB arrays: exactly what the core does
-   * for a user-mode hit that needs no walk (HITS++, the kind's counter++, move to MRU).
-   * Returns -1 whenever anything else could happen; the core then does the full access.
-   */
-  private fastHit(la: number, kind: number): number {
-    const m = this.machine;
-    const t = m.tlbState;
-    // The common case first: a 4K entry of this PCID (tlbLookup's first probe). Large and
-    // global entries take the rare call, which V8 leaves out of line.
-    let e = tlbFind(t, Math.floor(la / 4096), 0, m.tag);
-    if (e < 0 && (e = tlbLookup(t, la, m.tag)) < 0) return -1;
-    if ((t.flags[e]! & FAST_MASK[kind]!) !== FAST_NEED[kind]) return -1;
-    const c = m.counters;
-    c[HITS]!++;
-    c[READS + kind]!++;
-    tlbTouch(t, e);
-    // A 4K entry's key has size class 0 (bits 13-14 of the key): then the offset is la's low 12 bits.
-    return t.pbase[e]! + ((t.key[e]! / 8192) & 3 ? largeOffset(t, e, la) : la & PAGE_MASK);
-  }
-
-  private slowAccess(la: number, kind: number, flags: number): number {
-    const m = this.machine;
-    let retried: FaultInfo | undefined;
-    for (;;) {
-      const r = m.core.access(la, kind, flags);
-      if (r >= 0) return r;
-      retried = this.retryOrThrow(flags, retried);
-    }
-  }
-
-  private copyVirt(la: number, buf: Uint8Array, write: boolean, flags: number): void {
-    if (buf.buffer instanceof SharedArrayBuffer) {
-      // The native core takes no SharedArrayBuffer views: go through a private copy, on both backends alike.
-      const tmp = write ? buf.slice() : new Uint8Array(buf.length);
-      this.copyVirt(la, tmp, write, flags);
-      if (!write) buf.set(tmp);
-      return;
-    }
-    const m = this.machine;
-    let done = 0;
-    let retried: FaultInfo | undefined;
-    while (done < buf.length) {
-      const n = m.core.copyVirt(la + done, buf, done, buf.length - done, write, flags);
-      if (n < 0) throw m.statusError(n, write ? 'write' : 'read', `va ${hex(fromLinear(la + done))}`);
-      done += n;
-      if (done >= buf.length) break;
-      retried = this.retryOrThrow(flags, retried);
-    }
-  }
-
-  /**
-   * A write of bytes that span pages: x86 checks every page a store touches before it writes
-   * any byte, so a store that faults has written nothing. Each page is accessed once (with the
-   * write's counts, A/D bits and TLB fills); then the bytes move by physical address.
-   */
-  private writeAcross(la: number, data: Uint8Array, flags: number): void {
-    const pas = this.touchPages(la, data.length, AccessKind.WRITE, flags);
-    const phys = this.machine.physical;
-    for (let k = 0, off = 0; k < pas.length; k++) {
-      const n = Math.min(data.length - off, PAGE_SIZE - (pas[k]! % PAGE_SIZE));
-      phys.copyIn(pas[k]!, data, off, n);
-      off += n;
-    }
-  }
-
-  /**
-   * One access of `kind` to every page [la, la + n) touches, in order, faults resolved or
-   * thrown: the physical address of each page's first byte in the range. When a handler ran,
-   * the earlier pages are checked again by pure walks (a raw space's callback may have
-   * changed them), and the whole access is re-executed if one did change, as the CPU would.
-   */
-  private touchPages(la: number, n: number, kind: number, flags: number): Float64Array {
-    const first = Math.floor(la / PAGE_SIZE);
-    const count = Math.floor((la + n - 1) / PAGE_SIZE) - first + 1;
-    const pas = new Float64Array(count);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const retries = this.machine.retries;
-      for (let k = 0; k < count; k++) pas[k] = this.slowAccess(k === 0 ? la : (first + k) * PAGE_SIZE, kind, flags);
-      if (this.machine.retries === retries) return pas;
-      let same = true;
-      for (let k = 0; k < count && same; k++) same = this.pages.leaf(k === 0 ? la : (first + k) * PAGE_SIZE)?.physical === pas[k];
-      if (same) return pas;
-    }
-    throw new VmmError('EFAULT', `[${hex(fromLinear(la))}, +${n}): the fault handler keeps remapping the pages of this access`);
-  }
-
-  /** Hands the fault the core just reported to the handler: returns it when retried, throws the error otherwise. */
-  private retryOrThrow(flags: number, retried: FaultInfo | undefined): FaultInfo {
-    const fault = this.readFault(flags);
-    const outcome = this.decide(fault, retried);
-    if (outcome !== RETRY) throw faultError(fault, outcome);
-    return fault;
-  }
-
-  /** @internal The fault the core just reported. */
-  readFault(flags: number): FaultInfo {
-    const r = this.machine.result;
-    const la = r[Result.A]!;
-    const kind = r[Result.C]!;
-    return { la, address: fromLinear(la), errorCode: r[Result.B]!, kind, access: KIND_NAMES[kind]!, user: (flags & 1) !== 0 };
-  }
-
   /** Size of the leaf covering `la` (which must be its first byte). */
   private leafAt(la: number, op: string): number {
     const leaf = this.pages.leaf(la);
@@ -614,54 +264,19 @@ export class MmuSpace {
     return leaf.pageSize;
   }
 
-  private checkSpan(la: number, n: number): void {
-    const end = la + n;
-    if ((la < 2 ** 47 && end > 2 ** 47) || end > TWO48) {
-      throw new VmmError('EFAULT', `[${hex(fromLinear(la))}, +${n}) leaves the canonical half it starts in`);
-    }
-  }
-
   /** @internal Throws when destroyed (or the machine was disposed, which destroys every space). */
   live(): void {
-    if (this.dead) this.throwDead();
+    if (this.dead || this.waiting) this.throwDead();
+  }
+
+  /** @internal True once destroyed (or the machine disposed). */
+  gone(): boolean {
+    return this.dead;
   }
 
   private throwDead(): never {
     this.machine.checkLive();
+    if (!this.dead) throw new VmmError('EBUSY', 'this process waits for its vfork child: it runs again when the child calls exec() or destroy()');
     throw new VmmError('EINVAL', 'address space has been destroyed');
   }
-}
-
-/** Offset of `la` in the 2 MiB or 1 GiB page of TLB entry e: the rare case of fastHit, out of line. */
-function largeOffset(t: TlbState, e: number, la: number): number {
-  return la % (((t.key[e]! / 8192) & 3) === 1 ? 2 ** 21 : 2 ** 30);
-}
-
-function badSize(size: unknown): VmmError {
-  return new VmmError('EINVAL', `size must be 1, 2, 4 or 8, got ${describe(size)}`);
-}
-
-const ACCESS_KEYS = ['user', 'ac'];
-const BATCH_KEYS = ['user', 'ac', 'start', 'end'];
-
-/** The values a store of 1, 2 or 4 bytes takes: the signed and the unsigned range of that size. */
-const STORE_MIN: readonly number[] = [NaN, -0x80, -0x8000, NaN, -0x8000_0000];
-const STORE_MAX: readonly number[] = [NaN, 0xff, 0xffff, NaN, 0xffff_ffff];
-
-function accessFlags(options: AccessOptions | undefined, keys: readonly string[] = ACCESS_KEYS): number {
-  if (options === undefined) return 1;
-  strictOptions(options, 'options', keys);
-  const { user, ac } = options;
-  if (user !== undefined && typeof user !== 'boolean') throw new VmmError('EINVAL', `options.user must be a boolean, got ${describe(user)}`);
-  if (ac !== undefined && typeof ac !== 'boolean') throw new VmmError('EINVAL', `options.ac must be a boolean, got ${describe(ac)}`);
-  return (user === false ? 0 : 1) | (ac ? 2 : 0);
-}
-
-/** Names the first bad element of a batch the core refused (error path only). */
-function batchError(addresses: Float64Array, kinds: Uint8Array, start: number, end: number): VmmError {
-  for (let i = start; i < end; i++) {
-    if (kinds[i]! > 2) return new VmmError('EINVAL', `kinds[${i}] is ${kinds[i]}: kinds must be 0 (read), 1 (write) or 2 (execute)`);
-    toLinear(addresses[i], `addresses[${i}]`);
-  }
-  return new VmmError('EINVAL', 'accessBatch: invalid batch');
 }

@@ -4,17 +4,21 @@
  * Attributes are typed values (PageAttrs, ProtectChange), a leaf is read as a Leaf, and the
  * core's positional arguments, status codes and result slots stay inside this file.
  *
- * Page-table changes never touch the TLB by themselves (as on hardware): the caller runs
- * `invalidate` for what it changed. `residentPages` counts the 4 KiB user-half pages these
- * operations mapped (kernel-half pages are shared by every space and belong to none).
+ * Page-table changes never touch the TLB by themselves (as on hardware). The TLB follows as
+ * Linux makes it follow: unmap and protect record what they cleared or changed in a TlbGather
+ * (mmu_gather) that `finish` flushes once; `flushPage`, `flushRange` and `flushMm` are
+ * flush_tlb_page, flush_tlb_range and flush_tlb_mm; reclaim's unmaps go through `unmapped` and
+ * `flushUnmapBatch` (try_to_unmap's batch). The machine turns each into shootdowns
+ * (src/machine/arch-tlb.ts). `residentPages` counts the 4 KiB user-half pages these operations
+ * mapped (kernel-half pages are shared by every space and belong to none).
  */
-import { PAGE_SIZE, Result, Status } from '../core/constants.js';
+import { PAGE_SIZE, PTE, Result, Status } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { VmmError } from '../errors.js';
 import { TlbFlush } from './tlb-flush.js';
 import { fromLinear } from '../address.js';
-import type { Cpu, CpuSpace } from './cpu.js';
-import { SINGLE_PAGE_FLUSH_CEILING } from './tlb-policy.js';
+import type { Mmu, CpuSpace } from './mmu.js';
+import type { TlbGather } from './tlb-gather.js';
 
 /** Hardware and software attribute bits of leaf entries, as two 32-bit words (the address bits are the operation's). */
 export interface PageAttrs {
@@ -59,11 +63,22 @@ export interface Leaf {
 
 const SHIFT_OF_SIZE: Record<number, number> = { 4096: 12, [2 ** 21]: 21, [2 ** 30]: 30 };
 const TWO47 = 2 ** 47;
+const HUGE_PAGE = 2 ** 21;
 
 /** The page tables of one address space, operated on in ranges. */
 export class PageTable {
-  /** 4 KiB user-half pages mapped through these operations (Linux's RSS). */
+  /** 4 KiB user-half pages mapped through these operations, the zero page's mappings included. */
   residentPages = 0;
+  /**
+   * Of those, the pages that map the OS's zero page(s): the layer above keeps this count (only it
+   * knows those frames), because Linux's RSS leaves zero-page mappings out (they are "special").
+   */
+  zeroPages = 0;
+
+  /** Linux's RSS: resident pages less zero-page mappings. */
+  get rss(): number {
+    return this.residentPages - this.zeroPages;
+  }
   /**
    * A 2 MiB or 1 GiB leaf was mapped through these operations (or copied in by fork): until
    * then no range operation can meet one, and callers may skip looking for large leaves to split.
@@ -71,9 +86,14 @@ export class PageTable {
   largeLeaves = false;
 
   constructor(
-    private readonly cpu: Cpu,
+    private readonly cpu: Mmu,
     private readonly space: CpuSpace,
   ) {}
+
+  /** Records a user-half leaf mapped global (mapPage can; Linux never does): PCID flushes keep such entries. */
+  private noteGlobal(la: number, lo: number): void {
+    if ((lo & PTE.G) !== 0 && la < TWO47) this.cpu.userGlobals = true;
+  }
 
   /** Frame number of the top-level table. */
   get root(): number {
@@ -86,6 +106,7 @@ export class PageTable {
    */
   mapZeroed(la: number, pages: number, attrs: PageAttrs, pageSize = PAGE_SIZE): boolean {
     if (pageSize !== PAGE_SIZE) this.largeLeaves = true;
+    this.noteGlobal(la, attrs.lo);
     return this.mapped(this.cpu.core.map(this.space.rootFrame, la, pages, SHIFT_OF_SIZE[pageSize]!, attrs.lo, attrs.hi, -1), la, pages * (pageSize / PAGE_SIZE), 'map');
   }
 
@@ -96,32 +117,54 @@ export class PageTable {
    */
   mapFrames(la: number, pfn: number, pages: number, attrs: PageAttrs, pageSize = PAGE_SIZE): boolean {
     if (pageSize !== PAGE_SIZE) this.largeLeaves = true;
+    this.noteGlobal(la, attrs.lo);
     return this.mapped(this.cpu.core.map(this.space.rootFrame, la, pages, SHIFT_OF_SIZE[pageSize]!, attrs.lo, attrs.hi, pfn), la, pages * (pageSize / PAGE_SIZE), 'map');
   }
 
   /** Maps frames.length 4 KiB pages from `la`, page k to frame frames[k] (each gains a reference); as mapFrames. */
   mapFrameList(la: number, frames: Float64Array, attrs: PageAttrs): boolean {
+    this.noteGlobal(la, attrs.lo);
     return this.mapped(this.cpu.core.mapList(this.space.rootFrame, la, frames, attrs.lo, attrs.hi), la, frames.length, 'map');
   }
 
   /**
    * Unmaps every present leaf of [la, la + pages*4096) (splitting partly covered large
    * leaves); each frame loses a reference. Returns the 4 KiB pages unmapped; ENOMEM (a split
-   * failed, nothing changed) throws.
+   * failed, nothing changed) throws. `gather` records the leaves cleared and tables freed (for
+   * finish); without one the caller answers for the TLB.
    */
-  unmap(la: number, pages: number): number {
+  unmap(la: number, pages: number, gather?: TlbGather): number {
     const n = this.cpu.core.unmap(this.space.rootFrame, la, pages);
     if (n < 0) throw this.cpu.statusError(n, 'unmap', range(la, pages));
     if (la < TWO47) this.residentPages -= n;
+    if (gather) this.gathered(gather, true);
     return n;
   }
 
-  /** Applies `change` to every present leaf of [la, la + pages*4096), splitting partly covered large leaves. False on ENOMEM (a split failed). */
-  protect(la: number, pages: number, change: ProtectChange): boolean {
+  /**
+   * Applies `change` to every present leaf of [la, la + pages*4096), splitting partly covered
+   * large leaves. False on ENOMEM (a split failed). `gather` records the leaves whose change
+   * needs a flush (x86's pte_needs_flush: a permission or cache bit changed, Dirty cleared).
+   */
+  protect(la: number, pages: number, change: ProtectChange, gather?: TlbGather): boolean {
     const st = this.cpu.core.protect(this.space.rootFrame, la, pages, change.setLo, change.setHi, change.clearLo, change.clearHi, change.ifLo ?? 0, change.thenClearLo ?? 0);
     if (st === Status.ENOMEM) return false;
     if (st < 0) throw this.cpu.statusError(st, 'protect', range(la, pages));
+    if ((change.setLo & PTE.G) !== 0) this.noteGlobal(la, PTE.G);
+    if (gather) this.gathered(gather, false);
     return true;
+  }
+
+  /** Adds the span the core reported for the last unmap or protect (result E..H) to `gather`. */
+  private gathered(gather: TlbGather, unmap: boolean): void {
+    const r = this.cpu.result;
+    gather.add(r[Result.F]!, r[Result.G]!, r[Result.H]!, unmap && r[Result.E]! > 0);
+  }
+
+  /** tlb_finish_mmu: one flush of what `gather` recorded (flush_tlb_mm_range at its stride), none when it recorded nothing. */
+  finish(gather: TlbGather): void {
+    if (gather.empty) return;
+    this.cpu.flushRange(this.space, gather.start, gather.end, gather.strideShift, gather.freedTables);
   }
 
   /** The present leaf that maps `la` (a pure walk: no TLB, no A/D), or undefined. */
@@ -136,10 +179,21 @@ export class PageTable {
     return { pfn: Math.floor(physical / pageSize) * (pageSize / 4096), pageSize, lo: r[Result.B]!, hi: r[Result.C]!, physical };
   }
 
-  /** Splits the large leaf covering `la` down to 4 KiB entries (same frames and bits). False on ENOMEM. */
+  /**
+   * Splits the large leaf covering `la` down to 4 KiB entries (same frames and bits). False on
+   * ENOMEM. Linux's __split_huge_pmd invalidates the huge entry first (pmdp_invalidate →
+   * flush_pmd_tlb_range, on x86 the generic flush_tlb_range of the 2 MiB: 512 pages at a 4 KiB
+   * stride, so a full flush, with freed_tables set).
+   */
   splitLeaf(la: number): boolean {
+    const before = this.leaf(la);
     // A protect of one page that changes nothing splits the leaf that covers it partly.
-    return this.protect(la - (la % PAGE_SIZE), 1, NO_CHANGE);
+    if (!this.protect(la - (la % PAGE_SIZE), 1, NO_CHANGE)) return false;
+    if (before !== undefined && before.pageSize > PAGE_SIZE) {
+      const base = la - (la % HUGE_PAGE);
+      this.flushRange(base, base + HUGE_PAGE, 12, true);
+    }
+    return true;
   }
 
   /**
@@ -167,6 +221,26 @@ export class PageTable {
     return n;
   }
 
+  /** The 4 KiB pages of [la, la + pages*4096) mapped to frames in [pfn, pfn + frames) (the VMM counts zero-page mappings with it). */
+  countFrames(la: number, pages: number, pfn: number, frames: number): number {
+    const n = this.cpu.core.countFrames(this.space.rootFrame, la, pages, pfn, frames);
+    if (n < 0) throw this.cpu.statusError(n, 'countFrames', range(la, pages));
+    return n;
+  }
+
+  /**
+   * Moves the entries of [from, from + pages*4096) to [to, ...) (mremap): present pages keep
+   * their frames, bits and reference counts, swap entries move as they are, whole tables move
+   * where both sides are aligned alike. `to` must be free of entries (EEXIST throws); false on
+   * ENOMEM (nothing moved). The caller invalidates `from`.
+   */
+  moveRange(from: number, to: number, pages: number): boolean {
+    const st = this.cpu.core.moveRange(this.space.rootFrame, from, to, pages);
+    if (st === Status.ENOMEM) return false;
+    if (st < 0) throw this.cpu.statusError(st, 'moveRange', `${range(from, pages)} to ${hex(fromLinear(to))}`);
+    return true;
+  }
+
   /** Counts the leaves of [la, la + pages*4096) whose Accessed bit is set (clearing it with `clear`): { leaves, pages } (4 KiB pages they cover). */
   scanAccessed(la: number, pages: number, clear: boolean): { leaves: number; pages: number } {
     const n = this.cpu.core.scanAccessed(this.space.rootFrame, la, pages, clear);
@@ -179,14 +253,36 @@ export class PageTable {
     return this.cpu.core.refCount(pfn);
   }
 
-  /** Drops the TLB entries that may translate [la, la + pages*4096) in this space (INVLPGs, or a flush above Linux's ceiling). */
-  invalidate(la: number, pages: number): void {
-    this.cpu.invalidateRange(this.space, la, pages);
+  /** flush_tlb_page: the page at `la` (a COW break's ptep_clear_flush). */
+  flushPage(la: number): void {
+    this.cpu.flushRange(this.space, la, la + PAGE_SIZE, 12, false);
   }
 
-  /** Drops every TLB entry of this space (after fork write-protected it). */
+  /** flush_tlb_mm_range of [start, end) at `strideShift` (flush_tlb_range is stride 12 with freed_tables, as x86's macro passes). */
+  flushRange(start: number, end: number, strideShift: number, freedTables: boolean): void {
+    this.cpu.flushRange(this.space, start, end, strideShift, freedTables);
+  }
+
+  /** Drops the TLB entries that may translate [la, la + pages*4096) in this space: flush_tlb_range. */
+  invalidate(la: number, pages: number): void {
+    if (pages > 0) this.cpu.flushRange(this.space, la, la + pages * PAGE_SIZE, 12, true);
+  }
+
+  /** flush_tlb_mm: every TLB entry of this space (fork's dup_mmap ends with it). */
   flush(): void {
-    this.cpu.flushSpace(this.space);
+    this.cpu.flushMm(this.space);
+  }
+
+  /** An mmu_gather flush of the pages las[0..count) (MADV_COLD's young pages cleared): their span, at 4 KiB. */
+  flushPages(las: Float64Array, count: number): void {
+    if (count <= 0) return;
+    let lo = Infinity;
+    let hi = 0;
+    for (let i = 0; i < count; i++) {
+      if (las[i]! < lo) lo = las[i]!;
+      if (las[i]! > hi) hi = las[i]!;
+    }
+    this.cpu.flushRange(this.space, lo, hi + PAGE_SIZE, 12, false);
   }
 
   // ------------------------------------------------------------ reclaim: lists of 4 KiB pages
@@ -240,10 +336,18 @@ export class PageTable {
     return f;
   }
 
-  /** Drops the TLB entries for each page of las[0..count) (single-page invalidations, or a flush of the space above Linux's ceiling). */
+  /**
+   * Reclaim unmapped the pages las[0..count) (try_to_unmap_one, TTU_BATCH_FLUSH): their flush
+   * joins the machine's batch when another CPU may hold them, else each page is flushed now
+   * (ptep_clear_flush). The batch goes out at flushUnmapBatch.
+   */
   invalidateList(las: Float64Array, count: number): void {
-    if (count > SINGLE_PAGE_FLUSH_CEILING) this.flush();
-    else if (count > 0) this.cpu.invalidateList(this.space, las, count);
+    this.cpu.unmapPages(this.space, las, count);
+  }
+
+  /** try_to_unmap_flush: the machine's pending reclaim batch is flushed once. */
+  flushUnmapBatch(): void {
+    this.cpu.flushUnmapBatch();
   }
 
   // ------------------------------------------------------------ changes that return the TLB flush they oblige

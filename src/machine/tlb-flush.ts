@@ -8,8 +8,9 @@
  * TlbFlush) is caught by test/machine/must-flush.test.ts, which type-checks src/ for it;
  * a TlbFlush kept in a variable and never used is an unused local (noUnusedLocals).
  *
- * The flush itself is what the machine's TLB model does for the span: single-page
- * invalidations, or a flush of the space above Linux's ceiling (src/machine/tlb-policy.ts).
+ * The flush itself is what the machine's TLB model does: a list of pages unmapped by reclaim
+ * joins try_to_unmap's batch (shootdowns only to the CPUs that may hold them), which goes out
+ * before the proof is given (try_to_unmap_flush); a range is flush_tlb_range.
  */
 
 declare const flushedBrand: unique symbol;
@@ -23,6 +24,8 @@ export interface Flushed {
 export interface FlushTarget {
   invalidateList(las: Float64Array, count: number): void;
   invalidate(la: number, pages: number): void;
+  /** try_to_unmap_flush: the batch invalidateList joined goes out. */
+  flushUnmapBatch(): void;
 }
 
 const FLUSHED = Object.freeze({}) as Flushed;
@@ -56,14 +59,21 @@ export class TlbFlush {
 
   /** Does the flush (once; again is a no-op) and returns the proof. */
   flush(): Flushed {
-    if (!this.done) {
-      this.done = true;
-      if (this.target) {
-        if (this.las) this.target.invalidateList(this.las, this.count);
-        else this.target.invalidate(this.la, this.count);
-      }
-    }
+    this.queue()?.flushUnmapBatch();
     return FLUSHED;
+  }
+
+  /** @internal Starts the flush; returns the target whose unmap batch must still go out (a list), else undefined. */
+  queue(): FlushTarget | undefined {
+    if (this.done) return undefined;
+    this.done = true;
+    if (!this.target) return undefined;
+    if (this.las) {
+      this.target.invalidateList(this.las, this.count);
+      return this.target;
+    }
+    this.target.invalidate(this.la, this.count);
+    return undefined;
   }
 
   /** True once flushed. */
@@ -74,6 +84,8 @@ export class TlbFlush {
 
 /** Flushes every one of `flushes` (one per address space a change touched): one proof for all. */
 export function flushAll(flushes: readonly TlbFlush[]): Flushed {
-  for (const f of flushes) f.flush();
+  let batch: FlushTarget | undefined;
+  for (const f of flushes) batch = f.queue() ?? batch;
+  batch?.flushUnmapBatch(); // the batch is machine-wide: it goes out once
   return FLUSHED;
 }

@@ -3,6 +3,8 @@ export { replay } from './replay.js';
 export type { TraceInput } from './replay.js';
 export type { ReplayOptions, ReplayTlbOptions, TlbLevelOptions } from './replay-options.js';
 export type { ReplayResult, TlbLevelResult, PwcLevelResult } from './replay-result.js';
+export type { MultiReplayOptions } from './multi-replay.js';
+export type { MultiReplayResult, ProcessReplayResult } from './multi-replay-result.js';
 export { sweep, combinations } from './sweep.js';
 export type { SweepConfig, SweepRow, SweepOptions } from './sweep.js';
 export type { FailedSweepRow, QueueSweepOptions } from './sweep-row.js';

@@ -7,7 +7,7 @@
  */
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
-import { Machine } from '../machine/machine.js';
+import { Machine } from '../system/machine.js';
 import type { BackendName } from '../machine/options.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import { parseReferenceString, type ReferenceString } from '../reclaim/reference-string.js';

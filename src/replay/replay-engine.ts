@@ -5,12 +5,11 @@
  * loop (runBatch), so TS only resolves faults, and a refused access is counted once.
  */
 import { Counter, PFEC, TraceOut } from '../core/constants.js';
-import { encodeHierarchy } from '../tlb/hierarchy-options.js';
 import { HIER_RETRY, HierStat, LEVEL_SLOTS, SlotStat } from '../tlb/layout.js';
 import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import type { AddressSpace } from '../vmm/address-space.js';
-import type { Machine } from '../machine/machine.js';
+import type { Machine } from '../system/machine.js';
 import { anonymousRegionHook } from './anon-regions.js';
 import { faultError, RETRY, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
@@ -47,11 +46,8 @@ export class ReplayEngine {
     readonly space: AddressSpace,
     readonly o: ResolvedReplayOptions,
   ) {
-    if (o.hierarchy) {
-      this.hierStats = new Float64Array(HierStat.LENGTH);
-      machine.activate(space);
-      if (machine.core.hierarchy(encodeHierarchy(o.hierarchy), this.hierStats) < 0) throw new VmmError('EINVAL', 'the core refused the TLB hierarchy configuration');
-    }
+    // The machine's CPUs have the hierarchy (new Machine({ cpu, tlb })): the one the process runs on.
+    if (o.hierarchy) this.hierStats = (space.cpu ?? machine.cpu(0)).hierStats;
     this.retries0 = machine.retries;
     this.tlb0 = [machine.counters[Counter.HITS]!, machine.counters[Counter.MISSES]!];
     const rs = space.vm.resident;

@@ -3,35 +3,16 @@ import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import type { AddressSpace } from '../vmm/address-space.js';
 import type { BackendName, VmOptions } from '../machine/options.js';
-import { ARRAY_KEYS, resolveHierarchy, type ResolvedHierarchy, type TlbArrayOptions } from '../tlb/hierarchy-options.js';
+import type { ResolvedHierarchy, TlbArrayOptions } from '../tlb/hierarchy-options.js';
+import { resolveTlb, type LevelConfig, type TlbOptions } from '../tlb/tlb-options.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import type { SwapOptions } from '../reclaim/swap-area.js';
 
 /** One TLB level: total entries and ways per set (ways = entries: fully associative), and optionally its policy, page sizes, seed and latency. */
 export type TlbLevelOptions = TlbArrayOptions;
 
-/**
- * The TLB of an experiment. `entries`/`ways` alone give one unified, single-level TLB (the
- * machine's). With any L1 array, `stlb` or `pwc` (or a `cpu` preset) the replay runs the
- * per-CPU hierarchy (docs/tlb-hierarchy.md): `entries`/`ways` are then its second level.
- * `pwc` values are entries (fully associative) or array options.
- */
-export interface ReplayTlbOptions {
-  entries?: number;
-  ways?: number;
-  l1i?: TlbLevelOptions;
-  l1i2m?: TlbLevelOptions;
-  l1d?: TlbLevelOptions;
-  l1d2m?: TlbLevelOptions;
-  l1d1g?: TlbLevelOptions;
-  stlb?: TlbLevelOptions;
-  stlb1g?: TlbLevelOptions;
-  /** A second-level instruction TLB (AMD's L2 ITLB): fetches that miss the L1I look it up instead of `stlb`, which then serves data only. */
-  l2i?: TlbLevelOptions;
-  pwc?: { pml4?: number | TlbLevelOptions; pdpt?: number | TlbLevelOptions; pd?: number | TlbLevelOptions };
-  /** Cycles per memory reference of a walk: one number, or [PML4E, PDPTE, PDE, PTE]. */
-  walkReference?: number | [number, number, number, number];
-}
+/** The TLB of an experiment: the same description a machine takes (`new Machine({ cpu, tlb })`; src/tlb/tlb-options.ts). */
+export type ReplayTlbOptions = TlbOptions;
 
 /** Options of replay(). */
 export interface ReplayOptions {
@@ -85,11 +66,7 @@ export interface ReplayOptions {
 /** A configuration of a sweep: replay options without callbacks or a signal (they cannot cross to a worker thread). */
 export type SweepConfig = Omit<ReplayOptions, 'setup' | 'onFinish' | 'onSkip' | 'onProgress' | 'signal'>;
 
-/** A validated TLB level. */
-export interface LevelConfig {
-  entries: number;
-  ways: number;
-}
+export { resolveLevel, type LevelConfig } from '../tlb/tlb-options.js';
 
 /** Validated replay options. */
 export interface ResolvedReplayOptions {
@@ -108,31 +85,12 @@ export interface ResolvedReplayOptions {
 }
 
 const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'vm', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed']);
-const TLB_KEYS = new Set(['entries', 'ways', 'pwc', 'walkReference', ...Object.keys(ARRAY_KEYS)]);
-
-/** Validates a TLB level (`arg` names it in errors). */
-export function resolveLevel(level: unknown, arg: string, dflt?: LevelConfig): LevelConfig {
-  if (level === undefined && dflt) return dflt;
-  if (level === null || typeof level !== 'object') throw new VmmError('EINVAL', `${arg} must be an object like { entries: 64, ways: 4 }, got ${describe(level)}`);
-  const l = level as Partial<TlbLevelOptions>;
-  const entries = l.entries ?? dflt?.entries;
-  if (!Number.isInteger(entries) || entries! < 1 || entries! > 1 << 20) throw new VmmError('EINVAL', `${arg}.entries must be an integer in [1, 1048576], got ${describe(entries)}`);
-  const ways = l.ways ?? Math.min(4, entries!);
-  if (!Number.isInteger(ways) || ways < 1 || ways > entries!) throw new VmmError('EINVAL', `${arg}.ways must be an integer in [1, entries=${entries}], got ${describe(ways)}`);
-  if (entries! % ways !== 0) throw new VmmError('EINVAL', `${arg}.entries ${entries} is not a multiple of ${arg}.ways ${ways}`);
-  return { entries: entries!, ways };
-}
 
 /** Validates replay options and fills in defaults; unknown keys are EINVAL (a typo would silently change the experiment). */
 export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptions {
   if (o === null || typeof o !== 'object') throw new VmmError('EINVAL', `options must be an object, got ${describe(o)}`);
   for (const k of Object.keys(o)) if (!KEYS.has(k)) throw new VmmError('EINVAL', `unknown replay option ${JSON.stringify(k)}`);
-  const t = o.tlb ?? {};
-  if (t === null || typeof t !== 'object') throw new VmmError('EINVAL', `options.tlb must be an object, got ${describe(t)}`);
-  for (const k of Object.keys(t)) if (!TLB_KEYS.has(k)) throw new VmmError('EINVAL', `unknown TLB option ${JSON.stringify(k)}`);
-  const tlb = resolveLevel({ entries: t.entries ?? 64, ways: t.ways }, 'options.tlb');
-  const arrays: Record<string, unknown> = {};
-  for (const k of Object.keys(ARRAY_KEYS)) if ((t as Record<string, unknown>)[k] !== undefined) arrays[k] = (t as Record<string, unknown>)[k];
+  const { tlb, hierarchy } = resolveTlb(o.tlb, o.cpu, 'options.tlb', 'options.cpu');
   const r: ResolvedReplayOptions = {
     tlb,
     pageSize: o.pageSize ?? '4k',
@@ -142,10 +100,7 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     ...(o.vm !== undefined ? { vm: o.vm } : {}),
     strict: o.strict ?? false,
   };
-  const pwcAll0 = t.pwc !== undefined && t.pwc !== null && typeof t.pwc === 'object' && Object.values(t.pwc).every((v) => v === 0 || v === undefined);
-  if (o.cpu !== undefined || Object.keys(arrays).length > 0 || (t.pwc !== undefined && !pwcAll0) || t.walkReference !== undefined) {
-    r.hierarchy = resolveHierarchy({ cpu: o.cpu, entries: t.entries, ways: t.ways, arrays, pwc: t.pwc, walkReference: t.walkReference }, 'options.tlb', 'options.cpu');
-  }
+  if (hierarchy) r.hierarchy = hierarchy;
   if (o.seriesEvery !== undefined) {
     if (!Number.isInteger(o.seriesEvery) || o.seriesEvery < 1) throw new VmmError('EINVAL', `options.seriesEvery must be a positive integer (accesses), got ${describe(o.seriesEvery)}`);
     r.seriesEvery = o.seriesEvery;

@@ -1,7 +1,7 @@
 /** replay(): a memory-access trace through one simulated process, with the TLB an experiment chooses. */
 import { performance } from 'node:perf_hooks';
 import { VmmError } from '../errors.js';
-import { Machine } from '../machine/machine.js';
+import { replayMachine } from './replay-machine.js';
 import type { TraceChunk } from '../trace/trace-record.js';
 import { openTrace } from '../trace/trace-reader.js';
 import { ReplayEngine } from './replay-engine.js';
@@ -14,9 +14,12 @@ import { OptPolicy } from '../reclaim/policies/opt.js';
 import { OptFuture } from '../reclaim/policies/opt-future.js';
 import { abortable, checkSignal, throwIfAborted, untilAborted } from '../abort.js';
 import { readsEndSoon } from './reads-end-soon.js';
+import { replayMany, type MultiReplayOptions } from './multi-replay.js';
+import type { MultiReplayResult } from './multi-replay-result.js';
 
-/** A trace: a file path (lackey text, binary, either gzipped), its bytes, a readable stream, or chunks of packed records. */
-export type TraceInput = string | Uint8Array | NodeJS.ReadableStream | Iterable<TraceChunk> | AsyncIterable<TraceChunk>;
+import type { TraceInput } from './trace-input.js';
+
+export type { TraceInput } from './trace-input.js';
 
 interface Source {
   info: ReplayResult['trace'];
@@ -63,13 +66,27 @@ async function openSource(trace: TraceInput, options: ReplayOptions, strict: boo
   };
 }
 
+/** True for a list of traces (replay of several programs): an array whose every element is a trace (a path, bytes, a stream or an iterable), not one trace given as an array of chunks. */
+function isTraceList(t: unknown): t is readonly TraceInput[] {
+  const isTrace = (x: unknown) => typeof x === 'string' || x instanceof Uint8Array || (x !== null && typeof x === 'object' && (typeof (x as NodeJS.ReadableStream).pipe === 'function' || Symbol.iterator in x || Symbol.asyncIterator in x));
+  return Array.isArray(t) && t.length > 0 && t.every(isTrace);
+}
+
 /**
  * Replays a trace into a fresh process on a fresh machine and returns exact counts: accesses
- * by kind, TLB hits and misses per level, walks, faults, pages touched, frames used. With
- * `options.signal` aborted it rejects with an AbortError (between chunks, or while one is read),
- * having closed the trace and disposed the machine.
+ * by kind, TLB hits and misses per level, walks, faults, pages touched, frames used. Given a
+ * list of traces, replays them at once, one process each, on a machine of `options.cpus` CPUs
+ * (src/replay/multi-replay.ts). With `options.signal` aborted it rejects with an AbortError
+ * (between chunks, or while one is read), having closed the trace and disposed the machine.
  */
-export async function replay(trace: TraceInput, options: ReplayOptions = {}): Promise<ReplayResult> {
+export async function replay(traces: readonly TraceInput[], options?: MultiReplayOptions): Promise<MultiReplayResult>;
+export async function replay(trace: TraceInput, options?: ReplayOptions): Promise<ReplayResult>;
+export async function replay(trace: TraceInput | readonly TraceInput[], options: ReplayOptions | MultiReplayOptions = {}): Promise<ReplayResult | MultiReplayResult> {
+  if (isTraceList(trace)) return replayMany(trace, options as MultiReplayOptions);
+  return replayOne(trace as TraceInput, options as ReplayOptions);
+}
+
+async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<ReplayResult> {
   const o = resolveReplayOptions(options);
   const pr = o.pressure;
   checkTraceInput(trace);
@@ -79,7 +96,8 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
   if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress, signal) };
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
-  const machine = new Machine({ memory: o.memory, tlb: o.tlb, backend: o.backend, ...(o.vm ? { vm: o.vm } : {}), ...(pr ? { swap: pr.swap } : {}) });
+  // The machine's CPU has the experiment's TLB: the single TLB, or the hierarchy (options.tlb and options.cpu, validated above).
+  const machine = replayMachine(options, o);
   try {
     const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
     if (options.setup) {
@@ -87,6 +105,9 @@ export async function replay(trace: TraceInput, options: ReplayOptions = {}): Pr
       // The experiment starts clean: what setup touched is neither "touched" nor cached.
       space.pages.scanAccessed(0, USER_PAGES, true);
       machine.tlb.flush({ global: true });
+      // The hierarchy counts from the trace's first access (setup's went through it too).
+      machine.cpu(0).tlbStats();
+      machine.cpu(0).hierStats?.fill(0);
       // OPT's future is the trace's: the pages setup touched count from the trace's first reference.
       const policy = space.vm.resident?.policy;
       if (policy instanceof OptPolicy) policy.rewind();

@@ -8,6 +8,7 @@
  * ENOMEM at the end — at once for MS_ASYNC alone.
  */
 import { PAGE_SIZE } from '../core/constants.js';
+import { VM_LOCKED } from './vm-flags.js';
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import { hex } from '../hex.js';
@@ -58,7 +59,7 @@ export function msync(vm: VirtualMemory, addr: unknown, length: unknown, flags: 
       unmapped = true;
     }
     const stop = Math.min(end, r.end);
-    if ((f & MS.MS_INVALIDATE) !== 0 && vm.resident?.overlapsLocked(start, stop)) throw new VmmError('EBUSY', `msync: MS_INVALIDATE on mlocked memory at ${hex(start)}`);
+    if ((f & MS.MS_INVALIDATE) !== 0 && (r.flags & VM_LOCKED) !== 0) throw new VmmError('EBUSY', `msync: MS_INVALIDATE on mlocked memory at ${hex(start)}`);
     if ((f & MS.MS_SYNC) !== 0 && r.shared && r.backing.type === 'object') {
       const inode = vm.ctx.object(r.backing.objectId);
       if (inode && inode.kind === 'file') {

@@ -39,12 +39,12 @@ export type ObjectMapper = object;
 export interface ObjectPager {
   /** Page `index` of `obj` got a frame (first touch or read back): reclaim may choose it from now on. */
   added(obj: SharedMemoryObject, index: number): void;
-  /** Page `index` of `obj` left without being reclaimed (truncation): reclaim forgets it. */
-  removed(obj: SharedMemoryObject, index: number): void;
   /** Reads swapped page `index` back into a frame and gives it to the object; 'major' when it was read from swap, 'minor' from the swap cache. ENOMEM when no frame is free. */
   pageIn(obj: SharedMemoryObject, index: number): 'major' | 'minor';
   /** The object is gone: forget its present pages and free the slots of its swapped ones. */
   released(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void;
+  /** Pages left without being reclaimed (a hole punched by MADV_REMOVE, or truncation): forget those present pages and free those slots; the object lives on. */
+  removed(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void;
   /** MADV_PAGEOUT: evicts the present pages of [first, first + count) that only `by` maps; returns how many went. */
   pageOut(obj: SharedMemoryObject, first: number, count: number, by: ObjectMapper): number;
   /** MADV_COLD: the present pages of [first, first + count) that only `by` maps lose Accessed and go to the policy's cold end. */
@@ -62,6 +62,8 @@ export class SharedMemoryObject extends Inode {
   readonly kind = 'shmem' as const;
   /** Swap slot of each page reclaim wrote out, by page index (shmem's swap entries). */
   private readonly slots = new Map<number, number>();
+  /** @internal Pages charged to Committed_AS for it (an anonymous object's size, shmem_acct_size), uncharged when it goes. */
+  accounted = 0;
 
   /** @internal Use machine.createSharedMemory(). */
   constructor(
@@ -157,11 +159,6 @@ export class SharedMemoryObject extends Inode {
     return [...this.slots.values()];
   }
 
-  /** @internal The frame of page `index` if it is present (never allocates nor reads swap). */
-  presentFrame(index: number): number | undefined {
-    return this.pages.get(index)?.pfn;
-  }
-
   /** @internal True when page `index` is in swap. */
   isSwapped(index: number): boolean {
     return this.slots.size !== 0 && this.slots.has(index);
@@ -189,31 +186,28 @@ export class SharedMemoryObject extends Inode {
 
   /**
    * @internal Truncation: the pages and swapped pages from page `from` on leave the object (their
-   * mappings were unmapped first); returns the swap slots the caller must free. /dev/shm is uncharged.
+   * mappings were unmapped first); their slots are freed, /dev/shm is uncharged.
    */
-  dropFrom(from: number): number[] {
-    let gone = 0;
-    for (const [i, p] of [...this.pages]) {
-      if (i < from) continue;
-      this.pages.delete(i);
-      this.pager?.removed(this, i);
-      this.frames_.unref(p.pfn);
-      gone++;
-    }
-    const slots: number[] = [];
-    for (const [i, s] of [...this.slots]) {
-      if (i < from) continue;
-      this.slots.delete(i);
-      slots.push(s);
-      gone++;
-    }
-    this.budget?.uncharge(gone);
-    return slots;
+  dropFrom(from: number): void {
+    this.punchHole(from, Number.MAX_SAFE_INTEGER - from);
   }
 
-  /** @internal The address spaces mapping the object (the reverse map reclaim walks). */
-  mappedBy(): Iterable<ObjectMapper> {
-    return this.spaces();
+  /**
+   * @internal Punches a hole (fallocate PUNCH_HOLE, what MADV_REMOVE does to shmem): pages
+   * [first, first + count) lose their frames and swap slots, and read as zeros again. The caller
+   * has unmapped them from every mapping first.
+   */
+  punchHole(first: number, count: number): void {
+    const present: number[] = [];
+    const slots: number[] = [];
+    for (const i of this.pages.keys()) if (i >= first && i < first + count) present.push(i);
+    for (const [i, s] of [...this.slots]) if (i >= first && i < first + count) slots.push(s), this.slots.delete(i);
+    this.pager?.removed(this, present, slots);
+    for (const i of present) {
+      this.frames_.unref(this.pages.get(i)!.pfn);
+      this.pages.delete(i);
+    }
+    this.budget?.uncharge(present.length + slots.length);
   }
 
   /** Removes the name (like shm_unlink); the memory lives on while it is mapped. */

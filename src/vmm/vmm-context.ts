@@ -6,6 +6,7 @@ import type { Inode } from './file/inode.js';
 import type { RegularFile } from './file/regular-file.js';
 import { PageCache } from './file/page-cache.js';
 import { Flusher } from './file/flusher.js';
+import type { FileReclaim } from './reclaim/file-reclaim.js';
 import type { SimClock } from './sim-clock.js';
 import type { VmTunables } from './vm-tunables.js';
 import { linuxWatermarks } from './reclaimer.js';
@@ -17,6 +18,7 @@ import type { ReclaimPolicy } from '../reclaim/policy.js';
 import type { Reclaimable, Reclaimer } from './reclaimer.js';
 import { SwapCache, shrinkSwapCache } from './reclaim/swap-cache.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
+import { Overcommit } from './overcommit.js';
 import type { PluginGate } from '../reclaim/guarded-policy.js';
 
 const HUGE_FRAMES = 512;
@@ -61,12 +63,20 @@ export class VmmContext {
   readonly pageCache: PageCache;
   /** Writeback of dirty file pages in simulated time. */
   readonly flusher: Flusher;
+  /** Reclaim of page cache pages (set by the machine; MADV_PAGEOUT of file pages goes through it). */
+  fileReclaim: FileReclaim | undefined;
   /** lru_note_cost's running costs of reclaiming anonymous and file pages (get_scan_count's balance). */
   anonCost = 0;
   fileCost = 0;
   /** Page attributes of every (protection, shared) pair (Linux's protection_map), computed once. */
   readonly protectionMap: readonly PageProt[];
   private nextId = 1;
+  private nextAnon = 1;
+
+  /** A new anon_vma's id (unique on the machine). */
+  newAnonId(): number {
+    return this.nextAnon++;
+  }
   /** First frame of the huge zero page (512 aligned zeroed frames), allocated at the first THP read fault; -1 when there is none. */
   private hugeZero = -1;
   /** The spaces holding it (Linux's MMF_HUGE_ZERO_PAGE): it is freed when the last one exits. */
@@ -74,6 +84,8 @@ export class VmmContext {
 
   /** vm.max_map_count: the most regions one address space may have. */
   readonly maxMapCount: number;
+  /** vm.overcommit_memory and its companions, and Committed_AS. */
+  readonly overcommit: Overcommit;
   /** /dev/shm, where named objects' pages are charged: its size (tmpfs size=, half of RAM by default) and use. */
   readonly shm: ShmBudget & { readonly pages: number; used: number };
 
@@ -117,6 +129,7 @@ export class VmmContext {
       noteFileCost: (io, rotated) => this.noteCost(true, io, rotated),
       lruGen: tunables.lruGen,
     });
+    this.overcommit = new Overcommit(frames.total, () => this.swap?.slots.total ?? 0, frames.freeCount());
     this.flusher = new Flusher({ clock, tunables, freePages: () => frames.freeCount(), reservePages: () => (this.reclaimer?.watermarks ?? linuxWatermarks(frames.total)).high }, this.pageCache);
   }
 
@@ -134,6 +147,11 @@ export class VmmContext {
       this.fileCost = Math.floor(this.fileCost / 2);
       this.anonCost = Math.floor(this.anonCost / 2);
     }
+  }
+
+  /** First frame of the huge zero page, or -1 before the first THP read fault allocated it. */
+  get hugeZeroStart(): number {
+    return this.hugeZero;
   }
 
   /** True for the zero page and the frames of the huge zero page (a write to them needs a fresh frame, no copy). */
@@ -224,6 +242,7 @@ export class VmmContext {
         },
         release: (o) => {
           this.inodes.delete(o.id);
+          this.overcommit.uncharge((o as SharedMemoryObject).accounted); // shmem_unacct_size when the last mapping of an anonymous object goes
           (o as SharedMemoryObject).freeAll();
         },
       },

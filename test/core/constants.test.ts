@@ -21,7 +21,7 @@ describe('constants', () => {
     expect(names.length).toBeGreaterThan(60);
     for (const name of names) expect({ name, value: tsValue(name) }).toEqual({ name, value: native[name] });
     // And every TS table the core uses is covered by the native export.
-    for (const table of ['PTE', 'Status', 'Feature', 'PFEC', 'Counter', 'Result', 'TlbFlag', 'TraceRecord'] as const) {
+    for (const table of ['PTE', 'Status', 'Feature', 'PFEC', 'Counter', 'Result', 'TlbFlag', 'TraceRecord', 'TlbOp'] as const) {
       for (const field of Object.keys(C[table])) if (!(table === 'PTE' && field === 'SW_SPARE')) expect(names).toContain(`${table}.${field}`);
     }
   });

@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { propertyOptions } from '../property-options.js';
 import type { Core } from '../../src/core/core.js';
-import { Feature, PTE } from '../../src/core/constants.js';
-import type { TlbState } from '../../src/core/tlb-state.js';
+import { Counter, Feature, PTE, Result, TlbOp } from '../../src/core/constants.js';
+import { createTlbState, type TlbState } from '../../src/core/tlb-state.js';
 import { createRefCore } from '../../src/core/ref/ref-core.js';
 import { createNativeCore, nativeAvailable } from '../../src/core/native-core.js';
-import { coreRig } from '../support/core-rig.js';
+import { encodeHierarchy, resolveHierarchy } from '../../src/tlb/hierarchy-options.js';
+import { HierStat } from '../../src/tlb/layout.js';
 
 const MEM = 8 * 2 ** 20;
 const USER_BASE = 0x4000_0000;
@@ -20,14 +21,31 @@ const KERNEL_BASE = 2 ** 47 + 0x4000_0000;
 
 interface Rig {
   core: Core;
-  tlb: TlbState;
-  counters: Float64Array;
+  /** Per CPU: its TLB arrays, counters and (once attached) hierarchy statistics. */
+  tlbs: TlbState[];
+  counters: Float64Array[];
+  hierStats: Float64Array[];
   result: Float64Array;
 }
 
+/** A core of CPUS CPUs over fresh arrays. */
+const CPUS = 3;
 function rig(make: (c: import('../../src/core/core.js').CoreConfig) => Core, features: number, sets: number, ways: number): Rig {
-  return coreRig(make, MEM, features, sets, ways);
+  const tlbs = Array.from({ length: CPUS }, () => createTlbState(sets, ways));
+  const counters = Array.from({ length: CPUS }, () => new Float64Array(Counter.LENGTH));
+  const result = new Float64Array(Result.LENGTH);
+  const otherCpus = tlbs.slice(1).map((tlb, i) => ({ tlb, counters: counters[i + 1]! }));
+  const core = make({ memoryBytes: MEM, features, tlb: tlbs[0]!, counters: counters[0]!, result, otherCpus });
+  return { core, tlbs, counters, hierStats: tlbs.map(() => new Float64Array(HierStat.LENGTH)), result };
 }
+
+/** Small hierarchies that the per-CPU attach op picks from (the machine API's accesses then go through them). */
+const HIERARCHIES = [
+  encodeHierarchy(resolveHierarchy({ arrays: { l1d: { entries: 4, ways: 2 }, l1i: { entries: 2, ways: 2 } }, entries: 8, ways: 4, pwc: { pd: 2 } }, 'tlb', 'cpu')),
+  encodeHierarchy(resolveHierarchy({ arrays: { l1d: { entries: 2, ways: 1, policy: 'fifo' } }, entries: 4, ways: 2 }, 'tlb', 'cpu')),
+];
+/** A tlbOps operation as the arbitrary draws it; some are malformed on purpose (the whole list is then EINVAL). */
+const tlbOpArb = fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: CPUS }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 1100 }), fc.integer({ min: 0, max: 40 }), fc.constantFrom(12, 21, 30, 13), fc.boolean());
 
 const page = fc.integer({ min: 0, max: 1100 });
 const attrs = fc.integer({ min: 0, max: 0xfff });
@@ -88,7 +106,41 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('cowBreak' as const), r: fc.nat(), page, mode: fc.integer({ min: 0, max: 1 }), lo: attrs, nx: fc.boolean() }),
   fc.record({ t: fc.constant('scan' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), clear: fc.boolean(), kernel: fc.boolean() }),
   fc.record({ t: fc.constant('translate' as const), r: fc.nat(), page, kernel: fc.boolean() }),
+  // mremap's move: to anywhere (overlaps are EINVAL), or by a whole number of 2 MiB blocks (tables move whole).
+  fc.record({ t: fc.constant('move' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), to: page, shift: fc.constantFrom(0, 0, -1024, -512, 512, 1024), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('countFrames' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), pfn: fc.integer({ min: 0, max: 2100 }), frames: fc.constantFrom(0, 1, 2, 512, 2048), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('swapEntries' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 8 }), slot: fc.integer({ min: 1, max: 1000 }) }),
+  fc.record({ t: fc.constant('select' as const), cpu: fc.integer({ min: 0, max: CPUS - 1 }) }),
+  fc.record({ t: fc.constant('tlbOps' as const), ops: fc.array(tlbOpArb, { maxLength: 6 }), r: fc.nat() }),
+  fc.record({ t: fc.constant('hier' as const), which: fc.integer({ min: -1, max: HIERARCHIES.length - 1 }) }),
 );
+
+/**
+ * The user-half addresses of `root`'s swap entries (non-present, non-zero 4 KiB entries). Their
+ * owner clears them before destroyRoot (the VMM frees their slots first): a table holding one is
+ * not empty, so destroyRoot would leave it allocated.
+ */
+function swapEntryAddresses(core: Core, root: number): number[] {
+  const ram = core.ramChunk(0);
+  const dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+  const out: number[] = [];
+  const walk = (table: number, level: number, base: number, to: number) => {
+    const span = 4096 * 512 ** (level - 1);
+    for (let i = 0; i < to; i++) {
+      const lo = dv.getUint32(table * 4096 + i * 8, true);
+      const hi = dv.getUint32(table * 4096 + i * 8 + 4, true);
+      if (!(lo & PTE.P)) {
+        if (level === 1 && (lo !== 0 || hi !== 0)) out.push(base + i * span);
+        continue;
+      }
+      const child = (lo >>> 12) + (hi & 0xfffff) * 2 ** 20;
+      // A corrupted entry may name a frame beyond RAM (the core clears it when it meets it).
+      if (level > 1 && !(lo & PTE.PS) && (child + 1) * 4096 <= ram.byteLength) walk(child, level - 1, base + i * span, 512);
+    }
+  };
+  walk(root, 4, 0, 256);
+  return out;
+}
 
 /** Expected refcount of every frame: references held by the test, tables, leaves. */
 function audit(core: Core, roots: number[], held: number[]): Map<number, number> {
@@ -134,12 +186,14 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
   // After a corrupted entry the tables no longer tell who holds what: refcounts are then only compared between the backends.
   let corrupted = false;
   const pcidOf: number[] = [];
+  let selected = 0;
   const same = (label: string, x: unknown, y: unknown) => expect(y, label).toEqual(x);
   const both = <T>(label: string, f: (c: Core) => T): T => {
     const x = f(a.core);
     const y = f(b.core);
     same(label, x, y);
-    same(`${label}: counters`, [...a.counters], [...b.counters]);
+    for (let i = 0; i < CPUS; i++) same(`${label}: counters of CPU ${i}`, [...a.counters[i]!], [...b.counters[i]!]);
+    for (let i = 0; i < CPUS; i++) same(`${label}: hierarchy stats of CPU ${i}`, [...a.hierStats[i]!], [...b.hierStats[i]!]);
     same(`${label}: result`, [...a.result], [...b.result]);
     return x;
   };
@@ -202,6 +256,8 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
       case 'destroyRoot':
         if (roots.length > 0) {
           const idx = o.r % roots.length;
+          const swapped = Float64Array.from(swapEntryAddresses(a.core, roots[idx]!));
+          if (swapped.length > 0) both('clear swap entries', (c) => c.writeEntries(roots[idx]!, swapped, swapped.length, new Uint32Array(swapped.length), new Uint32Array(swapped.length)));
           both('destroyRoot', (c) => c.destroyRoot(roots[idx]!));
           roots.splice(idx, 1);
         }
@@ -316,16 +372,53 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
         const y = b.core.copyVirt(la(o.page) + o.off, bb, 0, o.len, o.write, o.flags);
         same('copy', x, y);
         same('copy bytes', [...ba], [...bb]);
-        same('copy counters', [...a.counters], [...b.counters]);
+        for (let i = 0; i < CPUS; i++) same('copy counters', [...a.counters[i]!], [...b.counters[i]!]);
+        break;
+      }
+      case 'select':
+        both('select', (c) => (c.selectCpu(o.cpu), selected = o.cpu));
+        break;
+      case 'tlbOps': {
+        const list = o.ops as [number, number, number, number, number, number, boolean][];
+        const ops = new Float64Array(list.length * TlbOp.FIELDS);
+        list.forEach(([op, cpu, pcid, p, count, shift, flag], k) => {
+          const base = la(p);
+          const aligned = base - (base % 2 ** (shift === 13 ? 12 : shift));
+          const args =
+            op === TlbOp.INVLPG ? [pcid, aligned, count, shift] : op === TlbOp.FLUSH_PCID ? [pcid] : op === TlbOp.FLUSH_ALL ? [flag ? 1 : 0] : [roots.length ? roots[(o.r + k) % roots.length]! : MEM / 4096, pcid, flag ? 1 : 0];
+          ops.set([op, cpu, ...args], k * TlbOp.FIELDS);
+        });
+        both('tlbOps', (c) => c.tlbOps(ops, list.length));
+        break;
+      }
+      case 'hier': {
+        const conf = o.which < 0 ? null : HIERARCHIES[o.which]!;
+        both('hier', (c) => c.hierarchy(conf, conf && (c === a.core ? a : b).hierStats[selected]!));
         break;
       }
       case 'translate':
         both('translate', (c) => c.translate(root, la(o.page, o.kernel)));
         break;
+      case 'move': {
+        // A relative target (a multiple of 512 pages) keeps the 2 MiB alignment of the source; the kernel half is refused.
+        const to = o.shift !== 0 ? o.page + o.shift : o.to;
+        both('moveRange', (c) => c.moveRange(root, la(o.page, o.kernel), to >= 0 ? la(to, o.kernel) : 4096, o.count));
+        break;
+      }
+      case 'countFrames':
+        both('countFrames', (c) => c.countFrames(root, la(o.page, o.kernel), o.count, o.pfn, o.frames));
+        break;
+      case 'swapEntries': {
+        // Non-present entries (what reclaim leaves): moveRange moves them as they are.
+        const las = Float64Array.from({ length: o.count }, (_, k) => la(o.page + k));
+        const lo = new Uint32Array(o.count).fill((o.slot << 9) >>> 0);
+        both('writeEntries', (c) => c.writeEntries(root, las, o.count, lo, new Uint32Array(o.count)));
+        break;
+      }
     }
     same('freeFrames', a.core.freeFrames(), b.core.freeFrames());
   }
-  for (const k of ['key', 'pbase', 'flags', 'stamp', 'clock', 'prev', 'next', 'head', 'tail', 'hash', 'meta'] as const) same(`tlb.${k}`, [...a.tlb[k]], [...b.tlb[k]]);
+  for (let i = 0; i < CPUS; i++) for (const k of ['key', 'pbase', 'flags', 'stamp', 'clock', 'prev', 'next', 'head', 'tail', 'hash', 'meta'] as const) same(`CPU ${i} tlb.${k}`, [...a.tlbs[i]![k]], [...b.tlbs[i]![k]]);
   const ra = a.core.ramChunk(0);
   const rb = b.core.ramChunk(0);
   expect(Buffer.compare(Buffer.from(ra.buffer, ra.byteOffset, ra.length), Buffer.from(rb.buffer, rb.byteOffset, rb.length))).toBe(0);

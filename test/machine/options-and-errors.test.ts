@@ -10,7 +10,9 @@ const unknown = (key: string) => expect.objectContaining({ code: 'EINVAL', messa
 describe.each(BACKENDS)('unknown options and one error family (%s)', (backend) => {
   it('refuses unknown option keys everywhere, naming the key', () => {
     expect(() => new Machine({ backend, memroy: '1GiB' } as never)).toThrow(unknown('memroy'));
-    expect(() => new Machine({ backend, tlb: { l1d: 4 } } as never)).toThrow(unknown('l1d'));
+    expect(() => new Machine({ backend, tlb: { l1dd: 4 } } as never)).toThrow(unknown('l1dd'));
+    expect(() => new Machine({ backend, shootdown: { celing: 4 } } as never)).toThrow(unknown('celing'));
+    expect(() => new Machine({ backend, shootdown: { cost: { ipi: 4 } } } as never)).toThrow(unknown('ipi'));
     expect(() => new Machine({ backend, features: { nxe: true } } as never)).toThrow(unknown('nxe'));
     const m = new Machine({ backend, memory: '16MiB' });
     expect(() => m.createAddressSpace({ fault: 'raw' } as never)).toThrow(unknown('fault'));

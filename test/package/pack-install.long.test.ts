@@ -110,7 +110,7 @@ describe('the packed package, installed where no compiler is', () => {
     expect(list.filter((f) => f.startsWith('package/dist/') && !f.startsWith('package/dist/cjs/')).sort()).toEqual(['package/dist/cli/main.js', 'package/dist/index.d.ts', 'package/dist/index.js']);
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/vmsim/package.json'), 'utf8')) as { keywords?: string[]; repository?: unknown };
     expect(pkg.keywords).toEqual(expect.arrayContaining(['tlb', 'page-table', 'virtual-memory']));
-    const dts = readFileSync(join(project, 'node_modules/vmsim/dist/cjs/machine/machine.d.ts'), 'utf8');
+    const dts = readFileSync(join(project, 'node_modules/vmsim/dist/cjs/system/machine.d.ts'), 'utf8');
     expect(dts).toContain('createAddressSpace');
     expect(dts).not.toMatch(/\bcore: Core\b|@internal/);
     expect(existsSync(join(project, 'node_modules/vmsim/build'))).toBe(false); // the prebuild loaded: nothing was compiled

@@ -1,6 +1,6 @@
 /** User policies through the VMM, a misbehaving one, and the two backends agreeing under pressure. */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import { runReferenceString } from '../../src/replay/reference-run.js';
 import { replay } from '../../src/replay/replay.js';
 import { packRecord } from '../../src/trace/trace-record.js';

@@ -1,6 +1,6 @@
 /** Pages shared since fork are evicted from every page table that maps them and come back shared. */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
 import { failNthWrite } from '../support/failing-swap.js';

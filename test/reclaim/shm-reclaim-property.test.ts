@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import type { AddressSpace } from '../../src/vmm/address-space.js';
 import { BACKENDS } from '../backends.js';
 import { propertyOptions } from '../property-options.js';

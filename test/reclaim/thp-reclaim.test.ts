@@ -5,7 +5,7 @@
  * that still maps the 2 MiB page keeps it.
  */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
 

@@ -2,12 +2,16 @@
  * Under a small resident limit with swap, random sequences of mmap / write / read / fork /
  * munmap / destroy keep every byte equal to a model of the memory, on both backends and
  * with several policies; the entries of swapped pages hold their slot (Linux's encoding);
- * and after everything is destroyed, frames and swap slots balance.
+ * and after everything is destroyed, frames and swap slots balance. The machine has three CPUs:
+ * each process has a thread, and the operations run its main thread or its thread on a random
+ * CPU first (or idle one), so reclaim's batched flushes and the rmap's unmaps reach CPUs that
+ * run, idle lazily on, or left the address spaces; the auditor checks every CPU's TLB after each step.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import type { AddressSpace } from '../../src/vmm/address-space.js';
+import type { Thread } from '../../src/machine/thread.js';
 import { decodeSwapEntry } from '../../src/reclaim/swap-entry.js';
 import { BACKENDS } from '../backends.js';
 import { propertyOptions } from '../property-options.js';
@@ -15,6 +19,7 @@ import { auditMachine } from '../support/invariants.js';
 
 const PAGES = 12;
 const SHARED = 4;
+const CPUS = 3;
 const op = fc.oneof(
   fc.record({ t: fc.constant('write' as const), p: fc.nat(), page: fc.integer({ min: 0, max: PAGES - 1 }), v: fc.integer({ min: 1, max: 255 }) }),
   fc.record({ t: fc.constant('read' as const), p: fc.nat(), page: fc.integer({ min: 0, max: PAGES - 1 }) }),
@@ -28,10 +33,15 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('sread' as const), p: fc.nat(), page: fc.integer({ min: 0, max: SHARED - 1 }) }),
   fc.record({ t: fc.constant('spageout' as const), p: fc.nat() }),
   fc.record({ t: fc.constant('kswapd' as const), p: fc.nat(), n: fc.integer({ min: 1, max: SHARED }) }),
+  // Scheduling: a process's main thread or its thread onto a CPU, or a CPU to the idle task.
+  fc.record({ t: fc.constant('run' as const), p: fc.nat(), thread: fc.boolean(), cpu: fc.integer({ min: 0, max: CPUS - 1 }) }),
+  fc.record({ t: fc.constant('idle' as const), p: fc.nat(), cpu: fc.integer({ min: 0, max: CPUS - 1 }) }),
 );
 
 interface Proc {
   s: AddressSpace;
+  /** Its second thread: accesses go through it or the main thread. */
+  t: Thread;
   /** Model: page -> byte at offset 100 (0 = never written / unmapped). */
   mem: Map<number, number>;
   mapped: boolean[];
@@ -54,28 +64,29 @@ describe.each(BACKENDS)('contents under a resident limit with swap (%s)', (backe
     it(`${policy}: bytes equal the model; frames and slots balance at the end`, () => {
       fc.assert(
         fc.property(fc.array(op, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 5 }), fc.boolean(), (ops, limit, zswap) => {
-          const m = new Machine({ memory: '8MiB', backend, swap: { size: 64 * 4096, ...(zswap ? { zswap: true } : {}) } });
+          const m = new Machine({ memory: '8MiB', backend, cpus: CPUS, swap: { size: 64 * 4096, ...(zswap ? { zswap: true } : {}) } });
           const framesAtStart = m.stats().frames.used;
           const first = m.createAddressSpace({ residentLimit: limit, policy, stack: false });
           first.mmap({ addr: BASE, length: PAGES * 4096, prot: 'rw', fixed: true });
           first.mmap({ addr: SBASE, length: SHARED * 4096, prot: 'rw', fixed: true, shared: true });
           /** Model of the shared region: one memory for every process. */
           const shared = new Map<number, number>();
-          const procs: Proc[] = [{ s: first, mem: new Map(), mapped: Array(PAGES).fill(true) }];
+          const procs: Proc[] = [{ s: first, t: first.createThread(), mem: new Map(), mapped: Array(PAGES).fill(true) }];
           for (const o of ops) {
             if (procs.length === 0) break;
             const p = procs[o.p % procs.length]!;
             const va = (page: number) => BASE + page * 4096 + 100;
             if (o.t === 'write') {
               if (!p.mapped[o.page]) continue;
-              p.s.write(va(o.page), [o.v]);
+              (o.v % 2 ? p.s : p.t).write(va(o.page), [o.v]);
               p.mem.set(o.page, o.v);
             } else if (o.t === 'read') {
               if (!p.mapped[o.page]) continue;
-              expect(p.s.read(va(o.page), 1)[0]).toBe(p.mem.get(o.page) ?? 0);
+              expect((o.page % 2 ? p.s : p.t).read(va(o.page), 1)[0]).toBe(p.mem.get(o.page) ?? 0);
             } else if (o.t === 'fork') {
               if (procs.length >= 4) continue;
-              procs.push({ s: p.s.fork(), mem: new Map(p.mem), mapped: [...p.mapped] });
+              const child = p.s.fork();
+              procs.push({ s: child, t: child.createThread(), mem: new Map(p.mem), mapped: [...p.mapped] });
             } else if (o.t === 'munmap') {
               const n = Math.min(o.n, PAGES - o.page);
               p.s.munmap(BASE + o.page * 4096, n * 4096);
@@ -99,6 +110,13 @@ describe.each(BACKENDS)('contents under a resident limit with swap (%s)', (backe
               p.s.madvise(SBASE, SHARED * 4096, 'MADV_PAGEOUT');
             } else if (o.t === 'kswapd') {
               m.vmm.shmPager!.evict(o.n, undefined, 'kswapd');
+            } else if (o.t === 'run') {
+              const task = o.thread ? p.t : p.s;
+              // EBUSY when the task runs on another CPU: the property is that nothing else changes.
+              if (task.cpu === undefined || task.cpu === m.cpu(o.cpu)) m.cpu(o.cpu).run(task);
+              else expect(() => m.cpu(o.cpu).run(task)).toThrow(/EBUSY/);
+            } else if (o.t === 'idle') {
+              m.cpu(o.cpu).idle();
             } else if (o.t === 'pageout') {
               const n = Math.min(o.n, PAGES - o.page);
               let hole = false;

@@ -161,7 +161,7 @@ describe('replay: bad input', () => {
       [{ tlb: { entries: 8, ways: 16 } }, /options\.tlb\.ways/],
       [{ tlb: { l1d: { entries: -1 } } }, /options\.tlb\.l1d\.entries/],
       [{ tlb: { pwc: { pd: 1.5 } } }, /options\.tlb\.pwc\.pd/],
-      [{ tlb: { size: 4 } }, /unknown TLB option "size"/],
+      [{ tlb: { size: 4 } }, /options\.tlb: unknown option "size"/],
       [{ pageSize: '1g' }, /options\.pageSize/],
       [{ mode: 'file' }, /options\.mode/],
       [{ strict: 'yes' }, /options\.strict/],

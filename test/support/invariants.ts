@@ -1,25 +1,38 @@
 /**
  * The invariant auditor of a machine (as Linux's tools/testing/vma checks VMA trees and
  * CONFIG_DEBUG_VM checks page counts), run after every step of the property tests:
- * - the regions of every VMM space are ordered, non-overlapping and maximally merged;
+ * - the regions of every VMM space are ordered, non-overlapping and page-aligned;
  * - every frame's reference count equals the holders the auditor finds: page-table entries
  *   (read from simulated RAM in the hardware format, one reference per 4 KiB frame a leaf
  *   covers), the tables themselves, roots, and the frames the VMM holds (zero pages, shared
  *   memory objects), plus frame 0 and whatever the test allocated itself (`extraHeld`);
- * - no valid TLB entry translates what the tables do not: its page maps the same frames in
- *   the tables of its PCID's space, with no permission the tables lack (a TLB may be less
- *   permissive than the tables, never more);
+ * - on every CPU, no TLB entry that can still be used translates what the tables do not: its
+ *   page maps the same frames in the tables of the space its PCID belongs to, with no permission
+ *   the tables lack (a TLB may be less permissive than the tables, never more). An entry can be
+ *   used when its tag is the CPU's current PCID on a CPU that runs a task, or when a switch to
+ *   the space that holds the tag would not flush it (the tag's ASID slot is up to date with the
+ *   space's tlb_gen, or it is the space's global ASID); entries of a dead space or of a slot
+ *   behind its space's generation are unreachable (the switch that could reach them flushes).
+ *   A CPU with a hierarchy is checked array by array (hierDump); its walk caches only count
+ *   references (the walk always reads RAM), so they translate nothing;
+ * - the scheduler's state is consistent: a task and its CPU point at each other, a CPU that runs
+ *   a task has its address space loaded and is not lazy, a CPU stays in the cpumask of the
+ *   space it has loaded, and each cpumask's count matches its bits;
  * - with swap, every slot's reference count equals its holders: swap entries in the page
  *   tables (non-present entries in Linux's encoding), processes' clean swap copies, and shared
  *   memory objects' swapped pages; and every swap-cache page's slot is in use;
  * - the page cache and the files' reverse maps (audit-files.ts);
- * - in every VMM space, every present page and every swap entry lies inside a region, and the
- *   resident set agrees with the tables: its tracked and locked pages are present, its swapped
+ * - in every VMM space, every present page and every swap entry lies inside a region, its RSS
+ *   counter is the pages mapped less zero-page mappings, and the resident set agrees with the tables: its tracked and locked pages are present, its swapped
  *   pages' entries hold their slots (a failure in the middle of munmap or destroy breaks these);
  * It throws an Error naming the first broken invariant.
  */
-import { AddressSpace, type Machine, type MmuSpace } from '../../src/index.js';
+import { AddressSpace, type Machine } from '../../src/index.js';
 import { GLOBAL_TAG, TlbFlag } from '../../src/core/constants.js';
+import { DUMP_ENTRY, Slot } from '../../src/tlb/layout.js';
+import type { Cpu } from '../../src/machine/cpu.js';
+import type { MmContext } from '../../src/machine/mm-context.js';
+import type { MmuSpace } from '../../src/machine/mmu-space.js';
 import { decodeSwapEntry } from '../../src/reclaim/swap-entry.js';
 import { auditFiles } from './audit-files.js';
 
@@ -50,7 +63,8 @@ export function auditMachine(m: Machine, extraHeld: readonly number[] = []): voi
     auditMappings(s, e);
   }
   auditFrames(m, extraHeld, walks);
-  auditTlb(m);
+  auditCpus(m);
+  for (const cpu of m.cpuArray) auditTlb(m, cpu);
   auditSlots(m, walks);
   auditFiles(m);
 }
@@ -113,6 +127,9 @@ function auditMappings(s: AddressSpace, e: Entries): void {
   const regions = [...s.vm.regions];
   const present: Array<[first: number, end: number]> = []; // vpn ranges of present leaves, in order
   const swapped: Array<[vpn: number, slot: number]> = [];
+  const zero = s.vm.ctx.zeroFrame;
+  const hugeZero = s.vm.ctx.hugeZeroStart;
+  let rss = 0;
   let k = 0;
   for (let x = 0; x < e.la.length; x++) {
     const la = e.la[x]!;
@@ -125,8 +142,15 @@ function auditMappings(s: AddressSpace, e: Entries): void {
     if (at < end) throw new Error(`space ${s.pcid}: ${(lo & P) !== 0 ? 'a page' : 'a swap entry'} at 0x${la.toString(16)} lies in no region`);
     const vpn = la / 4096;
     if ((lo & P) === 0) swapped.push([vpn, decodeSwapEntry(lo, e.hi[x]!)]);
-    else present.push([vpn, end / 4096]);
+    else {
+      present.push([vpn, end / 4096]);
+      const pfn = frameOf(lo, e.hi[x]!);
+      // The huge zero page's 512 frames are zero pages too (a split leaves 4 KiB entries to each).
+      if (pfn !== zero && !(hugeZero >= 0 && pfn >= hugeZero && pfn < hugeZero + 512)) rss += (end - la) / 4096;
+    }
   }
+  // The RSS counter (resident pages less zero-page mappings, kept as pages are mapped) is what the tables hold.
+  if (s.vm.pages.rss !== rss) throw new Error(`space ${s.pcid}: RSS ${s.vm.pages.rss} by the counters, ${rss} pages in the tables`);
   const rs = s.vm.resident;
   if (!rs) return;
   const mustBePresent = (what: string, vpns: Iterable<number>) => {
@@ -146,7 +170,7 @@ function auditMappings(s: AddressSpace, e: Entries): void {
   }
 }
 
-/** Regions ordered, non-overlapping, page-aligned, non-empty and maximally merged, and the region tree's own figures right (RegionMap.check). */
+/** Regions ordered, non-overlapping, page-aligned and non-empty, and the region tree's own figures right (RegionMap.check). */
 export function auditRegions(s: AddressSpace): void {
   s.vm.regions.check();
 }
@@ -240,26 +264,96 @@ function walk(m: Machine, root: number, la: number): Leaf | undefined {
   return undefined;
 }
 
-function auditTlb(m: Machine): void {
-  const t = m.tlbState;
+/** The scheduler's and the TLB code's bookkeeping agree with each other. */
+function auditCpus(m: Machine): void {
   const spaces = m.addressSpaces();
-  for (let e = 0; e < t.key.length; e++) {
-    const flags = t.flags[e]!;
-    if ((flags & TlbFlag.VALID) === 0) continue;
-    const q = Math.floor(t.key[e]! / 8192);
-    const tag = t.key[e]! - q * 8192;
+  for (const cpu of m.cpuArray) {
+    const t = cpu.task;
+    if (t !== undefined) {
+      if (t.cpu !== cpu) throw new Error(`CPU ${cpu.index} runs a task that says it runs on ${t.cpu?.index ?? 'no CPU'}`);
+      if (t.mm !== cpu.loaded) throw new Error(`CPU ${cpu.index} runs a task whose address space is not the one it has loaded`);
+      if (cpu.lazy) throw new Error(`CPU ${cpu.index} runs a task and is lazy`);
+    }
+    if (cpu.loaded !== m.initMm && !cpu.loaded.dead && cpu.loaded.cpumask[cpu.index] !== 1) throw new Error(`CPU ${cpu.index} has a space loaded but is not in its cpumask`);
+    if (cpu.tag !== (m.pcidEnabled ? cpu.asids.pcid(cpu.asid) : 0)) throw new Error(`CPU ${cpu.index}: tag ${cpu.tag} is not the PCID of its ASID ${cpu.asid}`);
+  }
+  for (const s of spaces) {
+    let bits = 0;
+    for (const b of s.mm.cpumask) bits += b;
+    if (bits !== s.mm.cpusInMask) throw new Error(`space ${s.mm.ctxId}: cpumask has ${bits} bits but counts ${s.mm.cpusInMask}`);
+    for (const task of (s as MmuSpace).tasks()) if (task.cpu !== undefined && task.cpu.task !== task) throw new Error(`a task of space ${s.mm.ctxId} says it runs on CPU ${task.cpu.index}, which runs another`);
+  }
+}
+
+/**
+ * The space whose tables an entry tagged `tag` on `cpu` answers for when it can still be used
+ * (see the module comment), 'unreachable' when no switch can use it without a flush first, or
+ * undefined when it belongs to nobody (an error).
+ */
+function ownerOf(m: Machine, cpu: Cpu, tag: number, live: Map<number, MmContext>): MmContext | 'unreachable' | undefined {
+  if (tag === cpu.tag && cpu.task !== undefined) return cpu.loaded;
+  for (const mm of live.values()) if (mm.globalAsid !== 0 && mm.globalAsid + 1 === tag) return mm;
+  const h = cpu.asids.holder(tag);
+  // A tag no slot holds (the static model's shared PCID 0 of an idle CPU) flushes at the next switch to it.
+  if (h === undefined) return 'unreachable';
+  const mm = live.get(h.ctxId);
+  if (mm === undefined || mm.tlbGen !== h.gen) return 'unreachable';
+  return mm;
+}
+
+/** The valid entries of one CPU's TLB arrays: the single TLB's, or every TLB array of its hierarchy (hierDump). */
+function entriesOf(m: Machine, cpu: Cpu): Array<{ key: number; pbase: number; flags: number; where: string }> {
+  const out: Array<{ key: number; pbase: number; flags: number; where: string }> = [];
+  if (!cpu.hierStats) {
+    const t = cpu.tlbState;
+    for (let e = 0; e < t.key.length; e++) if ((t.flags[e]! & TlbFlag.VALID) !== 0) out.push({ key: t.key[e]!, pbase: t.pbase[e]!, flags: t.flags[e]!, where: `TLB entry ${e}` });
+    return out;
+  }
+  const was = m.selected;
+  m.selectCpu(cpu.index);
+  try {
+    for (let slot = 0; slot < Slot.PWC_PML4; slot++) {
+      const buf = new Float64Array((1 << 20) * (DUMP_ENTRY + 1) + 2);
+      const n = m.core.hierDump(slot, buf);
+      if (n < 0) continue;
+      const entries = (n - 2) / (DUMP_ENTRY + 1);
+      for (let e = 0; e < entries; e++) {
+        const key = buf[e * DUMP_ENTRY]!;
+        if (key !== -1) out.push({ key, pbase: buf[e * DUMP_ENTRY + 1]!, flags: buf[e * DUMP_ENTRY + 2]! | TlbFlag.VALID, where: `hierarchy slot ${slot} entry ${e}` });
+      }
+    }
+  } finally {
+    m.selectCpu(was);
+  }
+  return out;
+}
+
+function auditTlb(m: Machine, cpu: Cpu): void {
+  const spaces = m.addressSpaces();
+  const live = new Map<number, MmContext>(spaces.map((s) => [s.mm.ctxId, s.mm]));
+  live.set(m.initMm.ctxId, m.initMm);
+  const rootOf = new Map<MmContext, number>(spaces.map((s) => [s.mm, s.rootFrame]));
+  rootOf.set(m.initMm, m.idleRoot);
+  for (const { key, pbase, flags, where } of entriesOf(m, cpu)) {
+    const q = Math.floor(key / 8192);
+    const tag = key - q * 8192;
     const sc = q % 4;
     const size = sc === 0 ? 4096 : sc === 1 ? 2 ** 21 : 2 ** 30;
     const la = Math.floor(q / 4) * size;
     const global = tag === GLOBAL_TAG;
-    // Which tables the entry answers for: its PCID's space (the current one without PCIDs), any space for a global entry.
-    const owners = global ? [m.idleRoot] : m.pcidEnabled ? (tag === 0 ? [m.idleRoot, ...spaces.filter((s) => s.pcid === 0).map((s) => s.rootFrame)] : spaces.filter((s) => s.pcid === tag).map((s) => s.rootFrame)) : [m.current?.rootFrame ?? m.idleRoot];
-    if (owners.length === 0) throw new Error(`TLB entry ${e} (la ${la}, tag ${tag}) belongs to no live address space`);
+    let owners: number[];
+    if (global) owners = [m.idleRoot];
+    else {
+      const mm = ownerOf(m, cpu, tag, live);
+      if (mm === 'unreachable') continue;
+      if (mm === undefined || (mm !== m.initMm && mm.dead)) throw new Error(`CPU ${cpu.index} ${where} (la ${la}, tag ${tag}) belongs to no live address space`);
+      owners = [rootOf.get(mm) ?? m.idleRoot];
+    }
     const ok = owners.some((root) => {
       // Every 4 KiB page of the entry must map the same frame in the tables, with at least the entry's permissions.
       for (let off = 0; off < size; off += 4096) {
         const l = walk(m, root, la + off);
-        if (!l || l.pa !== t.pbase[e]! + off) return false;
+        if (!l || l.pa !== pbase + off) return false;
         if ((flags & TlbFlag.WRITABLE) !== 0 && !l.rw) return false;
         if ((flags & TlbFlag.USER) !== 0 && !l.us) return false;
         if ((flags & TlbFlag.NX) === 0 && l.nx) return false;
@@ -267,6 +361,6 @@ function auditTlb(m: Machine): void {
       }
       return true;
     });
-    if (!ok) throw new Error(`TLB entry ${e} (la 0x${la.toString(16)}, tag ${tag}, flags ${flags}) translates what the page tables do not`);
+    if (!ok) throw new Error(`CPU ${cpu.index} ${where} (la 0x${la.toString(16)}, tag ${tag}, flags ${flags}) translates what the page tables do not`);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import { nativeAvailable } from '../../src/core/native-core.js';
 import { HierStat, Slot } from '../../src/tlb/layout.js';
 import { encodeHierarchy, resolveHierarchy } from '../../src/tlb/hierarchy-options.js';

@@ -5,7 +5,7 @@
  * each one drops.
  */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import { GLOBAL_TAG } from '../../src/core/constants.js';
 import { HierOp, HierStat, Slot } from '../../src/tlb/layout.js';
 import { encodeHierarchy, resolveHierarchy } from '../../src/tlb/hierarchy-options.js';

@@ -1,7 +1,7 @@
 /** Page sizes meet their own arrays: with 2 MiB pages the 2M arrays translate and count, the 4K ones stay idle; with 1 GiB pages the 1G arrays do. */
 import { describe, expect, it } from 'vitest';
 import { replay } from '../../src/replay/replay.js';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import { HierStat, Slot, SlotStat } from '../../src/tlb/layout.js';
 import { encodeHierarchy, resolveHierarchy } from '../../src/tlb/hierarchy-options.js';
 import { packRecord } from '../../src/trace/trace-record.js';

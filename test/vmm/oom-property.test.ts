@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import type { AddressSpace } from '../../src/vmm/address-space.js';
 import { oomBadness, type OomKill } from '../../src/vmm/oom-killer.js';
 import { userTablePages } from '../../src/machine/table-pages.js';

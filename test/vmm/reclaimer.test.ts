@@ -1,6 +1,6 @@
 /** Machine-wide reclaim: Linux's watermarks, kswapd and direct reclaim, and the OOM killer. */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/system/machine.js';
 import { linuxWatermarks } from '../../src/vmm/reclaimer.js';
 import { VmmError } from '../../src/errors.js';
 import { BACKENDS } from '../backends.js';

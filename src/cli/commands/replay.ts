@@ -9,6 +9,8 @@ import { shippedTracePath } from '../../package-info.js';
 import { formatReplaySummary } from '../replay-summary.js';
 import { GROUP, machineSpecs, replayOptionsFrom } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
+import { replay } from '../../replay/replay.js';
+import { formatMultiReplaySummary } from '../multi-replay-summary.js';
 import { recordLackey } from '../../trace/lackey-recorder.js';
 import { TraceFormatError } from '../../trace/trace-error.js';
 import { recordFailure, tapValgrindMessages } from './record.js';
@@ -23,12 +25,15 @@ const SPECS: OptionSpec[] = [
   { name: 'series-csv', type: 'string', value: 'FILE.csv', group: GROUP.output, help: 'with --series: write the miss rates per window as CSV' },
   plotSpec('series-plot', 'with --series: draw the miss rates per window', GROUP.output),
   { name: 'record', type: 'flag', group: GROUP.memory, help: "run PROGRAM (after --) under valgrind lackey and replay its trace as it is produced (ns per access then leaves out the time spent waiting for valgrind)" },
+  { name: 'cpus', type: 'int', min: 1, max: 256, value: 'N', group: GROUP.memory, help: 'several TRACEs at once, one process each, on a machine of N CPUs (process i on CPU i mod N)', default: '1' },
+  { name: 'quantum', type: 'int', min: 1, value: 'N', group: GROUP.memory, help: 'with several TRACEs: accesses a process runs before its CPU switches to the next', default: '10000' },
   { name: 'json', type: 'flag', group: GROUP.output, help: 'print the result as JSON' },
   { name: 'csv', type: 'flag', group: GROUP.output, help: 'print the result as one CSV row with a header' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
 export const REPLAY_HELP = `usage: vmsim replay TRACE [options]
+       vmsim replay TRACE TRACE... [--cpus N] [options]
        vmsim replay --record [options] -- PROGRAM [ARGS...]
 
 Replays a memory-access trace through a simulated x86-64 process: every access goes
@@ -53,14 +58,16 @@ examples:
   vmsim replay trace.out --tlb-entries 1536 --tlb-ways 12 --l1d-entries 64 --l1i-entries 128 --l1i-ways 8
   vmsim replay trace.bin --tlb-entries 64 --tlb-ways 64 --json
   vmsim replay traces/ls.lackey.gz --frames 64 --policy lru --swap 64MiB
-  vmsim replay traces/ls.lackey.gz --frames 64 --policy opt     (reads TRACE twice: not from a pipe)`;
+  vmsim replay traces/ls.lackey.gz --frames 64 --policy opt     (reads TRACE twice: not from a pipe)
+  vmsim replay a.trace b.trace c.trace --cpus 2 --quantum 5000   (one process per trace, sharing memory)`;
 
 /** Runs `vmsim replay`; returns the exit code. */
 export async function replayCommand(argv: string[], io: CommandIo): Promise<number> {
   const live = argv.includes('--record') && !argv.slice(0, argv.indexOf('--record')).includes('--');
-  const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, live ? { count: 1, what: 'a PROGRAM to run (after --)', orMore: true } : { count: 1, what: 'one TRACE file' });
+  const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, live ? { count: 1, what: 'a PROGRAM to run (after --)', orMore: true } : { count: 1, what: 'one or more TRACE files', orMore: true });
   if (!a) return 0;
   const options = addPressureOptions(a, replayOptionsFrom(a, 'replay'), 'replay');
+  if (!live && (a.positional.length > 1 || a.options.has('cpus') || a.options.has('quantum'))) return replayMany(a, options, io);
   for (const k of ['series-csv', 'series-plot']) if (a.options.has(k) && options.seriesEvery === undefined) throw new UsageError(`replay: --${k} needs --series N`);
   // Output files are checked before the replay, so a typo does not cost the run.
   const csvFile = checkedOutput(a, 'series-csv', 'replay');
@@ -108,6 +115,23 @@ function seriesChart(r: ReplayResult, trace: string, cpu: string | undefined): s
     legend: false,
     panelHeight: panels.length > 2 ? 130 : panels.length === 2 ? 170 : 300,
   });
+}
+
+/** `replay TRACE TRACE... --cpus N`: one process per trace on one machine; a summary or JSON. */
+async function replayMany(a: NonNullable<ReturnType<typeof parseCommand>>, options: ReturnType<typeof replayOptionsFrom>, io: CommandIo): Promise<number> {
+  for (const k of ['series', 'csv', 'course-summary', 'series-csv', 'series-plot']) if (a.options.has(k)) throw new UsageError(`replay: --${k} is for one TRACE`);
+  const cpus = a.options.get('cpus') as number | undefined;
+  const quantum = a.options.get('quantum') as number | undefined;
+  const result = await replay(
+    a.positional.map((t) => (t === '-' ? process.stdin : t)),
+    { ...options, ...(cpus !== undefined ? { cpus } : {}), ...(quantum !== undefined ? { quantum } : {}) },
+  ).catch((e: unknown) => {
+    // Options of the machine are usage errors naming the flag.
+    if (e instanceof Error && /options\.(cpus|quantum)/.test(e.message)) throw new UsageError(`replay: ${e.message.replace(/^E[A-Z]+: /, '').replace(/options\.(cpus|quantum)/, '--$1')}`);
+    throw e;
+  });
+  io.stdout.write(a.options.has('json') ? JSON.stringify(result, null, 2) + '\n' : formatMultiReplaySummary(result));
+  return 0;
 }
 
 /** `replay --record`: the program's trace replayed as valgrind produces it, with nothing written to disk. */

@@ -4,6 +4,10 @@ import { tlbLookup, tlbTouch, type TlbState } from '../tlb-state.js';
 import { entryPfn, indexAt, SPAN } from './page-table.js';
 import { fill, invalidateAddress, invalidateWhere } from './tlb.js';
 import type { Ram } from './ram.js';
+import type { HierarchyModel } from './hierarchy-model.js';
+
+/** Access flag bit 3: the access retries one that faulted (the hierarchy counts its lookups once). */
+const HIER_RETRY = 8;
 
 const SIZE_OF_CLASS = [4096, 2 ** 21, 2 ** 30];
 
@@ -11,6 +15,8 @@ const SIZE_OF_CLASS = [4096, 2 ** 21, 2 ** 30];
 export class Cpu {
   root = -1;
   tag = 0;
+  /** With a hierarchy attached, the access path goes through it instead of the single TLB. */
+  hier: HierarchyModel | undefined;
   private readonly nxe: boolean;
   private readonly smep: boolean;
   private readonly smap: boolean;
@@ -21,7 +27,7 @@ export class Cpu {
   private wFlags = 0;
   private wSizeClass = 0;
 
-  constructor(private readonly ram: Ram, private readonly tlb: TlbState, private readonly counters: Float64Array, private readonly result: Float64Array, features: number) {
+  constructor(private readonly ram: Ram, readonly tlb: TlbState, readonly counters: Float64Array, private readonly result: Float64Array, features: number) {
     this.nxe = (features & Feature.NXE) !== 0;
     this.smep = (features & Feature.SMEP) !== 0;
     this.smap = (features & Feature.SMAP) !== 0;
@@ -44,7 +50,7 @@ export class Cpu {
   }
 
   /** Permission check of SDM §4.6: true when allowed. */
-  private allowed(kind: number, user: boolean, ac: boolean, u: boolean, w: boolean, nx: boolean): boolean {
+  allowed(kind: number, user: boolean, ac: boolean, u: boolean, w: boolean, nx: boolean): boolean {
     if (user) return u && (kind !== 1 || w) && (kind !== 2 || !nx);
     if (kind === 2) return !nx && !(this.smep && u);
     if (this.smap && u && !ac) return false;
@@ -114,6 +120,11 @@ export class Cpu {
 
   /** One access; see Core.access. */
   access(la: number, kind: number, flags: number): number {
+    if (this.hier) {
+      const r = this.hier.access(la, kind, flags);
+      if (r >= 0) this.counters[Counter.READS + kind]!++;
+      return r;
+    }
     const user = (flags & 1) !== 0;
     const ac = (flags & 2) !== 0;
     if (this.root < 0) return this.fault(la, kind, user, false, false);
@@ -146,10 +157,10 @@ export class Cpu {
     return this.wPbase + (la % size);
   }
 
-  /** A user-mode walk for the TLB hierarchy (src/tlb/hierarchy-model.ts): 0 with walkPbase/walkFlags/walkSizeClass set, or a fault value. */
-  walkUser(la: number, kind: number): number {
-    if (this.root < 0) return this.fault(la, kind, true, false, false);
-    return this.walk(la, kind, true, false);
+  /** A walk for the TLB hierarchy (src/core/ref/hierarchy-model.ts), flags bit 0 user, bit 1 AC: 0 with walkPbase/walkFlags/walkSizeClass set, or a fault value. */
+  walkFor(la: number, kind: number, flags: number): number {
+    if (this.root < 0) return this.fault(la, kind, (flags & 1) !== 0, false, false);
+    return this.walk(la, kind, (flags & 1) !== 0, (flags & 2) !== 0);
   }
 
   get walkPbase(): number {
@@ -178,7 +189,8 @@ export class Cpu {
     }
     for (let i = start; i < end; i++) {
       const a = las[i]!;
-      if (this.access(a < 0 ? a + TWO48 : a, kinds[i]!, flags) < 0) return i;
+      // Only the first may retry a faulted access (bit 3, the hierarchy's).
+      if (this.access(a < 0 ? a + TWO48 : a, kinds[i]!, i === start ? flags : flags & ~HIER_RETRY) < 0) return i;
     }
     return end;
   }
@@ -187,6 +199,8 @@ export class Cpu {
   traceBatch(w: Uint32Array, start: number, end: number, flags: number, out: Float64Array): number {
     if (!Number.isInteger(start) || !Number.isInteger(end) || !Number.isInteger(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > w.length || out.length < 5) return Status.EINVAL;
     if ((flags & 4) === 0) for (let i = start >> 1; i < end; i++) if (w[2 * i + 1]! >>> 30 !== 0) return Status.EINVAL;
+    // Through the hierarchy when one is attached (user mode only, as hierTraceBatch).
+    if (this.hier) return (flags & 1) !== 0 ? this.hier.traceBatch(w, start, end, flags, out) : Status.EINVAL;
     for (let pos = start; pos < end * 2; ) {
       const i = pos >> 1;
       const hi = w[2 * i + 1]!;
@@ -213,7 +227,8 @@ export class Cpu {
     let done = 0;
     while (done < length) {
       const va = la + done;
-      const pa = this.access(va, write ? 1 : 0, flags);
+      // Only the first page's access may retry a faulted one (bit 3, the hierarchy's).
+      const pa = this.access(va, write ? 1 : 0, done === 0 ? flags : flags & ~HIER_RETRY);
       if (pa < 0) return done;
       const n = Math.min(length - done, 4096 - (va % 4096));
       this.copyPhys(pa, buf, offset + done, n, write);

@@ -2,21 +2,19 @@
  * The reference implementation of the core's reclaim operations (lists of 4 KiB user pages:
  * A/D bits, swap entries, swap-in). Mirrors native/reclaim.cc; the differential test compares them.
  */
-import { CHUNK_BYTES, Counter, PageBit, PTE, PTE_HI, Result, Status } from '../constants.js';
+import { CHUNK_BYTES, PageBit, PTE, PTE_HI, Result, Status } from '../constants.js';
 import type { Core } from '../core.js';
 import type { Ram } from './ram.js';
 import type { Frames } from './frames.js';
 import { entryPfn, indexAt, leafFrames, makeEntry, type PageTables } from './page-table.js';
-import { invalidateAddress } from './tlb.js';
-import type { TlbState } from '../tlb-state.js';
 
 const TWO47 = 2 ** 47;
 const ATTR_LO = 0xf7e;
 
-type ReclaimOps = Pick<Core, 'pageBits' | 'clearAccessedList' | 'swapOutList' | 'readEntry' | 'writeEntries' | 'swapIn' | 'invalidateList' | 'copyFramesOut'>;
+type ReclaimOps = Pick<Core, 'pageBits' | 'clearAccessedList' | 'swapOutList' | 'readEntry' | 'writeEntries' | 'swapIn' | 'copyFramesOut'>;
 
 /** True when las[0..count) are 4 KiB-aligned user-half addresses and count fits the array. */
-function listOk(las: Float64Array, count: number): boolean {
+export function listOk(las: Float64Array, count: number): boolean {
   if (!(las instanceof Float64Array) || !Number.isInteger(count) || count < 0 || count > las.length) return false;
   for (let i = 0; i < count; i++) {
     const la = las[i]!;
@@ -26,7 +24,7 @@ function listOk(las: Float64Array, count: number): boolean {
 }
 
 /** Builds the reclaim operations over one reference core's RAM, frames and tables. */
-export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, tlb: TlbState, counters: Float64Array, result: Float64Array): ReclaimOps {
+export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, result: Float64Array): ReclaimOps {
   const rootOk = (r: number) => frames.usable(r);
   /** Physical address of la's 4 KiB-level entry: -1 when no table holds it, -2 when a large leaf maps it. */
   const slot = (root: number, la: number, create: boolean): number => {
@@ -56,7 +54,7 @@ export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, tlb: Tlb
           const n = leafFrames(level);
           const raw = entryPfn(llo, ram.hi(lea));
           const pfn = raw - (raw % n) + (Math.floor(las[i]! / 4096) % n);
-          out[i] = PageBit.LARGE | PageBit.PRESENT | (llo & PTE.A ? PageBit.ACCESSED : 0) | (llo & PTE.D ? PageBit.DIRTY : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
+          out[i] = PageBit.LARGE | PageBit.PRESENT | (llo & PTE.A ? PageBit.ACCESSED : 0) | (llo & PTE.D ? PageBit.DIRTY : 0) | (llo & PTE.RW ? PageBit.WRITABLE : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
           fr[i] = pfn;
           continue;
         }
@@ -72,7 +70,7 @@ export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, tlb: Tlb
           out[i] = 0;
           continue;
         }
-        out[i] = PageBit.PRESENT | (lo & PTE.A ? PageBit.ACCESSED : 0) | (lo & PTE.D ? PageBit.DIRTY : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
+        out[i] = PageBit.PRESENT | (lo & PTE.A ? PageBit.ACCESSED : 0) | (lo & PTE.D ? PageBit.DIRTY : 0) | (lo & PTE.RW ? PageBit.WRITABLE : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
         fr[i] = pfn;
       }
       return Status.OK;
@@ -184,11 +182,6 @@ export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, tlb: Tlb
         if (k !== 4096) dst.set(c.subarray(at, at + 4096), dstOffset + (i - start) * 4096);
       }
       return Status.OK;
-    },
-    invalidateList(pcid, las, count) {
-      if (!listOk(las, count) || !Number.isInteger(pcid) || pcid < 0 || pcid > 4096) throw new RangeError('invalidateList: bad pcid, las or count');
-      for (let i = 0; i < count; i++) invalidateAddress(tlb, las[i]!, pcid);
-      counters[Counter.INVLPG]! += count;
     },
   };
 }

@@ -1,15 +1,15 @@
 /** The pure-TypeScript reference core: the oracle of the differential tests and the portable backend. */
 import type { Core, CoreConfig } from '../core.js';
-import { Counter, Feature, Result, Status, GLOBAL_TAG, TlbFlag, TWO47, TWO48, CHUNK_BYTES } from '../constants.js';
+import { Counter, Feature, Result, Status, GLOBAL_TAG, TlbFlag, TlbOp, TWO47, TWO48, CHUNK_BYTES } from '../constants.js';
 import { Ram } from './ram.js';
 import { Frames } from './frames.js';
-import { PageTables } from './page-table.js';
+import { FlushSpan, PageTables } from './page-table.js';
 import { Cpu } from './cpu.js';
 import { invalidateAddress, invalidateWhere } from './tlb.js';
-import { HierarchyModel } from '../../tlb/hierarchy-model.js';
-import { hierarchyConfigOk } from '../../tlb/check-config.js';
+import { HierarchyModel } from './hierarchy-model.js';
+import { hierarchyConfigOk } from './check-config.js';
 import { DUMP_ENTRY, HierOp, HierStat, Slot } from '../../tlb/layout.js';
-import { refReclaimOps } from './reclaim.js';
+import { listOk, refReclaimOps } from './reclaim.js';
 
 const LEVEL_OF_SHIFT: Record<number, number> = { 12: 1, 21: 2, 30: 3 };
 
@@ -50,47 +50,124 @@ export function createRefCore(config: CoreConfig): Core {
   const ram = new Ram(bytes);
   if (config.eagerHostMemory) ram.commitAll();
   const frames = new Frames(bytes / 4096, ram);
-  const pt = new PageTables(ram, frames, config.counters);
-  const cpu = new Cpu(ram, config.tlb, config.counters, config.result, num(config.features, 'features') | 0);
-  const tlb = config.tlb;
-  const counters = config.counters;
+  const features = num(config.features, 'features') | 0;
   const result = config.result;
+  const given = [{ tlb: config.tlb, counters: config.counters }, ...(config.otherCpus ?? [])];
+  if (given.length > 256) throw new RangeError('at most 256 CPUs');
+  // One context per CPU: its TLB arrays, counters, CR3 and walker, and its optional hierarchy.
+  const cpus = given.map(({ tlb, counters }) => new Cpu(ram, tlb, counters, result, features));
+  let cpu = cpus[0]!;
+  const pt = new PageTables(ram, frames, cpu.counters);
   const total = frames.total;
   const chunks = Math.ceil(bytes / CHUNK_BYTES);
   const rootOk = (r: number) => frames.usable(r);
-  // The per-CPU TLB hierarchy, when attached: core invalidations apply to it too.
-  let hier: HierarchyModel | undefined;
-  const hierCpu = {
+  /** What a hierarchy needs of its CPU (HierCpu). */
+  const hierCpu = (c: Cpu) => ({
     get root() {
-      return cpu.root;
+      return c.root;
     },
     get tag() {
-      return cpu.tag;
+      return c.tag;
     },
-    walkUser: (la: number, kind: number) => cpu.walkUser(la, kind),
+    walkFor: (la: number, kind: number, flags: number) => c.walkFor(la, kind, flags),
+    allowed: (kind: number, user: boolean, ac: boolean, u: boolean, w: boolean, nx: boolean) => c.allowed(kind, user, ac, u, w, nx),
     get walkPbase() {
-      return cpu.walkPbase;
+      return c.walkPbase;
     },
     get walkFlags() {
-      return cpu.walkFlags;
+      return c.walkFlags;
     },
     get walkSizeClass() {
-      return cpu.walkSizeClass;
+      return c.walkSizeClass;
     },
     entryAt: (pa: number): [number, number] | undefined => (pa < 0 || pa + 8 > ram.bytes ? undefined : [ram.lo(pa), ram.hi(pa)]),
-    nxe: (config.features & Feature.NXE) !== 0,
-  };
-  const pcide = (config.features & Feature.PCIDE) !== 0;
+    nxe: (features & Feature.NXE) !== 0,
+  });
+  const pcide = (features & Feature.PCIDE) !== 0;
   let disposed = false;
   const live = () => {
     if (disposed) throw new Error('the core has been disposed');
   };
+  // The TLB maintenance of one CPU, shared by the calls on the selected CPU and tlbOps: each
+  // reaches the CPU's TLB and its hierarchy, as the instruction does (SDM Vol. 3A §4.10.4.1).
+  const invlpgOn = (c: Cpu, pcid: number, la: number, count: number, shift: number) => {
+    const step = 2 ** shift;
+    for (let k = 0; k < count; k++) invalidateAddress(c.tlb, la + k * step, pcid);
+    if (c.hier) for (let k = 0; k < count; k++) c.hier.invalidate(HierOp.INVLPG, pcid, la + k * step);
+    c.counters[Counter.INVLPG]! += count;
+  };
+  const flushPcidOn = (c: Cpu, pcid: number) => {
+    invalidateWhere(c.tlb, (key, f) => (f & TlbFlag.GLOBAL) === 0 && key % 8192 === pcid);
+    c.hier?.invalidate(HierOp.INVPCID_CONTEXT, pcid, 0);
+    c.counters[Counter.FLUSHES]!++;
+  };
+  const flushAllOn = (c: Cpu, includeGlobal: boolean) => {
+    invalidateWhere(c.tlb, (key, f) => includeGlobal || ((f & TlbFlag.GLOBAL) === 0 && key % 8192 !== GLOBAL_TAG));
+    c.hier?.invalidate(includeGlobal ? HierOp.INVPCID_ALL_GLOBAL : HierOp.INVPCID_ALL, 0, 0);
+    c.counters[Counter.FLUSHES]!++;
+  };
+  const setCr3On = (c: Cpu, root: number, pcid: number, noFlush: boolean) => {
+    c.setCr3(root, pcid, noFlush);
+    // SDM §4.10.4.1: a CR3 load drops the new PCID's non-global translations and walk-cache entries (PCID 0 without PCIDE), unless bit 63 says not to.
+    if (c.hier && !(pcide && noFlush)) c.hier.invalidate(HierOp.INVPCID_CONTEXT, c.tag, 0);
+  };
+  const tlbOpOk = (o: Float64Array, i: number): boolean => {
+    const [op, c, a, b, cc, d] = o.subarray(i * TlbOp.FIELDS, (i + 1) * TlbOp.FIELDS) as unknown as number[];
+    if (!isInt(c!) || c! < 0 || c! >= cpus.length) return false;
+    if (op === TlbOp.INVLPG) return isInt(a!) && a! >= 0 && a! <= 4096 && laOk(b!) && isInt(cc!) && cc! >= 0 && cc! <= 1e9 && (d === 12 || d === 21 || d === 30) && b! % 2 ** d === 0 && b! + cc! * 2 ** d <= TWO48;
+    if (op === TlbOp.FLUSH_PCID) return isInt(a!) && a! >= 0 && a! <= 4095;
+    if (op === TlbOp.FLUSH_ALL) return a === 0 || a === 1;
+    if (op === TlbOp.LOAD_CR3) return rootOk(a!) && isInt(b!) && b! >= 0 && b! <= 4095 && (cc === 0 || cc === 1);
+    return false;
+  };
 
-  const reclaimOps = refReclaimOps(ram, frames, pt, tlb, counters, result);
+  const reclaimOps = refReclaimOps(ram, frames, pt, result);
+  /** Writes a range operation's FlushSpan into result[E..H] (core.ts Result). */
+  const putSpan = (f: FlushSpan, unmap: boolean) => {
+    const any = f.levels !== 0;
+    result[Result.E] = unmap ? f.tables : f.leaves;
+    result[Result.F] = any ? f.start : 0;
+    result[Result.G] = any ? f.end : 0;
+    result[Result.H] = f.levels;
+  };
 
   return {
     backend: 'js',
     totalFrames: total,
+    cpuCount: cpus.length,
+    selectCpu: (i) => {
+      live();
+      num(i, 'cpu');
+      if (!isInt(i) || i < 0 || i >= cpus.length) throw new RangeError('selectCpu: no such CPU');
+      cpu = cpus[i]!;
+      pt.setCounters(cpu.counters);
+    },
+    tlbOps: (ops, count) => {
+      live();
+      typed(ops, Float64Array, 'ops');
+      num(count, 'count');
+      if (!isInt(count) || count < 0 || count * TlbOp.FIELDS > ops.length) return Status.EINVAL;
+      for (let i = 0; i < count; i++) if (!tlbOpOk(ops, i)) return Status.EINVAL;
+      for (let i = 0; i < count; i++) {
+        const o = i * TlbOp.FIELDS;
+        const c = cpus[ops[o + 1]!]!;
+        const a = ops[o + 2]!;
+        switch (ops[o]) {
+          case TlbOp.INVLPG:
+            invlpgOn(c, a, ops[o + 3]!, ops[o + 4]!, ops[o + 5]!);
+            break;
+          case TlbOp.FLUSH_PCID:
+            flushPcidOn(c, a);
+            break;
+          case TlbOp.FLUSH_ALL:
+            flushAllOn(c, a === 1);
+            break;
+          default:
+            setCr3On(c, a, ops[o + 3]!, ops[o + 4] === 1);
+        }
+      }
+      return Status.OK;
+    },
     ramChunk: (i) => {
       live();
       num(i, 'i');
@@ -176,15 +253,20 @@ export function createRefCore(config: CoreConfig): Core {
       num(count, 'count');
       if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
       const freed = [0];
-      const n = pt.unmap(root, la, count, freed);
+      const span = new FlushSpan();
+      const n = pt.unmap(root, la, count, freed, span);
       result[Result.D] = freed[0]!;
+      putSpan(span, true);
       return n;
     },
     protect: (root, la, count, setLo, setHi, clrLo, clrHi, ifLo, thenClrLo) => {
       live();
       for (const [v, name] of [[root, 'root'], [la, 'la'], [count, 'count'], [setLo, 'setLo'], [setHi, 'setHi'], [clrLo, 'clrLo'], [clrHi, 'clrHi'], [ifLo, 'ifLo'], [thenClrLo, 'thenClrLo']] as const) num(v, name);
       if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
-      return pt.protect(root, la, count, setLo >>> 0, setHi >>> 0, clrLo >>> 0, clrHi >>> 0, ifLo >>> 0, thenClrLo >>> 0);
+      const span = new FlushSpan();
+      const n = pt.protect(root, la, count, setLo >>> 0, setHi >>> 0, clrLo >>> 0, clrHi >>> 0, ifLo >>> 0, thenClrLo >>> 0, span);
+      if (n >= 0) putSpan(span, false);
+      return n;
     },
     scanAccessed: (root, la, count, clear) => {
       live();
@@ -194,7 +276,7 @@ export function createRefCore(config: CoreConfig): Core {
       bool(clear, 'clear');
       if (!rootOk(root) || !rangeOk(la, count, 12)) return Status.EINVAL;
       const [leaves, pages] = pt.scanAccessed(root, la, count, clear);
-      config.result[Result.A] = pages;
+      result[Result.A] = pages;
       return leaves;
     },
     translate: (root, la) => {
@@ -223,6 +305,20 @@ export function createRefCore(config: CoreConfig): Core {
       if (!rootOk(src) || !rootOk(dst) || src === dst || !rangeOk(la, count, 12)) return Status.EINVAL;
       return pt.fork(src, dst, la, count, parentClrLo >>> 0, parentSetLo >>> 0, childClrLo >>> 0);
     },
+    countFrames: (root, la, count, pfn, frames) => {
+      live();
+      for (const [v, name] of [[root, 'root'], [la, 'la'], [count, 'count'], [pfn, 'pfn'], [frames, 'frames']] as const) num(v, name);
+      if (!rootOk(root) || !rangeOk(la, count, 12) || !isInt(pfn) || pfn < 0 || !isInt(frames) || frames < 0) return Status.EINVAL;
+      return pt.countFrames(root, la, count, pfn, frames);
+    },
+    moveRange: (root, src, dst, count) => {
+      live();
+      for (const [v, name] of [[root, 'root'], [src, 'src'], [dst, 'dst'], [count, 'count']] as const) num(v, name);
+      if (!rootOk(root) || !rangeOk(src, count, 12) || !rangeOk(dst, count, 12)) return Status.EINVAL;
+      const len = count * 4096;
+      if (src + len > TWO47 || dst + len > TWO47 || (src < dst + len && dst < src + len)) return Status.EINVAL;
+      return pt.moveRange(root, src, dst, count);
+    },
     cowBreak: (root, la, mode, attrLo, attrHi) => {
       live();
       for (const [v, name] of [[root, 'root'], [la, 'la'], [mode, 'mode'], [attrLo, 'attrLo'], [attrHi, 'attrHi']] as const) num(v, name);
@@ -235,9 +331,7 @@ export function createRefCore(config: CoreConfig): Core {
       num(pcid, 'pcid');
       bool(noFlush, 'noFlush');
       if (!rootOk(root) || !isInt(pcid) || pcid < 0 || pcid > 4095) throw new RangeError('setCr3: bad root or pcid');
-      cpu.setCr3(root, pcid, noFlush);
-      // SDM §4.10.4.1: a CR3 load drops the new PCID's non-global translations and walk-cache entries (PCID 0 without PCIDE), unless bit 63 says not to.
-      if (hier && !(pcide && noFlush)) hier.invalidate(HierOp.INVPCID_CONTEXT, cpu.tag, 0);
+      setCr3On(cpu, root, pcid, noFlush);
     },
     invalidate: (pcid, la, count) => {
       live();
@@ -245,24 +339,18 @@ export function createRefCore(config: CoreConfig): Core {
       num(la, 'la');
       num(count, 'count');
       if (!isInt(pcid) || pcid < 0 || pcid > 4096 || !laOk(la) || !isInt(count) || count < 0 || count > 1e9) throw new RangeError('invalidate: bad pcid, la or count');
-      for (let k = 0; k < count; k++) invalidateAddress(tlb, la + k * 4096, pcid);
-      if (hier) for (let k = 0; k < count; k++) hier.invalidate(HierOp.INVLPG, pcid, la + k * 4096);
-      counters[Counter.INVLPG]! += count;
+      invlpgOn(cpu, pcid, la, count, 12);
     },
     flushPcid: (pcid) => {
       live();
       num(pcid, 'pcid');
       if (!isInt(pcid) || pcid < 0 || pcid > 4095) throw new RangeError('flushPcid: bad pcid');
-      invalidateWhere(tlb, (key, f) => (f & TlbFlag.GLOBAL) === 0 && key % 8192 === pcid);
-      hier?.invalidate(HierOp.INVPCID_CONTEXT, pcid, 0);
-      counters[Counter.FLUSHES]!++;
+      flushPcidOn(cpu, pcid);
     },
     flushAll: (includeGlobal) => {
       live();
       bool(includeGlobal, 'includeGlobal');
-      invalidateWhere(tlb, (key, f) => includeGlobal || ((f & TlbFlag.GLOBAL) === 0 && key % 8192 !== GLOBAL_TAG));
-      hier?.invalidate(includeGlobal ? HierOp.INVPCID_ALL_GLOBAL : HierOp.INVPCID_ALL, 0, 0);
-      counters[Counter.FLUSHES]!++;
+      flushAllOn(cpu, includeGlobal);
     },
     access: (la, kind, flags) => {
       live();
@@ -305,15 +393,16 @@ export function createRefCore(config: CoreConfig): Core {
     hierarchy: (conf, stats) => {
       live();
       if (conf === null) {
-        hier = undefined;
+        cpu.hier = undefined;
         return Status.OK;
       }
       if (!hierarchyConfigOk(conf) || !(stats instanceof Float64Array) || stats.length < HierStat.LENGTH) return Status.EINVAL;
-      hier = new HierarchyModel(conf, stats, hierCpu);
+      cpu.hier = new HierarchyModel(conf, stats, hierCpu(cpu));
       return Status.OK;
     },
     hierTraceBatch: (w, start, end, flags, out) => {
       live();
+      const hier = cpu.hier;
       if (!hier) return Status.EINVAL;
       if (!Number.isInteger(start) || !Number.isInteger(end) || !Number.isInteger(flags) || start < 0 || end < 0 || start > end * 2 || end * 2 > w.length || out.length < 5) return Status.EINVAL;
       if ((flags & 1) === 0) return Status.EINVAL; // the hierarchy models user-mode accesses
@@ -322,6 +411,7 @@ export function createRefCore(config: CoreConfig): Core {
     },
     hierInvalidate: (op, pcid, la) => {
       live();
+      const hier = cpu.hier;
       if (!hier) return Status.EINVAL;
       if (!Number.isInteger(op) || op < 0 || op > HierOp.INVPCID_ALL || !Number.isInteger(pcid) || pcid < 0 || pcid > 4095 || !Number.isInteger(la) || la < 0 || la >= TWO48) return Status.EINVAL;
       hier.invalidate(op, pcid, la);
@@ -329,6 +419,7 @@ export function createRefCore(config: CoreConfig): Core {
     },
     hierDump: (slot, out) => {
       live();
+      const hier = cpu.hier;
       if (!hier || !Number.isInteger(slot) || slot < 0 || slot >= Slot.COUNT) return Status.EINVAL;
       const a = hier.arrays[slot];
       if (!a) return Status.ENOENT;
@@ -340,12 +431,15 @@ export function createRefCore(config: CoreConfig): Core {
     ...guarded(reclaimOps, live),
     invalidateList: (pcid, las, count) => {
       live();
-      reclaimOps.invalidateList(pcid, las, count);
-      if (hier) for (let k = 0; k < count; k++) hier.invalidate(HierOp.INVLPG, pcid, las[k]!);
+      if (!listOk(las, count) || !Number.isInteger(pcid) || pcid < 0 || pcid > 4096) throw new RangeError('invalidateList: bad pcid, las or count');
+      for (let i = 0; i < count; i++) invalidateAddress(cpu.tlb, las[i]!, pcid);
+      // As invalidate: an INVLPG reaches every TLB structure, the hierarchy's too.
+      if (cpu.hier) for (let k = 0; k < count; k++) cpu.hier.invalidate(HierOp.INVLPG, pcid, las[k]!);
+      cpu.counters[Counter.INVLPG]! += count;
     },
     dispose: () => {
       disposed = true;
-      hier = undefined;
+      for (const c of cpus) c.hier = undefined;
     },
   };
 }

@@ -71,6 +71,11 @@ export class DiskBlocks {
     }
   }
 
+  /** A hole punched over pages [first, first + count) (fallocate PUNCH_HOLE): their blocks go, they read as zeros. */
+  punch(first: number, count: number): void {
+    for (const i of [...this.blocks.keys()]) if (i >= first && i < first + count) this.blocks.delete(i);
+  }
+
   /** Drops every block (the file is gone). */
   clear(): void {
     this.blocks.clear();

@@ -22,10 +22,9 @@ import { SharedMemoryObject } from '../shared-memory.js';
 import { PG, clearReadahead, folioPages, type CachePage } from './cache-page.js';
 import type { Inode } from './inode.js';
 import type { RegularFile } from './regular-file.js';
-import { asyncRa, syncRa, type RaState, type RaTarget } from './readahead.js';
-import { zapFrom } from '../reclaim/rmap.js';
+import { asyncRa, doPageCacheRa, syncRa, type RaState, type RaTarget } from './readahead.js';
+import { Rmap, zapFrom } from '../reclaim/rmap.js';
 import { flushAll } from '../../machine/tlb-flush.js';
-import { putSlot } from '../reclaim/swap-cache.js';
 
 const PAGE = 4096;
 /** PAGEVEC_SIZE: the most folios one read batch holds. */
@@ -228,7 +227,7 @@ export function truncateFile(ctx: VmmContext, inode: Inode, size: number): void 
   const hole = Math.ceil(size / PAGE);
   const proof = flushAll(zapFrom(inode, hole));
   if (inode instanceof SharedMemoryObject) {
-    for (const slot of inode.dropFrom(hole)) putSlot(ctx, slot);
+    inode.dropFrom(hole);
   } else {
     const f = inode as RegularFile;
     for (const p of [...f.pages.values()]) if (p.index >= hole) ctx.pageCache.remove(p, false, proof);
@@ -247,3 +246,37 @@ export function fsyncFile(ctx: VmmContext, inode: Inode): void {
   if (inode.kind !== 'file') return; // tmpfs: nothing to write
   ctx.flusher.syncRange(inode as RegularFile, 0, Number.MAX_SAFE_INTEGER);
 }
+
+/**
+ * fallocate(PUNCH_HOLE) of pages [first, first + count) of a file (what MADV_REMOVE does,
+ * through vfs_fallocate): truncate_pagecache_range unmaps them from every mapping
+ * (unmap_mapping_range with even_cows 0: a private mapping's copies stay), the cached pages go
+ * (dirty or not: their bytes are discarded), and the disk blocks (a tmpfs file: its swap
+ * entries) go; the range reads as zeros. The size is unchanged (FALLOC_FL_KEEP_SIZE).
+ */
+export function punchHole(ctx: VmmContext, inode: Inode, first: number, count: number): void {
+  const pages = [...inode.pages.values()].filter((p) => p.index >= first && p.index < first + count);
+  const pfns = Float64Array.from(pages, (p) => p.pfn);
+  const rm = Rmap.ofInodePages(pages, pfns).walk(false, false);
+  const proof = flushAll(rm.unmap(new Uint8Array(pages.length).fill(1)));
+  if (inode instanceof SharedMemoryObject) {
+    inode.punchHole(first, count);
+    return;
+  }
+  const f = inode as RegularFile;
+  for (const p of pages) ctx.pageCache.remove(p, false, proof);
+  for (const i of [...f.shadows.keys()]) if (i >= first && i < first + count) f.shadows.delete(i);
+  f.disk.punch(first, count);
+}
+
+/**
+ * force_page_cache_ra (MADV_WILLNEED, fadvise WILLNEED) of pages [first, first + count) of a
+ * regular file: the missing pages up to the end of the file are read into the page cache now,
+ * in chunks of the readahead window (do_page_cache_ra with no lookahead mark).
+ */
+export function willNeedFile(ctx: VmmContext, f: RegularFile, ra: RaState | undefined, first: number, count: number): void {
+  const chunk = Math.max(ra?.raPages ?? 0, 1);
+  const end = Math.min(first + count, f.endIndex);
+  for (let i = first; i < end; i += chunk) doPageCacheRa(raTarget(ctx, f), i, Math.min(chunk, end - i), 0);
+}
+

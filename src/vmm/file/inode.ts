@@ -62,6 +62,11 @@ export abstract class Inode {
     this.host = host;
   }
 
+  /** @internal The frame of cached page `index` if it is present (never allocates nor reads). */
+  presentFrame(index: number): number | undefined {
+    return this.pages.get(index)?.pfn;
+  }
+
   /** Size in bytes (i_size). */
   get size(): number {
     return this.isize;
@@ -158,6 +163,11 @@ export abstract class Inode {
   /** @internal The mappings of address space `vm`. */
   mappingsIn(vm: object): readonly FileMapping[] {
     return this.bySpace.get(vm) ?? [];
+  }
+
+  /** @internal The address spaces mapping the inode (the reverse map, per space). */
+  mappedBy(): Iterable<object> {
+    return this.spaces();
   }
 
   /** @internal The address spaces that map the file. */

@@ -229,6 +229,7 @@ class AnonBatch implements EvictionSource {
     if (fate === Fate.DROP) {
       // A stale copy of a page that needs none.
       if (cachedSlot >= 0) putSlot(ctx, cachedSlot);
+      if (ctx.isZeroFrame(this.frames[k]!)) rs.pages.zeroPages--; // VmRSS leaves zero-page mappings out
     } else if (this.family[k]) {
       for (const other of this.sharers!.get(k)!) {
         ctx.swap!.slots.dup(slot);

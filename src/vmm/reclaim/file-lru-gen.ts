@@ -184,6 +184,15 @@ export class FileLruGen {
     this.pgrotated++;
   }
 
+  /** folio_deactivate (MADV_COLD): back where a page neither active nor used belongs (lru_gen_add_folio). */
+  deactivateCold(p: CachePage): void {
+    this.remove(p);
+    p.flags &= ~(PG.ACTIVE | PG.REFERENCED);
+    p.refs = 0;
+    this.place(p, false);
+    this.pgdeactivate++;
+  }
+
   /** MADV_COLD / deactivate_file_folio: the oldest generation's tail, not referenced. */
   coldest(p: CachePage): void {
     this.remove(p);

@@ -130,6 +130,14 @@ export class FileLru {
     this.pgrotated++;
   }
 
+  /** folio_deactivate (MADV_COLD, lru_deactivate_fn): to the inactive head, neither active nor referenced. */
+  deactivateCold(p: CachePage): void {
+    this.remove(p);
+    p.flags &= ~(PG.ACTIVE | PG.REFERENCED);
+    this.inactive.pushHead(p, LruList.INACTIVE);
+    this.pgdeactivate++;
+  }
+
   /** MADV_COLD / deactivate_file_folio: to the inactive tail, not referenced. */
   coldest(p: CachePage): void {
     this.remove(p);

@@ -173,6 +173,24 @@ export class FileReclaim implements FileLists {
     return batch.length;
   }
 
+  /**
+   * MADV_PAGEOUT of page cache pages only the calling process maps (reclaim_pages →
+   * reclaim_folio_list): through the pipeline with references ignored; a dirty page is marked
+   * for immediate reclaim and activated (the flusher writes it), a clean one dropped with a
+   * shadow entry. Counted as direct reclaim (as vmsim counts MADV_PAGEOUT of anonymous memory).
+   * Returns pages reclaimed.
+   */
+  pageOut(pages: CachePage[]): number {
+    const n = pages.length;
+    if (n === 0) return 0;
+    this.counters.pgscan_file += n;
+    this.counters.pgscan_direct += n, this.ctx.reclaim.pgscan_direct += n;
+    const { reclaimed } = evictBatch(this.ctx, new FileBatch(this.ctx, this.counters, pages, true));
+    this.counters.pgsteal_file += reclaimed;
+    this.counters.pgsteal_direct += reclaimed, this.ctx.reclaim.pgsteal_direct += reclaimed;
+    return reclaimed;
+  }
+
   /** shrink_inactive_list over one isolated batch: shrink_folio_list is the eviction pipeline. */
   private shrinkInactive(batch: CachePage[], who: 'kswapd' | 'direct'): { freed: number; dirty: number } {
     const n = batch.length;
@@ -202,6 +220,8 @@ class FileBatch implements EvictionSource {
     private readonly ctx: FileReclaimContext,
     private readonly counters: FileReclaimCounters,
     private readonly pages: CachePage[],
+    /** MADV_PAGEOUT: folio_check_references is skipped (reclaim_folio_list's ignore_references). */
+    private readonly ignoreReferences = false,
   ) {
     this.n = pages.length;
   }
@@ -217,6 +237,13 @@ class FileBatch implements EvictionSource {
     const lru = this.ctx.pageCache.lru;
     const p = this.pages[k]!;
     if (p.has(PG.DIRTY) || rm.dirty[k]) this.unqueuedDirty++;
+    if (this.ignoreReferences) {
+      if (rm.locked[k] || refs !== 1 + rm.mapped[k]!) {
+        lru.activate(p);
+        return Fate.KEEP;
+      }
+      return Fate.DROP;
+    }
     if (lru.gen) {
       // folio_check_references under lru_gen: mlocked or young twice (lru_gen_set_refs) activates, young once keeps.
       if (rm.locked[k]) {

@@ -25,9 +25,11 @@ export interface RmapSpace {
   /** Resident pages of its MAP_SHARED mappings, which an unmap lowers. */
   sharedPages: number;
   /** Its resident set, when it has one: pages in mlocked ranges are never unmapped by reclaim; truncation forgets a private mapping's copies. */
-  readonly resident?: { isLocked(vpn: number): boolean; forget?(start: number, end: number, keepLocks?: boolean): void } | undefined;
+  readonly resident?: { isLocked(vpn: number): boolean; forget?(start: number, end: number): void } | undefined;
   /** The region at an address, for VM_EXEC (folio_referenced reports vm_flags). */
   regionAt(la: number): { prot: number } | undefined;
+  /** True when `la` lies in a VM_LOCKED region (a space without a resident set has mlocked file pages too). */
+  isLockedAt?(la: number): boolean;
 }
 
 /** The entries of one address space that may map pages of the batch (typed arrays, grown as entries come). */
@@ -217,7 +219,7 @@ export class Rmap {
         if ((b & PageBit.DIRTY) !== 0) this.dirty[k] = 1;
         if ((b & PageBit.LARGE) !== 0) this.large[k] = 1;
         const la = g.las[j]!;
-        if (resident?.isLocked(la / PAGE_SIZE)) this.locked[k] = 1;
+        if (g.space.isLockedAt ? g.space.isLockedAt(la) : resident?.isLocked(la / PAGE_SIZE)) this.locked[k] = 1;
         if (wantExec && ((g.space.regionAt(la)?.prot ?? 0) & 4) !== 0) this.exec[k] = 1;
         if ((b & PageBit.ACCESSED) !== 0) {
           this.young[k]!++;
@@ -326,7 +328,7 @@ export function zapFrom(inode: Inode, first: number): TlbFlush[] {
     if (pages <= 0) return;
     const space = m.vm as RmapSpace;
     // even_cows: a private mapping's copies (anonymous pages, maybe in swap) go too.
-    if (!m.shared) space.resident?.forget?.(la, m.end, true);
+    if (!m.shared) space.resident?.forget?.(la, m.end);
     const r = space.pages.unmapPages(la, pages);
     if (m.shared) space.sharedPages -= r.pages;
     flushes.push(r.flush);

@@ -72,12 +72,6 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     if (s >= 0) this.policy.insert(s * PAGES + index, false);
   }
 
-  /** A page left without reclaim (truncation): the policy forgets it. */
-  removed(obj: SharedMemoryObject, index: number): void {
-    const s = this.objectSlot(obj, false);
-    if (s >= 0) this.policy.remove(s * PAGES + index);
-  }
-
   /** Reads page `index` back: from the swap cache (minor: readahead brought it in) or from zswap or the device (major). */
   pageIn(obj: SharedMemoryObject, index: number): 'major' | 'minor' {
     const slot = obj.slotOf(index);
@@ -121,6 +115,13 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     // shmem_swapin_cluster: the neighbouring slots come into the swap cache too.
     if (kind === 'major') this.ctx.reclaim.swap_ra += readAround(this.ctx, slot);
     return kind;
+  }
+
+  /** Pages left without reclaim (a hole punched, truncation): they leave the policy, their slots are freed. */
+  removed(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void {
+    const s = this.objectSlot(obj, false);
+    if (s >= 0) for (const index of present) this.policy.remove(s * PAGES + index);
+    for (const slot of slots) putSlot(this.ctx, slot);
   }
 
   /** The object is gone: its pages leave the policy, its slots are freed. */

@@ -3,7 +3,7 @@
  * the machine, the VMM and the reclaim pieces by their own modules (not src/index.ts, which
  * also brings trace files, sweeps on worker threads and the CLI's Node-only parts).
  */
-export { Machine } from '../../../src/machine/machine.js';
+export { Machine } from '../../../src/system/machine.js';
 export type { MachineOptions } from '../../../src/machine/options.js';
 export { AddressSpace } from '../../../src/vmm/address-space.js';
 export { MmuSpace } from '../../../src/machine/mmu-space.js';

@@ -160,7 +160,7 @@ export class TranslationLab {
   /** Wraps the space's fault handler to record each fault and the kernel's answer. */
   private observe(space: MmuSpace): void {
     const inner: FaultHandler = space.faultHandler;
-    const vm = (space as Partial<AddressSpace>).vm;
+    const vm = (space as unknown as Partial<AddressSpace>).vm;
     space.faultHandler = {
       handleFault: (f: FaultInfo): FaultOutcome => {
         const before: FaultCounters | undefined = vm && { ...vm.faults };

@@ -1,5 +1,5 @@
 /**
- * The simulated machine: the hardware (Cpu: physical memory, CR3, TLB, paging features) with
+ * The simulated machine: the hardware (Mmu: physical memory, CR3, TLB, paging features) with
  * the kernel's memory manager on it — the VMM context (zero page, shared memory objects) and
  * the address spaces that run. This file puts the two levels together; neither knows the other.
  */
@@ -8,12 +8,16 @@ import type { SwapOptions } from '../reclaim/swap-options.js';
 import { VmmError } from '../errors.js';
 import { describe, toPhysical } from '../address.js';
 import { strictOptions } from '../strict-options.js';
-import { Cpu, type TlbStats } from './cpu.js';
-import { MmuSpace } from './mmu-space.js';
-import { callbackHandler, type OnFault } from './fault.js';
-import { parseSize, type MachineOptions } from './options.js';
+import { Mmu, type TlbStats } from '../machine/mmu.js';
+import type { MachineShootdowns } from '../machine/shootdown-stats.js';
+import { MmuSpace } from '../machine/mmu-space.js';
+import { callbackHandler, type OnFault } from '../machine/fault.js';
+import { parseSize, type MachineOptions } from '../machine/options.js';
 import { VmmContext } from '../vmm/vmm-context.js';
-import { AddressSpace } from '../vmm/address-space.js';
+import { AddressSpace, type ProcessHooks } from '../vmm/address-space.js';
+import { VirtualMemory } from '../vmm/virtual-memory.js';
+import { Aslr } from '../vmm/aslr.js';
+import type { CommitInfo, OvercommitOptions } from '../vmm/overcommit.js';
 import type { SharedMemoryObject } from '../vmm/shared-memory.js';
 import type { FaultCounters } from '../vmm/vm-stats.js';
 import { DEFAULT_HEAP_START, INITIAL_STACK_SIZE, STACK_LIMIT, STACK_TOP } from '../vmm/layout.js';
@@ -31,8 +35,8 @@ import { resolveVmTunables } from '../vmm/vm-tunables.js';
 import { FileSystem } from '../vmm/file/file-system.js';
 import { FileReclaim } from '../vmm/reclaim/file-reclaim.js';
 import { meminfo, vmstat, type MemInfo, type VmStat, type StatSources } from '../vmm/mem-stats.js';
-import { closeWhenCollected, disposed } from './release-on-collect.js';
-import './symbol-dispose.js';
+import { closeWhenCollected, disposed } from '../machine/release-on-collect.js';
+import '../machine/symbol-dispose.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -79,12 +83,14 @@ export interface MachineStats {
   addressSpaces: number;
   /** Bad page-table entries the core met and cleared (Linux prints "bad pgd/pmd" and clears them). */
   badEntries: number;
+  /** TLB shootdowns: every CPU's counters added up, Linux's vmstat counters, INVLPGB/TLBSYNC (docs/multiprocessor.md). */
+  shootdowns: MachineShootdowns;
 }
 
 const SPACE_KEYS = ['faults', 'stack', 'stackLimit', 'onFault', 'residentLimit', 'policy', 'policyOptions', 'flushAccessed', 'oomScoreAdj'];
 
 /** A simulated x86-64 machine. */
-export class Machine extends Cpu {
+export class Machine extends Mmu {
   /** @internal Zero page, shared memory objects, summed VMM counters. */
   readonly vmm: VmmContext;
   /** The OOM killer: global kills (with swap) and memory cgroup kills (at a resident limit). */
@@ -93,6 +99,8 @@ export class Machine extends Cpu {
   readonly fs: FileSystem;
   /** @internal Reclaim of page cache pages (the file LRU). */
   readonly fileReclaim: FileReclaim;
+  /** Address-space layout randomization (options.aslr): off, or seeded. */
+  private readonly aslr: Aslr;
 
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
@@ -112,7 +120,10 @@ export class Machine extends Cpu {
     this.oom = new OomKiller(() => this.frames.total + swapPages(), swapPages, (c) => (c.owner as AddressSpace).destroy(), options.onOomKill);
     this.fs = new FileSystem(this.vmm, () => this.checkLive());
     this.fileReclaim = new FileReclaim(this.vmm);
+    this.vmm.fileReclaim = this.fileReclaim;
     try {
+      this.aslr = Aslr.from(options.aslr);
+      this.vmm.overcommit.configure(options.overcommit, 'options.overcommit');
       // onOomKill works without swap too: a process at its residentLimit can still be killed by the memory cgroup OOM killer.
       if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
       // Every machine reclaims its page cache; with swap, anonymous and shared memory pages too.
@@ -128,7 +139,7 @@ export class Machine extends Cpu {
         const swap = options.vm?.pageCluster === undefined ? options.swap : samePageCluster(options.swap, tunables.pageCluster);
         this.vmm.swap = new SwapArea(swap, this.config.memoryBytes, parseSize);
         closeWhenCollected(this, this.vmm.swap); // a machine nobody disposed gives its swap file back when collected
-        // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
+        // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain (policy clock, or mglru with vm.lruGen).
         const shm = new ShmReclaim(this.vmm, resolvePolicy(this.defaultPolicy));
         this.vmm.shmPager = shm;
         this.vmm.reclaimer.sets.add(shm);
@@ -177,6 +188,24 @@ export class Machine extends Cpu {
     return { ctx: this.vmm, frames: this.frames, roots: spaces.map((s) => s.rootFrame), vmmRoots: vmmSpaces.map((s) => s.rootFrame), residentSets, fileReclaim: this.fileReclaim };
   }
 
+  /** Sets vm.overcommit_memory (`mode` 0, 1 or 2), vm.overcommit_ratio and vm.overcommit_kbytes (each checked: EINVAL, nothing changed). */
+  setOvercommit(options: OvercommitOptions): void {
+    this.checkLive();
+    this.vmm.overcommit.configure(options);
+  }
+
+  /** The overcommit settings now: { mode, ratio, kbytes }. */
+  get overcommit(): Required<OvercommitOptions> {
+    const o = this.vmm.overcommit;
+    return { mode: o.mode, ratio: o.ratio, kbytes: o.kbytes };
+  }
+
+  /** /proc/meminfo's CommitLimit and Committed_AS, in kB (named as meminfo names them). */
+  commitInfo(): CommitInfo {
+    this.checkLive();
+    return this.vmm.overcommit.info();
+  }
+
   /** The free-page watermarks (pages): below `low` kswapd reclaims, below `min` the allocating process does. */
   get watermarks(): Watermarks | undefined {
     return this.vmm.reclaimer?.watermarks;
@@ -211,9 +240,13 @@ export class Machine extends Cpu {
     return { counters, swap: sw && { total: sw.slots.total, used: sw.slots.used, free: sw.slots.free }, zswap: sw?.zswapStats(), shmem: this.vmm.shmemPages() };
   }
 
-  /** The address space whose tables CR3 holds, or undefined when the kernel's idle tables are loaded. */
+  /**
+   * The address space whose tables CPU 0's CR3 holds, or undefined when the kernel's idle tables
+   * are loaded (an idle CPU keeps the last space loaded, lazily). Each CPU's task: `cpu(i).current`.
+   */
   get current(): MmuSpace | undefined {
-    return this.currentSpace as MmuSpace | undefined;
+    const mm = this.cpu(0).loaded;
+    return mm.dead ? undefined : (mm.owner as MmuSpace | undefined);
   }
 
   /** Live address spaces. */
@@ -234,8 +267,7 @@ export class Machine extends Cpu {
       if (options.oomScoreAdj !== undefined) throw new VmmError('EINVAL', "options.oomScoreAdj needs faults: 'vmm' (the OOM killer kills processes, a raw MMU space is none)");
       const onFault = options.onFault;
       if (onFault !== undefined && typeof onFault !== 'function') throw new VmmError('EINVAL', `options.onFault must be a function, got ${describe(onFault)}`);
-      const [root, pcid] = this.newRoot('createAddressSpace');
-      const space = new MmuSpace(this, root, pcid);
+      const space = new MmuSpace(this, this.newRoot('createAddressSpace'));
       if (onFault) space.faultHandler = callbackHandler(onFault);
       this.register(space);
       return space;
@@ -251,7 +283,7 @@ export class Machine extends Cpu {
     const adj = options.oomScoreAdj === undefined ? 0 : checkOomScoreAdj(options.oomScoreAdj, 'options.oomScoreAdj');
     const space = this.newProcessSpace(stackLimit, resident);
     space.oomScoreAdj = adj;
-    if (withStack) space.vm.addRegion({ start: STACK_TOP - INITIAL_STACK_SIZE, end: STACK_TOP, prot: 3, kind: 'stack', name: '[stack]', shared: false });
+    if (withStack) space.vm.addStack();
     return space;
   }
 
@@ -272,26 +304,20 @@ export class Machine extends Cpu {
     for (const s of this.spaceSet) if (s.rootFrame === root) throw new VmmError('EBUSY', `cr3: the table at ${pa} is already the root of a live address space`);
     const onFault = options?.onFault;
     if (onFault !== undefined && typeof onFault !== 'function') throw new VmmError('EINVAL', `options.onFault must be a function, got ${describe(onFault)}`);
-    const [, pcid] = this.newRoot('adoptAddressSpace', root);
-    const space = new MmuSpace(this, root, pcid);
+    const space = new MmuSpace(this, this.newRoot('adoptAddressSpace', root));
     if (onFault) space.faultHandler = callbackHandler(onFault);
     this.register(space);
     return space;
   }
 
   /** A VMM-managed space with no regions yet (a fork child gets its parent's resident configuration). */
-  private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
-    // With swap every process is reclaimable (no limit of its own unless given).
-    const cfg = resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy(this.defaultPolicy), flushAccessed: false } : undefined);
+  private newProcessSpace(stackLimit: number, resident?: ResidentConfig, layout = this.aslr.next(stackLimit)): AddressSpace {
     // The policy before the table: a refused one (a plug-in object serves one process) allocates nothing.
+    const cfg = this.residentFor(resident);
     const policy = cfg?.makePolicy();
-    const [root, pcid] = this.newRoot('createAddressSpace');
-    const space = new AddressSpace(this, root, pcid, this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config));
+    const space = new AddressSpace(this, this.newRoot('createAddressSpace'), this.vmm, { ...layout, stackLimit }, this.hooks);
     space.oomKiller = this.oom;
-    if (cfg) {
-      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg, policy);
-      space.vm.resident.owner = space;
-    }
+    this.attachResident(space, cfg, policy);
     this.register(space);
     return space;
   }
@@ -300,6 +326,40 @@ export class Machine extends Cpu {
   private get defaultPolicy(): 'clock' | 'mglru' {
     return this.vmm.tunables.lruGen ? 'mglru' : 'clock';
   }
+
+  /** A process's resident configuration: the one given (a limit), else, with swap, an unlimited one (every process is reclaimable: its anonymous pages can go to swap). */
+  private residentFor(resident: ResidentConfig | undefined): ResidentConfig | undefined {
+    return resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy(this.defaultPolicy), flushAccessed: false } : undefined);
+  }
+
+  /** Gives a process its resident set (with the policy made for it). */
+  private attachResident(space: AddressSpace, cfg: ResidentConfig | undefined, policy: ReclaimPolicy | undefined): void {
+    if (!cfg) return;
+    space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg, policy);
+    space.vm.resident.owner = space;
+    space.vm.resident.lockedAt = (la) => space.vm.isLockedAt(la);
+  }
+
+  /** What processes ask of the machine (fork, vfork, a vfork child's exec, a new image's layout). */
+  private readonly hooks: ProcessHooks = {
+    // A fork child's layout is its parent's (forkInto copies it): no randomization is drawn for it.
+    fork: (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START }),
+    borrow: (parent) => new AddressSpace(this, parent.rootFrame, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: parent.vm.stackLimit }, this.hooks, parent),
+    reroot: (child, lender) => {
+      const cfg = this.residentFor(lender.vm.resident?.config);
+      const policy = cfg?.makePolicy();
+      child.rebind(this.newRoot('exec'));
+      const vm = new VirtualMemory(child.pages, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: lender.vm.stackLimit });
+      vm.rlimits = lender.vm.rlimits.clone();
+      vm.capIpcLock = lender.vm.capIpcLock;
+      vm.onMissingRegion = lender.vm.onMissingRegion;
+      child.vm = vm;
+      child.faultHandler = vm;
+      this.attachResident(child, cfg, policy);
+      this.register(child);
+    },
+    layout: (stackLimit) => this.aslr.next(stackLimit),
+  };
 
   /** Validates the resident-limit options (EINVAL naming the option); undefined without a limit. */
   private residentConfig(o: AddressSpaceOptions): ResidentConfig | undefined {
@@ -345,19 +405,20 @@ export class Machine extends Cpu {
     return this.vmm.byName(name);
   }
 
-  /** Loads `space` into CR3 (a context switch). With PCIDs its TLB entries survive switches. */
+  /** Runs `space` (its main thread) on CPU 0: a context switch, CR3 loaded with its tables (`cpu(0).run(space)`). With PCIDs its TLB entries survive switches. */
   switchTo(space: MmuSpace): void {
     this.checkLive();
     if (!(space instanceof MmuSpace) || space.machine !== this) {
       throw new VmmError('EINVAL', 'space must be an AddressSpace of this machine');
     }
     if (space.destroyed) throw new VmmError('EINVAL', 'space has been destroyed');
-    this.load(space);
+    this.cpu(0).run(space);
   }
 
-  /** Machine-wide statistics, exact at the moment of the call. */
+  /** Machine-wide statistics (every CPU's added up), exact at the moment of the call. */
   stats(): MachineStats {
-    const c = this.counters;
+    this.checkLive();
+    const c = this.countersSum();
     const total = this.core.totalFrames;
     const free = this.core.freeFrames();
     const reads = c[Counter.READS]!;
@@ -371,6 +432,7 @@ export class Machine extends Cpu {
       faults: { ...this.vmm.faults },
       addressSpaces: this.spaceSet.size,
       badEntries: c[Counter.BAD_ENTRIES]!,
+      shootdowns: this.shootdownStats(),
     };
   }
 }

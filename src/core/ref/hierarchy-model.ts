@@ -17,17 +17,19 @@
  * to the array that holds the page's size once the translation is known (the level's first
  * array when the access was refused).
  */
-import { GLOBAL_TAG, TlbFlag } from '../core/constants.js';
-import { userHitAllowed } from '../core/tlb-state.js';
-import { CONF_FIELDS, HIER_RETRY, HierOp, HierStat, Slot, SlotStat } from './layout.js';
+import { GLOBAL_TAG, TlbFlag } from '../constants.js';
+import { userHitAllowed } from '../tlb-state.js';
+import { CONF_FIELDS, HIER_RETRY, HierOp, HierStat, Slot, SlotStat } from '../../tlb/layout.js';
 import { TlbArray } from './tlb-array.js';
 
-/** What the model needs of the CPU: CR3's root and tag, the walker, RAM's page-table entries. */
+/** What the model needs of the CPU: CR3's root and tag, the walker, the permission rules, RAM's page-table entries. */
 export interface HierCpu {
   readonly root: number;
   readonly tag: number;
-  /** A user-mode walk with the access's intent: 0 (outputs below set) or a page-fault value (< 0; the fault is raised as by access()). */
-  walkUser(la: number, kind: number): number;
+  /** A walk with the access's intent (flags bit 0 user, bit 1 AC): 0 (outputs below set) or a page-fault value (< 0; the fault is raised as by access()). */
+  walkFor(la: number, kind: number, flags: number): number;
+  /** SDM §4.6's permission check (Cpu.allowed). */
+  allowed(kind: number, user: boolean, ac: boolean, u: boolean, w: boolean, nx: boolean): boolean;
   readonly walkPbase: number;
   readonly walkFlags: number;
   readonly walkSizeClass: number;
@@ -46,12 +48,16 @@ const L2I_SLOTS = [Slot.L2I];
 const PWC_SLOT = [-1, -1, Slot.PWC_PD, Slot.PWC_PDPT, Slot.PWC_PML4];
 const TWO32 = 2 ** 32;
 const TWO48 = 2 ** 48;
+const SIZES = [4096, 2 ** 21, 2 ** 30];
 
 /** The hierarchy of one CPU over a core's walker. */
 export class HierarchyModel {
   readonly arrays: Array<TlbArray | undefined> = [];
   /** Pending touch (faulted, not yet retried or skipped): bit 0 set, bit 1 its L1 missed, bit 2 its second level missed; side in bit 3. */
   private pending = 0;
+  /** The physical address of touch()'s access when it succeeded, its fault value when not. */
+  private lastPa = 0;
+  private lastFault = 0;
 
   constructor(
     config: Float64Array,
@@ -82,11 +88,11 @@ export class HierarchyModel {
       const lastVpn = Math.floor(last / 4096);
       const split = Math.floor(la / 4096) !== lastVpn;
       if ((pos & 1) === 0) {
-        if (!this.touch(la, kind, side, retry)) return pos;
+        if (!this.touch(la, kind, side, retry, 1)) return pos;
         retry = false;
       }
       if (split) {
-        if (!this.touch(lastVpn * 4096, kind, side, retry)) return 2 * i + 1;
+        if (!this.touch(lastVpn * 4096, kind, side, retry, 1)) return 2 * i + 1;
         retry = false;
       }
       out[tk]! += 1;
@@ -94,6 +100,22 @@ export class HierarchyModel {
       pos = 2 * i + 2;
     }
     return end * 2;
+  }
+
+  /**
+   * One access of the machine API through the hierarchy (Cpu.access when one is attached): the
+   * physical address, or the fault value. flags: bit 0 user, bit 1 AC, bit 3 (HIER_RETRY) the
+   * access retries the one that faulted (its lookups were counted).
+   */
+  access(la: number, kind: number, flags: number): number {
+    return this.touch(la, kind, kind === 2 ? 0 : 1, (flags & HIER_RETRY) !== 0, flags & 3) ? this.lastPa : this.lastFault;
+  }
+
+  /** Whether entry flags `f` let the access through with nothing else to do: userHitAllowed in user mode, else the SDM's supervisor rules (and Dirty for a write). */
+  private hitOk(f: number, kind: number, mode: number): boolean {
+    if ((mode & 1) !== 0) return userHitAllowed(f, kind);
+    if ((f & TlbFlag.VALID) === 0 || !this.cpu.allowed(kind, false, (mode & 2) !== 0, (f & TlbFlag.USER) !== 0, (f & TlbFlag.WRITABLE) !== 0, (f & TlbFlag.NX) !== 0)) return false;
+    return kind !== 1 || (f & TlbFlag.DIRTY) !== 0;
   }
 
   private hit(s: number): void {
@@ -138,8 +160,8 @@ export class HierarchyModel {
     return side === 0 && this.arrays[Slot.L2I] ? L2I_SLOTS : STLB_SLOTS;
   }
 
-  /** One page touch; false on a page fault (raised by the walker, the address dropped everywhere). */
-  private touch(la: number, kind: number, side: number, retry: boolean): boolean {
+  /** One page touch (mode: bit 0 user, bit 1 AC); false on a page fault (raised by the walker, the address dropped everywhere). */
+  private touch(la: number, kind: number, side: number, retry: boolean, mode: number): boolean {
     const tag = this.cpu.tag;
     const st = this.stats;
     let l1Missed = false;
@@ -161,7 +183,10 @@ export class HierarchyModel {
         if (e < 0) continue;
         this.hit(s);
         a.touch(e);
-        if (userHitAllowed(a.flags[e]!, kind)) return true;
+        if (this.hitOk(a.flags[e]!, kind, mode)) {
+          this.lastPa = a.pbase[e]! + (la % SIZES[Math.floor(a.key[e]! / 8192) % 4]!);
+          return true;
+        }
         st[HierStat.ASSISTS]! += 1;
         assistSlot = s;
         assistE = e;
@@ -182,9 +207,10 @@ export class HierarchyModel {
           this.hit(s);
           st[side === 0 ? HierStat.STLB_HITS_I : HierStat.STLB_HITS_D]! += 1;
           a.touch(e);
-          if (userHitAllowed(a.flags[e]!, kind)) {
+          if (this.hitOk(a.flags[e]!, kind, mode)) {
             const k = a.key[e]!;
             const sc = Math.floor(k / 8192) % 4;
+            this.lastPa = a.pbase[e]! + (la % SIZES[sc]!);
             const l1 = this.holder(L1_SLOTS[side]!, sc);
             if (l1Missed && l1 >= 0) this.missAt(l1);
             this.fillSlot(l1, la, sc, k % 8192, a.pbase[e]!, a.flags[e]!);
@@ -205,15 +231,17 @@ export class HierarchyModel {
     if (!again && assistSlot < 0) st[HierStat.MISSES_ALL]! += 1;
     this.pending = 1 | (l1Missed ? 2 : 0) | (stlbMissed ? 4 : 0) | (side << 3);
     const cpu = this.cpu;
-    const r = cpu.walkUser(la, kind);
+    const r = cpu.walkFor(la, kind, mode);
     this.walkRefs(la, r === 0 ? cpu.walkSizeClass + 1 : this.depth(la), r === 0);
     if (r < 0) {
       st[HierStat.FAULT_WALKS]! += 1;
       this.dropFaulting(la, tag);
+      this.lastFault = r;
       return false;
     }
     this.pending = 0;
     const sc = cpu.walkSizeClass;
+    this.lastPa = cpu.walkPbase + (la % SIZES[sc]!);
     const wf = cpu.walkFlags;
     const ftag = (wf & TlbFlag.GLOBAL) !== 0 ? GLOBAL_TAG : tag;
     const l1 = this.holder(L1_SLOTS[side]!, sc);

@@ -1,5 +1,5 @@
 /** The core's own check of an encoded hierarchy configuration (both backends refuse the same ones; src/tlb/hierarchy-options.ts gives users the messages). */
-import { CONF_FIELDS, CONF_LENGTH, Policy, Slot } from './layout.js';
+import { CONF_FIELDS, CONF_LENGTH, Policy, Slot } from '../../tlb/layout.js';
 
 /** True when `config` encodes a hierarchy the model can build (native/hierarchy.cc checks the same). */
 export function hierarchyConfigOk(config: Float64Array): boolean {

@@ -7,8 +7,8 @@
  * tree-PLRU: the way the tree bits point to; random: xorshift32 of the array's seed mod ways.
  * native/hierarchy.cc implements exactly this.
  */
-import { GLOBAL_TAG, TlbFlag } from '../core/constants.js';
-import { Policy } from './layout.js';
+import { GLOBAL_TAG, TlbFlag } from '../constants.js';
+import { Policy } from '../../tlb/layout.js';
 
 /** One array's state and operations. */
 export class TlbArray {
