@@ -213,7 +213,9 @@ function lazyFree(vm: VirtualMemory, s: number, e: number): void {
 function remove(vm: VirtualMemory, r: RegionRecord, s: number, e: number): void {
   if ((r.flags & VM_LOCKED) !== 0) throw new VmmError('EINVAL', `madvise: MADV_REMOVE on locked memory at ${hex(s)}`);
   if (r.backing.type !== 'object') throw new VmmError('EINVAL', `madvise: MADV_REMOVE needs a file or shared memory object mapping; [${hex(s)}, ${hex(e)}) is anonymous private memory`);
+  // vma_is_shared_maywrite: shared, and VM_MAYWRITE (a descriptor open for writing).
   if (!r.shared) throw new VmmError('EACCES', `madvise: MADV_REMOVE needs a shared mapping; [${hex(s)}, ${hex(e)}) maps its file privately`);
+  if (r.backing.file?.readOnly) throw new VmmError('EACCES', `madvise: MADV_REMOVE of [${hex(s)}, ${hex(e)}), a mapping of ${r.backing.file.path} opened read-only`);
   const obj = vm.ctx.object(r.backing.objectId);
   if (!obj) return;
   const first = (r.backing.offset + (s - r.start)) / PAGE_SIZE;
