@@ -191,3 +191,20 @@ describe.each(BACKENDS)('machine.fs and File (%s)', (backend) => {
     m.dispose();
   });
 });
+
+describe('the README files example', () => {
+  it('runs as written: the second process finds the first one’s cache page (a minor fault)', () => {
+    const m = new Machine({ memory: '64MiB', vm: { swappiness: 60, readAheadKb: 128 } });
+    const lib = m.fs.create('/lib/libc.so.6', { data: Buffer.alloc(2 << 20, 0x7f) });
+    const a = m.createAddressSpace(),
+      b = m.createAddressSpace();
+    a.read(a.mmap({ file: lib, length: 1 << 20, prot: 'rx' }), 8);
+    b.read(b.mmap({ file: lib, length: 1 << 20, prot: 'rx' }), 8);
+    expect(a.stats().faults.major).toBe(1);
+    expect(b.stats().faults).toMatchObject({ major: 0, minor: 1 });
+    expect(m.meminfo()['Cached']).toBeGreaterThanOrEqual(128); // read_ahead_kb's window
+    expect(m.vmstat().pgmajfault).toBe(1);
+    lib.close();
+    m.dispose();
+  });
+});
