@@ -21,6 +21,11 @@
  *   end rounded down to that order; small reads far apart read only their page;
  * - SIGBUS (BUS_ADRERR) for a page wholly past the end of the file; the tail of the last page
  *   reads zeros; truncation makes the pages past the new end SIGBUS;
+ * - MADV_REMOVE (vfs_fallocate PUNCH_HOLE): the pages leave the page cache and every mapping, a
+ *   private mapping's copies stay, the size stays; EACCES for a private mapping or a file open
+ *   read-only (vma_is_shared_maywrite), EINVAL when locked; MADV_PAGEOUT drops the clean pages only
+ *   this process maps once (a page mapped twice is a shared folio: skipped), and the next access
+ *   is one fault;
  * - msync's errors (mm/msync.c) and mmap's (EINVAL for an unaligned offset, EACCES for a shared
  *   writable mapping of a read-only file); an unlinked file stays readable through its mapping.
  * vmsim gets the kernel's read_ahead_kb (this VM's disk has 8192, not the usual 128).
@@ -50,6 +55,8 @@ interface Probe {
   sigbus: Record<string, number>;
   msync: Record<string, number>;
   mmap: Record<string, number>;
+  remove: { ok: number; cached: string[]; shared: number[]; private: number[]; size: number; privateMapping: number; readOnlyFile: number; locked: number };
+  pageout: { ok: number; cached: string[]; refault: number };
 }
 
 const linux = runLinuxProbe<Probe>('files', { workDir: true });
@@ -224,6 +231,39 @@ describe.skipIf(!linux)("file mappings: vmsim does what this machine's kernel do
         f.truncate(PG);
         const code1 = bus(b + PG);
         expect({ inside, tailByte, page2: code ? 1 : 0, code, busAdrerr: 2, afterTruncate: code1 ? 1 : 0, code1 }).toEqual(p.sigbus);
+        m.dispose();
+      });
+
+      it('MADV_REMOVE punches a hole; MADV_PAGEOUT drops the clean pages mapped once', () => {
+        const m = machine();
+        const s = m.createAddressSpace();
+        const f = written(m, '/dir/remove', 8);
+        const ro = m.fs.open('/dir/remove', { readOnly: true });
+        const a = s.mmap({ length: 8 * PG, prot: 'rw', shared: true, file: f });
+        const b = s.mmap({ length: 8 * PG, prot: 'rw', file: f });
+        for (let i = 0; i < 8; i++) s.read(a + i * PG, 1), s.read(b + i * PG, 1);
+        s.write(b + 2 * PG, [42]);
+        const ok = errno(() => s.madvise(a + 2 * PG, 4 * PG, 'MADV_REMOVE'));
+        const cached = ranges(s.mincore(a, 8 * PG));
+        const shared = [...Array(8).keys()].map((i) => s.read(a + i * PG, 1)[0]!);
+        const priv = [...Array(8).keys()].map((i) => s.read(b + i * PG, 1)[0]!);
+        const privateMapping = errno(() => s.madvise(b, PG, 'MADV_REMOVE'));
+        const r = s.mmap({ length: PG, prot: 'r', shared: true, file: ro });
+        const readOnlyFile = errno(() => s.madvise(r, PG, 'MADV_REMOVE'));
+        s.mlock(a, PG);
+        const locked = errno(() => s.madvise(a, PG, 'MADV_REMOVE'));
+        expect({ ok, cached, shared, private: priv, size: f.size, privateMapping, readOnlyFile, locked }).toEqual(p.remove);
+
+        const g = written(m, '/dir/pageout', 8);
+        const c = s.mmap({ length: 8 * PG, prot: 'r', shared: true, file: g });
+        const d = s.mmap({ length: PG, prot: 'r', shared: true, file: g, offset: 4 * PG });
+        for (let i = 0; i < 8; i++) s.read(c + i * PG, 1);
+        s.read(d, 1);
+        const pageoutOk = errno(() => s.madvise(c, 6 * PG, 'MADV_PAGEOUT'));
+        const after = ranges(s.mincore(c, 8 * PG));
+        const before = faultCount(s);
+        s.read(c + PG, 1);
+        expect({ ok: pageoutOk, cached: after, refault: faultCount(s) - before }).toEqual(p.pageout);
         m.dispose();
       });
 

@@ -395,6 +395,53 @@ int main(int argc, char **argv) {
     close(fd);
   }
 
+  /* MADV_REMOVE (a hole punched through a shared mapping) and MADV_PAGEOUT of clean file pages. */
+  {
+    fd = make_file(8, path);
+    int ro = open(path, O_RDONLY);
+    volatile uint8_t *a = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    volatile uint8_t *b = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    for (int i = 0; i < 8; i++) (void)a[i * PG], (void)b[i * PG];
+    b[2 * PG] = 42; /* a private copy of page 2 */
+    printf("\"remove\":{\"ok\":%d,", madvise((void *)(a + 2 * PG), 4 * PG, MADV_REMOVE) ? errno : 0);
+    residency("cached", (void *)a, 8);
+    printf("\"shared\":[");
+    for (int i = 0; i < 8; i++) printf("%s%d", i ? "," : "", a[i * PG]);
+    printf("],\"private\":[");
+    for (int i = 0; i < 8; i++) printf("%s%d", i ? "," : "", b[i * PG]);
+    struct stat sb;
+    fstat(fd, &sb);
+    printf("],\"size\":%ld,", (long)sb.st_size);
+    printf("\"privateMapping\":%d,", madvise((void *)b, PG, MADV_REMOVE) ? errno : 0);
+    void *r = mmap(NULL, PG, PROT_READ, MAP_SHARED, ro, 0);
+    printf("\"readOnlyFile\":%d,", madvise(r, PG, MADV_REMOVE) ? errno : 0);
+    mlock((void *)a, PG);
+    printf("\"locked\":%d", madvise((void *)a, PG, MADV_REMOVE) ? errno : 0);
+    munlock((void *)a, PG);
+    printf("},");
+    munmap(r, PG);
+    munmap((void *)a, 8 * PG);
+    munmap((void *)b, 8 * PG);
+    close(ro);
+    close(fd);
+    unlink(path);
+    /* MADV_PAGEOUT: the clean pages only this process's one mapping maps go; page 4, mapped twice, stays. */
+    fd = make_file(8, path);
+    volatile uint8_t *c = mmap(NULL, 8 * PG, PROT_READ, MAP_SHARED, fd, 0);
+    volatile uint8_t *d = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 4 * PG);
+    for (int i = 0; i < 8; i++) (void)c[i * PG];
+    (void)d[0];
+    printf("\"pageout\":{\"ok\":%d,", madvise((void *)c, 6 * PG, MADV_PAGEOUT) ? errno : 0);
+    residency("cached", (void *)c, 8);
+    long before = faults();
+    (void)c[PG];
+    printf("\"refault\":%ld},", faults() - before);
+    munmap((void *)c, 8 * PG);
+    munmap((void *)d, PG);
+    close(fd);
+    unlink(path);
+  }
+
   printf("\"done\":1}\n");
   return 0;
 }
