@@ -156,3 +156,37 @@ describe.each(BACKENDS)('madvise, mremap and mlock on file mappings (%s)', (back
     m.dispose();
   });
 });
+
+describe.each(BACKENDS)('process calls of issue 20 with file mappings (%s)', (backend) => {
+  it('vfork: the child shares the parent’s file mappings until it execs; exec drops its own; fork copies only the copies', () => {
+    const m = new Machine({ memory: '16MiB', backend, swap: { size: '4MiB' } });
+    const f = m.fs.create('/bin/sh', { data: new Uint8Array(4 * PG).fill(0x5a) });
+    const p = m.createAddressSpace();
+    const a = p.mmap({ length: 4 * PG, prot: 'rw', file: f, shared: true });
+    const priv = p.mmap({ length: 4 * PG, prot: 'rw', file: f });
+    const v = p.vfork();
+    v.write(a, [1]); // the parent's memory: MAP_SHARED, so the file's
+    v.write(priv, [2]); // a private copy in the parent's tables
+    v.exec();
+    expect(v.regions().some((r) => r.backing.type === 'file')).toBe(false);
+    auditMachine(m);
+    expect(p.read(a, 1)[0]).toBe(1);
+    expect(p.read(priv, 1)[0]).toBe(2);
+    expect([...f.read(0, 1)]).toEqual([1]);
+    // fork: the copy goes with the child (vma_needs_copy: an anon_vma), the shared mapping faults in anew.
+    const c = p.fork();
+    expect(c.read(priv, 1)[0]).toBe(2);
+    expect(c.read(priv + PG, 1)[0]).toBe(0x5a);
+    c.write(a + PG, [7]);
+    expect(p.read(a + PG, 1)[0]).toBe(7);
+    auditMachine(m);
+    c.destroy();
+    v.destroy();
+    p.destroy();
+    f.close();
+    m.fs.unlink('/bin/sh');
+    expect(m.meminfo().Cached).toBe(0);
+    auditMachine(m);
+    m.dispose();
+  });
+});
