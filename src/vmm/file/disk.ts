@@ -73,7 +73,9 @@ export class DiskBlocks {
 
   /** A hole punched over pages [first, first + count) (fallocate PUNCH_HOLE): their blocks go, they read as zeros. */
   punch(first: number, count: number): void {
-    for (const i of [...this.blocks.keys()]) if (i >= first && i < first + count) this.blocks.delete(i);
+    // Whichever is fewer: the pages of the hole, or the blocks there are (a 1 TiB file's hole, a small one's).
+    if (count <= this.blocks.size) for (let i = first; i < first + count; i++) this.blocks.delete(i);
+    else for (const i of [...this.blocks.keys()]) if (i >= first && i < first + count) this.blocks.delete(i);
   }
 
   /** Drops every block (the file is gone). */

@@ -255,7 +255,14 @@ export function fsyncFile(ctx: VmmContext, inode: Inode): void {
  * entries) go; the range reads as zeros. The size is unchanged (FALLOC_FL_KEEP_SIZE).
  */
 export function punchHole(ctx: VmmContext, inode: Inode, first: number, count: number): void {
-  const pages = [...inode.pages.values()].filter((p) => p.index >= first && p.index < first + count);
+  // The cached pages of the hole: looked up one by one when the hole is smaller than the cache.
+  const pages: CachePage[] = [];
+  if (count <= inode.pages.size) {
+    for (let i = first; i < first + count; i++) {
+      const p = inode.pages.get(i);
+      if (p) pages.push(p);
+    }
+  } else for (const p of inode.pages.values()) if (p.index >= first && p.index < first + count) pages.push(p);
   const pfns = Float64Array.from(pages, (p) => p.pfn);
   const rm = Rmap.ofInodePages(pages, pfns).walk(false, false);
   const proof = flushAll(rm.unmap(new Uint8Array(pages.length).fill(1)));
