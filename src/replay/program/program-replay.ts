@@ -17,6 +17,8 @@ import { TraceOut } from '../../core/constants.js';
 import { formatProt } from '../../vmm/prot.js';
 import { formatMapsLine, hexAddress } from '../../vmm/maps-format.js';
 import type { AddressSpace } from '../../vmm/address-space.js';
+import { SharedMemoryObject } from '../../vmm/shared-memory.js';
+import type { RegularFile } from '../../vmm/file/regular-file.js';
 import type { Machine } from '../../system/machine.js';
 import type { Cpu } from '../../machine/cpu.js';
 import type { TraceChunk } from '../../trace/trace-record.js';
@@ -451,10 +453,13 @@ export class ProgramReplay {
       const file = r.backing.type === 'object' ? this.files.fileOf(r.backing.objectId) : undefined;
       if (!file) {
         // (A recorded program's stack is the plain MAP_GROWSDOWN mapping valgrind made: no [stack] label, as the program saw it.)
-        lines.push(formatMapsLine(r, (id) => {
-          const o = space.vm.ctx.object(id);
-          return o && { name: o.name, linked: o.isLinked };
-        }));
+        lines.push(
+          formatMapsLine(r, (id) => {
+            const o = space.vm.ctx.object(id);
+            if (!o) return undefined;
+            return o instanceof SharedMemoryObject ? { name: o.name, linked: o.isLinked } : { path: (o as RegularFile).path, linked: o.isLinked };
+          }),
+        );
         continue;
       }
       const offset = r.backing.type === 'object' ? r.backing.offset : 0;
