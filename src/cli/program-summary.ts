@@ -25,7 +25,7 @@ export function formatProgramSummary(p: ProgramResult): string {
   for (const d of p.disagreements.slice(0, 5)) out.push(`disagrees: ${d.call}(${d.args.join(', ')}) of ${d.pid}/${d.thread} at byte ${d.byteOffset}: recorded ${d.recorded}, replayed ${d.replayed}`);
   const skipped = Object.entries(p.notReplayed);
   if (skipped.length) out.push(`not replayed (no such call in this VMM, or a call that failed in the recording and cannot be tried here): ${skipped.map(([n, k]) => `${n} ${k}`).join(', ')}`);
-  if (p.files) out.push(`${p.files} file(s) mapped, each a shared memory object standing in for its page cache: a trace holds no file contents, so their pages read as zeros`);
+  if (p.files) out.push(`${p.files} file(s) mapped through the page cache: a trace holds no file contents, so their pages read as zeros`);
   if (p.anonymousProcesses) out.push(`${p.anonymousProcesses} process(es) without a recorded image ran in the anonymous-memory fallback`);
   out.push(`placement: ${p.placement}`);
   return out.join('\n') + '\n';

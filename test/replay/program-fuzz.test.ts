@@ -18,6 +18,17 @@ const NRS = [...RECORDED_SYSCALLS.keys()];
 const ADDRS = [0x400000, 0x401000, 0x10000000, 0x10001000, 0x20000000, 0x7fe000, 0x7ff000, 0x900000, 0];
 const arg = fc.oneof(fc.constantFrom(...ADDRS.map(BigInt)), fc.constantFrom(0n, 1n, 2n, 3n, 4n, 7n, 14n, 0x22n, 0x1000n, 0x4000n, 0x8000n, 0x10000n, 0x100000n, 0xffffffffffffffffn), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
 const result = fc.oneof(fc.constantFrom(0n, -1n, -9n, -12n, -22n, 3n, 4n, 101n, 0x10000000n, 0x20000000n, 0x400000n), fc.bigInt({ min: -4095n, max: 1n << 47n }));
+/** Calls on descriptors 3 and 4, so that opens, mmaps of files, ftruncates and closes meet. */
+const fdCall = fc.record({ nr: fc.constantFrom(257, 9, 77, 3, 32), fd: fc.constantFrom(3n, 4n), size: fc.constantFrom(0n, 4096n, 0x4000n, 1n << 50n, (1n << 64n) - 1n), off: fc.constantFrom(0n, 4096n, 1n << 46n) }).map(
+  ({ nr, fd, size, off }): Step => ({
+    event:
+      nr === 257
+        ? { type: 'syscall', pid: 100, thread: 1, nr, args: [0xffffff9cn, 0x1000n, 2n], result: fd, path: '/data/f', file: { dev: 1, inode: Number(fd), size: 4096 } }
+        : nr === 9
+          ? { type: 'syscall', pid: 100, thread: 1, nr, args: [0n, size, 3n, 1n, fd, off], result: 0x30000000n }
+          : { type: 'syscall', pid: 100, thread: 1, nr, args: [fd, size], result: nr === 32 ? 5n : 0n },
+  }),
+);
 const pid = fc.constantFrom(100, 101, 102);
 const thread = fc.constantFrom(1, 2, 3);
 
@@ -32,6 +43,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     ),
   },
   { weight: 2, arbitrary: fc.record({ pid, thread }).map(({ pid, thread }): Step => ({ event: { type: 'thread', pid, thread } })) },
+  { weight: 3, arbitrary: fdCall },
   { weight: 1, arbitrary: fc.record({ pid, path: fc.constantFrom('/bin/prog', '/bin/true') }).map(({ pid, path }): Step => ({ event: { type: 'image', pid, parent: 0, path } })) },
   {
     weight: 1,

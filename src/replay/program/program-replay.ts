@@ -182,8 +182,8 @@ export class ProgramReplay {
     const length = e.end - e.start;
     try {
       if (e.kind === 'file') {
-        const object = this.files.object({ path: e.path ?? '', dev: e.dev, inode: e.inode, ...(e.size !== undefined ? { size: e.size } : {}) });
-        s.mmap({ addr: e.start, length, prot: e.prot.replace(/-/g, '') || 'none', fixed: true, object, offset: e.offset, ...(e.shared ? { shared: true } : {}) });
+        const file = this.files.open({ path: e.path ?? '', dev: e.dev, inode: e.inode, ...(e.size !== undefined ? { size: e.size } : {}) }, e.offset + length);
+        s.mmap({ addr: e.start, length, prot: e.prot.replace(/-/g, '') || 'none', fixed: true, file, offset: e.offset, ...(e.shared ? { shared: true } : {}) });
       } else if (e.kind === 'stack') {
         // The stack valgrind made: a mapping that grows down on a fault below it (MAP_GROWSDOWN), as far as RLIMIT_STACK (8 MiB, valgrind's too).
         s.mmap({ addr: e.start, length, prot: e.prot.replace(/-/g, '') || 'none', fixed: true, growsDown: true });
@@ -328,8 +328,12 @@ export class ProgramReplay {
         if (e.result >= 0n && from) p.fds.set(Number(e.result), from);
         return this.agree(name, e, e.result);
       }
-      case 77:
-        return this.agree(name, e, e.result);
+      case 77: {
+        // ftruncate: the file's size becomes the program's (its pages past the end go, as Linux drops them).
+        const f = p.fds.get(Number(e.args[0] ?? 0n));
+        if (e.result < 0n || !f) return this.agree(name, e, e.result);
+        return this.agree(name, e, attempt(() => this.files.truncate(f, Number(e.args[1] ?? 0n))));
+      }
       case 56:
       case 57:
       case 58:

@@ -1,17 +1,20 @@
 /**
- * The files a recorded program mapped, as memory the replay's processes share: one object per
- * file (told apart by device and inode, else by path), so every mapping of a file — from one
- * process or several, shared or private — sees the same pages, as through a page cache:
- * MAP_SHARED writes are seen by every mapper, MAP_PRIVATE ones are copied on write. A trace
- * holds no file contents: every page of a file reads as zeros (the result says so). The
- * objects are the machine's shared memory objects, sized generously (storage is sparse), so
- * an access past a file's end is not the SIGBUS it would be on Linux.
+ * The files a recorded program mapped, as files of the replay machine's filesystem: one file
+ * per recorded file (told apart by device and inode, else by path), created at its first
+ * mapping under its recorded path, so every mapping of it — from one process or several,
+ * shared or private — goes through its one page cache, as on Linux: processes that map a
+ * library share its frames, MAP_SHARED writes are seen by every mapper, MAP_PRIVATE ones are
+ * copied on write, and the page cache's fault-around and readahead decide what a fault maps.
  *
- * This is a stand-in for the page cache (issue 19, built apart): anonymous shared memory in
- * the place of a file's cached pages. With the page cache a file's pages will be its own.
+ * A trace holds no file contents: every page of a file reads as zeros (the result says so). Its
+ * size is what the recorder saw at the open (or the MAP event says), grown by a recorded
+ * ftruncate, and grown to reach the end of each mapping made of it: the trace does not record
+ * the write(2)s that may have grown it, so an access past the recorded end is not taken for the
+ * SIGBUS it would be only if the file were really that short.
  */
+import { VmmError } from '../../errors.js';
 import type { Machine } from '../../system/machine.js';
-import type { SharedMemoryObject } from '../../vmm/shared-memory.js';
+import type { File } from '../../vmm/file/file.js';
 
 /** What the trace says a file is. */
 export interface RecordedFile {
@@ -22,33 +25,48 @@ export interface RecordedFile {
   size?: number;
 }
 
-/** Smallest object made for a file: mappings may reach past what the recorder saw of its size. */
-const MIN_OBJECT = 2 ** 30;
-
-/** The files of one replay and the objects that hold their pages. */
+/** The files of one replay and the machine's files that hold their pages. */
 export class RecordedFiles {
-  private readonly byKey = new Map<string, { file: RecordedFile; object: SharedMemoryObject }>();
-  private readonly byObject = new Map<number, RecordedFile>();
+  private readonly byKey = new Map<string, { file: RecordedFile; handle: File }>();
+  private readonly byInode = new Map<number, RecordedFile>();
 
   constructor(private readonly machine: Machine) {}
 
-  /** The object holding `file`'s pages (made at its first mapping). */
-  object(file: RecordedFile): SharedMemoryObject {
+  /** The machine's file for `file`, made at its first mapping, at least `reach` bytes long (the end of the mapping being made). */
+  open(file: RecordedFile, reach = 0): File {
+    const e = this.entry(file);
+    if (e.handle.size < reach) e.handle.truncate(reach);
+    return e.handle;
+  }
+
+  /** ftruncate of a recorded file: its size becomes `size`, as the program's did. */
+  truncate(file: RecordedFile, size: number): void {
+    this.entry(file).handle.truncate(size);
+  }
+
+  private entry(file: RecordedFile): { file: RecordedFile; handle: File } {
     const key = file.inode !== 0 ? `${file.dev}:${file.inode}` : `path:${file.path}`;
     let e = this.byKey.get(key);
     if (!e) {
-      const size = Math.max(MIN_OBJECT, Math.ceil((file.size ?? 0) / MIN_OBJECT) * MIN_OBJECT);
-      const object = this.machine.createSharedMemory(`vmsim-file-${this.byKey.size + 1}`, size);
-      e = { file, object };
+      const size = file.size ?? 0;
+      let handle: File;
+      try {
+        // Its own path where the filesystem takes it (a path used by another inode, or one it refuses, gets a name of the replay's).
+        handle = this.machine.fs.create(file.path.startsWith('/') ? file.path : `/${file.path}`, { size });
+      } catch (err) {
+        if (!(err instanceof VmmError)) throw err;
+        handle = this.machine.fs.create(`/vmsim-recorded-file-${this.byKey.size + 1}`, { size });
+      }
+      e = { file, handle };
       this.byKey.set(key, e);
-      this.byObject.set(object.id, file);
+      this.byInode.set(handle.inode.id, file);
     }
-    return e.object;
+    return e;
   }
 
-  /** The file an object holds, if it is one of these. */
-  fileOf(objectId: number): RecordedFile | undefined {
-    return this.byObject.get(objectId);
+  /** The recorded file an inode holds, if it is one of these. */
+  fileOf(inodeId: number): RecordedFile | undefined {
+    return this.byInode.get(inodeId);
   }
 
   /** Files mapped. */

@@ -6,8 +6,8 @@
  *
  * What is not Linux's own here, because the recording was made under valgrind or because the
  * trace holds no file contents: brk is valgrind's emulation (its heap is an rwx mapping from the
- * base, one page at least, growing within 8 MiB), and msync and ftruncate change nothing (a
- * file's pages are zeros with no disk behind them).
+ * base, one page at least, growing within 8 MiB), and a file's pages read as zeros (the files
+ * are the replay machine's, through its page cache: recorded-files.ts).
  */
 import { VmmError } from '../../errors.js';
 import type { SyscallEvent } from '../../trace/trace-events.js';
@@ -72,7 +72,8 @@ export function replayMemoryCall(e: SyscallEvent, p: RecordedProcessState, files
       if (!anonymous && !file && ok) throw new ReplayInputError(`mmap of file descriptor ${fd}, which no open in the trace gave`);
       const fixed = ok || (flags & MAP_FIXED) !== 0;
       const addr = ok ? num(e.result) : num(a[0]);
-      const opts = {
+      // The file grows to reach the mapping's end inside the attempt: a size the filesystem refuses is the call's error.
+      const opts = () => ({
         ...(addr !== 0 || fixed ? { addr } : {}),
         length,
         prot: protString(a[2] ?? 0n),
@@ -82,9 +83,9 @@ export function replayMemoryCall(e: SyscallEvent, p: RecordedProcessState, files
         ...((flags & MAP_POPULATE) !== 0 ? { populate: true } : {}),
         ...((flags & MAP_GROWSDOWN) !== 0 ? { growsDown: true } : {}),
         ...((flags & MAP_LOCKED) !== 0 ? { locked: true } : {}),
-        ...(file ? { object: files.object(file), offset: num(a[5]) } : {}),
-      };
-      return { result: attempt(() => s.mmap(opts)) };
+        ...(file ? { file: files.open(file, num(a[5]) + pageUp(length)), offset: num(a[5]) } : {}),
+      });
+      return { result: attempt(() => s.mmap(opts())) };
     }
     case 11:
       return { result: attempt(() => s.munmap(num(a[0]), num(a[1]))) };
@@ -107,8 +108,8 @@ export function replayMemoryCall(e: SyscallEvent, p: RecordedProcessState, files
     case 152:
       return { result: attempt(() => s.munlockall()) };
     case 26:
-      // msync: a file's pages have no disk behind them here.
-      return { result: 0n };
+      // msync: MS_SYNC writes the dirty page cache pages back to the machine's disk.
+      return { result: attempt(() => s.msync(num(a[0]), num(a[1]), num(a[2]))) };
     default:
       return { notReplayed: true };
   }
