@@ -235,6 +235,33 @@ describe('a trace of processes that cannot be replayed', () => {
     expect(maps.some((l) => l.startsWith('10000000-'))).toBe(false);
   });
 
+  it('two processes that map the same library share its page cache: the first touch reads it (major), the other finds it (minor)', async () => {
+    const lib = (pid: number, start: number): NewTraceEvent => ({ type: 'map', pid, start, end: start + 0x2000, prot: 'r-x', shared: false, kind: 'file', offset: 0, dev: 0x801, inode: 42, path: '/lib/libfoo.so', size: 8192 });
+    const path = await trace(
+      'shared-lib.trace',
+      [
+        ...base,
+        [0, lib(100, 0x500000)],
+        [1, { type: 'image', pid: 200, parent: 0, path: '/bin/other' }],
+        [1, lib(200, 0x700000)],
+        [1, { type: 'thread', pid: 200, thread: 1 }],
+        [2, { type: 'syscall', pid: 200, thread: 1, nr: 231, args: [0n], result: 0n }],
+        [2, { type: 'thread', pid: 100, thread: 1 }],
+        [2, { type: 'syscall', pid: 100, thread: 1, nr: 231, args: [0n], result: 0n }],
+      ],
+      [
+        [0x500010, 2],
+        [0x700010, 2],
+      ],
+    );
+    const r = await replay(path);
+    const [a, b] = r.program!.processes;
+    expect(r.program!.files).toBe(1);
+    expect(a!.faults).toMatchObject({ major: 1, segv: 0 });
+    expect(b!.faults).toMatchObject({ major: 0, minor: 1, segv: 0 });
+    expect(b!.maps).toMatch(/^00700000-00702000 r-xp 00000000 08:01 42 +\/lib\/libfoo\.so$/m);
+  });
+
   it('a syscall record for an unknown thread, an image no execve asked for, a mapping of a descriptor never opened, records before any thread: errors with the offset', async () => {
     const cases: Array<[string, Array<[number, NewTraceEvent]>, RegExp]> = [
       ['unknown-thread', [...base, [0, { type: 'syscall', pid: 100, thread: 7, nr: 11, args: [0x400000n, 4096n], result: 0n }]], /syscall record \(munmap\) for thread 7 of process 100, which has no such thread/],
