@@ -17,6 +17,7 @@ import { sizeArg, checkExpand, mlockFutureOk, placeHinted, placeTopDown, userAdd
 import { pgoff, slice, type RegionRecord } from './region.js';
 import { VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT } from './vm-flags.js';
 import type { VirtualMemory } from './virtual-memory.js';
+import { populateRange } from './populate.js';
 
 /** mremap's flags (Linux's values). */
 export const MREMAP_MAYMOVE = 1;
@@ -125,7 +126,7 @@ export function mremap(vm: VirtualMemory, addr: unknown, oldLength: unknown, new
     vm.regions.insert(grown);
     // A file's reverse map (i_mmap) covers the grown part too.
     if (grown.backing.type === 'object') vm.ctx.object(grown.backing.objectId)?.mapRange(vm, end, end + delta, grown.backing.offset / PAGE_SIZE, grown.shared);
-    if ((r.flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) vm.populate(end, end + delta);
+    if ((r.flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) populateRange(vm, end, end + delta, 'map');
     return a;
   }
   if ((flags & MREMAP_MAYMOVE) === 0) throw new VmmError('ENOMEM', `mremap: [${hex(a)}, +${hex(newLen)}) cannot grow in place and MREMAP_MAYMOVE was not given`);
@@ -191,6 +192,6 @@ function move(vm: VirtualMemory, r: RegionRecord, a: number, oldLen: number, to:
     vm.removeRange(a, a + oldLen);
     if (accounted) oc.committed += oldLen / PAGE_SIZE; // moved, not freed: the charge stays with the new region
   }
-  if ((moved.flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED && newLen > oldLen) vm.populate(to + oldLen, to + newLen);
+  if ((moved.flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED && newLen > oldLen) populateRange(vm, to + oldLen, to + newLen, 'map');
   return to;
 }

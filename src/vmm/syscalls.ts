@@ -18,6 +18,7 @@ import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE } from '.
 import { checkMapCountForMap, checkMapCountForModify, checkMapCountForUnmap } from './map-count.js';
 import { accountable } from './overcommit.js';
 import { VM_ACCOUNT, VM_GROWSDOWN, VM_HUGEPAGE, VM_LOCKED, VM_LOCKONFAULT, VM_NORESERVE } from './vm-flags.js';
+import { populateRange } from './populate.js';
 
 /** vm.max_map_count of the machine this space runs on. */
 const maxMapCount = (vm: VirtualMemory): number => vm.ctx.maxMapCount;
@@ -211,7 +212,7 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   if (transferred > 0) oc.committed += transferred; // the replaced regions' charge is the new region's now
   vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, file, flags });
   // mm_populate for MAP_POPULATE, or a locked region (not VM_LOCKONFAULT); errors ignored.
-  if (populate || (flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) vm.populate(addr, addr + length);
+  if (populate || (flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) populateRange(vm, addr, addr + length, 'map');
   return addr;
 }
 
@@ -344,7 +345,7 @@ export function mprotect(vm: VirtualMemory, addr: number | bigint, length: numbe
       if (uncharged(cur, p)) vm.ctx.overcommit.uncharge((e - s) / PAGE_SIZE);
       const populate = (p & PROT_WRITE) !== 0 && !cur.shared && (cur.prot & PROT_WRITE) === 0 && (cur.flags & VM_LOCKED) !== 0;
       vm.protectRange(s, e, p, flagsOf);
-      if (populate) vm.populate(s, e);
+      if (populate) populateRange(vm, s, e, 'map');
     }
   }
   if (at >= end) return;
@@ -390,7 +391,7 @@ export function brk(vm: VirtualMemory, addr?: number | bigint): number {
     vm.ctx.overcommit.charge((newEnd - oldEnd) / PAGE_SIZE, vm.regions.bytes / PAGE_SIZE, 'brk');
     vm.addRegion({ start: oldEnd, end: newEnd, prot: 3, kind: 'heap', shared: false, flags: VM_ACCOUNT | vm.defFlags });
     vm.brkEnd = target;
-    if ((vm.defFlags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) vm.populate(oldEnd, newEnd);
+    if ((vm.defFlags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) populateRange(vm, oldEnd, newEnd, 'map');
     return target;
   } else if (newEnd < oldEnd) {
     // Shrinking needs a region in [newbrk, oldbrk) (the heap may have been unmapped); all of that range goes.

@@ -28,7 +28,6 @@ import type { ResidentSet } from './resident-set.js';
 import { memcgOutOfMemory } from './oom-killer.js';
 import { VM_ACCOUNT, VM_DONTCOPY, VM_GROWSDOWN, VM_HUGEPAGE, VM_LOCKED, VM_LOCKED_MASK, VM_NOHUGEPAGE, VM_WIPEONFORK } from './vm-flags.js';
 import { Rlimits } from './rlimits.js';
-import { populateRange } from './populate.js';
 import { ProcState } from './proc/proc-state.js';
 import { recordHiwater } from './proc/rss-counts.js';
 
@@ -276,15 +275,6 @@ export class VirtualMemory implements FaultHandler {
     if (leaf !== undefined && leaf.pageSize > PAGE_SIZE && edge % leaf.pageSize !== 0 && !this.pages.splitLeaf(edge)) {
       throw new VmmError('ENOMEM', `${op}: out of physical memory splitting the large page at ${hex(edge - (edge % leaf.pageSize))}; nothing changed`);
     }
-  }
-
-  /**
-   * MAP_POPULATE (and MAP_LOCKED): mm_populate of [start, end), best effort — errors are
-   * ignored, so when memory (or /dev/shm) runs out the pages that fit are mapped in address
-   * order and the rest are left to faults. Every page faulted in counts as a minor fault.
-   */
-  populate(start: number, end: number): void {
-    populateRange(this, start, end, 'map');
   }
 
   /** @internal True when region `r` maps a regular file (not anonymous memory or a tmpfs file). */

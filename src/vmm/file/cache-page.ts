@@ -4,7 +4,21 @@
  * The page cache holds one reference on the frame; every page-table entry that maps it holds
  * another, so a page is mapped when its frame has more than one reference.
  */
-import type { Inode } from './inode.js';
+import type { FileMapping } from './file-mapping.js';
+
+/** A page's file as reclaim and the folio helpers see it (an Inode is the one; named here so that a page does not import its inode). */
+export interface PageFile {
+  /** Unique id among the machine's inodes. */
+  readonly id: number;
+  /** A regular file, or a tmpfs file (shmem). */
+  readonly kind: 'file' | 'shmem';
+  /** The page cache: cached pages by page offset. */
+  readonly pages: ReadonlyMap<number, CachePage>;
+  /** Number of address spaces that map the file. */
+  readonly attachments: number;
+  /** Calls f for each mapping covering any page of [first, last]. */
+  mappingsOf(first: number, last: number, f: (m: FileMapping) => void): void;
+}
 
 /** Page flags (the PG_* bits that matter here). */
 export const PG = {
@@ -43,7 +57,7 @@ export class CachePage {
 
   constructor(
     /** Its file. */
-    readonly inode: Inode,
+    readonly inode: PageFile,
     /** Its page offset in the file. */
     readonly index: number,
     /** The frame holding it. */

@@ -61,7 +61,7 @@ export interface FileFaultResult {
 
 
 /** The attributes a read fault at `la` maps a page of region `r` with (young). */
-function readAttrs(s: FileFaultSpace, r: RegionRecord, la: number, inode: Inode): PageAttrs {
+function readAttrs(s: FileFaultSpace, r: RegionRecord, la: number, inode: { readonly kind: 'file' | 'shmem' }): PageAttrs {
   const pp = s.readProt(r, la);
   // tmpfs shared mappings are writable at once; a regular file's are write-protected until the first write (page_mkwrite).
   const a = r.shared ? (inode.kind === 'shmem' ? pp.writable : pp.readOnly) : { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi };

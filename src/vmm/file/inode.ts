@@ -8,21 +8,12 @@
  * and swap (SharedMemoryObject). An inode lives while it has a name, an open File or a mapping.
  */
 import { IntervalTree } from './interval-tree.js';
-import type { CachePage } from './cache-page.js';
+import type { CachePage, PageFile } from './cache-page.js';
+import type { FileMapping } from './file-mapping.js';
+
+export type { FileMapping } from './file-mapping.js';
 
 const PAGE = 4096;
-
-/** One mapping of a file: [start, end) of an address space maps the file from page offset pgoff. */
-export interface FileMapping {
-  /** The address space's VMM (a VirtualMemory; opaque here). */
-  readonly vm: object;
-  readonly start: number;
-  readonly end: number;
-  /** File page offset mapped at `start`. */
-  readonly pgoff: number;
-  /** MAP_SHARED (else MAP_PRIVATE). */
-  readonly shared: boolean;
-}
 
 /** What every inode tells the machine: that it is gone. */
 export interface InodeHost {
@@ -31,7 +22,7 @@ export interface InodeHost {
 }
 
 /** An inode with its page cache and reverse map. */
-export abstract class Inode {
+export abstract class Inode implements PageFile {
   /** Unique id among the machine's inodes (regions name their backing by it). */
   readonly id: number;
   /** @internal Size in bytes (i_size; changed by writes and truncation). */

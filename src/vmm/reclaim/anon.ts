@@ -22,7 +22,11 @@ import { PAGE_SIZE, PageBit } from '../../core/constants.js';
 import { VmmError } from '../../errors.js';
 import type { Flushed } from '../../machine/tlb-flush.js';
 import { CACHED, LAZY, SWAPPED, TRACKED } from '../page-states.js';
-import type { ResidentSet } from '../resident-set.js';
+import type { PageTable } from '../../machine/page-table.js';
+import type { ReclaimPolicy } from '../../reclaim/policy.js';
+import type { ReclaimCounters } from '../../reclaim/reclaim-stats.js';
+import type { PageStates } from '../page-states.js';
+import type { ResidentConfig, ResidentContext } from '../resident-context.js';
 import { Rmap, type RmapSpace } from './rmap.js';
 import { evictBatch, Fate, type EvictionSource } from './pipeline.js';
 import { dropCachePage, putSlot } from './swap-cache.js';
@@ -30,13 +34,25 @@ import { dropCachePage, putSlot } from './swap-cache.js';
 /** 4 KiB pages in a 2 MiB page. */
 const HUGE_PAGES = 512;
 
+/** What evicting anonymous pages needs of a process's resident set (a ResidentSet is one; named here so that reclaim does not import the resident set that calls it). */
+export interface AnonSet {
+  readonly domain: 'process';
+  readonly policy: ReclaimPolicy;
+  readonly st: PageStates;
+  readonly counters: ReclaimCounters;
+  readonly pages: PageTable;
+  readonly ctx: ResidentContext;
+  readonly config: ResidentConfig;
+  readonly rmapSpace: RmapSpace & { owner: AnonSet };
+}
+
 /**
  * Evicts victims[0..n) of `rs` (vpns its policy has forgotten already) through the eviction
  * pipeline; `known`: their bits and frames from the policy's last read (a single victim the
  * policy just read), else they are read here. Returns pages evicted; throws what a swap write
  * threw, after the pages before it were evicted.
  */
-export function evictAnon(rs: ResidentSet, victims: Float64Array, n: number, who: 'kswapd' | 'direct', known?: { bits: number; frame: number }): number {
+export function evictAnon(rs: AnonSet, victims: Float64Array, n: number, who: 'kswapd' | 'direct', known?: { bits: number; frame: number }): number {
   const las = new Float64Array(n);
   const bits = new Uint8Array(n);
   const frames = new Float64Array(n);
@@ -69,7 +85,7 @@ export function evictAnon(rs: ResidentSet, victims: Float64Array, n: number, who
  * Victims inside 2 MiB pages: each such leaf becomes 512 4 KiB entries (A/D copied; the large
  * page's flush done) and every tracked page of it joins the batch. Returns the new batch.
  */
-function splitHugeVictims(rs: ResidentSet, vpns: Float64Array, bits: Uint8Array): number[] {
+function splitHugeVictims(rs: AnonSet, vpns: Float64Array, bits: Uint8Array): number[] {
   const out: number[] = [];
   const blocks = new Map<number, number[]>();
   for (let i = 0; i < vpns.length; i++) {
@@ -115,10 +131,10 @@ class AnonBatch implements EvictionSource {
   /** The slot of its valid swap copy at classify (-1: none). */
   private readonly cached: Float64Array;
   /** Family members that map each page being evicted from the whole family. */
-  private sharers: Map<number, ResidentSet[]> | undefined;
+  private sharers: Map<number, AnonSet[]> | undefined;
 
   constructor(
-    private readonly rs: ResidentSet,
+    private readonly rs: AnonSet,
     private readonly vpns: Float64Array,
     private readonly las: Float64Array,
     private readonly bits: Uint8Array,
@@ -141,7 +157,7 @@ class AnonBatch implements EvictionSource {
     if (shared && rc) {
       for (const other of rc.sets) {
         // Only the fork family can share an anonymous page (Linux's anon_vma chain).
-        if (other === rs || !isResidentSet(other) || other.config !== rs.config) continue;
+        if (!isResidentSet(other) || other === rs || other.config !== rs.config) continue;
         for (let k = 0; k < n; k++) if ((this.bits[k]! & PageBit.SHARED) !== 0 && !rs.ctx.isZeroFrame(this.frames[k]!)) rm.add(other.rmapSpace, this.las[k]!, k, false);
       }
     }
@@ -158,11 +174,11 @@ class AnonBatch implements EvictionSource {
    */
   private familyOf(rm: Rmap): void {
     const { rs, n } = this;
-    const others = new Map<number, ResidentSet[]>();
+    const others = new Map<number, AnonSet[]>();
     const broken = new Uint8Array(n);
     rm.forEachHit((space, k, la) => {
       if (space === rs.rmapSpace) return;
-      const o = (space as RmapSpace & { owner: ResidentSet }).owner;
+      const o = (space as RmapSpace & { owner: AnonSet }).owner;
       if (!o.st.has(la / PAGE_SIZE, TRACKED)) broken[k] = 1;
       let list = others.get(k);
       if (!list) others.set(k, (list = []));
@@ -248,7 +264,7 @@ class AnonBatch implements EvictionSource {
 }
 
 /** Another process of the family let go of the page the evicting one shares with it: its bookkeeping (its entry took `slot`, whose reference it was given). */
-function unmapShared(rs: ResidentSet, vpn: number, slot: number): void {
+function unmapShared(rs: AnonSet, vpn: number, slot: number): void {
   const st = rs.st;
   st.delete(vpn, TRACKED);
   rs.policy.remove(vpn);
@@ -261,7 +277,7 @@ function unmapShared(rs: ResidentSet, vpn: number, slot: number): void {
   st.setSlot(vpn, SWAPPED, slot);
 }
 
-function isResidentSet(x: unknown): x is ResidentSet {
+function isResidentSet(x: unknown): x is AnonSet {
   return (x as { domain?: string }).domain === 'process';
 }
 

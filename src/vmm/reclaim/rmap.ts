@@ -17,7 +17,9 @@
 import { PAGE_SIZE, PageBit, PTE } from '../../core/constants.js';
 import type { PageTable } from '../../machine/page-table.js';
 import { TlbFlush } from '../../machine/tlb-flush.js';
-import type { FileMapping, Inode } from '../file/inode.js';
+import type { Inode } from '../file/inode.js';
+import type { PageFile } from '../file/cache-page.js';
+import type { FileMapping } from '../file/file-mapping.js';
 
 /** What the reverse map needs of an address space's VMM. */
 export interface RmapSpace {
@@ -128,7 +130,7 @@ export class Rmap {
   }
 
   /** The reverse map of page cache pages: each (inode, index) through its inode's i_mmap. */
-  static ofInodePages(pages: ReadonlyArray<{ readonly inode: Inode; readonly index: number }>, pfns: Float64Array, n = pages.length): Rmap {
+  static ofInodePages(pages: ReadonlyArray<{ readonly inode: PageFile; readonly index: number }>, pfns: Float64Array, n = pages.length): Rmap {
     const rm = new Rmap(pfns, n);
     for (let k = 0; k < n; k++) {
       const { inode, index } = pages[k]!;
@@ -287,7 +289,7 @@ export class Rmap {
  * loses RW and Dirty (so the next write faults and dirties the page again), one protect per run
  * of neighbouring entries. MAP_PRIVATE entries map cache pages read-only already. Returns the flushes.
  */
-export function mkclean(pages: ReadonlyArray<{ readonly inode: Inode; readonly index: number }>): TlbFlush[] {
+export function mkclean(pages: ReadonlyArray<{ readonly inode: PageFile; readonly index: number }>): TlbFlush[] {
   const bySpace = new Map<object, { space: RmapSpace; las: number[] }>();
   for (const p of pages) {
     p.inode.mappingsOf(p.index, p.index, (m) => {

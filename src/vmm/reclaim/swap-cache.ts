@@ -10,10 +10,16 @@
  * The references to slots and to swap-cache pages are dropped here (putSlot, dropCachePage),
  * and reclaim's cheapest pages — swap-cache pages nobody maps — are dropped by shrink.
  */
-import type { ResidentContext } from '../resident-context.js';
+import type { Frames } from '../../machine/frames.js';
+import type { SwapArea } from '../../reclaim/swap-area.js';
 
-/** What dropping slot and cache references needs of the machine. */
-export type SlotContext = Pick<ResidentContext, 'swap' | 'swapCache' | 'readahead' | 'frames'>;
+/** What dropping slot and cache references needs of the machine (a ResidentContext is one). */
+export interface SlotContext {
+  readonly swap: SwapArea | undefined;
+  readonly swapCache: SwapCache;
+  readonly readahead: Set<number>;
+  readonly frames: Frames;
+}
 
 /** Drops one reference to `slot`; a freed slot takes its swap-cache page with it. */
 export function putSlot(ctx: SlotContext, slot: number): void {
