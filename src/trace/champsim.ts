@@ -50,15 +50,7 @@ const STORE_HI = TraceKind.STORE << 16;
  * and canonical (or zero) addresses. The 64-byte layout is tried first. Undefined when neither fits.
  */
 export function sniffChampSim(head: Uint8Array): ChampSimVariant | undefined {
-  for (const v of ['champsim', 'champsim-cloudsuite'] as const) {
-    const L = LAYOUTS[v];
-    const n = Math.min(64, Math.floor(head.length / L.bytes));
-    if (n < 1) continue;
-    const dv = new DataView(head.buffer, head.byteOffset, n * L.bytes);
-    let ok = true;
-    for (let r = 0; r < n && ok; r++) ok = recordProblem(dv, r * L.bytes, L) === undefined;
-    if (ok) return v;
-  }
+  for (const v of ['champsim', 'champsim-cloudsuite'] as const) if (champsimHeadProblem(head, v) === undefined) return v;
   return undefined;
 }
 
