@@ -13,7 +13,7 @@ import { MmuSpace } from '../machine/mmu-space.js';
 import { callbackHandler, type OnFault } from '../machine/fault.js';
 import { parseSize, type MachineOptions } from '../machine/options.js';
 import { VmmContext } from '../vmm/vmm-context.js';
-import { AddressSpace } from '../vmm/address-space.js';
+import { AddressSpace, type SpawnChild } from '../vmm/address-space.js';
 import type { SharedMemoryObject } from '../vmm/shared-memory.js';
 import type { FaultCounters } from '../vmm/vm-stats.js';
 import { DEFAULT_HEAP_START, INITIAL_STACK_SIZE, STACK_LIMIT, STACK_TOP } from '../vmm/layout.js';
@@ -23,11 +23,13 @@ import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy
 import { ResidentSet, type ResidentConfig } from '../vmm/resident-set.js';
 import { ShmReclaim } from '../vmm/shm-reclaim.js';
 import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.js';
-import { OomKiller, checkOomScoreAdj, type OomKill } from '../vmm/oom-killer.js';
+import { OomKiller, checkOomScoreAdj, type OomCandidate, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
 import { closeWhenCollected, disposed } from '../machine/release-on-collect.js';
 import '../machine/symbol-dispose.js';
+import { Snapshot, takeSnapshot } from '../snapshot/snapshot.js';
+import { snapshotClass } from '../snapshot/class-registry.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -91,8 +93,8 @@ export class Machine extends Mmu {
   constructor(options: MachineOptions = {}) {
     super(options);
     this.vmm = new VmmContext(this.frames, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
-    const swapPages = () => this.vmm.swap?.slots.total ?? 0;
-    this.oom = new OomKiller(() => this.frames.total + swapPages(), swapPages, (c) => (c.owner as AddressSpace).destroy(), options.onOomKill);
+    const hooks = this.hostHooks();
+    this.oom = new OomKiller(hooks.totalPages, hooks.swapPages, hooks.kill, options.onOomKill);
     try {
       // onOomKill works without swap too: a process at its residentLimit can still be killed by the memory cgroup OOM killer.
       if (options.watermarks !== undefined && options.swap === undefined) throw new VmmError('EINVAL', 'options.watermarks need options.swap (reclaim needs somewhere to put pages)');
@@ -101,7 +103,7 @@ export class Machine extends Mmu {
         const wm = resolveWatermarks(options.watermarks, this.frames.total);
         this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
         closeWhenCollected(this, this.vmm.swap); // a machine nobody disposed gives its swap file back when collected
-        this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => this.vmm.shrinkSwapCache(n));
+        this.vmm.reclaimer = new Reclaimer(wm, hooks.freeFrames, this.oom, hooks.shrinkCache);
         // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
         const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
         this.vmm.shmPager = shm;
@@ -111,6 +113,61 @@ export class Machine extends Mmu {
       this.dispose();
       throw e;
     }
+  }
+
+  /**
+   * The machine's closures the OOM killer and the reclaimer call back (one place, so a restored
+   * machine gives its own objects the same ones: rewire()).
+   */
+  private hostHooks() {
+    const swapPages = () => this.vmm.swap?.slots.total ?? 0;
+    return {
+      totalPages: () => this.frames.total + swapPages(),
+      swapPages,
+      kill: (c: OomCandidate) => (c.owner as AddressSpace).destroy(),
+      freeFrames: () => this.frames.freeCount(),
+      shrinkCache: (n: number) => this.vmm.shrinkSwapCache(n),
+    };
+  }
+
+  /** @internal A restored machine (src/snapshot): its closures point at it, its swap closes when it is collected. */
+  rewire(): void {
+    const h = this.hostHooks();
+    Object.assign(this.oom as unknown as Record<string, unknown>, { totalPages: h.totalPages, swapPages: h.swapPages, kill: h.kill });
+    if (this.vmm.reclaimer) Object.assign(this.vmm.reclaimer as unknown as Record<string, unknown>, { freeFrames: h.freeFrames, shrinkCache: h.shrinkCache });
+    for (const s of this.spaceSet) if (s instanceof AddressSpace) (s as unknown as { spawn: SpawnChild }).spawn = this.spawner();
+    if (this.vmm.swap) closeWhenCollected(this, this.vmm.swap);
+  }
+
+  /** How a process makes its fork child: a fresh space with its parent's stack limit and resident configuration. */
+  private spawner(): SpawnChild {
+    return (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config);
+  }
+
+  /**
+   * Captures the whole machine now (docs/snapshots.md): physical memory copy-on-write (cheap:
+   * nothing is copied until either side writes), frames, every process, thread, region, swap
+   * slot, policy, TLB and statistic. `snapshot.restore()` (or `Machine.from(snapshot)`) makes a new
+   * machine in exactly this state. EINVAL for what cannot be captured (a plug-in policy object, a
+   * swap file), naming where it is.
+   */
+  snapshot(): Snapshot {
+    this.checkLive();
+    return takeSnapshot(this);
+  }
+
+  /** A new machine in the snapshot's state (`snapshot.restore()`). */
+  static from(snapshot: Snapshot): Machine {
+    if (!(snapshot instanceof Snapshot)) throw new VmmError('EINVAL', `snapshot must be a Snapshot (from machine.snapshot() or Machine.load), got ${describe(snapshot)}`);
+    return snapshot.restore();
+  }
+
+  /** The live processes (VMM address spaces) in creation order, each with its `pid`. */
+  processes(): AddressSpace[] {
+    this.checkLive();
+    const out: AddressSpace[] = [];
+    for (const s of this.spaceSet) if (s instanceof AddressSpace && !s.destroyed) out.push(s);
+    return out;
   }
 
   /** The free-page watermarks (pages), when the machine reclaims (it has swap). */
@@ -220,10 +277,10 @@ export class Machine extends Mmu {
   /** A VMM-managed space with no regions yet (a fork child gets its parent's resident configuration). */
   private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
     // With swap every process is reclaimable (no limit of its own unless given).
-    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false } : undefined);
+    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false, policy: 'clock' as const } : undefined);
     // The policy before the table: a refused one (a plug-in object serves one process) allocates nothing.
     const policy = cfg?.makePolicy();
-    const space = new AddressSpace(this, this.newRoot('createAddressSpace'), this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config));
+    const space = new AddressSpace(this, this.newRoot('createAddressSpace'), this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, this.spawner());
     space.oomKiller = this.oom;
     if (cfg) {
       space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg, policy);
@@ -257,7 +314,7 @@ export class Machine extends Mmu {
       given = false;
       return resolvePolicy(spec);
     };
-    return { limit, makePolicy, flushAccessed };
+    return { limit, makePolicy, flushAccessed, policy: spec, policyOptions: popts };
   }
 
   /** Creates a named shared memory object (like shm_open + ftruncate) that any address space can mmap. */
@@ -308,3 +365,6 @@ export class Machine extends Mmu {
     };
   }
 }
+
+// A restored machine's closures point at it (src/snapshot).
+snapshotClass(Machine, { rebuild: (m) => m.rewire() });

@@ -32,10 +32,15 @@ export class AddressSpace extends MmuSpace {
   private adj = 0;
 
   /** @internal Use machine.createAddressSpace(). */
-  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, private readonly spawn: SpawnChild) {
+  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, /** @internal */ readonly spawn: SpawnChild) {
     super(machine, rootFrame);
     this.vm = new VirtualMemory(this.pages, ctx, layout);
     this.faultHandler = this.vm;
+  }
+
+  /** The process id: its main thread's id (Linux's tgid), unique for the machine's life. */
+  get pid(): number {
+    return this.tid;
   }
 
   /** mmap(2): creates a mapping and returns its address. See MmapOptions. */

@@ -83,14 +83,8 @@ export class VmmContext {
       bytes: shmBytes,
       pages: Math.floor(shmBytes / PAGE_SIZE),
       used: 0,
-      charge(pages: number): boolean {
-        if (this.used + pages > this.pages) return false;
-        this.used += pages;
-        return true;
-      },
-      uncharge(pages: number): void {
-        this.used -= pages;
-      },
+      charge: chargeShm,
+      uncharge: unchargeShm,
     };
     const z = frames.allocZeroed();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
@@ -171,6 +165,16 @@ export class VmmContext {
     return this.frames.total + (this.swap?.slots.total ?? 0);
   }
 
+  /** @internal What an object tells its context: unlinked (its name is free) and released (gone). A method, so a restored context gives its objects their own (src/snapshot). */
+  objectHooks(): { unlinked(o: SharedMemoryObject): void; released(o: SharedMemoryObject): void } {
+    return {
+      unlinked: (o) => {
+        if (this.names.get(o.name) === o) this.names.delete(o.name);
+      },
+      released: (o) => this.objects.delete(o.id),
+    };
+  }
+
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
   createObject(name: string, size: number): SharedMemoryObject {
     if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
@@ -179,12 +183,7 @@ export class VmmContext {
       this.nextId++,
       name,
       size,
-      {
-        unlinked: (o) => {
-          if (this.names.get(o.name) === o) this.names.delete(o.name);
-        },
-        released: (o) => this.objects.delete(o.id),
-      },
+      this.objectHooks(),
       name === '' ? undefined : this.shm,
       this.shmPager,
     );
@@ -207,4 +206,16 @@ export class VmmContext {
   byName(name: string): SharedMemoryObject | undefined {
     return this.names.get(name);
   }
+}
+
+/** @internal /dev/shm's charge (module-level: a snapshot names it, src/snapshot). */
+export function chargeShm(this: { used: number; readonly pages: number }, pages: number): boolean {
+  if (this.used + pages > this.pages) return false;
+  this.used += pages;
+  return true;
+}
+
+/** @internal /dev/shm's uncharge. */
+export function unchargeShm(this: { used: number }, pages: number): void {
+  this.used -= pages;
 }
