@@ -34,11 +34,9 @@ Frames::Frames(uint64_t total, Ram& ram, const uint32_t* refs, const uint64_t* u
   }
   bits_[0] |= 1;
   refs_[0] = 1;
-  for (uint64_t w = 0; w < words_; w++) {
-    const uint64_t u = used ? used[w] : bits_[w];
-    used_[w] = u;
-    touched_ += static_cast<uint64_t>(__builtin_popcountll(u));
-  }
+  // touched_ stays 0: the frames used so far are the image's pages, shared until written (the
+  // machine tells V8 of the host memory it commits, and that is none of them yet).
+  for (uint64_t w = 0; w < words_; w++) used_[w] = used ? used[w] : bits_[w];
 }
 
 bool Frames::usable(double pfn) const {

@@ -130,7 +130,8 @@ snapshotClass(PageSetView);
 snapshotClass(PageSlotView);
 snapshotClass(RegionMap);
 snapshotClass(LockedRanges);
-snapshotClass(AddressSpace, { skip: ['spawn'] }); // spawn: the machine's (Machine.rewire)
+// How it forks is its machine's.
+snapshotClass(AddressSpace, { skip: ['spawn'], rebuild: (s) => void (fields(s).spawn = (s.machine as unknown as { spawner(): unknown }).spawner()) });
 
 // ---- reclaim and swap
 snapshotClass(KeyIndex);

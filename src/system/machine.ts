@@ -135,12 +135,11 @@ export class Machine extends Mmu {
     const h = this.hostHooks();
     Object.assign(this.oom as unknown as Record<string, unknown>, { totalPages: h.totalPages, swapPages: h.swapPages, kill: h.kill });
     if (this.vmm.reclaimer) Object.assign(this.vmm.reclaimer as unknown as Record<string, unknown>, { freeFrames: h.freeFrames, shrinkCache: h.shrinkCache });
-    for (const s of this.spaceSet) if (s instanceof AddressSpace) (s as unknown as { spawn: SpawnChild }).spawn = this.spawner();
     if (this.vmm.swap) closeWhenCollected(this, this.vmm.swap);
   }
 
-  /** How a process makes its fork child: a fresh space with its parent's stack limit and resident configuration. */
-  private spawner(): SpawnChild {
+  /** @internal How a process makes its fork child: a fresh space with its parent's stack limit and resident configuration. */
+  spawner(): SpawnChild {
     return (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config);
   }
 
