@@ -37,9 +37,19 @@ export class Snapshot {
 
   /** A new machine in exactly the captured state (the same backend); independent of the original and of every other restore. */
   restore(): Machine {
+    return this.restoreOn(undefined);
+  }
+
+  /** @internal restore() on another backend (a file's machine: 'auto' picks native when it loads); RAM is then copied in. */
+  restoreOn(backend: 'native' | 'js' | undefined): Machine {
     if (this.released) throw new SnapshotError('EINVAL', 'the snapshot has been released');
     const m = restoreGraph(this.graph, (kind, root) => {
       if (kind !== 'core') throw new SnapshotError('EINVAL', `the snapshot holds a special object of unknown kind ${kind}`);
+      const mmu = root as Mmu & { backend: string; config: { backend: string } };
+      if (backend !== undefined && backend !== mmu.backend) {
+        mmu.backend = backend;
+        mmu.config = { ...mmu.config, backend };
+      }
       return restoreCore(this.core, root as Mmu);
     });
     return m as Machine;

@@ -30,6 +30,8 @@ import { closeWhenCollected, disposed } from '../machine/release-on-collect.js';
 import '../machine/symbol-dispose.js';
 import { Snapshot, takeSnapshot } from '../snapshot/snapshot.js';
 import { snapshotClass } from '../snapshot/class-registry.js';
+import { loadSnapshotFile, saveSnapshotFile, type SaveInfo, type SaveOptions } from '../snapshot/snapshot-file.js';
+import { nativeAvailable } from '../core/native-core.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -159,6 +161,40 @@ export class Machine extends Mmu {
   static from(snapshot: Snapshot): Machine {
     if (!(snapshot instanceof Snapshot)) throw new VmmError('EINVAL', `snapshot must be a Snapshot (from machine.snapshot() or Machine.load), got ${describe(snapshot)}`);
     return snapshot.restore();
+  }
+
+  /**
+   * Saves the whole machine to a snapshot file (docs/snapshots.md: a text header, then the state
+   * and the pages, zero pages left out, duplicates stored once, compressed). With `parent` (a
+   * snapshot file of this machine's past, or of the machine it was restored from) only the pages
+   * that differ from the parent's are stored. Written beside `path` and renamed into place.
+   */
+  save(path: string, options: SaveOptions = {}): SaveInfo {
+    this.checkLive();
+    strictOptions(options, 'options', ['parent']);
+    const snap = takeSnapshot(this);
+    try {
+      return saveSnapshotFile(snap, path, options);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /**
+   * The machine a snapshot file holds (with its diffs' parents), checked whole before anything is
+   * built: a file of another format or vmsim version, or a corrupted or truncated one, is refused
+   * with a SnapshotError. `backend`: 'auto' (default) native when the addon loads, else js.
+   */
+  static load(path: string, options: { backend?: 'native' | 'js' | 'auto' } = {}): Machine {
+    strictOptions(options, 'options', ['backend']);
+    const b = options.backend ?? 'auto';
+    if (b !== 'native' && b !== 'js' && b !== 'auto') throw new VmmError('EINVAL', `options.backend must be 'native', 'js' or 'auto', got ${describe(b)}`);
+    const snap = loadSnapshotFile(path);
+    try {
+      return snap.restoreOn(b === 'auto' ? (nativeAvailable() ? 'native' : 'js') : b);
+    } finally {
+      snap.release();
+    }
   }
 
   /** The live processes (VMM address spaces) in creation order, each with its `pid`. */
