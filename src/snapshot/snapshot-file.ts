@@ -20,6 +20,10 @@ import { CHUNK_PAGES, encodeSection, readSections, sectionPayload, SectionKind, 
 import { decodeState, encodeState } from './state-codec.js';
 import { FileRamImage, ZERO_SLOT } from './file-ram-image.js';
 
+let version: string | undefined;
+/** This vmsim's version (read once: package.json). */
+const thisVersion = (): string => (version ??= packageVersion());
+
 /** Where the body starts: the header is padded with zero bytes to here. */
 export const BODY_OFFSET = 4096;
 /** Frames read from the image at a time (one 2 MiB window). */
@@ -74,7 +78,7 @@ export function saveSnapshotFile(snap: Snapshot, path: string, options: SaveOpti
     out(encodeSection(SectionKind.INDEX, new Uint8Array(pages.index.buffer, 0, pages.count * 8), true));
     const header = formatHeader({
       format: FORMAT_VERSION,
-      vmsim: packageVersion(),
+      vmsim: thisVersion(),
       backend: core.backend,
       memoryBytes: core.memoryBytes,
       cpus: core.cpus.length,
@@ -209,7 +213,7 @@ function fingerprint(w: Int32Array, at: number): number {
   const end = at + 1024;
   while (i < end && w[i] === 0) i++;
   if (i === end) return 0;
-  let h = 0x811c9dc5 ^ i;
+  let h = 0x811c9dc5 ^ (i - at);
   for (; i < end; i++) h = Math.imul(h ^ w[i]!, 0x01000193);
   return h === 0 ? 1 : h;
 }
@@ -241,8 +245,7 @@ function openSnapshotFile(path: string, depth = 0): OpenFile {
   for (let i = textEnd; i < BODY_OFFSET; i++) if (bytes[i] !== 0) throw new SnapshotError('EIO', `${path}: its header's padding is corrupted`);
   if (bytes.length - BODY_OFFSET < header.bodyBytes) throw new SnapshotError('EIO', `${path}: truncated: its body has ${bytes.length - BODY_OFFSET} of ${header.bodyBytes} bytes`);
   if (bytes.length - BODY_OFFSET > header.bodyBytes) throw new SnapshotError('EIO', `${path}: ${bytes.length - BODY_OFFSET - header.bodyBytes} bytes follow its body`);
-  const version = packageVersion();
-  if (header.vmsim !== version) throw new SnapshotError('EINVAL', `${path} was written by vmsim ${header.vmsim}; this is vmsim ${version}, whose machines may differ (take the snapshot again with this version)`);
+  if (header.vmsim !== thisVersion()) throw new SnapshotError('EINVAL', `${path} was written by vmsim ${header.vmsim}; this is vmsim ${thisVersion()}, whose machines may differ (take the snapshot again with this version)`);
   const body = bytes.subarray(BODY_OFFSET);
   if (crc32(body) !== header.bodyCrc) throw new SnapshotError('EIO', `${path}: its contents are corrupted (CRC mismatch)`);
   let parent: OpenFile | undefined;

@@ -33,7 +33,7 @@ describe.each(BACKENDS)('snapshot equivalence (%s)', (backend) => {
         expect(rest.map((s) => runStep(r2, s))).toEqual(a);
         expect(digest(r2)).toBe(digest(m));
       }),
-      propertyOptions(200, 25),
+      propertyOptions(200, 10),
     );
   });
 });
