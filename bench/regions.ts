@@ -28,7 +28,7 @@ function best(fn: () => void, ops: number, rounds = 3): number {
 type Map = RegionMap | SortedRegionMap;
 
 function rec(start: number, pages: number, prot: number): RegionRecord {
-  return { start, end: start + pages * PAGE, prot, kind: 'mmap', shared: false, backing: { type: 'anonymous' } };
+  return { start, end: start + pages * PAGE, prot, kind: 'mmap', shared: false, backing: { type: 'anonymous' }, flags: 0, anon: 0 };
 }
 
 /** Pages per region: mprotect and munmap of the middle page split a region and merge it back. */

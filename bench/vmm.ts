@@ -55,6 +55,39 @@ function vmsimFigures(backend: 'native' | 'js'): Record<string, number> {
     m.dispose();
   }
   {
+    // mremap moves of 1 GiB populated, there and back: both ends 2 MiB-aligned, then one page off.
+    const m = new Machine({ memory: '2GiB', backend });
+    const s = m.createAddressSpace();
+    const a = 0x2000_0020_0000;
+    const b = 0x3000_0020_0000;
+    s.mmap({ addr: a, length: 2 ** 30, prot: 'rw', fixed: true, populate: true });
+    for (const [key, to] of [['mremap_1g_ms', b], ['mremap_1g_pte_ms', b + PAGE]] as const) {
+      const runs: number[] = [];
+      for (let r = 0; r < 5; r++) {
+        const [from, dst] = r % 2 ? [to, a] : [a, to];
+        runs.push(time(() => s.mremap(from, 2 ** 30, 2 ** 30, { mayMove: true, fixed: true, newAddr: dst })) / 1e6);
+      }
+      s.mremap(to, 2 ** 30, 2 ** 30, { mayMove: true, fixed: true, newAddr: a });
+      out[key] = median(runs);
+    }
+    m.dispose();
+  }
+  {
+    // exec of a process with 1 GiB resident, and of one with nothing mapped.
+    const m = new Machine({ memory: '2GiB', backend });
+    for (const [key, resident] of [['exec_1g_ms', 2 ** 30], ['exec_small_ms', 0]] as const) {
+      const runs: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const s = m.createAddressSpace();
+        if (resident) s.mmap({ length: resident, prot: 'rw', populate: true });
+        runs.push(time(() => s.exec()) / 1e6);
+        s.destroy();
+      }
+      out[key] = median(runs);
+    }
+    m.dispose();
+  }
+  {
     // COW breaks of pages holding data, as the kernel's row (its parent writes every page before fork).
     const cow = (m: Machine, write: boolean): number => {
       const s = m.createAddressSpace();
@@ -145,6 +178,10 @@ const ROWS: [string, string, string][] = [
   ['populate_1g_ms', 'populate 1 GiB', 'ms'],
   ['munmap_1g_ms', 'munmap 1 GiB populated', 'ms'],
   ['smaps_10k_ms', 'smaps (text) of 10,000 regions', 'ms'],
+  ['mremap_1g_ms', 'mremap move of 1 GiB populated, 2 MiB-aligned ends', 'ms'],
+  ['mremap_1g_pte_ms', 'mremap move of 1 GiB populated, ends a page apart', 'ms'],
+  ['exec_1g_ms', 'exec of a process with 1 GiB resident', 'ms'],
+  ['exec_small_ms', 'exec of a process with nothing mapped', 'ms'],
 ];
 
 /** Runs the VMM benchmarks on the given backends and the real kernel. */

@@ -484,6 +484,20 @@ class NativeCore {
     if (!rootOk(root) || !rangeOk(la, 1, 12) || (mode != 0 && mode != 1)) return N(info, EINVAL_);
     return N(info, static_cast<double>(pt_->cowBreak(static_cast<uint64_t>(root), static_cast<uint64_t>(la), mode == 0, a)));
   }
+  Napi::Value CountFrames(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double root = num(info, 0, "root"), la = num(info, 1, "la"), count = num(info, 2, "count"), pfn = num(info, 3, "pfn"), frames = num(info, 4, "frames");
+    if (!rootOk(root) || !rangeOk(la, count, 12) || !isInt(pfn) || pfn < 0 || !isInt(frames) || frames < 0) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->countFrames(static_cast<uint64_t>(root), static_cast<uint64_t>(la), static_cast<uint64_t>(count), static_cast<uint64_t>(pfn), static_cast<uint64_t>(frames))));
+  }
+  Napi::Value MoveRange(const Napi::CallbackInfo& info) {
+    mut(info);
+    const double root = num(info, 0, "root"), src = num(info, 1, "src"), dst = num(info, 2, "dst"), count = num(info, 3, "count");
+    if (!rootOk(root) || !rangeOk(src, count, 12) || !rangeOk(dst, count, 12)) return N(info, EINVAL_);
+    const double len = count * 4096;
+    if (src + len > static_cast<double>(TWO47) || dst + len > static_cast<double>(TWO47) || (src < dst + len && dst < src + len)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(pt_->moveRange(static_cast<uint64_t>(root), static_cast<uint64_t>(src), static_cast<uint64_t>(dst), static_cast<uint64_t>(count))));
+  }
   Napi::Value SetCr3(const Napi::CallbackInfo& info) {
     mut(info);
     const double root = num(info, 0, "root"), pcid = num(info, 1, "pcid");
@@ -940,6 +954,8 @@ Napi::Object Methods(Napi::Env env, Slot* s) {
   VMSIM_METHOD("accessBatch", AccessBatch);
   VMSIM_METHOD("scanAccessed", ScanAccessed);
   VMSIM_METHOD("cowBreak", CowBreak);
+  VMSIM_METHOD("moveRange", MoveRange);
+  VMSIM_METHOD("countFrames", CountFrames);
   VMSIM_METHOD("traceBatch", TraceBatch);
   VMSIM_METHOD("copyVirt", CopyVirt);
   VMSIM_METHOD("hierarchy", HierarchySet);

@@ -290,6 +290,164 @@ int64_t PageTables::cowBreak(uint64_t root, uint64_t la, bool copy, uint64_t att
   return nf;
 }
 
+int64_t PageTables::countFrames(uint64_t root, uint64_t la, uint64_t count, uint64_t pfn, uint64_t frames) {
+  const uint64_t end = la + count * 4096;
+  int64_t n = 0;
+  forEachLeaf(root, la, end, false, [&](uint64_t*, uint64_t e, int level, uint64_t va) {
+    const uint64_t per = leafFrames(level);
+    const uint64_t base = entryPfn(e) & ~(per - 1);
+    // The part of the leaf inside the range, then the part of that inside the frame range.
+    const uint64_t a = base + ((va > la ? va : la) - va) / 4096;
+    const uint64_t b = base + ((va + per * 4096 < end ? va + per * 4096 : end) - va) / 4096;
+    const uint64_t x = a > pfn ? a : pfn, y = b < pfn + frames ? b : pfn + frames;
+    if (y > x) n += static_cast<int64_t>(y - x);
+  });
+  return n;
+}
+
+// moveRange: mirrors PageTables.moveRange of src/core/ref/page-table.ts step for step (same
+// allocations in the same order), as move_page_tables moves PUDs, PMDs, then PTEs.
+int PageTables::moveRange(uint64_t root, uint64_t src, uint64_t dst, uint64_t count) {
+  const uint64_t len = count * 4096;
+  if (occupied(root, 4, 0, dst, dst + len)) return EEXIST_;
+  int st = splitAt(root, src);
+  if (st >= 0) st = splitAt(root, src + len);
+  if (st < 0) return st;
+  std::vector<uint64_t> log;
+  try {
+    moveLoop(root, src, dst, len, log);
+  } catch (const Abort& a) {
+    // What moved goes back where it came from (those tables are all still there), then the tables made at dst go.
+    for (size_t i = log.size(); i >= 3; i -= 3) moveBack(root, dst + log[i - 3], src + log[i - 3], log[i - 2], static_cast<int>(log[i - 1]));
+    prune(root, dst, dst + len);
+    return a.status;
+  }
+  prune(root, src, src + len);
+  return OK;
+}
+
+bool PageTables::occupied(uint64_t table, int level, uint64_t base, uint64_t start, uint64_t end) const {
+  const uint64_t span = spanOf(level);
+  const uint64_t lo = start > base ? start : base;
+  const uint64_t top = base + span * 512;
+  const uint64_t hi = end < top ? end : top;
+  const uint64_t i0 = (lo - base) / span, i1 = (hi - 1 - base) / span;
+  const uint64_t* t = slot(table, 0);
+  for (uint64_t i = i0; i <= i1; i++) {
+    const uint64_t e = t[i];
+    if (level == 1) {
+      if (e != 0) return true;
+      continue;
+    }
+    if (!(e & P)) continue;
+    if (level < 4 && (e & PS)) return true;
+    const uint64_t child = entryPfn(e);
+    if (frames_.usable(child) && occupied(child, level - 1, base + i * span, start, end)) return true;
+  }
+  return false;
+}
+
+void PageTables::prune(uint64_t root, uint64_t start, uint64_t end) {
+  forEachLeaf(root, start, end, true, [](uint64_t*, uint64_t, int, uint64_t) {});
+}
+
+void PageTables::splitCovering(uint64_t root, uint64_t la) {
+  uint64_t table, idx;
+  const int level = leaf(root, la, &table, &idx, false);
+  uint64_t* s = slot(table, idx);
+  if (!leafOk(*s, level)) return clearBad(s);
+  if (split(table, idx, level, false) < 0) throw Abort{ENOMEM_};
+}
+
+int PageTables::moveWhole(uint64_t root, uint64_t o, uint64_t n, int level) {
+  int64_t st = descend(root, o, level, false);
+  while (st == -1) {
+    splitCovering(root, o);  // a larger leaf covers the block
+    st = descend(root, o, level, false);
+  }
+  if (st == 0) return 1;
+  uint64_t* s = slot(static_cast<uint64_t>(st), indexAt(o, level));
+  const uint64_t e = *s;
+  if (!(e & P)) return 1;  // nothing (or a stray non-present word) maps the block
+  const bool isLeaf = (e & PS) != 0;
+  if (isLeaf ? !leafOk(e, level) : !frames_.usable(entryPfn(e))) {
+    clearBad(s);
+    return 1;
+  }
+  const uint64_t dt = static_cast<uint64_t>(descend(root, n, level, true));
+  uint64_t* d = slot(dt, indexAt(n, level));
+  if (*d == 0) {
+    *s = 0;
+    *d = e;
+    return 2;
+  }
+  if (isLeaf && split(static_cast<uint64_t>(st), indexAt(o, level), level, false) < 0) throw Abort{ENOMEM_};
+  return 0;
+}
+
+void PageTables::moveLoop(uint64_t root, uint64_t from, uint64_t to, uint64_t len, std::vector<uint64_t>& log) {
+  const uint64_t G = spanOf(3), M = spanOf(2);
+  uint64_t d = 0;
+  while (d < len) {
+    const uint64_t o = from + d, n = to + d;
+    if (o % G == 0 && n % G == 0 && len - d >= G) {
+      const int r = moveWhole(root, o, n, 3);
+      if (r != 0) {
+        if (r == 2) log.insert(log.end(), {d, G, 3});
+        d += G;
+        continue;
+      }
+    }
+    uint64_t ext = M - (o % M);
+    if (M - (n % M) < ext) ext = M - (n % M);
+    if (len - d < ext) ext = len - d;
+    if (ext == M) {
+      const int r = moveWhole(root, o, n, 2);
+      if (r != 0) {
+        if (r == 2) log.insert(log.end(), {d, M, 2});
+        d += M;
+        continue;
+      }
+    }
+    const int64_t st = descend(root, o, 1, false);
+    if (st == -1) {
+      splitCovering(root, o);  // a large leaf covers o and could not move whole
+      continue;
+    }
+    const uint64_t si = indexAt(o, 1), k1 = ext / 4096;
+    bool any = false;
+    uint64_t* sp = st != 0 ? slot(static_cast<uint64_t>(st), si) : nullptr;
+    if (sp)
+      for (uint64_t k = 0; k < k1 && !any; k++) any = sp[k] != 0;
+    if (any) {
+      uint64_t* dp = slot(static_cast<uint64_t>(descend(root, n, 1, true)), indexAt(n, 1));
+      for (uint64_t k = 0; k < k1; k++) {
+        const uint64_t e = sp[k];
+        if (e == 0) continue;
+        if ((e & P) && !leafOk(e, 1)) {
+          clearBad(sp + k);  // a bad leaf is cleared, not moved
+          continue;
+        }
+        sp[k] = 0;
+        dp[k] = e;
+      }
+      log.insert(log.end(), {d, ext, 1});
+    }
+    d += ext;
+  }
+}
+
+void PageTables::moveBack(uint64_t root, uint64_t from, uint64_t to, uint64_t ext, int level) {
+  uint64_t* f = slot(static_cast<uint64_t>(descend(root, from, level, false)), indexAt(from, level));
+  uint64_t* t = slot(static_cast<uint64_t>(descend(root, to, level, false)), indexAt(to, level));
+  const uint64_t k1 = level == 1 ? ext / 4096 : 1;
+  for (uint64_t k = 0; k < k1; k++) {
+    if (f[k] == 0) continue;
+    t[k] = f[k];
+    f[k] = 0;
+  }
+}
+
 int PageTables::destroyRoot(uint64_t root) {
   if (!frames_.usable(root)) return EINVAL_;
   forEachLeaf(root, 0, TWO47, true, [&](uint64_t* s, uint64_t e, int level, uint64_t) {

@@ -5,6 +5,7 @@
 // Semantics: docs/core-spec.md; reference: src/core/ref/page-table.ts.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "constants.h"
 #include "frames.h"
@@ -71,6 +72,11 @@ class PageTables {
   // Points the 4K leaf at la to a fresh frame (a copy of the old one, or zeros) with `attrs`;
   // the old frame loses a reference. The new frame's number, or ENOENT/EINVAL/ENOMEM.
   int64_t cowBreak(uint64_t root, uint64_t la, bool copy, uint64_t attrs);
+  // mremap's move: the entries of [src, src + count*4096) go to the empty [dst, ...) (whole tables
+  // or large leaves where aligned alike and dst's slot is empty). OK, EEXIST, or ENOMEM with all moved back.
+  int moveRange(uint64_t root, uint64_t src, uint64_t dst, uint64_t count);
+  // 4 KiB pages of the range whose present leaf maps a frame in [pfn, pfn + frames).
+  int64_t countFrames(uint64_t root, uint64_t la, uint64_t count, uint64_t pfn, uint64_t frames);
   // Present leaves meeting the range with Accessed set (cleared when `clear`); *pages += their 4K pages.
   int64_t scanAccessed(uint64_t root, uint64_t la, uint64_t count, bool clear, uint64_t* pages);
 
@@ -131,6 +137,13 @@ class PageTables {
     }
   }
   int split(uint64_t table, uint64_t idx, int level, bool kernel);
+  // moveRange's parts (see page_table.cc).
+  bool occupied(uint64_t table, int level, uint64_t base, uint64_t start, uint64_t end) const;
+  void prune(uint64_t root, uint64_t start, uint64_t end);
+  void splitCovering(uint64_t root, uint64_t la);
+  int moveWhole(uint64_t root, uint64_t o, uint64_t n, int level);
+  void moveLoop(uint64_t root, uint64_t from, uint64_t to, uint64_t len, std::vector<uint64_t>& log);
+  void moveBack(uint64_t root, uint64_t from, uint64_t to, uint64_t ext, int level);
 
   Ram& ram_;
   Frames& frames_;

@@ -43,7 +43,7 @@ void Reclaim::pageBits(uint64_t root, const double* las, size_t n, uint8_t* out,
       const uint64_t e = *pt_.slot(table, idx);
       const uint64_t n = leafFrames(level);
       const uint64_t pfn = (entryPfn(e) & ~(n - 1)) + ((static_cast<uint64_t>(las[i]) >> 12) & (n - 1));
-      out[i] = PB_LARGE | PB_PRESENT | ((e & A) ? PB_ACCESSED : 0) | ((e & D) ? PB_DIRTY : 0) | (frames_.count(pfn) > 1 ? PB_SHARED : 0);
+      out[i] = PB_LARGE | PB_PRESENT | ((e & A) ? PB_ACCESSED : 0) | ((e & D) ? PB_DIRTY : 0) | ((e & RW) ? PB_WRITABLE : 0) | (frames_.count(pfn) > 1 ? PB_SHARED : 0);
       frames[i] = static_cast<double>(pfn);
       continue;
     }
@@ -58,7 +58,7 @@ void Reclaim::pageBits(uint64_t root, const double* las, size_t n, uint8_t* out,
       out[i] = 0;
       continue;
     }
-    out[i] = PB_PRESENT | ((e & A) ? PB_ACCESSED : 0) | ((e & D) ? PB_DIRTY : 0) | (frames_.count(pfn) > 1 ? PB_SHARED : 0);
+    out[i] = PB_PRESENT | ((e & A) ? PB_ACCESSED : 0) | ((e & D) ? PB_DIRTY : 0) | ((e & RW) ? PB_WRITABLE : 0) | (frames_.count(pfn) > 1 ? PB_SHARED : 0);
     frames[i] = static_cast<double>(pfn);
   }
 }

@@ -13,7 +13,7 @@
 namespace vmsim {
 
 // Bits of pageBits' output per page.
-constexpr uint8_t PB_ACCESSED = 1, PB_DIRTY = 2, PB_PRESENT = 4, PB_LARGE = 8, PB_SWAP = 16, PB_SHARED = 32;
+constexpr uint8_t PB_ACCESSED = 1, PB_DIRTY = 2, PB_PRESENT = 4, PB_LARGE = 8, PB_SWAP = 16, PB_SHARED = 32, PB_WRITABLE = 64;
 
 class Reclaim {
  public:

@@ -6,7 +6,7 @@
 import { hex } from './hex.js';
 
 /** Errno-style codes used by vmsim. */
-export type ErrnoCode = 'EINVAL' | 'ENOMEM' | 'EFAULT' | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EPERM' | 'EACCES' | 'ESRCH' | 'ENOSYS' | 'ENOSPC' | 'EIO' | 'EISDIR';
+export type ErrnoCode = 'EINVAL' | 'ENOMEM' | 'EFAULT' | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EPERM' | 'EACCES' | 'ESRCH' | 'ENOSYS' | 'ENOSPC' | 'EIO' | 'EISDIR' | 'EAGAIN' | 'EBADF';
 
 /** An operation was refused; nothing changed (or, where its docs say so, it completed first). `code` names the errno; `cause` holds the error behind it (a host I/O error, a plug-in's or callback's throw). */
 export class VmmError extends Error {

@@ -21,6 +21,14 @@ export interface LinuxBenchResult {
   populate_1g_ms: number;
   /** munmap of 1 GiB of populated memory. */
   munmap_1g_ms: number;
+  /** mremap (MAYMOVE|FIXED) of 1 GiB of populated memory, both ends 2 MiB-aligned: whole page tables move. */
+  mremap_1g_ms: number;
+  /** The same move with the target one page off: entry by entry. */
+  mremap_1g_pte_ms: number;
+  /** execve of a process with 1 GiB resident, until the new image's main (includes loading the program). */
+  exec_1g_ms: number;
+  /** execve of a process with nothing mapped beyond its image, the same way. */
+  exec_small_ms: number;
   /** Reading /proc/self/smaps whole in a process with 10,000 regions of its own. */
   smaps_10k_ms: number;
 }

@@ -1,8 +1,11 @@
 /* The real kernel doing what the vmsim VMM benchmarks do, timed on this machine.
  * Prints one JSON object of ns (or ms) per operation. Anonymous private memory, THP off,
- * so every page is a 4 KiB fault as in the simulator. */
+ * so every page is a 4 KiB fault as in the simulator.
+ * Run as `vmbench --exec-probe T FD`, it is the new image of the exec benchmark: it writes how
+ * long ago (ns) the old image called execve at CLOCK_MONOTONIC time T to FD, and exits. */
 #define _GNU_SOURCE
 #include <stdint.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -37,7 +40,61 @@ static double median(double *v, int n) {
   return v[n / 2];
 }
 
-int main(void) {
+/* mremap of 1 GiB of populated memory from `a` to `b` and back, `n` times each way: the median one-way ms. */
+static double mremap_1g(char *a, char *b, int n) {
+  const size_t GIB = 1ul << 30;
+  double runs[9];
+  char *p = mmap(a, GIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p != a) die("mmap at a fixed address");
+  madvise(p, GIB, MADV_NOHUGEPAGE);
+  for (size_t o = 0; o < GIB; o += 4096) p[o] = 1;
+  for (int r = 0; r < n; r++) {
+    char *from = r % 2 ? b : a, *to = r % 2 ? a : b;
+    double t0 = now_ns();
+    if (mremap(from, GIB, GIB, MREMAP_MAYMOVE | MREMAP_FIXED, to) != to) die("mremap");
+    runs[r] = (now_ns() - t0) / 1e6;
+  }
+  munmap(n % 2 ? b : a, GIB);
+  return median(runs, n);
+}
+
+/* A child that makes `resident` bytes resident then execs this program (--exec-probe): the ms from
+ * execve to the new image's main, read from the probe. */
+static double exec_ms(size_t resident, const char *self) {
+  int fd[2];
+  if (pipe(fd)) die("pipe");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    close(fd[0]);
+    if (resident) {
+      char *p = map(resident, 0);
+      for (size_t o = 0; o < resident; o += 4096) p[o] = 1;
+    }
+    char t[32], f[16];
+    double t0 = now_ns();
+    snprintf(t, sizeof t, "%.0f", t0);
+    snprintf(f, sizeof f, "%d", fd[1]);
+    char *argv[] = {(char *)self, "--exec-probe", t, f, NULL};
+    execv(self, argv);
+    _exit(127);
+  }
+  close(fd[1]);
+  char buf[64] = {0};
+  ssize_t got = read(fd[0], buf, sizeof buf - 1);
+  close(fd[0]);
+  int st;
+  waitpid(pid, &st, 0);
+  if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) die("exec");
+  return atof(buf) / 1e6;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--exec-probe") == 0) {
+    double now = now_ns();
+    dprintf(atoi(argv[3]), "%.0f", now - atof(argv[2]));
+    return 0;
+  }
   const size_t PAGE = 4096, SMALL = 64ul << 20, GIB = 1ul << 30;
   double runs[5];
 
@@ -114,6 +171,22 @@ int main(void) {
   }
   double mm = (now_ns() - t0) / N;
 
+  /* mremap moves of 1 GiB: both ends 2 MiB-aligned (whole page tables move), then one page off (entry by entry). */
+  char *A = (char *)0x200000200000ul, *B = (char *)0x300000200000ul;
+  double mremap_ms = mremap_1g(A, B, 5);
+  double mremap_pte_ms = mremap_1g(A, B + PAGE, 5);
+
+  /* exec of a process with 1 GiB resident, and of one with nothing mapped beyond its image. */
+  const char *self = "/proc/self/exe";
+  char exe[4096];
+  ssize_t len = readlink(self, exe, sizeof exe - 1);
+  if (len <= 0) die("readlink");
+  exe[len] = 0;
+  for (int r = 0; r < 5; r++) runs[r] = exec_ms(GIB, exe);
+  double exec_1g = median(runs, 5);
+  for (int r = 0; r < 5; r++) runs[r] = exec_ms(0, exe);
+  double exec_small = median(runs, 5);
+
   /* Reading /proc/self/smaps whole with 10,000 regions of our own: 2-page chunks of alternating
    * protection (so no two merge), a page written in each writable one. */
   const size_t CHUNKS = 10000;
@@ -137,7 +210,8 @@ int main(void) {
   munmap(many, CHUNKS * 2 * PAGE);
 
   printf("{\"first_touch_fault_ns\": %.1f, \"fork_1g_populated_ms\": %.3f, \"cow_break_ns\": %.1f, \"mprotect_split_merge_ns\": %.1f, "
-         "\"mmap_munmap_ns\": %.1f, \"populate_1g_ms\": %.2f, \"munmap_1g_ms\": %.2f, \"smaps_10k_ms\": %.2f}\n",
-         first_touch, fork_ms, cow, mprot, mm, populate_ms, munmap_ms, smaps_ms);
+         "\"mmap_munmap_ns\": %.1f, \"populate_1g_ms\": %.2f, \"munmap_1g_ms\": %.2f, \"smaps_10k_ms\": %.2f, "
+         "\"mremap_1g_ms\": %.3f, \"mremap_1g_pte_ms\": %.3f, \"exec_1g_ms\": %.3f, \"exec_small_ms\": %.3f}\n",
+         first_touch, fork_ms, cow, mprot, mm, populate_ms, munmap_ms, smaps_ms, mremap_ms, mremap_pte_ms, exec_1g, exec_small);
   return 0;
 }

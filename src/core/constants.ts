@@ -175,4 +175,4 @@ export const TraceOut = {
 } as const;
 
 /** Flags of core.pageBits per page (ACCESSED and DIRTY equal the reclaim policies' ACCESSED/DIRTY; SHARED: the frame has more than one reference). */
-export const PageBit = { ACCESSED: 1, DIRTY: 2, PRESENT: 4, LARGE: 8, SWAP: 16, SHARED: 32 } as const;
+export const PageBit = { ACCESSED: 1, DIRTY: 2, PRESENT: 4, LARGE: 8, SWAP: 16, SHARED: 32, WRITABLE: 64 } as const;

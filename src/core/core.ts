@@ -127,6 +127,27 @@ export interface Core {
   fork(src: number, dst: number, la: number, count: number, parentClrLo: number, parentSetLo: number, childClrLo: number): number;
 
   /**
+   * The 4 KiB pages of [la, la + count*4096) that present leaves map to frames in [pfn, pfn +
+   * frames) (a large leaf partly inside the range counts its parts inside): the VMM's count of
+   * zero-page mappings, which Linux's RSS leaves out. Bad entries met are cleared and counted,
+   * as scanAccessed does. EINVAL for a bad range or root.
+   */
+  countFrames(root: number, la: number, count: number, pfn: number, frames: number): number;
+
+  /**
+   * mremap's move of page-table entries: the entries of the user-half range [src, src +
+   * count*4096) move to [dst, dst + count*4096) unchanged (present leaves with their A/D and
+   * software bits, and non-present ones: swap entries), and no frame's reference count changes.
+   * Where both sides are aligned alike on a 1 GiB or 2 MiB boundary and dst's slot is empty, the
+   * table (or large leaf) moves whole, as move_page_tables moves a PMD; a large leaf that cannot
+   * move whole is split first (also at the range's edges, as for unmap). EINVAL for overlapping
+   * ranges or a range outside the user half; EEXIST (nothing changed) when anything is mapped in
+   * dst; ENOMEM when a table cannot be allocated, with every entry moved back (splits stay).
+   * Tables left empty in src are freed. The TLB is not touched. Returns OK.
+   */
+  moveRange(root: number, src: number, dst: number, count: number): number;
+
+  /**
    * The copy-on-write break in one call: points the present 4 KiB leaf at `la` to a freshly
    * allocated frame — a copy of the old frame (mode 0) or zeros (mode 1, a write to the zero
    * page) — carrying (attrLo, attrHi) as a leaf of `map` (attrLo & 0xF7E | P, attrHi & NX); the old frame loses a reference and the
@@ -217,7 +238,7 @@ export interface Core {
   // ---- reclaim (native/reclaim.cc, src/core/ref/reclaim.ts): lists of 4 KiB user pages ----
   /**
    * For each page las[i] (4 KiB aligned, user half) of [0, count): out[i] = PageBit flags of
-   * the entry at its 4 KiB level (ACCESSED | DIRTY | PRESENT, and SHARED when the frame has more
+   * the entry at its 4 KiB level (ACCESSED | DIRTY | PRESENT | WRITABLE (RW), and SHARED when the frame has more
    * than one reference; SWAP for a non-present non-zero entry; 0 when empty), frames[i] = its
    * frame or -1. Within a 2M/1G leaf: LARGE | PRESENT with that leaf's ACCESSED/DIRTY, and the
    * frame of the 4 KiB part of it at las[i] (SHARED by that frame's count); a bad large entry is

@@ -32,6 +32,12 @@ export class Frames {
     return this.hw.core.allocFrameList(out, count) >= 0;
   }
 
+  /** Copies frame `src`'s 4096 bytes onto frame `dst` (both allocated). */
+  copy(dst: number, src: number): void {
+    const st = this.hw.core.copyFrame(dst, src);
+    if (st < 0) throw new VmmError('EINVAL', `copy: frame ${dst} or ${src} is not allocated`);
+  }
+
   /** Drops one reference on `pfn`: the count left (0 = the frame is free again). */
   unref(pfn: number): number {
     return this.hw.core.unrefFrame(pfn);

@@ -47,23 +47,29 @@ const PAGE_SIZES: readonly unknown[] = [4096, 2 ** 21, 2 ** 30];
 /** The MMU level of one address space: CR3 and its TLB context, page-level mapping, and accesses (as its main task). */
 export class MmuSpace extends Task {
   /** Frame number of the top-level table. @internal */
-  readonly rootFrame: number;
+  rootFrame: number;
   /** @internal Its TLB context: ctx_id, tlb_gen, mm_cpumask, global ASID. */
-  readonly mm: MmContext;
+  mm: MmContext;
   /** Who resolves this space's page faults: nobody (raw: every fault is thrown), a callback, or the VMM. @internal */
   faultHandler: FaultHandler = RAW_FAULTS;
   /** @internal The typed page operations on this space's tables (what the VMM and reclaim use). */
-  readonly pages: PageTable;
+  pages: PageTable;
   /** @internal Its live threads (not the main task). */
   readonly threads = new Set<Thread>();
   private dead = false;
+  /** Waiting for its vfork child: every call is refused (EBUSY) until the child execs or exits. */
+  private waiting = false;
 
-  /** @internal Use machine.createAddressSpace() or machine.adoptAddressSpace(). */
-  constructor(machine: Mmu, rootFrame: number) {
+  /**
+   * @internal Use machine.createAddressSpace() or machine.adoptAddressSpace(). With `share`, the
+   * space is a task on `share`'s tables and TLB context (a vfork child: the same mm, so running
+   * it reloads no CR3) until `rebind` gives it its own.
+   */
+  constructor(machine: Mmu, rootFrame: number, share?: MmuSpace) {
     super(machine, machine.taskId());
-    this.rootFrame = rootFrame;
-    this.mm = machine.newMm(rootFrame, this);
-    this.pages = new PageTable(machine, this);
+    this.rootFrame = share ? share.rootFrame : rootFrame;
+    this.mm = share ? share.mm : machine.newMm(rootFrame, this);
+    this.pages = share ? share.pages : new PageTable(machine, this);
   }
 
   /** @internal Task: a space's accesses use its own tables. */
@@ -140,6 +146,30 @@ export class MmuSpace extends Task {
 
   /** What a layer above gives back once the tables are freed (the VMM: its hold on the huge zero page). */
   protected afterDestroy(): void {}
+
+  /**
+   * @internal Moves this space to tables of its own (a vfork child's exec): root, TLB context,
+   * page operations; the CPU running it switches to them (exec's activate_mm).
+   */
+  rebind(rootFrame: number): void {
+    this.rootFrame = rootFrame;
+    this.mm = this.machine.newMm(rootFrame, this);
+    this.pages = new PageTable(this.machine, this);
+    this.machine.switchTaskMm(this);
+  }
+
+  /** @internal A vfork parent stops (true) until its child execs or exits (false). */
+  setWaiting(waiting: boolean): void {
+    this.waiting = waiting;
+  }
+
+  /** @internal Marks the space dead without freeing anything (a vfork child that exits owns no tables): its CPU goes idle. */
+  protected markExited(): void {
+    if (this.cpu) this.machine.idle(this.cpu);
+    for (const t of this.threads) t.markExited();
+    this.threads.clear();
+    this.dead = true;
+  }
 
   /** @internal The machine was disposed. */
   markDestroyed(): void {
@@ -236,7 +266,7 @@ export class MmuSpace extends Task {
 
   /** @internal Throws when destroyed (or the machine was disposed, which destroys every space). */
   live(): void {
-    if (this.dead) this.throwDead();
+    if (this.dead || this.waiting) this.throwDead();
   }
 
   /** @internal True once destroyed (or the machine disposed). */
@@ -246,6 +276,7 @@ export class MmuSpace extends Task {
 
   private throwDead(): never {
     this.machine.checkLive();
+    if (!this.dead) throw new VmmError('EBUSY', 'this process waits for its vfork child: it runs again when the child calls exec() or destroy()');
     throw new VmmError('EINVAL', 'address space has been destroyed');
   }
 }

@@ -265,6 +265,14 @@ export class Mmu {
     this.arch.commit();
   }
 
+  /** @internal A task's address space changed under it (a vfork child's exec): the CPU running it switches to the new one (exec's activate_mm). */
+  switchTaskMm(task: SchedTask): void {
+    const cpu = task.cpu;
+    if (cpu === undefined) return;
+    this.arch.switchMm(cpu, task.mm);
+    this.arch.commit();
+  }
+
   /** @internal CpuHost: `cpu` runs the idle task (lazy TLB: its address space stays loaded). */
   idle(cpu: Cpu): void {
     if (cpu.task) cpu.task.cpu = undefined;

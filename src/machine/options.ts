@@ -81,6 +81,17 @@ export interface MachineOptions {
   watermarks?: { min?: number; low?: number; high?: number };
   /** Called at each OOM kill, global or memory cgroup (the event is also in machine.oomKills()). */
   onOomKill?: (event: OomKill) => void;
+  /**
+   * vm.overcommit_memory (`mode`: 0 heuristic, the default; 1 always; 2 never), vm.overcommit_ratio
+   * (default 50) and vm.overcommit_kbytes (default 0); machine.setOvercommit() changes them later.
+   */
+  overcommit?: { mode?: 0 | 1 | 2; ratio?: number; kbytes?: number };
+  /**
+   * Address-space layout randomization (randomize_va_space 2): `{ seed }` randomizes each new
+   * process image's stack, mmap base and heap with Linux's entropy, reproducibly from the seed.
+   * Off by default (false): the layout is Linux's with randomization disabled.
+   */
+  aslr?: false | { seed: number };
 }
 
 /** Validated options. */
@@ -133,7 +144,7 @@ function flag(v: unknown, arg: string, dflt: boolean): boolean {
 
 /** Validates machine options and fills in defaults. */
 export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
-  strictOptions(opts, 'options', ['memory', 'cpus', 'cpu', 'tlb', 'asids', 'shootdown', 'features', 'backend', 'hostMemory', 'maxMapCount', 'shmSize', 'swap', 'watermarks', 'onOomKill']);
+  strictOptions(opts, 'options', ['memory', 'cpus', 'cpu', 'tlb', 'asids', 'shootdown', 'features', 'backend', 'hostMemory', 'maxMapCount', 'shmSize', 'swap', 'watermarks', 'onOomKill', 'overcommit', 'aslr']);
   const memoryBytes = parseSize(opts.memory ?? 2 ** 30, 'options.memory');
   if (memoryBytes % 4096 !== 0) throw new VmmError('EINVAL', `options.memory ${memoryBytes} is not a multiple of 4096`);
   if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {

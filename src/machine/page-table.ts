@@ -65,8 +65,18 @@ const HUGE_PAGE = 2 ** 21;
 
 /** The page tables of one address space, operated on in ranges. */
 export class PageTable {
-  /** 4 KiB user-half pages mapped through these operations (Linux's RSS). */
+  /** 4 KiB user-half pages mapped through these operations, the zero page's mappings included. */
   residentPages = 0;
+  /**
+   * Of those, the pages that map the OS's zero page(s): the layer above keeps this count (only it
+   * knows those frames), because Linux's RSS leaves zero-page mappings out (they are "special").
+   */
+  zeroPages = 0;
+
+  /** Linux's RSS: resident pages less zero-page mappings. */
+  get rss(): number {
+    return this.residentPages - this.zeroPages;
+  }
   /**
    * A 2 MiB or 1 GiB leaf was mapped through these operations (or copied in by fork): until
    * then no range operation can meet one, and callers may skip looking for large leaves to split.
@@ -207,6 +217,26 @@ export class PageTable {
     if (la < TWO47) child.residentPages += n;
     if (this.largeLeaves) child.largeLeaves = true;
     return n;
+  }
+
+  /** The 4 KiB pages of [la, la + pages*4096) mapped to frames in [pfn, pfn + frames) (the VMM counts zero-page mappings with it). */
+  countFrames(la: number, pages: number, pfn: number, frames: number): number {
+    const n = this.cpu.core.countFrames(this.space.rootFrame, la, pages, pfn, frames);
+    if (n < 0) throw this.cpu.statusError(n, 'countFrames', range(la, pages));
+    return n;
+  }
+
+  /**
+   * Moves the entries of [from, from + pages*4096) to [to, ...) (mremap): present pages keep
+   * their frames, bits and reference counts, swap entries move as they are, whole tables move
+   * where both sides are aligned alike. `to` must be free of entries (EEXIST throws); false on
+   * ENOMEM (nothing moved). The caller invalidates `from`.
+   */
+  moveRange(from: number, to: number, pages: number): boolean {
+    const st = this.cpu.core.moveRange(this.space.rootFrame, from, to, pages);
+    if (st === Status.ENOMEM) return false;
+    if (st < 0) throw this.cpu.statusError(st, 'moveRange', `${range(from, pages)} to ${hex(fromLinear(to))}`);
+    return true;
   }
 
   /** Counts the leaves of [la, la + pages*4096) whose Accessed bit is set (clearing it with `clear`): { leaves, pages } (4 KiB pages they cover). */

@@ -8,6 +8,7 @@
  */
 import { MMAP_MIN_ADDR, TASK_SIZE } from '../vmm/layout.js';
 import type { MissingRegionHook } from '../vmm/virtual-memory.js';
+import { VM_HUGEPAGE } from '../vmm/vm-flags.js';
 
 const BLOCK = 2 ** 21;
 const RWX = 7;
@@ -27,7 +28,7 @@ export function anonymousRegionHook(hugePages: boolean): MissingRegionHook {
         break;
       }
     }
-    vm.addRegion({ start: lo, end: hi, prot: RWX, kind: 'mmap', name: undefined, shared: false, ...(hugePages ? { hugePages: true } : {}) });
+    vm.addRegion({ start: lo, end: hi, prot: RWX, kind: 'mmap', name: undefined, shared: false, flags: hugePages ? VM_HUGEPAGE : 0 });
     return regions.find(la);
   };
 }

@@ -31,7 +31,9 @@ import { VirtualMemory } from '../vmm/virtual-memory.js';
 import { PageSetView, PageSlotView, PageStates } from '../vmm/page-states.js';
 import { RegionMap } from '../vmm/region-map.js';
 import { OomKiller } from '../vmm/oom-killer.js';
-import { LockedRanges } from '../vmm/locked-ranges.js';
+import { Overcommit } from '../vmm/overcommit.js';
+import { Aslr } from '../vmm/aslr.js';
+import { Rlimits } from '../vmm/rlimits.js';
 import { AddressSpace } from '../vmm/address-space.js';
 import { KeyIndex } from '../reclaim/key-index.js';
 import { PageList } from '../reclaim/page-list.js';
@@ -89,7 +91,7 @@ snapshotConstant('fault.UNHANDLED', UNHANDLED);
 const frameCopy = (rs: { ctx: { frames: Frames } }): FrameCopy => (frames, start, count, dst, off, zero) => rs.ctx.frames.copyOut(frames, start, count, dst, off, zero);
 snapshotPlainClosure('makePolicy');
 snapshotClass(ResidentSet, {
-  skip: ['copyOut'],
+  skip: ['copyOut', 'lockedAt'],
   check: (rs, path) => {
     const cfg = fields(rs).config as ResidentConfig;
     if (typeof cfg.policy !== 'string') throw new SnapshotError('EINVAL', `cannot capture ${path}: its replacement policy is a plug-in object; its state is its own code's (use a built-in policy to snapshot)`);
@@ -97,6 +99,8 @@ snapshotClass(ResidentSet, {
   rebuild: (rs) => {
     const f = fields(rs);
     f.copyOut = frameCopy(f as never);
+    const owner = f.owner as { vm: { isLockedAt(la: number): boolean } } | undefined;
+    if (owner) f.lockedAt = (la: number) => owner.vm.isLockedAt(la);
     const cfg = f.config as ResidentConfig & { makePolicy?: unknown };
     // A fork family shares its config object: made once.
     if (typeof cfg.makePolicy !== 'function') {
@@ -129,9 +133,11 @@ snapshotClass(PageStates);
 snapshotClass(PageSetView);
 snapshotClass(PageSlotView);
 snapshotClass(RegionMap);
-snapshotClass(LockedRanges);
-// How it forks is its machine's.
-snapshotClass(AddressSpace, { skip: ['spawn'], rebuild: (s) => void (fields(s).spawn = (s.machine as unknown as { spawner(): unknown }).spawner()) });
+snapshotClass(Overcommit);
+snapshotClass(Aslr);
+snapshotClass(Rlimits);
+// What it asks of its machine (fork, vfork, exec) is its machine's: one object, made by the restored machine.
+snapshotClass(AddressSpace, { skip: ['hooks'], rebuild: (s) => void (fields(s).hooks = (s.machine as unknown as { processHooksOf: unknown }).processHooksOf) });
 
 // ---- reclaim and swap
 snapshotClass(KeyIndex);

@@ -13,7 +13,10 @@ import { MmuSpace } from '../machine/mmu-space.js';
 import { callbackHandler, type OnFault } from '../machine/fault.js';
 import { parseSize, type MachineOptions } from '../machine/options.js';
 import { VmmContext } from '../vmm/vmm-context.js';
-import { AddressSpace, type SpawnChild } from '../vmm/address-space.js';
+import { AddressSpace, type ProcessHooks } from '../vmm/address-space.js';
+import { VirtualMemory } from '../vmm/virtual-memory.js';
+import { Aslr } from '../vmm/aslr.js';
+import type { CommitInfo, OvercommitOptions } from '../vmm/overcommit.js';
 import type { SharedMemoryObject } from '../vmm/shared-memory.js';
 import type { FaultCounters } from '../vmm/vm-stats.js';
 import { DEFAULT_HEAP_START, INITIAL_STACK_SIZE, STACK_LIMIT, STACK_TOP } from '../vmm/layout.js';
@@ -90,6 +93,8 @@ export class Machine extends Mmu {
   readonly vmm: VmmContext;
   /** The OOM killer: global kills (with swap) and memory cgroup kills (at a resident limit). */
   private readonly oom: OomKiller;
+  /** Address-space layout randomization (options.aslr): off, or seeded. */
+  private readonly aslr: Aslr;
 
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
@@ -98,6 +103,8 @@ export class Machine extends Mmu {
     const hooks = this.hostHooks();
     this.oom = new OomKiller(hooks.totalPages, hooks.swapPages, hooks.kill, options.onOomKill);
     try {
+      this.aslr = Aslr.from(options.aslr);
+      this.vmm.overcommit.configure(options.overcommit, 'options.overcommit');
       // onOomKill works without swap too: a process at its residentLimit can still be killed by the memory cgroup OOM killer.
       if (options.watermarks !== undefined && options.swap === undefined) throw new VmmError('EINVAL', 'options.watermarks need options.swap (reclaim needs somewhere to put pages)');
       if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
@@ -115,6 +122,24 @@ export class Machine extends Mmu {
       this.dispose();
       throw e;
     }
+  }
+
+  /** Sets vm.overcommit_memory (`mode` 0, 1 or 2), vm.overcommit_ratio and vm.overcommit_kbytes (each checked: EINVAL, nothing changed). */
+  setOvercommit(options: OvercommitOptions): void {
+    this.checkLive();
+    this.vmm.overcommit.configure(options);
+  }
+
+  /** The overcommit settings now: { mode, ratio, kbytes }. */
+  get overcommit(): Required<OvercommitOptions> {
+    const o = this.vmm.overcommit;
+    return { mode: o.mode, ratio: o.ratio, kbytes: o.kbytes };
+  }
+
+  /** /proc/meminfo's CommitLimit and Committed_AS, in kB (named as meminfo names them). */
+  commitInfo(): CommitInfo {
+    this.checkLive();
+    return this.vmm.overcommit.info();
   }
 
   /**
@@ -137,12 +162,13 @@ export class Machine extends Mmu {
     const h = this.hostHooks();
     Object.assign(this.oom as unknown as Record<string, unknown>, { totalPages: h.totalPages, swapPages: h.swapPages, kill: h.kill });
     if (this.vmm.reclaimer) Object.assign(this.vmm.reclaimer as unknown as Record<string, unknown>, { freeFrames: h.freeFrames, shrinkCache: h.shrinkCache });
+    (this as unknown as { hooks: ProcessHooks }).hooks = this.processHooks();
     if (this.vmm.swap) closeWhenCollected(this, this.vmm.swap);
   }
 
-  /** @internal How a process makes its fork child: a fresh space with its parent's stack limit and resident configuration. */
-  spawner(): SpawnChild {
-    return (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config);
+  /** @internal What a restored process asks of its machine (src/snapshot). */
+  get processHooksOf(): ProcessHooks {
+    return this.hooks;
   }
 
   /**
@@ -282,7 +308,7 @@ export class Machine extends Mmu {
     const adj = options.oomScoreAdj === undefined ? 0 : checkOomScoreAdj(options.oomScoreAdj, 'options.oomScoreAdj');
     const space = this.newProcessSpace(stackLimit, resident);
     space.oomScoreAdj = adj;
-    if (withStack) space.vm.addRegion({ start: STACK_TOP - INITIAL_STACK_SIZE, end: STACK_TOP, prot: 3, kind: 'stack', name: '[stack]', shared: false });
+    if (withStack) space.vm.addStack();
     return space;
   }
 
@@ -310,19 +336,54 @@ export class Machine extends Mmu {
   }
 
   /** A VMM-managed space with no regions yet (a fork child gets its parent's resident configuration). */
-  private newProcessSpace(stackLimit: number, resident?: ResidentConfig): AddressSpace {
-    // With swap every process is reclaimable (no limit of its own unless given).
-    const cfg = resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false, policy: 'clock' as const } : undefined);
+  private newProcessSpace(stackLimit: number, resident?: ResidentConfig, layout = this.aslr.next(stackLimit)): AddressSpace {
     // The policy before the table: a refused one (a plug-in object serves one process) allocates nothing.
+    const cfg = this.residentFor(resident);
     const policy = cfg?.makePolicy();
-    const space = new AddressSpace(this, this.newRoot('createAddressSpace'), this.vmm, { heapStart: DEFAULT_HEAP_START, stackTop: STACK_TOP, stackLimit }, this.spawner());
+    const space = new AddressSpace(this, this.newRoot('createAddressSpace'), this.vmm, { ...layout, stackLimit }, this.hooks);
     space.oomKiller = this.oom;
-    if (cfg) {
-      space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg, policy);
-      space.vm.resident.owner = space;
-    }
+    this.attachResident(space, cfg, policy);
     this.register(space);
     return space;
+  }
+
+  /** A process's resident configuration: the one given (a limit), else, with swap, an unlimited one (every process is reclaimable). */
+  private residentFor(resident: ResidentConfig | undefined): ResidentConfig | undefined {
+    return resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false, policy: 'clock' } : undefined);
+  }
+
+  /** Gives a process its resident set (with the policy made for it). */
+  private attachResident(space: AddressSpace, cfg: ResidentConfig | undefined, policy: ReclaimPolicy | undefined): void {
+    if (!cfg) return;
+    space.vm.resident = new ResidentSet(space.pages, this.vmm, cfg, policy);
+    space.vm.resident.owner = space;
+    space.vm.resident.lockedAt = (la) => space.vm.isLockedAt(la);
+  }
+
+  /** What processes ask of the machine (fork, vfork, a vfork child's exec, a new image's layout). */
+  private readonly hooks: ProcessHooks = this.processHooks();
+
+  /** @internal The hooks (a method: a restored machine makes its own, src/snapshot). */
+  processHooks(): ProcessHooks {
+    return {
+    // A fork child's layout is its parent's (forkInto copies it): no randomization is drawn for it.
+    fork: (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START }),
+    borrow: (parent) => new AddressSpace(this, parent.rootFrame, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: parent.vm.stackLimit }, this.hooks, parent),
+    reroot: (child, lender) => {
+      const cfg = this.residentFor(lender.vm.resident?.config);
+      const policy = cfg?.makePolicy();
+      child.rebind(this.newRoot('exec'));
+      const vm = new VirtualMemory(child.pages, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: lender.vm.stackLimit });
+      vm.rlimits = lender.vm.rlimits.clone();
+      vm.capIpcLock = lender.vm.capIpcLock;
+      vm.onMissingRegion = lender.vm.onMissingRegion;
+      child.vm = vm;
+      child.faultHandler = vm;
+      this.attachResident(child, cfg, policy);
+      this.register(child);
+    },
+    layout: (stackLimit) => this.aslr.next(stackLimit),
+    };
   }
 
   /** Validates the resident-limit options (EINVAL naming the option); undefined without a limit. */
@@ -402,4 +463,4 @@ export class Machine extends Mmu {
 }
 
 // A restored machine's closures point at it (src/snapshot).
-snapshotClass(Machine, { rebuild: (m) => m.rewire() });
+snapshotClass(Machine, { skip: ['hooks'], rebuild: (m) => m.rewire() });

@@ -10,30 +10,60 @@ import * as sys from './syscalls.js';
 import type { MmapOptions, RegionOptions } from './syscalls.js';
 import type { Region, RegionRecord } from './region.js';
 import { formatProt } from './prot.js';
+import { positionLabel, type ProcessLayout } from './maps-format.js';
 import type { SpaceStats } from './vm-stats.js';
 import type { VmmContext } from './vmm-context.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import { toLinear } from '../address.js';
-import { madvise, mlock, type MadviseAdvice } from './madvise.js';
+import { madvise, type MadviseAdvice } from './madvise.js';
+import { MLOCK_ONFAULT, mlockall, mlockRange, munlockall } from './mlock.js';
+import { mremap, type MremapOptions } from './mremap.js';
+import { mincore } from './mincore.js';
+import type { Rlimit, RlimitName } from './rlimits.js';
+import { VM_LOCKED, VM_LOCKONFAULT } from './vm-flags.js';
+import { describe } from '../address.js';
+import { VmmError } from '../errors.js';
+import { strictOptions } from '../strict-options.js';
+import { INITIAL_STACK_SIZE } from './layout.js';
 import { checkOomScoreAdj, oomScore, type OomKiller } from './oom-killer.js';
 import { userTablePages } from '../machine/table-pages.js';
+import { VM_HUGEPAGE, VM_NORESERVE } from './vm-flags.js';
 import * as proc from './proc/index.js';
 import type { PagemapEntry, PagemapOptions, ProcFormatOptions, ProcStatm, ProcStatus, SmapsEntry, SmapsRollup } from './proc/index.js';
 
-/** How a space makes its fork child: a fresh space of the same machine (no stack region; the regions come from the parent). */
-export type SpawnChild = (parent: AddressSpace) => AddressSpace;
+/** What a process needs from its machine (the composition root): a fork child, a vfork child, tables of its own after a vfork child's exec, a new image's layout. @internal */
+export interface ProcessHooks {
+  /** A fresh space of the same machine for a fork child (no stack region; the regions come from the parent). */
+  fork(parent: AddressSpace): AddressSpace;
+  /** A vfork child: an unregistered space on the parent's tables and VMM state. */
+  borrow(parent: AddressSpace): AddressSpace;
+  /** Gives a vfork child that execs tables, a PCID, VMM state and a resident set of its own, and registers it. */
+  reroot(child: AddressSpace, lender: AddressSpace): void;
+  /** A new process image's layout (randomized when the machine has ASLR), for RLIMIT_STACK `stackLimit`. */
+  layout(stackLimit: number): { stackTop: number; mmapBase: number; heapStart: number };
+}
+
+/** Options of exec. */
+export interface ExecOptions {
+  /** Create the new image's [stack] region (default true). */
+  stack?: boolean;
+}
 
 /** An isolated address space whose kernel half is shared with every other, managed by the VMM. */
 export class AddressSpace extends MmuSpace {
   /** The VMM state: regions, break, stack, statistics. @internal */
-  readonly vm: VirtualMemory;
+  vm: VirtualMemory;
   /** @internal The machine's OOM killer (set by the machine). */
   oomKiller: OomKiller | undefined;
   private adj = 0;
+  /** The parent whose address space this vfork child borrows (until it execs or exits). */
+  private lender: AddressSpace | undefined;
+  /** The vfork child borrowing this process's address space (this process waits meanwhile). */
+  private borrower: AddressSpace | undefined;
 
   /** @internal Use machine.createAddressSpace(). */
-  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number }, /** @internal */ readonly spawn: SpawnChild) {
-    super(machine, rootFrame);
+  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number }, /** @internal */ readonly hooks: ProcessHooks, share?: AddressSpace) {
+    super(machine, rootFrame, share);
     this.vm = new VirtualMemory(this.pages, ctx, layout);
     this.faultHandler = this.vm;
   }
@@ -70,7 +100,7 @@ export class AddressSpace extends MmuSpace {
   }
   /** fork's work: the child space, its regions and tables (destroyed again when copying fails). */
   private forkChild(): AddressSpace {
-    const child = this.spawn(this);
+    const child = this.hooks.fork(this);
     child.adj = this.adj; // copy_signal: a fork child inherits oom_score_adj
     try {
       this.vm.forkInto(child.vm);
@@ -80,10 +110,99 @@ export class AddressSpace extends MmuSpace {
     }
     return child;
   }
+  /**
+   * vfork(2): a child that borrows this process's address space — the same regions, tables and
+   * memory, so its writes are this process's — until it calls exec() (it gets an address space of
+   * its own) or destroy() (it exits). Meanwhile this process waits: every call on it throws
+   * VmmError EBUSY, as the parent of vfork does not run until the child execs or exits. The child
+   * is not a separate address space until its exec (machine.addressSpaces() does not list it; its
+   * faults count in the shared memory's statistics).
+   */
+  vfork(): AddressSpace {
+    return this.call('vfork', () => this.borrowedChild());
+  }
+  /** vfork's work: the child on this process's tables and VMM state. */
+  private borrowedChild(): AddressSpace {
+    const child = this.hooks.borrow(this);
+    child.vm = this.vm;
+    child.faultHandler = this.vm;
+    child.adj = this.adj;
+    child.oomKiller = this.oomKiller;
+    child.lender = this;
+    this.borrower = child;
+    // The child runs where the parent ran (the same mm: no CR3 reload); the parent sleeps.
+    if (this.cpu) this.machine.schedule(this.cpu, child);
+    this.setWaiting(true);
+    return child;
+  }
+
+  /**
+   * execve(2)'s memory side: the address space is replaced by a new image's — no region, an empty
+   * heap at a new start, a fresh [stack] (options.stack, default true), a new mmap base (all
+   * randomized when the machine has ASLR) — while the process keeps what Linux keeps across exec:
+   * its identity (this object, its place among the machine's spaces and in its fork family),
+   * fault counters, resource limits, oom_score_adj, resident limit and reclaim counters. Locks
+   * and mlockall(MCL_FUTURE) end. A vfork child gets its own address space here and its parent
+   * runs again. ENOMEM (nothing changed) when the new stack cannot be charged.
+   */
+  exec(options?: ExecOptions): void {
+    const o = snapshot(options);
+    strictOptions(o, 'options', ['stack']);
+    const stack = o?.stack ?? true;
+    if (typeof stack !== 'boolean') throw new VmmError('EINVAL', `options.stack must be a boolean, got ${describe(stack)}`);
+    this.call('exec', () => this.newImage(stack));
+  }
+  /** exec's work (see exec). */
+  private newImage(stack: boolean): void {
+    const lender = this.lender;
+    const layout = this.hooks.layout(this.vm.stackLimit);
+    // The new image's stack is charged first (bprm_mm_init), before the point of no return: a refused exec changes nothing.
+    const oc = this.vm.ctx.overcommit;
+    if (stack) oc.charge(INITIAL_STACK_SIZE / 4096, undefined, 'exec');
+    if (lender !== undefined) {
+      // A vfork child leaves the borrowed memory for tables of its own; its parent runs again.
+      try {
+        this.hooks.reroot(this, lender);
+      } catch (e) {
+        if (stack) oc.uncharge(INITIAL_STACK_SIZE / 4096);
+        throw e;
+      }
+      this.lender = undefined;
+      lender.borrower = undefined;
+      lender.setWaiting(false);
+    }
+    // de_thread: the process's other threads end.
+    for (const t of [...this.threads]) t.exit();
+    this.vm.exec(layout, stack, true);
+  }
+
+  /** Frees this process's address space; a vfork child that still borrows its parent's just exits (the parent runs again). */
+  override destroy(): void {
+    const lender = this.lender;
+    if (lender !== undefined) {
+      this.live();
+      this.lender = undefined;
+      lender.borrower = undefined;
+      lender.setWaiting(false);
+      this.markExited();
+      return;
+    }
+    const borrower = this.borrower;
+    if (borrower !== undefined) {
+      // Destroyed while a vfork child borrows its memory (an OOM kill): the child goes with it.
+      this.borrower = undefined;
+      borrower.lender = undefined;
+      borrower.markExited();
+      this.setWaiting(false);
+    }
+    super.destroy();
+  }
+
   /** The regions in address order. */
   regions(): Region[] {
     this.live();
-    return [...this.vm.regions].map(publicRegion);
+    const layout = this.vm.layout;
+    return [...this.vm.regions].map((r) => publicRegion(r, layout));
   }
   /** The regions as Linux prints /proc/PID/maps. */
   maps(): string {
@@ -94,12 +213,12 @@ export class AddressSpace extends MmuSpace {
   findRegion(addr: number | bigint): Region | undefined {
     this.live();
     const r = this.vm.regions.find(sys.userAddress(addr, 'addr'));
-    return r && publicRegion(r);
+    return r && publicRegion(r, this.vm.layout);
   }
   /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
   createRegion(options: RegionOptions): Region {
     const o = snapshot(options);
-    return this.call('createRegion', () => publicRegion(sys.createRegion(this.vm, o)));
+    return this.call('createRegion', () => publicRegion(sys.createRegion(this.vm, o), this.vm.layout));
   }
   /** Destroys the whole region containing `addr`. */
   destroyRegion(addr: number | bigint): void {
@@ -144,21 +263,54 @@ export class AddressSpace extends MmuSpace {
     this.live();
     const ctx = this.vm.ctx;
     // The resident set's badness when there is one (the OOM killer's own figure); without one, no page can be in swap.
-    const points = this.vm.resident?.badness() ?? this.pages.residentPages + userTablePages(ctx.frames, this.rootFrame);
+    const points = this.vm.resident?.badness() ?? this.pages.rss + userTablePages(ctx.frames, this.rootFrame);
     return oomScore(points, this.adj, ctx.totalPages);
   }
 
-  /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_COLD or MADV_PAGEOUT over [addr, addr+length), with Linux's errors. */
-  madvise(addr: number | bigint, length: number, advice: MadviseAdvice): void {
+  /** madvise(2) over [addr, addr+length) with any advice Linux implements for memory (see MadviseAdvice), with Linux's errors. */
+  madvise(addr: number | bigint, length: number | bigint, advice: MadviseAdvice): void {
     this.call('madvise', () => madvise(this.vm, addr, length, advice));
   }
-  /** mlock(2): locks [addr, addr+length) (rounded to pages) and faults it in; locked pages are never evicted. */
-  mlock(addr: number | bigint, length: number): void {
-    this.call('mlock', () => mlock(this.vm, addr, length, true));
+  /** mlock(2): locks [addr, addr+length) (rounded to pages; its regions split at the edges, VM_LOCKED) and faults it in; locked pages are never evicted. */
+  mlock(addr: number | bigint, length: number | bigint): void {
+    this.call('mlock', () => mlockRange(this.vm, addr, length, VM_LOCKED, 'mlock'));
+  }
+  /** mlock2(2): mlock, or with flags MLOCK_ONFAULT (1) lock the pages as they are faulted in (nothing is faulted in now). */
+  mlock2(addr: number | bigint, length: number | bigint, flags = 0): void {
+    this.call('mlock2', () => {
+      if (typeof flags !== 'number' || !Number.isInteger(flags) || (flags & ~MLOCK_ONFAULT) !== 0) throw new VmmError('EINVAL', `mlock2: flags must be 0 or MLOCK_ONFAULT (1), got ${describe(flags)}`);
+      mlockRange(this.vm, addr, length, VM_LOCKED | (flags & MLOCK_ONFAULT ? VM_LOCKONFAULT : 0), 'mlock2');
+    });
   }
   /** munlock(2): the pages of [addr, addr+length) become evictable again. */
-  munlock(addr: number | bigint, length: number): void {
-    this.call('munlock', () => mlock(this.vm, addr, length, false));
+  munlock(addr: number | bigint, length: number | bigint): void {
+    this.call('munlock', () => mlockRange(this.vm, addr, length, 0, 'munlock'));
+  }
+  /** mlockall(2): MCL_CURRENT (1) locks every region now, MCL_FUTURE (2) every later one, MCL_ONFAULT (4) locks pages as they are faulted in. */
+  mlockall(flags: number): void {
+    this.call('mlockall', () => mlockall(this.vm, flags));
+  }
+  /** munlockall(2): unlocks every region, and later ones are no longer locked. */
+  munlockall(): void {
+    this.call('munlockall', () => munlockall(this.vm));
+  }
+  /** mremap(2): grows, shrinks or moves the mapping at addr (see MremapOptions); returns its address. Moves page-table entries, never bytes. */
+  mremap(addr: number | bigint, oldLength: number | bigint, newLength: number | bigint, options?: MremapOptions): number {
+    const o = snapshot(options);
+    return this.call('mremap', () => mremap(this.vm, addr, oldLength, newLength, o));
+  }
+  /** mincore(2): one byte per page of [addr, addr+length), 1 when the page is resident (mapped, or in the memory backing it). */
+  mincore(addr: number | bigint, length: number | bigint): Uint8Array {
+    return this.call('mincore', () => mincore(this.vm, addr, length));
+  }
+  /** getrlimit(2) of RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK or RLIMIT_MEMLOCK: { soft, hard } in bytes, Infinity for none. */
+  getrlimit(resource: RlimitName): Rlimit {
+    this.live();
+    return this.vm.rlimits.get(resource);
+  }
+  /** setrlimit(2): EINVAL for an unknown resource or soft above hard, EPERM to raise the hard limit. */
+  setrlimit(resource: RlimitName, soft: number | bigint, hard: number | bigint): void {
+    this.call('setrlimit', () => this.vm.rlimits.set(resource, soft, hard));
   }
 
   /** /proc/PID/smaps: one entry per region with the kernel's fields (kB) in its order; `{ format: 'text' }` gives the file's exact text. */
@@ -284,11 +436,17 @@ function snapshot<T>(options: T): T {
   return options !== null && typeof options === 'object' ? { ...options } : options;
 }
 
-function publicRegion(r: RegionRecord): Region {
-  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind: r.kind, shared: r.shared, backing: r.backing };
-  if (r.name !== undefined) out.name = r.name;
-  if (r.hugePages) out.hugePages = true;
-  if (r.noReserve) out.noReserve = true;
+const ANONYMOUS = Object.freeze({ type: 'anonymous' as const });
+
+function publicRegion(r: RegionRecord, layout: ProcessLayout): Region {
+  // Linux tells the heap and the stack by position (anonymous memory merges across kinds): the kind and name say where it is.
+  const label = positionLabel(r, layout);
+  const kind = label === '[heap]' ? 'heap' : label === '[stack]' ? 'stack' : r.kind === 'heap' ? 'mmap' : r.kind;
+  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind, shared: r.shared, backing: r.backing.type === 'anonymous' ? ANONYMOUS : r.backing };
+  if (label !== undefined) out.name = label;
+  else if (r.name !== undefined) out.name = r.name;
+  if ((r.flags & VM_HUGEPAGE) !== 0) out.hugePages = true;
+  if ((r.flags & VM_NORESERVE) !== 0) out.noReserve = true;
   return out;
 }
 

@@ -22,15 +22,3 @@ export const MMAP_MIN_ADDR = 65536;
 export const TASK_UNMAPPED_BASE = Math.ceil(TASK_SIZE / 3 / PAGE) * PAGE;
 /** Start of the heap (start_brk) for a PIE program loaded at 0x555555554000 with ASLR off. */
 export const DEFAULT_HEAP_START = 0x555555559000;
-/** Lower and upper clamps of the mmap_base gap (arch/x86/mm/mmap.c). */
-const SIZE_128M = 128 * 2 ** 20;
-
-/** mmap_base: below the stack by max(128 MiB, RLIMIT_STACK + guard gap), at most 5/6 of the space. */
-export function mmapBase(stackTop: number, stackLimit: number): number {
-  let gap = stackLimit + STACK_GUARD_GAP;
-  const gapMax = Math.floor(TASK_SIZE / 6) * 5;
-  if (gap < SIZE_128M) gap = SIZE_128M;
-  else if (gap > gapMax) gap = gapMax;
-  const base = stackTop - gap;
-  return base - (base % PAGE);
-}

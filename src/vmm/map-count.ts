@@ -45,6 +45,15 @@ export function checkMapCountForUnmap(regions: RegionMap, max: number, start: nu
  * inside the region is a split that needs count < max. ENOMEM names the count.
  */
 export function checkMapCountForProtect(regions: RegionMap, max: number, start: number, end: number, prot: number): void {
+  checkMapCountForModify(regions, max, start, end, prot, (r) => r.flags, 'mprotect');
+}
+
+/**
+ * The same walk for any change of the regions' protection or flags (mprotect, mlock, madvise
+ * flags: Linux's vma_modify): each region takes protection `prot` (undefined: its own) and
+ * flags `flagsOf(region)`; a region the change leaves as it is needs no split.
+ */
+export function checkMapCountForModify(regions: RegionMap, max: number, start: number, end: number, prot: number | undefined, flagsOf: (r: RegionRecord) => number, op: string): void {
   // Splits happen only at the two edges: below max - 1 regions none can fail, so skip the walk.
   if (regions.size + 2 <= max) return;
   const rs = regions.overlapping(start, end);
@@ -53,13 +62,13 @@ export function checkMapCountForProtect(regions: RegionMap, max: number, start: 
   let prev: RegionRecord | undefined = regions.below(rs[0]!.start);
   for (let i = 0; i < rs.length; i++) {
     const r = rs[i]!;
-    if (r.prot === prot) {
+    const ps = Math.max(start, r.start);
+    const pe = Math.min(end, r.end);
+    const piece = slice(r, ps, pe, prot ?? r.prot, flagsOf(r));
+    if (piece.prot === r.prot && piece.flags === r.flags) {
       prev = r;
       continue;
     }
-    const ps = Math.max(start, r.start);
-    const pe = Math.min(end, r.end);
-    const piece = slice(r, ps, pe, prot);
     const next = i + 1 < rs.length ? rs[i + 1] : regions.findFirstOverlapping(r.end, r.end + 1);
     const left = ps === r.start && prev !== undefined && canMerge(prev, piece);
     const right = pe === r.end && next !== undefined && canMerge(piece, next);
@@ -67,14 +76,14 @@ export function checkMapCountForProtect(regions: RegionMap, max: number, start: 
     else if (left || right) count -= ps === r.start && pe === r.end ? 1 : 0;
     else {
       if (ps > r.start) {
-        if (count >= max) throw tooMany('mprotect', regions.size, max);
+        if (count >= max) throw tooMany(op, regions.size, max);
         count++;
       }
       if (pe < r.end) {
-        if (count >= max) throw tooMany('mprotect', regions.size, max);
+        if (count >= max) throw tooMany(op, regions.size, max);
         count++;
       }
     }
-    prev = left ? slice(prev!, prev!.start, pe, prot) : piece;
+    prev = left ? slice(piece, prev!.start, pe) : piece;
   }
 }

@@ -14,15 +14,33 @@ function hex(n: number, width: number): string {
   return s.length >= width ? s : '00000000'.slice(0, width - s.length) + s;
 }
 
-/** The pathname column of a region ('' for none). */
-export function mapsPathname(r: RegionRecord, objectName: ObjectName): string {
+/** Where the process's heap and initial stack are (mm->start_brk, brk, start_stack): maps names regions by them. */
+export interface ProcessLayout {
+  readonly startBrk: number;
+  readonly brk: number;
+  readonly startStack: number;
+}
+
+/** The label get_vma_name gives anonymous private memory by position: '[heap]' (vma_is_initial_heap), '[stack]' (vma_is_initial_stack), or undefined. */
+export function positionLabel(r: RegionRecord, p: ProcessLayout | undefined): '[heap]' | '[stack]' | undefined {
+  if (p === undefined || r.backing.type !== 'anonymous' || r.shared) return undefined;
+  if (r.start < p.brk && r.end > p.startBrk) return '[heap]';
+  if (r.start <= p.startStack && r.end >= p.startStack) return '[stack]';
+  return undefined;
+}
+
+/** The pathname column of a region ('' for none); `p` places [heap] and [stack] (without it, the regions' kinds do). */
+export function mapsPathname(r: RegionRecord, objectName: ObjectName, p?: ProcessLayout): string {
   if (r.backing.type === 'object') {
     const o = objectName(r.backing.objectId);
     if (!o || o.name === '') return '/dev/zero (deleted)'; // shared anonymous memory
     return `/dev/shm/${o.name}${o.linked ? '' : ' (deleted)'}`;
   }
-  if (r.kind === 'heap') return '[heap]';
-  if (r.kind === 'stack') return '[stack]';
+  const label = positionLabel(r, p);
+  if (label !== undefined) return label;
+  // Without a process (a plain list of records), the kinds say it.
+  if (p === undefined && r.kind === 'heap') return '[heap]';
+  if (p === undefined && r.kind === 'stack') return '[stack]';
   if (r.name !== undefined && r.name !== '') return r.kind === 'code' || r.kind === 'data' ? r.name : `[anon:${r.name}]`;
   return '';
 }
@@ -31,11 +49,11 @@ export function mapsPathname(r: RegionRecord, objectName: ObjectName): string {
 export type ObjectName = (id: number) => { name: string; linked: boolean } | undefined;
 
 /** One /proc/PID/maps line of a region, without the newline (smaps starts each region's block with it). */
-export function formatMapsLine(r: RegionRecord, objectName: ObjectName): string {
+export function formatMapsLine(r: RegionRecord, objectName: ObjectName, layout?: ProcessLayout): string {
   const isObj = r.backing.type === 'object';
   const offset = r.backing.type === 'object' ? r.backing.offset : 0;
   const line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${isObj ? '00:01' : '00:00'} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
-  const name = mapsPathname(r, objectName);
+  const name = mapsPathname(r, objectName, layout);
   return name === '' ? line : line.padEnd(PAD, ' ') + ' ' + name;
 }
 
@@ -45,9 +63,9 @@ export function hexAddress(n: number, width = 8): string {
 }
 
 /** Formats regions as the text of /proc/PID/maps. */
-export function formatMaps(regions: Iterable<RegionRecord>, objectName: ObjectName): string {
+export function formatMaps(regions: Iterable<RegionRecord>, objectName: ObjectName, layout?: ProcessLayout): string {
   // One string per line, joined once: appending to one growing string makes a rope the GC pays for.
   const lines: string[] = [];
-  for (const r of regions) lines.push(formatMapsLine(r, objectName));
+  for (const r of regions) lines.push(formatMapsLine(r, objectName, layout));
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

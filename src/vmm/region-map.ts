@@ -1,6 +1,7 @@
 /**
- * The regions of one address space, ordered by address, never overlapping, always merged
- * maximally (as Linux's vma_merge leaves them for anonymous memory). Kept in a balanced tree
+ * The regions of one address space, ordered by address, never overlapping, merged as Linux's
+ * vma_merge merges them when they are made or changed (so compatible neighbours can stay
+ * apart where Linux leaves them apart: a fork child's copies, regions a change did not touch). Kept in a balanced tree
  * (region-tree.ts) whose every subtree knows its span and the largest gap between its regions
  * — what Linux's maple tree keeps per node so that unmapped_area_topdown() is O(log n).
  * Lookup, insert, remove, protect and the gap search are O(log n + k) for k regions touched;
@@ -10,11 +11,12 @@
 import { VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 import { MIXED, Node, PRIVATE, SHARED, InOrder, checkNode, collect, deleteKey, own, pull, replaceKey } from './region-tree.js';
-import { canMerge, slice, type RegionRecord } from './region.js';
+import { canMerge, joined, slice, type RegionRecord } from './region.js';
+import { VM_GROWSDOWN } from './vm-flags.js';
 
 let nextMapId = 1;
 
-/** Ordered, non-overlapping, maximally merged regions. */
+/** Ordered, non-overlapping regions, merged where made or changed. */
 export class RegionMap implements Iterable<RegionRecord> {
   private root: Node | null = null;
   /** Owner id of the nodes this map may change in place. */
@@ -45,6 +47,46 @@ export class RegionMap implements Iterable<RegionRecord> {
   /** Bytes covered by all regions (the space's virtual size). */
   get bytes(): number {
     return this.root === null ? 0 : this.root.bytes;
+  }
+
+  /** Bytes of VM_LOCKED regions (locked_vm, VmLck). */
+  get lockedBytes(): number {
+    return this.root === null ? 0 : this.root.locked;
+  }
+
+  /** Bytes of VM_ACCOUNT regions (what the space has charged to Committed_AS). */
+  get accountedBytes(): number {
+    return this.root === null ? 0 : this.root.accounted;
+  }
+
+  /** The OR of every region's flags. */
+  get flagsOr(): number {
+    return this.root === null ? 0 : this.root.flagsOr;
+  }
+
+  /**
+   * Replaces the record of the region that starts at `rec.start` and ends at `rec.end` by `rec`
+   * (other flags or protection), without merging it with its neighbours — as dup_mmap gives a
+   * fork child its copies, and as Linux then leaves them. EINVAL when no region has those bounds.
+   */
+  setRecord(rec: RegionRecord): void {
+    const old = this.find(rec.start);
+    if (!old || old.start !== rec.start || old.end !== rec.end) throw new VmmError('EINVAL', `no region [${hex(rec.start)}, ${hex(rec.end)})`);
+    this.unlink(old);
+    this.replace(rec.start, rec);
+    this.link(rec);
+  }
+
+  /**
+   * The region starting at `oldStart` takes a lower start (`rec`: the same region grown down over
+   * free space, as expand_downwards grows a stack), without merging with the region below.
+   */
+  growDown(oldStart: number, rec: RegionRecord): void {
+    const old = this.find(oldStart);
+    if (!old || old.start !== oldStart || rec.end !== old.end || rec.start > oldStart || !this.isFree(rec.start, oldStart)) throw new VmmError('EINVAL', `cannot grow [${hex(oldStart)}, ...) down to ${hex(rec.start)}`);
+    this.unlink(old);
+    this.replace(oldStart, rec);
+    this.link(rec);
   }
 
   [Symbol.iterator](): Iterator<RegionRecord> {
@@ -150,17 +192,18 @@ export class RegionMap implements Iterable<RegionRecord> {
     if (next !== null && next.rec.start < rec.end) throw new VmmError('EEXIST', `[${hex(rec.start)}, ${hex(rec.end)}) overlaps an existing region`);
     const prev = this.floor(rec.start - 1);
     const withPrev = prev !== null && canMerge(prev.rec, rec);
-    const withNext = next !== null && canMerge(rec, next.rec);
+    // can_vma_merge_right: with the previous region too, the previous and the next must agree (their anon_vmas).
+    const withNext = next !== null && canMerge(withPrev ? joined(prev.rec, rec) : rec, next.rec);
     if (withPrev && withNext) {
-      const merged = slice(prev.rec, prev.rec.start, next.rec.end);
+      const merged = joined(joined(prev.rec, rec), next.rec);
       this.unlink(next.rec);
       this.root = deleteKey(this.root!, next.rec.start, this.id);
       this.count--;
       return this.replace(prev.rec.start, merged);
     }
-    if (withPrev) return this.replace(prev.rec.start, slice(prev.rec, prev.rec.start, rec.end));
+    if (withPrev) return this.replace(prev.rec.start, joined(prev.rec, rec));
     // Merging up moves the next region's start down; no region lies in between, so order holds.
-    if (withNext) return this.replace(next.rec.start, slice(rec, rec.start, next.rec.end));
+    if (withNext) return this.replace(next.rec.start, joined(rec, next.rec));
     const own = slice(rec, rec.start, rec.end);
     this.add(own);
     return own;
@@ -186,6 +229,18 @@ export class RegionMap implements Iterable<RegionRecord> {
    * pieces that changed (with their new protection).
    */
   protect(start: number, end: number, prot: number): RegionRecord[] {
+    return this.modify(start, end, prot, (r) => r.flags);
+  }
+
+  /**
+   * Changes the regions of [start, end), which must be covered without holes (else ENOMEM,
+   * nothing changed): each region's piece takes protection `prot` (undefined: its own) and flags
+   * `flagsOf(region)`, as Linux's vma_modify does for mprotect, mlock and madvise. A region the
+   * change leaves as it is is not split; a changed piece is split off at the range's edges and
+   * merged with the neighbours it became compatible with (unchanged neighbours are not merged
+   * with each other, as Linux leaves them). Returns the changed pieces (copies).
+   */
+  modify(start: number, end: number, prot: number | undefined, flagsOf: (r: RegionRecord) => number): RegionRecord[] {
     const rs = this.overlapping(start, end);
     let at = start;
     for (const r of rs) {
@@ -193,30 +248,54 @@ export class RegionMap implements Iterable<RegionRecord> {
       at = r.end;
     }
     if (at < end) throw new VmmError('ENOMEM', `[${hex(start)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)})`);
-    const a = rs[0]!;
-    const z = rs[rs.length - 1]!;
-    const pieces = rs.map((r) => slice(r, Math.max(r.start, start), Math.min(r.end, end), prot));
-    // The new records of the span: the untouched edges, the pieces, and the neighbours they merge with.
-    const old = rs.slice();
     const list: RegionRecord[] = [];
-    const prev = a.start < start ? undefined : this.below(a.start);
-    if (a.start < start) list.push(slice(a, a.start, start));
-    else if (prev !== undefined && canMerge(prev, pieces[0]!)) {
-      old.unshift(prev);
-      list.push(prev);
+    const changed: boolean[] = [];
+    const pieces: RegionRecord[] = [];
+    for (const r of rs) {
+      const s = Math.max(r.start, start);
+      const e = Math.min(r.end, end);
+      const np = prot ?? r.prot;
+      const nf = flagsOf(r);
+      if (np === r.prot && nf === r.flags) {
+        list.push(r);
+        changed.push(false);
+        continue;
+      }
+      const piece = slice(r, s, e, np, nf); // the map keeps a record of its own
+      if (r.start < s) list.push(slice(r, r.start, s)), changed.push(false);
+      list.push(piece);
+      changed.push(true);
+      pieces.push(piece);
+      if (e < r.end) list.push(slice(r, e, r.end)), changed.push(false);
     }
-    list.push(...pieces);
-    const next = z.end > end ? undefined : this.findFirstOverlapping(z.end, z.end + 1);
-    if (z.end > end) list.push(slice(z, end, z.end));
-    else if (next !== undefined && canMerge(pieces[pieces.length - 1]!, next)) {
+    if (pieces.length === 0) return [];
+    // The neighbours a changed piece at either end of the span may merge with.
+    const old = rs.slice();
+    const prev = changed[0] ? this.below(rs[0]!.start) : undefined;
+    if (prev !== undefined && prev.end === list[0]!.start) {
+      old.unshift(prev);
+      list.unshift(prev);
+      changed.unshift(false);
+    }
+    const last = rs[rs.length - 1]!;
+    const next = changed[changed.length - 1] ? this.findFirstOverlapping(last.end, last.end + 1) : undefined;
+    if (next !== undefined && next.start === list[list.length - 1]!.end) {
       old.push(next);
       list.push(next);
+      changed.push(false);
     }
     const merged: RegionRecord[] = [];
-    for (const p of list) {
+    let topChanged = false;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i]!;
       const top = merged[merged.length - 1];
-      if (top !== undefined && canMerge(top, p)) merged[merged.length - 1] = slice(top, top.start, p.end);
-      else merged.push(p);
+      if (top !== undefined && (topChanged || changed[i]) && canMerge(top, p)) {
+        merged[merged.length - 1] = joined(top, p);
+        topChanged = true;
+      } else {
+        merged.push(p);
+        topChanged = changed[i]!;
+      }
     }
     this.replaceRun(old, merged);
     return pieces.map((p) => slice(p, p.start, p.end)); // copies: the map's records stay its own
@@ -246,9 +325,9 @@ export class RegionMap implements Iterable<RegionRecord> {
   }
 
   /**
-   * @internal Checks the invariants (regions ordered, non-overlapping, non-empty, maximally
-   * merged; every subtree figure right; heap order of priorities; counts); throws an Error
-   * naming the first broken one. For tests.
+   * @internal Checks the invariants (regions ordered, non-overlapping, non-empty; every subtree
+   * figure right; heap order of priorities; counts); throws an Error naming the first broken
+   * one. For tests.
    */
   check(): void {
     let n = 0;
@@ -259,7 +338,6 @@ export class RegionMap implements Iterable<RegionRecord> {
       if (r.start % 4096 !== 0 || r.end % 4096 !== 0) throw new Error(`region [${hex(r.start)}, ${hex(r.end)}) is not page-aligned`);
       if (prev !== undefined) {
         if (prev.end > r.start) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) overlap or are out of order`);
-        if (canMerge(prev, r)) throw new Error(`regions [${hex(prev.start)}, ${hex(prev.end)}) and [${hex(r.start)}, ${hex(r.end)}) could merge: they should have been merged`);
       }
       if (r.backing.type === 'object') objects.set(r.backing.objectId, (objects.get(r.backing.objectId) ?? 0) + 1);
       prev = r;
@@ -414,7 +492,7 @@ export class RegionMap implements Iterable<RegionRecord> {
     if (ceil <= low) return undefined;
     const r = n.rec;
     if (r.end < ceil && ceil - Math.max(low, r.end) >= length) return ceil - length;
-    this.ceiling = Math.min(ceil, r.kind === 'stack' ? r.start - stackGap : r.start);
+    this.ceiling = Math.min(ceil, (r.flags & VM_GROWSDOWN) !== 0 ? r.start - stackGap : r.start);
     return this.topDown(n.left, length, low, stackGap);
   }
 }

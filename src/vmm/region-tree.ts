@@ -6,6 +6,12 @@
  */
 import { hex } from '../hex.js';
 import type { RegionRecord } from './region.js';
+import { VM_ACCOUNT as ACCOUNT, VM_GROWSDOWN as GROWSDOWN, VM_LOCKED as LOCKED } from './vm-flags.js';
+
+// Module-local copies: the CommonJS build reads an imported binding through a getter at every use, and pull runs per node touched.
+const VM_ACCOUNT = ACCOUNT;
+const VM_GROWSDOWN = GROWSDOWN;
+const VM_LOCKED = LOCKED;
 
 /** A tree node: one region and what its subtree spans. */
 export class Node {
@@ -20,12 +26,17 @@ export class Node {
   hi: number;
   /** Largest gap between two consecutive regions of the subtree (0 for one region). */
   gap = 0;
-  /** Lowest start of a stack region in the subtree (its guard gap shrinks the gap below it). */
+  /** Lowest start of a VM_GROWSDOWN region (a stack) in the subtree (its guard gap shrinks the gap below it). */
   stack: number;
   /** Bytes the subtree's regions cover. */
   bytes: number;
   /** Sharing of the subtree's regions: PRIVATE, SHARED or MIXED (fork copies a uniform contiguous subtree in one call). */
   mode: number;
+  /** OR of the subtree's region flags (fork and exec skip their per-region work when no region has a flag). */
+  flagsOr: number;
+  /** Bytes of the subtree's VM_LOCKED regions (locked_vm) and VM_ACCOUNT ones (their Committed_AS charge). */
+  locked: number;
+  accounted: number;
 
   constructor(
     public rec: RegionRecord,
@@ -38,9 +49,12 @@ export class Node {
     this.lo = rec.start;
     this.loEnd = rec.end;
     this.hi = rec.end;
-    this.stack = rec.kind === 'stack' ? rec.start : Infinity;
+    this.stack = (rec.flags & VM_GROWSDOWN) !== 0 ? rec.start : Infinity;
     this.bytes = rec.end - rec.start;
     this.mode = rec.shared ? SHARED : PRIVATE;
+    this.flagsOr = rec.flags;
+    this.locked = (rec.flags & VM_LOCKED) !== 0 ? this.bytes : 0;
+    this.accounted = (rec.flags & VM_ACCOUNT) !== 0 ? this.bytes : 0;
   }
 }
 
@@ -64,6 +78,9 @@ export function own(n: Node, id: number): Node {
   c.stack = n.stack;
   c.bytes = n.bytes;
   c.mode = n.mode;
+  c.flagsOr = n.flagsOr;
+  c.locked = n.locked;
+  c.accounted = n.accounted;
   return c;
 }
 
@@ -73,10 +90,16 @@ export function pull(n: Node): Node {
   const l = n.left;
   const g = n.right;
   let gap = 0;
-  let stack = r.kind === 'stack' ? r.start : Infinity;
+  let stack = (r.flags & VM_GROWSDOWN) !== 0 ? r.start : Infinity;
   let bytes = r.end - r.start;
   let mode = r.shared ? SHARED : PRIVATE;
+  let flagsOr = r.flags;
+  let locked = (r.flags & VM_LOCKED) !== 0 ? bytes : 0;
+  let accounted = (r.flags & VM_ACCOUNT) !== 0 ? bytes : 0;
   if (l !== null) {
+    flagsOr |= l.flagsOr;
+    locked += l.locked;
+    accounted += l.accounted;
     n.lo = l.lo;
     n.loEnd = l.loEnd;
     gap = Math.max(l.gap, r.start - l.hi);
@@ -88,6 +111,9 @@ export function pull(n: Node): Node {
     n.loEnd = r.end;
   }
   if (g !== null) {
+    flagsOr |= g.flagsOr;
+    locked += g.locked;
+    accounted += g.accounted;
     n.hi = g.hi;
     gap = Math.max(gap, g.gap, g.lo - r.end);
     if (g.stack < stack) stack = g.stack;
@@ -100,6 +126,9 @@ export function pull(n: Node): Node {
   n.stack = stack;
   n.bytes = bytes;
   n.mode = mode;
+  n.flagsOr = flagsOr;
+  n.locked = locked;
+  n.accounted = accounted;
   return n;
 }
 
@@ -174,7 +203,7 @@ export function checkNode(n: Node | null): void {
   checkNode(n.right);
   if ((n.left !== null && n.left.pri > n.pri) || (n.right !== null && n.right.pri > n.pri)) throw new Error(`heap order broken at ${hex(n.start)}`);
   const fresh = pull(Object.assign(Object.create(Node.prototype) as Node, n));
-  if (fresh.lo !== n.lo || fresh.loEnd !== n.loEnd || fresh.hi !== n.hi || fresh.gap !== n.gap || fresh.stack !== n.stack || fresh.bytes !== n.bytes || fresh.mode !== n.mode) {
+  if (fresh.lo !== n.lo || fresh.loEnd !== n.loEnd || fresh.hi !== n.hi || fresh.gap !== n.gap || fresh.stack !== n.stack || fresh.bytes !== n.bytes || fresh.mode !== n.mode || fresh.flagsOr !== n.flagsOr || fresh.locked !== n.locked || fresh.accounted !== n.accounted) {
     throw new Error(`subtree figures of the node at ${hex(n.start)} are stale`);
   }
 }

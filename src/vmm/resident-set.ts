@@ -12,7 +12,7 @@
  * device one copy per run of neighbouring slots), never one call per page. The per-page
  * bookkeeping lives in PageStates (typed arrays by vpn block), not in Maps and Sets.
  * Its parts: page-states.ts (per-page flags and slots), swap-in.ts (the fault that maps a page
- * back, and readahead), locked-ranges.ts (mlock), swap-slot-refs.ts (slot and swap-cache
+ * back, and readahead), swap-slot-refs.ts (slot and swap-cache
  * references), resident-context.ts (its configuration and the machine-wide side).
  */
 import { PAGE_SIZE, PageBit, PTE } from '../core/constants.js';
@@ -26,8 +26,7 @@ import type { PageProt } from './pte-attrs.js';
 import type { FrameCopy } from '../reclaim/swap-device.js';
 import { CACHED, LAZY, LOCKED, PageSetView, PageSlotView, PageStates, SWAPPED, TOUCHED, TRACKED } from './page-states.js';
 import type { ResidentConfig, ResidentContext } from './resident-context.js';
-import { LockedRanges } from './locked-ranges.js';
-import { SwapIn } from './swap-in.js';
+import { SwapIn, prefetch } from './swap-in.js';
 import { dropCachePage, putSlot } from './swap-slot-refs.js';
 import { userTablePages } from '../machine/table-pages.js';
 
@@ -58,8 +57,8 @@ export class ResidentSet implements AccessBits {
   readonly tracked = new PageSetView(this.st, TRACKED);
   /** Resident pages under mlock: never evicted (Linux's unevictable list), still charged to the limit. */
   readonly locked = new PageSetView(this.st, LOCKED);
-  /** Locked ranges [start, end) of virtual page numbers (mlock; not inherited by a fork child). */
-  private readonly locks = new LockedRanges();
+  /** Whether the page at an address lies in a locked region (VM_LOCKED, the VMM's region flag); none: nothing is locked. */
+  lockedAt: ((la: number) => boolean) | undefined;
   /** Pages given MADV_FREE: dropped without a write at eviction unless written since. */
   readonly lazyFree = new PageSetView(this.st, LAZY);
   /** This process's counters. */
@@ -107,12 +106,12 @@ export class ResidentSet implements AccessBits {
 
   /** oom_badness points before oom_score_adj: resident + swapped + page-table pages (get_mm_rss + MM_SWAPENTS + mm_pgtables_bytes / PAGE_SIZE). */
   badness(): number {
-    return this.pages.residentPages + this.swapped.size + userTablePages(this.ctx.frames, this.pages.root);
+    return this.pages.rss + this.swapped.size + userTablePages(this.ctx.frames, this.pages.root);
   }
 
-  /** Pages mapped in this process (VmRSS). */
+  /** Pages mapped in this process (VmRSS: zero-page mappings left out). */
   rss(): number {
-    return this.pages.residentPages;
+    return this.pages.rss;
   }
 
   /** Counts this process's OOM kill. */
@@ -169,6 +168,7 @@ export class ResidentSet implements AccessBits {
     if (slot === undefined) {
       const ok = write ? this.pages.mapZeroed(la, 1, pp.writable) : this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
       if (!ok) return 'oom';
+      if (!write) this.pages.zeroPages++;
       kind = 'minor';
     } else {
       const k = this.swapIn.page(la, vpn, slot, write, pp);
@@ -225,19 +225,13 @@ export class ResidentSet implements AccessBits {
   /** The 2 MiB page at block vpn `first` was mapped: its 512 pages are resident, charged and tracked (one folio to Linux; the policy sees each page). */
   trackHuge(first: number, write: boolean): void {
     if (this.countTouched) this.st.addRun(first, HUGE_PAGES, TOUCHED);
-    if (!this.overlapsLocked(first * PAGE_SIZE, (first + HUGE_PAGES) * PAGE_SIZE)) {
-      // The usual case: no lock anywhere in the block, one run of page states.
-      this.st.addRun(first, HUGE_PAGES, TRACKED);
-      for (let v = first; v < first + HUGE_PAGES; v++) this.policy.insert(v, write);
+    // The block lies in one region: locked or not as a whole.
+    if (this.isLocked(first)) {
+      this.st.addRun(first, HUGE_PAGES, LOCKED);
       return;
     }
-    for (let v = first; v < first + HUGE_PAGES; v++) {
-      if (this.isLocked(v)) this.st.add(v, LOCKED);
-      else {
-        this.st.add(v, TRACKED);
-        this.policy.insert(v, write);
-      }
-    }
+    this.st.addRun(first, HUGE_PAGES, TRACKED);
+    for (let v = first; v < first + HUGE_PAGES; v++) this.policy.insert(v, write);
   }
 
   /** Pages resident and charged to the limit (tracked + locked). */
@@ -309,6 +303,7 @@ export class ResidentSet implements AccessBits {
     const direct = swap !== undefined && swap.framesDirect;
     let writes = 0;
     let done = 0;
+    let zeros = 0;
     let failure: unknown;
     for (let i = 0; i < n; i++) {
       const vpn = this.victims[i]!;
@@ -318,6 +313,7 @@ export class ResidentSet implements AccessBits {
       let slot = -1;
       // Size tests first: most batches meet empty sets, and a Map probe costs ~40 ns here.
       const lazy = st.delete(vpn, LAZY);
+      if (this.ctx.isZeroFrame(pfn)) zeros++;
       if (this.ctx.isZeroFrame(pfn) || (lazy && (b & PageBit.DIRTY) === 0)) {
         // Nothing to keep: the zero page, or a MADV_FREE page not written since (the next fault sees zeros).
         this.counters.evict_clean++, this.ctx.reclaim.evict_clean++;
@@ -390,6 +386,7 @@ export class ResidentSet implements AccessBits {
     rmap?.unmapAll();
     if (done > 0) {
       this.pages.swapOutList(las, done, this.lo, this.hi);
+      this.pages.zeroPages -= zeros;
       this.pages.invalidateList(las, done);
       if (this.scanner === 'kswapd') this.counters.pgsteal_kswapd += done, this.ctx.reclaim.pgsteal_kswapd += done;
       else this.counters.pgsteal_direct += done, this.ctx.reclaim.pgsteal_direct += done;
@@ -552,8 +549,8 @@ export class ResidentSet implements AccessBits {
 
   // ---------------------------------------------------------------- unmap, fork, teardown
 
-  /** Forgets [start, end) before it is unmapped (or zapped: `keepLocks`): swap entries cleared and their slots freed, tracked pages removed. */
-  forget(start: number, end: number, keepLocks = false): void {
+  /** Forgets [start, end) before it is unmapped (or zapped): swap entries cleared and their slots freed, tracked and locked pages removed. */
+  forget(start: number, end: number): void {
     const first = start / PAGE_SIZE;
     const last = end / PAGE_SIZE;
     const st = this.st;
@@ -569,7 +566,6 @@ export class ResidentSet implements AccessBits {
     }
     for (const vpn of st.inRange(LOCKED, first, last)) st.delete(vpn, LOCKED);
     for (const vpn of st.inRange(LAZY, first, last)) st.delete(vpn, LAZY);
-    if (!keepLocks) this.locks.remove(first, last);
   }
 
   /** Pages of [first, last) (vpns) in swap: their slots freed, their entries cleared (they read as zeros, or go). */
@@ -586,28 +582,15 @@ export class ResidentSet implements AccessBits {
 
   // ---------------------------------------------------------------- mlock, madvise
 
-  /** True when page `vpn` lies in an mlocked range. */
+  /** True when page `vpn` lies in a locked region. */
   isLocked(vpn: number): boolean {
-    return !this.locks.empty && this.locks.has(vpn);
+    return this.lockedAt !== undefined && this.lockedAt(vpn * PAGE_SIZE);
   }
 
-  /** True when any page of [start, end) (addresses) is in an mlocked range. */
-  overlapsLocked(start: number, end: number): boolean {
-    const a = start / PAGE_SIZE;
-    const b = end / PAGE_SIZE;
-    return this.locks.overlaps(a, b);
-  }
-
-  /** Pages of [start, end) (addresses) in mlocked ranges, resident or not (for VmLck and smaps). */
-  lockedPagesIn(start: number, end: number): number {
-    return this.locks.empty ? 0 : this.locks.pagesIn(start / PAGE_SIZE, end / PAGE_SIZE);
-  }
-
-  /** mlock of [start, end): resident pages there become unevictable; later faults there too. */
+  /** mlock of [start, end) (its regions are VM_LOCKED now): resident pages there become unevictable; later faults there too. */
   lock(start: number, end: number): void {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
-    this.locks.add(a, b);
     for (const v of this.st.inRange(TRACKED, a, b)) {
       this.st.delete(v, TRACKED);
       this.policy.remove(v);
@@ -619,7 +602,6 @@ export class ResidentSet implements AccessBits {
   unlock(start: number, end: number): void {
     const a = start / PAGE_SIZE;
     const b = end / PAGE_SIZE;
-    this.locks.remove(a, b);
     for (const v of this.st.inRange(LOCKED, a, b)) {
       this.st.delete(v, LOCKED);
       this.st.add(v, TRACKED);
@@ -645,14 +627,59 @@ export class ResidentSet implements AccessBits {
     return resident;
   }
 
+  /** MADV_WILLNEED: the swapped pages of [start, end) are read into the swap cache (their next fault is minor). Returns pages read. */
+  willNeed(start: number, end: number): number {
+    if (!this.ctx.swap) return 0;
+    const slots = this.st.inRange(SWAPPED, start / PAGE_SIZE, end / PAGE_SIZE).map((v) => this.st.slot(v, SWAPPED));
+    return prefetch(this.ctx, slots);
+  }
+
+  /** MADV_COLLAPSE made the 2 MiB block at vpn `first` one huge page: its pages not tracked yet (missing or zero-page ones before) are tracked (or locked) now. */
+  trackCollapsed(first: number): void {
+    const locked = this.isLocked(first);
+    for (let v = first; v < first + HUGE_PAGES; v++) {
+      if (this.st.has(v, TRACKED | LOCKED)) continue;
+      if (locked) this.st.add(v, LOCKED);
+      else {
+        this.st.add(v, TRACKED);
+        this.policy.insert(v, true);
+      }
+    }
+  }
+
+  /**
+   * mremap moved the entries of [from, from + pages*4096) to `to`: every page's state (tracked,
+   * locked, swapped and cached with their slots, lazily freed, touched) moves with it; the
+   * policy forgets the old keys and tracks the new ones (in address order).
+   */
+  moveRange(from: number, to: number, pages: number): void {
+    const a = from / PAGE_SIZE;
+    const d = to / PAGE_SIZE - a;
+    const st = this.st;
+    const vpns = st.inRange(TRACKED | LOCKED | LAZY | SWAPPED | CACHED | TOUCHED, a, a + pages);
+    const saved = vpns.map((v) => [st.flags(v), st.slot(v, SWAPPED), st.slot(v, CACHED)] as const);
+    for (const v of vpns) {
+      if (st.has(v, TRACKED)) this.policy.remove(v);
+      for (const f of [TRACKED, LOCKED, LAZY, SWAPPED, CACHED, TOUCHED]) st.delete(v, f);
+    }
+    vpns.forEach((v, i) => {
+      const [flags, swapSlot, cacheSlot] = saved[i]!;
+      const w = v + d;
+      for (const f of [TRACKED, LOCKED, LAZY, TOUCHED]) if ((flags & f) !== 0) st.add(w, f);
+      if ((flags & SWAPPED) !== 0) st.setSlot(w, SWAPPED, swapSlot);
+      if ((flags & CACHED) !== 0) st.setSlot(w, CACHED, cacheSlot);
+      if ((flags & TRACKED) !== 0) this.policy.insert(w, false);
+    });
+  }
+
   /** Tracked pages of [start, end), in address order. */
   trackedIn(start: number, end: number): number[] {
     return this.st.inRange(TRACKED, start / PAGE_SIZE, end / PAGE_SIZE);
   }
 
-  /** Gives a fork child the parent's swap entries (each slot gains a reference) and its resident pages (address order). */
-  forkInto(child: ResidentSet): void {
-    const vpns = this.st.all(SWAPPED);
+  /** Gives a fork child the parent's swap entries (each slot gains a reference) and its resident pages (address order), of the pages `copied` says the child got. */
+  forkInto(child: ResidentSet, copied: (vpn: number) => boolean): void {
+    const vpns = this.st.all(SWAPPED).filter(copied);
     if (vpns.length > 0) {
       const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
       const lo = new Uint32Array(vpns.length);
@@ -667,6 +694,7 @@ export class ResidentSet implements AccessBits {
     }
     // Memory locks are not inherited (mlock(2)): the parent's locked pages are ordinary in the child.
     for (const v of this.st.all(TRACKED | LOCKED)) {
+      if (!copied(v)) continue;
       child.st.add(v, TRACKED);
       child.policy.insert(v, false);
     }
@@ -687,15 +715,25 @@ export class ResidentSet implements AccessBits {
    * remove() cannot stop a teardown).
    */
   release(): void {
+    this.dropAll();
+    this.guarded?.discard();
+    this.ctx.reclaimer?.sets.delete(this);
+  }
+
+  /** exec: every page state goes (slots freed, swap entries cleared, the policy told each page is gone); the set, its configuration and counters stay. */
+  reset(): void {
+    for (const v of this.st.all(TRACKED)) this.policy.remove(v);
+    this.dropAll();
+  }
+
+  /** Frees every slot of the process's swapped and swap-cached pages, clears their entries, forgets every page state. */
+  private dropAll(): void {
     const st = this.st;
     const swapped = st.all(SWAPPED);
     this.clearEntries(swapped);
     for (const v of swapped) putSlot(this.ctx, st.slot(v, SWAPPED));
     for (const v of st.all(CACHED)) putSlot(this.ctx, st.slot(v, CACHED));
-    this.guarded?.discard();
     st.clear();
-    this.locks.clear();
-    this.ctx.reclaimer?.sets.delete(this);
   }
 
   private clearEntries(vpns: number[]): void {

@@ -40,6 +40,8 @@ export interface ObjectPager {
   pageIn(obj: SharedMemoryObject, index: number): 'major' | 'minor';
   /** The object is gone: forget its present pages and free the slots of its swapped ones. */
   released(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void;
+  /** A hole was punched (MADV_REMOVE): forget those present pages and free those slots; the object lives on. */
+  removed(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void;
   /** MADV_PAGEOUT: evicts the present pages of [first, first + count) that only `by` maps; returns how many went. */
   pageOut(obj: SharedMemoryObject, first: number, count: number, by: ObjectMapper): number;
   /** MADV_COLD: the present pages of [first, first + count) that only `by` maps lose Accessed and go to the policy's cold end. */
@@ -56,6 +58,8 @@ export class SharedMemoryObject {
   private readonly mappers = new Set<ObjectMapper>();
   private linked: boolean;
   private released = false;
+  /** @internal Pages charged to Committed_AS for it (an anonymous object's size, shmem_acct_size), uncharged when it goes. */
+  accounted = 0;
 
   /** @internal Use machine.createSharedMemory(). */
   constructor(
@@ -204,6 +208,24 @@ export class SharedMemoryObject {
   detach(by: ObjectMapper): void {
     this.mappers.delete(by);
     this.maybeRelease();
+  }
+
+  /**
+   * @internal Punches a hole (fallocate PUNCH_HOLE, what MADV_REMOVE does to shmem): pages
+   * [first, first + count) lose their frames and swap slots, and read as zeros again. The caller
+   * has unmapped them from every mapping first.
+   */
+  punchHole(first: number, count: number): void {
+    const present: number[] = [];
+    const slots: number[] = [];
+    for (const [i, f] of this.frames) if (i >= first && i < first + count) present.push(i), void f;
+    for (const [i, s] of this.slots) if (i >= first && i < first + count) slots.push(s), this.slots.delete(i);
+    this.pager?.removed(this, present, slots);
+    for (const i of present) {
+      this.frames_.unref(this.frames.get(i)!);
+      this.frames.delete(i);
+    }
+    this.budget?.uncharge(present.length + slots.length);
   }
 
   /** Removes the name (like shm_unlink); the memory lives on while it is mapped. */

@@ -112,6 +112,12 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
   }
 
   /** The object is gone: its pages leave the policy, its slots are freed. */
+  removed(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void {
+    const s = this.objectSlot(obj, false);
+    if (s >= 0) for (const index of present) this.policy.remove(s * PAGES + index);
+    for (const slot of slots) putSlot(this.ctx, slot);
+  }
+
   released(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void {
     const s = this.objectSlot(obj, false);
     if (s >= 0) {
@@ -199,7 +205,7 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
         if ((bits[j]! & PageBit.PRESENT) === 0 || frames[j] !== m.want[j]) continue; // unmapped here, or a private copy
         hit[j] = 1;
         matched[v]!++;
-        if (m.vm.resident?.isLocked(m.las[j]! / PAGE_SIZE)) keep[v] = 1; // mlocked: unevictable
+        if (m.vm.isLockedAt(m.las[j]!)) keep[v] = 1; // mlocked: unevictable
       }
       hits.push(hit);
     }

@@ -140,3 +140,28 @@ export function readAround(ctx: Pick<ResidentContext, 'swap' | 'swapCache' | 're
   swap.pswpin += read;
   return read;
 }
+
+/**
+ * MADV_WILLNEED's read_swap_cache_async for each of `slots`: pages in the device (not already in
+ * the swap cache, not in zswap) are read into the swap cache, as far as frames allow above the
+ * low watermark. Returns the pages read.
+ */
+export function prefetch(ctx: Pick<ResidentContext, 'swap' | 'swapCache' | 'frames' | 'reclaimer'>, slots: readonly number[]): number {
+  const swap = ctx.swap!;
+  const want = slots.filter((t) => ctx.swapCache.frameOf(t) === undefined && !swap.zswap?.has(t));
+  const fr = ctx.frames;
+  const reserve = ctx.reclaimer?.watermarks.low ?? 0;
+  const n = Math.max(0, Math.min(want.length, fr.freeCount() - reserve - 2));
+  if (n === 0) return 0;
+  const frames = new Float64Array(n);
+  if (!fr.allocList(frames, n)) return 0;
+  for (let i = 0; i < n; i++) {
+    const t = want[i]!;
+    const f = frames[i]!;
+    if (!swap.device.holdsZeros(t)) swap.device.read(t, fr.view(f), fr.offset(f));
+    fr.noteWritten(f, 1);
+    ctx.swapCache.add(t, f);
+  }
+  swap.pswpin += n;
+  return n;
+}

@@ -12,9 +12,10 @@ import { PROT_WRITE } from './pte-attrs.js';
 import type { RegionRecord, RegionKind } from './region.js';
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VirtualMemory } from './virtual-memory.js';
-import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE, mmapBase } from './layout.js';
-import { checkMapCountForMap, checkMapCountForProtect, checkMapCountForUnmap } from './map-count.js';
-import { checkOvercommit, checkProtectOvercommit } from './overcommit.js';
+import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE } from './layout.js';
+import { checkMapCountForMap, checkMapCountForModify, checkMapCountForUnmap } from './map-count.js';
+import { accountable } from './overcommit.js';
+import { VM_ACCOUNT, VM_GROWSDOWN, VM_HUGEPAGE, VM_LOCKED, VM_LOCKONFAULT, VM_NORESERVE } from './vm-flags.js';
 
 /** vm.max_map_count of the machine this space runs on. */
 const maxMapCount = (vm: VirtualMemory): number => vm.ctx.maxMapCount;
@@ -45,11 +46,15 @@ export interface MmapOptions {
   kind?: RegionKind;
   /** Transparent huge pages (madvise MADV_HUGEPAGE): private anonymous faults map a whole 2 MiB page where an aligned block lies inside the region. */
   hugePages?: boolean;
-  /** MAP_NORESERVE: no overcommit charge (a large sparse mapping on a small machine), as Linux's heuristic mode allows. */
+  /** MAP_NORESERVE: no overcommit charge (a large sparse mapping on a small machine), as Linux's heuristic mode allows (vm.overcommit_memory 2 ignores it). */
   noReserve?: boolean;
+  /** MAP_LOCKED: the region is locked (VM_LOCKED) and faulted in, as after mlock (errors of the fault-in ignored). */
+  locked?: boolean;
+  /** MAP_GROWSDOWN: the region grows down on a fault below it, as the stack does (anonymous private memory only). */
+  growsDown?: boolean;
 }
 
-const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'offset', 'kind', 'hugePages', 'noReserve']);
+const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'offset', 'kind', 'hugePages', 'noReserve', 'locked', 'growsDown']);
 const REGION_KEYS = new Set(['start', 'length', 'prot', 'kind', 'name', 'shared']);
 const KINDS = new Set<RegionKind>(['code', 'data', 'heap', 'stack', 'mmap', 'shared', 'kernel']);
 
@@ -81,6 +86,13 @@ export function userAddress(v: unknown, arg: string): number {
   throw new VmmError('EINVAL', `${arg} must be an integer number or a bigint, got ${describe(v)}`);
 }
 
+/** A size_t argument (a length): a non-negative safe integer, or a bigint below 2^64 (beyond 2^53 it loses low bits, far outside user space anyway). */
+export function sizeArg(v: unknown, op: string, arg = 'length'): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) return Number(v);
+  throw new VmmError('EINVAL', `${op}: ${arg} must be a non-negative integer (or a bigint below 2^64), got ${describe(v)}`);
+}
+
 function prot(v: unknown, arg = 'prot'): number {
   if (typeof v !== 'string') throw new VmmError('EINVAL', `${arg} must be a string of 'rwx' letters, got ${describe(v)}`);
   try {
@@ -109,7 +121,9 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   const noReplace = bool(opts.noReplace, 'noReplace');
   const populate = bool(opts.populate, 'populate');
   const hugePages = bool(opts.hugePages, 'hugePages');
-  const noReserve = bool(opts.noReserve, 'noReserve');
+  const noReserveAsked = bool(opts.noReserve, 'noReserve');
+  const locked = bool(opts.locked, 'locked');
+  const growsDown = bool(opts.growsDown, 'growsDown');
   if (opts.name !== undefined && (typeof opts.name !== 'string' || opts.name.length > 80 || /[\n\\`$[\]]/.test(opts.name))) {
     throw new VmmError('EINVAL', `name must be a string of at most 80 characters without newlines, brackets, backslash, \` or $ (as PR_SET_VMA_ANON_NAME)`);
   }
@@ -124,6 +138,8 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   } else if (opts.offset !== undefined) {
     throw new VmmError('EINVAL', 'offset is only meaningful with object');
   }
+  // do_mmap: a growing-down mapping must be anonymous and private.
+  if (growsDown && (shared || object !== undefined)) throw new VmmError('EINVAL', 'mmap: growsDown (MAP_GROWSDOWN) needs anonymous private memory');
   const exact = fixed || noReplace;
   let addr: number;
   if (opts.addr !== undefined || exact) {
@@ -143,18 +159,84 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   }
   // Every check runs before anything changes: with `fixed`, a refused call keeps the old mapping and its data.
   checkMapCountForMap(vm.regions, maxMapCount(vm), 'mmap', fixed ? { start: addr, end: addr + length } : undefined);
-  // Accounted memory (VM_ACCOUNT): shared anonymous mappings and private writable ones. A shm object's pages are /dev/shm's.
-  if (!noReserve && ((shared && object === undefined) || (!shared && (p & PROT_WRITE) !== 0))) checkOvercommit(vm.ctx.totalPages, length, 'mmap');
-  if (shared && object === undefined) object = vm.ctx.createAnonymousObject(length);
+  const oc = vm.ctx.overcommit;
+  // MAP_NORESERVE is honoured unless overcommit is never allowed (vm.overcommit_memory 2).
+  const noReserve = noReserveAsked && oc.mode !== 2;
+  let flags = vm.defFlags | (locked ? VM_LOCKED : 0) | (growsDown ? VM_GROWSDOWN : 0) | (hugePages && !shared && !object ? VM_HUGEPAGE : 0) | (noReserve ? VM_NORESERVE : 0);
+  if (locked) canLock(vm, 'mmap');
+  if (!mlockFutureOk(vm, flags, length)) throw new VmmError('EAGAIN', `mmap: locking ${length / PAGE_SIZE} more pages would exceed RLIMIT_MEMLOCK (${vm.rlimits.soft('RLIMIT_MEMLOCK') / PAGE_SIZE} pages)`);
+  // MAP_FIXED may replace what is there: the limits count what it would unmap (mmap_region).
+  const replaced = fixed ? vm.regions.overlapping(addr, addr + length) : [];
+  const replacedPages = (key: 'all' | 'data' | 'account') => replaced.reduce((n, r) => n + (key === 'all' || (key === 'data' ? isData(r.prot, r.shared, r.flags) : (r.flags & VM_ACCOUNT) !== 0) ? (Math.min(addr + length, r.end) - Math.max(addr, r.start)) / PAGE_SIZE : 0), 0);
+  checkExpand(vm, p, shared, flags, length / PAGE_SIZE, 'mmap', replacedPages('all'), replacedPages('data'));
+  // Accounted memory: private writable mappings (VM_ACCOUNT; over a MAP_FIXED replacement only the difference is a new request), shared anonymous objects (their size).
+  let charged = 0;
+  let transferred = 0;
+  if (accountable(p, shared, noReserve)) {
+    flags |= VM_ACCOUNT;
+    transferred = replacedPages('account');
+    charged = length / PAGE_SIZE - transferred;
+    if (charged > 0) oc.charge(charged, vm.regions.bytes / PAGE_SIZE, 'mmap');
+  }
+  if (shared && object === undefined) {
+    const pages = length / PAGE_SIZE;
+    if (!noReserve) {
+      try {
+        oc.charge(pages, vm.regions.bytes / PAGE_SIZE, 'mmap');
+      } catch (e) {
+        if (charged > 0) oc.uncharge(charged);
+        throw e;
+      }
+    }
+    object = vm.ctx.createAnonymousObject(length);
+    if (!noReserve) object.accounted = pages;
+  }
   // As Linux, a mapping may run past the end of its object: an access there is SIGBUS.
   if (fixed) vm.removeRange(addr, addr + length);
-  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, hugePages: hugePages && !shared && !object, noReserve });
-  if (populate) vm.populate(addr, addr + length);
+  if (transferred > 0) oc.committed += transferred; // the replaced regions' charge is the new region's now
+  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, flags });
+  // mm_populate for MAP_POPULATE, or a locked region (not VM_LOCKONFAULT); errors ignored.
+  if (populate || (flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) vm.populate(addr, addr + length);
   return addr;
 }
 
+/** is_data_mapping: private writable memory that does not grow down (RLIMIT_DATA counts it). */
+function isData(prot: number, shared: boolean, flags: number): boolean {
+  return (prot & PROT_WRITE) !== 0 && !shared && (flags & VM_GROWSDOWN) === 0;
+}
+
+/** Pages of the space's data mappings (mm->data_vm). */
+export function dataPages(vm: VirtualMemory): number {
+  let n = 0;
+  for (const r of vm.regions) if (isData(r.prot, r.shared, r.flags)) n += (r.end - r.start) / PAGE_SIZE;
+  return n;
+}
+
+/**
+ * may_expand_vm: `pages` more pages of a region with (prot, shared, flags) keep the space within
+ * RLIMIT_AS and, for a data mapping, RLIMIT_DATA; `freed`/`freedData` are the pages the call
+ * unmaps first (MAP_FIXED). ENOMEM naming the limit otherwise.
+ */
+export function checkExpand(vm: VirtualMemory, prot: number, shared: boolean, flags: number, pages: number, op: string, freed = 0, freedData = 0): void {
+  const as = vm.rlimits.soft('RLIMIT_AS');
+  if (as !== Infinity && vm.regions.bytes / PAGE_SIZE - freed + pages > as / PAGE_SIZE) throw new VmmError('ENOMEM', `${op}: ${pages} more pages would take the address space past RLIMIT_AS (${as / PAGE_SIZE} pages)`);
+  const data = vm.rlimits.soft('RLIMIT_DATA');
+  if (data !== Infinity && isData(prot, shared, flags) && dataPages(vm) - freedData + pages > data / PAGE_SIZE) throw new VmmError('ENOMEM', `${op}: ${pages} more pages of private writable memory would exceed RLIMIT_DATA (${data / PAGE_SIZE} pages)`);
+}
+
+/** can_do_mlock: EPERM when RLIMIT_MEMLOCK is 0 and the process has no CAP_IPC_LOCK. */
+export function canLock(vm: VirtualMemory, op: string): void {
+  if (vm.rlimits.soft('RLIMIT_MEMLOCK') === 0 && !vm.capIpcLock) throw new VmmError('EPERM', `${op}: RLIMIT_MEMLOCK is 0 and the process has no CAP_IPC_LOCK`);
+}
+
+/** mlock_future_ok: a new region with `flags` of `bytes` keeps locked memory within RLIMIT_MEMLOCK. */
+export function mlockFutureOk(vm: VirtualMemory, flags: number, bytes: number): boolean {
+  if ((flags & VM_LOCKED) === 0 || vm.capIpcLock) return true;
+  return vm.lockedVm + bytes / PAGE_SIZE <= vm.rlimits.soft('RLIMIT_MEMLOCK') / PAGE_SIZE;
+}
+
 /** A hint is used when the range there is free; otherwise the top-down search decides (as Linux). */
-function placeHinted(vm: VirtualMemory, hint: number, length: number): number {
+export function placeHinted(vm: VirtualMemory, hint: number, length: number): number {
   const a = hint - (((hint % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE);
   if (a >= MMAP_MIN_ADDR && a <= TASK_SIZE - length && vm.regions.isFree(a, a + length) && clearOfStackGuard(vm, a, a + length)) return a;
   return placeTopDown(vm, length);
@@ -162,12 +244,12 @@ function placeHinted(vm: VirtualMemory, hint: number, length: number): number {
 
 function clearOfStackGuard(vm: VirtualMemory, start: number, end: number): boolean {
   const next = vm.regions.findFirstOverlapping(end, end + STACK_GUARD_GAP);
-  return !next || next.kind !== 'stack';
+  return !next || (next.flags & VM_GROWSDOWN) === 0; // vm_start_gap: a region that grows down keeps its guard gap free
 }
 
 /** unmapped_area_topdown below mmap_base, then the fallback bottom-up search, else ENOMEM. */
-function placeTopDown(vm: VirtualMemory, length: number): number {
-  const high = Math.min(mmapBase(vm.stackTop, vm.stackLimit), TASK_SIZE);
+export function placeTopDown(vm: VirtualMemory, length: number): number {
+  const high = Math.min(vm.mmapBase, TASK_SIZE);
   const low = Math.max(PAGE_SIZE, MMAP_MIN_ADDR);
   const a = vm.regions.findGapTopDown(length, low, high, STACK_GUARD_GAP);
   if (a !== undefined) return a;
@@ -209,13 +291,64 @@ export function mprotect(vm: VirtualMemory, addr: number | bigint, length: numbe
   const end = a + len;
   let at = a;
   for (let r = vm.regions.find(at); r && at < end; r = vm.regions.find(at)) at = r.end;
+  const stop = Math.min(at, end);
   if (at > a) {
-    checkMapCountForProtect(vm.regions, maxMapCount(vm), a, Math.min(at, end), p);
-    checkProtectOvercommit(vm.regions, vm.ctx.totalPages, a, Math.min(at, end), p);
+    const flagsOf = (r: RegionRecord): number => protectFlags(r, p);
+    const rs = vm.regions.overlapping(a, stop);
+    checkMapCountForModify(vm.regions, maxMapCount(vm), a, stop, p, flagsOf, 'mprotect');
+    const dl = vm.rlimits.soft('RLIMIT_DATA');
+    if (dl !== Infinity) {
+      // may_expand_vm: private memory that becomes writable is data (RLIMIT_DATA).
+      let newData = 0;
+      for (const r of rs) if (isData(p, r.shared, r.flags) && !isData(r.prot, r.shared, r.flags)) newData += (Math.min(stop, r.end) - Math.max(a, r.start)) / PAGE_SIZE;
+      if (newData > 0 && dataPages(vm) + newData > dl / PAGE_SIZE) throw new VmmError('ENOMEM', `mprotect: ${newData} more pages of private writable memory would exceed RLIMIT_DATA (${dl / PAGE_SIZE} pages)`);
+    }
+    if ((p & PROT_WRITE) !== 0) {
+      // One request per region part, as mprotect_fixup makes them; a refused one takes back the ones before (nothing changes).
+      const oc = vm.ctx.overcommit;
+      const done: number[] = [];
+      try {
+        for (const r of rs) {
+          if (!charged(r, p)) continue;
+          const pages = (Math.min(stop, r.end) - Math.max(a, r.start)) / PAGE_SIZE;
+          oc.charge(pages, vm.regions.bytes / PAGE_SIZE, 'mprotect');
+          done.push(pages);
+        }
+      } catch (e) {
+        for (const n of done) oc.uncharge(n);
+        throw e;
+      }
+    }
+    // mprotect_fixup, region by region: each piece changes (and merges) in turn; a private locked region that
+    // becomes writable is faulted in for writing right then (breaking COW), which gives it an anon_vma before the next piece merges.
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
+      const s = Math.max(a, r.start);
+      const e = Math.min(stop, r.end);
+      const cur = i === 0 ? r : vm.regions.find(s)!; // the first is as it was; later ones may have merged meanwhile
+      if (uncharged(cur, p)) vm.ctx.overcommit.uncharge((e - s) / PAGE_SIZE);
+      const populate = (p & PROT_WRITE) !== 0 && !cur.shared && (cur.prot & PROT_WRITE) === 0 && (cur.flags & VM_LOCKED) !== 0;
+      vm.protectRange(s, e, p, flagsOf);
+      if (populate) vm.populate(s, e);
+    }
   }
-  if (at >= end) return vm.protectRange(a, end, p);
-  if (at > a) vm.protectRange(a, at, p);
+  if (at >= end) return;
   throw new VmmError('ENOMEM', `mprotect: [${hex(a)}, ${hex(end)}) is not fully mapped (hole at ${hex(at)}${at > a ? `; [${hex(a)}, ${hex(at)}) was changed, as Linux does` : ''})`);
+}
+
+/** mprotect_fixup charges private memory that becomes writable for the first time (VM_ACCOUNT from then on). */
+function charged(r: RegionRecord, p: number): boolean {
+  return (p & PROT_WRITE) !== 0 && !r.shared && (r.prot & PROT_WRITE) === 0 && (r.flags & (VM_ACCOUNT | VM_NORESERVE)) === 0;
+}
+
+/** Made read-only before any anonymous page was made in it (no anon_vma), anonymous memory is uncharged again. */
+function uncharged(r: RegionRecord, p: number): boolean {
+  return (p & PROT_WRITE) === 0 && (r.flags & VM_ACCOUNT) !== 0 && !r.shared && r.backing.type === 'anonymous' && r.anon === 0;
+}
+
+/** A region's flags after mprotect to `p`: VM_ACCOUNT gained or dropped as mprotect_fixup charges. */
+function protectFlags(r: RegionRecord, p: number): number {
+  return charged(r, p) ? r.flags | VM_ACCOUNT : uncharged(r, p) ? r.flags & ~VM_ACCOUNT : r.flags;
 }
 
 /** brk(2) as glibc's brk(): sets the break (or reports it without an argument); ENOMEM when it cannot move. */
@@ -223,17 +356,30 @@ export function brk(vm: VirtualMemory, addr?: number | bigint): number {
   if (addr === undefined) return vm.brkEnd;
   const target = userAddress(addr, 'addr');
   if (target < vm.heapStart) throw new VmmError('ENOMEM', `brk: ${hex(target)} is below the start of the heap (${hex(vm.heapStart)})`);
+  // check_data_rlimit: the heap alone (vmsim has no data segment) within RLIMIT_DATA.
+  const dl = vm.rlimits.soft('RLIMIT_DATA');
+  if (dl !== Infinity && target - vm.heapStart > dl) throw new VmmError('ENOMEM', `brk: a heap of ${target - vm.heapStart} bytes exceeds RLIMIT_DATA (${dl})`);
   const oldEnd = pageUp(vm.brkEnd);
   const newEnd = pageUp(target);
   if (newEnd > oldEnd) {
-    // check_brk_limits + the stack guard gap: the new heap must not touch the next mapping.
-    if (newEnd > TASK_SIZE || !vm.regions.isFree(oldEnd, newEnd)) throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would overlap another mapping`);
-    const next = vm.regions.findFirstOverlapping(newEnd, newEnd + STACK_GUARD_GAP);
-    if (next && next.kind === 'stack') throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would enter the stack guard gap`);
+    if (newEnd > TASK_SIZE) throw new VmmError('ENOMEM', `brk: ${hex(newEnd)} is outside user space`);
+    if (!mlockFutureOk(vm, vm.defFlags, newEnd - oldEnd)) throw new VmmError('ENOMEM', `brk: locking ${(newEnd - oldEnd) / PAGE_SIZE} more pages (mlockall MCL_FUTURE) would exceed RLIMIT_MEMLOCK`);
+    // The first region above the old break, up to one page and the guard gap past the new one: the heap must end
+    // a page below it (below its guard gap if it grows down) — brk's `newbrk + PAGE_SIZE > vm_start_gap(next)`.
+    const next = vm.regions.findFirstOverlapping(oldEnd, newEnd + PAGE_SIZE + STACK_GUARD_GAP);
+    if (next && newEnd + PAGE_SIZE > next.start - ((next.flags & VM_GROWSDOWN) !== 0 ? STACK_GUARD_GAP : 0)) {
+      throw new VmmError('ENOMEM', `brk: growing the heap to ${hex(newEnd)} would leave less than a page${(next.flags & VM_GROWSDOWN) !== 0 ? ' and the stack guard gap' : ''} below the mapping at ${hex(next.start)}`);
+    }
+    checkExpand(vm, 3, false, VM_ACCOUNT, (newEnd - oldEnd) / PAGE_SIZE, 'brk');
     checkMapCountForMap(vm.regions, maxMapCount(vm), 'brk'); // do_brk_flags checks even when the heap only grows
-    checkOvercommit(vm.ctx.totalPages, newEnd - oldEnd, 'brk');
-    vm.addRegion({ start: oldEnd, end: newEnd, prot: 3, kind: 'heap', name: '[heap]', shared: false });
+    vm.ctx.overcommit.charge((newEnd - oldEnd) / PAGE_SIZE, vm.regions.bytes / PAGE_SIZE, 'brk');
+    vm.addRegion({ start: oldEnd, end: newEnd, prot: 3, kind: 'heap', shared: false, flags: VM_ACCOUNT | vm.defFlags });
+    vm.brkEnd = target;
+    if ((vm.defFlags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) vm.populate(oldEnd, newEnd);
+    return target;
   } else if (newEnd < oldEnd) {
+    // Shrinking needs a region in [newbrk, oldbrk) (the heap may have been unmapped); all of that range goes.
+    if (vm.regions.isFree(newEnd, oldEnd)) throw new VmmError('ENOMEM', `brk: nothing is mapped in [${hex(newEnd)}, ${hex(oldEnd)}) to shrink`);
     vm.removeRange(newEnd, oldEnd);
   }
   vm.brkEnd = target;
@@ -279,9 +425,12 @@ export function createRegion(vm: VirtualMemory, o: RegionOptions): RegionRecord 
   const shared = bool(o.shared, 'shared');
   if (!vm.regions.isFree(start, start + len)) throw new VmmError('EEXIST', `createRegion: [${hex(start)}, ${hex(start + len)}) overlaps an existing region`);
   checkMapCountForMap(vm.regions, maxMapCount(vm), 'createRegion');
-  if (shared || (p & PROT_WRITE) !== 0) checkOvercommit(vm.ctx.totalPages, len, 'createRegion');
+  const flags = (o.kind === 'stack' ? VM_GROWSDOWN : 0) | (accountable(p, shared, false) ? VM_ACCOUNT : 0);
+  checkExpand(vm, p, shared, flags, len / PAGE_SIZE, 'createRegion');
+  if (shared || (p & PROT_WRITE) !== 0) vm.ctx.overcommit.charge(len / PAGE_SIZE, vm.regions.bytes / PAGE_SIZE, 'createRegion');
   const object = shared ? vm.ctx.createAnonymousObject(len) : undefined;
-  vm.addRegion({ start, end: start + len, prot: p, kind: o.kind, name: o.name, shared, object });
+  if (object) object.accounted = len / PAGE_SIZE;
+  vm.addRegion({ start, end: start + len, prot: p, kind: o.kind, name: o.name, shared, object, flags });
   return vm.regions.find(start)!;
 }
 

@@ -5,30 +5,35 @@
  * It reaches the page tables only through the MMU level's typed page operations (PageTable),
  * one operation per region range, never one per page. A fault's outcome is a value.
  */
-import { PAGE_SIZE, PTE, PFEC } from '../core/constants.js';
+import { PAGE_SIZE, PageBit, PTE, PFEC } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { PageAttrs, PageTable } from '../machine/page-table.js';
 import { TlbGather } from '../machine/tlb-gather.js';
 import { VmmError } from '../errors.js';
 import { RegionMap } from './region-map.js';
-import type { RegionRecord as Region } from './region.js';
-import { FORK_PRIVATE, FORK_SHARED, PROT_WRITE, SOFT_DIRTY, protIndex, type PageProt } from './pte-attrs.js';
+import { pgoff, slice, type RegionRecord as Region } from './region.js';
+import { FORK_PRIVATE, PROT_WRITE, SOFT_DIRTY, protIndex, type PageProt } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
 import type { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
-import { formatMaps } from './maps-format.js';
-import { STACK_GUARD_GAP } from './layout.js';
+import { formatMaps, type ProcessLayout } from './maps-format.js';
+import { INITIAL_STACK_SIZE, MMAP_MIN_ADDR, STACK_GUARD_GAP } from './layout.js';
 import type { ResidentSet } from './resident-set.js';
 import { memcgOutOfMemory } from './oom-killer.js';
+import { VM_ACCOUNT, VM_DONTCOPY, VM_GROWSDOWN, VM_HUGEPAGE, VM_LOCKED, VM_LOCKED_MASK, VM_NOHUGEPAGE, VM_WIPEONFORK } from './vm-flags.js';
+import { Rlimits } from './rlimits.js';
+import { populateRange } from './populate.js';
 import { ProcState } from './proc/proc-state.js';
 import { recordHiwater } from './proc/rss-counts.js';
 
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
+/** fault_around_bytes / PAGE_SIZE: how many pages a read fault in an object's mapping may map (64 KiB). */
+const FAULT_AROUND = 16;
 
 /** A new region: a record without its backing, plus the object (and byte offset) that backs it, if any. */
-export type RegionSpec = Omit<Region, 'backing'> & { object?: SharedMemoryObject; offset?: number };
+export type RegionSpec = Omit<Region, 'backing' | 'anon'> & { object?: SharedMemoryObject; offset?: number };
 
 /**
  * A VMM fault hook for an address outside every region (after stack growth declined): it may
@@ -42,9 +47,16 @@ export class VirtualMemory implements FaultHandler {
   /** Start of the heap (start_brk) and the current break. */
   heapStart: number;
   brkEnd: number;
-  /** Lowest address the stack may grow down to, and the stack's top. */
+  /** The stack's top (the initial stack region ends there; start_stack is in its last page). */
   stackTop: number;
-  stackLimit: number;
+  /** Where top-down placement starts (mmap_base), fixed when the process image is made (creation, exec). */
+  mmapBase: number;
+  /** RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK (kept by a fork child and by exec). */
+  rlimits: Rlimits;
+  /** CAP_IPC_LOCK: lock beyond RLIMIT_MEMLOCK (off: a vmsim process is an ordinary user's). */
+  capIpcLock = false;
+  /** Flags every new mapping gets (mm->def_flags: VM_LOCKED | VM_LOCKONFAULT after mlockall(MCL_FUTURE)). */
+  defFlags = 0;
   readonly faults: FaultCounters = newFaultCounters();
   sharedPages = 0;
   /** @internal Ranges allocVirtual returned: start → end (freeVirtual frees exactly these). */
@@ -59,18 +71,53 @@ export class VirtualMemory implements FaultHandler {
   constructor(
     readonly pages: PageTable,
     readonly ctx: VmmContext,
-    init: { heapStart: number; stackTop: number; stackLimit: number },
+    init: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number },
   ) {
     this.regions = new RegionMap();
     this.heapStart = init.heapStart;
     this.brkEnd = init.heapStart;
     this.stackTop = init.stackTop;
-    this.stackLimit = init.stackLimit;
+    this.rlimits = new Rlimits(init.stackLimit);
+    this.mmapBase = init.mmapBase;
   }
 
-  /** 4 KiB pages mapped in this space's user half (Linux's RSS). */
+  /** Pages of locked regions (mm->locked_vm, VmLck), mapped or not. */
+  get lockedVm(): number {
+    return this.regions.lockedBytes / PAGE_SIZE + this.lockedLeak;
+  }
+  /** Pages Linux's locked_vm keeps counting after their region stopped being locked (MREMAP_DONTUNMAP's old range). */
+  lockedLeak = 0;
+
+  /** RLIMIT_STACK's soft limit: how far the stack may grow below its top. */
+  get stackLimit(): number {
+    return this.rlimits.soft('RLIMIT_STACK');
+  }
+
+  /** Linux's RSS: 4 KiB pages mapped in this space's user half, zero-page mappings left out. */
   get residentPages(): number {
-    return this.pages.residentPages;
+    return this.pages.rss;
+  }
+
+  /** True when the page at `la` lies in a locked region (its pages are never evicted). */
+  isLockedAt(la: number): boolean {
+    const r = this.regions.find(la);
+    return r !== undefined && (r.flags & VM_LOCKED) !== 0;
+  }
+
+  /** The pages of [start, end) that map the zero page or the huge zero page (one bulk count each). */
+  zeroPagesIn(start: number, end: number): number {
+    if (this.pages.zeroPages === 0) return 0;
+    const n = (end - start) / PAGE_SIZE;
+    const hz = this.ctx.hugeZeroStart;
+    return this.pages.countFrames(start, n, this.ctx.zeroFrame, 1) + (hz >= 0 ? this.pages.countFrames(start, n, hz, 512) : 0);
+  }
+
+  /** Unmaps [start, end) of one kind of region, keeping the shared and zero-page counts; returns pages unmapped. */
+  private unmapPages(start: number, end: number, shared: boolean, gather?: TlbGather): number {
+    if (!shared) this.pages.zeroPages -= this.zeroPagesIn(start, end);
+    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE, gather);
+    if (shared) this.sharedPages -= n;
+    return n;
   }
 
   /** The page attributes of a region (its vm_page_prot), computed once per machine. */
@@ -87,11 +134,21 @@ export class VirtualMemory implements FaultHandler {
 
   // ------------------------------------------------------------ regions and pages
 
+  /**
+   * The initial stack a new process image gets (setup_arg_pages: 128 KiB below the stack's top,
+   * growing down, charged to Committed_AS as VM_STACK_FLAGS include VM_ACCOUNT).
+   */
+  addStack(): void {
+    const start = this.stackTop - INITIAL_STACK_SIZE;
+    this.ctx.overcommit.charge(INITIAL_STACK_SIZE / PAGE_SIZE, undefined, 'stack');
+    this.addRegion({ start, end: this.stackTop, prot: 3, kind: 'stack', shared: false, flags: VM_GROWSDOWN | VM_ACCOUNT });
+  }
+
   /** Adds a region over free space (merging like vma_merge); maps nothing yet. */
   addRegion(spec: RegionSpec): Region {
     const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0 } : { type: 'anonymous' as const };
     const attach = spec.object !== undefined && !this.references(spec.object.id);
-    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, ...(spec.hugePages ? { hugePages: true } : {}), ...(spec.noReserve ? { noReserve: true } : {}) });
+    const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, flags: spec.flags, anon: 0 });
     if (attach) spec.object!.attach(this);
     // A new or grown mapping has VM_SOFTDIRTY (all its pages read as soft-dirty), as __mmap_region and do_brk_flags set it.
     this.proc.softDirty?.markDirty(r.start, r.end);
@@ -110,10 +167,12 @@ export class VirtualMemory implements FaultHandler {
     // unmap_region: one mmu_gather over the pieces, flushed once after the range is unmapped and
     // before its frames can be reused (tlb_finish_mmu), with freed_tables when tables went.
     const g = new TlbGather();
+    let accounted = 0;
     for (const p of pieces) {
-      const n = this.pages.unmap(p.start, (p.end - p.start) / PAGE_SIZE, g);
-      if (p.shared) this.sharedPages -= n;
+      this.unmapPages(p.start, p.end, p.shared, g);
+      if ((p.flags & VM_ACCOUNT) !== 0) accounted += (p.end - p.start) / PAGE_SIZE;
     }
+    this.ctx.overcommit.uncharge(accounted);
     this.pages.finish(g);
     // One attachment per space and object: detach each object once, when no region of this space maps it any more.
     const ids = new Set<number>();
@@ -127,19 +186,60 @@ export class VirtualMemory implements FaultHandler {
    * zap is one mmu_gather (zap_page_range_single), flushed once.
    */
   zapRange(start: number, end: number, shared: boolean): void {
-    recordHiwater(this);
+    recordHiwater(this); // update_hiwater_rss before the figure drops
     this.splitEdges(start, end, 'madvise');
-    if (!shared) this.resident?.forget(start, end, true);
+    if (!shared) this.resident?.forget(start, end);
     const g = new TlbGather();
-    const n = this.pages.unmap(start, (end - start) / PAGE_SIZE, g);
-    if (shared) this.sharedPages -= n;
+    this.unmapPages(start, end, shared, g);
     this.pages.finish(g);
   }
 
-  /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed). */
-  protectRange(start: number, end: number, prot: number): void {
+  /**
+   * MADV_REMOVE's unmap_mapping_range: this space's mappings of pages [first, first + count) of
+   * object `objectId` go — all of them in shared regions, only the pages still mapping the
+   * object's frames (not copied on write) in private ones.
+   */
+  unmapObjectPages(objectId: number, first: number, count: number, onlyMine = false): number[] {
+    if (!onlyMine) recordHiwater(this); // MADV_REMOVE zaps (update_hiwater_rss); reclaim (onlyMine) does not record
+    const obj = this.ctx.object(objectId);
+    const clean: number[] = [];
+    let unmapped = false;
+    for (const r of [...this.regions.regionsOf(objectId)]) {
+      if (r.backing.type !== 'object') continue;
+      const off = r.backing.offset / PAGE_SIZE;
+      const a = Math.max(first, off);
+      const b = Math.min(first + count, off + (r.end - r.start) / PAGE_SIZE);
+      if (b <= a) continue;
+      const s = r.start + (a - off) * PAGE_SIZE;
+      const e = r.start + (b - off) * PAGE_SIZE;
+      if (r.shared && !onlyMine) {
+        this.zapRange(s, e, true);
+        continue;
+      }
+      const n = b - a;
+      const las = Float64Array.from({ length: n }, (_, i) => s + i * PAGE_SIZE);
+      const bits = new Uint8Array(n);
+      const frames = new Float64Array(n);
+      this.pages.pageBits(las, n, bits, frames);
+      // onlyMine: the pages no other mapping holds (the object's reference and this entry's).
+      const mine = (i: number) => (bits[i]! & PageBit.PRESENT) !== 0 && frames[i] === obj?.presentFrame(a + i) && (!onlyMine || (bits[i]! & PageBit.SHARED) === 0 || this.pages.refCount(frames[i]!) <= 2);
+      const gone = las.filter((_, i) => mine(i));
+      for (let i = 0; i < n; i++) if (mine(i) && (bits[i]! & PageBit.DIRTY) === 0) clean.push(a + i);
+      if (gone.length === 0) continue;
+      this.pages.swapOutList(gone, gone.length, new Uint32Array(gone.length), new Uint32Array(gone.length));
+      if (r.shared) this.sharedPages -= gone.length;
+      this.pages.invalidateList(gone, gone.length);
+      unmapped = true;
+    }
+    // The flushes invalidateList deferred into the batch go out before the object's frames can be freed.
+    if (unmapped) this.pages.flushUnmapBatch();
+    return clean;
+  }
+
+  /** Changes the protection of [start, end) (all of it mapped, else ENOMEM, nothing changed); `flags` gives each piece's new flags (mprotect adds VM_ACCOUNT where it charged). */
+  protectRange(start: number, end: number, prot: number, flags: (piece: Region) => number = (p) => p.flags): void {
     this.splitEdges(start, end, 'mprotect');
-    const pieces = this.regions.protect(start, end, prot);
+    const pieces = this.regions.modify(start, end, prot, flags);
     const sd = this.proc.softDirty;
     // change_protection in one mmu_gather: flushed once, only over the entries whose change needs it.
     const g = new TlbGather();
@@ -173,43 +273,12 @@ export class VirtualMemory implements FaultHandler {
   }
 
   /**
-   * Maps the pages of [start, end) now (MAP_POPULATE) for a private writable or shared region.
-   * Best effort, as mm_populate() ignores errors: when memory (or /dev/shm) runs out, the pages
-   * that fit are mapped in address order, the rest are left to faults, and nothing is thrown.
+   * MAP_POPULATE (and MAP_LOCKED): mm_populate of [start, end), best effort — errors are
+   * ignored, so when memory (or /dev/shm) runs out the pages that fit are mapped in address
+   * order and the rest are left to faults. Every page faulted in counts as a minor fault.
    */
   populate(start: number, end: number): void {
-    const r = this.regions.find(start);
-    if (!r || r.prot === 0) return;
-    const pages = (end - start) / PAGE_SIZE;
-    const pp = this.readProt(r, start);
-    if (r.backing.type === 'anonymous' && !r.shared) {
-      // Linux populates a private read-only mapping with the zero page: reads need no frame, so vmsim leaves it to faults.
-      if ((r.prot & PROT_WRITE) === 0) return;
-      // Populating is not a fault: no fault counter moves.
-      const attrs = pp.writableDirty;
-      if (!this.pages.mapZeroed(start, pages, attrs)) fillPrefix(start, pages, (la, n) => this.pages.mapZeroed(la, n, attrs));
-      return;
-    }
-    if (!r.shared || r.backing.type !== 'object') return; // private object mappings fault in (COW) on access
-    const obj = this.ctx.object(r.backing.objectId);
-    if (!obj) return;
-    // Object frames are not contiguous: one bulk allocation of the missing ones, one mapping of the list.
-    // Pages past the end of the object stay unmapped (an access there is SIGBUS, populating them fails).
-    const first = (r.backing.offset + (start - r.start)) / PAGE_SIZE;
-    const inside = Math.max(0, Math.min(pages, obj.size / PAGE_SIZE - first));
-    const mapRun = (la: number, n: number): boolean => {
-      let frames: Float64Array;
-      try {
-        frames = obj.framesOf(first + (la - start) / PAGE_SIZE, n);
-      } catch (e) {
-        if (e instanceof VmmError && (e.code === 'ENOMEM' || e.code === 'ENOSPC')) return false;
-        throw e;
-      }
-      if (!this.pages.mapFrameList(la, frames, pp.writable)) return false;
-      this.sharedPages += n;
-      return true;
-    };
-    if (inside > 0 && !mapRun(start, inside)) fillPrefix(start, inside, mapRun);
+    populateRange(this, start, end, 'map');
   }
 
   // ------------------------------------------------------------ faults
@@ -248,8 +317,7 @@ export class VirtualMemory implements FaultHandler {
       if (!r) return this.segv('SEGV_MAPERR');
     }
     const write = f.kind === 1;
-    if (!write) this.proc.zeroMaybe = true; // a read may map the zero page: the resident count may now exceed RSS
-    else if (this.proc.softDirty !== undefined) this.proc.softDirty.written(Math.floor(f.la / PAGE_SIZE));
+    if (write && this.proc.softDirty !== undefined) this.proc.softDirty.written(Math.floor(f.la / PAGE_SIZE));
     const present = (f.errorCode & PFEC.P) !== 0;
     // Linux's access_error() for x86.
     if (write) {
@@ -261,16 +329,40 @@ export class VirtualMemory implements FaultHandler {
     }
     if ((f.errorCode & PFEC.RSVD) !== 0) return UNHANDLED;
     const la = f.la - (f.la % PAGE_SIZE);
+    // A write to private memory makes (or copies) an anonymous page: the region needs its anon_vma.
+    if (write && !r.shared && r.anon === 0) r = this.anonPrepare(r);
     if (present) return this.writeProtectFault(r, la);
     if (this.resident && r.backing.type === 'anonymous' && !r.shared) {
       // THP under reclaim: a 2 MiB page when its 512 pages fit, else 4 KiB pages like any others.
-      const huge = r.hugePages ? this.residentHugeFault(r, la, write) : undefined;
+      const huge = (r.flags & VM_HUGEPAGE) !== 0 ? this.residentHugeFault(r, la, write) : undefined;
       return huge ?? this.residentFault(la, write, write ? this.pageProt(r) : this.readProt(r, la));
     }
     if (r.backing.type === 'object' || r.shared) return this.objectFault(r, la, write);
     const outcome = this.mapAnonymousPage(r, la, write);
     if (outcome === RETRY) this.countMinor();
     return outcome;
+  }
+
+  /**
+   * anon_vma_prepare: the region gets an anon_vma when its first anonymous page is made — a
+   * neighbour's when they could share one (find_mergeable_anon_vma: the next region first, then
+   * the previous, each adjacent, of the same backing and flags, with an anon_vma of its own, not a
+   * fork child's), else a new one. The record is replaced, not merged (as Linux leaves it).
+   */
+  anonPrepare(r: Region): Region {
+    if (r.anon !== 0) return r;
+    const cur = this.regions.find(r.start);
+    if (cur !== undefined && cur.anon !== 0) return cur; // the caller's record was older
+    if (cur !== undefined) r = cur;
+    const next = this.regions.findFirstOverlapping(r.end, r.end + 1);
+    const prev = this.regions.below(r.start);
+    let id = 0;
+    if (next !== undefined && next.start === r.end && anonCompatible(r, next)) id = next.anon;
+    else if (prev !== undefined && prev.end === r.start && anonCompatible(prev, r)) id = prev.anon;
+    if (id === 0) id = this.ctx.newAnonId();
+    const rec = slice(r, r.start, r.end, r.prot, r.flags, id);
+    this.regions.setRecord(rec);
+    return rec;
   }
 
   /** A not-present fault under a resident limit: the resident set makes room, then maps the page (from swap: a major fault). */
@@ -294,6 +386,7 @@ export class VirtualMemory implements FaultHandler {
   private residentHugeFault(r: Region, la: number, write: boolean): FaultOutcome | undefined {
     const block = la - (la % HUGE_PAGE);
     if (block < r.start || block + HUGE_PAGE > r.end) return undefined;
+    r = this.anonPrepare(r); // do_huge_pmd_anonymous_page prepares it for the huge zero page too
     const rs = this.resident!;
     const room = rs.beforeHuge(block / PAGE_SIZE);
     if (room === 'killed') return KILLED;
@@ -306,6 +399,13 @@ export class VirtualMemory implements FaultHandler {
 
   /** A write to a present, read-only page of a writable region: copy-on-write (or a stale entry). */
   private writeProtectFault(r: Region, la: number): FaultOutcome {
+    // A copy (of a COW page, or of the zero page) allocates: reclaim may run first, as for any
+    // allocation (__alloc_pages' slow path), and the entry is read after it (it may have been
+    // evicted meanwhile; the OOM killer may have run: then the fault is looked at anew).
+    if (this.resident && this.ctx.reclaimer) {
+      const rc = this.ctx.reclaimer.beforeAllocate(this.resident);
+      if (rc !== 'ok') return rc === 'killed' ? KILLED : AGAIN;
+    }
     const pt = this.pages;
     let leaf = pt.leaf(la);
     if (leaf === undefined) return RETRY; // unmapped meanwhile: the retry faults it in
@@ -344,6 +444,7 @@ export class VirtualMemory implements FaultHandler {
     if (zero) {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
       if (!pt.breakCow(la, attrs, true)) return OOM;
+      pt.zeroPages--;
     } else if (pt.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
       // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
       reused = true;
@@ -379,12 +480,15 @@ export class VirtualMemory implements FaultHandler {
     const block = la - (la % HUGE_PAGE);
     const writable = pp.writableDirty;
     pt.unmap(block, HUGE_PAGE / PAGE_SIZE);
+    pt.zeroPages -= HUGE_PAGE / PAGE_SIZE;
     // pmdp_huge_clear_flush: flush_tlb_range of the 2 MiB (512 pages at 4 KiB: a full flush, freed_tables).
     pt.flushRange(block, block + HUGE_PAGE, 12, true);
     if (!pt.mapZeroed(block, 1, writable, HUGE_PAGE)) {
       const zeros = new Float64Array(HUGE_PAGE / PAGE_SIZE).fill(this.ctx.zeroFrame);
       if (!pt.mapFrameList(block, zeros, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
+      pt.zeroPages += HUGE_PAGE / PAGE_SIZE;
       if (!pt.breakCow(la, writable, true)) return OOM;
+      pt.zeroPages--;
     }
     this.countMinor();
     return RETRY;
@@ -398,11 +502,13 @@ export class VirtualMemory implements FaultHandler {
 
 
   private mapAnonymousPage(r: Region, la: number, write: boolean): FaultOutcome {
-    if (r.hugePages && this.mapHugePage(r, la, write)) return RETRY;
+    if ((r.flags & VM_HUGEPAGE) !== 0 && this.mapHugePage(r, la, write)) return RETRY;
     const pp = this.pageProt(r);
     // A read fault on private anonymous memory maps the shared zero page read-only (COW).
-    const ok = write ? this.pages.mapZeroed(la, 1, pp.writable) : this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi });
-    return ok ? RETRY : OOM;
+    if (write) return this.pages.mapZeroed(la, 1, pp.writable) ? RETRY : OOM;
+    if (!this.pages.mapFrames(la, this.ctx.zeroFrame, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
+    this.pages.zeroPages++;
+    return RETRY;
   }
 
   /**
@@ -414,11 +520,14 @@ export class VirtualMemory implements FaultHandler {
   private mapHugePage(r: Region, la: number, write: boolean): boolean {
     const block = la - (la % HUGE_PAGE);
     if (block < r.start || block + HUGE_PAGE > r.end) return false;
+    r = this.anonPrepare(r); // do_huge_pmd_anonymous_page prepares it for the huge zero page too
     const pp = this.pageProt(r);
     try {
       if (write) return this.pages.mapZeroed(block, 1, pp.writable, HUGE_PAGE);
       const hz = this.ctx.hugeZeroFrame(this);
-      return hz >= 0 && this.pages.mapFrames(block, hz, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi }, HUGE_PAGE);
+      if (hz < 0 || !this.pages.mapFrames(block, hz, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi }, HUGE_PAGE)) return false;
+      this.pages.zeroPages += HUGE_PAGE / PAGE_SIZE;
+      return true;
     } catch (e) {
       // EEXIST: part of the block is mapped by 4 KiB pages already.
       if (e instanceof VmmError && e.code === 'EEXIST') return false;
@@ -431,11 +540,56 @@ export class VirtualMemory implements FaultHandler {
     this.pagedIn = false;
     const outcome = this.mapObjectPage(r, la, write);
     if (outcome !== RETRY) return outcome; // AGAIN included
+    if (!write) this.faultAround(r, la);
     if (this.pagedIn) {
       this.faults.major++;
       this.ctx.faults.major++;
     } else this.countMinor();
     return outcome;
+  }
+
+  /**
+   * do_fault_around after a read fault in an object's mapping: the object's pages present in
+   * memory within the 16-page aligned window around `la` (clipped to the region and to one page
+   * table) that are not mapped here yet are mapped too — read-only (COW) in a private mapping —
+   * with no fault of their own (filemap_map_pages). Swapped pages are not in memory: left to faults.
+   */
+  private faultAround(r: Region, la: number): void {
+    const obj = r.backing.type === 'object' ? this.ctx.object(r.backing.objectId) : undefined;
+    if (!obj || r.backing.type !== 'object') return;
+    const idx = Math.floor(la / PAGE_SIZE) % 512;
+    const from = Math.max(idx - (idx % FAULT_AROUND), idx - Math.min(idx, (la - r.start) / PAGE_SIZE));
+    const to = Math.min(from + FAULT_AROUND, 512, idx + (r.end - la) / PAGE_SIZE);
+    if (to - from <= 1) return;
+    const base = la - (idx - from) * PAGE_SIZE;
+    const n = to - from;
+    const las = new Float64Array(n);
+    for (let i = 0; i < n; i++) las[i] = base + i * PAGE_SIZE;
+    const bits = new Uint8Array(n);
+    const frames = new Float64Array(n);
+    this.pages.pageBits(las, n, bits, frames);
+    const first = (r.backing.offset + (base - r.start)) / PAGE_SIZE;
+    const pp = this.pageProt(r);
+    const attrs = r.shared ? pp.writable : { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi };
+    // Runs of consecutive pages to map: one mapFrameList each.
+    let i = 0;
+    while (i < n) {
+      const f = bits[i] === 0 && first + i < obj.size / PAGE_SIZE ? obj.presentFrame(first + i) : undefined;
+      if (f === undefined) {
+        i++;
+        continue;
+      }
+      const run: number[] = [f];
+      let j = i + 1;
+      for (; j < n && bits[j] === 0 && first + j < obj.size / PAGE_SIZE; j++) {
+        const g = obj.presentFrame(first + j);
+        if (g === undefined) break;
+        run.push(g);
+      }
+      if (!this.pages.mapFrameList(las[i]!, Float64Array.from(run), attrs)) return; // no page table: the rest fault in later
+      if (r.shared) this.sharedPages += run.length;
+      i = j;
+    }
   }
 
   /** Set by mapObjectPage when its page came back from swap (read by objectFault). */
@@ -479,17 +633,37 @@ export class VirtualMemory implements FaultHandler {
     return RETRY;
   }
 
-  /** Linux's expand_stack: a fault below the stack within its limit and clear of the guard gap grows it. */
+  /**
+   * Linux's expand_downwards: a fault below a VM_GROWSDOWN region (the stack, a MAP_GROWSDOWN
+   * mapping) that is the first region above the address grows it down to the faulting page,
+   * unless that is below mmap_min_addr, within stack_guard_gap of an accessible region below
+   * that does not grow down itself, makes the region larger than RLIMIT_STACK, takes the address
+   * space past RLIMIT_AS or locked memory past RLIMIT_MEMLOCK, or the commit is refused. The new
+   * pages are charged (VM_ACCOUNT) and, in a locked region, locked.
+   */
   private tryGrowStack(la: number): Region | undefined {
-    const stack = this.regions.find(this.stackTop - 1);
-    if (!stack || stack.kind !== 'stack' || la >= stack.start) return undefined;
+    const r = this.regions.findFirstOverlapping(la, 2 ** 47);
+    if (!r || (r.flags & VM_GROWSDOWN) === 0 || la >= r.start) return undefined;
     const newStart = la - (la % PAGE_SIZE);
-    if (newStart < this.stackTop - this.stackLimit) return undefined;
-    const prev = this.regions.below(newStart);
-    if (prev && prev.end + STACK_GUARD_GAP > newStart) return undefined;
-    // Only free space between the region below and the stack: anything else is SEGV_MAPERR (never EEXIST).
-    if (!this.regions.isFree(newStart, stack.start)) return undefined;
-    this.regions.insert({ start: newStart, end: stack.start, prot: stack.prot, kind: 'stack', name: stack.name, shared: false, backing: { type: 'anonymous' } });
+    if (newStart < MMAP_MIN_ADDR) return undefined;
+    const prev = this.regions.below(newStart + 1);
+    if (prev && prev !== r && (prev.flags & VM_GROWSDOWN) === 0 && prev.prot !== 0 && newStart - prev.end < STACK_GUARD_GAP) return undefined;
+    if (prev && prev.end > newStart) return undefined;
+    const grow = (r.start - newStart) / PAGE_SIZE;
+    if (r.end - newStart > this.stackLimit) return undefined;
+    if (this.regions.bytes / PAGE_SIZE + grow > this.rlimits.soft('RLIMIT_AS') / PAGE_SIZE) return undefined;
+    if ((r.flags & VM_LOCKED) !== 0 && !this.capIpcLock && this.lockedVm + grow > this.rlimits.soft('RLIMIT_MEMLOCK') / PAGE_SIZE) return undefined;
+    if ((r.flags & VM_ACCOUNT) !== 0) {
+      try {
+        this.ctx.overcommit.charge(grow, this.regions.bytes / PAGE_SIZE, 'stack growth');
+      } catch (e) {
+        if (e instanceof VmmError) return undefined;
+        throw e;
+      }
+    }
+    // expand_downwards prepares the region's anon_vma first, then the region takes the new pages (its offset lowered with its start).
+    const grown = this.anonPrepare(r);
+    this.regions.growDown(grown.start, slice(grown, newStart, grown.end));
     return this.regions.find(la);
   }
 
@@ -501,35 +675,109 @@ export class VirtualMemory implements FaultHandler {
 
   // ------------------------------------------------------------ fork, stats, teardown
 
-  /** Copies this space's regions and page tables into `child` (COW for private pages, shared stays shared). */
+  /**
+   * fork's dup_mmap: the child gets the regions, less VM_DONTCOPY ones (MADV_DONTFORK), with
+   * locks cleared (mlock is not inherited; the copies are not merged, as Linux leaves them); the
+   * copies of VM_ACCOUNT regions are charged (ENOMEM under vm.overcommit_memory 2). Page-table
+   * entries are copied only where a fault could not fill them again: private regions' pages
+   * become COW in both, VM_WIPEONFORK regions start empty, and shared regions are not copied
+   * at all (vma_needs_copy: the child faults them in). The parent's TLB is flushed.
+   */
   forkInto(child: VirtualMemory): void {
     child.regions = this.regions.clone();
     child.heapStart = this.heapStart;
     child.brkEnd = this.brkEnd;
     child.stackTop = this.stackTop;
-    child.stackLimit = this.stackLimit;
+    child.mmapBase = this.mmapBase;
+    child.rlimits = this.rlimits.clone();
+    child.capIpcLock = this.capIpcLock;
+    child.defFlags = this.defFlags & VM_NOHUGEPAGE; // mm_init keeps only VM_INIT_DEF_MASK
     child.allocations = new Map(this.allocations);
     child.proc = this.proc.forkChild();
-    for (const id of this.objectIds()) this.ctx.object(id)?.attach(child);
-    // One page-table call per run of touching regions of one sharing, not per region.
-    this.regions.forEachRun((start, end, shared) => {
-      const n = this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, shared ? FORK_SHARED : FORK_PRIVATE);
-      if (shared) child.sharedPages += n;
-    });
-    if (this.resident && child.resident) this.resident.forkInto(child.resident);
+    // The child's copies: DONTCOPY ones gone, no locks, a new anon_vma each (anon_vma_fork: the
+    // child's chain holds the parent's too), none where the child starts empty (WIPEONFORK).
+    for (const r of [...this.regions]) {
+      if ((r.flags & VM_DONTCOPY) !== 0) {
+        child.regions.remove(r.start, r.end);
+        continue;
+      }
+      const flags = r.flags & ~VM_LOCKED_MASK;
+      const anon = r.anon === 0 || (r.flags & VM_WIPEONFORK) !== 0 ? 0 : -this.ctx.newAnonId();
+      if (flags !== r.flags || anon !== r.anon) child.regions.setRecord(slice(r, r.start, r.end, r.prot, flags, anon));
+    }
+    const charge = child.regions.accountedBytes / PAGE_SIZE;
+    try {
+      this.ctx.overcommit.charge(charge, this.regions.bytes / PAGE_SIZE, 'fork');
+    } catch (e) {
+      child.regions = new RegionMap(); // nothing was charged: the caller's teardown of the child uncharges nothing
+      throw e;
+    }
+    for (const id of child.objectIds()) this.ctx.object(id)?.attach(child);
+    // vma_needs_copy: only regions with an anon_vma have entries a fault could not make again;
+    // one page-table call per run of them.
+    let runStart = -1;
+    let runEnd = -1;
+    const copy = (start: number, end: number): void => {
+      this.pages.forkInto(child.pages, start, (end - start) / PAGE_SIZE, FORK_PRIVATE);
+      // The child's copies map the zero page where the parent's entries do.
+      child.pages.zeroPages += this.zeroPagesIn(start, end);
+    };
+    for (const r of this.regions) {
+      const copied = !r.shared && r.anon !== 0 && (r.flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0;
+      if (copied && r.start === runEnd) runEnd = r.end;
+      else {
+        if (runStart >= 0) copy(runStart, runEnd);
+        runStart = copied ? r.start : -1;
+        runEnd = copied ? r.end : -1;
+      }
+    }
+    if (runStart >= 0) copy(runStart, runEnd);
+    if (this.resident && child.resident) this.resident.forkInto(child.resident, (vpn) => copiedPage(this, vpn));
     this.ctx.forkHugeZero(this, child);
     // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable entries are now stale.
     this.pages.flush();
   }
 
+  /**
+   * exec's new image (exec_mmap): every region and page goes — uncharged, objects detached, swap
+   * slots freed, the TLB flushed — and the process starts over with `layout`'s stack, mmap base
+   * and heap, and (withStack) the initial stack, charged before anything goes (a refused charge
+   * changes nothing). What the process keeps: its fault counters, resource limits, CAP_IPC_LOCK,
+   * resident-set configuration and counters; mlockall's MCL_FUTURE is dropped (def_flags), and
+   * /proc's per-mm state (VmPeak, VmHWM, soft-dirty) starts over.
+   */
+  exec(layout: { stackTop: number; mmapBase: number; heapStart: number }, withStack: boolean, stackCharged = false): void {
+    if (withStack && !stackCharged) this.ctx.overcommit.charge(INITIAL_STACK_SIZE / PAGE_SIZE, undefined, 'exec');
+    this.resident?.reset();
+    this.ctx.overcommit.uncharge(this.regions.accountedBytes / PAGE_SIZE);
+    const ids = this.objectIds();
+    this.pages.unmap(0, 2 ** 47 / PAGE_SIZE);
+    this.pages.zeroPages = 0;
+    this.pages.flush();
+    this.ctx.putHugeZero(this); // the old mm's hold on the huge zero page goes with it
+    this.regions = new RegionMap();
+    for (const id of ids) this.ctx.object(id)?.detach(this);
+    this.sharedPages = 0;
+    this.allocations = new Map();
+    this.heapStart = layout.heapStart;
+    this.brkEnd = layout.heapStart;
+    this.stackTop = layout.stackTop;
+    this.mmapBase = layout.mmapBase;
+    this.defFlags &= VM_NOHUGEPAGE;
+    this.lockedLeak = 0;
+    this.proc = new ProcState(); // a new mm: high-water marks and soft-dirty state start over
+    if (withStack) this.addRegion({ start: this.stackTop - INITIAL_STACK_SIZE, end: this.stackTop, prot: 3, kind: 'stack', shared: false, flags: VM_GROWSDOWN | VM_ACCOUNT });
+  }
+
   /** True once teardown ran (the space is being destroyed or was). */
   private dead = false;
 
-  /** Drops every region (frames are freed by the caller's destroyRoot). */
+  /** Drops every region (frames are freed by the caller's destroyRoot) and uncharges what they had charged. */
   teardown(): void {
     this.dead = true;
     this.resident?.release();
     const ids = this.objectIds();
+    this.ctx.overcommit.uncharge(this.regions.accountedBytes / PAGE_SIZE);
     this.regions = new RegionMap();
     for (const id of ids) this.ctx.object(id)?.detach(this);
   }
@@ -541,15 +789,24 @@ export class VirtualMemory implements FaultHandler {
 
   /** Statistics of this space. */
   stats(): SpaceStats {
-    return { faults: { ...this.faults }, residentPages: this.pages.residentPages, sharedPages: this.sharedPages, virtualSize: this.regions.bytes, regions: this.regions.size };
+    return { faults: { ...this.faults }, residentPages: this.pages.rss, sharedPages: this.sharedPages, virtualSize: this.regions.bytes, regions: this.regions.size, lockedPages: this.lockedVm };
   }
 
   /** /proc/PID/maps text. */
   maps(): string {
-    return formatMaps(this.regions, (id) => {
-      const o = this.ctx.object(id);
-      return o && { name: o.name, linked: o.isLinked };
-    });
+    return formatMaps(
+      this.regions,
+      (id) => {
+        const o = this.ctx.object(id);
+        return o && { name: o.name, linked: o.isLinked };
+      },
+      this.layout,
+    );
+  }
+
+  /** mm->start_brk, brk and start_stack (the initial stack pointer lies in the stack's top page). */
+  get layout(): ProcessLayout {
+    return { startBrk: this.heapStart, brk: this.brkEnd, startStack: this.stackTop - PAGE_SIZE };
   }
 
   /** O(1): the region map counts the regions of each object. */
@@ -560,6 +817,20 @@ export class VirtualMemory implements FaultHandler {
   private objectIds(): number[] {
     return this.regions.objectIds();
   }
+}
+
+/** anon_vma_compatible + reusable_anon_vma: b follows a, same backing (contiguous offsets), same flags but access bits, and the neighbour's anon_vma is its own. */
+function anonCompatible(a: Region, b: Region): boolean {
+  const other = a.anon !== 0 ? a.anon : b.anon;
+  if (other <= 0 || a.shared !== b.shared || a.flags !== b.flags || a.backing.type !== b.backing.type) return false;
+  if (a.backing.type === 'object' && b.backing.type === 'object' && a.backing.objectId !== b.backing.objectId) return false;
+  return pgoff(b) === pgoff(a) + (a.end - a.start);
+}
+
+/** True when a fork child got page `vpn`'s entry: it lies in a private region of the parent with an anon_vma, neither DONTCOPY nor WIPEONFORK. */
+function copiedPage(parent: VirtualMemory, vpn: number): boolean {
+  const r = parent.regions.find(vpn * PAGE_SIZE);
+  return r !== undefined && !r.shared && r.anon !== 0 && (r.flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0;
 }
 
 const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
@@ -573,17 +844,4 @@ const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D | SOFT_DIRTY, setHi: 0, c
 
 function protName(p: number): string {
   return (p & 1 ? 'r' : '-') + (p & 2 ? 'w' : '-') + (p & 4 ? 'x' : '-');
-}
-
-/** Runs `op` over ever smaller runs from `start` until one fails at a single page: the longest prefix of `pages` that fits. */
-function fillPrefix(start: number, pages: number, op: (la: number, n: number) => boolean): number {
-  let at = 0;
-  let step = 512;
-  while (at < pages) {
-    const n = Math.min(step, pages - at);
-    if (op(start + at * PAGE_SIZE, n)) at += n;
-    else if (n === 1) break;
-    else step = Math.max(1, n >> 1);
-  }
-  return at;
 }

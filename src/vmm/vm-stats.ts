@@ -19,7 +19,7 @@ export interface FaultCounters {
 /** Statistics of one address space. */
 export interface SpaceStats {
   faults: FaultCounters;
-  /** 4 KiB pages mapped in the page tables (Linux's RSS). */
+  /** 4 KiB pages mapped in the page tables, zero-page mappings left out (Linux's RSS, VmRSS). */
   residentPages: number;
   /** Resident pages in shared mappings (Linux's RssShmem). */
   sharedPages: number;
@@ -27,6 +27,8 @@ export interface SpaceStats {
   virtualSize: number;
   /** Number of regions. */
   regions: number;
+  /** Pages of locked regions, mapped or not (VmLck: mm->locked_vm). */
+  lockedPages: number;
 }
 
 /** A zeroed fault-counter record. */

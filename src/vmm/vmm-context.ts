@@ -9,6 +9,7 @@ import type { SwapArea } from '../reclaim/swap-area.js';
 import type { Reclaimable, Reclaimer } from './reclaimer.js';
 import { SwapCache } from '../reclaim/swap-cache.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
+import { Overcommit } from './overcommit.js';
 import type { PluginGate } from '../reclaim/guarded-policy.js';
 
 const HUGE_FRAMES = 512;
@@ -60,6 +61,12 @@ export class VmmContext {
   /** Page attributes of every (protection, shared) pair (Linux's protection_map), computed once. */
   readonly protectionMap: readonly PageProt[];
   private nextId = 1;
+  private nextAnon = 1;
+
+  /** A new anon_vma's id (unique on the machine). */
+  newAnonId(): number {
+    return this.nextAnon++;
+  }
   /** First frame of the huge zero page (512 aligned zeroed frames), allocated at the first THP read fault; -1 when there is none. */
   private hugeZero = -1;
   /** The spaces holding it (Linux's MMF_HUGE_ZERO_PAGE): it is freed when the last one exits. */
@@ -67,6 +74,8 @@ export class VmmContext {
 
   /** vm.max_map_count: the most regions one address space may have. */
   readonly maxMapCount: number;
+  /** vm.overcommit_memory and its companions, and Committed_AS. */
+  readonly overcommit: Overcommit;
   /** /dev/shm, where named objects' pages are charged: its size (tmpfs size=, half of RAM by default) and use. */
   readonly shm: ShmBudget & { readonly pages: number; used: number };
 
@@ -90,6 +99,12 @@ export class VmmContext {
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
+    this.overcommit = new Overcommit(frames.total, () => this.swap?.slots.total ?? 0, frames.freeCount());
+  }
+
+  /** First frame of the huge zero page, or -1 before the first THP read fault allocated it. */
+  get hugeZeroStart(): number {
+    return this.hugeZero;
   }
 
   /** True for the zero page and the frames of the huge zero page (a write to them needs a fresh frame, no copy). */
@@ -171,7 +186,10 @@ export class VmmContext {
       unlinked: (o) => {
         if (this.names.get(o.name) === o) this.names.delete(o.name);
       },
-      released: (o) => this.objects.delete(o.id),
+      released: (o) => {
+        this.objects.delete(o.id);
+        this.overcommit.uncharge(o.accounted); // shmem_unacct_size when the last mapping of an anonymous object goes
+      },
     };
   }
 

@@ -35,6 +35,26 @@ describe.each(makers)('core argument checks (%s)', (_name, make) => {
     expect(out[0]).toBe(0);
   });
 
+  it('moveRange: bad root, unaligned, fractional, zero or overlapping ranges, the kernel half; a wrong type (native: TypeError, as every call)', () => {
+    const { core, root } = rig();
+    expect(core.map(root, 0x40_0000, 1, 12, 7, 0, -1)).toBe(0);
+    const free0 = core.freeFrames();
+    for (const [src, dst, n] of [
+      [0x40_0000, 0x80_0000, 0],
+      [0x40_0000, 0x80_0000, 1.5],
+      [0x40_0001, 0x80_0000, 1],
+      [0x40_0000, 0x80_0800, 1],
+      [0x40_0000, 0x40_1000, 2], // overlapping
+      [0x40_0000, 2 ** 47, 1], // kernel half
+      [-4096, 0x80_0000, 1],
+      [0x40_0000, 0x80_0000, NaN],
+    ] as const) expect(core.moveRange(root, src, dst, n)).toBe(Status.EINVAL);
+    expect(core.moveRange(core.totalFrames - 1, 0x40_0000, 0x80_0000, 1)).toBe(Status.EINVAL); // a free frame is no root
+    if (core.backend === 'native') expect(() => core.moveRange(root, '0x400000' as unknown as number, 0x80_0000, 1)).toThrow(TypeError);
+    expect(core.freeFrames()).toBe(free0);
+    expect(core.translate(root, 0x40_0000)).toBe(Status.OK);
+  });
+
   it('cowBreak and scanAccessed: bad root, unaligned or out-of-range addresses, bad mode; no leaf', () => {
     const { core, root } = rig();
     const free = core.freeFrames();

@@ -106,10 +106,41 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('cowBreak' as const), r: fc.nat(), page, mode: fc.integer({ min: 0, max: 1 }), lo: attrs, nx: fc.boolean() }),
   fc.record({ t: fc.constant('scan' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), clear: fc.boolean(), kernel: fc.boolean() }),
   fc.record({ t: fc.constant('translate' as const), r: fc.nat(), page, kernel: fc.boolean() }),
+  // mremap's move: to anywhere (overlaps are EINVAL), or by a whole number of 2 MiB blocks (tables move whole).
+  fc.record({ t: fc.constant('move' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), to: page, shift: fc.constantFrom(0, 0, -1024, -512, 512, 1024), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('countFrames' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 1100 }), pfn: fc.integer({ min: 0, max: 2100 }), frames: fc.constantFrom(0, 1, 2, 512, 2048), kernel: fc.boolean() }),
+  fc.record({ t: fc.constant('swapEntries' as const), r: fc.nat(), page, count: fc.integer({ min: 1, max: 8 }), slot: fc.integer({ min: 1, max: 1000 }) }),
   fc.record({ t: fc.constant('select' as const), cpu: fc.integer({ min: 0, max: CPUS - 1 }) }),
   fc.record({ t: fc.constant('tlbOps' as const), ops: fc.array(tlbOpArb, { maxLength: 6 }), r: fc.nat() }),
   fc.record({ t: fc.constant('hier' as const), which: fc.integer({ min: -1, max: HIERARCHIES.length - 1 }) }),
 );
+
+/**
+ * The user-half addresses of `root`'s swap entries (non-present, non-zero 4 KiB entries). Their
+ * owner clears them before destroyRoot (the VMM frees their slots first): a table holding one is
+ * not empty, so destroyRoot would leave it allocated.
+ */
+function swapEntryAddresses(core: Core, root: number): number[] {
+  const ram = core.ramChunk(0);
+  const dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+  const out: number[] = [];
+  const walk = (table: number, level: number, base: number, to: number) => {
+    const span = 4096 * 512 ** (level - 1);
+    for (let i = 0; i < to; i++) {
+      const lo = dv.getUint32(table * 4096 + i * 8, true);
+      const hi = dv.getUint32(table * 4096 + i * 8 + 4, true);
+      if (!(lo & PTE.P)) {
+        if (level === 1 && (lo !== 0 || hi !== 0)) out.push(base + i * span);
+        continue;
+      }
+      const child = (lo >>> 12) + (hi & 0xfffff) * 2 ** 20;
+      // A corrupted entry may name a frame beyond RAM (the core clears it when it meets it).
+      if (level > 1 && !(lo & PTE.PS) && (child + 1) * 4096 <= ram.byteLength) walk(child, level - 1, base + i * span, 512);
+    }
+  };
+  walk(root, 4, 0, 256);
+  return out;
+}
 
 /** Expected refcount of every frame: references held by the test, tables, leaves. */
 function audit(core: Core, roots: number[], held: number[]): Map<number, number> {
@@ -225,6 +256,8 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
       case 'destroyRoot':
         if (roots.length > 0) {
           const idx = o.r % roots.length;
+          const swapped = Float64Array.from(swapEntryAddresses(a.core, roots[idx]!));
+          if (swapped.length > 0) both('clear swap entries', (c) => c.writeEntries(roots[idx]!, swapped, swapped.length, new Uint32Array(swapped.length), new Uint32Array(swapped.length)));
           both('destroyRoot', (c) => c.destroyRoot(roots[idx]!));
           roots.splice(idx, 1);
         }
@@ -366,6 +399,22 @@ function run(a: Rig, b: Rig, ops: Op[]): void {
       case 'translate':
         both('translate', (c) => c.translate(root, la(o.page, o.kernel)));
         break;
+      case 'move': {
+        // A relative target (a multiple of 512 pages) keeps the 2 MiB alignment of the source; the kernel half is refused.
+        const to = o.shift !== 0 ? o.page + o.shift : o.to;
+        both('moveRange', (c) => c.moveRange(root, la(o.page, o.kernel), to >= 0 ? la(to, o.kernel) : 4096, o.count));
+        break;
+      }
+      case 'countFrames':
+        both('countFrames', (c) => c.countFrames(root, la(o.page, o.kernel), o.count, o.pfn, o.frames));
+        break;
+      case 'swapEntries': {
+        // Non-present entries (what reclaim leaves): moveRange moves them as they are.
+        const las = Float64Array.from({ length: o.count }, (_, k) => la(o.page + k));
+        const lo = new Uint32Array(o.count).fill((o.slot << 9) >>> 0);
+        both('writeEntries', (c) => c.writeEntries(root, las, o.count, lo, new Uint32Array(o.count)));
+        break;
+      }
     }
     same('freeFrames', a.core.freeFrames(), b.core.freeFrames());
   }

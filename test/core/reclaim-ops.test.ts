@@ -167,12 +167,13 @@ describe.each(makers)('reclaim operations on %s', (_name, make) => {
     const out = new Uint8Array(4);
     const fr = new Float64Array(4);
     expect(c.pageBits(r.root, las, 4, out, fr)).toBe(0);
-    expect([...out]).toEqual([PageBit.PRESENT | PageBit.ACCESSED | PageBit.DIRTY, PageBit.PRESENT | PageBit.ACCESSED, PageBit.PRESENT, 0]);
+    const W = PageBit.WRITABLE; // USER maps read-write
+    expect([...out]).toEqual([W | PageBit.PRESENT | PageBit.ACCESSED | PageBit.DIRTY, W | PageBit.PRESENT | PageBit.ACCESSED, W | PageBit.PRESENT, 0]);
     expect(fr[3]).toBe(-1);
     expect(fr[0]).toBeGreaterThan(0);
     expect(c.clearAccessedList(r.root, las, 4)).toBe(2);
     c.pageBits(r.root, las, 4, out, fr);
-    expect([...out]).toEqual([PageBit.PRESENT | PageBit.DIRTY, PageBit.PRESENT, PageBit.PRESENT, 0]);
+    expect([...out]).toEqual([W | PageBit.PRESENT | PageBit.DIRTY, W | PageBit.PRESENT, W | PageBit.PRESENT, 0]);
     c.dispose();
   });
 
@@ -185,13 +186,13 @@ describe.each(makers)('reclaim operations on %s', (_name, make) => {
     const out = new Uint8Array(3);
     const fr = new Float64Array(3);
     expect(c.pageBits(r.root, las, 3, out, fr)).toBe(0);
-    const all = PageBit.LARGE | PageBit.PRESENT | PageBit.ACCESSED | PageBit.DIRTY;
+    const all = PageBit.LARGE | PageBit.PRESENT | PageBit.ACCESSED | PageBit.DIRTY | PageBit.WRITABLE;
     expect([...out]).toEqual([all, all, all]);
     expect(fr[0]! % 512).toBe(0);
     expect([fr[1]! - fr[0]!, fr[2]! - fr[0]!]).toEqual([5, 511]);
     expect(c.clearAccessedList(r.root, las, 3)).toBe(1); // one leaf, one Accessed bit
     c.pageBits(r.root, las, 3, out, fr);
-    expect(out[1]).toBe(PageBit.LARGE | PageBit.PRESENT | PageBit.DIRTY);
+    expect(out[1]).toBe(PageBit.LARGE | PageBit.PRESENT | PageBit.DIRTY | PageBit.WRITABLE);
     c.dispose();
   });
 

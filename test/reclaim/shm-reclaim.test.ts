@@ -67,6 +67,9 @@ describe.each(BACKENDS)('shared memory reclaim (%s)', (backend) => {
     const va = parent.mmap({ length: 4 * PG, prot: 'rw', shared: true });
     for (let i = 0; i < 4; i++) parent.write(va + i * PG, [10 + i]);
     const child = parent.fork();
+    // fork copies no entries of a shared mapping: the child maps the pages when it faults them in.
+    expect(child.stats().residentPages).toBe(0);
+    for (let i = 0; i < 4; i++) expect(child.read(va + i * PG, 1)[0]).toBe(10 + i);
     // Mapped by both: MADV_PAGEOUT leaves pages other processes map (as Linux does).
     parent.madvise(va, 4 * PG, 'MADV_PAGEOUT');
     expect(m.reclaimStats().swap!.used).toBe(0);

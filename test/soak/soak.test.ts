@@ -56,6 +56,8 @@ interface MPage {
   store: Store;
   key: number;
   shared: boolean;
+  /** MADV_DONTFORK: a fork child does not get it. */
+  dontfork?: boolean;
 }
 interface Proc {
   kind: 'vmm';
@@ -170,7 +172,7 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
     const kernelPages = new Map<number, number>(); // kernel vpn -> frame pa
     let shmSeq = 0;
     // What the program did, so a run that exercised nothing fails.
-    const seen = { fork: 0, shmMap: 0, huge: 0, write: 0, segv: 0, rawWrite: 0, kernelWrite: 0, pf: 0, pageout: 0, shmSwapped: 0, hugePageout: 0, hostile: 0, pluginError: 0, oomKill: 0, clearRefs: 0 };
+    const seen = { fork: 0, shmMap: 0, huge: 0, write: 0, segv: 0, rawWrite: 0, kernelWrite: 0, pf: 0, pageout: 0, shmSwapped: 0, hugePageout: 0, mremap: 0, mlock: 0, dontneed: 0, dontfork: 0, exec: 0, hostile: 0, pluginError: 0, oomKill: 0, clearRefs: 0 };
 
     /** Runs f on both machines: same outcome; returns it. */
     const both = (label: string, fa: () => unknown, fb: () => unknown): string => {
@@ -309,6 +311,7 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
           seen.fork++;
           const child: Proc = { kind: 'vmm', a: ca!, b: cb!, pages: new Map() };
           for (const [vpn, pg] of p.pages) {
+            if (pg.dontfork) continue;
             if (pg.shared) child.pages.set(vpn, { ...pg });
             else child.pages.set(vpn, { prot: pg.prot, store: new Map([[pg.key, Uint8Array.from(bytesOf(pg.store, pg.key))]]), key: pg.key, shared: false });
           }
@@ -375,10 +378,58 @@ describe.skipIf(!nativeAvailable())('soak: native and js in lockstep against a b
             else expect(res.startsWith('PF')).toBe(true);
           }
         }
-      } else if (r < 0.81 && raws.length) {
+      } else if (r < 0.805) {
+        // mremap of a window range to another place in the window (MREMAP_FIXED, same size): its pages move
+        // with their contents; with several regions each piece moves and holes stay holes (Linux 6.17+).
+        const first = int(WINDOW_PAGES);
+        const n = Math.min(1 + int(6), WINDOW_PAGES - first);
+        const dest = int(WINDOW_PAGES - n + 1);
+        const o = (sp: AddressSpace) => sp.mremap(WINDOW + first * PAGE, n * PAGE, n * PAGE, { mayMove: true, fixed: true, newAddr: WINDOW + dest * PAGE });
+        const res = both('mremap', () => o(p.a), () => o(p.b));
+        if (res.startsWith('ok')) {
+          seen.mremap++;
+          const moved = new Map<number, MPage>();
+          for (let k = 0; k < n; k++) {
+            const pg = p.pages.get(WINDOW / PAGE + first + k);
+            if (pg) moved.set(k, pg);
+            p.pages.delete(WINDOW / PAGE + first + k);
+          }
+          for (const [k, pg] of moved) p.pages.set(WINDOW / PAGE + dest + k, pg);
+        } else expect(['EFAULT', 'EINVAL']).toContain(res);
+      } else if (r < 0.815) {
+        // mlock / munlock / MADV_DONTNEED_LOCKED / MADV_DONTFORK over a window range: locks change no byte; a zap
+        // makes private pages zeros again (shared ones keep the object's); a child forked later lacks DONTFORK pages.
+        const first = int(WINDOW_PAGES);
+        const n = Math.min(1 + int(8), WINDOW_PAGES - first);
+        const at = WINDOW + first * PAGE;
+        const what = int(4);
+        if (what === 0) both('mlock', () => p.a.mlock(at, n * PAGE), () => p.b.mlock(at, n * PAGE)), seen.mlock++;
+        else if (what === 1) both('munlock', () => p.a.munlock(at, n * PAGE), () => p.b.munlock(at, n * PAGE));
+        else {
+          const adv = what === 2 ? 'MADV_DONTNEED_LOCKED' : 'MADV_DONTFORK';
+          const res = both(adv, () => p.a.madvise(at, n * PAGE, adv), () => p.b.madvise(at, n * PAGE, adv));
+          // Past holes madvise applies the advice, then says ENOMEM.
+          expect(['ok undefined', 'ENOMEM']).toContain(res);
+          for (let k = 0; k < n; k++) {
+            const pg = p.pages.get(WINDOW / PAGE + first + k);
+            if (!pg) continue;
+            if (what === 3) pg.dontfork = true, seen.dontfork++;
+            else if (!pg.shared) pg.store.delete(pg.key), seen.dontneed++;
+          }
+        }
+      } else if (r < 0.817) {
+        // exec: a new image, nothing mapped (no stack: the soak's spaces have none).
+        both('exec', () => p.a.exec({ stack: false }), () => p.b.exec({ stack: false }));
+        p.pages.clear();
+        seen.exec++;
+      } else if (r < 0.82) {
+        const first = int(WINDOW_PAGES);
+        const n = Math.min(1 + int(8), WINDOW_PAGES - first);
+        both('mincore', () => [...p.a.mincore(WINDOW + first * PAGE, n * PAGE)].join(''), () => [...p.b.mincore(WINDOW + first * PAGE, n * PAGE)].join(''));
+      } else if (r < 0.83 && raws.length) {
         const q = raws.splice(int(raws.length), 1)[0]!;
         both('destroy raw', () => q.a.destroy(), () => q.b.destroy());
-      } else if (r < 0.84) {
+      } else if (r < 0.86) {
         // A hostile step: a plug-in policy process (limit 6 pages) written, unmapped, advised,
         // mlocked past its limit (a memory cgroup OOM kill: the hostile onOomKill runs) or destroyed.
         // Outcomes agree, the auditor passes on both machines, the processes' bytes agree.

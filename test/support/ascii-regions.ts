@@ -5,6 +5,7 @@
  * a = r--, b = rw-, c = r-x, n = ---, s = a rw- stack, h = the rw- heap, and digits 0-9 a
  * shared rw- mapping of object 1 at page offset = the digit (contiguous digits can merge).
  */
+import { VM_GROWSDOWN } from '../../src/vmm/vm-flags.js';
 import type { RegionRecord, RegionKind } from '../../src/vmm/region.js';
 
 export const PAGE = 4096;
@@ -21,11 +22,11 @@ const LETTERS: Record<string, { prot: number; kind: RegionKind }> = {
 /** The record of one page drawn as `ch` at page `page`. */
 export function pageRecord(ch: string, page: number): RegionRecord {
   if (/[0-9]/.test(ch)) {
-    return { start: page * PAGE, end: (page + 1) * PAGE, prot: 3, kind: 'shared', shared: true, backing: { type: 'object', objectId: 1, offset: Number(ch) * PAGE } };
+    return { start: page * PAGE, end: (page + 1) * PAGE, prot: 3, kind: 'shared', shared: true, backing: { type: 'object', objectId: 1, offset: Number(ch) * PAGE }, flags: 0, anon: 0 };
   }
   const l = LETTERS[ch];
   if (!l) throw new Error(`unknown region letter ${JSON.stringify(ch)}`);
-  return { start: page * PAGE, end: (page + 1) * PAGE, prot: l.prot, kind: l.kind, shared: false, backing: { type: 'anonymous' } };
+  return { start: page * PAGE, end: (page + 1) * PAGE, prot: l.prot, kind: l.kind, shared: false, backing: { type: 'anonymous' }, flags: l.kind === 'stack' ? VM_GROWSDOWN : 0, anon: 0 };
 }
 
 /** The regions of a picture: each run of one letter not broken by '|' is one region. */

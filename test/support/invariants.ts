@@ -1,7 +1,7 @@
 /**
  * The invariant auditor of a machine (as Linux's tools/testing/vma checks VMA trees and
  * CONFIG_DEBUG_VM checks page counts), run after every step of the property tests:
- * - the regions of every VMM space are ordered, non-overlapping and maximally merged;
+ * - the regions of every VMM space are ordered, non-overlapping and page-aligned;
  * - every frame's reference count equals the holders the auditor finds: page-table entries
  *   (read from simulated RAM in the hardware format, one reference per 4 KiB frame a leaf
  *   covers), the tables themselves, roots, and the frames the VMM holds (zero pages, shared
@@ -21,8 +21,8 @@
  * - with swap, every slot's reference count equals its holders: swap entries in the page
  *   tables (non-present entries in Linux's encoding), processes' clean swap copies, and shared
  *   memory objects' swapped pages; and every swap-cache page's slot is in use.
- * - in every VMM space, every present page and every swap entry lies inside a region, and the
- *   resident set agrees with the tables: its tracked and locked pages are present, its swapped
+ * - in every VMM space, every present page and every swap entry lies inside a region, its RSS
+ *   counter is the pages mapped less zero-page mappings, and the resident set agrees with the tables: its tracked and locked pages are present, its swapped
  *   pages' entries hold their slots (a failure in the middle of munmap or destroy breaks these);
  * It throws an Error naming the first broken invariant.
  */
@@ -124,6 +124,9 @@ function auditMappings(s: AddressSpace, e: Entries): void {
   const regions = [...s.vm.regions];
   const present: Array<[first: number, end: number]> = []; // vpn ranges of present leaves, in order
   const swapped: Array<[vpn: number, slot: number]> = [];
+  const zero = s.vm.ctx.zeroFrame;
+  const hugeZero = s.vm.ctx.hugeZeroStart;
+  let rss = 0;
   let k = 0;
   for (let x = 0; x < e.la.length; x++) {
     const la = e.la[x]!;
@@ -136,8 +139,15 @@ function auditMappings(s: AddressSpace, e: Entries): void {
     if (at < end) throw new Error(`space ${s.pcid}: ${(lo & P) !== 0 ? 'a page' : 'a swap entry'} at 0x${la.toString(16)} lies in no region`);
     const vpn = la / 4096;
     if ((lo & P) === 0) swapped.push([vpn, decodeSwapEntry(lo, e.hi[x]!)]);
-    else present.push([vpn, end / 4096]);
+    else {
+      present.push([vpn, end / 4096]);
+      const pfn = frameOf(lo, e.hi[x]!);
+      // The huge zero page's 512 frames are zero pages too (a split leaves 4 KiB entries to each).
+      if (pfn !== zero && !(hugeZero >= 0 && pfn >= hugeZero && pfn < hugeZero + 512)) rss += (end - la) / 4096;
+    }
   }
+  // The RSS counter (resident pages less zero-page mappings, kept as pages are mapped) is what the tables hold.
+  if (s.vm.pages.rss !== rss) throw new Error(`space ${s.pcid}: RSS ${s.vm.pages.rss} by the counters, ${rss} pages in the tables`);
   const rs = s.vm.resident;
   if (!rs) return;
   const mustBePresent = (what: string, vpns: Iterable<number>) => {
@@ -157,7 +167,7 @@ function auditMappings(s: AddressSpace, e: Entries): void {
   }
 }
 
-/** Regions ordered, non-overlapping, page-aligned, non-empty and maximally merged, and the region tree's own figures right (RegionMap.check). */
+/** Regions ordered, non-overlapping, page-aligned and non-empty, and the region tree's own figures right (RegionMap.check). */
 export function auditRegions(s: AddressSpace): void {
   s.vm.regions.check();
 }

@@ -5,9 +5,10 @@
  */
 import { VmmError } from '../../src/errors.js';
 import { hex } from '../../src/hex.js';
-import { canMerge, slice, type RegionRecord } from '../../src/vmm/region.js';
+import { canMerge, joined, slice, type RegionRecord } from '../../src/vmm/region.js';
+import { VM_GROWSDOWN } from '../../src/vmm/vm-flags.js';
 
-/** Ordered, non-overlapping, maximally merged regions. */
+/** Ordered, non-overlapping regions, merged where made or changed. */
 export class SortedRegionMap implements Iterable<RegionRecord> {
   private rs: RegionRecord[] = [];
 
@@ -99,8 +100,8 @@ export class SortedRegionMap implements Iterable<RegionRecord> {
 
   /**
    * Sets the protection of [start, end), which must be covered without holes (else ENOMEM,
-   * nothing changed). Splits at the edges, then merges what became compatible. Returns the
-   * pieces that changed (with their new protection).
+   * nothing changed). A region already at `prot` stays whole; the others are split at the
+   * edges, and the changed pieces merge with what became compatible. Returns the changed pieces.
    */
   protect(start: number, end: number, prot: number): RegionRecord[] {
     let at = start;
@@ -116,6 +117,10 @@ export class SortedRegionMap implements Iterable<RegionRecord> {
     const pieces: RegionRecord[] = [];
     for (let i = i0; i < i1; i++) {
       const r = this.rs[i]!;
+      if (r.prot === prot) {
+        out.push(r);
+        continue;
+      }
       if (r.start < start) out.push(slice(r, r.start, start));
       const mid = slice(r, Math.max(r.start, start), Math.min(r.end, end), prot);
       out.push(mid);
@@ -136,7 +141,7 @@ export class SortedRegionMap implements Iterable<RegionRecord> {
       const x = this.rs[i]!;
       const y = this.rs[i + 1]!;
       if (canMerge(x, y)) {
-        this.rs[i] = slice(x, x.start, y.end);
+        this.rs[i] = joined(x, y);
         this.rs.splice(i + 1, 1);
         hi--;
         if (target > i) target--;
@@ -153,7 +158,7 @@ export class SortedRegionMap implements Iterable<RegionRecord> {
     let ceiling = high;
     for (let i = this.rs.length - 1; i >= 0 && ceiling > low; i--) {
       const r = this.rs[i]!;
-      const top = r.kind === 'stack' ? r.start - stackGap : r.start;
+      const top = (r.flags & VM_GROWSDOWN) !== 0 ? r.start - stackGap : r.start;
       if (r.end < ceiling && ceiling - Math.max(low, r.end) >= length) return ceiling - length;
       ceiling = Math.min(ceiling, top);
     }

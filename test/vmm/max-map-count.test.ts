@@ -109,7 +109,8 @@ describe.each(BACKENDS)('vm.max_map_count (%s)', (backend) => {
     const m = new Machine({ memory: '64MiB', backend, maxMapCount: 4 });
     const s = m.createAddressSpace(); // [stack]
     const a = s.mmap({ length: 3 * PAGE, prot: 'rw' });
-    s.mmap({ length: PAGE, prot: 'r' });
+    // Read-only once writable: charged (VM_ACCOUNT) like a's pages, so a's bottom page can merge with it below.
+    s.mprotect(s.mmap({ length: PAGE, prot: 'rw' }), PAGE, 'r');
     s.mmap({ length: PAGE, prot: 'rw' });
     s.mmap({ length: PAGE, prot: 'r' }); // 5 = limit + 1
     const before = s.maps();

@@ -9,6 +9,7 @@ import { propertyOptions } from '../property-options.js';
 import { RegionMap } from '../../src/vmm/region-map.js';
 import { SortedRegionMap } from '../support/sorted-region-map.js';
 import type { RegionRecord } from '../../src/vmm/region.js';
+import { VM_GROWSDOWN } from '../../src/vmm/vm-flags.js';
 import { VmmError } from '../../src/errors.js';
 
 const PAGE = 4096;
@@ -24,6 +25,8 @@ function record(start: number, pages: number, attr: number, offset: number): Reg
     kind: shared ? 'shared' : kinds[attr % 4]!,
     shared,
     backing: shared ? { type: 'object', objectId: 1 + (attr % 2), offset: offset * PAGE } : { type: 'anonymous' },
+    flags: !shared && kinds[attr % 4] === 'stack' ? VM_GROWSDOWN : 0,
+    anon: 0,
   };
 }
 

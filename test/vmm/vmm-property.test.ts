@@ -1,10 +1,12 @@
 /**
- * Random programs of mmap/munmap/mprotect/madvise/fork/read/write/destroy on a machine of three
- * CPUs, with threads created, scheduled on random CPUs, idled and exited between the operations
- * (reads and writes are made by a random task of the process): every read returns what a simple
- * model says, every failure is the model's failure, no frame leaks, no CPU keeps a usable stale
- * translation (the auditor after every step), and both backends produce the same outcomes and
- * statistics, shootdown counters included.
+ * Random programs of mmap/munmap/mprotect/madvise/fork/read/write/destroy and the process calls
+ * (mlock/munlock/mlockall/munlockall, madvise's DONTNEED/DONTNEED_LOCKED/DONTFORK/DOFORK/
+ * WIPEONFORK/KEEPONFORK, mremap's fixed moves, exec, mincore) on a machine of three CPUs, with
+ * threads created, scheduled on random CPUs, idled and exited between the operations (reads and
+ * writes are made by a random task of the process): every read returns what a simple model
+ * says, every failure is the model's failure, VmLck is the model's locked pages, no frame leaks,
+ * no CPU keeps a usable stale translation (the auditor after every step), and both backends
+ * produce the same outcomes and statistics, shootdown counters included.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -24,7 +26,21 @@ const protText = (p: string) => (p.includes('r') ? 'r' : '-') + (p.includes('w')
 interface Cell {
   v: number;
 }
-type Model = Map<number, { prot: string; cell: Cell; shared: boolean }>;
+/** A page of the model: its protection, its value (shared cells are shared objects), and its region's flags. */
+interface Page {
+  prot: string;
+  cell: Cell;
+  shared: boolean;
+  locked: boolean;
+  dontfork: boolean;
+  wipe: boolean;
+  /** Known to be resident: faulted in by a locking call that succeeded, not dropped since. */
+  resident: boolean;
+}
+type Model = Map<number, Page>;
+const ADVICE = ['MADV_DONTNEED', 'MADV_DONTNEED_LOCKED', 'MADV_DONTFORK', 'MADV_DOFORK', 'MADV_WIPEONFORK', 'MADV_KEEPONFORK'] as const;
+const range = fc.integer({ min: 1, max: 4 });
+const page = fc.integer({ min: 0, max: PAGES - 1 });
 
 const op = fc.oneof(
   fc.record({ t: fc.constant('mmap' as const), s: fc.nat(), p: fc.integer({ min: 0, max: PAGES - 1 }), n: fc.integer({ min: 1, max: 4 }), prot: fc.integer({ min: 0, max: 5 }), shared: fc.boolean() }),
@@ -39,6 +55,12 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('run' as const), s: fc.nat(), by: fc.nat(), cpu: fc.integer({ min: 0, max: CPUS - 1 }) }),
   fc.record({ t: fc.constant('idle' as const), cpu: fc.integer({ min: 0, max: CPUS - 1 }) }),
   fc.record({ t: fc.constant('exit' as const), s: fc.nat(), by: fc.nat() }),
+  fc.record({ t: fc.constant('mlock' as const), s: fc.nat(), p: page, n: range, unlock: fc.boolean() }),
+  fc.record({ t: fc.constant('mlockall' as const), s: fc.nat(), f: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({ t: fc.constant('madvise' as const), s: fc.nat(), p: page, n: range, a: fc.integer({ min: 0, max: ADVICE.length - 1 }) }),
+  fc.record({ t: fc.constant('mremap' as const), s: fc.nat(), p: page, q: page, n: range }),
+  fc.record({ t: fc.constant('exec' as const), s: fc.nat() }),
+  fc.record({ t: fc.constant('mincore' as const), s: fc.nat(), p: page, n: range }),
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
@@ -48,6 +70,8 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
   const free0 = m.physical.freeFrames;
   const spaces: AddressSpace[] = [m.createAddressSpace({ stack: false })];
   const models: Model[] = [new Map()];
+  /** mlockall(MCL_FUTURE) per space: later mappings are locked. */
+  const future: boolean[] = [false];
   const log: string[] = [];
   const outcome = (f: () => unknown): string => {
     try {
@@ -59,7 +83,7 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
     }
   };
   for (const o of ops) {
-    if (spaces.length === 0) spaces.push(m.createAddressSpace({ stack: false })), models.push(new Map());
+    if (spaces.length === 0) spaces.push(m.createAddressSpace({ stack: false })), models.push(new Map()), future.push(false);
     const i = 's' in o ? o.s % spaces.length : 0;
     const s = spaces[i]!;
     const model = models[i]!;
@@ -73,7 +97,7 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
         const r = outcome(() => s.mmap({ addr, length: n * 4096, prot: PROTS[o.prot]!, fixed: true, shared: o.shared }));
         expect(r).toBe(`ok ${addr}`);
         const shared: Cell[] = [];
-        for (let k = 0; k < n; k++) model.set(o.p + k, { prot: PROTS[o.prot]!, cell: (shared[k] = { v: 0 }), shared: o.shared });
+        for (let k = 0; k < n; k++) model.set(o.p + k, { prot: PROTS[o.prot]!, cell: (shared[k] = { v: 0 }), shared: o.shared, locked: future[i]!, dontfork: false, wipe: false, resident: future[i]! && PROTS[o.prot] !== '' });
         log.push(r);
         break;
       }
@@ -113,9 +137,11 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
       case 'fork': {
         if (spaces.length >= 4) break;
         spaces.push(s.fork());
+        // dup_mmap: DONTFORK pages are not the child's, WIPEONFORK ones start empty, locks are not inherited.
         const child: Model = new Map();
-        for (const [p, e] of model) child.set(p, { ...e, cell: e.shared ? e.cell : { v: e.cell.v } });
+        for (const [p, e] of model) if (!e.dontfork) child.set(p, { ...e, locked: false, resident: false, cell: e.shared ? e.cell : { v: e.wipe ? 0 : e.cell.v } });
         models.push(child);
+        future.push(false);
         log.push('fork');
         break;
       }
@@ -123,6 +149,7 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
         s.destroy();
         spaces.splice(i, 1);
         models.splice(i, 1);
+        future.splice(i, 1);
         log.push('destroy');
         break;
       }
@@ -131,12 +158,18 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
         let covered = 0;
         while (covered < n && model.has(o.p + covered)) covered++;
         const r = outcome(() => s.madvise(addr, n * 4096, 'MADV_DONTNEED'));
-        expect(r).toBe(covered < n ? 'ENOMEM' : 'ok undefined');
+        // Locked memory is EINVAL, stopping there (the pages before it are dropped).
+        let want = covered < n ? 'ENOMEM' : 'ok undefined';
         // Private pages read back as zeros; shared ones keep their object's bytes.
         for (let k = 0; k < covered; k++) {
           const e = model.get(o.p + k)!;
-          if (!e.shared) e.cell = { v: 0 };
+          if (e.locked) {
+            want = 'EINVAL';
+            break;
+          }
+          if (!e.shared) (e.cell = { v: 0 }), (e.resident = false);
         }
+        expect(r).toBe(want);
         log.push(r);
         break;
       }
@@ -155,13 +188,105 @@ function play(backend: 'native' | 'js', ops: Op[]): string[] {
         if (task !== s) (task as Thread).exit();
         log.push('exit');
         break;
+      case 'mlock': {
+        const r = outcome(() => (o.unlock ? s.munlock(addr, o.n * 4096) : s.mlock(addr, o.n * 4096)));
+        // apply_vma_lock_flags: a start in a hole is ENOMEM at once; else the pages up to the first hole
+        // change, then ENOMEM; mlock then faults the range in, and a PROT_NONE page fails that (ENOMEM).
+        let covered = 0;
+        while (covered < o.n && model.has(o.p + covered)) covered++;
+        for (let k = 0; k < covered; k++) model.get(o.p + k)!.locked = !o.unlock;
+        const none = [...Array(covered).keys()].some((k) => model.get(o.p + k)!.prot === '');
+        expect(r).toBe(covered < o.n || (!o.unlock && none) ? 'ENOMEM' : 'ok undefined');
+        // A hole fails before anything is faulted in; a PROT_NONE page fails only itself.
+        if (!o.unlock && covered === o.n) for (let k = 0; k < covered; k++) model.get(o.p + k)!.resident ||= model.get(o.p + k)!.prot !== '';
+        log.push(r);
+        break;
+      }
+      case 'mlockall': {
+        // f: 0 munlockall, 1 MCL_CURRENT, 2 MCL_FUTURE, 3 both.
+        const r = outcome(() => (o.f === 0 ? s.munlockall() : s.mlockall(o.f)));
+        expect(r).toBe('ok undefined');
+        if (o.f !== 2) for (const e of model.values()) (e.locked = o.f !== 0), (e.resident ||= e.locked && e.prot !== '');
+        future[i] = (o.f & 2) !== 0;
+        log.push(r);
+        break;
+      }
+      case 'madvise': {
+        const advice = ADVICE[o.a]!;
+        const r = outcome(() => s.madvise(addr, o.n * 4096, advice));
+        // madvise_walk_vmas: region by region, holes remembered as ENOMEM for the end, the first
+        // region's error (EINVAL: DONTNEED of locked memory, WIPEONFORK of shared memory) stops it.
+        let want = 'ok undefined';
+        for (let k = 0; k < o.n; k++) {
+          const e = model.get(o.p + k);
+          if (!e) {
+            want = 'ENOMEM';
+            continue;
+          }
+          if ((advice === 'MADV_DONTNEED' && e.locked) || (advice === 'MADV_WIPEONFORK' && e.shared)) {
+            want = 'EINVAL';
+            break;
+          }
+          if (advice === 'MADV_DONTNEED' || advice === 'MADV_DONTNEED_LOCKED') {
+            if (!e.shared) (e.cell = { v: 0 }), (e.resident = false); // a private page is gone; shared memory keeps it
+          } else if (advice === 'MADV_DONTFORK' || advice === 'MADV_DOFORK') e.dontfork = advice === 'MADV_DONTFORK';
+          else e.wipe = advice === 'MADV_WIPEONFORK';
+        }
+        expect(r).toBe(want);
+        log.push(r);
+        break;
+      }
+      case 'mremap': {
+        // MREMAP_MAYMOVE|MREMAP_FIXED without resizing: overlapping ranges are EINVAL, an unmapped
+        // start EFAULT; else each mapped piece moves (the target under it unmapped first) with its
+        // pages, protection and flags, and the target under the source's holes is left alone (6.17+).
+        const n = Math.min(o.n, PAGES - Math.max(o.p, o.q));
+        const to = BASE + o.q * 4096;
+        const r = outcome(() => s.mremap(addr, n * 4096, n * 4096, { mayMove: true, fixed: true, newAddr: to }));
+        const overlap = o.p < o.q + n && o.q < o.p + n;
+        const want = overlap ? 'EINVAL' : !model.has(o.p) ? 'EFAULT' : `ok ${to}`;
+        expect(r).toBe(want);
+        if (want !== 'EINVAL' && want !== 'EFAULT') {
+          for (let k = 0; k < n; k++) {
+            const e = model.get(o.p + k);
+            if (!e) continue;
+            model.set(o.q + k, e);
+            model.delete(o.p + k);
+          }
+        }
+        log.push(r);
+        break;
+      }
+      case 'exec': {
+        // A new image: no region left, the process's other threads gone (de_thread).
+        const r = outcome(() => s.exec({ stack: false }));
+        expect(r).toBe('ok undefined');
+        expect(s.threads.size).toBe(0);
+        model.clear();
+        future[i] = false;
+        log.push(r);
+        break;
+      }
+      case 'mincore': {
+        const r = outcome(() => Array.from(s.mincore(addr, o.n * 4096)).join(''));
+        let hole = false;
+        for (let k = 0; k < o.n; k++) hole ||= !model.has(o.p + k);
+        if (hole) expect(r).toBe('ENOMEM');
+        else {
+          // A page a locking call faulted in stays in (no resident limit here), wherever mremap moved it.
+          for (let k = 0; k < o.n; k++) if (model.get(o.p + k)!.resident) expect(r[3 + k]).toBe('1');
+        }
+        log.push(r);
+        break;
+      }
     }
     log.push(JSON.stringify(s.destroyed ? {} : s.stats()));
     auditMachine(m);
-    // The region invariants after every step: ordered, non-overlapping, maximally merged, the tree's
-    // figures right; and the regions are the model's pages with the model's protection.
+    // The region invariants after every step: ordered, non-overlapping, the tree's figures right;
+    // and the regions are the model's pages with the model's protection, VmLck its locked pages.
     for (let k = 0; k < spaces.length; k++) {
       spaces[k]!.vm.regions.check();
+      expect(spaces[k]!.stats().lockedPages).toBe([...models[k]!.values()].filter((e) => e.locked).length);
       for (let p = 0; p < PAGES; p++) {
         const e = models[k]!.get(p);
         expect(spaces[k]!.findRegion(BASE + p * 4096)?.prot).toBe(e ? protText(e.prot) : undefined);

@@ -439,6 +439,189 @@ export class PageTables {
     return pages;
   }
 
+  /**
+   * core.moveRange: the entries of [src, src+len) move to [dst, dst+len) (user half, disjoint,
+   * dst empty): whole tables or large leaves where both sides are aligned alike and the slot at
+   * dst is empty, single entries (present or not) otherwise. Returns OK, EEXIST, or ENOMEM with
+   * everything moved back.
+   */
+  moveRange(root: number, src: number, dst: number, count: number): number {
+    const len = count * 4096;
+    if (this.occupied(root, 4, 0, dst, dst + len)) return Status.EEXIST;
+    let st = this.splitAt(root, src);
+    if (st >= 0) st = this.splitAt(root, src + len);
+    if (st < 0) return st;
+    const log: number[] = [];
+    try {
+      this.moveLoop(root, src, dst, len, log);
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+      // What moved goes back where it came from (those tables are all still there), then the tables made at dst go.
+      for (let i = log.length - 3; i >= 0; i -= 3) this.moveBack(root, dst + log[i]!, src + log[i]!, log[i + 1]!, log[i + 2]!);
+      this.prune(root, dst, dst + len);
+      return e.status;
+    }
+    this.prune(root, src, src + len);
+    return Status.OK;
+  }
+
+  /** True when a present leaf, or a non-zero 4 KiB-level entry, lies in [start, end) under `table` (no side effect). */
+  private occupied(table: number, level: number, base: number, start: number, end: number): boolean {
+    const span = SPAN[level]!;
+    const i0 = Math.floor((Math.max(start, base) - base) / span);
+    const i1 = Math.floor((Math.min(end, base + span * 512) - 1 - base) / span);
+    for (let i = i0; i <= i1; i++) {
+      const ea = this.ea(table, i);
+      const lo = this.ram.lo(ea);
+      if (level === 1) {
+        if (lo !== 0 || this.ram.hi(ea) !== 0) return true;
+        continue;
+      }
+      if ((lo & P) === 0) continue;
+      if (level < 4 && (lo & PS) !== 0) return true;
+      const child = entryPfn(lo, this.ram.hi(ea));
+      if (this.frames.usable(child) && this.occupied(child, level - 1, base + i * span, start, end)) return true;
+    }
+    return false;
+  }
+
+  /** Frees the tables left empty in [start, end). */
+  private prune(root: number, start: number, end: number): void {
+    this.forEachLeaf(root, start, end, true, () => {});
+  }
+
+  /** Splits the large leaf covering `la` (or clears it when it is bad); Abort(ENOMEM) when no frame is free. */
+  private splitCovering(root: number, la: number): void {
+    const leaf = this.leaf(root, la, false)!;
+    const ea = this.ea(leaf[0], leaf[1]);
+    if (!this.leafOk(this.ram.lo(ea), this.ram.hi(ea), leaf[2])) return this.clearBad(ea);
+    if (this.split(leaf[0], leaf[1], leaf[2], false) < 0) throw new Abort(Status.ENOMEM);
+  }
+
+  /**
+   * Moves the entries of [from, from+len) to [to, to+len) extent by extent (a 1 GiB or 2 MiB
+   * entry whole, else the entries of one table), as move_page_tables does. Every allocation an
+   * extent needs comes before any of its entries move; each extent that moved something is
+   * logged (offset, bytes, level: 3 or 2 whole, 1 entry by entry) for moveBack.
+   */
+  private moveLoop(root: number, from: number, to: number, len: number, log: number[]): void {
+    const G = SPAN[3]!;
+    const M = SPAN[2]!;
+    let d = 0;
+    while (d < len) {
+      const o = from + d;
+      const n = to + d;
+      if (o % G === 0 && n % G === 0 && len - d >= G) {
+        const r = this.moveWhole(root, o, n, 3);
+        if (r !== 0) {
+          if (r === 2) log.push(d, G, 3);
+          d += G;
+          continue;
+        }
+      }
+      const ext = Math.min(M - (o % M), M - (n % M), len - d);
+      if (ext === M) {
+        const r = this.moveWhole(root, o, n, 2);
+        if (r !== 0) {
+          if (r === 2) log.push(d, M, 2);
+          d += M;
+          continue;
+        }
+      }
+      const st = this.descend(root, o, 1, false);
+      if (st === -1) {
+        this.splitCovering(root, o); // a large leaf covers o and could not move whole
+        continue;
+      }
+      const si = indexAt(o, 1);
+      let any = false;
+      if (st !== 0) for (let k = 0; k < ext / 4096 && !any; k++) any = this.ram.lo(this.ea(st, si + k)) !== 0 || this.ram.hi(this.ea(st, si + k)) !== 0;
+      if (any) {
+        const dt = this.descend(root, n, 1, true);
+        const di = indexAt(n, 1);
+        for (let k = 0; k < ext / 4096; k++) {
+          const sea = this.ea(st, si + k);
+          const lo = this.ram.lo(sea);
+          const hi = this.ram.hi(sea);
+          if (lo === 0 && hi === 0) continue;
+          if ((lo & P) !== 0 && !this.leafOk(lo, hi, 1)) {
+            this.clearBad(sea); // a bad leaf is cleared, not moved
+            continue;
+          }
+          this.ram.set(sea, 0, 0);
+          this.ram.set(this.ea(dt, di + k), lo, hi);
+        }
+        log.push(d, ext, 1);
+      }
+      d += ext;
+    }
+  }
+
+  /**
+   * The entry mapping the aligned `level` block at o (a table or a large leaf) moves to the
+   * empty slot for n: 2 when it moved, 1 when nothing maps the block, 0 when the extent must
+   * go entry by entry (the slot at n is taken; a large leaf at o is split first).
+   */
+  private moveWhole(root: number, o: number, n: number, level: number): number {
+    let st = this.descend(root, o, level, false);
+    while (st === -1) {
+      this.splitCovering(root, o); // a larger leaf covers the block
+      st = this.descend(root, o, level, false);
+    }
+    if (st === 0) return 1;
+    const sea = this.ea(st, indexAt(o, level));
+    const lo = this.ram.lo(sea);
+    const hi = this.ram.hi(sea);
+    if ((lo & P) === 0) return 1; // nothing (or a stray non-present word) maps the block
+    const isLeaf = (lo & PS) !== 0;
+    if (isLeaf ? !this.leafOk(lo, hi, level) : !this.frames.usable(entryPfn(lo, hi))) {
+      this.clearBad(sea);
+      return 1;
+    }
+    const dt = this.descend(root, n, level, true);
+    const dea = this.ea(dt, indexAt(n, level));
+    if (this.ram.lo(dea) === 0 && this.ram.hi(dea) === 0) {
+      this.ram.set(sea, 0, 0);
+      this.ram.set(dea, lo, hi);
+      return 2;
+    }
+    if (isLeaf && this.split(st, indexAt(o, level), level, false) < 0) throw new Abort(Status.ENOMEM);
+    return 0;
+  }
+
+  /** Undoes one logged extent of moveLoop: its entries go from `from` back to `to` (both tables exist). */
+  private moveBack(root: number, from: number, to: number, ext: number, level: number): void {
+    const ft = this.descend(root, from, level, false);
+    const tt = this.descend(root, to, level, false);
+    const fi = indexAt(from, level);
+    const ti = indexAt(to, level);
+    for (let k = 0; k < (level === 1 ? ext / 4096 : 1); k++) {
+      const fea = this.ea(ft, fi + k);
+      const lo = this.ram.lo(fea);
+      const hi = this.ram.hi(fea);
+      if (lo === 0 && hi === 0) continue;
+      this.ram.set(fea, 0, 0);
+      this.ram.set(this.ea(tt, ti + k), lo, hi);
+    }
+  }
+
+  /** core.countFrames: 4 KiB pages of [la, la+count*4096) whose present leaf maps a frame in [pfn, pfn+frames). */
+  countFrames(root: number, la: number, count: number, pfn: number, frames: number): number {
+    const end = la + count * 4096;
+    let n = 0;
+    this.forEachLeaf(root, la, end, false, (_table, _idx, lo, hi, level, va) => {
+      const per = leafFrames(level);
+      const base = entryPfn(lo, hi) - (entryPfn(lo, hi) % per);
+      // The part of the leaf inside the range, then the part of that inside the frame range.
+      const a = base + (Math.max(va, la) - va) / 4096;
+      const b = base + (Math.min(va + per * 4096, end) - va) / 4096;
+      const x = Math.max(a, pfn);
+      const y = Math.min(b, pfn + frames);
+      if (y > x) n += y - x;
+    });
+    return n;
+  }
+
   /** core.cowBreak (mode 0 copy, 1 zero). */
   cowBreak(root: number, la: number, mode: number, attrLo: number, attrHi: number): number {
     const leaf = this.leaf(root, la, true);

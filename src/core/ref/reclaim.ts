@@ -54,7 +54,7 @@ export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, result: 
           const n = leafFrames(level);
           const raw = entryPfn(llo, ram.hi(lea));
           const pfn = raw - (raw % n) + (Math.floor(las[i]! / 4096) % n);
-          out[i] = PageBit.LARGE | PageBit.PRESENT | (llo & PTE.A ? PageBit.ACCESSED : 0) | (llo & PTE.D ? PageBit.DIRTY : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
+          out[i] = PageBit.LARGE | PageBit.PRESENT | (llo & PTE.A ? PageBit.ACCESSED : 0) | (llo & PTE.D ? PageBit.DIRTY : 0) | (llo & PTE.RW ? PageBit.WRITABLE : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
           fr[i] = pfn;
           continue;
         }
@@ -70,7 +70,7 @@ export function refReclaimOps(ram: Ram, frames: Frames, pt: PageTables, result: 
           out[i] = 0;
           continue;
         }
-        out[i] = PageBit.PRESENT | (lo & PTE.A ? PageBit.ACCESSED : 0) | (lo & PTE.D ? PageBit.DIRTY : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
+        out[i] = PageBit.PRESENT | (lo & PTE.A ? PageBit.ACCESSED : 0) | (lo & PTE.D ? PageBit.DIRTY : 0) | (lo & PTE.RW ? PageBit.WRITABLE : 0) | (frames.refs[pfn]! > 1 ? PageBit.SHARED : 0);
         fr[i] = pfn;
       }
       return Status.OK;

@@ -322,6 +322,20 @@ export function createRefCore(config: CoreConfig): Core {
       if (!rootOk(src) || !rootOk(dst) || src === dst || !rangeOk(la, count, 12)) return Status.EINVAL;
       return pt.fork(src, dst, la, count, parentClrLo >>> 0, parentSetLo >>> 0, childClrLo >>> 0);
     },
+    countFrames: (root, la, count, pfn, frames) => {
+      live();
+      for (const [v, name] of [[root, 'root'], [la, 'la'], [count, 'count'], [pfn, 'pfn'], [frames, 'frames']] as const) num(v, name);
+      if (!rootOk(root) || !rangeOk(la, count, 12) || !isInt(pfn) || pfn < 0 || !isInt(frames) || frames < 0) return Status.EINVAL;
+      return pt.countFrames(root, la, count, pfn, frames);
+    },
+    moveRange: (root, src, dst, count) => {
+      live();
+      for (const [v, name] of [[root, 'root'], [src, 'src'], [dst, 'dst'], [count, 'count']] as const) num(v, name);
+      if (!rootOk(root) || !rangeOk(src, count, 12) || !rangeOk(dst, count, 12)) return Status.EINVAL;
+      const len = count * 4096;
+      if (src + len > TWO47 || dst + len > TWO47 || (src < dst + len && dst < src + len)) return Status.EINVAL;
+      return pt.moveRange(root, src, dst, count);
+    },
     cowBreak: (root, la, mode, attrLo, attrHi) => {
       live();
       for (const [v, name] of [[root, 'root'], [la, 'la'], [mode, 'mode'], [attrLo, 'attrLo'], [attrHi, 'attrHi']] as const) num(v, name);

@@ -16,7 +16,7 @@ import { decodeSwapEntry } from '../../reclaim/swap-entry.js';
 import type { RegionRecord } from '../region.js';
 import type { ProcSpace } from './proc-state.js';
 import { isObjectPage } from './rss-counts.js';
-import { isLockedPage } from './lock-state.js';
+import { VM_LOCKED } from '../vm-flags.js';
 
 /** PSS_SHIFT: Pss is added up in bytes << 12, so that dividing by a mapcount loses little. */
 export const PSS_ONE_PAGE = 4096 * 4096;
@@ -128,7 +128,7 @@ export function gatherMemSizeStats(vm: ProcSpace, regions: readonly RegionRecord
     const object = isObjectPage(vm, r, m.la, pfn0);
     const young = (m.lo & PTE.A) !== 0;
     const dirty = (m.lo & PTE.D) !== 0;
-    const locked = isLockedPage(vm, vpn);
+    const locked = (r.flags & VM_LOCKED) !== 0;
     if (!object) {
       st.anonymous += size;
       if (lazy !== undefined && !dirty && lazy.has(vpn)) st.lazyfree += size;

@@ -61,17 +61,12 @@ export function rssPages(vm: ProcSpace): number {
   return c.anon + c.shmem + c.file;
 }
 
-/**
- * Before an unmap lowers total_vm or RSS (Linux's update_hiwater_vm / update_hiwater_rss): the
- * marks take the figures now. The resident count is an upper bound of RSS (it counts zero-page
- * entries too), so nothing is read unless it could raise the mark, and the tables are counted
- * only when the zero page may be mapped.
- */
+/** Before an unmap lowers total_vm or RSS (Linux's update_hiwater_vm / update_hiwater_rss): the marks take the figures now. */
 export function recordHiwater(vm: ProcSpace): void {
   const p = vm.proc;
   const total = vm.regions.bytes / 4096;
   if (total > p.hiwaterVm) p.hiwaterVm = total;
-  const rough = vm.pages.residentPages;
-  if (rough <= p.hiwaterRss) return;
-  p.hiwaterRss = p.zeroMaybe ? Math.max(p.hiwaterRss, rssPages(vm)) : rough;
+  // The page table's count less its zero-page mappings is RSS exactly (rssPages counts the same by scanning).
+  const rss = vm.pages.rss;
+  if (rss > p.hiwaterRss) p.hiwaterRss = rss;
 }

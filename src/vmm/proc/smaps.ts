@@ -8,10 +8,9 @@
  */
 import type { RegionRecord } from '../region.js';
 import type { ProcSpace } from './proc-state.js';
-import { MAPS_PAD, formatMapsLine, hexAddress, mapsPathname, type ObjectName } from '../maps-format.js';
+import { MAPS_PAD, formatMapsLine, hexAddress, mapsPathname, type ObjectName, type ProcessLayout } from '../maps-format.js';
 import { addMemSizeStats, gatherMemSizeStats, newMemSizeStats, type MemSizeStats } from './mem-size-stats.js';
-import { VM_HUGEPAGE, VM_LOCKED, VM_SOFTDIRTY, formatVmFlags, regionVmFlags, vmFlagNames } from './vm-flags-text.js';
-import { isLockedRange } from './lock-state.js';
+import { VM_HUGEPAGE, VM_SOFTDIRTY, formatVmFlags, regionVmFlags, vmFlagNames } from './vm-flags-text.js';
 import { TextWriter, label } from './text-writer.js';
 
 /** The fields smaps and smaps_rollup share (kB), in the kernel's order. */
@@ -100,10 +99,9 @@ export function objectNames(vm: ProcSpace): ObjectName {
   };
 }
 
-/** The vm_flags of a region as smaps shows them: the record's, plus mlock and soft-dirty state. */
+/** The vm_flags of a region as smaps shows them: the record's, plus the soft-dirty state. */
 export function smapsVmFlags(vm: ProcSpace, r: RegionRecord): number {
   let f = regionVmFlags(r);
-  if (isLockedRange(vm, r.start, r.end)) f |= VM_LOCKED;
   const sd = vm.proc.softDirty;
   if (sd === undefined || !sd.allClean(r.start, r.end)) f |= VM_SOFTDIRTY;
   return f >>> 0;
@@ -132,7 +130,7 @@ export function smaps(vm: ProcSpace): SmapsEntry[] {
   const { regions, stats, flags } = collect(vm);
   const names = objectNames(vm);
   return regions.map((r, i) => ({
-    maps: formatMapsLine(r, names),
+    maps: formatMapsLine(r, names, vm.layout),
     start: r.start,
     end: r.end,
     Size: kB(r.end - r.start),
@@ -232,7 +230,7 @@ function vmFlagsLine(flags: number): Uint8Array {
 }
 
 /** A region's maps line as formatMapsLine prints it, written as bytes (the hex columns digit by digit). */
-function writeMapsLine(w: TextWriter, r: RegionRecord, names: ObjectName): void {
+function writeMapsLine(w: TextWriter, r: RegionRecord, names: ObjectName, layout: ProcessLayout): void {
   const start = w.length;
   w.hex(r.start, 8);
   w.byte(45); // '-'
@@ -248,7 +246,7 @@ function writeMapsLine(w: TextWriter, r: RegionRecord, names: ObjectName): void 
   w.bytes(obj ? DEV_OBJECT : DEV_NONE);
   w.decimal(obj ? obj.objectId : 0, 0);
   w.byte(32);
-  const name = mapsPathname(r, names);
+  const name = mapsPathname(r, names, layout);
   if (name !== '') {
     w.padTo(start + MAPS_PAD);
     w.byte(32);
@@ -259,8 +257,8 @@ const DEV_OBJECT = label(' 00:01 ');
 const DEV_NONE = label(' 00:00 ');
 
 /** One region's block: maps line, page sizes, totals (in `values`), THPeligible, VmFlags. */
-function writeEntry(w: TextWriter, r: RegionRecord, names: ObjectName, thp: number, flags: number): void {
-  writeMapsLine(w, r, names);
+function writeEntry(w: TextWriter, r: RegionRecord, names: ObjectName, layout: ProcessLayout, thp: number, flags: number): void {
+  writeMapsLine(w, r, names, layout);
   w.bytes(NL);
   const sizeKB = kB(r.end - r.start);
   field(w, SIZE_LABELS[0]!, sizeKB, 8);
@@ -281,7 +279,7 @@ export function smapsText(vm: ProcSpace): string {
   for (let i = 0; i < regions.length; i++) {
     const r = regions[i]!;
     fillFromStats(stats[i]!);
-    writeEntry(w, r, names, thpEligible(r, flags[i]!), flags[i]!);
+    writeEntry(w, r, names, vm.layout, thpEligible(r, flags[i]!), flags[i]!);
   }
   return w.toString();
 }
