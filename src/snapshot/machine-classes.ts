@@ -124,6 +124,7 @@ snapshotConstant('vmm.chargeShm', chargeShm);
 snapshotConstant('vmm.unchargeShm', unchargeShm);
 snapshotClass(VmmContext, {
   rebuild: (ctx) => {
+    fields(ctx.overcommit).swapPages = () => ctx.swap?.slots.total ?? 0;
     for (const o of (fields(ctx).objects as Map<number, SharedMemoryObject>).values()) fields(o).hooks = ctx.objectHooks();
   },
 });
@@ -133,7 +134,7 @@ snapshotClass(PageStates);
 snapshotClass(PageSetView);
 snapshotClass(PageSlotView);
 snapshotClass(RegionMap);
-snapshotClass(Overcommit);
+snapshotClass(Overcommit, { skip: ['swapPages'] }); // its VmmContext's (below)
 snapshotClass(Aslr);
 snapshotClass(Rlimits);
 // What it asks of its machine (fork, vfork, exec) is its machine's: one object, made by the restored machine.

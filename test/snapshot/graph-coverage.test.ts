@@ -19,7 +19,7 @@ const POLICIES: PolicyName[] = ['clock', 'lru', 'fifo', 'random', 'nru', 'aging'
 
 /** A machine with every kind of state, busy. */
 function busyMachine(backend: 'js' | 'native', hier: boolean): Machine {
-  const m = new Machine({ backend, memory: '8MiB', cpus: 3, ...(hier ? { cpu: 'zen4' } : {}), swap: { size: '4MiB', zswap: { maxPoolPercent: 20 } }, onOomKill: () => {} });
+  const m = new Machine({ backend, memory: '8MiB', cpus: 3, aslr: { seed: 11 }, ...(hier ? { cpu: 'zen4' } : {}), swap: { size: '4MiB', zswap: { maxPoolPercent: 20 } }, onOomKill: () => {} });
   const procs = POLICIES.map((policy) => m.createAddressSpace({ residentLimit: 6, policy, ...(policy === 'random' ? { policyOptions: { seed: 7 } } : {}) }));
   const shm = m.createSharedMemory('shared', 4 * 4096);
   procs.forEach((p, i) => {
@@ -31,6 +31,15 @@ function busyMachine(backend: 'js' | 'native', hier: boolean): Machine {
     if (i % 3 === 0) p.clearRefs(4);
     if (i % 4 === 1) p.madvise(a, 4 * 4096, 'pageout');
   });
+  // The process model: exec, a vfork child borrowing its parent's space, mlock, rlimits, mremap.
+  procs[2]!.exec();
+  procs[2]!.write(procs[2]!.mmap({ length: 3 * 4096, prot: 'rw' }), [5]);
+  procs[3]!.vfork();
+  procs[4]!.setrlimit('RLIMIT_MEMLOCK', 2 ** 20, 2 ** 20);
+  procs[4]!.mlock(procs[4]!.regions()[0]!.start, 2 * 4096);
+  const r5 = procs[5]!.regions()[0]!;
+  procs[5]!.mremap(r5.start, r5.end - r5.start, r5.end - r5.start + 8 * 4096, { mayMove: true });
+  m.setOvercommit({ mode: 1 });
   const child = procs[0]!.fork();
   child.write(child.regions()[0]!.start, [9]);
   m.cpu(1).run(procs[1]!.createThread());

@@ -54,6 +54,16 @@ describe.each(BACKENDS)('snapshot API (%s)', (backend) => {
     expect([...r2.processes()[0]!.read(a + 8, 1)]).toEqual([9]);
   });
 
+  it('a restored machine\'s CommitLimit counts its own swap, under vm.overcommit_memory 2', () => {
+    using m = new Machine({ backend, memory: '8MiB', swap: { size: '4MiB' }, overcommit: { mode: 2 } });
+    m.createAddressSpace().mmap({ length: 16 * 4096, prot: 'rw' });
+    using s = m.snapshot();
+    using r = s.restore();
+    expect(r.commitInfo()).toEqual(m.commitInfo());
+    // Half the RAM plus the swap (less its header page, as swapon counts it).
+    expect(r.commitInfo().CommitLimit).toBe((8 * 1024) / 2 + 4 * 1024 - 4);
+  });
+
   it('refuses what it cannot capture, naming it, and changes nothing', () => {
     const dir = tempDir('snapapi');
     using m = new Machine({ backend, memory: '8MiB' });
