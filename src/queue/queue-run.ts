@@ -74,13 +74,15 @@ export async function runOnQueue(loc: QueueLocation, jobs: readonly RowJob[], ho
   };
   const check = async (key: string, initial: boolean): Promise<void> => {
     if (outcomes.has(key) || !byKey.has(key)) return;
-    const job = await Job.fromId(queue, key);
+    // The state first, then the job: a job read before its state could be one caught while
+    // active after a retry (its reason or row not yet written) and then seen as finished.
+    const state = await queue.getJobState(key);
+    const job = state === 'unknown' ? undefined : await Job.fromId(queue, key);
     if (!job) {
       // Removed (queue cleaned or obliterated) after it was added: add it again.
       await queue.add(JOB_NAME, byKey.get(key)!, jobOptions(key));
       return;
     }
-    const state = await job.getState();
     if (state === 'completed') {
       if (typeof job.returnvalue !== 'string') record({ key, error: 'the worker returned no row (was this queue used by something other than vmsim?)', reused: initial });
       else record({ key, value: job.returnvalue, reused: initial });

@@ -451,7 +451,7 @@ describe.each(BACKENDS)('fuzz: hostile plug-ins and callbacks through the VMM (%
           m.dispose();
         },
       ),
-      propertyOptions(LIGHT ? 10 : 40),
+      propertyOptions(40),
     );
     // The runs did what they are for.
     for (const [what, n] of Object.entries(seen)) expect(n, what).toBeGreaterThan(0);

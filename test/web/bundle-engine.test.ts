@@ -9,9 +9,11 @@ import { HAVE_CHROMIUM, NO_CHROMIUM, openPage, type PageRig } from '../support/b
 import { runReferenceString } from '../../src/replay/reference-run.js';
 import { POLICY_NAMES } from '../../src/reclaim/registry.js';
 import { nativeAvailable } from '../../src/core/native-core.js';
-import { ProcessLab, parseScript } from '../../web/src/engine/script.js';
+import { parseScript } from '../../web/src/engine/script.js';
+import { ProcessLab } from '../../web/src/engine/process-lab.js';
 import { frameUses } from '../../web/src/engine/memory-map.js';
 import * as browserZlib from '../../web/host/node-zlib.js';
+import { cpuScriptArb } from '../support/cpu-scripts.js';
 
 const BACKEND = nativeAvailable() ? 'native' : 'js';
 type Engine = typeof import('../../web/src/engine/index.js');
@@ -121,6 +123,31 @@ describe.skipIf(!HAVE_CHROMIUM)(`the page's engine in Chromium gives the library
         expect(page, script).toEqual(JSON.parse(JSON.stringify(observe(script, BACKEND))));
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it('the CPU lab (threads on four CPUs, shootdowns, ASIDs): the same flush requests, context switches, TLB entries and counters', async () => {
+    const { CpuLab } = await import('../../web/src/engine/cpu-lab.js');
+    const { parseScript } = await import('../../web/src/engine/script.js');
+    const view = (l: InstanceType<typeof CpuLab>) => ({ results: l.lab.results.map((r) => [r.ok, r.message]), requests: l.requests, switches: l.switches, cpus: l.cpus() });
+    await fc.assert(
+      fc.asyncProperty(cpuScriptArb, async (script) => {
+        const page = await rig.page.evaluate((s) => {
+          const l = new vmsim.CpuLab(vmsim.parseScript(s), Number.MAX_SAFE_INTEGER);
+          try {
+            return JSON.parse(JSON.stringify({ results: l.lab.results.map((r) => [r.ok, r.message]), requests: l.requests, switches: l.switches, cpus: l.cpus() }));
+          } finally {
+            l.dispose();
+          }
+        }, script);
+        const l = new CpuLab(parseScript(script), Number.MAX_SAFE_INTEGER, BACKEND);
+        try {
+          expect(page, script).toEqual(JSON.parse(JSON.stringify(view(l))));
+        } finally {
+          l.dispose();
+        }
+      }),
+      { numRuns: 25 },
     );
   });
 

@@ -7,9 +7,11 @@ import { HAVE_CHROMIUM, NO_CHROMIUM, openPage, type PageRig } from '../support/b
 import { main } from '../../src/cli/main.js';
 import { nativeAvailable } from '../../src/core/native-core.js';
 import { TranslationLab, PRESETS, encodeAccesses } from '../../web/src/engine/translation.js';
-import { ProcessLab, parseScript } from '../../web/src/engine/script.js';
+import { parseScript } from '../../web/src/engine/script.js';
+import { ProcessLab } from '../../web/src/engine/process-lab.js';
 import { frameUses } from '../../web/src/engine/memory-map.js';
 import { SCENARIOS, TEXTBOOK_REFS } from '../../web/src/engine/scenarios.js';
+import { translationExercise } from '../../web/src/engine/exercises.js';
 
 const BACKEND = nativeAvailable() ? 'native' : 'js';
 
@@ -119,7 +121,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the teaching page in Chromium ${HAVE_CHROMIUM ?
       return c.innerHTML;
     });
     const script = encodeURIComponent(SCENARIOS.pressure[0]!.script);
-    for (const [hash, step] of [[`tab=processes&script=${encodeURIComponent(SCENARIOS.processes[0]!.script)}`, 5], [`tab=pressure&script=${script}`, 4], [`tab=replace&refs=${TEXTBOOK_REFS}&frames=3&policies=clock,fifo`, 9], [`tab=translate&acc=${encodeAccesses(PRESETS.map((p) => p.spec))}`, 3]] as const) {
+    for (const [hash, step] of [[`tab=processes&script=${encodeURIComponent(SCENARIOS.processes[0]!.script)}`, 5], [`tab=pressure&script=${script}`, 4], [`tab=replace&refs=${TEXTBOOK_REFS}&frames=3&policies=clock,fifo`, 9], [`tab=translate&acc=${encodeAccesses(PRESETS.map((p) => p.spec))}`, 3], [`tab=cpus&script=${encodeURIComponent(SCENARIOS.cpus[1]!.script)}`, 21]] as const) {
       await open(`${hash}&step=${step}`);
       await rig.page.click('button[data-step="←"]');
       const back = await snapshot();
@@ -169,6 +171,54 @@ describe.skipIf(!HAVE_CHROMIUM)(`the teaching page in Chromium ${HAVE_CHROMIUM ?
     await open('tab=exercises&kind=translate&seed=3&answers=1');
     expect(await rig.page.$$('.questions > li .answer')).toHaveLength(5);
     await rig.screenshot('exercises-translate');
+  });
+
+  it('frame-grid cells are reachable from the keyboard: one Tab stop, arrow keys between cells, each described', async () => {
+    await open(`tab=processes&script=${encodeURIComponent(SCENARIOS.processes[0]!.script)}&step=4`);
+    // The control before the grid is the last process's page-table summary; Tab goes from it into the grid.
+    await rig.page.focus('.procs article:last-of-type details summary');
+    await rig.page.keyboard.press('Tab');
+    const cell = async () => ({ ...(await rig.page.$eval(':focus', (a) => ({ pfn: a.getAttribute('data-pfn'), label: a.getAttribute('aria-label') }))), detail: await rig.page.textContent('[data-frame-detail]') });
+    const first = await cell();
+    const pfns = await rig.page.$$eval('.frame-grid li', (ls) => ls.map((l) => l.getAttribute('data-pfn')));
+    expect(first.pfn).toBe(pfns[0]);
+    expect(first.detail).toBe(first.label);
+    expect(first.label).toMatch(/^frame \d+: /);
+    await rig.page.keyboard.press('ArrowRight');
+    const second = await cell();
+    expect(second.pfn).toBe(pfns[1]);
+    expect(second.detail).toBe(second.label);
+    // A row down is as many cells as the grid shows in a row now.
+    const cols = await rig.page.$$eval('.frame-grid li', (ls) => {
+      const top = (l: unknown) => (l as { offsetTop: number }).offsetTop;
+      return ls.filter((l) => top(l) === top(ls[0]!)).length;
+    });
+    await rig.page.keyboard.press('ArrowDown');
+    expect((await cell()).pfn).toBe(pfns[Math.min(1 + cols, pfns.length - 1)]);
+    await rig.page.keyboard.press('End');
+    expect((await cell()).pfn).toBe(pfns[pfns.length - 1]);
+    // One Tab stop: the cell left is out of the Tab order, the one in focus in it; Tab leaves the grid.
+    expect(await rig.page.$$eval('.frame-grid li[tabindex="0"]', (ls) => ls.map((l) => l.getAttribute('data-pfn')))).toEqual([pfns[pfns.length - 1]]);
+    await rig.page.keyboard.press('Tab');
+    expect(await rig.page.$$('.frame-grid li:focus')).toHaveLength(0);
+    await rig.screenshot('processes-frame-focus');
+  });
+
+  it('asks for permission faults: the error codes in the answers are the machine\u2019s (read-only write, supervisor page, NX fetch)', async () => {
+    // A seed whose questions have all three (the same seed gives the same exercise everywhere).
+    let seed = 0;
+    const want = [0x5, 0x7, 0x15];
+    while (!want.every((c) => translationExercise(seed, 8).questions.some((q) => q.errorCode === c))) seed++;
+    const ex = translationExercise(seed, 8);
+    await open(`tab=exercises&kind=translate&seed=${seed}&n=8&answers=1`);
+    const dom = await rig.page.$$eval('.questions > li', (ls) => ls.map((l) => [l.getAttribute('data-kind'), l.querySelector('.answer')!.getAttribute('data-error-code')]));
+    expect(dom).toEqual(ex.questions.map((q) => [q.kind, q.errorCode === undefined ? null : String(q.errorCode)]));
+    const text = await rig.page.textContent('.exercise');
+    expect(text).toMatch(/error code 0x5 \(protection\|user\): the PML4 entry \(level 4\) has U\/S = 0/);
+    expect(text).toMatch(/error code 0x7 \(protection\|write\|user\): the PT entry \(level 1\) has R\/W = 0/);
+    expect(text).toMatch(/error code 0x15 \(protection\|user\|instruction-fetch\): the PT entry \(level 1\) has XD \(bit 63\) = 1/);
+    expect(text).toMatch(/Virtual address 0xffff888/);
+    await rig.screenshot('exercises-permission-faults');
   });
 
   it('made no network request and logged no error', () => {

@@ -1,7 +1,6 @@
 /**
  * The teaching page: tabs over the library's machine. Each tab is a module with a mount
- * function; adding a view (the CPUs' TLBs and shootdowns, once the machine has several CPUs)
- * is one more entry in TABS.
+ * function; adding a view is one more entry in TABS.
  */
 import { h, replace } from './ui/dom.js';
 import { readParams, writeParams, type Params } from './ui/url-state.js';
@@ -9,6 +8,7 @@ import { mountTranslate } from './ui/translate-tab.js';
 import { mountReplace } from './ui/replace-tab.js';
 import { mountProcesses } from './ui/processes-tab.js';
 import { mountExercises } from './ui/exercises-tab.js';
+import { mountCpus } from './ui/cpus-tab.js';
 import * as engine from './engine/index.js';
 
 /** A view of the page: its tab and what it shows. */
@@ -24,6 +24,7 @@ const TABS: Tab[] = [
   { id: 'replace', label: 'Page replacement', mount: mountReplace },
   { id: 'processes', label: 'Processes', mount: (panel, p, save) => mountProcesses(panel, p, save, 'processes') },
   { id: 'pressure', label: 'Memory pressure', mount: (panel, p, save) => mountProcesses(panel, p, save, 'pressure') },
+  { id: 'cpus', label: 'CPUs and TLBs', mount: mountCpus },
   { id: 'exercises', label: 'Exercises', mount: mountExercises },
 ];
 

@@ -43,6 +43,11 @@ export function hex(n: number | bigint, digits = 0): string {
   return '0x' + n.toString(16).padStart(digits, '0');
 }
 
+/** A virtual address in its canonical 64-bit form: a kernel address (negative, sign-extended) as 0xffff8880... */
+export function vaHex(va: number, digits = 0): string {
+  return va < 0 ? hex(BigInt(va) + 2n ** 64n) : hex(va, digits);
+}
+
 /** The four 9-bit indices (PML4, PDPT, PD, PT) and the 12-bit offset of a 48-bit linear address. */
 export function splitAddress(va: number): { indices: [number, number, number, number]; offset: number } {
   const idx = (level: number) => Math.floor(va / 2 ** (12 + 9 * (level - 1))) % 512;

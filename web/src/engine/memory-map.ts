@@ -3,7 +3,7 @@
  * tables as a tree (the user half: PML4 entries 0–255), and who uses each physical frame.
  */
 import { decodeSwapEntry, type Machine } from './lib.js';
-import type { Proc } from './script.js';
+import type { Proc } from './process-lab.js';
 
 /** A node of a page-table tree: one present entry, or a leaf, or a swapped-out page. */
 export interface TableNode {

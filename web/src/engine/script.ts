@@ -3,19 +3,23 @@
  * text that fits in a URL and steps are lines. Each line maps to one call of the library's
  * API (the page shows that call beside the line):
  *
- *   machine memory=16MiB swap=1MiB zswap tlb=64   (first line only; the machine's options)
+ *   machine memory=16MiB swap=1MiB zswap tlb=64 cpus=4 ceiling=33   (first line only; the machine's options)
  *   p1 = spawn [limit=PAGES] [policy=NAME] [adj=N] machine.createAddressSpace(...)
  *   mmap p1 ADDR LENGTH PROT [shared] [name=X]    p1.mmap({ addr, length, prot, fixed: true, ... })
- *   write p1 ADDR [LENGTH]                        p1.write(addr, bytes): one byte per page touched
- *   read p1 ADDR [LENGTH]                         p1.read(addr, 1) for each page
+ *   write p1|t1 ADDR [LENGTH]                     p1.write(addr, bytes): one byte per page touched (t1: a thread)
+ *   read p1|t1 ADDR [LENGTH]                      p1.read(addr, 1) for each page
  *   p2 = fork p1                                  p1.fork()
  *   munmap p1 ADDR LENGTH                         p1.munmap(addr, length)
  *   mprotect p1 ADDR LENGTH PROT                  p1.mprotect(addr, length, prot)
- *   exit p1                                       p1.destroy()
+ *   madvise p1 ADDR LENGTH dontneed|free|cold     p1.madvise(addr, length, 'dontneed')
+ *   t1 = thread p1                                p1.createThread()
+ *   run CPU p1|t1                                 machine.cpu(CPU).run(t1): a context switch
+ *   idle CPU                                      machine.cpu(CPU).idle(): lazy TLB mode
+ *   exit p1|t1                                    p1.destroy(), t1.exit()
  *
  * Numbers are decimal or 0x hex, with an optional K/M/G suffix (KiB/MiB/GiB).
  */
-import { Machine, SegmentationFault, VmmError, type AddressSpace, type MachineOptions, type PolicyName, isPolicyName } from './lib.js';
+import { type MachineOptions, type PolicyName, isPolicyName } from './lib.js';
 
 /** A parsed line. */
 export type Command =
@@ -26,7 +30,17 @@ export type Command =
   | { op: 'fork'; name: string; proc: string; text: string }
   | { op: 'munmap'; proc: string; addr: number; length: number; text: string }
   | { op: 'mprotect'; proc: string; addr: number; length: number; prot: string; text: string }
-  | { op: 'exit'; proc: string; text: string };
+  | { op: 'madvise'; proc: string; addr: number; length: number; advice: Advice; text: string }
+  | { op: 'thread'; name: string; proc: string; text: string }
+  | { op: 'run'; cpu: number; task: string; text: string }
+  | { op: 'idle'; cpu: number; text: string }
+  | { op: 'exit'; proc: string; thread: boolean; text: string };
+
+/** The advice madvise takes in a script (the ones that need no swap). */
+export type Advice = 'dontneed' | 'free' | 'cold';
+const ADVICE: readonly string[] = ['dontneed', 'free', 'cold'];
+/** The most CPUs a script's machine may have (the page draws each one). */
+export const MAX_SCRIPT_CPUS = 8;
 
 /** A line the parser refused: which line and why. */
 export class ScriptError extends Error {
@@ -53,18 +67,24 @@ const NAME = /^[a-z][a-z0-9_]{0,15}$/i;
 /** Parses the script; ScriptError names the first bad line. Blank lines and # comments are skipped. */
 export function parseScript(text: string): Command[] {
   const out: Command[] = [];
+  const threads = new Set<string>();
   text.split('\n').forEach((raw, i) => {
     const line = i + 1;
     const t = raw.replace(/#.*/, '').trim();
     if (t === '') return;
     const w = t.split(/\s+/);
-    const proc = (s: string | undefined) => {
+    const task = (s: string | undefined) => {
       if (!s || !NAME.test(s)) throw new ScriptError(line, `expected a process name like p1, got ${JSON.stringify(s ?? '')}`);
       return s;
     };
+    // System calls are the process's (the library's calls are on the address space), not a thread's.
+    const proc = (s: string | undefined) => {
+      if (threads.has(task(s))) throw new ScriptError(line, `${s} is a thread: ${w[0]} is a call of its process (the one it was made from)`);
+      return s!;
+    };
     const kv = (words: string[]) => Object.fromEntries(words.filter((x) => x.includes('=')).map((x) => x.split('=', 2) as [string, string]));
     if (w[1] === '=') {
-      const name = proc(w[0]);
+      const name = task(w[0]);
       if (w[2] === 'spawn') {
         const o = kv(w.slice(3));
         for (const k of Object.keys(o)) if (!['limit', 'policy', 'adj'].includes(k)) throw new ScriptError(line, `spawn takes limit=, policy= and adj=, not ${k}=`);
@@ -74,7 +94,10 @@ export function parseScript(text: string): Command[] {
         if (adj !== undefined && !(Number.isInteger(adj) && adj >= -1000 && adj <= 1000)) throw new ScriptError(line, `adj= must be a whole number from -1000 to 1000, got ${o.adj}`);
         out.push({ op: 'spawn', name, ...(o.limit !== undefined ? { limit: parseNumber(o.limit, 'limit', line) } : {}), ...(o.policy !== undefined ? { policy: o.policy as PolicyName } : {}), ...(adj !== undefined ? { adj } : {}), text: t });
       } else if (w[2] === 'fork') out.push({ op: 'fork', name, proc: proc(w[3]), text: t });
-      else throw new ScriptError(line, `after "${name} =" comes spawn or fork, got ${JSON.stringify(w[2] ?? '')}`);
+      else if (w[2] === 'thread') out.push({ op: 'thread', name, proc: proc(w[3]), text: t });
+      else throw new ScriptError(line, `after "${name} =" comes spawn, fork or thread, got ${JSON.stringify(w[2] ?? '')}`);
+      if (w[2] === 'thread') threads.add(name);
+      else threads.delete(name);
       return;
     }
     switch (w[0]) {
@@ -87,7 +110,11 @@ export function parseScript(text: string): Command[] {
           else if (k === 'swap' && v) o.swap = { ...(o.swap ?? {}), size: parseNumber(v, 'swap', line) };
           else if (k === 'zswap' && v === undefined) o.swap = { size: o.swap?.size ?? 2 ** 20, ...(o.swap ?? {}), zswap: true };
           else if (k === 'tlb' && v) o.tlb = { entries: parseNumber(v, 'tlb', line) };
-          else throw new ScriptError(line, `machine takes memory=, swap=, zswap and tlb=, not ${JSON.stringify(x)}`);
+          else if (k === 'cpus' && v) {
+            o.cpus = parseNumber(v, 'cpus', line);
+            if (o.cpus < 1 || o.cpus > MAX_SCRIPT_CPUS) throw new ScriptError(line, `cpus= must be 1 to ${MAX_SCRIPT_CPUS} here (the page draws every CPU), got ${v}`);
+          } else if (k === 'ceiling' && v) o.shootdown = { ceiling: parseNumber(v, 'ceiling', line) };
+          else throw new ScriptError(line, `machine takes memory=, swap=, zswap, tlb=, cpus= and ceiling=, not ${JSON.stringify(x)}`);
         }
         out.push({ op: 'machine', options: o, text: t });
         return;
@@ -101,7 +128,7 @@ export function parseScript(text: string): Command[] {
       }
       case 'write':
       case 'read':
-        out.push({ op: w[0], proc: proc(w[1]), addr: parseNumber(w[2], 'address', line), length: w[3] === undefined ? 1 : parseNumber(w[3], 'length', line), text: t });
+        out.push({ op: w[0], proc: task(w[1]), addr: parseNumber(w[2], 'address', line), length: w[3] === undefined ? 1 : parseNumber(w[3], 'length', line), text: t });
         return;
       case 'munmap':
         out.push({ op: 'munmap', proc: proc(w[1]), addr: parseNumber(w[2], 'address', line), length: parseNumber(w[3], 'length', line), text: t });
@@ -109,14 +136,33 @@ export function parseScript(text: string): Command[] {
       case 'mprotect':
         out.push({ op: 'mprotect', proc: proc(w[1]), addr: parseNumber(w[2], 'address', line), length: parseNumber(w[3], 'length', line), prot: prot(w[4], line), text: t });
         return;
+      case 'madvise': {
+        const advice = (w[4] ?? '').toLowerCase().replace(/^madv_/, '');
+        if (!ADVICE.includes(advice)) throw new ScriptError(line, `madvise takes dontneed, free or cold, got ${JSON.stringify(w[4] ?? '')}`);
+        out.push({ op: 'madvise', proc: proc(w[1]), addr: parseNumber(w[2], 'address', line), length: parseNumber(w[3], 'length', line), advice: advice as Advice, text: t });
+        return;
+      }
+      case 'run':
+        out.push({ op: 'run', cpu: cpuNumber(w[1], line), task: task(w[2]), text: t });
+        return;
+      case 'idle':
+        out.push({ op: 'idle', cpu: cpuNumber(w[1], line), text: t });
+        return;
       case 'exit':
-        out.push({ op: 'exit', proc: proc(w[1]), text: t });
+        out.push({ op: 'exit', proc: task(w[1]), thread: threads.has(w[1]!), text: t });
         return;
       default:
-        throw new ScriptError(line, `unknown command ${JSON.stringify(w[0])} (machine, spawn, mmap, write, read, fork, munmap, mprotect, exit)`);
+        throw new ScriptError(line, `unknown command ${JSON.stringify(w[0])} (machine, spawn, mmap, write, read, fork, munmap, mprotect, madvise, thread, run, idle, exit)`);
     }
   });
   return out;
+}
+
+/** A CPU number: 2 or cpu2. */
+function cpuNumber(t: string | undefined, line: number): number {
+  const m = /^(?:cpu)?(\d{1,3})$/i.exec(t ?? '');
+  if (!m) throw new ScriptError(line, `expected a CPU number like 0 or cpu1, got ${JSON.stringify(t ?? '')}`);
+  return Number(m[1]);
 }
 
 function prot(p: string | undefined, line: number): string {
@@ -144,8 +190,16 @@ export function apiCall(c: Command): string {
       return `${c.proc}.munmap(${h(c.addr)}, ${c.length})`;
     case 'mprotect':
       return `${c.proc}.mprotect(${h(c.addr)}, ${c.length}, '${c.prot}')`;
+    case 'madvise':
+      return `${c.proc}.madvise(${h(c.addr)}, ${c.length}, '${c.advice}')`;
+    case 'thread':
+      return `const ${c.name} = ${c.proc}.createThread()`;
+    case 'run':
+      return `machine.cpu(${c.cpu}).run(${c.task})`;
+    case 'idle':
+      return `machine.cpu(${c.cpu}).idle()`;
     case 'exit':
-      return `${c.proc}.destroy()`;
+      return c.thread ? `${c.proc}.exit()` : `${c.proc}.destroy()`;
   }
 }
 
@@ -153,156 +207,4 @@ export function apiCall(c: Command): string {
 function literal(v: unknown): string {
   if (v !== null && typeof v === 'object') return `{ ${Object.entries(v).map(([k, x]) => `${k}: ${literal(x)}`).join(', ')} }`;
   return typeof v === 'string' ? `'${v}'` : String(v);
-}
-
-/** A process of the lab. */
-export interface Proc {
-  name: string;
-  pid: number;
-  space: AddressSpace;
-  /** Why it is gone, when it is (exit, SIGSEGV, OOM kill). */
-  gone?: string;
-}
-
-/** What one line did. */
-export interface StepResult {
-  command: Command;
-  ok: boolean;
-  /** One line of what happened (the error's message when it failed). */
-  message: string;
-}
-
-/** The lab after running the first `steps` lines of a script on a fresh machine. */
-export class ProcessLab {
-  readonly machine: Machine;
-  readonly procs: Proc[] = [];
-  readonly results: StepResult[] = [];
-
-  /** `backend`: the page runs 'js'; tests run the same script on 'native' to check the page against it. */
-  constructor(
-    readonly commands: Command[],
-    steps: number,
-    backend: 'js' | 'native' | 'auto' = 'js',
-  ) {
-    const first = commands[0];
-    this.machine = new Machine({ ...(first?.op === 'machine' ? first.options : { memory: '16MiB' }), backend });
-    const n = Math.min(steps, commands.length);
-    for (let i = 0; i < n; i++) this.results.push(this.run(commands[i]!));
-  }
-
-  /** Live processes. */
-  get live(): Proc[] {
-    return this.procs.filter((p) => !p.gone);
-  }
-
-  private proc(name: string): Proc {
-    const p = this.procs.find((x) => x.name === name);
-    if (!p) throw new VmmError('ESRCH', `no process ${name}`);
-    if (p.gone) throw new VmmError('ESRCH', `${name} is gone (${p.gone})`);
-    if (p.space.destroyed) {
-      p.gone = 'killed by the OOM killer';
-      throw new VmmError('ESRCH', `${name} is gone (${p.gone})`);
-    }
-    return p;
-  }
-
-  private run(c: Command): StepResult {
-    const m = this.machine;
-    const faults0 = m.stats().faults;
-    const kills0 = m.oomKills().length;
-    try {
-      let message = '';
-      switch (c.op) {
-        case 'machine':
-          message = `${m.stats().frames.total} frames of 4 KiB${m.reclaimStats().swap ? `, swap of ${m.reclaimStats().swap!.total} slots` : ''}`;
-          break;
-        case 'spawn': {
-          if (this.procs.some((p) => p.name === c.name && !p.gone)) throw new VmmError('EEXIST', `${c.name} exists already`);
-          const space = m.createAddressSpace({ stack: false, ...(c.limit !== undefined ? { residentLimit: c.limit, ...(c.policy ? { policy: c.policy } : {}) } : {}), ...(c.adj !== undefined ? { oomScoreAdj: c.adj } : {}) });
-          this.add(c.name, space);
-          message = `pid ${this.procs[this.procs.length - 1]!.pid}`;
-          break;
-        }
-        case 'mmap': {
-          const p = this.proc(c.proc);
-          const a = p.space.mmap({ addr: c.addr, length: c.length, prot: c.prot, fixed: true, ...(c.shared ? { shared: true } : {}), ...(c.label ? { name: c.label } : {}) });
-          message = `mapped at 0x${a.toString(16)}`;
-          break;
-        }
-        case 'write':
-        case 'read': {
-          const p = this.proc(c.proc);
-          const end = c.addr + Math.max(1, c.length);
-          let pages = 0;
-          for (let a = c.addr; a < end; a = Math.floor(a / 4096) * 4096 + 4096, pages++) {
-            if (c.op === 'write') p.space.write(a, [pages & 0xff || 1]);
-            else p.space.read(a, 1);
-            if (p.space.destroyed) break; // the OOM killer chose this process
-          }
-          message = `${pages} page${pages === 1 ? '' : 's'} ${c.op === 'write' ? 'written' : 'read'}`;
-          break;
-        }
-        case 'fork': {
-          const child = this.proc(c.proc).space.fork();
-          this.add(c.name, child);
-          message = `pid ${this.procs[this.procs.length - 1]!.pid}: private pages now copy-on-write in both`;
-          break;
-        }
-        case 'munmap':
-          this.proc(c.proc).space.munmap(c.addr, c.length);
-          message = 'unmapped';
-          break;
-        case 'mprotect':
-          this.proc(c.proc).space.mprotect(c.addr, c.length, c.prot);
-          message = `protection ${c.prot}`;
-          break;
-        case 'exit': {
-          const p = this.proc(c.proc);
-          p.space.destroy();
-          p.gone = 'exited';
-          message = 'address space destroyed, its frames freed';
-          break;
-        }
-      }
-      return { command: c, ok: true, message: message + this.sideEffects(faults0, kills0) };
-    } catch (e) {
-      if (e instanceof SegmentationFault && 'proc' in c) {
-        // A SIGSEGV kills the process, as the default action does.
-        const p = this.procs.find((x) => x.name === c.proc)!;
-        if (!p.space.destroyed) p.space.destroy();
-        p.gone = `killed by SIGSEGV (${e.cause})`;
-        return { command: c, ok: false, message: `${e.message}: ${c.proc} is killed` + this.sideEffects(faults0, kills0) };
-      }
-      if (e instanceof VmmError || e instanceof SegmentationFault) return { command: c, ok: false, message: `${e.name}: ${e.message}` + this.sideEffects(faults0, kills0) };
-      throw e;
-    }
-  }
-
-  private add(name: string, space: AddressSpace): void {
-    const old = this.procs.findIndex((p) => p.name === name);
-    if (old >= 0) this.procs.splice(old, 1);
-    this.procs.push({ name, pid: this.procs.reduce((mx, p) => Math.max(mx, p.pid), 0) + 1, space });
-  }
-
-  /** Faults and OOM kills the step caused, in words. */
-  private sideEffects(f0: { minor: number; major: number; cowCopied: number; cowReused: number; segv: number }, kills0: number): string {
-    const f1 = this.machine.stats().faults;
-    const parts: string[] = [];
-    if (f1.minor > f0.minor) parts.push(`${f1.minor - f0.minor} minor fault${f1.minor - f0.minor === 1 ? '' : 's'}`);
-    if (f1.major > f0.major) parts.push(`${f1.major - f0.major} major (from swap)`);
-    if (f1.cowCopied > f0.cowCopied) parts.push(`${f1.cowCopied - f0.cowCopied} COW cop${f1.cowCopied - f0.cowCopied === 1 ? 'y' : 'ies'}`);
-    if (f1.cowReused > f0.cowReused) parts.push(`${f1.cowReused - f0.cowReused} COW reuse${f1.cowReused - f0.cowReused === 1 ? '' : 's'}`);
-    const kills = this.machine.oomKills().slice(kills0);
-    for (const k of kills) {
-      const p = this.procs.find((x) => x.space === k.space);
-      if (p) p.gone = `killed by the OOM killer (${k.constraint})`;
-      parts.push(`OOM killer (${k.constraint}) killed ${p?.name ?? '?'}: ${k.points} points, rss ${k.rss}, swap ${k.swap}`);
-    }
-    return parts.length ? ` — ${parts.join('; ')}` : '';
-  }
-
-  /** Releases the machine. */
-  dispose(): void {
-    this.machine.dispose();
-  }
 }

@@ -2,7 +2,7 @@
 import { h, field, replace } from './dom.js';
 import { intParam, type Params } from './url-state.js';
 import { translationExercise, replacementExercise } from '../engine/exercises.js';
-import { hex } from '../engine/bits.js';
+import { hex, vaHex } from '../engine/bits.js';
 import { POLICY_NAMES, isPolicyName, type PolicyName } from '../engine/lib.js';
 
 /** Builds the view. */
@@ -42,10 +42,10 @@ export function mountExercises(panel: HTMLElement, params: Params, save: (p: Par
     return h(
       'div',
       {},
-      h('p', {}, `ARG seed ${ex.seed}. A process on an x86-64 machine with 4-level paging and 4 KiB pages; CR3 = ${hex(ex.cr3)}. These are the non-empty entries of its page tables (the PML4's kernel half, entries 256\u2013511, left out). An entry's bit 0 is Present, bit 1 Writable, bit 2 User, bit 5 Accessed, bit 6 Dirty, bit 63 No-execute; bits 12\u201351 hold the physical address of the next table or of the page.`),
+      h('p', {}, `ARG seed ${ex.seed}. A process on an x86-64 machine with 4-level paging and 4 KiB pages; CR3 = ${hex(ex.cr3)}. These are the non-empty entries of its page tables (of the PML4's kernel half, entries 256\u2013511, only the one that leads to a kernel page asked about). An entry's bit 0 is Present, bit 1 Writable (R/W), bit 2 User (U/S), bit 5 Accessed, bit 6 Dirty, bit 63 Execute-disable (XD); bits 12\u201351 hold the physical address of the next table or of the page. An access is allowed only if every entry on the way allows it.`),
       ...ex.tables.map((t) => h('div', { className: 'dump' }, h('h4', {}, `${['', 'PT', 'PD', 'PDPT', 'PML4'][t.level]} at ${hex(t.address)}`), h('pre', {}, t.entries.map((e) => `[${String(e.index).padStart(3)}] ${hex(e.entry, 16)}`).join('\n')))),
-      h('h4', {}, 'For each virtual address: the physical address it translates to, or the fault (user-mode access).'),
-      h('ol', { className: 'questions' }, ...ex.questions.map((q) => h('li', { 'data-va': hex(q.va) }, `Virtual address ${hex(q.va, 12)} (${q.kind}): translates to what physical address (or fault)?`, show ? h('div', { className: 'answer' }, h('strong', {}, q.answer), h('ul', {}, ...q.steps.map((s) => h('li', {}, s)))) : null))),
+      h('h4', {}, 'For each user-mode access: the physical address it reaches, or the page fault and its error code (P = 1 protection violation / 0 not present, W/R = 2 write, U/S = 4 user mode, I/D = 16 instruction fetch).'),
+      h('ol', { className: 'questions' }, ...ex.questions.map((q) => h('li', { 'data-va': vaHex(q.va), 'data-kind': q.kind }, `Virtual address ${vaHex(q.va, 12)} (${q.kind === 'execute' ? 'instruction fetch' : q.kind}): what physical address, or which page fault (error code)?`, show ? h('div', { className: 'answer', 'data-error-code': q.errorCode ?? null }, h('strong', {}, q.answer), h('ul', {}, ...q.steps.map((s) => h('li', {}, s)))) : null))),
     );
   }
 
