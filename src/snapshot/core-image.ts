@@ -81,8 +81,8 @@ export function captureCore(m: Mmu): CoreImage {
   };
 }
 
-/** A core for the restored machine `m` (its TLB arrays, counters and result array already restored) in the image's state. */
-export function restoreCore(img: CoreImage, m: Mmu): Core {
+/** A core for the restored machine `m` (its TLB arrays, counters and result array already restored) in the image's state; `emptyHierarchy`: its hierarchy (of another geometry) starts empty. */
+export function restoreCore(img: CoreImage, m: Mmu, emptyHierarchy = false): Core {
   const cpus = m.cpuArray;
   if (cpus.length !== img.cpus.length) throw new SnapshotError('EINVAL', `the snapshot's core has ${img.cpus.length} CPUs, its machine ${cpus.length}`);
   const backend = m.backend;
@@ -109,6 +109,11 @@ export function restoreCore(img: CoreImage, m: Mmu): Core {
       const conf = encodeHierarchy(h);
       for (const cpu of cpus) {
         const ci = img.cpus[cpu.index]!;
+        if (emptyHierarchy && cpu.hierStats) {
+          core.selectCpu(cpu.index);
+          if (core.hierarchy(conf, cpu.hierStats) !== Status.OK) throw new SnapshotError('EINVAL', `the core refused CPU ${cpu.index}'s TLB hierarchy`);
+          continue;
+        }
         if (!cpu.hierStats || !ci.hier) throw new SnapshotError('EINVAL', `the snapshot's CPU ${cpu.index} has no TLB hierarchy state`);
         core.selectCpu(cpu.index);
         const stats = cpu.hierStats.slice();

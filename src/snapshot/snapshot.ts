@@ -11,6 +11,7 @@ import { captureGraph } from './graph-capture.js';
 import { restoreGraph } from './graph-restore.js';
 import { captureCore, restoreCore, type CoreImage } from './core-image.js';
 import { SnapshotError } from './snapshot-error.js';
+import { resolveTlbChoice, retargetTlb, type TlbChoice } from './tlb-geometry.js';
 import './machine-classes.js';
 
 /** A machine's state at one point; see Machine.snapshot(). */
@@ -40,9 +41,14 @@ export class Snapshot {
     return this.restoreOn(undefined);
   }
 
-  /** @internal restore() on another backend (a file's machine: 'auto' picks native when it loads); RAM is then copied in. */
-  restoreOn(backend: 'native' | 'js' | undefined): Machine {
+  /**
+   * @internal restore() on another backend (a file's machine: 'auto' picks native when it
+   * loads; RAM is then copied in), and with another TLB (`tlb`: the machine's TLB options;
+   * `out.tlbEmptied` says whether its geometry differed, so its TLBs start empty).
+   */
+  restoreOn(backend: 'native' | 'js' | undefined, tlb?: TlbChoice, out?: { tlbEmptied?: boolean }): Machine {
     if (this.released) throw new SnapshotError('EINVAL', 'the snapshot has been released');
+    const geometry = tlb ? resolveTlbChoice(tlb) : undefined;
     const m = restoreGraph(this.graph, (kind, root) => {
       if (kind !== 'core') throw new SnapshotError('EINVAL', `the snapshot holds a special object of unknown kind ${kind}`);
       const mmu = root as Mmu & { backend: string; config: { backend: string } };
@@ -50,7 +56,9 @@ export class Snapshot {
         mmu.backend = backend;
         mmu.config = { ...mmu.config, backend };
       }
-      return restoreCore(this.core, root as Mmu);
+      const emptied = geometry ? retargetTlb(mmu, geometry) : false;
+      if (out) out.tlbEmptied = emptied;
+      return restoreCore(this.core, root as Mmu, emptied);
     });
     return m as Machine;
   }
