@@ -8,7 +8,7 @@
  * nothing); a load checks the header, the versions, the length and the body's CRC before it
  * decodes anything, so a bad file is refused whole.
  */
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { packageVersion } from '../package-info.js';
@@ -263,6 +263,23 @@ function openSnapshotFile(path: string, depth = 0): OpenFile {
   if (ip.length % 8 !== 0) throw new SnapshotError('EIO', `${path}: its page index is malformed`);
   const ram = new FileRamImage(header.memoryBytes / 4096, new Uint32Array(ip.buffer.slice(ip.byteOffset, ip.byteOffset + ip.length)), sections.filter((s) => s.kind === SectionKind.PAGES), parent?.ram, path);
   return { header, ram, state: decodeState(sectionPayload(state[0]!, path), path) };
+}
+
+/** The parent a snapshot file names (a diff's), or undefined for a whole one; reads only its header (SnapshotError for a file that is not a snapshot). */
+export function snapshotParent(path: string): string | undefined {
+  let fd = -1;
+  const head = Buffer.alloc(BODY_OFFSET);
+  let n = 0;
+  try {
+    fd = openSync(path, 'r');
+    for (let r = 1; r > 0 && n < BODY_OFFSET; n += r) r = readSync(fd, head, n, BODY_OFFSET - n, n);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new SnapshotError(err.code === 'ENOENT' ? 'ENOENT' : err.code === 'EACCES' ? 'EACCES' : 'EIO', `cannot read snapshot ${path}: ${err.message}`, { cause: e });
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+  return parseHeader(head.subarray(0, n), path).header.parent?.path;
 }
 
 /** The snapshot a file holds (checked whole first). */
