@@ -8,7 +8,7 @@ import { resolveTlb, type LevelConfig, type TlbOptions } from '../tlb/tlb-option
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import type { SwapOptions } from '../reclaim/swap-area.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
-import { checkSnapshotOptions } from './replay-snapshot.js';
+import { checkSnapshotOptions } from './snapshot-options.js';
 
 /** One TLB level: total entries and ways per set (ways = entries: fully associative), and optionally its policy, page sizes, seed and latency. */
 export type TlbLevelOptions = TlbArrayOptions;
@@ -109,7 +109,7 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     strict: o.strict ?? false,
   };
   if (hierarchy) r.hierarchy = hierarchy;
-  checkSnapshotOptions(o);
+  checkSnapshotOptions(o as Readonly<Record<string, unknown>>);
   if (o.seriesEvery !== undefined) {
     if (!Number.isInteger(o.seriesEvery) || o.seriesEvery < 1) throw new VmmError('EINVAL', `options.seriesEvery must be a positive integer (accesses), got ${describe(o.seriesEvery)}`);
     r.seriesEvery = o.seriesEvery;

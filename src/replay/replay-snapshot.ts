@@ -1,5 +1,5 @@
 /**
- * Replay and snapshots (docs/snapshots.md, "Warm-up"): a replay may start from a snapshot (its
+ * Replay and snapshots (docs/snapshots.md, "Replay and sweeps from a snapshot"): a replay may start from a snapshot (its
  * machine and its one process continue with the trace) and may save its machine when it ends.
  * A snapshot's machine keeps its memory and process; the experiment's TLB replaces the
  * snapshot's, keeping its contents when the geometry is the same and starting empty when not.
@@ -14,9 +14,6 @@ import type { ReplayOptions, ResolvedReplayOptions } from './replay-options.js';
 import type { ReplayEngine } from './replay-engine.js';
 import type { ReplayResult } from './replay-result.js';
 
-/** Replay options that describe a fresh machine or process, which a snapshot already has. */
-export const NOT_WITH_FROM = ['memory', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'setup'] as const;
-
 /** Where a replay from a snapshot starts: the machine, its process, and the counts it had. */
 export interface SnapshotStart {
   machine: Machine;
@@ -29,6 +26,7 @@ export interface SnapshotStart {
 /** The machine of `options.from` (a snapshot file's path or a Snapshot) with the experiment's TLB; its one process. */
 export function startFromSnapshot(options: ReplayOptions, o: ResolvedReplayOptions): SnapshotStart {
   const src = options.from!;
+  if (typeof src !== 'string' && !(src instanceof Snapshot)) throw new VmmError('EINVAL', 'options.from must be a snapshot file\'s path or a Snapshot (machine.snapshot(), Machine.load), got an object of another kind');
   const backend = o.backend === 'auto' ? (nativeAvailable() ? 'native' : 'js') : o.backend;
   const snap = typeof src === 'string' ? loadSnapshotFile(src) : src;
   const out: { tlbEmptied?: boolean } = {};
@@ -84,17 +82,4 @@ export function saveReplay(engine: ReplayEngine, path: string): SaveInfo {
       snap.release();
     }
   });
-}
-
-/** EINVAL unless `from` and `save` are well formed and `from` comes without options of a fresh machine. */
-export function checkSnapshotOptions(o: ReplayOptions): void {
-  if (o.from !== undefined) {
-    if (!(o.from instanceof Snapshot) && (typeof o.from !== 'string' || o.from === '')) throw new VmmError('EINVAL', `options.from must be a snapshot file's path or a Snapshot, got ${describeValue(o.from)}`);
-    for (const k of NOT_WITH_FROM) if (o[k] !== undefined) throw new VmmError('EINVAL', `options.${k} cannot go with options.from: the snapshot's machine has its own memory and process`);
-  }
-  if (o.save !== undefined && (typeof o.save !== 'string' || o.save === '')) throw new VmmError('EINVAL', `options.save must be a file path, got ${describeValue(o.save)}`);
-}
-
-function describeValue(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { Machine } from '../../src/system/machine.js';
 import { replay } from '../../src/replay/replay.js';
+import { annotate } from '../../src/annotate/annotate.js';
 import { packRecord } from '../../src/trace/trace-record.js';
 import type { ReplayOptions } from '../../src/replay/replay-options.js';
 import type { ReplayResult } from '../../src/replay/replay-result.js';
@@ -141,9 +142,11 @@ describe.each(BACKENDS)('replay from a snapshot (%s)', (backend) => {
       const extra = { memory: '64MiB', frames: 8, setup: () => undefined }[k];
       await expect(replay([a], { backend, from: path, [k]: extra })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining(`options.${k} cannot go with options.from`) });
     }
+    await expect(replay([a], { from: {} as never })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/options\.from must be a snapshot file's path or a Snapshot/) });
     await expect(replay([a], { from: '' })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/options\.from must be/) });
     await expect(replay([a], { save: 7 as never })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/options\.save must be a file path/) });
     await expect(replay([a], { backend, from: join(dir, 'none.vmsnap') })).rejects.toBeInstanceOf(SnapshotError);
+    await expect(annotate(join(dir, 'none.trace'), { from: path } as never)).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/options\.from is replay\(\)'s/) });
     await expect(replay([[a], [a]], { from: path })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/options\.from is for one trace/) });
     // A machine of two processes is not a replay's.
     using m = new Machine({ backend, memory: '8MiB' });
