@@ -4,6 +4,8 @@
  * A snapshot's machine keeps its memory and process; the experiment's TLB replaces the
  * snapshot's, keeping its contents when the geometry is the same and starting empty when not.
  */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { VmmError } from '../errors.js';
 import { nativeAvailable } from '../core/native-core.js';
 import { Snapshot } from '../snapshot/snapshot.js';
@@ -28,14 +30,9 @@ export function startFromSnapshot(options: ReplayOptions, o: ResolvedReplayOptio
   const src = options.from!;
   if (typeof src !== 'string' && !(src instanceof Snapshot)) throw new VmmError('EINVAL', 'options.from must be a snapshot file\'s path or a Snapshot (machine.snapshot(), Machine.load), got an object of another kind');
   const backend = o.backend === 'auto' ? (nativeAvailable() ? 'native' : 'js') : o.backend;
-  const snap = typeof src === 'string' ? loadSnapshotFile(src) : src;
+  const snap = typeof src === 'string' ? fileSnapshot(src, backend) : src;
   const out: { tlbEmptied?: boolean } = {};
-  let machine: Machine;
-  try {
-    machine = snap.restoreOn(backend, { ...(options.tlb !== undefined ? { tlb: options.tlb } : {}), ...(options.cpu !== undefined ? { cpu: options.cpu } : {}) }, out);
-  } finally {
-    if (typeof src === 'string') snap.release();
-  }
+  const machine = snap.restoreOn(backend, { ...(options.tlb !== undefined ? { tlb: options.tlb } : {}), ...(options.cpu !== undefined ? { cpu: options.cpu } : {}) }, out);
   const procs = machine.processes();
   if (procs.length !== 1) {
     machine.dispose();
@@ -52,6 +49,41 @@ export function startFromSnapshot(options: ReplayOptions, o: ResolvedReplayOptio
     from: { snapshot: typeof src === 'string' ? src : '<snapshot>', tlbs: out.tlbEmptied ? 'emptied' : 'kept' },
     base: { minor: f.minor, major: f.major, cow: f.cow, ...(rs ? { reclaim: { ...rs.counters } as unknown as Record<string, number> } : {}) },
   };
+}
+
+/** The last snapshot file loaded, as an in-memory snapshot of its machine (held weakly: the collector may take it). */
+let lastFile: { key: string; snap: WeakRef<Snapshot> } | undefined;
+
+/**
+ * The snapshot in file `path` for restores on `backend`: a sweep's rows from one file load it
+ * once per process and then restore copy-on-write (a file's pages would otherwise be read,
+ * inflated and copied for every row). Keyed by the file's identity and times, so a changed file
+ * is read again.
+ */
+function fileSnapshot(path: string, backend: 'native' | 'js'): Snapshot {
+  let key: string | undefined;
+  try {
+    const st = statSync(path, { bigint: true });
+    key = `${backend}\0${resolve(path)}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    key = undefined; // the load reports it
+  }
+  const cached = key !== undefined && lastFile?.key === key ? lastFile.snap.deref() : undefined;
+  if (cached && !cached.released) return cached;
+  const file = loadSnapshotFile(path);
+  let m: Machine;
+  try {
+    m = file.restoreOn(backend);
+  } finally {
+    file.release();
+  }
+  try {
+    const snap = m.snapshot();
+    if (key !== undefined) lastFile = { key, snap: new WeakRef(snap) };
+    return snap;
+  } finally {
+    m.dispose();
+  }
 }
 
 /** The result of a replay from a snapshot counts from the snapshot: the process's own counters less what they were there. */

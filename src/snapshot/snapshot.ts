@@ -24,7 +24,8 @@ export class Snapshot {
     readonly core: CoreImage,
   ) {}
 
-  private released = false;
+  /** @internal True once release() ran. */
+  released = false;
 
   /** The backend of the machine it was taken of. */
   get backend(): 'native' | 'js' {

@@ -115,6 +115,21 @@ describe.each(BACKENDS)('replay from a snapshot (%s)', (backend) => {
     expect(counts(slow)).toEqual(counts(same));
   });
 
+  it('a file replaced between two replays from it is read again (a sweep\'s rows share one load of an unchanged file)', async () => {
+    const dir = tempDir('replay-snap');
+    const path = join(dir, 'warm.vmsnap');
+    const a = records(6, 3000);
+    const b = records(7, 3000);
+    await replay([a], { backend, memory: '64MiB', save: path });
+    const first = await replay([b], { backend, from: path });
+    expect(counts(await replay([b], { backend, from: path }))).toEqual(counts(first));
+    // Another warm-up in its place: the continuation is that one's.
+    await replay([b], { backend, memory: '64MiB', save: path });
+    const again = await replay([b], { backend, from: path });
+    expect(again.faults.total).toBe(0);
+    expect(first.faults.total).toBeGreaterThan(0);
+  });
+
   it('an in-memory Snapshot of a machine with one process continues as that machine does', async () => {
     using m = new Machine({ backend, memory: '64MiB' });
     const p = m.createAddressSpace();
