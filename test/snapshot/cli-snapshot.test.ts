@@ -61,6 +61,7 @@ describe('vmsim replay --save / --from, vmsim sweep --from', () => {
     expect(sw.err).toContain("2 of 3 configurations have a TLB geometry other than the snapshot's: their TLBs started empty");
     const other = await run('replay', join(dir, 'b.txt'), '--tlb-entries', '64', '--from', snap);
     expect(other.err).toContain("this configuration has a TLB geometry other than the snapshot's: its TLBs started empty");
+    expect(other.out).toContain(`continued from snapshot ${snap} (its TLBs emptied: another geometry; the counts are this trace's)`);
   });
 
   it('refuses options of a fresh machine with --from, --from and --save with several traces, and a save path it cannot write, before replaying', async () => {
