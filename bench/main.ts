@@ -25,6 +25,14 @@ if (process.env.VMSIM_BENCH === 'snapshots') {
   printTable('Snapshots', ['native', 'js'], await benchSnapshots(backends), [['native', 'js']]);
   process.exit(0);
 }
+// VMSIM_BENCH=files runs only the file and page cache rows beside the kernel.
+if (process.env.VMSIM_BENCH === 'files') {
+  const { benchFiles } = await import('./files.js');
+  const files = await benchFiles(backends);
+  printTable('Files and the page cache vs the real kernel', ['native', 'js', 'linux'], files.figures, [['native', 'js'], ['native', 'linux']]);
+  console.log(files.linuxNote);
+  process.exit(0);
+}
 // VMSIM_BENCH=vmm runs only the VMM operations beside the kernel (one run, the ratios of that run).
 if (process.env.VMSIM_BENCH === 'vmm') {
   const vmm = benchVmm(backends);
@@ -72,3 +80,7 @@ if (backends.includes('native')) {
 const reclaimBench = await import('./reclaim.js');
 printTable('Reclaim policies and swap pieces', ['policy', 'map'], reclaimBench.benchReclaim(), [['policy', 'map']]);
 printTable('Reclaim through the VMM', ['native', 'js', 'map'], await reclaimBench.benchReclaimVmm(backends), [['native', 'js']]);
+
+const filesBench = await (await import('./files.js')).benchFiles(backends);
+printTable('Files and the page cache vs the real kernel', ['native', 'js', 'linux'], filesBench.figures, [['native', 'js'], ['native', 'linux']]);
+console.log(filesBench.linuxNote);

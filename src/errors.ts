@@ -1,12 +1,12 @@
 /**
  * Errors users can act on. Bad input is a VmmError with an errno-style code and a message
  * naming the argument; an illegal access is a PageFault (hardware level, before the VMM
- * handles it) or a SegmentationFault (what a process would receive).
+ * handles it), a SegmentationFault or a BusError (what a process would receive: SIGSEGV, SIGBUS).
  */
 import { hex } from './hex.js';
 
 /** Errno-style codes used by vmsim. */
-export type ErrnoCode = 'EINVAL' | 'ENOMEM' | 'EFAULT' | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EPERM' | 'EACCES' | 'ESRCH' | 'ENOSYS' | 'ENOSPC' | 'EIO' | 'EISDIR' | 'EAGAIN' | 'EBADF';
+export type ErrnoCode = 'EINVAL' | 'ENOMEM' | 'EFAULT' | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EPERM' | 'EACCES' | 'ESRCH' | 'ENOSYS' | 'ENOSPC' | 'EIO' | 'EISDIR' | 'EAGAIN' | 'EBADF' | 'EFBIG' | 'ENAMETOOLONG';
 
 /** An operation was refused; nothing changed (or, where its docs say so, it completed first). `code` names the errno; `cause` holds the error behind it (a host I/O error, a plug-in's or callback's throw). */
 export class VmmError extends Error {
@@ -65,6 +65,29 @@ export class SegmentationFault extends Error {
     this.address = address;
     this.access = access;
     this.cause = cause;
+    this.errorCode = errorCode;
+  }
+}
+
+/** si_code of a SIGBUS from a page fault: the address has no backing (a page wholly past the end of a file). */
+export type BusCause = 'BUS_ADRERR';
+
+/** An access to a mapping whose backing does not exist there: what a process would receive as SIGBUS (do_sigbus). */
+export class BusError extends Error {
+  /** Faulting virtual address (sign-extended canonical number). */
+  readonly address: number;
+  /** What the access was. */
+  readonly access: AccessKindName;
+  /** BUS_ADRERR: nothing backs the address (past the end of the file, or the filesystem is full). */
+  override readonly cause: BusCause;
+  /** The x86 error code of the page fault behind it. */
+  readonly errorCode: number;
+  constructor(address: number, access: AccessKindName, errorCode: number, detail?: string) {
+    super(`bus error at ${hex(address)}: ${access}${detail ? ` (${detail})` : ''} [BUS_ADRERR]`);
+    this.name = 'BusError';
+    this.address = address;
+    this.access = access;
+    this.cause = 'BUS_ADRERR';
     this.errorCode = errorCode;
   }
 }

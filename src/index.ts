@@ -11,8 +11,8 @@ export type { Translation, AccessOptions, MapOptions, BatchResult } from './mach
 export type { WalkStep, WalkFlags } from './machine/walk.js';
 export { PhysicalMemory } from './machine/physical-memory.js';
 export type { PageFlags, EntryFlags, SoftwareBits } from './page-flags.js';
-export { VmmError, PageFault, SegmentationFault, describeErrorCode } from './errors.js';
-export type { ErrnoCode, AccessKindName, SegvCause } from './errors.js';
+export { VmmError, PageFault, SegmentationFault, BusError, describeErrorCode } from './errors.js';
+export type { ErrnoCode, AccessKindName, SegvCause, BusCause } from './errors.js';
 export {
   PAGE_SIZE,
   PAGE_SIZE_2M,
@@ -46,6 +46,7 @@ export type { Region, RegionKind, Backing } from './vmm/region.js';
 export type { RegionOptions } from './vmm/syscalls.js';
 export type { SpaceStats, FaultCounters } from './vmm/vm-stats.js';
 export type { SharedMemoryObject } from './vmm/shared-memory.js';
+export type { Inode } from './vmm/file/inode.js';
 export type { Compression, TraceStats, TraceDecoderOptions, WriteTraceOptions, WriteTraceResult, ConvertTraceOptions, ConvertTraceResult, SyntheticTraceOptions } from './trace/index.js';
 export { recordLackey } from './trace/index.js';
 export type { LackeyRecording, RecordLackeyOptions } from './trace/index.js';
@@ -83,5 +84,10 @@ export type { MremapOptions } from './vmm/mremap.js';
 export type { ExecOptions } from './vmm/address-space.js';
 export type { Rlimit, RlimitName } from './vmm/rlimits.js';
 export type { OvercommitOptions, CommitInfo } from './vmm/overcommit.js';
+export type { File } from './vmm/file/file.js';
+export type { FileSystem, CreateFileOptions, OpenFileOptions } from './vmm/file/file-system.js';
+export type { MemInfo, VmStat } from './vmm/mem-stats.js';
+export type { VmOptions } from './machine/options.js';
+export type { MsyncFlags } from './vmm/msync.js';
 export { decodePagemapEntry } from './vmm/proc/index.js';
 export type { SmapsEntry, SmapsRollup, SmapsTotals, PagemapEntry, PagemapOptions, ProcFormatOptions, ProcStatus, ProcStatm } from './vmm/proc/index.js';

@@ -1,12 +1,12 @@
 /**
  * What happens when the access path raises a page fault. The MMU space asks its fault
  * handler, which answers with an outcome *value*: retry (it fixed the tables), SIGSEGV with a
- * cause, out of memory, SIGBUS, or unhandled. The access path that asked builds the exception
+ * cause, out of memory, SIGBUS (BUS_ADRERR), or unhandled. The access path that asked builds the exception
  * (faultError), so a handler never throws for an access it refuses. Without a handler (the raw
  * MMU, as an emulator author uses it) every fault is unhandled and thrown as a PageFault.
  */
 import type { AccessKindName, SegvCause } from '../errors.js';
-import { PageFault, SegmentationFault, VmmError } from '../errors.js';
+import { BusError, PageFault, SegmentationFault, VmmError } from '../errors.js';
 import { hex } from '../hex.js';
 
 /** A page fault as the handler sees it. */
@@ -47,14 +47,14 @@ export interface FaultHandler {
 export const RAW_FAULTS: FaultHandler = { handleFault: () => UNHANDLED };
 
 /** The exception an access raises for a fault its handler did not resolve (never called with RETRY). */
-export function faultError(f: FaultInfo, o: FaultOutcome): PageFault | SegmentationFault | VmmError {
+export function faultError(f: FaultInfo, o: FaultOutcome): PageFault | SegmentationFault | BusError | VmmError {
   switch (o.type) {
     case 'segv':
       return new SegmentationFault(f.address, f.access, o.cause, f.errorCode, o.detail);
     case 'oom':
       return new VmmError('ENOMEM', `${o.reason ?? 'out of physical memory'} resolving a ${f.access} fault at ${hex(f.address)}${o.detail ? ` (${o.detail})` : ''}`);
     case 'sigbus':
-      return new VmmError('EFAULT', `${o.detail} (SIGBUS on Linux)`);
+      return new BusError(f.address, f.access, f.errorCode, o.detail);
     default:
       return new PageFault(f.address, f.errorCode, f.access);
   }

@@ -92,6 +92,37 @@ export interface MachineOptions {
    * Off by default (false): the layout is Linux's with randomization disabled.
    */
   aslr?: false | { seed: number };
+  /** The VMM's tunables, named after Linux's sysctls (see VmOptions; defaults are Linux's). */
+  vm?: VmOptions;
+}
+
+/**
+ * The VMM's tunables as users give them: Linux's /proc/sys/vm names in camel case (and the
+ * block device's read_ahead_kb, debugfs's fault_around_bytes). Each defaults to Linux's value.
+ */
+export interface VmOptions {
+  /** vm.swappiness, 0-200 (default 60): how much reclaim prefers swapping anonymous pages over dropping file pages (100: equal cost). */
+  swappiness?: number;
+  /** vm.dirty_ratio, percent (default 20): above it, writers are throttled until writeback catches up. */
+  dirtyRatio?: number;
+  /** vm.dirty_background_ratio, percent (default 10): above it, the flusher writes back in the background. */
+  dirtyBackgroundRatio?: number;
+  /** vm.dirty_expire_centisecs (default 3000): dirty data older than this is written by the flusher's next run. */
+  dirtyExpireCentisecs?: number;
+  /** vm.dirty_writeback_centisecs (default 500): the flusher's period in simulated time; 0 disables periodic writeback. */
+  dirtyWritebackCentisecs?: number;
+  /** read_ahead_kb of the disk (default 128): the largest file readahead window; 0 disables readahead. */
+  readAheadKb?: number;
+  /** fault_around_bytes (default 65536): a read fault maps the cached pages of this aligned window; 4096 or less disables it. */
+  faultAroundBytes?: number;
+  /** vm.page-cluster, 0-10 (default 3): swap readahead reads up to 2^pageCluster slots (also settable as swap.pageCluster). */
+  pageCluster?: number;
+  /**
+   * /sys/kernel/mm/lru_gen/enabled (default false): the multi-generation LRU for file pages (the
+   * page cache's generations replace its active and inactive lists), for shared memory, and as
+   * the replacement policy of processes that do not name one ('mglru').
+   */
+  lruGen?: boolean;
 }
 
 /** Validated options. */
@@ -144,7 +175,7 @@ function flag(v: unknown, arg: string, dflt: boolean): boolean {
 
 /** Validates machine options and fills in defaults. */
 export function resolveOptions(opts: MachineOptions = {}): ResolvedOptions {
-  strictOptions(opts, 'options', ['memory', 'cpus', 'cpu', 'tlb', 'asids', 'shootdown', 'features', 'backend', 'hostMemory', 'maxMapCount', 'shmSize', 'swap', 'watermarks', 'onOomKill', 'overcommit', 'aslr']);
+  strictOptions(opts, 'options', ['memory', 'cpus', 'cpu', 'tlb', 'asids', 'shootdown', 'features', 'backend', 'hostMemory', 'maxMapCount', 'shmSize', 'swap', 'watermarks', 'onOomKill', 'overcommit', 'aslr', 'vm']);
   const memoryBytes = parseSize(opts.memory ?? 2 ** 30, 'options.memory');
   if (memoryBytes % 4096 !== 0) throw new VmmError('EINVAL', `options.memory ${memoryBytes} is not a multiple of 4096`);
   if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {

@@ -14,6 +14,8 @@
  */
 import { PAGE_SIZE, PTE, Result, Status } from '../core/constants.js';
 import { hex } from '../hex.js';
+import { VmmError } from '../errors.js';
+import { TlbFlush } from './tlb-flush.js';
 import { fromLinear } from '../address.js';
 import type { Mmu, CpuSpace } from './mmu.js';
 import type { TlbGather } from './tlb-gather.js';
@@ -346,6 +348,42 @@ export class PageTable {
   /** try_to_unmap_flush: the machine's pending reclaim batch is flushed once. */
   flushUnmapBatch(): void {
     this.cpu.flushUnmapBatch();
+  }
+
+  // ------------------------------------------------------------ changes that return the TLB flush they oblige
+  // One failure shape: each either completes and returns its TlbFlush (src/machine/tlb-flush.ts),
+  // or throws a VmmError having changed nothing (ENOMEM: no frame for a page table).
+
+  /**
+   * try_to_unmap's change: the present 4 KiB leaves at las[0..count) become the non-present
+   * entries (lo, hi) — swap entries, or 0 for none — and their frames lose a reference.
+   * Returns the flush of those pages (the list is copied).
+   */
+  unmapEntries(las: Float64Array, count: number, lo: Uint32Array, hi: Uint32Array): TlbFlush {
+    if (count === 0) return TlbFlush.none();
+    this.swapOutList(las, count, lo, hi);
+    return TlbFlush.list(this, las.slice(0, count), count);
+  }
+
+  /** `change` on every present leaf of [la, la + pages*4096) (splitting partly covered large leaves); its flush. */
+  protectPages(la: number, pages: number, change: ProtectChange): TlbFlush {
+    if (!this.protect(la, pages, change)) throw new VmmError('ENOMEM', `protect ${range(la, pages)}: no frame for a page table to split a large page`);
+    return TlbFlush.range(this, la, pages);
+  }
+
+  /** Every present leaf of [la, la + pages*4096) goes (unmap); the 4 KiB pages unmapped and their flush. */
+  unmapPages(la: number, pages: number): { pages: number; flush: TlbFlush } {
+    const n = this.unmap(la, pages);
+    return { pages: n, flush: n > 0 ? TlbFlush.range(this, la, pages) : TlbFlush.none() };
+  }
+
+  /** The large leaf covering `la` becomes 4 KiB entries (same frames and bits); the flush of the large page (Linux's pmdp_invalidate). */
+  splitHuge(la: number): TlbFlush {
+    const leaf = this.leaf(la);
+    if (!this.splitLeaf(la)) throw new VmmError('ENOMEM', `split of the large page at ${hex(fromLinear(la))}: no frame for a page table`);
+    if (!leaf || leaf.pageSize === PAGE_SIZE) return TlbFlush.none();
+    const base = la - (la % leaf.pageSize);
+    return TlbFlush.range(this, base, leaf.pageSize / PAGE_SIZE);
   }
 
   private mapped(st: number, la: number, pages4k: number, op: string): boolean {

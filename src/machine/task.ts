@@ -8,7 +8,7 @@
 import { AccessKind, CHUNK_BYTES, Counter, PAGE_SIZE, Result, Status } from '../core/constants.js';
 import { tlbFind, tlbLookup, tlbTouch, USER_HIT_MASK, USER_HIT_NEED, type TlbState } from '../core/tlb-state.js';
 import { HIER_RETRY } from '../tlb/layout.js';
-import { PageFault, SegmentationFault, VmmError } from '../errors.js';
+import { PageFault, SegmentationFault, VmmError, type BusError } from '../errors.js';
 import { toBytes } from '../bytes.js';
 import { hex } from '../hex.js';
 import { describe, fromLinear, toCount, toLinear } from '../address.js';
@@ -34,7 +34,7 @@ export interface BatchResult {
   /** Index of the first access that did not complete (= end when all did). */
   completed: number;
   /** Why the batch stopped early. */
-  fault?: PageFault | SegmentationFault;
+  fault?: PageFault | SegmentationFault | BusError;
 }
 
 /** What a task's accesses need of its address space (an MmuSpace is one). @internal */
@@ -327,7 +327,7 @@ export abstract class Task implements SchedTask {
     if (kinds.length < end) throw new VmmError('EINVAL', `kinds has ${kinds.length} entries, fewer than options.end ${end}`);
     const m = this.machine;
     m.enter(this);
-    let fault: PageFault | SegmentationFault | undefined;
+    let fault: PageFault | SegmentationFault | BusError | undefined;
     // The core takes canonical (sign-extended) addresses as they are: no conversion pass. A retry
     // is flagged (bit 3) so that a CPU's hierarchy counts the re-executed access's lookups once.
     const i = this.runBatch(

@@ -6,5 +6,5 @@ import type { ReplayOptions, ResolvedReplayOptions } from './replay-options.js';
 export function replayMachine(options: Pick<ReplayOptions, 'tlb' | 'cpu'>, o: ResolvedReplayOptions, cpus?: number): Machine {
   const pr = o.pressure;
   // options.tlb as given: its resolved form (o.tlb) has entries 64 filled in, which would override a preset's second level.
-  return new Machine({ memory: o.memory, tlb: options.tlb ?? {}, ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), backend: o.backend, ...(cpus !== undefined ? { cpus } : {}), ...(pr ? { swap: pr.swap } : {}) });
+  return new Machine({ memory: o.memory, tlb: options.tlb ?? {}, ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), backend: o.backend, ...(o.vm ? { vm: o.vm } : {}), ...(cpus !== undefined ? { cpus } : {}), ...(pr ? { swap: pr.swap } : {}) });
 }

@@ -2,7 +2,7 @@
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
 import type { AddressSpace } from '../vmm/address-space.js';
-import type { BackendName } from '../machine/options.js';
+import type { BackendName, VmOptions } from '../machine/options.js';
 import type { ResolvedHierarchy, TlbArrayOptions } from '../tlb/hierarchy-options.js';
 import { resolveTlb, type LevelConfig, type TlbOptions } from '../tlb/tlb-options.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
@@ -38,6 +38,8 @@ export interface ReplayOptions {
   backend?: BackendName;
   /** Simulated RAM (default '64GiB': reserved, not committed, so only touched frames cost host memory). */
   memory?: number | string;
+  /** The machine's vm tunables (swappiness, readAheadKb, faultAroundBytes, ...: MachineOptions.vm). */
+  vm?: VmOptions;
   /** Stop at the first malformed line or record (default: count it as skipped and go on). */
   strict?: boolean;
   /** Called with each skipped line's error (non-strict mode). */
@@ -88,12 +90,13 @@ export interface ResolvedReplayOptions {
   mode: 'anon' | 'regions';
   backend: BackendName;
   memory: number | string;
+  vm?: VmOptions;
   strict: boolean;
   /** Resident limit and swap, when replaying under memory pressure. */
   pressure?: { frames: number; policy: PolicyName | ReclaimPolicy; policyOptions?: PolicyOptions; swap: SwapOptions; flushAccessed: boolean };
 }
 
-const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'from', 'save']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'vm', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'from', 'save']);
 
 /** Validates replay options and fills in defaults; unknown keys are EINVAL (a typo would silently change the experiment). */
 export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptions {
@@ -106,6 +109,7 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     mode: o.mode ?? 'anon',
     backend: o.backend ?? 'auto',
     memory: o.memory ?? '64GiB',
+    ...(o.vm !== undefined ? { vm: o.vm } : {}),
     strict: o.strict ?? false,
   };
   if (hierarchy) r.hierarchy = hierarchy;

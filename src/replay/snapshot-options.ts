@@ -6,7 +6,7 @@
 import { VmmError } from '../errors.js';
 
 /** Replay options that describe a fresh machine or process, which a snapshot already has. */
-export const NOT_WITH_FROM = ['memory', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'setup'] as const;
+export const NOT_WITH_FROM = ['memory', 'vm', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'setup'] as const;
 
 /** EINVAL unless `from` and `save` are well formed and `from` comes without options of a fresh machine. */
 export function checkSnapshotOptions(o: Readonly<Record<string, unknown>>): void {

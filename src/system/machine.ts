@@ -4,6 +4,7 @@
  * the address spaces that run. This file puts the two levels together; neither knows the other.
  */
 import { Counter } from '../core/constants.js';
+import type { SwapOptions } from '../reclaim/swap-options.js';
 import { VmmError } from '../errors.js';
 import { describe, toPhysical } from '../address.js';
 import { strictOptions } from '../strict-options.js';
@@ -24,11 +25,16 @@ import { SwapArea } from '../reclaim/swap-area.js';
 import { resolvePolicy } from '../reclaim/registry.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import { ResidentSet, type ResidentConfig } from '../vmm/resident-set.js';
-import { ShmReclaim } from '../vmm/shm-reclaim.js';
+import { ShmReclaim } from '../vmm/reclaim/shmem.js';
 import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.js';
 import { OomKiller, checkOomScoreAdj, type OomCandidate, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
+import { SimClock } from '../vmm/sim-clock.js';
+import { resolveVmTunables } from '../vmm/vm-tunables.js';
+import { FileSystem } from '../vmm/file/file-system.js';
+import { FileReclaim } from '../vmm/reclaim/file-reclaim.js';
+import { meminfo, vmstat, type MemInfo, type VmStat, type StatSources } from '../vmm/mem-stats.js';
 import { closeWhenCollected, disposed } from '../machine/release-on-collect.js';
 import '../machine/symbol-dispose.js';
 import { Snapshot, takeSnapshot } from '../snapshot/snapshot.js';
@@ -56,7 +62,7 @@ export interface AddressSpaceOptions {
    * Evicted pages go to the machine's swap (`new Machine({ swap })`). Default: no limit.
    */
   residentLimit?: number;
-  /** Replacement policy under the limit: a name ('clock' by default) or your own ReclaimPolicy object. */
+  /** Replacement policy under the limit: a name ('clock' by default, 'mglru' on a machine with vm.lruGen) or your own ReclaimPolicy object. */
   policy?: PolicyName | ReclaimPolicy;
   /** Options of a built-in policy (seed, future for opt, ...); capacity defaults to residentLimit. */
   policyOptions?: PolicyOptions;
@@ -93,28 +99,47 @@ export class Machine extends Mmu {
   readonly vmm: VmmContext;
   /** The OOM killer: global kills (with swap) and memory cgroup kills (at a resident limit). */
   private readonly oom: OomKiller;
+  /** The machine's files: a disk filesystem, and the tmpfs at /dev/shm whose files are the shared memory objects. */
+  readonly fs: FileSystem;
+  /** @internal Reclaim of page cache pages (the file LRU). */
+  readonly fileReclaim: FileReclaim;
   /** Address-space layout randomization (options.aslr): off, or seeded. */
   private readonly aslr: Aslr;
 
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
-    this.vmm = new VmmContext(this.frames, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes });
+    const c = this.counters;
+    // Simulated time: one nanosecond per memory access (see src/vmm/sim-clock.ts).
+    const clock = new SimClock(() => c[Counter.READS]! + c[Counter.WRITES]! + c[Counter.EXECUTES]!);
+    let tunables;
+    try {
+      tunables = resolveVmTunables(options.vm);
+    } catch (e) {
+      super.dispose();
+      throw e;
+    }
+    this.vmm = new VmmContext(this.frames, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes }, clock, tunables);
     const hooks = this.hostHooks();
     this.oom = new OomKiller(hooks.totalPages, hooks.swapPages, hooks.kill, options.onOomKill);
+    this.fs = new FileSystem(this.vmm, () => this.checkLive());
+    this.fileReclaim = new FileReclaim(this.vmm);
+    this.vmm.fileReclaim = this.fileReclaim;
     try {
       this.aslr = Aslr.from(options.aslr);
       this.vmm.overcommit.configure(options.overcommit, 'options.overcommit');
       // onOomKill works without swap too: a process at its residentLimit can still be killed by the memory cgroup OOM killer.
-      if (options.watermarks !== undefined && options.swap === undefined) throw new VmmError('EINVAL', 'options.watermarks need options.swap (reclaim needs somewhere to put pages)');
       if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
+      // Every machine reclaims its page cache; with swap, anonymous and shared memory pages too.
+      const wm = resolveWatermarks(options.watermarks, this.frames.total);
+      this.vmm.reclaimer = new Reclaimer(wm, hooks.freeFrames, this.oom, hooks.shrinkCache, hooks.inputs);
+      this.vmm.reclaimer.sets.add(this.fileReclaim);
       if (options.swap !== undefined) {
-        const wm = resolveWatermarks(options.watermarks, this.frames.total);
-        this.vmm.swap = new SwapArea(options.swap, this.config.memoryBytes, parseSize);
+        const swap = options.vm?.pageCluster === undefined ? options.swap : samePageCluster(options.swap, tunables.pageCluster);
+        this.vmm.swap = new SwapArea(swap, this.config.memoryBytes, parseSize);
         closeWhenCollected(this, this.vmm.swap); // a machine nobody disposed gives its swap file back when collected
-        this.vmm.reclaimer = new Reclaimer(wm, hooks.freeFrames, this.oom, hooks.shrinkCache);
-        // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain, policy clock.
-        const shm = new ShmReclaim(this.vmm, resolvePolicy('clock'));
+        // Shared memory pages are reclaimable too (shmem is swap-backed): one machine-wide domain (policy clock, or mglru with vm.lruGen).
+        const shm = new ShmReclaim(this.vmm, resolvePolicy(this.defaultPolicy));
         this.vmm.shmPager = shm;
         this.vmm.reclaimer.sets.add(shm);
       }
@@ -122,6 +147,44 @@ export class Machine extends Mmu {
       this.dispose();
       throw e;
     }
+  }
+
+  /** Simulated seconds since the machine was built: one nanosecond per memory access, plus sleeps and the time writers waited for writeback. */
+  uptime(): number {
+    this.checkLive();
+    return this.vmm.clock.now() / 1e9;
+  }
+
+  /** Lets `ms` milliseconds of simulated time pass (a sleeping machine): the flusher writes back what is due meanwhile. */
+  sleep(ms: number): void {
+    this.checkLive();
+    this.vmm.refuseReentry('sleep');
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new VmmError('EINVAL', `sleep: ms must be a non-negative finite number, got ${describe(ms)}`);
+    this.vmm.clock.advance(Math.round(ms * 1e6));
+    this.vmm.flusher.catchUp();
+  }
+
+  /** /proc/meminfo: the machine's memory, in kB, keyed by the kernel's field names (see docs/files.md). */
+  meminfo(): MemInfo {
+    this.checkLive();
+    // The flusher catches up first, unless a plug-in's callback asks (the VMM is mid-operation: the counters as they are).
+    if (this.vmm.pluginGate.depth === 0) this.vmm.flusher.catchUp();
+    return meminfo(this.statSources());
+  }
+
+  /** /proc/vmstat: the machine's memory counters, in pages (pgpgin and pgpgout in KiB), keyed by the kernel's field names. */
+  vmstat(): VmStat {
+    this.checkLive();
+    if (this.vmm.pluginGate.depth === 0) this.vmm.flusher.catchUp();
+    return vmstat(this.statSources());
+  }
+
+  private statSources(): StatSources {
+    const spaces = [...this.spaceSet] as MmuSpace[];
+    const vmmSpaces = spaces.filter((s): s is AddressSpace => s instanceof AddressSpace);
+    const residentSets: ResidentSet[] = [];
+    for (const s of vmmSpaces) if (s.vm.resident) residentSets.push(s.vm.resident);
+    return { ctx: this.vmm, frames: this.frames, roots: spaces.map((s) => s.rootFrame), vmmRoots: vmmSpaces.map((s) => s.rootFrame), residentSets, fileReclaim: this.fileReclaim };
   }
 
   /** Sets vm.overcommit_memory (`mode` 0, 1 or 2), vm.overcommit_ratio and vm.overcommit_kbytes (each checked: EINVAL, nothing changed). */
@@ -154,6 +217,11 @@ export class Machine extends Mmu {
       kill: (c: OomCandidate) => (c.owner as AddressSpace).destroy(),
       freeFrames: () => this.frames.freeCount(),
       shrinkCache: (n: number) => this.vmm.shrinkSwapCache(n),
+      inputs: {
+        swappiness: () => this.vmm.tunables.swappiness,
+        canSwap: () => this.vmm.swap !== undefined && this.vmm.swap.slots.free > 0,
+        costs: () => ({ anon: this.vmm.anonCost, file: this.vmm.fileCost }),
+      },
     };
   }
 
@@ -161,7 +229,7 @@ export class Machine extends Mmu {
   rewire(): void {
     const h = this.hostHooks();
     Object.assign(this.oom as unknown as Record<string, unknown>, { totalPages: h.totalPages, swapPages: h.swapPages, kill: h.kill });
-    if (this.vmm.reclaimer) Object.assign(this.vmm.reclaimer as unknown as Record<string, unknown>, { freeFrames: h.freeFrames, shrinkCache: h.shrinkCache });
+    if (this.vmm.reclaimer) Object.assign(this.vmm.reclaimer as unknown as Record<string, unknown>, { freeFrames: h.freeFrames, shrinkCache: h.shrinkCache, inputs: h.inputs });
     (this as unknown as { hooks: ProcessHooks }).hooks = this.processHooks();
     if (this.vmm.swap) closeWhenCollected(this, this.vmm.swap);
   }
@@ -231,7 +299,7 @@ export class Machine extends Mmu {
     return out;
   }
 
-  /** The free-page watermarks (pages), when the machine reclaims (it has swap). */
+  /** The free-page watermarks (pages): below `low` kswapd reclaims, below `min` the allocating process does. */
   get watermarks(): Watermarks | undefined {
     return this.vmm.reclaimer?.watermarks;
   }
@@ -347,9 +415,14 @@ export class Machine extends Mmu {
     return space;
   }
 
-  /** A process's resident configuration: the one given (a limit), else, with swap, an unlimited one (every process is reclaimable). */
+  /** The replacement policy of processes and shared memory that name none: 'clock', or 'mglru' with vm.lruGen. */
+  private get defaultPolicy(): 'clock' | 'mglru' {
+    return this.vmm.tunables.lruGen ? 'mglru' : 'clock';
+  }
+
+  /** A process's resident configuration: the one given (a limit), else, with swap, an unlimited one (every process is reclaimable: its anonymous pages can go to swap). */
   private residentFor(resident: ResidentConfig | undefined): ResidentConfig | undefined {
-    return resident ?? (this.vmm.reclaimer ? { limit: Infinity, makePolicy: () => resolvePolicy('clock'), flushAccessed: false, policy: 'clock' } : undefined);
+    return resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy(this.defaultPolicy), flushAccessed: false, policy: this.defaultPolicy } : undefined);
   }
 
   /** Gives a process its resident set (with the policy made for it). */
@@ -396,7 +469,7 @@ export class Machine extends Mmu {
     if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) throw new VmmError('EINVAL', `options.residentLimit must be a positive whole number of pages, got ${describe(limit)}`);
     const flushAccessed = o.flushAccessed ?? false;
     if (typeof flushAccessed !== 'boolean') throw new VmmError('EINVAL', `options.flushAccessed must be a boolean, got ${describe(flushAccessed)}`);
-    const spec = o.policy ?? 'clock';
+    const spec = o.policy ?? this.defaultPolicy;
     const popts: PolicyOptions = { ...(o.policyOptions ?? {}) };
     if (typeof spec === 'string' && (spec === '2q' || spec === 'arc') && popts.capacity === undefined) popts.capacity = limit;
     // Validate now (a bad name or option is an error here, not at the first fault).
@@ -460,6 +533,14 @@ export class Machine extends Mmu {
       shootdowns: this.shootdownStats(),
     };
   }
+}
+
+/** options.swap with vm.pageCluster in it (EINVAL when both give different values). */
+function samePageCluster(swap: SwapOptions, pageCluster: number): SwapOptions {
+  if (swap !== null && typeof swap === 'object' && swap.pageCluster !== undefined && swap.pageCluster !== pageCluster) {
+    throw new VmmError('EINVAL', `options.vm.pageCluster ${pageCluster} and options.swap.pageCluster ${String(swap.pageCluster)} disagree (give one)`);
+  }
+  return swap !== null && typeof swap === 'object' ? { ...swap, pageCluster } : swap;
 }
 
 // A restored machine's closures point at it (src/snapshot).

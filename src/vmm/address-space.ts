@@ -25,6 +25,8 @@ import { describe } from '../address.js';
 import { VmmError } from '../errors.js';
 import { strictOptions } from '../strict-options.js';
 import { INITIAL_STACK_SIZE } from './layout.js';
+import { msync, type MsyncFlags } from './msync.js';
+import { RegularFile } from './file/regular-file.js';
 import { checkOomScoreAdj, oomScore, type OomKiller } from './oom-killer.js';
 import { userTablePages } from '../machine/table-pages.js';
 import { VM_HUGEPAGE, VM_NORESERVE } from './vm-flags.js';
@@ -202,7 +204,7 @@ export class AddressSpace extends MmuSpace {
   regions(): Region[] {
     this.live();
     const layout = this.vm.layout;
-    return [...this.vm.regions].map((r) => publicRegion(r, layout));
+    return [...this.vm.regions].map((r) => publicRegion(this.vm, r, layout));
   }
   /** The regions as Linux prints /proc/PID/maps. */
   maps(): string {
@@ -213,12 +215,12 @@ export class AddressSpace extends MmuSpace {
   findRegion(addr: number | bigint): Region | undefined {
     this.live();
     const r = this.vm.regions.find(sys.userAddress(addr, 'addr'));
-    return r && publicRegion(r, this.vm.layout);
+    return r && publicRegion(this.vm, r, this.vm.layout);
   }
   /** Creates a region at an exact place (the seed kernel's region API); EEXIST over existing regions. */
   createRegion(options: RegionOptions): Region {
     const o = snapshot(options);
-    return this.call('createRegion', () => publicRegion(sys.createRegion(this.vm, o), this.vm.layout));
+    return this.call('createRegion', () => publicRegion(this.vm, sys.createRegion(this.vm, o), this.vm.layout));
   }
   /** Destroys the whole region containing `addr`. */
   destroyRegion(addr: number | bigint): void {
@@ -311,6 +313,14 @@ export class AddressSpace extends MmuSpace {
   /** setrlimit(2): EINVAL for an unknown resource or soft above hard, EPERM to raise the hard limit. */
   setrlimit(resource: RlimitName, soft: number | bigint, hard: number | bigint): void {
     this.call('setrlimit', () => this.vm.rlimits.set(resource, soft, hard));
+  }
+
+  /** msync(2): MS_SYNC writes back the dirty file pages MAP_SHARED mappings of [addr, addr+length) map and waits for them; Linux's errors (EINVAL, ENOMEM for unmapped parts, EBUSY). */
+  msync(addr: number | bigint, length: number, flags: MsyncFlags): void {
+    this.call('msync', () => {
+      this.vm.ctx.flusher.catchUp();
+      msync(this.vm, addr, length, flags);
+    });
   }
 
   /** /proc/PID/smaps: one entry per region with the kernel's fields (kB) in its order; `{ format: 'text' }` gives the file's exact text. */
@@ -438,11 +448,19 @@ function snapshot<T>(options: T): T {
 
 const ANONYMOUS = Object.freeze({ type: 'anonymous' as const });
 
-function publicRegion(r: RegionRecord, layout: ProcessLayout): Region {
+/** A region's backing as users see it: anonymous, a regular file by path, or a shared memory object by id. */
+function backingOf(vm: VirtualMemory, r: RegionRecord): Region['backing'] {
+  const b = r.backing;
+  if (b.type === 'anonymous') return ANONYMOUS;
+  const inode = vm.ctx.object(b.objectId);
+  return inode instanceof RegularFile ? { type: 'file', path: inode.path, offset: b.offset } : { type: 'object', objectId: b.objectId, offset: b.offset };
+}
+
+function publicRegion(vm: VirtualMemory, r: RegionRecord, layout: ProcessLayout): Region {
   // Linux tells the heap and the stack by position (anonymous memory merges across kinds): the kind and name say where it is.
   const label = positionLabel(r, layout);
   const kind = label === '[heap]' ? 'heap' : label === '[stack]' ? 'stack' : r.kind === 'heap' ? 'mmap' : r.kind;
-  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind, shared: r.shared, backing: r.backing.type === 'anonymous' ? ANONYMOUS : r.backing };
+  const out: { -readonly [K in keyof Region]: Region[K] } = { start: r.start, end: r.end, prot: formatProt(r.prot), kind, shared: r.shared, backing: backingOf(vm, r) };
   if (label !== undefined) out.name = label;
   else if (r.name !== undefined) out.name = r.name;
   if ((r.flags & VM_HUGEPAGE) !== 0) out.hugePages = true;

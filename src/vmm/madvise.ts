@@ -10,8 +10,9 @@
  *   or object memory), MADV_HUGEPAGE/NOHUGEPAGE, MADV_DONTDUMP/DODUMP.
  * - MADV_DONTNEED (EINVAL on locked memory; MADV_DONTNEED_LOCKED allows it), MADV_FREE (private
  *   anonymous, unlocked: the pages stay, clean, until reclaim drops them or they are written),
- *   MADV_REMOVE (punches a hole in a shared memory object: EINVAL when locked or not an object,
- *   EACCES for a private mapping), MADV_WILLNEED (reads swapped pages into the swap cache),
+ *   MADV_REMOVE (punches a hole in a file or shared memory object: EINVAL when locked or not a
+ *   file, EACCES for a private mapping), MADV_WILLNEED (reads swapped pages into the swap cache,
+ *   a file's pages into the page cache),
  *   MADV_COLD/PAGEOUT (EINVAL on locked memory), MADV_POPULATE_READ/WRITE (populate.ts),
  *   MADV_COLLAPSE (private anonymous 2 MiB blocks into huge pages).
  */
@@ -29,6 +30,11 @@ import { protIndex } from './pte-attrs.js';
 import { populateRange } from './populate.js';
 import { VM_DONTCOPY, VM_DONTDUMP, VM_HUGEPAGE, VM_LOCKED, VM_NOHUGEPAGE, VM_RAND_READ, VM_SEQ_READ, VM_WIPEONFORK } from './vm-flags.js';
 import type { VirtualMemory } from './virtual-memory.js';
+import { recordHiwater } from './proc/rss-counts.js';
+import { RegularFile } from './file/regular-file.js';
+import { SharedMemoryObject } from './shared-memory.js';
+import type { CachePage } from './file/cache-page.js';
+import { punchHole, willNeedFile } from './file/file-io.js';
 
 /** The advice values vmsim implements (Linux's numbers). */
 export const MADV = {
@@ -200,28 +206,35 @@ function lazyFree(vm: VirtualMemory, s: number, e: number): void {
 
 /**
  * MADV_REMOVE (madvise_remove): frees the backing store of [s, e) — for a shared mapping of a
- * shared memory object, a hole punched in the object: every mapping of those pages loses them
- * (private mappings only the pages not copied on write) and they read as zeros again.
+ * file (a shared memory object or a regular file), a hole punched in it (vfs_fallocate with
+ * PUNCH_HOLE): every mapping of those pages loses them (private mappings only the pages not
+ * copied on write) and they read as zeros again.
  */
 function remove(vm: VirtualMemory, r: RegionRecord, s: number, e: number): void {
   if ((r.flags & VM_LOCKED) !== 0) throw new VmmError('EINVAL', `madvise: MADV_REMOVE on locked memory at ${hex(s)}`);
-  if (r.backing.type !== 'object') throw new VmmError('EINVAL', `madvise: MADV_REMOVE needs a shared memory object mapping; [${hex(s)}, ${hex(e)}) is anonymous private memory`);
-  if (!r.shared) throw new VmmError('EACCES', `madvise: MADV_REMOVE needs a shared mapping; [${hex(s)}, ${hex(e)}) maps its object privately`);
+  if (r.backing.type !== 'object') throw new VmmError('EINVAL', `madvise: MADV_REMOVE needs a file or shared memory object mapping; [${hex(s)}, ${hex(e)}) is anonymous private memory`);
+  // vma_is_shared_maywrite: shared, and VM_MAYWRITE (a descriptor open for writing).
+  if (!r.shared) throw new VmmError('EACCES', `madvise: MADV_REMOVE needs a shared mapping; [${hex(s)}, ${hex(e)}) maps its file privately`);
+  if (r.backing.file?.readOnly) throw new VmmError('EACCES', `madvise: MADV_REMOVE of [${hex(s)}, ${hex(e)}), a mapping of ${r.backing.file.path} opened read-only`);
   const obj = vm.ctx.object(r.backing.objectId);
   if (!obj) return;
   const first = (r.backing.offset + (s - r.start)) / PAGE_SIZE;
-  const count = (e - s) / PAGE_SIZE;
-  for (const m of obj.mappedBy()) (m as VirtualMemory).unmapObjectPages(obj.id, first, count);
-  obj.punchHole(first, count);
+  recordHiwater(vm); // the zap updates hiwater_rss first
+  punchHole(vm.ctx, obj, first, (e - s) / PAGE_SIZE);
 }
 
-/** MADV_WILLNEED: swapped pages of [s, e) are read into the swap cache (anonymous) or back into the object (shared memory) now. */
+/** MADV_WILLNEED: swapped pages of [s, e) are read into the swap cache (anonymous) or back into the object (shared memory); a regular file's pages are read ahead into the page cache. */
 function willNeed(vm: VirtualMemory, r: RegionRecord, s: number, e: number): void {
   if (r.backing.type === 'object') {
-    const obj = vm.ctx.object(r.backing.objectId);
+    const inode = vm.ctx.object(r.backing.objectId);
+    const first = (r.backing.offset + (s - r.start)) / PAGE_SIZE;
+    if (inode instanceof RegularFile) {
+      willNeedFile(vm.ctx, inode, r.backing.file?.ra, first, (e - s) / PAGE_SIZE);
+      return;
+    }
+    const obj = vm.ctx.shmObject(r.backing.objectId);
     const pager = vm.ctx.shmPager;
     if (!obj || !pager) return;
-    const first = (r.backing.offset + (s - r.start)) / PAGE_SIZE;
     for (let i = first; i < first + (e - s) / PAGE_SIZE; i++) {
       if (!obj.isSwapped(i)) continue;
       try {
@@ -236,32 +249,74 @@ function willNeed(vm: VirtualMemory, r: RegionRecord, s: number, e: number): voi
   if (!r.shared) vm.resident?.willNeed(s, e);
 }
 
-/** MADV_COLD / MADV_PAGEOUT: private anonymous pages are deactivated or evicted through the resident set; an object's pages that only this process maps through its pager. */
+/**
+ * MADV_COLD / MADV_PAGEOUT: private anonymous pages (a private file mapping's copies included)
+ * are deactivated or evicted through the resident set; a file's pages that only this process
+ * maps (madvise_cold_or_pageout_pte_range skips folios mapped elsewhere) through their reclaim:
+ * the shared memory pager, or the file LRU.
+ */
 function coldOrPageout(vm: VirtualMemory, r: RegionRecord, s: number, e: number, adv: 'COLD' | 'PAGEOUT'): void {
   const rs = vm.resident;
-  if (r.backing.type === 'object' && vm.ctx.shmPager) {
-    // Object pages (shmem): those this process alone maps (madvise_cold_or_pageout_pte_range skips shared folios).
-    const obj = vm.ctx.object(r.backing.objectId);
+  if (r.backing.type === 'object') {
+    const inode = vm.ctx.object(r.backing.objectId);
     const first = (r.backing.offset + (s - r.start)) / PAGE_SIZE;
-    const count = obj ? Math.max(0, Math.min((e - s) / PAGE_SIZE, obj.size / PAGE_SIZE - first)) : 0;
-    if (obj && count > 0) {
-      if (adv === 'PAGEOUT') vm.ctx.shmPager.pageOut(obj, first, count, vm);
-      else vm.ctx.shmPager.deactivate(obj, first, count, vm);
+    if (inode instanceof RegularFile) fileColdOrPageout(vm, inode, s, e, first, adv);
+    else if (inode instanceof SharedMemoryObject && vm.ctx.shmPager) {
+      const count = Math.max(0, Math.min((e - s) / PAGE_SIZE, inode.size / PAGE_SIZE - first));
+      if (count > 0) {
+        if (adv === 'PAGEOUT') vm.ctx.shmPager.pageOut(inode, first, count, vm);
+        else vm.ctx.shmPager.deactivate(inode, first, count, vm);
+      }
+    } else if (inode instanceof SharedMemoryObject && adv === 'PAGEOUT') {
+      // No swap: shrink_folio_list still unmaps the pages only this process maps; a page never written (clean, its
+      // entry's Dirty bit clear) is dropped from the object then (it reads as zeros again), a written one stays.
+      for (const i of vm.unmapObjectPages(inode.id, first, (e - s) / PAGE_SIZE, true)) inode.punchHole(i, 1);
     }
-  } else if (r.backing.type === 'object' && adv === 'PAGEOUT') {
-    // No swap: shrink_folio_list still unmaps the pages only this process maps; a page never written (clean, its
-    // entry's Dirty bit clear) is dropped from the object then (it reads as zeros again), a written one stays.
-    const obj = vm.ctx.object(r.backing.objectId);
-    if (obj) for (const i of vm.unmapObjectPages(obj.id, r.backing.offset / PAGE_SIZE + (s - r.start) / PAGE_SIZE, (e - s) / PAGE_SIZE, true)) obj.punchHole(i, 1);
-  } else if (rs && r.backing.type === 'anonymous' && !r.shared) {
-    const vpns = rs.trackedIn(s, e);
-    if (adv === 'COLD') {
-      const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
-      // madvise_cold_or_pageout_pte_range: the young entries made old, their span flushed once (tlb_finish_mmu).
-      if (vm.pages.clearAccessedList(las, las.length) > 0) vm.pages.flushPages(las, las.length);
-      for (const v of vpns) rs.policy.deactivate?.(v);
-    } else rs.evictPages(vpns);
+    // A private mapping's copies are anonymous pages of this process.
+    if (rs && !r.shared) anonColdOrPageout(vm, rs, s, e, adv);
+  } else if (rs && !r.shared) anonColdOrPageout(vm, rs, s, e, adv);
+}
+
+/** MADV_COLD / MADV_PAGEOUT of the anonymous pages `rs` tracks in [s, e). */
+function anonColdOrPageout(vm: VirtualMemory, rs: NonNullable<VirtualMemory['resident']>, s: number, e: number, adv: 'COLD' | 'PAGEOUT'): void {
+  const vpns = rs.trackedIn(s, e);
+  if (adv === 'COLD') {
+    const las = Float64Array.from(vpns, (v) => v * PAGE_SIZE);
+    // madvise_cold_or_pageout_pte_range: the young entries made old, their span flushed once (tlb_finish_mmu).
+    if (vm.pages.clearAccessedList(las, las.length) > 0) vm.pages.flushPages(las, las.length);
+    for (const v of vpns) rs.policy.deactivate?.(v);
+  } else rs.evictPages(vpns);
+}
+
+/**
+ * MADV_COLD / MADV_PAGEOUT of a regular file's cache pages mapped in [s, e) by this process
+ * alone (the cache's reference and this entry's): COLD makes their entries old and moves them
+ * to the inactive list (folio_deactivate), PAGEOUT reclaims them (reclaim_pages: clean ones are
+ * dropped, dirty ones left to the flusher).
+ */
+function fileColdOrPageout(vm: VirtualMemory, f: RegularFile, s: number, e: number, first: number, adv: 'COLD' | 'PAGEOUT'): void {
+  const n = (e - s) / PAGE_SIZE;
+  const las = Float64Array.from({ length: n }, (_, i) => s + i * PAGE_SIZE);
+  const bits = new Uint8Array(n);
+  const frames = new Float64Array(n);
+  vm.pages.pageBits(las, n, bits, frames);
+  const pages: CachePage[] = [];
+  const mine: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if ((bits[i]! & PageBit.PRESENT) === 0) continue;
+    const p = f.pages.get(first + i);
+    if (!p || p.pfn !== frames[i] || vm.pages.refCount(frames[i]!) > 2) continue;
+    pages.push(p);
+    mine.push(las[i]!);
   }
+  if (pages.length === 0) return;
+  if (adv === 'PAGEOUT') {
+    vm.ctx.fileReclaim?.pageOut(pages);
+    return;
+  }
+  const old = Float64Array.from(mine);
+  if (vm.pages.clearAccessedList(old, old.length) > 0) vm.pages.flushPages(old, old.length);
+  for (const p of pages) vm.ctx.pageCache.lru.deactivateCold(p); // folio_deactivate
 }
 
 /**

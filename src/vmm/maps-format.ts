@@ -14,6 +14,12 @@ function hex(n: number, width: number): string {
   return s.length >= width ? s : '00000000'.slice(0, width - s.length) + s;
 }
 
+/** What maps shows of a region's inode: a shared memory object's name, or a regular file's path. */
+export type InodeName = { name: string; linked: boolean } | { path: string; linked: boolean };
+
+/** Who a region's inode is, for its pathname column (undefined: it is gone). */
+export type ObjectName = (id: number) => InodeName | undefined;
+
 /** Where the process's heap and initial stack are (mm->start_brk, brk, start_stack): maps names regions by them. */
 export interface ProcessLayout {
   readonly startBrk: number;
@@ -33,6 +39,7 @@ export function positionLabel(r: RegionRecord, p: ProcessLayout | undefined): '[
 export function mapsPathname(r: RegionRecord, objectName: ObjectName, p?: ProcessLayout): string {
   if (r.backing.type === 'object') {
     const o = objectName(r.backing.objectId);
+    if (o && 'path' in o) return `${o.path}${o.linked ? '' : ' (deleted)'}`;
     if (!o || o.name === '') return '/dev/zero (deleted)'; // shared anonymous memory
     return `/dev/shm/${o.name}${o.linked ? '' : ' (deleted)'}`;
   }
@@ -45,14 +52,13 @@ export function mapsPathname(r: RegionRecord, objectName: ObjectName, p?: Proces
   return '';
 }
 
-/** Who a region's object is, for its pathname column (undefined: the object is gone). */
-export type ObjectName = (id: number) => { name: string; linked: boolean } | undefined;
-
 /** One /proc/PID/maps line of a region, without the newline (smaps starts each region's block with it). */
 export function formatMapsLine(r: RegionRecord, objectName: ObjectName, layout?: ProcessLayout): string {
   const isObj = r.backing.type === 'object';
   const offset = r.backing.type === 'object' ? r.backing.offset : 0;
-  const line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${isObj ? '00:01' : '00:00'} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
+  // tmpfs (shared memory) is device 00:01, the disk filesystem 08:01.
+  const dev = r.backing.type !== 'object' ? '00:00' : 'path' in (objectName(r.backing.objectId) ?? {}) ? '08:01' : '00:01';
+  const line = `${hex(r.start, 8)}-${hex(r.end, 8)} ${formatProt(r.prot)}${r.shared ? 's' : 'p'} ${hex(offset, 8)} ${dev} ${isObj && r.backing.type === 'object' ? r.backing.objectId : 0} `;
   const name = mapsPathname(r, objectName, layout);
   return name === '' ? line : line.padEnd(PAD, ' ') + ' ' + name;
 }

@@ -1,9 +1,11 @@
 /**
  * mincore(2) as mm/mincore.c answers it: one byte per page of [addr, addr + length), 1 when the
- * page is resident — mapped in this process, or, unmapped here, present in the memory that
- * backs it: a shared memory object's page (the page cache of shmem), or a swapped page whose
- * copy is in the swap cache. `addr` must be page-aligned (EINVAL), the range must lie in user
- * space and in regions: a hole is ENOMEM.
+ * page is resident. A page this process maps is resident; an unmapped page of a file mapping
+ * (private or shared, regular file or shared memory) is resident when the file's page cache
+ * holds it (mincore_page), or holds it in the swap cache (a shared memory page in swap); a
+ * swapped anonymous page (a private mapping's copy included) is resident while its copy is in
+ * the swap cache (mincore_swap); an untouched anonymous page is not. `addr` must be
+ * page-aligned (EINVAL), the range must lie in user space and in regions: a hole is ENOMEM.
  */
 import { PAGE_SIZE, PageBit } from '../core/constants.js';
 import { VmmError } from '../errors.js';
@@ -11,6 +13,7 @@ import { hex } from '../hex.js';
 import { TASK_SIZE } from './layout.js';
 import { sizeArg, userAddress } from './syscalls.js';
 import type { VirtualMemory } from './virtual-memory.js';
+import { SharedMemoryObject } from './shared-memory.js';
 
 /** mincore(2): the residency vector of [addr, addr + length). */
 export function mincore(vm: VirtualMemory, addr: unknown, length: unknown): Uint8Array {
@@ -40,13 +43,17 @@ export function mincore(vm: VirtualMemory, addr: unknown, length: unknown): Uint
       let v = 0;
       if ((b & PageBit.PRESENT) !== 0) v = 1;
       else if ((b & PageBit.SWAP) !== 0) {
+        // mincore_swap: a page in swap is resident while the swap cache holds its copy.
         const slot = vm.resident?.swapped.get(las[i]! / PAGE_SIZE);
         v = slot !== undefined && vm.ctx.swapCache.frameOf(slot) !== undefined ? 1 : 0;
       } else if (obj) {
-        // Not mapped here: the object's page, in memory or in the swap cache.
+        // mincore_page: the file's page cache (a shared memory page in swap: its swap cache).
         const idx = first + i;
-        const slot = obj.slotOf(idx);
-        v = obj.presentFrame(idx) !== undefined || (slot !== undefined && vm.ctx.swapCache.frameOf(slot) !== undefined) ? 1 : 0;
+        if (obj.pages.has(idx)) v = 1;
+        else if (obj instanceof SharedMemoryObject) {
+          const slot = obj.slotOf(idx);
+          v = slot !== undefined && vm.ctx.swapCache.frameOf(slot) !== undefined ? 1 : 0;
+        }
       }
       vec[base + i] = v;
     }

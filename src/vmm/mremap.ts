@@ -17,6 +17,7 @@ import { sizeArg, checkExpand, mlockFutureOk, placeHinted, placeTopDown, userAdd
 import { pgoff, slice, type RegionRecord } from './region.js';
 import { VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT } from './vm-flags.js';
 import type { VirtualMemory } from './virtual-memory.js';
+import { populateRange } from './populate.js';
 
 /** mremap's flags (Linux's values). */
 export const MREMAP_MAYMOVE = 1;
@@ -121,8 +122,11 @@ export function mremap(vm: VirtualMemory, addr: unknown, oldLength: unknown, new
     // Grow in place (vma_merge_extend), charged and, when locked, faulted in.
     if ((r.flags & VM_ACCOUNT) !== 0) vm.ctx.overcommit.charge(delta / PAGE_SIZE, vm.regions.bytes / PAGE_SIZE, 'mremap');
     const end = r.end;
-    vm.regions.insert(slice(r, end, end + delta));
-    if ((r.flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) vm.populate(end, end + delta);
+    const grown = slice(r, end, end + delta);
+    vm.regions.insert(grown);
+    // A file's reverse map (i_mmap) covers the grown part too.
+    if (grown.backing.type === 'object') vm.ctx.object(grown.backing.objectId)?.mapRange(vm, end, end + delta, grown.backing.offset / PAGE_SIZE, grown.shared);
+    if ((r.flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) populateRange(vm, end, end + delta, 'map');
     return a;
   }
   if ((flags & MREMAP_MAYMOVE) === 0) throw new VmmError('ENOMEM', `mremap: [${hex(a)}, +${hex(newLen)}) cannot grow in place and MREMAP_MAYMOVE was not given`);
@@ -172,6 +176,8 @@ function move(vm: VirtualMemory, r: RegionRecord, a: number, oldLen: number, to:
   vm.pages.invalidate(a, oldLen / PAGE_SIZE);
   vm.resident?.moveRange(a, to, oldLen / PAGE_SIZE);
   vm.regions.insert(moved);
+  // The file's reverse map learns the new place before the old one goes (so the file is never left unmapped).
+  if (moved.backing.type === 'object') vm.ctx.object(moved.backing.objectId)?.mapRange(vm, to, to + newLen, moved.backing.offset / PAGE_SIZE, moved.shared);
   // move_soft_dirty_pte marks every moved entry soft-dirty; here the new range reads soft-dirty
   // whole (as VM_SOFTDIRTY would), its never-faulted pages included.
   vm.proc.softDirty?.markDirty(to, to + newLen);
@@ -186,6 +192,6 @@ function move(vm: VirtualMemory, r: RegionRecord, a: number, oldLen: number, to:
     vm.removeRange(a, a + oldLen);
     if (accounted) oc.committed += oldLen / PAGE_SIZE; // moved, not freed: the charge stays with the new region
   }
-  if ((moved.flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED && newLen > oldLen) vm.populate(to + oldLen, to + newLen);
+  if ((moved.flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED && newLen > oldLen) populateRange(vm, to + oldLen, to + newLen, 'map');
   return to;
 }

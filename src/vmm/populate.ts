@@ -81,7 +81,7 @@ function populateRegion(vm: VirtualMemory, r: RegionRecord, s: number, e: number
     const err = faultIn(vm, las[i]!, write, present);
     if (err) return err;
     // A THP fault maps the whole 2 MiB block, a read fault in an object's mapping the pages around it: read those again.
-    const again = huge ? n - i - 1 : r.backing.type === 'object' ? Math.min(n - i - 1, 16) : 0;
+    const again = huge ? n - i - 1 : r.backing.type === 'object' ? Math.min(n - i - 1, Math.max(1, vm.ctx.tunables.faultAroundBytes / PAGE_SIZE)) : 0;
     if (again > 0) vm.pages.pageBits(las.subarray(i + 1), again, bits.subarray(i + 1), frames.subarray(i + 1));
   }
   return undefined;

@@ -3,15 +3,25 @@
 /** What a region is for. */
 export type RegionKind = 'code' | 'data' | 'heap' | 'stack' | 'mmap' | 'shared' | 'kernel';
 
+import type { File } from './file/file.js';
+
 /**
- * Anonymous zero-fill memory, or a shared memory object at a byte offset. Anonymous memory has
- * an offset too inside the VMM (Linux's vm_pgoff: the address the memory was first mapped at,
- * kept when mremap moves it; absent means the region's own start), which merging compares.
+ * Anonymous zero-fill memory, a shared memory object at a byte offset, or a file of machine.fs
+ * at a byte offset. Anonymous memory has an offset too inside the VMM (Linux's vm_pgoff: the
+ * address the memory was first mapped at, kept when mremap moves it; absent means the region's
+ * own start), which merging compares.
  */
-export type Backing = { readonly type: 'anonymous'; readonly offset?: number } | { readonly type: 'object'; readonly objectId: number; readonly offset: number };
+export type Backing = { readonly type: 'anonymous'; readonly offset?: number } | { readonly type: 'object'; readonly objectId: number; readonly offset: number } | { readonly type: 'file'; readonly path: string; readonly offset: number };
+
+/**
+ * What backs a region record: anonymous memory, or an inode (a shared memory object or a
+ * regular file: `objectId` is its id) from byte `offset`, with the open file it was mapped
+ * through (vm_file: its readahead state), when it was mapped from a File.
+ */
+export type RegionBacking = { readonly type: 'anonymous'; readonly offset?: number } | { readonly type: 'object'; readonly objectId: number; readonly offset: number; readonly file?: File };
 
 /** The offset of a region's first page in what backs it (vm_pgoff in bytes): the object's, or for anonymous memory where it was first mapped. */
-export function pgoff(r: { readonly start: number; readonly backing: Backing }): number {
+export function pgoff(r: { readonly start: number; readonly backing: RegionBacking }): number {
   return r.backing.offset ?? r.start;
 }
 
@@ -39,7 +49,7 @@ export interface RegionRecord {
   kind: RegionKind;
   name?: string;
   shared: boolean;
-  backing: Backing;
+  backing: RegionBacking;
   /**
    * Linux's VM_* bits beyond protection and sharing (vm-flags.ts, REGION_FLAGS): VM_HUGEPAGE
    * (faults map 2 MiB pages where an aligned block fits), VM_NORESERVE, VM_ACCOUNT, VM_LOCKED,
@@ -64,7 +74,7 @@ export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
   if (a.anon !== b.anon && (a.anon !== 0 && b.anon !== 0 ? true : a.anon + b.anon < 0)) return false;
   if (a.kind !== b.kind && !(ANON_KINDS.has(a.kind) && ANON_KINDS.has(b.kind))) return false;
   if (a.backing.type !== b.backing.type) return false;
-  if (a.backing.type === 'object' && b.backing.type === 'object' && a.backing.objectId !== b.backing.objectId) return false;
+  if (a.backing.type === 'object' && b.backing.type === 'object' && (a.backing.objectId !== b.backing.objectId || a.backing.file !== b.backing.file)) return false;
   return pgoff(b) === pgoff(a) + (a.end - a.start);
 }
 
@@ -75,7 +85,7 @@ export function canMerge(a: RegionRecord, b: RegionRecord): boolean {
  */
 export function slice(r: RegionRecord, start: number, end: number, prot = r.prot, flags = r.flags, anon = r.anon): RegionRecord {
   const b = r.backing;
-  const backing = b.type === 'object' ? { type: 'object' as const, objectId: b.objectId, offset: b.offset + (start - r.start) } : b.offset === undefined || start === r.start ? b : { type: 'anonymous' as const, offset: b.offset + (start - r.start) };
+  const backing: RegionBacking = b.type === 'object' ? { type: 'object' as const, objectId: b.objectId, offset: b.offset + (start - r.start), file: b.file } : b.offset === undefined || start === r.start ? b : { type: 'anonymous' as const, offset: b.offset + (start - r.start) };
   return { start, end, prot, kind: r.kind, name: r.name, shared: r.shared, backing, flags, anon };
 }
 

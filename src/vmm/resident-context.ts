@@ -4,7 +4,7 @@ import type { SwapArea } from '../reclaim/swap-area.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { Frames } from '../machine/frames.js';
 import type { Reclaimer } from './reclaimer.js';
-import type { SwapCache } from '../reclaim/swap-cache.js';
+import type { SwapCache } from './reclaim/swap-cache.js';
 import type { PluginGate } from '../reclaim/guarded-policy.js';
 
 /** How a resident set was configured (a fork child gets the same object: the reverse map knows a fork family by it). */
@@ -34,6 +34,8 @@ export interface ResidentContext {
   readonly swapCache: SwapCache;
   /** Slots of swap-cache pages that readahead brought in and no fault used yet. */
   readonly readahead: Set<number>;
+  /** lru_note_cost: reclaim's I/O (pages written) and rotations (pages scanned, not reclaimed) on the anonymous (or file) lists. */
+  noteCost(file: boolean, nrIo: number, nrRotated: number): void;
   /** Raised while a user's policy code runs: the VMM refuses re-entry then. */
   readonly pluginGate: PluginGate;
 }

@@ -23,11 +23,12 @@ import { GuardedPolicy } from '../reclaim/guarded-policy.js';
 import { encodeSwapEntryInto } from '../reclaim/swap-entry.js';
 import { newReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { PageProt } from './pte-attrs.js';
-import type { FrameCopy } from '../reclaim/swap-device.js';
 import { CACHED, LAZY, LOCKED, PageSetView, PageSlotView, PageStates, SWAPPED, TOUCHED, TRACKED } from './page-states.js';
 import type { ResidentConfig, ResidentContext } from './resident-context.js';
 import { SwapIn, prefetch } from './swap-in.js';
-import { dropCachePage, putSlot } from './swap-slot-refs.js';
+import { putSlot } from './reclaim/swap-cache.js';
+import { evictAnon } from './reclaim/anon.js';
+import type { RmapSpace } from './reclaim/rmap.js';
 import { userTablePages } from '../machine/table-pages.js';
 
 /** 4 KiB pages in a 2 MiB page. */
@@ -47,8 +48,8 @@ export class ResidentSet implements AccessBits {
   /** A process's reclaim domain (Reclaimable): an OOM candidate. */
   readonly domain = 'process' as const;
   readonly policy: ReclaimPolicy;
-  /** Every page's flags and slots (the views below read it). */
-  private readonly st = new PageStates();
+  /** @internal Every page's flags and slots (the views below read it; reclaim's anonymous pages change it). */
+  readonly st = new PageStates();
   /** vpn -> slot of pages whose entry holds a swap entry (mirrors the page tables). */
   readonly swapped = new PageSlotView(this.st, SWAPPED);
   /** vpn -> slot of resident pages whose swap copy is still valid (the swap cache). */
@@ -69,13 +70,7 @@ export class ResidentSet implements AccessBits {
   /** Entries of las/bits/frames still true from the policy's last read (0: none): a victim found there needs no second read. */
   private scanned = 0;
   private clearLas = new Float64Array(64);
-  private lo = new Uint32Array(64);
-  private hi = new Uint32Array(64);
   private victims = new Float64Array(64);
-  /** Slots and frames of the victims whose copies go to the in-memory device after the batch's decisions. */
-  private writeSlots = new Float64Array(64);
-  private writeFrames = new Float64Array(64);
-  private readonly copyOut: FrameCopy = (frames, start, count, dst, off, zero) => this.ctx.frames.copyOut(frames, start, count, dst, off, zero);
   /** Swap-in of this process's pages (swap-in.ts). */
   private readonly swapIn: SwapIn;
   /** Who is scanning now: background (kswapd) or the allocating process (direct). */
@@ -89,20 +84,42 @@ export class ResidentSet implements AccessBits {
   private readonly guarded: GuardedPolicy | undefined;
 
   /** `policy`: made by the caller before anything was allocated (default: config.makePolicy()). */
+  /** @internal The page tables of its process. */
+  readonly pages: PageTable;
+  /** @internal The machine-wide side. */
+  readonly ctx: ResidentContext;
+  /** @internal Its process as the reverse map sees it (private anonymous entries: never MAP_SHARED, never executable for reclaim's purposes). */
+  readonly rmapSpace: RmapSpace & { owner: ResidentSet };
+
   constructor(
-    private readonly pages: PageTable,
-    private readonly ctx: ResidentContext,
+    pages: PageTable,
+    ctx: ResidentContext,
     readonly config: ResidentConfig,
     policy: ReclaimPolicy = config.makePolicy(),
   ) {
+    this.pages = pages;
+    this.ctx = ctx;
+    this.rmapSpace = { pages, sharedPages: 0, resident: this, regionAt: () => undefined, owner: this };
     this.policy = policy;
     if (policy instanceof GuardedPolicy) {
       this.guarded = policy;
       policy.gate = ctx.pluginGate;
     }
     this.swapIn = new SwapIn(pages, ctx, this.st, this.counters);
-    ctx.reclaimer?.sets.add(this);
+    // Without swap anonymous pages cannot be evicted: only the page cache is reclaimed then.
+    if (ctx.swap) ctx.reclaimer?.sets.add(this);
   }
+
+  /** Pages on this process's LRU (tracked by its policy). */
+  lruPages(): number {
+    return this.st.count(TRACKED);
+  }
+  /** Of them, pages on its policy's active list (Linux's Active(anon); 0 when the policy has none). */
+  activePages(): number {
+    const a = (this.policy as { active?: { size?: number } }).active;
+    return typeof a?.size === 'number' ? a.size : 0;
+  }
+
 
   /** oom_badness points before oom_score_adj: resident + swapped + page-table pages (get_mm_rss + MM_SWAPENTS + mm_pgtables_bytes / PAGE_SIZE). */
   badness(): number {
@@ -234,6 +251,28 @@ export class ResidentSet implements AccessBits {
     for (let v = first; v < first + HUGE_PAGES; v++) this.policy.insert(v, write);
   }
 
+  /**
+   * Before a MAP_PRIVATE file or shared memory page is copied on write (the copy is an
+   * anonymous page: charged, tracked and evicted like any other): room under the limit for it.
+   * False: at the limit with nothing evictable (the memory cgroup OOM case; nothing changed).
+   * True at once when the page is tracked already (a copy of a copy: it replaces it).
+   */
+  beforeCopy(vpn: number): boolean {
+    if (this.st.has(vpn, TRACKED | LOCKED)) return true;
+    return this.makeRoom(vpn);
+  }
+
+  /** The copy of page `vpn` is mapped: tracked from now on (locked in an mlocked range). */
+  trackCopy(vpn: number, write: boolean): void {
+    if (this.st.has(vpn, TRACKED | LOCKED)) return;
+    if (this.isLocked(vpn)) this.st.add(vpn, LOCKED);
+    else {
+      this.st.add(vpn, TRACKED);
+      this.policy.insert(vpn, write);
+    }
+    if (this.countTouched) this.st.add(vpn, TOUCHED);
+  }
+
   /** Pages resident and charged to the limit (tracked + locked). */
   get charged(): number {
     return this.st.count(TRACKED) + this.st.count(LOCKED);
@@ -251,7 +290,14 @@ export class ResidentSet implements AccessBits {
     try {
       const n = this.policy.select(count, this, this.victims, incoming);
       if (n === 0) return 0;
-      return this.evictVictims(n);
+      // One victim the policy just read (a clock's): its bits and frame are known, no second read.
+      let known: { bits: number; frame: number } | undefined;
+      if (n === 1) {
+        const la = this.victims[0]! * PAGE_SIZE;
+        for (let j = 0; j < this.scanned; j++) if (this.las[j] === la) known = { bits: this.bits[j]!, frame: this.frames[j]! };
+      }
+      this.scanned = 0;
+      return evictAnon(this, this.victims, n, who, known);
     } finally {
       this.scanner = 'direct';
     }
@@ -268,284 +314,8 @@ export class ResidentSet implements AccessBits {
       this.victims[n++] = v;
     }
     this.scanned = 0;
-    return n === 0 ? 0 : this.evictVictims(n);
+    return n === 0 ? 0 : evictAnon(this, this.victims, n, 'direct');
   }
-
-  /** Evicts victims[0..n) (already forgotten by the policy). */
-  private evictVictims(n: number): number {
-    let las = this.las;
-    // One victim the policy just read (a clock's): its bits and frame are known, no second read.
-    let known = -1;
-    if (n === 1) {
-      const la = this.victims[0]! * PAGE_SIZE;
-      for (let j = 0; j < this.scanned; j++) if (las[j] === la) known = j;
-    }
-    this.scanned = 0;
-    if (known >= 0) {
-      this.bits[0] = this.bits[known]!;
-      this.frames[0] = this.frames[known]!;
-      las[0] = las[known]!;
-    } else {
-      for (let i = 0; i < n; i++) las[i] = this.victims[i]! * PAGE_SIZE;
-      this.pages.pageBits(las, n, this.bits, this.frames);
-    }
-    for (let i = 0; i < n; i++) {
-      if ((this.bits[i]! & PageBit.LARGE) === 0) continue;
-      n = this.splitHugeVictims(n);
-      if (n === 0) return 0;
-      las = this.las; // the batch may have outgrown the buffers
-      break;
-    }
-    const swap = this.ctx.swap;
-    const st = this.st;
-    const rmap = swap ? this.reverseMap(n) : undefined;
-    // To the in-memory device the copies go after the decisions, in runs of slots, one core call each.
-    const direct = swap !== undefined && swap.framesDirect;
-    let writes = 0;
-    let done = 0;
-    let zeros = 0;
-    let failure: unknown;
-    for (let i = 0; i < n; i++) {
-      const vpn = this.victims[i]!;
-      const b = this.bits[i]!;
-      const pfn = this.frames[i]!;
-      if ((b & PageBit.PRESENT) === 0) throw new VmmError('EFAULT', `reclaim: the policy chose page ${vpn}, which is not resident (internal inconsistency)`);
-      let slot = -1;
-      // Size tests first: most batches meet empty sets, and a Map probe costs ~40 ns here.
-      const lazy = st.delete(vpn, LAZY);
-      if (this.ctx.isZeroFrame(pfn)) zeros++;
-      if (this.ctx.isZeroFrame(pfn) || (lazy && (b & PageBit.DIRTY) === 0)) {
-        // Nothing to keep: the zero page, or a MADV_FREE page not written since (the next fault sees zeros).
-        this.counters.evict_clean++, this.ctx.reclaim.evict_clean++;
-        const stale = st.slot(vpn, CACHED);
-        if (stale >= 0) {
-          st.delete(vpn, CACHED);
-          putSlot(this.ctx, stale);
-        }
-      } else {
-        const c = st.slot(vpn, CACHED);
-        const cachedSlot = c < 0 ? undefined : c;
-        const sharers = rmap && (b & PageBit.SHARED) !== 0 ? rmap.sharers(i, pfn) : undefined;
-        if (sharers) {
-          // The reverse map: every page table that maps this frame at this page gets the same swap entry.
-          slot = swap!.slots.alloc();
-          if (slot < 0) {
-            for (let j = i; j < n; j++) this.policy.insert(this.victims[j]!, false);
-            break;
-          }
-          const cacheSlot = this.ctx.swapCache.slotOf(pfn);
-          if (cacheSlot !== undefined) dropCachePage(this.ctx, cacheSlot);
-          if (!this.writeOrPutBack(slot, pfn, i, n, lazy, true)) {
-            failure = this.writeError;
-            break;
-          }
-          this.counters.evict_dirty++, this.ctx.reclaim.evict_dirty++;
-          for (const other of sharers) {
-            swap!.slots.dup(slot);
-            other.unmapShared(vpn, slot);
-            rmap!.unmapLater(other, vpn, slot);
-          }
-          if (cachedSlot !== undefined) putSlot(this.ctx, cachedSlot);
-        } else if (cachedSlot !== undefined && (b & PageBit.DIRTY) === 0) {
-          slot = cachedSlot; // the swap cache's reference becomes the entry's
-          this.counters.evict_clean++, this.ctx.reclaim.evict_clean++;
-        } else {
-          slot = cachedSlot ?? (swap ? swap.slots.alloc() : -1);
-          if (slot < 0) {
-            // Swap is full (or there is none): this page and the rest stay (Linux's putback).
-            for (let j = i; j < n; j++) this.policy.insert(this.victims[j]!, false);
-            break;
-          }
-          dropCachePage(this.ctx, slot); // a copy read ahead from this slot is stale now
-          if (direct) {
-            this.writeSlots[writes] = slot;
-            this.writeFrames[writes++] = pfn;
-            this.counters.pswpout++, this.ctx.reclaim.pswpout++;
-          } else {
-            if (!this.writeOrPutBack(slot, pfn, i, n, lazy, cachedSlot === undefined)) {
-              failure = this.writeError;
-              break;
-            }
-          }
-          this.counters.evict_dirty++, this.ctx.reclaim.evict_dirty++;
-        }
-        if (cachedSlot !== undefined) st.delete(vpn, CACHED);
-      }
-      if (slot >= 0) {
-        encodeSwapEntryInto(slot, this.lo, this.hi, i);
-        st.setSlot(vpn, SWAPPED, slot);
-      } else {
-        this.lo[i] = 0;
-        this.hi[i] = 0;
-      }
-      st.delete(vpn, TRACKED);
-      done++;
-    }
-    // Before the entries change: the frames are still mapped (and referenced) here.
-    if (writes > 0) swap!.writeFrames(this.writeSlots, this.writeFrames, writes, this.copyOut);
-    rmap?.unmapAll();
-    if (done > 0) {
-      this.pages.swapOutList(las, done, this.lo, this.hi);
-      this.pages.zeroPages -= zeros;
-      this.pages.invalidateList(las, done);
-      if (this.scanner === 'kswapd') this.counters.pgsteal_kswapd += done, this.ctx.reclaim.pgsteal_kswapd += done;
-      else this.counters.pgsteal_direct += done, this.ctx.reclaim.pgsteal_direct += done;
-    }
-    // try_to_unmap_flush: the batch's deferred flushes go out once, before the frames are reused.
-    this.pages.flushUnmapBatch();
-    // A write that failed (a swap file's I/O error): the pages before it are evicted as decided, it and the rest stay.
-    if (failure !== undefined) throw failure;
-    return done;
-  }
-
-  private writeError: unknown;
-
-  /**
-   * Writes victim i's page to `slot` and counts where it went (pswpout or zswpout); if the write
-   * throws, victim i and the rest go back to the policy (as when swap is full), its MADV_FREE mark
-   * comes back, a slot taken for it (`fresh`) is freed, and false is returned with the error in writeError.
-   */
-  private writeOrPutBack(slot: number, pfn: number, i: number, n: number, lazy: boolean, fresh: boolean): boolean {
-    const swap = this.ctx.swap!;
-    try {
-      const where = swap.write(slot, this.ctx.frames.view(pfn), this.ctx.frames.offset(pfn));
-      if (where === 'zswap') this.counters.zswpout++, this.ctx.reclaim.zswpout++;
-      else this.counters.pswpout++, this.ctx.reclaim.pswpout++;
-      return true;
-    } catch (e) {
-      this.writeError = e;
-      if (fresh) swap.put(slot);
-      if (lazy) this.st.add(this.victims[i]!, LAZY);
-      for (let j = i; j < n; j++) this.policy.insert(this.victims[j]!, false);
-      return false;
-    }
-  }
-
-  /**
-   * Victims inside 2 MiB pages (THP): Linux reclaims the folio whole and splits it first
-   * (split_folio_to_list), so each such leaf becomes 512 4 KiB entries (A/D copied) and every
-   * tracked page of it joins the batch. A split that finds no frame for its table leaves that
-   * block's victims to the policy again. The batch's bits are read anew. Returns its size.
-   */
-  private splitHugeVictims(n: number): number {
-    const out: number[] = [];
-    const blocks = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) {
-      const v = this.victims[i]!;
-      if ((this.bits[i]! & PageBit.LARGE) === 0) out.push(v);
-      else {
-        const b = Math.floor(v / HUGE_PAGES);
-        let list = blocks.get(b);
-        if (!list) blocks.set(b, (list = []));
-        list.push(v);
-      }
-    }
-    for (const [b, chosen] of blocks) {
-      const first = b * HUGE_PAGES;
-      if (!this.pages.splitLeaf(first * PAGE_SIZE)) {
-        for (const v of chosen) this.policy.insert(v, false);
-        continue;
-      }
-      const picked = new Set(chosen);
-      for (let v = first; v < first + HUGE_PAGES; v++) {
-        if (picked.has(v)) out.push(v);
-        else if (this.st.has(v, TRACKED)) {
-          this.policy.remove(v);
-          out.push(v);
-        }
-      }
-    }
-    this.ensure(out.length);
-    for (let i = 0; i < out.length; i++) {
-      this.victims[i] = out[i]!;
-      this.las[i] = out[i]! * PAGE_SIZE;
-    }
-    this.scanned = 0;
-    if (out.length > 0) this.pages.pageBits(this.las, out.length, this.bits, this.frames);
-    return out.length;
-  }
-
-  /**
-   * The reverse map of a batch's victims that are COW-shared (since fork: the same address in
-   * every process of the family): for each other process one bulk read of those pages, and one
-   * read of their frames' reference counts — never a call per page and process. `sharers(i)`
-   * gives the other processes mapping victim i's frame at its address, when they and the swap
-   * cache account for every reference of the frame and none has it locked (else undefined:
-   * only this page table lets the page go). `unmapLater` queues an entry change that
-   * `unmapAll` makes with one swapOutList and one invalidateList per process.
-   */
-  private reverseMap(n: number): ReverseMap | undefined {
-    const rc = this.ctx.reclaimer;
-    if (!rc) return undefined;
-    const shared: number[] = [];
-    // The zero page is shared by every read-only mapping, but its eviction only drops the entry.
-    for (let i = 0; i < n; i++) if ((this.bits[i]! & PageBit.SHARED) !== 0 && !this.ctx.isZeroFrame(this.frames[i]!)) shared.push(i);
-    if (shared.length === 0) return undefined;
-    const las = Float64Array.from(shared, (i) => this.victims[i]! * PAGE_SIZE);
-    const others: Array<{ rs: ResidentSet; frames: Float64Array; bits: Uint8Array }> = [];
-    for (const other of rc.sets) {
-      // Only the fork family can share an anonymous page (Linux's anon_vma chain): a fork child's
-      // set is made with its parent's configuration object, a new process's with its own.
-      if (other === this || !(other instanceof ResidentSet) || other.config !== this.config) continue;
-      const frames = new Float64Array(shared.length);
-      const bits = new Uint8Array(shared.length);
-      other.pages.pageBits(las, shared.length, bits, frames);
-      others.push({ rs: other, frames, bits });
-    }
-    const pfns = Float64Array.from(shared, (i) => this.frames[i]!);
-    const refs = new Float64Array(shared.length);
-    this.ctx.frames.refCounts(pfns, shared.length, refs);
-    const at = new Map<number, number>(shared.map((i, j) => [i, j]));
-    const pending = new Map<ResidentSet, { las: number[]; slots: number[] }>();
-    return {
-      sharers: (i, pfn) => {
-        const j = at.get(i);
-        if (j === undefined) return undefined;
-        const out: ResidentSet[] = [];
-        const vpn = this.victims[i]!;
-        for (const o of others) {
-          // pageBits gives -1 for a page that is not present: only a mapping of this very frame counts.
-          if (o.frames[j] !== pfn) continue;
-          if (!o.rs.st.has(vpn, TRACKED)) return undefined; // locked (never tracked), or not a page the other evicts
-          if ((o.bits[j]! & PageBit.LARGE) !== 0) return undefined; // still inside the other's 2 MiB page: its table keeps the frame
-          out.push(o.rs);
-        }
-        const expected = out.length + 1 + (this.ctx.swapCache.slotOf(pfn) !== undefined ? 1 : 0);
-        return out.length > 0 && expected === refs[j] ? out : undefined;
-      },
-      unmapLater: (other, vpn, slot) => {
-        let q = pending.get(other);
-        if (!q) pending.set(other, (q = { las: [], slots: [] }));
-        q.las.push(vpn * PAGE_SIZE);
-        q.slots.push(slot);
-      },
-      unmapAll: () => {
-        for (const [other, q] of pending) {
-          const m = q.las.length;
-          const lo = new Uint32Array(m);
-          const hi = new Uint32Array(m);
-          q.slots.forEach((slot, k) => encodeSwapEntryInto(slot, lo, hi, k));
-          const list = Float64Array.from(q.las);
-          other.pages.swapOutList(list, m, lo, hi);
-          other.pages.invalidateList(list, m);
-        }
-      },
-    };
-  }
-
-  /** Another process's reclaim evicts the page this one shares with it: its bookkeeping now (the entry takes `slot`, whose reference it was given, in the evicting batch's bulk unmap). */
-  unmapShared(vpn: number, slot: number): void {
-    this.st.delete(vpn, TRACKED);
-    this.policy.remove(vpn);
-    this.st.delete(vpn, LAZY);
-    const c = this.st.slot(vpn, CACHED);
-    if (c >= 0) {
-      this.st.delete(vpn, CACHED);
-      putSlot(this.ctx, c);
-    }
-    this.st.setSlot(vpn, SWAPPED, slot);
-  }
-
 
   // ---------------------------------------------------------------- unmap, fork, teardown
 
@@ -747,12 +517,7 @@ export class ResidentSet implements AccessBits {
   private ensure(n: number): void {
     this.ensureScan(n);
     if (n <= this.victims.length) return;
-    const len = this.las.length;
-    this.lo = new Uint32Array(len);
-    this.hi = new Uint32Array(len);
-    this.victims = new Float64Array(len);
-    this.writeSlots = new Float64Array(len);
-    this.writeFrames = new Float64Array(len);
+    this.victims = new Float64Array(this.las.length);
   }
 
   /** Grows the scan buffers (read and clearAccessed may run inside a policy's select). */
@@ -766,11 +531,4 @@ export class ResidentSet implements AccessBits {
     this.frames = new Float64Array(len);
     this.scanned = 0;
   }
-}
-
-/** A batch's reverse map (ResidentSet.reverseMap). */
-interface ReverseMap {
-  sharers(i: number, pfn: number): ResidentSet[] | undefined;
-  unmapLater(other: ResidentSet, vpn: number, slot: number): void;
-  unmapAll(): void;
 }

@@ -1,8 +1,9 @@
 /**
- * Shared memory objects, like POSIX shm_open: a named, sized set of pages that any number of
- * address spaces map at any addresses. The object holds one reference on each page's frame
- * (allocated, zeroed, on first touch); every mapping of a page holds another. The frames go
- * when the name is unlinked and the last mapping is gone.
+ * Shared memory objects, like POSIX shm_open: files of a tmpfs (shmem), a named, sized set of
+ * pages that any number of address spaces map at any addresses. The object's page cache holds
+ * one reference on each page's frame (allocated, zeroed, on first touch); every mapping of a
+ * page holds another. The frames go when the name is unlinked and the last mapping is gone.
+ * MAP_SHARED|MAP_ANONYMOUS memory is an unnamed object of the same kind (shmem_zero_setup).
  *
  * As a tmpfs file, an object is sparse: its size costs nothing, only pages present are stored
  * (a Map, so host memory and unlink are proportional to them), and a named object's pages
@@ -11,13 +12,15 @@
  *
  * On a machine with swap the object's pages are reclaimable, as tmpfs pages are (shmem's
  * swap-backed folios): its pager (ShmReclaim) evicts a page from every address space that maps
- * it, through the object's reverse map (the spaces attached to it, like a file's i_mmap), and
- * the object then holds the page's swap slot instead of its frame (shmem's swap entry in the
- * page cache). The next fault of any mapping reads it back into one frame that every mapping
- * faults in again: the page stays shared.
+ * it, through the object's reverse map (i_mmap, src/vmm/file/inode.ts), and the object then
+ * holds the page's swap slot instead of its frame (shmem's swap entry in the page cache). The
+ * next fault of any mapping reads it back into one frame that every mapping faults in again:
+ * the page stays shared.
  */
 import type { Frames } from '../machine/frames.js';
 import { VmmError } from '../errors.js';
+import { Inode, type InodeHost } from './file/inode.js';
+import { CachePage } from './file/cache-page.js';
 
 /** Where a named object's pages are charged: the /dev/shm filesystem's size. */
 export interface ShmBudget {
@@ -40,7 +43,7 @@ export interface ObjectPager {
   pageIn(obj: SharedMemoryObject, index: number): 'major' | 'minor';
   /** The object is gone: forget its present pages and free the slots of its swapped ones. */
   released(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void;
-  /** A hole was punched (MADV_REMOVE): forget those present pages and free those slots; the object lives on. */
+  /** Pages left without being reclaimed (a hole punched by MADV_REMOVE, or truncation): forget those present pages and free those slots; the object lives on. */
   removed(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void;
   /** MADV_PAGEOUT: evicts the present pages of [first, first + count) that only `by` maps; returns how many went. */
   pageOut(obj: SharedMemoryObject, first: number, count: number, by: ObjectMapper): number;
@@ -48,16 +51,17 @@ export interface ObjectPager {
   deactivate(obj: SharedMemoryObject, first: number, count: number, by: ObjectMapper): void;
 }
 
-/** A shared memory object. */
-export class SharedMemoryObject {
-  /** Frame of each page present, by page index (sparse: a page never touched has no entry). */
-  private readonly frames = new Map<number, number>();
+/** What an object tells the machine beyond its release: that its name went. */
+export interface ObjectHost extends InodeHost {
+  unlinked(o: SharedMemoryObject): void;
+}
+
+/** A shared memory object (a tmpfs file). */
+export class SharedMemoryObject extends Inode {
+  /** @internal */
+  readonly kind = 'shmem' as const;
   /** Swap slot of each page reclaim wrote out, by page index (shmem's swap entries). */
   private readonly slots = new Map<number, number>();
-  /** The address spaces mapping the object (its reverse map: Linux's i_mmap, per space). */
-  private readonly mappers = new Set<ObjectMapper>();
-  private linked: boolean;
-  private released = false;
   /** @internal Pages charged to Committed_AS for it (an anonymous object's size, shmem_acct_size), uncharged when it goes. */
   accounted = 0;
 
@@ -66,39 +70,29 @@ export class SharedMemoryObject {
     /** Where the frames come from. */
     private readonly frames_: Frames,
     /** Unique id (regions name their backing by it). */
-    readonly id: number,
-    /** The name it was created with. */
+    id: number,
+    /** The name it was created with ('' for MAP_SHARED|MAP_ANONYMOUS memory). */
     readonly name: string,
     /** Size in bytes (a multiple of 4096). */
-    readonly size: number,
-    private readonly hooks: { unlinked(o: SharedMemoryObject): void; released(o: SharedMemoryObject): void },
+    size: number,
+    private readonly hooks: ObjectHost,
     /** The filesystem a named object lives on; none for MAP_SHARED|MAP_ANONYMOUS (accounted at mmap time instead). */
     private readonly budget?: ShmBudget,
     /** Reclaim of its pages (with swap); none: the pages stay until the object goes. */
     private readonly pager?: ObjectPager,
   ) {
     // An anonymous object (MAP_SHARED|MAP_ANONYMOUS) has no name to keep it alive.
-    this.linked = name !== '';
-  }
-
-  /** Number of address spaces mapping the object. */
-  get attachments(): number {
-    return this.mappers.size;
+    super(id, size, name !== '', hooks);
   }
 
   /** Pages of the object that have a frame. */
   get residentPages(): number {
-    return this.frames.size;
+    return this.pages.size;
   }
 
   /** Pages of the object that reclaim wrote to swap. */
   get swappedPages(): number {
     return this.slots.size;
-  }
-
-  /** True while the name is linked. */
-  get isLinked(): boolean {
-    return this.linked;
   }
 
   private full(pages: number): VmmError {
@@ -107,21 +101,20 @@ export class SharedMemoryObject {
 
   /** Frame of page `index`, allocating a zeroed one on first touch; ENOMEM when memory is full, ENOSPC when /dev/shm is. @internal */
   frameOf(index: number): number {
-    let f = this.frames.get(index);
-    if (f === undefined && this.slots.size !== 0 && this.slots.has(index)) {
+    let p = this.pages.get(index);
+    if (p === undefined && this.slots.size !== 0 && this.slots.has(index)) {
       this.pager!.pageIn(this, index);
-      f = this.frames.get(index)!;
+      p = this.pages.get(index)!;
     }
-    if (f === undefined) {
-      if (this.budget && !this.budget.charge(1)) throw this.full(1);
-      f = this.frames_.allocZeroed();
-      if (f < 0) {
-        this.budget?.uncharge(1);
-        throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no free frame for page ${index}`);
-      }
-      this.frames.set(index, f);
-      this.pager?.added(this, index);
+    if (p !== undefined) return p.pfn;
+    if (this.budget && !this.budget.charge(1)) throw this.full(1);
+    const f = this.frames_.allocZeroed();
+    if (f < 0) {
+      this.budget?.uncharge(1);
+      throw new VmmError('ENOMEM', `shared memory ${JSON.stringify(this.name)}: no free frame for page ${index}`);
     }
+    this.pages.set(index, new CachePage(this, index, f));
+    this.pager?.added(this, index);
     return f;
   }
 
@@ -134,7 +127,7 @@ export class SharedMemoryObject {
     // are its frames now, as a fault would have left them); populate then maps what fits.
     if (this.slots.size !== 0) for (let i = first; i < first + count; i++) if (this.slots.has(i)) this.pager!.pageIn(this, i);
     let missing = 0;
-    for (let i = first; i < first + count; i++) if (!this.frames.has(i)) missing++;
+    for (let i = first; i < first + count; i++) if (!this.pages.has(i)) missing++;
     if (missing > 0) {
       if (this.budget && !this.budget.charge(missing)) throw this.full(missing);
       const fresh = new Float64Array(missing);
@@ -144,29 +137,26 @@ export class SharedMemoryObject {
       }
       let k = 0;
       for (let i = first; i < first + count; i++) {
-        if (this.frames.has(i)) continue;
-        this.frames.set(i, fresh[k++]!);
+        if (this.pages.has(i)) continue;
+        this.pages.set(i, new CachePage(this, i, fresh[k++]!));
         this.pager?.added(this, i);
       }
     }
     const out = new Float64Array(count);
-    for (let i = 0; i < count; i++) out[i] = this.frames.get(first + i)!;
+    for (let i = 0; i < count; i++) out[i] = this.pages.get(first + i)!.pfn;
     return out;
   }
 
   /** @internal The frames the object holds a reference on (one each), for auditing. */
   heldFrames(): number[] {
-    return [...this.frames.values()];
+    const out: number[] = [];
+    for (const p of this.pages.values()) out.push(p.pfn);
+    return out;
   }
 
   /** @internal The swap slots the object holds a reference on (one each), for auditing. */
   heldSlots(): number[] {
     return [...this.slots.values()];
-  }
-
-  /** @internal The frame of page `index` if it is present (never allocates nor reads swap). */
-  presentFrame(index: number): number | undefined {
-    return this.frames.get(index);
   }
 
   /** @internal True when page `index` is in swap. */
@@ -181,33 +171,25 @@ export class SharedMemoryObject {
 
   /** @internal Reclaim wrote page `index` to `slot` and unmapped it everywhere: the object drops its frame and holds the slot. */
   pagedOut(index: number, slot: number): void {
-    const f = this.frames.get(index)!;
-    this.frames.delete(index);
+    const p = this.pages.get(index)!;
+    this.pages.delete(index);
     this.slots.set(index, slot);
-    this.frames_.unref(f);
+    this.frames_.unref(p.pfn);
   }
 
   /** @internal The pager read page `index` back into `pfn` (whose reference passes to the object); the slot is the caller's to free. */
   pagedIn(index: number, pfn: number): void {
     this.slots.delete(index);
-    this.frames.set(index, pfn);
+    this.pages.set(index, new CachePage(this, index, pfn));
     this.pager?.added(this, index);
   }
 
-  /** @internal The address spaces mapping the object (the reverse map reclaim walks). */
-  mappedBy(): Iterable<ObjectMapper> {
-    return this.mappers;
-  }
-
-  /** @internal An address space started mapping this object (once per space, however many regions). */
-  attach(by: ObjectMapper): void {
-    this.mappers.add(by);
-  }
-
-  /** @internal An address space stopped mapping this object. */
-  detach(by: ObjectMapper): void {
-    this.mappers.delete(by);
-    this.maybeRelease();
+  /**
+   * @internal Truncation: the pages and swapped pages from page `from` on leave the object (their
+   * mappings were unmapped first); their slots are freed, /dev/shm is uncharged.
+   */
+  dropFrom(from: number): void {
+    this.punchHole(from, Number.MAX_SAFE_INTEGER - from);
   }
 
   /**
@@ -218,12 +200,12 @@ export class SharedMemoryObject {
   punchHole(first: number, count: number): void {
     const present: number[] = [];
     const slots: number[] = [];
-    for (const [i, f] of this.frames) if (i >= first && i < first + count) present.push(i), void f;
-    for (const [i, s] of this.slots) if (i >= first && i < first + count) slots.push(s), this.slots.delete(i);
+    for (const i of this.pages.keys()) if (i >= first && i < first + count) present.push(i);
+    for (const [i, s] of [...this.slots]) if (i >= first && i < first + count) slots.push(s), this.slots.delete(i);
     this.pager?.removed(this, present, slots);
     for (const i of present) {
-      this.frames_.unref(this.frames.get(i)!);
-      this.frames.delete(i);
+      this.frames_.unref(this.pages.get(i)!.pfn);
+      this.pages.delete(i);
     }
     this.budget?.uncharge(present.length + slots.length);
   }
@@ -231,20 +213,17 @@ export class SharedMemoryObject {
   /** Removes the name (like shm_unlink); the memory lives on while it is mapped. */
   unlink(): void {
     if (!this.linked) throw new VmmError('ENOENT', `shared memory ${JSON.stringify(this.name)} is already unlinked`);
-    this.linked = false;
     this.hooks.unlinked(this);
-    this.maybeRelease();
+    this.dropName();
   }
 
-  private maybeRelease(): void {
-    if (this.linked || this.mappers.size > 0 || this.released) return;
-    this.released = true;
-    this.hooks.released(this);
-    this.pager?.released(this, this.frames.keys(), this.slots.values());
-    for (const f of this.frames.values()) this.frames_.unref(f);
+  /** @internal The machine releases the object: its frames and slots go. */
+  freeAll(): void {
+    this.pager?.released(this, this.pages.keys(), this.slots.values());
+    for (const p of this.pages.values()) this.frames_.unref(p.pfn);
     // tmpfs charges swapped pages too: they leave the filesystem with the object.
-    this.budget?.uncharge(this.frames.size + this.slots.size);
-    this.frames.clear();
+    this.budget?.uncharge(this.pages.size + this.slots.size);
+    this.pages.clear();
     this.slots.clear();
   }
 }

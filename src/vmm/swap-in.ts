@@ -11,7 +11,7 @@ import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { PageProt } from './pte-attrs.js';
 import type { ResidentContext } from './resident-context.js';
 import { CACHED, SWAPPED, type PageStates } from './page-states.js';
-import { putSlot } from './swap-slot-refs.js';
+import { putSlot } from './reclaim/swap-cache.js';
 
 /** The swap-in of one process (its page tables, its page states and counters). */
 export class SwapIn {

@@ -11,11 +11,14 @@ import { parseProt } from './prot.js';
 import { PROT_WRITE } from './pte-attrs.js';
 import type { RegionRecord, RegionKind } from './region.js';
 import type { SharedMemoryObject } from './shared-memory.js';
+import { File } from './file/file.js';
+import type { Inode } from './file/inode.js';
 import type { VirtualMemory } from './virtual-memory.js';
 import { MMAP_MIN_ADDR, STACK_GUARD_GAP, TASK_SIZE, TASK_UNMAPPED_BASE } from './layout.js';
 import { checkMapCountForMap, checkMapCountForModify, checkMapCountForUnmap } from './map-count.js';
 import { accountable } from './overcommit.js';
 import { VM_ACCOUNT, VM_GROWSDOWN, VM_HUGEPAGE, VM_LOCKED, VM_LOCKONFAULT, VM_NORESERVE } from './vm-flags.js';
+import { populateRange } from './populate.js';
 
 /** vm.max_map_count of the machine this space runs on. */
 const maxMapCount = (vm: VirtualMemory): number => vm.ctx.maxMapCount;
@@ -40,7 +43,9 @@ export interface MmapOptions {
   populate?: boolean;
   /** Map a shared memory object (from machine.createSharedMemory) instead of anonymous memory. */
   object?: SharedMemoryObject;
-  /** Byte offset into `object` (page-aligned). */
+  /** Map a file (from machine.fs.create or open): MAP_SHARED writes go to the page cache, MAP_PRIVATE ones to private copies. */
+  file?: File;
+  /** Byte offset into `object` or `file` (page-aligned). */
   offset?: number;
   /** Region kind (default 'mmap', 'shared' for shared mappings). */
   kind?: RegionKind;
@@ -54,7 +59,7 @@ export interface MmapOptions {
   growsDown?: boolean;
 }
 
-const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'offset', 'kind', 'hugePages', 'noReserve', 'locked', 'growsDown']);
+const MMAP_KEYS = new Set(['addr', 'length', 'prot', 'shared', 'fixed', 'noReplace', 'name', 'populate', 'object', 'file', 'offset', 'kind', 'hugePages', 'noReserve', 'locked', 'growsDown']);
 const REGION_KEYS = new Set(['start', 'length', 'prot', 'kind', 'name', 'shared']);
 const KINDS = new Set<RegionKind>(['code', 'data', 'heap', 'stack', 'mmap', 'shared', 'kernel']);
 
@@ -129,14 +134,24 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
   }
   const kind = opts.kind ?? (shared ? 'shared' : 'mmap');
   if (!KINDS.has(kind)) throw new VmmError('EINVAL', `kind must be one of ${[...KINDS].join(', ')}, got ${describe(kind)}`);
-  let object = opts.object;
+  let object: Inode | undefined = opts.object;
+  const file = opts.file;
   let offset = 0;
-  if (object !== undefined) {
+  if (object !== undefined && file !== undefined) throw new VmmError('EINVAL', 'mmap: give object or file, not both');
+  if (file !== undefined) {
+    if (!(file instanceof File) || !file.belongsTo(vm.ctx)) throw new VmmError('EINVAL', 'file must be a File of this machine (machine.fs.create or machine.fs.open)');
+    file.check('mmap');
+    // MAP_SHARED with PROT_WRITE needs a descriptor open for writing (do_mmap: EACCES).
+    if (shared && (p & PROT_WRITE) !== 0 && file.readOnly) throw new VmmError('EACCES', `mmap: a shared writable mapping of ${file.path}, which is open read-only`);
+    object = file.inode;
+  } else if (object !== undefined) {
     if (!object || typeof object !== 'object' || vm.ctx.object(object.id) !== object) throw new VmmError('EINVAL', 'object must be a live shared memory object of this machine');
+  }
+  if (object !== undefined) {
     offset = opts.offset === undefined ? 0 : int(opts.offset, 'offset');
     if (offset < 0 || offset % PAGE_SIZE !== 0) throw new VmmError('EINVAL', `offset ${offset} must be a non-negative multiple of 4096`);
   } else if (opts.offset !== undefined) {
-    throw new VmmError('EINVAL', 'offset is only meaningful with object');
+    throw new VmmError('EINVAL', 'offset is only meaningful with object or file');
   }
   // do_mmap: a growing-down mapping must be anonymous and private.
   if (growsDown && (shared || object !== undefined)) throw new VmmError('EINVAL', 'mmap: growsDown (MAP_GROWSDOWN) needs anonymous private memory');
@@ -188,15 +203,16 @@ export function mmap(vm: VirtualMemory, opts: MmapOptions): number {
         throw e;
       }
     }
-    object = vm.ctx.createAnonymousObject(length);
-    if (!noReserve) object.accounted = pages;
+    const anon = vm.ctx.createAnonymousObject(length);
+    if (!noReserve) anon.accounted = pages;
+    object = anon;
   }
   // As Linux, a mapping may run past the end of its object: an access there is SIGBUS.
   if (fixed) vm.removeRange(addr, addr + length);
   if (transferred > 0) oc.committed += transferred; // the replaced regions' charge is the new region's now
-  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, flags });
+  vm.addRegion({ start: addr, end: addr + length, prot: p, kind, name: opts.name, shared, object, offset, file, flags });
   // mm_populate for MAP_POPULATE, or a locked region (not VM_LOCKONFAULT); errors ignored.
-  if (populate || (flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) vm.populate(addr, addr + length);
+  if (populate || (flags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) populateRange(vm, addr, addr + length, 'map');
   return addr;
 }
 
@@ -329,7 +345,7 @@ export function mprotect(vm: VirtualMemory, addr: number | bigint, length: numbe
       if (uncharged(cur, p)) vm.ctx.overcommit.uncharge((e - s) / PAGE_SIZE);
       const populate = (p & PROT_WRITE) !== 0 && !cur.shared && (cur.prot & PROT_WRITE) === 0 && (cur.flags & VM_LOCKED) !== 0;
       vm.protectRange(s, e, p, flagsOf);
-      if (populate) vm.populate(s, e);
+      if (populate) populateRange(vm, s, e, 'map');
     }
   }
   if (at >= end) return;
@@ -375,7 +391,7 @@ export function brk(vm: VirtualMemory, addr?: number | bigint): number {
     vm.ctx.overcommit.charge((newEnd - oldEnd) / PAGE_SIZE, vm.regions.bytes / PAGE_SIZE, 'brk');
     vm.addRegion({ start: oldEnd, end: newEnd, prot: 3, kind: 'heap', shared: false, flags: VM_ACCOUNT | vm.defFlags });
     vm.brkEnd = target;
-    if ((vm.defFlags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) vm.populate(oldEnd, newEnd);
+    if ((vm.defFlags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED) populateRange(vm, oldEnd, newEnd, 'map');
     return target;
   } else if (newEnd < oldEnd) {
     // Shrinking needs a region in [newbrk, oldbrk) (the heap may have been unmapped); all of that range goes.

@@ -5,6 +5,7 @@
  * It reaches the page tables only through the MMU level's typed page operations (PageTable),
  * one operation per region range, never one per page. A fault's outcome is a value.
  */
+import { AGAIN, KILLED, OOM } from './fault-outcomes.js';
 import { PAGE_SIZE, PageBit, PTE, PFEC } from '../core/constants.js';
 import { hex } from '../hex.js';
 import { RETRY, UNHANDLED, type FaultHandler, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
@@ -15,25 +16,26 @@ import { RegionMap } from './region-map.js';
 import { pgoff, slice, type RegionRecord as Region } from './region.js';
 import { FORK_PRIVATE, PROT_WRITE, SOFT_DIRTY, protIndex, type PageProt } from './pte-attrs.js';
 import { newFaultCounters, type FaultCounters, type SpaceStats } from './vm-stats.js';
-import type { SharedMemoryObject } from './shared-memory.js';
+import { SharedMemoryObject } from './shared-memory.js';
 import type { VmmContext } from './vmm-context.js';
+import type { Inode } from './file/inode.js';
+import type { File } from './file/file.js';
+import type { RegularFile } from './file/regular-file.js';
+import { fileFault, isCachePage, sharedWriteFault } from './file/file-fault.js';
 import { formatMaps, type ProcessLayout } from './maps-format.js';
 import { INITIAL_STACK_SIZE, MMAP_MIN_ADDR, STACK_GUARD_GAP } from './layout.js';
 import type { ResidentSet } from './resident-set.js';
 import { memcgOutOfMemory } from './oom-killer.js';
 import { VM_ACCOUNT, VM_DONTCOPY, VM_GROWSDOWN, VM_HUGEPAGE, VM_LOCKED, VM_LOCKED_MASK, VM_NOHUGEPAGE, VM_WIPEONFORK } from './vm-flags.js';
 import { Rlimits } from './rlimits.js';
-import { populateRange } from './populate.js';
 import { ProcState } from './proc/proc-state.js';
 import { recordHiwater } from './proc/rss-counts.js';
 
 const TWO47 = 2 ** 47;
 const HUGE_PAGE = 2 ** 21;
-/** fault_around_bytes / PAGE_SIZE: how many pages a read fault in an object's mapping may map (64 KiB). */
-const FAULT_AROUND = 16;
 
-/** A new region: a record without its backing, plus the object (and byte offset) that backs it, if any. */
-export type RegionSpec = Omit<Region, 'backing' | 'anon'> & { object?: SharedMemoryObject; offset?: number };
+/** A new region: a record without its backing, plus the inode (and byte offset) that backs it, if any, and the open file it is mapped through. */
+export type RegionSpec = Omit<Region, 'backing' | 'anon'> & { object?: Inode; offset?: number; file?: File };
 
 /**
  * A VMM fault hook for an address outside every region (after stack growth declined): it may
@@ -65,6 +67,8 @@ export class VirtualMemory implements FaultHandler {
   onMissingRegion: MissingRegionHook | undefined;
   /** @internal The resident limit, policy and swap state, when the space has a resident limit. */
   resident: ResidentSet | undefined;
+  /** @internal The space was torn down (a fault that ran reclaim must not go on in it). */
+  dead = false;
   /** @internal What /proc needs beyond regions and tables: high-water marks, soft-dirty state. */
   proc = new ProcState();
 
@@ -120,13 +124,13 @@ export class VirtualMemory implements FaultHandler {
     return n;
   }
 
-  /** The page attributes of a region (its vm_page_prot), computed once per machine. */
-  private pageProt(r: { prot: number; shared: boolean }): PageProt {
+  /** @internal The page attributes of a region (its vm_page_prot), computed once per machine. */
+  pageProt(r: { prot: number; shared: boolean }): PageProt {
     return this.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
   }
 
-  /** pageProt for mapping `la` on a fault that does not write: write-protecting where soft-dirty tracking is on (clear_refs 4 cleared VM_SOFTDIRTY there). */
-  private readProt(r: { prot: number; shared: boolean }, la: number): PageProt {
+  /** @internal pageProt for mapping `la` on a fault that does not write: write-protecting where soft-dirty tracking is on (clear_refs 4 cleared VM_SOFTDIRTY there). */
+  readProt(r: { prot: number; shared: boolean }, la: number): PageProt {
     const pp = this.ctx.protectionMap[protIndex(r.prot, r.shared)]!;
     const sd = this.proc.softDirty;
     return sd !== undefined && sd.isClean(la / PAGE_SIZE) ? pp.softDirtyWp : pp;
@@ -146,10 +150,10 @@ export class VirtualMemory implements FaultHandler {
 
   /** Adds a region over free space (merging like vma_merge); maps nothing yet. */
   addRegion(spec: RegionSpec): Region {
-    const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0 } : { type: 'anonymous' as const };
-    const attach = spec.object !== undefined && !this.references(spec.object.id);
+    const backing = spec.object ? { type: 'object' as const, objectId: spec.object.id, offset: spec.offset ?? 0, ...(spec.file ? { file: spec.file } : {}) } : { type: 'anonymous' as const };
     const r = this.regions.insert({ start: spec.start, end: spec.end, prot: spec.prot, kind: spec.kind, name: spec.name, shared: spec.shared, backing, flags: spec.flags, anon: 0 });
-    if (attach) spec.object!.attach(this);
+    // The file's reverse map (i_mmap) learns the mapping.
+    spec.object?.mapRange(this, spec.start, spec.end, (spec.offset ?? 0) / PAGE_SIZE, spec.shared);
     // A new or grown mapping has VM_SOFTDIRTY (all its pages read as soft-dirty), as __mmap_region and do_brk_flags set it.
     this.proc.softDirty?.markDirty(r.start, r.end);
     return r;
@@ -163,7 +167,8 @@ export class VirtualMemory implements FaultHandler {
     // An allocation wholly unmapped is gone: a later mapping at its address is not freeVirtual's to free.
     for (const [s, e] of this.allocations) if (s >= start && e <= end) this.allocations.delete(s);
     if (pieces.length === 0) return;
-    for (const p of pieces) if (this.resident && !p.shared && p.backing.type === 'anonymous') this.resident.forget(p.start, p.end);
+    // Private mappings' anonymous pages (a file mapping's copies too) and their swap entries.
+    for (const p of pieces) if (this.resident && !p.shared) this.resident.forget(p.start, p.end);
     // unmap_region: one mmu_gather over the pieces, flushed once after the range is unmapped and
     // before its frames can be reused (tlb_finish_mmu), with freed_tables when tables went.
     const g = new TlbGather();
@@ -174,10 +179,8 @@ export class VirtualMemory implements FaultHandler {
     }
     this.ctx.overcommit.uncharge(accounted);
     this.pages.finish(g);
-    // One attachment per space and object: detach each object once, when no region of this space maps it any more.
-    const ids = new Set<number>();
-    for (const p of pieces) if (p.backing.type === 'object') ids.add(p.backing.objectId);
-    for (const id of ids) if (!this.references(id)) this.ctx.object(id)?.detach(this);
+    // The files' reverse maps forget the pieces (a file with nothing else holding it goes).
+    for (const p of pieces) if (p.backing.type === 'object') this.ctx.object(p.backing.objectId)?.unmapRange(this, p.start, p.end);
   }
 
   /**
@@ -244,8 +247,10 @@ export class VirtualMemory implements FaultHandler {
     // change_protection in one mmu_gather: flushed once, only over the entries whose change needs it.
     const g = new TlbGather();
     for (const p of pieces) {
-      // Where soft-dirty tracking write-protects, mprotect grants no write: the next write faults and marks the page.
-      const pp = sd !== undefined && sd.overlapsClean(p.start, p.end) ? this.pageProt(p).softDirtyWp : this.pageProt(p);
+      // Write-protected where soft-dirty tracking asks, and in a MAP_SHARED regular file (its pages stay
+      // read-only until their first write, for dirty tracking): mprotect grants no write there.
+      const base = this.pageProt(p);
+      const pp = (sd !== undefined && sd.overlapsClean(p.start, p.end)) || (p.shared && this.isRegularFile(p)) ? base.softDirtyWp : base;
       if (!this.pages.protect(p.start, (p.end - p.start) / PAGE_SIZE, pp.change, g)) throw new VmmError('ENOMEM', `mprotect: out of physical memory splitting a large page in [${hex(p.start)}, ${hex(p.end)})`);
     }
     this.pages.finish(g);
@@ -272,13 +277,9 @@ export class VirtualMemory implements FaultHandler {
     }
   }
 
-  /**
-   * MAP_POPULATE (and MAP_LOCKED): mm_populate of [start, end), best effort — errors are
-   * ignored, so when memory (or /dev/shm) runs out the pages that fit are mapped in address
-   * order and the rest are left to faults. Every page faulted in counts as a minor fault.
-   */
-  populate(start: number, end: number): void {
-    populateRange(this, start, end, 'map');
+  /** @internal True when region `r` maps a regular file (not anonymous memory or a tmpfs file). */
+  isRegularFile(r: Region): boolean {
+    return r.backing.type === 'object' && this.ctx.object(r.backing.objectId)?.kind === 'file';
   }
 
   // ------------------------------------------------------------ faults
@@ -331,16 +332,37 @@ export class VirtualMemory implements FaultHandler {
     const la = f.la - (f.la % PAGE_SIZE);
     // A write to private memory makes (or copies) an anonymous page: the region needs its anon_vma.
     if (write && !r.shared && r.anon === 0) r = this.anonPrepare(r);
-    if (present) return this.writeProtectFault(r, la);
+    if (present) {
+      // A COW break allocates: reclaim may run first (the page may go meanwhile: the fault then retries).
+      const room = this.allocationPoint();
+      if (room) return room;
+      return this.writeProtectFault(r, la);
+    }
     if (this.resident && r.backing.type === 'anonymous' && !r.shared) {
       // THP under reclaim: a 2 MiB page when its 512 pages fit, else 4 KiB pages like any others.
       const huge = (r.flags & VM_HUGEPAGE) !== 0 ? this.residentHugeFault(r, la, write) : undefined;
       return huge ?? this.residentFault(la, write, write ? this.pageProt(r) : this.readProt(r, la));
     }
+    // A private file or shared memory mapping's copy that reclaim swapped: read back like any anonymous page.
+    if (this.resident && r.backing.type === 'object' && !r.shared && this.resident.swapped.get(la / PAGE_SIZE) !== undefined) return this.residentFault(la, write, write ? this.pageProt(r) : this.readProt(r, la));
     if (r.backing.type === 'object' || r.shared) return this.objectFault(r, la, write);
+    const room = this.allocationPoint();
+    if (room) return room;
     const outcome = this.mapAnonymousPage(r, la, write);
     if (outcome === RETRY) this.countMinor();
     return outcome;
+  }
+
+  /**
+   * An allocation point outside the resident set's own (which has one in its fault): reclaim
+   * may run first — the page cache's pages, and with swap anonymous ones. AGAIN when the OOM
+   * killer ran meanwhile, KILLED when it took this process; undefined: go on.
+   */
+  private allocationPoint(): FaultOutcome | undefined {
+    const rc = this.ctx.reclaimer;
+    if (!rc) return undefined;
+    const r = rc.beforeAllocate(this.resident);
+    return r === 'ok' ? undefined : r === 'killed' ? KILLED : AGAIN;
   }
 
   /**
@@ -411,6 +433,14 @@ export class VirtualMemory implements FaultHandler {
     if (leaf === undefined) return RETRY; // unmapped meanwhile: the retry faults it in
     const pp = this.pageProt(r);
     if (leaf.pageSize !== PAGE_SIZE && this.ctx.isZeroFrame(leaf.pfn)) return this.writeHugeZero(r, la, pp);
+    if ((leaf.lo & PTE.SW_COW) === 0 && r.shared && leaf.pageSize === PAGE_SIZE) {
+      // A MAP_SHARED regular file's page written for the first time since it was clean: page_mkwrite.
+      const out = sharedWriteFault(this, r, la, leaf.pfn);
+      if (out) {
+        this.countMinor();
+        return out;
+      }
+    }
     if ((leaf.lo & PTE.SW_COW) === 0) {
       // Not COW and the region allows writing: write-protected by clear_refs 4 (soft-dirty), or a
       // stale entry. Reused in place, whole (a 2 MiB page is not split), as wp_page_reuse and
@@ -445,14 +475,19 @@ export class VirtualMemory implements FaultHandler {
       // Write to the zero page: a fresh zeroed frame, no copy (do_anonymous_page's write path).
       if (!pt.breakCow(la, attrs, true)) return OOM;
       pt.zeroPages--;
-    } else if (pt.refCount(pfn) === 1 && r.backing.type === 'anonymous') {
+    } else if (pt.refCount(pfn) === 1 && (r.backing.type === 'anonymous' || !isCachePage(this, r, la, pfn))) {
       // Only owner left: reuse the frame in place, as wp_can_reuse_anon_folio() allows.
       reused = true;
       pt.protect(la, 1, REUSE_IN_PLACE);
       this.faults.cowReused++;
       this.ctx.faults.cowReused++;
     } else {
+      // A private file or shared memory mapping's copy is an anonymous page: charged and tracked.
+      const rs = r.backing.type === 'object' && !r.shared ? this.resident : undefined;
+      if (rs && !rs.beforeCopy(la / PAGE_SIZE)) return memcgOutOfMemory(rs);
+      if (rs && pt.leaf(la)?.pfn !== pfn) return RETRY; // reclaim changed the page meanwhile: look again
       if (!pt.breakCow(la, attrs, false)) return OOM;
+      rs?.trackCopy(la / PAGE_SIZE, true);
       this.faults.cowCopied++;
       this.ctx.faults.cowCopied++;
     }
@@ -535,102 +570,15 @@ export class VirtualMemory implements FaultHandler {
     }
   }
 
-  /** A not-present fault in a shared (or object-backed) region: major when the page had to be read back from swap (shmem_fault's VM_FAULT_MAJOR). */
+  /** A not-present fault in a shared (or file-backed) region: major when the page had to be read (from the disk, or back from swap). */
   private objectFault(r: Region, la: number, write: boolean): FaultOutcome {
-    this.pagedIn = false;
-    const outcome = this.mapObjectPage(r, la, write);
+    const { outcome, major } = fileFault(this, r, la, write);
     if (outcome !== RETRY) return outcome; // AGAIN included
-    if (!write) this.faultAround(r, la);
-    if (this.pagedIn) {
+    if (major) {
       this.faults.major++;
       this.ctx.faults.major++;
     } else this.countMinor();
     return outcome;
-  }
-
-  /**
-   * do_fault_around after a read fault in an object's mapping: the object's pages present in
-   * memory within the 16-page aligned window around `la` (clipped to the region and to one page
-   * table) that are not mapped here yet are mapped too — read-only (COW) in a private mapping —
-   * with no fault of their own (filemap_map_pages). Swapped pages are not in memory: left to faults.
-   */
-  private faultAround(r: Region, la: number): void {
-    const obj = r.backing.type === 'object' ? this.ctx.object(r.backing.objectId) : undefined;
-    if (!obj || r.backing.type !== 'object') return;
-    const idx = Math.floor(la / PAGE_SIZE) % 512;
-    const from = Math.max(idx - (idx % FAULT_AROUND), idx - Math.min(idx, (la - r.start) / PAGE_SIZE));
-    const to = Math.min(from + FAULT_AROUND, 512, idx + (r.end - la) / PAGE_SIZE);
-    if (to - from <= 1) return;
-    const base = la - (idx - from) * PAGE_SIZE;
-    const n = to - from;
-    const las = new Float64Array(n);
-    for (let i = 0; i < n; i++) las[i] = base + i * PAGE_SIZE;
-    const bits = new Uint8Array(n);
-    const frames = new Float64Array(n);
-    this.pages.pageBits(las, n, bits, frames);
-    const first = (r.backing.offset + (base - r.start)) / PAGE_SIZE;
-    const pp = this.pageProt(r);
-    const attrs = r.shared ? pp.writable : { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi };
-    // Runs of consecutive pages to map: one mapFrameList each.
-    let i = 0;
-    while (i < n) {
-      const f = bits[i] === 0 && first + i < obj.size / PAGE_SIZE ? obj.presentFrame(first + i) : undefined;
-      if (f === undefined) {
-        i++;
-        continue;
-      }
-      const run: number[] = [f];
-      let j = i + 1;
-      for (; j < n && bits[j] === 0 && first + j < obj.size / PAGE_SIZE; j++) {
-        const g = obj.presentFrame(first + j);
-        if (g === undefined) break;
-        run.push(g);
-      }
-      if (!this.pages.mapFrameList(las[i]!, Float64Array.from(run), attrs)) return; // no page table: the rest fault in later
-      if (r.shared) this.sharedPages += run.length;
-      i = j;
-    }
-  }
-
-  /** Set by mapObjectPage when its page came back from swap (read by objectFault). */
-  private pagedIn = false;
-
-  private mapObjectPage(r: Region, la: number, write: boolean): FaultOutcome {
-    const obj = r.backing.type === 'object' ? this.ctx.object(r.backing.objectId) : undefined;
-    if (!obj) return { type: 'sigbus', detail: `region at ${hex(r.start)} lost its shared memory object` };
-    const offset = r.backing.type === 'object' ? r.backing.offset : 0;
-    const index = (offset + (la - r.start)) / PAGE_SIZE;
-    if (index >= obj.size / PAGE_SIZE) return { type: 'sigbus', detail: `access at ${hex(la)} is beyond the end of shared memory ${JSON.stringify(obj.name)}` };
-    let pfn: number;
-    try {
-      // An allocation point (a first touch, or a read back from swap): reclaim may run first, as for anonymous memory.
-      if (obj.presentFrame(index) === undefined && this.resident && this.ctx.reclaimer) {
-        const r = this.ctx.reclaimer.beforeAllocate(this.resident);
-        if (r === 'killed') return KILLED;
-        if (r === 'again') return AGAIN;
-      }
-      if (obj.isSwapped(index)) this.pagedIn = this.ctx.shmPager!.pageIn(obj, index) === 'major';
-      pfn = obj.frameOf(index);
-    } catch (e) {
-      if (e instanceof VmmError && e.code === 'ENOMEM') return OOM;
-      // /dev/shm is full: shmem_fault's ENOSPC is VM_FAULT_SIGBUS.
-      if (e instanceof VmmError && e.code === 'ENOSPC') return { type: 'sigbus', detail: `access at ${hex(la)}: ${e.message}` };
-      throw e;
-    }
-    const pp = write ? this.pageProt(r) : this.readProt(r, la);
-    if (r.shared) {
-      if (!this.pages.mapFrames(la, pfn, 1, pp.writable)) return OOM;
-      this.sharedPages++;
-      return RETRY;
-    }
-    // Private: a write copies the object's page (a COW break of a page not mapped yet); a read maps it read-only (COW).
-    if (!this.pages.mapFrames(la, pfn, 1, { lo: pp.readOnly.lo | PTE.SW_COW, hi: pp.readOnly.hi })) return OOM;
-    if (!write) return RETRY;
-    if (!this.pages.breakCow(la, pp.writable, false)) {
-      this.pages.unmap(la, 1);
-      return OOM;
-    }
-    return RETRY;
   }
 
   /**
@@ -712,7 +660,8 @@ export class VirtualMemory implements FaultHandler {
       child.regions = new RegionMap(); // nothing was charged: the caller's teardown of the child uncharges nothing
       throw e;
     }
-    for (const id of child.objectIds()) this.ctx.object(id)?.attach(child);
+    // The files' reverse maps (i_mmap) learn the child's mappings.
+    for (const r of child.regions) if (r.backing.type === 'object') this.ctx.object(r.backing.objectId)?.mapRange(child, r.start, r.end, r.backing.offset / PAGE_SIZE, r.shared);
     // vma_needs_copy: only regions with an anon_vma have entries a fault could not make again;
     // one page-table call per run of them.
     let runStart = -1;
@@ -756,7 +705,7 @@ export class VirtualMemory implements FaultHandler {
     this.pages.flush();
     this.ctx.putHugeZero(this); // the old mm's hold on the huge zero page goes with it
     this.regions = new RegionMap();
-    for (const id of ids) this.ctx.object(id)?.detach(this);
+    for (const id of ids) this.ctx.object(id)?.unmapSpace(this);
     this.sharedPages = 0;
     this.allocations = new Map();
     this.heapStart = layout.heapStart;
@@ -769,9 +718,6 @@ export class VirtualMemory implements FaultHandler {
     if (withStack) this.addRegion({ start: this.stackTop - INITIAL_STACK_SIZE, end: this.stackTop, prot: 3, kind: 'stack', shared: false, flags: VM_GROWSDOWN | VM_ACCOUNT });
   }
 
-  /** True once teardown ran (the space is being destroyed or was). */
-  private dead = false;
-
   /** Drops every region (frames are freed by the caller's destroyRoot) and uncharges what they had charged. */
   teardown(): void {
     this.dead = true;
@@ -779,7 +725,7 @@ export class VirtualMemory implements FaultHandler {
     const ids = this.objectIds();
     this.ctx.overcommit.uncharge(this.regions.accountedBytes / PAGE_SIZE);
     this.regions = new RegionMap();
-    for (const id of ids) this.ctx.object(id)?.detach(this);
+    for (const id of ids) this.ctx.object(id)?.unmapSpace(this);
   }
 
   /** After the tables are gone: this space's hold on the huge zero page goes (the last one frees it). */
@@ -798,7 +744,8 @@ export class VirtualMemory implements FaultHandler {
       this.regions,
       (id) => {
         const o = this.ctx.object(id);
-        return o && { name: o.name, linked: o.isLinked };
+        if (!o) return undefined;
+        return o instanceof SharedMemoryObject ? { name: o.name, linked: o.isLinked } : { path: (o as RegularFile).path, linked: o.isLinked };
       },
       this.layout,
     );
@@ -809,9 +756,9 @@ export class VirtualMemory implements FaultHandler {
     return { startBrk: this.heapStart, brk: this.brkEnd, startStack: this.stackTop - PAGE_SIZE };
   }
 
-  /** O(1): the region map counts the regions of each object. */
-  private references(objectId: number): boolean {
-    return this.regions.references(objectId);
+  /** @internal The region at linear address `la` (the reverse map asks for VM_EXEC). */
+  regionAt(la: number): Region | undefined {
+    return this.regions.find(la);
   }
 
   private objectIds(): number[] {
@@ -833,12 +780,8 @@ function copiedPage(parent: VirtualMemory, vpn: number): boolean {
   return r !== undefined && !r.shared && r.anon !== 0 && (r.flags & (VM_DONTCOPY | VM_WIPEONFORK)) === 0;
 }
 
-const OOM: FaultOutcome = Object.freeze({ type: 'oom' as const });
-/** Internal: the OOM killer ran during the fault; look at it anew (never returned by handleFault). */
-const AGAIN: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'again' });
 /** Looks at one fault anew at most this often (each time the OOM killer killed a process). */
 const MAX_ROUNDS = 64;
-const KILLED: FaultOutcome = Object.freeze({ type: 'oom' as const, detail: 'the process was killed by the OOM killer' });
 /** The COW fault of a page whose frame has one owner left: writable in place, COW bit gone. */
 const REUSE_IN_PLACE = { setLo: PTE.RW | PTE.A | PTE.D | SOFT_DIRTY, setHi: 0, clearLo: PTE.SW_COW, clearHi: 0 };
 

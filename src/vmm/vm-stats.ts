@@ -21,7 +21,7 @@ export interface SpaceStats {
   faults: FaultCounters;
   /** 4 KiB pages mapped in the page tables, zero-page mappings left out (Linux's RSS, VmRSS). */
   residentPages: number;
-  /** Resident pages in shared mappings (Linux's RssShmem). */
+  /** Resident pages in MAP_SHARED mappings (Linux's RssShmem for shared memory; a shared file's pages, which Linux counts in RssFile, are included). */
   sharedPages: number;
   /** Bytes covered by regions (Linux's VmSize). */
   virtualSize: number;

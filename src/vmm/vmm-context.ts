@@ -1,13 +1,22 @@
-/** Machine-wide VMM state: the zero page, the shared memory objects, and summed fault counters. */
+/** Machine-wide VMM state: the zero page, the inodes (files and shared memory objects) with the page cache and writeback, and summed fault counters. */
 import type { Frames } from '../machine/frames.js';
 import { VmmError } from '../errors.js';
-import { SharedMemoryObject, type ObjectPager, type ShmBudget } from './shared-memory.js';
+import { SharedMemoryObject, type ObjectHost, type ObjectPager, type ShmBudget } from './shared-memory.js';
+import type { Inode } from './file/inode.js';
+import type { RegularFile } from './file/regular-file.js';
+import { PageCache } from './file/page-cache.js';
+import { Flusher } from './file/flusher.js';
+import type { FileReclaim } from './reclaim/file-reclaim.js';
+import type { SimClock } from './sim-clock.js';
+import type { VmTunables } from './vm-tunables.js';
+import { linuxWatermarks } from './reclaimer.js';
 import { PAGE_SIZE } from '../core/constants.js';
 import { newFaultCounters, type FaultCounters } from './vm-stats.js';
 import { protectionMap, type PageProt } from './pte-attrs.js';
 import type { SwapArea } from '../reclaim/swap-area.js';
+import type { ReclaimPolicy } from '../reclaim/policy.js';
 import type { Reclaimable, Reclaimer } from './reclaimer.js';
-import { SwapCache } from '../reclaim/swap-cache.js';
+import { SwapCache, shrinkSwapCache } from './reclaim/swap-cache.js';
 import { newReclaimCounters, type ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import { Overcommit } from './overcommit.js';
 import type { PluginGate } from '../reclaim/guarded-policy.js';
@@ -31,7 +40,7 @@ export class VmmContext {
   /** Slots whose swap-cache page readahead brought in and no fault used yet. */
   readonly readahead = new Set<number>();
   /** Reclaim of shared memory objects' pages (with swap): objects created from then on are reclaimable. */
-  shmPager: (ObjectPager & Reclaimable) | undefined;
+  shmPager: (ObjectPager & Reclaimable & { readonly policy: ReclaimPolicy }) | undefined;
   /** Raised while a user's policy code runs (a plug-in's select, insert, remove): VMM calls are refused then (refuseReentry). */
   readonly pluginGate: PluginGate = { depth: 0, running: '' };
 
@@ -43,21 +52,22 @@ export class VmmContext {
 
   /** Drops up to `n` swap-cache pages that no entry maps (oldest first); returns how many (reclaim's cheapest pages). */
   shrinkSwapCache(n: number): number {
-    let dropped = 0;
-    for (const [slot, f] of [...this.swapCache.entries()]) {
-      if (dropped >= n) break;
-      if (this.frames.refCount(f) !== 1) continue;
-      this.swapCache.deleteSlot(slot);
-      this.readahead.delete(slot);
-      this.frames.unref(f);
-      dropped++;
-    }
-    return dropped;
+    return shrinkSwapCache(this, n);
   }
   /** Reclaim and swap counters summed over every address space (/proc/vmstat names). */
   readonly reclaim: ReclaimCounters = newReclaimCounters();
-  private readonly objects = new Map<number, SharedMemoryObject>();
+  /** Every live inode by id: shared memory objects and regular files. */
+  private readonly inodes = new Map<number, Inode>();
   private readonly names = new Map<string, SharedMemoryObject>();
+  /** The page cache of regular files (their LRU lists, workingset, dirty accounting). */
+  readonly pageCache: PageCache;
+  /** Writeback of dirty file pages in simulated time. */
+  readonly flusher: Flusher;
+  /** Reclaim of page cache pages (set by the machine; MADV_PAGEOUT of file pages goes through it). */
+  fileReclaim: FileReclaim | undefined;
+  /** lru_note_cost's running costs of reclaiming anonymous and file pages (get_scan_count's balance). */
+  anonCost = 0;
+  fileCost = 0;
   /** Page attributes of every (protection, shared) pair (Linux's protection_map), computed once. */
   readonly protectionMap: readonly PageProt[];
   private nextId = 1;
@@ -85,6 +95,10 @@ export class VmmContext {
     nxe: boolean,
     /** vm.max_map_count, and the size of /dev/shm in bytes (the machine's options decide both). */
     limits: { maxMapCount: number; shmBytes: number },
+    /** The machine's simulated clock. */
+    readonly clock: SimClock,
+    /** The vm.* tunables. */
+    readonly tunables: VmTunables,
   ) {
     this.maxMapCount = limits.maxMapCount;
     const shmBytes = limits.shmBytes;
@@ -99,7 +113,34 @@ export class VmmContext {
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
+    this.pageCache = new PageCache({
+      frames,
+      clock,
+      beforeAllocate: () => {
+        this.reclaimer?.beforeAllocate(undefined);
+      },
+      anonSizes: () => ({ activeAnon: 0, inactiveAnon: this.reclaimer?.anonPages() ?? 0, swapFree: this.swap?.slots.free ?? 0 }),
+      noteFileCost: (io, rotated) => this.noteCost(true, io, rotated),
+      lruGen: tunables.lruGen,
+    });
     this.overcommit = new Overcommit(frames.total, () => this.swap?.slots.total ?? 0, frames.freeCount());
+    this.flusher = new Flusher({ clock, tunables, freePages: () => frames.freeCount(), reservePages: () => (this.reclaimer?.watermarks ?? linuxWatermarks(frames.total)).high }, this.pageCache);
+  }
+
+  /**
+   * lru_note_cost: `nrIo` pages of I/O (worth SWAP_CLUSTER_MAX rotations each) and `nrRotated`
+   * pages rotated add to the cost of the anonymous or file LRU; both halve when they exceed a
+   * quarter of the LRU pages (a floating average that weighs recent events more).
+   */
+  noteCost(file: boolean, nrIo: number, nrRotated: number): void {
+    const cost = nrIo * 32 + nrRotated;
+    if (file) this.fileCost += cost;
+    else this.anonCost += cost;
+    const lru = (this.reclaimer?.anonPages() ?? 0) + this.pageCache.lru.activeSize + this.pageCache.lru.inactiveSize;
+    if (this.fileCost + this.anonCost > lru / 4) {
+      this.fileCost = Math.floor(this.fileCost / 2);
+      this.anonCost = Math.floor(this.anonCost / 2);
+    }
   }
 
   /** First frame of the huge zero page, or -1 before the first THP read fault allocated it. */
@@ -116,7 +157,7 @@ export class VmmContext {
   heldFrames(): number[] {
     const out = [this.zeroFrame];
     if (this.hugeZero >= 0) for (let i = 0; i < HUGE_FRAMES; i++) out.push(this.hugeZero + i);
-    for (const o of this.objects.values()) for (const f of o.heldFrames()) out.push(f); // no spread: an object may hold millions
+    for (const o of this.inodes.values()) for (const p of o.pages.values()) out.push(p.pfn); // no spread: a file may hold millions
     for (const [, f] of this.swapCache.entries()) out.push(f); // the swap cache's own reference
     return out;
   }
@@ -125,7 +166,8 @@ export class VmmContext {
   shmemPages(): { pages: number; swapped: number } {
     let pages = 0;
     let swapped = 0;
-    for (const o of this.objects.values()) {
+    for (const o of this.inodes.values()) {
+      if (!(o instanceof SharedMemoryObject)) continue;
       pages += o.residentPages;
       swapped += o.swappedPages;
     }
@@ -135,7 +177,7 @@ export class VmmContext {
   /** @internal Every swap slot shared memory objects hold (one reference each), for auditing. */
   heldSlots(): number[] {
     const out: number[] = [];
-    for (const o of this.objects.values()) for (const slot of o.heldSlots()) out.push(slot);
+    for (const o of this.inodes.values()) if (o instanceof SharedMemoryObject) for (const slot of o.heldSlots()) out.push(slot);
     return out;
   }
 
@@ -181,14 +223,15 @@ export class VmmContext {
   }
 
   /** @internal What an object tells its context: unlinked (its name is free) and released (gone). A method, so a restored context gives its objects their own (src/snapshot). */
-  objectHooks(): { unlinked(o: SharedMemoryObject): void; released(o: SharedMemoryObject): void } {
+  objectHooks(): ObjectHost {
     return {
       unlinked: (o) => {
         if (this.names.get(o.name) === o) this.names.delete(o.name);
       },
-      released: (o) => {
-        this.objects.delete(o.id);
-        this.overcommit.uncharge(o.accounted); // shmem_unacct_size when the last mapping of an anonymous object goes
+      release: (o) => {
+        this.inodes.delete(o.id);
+        this.overcommit.uncharge((o as SharedMemoryObject).accounted); // shmem_unacct_size when the last mapping of an anonymous object goes
+        (o as SharedMemoryObject).freeAll();
       },
     };
   }
@@ -205,7 +248,7 @@ export class VmmContext {
       name === '' ? undefined : this.shm,
       this.shmPager,
     );
-    this.objects.set(obj.id, obj);
+    this.inodes.set(obj.id, obj);
     if (name !== '') this.names.set(name, obj);
     return obj;
   }
@@ -215,9 +258,36 @@ export class VmmContext {
     return this.createObject('', size);
   }
 
-  /** The object with this id, while it exists. */
-  object(id: number): SharedMemoryObject | undefined {
-    return this.objects.get(id);
+  /** The inode (shared memory object or regular file) with this id, while it exists. */
+  object(id: number): Inode | undefined {
+    return this.inodes.get(id);
+  }
+
+  /** The shared memory object with this id, while it exists (undefined for a regular file). */
+  shmObject(id: number): SharedMemoryObject | undefined {
+    const o = this.inodes.get(id);
+    return o instanceof SharedMemoryObject ? o : undefined;
+  }
+
+  /** A fresh inode id (regions name their backing by it). */
+  newInodeId(): number {
+    return this.nextId++;
+  }
+
+  /** Registers a regular file's inode. */
+  addFile(f: RegularFile): void {
+    this.inodes.set(f.id, f);
+  }
+
+  /** A regular file is gone (no name, open file or mapping): its pages and blocks go. */
+  releaseFile(f: RegularFile): void {
+    this.inodes.delete(f.id);
+    this.pageCache.release(f);
+  }
+
+  /** Every live inode. */
+  allInodes(): IterableIterator<Inode> {
+    return this.inodes.values();
   }
 
   /** The object with this name, while the name is linked. */

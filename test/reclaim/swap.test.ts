@@ -15,7 +15,7 @@ class SwapArea extends SwapAreaOf {
   }
 }
 import { Zswap } from '../../src/reclaim/zswap.js';
-import { SwapCache } from '../../src/reclaim/swap-cache.js';
+import { SwapCache } from '../../src/vmm/reclaim/swap-cache.js';
 import { readaheadWindow, SwapReadahead, swapinWindowPages } from '../../src/reclaim/swap-readahead.js';
 import { VmmError } from '../../src/errors.js';
 import { propertyOptions } from '../property-options.js';

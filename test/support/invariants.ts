@@ -20,7 +20,8 @@
  *   space it has loaded, and each cpumask's count matches its bits;
  * - with swap, every slot's reference count equals its holders: swap entries in the page
  *   tables (non-present entries in Linux's encoding), processes' clean swap copies, and shared
- *   memory objects' swapped pages; and every swap-cache page's slot is in use.
+ *   memory objects' swapped pages; and every swap-cache page's slot is in use;
+ * - the page cache and the files' reverse maps (audit-files.ts);
  * - in every VMM space, every present page and every swap entry lies inside a region, its RSS
  *   counter is the pages mapped less zero-page mappings, and the resident set agrees with the tables: its tracked and locked pages are present, its swapped
  *   pages' entries hold their slots (a failure in the middle of munmap or destroy breaks these);
@@ -33,6 +34,7 @@ import type { Cpu } from '../../src/machine/cpu.js';
 import type { MmContext } from '../../src/machine/mm-context.js';
 import type { MmuSpace } from '../../src/machine/mmu-space.js';
 import { decodeSwapEntry } from '../../src/reclaim/swap-entry.js';
+import { auditFiles } from './audit-files.js';
 
 const P = 1;
 const RW = 2;
@@ -64,6 +66,7 @@ export function auditMachine(m: Machine, extraHeld: readonly number[] = []): voi
   auditCpus(m);
   for (const cpu of m.cpuArray) auditTlb(m, cpu);
   auditSlots(m, walks);
+  auditFiles(m);
 }
 
 function auditSlots(m: Machine, walks: Map<MmuSpace, Entries>): void {

@@ -15,7 +15,7 @@ import { PTE } from '../../core/constants.js';
 import { decodeSwapEntry } from '../../reclaim/swap-entry.js';
 import type { RegionRecord } from '../region.js';
 import type { ProcSpace } from './proc-state.js';
-import { isObjectPage } from './rss-counts.js';
+import { objectPageKind } from './rss-counts.js';
 import { VM_LOCKED } from '../vm-flags.js';
 
 /** PSS_SHIFT: Pss is added up in bytes << 12, so that dividing by a mapcount loses little. */
@@ -125,7 +125,8 @@ export function gatherMemSizeStats(vm: ProcSpace, regions: readonly RegionRecord
     }
     const size = m.pages * 4096;
     const pfn0 = frames.a[m.frame]!;
-    const object = isObjectPage(vm, r, m.la, pfn0);
+    const kind = objectPageKind(vm, r, m.la, pfn0);
+    const object = kind !== undefined;
     const young = (m.lo & PTE.A) !== 0;
     const dirty = (m.lo & PTE.D) !== 0;
     const locked = (r.flags & VM_LOCKED) !== 0;
@@ -137,7 +138,7 @@ export function gatherMemSizeStats(vm: ProcSpace, regions: readonly RegionRecord
     st.resident += size;
     if (young) st.referenced += size;
     if (refs[m.frame] === 1) {
-      accumulate(st, object, size, size * 4096, dirty, locked, true);
+      accumulate(st, kind, size, size * 4096, dirty, locked, true);
       continue;
     }
     for (let k = 0; k < m.pages; k++) {
@@ -145,7 +146,7 @@ export function gatherMemSizeStats(vm: ProcSpace, regions: readonly RegionRecord
       let mapcount = refs[m.frame + k]! - (object ? 1 : 0);
       if (cache !== undefined && cache.slotOf(f) !== undefined) mapcount--;
       const pss = mapcount >= 2 ? Math.floor(PSS_ONE_PAGE / mapcount) : PSS_ONE_PAGE;
-      accumulate(st, object, 4096, pss, dirty, locked, mapcount < 2);
+      accumulate(st, kind, 4096, pss, dirty, locked, mapcount < 2);
     }
   }
   // Shared memory swapped out is counted per region from the object (shmem_swap_usage): the
@@ -153,7 +154,7 @@ export function gatherMemSizeStats(vm: ProcSpace, regions: readonly RegionRecord
   for (let i = 0; i < regions.length; i++) {
     const r = regions[i]!;
     if (r.backing.type !== 'object') continue;
-    const obj = ctx.object(r.backing.objectId);
+    const obj = ctx.shmObject(r.backing.objectId);
     if (obj === undefined || obj.swappedPages === 0) continue;
     const first = r.backing.offset / 4096;
     const count = Math.min((r.end - r.start) / 4096, obj.size / 4096 - first);
@@ -168,9 +169,10 @@ export function gatherMemSizeStats(vm: ProcSpace, regions: readonly RegionRecord
 }
 
 /** smaps_page_accumulate(): one page (or a mapped-once folio) into the totals. */
-function accumulate(st: MemSizeStats, shmem: boolean, size: number, pss: number, dirty: boolean, locked: boolean, exclusive: boolean): void {
+function accumulate(st: MemSizeStats, kind: 'shmem' | 'file' | undefined, size: number, pss: number, dirty: boolean, locked: boolean, exclusive: boolean): void {
   st.pss += pss;
-  if (shmem) st.pssShmem += pss;
+  if (kind === 'shmem') st.pssShmem += pss;
+  else if (kind === 'file') st.pssFile += pss;
   else st.pssAnon += pss;
   if (locked) st.pssLocked += pss;
   if (dirty) {

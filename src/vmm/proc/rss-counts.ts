@@ -33,7 +33,9 @@ export function rssCounts(vm: ProcSpace): RssCounts {
     const pfn = entryFrame(lo, hi);
     if (size === 4096) {
       if (la < r.start || ctx.isZeroFrame(pfn)) return;
-      if (isObjectPage(vm, r, la, pfn)) out.shmem++;
+      const kind = objectPageKind(vm, r, la, pfn);
+      if (kind === 'shmem') out.shmem++;
+      else if (kind === 'file') out.file++;
       else out.anon++;
       return;
     }
@@ -47,12 +49,21 @@ export function rssCounts(vm: ProcSpace): RssCounts {
   return out;
 }
 
-/** True when the page at `la` of region `r` maps its shared memory object's own frame (a shmem page, not a private copy). */
-export function isObjectPage(vm: ProcSpace, r: RegionRecord, la: number, pfn: number): boolean {
-  if (r.backing.type !== 'object') return false;
-  if (r.shared) return true;
+/**
+ * What the page at `la` of region `r` is when it maps its inode's own cache page: 'shmem' (a
+ * shared memory object's), 'file' (a regular file's), or undefined (anonymous: a private copy).
+ */
+export function objectPageKind(vm: ProcSpace, r: RegionRecord, la: number, pfn: number): 'shmem' | 'file' | undefined {
+  if (r.backing.type !== 'object') return undefined;
   const obj = vm.ctx.object(r.backing.objectId);
-  return obj !== undefined && obj.presentFrame((r.backing.offset + (la - r.start)) / 4096) === pfn;
+  if (obj === undefined) return r.shared ? 'shmem' : undefined;
+  if (!r.shared && obj.pages.get((r.backing.offset + (la - r.start)) / 4096)?.pfn !== pfn) return undefined;
+  return obj.kind;
+}
+
+/** True when the page at `la` of region `r` maps its inode's own frame (a shmem or file page, not a private copy). */
+export function isObjectPage(vm: ProcSpace, r: RegionRecord, la: number, pfn: number): boolean {
+  return objectPageKind(vm, r, la, pfn) !== undefined;
 }
 
 /** RSS in pages: what VmRSS shows. */

@@ -8,6 +8,8 @@
  */
 import type { RegionRecord } from '../region.js';
 import type { ProcSpace } from './proc-state.js';
+import { SharedMemoryObject } from '../shared-memory.js';
+import type { RegularFile } from '../file/regular-file.js';
 import { MAPS_PAD, formatMapsLine, hexAddress, mapsPathname, type ObjectName, type ProcessLayout } from '../maps-format.js';
 import { addMemSizeStats, gatherMemSizeStats, newMemSizeStats, type MemSizeStats } from './mem-size-stats.js';
 import { VM_HUGEPAGE, VM_SOFTDIRTY, formatVmFlags, regionVmFlags, vmFlagNames } from './vm-flags-text.js';
@@ -95,7 +97,8 @@ function totals(st: MemSizeStats): SmapsTotals {
 export function objectNames(vm: ProcSpace): ObjectName {
   return (id) => {
     const o = vm.ctx.object(id);
-    return o && { name: o.name, linked: o.isLinked };
+    if (!o) return undefined;
+    return o instanceof SharedMemoryObject ? { name: o.name, linked: o.isLinked } : { path: (o as RegularFile).path, linked: o.isLinked };
   };
 }
 

@@ -11,17 +11,20 @@
  * every mapping then maps again (minor faults): sharing survives, contents never change.
  *
  * The machine-wide reclaimer drives it beside the processes' resident sets; madvise's
- * MADV_PAGEOUT and MADV_COLD reach it for pages that only the calling process maps.
+ * MADV_PAGEOUT and MADV_COLD reach it for pages that only the calling process maps. Its
+ * evictions go through the one eviction pipeline (pipeline.ts), its reverse map is rmap.ts.
  */
-import { PAGE_SIZE, PageBit } from '../core/constants.js';
-import { VmmError } from '../errors.js';
-import type { AccessBits, ReclaimPolicy } from '../reclaim/policy.js';
-import type { Reclaimable } from './reclaimer.js';
-import { putSlot } from './swap-slot-refs.js';
-import { readAround } from './swap-in.js';
-import type { ResidentContext } from './resident-context.js';
-import type { ObjectPager, SharedMemoryObject } from './shared-memory.js';
-import type { VirtualMemory } from './virtual-memory.js';
+import { PageBit } from '../../core/constants.js';
+import { VmmError } from '../../errors.js';
+import type { AccessBits, ReclaimPolicy } from '../../reclaim/policy.js';
+import type { Flushed } from '../../machine/tlb-flush.js';
+import type { Reclaimable } from '../reclaimer.js';
+import { putSlot } from './swap-cache.js';
+import { readAround } from '../swap-in.js';
+import type { ResidentContext } from '../resident-context.js';
+import type { ObjectPager, SharedMemoryObject } from '../shared-memory.js';
+import { Rmap, type RmapSpace } from './rmap.js';
+import { evictBatch, Fate, type EvictionSource } from './pipeline.js';
 
 /** Key layout: object slot × 2^36 + page index (2^36 pages = 256 TiB, more than user space). */
 const PAGES = 2 ** 36;
@@ -29,19 +32,7 @@ const PAGES = 2 ** 36;
 const MAX_OBJECTS = 2 ** 17;
 
 /** What the pager needs of the machine. */
-export type ShmReclaimContext = Pick<ResidentContext, 'frames' | 'swap' | 'reclaim' | 'swapCache' | 'readahead' | 'reclaimer'>;
-
-/** One mapping of a victim page: where a space maps it. */
-interface Mapping {
-  vm: VirtualMemory;
-  las: number[];
-  /** Victim index of each address. */
-  owner: number[];
-  /** Whether the region is MAP_SHARED (counted in the space's sharedPages). */
-  shared: boolean[];
-  /** The object's frame of each address's page: an entry maps the object's page only when it maps this frame. */
-  want: number[];
-}
+export type ShmReclaimContext = Pick<ResidentContext, 'frames' | 'swap' | 'reclaim' | 'swapCache' | 'readahead' | 'reclaimer' | 'noteCost'>;
 
 /** The reclaim domain of all shared memory objects of a machine. */
 export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
@@ -51,12 +42,27 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
   private readonly freeSlots: number[] = [];
   private victims = new Float64Array(64);
   private scanner: 'kswapd' | 'direct' = 'direct';
+  /** @internal */
+  readonly ctx: ShmReclaimContext;
 
   constructor(
-    private readonly ctx: ShmReclaimContext,
+    ctx: ShmReclaimContext,
     /** Its replacement policy (clock by default, over object pages). */
     readonly policy: ReclaimPolicy,
-  ) {}
+  ) {
+    this.ctx = ctx;
+  }
+
+  /** Object pages the policy tracks. */
+  lruPages(): number {
+    return this.policy.size;
+  }
+  /** Of them, pages on its policy's active list (Linux's Active(anon); 0 when the policy has none). */
+  activePages(): number {
+    const a = (this.policy as { active?: { size?: number } }).active;
+    return typeof a?.size === 'number' ? a.size : 0;
+  }
+
 
   // ------------------------------------------------------------ ObjectPager
 
@@ -111,13 +117,14 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     return kind;
   }
 
-  /** The object is gone: its pages leave the policy, its slots are freed. */
+  /** Pages left without reclaim (a hole punched, truncation): they leave the policy, their slots are freed. */
   removed(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void {
     const s = this.objectSlot(obj, false);
     if (s >= 0) for (const index of present) this.policy.remove(s * PAGES + index);
     for (const slot of slots) putSlot(this.ctx, slot);
   }
 
+  /** The object is gone: its pages leave the policy, its slots are freed. */
   released(obj: SharedMemoryObject, present: Iterable<number>, slots: Iterable<number>): void {
     const s = this.objectSlot(obj, false);
     if (s >= 0) {
@@ -165,170 +172,55 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
 
   /** A/D of each page: the union over every mapping of it (folio_referenced), one bulk read per mapping space. */
   read(keys: Float64Array, count: number, out: Uint8Array): void {
-    out.fill(0, 0, count);
-    for (const m of this.mappings(keys, count)) {
-      const { bits, frames } = this.bitsOf(m);
-      for (let j = 0; j < m.las.length; j++) {
-        const v = m.owner[j]!;
-        if ((bits[j]! & PageBit.PRESENT) !== 0 && frames[j] === m.want[j]) out[v] = out[v]! | (bits[j]! & (PageBit.ACCESSED | PageBit.DIRTY));
-      }
-    }
+    const rm = this.rmap(keys, count).walk(false);
+    for (let k = 0; k < count; k++) out[k] = rm.accessBits(k) & (PageBit.ACCESSED | PageBit.DIRTY);
     if (this.scanner === 'kswapd') this.ctx.reclaim.pgscan_kswapd += count;
     else this.ctx.reclaim.pgscan_direct += count;
   }
 
   /** Clears A in every mapping of each page (the TLB is not flushed, as on x86 Linux). */
   clearAccessed(keys: Float64Array, count: number): void {
-    for (const m of this.mappings(keys, count)) m.vm.pages.clearAccessedList(this.lasOf(m), m.las.length);
+    this.rmap(keys, count).walk(true);
   }
 
   // ------------------------------------------------------------ eviction
 
   /**
-   * Evicts the pages keys[0..n) (forgotten by the policy already): unmapped from every
-   * mapping, written to a slot each, their frames freed. A page some other holder references
-   * (beyond the object and its mappings) or that a mapping process has mlocked stays, and the
-   * policy tracks it again; so do the rest when swap is full.
+   * Evicts the pages keys[0..n) (forgotten by the policy already) through the eviction pipeline:
+   * written to a slot each, unmapped from every mapping, their frames freed. A page some other
+   * holder references (beyond the object and its mappings) or that a mapping process has
+   * mlocked stays, and the policy tracks it again; so do the rest when swap is full or a write fails.
    */
   private evictKeys(keys: Float64Array, n: number): number {
-    const swap = this.ctx.swap!;
-    const fr = this.ctx.frames;
-    const maps = this.mappings(keys, n);
-    const matched = new Uint32Array(n);
-    const keep = new Uint8Array(n);
-    const hits: Array<Uint8Array> = [];
-    for (const m of maps) {
-      const { bits, frames } = this.bitsOf(m);
-      const hit = new Uint8Array(m.las.length);
-      for (let j = 0; j < m.las.length; j++) {
-        const v = m.owner[j]!;
-        if ((bits[j]! & PageBit.PRESENT) === 0 || frames[j] !== m.want[j]) continue; // unmapped here, or a private copy
-        hit[j] = 1;
-        matched[v]!++;
-        if (m.vm.isLockedAt(m.las[j]!)) keep[v] = 1; // mlocked: unevictable
-      }
-      hits.push(hit);
-    }
-    // Every holder of the frame must be one found here (the object and its mappings): a raw space may map it too.
-    const pfns = new Float64Array(n);
-    for (let v = 0; v < n; v++) pfns[v] = this.frameOfKey(keys[v]!);
-    const refs = new Float64Array(n);
-    fr.refCounts(pfns, n, refs);
-    const slots = new Float64Array(n).fill(-1);
-    let done = 0;
-    let toZswap = 0;
-    for (let v = 0; v < n; v++) {
-      const pfn = pfns[v]!;
-      if (keep[v] || refs[v] !== 1 + matched[v]!) {
-        keep[v] = 1;
-        continue;
-      }
-      const slot = swap.slots.alloc();
-      if (slot < 0) {
-        for (let w = v; w < n; w++) keep[w] = 1; // swap is full: the rest stay
-        break;
-      }
-      let where: string;
-      try {
-        where = swap.write(slot, fr.view(pfn), fr.offset(pfn));
-      } catch (e) {
-        // A failed write (a swap file's I/O error) changes nothing: the slots go back, every victim is tracked again.
-        swap.put(slot);
-        for (let w = 0; w < v; w++) if (slots[w]! >= 0) swap.put(slots[w]!);
-        for (let w = 0; w < n; w++) this.policy.insert(keys[w]!, false);
-        throw e;
-      }
-      if (where === 'zswap') toZswap++;
-      slots[v] = slot;
-      done++;
-    }
-    this.ctx.reclaim.zswpout += toZswap;
-    this.ctx.reclaim.pswpout += done - toZswap;
-    // One bulk unmap (entries cleared, frame references dropped) per mapping space; the TLB flushes
-    // are deferred into reclaim's batch when other CPUs may hold the pages, and go out once below.
-    let anyUnmapped: VirtualMemory | undefined;
-    maps.forEach((m, k) => {
-      const las: number[] = [];
-      let shared = 0;
-      for (let j = 0; j < m.las.length; j++) {
-        if (!hits[k]![j] || keep[m.owner[j]!]) continue;
-        las.push(m.las[j]!);
-        if (m.shared[j]) shared++;
-      }
-      if (las.length === 0) return;
-      const list = Float64Array.from(las);
-      const zeros = new Uint32Array(las.length);
-      m.vm.pages.swapOutList(list, las.length, zeros, zeros);
-      m.vm.pages.invalidateList(list, las.length);
-      m.vm.sharedPages -= shared;
-      anyUnmapped = m.vm;
-    });
-    // try_to_unmap_flush (shrink_folio_list): one flush for the whole batch.
-    anyUnmapped?.pages.flushUnmapBatch();
-    for (let v = 0; v < n; v++) {
-      const [obj, index] = this.decode(keys[v]!);
-      if (keep[v]) this.policy.insert(keys[v]!, false);
-      else obj.pagedOut(index, slots[v]!);
-    }
-    this.ctx.reclaim.evict_dirty += done;
-    if (this.scanner === 'kswapd') this.ctx.reclaim.pgsteal_kswapd += done;
-    else this.ctx.reclaim.pgsteal_direct += done;
-    return done;
+    const { reclaimed, written, failure } = evictBatch(this.ctx, new ShmBatch(this, keys, n));
+    this.ctx.noteCost(false, written, n - reclaimed);
+    this.ctx.reclaim.evict_dirty += reclaimed;
+    if (this.scanner === 'kswapd') this.ctx.reclaim.pgsteal_kswapd += reclaimed;
+    else this.ctx.reclaim.pgsteal_direct += reclaimed;
+    if (failure !== undefined) throw failure;
+    return reclaimed;
   }
 
   // ------------------------------------------------------------ the reverse map
 
-  /** Where each of keys[0..count) is mapped, grouped by space and region sharing (one list per space). */
-  private mappings(keys: ArrayLike<number>, count: number): Mapping[] {
-    const bySpace = new Map<VirtualMemory, Mapping>();
+  /** @internal The reverse map of keys[0..count) (each object's i_mmap). */
+  rmap(keys: ArrayLike<number>, count: number): Rmap {
+    const pfns = new Float64Array(count);
+    const pages: Array<{ inode: SharedMemoryObject; index: number }> = [];
     for (let v = 0; v < count; v++) {
       const [obj, index] = this.decode(keys[v]!);
-      const at = index * PAGE_SIZE;
-      const pfn = this.frameOfKey(keys[v]!);
-      for (const mapper of obj.mappedBy()) {
-        const vm = mapper as VirtualMemory;
-        // The region map keeps its answer until it changes.
-        for (const r of vm.regions.regionsOf(obj.id)) {
-          if (r.backing.type !== 'object') continue;
-          const la = r.start + (at - r.backing.offset);
-          if (la < r.start || la >= r.end) continue;
-          let m = bySpace.get(vm);
-          if (!m) bySpace.set(vm, (m = { vm, las: [], owner: [], shared: [], want: [] }));
-          m.las.push(la);
-          m.owner.push(v);
-          m.shared.push(r.shared);
-          m.want.push(pfn);
-        }
-      }
+      pfns[v] = this.frameOfKey(keys[v]!);
+      pages.push({ inode: obj, index });
     }
-    return [...bySpace.values()];
+    return Rmap.ofInodePages(pages, pfns);
   }
 
-  /** One bulk read of a mapping list's entries, into scratch arrays valid until the next read. */
-  private bitsOf(m: Mapping): { bits: Uint8Array; frames: Float64Array } {
-    const n = m.las.length;
-    const las = this.lasOf(m);
-    if (this.scratchBits.length < n) {
-      this.scratchBits = new Uint8Array(las.length);
-      this.scratchFrames = new Float64Array(las.length);
-    }
-    m.vm.pages.pageBits(las, n, this.scratchBits, this.scratchFrames);
-    return { bits: this.scratchBits, frames: this.scratchFrames };
+  /** @internal The object page behind a key. */
+  decodeKey(key: number): [SharedMemoryObject, number] {
+    return this.decode(key);
   }
 
-  /** A mapping's addresses in the scratch list (no array made per call). */
-  private lasOf(m: Mapping): Float64Array {
-    const n = m.las.length;
-    if (this.scratchLas.length < n) this.scratchLas = new Float64Array(Math.max(n, 2 * this.scratchLas.length));
-    for (let j = 0; j < n; j++) this.scratchLas[j] = m.las[j]!;
-    return this.scratchLas;
-  }
-
-  private scratchLas = new Float64Array(64);
-  private scratchBits = new Uint8Array(64);
-  private scratchFrames = new Float64Array(64);
-
-  /** Keys of the present pages of obj[first, first + count) that `by` alone maps (the object's reference + one mapping). */
+  /** Keys of the present pages of obj[first, first + count) that `by` alone maps (the object's reference + one mapping, in `by`). */
   private exclusiveKeys(obj: SharedMemoryObject, first: number, count: number, by: object): Float64Array {
     const s = this.objectSlot(obj, false);
     if (s < 0) return new Float64Array(0);
@@ -341,19 +233,17 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     const pfns = Float64Array.from(pfnList);
     const refs = new Float64Array(pfns.length);
     this.ctx.frames.refCounts(pfns, pfns.length, refs);
+    const keys: number[] = [];
+    for (let k = 0; k < present.length; k++) if (refs[k] === 2) keys.push(s * PAGES + present[k]!);
+    // The one mapping must be `by`'s: confirm with one bulk read of the entries.
+    const rm = this.rmap(keys, keys.length).walk(false);
+    const ok = new Uint8Array(keys.length);
+    rm.forEachHit((space, k) => {
+      if (space === (by as RmapSpace) && rm.mapped[k] === 1) ok[k] = 1;
+    });
     const out: number[] = [];
-    for (let k = 0; k < present.length; k++) if (refs[k] === 2) out.push(s * PAGES + present[k]!);
-    // The one mapping must be `by`'s: confirm with one bulk read of its entries.
-    const keys = Float64Array.from(out);
-    const mine = this.mappings(keys, keys.length).find((m) => m.vm === by);
-    if (!mine) return new Float64Array(0);
-    const { bits, frames } = this.bitsOf(mine);
-    const ok = new Set<number>();
-    for (let j = 0; j < mine.las.length; j++) {
-      const v = mine.owner[j]!;
-      if ((bits[j]! & PageBit.PRESENT) !== 0 && frames[j] === mine.want[j]) ok.add(v);
-    }
-    return Float64Array.from([...ok].sort((a, b) => a - b), (v) => keys[v]!);
+    for (let k = 0; k < keys.length; k++) if (ok[k]) out.push(keys[k]!);
+    return Float64Array.from(out);
   }
 
   private decode(key: number): [SharedMemoryObject, number] {
@@ -381,4 +271,44 @@ export class ShmReclaim implements ObjectPager, Reclaimable, AccessBits {
     return fresh;
   }
 
+}
+
+/** A batch of shared memory pages in the pipeline: written to swap, then unmapped (shmem_writeout: no clean copy to drop). */
+class ShmBatch implements EvictionSource {
+  readonly needsRefs = true;
+  readonly swapEntries = false;
+
+  constructor(
+    private readonly pager: ShmReclaim,
+    private readonly keys: Float64Array,
+    readonly n: number,
+  ) {}
+
+  rmap(): Rmap {
+    return this.pager.rmap(this.keys, this.n).walk(false);
+  }
+
+  /** Kept: mlocked in a mapping (unevictable), or held by someone the reverse map does not know. */
+  classify(k: number, rm: Rmap, refs: number): Fate {
+    if (rm.locked[k] || refs !== 1 + rm.mapped[k]!) {
+      this.putBack(k);
+      return Fate.KEEP;
+    }
+    return Fate.WRITE;
+  }
+
+  wrote(_k: number, where: 'zswap' | 'device'): void {
+    if (where === 'zswap') this.pager.ctx.reclaim.zswpout++;
+    else this.pager.ctx.reclaim.pswpout++;
+  }
+
+  putBack(k: number): void {
+    this.pager.policy.insert(this.keys[k]!, false);
+  }
+
+  commit(k: number, _fate: Fate, slot: number, _rm: Rmap, _flushed: Flushed): boolean {
+    const [obj, index] = this.pager.decodeKey(this.keys[k]!);
+    obj.pagedOut(index, slot);
+    return true;
+  }
 }
