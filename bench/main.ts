@@ -7,6 +7,7 @@ import { benchReplay } from './replay.js';
 import { benchRegions } from './regions.js';
 import { benchTlbHierarchy } from './tlb-hierarchy.js';
 import { benchMultiprocessor } from './multiprocessor.js';
+import { benchSnapshots } from './snapshots.js';
 
 const backends: ('native' | 'js')[] = nativeAvailable() ? ['native', 'js'] : ['js'];
 // VMSIM_BENCH=reclaim runs only the reclaim-through-the-VMM section (its targets), e.g. while tuning it.
@@ -17,6 +18,11 @@ if (process.env.VMSIM_BENCH === 'mp') {
 if (process.env.VMSIM_BENCH === 'reclaim') {
   const { benchReclaimVmm } = await import('./reclaim.js');
   printTable('Reclaim through the VMM', ['native', 'js', 'map'], await benchReclaimVmm(backends), [['native', 'js']]);
+  process.exit(0);
+}
+// VMSIM_BENCH=snapshots runs only the snapshot section.
+if (process.env.VMSIM_BENCH === 'snapshots') {
+  printTable('Snapshots', ['native', 'js'], await benchSnapshots(backends), [['native', 'js']]);
   process.exit(0);
 }
 // VMSIM_BENCH=files runs only the file and page cache rows beside the kernel.
@@ -59,6 +65,7 @@ console.log(vmm.linuxNote);
 
 printTable('Trace replay', ['native', 'js', 'naive'], await benchReplay(backends), [['native', 'js'], ['native', 'naive']]);
 printTable('Multiprocessor', ['native', 'js'], await benchMultiprocessor(backends), [['native', 'js']]);
+printTable('Snapshots', ['native', 'js'], await benchSnapshots(backends), [['native', 'js']]);
 console.log('naive = one native core.access() call per access from a TS loop (what batching avoids)');
 
 const regions = benchRegions();

@@ -144,6 +144,7 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {
   if (o.has('backend')) r.backend = o.get('backend') as 'native' | 'js' | 'auto';
   if (o.has('memory')) r.memory = o.get('memory') as string;
   if (o.has('strict')) r.strict = true;
+  if (o.has('from')) r.from = o.get('from') as string;
   // Validated as replay() will, before any input is read: a bad value is a usage error (exit 2)
   // that names the flag, not the library's option path.
   try {

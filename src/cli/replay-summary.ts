@@ -7,6 +7,7 @@ export function formatReplaySummary(r: ReplayResult): string {
   const out: string[] = [];
   const t = r.trace;
   out.push(`trace ${t.source} (${t.format}${t.compression && t.compression !== 'none' ? `, ${t.compression}` : t.gzip ? ', gzip' : ''}): ${formatCount(t.records)} records${t.skipped ? `, ${formatCount(t.skipped)} malformed skipped` : ''}`);
+  if (r.from) out.push(`continued from snapshot ${r.from.snapshot} (its TLBs ${r.from.tlbs === 'kept' ? 'kept' : 'emptied: another geometry'}; the counts are this trace's)`);
   out.push(`replayed in ${formatDuration(r.timeMs)} on the ${r.backend} core (${r.nsPerAccess.toFixed(1)} ns per access)\n`);
   out.push(
     formatTable(

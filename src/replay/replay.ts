@@ -16,6 +16,7 @@ import { abortable, checkSignal, throwIfAborted, untilAborted } from '../abort.j
 import { readsEndSoon } from './reads-end-soon.js';
 import { replayMany, type MultiReplayOptions } from './multi-replay.js';
 import type { MultiReplayResult } from './multi-replay-result.js';
+import { countFromStart, saveReplay, startFromSnapshot } from './replay-snapshot.js';
 
 import type { TraceInput } from './trace-input.js';
 
@@ -97,9 +98,11 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
   // The machine's CPU has the experiment's TLB: the single TLB, or the hierarchy (options.tlb and options.cpu, validated above).
-  const machine = replayMachine(options, o);
+  // Or the machine of a snapshot, its one process continuing (replay-snapshot.ts).
+  const start = options.from !== undefined ? startFromSnapshot(options, o) : undefined;
+  const machine = start ? start.machine : replayMachine(options, o);
   try {
-    const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
+    const space = start ? start.space : pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
     if (options.setup) {
       options.setup(space);
       // The experiment starts clean: what setup touched is neither "touched" nor cached.
@@ -135,6 +138,8 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     src.finish();
     src.info.records = records;
     const result = collectResult(engine, o, src.info, before, timeMs);
+    if (start) countFromStart(result, start);
+    if (options.save !== undefined) saveReplay(engine, options.save);
     options.onFinish?.(space);
     return result;
   } finally {

@@ -1,7 +1,7 @@
 /** Machine-wide VMM state: the zero page, the inodes (files and shared memory objects) with the page cache and writeback, and summed fault counters. */
 import type { Frames } from '../machine/frames.js';
 import { VmmError } from '../errors.js';
-import { SharedMemoryObject, type ObjectPager, type ShmBudget } from './shared-memory.js';
+import { SharedMemoryObject, type ObjectHost, type ObjectPager, type ShmBudget } from './shared-memory.js';
 import type { Inode } from './file/inode.js';
 import type { RegularFile } from './file/regular-file.js';
 import { PageCache } from './file/page-cache.js';
@@ -106,14 +106,8 @@ export class VmmContext {
       bytes: shmBytes,
       pages: Math.floor(shmBytes / PAGE_SIZE),
       used: 0,
-      charge(pages: number): boolean {
-        if (this.used + pages > this.pages) return false;
-        this.used += pages;
-        return true;
-      },
-      uncharge(pages: number): void {
-        this.used -= pages;
-      },
+      charge: chargeShm,
+      uncharge: unchargeShm,
     };
     const z = frames.allocZeroed();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
@@ -228,6 +222,20 @@ export class VmmContext {
     return this.frames.total + (this.swap?.slots.total ?? 0);
   }
 
+  /** @internal What an object tells its context: unlinked (its name is free) and released (gone). A method, so a restored context gives its objects their own (src/snapshot). */
+  objectHooks(): ObjectHost {
+    return {
+      unlinked: (o) => {
+        if (this.names.get(o.name) === o) this.names.delete(o.name);
+      },
+      release: (o) => {
+        this.inodes.delete(o.id);
+        this.overcommit.uncharge((o as SharedMemoryObject).accounted); // shmem_unacct_size when the last mapping of an anonymous object goes
+        (o as SharedMemoryObject).freeAll();
+      },
+    };
+  }
+
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
   createObject(name: string, size: number): SharedMemoryObject {
     if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
@@ -236,16 +244,7 @@ export class VmmContext {
       this.nextId++,
       name,
       size,
-      {
-        unlinked: (o) => {
-          if (this.names.get(o.name) === o) this.names.delete(o.name);
-        },
-        release: (o) => {
-          this.inodes.delete(o.id);
-          this.overcommit.uncharge((o as SharedMemoryObject).accounted); // shmem_unacct_size when the last mapping of an anonymous object goes
-          (o as SharedMemoryObject).freeAll();
-        },
-      },
+      this.objectHooks(),
       name === '' ? undefined : this.shm,
       this.shmPager,
     );
@@ -295,4 +294,16 @@ export class VmmContext {
   byName(name: string): SharedMemoryObject | undefined {
     return this.names.get(name);
   }
+}
+
+/** @internal /dev/shm's charge (module-level: a snapshot names it, src/snapshot). */
+export function chargeShm(this: { used: number; readonly pages: number }, pages: number): boolean {
+  if (this.used + pages > this.pages) return false;
+  this.used += pages;
+  return true;
+}
+
+/** @internal /dev/shm's uncharge. */
+export function unchargeShm(this: { used: number }, pages: number): void {
+  this.used -= pages;
 }
