@@ -70,7 +70,7 @@ export interface ReplayOptions {
    * refused); the TLB is this replay's: of the snapshot's geometry it keeps its entries, of
    * another it starts empty (result.from says which; docs/snapshots.md).
    */
-  from?: string | Snapshot;
+  from?: string | Snapshot<unknown>;
   /** Save the machine to this snapshot file when the replay ends (docs/snapshots.md); replay or sweep `from` it later. */
   save?: string;
 }

@@ -30,7 +30,7 @@ export function startFromSnapshot(options: ReplayOptions, o: ResolvedReplayOptio
   const src = options.from!;
   if (typeof src !== 'string' && !(src instanceof Snapshot)) throw new VmmError('EINVAL', 'options.from must be a snapshot file\'s path or a Snapshot (machine.snapshot(), Machine.load), got an object of another kind');
   const backend = o.backend === 'auto' ? (nativeAvailable() ? 'native' : 'js') : o.backend;
-  const snap = typeof src === 'string' ? fileSnapshot(src, backend) : src;
+  const snap = typeof src === 'string' ? fileSnapshot(src, backend) : (src as Snapshot<Machine>);
   const out: { tlbEmptied?: boolean } = {};
   const machine = snap.restoreOn(backend, { ...(options.tlb !== undefined ? { tlb: options.tlb } : {}), ...(options.cpu !== undefined ? { cpu: options.cpu } : {}) }, out);
   const procs = machine.processes();
@@ -52,7 +52,7 @@ export function startFromSnapshot(options: ReplayOptions, o: ResolvedReplayOptio
 }
 
 /** The last snapshot file loaded, as an in-memory snapshot of its machine (held weakly: the collector may take it). */
-let lastFile: { key: string; snap: WeakRef<Snapshot> } | undefined;
+let lastFile: { key: string; snap: WeakRef<Snapshot<Machine>> } | undefined;
 
 /**
  * The snapshot in file `path` for restores on `backend`: a sweep's rows from one file load it
@@ -60,7 +60,7 @@ let lastFile: { key: string; snap: WeakRef<Snapshot> } | undefined;
  * inflated and copied for every row). Keyed by the file's identity and times, so a changed file
  * is read again.
  */
-function fileSnapshot(path: string, backend: 'native' | 'js'): Snapshot {
+function fileSnapshot(path: string, backend: 'native' | 'js'): Snapshot<Machine> {
   let key: string | undefined;
   try {
     const st = statSync(path, { bigint: true });
@@ -70,7 +70,7 @@ function fileSnapshot(path: string, backend: 'native' | 'js'): Snapshot {
   }
   const cached = key !== undefined && lastFile?.key === key ? lastFile.snap.deref() : undefined;
   if (cached && !cached.released) return cached;
-  const file = loadSnapshotFile(path);
+  const file = loadSnapshotFile<Machine>(path);
   let m: Machine;
   try {
     m = file.restoreOn(backend);

@@ -50,7 +50,7 @@ export interface SaveInfo {
 }
 
 /** Writes `snap` to `path`. */
-export function saveSnapshotFile(snap: Snapshot, path: string, options: SaveOptions = {}): SaveInfo {
+export function saveSnapshotFile(snap: Snapshot<unknown>, path: string, options: SaveOptions = {}): SaveInfo {
   if (typeof path !== 'string' || path === '') throw new SnapshotError('EINVAL', `path must be a file path, got ${String(path)}`);
   const kept = snap.graph.kept;
   if (kept.length > 0) throw new SnapshotError('EINVAL', `cannot save to a file: ${kept[0]!.path} is a callback (code, not state); a file holds no code (snapshot in memory, or leave the callback out)`);
@@ -283,11 +283,11 @@ export function snapshotParent(path: string): string | undefined {
 }
 
 /** The snapshot a file holds (checked whole first). */
-export function loadSnapshotFile(path: string): Snapshot {
+export function loadSnapshotFile<M = unknown>(path: string): Snapshot<M> {
   if (typeof path !== 'string' || path === '') throw new SnapshotError('EINVAL', `path must be a snapshot file's path, got ${String(path)}`);
   const f = openSnapshotFile(path);
   const c = f.state.core;
   if (c.memoryBytes !== f.header.memoryBytes || c.cpus.length !== f.header.cpus) throw new SnapshotError('EIO', `${path}: its state does not match its header`);
   const image: CoreImage = { ...c, used: f.ram.used, ram: f.ram };
-  return new Snapshot(f.state.graph, image);
+  return new Snapshot<M>(f.state.graph, image);
 }

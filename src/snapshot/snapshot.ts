@@ -4,7 +4,6 @@
  * RAM frozen copy-on-write. `restore()` makes a new, independent machine in exactly that state,
  * as many times as asked.
  */
-import type { Machine } from '../system/machine.js';
 import type { Mmu } from '../machine/mmu.js';
 import type { GraphImage } from './graph-image.js';
 import { captureGraph } from './graph-capture.js';
@@ -14,8 +13,12 @@ import { SnapshotError } from './snapshot-error.js';
 import { resolveTlbChoice, retargetTlb, type TlbChoice } from './tlb-geometry.js';
 import './machine-classes.js';
 
-/** A machine's state at one point; see Machine.snapshot(). */
-export class Snapshot {
+/**
+ * A machine's state at one point; see Machine.snapshot(). `M` is the class of machine it
+ * restores (machine.snapshot() gives a `Snapshot<Machine>`; named by a parameter so that this
+ * layer does not import the machine above it).
+ */
+export class Snapshot<M = unknown> {
   /** @internal */
   constructor(
     /** @internal The machine's objects. */
@@ -38,7 +41,7 @@ export class Snapshot {
   }
 
   /** A new machine in exactly the captured state (the same backend); independent of the original and of every other restore. */
-  restore(): Machine {
+  restore(): M {
     return this.restoreOn(undefined);
   }
 
@@ -47,7 +50,7 @@ export class Snapshot {
    * loads; RAM is then copied in), and with another TLB (`tlb`: the machine's TLB options;
    * `out.tlbEmptied` says whether its geometry differed, so its TLBs start empty).
    */
-  restoreOn(backend: 'native' | 'js' | undefined, tlb?: TlbChoice, out?: { tlbEmptied?: boolean }): Machine {
+  restoreOn(backend: 'native' | 'js' | undefined, tlb?: TlbChoice, out?: { tlbEmptied?: boolean }): M {
     if (this.released) throw new SnapshotError('EINVAL', 'the snapshot has been released');
     const geometry = tlb ? resolveTlbChoice(tlb) : undefined;
     const m = restoreGraph(this.graph, (kind, root) => {
@@ -61,7 +64,7 @@ export class Snapshot {
       if (out) out.tlbEmptied = emptied;
       return restoreCore(this.core, root as Mmu, emptied);
     });
-    return m as Machine;
+    return m as M;
   }
 
   /** Gives the frozen RAM's host memory back now (else when the snapshot is collected); restore() is refused afterwards. */
@@ -78,7 +81,7 @@ export class Snapshot {
 }
 
 /** @internal Captures `m` (already checked live): the graph first (what cannot be captured stops here, before RAM is frozen), then the core. */
-export function takeSnapshot(m: Mmu): Snapshot {
+export function takeSnapshot<M extends Mmu>(m: M): Snapshot<M> {
   const graph = captureGraph(m, new Map([[m.core as object, 'core']]));
-  return new Snapshot(graph, captureCore(m));
+  return new Snapshot<M>(graph, captureCore(m));
 }

@@ -246,13 +246,13 @@ export class Machine extends Mmu {
    * machine in exactly this state. EINVAL for what cannot be captured (a plug-in policy object, a
    * swap file), naming where it is.
    */
-  snapshot(): Snapshot {
+  snapshot(): Snapshot<Machine> {
     this.checkLive();
     return takeSnapshot(this);
   }
 
   /** A new machine in the snapshot's state (`snapshot.restore()`). */
-  static from(snapshot: Snapshot): Machine {
+  static from(snapshot: Snapshot<Machine>): Machine {
     if (!(snapshot instanceof Snapshot)) throw new VmmError('EINVAL', `snapshot must be a Snapshot (from machine.snapshot() or Machine.load), got ${describe(snapshot)}`);
     return snapshot.restore();
   }
@@ -283,7 +283,7 @@ export class Machine extends Mmu {
     strictOptions(options, 'options', ['backend']);
     const b = options.backend ?? 'auto';
     if (b !== 'native' && b !== 'js' && b !== 'auto') throw new VmmError('EINVAL', `options.backend must be 'native', 'js' or 'auto', got ${describe(b)}`);
-    const snap = loadSnapshotFile(path);
+    const snap = loadSnapshotFile<Machine>(path);
     try {
       return snap.restoreOn(b === 'auto' ? (nativeAvailable() ? 'native' : 'js') : b);
     } finally {
