@@ -60,7 +60,20 @@ import { SwapDevice } from '../reclaim/swap-device.js';
 import { SwapCache } from '../vmm/reclaim/swap-cache.js';
 import { GuardedPolicy } from '../reclaim/guarded-policy.js';
 import { resolvePolicy } from '../reclaim/registry.js';
-import type { FrameCopy } from '../reclaim/swap-device.js';
+import { SimClock } from '../vmm/sim-clock.js';
+import { FileSystem } from '../vmm/file/file-system.js';
+import { File } from '../vmm/file/file.js';
+import { RegularFile } from '../vmm/file/regular-file.js';
+import { CachePage } from '../vmm/file/cache-page.js';
+import { DiskBlocks } from '../vmm/file/disk.js';
+import { PageCache } from '../vmm/file/page-cache.js';
+import { Flusher } from '../vmm/file/flusher.js';
+import { RaState } from '../vmm/file/readahead.js';
+import { IntervalTree } from '../vmm/file/interval-tree.js';
+import { FileReclaim } from '../vmm/reclaim/file-reclaim.js';
+import { FileLru, List as FileLruList } from '../vmm/reclaim/file-lru.js';
+import { FileLruGen, Gen as FileLruGeneration } from '../vmm/reclaim/file-lru-gen.js';
+import { Workingset } from '../vmm/reclaim/workingset.js';
 import type { ResidentConfig } from '../vmm/resident-context.js';
 
 type Fields = Record<string, unknown>;
@@ -88,17 +101,18 @@ snapshotConstant('fault.RETRY', RETRY);
 snapshotConstant('fault.UNHANDLED', UNHANDLED);
 
 // ---- the VMM
-const frameCopy = (rs: { ctx: { frames: Frames } }): FrameCopy => (frames, start, count, dst, off, zero) => rs.ctx.frames.copyOut(frames, start, count, dst, off, zero);
 snapshotPlainClosure('makePolicy');
+snapshotPlainClosure('regionAt');
 snapshotClass(ResidentSet, {
-  skip: ['copyOut', 'lockedAt'],
+  skip: ['lockedAt'],
   check: (rs, path) => {
     const cfg = fields(rs).config as ResidentConfig;
     if (typeof cfg.policy !== 'string') throw new SnapshotError('EINVAL', `cannot capture ${path}: its replacement policy is a plug-in object; its state is its own code's (use a built-in policy to snapshot)`);
   },
   rebuild: (rs) => {
     const f = fields(rs);
-    f.copyOut = frameCopy(f as never);
+    // Its reverse-map face: a resident set alone knows no regions (a VirtualMemory is its own).
+    fields(f.rmapSpace as object).regionAt = () => undefined;
     const owner = f.owner as { vm: { isLockedAt(la: number): boolean } } | undefined;
     if (owner) f.lockedAt = (la: number) => owner.vm.isLockedAt(la);
     const cfg = f.config as ResidentConfig & { makePolicy?: unknown };
@@ -112,10 +126,10 @@ snapshotClass(ResidentSet, {
 });
 snapshotClass(ShmReclaim);
 snapshotClass(Node, {}, 'RegionTreeNode');
-snapshotClass(SharedMemoryObject, { skip: ['hooks'] });
+snapshotClass(SharedMemoryObject, { skip: ['hooks', 'host'] });
 snapshotClass(ProcState);
 snapshotClass(SoftDirty);
-snapshotClass(Reclaimer, { skip: ['freeFrames', 'shrinkCache'] });
+snapshotClass(Reclaimer, { skip: ['freeFrames', 'shrinkCache', 'inputs'] });
 snapshotClass(OomKiller, {
   skip: ['totalPages', 'swapPages', 'kill'],
   keep: (_o, field, v) => field === 'onOomKill' && v !== undefined,
@@ -125,7 +139,14 @@ snapshotConstant('vmm.unchargeShm', unchargeShm);
 snapshotClass(VmmContext, {
   rebuild: (ctx) => {
     fields(ctx.overcommit).swapPages = () => ctx.swap?.slots.total ?? 0;
-    for (const o of (fields(ctx).objects as Map<number, SharedMemoryObject>).values()) fields(o).hooks = ctx.objectHooks();
+    // The page cache's and the flusher's calls back into the context, and each tmpfs file's hooks.
+    ctx.wireFiles();
+    for (const o of (fields(ctx).inodes as Map<number, object>).values()) {
+      if (o instanceof SharedMemoryObject) {
+        const h = ctx.objectHooks();
+        Object.assign(fields(o), { hooks: h, host: h });
+      }
+    }
   },
 });
 snapshotClass(SwapIn);
@@ -168,3 +189,30 @@ snapshotClass(GuardedPolicy, {
 });
 for (const P of [NruPolicy, ClockPolicy, FifoPolicy, LfuPolicy, AgingPolicy, TwoQueuePolicy, LinuxLruPolicy, LruPolicy, MglruPolicy, ArcPolicy, RandomPolicy, WsClockPolicy, OptPolicy]) snapshotClass(P as never);
 snapshotClass(OptFuture);
+
+// ---- files and the page cache (their calls back into the context are made again by VmmContext's rebuild)
+type Live = { checkLive(): void };
+// Simulated time counts the restored machine's accesses (its counters: the core's, restored).
+snapshotClass(SimClock, { skip: ['accesses'], rebuild: (c, r) => void (fields(c).accesses = (r.root as unknown as { clockSource(): () => number }).clockSource()) });
+snapshotClass(FileSystem, { skip: ['live'], rebuild: (f, r) => void (fields(f).live = () => (r.root as unknown as Live).checkLive()) });
+snapshotClass(File, { skip: ['live'], rebuild: (f, r) => void (fields(f).live = () => (r.root as unknown as Live).checkLive()) });
+// raTarget: readahead's view of the cache, made again on first use.
+snapshotClass(RegularFile, {
+  skip: ['host', 'raTarget'],
+  rebuild: (f, r) => {
+    const vmm = (r.root as unknown as { vmm: VmmContext }).vmm;
+    Object.assign(fields(f), { host: { release: (inode: RegularFile) => vmm.releaseFile(inode) }, raTarget: undefined });
+  },
+});
+snapshotClass(CachePage);
+snapshotClass(DiskBlocks);
+snapshotClass(PageCache, { skip: ['ctx', 'lruSizes', 'onFirstDirty'] });
+snapshotClass(Flusher, { skip: ['ctx'] });
+snapshotClass(RaState);
+snapshotClass(IntervalTree);
+snapshotClass(FileReclaim);
+snapshotClass(FileLru, { skip: ['onActivate'] });
+snapshotClass(FileLruGen);
+snapshotClass(FileLruList, {}, 'FileLruList');
+snapshotClass(FileLruGeneration, {}, 'FileLruGeneration');
+snapshotClass(Workingset);

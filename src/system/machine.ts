@@ -109,9 +109,7 @@ export class Machine extends Mmu {
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
-    const c = this.counters;
-    // Simulated time: one nanosecond per memory access (see src/vmm/sim-clock.ts).
-    const clock = new SimClock(() => c[Counter.READS]! + c[Counter.WRITES]! + c[Counter.EXECUTES]!);
+    const clock = new SimClock(this.clockSource());
     let tunables;
     try {
       tunables = resolveVmTunables(options.vm);
@@ -222,6 +220,14 @@ export class Machine extends Mmu {
         canSwap: () => this.vmm.swap !== undefined && this.vmm.swap.slots.free > 0,
         costs: () => ({ anon: this.vmm.anonCost, file: this.vmm.fileCost }),
       },
+    };
+  }
+
+  /** @internal Simulated time's source: one nanosecond per memory access the CPUs made (see src/vmm/sim-clock.ts); a restored machine's clock reads its own counters. */
+  clockSource(): () => number {
+    return () => {
+      const c = this.counters;
+      return c[Counter.READS]! + c[Counter.WRITES]! + c[Counter.EXECUTES]!;
     };
   }
 

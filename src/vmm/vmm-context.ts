@@ -4,8 +4,8 @@ import { VmmError } from '../errors.js';
 import { SharedMemoryObject, type ObjectHost, type ObjectPager, type ShmBudget } from './shared-memory.js';
 import type { Inode } from './file/inode.js';
 import type { RegularFile } from './file/regular-file.js';
-import { PageCache } from './file/page-cache.js';
-import { Flusher } from './file/flusher.js';
+import { PageCache, type PageCacheContext } from './file/page-cache.js';
+import { Flusher, type FlusherContext } from './file/flusher.js';
 import type { FileReclaim } from './reclaim/file-reclaim.js';
 import type { SimClock } from './sim-clock.js';
 import type { VmTunables } from './vm-tunables.js';
@@ -113,7 +113,14 @@ export class VmmContext {
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
-    this.pageCache = new PageCache({
+    this.pageCache = new PageCache(this.pageCacheContext(frames, clock, tunables));
+    this.overcommit = new Overcommit(frames.total, () => this.swap?.slots.total ?? 0, frames.freeCount());
+    this.flusher = new Flusher(this.flusherContext(frames, clock, tunables), this.pageCache);
+  }
+
+  /** What the page cache asks of the machine (its allocation point, the anonymous LRU's sizes, lru_note_cost). */
+  private pageCacheContext(frames: Frames, clock: SimClock, tunables: VmTunables): PageCacheContext {
+    return {
       frames,
       clock,
       beforeAllocate: () => {
@@ -122,9 +129,18 @@ export class VmmContext {
       anonSizes: () => ({ activeAnon: 0, inactiveAnon: this.reclaimer?.anonPages() ?? 0, swapFree: this.swap?.slots.free ?? 0 }),
       noteFileCost: (io, rotated) => this.noteCost(true, io, rotated),
       lruGen: tunables.lruGen,
-    });
-    this.overcommit = new Overcommit(frames.total, () => this.swap?.slots.total ?? 0, frames.freeCount());
-    this.flusher = new Flusher({ clock, tunables, freePages: () => frames.freeCount(), reservePages: () => (this.reclaimer?.watermarks ?? linuxWatermarks(frames.total)).high }, this.pageCache);
+    };
+  }
+
+  /** What the flusher asks of the machine (free frames, the pages the kernel keeps). */
+  private flusherContext(frames: Frames, clock: SimClock, tunables: VmTunables): FlusherContext {
+    return { clock, tunables, freePages: () => frames.freeCount(), reservePages: () => (this.reclaimer?.watermarks ?? linuxWatermarks(frames.total)).high };
+  }
+
+  /** @internal A restored machine (src/snapshot): the page cache's and the flusher's calls back point at this context. */
+  wireFiles(): void {
+    this.pageCache.rewire(this.pageCacheContext(this.frames, this.clock, this.tunables));
+    this.flusher.rewire(this.flusherContext(this.frames, this.clock, this.tunables));
   }
 
   /**

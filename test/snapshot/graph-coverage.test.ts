@@ -6,7 +6,9 @@
  * callbacks, and the fields a class's rule skips (caches, closures) exist again. A field that a
  * component adds and a snapshot does not carry over shows up here by its path. The machine
  * built here has every part: several CPUs with a TLB hierarchy, threads on them, swap with zswap,
- * a resident limit per built-in policy, shared memory, soft-dirty tracking, an OOM kill.
+ * a resident limit per built-in policy, shared memory, soft-dirty tracking, an OOM kill, files
+ * mapped shared and private with dirty pages, readahead, writeback, truncation and file reclaim
+ * (the active/inactive file lists, or the multi-generation LRU with the hierarchy).
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +21,7 @@ const POLICIES: PolicyName[] = ['clock', 'lru', 'fifo', 'random', 'nru', 'aging'
 
 /** A machine with every kind of state, busy. */
 function busyMachine(backend: 'js' | 'native', hier: boolean): Machine {
-  const m = new Machine({ backend, memory: '8MiB', cpus: 3, aslr: { seed: 11 }, ...(hier ? { cpu: 'zen4' } : {}), swap: { size: '4MiB', zswap: { maxPoolPercent: 20 } }, onOomKill: () => {} });
+  const m = new Machine({ backend, memory: '8MiB', cpus: 3, aslr: { seed: 11 }, ...(hier ? { cpu: 'zen4', vm: { lruGen: true } } : {}), swap: { size: '4MiB', zswap: { maxPoolPercent: 20 } }, onOomKill: () => {} });
   const procs = POLICIES.map((policy) => m.createAddressSpace({ residentLimit: 6, policy, ...(policy === 'random' ? { policyOptions: { seed: 7 } } : {}) }));
   const shm = m.createSharedMemory('shared', 4 * 4096);
   procs.forEach((p, i) => {
@@ -45,6 +47,22 @@ function busyMachine(backend: 'js' | 'native', hier: boolean): Machine {
   m.cpu(1).run(procs[1]!.createThread());
   m.cpu(2).run(child.createThread());
   m.cpu(2).idle();
+  // Files: a shared and a private mapping of a file with data, read(2) with readahead, dirty
+  // pages, a truncation, an fsync; a file read whole so that reclaim drops file pages later.
+  const data = new Uint8Array(64 * 4096).map((_, i) => i % 251);
+  const lib = m.fs.create('/lib/data.bin', { data });
+  const big = m.fs.create('/var/big', { size: 256 * 4096 });
+  for (const [i, p] of procs.slice(6, 10).entries()) {
+    const a = p.mmap({ file: lib, length: 32 * 4096, prot: 'rw', shared: i % 2 === 0 });
+    p.read(a + i * 4096, 8);
+    p.write(a + (i + 8) * 4096, [i + 1]);
+  }
+  lib.read(40 * 4096, 8 * 4096);
+  lib.write(60 * 4096, new Uint8Array([7, 7, 7]));
+  lib.fsync();
+  lib.write(50 * 4096, new Uint8Array([3]));
+  big.read(0, 256 * 4096);
+  big.truncate(200 * 4096);
   // Memory pressure until the OOM killer acts (a process without a limit grows).
   const hog = m.createAddressSpace({ oomScoreAdj: 1000 });
   const h = hog.mmap({ length: 11 * 2 ** 20, prot: 'rw' });
@@ -161,9 +179,21 @@ describe.each(BACKENDS)('snapshot graph coverage (%s)', (backend) => {
     using m = busyMachine(backend, hier);
     expect(m.oomKills().length).toBeGreaterThan(0);
     expect(m.reclaimStats().counters.pswpout + (m.reclaimStats().zswap?.zswpout ?? 0)).toBeGreaterThan(0);
+    expect(m.meminfo().Cached).toBeGreaterThan(0);
+    expect(m.vmstat().pgsteal_file).toBeGreaterThan(0);
     using s = m.snapshot();
     using r = s.restore();
     expect(compareGraphs(m, r)).toEqual([]);
     expect(coreState(r)).toEqual(coreState(m));
+    // Both go on the same with their files: read(2), a write, writeback, more file reclaim.
+    for (const x of [m, r]) {
+      const f = x.fs.open('/var/big');
+      f.read(0, 200 * 4096);
+      x.fs.open('/lib/data.bin').write(0, new Uint8Array(4096).fill(9));
+      x.fs.create('/tmp/more', { size: 512 * 4096 }).read(0, 512 * 4096);
+    }
+    expect(r.vmstat()).toEqual(m.vmstat());
+    expect(r.meminfo()).toEqual(m.meminfo());
+    expect(Buffer.from(r.fs.open('/lib/data.bin').read(0, 64 * 4096))).toEqual(Buffer.from(m.fs.open('/lib/data.bin').read(0, 64 * 4096)));
   });
 });
