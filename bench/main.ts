@@ -8,6 +8,7 @@ import { benchRegions } from './regions.js';
 import { benchTlbHierarchy } from './tlb-hierarchy.js';
 import { benchPrograms } from './programs.js';
 import { benchMultiprocessor } from './multiprocessor.js';
+import { benchSnapshots } from './snapshots.js';
 
 const backends: ('native' | 'js')[] = nativeAvailable() ? ['native', 'js'] : ['js'];
 // VMSIM_BENCH=reclaim runs only the reclaim-through-the-VMM section (its targets), e.g. while tuning it.
@@ -25,6 +26,11 @@ if (process.env.VMSIM_BENCH === 'programs') {
   const p = await benchPrograms();
   printTable('Traces beside their yardsticks (whole commands)', ['vmsim', 'yardstick'], p.figures, [['yardstick', 'vmsim']]);
   for (const n of p.notes) console.log(n);
+  process.exit(0);
+}
+// VMSIM_BENCH=snapshots runs only the snapshot section.
+if (process.env.VMSIM_BENCH === 'snapshots') {
+  printTable('Snapshots', ['native', 'js'], await benchSnapshots(backends), [['native', 'js']]);
   process.exit(0);
 }
 // VMSIM_BENCH=files runs only the file and page cache rows beside the kernel.
@@ -67,6 +73,7 @@ console.log(vmm.linuxNote);
 
 printTable('Trace replay', ['native', 'js', 'naive'], await benchReplay(backends), [['native', 'js'], ['native', 'naive']]);
 printTable('Multiprocessor', ['native', 'js'], await benchMultiprocessor(backends), [['native', 'js']]);
+printTable('Snapshots', ['native', 'js'], await benchSnapshots(backends), [['native', 'js']]);
 console.log('naive = one native core.access() call per access from a TS loop (what batching avoids)');
 
 const programs = await benchPrograms();

@@ -216,19 +216,54 @@ class NativeCore {
       refs_.Value().Set(static_cast<uint32_t>(2 * i + 2), given[i].second);
       cpus_.push_back(std::move(c));
     }
-    ram_ = std::make_shared<Ram>(static_cast<uint64_t>(bytes));
+    const bool eager = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+    const uint64_t total = static_cast<uint64_t>(bytes) / 4096;
+    // A snapshot's state (info[7]): { refs, used?, ram?, selected, cpus: [{ root, tag }] } (src/core/core-state.ts).
+    Napi::Object from;
+    const uint32_t* refs = nullptr;
+    const uint64_t* used = nullptr;
+    std::shared_ptr<RamImage> image;
+    if (info.Length() > 7 && info[7].IsObject()) {
+      from = info[7].As<Napi::Object>();
+      size_t rn2 = 0, un = 0;
+      refs = typed<uint32_t>(env, from.Get("refs"), napi_uint32_array, "from.refs", &rn2);
+      if (rn2 != total) throw Napi::RangeError::New(env, "from.refs must have one count per frame");
+      if (from.Has("used") && !from.Get("used").IsUndefined()) {
+        used = reinterpret_cast<const uint64_t*>(typed<uint32_t>(env, from.Get("used"), napi_uint32_array, "from.used", &un));
+        if (un != 2 * ((total + 63) / 64)) throw Napi::RangeError::New(env, "from.used must have one bit per frame in 64-bit words");
+      }
+      Napi::Value r = from.Get("ram");
+      if (r.IsExternal()) image = *r.As<Napi::External<std::shared_ptr<RamImage>>>().Data();
+      if (r.IsExternal() && (!image || image->bytes != static_cast<uint64_t>(bytes))) throw Napi::RangeError::New(env, "from.ram is an image of another size");
+    }
+    ram_ = image ? std::make_shared<Ram>(*image) : std::make_shared<Ram>(static_cast<uint64_t>(bytes), eager && !refs);
     if (!ram_->ok()) throwErrno(env, "ENOMEM", "could not reserve " + std::to_string(static_cast<uint64_t>(bytes)) + " bytes of host address space for simulated RAM");
-    if (info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value() && !ram_->commitAll())
+    if (eager && !ram_->commitAll())
       throwErrno(env, "ENOMEM", "could not commit host memory for simulated RAM (hostMemory: 'eager')");
     try {
-      frames_ = std::make_unique<Frames>(static_cast<uint64_t>(bytes) / 4096, *ram_);
+      frames_ = refs ? std::make_unique<Frames>(total, *ram_, refs, used) : std::make_unique<Frames>(total, *ram_);
       for (auto& c : cpus_) c->cpu = std::make_unique<Cpu>(*ram_, c->tlb, c->counters, result_, toInt32(features));
     } catch (const std::bad_alloc&) {
       throwErrno(env, "ENOMEM", "could not allocate host memory for the frame allocator");
     }
     cur_ = cpus_[0].get();
-    pt_ = std::make_unique<PageTables>(*ram_, *frames_, cur_->counters);
+    pt_ = refs ? std::make_unique<PageTables>(*ram_, *frames_, cur_->counters, true) : std::make_unique<PageTables>(*ram_, *frames_, cur_->counters);
     if (!pt_->ok()) throw Napi::RangeError::New(env, "memory too small for the kernel page tables");
+    if (refs) {
+      Napi::Value cl = from.Get("cpus");
+      if (!cl.IsArray() || cl.As<Napi::Array>().Length() != cpus_.size()) throw Napi::RangeError::New(env, "from.cpus must have one state per CPU");
+      for (uint32_t i = 0; i < cpus_.size(); i++) {
+        Napi::Value c = cl.As<Napi::Array>().Get(i);
+        if (!c.IsObject()) throw Napi::TypeError::New(env, "from.cpus[i] must be { root, tag }");
+        const double root = c.As<Napi::Object>().Get("root").ToNumber().DoubleValue(), tag = c.As<Napi::Object>().Get("tag").ToNumber().DoubleValue();
+        if (!isInt(root) || root < -1 || root >= static_cast<double>(total) || !isInt(tag) || tag < 0 || tag > 4095) throw Napi::RangeError::New(env, "from.cpus[i]: bad root or tag");
+        cpus_[i]->cpu->restoreCr3(static_cast<int64_t>(root), static_cast<uint32_t>(tag));
+      }
+      const double sel = from.Get("selected").ToNumber().DoubleValue();
+      if (!isInt(sel) || sel < 0 || sel >= static_cast<double>(cpus_.size())) throw Napi::RangeError::New(env, "from.selected is not a CPU");
+      cur_ = cpus_[static_cast<size_t>(sel)].get();
+      pt_->setCounters(cur_->counters);
+    }
     pcide_ = (toInt32(features) & F_PCIDE) != 0;
     chunks_.resize((static_cast<uint64_t>(bytes) + CHUNK_BYTES - 1) / CHUNK_BYTES);
     env_ = env;
@@ -734,6 +769,59 @@ class NativeCore {
     }
     return N(info, OK);
   }
+  // The core's state for a snapshot: { refs, used, ram, selected, cpus: [{ root, tag, pending }] }
+  // (the TLB arrays and counters are the caller's; hierarchy arrays: hierDump). RAM is frozen as
+  // an image (Ram::capture) and goes on copy-on-write.
+  Napi::Value Capture(const Napi::CallbackInfo& info) {
+    live(info);
+    Napi::Env env = info.Env();
+    const uint64_t total = frames_->total(), words = frames_->words();
+    auto img = ram_->capture(frames_->usedWords(), total);
+    if (!img) throwErrno(env, "ENOMEM", "could not freeze simulated RAM for a snapshot (host memory or file error)");
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Uint32Array refs = Napi::Uint32Array::New(env, total);
+    for (uint64_t f = 0; f < total; f++) refs[f] = frames_->count(f);
+    Napi::Uint32Array used = Napi::Uint32Array::New(env, words * 2);
+    std::memcpy(used.Data(), frames_->usedWords(), words * 8);
+    o.Set("refs", refs);
+    o.Set("used", used);
+    o.Set("ram", imageValue(env, img));
+    uint32_t sel = 0;
+    Napi::Array cl = Napi::Array::New(env, cpus_.size());
+    for (uint32_t i = 0; i < cpus_.size(); i++) {
+      if (cpus_[i].get() == cur_) sel = i;
+      Napi::Object c = Napi::Object::New(env);
+      c.Set("root", Napi::Number::New(env, static_cast<double>(cpus_[i]->cpu->root())));
+      c.Set("tag", Napi::Number::New(env, cpus_[i]->cpu->tag()));
+      c.Set("pending", Napi::Number::New(env, cpus_[i]->hier ? cpus_[i]->hier->pending() : 0));
+      cl.Set(i, c);
+    }
+    o.Set("cpus", cl);
+    o.Set("selected", Napi::Number::New(env, sel));
+    return o;
+  }
+  // hierRestore(dumps, pending): the selected CPU's hierarchy arrays (hierDump's layout per slot, null for an absent one) and pending touch.
+  Napi::Value HierRestore(const Napi::CallbackInfo& info) {
+    live(info);
+    Napi::Env env = info.Env();
+    if (!cur_->hier) return N(info, EINVAL_);
+    if (info.Length() < 2 || !info[0].IsArray()) throw Napi::TypeError::New(env, "dumps must be an array");
+    Napi::Array d = info[0].As<Napi::Array>();
+    const double pending = num(info, 1, "pending");
+    if (d.Length() != static_cast<uint32_t>(H_SLOTS) || !isInt(pending) || pending < 0 || pending > 255) return N(info, EINVAL_);
+    for (uint32_t s = 0; s < d.Length(); s++) {
+      Napi::Value v = d.Get(s);
+      if (v.IsNull() || v.IsUndefined()) continue;
+      size_t n = 0;
+      const double* a = typed<double>(env, v, napi_float64_array, "dumps[i]", &n);
+      if (!cur_->hier->load(static_cast<int>(s), a, n)) return N(info, EINVAL_);
+    }
+    cur_->hier->setPending(static_cast<uint32_t>(pending));
+    return N(info, OK);
+  }
+  static Napi::Value imageValue(Napi::Env env, const std::shared_ptr<RamImage>& img) {
+    return Napi::External<std::shared_ptr<RamImage>>::New(env, new std::shared_ptr<RamImage>(img), [](Napi::Env, std::shared_ptr<RamImage>* p) { delete p; });
+  }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     release();
     sweep(info.Env(), ref_->table);  // this core's RAM too, when no view of it is left
@@ -885,6 +973,8 @@ Napi::Object Methods(Napi::Env env, Slot* s) {
   VMSIM_METHOD("invalidateList", InvalidateList);
   VMSIM_METHOD("selectCpu", SelectCpu);
   VMSIM_METHOD("tlbOps", TlbOps);
+  VMSIM_METHOD("capture", Capture);
+  VMSIM_METHOD("hierRestore", HierRestore);
   VMSIM_METHOD("dispose", Dispose);
 #undef VMSIM_METHOD
   return m;
@@ -990,6 +1080,27 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), name);
 }
 
+// ramImageRead(image, pfn, count, out): frames [pfn, pfn + count) of a snapshot's RAM image into out; ramImageRelease(image) lets it go now.
+std::shared_ptr<RamImage>* imageOf(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "image must be a RAM image");
+  return info[0].As<Napi::External<std::shared_ptr<RamImage>>>().Data();
+}
+Napi::Value RamImageRead(const Napi::CallbackInfo& info) {
+  std::shared_ptr<RamImage>* img = imageOf(info);
+  if (!*img) throw Napi::Error::New(info.Env(), "the snapshot has been released");
+  const double pfn = num(info, 1, "pfn"), count = num(info, 2, "count");
+  size_t n = 0;
+  uint8_t* out = typed<uint8_t>(info.Env(), info[3], napi_uint8_array, "out", &n);
+  const double frames = static_cast<double>((*img)->bytes / 4096);
+  if (!isInt(pfn) || !isInt(count) || pfn < 0 || count < 0 || pfn + count > frames || count * 4096 > static_cast<double>(n)) throw Napi::RangeError::New(info.Env(), "frames out of range");
+  if (!(*img)->read(static_cast<uint64_t>(pfn), static_cast<uint64_t>(count), out)) throwErrno(info.Env(), "EIO", "could not read the snapshot's RAM image");
+  return info.Env().Undefined();
+}
+Napi::Value RamImageRelease(const Napi::CallbackInfo& info) {
+  imageOf(info)->reset();
+  return info.Env().Undefined();
+}
+
 Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   // This thread's cores (deleted when the env goes and the last core's finalizer has run).
   auto* table = new CoreTable();
@@ -997,6 +1108,8 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   exports.Set("createCore", Napi::Function::New<CreateCore>(env, "createCore", table));
   exports.Set("flock", Napi::Function::New<Flock>(env, "flock"));
   exports.Set("lackeyScan", Napi::Function::New<LackeyScanFn>(env, "lackeyScan"));
+  exports.Set("ramImageRead", Napi::Function::New<RamImageRead>(env, "ramImageRead"));
+  exports.Set("ramImageRelease", Napi::Function::New<RamImageRelease>(env, "ramImageRelease"));
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -20,6 +20,12 @@ class Cpu {
   void attach(Hierarchy* h) { hier_ = h; }
   void setCr3(int64_t root, uint32_t pcid, bool noFlush);
   uint32_t tag() const { return tag_; }
+  int64_t root() const { return root_; }
+  // A snapshot's CR3 put back as it was (no flush, nothing counted).
+  void restoreCr3(int64_t root, uint32_t tag) {
+    root_ = root;
+    tag_ = tag;
+  }
   // Physical address (>= 0) or -(1 + error code).
   double access(uint64_t la, int kind, int flags);
   int64_t accessBatch(const double* las, const uint8_t* kinds, uint64_t start, uint64_t end, int flags);

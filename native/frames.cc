@@ -21,6 +21,24 @@ Frames::Frames(uint64_t total, Ram& ram)
   refs_[0] = 1;
 }
 
+Frames::Frames(uint64_t total, Ram& ram, const uint32_t* refs, const uint64_t* used)
+    : total_(total), free_(0), words_((total + 63) / 64), bits_(words_), refs_(total), used_(words_), ram_(ram) {
+  for (uint64_t f = total; f < words_ * 64; f++) bits_[f >> 6] |= 1ull << (f & 63);
+  for (uint64_t f = 0; f < total; f++) {
+    if (refs[f] != 0) {
+      refs_[f] = refs[f];
+      bits_[f >> 6] |= 1ull << (f & 63);
+    } else {
+      free_++;
+    }
+  }
+  bits_[0] |= 1;
+  refs_[0] = 1;
+  // touched_ stays 0: the frames used so far are the image's pages, shared until written (the
+  // machine tells V8 of the host memory it commits, and that is none of them yet).
+  for (uint64_t w = 0; w < words_; w++) used_[w] = used ? used[w] : bits_[w];
+}
+
 bool Frames::usable(double pfn) const {
   if (!isInt(pfn) || pfn <= 0 || pfn >= static_cast<double>(total_)) return false;
   return allocated(static_cast<uint64_t>(pfn));

@@ -39,6 +39,12 @@ class ZeroArray {
 class Frames {
  public:
   Frames(uint64_t total, Ram& ram);
+  // A restored allocator: the reference counts (a frame is allocated when its count is not 0) and
+  // the frames ever handed out (`used`: a bitmap of 64-bit words, or null: the frames allocated).
+  Frames(uint64_t total, Ram& ram, const uint32_t* refs, const uint64_t* used);
+  // The words of the bitmap of frames ever handed out (for a snapshot).
+  const uint64_t* usedWords() const { return &used_[0]; }
+  uint64_t words() const { return words_; }
   uint64_t total() const { return total_; }
   uint64_t freeCount() const { return free_; }
   // Frames ever handed out: their host pages are committed (what the machine costs the host).

@@ -123,6 +123,35 @@ int64_t HArray::dump(double* out) const {
   return o;
 }
 
+bool HArray::load(const double* in, size_t n) {
+  if (n != dumpLength()) return false;
+  size_t o = 0;
+  count[0] = count[1] = count[2] = 0;
+  globals = 0;
+  for (uint32_t e = 0; e < entries; e++) {
+    key[e] = in[o++];
+    pbase[e] = in[o++];
+    flags[e] = static_cast<uint8_t>(in[o++]);
+    stamp[e] = in[o++];
+    if (key[e] != -1) {
+      const uint64_t u = static_cast<uint64_t>(key[e]);
+      count[(u / 8192) % 4]++;
+      if (u % 8192 == GLOBAL_TAG) globals++;
+    }
+  }
+  for (uint32_t e = 0; e < entries; e++) tree[e] = static_cast<uint8_t>(in[o++]);
+  clock = in[o++];
+  rng = static_cast<uint32_t>(in[o++]);
+  return true;
+}
+
+bool Hierarchy::load(int slot, const double* in, size_t n) {
+  if (slot < 0 || slot >= H_SLOTS || !has_[slot]) return false;
+  clearMemo();
+  gen_++;
+  return a_[slot].load(in, n);
+}
+
 bool Hierarchy::configOk(const double* c, size_t n) {
   if (n < static_cast<size_t>(H_SLOTS * H_CONF_FIELDS)) return false;
   for (int s = 0; s < H_SLOTS; s++) {

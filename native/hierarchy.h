@@ -71,6 +71,9 @@ struct HArray {
     }
   }
   int64_t dump(double* out) const;
+  // The inverse of dump (a snapshot's state put back): false when `n` is not the dump's length.
+  bool load(const double* in, size_t n);
+  size_t dumpLength() const { return static_cast<size_t>(entries) * 5 + 2; }
 };
 
 class Hierarchy {
@@ -83,6 +86,10 @@ class Hierarchy {
   void settle();
   void invalidate(int op, uint32_t pcid, uint64_t la);
   int64_t dump(int slot, double* out, size_t n) const;
+  // A snapshot's state: one array's dump (false: absent slot or wrong length), and the pending faulted touch.
+  bool load(int slot, const double* in, size_t n);
+  uint32_t pending() const { return pending_; }
+  void setPending(uint32_t p) { pending_ = p; }
 
  private:
   struct Memo {

@@ -42,6 +42,8 @@ class PageTables {
  public:
   // Bad entries met are counted in counters[C_BAD_ENTRIES] (the counters of the CPU that runs the operation: setCounters).
   PageTables(Ram& ram, Frames& frames, double* counters);
+  // Over restored frames: the kernel PDPTs are the frames boot allocated (1..256), already in RAM.
+  PageTables(Ram& ram, Frames& frames, double* counters, bool restored);
   void setCounters(double* counters) { counters_ = counters; }
   bool ok() const { return ok_; }
   uint64_t ea(uint64_t table, uint64_t idx) const { return table * 4096 + idx * 8; }

@@ -21,7 +21,10 @@ const browserHost = {
   name: 'vmsim-browser-host',
   setup(b) {
     // The addon loader: the browser has no addon (createCore('auto') then picks the js core).
-    b.onResolve({ filter: /\/native-core\.js$/ }, (a) => (a.importer.endsWith(join('src', 'core', 'create-core.ts')) || a.importer.endsWith(join('src', 'reclaim', 'swap-lock.ts')) ? { path: join(host, 'native-core.ts') } : undefined));
+    const nativeUsers = [join('src', 'core', 'create-core.ts'), join('src', 'reclaim', 'swap-lock.ts'), join('src', 'snapshot', 'core-image.ts'), join('src', 'system', 'machine.ts')];
+    b.onResolve({ filter: /\/native-core\.js$/ }, (a) => (nativeUsers.some((u) => a.importer.endsWith(u)) ? { path: join(host, 'native-core.ts') } : undefined));
+    // Snapshot files: a page has no files (machine.save and Machine.load refuse, ENOSYS).
+    b.onResolve({ filter: /\/snapshot-file\.js$/ }, (a) => (a.importer.endsWith(join('src', 'system', 'machine.ts')) ? { path: join(host, 'snapshot-file.ts') } : undefined));
     b.onResolve({ filter: /^node:/ }, (a) => {
       const shim = NODE_SHIMS[a.path];
       if (shim) return { path: join(host, shim) };
@@ -42,6 +45,8 @@ export async function buildSite({ outDir = join(web, 'dist'), minify = true } = 
     format: 'iife',
     target: 'es2022',
     minify,
+    // Snapshots register classes by name (src/snapshot/class-registry.ts): minified names would collide.
+    keepNames: true,
     write: false,
     legalComments: 'eof',
     inject: [join(host, 'shared-array-buffer.ts')],

@@ -2,6 +2,9 @@
 export { Machine } from './system/machine.js';
 export type { MachineStats } from './system/machine.js';
 export type { MachineOptions, BackendName } from './machine/options.js';
+export { Snapshot } from './snapshot/snapshot.js';
+export { SnapshotError } from './snapshot/snapshot-error.js';
+export type { SaveOptions, SaveInfo } from './snapshot/snapshot-file.js';
 export { AddressSpace } from './vmm/address-space.js';
 export { MmuSpace } from './machine/mmu-space.js';
 export type { Translation, AccessOptions, MapOptions, BatchResult } from './machine/mmu-space.js';

@@ -11,6 +11,7 @@
  * across it is its misses, walks and faults. The totals are the replay's (annotate returns the
  * ReplayResult too, and checks that they add up).
  */
+import { VmmError } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 import { Counter } from '../core/constants.js';
 import { tlbLookup, userHitAllowed } from '../core/tlb-state.js';
@@ -30,7 +31,7 @@ import { EventTable, sumEvents, type Events } from './attribution.js';
 const TWO32 = 2 ** 32;
 
 /** Options: replay's (the TLB, memory pressure, ...), without the hooks annotate uses itself. */
-export type AnnotateOptions = Omit<ReplayOptions, 'setup' | 'onFinish' | 'seriesEvery'>;
+export type AnnotateOptions = Omit<ReplayOptions, 'setup' | 'onFinish' | 'seriesEvery' | 'from' | 'save'>;
 
 /** A region of the replayed process (its /proc/PID/maps line) and the events at its addresses. */
 export interface RegionEvents extends Events {
@@ -63,6 +64,8 @@ export interface AnnotateResult {
 /** Replays `trace` (a path or a stream) as replay() does, attributing each TLB miss, walk and fault to its region and instruction. */
 export async function annotate(trace: string | NodeJS.ReadableStream, options: AnnotateOptions = {}): Promise<AnnotateResult> {
   const o = resolveReplayOptions(options);
+  // Snapshots are replay()'s: an annotation starts from a fresh process (its regions are the trace's).
+  for (const k of ['from', 'save'] as const) if ((options as ReplayOptions)[k] !== undefined) throw new VmmError('EINVAL', `options.${k} is replay()'s, not annotate()'s`);
   const pr = o.pressure;
   if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress) };
   const machine = replayMachine(options, o);

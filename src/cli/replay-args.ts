@@ -169,6 +169,7 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {
   if (o.has('format') && o.get('format') !== 'auto') r.format = o.get('format') as 'champsim' | 'champsim-cloudsuite';
   if (o.has('warmup')) r.warmup = o.get('warmup') as number;
   if (o.has('simulate')) r.simulate = o.get('simulate') as number;
+  if (o.has('from')) r.from = o.get('from') as string;
   // Validated as replay() will, before any input is read: a bad value is a usage error (exit 2)
   // that names the flag, not the library's option path.
   try {

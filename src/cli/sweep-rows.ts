@@ -86,12 +86,13 @@ async function queueRows(traces: string[], configs: SweepConfig[], queue: string
 }
 
 async function emitSlurm(traces: string[], configs: SweepConfig[], argv: readonly string[], dir: string, io: CommandIo): Promise<void> {
-  const { traceFiles, rowJobs } = await import('../replay/queued-sweep.js');
+  const { traceFiles, rowJobs, snapshotFiles } = await import('../replay/queued-sweep.js');
   const { checkQueueableConfig } = await import('../replay/queueable-config.js');
   const { writeSlurmSweep, SLURM_FORMAT } = await import('../jobs/slurm-rows.js');
   configs.forEach((c, i) => checkQueueableConfig(c, `sweep: configs[${i}]`));
   const files = await traceFiles(traces);
-  const rows = rowJobs(files, configs);
+  const snaps = await snapshotFiles(configs);
+  const rows = rowJobs(files, configs, snaps);
   const kept: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i]!;
@@ -99,7 +100,7 @@ async function emitSlurm(traces: string[], configs: SweepConfig[], argv: readonl
     else if (![...EMIT_OPTIONS].some((o) => w.startsWith(`${o}=`))) kept.push(w);
   }
   // The tasks may read each trace's directory (and nothing else).
-  const roots = [...new Set(files.map((f) => dirname(realpathSync(f.path))))];
+  const roots = [...new Set([...files, ...snaps.values()].map((f) => dirname(realpathSync(f.path))))];
   // The package's own command (its bin), whichever build this module was loaded from.
   const main = join(packageRoot(), 'dist', 'cli', 'main.js');
   const script = await writeSlurmSweep(dir, { format: SLURM_FORMAT, version: packageVersion(), argv: kept, traces: files, rows }, [process.execPath, main], roots);
@@ -108,10 +109,10 @@ async function emitSlurm(traces: string[], configs: SweepConfig[], argv: readonl
 
 async function gatherRows(dir: string, traces: string[], configs: SweepConfig[]): Promise<OutputRow[]> {
   const { readManifest, readRowFile, rowPath } = await import('../jobs/slurm-rows.js');
-  const { rowJobs, rowFromOutcome } = await import('../replay/queued-sweep.js');
+  const { rowJobs, rowFromOutcome, snapshotFiles } = await import('../replay/queued-sweep.js');
   const { QueueError } = await import('../queue/queue-error.js');
   const m = await readManifest(dir);
-  const jobs = rowJobs(m.traces, configs);
+  const jobs = rowJobs(m.traces, configs, await snapshotFiles(configs));
   if (m.traces.map((t) => t.given).join('\0') !== traces.join('\0') || jobs.length !== m.rows.length || jobs.some((j, i) => j.key !== m.rows[i]!.key)) {
     throw new QueueError('EINVAL', `${dir}/sweep.json: its rows do not match its command line (was it edited?); emit the sweep again`);
   }

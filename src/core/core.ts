@@ -11,6 +11,7 @@
  * docs/core-spec.md states the semantics in full.
  */
 import type { TlbState } from './tlb-state.js';
+import type { CoreCapture, CoreRestore } from './core-state.js';
 
 /** Options for creating a core. */
 export interface CoreConfig {
@@ -28,6 +29,8 @@ export interface CoreConfig {
   readonly eagerHostMemory?: boolean;
   /** CPUs 1..n-1 (CPU 0 is `tlb` and `counters`): each its own TLB arrays and counters; at most 255. */
   readonly otherCpus?: ReadonlyArray<{ readonly tlb: TlbState; readonly counters: Float64Array }>;
+  /** A snapshot's state to start from instead of a fresh boot (no kernel tables allocated; CR3s as captured; docs/snapshots.md). */
+  readonly from?: CoreRestore;
 }
 
 /** A backend: physical memory, frames, page tables, the TLB and the access path. */
@@ -276,6 +279,16 @@ export interface Core {
    * is copied. OK, or EINVAL (nothing written) for a frame not allocated or arrays too short.
    */
   copyFramesOut(frames: Float64Array, start: number, count: number, dst: Uint8Array, dstOffset: number, zero: Uint8Array): number;
+
+  // ---- snapshots (docs/snapshots.md) ----
+  /**
+   * The core's state for a snapshot: reference counts, CR3s, the selected CPU, and RAM frozen as
+   * an image (copy-on-write on the native core: RAM goes on over a private mapping of it; the js
+   * core copies its chunks). Hierarchy arrays are read with hierDump. ENOMEM (thrown) when the host refuses.
+   */
+  capture(): CoreCapture;
+  /** Puts a snapshot's hierarchy state on the selected CPU: hierDump's layout per slot (null for absent ones) and the pending faulted touch. OK or EINVAL. */
+  hierRestore(dumps: ReadonlyArray<Float64Array | null>, pending: number): number;
 
   /** Releases host resources. The core is unusable afterwards. */
   dispose(): void;

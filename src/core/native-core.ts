@@ -2,11 +2,14 @@
 import { createRequire } from 'node:module';
 import { relative } from 'node:path';
 import type { Core, CoreConfig } from './core.js';
+import type { RamImage } from './core-state.js';
 import { VmmError } from '../errors.js';
 import { packageRoot } from '../package-info.js';
 
 interface NativeBinding {
-  createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean, otherCpus: unknown): Core;
+  createCore(memoryBytes: number, features: number, tlb: unknown, counters: Float64Array, result: Float64Array, eagerHostMemory: boolean, otherCpus: unknown, from: unknown): Core;
+  ramImageRead(image: unknown, pfn: number, count: number, out: Uint8Array): void;
+  ramImageRelease(image: unknown): void;
   /** flock(2) LOCK_EX|LOCK_NB (lock) or LOCK_UN on `fd`: '' or the errno's name. */
   flock?(fd: number, lock: boolean): string;
   lackeyScan?: LackeyScanFn;
@@ -76,13 +79,23 @@ export function createNativeCore(config: CoreConfig): Core {
   const b = load();
   if (!b) throw loadError ?? new Error('native addon unavailable');
   try {
-    return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result, config.eagerHostMemory === true, config.otherCpus);
+    return b.createCore(config.memoryBytes, config.features, config.tlb, config.counters, config.result, config.eagerHostMemory === true, config.otherCpus, config.from);
   } catch (e) {
     // The addon marks host-allocation failures with an errno code (no VmmError class in C++).
     const code = (e as { code?: unknown }).code;
     if (code === 'ENOMEM') throw new VmmError('ENOMEM', (e as Error).message);
     throw e;
   }
+}
+
+/** The native core's RAM image (a capture's `ram`) as a RamImage. */
+export function nativeRamImage(handle: unknown): RamImage {
+  const b = load();
+  if (!b) throw loadError ?? new Error('native addon unavailable');
+  return {
+    read: (pfn, count, out) => b.ramImageRead(handle, pfn, count, out),
+    release: () => b.ramImageRelease(handle),
+  };
 }
 
 /**

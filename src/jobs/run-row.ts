@@ -13,7 +13,8 @@ import { hashFile } from '../queue/file-hash.js';
 import { checkRowJob } from '../queue/row-job.js';
 import { encodeRow } from '../queue/row-codec.js';
 import { QueueError } from '../queue/queue-error.js';
-import { openUnderRoots } from './trace-roots.js';
+import { openUnderRoots, type RootedFile } from './trace-roots.js';
+import { snapshotParent } from '../snapshot/snapshot-file.js';
 import type { FileHandle } from 'node:fs/promises';
 import type { SweepConfig } from '../replay/sweep-row.js';
 
@@ -31,18 +32,45 @@ export async function runRow(data: unknown, roots: readonly string[], jobId?: st
   } catch (e) {
     throw new QueueError('EINVAL', `bad configuration: ${(e as Error).message}`);
   }
+  if (job.config['from'] !== undefined) throw new QueueError('EINVAL', 'bad configuration: config.from: the snapshot travels as the job\'s snapshot');
   const shown = job.trace.path;
-  const { handle, readPath } = await openUnderRoots(shown, roots);
+  const snap = job.snapshot ? await openSnapshot(job.snapshot, roots) : undefined;
   try {
-    if ((await contentHash(handle)) !== job.trace.hash) {
-      throw new QueueError('ESTALE', `trace ${shown} has changed since the sweep was queued (its content hash differs); run the sweep again to queue rows for its new content`);
+    const { handle, readPath } = await openUnderRoots(shown, roots);
+    try {
+      if ((await contentHash(handle)) !== job.trace.hash) {
+        throw new QueueError('ESTALE', `trace ${shown} has changed since the sweep was queued (its content hash differs); run the sweep again to queue rows for its new content`);
+      }
+      const config = { ...(job.config as SweepConfig), ...(snap ? { from: snap.readPath } : {}) };
+      const result = await replay(readPath, config).catch((e: unknown) => {
+        throw replayError(e, shown, readPath, snap ? [snap.readPath, job.snapshot!.path] : undefined);
+      });
+      if (result.from && job.snapshot) result.from.snapshot = job.snapshot.path;
+      return encodeRow(result);
+    } finally {
+      await handle.close();
     }
-    const result = await replay(readPath, job.config as SweepConfig).catch((e: unknown) => {
-      throw replayError(e, shown, readPath);
-    });
-    return encodeRow(result);
   } finally {
-    await handle.close();
+    await snap?.handle.close();
+  }
+}
+
+/** The job's snapshot opened under the roots, its content checked against the job's hash, and whole (a diff names a parent the job does not). */
+async function openSnapshot(s: { path: string; hash: string }, roots: readonly string[]): Promise<RootedFile> {
+  const f = await openUnderRoots(s.path, roots, 'snapshot');
+  try {
+    if ((await contentHash(f.handle)) !== s.hash) throw new QueueError('ESTALE', `snapshot ${s.path} has changed since the sweep was queued (its content hash differs); run the sweep again`);
+    let parent: string | undefined;
+    try {
+      parent = snapshotParent(f.readPath);
+    } catch {
+      throw new QueueError('EINVAL', `snapshot ${s.path} is not a snapshot file this vmsim reads`);
+    }
+    if (parent !== undefined) throw new QueueError('EINVAL', `snapshot ${s.path} is a diff of another snapshot; a worker reads only whole ones`);
+    return f;
+  } catch (e) {
+    await f.handle.close();
+    throw e;
   }
 }
 
@@ -58,7 +86,8 @@ async function contentHash(handle: FileHandle): Promise<string> {
 }
 
 /** A replay's error as a row reports it: the job's path for the file, and no quoted text from the file. */
-function replayError(e: unknown, shown: string, readPath: string): Error {
+function replayError(e: unknown, shown: string, readPath: string, snapshot?: [readPath: string, shown: string]): Error {
+  if (snapshot && e instanceof Error) e.message = e.message.split(snapshot[0]).join(snapshot[1]);
   const err = e as { name?: string; reason?: string; line?: number; byteOffset?: number; message?: string; code?: string } | null;
   if (err?.name === 'TraceFormatError' && typeof err.reason === 'string') {
     const at = err.line !== undefined ? ` line ${err.line}` : err.byteOffset !== undefined ? ` byte ${err.byteOffset}` : '';

@@ -35,20 +35,20 @@ export function underRoots(real: string, roots: readonly string[]): boolean {
   return roots.some((r) => real === r || real.startsWith(r === sep ? r : r + sep));
 }
 
-/** Opens the regular file at `path` (absolute) for reading if it lies under `roots`; QueueError saying why not otherwise. */
-export async function openUnderRoots(path: string, roots: readonly string[]): Promise<RootedFile> {
-  if (!isAbsolute(path)) throw new QueueError('EINVAL', `trace path ${path} is not absolute`);
-  const outside = () => new QueueError('EACCES', `trace ${path} is outside this worker's --root directories (${roots.join(', ')}); start the worker with --root DIR for the directory that holds it`);
+/** Opens the regular file at `path` (absolute) for reading if it lies under `roots`; QueueError saying why not otherwise (naming it as `what`: a trace, a snapshot). */
+export async function openUnderRoots(path: string, roots: readonly string[], what = 'trace'): Promise<RootedFile> {
+  if (!isAbsolute(path)) throw new QueueError('EINVAL', `${what} path ${path} is not absolute`);
+  const outside = () => new QueueError('EACCES', `${what} ${path} is outside this worker's --root directories (${roots.join(', ')}); start the worker with --root DIR for the directory that holds it`);
   const real = await realpath(path).catch((e: NodeJS.ErrnoException) => {
     // Outside the roots, say so whether or not it exists: the queue learns nothing of other files.
-    throw underRoots(normalize(path), roots) ? fileError(e, path) : outside();
+    throw underRoots(normalize(path), roots) ? fileError(e, path, what) : outside();
   });
   if (!underRoots(real, roots)) throw outside();
   const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY).catch((e: NodeJS.ErrnoException) => {
-    throw e.code === 'ELOOP' ? new QueueError('EAGAIN', `trace ${path} changed while it was opened (a symbolic link appeared); try again`) : fileError(e, path);
+    throw e.code === 'ELOOP' ? new QueueError('EAGAIN', `${what} ${path} changed while it was opened (a symbolic link appeared); try again`) : fileError(e, path, what);
   });
   try {
-    if (!(await handle.stat()).isFile()) throw new QueueError('EINVAL', `trace ${path} is not a regular file`);
+    if (!(await handle.stat()).isFile()) throw new QueueError('EINVAL', `${what} ${path} is not a regular file`);
     const proc = `/proc/self/fd/${handle.fd}`;
     if (!existsSync(proc)) return { handle, readPath: real };
     if (!underRoots(await readlink(proc), roots)) throw outside();
@@ -59,8 +59,8 @@ export async function openUnderRoots(path: string, roots: readonly string[]): Pr
   }
 }
 
-function fileError(e: NodeJS.ErrnoException, path: string): QueueError {
-  if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return new QueueError('ENOENT', `trace ${path} does not exist on this worker (is the shared file system mounted at the same path here?)`);
-  if (e.code === 'EACCES' || e.code === 'EPERM') return new QueueError('EACCES', `trace ${path} is not readable by this worker`);
-  return new QueueError(e.code ?? 'EIO', `trace ${path} cannot be opened (${e.code ?? 'error'})`);
+function fileError(e: NodeJS.ErrnoException, path: string, what: string): QueueError {
+  if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return new QueueError('ENOENT', `${what} ${path} does not exist on this worker (is the shared file system mounted at the same path here?)`);
+  if (e.code === 'EACCES' || e.code === 'EPERM') return new QueueError('EACCES', `${what} ${path} is not readable by this worker`);
+  return new QueueError(e.code ?? 'EIO', `${what} ${path} cannot be opened (${e.code ?? 'error'})`);
 }

@@ -86,7 +86,7 @@ export class Cpu {
 
   /** @internal Built by the machine. */
   constructor(
-    private readonly host: CpuHost,
+    /** @internal */ readonly host: CpuHost,
     /** This CPU's number, 0 to cpus - 1. */
     readonly index: number,
     /** @internal The core's TLB arrays of this CPU. */ readonly tlbState: TlbState,
@@ -116,26 +116,7 @@ export class Cpu {
   }
 
   /** TLB maintenance on this CPU as the OS would issue it. */
-  readonly tlb = {
-    /** INVLPG in the address space this CPU has loaded: drops the entries that translate `va`. */
-    invlpg: (va: number | bigint): void => {
-      this.host.checkLive();
-      this.host.cpuInvlpg(this, toLinear(va));
-    },
-    /** Flushes every non-global entry (what a CR3 reload without PCIDs does), or every entry with `global`. */
-    flush: (options: { global?: boolean } = {}): void => {
-      this.host.checkLive();
-      strictOptions(options, 'options', ['global']);
-      if (options.global !== undefined && typeof options.global !== 'boolean') throw new VmmError('EINVAL', `options.global must be a boolean, got ${typeof options.global}`);
-      this.host.cpuFlush(this, options.global === true);
-    },
-    /** Number of valid entries now in the single TLB (0 with a hierarchy, whose arrays the core owns). */
-    validEntries: (): number => {
-      let n = 0;
-      for (const f of this.tlbState.flags) if (f & TlbFlag.VALID) n++;
-      return n;
-    },
-  };
+  readonly tlb = cpuTlbControl(this);
 
   /** The PCID that tags `space`'s entries on this CPU now: its ASID + 1 (Linux's dynamic ASIDs; 0 when it holds none here), its own PCID (asids: 'static'); 0 without PCIDs. */
   pcidOf(space: { readonly mm: MmContext }): number {
@@ -192,4 +173,28 @@ export class Cpu {
     this.retries = 0;
     Object.assign(this.sd, newShootdownCounters());
   }
+}
+
+/** @internal A CPU's `tlb` controls (a function of the CPU, so a restored CPU gets its own: src/snapshot). */
+export function cpuTlbControl(cpu: Cpu) {
+  return {
+    /** INVLPG in the address space this CPU has loaded: drops the entries that translate `va`. */
+    invlpg: (va: number | bigint): void => {
+      cpu.host.checkLive();
+      cpu.host.cpuInvlpg(cpu, toLinear(va));
+    },
+    /** Flushes every non-global entry (what a CR3 reload without PCIDs does), or every entry with `global`. */
+    flush: (options: { global?: boolean } = {}): void => {
+      cpu.host.checkLive();
+      strictOptions(options, 'options', ['global']);
+      if (options.global !== undefined && typeof options.global !== 'boolean') throw new VmmError('EINVAL', `options.global must be a boolean, got ${typeof options.global}`);
+      cpu.host.cpuFlush(cpu, options.global === true);
+    },
+    /** Number of valid entries now in the single TLB (0 with a hierarchy, whose arrays the core owns). */
+    validEntries: (): number => {
+      let n = 0;
+      for (const f of cpu.tlbState.flags) if (f & TlbFlag.VALID) n++;
+      return n;
+    },
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * One row of a distributed sweep as a job: which trace (a path every worker can read, and the
- * hash of its content), which snapshot (none yet: the field is kept so that a snapshot's hash
- * joins the key when sweeps can start from one), and which configuration (plain data). The job's
+ * hash of its content), which snapshot the replay starts from (likewise a path and its hash, or
+ * null), and which configuration (plain data). The job's
  * key — its BullMQ job id, its SLURM row file — is the hash of exactly these and of the vmsim
  * version that computes it, so equal work is done once and a row is reused only where it would
  * come out the same. The configuration is opaque here: what it means is the replay's business.
@@ -23,8 +23,8 @@ export interface RowJob {
   key: string;
   /** The trace: an absolute path on the shared file system, and the SHA-256 of its bytes. */
   trace: { path: string; hash: string };
-  /** The snapshot the replay starts from: none yet (null). */
-  snapshot: null;
+  /** The snapshot file the replay starts from (an absolute path and the SHA-256 of its bytes), or null. */
+  snapshot: { path: string; hash: string } | null;
   /** The replay configuration, plain data. */
   config: Record<string, unknown>;
 }
@@ -37,9 +37,9 @@ export function rowKey(version: string, traceHash: string, snapshotHash: string 
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** A row job for `config` over the trace at `path` (absolute) whose content hashes to `hash`. */
-export function makeRowJob(version: string, path: string, hash: string, config: Record<string, unknown>): RowJob {
-  return { format: ROW_JOB_FORMAT, version, key: rowKey(version, hash, null, config), trace: { path, hash }, snapshot: null, config };
+/** A row job for `config` over the trace at `path` (absolute) whose content hashes to `hash`, from `snapshot` if given. */
+export function makeRowJob(version: string, path: string, hash: string, config: Record<string, unknown>, snapshot: { path: string; hash: string } | null = null): RowJob {
+  return { format: ROW_JOB_FORMAT, version, key: rowKey(version, hash, snapshot?.hash ?? null, config), trace: { path, hash }, snapshot, config };
 }
 
 /**
@@ -64,16 +64,21 @@ export function checkRowJob(data: unknown, version: string): RowJob {
   if (t === null || typeof t !== 'object' || Array.isArray(t) || Object.keys(t).sort().join(',') !== 'hash,path') bad('trace must be { path, hash }');
   if (typeof t!['path'] !== 'string' || !isAbsolute(t!['path']) || t!['path'].includes('\0')) bad('trace.path must be an absolute path');
   if (typeof t!['hash'] !== 'string' || !HASH.test(t!['hash'])) bad('trace.hash must be a hex SHA-256');
-  if (d['snapshot'] !== null) bad('snapshot must be null (this vmsim cannot start from a snapshot)');
+  const sn = d['snapshot'] as Record<string, unknown> | null;
+  if (sn !== null) {
+    if (typeof sn !== 'object' || Array.isArray(sn) || Object.keys(sn).sort().join(',') !== 'hash,path') bad('snapshot must be null or { path, hash }');
+    if (typeof sn['path'] !== 'string' || !isAbsolute(sn['path']) || sn['path'].includes('\0')) bad('snapshot.path must be an absolute path');
+    if (typeof sn['hash'] !== 'string' || !HASH.test(sn['hash'])) bad('snapshot.hash must be a hex SHA-256');
+  }
   const c = d['config'];
   if (c === null || typeof c !== 'object' || Array.isArray(c)) bad('config must be an object');
   if (typeof d['key'] !== 'string' || !HASH.test(d['key'])) bad('key must be a hex SHA-256');
   let key: string;
   try {
-    key = rowKey(version, t!['hash'] as string, null, c);
+    key = rowKey(version, t!['hash'] as string, sn === null ? null : (sn['hash'] as string), c);
   } catch (e) {
     return bad((e as Error).message);
   }
-  if (key !== d['key']) bad('key does not match the trace hash and configuration');
+  if (key !== d['key']) bad('key does not match the trace and snapshot hashes and configuration');
   return d as unknown as RowJob;
 }

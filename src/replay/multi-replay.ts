@@ -80,6 +80,7 @@ function resolveMulti(options: MultiReplayOptions, traces: number): { cpus: numb
   if (options === null || typeof options !== 'object') throw new VmmError('EINVAL', `options must be an object, got ${describe(options)}`);
   const single: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options)) if (!MULTI_KEYS.has(k)) single[k] = v;
+  for (const k of ['from', 'save'] as const) if (k in single) throw new VmmError('EINVAL', `options.${k} is for one trace (replay(trace, options)): a snapshot of several programs is not what a replay of one continues`);
   if ('seriesEvery' in single) throw new VmmError('EINVAL', 'options.seriesEvery is for one trace (replay(trace, options))');
   const cpus = options.cpus ?? 1;
   if (typeof cpus !== 'number' || !Number.isInteger(cpus) || cpus < 1 || cpus > 256) throw new VmmError('EINVAL', `options.cpus must be an integer in [1, 256], got ${describe(options.cpus)}`);

@@ -12,6 +12,7 @@ import { describe } from '../address.js';
 import { packageVersion } from '../package-info.js';
 import { strictOptions } from '../strict-options.js';
 import { hashFile } from '../queue/file-hash.js';
+import { snapshotParent } from '../snapshot/snapshot-file.js';
 import { makeRowJob, type RowJob } from '../queue/row-job.js';
 import { parseQueueUrl } from '../queue/queue-url.js';
 import { decodeRow } from '../queue/row-codec.js';
@@ -44,10 +45,39 @@ export async function traceFiles(traces: readonly unknown[]): Promise<TraceFile[
   return out;
 }
 
-/** The row jobs of `traces` × `configs`, trace-major (the order of the rows). */
-export function rowJobs(files: readonly TraceFile[], configs: readonly SweepConfig[]): RowJob[] {
+/** The snapshot files the configurations start from (`from`), by the path as given: absolute path and content hash. */
+export async function snapshotFiles(configs: readonly SweepConfig[]): Promise<Map<string, { path: string; hash: string }>> {
+  const out = new Map<string, { path: string; hash: string }>();
+  for (const c of configs) {
+    const from = c.from;
+    if (typeof from !== 'string' || out.has(from)) continue;
+    const st = await stat(from).catch((e: NodeJS.ErrnoException) => {
+      throw new VmmError(e.code === 'ENOENT' ? 'ENOENT' : 'EACCES', `sweep: snapshot file ${from} ${e.code === 'ENOENT' ? 'does not exist' : `cannot be read (${e.code ?? e.message})`}`);
+    });
+    if (!st.isFile()) throw new VmmError('EINVAL', `sweep: snapshot ${from} is not a regular file`);
+    // A diff's parent is named inside the file: a worker would read it outside what the job names.
+    if (snapshotParent(from) !== undefined) throw new VmmError('EINVAL', `sweep: snapshot ${from} is a diff of another snapshot; a queued sweep needs a whole one (load it and save it without a parent)`);
+    out.set(from, { path: resolve(from), hash: await hashFile(from) });
+  }
+  return out;
+}
+
+/**
+ * The row jobs of `traces` × `configs`, trace-major (the order of the rows). A configuration's
+ * `from` leaves it for the job's snapshot (`snapshots`: by snapshotFiles), so the key holds the
+ * snapshot's content hash, not where it lies.
+ */
+export function rowJobs(files: readonly TraceFile[], configs: readonly SweepConfig[], snapshots: ReadonlyMap<string, { path: string; hash: string }> = new Map()): RowJob[] {
   const version = packageVersion();
-  return files.flatMap((f) => configs.map((c) => makeRowJob(version, f.path, f.hash, c as Record<string, unknown>)));
+  return files.flatMap((f) =>
+    configs.map((c) => {
+      const { from, ...rest } = c;
+      if (from === undefined) return makeRowJob(version, f.path, f.hash, rest as Record<string, unknown>);
+      const snap = typeof from === 'string' ? snapshots.get(from) : undefined;
+      if (!snap) throw new VmmError('EINVAL', 'sweep: a configuration starts from a snapshot that was not hashed (snapshotFiles)');
+      return makeRowJob(version, f.path, f.hash, rest as Record<string, unknown>, snap);
+    }),
+  );
 }
 
 /** The row for `config` over `file` from a job's outcome, as a local sweep gives it. */
@@ -56,6 +86,7 @@ export function rowFromOutcome(file: TraceFile, config: SweepConfig, outcome: { 
   const result = decodeRow(outcome.value) as ReplayResult;
   // The worker read the file through its own path; the row names the trace as the user gave it, as replay() does.
   result.trace.source = file.given;
+  if (result.from && typeof config.from === 'string') result.from.snapshot = config.from;
   return { config, result };
 }
 
@@ -69,7 +100,7 @@ export async function queuedSweep(trace: unknown, configs: readonly SweepConfig[
   checkSweepConfigs(configs);
   configs.forEach((c, i) => checkQueueableConfig(c, `sweep: configs[${i}]`));
   const files = await traceFiles(traces);
-  const jobs = rowJobs(files, configs);
+  const jobs = rowJobs(files, configs, await snapshotFiles(configs));
   const rows: Array<SweepRow | FailedSweepRow> = new Array(jobs.length);
   const rowsOf = new Map<string, number[]>();
   jobs.forEach((j, i) => rowsOf.set(j.key, [...(rowsOf.get(j.key) ?? []), i]));

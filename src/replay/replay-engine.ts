@@ -45,6 +45,8 @@ export class ReplayEngine {
   /** The resident set whose policy needs every reference (lru, lfu, 2q, arc), told of each page touch that hit. */
   private readonly everyRef: ResidentSet | undefined;
   private retries0: number;
+  /** The space's own fault handler and missing-region hook, under the engine's (withoutHooks). */
+  private readonly own: { handler: AddressSpace['faultHandler']; hook: AddressSpace['vm']['onMissingRegion'] };
 
   constructor(
     readonly machine: Machine,
@@ -57,6 +59,7 @@ export class ReplayEngine {
     this.tlb0 = [machine.counters[Counter.HITS]!, machine.counters[Counter.MISSES]!];
     const rs = space.vm.resident;
     this.everyRef = rs && rs.policy.kind === 'every-reference' ? rs : undefined;
+    this.own = { handler: space.faultHandler, hook: space.vm.onMissingRegion };
     if (o.mode === 'anon') space.vm.onMissingRegion = anonymousRegionHook(o.pageSize === '2m');
     // Every resolved fault, split by the error code's P bit, so page-ins and Linux's minor+major reconcile.
     const vm = space.faultHandler;
@@ -82,6 +85,20 @@ export class ReplayEngine {
     this.hierStats?.fill(0);
     this.series.length = 0;
     this.retries0 = this.machine.retries;
+  }
+
+  /** Runs `fn` with the space's own fault handler and hook in place (a snapshot file holds no code), then puts the engine's back. */
+  withoutHooks<T>(fn: () => T): T {
+    const space = this.space;
+    const mine = { handler: space.faultHandler, hook: space.vm.onMissingRegion };
+    space.faultHandler = this.own.handler;
+    space.vm.onMissingRegion = this.own.hook;
+    try {
+      return fn();
+    } finally {
+      space.faultHandler = mine.handler;
+      space.vm.onMissingRegion = mine.hook;
+    }
   }
 
   /** Accesses re-executed after a resolved fault (the single TLB counted each as one more lookup and miss; not the trace's). */

@@ -7,6 +7,8 @@ import type { ResolvedHierarchy, TlbArrayOptions } from '../tlb/hierarchy-option
 import { resolveTlb, type LevelConfig, type TlbOptions } from '../tlb/tlb-options.js';
 import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import type { SwapOptions } from '../reclaim/swap-area.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import { checkSnapshotOptions } from './snapshot-options.js';
 
 /** One TLB level: total entries and ways per set (ways = entries: fully associative), and optionally its policy, page sizes, seed and latency. */
 export type TlbLevelOptions = TlbArrayOptions;
@@ -78,6 +80,16 @@ export interface ReplayOptions {
    * once: replay([a, b], { cpus }).
    */
   cpus?: number;
+  /**
+   * Start from a snapshot (a file `save` wrote, or a Snapshot of a machine with one process):
+   * its machine and process continue with this trace, and the counts are the trace's. Its memory,
+   * process and resident limit are the snapshot's (memory, frames, policy, swap and setup are
+   * refused); the TLB is this replay's: of the snapshot's geometry it keeps its entries, of
+   * another it starts empty (result.from says which; docs/snapshots.md).
+   */
+  from?: string | Snapshot<unknown>;
+  /** Save the machine to this snapshot file when the replay ends (docs/snapshots.md); replay or sweep `from` it later. */
+  save?: string;
 }
 
 /** A configuration of a sweep: replay options without callbacks or a signal (they cannot cross to a worker thread). */
@@ -106,7 +118,7 @@ export interface ResolvedReplayOptions {
   cpus: number;
 }
 
-const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'vm', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'format', 'warmup', 'simulate', 'cpus']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'vm', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'format', 'warmup', 'simulate', 'cpus', 'from', 'save']);
 const FORMATS = ['auto', 'champsim', 'champsim-cloudsuite'];
 
 /** Validates replay options and fills in defaults; unknown keys are EINVAL (a typo would silently change the experiment). */
@@ -134,6 +146,7 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) throw new VmmError('EINVAL', `options.${k} must be a whole number of instructions (or accesses), got ${describe(v)}`);
   }
   if (hierarchy) r.hierarchy = hierarchy;
+  checkSnapshotOptions(o as Readonly<Record<string, unknown>>);
   if (o.seriesEvery !== undefined) {
     if (!Number.isInteger(o.seriesEvery) || o.seriesEvery < 1) throw new VmmError('EINVAL', `options.seriesEvery must be a positive integer (accesses), got ${describe(o.seriesEvery)}`);
     r.seriesEvery = o.seriesEvery;

@@ -176,6 +176,8 @@ export interface ReplayResult {
   /** Regions of the process at the end. */
   regions: number;
   backend: 'native' | 'js';
+  /** A replay from a snapshot (options.from): which, and whether its TLBs were kept or, of another geometry than this replay's, started empty. Counts are the trace's; pagesTouched and bytesTouched are the process's since it began. */
+  from?: { snapshot: string; tlbs: 'kept' | 'emptied' };
   timeMs: number;
   nsPerAccess: number;
 }

@@ -18,6 +18,7 @@ import { readsEndSoon } from './reads-end-soon.js';
 import { replayMany, type MultiReplayOptions } from './multi-replay.js';
 import { isProgramChunk, runProgram } from './program/run-program.js';
 import type { MultiReplayResult } from './multi-replay-result.js';
+import { countFromStart, saveReplay, startFromSnapshot } from './replay-snapshot.js';
 
 import type { TraceInput } from './trace-input.js';
 
@@ -109,7 +110,7 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     throw e;
   }
   if (!firstChunk.done && isProgramChunk(firstChunk.value)) {
-    for (const k of ['setup', 'seriesEvery'] as const) {
+    for (const k of ['setup', 'seriesEvery', 'from', 'save'] as const) {
       if (options[k] !== undefined) {
         await early.close().catch(() => undefined);
         throw new VmmError('EINVAL', `options.${k} is for a trace of accesses, not one of processes (a recorded program)`);
@@ -132,9 +133,11 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     }
   })();
   // The machine's CPU has the experiment's TLB: the single TLB, or the hierarchy (options.tlb and options.cpu, validated above).
-  const machine = replayMachine(options, o);
+  // Or the machine of a snapshot, its one process continuing (replay-snapshot.ts).
+  const start = options.from !== undefined ? startFromSnapshot(options, o) : undefined;
+  const machine = start ? start.machine : replayMachine(options, o);
   try {
-    const space = pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
+    const space = start ? start.space : pr ? machine.createAddressSpace({ residentLimit: pr.frames, policy: pr.policy, flushAccessed: pr.flushAccessed, ...(pr.policyOptions ? { policyOptions: pr.policyOptions } : {}) }) : machine.createAddressSpace();
     if (options.setup) {
       options.setup(space);
       // The experiment starts clean: what setup touched is neither "touched" nor cached.
@@ -181,6 +184,8 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     src.info.records = records;
     const result = collectResult(engine, o, src.info, before, timeMs);
     if (!window.open) result.window = window.result();
+    if (start) countFromStart(result, start);
+    if (options.save !== undefined) saveReplay(engine, options.save);
     options.onFinish?.(space);
     return result;
   } finally {

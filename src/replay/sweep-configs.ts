@@ -14,6 +14,9 @@ export function checkSweepConfigs(configs: unknown): void {
     } catch (e) {
       throw new VmmError('EINVAL', `sweep: configs[${i}]: ${(e as Error).message}`);
     }
+    const c2 = c as Record<string, unknown>;
+    if (c2['from'] !== undefined && typeof c2['from'] !== 'string') throw new VmmError('EINVAL', `sweep: configs[${i}].from must be a snapshot file's path (a Snapshot object cannot cross to a worker thread)`);
+    if (c2['save'] !== undefined) throw new VmmError('EINVAL', `sweep: configs[${i}].save: rows do not save their machines (replay one configuration with save)`);
     for (const k of LOCAL_ONLY) if ((c as Record<string, unknown>)[k] !== undefined) throw new VmmError('EINVAL', `sweep: configs[${i}].${k} cannot cross to a worker thread (give sweep's own onProgress or signal)`);
   });
 }

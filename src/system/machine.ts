@@ -27,7 +27,7 @@ import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy
 import { ResidentSet, type ResidentConfig } from '../vmm/resident-set.js';
 import { ShmReclaim } from '../vmm/reclaim/shmem.js';
 import { Reclaimer, resolveWatermarks, type Watermarks } from '../vmm/reclaimer.js';
-import { OomKiller, checkOomScoreAdj, type OomKill } from '../vmm/oom-killer.js';
+import { OomKiller, checkOomScoreAdj, type OomCandidate, type OomKill } from '../vmm/oom-killer.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { ZswapStats } from '../reclaim/zswap.js';
 import { SimClock } from '../vmm/sim-clock.js';
@@ -37,6 +37,10 @@ import { FileReclaim } from '../vmm/reclaim/file-reclaim.js';
 import { meminfo, vmstat, type MemInfo, type VmStat, type StatSources } from '../vmm/mem-stats.js';
 import { closeWhenCollected, disposed } from '../machine/release-on-collect.js';
 import '../machine/symbol-dispose.js';
+import { Snapshot, takeSnapshot } from '../snapshot/snapshot.js';
+import { snapshotClass } from '../snapshot/class-registry.js';
+import { loadSnapshotFile, saveSnapshotFile, type SaveInfo, type SaveOptions } from '../snapshot/snapshot-file.js';
+import { nativeAvailable } from '../core/native-core.js';
 
 /** Options of createAddressSpace. */
 export interface AddressSpaceOptions {
@@ -105,9 +109,7 @@ export class Machine extends Mmu {
   /** Builds a machine; see MachineOptions for the defaults. */
   constructor(options: MachineOptions = {}) {
     super(options);
-    const c = this.counters;
-    // Simulated time: one nanosecond per memory access (see src/vmm/sim-clock.ts).
-    const clock = new SimClock(() => c[Counter.READS]! + c[Counter.WRITES]! + c[Counter.EXECUTES]!);
+    const clock = new SimClock(this.clockSource());
     let tunables;
     try {
       tunables = resolveVmTunables(options.vm);
@@ -116,8 +118,8 @@ export class Machine extends Mmu {
       throw e;
     }
     this.vmm = new VmmContext(this.frames, this.nxEnabled, { maxMapCount: this.config.maxMapCount, shmBytes: this.config.shmBytes }, clock, tunables);
-    const swapPages = () => this.vmm.swap?.slots.total ?? 0;
-    this.oom = new OomKiller(() => this.frames.total + swapPages(), swapPages, (c) => (c.owner as AddressSpace).destroy(), options.onOomKill);
+    const hooks = this.hostHooks();
+    this.oom = new OomKiller(hooks.totalPages, hooks.swapPages, hooks.kill, options.onOomKill);
     this.fs = new FileSystem(this.vmm, () => this.checkLive());
     this.fileReclaim = new FileReclaim(this.vmm);
     this.vmm.fileReclaim = this.fileReclaim;
@@ -128,12 +130,7 @@ export class Machine extends Mmu {
       if (options.onOomKill !== undefined && typeof options.onOomKill !== 'function') throw new VmmError('EINVAL', `options.onOomKill must be a function, got ${describe(options.onOomKill)}`);
       // Every machine reclaims its page cache; with swap, anonymous and shared memory pages too.
       const wm = resolveWatermarks(options.watermarks, this.frames.total);
-      const vmm = this.vmm;
-      this.vmm.reclaimer = new Reclaimer(wm, () => this.frames.freeCount(), this.oom, (n) => vmm.shrinkSwapCache(n), {
-        swappiness: () => vmm.tunables.swappiness,
-        canSwap: () => vmm.swap !== undefined && vmm.swap.slots.free > 0,
-        costs: () => ({ anon: vmm.anonCost, file: vmm.fileCost }),
-      });
+      this.vmm.reclaimer = new Reclaimer(wm, hooks.freeFrames, this.oom, hooks.shrinkCache, hooks.inputs);
       this.vmm.reclaimer.sets.add(this.fileReclaim);
       if (options.swap !== undefined) {
         const swap = options.vm?.pageCluster === undefined ? options.swap : samePageCluster(options.swap, tunables.pageCluster);
@@ -204,6 +201,108 @@ export class Machine extends Mmu {
   commitInfo(): CommitInfo {
     this.checkLive();
     return this.vmm.overcommit.info();
+  }
+
+  /**
+   * The machine's closures the OOM killer and the reclaimer call back (one place, so a restored
+   * machine gives its own objects the same ones: rewire()).
+   */
+  private hostHooks() {
+    const swapPages = () => this.vmm.swap?.slots.total ?? 0;
+    return {
+      totalPages: () => this.frames.total + swapPages(),
+      swapPages,
+      kill: (c: OomCandidate) => (c.owner as AddressSpace).destroy(),
+      freeFrames: () => this.frames.freeCount(),
+      shrinkCache: (n: number) => this.vmm.shrinkSwapCache(n),
+      inputs: {
+        swappiness: () => this.vmm.tunables.swappiness,
+        canSwap: () => this.vmm.swap !== undefined && this.vmm.swap.slots.free > 0,
+        costs: () => ({ anon: this.vmm.anonCost, file: this.vmm.fileCost }),
+      },
+    };
+  }
+
+  /** @internal Simulated time's source: one nanosecond per memory access the CPUs made (see src/vmm/sim-clock.ts); a restored machine's clock reads its own counters. */
+  clockSource(): () => number {
+    return () => {
+      const c = this.counters;
+      return c[Counter.READS]! + c[Counter.WRITES]! + c[Counter.EXECUTES]!;
+    };
+  }
+
+  /** @internal A restored machine (src/snapshot): its closures point at it, its swap closes when it is collected. */
+  rewire(): void {
+    const h = this.hostHooks();
+    Object.assign(this.oom as unknown as Record<string, unknown>, { totalPages: h.totalPages, swapPages: h.swapPages, kill: h.kill });
+    if (this.vmm.reclaimer) Object.assign(this.vmm.reclaimer as unknown as Record<string, unknown>, { freeFrames: h.freeFrames, shrinkCache: h.shrinkCache, inputs: h.inputs });
+    (this as unknown as { hooks: ProcessHooks }).hooks = this.processHooks();
+    if (this.vmm.swap) closeWhenCollected(this, this.vmm.swap);
+  }
+
+  /** @internal What a restored process asks of its machine (src/snapshot). */
+  get processHooksOf(): ProcessHooks {
+    return this.hooks;
+  }
+
+  /**
+   * Captures the whole machine now (docs/snapshots.md): physical memory copy-on-write (cheap:
+   * nothing is copied until either side writes), frames, every process, thread, region, swap
+   * slot, policy, TLB and statistic. `snapshot.restore()` (or `Machine.from(snapshot)`) makes a new
+   * machine in exactly this state. EINVAL for what cannot be captured (a plug-in policy object, a
+   * swap file), naming where it is.
+   */
+  snapshot(): Snapshot<Machine> {
+    this.checkLive();
+    return takeSnapshot(this);
+  }
+
+  /** A new machine in the snapshot's state (`snapshot.restore()`). */
+  static from(snapshot: Snapshot<Machine>): Machine {
+    if (!(snapshot instanceof Snapshot)) throw new VmmError('EINVAL', `snapshot must be a Snapshot (from machine.snapshot() or Machine.load), got ${describe(snapshot)}`);
+    return snapshot.restore();
+  }
+
+  /**
+   * Saves the whole machine to a snapshot file (docs/snapshots.md: a text header, then the state
+   * and the pages, zero pages left out, duplicates stored once, compressed). With `parent` (a
+   * snapshot file of this machine's past, or of the machine it was restored from) only the pages
+   * that differ from the parent's are stored. Written beside `path` and renamed into place.
+   */
+  save(path: string, options: SaveOptions = {}): SaveInfo {
+    this.checkLive();
+    strictOptions(options, 'options', ['parent']);
+    const snap = takeSnapshot(this);
+    try {
+      return saveSnapshotFile(snap, path, options);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /**
+   * The machine a snapshot file holds (with its diffs' parents), checked whole before anything is
+   * built: a file of another format or vmsim version, or a corrupted or truncated one, is refused
+   * with a SnapshotError. `backend`: 'auto' (default) native when the addon loads, else js.
+   */
+  static load(path: string, options: { backend?: 'native' | 'js' | 'auto' } = {}): Machine {
+    strictOptions(options, 'options', ['backend']);
+    const b = options.backend ?? 'auto';
+    if (b !== 'native' && b !== 'js' && b !== 'auto') throw new VmmError('EINVAL', `options.backend must be 'native', 'js' or 'auto', got ${describe(b)}`);
+    const snap = loadSnapshotFile<Machine>(path);
+    try {
+      return snap.restoreOn(b === 'auto' ? (nativeAvailable() ? 'native' : 'js') : b);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /** The live processes (VMM address spaces) in creation order, each with its `pid`. */
+  processes(): AddressSpace[] {
+    this.checkLive();
+    const out: AddressSpace[] = [];
+    for (const s of this.spaceSet) if (s instanceof AddressSpace && !s.destroyed) out.push(s);
+    return out;
   }
 
   /** The free-page watermarks (pages): below `low` kswapd reclaims, below `min` the allocating process does. */
@@ -329,7 +428,7 @@ export class Machine extends Mmu {
 
   /** A process's resident configuration: the one given (a limit), else, with swap, an unlimited one (every process is reclaimable: its anonymous pages can go to swap). */
   private residentFor(resident: ResidentConfig | undefined): ResidentConfig | undefined {
-    return resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy(this.defaultPolicy), flushAccessed: false } : undefined);
+    return resident ?? (this.vmm.swap ? { limit: Infinity, makePolicy: () => resolvePolicy(this.defaultPolicy), flushAccessed: false, policy: this.defaultPolicy } : undefined);
   }
 
   /** Gives a process its resident set (with the policy made for it). */
@@ -341,7 +440,11 @@ export class Machine extends Mmu {
   }
 
   /** What processes ask of the machine (fork, vfork, a vfork child's exec, a new image's layout). */
-  private readonly hooks: ProcessHooks = {
+  private readonly hooks: ProcessHooks = this.processHooks();
+
+  /** @internal The hooks (a method: a restored machine makes its own, src/snapshot). */
+  processHooks(): ProcessHooks {
+    return {
     // A fork child's layout is its parent's (forkInto copies it): no randomization is drawn for it.
     fork: (parent) => this.newProcessSpace(parent.vm.stackLimit, parent.vm.resident?.config, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START }),
     borrow: (parent) => new AddressSpace(this, parent.rootFrame, this.vmm, { stackTop: STACK_TOP, mmapBase: 0, heapStart: DEFAULT_HEAP_START, stackLimit: parent.vm.stackLimit }, this.hooks, parent),
@@ -359,7 +462,8 @@ export class Machine extends Mmu {
       this.register(child);
     },
     layout: (stackLimit) => this.aslr.next(stackLimit),
-  };
+    };
+  }
 
   /** Validates the resident-limit options (EINVAL naming the option); undefined without a limit. */
   private residentConfig(o: AddressSpaceOptions): ResidentConfig | undefined {
@@ -385,7 +489,7 @@ export class Machine extends Mmu {
       given = false;
       return resolvePolicy(spec);
     };
-    return { limit, makePolicy, flushAccessed };
+    return { limit, makePolicy, flushAccessed, policy: spec, policyOptions: popts };
   }
 
   /** Creates a named shared memory object (like shm_open + ftruncate) that any address space can mmap. */
@@ -444,3 +548,6 @@ function samePageCluster(swap: SwapOptions, pageCluster: number): SwapOptions {
   }
   return swap !== null && typeof swap === 'object' ? { ...swap, pageCluster } : swap;
 }
+
+// A restored machine's closures point at it (src/snapshot).
+snapshotClass(Machine, { skip: ['hooks'], rebuild: (m) => m.rewire() });

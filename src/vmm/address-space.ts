@@ -64,10 +64,15 @@ export class AddressSpace extends MmuSpace {
   private borrower: AddressSpace | undefined;
 
   /** @internal Use machine.createAddressSpace(). */
-  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number }, private readonly hooks: ProcessHooks, share?: AddressSpace) {
+  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number }, /** @internal */ readonly hooks: ProcessHooks, share?: AddressSpace) {
     super(machine, rootFrame, share);
     this.vm = new VirtualMemory(this.pages, ctx, layout);
     this.faultHandler = this.vm;
+  }
+
+  /** The process id: its main thread's id (Linux's tgid), unique for the machine's life. */
+  get pid(): number {
+    return this.tid;
   }
 
   /** mmap(2): creates a mapping and returns its address. See MmapOptions. */

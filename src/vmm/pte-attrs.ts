@@ -71,7 +71,9 @@ export function protectionMap(nxe: boolean): readonly PageProt[] {
     const change: ProtectChange = { setLo: w.lo & lowMask, setHi: w.hi, clearLo: lowMask & ~w.lo, clearHi: PTE_HI.NX & ~w.hi, ...(shared ? {} : COW_STAYS_READONLY) };
     const wpReuse: ProtectChange = { setLo: (w.lo & lowMask) | PTE.A | PTE.D | ((w.lo & PTE.RW) !== 0 ? SOFT_DIRTY : 0), setHi: w.hi, clearLo: lowMask & ~w.lo, clearHi: PTE_HI.NX & ~w.hi };
     const base = { writableDirty, readOnly: ro, wpReuse };
-    const wp: PageProt = { ...base, writable: ro, change: { ...change, setLo: change.setLo & ~PTE.RW }, get softDirtyWp() { return wp; } };
+    // Its own write-protected form is itself (a plain field, not a getter: a snapshot copies fields).
+    const wp = { ...base, writable: ro, change: { ...change, setLo: change.setLo & ~PTE.RW } } as { softDirtyWp: PageProt } & Omit<PageProt, 'softDirtyWp'>;
+    wp.softDirtyWp = wp;
     map.push({ ...base, writable: w, change, softDirtyWp: wp });
   }
   return map;

@@ -1,5 +1,5 @@
 /** What a resident set is configured with and what the machine-wide side gives it (in a file of their own: the resident set's parts share them). */
-import type { ReclaimPolicy } from '../reclaim/policy.js';
+import type { PolicyName, PolicyOptions, ReclaimPolicy } from '../reclaim/policy.js';
 import type { SwapArea } from '../reclaim/swap-area.js';
 import type { ReclaimCounters } from '../reclaim/reclaim-stats.js';
 import type { Frames } from '../machine/frames.js';
@@ -14,6 +14,9 @@ export interface ResidentConfig {
   makePolicy: () => ReclaimPolicy;
   /** Flush the TLB entry of a page whose Accessed bit reclaim clears (default false: x86 Linux does not). */
   flushAccessed: boolean;
+  /** What makePolicy makes: a built-in policy's name and options (a restored snapshot makes makePolicy again from them), or a plug-in object. */
+  readonly policy?: PolicyName | ReclaimPolicy;
+  readonly policyOptions?: PolicyOptions;
 }
 
 /** What the machine-wide side gives a resident set. */

@@ -1,11 +1,11 @@
 /** Machine-wide VMM state: the zero page, the inodes (files and shared memory objects) with the page cache and writeback, and summed fault counters. */
 import type { Frames } from '../machine/frames.js';
 import { VmmError } from '../errors.js';
-import { SharedMemoryObject, type ObjectPager, type ShmBudget } from './shared-memory.js';
+import { SharedMemoryObject, type ObjectHost, type ObjectPager, type ShmBudget } from './shared-memory.js';
 import type { Inode } from './file/inode.js';
 import type { RegularFile } from './file/regular-file.js';
-import { PageCache } from './file/page-cache.js';
-import { Flusher } from './file/flusher.js';
+import { PageCache, type PageCacheContext } from './file/page-cache.js';
+import { Flusher, type FlusherContext } from './file/flusher.js';
 import type { FileReclaim } from './reclaim/file-reclaim.js';
 import type { SimClock } from './sim-clock.js';
 import type { VmTunables } from './vm-tunables.js';
@@ -106,20 +106,21 @@ export class VmmContext {
       bytes: shmBytes,
       pages: Math.floor(shmBytes / PAGE_SIZE),
       used: 0,
-      charge(pages: number): boolean {
-        if (this.used + pages > this.pages) return false;
-        this.used += pages;
-        return true;
-      },
-      uncharge(pages: number): void {
-        this.used -= pages;
-      },
+      charge: chargeShm,
+      uncharge: unchargeShm,
     };
     const z = frames.allocZeroed();
     if (z < 0) throw new VmmError('ENOMEM', 'options.memory is too small for the zero page');
     this.zeroFrame = z;
     this.protectionMap = protectionMap(nxe);
-    this.pageCache = new PageCache({
+    this.pageCache = new PageCache(this.pageCacheContext(frames, clock, tunables));
+    this.overcommit = new Overcommit(frames.total, () => this.swap?.slots.total ?? 0, frames.freeCount());
+    this.flusher = new Flusher(this.flusherContext(frames, clock, tunables), this.pageCache);
+  }
+
+  /** What the page cache asks of the machine (its allocation point, the anonymous LRU's sizes, lru_note_cost). */
+  private pageCacheContext(frames: Frames, clock: SimClock, tunables: VmTunables): PageCacheContext {
+    return {
       frames,
       clock,
       beforeAllocate: () => {
@@ -128,9 +129,18 @@ export class VmmContext {
       anonSizes: () => ({ activeAnon: 0, inactiveAnon: this.reclaimer?.anonPages() ?? 0, swapFree: this.swap?.slots.free ?? 0 }),
       noteFileCost: (io, rotated) => this.noteCost(true, io, rotated),
       lruGen: tunables.lruGen,
-    });
-    this.overcommit = new Overcommit(frames.total, () => this.swap?.slots.total ?? 0, frames.freeCount());
-    this.flusher = new Flusher({ clock, tunables, freePages: () => frames.freeCount(), reservePages: () => (this.reclaimer?.watermarks ?? linuxWatermarks(frames.total)).high }, this.pageCache);
+    };
+  }
+
+  /** What the flusher asks of the machine (free frames, the pages the kernel keeps). */
+  private flusherContext(frames: Frames, clock: SimClock, tunables: VmTunables): FlusherContext {
+    return { clock, tunables, freePages: () => frames.freeCount(), reservePages: () => (this.reclaimer?.watermarks ?? linuxWatermarks(frames.total)).high };
+  }
+
+  /** @internal A restored machine (src/snapshot): the page cache's and the flusher's calls back point at this context. */
+  wireFiles(): void {
+    this.pageCache.rewire(this.pageCacheContext(this.frames, this.clock, this.tunables));
+    this.flusher.rewire(this.flusherContext(this.frames, this.clock, this.tunables));
   }
 
   /**
@@ -228,6 +238,20 @@ export class VmmContext {
     return this.frames.total + (this.swap?.slots.total ?? 0);
   }
 
+  /** @internal What an object tells its context: unlinked (its name is free) and released (gone). A method, so a restored context gives its objects their own (src/snapshot). */
+  objectHooks(): ObjectHost {
+    return {
+      unlinked: (o) => {
+        if (this.names.get(o.name) === o) this.names.delete(o.name);
+      },
+      release: (o) => {
+        this.inodes.delete(o.id);
+        this.overcommit.uncharge((o as SharedMemoryObject).accounted); // shmem_unacct_size when the last mapping of an anonymous object goes
+        (o as SharedMemoryObject).freeAll();
+      },
+    };
+  }
+
   /** Creates a shared memory object; a non-empty `name` must be unused (EEXIST). */
   createObject(name: string, size: number): SharedMemoryObject {
     if (name !== '' && this.names.has(name)) throw new VmmError('EEXIST', `shared memory ${JSON.stringify(name)} already exists`);
@@ -236,16 +260,7 @@ export class VmmContext {
       this.nextId++,
       name,
       size,
-      {
-        unlinked: (o) => {
-          if (this.names.get(o.name) === o) this.names.delete(o.name);
-        },
-        release: (o) => {
-          this.inodes.delete(o.id);
-          this.overcommit.uncharge((o as SharedMemoryObject).accounted); // shmem_unacct_size when the last mapping of an anonymous object goes
-          (o as SharedMemoryObject).freeAll();
-        },
-      },
+      this.objectHooks(),
       name === '' ? undefined : this.shm,
       this.shmPager,
     );
@@ -295,4 +310,16 @@ export class VmmContext {
   byName(name: string): SharedMemoryObject | undefined {
     return this.names.get(name);
   }
+}
+
+/** @internal /dev/shm's charge (module-level: a snapshot names it, src/snapshot). */
+export function chargeShm(this: { used: number; readonly pages: number }, pages: number): boolean {
+  if (this.used + pages > this.pages) return false;
+  this.used += pages;
+  return true;
+}
+
+/** @internal /dev/shm's uncharge. */
+export function unchargeShm(this: { used: number }, pages: number): void {
+  this.used -= pages;
 }

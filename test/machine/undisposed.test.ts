@@ -35,13 +35,20 @@ describe('undisposed machines', () => {
   it.each(BACKENDS)('a collected machine gives its swap file back (descriptor and lock) once the event loop turns (%s)', async (backend) => {
     const file = join(tempDir('undisposed'), 'swap');
     const fds = () => readdirSync('/proc/self/fd').length;
+    // Machines of earlier tests close their descriptors (a native machine's RAM is a memfd) as they are collected: settle first.
+    for (let i = 0, last = -1; i < 50 && fds() !== last; i++) {
+      last = fds();
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const before = fds();
     (() => {
       const m = new Machine({ memory: '16MiB', backend, swap: { size: '1MiB', file } });
       const s = m.createAddressSpace();
       s.write(s.mmap({ length: 4096, prot: 'rw' }), [1]);
     })();
-    expect(fds()).toBe(before + 1);
+    // Its swap file, and a native machine's RAM (a memfd, so that snapshots can freeze it).
+    expect(fds()).toBe(before + (backend === 'native' ? 2 : 1));
     for (let i = 0; i < 10 && fds() > before; i++) {
       gc();
       await new Promise((r) => setTimeout(r, 10));

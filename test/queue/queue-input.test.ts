@@ -96,6 +96,10 @@ describe('job identity', () => {
     const v = packageVersion();
     const good = makeRowJob(v, '/t/x.bin', 'a'.repeat(64), { tlb: { entries: 8 } });
     expect(checkRowJob(structuredClone(good), v)).toEqual(good);
+    const fromSnap = makeRowJob(v, '/t/x.bin', 'a'.repeat(64), { tlb: { entries: 8 } }, { path: '/t/w.vmsnap', hash: 'c'.repeat(64) });
+    expect(checkRowJob(structuredClone(fromSnap), v)).toEqual(fromSnap);
+    expect(fromSnap.key).not.toBe(good.key);
+    expect(makeRowJob(v, '/t/x.bin', 'a'.repeat(64), { tlb: { entries: 8 } }, { path: '/elsewhere/w.vmsnap', hash: 'c'.repeat(64) }).key).toBe(fromSnap.key);
     const bad: Array<[unknown, RegExp]> = [
       [null, /not an object/],
       [[good], /not an object/],
@@ -107,6 +111,10 @@ describe('job identity', () => {
       [{ ...good, trace: { path: '/x', hash: 'SECRET' } }, /trace.hash must be a hex SHA-256/],
       [{ ...good, trace: { path: '/x', hash: good.trace.hash, more: 1 } }, /trace must be \{ path, hash \}/],
       [{ ...good, snapshot: '/snap' }, /snapshot must be null/],
+      [{ ...good, snapshot: { path: 'rel/s.vmsnap', hash: good.trace.hash } }, /snapshot.path must be an absolute path/],
+      [{ ...good, snapshot: { path: '/s.vmsnap', hash: 'SECRET' } }, /snapshot.hash must be a hex SHA-256/],
+      // A snapshot the key was not made with: its hash is part of the job's identity.
+      [{ ...good, snapshot: { path: '/s.vmsnap', hash: 'b'.repeat(64) } }, /key does not match/],
       [{ ...good, config: [] }, /config must be an object/],
       [{ ...good, config: { tlb: { entries: 16 } } }, /key does not match/],
       [{ ...good, key: 'SECRET' }, /key must be a hex SHA-256/],

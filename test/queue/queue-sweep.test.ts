@@ -187,7 +187,7 @@ describe.skipIf(!redisInstalled)('sweeps on a job queue (BullMQ on a private red
         return (await Job.fromId(queue, id))!.failedReason;
       };
       expect(await reason(dotdot.key)).toMatch(/^trace .*\/\.\.\/elsewhere\/escape\.lackey is outside this worker's --root directories/);
-      expect(await reason(wrongKey.key)).toBe('malformed job: key does not match the trace hash and configuration');
+      expect(await reason(wrongKey.key)).toBe('malformed job: key does not match the trace and snapshot hashes and configuration');
       expect(await reason('junk')).toBe('malformed job: fields must be format, version, key, trace, snapshot, config');
       expect(await reason('old')).toMatch(/^the job was queued by vmsim 0\.0\.0-other and this worker is vmsim /);
     } finally {

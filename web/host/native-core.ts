@@ -1,5 +1,6 @@
 /** The browser's stand-in for src/core/native-core.ts: there is no addon, so 'auto' picks the js core. */
 import type { Core, CoreConfig } from '../../src/core/core.js';
+import type { RamImage } from '../../src/core/core-state.js';
 import { VmmError } from '../../src/errors.js';
 
 const WHY = new Error('a browser has no native addon; the page runs the pure-TypeScript core');
@@ -27,4 +28,9 @@ export function createNativeCore(_config: CoreConfig): Core {
 /** No addon to lock with (a browser has no swap file either). */
 export function nativeFlock(_fd: number, _lock: boolean): string | undefined {
   return undefined;
+}
+
+/** Never called: only a native core's snapshot has a native RAM image. */
+export function nativeRamImage(_handle: unknown): RamImage {
+  throw new VmmError('ENOSYS', `no native RAM image: ${WHY.message}`);
 }

@@ -17,11 +17,14 @@ import { recordFailure, tapValgrindMessages } from './record.js';
 import { checkedOutput, checkedPlot, plotSpec, traceName } from '../plot-args.js';
 import { addPressureOptions, courseSummary, PRESSURE_SPECS } from '../pressure-args.js';
 import type { ReplayResult } from '../../replay/replay-result.js';
+import { checkFrom, FROM_SPEC, reportEmptiedTlbs, SAVE_SPEC } from '../snapshot-args.js';
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(false),
   ...windowSpecs(),
   ...PRESSURE_SPECS,
+  FROM_SPEC,
+  SAVE_SPEC,
   { name: 'series', type: 'int', min: 1, value: 'N', group: GROUP.output, help: 'the miss rates within every N accesses (a time series: in --json, --series-csv, --series-plot)' },
   { name: 'series-csv', type: 'string', value: 'FILE.csv', group: GROUP.output, help: 'with --series: write the miss rates per window as CSV' },
   plotSpec('series-plot', 'with --series: draw the miss rates per window', GROUP.output),
@@ -65,6 +68,7 @@ examples:
   vmsim replay trace.bin --tlb-entries 64 --tlb-ways 64 --json
   vmsim replay traces/ls.lackey.gz --frames 64 --policy lru --swap 64MiB
   vmsim replay traces/ls.lackey.gz --frames 64 --policy opt     (reads TRACE twice: not from a pipe)
+  vmsim replay warmup.bin --cpu skylake --save warm.vmsnap     (then: ... rest.bin --from warm.vmsnap)
   vmsim replay a.trace b.trace c.trace --cpus 2 --quantum 5000   (one process per trace, sharing memory)`;
 
 /** Runs `vmsim replay`; returns the exit code. */
@@ -72,6 +76,7 @@ export async function replayCommand(argv: string[], io: CommandIo): Promise<numb
   const live = argv.includes('--record') && !argv.slice(0, argv.indexOf('--record')).includes('--');
   const a = parseCommand(argv, SPECS, 'replay', REPLAY_HELP, io.stdout, live ? { count: 1, what: 'a PROGRAM to run (after --)', orMore: true } : { count: 1, what: 'one or more TRACE files', orMore: true });
   if (!a) return 0;
+  checkFrom(a, 'replay');
   const options = addPressureOptions(a, replayOptionsFrom(a, 'replay'), 'replay');
   if (!live && (a.positional.length > 1 || a.options.has('quantum'))) return replayMany(a, options, io);
   // One TRACE on several CPUs: a recorded program's threads run on them.
@@ -80,7 +85,11 @@ export async function replayCommand(argv: string[], io: CommandIo): Promise<numb
   // Output files are checked before the replay, so a typo does not cost the run.
   const csvFile = checkedOutput(a, 'series-csv', 'replay');
   const plotFile = checkedPlot(a, 'series-plot', 'replay');
+  const save = checkedOutput(a, 'save', 'replay');
+  if (save !== undefined) options.save = save;
   const result = live ? await replayRecording(a.positional, options, io) : await runReplay(a.positional[0]!, options, io, 'replay');
+  reportEmptiedTlbs([result], 'replay', io);
+  if (save !== undefined) io.stderr.write(`vmsim replay: saved the machine to ${save} (go on from it with --from ${save})\n`);
   if (result.series) {
     const { header, rows } = seriesRows(result);
     if (csvFile !== undefined) writeFileSync(csvFile, toCsv(header, rows));
@@ -127,7 +136,7 @@ function seriesChart(r: ReplayResult, trace: string, cpu: string | undefined): s
 
 /** `replay TRACE TRACE... --cpus N`: one process per trace on one machine; a summary or JSON. */
 async function replayMany(a: NonNullable<ReturnType<typeof parseCommand>>, options: ReturnType<typeof replayOptionsFrom>, io: CommandIo): Promise<number> {
-  for (const k of ['series', 'csv', 'course-summary', 'series-csv', 'series-plot']) if (a.options.has(k)) throw new UsageError(`replay: --${k} is for one TRACE`);
+  for (const k of ['series', 'csv', 'course-summary', 'series-csv', 'series-plot', 'from', 'save']) if (a.options.has(k)) throw new UsageError(`replay: --${k} is for one TRACE`);
   const cpus = a.options.get('cpus') as number | undefined;
   const quantum = a.options.get('quantum') as number | undefined;
   const result = await replay(

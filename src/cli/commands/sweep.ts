@@ -10,6 +10,7 @@ import { flatResult } from '../result-csv.js';
 import { didYouMean } from '../suggest.js';
 import { checkedPlot, plotSpec, traceName } from '../plot-args.js';
 import { SOURCE_SPECS, sweepRows, type OutputRow } from '../sweep-rows.js';
+import { checkFrom, FROM_SPEC, reportEmptiedTlbs } from '../snapshot-args.js';
 
 /** What --plot-level may name: every array, the levels, 'all'. */
 const PLOT_LEVELS = ['all', 'tlb', 'l1i', 'l1d', 'stlb', 'l2i', ...ARRAY_FLAGS.map(([flag]) => flag)].filter((v, i, l) => l.indexOf(v) === i);
@@ -18,6 +19,7 @@ const SPECS: OptionSpec[] = [
   ...machineSpecs(true),
   ...windowSpecs(),
   { name: 'fully-associative', type: 'flag', group: GROUP.tlb, help: 'every TLB size fully associative (ways = entries; replaces --tlb-ways)' },
+  FROM_SPEC,
   { name: 'jobs', type: 'int', min: 1, value: 'N', group: GROUP.memory, help: 'worker threads', default: 'all cores' },
   ...SOURCE_SPECS,
   plotSpec('plot', 'draw the miss rate against the swept value (a line per combination of the other swept options; bars when the swept values are names, e.g. --cpu)', GROUP.output),
@@ -49,7 +51,8 @@ examples:
   vmsim sweep ${shippedTracePath()} --tlb-entries 8,16,32,64,128,256 --tlb-ways 1,4,8 --plot miss.png
   vmsim sweep trace.bin --cpu skylake --l1d-entries 16,32,64,128 --plot l1d.svg
   vmsim sweep trace.bin --cpu skylake,golden-cove,zen3,zen4,champsim,virtuoso --plot cpus.png --log
-  vmsim sweep /shared/a.bin /shared/b.bin --tlb-entries 16,64,256 --queue redis://head:6379/study --csv`;
+  vmsim sweep /shared/a.bin /shared/b.bin --tlb-entries 16,64,256 --queue redis://head:6379/study --csv
+  vmsim sweep rest.bin --cpu skylake --stlb-entries 512,1536,4096 --from warm.vmsnap`;
 
 /** A swept option: its name and values (numbers, or names for --cpu, --page-size and the policies). */
 interface Axis {
@@ -106,6 +109,7 @@ export async function sweepCommand(argv: string[], io: CommandIo, gatherDir?: st
   if (argv.some((x) => x === '--frames' || x.startsWith('--frames='))) return curveCommand(argv, io);
   const a = parseCommand(argv, SPECS, 'sweep', SWEEP_HELP, io.stdout, { count: 1, what: 'a TRACE file', orMore: true });
   if (!a) return 0;
+  checkFrom(a, 'sweep');
   const traces = a.positional;
   const trace = traces[0]!;
   const plot = checkedPlot(a, 'plot', 'sweep');
@@ -138,6 +142,7 @@ export async function sweepCommand(argv: string[], io: CommandIo, gatherDir?: st
   const level = plotLevel ?? levelOfAxis(xAxis.name);
   const rows = await sweepRows(traces, configs, argv, a, io, gatherDir);
   if (rows === undefined) return 0;
+  reportEmptiedTlbs(rows.map((r) => r.result), 'sweep', io);
   for (const r of rows) if (r.result && level !== 'all' && !levelRate(r, level)) throw badValue('sweep', 'plot-level', level, `no such TLB array or level in the results (${r.result.tlb.levels.map((l) => l.name).join(', ')}, or all)`);
   // A row that failed (on a queue's worker) has no point to draw: the chart shows the others.
   if (plot !== undefined) writeChart(plot, sweepChart(rows.map((r) => (r.result ? r : undefined)), picks, axes, xAxis, level, plotLevel !== undefined, a, trace, full));

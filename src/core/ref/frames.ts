@@ -26,6 +26,21 @@ export class Frames {
     this.free = total - 1;
   }
 
+  /** A snapshot's reference counts put in place (a frame is allocated when its count is not 0). */
+  load(refs: Uint32Array): void {
+    this.free = 0;
+    for (let f = 1; f < this.total; f++) {
+      const n = refs[f]!;
+      this.refs[f] = n;
+      if (n !== 0) this.bits[f >>> 5]! |= 1 << (f & 31);
+      else {
+        this.bits[f >>> 5]! &= ~(1 << (f & 31));
+        this.free++;
+      }
+    }
+    this.hint = 0;
+  }
+
   /** True when frame `pfn` is allocated (frame 0 included). */
   isAllocated(pfn: number): boolean {
     return (this.bits[pfn >>> 5]! & (1 << (pfn & 31))) !== 0;

@@ -340,6 +340,23 @@ export class HierarchyModel {
     }
   }
 
+  /** The pending faulted touch (a snapshot's state). */
+  get pendingTouch(): number {
+    return this.pending;
+  }
+  /** A snapshot's state put back: each present array's dump (null for absent slots) and the pending touch; false on a mismatch. */
+  restore(dumps: ReadonlyArray<Float64Array | null>, pending: number): boolean {
+    if (dumps.length !== this.arrays.length) return false;
+    for (let s = 0; s < dumps.length; s++) {
+      const d = dumps[s];
+      if (!d) continue;
+      const a = this.arrays[s];
+      if (!a || !a.load(d)) return false;
+    }
+    this.pending = pending;
+    return true;
+  }
+
   /** The state of one array (TlbArray.dump), or -1 when the slot is absent. */
   dump(slot: number, out: Float64Array): number {
     const a = this.arrays[slot];

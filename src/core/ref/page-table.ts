@@ -73,7 +73,17 @@ export class PageTables {
   readonly kernelPdpts: number[] = [];
 
   /** Bad entries met are counted in counters[Counter.BAD_ENTRIES] (the counters of the CPU that runs the operation: setCounters). */
-  constructor(private readonly ram: Ram, private readonly frames: Frames, private counters: Float64Array) {
+  constructor(
+    private readonly ram: Ram,
+    private readonly frames: Frames,
+    private counters: Float64Array,
+    /** Over a snapshot's frames: the kernel PDPTs are the frames boot allocated (1..256), already in RAM. */
+    restored = false,
+  ) {
+    if (restored) {
+      for (let i = 0; i < 256; i++) this.kernelPdpts.push(i + 1);
+      return;
+    }
     // Boot: the shared kernel half's PDPTs, frames 1..256 (lowest free first).
     for (let i = 0; i < 256; i++) {
       const f = frames.alloc();

@@ -13,6 +13,18 @@ export class Ram {
     this.words = new Array(n).fill(undefined);
   }
 
+  /** Copies of the chunks created so far (undefined: never touched, all zeros): a snapshot's RAM. */
+  copyChunks(): (Uint8Array | undefined)[] {
+    return this.chunks.map((c) => c?.slice());
+  }
+
+  /** Puts copies of a snapshot's chunks in place (RAM must be fresh). */
+  loadChunks(chunks: ReadonlyArray<Uint8Array | undefined>): void {
+    chunks.forEach((c, i) => {
+      if (c) this.chunk(i).set(c);
+    });
+  }
+
   /** Creates every chunk and writes it, so the host commits all of it now. */
   commitAll(): void {
     for (let i = 0; i < this.chunks.length; i++) this.chunk(i).fill(0);

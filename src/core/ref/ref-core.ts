@@ -1,5 +1,6 @@
 /** The pure-TypeScript reference core: the oracle of the differential tests and the portable backend. */
 import type { Core, CoreConfig } from '../core.js';
+import type { RamImage } from '../core-state.js';
 import { Counter, Feature, Result, Status, GLOBAL_TAG, TlbFlag, TlbOp, TWO47, TWO48, CHUNK_BYTES } from '../constants.js';
 import { Ram } from './ram.js';
 import { Frames } from './frames.js';
@@ -50,6 +51,13 @@ export function createRefCore(config: CoreConfig): Core {
   const ram = new Ram(bytes);
   if (config.eagerHostMemory) ram.commitAll();
   const frames = new Frames(bytes / 4096, ram);
+  const from = config.from;
+  if (from) {
+    if (!(from.refs instanceof Uint32Array) || from.refs.length !== bytes / 4096) throw new RangeError('from.refs must have one count per frame');
+    if (from.ram !== undefined && !(from.ram instanceof JsRamImage && from.ram.bytes === bytes)) throw new RangeError('from.ram is not a js core image of this size');
+    if (from.ram instanceof JsRamImage) ram.loadChunks(from.ram.chunks());
+    frames.load(from.refs);
+  }
   const features = num(config.features, 'features') | 0;
   const result = config.result;
   const given = [{ tlb: config.tlb, counters: config.counters }, ...(config.otherCpus ?? [])];
@@ -57,7 +65,16 @@ export function createRefCore(config: CoreConfig): Core {
   // One context per CPU: its TLB arrays, counters, CR3 and walker, and its optional hierarchy.
   const cpus = given.map(({ tlb, counters }) => new Cpu(ram, tlb, counters, result, features));
   let cpu = cpus[0]!;
-  const pt = new PageTables(ram, frames, cpu.counters);
+  if (from) {
+    if (from.cpus.length !== cpus.length) throw new RangeError('from.cpus must have one state per CPU');
+    from.cpus.forEach((c, i) => {
+      cpus[i]!.root = c.root;
+      cpus[i]!.tag = c.tag;
+    });
+    if (!isInt(from.selected) || from.selected < 0 || from.selected >= cpus.length) throw new RangeError('from.selected is not a CPU');
+    cpu = cpus[from.selected]!;
+  }
+  const pt = new PageTables(ram, frames, cpu.counters, from !== undefined);
   const total = frames.total;
   const chunks = Math.ceil(bytes / CHUNK_BYTES);
   const rootOk = (r: number) => frames.usable(r);
@@ -437,11 +454,54 @@ export function createRefCore(config: CoreConfig): Core {
       if (cpu.hier) for (let k = 0; k < count; k++) cpu.hier.invalidate(HierOp.INVLPG, pcid, las[k]!);
       cpu.counters[Counter.INVLPG]! += count;
     },
+    capture: () => {
+      live();
+      return {
+        refs: frames.refs.slice(),
+        selected: cpus.indexOf(cpu),
+        cpus: cpus.map((c) => ({ root: c.root, tag: c.tag, pending: c.hier?.pendingTouch ?? 0 })),
+        ram: new JsRamImage(bytes, ram.copyChunks()),
+      };
+    },
+    hierRestore: (dumps, pending) => {
+      live();
+      if (!cpu.hier || !Array.isArray(dumps) || !isInt(pending) || pending < 0 || pending > 255) return Status.EINVAL;
+      return cpu.hier.restore(dumps, pending) ? Status.OK : Status.EINVAL;
+    },
     dispose: () => {
       disposed = true;
       for (const c of cpus) c.hier = undefined;
     },
   };
+}
+
+/** The js core's frozen RAM: copies of its chunks (docs/snapshots.md: this backend copies). */
+export class JsRamImage implements RamImage {
+  private parts: ReadonlyArray<Uint8Array | undefined> | undefined;
+  constructor(
+    readonly bytes: number,
+    parts: ReadonlyArray<Uint8Array | undefined>,
+  ) {
+    this.parts = parts;
+  }
+  /** The chunks (throws once released). */
+  chunks(): ReadonlyArray<Uint8Array | undefined> {
+    if (!this.parts) throw new Error('the snapshot has been released');
+    return this.parts;
+  }
+  read(pfn: number, count: number, out: Uint8Array): void {
+    const parts = this.chunks();
+    for (let k = 0; k < count; k++) {
+      const pa = (pfn + k) * 4096;
+      const c = parts[Math.floor(pa / CHUNK_BYTES)];
+      const at = pa % CHUNK_BYTES;
+      if (c) out.set(c.subarray(at, at + 4096), k * 4096);
+      else out.fill(0, k * 4096, (k + 1) * 4096);
+    }
+  }
+  release(): void {
+    this.parts = undefined;
+  }
 }
 
 /** `ops` with `live()` run before each call (a disposed core refuses them all). */

@@ -167,6 +167,29 @@ export class TlbArray {
     }
   }
 
+  /** The inverse of dump (a snapshot's state put back); false when `data` is not a dump of this array's size. */
+  load(data: Float64Array): boolean {
+    if (data.length !== this.entries * 5 + 2) return false;
+    let o = 0;
+    this.count.fill(0);
+    this.globals = 0;
+    for (let e = 0; e < this.entries; e++) {
+      const k = data[o++]!;
+      this.key[e] = k;
+      this.pbase[e] = data[o++]!;
+      this.flags[e] = data[o++]!;
+      this.stamp[e] = data[o++]!;
+      if (k !== -1) {
+        this.count[Math.floor(k / 8192) % 4]!++;
+        if (k % 8192 === GLOBAL_TAG) this.globals++;
+      }
+    }
+    for (let e = 0; e < this.entries; e++) this.tree[e] = data[o++]!;
+    this.clock = data[o++]!;
+    this.rng = data[o++]! >>> 0;
+    return true;
+  }
+
   /** The state as numbers (see DUMP_ENTRY): per entry key, pbase, flags, stamp; then the tree bits, clock and rng. */
   dump(out: Float64Array): number {
     let o = 0;

@@ -65,14 +65,25 @@ export class Flusher {
   throttledNs = 0;
 
   constructor(
-    private readonly ctx: FlusherContext,
+    private ctx: FlusherContext,
     private readonly cache: PageCache,
   ) {
-    cache.onFirstDirty = () => {
+    this.wire();
+  }
+
+  /** The page cache tells this flusher when a file goes from clean to dirty. */
+  private wire(): void {
+    this.cache.onFirstDirty = () => {
       // wb_wakeup_delayed: the first dirty inode arms the periodic wake-up.
       const interval = this.interval;
-      if (this.nextWake === undefined && interval > 0) this.nextWake = ctx.clock.now() + interval;
+      if (this.nextWake === undefined && interval > 0) this.nextWake = this.ctx.clock.now() + interval;
     };
+  }
+
+  /** @internal A restored machine (src/snapshot): its context, and the page cache's hook pointing at this flusher. */
+  rewire(ctx: FlusherContext): void {
+    this.ctx = ctx;
+    this.wire();
   }
 
   private get interval(): number {

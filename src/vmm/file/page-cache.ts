@@ -59,15 +59,25 @@ export class PageCache {
   /** Called when a file goes from clean to dirty (the flusher schedules its wake-up). */
   onFirstDirty: () => void = () => {};
 
-  constructor(private readonly ctx: PageCacheContext) {
-    this.lru = ctx.lruGen ? new FileLruGen() : new FileLru(() => this.workingset.activation());
+  constructor(private ctx: PageCacheContext) {
+    this.lru = ctx.lruGen ? new FileLruGen() : new FileLru();
+    this.lruSizes = this.wire();
   }
 
   /** The LRU lists a refault distance is compared with (the anonymous part read only when needed). */
-  private readonly lruSizes: LruSizes = {
-    activeFile: () => this.lru.activeSize,
-    anon: () => this.ctx.anonSizes(),
-  };
+  private lruSizes: LruSizes;
+
+  /** The closures that point at this cache: the LRU's activation hook, and the sizes a refault is compared with. */
+  private wire(): LruSizes {
+    if (this.lru instanceof FileLru) this.lru.onActivate = () => this.workingset.activation();
+    return { activeFile: () => this.lru.activeSize, anon: () => this.ctx.anonSizes() };
+  }
+
+  /** @internal A restored machine (src/snapshot): its context, and closures that point at the restored cache. */
+  rewire(ctx: PageCacheContext): void {
+    this.ctx = ctx;
+    this.lruSizes = this.wire();
+  }
 
   /**
    * filemap_add_folio for a list of folios (readahead's): each of 2^order pages from `index` of

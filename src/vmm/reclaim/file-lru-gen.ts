@@ -36,8 +36,8 @@ export const MAX_NR_GENS = 4;
 /** LRU_REFS counter's largest value (LRU_REFS_WIDTH 2). */
 const MAX_REFS = 3;
 
-/** One generation: a doubly linked list of pages, newest at the head. */
-class Gen {
+/** @internal One generation: a doubly linked list of pages, newest at the head (exported for snapshots). */
+export class Gen {
   head: CachePage | null = null;
   tail: CachePage | null = null;
   size = 0;

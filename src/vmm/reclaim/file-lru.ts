@@ -8,8 +8,8 @@
 import { CachePage, LruList, PG } from '../file/cache-page.js';
 import type { FileLruGen } from './file-lru-gen.js';
 
-/** One doubly linked list of cache pages. */
-class List {
+/** @internal One doubly linked list of cache pages (exported for snapshots). */
+export class List {
   head: CachePage | null = null;
   tail: CachePage | null = null;
   size = 0;
@@ -56,10 +56,8 @@ export class FileLru {
   /** Pages rotated to the inactive tail when their writeback ended (pgrotated). */
   pgrotated = 0;
 
-  constructor(
-    /** Called at each activation by use (workingset_activation ages the nonresident clock). */
-    private readonly onActivate: (p: CachePage) => void = () => {},
-  ) {}
+  /** @internal Called at each activation by use (workingset_activation ages the nonresident clock; set by the page cache). */
+  onActivate: (p: CachePage) => void = () => {};
 
   /** Pages on the inactive / active list (NR_INACTIVE_FILE, NR_ACTIVE_FILE). */
   get inactiveSize(): number {
