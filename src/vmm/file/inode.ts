@@ -8,7 +8,7 @@
  * and swap (SharedMemoryObject). An inode lives while it has a name, an open File or a mapping.
  */
 import { IntervalTree } from './interval-tree.js';
-import type { CachePage, PageFile } from './cache-page.js';
+import type { CachePage } from './cache-page.js';
 import type { FileMapping } from './file-mapping.js';
 
 export type { FileMapping } from './file-mapping.js';
@@ -21,8 +21,11 @@ export interface InodeHost {
   release(inode: Inode): void;
 }
 
-/** An inode with its page cache and reverse map. */
-export abstract class Inode implements PageFile {
+/**
+ * An inode with its page cache and reverse map. It is a PageFile (what a cache page names as its
+ * file) by shape: an `implements` clause would put that internal type into the public declarations.
+ */
+export abstract class Inode {
   /** Unique id among the machine's inodes (regions name their backing by it). */
   readonly id: number;
   /** @internal Size in bytes (i_size; changed by writes and truncation). */
