@@ -124,7 +124,7 @@ function vmsimFigures(backend: 'native' | 'js'): Record<string, number> {
 }
 
 /** 1 M accesses with locality to a file mapping of 8192 pages (99.5% to 48 hot pages), half of them writes. */
-function fileTrace(n: number): TraceChunk[] {
+export function fileTrace(n: number): TraceChunk[] {
   const words = new Uint32Array(n * 2);
   let st = 7;
   const rnd = () => {

@@ -18,6 +18,7 @@ import type { RaFolio } from './readahead.js';
 import { mkclean } from '../reclaim/rmap.js';
 import { flushAll, type Flushed } from '../../machine/tlb-flush.js';
 import type { SimClock } from '../sim-clock.js';
+import { batchF64 } from '../reclaim/batch-arrays.js';
 
 const PAGE = 4096;
 
@@ -80,7 +81,7 @@ export class PageCache {
     this.ctx.beforeAllocate();
     let total = 0;
     for (const x of folios) total += 2 ** x.order;
-    const pfns = new Float64Array(total);
+    const pfns = batchF64(total);
     let k = 0;
     let done = 0;
     if (this.ctx.frames.allocList(pfns, total)) {

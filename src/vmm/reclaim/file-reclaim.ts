@@ -24,6 +24,7 @@ import { MIN_NR_GENS } from './file-lru-gen.js';
 import { evictBatch, Fate, type EvictionSource, type PipelineContext } from './pipeline.js';
 import type { Flushed } from '../../machine/tlb-flush.js';
 import type { Frames } from '../../machine/frames.js';
+import { batchF64 } from './batch-arrays.js';
 
 /** SWAP_CLUSTER_MAX. */
 const BATCH = 32;
@@ -133,7 +134,7 @@ export class FileReclaim implements FileLists {
     const lru = this.ctx.pageCache.lru;
     if (!lru.gen) return lru.fromTail(false, n);
     const young = (pages: CachePage[]): Uint8Array => {
-      const pfns = new Float64Array(pages.length);
+      const pfns = batchF64(pages.length);
       for (let k = 0; k < pages.length; k++) pfns[k] = pages[k]!.pfn;
       const rm = Rmap.ofInodePages(pages, pfns).walk(true, false);
       return Uint8Array.from(rm.young, (y) => (y > 0 ? 1 : 0));
@@ -158,7 +159,7 @@ export class FileReclaim implements FileLists {
     const batch = lru.fromTail(true, n);
     if (batch.length === 0) return 0;
     this.counters.pgrefill += batch.length;
-    const pfns = new Float64Array(batch.length);
+    const pfns = batchF64(batch.length);
     for (let k = 0; k < batch.length; k++) pfns[k] = batch[k]!.pfn;
     const ref = Rmap.ofInodePages(batch, pfns).walk(true);
     let rotated = 0;
@@ -227,7 +228,7 @@ class FileBatch implements EvictionSource {
   }
 
   rmap(): Rmap {
-    const pfns = new Float64Array(this.n);
+    const pfns = batchF64(this.n);
     for (let k = 0; k < this.n; k++) pfns[k] = this.pages[k]!.pfn;
     return Rmap.ofInodePages(this.pages, pfns).walk(true);
   }
