@@ -42,7 +42,7 @@ async function run(memory: string, vm?: { readAheadKb: number }): Promise<{ ns: 
   return { ns: best, stolen };
 }
 
-for (const vm of [undefined, { readAheadKb: 0 }]) {
+for (const vm of process.env.FP_RA0 ? [{ readAheadKb: 0 }] : process.env.FP_RA128 ? [undefined] : [undefined, { readAheadKb: 0 }]) {
   const ra = vm ? 'read_ahead_kb 0' : 'read_ahead_kb 128';
   const plain = pressureOnly ? undefined : await run('256MiB', vm);
   const p = await run('8MiB', vm);
