@@ -230,7 +230,9 @@ export function truncateFile(ctx: VmmContext, inode: Inode, size: number): void 
     inode.dropFrom(hole);
   } else {
     const f = inode as RegularFile;
-    for (const p of [...f.pages.values()]) if (p.index >= hole) ctx.pageCache.remove(p, false, proof);
+    const gone: CachePage[] = [];
+    for (const p of f.pages.values()) if (p.index >= hole) gone.push(p);
+    ctx.pageCache.removeList(gone, proof);
     for (const i of [...f.shadows.keys()]) if (i >= hole) f.shadows.delete(i);
     f.disk.truncate(size);
   }
@@ -271,7 +273,7 @@ export function punchHole(ctx: VmmContext, inode: Inode, first: number, count: n
     return;
   }
   const f = inode as RegularFile;
-  for (const p of pages) ctx.pageCache.remove(p, false, proof);
+  ctx.pageCache.removeList(pages, proof);
   for (const i of [...f.shadows.keys()]) if (i >= first && i < first + count) f.shadows.delete(i);
   f.disk.punch(first, count);
 }

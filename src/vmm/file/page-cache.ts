@@ -32,6 +32,12 @@ export interface PageCacheCounters {
   nr_written: number;
 }
 
+/** Frames of removed pages whose cache references the caller drops later, in one call (Frames.unrefList). */
+export interface FrameFrees {
+  readonly pfns: Float64Array;
+  n: number;
+}
+
 /** What the page cache needs of the machine. */
 export interface PageCacheContext {
   readonly frames: Frames;
@@ -197,21 +203,31 @@ export class PageCache {
    * Takes page `p` out of its file's cache and frees the cache's reference on its frame (its
    * mappings are gone already). `shadow`: an eviction, which leaves a workingset shadow entry.
    */
-  remove(p: CachePage, shadow: boolean, _flushed: Flushed): void {
+  remove(p: CachePage, shadow: boolean, _flushed: Flushed, frees?: FrameFrees): void {
     const f = p.inode as RegularFile;
     this.cleaned(p);
     this.lru.remove(p);
     f.pages.delete(p.index);
     this.nrPages--;
     if (shadow) f.shadows.set(p.index, this.lru.gen ? this.lru.eviction(p) : this.workingset.eviction(p));
-    this.ctx.frames.unref(p.pfn);
+    if (frees) frees.pfns[frees.n++] = p.pfn;
+    else this.ctx.frames.unref(p.pfn);
+  }
+
+  /** remove (no shadow entries) of every page of `pages` (truncation, a hole, a file gone): the frames let go in one call. */
+  removeList(pages: readonly CachePage[], proof: Flushed): void {
+    const frees: FrameFrees = { pfns: new Float64Array(pages.length), n: 0 };
+    try {
+      for (const p of pages) this.remove(p, false, proof, frees);
+    } finally {
+      this.ctx.frames.unrefList(frees.pfns, frees.n);
+    }
   }
 
   /** A file is gone: every page and shadow entry of it goes (its mappings went first). */
   release(f: RegularFile): void {
     // Its mappings are gone (an inode is released with none left): nothing for a TLB to hold.
-    const proof = flushAll([]);
-    for (const p of [...f.pages.values()]) this.remove(p, false, proof);
+    this.removeList([...f.pages.values()], flushAll([]));
     f.shadows.clear();
     f.disk.clear();
   }

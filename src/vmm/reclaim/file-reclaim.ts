@@ -16,12 +16,12 @@
  *   references (a raw space mapping its frame) stays.
  */
 import type { FileLists } from '../reclaimer.js';
-import type { PageCache } from '../file/page-cache.js';
+import type { FrameFrees, PageCache } from '../file/page-cache.js';
 import type { Flusher } from '../file/flusher.js';
 import { PG, type CachePage } from '../file/cache-page.js';
 import { Rmap } from './rmap.js';
 import { MIN_NR_GENS } from './file-lru-gen.js';
-import { evictBatch, Fate, type EvictionSource, type PipelineContext } from './pipeline.js';
+import { evictBatch, Fate, type BatchResult, type EvictionSource, type PipelineContext } from './pipeline.js';
 import type { Flushed } from '../../machine/tlb-flush.js';
 import type { Frames } from '../../machine/frames.js';
 import { batchF64 } from './batch-arrays.js';
@@ -186,7 +186,7 @@ export class FileReclaim implements FileLists {
     if (n === 0) return 0;
     this.counters.pgscan_file += n;
     this.counters.pgscan_direct += n, this.ctx.reclaim.pgscan_direct += n;
-    const { reclaimed } = evictBatch(this.ctx, new FileBatch(this.ctx, this.counters, pages, true));
+    const { reclaimed } = runBatch(this.ctx, new FileBatch(this.ctx, this.counters, pages, true));
     this.counters.pgsteal_file += reclaimed;
     this.counters.pgsteal_direct += reclaimed, this.ctx.reclaim.pgsteal_direct += reclaimed;
     return reclaimed;
@@ -199,13 +199,22 @@ export class FileReclaim implements FileLists {
     if (who === 'kswapd') this.counters.pgscan_kswapd += n, this.ctx.reclaim.pgscan_kswapd += n;
     else this.counters.pgscan_direct += n, this.ctx.reclaim.pgscan_direct += n;
     const src = new FileBatch(this.ctx, this.counters, batch);
-    const { reclaimed: freed } = evictBatch(this.ctx, src);
+    const { reclaimed: freed } = runBatch(this.ctx, src);
     this.counters.pgsteal_file += freed;
     if (who === 'kswapd') this.counters.pgsteal_kswapd += freed, this.ctx.reclaim.pgsteal_kswapd += freed;
     else this.counters.pgsteal_direct += freed, this.ctx.reclaim.pgsteal_direct += freed;
     this.ctx.noteCost(true, 0, n - freed);
     if (src.unqueuedDirty === n) this.ctx.flusher.wakeForReclaim();
     return { freed, dirty: src.unqueuedDirty };
+  }
+}
+
+/** evictBatch of a file batch; the frames of the pages it dropped are let go in one call at the end (even when it throws). */
+function runBatch(ctx: FileReclaimContext, src: FileBatch): BatchResult {
+  try {
+    return evictBatch(ctx, src);
+  } finally {
+    ctx.frames.unrefList(src.frees.pfns, src.frees.n);
   }
 }
 
@@ -216,6 +225,8 @@ class FileBatch implements EvictionSource {
   readonly n: number;
   /** Pages dirty in the batch (by flag or entry): all of them wakes the flusher. */
   unqueuedDirty = 0;
+  /** Frames of the pages dropped, whose cache references go after the batch (runBatch). */
+  readonly frees: FrameFrees;
 
   constructor(
     private readonly ctx: FileReclaimContext,
@@ -225,6 +236,7 @@ class FileBatch implements EvictionSource {
     private readonly ignoreReferences = false,
   ) {
     this.n = pages.length;
+    this.frees = { pfns: batchF64(this.n), n: 0 };
   }
 
   rmap(): Rmap {
@@ -308,7 +320,7 @@ class FileBatch implements EvictionSource {
       cache.lru.activate(p);
       return false;
     }
-    cache.remove(p, true, proof);
+    cache.remove(p, true, proof, this.frees);
     return true;
   }
 }
