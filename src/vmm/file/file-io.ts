@@ -233,7 +233,7 @@ export function truncateFile(ctx: VmmContext, inode: Inode, size: number): void 
     const gone: CachePage[] = [];
     for (const p of f.pages.values()) if (p.index >= hole) gone.push(p);
     ctx.pageCache.removeList(gone, proof);
-    for (const i of [...f.shadows.keys()]) if (i >= hole) f.shadows.delete(i);
+    f.shadows.deleteRange(hole, Number.MAX_SAFE_INTEGER);
     f.disk.truncate(size);
   }
   const tail = size % PAGE;
@@ -274,7 +274,7 @@ export function punchHole(ctx: VmmContext, inode: Inode, first: number, count: n
   }
   const f = inode as RegularFile;
   ctx.pageCache.removeList(pages, proof);
-  for (const i of [...f.shadows.keys()]) if (i >= first && i < first + count) f.shadows.delete(i);
+  f.shadows.deleteRange(first, first + count - 1);
   f.disk.punch(first, count);
 }
 
