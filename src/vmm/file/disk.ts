@@ -40,6 +40,14 @@ export class DiskBlocks {
     else dst.fill(0, offset, offset + PAGE);
   }
 
+  /** Copies page `index`'s block into dst at offset and returns true; false for a hole (dst untouched). One lookup. */
+  readBlock(index: number, dst: Uint8Array, offset: number): boolean {
+    const b = this.blocks.get(index);
+    if (b === undefined) return false;
+    dst.set(b, offset);
+    return true;
+  }
+
   /** True when page `index` is a hole. */
   isHole(index: number): boolean {
     return !this.blocks.has(index);

@@ -70,6 +70,9 @@ export class PageCache {
     this.lru = ctx.lruGen ? new FileLruGen() : new FileLru(() => this.workingset.activation());
   }
 
+  /** lru_note_cost_refault for a restored page (made once: a refault per page read in under pressure). */
+  private readonly noteRefaultCost = (): void => this.ctx.noteFileCost(1, 0);
+
   /** The LRU lists a refault distance is compared with (the anonymous part read only when needed). */
   private readonly lruSizes: LruSizes = {
     activeFile: () => this.lru.activeSize,
@@ -114,8 +117,7 @@ export class PageCache {
     for (let k = 0; k < n; k++) {
       const i = x.index + k;
       const pfn = pfns[at + k]!;
-      if (!fresh && !f.disk.isHole(i)) {
-        f.disk.read(i, fr.view(pfn), fr.offset(pfn));
+      if (!fresh && f.disk.readBlock(i, fr.view(pfn), fr.offset(pfn))) {
         fr.noteWritten(pfn, 1);
         this.counters.pagesIn++;
       }
@@ -126,7 +128,7 @@ export class PageCache {
         if (shadow !== undefined) {
           f.shadows.delete(i);
           if (this.lru.gen) this.lru.refault(p, shadow, this.workingset.counters);
-          else this.workingset.refaultFile(p, shadow, this.lruSizes, () => this.ctx.noteFileCost(1, 0));
+          else this.workingset.refaultFile(p, shadow, this.lruSizes, this.noteRefaultCost);
         }
       }
       f.pages.set(i, p);
