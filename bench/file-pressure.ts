@@ -1,6 +1,7 @@
 /**
  * The file replay pair of bench/files.ts alone, in CPU time (process.cpuUsage): for iterating on
- * the page cache's per-page cost. `node dist-bench/bench/file-pressure.js [native|js] [rounds] [pressure-only]`.
+ * the page cache's per-page cost. `node dist-bench/bench/file-pressure.js [native|js] [rounds] [pressure-only]`;
+ * FP_RA128=1 / FP_RA0=1: one read_ahead_kb setting only; FP_PLAIN=1: the replay without pressure only.
  */
 import { replay } from '../src/replay/replay.js';
 import type { Machine } from '../src/index.js';
@@ -45,6 +46,10 @@ async function run(memory: string, vm?: { readAheadKb: number }): Promise<{ ns: 
 for (const vm of process.env.FP_RA0 ? [{ readAheadKb: 0 }] : process.env.FP_RA128 ? [undefined] : [undefined, { readAheadKb: 0 }]) {
   const ra = vm ? 'read_ahead_kb 0' : 'read_ahead_kb 128';
   const plain = pressureOnly ? undefined : await run('256MiB', vm);
+  if (process.env.FP_PLAIN) {
+    console.log(`${backend} ${ra}: plain ${plain!.ns.toFixed(1)} ns`);
+    continue;
+  }
   const p = await run('8MiB', vm);
   console.log(`${backend} ${ra}: plain ${plain ? plain.ns.toFixed(1) : '-'} ns, pressure ${p.ns.toFixed(1)} ns (${p.stolen} reclaimed)${plain ? `, ratio ${(p.ns / plain.ns).toFixed(2)}x` : ''}`);
 }

@@ -40,12 +40,9 @@ export class DiskBlocks {
     else dst.fill(0, offset, offset + PAGE);
   }
 
-  /** Copies page `index`'s block into dst at offset and returns true; false for a hole (dst untouched). One lookup. */
-  readBlock(index: number, dst: Uint8Array, offset: number): boolean {
-    const b = this.blocks.get(index);
-    if (b === undefined) return false;
-    dst.set(b, offset);
-    return true;
+  /** Page `index`'s 4096 bytes (to be copied, not kept or changed), or undefined for a hole: a read in one lookup. */
+  block(index: number): Uint8Array | undefined {
+    return this.blocks.get(index);
   }
 
   /** True when page `index` is a hole. */

@@ -117,7 +117,10 @@ export class PageCache {
     for (let k = 0; k < n; k++) {
       const i = x.index + k;
       const pfn = pfns[at + k]!;
-      if (!fresh && f.disk.readBlock(i, fr.view(pfn), fr.offset(pfn))) {
+      // The frame's view is asked for only when there are bytes to copy (a view is a core call the first time).
+      const block = fresh ? undefined : f.disk.block(i);
+      if (block !== undefined) {
+        fr.view(pfn).set(block, fr.offset(pfn));
         fr.noteWritten(pfn, 1);
         this.counters.pagesIn++;
       }
