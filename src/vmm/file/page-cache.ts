@@ -68,25 +68,26 @@ export class PageCache {
 
   constructor(private ctx: PageCacheContext) {
     this.lru = ctx.lruGen ? new FileLruGen() : new FileLru();
-    this.lruSizes = this.wire();
+    this.wire();
   }
 
   /** lru_note_cost_refault for a restored page (made once: a refault per page read in under pressure). */
-  private readonly noteRefaultCost = (): void => this.ctx.noteFileCost(1, 0);
+  private noteRefaultCost!: () => void;
 
   /** The LRU lists a refault distance is compared with (the anonymous part read only when needed). */
-  private lruSizes: LruSizes;
+  private lruSizes!: LruSizes;
 
-  /** The closures that point at this cache: the LRU's activation hook, and the sizes a refault is compared with. */
-  private wire(): LruSizes {
+  /** The closures that point at this cache: the LRU's activation hook, the sizes a refault is compared with, its cost note. */
+  private wire(): void {
     if (this.lru instanceof FileLru) this.lru.onActivate = () => this.workingset.activation();
-    return { activeFile: () => this.lru.activeSize, anon: () => this.ctx.anonSizes() };
+    this.lruSizes = { activeFile: () => this.lru.activeSize, anon: () => this.ctx.anonSizes() };
+    this.noteRefaultCost = () => this.ctx.noteFileCost(1, 0);
   }
 
   /** @internal A restored machine (src/snapshot): its context, and closures that point at the restored cache. */
   rewire(ctx: PageCacheContext): void {
     this.ctx = ctx;
-    this.lruSizes = this.wire();
+    this.wire();
   }
 
   /**
