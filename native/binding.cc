@@ -367,6 +367,14 @@ class NativeCore {
     if (!isInt(p) || p < 0 || p >= static_cast<double>(frames_->total())) return N(info, EINVAL_);
     return N(info, frames_->count(static_cast<uint64_t>(p)));
   }
+  Napi::Value UnrefFrameList(const Napi::CallbackInfo& info) {
+    mut(info);
+    size_t n = 0;
+    const double* list = typed<double>(info.Env(), info[0], napi_float64_array, "frames", &n);
+    const double c = num(info, 1, "count");
+    if (!isInt(c) || c < 0 || c > static_cast<double>(n)) return N(info, EINVAL_);
+    return N(info, static_cast<double>(frames_->unrefList(list, static_cast<size_t>(c))));
+  }
   Napi::Value RefCountList(const Napi::CallbackInfo& info) {
     live(info);
     size_t n = 0, m = 0;
@@ -938,6 +946,7 @@ Napi::Object Methods(Napi::Env env, Slot* s) {
   VMSIM_METHOD("unrefFrame", UnrefFrame);
   VMSIM_METHOD("refCount", RefCount);
   VMSIM_METHOD("refCountList", RefCountList);
+  VMSIM_METHOD("unrefFrameList", UnrefFrameList);
   VMSIM_METHOD("copyFrame", CopyFrame);
   VMSIM_METHOD("noteWritten", NoteWritten);
   VMSIM_METHOD("createRoot", CreateRoot);

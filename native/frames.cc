@@ -133,4 +133,30 @@ int64_t Frames::unref(double pfn) {
   return unrefU(static_cast<uint64_t>(pfn));
 }
 
+int64_t Frames::unrefList(const double* list, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (!usable(list[i])) return EINVAL_;
+  // Take the references first, undoing them at a reference too many (a frame listed too often).
+  size_t i = 0;
+  for (; i < count; i++) {
+    const uint64_t pfn = static_cast<uint64_t>(list[i]);
+    if (refs_[pfn] == 0) break;
+    refs_[pfn]--;
+  }
+  if (i < count) {
+    while (i-- > 0) refs_[static_cast<uint64_t>(list[i])]++;
+    return EINVAL_;
+  }
+  int64_t freed = 0;
+  for (size_t k = 0; k < count; k++) {
+    const uint64_t pfn = static_cast<uint64_t>(list[k]);
+    if (refs_[pfn] != 0 || !allocated(pfn)) continue;
+    bits_[pfn >> 6] &= ~(1ull << (pfn & 63));
+    free_++;
+    if ((pfn >> 6) < hint_) hint_ = pfn >> 6;
+    freed++;
+  }
+  return freed;
+}
+
 }  // namespace vmsim

@@ -75,6 +75,9 @@ class Frames {
   int allocList(double* out, size_t outLength, double count);
   int64_t ref(double pfn);
   int64_t unref(double pfn);
+  // Drops one reference from each of list[0..count) (a frame may be listed as often as it has
+  // references): the frames freed, or EINVAL with nothing changed.
+  int64_t unrefList(const double* list, size_t count);
   // Unchecked variants for internal use on frames known to be usable.
   void refU(uint64_t pfn) { refs_[pfn]++; }
   uint32_t unrefU(uint64_t pfn);

@@ -63,6 +63,8 @@ export interface Core {
   refFrame(pfn: number): number;
   /** Drops a reference: the new count (0 = the frame is free again), or EINVAL (free, frame 0 or out of range). */
   unrefFrame(pfn: number): number;
+  /** Drops one reference from each of frames[0..count) (a frame may be listed as often as it has references; reclaim's frees of a batch): the frames freed, or EINVAL with nothing changed (a frame free, 0 or out of range, listed too often, or a count beyond the array). */
+  unrefFrameList(frames: Float64Array, count: number): number;
   /** Reference count of a frame (0 when free); frame 0 reports 1. EINVAL when out of range. */
   refCount(pfn: number): number;
   /** Reference counts of frames[0..count) into out[0..count) (reclaim's check of a batch): OK, or EINVAL (nothing written) for a frame out of range or arrays too short. */

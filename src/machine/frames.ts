@@ -43,6 +43,14 @@ export class Frames {
     return this.hw.core.unrefFrame(pfn);
   }
 
+  /** Drops one reference from each of frames[0..count), in one core call: the frames freed. The callers pass frames they hold references on: a refusal is a bug. */
+  unrefList(frames: Float64Array, count: number): number {
+    if (count === 0) return 0;
+    const n = this.hw.core.unrefFrameList(frames, count);
+    if (n < 0) throw new VmmError('EFAULT', `unrefList: ${count} frames, one not allocated or listed more often than it is referenced (internal inconsistency)`);
+    return n;
+  }
+
   /** Reference count of `pfn` (0 when free). */
   refCount(pfn: number): number {
     return this.hw.core.refCount(pfn);

@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
-import { sweep, type SweepConfig } from '../../src/index.js';
+import { replay, sweep, type SweepConfig } from '../../src/index.js';
 import { syntheticLackeyTrace } from '../../src/trace/synthetic-trace.js';
 import { main } from '../../src/cli/main.js';
 import { makeRowJob } from '../../src/queue/row-job.js';
@@ -164,6 +164,26 @@ describe.skipIf(!redisInstalled)('sweeps on a job queue (BullMQ on a private red
     expect(printed[0]!.error).toBeUndefined();
     expect(printed[1]).toMatchObject({ trace: away, error: expect.stringMatching(/outside this worker's --root/) });
     expect(r.err).toMatch(/1 of 2 rows failed \(the others are above\):\n {2}row 1 \(.*away\.lackey, \{"tlb":\{"entries":32\}\}\): trace .* is outside/);
+    await w.destroy();
+  });
+
+  it('a sweep from a snapshot on the queue: the rows are the local sweep from it; the same snapshot copied elsewhere reuses every row', async () => {
+    const url = redis!.url('from');
+    const warm = join(roots, 'warm.vmsnap');
+    await replay(synth, { tlb: { entries: 32 }, save: warm });
+    const configs: SweepConfig[] = [{ tlb: { entries: 32 }, from: warm }, { tlb: { entries: 64 }, from: warm }];
+    const w = await startWorker(['--queue', url, '--root', roots]);
+    const rows = await sweep(ls, configs, { queue: url });
+    const local = await sweep(ls, configs, { jobs: 1 });
+    expect(untimed(rows)).toBe(untimed(local));
+    expect(rows.map((r) => r.result?.from?.tlbs)).toEqual(['kept', 'emptied']);
+    // Keyed by content: a copy of the snapshot under another name finds the finished rows.
+    const copy = join(roots, 'copy.vmsnap');
+    copyFileSync(warm, copy);
+    let reused = -1;
+    const again = await sweep(ls, configs.map((c) => ({ ...c, from: copy })), { queue: url, onQueued: (q) => (reused = q.reused) });
+    expect(reused).toBe(2);
+    expect(untimed(again.map((r) => ({ ...r.result, from: undefined })))).toBe(untimed(rows.map((r) => ({ ...r.result, from: undefined }))));
     await w.destroy();
   });
 

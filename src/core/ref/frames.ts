@@ -119,6 +119,31 @@ export class Frames {
     return ++this.refs[pfn]!;
   }
 
+  /** unref for each of list[0..count), all or nothing: the frames freed, or EINVAL (a frame not usable or listed too often) with nothing changed. */
+  unrefList(list: Float64Array, count: number): number {
+    for (let i = 0; i < count; i++) if (!this.usable(list[i]!)) return Status.EINVAL;
+    let i = 0;
+    for (; i < count; i++) {
+      const pfn = list[i]!;
+      if (this.refs[pfn] === 0) break;
+      this.refs[pfn]!--;
+    }
+    if (i < count) {
+      while (i-- > 0) this.refs[list[i]!]!++;
+      return Status.EINVAL;
+    }
+    let freed = 0;
+    for (let k = 0; k < count; k++) {
+      const pfn = list[k]!;
+      if (this.refs[pfn] !== 0 || !this.isAllocated(pfn)) continue;
+      this.bits[pfn >>> 5]! &= ~(1 << (pfn & 31));
+      this.free++;
+      if (pfn >>> 5 < this.hint) this.hint = pfn >>> 5;
+      freed++;
+    }
+    return freed;
+  }
+
   /** --refcount, freeing at 0; EINVAL as ref. */
   unref(pfn: number): number {
     if (!this.usable(pfn)) return Status.EINVAL;

@@ -205,6 +205,13 @@ export function createRefCore(config: CoreConfig): Core {
     allocFrameList: (out, count) => (live(), frames.allocList(typed(out, Float64Array, 'out'), num(count, 'count'))),
     refFrame: (pfn) => (live(), frames.ref(num(pfn, 'pfn'))),
     unrefFrame: (pfn) => (live(), frames.unref(num(pfn, 'pfn'))),
+    unrefFrameList: (list, count) => {
+      live();
+      typed(list, Float64Array, 'frames');
+      num(count, 'count');
+      if (!isInt(count) || count < 0 || count > list.length) return Status.EINVAL;
+      return frames.unrefList(list, count);
+    },
     refCount: (pfn) => {
       live();
       num(pfn, 'pfn');

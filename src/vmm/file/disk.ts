@@ -40,6 +40,11 @@ export class DiskBlocks {
     else dst.fill(0, offset, offset + PAGE);
   }
 
+  /** Page `index`'s 4096 bytes (to be copied, not kept or changed), or undefined for a hole: a read in one lookup. */
+  block(index: number): Uint8Array | undefined {
+    return this.blocks.get(index);
+  }
+
   /** True when page `index` is a hole. */
   isHole(index: number): boolean {
     return !this.blocks.has(index);

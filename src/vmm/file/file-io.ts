@@ -230,8 +230,10 @@ export function truncateFile(ctx: VmmContext, inode: Inode, size: number): void 
     inode.dropFrom(hole);
   } else {
     const f = inode as RegularFile;
-    for (const p of [...f.pages.values()]) if (p.index >= hole) ctx.pageCache.remove(p, false, proof);
-    for (const i of [...f.shadows.keys()]) if (i >= hole) f.shadows.delete(i);
+    const gone: CachePage[] = [];
+    for (const p of f.pages.values()) if (p.index >= hole) gone.push(p);
+    ctx.pageCache.removeList(gone, proof);
+    f.shadows.deleteRange(hole, Number.MAX_SAFE_INTEGER);
     f.disk.truncate(size);
   }
   const tail = size % PAGE;
@@ -271,8 +273,8 @@ export function punchHole(ctx: VmmContext, inode: Inode, first: number, count: n
     return;
   }
   const f = inode as RegularFile;
-  for (const p of pages) ctx.pageCache.remove(p, false, proof);
-  for (const i of [...f.shadows.keys()]) if (i >= first && i < first + count) f.shadows.delete(i);
+  ctx.pageCache.removeList(pages, proof);
+  f.shadows.deleteRange(first, first + count - 1);
   f.disk.punch(first, count);
 }
 

@@ -8,6 +8,7 @@
  * and swap (SharedMemoryObject). An inode lives while it has a name, an open File or a mapping.
  */
 import { IntervalTree } from './interval-tree.js';
+import { ShadowEntries } from './shadow-entries.js';
 import type { CachePage } from './cache-page.js';
 import type { FileMapping } from './file-mapping.js';
 
@@ -33,7 +34,7 @@ export abstract class Inode {
   /** @internal The page cache: cached pages by page offset. */
   readonly pages = new Map<number, CachePage>();
   /** @internal Workingset shadow entries of evicted pages: page offset → the eviction's nonresident age. */
-  readonly shadows = new Map<number, number>();
+  readonly shadows = new ShadowEntries();
   /** i_mmap: every mapping, by the page offsets it covers. */
   private readonly imap = new IntervalTree<FileMapping>();
   /** The same mappings by address space (for unmapping a range of one space). */

@@ -56,14 +56,7 @@ export class IntervalTree<T> {
 
   /** Calls `f` for every interval overlapping [first, last], in order of `first`. */
   overlapping(first: number, last: number, f: (value: T, from: number, to: number) => void): void {
-    const walk = (n: Node<T> | null): void => {
-      if (n === null || n.max < first) return;
-      walk(n.left);
-      if (n.first > last) return;
-      if (n.last >= first) f(n.value, n.first, n.last);
-      walk(n.right);
-    };
-    walk(this.root);
+    overlap(this.root, first, last, f);
   }
 
   /** Every value, in order of `first`. */
@@ -115,6 +108,15 @@ export class IntervalTree<T> {
     fix(t);
     return t;
   }
+}
+
+/** The in-order walk of overlapping (a function, not a closure made per query: reclaim asks once per page). */
+function overlap<T>(n: Node<T> | null, first: number, last: number, f: (value: T, from: number, to: number) => void): void {
+  if (n === null || n.max < first) return;
+  overlap(n.left, first, last, f);
+  if (n.first > last) return;
+  if (n.last >= first) f(n.value, n.first, n.last);
+  overlap(n.right, first, last, f);
 }
 
 function less<T>(a: Node<T>, b: Node<T>): boolean {

@@ -18,6 +18,7 @@ import type { RaFolio } from './readahead.js';
 import { mkclean } from '../reclaim/rmap.js';
 import { flushAll, type Flushed } from '../../machine/tlb-flush.js';
 import type { SimClock } from '../sim-clock.js';
+import { batchF64 } from '../reclaim/batch-arrays.js';
 
 const PAGE = 4096;
 
@@ -29,6 +30,12 @@ export interface PageCacheCounters {
   /** nr_dirtied, nr_written: pages that became dirty, pages written back. */
   nr_dirtied: number;
   nr_written: number;
+}
+
+/** Frames of removed pages whose cache references the caller drops later, in one call (Frames.unrefList). */
+export interface FrameFrees {
+  readonly pfns: Float64Array;
+  n: number;
 }
 
 /** What the page cache needs of the machine. */
@@ -61,22 +68,26 @@ export class PageCache {
 
   constructor(private ctx: PageCacheContext) {
     this.lru = ctx.lruGen ? new FileLruGen() : new FileLru();
-    this.lruSizes = this.wire();
+    this.wire();
   }
 
-  /** The LRU lists a refault distance is compared with (the anonymous part read only when needed). */
-  private lruSizes: LruSizes;
+  /** lru_note_cost_refault for a restored page (made once: a refault per page read in under pressure). */
+  private noteRefaultCost!: () => void;
 
-  /** The closures that point at this cache: the LRU's activation hook, and the sizes a refault is compared with. */
-  private wire(): LruSizes {
+  /** The LRU lists a refault distance is compared with (the anonymous part read only when needed). */
+  private lruSizes!: LruSizes;
+
+  /** The closures that point at this cache: the LRU's activation hook, the sizes a refault is compared with, its cost note. */
+  private wire(): void {
     if (this.lru instanceof FileLru) this.lru.onActivate = () => this.workingset.activation();
-    return { activeFile: () => this.lru.activeSize, anon: () => this.ctx.anonSizes() };
+    this.lruSizes = { activeFile: () => this.lru.activeSize, anon: () => this.ctx.anonSizes() };
+    this.noteRefaultCost = () => this.ctx.noteFileCost(1, 0);
   }
 
   /** @internal A restored machine (src/snapshot): its context, and closures that point at the restored cache. */
   rewire(ctx: PageCacheContext): void {
     this.ctx = ctx;
-    this.lruSizes = this.wire();
+    this.wire();
   }
 
   /**
@@ -90,7 +101,7 @@ export class PageCache {
     this.ctx.beforeAllocate();
     let total = 0;
     for (const x of folios) total += 2 ** x.order;
-    const pfns = new Float64Array(total);
+    const pfns = batchF64(total);
     let k = 0;
     let done = 0;
     if (this.ctx.frames.allocList(pfns, total)) {
@@ -117,8 +128,10 @@ export class PageCache {
     for (let k = 0; k < n; k++) {
       const i = x.index + k;
       const pfn = pfns[at + k]!;
-      if (!fresh && !f.disk.isHole(i)) {
-        f.disk.read(i, fr.view(pfn), fr.offset(pfn));
+      // The frame's view is asked for only when there are bytes to copy (a view is a core call the first time).
+      const block = fresh ? undefined : f.disk.block(i);
+      if (block !== undefined) {
+        fr.view(pfn).set(block, fr.offset(pfn));
         fr.noteWritten(pfn, 1);
         this.counters.pagesIn++;
       }
@@ -129,7 +142,7 @@ export class PageCache {
         if (shadow !== undefined) {
           f.shadows.delete(i);
           if (this.lru.gen) this.lru.refault(p, shadow, this.workingset.counters);
-          else this.workingset.refaultFile(p, shadow, this.lruSizes, () => this.ctx.noteFileCost(1, 0));
+          else this.workingset.refaultFile(p, shadow, this.lruSizes, this.noteRefaultCost);
         }
       }
       f.pages.set(i, p);
@@ -206,21 +219,31 @@ export class PageCache {
    * Takes page `p` out of its file's cache and frees the cache's reference on its frame (its
    * mappings are gone already). `shadow`: an eviction, which leaves a workingset shadow entry.
    */
-  remove(p: CachePage, shadow: boolean, _flushed: Flushed): void {
+  remove(p: CachePage, shadow: boolean, _flushed: Flushed, frees?: FrameFrees): void {
     const f = p.inode as RegularFile;
     this.cleaned(p);
     this.lru.remove(p);
     f.pages.delete(p.index);
     this.nrPages--;
     if (shadow) f.shadows.set(p.index, this.lru.gen ? this.lru.eviction(p) : this.workingset.eviction(p));
-    this.ctx.frames.unref(p.pfn);
+    if (frees) frees.pfns[frees.n++] = p.pfn;
+    else this.ctx.frames.unref(p.pfn);
+  }
+
+  /** remove (no shadow entries) of every page of `pages` (truncation, a hole, a file gone): the frames let go in one call. */
+  removeList(pages: readonly CachePage[], proof: Flushed): void {
+    const frees: FrameFrees = { pfns: new Float64Array(pages.length), n: 0 };
+    try {
+      for (const p of pages) this.remove(p, false, proof, frees);
+    } finally {
+      this.ctx.frames.unrefList(frees.pfns, frees.n);
+    }
   }
 
   /** A file is gone: every page and shadow entry of it goes (its mappings went first). */
   release(f: RegularFile): void {
     // Its mappings are gone (an inode is released with none left): nothing for a TLB to hold.
-    const proof = flushAll([]);
-    for (const p of [...f.pages.values()]) this.remove(p, false, proof);
+    this.removeList([...f.pages.values()], flushAll([]));
     f.shadows.clear();
     f.disk.clear();
   }

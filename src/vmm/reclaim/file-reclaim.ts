@@ -16,14 +16,15 @@
  *   references (a raw space mapping its frame) stays.
  */
 import type { FileLists } from '../reclaimer.js';
-import type { PageCache } from '../file/page-cache.js';
+import type { FrameFrees, PageCache } from '../file/page-cache.js';
 import type { Flusher } from '../file/flusher.js';
 import { PG, type CachePage } from '../file/cache-page.js';
 import { Rmap } from './rmap.js';
 import { MIN_NR_GENS } from './file-lru-gen.js';
-import { evictBatch, Fate, type EvictionSource, type PipelineContext } from './pipeline.js';
+import { evictBatch, Fate, type BatchResult, type EvictionSource, type PipelineContext } from './pipeline.js';
 import type { Flushed } from '../../machine/tlb-flush.js';
 import type { Frames } from '../../machine/frames.js';
+import { batchF64 } from './batch-arrays.js';
 
 /** SWAP_CLUSTER_MAX. */
 const BATCH = 32;
@@ -133,7 +134,7 @@ export class FileReclaim implements FileLists {
     const lru = this.ctx.pageCache.lru;
     if (!lru.gen) return lru.fromTail(false, n);
     const young = (pages: CachePage[]): Uint8Array => {
-      const pfns = new Float64Array(pages.length);
+      const pfns = batchF64(pages.length);
       for (let k = 0; k < pages.length; k++) pfns[k] = pages[k]!.pfn;
       const rm = Rmap.ofInodePages(pages, pfns).walk(true, false);
       return Uint8Array.from(rm.young, (y) => (y > 0 ? 1 : 0));
@@ -158,7 +159,7 @@ export class FileReclaim implements FileLists {
     const batch = lru.fromTail(true, n);
     if (batch.length === 0) return 0;
     this.counters.pgrefill += batch.length;
-    const pfns = new Float64Array(batch.length);
+    const pfns = batchF64(batch.length);
     for (let k = 0; k < batch.length; k++) pfns[k] = batch[k]!.pfn;
     const ref = Rmap.ofInodePages(batch, pfns).walk(true);
     let rotated = 0;
@@ -185,7 +186,7 @@ export class FileReclaim implements FileLists {
     if (n === 0) return 0;
     this.counters.pgscan_file += n;
     this.counters.pgscan_direct += n, this.ctx.reclaim.pgscan_direct += n;
-    const { reclaimed } = evictBatch(this.ctx, new FileBatch(this.ctx, this.counters, pages, true));
+    const { reclaimed } = runBatch(this.ctx, new FileBatch(this.ctx, this.counters, pages, true));
     this.counters.pgsteal_file += reclaimed;
     this.counters.pgsteal_direct += reclaimed, this.ctx.reclaim.pgsteal_direct += reclaimed;
     return reclaimed;
@@ -198,13 +199,22 @@ export class FileReclaim implements FileLists {
     if (who === 'kswapd') this.counters.pgscan_kswapd += n, this.ctx.reclaim.pgscan_kswapd += n;
     else this.counters.pgscan_direct += n, this.ctx.reclaim.pgscan_direct += n;
     const src = new FileBatch(this.ctx, this.counters, batch);
-    const { reclaimed: freed } = evictBatch(this.ctx, src);
+    const { reclaimed: freed } = runBatch(this.ctx, src);
     this.counters.pgsteal_file += freed;
     if (who === 'kswapd') this.counters.pgsteal_kswapd += freed, this.ctx.reclaim.pgsteal_kswapd += freed;
     else this.counters.pgsteal_direct += freed, this.ctx.reclaim.pgsteal_direct += freed;
     this.ctx.noteCost(true, 0, n - freed);
     if (src.unqueuedDirty === n) this.ctx.flusher.wakeForReclaim();
     return { freed, dirty: src.unqueuedDirty };
+  }
+}
+
+/** evictBatch of a file batch; the frames of the pages it dropped are let go in one call at the end (even when it throws). */
+function runBatch(ctx: FileReclaimContext, src: FileBatch): BatchResult {
+  try {
+    return evictBatch(ctx, src);
+  } finally {
+    ctx.frames.unrefList(src.frees.pfns, src.frees.n);
   }
 }
 
@@ -215,6 +225,8 @@ class FileBatch implements EvictionSource {
   readonly n: number;
   /** Pages dirty in the batch (by flag or entry): all of them wakes the flusher. */
   unqueuedDirty = 0;
+  /** Frames of the pages dropped, whose cache references go after the batch (runBatch). */
+  readonly frees: FrameFrees;
 
   constructor(
     private readonly ctx: FileReclaimContext,
@@ -224,10 +236,11 @@ class FileBatch implements EvictionSource {
     private readonly ignoreReferences = false,
   ) {
     this.n = pages.length;
+    this.frees = { pfns: batchF64(this.n), n: 0 };
   }
 
   rmap(): Rmap {
-    const pfns = new Float64Array(this.n);
+    const pfns = batchF64(this.n);
     for (let k = 0; k < this.n; k++) pfns[k] = this.pages[k]!.pfn;
     return Rmap.ofInodePages(this.pages, pfns).walk(true);
   }
@@ -307,7 +320,7 @@ class FileBatch implements EvictionSource {
       cache.lru.activate(p);
       return false;
     }
-    cache.remove(p, true, proof);
+    cache.remove(p, true, proof, this.frees);
     return true;
   }
 }

@@ -20,6 +20,7 @@ import { TlbFlush } from '../../machine/tlb-flush.js';
 import type { Inode } from '../file/inode.js';
 import type { PageFile } from '../file/cache-page.js';
 import type { FileMapping } from '../file/file-mapping.js';
+import { batchF64, batchI32, batchU8 } from './batch-arrays.js';
 
 /** What the reverse map needs of an address space's VMM. */
 export interface RmapSpace {
@@ -55,11 +56,11 @@ class Group {
     readonly space: RmapSpace,
     capacity: number,
   ) {
-    this.las = new Float64Array(capacity);
-    this.owner = new Int32Array(capacity);
-    this.shared = new Uint8Array(capacity);
-    this.hit = new Uint8Array(capacity);
-    this.bits = new Uint8Array(capacity);
+    this.las = batchF64(capacity);
+    this.owner = batchI32(capacity);
+    this.shared = batchU8(capacity);
+    this.hit = batchU8(capacity);
+    this.bits = batchU8(capacity);
   }
 
   /** Room for `more` entries. */
@@ -68,16 +69,22 @@ class Group {
     if (need <= this.las.length) return;
     let len = Math.max(8, this.las.length);
     while (len < need) len *= 2;
-    const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(len);
-      b.set(a.subarray(0, this.size) as never);
-      return b;
-    };
-    this.las = grow(this.las, (n) => new Float64Array(n));
-    this.owner = grow(this.owner, (n) => new Int32Array(n));
-    this.shared = grow(this.shared, (n) => new Uint8Array(n));
-    this.hit = grow(this.hit, (n) => new Uint8Array(n));
-    this.bits = grow(this.bits, (n) => new Uint8Array(n));
+    const m = this.size;
+    const las = batchF64(len);
+    las.set(this.las.subarray(0, m));
+    this.las = las;
+    const owner = batchI32(len);
+    owner.set(this.owner.subarray(0, m));
+    this.owner = owner;
+    const shared = batchU8(len);
+    shared.set(this.shared.subarray(0, m));
+    this.shared = shared;
+    const hit = batchU8(len);
+    hit.set(this.hit.subarray(0, m));
+    this.hit = hit;
+    const bits = batchU8(len);
+    bits.set(this.bits.subarray(0, m));
+    this.bits = bits;
   }
 }
 
@@ -121,27 +128,32 @@ export class Rmap {
     /** Pages in the batch. */
     readonly n: number,
   ) {
-    this.mapped = new Int32Array(n);
-    this.young = new Int32Array(n);
-    this.dirty = new Uint8Array(n);
-    this.locked = new Uint8Array(n);
-    this.exec = new Uint8Array(n);
-    this.large = new Uint8Array(n);
+    this.mapped = batchI32(n);
+    this.young = batchI32(n);
+    this.dirty = batchU8(n);
+    this.locked = batchU8(n);
+    this.exec = batchU8(n);
+    this.large = batchU8(n);
   }
 
   /** The reverse map of page cache pages: each (inode, index) through its inode's i_mmap. */
   static ofInodePages(pages: ReadonlyArray<{ readonly inode: PageFile; readonly index: number }>, pfns: Float64Array, n = pages.length): Rmap {
     const rm = new Rmap(pfns, n);
-    for (let k = 0; k < n; k++) {
-      const { inode, index } = pages[k]!;
-      inode.mappingsOf(index, index, (m: FileMapping) => rm.add(m.vm as RmapSpace, m.start + (index - m.pgoff) * PAGE_SIZE, k, m.shared));
+    let k = 0;
+    let index = 0;
+    // One callback for the batch (not a closure per page); a space's group is sized for the batch at once.
+    const add = (m: FileMapping): void => rm.add(m.vm as RmapSpace, m.start + (index - m.pgoff) * PAGE_SIZE, k, m.shared, n);
+    for (; k < n; k++) {
+      const p = pages[k]!;
+      index = p.index;
+      p.inode.mappingsOf(index, index, add);
     }
     return rm;
   }
 
-  /** Adds a possible mapping of page `owner` at `la` in `space`. */
-  add(space: RmapSpace, la: number, owner: number, shared: boolean): void {
-    const g = this.group(space, 8);
+  /** Adds a possible mapping of page `owner` at `la` in `space` (`capacity`: the entries its group is first made for). */
+  add(space: RmapSpace, la: number, owner: number, shared: boolean, capacity = 8): void {
+    const g = this.group(space, capacity);
     g.reserve(1);
     const j = g.size++;
     g.las[j] = la;
