@@ -9,6 +9,7 @@
         "native/cpu.cc",
         "native/frames.cc",
         "native/hierarchy.cc",
+        "native/lackey_scan.cc",
         "native/page_table.cc",
         "native/ram.cc",
         "native/reclaim.cc",

@@ -6,6 +6,7 @@ import { benchVmm } from './vmm.js';
 import { benchReplay } from './replay.js';
 import { benchRegions } from './regions.js';
 import { benchTlbHierarchy } from './tlb-hierarchy.js';
+import { benchPrograms } from './programs.js';
 import { benchMultiprocessor } from './multiprocessor.js';
 import { benchSnapshots } from './snapshots.js';
 
@@ -18,6 +19,13 @@ if (process.env.VMSIM_BENCH === 'mp') {
 if (process.env.VMSIM_BENCH === 'reclaim') {
   const { benchReclaimVmm } = await import('./reclaim.js');
   printTable('Reclaim through the VMM', ['native', 'js', 'map'], await benchReclaimVmm(backends), [['native', 'js']]);
+  process.exit(0);
+}
+// VMSIM_BENCH=programs runs only the whole-program and ChampSim rows, each beside its yardstick.
+if (process.env.VMSIM_BENCH === 'programs') {
+  const p = await benchPrograms();
+  printTable('Traces beside their yardsticks (whole commands)', ['vmsim', 'yardstick'], p.figures, [['yardstick', 'vmsim']]);
+  for (const n of p.notes) console.log(n);
   process.exit(0);
 }
 // VMSIM_BENCH=snapshots runs only the snapshot section.
@@ -67,6 +75,10 @@ printTable('Trace replay', ['native', 'js', 'naive'], await benchReplay(backends
 printTable('Multiprocessor', ['native', 'js'], await benchMultiprocessor(backends), [['native', 'js']]);
 printTable('Snapshots', ['native', 'js'], await benchSnapshots(backends), [['native', 'js']]);
 console.log('naive = one native core.access() call per access from a TS loop (what batching avoids)');
+
+const programs = await benchPrograms();
+printTable('Traces beside their yardsticks (whole commands)', ['vmsim', 'yardstick'], programs.figures, [['yardstick', 'vmsim']]);
+for (const n of programs.notes) console.log(n);
 
 const regions = benchRegions();
 printTable('Region map: gap-tracking tree vs the sorted array it replaced', ['tree', 'array'], regions.map, [['tree', 'array']]);

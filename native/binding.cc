@@ -1,6 +1,7 @@
 // Node-API binding: class NativeCore implements the Core interface of src/core/core.ts.
 // Every argument is type-checked (TypeError) and range-checked (EINVAL status), so no input
 // from JavaScript can crash the process.
+#include "lackey_scan.h"
 #include <napi.h>
 
 #include <sys/file.h>
@@ -1046,6 +1047,31 @@ Napi::Object Constants(Napi::Env env) {
   return c;
 }
 
+// lackeyScan(buf, pos, end, words, count, cap): lackey_scan.h's ScanLackey over typed arrays;
+// returns the position it stopped at and sets words' count in out[0]. Bounds are checked here.
+Napi::Value LackeyScanFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 7 || !info[0].IsTypedArray() || !info[3].IsTypedArray() || !info[6].IsTypedArray()) {
+    Napi::TypeError::New(env, "lackeyScan(buf, pos, end, words, count, cap, out)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[0].As<Napi::Uint8Array>();
+  auto words = info[3].As<Napi::Uint32Array>();
+  auto out = info[6].As<Napi::Float64Array>();
+  const double pos = info[1].As<Napi::Number>().DoubleValue();
+  const double end = info[2].As<Napi::Number>().DoubleValue();
+  const double count = info[4].As<Napi::Number>().DoubleValue();
+  const double cap = info[5].As<Napi::Number>().DoubleValue();
+  if (!(pos >= 0 && pos <= end && end <= buf.ElementLength() && (end == pos || buf[static_cast<size_t>(end) - 1] == '\n') && count >= 0 && count <= cap &&
+        cap * 2 <= words.ElementLength() && out.ElementLength() >= 1)) {
+    Napi::RangeError::New(env, "lackeyScan: bad bounds").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  LackeyScan r = ScanLackey(buf.Data(), static_cast<size_t>(pos), static_cast<size_t>(end), words.Data(), static_cast<uint32_t>(count), static_cast<uint32_t>(cap));
+  out[0] = r.count;
+  return Napi::Number::New(env, static_cast<double>(r.pos));
+}
+
 // flock(fd, lock): an exclusive, non-blocking advisory lock on an open file (lock = true), or its
 // release. The kernel holds it for the open file description and drops it when the process dies,
 // so a swap file in use by a machine in any process is refused (swapon's EBUSY). Returns "" on
@@ -1090,6 +1116,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<CoreTable, finalizeTable>(table);
   exports.Set("createCore", Napi::Function::New<CreateCore>(env, "createCore", table));
   exports.Set("flock", Napi::Function::New<Flock>(env, "flock"));
+  exports.Set("lackeyScan", Napi::Function::New<LackeyScanFn>(env, "lackeyScan"));
   exports.Set("ramImageRead", Napi::Function::New<RamImageRead>(env, "ramImageRead"));
   exports.Set("ramImageRelease", Napi::Function::New<RamImageRelease>(env, "ramImageRelease"));
   exports.Set("constants", Constants(env));

@@ -239,9 +239,18 @@ describe('recording without valgrind', () => {
 });
 
 describe.skipIf(!valgrind)('vmsim record (valgrind lackey; skipped only where valgrind is not installed, which .ci/run installs)', () => {
-  it('records a program into a binary trace that replays, and as lackey text', () => {
+  it('records a program whole into a binary trace that replays, its accesses alone, and as lackey text', () => {
+    const whole = join(dir, 'whole.bin');
+    const w = spawnSync(process.execPath, [bin, 'record', '-o', whole, '--', 'sh', '-c', 'exit 3'], { encoding: 'utf8' });
+    expect(w.status, w.stderr).toBe(0);
+    const wm = /^vmsim record: \S+whole\.bin: ([\d,]+) accesses, ([\d,]+) events \(1 process, 1 thread\), [\d.]+ [KM]iB \(binary v2\); sh exited with 3\n$/.exec(w.stderr);
+    expect(wm, w.stderr).not.toBeNull();
+    expect(readFileSync(whole).readUInt32LE(8)).toBe(2);
+    const replayed = JSON.parse(execFileSync(process.execPath, [bin, 'replay', whole, '--json'], { encoding: 'utf8' }));
+    expect(replayed.accesses).toBe(Number(wm![1]!.replace(/,/g, '')));
+
     const out = join(dir, 'true.bin');
-    const r = spawnSync(process.execPath, [bin, 'record', '-o', out, '--', 'sh', '-c', 'exit 3'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, 'record', '--accesses-only', '-o', out, '--', 'sh', '-c', 'exit 3'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const m = /^vmsim record: \S+true\.bin: ([\d,]+) accesses, [\d.]+ [KM]iB \(binary\); sh exited with 3\n$/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
@@ -271,7 +280,10 @@ describe.skipIf(!valgrind)('vmsim record (valgrind lackey; skipped only where va
     expect(j.tlb.levels[0].entries).toBe(16);
     const bad = spawnSync(process.execPath, [bin, 'record', '-o', join(dir, 'never.bin'), '--', join(dir, 'no-such-program')], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/no-such-program: valgrind recorded no memory access \(exit 127\)/);
+    expect(bad.stderr).toMatch(/no-such-program: valgrind recorded nothing \(exit 127\); valgrind's own message is above/);
+    expect(existsSync(join(dir, 'never.bin'))).toBe(false);
+    const old = spawnSync(process.execPath, [bin, 'record', '--accesses-only', '-o', join(dir, 'never.bin'), '--', join(dir, 'no-such-program')], { encoding: 'utf8' });
+    expect(old.stderr).toMatch(/no-such-program: valgrind recorded no memory access \(exit 127\)/);
     expect(existsSync(join(dir, 'never.bin'))).toBe(false);
   });
 });

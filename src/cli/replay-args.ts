@@ -30,8 +30,30 @@ const MEMORY_RANGE = { min: 2 ** 21, max: 2 ** 40 };
 export function inputSpecs(): OptionSpec[] {
   return [
     { name: 'memory', type: 'size', ...MEMORY_RANGE, value: 'SIZE', group: GROUP.memory, help: 'simulated RAM, e.g. 8GiB (reserved; only touched frames use host memory)', default: '64GiB' },
-    { name: 'strict', type: 'flag', group: GROUP.memory, help: 'stop at the first malformed trace line or record (default: skip and count it)' },
+    { name: 'strict', type: 'flag', group: GROUP.memory, help: 'stop at the first malformed trace line or record, or at the first system call of a recorded program whose result differs from the recording (default: skip and count it)' },
     { name: 'backend', type: 'string', choices: ['native', 'js', 'auto'], value: 'native|js|auto', group: GROUP.memory, help: 'simulation core', default: 'auto' },
+    formatSpec(),
+  ];
+}
+
+/** --format: how a trace reads (told by its contents, or ChampSim's records). */
+export function formatSpec(): OptionSpec {
+  return {
+    name: 'format',
+    type: 'string',
+    choices: ['auto', 'champsim', 'champsim-cloudsuite'],
+    value: 'auto|champsim|champsim-cloudsuite',
+    group: GROUP.memory,
+    help: "read TRACE as ChampSim's 64-byte instruction records (CloudSuite's 96-byte ones) without telling them by their contents (auto); its first 64 records must still fit the layout",
+    default: 'auto',
+  };
+}
+
+/** --warmup and --simulate: ChampSim's windows (replay and sweep). */
+export function windowSpecs(): OptionSpec[] {
+  return [
+    { name: 'warmup', type: 'int', value: 'N', group: GROUP.memory, help: 'replay the first N instructions (instruction fetches; accesses in a trace without any) uncounted, as ChampSim\'s --warmup-instructions', default: '0' },
+    { name: 'simulate', type: 'int', value: 'N', group: GROUP.memory, help: 'then count the next N instructions (or accesses) and stop, as ChampSim\'s --simulation-instructions', default: 'to the end' },
   ];
 }
 
@@ -144,6 +166,9 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {
   if (o.has('backend')) r.backend = o.get('backend') as 'native' | 'js' | 'auto';
   if (o.has('memory')) r.memory = o.get('memory') as string;
   if (o.has('strict')) r.strict = true;
+  if (o.has('format') && o.get('format') !== 'auto') r.format = o.get('format') as 'champsim' | 'champsim-cloudsuite';
+  if (o.has('warmup')) r.warmup = o.get('warmup') as number;
+  if (o.has('simulate')) r.simulate = o.get('simulate') as number;
   if (o.has('from')) r.from = o.get('from') as string;
   // Validated as replay() will, before any input is read: a bad value is a usage error (exit 2)
   // that names the flag, not the library's option path.

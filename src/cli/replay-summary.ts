@@ -1,6 +1,7 @@
 /** The human-readable report of one replay. */
 import type { ReplayResult } from '../replay/replay-result.js';
 import { formatBytes, formatCount, formatDuration, formatRate, formatTable } from '../report/index.js';
+import { formatProgramSummary } from './program-summary.js';
 
 /** A few aligned tables: the trace, the accesses, the TLB levels, walks, faults and memory. */
 export function formatReplaySummary(r: ReplayResult): string {
@@ -8,7 +9,8 @@ export function formatReplaySummary(r: ReplayResult): string {
   const t = r.trace;
   out.push(`trace ${t.source} (${t.format}${t.compression && t.compression !== 'none' ? `, ${t.compression}` : t.gzip ? ', gzip' : ''}): ${formatCount(t.records)} records${t.skipped ? `, ${formatCount(t.skipped)} malformed skipped` : ''}`);
   if (r.from) out.push(`continued from snapshot ${r.from.snapshot} (its TLBs ${r.from.tlbs === 'kept' ? 'kept' : 'emptied: another geometry'}; the counts are this trace's)`);
-  out.push(`replayed in ${formatDuration(r.timeMs)} on the ${r.backend} core (${r.nsPerAccess.toFixed(1)} ns per access)\n`);
+  out.push(`replayed in ${formatDuration(r.timeMs)} on the ${r.backend} core (${r.nsPerAccess.toFixed(1)} ns per access)${r.window ? '' : '\n'}`);
+  if (r.window) out.push(`counted: ${formatCount(r.window.simulate)} ${r.window.unit} after a warm-up of ${formatCount(r.window.warmup)} (uncounted; pages touched and frames used are the whole run's)\n`);
   out.push(
     formatTable(
       [
@@ -88,5 +90,6 @@ export function formatReplaySummary(r: ReplayResult): string {
     ),
   );
   for (const s of r.segfaults) out.push(`SIGSEGV: ${s.access} at ${s.address} (${s.cause})`);
+  if (r.program) out.push('', formatProgramSummary(r.program));
   return out.join('\n').replace(/\n+$/, '') + '\n';
 }

@@ -11,11 +11,11 @@ import { openTrace } from '../trace/trace-reader.js';
 import { trackTemp, untrackTemp } from '../temp-files.js';
 
 /** Runs `use` with a path that can be read again and again and holds the same records as `trace` ('-' = standard input); `strict` stops at the first malformed record. */
-export async function withRereadableTrace<T>(trace: string, strict: boolean, use: (path: string) => Promise<T>): Promise<T> {
+export async function withRereadableTrace<T>(trace: string, strict: boolean, use: (path: string) => Promise<T>, format?: 'auto' | 'champsim' | 'champsim-cloudsuite'): Promise<T> {
   const regular = trace !== '-' && (await stat(trace).then((s) => s.isFile(), () => false));
   // With strict, the copy is where malformed records are refused, so every input goes through it.
   if (regular && !strict) {
-    const r = await openTrace(trace);
+    const r = await openTrace(trace, format ? { format } : {});
     const direct = r.format === 'binary' && r.compression === 'none';
     await r.close();
     if (direct) return use(trace);
@@ -24,7 +24,7 @@ export async function withRereadableTrace<T>(trace: string, strict: boolean, use
   trackTemp(dir);
   try {
     const bin = join(dir, 'trace.bin');
-    await convertTrace(trace === '-' ? process.stdin : trace, bin, { strict });
+    await convertTrace(trace === '-' ? process.stdin : trace, bin, { strict, ...(format ? { format } : {}) });
     return await use(bin);
   } finally {
     await rm(dir, { recursive: true, force: true });

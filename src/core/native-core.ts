@@ -12,7 +12,15 @@ interface NativeBinding {
   ramImageRelease(image: unknown): void;
   /** flock(2) LOCK_EX|LOCK_NB (lock) or LOCK_UN on `fd`: '' or the errno's name. */
   flock?(fd: number, lock: boolean): string;
+  lackeyScan?: LackeyScanFn;
 }
+
+/**
+ * The native lackey scanner (native/lackey_scan.cc): parses whole lines of buf[pos, end) in
+ * lackey's own two shapes into packed records at words[2 * count ...] (up to cap), stops before
+ * a line of any other shape; returns where it stopped and sets out[0] to the new count.
+ */
+export type LackeyScanFn = (buf: Uint8Array, pos: number, end: number, words: Uint32Array, count: number, cap: number, out: Float64Array) => number;
 
 interface NodeGypBuild {
   (dir: string): NativeBinding;
@@ -59,6 +67,11 @@ export function nativeAvailable(): boolean {
 export function nativeLoadError(): Error | undefined {
   load();
   return loadError;
+}
+
+/** The native lackey scanner, or undefined without the addon (or an addon built before it). */
+export function nativeLackeyScan(): LackeyScanFn | undefined {
+  return load()?.lackeyScan;
 }
 
 /** Builds the native core; throws when the addon is unavailable. */

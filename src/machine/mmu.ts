@@ -70,6 +70,8 @@ export class Mmu {
   userGlobals = false;
   /** @internal Linux's x86 TLB code over these CPUs. */
   readonly arch: ArchTlb;
+  /** The task whose system calls run now (callAs), if not the main thread's. */
+  private caller: SchedTask | undefined;
   /** @internal */ protected readonly spaceSet = new Set<CpuSpace>();
   private readonly cpuList: Cpu[];
   private readonly pcidInUse = new Uint8Array(MAX_PCID + 1);
@@ -311,7 +313,8 @@ export class Mmu {
    * its threads, else on CPU 0 (a kernel thread there: no context switch). That CPU initiates the flushes.
    */
   kernelFor(space: CpuSpace): void {
-    let index = space.runningOn?.index ?? -1;
+    const caller = this.caller;
+    let index = caller !== undefined && caller.cpu !== undefined && caller.mm === space.mm ? caller.cpu.index : (space.runningOn?.index ?? -1);
     if (index < 0) {
       for (const t of space.tasks()) {
         const c = t.cpu;
@@ -320,6 +323,21 @@ export class Mmu {
     }
     if (index < 0) index = 0;
     if (index !== this.selected) this.selectCpu(index);
+  }
+
+  /**
+   * @internal Runs `fn` — system calls of `task`'s process — as made by `task`: they run in the
+   * kernel on its CPU (Linux runs a call on its caller's CPU, which initiates its flushes)
+   * instead of the main thread's. Trace replay of a recorded program calls through this.
+   */
+  callAs<T>(task: SchedTask, fn: () => T): T {
+    const prev = this.caller;
+    this.caller = task;
+    try {
+      return fn();
+    } finally {
+      this.caller = prev;
+    }
   }
 
   /** @internal A fresh task id. */

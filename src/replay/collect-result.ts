@@ -5,18 +5,38 @@ import type { ResolvedReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
 import { HierStat } from '../tlb/layout.js';
 import { hierarchyLevels, hierarchySummary, seriesResult, singleTlbSeries } from './hierarchy-result.js';
+import type { Machine } from '../system/machine.js';
+import type { AddressSpace } from '../vmm/address-space.js';
+import type { ResidentSet } from '../vmm/resident-set.js';
+
+/** Counters minus a baseline's, field by field. */
+function since<T extends object>(now: T, base: T | undefined): T {
+  if (!base) return now;
+  const out = { ...now } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(base)) if (typeof v === 'number' && typeof out[k] === 'number') out[k] = (out[k] as number) - v;
+  return out as T;
+}
 
 /** 4 KiB pages in the user half: the range scanned for Accessed bits. */
 export const USER_PAGES = 2 ** 47 / 4096;
 
-/** Builds the ReplayResult; `before` holds the counters and frames in use when the replay began. */
-export function collectResult(
-  engine: ReplayEngine,
-  o: ResolvedReplayOptions,
-  trace: ReplayResult['trace'],
-  before: { counters: Float64Array; usedFrames: number },
-  timeMs: number,
-): ReplayResult {
+/** What the counts start from: the machine's counters and frames in use when the replay began, and (after a warm-up) the process's fault and reclaim counts at its end. */
+export interface Baseline {
+  counters: Float64Array;
+  usedFrames: number;
+  faults?: { minor: number; major: number; cow: number };
+  reclaim?: ResidentSet['counters'];
+}
+
+/** The counts at the end of a warm-up (the frames in use stay those at the start: frames used is the whole run's). */
+export function measureBaseline(machine: Machine, space: AddressSpace): Omit<Baseline, 'usedFrames'> {
+  const f = space.stats().faults;
+  const rs = space.vm.resident;
+  return { counters: Float64Array.from(machine.counters), faults: { minor: f.minor, major: f.major, cow: f.cow }, ...(rs ? { reclaim: { ...rs.counters } } : {}) };
+}
+
+/** Builds the ReplayResult; `before` holds the counts the replay's start from. */
+export function collectResult(engine: ReplayEngine, o: ResolvedReplayOptions, trace: ReplayResult['trace'], before: Baseline, timeMs: number): ReplayResult {
   const { machine, space } = engine;
   const d = (i: number) => machine.counters[i]! - before.counters[i]!;
   const out = engine.out;
@@ -51,7 +71,7 @@ export function collectResult(
     pageCrossing: out[TraceOut.SPLITS]!,
     tlb: { lookups: hits + misses, hits, misses, missRate: hits + misses > 0 ? misses / (hits + misses) : 0, retries: engine.retries, levels },
     walks: d(Counter.WALKS),
-    faults: { total: d(Counter.FAULTS), pageIns: engine.pageIns, writeProtect: engine.writeProtect, minor: vm.faults.minor, major: vm.faults.major, cow: vm.faults.cow, segv: engine.segv },
+    faults: { total: d(Counter.FAULTS), pageIns: engine.pageIns, writeProtect: engine.writeProtect, minor: vm.faults.minor - (before.faults?.minor ?? 0), major: vm.faults.major - (before.faults?.major ?? 0), cow: vm.faults.cow - (before.faults?.cow ?? 0), segv: engine.segv },
     segfaults: engine.segfaults,
     pageSize: o.pageSize,
     pagesTouched,
@@ -64,12 +84,13 @@ export function collectResult(
     nsPerAccess: trace.records > 0 ? (timeMs * 1e6) / trace.records : 0,
   };
   if (rs) {
-    const c = rs.counters;
+    const c = since(rs.counters, before.reclaim);
     const z = machine.vmm.swap?.zswapStats();
     result.swap = { in: c.pswpin + c.zswpin, out: c.pswpout + c.zswpout, ...(z ? { zswap: { storedPages: z.stored_pages, compressedBytes: z.pool_total_size, ratio: z.compression_ratio } } : {}) };
     result.evictions = { clean: c.evict_clean, dirty: c.evict_dirty };
     const pages = rs.tracked.size + rs.locked.size;
-    result.resident = { frames: rs.config.limit, policy: rs.policy.name, pages, pageIns: pages + c.evict_clean + c.evict_dirty };
+    // After a warm-up the pages resident at its end came in uncounted: the window's page-ins are its faults'.
+    result.resident = { frames: rs.config.limit, policy: rs.policy.name, pages, pageIns: before.reclaim ? result.faults.pageIns : pages + c.evict_clean + c.evict_dirty };
   }
   if (h && st) {
     result.tlb.hierarchy = hierarchySummary(h, st, records, out[TraceOut.INSTRS]!);

@@ -16,7 +16,7 @@ import type { SwapOptions } from '../reclaim/swap-options.js';
 import { isPolicyName, POLICY_NAMES } from '../reclaim/registry.js';
 import { stackDistances } from '../reclaim/stack-distance.js';
 import { OptFuture } from '../reclaim/policies/opt-future.js';
-import { pageTouches } from './page-touches.js';
+import { pageTouches, type ReplayFormat } from './page-touches.js';
 import type { OnRunProgress } from './run-progress.js';
 
 /** One point of the curve. */
@@ -54,9 +54,11 @@ export interface FaultCurveOptions {
   signal?: AbortSignal;
   /** Called as each pass reads the trace: the touches pass ('read'), then each row's replay ('run'). */
   onProgress?: OnRunProgress;
+  /** How to read the trace (default 'auto'; 'champsim', 'champsim-cloudsuite': ChampSim's records). */
+  format?: ReplayFormat;
 }
 
-const KEYS = ['frames', 'policies', 'swap', 'backend', 'signal', 'onProgress'];
+const KEYS = ['frames', 'policies', 'swap', 'backend', 'signal', 'onProgress', 'format'];
 
 /** Replays `trace` (a file path or its bytes: it is read once per point, plus once for the touches) for every policy and size. */
 export async function faultCurve(trace: string | Uint8Array, options: FaultCurveOptions): Promise<FaultCurve> {
@@ -73,7 +75,7 @@ export async function faultCurve(trace: string | Uint8Array, options: FaultCurve
   throwIfAborted(signal);
   const total = policies.length * frames.length;
   const report = (phase: 'read' | 'run', index: number, done: number) => (onProgress ? (bytesRead: number, totalBytes: number | undefined) => onProgress({ phase, index, bytesRead, totalBytes, done, total }) : undefined);
-  const pages = await pageTouches(trace, false, report('read', -1, 0), signal);
+  const pages = await pageTouches(trace, false, report('read', -1, 0), signal, options.format);
   const sd = stackDistances(pages);
   // OPT's future is the same touches: built once, shared by every opt replay (it is read-only).
   const future = policies.includes('opt') ? OptFuture.from(pages, 'skip') : undefined;
@@ -82,7 +84,7 @@ export async function faultCurve(trace: string | Uint8Array, options: FaultCurve
     for (const f of frames) {
       const index = rows.length;
       const progress = report('run', index, index);
-      const r = await replay(trace, { frames: f, policy, ...(policy === 'opt' ? { policyOptions: { future } } : {}), swap: options.swap ?? '1GiB', backend: options.backend ?? 'auto', ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
+      const r = await replay(trace, { frames: f, policy, ...(policy === 'opt' ? { policyOptions: { future } } : {}), swap: options.swap ?? '1GiB', backend: options.backend ?? 'auto', ...(options.format ? { format: options.format } : {}), ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
       const faults = r.resident!.pageIns;
       rows.push({ policy, frames: f, faults, faultRate: pages.length > 0 ? faults / pages.length : 0, majorFaults: r.faults.major, swapIn: r.swap!.in, swapOut: r.swap!.out });
     }

@@ -14,3 +14,6 @@ export type { ReferenceRunOptions, ReferenceRunResult, ReferenceStep } from './r
 export { faultCurve } from './fault-curve.js';
 export type { FaultCurve, FaultCurveRow, FaultCurveOptions } from './fault-curve.js';
 export type { RunProgress, OnRunProgress } from './run-progress.js';
+export type { ReplayFormat } from './page-touches.js';
+export type { WindowResult } from './measure-window.js';
+export type { ProgramResult, ProcessResult, ThreadResult, SyscallAgreement, Disagreement } from './program/program-result.js';

@@ -1,4 +1,5 @@
 /** What a replay of several traces at once reports: one plain, JSON-ready object. */
+import type { WindowResult } from './measure-window.js';
 import type { CpuStats, TlbStats } from '../machine/cpu.js';
 import type { MachineShootdowns } from '../machine/shootdown-stats.js';
 import type { FaultCounters } from '../vmm/vm-stats.js';
@@ -24,6 +25,8 @@ export interface ProcessReplayResult {
   pagesTouched: number;
   bytesTouched: number;
   regions: number;
+  /** ChampSim's windows of this process (its own warm-up and simulation), when asked for: its counts are its simulation's. */
+  window?: WindowResult;
 }
 
 /** The outcome of replay([a, b, ...], { cpus }). Counts are exact; `timeMs` is the only measured value. */

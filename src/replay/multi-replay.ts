@@ -19,6 +19,7 @@ import type { Cpu } from '../machine/cpu.js';
 import type { TraceChunk } from '../trace/trace-record.js';
 import { openTrace } from '../trace/trace-reader.js';
 import { ReplayEngine } from './replay-engine.js';
+import { MeasureWindow } from './measure-window.js';
 import { resolveReplayOptions, type ReplayOptions } from './replay-options.js';
 import { checkChunk } from './page-touches.js';
 import { USER_PAGES } from './collect-result.js';
@@ -60,6 +61,12 @@ interface Proc {
   faults: number;
   retries: number;
   slices: number;
+  /** ChampSim's windows of this process (its own warm-up and simulation), when asked for. */
+  window?: MeasureWindow;
+  /** The process reached the end of its warm-up: its counts start there. */
+  atWarm: boolean;
+  /** Its faults (minor, major, copy-on-write) at the end of its warm-up. */
+  faultBase?: { minor: number; major: number; cow: number };
 }
 
 function isChunkIterable(t: unknown): t is Iterable<TraceChunk> | AsyncIterable<TraceChunk> {
@@ -104,7 +111,9 @@ export async function replayMany(traces: readonly TraceInput[], options: MultiRe
       if (options.setup) options.setup(space, i);
       if (pr) space.vm.resident!.countTouched = true;
       const src = await openSource(traces[i]!, single, o.strict);
-      procs.push({ index: i, space, engine: new ReplayEngine(machine, space, o), ...src, chunk: undefined, offset: 0, done: false, records: 0, cpu, hits: 0, misses: 0, walks: 0, faults: 0, retries: 0, slices: 0 });
+      const p: Proc = { index: i, space, engine: new ReplayEngine(machine, space, o), ...src, chunk: undefined, offset: 0, done: false, records: 0, cpu, hits: 0, misses: 0, walks: 0, faults: 0, retries: 0, slices: 0, atWarm: false };
+      if (o.warmup > 0 || o.simulate !== Infinity) windowed(p, o.warmup, o.simulate);
+      procs.push(p);
     }
     if (options.setup) {
       // The experiment starts clean: what setup touched is neither "touched" nor cached.
@@ -126,7 +135,7 @@ export async function replayMany(traces: readonly TraceInput[], options: MultiRe
         let p: Proc | undefined;
         while (q.length > 0) {
           const cand = q[next[c]! % q.length]!;
-          if (await nextRecords(cand)) {
+          if ((await nextRecords(cand)) || cand.atWarm) {
             p = cand;
             next[c] = (q.indexOf(cand) + 1) % q.length;
             break;
@@ -137,7 +146,15 @@ export async function replayMany(traces: readonly TraceInput[], options: MultiRe
           if (machine.cpu(c).current !== undefined) machine.cpu(c).idle();
           continue;
         }
-        await runSlice(machine, p, quantum);
+        if (!p.atWarm) await runSlice(machine, p, quantum);
+        // ChampSim's warm-up: each process counts from the end of its own; the machine's and the CPUs' counts start when every process is past its warm-up.
+        if (p.atWarm) {
+          p.atWarm = false;
+          Object.assign(p, { hits: 0, misses: 0, walks: 0, faults: 0, retries: 0, slices: 0, records: 0 });
+          p.engine.resetCounts();
+          p.faultBase = { ...p.space.stats().faults };
+          if (procs.every((x) => x.window === undefined || x.window.warmedUp)) machine.resetStats();
+        }
         ran = true;
       }
       if (!ran) break;
@@ -163,7 +180,7 @@ async function openSource(trace: TraceInput, options: ReplayOptions, strict: boo
   if (typeof trace !== 'string' && !(trace instanceof Uint8Array) && (trace === null || typeof trace !== 'object' || typeof (trace as NodeJS.ReadableStream).pipe !== 'function')) {
     throw new VmmError('EINVAL', 'each trace must be a file path, a Uint8Array, a readable stream or an iterable of record chunks');
   }
-  const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress });
+  const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress, ...(options.format ? { format: options.format } : {}) });
   const info: ProcessReplayResult['trace'] = { source: reader.source, format: reader.format, gzip: reader.gzip, compression: reader.compression, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
   return {
     info,
@@ -196,17 +213,58 @@ function lookups(cpu: Cpu): { hits: number; misses: number } {
 
 /** True when process `p` has records left (the next non-empty chunk read in when the current one is done); false at its trace's end. */
 async function nextRecords(p: Proc): Promise<boolean> {
+  if (p.atWarm) return false;
   while (!p.done && (!p.chunk || p.offset >= p.chunk.count)) {
     const n = await p.iter.next();
     if (n.done) {
       p.done = true;
       break;
     }
+    if (n.value === WARM) {
+      // The end of its warm-up: the slice stops here (its counts so far are the warm-up's).
+      p.atWarm = true;
+      return false;
+    }
     checkChunk(n.value);
+    if (n.value.events?.some((e) => e.type === 'image' || e.type === 'syscall')) throw new VmmError('EINVAL', `trace ${p.info.source} is a recorded program (processes and system calls): it replays on its own, replay(trace, { cpus }) (vmsim replay TRACE --cpus N)`);
     p.chunk = n.value;
     p.offset = 0;
   }
   return !p.done;
+}
+
+/** The marker a process's chunks carry where its warm-up ends. */
+const WARM: TraceChunk = { words: new Uint32Array(0), count: 0 };
+
+/** Runs process `p`'s chunks through ChampSim's windows: its warm-up's end marked (WARM), and nothing after its simulation. */
+function windowed(p: Proc, warmup: number, simulate: number): void {
+  const inner = p.iter;
+  let warmNow = false;
+  const w = new MeasureWindow(warmup, simulate, () => (warmNow = true));
+  p.window = w;
+  p.iter = (async function* () {
+    for (;;) {
+      if (w.done) return;
+      const n = await inner.next();
+      if (n.done) {
+        w.finish();
+        if (warmNow) yield WARM;
+        return;
+      }
+      checkChunk(n.value);
+      for (const piece of w.pieces(n.value)) {
+        if (warmNow) {
+          warmNow = false;
+          yield WARM;
+        }
+        yield piece;
+      }
+      if (warmNow) {
+        warmNow = false;
+        yield WARM;
+      }
+    }
+  })();
 }
 
 /** Runs up to `quantum` records of process `p` (which has some left) on its CPU: a context switch when the CPU ran another. */
@@ -258,11 +316,12 @@ function collect(machine: Machine, procs: Proc[], pageSize: '4k' | '2m', quantum
       pageCrossing: out[4]!,
       tlb: { lookups: lookupsN, hits: p.hits, misses: p.misses, missRate: lookupsN > 0 ? p.misses / lookupsN : 0, retries: p.retries },
       walks: p.walks,
-      faults: { total: p.faults, pageIns: p.engine.pageIns, writeProtect: p.engine.writeProtect, minor: vm.faults.minor, major: vm.faults.major, cow: vm.faults.cow, segv: p.engine.segv },
+      faults: { total: p.faults, pageIns: p.engine.pageIns, writeProtect: p.engine.writeProtect, minor: vm.faults.minor - (p.faultBase?.minor ?? 0), major: vm.faults.major - (p.faultBase?.major ?? 0), cow: vm.faults.cow - (p.faultBase?.cow ?? 0), segv: p.engine.segv },
       segfaults: p.engine.segfaults,
       pagesTouched: rs?.countTouched ? rs.touchedPages : touched.leaves,
       bytesTouched: rs?.countTouched ? rs.touchedPages * 4096 : touched.pages * 4096,
       regions: vm.regions,
+      ...(p.window ? { window: p.window.result() } : {}),
     };
     if (rs) {
       const c = rs.counters;

@@ -7,6 +7,9 @@
  */
 import { VmmError } from '../errors.js';
 import { openTrace } from '../trace/trace-reader.js';
+
+/** How a trace is read: told by its contents, or as ChampSim's records. */
+export type ReplayFormat = 'auto' | 'champsim' | 'champsim-cloudsuite';
 import type { TraceChunk } from '../trace/trace-record.js';
 import { MMAP_MIN_ADDR, TASK_SIZE } from '../vmm/layout.js';
 import { abortable, untilAborted } from '../abort.js';
@@ -38,7 +41,7 @@ export function chunkTouches(words: Uint32Array, count: number, touch: (vpn: num
 }
 
 /** Reads `source` once and calls `touch(vpn)` for each page touch; `strict`, `onProgress` and `signal` as replay's. */
-export async function traceTouches(source: TouchSource, touch: (vpn: number) => void, strict = false, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void, signal?: AbortSignal): Promise<void> {
+export async function traceTouches(source: TouchSource, touch: (vpn: number) => void, strict = false, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void, signal?: AbortSignal, format?: ReplayFormat): Promise<void> {
   if (typeof source !== 'string' && !(source instanceof Uint8Array)) {
     for await (const c of abortable(source, signal, !(Symbol.asyncIterator in source))) {
       checkChunk(c);
@@ -46,7 +49,7 @@ export async function traceTouches(source: TouchSource, touch: (vpn: number) => 
     }
     return;
   }
-  const reader = await untilAborted(openTrace(source, { strict, ...(onProgress ? { onProgress } : {}) }), signal, (r) => r.close(), signal !== undefined && (await readsEndSoon(source)));
+  const reader = await untilAborted(openTrace(source, { strict, ...(onProgress ? { onProgress } : {}), ...(format ? { format } : {}) }), signal, (r) => r.close(), signal !== undefined && (await readsEndSoon(source)));
   // A regular file's or bytes' reads end soon (an abort waits for one); a pipe's may not.
   const bounded = reader.totalBytes !== undefined;
   try {
@@ -58,7 +61,7 @@ export async function traceTouches(source: TouchSource, touch: (vpn: number) => 
 }
 
 /** The page touches of `source` as virtual page numbers, in order. */
-export async function pageTouches(source: TouchSource, strict = false, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void, signal?: AbortSignal): Promise<Float64Array> {
+export async function pageTouches(source: TouchSource, strict = false, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void, signal?: AbortSignal, format?: ReplayFormat): Promise<Float64Array> {
   let out = new Float64Array(1 << 16);
   let n = 0;
   await traceTouches(
@@ -74,6 +77,7 @@ export async function pageTouches(source: TouchSource, strict = false, onProgres
     strict,
     onProgress,
     signal,
+    format,
   );
   return out.subarray(0, n);
 }

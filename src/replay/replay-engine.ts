@@ -14,6 +14,7 @@ import { anonymousRegionHook } from './anon-regions.js';
 import { faultError, RETRY, type FaultInfo, type FaultOutcome } from '../machine/fault.js';
 import type { ResolvedReplayOptions } from './replay-options.js';
 import type { ResidentSet } from '../vmm/resident-set.js';
+import type { Task } from '../machine/task.js';
 
 const USER = 1;
 const TWO32 = 2 ** 32;
@@ -26,6 +27,10 @@ export class ReplayEngine {
   /** Completed records by trace kind (TraceOut order) and page-crossing records. */
   readonly out = new Float64Array(TraceOut.LENGTH);
   segv = 0;
+  /** Accesses refused with SIGBUS (counted when `countSigbus`; otherwise a SIGBUS ends the replay). */
+  sigbus = 0;
+  /** Count a SIGBUS (an access past a file's end) as the program would have got it, instead of ending the replay (a whole program's replay does). */
+  countSigbus = false;
   /** Resolved faults on a not-present page: each brought a page in. */
   pageIns = 0;
   /** Resolved faults on a present page (a write to a zero-page or copy-on-write mapping): no page came in. */
@@ -39,7 +44,7 @@ export class ReplayEngine {
   private readonly tlb0: readonly [number, number];
   /** The resident set whose policy needs every reference (lru, lfu, 2q, arc), told of each page touch that hit. */
   private readonly everyRef: ResidentSet | undefined;
-  private readonly retries0: number;
+  private retries0: number;
   /** The space's own fault handler and missing-region hook, under the engine's (withoutHooks). */
   private readonly own: { handler: AddressSpace['faultHandler']; hook: AddressSpace['vm']['onMissingRegion'] };
 
@@ -70,6 +75,18 @@ export class ReplayEngine {
     };
   }
 
+  /** Starts the counts again (the end of a warm-up): what ran so far stays in the TLBs and tables, uncounted. */
+  resetCounts(): void {
+    this.out.fill(0);
+    this.pageIns = 0;
+    this.writeProtect = 0;
+    this.segv = 0;
+    this.segfaults.length = 0;
+    this.hierStats?.fill(0);
+    this.series.length = 0;
+    this.retries0 = this.machine.retries;
+  }
+
   /** Runs `fn` with the space's own fault handler and hook in place (a snapshot file holds no code), then puts the engine's back. */
   withoutHooks<T>(fn: () => T): T {
     const space = this.space;
@@ -92,16 +109,17 @@ export class ReplayEngine {
   /**
    * Replays records [0, count) of a chunk; returns how many records it had. `recheck` (a
    * reader's deferred check, see TraceChunk) is called if a record has reserved bits set.
+   * `task` is the process's thread that makes the accesses (default: its main thread).
    */
-  run(words: Uint32Array, count: number, recheck?: () => number): number {
-    this.machine.activate(this.space);
+  run(words: Uint32Array, count: number, recheck?: () => number, task: Task = this.space): number {
+    this.machine.activate(task);
     // Series windows run one after another, so a bad record found in a later one could not be undone: check first.
     if (recheck && this.o.seriesEvery) {
       count = recheck();
       recheck = undefined;
     }
     for (;;) {
-      if (this.runChunk(words, count) >= 0) return count;
+      if (this.runChunk(words, count, task) >= 0) return count;
       // The core checks a batch before running any of it, so nothing ran: check, then replay the rest.
       if (!recheck) throw new VmmError('EINVAL', BAD_RECORD);
       count = recheck();
@@ -110,12 +128,12 @@ export class ReplayEngine {
   }
 
   /** Records [0, count) through the single TLB or the hierarchy: >= 0 when done, < 0 a core status (nothing ran). */
-  private runChunk(words: Uint32Array, count: number): number {
+  private runChunk(words: Uint32Array, count: number, task: Task): number {
     const core = this.machine.core;
     const out = this.out;
     const refused = (p: number, fault: FaultInfo, outcome: FaultOutcome) => this.refused(words, p >> 1, fault, outcome);
     const every = this.o.seriesEvery;
-    if (!this.hierStats && !every) return this.space.runBatch(this.tellingHits(words, count * 2, (p, flags) => core.traceBatch(words, p, count, flags, out)), 0, count * 2, USER, refused);
+    if (!this.hierStats && !every) return task.runBatch(this.tellingHits(words, count * 2, (p, flags) => core.traceBatch(words, p, count, flags, out)), 0, count * 2, USER, refused);
     // One batch per series window (in records), or the whole chunk; each window's first call has
     // the core check that window's records. A retry is flagged so the hierarchy does not count
     // the re-executed touch as a new lookup.
@@ -125,7 +143,7 @@ export class ReplayEngine {
       const done = this.recordsDone();
       const stopAt = every ? Math.min(count, (pos >> 1) + (every - (done % every))) : count;
       const step = hier ? (p: number, flags: number, retry: boolean) => core.hierTraceBatch(words, p, stopAt, flags | (retry ? HIER_RETRY : 0), out) : (p: number, flags: number) => core.traceBatch(words, p, stopAt, flags, out);
-      pos = this.space.runBatch(this.tellingHits(words, stopAt * 2, step), pos, stopAt * 2, USER, refused);
+      pos = task.runBatch(this.tellingHits(words, stopAt * 2, step), pos, stopAt * 2, USER, refused);
       if (pos < 0) return pos;
       if (every && this.recordsDone() % every === 0) this.point();
       if (stopAt >= count) return count;
@@ -196,8 +214,9 @@ export class ReplayEngine {
   }
 
   private countRefused(f: FaultInfo, outcome: FaultOutcome): void {
-    if (outcome.type === 'oom' || outcome.type === 'sigbus') throw faultError(f, outcome);
-    this.segv++;
+    if (outcome.type === 'oom' || (outcome.type === 'sigbus' && !this.countSigbus)) throw faultError(f, outcome);
+    if (outcome.type === 'sigbus') this.sigbus++;
+    else this.segv++;
     if (this.segfaults.length < MAX_SEGFAULTS_LISTED) {
       this.segfaults.push({ address: hex(f.address), access: f.access, cause: outcome.type === 'segv' ? outcome.cause : faultError(f, outcome).message });
     }

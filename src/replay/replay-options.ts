@@ -63,6 +63,23 @@ export interface ReplayOptions {
   swap?: number | string | SwapOptions;
   /** Flush a page's TLB entry when reclaim clears its Accessed bit (default false, as x86 Linux). */
   flushAccessed?: boolean;
+  /** How to read the trace: 'auto' (default: told by its contents), or ChampSim's records ('champsim', 'champsim-cloudsuite') whatever its first records look like. */
+  format?: 'auto' | 'champsim' | 'champsim-cloudsuite';
+  /**
+   * ChampSim's warm-up: the first `warmup` instructions replay (the TLBs, page tables and
+   * memory warm up) without being counted; the counts start after them. Instructions are the
+   * trace's instruction fetches (ChampSim: every record; lackey: its I lines); a trace without
+   * any counts accesses instead (result.window says which).
+   */
+  warmup?: number;
+  /** After the warm-up, replay and count this many instructions (or accesses, as `warmup`), then stop reading. */
+  simulate?: number;
+  /**
+   * CPUs of the machine (1-256, default 1). A recorded program's threads run on them
+   * (docs/replay.md: placement); a trace of accesses alone runs on CPU 0. Several traces at
+   * once: replay([a, b], { cpus }).
+   */
+  cpus?: number;
   /**
    * Start from a snapshot (a file `save` wrote, or a Snapshot of a machine with one process):
    * its machine and process continue with this trace, and the counts are the trace's. Its memory,
@@ -94,9 +111,15 @@ export interface ResolvedReplayOptions {
   strict: boolean;
   /** Resident limit and swap, when replaying under memory pressure. */
   pressure?: { frames: number; policy: PolicyName | ReclaimPolicy; policyOptions?: PolicyOptions; swap: SwapOptions; flushAccessed: boolean };
+  format: 'auto' | 'champsim' | 'champsim-cloudsuite';
+  /** Instructions (or accesses) replayed uncounted first, and counted after them (Infinity: to the end). */
+  warmup: number;
+  simulate: number;
+  cpus: number;
 }
 
-const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'vm', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'from', 'save']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'vm', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'format', 'warmup', 'simulate', 'cpus', 'from', 'save']);
+const FORMATS = ['auto', 'champsim', 'champsim-cloudsuite'];
 
 /** Validates replay options and fills in defaults; unknown keys are EINVAL (a typo would silently change the experiment). */
 export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptions {
@@ -111,7 +134,17 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     memory: o.memory ?? '64GiB',
     ...(o.vm !== undefined ? { vm: o.vm } : {}),
     strict: o.strict ?? false,
+    format: o.format ?? 'auto',
+    warmup: o.warmup ?? 0,
+    simulate: o.simulate ?? Infinity,
+    cpus: o.cpus ?? 1,
   };
+  if (typeof r.cpus !== 'number' || !Number.isInteger(r.cpus) || r.cpus < 1 || r.cpus > 256) throw new VmmError('EINVAL', `options.cpus must be an integer in [1, 256], got ${describe(o.cpus)}`);
+  if (!FORMATS.includes(r.format)) throw new VmmError('EINVAL', `options.format must be one of ${FORMATS.map((f) => `'${f}'`).join(', ')}, got ${describe(o.format)}`);
+  for (const k of ['warmup', 'simulate'] as const) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) throw new VmmError('EINVAL', `options.${k} must be a whole number of instructions (or accesses), got ${describe(v)}`);
+  }
   if (hierarchy) r.hierarchy = hierarchy;
   checkSnapshotOptions(o as Readonly<Record<string, unknown>>);
   if (o.seriesEvery !== undefined) {

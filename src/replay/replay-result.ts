@@ -1,4 +1,7 @@
 /** What a replay reports: one plain, JSON-ready object. */
+import type { TraceFormat } from '../trace/trace-reader-types.js';
+import type { WindowResult } from './measure-window.js';
+import type { ProgramResult } from './program/program-result.js';
 
 /** Hits and misses of one TLB array (one row per structure). */
 export interface TlbLevelResult {
@@ -77,7 +80,7 @@ export interface PwcLevelResult {
 export interface ReplayResult {
   trace: {
     source: string;
-    format: 'lackey' | 'binary' | 'records' | 'addresses';
+    format: TraceFormat | 'records';
     gzip: boolean;
     compression?: 'none' | 'gzip' | 'xz' | 'zstd';
     records: number;
@@ -108,6 +111,15 @@ export interface ReplayResult {
   };
   /** With seriesEvery: miss rates per window. */
   series?: SeriesResult;
+  /**
+   * With `warmup` or `simulate` (ChampSim's windows): what N counted ('instructions': the
+   * trace's instruction fetches; 'accesses' for a trace without any) and how many ran
+   * uncounted, then counted. Every count in this result is the counted window's; `pagesTouched`,
+   * `bytesTouched`, `framesUsed` and `regions` are the whole run's.
+   */
+  window?: WindowResult;
+  /** A recorded program's replay (a trace with processes): each process and thread, each CPU, the system calls' agreement with the recording. The totals above are the whole tree's. */
+  program?: ProgramResult;
   /** Page walks, including the walks of faulting accesses and their retries. */
   walks: number;
   /** With paging-structure caches: memory references made by walks, and each cache's hits. */

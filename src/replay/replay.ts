@@ -7,7 +7,8 @@ import { openTrace } from '../trace/trace-reader.js';
 import { ReplayEngine } from './replay-engine.js';
 import { resolveReplayOptions, type ReplayOptions } from './replay-options.js';
 import type { ReplayResult } from './replay-result.js';
-import { collectResult, USER_PAGES } from './collect-result.js';
+import { collectResult, measureBaseline, USER_PAGES, type Baseline } from './collect-result.js';
+import { MeasureWindow } from './measure-window.js';
 import { checkChunk } from './page-touches.js';
 import { traceFuture } from './trace-future.js';
 import { OptPolicy } from '../reclaim/policies/opt.js';
@@ -15,6 +16,7 @@ import { OptFuture } from '../reclaim/policies/opt-future.js';
 import { abortable, checkSignal, throwIfAborted, untilAborted } from '../abort.js';
 import { readsEndSoon } from './reads-end-soon.js';
 import { replayMany, type MultiReplayOptions } from './multi-replay.js';
+import { isProgramChunk, runProgram } from './program/run-program.js';
 import type { MultiReplayResult } from './multi-replay-result.js';
 import { countFromStart, saveReplay, startFromSnapshot } from './replay-snapshot.js';
 
@@ -46,12 +48,12 @@ function checkTraceInput(trace: TraceInput): void {
   }
 }
 
-async function openSource(trace: TraceInput, options: ReplayOptions, strict: boolean): Promise<Source> {
+async function openSource(trace: TraceInput, options: ReplayOptions, strict: boolean, deferRecordCheck = true): Promise<Source> {
   if (isChunkIterable(trace)) {
     const info: ReplayResult['trace'] = { source: '<records>', format: 'records', gzip: false, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
     return { info, chunks: trace, bounded: !(Symbol.asyncIterator in trace), finish: () => undefined, close: async () => undefined };
   }
-  const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress, deferRecordCheck: true });
+  const reader = await openTrace(trace, { strict, onSkip: options.onSkip, onProgress: options.onProgress, deferRecordCheck, ...(options.format ? { format: options.format } : {}) });
   const info: ReplayResult['trace'] = { source: reader.source, format: reader.format, gzip: reader.gzip, compression: reader.compression, records: 0, skipped: 0, ignoredLines: 0, bytes: 0 };
   return {
     info,
@@ -94,9 +96,42 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
   const signal = checkSignal(options.signal, 'options.signal');
   throwIfAborted(signal);
   // OPT needs the future: a first pass over the trace, unless the caller gave it.
-  if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress, signal) };
+  if (pr && pr.policy === 'opt' && pr.policyOptions?.future === undefined) pr.policyOptions = { ...pr.policyOptions, future: await traceFuture(trace, o.strict, options.onProgress, signal, o.format) };
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
+  // A trace of processes (a recorded program; CloudSuite's address spaces) is told by its first chunk's events.
+  const early = await untilAborted(openSource(trace, options, o.strict, o.warmup === 0 && o.simulate === Infinity), signal, (s) => s.close(), signal !== undefined && (await readsEndSoon(trace)));
+  const iter = (Symbol.asyncIterator in early.chunks ? (early.chunks as AsyncIterable<TraceChunk>)[Symbol.asyncIterator]() : (early.chunks as Iterable<TraceChunk>)[Symbol.iterator]()) as AsyncIterator<TraceChunk> | Iterator<TraceChunk>;
+  let firstChunk: IteratorResult<TraceChunk>;
+  try {
+    firstChunk = await iter.next();
+  } catch (e) {
+    await early.close().catch(() => undefined);
+    throw e;
+  }
+  if (!firstChunk.done && isProgramChunk(firstChunk.value)) {
+    for (const k of ['setup', 'seriesEvery', 'from', 'save'] as const) {
+      if (options[k] !== undefined) {
+        await early.close().catch(() => undefined);
+        throw new VmmError('EINVAL', `options.${k} is for a trace of accesses, not one of processes (a recorded program)`);
+      }
+    }
+    try {
+      const result = await runProgram(firstChunk.value, iter, options, o, early.info, () => early.finish());
+      return result;
+    } finally {
+      await early.close().catch(() => undefined);
+    }
+  }
+  // The chunks again, the first one included.
+  early.chunks = (async function* () {
+    if (!firstChunk.done) yield firstChunk.value;
+    for (;;) {
+      const n = await iter.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  })();
   // The machine's CPU has the experiment's TLB: the single TLB, or the hierarchy (options.tlb and options.cpu, validated above).
   // Or the machine of a snapshot, its one process continuing (replay-snapshot.ts).
   const start = options.from !== undefined ? startFromSnapshot(options, o) : undefined;
@@ -117,17 +152,27 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     }
     // Under a resident limit most pages are evicted by the end: count the trace's pages as they fault in (not setup's).
     if (pr) space.vm.resident!.countTouched = true;
-    const before = { counters: Float64Array.from(machine.counters), usedFrames: machine.core.totalFrames - machine.core.freeFrames() };
+    const before: Baseline = { counters: Float64Array.from(machine.counters), usedFrames: machine.core.totalFrames - machine.core.freeFrames() };
     const engine = new ReplayEngine(machine, space, o);
-    // Opening a FIFO waits for its writer: an abort meanwhile rejects at once, and the trace is closed when it opens.
-    const src = await untilAborted(openSource(trace, options, o.strict), signal, (s) => s.close(), signal !== undefined && (await readsEndSoon(trace)));
+    // ChampSim's warm-up: at its end the counts start again from there.
+    const window = new MeasureWindow(o.warmup, o.simulate, () => {
+      engine.resetCounts();
+      Object.assign(before, measureBaseline(machine, space));
+    });
+    const src = early;
     const t0 = performance.now();
     let records = 0;
     try {
       for await (const chunk of abortable(src.chunks, signal, src.bounded)) {
         checkChunk(chunk);
-        records += engine.run(chunk.words, chunk.count, chunk.recheck);
+        if (window.open) {
+          records += engine.run(chunk.words, chunk.count, chunk.recheck);
+          continue;
+        }
+        for (const piece of window.pieces(chunk)) records += engine.run(piece.words, piece.count);
+        if (window.done) break;
       }
+      window.finish();
     } finally {
       // A trace never iterated (aborted before its first chunk) is closed here; a pipe still waiting for data is closed when the read ends.
       if (src.bounded) await src.close();
@@ -138,6 +183,7 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     src.finish();
     src.info.records = records;
     const result = collectResult(engine, o, src.info, before, timeMs);
+    if (!window.open) result.window = window.result();
     if (start) countFromStart(result, start);
     if (options.save !== undefined) saveReplay(engine, options.save);
     options.onFinish?.(space);

@@ -83,11 +83,15 @@ async function sweepHere(trace: string | NodeJS.ReadableStream, configs: readonl
     if (options[k] !== undefined && typeof options[k] !== 'function') throw new VmmError('EINVAL', `sweep: options.${k} must be a function, got ${describe(options[k])}`);
   }
   throwIfAborted(signal);
+  // How the trace reads is one for the whole sweep: the configurations may not differ in it.
+  const formats = new Set(configs.map((c) => c.format ?? 'auto'));
+  if (formats.size > 1) throw new VmmError('EINVAL', `sweep: the configurations read the trace differently (format ${[...formats].join(', ')}): one sweep reads one trace one way`);
+  const format = configs[0]?.format;
   // A FIFO or a stream can be read once only: straight into the binary copy, without a look first.
   const regular = typeof trace === 'string' && (await stat(trace).then((s) => s.isFile(), () => true));
   if (regular) {
     // openTrace sniffs the format (and names a missing file).
-    const original = await untilAborted(openTrace(trace as string), signal, (r) => r.close(), true);
+    const original = await untilAborted(openTrace(trace as string, format ? { format } : {}), signal, (r) => r.close(), true);
     const direct = original.format === 'binary' && original.compression === 'none';
     await original.close();
     if (configs.length < 2 || direct) return sweepFile(trace as string, configs, jobs, options, signal);
@@ -100,7 +104,7 @@ async function sweepHere(trace: string | NodeJS.ReadableStream, configs: readonl
     const progress = options.onProgress;
     const total = configs.length;
     const reader = await untilAborted(
-      openTrace(trace, { strict: configs.some((c) => c.strict === true), ...(progress ? { onProgress: (bytesRead, totalBytes) => progress({ phase: 'read', index: -1, bytesRead, totalBytes, done: 0, total }) } : {}) }),
+      openTrace(trace, { strict: configs.some((c) => c.strict === true), ...(format ? { format } : {}), ...(progress ? { onProgress: (bytesRead, totalBytes) => progress({ phase: 'read', index: -1, bytesRead, totalBytes, done: 0, total }) } : {}) }),
       signal,
       (r) => r.close(),
       regular,
@@ -109,14 +113,16 @@ async function sweepHere(trace: string | NodeJS.ReadableStream, configs: readonl
     let written: { bytes: number };
     try {
       // An abort stops the copy between chunks (or while a pipe is read); the half-written copy goes with the directory.
-      written = await writeBinaryTrace(bin, abortable(reader.chunks(), signal, bounded), { gzip: false });
+      written = await writeBinaryTrace(bin, abortable(reader.chunks(), signal, bounded), { gzip: false, events: reader.events });
     } finally {
       if (bounded) await reader.close();
       else void reader.close().catch(() => undefined);
     }
     const st = reader.stats();
     options.onBinaryCopy?.(bin, written.bytes);
-    const rows = await sweepFile(bin, configs, jobs, options, signal);
+    // The copy is vmsim's own binary trace, whatever the input was read as.
+    const rows = await sweepFile(bin, format ? configs.map(({ format: _f, ...c }) => c) : configs, jobs, options, signal);
+    rows.forEach((r, i) => (r.config = configs[i]!));
     // The rows describe the trace the user gave, not the temporary copy.
     const info = { source: reader.source, format: reader.format, gzip: reader.compression === 'gzip', compression: reader.compression, bytes: st.bytesRead, skipped: st.skipped, ignoredLines: st.ignoredLines };
     for (const r of rows) Object.assign(r.result.trace, info);

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { VmmError } from '../errors.js';
 import { OptFuture, OptFutureBuilder } from '../reclaim/policies/opt-future.js';
 import type { TraceChunk } from '../trace/trace-record.js';
-import { traceTouches, type TouchSource } from './page-touches.js';
+import { traceTouches, type TouchSource , type ReplayFormat } from './page-touches.js';
 
 const HOW = 'save it to a file first (e.g. `vmsim convert - trace.bin` reads standard input), or pass policyOptions.future yourself';
 
@@ -46,10 +46,10 @@ export async function notRereadable(trace: unknown): Promise<string | undefined>
  * passed over); EINVAL for a trace read once. `onProgress` sees this pass's bytes (a progress
  * bar shows the first pass, then the replay's).
  */
-export async function traceFuture(trace: unknown, strict: boolean, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void, signal?: AbortSignal): Promise<OptFuture> {
+export async function traceFuture(trace: unknown, strict: boolean, onProgress?: (bytesRead: number, totalBytes: number | undefined) => void, signal?: AbortSignal, format?: ReplayFormat): Promise<OptFuture> {
   const why = await notRereadable(trace);
   if (why !== undefined) throw new VmmError('EINVAL', `policy 'opt' reads the trace twice (a first pass computes the future it needs), but ${why}: ${HOW}`);
   const b = new OptFutureBuilder();
-  await traceTouches(trace as TouchSource, (v) => b.push(v), strict, onProgress, signal);
+  await traceTouches(trace as TouchSource, (v) => b.push(v), strict, onProgress, signal, format);
   return b.finish('skip');
 }

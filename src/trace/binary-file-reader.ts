@@ -84,6 +84,7 @@ export function binaryFileReader(
     format: 'binary',
     gzip: false,
     compression: 'none',
+    events: false,
     source,
     totalBytes,
     chunks(): AsyncIterableIterator<TraceChunk> {
@@ -92,7 +93,7 @@ export function binaryFileReader(
       return chunks();
     },
     stats(): TraceStats {
-      return { lines: 0, records: decoder.records, skipped: decoder.skipped, ignoredLines: 0, bytesRead };
+      return { lines: 0, records: decoder.records, skipped: decoder.skipped, ignoredLines: 0, bytesRead, events: 0 };
     },
     close,
   };

@@ -1,28 +1,35 @@
 /**
- * The binary trace file: a 16-byte header ("VMSTRACE", uint32 LE version 1, uint32 LE record
+ * The binary trace file: a 16-byte header ("VMSTRACE", uint32 LE version, uint32 LE record
  * size 8) followed by packed records exactly as they sit in memory (two LE uint32 words), so
- * reading one is a memory copy rather than a parse.
+ * reading one is a memory copy rather than a parse. Version 2 adds event records among them
+ * (trace-events.ts): an 8-byte header whose second word has bits 30-31 set, then its payload.
  */
 import { RECORD_BYTES, RECORD_RESERVED_BITS, type TraceChunk } from './trace-record.js';
+
+// A module constant, read in the per-record loops: an imported binding in the CommonJS build is a getter call each time.
+const RESERVED = RECORD_RESERVED_BITS;
 import { TraceFormatError } from './trace-error.js';
 import { checkChunkRecords, type TraceDecoderOptions } from './lackey-parser.js';
+import { decodeEvent, encodeEvent, type NewTraceEvent, type TraceEvent } from './trace-events.js';
 
 /** The 8 ASCII bytes a binary trace starts with. */
 export const TRACE_MAGIC = 'VMSTRACE';
-/** The format version this code reads and writes. */
+/** The format version of a trace of accesses only (what version-1 readers read too). */
 export const TRACE_VERSION = 1;
+/** The format version of a trace with event records (trace-events.ts). */
+export const TRACE_EVENTS_VERSION = 2;
 /** Header size in bytes. */
 export const TRACE_HEADER_BYTES = 16;
 
 // Typed arrays use the host byte order; the file is little-endian.
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** The 16-byte file header. */
-export function encodeHeader(): Uint8Array {
+/** The 16-byte file header (version 1, or 2 for a trace that may hold events). */
+export function encodeHeader(version: 1 | 2 = TRACE_VERSION): Uint8Array {
   const h = new Uint8Array(TRACE_HEADER_BYTES);
   for (let i = 0; i < 8; i++) h[i] = TRACE_MAGIC.charCodeAt(i);
   const v = new DataView(h.buffer);
-  v.setUint32(8, TRACE_VERSION, true);
+  v.setUint32(8, version, true);
   v.setUint32(12, RECORD_BYTES, true);
   return h;
 }
@@ -34,21 +41,55 @@ export function hasTraceMagic(bytes: Uint8Array): boolean {
   return true;
 }
 
-/** A fresh little-endian copy of a chunk's records (a copy because chunk buffers are reused). */
+/** The version a trace header announces (0 when it is not a vmsim trace header). */
+export function headerVersion(bytes: Uint8Array): number {
+  if (bytes.length < 12 || !hasTraceMagic(bytes)) return 0;
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(8, true);
+}
+
+/** A fresh little-endian copy of a chunk's records (a copy because chunk buffers are reused); its events are not included. */
 export function encodeRecords(chunk: TraceChunk): Uint8Array {
-  const n = chunk.count * 2;
-  if (HOST_LE) return new Uint8Array(chunk.words.buffer, chunk.words.byteOffset, n * 4).slice();
-  const out = new Uint8Array(n * 4);
+  return recordBytes(chunk.words, 0, chunk.count);
+}
+
+/** Little-endian bytes of records [from, to) of `words`, copied. */
+function recordBytes(words: Uint32Array, from: number, to: number): Uint8Array {
+  if (HOST_LE) return new Uint8Array(words.buffer, words.byteOffset + from * 8, (to - from) * 8).slice();
+  const out = new Uint8Array((to - from) * 8);
   const v = new DataView(out.buffer);
-  for (let i = 0; i < n; i++) v.setUint32(i * 4, chunk.words[i]!, true);
+  for (let i = 2 * from; i < 2 * to; i++) v.setUint32((i - 2 * from) * 4, words[i]!, true);
   return out;
+}
+
+/** A chunk's records with its events in place, as a version-2 trace holds them (one buffer per run of records and per event). */
+export function encodeChunk(chunk: TraceChunk): Uint8Array[] {
+  const evs = chunk.events;
+  if (!evs || evs.length === 0) return chunk.count > 0 ? [encodeRecords(chunk)] : [];
+  const out: Uint8Array[] = [];
+  let from = 0;
+  for (const e of evs) {
+    if (e.at > from) out.push(recordBytes(chunk.words, from, e.at));
+    from = Math.max(from, e.at);
+    out.push(encodeEvent(e as NewTraceEvent));
+  }
+  if (chunk.count > from) out.push(recordBytes(chunk.words, from, chunk.count));
+  return out;
+}
+
+/** An event whose payload is still arriving. */
+interface PartialEvent {
+  lo: number;
+  hi: number;
+  byteOffset: number;
+  payload: Uint8Array;
+  have: number;
 }
 
 /** Incremental binary trace decoder: feed it Buffers split anywhere, collect the chunks it yields. */
 export class BinaryTraceDecoder {
   /** Name used in error messages. */
   readonly source: string;
-  /** True when malformed records throw (header errors always throw). */
+  /** True when malformed records throw (header and event errors always throw). */
   readonly strict: boolean;
   private readonly onSkip: ((err: TraceFormatError) => void) | undefined;
   private readonly words: Uint32Array;
@@ -57,10 +98,15 @@ export class BinaryTraceDecoder {
   private count = 0;
   private readonly header = new Uint8Array(TRACE_HEADER_BYTES);
   private headerLen = 0;
+  private fileVersion = 0;
   private readonly pending = new Uint8Array(RECORD_BYTES);
   private pendingLen = 0;
+  private partial: PartialEvent | undefined;
+  private events: TraceEvent[] | undefined;
   private nRecords = 0;
   private nSkipped = 0;
+  private nEvents = 0;
+  private nUnknown = 0;
   private nBytes = 0;
   private finished = false;
 
@@ -79,6 +125,12 @@ export class BinaryTraceDecoder {
   get skipped(): number { return this.nSkipped; }
   /** Bytes fed so far. */
   get bytes(): number { return this.nBytes; }
+  /** Event records decoded (version 2). */
+  get eventCount(): number { return this.nEvents; }
+  /** Event records of a type this version does not know, skipped by their length. */
+  get unknownEvents(): number { return this.nUnknown; }
+  /** The header's version (1 or 2), or 0 before the header is complete. */
+  get version(): number { return this.fileVersion; }
 
   /**
    * Decodes `data` and yields each chunk as it fills. The chunk's buffer is reused once the
@@ -97,38 +149,37 @@ export class BinaryTraceDecoder {
       if (this.headerLen < TRACE_HEADER_BYTES) return;
       this.checkHeader();
     }
-    if (this.pendingLen > 0) {
-      // Complete the record split across the previous feed.
-      const take = Math.min(RECORD_BYTES - this.pendingLen, n - pos);
-      this.pending.set(data.subarray(pos, pos + take), this.pendingLen);
-      this.pendingLen += take;
-      pos += take;
-      if (this.pendingLen < RECORD_BYTES) return;
-      this.pendingLen = 0;
-      this.copyIn(this.pending, 0, 1);
-      this.accept(1, base + pos - RECORD_BYTES);
-      if (this.count === this.cap) {
-        yield { words: this.words, count: this.count };
-        this.count = 0;
+    while (pos < n) {
+      if (this.partial) {
+        pos = this.continueEvent(data, pos);
+        continue;
       }
-    }
-    while (n - pos >= RECORD_BYTES) {
-      const k = Math.min(this.cap - this.count, Math.floor((n - pos) / RECORD_BYTES));
-      this.copyIn(data, pos, k);
-      this.accept(k, base + pos);
-      pos += k * RECORD_BYTES;
-      if (this.count === this.cap) {
-        yield { words: this.words, count: this.count };
-        this.count = 0;
+      if (this.pendingLen > 0) {
+        // Complete the record split across the previous feed.
+        const take = Math.min(RECORD_BYTES - this.pendingLen, n - pos);
+        this.pending.set(data.subarray(pos, pos + take), this.pendingLen);
+        this.pendingLen += take;
+        pos += take;
+        if (this.pendingLen < RECORD_BYTES) return;
+        this.pendingLen = 0;
+        this.copyIn(this.pending, 0, 1);
+        this.accept(1, base + pos - RECORD_BYTES);
+      } else if (n - pos >= RECORD_BYTES) {
+        const k = Math.min(this.cap - this.count, Math.floor((n - pos) / RECORD_BYTES));
+        this.copyIn(data, pos, k);
+        pos += k * RECORD_BYTES;
+        // An event whose payload runs past these records takes the bytes after them: back up to where they end.
+        pos -= this.accept(k, base + pos - k * RECORD_BYTES) * RECORD_BYTES;
+      } else {
+        this.pending.set(data.subarray(pos), 0);
+        this.pendingLen = n - pos;
+        pos = n;
       }
-    }
-    if (pos < n) {
-      this.pending.set(data.subarray(pos), 0);
-      this.pendingLen = n - pos;
+      if (this.count === this.cap) yield this.take();
     }
   }
 
-  /** Reports a truncated header or record and yields the last partial chunk. */
+  /** Reports a truncated header, record or event and yields the last partial chunk. */
   *finish(): Generator<TraceChunk, void, undefined> {
     if (this.finished) return;
     this.finished = true;
@@ -137,15 +188,24 @@ export class BinaryTraceDecoder {
       if (!TRACE_MAGIC.startsWith(got)) throw this.badMagic(got);
       throw new TraceFormatError(this.source, { byteOffset: 0 }, `bad binary trace header: truncated (${this.headerLen} of ${TRACE_HEADER_BYTES} bytes)`);
     }
+    const p = this.partial;
+    if (p) {
+      throw new TraceFormatError(this.source, { byteOffset: p.byteOffset }, `truncated event record (${8 + p.have} of ${8 + p.payload.length} bytes; type ${(p.hi >>> 16) & 0xff})`);
+    }
     if (this.pendingLen > 0) {
       const len = this.pendingLen;
       this.pendingLen = 0;
       this.reject(this.nBytes - len, `truncated record (${len} of ${RECORD_BYTES} bytes)`);
     }
-    if (this.count > 0) {
-      yield { words: this.words, count: this.count };
-      this.count = 0;
-    }
+    if (this.count > 0 || this.events) yield this.take();
+  }
+
+  /** The current chunk (with its events), and a fresh one started. */
+  private take(): TraceChunk {
+    const chunk: TraceChunk = this.events ? { words: this.words, count: this.count, events: this.events } : { words: this.words, count: this.count };
+    this.count = 0;
+    this.events = undefined;
+    return chunk;
   }
 
   private checkHeader(): void {
@@ -153,13 +213,14 @@ export class BinaryTraceDecoder {
     if (!hasTraceMagic(h)) throw this.badMagic(latin1(h.subarray(0, 8)));
     const v = new DataView(h.buffer, h.byteOffset, h.length);
     const version = v.getUint32(8, true);
-    if (version !== TRACE_VERSION) {
-      throw new TraceFormatError(this.source, { byteOffset: 8 }, `bad binary trace header: unsupported version ${version} (expected ${TRACE_VERSION}; written by a newer vmsim?)`);
+    if (version !== TRACE_VERSION && version !== TRACE_EVENTS_VERSION) {
+      throw new TraceFormatError(this.source, { byteOffset: 8 }, `bad binary trace header: unsupported version ${version} (expected ${TRACE_VERSION} or ${TRACE_EVENTS_VERSION}; written by a newer vmsim?)`);
     }
     const recordBytes = v.getUint32(12, true);
     if (recordBytes !== RECORD_BYTES) {
       throw new TraceFormatError(this.source, { byteOffset: 12 }, `bad binary trace header: unsupported record size ${recordBytes} (expected ${RECORD_BYTES})`);
     }
+    this.fileVersion = version;
   }
 
   private badMagic(got: string): TraceFormatError {
@@ -180,22 +241,27 @@ export class BinaryTraceDecoder {
   }
 
   /**
-   * Checks the k records just copied (whose first is at byte `offset`) and keeps the valid
-   * ones. Only bits 30-31 can be wrong: every kind (2 bits) and size (12 bits) value is legal.
+   * Takes the k records just copied to the end of the chunk (the first at trace byte `offset`):
+   * keeps the valid ones, decodes the events among them, skips (or throws for) malformed ones.
+   * Returns how many of the k copied records belong to an event whose payload runs past them
+   * (their bytes are read again as the event's payload).
    */
-  private accept(k: number, offset: number): void {
-    this.count = this.keepValid(this.words, this.count, this.count + k, offset);
+  private accept(k: number, offset: number): number {
+    const r = this.keepValid(this.words, this.count, this.count + k, offset, true);
+    this.count = r.end;
+    return r.unread;
   }
 
   /**
    * Takes `count` records a caller read straight into `words` (a file read into the chunk,
    * no copy), the first at byte `byteOffset` of the trace: checks them as feed() does
    * (skipping or, in strict mode, throwing) and compacts them in place. Returns how many remain.
+   * Version 1 only (a version-2 trace's events are decoded by feed()).
    */
   acceptRecords(words: Uint32Array, count: number, byteOffset: number): number {
-    if (this.headerLen < TRACE_HEADER_BYTES || this.pendingLen > 0 || this.finished) throw new Error('BinaryTraceDecoder: acceptRecords() needs the header fed and no partial record pending');
+    this.checkInPlace('acceptRecords');
     this.nBytes += count * RECORD_BYTES;
-    return this.keepValid(words, 0, count, byteOffset);
+    return this.keepValid(words, 0, count, byteOffset, false).end;
   }
 
   /**
@@ -203,35 +269,85 @@ export class BinaryTraceDecoder {
    * them as accepted and returns what undoes that and checks them after all (see TraceChunk.recheck).
    */
   deferRecords(words: Uint32Array, count: number, byteOffset: number): () => number {
-    if (this.headerLen < TRACE_HEADER_BYTES || this.pendingLen > 0 || this.finished) throw new Error('BinaryTraceDecoder: deferRecords() needs the header fed and no partial record pending');
+    this.checkInPlace('deferRecords');
     this.nBytes += count * RECORD_BYTES;
     this.nRecords += count;
     return () => {
       this.nRecords -= count;
-      return this.keepValid(words, 0, count, byteOffset);
+      return this.keepValid(words, 0, count, byteOffset, false).end;
     };
   }
 
-  /** Keeps the records of words[from, to) without reserved bits, compacted from `from`; returns the new end. */
-  private keepValid(w: Uint32Array, from: number, to: number, offset: number): number {
-    if ((highWordBits(w, from, to) & RECORD_RESERVED_BITS) === 0) {
+  private checkInPlace(what: string): void {
+    if (this.headerLen < TRACE_HEADER_BYTES || this.pendingLen > 0 || this.finished || this.partial) throw new Error(`BinaryTraceDecoder: ${what}() needs the header fed and no partial record pending`);
+    if (this.fileVersion !== TRACE_VERSION) throw new Error(`BinaryTraceDecoder: ${what}() reads version ${TRACE_VERSION} traces only`);
+  }
+
+  /**
+   * Keeps the records of words[from, to) without reserved bits, compacted from `from`, and
+   * (version 2, `events`) decodes the event records among them. Returns the new end and how
+   * many of the records at the end are the start of an event still incomplete.
+   */
+  private keepValid(w: Uint32Array, from: number, to: number, offset: number, events: boolean): { end: number; unread: number } {
+    if ((highWordBits(w, from, to) & RESERVED) === 0) {
       this.nRecords += to - from;
-      return to;
+      return { end: to, unread: 0 };
     }
+    const v2 = events && this.fileVersion >= TRACE_EVENTS_VERSION;
     let out = from;
-    for (let i = from; i < to; i++) {
-      const hi = w[2 * i + 1]!;
-      if ((hi & RECORD_RESERVED_BITS) !== 0) {
-        if (w === this.words) this.count = out; // state stays consistent if reject throws or the callback looks
-        this.reject(offset + (i - from) * RECORD_BYTES, `malformed record (high word 0x${hi.toString(16).padStart(8, '0')} has bits 30-31 set)`);
-        continue;
+    let i = from;
+    while (i < to) {
+      // The clean run up to the next marked record moves down in one copy.
+      const j = nextMarked(w, i, to);
+      if (j > i) {
+        if (out !== i) w.copyWithin(2 * out, 2 * i, 2 * j);
+        out += j - i;
+        this.nRecords += j - i;
+        i = j;
+        if (i === to) break;
       }
-      w[2 * out] = w[2 * i]!;
-      w[2 * out + 1] = hi;
-      out++;
-      this.nRecords++;
+      const hi = w[2 * i + 1]!;
+      const at = offset + (i - from) * RECORD_BYTES;
+      if (w === this.words) this.count = out; // state stays consistent if reject throws or a callback looks
+      if (v2 && hi >>> 30 === 3) {
+        const n = hi & 0xffff;
+        const lo = w[2 * i]!;
+        if (i + 1 + n <= to) {
+          this.addEvent(lo, hi, recordBytes(w, i + 1, i + 1 + n), out, at);
+          i += 1 + n;
+          continue;
+        }
+        // The payload runs past these records: gather it, from the bytes after the header.
+        this.partial = { lo, hi, byteOffset: at, payload: new Uint8Array(n * 8), have: 0 };
+        return { end: out, unread: to - i - 1 };
+      }
+      this.reject(at, `malformed record (high word 0x${hi.toString(16).padStart(8, '0')} has bits 30-31 set)`);
+      i++;
     }
-    return out;
+    return { end: out, unread: 0 };
+  }
+
+  /** Adds payload bytes from data[pos..] to the event being gathered; returns the new pos. */
+  private continueEvent(data: Uint8Array, pos: number): number {
+    const p = this.partial!;
+    const take = Math.min(p.payload.length - p.have, data.length - pos);
+    p.payload.set(data.subarray(pos, pos + take), p.have);
+    p.have += take;
+    if (p.have === p.payload.length) {
+      this.partial = undefined;
+      this.addEvent(p.lo, p.hi, p.payload, this.count, p.byteOffset);
+    }
+    return pos + take;
+  }
+
+  private addEvent(lo: number, hi: number, payload: Uint8Array, at: number, byteOffset: number): void {
+    const e = decodeEvent(lo, hi, payload, at, byteOffset, this.source);
+    if (!e) {
+      this.nUnknown++;
+      return;
+    }
+    this.nEvents++;
+    (this.events ??= []).push(e);
   }
 
   private reject(byteOffset: number, reason: string): void {
@@ -240,6 +356,16 @@ export class BinaryTraceDecoder {
     this.nSkipped++;
     if (err) this.onSkip!(err);
   }
+}
+
+/** The first record of [i, to) with bits 30-31 set (to when none): eight records a test, then one by one. */
+function nextMarked(w: Uint32Array, i: number, to: number): number {
+  for (; i + 8 <= to; i += 8) {
+    const k = 2 * i + 1;
+    if (((w[k]! | w[k + 2]! | w[k + 4]! | w[k + 6]! | w[k + 8]! | w[k + 10]! | w[k + 12]! | w[k + 14]!) & RESERVED) !== 0) break;
+  }
+  for (; i < to; i++) if ((w[2 * i + 1]! & RESERVED) !== 0) return i;
+  return to;
 }
 
 /**

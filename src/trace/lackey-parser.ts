@@ -15,6 +15,7 @@
  */
 import { MAX_ACCESS_SIZE, TraceKind, type TraceChunk } from './trace-record.js';
 import { TraceFormatError } from './trace-error.js';
+import { nativeLackeyScan, type LackeyScanFn } from '../core/native-core.js';
 
 /** Options shared by the trace decoders. */
 export interface TraceDecoderOptions {
@@ -26,6 +27,22 @@ export interface TraceDecoderOptions {
   chunkRecords?: number;
   /** Called for each skipped record in non-strict mode. */
   onSkip?: (err: TraceFormatError) => void;
+}
+
+/** Options of LackeyParser: the decoders' own, and a hook for the lines that are not records. */
+export interface LackeyParserOptions extends TraceDecoderOptions {
+  /**
+   * Called with each line that is not a record (valgrind's messages, its system-call and
+   * scheduler lines), without its newline, while `pending` records of the current chunk come
+   * before it. Returning true ends the chunk after this line (it is yielded at once, however
+   * few records it has). The recorder reads valgrind's log this way.
+   */
+  onOtherLine?: (buf: Uint8Array, start: number, end: number) => boolean | void;
+  /**
+   * @internal Parse lackey's own line shapes with the native scanner when the addon is loaded
+   * (default true; the results are the same, test/trace/lackey-scan.test.ts checks it).
+   */
+  native?: boolean;
 }
 
 /** Default records per chunk: 512 KiB of words, large enough to amortise per-chunk calls. */
@@ -61,9 +78,14 @@ export class LackeyParser {
   /** True when malformed records throw. */
   readonly strict: boolean;
   private readonly onSkip: ((err: TraceFormatError) => void) | undefined;
+  private readonly onOtherLine: LackeyParserOptions['onOtherLine'];
   private readonly words: Uint32Array;
   private readonly cap: number;
   private count = 0;
+  private cut = false;
+  /** The native scanner for the common line shapes, when the addon is loaded. */
+  private readonly scan: LackeyScanFn | undefined;
+  private readonly scanOut = new Float64Array(1);
   private nLines = 0;
   private nRecords = 0;
   private nSkipped = 0;
@@ -76,13 +98,18 @@ export class LackeyParser {
   private overflowDirty = false;
   private finished = false;
 
-  constructor(options: TraceDecoderOptions = {}) {
+  constructor(options: LackeyParserOptions = {}) {
     this.source = options.source ?? '<stream>';
     this.strict = options.strict ?? false;
     this.onSkip = options.onSkip;
+    this.onOtherLine = options.onOtherLine;
     this.cap = checkChunkRecords(options.chunkRecords);
     this.words = new Uint32Array(this.cap * 2);
+    this.scan = options.native === false ? undefined : nativeLackeyScan();
   }
+
+  /** Records of the current chunk so far (where an onOtherLine line sits among them). */
+  get pending(): number { return this.count; }
 
   /** Lines seen (the final line counts even without a newline). */
   get lines(): number { return this.nLines; }
@@ -118,7 +145,8 @@ export class LackeyParser {
     const end = data.lastIndexOf(NL) + 1;
     while (pos < end) {
       pos = this.parseLines(data, pos, end);
-      if (this.count === this.cap) {
+      if (this.count === this.cap || this.cut) {
+        this.cut = false;
         yield { words: this.words, count: this.count };
         this.count = 0;
       }
@@ -137,15 +165,35 @@ export class LackeyParser {
     }
   }
 
-  /** The hot loop: parses whole lines of buf[p, end) (end just past a '\n') until the chunk is full. */
+  /**
+   * Parses whole lines of buf[p, end) (end just past a '\n') until the chunk is full: the
+   * native scanner takes the runs of lackey's own line shapes, this parser every other line.
+   */
   private parseLines(buf: Uint8Array, p: number, end: number): number {
+    const scan = this.scan;
+    if (!scan) return this.parseSlow(buf, p, end, Infinity);
+    while (p < end && this.count < this.cap && !this.cut) {
+      const q = scan(buf, p, end, this.words, this.count, this.cap, this.scanOut);
+      const n = this.scanOut[0]! - this.count;
+      this.count += n;
+      this.nRecords += n;
+      this.nLines += n;
+      p = q;
+      if (p < end && this.count < this.cap) p = this.parseSlow(buf, p, end, 1);
+    }
+    return p;
+  }
+
+  /** The TypeScript parser (the whole grammar, and every message): up to `maxLines` whole lines of buf[p, end). */
+  private parseSlow(buf: Uint8Array, p: number, end: number, maxLines: number): number {
     const words = this.words;
     const cap = this.cap;
     let count = this.count;
     let lines = this.nLines;
     let records = this.nRecords;
     let ignored = this.nIgnored;
-    while (p < end && count < cap) {
+    const lastLine = lines + maxLines;
+    while (p < end && count < cap && !this.cut && lines < lastLine) {
       const start = p;
       // Each read below is guarded by the previous byte not being '\n', so it stays in the line.
       let q = p + 3;
@@ -172,7 +220,15 @@ export class LackeyParser {
       lines++;
       if (kind < 0) {
         ignored++;
-        p = buf.indexOf(NL, p) + 1;
+        const nl = buf.indexOf(NL, p);
+        if (this.onOtherLine) {
+          this.count = count;
+          this.nLines = lines;
+          this.nRecords = records;
+          this.nIgnored = ignored;
+          if (this.onOtherLine(buf, p, nl > p && buf[nl - 1] === CR ? nl - 1 : nl) === true) this.cut = true;
+        }
+        p = nl + 1;
         continue;
       }
       if (c === 48 && (buf[q + 1] === 120 || buf[q + 1] === 88)) q += 2; // 0x
@@ -260,7 +316,8 @@ export class LackeyParser {
     this.carryLen = 0;
     this.carryOverflow = false;
     this.overflowDirty = false;
-    if (this.count === this.cap) {
+    if (this.count === this.cap || this.cut) {
+      this.cut = false;
       yield { words: this.words, count: this.count };
       this.count = 0;
     }

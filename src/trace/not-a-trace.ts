@@ -18,24 +18,29 @@ export const NO_RECORD_LINES = 10_000;
 
 const RECORD_HOW = 'record one with: valgrind --tool=lackey --trace-mem=yes --log-file=trace.out PROGRAM';
 
-/** Throws unless `head` (the first bytes) could start a text trace: empty input and binary data are refused. */
-export function checkLooksLikeText(head: Uint8Array, source: string, compression: string | undefined): void {
-  const inside = compression ? ` (after ${compression} decompression)` : '';
-  if (head.length === 0) throw new TraceFormatError(source, {}, `is empty${inside}: no memory accesses to replay; ${RECORD_HOW}`);
+/** True when `head` is binary data rather than text: a NUL byte, or over 5% control bytes. */
+export function looksBinary(head: Uint8Array): boolean {
   let control = 0;
   for (const b of head) {
     // NUL never occurs in text; other C0 controls (not tab, LF, VT, FF, CR) and DEL hardly do.
-    if (b === 0) return binary(source, inside);
+    if (b === 0) return true;
     if ((b < 32 && b !== 9 && b !== 10 && b !== 11 && b !== 12 && b !== 13) || b === 127) control++;
   }
-  if (control * 20 > head.length) binary(source, inside);
+  return control * 20 > head.length;
 }
 
-function binary(source: string, inside: string): never {
+/** Throws unless `head` (the first bytes) could start a text trace: empty input and binary data are refused. */
+export function checkLooksLikeText(head: Uint8Array, source: string, compression: string | undefined, binaryHint?: string): void {
+  const inside = compression ? ` (after ${compression} decompression)` : '';
+  if (head.length === 0) throw new TraceFormatError(source, {}, `is empty${inside}: no memory accesses to replay; ${RECORD_HOW}`);
+  if (looksBinary(head)) binary(source, inside, binaryHint);
+}
+
+function binary(source: string, inside: string, hint: string | undefined): never {
   throw new TraceFormatError(
     source,
     {},
-    `is binary data${inside}, not a trace: neither a vmsim binary trace (which starts with "VMSTRACE") nor gzip, xz or zstd around one, nor lackey text; ${RECORD_HOW}`,
+    `is binary data${inside}, not a trace: neither a vmsim binary trace (which starts with "VMSTRACE") nor ChampSim's instruction records (64 bytes, or CloudSuite's 96; --format champsim or --format champsim-cloudsuite names the layout) nor gzip, xz or zstd around one, nor lackey text${hint ? `; ${hint}` : ''}; ${RECORD_HOW}`,
   );
 }
 

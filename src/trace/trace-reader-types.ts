@@ -3,8 +3,16 @@ import type { TraceChunk } from './trace-record.js';
 import type { TraceFormatError } from './trace-error.js';
 import type { Compression } from './decompress.js';
 
+/** What a trace's (decompressed) contents are. */
+export type TraceFormat = 'lackey' | 'binary' | 'addresses' | 'champsim' | 'champsim-cloudsuite';
+
 /** Options for openTrace. */
 export interface OpenTraceOptions {
+  /**
+   * 'auto' (default): told by the contents. 'champsim' or 'champsim-cloudsuite': read as
+   * ChampSim's 64-byte (CloudSuite's 96-byte) instruction records whatever the first records look like.
+   */
+  format?: 'auto' | 'champsim' | 'champsim-cloudsuite';
   /** Throw on the first malformed record instead of skipping it. */
   strict?: boolean;
   /** Records per chunk (default 65536). */
@@ -34,16 +42,22 @@ export interface TraceStats {
   ignoredLines: number;
   /** Raw bytes read from the input (compressed bytes for gzip). */
   bytesRead: number;
+  /** Event records read (version-2 binary traces; CloudSuite's address-space switches; 0 otherwise). */
+  events: number;
+  /** Instructions (ChampSim records) read, for ChampSim traces. */
+  instructions?: number;
 }
 
 /** An opened trace. */
 export interface TraceReader {
   /** Format of the (decompressed) contents: lackey text, vmsim's binary records, or a plain list of addresses (one a line). */
-  readonly format: 'lackey' | 'binary' | 'addresses';
+  readonly format: TraceFormat;
   /** True when the input was gzip-compressed. */
   readonly gzip: boolean;
   /** How the input was compressed ('none', 'gzip', 'xz' or 'zstd'), told by its first bytes. */
   readonly compression: Compression | 'none';
+  /** True when chunks may carry events (a version-2 binary trace). */
+  readonly events: boolean;
   /** File name as given, '<stream>' or '<buffer>'. */
   readonly source: string;
   /** Input size in bytes when known (file size for paths, length for bytes). */

@@ -12,11 +12,12 @@ import type { TraceChunk } from './trace-record.js';
 import { TraceFormatError } from './trace-error.js';
 import { LackeyParser } from './lackey-parser.js';
 import { AddressListParser, sniffAddressList } from './address-list-parser.js';
-import { BinaryTraceDecoder, hasTraceMagic, TRACE_HEADER_BYTES } from './binary-trace.js';
+import { BinaryTraceDecoder, hasTraceMagic, headerVersion, TRACE_HEADER_BYTES, TRACE_VERSION } from './binary-trace.js';
+import { ChampSimDecoder, champsimHeadProblem, sniffChampSim, CHAMPSIM_RECORD_BYTES, type ChampSimVariant } from './champsim.js';
 import { binaryFileReader } from './binary-file-reader.js';
 import { decompress, detectCompression, SNIFF_BYTES, type Compression, type Decompressed } from './decompress.js';
-import type { OpenTraceOptions, TraceReader, TraceStats } from './trace-reader-types.js';
-import { notATrace, checkLooksLikeText, NO_RECORD_LINES, SNIFF_TEXT_BYTES } from './not-a-trace.js';
+import type { OpenTraceOptions, TraceFormat, TraceReader, TraceStats } from './trace-reader-types.js';
+import { notATrace, checkLooksLikeText, looksBinary, NO_RECORD_LINES, SNIFF_TEXT_BYTES } from './not-a-trace.js';
 
 export type { OpenTraceOptions, TraceStats, TraceReader } from './trace-reader-types.js';
 
@@ -44,7 +45,7 @@ export async function openTrace(
         // An uncompressed binary trace is read straight into the chunks; anything else streams.
         const head = new Uint8Array(TRACE_HEADER_BYTES);
         const { bytesRead: got } = await fh.read(head, 0, TRACE_HEADER_BYTES, 0);
-        if (got === TRACE_HEADER_BYTES && hasTraceMagic(head)) return binaryFileReader(fh, head, src, totalBytes, options, (e) => mapError(e, src));
+        if (got === TRACE_HEADER_BYTES && headerVersion(head) === TRACE_VERSION) return binaryFileReader(fh, head, src, totalBytes, options, (e) => mapError(e, src));
       } catch (e) {
         await fh.close();
         throw mapError(e, src);
@@ -89,11 +90,23 @@ export async function openTrace(
       body = new ByteSource(dec.body);
     }
     const head = await body.peek(SNIFF_TEXT_BYTES);
-    if (hasTraceMagic(head)) return makeReader({ format: 'binary', compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec });
-    checkLooksLikeText(head, source, compression);
+    const common = { compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec } as const;
+    const forced = options.format && options.format !== 'auto' ? options.format : undefined;
+    if (forced) {
+      if (forced !== 'champsim' && forced !== 'champsim-cloudsuite') throw new VmmError('EINVAL', `format must be 'auto', 'champsim' or 'champsim-cloudsuite', got ${describe(forced)}`);
+      if (head.length === 0) checkLooksLikeText(head, source, compression);
+      const bad = champsimHeadProblem(head, forced);
+      if (bad) throw wrongChampSimLayout(source, forced, head, bad);
+      return makeReader({ ...common, format: forced, events: forced === 'champsim-cloudsuite' });
+    }
+    if (hasTraceMagic(head)) return makeReader({ ...common, format: 'binary', events: headerVersion(head) >= 2 });
+    // Binary data without vmsim's magic: ChampSim's instruction records, told by their fields.
+    const champsim = looksBinary(head) ? sniffChampSim(head) : undefined;
+    if (champsim) return makeReader({ ...common, format: champsim, events: champsim === 'champsim-cloudsuite' });
+    checkLooksLikeText(head, source, compression, looksBinary(head) ? almostChampSim(head) : undefined);
     // Text: lackey's (and the course simulators') lines, or a plain list of addresses.
     const list = sniffAddressList(head);
-    return makeReader({ format: list ? 'addresses' : 'lackey', radix: list?.radix ?? 16, compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec });
+    return makeReader({ format: list ? 'addresses' : 'lackey', radix: list?.radix ?? 16, compression: compression ?? 'none', source, totalBytes, body, raw, options, bytesRead: () => bytesRead, head, dec, events: false });
   } catch (e) {
     await body.close().catch(() => {});
     await raw.close().catch(() => {});
@@ -102,7 +115,7 @@ export async function openTrace(
 }
 
 interface ReaderParts {
-  format: 'lackey' | 'binary' | 'addresses';
+  format: TraceFormat;
   /** Of bare numbers in an address list. */
   radix?: 10 | 16;
   compression: Compression | 'none';
@@ -115,16 +128,19 @@ interface ReaderParts {
   /** The first bytes of the (decompressed) contents, to explain what a non-trace is. */
   head: Buffer;
   dec: Decompressed | undefined;
+  /** True for a version-2 binary trace, whose chunks may carry events. */
+  events: boolean;
 }
 
 function makeReader(parts: ReaderParts): TraceReader {
-  const { format, compression, source, totalBytes, body, raw, options, bytesRead, head, dec } = parts;
+  const { format, compression, source, totalBytes, body, raw, options, bytesRead, head, dec, events } = parts;
   const decoderOptions = { source, strict: options.strict, chunkRecords: options.chunkRecords, onSkip: options.onSkip };
   const lackey = format === 'lackey' ? new LackeyParser(decoderOptions) : undefined;
   const binary = format === 'binary' ? new BinaryTraceDecoder(decoderOptions) : undefined;
   const list = format === 'addresses' ? new AddressListParser(parts.radix ?? 16, decoderOptions) : undefined;
+  const champsim = format === 'champsim' || format === 'champsim-cloudsuite' ? new ChampSimDecoder(format, decoderOptions) : undefined;
   const text = lackey ?? list;
-  const decoder = (lackey ?? binary ?? list)!;
+  const decoder = (lackey ?? binary ?? list ?? champsim)!;
   let started = false;
   const close = async (): Promise<void> => {
     await body.close();
@@ -134,6 +150,7 @@ function makeReader(parts: ReaderParts): TraceReader {
     format,
     gzip: compression === 'gzip',
     compression,
+    events,
     source,
     ...(totalBytes !== undefined ? { totalBytes } : {}),
     chunks(): AsyncIterableIterator<TraceChunk> {
@@ -162,6 +179,8 @@ function makeReader(parts: ReaderParts): TraceReader {
         skipped: decoder.skipped,
         ignoredLines: text?.ignoredLines ?? 0,
         bytesRead: bytesRead(),
+        events: binary?.eventCount ?? champsim?.eventCount ?? 0,
+        ...(champsim ? { instructions: champsim.instructions } : {}),
       };
     },
     close,
@@ -249,4 +268,24 @@ function toBuffer(piece: unknown): Buffer {
   if (piece instanceof Uint8Array) return Buffer.from(piece.buffer, piece.byteOffset, piece.length);
   if (typeof piece === 'string') return Buffer.from(piece, 'latin1');
   throw new VmmError('EINVAL', `trace stream yielded ${describe(piece)}, expected bytes`);
+}
+
+/** A forced ChampSim layout that the file's first records do not fit: refused at the first that does not, with what would fit. */
+function wrongChampSimLayout(source: string, variant: ChampSimVariant, head: Uint8Array, bad: { byteOffset: number; reason: string }): TraceFormatError {
+  const other: ChampSimVariant = variant === 'champsim' ? 'champsim-cloudsuite' : 'champsim';
+  const fits = sniffChampSim(head) === other || (other === 'champsim-cloudsuite' && champsimHeadProblem(head, other) === undefined);
+  const hint = fits ? `; its records read as ${CHAMPSIM_RECORD_BYTES[other]}-byte ones: --format ${other}` : head.length < CHAMPSIM_RECORD_BYTES[variant] ? '' : '; records of another size, or not a ChampSim trace';
+  return new TraceFormatError(source, { byteOffset: bad.byteOffset }, `is not a trace of ChampSim's ${CHAMPSIM_RECORD_BYTES[variant]}-byte records (--format ${variant}): ${bad.reason}${hint}`);
+}
+
+/**
+ * For binary data that detection refused: where it stops reading as ChampSim records when its
+ * first record does read as one (a trace of another record size), to say so with the offset.
+ */
+function almostChampSim(head: Uint8Array): string | undefined {
+  for (const v of ['champsim', 'champsim-cloudsuite'] as const) {
+    const bad = champsimHeadProblem(head, v);
+    if (bad && bad.byteOffset > 0) return `its first record reads as ChampSim's ${CHAMPSIM_RECORD_BYTES[v]}-byte input_instr${v === 'champsim' ? '' : ' (CloudSuite)'} but the one at byte ${bad.byteOffset} does not (${bad.reason}): records of another size?`;
+  }
+  return undefined;
 }

@@ -6,6 +6,7 @@
  */
 import { VmmError } from '../errors.js';
 import { describe } from '../address.js';
+import type { TraceEvent } from './trace-events.js';
 
 /** Access kinds as stored in a record (lackey letters: L, S, I, M). */
 export const TraceKind = { LOAD: 0, STORE: 1, INSTR: 2, MODIFY: 3 } as const;
@@ -31,6 +32,12 @@ const TWO32 = 4294967296;
 export interface TraceChunk {
   readonly words: Uint32Array;
   readonly count: number;
+  /**
+   * The events among the records (version-2 binary traces, ChampSim's CloudSuite address
+   * spaces), in order; an event's `at` is how many of this chunk's records come before it. A
+   * chunk may hold events and no record.
+   */
+  readonly events?: readonly TraceEvent[];
   /**
    * @internal Set only when the reader was opened with `deferRecordCheck`: the records are not
    * yet checked for reserved bits. A consumer that finds one calls this once; it checks and

@@ -9,20 +9,25 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { TraceChunk } from './trace-record.js';
 import type { TraceFormatError } from './trace-error.js';
-import { encodeHeader, encodeRecords } from './binary-trace.js';
+import { encodeChunk, encodeHeader, encodeRecords, TRACE_EVENTS_VERSION, TRACE_VERSION } from './binary-trace.js';
 import { openTrace } from './trace-reader.js';
 import { trackTemp, untrackTemp } from '../temp-files.js';
+import type { TraceFormat } from './trace-reader-types.js';
 
 /** Options for writeBinaryTrace. */
 export interface WriteTraceOptions {
   /** Gzip the output; defaults to true when the path ends in '.gz'. */
   gzip?: boolean;
+  /** Write a version-2 trace that keeps the chunks' events (default: version 1, accesses only). */
+  events?: boolean;
 }
 
 /** What a write produced. */
 export interface WriteTraceResult {
   /** Records written. */
   records: number;
+  /** Event records written (version 2). */
+  events: number;
   /** Bytes in the output file (compressed size when gzipped). */
   bytes: number;
 }
@@ -37,6 +42,10 @@ export interface ConvertTraceOptions {
   onSkip?: (err: TraceFormatError) => void;
   /** Progress over the input's raw bytes. */
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  /** How to read the input: 'auto' (default), or ChampSim's records ('champsim', 'champsim-cloudsuite'). */
+  format?: 'auto' | 'champsim' | 'champsim-cloudsuite';
+  /** Write the accesses alone (a version-1 trace), leaving out a version-2 input's events (threads, calls, processes). */
+  accessesOnly?: boolean;
 }
 
 /** What a conversion produced. */
@@ -47,7 +56,7 @@ export interface ConvertTraceResult extends WriteTraceResult {
   ignoredLines: number;
   /** The input's name (path, '<stream>' or '<buffer>'), format and compression. */
   source: string;
-  format: 'lackey' | 'binary' | 'addresses';
+  format: TraceFormat;
   compression: 'none' | 'gzip' | 'xz' | 'zstd';
   /** Raw bytes read from the input (compressed bytes when compressed). */
   bytesRead: number;
@@ -83,20 +92,24 @@ export async function writeBinaryTrace(
   options: WriteTraceOptions = {},
 ): Promise<WriteTraceResult> {
   let records = 0;
+  let events = 0;
+  const keep = options.events === true;
   // Each chunk is copied as it is encoded: the producer may reuse its buffer for the next one.
   const bodies = Readable.from(
     (async function* () {
-      yield encodeHeader();
+      yield encodeHeader(keep ? TRACE_EVENTS_VERSION : TRACE_VERSION);
       for await (const chunk of chunks) {
-        if (chunk.count === 0) continue;
         records += chunk.count;
-        yield encodeRecords(chunk);
+        if (keep) {
+          events += chunk.events?.length ?? 0;
+          yield* encodeChunk(chunk);
+        } else if (chunk.count > 0) yield encodeRecords(chunk);
       }
     })(),
     { objectMode: false },
   );
   const bytes = await writeFileAtomically(path, bodies, options.gzip ?? path.endsWith('.gz'));
-  return { records, bytes };
+  return { records, events, bytes };
 }
 
 /** Converts a lackey or binary trace (a path, a stream or bytes; optionally compressed) to a binary trace file; writes nothing when the input is not a trace. */
@@ -106,12 +119,13 @@ export async function convertTrace(
   options: ConvertTraceOptions = {},
 ): Promise<ConvertTraceResult> {
   const reader = await openTrace(inputPath, {
+    ...(options.format ? { format: options.format } : {}),
     strict: options.strict,
     onSkip: options.onSkip,
     onProgress: options.onProgress,
   });
   const gzip = options.gzip ?? outputPath.endsWith('.gz');
-  const { records, bytes } = await writeBinaryTrace(outputPath, reader.chunks(), { gzip });
+  const { records, events, bytes } = await writeBinaryTrace(outputPath, reader.chunks(), { gzip, events: reader.events && options.accessesOnly !== true });
   const st = reader.stats();
-  return { records, skipped: st.skipped, ignoredLines: st.ignoredLines, bytes, source: reader.source, format: reader.format, compression: reader.compression, bytesRead: st.bytesRead };
+  return { records, events, skipped: st.skipped, ignoredLines: st.ignoredLines, bytes, source: reader.source, format: reader.format, compression: reader.compression, bytesRead: st.bytesRead };
 }

@@ -127,9 +127,9 @@ describe('binary trace format', () => {
       expect(e.byteOffset).toBe(0);
     }
     const version = Buffer.from(good);
-    version.writeUInt32LE(2, 8);
+    version.writeUInt32LE(3, 8);
     expect(errorOf(() => decode([version])).byteOffset).toBe(8);
-    expect(errorOf(() => decode([version])).message).toMatch(/bad binary trace header: unsupported version 2 \(expected 1; written by a newer vmsim\?\)/);
+    expect(errorOf(() => decode([version])).message).toMatch(/bad binary trace header: unsupported version 3 \(expected 1 or 2; written by a newer vmsim\?\)/);
     const size = Buffer.from(good);
     size.writeUInt32LE(16, 12);
     expect(errorOf(() => decode([size])).byteOffset).toBe(12);

@@ -1,5 +1,5 @@
 /** Traces as users have them: compressed with xz or zstd, from FIFOs; and input that is not a trace. */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { openTrace } from '../../src/trace/trace-reader.js';
 import { TraceFormatError } from '../../src/trace/trace-error.js';
 import { encodeHeader } from '../../src/trace/binary-trace.js';
+import { useXzDecoder } from '../../src/trace/decompress.js';
 import { syntheticLackeyTrace } from '../../src/trace/synthetic-trace.js';
 import { recs, referenceParse, type Rec } from './helpers.js';
 
@@ -36,9 +37,12 @@ const fixture = (ext: string) => readFileSync(join(import.meta.dirname, 'fixture
 
 describe('compressed traces', () => {
   it.each([
-    ['xz', 'xz'],
-    ['zst', 'zstd'],
-  ])('reads a .%s trace by its magic bytes, as gzip is read', async (ext, name) => {
+    ['xz', 'xz', 'auto'],
+    ['xz', 'xz', 'wasm'],
+    ['zst', 'zstd', 'auto'],
+  ] as const)('reads a .%s trace by its magic bytes, as gzip is read (xz decoder: %s)', async (ext, name, xz) => {
+    useXzDecoder(xz);
+    onTestFinished(() => useXzDecoder('auto'));
     const expected = referenceParse(FIXTURE_TEXT);
     expect(expected.length).toBe(20_000);
     const bytes = fixture(ext);
@@ -53,13 +57,21 @@ describe('compressed traces', () => {
     }
   });
 
-  it('says which codec found bad data', async () => {
+  it('says which codec found bad data (both xz decoders, corrupt and cut short)', async () => {
     const zst = Buffer.from(fixture('zst'));
     zst.fill(0xee, 40, 400);
     expect((await failure(zst)).message).toMatch(/^<buffer>: bad zstd data/);
     const xz = Buffer.from(fixture('xz'));
     xz.fill(0xee, 40, 400);
-    expect((await failure(xz)).message).toMatch(/^<buffer>: bad xz data/);
+    for (const decoder of ['auto', 'wasm'] as const) {
+      useXzDecoder(decoder);
+      try {
+        expect((await failure(xz)).message).toMatch(/^<buffer>: bad xz data/);
+        expect((await failure(fixture('xz').subarray(0, 2000))).message).toMatch(/^<buffer>: bad xz data/);
+      } finally {
+        useXzDecoder('auto');
+      }
+    }
   });
 
   it('refuses compressions it does not read by name, with the command that would', async () => {
@@ -99,7 +111,9 @@ describe('input that is not a trace', () => {
     let x = 12345;
     const bytes = Buffer.alloc(20_000, 0).map(() => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24) & 0xff);
     bytes[0] = 0x41; // not by chance a known magic
-    expect((await failure(bytes)).message).toBe(`<buffer>: is binary data, not a trace: neither a vmsim binary trace (which starts with "VMSTRACE") nor gzip, xz or zstd around one, nor lackey text; ${HOW}`);
+    expect((await failure(bytes)).message).toBe(
+      `<buffer>: is binary data, not a trace: neither a vmsim binary trace (which starts with "VMSTRACE") nor ChampSim's instruction records (64 bytes, or CloudSuite's 96; --format champsim or --format champsim-cloudsuite names the layout) nor gzip, xz or zstd around one, nor lackey text; ${HOW}`,
+    );
     expect((await failure(gzipSync(bytes))).message).toMatch(/^<buffer>: is binary data \(after gzip decompression\), not a trace/);
   });
 

@@ -47,7 +47,7 @@ describe('openTrace', () => {
     expect(r.reader.totalBytes).toBe(TEXT.length);
     expect(r.records).toEqual(EXPECTED);
     expect(r.chunks).toBe(Math.ceil(50_000 / 8192));
-    expect(r.stats).toEqual({ lines: 50_008, records: 50_000, skipped: 0, ignoredLines: 8, bytesRead: TEXT.length });
+    expect(r.stats).toEqual({ lines: 50_008, records: 50_000, skipped: 0, ignoredLines: 8, bytesRead: TEXT.length, events: 0 });
     expect(progress.at(-1)).toEqual([TEXT.length, TEXT.length]);
   });
 
@@ -58,7 +58,7 @@ describe('openTrace', () => {
     const a = await readAll(gz);
     expect([a.reader.format, a.reader.gzip, a.reader.totalBytes]).toEqual(['lackey', true, packed.length]);
     expect(a.records).toEqual(EXPECTED);
-    expect(a.stats).toEqual({ lines: 50_008, records: 50_000, skipped: 0, ignoredLines: 8, bytesRead: packed.length });
+    expect(a.stats).toEqual({ lines: 50_008, records: 50_000, skipped: 0, ignoredLines: 8, bytesRead: packed.length, events: 0 });
 
     const bin = join(dir, 'trace.bin.gz');
     const conv = await convertTrace(gz, bin);
@@ -69,7 +69,7 @@ describe('openTrace', () => {
     const b = await readAll(bin);
     expect([b.reader.format, b.reader.gzip]).toEqual(['binary', true]);
     expect(b.records).toEqual(EXPECTED);
-    expect(b.stats).toEqual({ lines: 0, records: 50_000, skipped: 0, ignoredLines: 0, bytesRead: conv.bytes });
+    expect(b.stats).toEqual({ lines: 0, records: 50_000, skipped: 0, ignoredLines: 0, bytesRead: conv.bytes, events: 0 });
   });
 
   it('converts lackey to binary and back to the same records', async () => {
@@ -78,7 +78,7 @@ describe('openTrace', () => {
     await writeFile(src, TEXT + ' L zz,4\n');
     const skips: number[] = [];
     const r = await convertTrace(src, out, { onSkip: (e) => skips.push(e.line!) });
-    expect(r).toEqual({ records: 50_000, skipped: 1, ignoredLines: 8, source: src, format: 'lackey', compression: 'none', bytesRead: (TEXT + ' L zz,4\n').length, bytes: 16 + 8 * 50_000 });
+    expect(r).toEqual({ records: 50_000, events: 0, skipped: 1, ignoredLines: 8, source: src, format: 'lackey', compression: 'none', bytesRead: (TEXT + ' L zz,4\n').length, bytes: 16 + 8 * 50_000 });
     expect(skips).toEqual([50_009]);
     const file = await readFile(out);
     expect(file.subarray(0, 8).toString('latin1')).toBe('VMSTRACE');
@@ -97,7 +97,7 @@ describe('openTrace', () => {
     packRecord(words, 0, 0x1000, 0, 4);
     packRecord(words, 1, 0xffffff600000, 2, 1);
     const path = join(dir, 'two.bin');
-    expect(await writeBinaryTrace(path, [{ words, count: 2 }, { words, count: 0 }, { words, count: 1 }])).toEqual({ records: 3, bytes: 40 });
+    expect(await writeBinaryTrace(path, [{ words, count: 2 }, { words, count: 0 }, { words, count: 1 }])).toEqual({ records: 3, events: 0, bytes: 40 });
     const file = await readFile(path);
     expect([...file.subarray(0, 16)]).toEqual([...encodeHeader()]);
     expect([...file.subarray(16, 24)]).toEqual([0, 0x10, 0, 0, 0, 0, 0x0c, 0]); // size 4: (4-1) << 18 = 0x000c0000
@@ -131,7 +131,7 @@ describe('openTrace', () => {
     const bin = Buffer.concat([encodeHeader(), Buffer.alloc(8), Buffer.from([1, 2, 3])]);
     await expect(readAll(gzipSync(bin), { strict: true, source: 'trace.bin.gz' })).rejects.toThrow('trace.bin.gz byte 24: truncated record (3 of 8 bytes)');
     const lenient = await readAll(bin);
-    expect(lenient.stats).toEqual({ lines: 0, records: 1, skipped: 1, ignoredLines: 0, bytesRead: 27 });
+    expect(lenient.stats).toEqual({ lines: 0, records: 1, skipped: 1, ignoredLines: 0, bytesRead: 27, events: 0 });
     const version = Buffer.from(bin);
     version.writeUInt32LE(7, 8);
     const e = await readAll(version).catch((x: unknown) => x);
@@ -151,7 +151,7 @@ describe('openTrace', () => {
       const r = await readAll(input);
       expect(r.chunks).toBe(0);
       expect(r.records).toEqual([]);
-      expect({ ...r.stats, bytesRead: 0 }).toEqual({ lines: 0, records: 0, skipped: 0, ignoredLines: 0, bytesRead: 0 });
+      expect({ ...r.stats, bytesRead: 0, events: 0 }).toEqual({ lines: 0, records: 0, skipped: 0, ignoredLines: 0, bytesRead: 0, events: 0 });
     }
     const empty = join(dir, 'empty.out');
     await writeFile(empty, '');
@@ -198,7 +198,7 @@ describe('openTrace', () => {
     expect(records).toEqual(expected);
     expect(buffers.size).toBe(2); // double-buffered: the next read fills the other one
     expect(skips).toEqual([16 + 9 * 8, 16 + 30 * 8, 16 + 40 * 8]); // the last: the truncated record
-    expect(reader.stats()).toEqual({ lines: 0, records: n - 2, skipped: 3, ignoredLines: 0, bytesRead: size });
+    expect(reader.stats()).toEqual({ lines: 0, records: n - 2, skipped: 3, ignoredLines: 0, bytesRead: size, events: 0 });
     expect(progress.at(-2)).toBe(size);
     expect(progress.filter((_, i) => i % 2 === 1).every((t) => t === size)).toBe(true);
     // Strict: the first bad record stops the read, named by file and byte offset.

@@ -3,9 +3,12 @@ import { convertTrace } from '../../trace/trace-writer.js';
 import { checkWritable, formatBytes, formatCount } from '../../report/index.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
+import { formatSpec } from '../replay-args.js';
 
 const SPECS: OptionSpec[] = [
   { name: 'strict', type: 'flag', help: 'stop at the first malformed line (default: skip and count it)' },
+  (({ group: _g, ...s }) => s)(formatSpec()),
+  { name: 'accesses-only', type: 'flag', help: "leave out a recorded program's threads, calls and processes: its accesses alone (binary version 1)" },
   { name: 'gzip', type: 'flag', help: 'gzip the output (also when OUT ends in .gz)' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
@@ -36,6 +39,8 @@ export async function convertCommand(argv: string[], io: CommandIo): Promise<num
   let firstSkip: Error | undefined;
   const r = await convertTrace(input === '-' ? process.stdin : input, output, {
     strict: a.options.has('strict'),
+    ...(a.options.has('format') ? { format: a.options.get('format') as 'auto' | 'champsim' | 'champsim-cloudsuite' } : {}),
+    ...(a.options.has('accesses-only') ? { accessesOnly: true } : {}),
     gzip: a.options.has('gzip') || undefined,
     onSkip: (e: Error) => {
       firstSkip ??= e;

@@ -8,6 +8,7 @@ import type { CommandIo } from '../io.js';
 import { POLICY_ALIASES } from '../pressure-args.js';
 import { checkedPlot, plotSpec, traceName } from '../plot-args.js';
 import { withRereadableTrace } from '../trace-once.js';
+import { formatSpec } from '../replay-args.js';
 import { shippedTracePath } from '../../package-info.js';
 
 const SPECS: OptionSpec[] = [
@@ -16,6 +17,7 @@ const SPECS: OptionSpec[] = [
   { name: 'swap', type: 'size', min: 2 * 4096, value: 'SIZE', help: 'swap device size', default: '1GiB' },
   { name: 'backend', type: 'string', choices: ['native', 'js', 'auto'], value: 'native|js|auto', help: 'simulation core', default: 'auto' },
   { name: 'strict', type: 'flag', help: 'stop at the first malformed trace line or record (default: skip and count it)' },
+  (({ group: _g, ...s }) => s)(formatSpec()),
   plotSpec('plot', 'draw the fault rate against the resident limit (one line per policy, and Mattson\'s exact LRU)', 'output'),
   { name: 'log', type: 'flag', group: 'output', help: 'with --plot: a logarithmic fault-rate axis' },
   { name: 'json', type: 'flag', group: 'output', help: 'print the curve as JSON' },
@@ -50,8 +52,11 @@ export async function curveCommand(argv: string[], io: CommandIo): Promise<numbe
   if (a.options.has('log') && plot === undefined) throw new UsageError('curve: --log needs --plot FILE');
   const trace = a.positional[0]!;
   const sorted = [...new Set(frames)].sort((p, q) => p - q);
-  const c = await withRereadableTrace(trace, a.options.has('strict'), (path) =>
-    faultCurve(path, { frames: sorted, policies, swap: (a.options.get('swap') as string | undefined) ?? '1GiB', backend: (a.options.get('backend') as 'native' | 'js' | 'auto' | undefined) ?? 'auto' }),
+  const c = await withRereadableTrace(
+    trace,
+    a.options.has('strict'),
+    (path) => faultCurve(path, { frames: sorted, policies, swap: (a.options.get('swap') as string | undefined) ?? '1GiB', backend: (a.options.get('backend') as 'native' | 'js' | 'auto' | undefined) ?? 'auto' }),
+    a.options.get('format') as 'auto' | 'champsim' | 'champsim-cloudsuite' | undefined,
   );
   if (plot !== undefined) writeChart(plot, curveChart(c, sorted, policies, trace, a.options.has('log')));
   if (a.options.has('json')) io.stdout.write(JSON.stringify(c, null, 2) + '\n');

@@ -10,8 +10,13 @@ const SPECS: OptionSpec[] = [...inputSpecs().map(({ group: _g, ...s }) => s), { 
 export const MAPS_HELP = `usage: vmsim maps TRACE [options]
 
 Replays TRACE (as vmsim replay does) and prints the memory map of the replayed process in
-the format of /proc/PID/maps: each region's range, permissions, offset and name. Touched
-memory is mapped as anonymous rwx regions in 2 MiB blocks (merged when adjacent).
+the format of /proc/PID/maps: each region's range, permissions, offset and name.
+
+A recorded program (vmsim record) prints each process's map as it was at its exit (its last
+image's), under a line naming it: the program's own mappings — executable, libraries and
+files with the recorded paths, devices and inodes, heap, stack, anonymous memory — as the
+program saw them under valgrind. Any other trace's touched memory is mapped as anonymous rwx
+regions in 2 MiB blocks (merged when adjacent).
 
 options:
 ${formatOptions(SPECS)}`;
@@ -21,9 +26,17 @@ export async function mapsCommand(argv: string[], io: CommandIo): Promise<number
   const a = parseCommand(argv, SPECS, 'maps', MAPS_HELP, io.stdout, { count: 1, what: 'one TRACE file' });
   if (!a) return 0;
   let maps = '';
-  await runReplay(a.positional[0]!, replayOptionsFrom(a, 'maps'), io, 'maps', (space) => {
+  const r = await runReplay(a.positional[0]!, replayOptionsFrom(a, 'maps'), io, 'maps', (space) => {
     maps = space.maps();
   });
+  if (r.program) {
+    const parts = r.program.processes.map((p) => {
+      const how = p.exit === 'running' ? 'still running when the trace ended' : p.exit === 'lost' ? 'lost by the recording' : 'status' in p.exit ? `exited with status ${p.exit.status}` : `killed by signal ${p.exit.signal}`;
+      return `==> process ${p.pid}${p.parent ? ` (child of ${p.parent})` : ''}: ${p.images[p.images.length - 1] || '(no image)'}, ${how} <==\n${p.maps}`;
+    });
+    io.stdout.write(parts.join('\n'));
+    return 0;
+  }
   io.stdout.write(maps.endsWith('\n') || maps === '' ? maps : maps + '\n');
   return 0;
 }

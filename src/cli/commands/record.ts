@@ -13,30 +13,40 @@ import { checkOutputPath } from '../plot-args.js';
 import { formatOptions, parseCommand, UsageError, type OptionSpec } from '../args.js';
 import { LackeyParser } from '../../trace/lackey-parser.js';
 import type { CommandIo } from '../io.js';
+import { recordProgram, type RecordProgramResult } from '../../record/recorder.js';
 
 const SPECS: OptionSpec[] = [
   { name: 'output', short: 'o', type: 'string', value: 'OUT', help: 'the trace file to write (required)' },
-  { name: 'format', type: 'string', choices: ['bin', 'lackey'], value: 'bin|lackey', help: "bin: vmsim's binary trace, 8 bytes an access; lackey: valgrind's text", default: 'bin' },
+  { name: 'format', type: 'string', choices: ['bin', 'lackey'], value: 'bin|lackey', help: "bin: vmsim's binary trace; lackey: valgrind's text of the accesses alone", default: 'bin' },
+  { name: 'accesses-only', type: 'flag', help: 'record the accesses alone, as one stream (no threads, calls or children: the trace of vmsim 0.1)' },
   { name: 'gzip', type: 'flag', help: 'gzip the output (also when OUT ends in .gz)' },
   { name: 'help', type: 'flag', help: 'show this help' },
 ];
 
-export const RECORD_HELP = `usage: vmsim record -o OUT [--format bin|lackey] [--gzip] -- PROGRAM [ARGS...]
+export const RECORD_HELP = `usage: vmsim record -o OUT [--gzip] [--accesses-only | --format lackey] -- PROGRAM [ARGS...]
 
-Runs PROGRAM under valgrind's lackey (--tool=lackey --trace-mem=yes) and writes its memory
-trace to OUT as it is produced: lackey writes into a pipe, so the gigabytes of text that a
-program's run makes never land on disk, and OUT grows while the program runs (on a terminal
-a line shows the accesses so far and the time). The binary format takes 8 bytes an access
-(lackey's text about 14); with --gzip it is several times smaller again. If recording
-fails, OUT is removed. PROGRAM keeps the terminal (its input and output are yours).
-Needs valgrind.
+Runs PROGRAM under valgrind's lackey and records it whole into OUT: every thread's accesses
+with the thread they belong to, the memory system calls with their arguments and results
+(mmap, munmap, mprotect, brk, mremap, madvise, the mlock family, msync, shmget/shmat/shmdt),
+the calls that say which file a descriptor names (open, openat, close, dup*, ftruncate), the
+calls that make and end processes and threads (clone, fork, vfork, execve, exit, exit_group),
+every child process, and the mappings each program image starts with (read from its
+/proc/PID/maps while valgrind holds it at startup; valgrind's own memory is left out). The
+trace is vmsim's binary format, version 2 (docs/trace-format.md); it is written as the
+program runs, never held whole, and OUT grows meanwhile (on a terminal a line shows the
+accesses so far). If recording fails, OUT is removed. PROGRAM keeps the terminal (its input
+and output are yours). Needs valgrind (with its vgdb).
+
+--accesses-only records the accesses alone (lackey --trace-mem=yes, one stream, binary
+version 1), and --format lackey writes lackey's text of them.
 
 options:
 ${formatOptions(SPECS)}
 
 example:
   vmsim record -o ls.bin -- ls /
-  vmsim replay ls.bin`;
+  vmsim replay ls.bin
+  vmsim maps ls.bin`;
 
 /**
  * The lackey output, with the first 64 KiB of valgrind's own messages kept on the side: when the
@@ -74,6 +84,7 @@ export async function recordCommand(argv: string[], io: CommandIo): Promise<numb
   const text = a.options.get('format') === 'lackey';
   const command = a.positional;
   const gzip = a.options.has('gzip') || out.endsWith('.gz');
+  if (!text && !a.options.has('accesses-only')) return recordWhole(command, out, gzip, io);
   const rec = await recordLackey(command);
   const tap = tapValgrindMessages(rec);
   const bar = new ProgressBar({ stream: io.stderr, label: `record ${out}: `, unit: 'accesses', elapsed: true, minIntervalMs: 250 });
@@ -91,6 +102,31 @@ export async function recordCommand(argv: string[], io: CommandIo): Promise<numb
   const status = await rec.exit;
   const program = status.signal ? `was killed by ${status.signal}` : `exited with ${status.code}`;
   io.stderr.write(`vmsim record: ${out}: ${formatCount(result.records)} accesses, ${formatBytes(result.bytes)} (${text ? 'lackey text' : 'binary'}${gzip ? ', gzip' : ''}); ${command[0]} ${program}\n`);
+  return 0;
+}
+
+/** The default: the program whole (threads, calls, children), as a version-2 trace. */
+async function recordWhole(command: string[], out: string, gzip: boolean, io: CommandIo): Promise<number> {
+  const bar = new ProgressBar({ stream: io.stderr, label: `record ${out}: `, unit: 'accesses', elapsed: true, minIntervalMs: 250 });
+  let r: RecordProgramResult;
+  try {
+    r = await recordProgram(command, { output: out, gzip, onProgress: (n) => bar.update(n) });
+  } finally {
+    bar.finish();
+  }
+  const program = r.exit.signal ? `was killed by ${r.exit.signal}` : `exited with ${r.exit.code}`;
+  const n = r.notes;
+  const remarks = [
+    n.ambiguousRecords ? `${formatCount(n.ambiguousRecords)} accesses of a parent and its forked child running at once (given to the later to run)` : '',
+    n.orphanResults ? `${formatCount(n.orphanResults)} call results torn from their call (dropped)` : '',
+    n.tornCalls ? `${formatCount(n.tornCalls)} calls whose arguments were torn off` : '',
+    n.unheldImages ? `${n.unheldImages} image(s) whose first mappings were read while running` : '',
+    n.unexpectedImages ? `${n.unexpectedImages} image(s) with no execve seen for them` : '',
+  ].filter(Boolean);
+  io.stderr.write(
+    `vmsim record: ${out}: ${formatCount(r.records)} accesses, ${formatCount(r.events)} events (${r.processes} process${r.processes === 1 ? '' : 'es'}, ${r.threads} thread${r.threads === 1 ? '' : 's'}), ${formatBytes(r.bytes)} (binary v2${gzip ? ', gzip' : ''}); ${command[0]} ${program}\n` +
+      remarks.map((x) => `vmsim record: note: ${x}\n`).join(''),
+  );
   return 0;
 }
 

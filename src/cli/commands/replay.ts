@@ -7,7 +7,7 @@ import { formatOptions, parseCommand, type OptionSpec } from '../args.js';
 import type { CommandIo } from '../io.js';
 import { shippedTracePath } from '../../package-info.js';
 import { formatReplaySummary } from '../replay-summary.js';
-import { GROUP, machineSpecs, replayOptionsFrom } from '../replay-args.js';
+import { GROUP, machineSpecs, replayOptionsFrom, windowSpecs } from '../replay-args.js';
 import { runReplay } from './run-replay.js';
 import { replay } from '../../replay/replay.js';
 import { formatMultiReplaySummary } from '../multi-replay-summary.js';
@@ -21,6 +21,7 @@ import { checkFrom, FROM_SPEC, reportEmptiedTlbs, SAVE_SPEC } from '../snapshot-
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(false),
+  ...windowSpecs(),
   ...PRESSURE_SPECS,
   FROM_SPEC,
   SAVE_SPEC,
@@ -28,7 +29,7 @@ const SPECS: OptionSpec[] = [
   { name: 'series-csv', type: 'string', value: 'FILE.csv', group: GROUP.output, help: 'with --series: write the miss rates per window as CSV' },
   plotSpec('series-plot', 'with --series: draw the miss rates per window', GROUP.output),
   { name: 'record', type: 'flag', group: GROUP.memory, help: "run PROGRAM (after --) under valgrind lackey and replay its trace as it is produced (ns per access then leaves out the time spent waiting for valgrind)" },
-  { name: 'cpus', type: 'int', min: 1, max: 256, value: 'N', group: GROUP.memory, help: 'several TRACEs at once, one process each, on a machine of N CPUs (process i on CPU i mod N)', default: '1' },
+  { name: 'cpus', type: 'int', min: 1, max: 256, value: 'N', group: GROUP.memory, help: "CPUs of the machine: a recorded program's threads run on them (a new thread on the first CPU running none, else the least loaded); several TRACEs run one process each, process i on CPU i mod N", default: '1' },
   { name: 'quantum', type: 'int', min: 1, value: 'N', group: GROUP.memory, help: 'with several TRACEs: accesses a process runs before its CPU switches to the next', default: '10000' },
   { name: 'json', type: 'flag', group: GROUP.output, help: 'print the result as JSON' },
   { name: 'csv', type: 'flag', group: GROUP.output, help: 'print the result as one CSV row with a header' },
@@ -41,11 +42,16 @@ export const REPLAY_HELP = `usage: vmsim replay TRACE [options]
 
 Replays a memory-access trace through a simulated x86-64 process: every access goes
 through the TLB, the 4-level page walk and the kernel's fault handler, and every page the
-trace touches is mapped on demand as anonymous memory. Prints what the TLB and the page
-tables did.
+trace touches is mapped on demand as anonymous memory (the fallback for traces without
+system calls). Prints what the TLB and the page tables did.
+
+A program recorded whole by  vmsim record  replays as it ran: its processes (fork, execve),
+its threads on --cpus CPUs, each memory system call through the VMM compared with its
+recorded result, and an access outside every mapping a SIGSEGV (docs/replay.md).
 
 TRACE is a file written by  valgrind --tool=lackey --trace-mem=yes --log-file=TRACE PROGRAM,
-a binary trace from  vmsim convert, or a plain list of addresses, one a line (0x7ffd1234,
+a binary trace from  vmsim record  or  vmsim convert, a ChampSim trace (input_instr, or
+CloudSuite's; told by its contents), or a plain list of addresses, one a line (0x7ffd1234,
 optionally followed by R or W); any may be gzip, xz or zstd compressed. '-' reads standard
 input; a FIFO or <(zcat t.gz) works too. Lines like CMU cachelab's ' L 10,1' are read as
 lackey's are (docs/trace-format.md).
@@ -72,7 +78,9 @@ export async function replayCommand(argv: string[], io: CommandIo): Promise<numb
   if (!a) return 0;
   checkFrom(a, 'replay');
   const options = addPressureOptions(a, replayOptionsFrom(a, 'replay'), 'replay');
-  if (!live && (a.positional.length > 1 || a.options.has('cpus') || a.options.has('quantum'))) return replayMany(a, options, io);
+  if (!live && (a.positional.length > 1 || a.options.has('quantum'))) return replayMany(a, options, io);
+  // One TRACE on several CPUs: a recorded program's threads run on them.
+  if (a.options.has('cpus')) options.cpus = a.options.get('cpus') as number;
   for (const k of ['series-csv', 'series-plot']) if (a.options.has(k) && options.seriesEvery === undefined) throw new UsageError(`replay: --${k} needs --series N`);
   // Output files are checked before the replay, so a typo does not cost the run.
   const csvFile = checkedOutput(a, 'series-csv', 'replay');

@@ -5,7 +5,7 @@ import { badValue, formatOptions, parseCommand, typed, UsageError, type OptionSp
 import type { CommandIo } from '../io.js';
 import { shippedTracePath } from '../../package-info.js';
 import { curveCommand } from './curve.js';
-import { ARRAY_FLAGS, GROUP, machineSpecs, replayOptionsFrom } from '../replay-args.js';
+import { ARRAY_FLAGS, GROUP, machineSpecs, replayOptionsFrom, windowSpecs } from '../replay-args.js';
 import { flatResult } from '../result-csv.js';
 import { didYouMean } from '../suggest.js';
 import { checkedPlot, plotSpec, traceName } from '../plot-args.js';
@@ -17,6 +17,7 @@ const PLOT_LEVELS = ['all', 'tlb', 'l1i', 'l1d', 'stlb', 'l2i', ...ARRAY_FLAGS.m
 
 const SPECS: OptionSpec[] = [
   ...machineSpecs(true),
+  ...windowSpecs(),
   { name: 'fully-associative', type: 'flag', group: GROUP.tlb, help: 'every TLB size fully associative (ways = entries; replaces --tlb-ways)' },
   FROM_SPEC,
   { name: 'jobs', type: 'int', min: 1, value: 'N', group: GROUP.memory, help: 'worker threads', default: 'all cores' },
