@@ -53,6 +53,7 @@ export function formatSpec(): OptionSpec {
 export function windowSpecs(): OptionSpec[] {
   return [
     { name: 'warmup', type: 'int', value: 'N', group: GROUP.memory, help: 'replay the first N instructions (instruction fetches; accesses in a trace without any) uncounted, as ChampSim\'s --warmup-instructions', default: '0' },
+    { name: 'skip', type: 'int', value: 'N', group: GROUP.memory, help: 'read and drop the first N instructions (or accesses) before the warm-up: the part of TRACE a snapshot (--from) replayed already (replay --warmup N --save saves at the warm-up\'s end)', default: '0' },
     { name: 'simulate', type: 'int', value: 'N', group: GROUP.memory, help: 'then count the next N instructions (or accesses) and stop, as ChampSim\'s --simulation-instructions', default: 'to the end' },
   ];
 }
@@ -169,6 +170,7 @@ export function replayOptionsFrom(a: ParsedArgs, command: string, pick: Pick = {
   if (o.has('format') && o.get('format') !== 'auto') r.format = o.get('format') as 'champsim' | 'champsim-cloudsuite';
   if (o.has('warmup')) r.warmup = o.get('warmup') as number;
   if (o.has('simulate')) r.simulate = o.get('simulate') as number;
+  if (o.has('skip')) r.skip = o.get('skip') as number;
   if (o.has('from')) r.from = o.get('from') as string;
   // Validated as replay() will, before any input is read: a bad value is a usage error (exit 2)
   // that names the flag, not the library's option path.

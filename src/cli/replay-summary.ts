@@ -10,7 +10,7 @@ export function formatReplaySummary(r: ReplayResult): string {
   out.push(`trace ${t.source} (${t.format}${t.compression && t.compression !== 'none' ? `, ${t.compression}` : t.gzip ? ', gzip' : ''}): ${formatCount(t.records)} records${t.skipped ? `, ${formatCount(t.skipped)} malformed skipped` : ''}`);
   if (r.from) out.push(`continued from snapshot ${r.from.snapshot} (its TLBs ${r.from.tlbs === 'kept' ? 'kept' : 'emptied: another geometry'}; the counts are this trace's)`);
   out.push(`replayed in ${formatDuration(r.timeMs)} on the ${r.backend} core (${r.nsPerAccess.toFixed(1)} ns per access)${r.window ? '' : '\n'}`);
-  if (r.window) out.push(`counted: ${formatCount(r.window.simulate)} ${r.window.unit} after a warm-up of ${formatCount(r.window.warmup)} (uncounted; pages touched and frames used are the whole run's)\n`);
+  if (r.window) out.push(`counted: ${formatCount(r.window.simulate)} ${r.window.unit} after ${r.window.skipped !== undefined ? `${formatCount(r.window.skipped)} skipped (read, not replayed) and ` : ''}a warm-up of ${formatCount(r.window.warmup)} (uncounted; pages touched and frames used are the whole run's)\n`);
   out.push(
     formatTable(
       [

@@ -13,13 +13,13 @@ export const FROM_SPEC: OptionSpec = {
   help: "start from a snapshot file (vmsim replay --save): its machine and process go on with TRACE, counting from there; a TLB of another geometry than the snapshot's starts empty (docs/snapshots.md)",
 };
 
-/** --save FILE: replay writes its machine when it ends. */
+/** --save FILE: replay writes its machine at the end of its warm-up (--warmup N), else when it ends. */
 export const SAVE_SPEC: OptionSpec = {
   name: 'save',
   type: 'string',
   value: 'FILE.vmsnap',
   group: GROUP.memory,
-  help: 'save the machine (memory, page tables, TLBs, statistics) to a snapshot file when the replay ends; go on from it with --from',
+  help: 'save the machine (memory, page tables, TLBs, statistics) to a snapshot file at the end of the warm-up with --warmup N, else when the replay ends; go on from it with --from (the same trace: --from FILE --skip N)',
 };
 
 /** Options that describe a fresh machine or process, which a snapshot already has. */

@@ -1,6 +1,7 @@
 /**
- * ChampSim's warm-up and simulation windows over a replay's chunks: the first `warmup`
- * instructions run uncounted, the next `simulate` are counted, and reading stops there.
+ * ChampSim's warm-up and simulation windows over a replay's chunks: the first `skip`
+ * instructions are read and dropped (what a snapshot replayed already), the next `warmup` run
+ * uncounted, the next `simulate` are counted, and reading stops there.
  * Instructions are the trace's instruction-fetch records (a ChampSim record is one; lackey's I
  * lines are); a trace whose first records hold none counts accesses instead.
  */
@@ -17,6 +18,8 @@ export interface WindowResult {
   warmup: number;
   /** Units replayed and counted after them. */
   simulate: number;
+  /** With `skip`: units read and dropped before the warm-up (fewer than asked when the trace ended first). */
+  skipped?: number;
 }
 
 /** Splits chunks at the window's edges; `onWarm` runs once the warm-up is over, before the first counted record. */
@@ -25,13 +28,15 @@ export class MeasureWindow {
   private warmed = 0;
   private counted = 0;
   private warm: boolean;
+  private skipped = 0;
 
   constructor(
     private readonly warmup: number,
     private readonly simulate: number,
     private readonly onWarm: () => void,
+    private readonly skip = 0,
   ) {
-    this.warm = warmup === 0;
+    this.warm = warmup === 0 && skip === 0;
   }
 
   /** True once the warm-up is over (or there was none). */
@@ -41,18 +46,23 @@ export class MeasureWindow {
 
   /** True when the window changes nothing (no warm-up, no limit). */
   get open(): boolean {
-    return this.warmup === 0 && this.simulate === Infinity;
+    return this.warmup === 0 && this.simulate === Infinity && this.skip === 0;
   }
 
   /** What was counted (for the result). */
   result(): WindowResult {
-    return { unit: this.unit ?? 'instructions', warmup: this.warmed, simulate: this.counted };
+    return { unit: this.unit ?? 'instructions', warmup: this.warmed, simulate: this.counted, ...(this.skip > 0 ? { skipped: this.skipped } : {}) };
   }
 
   /** The pieces of `chunk` to replay, in order (the warm-up's end runs onWarm between two); an empty list once the window is done. */
   *pieces(chunk: TraceChunk): Generator<TraceChunk, void, undefined> {
     if (this.unit === undefined && chunk.count > 0) this.unit = hasInstructions(chunk) ? 'instructions' : 'accesses';
     let rest = chunk;
+    if (this.skipped < this.skip) {
+      const k = this.take(rest, this.skip - this.skipped, (n) => (this.skipped += n));
+      if (k === rest.count && this.skipped < this.skip) return;
+      rest = split(rest, k)[1];
+    }
     if (!this.warm) {
       const k = this.take(rest, this.warmup - this.warmed, (n) => (this.warmed += n));
       if (k < rest.count || this.warmed === this.warmup) {

@@ -112,7 +112,7 @@ export async function replayMany(traces: readonly TraceInput[], options: MultiRe
       if (pr) space.vm.resident!.countTouched = true;
       const src = await openSource(traces[i]!, single, o.strict);
       const p: Proc = { index: i, space, engine: new ReplayEngine(machine, space, o), ...src, chunk: undefined, offset: 0, done: false, records: 0, cpu, hits: 0, misses: 0, walks: 0, faults: 0, retries: 0, slices: 0, atWarm: false };
-      if (o.warmup > 0 || o.simulate !== Infinity) windowed(p, o.warmup, o.simulate);
+      if (o.warmup > 0 || o.simulate !== Infinity || o.skip > 0) windowed(p, o.warmup, o.simulate, o.skip);
       procs.push(p);
     }
     if (options.setup) {
@@ -237,10 +237,10 @@ async function nextRecords(p: Proc): Promise<boolean> {
 const WARM: TraceChunk = { words: new Uint32Array(0), count: 0 };
 
 /** Runs process `p`'s chunks through ChampSim's windows: its warm-up's end marked (WARM), and nothing after its simulation. */
-function windowed(p: Proc, warmup: number, simulate: number): void {
+function windowed(p: Proc, warmup: number, simulate: number, skip: number): void {
   const inner = p.iter;
   let warmNow = false;
-  const w = new MeasureWindow(warmup, simulate, () => (warmNow = true));
+  const w = new MeasureWindow(warmup, simulate, () => (warmNow = true), skip);
   p.window = w;
   p.iter = (async function* () {
     for (;;) {

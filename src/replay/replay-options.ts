@@ -75,6 +75,12 @@ export interface ReplayOptions {
   /** After the warm-up, replay and count this many instructions (or accesses, as `warmup`), then stop reading. */
   simulate?: number;
   /**
+   * Read and drop the first `skip` instructions (or accesses, as `warmup`) before anything
+   * replays: the part of the trace that a snapshot (`from`, saved by `save` with `warmup`)
+   * replayed already, so that the same trace goes on where the snapshot was taken.
+   */
+  skip?: number;
+  /**
    * CPUs of the machine (1-256, default 1). A recorded program's threads run on them
    * (docs/replay.md: placement); a trace of accesses alone runs on CPU 0. Several traces at
    * once: replay([a, b], { cpus }).
@@ -114,11 +120,12 @@ export interface ResolvedReplayOptions {
   format: 'auto' | 'champsim' | 'champsim-cloudsuite';
   /** Instructions (or accesses) replayed uncounted first, and counted after them (Infinity: to the end). */
   warmup: number;
+  skip: number;
   simulate: number;
   cpus: number;
 }
 
-const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'vm', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'format', 'warmup', 'simulate', 'cpus', 'from', 'save']);
+const KEYS = new Set(['tlb', 'cpu', 'seriesEvery', 'pageSize', 'mode', 'setup', 'onFinish', 'backend', 'memory', 'vm', 'strict', 'onSkip', 'onProgress', 'signal', 'frames', 'policy', 'policyOptions', 'swap', 'flushAccessed', 'format', 'warmup', 'simulate', 'skip', 'cpus', 'from', 'save']);
 const FORMATS = ['auto', 'champsim', 'champsim-cloudsuite'];
 
 /** Validates replay options and fills in defaults; unknown keys are EINVAL (a typo would silently change the experiment). */
@@ -136,12 +143,13 @@ export function resolveReplayOptions(o: ReplayOptions = {}): ResolvedReplayOptio
     strict: o.strict ?? false,
     format: o.format ?? 'auto',
     warmup: o.warmup ?? 0,
+    skip: o.skip ?? 0,
     simulate: o.simulate ?? Infinity,
     cpus: o.cpus ?? 1,
   };
   if (typeof r.cpus !== 'number' || !Number.isInteger(r.cpus) || r.cpus < 1 || r.cpus > 256) throw new VmmError('EINVAL', `options.cpus must be an integer in [1, 256], got ${describe(o.cpus)}`);
   if (!FORMATS.includes(r.format)) throw new VmmError('EINVAL', `options.format must be one of ${FORMATS.map((f) => `'${f}'`).join(', ')}, got ${describe(o.format)}`);
-  for (const k of ['warmup', 'simulate'] as const) {
+  for (const k of ['warmup', 'simulate', 'skip'] as const) {
     const v = o[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) throw new VmmError('EINVAL', `options.${k} must be a whole number of instructions (or accesses), got ${describe(v)}`);
   }

@@ -86,8 +86,14 @@ function fileSnapshot(path: string, backend: 'native' | 'js'): Snapshot<Machine>
   }
 }
 
-/** The result of a replay from a snapshot counts from the snapshot: the process's own counters less what they were there. */
-export function countFromStart(result: ReplayResult, start: SnapshotStart): void {
+/**
+ * The result of a replay from a snapshot counts from the snapshot: the process's own counters
+ * less what they were there. `rebased`: a warm-up (or skip) window already restarted the counts
+ * at its end, later than the snapshot, so nothing is to be taken off.
+ */
+export function countFromStart(result: ReplayResult, start: SnapshotStart, rebased = false): void {
+  result.from = start.from;
+  if (rebased) return;
   const b = start.base;
   result.faults.minor -= b.minor;
   result.faults.major -= b.major;
@@ -101,7 +107,6 @@ export function countFromStart(result: ReplayResult, start: SnapshotStart): void
     result.swap.out = d('pswpout') + d('zswpout');
     result.evictions = { clean: d('evict_clean'), dirty: d('evict_dirty') };
   }
-  result.from = start.from;
 }
 
 /** Saves the replay's machine to `path`, without the engine's hooks (code a file cannot hold; a replay from it installs its own). */

@@ -100,7 +100,7 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
   // A future given as plain page keys is matched as replay needs: references the VMM never reports (setup's pages, refused accesses) are passed over.
   else if (pr && pr.policy === 'opt' && !(pr.policyOptions!.future instanceof OptFuture) && isArrayLike(pr.policyOptions!.future)) pr.policyOptions = { ...pr.policyOptions, future: OptFuture.from(pr.policyOptions!.future, 'skip') };
   // A trace of processes (a recorded program; CloudSuite's address spaces) is told by its first chunk's events.
-  const early = await untilAborted(openSource(trace, options, o.strict, o.warmup === 0 && o.simulate === Infinity), signal, (s) => s.close(), signal !== undefined && (await readsEndSoon(trace)));
+  const early = await untilAborted(openSource(trace, options, o.strict, o.warmup === 0 && o.simulate === Infinity && o.skip === 0), signal, (s) => s.close(), signal !== undefined && (await readsEndSoon(trace)));
   const iter = (Symbol.asyncIterator in early.chunks ? (early.chunks as AsyncIterable<TraceChunk>)[Symbol.asyncIterator]() : (early.chunks as Iterable<TraceChunk>)[Symbol.iterator]()) as AsyncIterator<TraceChunk> | Iterator<TraceChunk>;
   let firstChunk: IteratorResult<TraceChunk>;
   try {
@@ -110,7 +110,7 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     throw e;
   }
   if (!firstChunk.done && isProgramChunk(firstChunk.value)) {
-    for (const k of ['setup', 'seriesEvery', 'from', 'save'] as const) {
+    for (const k of ['setup', 'seriesEvery', 'from', 'save', 'skip'] as const) {
       if (options[k] !== undefined) {
         await early.close().catch(() => undefined);
         throw new VmmError('EINVAL', `options.${k} is for a trace of accesses, not one of processes (a recorded program)`);
@@ -154,11 +154,24 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     if (pr) space.vm.resident!.countTouched = true;
     const before: Baseline = { counters: Float64Array.from(machine.counters), usedFrames: machine.core.totalFrames - machine.core.freeFrames() };
     const engine = new ReplayEngine(machine, space, o);
-    // ChampSim's warm-up: at its end the counts start again from there.
-    const window = new MeasureWindow(o.warmup, o.simulate, () => {
-      engine.resetCounts();
-      Object.assign(before, measureBaseline(machine, space));
-    });
+    // ChampSim's warm-up: at its end the counts start again from there; with `save`, the machine
+    // as the warm-up left it is what the file holds.
+    let saved = false;
+    let rebased = false;
+    const window = new MeasureWindow(
+      o.warmup,
+      o.simulate,
+      () => {
+        rebased = true;
+        if (options.save !== undefined && o.warmup > 0) {
+          saveReplay(engine, options.save);
+          saved = true;
+        }
+        engine.resetCounts();
+        Object.assign(before, measureBaseline(machine, space));
+      },
+      o.skip,
+    );
     const src = early;
     const t0 = performance.now();
     let records = 0;
@@ -184,8 +197,8 @@ async function replayOne(trace: TraceInput, options: ReplayOptions): Promise<Rep
     src.info.records = records;
     const result = collectResult(engine, o, src.info, before, timeMs);
     if (!window.open) result.window = window.result();
-    if (start) countFromStart(result, start);
-    if (options.save !== undefined) saveReplay(engine, options.save);
+    if (start) countFromStart(result, start, rebased);
+    if (options.save !== undefined && !saved) saveReplay(engine, options.save);
     options.onFinish?.(space);
     return result;
   } finally {

@@ -83,6 +83,29 @@ describe.each(BACKENDS)('replay from a snapshot (%s)', (backend) => {
     expect(readdirSync(dir)).toEqual(['warm.vmsnap']);
   });
 
+  it.each(CONFIGS)('--warmup N --save saves at the warm-up\'s end; the same trace --from it --skip N counts what the warmed replay counts (%s)', async (_name, config) => {
+    const dir = tempDir('replay-snap');
+    const path = join(dir, 'warm.vmsnap');
+    const t = records(5, 9000);
+    const base = { ...config, backend, memory: '256MiB' };
+    // Accesses (the records hold instruction fetches: N counts those).
+    const warmed = await replay([t], { ...base, warmup: 1000, save: path });
+    const after = await replay([t], { ...config, backend, from: path, skip: 1000 });
+    expect(warmed.window).toMatchObject({ unit: 'instructions', warmup: 1000 });
+    expect(after.window).toMatchObject({ unit: 'instructions', warmup: 0, skipped: 1000, simulate: warmed.window!.simulate });
+    const w = counts(warmed);
+    const a = counts(after);
+    // framesUsed is the whole run's in a warmed replay and the continuation's from a snapshot.
+    delete w.framesUsed;
+    delete a.framesUsed;
+    expect(a).toEqual(w);
+    expect(after.pagesTouched).toBe(warmed.pagesTouched);
+    // Without --warmup the file is the machine at the end (as before), and skip alone drops records.
+    const dropped = await replay([t], { ...base, skip: 1000 });
+    expect(dropped.window).toMatchObject({ skipped: 1000, warmup: 0 });
+    expect(dropped.accesses).toBe(warmed.accesses);
+  });
+
   it('a TLB of another geometry starts empty and says so; the page tables and memory go on the same', async () => {
     const dir = tempDir('replay-snap');
     const path = join(dir, 'warm.vmsnap');
