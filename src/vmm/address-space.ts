@@ -63,9 +63,13 @@ export class AddressSpace extends MmuSpace {
   /** The vfork child borrowing this process's address space (this process waits meanwhile). */
   private borrower: AddressSpace | undefined;
 
+  /** @internal What the machine does for this process's fork, vfork and exec. */
+  readonly hooks: ProcessHooks;
+
   /** @internal Use machine.createAddressSpace(). */
-  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number }, /** @internal */ readonly hooks: ProcessHooks, share?: AddressSpace) {
+  constructor(machine: Mmu, rootFrame: number, ctx: VmmContext, layout: { heapStart: number; stackTop: number; stackLimit: number; mmapBase: number }, hooks: ProcessHooks, share?: AddressSpace) {
     super(machine, rootFrame, share);
+    this.hooks = hooks;
     this.vm = new VirtualMemory(this.pages, ctx, layout);
     this.faultHandler = this.vm;
   }

@@ -58,7 +58,7 @@ export interface ObjectHost extends InodeHost {
 
 /** A shared memory object (a tmpfs file). */
 export class SharedMemoryObject extends Inode {
-  /** @internal */
+  /** 'shmem': a tmpfs file (memory and swap). */
   readonly kind = 'shmem' as const;
   /** Swap slot of each page reclaim wrote out, by page index (shmem's swap entries). */
   private readonly slots = new Map<number, number>();

@@ -154,7 +154,8 @@ export function digest(m: Machine): string {
   const put = (v: unknown) => h.update(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) + '\n');
   put(m.stats());
   put(m.reclaimStats());
-  put(m.oomKills());
+  // A kill names its (destroyed) space: by pid here, the object itself refers back to the machine.
+  put(m.oomKills().map(({ space, ...k }) => ({ ...k, pid: (space as { pid?: number }).pid })));
   for (let i = 0; i < m.cpus; i++) put([m.cpu(i).stats(), m.cpu(i).current === undefined]);
   for (const p of m.processes()) {
     put([p.pid, p.stats(), p.reclaimStats(), p.maps(), p.status(), p.smapsRollup(), p.oomScore()]);
