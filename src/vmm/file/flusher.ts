@@ -8,7 +8,8 @@
  *   limit (started by a writer that passes it), the periodic "kupdate" writeback of files dirty
  *   for longer than dirty_expire_centisecs, run every dirty_writeback_centisecs once a file is
  *   dirty (wb_wakeup_delayed), and writeback of everything when reclaim asks for it
- *   (WB_REASON_VMSCAN). Oldest dirty file first, its pages in offset order;
+ *   (WB_REASON_VMSCAN). Oldest dirty file first, its pages in offset order from where the
+ *   flusher last wrote in it (mapping->writeback_index, range_cyclic), wrapping to offset 0;
  * - writers throttled above the hard limit: a writer that dirties a page while the dirty pages
  *   exceed dirty_ratio waits until the flusher has brought them back to it (Linux's
  *   balance_dirty_pages also slows writers proportionally between the "freerun" ceiling
@@ -22,7 +23,7 @@ import { NS_PER_CENTISEC, type SimClock } from '../sim-clock.js';
 import type { VmTunables } from '../vm-tunables.js';
 import type { PageCache } from './page-cache.js';
 import type { CachePage } from './cache-page.js';
-import { nextDirtyPage, type RegularFile } from './regular-file.js';
+import { nextDirtyPage, pageWrittenBack, type RegularFile } from './regular-file.js';
 
 /** Simulated time the disk takes to write one page. */
 export const DISK_WRITE_NS = 20_000;
@@ -120,6 +121,7 @@ export class Flusher {
   /** Writes one page at the flusher's time. */
   private writeOne(p: CachePage): void {
     this.cache.writePages([p]);
+    pageWrittenBack(p.inode as RegularFile, p);
     if (this.writeAll > 0) this.writeAll--;
     this.ft += DISK_WRITE_NS;
   }
@@ -137,7 +139,9 @@ export class Flusher {
       }
       const p = this.nextPage();
       if (p) {
-        if (this.ft + DISK_WRITE_NS > now) return; // busy: the next page is not written yet
+        // Busy: the page is not written yet, and having looked it up moves nothing (writeback_index
+        // moves past a page only when it is written).
+        if (this.ft + DISK_WRITE_NS > now) return;
         this.writeOne(p);
         continue;
       }

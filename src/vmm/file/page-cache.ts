@@ -10,7 +10,7 @@
 import { VmmError } from '../../errors.js';
 import type { Frames } from '../../machine/frames.js';
 import { CachePage, PG } from './cache-page.js';
-import type { RegularFile } from './regular-file.js';
+import { pageDirtied, type RegularFile } from './regular-file.js';
 import { FileLru, type FileLists } from '../reclaim/file-lru.js';
 import { FileLruGen } from '../reclaim/file-lru-gen.js';
 import { Workingset, type LruSizes } from '../reclaim/workingset.js';
@@ -174,6 +174,7 @@ export class PageCache {
     p.flags |= PG.DIRTY;
     const f = p.inode as RegularFile;
     f.dirtyPages.add(p);
+    pageDirtied(f, p.index);
     if (f.dirtyPages.size === 1) {
       f.dirtiedWhen = this.ctx.clock.now();
       this.dirtyFiles.add(f);
