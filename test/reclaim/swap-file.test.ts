@@ -272,7 +272,7 @@ describe.each(BACKENDS)('swap file I/O errors (%s)', (backend) => {
       [dir, 'EISDIR', /directory/],
     ];
     const open0 = fds();
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       for (const [file, code, msg] of cases) {
         const e = thrown(() => new Machine({ memory: '16MiB', backend, swap: { size: '1MiB', file } }));
         expect(e, file).toBeInstanceOf(VmmError);
@@ -280,6 +280,8 @@ describe.each(BACKENDS)('swap file I/O errors (%s)', (backend) => {
         expect((e as VmmError).message, file).toMatch(msg);
       }
     }
-    expect(fds()).toBe(open0);
+    // A leak grows with every refused machine (15 here); the count may also fall meanwhile, when
+    // the collector closes the RAM memfd of an earlier test's machine.
+    expect(fds()).toBeLessThanOrEqual(open0);
   });
 });
