@@ -203,7 +203,13 @@ try {
     let have = 0;
     // Fill the piece: xz writes 8 KiB at a time, a read returns what the pipe holds.
     while (have < PIECE) {
-      const n = readSync(fd, buf, have, PIECE - have, null);
+      let n;
+      try {
+        n = readSync(fd, buf, have, PIECE - have, null);
+      } catch (e) {
+        if (e && e.code === 'EINTR') continue; // libuv does not retry an interrupted read
+        throw e;
+      }
       if (n === 0) break;
       have += n;
     }
