@@ -122,7 +122,7 @@ export async function benchPrograms(): Promise<{ figures: Figure[]; notes: strin
       const xz = `${raw}.xz`;
       const d = bestMs('xz', ['-dc', xz]);
       const r = bestMs(process.execPath, [VMSIM, 'replay', xz]);
-      figures.push({ name: 'ChampSim trace, xz, 2 M instructions (whole command)', values: { vmsim: r, yardstick: d }, unit: 'ms', note: 'yardstick: xz -dc FILE > /dev/null; target: vmsim within 1.5x (decompression is xz in a child process, on the other core)' });
+      figures.push({ name: 'ChampSim trace, xz, 2 M instructions (whole command)', values: { vmsim: r, yardstick: d }, unit: 'ms', note: 'yardstick: xz -dc FILE > /dev/null; target: vmsim within 1.5x (decompression is xz in a child process, on the other core, its output read by a worker thread 1 MiB at a time)' });
       // What the ratio rests on: the replay of the decompressed file alone (on two free cores the
       // xz replay takes about the longer of the two), and how many cores the machine gave two
       // decompressions at once (on a loaded machine the two add instead).
