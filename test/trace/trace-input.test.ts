@@ -1,7 +1,7 @@
 /** Traces as users have them: compressed with xz or zstd, from FIFOs; and input that is not a trace. */
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -32,6 +32,38 @@ async function failure(input: Parameters<typeof openTrace>[0]): Promise<TraceFor
   return e as TraceFormatError;
 }
 
+/** True when the system has xz on PATH (the reader then decompresses through it). */
+function hasSystemXz(): boolean {
+  try {
+    execFileSync('xz', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** This process's child processes that run xz. */
+function xzChildren(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+      if (m && m[1] === 'xz' && Number(m[2]) === process.pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Waits until `ok()` or `ms` pass. */
+async function until(ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
 const FIXTURE_TEXT = syntheticLackeyTrace({ records: 20_000, seed: 21 });
 const fixture = (ext: string) => readFileSync(join(import.meta.dirname, 'fixtures', `synthetic-20k-seed21.lackey.${ext}`));
 
@@ -55,6 +87,26 @@ describe('compressed traces', () => {
       expect(r.records).toEqual(expected);
       expect(r.stats.bytesRead).toBe(bytes.length);
     }
+  });
+
+  it.skipIf(!hasSystemXz())('the system xz: a reader dropped after its first chunk leaves no xz process, no FIFO and no descriptor behind', async () => {
+    const text = join(dir, 'big.lackey');
+    writeFileSync(text, syntheticLackeyTrace({ records: 400_000, seed: 3 }));
+    execFileSync('xz', ['-0', '-k', '-f', text]);
+    const fds0 = readdirSync('/proc/self/fd').length;
+    for (let round = 0; round < 3; round++) {
+      const reader = await openTrace(`${text}.xz`);
+      for await (const c of reader.chunks()) {
+        expect(c.count).toBeGreaterThan(0);
+        break;
+      }
+    }
+    // xz is killed and waited for; its FIFO and folder were unlinked before it started.
+    await until(() => xzChildren().length === 0, 5000);
+    expect(xzChildren()).toEqual([]);
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('vmsim-xz-'))).toEqual([]);
+    await until(() => readdirSync('/proc/self/fd').length <= fds0, 5000);
+    expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(fds0);
   });
 
   it('says which codec found bad data (both xz decoders, corrupt and cut short)', async () => {
