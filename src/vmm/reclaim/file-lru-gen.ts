@@ -29,6 +29,7 @@
  * Active(file) is what lru_gen_is_active counts: the two youngest generations.
  */
 import { CachePage, LruList, PG } from '../file/cache-page.js';
+import { CachePageList } from './cache-page-list.js';
 
 /** MIN_NR_GENS and MAX_NR_GENS. */
 export const MIN_NR_GENS = 2;
@@ -36,41 +37,10 @@ export const MAX_NR_GENS = 4;
 /** LRU_REFS counter's largest value (LRU_REFS_WIDTH 2). */
 const MAX_REFS = 3;
 
-/** @internal One generation: a doubly linked list of pages, newest at the head (exported for snapshots). */
-export class Gen {
-  head: CachePage | null = null;
-  tail: CachePage | null = null;
-  size = 0;
-  pushHead(p: CachePage): void {
-    p.prev = null;
-    p.next = this.head;
-    if (this.head) this.head.prev = p;
-    else this.tail = p;
-    this.head = p;
-    this.size++;
-  }
-  pushTail(p: CachePage): void {
-    p.next = null;
-    p.prev = this.tail;
-    if (this.tail) this.tail.next = p;
-    else this.head = p;
-    this.tail = p;
-    this.size++;
-  }
-  unlink(p: CachePage): void {
-    if (p.prev) p.prev.next = p.next;
-    else this.head = p.next;
-    if (p.next) p.next.prev = p.prev;
-    else this.tail = p.prev;
-    p.prev = p.next = null;
-    this.size--;
-  }
-}
-
 /** The page cache's generations. */
 export class FileLruGen {
   readonly gen = true as const;
-  private readonly gens = new Map<number, Gen>();
+  private readonly gens = new Map<number, CachePageList>();
   private minSeq = 0;
   private maxSeq = 1;
   /** Activations (pgactivate), deactivations (none here) and rotations at writeback's end. */
@@ -82,8 +52,8 @@ export class FileLruGen {
   retired = 0;
 
   constructor() {
-    this.gens.set(0, new Gen());
-    this.gens.set(1, new Gen());
+    this.gens.set(0, new CachePageList());
+    this.gens.set(1, new CachePageList());
   }
 
   /** min_seq and max_seq. */
@@ -232,7 +202,7 @@ export class FileLruGen {
     this.retireEmpty();
     if (this.generations >= MAX_NR_GENS) return;
     this.maxSeq++;
-    this.gens.set(this.maxSeq, new Gen());
+    this.gens.set(this.maxSeq, new CachePageList());
     this.agings++;
     const mapped: CachePage[] = [];
     for (let s = this.minSeq; s < this.maxSeq; s++) for (let p = this.gens.get(s)!.head; p !== null; p = p.next) if (p.inode.attachments > 0) mapped.push(p);

@@ -7,49 +7,13 @@
  */
 import { CachePage, LruList, PG } from '../file/cache-page.js';
 import type { FileLruGen } from './file-lru-gen.js';
-
-/** @internal One doubly linked list of cache pages (exported for snapshots). */
-export class List {
-  head: CachePage | null = null;
-  tail: CachePage | null = null;
-  size = 0;
-
-  pushHead(p: CachePage, id: LruList): void {
-    p.list = id;
-    p.prev = null;
-    p.next = this.head;
-    if (this.head) this.head.prev = p;
-    else this.tail = p;
-    this.head = p;
-    this.size++;
-  }
-
-  pushTail(p: CachePage, id: LruList): void {
-    p.list = id;
-    p.next = null;
-    p.prev = this.tail;
-    if (this.tail) this.tail.next = p;
-    else this.head = p;
-    this.tail = p;
-    this.size++;
-  }
-
-  unlink(p: CachePage): void {
-    if (p.prev) p.prev.next = p.next;
-    else this.head = p.next;
-    if (p.next) p.next.prev = p.prev;
-    else this.tail = p.prev;
-    p.prev = p.next = null;
-    p.list = LruList.NONE;
-    this.size--;
-  }
-}
+import { CachePageList } from './cache-page-list.js';
 
 /** The inactive and active file lists. */
 export class FileLru {
   readonly gen = false as const;
-  private readonly inactive = new List();
-  private readonly active = new List();
+  private readonly inactive = new CachePageList(LruList.INACTIVE);
+  private readonly active = new CachePageList(LruList.ACTIVE);
   /** Pages moved to the active list / back to the inactive one (pgactivate, pgdeactivate). */
   pgactivate = 0;
   pgdeactivate = 0;
@@ -69,8 +33,8 @@ export class FileLru {
 
   /** folio_add_lru: a new page, at the head of the list its PG_active says. */
   add(p: CachePage): void {
-    if (p.has(PG.ACTIVE)) this.active.pushHead(p, LruList.ACTIVE);
-    else this.inactive.pushHead(p, LruList.INACTIVE);
+    if (p.has(PG.ACTIVE)) this.active.pushHead(p);
+    else this.inactive.pushHead(p);
   }
 
   /** The page leaves the LRU (truncation, eviction). */
@@ -86,7 +50,7 @@ export class FileLru {
     } else if (!p.has(PG.ACTIVE) && p.list === LruList.INACTIVE) {
       this.inactive.unlink(p);
       p.flags = (p.flags | PG.ACTIVE) & ~PG.REFERENCED;
-      this.active.pushHead(p, LruList.ACTIVE);
+      this.active.pushHead(p);
       this.pgactivate++;
       this.onActivate(p);
     }
@@ -96,35 +60,35 @@ export class FileLru {
   activate(p: CachePage): void {
     this.remove(p);
     p.flags |= PG.ACTIVE;
-    this.active.pushHead(p, LruList.ACTIVE);
+    this.active.pushHead(p);
     this.pgactivate++;
   }
 
   /** Puts an inactive page back at the inactive head (FOLIOREF_KEEP). */
   keep(p: CachePage): void {
     this.remove(p);
-    this.inactive.pushHead(p, LruList.INACTIVE);
+    this.inactive.pushHead(p);
   }
 
   /** shrink_active_list's deactivation: to the inactive head, PG_active cleared, PG_workingset set. */
   deactivate(p: CachePage): void {
     this.remove(p);
     p.flags = (p.flags & ~PG.ACTIVE) | PG.WORKINGSET;
-    this.inactive.pushHead(p, LruList.INACTIVE);
+    this.inactive.pushHead(p);
     this.pgdeactivate++;
   }
 
   /** Back to the active head (shrink_active_list keeps a referenced executable page active). */
   rotateActive(p: CachePage): void {
     this.remove(p);
-    this.active.pushHead(p, LruList.ACTIVE);
+    this.active.pushHead(p);
   }
 
   /** folio_rotate_reclaimable: a PG_reclaim page whose writeback ended goes to the inactive tail. */
   rotateToTail(p: CachePage): void {
     this.remove(p);
     p.flags &= ~(PG.ACTIVE | PG.RECLAIM);
-    this.inactive.pushTail(p, LruList.INACTIVE);
+    this.inactive.pushTail(p);
     this.pgrotated++;
   }
 
@@ -132,7 +96,7 @@ export class FileLru {
   deactivateCold(p: CachePage): void {
     this.remove(p);
     p.flags &= ~(PG.ACTIVE | PG.REFERENCED);
-    this.inactive.pushHead(p, LruList.INACTIVE);
+    this.inactive.pushHead(p);
     this.pgdeactivate++;
   }
 
@@ -140,7 +104,7 @@ export class FileLru {
   coldest(p: CachePage): void {
     this.remove(p);
     p.flags &= ~(PG.ACTIVE | PG.REFERENCED);
-    this.inactive.pushTail(p, LruList.INACTIVE);
+    this.inactive.pushTail(p);
   }
 
   /** Up to n pages from the tail of the inactive (or active) list, oldest first (isolate_lru_folios). */
