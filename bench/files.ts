@@ -13,8 +13,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Machine, type AddressSpace, type File } from '../src/index.js';
 import { replay } from '../src/replay/replay.js';
-import { packRecord, type TraceChunk } from '../src/trace/trace-record.js';
+import type { TraceChunk } from '../src/trace/trace-record.js';
 import type { Figure } from './harness.js';
+import { hotColdTrace } from './bench-traces.js';
+
+/** 1 M accesses with locality to a file mapping of 8192 pages (99.5% to 48 hot pages), half of them writes. */
+export const fileTrace = (n: number): TraceChunk[] => hotColdTrace(n, 7);
 
 const PG = 4096;
 const PAGES = 16384;
@@ -122,24 +126,6 @@ function vmsimFigures(backend: 'native' | 'js'): Record<string, number> {
   return out;
 }
 
-/** 1 M accesses with locality to a file mapping of 8192 pages (99.5% to 48 hot pages), half of them writes. */
-export function fileTrace(n: number): TraceChunk[] {
-  const words = new Uint32Array(n * 2);
-  let st = 7;
-  const rnd = () => {
-    let t = (st = (st + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-  for (let i = 0; i < n; i++) {
-    const page = rnd() % 1000 < 995 ? rnd() % 48 : rnd() % 8192;
-    packRecord(words, i, 0x10_0000_0000 + page * PG + (rnd() & 0xff8), rnd() & 1, 8);
-  }
-  const chunks: TraceChunk[] = [];
-  for (let o = 0; o < n; o += 65536) chunks.push({ words: words.subarray(o * 2, Math.min(n, o + 65536) * 2), count: Math.min(65536, n - o) });
-  return chunks;
-}
 
 /**
  * The replay of the file trace on a machine of `memory` (and `vm` tunables): CPU ns per access

@@ -4,31 +4,15 @@
  * process) against the same munmap on one CPU, and the start-up of a 64-CPU machine with 1000
  * threads. Host time; the machine is a shared, noisy 2-core VM, so each figure is a best of rounds.
  */
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { Machine } from '../src/index.js';
 import { replay } from '../src/replay/replay.js';
-import { LackeyParser } from '../src/trace/lackey-parser.js';
 import type { TraceChunk } from '../src/trace/trace-record.js';
 import type { Figure } from './harness.js';
+import { loadLsTrace } from './bench-traces.js';
 
 const CHUNK = 65536;
 const PG = 4096;
 
-function loadTrace(): { words: Uint32Array; count: number } {
-  const text = gunzipSync(readFileSync('traces/ls.lackey.gz'));
-  const parser = new LackeyParser({ chunkRecords: 1 << 20 });
-  const parts: Uint32Array[] = [];
-  for (const c of parser.feed(text)) parts.push(c.words.slice(0, c.count * 2));
-  for (const c of parser.finish()) parts.push(c.words.slice(0, c.count * 2));
-  const words = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    words.set(p, o);
-    o += p.length;
-  }
-  return { words, count: words.length / 2 };
-}
 
 function* chunksOf(words: Uint32Array, count: number, repeat: number): Generator<TraceChunk> {
   for (let r = 0; r < repeat; r++) for (let s = 0; s < count; s += CHUNK) yield { words: words.subarray(s * 2, Math.min(count, s + CHUNK) * 2), count: Math.min(CHUNK, count - s) };
@@ -44,7 +28,7 @@ async function cpuNs(f: () => Promise<unknown>): Promise<number> {
 
 /** ns of CPU time per access: one trace on one CPU, four copies on four CPUs (one process each), eight on four. */
 async function replayNs(backend: 'native' | 'js', repeat: number): Promise<{ one: number; four: number; eight: number }> {
-  const { words, count } = loadTrace();
+  const { words, count } = loadLsTrace();
   let one = Infinity;
   let four = Infinity;
   let eight = Infinity;

@@ -13,8 +13,8 @@ import { nsPerOp, type Figure } from './harness.js';
 import { performance } from 'node:perf_hooks';
 import { Machine } from '../src/system/machine.js';
 import { replay } from '../src/replay/replay.js';
-import { packRecord, type TraceChunk } from '../src/trace/trace-record.js';
 import { runReferenceString } from '../src/replay/reference-run.js';
+import { hotColdTrace } from './bench-traces.js';
 
 const REFS = 200_000;
 const PAGES = 4096;
@@ -132,26 +132,6 @@ export function benchReclaim(): Figure[] {
   return figures;
 }
 
-/** A trace with locality: 99.5% of accesses to 48 hot pages (mostly TLB hits), the rest over 8192 pages. */
-function pressureTrace(n: number): TraceChunk[] {
-  const words = new Uint32Array(n * 2);
-  let st = 99;
-  const rnd = () => {
-    // mulberry32: consecutive values independent (an LCG's are not)
-    let t = (st = (st + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-  for (let i = 0; i < n; i++) {
-    const hot = rnd() % 1000 < 995;
-    const page = hot ? rnd() % 48 : rnd() % 8192;
-    packRecord(words, i, 0x10_0000_0000 + page * 4096 + (rnd() & 0xff8), rnd() & 1, 8);
-  }
-  const chunks: TraceChunk[] = [];
-  for (let o = 0; o < n; o += 65536) chunks.push({ words: words.subarray(o * 2, Math.min(n, o + 65536) * 2), count: Math.min(65536, n - o) });
-  return chunks;
-}
 
 /** "native 0.62x (met), js 1.10x": each backend's figure over `base` (a figure per backend, or one number), against the limit `max`. */
 function against(fig: Record<string, number>, base: Record<string, number> | number, max: number, backends: string[]): string {
@@ -175,7 +155,7 @@ async function bestMs(f: () => Promise<unknown>, rounds = 5): Promise<number> {
 /** Reclaim through the real VMM, next to the same work without memory pressure (or a Map loop): native and js backends. */
 export async function benchReclaimVmm(backends: ('native' | 'js')[]): Promise<Figure[]> {
   const N = 1_000_000;
-  const trace = pressureTrace(N);
+  const trace = hotColdTrace(N, 99);
   const rows: Figure[] = [];
   const plain: Record<string, number> = {};
   const pressure: Record<string, number> = {};

@@ -3,8 +3,7 @@
  * into native code once per access, on a real trace (traces/ls.lackey.gz, repeated), plus
  * lackey parsing throughput. Figures are ns per access (lower is better) or million lines/s.
  */
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Machine } from '../src/index.js';
@@ -14,25 +13,11 @@ import { LackeyParser } from '../src/trace/lackey-parser.js';
 import { encodeHeader } from '../src/trace/binary-trace.js';
 import { packRecord, type TraceChunk } from '../src/trace/trace-record.js';
 import type { Figure } from './harness.js';
+import { loadLsTrace } from './bench-traces.js';
 
 const REPEAT = 8;
 const CHUNK = 65536;
 
-/** The ls trace as one array of packed records, and its text. */
-function loadTrace(): { words: Uint32Array; count: number; text: Buffer } {
-  const text = gunzipSync(readFileSync('traces/ls.lackey.gz'));
-  const parser = new LackeyParser({ chunkRecords: 1 << 20 });
-  const parts: Uint32Array[] = [];
-  for (const c of parser.feed(text)) parts.push(c.words.slice(0, c.count * 2));
-  for (const c of parser.finish()) parts.push(c.words.slice(0, c.count * 2));
-  const words = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    words.set(p, o);
-    o += p.length;
-  }
-  return { words, count: words.length / 2, text };
-}
 
 function* chunksOf(words: Uint32Array, count: number, repeat: number): Generator<TraceChunk> {
   for (let r = 0; r < repeat; r++) for (let s = 0; s < count; s += CHUNK) yield { words: words.subarray(s * 2, Math.min(count, s + CHUNK) * 2), count: Math.min(CHUNK, count - s) };
@@ -124,7 +109,7 @@ async function fileMlps(path: string, backend: 'native' | 'js'): Promise<number>
 
 /** The replay figures, side by side. */
 export async function benchReplay(backends: ('native' | 'js')[]): Promise<Figure[]> {
-  const { words, count, text } = loadTrace();
+  const { words, count, text } = loadLsTrace();
   const dir = mkdtempSync(join(tmpdir(), 'vmsim-bench-'));
   try {
     const textPath = join(dir, 'ls.lackey');
