@@ -12,22 +12,15 @@
  * - mlock on a machine without swap: file reclaim never drops a locked page.
  */
 import { describe, expect, it } from 'vitest';
-import { Machine, VmmError } from '../../src/index.js';
+import { Machine } from '../../src/index.js';
 import { BusError } from '../../src/errors.js';
 import { BACKENDS } from '../backends.js';
 import { auditMachine } from '../support/invariants.js';
+import { errnoOf } from '../support/thrown.js';
 
 const PG = 4096;
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof VmmError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const code = errnoOf;
 
 describe.each(BACKENDS)('madvise, mremap and mlock on file mappings (%s)', (backend) => {
   it('MADV_REMOVE punches a hole: shared mappings read zeros, private copies stay, the size stays', () => {

@@ -17,20 +17,12 @@ class SwapArea extends SwapAreaOf {
 import { Zswap } from '../../src/reclaim/zswap.js';
 import { SwapCache } from '../../src/vmm/reclaim/swap-cache.js';
 import { readaheadWindow, SwapReadahead, swapinWindowPages } from '../../src/reclaim/swap-readahead.js';
-import { VmmError } from '../../src/errors.js';
 import { propertyOptions } from '../property-options.js';
+import { errnoOf } from '../support/thrown.js';
 
 const PAGE = 4096;
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof VmmError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const code = errnoOf;
 
 /** A page of pseudo-random bytes that compress somewhat (a small alphabet). */
 function textPage(seed: number): Uint8Array {
