@@ -137,6 +137,15 @@ describe('ChampSim replay', () => {
     expect(r.accesses).toBe(50);
     await expect(replay([{ words, count: 1 }], { warmup: -1 })).rejects.toThrow(/EINVAL: options.warmup must be a whole number of instructions \(or accesses\), got .*-1/);
     await expect(replay([{ words, count: 1 }], { simulate: 1.5 })).rejects.toThrow(/options.simulate must be a whole number/);
+    await expect(replay([{ words, count: 1 }], { skip: -2 })).rejects.toThrow(/options.skip must be a whole number/);
+    await expect(replay([{ words, count: 1 }], { skip: '5' as unknown as number })).rejects.toThrow(/options.skip must be a whole number/);
+    // skip drops records before the warm-up; past the trace's end nothing is replayed or counted.
+    const s = await replay([{ words, count: 100 }], { skip: 10, warmup: 20, simulate: 50 });
+    expect(s.window).toEqual({ unit: 'accesses', skipped: 10, warmup: 20, simulate: 50 });
+    expect(s.accesses).toBe(50);
+    const past = await replay([{ words, count: 100 }], { skip: 500 });
+    expect(past.window).toEqual({ unit: 'accesses', skipped: 100, warmup: 0, simulate: 0 });
+    expect(past.accesses).toBe(0);
     await expect(replay([{ words, count: 1 }], { format: 'trace' as 'champsim' })).rejects.toThrow(/options.format must be one of 'auto', 'champsim', 'champsim-cloudsuite'/);
   });
 });

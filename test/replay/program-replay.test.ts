@@ -303,6 +303,7 @@ describe('a trace of processes that cannot be replayed', () => {
     // A snapshot holds one process of a trace of accesses: a recorded program neither starts from one nor saves one (yet).
     await expect(replay(path, { save: join(dir, 'never.snap') })).rejects.toThrow(/options.save is for a trace of accesses, not one of processes/);
     expect(existsSync(join(dir, 'never.snap'))).toBe(false);
+    await expect(replay(path, { skip: 5 })).rejects.toThrow(/options.skip is for a trace of accesses, not one of processes/);
     await expect(replay(path, { cpus: 0 })).rejects.toThrow(/options.cpus must be an integer in \[1, 256\]/);
     void PAGE;
   });

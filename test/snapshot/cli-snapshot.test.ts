@@ -29,6 +29,28 @@ function addresses(seed: number, n: number, pages: number): string {
 }
 
 describe('vmsim replay --save / --from, vmsim sweep --from', () => {
+  it('--warmup N --save saves at the warm-up\'s end; --from it --skip N goes on with the same trace and says what it skipped; a bad --skip is a usage error', async () => {
+    const dir = tempDir('cli-snap');
+    const t = join(dir, 't.txt');
+    writeFileSync(t, addresses(3, 4000, 300));
+    const snap = join(dir, 'warm.vmsnap');
+    const flags = ['--tlb-entries', '32', '--memory', '64MiB'];
+    const warmed = await run('replay', t, ...flags, '--warmup', '1000', '--save', snap, '--json');
+    expect(warmed.code).toBe(0);
+    const w = JSON.parse(warmed.out);
+    const after = await run('replay', t, '--tlb-entries', '32', '--from', snap, '--skip', '1000', '--json');
+    expect(after.code).toBe(0);
+    const a = JSON.parse(after.out);
+    expect(a.window).toEqual({ unit: 'accesses', skipped: 1000, warmup: 0, simulate: w.window.simulate });
+    for (const k of ['hits', 'misses', 'retries'] as const) expect(a.tlb[k]).toBe(w.tlb[k]);
+    expect(a.faults).toEqual(w.faults);
+    const text = await run('replay', t, '--tlb-entries', '32', '--from', snap, '--skip', '1000');
+    expect(text.out).toContain('after 1,000 skipped (read, not replayed) and a warm-up of 0');
+    const bad = await run('replay', t, '--skip', '-3');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--skip/);
+  });
+
   it('the second half from the first half\'s snapshot counts what the whole counts beyond the first half', async () => {
     const dir = tempDir('cli-snap');
     const a = addresses(1, 3000, 300);
